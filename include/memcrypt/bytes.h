@@ -1,0 +1,42 @@
+/* memcrypt — byte helpers: explicit little/big-endian codecs and hex.
+ * Spec structures are decoded with these, never by casting a struct over untrusted bytes. */
+#ifndef MEMCRYPT_BYTES_H
+#define MEMCRYPT_BYTES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/error.h>
+
+static inline uint16_t mc_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint32_t mc_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline uint64_t mc_le64(const uint8_t *p) { return (uint64_t)mc_le32(p) | ((uint64_t)mc_le32(p + 4) << 32); }
+static inline void mc_put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void mc_put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+static inline void mc_put_le64(uint8_t *p, uint64_t v) { mc_put_le32(p, (uint32_t)v); mc_put_le32(p + 4, (uint32_t)(v >> 32)); }
+static inline uint32_t mc_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+static inline void mc_put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+/* Lowercase hex of n bytes into out (2n+1 bytes incl. NUL). */
+void mc_hex_encode(const uint8_t *in, size_t n, char *out);
+/* Parse hex (upper/lower case, optional "0x" prefix, no spaces) into out (cap bytes).
+ * *outlen receives the byte count. Odd length, bad digit or overflow of cap -> MC_E_FORMAT/RANGE. */
+mc_status mc_hex_decode(const char *hex, uint8_t *out, size_t cap, size_t *outlen, struct mc_error *err);
+/* Parse an unsigned 64-bit number: decimal, or hex with 0x prefix. Rejects junk and overflow. */
+mc_status mc_parse_u64(const char *s, uint64_t *out, struct mc_error *err);
+/* Parse a size with optional K/M/G/T (binary) suffix, e.g. "64M", "1T", "4096". */
+mc_status mc_parse_size(const char *s, uint64_t *out, struct mc_error *err);
+
+#endif

@@ -1,0 +1,94 @@
+#include <memcrypt/bytes.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mc_hex_encode(const uint8_t *in, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+mc_status mc_hex_decode(const char *hex, uint8_t *out, size_t cap, size_t *outlen, struct mc_error *err)
+{
+    if (!hex || !outlen || (!out && cap))
+        return mc_seterr(err, MC_E_INVAL, "hex decode: NULL argument");
+    if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
+        hex += 2;
+    size_t len = strlen(hex);
+    if (len % 2)
+        return mc_seterr(err, MC_E_FORMAT, "hex string has an odd number of digits (%zu)", len);
+    if (len / 2 > cap)
+        return mc_seterr(err, MC_E_RANGE, "hex string holds %zu bytes, at most %zu allowed", len / 2, cap);
+    for (size_t i = 0; i < len; i += 2) {
+        int hi = hexval((unsigned char)hex[i]), lo = hexval((unsigned char)hex[i + 1]);
+        if (hi < 0 || lo < 0)
+            return mc_seterr(err, MC_E_FORMAT, "invalid hex digit at position %zu", hi < 0 ? i : i + 1);
+        out[i / 2] = (uint8_t)(hi << 4 | lo);
+    }
+    *outlen = len / 2;
+    return MC_OK;
+}
+
+mc_status mc_parse_u64(const char *s, uint64_t *out, struct mc_error *err)
+{
+    if (!s || !out)
+        return mc_seterr(err, MC_E_INVAL, "parse number: NULL argument");
+    if (!*s || isspace((unsigned char)*s) || *s == '-' || *s == '+')
+        return mc_seterr(err, MC_E_FORMAT, "not an unsigned number: '%s'", s);
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) ? 16 : 10);
+    if (errno == ERANGE)
+        return mc_seterr(err, MC_E_RANGE, "number too large: '%s'", s);
+    if (end == s || *end)
+        return mc_seterr(err, MC_E_FORMAT, "not an unsigned number: '%s'", s);
+    *out = v;
+    return MC_OK;
+}
+
+mc_status mc_parse_size(const char *s, uint64_t *out, struct mc_error *err)
+{
+    if (!s || !out)
+        return mc_seterr(err, MC_E_INVAL, "parse size: NULL argument");
+    size_t n = strlen(s);
+    unsigned shift = 0;
+    char buf[64];
+    if (n == 0 || n >= sizeof buf)
+        return mc_seterr(err, MC_E_FORMAT, "not a size: '%s'", s);
+    memcpy(buf, s, n + 1);
+    char last = (char)toupper((unsigned char)buf[n - 1]);
+    if (last == 'B' && n > 1 && strchr("KMGT", toupper((unsigned char)buf[n - 2])))
+        last = (char)toupper((unsigned char)buf[--n - 1]);
+    switch (last) {
+    case 'K': shift = 10; break;
+    case 'M': shift = 20; break;
+    case 'G': shift = 30; break;
+    case 'T': shift = 40; break;
+    default: break;
+    }
+    if (shift)
+        buf[n - 1] = '\0';
+    uint64_t v;
+    mc_status st = mc_parse_u64(buf, &v, err);
+    if (st)
+        return st;
+    if (shift && v > (UINT64_MAX >> shift))
+        return mc_seterr(err, MC_E_RANGE, "size overflows 64 bits: '%s'", s);
+    *out = v << shift;
+    return MC_OK;
+}

@@ -1,0 +1,168 @@
+/* memcrypt CLI entry point: git-style dispatch over the generated command table. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define MC_CLI_GROUP(g) extern const struct mc_cli_cmd mc_cli_##g[];
+#include "mc_cli_table.inc"
+#undef MC_CLI_GROUP
+
+static const struct mc_cli_cmd *const groups[] = {
+#define MC_CLI_GROUP(g) mc_cli_##g,
+#include "mc_cli_table.inc"
+#undef MC_CLI_GROUP
+    NULL,
+};
+
+int mc_cli_usage_error(const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "memcrypt %s: ", path);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(see 'memcrypt %s --help')\n", path);
+    return MC_EXIT_USAGE;
+}
+
+int mc_cli_fail(const char *path, const struct mc_error *err)
+{
+    fprintf(stderr, "memcrypt %s: %s\n", path,
+            err && err->msg[0] ? err->msg : mc_status_str(err ? err->code : MC_E_INVAL));
+    return MC_EXIT_ERROR;
+}
+
+/* Number of leading argv words that spell cmd->path, or 0 if it does not match. */
+static int match_words(const char *path, int argc, char **argv)
+{
+    int n = 0;
+    const char *p = path;
+    while (*p) {
+        size_t len = strcspn(p, " ");
+        if (n >= argc || strlen(argv[n]) != len || strncmp(argv[n], p, len) != 0)
+            return 0;
+        n++;
+        p += len;
+        while (*p == ' ')
+            p++;
+    }
+    return n;
+}
+
+/* True when argv words form a strict prefix of path (a group such as "demo"). */
+static bool is_prefix(const char *path, int argc, char **argv)
+{
+    const char *p = path;
+    for (int i = 0; i < argc; i++) {
+        size_t len = strlen(argv[i]);
+        if (strncmp(p, argv[i], len) != 0 || p[len] != ' ')
+            return false;
+        p += len + 1;
+    }
+    return true;
+}
+
+static void list_commands(FILE *o, int argc, char **argv)
+{
+    for (int g = 0; groups[g]; g++)
+        for (const struct mc_cli_cmd *c = groups[g]; c->path; c++)
+            if (argc == 0 || is_prefix(c->path, argc, argv) || match_words(c->path, argc, argv) == argc)
+                fprintf(o, "  %-28s %s\n", c->path, c->summary);
+}
+
+static void top_help(FILE *o)
+{
+    fprintf(o,
+            "memcrypt %s — a software model of x86 memory encryption\n"
+            "(AMD SME, TSME, SEV, SEV-ES, SEV-SNP; Intel TME, MKTME)\n\n"
+            "usage: memcrypt <command> [<subcommand>] [options]\n"
+            "       memcrypt <command> --help\n\n"
+            "commands:\n",
+            MC_VERSION);
+    list_commands(o, 0, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    int nargs = argc - 1;
+    char **args = argv + 1;
+    if (nargs == 0 || !strcmp(args[0], "--help") || !strcmp(args[0], "-h") || !strcmp(args[0], "help")) {
+        top_help(stdout);
+        return nargs == 0 ? MC_EXIT_USAGE : MC_EXIT_OK;
+    }
+    if (!strcmp(args[0], "--version")) {
+        printf("memcrypt %s\n", MC_VERSION);
+        return MC_EXIT_OK;
+    }
+    const struct mc_cli_cmd *best = NULL;
+    int best_n = 0;
+    for (int g = 0; groups[g]; g++)
+        for (const struct mc_cli_cmd *c = groups[g]; c->path; c++) {
+            int n = match_words(c->path, nargs, args);
+            if (n > best_n) {
+                best = c;
+                best_n = n;
+            }
+        }
+    /* Count how many words are command words (not options) for group-level help. */
+    int words = 0;
+    while (words < nargs && args[words][0] != '-')
+        words++;
+    bool group = false;
+    for (int g = 0; groups[g] && !group; g++)
+        for (const struct mc_cli_cmd *c = groups[g]; c->path && !group; c++)
+            if (is_prefix(c->path, best_n < words ? words : best_n, args) ||
+                (best_n && is_prefix(c->path, best_n, args)))
+                group = true;
+    bool want_help = false;
+    for (int i = best_n; i < nargs; i++)
+        if (!strcmp(args[i], "--help") || !strcmp(args[i], "-h"))
+            want_help = true;
+    if (!best || (group && best_n < words && want_help) || (!best && group)) {
+        int n = best ? best_n : words;
+        bool any = false;
+        for (int g = 0; groups[g] && !any; g++)
+            for (const struct mc_cli_cmd *c = groups[g]; c->path && !any; c++)
+                any = is_prefix(c->path, n, args);
+        if (!any && !best) {
+            fprintf(stderr, "memcrypt: unknown command '%s' (see 'memcrypt --help')\n", args[0]);
+            return MC_EXIT_USAGE;
+        }
+        FILE *o = want_help ? stdout : stderr;
+        fprintf(o, "usage: memcrypt");
+        for (int i = 0; i < n; i++)
+            fprintf(o, " %s", args[i]);
+        fprintf(o, " <subcommand> [options]\n\nsubcommands:\n");
+        list_commands(o, n, args);
+        return want_help ? MC_EXIT_OK : MC_EXIT_USAGE;
+    }
+    if (want_help) {
+        fputs(best->usage, stdout);
+        size_t ul = strlen(best->usage);
+        if (ul && best->usage[ul - 1] != '\n')
+            fputc('\n', stdout);
+        /* A command that is also a group (e.g. "measure" and "measure diff") lists its children. */
+        bool children = false;
+        for (int g = 0; groups[g]; g++)
+            for (const struct mc_cli_cmd *c = groups[g]; c->path; c++)
+                if (is_prefix(c->path, best_n, args))
+                    children = true;
+        if (children) {
+            printf("\nsubcommands:\n");
+            list_commands(stdout, best_n, args);
+        }
+        return MC_EXIT_OK;
+    }
+    /* Words after the match that are not options and that would name a child command but
+     * did not match are reported as unknown subcommands by the command's own parser. */
+    char **cargv = args + best_n - 1;
+    char *saved = cargv[0];
+    cargv[0] = (char *)best->path;
+    int rc = best->run(nargs - best_n + 1, cargv);
+    cargv[0] = saved;
+    return rc;
+}
