@@ -1,0 +1,45 @@
+/* memcrypt — emulated DRAM: sparse physical memory.
+ *
+ * Only frames (4 KiB) that were written cost host memory; untouched memory reads as zero.
+ * Address spaces up to 2^52 bytes. Optionally backed by a file that holds exactly what the
+ * DRAM chips hold (ciphertext for encrypted lines), as a sparse file of the same size.
+ * The read/write functions here are the RAW PORT: what a bus snooper or a cold-boot attacker
+ * sees. Everything else reaches DRAM through the memory controller (memcrypt/mc.h).
+ */
+#ifndef MEMCRYPT_DRAM_H
+#define MEMCRYPT_DRAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/error.h>
+
+#define MC_FRAME_SIZE 4096u
+
+struct mc_dram_config {
+    uint64_t size;            /* bytes, multiple of 4 KiB, > 0, <= 2^52 */
+    const char *backing_file; /* NULL: host memory only; else created/opened, sparse, size bytes */
+};
+
+struct mc_dram;
+
+mc_status mc_dram_create(const struct mc_dram_config *cfg, struct mc_dram **out, struct mc_error *err);
+void mc_dram_destroy(struct mc_dram *d);
+uint64_t mc_dram_size(const struct mc_dram *d);
+/* Number of 4 KiB frames that have host memory behind them. */
+uint64_t mc_dram_frames_touched(const struct mc_dram *d);
+
+/* Raw port. Any length and alignment; [pa, pa+len) must lie inside DRAM (else MC_E_RANGE,
+ * nothing copied). */
+mc_status mc_dram_read(struct mc_dram *d, uint64_t pa, void *buf, size_t len, struct mc_error *err);
+mc_status mc_dram_write(struct mc_dram *d, uint64_t pa, const void *buf, size_t len, struct mc_error *err);
+/* Flush the backing file (no-op without one). */
+mc_status mc_dram_sync(struct mc_dram *d, struct mc_error *err);
+
+/* Fast path for the memory controller: a pointer to the frame holding pa (pa >> 12), or NULL
+ * when the frame was never written and alloc is false (it reads as zeros). With alloc true the
+ * frame is created (zero-filled); NULL then means out of memory or out of range. */
+uint8_t *mc_dram_frame(struct mc_dram *d, uint64_t pfn, bool alloc);
+
+#endif
