@@ -86,18 +86,36 @@ static void top_help(FILE *o)
     list_commands(o, 0, NULL);
 }
 
+static bool any_prefixed(int n, char **args)
+{
+    for (int g = 0; groups[g]; g++)
+        for (const struct mc_cli_cmd *c = groups[g]; c->path; c++)
+            if (is_prefix(c->path, n, args))
+                return true;
+    return false;
+}
+
+static bool has_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return true;
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     int nargs = argc - 1;
     char **args = argv + 1;
     if (nargs == 0 || !strcmp(args[0], "--help") || !strcmp(args[0], "-h") || !strcmp(args[0], "help")) {
-        top_help(stdout);
+        top_help(nargs == 0 ? stderr : stdout);
         return nargs == 0 ? MC_EXIT_USAGE : MC_EXIT_OK;
     }
     if (!strcmp(args[0], "--version")) {
         printf("memcrypt %s\n", MC_VERSION);
         return MC_EXIT_OK;
     }
+    /* The command is the longest path spelled by the leading words. */
     const struct mc_cli_cmd *best = NULL;
     int best_n = 0;
     for (int g = 0; groups[g]; g++)
@@ -108,57 +126,41 @@ int main(int argc, char **argv)
                 best_n = n;
             }
         }
-    /* Count how many words are command words (not options) for group-level help. */
-    int words = 0;
-    while (words < nargs && args[words][0] != '-')
-        words++;
-    bool group = false;
-    for (int g = 0; groups[g] && !group; g++)
-        for (const struct mc_cli_cmd *c = groups[g]; c->path && !group; c++)
-            if (is_prefix(c->path, best_n < words ? words : best_n, args) ||
-                (best_n && is_prefix(c->path, best_n, args)))
-                group = true;
-    bool want_help = false;
-    for (int i = best_n; i < nargs; i++)
-        if (!strcmp(args[i], "--help") || !strcmp(args[i], "-h"))
-            want_help = true;
-    if (!best || (group && best_n < words && want_help) || (!best && group)) {
-        int n = best ? best_n : words;
-        bool any = false;
-        for (int g = 0; groups[g] && !any; g++)
-            for (const struct mc_cli_cmd *c = groups[g]; c->path && !any; c++)
-                any = is_prefix(c->path, n, args);
-        if (!any && !best) {
+    bool help = has_help(nargs - best_n, args + best_n);
+    if (!best) {
+        /* A group without a command of its own ("memcrypt demo"): list its subcommands. */
+        int words = 0;
+        while (words < nargs && args[words][0] != '-')
+            words++;
+        int k = words;
+        while (k > 0 && !any_prefixed(k, args))
+            k--;
+        if (k == 0) {
             fprintf(stderr, "memcrypt: unknown command '%s' (see 'memcrypt --help')\n", args[0]);
             return MC_EXIT_USAGE;
         }
-        FILE *o = want_help ? stdout : stderr;
+        FILE *o = (help && k == words) ? stdout : stderr;
+        if (k < words)
+            fprintf(o, "memcrypt: unknown subcommand '%s'\n\n", args[k]);
         fprintf(o, "usage: memcrypt");
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < k; i++)
             fprintf(o, " %s", args[i]);
         fprintf(o, " <subcommand> [options]\n\nsubcommands:\n");
-        list_commands(o, n, args);
-        return want_help ? MC_EXIT_OK : MC_EXIT_USAGE;
+        list_commands(o, k, args);
+        return (help && k == words) ? MC_EXIT_OK : MC_EXIT_USAGE;
     }
-    if (want_help) {
+    if (help) {
         fputs(best->usage, stdout);
         size_t ul = strlen(best->usage);
         if (ul && best->usage[ul - 1] != '\n')
             fputc('\n', stdout);
         /* A command that is also a group (e.g. "measure" and "measure diff") lists its children. */
-        bool children = false;
-        for (int g = 0; groups[g]; g++)
-            for (const struct mc_cli_cmd *c = groups[g]; c->path; c++)
-                if (is_prefix(c->path, best_n, args))
-                    children = true;
-        if (children) {
+        if (any_prefixed(best_n, args)) {
             printf("\nsubcommands:\n");
             list_commands(stdout, best_n, args);
         }
         return MC_EXIT_OK;
     }
-    /* Words after the match that are not options and that would name a child command but
-     * did not match are reported as unknown subcommands by the command's own parser. */
     char **cargv = args + best_n - 1;
     char *saved = cargv[0];
     cargv[0] = (char *)best->path;
