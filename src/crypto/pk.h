@@ -1,0 +1,93 @@
+/* memcrypt — public-key wrappers over OpenSSL libcrypto (internal header).
+ *
+ * P-384 ECDSA with raw (r, s), P-384 ECDH, RSA-PSS, and deterministic key generation from an
+ * mc_rng (so a seeded machine always gets the same keys). All big numbers at this interface are
+ * BIG-endian, fixed width where stated; the SEV certificate code converts to the spec's
+ * little-endian layouts itself.
+ *
+ * Ownership: every function that returns a `struct mc_pk *` hands a new reference to the caller,
+ * who releases it with mc_pk_free(). Keys are immutable after creation and may be shared
+ * read-only between threads.
+ */
+#ifndef MC_CRYPTO_PK_H
+#define MC_CRYPTO_PK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/error.h>
+
+#include "crypto/crypto.h"
+
+#define MC_P384_LEN 48        /* bytes of a P-384 coordinate, scalar, r or s */
+#define MC_RSA_MIN_BITS 2048  /* smallest RSA modulus accepted anywhere */
+#define MC_RSA_MAX_BITS 4096  /* largest RSA modulus accepted anywhere */
+
+enum mc_pk_kind { MC_PK_NONE = 0, MC_PK_P384 = 1, MC_PK_RSA = 2 };
+
+struct mc_pk;
+void mc_pk_free(struct mc_pk *k);
+enum mc_pk_kind mc_pk_kind(const struct mc_pk *k);
+bool mc_pk_has_private(const struct mc_pk *k);
+/* RSA modulus size in bits (0 for non-RSA keys). */
+unsigned mc_pk_rsa_bits(const struct mc_pk *k);
+
+/* ---- P-384 ------------------------------------------------------------------------------- */
+
+/* Key pair from "extra random bits" (FIPS 186-4 B.4.1): d = (c mod (n-1)) + 1 where c is the
+ * big-endian integer in `c` (clen >= 56 bytes, i.e. at least 64 bits more than n). */
+mc_status mc_p384_from_bits(const uint8_t *c, size_t clen, struct mc_pk **out, struct mc_error *err);
+/* Fresh key pair: 56 bytes from rng, then mc_p384_from_bits (deterministic for a seeded rng). */
+mc_status mc_p384_generate(struct mc_rng *rng, struct mc_pk **out, struct mc_error *err);
+/* Key pair from a private scalar (1 <= d < n, else MC_E_FORMAT). */
+mc_status mc_p384_from_private(const uint8_t d[MC_P384_LEN], struct mc_pk **out, struct mc_error *err);
+/* Public key from affine coordinates; MC_E_FORMAT when the point is not on P-384 (or is the
+ * point at infinity / coordinates >= p). */
+mc_status mc_p384_from_public(const uint8_t x[MC_P384_LEN], const uint8_t y[MC_P384_LEN], struct mc_pk **out,
+                              struct mc_error *err);
+mc_status mc_p384_get_public(const struct mc_pk *k, uint8_t x[MC_P384_LEN], uint8_t y[MC_P384_LEN],
+                             struct mc_error *err);
+/* Private scalar (secret: wipe it after use). MC_E_STATE for a public-only key. */
+mc_status mc_p384_get_private(const struct mc_pk *k, uint8_t d[MC_P384_LEN], struct mc_error *err);
+
+/* ECDSA over msg with hash "SHA256" or "SHA384"; r and s big-endian, 48 bytes each. */
+mc_status mc_ecdsa_sign(const struct mc_pk *k, const char *hash, const void *msg, size_t len,
+                        uint8_t r[MC_P384_LEN], uint8_t s[MC_P384_LEN], struct mc_error *err);
+/* MC_OK when valid, MC_E_VERIFY when the signature does not verify (r/s zero or >= n included). */
+mc_status mc_ecdsa_verify(const struct mc_pk *k, const char *hash, const void *msg, size_t len,
+                          const uint8_t r[MC_P384_LEN], const uint8_t s[MC_P384_LEN], struct mc_error *err);
+/* ECDH: z = x-coordinate of priv * peer, 48 bytes big-endian (secret: wipe after use). */
+mc_status mc_ecdh_p384(const struct mc_pk *priv, const struct mc_pk *peer, uint8_t z[MC_P384_LEN],
+                       struct mc_error *err);
+
+/* ---- RSA --------------------------------------------------------------------------------- */
+
+/* Public key from big-endian modulus and exponent (leading zeros allowed). The modulus must
+ * have MC_RSA_MIN_BITS..MC_RSA_MAX_BITS significant bits and be odd; e must be odd and > 1. */
+mc_status mc_rsa_from_public(const uint8_t *n, size_t nlen, const uint8_t *e, size_t elen, struct mc_pk **out,
+                             struct mc_error *err);
+/* Deterministic key generation from rng: candidate primes from DRBG bytes (top two bits and the
+ * low bit set), tested with BN_check_prime; gcd(p-1, e) = 1; modulus of exactly `bits` bits.
+ * bits: 2048..4096, multiple of 16; e odd, >= 3. */
+mc_status mc_rsa_generate(struct mc_rng *rng, unsigned bits, uint32_t e, struct mc_pk **out, struct mc_error *err);
+/* Big-endian modulus (exactly bits/8 bytes, zero-padded) and exponent (minimal, *elen bytes).
+ * n_cap / e_cap are the buffer sizes; too small -> MC_E_RANGE. Either output may be NULL. */
+mc_status mc_rsa_get_public(const struct mc_pk *k, uint8_t *n, size_t n_cap, size_t *nlen, uint8_t *e,
+                            size_t e_cap, size_t *elen, struct mc_error *err);
+
+#define MC_PSS_SALT_DIGEST (-1) /* salt length = digest length */
+#define MC_PSS_SALT_AUTO (-2)   /* verify only: accept any salt length (recovered from EM) */
+
+/* RSA-PSS (MGF1 with the same hash). sig receives exactly modulus-size bytes, big-endian;
+ * sig_cap must be >= that; *siglen gets it. */
+mc_status mc_rsa_pss_sign(const struct mc_pk *k, const char *hash, int saltlen, const void *msg, size_t len,
+                          uint8_t *sig, size_t sig_cap, size_t *siglen, struct mc_error *err);
+/* MC_OK when valid, MC_E_VERIFY when not. siglen must equal the modulus size. */
+mc_status mc_rsa_pss_verify(const struct mc_pk *k, const char *hash, int saltlen, const void *msg, size_t len,
+                            const uint8_t *sig, size_t siglen, struct mc_error *err);
+
+/* Reverse a byte string in place (little-endian <-> big-endian). */
+void mc_reverse(uint8_t *p, size_t n);
+
+#endif
