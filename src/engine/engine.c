@@ -1,0 +1,443 @@
+/* memcrypt — the memory encryption engine: key slots and the per-line AES-XTS transform.
+ *
+ * Slots: a fixed table sized at create. A handle is (generation << 16) | (index + 1); the
+ * generation of a slot advances every time it is destroyed, and free slots are handed out in
+ * round-robin order, so a stale handle is seen as MC_E_STATE rather than silently reaching a
+ * new key. Key bytes live only in the slot's key schedules and OpenSSL contexts, and are wiped
+ * on destroy.
+ */
+#include <memcrypt/engine.h>
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <memcrypt/bytes.h>
+
+#include "crypto/crypto.h"
+#include "crypto/xts.h"
+#include "engine/engine_internal.h"
+#include "engine/xts_impl.h"
+
+#define MAX_SLOTS 0xffffu
+
+struct slot {
+    bool used;
+    uint16_t gen; /* never 0 */
+    enum mc_cipher cipher;
+    struct mc_xts_ctx *evp_enc, *evp_dec;
+    struct mc_xts_keys *ks; /* NULL when the CPU has no AES-NI */
+};
+
+struct mc_engine {
+    struct mc_rng *rng;
+    unsigned max_slots, used, next;
+    enum mc_engine_impl impl;
+    struct slot *slots;
+};
+
+/* ------------------------------------------------------------ implementations -- */
+
+int mc_engine_impl_available(enum mc_engine_impl impl)
+{
+    switch (impl) {
+    case MC_IMPL_AUTO:
+    case MC_IMPL_PORTABLE:
+        return 1;
+    case MC_IMPL_AESNI:
+        return __builtin_cpu_supports("aes") && __builtin_cpu_supports("sse4.1");
+    case MC_IMPL_VAES:
+        return __builtin_cpu_supports("aes") && __builtin_cpu_supports("vaes") && __builtin_cpu_supports("avx2");
+    }
+    return 0;
+}
+
+static enum mc_engine_impl best_impl(void)
+{
+    if (mc_engine_impl_available(MC_IMPL_VAES))
+        return MC_IMPL_VAES;
+    if (mc_engine_impl_available(MC_IMPL_AESNI))
+        return MC_IMPL_AESNI;
+    return MC_IMPL_PORTABLE;
+}
+
+const char *mc_engine_impl_name(enum mc_engine_impl impl)
+{
+    switch (impl) {
+    case MC_IMPL_AUTO: return "auto";
+    case MC_IMPL_PORTABLE: return "portable";
+    case MC_IMPL_AESNI: return "aesni";
+    case MC_IMPL_VAES: return "vaes";
+    }
+    return "unknown";
+}
+
+static size_t half_len(enum mc_cipher c)
+{
+    return c == MC_CIPHER_AES128_XTS ? 16 : c == MC_CIPHER_AES256_XTS ? 32 : 0;
+}
+
+/* ------------------------------------------------------------------- engine -- */
+
+mc_status mc_engine_create(struct mc_rng *rng, unsigned max_slots, struct mc_engine **out, struct mc_error *err)
+{
+    if (!rng || !out)
+        return mc_seterr(err, MC_E_INVAL, "engine: NULL argument");
+    if (max_slots == 0 || max_slots > MAX_SLOTS)
+        return mc_seterr(err, MC_E_RANGE, "engine: key slot count %u out of range 1..%u", max_slots, MAX_SLOTS);
+    struct mc_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return mc_seterr(err, MC_E_NOMEM, "engine: out of memory");
+    e->slots = calloc(max_slots, sizeof *e->slots);
+    if (!e->slots) {
+        free(e);
+        return mc_seterr(err, MC_E_NOMEM, "engine: out of memory for %u key slots", max_slots);
+    }
+    for (unsigned i = 0; i < max_slots; i++)
+        e->slots[i].gen = 1;
+    e->rng = rng;
+    e->max_slots = max_slots;
+    e->impl = best_impl();
+    *out = e;
+    return MC_OK;
+}
+
+static void slot_clear(struct slot *s)
+{
+    mc_xts_ctx_free(s->evp_enc);
+    mc_xts_ctx_free(s->evp_dec);
+    if (s->ks) {
+        mc_wipe(s->ks, sizeof *s->ks);
+        free(s->ks);
+    }
+    s->evp_enc = s->evp_dec = NULL;
+    s->ks = NULL;
+    s->used = false;
+    s->cipher = MC_CIPHER_NONE;
+}
+
+void mc_engine_destroy(struct mc_engine *e)
+{
+    if (!e)
+        return;
+    for (unsigned i = 0; i < e->max_slots; i++)
+        if (e->slots[i].used)
+            slot_clear(&e->slots[i]);
+    free(e->slots);
+    free(e);
+}
+
+unsigned mc_engine_slots_used(const struct mc_engine *e) { return e ? e->used : 0; }
+
+mc_status mc_engine_set_impl(struct mc_engine *e, enum mc_engine_impl impl, struct mc_error *err)
+{
+    if (!e)
+        return mc_seterr(err, MC_E_INVAL, "engine: NULL argument");
+    if ((unsigned)impl > MC_IMPL_VAES)
+        return mc_seterr(err, MC_E_INVAL, "engine: unknown implementation %d", (int)impl);
+    if (!mc_engine_impl_available(impl))
+        return mc_seterr(err, MC_E_UNSUPPORTED, "engine: this CPU cannot run the %s implementation",
+                         mc_engine_impl_name(impl));
+    e->impl = impl == MC_IMPL_AUTO ? best_impl() : impl;
+    return MC_OK;
+}
+
+enum mc_engine_impl mc_engine_get_impl(const struct mc_engine *e) { return e ? e->impl : MC_IMPL_AUTO; }
+
+/* Build the key material of a slot from key (both directions, every implementation). */
+static mc_status slot_fill(struct slot *s, enum mc_cipher c, const uint8_t *key, struct mc_error *err)
+{
+    size_t h = half_len(c);
+    mc_status st = mc_xts_ctx_new((unsigned)h * 8, key, 0, &s->evp_enc, err);
+    if (st == MC_OK)
+        st = mc_xts_ctx_new((unsigned)h * 8, key, 1, &s->evp_dec, err);
+    if (st == MC_OK && mc_engine_impl_available(MC_IMPL_AESNI)) {
+        s->ks = aligned_alloc(64, (sizeof *s->ks + 63) & ~(size_t)63);
+        if (!s->ks)
+            st = mc_seterr(err, MC_E_NOMEM, "engine: out of memory");
+        else
+            mc_aesni_xts_setkey(s->ks, key, (unsigned)h);
+    }
+    if (st != MC_OK) {
+        slot_clear(s);
+        return st;
+    }
+    s->cipher = c;
+    s->used = true;
+    return MC_OK;
+}
+
+static mc_status slot_install(struct mc_engine *e, enum mc_cipher c, const uint8_t *key, mc_slot *out,
+                              struct mc_error *err)
+{
+    if (e->used >= e->max_slots)
+        return mc_seterr(err, MC_E_FULL, "engine: all %u key slots are in use", e->max_slots);
+    unsigned idx = e->next;
+    while (e->slots[idx].used)
+        idx = (idx + 1) % e->max_slots;
+    struct slot *s = &e->slots[idx];
+    mc_status st = slot_fill(s, c, key, err);
+    if (st != MC_OK)
+        return st;
+    e->used++;
+    e->next = (idx + 1) % e->max_slots;
+    *out = ((mc_slot)s->gen << 16) | (idx + 1);
+    return MC_OK;
+}
+
+static mc_status check_cipher(enum mc_cipher c, struct mc_error *err)
+{
+    if (c != MC_CIPHER_AES128_XTS && c != MC_CIPHER_AES256_XTS)
+        return mc_seterr(err, MC_E_INVAL, "engine: unknown cipher %d (AES-128-XTS or AES-256-XTS)", (int)c);
+    return MC_OK;
+}
+
+mc_status mc_engine_slot_generate(struct mc_engine *e, enum mc_cipher c, mc_slot *out, struct mc_error *err)
+{
+    if (!e || !out)
+        return mc_seterr(err, MC_E_INVAL, "engine: NULL argument");
+    mc_status st = check_cipher(c, err);
+    if (st != MC_OK)
+        return st;
+    if (e->used >= e->max_slots)
+        return mc_seterr(err, MC_E_FULL, "engine: all %u key slots are in use", e->max_slots);
+    size_t h = half_len(c);
+    uint8_t key[64];
+    /* Both halves must differ (IEEE 1619-2018 5.1); a DRBG repeat is astronomically unlikely
+     * but costs nothing to handle. */
+    for (int tries = 0;; tries++) {
+        st = mc_rng_bytes(e->rng, key, 2 * h, err);
+        if (st != MC_OK)
+            break;
+        if (!mc_ct_equal(key, key + h, h))
+            break;
+        if (tries == 16) {
+            st = mc_seterr(err, MC_E_CRYPTO, "engine: the DRBG keeps returning equal key halves");
+            break;
+        }
+    }
+    if (st == MC_OK)
+        st = slot_install(e, c, key, out, err);
+    mc_wipe(key, sizeof key);
+    return st;
+}
+
+mc_status mc_engine_slot_import(struct mc_engine *e, enum mc_cipher c, const uint8_t *key, size_t keylen,
+                                mc_slot *out, struct mc_error *err)
+{
+    if (!e || !key || !out)
+        return mc_seterr(err, MC_E_INVAL, "engine: NULL argument");
+    mc_status st = check_cipher(c, err);
+    if (st != MC_OK)
+        return st;
+    size_t h = half_len(c);
+    if (keylen != 2 * h)
+        return mc_seterr(err, MC_E_INVAL, "engine: %s needs a %zu-byte key (data key || tweak key), got %zu",
+                         c == MC_CIPHER_AES128_XTS ? "AES-128-XTS" : "AES-256-XTS", 2 * h, keylen);
+    if (mc_ct_equal(key, key + h, h))
+        return mc_seterr(err, MC_E_INVAL, "engine: the data key and the tweak key must differ");
+    return slot_install(e, c, key, out, err);
+}
+
+static mc_status lookup(const struct mc_engine *e, mc_slot h, struct slot **out, struct mc_error *err)
+{
+    unsigned idx = (h & 0xffffu);
+    if (idx == 0 || idx > e->max_slots)
+        return mc_seterr(err, MC_E_NOTFOUND, "engine: no key slot with handle 0x%x", (unsigned)h);
+    struct slot *s = &e->slots[idx - 1];
+    if (!s->used || s->gen != (h >> 16))
+        return mc_seterr(err, MC_E_STATE, "engine: key slot handle 0x%x was destroyed", (unsigned)h);
+    *out = s;
+    return MC_OK;
+}
+
+mc_status mc_engine_slot_destroy(struct mc_engine *e, mc_slot h, struct mc_error *err)
+{
+    if (!e)
+        return mc_seterr(err, MC_E_INVAL, "engine: NULL argument");
+    struct slot *s;
+    mc_status st = lookup(e, h, &s, err);
+    if (st != MC_OK)
+        return st;
+    slot_clear(s);
+    s->gen = (uint16_t)(s->gen == 0xffffu ? 1 : s->gen + 1);
+    e->used--;
+    return MC_OK;
+}
+
+mc_status mc_engine_slot_cipher(const struct mc_engine *e, mc_slot h, enum mc_cipher *c, struct mc_error *err)
+{
+    if (!e || !c)
+        return mc_seterr(err, MC_E_INVAL, "engine: NULL argument");
+    struct slot *s;
+    mc_status st = lookup(e, h, &s, err);
+    if (st != MC_OK)
+        return st;
+    *c = s->cipher;
+    return MC_OK;
+}
+
+static mc_status check_run(uint64_t pa, const uint8_t *in, const uint8_t *out, size_t len, struct mc_error *err)
+{
+    if (!in || !out)
+        return mc_seterr(err, MC_E_INVAL, "engine: NULL buffer");
+    if (pa % MC_LINE_SIZE)
+        return mc_seterr(err, MC_E_ALIGN, "engine: physical address 0x%llx is not 64-byte aligned",
+                         (unsigned long long)pa);
+    if (len % MC_LINE_SIZE)
+        return mc_seterr(err, MC_E_ALIGN, "engine: length %zu is not a multiple of 64 bytes", len);
+    if (len && (uint64_t)len - 1 > UINT64_MAX - pa)
+        return mc_seterr(err, MC_E_RANGE, "engine: 0x%llx + %zu runs past the end of the address space",
+                         (unsigned long long)pa, len);
+    return MC_OK;
+}
+
+/* Portable path: one EVP call per line with IV = LE128(pa). */
+static mc_status evp_lines(struct mc_xts_ctx *c, uint64_t pa, const uint8_t *in, uint8_t *out, size_t len,
+                           struct mc_error *err)
+{
+    uint8_t iv[16] = {0};
+    for (size_t off = 0; off < len; off += MC_LINE_SIZE) {
+        mc_put_le64(iv, pa + off);
+        mc_status st = mc_xts_ctx_crypt(c, iv, in + off, out + off, MC_LINE_SIZE, err);
+        if (st != MC_OK)
+            return st;
+    }
+    return MC_OK;
+}
+
+static mc_status crypt_run(struct mc_engine *e, mc_slot h, int decrypt, uint64_t pa, const uint8_t *in,
+                           uint8_t *out, size_t len, struct mc_error *err)
+{
+    if (!e)
+        return mc_seterr(err, MC_E_INVAL, "engine: NULL argument");
+    struct slot *s;
+    mc_status st = lookup(e, h, &s, err);
+    if (st == MC_OK)
+        st = check_run(pa, in, out, len, err);
+    if (st != MC_OK || len == 0)
+        return st;
+    switch (e->impl) {
+    case MC_IMPL_VAES:
+        mc_vaes_xts_lines(s->ks, decrypt, pa, in, out, len / MC_LINE_SIZE);
+        return MC_OK;
+    case MC_IMPL_AESNI:
+        mc_aesni_xts_lines(s->ks, decrypt, pa, in, out, len / MC_LINE_SIZE);
+        return MC_OK;
+    default:
+        return evp_lines(decrypt ? s->evp_dec : s->evp_enc, pa, in, out, len, err);
+    }
+}
+
+mc_status mc_engine_encrypt(struct mc_engine *e, mc_slot s, uint64_t pa, const uint8_t *in, uint8_t *out,
+                            size_t len, struct mc_error *err)
+{
+    return crypt_run(e, s, 0, pa, in, out, len, err);
+}
+
+mc_status mc_engine_decrypt(struct mc_engine *e, mc_slot s, uint64_t pa, const uint8_t *in, uint8_t *out,
+                            size_t len, struct mc_error *err)
+{
+    return crypt_run(e, s, 1, pa, in, out, len, err);
+}
+
+/* ------------------------------------------------------- stateless transforms -- */
+
+static mc_status check_key(enum mc_cipher c, const uint8_t *key, size_t keylen, bool allow_equal,
+                           struct mc_error *err)
+{
+    mc_status st = check_cipher(c, err);
+    if (st != MC_OK)
+        return st;
+    if (!key)
+        return mc_seterr(err, MC_E_INVAL, "engine: NULL key");
+    size_t h = half_len(c);
+    if (keylen != 2 * h)
+        return mc_seterr(err, MC_E_INVAL, "engine: %s needs a %zu-byte key (data key || tweak key), got %zu",
+                         c == MC_CIPHER_AES128_XTS ? "AES-128-XTS" : "AES-256-XTS", 2 * h, keylen);
+    if (!allow_equal && mc_ct_equal(key, key + h, h))
+        return mc_seterr(err, MC_E_INVAL, "engine: the data key and the tweak key must differ");
+    return MC_OK;
+}
+
+static mc_status resolve_impl(enum mc_engine_impl *impl, struct mc_error *err)
+{
+    if ((unsigned)*impl > MC_IMPL_VAES)
+        return mc_seterr(err, MC_E_INVAL, "engine: unknown implementation %d", (int)*impl);
+    if (!mc_engine_impl_available(*impl))
+        return mc_seterr(err, MC_E_UNSUPPORTED, "engine: this CPU cannot run the %s implementation",
+                         mc_engine_impl_name(*impl));
+    if (*impl == MC_IMPL_AUTO)
+        *impl = best_impl();
+    return MC_OK;
+}
+
+mc_status mc_xts_lines_impl(enum mc_engine_impl impl, enum mc_cipher c, const uint8_t *key, size_t keylen,
+                            uint64_t pa, int decrypt, const uint8_t *in, uint8_t *out, size_t len,
+                            struct mc_error *err)
+{
+    mc_status st = check_key(c, key, keylen, false, err);
+    if (st == MC_OK)
+        st = resolve_impl(&impl, err);
+    if (st == MC_OK)
+        st = check_run(pa, in, out, len, err);
+    if (st != MC_OK || len == 0)
+        return st;
+    size_t h = half_len(c);
+    if (impl == MC_IMPL_PORTABLE) {
+        struct mc_xts_ctx *x;
+        st = mc_xts_ctx_new((unsigned)h * 8, key, decrypt, &x, err);
+        if (st != MC_OK)
+            return st;
+        st = evp_lines(x, pa, in, out, len, err);
+        mc_xts_ctx_free(x);
+        return st;
+    }
+    struct mc_xts_keys *ks = aligned_alloc(64, (sizeof *ks + 63) & ~(size_t)63);
+    if (!ks)
+        return mc_seterr(err, MC_E_NOMEM, "engine: out of memory");
+    mc_aesni_xts_setkey(ks, key, (unsigned)h);
+    if (impl == MC_IMPL_VAES)
+        mc_vaes_xts_lines(ks, decrypt != 0, pa, in, out, len / MC_LINE_SIZE);
+    else
+        mc_aesni_xts_lines(ks, decrypt != 0, pa, in, out, len / MC_LINE_SIZE);
+    mc_wipe(ks, sizeof *ks);
+    free(ks);
+    return MC_OK;
+}
+
+mc_status mc_xts_lines(enum mc_cipher c, const uint8_t *key, size_t keylen, uint64_t pa, int decrypt,
+                       const uint8_t *in, uint8_t *out, size_t len, struct mc_error *err)
+{
+    return mc_xts_lines_impl(MC_IMPL_AUTO, c, key, keylen, pa, decrypt, in, out, len, err);
+}
+
+mc_status mc_xts_unit_impl(enum mc_engine_impl impl, enum mc_cipher c, const uint8_t *key, size_t keylen,
+                           const uint8_t tweak[16], int decrypt, const uint8_t *in, uint8_t *out, size_t len,
+                           struct mc_error *err)
+{
+    mc_status st = check_key(c, key, keylen, true, err);
+    if (st == MC_OK)
+        st = resolve_impl(&impl, err);
+    if (st != MC_OK)
+        return st;
+    if (!tweak || !in || !out)
+        return mc_seterr(err, MC_E_INVAL, "engine: NULL argument");
+    if (len == 0 || len % 16 || len > ((size_t)1 << 20) * 16)
+        return mc_seterr(err, MC_E_ALIGN, "engine: a data unit is 1 .. 2^20 whole 16-byte blocks, not %zu bytes",
+                         len);
+    size_t h = half_len(c);
+    if (impl == MC_IMPL_PORTABLE)
+        return mc_xts_evp((unsigned)h * 8, key, decrypt, tweak, in, out, len, err);
+    struct mc_xts_keys *ks = aligned_alloc(64, (sizeof *ks + 63) & ~(size_t)63);
+    if (!ks)
+        return mc_seterr(err, MC_E_NOMEM, "engine: out of memory");
+    mc_aesni_xts_setkey(ks, key, (unsigned)h);
+    if (impl == MC_IMPL_VAES)
+        mc_vaes_xts_unit(ks, decrypt != 0, tweak, in, out, len / 16);
+    else
+        mc_aesni_xts_unit(ks, decrypt != 0, tweak, in, out, len / 16);
+    mc_wipe(ks, sizeof *ks);
+    free(ks);
+    return MC_OK;
+}
