@@ -1,0 +1,233 @@
+/* Tests of the SEV certificate and AMD ARK/ASK codecs against AMD's real certificates:
+ * every generation's ASK verifies under its ARK, the ARK is self-signed, the real Naples and
+ * Rome platform chains verify, and tampered or cross-generation copies fail. */
+#include <memcrypt/bytes.h>
+#include <memcrypt/fileio.h>
+#include <memcrypt/sev_cert.h>
+
+#include "check.h"
+#include "crypto/pk.h"
+#include "sev/cert_key.h"
+
+static const char *const gens[] = {"naples", "rome", "milan", "genoa", "turin"};
+
+static uint8_t *load(const char *rel, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/vectors/amd/%s", MC_SHARED_DIR, rel);
+    uint8_t *buf = NULL;
+    if (mc_file_read(path, 1 << 16, &buf, len, NULL) != MC_OK)
+        return NULL;
+    return buf;
+}
+
+static int load_amd(const char *gen, const char *which, struct mc_amd_cert *c)
+{
+    char rel[128];
+    size_t len;
+    snprintf(rel, sizeof rel, "sev-ca/%s/%s.cert", gen, which);
+    uint8_t *b = load(rel, &len);
+    int ok = b && mc_amd_cert_parse(b, len, c, NULL) == MC_OK;
+    free(b);
+    return ok;
+}
+
+static int load_sev(const char *gen, const char *which, struct mc_sev_cert *c)
+{
+    char rel[128];
+    size_t len;
+    snprintf(rel, sizeof rel, "sev-platform/%s/%s.cert", gen, which);
+    uint8_t *b = load(rel, &len);
+    int ok = b && mc_sev_cert_parse(b, len, c, NULL) == MC_OK;
+    free(b);
+    return ok;
+}
+
+static void test_amd_roots_real(void)
+{
+    for (int g = 0; g < 5; g++) {
+        struct mc_amd_cert ark, ask;
+        CHECK_MSG(load_amd(gens[g], "ark", &ark) && load_amd(gens[g], "ask", &ask), "%s", gens[g]);
+        CHECK(ark.key_usage == MC_SEV_USAGE_ARK && ask.key_usage == MC_SEV_USAGE_ASK);
+        CHECK_EQ_U64(ark.modulus_bits, g == 0 ? 2048 : 4096);
+        CHECK_MSG(mc_amd_cert_verify(&ark, &ark, NULL) == MC_OK, "%s ARK self-signature", gens[g]);
+        CHECK_MSG(mc_amd_cert_verify(&ask, &ark, NULL) == MC_OK, "%s ASK under ARK", gens[g]);
+        CHECK(!mc_amd_cert_is_emulated(&ark));
+        /* AMD's own signatures use salt = digest length. */
+        struct mc_pk *k = NULL;
+        CHECK(mc_amd_cert_get_pubkey(&ark, &k, NULL) == MC_OK);
+        uint8_t body[MC_AMD_CERT_MAX_LEN], sig[512];
+        size_t n = 0;
+        struct mc_amd_cert t = ask;
+        t.sig_len = 0;
+        CHECK(mc_amd_cert_serialize(&t, body, sizeof body, &n, NULL) == MC_OK);
+        memcpy(sig, ask.sig, ask.sig_len);
+        mc_reverse(sig, ask.sig_len);
+        CHECK(mc_rsa_pss_verify(k, g ? "SHA384" : "SHA256", MC_PSS_SALT_DIGEST, body, n, sig, ask.sig_len, NULL) == MC_OK);
+        mc_pk_free(k);
+        /* Serialize round trip is byte-exact. */
+        char rel[64];
+        size_t len;
+        snprintf(rel, sizeof rel, "sev-ca/%s/ask.cert", gens[g]);
+        uint8_t *raw = load(rel, &len);
+        uint8_t out[MC_AMD_CERT_MAX_LEN];
+        size_t ol = 0;
+        CHECK(raw && mc_amd_cert_serialize(&ask, out, sizeof out, &ol, NULL) == MC_OK && ol == len &&
+              !memcmp(out, raw, len));
+        /* Every single-byte change in the signed area or the signature fails. */
+        unsigned bad = 0, tried = 0;
+        for (size_t off = 0; raw && off < len; off += 7) {
+            raw[off] ^= 0x01;
+            struct mc_amd_cert m;
+            if (mc_amd_cert_parse(raw, len, &m, NULL) != MC_OK || mc_amd_cert_verify(&m, &ark, NULL) != MC_OK)
+                bad++;
+            tried++;
+            raw[off] ^= 0x01;
+        }
+        CHECK_MSG(bad == tried, "%s: %u of %u tampered ASKs rejected", gens[g], bad, tried);
+        free(raw);
+        /* Cross generation: this ASK under the next generation's ARK fails. */
+        struct mc_amd_cert other;
+        CHECK(load_amd(gens[(g + 1) % 5], "ark", &other));
+        CHECK(mc_amd_cert_verify(&ask, &other, NULL) == MC_E_VERIFY);
+        /* Built-in table knows this ARK. */
+        const char *name = mc_sev_root_match_ark(&ark);
+        CHECK(name && !strcmp(name, gens[g]));
+    }
+    /* The Naples ARK as AMD shipped it without signature is refused as truncated. */
+    size_t len;
+    uint8_t *nosig = load("sev-ca/naples/ark.cert.nosig", &len);
+    struct mc_amd_cert c;
+    CHECK(nosig && mc_amd_cert_parse(nosig, len, &c, NULL) == MC_E_FORMAT);
+    free(nosig);
+}
+
+static void test_platform_chains_real(void)
+{
+    const char *pg[2] = {"naples", "rome"};
+    for (int g = 0; g < 2; g++) {
+        struct mc_sev_cert cek, oca, pek, pdh;
+        CHECK_MSG(load_sev(pg[g], "cek", &cek) && load_sev(pg[g], "oca", &oca) && load_sev(pg[g], "pek", &pek) &&
+                      load_sev(pg[g], "pdh", &pdh),
+                  "%s parse", pg[g]);
+        struct mc_amd_cert ask;
+        CHECK(load_amd(pg[g], "ask", &ask));
+        CHECK_MSG(mc_sev_cert_verify_by_ask(&cek, &ask, NULL) == MC_OK, "%s CEK", pg[g]);
+        CHECK(mc_sev_cert_verify(&oca, &oca, NULL) == MC_OK);
+        CHECK(mc_sev_cert_verify(&pek, &oca, NULL) == MC_OK);
+        CHECK(mc_sev_cert_verify(&pek, &cek, NULL) == MC_OK);
+        CHECK(mc_sev_cert_verify(&pdh, &pek, NULL) == MC_OK);
+        /* Wrong signer roles. */
+        CHECK(mc_sev_cert_verify(&pdh, &oca, NULL) == MC_E_VERIFY);
+        CHECK(mc_sev_cert_verify(&pek, &pdh, NULL) == MC_E_VERIFY);
+        CHECK(mc_sev_cert_verify(&cek, &pek, NULL) == MC_E_VERIFY);
+        /* Cross generation: this CEK under every other generation's ASK fails. */
+        for (int o = 0; o < 5; o++) {
+            if (!strcmp(gens[o], pg[g]))
+                continue;
+            struct mc_amd_cert oask;
+            CHECK(load_amd(gens[o], "ask", &oask));
+            CHECK_MSG(mc_sev_cert_verify_by_ask(&cek, &oask, NULL) == MC_E_VERIFY, "%s CEK under %s ASK", pg[g], gens[o]);
+        }
+        /* Round trip and tampering of every 13th byte of the PEK's signed area. */
+        uint8_t raw[MC_SEV_CERT_LEN];
+        mc_sev_cert_serialize(&pek, raw);
+        char rel[64];
+        size_t len;
+        snprintf(rel, sizeof rel, "sev-platform/%s/pek.cert", pg[g]);
+        uint8_t *orig = load(rel, &len);
+        CHECK(orig && len == MC_SEV_CERT_LEN && !memcmp(orig, raw, len));
+        free(orig);
+        unsigned rejected = 0, tried = 0;
+        for (size_t off = 0; off < MC_SEV_CERT_SIGNED_LEN; off += 13) {
+            raw[off] ^= 0x80;
+            struct mc_sev_cert m;
+            if (mc_sev_cert_parse(raw, sizeof raw, &m, NULL) != MC_OK || mc_sev_cert_verify(&m, &oca, NULL) != MC_OK)
+                rejected++;
+            tried++;
+            raw[off] ^= 0x80;
+        }
+        CHECK_MSG(rejected == tried, "%u of %u", rejected, tried);
+    }
+}
+
+static void test_parse_hostile(void)
+{
+    size_t len;
+    uint8_t *raw = load("sev-platform/rome/pdh.cert", &len);
+    if (!raw)
+        return;
+    struct mc_sev_cert c;
+    CHECK(mc_sev_cert_parse(raw, len - 1, &c, NULL) == MC_E_FORMAT);
+    uint8_t b[MC_SEV_CERT_LEN];
+    memcpy(b, raw, sizeof b);
+    mc_put_le32(b, 2);
+    CHECK(mc_sev_cert_parse(b, sizeof b, &c, NULL) == MC_E_FORMAT); /* version */
+    memcpy(b, raw, sizeof b);
+    mc_put_le32(b + 8, 0x1005);
+    CHECK(mc_sev_cert_parse(b, sizeof b, &c, NULL) == MC_E_FORMAT); /* usage */
+    memcpy(b, raw, sizeof b);
+    mc_put_le32(b + 0xC, MC_SEV_ALGO_ECDSA_SHA256);
+    CHECK(mc_sev_cert_parse(b, sizeof b, &c, NULL) == MC_E_FORMAT); /* PDH must be ECDH */
+    memcpy(b, raw, sizeof b);
+    mc_put_le32(b + 0x10, 1);
+    CHECK(mc_sev_cert_parse(b, sizeof b, &c, NULL) == MC_E_FORMAT); /* curve P-256 */
+    memcpy(b, raw, sizeof b);
+    b[0x14] ^= 1;
+    CHECK(mc_sev_cert_parse(b, sizeof b, &c, NULL) == MC_E_FORMAT); /* off curve */
+    memcpy(b, raw, sizeof b);
+    b[0x14 + 60] = 1;
+    CHECK(mc_sev_cert_parse(b, sizeof b, &c, NULL) == MC_E_FORMAT); /* padding */
+    memcpy(b, raw, sizeof b);
+    mc_put_le32(b + 0x414, 0x1003);
+    CHECK(mc_sev_cert_parse(b, sizeof b, &c, NULL) == MC_E_FORMAT); /* PDH cannot sign */
+    memcpy(b, raw, sizeof b);
+    b[0x700] = 1;
+    CHECK(mc_sev_cert_parse(b, sizeof b, &c, NULL) == MC_E_FORMAT); /* empty slot with data */
+    free(raw);
+    /* AMD cert: truncated, bad usage, bad size. */
+    raw = load("sev-ca/rome/ask.cert", &len);
+    struct mc_amd_cert a;
+    CHECK(mc_amd_cert_parse(raw, 10, &a, NULL) == MC_E_FORMAT);
+    CHECK(mc_amd_cert_parse(raw, len - 1, &a, NULL) == MC_E_FORMAT);
+    memcpy(b, raw, len);
+    mc_put_le32(b + 0x24, 0x14);
+    CHECK(mc_amd_cert_parse(b, len, &a, NULL) == MC_E_FORMAT);
+    memcpy(b, raw, len);
+    mc_put_le32(b + 0x3C, 3072);
+    CHECK(mc_amd_cert_parse(b, len, &a, NULL) == MC_E_FORMAT);
+    free(raw);
+}
+
+static void test_sign_roundtrip(void)
+{
+    struct mc_rng *r = NULL;
+    mc_rng_new((const uint8_t *)"cert", 4, &r, NULL);
+    struct mc_pk *oca_k = NULL, *pek_k = NULL;
+    CHECK(mc_p384_generate(r, &oca_k, NULL) == MC_OK);
+    CHECK(mc_p384_generate(r, &pek_k, NULL) == MC_OK);
+    struct mc_sev_cert oca, pek;
+    CHECK(mc_sev_cert_init(&oca, MC_SEV_USAGE_OCA, MC_SEV_ALGO_ECDSA_SHA256, 0, 24, oca_k, NULL) == MC_OK);
+    CHECK(mc_sev_cert_sign(&oca, 0, oca_k, MC_SEV_USAGE_OCA, MC_SEV_ALGO_ECDSA_SHA256, NULL) == MC_OK);
+    CHECK(mc_sev_cert_init(&pek, MC_SEV_USAGE_PEK, MC_SEV_ALGO_ECDSA_SHA256, 0, 24, pek_k, NULL) == MC_OK);
+    CHECK(mc_sev_cert_sign(&pek, 1, oca_k, MC_SEV_USAGE_OCA, MC_SEV_ALGO_ECDSA_SHA256, NULL) == MC_OK);
+    uint8_t b[MC_SEV_CERT_LEN];
+    mc_sev_cert_serialize(&pek, b);
+    struct mc_sev_cert back;
+    CHECK(mc_sev_cert_parse(b, sizeof b, &back, NULL) == MC_OK);
+    CHECK(mc_sev_cert_verify(&back, &oca, NULL) == MC_OK); /* slot 2 found */
+    CHECK(mc_sev_cert_verify(&oca, &oca, NULL) == MC_OK);
+    CHECK(mc_sev_cert_init(&oca, MC_SEV_USAGE_PDH, MC_SEV_ALGO_ECDSA_SHA256, 0, 24, oca_k, NULL) == MC_E_INVAL);
+    mc_pk_free(oca_k);
+    mc_pk_free(pek_k);
+    mc_rng_free(r);
+}
+
+int main(void)
+{
+    RUN(test_amd_roots_real);
+    RUN(test_platform_chains_real);
+    RUN(test_parse_hostile);
+    RUN(test_sign_roundtrip);
+    return check_summary();
+}
