@@ -1,0 +1,107 @@
+/* memcrypt — SEV-SNP attestation report (SNP ABI 56860, ATTESTATION_REPORT, 0x4A0 bytes).
+ *
+ * mc_snp_report_decode() validates and decodes the raw bytes of report versions 2, 3, 4 and 5 into
+ * struct mc_snp_report (which also keeps a copy of the raw bytes for signature checks);
+ * mc_snp_report_encode() is its inverse (used by the fixture factory). TCB_VERSION values are
+ * decoded per CPU generation: Milan/Genoa {BL, TEE, -, -, -, -, SNP, UCODE}, Turin
+ * {FMC, BL, TEE, SNP, -, -, -, UCODE}. All integers in the report are little-endian.
+ */
+#ifndef MEMCRYPT_SNP_REPORT_H
+#define MEMCRYPT_SNP_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/error.h>
+
+#define MC_SNP_REPORT_SIZE 0x4A0u
+#define MC_SNP_REPORT_SIGNED_LEN 0x2A0u /* bytes 0x000..0x29F are signed */
+
+/* Processor generation: picks the TCB layout, the product name and the AMD root. */
+enum mc_snp_gen { MC_SNP_GEN_UNKNOWN = 0, MC_SNP_GEN_MILAN, MC_SNP_GEN_GENOA, MC_SNP_GEN_TURIN };
+
+/* "Milan", "Genoa", "Turin" or "unknown". */
+const char *mc_snp_gen_name(enum mc_snp_gen g);
+/* Parse a product name, case-insensitive, ignoring a "-<stepping>" suffix ("Milan-B0" -> Milan).
+ * Returns MC_SNP_GEN_UNKNOWN when not recognised. */
+enum mc_snp_gen mc_snp_gen_parse(const char *name);
+/* Generation from CPUID family/model (0x19 0x00-0x0F Milan; 0x19 0x10-0x1F, 0xA0-0xAF Genoa;
+ * 0x1A 0x00-0x11 Turin); UNKNOWN otherwise. */
+enum mc_snp_gen mc_snp_gen_from_cpuid(uint8_t family, uint8_t model);
+
+/* A TCB_VERSION split into its security patch levels. has_fmc is true for Turin. */
+struct mc_snp_tcb {
+    uint64_t raw;
+    bool has_fmc;
+    uint8_t fmc, bootloader, tee, snp, microcode;
+    uint8_t spl[8]; /* the raw bytes, index = byte position */
+};
+/* Decode raw with the layout of gen (UNKNOWN decodes as Milan/Genoa, the layout before Turin). */
+void mc_snp_tcb_decode(uint64_t raw, enum mc_snp_gen gen, struct mc_snp_tcb *out);
+/* Compose a TCB_VERSION from parts for gen (fmc ignored before Turin). */
+uint64_t mc_snp_tcb_encode(enum mc_snp_gen gen, uint8_t fmc, uint8_t bl, uint8_t tee, uint8_t snp, uint8_t ucode);
+/* Parse "bl=3,tee=0,snp=8,ucode=115[,fmc=0]" or a raw u64 ("0x7308000000000003").
+ * Parts not given are 0. */
+mc_status mc_snp_tcb_parse(const char *s, enum mc_snp_gen gen, uint64_t *out, struct mc_error *err);
+/* true when every named part of a is >= the same part of b (component-wise, per gen layout). */
+bool mc_snp_tcb_ge(uint64_t a, uint64_t b, enum mc_snp_gen gen);
+
+/* Signing key (KEY_INFO bits 4:2). */
+enum { MC_SNP_SIGNER_VCEK = 0, MC_SNP_SIGNER_VLEK = 1, MC_SNP_SIGNER_NONE = 7 };
+
+/* Policy bits (SNP ABI §4.3 / digest §2.5). */
+#define MC_SNP_POLICY_SMT (1ull << 16)
+#define MC_SNP_POLICY_RESERVED1 (1ull << 17)
+#define MC_SNP_POLICY_MIGRATE_MA (1ull << 18)
+#define MC_SNP_POLICY_DEBUG (1ull << 19)
+
+struct mc_snp_report {
+    uint32_t version;
+    uint32_t guest_svn;
+    uint64_t policy;
+    uint8_t family_id[16];
+    uint8_t image_id[16];
+    uint32_t vmpl;
+    uint32_t signature_algo;
+    uint64_t current_tcb;
+    uint64_t platform_info;
+    uint32_t key_info;          /* bit0 AUTHOR_KEY_EN, bit1 MASK_CHIP_KEY, bits 4:2 SIGNING_KEY */
+    uint8_t report_data[64];
+    uint8_t measurement[48];
+    uint8_t host_data[32];
+    uint8_t id_key_digest[48];
+    uint8_t author_key_digest[48];
+    uint8_t report_id[32];
+    uint8_t report_id_ma[32];
+    uint64_t reported_tcb;
+    uint8_t cpuid_fam_id, cpuid_mod_id, cpuid_step; /* version >= 3 */
+    uint8_t chip_id[64];
+    uint64_t committed_tcb;
+    uint8_t current_build, current_minor, current_major;
+    uint8_t committed_build, committed_minor, committed_major;
+    uint64_t launch_tcb;
+    uint64_t launch_mit_vector;  /* version >= 5 */
+    uint64_t current_mit_vector; /* version >= 5 */
+    uint8_t sig_r[72];           /* little-endian */
+    uint8_t sig_s[72];
+    bool reserved_nonzero;       /* a reserved field (signed area or signature padding) is not zero */
+    uint8_t raw[MC_SNP_REPORT_SIZE];
+};
+
+/* Decode a report. len must be exactly MC_SNP_REPORT_SIZE (MC_E_RANGE otherwise); versions other
+ * than 2..5 -> MC_E_UNSUPPORTED. out is written only on success. */
+mc_status mc_snp_report_decode(const uint8_t *buf, size_t len, struct mc_snp_report *out, struct mc_error *err);
+/* Encode every field of r into out (reserved bytes zero; ignores r->raw). */
+void mc_snp_report_encode(const struct mc_snp_report *r, uint8_t out[MC_SNP_REPORT_SIZE]);
+
+static inline unsigned mc_snp_report_signer(const struct mc_snp_report *r) { return (r->key_info >> 2) & 7u; }
+/* Generation from the CPUID fields (version >= 3), else UNKNOWN. */
+enum mc_snp_gen mc_snp_report_gen(const struct mc_snp_report *r);
+
+/* Name of policy bit `bit` ("SMT", "DEBUG", ...) or NULL for reserved bits. */
+const char *mc_snp_policy_bit_name(unsigned bit);
+/* Name of PLATFORM_INFO bit `bit` or NULL. */
+const char *mc_snp_platform_bit_name(unsigned bit);
+
+#endif

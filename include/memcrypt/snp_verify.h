@@ -1,0 +1,112 @@
+/* memcrypt — SEV-SNP attestation report verification.
+ *
+ * A verifier holds the trust anchors (AMD's real Milan, Genoa and Turin ARK/ASK/ASVK, built in;
+ * or a test root loaded from a folder, only when asked) and a small cache of VCEK/VLEK chains it
+ * has already verified, so repeated verifications cost one ECDSA P-384 check each.
+ *
+ *   struct mc_snp_verifier *v; mc_snp_verifier_new(NULL, &v, &err);
+ *   struct mc_snp_certs c = {.vcek = der, .vcek_len = n};
+ *   struct mc_snp_policy p = {0};                       // no policy checks
+ *   struct mc_snp_result res;
+ *   mc_snp_verify(v, &report, &c, &p, &res, &err);      // MC_OK only when every check passed
+ *   mc_snp_verifier_free(v);
+ *
+ * A verifier is not thread-safe (its cache changes); use one per thread.
+ */
+#ifndef MEMCRYPT_SNP_VERIFY_H
+#define MEMCRYPT_SNP_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <memcrypt/error.h>
+#include <memcrypt/snp_report.h>
+
+struct mc_snp_verifier;
+
+/* roots_dir == NULL: AMD's built-in roots. Otherwise a test root: roots_dir/ark.pem plus
+ * ask.pem and/or asvk.pem (as written by `memcrypt fixtures`); the built-in roots are then NOT
+ * trusted. The generation of a test root is read from the ARK's CN ("ARK-<Product>...").
+ * *out is owned by the caller (mc_snp_verifier_free). */
+mc_status mc_snp_verifier_new(const char *roots_dir, struct mc_snp_verifier **out, struct mc_error *err);
+void mc_snp_verifier_free(struct mc_snp_verifier *v);
+/* true when the verifier trusts a test root rather than AMD's. */
+bool mc_snp_verifier_is_test(const struct mc_snp_verifier *v);
+
+/* Certificates for one verification (DER or PEM bytes; borrowed). vcek is required (a VLEK goes
+ * in the same field). ask/ark are optional; when given they must be the trusted ones. */
+struct mc_snp_certs {
+    const uint8_t *vcek; size_t vcek_len;
+    const uint8_t *ask;  size_t ask_len;   /* ASK, or ASVK for a VLEK */
+    const uint8_t *ark;  size_t ark_len;
+};
+
+/* Optional checks; a check is requested by its has_ flag (or true bool). */
+struct mc_snp_policy {
+    bool has_at;             time_t at;            /* certificate validity time; default now */
+    bool has_measurement;    uint8_t measurement[48];
+    bool has_report_data;    uint8_t report_data[64];
+    bool has_host_data;      uint8_t host_data[32];
+    bool has_id_key_digest;  uint8_t id_key_digest[48];
+    bool has_min_tcb;        uint64_t min_tcb;     /* in the report's generation layout */
+    bool no_debug;                                 /* policy DEBUG must be 0 */
+    bool has_vmpl;           uint32_t vmpl;
+    bool has_policy_mask;    uint64_t policy_mask, policy_value; /* (policy & mask) == value */
+};
+
+enum mc_check_state { MC_CHECK_PASS, MC_CHECK_FAIL, MC_CHECK_SKIP };
+#define MC_SNP_MAX_CHECKS 24
+
+struct mc_snp_check {
+    const char *name;                 /* stable id: "report", "chain", "signature", ... */
+    enum mc_check_state state;
+    char reason[256];
+};
+
+struct mc_snp_result {
+    size_t n;
+    struct mc_snp_check checks[MC_SNP_MAX_CHECKS];
+    enum mc_snp_gen gen;              /* generation used */
+    unsigned signer;                  /* MC_SNP_SIGNER_* from the report */
+    bool ok;                          /* every check passed or was skipped */
+    bool cached;                      /* the chain came from the cache */
+};
+
+/* Verify a decoded report. Fills res with every check (pass/fail/skip + reason).
+ * Returns MC_OK when all requested checks pass, MC_E_VERIFY when one fails (err gets the first
+ * failing check's reason), MC_E_INVAL/NOMEM for bad arguments. A malformed certificate is a
+ * failed check, not a crash. */
+mc_status mc_snp_verify(struct mc_snp_verifier *v, const struct mc_snp_report *r, const struct mc_snp_certs *c,
+                        const struct mc_snp_policy *p, struct mc_snp_result *res, struct mc_error *err);
+
+const char *mc_check_state_name(enum mc_check_state s); /* "pass", "fail", "skipped" */
+
+/* ---- Extended-report certificate table (GHCB extended guest request) ----
+ * Entries {GUID[16] (RFC 4122 byte order), u32 offset, u32 length} up to an all-zero entry;
+ * offsets are from the start of the buffer and must point past the table. */
+enum mc_snp_cert_kind { MC_SNP_CERT_ARK, MC_SNP_CERT_ASK, MC_SNP_CERT_VCEK, MC_SNP_CERT_VLEK, MC_SNP_CERT_CRL,
+                        MC_SNP_CERT_OTHER };
+#define MC_SNP_CERTTABLE_MAX 32
+struct mc_snp_certtable_entry {
+    uint8_t guid[16];
+    enum mc_snp_cert_kind kind;
+    uint32_t offset, length;           /* into the buffer given to the parser */
+};
+struct mc_snp_certtable {
+    size_t n;
+    struct mc_snp_certtable_entry e[MC_SNP_CERTTABLE_MAX];
+};
+/* Parse and bounds-check a table (no terminator, overlapping the table, out of bounds,
+ * duplicate known GUIDs, more than MC_SNP_CERTTABLE_MAX entries -> MC_E_FORMAT). */
+mc_status mc_snp_certtable_parse(const uint8_t *buf, size_t len, struct mc_snp_certtable *out, struct mc_error *err);
+/* Build a table from the given blobs (NULL/0 = absent) into a fresh buffer (caller frees). */
+mc_status mc_snp_certtable_build(const struct mc_snp_certs *c, bool vlek, uint8_t **out, size_t *out_len,
+                                 struct mc_error *err);
+/* Fill c with pointers into buf: the VCEK (want_vlek: the VLEK), the ASK and the ARK. */
+void mc_snp_certtable_certs(const struct mc_snp_certtable *t, const uint8_t *buf, bool want_vlek,
+                            struct mc_snp_certs *c);
+const char *mc_snp_cert_kind_name(enum mc_snp_cert_kind k);
+
+#endif

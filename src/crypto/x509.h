@@ -1,0 +1,28 @@
+/* memcrypt — small X.509 helpers over OpenSSL (internal; this module's job is X.509, so it
+ * uses OpenSSL's X.509 API directly). */
+#ifndef MC_CRYPTO_X509_H
+#define MC_CRYPTO_X509_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include <memcrypt/error.h>
+
+/* Parse exactly one certificate from DER or PEM bytes (PEM when the text starts with
+ * "-----BEGIN"; trailing garbage after DER is refused). what names it in messages. */
+mc_status mc_x509_load(const uint8_t *buf, size_t len, const char *what, X509 **out, struct mc_error *err);
+/* Read a certificate file (DER or PEM). */
+mc_status mc_x509_load_file(const char *path, const char *what, X509 **out, struct mc_error *err);
+/* notBefore / notAfter as Unix time. */
+mc_status mc_x509_validity(const X509 *x, time_t *not_before, time_t *not_after, struct mc_error *err);
+/* The subject's commonName into buf ("" when absent). */
+void mc_x509_subject_cn(const X509 *x, char *buf, size_t n);
+/* The one-line subject into buf. */
+void mc_x509_subject_str(const X509 *x, char *buf, size_t n);
+/* DER encoding (caller frees with OPENSSL_free). */
+mc_status mc_x509_der(const X509 *x, uint8_t **der, size_t *len, struct mc_error *err);
+
+#endif

@@ -1,0 +1,604 @@
+/* SEV-SNP report verification: chain ARK -> ASK/ASVK -> VCEK/VLEK, validity, AMD extensions vs
+ * the report, the report's ECDSA P-384 signature, and optional guest policy checks.
+ * This module's job is certificate-chain verification, so it uses OpenSSL's X.509 API directly.
+ *
+ * Decisions:
+ * - Trust anchors are fixed per generation (AMD's built-in ARK/ASK/ASVK, or a test root only when
+ *   the caller passes a folder). An ASK/ARK supplied with the report (--ask/--ark, certificate
+ *   table) must be the trusted one; it never adds trust (as go-sev-guest does with its roots).
+ * - OpenSSL verifies the chain with the time check off; validity is checked by us at the
+ *   requested time for each certificate, so a cached chain serves any --at.
+ * - The generation comes from the report's CPUID fields (v3+) and from the VCEK's productName;
+ *   when both are known they must agree. productName is compared by product only ("Milan-B0"
+ *   -> Milan): the real Milan-B0 VCEKs come with CPUID stepping 1, so the stepping letter does not
+ *   map onto the CPUID stepping.
+ * - The signature padding (0x330..0x49F) and r/s bytes past the 48-byte P-384 scalars must be
+ *   zero; the latter is enforced by ECDSA itself (r or s >= n fails).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include <memcrypt/bytes.h>
+#include <memcrypt/snp_verify.h>
+
+#include "crypto/crypto.h"
+#include "crypto/x509.h"
+#include "snp/amd_roots.h"
+#include "snp/vcek.h"
+
+#define NGEN 4
+#define CACHE_SLOTS 8
+
+struct roots {
+    X509 *ark, *ask, *asvk;
+};
+
+struct chain_entry {
+    bool used;
+    uint8_t key[MC_SHA256_LEN];
+    EVP_PKEY *pkey;
+    EVP_PKEY_CTX *vctx; /* EVP_PKEY_verify context, SHA-384 */
+    struct mc_snp_vcek_info info;
+    enum mc_snp_gen gen;
+    time_t nb[3], na[3]; /* leaf, intermediate, root */
+};
+
+struct mc_snp_verifier {
+    bool test;
+    struct roots roots[NGEN];
+    struct chain_entry cache[CACHE_SLOTS];
+    unsigned next;
+};
+
+static void chain_entry_clear(struct chain_entry *e)
+{
+    EVP_PKEY_CTX_free(e->vctx);
+    EVP_PKEY_free(e->pkey);
+    memset(e, 0, sizeof *e);
+}
+
+void mc_snp_verifier_free(struct mc_snp_verifier *v)
+{
+    if (!v)
+        return;
+    for (int g = 0; g < NGEN; g++) {
+        X509_free(v->roots[g].ark);
+        X509_free(v->roots[g].ask);
+        X509_free(v->roots[g].asvk);
+    }
+    for (int i = 0; i < CACHE_SLOTS; i++)
+        chain_entry_clear(&v->cache[i]);
+    free(v);
+}
+
+bool mc_snp_verifier_is_test(const struct mc_snp_verifier *v) { return v && v->test; }
+
+static mc_status load_pem_str(const char *pem, const char *what, X509 **out, struct mc_error *err)
+{
+    return mc_x509_load((const uint8_t *)pem, strlen(pem), what, out, err);
+}
+
+static mc_status load_test_roots(struct mc_snp_verifier *v, const char *dir, struct mc_error *err)
+{
+    char path[4096];
+    X509 *ark = NULL, *ask = NULL, *asvk = NULL;
+    snprintf(path, sizeof path, "%s/ark.pem", dir);
+    mc_status st = mc_x509_load_file(path, "test ARK", &ark, err);
+    if (st)
+        return st;
+    char cn[128];
+    mc_x509_subject_cn(ark, cn, sizeof cn);
+    enum mc_snp_gen g = strncmp(cn, "ARK-", 4) ? MC_SNP_GEN_UNKNOWN : mc_snp_gen_parse(cn + 4);
+    if (g == MC_SNP_GEN_UNKNOWN) {
+        X509_free(ark);
+        return mc_seterr(err, MC_E_FORMAT, "%s: the ARK's common name '%s' does not name a product (ARK-<Product>)",
+                         path, cn);
+    }
+    snprintf(path, sizeof path, "%s/ask.pem", dir);
+    if (access(path, R_OK) == 0 && (st = mc_x509_load_file(path, "test ASK", &ask, err)))
+        goto fail;
+    snprintf(path, sizeof path, "%s/asvk.pem", dir);
+    if (access(path, R_OK) == 0 && (st = mc_x509_load_file(path, "test ASVK", &asvk, err)))
+        goto fail;
+    if (!ask && !asvk) {
+        st = mc_seterr(err, MC_E_NOTFOUND, "%s holds an ARK but neither ask.pem nor asvk.pem", dir);
+        goto fail;
+    }
+    v->roots[g].ark = ark;
+    v->roots[g].ask = ask;
+    v->roots[g].asvk = asvk;
+    v->test = true;
+    return MC_OK;
+fail:
+    X509_free(ark);
+    X509_free(ask);
+    X509_free(asvk);
+    return st;
+}
+
+mc_status mc_snp_verifier_new(const char *roots_dir, struct mc_snp_verifier **out, struct mc_error *err)
+{
+    if (!out)
+        return mc_seterr(err, MC_E_INVAL, "no output pointer");
+    struct mc_snp_verifier *v = calloc(1, sizeof *v);
+    if (!v)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory");
+    mc_status st = MC_OK;
+    if (roots_dir) {
+        st = load_test_roots(v, roots_dir, err);
+    } else {
+        for (const struct mc_amd_root *r = mc_amd_roots; r->gen != MC_SNP_GEN_UNKNOWN && !st; r++) {
+            struct roots *x = &v->roots[r->gen];
+            st = load_pem_str(r->ark_pem, "built-in ARK", &x->ark, err);
+            if (!st)
+                st = load_pem_str(r->ask_pem, "built-in ASK", &x->ask, err);
+            if (!st)
+                st = load_pem_str(r->asvk_pem, "built-in ASVK", &x->asvk, err);
+        }
+    }
+    if (st) {
+        mc_snp_verifier_free(v);
+        return st;
+    }
+    *out = v;
+    return MC_OK;
+}
+
+const char *mc_check_state_name(enum mc_check_state s)
+{
+    return s == MC_CHECK_PASS ? "pass" : s == MC_CHECK_FAIL ? "fail" : "skipped";
+}
+
+static void add(struct mc_snp_result *res, const char *name, enum mc_check_state st, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void add(struct mc_snp_result *res, const char *name, enum mc_check_state st, const char *fmt, ...)
+{
+    if (res->n >= MC_SNP_MAX_CHECKS)
+        return;
+    struct mc_snp_check *c = &res->checks[res->n++];
+    c->name = name;
+    c->state = st;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->reason, sizeof c->reason, fmt, ap);
+    va_end(ap);
+    if (st == MC_CHECK_FAIL)
+        res->ok = false;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+    uint8_t a = 0;
+    for (size_t i = 0; i < n; i++)
+        a |= p[i];
+    return a == 0;
+}
+
+static const char *role_name(bool vlek) { return vlek ? "ASVK" : "ASK"; }
+
+/* Verify the chain and fill e (not yet in the cache). On failure writes reason. */
+static bool build_chain(struct mc_snp_verifier *v, const struct mc_snp_report *r, const struct mc_snp_certs *c,
+                        bool vlek, struct chain_entry *e, struct mc_snp_result *res)
+{
+    X509 *leaf = NULL, *given_ask = NULL, *given_ark = NULL;
+    X509_STORE *store = NULL;
+    X509_STORE_CTX *sctx = NULL;
+    STACK_OF(X509) *untrusted = NULL;
+    struct mc_error er;
+    bool ok = false;
+    const char *leafname = vlek ? "VLEK" : "VCEK";
+
+    if (mc_x509_load(c->vcek, c->vcek_len, leafname, &leaf, &er)) {
+        add(res, "vcek", MC_CHECK_FAIL, "%s", er.msg);
+        goto out;
+    }
+    if (mc_snp_vcek_parse(leaf, &e->info, &er)) {
+        add(res, "vcek", MC_CHECK_FAIL, "%s", er.msg);
+        goto out;
+    }
+    EVP_PKEY *pk = X509_get0_pubkey(leaf);
+    char group[64] = "";
+    size_t glen = 0;
+    if (!pk || EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC ||
+        !EVP_PKEY_get_utf8_string_param(pk, "group", group, sizeof group, &glen) || strcmp(group, "secp384r1")) {
+        add(res, "vcek", MC_CHECK_FAIL, "the %s's public key is not an ECDSA P-384 key", leafname);
+        goto out;
+    }
+    add(res, "vcek", MC_CHECK_PASS, "%s for %s, productName %s", leafname, mc_snp_gen_name(e->info.gen),
+        e->info.product);
+
+    enum mc_snp_gen rg = mc_snp_report_gen(r);
+    if (rg != MC_SNP_GEN_UNKNOWN && rg != e->info.gen) {
+        add(res, "generation", MC_CHECK_FAIL, "the report comes from a %s CPU (CPUID family %02Xh model %02Xh) but the %s is for %s",
+            mc_snp_gen_name(rg), r->cpuid_fam_id, r->cpuid_mod_id, leafname, e->info.product);
+        goto out;
+    }
+    e->gen = e->info.gen;
+    add(res, "generation", MC_CHECK_PASS, "%s (from %s)", mc_snp_gen_name(e->gen),
+        rg != MC_SNP_GEN_UNKNOWN ? "the report's CPUID fields and the certificate" : "the certificate's productName");
+
+    struct roots *rt = &v->roots[e->gen];
+    X509 *inter = vlek ? rt->asvk : rt->ask;
+    const char *who = v->test ? "the test" : "AMD's";
+    if (!rt->ark || !inter) {
+        add(res, "chain", MC_CHECK_FAIL, "no trusted %s %s root is loaded (%s roots)", mc_snp_gen_name(e->gen),
+            role_name(vlek), who);
+        goto out;
+    }
+    if (c->ask && c->ask_len) {
+        if (mc_x509_load(c->ask, c->ask_len, role_name(vlek), &given_ask, &er)) {
+            add(res, "chain", MC_CHECK_FAIL, "%s", er.msg);
+            goto out;
+        }
+        if (X509_cmp(given_ask, inter) != 0) {
+            add(res, "chain", MC_CHECK_FAIL, "the %s given is not %s %s %s", role_name(vlek), who,
+                mc_snp_gen_name(e->gen), role_name(vlek));
+            goto out;
+        }
+    }
+    if (c->ark && c->ark_len) {
+        if (mc_x509_load(c->ark, c->ark_len, "ARK", &given_ark, &er)) {
+            add(res, "chain", MC_CHECK_FAIL, "%s", er.msg);
+            goto out;
+        }
+        if (X509_cmp(given_ark, rt->ark) != 0) {
+            add(res, "chain", MC_CHECK_FAIL, "the ARK given is not %s %s ARK (the root is not %s)", who,
+                mc_snp_gen_name(e->gen), v->test ? "the test root" : "AMD's");
+            goto out;
+        }
+    }
+    if (X509_NAME_cmp(X509_get_issuer_name(leaf), X509_get_subject_name(inter)) != 0) {
+        char iss[256];
+        X509_NAME_oneline(X509_get_issuer_name(leaf), iss, sizeof iss);
+        add(res, "chain", MC_CHECK_FAIL, "the %s was issued by '%s', which is not %s %s %s%s", leafname, iss, who,
+            mc_snp_gen_name(e->gen), role_name(vlek),
+            v->test ? "" : " (the root is not AMD's; a test root is trusted only with --roots DIR)");
+        goto out;
+    }
+    int mdnid = 0, pknid = 0;
+    if (!X509_get_signature_info(leaf, &mdnid, &pknid, NULL, NULL) || X509_get_signature_nid(leaf) != NID_rsassaPss ||
+        mdnid != NID_sha384) {
+        add(res, "chain", MC_CHECK_FAIL, "the %s is not signed with RSASSA-PSS SHA-384", leafname);
+        goto out;
+    }
+    store = X509_STORE_new();
+    sctx = X509_STORE_CTX_new();
+    untrusted = sk_X509_new_null();
+    if (!store || !sctx || !untrusted || !X509_STORE_add_cert(store, rt->ark) || !sk_X509_push(untrusted, inter)) {
+        add(res, "chain", MC_CHECK_FAIL, "out of memory verifying the chain");
+        goto out;
+    }
+    X509_STORE_set_flags(store, X509_V_FLAG_NO_CHECK_TIME | X509_V_FLAG_CHECK_SS_SIGNATURE);
+    if (!X509_STORE_CTX_init(sctx, store, leaf, untrusted)) {
+        add(res, "chain", MC_CHECK_FAIL, "cannot set up chain verification");
+        goto out;
+    }
+    ERR_clear_error();
+    if (X509_verify_cert(sctx) != 1) {
+        int ve = X509_STORE_CTX_get_error(sctx);
+        add(res, "chain", MC_CHECK_FAIL, "the %s does not chain to %s %s ARK: %s (depth %d)", leafname, who,
+            mc_snp_gen_name(e->gen), X509_verify_cert_error_string(ve), X509_STORE_CTX_get_error_depth(sctx));
+        goto out;
+    }
+    STACK_OF(X509) *ch = X509_STORE_CTX_get0_chain(sctx);
+    if (sk_X509_num(ch) != 3 || X509_cmp(sk_X509_value(ch, 1), inter) || X509_cmp(sk_X509_value(ch, 2), rt->ark)) {
+        add(res, "chain", MC_CHECK_FAIL, "the chain is not %s -> %s -> ARK", leafname, role_name(vlek));
+        goto out;
+    }
+    if (mc_x509_validity(leaf, &e->nb[0], &e->na[0], &er) || mc_x509_validity(inter, &e->nb[1], &e->na[1], &er) ||
+        mc_x509_validity(rt->ark, &e->nb[2], &e->na[2], &er)) {
+        add(res, "chain", MC_CHECK_FAIL, "%s", er.msg);
+        goto out;
+    }
+    e->pkey = EVP_PKEY_dup(pk);
+    e->vctx = e->pkey ? EVP_PKEY_CTX_new(e->pkey, NULL) : NULL;
+    if (!e->vctx || EVP_PKEY_verify_init(e->vctx) != 1 || EVP_PKEY_CTX_set_signature_md(e->vctx, EVP_sha384()) != 1) {
+        add(res, "chain", MC_CHECK_FAIL, "cannot prepare the %s key for ECDSA verification", leafname);
+        goto out;
+    }
+    add(res, "chain", MC_CHECK_PASS, "%s -> %s %s %s -> %s %s ARK (RSASSA-PSS SHA-384)", leafname, who,
+        mc_snp_gen_name(e->gen), role_name(vlek), who, mc_snp_gen_name(e->gen));
+    ok = true;
+out:
+    sk_X509_free(untrusted);
+    X509_STORE_CTX_free(sctx);
+    X509_STORE_free(store);
+    X509_free(leaf);
+    X509_free(given_ask);
+    X509_free(given_ark);
+    return ok;
+}
+
+static void fmt_time(time_t t, char *buf, size_t n)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void check_extensions(const struct chain_entry *e, const struct mc_snp_report *r, bool vlek,
+                             struct mc_snp_result *res)
+{
+    /* hwID vs chip_id */
+    if (vlek) {
+        if (e->info.hwid_len)
+            add(res, "hwid", MC_CHECK_FAIL, "a VLEK must not carry a hwID extension");
+        else
+            add(res, "hwid", MC_CHECK_SKIP, "VLEK: no hwID (signed by a VLEK shared by the cloud provider)");
+    } else if (!e->info.hwid_len) {
+        add(res, "hwid", MC_CHECK_FAIL, "the VCEK has no hwID extension");
+    } else {
+        size_t n = e->gen == MC_SNP_GEN_TURIN ? 8 : 64;
+        if (e->info.hwid_len != n)
+            add(res, "hwid", MC_CHECK_FAIL, "the VCEK's hwID is %zu bytes; %s uses %zu", e->info.hwid_len,
+                mc_snp_gen_name(e->gen), n);
+        else if (all_zero(r->chip_id, 64))
+            add(res, "hwid", MC_CHECK_FAIL, "the report's chip_id is masked (all zero), so it cannot be bound to this VCEK");
+        else if (!mc_ct_equal(e->info.hwid, r->chip_id, n) || !all_zero(r->chip_id + n, 64 - n))
+            add(res, "hwid", MC_CHECK_FAIL, "the VCEK's hwID does not match the report's chip_id%s",
+                n == 8 ? " (Turin: first 8 bytes, the rest zero)" : "");
+        else
+            add(res, "hwid", MC_CHECK_PASS, "hwID equals chip_id (%zu bytes)", n);
+    }
+    /* SPLs vs reported_tcb */
+    static const int required_mg[] = {1, 2, 3, 8}, required_t[] = {1, 2, 3, 8, 9};
+    const int *req = e->gen == MC_SNP_GEN_TURIN ? required_t : required_mg;
+    size_t nreq = e->gen == MC_SNP_GEN_TURIN ? 5 : 4;
+    for (size_t i = 0; i < nreq; i++)
+        if (!e->info.has_spl[req[i]]) {
+            add(res, "tcb", MC_CHECK_FAIL, "the certificate has no %s extension (.3.%d)", mc_snp_spl_name(req[i]), req[i]);
+            return;
+        }
+    char bad[200] = "";
+    size_t bl = 0;
+    for (int a = 1; a < MC_SNP_SPL_ARCS; a++) {
+        if (!e->info.has_spl[a])
+            continue;
+        int byte = mc_snp_spl_byte(e->gen, a);
+        unsigned have = byte < 0 ? 0 : (unsigned)((r->reported_tcb >> (8 * byte)) & 0xff);
+        if (byte < 0) {
+            if (e->info.spl[a] == 0)
+                continue; /* an SPL the layout does not use; zero is harmless */
+            bl += (size_t)snprintf(bad + bl, bl < sizeof bad ? sizeof bad - bl : 0, "%s%s=%u has no place in the %s TCB",
+                                   bl ? "; " : "", mc_snp_spl_name(a), e->info.spl[a], mc_snp_gen_name(e->gen));
+        } else if (have != e->info.spl[a]) {
+            bl += (size_t)snprintf(bad + bl, bl < sizeof bad ? sizeof bad - bl : 0, "%s%s: certificate %u, reported_tcb %u",
+                                   bl ? "; " : "", mc_snp_spl_name(a), e->info.spl[a], have);
+        }
+    }
+    if (bl)
+        add(res, "tcb", MC_CHECK_FAIL, "%s", bad);
+    else
+        add(res, "tcb", MC_CHECK_PASS, "every SPL in the certificate equals reported_tcb 0x%016llx",
+            (unsigned long long)r->reported_tcb);
+}
+
+static void check_signature(const struct chain_entry *e, const struct mc_snp_report *r, struct mc_snp_result *res)
+{
+    if (!all_zero(r->raw + 0x330, MC_SNP_REPORT_SIZE - 0x330)) {
+        add(res, "signature", MC_CHECK_FAIL, "the signature's reserved bytes 0x330..0x49F are not zero");
+        return;
+    }
+    uint8_t digest[MC_SHA384_LEN];
+    if (mc_sha384(r->raw, MC_SNP_REPORT_SIGNED_LEN, digest, NULL)) {
+        add(res, "signature", MC_CHECK_FAIL, "SHA-384 failed");
+        return;
+    }
+    ECDSA_SIG *sig = ECDSA_SIG_new();
+    BIGNUM *br = BN_lebin2bn(r->sig_r, 72, NULL), *bs = BN_lebin2bn(r->sig_s, 72, NULL);
+    unsigned char *der = NULL;
+    int dlen = -1;
+    if (sig && br && bs && ECDSA_SIG_set0(sig, br, bs)) {
+        br = bs = NULL;
+        dlen = i2d_ECDSA_SIG(sig, &der);
+    }
+    BN_free(br);
+    BN_free(bs);
+    ECDSA_SIG_free(sig);
+    if (dlen <= 0) {
+        add(res, "signature", MC_CHECK_FAIL, "cannot encode the report's signature");
+        return;
+    }
+    ERR_clear_error();
+    int vr = EVP_PKEY_verify(e->vctx, der, (size_t)dlen, digest, sizeof digest);
+    OPENSSL_free(der);
+    ERR_clear_error();
+    if (vr == 1)
+        add(res, "signature", MC_CHECK_PASS, "ECDSA P-384 SHA-384 over bytes 0x000..0x29F verifies");
+    else
+        add(res, "signature", MC_CHECK_FAIL, "the report's ECDSA P-384 signature does not verify with the %s",
+            mc_snp_report_signer(r) == MC_SNP_SIGNER_VLEK ? "VLEK" : "VCEK");
+}
+
+static void check_bytes(struct mc_snp_result *res, const char *name, bool want, const uint8_t *exp,
+                        const uint8_t *got, size_t n)
+{
+    if (!want) {
+        add(res, name, MC_CHECK_SKIP, "not requested");
+        return;
+    }
+    char h[2 * 64 + 1];
+    mc_hex_encode(got, n, h);
+    if (mc_ct_equal(exp, got, n))
+        add(res, name, MC_CHECK_PASS, "equals the expected value");
+    else
+        add(res, name, MC_CHECK_FAIL, "the report has %s, not the expected value", h);
+}
+
+static void check_policy(const struct mc_snp_report *r, const struct mc_snp_policy *p, enum mc_snp_gen gen,
+                         struct mc_snp_result *res)
+{
+    check_bytes(res, "measurement", p->has_measurement, p->measurement, r->measurement, 48);
+    check_bytes(res, "report_data", p->has_report_data, p->report_data, r->report_data, 64);
+    check_bytes(res, "host_data", p->has_host_data, p->host_data, r->host_data, 32);
+    check_bytes(res, "id_key_digest", p->has_id_key_digest, p->id_key_digest, r->id_key_digest, 48);
+    if (!p->has_min_tcb)
+        add(res, "min_tcb", MC_CHECK_SKIP, "not requested");
+    else if (mc_snp_tcb_ge(r->reported_tcb, p->min_tcb, gen))
+        add(res, "min_tcb", MC_CHECK_PASS, "reported_tcb 0x%016llx >= 0x%016llx in every part",
+            (unsigned long long)r->reported_tcb, (unsigned long long)p->min_tcb);
+    else
+        add(res, "min_tcb", MC_CHECK_FAIL, "reported_tcb 0x%016llx is below the minimum 0x%016llx in some part",
+            (unsigned long long)r->reported_tcb, (unsigned long long)p->min_tcb);
+    if (!p->no_debug)
+        add(res, "no_debug", MC_CHECK_SKIP, "not requested");
+    else if (r->policy & MC_SNP_POLICY_DEBUG)
+        add(res, "no_debug", MC_CHECK_FAIL, "the guest policy allows debugging (bit 19 DEBUG is set)");
+    else
+        add(res, "no_debug", MC_CHECK_PASS, "policy bit 19 DEBUG is clear");
+    if (!p->has_vmpl)
+        add(res, "vmpl", MC_CHECK_SKIP, "not requested");
+    else if (r->vmpl != p->vmpl)
+        add(res, "vmpl", MC_CHECK_FAIL, "the report was requested at VMPL %u, not %u", r->vmpl, p->vmpl);
+    else
+        add(res, "vmpl", MC_CHECK_PASS, "VMPL %u", r->vmpl);
+    if (!p->has_policy_mask)
+        add(res, "policy_mask", MC_CHECK_SKIP, "not requested");
+    else if ((r->policy & p->policy_mask) != p->policy_value)
+        add(res, "policy_mask", MC_CHECK_FAIL, "policy 0x%llx & mask 0x%llx = 0x%llx, expected 0x%llx",
+            (unsigned long long)r->policy, (unsigned long long)p->policy_mask,
+            (unsigned long long)(r->policy & p->policy_mask), (unsigned long long)p->policy_value);
+    else
+        add(res, "policy_mask", MC_CHECK_PASS, "policy & 0x%llx == 0x%llx", (unsigned long long)p->policy_mask,
+            (unsigned long long)p->policy_value);
+}
+
+static mc_status cache_key(const struct mc_snp_certs *c, bool vlek, uint8_t key[MC_SHA256_LEN])
+{
+    struct mc_digest *d;
+    if (mc_digest_new("SHA256", &d, NULL))
+        return MC_E_CRYPTO;
+    uint8_t hdr[1 + 3 * 8];
+    hdr[0] = vlek;
+    uint64_t lens[3] = {c->vcek_len, c->ask ? c->ask_len : 0, c->ark ? c->ark_len : 0};
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 8; j++)
+            hdr[1 + 8 * i + j] = (uint8_t)(lens[i] >> (8 * j));
+    size_t n;
+    mc_status st = mc_digest_update(d, hdr, sizeof hdr, NULL);
+    if (!st)
+        st = mc_digest_update(d, c->vcek, c->vcek_len, NULL);
+    if (!st && lens[1])
+        st = mc_digest_update(d, c->ask, c->ask_len, NULL);
+    if (!st && lens[2])
+        st = mc_digest_update(d, c->ark, c->ark_len, NULL);
+    if (!st)
+        st = mc_digest_final(d, key, &n, NULL);
+    mc_digest_free(d);
+    return st;
+}
+
+mc_status mc_snp_verify(struct mc_snp_verifier *v, const struct mc_snp_report *r, const struct mc_snp_certs *c,
+                        const struct mc_snp_policy *p, struct mc_snp_result *res, struct mc_error *err)
+{
+    static const struct mc_snp_policy nopolicy;
+    if (!v || !r || !c || !res)
+        return mc_seterr(err, MC_E_INVAL, "missing verifier, report, certificates or result");
+    if (!p)
+        p = &nopolicy;
+    memset(res, 0, sizeof *res);
+    res->ok = true;
+    res->signer = mc_snp_report_signer(r);
+    bool vlek = res->signer == MC_SNP_SIGNER_VLEK;
+    bool report_ok = true;
+
+    /* report */
+    if (r->signature_algo != 1) {
+        add(res, "report", MC_CHECK_FAIL, "signature algorithm %u is not 1 (ECDSA P-384 with SHA-384)", r->signature_algo);
+        report_ok = false;
+    } else if (res->signer != MC_SNP_SIGNER_VCEK && res->signer != MC_SNP_SIGNER_VLEK) {
+        add(res, "report", MC_CHECK_FAIL, "the report's signing key is %u (%s), so there is nothing to verify",
+            res->signer, res->signer == MC_SNP_SIGNER_NONE ? "none" : "reserved");
+        report_ok = false;
+    } else {
+        add(res, "report", MC_CHECK_PASS, "version %u, signed by the %s", r->version, vlek ? "VLEK" : "VCEK");
+    }
+
+    struct chain_entry *e = NULL;
+    struct chain_entry fresh;
+    memset(&fresh, 0, sizeof fresh);
+    if (!c->vcek || !c->vcek_len) {
+        add(res, "vcek", MC_CHECK_FAIL, "no %s certificate was given", vlek ? "VLEK" : "VCEK");
+    } else if (report_ok) {
+        uint8_t key[MC_SHA256_LEN];
+        if (cache_key(c, vlek, key))
+            return mc_seterr(err, MC_E_CRYPTO, "SHA-256 failed");
+        for (int i = 0; i < CACHE_SLOTS && !e; i++)
+            if (v->cache[i].used && !memcmp(v->cache[i].key, key, sizeof key))
+                e = &v->cache[i];
+        if (e) {
+            enum mc_snp_gen rg = mc_snp_report_gen(r);
+            res->cached = true;
+            add(res, "vcek", MC_CHECK_PASS, "%s for %s, productName %s (cached)", vlek ? "VLEK" : "VCEK",
+                mc_snp_gen_name(e->gen), e->info.product);
+            if (rg != MC_SNP_GEN_UNKNOWN && rg != e->gen) {
+                add(res, "generation", MC_CHECK_FAIL, "the report comes from a %s CPU but the certificate is for %s",
+                    mc_snp_gen_name(rg), e->info.product);
+                e = NULL;
+            } else {
+                add(res, "generation", MC_CHECK_PASS, "%s", mc_snp_gen_name(e->gen));
+                add(res, "chain", MC_CHECK_PASS, "verified earlier (cached)");
+            }
+        } else if (build_chain(v, r, c, vlek, &fresh, res)) {
+            struct chain_entry *slot = &v->cache[v->next];
+            v->next = (v->next + 1) % CACHE_SLOTS;
+            chain_entry_clear(slot);
+            *slot = fresh;
+            memcpy(slot->key, key, sizeof key);
+            slot->used = true;
+            memset(&fresh, 0, sizeof fresh);
+            e = slot;
+        }
+    }
+    chain_entry_clear(&fresh);
+
+    if (e) {
+        res->gen = e->gen;
+        time_t at = p->has_at ? p->at : time(NULL);
+        static const char *const nm[3] = {"leaf certificate", "ASK/ASVK", "ARK"};
+        int bad = -1;
+        for (int i = 0; i < 3 && bad < 0; i++)
+            if (at < e->nb[i] || at > e->na[i])
+                bad = i;
+        char t0[32], t1[32], t2[32];
+        fmt_time(at, t0, sizeof t0);
+        if (bad >= 0) {
+            fmt_time(e->nb[bad], t1, sizeof t1);
+            fmt_time(e->na[bad], t2, sizeof t2);
+            add(res, "validity", MC_CHECK_FAIL, "the %s is not valid at %s (valid %s .. %s)", nm[bad], t0, t1, t2);
+        } else {
+            add(res, "validity", MC_CHECK_PASS, "every certificate is valid at %s", t0);
+        }
+        check_extensions(e, r, vlek, res);
+        check_signature(e, r, res);
+    } else {
+        static const char *const later[] = {"generation", "chain", "validity", "hwid", "tcb", "signature"};
+        for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {
+            bool present = false;
+            for (size_t j = 0; j < res->n; j++)
+                if (!strcmp(res->checks[j].name, later[i]))
+                    present = true;
+            if (!present)
+                add(res, later[i], MC_CHECK_SKIP, "not reached: an earlier check failed");
+        }
+    }
+    check_policy(r, p, res->gen != MC_SNP_GEN_UNKNOWN ? res->gen : mc_snp_report_gen(r), res);
+
+    if (!res->ok) {
+        for (size_t i = 0; i < res->n; i++)
+            if (res->checks[i].state == MC_CHECK_FAIL)
+                return mc_seterr(err, MC_E_VERIFY, "%s: %s", res->checks[i].name, res->checks[i].reason);
+    }
+    return MC_OK;
+}

@@ -1,0 +1,508 @@
+/* memcrypt report — decode and verify SEV-SNP attestation reports. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <memcrypt/bytes.h>
+#include <memcrypt/fileio.h>
+#include <memcrypt/json.h>
+#include <memcrypt/snp_report.h>
+#include <memcrypt/snp_verify.h>
+
+#include "cli.h"
+
+#define REPORT_FILE_MAX (1u << 20)
+#define CERT_FILE_MAX (1u << 20)
+
+static mc_status load_report(const char *path, struct mc_snp_report *r, struct mc_error *err)
+{
+    uint8_t *buf;
+    size_t len;
+    mc_status st = mc_file_read(path, REPORT_FILE_MAX, &buf, &len, err);
+    if (st)
+        return st;
+    st = mc_snp_report_decode(buf, len, r, err);
+    free(buf);
+    if (st)
+        return mc_seterr(err, st, "%s: %s", path, err ? err->msg : "");
+    return MC_OK;
+}
+
+static void print_hex(const char *name, const uint8_t *p, size_t n)
+{
+    char h[2 * 64 + 1];
+    mc_hex_encode(p, n, h);
+    printf("%-22s %s\n", name, h);
+}
+
+static void tcb_text(const char *name, uint64_t raw, enum mc_snp_gen gen)
+{
+    struct mc_snp_tcb t;
+    mc_snp_tcb_decode(raw, gen, &t);
+    if (t.has_fmc)
+        printf("%-22s 0x%016llx (fmc=%u bl=%u tee=%u snp=%u ucode=%u)\n", name, (unsigned long long)raw, t.fmc,
+               t.bootloader, t.tee, t.snp, t.microcode);
+    else
+        printf("%-22s 0x%016llx (bl=%u tee=%u snp=%u ucode=%u)\n", name, (unsigned long long)raw, t.bootloader, t.tee,
+               t.snp, t.microcode);
+}
+
+static void tcb_json(struct mc_json *j, const char *name, uint64_t raw, enum mc_snp_gen gen)
+{
+    struct mc_snp_tcb t;
+    mc_snp_tcb_decode(raw, gen, &t);
+    mc_json_obj(j, name);
+    mc_json_hex64(j, "raw", raw);
+    if (t.has_fmc)
+        mc_json_u64(j, "fmc", t.fmc);
+    mc_json_u64(j, "bootloader", t.bootloader);
+    mc_json_u64(j, "tee", t.tee);
+    mc_json_u64(j, "snp", t.snp);
+    mc_json_u64(j, "microcode", t.microcode);
+    mc_json_end(j);
+}
+
+static const char *signer_name(unsigned s)
+{
+    return s == MC_SNP_SIGNER_VCEK ? "VCEK" : s == MC_SNP_SIGNER_VLEK ? "VLEK" : s == MC_SNP_SIGNER_NONE ? "none" : "reserved";
+}
+
+static void bits_text(char *buf, size_t n, uint64_t v, const char *(*namef)(unsigned), unsigned from)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    for (unsigned b = from; b < 64; b++) {
+        if (!(v >> b & 1))
+            continue;
+        const char *nm = namef(b);
+        char tmp[32];
+        if (!nm) {
+            snprintf(tmp, sizeof tmp, "bit%u(reserved)", b);
+            nm = tmp;
+        }
+        k += (size_t)snprintf(buf + k, k < n ? n - k : 0, "%s%s", k ? " " : "", nm);
+        if (k >= n)
+            break;
+    }
+}
+
+static void bits_json(struct mc_json *j, const char *key, uint64_t v, const char *(*namef)(unsigned), unsigned from)
+{
+    mc_json_arr(j, key);
+    for (unsigned b = from; b < 64; b++) {
+        if (!(v >> b & 1))
+            continue;
+        const char *nm = namef(b);
+        char tmp[32];
+        if (!nm) {
+            snprintf(tmp, sizeof tmp, "bit%u", b);
+            nm = tmp;
+        }
+        mc_json_str(j, NULL, nm);
+    }
+    mc_json_end(j);
+}
+
+/* Generation for the TCB layout: the report's CPUID (v3+), else --generation, else Milan/Genoa. */
+static enum mc_snp_gen layout_gen(const struct mc_snp_report *r, enum mc_snp_gen hint)
+{
+    enum mc_snp_gen g = mc_snp_report_gen(r);
+    return g != MC_SNP_GEN_UNKNOWN ? g : hint;
+}
+
+static void show_text(const struct mc_snp_report *r, enum mc_snp_gen gen, bool gen_from_cpuid)
+{
+    char buf[512];
+    printf("%-22s %u\n", "version", r->version);
+    printf("%-22s %u\n", "guest_svn", r->guest_svn);
+    bits_text(buf, sizeof buf, r->policy, mc_snp_policy_bit_name, 16);
+    printf("%-22s 0x%llx (abi %u.%u; %s)\n", "policy", (unsigned long long)r->policy, (unsigned)(r->policy >> 8 & 0xff),
+           (unsigned)(r->policy & 0xff), buf);
+    print_hex("family_id", r->family_id, 16);
+    print_hex("image_id", r->image_id, 16);
+    printf("%-22s %u\n", "vmpl", r->vmpl);
+    printf("%-22s %u (%s)\n", "signature_algo", r->signature_algo,
+           r->signature_algo == 1 ? "ECDSA P-384 with SHA-384" : "unknown");
+    printf("%-22s %s%s\n", "generation", mc_snp_gen_name(gen),
+           gen_from_cpuid ? " (from CPUID)" : gen == MC_SNP_GEN_UNKNOWN ? " (v2: TCB shown in the Milan/Genoa layout)" : " (given)");
+    tcb_text("current_tcb", r->current_tcb, gen);
+    bits_text(buf, sizeof buf, r->platform_info, mc_snp_platform_bit_name, 0);
+    printf("%-22s 0x%llx (%s)\n", "platform_info", (unsigned long long)r->platform_info, buf);
+    printf("%-22s 0x%x (signing_key=%s mask_chip_key=%u author_key_en=%u)\n", "key_info", r->key_info,
+           signer_name(mc_snp_report_signer(r)), (r->key_info >> 1) & 1, r->key_info & 1);
+    print_hex("report_data", r->report_data, 64);
+    print_hex("measurement", r->measurement, 48);
+    print_hex("host_data", r->host_data, 32);
+    print_hex("id_key_digest", r->id_key_digest, 48);
+    print_hex("author_key_digest", r->author_key_digest, 48);
+    print_hex("report_id", r->report_id, 32);
+    print_hex("report_id_ma", r->report_id_ma, 32);
+    tcb_text("reported_tcb", r->reported_tcb, gen);
+    if (r->version >= 3)
+        printf("%-22s family %02Xh model %02Xh stepping %u\n", "cpuid", r->cpuid_fam_id, r->cpuid_mod_id, r->cpuid_step);
+    print_hex("chip_id", r->chip_id, 64);
+    tcb_text("committed_tcb", r->committed_tcb, gen);
+    printf("%-22s %u.%u build %u\n", "current_version", r->current_major, r->current_minor, r->current_build);
+    printf("%-22s %u.%u build %u\n", "committed_version", r->committed_major, r->committed_minor, r->committed_build);
+    tcb_text("launch_tcb", r->launch_tcb, gen);
+    if (r->version >= 5) {
+        printf("%-22s 0x%016llx\n", "launch_mit_vector", (unsigned long long)r->launch_mit_vector);
+        printf("%-22s 0x%016llx\n", "current_mit_vector", (unsigned long long)r->current_mit_vector);
+    }
+    print_hex("signature_r", r->sig_r, 72);
+    print_hex("signature_s", r->sig_s, 72);
+    if (r->reserved_nonzero)
+        printf("%-22s %s\n", "warning", "a reserved field is not zero");
+}
+
+static void show_json(struct mc_json *j, const struct mc_snp_report *r, enum mc_snp_gen gen)
+{
+    mc_json_u64(j, "version", r->version);
+    mc_json_u64(j, "guest_svn", r->guest_svn);
+    mc_json_obj(j, "policy");
+    mc_json_hex64(j, "raw", r->policy);
+    mc_json_u64(j, "abi_major", r->policy >> 8 & 0xff);
+    mc_json_u64(j, "abi_minor", r->policy & 0xff);
+    bits_json(j, "flags", r->policy, mc_snp_policy_bit_name, 16);
+    mc_json_end(j);
+    mc_json_hexbytes(j, "family_id", r->family_id, 16);
+    mc_json_hexbytes(j, "image_id", r->image_id, 16);
+    mc_json_u64(j, "vmpl", r->vmpl);
+    mc_json_u64(j, "signature_algo", r->signature_algo);
+    mc_json_str(j, "generation", mc_snp_gen_name(gen));
+    tcb_json(j, "current_tcb", r->current_tcb, gen);
+    mc_json_obj(j, "platform_info");
+    mc_json_hex64(j, "raw", r->platform_info);
+    bits_json(j, "flags", r->platform_info, mc_snp_platform_bit_name, 0);
+    mc_json_end(j);
+    mc_json_obj(j, "key_info");
+    mc_json_hex64(j, "raw", r->key_info);
+    mc_json_str(j, "signing_key", signer_name(mc_snp_report_signer(r)));
+    mc_json_bool(j, "mask_chip_key", (r->key_info >> 1) & 1);
+    mc_json_bool(j, "author_key_en", r->key_info & 1);
+    mc_json_end(j);
+    mc_json_hexbytes(j, "report_data", r->report_data, 64);
+    mc_json_hexbytes(j, "measurement", r->measurement, 48);
+    mc_json_hexbytes(j, "host_data", r->host_data, 32);
+    mc_json_hexbytes(j, "id_key_digest", r->id_key_digest, 48);
+    mc_json_hexbytes(j, "author_key_digest", r->author_key_digest, 48);
+    mc_json_hexbytes(j, "report_id", r->report_id, 32);
+    mc_json_hexbytes(j, "report_id_ma", r->report_id_ma, 32);
+    tcb_json(j, "reported_tcb", r->reported_tcb, gen);
+    if (r->version >= 3) {
+        mc_json_obj(j, "cpuid");
+        mc_json_u64(j, "family", r->cpuid_fam_id);
+        mc_json_u64(j, "model", r->cpuid_mod_id);
+        mc_json_u64(j, "stepping", r->cpuid_step);
+        mc_json_end(j);
+    }
+    mc_json_hexbytes(j, "chip_id", r->chip_id, 64);
+    tcb_json(j, "committed_tcb", r->committed_tcb, gen);
+    char v[32];
+    snprintf(v, sizeof v, "%u.%u.%u", r->current_major, r->current_minor, r->current_build);
+    mc_json_str(j, "current_version", v);
+    snprintf(v, sizeof v, "%u.%u.%u", r->committed_major, r->committed_minor, r->committed_build);
+    mc_json_str(j, "committed_version", v);
+    tcb_json(j, "launch_tcb", r->launch_tcb, gen);
+    if (r->version >= 5) {
+        mc_json_hex64(j, "launch_mit_vector", r->launch_mit_vector);
+        mc_json_hex64(j, "current_mit_vector", r->current_mit_vector);
+    }
+    mc_json_obj(j, "signature");
+    mc_json_hexbytes(j, "r", r->sig_r, 72);
+    mc_json_hexbytes(j, "s", r->sig_s, 72);
+    mc_json_end(j);
+    mc_json_bool(j, "reserved_nonzero", r->reserved_nonzero);
+}
+
+static int run_show(int argc, char **argv)
+{
+    int json = 0;
+    enum mc_snp_gen hint = MC_SNP_GEN_UNKNOWN;
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"generation", required_argument, NULL, 'g'}, {0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'j')
+            json = 1;
+        else if (c == 'g') {
+            hint = mc_snp_gen_parse(optarg);
+            if (hint == MC_SNP_GEN_UNKNOWN)
+                return mc_cli_usage_error(argv[0], "unknown generation '%s' (milan, genoa, turin)", optarg);
+        } else
+            return MC_EXIT_USAGE;
+    }
+    if (optind + 1 != argc)
+        return mc_cli_usage_error(argv[0], "expected exactly one report file");
+    struct mc_snp_report r;
+    struct mc_error err;
+    if (load_report(argv[optind], &r, &err))
+        return mc_cli_fail(argv[0], &err);
+    enum mc_snp_gen gen = layout_gen(&r, hint);
+    if (json) {
+        struct mc_json j;
+        mc_json_begin(&j, stdout);
+        mc_json_obj(&j, NULL);
+        show_json(&j, &r, gen);
+        mc_json_finish(&j);
+    } else {
+        show_text(&r, gen, mc_snp_report_gen(&r) != MC_SNP_GEN_UNKNOWN);
+    }
+    return MC_EXIT_OK;
+}
+
+static int parse_hex_exact(const char *path, const char *opt, const char *s, uint8_t *out, size_t n)
+{
+    size_t got;
+    struct mc_error err;
+    if (mc_hex_decode(s, out, n, &got, &err))
+        return mc_cli_usage_error(path, "--%s: %s", opt, err.msg);
+    if (got != n)
+        return mc_cli_usage_error(path, "--%s needs %zu bytes (%zu hex digits), got %zu bytes", opt, n, 2 * n, got);
+    return 0;
+}
+
+static int parse_time(const char *s, time_t *out)
+{
+    int y, mo, d, h = 0, mi = 0, se = 0, n = 0;
+    uint64_t v;
+    if (s[0] == '@') {
+        if (mc_parse_u64(s + 1, &v, NULL) != MC_OK || v >= (1ull << 40))
+            return -1;
+        *out = (time_t)v;
+        return 0;
+    }
+    if (!(sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &se, &n) == 6 && s[n] == 0) &&
+        !(sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 && s[n] == 0 && (h = mi = se = 0) == 0))
+        return -1;
+    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 || h < 0 ||
+        mi < 0 || se < 0)
+        return -1;
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = se;
+    *out = timegm(&tm);
+    return 0;
+}
+
+struct blob {
+    uint8_t *p;
+    size_t n;
+};
+
+static int read_blob(const char *path, const char *file, struct blob *b)
+{
+    struct mc_error err;
+    if (mc_file_read(file, CERT_FILE_MAX, &b->p, &b->n, &err))
+        return mc_cli_fail(path, &err);
+    return 0;
+}
+
+static int run_verify(int argc, char **argv)
+{
+    enum { O_VCEK = 256, O_ASK, O_ARK, O_AT, O_MEAS, O_RD, O_HD, O_IKD, O_MINTCB, O_NODEBUG, O_VMPL, O_PMASK, O_ROOTS,
+           O_TABLE, O_JSON };
+    static const struct option opts[] = {
+        {"vcek", required_argument, NULL, O_VCEK}, {"vlek", required_argument, NULL, O_VCEK},
+        {"ask", required_argument, NULL, O_ASK}, {"asvk", required_argument, NULL, O_ASK},
+        {"ark", required_argument, NULL, O_ARK}, {"at", required_argument, NULL, O_AT},
+        {"measurement", required_argument, NULL, O_MEAS}, {"report-data", required_argument, NULL, O_RD},
+        {"host-data", required_argument, NULL, O_HD}, {"id-key-digest", required_argument, NULL, O_IKD},
+        {"min-tcb", required_argument, NULL, O_MINTCB}, {"no-debug", no_argument, NULL, O_NODEBUG},
+        {"vmpl", required_argument, NULL, O_VMPL}, {"policy-mask", required_argument, NULL, O_PMASK},
+        {"roots", required_argument, NULL, O_ROOTS}, {"cert-table", required_argument, NULL, O_TABLE},
+        {"json", no_argument, NULL, O_JSON}, {0}};
+    const char *vcek = NULL, *ask = NULL, *ark = NULL, *roots = NULL, *table = NULL, *mintcb = NULL;
+    struct mc_snp_policy pol;
+    memset(&pol, 0, sizeof pol);
+    int json = 0, c, rc;
+    uint64_t v;
+    struct mc_error err;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_VCEK: vcek = optarg; break;
+        case O_ASK: ask = optarg; break;
+        case O_ARK: ark = optarg; break;
+        case O_ROOTS: roots = optarg; break;
+        case O_TABLE: table = optarg; break;
+        case O_JSON: json = 1; break;
+        case O_AT:
+            if (parse_time(optarg, &pol.at))
+                return mc_cli_usage_error(argv[0], "--at wants YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or @unix-seconds, not '%s'", optarg);
+            pol.has_at = true;
+            break;
+        case O_MEAS:
+            if ((rc = parse_hex_exact(argv[0], "measurement", optarg, pol.measurement, 48)))
+                return rc;
+            pol.has_measurement = true;
+            break;
+        case O_RD:
+            if ((rc = parse_hex_exact(argv[0], "report-data", optarg, pol.report_data, 64)))
+                return rc;
+            pol.has_report_data = true;
+            break;
+        case O_HD:
+            if ((rc = parse_hex_exact(argv[0], "host-data", optarg, pol.host_data, 32)))
+                return rc;
+            pol.has_host_data = true;
+            break;
+        case O_IKD:
+            if ((rc = parse_hex_exact(argv[0], "id-key-digest", optarg, pol.id_key_digest, 48)))
+                return rc;
+            pol.has_id_key_digest = true;
+            break;
+        case O_MINTCB: mintcb = optarg; pol.has_min_tcb = true; break;
+        case O_NODEBUG: pol.no_debug = true; break;
+        case O_VMPL:
+            if (mc_parse_u64(optarg, &v, &err) || v > 3)
+                return mc_cli_usage_error(argv[0], "--vmpl wants 0..3, not '%s'", optarg);
+            pol.vmpl = (uint32_t)v;
+            pol.has_vmpl = true;
+            break;
+        case O_PMASK: {
+            char buf[64];
+            if (strlen(optarg) >= sizeof buf)
+                return mc_cli_usage_error(argv[0], "--policy-mask value too long");
+            strcpy(buf, optarg);
+            char *colon = strchr(buf, ':');
+            if (colon)
+                *colon = 0;
+            if (mc_parse_u64(buf, &pol.policy_mask, &err) || (colon && mc_parse_u64(colon + 1, &pol.policy_value, &err)))
+                return mc_cli_usage_error(argv[0], "--policy-mask wants MASK[:VALUE] as numbers, not '%s'", optarg);
+            if (pol.policy_value & ~pol.policy_mask)
+                return mc_cli_usage_error(argv[0], "--policy-mask: VALUE has bits outside MASK");
+            pol.has_policy_mask = true;
+            break;
+        }
+        default: return MC_EXIT_USAGE;
+        }
+    }
+    if (optind + 1 != argc)
+        return mc_cli_usage_error(argv[0], "expected exactly one report file");
+    if (!vcek && !table)
+        return mc_cli_usage_error(argv[0], "give the signing certificate with --vcek CERT or --cert-table FILE");
+    struct mc_snp_report r;
+    if (load_report(argv[optind], &r, &err))
+        return mc_cli_fail(argv[0], &err);
+    if (mintcb) {
+        enum mc_snp_gen g = mc_snp_report_gen(&r);
+        if (mc_snp_tcb_parse(mintcb, g == MC_SNP_GEN_UNKNOWN ? MC_SNP_GEN_MILAN : g, &pol.min_tcb, &err))
+            return mc_cli_usage_error(argv[0], "--min-tcb: %s", err.msg);
+    }
+    struct blob bv = {0}, bk = {0}, ba = {0}, bt = {0};
+    struct mc_snp_certs certs;
+    memset(&certs, 0, sizeof certs);
+    int ret = MC_EXIT_ERROR;
+    struct mc_snp_verifier *ver = NULL;
+    if (table) {
+        struct mc_snp_certtable t;
+        if ((rc = read_blob(argv[0], table, &bt)))
+            goto out_rc;
+        if (mc_snp_certtable_parse(bt.p, bt.n, &t, &err)) {
+            ret = mc_cli_fail(argv[0], &err);
+            goto out;
+        }
+        mc_snp_certtable_certs(&t, bt.p, mc_snp_report_signer(&r) == MC_SNP_SIGNER_VLEK, &certs);
+    }
+    if (vcek) {
+        if ((rc = read_blob(argv[0], vcek, &bv)))
+            goto out_rc;
+        certs.vcek = bv.p;
+        certs.vcek_len = bv.n;
+    }
+    if (ask) {
+        if ((rc = read_blob(argv[0], ask, &bk)))
+            goto out_rc;
+        certs.ask = bk.p;
+        certs.ask_len = bk.n;
+    }
+    if (ark) {
+        if ((rc = read_blob(argv[0], ark, &ba)))
+            goto out_rc;
+        certs.ark = ba.p;
+        certs.ark_len = ba.n;
+    }
+    if (mc_snp_verifier_new(roots, &ver, &err)) {
+        ret = mc_cli_fail(argv[0], &err);
+        goto out;
+    }
+    struct mc_snp_result res;
+    mc_status st = mc_snp_verify(ver, &r, &certs, &pol, &res, &err);
+    if (st != MC_OK && st != MC_E_VERIFY) {
+        ret = mc_cli_fail(argv[0], &err);
+        goto out;
+    }
+    if (json) {
+        struct mc_json j;
+        mc_json_begin(&j, stdout);
+        mc_json_obj(&j, NULL);
+        mc_json_bool(&j, "ok", res.ok);
+        mc_json_str(&j, "generation", mc_snp_gen_name(res.gen));
+        mc_json_str(&j, "signer", signer_name(res.signer));
+        mc_json_str(&j, "roots", mc_snp_verifier_is_test(ver) ? "test" : "amd");
+        mc_json_arr(&j, "checks");
+        for (size_t i = 0; i < res.n; i++) {
+            mc_json_obj(&j, NULL);
+            mc_json_str(&j, "name", res.checks[i].name);
+            mc_json_str(&j, "result", mc_check_state_name(res.checks[i].state));
+            mc_json_str(&j, "reason", res.checks[i].reason);
+            mc_json_end(&j);
+        }
+        mc_json_end(&j);
+        mc_json_finish(&j);
+    } else {
+        for (size_t i = 0; i < res.n; i++)
+            printf("%-8s %-14s %s\n", mc_check_state_name(res.checks[i].state), res.checks[i].name, res.checks[i].reason);
+        printf("%s\n", res.ok ? "verified: every requested check passed" : "NOT verified: a check failed");
+    }
+    ret = res.ok ? MC_EXIT_OK : MC_EXIT_CHECK;
+    goto out;
+out_rc:
+    ret = rc;
+out:
+    mc_snp_verifier_free(ver);
+    free(bv.p);
+    free(bk.p);
+    free(ba.p);
+    free(bt.p);
+    return ret;
+}
+
+const struct mc_cli_cmd mc_cli_report[] = {
+    {"report show", "decode an SEV-SNP attestation report",
+     "usage: memcrypt report show FILE [--json] [--generation milan|genoa|turin]\n\n"
+     "Decodes every field of a 1184-byte SNP attestation report (versions 2, 3, 4 and 5): policy bits\n"
+     "by name, TCB values in the generation's layout (Turin adds FMC), platform_info, key_info,\n"
+     "CPUID family/model/stepping (v3+), mitigation vectors (v5). Version 2 reports carry no CPUID;\n"
+     "--generation picks the TCB layout for them (default Milan/Genoa).\n",
+     run_show},
+    {"report verify", "verify an SEV-SNP attestation report against AMD's roots",
+     "usage: memcrypt report verify FILE (--vcek CERT | --cert-table FILE) [--ask CERT] [--ark CERT]\n"
+     "                              [--roots DIR] [--at TIME] [policy checks] [--json]\n\n"
+     "Checks the chain ARK -> ASK (ASVK for a VLEK) -> VCEK/VLEK with AMD's built-in Milan, Genoa and\n"
+     "Turin roots, certificate validity at TIME (default now), the VCEK's productName, hwID and SPLs\n"
+     "against the report, and the report's ECDSA P-384 signature. Certificates may be DER or PEM.\n\n"
+     "  --vcek CERT, --vlek CERT   the signing certificate\n"
+     "  --ask CERT, --asvk CERT    must be the trusted ASK/ASVK (adds no trust)\n"
+     "  --ark CERT                 must be the trusted ARK (adds no trust)\n"
+     "  --cert-table FILE          GUID-indexed certificate table from the extended report request\n"
+     "  --roots DIR                trust the test root in DIR (ark.pem, ask.pem/asvk.pem) instead of AMD's\n"
+     "  --at TIME                  YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or @unix-seconds\n"
+     "Policy checks (each only when given):\n"
+     "  --measurement HEX48  --report-data HEX64  --host-data HEX32  --id-key-digest HEX48\n"
+     "  --min-tcb bl=N,tee=N,snp=N,ucode=N[,fmc=N] | 0xRAW   every part of reported_tcb >= the minimum\n"
+     "  --no-debug           policy DEBUG (bit 19) must be clear\n"
+     "  --vmpl N             the report's VMPL must be N\n"
+     "  --policy-mask M[:V]  (policy & M) must equal V (default 0)\n\n"
+     "Exit status: 0 every check passed, 1 a check failed (the output names it), 2 usage, 3 error.\n",
+     run_verify},
+    {0},
+};
