@@ -84,6 +84,14 @@ AESNI void mc_aesni_xts_setkey(struct mc_xts_keys *k, const uint8_t *key, unsign
         expand256(key + 32, &k->enc2);
     }
     make_dec(&k->enc1, &k->dec1);
+    for (unsigned r = 0; r <= k->enc1.rounds; r++) {
+        memcpy(k->enc1x2.rk[r], k->enc1.rk[r], 16);
+        memcpy(k->enc1x2.rk[r] + 16, k->enc1.rk[r], 16);
+        memcpy(k->dec1x2.rk[r], k->dec1.rk[r], 16);
+        memcpy(k->dec1x2.rk[r] + 16, k->dec1.rk[r], 16);
+        memcpy(k->enc2x2.rk[r], k->enc2.rk[r], 16);
+        memcpy(k->enc2x2.rk[r] + 16, k->enc2.rk[r], 16);
+    }
 }
 
 /* ------------------------------------------------------------------- XTS core -- */
@@ -101,11 +109,15 @@ AESNI_INLINE __m128i mul_alpha(__m128i t)
 AESNI_INLINE void aes_enc_n(const struct mc_aes_ks *ks, __m128i *b, unsigned n)
 {
     const __m128i *rk = (const __m128i *)ks->rk;
+    #pragma GCC unroll 16
     for (unsigned j = 0; j < n; j++)
         b[j] = _mm_xor_si128(b[j], rk[0]);
+    #pragma GCC unroll 16
     for (unsigned r = 1; r < ks->rounds; r++)
+        #pragma GCC unroll 16
         for (unsigned j = 0; j < n; j++)
             b[j] = _mm_aesenc_si128(b[j], rk[r]);
+    #pragma GCC unroll 16
     for (unsigned j = 0; j < n; j++)
         b[j] = _mm_aesenclast_si128(b[j], rk[ks->rounds]);
 }
@@ -118,11 +130,15 @@ AESNI_INLINE void core(const __m128i *rk, unsigned rounds, int dec, const __m128
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         __m128i b[8];
+        #pragma GCC unroll 16
         for (unsigned j = 0; j < 8; j++)
             b[j] = _mm_xor_si128(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(in + 16 * (i + j))), tw[i + j]), rk[0]);
+        #pragma GCC unroll 16
         for (unsigned r = 1; r < rounds; r++)
+            #pragma GCC unroll 16
             for (unsigned j = 0; j < 8; j++)
                 b[j] = dec ? _mm_aesdec_si128(b[j], rk[r]) : _mm_aesenc_si128(b[j], rk[r]);
+        #pragma GCC unroll 16
         for (unsigned j = 0; j < 8; j++) {
             b[j] = dec ? _mm_aesdeclast_si128(b[j], rk[rounds]) : _mm_aesenclast_si128(b[j], rk[rounds]);
             _mm_storeu_si128((__m128i *)(out + 16 * (i + j)), _mm_xor_si128(b[j], tw[i + j]));
@@ -130,6 +146,7 @@ AESNI_INLINE void core(const __m128i *rk, unsigned rounds, int dec, const __m128
     }
     for (; i < n; i++) {
         __m128i b = _mm_xor_si128(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(in + 16 * i)), tw[i]), rk[0]);
+        #pragma GCC unroll 16
         for (unsigned r = 1; r < rounds; r++)
             b = dec ? _mm_aesdec_si128(b, rk[r]) : _mm_aesenc_si128(b, rk[r]);
         b = dec ? _mm_aesdeclast_si128(b, rk[rounds]) : _mm_aesenclast_si128(b, rk[rounds]);
@@ -157,9 +174,11 @@ AESNI void mc_aesni_xts_lines(const struct mc_xts_keys *k, int decrypt, uint64_t
     while (nlines) {
         unsigned n = nlines < LINES_PER_BATCH ? (unsigned)nlines : LINES_PER_BATCH;
         __m128i t[LINES_PER_BATCH];
+        #pragma GCC unroll 16
         for (unsigned j = 0; j < n; j++)
             t[j] = _mm_set_epi64x(0, (long long)(pa + 64u * j)); /* LE128(pa): high 64 bits zero */
         aes_enc_n(&k->enc2, t, n);
+        #pragma GCC unroll 16
         for (unsigned j = 0; j < n; j++) {
             tw[4 * j] = t[j];
             tw[4 * j + 1] = mul_alpha(t[j]);

@@ -20,10 +20,17 @@ struct mc_aes_ks {
     unsigned rounds; /* 10 (AES-128) or 14 (AES-256) */
 };
 
+/* The same round keys duplicated into both 128-bit halves of a 256-bit row (VAES operand). */
+struct mc_aes_ks2 {
+    alignas(32) uint8_t rk[MC_AES_MAX_ROUNDS + 1][32];
+};
+
 /* Key schedules of one XTS key: data key (encrypt and equivalent-inverse decrypt rounds) and
- * tweak key (encrypt only). */
+ * tweak key (encrypt only), in 128-bit and duplicated 256-bit form. Allocate with 32-byte
+ * alignment. */
 struct mc_xts_keys {
     struct mc_aes_ks enc1, dec1, enc2;
+    struct mc_aes_ks2 enc1x2, dec1x2, enc2x2;
 };
 
 /* AES-NI key expansion (AESKEYGENASSIST). key_bytes = 16 or 32 per half; key = k1 || k2. */

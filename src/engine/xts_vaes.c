@@ -2,9 +2,9 @@
  *
  * Every function carries __attribute__((target("vaes,avx2,aes"))); the engine calls in here
  * only after CPUID reported VAES and AVX2. Round keys come from the AES-NI expansion
- * (xts_aesni.c) and are broadcast to both 128-bit lanes. A batch of 8 lines computes its 8
- * line tweaks with 4 VAES operations, then 32 blocks go through the cipher 16 at a time
- * (8 registers in flight, enough to cover the AES latency).
+ * (xts_aesni.c), duplicated into both 128-bit lanes at key setup. A batch of 16 lines computes
+ * its 16 line tweaks with 8 parallel VAES chains, then its 64 blocks go through the cipher 16 at
+ * a time (8 registers in flight, enough to cover the AES latency).
  */
 #include <immintrin.h>
 
@@ -29,14 +29,14 @@ VAES_INLINE __m128i mul_alpha1(__m128i t)
     return _mm_xor_si128(_mm_add_epi64(t, t), s);
 }
 
+/* Round keys as 256-bit rows (both lanes equal), read straight from the slot's schedule. */
 struct rk256 {
     __m256i k[MC_AES_MAX_ROUNDS + 1];
 };
 
-VAES_INLINE void broadcast_keys(const struct mc_aes_ks *ks, struct rk256 *o)
+VAES_INLINE const struct rk256 *rows(const struct mc_aes_ks2 *ks)
 {
-    for (unsigned r = 0; r <= ks->rounds; r++)
-        o->k[r] = _mm256_broadcastsi128_si256(_mm_load_si128((const __m128i *)ks->rk[r]));
+    return (const struct rk256 *)(const void *)ks->rk;
 }
 
 /* out[i] = E_or_D(in[i] ^ tw[i]) ^ tw[i] over n 16-byte blocks; tw holds n tweaks. */
@@ -47,14 +47,18 @@ VAES_INLINE void core(const struct rk256 *K, unsigned rounds, int dec, const uin
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
         __m256i b[8], t[8];
+        #pragma GCC unroll 16
         for (unsigned j = 0; j < 8; j++) {
             t[j] = _mm256_loadu_si256((const __m256i *)(tw + 16 * i + 32 * j));
             b[j] = _mm256_xor_si256(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(in + 16 * i + 32 * j)), t[j]),
                                     rk[0]);
         }
+        #pragma GCC unroll 16
         for (unsigned r = 1; r < rounds; r++)
+            #pragma GCC unroll 16
             for (unsigned j = 0; j < 8; j++)
                 b[j] = dec ? _mm256_aesdec_epi128(b[j], rk[r]) : _mm256_aesenc_epi128(b[j], rk[r]);
+        #pragma GCC unroll 16
         for (unsigned j = 0; j < 8; j++) {
             b[j] = dec ? _mm256_aesdeclast_epi128(b[j], rk[rounds]) : _mm256_aesenclast_epi128(b[j], rk[rounds]);
             _mm256_storeu_si256((__m256i *)(out + 16 * i + 32 * j), _mm256_xor_si256(b[j], t[j]));
@@ -63,6 +67,7 @@ VAES_INLINE void core(const struct rk256 *K, unsigned rounds, int dec, const uin
     for (; i + 2 <= n; i += 2) {
         __m256i t = _mm256_loadu_si256((const __m256i *)(tw + 16 * i));
         __m256i b = _mm256_xor_si256(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(in + 16 * i)), t), rk[0]);
+        #pragma GCC unroll 16
         for (unsigned r = 1; r < rounds; r++)
             b = dec ? _mm256_aesdec_epi128(b, rk[r]) : _mm256_aesenc_epi128(b, rk[r]);
         b = dec ? _mm256_aesdeclast_epi128(b, rk[rounds]) : _mm256_aesenclast_epi128(b, rk[rounds]);
@@ -72,6 +77,7 @@ VAES_INLINE void core(const struct rk256 *K, unsigned rounds, int dec, const uin
         __m128i t = _mm_loadu_si128((const __m128i *)(tw + 16 * i));
         __m128i b = _mm_xor_si128(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(in + 16 * i)), t),
                                   _mm256_castsi256_si128(rk[0]));
+        #pragma GCC unroll 16
         for (unsigned r = 1; r < rounds; r++)
             b = dec ? _mm_aesdec_si128(b, _mm256_castsi256_si128(rk[r]))
                     : _mm_aesenc_si128(b, _mm256_castsi256_si128(rk[r]));
@@ -90,71 +96,82 @@ VAES static void core_any(const struct rk256 *K, unsigned rounds, int decrypt, c
         decrypt ? core(K, 14, 1, tw, in, out, n) : core(K, 14, 0, tw, in, out, n);
 }
 
-/* AES under the tweak key on 4 registers (8 tweak blocks) at once. */
-VAES_INLINE void tweak_enc4(const struct rk256 *K2, unsigned rounds, __m256i *t)
+/* AES under the tweak key on m registers (2m tweak blocks) at once. */
+VAES_INLINE void tweak_enc(const struct rk256 *K2, unsigned rounds, __m256i *t, unsigned m)
 {
-    for (unsigned j = 0; j < 4; j++)
+#pragma GCC unroll 8
+    for (unsigned j = 0; j < m; j++)
         t[j] = _mm256_xor_si256(t[j], K2->k[0]);
+#pragma GCC unroll 16
     for (unsigned r = 1; r < rounds; r++)
-        for (unsigned j = 0; j < 4; j++)
+#pragma GCC unroll 8
+        for (unsigned j = 0; j < m; j++)
             t[j] = _mm256_aesenc_epi128(t[j], K2->k[r]);
-    for (unsigned j = 0; j < 4; j++)
+#pragma GCC unroll 8
+    for (unsigned j = 0; j < m; j++)
         t[j] = _mm256_aesenclast_epi128(t[j], K2->k[rounds]);
 }
 
-#define LINES_PER_BATCH 8
+#define LINES_PER_BATCH 16
+
+/* Tweaks of up to 16 lines at pa, pa+64, ...: 4 per line, laid out like the data. */
+VAES_INLINE void line_tweaks(const struct rk256 *K2, unsigned r2, uint64_t pa, unsigned nlines, uint8_t *tw)
+{
+    __m256i t[LINES_PER_BATCH / 2];
+    /* Lanes (lo, hi) of register j hold LE128(pa + 128 j) and LE128(pa + 128 j + 64). */
+    unsigned m = (nlines + 1) / 2;
+#pragma GCC unroll 8
+    for (unsigned j = 0; j < LINES_PER_BATCH / 2; j++) {
+        uint64_t a = pa + 128u * j; /* wraps harmlessly for lines past the end of the run */
+        t[j] = _mm256_set_epi64x(0, (long long)(a + 64), 0, (long long)a);
+    }
+    if (m == LINES_PER_BATCH / 2) {
+        if (r2 == 10)
+            tweak_enc(K2, 10, t, LINES_PER_BATCH / 2);
+        else
+            tweak_enc(K2, 14, t, LINES_PER_BATCH / 2);
+    } else {
+        tweak_enc(K2, r2, t, m);
+    }
+    for (unsigned j = 0; j < m; j++) {
+        __m256i t1 = mul_alpha2(t[j]), t2 = mul_alpha2(t1), t3 = mul_alpha2(t2);
+        /* line 2j: T, T.a | T.a^2, T.a^3 from the low lanes; line 2j+1 from the high lanes. */
+        __m256i *dst = (__m256i *)(void *)(tw + 128 * j);
+        _mm256_store_si256(dst + 0, _mm256_permute2x128_si256(t[j], t1, 0x20));
+        _mm256_store_si256(dst + 1, _mm256_permute2x128_si256(t2, t3, 0x20));
+        _mm256_store_si256(dst + 2, _mm256_permute2x128_si256(t[j], t1, 0x31));
+        _mm256_store_si256(dst + 3, _mm256_permute2x128_si256(t2, t3, 0x31));
+    }
+}
 
 VAES void mc_vaes_xts_lines(const struct mc_xts_keys *k, int decrypt, uint64_t pa, const uint8_t *in,
                             uint8_t *out, size_t nlines)
 {
-    struct rk256 K1, K2;
-    broadcast_keys(decrypt ? &k->dec1 : &k->enc1, &K1);
-    broadcast_keys(&k->enc2, &K2);
+    const struct rk256 *K1 = rows(decrypt ? &k->dec1x2 : &k->enc1x2), *K2 = rows(&k->enc2x2);
     const unsigned r1 = k->enc1.rounds, r2 = k->enc2.rounds;
     _Alignas(32) uint8_t tw[LINES_PER_BATCH * 64];
     while (nlines) {
         unsigned n = nlines < LINES_PER_BATCH ? (unsigned)nlines : LINES_PER_BATCH;
-        /* Lanes (lo, hi) of register j hold LE128(pa + 128 j) and LE128(pa + 128 j + 64). Lines
-         * past the end of the run are computed and ignored (no memory is touched for them). */
-        __m256i t[4];
-        for (unsigned j = 0; j < 4; j++) {
-            uint64_t a = pa + 128u * j;
-            t[j] = _mm256_set_epi64x(0, (long long)(a + 64), 0, (long long)a);
-        }
-        if (r2 == 10)
-            tweak_enc4(&K2, 10, t);
-        else
-            tweak_enc4(&K2, 14, t);
-        for (unsigned j = 0; j < 4; j++) {
-            __m256i t1 = mul_alpha2(t[j]), t2 = mul_alpha2(t1), t3 = mul_alpha2(t2);
-            /* line 2j: T, T.a | T.a^2, T.a^3 (low lanes); line 2j+1: high lanes. */
-            __m256i *dst = (__m256i *)(tw + 128 * j);
-            _mm256_store_si256(dst + 0, _mm256_permute2x128_si256(t[j], t1, 0x20));
-            _mm256_store_si256(dst + 1, _mm256_permute2x128_si256(t2, t3, 0x20));
-            _mm256_store_si256(dst + 2, _mm256_permute2x128_si256(t[j], t1, 0x31));
-            _mm256_store_si256(dst + 3, _mm256_permute2x128_si256(t2, t3, 0x31));
-        }
-        core_any(&K1, r1, decrypt, tw, in, out, 4u * n);
+        line_tweaks(K2, r2, pa, n, tw);
+        core_any(K1, r1, decrypt, tw, in, out, 4u * n);
         in += 64u * n;
         out += 64u * n;
         pa += 64u * n;
         nlines -= n;
     }
-    mc_wipe(tw, sizeof tw);
-    mc_wipe(&K1, sizeof K1);
-    mc_wipe(&K2, sizeof K2);
+    mc_wipe(tw, sizeof tw); /* tweaks are key-derived */
 }
 
 VAES void mc_vaes_xts_unit(const struct mc_xts_keys *k, int decrypt, const uint8_t tweak[16], const uint8_t *in,
                            uint8_t *out, size_t nblocks)
 {
-    struct rk256 K1;
-    broadcast_keys(decrypt ? &k->dec1 : &k->enc1, &K1);
+    const struct rk256 *K1 = rows(decrypt ? &k->dec1x2 : &k->enc1x2);
     const unsigned r1 = k->enc1.rounds;
     /* The single tweak encryption runs in 128-bit lanes. */
     __m128i t = _mm_loadu_si128((const __m128i *)tweak);
     const __m128i *rk2 = (const __m128i *)k->enc2.rk;
     t = _mm_xor_si128(t, rk2[0]);
+    #pragma GCC unroll 16
     for (unsigned r = 1; r < k->enc2.rounds; r++)
         t = _mm_aesenc_si128(t, rk2[r]);
     t = _mm_aesenclast_si128(t, rk2[k->enc2.rounds]);
@@ -165,12 +182,11 @@ VAES void mc_vaes_xts_unit(const struct mc_xts_keys *k, int decrypt, const uint8
             _mm_store_si128((__m128i *)(tw + 16 * j), t);
             t = mul_alpha1(t);
         }
-        core_any(&K1, r1, decrypt, tw, in, out, n);
+        core_any(K1, r1, decrypt, tw, in, out, n);
         in += 16 * n;
         out += 16 * n;
         nblocks -= n;
     }
     mc_wipe(tw, sizeof tw);
     mc_wipe(&t, sizeof t);
-    mc_wipe(&K1, sizeof K1);
 }
