@@ -1,0 +1,59 @@
+/* memcrypt — the initial VMSA (SEV-ES save area) pages a VMM gives each vCPU of an SEV-ES or
+ * SEV-SNP guest, as QEMU/KVM, AWS EC2 and Google GCE set them up, and the CPUID signatures of
+ * QEMU's EPYC vCPU models.
+ *
+ * Layout: AMD APM vol. 2 table B-4 (struct sev_es_save_area in Linux). Every field not set by
+ * mc_vmsa_build() is zero, as in the launch the measurement reproduces.
+ */
+#ifndef MEMCRYPT_VMSA_H
+#define MEMCRYPT_VMSA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/error.h>
+
+#define MC_VMSA_SIZE 4096
+#define MC_VMSA_BSP_EIP 0xfffffff0u
+
+enum mc_vmm_type { MC_VMM_QEMU = 0, MC_VMM_EC2, MC_VMM_GCE };
+
+struct mc_vmsa_params {
+    uint64_t eip;          /* reset address: BSP 0xfffffff0, AP = SEV-ES reset block value;
+                              SVSM style: the full 64-bit entry point */
+    uint64_t sev_features; /* SEV_FEATURES (guest features; 0 for SEV-ES) */
+    uint32_t vcpu_sig;     /* CPUID(1).EAX, put in RDX by QEMU */
+    enum mc_vmm_type vmm;
+    bool svsm;             /* COCONUT-SVSM entry state (flat 32-bit segments) */
+};
+
+/* Fill page (MC_VMSA_SIZE bytes) with the initial save area. */
+void mc_vmsa_build(const struct mc_vmsa_params *p, uint8_t page[MC_VMSA_SIZE]);
+
+/* Named fields of the save area (for transcripts and diffs). */
+struct mc_vmsa_field {
+    const char *name;
+    uint16_t offset;
+    uint16_t size;
+};
+/* All named fields in offset order; *n receives the count. */
+const struct mc_vmsa_field *mc_vmsa_fields(size_t *n);
+/* Read a field of up to 8 bytes as a little-endian integer. */
+uint64_t mc_vmsa_get(const uint8_t page[MC_VMSA_SIZE], const struct mc_vmsa_field *f);
+/* Find a field by name (NULL if unknown). */
+const struct mc_vmsa_field *mc_vmsa_field_by_name(const char *name);
+
+/* CPUID(1).EAX from family/model/stepping (AMD CPUID spec 25481, Fn0000_0001_EAX).
+ * family <= 0xff + 0xf, model <= 0xff, stepping <= 0xf, else MC_E_RANGE. */
+mc_status mc_cpu_sig(unsigned family, unsigned model, unsigned stepping, uint32_t *sig, struct mc_error *err);
+/* Signature of a QEMU vCPU model name ("EPYC-Milan", "EPYC-v4", ...); MC_E_NOTFOUND lists the names. */
+mc_status mc_vcpu_type_sig(const char *name, uint32_t *sig, struct mc_error *err);
+/* The i-th known vCPU model name, NULL past the end. */
+const char *mc_vcpu_type_name_at(size_t i);
+
+/* "QEMU", "ec2", "gce" (the reference tool's spelling; matching is case-insensitive). */
+mc_status mc_vmm_type_parse(const char *s, enum mc_vmm_type *out, struct mc_error *err);
+const char *mc_vmm_type_name(enum mc_vmm_type t);
+
+#endif

@@ -1,0 +1,80 @@
+/* Reusable hash contexts over OpenSSL EVP (see hashctx.h). */
+#include "crypto/hashctx.h"
+
+#include <stdlib.h>
+
+#include <openssl/evp.h>
+
+#include "crypto/crypto.h"
+
+struct mc_hashctx {
+    EVP_MD *md;
+    EVP_MD_CTX *ctx;
+    EVP_MD_CTX *tmp;
+    size_t size;
+};
+
+static mc_status ossl(struct mc_error *err, const char *what)
+{
+    char buf[200];
+    return mc_seterr(err, MC_E_CRYPTO, "%s failed: %s", what, mc_openssl_errstr(buf, sizeof buf));
+}
+
+mc_status mc_hashctx_new(const char *alg, struct mc_hashctx **out, struct mc_error *err)
+{
+    struct mc_hashctx *h = calloc(1, sizeof *h);
+    if (!h)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory for a hash context");
+    h->md = EVP_MD_fetch(NULL, alg, NULL);
+    h->ctx = EVP_MD_CTX_new();
+    h->tmp = EVP_MD_CTX_new();
+    if (!h->md || !h->ctx || !h->tmp || !EVP_DigestInit_ex2(h->ctx, h->md, NULL)) {
+        mc_status st = ossl(err, "setting up the hash");
+        mc_hashctx_free(h);
+        return st;
+    }
+    h->size = (size_t)EVP_MD_get_size(h->md);
+    *out = h;
+    return MC_OK;
+}
+
+size_t mc_hashctx_size(const struct mc_hashctx *h) { return h->size; }
+
+mc_status mc_hashctx_update(struct mc_hashctx *h, const void *data, size_t len, struct mc_error *err)
+{
+    if (len && !EVP_DigestUpdate(h->ctx, data, len))
+        return ossl(err, "hash update");
+    return MC_OK;
+}
+
+mc_status mc_hashctx_peek(struct mc_hashctx *h, uint8_t *out, struct mc_error *err)
+{
+    if (!EVP_MD_CTX_copy_ex(h->tmp, h->ctx) || !EVP_DigestFinal_ex(h->tmp, out, NULL))
+        return ossl(err, "hash snapshot");
+    return MC_OK;
+}
+
+mc_status mc_hashctx_final(struct mc_hashctx *h, uint8_t *out, struct mc_error *err)
+{
+    if (!EVP_DigestFinal_ex(h->ctx, out, NULL) || !EVP_DigestInit_ex2(h->ctx, h->md, NULL))
+        return ossl(err, "hash final");
+    return MC_OK;
+}
+
+mc_status mc_hashctx_oneshot(struct mc_hashctx *h, const void *data, size_t len, uint8_t *out,
+                             struct mc_error *err)
+{
+    if (!EVP_DigestInit_ex2(h->ctx, h->md, NULL) || (len && !EVP_DigestUpdate(h->ctx, data, len)))
+        return ossl(err, "hash");
+    return mc_hashctx_final(h, out, err);
+}
+
+void mc_hashctx_free(struct mc_hashctx *h)
+{
+    if (!h)
+        return;
+    EVP_MD_CTX_free(h->ctx);
+    EVP_MD_CTX_free(h->tmp);
+    EVP_MD_free(h->md);
+    free(h);
+}

@@ -1,0 +1,30 @@
+/* memcrypt — reusable hash contexts with snapshots (internal; wraps OpenSSL EVP_MD_CTX).
+ *
+ * Used by the launch-measurement code: one context per running digest, reused for many pages
+ * without re-fetching the algorithm, and "peek" to read the digest of a stream so far (the
+ * running SEV / SEV-ES launch digest shown in transcripts) without ending it.
+ */
+#ifndef MC_CRYPTO_HASHCTX_H
+#define MC_CRYPTO_HASHCTX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/error.h>
+
+struct mc_hashctx;
+
+/* alg: "SHA256" or "SHA384". */
+mc_status mc_hashctx_new(const char *alg, struct mc_hashctx **out, struct mc_error *err);
+size_t mc_hashctx_size(const struct mc_hashctx *h);
+mc_status mc_hashctx_update(struct mc_hashctx *h, const void *data, size_t len, struct mc_error *err);
+/* Digest of everything fed so far; the stream continues. */
+mc_status mc_hashctx_peek(struct mc_hashctx *h, uint8_t *out, struct mc_error *err);
+/* Digest of the stream; the context restarts empty. */
+mc_status mc_hashctx_final(struct mc_hashctx *h, uint8_t *out, struct mc_error *err);
+/* One-shot digest of data with this context's algorithm; the context restarts empty. */
+mc_status mc_hashctx_oneshot(struct mc_hashctx *h, const void *data, size_t len, uint8_t *out,
+                             struct mc_error *err);
+void mc_hashctx_free(struct mc_hashctx *h);
+
+#endif

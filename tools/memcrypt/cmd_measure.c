@@ -1,0 +1,359 @@
+/* memcrypt measure — expected SEV / SEV-ES / SEV-SNP launch digests from an OVMF image,
+ * with the flags and output of virtee/sev-snp-measure, plus transcripts and a diff. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <memcrypt/bytes.h>
+#include <memcrypt/fileio.h>
+#include <memcrypt/json.h>
+#include <memcrypt/measure.h>
+#include <memcrypt/vmsa.h>
+
+#include "cli.h"
+#include "crypto/crypto.h"
+#include "measure/args.h"
+
+enum { OPT_VERBOSE = 'v', OPT_TRANSCRIPT = 2000, OPT_JSON };
+
+struct run_ctx {
+    const struct mc_measure_req *req;
+    struct mc_measure_transcript t;
+    bool record;
+    mc_status dump_st;
+    struct mc_error dump_err;
+};
+
+static void on_step(void *ctx, const struct mc_measure_step *s)
+{
+    struct run_ctx *c = ctx;
+    if (c->record)
+        mc_measure_transcript_step(&c->t, s);
+    if (c->req->dump_vmsa && s->vcpu >= 0 && s->data && c->dump_st == MC_OK) {
+        char path[PATH_MAX];
+        const char *dir = c->req->dump_dir ? c->req->dump_dir : ".";
+        if ((size_t)snprintf(path, sizeof path, "%s/vmsa%d.bin", dir, s->vcpu) >= sizeof path)
+            c->dump_st = mc_seterr(&c->dump_err, MC_E_RANGE, "the --dump-vmsa folder name is too long");
+        else
+            c->dump_st = mc_file_write_atomic(path, s->data, MC_VMSA_SIZE, &c->dump_err);
+    }
+}
+
+static void vmsa_keys(const uint8_t *v, uint64_t *rip, uint64_t *csbase, uint64_t *feat, uint64_t *rdx)
+{
+    *rip = mc_vmsa_get(v, mc_vmsa_field_by_name("RIP"));
+    *csbase = mc_vmsa_get(v, mc_vmsa_field_by_name("CS.base"));
+    *feat = mc_vmsa_get(v, mc_vmsa_field_by_name("SEV_FEATURES"));
+    *rdx = mc_vmsa_get(v, mc_vmsa_field_by_name("RDX"));
+}
+
+static void print_step_text(FILE *f, const struct mc_measure_record *r)
+{
+    const struct mc_measure_step *s = &r->step;
+    char c[2 * MC_MEASURE_MAX_DIGEST + 1], d[2 * MC_MEASURE_MAX_DIGEST + 1];
+    mc_hex_encode(s->contents, s->digest_len, c);
+    mc_hex_encode(s->digest, s->digest_len, d);
+    fprintf(f, "%6zu  gpa=0x%012" PRIx64 "  %-10s len=%-8" PRIu64 " %-17s contents=%s digest=%s", s->index, s->gpa,
+            mc_snp_page_type_name(s->page_type), s->length, s->what, c, d);
+    if (r->vmsa) {
+        uint64_t rip, cs, feat, rdx;
+        vmsa_keys(r->vmsa, &rip, &cs, &feat, &rdx);
+        fprintf(f, " vcpu=%d RIP=0x%" PRIx64 " CS.base=0x%" PRIx64 " SEV_FEATURES=0x%" PRIx64 " RDX=0x%" PRIx64,
+                s->vcpu, rip, cs, feat, rdx);
+    }
+    fputc('\n', f);
+}
+
+static void json_step(struct mc_json *j, const struct mc_measure_record *r)
+{
+    const struct mc_measure_step *s = &r->step;
+    mc_json_obj(j, NULL);
+    mc_json_u64(j, "index", s->index);
+    mc_json_hex64(j, "gpa", s->gpa);
+    mc_json_str(j, "page_type", mc_snp_page_type_name(s->page_type));
+    mc_json_u64(j, "length", s->length);
+    mc_json_str(j, "source", s->what);
+    mc_json_hexbytes(j, "contents", s->contents, s->digest_len);
+    mc_json_hexbytes(j, "digest", s->digest, s->digest_len);
+    if (r->vmsa) {
+        uint64_t rip, cs, feat, rdx;
+        vmsa_keys(r->vmsa, &rip, &cs, &feat, &rdx);
+        mc_json_obj(j, "vmsa");
+        mc_json_u64(j, "vcpu", (uint64_t)s->vcpu);
+        mc_json_hex64(j, "rip", rip);
+        mc_json_hex64(j, "cs_base", cs);
+        mc_json_hex64(j, "sev_features", feat);
+        mc_json_hex64(j, "rdx", rdx);
+        mc_json_end(j);
+    }
+    mc_json_end(j);
+}
+
+static const char *verbose_name(enum mc_measure_mode m)
+{
+    static const char *const n[] = {"SEV", "SEV_ES", "SEV_SNP", "SEV_SNP", "SEV_SNP_SVSM"};
+    return (unsigned)m < 5 ? n[m] : "?";
+}
+
+/* Parse one measure argument vector (argv[0] is a name). Returns an exit status or -1 to go on. */
+static int parse_side(const char *path, int argc, char **argv, struct mc_measure_req *req, bool *verbose,
+                      bool *transcript, bool *json)
+{
+    static const struct option opts[] = {MC_MEASURE_LONGOPTS,
+                                         {"verbose", no_argument, NULL, OPT_VERBOSE},
+                                         {"transcript", no_argument, NULL, OPT_TRANSCRIPT},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {0}};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+        struct mc_error e;
+        if (c == OPT_VERBOSE)
+            *verbose = true;
+        else if (c == OPT_TRANSCRIPT)
+            *transcript = true;
+        else if (c == OPT_JSON)
+            *json = true;
+        else if (c >= MC_MEASURE_OPT_BASE && c < MC_MEASURE_OPT_END) {
+            if (mc_measure_req_opt(req, c, optarg, &e) != MC_OK)
+                return mc_cli_usage_error(path, "%s", e.msg);
+        } else if (c == ':' || (c == '?' && optopt))
+            return mc_cli_usage_error(path, "option '%s' needs a value or is unknown", argv[optind - 1]);
+        else
+            return mc_cli_usage_error(path, "unknown option '%s'", argv[optind - 1]);
+    }
+    if (optind < argc)
+        return mc_cli_usage_error(path, "unexpected argument '%s'", argv[optind]);
+    struct mc_error e;
+    mc_status st = mc_measure_req_finish(req, &e);
+    if (st == MC_E_INVAL)
+        return mc_cli_usage_error(path, "%s", e.msg);
+    if (st != MC_OK)
+        return mc_cli_fail(path, &e);
+    return -1;
+}
+
+static int run_measure(int argc, char **argv)
+{
+    struct mc_measure_req req;
+    mc_measure_req_init(&req);
+    bool verbose = false, transcript = false, json = false;
+    int rc = parse_side(argv[0], argc, argv, &req, &verbose, &transcript, &json);
+    if (rc >= 0) {
+        mc_measure_req_free(&req);
+        return rc;
+    }
+    struct run_ctx ctx = {.req = &req, .record = transcript};
+    req.in.on_step = (transcript || req.dump_vmsa) ? on_step : NULL;
+    req.in.cb_ctx = &ctx;
+    uint8_t d[MC_MEASURE_MAX_DIGEST];
+    size_t n;
+    struct mc_error e;
+    mc_status st = mc_measure(&req.in, d, &n, &e);
+    if (st == MC_OK && ctx.dump_st != MC_OK) {
+        st = ctx.dump_st;
+        e = ctx.dump_err;
+    }
+    if (st == MC_OK && ctx.t.failed)
+        st = mc_seterr(&e, MC_E_NOMEM, "out of memory while recording the transcript");
+    if (st != MC_OK) {
+        mc_measure_transcript_free(&ctx.t);
+        mc_measure_req_free(&req);
+        return mc_cli_fail(argv[0], &e);
+    }
+    char hex[2 * MC_MEASURE_MAX_DIGEST + 1], b64[80];
+    mc_hex_encode(d, n, hex);
+    mc_base64_encode(d, n, b64);
+    /* The reference prints snp:ovmf-hash in hex whatever --output-format says. */
+    const char *shown = (req.base64 && req.in.mode != MC_MEASURE_SNP_OVMF_HASH) ? b64 : hex;
+    if (json) {
+        struct mc_json j;
+        mc_json_begin(&j, stdout);
+        mc_json_obj(&j, NULL);
+        mc_json_str(&j, "mode", mc_measure_mode_name(req.in.mode));
+        mc_json_str(&j, "measurement", shown);
+        mc_json_str(&j, "measurement_hex", hex);
+        mc_json_str(&j, "measurement_base64", b64);
+        if (req.in.mode != MC_MEASURE_SEV && req.in.mode != MC_MEASURE_SNP_OVMF_HASH) {
+            mc_json_u64(&j, "vcpus", req.in.vcpus);
+            mc_json_hex64(&j, "vcpu_sig", req.in.vcpu_sig);
+            mc_json_str(&j, "vmm_type", mc_vmm_type_name(req.in.vmm));
+            mc_json_hex64(&j, "guest_features", req.in.guest_features);
+        }
+        if (transcript) {
+            mc_json_arr(&j, "transcript");
+            for (size_t i = 0; i < ctx.t.n; i++)
+                json_step(&j, &ctx.t.rec[i]);
+            mc_json_end(&j);
+        }
+        mc_json_finish(&j);
+    } else {
+        if (transcript) {
+            printf("# %zu measured steps, mode %s\n", ctx.t.n, mc_measure_mode_name(req.in.mode));
+            for (size_t i = 0; i < ctx.t.n; i++)
+                print_step_text(stdout, &ctx.t.rec[i]);
+        }
+        if (verbose && req.in.mode != MC_MEASURE_SNP_OVMF_HASH)
+            printf("Calculated %s guest measurement: %s\n", verbose_name(req.in.mode), shown);
+        else
+            printf("%s\n", shown);
+    }
+    mc_measure_transcript_free(&ctx.t);
+    mc_measure_req_free(&req);
+    return MC_EXIT_OK;
+}
+
+/* memcrypt measure diff A-ARGS -- B-ARGS */
+static int run_diff(int argc, char **argv)
+{
+    int sep = -1;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--")) {
+            sep = i;
+            break;
+        }
+    if (sep < 0)
+        return mc_cli_usage_error(argv[0], "give two sets of measure arguments separated by '--'");
+    int argc_b = argc - sep;
+    char **argv_b = calloc((size_t)argc_b + 1, sizeof *argv_b);
+    if (!argv_b)
+        return mc_cli_usage_error(argv[0], "out of memory");
+    argv_b[0] = argv[0];
+    for (int i = sep + 1; i < argc; i++)
+        argv_b[i - sep] = argv[i];
+    char *saved = argv[sep];
+    argv[sep] = NULL;
+
+    struct mc_measure_req ra, rb;
+    mc_measure_req_init(&ra);
+    mc_measure_req_init(&rb);
+    bool verbose = false, transcript = false, json = false;
+    struct run_ctx ca = {.req = &ra, .record = true}, cb = {.req = &rb, .record = true};
+    int rc = parse_side(argv[0], sep, argv, &ra, &verbose, &transcript, &json);
+    if (rc < 0)
+        rc = parse_side(argv[0], argc_b, argv_b, &rb, &verbose, &transcript, &json);
+    argv[sep] = saved;
+    uint8_t da[MC_MEASURE_MAX_DIGEST], db[MC_MEASURE_MAX_DIGEST];
+    size_t na = 0, nb = 0;
+    if (rc < 0) {
+        ra.dump_vmsa = rb.dump_vmsa = false;
+        ra.in.on_step = rb.in.on_step = on_step;
+        ra.in.cb_ctx = &ca;
+        rb.in.cb_ctx = &cb;
+        struct mc_error e;
+        if (mc_measure(&ra.in, da, &na, &e) != MC_OK) {
+            fprintf(stderr, "memcrypt %s: A: %s\n", argv[0], e.msg);
+            rc = MC_EXIT_ERROR;
+        } else if (mc_measure(&rb.in, db, &nb, &e) != MC_OK) {
+            fprintf(stderr, "memcrypt %s: B: %s\n", argv[0], e.msg);
+            rc = MC_EXIT_ERROR;
+        } else if (ca.t.failed || cb.t.failed) {
+            fprintf(stderr, "memcrypt %s: out of memory while recording transcripts\n", argv[0]);
+            rc = MC_EXIT_ERROR;
+        }
+    }
+    if (rc < 0) {
+        struct mc_measure_diff d;
+        mc_measure_transcript_diff(&ca.t, &cb.t, &d);
+        char ha[2 * MC_MEASURE_MAX_DIGEST + 1], hb[2 * MC_MEASURE_MAX_DIGEST + 1];
+        mc_hex_encode(da, na, ha);
+        mc_hex_encode(db, nb, hb);
+        if (json) {
+            struct mc_json j;
+            mc_json_begin(&j, stdout);
+            mc_json_obj(&j, NULL);
+            mc_json_bool(&j, "identical", d.identical);
+            mc_json_str(&j, "measurement_a", ha);
+            mc_json_str(&j, "measurement_b", hb);
+            mc_json_u64(&j, "steps_a", ca.t.n);
+            mc_json_u64(&j, "steps_b", cb.t.n);
+            if (!d.identical) {
+                mc_json_u64(&j, "first_difference", d.index);
+                if (d.index < ca.t.n) {
+                    mc_json_arr(&j, "step_a");
+                    json_step(&j, &ca.t.rec[d.index]);
+                    mc_json_end(&j);
+                }
+                if (d.index < cb.t.n) {
+                    mc_json_arr(&j, "step_b");
+                    json_step(&j, &cb.t.rec[d.index]);
+                    mc_json_end(&j);
+                }
+            }
+            mc_json_str(&j, "reason", d.reason);
+            mc_json_finish(&j);
+        } else {
+            printf("A: %s (%zu steps)\nB: %s (%zu steps)\n", ha, ca.t.n, hb, cb.t.n);
+            if (d.identical) {
+                printf("identical: %s\n", d.reason);
+            } else {
+                printf("first difference at step %zu:\n", d.index);
+                if (d.index < ca.t.n) {
+                    printf("A:");
+                    print_step_text(stdout, &ca.t.rec[d.index]);
+                }
+                if (d.index < cb.t.n) {
+                    printf("B:");
+                    print_step_text(stdout, &cb.t.rec[d.index]);
+                }
+                printf("why: %s\n", d.reason);
+            }
+        }
+        rc = d.identical ? MC_EXIT_OK : MC_EXIT_CHECK;
+    }
+    mc_measure_transcript_free(&ca.t);
+    mc_measure_transcript_free(&cb.t);
+    mc_measure_req_free(&ra);
+    mc_measure_req_free(&rb);
+    free(argv_b);
+    return rc;
+}
+
+#define MEASURE_OPTS_HELP                                                                                  \
+    "  --mode MODE            sev | seves | snp | snp:ovmf-hash | snp:svsm (required)\n"                  \
+    "  --ovmf PATH            OVMF image (required)\n"                                                     \
+    "  --vcpus N              number of vCPUs (1..4096; not for sev)\n"                                    \
+    "  --vcpu-type NAME       EPYC, EPYC-v1..v4, EPYC-IBPB, EPYC-Rome[-v1..v4], EPYC-Milan[-v1,-v2],\n"    \
+    "                         EPYC-Genoa[-v1], EPYC-Turin[-v1]\n"                                          \
+    "  --vcpu-sig VALUE       CPUID(1).EAX signature instead of a type\n"                                  \
+    "  --vcpu-family F --vcpu-model M --vcpu-stepping S   signature from its parts\n"                      \
+    "  --vmm-type TYPE        QEMU (default), ec2 or gce\n"                                                \
+    "  --guest-features VALUE SNP SEV_FEATURES (default 0x1; Linux >= 6.6 KVM uses 0x21)\n"                \
+    "  --kernel PATH --initrd PATH --append CMDLINE   direct kernel boot (kernel-hashes table)\n"          \
+    "  --snp-ovmf-hash HASH   start from a precomputed snp:ovmf-hash (alias --ovmf-hash)\n"                \
+    "  --svsm PATH --vars-size SIZE | --vars-file PATH  snp:svsm mode inputs\n"                            \
+    "  --output-format FMT    hex (default) or base64\n"                                                   \
+    "  --dump-vmsa[=DIR]      write the measured VMSA pages to DIR/vmsa<N>.bin (default: .)\n"            \
+    "  -v, --verbose          print 'Calculated <MODE> guest measurement: ...'\n"
+
+const struct mc_cli_cmd mc_cli_measure[] = {
+    {"measure", "expected SEV/SEV-ES/SEV-SNP launch digest of an OVMF guest",
+     "usage: memcrypt measure --mode MODE --ovmf PATH [options] [--transcript] [--json]\n\n"
+     "Computes the launch measurement the AMD Secure Processor will report for a QEMU/KVM (or\n"
+     "EC2/GCE) guest booted from this OVMF image; same flags and output as sev-snp-measure.\n\n"
+     "Options:\n" MEASURE_OPTS_HELP
+     "  --transcript           list every measured page in order (GPA, page type, length, contents\n"
+     "                         hash, running digest; VMSA pages with RIP, CS base, SEV_FEATURES, RDX)\n"
+     "  --json                 machine-readable output (with --transcript: the steps too)\n\n"
+     "Exit status: 0 ok, 2 usage error, 3 the image cannot support the request (message says why).\n\n"
+     "Example:\n"
+     "  memcrypt measure --mode snp --vcpus 4 --vcpu-type EPYC-Milan --ovmf /usr/share/ovmf/OVMF.fd \\\n"
+     "      --guest-features 0x21\n",
+     run_measure},
+    {"measure diff", "show the first measured page where two launch configurations part",
+     "usage: memcrypt measure diff [--json] A-OPTIONS... -- B-OPTIONS...\n\n"
+     "Measures two configurations (each given with the `memcrypt measure` options) and prints the\n"
+     "first step where their transcripts differ and why: page type, GPA, length, or contents —\n"
+     "for VMSA pages the register field that differs (e.g. RDX = vCPU signature, SEV_FEATURES).\n"
+     "Exit status 0 when the measurements are identical, 1 when they differ.\n\n"
+     "Example:\n"
+     "  memcrypt measure diff --mode snp --vcpus 2 --vcpu-type EPYC-Milan --ovmf OVMF.fd -- \\\n"
+     "      --mode snp --vcpus 2 --vcpu-type EPYC-Genoa --ovmf OVMF.fd\n",
+     run_diff},
+    {0},
+};
