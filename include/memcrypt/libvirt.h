@@ -1,0 +1,137 @@
+/* memcrypt — libvirt domain XML (the parts an SEV / SEV-SNP launch needs), domain
+ * capabilities, and the QEMU arguments libvirt would generate for them.
+ *
+ * Reading: mc_libvirt_parse() takes untrusted XML (at most MC_LV_MAX_XML bytes) and fills a
+ * struct mc_lv_domain. libxml2 is used with network access off, no DTD loading, no entity
+ * substitution, and any <!DOCTYPE> is refused before parsing. Numbers, units and base64 are
+ * checked strictly; a failure returns MC_E_FORMAT/MC_E_RANGE with a sentence naming the element.
+ *
+ * Checking: mc_libvirt_validate() compares a parsed domain with a platform's facts (struct
+ * mc_lv_platform: C-bit, reduction, ASID ranges, SEV-ES / SNP support, firmware version) and
+ * reports the first thing that platform cannot launch, in the words QEMU and libvirt users
+ * know ("cbitpos check failed, host '51' requested '47'").  It also fills the values libvirt
+ * fills itself at start (cbitpos / reducedPhysBits when absent).
+ *
+ * Ownership: every pointer inside struct mc_lv_domain belongs to it; free with
+ * mc_libvirt_free(). Strings returned through char ** are malloc'd; the caller frees them.
+ */
+#ifndef MEMCRYPT_LIBVIRT_H
+#define MEMCRYPT_LIBVIRT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/error.h>
+
+#define MC_LV_MAX_XML (1u << 20) /* largest domain XML we read (idAuth alone is ~5.5 KiB) */
+
+/* Fixed decoded sizes of the SEV / SNP binary blobs. */
+#define MC_LV_DH_CERT_LEN 0x824u  /* SEV certificate (guest owner's DH cert) */
+#define MC_LV_SESSION_LEN 0x80u   /* LAUNCH_START session buffer */
+#define MC_LV_GOSVW_LEN 16u       /* SNP guest-visible workarounds */
+#define MC_LV_ID_BLOCK_LEN 96u    /* SNP ID block */
+#define MC_LV_ID_AUTH_LEN 4096u   /* SNP ID authentication information structure */
+#define MC_LV_HOST_DATA_LEN 32u   /* SNP HOST_DATA */
+
+enum mc_lv_sectype { MC_LV_SEC_NONE = 0, MC_LV_SEC_SEV, MC_LV_SEC_SEV_SNP };
+enum mc_lv_tristate { MC_LV_ABSENT = 0, MC_LV_YES, MC_LV_NO };
+
+/* A base64 element as written in the XML. libvirt itself does not decode dhCert/session (it
+ * hands the text to QEMU), so the raw text is kept for the QEMU arguments and the decoded
+ * bytes (when the text is valid base64) for a launch. */
+struct mc_lv_blob {
+    char *text;     /* NULL when the element is absent; whitespace removed */
+    uint8_t *data;  /* decoded bytes, NULL when absent or not valid base64 */
+    size_t len;     /* decoded length */
+    bool valid;     /* text is canonical base64 */
+};
+
+struct mc_lv_launch_security {
+    enum mc_lv_sectype type;
+    bool has_cbitpos, has_reduced_phys_bits, has_policy;
+    uint32_t cbitpos;
+    uint32_t reduced_phys_bits;
+    uint64_t policy;                       /* 32-bit for sev, 64-bit for sev-snp */
+    enum mc_lv_tristate kernel_hashes;     /* kernelHashes='yes|no' */
+    enum mc_lv_tristate author_key;        /* sev-snp authorKey='yes|no' */
+    enum mc_lv_tristate vcek;              /* sev-snp vcek='yes|no' */
+    struct mc_lv_blob dh_cert, session;    /* sev */
+    struct mc_lv_blob gosvw, id_block, id_auth, host_data; /* sev-snp */
+};
+
+struct mc_lv_domain {
+    char *type;              /* <domain type='kvm'> */
+    char *name;
+    char *uuid;              /* as written, or NULL */
+    uint64_t memory_kib;     /* <memory>, converted to KiB (rounded up, as libvirt does) */
+    bool has_current_memory;
+    uint64_t current_memory_kib;
+    uint32_t vcpus;          /* <vcpu> (1 when absent, libvirt's default) */
+    char *os_type;           /* "hvm" */
+    char *arch, *machine;    /* <type arch= machine=> */
+    char *os_firmware;       /* <os firmware='efi'> or NULL */
+    char *loader;            /* <loader> path or NULL */
+    enum mc_lv_tristate loader_readonly;
+    char *loader_type;       /* 'rom' | 'pflash' | NULL */
+    enum mc_lv_tristate loader_stateless;
+    char *nvram;
+    char *kernel, *initrd, *cmdline, *shim;
+    bool acpi;               /* <features><acpi/> */
+    struct mc_lv_launch_security sec;
+};
+
+/* Facts about a platform that decide whether a domain can launch there. */
+struct mc_lv_platform {
+    char name[32];
+    uint32_t cbitpos;                /* CPUID 8000_001F EBX[5:0] */
+    uint32_t phys_addr_reduction;    /* host EBX[11:6] */
+    uint32_t guest_reduced_phys_bits;/* the value reported to guests / in domcaps (QEMU and
+                                        libvirt report 1, see docs/libvirt-and-run.md) */
+    uint32_t max_sev_asid;           /* ECX: highest SEV ASID */
+    uint32_t min_sev_asid;           /* EDX: first ASID for plain SEV; 1..EDX-1 are SEV-ES */
+    bool sev, sev_es, sev_snp;
+    uint8_t api_major, api_minor, build; /* SEV firmware API version */
+    uint8_t snp_api_major, snp_api_minor;/* SNP ABI version (0.0 when no SNP) */
+    bool smt_enabled;                /* host SMT on (SNP policy bit 16 must then be set) */
+};
+
+/* Parse a domain XML held in memory (len bytes, need not be NUL-terminated). */
+mc_status mc_libvirt_parse(const char *xml, size_t len, struct mc_lv_domain **out, struct mc_error *err);
+/* Read and parse a file. */
+mc_status mc_libvirt_load(const char *path, struct mc_lv_domain **out, struct mc_error *err);
+void mc_libvirt_free(struct mc_lv_domain *d);
+
+/* Names of the built-in platforms, NULL-terminated (for usage texts). */
+const char *const *mc_libvirt_platform_names(void);
+/* Facts of a named platform (naples, rome, milan, genoa). MC_E_NOTFOUND for other names. */
+mc_status mc_libvirt_platform(const char *name, struct mc_lv_platform *out, struct mc_error *err);
+
+/* Validation flags. */
+#define MC_LV_CHECK_FILES 1u  /* the loader / kernel / initrd files must exist and be readable */
+#define MC_LV_CHECK_BLOBS 2u  /* base64 blobs must decode to their fixed sizes (needed to launch) */
+
+/* Check d against platform p. On success, fills cbitpos / reducedPhysBits / policy in d when the
+ * XML left them out (libvirt's own behaviour at start; QEMU's policy defaults 0x1 / 0x30000).
+ * On failure d is unchanged and err says what the platform refuses. */
+mc_status mc_libvirt_validate(struct mc_lv_domain *d, const struct mc_lv_platform *p, unsigned flags,
+                              struct mc_error *err);
+
+/* Number of guests of each kind the platform can run at once (libvirt's maxGuests/maxESGuests). */
+uint32_t mc_libvirt_max_guests(const struct mc_lv_platform *p);
+uint32_t mc_libvirt_max_es_guests(const struct mc_lv_platform *p);
+
+/* libvirt-style <domainCapabilities> for p, written with libxml2's xmlTextWriter. */
+mc_status mc_libvirt_domcaps_xml(const struct mc_lv_platform *p, char **out, struct mc_error *err);
+
+/* The QEMU arguments libvirt generates for the fields we model (machine, memory, smp, firmware,
+ * direct kernel boot, the sev-guest / sev-snp-guest object), one argument per line, shell-quoted
+ * like libvirt's .args files. state_dir is where libvirt would write dh_cert.base64 and
+ * session.base64 (NULL: /var/lib/libvirt/qemu/domain--1-NAME, an inactive domain's folder). */
+mc_status mc_libvirt_qemu_args(const struct mc_lv_domain *d, const char *state_dir, char **out,
+                               struct mc_error *err);
+
+/* "sev", "sev-snp" or "none". */
+const char *mc_libvirt_sectype_name(enum mc_lv_sectype t);
+
+#endif

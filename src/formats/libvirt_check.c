@@ -1,0 +1,235 @@
+/* libvirt domain checks against a platform's facts (see include/memcrypt/libvirt.h).
+ *
+ * Messages stay close to what QEMU (target/i386/sev.c) and libvirt (src/qemu/qemu_validate.c)
+ * print for the same mistake, so a user who knows those tools recognises them:
+ *   QEMU:    "cbitpos check failed, host '%d' requested '%d'"
+ *            "reduced_phys_bits check failed, it should be in the range of 1 to 63, requested '%d'"
+ *   libvirt: "SEV launch security is not supported with this QEMU binary" (and the 'sev-snp' form)
+ * Firmware refusals quote the SEV API / SNP ABI status name (POLICY_FAILURE, UNSUPPORTED).
+ *
+ * Decision (reducedPhysBits): QEMU only range-checks the value (1..63) because it is what the
+ * guest sees in CPUID 8000_001F EBX[11:6], not the host's reduction (libvirt's domain
+ * capabilities also report 1 on hosts whose real reduction is 5 or 6). We follow QEMU.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <memcrypt/libvirt.h>
+
+/* The platforms the domain checks know. Values: shared/spec/cpu-and-config.md §1.1 and §1.5 (raw
+ * CPUID dumps of EPYC parts), sev-api.md / snp-abi.md for firmware versions.
+ * UNCONFIRMED, settled here: Naples server values follow the Zen 1 client dump (47/5/15 ASIDs,
+ * no SEV-ES); Genoa's reduction 6 comes from one decoded dump. Milan's EDX = 128 is the dump that
+ * reserves ASIDs 1..127 for SEV-ES, so Milan is the one profile with SEV-ES guests; Rome's dump
+ * has EDX = 1 (no SEV-ES ASIDs configured by that BIOS). Firmware API versions are those the
+ * Linux driver prints for each generation's public firmware (0.17 Naples, 0.24 Rome, 1.55 Milan/
+ * Genoa); builds are representative. */
+static const struct mc_lv_platform builtin[] = {
+    {"naples", 47, 5, 1, 15, 1, true, false, false, 0, 17, 48, 0, 0, true},
+    {"rome", 47, 5, 1, 509, 1, true, true, false, 0, 24, 14, 0, 0, true},
+    {"milan", 51, 5, 1, 509, 128, true, true, true, 1, 55, 21, 1, 55, true},
+    {"genoa", 51, 6, 1, 1006, 1, true, true, true, 1, 55, 37, 1, 55, true},
+};
+
+static const char *const builtin_names[] = {"naples", "rome", "milan", "genoa", NULL};
+
+const char *const *mc_libvirt_platform_names(void) { return builtin_names; }
+
+mc_status mc_libvirt_platform(const char *name, struct mc_lv_platform *out, struct mc_error *err)
+{
+    if (!name || !out)
+        return mc_seterr(err, MC_E_INVAL, "mc_libvirt_platform: NULL argument");
+    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
+        if (!strcmp(builtin[i].name, name)) {
+            *out = builtin[i];
+            return MC_OK;
+        }
+    return mc_seterr(err, MC_E_NOTFOUND, "unknown platform '%.40s' (known: naples, rome, milan, genoa)", name);
+}
+
+uint32_t mc_libvirt_max_guests(const struct mc_lv_platform *p)
+{
+    /* KVM: SEV ASIDs are [EDX .. ECX]. */
+    if (!p->sev || p->max_sev_asid == 0 || p->min_sev_asid > p->max_sev_asid)
+        return 0;
+    uint32_t lo = p->min_sev_asid ? p->min_sev_asid : 1;
+    return p->max_sev_asid - lo + 1;
+}
+
+uint32_t mc_libvirt_max_es_guests(const struct mc_lv_platform *p)
+{
+    /* KVM: SEV-ES / SNP ASIDs are [1 .. EDX-1]. */
+    if (!p->sev_es || p->min_sev_asid <= 1)
+        return 0;
+    uint32_t hi = p->min_sev_asid - 1;
+    return hi > p->max_sev_asid ? p->max_sev_asid : hi;
+}
+
+static mc_status check_file(const char *path, const char *what, struct mc_error *err)
+{
+    if (access(path, R_OK) != 0)
+        return mc_seterr(err, MC_E_IO, "cannot read %s '%.200s': %s", what, path,
+                         access(path, F_OK) ? "no such file" : "permission denied");
+    return MC_OK;
+}
+
+static mc_status check_blob(const struct mc_lv_blob *b, const char *name, size_t want, unsigned flags,
+                            struct mc_error *err)
+{
+    if (!b->text || !(flags & MC_LV_CHECK_BLOBS))
+        return MC_OK;
+    if (!b->valid)
+        return mc_seterr(err, MC_E_FORMAT, "<%s> is not valid base64 (%zu characters)", name, strlen(b->text));
+    if (b->len != want)
+        return mc_seterr(err, MC_E_FORMAT, "<%s> decodes to %zu bytes; it must be exactly %zu bytes", name, b->len,
+                         want);
+    return MC_OK;
+}
+
+#define SEV_POLICY_NODBG 0x1u
+#define SEV_POLICY_ES 0x4u
+#define SEV_POLICY_RESERVED 0xFFC0u /* bits 15:6 */
+
+#define SNP_POLICY_SMT (1ull << 16)
+#define SNP_POLICY_RSVD1 (1ull << 17)
+#define SNP_POLICY_RESERVED (~((1ull << 26) - 1)) /* bits 63:26 */
+
+static mc_status check_sev_policy(uint32_t pol, const struct mc_lv_platform *p, struct mc_error *err)
+{
+    if (pol & SEV_POLICY_RESERVED)
+        return mc_seterr(err, MC_E_UNSUPPORTED,
+                         "policy 0x%x sets reserved bits 15:6 (0x%x); the firmware refuses it with POLICY_FAILURE",
+                         pol, pol & SEV_POLICY_RESERVED);
+    if ((pol & SEV_POLICY_ES) && !p->sev_es)
+        return mc_seterr(err, MC_E_UNSUPPORTED,
+                         "policy 0x%x asks for SEV-ES (bit 2) but platform '%s' has no SEV-ES; the firmware refuses "
+                         "it with UNSUPPORTED",
+                         pol, p->name);
+    if ((pol & SEV_POLICY_ES) && mc_libvirt_max_es_guests(p) == 0)
+        return mc_seterr(err, MC_E_UNSUPPORTED,
+                         "policy 0x%x asks for SEV-ES but platform '%s' has no SEV-ES ASIDs (CPUID 8000_001F EDX = %u)",
+                         pol, p->name, p->min_sev_asid);
+    unsigned maj = (pol >> 16) & 0xff, min = pol >> 24;
+    if (maj > p->api_major || (maj == p->api_major && min > p->api_minor))
+        return mc_seterr(err, MC_E_UNSUPPORTED,
+                         "policy 0x%x requires firmware API %u.%u or newer but platform '%s' runs %u.%u; the firmware "
+                         "refuses it with POLICY_FAILURE",
+                         pol, maj, min, p->name, p->api_major, p->api_minor);
+    return MC_OK;
+}
+
+static mc_status check_snp_policy(uint64_t pol, const struct mc_lv_platform *p, struct mc_error *err)
+{
+    if (!(pol & SNP_POLICY_RSVD1))
+        return mc_seterr(err, MC_E_UNSUPPORTED,
+                         "SNP policy 0x%llx has bit 17 clear; it is reserved and must be 1 (POLICY_FAILURE)",
+                         (unsigned long long)pol);
+    if (pol & SNP_POLICY_RESERVED)
+        return mc_seterr(err, MC_E_UNSUPPORTED, "SNP policy 0x%llx sets reserved bits 63:26 (POLICY_FAILURE)",
+                         (unsigned long long)pol);
+    if (p->smt_enabled && !(pol & SNP_POLICY_SMT))
+        return mc_seterr(err, MC_E_UNSUPPORTED,
+                         "SNP policy 0x%llx does not allow SMT (bit 16) but SMT is enabled on platform '%s' "
+                         "(POLICY_FAILURE)",
+                         (unsigned long long)pol, p->name);
+    unsigned min = pol & 0xff, maj = (pol >> 8) & 0xff;
+    if (maj > p->snp_api_major || (maj == p->snp_api_major && min > p->snp_api_minor))
+        return mc_seterr(err, MC_E_UNSUPPORTED,
+                         "SNP policy 0x%llx requires ABI %u.%u or newer but platform '%s' runs %u.%u (POLICY_FAILURE)",
+                         (unsigned long long)pol, maj, min, p->name, p->snp_api_major, p->snp_api_minor);
+    return MC_OK;
+}
+
+mc_status mc_libvirt_validate(struct mc_lv_domain *d, const struct mc_lv_platform *p, unsigned flags,
+                              struct mc_error *err)
+{
+    if (!d || !p)
+        return mc_seterr(err, MC_E_INVAL, "mc_libvirt_validate: NULL argument");
+    const struct mc_lv_launch_security *s = &d->sec;
+    mc_status st;
+    if (strcmp(d->type, "kvm") && strcmp(d->type, "qemu"))
+        return mc_seterr(err, MC_E_UNSUPPORTED, "domain type '%.20s' is not modelled (use 'kvm')", d->type);
+    if (d->os_type && strcmp(d->os_type, "hvm"))
+        return mc_seterr(err, MC_E_UNSUPPORTED, "os type '%.20s' is not supported (SEV guests are 'hvm')", d->os_type);
+    if (d->arch && strcmp(d->arch, "x86_64"))
+        return mc_seterr(err, MC_E_UNSUPPORTED, "architecture '%.20s' cannot use AMD SEV (needs x86_64)", d->arch);
+
+    if (s->type == MC_LV_SEC_SEV && !p->sev)
+        return mc_seterr(err, MC_E_UNSUPPORTED, "SEV launch security is not supported on platform '%s'", p->name);
+    if (s->type == MC_LV_SEC_SEV_SNP && !p->sev_snp)
+        return mc_seterr(err, MC_E_UNSUPPORTED,
+                         "'sev-snp' launch security is not supported on platform '%s' (no SEV-SNP in CPUID "
+                         "8000_001F EAX[4])",
+                         p->name);
+    if (s->type != MC_LV_SEC_NONE) {
+        if (s->has_cbitpos && s->cbitpos != p->cbitpos)
+            return mc_seterr(err, MC_E_UNSUPPORTED,
+                             "cbitpos check failed, host '%u' requested '%u' (platform '%s' encrypts with C-bit %u)",
+                             p->cbitpos, s->cbitpos, p->name, p->cbitpos);
+        if (s->has_reduced_phys_bits && (s->reduced_phys_bits < 1 || s->reduced_phys_bits > 63))
+            return mc_seterr(err, MC_E_UNSUPPORTED,
+                             "reduced_phys_bits check failed, it should be in the range of 1 to 63, requested '%u'",
+                             s->reduced_phys_bits);
+        if (s->type == MC_LV_SEC_SEV) {
+            if ((st = check_sev_policy(s->has_policy ? (uint32_t)s->policy : 0x1u, p, err)))
+                return st;
+            if ((st = check_blob(&s->dh_cert, "dhCert", MC_LV_DH_CERT_LEN, flags, err)) ||
+                (st = check_blob(&s->session, "session", MC_LV_SESSION_LEN, flags, err)))
+                return st;
+            if (s->session.text && !s->dh_cert.text)
+                return mc_seterr(err, MC_E_FORMAT, "<session> is given without <dhCert>; LAUNCH_START needs both");
+            if (mc_libvirt_max_guests(p) == 0 && !((s->has_policy ? s->policy : 1) & SEV_POLICY_ES))
+                return mc_seterr(err, MC_E_UNSUPPORTED, "platform '%s' has no ASIDs for SEV guests", p->name);
+        } else {
+            if ((st = check_snp_policy(s->has_policy ? s->policy : 0x30000u, p, err)))
+                return st;
+            if ((st = check_blob(&s->gosvw, "guestVisibleWorkarounds", MC_LV_GOSVW_LEN, flags, err)) ||
+                (st = check_blob(&s->id_block, "idBlock", MC_LV_ID_BLOCK_LEN, flags, err)) ||
+                (st = check_blob(&s->id_auth, "idAuth", MC_LV_ID_AUTH_LEN, flags, err)) ||
+                (st = check_blob(&s->host_data, "hostData", MC_LV_HOST_DATA_LEN, flags, err)))
+                return st;
+            if (s->id_auth.text && !s->id_block.text)
+                return mc_seterr(err, MC_E_FORMAT, "<idAuth> is given without <idBlock>");
+            if (s->author_key == MC_LV_YES && !s->id_auth.text)
+                return mc_seterr(err, MC_E_FORMAT, "authorKey='yes' needs an <idAuth> holding the author key");
+        }
+        if (s->kernel_hashes == MC_LV_YES && !d->kernel)
+            return mc_seterr(err, MC_E_FORMAT,
+                             "kernelHashes='yes' needs direct kernel boot: add <kernel> (and optionally <initrd>, "
+                             "<cmdline>) to <os>");
+        /* A kernel without kernelHashes is allowed: it is then not covered by the measurement. */
+    }
+    if (flags & MC_LV_CHECK_FILES) {
+        /* <os firmware='efi'> without a loader path asks for autoselection; the runner picks
+         * Debian's OVMF image then. */
+        bool autoselect = d->os_firmware && !strcmp(d->os_firmware, "efi");
+        if (s->type != MC_LV_SEC_NONE && !d->loader && !autoselect)
+            return mc_seterr(err, MC_E_FORMAT,
+                             "an SEV guest needs OVMF: add <loader readonly='yes' type='pflash'>/usr/share/ovmf/"
+                             "OVMF.fd</loader> to <os>");
+        if (d->loader && (st = check_file(d->loader, "firmware file", err)))
+            return st;
+        if (d->kernel && (st = check_file(d->kernel, "kernel", err)))
+            return st;
+        if (d->initrd && (st = check_file(d->initrd, "initrd", err)))
+            return st;
+    }
+    /* All checks passed: fill what libvirt / QEMU fill at start. */
+    struct mc_lv_launch_security *w = &d->sec;
+    if (w->type != MC_LV_SEC_NONE) {
+        if (!w->has_cbitpos) {
+            w->cbitpos = p->cbitpos;
+            w->has_cbitpos = true;
+        }
+        if (!w->has_reduced_phys_bits) {
+            w->reduced_phys_bits = p->guest_reduced_phys_bits;
+            w->has_reduced_phys_bits = true;
+        }
+        if (!w->has_policy) {
+            w->policy = w->type == MC_LV_SEC_SEV ? 0x1u : 0x30000u;
+            w->has_policy = true;
+        }
+    }
+    return MC_OK;
+}

@@ -1,0 +1,98 @@
+#!/bin/bash
+# Shell tests of `memcrypt domcaps` and `memcrypt domain check` on libvirt's own test XMLs,
+# the shipped examples and hostile input. $1 = memcrypt binary, $2 = shared/, $3 = source dir.
+MC="$1"; SHARED="$2"; SRC="$3"
+LV="$SHARED/vectors/libvirt"
+pass=0; fail=0
+ok()  { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+# expect RC DESCRIPTION -- command...; output in $out
+expect() {
+    local want=$1 what=$2; shift 3
+    out=$("$@" 2>&1); local rc=$?
+    if [ "$rc" = "$want" ]; then ok; else bad "$what: exit $rc, wanted $want: $(echo "$out" | tail -2)"; fi
+}
+has() { if grep -qF -- "$2" <<<"$out"; then ok; else bad "$1: output lacks '$2'"; fi; }
+TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
+
+# domcaps: XML that libxml2 reads back, and JSON
+expect 0 "domcaps milan" -- "$MC" domcaps --platform milan
+has "domcaps milan" "<sev supported=\"yes\">"
+has "domcaps milan" "<cbitpos>51</cbitpos>"
+has "domcaps milan" "<reducedPhysBits>1</reducedPhysBits>"
+has "domcaps milan" "<maxGuests>382</maxGuests>"
+has "domcaps milan" "<maxESGuests>127</maxESGuests>"
+echo "$out" > "$TMP/caps.xml"
+if command -v xmllint >/dev/null; then
+    if xmllint --noout "$TMP/caps.xml"; then ok; else bad "domcaps XML is not well-formed"; fi
+    v=$(xmllint --xpath 'string(/domainCapabilities/features/sev/cbitpos)' "$TMP/caps.xml")
+    [ "$v" = 51 ] && ok || bad "xpath cbitpos = '$v'"
+fi
+expect 0 "domcaps rome" -- "$MC" domcaps --platform rome
+has "domcaps rome" "<cbitpos>47</cbitpos>"
+has "domcaps rome" "<maxGuests>509</maxGuests>"
+expect 0 "domcaps json" -- "$MC" domcaps --platform genoa --json
+has "domcaps json" "\"maxGuests\": 1006"
+has "domcaps json" "\"hostPhysAddrReduction\": 6"
+if command -v python3 >/dev/null; then
+    python3 -c 'import json,sys; json.load(sys.stdin)' <<<"$out" && ok || bad "domcaps --json is not JSON"
+fi
+expect 2 "domcaps bad platform" -- "$MC" domcaps --platform pentium
+has "domcaps bad platform" "unknown platform 'pentium'"
+expect 2 "domcaps bad option" -- "$MC" domcaps --bogus
+expect 0 "domcaps help" -- "$MC" domcaps --help
+has "domcaps help" "usage: memcrypt domcaps"
+
+# libvirt's test XMLs: every one is launched-checked or refused with a clear reason
+expect 1 "sev.xml on milan" -- "$MC" domain check "$LV/launch-security-sev.xml" --platform milan
+has "sev.xml on milan" "cbitpos check failed, host '51' requested '47'"
+expect 1 "sev.xml on rome" -- "$MC" domain check "$LV/launch-security-sev.xml" --platform rome
+has "sev.xml on rome" "<dhCert> is not valid base64"
+has "sev.xml on rome" '"qom-type":"sev-guest","id":"lsec0","cbitpos":47,"reduced-phys-bits":1,"policy":1'
+expect 1 "direct on rome" -- "$MC" domain check "$LV/launch-security-sev-direct.xml" --platform rome
+has "direct on rome" "-kernel /vmlinuz"
+has "direct on rome" '"kernel-hashes":true'
+expect 1 "missing platform info" -- "$MC" domain check "$LV/launch-security-sev-missing-platform-info.xml" --platform genoa --no-file-check
+has "missing platform info" "not valid base64"
+expect 1 "snp on rome" -- "$MC" domain check "$LV/launch-security-sev-snp.xml" --platform rome
+has "snp on rome" "'sev-snp' launch security is not supported on platform 'rome'"
+expect 1 "snp latest on genoa" -- "$MC" domain check "$LV/launch-security-sev-snp.x86_64-latest.xml" --platform genoa
+has "snp latest on genoa" "cbitpos check failed, host '51' requested '47'"
+expect 1 "json refusal" -- "$MC" domain check "$LV/launch-security-sev.xml" --platform milan --json
+has "json refusal" '"valid": false'
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["launchSecurity"]["policy"]=="0x1"' <<<"$out" && ok || bad "domain check --json"
+
+# the shipped examples validate on milan, with Debian's OVMF present
+for x in sev-guest sev-es-guest; do
+    expect 0 "example $x" -- "$MC" domain check "$SRC/examples/$x.xml" --platform milan
+    has "example $x" "OK: platform milan can launch this domain"
+done
+expect 1 "direct example without kernel files" -- "$MC" domain check "$SRC/examples/sev-direct-kernel.xml"
+has "direct example without kernel files" "cannot read kernel '/boot/vmlinuz'"
+expect 1 "sev-es on rome" -- "$MC" domain check "$SRC/examples/sev-es-guest.xml" --platform rome --no-file-check
+has "sev-es on rome" "cbitpos check failed"
+
+# hostile input
+printf '<!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><domain type="kvm"><name>&b;</name><memory>1</memory></domain>' > "$TMP/laughs.xml"
+expect 3 "billion laughs" -- "$MC" domain check "$TMP/laughs.xml"
+has "billion laughs" "DOCTYPE"
+printf '<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><domain type="kvm"><name>&x;</name><memory>1</memory></domain>' > "$TMP/xxe.xml"
+expect 3 "external entity" -- "$MC" domain check "$TMP/xxe.xml"
+if grep -q "root:" <<<"$out"; then bad "external entity leaked a file"; else ok; fi
+printf '<domain type="kvm"><name>x</name><memory unit="parsecs">1</memory></domain>' > "$TMP/unit.xml"
+expect 3 "wrong unit" -- "$MC" domain check "$TMP/unit.xml"
+has "wrong unit" "unknown unit 'parsecs'"
+printf '<domain type="kvm"><name>x</name><memory>184467440737095516160</memory></domain>' > "$TMP/huge.xml"
+expect 3 "huge number" -- "$MC" domain check "$TMP/huge.xml"
+has "huge number" "too large"
+printf '<domain type="kvm"><name>x</name><memory>1</memory><launchSecurity type="sev"><cbitpos>51</cbitpos><dhCert>@@@@</dhCert><session>AAAA</session></launchSecurity></domain>' > "$TMP/b64.xml"
+expect 1 "bad base64" -- "$MC" domain check "$TMP/b64.xml" --no-file-check
+has "bad base64" "<dhCert> is not valid base64"
+head -c 2000000 /dev/zero | tr '\0' ' ' > "$TMP/big.xml"
+expect 3 "too large file" -- "$MC" domain check "$TMP/big.xml"
+expect 3 "missing file" -- "$MC" domain check "$TMP/nope.xml"
+expect 2 "no argument" -- "$MC" domain check
+expect 2 "two arguments" -- "$MC" domain check a b
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]

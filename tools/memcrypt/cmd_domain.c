@@ -1,0 +1,217 @@
+/* memcrypt domain check — read a libvirt domain XML, validate it against a platform, and print
+ * the parsed launch configuration and the QEMU arguments libvirt would generate. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <memcrypt/json.h>
+#include <memcrypt/libvirt.h>
+
+#include "cli.h"
+
+static const char *tri(enum mc_lv_tristate t)
+{
+    return t == MC_LV_YES ? "yes" : t == MC_LV_NO ? "no" : NULL;
+}
+
+static void json_blob(struct mc_json *j, const char *key, const struct mc_lv_blob *b)
+{
+    if (!b->text)
+        return;
+    mc_json_obj(j, key);
+    mc_json_bool(j, "base64Valid", b->valid);
+    mc_json_u64(j, "bytes", b->len);
+    mc_json_end(j);
+}
+
+static void text_blob(const char *key, const struct mc_lv_blob *b)
+{
+    if (!b->text)
+        return;
+    if (b->valid)
+        printf("  %-24s %zu bytes (base64)\n", key, b->len);
+    else
+        printf("  %-24s not valid base64 (%zu characters)\n", key, strlen(b->text));
+}
+
+static void print_lines_json(struct mc_json *j, const char *key, const char *text)
+{
+    mc_json_arr(j, key);
+    const char *p = text;
+    while (*p) {
+        const char *e = strchr(p, '\n');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        mc_json_strn(j, NULL, p, n);
+        p += n + (e ? 1 : 0);
+    }
+    mc_json_end(j);
+}
+
+static int run_check(int argc, char **argv)
+{
+    int json = 0, no_files = 0;
+    const char *platform = "milan", *state_dir = NULL;
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"platform", required_argument, NULL, 'p'},
+                                         {"state-dir", required_argument, NULL, 's'},
+                                         {"no-file-check", no_argument, NULL, 'n'},
+                                         {0}};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'j')
+            json = 1;
+        else if (c == 'p')
+            platform = optarg;
+        else if (c == 's')
+            state_dir = optarg;
+        else if (c == 'n')
+            no_files = 1;
+        else
+            return mc_cli_usage_error(argv[0], "unknown option or missing value '%s'", argv[optind - 1]);
+    }
+    if (optind >= argc)
+        return mc_cli_usage_error(argv[0], "missing DOMAIN.xml");
+    if (optind != argc - 1)
+        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind + 1]);
+    struct mc_error err = {0};
+    struct mc_lv_platform p;
+    if (mc_libvirt_platform(platform, &p, &err))
+        return mc_cli_usage_error(argv[0], "%s", err.msg);
+    struct mc_lv_domain *d;
+    if (mc_libvirt_load(argv[optind], &d, &err))
+        return mc_cli_fail(argv[0], &err);
+    struct mc_error verr = {0};
+    unsigned flags = MC_LV_CHECK_BLOBS | (no_files ? 0 : MC_LV_CHECK_FILES);
+    mc_status vst = mc_libvirt_validate(d, &p, flags, &verr);
+    char *args = NULL;
+    if (mc_libvirt_qemu_args(d, state_dir, &args, &err)) {
+        mc_libvirt_free(d);
+        return mc_cli_fail(argv[0], &err);
+    }
+    const struct mc_lv_launch_security *s = &d->sec;
+    if (json) {
+        struct mc_json j;
+        mc_json_begin(&j, stdout);
+        mc_json_obj(&j, NULL);
+        mc_json_str(&j, "file", argv[optind]);
+        mc_json_str(&j, "platform", p.name);
+        mc_json_bool(&j, "valid", vst == MC_OK);
+        if (vst)
+            mc_json_str(&j, "error", verr.msg);
+        mc_json_str(&j, "name", d->name);
+        mc_json_str(&j, "uuid", d->uuid);
+        mc_json_u64(&j, "memoryKiB", d->memory_kib);
+        if (d->has_current_memory)
+            mc_json_u64(&j, "currentMemoryKiB", d->current_memory_kib);
+        mc_json_u64(&j, "vcpus", d->vcpus);
+        mc_json_str(&j, "machine", d->machine);
+        mc_json_str(&j, "loader", d->loader);
+        mc_json_str(&j, "loaderType", d->loader_type);
+        mc_json_str(&j, "nvram", d->nvram);
+        mc_json_str(&j, "kernel", d->kernel);
+        mc_json_str(&j, "initrd", d->initrd);
+        mc_json_str(&j, "cmdline", d->cmdline);
+        mc_json_obj(&j, "launchSecurity");
+        mc_json_str(&j, "type", mc_libvirt_sectype_name(s->type));
+        if (s->type != MC_LV_SEC_NONE) {
+            if (s->has_cbitpos)
+                mc_json_u64(&j, "cbitpos", s->cbitpos);
+            if (s->has_reduced_phys_bits)
+                mc_json_u64(&j, "reducedPhysBits", s->reduced_phys_bits);
+            if (s->has_policy)
+                mc_json_hex64(&j, "policy", s->policy);
+            if (tri(s->kernel_hashes))
+                mc_json_str(&j, "kernelHashes", tri(s->kernel_hashes));
+            if (tri(s->author_key))
+                mc_json_str(&j, "authorKey", tri(s->author_key));
+            if (tri(s->vcek))
+                mc_json_str(&j, "vcek", tri(s->vcek));
+            json_blob(&j, "dhCert", &s->dh_cert);
+            json_blob(&j, "session", &s->session);
+            json_blob(&j, "guestVisibleWorkarounds", &s->gosvw);
+            json_blob(&j, "idBlock", &s->id_block);
+            json_blob(&j, "idAuth", &s->id_auth);
+            json_blob(&j, "hostData", &s->host_data);
+        }
+        mc_json_end(&j);
+        print_lines_json(&j, "qemuArgs", args);
+        mc_json_finish(&j);
+    } else {
+        printf("domain %s on platform %s (C-bit %u, %u SEV / %u SEV-ES guests%s)\n", d->name, p.name, p.cbitpos,
+               mc_libvirt_max_guests(&p), mc_libvirt_max_es_guests(&p), p.sev_snp ? ", SEV-SNP" : "");
+        printf("  %-24s %llu KiB\n", "memory", (unsigned long long)d->memory_kib);
+        printf("  %-24s %u\n", "vcpus", d->vcpus);
+        printf("  %-24s %s\n", "firmware", d->loader ? d->loader : "(none)");
+        if (d->kernel)
+            printf("  %-24s %s\n", "kernel", d->kernel);
+        if (d->initrd)
+            printf("  %-24s %s\n", "initrd", d->initrd);
+        if (d->cmdline)
+            printf("  %-24s %s\n", "cmdline", d->cmdline);
+        printf("  %-24s %s\n", "launchSecurity", mc_libvirt_sectype_name(s->type));
+        if (s->type != MC_LV_SEC_NONE) {
+            if (s->has_cbitpos)
+                printf("  %-24s %u\n", "cbitpos", s->cbitpos);
+            if (s->has_reduced_phys_bits)
+                printf("  %-24s %u\n", "reducedPhysBits", s->reduced_phys_bits);
+            if (s->has_policy)
+                printf("  %-24s 0x%llx%s\n", "policy", (unsigned long long)s->policy,
+                       s->type == MC_LV_SEC_SEV && (s->policy & 4) ? " (SEV-ES)" : "");
+            if (tri(s->kernel_hashes))
+                printf("  %-24s %s\n", "kernelHashes", tri(s->kernel_hashes));
+            if (tri(s->author_key))
+                printf("  %-24s %s\n", "authorKey", tri(s->author_key));
+            if (tri(s->vcek))
+                printf("  %-24s %s\n", "vcek", tri(s->vcek));
+            text_blob("dhCert", &s->dh_cert);
+            text_blob("session", &s->session);
+            text_blob("guestVisibleWorkarounds", &s->gosvw);
+            text_blob("idBlock", &s->id_block);
+            text_blob("idAuth", &s->id_auth);
+            text_blob("hostData", &s->host_data);
+        }
+        printf("\nQEMU arguments (as libvirt generates them):\n");
+        const char *q = args;
+        while (*q) {
+            const char *e = strchr(q, '\n');
+            size_t n = e ? (size_t)(e - q) : strlen(q);
+            printf("  %.*s\n", (int)n, q);
+            q += n + (e ? 1 : 0);
+        }
+        if (vst)
+            printf("\nrefused: %s\n", verr.msg);
+        else
+            printf("\nOK: platform %s can launch this domain\n", p.name);
+    }
+    free(args);
+    mc_libvirt_free(d);
+    return vst ? MC_EXIT_CHECK : MC_EXIT_OK;
+}
+
+const struct mc_cli_cmd mc_cli_domain[] = {
+    {"domain check", "validate a libvirt domain XML against a platform and show its QEMU arguments",
+     "usage: memcrypt domain check DOMAIN.xml [--platform NAME] [--json] [--state-dir DIR]\n"
+     "                             [--no-file-check]\n"
+     "\n"
+     "Reads the domain (name, memory, vcpu, os loader/kernel/initrd/cmdline and\n"
+     "<launchSecurity type='sev'|'sev-snp'>), checks it against the platform (C-bit,\n"
+     "reducedPhysBits, policy bits the firmware refuses, SEV-ES/SNP support, firmware and\n"
+     "kernel files, base64 blob sizes) and prints the configuration and the QEMU\n"
+     "-machine/-object arguments libvirt would generate.\n"
+     "Exit status: 0 the platform can launch it, 1 refused (reason printed), 2 usage, 3 error.\n"
+     "\n"
+     "options:\n"
+     "  --platform NAME   naples, rome, milan (default) or genoa\n"
+     "  --state-dir DIR   folder for dh_cert.base64/session.base64 in the QEMU arguments\n"
+     "                    (default /var/lib/libvirt/qemu/domain--1-NAME)\n"
+     "  --no-file-check   do not require the firmware/kernel/initrd files to exist\n"
+     "  --json            machine-readable output\n"
+     "\n"
+     "example:\n"
+     "  memcrypt domain check examples/sev-guest.xml --platform milan\n",
+     run_check},
+    {0},
+};
