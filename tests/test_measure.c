@@ -1,0 +1,324 @@
+/* Tests of the launch-measurement library: the SNP PAGE_INFO chain re-derived step by step with
+ * OpenSSL from the transcript, the kernel-hashes table against its spec layout, vCPU signatures,
+ * VMSA pages against the reference calculator's dumps, SEV digests against the image's SHA-256,
+ * refusals with the missing section named, and transcript diffs. */
+#include <memcrypt/bytes.h>
+#include <memcrypt/fileio.h>
+#include <memcrypt/measure.h>
+#include <memcrypt/ovmf.h>
+#include <memcrypt/vmsa.h>
+
+#include <openssl/evp.h>
+
+#include "check.h"
+
+static uint8_t *load(const char *path, size_t *n)
+{
+    uint8_t *b = NULL;
+    struct mc_error e;
+    if (mc_file_read(path, 1u << 28, &b, n, &e) != MC_OK) {
+        fprintf(stderr, "cannot read %s: %s\n", path, e.msg);
+        return NULL;
+    }
+    return b;
+}
+
+static void sha(const char *alg, const void *p, size_t n, uint8_t *out)
+{
+    unsigned len;
+    EVP_Digest(p, n, out, &len, EVP_get_digestbyname(alg), NULL);
+}
+
+static void test_vcpu_sigs(void)
+{
+    /* CPUID(1).EAX values of QEMU's EPYC models (AMD CPUID spec encoding). */
+    static const struct {
+        const char *name;
+        uint32_t sig;
+    } want[] = {{"EPYC", 0x00800F12},       {"EPYC-v4", 0x00800F12},    {"EPYC-Rome", 0x00830F10},
+                {"EPYC-Milan", 0x00A00F11}, {"EPYC-Milan-v2", 0x00A00F11}, {"EPYC-Genoa", 0x00A10F10},
+                {"EPYC-Turin", 0x00B00F00}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        uint32_t s = 0;
+        CHECK(mc_vcpu_type_sig(want[i].name, &s, NULL) == MC_OK);
+        CHECK_EQ_U64(s, want[i].sig);
+    }
+    uint32_t s;
+    struct mc_error e;
+    CHECK(mc_vcpu_type_sig("EPYC-Naples-v9", &s, &e) == MC_E_NOTFOUND && strstr(e.msg, "EPYC-Milan"));
+    CHECK(mc_cpu_sig(25, 17, 0, &s, NULL) == MC_OK && s == 0x00A10F10);
+    CHECK(mc_cpu_sig(6, 0x55, 7, &s, NULL) == MC_OK && s == 0x00050657); /* family <= 0xf: no extended family */
+    CHECK(mc_cpu_sig(300, 1, 1, &s, &e) == MC_E_RANGE);
+    for (size_t i = 0; mc_vcpu_type_name_at(i); i++)
+        CHECK(mc_vcpu_type_sig(mc_vcpu_type_name_at(i), &s, NULL) == MC_OK);
+}
+
+static void test_vmsa_vs_reference_dump(void)
+{
+    size_t n0, n1;
+    uint8_t *r0 = load(MC_SHARED_DIR "/vectors/snp-measure/vmsa/snp_OVMF.fd_EPYC-Milan_2vcpu_gf0x21_vmsa0.bin", &n0);
+    uint8_t *r1 = load(MC_SHARED_DIR "/vectors/snp-measure/vmsa/snp_OVMF.fd_EPYC-Milan_2vcpu_gf0x21_vmsa1.bin", &n1);
+    size_t on;
+    uint8_t *ovmf = load(MC_OVMF_DIR "/OVMF.fd", &on);
+    CHECK(r0 && r1 && ovmf && n0 == MC_VMSA_SIZE && n1 == MC_VMSA_SIZE);
+    if (r0 && r1 && ovmf) {
+        struct mc_ovmf o;
+        CHECK(mc_ovmf_parse(ovmf, on, MC_OVMF_FOUR_GB, &o, NULL) == MC_OK);
+        uint32_t sig;
+        mc_vcpu_type_sig("EPYC-Milan", &sig, NULL);
+        uint8_t p[MC_VMSA_SIZE];
+        struct mc_vmsa_params prm = {.eip = MC_VMSA_BSP_EIP, .sev_features = 0x21, .vcpu_sig = sig};
+        mc_vmsa_build(&prm, p);
+        CHECK_MEM(p, r0, MC_VMSA_SIZE);
+        prm.eip = o.reset_eip;
+        mc_vmsa_build(&prm, p);
+        CHECK_MEM(p, r1, MC_VMSA_SIZE);
+        CHECK_EQ_U64(mc_vmsa_get(p, mc_vmsa_field_by_name("RIP")), o.reset_eip & 0xffff);
+        CHECK_EQ_U64(mc_vmsa_get(p, mc_vmsa_field_by_name("CS.base")), o.reset_eip & 0xffff0000);
+        CHECK_EQ_U64(mc_vmsa_get(p, mc_vmsa_field_by_name("RDX")), sig);
+        /* EC2: BSP CS attribute 0x9a, RDX 0x600; GCE: its own PAT. */
+        prm.vmm = MC_VMM_EC2;
+        prm.eip = MC_VMSA_BSP_EIP;
+        mc_vmsa_build(&prm, p);
+        CHECK_EQ_U64(mc_vmsa_get(p, mc_vmsa_field_by_name("CS.attrib")), 0x9a);
+        CHECK_EQ_U64(mc_vmsa_get(p, mc_vmsa_field_by_name("RDX")), 0x600);
+        prm.vmm = MC_VMM_GCE;
+        mc_vmsa_build(&prm, p);
+        CHECK_EQ_U64(mc_vmsa_get(p, mc_vmsa_field_by_name("G_PAT")), 0x70106);
+        CHECK_EQ_U64(mc_vmsa_get(p, mc_vmsa_field_by_name("MXCSR")), 0);
+    }
+    free(r0);
+    free(r1);
+    free(ovmf);
+}
+
+static void test_hashes_table(void)
+{
+    uint8_t t[MC_SEV_HASHES_TABLE_LEN];
+    const uint8_t kernel[] = "kernel bytes", initrd[] = "initrd";
+    CHECK(mc_sev_hashes_table(kernel, sizeof kernel - 1, initrd, sizeof initrd - 1, "console=ttyS0", t, NULL) == MC_OK);
+    uint8_t g[16], h[32];
+    mc_guid_to_le("9438d606-4f22-4cc9-b479-a793d411fd21", g);
+    CHECK_MEM(t, g, 16);
+    CHECK_EQ_U64(mc_le16(t + 0x10), 168);
+    mc_guid_to_le("97d02dd8-bd20-4c94-aa78-e7714d36ab2a", g);
+    CHECK_MEM(t + 0x12, g, 16);
+    CHECK_EQ_U64(mc_le16(t + 0x22), 50);
+    sha("SHA256", "console=ttyS0", 14, h); /* with its NUL */
+    CHECK_MEM(t + 0x24, h, 32);
+    mc_guid_to_le("44baf731-3a2f-4bd7-9af1-41e29169781d", g);
+    CHECK_MEM(t + 0x44, g, 16);
+    sha("SHA256", initrd, 6, h);
+    CHECK_MEM(t + 0x56, h, 32);
+    mc_guid_to_le("4de79437-abd2-427f-b835-d5b172d2045b", g);
+    CHECK_MEM(t + 0x76, g, 16);
+    sha("SHA256", kernel, 12, h);
+    CHECK_MEM(t + 0x88, h, 32);
+    static const uint8_t zero[8];
+    CHECK_MEM(t + 0xa8, zero, 8);
+    /* No cmdline: hash of a lone NUL; no initrd: hash of nothing. */
+    CHECK(mc_sev_hashes_table(kernel, 12, NULL, 0, NULL, t, NULL) == MC_OK);
+    sha("SHA256", "", 1, h);
+    CHECK_MEM(t + 0x24, h, 32);
+    sha("SHA256", "", 0, h);
+    CHECK_MEM(t + 0x56, h, 32);
+}
+
+/* Re-derive every SNP chain step from the transcript with OpenSSL. */
+static void check_chain(const struct mc_measure_transcript *t, const uint8_t *final)
+{
+    uint8_t ld[48] = {0};
+    for (size_t i = 0; i < t->n; i++) {
+        const struct mc_measure_step *s = &t->rec[i].step;
+        uint8_t pi[0x70] = {0};
+        memcpy(pi, ld, 48);
+        memcpy(pi + 0x30, s->contents, 48);
+        pi[0x60] = 0x70;
+        pi[0x62] = (uint8_t)s->page_type;
+        mc_put_le64(pi + 0x68, s->gpa);
+        sha("SHA384", pi, sizeof pi, ld);
+        CHECK_MSG(!memcmp(ld, s->digest, 48), "step %zu", i);
+        if (memcmp(ld, s->digest, 48))
+            return;
+        if (t->rec[i].vmsa) {
+            uint8_t c[48];
+            sha("SHA384", t->rec[i].vmsa, MC_VMSA_SIZE, c);
+            CHECK_MEM(c, s->contents, 48);
+        }
+    }
+    CHECK_MEM(ld, final, 48);
+}
+
+static void test_snp_chain(void)
+{
+    size_t on, kn, in_;
+    uint8_t *ovmf = load(MC_SHARED_DIR "/vectors/snp-measure/ovmf_AmdSev_suffix.bin", &on);
+    uint8_t *k = load(MC_SHARED_DIR "/vectors/snp-measure/fake-kernel.bin", &kn);
+    uint8_t *ird = load(MC_SHARED_DIR "/vectors/snp-measure/fake-initrd.bin", &in_);
+    CHECK(ovmf && k && ird);
+    if (!ovmf || !k || !ird)
+        goto out;
+    struct mc_measure_transcript t = {0};
+    struct mc_measure_input in = {.mode = MC_MEASURE_SNP, .ovmf = ovmf, .ovmf_len = on, .vcpus = 3,
+                                  .guest_features = 0x21, .has_kernel = true, .kernel = k, .kernel_len = kn,
+                                  .initrd = ird, .initrd_len = in_, .append = "console=ttyS0",
+                                  .on_step = mc_measure_transcript_step, .cb_ctx = &t};
+    mc_vcpu_type_sig("EPYC-Genoa", &in.vcpu_sig, NULL);
+    uint8_t d[48];
+    size_t dn;
+    CHECK(mc_measure(&in, d, &dn, NULL) == MC_OK && dn == 48);
+    CHECK(!t.failed && t.n > 4);
+    check_chain(&t, d);
+    /* The kernel-hashes page is NORMAL, the VMSAs come last at KVM's VMSA GPA. */
+    int normal_hashes = 0, vmsas = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        if (!strcmp(t.rec[i].step.what, "SNP_KERNEL_HASHES") && t.rec[i].step.page_type == MC_SNP_PAGE_NORMAL)
+            normal_hashes++;
+        if (t.rec[i].step.page_type == MC_SNP_PAGE_VMSA) {
+            vmsas++;
+            CHECK_EQ_U64(t.rec[i].step.gpa, 0xFFFFFFFFF000ull);
+        }
+    }
+    CHECK(normal_hashes == 1 && vmsas == 3);
+    CHECK(t.rec[t.n - 3].step.vcpu == 0 && t.rec[t.n - 1].step.vcpu == 2);
+
+    /* EC2 moves the CPUID page after all other sections; GCE measures SEC memory as UNMEASURED. */
+    struct mc_measure_transcript t2 = {0};
+    in.cb_ctx = &t2;
+    in.vmm = MC_VMM_EC2;
+    CHECK(mc_measure(&in, d, &dn, NULL) == MC_OK);
+    check_chain(&t2, d);
+    CHECK(t2.rec[t2.n - 4].step.page_type == MC_SNP_PAGE_CPUID);
+    struct mc_measure_diff df;
+    mc_measure_transcript_diff(&t, &t2, &df);
+    CHECK(!df.identical && strstr(df.reason, "differ"));
+    mc_measure_transcript_free(&t2);
+    in.vmm = MC_VMM_GCE;
+    in.cb_ctx = &t2;
+    CHECK(mc_measure(&in, d, &dn, NULL) == MC_OK);
+    size_t unmeasured = 0;
+    for (size_t i = 0; i < t2.n; i++)
+        unmeasured += t2.rec[i].step.page_type == MC_SNP_PAGE_UNMEASURED;
+    CHECK(unmeasured > 0);
+    mc_measure_transcript_free(&t2);
+
+    /* Diff: same input → identical; another vCPU type → the VMSA's RDX. */
+    in.vmm = MC_VMM_QEMU;
+    in.cb_ctx = &t2;
+    CHECK(mc_measure(&in, d, &dn, NULL) == MC_OK);
+    mc_measure_transcript_diff(&t, &t2, &df);
+    CHECK(df.identical);
+    mc_measure_transcript_free(&t2);
+    mc_vcpu_type_sig("EPYC-Milan", &in.vcpu_sig, NULL);
+    CHECK(mc_measure(&in, d, &dn, NULL) == MC_OK);
+    mc_measure_transcript_diff(&t, &t2, &df);
+    CHECK(!df.identical && df.index == t.n - 3 && strstr(df.reason, "RDX"));
+    mc_measure_transcript_free(&t2);
+    in.vcpus = 2;
+    CHECK(mc_measure(&in, d, &dn, NULL) == MC_OK);
+    mc_measure_transcript_diff(&t, &t2, &df);
+    CHECK(!df.identical && strstr(df.reason, "RDX")); /* first difference wins */
+    mc_measure_transcript_free(&t2);
+    mc_measure_transcript_free(&t);
+out:
+    free(ovmf);
+    free(k);
+    free(ird);
+}
+
+static void test_sev_and_refusals(void)
+{
+    size_t on;
+    uint8_t *ovmf = load(MC_OVMF_DIR "/OVMF.fd", &on);
+    CHECK(ovmf != NULL);
+    if (!ovmf)
+        return;
+    uint8_t d[48], h[32];
+    size_t dn;
+    struct mc_error e;
+    struct mc_measure_input in = {.mode = MC_MEASURE_SEV, .ovmf = ovmf, .ovmf_len = on};
+    CHECK(mc_measure(&in, d, &dn, &e) == MC_OK && dn == 32);
+    sha("SHA256", ovmf, on, h);
+    CHECK_MEM(d, h, 32);
+    CHECK(mc_sev_launch_digest(ovmf, on, NULL, 0, h, NULL) == MC_OK && !memcmp(d, h, 32));
+
+    /* Kernel with an image whose metadata has no SNP_KERNEL_HASHES section. */
+    const uint8_t kernel[] = "k";
+    in.mode = MC_MEASURE_SNP;
+    in.vcpus = 1;
+    in.has_kernel = true;
+    in.kernel = kernel;
+    in.kernel_len = 1;
+    CHECK(mc_measure(&in, d, &dn, &e) == MC_E_UNSUPPORTED && strstr(e.msg, "SNP_KERNEL_HASHES"));
+    in.mode = MC_MEASURE_SEV;
+    CHECK(mc_measure(&in, d, &dn, &e) == MC_E_UNSUPPORTED && strstr(e.msg, "hashes-table"));
+    in.has_kernel = false;
+
+    /* No GUID table in the first half of the image: no reset block. */
+    in.ovmf_len = on / 2;
+    in.mode = MC_MEASURE_SNP;
+    CHECK(mc_measure(&in, d, &dn, &e) == MC_E_UNSUPPORTED && strstr(e.msg, "SEV-ES reset block"));
+    in.mode = MC_MEASURE_SEV_ES;
+    CHECK(mc_measure(&in, d, &dn, &e) == MC_E_UNSUPPORTED && strstr(e.msg, "SEV-ES reset block"));
+    in.ovmf_len = on;
+
+    /* vCPU counts. */
+    in.vcpus = 0;
+    CHECK(mc_measure(&in, d, &dn, &e) == MC_E_RANGE);
+    in.vcpus = MC_MEASURE_MAX_VCPUS + 1;
+    CHECK(mc_measure(&in, d, &dn, &e) == MC_E_RANGE);
+    in.vcpus = 1;
+    in.vmm = (enum mc_vmm_type)7;
+    CHECK(mc_measure(&in, d, &dn, &e) == MC_E_INVAL);
+    in.vmm = MC_VMM_QEMU;
+    in.mode = (enum mc_measure_mode)9;
+    CHECK(mc_measure(&in, d, &dn, &e) == MC_E_INVAL);
+    CHECK(mc_measure(NULL, d, &dn, &e) == MC_E_INVAL);
+
+    /* SEV-ES digest = SHA-256(image ‖ VMSAs) with SEV_FEATURES zero. */
+    in.mode = MC_MEASURE_SEV_ES;
+    in.vcpus = 2;
+    in.guest_features = 0x21;
+    mc_vcpu_type_sig("EPYC-Milan", &in.vcpu_sig, NULL);
+    CHECK(mc_measure(&in, d, &dn, &e) == MC_OK && dn == 32);
+    struct mc_ovmf o;
+    mc_ovmf_parse(ovmf, on, MC_OVMF_FOUR_GB, &o, NULL);
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(c, EVP_sha256(), NULL);
+    EVP_DigestUpdate(c, ovmf, on);
+    uint8_t p[MC_VMSA_SIZE];
+    struct mc_vmsa_params prm = {.eip = MC_VMSA_BSP_EIP, .vcpu_sig = in.vcpu_sig};
+    mc_vmsa_build(&prm, p);
+    EVP_DigestUpdate(c, p, sizeof p);
+    prm.eip = o.reset_eip;
+    mc_vmsa_build(&prm, p);
+    EVP_DigestUpdate(c, p, sizeof p);
+    EVP_DigestFinal_ex(c, h, NULL);
+    EVP_MD_CTX_free(c);
+    CHECK_MEM(d, h, 32);
+    free(ovmf);
+}
+
+static void test_modes(void)
+{
+    enum mc_measure_mode m;
+    CHECK(mc_measure_mode_parse("snp:ovmf-hash", &m, NULL) == MC_OK && m == MC_MEASURE_SNP_OVMF_HASH);
+    CHECK(mc_measure_mode_parse("seves", &m, NULL) == MC_OK && m == MC_MEASURE_SEV_ES);
+    CHECK(mc_measure_mode_parse("tdx", &m, NULL) == MC_E_NOTFOUND);
+    CHECK(!strcmp(mc_measure_mode_name(MC_MEASURE_SNP_SVSM), "snp:svsm"));
+    enum mc_vmm_type v;
+    CHECK(mc_vmm_type_parse("ec2", &v, NULL) == MC_OK && v == MC_VMM_EC2);
+    CHECK(mc_vmm_type_parse("qemu", &v, NULL) == MC_OK && v == MC_VMM_QEMU);
+    CHECK(mc_vmm_type_parse("xen", &v, NULL) == MC_E_NOTFOUND);
+}
+
+int main(void)
+{
+    RUN(test_vcpu_sigs);
+    RUN(test_vmsa_vs_reference_dump);
+    RUN(test_hashes_table);
+    RUN(test_snp_chain);
+    RUN(test_sev_and_refusals);
+    RUN(test_modes);
+    return check_summary();
+}
