@@ -1,0 +1,203 @@
+/* memcrypt — the memory controller: key-domain selection, key bindings and the cache.
+ *
+ * Every access reaches DRAM through here. An access is described by a struct mc_access (the
+ * address exactly as issued, with its C-bit / KeyID bits; size; kind; requester). The key
+ * domain is chosen by mc_select_domain(), a PURE function of (access, platform); the domain is
+ * then bound to an engine key slot (or to "no encryption") by the controller's binding table.
+ *
+ * The cache holds PLAINTEXT 64-byte lines tagged (physical line, key domain), write-back,
+ * set-associative with LRU replacement. Like hardware without coherency across domains
+ * (CPUID 8000_001F EAX[10] = 0 / Intel KeyID aliasing), two domains for the same line are two
+ * unrelated cache lines: software must CLFLUSH / WBINVD / VM_PAGE_FLUSH before changing the
+ * key a page is used with.
+ *
+ * Modes (the platform description, struct mc_platform):
+ *   OFF   no encryption; the C-bit position is an ordinary (usually reserved) address bit.
+ *   SME   SYSCFG[23]=1 on AMD: C=1 -> host key; SEV guests use ASID keys (digest 2.2 table).
+ *   TSME  every access encrypted with the platform key, C-bit ignored; ASID keys unavailable.
+ *   TME   Intel TME/MKTME: KeyID = PA bits [M-1 : M-K]; KeyID 0 = TME key (or bypass), the
+ *         exclusion range is plaintext for KeyID 0 only; a KeyID may be bound to no-encrypt.
+ * Addresses with bits set at or above the usable physical width are refused with a fault.
+ *
+ * Ownership: a struct mc_ctl borrows its engine and DRAM (they must outlive it).
+ * Thread safety: none; one controller per machine.
+ */
+#ifndef MEMCRYPT_MC_H
+#define MEMCRYPT_MC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/dram.h>
+#include <memcrypt/engine.h>
+#include <memcrypt/error.h>
+
+/* ---------------------------------------------------------------- faults -- */
+
+/* Architectural faults are values, never aborts. */
+enum mc_fault_kind {
+    MC_FAULT_NONE = 0,
+    MC_FAULT_PF,  /* #PF, vector 14: error_code = P|W|U|RSVD|ID bits, addr = CR2 (linear address) */
+    MC_FAULT_NPF, /* #VMEXIT(NPF): error_code as #PF plus bit 32/33, addr = guest physical address */
+    MC_FAULT_GP,  /* #GP, vector 13, error_code 0 (e.g. a physical address beyond the usable width) */
+};
+
+#define MC_PF_P (1u << 0)    /* 0 = not present, 1 = protection / reserved-bit violation */
+#define MC_PF_W (1u << 1)    /* the access was a write */
+#define MC_PF_U (1u << 2)    /* the access was a user-mode (CPL 3) access */
+#define MC_PF_RSVD (1u << 3) /* a reserved bit was set in a paging-structure entry */
+#define MC_PF_ID (1u << 4)   /* the access was an instruction fetch (EFER.NXE or CR4.SMEP set) */
+/* #NPF only (AMD APM EXITINFO1): fault during the final GPA translation / during a guest table walk. */
+#define MC_NPF_FINAL (1ull << 32)
+#define MC_NPF_TABLE (1ull << 33)
+
+struct mc_fault {
+    enum mc_fault_kind kind;
+    uint8_t vector;      /* 14 for #PF, 13 for #GP, 0 for #NPF (a VM exit, not a vector) */
+    uint64_t error_code;
+    uint64_t addr;       /* CR2 for #PF, GPA for #NPF, the offending address for #GP */
+};
+
+/* ----------------------------------------------------------- descriptors -- */
+
+enum mc_acc_kind { MC_ACC_READ = 0, MC_ACC_WRITE, MC_ACC_FETCH, MC_ACC_WALK };
+enum mc_requester { MC_REQ_HOST = 0, MC_REQ_GUEST, MC_REQ_DEVICE, MC_REQ_PSP };
+
+/* Non-temporal: whole-line runs that miss the cache go straight between DRAM and the caller
+ * through the engine (whole pages in one engine call) without allocating lines. */
+#define MC_ACC_F_STREAM 1u
+
+struct mc_access {
+    uint64_t addr;           /* address as issued: SPA incl. C-bit (AMD) or KeyID bits (Intel) */
+    uint64_t size;           /* bytes, > 0 */
+    enum mc_acc_kind kind;
+    enum mc_requester req;
+    uint32_t asid;           /* MC_REQ_GUEST: the guest's ASID (>0). MC_REQ_PSP: ASID whose key the
+                                firmware uses, 0 = behave like the host */
+    bool guest_c;            /* MC_REQ_GUEST data access: the guest page table's C-bit (set it also
+                                for VTE or non-paged guests; fetch/walk are private regardless) */
+    uint32_t flags;          /* MC_ACC_F_* */
+};
+
+enum mc_mode { MC_MODE_OFF = 0, MC_MODE_SME, MC_MODE_TSME, MC_MODE_TME };
+
+struct mc_platform {
+    enum mc_mode mode;
+    unsigned phys_bits;   /* MAXPHYADDR, CPUID 0x80000008 EAX[7:0] (never lowered by hardware) */
+    unsigned cbit;        /* AMD: C-bit position (8000_001F EBX[5:0]); 0 = none */
+    unsigned reduction;   /* AMD: address bits lost when SYSCFG[23]=1 (8000_001F EBX[11:6]) */
+    unsigned keyid_bits;  /* Intel: MK_TME_KEYID_BITS (K), 0..15 */
+    bool tme_bypass;      /* Intel: TME_ACTIVATE[31], KeyID 0 not encrypted */
+    bool excl_enable;     /* Intel: IA32_TME_EXCLUDE_MASK[11] */
+    uint64_t excl_base;   /* IA32_TME_EXCLUDE_BASE bits [M-1:12] */
+    uint64_t excl_mask;   /* IA32_TME_EXCLUDE_MASK bits [M-1:12] */
+};
+
+/* Validate a platform description (widths, C-bit inside 63:32, K < M, exclusion range
+ * contiguous and page aligned). */
+mc_status mc_platform_check(const struct mc_platform *p, struct mc_error *err);
+/* Width of the memory address (bits): phys_bits - reduction (SME/TSME), phys_bits - K (TME). */
+unsigned mc_platform_addr_bits(const struct mc_platform *p);
+
+enum mc_domain_kind {
+    MC_DOM_PLAIN = 0, /* not encrypted */
+    MC_DOM_HOST,      /* AMD SME host key (C=1) */
+    MC_DOM_TSME,      /* AMD TSME platform key */
+    MC_DOM_ASID,      /* AMD SEV guest key, id = ASID */
+    MC_DOM_KEYID,     /* Intel TME (id 0) / MKTME KeyID */
+};
+
+struct mc_domain {
+    enum mc_domain_kind kind;
+    uint32_t id;
+};
+
+struct mc_route {
+    uint64_t pa;           /* memory address: C-bit / KeyID bits removed */
+    struct mc_domain dom;
+};
+
+/* The key-domain choice: PURE function of the descriptor and the platform (no binding state).
+ * Address beyond the usable width -> MC_E_FAULT with *fault = #GP(0) (addr = the address).
+ * Guest access in a mode without SEV, or a malformed descriptor -> MC_E_INVAL/MC_E_UNSUPPORTED. */
+mc_status mc_select_domain(const struct mc_platform *p, const struct mc_access *a, struct mc_route *out,
+                           struct mc_fault *fault, struct mc_error *err);
+/* "host", "tsme", "asid 5", "keyid 3", "plaintext" into buf. */
+const char *mc_domain_name(struct mc_domain d, char *buf, size_t n);
+
+/* ------------------------------------------------------------ controller -- */
+
+struct mc_cache_geom {
+    uint64_t size; /* bytes; power of two multiple of 64*ways; 0 = default 256 KiB */
+    unsigned ways; /* 1..64; 0 = default 8 */
+};
+
+struct mc_cache_stats {
+    uint64_t hits, misses, fills, writebacks, evictions, stream_lines;
+};
+
+struct mc_ctl;
+
+/* Create a controller over engine e and DRAM d (borrowed). max_asid = highest ASID that may be
+ * bound (CPUID 8000_001F ECX); geometry NULL = defaults. */
+mc_status mc_create(const struct mc_platform *p, const struct mc_cache_geom *g, uint32_t max_asid, struct mc_engine *e,
+                    struct mc_dram *d, struct mc_ctl **out, struct mc_error *err);
+/* Wipes cached plaintext and frees (no write-back: like a power cut). NULL is fine. */
+void mc_destroy(struct mc_ctl *mc);
+
+const struct mc_platform *mc_get_platform(const struct mc_ctl *mc);
+/* Change the platform (BIOS / TME activation). Writes back and invalidates the cache first
+ * (with the old bindings). Bindings that the new mode cannot use are dropped. */
+mc_status mc_set_platform(struct mc_ctl *mc, const struct mc_platform *p, struct mc_error *err);
+
+/* Bindings. A slot is an engine slot handle; MC_E_STATE if it does not exist. Rebinding a
+ * domain does not touch the cache (lines keep their tag and are written back under the new
+ * key, like PCONFIG); unbinding writes back and invalidates that domain's lines first. */
+mc_status mc_bind_host(struct mc_ctl *mc, mc_slot slot, struct mc_error *err);
+mc_status mc_bind_tsme(struct mc_ctl *mc, mc_slot slot, struct mc_error *err);
+mc_status mc_bind_asid(struct mc_ctl *mc, uint32_t asid, mc_slot slot, struct mc_error *err);
+mc_status mc_unbind_asid(struct mc_ctl *mc, uint32_t asid, struct mc_error *err);
+/* 0 when unbound. */
+mc_slot mc_asid_slot(const struct mc_ctl *mc, uint32_t asid);
+#define MC_KEYID_NOENCRYPT ((mc_slot)0xFFFFFFFFu)
+#define MC_KEYID_UNBOUND ((mc_slot)0)
+/* Intel: bind KeyID (0 .. 2^K-1) to a slot, to MC_KEYID_NOENCRYPT or MC_KEYID_UNBOUND. */
+mc_status mc_set_keyid(struct mc_ctl *mc, uint32_t keyid, mc_slot slot_or_noenc, struct mc_error *err);
+mc_slot mc_keyid_slot(const struct mc_ctl *mc, uint32_t keyid);
+/* Intel: TME exclusion range (base/mask as in MSRs 0x984/0x983 bits [M-1:12]); enable=false clears. */
+mc_status mc_set_tme_exclusion(struct mc_ctl *mc, bool enable, uint64_t base, uint64_t mask, struct mc_error *err);
+
+/* Route with bindings: domain plus the slot (0 = plaintext). MC_E_STATE if the domain has no key. */
+mc_status mc_route(const struct mc_ctl *mc, const struct mc_access *a, struct mc_route *out, mc_slot *slot,
+                   struct mc_fault *fault, struct mc_error *err);
+
+/* Reads/writes a->size bytes at a->addr (any alignment). Nothing is changed on failure. */
+mc_status mc_read(struct mc_ctl *mc, const struct mc_access *a, void *buf, struct mc_fault *fault, struct mc_error *err);
+mc_status mc_write(struct mc_ctl *mc, const struct mc_access *a, const void *buf, struct mc_fault *fault,
+                   struct mc_error *err);
+
+/* CLFLUSH: write back + invalidate the line for the address and domain as issued (a->size
+ * ignored). */
+mc_status mc_clflush(struct mc_ctl *mc, const struct mc_access *a, struct mc_fault *fault, struct mc_error *err);
+/* WBINVD: write back and invalidate every line. */
+mc_status mc_wbinvd(struct mc_ctl *mc, struct mc_error *err);
+/* INVD-like: drop every line without write-back (reset / power loss). */
+void mc_cache_drop_all(struct mc_ctl *mc);
+/* VM_PAGE_FLUSH: write back and invalidate the lines of the 4 KiB page at memory address pa
+ * (C-bit stripped) tagged with ASID asid (> 0). */
+mc_status mc_vm_page_flush(struct mc_ctl *mc, uint64_t pa, uint32_t asid, struct mc_error *err);
+/* Write back + invalidate every line of one domain. */
+mc_status mc_flush_domain(struct mc_ctl *mc, struct mc_domain d, struct mc_error *err);
+
+/* Reset (power cycle): drop the cache without write-back, destroy every engine slot bound to
+ * a domain (host, TSME, ASIDs, KeyIDs) and clear every binding. */
+void mc_reset(struct mc_ctl *mc);
+
+void mc_cache_get_stats(const struct mc_ctl *mc, struct mc_cache_stats *s);
+uint64_t mc_cache_size(const struct mc_ctl *mc);
+unsigned mc_cache_ways(const struct mc_ctl *mc);
+struct mc_engine *mc_get_engine(struct mc_ctl *mc);
+struct mc_dram *mc_get_dram(struct mc_ctl *mc);
+
+#endif
