@@ -80,6 +80,7 @@ struct mc_measure_input {
     const uint8_t *svsm;      /* snp:svsm: the SVSM image */
     size_t svsm_len;
     uint64_t vars_size;       /* snp:svsm: size of the OVMF_VARS flash */
+    unsigned threads;         /* page hashing threads; 0 = one per online CPU (at most 4) */
     mc_measure_step_fn on_step; /* optional transcript callback */
     void *cb_ctx;
 };

@@ -1,6 +1,8 @@
 /* Reusable hash contexts over OpenSSL EVP (see hashctx.h). */
 #include "crypto/hashctx.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include <openssl/evp.h>
@@ -77,4 +79,60 @@ void mc_hashctx_free(struct mc_hashctx *h)
     EVP_MD_CTX_free(h->tmp);
     EVP_MD_free(h->md);
     free(h);
+}
+
+struct pages_job {
+    const uint8_t *data;
+    size_t first, count;
+    uint8_t (*out)[48];
+    mc_status st;
+    struct mc_error err;
+};
+
+static void *pages_worker(void *arg)
+{
+    struct pages_job *j = arg;
+    struct mc_hashctx *h = NULL;
+    j->st = mc_hashctx_new("SHA384", &h, &j->err);
+    for (size_t i = 0; j->st == MC_OK && i < j->count; i++)
+        j->st = mc_hashctx_oneshot(h, j->data + (j->first + i) * 4096, 4096, j->out[j->first + i], &j->err);
+    mc_hashctx_free(h);
+    return NULL;
+}
+
+mc_status mc_sha384_pages(const uint8_t *data, size_t npages, uint8_t (*out)[48], unsigned threads,
+                          struct mc_error *err)
+{
+    enum { MAXT = 8 };
+    if (threads < 1)
+        threads = 1;
+    if (threads > MAXT)
+        threads = MAXT;
+    if (npages < 64)
+        threads = 1; /* not worth a thread */
+    struct pages_job jobs[MAXT];
+    pthread_t tid[MAXT];
+    bool started[MAXT] = {0};
+    size_t per = (npages + threads - 1) / threads, at = 0;
+    for (unsigned t = 0; t < threads; t++) {
+        size_t cnt = npages - at < per ? npages - at : per;
+        jobs[t] = (struct pages_job){.data = data, .first = at, .count = cnt, .out = out};
+        at += cnt;
+        if (t > 0)
+            started[t] = pthread_create(&tid[t], NULL, pages_worker, &jobs[t]) == 0;
+        if (t > 0 && !started[t])
+            pages_worker(&jobs[t]); /* no thread: do it here */
+    }
+    pages_worker(&jobs[0]);
+    mc_status st = MC_OK;
+    for (unsigned t = 0; t < threads; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        if (st == MC_OK && jobs[t].st != MC_OK) {
+            st = jobs[t].st;
+            if (err)
+                *err = jobs[t].err;
+        }
+    }
+    return st;
 }

@@ -27,4 +27,10 @@ mc_status mc_hashctx_oneshot(struct mc_hashctx *h, const void *data, size_t len,
                              struct mc_error *err);
 void mc_hashctx_free(struct mc_hashctx *h);
 
+
+/* SHA-384 of each 4 KiB page of data (npages pages) into out[i], computed by up to `threads`
+ * threads (1 = in the caller's thread). Used for the contents hashes of SNP NORMAL pages. */
+mc_status mc_sha384_pages(const uint8_t *data, size_t npages, uint8_t (*out)[48], unsigned threads,
+                          struct mc_error *err);
+
 #endif
