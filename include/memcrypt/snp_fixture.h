@@ -1,0 +1,59 @@
+/* memcrypt — SEV-SNP fixture factory: a test root (ARK, ASK or ASVK, VCEK or VLEK) as real X.509,
+ * and attestation reports signed with the test VCEK/VLEK, for CI without hardware.
+ *
+ * Every certificate's subject is marked "memcrypt TEST ROOT (not AMD)", so nothing made here can
+ * be mistaken for AMD's; `report verify` trusts it only with --roots DIR. Keys are written in
+ * clear PEM next to the certificates: this is test material.
+ * With a seed, keys, serial numbers, signatures and random fields are reproducible (OpenSSL's
+ * TEST-RAND fed from the seed); without, they come from the OS.
+ */
+#ifndef MEMCRYPT_SNP_FIXTURE_H
+#define MEMCRYPT_SNP_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/error.h>
+#include <memcrypt/snp_report.h>
+
+struct mc_snp_fixture_root_opts {
+    enum mc_snp_gen gen;           /* UNKNOWN -> Milan */
+    bool vlek;                     /* ASVK + VLEK (no hwID, with cspID) instead of ASK + VCEK */
+    const uint8_t *seed; size_t seed_len; /* NULL: OS randomness */
+    bool has_chip_id; uint8_t chip_id[64]; /* VCEK hwID (Turin: first 8 bytes); default random */
+    bool has_tcb; uint64_t tcb;    /* SPLs in the generation's layout; default a real-looking TCB */
+};
+
+/* Create dir (if missing) and write: ark.pem, ark-key.pem, ask.pem|asvk.pem (+ -key.pem),
+ * vcek.der|vlek.der (+ .pem, -key.pem), cert_chain.pem (ASK/ASVK then ARK, like AMD's KDS),
+ * certtable.bin (the extended-report certificate table). */
+mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_root_opts *o, struct mc_error *err);
+
+enum mc_snp_negative { MC_SNP_NEG_NONE = 0, MC_SNP_NEG_WRONG_HWID, MC_SNP_NEG_EXPIRED, MC_SNP_NEG_BAD_SIGNATURE,
+                       MC_SNP_NEG_TCB_MISMATCH };
+/* "wrong-hwid", "expired", "bad-signature", "tcb-mismatch" -> enum; -1 when unknown. */
+int mc_snp_negative_parse(const char *s);
+
+struct mc_snp_fixture_report_opts {
+    const char *key_dir;           /* a folder written by mc_snp_fixture_make_root */
+    const uint8_t *seed; size_t seed_len;
+    uint32_t version;              /* 2, 3, 4 or 5; 0 -> 5 */
+    bool has_measurement;   uint8_t measurement[48];
+    bool has_report_data;   uint8_t report_data[64];
+    bool has_host_data;     uint8_t host_data[32];
+    bool has_id_key_digest; uint8_t id_key_digest[48];
+    bool has_policy;        uint64_t policy;   /* default 0x30000 */
+    bool has_tcb;           uint64_t tcb;      /* default: the certificate's SPLs */
+    bool has_chip_id;       uint8_t chip_id[64]; /* default: the certificate's hwID */
+    uint32_t vmpl, guest_svn;
+    enum mc_snp_negative negative;
+    const char *expired_cert_out;  /* MC_SNP_NEG_EXPIRED: where to write the expired VCEK/VLEK (DER) */
+};
+
+/* Sign a report with the VCEK/VLEK key in key_dir; fields default to values that verify
+ * against that certificate. A negative fixture breaks exactly one thing. */
+mc_status mc_snp_fixture_make_report(const struct mc_snp_fixture_report_opts *o, uint8_t out[MC_SNP_REPORT_SIZE],
+                                     struct mc_error *err);
+
+#endif

@@ -1,0 +1,649 @@
+/* SEV-SNP fixture factory: test ARK/ASK/ASVK (RSA-4096, RSASSA-PSS SHA-384 salt 48, like AMD's),
+ * ECDSA P-384 VCEK/VLEK with every AMD extension, and signed attestation reports.
+ * This module's job is making X.509 certificates, so it uses OpenSSL's X.509 API directly.
+ *
+ * Determinism: with a seed, all randomness (key generation, serials, PSS salts, ECDSA nonces,
+ * random report fields) comes from a private OpenSSL library context whose DRBGs are TEST-RAND
+ * instances fed from a CTR-DRBG seeded by the seed (mc_rng); the pools are refilled before each
+ * operation. Certificate dates are fixed, so the same seed gives the same bytes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/provider.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <memcrypt/fileio.h>
+#include <memcrypt/snp_fixture.h>
+#include <memcrypt/snp_verify.h>
+
+#include "crypto/crypto.h"
+#include "crypto/x509.h"
+#include "snp/vcek.h"
+
+#define POOL_BYTES (4u << 20)
+#define TEST_MARK "memcrypt TEST ROOT (not AMD)"
+
+/* Fixed dates: ARK/ASK 2024-01-01 .. 2049-01-01, VCEK 2024-01-01 .. 2034-01-01,
+ * expired VCEK 2020-01-01 .. 2021-01-01. */
+#define T_2020 1577836800L
+#define T_2021 1609459200L
+#define T_2024 1704067200L
+#define T_2034 2019686400L
+#define T_2049 2493072000L
+
+struct fx {
+    OSSL_LIB_CTX *lc;     /* NULL when not deterministic */
+    OSSL_PROVIDER *prov;
+    struct mc_rng *rng;   /* seeded, or OS */
+    uint8_t *pool;
+};
+
+static mc_status ossl_err(struct mc_error *err, const char *what)
+{
+    char b[200];
+    return mc_seterr(err, MC_E_CRYPTO, "%s failed: %s", what, mc_openssl_errstr(b, sizeof b));
+}
+
+static void fx_free(struct fx *f)
+{
+    if (f->pool) {
+        mc_wipe(f->pool, POOL_BYTES);
+        free(f->pool);
+    }
+    mc_rng_free(f->rng);
+    OSSL_PROVIDER_unload(f->prov);
+    OSSL_LIB_CTX_free(f->lc);
+    memset(f, 0, sizeof *f);
+}
+
+static mc_status fx_init(struct fx *f, const uint8_t *seed, size_t seed_len, struct mc_error *err)
+{
+    memset(f, 0, sizeof *f);
+    mc_status st = mc_rng_new(seed, seed ? seed_len : 0, &f->rng, err);
+    if (st || !seed)
+        return st;
+    f->lc = OSSL_LIB_CTX_new();
+    f->prov = f->lc ? OSSL_PROVIDER_load(f->lc, "default") : NULL;
+    f->pool = malloc(POOL_BYTES);
+    if (!f->lc || !f->prov || !f->pool) {
+        fx_free(f);
+        return mc_seterr(err, MC_E_NOMEM, "cannot set up a deterministic OpenSSL context");
+    }
+    if (!RAND_set_DRBG_type(f->lc, "TEST-RAND", NULL, NULL, NULL)) {
+        fx_free(f);
+        return ossl_err(err, "selecting TEST-RAND");
+    }
+    return MC_OK;
+}
+
+/* Refill the deterministic DRBGs with fresh seed-derived bytes (no-op with OS randomness). */
+static mc_status fx_refill(struct fx *f, struct mc_error *err)
+{
+    if (!f->lc)
+        return MC_OK;
+    EVP_RAND_CTX *r[2] = {RAND_get0_private(f->lc), RAND_get0_public(f->lc)};
+    for (int i = 0; i < 2; i++) {
+        for (size_t off = 0; off < POOL_BYTES; off += 65536) {
+            mc_status st = mc_rng_bytes(f->rng, f->pool + off, 65536, err);
+            if (st)
+                return st;
+        }
+        unsigned int strength = 256;
+        OSSL_PARAM p[] = {
+            OSSL_PARAM_construct_uint(OSSL_RAND_PARAM_STRENGTH, &strength),
+            OSSL_PARAM_construct_octet_string(OSSL_RAND_PARAM_TEST_ENTROPY, f->pool, POOL_BYTES),
+            OSSL_PARAM_construct_octet_string(OSSL_RAND_PARAM_TEST_NONCE, f->pool, 32),
+            OSSL_PARAM_construct_end(),
+        };
+        if (!r[i])
+            return ossl_err(err, "getting the deterministic DRBG");
+        EVP_RAND_uninstantiate(r[i]);
+        if (!EVP_RAND_instantiate(r[i], strength, 0, NULL, 0, p))
+            return ossl_err(err, "seeding the deterministic DRBG");
+    }
+    return MC_OK;
+}
+
+static mc_status keygen(struct fx *f, bool rsa, EVP_PKEY **out, struct mc_error *err)
+{
+    mc_status st = fx_refill(f, err);
+    if (st)
+        return st;
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(f->lc, rsa ? "RSA" : "EC", NULL);
+    int ok = c && EVP_PKEY_keygen_init(c) > 0 &&
+             (rsa ? EVP_PKEY_CTX_set_rsa_keygen_bits(c, 4096) > 0 : EVP_PKEY_CTX_set_group_name(c, "secp384r1") > 0) &&
+             EVP_PKEY_keygen(c, out) > 0;
+    EVP_PKEY_CTX_free(c);
+    return ok ? MC_OK : ossl_err(err, rsa ? "RSA-4096 key generation" : "P-384 key generation");
+}
+
+static int add_name(X509_NAME *n, const char *cn)
+{
+    /* AMD's order: OU, C, L, ST, O, CN — with the test marking in OU and O. */
+    return X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_ASC, (const unsigned char *)TEST_MARK, -1, -1, 0) &&
+           X509_NAME_add_entry_by_txt(n, "C", MBSTRING_ASC, (const unsigned char *)"US", -1, -1, 0) &&
+           X509_NAME_add_entry_by_txt(n, "L", MBSTRING_ASC, (const unsigned char *)"Santa Clara", -1, -1, 0) &&
+           X509_NAME_add_entry_by_txt(n, "ST", MBSTRING_ASC, (const unsigned char *)"CA", -1, -1, 0) &&
+           X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"memcrypt test root, not Advanced Micro Devices", -1, -1, 0) &&
+           X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+}
+
+static int add_v3(X509 *x, X509 *issuer, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    int ok = e && X509_add_ext(x, e, -1);
+    X509_EXTENSION_free(e);
+    return ok;
+}
+
+/* Add an AMD extension 1.3.6.1.4.1.3704.1.<arc> whose value is the given DER (or raw) bytes. */
+static int add_amd(X509 *x, const char *arc, const unsigned char *val, int len)
+{
+    char oid[64];
+    snprintf(oid, sizeof oid, "1.3.6.1.4.1.3704.1.%s", arc);
+    ASN1_OBJECT *o = OBJ_txt2obj(oid, 1);
+    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+    int ok = o && os && ASN1_OCTET_STRING_set(os, val, len);
+    X509_EXTENSION *e = ok ? X509_EXTENSION_create_by_OBJ(NULL, o, 0, os) : NULL;
+    ok = e && X509_add_ext(x, e, -1);
+    X509_EXTENSION_free(e);
+    ASN1_OCTET_STRING_free(os);
+    ASN1_OBJECT_free(o);
+    return ok;
+}
+
+static int add_amd_int(X509 *x, const char *arc, long v)
+{
+    ASN1_INTEGER *i = ASN1_INTEGER_new();
+    unsigned char *der = NULL;
+    int n = (i && ASN1_INTEGER_set(i, v)) ? i2d_ASN1_INTEGER(i, &der) : -1;
+    int ok = n > 0 && add_amd(x, arc, der, n);
+    OPENSSL_free(der);
+    ASN1_INTEGER_free(i);
+    return ok;
+}
+
+static int add_amd_ia5(X509 *x, const char *arc, const char *s)
+{
+    ASN1_IA5STRING *a = ASN1_IA5STRING_new();
+    unsigned char *der = NULL;
+    int n = (a && ASN1_STRING_set(a, s, (int)strlen(s))) ? i2d_ASN1_IA5STRING(a, &der) : -1;
+    int ok = n > 0 && add_amd(x, arc, der, n);
+    OPENSSL_free(der);
+    ASN1_IA5STRING_free(a);
+    return ok;
+}
+
+static mc_status sign_pss(struct fx *f, X509 *x, EVP_PKEY *key, struct mc_error *err)
+{
+    mc_status st = fx_refill(f, err);
+    if (st)
+        return st;
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pc = NULL;
+    int ok = m && EVP_DigestSignInit_ex(m, &pc, "SHA384", f->lc, NULL, key, NULL) > 0 &&
+             EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) > 0 &&
+             EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 48) > 0 && EVP_PKEY_CTX_set_rsa_mgf1_md_name(pc, "SHA384", NULL) > 0 &&
+             X509_sign_ctx(x, m) > 0;
+    EVP_MD_CTX_free(m);
+    return ok ? MC_OK : ossl_err(err, "RSASSA-PSS certificate signing");
+}
+
+/* Build a certificate. issuer == NULL: self-signed (issuer_key = key's pair). */
+static mc_status make_cert(struct fx *f, const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *issuer_key,
+                           long nb, long na, X509 **out, struct mc_error *err)
+{
+    X509 *x = X509_new();
+    uint8_t serial[9];
+    mc_status st = mc_rng_bytes(f->rng, serial, sizeof serial, err);
+    if (st) {
+        X509_free(x);
+        return st;
+    }
+    serial[0] &= 0x7f;
+    serial[0] |= 0x01; /* positive, non-zero */
+    BIGNUM *bn = BN_bin2bn(serial, sizeof serial, NULL);
+    ASN1_INTEGER *sn = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
+    X509_NAME *subj = X509_NAME_new();
+    int ok = x && sn && subj && X509_set_version(x, 2) && X509_set_serialNumber(x, sn) && add_name(subj, cn) &&
+             X509_set_subject_name(x, subj) &&
+             X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : subj) &&
+             ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) && ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) &&
+             X509_set_pubkey(x, pub);
+    BN_free(bn);
+    ASN1_INTEGER_free(sn);
+    X509_NAME_free(subj);
+    if (!ok) {
+        X509_free(x);
+        return ossl_err(err, "building a certificate");
+    }
+    *out = x;
+    (void)issuer_key;
+    return MC_OK;
+}
+
+static mc_status write_pem_cert(const char *dir, const char *name, X509 *x, struct mc_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    BIO *b = BIO_new(BIO_s_mem());
+    BUF_MEM *bm;
+    if (!b || !PEM_write_bio_X509(b, x)) {
+        BIO_free(b);
+        return ossl_err(err, "PEM encoding");
+    }
+    BIO_get_mem_ptr(b, &bm);
+    mc_status st = mc_file_write_atomic(path, (const uint8_t *)bm->data, bm->length, err);
+    BIO_free(b);
+    return st;
+}
+
+static mc_status write_der_cert(const char *dir, const char *name, X509 *x, struct mc_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    uint8_t *der;
+    size_t n;
+    mc_status st = mc_x509_der(x, &der, &n, err);
+    if (st)
+        return st;
+    st = mc_file_write_atomic(path, der, n, err);
+    OPENSSL_free(der);
+    return st;
+}
+
+static mc_status write_key(const char *dir, const char *name, EVP_PKEY *k, struct mc_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    BIO *b = BIO_new(BIO_s_mem());
+    BUF_MEM *bm;
+    if (!b || !PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL)) {
+        BIO_free(b);
+        return ossl_err(err, "PEM encoding a key");
+    }
+    BIO_get_mem_ptr(b, &bm);
+    mc_status st = mc_file_write_atomic(path, (const uint8_t *)bm->data, bm->length, err);
+    mc_wipe(bm->data, bm->length);
+    BIO_free(b);
+    if (!st)
+        chmod(path, 0600);
+    return st;
+}
+
+static const char *product_name(enum mc_snp_gen g, bool vlek)
+{
+    /* VCEKs carry product-stepping for Milan ("Milan-B0"); Genoa and Turin VCEKs and every VLEK
+     * carry the bare product, as in the real certificates under vectors/amd. */
+    if (g == MC_SNP_GEN_MILAN)
+        return vlek ? "Milan" : "Milan-B0";
+    return mc_snp_gen_name(g);
+}
+
+static uint64_t default_tcb(enum mc_snp_gen g)
+{
+    switch (g) {
+    case MC_SNP_GEN_TURIN: return mc_snp_tcb_encode(g, 0, 1, 0, 2, 71);
+    case MC_SNP_GEN_GENOA: return mc_snp_tcb_encode(g, 0, 10, 0, 23, 84);
+    default: return mc_snp_tcb_encode(g, 0, 3, 0, 8, 115);
+    }
+}
+
+/* The leaf (VCEK/VLEK) with AMD's extensions. */
+static mc_status make_leaf(struct fx *f, enum mc_snp_gen g, bool vlek, const uint8_t chip_id[64], uint64_t tcb,
+                           EVP_PKEY *pub, X509 *issuer, EVP_PKEY *issuer_key, long nb, long na, X509 **out,
+                           struct mc_error *err)
+{
+    X509 *x = NULL;
+    mc_status st = make_cert(f, vlek ? "SEV-VLEK" : "SEV-VCEK", pub, issuer, issuer_key, nb, na, &x, err);
+    if (st)
+        return st;
+    int ok = add_amd_int(x, "1", g == MC_SNP_GEN_TURIN ? 1 : 0) && add_amd_ia5(x, "2", product_name(g, vlek));
+    /* SPL extensions in AMD's order: (Turin: fmc first) bl, tee, [spl_4..7], snp, ucode. */
+    static const int order_mg[] = {1, 2, 4, 5, 6, 7, 3, 8}, order_t[] = {9, 1, 2, 3, 5, 6, 7, 8};
+    const int *order = g == MC_SNP_GEN_TURIN ? order_t : order_mg;
+    for (int i = 0; ok && i < 8; i++) {
+        char arc[8];
+        snprintf(arc, sizeof arc, "3.%d", order[i]);
+        int byte = mc_snp_spl_byte(g, order[i]);
+        ok = add_amd_int(x, arc, byte < 0 ? 0 : (long)((tcb >> (8 * byte)) & 0xff));
+    }
+    if (ok && !vlek)
+        ok = add_amd(x, "4", chip_id, g == MC_SNP_GEN_TURIN ? 8 : 64);
+    if (ok && vlek)
+        ok = add_amd_ia5(x, "5", "CN=" TEST_MARK);
+    if (!ok) {
+        X509_free(x);
+        return ossl_err(err, "adding AMD's extensions");
+    }
+    st = sign_pss(f, x, issuer_key, err);
+    if (st) {
+        X509_free(x);
+        return st;
+    }
+    *out = x;
+    return MC_OK;
+}
+
+static mc_status mkdir_p(const char *dir, struct mc_error *err)
+{
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return mc_seterr(err, MC_E_IO, "cannot create %s: %s", dir, strerror(errno));
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return mc_seterr(err, MC_E_IO, "%s is not a folder", dir);
+    return MC_OK;
+}
+
+mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_root_opts *o, struct mc_error *err)
+{
+    if (!dir || !o)
+        return mc_seterr(err, MC_E_INVAL, "no output folder or options");
+    enum mc_snp_gen g = o->gen == MC_SNP_GEN_UNKNOWN ? MC_SNP_GEN_MILAN : o->gen;
+    if (g != MC_SNP_GEN_MILAN && g != MC_SNP_GEN_GENOA && g != MC_SNP_GEN_TURIN)
+        return mc_seterr(err, MC_E_INVAL, "unknown generation");
+    if (o->has_chip_id && g == MC_SNP_GEN_TURIN) {
+        for (int i = 8; i < 64; i++)
+            if (o->chip_id[i])
+                return mc_seterr(err, MC_E_INVAL, "a Turin chip_id has 8 bytes (the rest must be zero)");
+    }
+    mc_status st = mkdir_p(dir, err);
+    if (st)
+        return st;
+    struct fx f;
+    if ((st = fx_init(&f, o->seed, o->seed_len, err)))
+        return st;
+    EVP_PKEY *ark_k = NULL, *ask_k = NULL, *leaf_k = NULL;
+    X509 *ark = NULL, *ask = NULL, *leaf = NULL;
+    uint8_t chip[64] = {0};
+    char cn[64];
+    const char *inter = o->vlek ? "asvk" : "ask", *leafn = o->vlek ? "vlek" : "vcek";
+    uint8_t *tbl = NULL, *d1 = NULL, *d2 = NULL, *d3 = NULL;
+    if (o->has_chip_id)
+        memcpy(chip, o->chip_id, 64);
+    else if ((st = mc_rng_bytes(f.rng, chip, g == MC_SNP_GEN_TURIN ? 8 : 64, err)))
+        goto out;
+    if ((st = keygen(&f, true, &ark_k, err)) || (st = keygen(&f, true, &ask_k, err)) ||
+        (st = keygen(&f, false, &leaf_k, err)))
+        goto out;
+    snprintf(cn, sizeof cn, "ARK-%s", mc_snp_gen_name(g));
+    if ((st = make_cert(&f, cn, ark_k, NULL, ark_k, T_2024, T_2049, &ark, err)))
+        goto out;
+    if (!add_v3(ark, ark, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+        !add_v3(ark, ark, NID_subject_key_identifier, "hash") || !add_v3(ark, ark, NID_basic_constraints, "critical,CA:TRUE")) {
+        st = ossl_err(err, "ARK extensions");
+        goto out;
+    }
+    if ((st = sign_pss(&f, ark, ark_k, err)))
+        goto out;
+    snprintf(cn, sizeof cn, o->vlek ? "SEV-VLEK-%s" : "SEV-%s", mc_snp_gen_name(g));
+    if ((st = make_cert(&f, cn, ask_k, ark, ark_k, T_2024, T_2049, &ask, err)))
+        goto out;
+    if (!add_v3(ask, ark, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+        !add_v3(ask, ark, NID_subject_key_identifier, "hash") ||
+        !add_v3(ask, ark, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")) {
+        st = ossl_err(err, "ASK extensions");
+        goto out;
+    }
+    if ((st = sign_pss(&f, ask, ark_k, err)))
+        goto out;
+    if ((st = make_leaf(&f, g, o->vlek, chip, o->has_tcb ? o->tcb : default_tcb(g), leaf_k, ask, ask_k, T_2024,
+                        T_2034, &leaf, err)))
+        goto out;
+    char name[64];
+    if ((st = write_pem_cert(dir, "ark.pem", ark, err)) || (st = write_key(dir, "ark-key.pem", ark_k, err)))
+        goto out;
+    snprintf(name, sizeof name, "%s.pem", inter);
+    if ((st = write_pem_cert(dir, name, ask, err)))
+        goto out;
+    snprintf(name, sizeof name, "%s-key.pem", inter);
+    if ((st = write_key(dir, name, ask_k, err)))
+        goto out;
+    snprintf(name, sizeof name, "%s.der", leafn);
+    if ((st = write_der_cert(dir, name, leaf, err)))
+        goto out;
+    snprintf(name, sizeof name, "%s.pem", leafn);
+    if ((st = write_pem_cert(dir, name, leaf, err)))
+        goto out;
+    snprintf(name, sizeof name, "%s-key.pem", leafn);
+    if ((st = write_key(dir, name, leaf_k, err)))
+        goto out;
+    /* cert_chain.pem: intermediate then ARK, like AMD's KDS cert_chain. */
+    {
+        BIO *b = BIO_new(BIO_s_mem());
+        BUF_MEM *bm;
+        char path[4096];
+        if (!b || !PEM_write_bio_X509(b, ask) || !PEM_write_bio_X509(b, ark)) {
+            BIO_free(b);
+            st = ossl_err(err, "PEM encoding");
+            goto out;
+        }
+        BIO_get_mem_ptr(b, &bm);
+        snprintf(path, sizeof path, "%s/cert_chain.pem", dir);
+        st = mc_file_write_atomic(path, (const uint8_t *)bm->data, bm->length, err);
+        BIO_free(b);
+        if (st)
+            goto out;
+    }
+    {
+        size_t n1, n2, n3, tn;
+        char path[4096];
+        if ((st = mc_x509_der(leaf, &d1, &n1, err)) || (st = mc_x509_der(ask, &d2, &n2, err)) ||
+            (st = mc_x509_der(ark, &d3, &n3, err)))
+            goto out;
+        struct mc_snp_certs c = {d1, n1, d2, n2, d3, n3};
+        if ((st = mc_snp_certtable_build(&c, o->vlek, &tbl, &tn, err)))
+            goto out;
+        snprintf(path, sizeof path, "%s/certtable.bin", dir);
+        st = mc_file_write_atomic(path, tbl, tn, err);
+    }
+out:
+    free(tbl);
+    OPENSSL_free(d1);
+    OPENSSL_free(d2);
+    OPENSSL_free(d3);
+    X509_free(ark);
+    X509_free(ask);
+    X509_free(leaf);
+    EVP_PKEY_free(ark_k);
+    EVP_PKEY_free(ask_k);
+    EVP_PKEY_free(leaf_k);
+    fx_free(&f);
+    return st;
+}
+
+int mc_snp_negative_parse(const char *s)
+{
+    static const char *const n[] = {"none", "wrong-hwid", "expired", "bad-signature", "tcb-mismatch"};
+    for (int i = 0; i < 5; i++)
+        if (s && !strcmp(s, n[i]))
+            return i;
+    return -1;
+}
+
+static mc_status read_key(struct fx *f, const char *path, EVP_PKEY **out, struct mc_error *err)
+{
+    uint8_t *buf;
+    size_t n;
+    mc_status st = mc_file_read(path, 1u << 16, &buf, &n, err);
+    if (st)
+        return st;
+    BIO *b = BIO_new_mem_buf(buf, (int)n);
+    *out = b ? PEM_read_bio_PrivateKey_ex(b, NULL, NULL, NULL, f->lc, NULL) : NULL;
+    BIO_free(b);
+    mc_wipe(buf, n);
+    free(buf);
+    return *out ? MC_OK : mc_seterr(err, MC_E_FORMAT, "%s is not a PEM private key", path);
+}
+
+static bool file_exists(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+mc_status mc_snp_fixture_make_report(const struct mc_snp_fixture_report_opts *o, uint8_t out[MC_SNP_REPORT_SIZE],
+                                     struct mc_error *err)
+{
+    if (!o || !o->key_dir || !out)
+        return mc_seterr(err, MC_E_INVAL, "no key folder or output");
+    uint32_t version = o->version ? o->version : 5;
+    if (version < 2 || version > 5)
+        return mc_seterr(err, MC_E_INVAL, "report version %u is not one of 2, 3, 4, 5", version);
+    if (o->vmpl > 3)
+        return mc_seterr(err, MC_E_INVAL, "VMPL %u is not 0..3", o->vmpl);
+    if (o->negative == MC_SNP_NEG_EXPIRED && !o->expired_cert_out)
+        return mc_seterr(err, MC_E_INVAL, "the expired fixture needs a path for the expired certificate");
+    char p_cert[4096], p_key[4096];
+    bool vlek = false;
+    snprintf(p_cert, sizeof p_cert, "%s/vcek.der", o->key_dir);
+    if (!file_exists(p_cert)) {
+        snprintf(p_cert, sizeof p_cert, "%s/vlek.der", o->key_dir);
+        vlek = true;
+        if (!file_exists(p_cert))
+            return mc_seterr(err, MC_E_NOTFOUND, "%s has neither vcek.der nor vlek.der (make one with `memcrypt fixtures`)",
+                             o->key_dir);
+    }
+    snprintf(p_key, sizeof p_key, "%s/%s-key.pem", o->key_dir, vlek ? "vlek" : "vcek");
+    struct fx f;
+    mc_status st = fx_init(&f, o->seed, o->seed_len, err);
+    if (st)
+        return st;
+    X509 *cert = NULL, *ask = NULL, *expired = NULL;
+    EVP_PKEY *key = NULL, *ask_key = NULL;
+    EVP_MD_CTX *m = NULL;
+    ECDSA_SIG *sig = NULL;
+    unsigned char *der = NULL;
+    struct mc_snp_vcek_info info;
+    if ((st = mc_x509_load_file(p_cert, vlek ? "VLEK" : "VCEK", &cert, err)) || (st = mc_snp_vcek_parse(cert, &info, err)) ||
+        (st = read_key(&f, p_key, &key, err)))
+        goto out;
+    if (X509_check_private_key(cert, key) != 1) {
+        st = mc_seterr(err, MC_E_FORMAT, "%s does not belong to %s", p_key, p_cert);
+        goto out;
+    }
+    if (vlek && o->negative == MC_SNP_NEG_WRONG_HWID) {
+        st = mc_seterr(err, MC_E_INVAL, "a VLEK carries no hwID, so there is no wrong-hwid fixture for it; use a VCEK folder");
+        goto out;
+    }
+    enum mc_snp_gen g = info.gen;
+    struct mc_snp_report r;
+    memset(&r, 0, sizeof r);
+    r.version = version;
+    r.guest_svn = o->guest_svn;
+    r.policy = o->has_policy ? o->policy : 0x30000;
+    r.vmpl = o->vmpl;
+    r.signature_algo = 1;
+    r.platform_info = 0x3; /* SMT_EN, TSME_EN */
+    r.key_info = (uint32_t)(vlek ? MC_SNP_SIGNER_VLEK : MC_SNP_SIGNER_VCEK) << 2;
+    if (o->has_report_data)
+        memcpy(r.report_data, o->report_data, 64);
+    if (o->has_measurement)
+        memcpy(r.measurement, o->measurement, 48);
+    if (o->has_host_data)
+        memcpy(r.host_data, o->host_data, 32);
+    if (o->has_id_key_digest)
+        memcpy(r.id_key_digest, o->id_key_digest, 48);
+    if ((st = mc_rng_bytes(f.rng, r.report_id, 32, err)))
+        goto out;
+    memset(r.report_id_ma, 0xff, 32);
+    uint64_t tcb = 0;
+    for (int a = 1; a < MC_SNP_SPL_ARCS; a++) {
+        int byte = mc_snp_spl_byte(g, a);
+        if (info.has_spl[a] && byte >= 0)
+            tcb |= (uint64_t)info.spl[a] << (8 * byte);
+    }
+    if (o->has_tcb)
+        tcb = o->tcb;
+    if (o->negative == MC_SNP_NEG_TCB_MISMATCH) {
+        int sb = mc_snp_spl_byte(g, 3); /* snpSPL one above the certificate's */
+        tcb = (tcb & ~(0xffull << (8 * sb))) | ((uint64_t)((uint8_t)((tcb >> (8 * sb)) + 1)) << (8 * sb));
+    }
+    r.reported_tcb = r.current_tcb = r.committed_tcb = r.launch_tcb = tcb;
+    if (version >= 3) {
+        r.cpuid_fam_id = g == MC_SNP_GEN_TURIN ? 0x1A : 0x19;
+        r.cpuid_mod_id = g == MC_SNP_GEN_TURIN ? 0x02 : g == MC_SNP_GEN_GENOA ? 0x11 : 0x01;
+        r.cpuid_step = 1;
+    }
+    if (o->has_chip_id)
+        memcpy(r.chip_id, o->chip_id, 64);
+    else if (!vlek)
+        memcpy(r.chip_id, info.hwid, info.hwid_len);
+    if (o->negative == MC_SNP_NEG_WRONG_HWID)
+        r.chip_id[0] ^= 0x01;
+    r.current_major = r.committed_major = 1;
+    r.current_minor = r.committed_minor = 55;
+    uint8_t buf[MC_SNP_REPORT_SIZE];
+    mc_snp_report_encode(&r, buf);
+    /* ECDSA P-384 over SHA-384 of bytes 0x000..0x29F; r and s little-endian, 72 bytes each. */
+    if ((st = fx_refill(&f, err)))
+        goto out;
+    size_t dlen = 0;
+    m = EVP_MD_CTX_new();
+    if (!m || EVP_DigestSignInit_ex(m, NULL, "SHA384", f.lc, NULL, key, NULL) <= 0 ||
+        EVP_DigestSign(m, NULL, &dlen, buf, MC_SNP_REPORT_SIGNED_LEN) <= 0 || !(der = OPENSSL_malloc(dlen)) ||
+        EVP_DigestSign(m, der, &dlen, buf, MC_SNP_REPORT_SIGNED_LEN) <= 0) {
+        st = ossl_err(err, "ECDSA signing");
+        goto out;
+    }
+    const unsigned char *pp = der;
+    sig = d2i_ECDSA_SIG(NULL, &pp, (long)dlen);
+    const BIGNUM *sr = NULL, *ss = NULL;
+    if (sig)
+        ECDSA_SIG_get0(sig, &sr, &ss);
+    if (!sig || BN_bn2lebinpad(sr, buf + 0x2A0, 72) != 72 || BN_bn2lebinpad(ss, buf + 0x2E8, 72) != 72) {
+        st = ossl_err(err, "encoding the signature");
+        goto out;
+    }
+    if (o->negative == MC_SNP_NEG_BAD_SIGNATURE)
+        buf[0x2A0] ^= 0x01;
+    if (o->negative == MC_SNP_NEG_EXPIRED) {
+        /* The same key, certified by the ASK/ASVK for 2020-01-01 .. 2021-01-01. */
+        char p_ask[4096], p_askk[4096];
+        snprintf(p_ask, sizeof p_ask, "%s/%s.pem", o->key_dir, vlek ? "asvk" : "ask");
+        snprintf(p_askk, sizeof p_askk, "%s/%s-key.pem", o->key_dir, vlek ? "asvk" : "ask");
+        if ((st = mc_x509_load_file(p_ask, vlek ? "ASVK" : "ASK", &ask, err)) || (st = read_key(&f, p_askk, &ask_key, err)))
+            goto out;
+        uint8_t chip[64] = {0};
+        memcpy(chip, info.hwid, info.hwid_len);
+        if ((st = make_leaf(&f, g, vlek, chip, tcb, key, ask, ask_key, T_2020, T_2021, &expired, err)))
+            goto out;
+        uint8_t *ed;
+        size_t en;
+        if ((st = mc_x509_der(expired, &ed, &en, err)))
+            goto out;
+        st = mc_file_write_atomic(o->expired_cert_out, ed, en, err);
+        OPENSSL_free(ed);
+        if (st)
+            goto out;
+    }
+    memcpy(out, buf, MC_SNP_REPORT_SIZE);
+out:
+    OPENSSL_free(der);
+    ECDSA_SIG_free(sig);
+    EVP_MD_CTX_free(m);
+    X509_free(cert);
+    X509_free(ask);
+    X509_free(expired);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(ask_key);
+    fx_free(&f);
+    return st;
+}
