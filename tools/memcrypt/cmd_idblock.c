@@ -1,0 +1,378 @@
+/* memcrypt idblock — build, sign and check SEV-SNP ID blocks and ID authentication info. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <memcrypt/bytes.h>
+#include <memcrypt/fileio.h>
+#include <memcrypt/idblock.h>
+#include <memcrypt/json.h>
+#include <memcrypt/measure.h>
+
+#include "cli.h"
+#include "crypto/crypto.h"
+#include "measure/args.h"
+
+enum {
+    OPT_MEASUREMENT = 3000,
+    OPT_FAMILY_ID,
+    OPT_IMAGE_ID,
+    OPT_GUEST_SVN,
+    OPT_POLICY,
+    OPT_ID_KEY,
+    OPT_AUTHOR_KEY,
+    OPT_OUT_BLOCK,
+    OPT_OUT_AUTH,
+    OPT_JSON,
+    OPT_ID_BLOCK,
+    OPT_ID_AUTH,
+};
+
+static int parse_id(const char *path, const char *what, const char *arg, uint8_t out[16])
+{
+    size_t n;
+    struct mc_error e;
+    memset(out, 0, 16);
+    if (mc_hex_decode(arg, out, 16, &n, &e) != MC_OK)
+        return mc_cli_usage_error(path, "--%s: up to 16 bytes of hex expected (%s)", what, e.msg);
+    return -1;
+}
+
+static int parse_u64(const char *path, const char *what, const char *arg, uint64_t *v, uint64_t max)
+{
+    struct mc_error e;
+    if (mc_parse_u64(arg, v, &e) != MC_OK)
+        return mc_cli_usage_error(path, "--%s: %s", what, e.msg);
+    if (*v > max)
+        return mc_cli_usage_error(path, "--%s: 0x%llx is too large", what, (unsigned long long)*v);
+    return -1;
+}
+
+static void print_b64(FILE *f, const uint8_t *p, size_t n)
+{
+    char *s = malloc(mc_base64_encoded_len(n) + 1);
+    if (!s)
+        return;
+    mc_base64_encode(p, n, s);
+    fputs(s, f);
+    free(s);
+}
+
+static void json_b64(struct mc_json *j, const char *key, const uint8_t *p, size_t n)
+{
+    char *s = malloc(mc_base64_encoded_len(n) + 1);
+    if (!s)
+        return;
+    mc_base64_encode(p, n, s);
+    mc_json_str(j, key, s);
+    free(s);
+}
+
+static int run_build(int argc, char **argv)
+{
+    static const struct option opts[] = {MC_MEASURE_LONGOPTS,
+                                         {"measurement", required_argument, NULL, OPT_MEASUREMENT},
+                                         {"family-id", required_argument, NULL, OPT_FAMILY_ID},
+                                         {"image-id", required_argument, NULL, OPT_IMAGE_ID},
+                                         {"guest-svn", required_argument, NULL, OPT_GUEST_SVN},
+                                         {"policy", required_argument, NULL, OPT_POLICY},
+                                         {"id-key", required_argument, NULL, OPT_ID_KEY},
+                                         {"idkey", required_argument, NULL, OPT_ID_KEY},
+                                         {"author-key", required_argument, NULL, OPT_AUTHOR_KEY},
+                                         {"authorkey", required_argument, NULL, OPT_AUTHOR_KEY},
+                                         {"out-block", required_argument, NULL, OPT_OUT_BLOCK},
+                                         {"out-auth", required_argument, NULL, OPT_OUT_AUTH},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {0}};
+    struct mc_measure_req req;
+    mc_measure_req_init(&req);
+    struct mc_id_block blk = {.version = MC_ID_BLOCK_VERSION, .policy = MC_SNP_DEFAULT_POLICY};
+    const char *measurement = NULL, *id_key = NULL, *author_key = NULL, *out_block = NULL, *out_auth = NULL;
+    bool json = false, measure_args = false;
+    uint64_t v;
+    int c, rc = -1;
+    optind = 1;
+    opterr = 0;
+    while (rc < 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        struct mc_error e;
+        if (c >= MC_MEASURE_OPT_BASE && c < MC_MEASURE_OPT_END) {
+            measure_args = true;
+            if (mc_measure_req_opt(&req, c, optarg, &e) != MC_OK)
+                rc = mc_cli_usage_error(argv[0], "%s", e.msg);
+            continue;
+        }
+        switch (c) {
+        case OPT_MEASUREMENT: measurement = optarg; break;
+        case OPT_FAMILY_ID: rc = parse_id(argv[0], "family-id", optarg, blk.family_id); break;
+        case OPT_IMAGE_ID: rc = parse_id(argv[0], "image-id", optarg, blk.image_id); break;
+        case OPT_GUEST_SVN:
+            rc = parse_u64(argv[0], "guest-svn", optarg, &v, UINT32_MAX);
+            blk.guest_svn = (uint32_t)v;
+            break;
+        case OPT_POLICY: rc = parse_u64(argv[0], "policy", optarg, &blk.policy, UINT64_MAX); break;
+        case OPT_ID_KEY: id_key = optarg; break;
+        case OPT_AUTHOR_KEY: author_key = optarg; break;
+        case OPT_OUT_BLOCK: out_block = optarg; break;
+        case OPT_OUT_AUTH: out_auth = optarg; break;
+        case OPT_JSON: json = true; break;
+        default: rc = mc_cli_usage_error(argv[0], "unknown option or missing value '%s'", argv[optind - 1]);
+        }
+    }
+    if (rc < 0 && optind < argc)
+        rc = mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+    if (rc < 0 && !id_key)
+        rc = mc_cli_usage_error(argv[0], "--id-key PEM is required");
+    if (rc < 0 && !measurement == !measure_args)
+        rc = mc_cli_usage_error(argv[0], "give either --measurement HEX or the measure options (--mode snp ...)");
+    struct mc_error e;
+    if (rc < 0 && measurement) {
+        size_t n;
+        if (mc_hex_decode(measurement, blk.ld, sizeof blk.ld, &n, &e) != MC_OK || n != 48)
+            rc = mc_cli_usage_error(argv[0], "--measurement must be 96 hex digits (a SHA-384 launch digest)");
+    } else if (rc < 0) {
+        mc_status st = mc_measure_req_finish(&req, &e);
+        if (st == MC_E_INVAL)
+            rc = mc_cli_usage_error(argv[0], "%s", e.msg);
+        else if (st != MC_OK)
+            rc = mc_cli_fail(argv[0], &e);
+        else if (req.in.mode != MC_MEASURE_SNP && req.in.mode != MC_MEASURE_SNP_SVSM)
+            rc = mc_cli_usage_error(argv[0], "an ID block needs an SEV-SNP measurement (--mode snp or snp:svsm)");
+        else {
+            size_t n;
+            if (mc_measure(&req.in, blk.ld, &n, &e) != MC_OK)
+                rc = mc_cli_fail(argv[0], &e);
+        }
+    }
+    uint8_t *idpem = NULL, *aupem = NULL;
+    size_t idlen = 0, aulen = 0;
+    uint8_t block[MC_ID_BLOCK_LEN], auth[MC_ID_AUTH_LEN];
+    struct mc_id_auth_result res;
+    if (rc < 0 && mc_file_read(id_key, 1 << 20, &idpem, &idlen, &e) != MC_OK)
+        rc = mc_cli_fail(argv[0], &e);
+    if (rc < 0 && author_key && mc_file_read(author_key, 1 << 20, &aupem, &aulen, &e) != MC_OK)
+        rc = mc_cli_fail(argv[0], &e);
+    if (rc < 0) {
+        mc_id_block_encode(&blk, block);
+        if (mc_id_auth_sign(block, idpem, idlen, aupem, aulen, auth, &e) != MC_OK ||
+            mc_id_auth_verify(block, auth, &res, &e) != MC_OK)
+            rc = mc_cli_fail(argv[0], &e);
+    }
+    if (rc < 0 && out_block && mc_file_write_atomic(out_block, block, sizeof block, &e) != MC_OK)
+        rc = mc_cli_fail(argv[0], &e);
+    if (rc < 0 && out_auth && mc_file_write_atomic(out_auth, auth, sizeof auth, &e) != MC_OK)
+        rc = mc_cli_fail(argv[0], &e);
+    if (rc < 0) {
+        char ld[97], ikd[97], akd[97];
+        mc_hex_encode(blk.ld, 48, ld);
+        mc_hex_encode(res.id_key_digest, 48, ikd);
+        mc_hex_encode(res.author_key_digest, 48, akd);
+        if (json) {
+            struct mc_json j;
+            mc_json_begin(&j, stdout);
+            mc_json_obj(&j, NULL);
+            mc_json_str(&j, "measurement", ld);
+            mc_json_hex64(&j, "policy", blk.policy);
+            mc_json_u64(&j, "guest_svn", blk.guest_svn);
+            mc_json_hexbytes(&j, "family_id", blk.family_id, 16);
+            mc_json_hexbytes(&j, "image_id", blk.image_id, 16);
+            json_b64(&j, "id_block", block, sizeof block);
+            json_b64(&j, "id_auth", auth, sizeof auth);
+            mc_json_str(&j, "id_key_digest", ikd);
+            if (res.author_key)
+                mc_json_str(&j, "author_key_digest", akd);
+            mc_json_bool(&j, "author_key_enabled", res.author_key);
+            mc_json_finish(&j);
+        } else {
+            printf("measurement:       %s\nid-key-digest:     %s\n", ld, ikd);
+            if (res.author_key)
+                printf("author-key-digest: %s\n", akd);
+            printf("id-block: ");
+            print_b64(stdout, block, sizeof block);
+            printf("\nid-auth: ");
+            print_b64(stdout, auth, sizeof auth);
+            printf("\n\nQEMU:    -object sev-snp-guest,...,policy=0x%llx,id-block=", (unsigned long long)blk.policy);
+            print_b64(stdout, block, sizeof block);
+            printf(",id-auth=");
+            print_b64(stdout, auth, sizeof auth);
+            printf(",author-key-enabled=%s\n", res.author_key ? "on" : "off");
+            printf("libvirt: <launchSecurity type='sev-snp' authorKey='%s'>\n           <policy>0x%llx</policy>\n"
+                   "           <idBlock>",
+                   res.author_key ? "yes" : "no", (unsigned long long)blk.policy);
+            print_b64(stdout, block, sizeof block);
+            printf("</idBlock>\n           <idAuth>");
+            print_b64(stdout, auth, sizeof auth);
+            printf("</idAuth>\n         </launchSecurity>\n");
+        }
+        rc = MC_EXIT_OK;
+    }
+    if (idpem)
+        mc_wipe(idpem, idlen);
+    if (aupem)
+        mc_wipe(aupem, aulen);
+    free(idpem);
+    free(aupem);
+    mc_measure_req_free(&req);
+    return rc;
+}
+
+/* A structure given as base64 text, or a file holding it raw or as base64. */
+static mc_status load_blob(const char *arg, uint8_t *out, size_t want, struct mc_error *err)
+{
+    struct stat sb;
+    uint8_t *buf = NULL;
+    size_t len = 0, n = 0;
+    mc_status st;
+    if (stat(arg, &sb) == 0) {
+        st = mc_file_read(arg, 1 << 16, &buf, &len, err);
+        if (st != MC_OK)
+            return st;
+        if (len == want) {
+            memcpy(out, buf, want);
+            free(buf);
+            return MC_OK;
+        }
+        st = mc_base64_decode((const char *)buf, len, out, want, &n, err);
+        free(buf);
+    } else {
+        st = mc_base64_decode(arg, strlen(arg), out, want, &n, err);
+    }
+    if (st == MC_OK && n != want)
+        st = mc_seterr(err, MC_E_FORMAT, "decoded %zu bytes, expected %zu", n, want);
+    return st;
+}
+
+static int run_check(int argc, char **argv)
+{
+    static const struct option opts[] = {{"id-block", required_argument, NULL, OPT_ID_BLOCK},
+                                         {"id-auth", required_argument, NULL, OPT_ID_AUTH},
+                                         {"measurement", required_argument, NULL, OPT_MEASUREMENT},
+                                         {"policy", required_argument, NULL, OPT_POLICY},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {0}};
+    const char *b = NULL, *a = NULL, *m = NULL;
+    bool json = false, have_policy = false;
+    uint64_t policy = 0;
+    int c, rc = -1;
+    optind = 1;
+    opterr = 0;
+    while (rc < 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_ID_BLOCK: b = optarg; break;
+        case OPT_ID_AUTH: a = optarg; break;
+        case OPT_MEASUREMENT: m = optarg; break;
+        case OPT_POLICY:
+            have_policy = true;
+            rc = parse_u64(argv[0], "policy", optarg, &policy, UINT64_MAX);
+            break;
+        case OPT_JSON: json = true; break;
+        default: rc = mc_cli_usage_error(argv[0], "unknown option or missing value '%s'", argv[optind - 1]);
+        }
+    }
+    if (rc >= 0)
+        return rc;
+    if (optind < argc)
+        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+    if (!b || !a)
+        return mc_cli_usage_error(argv[0], "--id-block and --id-auth are required");
+    uint8_t block[MC_ID_BLOCK_LEN], auth[MC_ID_AUTH_LEN], want[48];
+    struct mc_error e, e2;
+    if (load_blob(b, block, sizeof block, &e2) != MC_OK) {
+        mc_seterr(&e, e2.code, "--id-block: %s", e2.msg);
+        return mc_cli_fail(argv[0], &e);
+    }
+    if (load_blob(a, auth, sizeof auth, &e2) != MC_OK) {
+        mc_seterr(&e, e2.code, "--id-auth: %s", e2.msg);
+        return mc_cli_fail(argv[0], &e);
+    }
+    size_t n;
+    if (m && (mc_hex_decode(m, want, sizeof want, &n, &e) != MC_OK || n != 48))
+        return mc_cli_usage_error(argv[0], "--measurement must be 96 hex digits");
+    struct mc_id_block blk;
+    mc_id_block_decode(block, &blk);
+    struct mc_id_auth_result res;
+    memset(&res, 0, sizeof res);
+    mc_status st = mc_id_auth_verify(block, auth, &res, &e);
+    const char *fail = st != MC_OK ? e.msg : NULL;
+    char why[160];
+    if (!fail && m && !mc_ct_equal(want, blk.ld, 48))
+        fail = "the ID block's launch digest differs from --measurement";
+    if (!fail && have_policy && policy != blk.policy) {
+        snprintf(why, sizeof why, "the ID block's policy 0x%llx differs from --policy 0x%llx",
+                 (unsigned long long)blk.policy, (unsigned long long)policy);
+        fail = why;
+    }
+    char ld[97], ikd[97], akd[97];
+    mc_hex_encode(blk.ld, 48, ld);
+    mc_hex_encode(res.id_key_digest, 48, ikd);
+    mc_hex_encode(res.author_key_digest, 48, akd);
+    if (json) {
+        struct mc_json j;
+        mc_json_begin(&j, stdout);
+        mc_json_obj(&j, NULL);
+        mc_json_bool(&j, "ok", fail == NULL);
+        if (fail)
+            mc_json_str(&j, "failure", fail);
+        mc_json_str(&j, "measurement", ld);
+        mc_json_hexbytes(&j, "family_id", blk.family_id, 16);
+        mc_json_hexbytes(&j, "image_id", blk.image_id, 16);
+        mc_json_u64(&j, "version", blk.version);
+        mc_json_u64(&j, "guest_svn", blk.guest_svn);
+        mc_json_hex64(&j, "policy", blk.policy);
+        if (st == MC_OK) {
+            mc_json_str(&j, "id_key_digest", ikd);
+            mc_json_bool(&j, "author_key_enabled", res.author_key);
+            if (res.author_key)
+                mc_json_str(&j, "author_key_digest", akd);
+        }
+        mc_json_finish(&j);
+    } else {
+        printf("measurement:       %s\nfamily-id:         ", ld);
+        for (int i = 0; i < 16; i++)
+            printf("%02x", blk.family_id[i]);
+        printf("\nimage-id:          ");
+        for (int i = 0; i < 16; i++)
+            printf("%02x", blk.image_id[i]);
+        printf("\nversion:           %u\nguest-svn:         %u\npolicy:            0x%llx\n", blk.version,
+               blk.guest_svn, (unsigned long long)blk.policy);
+        if (st == MC_OK) {
+            printf("id-key-digest:     %s\n", ikd);
+            printf("author-key:        %s\n", res.author_key ? akd : "none");
+        }
+        printf("%s%s\n", fail ? "FAILED: " : "OK: signatures verify", fail ? fail : "");
+    }
+    return fail ? MC_EXIT_CHECK : MC_EXIT_OK;
+}
+
+const struct mc_cli_cmd mc_cli_idblock[] = {
+    {"idblock", "build and sign an SEV-SNP ID block and ID auth info (base64 for QEMU/libvirt)",
+     "usage: memcrypt idblock --id-key PEM [--author-key PEM] (--measurement HEX | MEASURE-OPTIONS)\n"
+     "                        [--family-id HEX] [--image-id HEX] [--guest-svn N] [--policy N]\n"
+     "                        [--out-block FILE] [--out-auth FILE] [--json]\n\n"
+     "Builds the 0x60-byte ID block (launch digest, family and image IDs, version 1, guest SVN,\n"
+     "policy) and the 0x1000-byte ID authentication structure signed with the ECDSA P-384 ID key\n"
+     "(and the author key over the ID key), in the SNP ABI's little-endian formats. Prints them in\n"
+     "base64 for QEMU (-object sev-snp-guest,id-block=...,id-auth=...) and libvirt (<idBlock>,\n"
+     "<idAuth>), and the ID_KEY_DIGEST / AUTHOR_KEY_DIGEST attestation reports will show.\n\n"
+     "  --measurement HEX   the expected launch digest (96 hex digits), or instead give the\n"
+     "                      `memcrypt measure` options (--mode snp --ovmf ... --vcpus ...)\n"
+     "  --family-id HEX, --image-id HEX   up to 16 bytes each (zero padded; default zero)\n"
+     "  --guest-svn N       default 0;   --policy N   guest policy, default 0x30000\n"
+     "  --id-key PEM, --author-key PEM   unencrypted P-384 private keys (--idkey/--authorkey too)\n\n"
+     "Example:\n"
+     "  openssl ecparam -name secp384r1 -genkey -noout -out id.pem\n"
+     "  memcrypt idblock --id-key id.pem --mode snp --vcpus 4 --vcpu-type EPYC-Milan \\\n"
+     "      --ovmf /usr/share/ovmf/OVMF.fd --guest-features 0x21\n",
+     run_build},
+    {"idblock check", "verify an ID block / ID auth pair as LAUNCH_FINISH does",
+     "usage: memcrypt idblock check --id-block B64|FILE --id-auth B64|FILE [--measurement HEX]\n"
+     "                              [--policy N] [--json]\n\n"
+     "Decodes the pair (base64 text, or files holding the raw structures or base64), checks the\n"
+     "key algorithms, curve and point, the ID block signature and — when AUTH_KEY_ALGO is set —\n"
+     "the author key's signature over the ID key; optionally that the launch digest and policy\n"
+     "are the expected ones. Prints the fields and the key digests an attestation report shows.\n"
+     "Exit status 0 when every check passes, 1 when one fails (the output says which).\n",
+     run_check},
+    {0},
+};
