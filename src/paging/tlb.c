@@ -1,0 +1,139 @@
+/* A direct-mapped TLB of 4 KiB translations (large pages are stored per 4 KiB piece, as many
+ * real TLBs splinter them), tagged with an address-space id. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <memcrypt/paging.h>
+
+struct tlb_ent {
+    uint64_t vpn;     /* va >> 12 */
+    uint64_t va_base; /* va of the (possibly large) page */
+    struct mc_xlat x;
+    uint32_t tag;
+    uint8_t valid;
+};
+
+struct mc_tlb {
+    unsigned n;
+    struct tlb_ent *e;
+    struct mc_tlb_stats st;
+};
+
+mc_status mc_tlb_create(unsigned entries, struct mc_tlb **out, struct mc_error *err)
+{
+    if (!out)
+        return mc_seterr(err, MC_E_INVAL, "NULL output pointer");
+    *out = NULL;
+    if (!entries)
+        entries = 1024;
+    if (entries < 16 || entries > 65536 || (entries & (entries - 1)))
+        return mc_seterr(err, MC_E_INVAL, "TLB size %u must be a power of two in 16..65536", entries);
+    struct mc_tlb *t = calloc(1, sizeof *t);
+    if (t)
+        t->e = calloc(entries, sizeof *t->e);
+    if (!t || !t->e) {
+        free(t);
+        return mc_seterr(err, MC_E_NOMEM, "out of memory for the TLB");
+    }
+    t->n = entries;
+    *out = t;
+    return MC_OK;
+}
+
+void mc_tlb_destroy(struct mc_tlb *t)
+{
+    if (t) {
+        free(t->e);
+        free(t);
+    }
+}
+
+static size_t slot_of(const struct mc_tlb *t, uint32_t tag, uint64_t vpn)
+{
+    return (size_t)((vpn ^ ((uint64_t)tag * 0x9E3779B1u)) & (t->n - 1));
+}
+
+bool mc_tlb_lookup(struct mc_tlb *t, uint32_t tag, uint64_t va, unsigned acc, const struct mc_paging_regs *regs,
+                   struct mc_xlat *out)
+{
+    if (!t || !regs || !out)
+        return false;
+    uint64_t vpn = va >> 12;
+    struct tlb_ent *e = &t->e[slot_of(t, tag, vpn)];
+    if (!e->valid || e->tag != tag || e->vpn != vpn) {
+        t->st.misses++;
+        return false;
+    }
+    const struct mc_xlat *x = &e->x;
+    bool user = acc & MC_PG_USER, write = acc & MC_PG_WRITE, fetch = acc & MC_PG_FETCH;
+    /* Anything that could fault, or needs the D bit set, goes back to the walker. */
+    if ((user && !x->user) || (write && !x->writable && (user || (regs->cr0 & MC_CR0_WP))) || (fetch && x->nx) ||
+        (fetch && !user && x->user && (regs->cr4 & MC_CR4_SMEP)) || (write && !x->dirty)) {
+        t->st.misses++;
+        return false;
+    }
+    *out = *x;
+    out->pa = x->page_base + (va - e->va_base);
+    t->st.hits++;
+    return true;
+}
+
+void mc_tlb_insert(struct mc_tlb *t, uint32_t tag, uint64_t va, const struct mc_xlat *x)
+{
+    if (!t || !x || !x->page_size)
+        return;
+    uint64_t vpn = va >> 12;
+    struct tlb_ent *e = &t->e[slot_of(t, tag, vpn)];
+    e->vpn = vpn;
+    e->va_base = va & ~(x->page_size - 1);
+    e->x = *x;
+    e->tag = tag;
+    e->valid = 1;
+}
+
+void mc_tlb_flush_nonglobal(struct mc_tlb *t, uint32_t tag, bool keep_global)
+{
+    if (!t)
+        return;
+    for (unsigned i = 0; i < t->n; i++)
+        if (t->e[i].valid && t->e[i].tag == tag && !(keep_global && t->e[i].x.global))
+            t->e[i].valid = 0;
+    t->st.flushes++;
+}
+
+void mc_tlb_invlpg(struct mc_tlb *t, uint32_t tag, uint64_t va)
+{
+    if (!t)
+        return;
+    for (unsigned i = 0; i < t->n; i++) {
+        struct tlb_ent *e = &t->e[i];
+        if (e->valid && e->tag == tag && (va & ~(e->x.page_size - 1)) == e->va_base)
+            e->valid = 0;
+    }
+}
+
+void mc_tlb_flush_all(struct mc_tlb *t)
+{
+    if (!t)
+        return;
+    memset(t->e, 0, (size_t)t->n * sizeof *t->e);
+    t->st.flushes++;
+}
+
+void mc_tlb_get_stats(const struct mc_tlb *t, struct mc_tlb_stats *s)
+{
+    if (t && s)
+        *s = t->st;
+}
+
+mc_status mc_translate(struct mc_tlb *t, uint32_t tag, const struct mc_paging_mode *mode, const struct mc_pt_io *io,
+                       const struct mc_paging_regs *regs, uint64_t va, unsigned acc, struct mc_xlat *out,
+                       struct mc_fault *fault, struct mc_error *err)
+{
+    if (t && regs && (regs->cr0 & MC_CR0_PG) && mc_tlb_lookup(t, tag, va, acc, regs, out))
+        return MC_OK;
+    mc_status st = mc_walk(mode, io, regs, va, acc, out, fault, err);
+    if (st == MC_OK && t && (regs->cr0 & MC_CR0_PG))
+        mc_tlb_insert(t, tag, va, out);
+    return st;
+}

@@ -1,0 +1,138 @@
+/* x86-64 4-level page walker. Facts: AMD APM vol. 2 ch. 5 (long-mode paging, #PF error code),
+ * digest sections 1.6 and 2.1 (C-bit per level, reduced MAXPHYADDR bits reserved). */
+#include <string.h>
+
+#include <memcrypt/paging.h>
+
+static uint64_t bitrange(unsigned hi, unsigned lo) /* bits hi..lo set, hi >= lo, hi <= 63 */
+{
+    uint64_t top = hi >= 63 ? UINT64_MAX : ((1ull << (hi + 1)) - 1);
+    return top & ~((1ull << lo) - 1);
+}
+
+static mc_status pf(struct mc_fault *f, uint64_t va, uint64_t code, struct mc_error *err, const char *why)
+{
+    if (f) {
+        f->kind = MC_FAULT_PF;
+        f->vector = 14;
+        f->error_code = code;
+        f->addr = va;
+    }
+    return mc_seterr(err, MC_E_FAULT, "#PF at 0x%llx, error code 0x%llx: %s", (unsigned long long)va,
+                     (unsigned long long)code, why);
+}
+
+mc_status mc_walk(const struct mc_paging_mode *mode, const struct mc_pt_io *io, const struct mc_paging_regs *regs,
+                  uint64_t va, unsigned acc, struct mc_xlat *out, struct mc_fault *fault, struct mc_error *err)
+{
+    if (!mode || !io || !io->read || !regs || !out)
+        return mc_seterr(err, MC_E_INVAL, "NULL argument to mc_walk");
+    if (acc & ~(MC_PG_WRITE | MC_PG_USER | MC_PG_FETCH) || ((acc & MC_PG_WRITE) && (acc & MC_PG_FETCH)))
+        return mc_seterr(err, MC_E_INVAL, "invalid access flags 0x%x", acc);
+    if (mode->addr_bits < 32 || mode->addr_bits > 52 || mode->enc_bit > 63 ||
+        (mode->enc_bit >= 0 && (unsigned)mode->enc_bit < mode->addr_bits))
+        return mc_seterr(err, MC_E_INVAL, "invalid paging mode (%u address bits, encryption bit %d)", mode->addr_bits,
+                         mode->enc_bit);
+    if (fault)
+        fault->kind = MC_FAULT_NONE;
+
+    if (!(regs->cr0 & MC_CR0_PG)) { /* paging off: identity, every access allowed */
+        memset(out, 0, sizeof *out);
+        out->pa = va;
+        out->page_base = va & ~0xFFFull;
+        out->page_size = 4096;
+        out->writable = out->user = true;
+        return MC_OK;
+    }
+    if (!(regs->cr4 & MC_CR4_PAE) || !(regs->efer & MC_EFER_LME))
+        return mc_seterr(err, MC_E_UNSUPPORTED, "only 4-level long-mode paging is modelled (CR4.PAE and EFER.LME)");
+    /* Canonical: bits 63:47 equal. */
+    uint64_t top = va >> 47;
+    if (top != 0 && top != 0x1FFFF) {
+        if (fault) {
+            fault->kind = MC_FAULT_GP;
+            fault->vector = 13;
+            fault->error_code = 0;
+            fault->addr = va;
+        }
+        return mc_seterr(err, MC_E_FAULT, "#GP(0): 0x%llx is not a canonical address", (unsigned long long)va);
+    }
+
+    const bool nxe = regs->efer & MC_EFER_NXE, smep = regs->cr4 & MC_CR4_SMEP;
+    const bool user = acc & MC_PG_USER, write = acc & MC_PG_WRITE, fetch = acc & MC_PG_FETCH;
+    uint64_t code = (write ? MC_PF_W : 0) | (user ? MC_PF_U : 0) | (fetch && (nxe || smep) ? MC_PF_ID : 0);
+    const uint64_t enc = mode->enc_bit >= 0 ? 1ull << mode->enc_bit : 0;
+    const uint64_t addr_mask = bitrange(mode->addr_bits - 1, 12);
+    const uint64_t rsvd_addr = (mode->addr_bits < 52 ? bitrange(51, mode->addr_bits) : 0) & ~enc;
+
+    uint64_t table = (regs->cr3 & addr_mask) | (regs->cr3 & enc);
+    uint64_t eaddr[5] = {0}, ent[5] = {0};
+    bool w = true, u = true, nx = false;
+    int level;
+    uint64_t size = 0;
+    for (level = 4; level >= 1; level--) {
+        unsigned shift = 12 + 9 * (unsigned)(level - 1);
+        uint64_t a = table + ((va >> shift) & 511) * 8;
+        uint64_t e;
+        mc_status st = io->read(io->ctx, a, &e, fault, err);
+        if (st)
+            return st;
+        eaddr[level] = a;
+        ent[level] = e;
+        if (!(e & MC_PTE_P))
+            return pf(fault, va, code, err, "page not present");
+        uint64_t rsvd = e & rsvd_addr;
+        if (!nxe)
+            rsvd |= e & MC_PTE_NX;
+        if (level == 4)
+            rsvd |= e & MC_PTE_PS;
+        if (level == 3 && (e & MC_PTE_PS))
+            rsvd |= e & bitrange(29, 13);
+        if (level == 2 && (e & MC_PTE_PS))
+            rsvd |= e & bitrange(20, 13);
+        if (rsvd)
+            return pf(fault, va, code | MC_PF_P | MC_PF_RSVD, err, "reserved bit set in a paging-structure entry");
+        w = w && (e & MC_PTE_W);
+        u = u && (e & MC_PTE_U);
+        nx = nx || (nxe && (e & MC_PTE_NX));
+        if (level == 1 || ((level == 2 || level == 3) && (e & MC_PTE_PS))) {
+            size = 1ull << shift;
+            break;
+        }
+        table = (e & addr_mask) | (e & enc);
+    }
+    const uint64_t leaf = ent[level];
+
+    if (user && !u)
+        return pf(fault, va, code | MC_PF_P, err, "user access to a supervisor page");
+    if (write && !w && (user || (regs->cr0 & MC_CR0_WP)))
+        return pf(fault, va, code | MC_PF_P, err, "write to a read-only page");
+    if (fetch && nx)
+        return pf(fault, va, code | MC_PF_P, err, "instruction fetch from a no-execute page");
+    if (fetch && !user && u && smep)
+        return pf(fault, va, code | MC_PF_P, err, "supervisor fetch from a user page (SMEP)");
+
+    /* Accessed and dirty bits. */
+    for (int l = 4; l >= level; l--) {
+        uint64_t want = ent[l] | MC_PTE_A;
+        if (l == level && write)
+            want |= MC_PTE_D;
+        if (want != ent[l]) {
+            if (!io->write)
+                return mc_seterr(err, MC_E_INVAL, "the table interface cannot write accessed/dirty bits");
+            mc_status st = io->write(io->ctx, eaddr[l], want, fault, err);
+            if (st)
+                return st;
+        }
+    }
+    memset(out, 0, sizeof *out);
+    out->page_size = size;
+    out->page_base = (leaf & addr_mask & ~(size - 1)) | (leaf & enc);
+    out->pa = out->page_base + (va & (size - 1));
+    out->writable = w;
+    out->user = u;
+    out->nx = nx;
+    out->global = leaf & MC_PTE_G;
+    out->dirty = write || (leaf & MC_PTE_D);
+    return MC_OK;
+}
