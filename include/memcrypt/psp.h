@@ -1,0 +1,116 @@
+/* memcrypt — the emulated AMD Secure Processor (PSP) running the SEV API firmware.
+ *
+ * The host talks to the firmware through a mailbox: a command ID and the system-physical
+ * address of a command buffer in emulated DRAM (memcrypt/sev_api.h has the layouts). The
+ * firmware copies the buffer in, checks the platform and guest state, runs the command and
+ * copies results back by the spec's rules; the answer is a firmware status
+ * (memcrypt/fw_status.h). Every byte the firmware reads or writes goes through a memory port
+ * (struct mc_psp_mem) that the machine wires to its memory controller, with an explicit key
+ * domain: the host's view (C=0 plaintext or C=1 host key, chosen by the C-bit of each address
+ * the host passes) or a guest ASID's key.
+ *
+ * Guest keys (VEKs) live inside the firmware and reach the memory controller only through
+ * mem->bind_key at ACTIVATE; they are wiped at DEACTIVATE/DECOMMISSION/SHUTDOWN.
+ *
+ * A failing command changes no firmware state (only buffer fields the spec says are written
+ * back on a length error). Single-threaded: one mc_psp per emulated platform, no globals.
+ */
+#ifndef MEMCRYPT_PSP_H
+#define MEMCRYPT_PSP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/error.h>
+#include <memcrypt/fw_status.h>
+#include <memcrypt/sev_api.h>
+
+struct mc_rng;
+struct mc_psp;
+
+/* Key domain of one firmware memory access. */
+enum mc_psp_dom {
+    MC_PSP_DOM_SHARED = 0, /* no encryption (C=0) */
+    MC_PSP_DOM_HOST = 1,   /* the host's SME key (address had the C-bit set) */
+    MC_PSP_DOM_GUEST = 2,  /* the key bound to `asid` */
+};
+
+/* The firmware's memory port. All callbacks get the stripped physical address (no C-bit).
+ * read/write: any length; [pa, pa+len) is inside DRAM (the firmware checks that first).
+ * bind_key: install key (32 bytes, AES-128-XTS data||tweak halves) for asid in the memory
+ * controller, replacing nothing (the firmware unbinds first). unbind_key: remove it. */
+struct mc_psp_mem {
+    void *ctx;
+    uint64_t dram_size; /* bytes of DRAM the firmware may address */
+    unsigned cbit_pos;  /* host C-bit position in addresses passed to the firmware; 0 = none */
+    mc_status (*read)(void *ctx, enum mc_psp_dom dom, uint32_t asid, uint64_t pa, void *buf, size_t len,
+                      struct mc_error *err);
+    mc_status (*write)(void *ctx, enum mc_psp_dom dom, uint32_t asid, uint64_t pa, const void *buf, size_t len,
+                       struct mc_error *err);
+    mc_status (*bind_key)(void *ctx, uint32_t asid, const uint8_t *key, size_t keylen, struct mc_error *err);
+    mc_status (*unbind_key)(void *ctx, uint32_t asid, struct mc_error *err);
+};
+
+#define MC_PSP_MAX_GUESTS 1024u /* guest handles 1..1024, as in AMD's firmware */
+#define MC_PSP_MAX_CORES 64u
+
+struct mc_psp_config {
+    const char *platform;  /* profile name ("rome"); recorded in the state file. Required. */
+    uint8_t api_major;     /* firmware API version and build, as PLATFORM_STATUS reports them */
+    uint8_t api_minor;
+    uint8_t build;
+    uint32_t max_asid;     /* highest SEV ASID (CPUID 8000_001F ECX), >= 1 */
+    uint32_t min_sev_asid; /* SEV-ES guests use 1..min_sev_asid-1, plain SEV min_sev_asid..max */
+    bool es_supported;     /* SEV-ES available (INIT flag bit 0 accepted) */
+    unsigned num_cores;    /* cores that must WBINVD before DF_FLUSH, 1..64 */
+    uint32_t max_guests;   /* 1..1024; 0 means 1024 */
+    const char *state_path; /* persistent state file (OCA/PEK/PDH/owner/chip secret); NULL = memory only */
+};
+
+/* Create the firmware in UNINIT. cfg, mem and rng are copied/borrowed (rng must outlive the
+ * PSP). With a state_path, an existing file is loaded and checked now (corrupt, truncated or
+ * written for another platform -> MC_E_FORMAT with a message naming the file); a missing file
+ * is created with a fresh chip secret. */
+mc_status mc_psp_create(const struct mc_psp_config *cfg, const struct mc_psp_mem *mem, struct mc_rng *rng,
+                        struct mc_psp **out, struct mc_error *err);
+/* Wipes every secret and frees. NULL is fine. Does not touch DRAM or the memory controller. */
+void mc_psp_destroy(struct mc_psp *psp);
+
+/* The mailbox: run command `cmd` with its buffer at system-physical address buf_paddr (ignored
+ * for commands without a buffer). *fw_status always receives the firmware status. Returns
+ * MC_OK whenever the firmware produced a status (including failures: then err, if given,
+ * holds a sentence explaining which check failed); MC_E_INVAL for NULL arguments. */
+mc_status mc_psp_command(struct mc_psp *psp, uint32_t cmd, uint64_t buf_paddr, uint32_t *fw_status,
+                         struct mc_error *err);
+
+/* Register-level view of the same mailbox ("sevv2" MMIO offsets, Rome and later). Writing
+ * CmdResp runs the command synchronously: afterwards CmdResp reads back with bit 31 (RESP) set
+ * and the status in bits 15:0. Unknown offsets read as 0 and ignore writes. */
+#define MC_PSP_REG_CMDRESP 0x10980u
+#define MC_PSP_REG_ADDR_LO 0x109E0u
+#define MC_PSP_REG_ADDR_HI 0x109E4u
+#define MC_PSP_REG_FEATURE 0x109FCu /* bit0 = SEV supported */
+#define MC_PSP_CMDRESP_RESP (1u << 31)
+#define MC_PSP_CMDRESP_IOC 1u
+void mc_psp_mmio_write32(struct mc_psp *psp, uint32_t off, uint32_t val);
+uint32_t mc_psp_mmio_read32(const struct mc_psp *psp, uint32_t off);
+
+/* A core executed WBINVD (the machine calls this); DF_FLUSH needs every core to have done so
+ * since ASIDs last became dirty. core < num_cores, else ignored. */
+void mc_psp_wbinvd(struct mc_psp *psp, unsigned core);
+
+/* Trace of every state change (platform and guest): what = "platform" or "guest". */
+typedef void (*mc_psp_trace_fn)(void *ctx, const char *what, uint32_t handle, uint32_t from, uint32_t to);
+void mc_psp_set_trace(struct mc_psp *psp, mc_psp_trace_fn fn, void *ctx);
+
+/* Read-only introspection (the CLI and tests; a real host learns these via PLATFORM_STATUS /
+ * GUEST_STATUS). */
+uint32_t mc_psp_platform_state(const struct mc_psp *psp);
+uint32_t mc_psp_guest_count(const struct mc_psp *psp);
+bool mc_psp_asid_dirty(const struct mc_psp *psp, uint32_t asid);
+/* SHA-256 over a canonical serialisation of all firmware state (platform, guests incl. keys,
+ * ASID tables, persistent state). Equal digests = unchanged state. For tests. */
+mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct mc_error *err);
+
+#endif

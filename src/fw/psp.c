@@ -1,0 +1,454 @@
+/* The emulated AMD Secure Processor: mailbox, the one dispatch table, the one command path,
+ * platform/guest state setters, host address checks, MMIO view and state snapshots. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <memcrypt/bytes.h>
+
+#include "fw/psp_cmds.h"
+#include "fw/psp_int.h"
+
+/* ---- state masks ------------------------------------------------------------------------ */
+#define P_U (1u << MC_SEV_PSTATE_UNINIT)
+#define P_I (1u << MC_SEV_PSTATE_INIT)
+#define P_W (1u << MC_SEV_PSTATE_WORKING)
+#define P_ANY (P_U | P_I | P_W)
+#define G(s) (1u << MC_SEV_GSTATE_##s)
+#define G_ANY (G(LUPDATE) | G(LSECRET) | G(RUNNING) | G(SUPDATE) | G(RUPDATE) | G(SENT))
+
+enum copy_class {
+    CB_NONE = 0,  /* input only: nothing written back */
+    CB_OK,        /* written back on success */
+    CB_OK_LEN,    /* written back on success and on INVALID_LENGTH (length query) */
+};
+
+struct psp_cmd_desc {
+    uint32_t id;
+    const char *name;
+    uint32_t buf_len;   /* 0 = no command buffer */
+    uint32_t min_api;   /* (major << 8) | minor; older firmware answers INVALID_COMMAND */
+    uint8_t pstates;    /* allowed platform states (P_*) */
+    int8_t handle_off;  /* -1: the dispatcher does not look up a guest */
+    uint8_t gstates;    /* allowed guest states when handle_off >= 0 */
+    uint8_t copy;       /* enum copy_class */
+    bool writes_nv;     /* may rewrite the persistent state (documentation + NV area write-back) */
+    psp_handler_fn fn;
+};
+
+/* Platform-state column: what AMD's firmware checks (digest §4 "FW" column). Where the spec's
+ * list is narrower (SHUTDOWN in UNINIT, PEK_CSR in WORKING, DF_FLUSH in UNINIT) we follow the
+ * firmware, because hosts are written against real firmware behaviour.
+ * Guest-state column: digest §5. */
+static const struct psp_cmd_desc psp_cmds[] = {
+    {MC_SEV_CMD_INIT, "INIT", 0x14, 0, P_U, -1, 0, CB_NONE, true, psp_cmd_init},
+    {MC_SEV_CMD_SHUTDOWN, "SHUTDOWN", 0, 0, P_ANY, -1, 0, CB_NONE, false, psp_cmd_shutdown},
+    {MC_SEV_CMD_PLATFORM_RESET, "PLATFORM_RESET", 0, 0, P_U, -1, 0, CB_NONE, true, psp_cmd_platform_reset},
+    {MC_SEV_CMD_PLATFORM_STATUS, "PLATFORM_STATUS", 0x0C, 0, P_ANY, -1, 0, CB_OK, false, psp_cmd_platform_status},
+    {MC_SEV_CMD_PEK_GEN, "PEK_GEN", 0, 0, P_I, -1, 0, CB_NONE, true, psp_cmd_pek_gen},
+    {MC_SEV_CMD_PEK_CSR, "PEK_CSR", 0x0C, 0, P_I | P_W, -1, 0, CB_OK_LEN, false, psp_cmd_pek_csr},
+    {MC_SEV_CMD_PEK_CERT_IMPORT, "PEK_CERT_IMPORT", 0x1C, 0, P_I, -1, 0, CB_NONE, true, psp_cmd_pek_cert_import},
+    {MC_SEV_CMD_PDH_CERT_EXPORT, "PDH_CERT_EXPORT", 0x1C, 0, P_I | P_W, -1, 0, CB_OK_LEN, false,
+     psp_cmd_pdh_cert_export},
+    {MC_SEV_CMD_PDH_GEN, "PDH_GEN", 0, 0, P_I | P_W, -1, 0, CB_NONE, true, psp_cmd_pdh_gen},
+    {MC_SEV_CMD_DF_FLUSH, "DF_FLUSH", 0, 0, P_ANY, -1, 0, CB_NONE, false, psp_cmd_df_flush},
+    {MC_SEV_CMD_GET_ID, "GET_ID", 0x0C, 0x0010, P_ANY, -1, 0, CB_OK_LEN, false, psp_cmd_get_id},
+    {MC_SEV_CMD_INIT_EX, "INIT_EX", 0x24, 0, P_U, -1, 0, CB_NONE, true, psp_cmd_init_ex},
+    {MC_SEV_CMD_NOP, "NOP", 0, 0, P_ANY, -1, 0, CB_NONE, false, psp_cmd_nop},
+    {MC_SEV_CMD_DECOMMISSION, "DECOMMISSION", 0x04, 0, P_W, 0, G_ANY, CB_NONE, false, psp_cmd_decommission},
+    {MC_SEV_CMD_ACTIVATE, "ACTIVATE", 0x08, 0, P_W, 0, G_ANY & ~G(SENT), CB_NONE, false, psp_cmd_activate},
+    {MC_SEV_CMD_DEACTIVATE, "DEACTIVATE", 0x04, 0, P_W, 0, G_ANY, CB_NONE, false, psp_cmd_deactivate},
+    {MC_SEV_CMD_GUEST_STATUS, "GUEST_STATUS", 0x0D, 0, P_I | P_W, -1, 0, CB_OK, false, psp_cmd_guest_status},
+    {MC_SEV_CMD_COPY, "COPY", 0x18, 0, P_W, 0, G_ANY, CB_NONE, false, psp_cmd_copy},
+    {MC_SEV_CMD_ACTIVATE_EX, "ACTIVATE_EX", 0x18, 0, P_W, 4, G_ANY & ~G(SENT), CB_NONE, false, psp_cmd_activate_ex},
+    {MC_SEV_CMD_LAUNCH_START, "LAUNCH_START", 0x24, 0, P_I | P_W, -1, 0, CB_OK, false, psp_cmd_launch_start},
+    {MC_SEV_CMD_LAUNCH_UPDATE_DATA, "LAUNCH_UPDATE_DATA", 0x14, 0, P_W, 0, G(LUPDATE), CB_NONE, false,
+     psp_cmd_launch_update_data},
+    {MC_SEV_CMD_LAUNCH_UPDATE_VMSA, "LAUNCH_UPDATE_VMSA", 0x14, 0, P_W, 0, G(LUPDATE), CB_NONE, false,
+     psp_cmd_launch_update_vmsa},
+    {MC_SEV_CMD_LAUNCH_MEASURE, "LAUNCH_MEASURE", 0x14, 0, P_W, 0, G(LUPDATE), CB_OK_LEN, false,
+     psp_cmd_launch_measure},
+    {MC_SEV_CMD_LAUNCH_SECRET, "LAUNCH_SECRET", 0x34, 0, P_W, 0, G(LSECRET), CB_NONE, false, psp_cmd_launch_secret},
+    {MC_SEV_CMD_LAUNCH_FINISH, "LAUNCH_FINISH", 0x04, 0, P_W, 0, G(LSECRET), CB_NONE, false, psp_cmd_launch_finish},
+    {MC_SEV_CMD_ATTESTATION, "ATTESTATION", 0x24, 0x0017, P_W, 0, G(LSECRET) | G(RUNNING) | G(SUPDATE) | G(SENT),
+     CB_OK_LEN, false, psp_cmd_attestation},
+    {MC_SEV_CMD_DBG_DECRYPT, "DBG_DECRYPT", 0x1C, 0, P_W, 0, G_ANY, CB_NONE, false, psp_cmd_dbg_decrypt},
+    {MC_SEV_CMD_DBG_ENCRYPT, "DBG_ENCRYPT", 0x1C, 0, P_W, 0, G_ANY, CB_NONE, false, psp_cmd_dbg_encrypt},
+};
+
+#define PSP_NCMDS (sizeof psp_cmds / sizeof psp_cmds[0])
+
+static const struct psp_cmd_desc *psp_find(uint32_t id)
+{
+    for (size_t i = 0; i < PSP_NCMDS; i++)
+        if (psp_cmds[i].id == id)
+            return &psp_cmds[i];
+    return NULL;
+}
+
+/* Names of every command ID the spec defines (also the ones this firmware refuses). */
+const char *mc_sev_cmd_name(uint32_t cmd)
+{
+    static const struct {
+        uint32_t id;
+        const char *name;
+    } names[] = {
+        {0x001, "INIT"}, {0x002, "SHUTDOWN"}, {0x003, "PLATFORM_RESET"}, {0x004, "PLATFORM_STATUS"},
+        {0x005, "PEK_GEN"}, {0x006, "PEK_CSR"}, {0x007, "PEK_CERT_IMPORT"}, {0x008, "PDH_CERT_EXPORT"},
+        {0x009, "PDH_GEN"}, {0x00A, "DF_FLUSH"}, {0x00B, "DOWNLOAD_FIRMWARE"}, {0x00C, "GET_ID"},
+        {0x00D, "INIT_EX"}, {0x00E, "NOP"}, {0x00F, "RING_BUFFER"}, {0x020, "DECOMMISSION"},
+        {0x021, "ACTIVATE"}, {0x022, "DEACTIVATE"}, {0x023, "GUEST_STATUS"}, {0x024, "COPY"},
+        {0x025, "ACTIVATE_EX"}, {0x030, "LAUNCH_START"}, {0x031, "LAUNCH_UPDATE_DATA"},
+        {0x032, "LAUNCH_UPDATE_VMSA"}, {0x033, "LAUNCH_MEASURE"}, {0x034, "LAUNCH_SECRET"},
+        {0x035, "LAUNCH_FINISH"}, {0x036, "ATTESTATION"}, {0x040, "SEND_START"}, {0x041, "SEND_UPDATE_DATA"},
+        {0x042, "SEND_UPDATE_VMSA"}, {0x043, "SEND_FINISH"}, {0x044, "SEND_CANCEL"}, {0x050, "RECEIVE_START"},
+        {0x051, "RECEIVE_UPDATE_DATA"}, {0x052, "RECEIVE_UPDATE_VMSA"}, {0x053, "RECEIVE_FINISH"},
+        {0x060, "DBG_DECRYPT"}, {0x061, "DBG_ENCRYPT"}, {0x070, "SWAP_OUT"}, {0x071, "SWAP_IN"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].id == cmd)
+            return names[i].name;
+    return "UNKNOWN";
+}
+
+const char *mc_sev_pstate_name(uint32_t s)
+{
+    static const char *const n[] = {"UNINIT", "INIT", "WORKING"};
+    return s < 3 ? n[s] : "UNKNOWN";
+}
+
+const char *mc_sev_gstate_name(uint32_t s)
+{
+    static const char *const n[] = {"UNINIT", "LUPDATE", "LSECRET", "RUNNING", "SUPDATE", "RUPDATE", "SENT"};
+    return s < 7 ? n[s] : "UNKNOWN";
+}
+
+/* ---- helpers ----------------------------------------------------------------------------- */
+
+uint32_t psp_fail(struct mc_error *err, uint32_t fw, const char *fmt, ...)
+{
+    if (err) {
+        char msg[MC_ERROR_MSG_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        mc_seterr(err, MC_E_VERIFY, "%s (%s)", msg, mc_fw_status_name(fw));
+    }
+    return fw;
+}
+
+void psp_set_pstate(struct mc_psp *psp, uint32_t to)
+{
+    if (psp->pstate == to)
+        return;
+    if (psp->trace)
+        psp->trace(psp->trace_ctx, "platform", 0, psp->pstate, to);
+    psp->pstate = to;
+}
+
+void psp_set_gstate(struct mc_psp *psp, struct psp_guest *g, uint32_t to)
+{
+    if (g->state == to)
+        return;
+    if (psp->trace)
+        psp->trace(psp->trace_ctx, "guest", g->handle, g->state, to);
+    g->state = to;
+}
+
+struct psp_guest *psp_guest_get(struct mc_psp *psp, uint32_t handle)
+{
+    if (handle == 0 || handle > psp->cfg.max_guests)
+        return NULL;
+    return psp->guests[handle];
+}
+
+uint32_t psp_host_addr(const struct mc_psp *psp, uint64_t raw, uint64_t len, enum mc_psp_dom *dom, uint64_t *pa,
+                       struct mc_error *err)
+{
+    uint64_t a = raw;
+    *dom = MC_PSP_DOM_SHARED;
+    if (psp->mem.cbit_pos && (a >> psp->mem.cbit_pos) & 1) {
+        a &= ~(1ull << psp->mem.cbit_pos);
+        *dom = MC_PSP_DOM_HOST;
+    }
+    if (a >= psp->mem.dram_size || len > psp->mem.dram_size - a)
+        return psp_fail(err, MC_FW_INVALID_ADDRESS, "address 0x%llx + 0x%llx lies outside DRAM (0x%llx bytes)",
+                        (unsigned long long)raw, (unsigned long long)len, (unsigned long long)psp->mem.dram_size);
+    *pa = a;
+    return MC_FW_SUCCESS;
+}
+
+uint32_t psp_host_read(struct mc_psp *psp, uint64_t raw, void *buf, size_t len, struct mc_error *err)
+{
+    enum mc_psp_dom dom;
+    uint64_t pa;
+    uint32_t st = psp_host_addr(psp, raw, len, &dom, &pa, err);
+    if (st)
+        return st;
+    if (len && psp->mem.read(psp->mem.ctx, dom, 0, pa, buf, len, err) != MC_OK)
+        return psp_fail(err, MC_FW_INVALID_ADDRESS, "cannot read 0x%zx bytes at 0x%llx", len, (unsigned long long)raw);
+    return MC_FW_SUCCESS;
+}
+
+uint32_t psp_host_write(struct mc_psp *psp, uint64_t raw, const void *buf, size_t len, struct mc_error *err)
+{
+    enum mc_psp_dom dom;
+    uint64_t pa;
+    uint32_t st = psp_host_addr(psp, raw, len, &dom, &pa, err);
+    if (st)
+        return st;
+    if (len && psp->mem.write(psp->mem.ctx, dom, 0, pa, buf, len, err) != MC_OK)
+        return psp_fail(err, MC_FW_INVALID_ADDRESS, "cannot write 0x%zx bytes at 0x%llx", len,
+                        (unsigned long long)raw);
+    return MC_FW_SUCCESS;
+}
+
+/* ---- create / destroy -------------------------------------------------------------------- */
+
+mc_status mc_psp_create(const struct mc_psp_config *cfg, const struct mc_psp_mem *mem, struct mc_rng *rng,
+                        struct mc_psp **out, struct mc_error *err)
+{
+    if (!cfg || !mem || !rng || !out || !cfg->platform || !mem->read || !mem->write || !mem->bind_key ||
+        !mem->unbind_key)
+        return mc_seterr(err, MC_E_INVAL, "mc_psp_create needs a configuration, a memory port and an RNG");
+    if (strlen(cfg->platform) == 0 || strlen(cfg->platform) >= PSP_PLATFORM_NAME_LEN)
+        return mc_seterr(err, MC_E_INVAL, "platform name must be 1..%d characters", PSP_PLATFORM_NAME_LEN - 1);
+    if (cfg->max_asid == 0 || cfg->max_asid > 0xFFFFu || cfg->min_sev_asid == 0 || cfg->min_sev_asid > cfg->max_asid + 1)
+        return mc_seterr(err, MC_E_INVAL, "ASID range is invalid (max_asid %u, min_sev_asid %u)", cfg->max_asid,
+                         cfg->min_sev_asid);
+    if (cfg->num_cores == 0 || cfg->num_cores > MC_PSP_MAX_CORES)
+        return mc_seterr(err, MC_E_INVAL, "num_cores must be 1..%u", MC_PSP_MAX_CORES);
+    if (cfg->max_guests > MC_PSP_MAX_GUESTS)
+        return mc_seterr(err, MC_E_INVAL, "max_guests must be at most %u", MC_PSP_MAX_GUESTS);
+    if (mem->dram_size == 0 || mem->cbit_pos > 63)
+        return mc_seterr(err, MC_E_INVAL, "memory port needs a DRAM size and a C-bit position below 64");
+
+    struct mc_psp *psp = calloc(1, sizeof *psp);
+    if (!psp)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory for the firmware");
+    psp->cfg = *cfg;
+    if (psp->cfg.max_guests == 0)
+        psp->cfg.max_guests = MC_PSP_MAX_GUESTS;
+    snprintf(psp->platform, sizeof psp->platform, "%s", cfg->platform);
+    psp->cfg.platform = psp->platform;
+    psp->mem = *mem;
+    psp->rng = rng;
+    psp->guests = calloc(psp->cfg.max_guests + 1, sizeof *psp->guests);
+    psp->asid_owner = calloc(cfg->max_asid + 1, sizeof *psp->asid_owner);
+    psp->asid_dirty = calloc(cfg->max_asid + 1, 1);
+    if (cfg->state_path)
+        psp->state_path = strdup(cfg->state_path);
+    psp->cfg.state_path = psp->state_path;
+    if (!psp->guests || !psp->asid_owner || !psp->asid_dirty || (cfg->state_path && !psp->state_path)) {
+        mc_psp_destroy(psp);
+        return mc_seterr(err, MC_E_NOMEM, "out of memory for the firmware tables");
+    }
+    mc_status s;
+    if (psp->state_path)
+        s = psp_nv_load_file(psp, err);
+    else
+        s = mc_rng_bytes(rng, psp->nv.chip_secret, sizeof psp->nv.chip_secret, err);
+    if (s != MC_OK) {
+        mc_psp_destroy(psp);
+        return s;
+    }
+    *out = psp;
+    return MC_OK;
+}
+
+void psp_guest_free(struct psp_guest *g)
+{
+    if (!g)
+        return;
+    mc_hashctx_free(g->ld_ctx);
+    mc_wipe(g, sizeof *g);
+    free(g);
+}
+
+void mc_psp_destroy(struct mc_psp *psp)
+{
+    if (!psp)
+        return;
+    if (psp->guests)
+        for (uint32_t h = 1; h <= psp->cfg.max_guests; h++)
+            psp_guest_free(psp->guests[h]);
+    free(psp->guests);
+    free(psp->asid_owner);
+    free(psp->asid_dirty);
+    free(psp->state_path);
+    mc_wipe(psp, sizeof *psp);
+    free(psp);
+}
+
+/* ---- the one command path ---------------------------------------------------------------- */
+
+mc_status mc_psp_command(struct mc_psp *psp, uint32_t cmd, uint64_t buf_paddr, uint32_t *fw_status,
+                         struct mc_error *err)
+{
+    if (!psp || !fw_status)
+        return mc_seterr(err, MC_E_INVAL, "mc_psp_command needs a firmware and a status pointer");
+    mc_clearerr(err);
+    const struct psp_cmd_desc *d = psp_find(cmd);
+    uint32_t api = ((uint32_t)psp->cfg.api_major << 8) | psp->cfg.api_minor;
+    if (!d || api < d->min_api) {
+        *fw_status = psp_fail(err, MC_FW_INVALID_COMMAND, "command 0x%03x (%s) is not implemented by this firmware",
+                              cmd, mc_sev_cmd_name(cmd));
+        return MC_OK;
+    }
+    if (!(d->pstates & (1u << psp->pstate))) {
+        *fw_status = psp_fail(err, MC_FW_INVALID_PLATFORM_STATE, "%s is not allowed while the platform is %s", d->name,
+                              mc_sev_pstate_name(psp->pstate));
+        return MC_OK;
+    }
+    uint8_t buf[0x80] = {0};
+    uint32_t st = MC_FW_SUCCESS;
+    if (d->buf_len) {
+        st = psp_host_read(psp, buf_paddr, buf, d->buf_len, err);
+        if (st) {
+            *fw_status = psp_fail(err, st, "%s: the command buffer at 0x%llx is not in DRAM", d->name,
+                                  (unsigned long long)buf_paddr);
+            return MC_OK;
+        }
+    }
+    struct psp_guest *g = NULL;
+    if (d->handle_off >= 0) {
+        uint32_t h = mc_le32(buf + d->handle_off);
+        g = psp_guest_get(psp, h);
+        if (!g) {
+            *fw_status = psp_fail(err, MC_FW_INVALID_GUEST, "%s: guest handle %u does not exist", d->name, h);
+            return MC_OK;
+        }
+        if (!(d->gstates & (1u << g->state))) {
+            *fw_status = psp_fail(err, MC_FW_INVALID_GUEST_STATE, "%s is not allowed while guest %u is %s", d->name,
+                                  h, mc_sev_gstate_name(g->state));
+            return MC_OK;
+        }
+    }
+    st = d->fn(psp, buf, g, err);
+    if (d->buf_len && (d->copy == CB_OK || d->copy == CB_OK_LEN) &&
+        (st == MC_FW_SUCCESS || (d->copy == CB_OK_LEN && st == MC_FW_INVALID_LENGTH))) {
+        struct mc_error e2;
+        if (psp_host_write(psp, buf_paddr, buf, d->buf_len, &e2) != MC_FW_SUCCESS && st == MC_FW_SUCCESS)
+            st = psp_fail(err, MC_FW_INVALID_ADDRESS, "%s: cannot write the command buffer back", d->name);
+    }
+    if (st != MC_FW_SUCCESS && err && err->code == MC_OK)
+        psp_fail(err, st, "%s failed", d->name);
+    *fw_status = st;
+    return MC_OK;
+}
+
+/* ---- MMIO ------------------------------------------------------------------------------- */
+
+void mc_psp_mmio_write32(struct mc_psp *psp, uint32_t off, uint32_t val)
+{
+    if (!psp)
+        return;
+    switch (off) {
+    case MC_PSP_REG_ADDR_LO: psp->reg_lo = val; break;
+    case MC_PSP_REG_ADDR_HI: psp->reg_hi = val; break;
+    case MC_PSP_REG_CMDRESP: {
+        uint32_t cmd = (val >> 16) & 0x7FFu, st = 0;
+        uint64_t pa = ((uint64_t)psp->reg_hi << 32) | psp->reg_lo;
+        mc_psp_command(psp, cmd, pa, &st, NULL);
+        psp->reg_cmdresp = MC_PSP_CMDRESP_RESP | (cmd << 16) | (st & 0xFFFFu);
+        break;
+    }
+    default: break;
+    }
+}
+
+uint32_t mc_psp_mmio_read32(const struct mc_psp *psp, uint32_t off)
+{
+    if (!psp)
+        return 0;
+    switch (off) {
+    case MC_PSP_REG_ADDR_LO: return psp->reg_lo;
+    case MC_PSP_REG_ADDR_HI: return psp->reg_hi;
+    case MC_PSP_REG_CMDRESP: return psp->reg_cmdresp;
+    case MC_PSP_REG_FEATURE: return 1u;
+    default: return 0;
+    }
+}
+
+/* ---- misc API ---------------------------------------------------------------------------- */
+
+void mc_psp_wbinvd(struct mc_psp *psp, unsigned core)
+{
+    if (psp && core < psp->cfg.num_cores)
+        psp->wbinvd_needed &= ~(1ull << core);
+}
+
+void mc_psp_set_trace(struct mc_psp *psp, mc_psp_trace_fn fn, void *ctx)
+{
+    if (psp) {
+        psp->trace = fn;
+        psp->trace_ctx = ctx;
+    }
+}
+
+uint32_t mc_psp_platform_state(const struct mc_psp *psp) { return psp ? psp->pstate : 0; }
+uint32_t mc_psp_guest_count(const struct mc_psp *psp) { return psp ? psp->guest_count : 0; }
+bool mc_psp_asid_dirty(const struct mc_psp *psp, uint32_t asid)
+{
+    return psp && asid <= psp->cfg.max_asid && psp->asid_dirty[asid];
+}
+
+static mc_status snap_u64(struct mc_digest *d, uint64_t v, struct mc_error *err)
+{
+    uint8_t b[8];
+    mc_put_le64(b, v);
+    return mc_digest_update(d, b, 8, err);
+}
+
+mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct mc_error *err)
+{
+    if (!psp || !digest)
+        return mc_seterr(err, MC_E_INVAL, "mc_psp_snapshot needs a firmware and an output");
+    struct mc_digest *d;
+    mc_status s = mc_digest_new("SHA256", &d, err);
+    if (s)
+        return s;
+    s |= snap_u64(d, psp->pstate, err);
+    s |= snap_u64(d, psp->es_init, err);
+    s |= snap_u64(d, psp->tmr_paddr, err);
+    s |= snap_u64(d, psp->tmr_len, err);
+    s |= snap_u64(d, psp->nv_paddr, err);
+    s |= snap_u64(d, psp->nv_in_dram, err);
+    s |= snap_u64(d, psp->guest_count, err);
+    s |= snap_u64(d, psp->wbinvd_needed, err);
+    s |= mc_digest_update(d, psp->asid_owner, (psp->cfg.max_asid + 1) * sizeof *psp->asid_owner, err);
+    s |= mc_digest_update(d, psp->asid_dirty, psp->cfg.max_asid + 1, err);
+    s |= mc_digest_update(d, psp->nv.chip_secret, sizeof psp->nv.chip_secret, err);
+    s |= snap_u64(d, psp->nv.owned, err);
+    s |= snap_u64(d, psp->nv.ident_len, err);
+    s |= mc_digest_update(d, psp->nv.ident, psp->nv.ident_len, err);
+    for (uint32_t h = 1; h <= psp->cfg.max_guests; h++) {
+        const struct psp_guest *g = psp->guests[h];
+        if (!g)
+            continue;
+        uint8_t ld[32] = {0};
+        if (g->ld_ctx)
+            s |= mc_hashctx_peek(g->ld_ctx, ld, err);
+        s |= snap_u64(d, h, err);
+        s |= snap_u64(d, g->state, err);
+        s |= snap_u64(d, g->policy, err);
+        s |= snap_u64(d, g->asid, err);
+        s |= snap_u64(d, g->activation_pending, err);
+        s |= snap_u64(d, g->have_channel, err);
+        s |= snap_u64(d, g->ld_bytes, err);
+        s |= snap_u64(d, g->ld_final, err);
+        s |= mc_digest_update(d, g->vek, sizeof g->vek, err);
+        s |= mc_digest_update(d, g->tek, sizeof g->tek, err);
+        s |= mc_digest_update(d, g->tik, sizeof g->tik, err);
+        s |= mc_digest_update(d, ld, sizeof ld, err);
+        s |= mc_digest_update(d, g->ld, sizeof g->ld, err);
+        s |= mc_digest_update(d, g->measure, sizeof g->measure, err);
+    }
+    size_t n = 32;
+    if (s == MC_OK)
+        s = mc_digest_final(d, digest, &n, err);
+    mc_digest_free(d);
+    return s == MC_OK ? MC_OK : mc_seterr(err, MC_E_CRYPTO, "cannot compute the firmware snapshot");
+}

@@ -1,0 +1,123 @@
+/* memcrypt — internals of the emulated Secure Processor (shared by the files in src/fw only). */
+#ifndef MC_FW_PSP_INT_H
+#define MC_FW_PSP_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <memcrypt/psp.h>
+
+#include "crypto/crypto.h"
+#include "crypto/hashctx.h"
+
+#define PSP_VEK_LEN 32      /* AES-128-XTS key for the memory engine: data || tweak */
+#define PSP_CHIP_SECRET_LEN 32
+#define PSP_IDENT_MAX 0x7000u /* opaque identity blob (OCA/PEK/PDH keys and certs) */
+#define PSP_PLATFORM_NAME_LEN 32
+
+/* The persistent (non-volatile) state: what survives SHUTDOWN and power cycles. */
+struct psp_nv {
+    uint8_t chip_secret[PSP_CHIP_SECRET_LEN]; /* chip-unique secret (fused on hardware) */
+    uint32_t owned;                           /* 1 = externally owned (PEK_CERT_IMPORT) */
+    uint32_t ident_len;                       /* 0 = no OCA/PEK/PDH yet */
+    uint8_t ident[PSP_IDENT_MAX];
+};
+
+struct psp_guest {
+    uint32_t handle;
+    uint32_t state;       /* enum mc_sev_gstate */
+    uint32_t policy;
+    uint32_t asid;        /* 0 = none */
+    bool activation_pending; /* ACTIVATE before RUNNING: takes effect at LAUNCH/RECEIVE_FINISH */
+    uint8_t vek[PSP_VEK_LEN];
+    uint8_t tek[16], tik[16];
+    bool have_channel;    /* LAUNCH_START had a DH cert / session */
+    struct mc_hashctx *ld_ctx; /* running launch digest (LUPDATE) */
+    uint64_t ld_bytes;
+    uint8_t ld[32];       /* finalised at LAUNCH_MEASURE */
+    bool ld_final;
+    uint8_t measure[32];  /* kept for LAUNCH_SECRET */
+};
+
+struct mc_psp {
+    struct mc_psp_config cfg;
+    char platform[PSP_PLATFORM_NAME_LEN];
+    char *state_path;
+    struct mc_psp_mem mem;
+    struct mc_rng *rng;
+
+    uint32_t pstate;
+    bool es_init;
+    uint64_t tmr_paddr;
+    uint32_t tmr_len;
+    uint64_t nv_paddr;   /* INIT_EX with a DRAM NV area: written back after NV commands */
+    bool nv_in_dram;
+
+    struct psp_guest **guests; /* [1..max_guests] */
+    uint32_t guest_count;
+    uint32_t *asid_owner;      /* [0..max_asid]: handle owning the ASID, 0 = free */
+    uint8_t *asid_dirty;       /* [0..max_asid] */
+    uint64_t wbinvd_needed;    /* bit per core */
+
+    struct psp_nv nv;
+
+    mc_psp_trace_fn trace;
+    void *trace_ctx;
+
+    /* MMIO registers */
+    uint32_t reg_cmdresp, reg_lo, reg_hi;
+};
+
+/* ---- psp.c helpers used by the command files ---- */
+void psp_set_pstate(struct mc_psp *psp, uint32_t to);
+void psp_set_gstate(struct mc_psp *psp, struct psp_guest *g, uint32_t to);
+struct psp_guest *psp_guest_get(struct mc_psp *psp, uint32_t handle);
+void psp_guest_free(struct psp_guest *g);
+
+/* Host-provided address (may carry the C-bit): split into domain + stripped address and check
+ * that [pa, pa+len) lies inside DRAM. Returns MC_FW_SUCCESS or MC_FW_INVALID_ADDRESS. */
+uint32_t psp_host_addr(const struct mc_psp *psp, uint64_t raw, uint64_t len, enum mc_psp_dom *dom, uint64_t *pa,
+                       struct mc_error *err);
+/* Read/write host memory at a raw host address (domain from its C-bit). */
+uint32_t psp_host_read(struct mc_psp *psp, uint64_t raw, void *buf, size_t len, struct mc_error *err);
+uint32_t psp_host_write(struct mc_psp *psp, uint64_t raw, const void *buf, size_t len, struct mc_error *err);
+/* Status + sentence. */
+uint32_t psp_fail(struct mc_error *err, uint32_t fw, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- psp_nv.c: persistent state ----
+ * Sealed NV image (the INIT_EX NV area and the body of the state file): magic, version,
+ * platform name, chip id, owner flag, identity blob encrypted with AES-128-CTR under a key
+ * derived from the chip secret, HMAC-SHA256 over everything (key also derived from it). */
+/* Seal nv into out (cap bytes, padded with 0xFF up to cap when pad is true); *len = used bytes. */
+mc_status psp_nv_encode(struct mc_psp *psp, const struct psp_nv *nv, uint8_t *out, size_t cap, bool pad, size_t *len,
+                        struct mc_error *err);
+/* Unseal an image (trailing 0xFF padding allowed) made by this chip for this platform into
+ * nv->owned / ident (chip_secret is the chip's). what names the source in messages. */
+mc_status psp_nv_decode(const struct mc_psp *psp, const uint8_t chip_secret[PSP_CHIP_SECRET_LEN], const uint8_t *in,
+                        size_t len, struct psp_nv *nv, const char *what, struct mc_error *err);
+/* Persist nv (not yet committed to psp->nv) to the INIT_EX NV area when one is in use, else
+ * to the state file (if any). */
+mc_status psp_nv_save(struct mc_psp *psp, const struct psp_nv *nv, struct mc_error *err);
+/* Load the state file at create time (missing file -> fresh chip secret, file written). */
+mc_status psp_nv_load_file(struct mc_psp *psp, struct mc_error *err);
+
+/* ---- psp_identity.c: OCA/PEK/PDH/CEK (through the SEV identity module) ---- */
+/* At INIT: create whatever is missing (OCA, PEK, PDH). */
+uint32_t psp_id_ensure(struct mc_psp *psp, struct psp_nv *nv, struct mc_error *err);
+uint32_t psp_id_pek_gen(struct mc_psp *psp, struct psp_nv *nv, struct mc_error *err);
+uint32_t psp_id_pdh_gen(struct mc_psp *psp, struct psp_nv *nv, struct mc_error *err);
+uint32_t psp_id_pek_csr(struct mc_psp *psp, uint8_t out[MC_SEV_CERT_LEN], struct mc_error *err);
+uint32_t psp_id_pek_import(struct mc_psp *psp, struct psp_nv *nv, const uint8_t pek[MC_SEV_CERT_LEN],
+                           const uint8_t oca[MC_SEV_CERT_LEN], struct mc_error *err);
+uint32_t psp_id_pdh_export(struct mc_psp *psp, uint8_t pdh[MC_SEV_CERT_LEN], uint8_t chain[MC_SEV_CHAIN_LEN],
+                           struct mc_error *err);
+uint32_t psp_id_get_id(struct mc_psp *psp, uint8_t id[MC_SEV_ID_LEN], struct mc_error *err);
+/* LAUNCH_START/RECEIVE_START channel: GODH cert + session -> TEK/TIK (MACs checked). */
+uint32_t psp_id_unwrap_session(struct mc_psp *psp, const uint8_t godh[MC_SEV_CERT_LEN],
+                               const uint8_t session[MC_SEV_SESSION_LEN], uint32_t policy, uint8_t tek[16],
+                               uint8_t tik[16], struct mc_error *err);
+/* ATTESTATION: sign report bytes 0x00..0x33 with the PEK, fill usage/algo/signature. */
+uint32_t psp_id_sign_report(struct mc_psp *psp, uint8_t report[MC_SEV_REPORT_LEN], struct mc_error *err);
+
+
+#endif

@@ -1,0 +1,205 @@
+/* The firmware's persistent state: the sealed NV image (INIT_EX NV area) and the state file
+ * (the emulated chip: its fused secret plus its SPI store), written atomically. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <memcrypt/bytes.h>
+#include <memcrypt/fileio.h>
+
+#include "crypto/aes.h"
+#include "crypto/kdf.h"
+#include "fw/psp_int.h"
+
+#define NV_MAGIC "MCSEVNV1"
+#define NV_VERSION 1u
+#define NV_OFF_VERSION 8
+#define NV_OFF_PLATFORM 12
+#define NV_OFF_CHIPID (NV_OFF_PLATFORM + PSP_PLATFORM_NAME_LEN)
+#define NV_OFF_OWNED (NV_OFF_CHIPID + 32)
+#define NV_OFF_IDLEN (NV_OFF_OWNED + 4)
+#define NV_OFF_IV (NV_OFF_IDLEN + 4)
+#define NV_OFF_IDENT (NV_OFF_IV + 16)
+#define NV_MAC_LEN 32
+_Static_assert(NV_OFF_IDENT + PSP_IDENT_MAX + NV_MAC_LEN <= MC_SEV_NV_LEN, "the NV image must fit in 32 KiB");
+
+#define ST_MAGIC "MCSEVCHP"
+#define ST_VERSION 1u
+#define ST_OFF_PLATFORM 12
+#define ST_OFF_SECRET (ST_OFF_PLATFORM + PSP_PLATFORM_NAME_LEN)
+#define ST_OFF_IMGLEN (ST_OFF_SECRET + PSP_CHIP_SECRET_LEN)
+#define ST_OFF_IMG (ST_OFF_IMGLEN + 4)
+
+struct nv_keys {
+    uint8_t chip_id[32], enc[16], mac[32];
+};
+
+static mc_status nv_keys(const uint8_t secret[PSP_CHIP_SECRET_LEN], struct nv_keys *k, struct mc_error *err)
+{
+    if (mc_kdf_sev(secret, PSP_CHIP_SECRET_LEN, "memcrypt-chip-id", NULL, 0, k->chip_id, 32, err) ||
+        mc_kdf_sev(secret, PSP_CHIP_SECRET_LEN, "memcrypt-nv-encryption", NULL, 0, k->enc, 16, err) ||
+        mc_kdf_sev(secret, PSP_CHIP_SECRET_LEN, "memcrypt-nv-integrity", NULL, 0, k->mac, 32, err))
+        return mc_seterr(err, MC_E_CRYPTO, "cannot derive the persistent-state keys");
+    return MC_OK;
+}
+
+mc_status psp_nv_encode(struct mc_psp *psp, const struct psp_nv *nv, uint8_t *out, size_t cap, bool pad, size_t *len,
+                        struct mc_error *err)
+{
+    size_t need = NV_OFF_IDENT + nv->ident_len + NV_MAC_LEN;
+    if (nv->ident_len > PSP_IDENT_MAX || cap < need)
+        return mc_seterr(err, MC_E_RANGE, "the persistent state does not fit (%zu bytes)", need);
+    struct nv_keys k;
+    mc_status s = nv_keys(nv->chip_secret, &k, err);
+    if (s)
+        return s;
+    memset(out, pad ? 0xFF : 0, pad ? cap : need);
+    memcpy(out, NV_MAGIC, 8);
+    mc_put_le32(out + NV_OFF_VERSION, NV_VERSION);
+    memset(out + NV_OFF_PLATFORM, 0, PSP_PLATFORM_NAME_LEN);
+    memcpy(out + NV_OFF_PLATFORM, psp->platform, strlen(psp->platform));
+    memcpy(out + NV_OFF_CHIPID, k.chip_id, 32);
+    mc_put_le32(out + NV_OFF_OWNED, nv->owned);
+    mc_put_le32(out + NV_OFF_IDLEN, nv->ident_len);
+    s = mc_rng_bytes(psp->rng, out + NV_OFF_IV, 16, err);
+    if (!s && nv->ident_len)
+        s = mc_aes128_ctr(k.enc, out + NV_OFF_IV, nv->ident, out + NV_OFF_IDENT, nv->ident_len, err);
+    if (!s)
+        s = mc_hmac_sha256(k.mac, sizeof k.mac, out, NV_OFF_IDENT + nv->ident_len, out + NV_OFF_IDENT + nv->ident_len,
+                           err);
+    mc_wipe(&k, sizeof k);
+    if (s)
+        return mc_seterr(err, MC_E_CRYPTO, "cannot seal the persistent state");
+    *len = need;
+    return MC_OK;
+}
+
+mc_status psp_nv_decode(const struct mc_psp *psp, const uint8_t chip_secret[PSP_CHIP_SECRET_LEN], const uint8_t *in,
+                        size_t len, struct psp_nv *nv, const char *what, struct mc_error *err)
+{
+    if (len < NV_OFF_IDENT + NV_MAC_LEN || memcmp(in, NV_MAGIC, 8) != 0)
+        return mc_seterr(err, MC_E_FORMAT, "%s does not hold memcrypt SEV firmware state", what);
+    if (mc_le32(in + NV_OFF_VERSION) != NV_VERSION)
+        return mc_seterr(err, MC_E_FORMAT, "%s has format version %u; this build reads version %u", what,
+                         mc_le32(in + NV_OFF_VERSION), NV_VERSION);
+    char plat[PSP_PLATFORM_NAME_LEN + 1];
+    memcpy(plat, in + NV_OFF_PLATFORM, PSP_PLATFORM_NAME_LEN);
+    plat[PSP_PLATFORM_NAME_LEN] = 0;
+    for (size_t i = 0; plat[i]; i++)
+        if (plat[i] < 0x20 || plat[i] > 0x7E)
+            plat[i] = '?';
+    if (strcmp(plat, psp->platform) != 0)
+        return mc_seterr(err, MC_E_FORMAT, "%s was written for platform '%s', not '%s'", what, plat, psp->platform);
+    uint32_t idlen = mc_le32(in + NV_OFF_IDLEN);
+    uint32_t owned = mc_le32(in + NV_OFF_OWNED);
+    if (idlen > PSP_IDENT_MAX || NV_OFF_IDENT + (size_t)idlen + NV_MAC_LEN > len || owned > 1)
+        return mc_seterr(err, MC_E_FORMAT, "%s is corrupt (bad lengths or flags)", what);
+    for (size_t i = NV_OFF_IDENT + (size_t)idlen + NV_MAC_LEN; i < len; i++)
+        if (in[i] != 0xFF)
+            return mc_seterr(err, MC_E_FORMAT, "%s is corrupt (data after the end of the image)", what);
+    struct nv_keys k;
+    mc_status s = nv_keys(chip_secret, &k, err);
+    if (s)
+        return s;
+    uint8_t mac[32];
+    if (!mc_ct_equal(k.chip_id, in + NV_OFF_CHIPID, 32)) {
+        mc_wipe(&k, sizeof k);
+        return mc_seterr(err, MC_E_FORMAT, "%s belongs to another chip", what);
+    }
+    s = mc_hmac_sha256(k.mac, sizeof k.mac, in, NV_OFF_IDENT + idlen, mac, err);
+    if (!s && !mc_ct_equal(mac, in + NV_OFF_IDENT + idlen, 32))
+        s = mc_seterr(err, MC_E_FORMAT, "%s is corrupt (integrity check failed)", what);
+    if (!s && idlen)
+        s = mc_aes128_ctr(k.enc, in + NV_OFF_IV, in + NV_OFF_IDENT, nv->ident, idlen, err);
+    mc_wipe(&k, sizeof k);
+    if (s)
+        return s == MC_E_FORMAT ? s : mc_seterr(err, MC_E_CRYPTO, "cannot unseal %s", what);
+    if (idlen < PSP_IDENT_MAX)
+        mc_wipe(nv->ident + idlen, PSP_IDENT_MAX - idlen);
+    nv->ident_len = idlen;
+    nv->owned = owned;
+    return MC_OK;
+}
+
+static mc_status write_state_file(struct mc_psp *psp, const struct psp_nv *nv, struct mc_error *err)
+{
+    size_t cap = ST_OFF_IMG + MC_SEV_NV_LEN, ilen;
+    uint8_t *f = calloc(1, cap);
+    if (!f)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory");
+    memcpy(f, ST_MAGIC, 8);
+    mc_put_le32(f + 8, ST_VERSION);
+    memcpy(f + ST_OFF_PLATFORM, psp->platform, strlen(psp->platform));
+    memcpy(f + ST_OFF_SECRET, nv->chip_secret, PSP_CHIP_SECRET_LEN);
+    mc_status s = psp_nv_encode(psp, nv, f + ST_OFF_IMG, MC_SEV_NV_LEN, false, &ilen, err);
+    if (!s) {
+        mc_put_le32(f + ST_OFF_IMGLEN, (uint32_t)ilen);
+        s = mc_file_write_atomic(psp->state_path, f, ST_OFF_IMG + ilen, err);
+    }
+    mc_wipe(f, cap);
+    free(f);
+    return s;
+}
+
+mc_status psp_nv_save(struct mc_psp *psp, const struct psp_nv *nv, struct mc_error *err)
+{
+    if (psp->nv_in_dram) {
+        uint8_t *img = malloc(MC_SEV_NV_LEN);
+        size_t n;
+        if (!img)
+            return mc_seterr(err, MC_E_NOMEM, "out of memory");
+        mc_status s = psp_nv_encode(psp, nv, img, MC_SEV_NV_LEN, true, &n, err);
+        if (!s && psp_host_write(psp, psp->nv_paddr, img, MC_SEV_NV_LEN, err) != MC_FW_SUCCESS)
+            s = mc_seterr(err, MC_E_IO, "cannot write the INIT_EX NV area");
+        free(img);
+        return s;
+    }
+    if (psp->state_path)
+        return write_state_file(psp, nv, err);
+    return MC_OK;
+}
+
+mc_status psp_nv_load_file(struct mc_psp *psp, struct mc_error *err)
+{
+    struct stat st;
+    if (stat(psp->state_path, &st) != 0) {
+        /* A new chip: fresh fused secret, nothing else yet. */
+        mc_status s = mc_rng_bytes(psp->rng, psp->nv.chip_secret, PSP_CHIP_SECRET_LEN, err);
+        return s ? s : write_state_file(psp, &psp->nv, err);
+    }
+    uint8_t *f;
+    size_t len;
+    mc_status s = mc_file_read(psp->state_path, ST_OFF_IMG + MC_SEV_NV_LEN, &f, &len, err);
+    if (s)
+        return s;
+    const char *p = psp->state_path;
+    if (len < ST_OFF_IMG || memcmp(f, ST_MAGIC, 8) != 0)
+        s = mc_seterr(err, MC_E_FORMAT, "%s is not a memcrypt SEV firmware state file", p);
+    else if (mc_le32(f + 8) != ST_VERSION)
+        s = mc_seterr(err, MC_E_FORMAT, "%s has format version %u; this build reads version %u", p, mc_le32(f + 8),
+                      ST_VERSION);
+    else if (mc_le32(f + ST_OFF_IMGLEN) != len - ST_OFF_IMG)
+        s = mc_seterr(err, MC_E_FORMAT, "%s is truncated or corrupt (length mismatch)", p);
+    else if (strnlen((const char *)f + ST_OFF_PLATFORM, PSP_PLATFORM_NAME_LEN) == PSP_PLATFORM_NAME_LEN ||
+             strncmp((const char *)f + ST_OFF_PLATFORM, psp->platform, PSP_PLATFORM_NAME_LEN) != 0)
+        s = mc_seterr(err, MC_E_FORMAT, "%s belongs to another platform (not '%s')", p, psp->platform);
+    if (!s) {
+        struct psp_nv *n = calloc(1, sizeof *n);
+        if (!n) {
+            s = mc_seterr(err, MC_E_NOMEM, "out of memory");
+        } else {
+            memcpy(n->chip_secret, f + ST_OFF_SECRET, PSP_CHIP_SECRET_LEN);
+            char what[600];
+            snprintf(what, sizeof what, "state file %s", p);
+            s = psp_nv_decode(psp, n->chip_secret, f + ST_OFF_IMG, len - ST_OFF_IMG, n, what, err);
+            if (!s)
+                memcpy(&psp->nv, n, sizeof *n);
+            mc_wipe(n, sizeof *n);
+            free(n);
+        }
+    }
+    mc_wipe(f, len);
+    free(f);
+    return s;
+}

@@ -1,0 +1,99 @@
+/* The firmware's memory port wired to the memory controller: every firmware access is an
+ * MC_REQ_PSP access with an explicit key domain; guest keys become engine key slots bound to
+ * their ASID. */
+#include <memcrypt/vm.h>
+
+static mc_status port_access(void *ctx, enum mc_psp_dom dom, uint32_t asid, uint64_t pa, void *buf, size_t len,
+                             bool write, struct mc_error *err)
+{
+    struct mc_sev_port *p = ctx;
+    const struct mc_platform *plat = mc_get_platform(p->mc);
+    struct mc_access a = {.addr = pa, .size = len, .kind = write ? MC_ACC_WRITE : MC_ACC_READ, .req = MC_REQ_PSP};
+    if (dom == MC_PSP_DOM_HOST) {
+        if (!plat->cbit)
+            return mc_seterr(err, MC_E_UNSUPPORTED, "the platform has no C-bit");
+        a.addr |= 1ull << plat->cbit;
+    } else if (dom == MC_PSP_DOM_GUEST) {
+        if (asid == 0)
+            return mc_seterr(err, MC_E_INVAL, "a guest-key access needs an ASID");
+        a.asid = asid;
+    }
+    struct mc_fault f;
+    return write ? mc_write(p->mc, &a, buf, &f, err) : mc_read(p->mc, &a, buf, &f, err);
+}
+
+static mc_status port_read(void *ctx, enum mc_psp_dom dom, uint32_t asid, uint64_t pa, void *buf, size_t len,
+                           struct mc_error *err)
+{
+    return port_access(ctx, dom, asid, pa, buf, len, false, err);
+}
+
+static mc_status port_write(void *ctx, enum mc_psp_dom dom, uint32_t asid, uint64_t pa, const void *buf, size_t len,
+                            struct mc_error *err)
+{
+    return port_access(ctx, dom, asid, pa, (void *)buf, len, true, err);
+}
+
+static mc_status port_bind(void *ctx, uint32_t asid, const uint8_t *key, size_t keylen, struct mc_error *err)
+{
+    struct mc_sev_port *p = ctx;
+    struct mc_engine *e = mc_get_engine(p->mc);
+    mc_slot s;
+    mc_status st = mc_engine_slot_import(e, MC_CIPHER_AES128_XTS, key, keylen, &s, err);
+    if (st)
+        return st;
+    st = mc_bind_asid(p->mc, asid, s, err);
+    if (st)
+        mc_engine_slot_destroy(e, s, NULL);
+    return st;
+}
+
+static mc_status port_unbind(void *ctx, uint32_t asid, struct mc_error *err)
+{
+    struct mc_sev_port *p = ctx;
+    mc_slot s = mc_asid_slot(p->mc, asid);
+    if (s == 0)
+        return mc_seterr(err, MC_E_STATE, "ASID %u has no key bound", asid);
+    mc_status st = mc_unbind_asid(p->mc, asid, err);
+    if (!st)
+        st = mc_engine_slot_destroy(mc_get_engine(p->mc), s, err);
+    return st;
+}
+
+void mc_sev_port_init(struct mc_sev_port *p, struct mc_ctl *mc, struct mc_psp_mem *out)
+{
+    p->mc = mc;
+    *out = (struct mc_psp_mem){
+        .ctx = p,
+        .dram_size = mc_dram_size(mc_get_dram(mc)),
+        .cbit_pos = mc_get_platform(mc)->cbit,
+        .read = port_read,
+        .write = port_write,
+        .bind_key = port_bind,
+        .unbind_key = port_unbind,
+    };
+}
+
+mc_status mc_psp_config_from_profile(const struct mc_cpu_profile *prof, struct mc_psp_config *out,
+                                     struct mc_error *err)
+{
+    if (!prof || !out)
+        return mc_seterr(err, MC_E_INVAL, "mc_psp_config_from_profile needs a profile and an output");
+    struct mc_cpu_features f;
+    mc_cpu_decode(prof, &f);
+    if (prof->vendor != MC_VENDOR_AMD || !f.sev || f.max_asid == 0)
+        return mc_seterr(err, MC_E_UNSUPPORTED, "platform '%s' has no AMD SEV", prof->name);
+    *out = (struct mc_psp_config){
+        .platform = prof->name,
+        .api_major = prof->fw_api_major,
+        .api_minor = prof->fw_api_minor,
+        .build = 0,
+        .max_asid = f.max_asid,
+        .min_sev_asid = f.min_sev_asid ? f.min_sev_asid : 1,
+        .es_supported = f.sev_es,
+        .num_cores = 1,
+    };
+    if (out->min_sev_asid > out->max_asid + 1)
+        out->min_sev_asid = out->max_asid + 1;
+    return MC_OK;
+}

@@ -1,0 +1,264 @@
+/* The firmware's state machines, table driven: every command x platform state and every guest
+ * command x guest state, with the status the SEV API digest (§4, §5) gives, and the firmware
+ * state unchanged (snapshot) whenever a command is refused. Expected tables are written here
+ * from the digest, independently of the firmware's own dispatch table. */
+#include <memcrypt/fw_status.h>
+
+#include "check.h"
+#include "test_fw_harness.h"
+
+#define U 1u
+#define I 2u
+#define W 4u
+#define ALLP (U | I | W)
+#define NONE 0u /* not implemented: INVALID_COMMAND in every state */
+
+static const struct {
+    uint32_t id;
+    unsigned pstates;
+} ptable[] = {
+    {MC_SEV_CMD_INIT, U}, {MC_SEV_CMD_SHUTDOWN, ALLP}, {MC_SEV_CMD_PLATFORM_RESET, U},
+    {MC_SEV_CMD_PLATFORM_STATUS, ALLP}, {MC_SEV_CMD_PEK_GEN, I}, {MC_SEV_CMD_PEK_CSR, I | W},
+    {MC_SEV_CMD_PEK_CERT_IMPORT, I}, {MC_SEV_CMD_PDH_CERT_EXPORT, I | W}, {MC_SEV_CMD_PDH_GEN, I | W},
+    {MC_SEV_CMD_DF_FLUSH, ALLP}, {MC_SEV_CMD_DOWNLOAD_FIRMWARE, NONE}, {MC_SEV_CMD_GET_ID, ALLP},
+    {MC_SEV_CMD_INIT_EX, U}, {MC_SEV_CMD_NOP, ALLP}, {MC_SEV_CMD_RING_BUFFER, NONE},
+    {MC_SEV_CMD_DECOMMISSION, W}, {MC_SEV_CMD_ACTIVATE, W}, {MC_SEV_CMD_DEACTIVATE, W},
+    {MC_SEV_CMD_GUEST_STATUS, I | W}, {MC_SEV_CMD_COPY, W}, {MC_SEV_CMD_ACTIVATE_EX, W},
+    {MC_SEV_CMD_LAUNCH_START, I | W}, {MC_SEV_CMD_LAUNCH_UPDATE_DATA, W}, {MC_SEV_CMD_LAUNCH_UPDATE_VMSA, W},
+    {MC_SEV_CMD_LAUNCH_MEASURE, W}, {MC_SEV_CMD_LAUNCH_SECRET, W}, {MC_SEV_CMD_LAUNCH_FINISH, W},
+    {MC_SEV_CMD_ATTESTATION, W}, {MC_SEV_CMD_SEND_START, NONE}, {MC_SEV_CMD_SEND_UPDATE_DATA, NONE},
+    {MC_SEV_CMD_SEND_UPDATE_VMSA, NONE}, {MC_SEV_CMD_SEND_FINISH, NONE}, {MC_SEV_CMD_SEND_CANCEL, NONE},
+    {MC_SEV_CMD_RECEIVE_START, NONE}, {MC_SEV_CMD_RECEIVE_UPDATE_DATA, NONE},
+    {MC_SEV_CMD_RECEIVE_UPDATE_VMSA, NONE}, {MC_SEV_CMD_RECEIVE_FINISH, NONE}, {MC_SEV_CMD_DBG_DECRYPT, W},
+    {MC_SEV_CMD_DBG_ENCRYPT, W}, {MC_SEV_CMD_SWAP_OUT, NONE}, {MC_SEV_CMD_SWAP_IN, NONE},
+    {0x0FF, NONE}, {0x7FF, NONE},
+};
+
+/* Bring a fresh firmware to platform state ps (0 UNINIT, 1 INIT, 2 WORKING with guest 1). */
+static int to_pstate(struct fwt *t, unsigned ps)
+{
+    if (fwt_open(t, "rome", NULL, NULL))
+        return -1;
+    if (ps >= 1 && fwt_init(t, 0))
+        return -1;
+    if (ps == 2) {
+        uint32_t h;
+        if (fwt_launch(t, 0, 0, &h) || h != 1)
+            return -1;
+    }
+    return mc_psp_platform_state(t->psp) == ps ? 0 : -1;
+}
+
+static void test_command_x_platform_state(void)
+{
+    for (size_t i = 0; i < sizeof ptable / sizeof ptable[0]; i++) {
+        for (unsigned ps = 0; ps < 3; ps++) {
+            struct fwt t;
+            CHECK(to_pstate(&t, ps) == 0);
+            uint8_t buf[0x80] = {0}, before[32], after[32];
+            mc_put_le32(buf, 1); /* guest 1 in WORKING */
+            fwt_snap(&t, before);
+            uint32_t st = fw(&t, ptable[i].id, buf, sizeof buf);
+            fwt_snap(&t, after);
+            const char *name = mc_sev_cmd_name(ptable[i].id);
+            if (ptable[i].pstates == NONE) {
+                CHECK_MSG(st == MC_FW_INVALID_COMMAND, "%s in %s: %s", name, mc_sev_pstate_name(ps),
+                          mc_fw_status_name(st));
+                CHECK_MSG(!memcmp(before, after, 32), "%s changed state", name);
+            } else if (!(ptable[i].pstates & (1u << ps))) {
+                CHECK_MSG(st == MC_FW_INVALID_PLATFORM_STATE, "%s in %s: %s", name, mc_sev_pstate_name(ps),
+                          mc_fw_status_name(st));
+                CHECK_MSG(!memcmp(before, after, 32), "%s in %s changed state", name, mc_sev_pstate_name(ps));
+            } else {
+                CHECK_MSG(st != MC_FW_INVALID_PLATFORM_STATE && st != MC_FW_INVALID_COMMAND, "%s in %s: %s", name,
+                          mc_sev_pstate_name(ps), mc_fw_status_name(st));
+            }
+            fwt_close(&t);
+        }
+    }
+}
+
+#define GL (1u << MC_SEV_GSTATE_LUPDATE)
+#define GS (1u << MC_SEV_GSTATE_LSECRET)
+#define GR (1u << MC_SEV_GSTATE_RUNNING)
+#define GANY (GL | GS | GR)
+
+static const struct {
+    uint32_t id;
+    unsigned gstates; /* of the reachable states LUPDATE, LSECRET, RUNNING */
+} gtable[] = {
+    {MC_SEV_CMD_LAUNCH_UPDATE_DATA, GL}, {MC_SEV_CMD_LAUNCH_UPDATE_VMSA, GL}, {MC_SEV_CMD_LAUNCH_MEASURE, GL},
+    {MC_SEV_CMD_LAUNCH_SECRET, GS}, {MC_SEV_CMD_LAUNCH_FINISH, GS}, {MC_SEV_CMD_ATTESTATION, GS | GR},
+    {MC_SEV_CMD_ACTIVATE, GANY}, {MC_SEV_CMD_ACTIVATE_EX, GANY}, {MC_SEV_CMD_DEACTIVATE, GANY},
+    {MC_SEV_CMD_DECOMMISSION, GANY}, {MC_SEV_CMD_GUEST_STATUS, GANY}, {MC_SEV_CMD_DBG_DECRYPT, GANY},
+    {MC_SEV_CMD_DBG_ENCRYPT, GANY}, {MC_SEV_CMD_COPY, GANY},
+};
+
+/* Fresh firmware with guest 1 (ES policy on milan so VMSA is legal) in state gs, ASID bound. */
+static int to_gstate(struct fwt *t, unsigned gs)
+{
+    if (fwt_open(t, "milan", NULL, NULL) || fwt_init(t, MC_SEV_INIT_FLAG_ES))
+        return -1;
+    uint32_t h;
+    if (fwt_launch(t, MC_SEV_POLICY_ES, 0, &h) || fwt_activate(t, h, 1))
+        return -1;
+    if (gs >= MC_SEV_GSTATE_LSECRET && fwt_measure(t, h, NULL))
+        return -1;
+    if (gs >= MC_SEV_GSTATE_RUNNING && fwt_handle_cmd(t, MC_SEV_CMD_LAUNCH_FINISH, h))
+        return -1;
+    uint8_t b[0x0D] = {0};
+    mc_put_le32(b, h);
+    if (fw(t, MC_SEV_CMD_GUEST_STATUS, b, sizeof b) || b[0x0C] != gs)
+        return -1;
+    return 0;
+}
+
+static void fill_guest_buf(uint32_t id, uint8_t *b)
+{
+    memset(b, 0, 0x80);
+    mc_put_le32(b, 1);
+    if (id == MC_SEV_CMD_ACTIVATE_EX) {
+        mc_put_le32(b, 0x18);
+        mc_put_le32(b + 4, 1);
+        mc_put_le32(b + 8, 2);
+        mc_put_le32(b + 12, 1);
+        mc_put_le64(b + 16, DATA_PA);
+    }
+}
+
+static void test_command_x_guest_state(void)
+{
+    static const unsigned states[] = {MC_SEV_GSTATE_LUPDATE, MC_SEV_GSTATE_LSECRET, MC_SEV_GSTATE_RUNNING};
+    for (size_t i = 0; i < sizeof gtable / sizeof gtable[0]; i++) {
+        for (size_t k = 0; k < 3; k++) {
+            unsigned gs = states[k];
+            struct fwt t;
+            CHECK(to_gstate(&t, gs) == 0);
+            uint8_t buf[0x80], before[32], after[32];
+            fill_guest_buf(gtable[i].id, buf);
+            fwt_snap(&t, before);
+            uint32_t st = fw(&t, gtable[i].id, buf, sizeof buf);
+            fwt_snap(&t, after);
+            const char *name = mc_sev_cmd_name(gtable[i].id);
+            if (!(gtable[i].gstates & (1u << gs))) {
+                CHECK_MSG(st == MC_FW_INVALID_GUEST_STATE, "%s in %s: %s", name, mc_sev_gstate_name(gs),
+                          mc_fw_status_name(st));
+                CHECK_MSG(!memcmp(before, after, 32), "%s in %s changed state", name, mc_sev_gstate_name(gs));
+            } else {
+                CHECK_MSG(st != MC_FW_INVALID_GUEST_STATE, "%s in %s: %s", name, mc_sev_gstate_name(gs),
+                          mc_fw_status_name(st));
+            }
+            fwt_close(&t);
+        }
+        /* A handle that does not exist: INVALID_GUEST (GUEST_STATUS: SUCCESS with state 0). */
+        struct fwt t;
+        CHECK(to_gstate(&t, MC_SEV_GSTATE_LUPDATE) == 0);
+        uint8_t buf[0x80], before[32], after[32];
+        fill_guest_buf(gtable[i].id, buf);
+        mc_put_le32(buf + (gtable[i].id == MC_SEV_CMD_ACTIVATE_EX ? 4 : 0), 7);
+        fwt_snap(&t, before);
+        uint32_t st = fw(&t, gtable[i].id, buf, sizeof buf);
+        fwt_snap(&t, after);
+        if (gtable[i].id == MC_SEV_CMD_GUEST_STATUS)
+            CHECK(st == MC_FW_SUCCESS && buf[0x0C] == 0 && mc_le32(buf + 4) == 0 && mc_le32(buf + 8) == 0);
+        else
+            CHECK_MSG(st == MC_FW_INVALID_GUEST, "%s with handle 7: %s", mc_sev_cmd_name(gtable[i].id),
+                      mc_fw_status_name(st));
+        CHECK(!memcmp(before, after, 32));
+        fwt_close(&t);
+    }
+}
+
+struct trace_log {
+    char lines[64][48];
+    int n;
+};
+
+static void trace_cb(void *ctx, const char *what, uint32_t handle, uint32_t from, uint32_t to)
+{
+    struct trace_log *l = ctx;
+    if (l->n < 64)
+        snprintf(l->lines[l->n++], 48, "%s %u %u->%u", what, handle, from, to);
+}
+
+static void test_transitions_traced(void)
+{
+    struct fwt t;
+    CHECK(fwt_open(&t, "rome", NULL, NULL) == 0);
+    struct trace_log log = {0};
+    mc_psp_set_trace(t.psp, trace_cb, &log);
+    CHECK(fwt_init(&t, 0) == 0);
+    uint32_t h1, h2;
+    CHECK(fwt_launch(&t, 0, 0, &h1) == 0 && h1 == 1);
+    CHECK(fwt_launch(&t, 0, 0, &h2) == 0 && h2 == 2);
+    CHECK(mc_psp_guest_count(t.psp) == 2);
+    CHECK(fwt_activate(&t, h1, 5) == 0);
+    CHECK(fwt_measure(&t, h1, NULL) == 0);
+    CHECK(fwt_handle_cmd(&t, MC_SEV_CMD_LAUNCH_FINISH, h1) == 0);
+    CHECK(fwt_handle_cmd(&t, MC_SEV_CMD_DECOMMISSION, h2) == 0);
+    CHECK(mc_psp_platform_state(t.psp) == MC_SEV_PSTATE_WORKING);
+    CHECK(fwt_handle_cmd(&t, MC_SEV_CMD_DECOMMISSION, h1) == MC_FW_ACTIVE);
+    CHECK(fwt_handle_cmd(&t, MC_SEV_CMD_DEACTIVATE, h1) == 0);
+    CHECK(fwt_handle_cmd(&t, MC_SEV_CMD_DECOMMISSION, h1) == 0);
+    CHECK(mc_psp_platform_state(t.psp) == MC_SEV_PSTATE_INIT);
+    CHECK(fw(&t, MC_SEV_CMD_SHUTDOWN, NULL, 0) == 0);
+    static const char *const want[] = {
+        "platform 0 0->1", "guest 1 0->1", "platform 0 1->2", "guest 2 0->1", "guest 1 1->2", "guest 1 2->3",
+        "guest 2 1->0", "guest 1 3->0", "platform 0 2->1", "platform 0 1->0",
+    };
+    CHECK_EQ_U64(log.n, sizeof want / sizeof want[0]);
+    for (int i = 0; i < log.n && i < (int)(sizeof want / sizeof want[0]); i++)
+        CHECK_MSG(!strcmp(log.lines[i], want[i]), "trace %d: '%s' != '%s'", i, log.lines[i], want[i]);
+    fwt_close(&t);
+}
+
+static void test_platform_status(void)
+{
+    struct fwt t;
+    CHECK(fwt_open(&t, "milan", NULL, NULL) == 0);
+    uint8_t b[0x0C];
+    memset(b, 0xAA, sizeof b);
+    CHECK(fw(&t, MC_SEV_CMD_PLATFORM_STATUS, b, sizeof b) == 0);
+    CHECK(b[0] == 1 && b[1] == 55 && b[2] == 0 && b[3] == 0 && mc_le16(b + 4) == 0 && b[6] == 0 && b[7] == 3);
+    CHECK(mc_le32(b + 8) == 0);
+    CHECK(fwt_init(&t, MC_SEV_INIT_FLAG_ES) == 0);
+    CHECK(fwt_launch(&t, 0, 0, NULL) == 0);
+    CHECK(fw(&t, MC_SEV_CMD_PLATFORM_STATUS, b, sizeof b) == 0);
+    CHECK(b[2] == MC_SEV_PSTATE_WORKING && mc_le16(b + 4) == 1 && mc_le32(b + 8) == 1 && b[3] == 0);
+    /* Register-level mailbox: the same command through the MMIO registers. */
+    memset(b, 0, sizeof b);
+    hw_write(&t, CMD_PA, b, sizeof b);
+    mc_psp_mmio_write32(t.psp, MC_PSP_REG_ADDR_LO, (uint32_t)CMD_PA);
+    mc_psp_mmio_write32(t.psp, MC_PSP_REG_ADDR_HI, 0);
+    mc_psp_mmio_write32(t.psp, MC_PSP_REG_CMDRESP, (MC_SEV_CMD_PLATFORM_STATUS << 16) | MC_PSP_CMDRESP_IOC);
+    uint32_t r = mc_psp_mmio_read32(t.psp, MC_PSP_REG_CMDRESP);
+    CHECK((r & MC_PSP_CMDRESP_RESP) && (r & 0xFFFF) == 0 && ((r >> 16) & 0x7FF) == MC_SEV_CMD_PLATFORM_STATUS);
+    hw_read(&t, CMD_PA, b, sizeof b);
+    CHECK(b[0] == 1 && b[1] == 55 && b[2] == 2);
+    mc_psp_mmio_write32(t.psp, MC_PSP_REG_CMDRESP, 0x0FF << 16);
+    CHECK((mc_psp_mmio_read32(t.psp, MC_PSP_REG_CMDRESP) & 0xFFFF) == MC_FW_INVALID_COMMAND);
+    fwt_close(&t);
+}
+
+static void test_status_table(void)
+{
+    CHECK(!strcmp(mc_fw_status_name(0x00), "SUCCESS"));
+    CHECK(!strcmp(mc_fw_status_name(0x0F), "DF_FLUSH_REQUIRED"));
+    CHECK(!strcmp(mc_fw_status_name(0x1D), "AEAD_OFLOW"));
+    CHECK(!strcmp(mc_fw_status_name(0x27), "INVALID_KEY"));
+    CHECK(!strcmp(mc_fw_status_name(0x1E), "UNKNOWN") && !mc_fw_status_known(0x1E));
+    CHECK(!strcmp(mc_fw_status_name(0xFFFFFFFFu), "UNKNOWN"));
+    CHECK(!strcmp(mc_fw_status_str(0x40), "unknown firmware status"));
+    CHECK(MC_FW_INVALID_GUEST == 0x10 && MC_FW_SECURE_DATA_INVALID == 0x18 && MC_FW_RING_BUFFER_EXIT == 0x1F);
+    CHECK(!strcmp(mc_sev_cmd_name(0x036), "ATTESTATION") && !strcmp(mc_sev_cmd_name(0x999), "UNKNOWN"));
+}
+
+int main(void)
+{
+    RUN(test_status_table);
+    RUN(test_platform_status);
+    RUN(test_transitions_traced);
+    RUN(test_command_x_platform_state);
+    RUN(test_command_x_guest_state);
+    return check_summary();
+}
