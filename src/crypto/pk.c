@@ -328,6 +328,33 @@ mc_status mc_ecdh_p384(const struct mc_pk *priv, const struct mc_pk *peer, uint8
     return rc;
 }
 
+mc_status mc_secp256k1_public_from_bits(const uint8_t *c, size_t clen, uint8_t x[32], uint8_t y[32],
+                                        struct mc_error *err)
+{
+    if (!c || clen < 40 || clen > 512 || !x || !y)
+        return mc_seterr(err, MC_E_INVAL, "secp256k1: need 40..512 random bytes");
+    mc_status rc = MC_OK;
+    EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_secp256k1);
+    BN_CTX *bn = BN_CTX_new();
+    BIGNUM *ci = BN_secure_new(), *nm1 = BN_new(), *d = BN_secure_new(), *bx = BN_new(), *by = BN_new();
+    EC_POINT *pt = g ? EC_POINT_new(g) : NULL;
+    if (!g || !bn || !ci || !nm1 || !d || !bx || !by || !pt || !BN_bin2bn(c, (int)clen, ci) ||
+        !BN_copy(nm1, EC_GROUP_get0_order(g)) || !BN_sub_word(nm1, 1) || !BN_mod(d, ci, nm1, bn) ||
+        !BN_add_word(d, 1) || !EC_POINT_mul(g, pt, d, NULL, NULL, bn) ||
+        !EC_POINT_get_affine_coordinates(g, pt, bx, by, bn) || BN_bn2binpad(bx, x, 32) != 32 ||
+        BN_bn2binpad(by, y, 32) != 32)
+        rc = pk_fail(err, "secp256k1 point");
+    EC_POINT_free(pt);
+    BN_clear_free(ci);
+    BN_clear_free(d);
+    BN_free(nm1);
+    BN_free(bx);
+    BN_free(by);
+    BN_CTX_free(bn);
+    EC_GROUP_free(g);
+    return rc;
+}
+
 /* ---- RSA --------------------------------------------------------------------------------- */
 
 static mc_status rsa_check_pub(const BIGNUM *n, const BIGNUM *e, struct mc_error *err)

@@ -61,6 +61,11 @@ mc_status mc_ecdsa_verify(const struct mc_pk *k, const char *hash, const void *m
 mc_status mc_ecdh_p384(const struct mc_pk *priv, const struct mc_pk *peer, uint8_t z[MC_P384_LEN],
                        struct mc_error *err);
 
+/* secp256k1 public point of d = (c mod (n-1)) + 1 (clen >= 40), x and y big-endian 32 bytes.
+ * Used for the GET_ID chip identifier. */
+mc_status mc_secp256k1_public_from_bits(const uint8_t *c, size_t clen, uint8_t x[32], uint8_t y[32],
+                                        struct mc_error *err);
+
 /* ---- RSA --------------------------------------------------------------------------------- */
 
 /* Public key from big-endian modulus and exponent (leading zeros allowed). The modulus must

@@ -1,0 +1,138 @@
+/* memcrypt — legacy SEV launch-channel cryptography (both sides).
+ *
+ * Everything the guest owner and the Secure Processor compute for the launch channel
+ * (SEV API 55766; shared/spec/sev-api.md §9-§11):
+ *   - the LAUNCH_START session blob (NONCE, WRAP_TK, WRAP_IV, WRAP_MAC, POLICY_MAC), from the
+ *     ECDH secret Z, and its PSP-side unwrap;
+ *   - LAUNCH_MEASURE (API >= 0.17 form with the 0x04||major||minor||build prefix, and the older
+ *     form without it);
+ *   - the ATTESTATION report (0xD0 bytes) layout and its verification with a PEK certificate;
+ *   - LAUNCH_SECRET packets (header FLAGS/IV/MAC + ciphertext) and the PSP-side unpack;
+ *   - the OVMF/Linux efi_secret table.
+ * Failures that the firmware reports with a spec status come back as MC_E_VERIFY /
+ * MC_E_FORMAT plus an enum mc_sev_chan_result the firmware maps to its status code.
+ * All buffers are caller-owned; secrets written to caller buffers are the caller's to wipe.
+ */
+#ifndef MEMCRYPT_SEV_SESSION_H
+#define MEMCRYPT_SEV_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/error.h>
+#include <memcrypt/sev_cert.h>
+
+#define MC_SEV_SESSION_LEN 0x80
+#define MC_SEV_MEASURE_LEN 0x30 /* MEASURE[32] || MNONCE[16] */
+#define MC_SEV_SECRET_HDR_LEN 0x34
+#define MC_SEV_REPORT_LEN 0xD0
+#define MC_SEV_SECRET_MAX 0x5000 /* firmware limit on one LAUNCH_SECRET packet */
+
+/* Session blob, decoded (wire: NONCE @0x00, WRAP_TK @0x10, WRAP_IV @0x30, WRAP_MAC @0x40, POLICY_MAC @0x60). */
+struct mc_sev_session {
+    uint8_t nonce[16];
+    uint8_t wrap_tk[32];
+    uint8_t wrap_iv[16];
+    uint8_t wrap_mac[32];
+    uint8_t policy_mac[32];
+};
+
+/* Transport keys. TEK encrypts (AES-128-CTR), TIK authenticates (HMAC-SHA256). Secret. */
+struct mc_sev_tks {
+    uint8_t tek[16];
+    uint8_t tik[16];
+};
+
+/* Why a channel operation failed; the firmware maps these to spec status codes. */
+enum mc_sev_chan_result {
+    MC_SEV_CHAN_OK = 0,
+    MC_SEV_CHAN_BAD_LENGTH,  /* -> INVALID_LENGTH */
+    MC_SEV_CHAN_BAD_CERT,    /* -> INVALID_CERTIFICATE (GODH/PDH malformed, wrong usage/algo/curve) */
+    MC_SEV_CHAN_BAD_MAC,     /* -> BAD_MEASUREMENT (wrap MAC, policy MAC, packet MAC) */
+    MC_SEV_CHAN_UNSUPPORTED, /* -> UNSUPPORTED (e.g. COMPRESSED flag) */
+    MC_SEV_CHAN_ERROR,       /* internal error (crypto library) */
+};
+const char *mc_sev_chan_result_name(enum mc_sev_chan_result r);
+
+void mc_sev_session_encode(const struct mc_sev_session *s, uint8_t out[MC_SEV_SESSION_LEN]);
+void mc_sev_session_decode(const uint8_t in[MC_SEV_SESSION_LEN], struct mc_sev_session *s);
+
+/* Guest-owner side from the ECDH secret z (zlen bytes; 48 for P-384): MS = KDF(z, "sev-master-secret",
+ * nonce), KEK/KIK = KDF(MS, "sev-kek"/"sev-kik"), WRAP_TK = AES-128-CTR(KEK, wrap_iv)(TEK||TIK),
+ * WRAP_MAC = HMAC(KIK, WRAP_TK), POLICY_MAC = HMAC(TIK, LE32(policy)). */
+mc_status mc_sev_session_wrap(const uint8_t *z, size_t zlen, const uint8_t nonce[16], const uint8_t wrap_iv[16],
+                              const struct mc_sev_tks *tks, uint32_t policy, struct mc_sev_session *out,
+                              struct mc_error *err);
+/* PSP side: verify WRAP_MAC, unwrap TEK/TIK, verify POLICY_MAC against `policy`.
+ * On failure *why is set and *tks is untouched. */
+mc_status mc_sev_session_unwrap(const uint8_t *z, size_t zlen, const struct mc_sev_session *s, uint32_t policy,
+                                struct mc_sev_tks *tks, enum mc_sev_chan_result *why, struct mc_error *err);
+
+/* Check a GODH certificate the way the firmware does at LAUNCH_START: exactly 0x824 bytes,
+ * VERSION 1, usage PDH, algo ECDH-SHA256, curve P-384, point on the curve. Signatures are not
+ * examined. *out receives the parsed key area. */
+mc_status mc_sev_godh_check(const uint8_t *cert, size_t len, struct mc_sev_cert *out, enum mc_sev_chan_result *why,
+                            struct mc_error *err);
+
+/* LAUNCH_MEASURE: MEASURE = HMAC-SHA256(TIK, [0x04||major||minor||build] || LE32(policy) || LD || MNONCE);
+ * the bracketed prefix is present for API >= 0.17 and absent before. */
+mc_status mc_sev_launch_measure(const uint8_t tik[16], uint8_t api_major, uint8_t api_minor, uint8_t build,
+                                uint32_t policy, const uint8_t ld[32], const uint8_t mnonce[16], uint8_t measure[32],
+                                struct mc_error *err);
+
+/* ---- LAUNCH_SECRET ------------------------------------------------------------------------- */
+
+struct mc_sev_secret_hdr {
+    uint32_t flags; /* bit 0 = COMPRESSED (unsupported) */
+    uint8_t iv[16];
+    uint8_t mac[32];
+};
+void mc_sev_secret_hdr_encode(const struct mc_sev_secret_hdr *h, uint8_t out[MC_SEV_SECRET_HDR_LEN]);
+void mc_sev_secret_hdr_decode(const uint8_t in[MC_SEV_SECRET_HDR_LEN], struct mc_sev_secret_hdr *h);
+
+/* Guest-owner side: trans = AES-128-CTR(TEK, iv)(plain), header MAC =
+ * HMAC(TIK, 0x01 || LE32(flags=0) || iv || LE32(len) || LE32(len) || trans [|| measure]).
+ * measure (32 bytes) is appended for API >= 0.17 (pass api_17 = true) and must then be non-NULL.
+ * len: non-zero multiple of 16, <= MC_SEV_SECRET_MAX. */
+mc_status mc_sev_secret_seal(const struct mc_sev_tks *tks, bool api_17, const uint8_t iv[16], const uint8_t *plain,
+                             size_t len, const uint8_t *measure, struct mc_sev_secret_hdr *hdr, uint8_t *trans,
+                             struct mc_error *err);
+/* PSP side: checks hdr_len = 0x34, guest_len = trans_len (non-zero, multiple of 16, <= 0x5000),
+ * COMPRESSED clear, MAC; then decrypts into plain (trans_len bytes). Nothing is written on failure. */
+mc_status mc_sev_secret_open(const struct mc_sev_tks *tks, bool api_17, const uint8_t *hdr, size_t hdr_len,
+                             const uint8_t *trans, size_t trans_len, size_t guest_len, const uint8_t *measure,
+                             uint8_t *plain, enum mc_sev_chan_result *why, struct mc_error *err);
+
+/* ---- ATTESTATION report (0xD0) ----------------------------------------------------------------- */
+
+struct mc_sev_report {
+    uint8_t mnonce[16];
+    uint8_t launch_digest[32];
+    uint32_t policy;
+    uint32_t sig_usage; /* PEK usage 0x1002 */
+    uint32_t sig_algo;  /* ECDSA-SHA256 0x0002 */
+    uint8_t sig_r[72], sig_s[72]; /* little-endian, zero-padded */
+};
+void mc_sev_report_encode(const struct mc_sev_report *r, uint8_t out[MC_SEV_REPORT_LEN]);
+/* Strict decode: exactly 0xD0 bytes, reserved word zero. */
+mc_status mc_sev_report_decode(const uint8_t *in, size_t len, struct mc_sev_report *r, struct mc_error *err);
+/* Verify the report's PEK signature over bytes 0x00-0x33 with the given PEK certificate. */
+mc_status mc_sev_report_verify(const uint8_t *report, size_t len, const struct mc_sev_cert *pek, struct mc_error *err);
+
+/* ---- OVMF secret table (Linux efi_secret format) ------------------------------------------------ */
+
+struct mc_sev_secret_entry {
+    uint8_t guid[16]; /* EFI byte order ("bytes_le") */
+    const uint8_t *data;
+    size_t len;
+};
+/* Table = header GUID 1e74f542-71dd-4d66-963e-ef4287ff173b || LE32(total length) || entries
+ * {GUID || LE32(20 + len) || data}; then zero padding of 16 - (length % 16) bytes (1..16, as
+ * libvirt's virt-qemu-sev-validate pads). *outlen = padded size. cap too small -> MC_E_RANGE. */
+mc_status mc_sev_secret_table_build(const struct mc_sev_secret_entry *e, size_t n, uint8_t *out, size_t cap,
+                                    size_t *outlen, struct mc_error *err);
+/* Parse "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into EFI byte order. */
+mc_status mc_guid_parse(const char *s, uint8_t out[16], struct mc_error *err);
+
+#endif

@@ -1,0 +1,71 @@
+/* memcrypt — the guest owner's launch tools (GODH + session blob, measurement check). */
+#include <string.h>
+
+#include <memcrypt/sev_owner.h>
+
+#include "crypto/crypto.h"
+#include "crypto/pk.h"
+#include "sev/cert_key.h"
+
+mc_status mc_sev_owner_session(struct mc_rng *rng, const uint8_t *pdh_cert, size_t pdh_len, uint32_t policy,
+                               uint8_t godh[MC_SEV_CERT_LEN], uint8_t session[MC_SEV_SESSION_LEN],
+                               struct mc_sev_tks *tks, struct mc_error *err)
+{
+    if (!rng || !pdh_cert || !godh || !session || !tks)
+        return mc_seterr(err, MC_E_INVAL, "owner session: NULL argument");
+    struct mc_sev_cert pdh;
+    mc_status rc = mc_sev_cert_parse(pdh_cert, pdh_len, &pdh, err);
+    if (rc != MC_OK)
+        return rc;
+    if (pdh.usage != MC_SEV_USAGE_PDH)
+        return mc_seterr(err, MC_E_FORMAT, "the platform certificate is a %s, not a PDH", mc_sev_usage_name(pdh.usage));
+    struct mc_pk *peer = NULL, *mine = NULL;
+    struct mc_sev_cert g;
+    struct mc_sev_tks t;
+    struct mc_sev_session s;
+    uint8_t z[MC_P384_LEN], nonce[16], iv[16];
+    rc = mc_sev_cert_get_pubkey(&pdh, &peer, err);
+    if (rc == MC_OK)
+        rc = mc_p384_generate(rng, &mine, err);
+    if (rc == MC_OK)
+        rc = mc_ecdh_p384(mine, peer, z, err);
+    if (rc == MC_OK)
+        rc = mc_sev_cert_init(&g, MC_SEV_USAGE_PDH, MC_SEV_ALGO_ECDH_SHA256, 0, 0, mine, err);
+    if (rc == MC_OK)
+        rc = mc_rng_bytes(rng, t.tek, 16, err);
+    if (rc == MC_OK)
+        rc = mc_rng_bytes(rng, t.tik, 16, err);
+    if (rc == MC_OK)
+        rc = mc_rng_bytes(rng, nonce, 16, err);
+    if (rc == MC_OK)
+        rc = mc_rng_bytes(rng, iv, 16, err);
+    if (rc == MC_OK)
+        rc = mc_sev_session_wrap(z, sizeof z, nonce, iv, &t, policy, &s, err);
+    if (rc == MC_OK) {
+        mc_sev_cert_serialize(&g, godh);
+        mc_sev_session_encode(&s, session);
+        *tks = t;
+    }
+    mc_wipe(z, sizeof z);
+    mc_wipe(&t, sizeof t);
+    mc_pk_free(peer);
+    mc_pk_free(mine); /* the owner's DH private key is not needed after the blob is made */
+    return rc;
+}
+
+mc_status mc_sev_owner_verify_measurement(const uint8_t tik[16], const uint8_t measurement[MC_SEV_MEASURE_LEN],
+                                          uint8_t api_major, uint8_t api_minor, uint8_t build, uint32_t policy,
+                                          const uint8_t ld[32], uint8_t expected[32], struct mc_error *err)
+{
+    if (!tik || !measurement || !ld)
+        return mc_seterr(err, MC_E_INVAL, "verify measurement: NULL argument");
+    uint8_t m[32];
+    mc_status rc = mc_sev_launch_measure(tik, api_major, api_minor, build, policy, ld, measurement + 32, m, err);
+    if (rc != MC_OK)
+        return rc;
+    if (expected)
+        memcpy(expected, m, 32);
+    if (!mc_ct_equal(m, measurement, 32))
+        return mc_seterr(err, MC_E_VERIFY, "launch measurement does not match the expected launch digest");
+    return MC_OK;
+}
