@@ -238,7 +238,7 @@ static void test_tlb(void)
 {
     build();
     struct mc_tlb *t;
-    CHECK(mc_tlb_create(64, &t, NULL) == MC_OK);
+    CHECK(mc_tlb_create(1024, &t, NULL) == MC_OK);
     struct mc_pt_io io = {f_read, f_write, K};
     struct mc_paging_regs r = regs();
     r.cr4 |= MC_CR4_PGE;
