@@ -50,10 +50,13 @@ struct mc_id_auth_result {
 };
 
 /* Check a pair as LAUNCH_FINISH does: ID_KEY_ALGO = 1, curve P-384, a valid point, the ID block
- * signature; if AUTH_KEY_ALGO is non-zero it must be 1 and the author signature over ID_KEY must
- * verify. MC_E_VERIFY (with the reason) when a check fails; MC_E_FORMAT for malformed fields. */
+ * signature; with author_key_en (LAUNCH_FINISH AUTH_KEY_EN) also AUTH_KEY_ALGO = 1, the author
+ * key's curve and point, and its signature over ID_KEY; without it the author fields are ignored.
+ * MC_E_VERIFY (with the reason) when a check fails. */
 mc_status mc_id_auth_verify(const uint8_t block[MC_ID_BLOCK_LEN], const uint8_t auth[MC_ID_AUTH_LEN],
-                            struct mc_id_auth_result *res, struct mc_error *err);
+                            bool author_key_en, struct mc_id_auth_result *res, struct mc_error *err);
+/* AUTH_KEY_ALGO of an ID auth structure (non-zero when it carries an author key). */
+uint32_t mc_id_auth_author_algo(const uint8_t auth[MC_ID_AUTH_LEN]);
 
 /* SHA-384 of the SNP public-key structure of a PEM key (private or public): the ID_KEY_DIGEST /
  * AUTHOR_KEY_DIGEST an attestation report shows for it. */

@@ -149,15 +149,20 @@ static mc_status key_from_struct(const uint8_t *pk, const char *which, struct mc
     return MC_OK;
 }
 
+uint32_t mc_id_auth_author_algo(const uint8_t auth[MC_ID_AUTH_LEN])
+{
+    return mc_le32(auth + A(auth_key_algo));
+}
+
 mc_status mc_id_auth_verify(const uint8_t block[MC_ID_BLOCK_LEN], const uint8_t auth[MC_ID_AUTH_LEN],
-                            struct mc_id_auth_result *res, struct mc_error *err)
+                            bool author_key_en, struct mc_id_auth_result *res, struct mc_error *err)
 {
     struct mc_id_auth_result r;
     memset(&r, 0, sizeof r);
     uint32_t id_algo = mc_le32(auth + A(id_key_algo)), au_algo = mc_le32(auth + A(auth_key_algo));
     if (id_algo != MC_SNP_ALGO_ECDSA_P384_SHA384)
         return mc_seterr(err, MC_E_VERIFY, "ID_KEY_ALGO is %u; only 1 (ECDSA P-384 with SHA-384) is defined", id_algo);
-    if (au_algo != 0 && au_algo != MC_SNP_ALGO_ECDSA_P384_SHA384)
+    if (author_key_en && au_algo != MC_SNP_ALGO_ECDSA_P384_SHA384)
         return mc_seterr(err, MC_E_VERIFY, "AUTH_KEY_ALGO is %u; only 1 (ECDSA P-384 with SHA-384) is defined",
                          au_algo);
     struct mc_p384_key *k = NULL;
@@ -174,7 +179,7 @@ mc_status mc_id_auth_verify(const uint8_t block[MC_ID_BLOCK_LEN], const uint8_t 
     st = mc_sha384(auth + A(id_key), MC_SNP_ECDSA_PUBKEY_LEN, r.id_key_digest, err);
     if (st != MC_OK)
         return st;
-    if (au_algo) {
+    if (author_key_en) {
         st = key_from_struct(auth + A(author_key), "author key", &k, err);
         if (st != MC_OK)
             return st;

@@ -156,7 +156,7 @@ static int run_build(int argc, char **argv)
     if (rc < 0) {
         mc_id_block_encode(&blk, block);
         if (mc_id_auth_sign(block, idpem, idlen, aupem, aulen, auth, &e) != MC_OK ||
-            mc_id_auth_verify(block, auth, &res, &e) != MC_OK)
+            mc_id_auth_verify(block, auth, aupem != NULL, &res, &e) != MC_OK)
             rc = mc_cli_fail(argv[0], &e);
     }
     if (rc < 0 && out_block && mc_file_write_atomic(out_block, block, sizeof block, &e) != MC_OK)
@@ -249,9 +249,11 @@ static int run_check(int argc, char **argv)
                                          {"id-auth", required_argument, NULL, OPT_ID_AUTH},
                                          {"measurement", required_argument, NULL, OPT_MEASUREMENT},
                                          {"policy", required_argument, NULL, OPT_POLICY},
+                                         {"author-key-enabled", required_argument, NULL, OPT_OUT_AUTH},
                                          {"json", no_argument, NULL, OPT_JSON},
                                          {0}};
     const char *b = NULL, *a = NULL, *m = NULL;
+    int author_en = -1;
     bool json = false, have_policy = false;
     uint64_t policy = 0;
     int c, rc = -1;
@@ -265,6 +267,14 @@ static int run_check(int argc, char **argv)
         case OPT_POLICY:
             have_policy = true;
             rc = parse_u64(argv[0], "policy", optarg, &policy, UINT64_MAX);
+            break;
+        case OPT_OUT_AUTH:
+            if (!strcmp(optarg, "on") || !strcmp(optarg, "yes"))
+                author_en = 1;
+            else if (!strcmp(optarg, "off") || !strcmp(optarg, "no"))
+                author_en = 0;
+            else
+                rc = mc_cli_usage_error(argv[0], "--author-key-enabled takes on or off");
             break;
         case OPT_JSON: json = true; break;
         default: rc = mc_cli_usage_error(argv[0], "unknown option or missing value '%s'", argv[optind - 1]);
@@ -293,7 +303,9 @@ static int run_check(int argc, char **argv)
     mc_id_block_decode(block, &blk);
     struct mc_id_auth_result res;
     memset(&res, 0, sizeof res);
-    mc_status st = mc_id_auth_verify(block, auth, &res, &e);
+    if (author_en < 0)
+        author_en = mc_id_auth_author_algo(auth) != 0;
+    mc_status st = mc_id_auth_verify(block, auth, author_en == 1, &res, &e);
     const char *fail = st != MC_OK ? e.msg : NULL;
     char why[160];
     if (!fail && m && !mc_ct_equal(want, blk.ld, 48))
@@ -367,10 +379,10 @@ const struct mc_cli_cmd mc_cli_idblock[] = {
      run_build},
     {"idblock check", "verify an ID block / ID auth pair as LAUNCH_FINISH does",
      "usage: memcrypt idblock check --id-block B64|FILE --id-auth B64|FILE [--measurement HEX]\n"
-     "                              [--policy N] [--json]\n\n"
+     "                              [--policy N] [--author-key-enabled on|off] [--json]\n\n"
      "Decodes the pair (base64 text, or files holding the raw structures or base64), checks the\n"
-     "key algorithms, curve and point, the ID block signature and — when AUTH_KEY_ALGO is set —\n"
-     "the author key's signature over the ID key; optionally that the launch digest and policy\n"
+     "key algorithms, curve and point, the ID block signature and — with author-key-enabled (default:\n"
+     "on when AUTH_KEY_ALGO is set) — the author key's signature over the ID key; optionally that the launch digest and policy\n"
      "are the expected ones. Prints the fields and the key digests an attestation report shows.\n"
      "Exit status 0 when every check passes, 1 when one fails (the output says which).\n",
      run_check},
