@@ -11,12 +11,13 @@ struct rec {
     unsigned platform_calls, keyid_calls;
     enum mc_cipher pc;
     bool bypass;
+    uint64_t activate;
     uint8_t pkey[64];
     size_t pkeylen;
     mc_status fail_with;
 };
 
-static mc_status rec_platform(void *ctx, enum mc_cipher c, const uint8_t *key, size_t keylen, bool bypass,
+static mc_status rec_platform(void *ctx, enum mc_cipher c, const uint8_t *key, size_t keylen, uint64_t activate,
                               struct mc_error *err)
 {
     struct rec *r = ctx;
@@ -24,7 +25,8 @@ static mc_status rec_platform(void *ctx, enum mc_cipher c, const uint8_t *key, s
         return mc_seterr(err, r->fail_with, "injected backend failure");
     r->platform_calls++;
     r->pc = c;
-    r->bypass = bypass;
+    r->bypass = (activate & MC_TME_ACT_BYPASS) != 0;
+    r->activate = activate;
     r->pkeylen = keylen;
     memset(r->pkey, 0, sizeof r->pkey);
     if (key)
@@ -251,6 +253,7 @@ static void test_activate_outcomes(void)
     CHECK_EQ_U64(rd(f.t, 0x982), ACT | 1);
     CHECK_EQ_U64(rd(f.t, 0x982) & 7, 3);
     CHECK(f.rec.platform_calls == 1 && f.rec.pc == MC_CIPHER_AES128_XTS && f.rec.pkeylen == 32 && !f.rec.bypass);
+    CHECK_EQ_U64(f.rec.activate, ACT | 1);
     {
         struct mc_rng *ref;
         uint8_t k[32];

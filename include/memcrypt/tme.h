@@ -109,13 +109,15 @@ enum mc_keyid_mode {
  * recorded). A function that fails must leave its own state unchanged; the TME model then
  * returns that status and changes nothing either. Key bytes are borrowed for the call and
  * wiped by the caller afterwards; key = data key || tweak key (engine layout).
- *   platform_key:  KeyID 0 got a new platform key (c, key) or, with bypass, is not encrypted
- *                  (key still supplied: CLEAR_KEY KeyIDs fall back to the same rule).
- *                  Called with c = MC_CIPHER_NONE and key NULL when TME is switched off.
+ *   platform_key:  IA32_TME_ACTIVATE is about to read `activate` (enabled, locked): KeyID 0 gets
+ *                  the platform key (c, key), every KeyID starts with TME behaviour; with bypass
+ *                  (activate bit 31) KeyID 0 is not encrypted. The exclusion MSRs are final by
+ *                  then (mc_tme_exclusion). Called with c = MC_CIPHER_NONE, key NULL and
+ *                  activate 0 when TME is switched off by a reset.
  *   program_keyid: KeyID keyid (>= 1) now has mode; key/keylen only for MC_KEYID_MODE_ENCRYPT. */
 struct mc_tme_backend {
     void *ctx;
-    mc_status (*platform_key)(void *ctx, enum mc_cipher c, const uint8_t *key, size_t keylen, bool bypass,
+    mc_status (*platform_key)(void *ctx, enum mc_cipher c, const uint8_t *key, size_t keylen, uint64_t activate,
                               struct mc_error *err);
     mc_status (*program_keyid)(void *ctx, uint32_t keyid, enum mc_keyid_mode mode, enum mc_cipher c,
                                const uint8_t *key, size_t keylen, struct mc_error *err);
@@ -152,6 +154,20 @@ void mc_tme_inject_rng_failures(struct mc_tme *t, unsigned n); /* the next n RNG
 /* Simulate another logical processor holding the PCONFIG key-table write lock. */
 void mc_tme_hold_key_table_lock(struct mc_tme *t, bool held);
 
+/* ---- Attaching the unit to a machine (memcrypt/machine.h) ----
+ * Creates the package's unit from the machine's CPU profile (CPUID 7/0x80000008, the profile's
+ * IA32_TME_CAPABILITY), adopts what the BIOS already programmed (a locked TME_ACTIVATE, the
+ * exclusion range, the KeyID-0 key the machine generated) and registers MSR handlers for 0x87
+ * and 0x981-0x9FF, so mc_machine_rdmsr/wrmsr reach this model. Keys then flow into the memory
+ * controller: activation binds KeyID 0 (and every KeyID, TME behaviour) to a fresh engine slot;
+ * PCONFIG binds one KeyID to its own slot, to KeyID 0's slot (CLEAR_KEY) or to no-encrypt.
+ * KeyIDs that start with TME behaviour are bound to KeyID 0's key on attach.
+ * Ownership: the machine keeps a pointer to the unit in its MSR table, so destroy the unit
+ * only after the machine (mc_tme_destroy after mc_machine_destroy). A machine reset
+ * (mc_machine_reset) does not reset this unit; attach a fresh one after a reset. */
+struct mc_machine;
+mc_status mc_tme_attach(struct mc_machine *m, struct mc_tme **out, struct mc_error *err);
+
 /* ---- State queries ---- */
 bool mc_tme_locked(const struct mc_tme *t);
 bool mc_tme_enabled(const struct mc_tme *t);       /* locked and enabled */
@@ -171,6 +187,8 @@ uint64_t mc_tme_pa_strip(const struct mc_tme *t, uint64_t pa);
 /* pa (no KeyID bits, < 2^(M-K)) with keyid (< 2^K) placed; MC_E_RANGE otherwise. */
 mc_status mc_tme_pa_compose(const struct mc_tme *t, uint64_t pa, uint32_t keyid, uint64_t *out,
                             struct mc_error *err);
+/* The exclusion range as programmed: enable bit, and base/mask limited to bits [M-1:12]. */
+void mc_tme_exclusion(const struct mc_tme *t, bool *enable, uint64_t *base, uint64_t *mask);
 /* Is the stripped address inside the TME exclusion range (enabled, TME on)? */
 bool mc_tme_excluded(const struct mc_tme *t, uint64_t pa);
 

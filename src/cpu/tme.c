@@ -142,6 +142,7 @@ void mc_tme_destroy(struct mc_tme *t)
         return;
     mc_wipe(t->saved_key, sizeof t->saved_key);
     free(t->kt);
+    free(t->owned);
     mc_wipe(t, sizeof *t);
     free(t);
 }
@@ -154,7 +155,7 @@ static mc_status reset_common(struct mc_tme *t, bool keep_saved, struct mc_error
     if (!t)
         return mc_seterr(err, MC_E_INVAL, "No TME unit.");
     if (t->be.platform_key && (t->activate & MC_TME_ACT_ENABLE)) {
-        mc_status s = t->be.platform_key(t->be.ctx, MC_CIPHER_NONE, NULL, 0, false, err);
+        mc_status s = t->be.platform_key(t->be.ctx, MC_CIPHER_NONE, NULL, 0, 0, err);
         if (s != MC_OK)
             return s;
     }
@@ -276,6 +277,14 @@ mc_status mc_tme_pa_compose(const struct mc_tme *t, uint64_t pa, uint32_t keyid,
         return mc_seterr(err, MC_E_RANGE, "KeyID %u needs more than the %u active KeyID bits.", keyid, k);
     *out = pa | ((uint64_t)keyid << sh);
     return MC_OK;
+}
+
+void mc_tme_exclusion(const struct mc_tme *t, bool *enable, uint64_t *base, uint64_t *mask)
+{
+    uint64_t field = bits(t->cfg.maxphyaddr - 1, 12);
+    *enable = (t->exclude_mask & MC_TME_EXCL_ENABLE) != 0;
+    *base = t->exclude_base & field;
+    *mask = t->exclude_mask & field;
 }
 
 bool mc_tme_excluded(const struct mc_tme *t, uint64_t pa)
@@ -442,9 +451,8 @@ static mc_status wr_activate(struct mc_tme *t, uint64_t val, struct mc_tme_event
         t->activate = failed;
         return MC_OK;
     }
-    bool bypass = (val & MC_TME_ACT_BYPASS) != 0;
     if (t->be.platform_key) {
-        mc_status s = t->be.platform_key(t->be.ctx, c, key, keylen, bypass, err);
+        mc_status s = t->be.platform_key(t->be.ctx, c, key, keylen, val | MC_TME_ACT_LOCK, err);
         if (s != MC_OK) {
             mc_wipe(key, sizeof key);
             return s;

@@ -32,6 +32,8 @@ struct mc_tme {
     unsigned rng_fail; /* injected: the next rng_fail draws fail */
     bool kt_lock_other; /* injected: another LP holds the key-table lock */
     bool kt_lock_mine;  /* held by the PCONFIG in progress */
+
+    void *owned; /* freed with the unit (the machine glue's backend context) */
 };
 
 /* Draw n bytes from the CPU RNG; false on (injected or real) failure. */
