@@ -1,0 +1,47 @@
+/* memcrypt — DMA: a device port that reads and writes physical memory through the memory
+ * controller, as a bus-master device does.
+ *
+ * A device issues bus addresses. With SME a device that can emit the C-bit reaches encrypted
+ * memory (the controller uses the host key); an address without the C-bit sees DRAM as it is
+ * (ciphertext for encrypted pages). A device whose DMA mask cannot express the C-bit (e.g. a
+ * 32-bit device) needs a bounce buffer: the CPU copies between the encrypted page and a C=0
+ * buffer the device can reach (digest 2.4; Linux's SWIOTLB).
+ * Like every requester, the device sees lines through the cache with its own tag: a line the
+ * CPU wrote under the host key is visible to a C=0 device read only after it is written back.
+ */
+#ifndef MEMCRYPT_DMA_H
+#define MEMCRYPT_DMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/error.h>
+#include <memcrypt/mc.h>
+
+struct mc_dma_port {
+    struct mc_ctl *mc;   /* borrowed */
+    unsigned mask_bits;  /* DMA mask width: the device can emit address bits [mask_bits-1:0] */
+};
+
+/* mask_bits in 24..64. */
+mc_status mc_dma_init(struct mc_dma_port *port, struct mc_ctl *mc, unsigned mask_bits, struct mc_error *err);
+/* Can the device emit this bus address? */
+bool mc_dma_reachable(const struct mc_dma_port *port, uint64_t bus_addr, uint64_t len);
+/* Does this device need bounce buffers for encrypted memory (mask cannot reach the C-bit)? */
+bool mc_dma_needs_bounce(const struct mc_dma_port *port);
+/* Device reads / writes. Bus address beyond the mask -> MC_E_RANGE; beyond the physical
+ * width -> MC_E_FAULT (*fault set). */
+mc_status mc_dma_read(struct mc_dma_port *port, uint64_t bus_addr, void *buf, size_t len, struct mc_fault *fault,
+                      struct mc_error *err);
+mc_status mc_dma_write(struct mc_dma_port *port, uint64_t bus_addr, const void *buf, size_t len, struct mc_fault *fault,
+                       struct mc_error *err);
+
+/* Bounce helpers, run by the host CPU through the controller (cached, host requester):
+ * to_device copies len bytes from src (physical address as issued, e.g. with C=1) into the
+ * bounce buffer at bounce (a C=0 address the device reaches); from_device copies back.
+ * The bounce buffer is written back so the device (which snoops by its own tag) sees it. */
+mc_status mc_dma_bounce_to_device(struct mc_ctl *mc, uint64_t src, uint64_t bounce, size_t len, struct mc_error *err);
+mc_status mc_dma_bounce_from_device(struct mc_ctl *mc, uint64_t bounce, uint64_t dst, size_t len, struct mc_error *err);
+
+#endif

@@ -1,0 +1,535 @@
+/* The machine: owns rng, engine, DRAM, memory controller, CPU state and TLB.
+ * See include/memcrypt/machine.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <memcrypt/machine.h>
+
+#include "crypto/crypto.h"
+
+struct mc_machine {
+    const struct mc_cpu_profile *prof;
+    struct mc_bios bios;        /* resolved */
+    struct mc_cpu_features feat;
+    struct mc_rng *rng;
+    struct mc_engine *engine;
+    struct mc_dram *dram;
+    struct mc_ctl *mc;
+    struct mc_tlb *tlb;
+    struct mc_paging_regs regs;
+    uint64_t syscfg, hwcr;
+    struct mc_msr_handler handlers[MC_MACHINE_MAX_MSR_HANDLERS];
+    unsigned nhandlers;
+};
+
+void mc_machine_config_init(struct mc_machine_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->dram_size = 64ull << 20;
+    cfg->bios = (struct mc_bios)MC_BIOS_DEFAULTS;
+}
+
+const struct mc_cpu_profile *mc_machine_profile(const struct mc_machine *m) { return m ? m->prof : NULL; }
+struct mc_ctl *mc_machine_mc(struct mc_machine *m) { return m ? m->mc : NULL; }
+struct mc_engine *mc_machine_engine(struct mc_machine *m) { return m ? m->engine : NULL; }
+struct mc_dram *mc_machine_dram(struct mc_machine *m) { return m ? m->dram : NULL; }
+struct mc_tlb *mc_machine_tlb(struct mc_machine *m) { return m ? m->tlb : NULL; }
+struct mc_rng *mc_machine_rng(struct mc_machine *m) { return m ? m->rng : NULL; }
+
+struct mc_paging_mode mc_machine_paging_mode(const struct mc_machine *m)
+{
+    struct mc_paging_mode pm = {48, -1};
+    if (!m)
+        return pm;
+    const struct mc_platform *p = mc_get_platform(m->mc);
+    if (p->mode == MC_MODE_SME || p->mode == MC_MODE_TSME) {
+        pm.addr_bits = p->phys_bits - p->reduction;
+        pm.enc_bit = (int)p->cbit;
+    } else {
+        /* Off, or Intel TME: KeyID bits are ordinary address bits below MAXPHYADDR. */
+        pm.addr_bits = p->phys_bits;
+    }
+    return pm;
+}
+
+/* Platform keys the BIOS settings call for. */
+static mc_status make_platform_keys(struct mc_machine *m, struct mc_error *err)
+{
+    const struct mc_platform *p = mc_get_platform(m->mc);
+    mc_slot s = 0;
+    mc_status st = MC_OK;
+    switch (p->mode) {
+    case MC_MODE_SME:
+        st = mc_engine_slot_generate(m->engine, m->prof->sme_cipher, &s, err);
+        if (!st)
+            st = mc_bind_host(m->mc, s, err);
+        break;
+    case MC_MODE_TSME:
+        st = mc_engine_slot_generate(m->engine, m->prof->sme_cipher, &s, err);
+        if (!st)
+            st = mc_bind_tsme(m->mc, s, err);
+        break;
+    case MC_MODE_TME:
+        if (p->tme_bypass)
+            break;
+        st = mc_engine_slot_generate(m->engine, m->prof->sme_cipher, &s, err);
+        if (!st)
+            st = mc_set_keyid(m->mc, 0, s, err);
+        break;
+    default:
+        break;
+    }
+    if (st && s)
+        mc_engine_slot_destroy(m->engine, s, NULL);
+    return st;
+}
+
+static void reset_cpu(struct mc_machine *m)
+{
+    m->regs = (struct mc_paging_regs){0x60000010ull, 0, 0, 0}; /* CR0 reset value: ET, CD, NW */
+    m->syscfg = mc_cpu_syscfg(m->prof, &m->bios);
+    m->hwcr = mc_cpu_hwcr(m->prof, &m->bios);
+}
+
+mc_status mc_machine_create(const struct mc_machine_config *cfg, struct mc_machine **out, struct mc_error *err)
+{
+    if (!cfg || !out)
+        return mc_seterr(err, MC_E_INVAL, "mc_machine_create needs a configuration and an output pointer");
+    *out = NULL;
+    if (!cfg->platform)
+        return mc_seterr(err, MC_E_INVAL, "the machine configuration names no platform profile");
+    const struct mc_cpu_profile *prof;
+    mc_status st = mc_cpu_profile_find(cfg->platform, &prof, err);
+    if (st)
+        return st;
+    struct mc_machine *m = calloc(1, sizeof *m);
+    if (!m)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory for the machine");
+    m->prof = prof;
+    mc_cpu_decode(prof, &m->feat);
+    struct mc_platform plat;
+    st = mc_cpu_bios_resolve(prof, &cfg->bios, &m->bios, err);
+    if (!st)
+        st = mc_cpu_platform(prof, &m->bios, &plat, err);
+    if (!st && cfg->seed && !cfg->seed_len)
+        st = mc_seterr(err, MC_E_INVAL, "a seed must not be empty");
+    if (!st)
+        st = mc_rng_new(cfg->seed, cfg->seed_len, &m->rng, err);
+    unsigned slots = 4 + m->feat.max_asid + (1u << m->feat.max_keyid_bits);
+    if (!st)
+        st = mc_engine_create(m->rng, slots, &m->engine, err);
+    struct mc_dram_config dc = {cfg->dram_size, cfg->dram_file};
+    if (!st)
+        st = mc_dram_create(&dc, &m->dram, err);
+    if (!st && cfg->dram_size >> mc_platform_addr_bits(&plat))
+        st = mc_seterr(err, MC_E_RANGE, "DRAM of %llu bytes does not fit the platform's %u usable address bits",
+                       (unsigned long long)cfg->dram_size, mc_platform_addr_bits(&plat));
+    if (!st)
+        st = mc_create(&plat, &cfg->cache, m->feat.max_asid, m->engine, m->dram, &m->mc, err);
+    if (!st)
+        st = mc_tlb_create(cfg->tlb_entries, &m->tlb, err);
+    if (!st)
+        st = make_platform_keys(m, err);
+    if (st) {
+        mc_machine_destroy(m);
+        return st;
+    }
+    reset_cpu(m);
+    *out = m;
+    return MC_OK;
+}
+
+void mc_machine_destroy(struct mc_machine *m)
+{
+    if (!m)
+        return;
+    mc_destroy(m->mc); /* wipes cached plaintext */
+    mc_tlb_destroy(m->tlb);
+    mc_engine_destroy(m->engine); /* wipes keys */
+    mc_dram_destroy(m->dram);
+    mc_rng_free(m->rng);
+    mc_wipe(m, sizeof *m);
+    free(m);
+}
+
+mc_status mc_machine_reset(struct mc_machine *m, struct mc_error *err)
+{
+    if (!m)
+        return mc_seterr(err, MC_E_INVAL, "NULL machine");
+    mc_reset(m->mc);
+    mc_tlb_flush_all(m->tlb);
+    reset_cpu(m);
+    return make_platform_keys(m, err);
+}
+
+/* ------------------------------------------------------------- registers -- */
+
+void mc_machine_get_regs(const struct mc_machine *m, struct mc_paging_regs *r)
+{
+    if (m && r)
+        *r = m->regs;
+}
+
+static mc_status gp0(struct mc_fault *f, uint64_t addr, struct mc_error *err, const char *why)
+{
+    if (f) {
+        f->kind = MC_FAULT_GP;
+        f->vector = 13;
+        f->error_code = 0;
+        f->addr = addr;
+    }
+    return mc_seterr(err, MC_E_FAULT, "#GP(0): %s", why);
+}
+
+mc_status mc_machine_set_reg(struct mc_machine *m, enum mc_creg reg, uint64_t val, struct mc_fault *fault,
+                             struct mc_error *err)
+{
+    if (!m)
+        return mc_seterr(err, MC_E_INVAL, "NULL machine");
+    if (fault)
+        fault->kind = MC_FAULT_NONE;
+    struct mc_paging_regs r = m->regs;
+    struct mc_paging_mode pm = mc_machine_paging_mode(m);
+    switch (reg) {
+    case MC_CREG_CR0:
+        if (val >> 32)
+            return gp0(fault, 0, err, "CR0 bits 63:32 are reserved");
+        if ((val & MC_CR0_PG) && !(val & 1))
+            return gp0(fault, 0, err, "CR0.PG needs CR0.PE");
+        r.cr0 = val;
+        break;
+    case MC_CREG_CR3: {
+        uint64_t enc = pm.enc_bit >= 0 ? 1ull << pm.enc_bit : 0;
+        if ((val & ~enc) >> pm.addr_bits)
+            return gp0(fault, val, err, "CR3 has bits set at or above the usable physical-address width");
+        r.cr3 = val;
+        break;
+    }
+    case MC_CREG_CR4:
+        r.cr4 = val;
+        break;
+    case MC_CREG_EFER:
+        r.efer = val;
+        break;
+    default:
+        return mc_seterr(err, MC_E_INVAL, "unknown control register %d", (int)reg);
+    }
+    if (reg == MC_CREG_CR3) {
+        mc_tlb_flush_nonglobal(m->tlb, 0, (r.cr4 & MC_CR4_PGE) != 0);
+    } else {
+        const uint64_t cr0m = MC_CR0_PG | MC_CR0_WP, cr4m = MC_CR4_PGE | MC_CR4_PAE | MC_CR4_SMEP;
+        if ((r.cr0 ^ m->regs.cr0) & cr0m || (r.cr4 ^ m->regs.cr4) & cr4m || (r.efer ^ m->regs.efer) & MC_EFER_NXE)
+            mc_tlb_flush_all(m->tlb);
+    }
+    m->regs = r;
+    return MC_OK;
+}
+
+void mc_machine_invlpg(struct mc_machine *m, uint64_t va)
+{
+    if (m)
+        mc_tlb_invlpg(m->tlb, 0, va);
+}
+
+/* ---------------------------------------------------------------- access -- */
+
+static mc_status pt_read(void *ctx, uint64_t addr, uint64_t *val, struct mc_fault *f, struct mc_error *err)
+{
+    struct mc_machine *m = ctx;
+    uint8_t b[8];
+    struct mc_access a = {.addr = addr, .size = 8, .kind = MC_ACC_WALK, .req = MC_REQ_HOST};
+    mc_status st = mc_read(m->mc, &a, b, f, err);
+    if (!st) {
+        *val = (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 | (uint64_t)b[3] << 24 |
+               (uint64_t)b[4] << 32 | (uint64_t)b[5] << 40 | (uint64_t)b[6] << 48 | (uint64_t)b[7] << 56;
+    }
+    return st;
+}
+
+static mc_status pt_write(void *ctx, uint64_t addr, uint64_t val, struct mc_fault *f, struct mc_error *err)
+{
+    struct mc_machine *m = ctx;
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(val >> (8 * i));
+    struct mc_access a = {.addr = addr, .size = 8, .kind = MC_ACC_WALK, .req = MC_REQ_HOST};
+    return mc_write(m->mc, &a, b, f, err);
+}
+
+mc_status mc_machine_translate(struct mc_machine *m, uint64_t va, unsigned acc, struct mc_xlat *out,
+                               struct mc_fault *fault, struct mc_error *err)
+{
+    if (!m || !out)
+        return mc_seterr(err, MC_E_INVAL, "NULL argument to mc_machine_translate");
+    struct mc_paging_mode pm = mc_machine_paging_mode(m);
+    struct mc_pt_io io = {pt_read, pt_write, m};
+    return mc_translate(m->tlb, 0, &pm, &io, &m->regs, va, acc, out, fault, err);
+}
+
+static mc_status virt_access(struct mc_machine *m, uint64_t va, uint8_t *rbuf, const uint8_t *wbuf, size_t len,
+                             unsigned acc, enum mc_acc_kind kind, uint32_t flags, struct mc_fault *fault,
+                             struct mc_error *err)
+{
+    if (!m || (!rbuf && !wbuf))
+        return mc_seterr(err, MC_E_INVAL, "NULL argument to a machine access");
+    if (!len)
+        return mc_seterr(err, MC_E_INVAL, "an access needs a non-zero length");
+    if (fault)
+        fault->kind = MC_FAULT_NONE;
+    size_t done = 0;
+    while (done < len) {
+        uint64_t v = va + done;
+        size_t n = 4096 - (size_t)(v & 4095);
+        if (n > len - done)
+            n = len - done;
+        struct mc_xlat x;
+        mc_status st = mc_machine_translate(m, v, acc, &x, fault, err);
+        if (st)
+            return st;
+        struct mc_access a = {.addr = x.pa, .size = n, .kind = kind, .req = MC_REQ_HOST, .flags = flags};
+        st = rbuf ? mc_read(m->mc, &a, rbuf + done, fault, err) : mc_write(m->mc, &a, wbuf + done, fault, err);
+        if (st)
+            return st;
+        done += n;
+    }
+    return MC_OK;
+}
+
+mc_status mc_machine_load(struct mc_machine *m, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
+                          struct mc_error *err)
+{
+    if (!buf)
+        return mc_seterr(err, MC_E_INVAL, "NULL buffer");
+    return virt_access(m, va, buf, NULL, len, user ? MC_PG_USER : 0, MC_ACC_READ, 0, fault, err);
+}
+
+mc_status mc_machine_store(struct mc_machine *m, uint64_t va, const void *buf, size_t len, bool user,
+                           struct mc_fault *fault, struct mc_error *err)
+{
+    if (!buf)
+        return mc_seterr(err, MC_E_INVAL, "NULL buffer");
+    return virt_access(m, va, NULL, buf, len, MC_PG_WRITE | (user ? MC_PG_USER : 0), MC_ACC_WRITE, 0, fault, err);
+}
+
+mc_status mc_machine_fetch(struct mc_machine *m, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
+                           struct mc_error *err)
+{
+    if (!buf)
+        return mc_seterr(err, MC_E_INVAL, "NULL buffer");
+    return virt_access(m, va, buf, NULL, len, MC_PG_FETCH | (user ? MC_PG_USER : 0), MC_ACC_FETCH, 0, fault, err);
+}
+
+mc_status mc_machine_copy(struct mc_machine *m, uint64_t dst_va, uint64_t src_va, size_t len, struct mc_fault *fault,
+                          struct mc_error *err)
+{
+    if (!m)
+        return mc_seterr(err, MC_E_INVAL, "NULL machine");
+    if (fault)
+        fault->kind = MC_FAULT_NONE;
+    uint8_t page[4096];
+    size_t done = 0;
+    mc_status st = MC_OK;
+    while (done < len) {
+        /* Chunk so that neither side crosses a page. */
+        size_t n = 4096 - (size_t)((src_va + done) & 4095);
+        size_t nd = 4096 - (size_t)((dst_va + done) & 4095);
+        if (nd < n)
+            n = nd;
+        if (n > len - done)
+            n = len - done;
+        st = virt_access(m, src_va + done, page, NULL, n, 0, MC_ACC_READ, MC_ACC_F_STREAM, fault, err);
+        if (!st)
+            st = virt_access(m, dst_va + done, NULL, page, n, MC_PG_WRITE, MC_ACC_WRITE, MC_ACC_F_STREAM, fault, err);
+        if (st)
+            break;
+        done += n;
+    }
+    mc_wipe(page, sizeof page);
+    return st;
+}
+
+static mc_status phys_io(struct mc_machine *m, uint64_t addr, void *rbuf, const void *wbuf, size_t len,
+                         struct mc_fault *fault, struct mc_error *err)
+{
+    if (!m || (!rbuf && !wbuf))
+        return mc_seterr(err, MC_E_INVAL, "NULL argument to a physical access");
+    struct mc_access a = {.addr = addr, .size = len, .kind = rbuf ? MC_ACC_READ : MC_ACC_WRITE, .req = MC_REQ_HOST};
+    return rbuf ? mc_read(m->mc, &a, rbuf, fault, err) : mc_write(m->mc, &a, wbuf, fault, err);
+}
+
+mc_status mc_machine_phys_read(struct mc_machine *m, uint64_t addr, void *buf, size_t len, struct mc_fault *fault,
+                               struct mc_error *err)
+{
+    return phys_io(m, addr, buf, NULL, len, fault, err);
+}
+
+mc_status mc_machine_phys_write(struct mc_machine *m, uint64_t addr, const void *buf, size_t len,
+                                struct mc_fault *fault, struct mc_error *err)
+{
+    return phys_io(m, addr, NULL, buf, len, fault, err);
+}
+
+mc_status mc_machine_clflush(struct mc_machine *m, uint64_t va, struct mc_fault *fault, struct mc_error *err)
+{
+    if (!m)
+        return mc_seterr(err, MC_E_INVAL, "NULL machine");
+    struct mc_xlat x;
+    mc_status st = mc_machine_translate(m, va, 0, &x, fault, err);
+    if (st)
+        return st;
+    struct mc_access a = {.addr = x.pa, .size = 1, .kind = MC_ACC_READ, .req = MC_REQ_HOST};
+    return mc_clflush(m->mc, &a, fault, err);
+}
+
+mc_status mc_machine_wbinvd(struct mc_machine *m, struct mc_error *err)
+{
+    if (!m)
+        return mc_seterr(err, MC_E_INVAL, "NULL machine");
+    return mc_wbinvd(m->mc, err);
+}
+
+void mc_machine_cpuid(const struct mc_machine *m, uint32_t leaf, uint32_t subleaf, struct mc_cpuid_regs *out)
+{
+    if (!out)
+        return;
+    if (!m) {
+        *out = (struct mc_cpuid_regs){0, 0, 0, 0};
+        return;
+    }
+    mc_cpuid(m->prof, leaf, subleaf, out);
+}
+
+/* ------------------------------------------------------------------ MSRs -- */
+
+mc_status mc_machine_msr_register(struct mc_machine *m, const struct mc_msr_handler *h, struct mc_error *err)
+{
+    if (!m || !h || h->first > h->last || (!h->rd && !h->wr))
+        return mc_seterr(err, MC_E_INVAL, "an MSR handler needs a valid range and at least one function");
+    if (m->nhandlers >= MC_MACHINE_MAX_MSR_HANDLERS)
+        return mc_seterr(err, MC_E_FULL, "the MSR handler table is full (%u entries)", MC_MACHINE_MAX_MSR_HANDLERS);
+    m->handlers[m->nhandlers++] = *h;
+    return MC_OK;
+}
+
+static bool is_amd(const struct mc_machine *m) { return m->prof->vendor == MC_VENDOR_AMD; }
+
+/* Built-in MSRs. */
+static mc_status builtin_rd(struct mc_machine *m, uint32_t msr, uint64_t *val, struct mc_fault *f, struct mc_error *err)
+{
+    switch (msr) {
+    case MC_MSR_SYSCFG:
+        if (!is_amd(m)) break;
+        *val = m->syscfg;
+        return MC_OK;
+    case MC_MSR_HWCR:
+        if (!is_amd(m)) break;
+        *val = m->hwcr;
+        return MC_OK;
+    case MC_MSR_SEV_STATUS:
+        if (!is_amd(m) || !m->feat.sev) break;
+        *val = 0; /* host: no SEV features active for the host itself */
+        return MC_OK;
+    case MC_MSR_VM_PAGE_FLUSH:
+        if (!is_amd(m) || !m->feat.vm_page_flush) break;
+        return gp0(f, 0, err, "VM_PAGE_FLUSH is write-only");
+    case MC_MSR_TME_CAPABILITY:
+        if (!m->feat.tme) break;
+        *val = m->prof->tme_capability;
+        return MC_OK;
+    case MC_MSR_TME_ACTIVATE:
+        if (!m->feat.tme) break;
+        *val = mc_cpu_tme_activate(m->prof, &m->bios);
+        return MC_OK;
+    case MC_MSR_TME_EXCLUDE_MASK:
+    case MC_MSR_TME_EXCLUDE_BASE: {
+        if (!m->feat.tme) break;
+        const struct mc_platform *p = mc_get_platform(m->mc);
+        if (msr == MC_MSR_TME_EXCLUDE_MASK)
+            *val = p->excl_enable ? (p->excl_mask | (1ull << 11)) : 0;
+        else
+            *val = p->excl_enable ? p->excl_base : 0;
+        return MC_OK;
+    }
+    default:
+        break;
+    }
+    return gp0(f, 0, err, "RDMSR of an MSR this platform does not implement");
+}
+
+static mc_status builtin_wr(struct mc_machine *m, uint32_t msr, uint64_t val, struct mc_fault *f, struct mc_error *err)
+{
+    switch (msr) {
+    case MC_MSR_HWCR:
+        if (!is_amd(m)) break;
+        if ((m->hwcr & MC_HWCR_SMMLOCK) && !(val & MC_HWCR_SMMLOCK))
+            return gp0(f, 0, err, "HWCR.SmmLock cannot be cleared once set");
+        m->hwcr = val & MC_HWCR_SMMLOCK;
+        return MC_OK;
+    case MC_MSR_SYSCFG:
+        if (!is_amd(m)) break;
+        if ((val ^ m->syscfg) & MC_SYSCFG_MEM_ENCRYPT_MOD_EN)
+            return gp0(f, 0, err, "SYSCFG[23] (MemEncryptionModEn) is set by the BIOS; this model does not change it "
+                                  "at run time");
+        m->syscfg = val;
+        return MC_OK;
+    case MC_MSR_VM_PAGE_FLUSH: {
+        if (!is_amd(m) || !m->feat.vm_page_flush) break;
+        uint32_t asid = (uint32_t)(val & 0xFFF);
+        uint64_t va = val & ~0xFFFull;
+        if (asid == 0 || asid > m->feat.max_asid)
+            return gp0(f, 0, err, "VM_PAGE_FLUSH with ASID 0 or beyond the ASID count");
+        struct mc_xlat x;
+        struct mc_error e2;
+        if (mc_machine_translate(m, va, 0, &x, NULL, &e2) != MC_OK)
+            return gp0(f, 0, err, "VM_PAGE_FLUSH of a virtual address that is not mapped");
+        struct mc_paging_mode pm = mc_machine_paging_mode(m);
+        uint64_t pa = x.pa & ~(pm.enc_bit >= 0 ? 1ull << pm.enc_bit : 0);
+        return mc_vm_page_flush(m->mc, pa, asid, err);
+    }
+    default:
+        break;
+    }
+    return gp0(f, 0, err, "WRMSR to an MSR this platform does not implement or that is read-only");
+}
+
+mc_status mc_machine_rdmsr(struct mc_machine *m, uint32_t msr, uint64_t *val, struct mc_fault *fault,
+                           struct mc_error *err)
+{
+    if (!m || !val)
+        return mc_seterr(err, MC_E_INVAL, "NULL argument to RDMSR");
+    if (fault)
+        fault->kind = MC_FAULT_NONE;
+    for (unsigned i = m->nhandlers; i-- > 0;) {
+        const struct mc_msr_handler *h = &m->handlers[i];
+        if (msr < h->first || msr > h->last)
+            continue;
+        if (!h->rd)
+            return gp0(fault, 0, err, "RDMSR of a write-only MSR");
+        mc_status st = h->rd(h->ctx, m, msr, val, fault, err);
+        if (st != MC_E_NOTFOUND)
+            return st;
+    }
+    return builtin_rd(m, msr, val, fault, err);
+}
+
+mc_status mc_machine_wrmsr(struct mc_machine *m, uint32_t msr, uint64_t val, struct mc_fault *fault,
+                           struct mc_error *err)
+{
+    if (!m)
+        return mc_seterr(err, MC_E_INVAL, "NULL machine");
+    if (fault)
+        fault->kind = MC_FAULT_NONE;
+    for (unsigned i = m->nhandlers; i-- > 0;) {
+        const struct mc_msr_handler *h = &m->handlers[i];
+        if (msr < h->first || msr > h->last)
+            continue;
+        if (!h->wr)
+            return gp0(fault, 0, err, "WRMSR to a read-only MSR");
+        mc_status st = h->wr(h->ctx, m, msr, val, fault, err);
+        if (st != MC_E_NOTFOUND)
+            return st;
+    }
+    return builtin_wr(m, msr, val, fault, err);
+}
