@@ -8,6 +8,7 @@
  */
 #include <memcrypt/engine.h>
 
+#include <cpuid.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,31 +33,61 @@ struct slot {
 struct mc_engine {
     struct mc_rng *rng;
     unsigned max_slots, used, next;
+    unsigned feat; /* CPU features, read once at create */
     enum mc_engine_impl impl;
     struct slot *slots;
 };
 
 /* ------------------------------------------------------------ implementations -- */
 
-int mc_engine_impl_available(enum mc_engine_impl impl)
+/* CPU features from CPUID (read directly: compilers disagree on __builtin_cpu_supports names).
+ * YMM state must also be enabled by the OS (XCR0 bits 1 and 2) before VAES/AVX2 are usable. */
+enum { FEAT_AESNI = 1, FEAT_VAES = 2 };
+
+static unsigned cpu_features(void)
+{
+    unsigned a, b, c, d, f = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return 0;
+    const bool aes = c & bit_AES, sse41 = c & bit_SSE4_1, osxsave = c & bit_OSXSAVE, avx = c & bit_AVX;
+    if (aes && sse41)
+        f |= FEAT_AESNI;
+    if (!(f & FEAT_AESNI) || !osxsave || !avx)
+        return f;
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    (void)hi;
+    if ((lo & 6u) != 6u)
+        return f;
+    if (__get_cpuid_max(0, NULL) < 7)
+        return f;
+    __cpuid_count(7, 0, a, b, c, d);
+    if ((b & (1u << 5)) && (c & (1u << 9))) /* leaf 7: EBX[5] AVX2, ECX[9] VAES */
+        f |= FEAT_VAES;
+    return f;
+}
+
+static int impl_ok(unsigned feat, enum mc_engine_impl impl)
 {
     switch (impl) {
     case MC_IMPL_AUTO:
     case MC_IMPL_PORTABLE:
         return 1;
     case MC_IMPL_AESNI:
-        return __builtin_cpu_supports("aes") && __builtin_cpu_supports("sse4.1");
+        return (feat & FEAT_AESNI) != 0;
     case MC_IMPL_VAES:
-        return __builtin_cpu_supports("aes") && __builtin_cpu_supports("vaes") && __builtin_cpu_supports("avx2");
+        return (feat & FEAT_AESNI) && (feat & FEAT_VAES);
     }
     return 0;
 }
 
-static enum mc_engine_impl best_impl(void)
+int mc_engine_impl_available(enum mc_engine_impl impl) { return impl_ok(cpu_features(), impl); }
+
+static enum mc_engine_impl best_impl(unsigned feat)
 {
-    if (mc_engine_impl_available(MC_IMPL_VAES))
+    if (impl_ok(feat, MC_IMPL_VAES))
         return MC_IMPL_VAES;
-    if (mc_engine_impl_available(MC_IMPL_AESNI))
+    if (impl_ok(feat, MC_IMPL_AESNI))
         return MC_IMPL_AESNI;
     return MC_IMPL_PORTABLE;
 }
@@ -97,7 +128,8 @@ mc_status mc_engine_create(struct mc_rng *rng, unsigned max_slots, struct mc_eng
         e->slots[i].gen = 1;
     e->rng = rng;
     e->max_slots = max_slots;
-    e->impl = best_impl();
+    e->feat = cpu_features();
+    e->impl = best_impl(e->feat);
     *out = e;
     return MC_OK;
 }
@@ -135,23 +167,24 @@ mc_status mc_engine_set_impl(struct mc_engine *e, enum mc_engine_impl impl, stru
         return mc_seterr(err, MC_E_INVAL, "engine: NULL argument");
     if ((unsigned)impl > MC_IMPL_VAES)
         return mc_seterr(err, MC_E_INVAL, "engine: unknown implementation %d", (int)impl);
-    if (!mc_engine_impl_available(impl))
+    if (!impl_ok(e->feat, impl))
         return mc_seterr(err, MC_E_UNSUPPORTED, "engine: this CPU cannot run the %s implementation",
                          mc_engine_impl_name(impl));
-    e->impl = impl == MC_IMPL_AUTO ? best_impl() : impl;
+    e->impl = impl == MC_IMPL_AUTO ? best_impl(e->feat) : impl;
     return MC_OK;
 }
 
 enum mc_engine_impl mc_engine_get_impl(const struct mc_engine *e) { return e ? e->impl : MC_IMPL_AUTO; }
 
 /* Build the key material of a slot from key (both directions, every implementation). */
-static mc_status slot_fill(struct slot *s, enum mc_cipher c, const uint8_t *key, struct mc_error *err)
+static mc_status slot_fill(const struct mc_engine *e, struct slot *s, enum mc_cipher c, const uint8_t *key,
+                           struct mc_error *err)
 {
     size_t h = half_len(c);
     mc_status st = mc_xts_ctx_new((unsigned)h * 8, key, 0, &s->evp_enc, err);
     if (st == MC_OK)
         st = mc_xts_ctx_new((unsigned)h * 8, key, 1, &s->evp_dec, err);
-    if (st == MC_OK && mc_engine_impl_available(MC_IMPL_AESNI)) {
+    if (st == MC_OK && impl_ok(e->feat, MC_IMPL_AESNI)) {
         s->ks = aligned_alloc(64, (sizeof *s->ks + 63) & ~(size_t)63);
         if (!s->ks)
             st = mc_seterr(err, MC_E_NOMEM, "engine: out of memory");
@@ -176,7 +209,7 @@ static mc_status slot_install(struct mc_engine *e, enum mc_cipher c, const uint8
     while (e->slots[idx].used)
         idx = (idx + 1) % e->max_slots;
     struct slot *s = &e->slots[idx];
-    mc_status st = slot_fill(s, c, key, err);
+    mc_status st = slot_fill(e, s, c, key, err);
     if (st != MC_OK)
         return st;
     e->used++;
@@ -364,11 +397,12 @@ static mc_status resolve_impl(enum mc_engine_impl *impl, struct mc_error *err)
 {
     if ((unsigned)*impl > MC_IMPL_VAES)
         return mc_seterr(err, MC_E_INVAL, "engine: unknown implementation %d", (int)*impl);
-    if (!mc_engine_impl_available(*impl))
+    unsigned feat = cpu_features();
+    if (!impl_ok(feat, *impl))
         return mc_seterr(err, MC_E_UNSUPPORTED, "engine: this CPU cannot run the %s implementation",
                          mc_engine_impl_name(*impl));
     if (*impl == MC_IMPL_AUTO)
-        *impl = best_impl();
+        *impl = best_impl(feat);
     return MC_OK;
 }
 
