@@ -1,0 +1,266 @@
+/* Report verification against AMD's real roots with AMD's real reports and certificates:
+ * every report verifies, the negative certificates and cross-generation VCEKs are refused,
+ * policy checks pass and fail as asked, and the chain cache is used. */
+#include <memcrypt/fileio.h>
+#include <memcrypt/snp_report.h>
+#include <memcrypt/snp_verify.h>
+
+#include "check.h"
+
+#define AMD MC_SHARED_DIR "/vectors/amd/"
+
+static const char *const cases[] = {
+    "gosev-milan", "virtee-milan", "trustee-milan-vcek", "trustee-milan-vlek", "azure-milan-hcl",
+    "azure-genoa-hcl", "trustee-genoa-e2e", "oak-milan-cb", "oak-milan-oc-release", "oak-milan-oc-staging",
+    "oak-milan-rk-release", "oak-milan-rk-staging", "oak-genoa-oc", "oak-turin-oc",
+};
+#define NCASES (sizeof cases / sizeof cases[0])
+
+struct item {
+    struct mc_snp_report r;
+    uint8_t *cert;
+    size_t cert_len;
+};
+
+static struct item items[NCASES];
+static struct mc_snp_verifier *amd;
+
+static uint8_t *slurp(const char *path, size_t *n)
+{
+    uint8_t *b = NULL;
+    struct mc_error e;
+    if (mc_file_read(path, 1 << 20, &b, n, &e) != MC_OK) {
+        *n = 0;
+        return NULL;
+    }
+    return b;
+}
+
+static void load_all(void)
+{
+    struct mc_error e;
+    CHECK(mc_snp_verifier_new(NULL, &amd, &e) == MC_OK && !mc_snp_verifier_is_test(amd));
+    for (size_t i = 0; i < NCASES; i++) {
+        char p[512];
+        size_t n;
+        snprintf(p, sizeof p, AMD "snp-reports/%s/report.bin", cases[i]);
+        uint8_t *b = slurp(p, &n);
+        CHECK_MSG(b && mc_snp_report_decode(b, n, &items[i].r, &e) == MC_OK, "%s", cases[i]);
+        free(b);
+        snprintf(p, sizeof p, AMD "snp-reports/%s/%s.der", cases[i], strstr(cases[i], "vlek") ? "vlek" : "vcek");
+        items[i].cert = slurp(p, &items[i].cert_len);
+        CHECK_MSG(items[i].cert != NULL, "%s", p);
+    }
+}
+
+/* Inside the VLEK's validity (2024-12-10 .. 2025-12-10); the VCEKs are valid then too. */
+static const time_t AT_2025_06 = 1748736000; /* 2025-06-01 */
+
+static enum mc_check_state state_of(const struct mc_snp_result *res, const char *name)
+{
+    for (size_t i = 0; i < res->n; i++)
+        if (!strcmp(res->checks[i].name, name))
+            return res->checks[i].state;
+    return (enum mc_check_state)-1;
+}
+
+static mc_status verify_with(const struct item *it, const uint8_t *cert, size_t n, const struct mc_snp_policy *p,
+                             struct mc_snp_result *res)
+{
+    struct mc_snp_certs c = {cert, n, NULL, 0, NULL, 0};
+    struct mc_error e;
+    return mc_snp_verify(amd, &it->r, &c, p, res, &e);
+}
+
+static void test_real_reports_verify(void)
+{
+    for (size_t i = 0; i < NCASES; i++) {
+        /* the VLEK only inside its validity; the VCEKs now (some were issued after 2025-06) */
+        bool vlek = strstr(cases[i], "vlek") != NULL;
+        struct mc_snp_policy p = {.has_at = vlek, .at = AT_2025_06};
+        struct mc_snp_result res;
+        mc_status st = verify_with(&items[i], items[i].cert, items[i].cert_len, &p, &res);
+        CHECK_MSG(st == MC_OK && res.ok, "%s", cases[i]);
+        CHECK(state_of(&res, "signature") == MC_CHECK_PASS && state_of(&res, "chain") == MC_CHECK_PASS);
+        CHECK(state_of(&res, "tcb") == MC_CHECK_PASS);
+        CHECK(state_of(&res, "hwid") == (vlek ? MC_CHECK_SKIP : MC_CHECK_PASS));
+        /* a second verification uses the cached chain and gives the same answer */
+        struct mc_snp_result res2;
+        CHECK(verify_with(&items[i], items[i].cert, items[i].cert_len, &p, &res2) == MC_OK && res2.cached);
+    }
+}
+
+static void test_vlek_expiry(void)
+{
+    size_t i = 3; /* trustee-milan-vlek, certificate valid 2024-12-10 .. 2025-12-10 */
+    struct mc_snp_policy p = {.has_at = true, .at = 1767225600}; /* 2026-01-01 */
+    struct mc_snp_result res;
+    CHECK(verify_with(&items[i], items[i].cert, items[i].cert_len, &p, &res) == MC_E_VERIFY);
+    CHECK(state_of(&res, "validity") == MC_CHECK_FAIL && state_of(&res, "signature") == MC_CHECK_PASS);
+    p.at = 1733788800; /* 2024-12-10 00:00 — before notBefore 22:14:21 */
+    CHECK(verify_with(&items[i], items[i].cert, items[i].cert_len, &p, &res) == MC_E_VERIFY);
+    p.at = 1733875200; /* 2024-12-11 */
+    CHECK(verify_with(&items[i], items[i].cert, items[i].cert_len, &p, &res) == MC_OK);
+}
+
+static void test_negative_certs(void)
+{
+    static const char *const neg[] = {AMD "snp-negative/test-vcek-invalid-legacy.der",
+                                      AMD "snp-negative/test-vcek-invalid-new.der"};
+    for (int k = 0; k < 2; k++) {
+        size_t n;
+        uint8_t *c = slurp(neg[k], &n);
+        CHECK(c != NULL);
+        for (size_t i = 0; i < NCASES; i++) {
+            struct mc_snp_result res;
+            struct mc_snp_policy p = {.has_at = true, .at = AT_2025_06};
+            CHECK_MSG(verify_with(&items[i], c, n, &p, &res) == MC_E_VERIFY && !res.ok, "%s with %s", cases[i], neg[k]);
+        }
+        free(c);
+    }
+}
+
+static void test_cross_generation(void)
+{
+    /* every report with every other case's certificate: only its own (or a same-chip) VCEK passes */
+    for (size_t i = 0; i < NCASES; i++)
+        for (size_t j = 0; j < NCASES; j++) {
+            if (i == j || (items[i].cert_len == items[j].cert_len && !memcmp(items[i].cert, items[j].cert, items[i].cert_len)))
+                continue; /* the oak release/staging pairs come from one chip and share a VCEK */
+            struct mc_snp_result res;
+            struct mc_snp_policy p = {.has_at = strstr(cases[i], "vlek") != NULL, .at = AT_2025_06};
+            mc_status st = verify_with(&items[i], items[j].cert, items[j].cert_len, &p, &res);
+            CHECK_MSG(st == MC_E_VERIFY, "%s verified with %s's certificate", cases[i], cases[j]);
+        }
+    /* explicit: a Genoa v5 report with a Milan VCEK is refused on generation */
+    struct mc_snp_result res;
+    verify_with(&items[12], items[7].cert, items[7].cert_len, NULL, &res);
+    CHECK(state_of(&res, "generation") == MC_CHECK_FAIL);
+    /* the real Turin VCEK without a report: chains, but does not match a Milan v2 report */
+    size_t n;
+    uint8_t *t = slurp(AMD "snp-extra/vcek-turin.der", &n);
+    verify_with(&items[0], t, n, NULL, &res);
+    CHECK(state_of(&res, "chain") == MC_CHECK_PASS && state_of(&res, "hwid") == MC_CHECK_FAIL && !res.ok);
+    free(t);
+}
+
+static void test_given_ask_ark(void)
+{
+    size_t na, nk, ng;
+    uint8_t *ark = slurp(AMD "snp-ca/ark-milan.pem", &na), *ask = slurp(AMD "snp-ca/ask-milan.pem", &nk),
+            *gask = slurp(AMD "snp-ca/ask-genoa.pem", &ng);
+    struct mc_snp_certs c = {items[1].cert, items[1].cert_len, ask, nk, ark, na};
+    struct mc_snp_result res;
+    struct mc_error e;
+    CHECK(mc_snp_verify(amd, &items[1].r, &c, NULL, &res, &e) == MC_OK);
+    c.ask = gask;
+    c.ask_len = ng;
+    CHECK(mc_snp_verify(amd, &items[1].r, &c, NULL, &res, &e) == MC_E_VERIFY && strstr(e.msg, "ASK"));
+    c.ask = ask;
+    c.ask_len = nk;
+    c.ark = ask; /* not the ARK */
+    c.ark_len = nk;
+    CHECK(mc_snp_verify(amd, &items[1].r, &c, NULL, &res, &e) == MC_E_VERIFY && strstr(e.msg, "ARK"));
+    c.ark = (const uint8_t *)"garbage";
+    c.ark_len = 7;
+    CHECK(mc_snp_verify(amd, &items[1].r, &c, NULL, &res, &e) == MC_E_VERIFY);
+    /* a certificate table holding the VCEK, ASK and ARK */
+    uint8_t *t;
+    size_t tn;
+    struct mc_snp_certs src = {items[1].cert, items[1].cert_len, ask, nk, ark, na};
+    CHECK(mc_snp_certtable_build(&src, false, &t, &tn, &e) == MC_OK);
+    struct mc_snp_certtable tab;
+    CHECK(mc_snp_certtable_parse(t, tn, &tab, &e) == MC_OK && tab.n == 3);
+    mc_snp_certtable_certs(&tab, t, false, &c);
+    CHECK(mc_snp_verify(amd, &items[1].r, &c, NULL, &res, &e) == MC_OK);
+    free(t);
+    free(ark);
+    free(ask);
+    free(gask);
+}
+
+static void test_policy_checks(void)
+{
+    const struct item *it = &items[1]; /* virtee-milan: policy 0x30000, vmpl 0 */
+    struct mc_snp_policy p;
+    struct mc_snp_result res;
+    memset(&p, 0, sizeof p);
+    memcpy(p.measurement, it->r.measurement, 48);
+    memcpy(p.report_data, it->r.report_data, 64);
+    memcpy(p.host_data, it->r.host_data, 32);
+    memcpy(p.id_key_digest, it->r.id_key_digest, 48);
+    p.has_measurement = p.has_report_data = p.has_host_data = p.has_id_key_digest = true;
+    p.has_min_tcb = true;
+    p.min_tcb = it->r.reported_tcb;
+    p.no_debug = true;
+    p.has_vmpl = true;
+    p.vmpl = 0;
+    p.has_policy_mask = true;
+    p.policy_mask = 0xffffffffffffffffull;
+    p.policy_value = 0x30000;
+    CHECK(verify_with(it, it->cert, it->cert_len, &p, &res) == MC_OK);
+    static const char *const names[] = {"measurement", "report_data", "host_data", "id_key_digest", "min_tcb",
+                                        "no_debug", "vmpl", "policy_mask"};
+    for (int k = 0; k < 8; k++)
+        CHECK_MSG(state_of(&res, names[k]) == MC_CHECK_PASS, "%s", names[k]);
+    /* each check alone fails when it should, and names itself */
+    for (int k = 0; k < 8; k++) {
+        struct mc_snp_policy q = p;
+        switch (k) {
+        case 0: q.measurement[47] ^= 1; break;
+        case 1: q.report_data[0] ^= 0x80; break;
+        case 2: q.host_data[5] ^= 1; break;
+        case 3: q.id_key_digest[0] ^= 1; break;
+        case 4: q.min_tcb += 1ull << 48; break; /* snp SVN one higher (Milan layout, byte 6) */
+        case 5: continue;                        /* debug is clear in this report; see below */
+        case 6: q.vmpl = 1; break;
+        case 7: q.policy_value = 0x30000 | MC_SNP_POLICY_DEBUG; break;
+        }
+        struct mc_error e;
+        struct mc_snp_certs c = {it->cert, it->cert_len, NULL, 0, NULL, 0};
+        CHECK_MSG(mc_snp_verify(amd, &it->r, &c, &q, &res, &e) == MC_E_VERIFY && state_of(&res, names[k]) == MC_CHECK_FAIL &&
+                      !strncmp(e.msg, names[k], strlen(names[k])),
+                  "%s: %s", names[k], e.msg);
+    }
+    /* gosev-milan has policy 0xb0000: DEBUG set */
+    struct mc_snp_policy d = {.no_debug = true};
+    CHECK(verify_with(&items[0], items[0].cert, items[0].cert_len, &d, &res) == MC_E_VERIFY &&
+          state_of(&res, "no_debug") == MC_CHECK_FAIL);
+    /* vlek report: vmpl 1 */
+    struct mc_snp_policy v = {.has_at = true, .at = AT_2025_06, .has_vmpl = true, .vmpl = 1};
+    CHECK(verify_with(&items[3], items[3].cert, items[3].cert_len, &v, &res) == MC_OK);
+}
+
+static void test_unsigned_and_tampered(void)
+{
+    struct item it = items[1];
+    struct mc_snp_result res;
+    /* SIGNING_KEY = none */
+    it.r.key_info = 7u << 2;
+    CHECK(verify_with(&it, it.cert, it.cert_len, NULL, &res) == MC_E_VERIFY && state_of(&res, "report") == MC_CHECK_FAIL);
+    /* the VCEK presented for a report that says VLEK: the chain through the ASVK fails */
+    it = items[1];
+    it.r.key_info = 1u << 2;
+    CHECK(verify_with(&it, it.cert, it.cert_len, NULL, &res) == MC_E_VERIFY);
+    /* no certificate */
+    CHECK(verify_with(&items[1], NULL, 0, NULL, &res) == MC_E_VERIFY);
+    /* a non-certificate as the VCEK */
+    CHECK(verify_with(&items[1], (const uint8_t *)&items[1].r.raw, MC_SNP_REPORT_SIZE, NULL, &res) == MC_E_VERIFY &&
+          state_of(&res, "vcek") == MC_CHECK_FAIL);
+}
+
+int main(void)
+{
+    RUN(load_all);
+    RUN(test_real_reports_verify);
+    RUN(test_vlek_expiry);
+    RUN(test_negative_certs);
+    RUN(test_cross_generation);
+    RUN(test_given_ask_ark);
+    RUN(test_policy_checks);
+    RUN(test_unsigned_and_tampered);
+    for (size_t i = 0; i < NCASES; i++)
+        free(items[i].cert);
+    mc_snp_verifier_free(amd);
+    return check_summary();
+}
