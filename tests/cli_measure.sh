@@ -56,6 +56,45 @@ while IFS=$'\t' read -r args expect; do
 done <"$V/reference.tsv"
 [ $rows -ge 10 ] && ok || bad "only $rows rows read from reference.tsv"
 
+# The reference project's own published vectors for its AmdSev fixture (sev-snp-measure
+# tests/test_guest.py, upstream values): other VMM types, seves, sev, ovmf-hash seeding.
+S=$V/ovmf_AmdSev_suffix.bin
+upstream() {
+    local want=$1
+    shift
+    local got
+    got=$("$M" measure "$@" --ovmf "$S" 2>&1)
+    [ "$got" = "$want" ] && ok || bad "upstream vector $*: got '$got', want '$want'"
+}
+upstream 0ce9ccc06bab55eebe8abc234f3df6514883977a68a591b71052498ab52b2f1aa415db338033946ef93aa8278c0d67fb \
+    --mode snp --vcpus 1 --vcpu-type EPYC-v4 --kernel /dev/null --initrd /dev/null --append '' --guest-features 0x21 --vmm-type ec2
+upstream 0883bd0eeb716e65b7b977a321c278d1e51b33b5c655fab985443bbcc65c086b9c15e8a0bd8811050dec7e24964e5056 \
+    --mode snp --vcpus 1 --vcpu-type EPYC-v4 --kernel /dev/null --initrd /dev/null --guest-features 0x1 --vmm-type ec2
+upstream 5da7106cf14cf46b1725ebab123eb9e53bd46a1e9f400cd0c08e7827b04b688ea8b4e403c8404efed4397ea5d5d0722e \
+    --mode snp --vcpus 1 --kernel /dev/null --initrd /dev/null --vmm-type gce
+upstream 5c5debf100fc339f90276e761ee1f1658d08922c3b20e2a2e6c7a6c3370b2452a15a00eae11886a93d6fd1e7ab81e29d \
+    --mode snp --vcpus 4 --kernel /dev/null --initrd /dev/null --vmm-type gce
+upstream 803f691094946e42068aaa3a8f9e26a5c89f36f7b73ecfb28c653360fe4b3aba7e534442e7e1e17895dfe778d0228977 \
+    --mode snp --vcpus 1 --vcpu-type EPYC-v4 --kernel /dev/null --initrd /dev/null --append 'console=ttyS0 loglevel=7' --guest-features 0x21
+upstream 6d287813eb5222d770f75005c664e34c204f385ce832cc2ce7d0d6f354454362f390ef83a92046c042e706363b4b08fa \
+    --mode snp --vcpus 1 --vcpu-type EPYC-v4 --kernel /dev/null --initrd /dev/null --append 'console=ttyS0 loglevel=7'
+upstream e1e1ca029dd7973ab9513295be68198472dcd4fc834bd9af9b63f6e8a1674dbf281a9278a4a2ebe0eed9f22adbcd0e2b \
+    --mode snp --vcpus 1 --vcpu-type EPYC-v4 --guest-features 0x21
+upstream 4953b1fb416fa874980e8442b3706d345926d5f38879134e00813c5d7abcbe78eafe7b422907be0b4698e2414a631942 \
+    --mode snp --vcpus 4 --vcpu-type EPYC-v4 --kernel /dev/null --initrd /dev/null --guest-features 0x21
+upstream 329c8ce0972ae52343b64d34a434a86f245dfd74f5ed7aae15d22efc78fb9683632b9b50e4e1d7fa41179ef98a7ef198 \
+    --mode snp --vcpus 1 --vcpu-type EPYC-v4 --kernel /dev/null --initrd /dev/null --guest-features 0x21 \
+    --snp-ovmf-hash 086e2e9149ebf45abdc3445fba5b2da8270bdbb04094d7a2c37faaa4b24af3aa16aff8c374c2a55c467a50da6d466b74
+upstream 086e2e9149ebf45abdc3445fba5b2da8270bdbb04094d7a2c37faaa4b24af3aa16aff8c374c2a55c467a50da6d466b74 \
+    --mode snp:ovmf-hash
+upstream 13810ae661ea11e2bb205621f582fee268f0367c8f97bc297b7fadef3e12002c \
+    --mode seves --vcpus 1 --vcpu-type EPYC-v4 --kernel /dev/null --initrd /dev/null
+upstream 0dccbcaba8e90b261bd0d2e1863a2f9da714768b7b2a19363cd6ae35aa90de91 \
+    --mode seves --vcpus 4 --vcpu-type EPYC-v4 --kernel /dev/null --initrd /dev/null --guest-features 0x21
+upstream 82a3ee5d537c3620628270c292ae30cb40c3c878666a7890ee7ef2a08fb535ff \
+    --mode sev --kernel /dev/null --initrd /dev/null --append 'console=ttyS0 loglevel=7'
+upstream 77f613d7bbcdf12a73782ea9e88b0172aeda50d1a54201cb903594ff52846898 --mode sev --kernel /dev/null
+
 # VMSA pages measured for the vmsa/ vector must equal the reference's dump.
 mkdir -p "$TMP/vmsa"
 if "$M" measure --mode snp --vcpus 2 --vcpu-type EPYC-Milan --ovmf /usr/share/ovmf/OVMF.fd \

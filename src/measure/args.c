@@ -7,6 +7,8 @@
 #include <memcrypt/ovmf.h>
 #include <memcrypt/vmsa.h>
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -105,11 +107,61 @@ mc_status mc_measure_req_opt(struct mc_measure_req *r, int code, const char *arg
     }
 }
 
+/* Read a stream that is not a regular file (e.g. /dev/null, a pipe) up to max bytes. */
+static mc_status read_stream(const char *path, size_t max, uint8_t **buf, size_t *len, struct mc_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mc_seterr(err, MC_E_IO, "%s: %s", path, strerror(errno));
+    size_t cap = 65536, n = 0;
+    uint8_t *b = malloc(cap + 1);
+    mc_status st = b ? MC_OK : mc_seterr(err, MC_E_NOMEM, "out of memory");
+    while (st == MC_OK) {
+        if (n == cap) {
+            if (cap >= max) {
+                st = mc_seterr(err, MC_E_RANGE, "%s: larger than %zu bytes", path, max);
+                break;
+            }
+            cap = cap * 2 > max ? max : cap * 2;
+            uint8_t *nb = realloc(b, cap + 1);
+            if (!nb) {
+                st = mc_seterr(err, MC_E_NOMEM, "out of memory");
+                break;
+            }
+            b = nb;
+        }
+        size_t got = fread(b + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f))
+                st = mc_seterr(err, MC_E_IO, "%s: read error", path);
+            break;
+        }
+    }
+    fclose(f);
+    if (st != MC_OK) {
+        free(b);
+        return st;
+    }
+    b[n] = 0;
+    *buf = b;
+    *len = n;
+    return MC_OK;
+}
+
 static mc_status load(const char *what, const char *path, size_t max, uint8_t **buf, size_t *len,
                       struct mc_error *err)
 {
     struct mc_error e;
-    mc_status st = mc_file_read(path, max, buf, len, &e);
+    struct stat sb;
+    mc_status st;
+    /* Kernel and initrd may also come from character devices or pipes (/dev/null, <(...)),
+     * as the reference accepts; firmware images must be regular files. */
+    if (strcmp(what, "OVMF image") && strcmp(what, "SVSM image") && stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) &&
+        !S_ISDIR(sb.st_mode))
+        st = read_stream(path, max, buf, len, &e);
+    else
+        st = mc_file_read(path, max, buf, len, &e);
     if (st != MC_OK)
         return mc_seterr(err, st, "cannot read the %s '%s': %s", what, path, e.msg);
     return MC_OK;
