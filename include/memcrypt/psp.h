@@ -9,6 +9,9 @@
  * domain: the host's view (C=0 plaintext or C=1 host key, chosen by the C-bit of each address
  * the host passes) or a guest ASID's key.
  *
+ * The platform identity (chip secret, CEK, emulated ARK/ASK, OCA, PEK, PDH; memcrypt/sev_identity.h)
+ * is created on first use and kept in the persistent state.
+ *
  * Guest keys (VEKs) live inside the firmware and reach the memory controller only through
  * mem->bind_key at ACTIVATE; they are wiped at DEACTIVATE/DECOMMISSION/SHUTDOWN.
  *
@@ -65,6 +68,7 @@ struct mc_psp_config {
     bool es_supported;     /* SEV-ES available (INIT flag bit 0 accepted) */
     unsigned num_cores;    /* cores that must WBINVD before DF_FLUSH, 1..64 */
     uint32_t max_guests;   /* 1..1024; 0 means 1024 */
+    unsigned root_bits;    /* RSA size of the emulated ARK/ASK: 2048 or 4096; 0 means 4096 */
     const char *state_path; /* persistent state file (OCA/PEK/PDH/owner/chip secret); NULL = memory only */
 };
 

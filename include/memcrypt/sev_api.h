@@ -83,10 +83,10 @@ enum mc_sev_gstate {
 /* ---- Fixed sizes of data buffers -------------------------------------------------------- */
 #define MC_SEV_CERT_LEN 0x824 /* one SEV certificate (same definition as memcrypt/sev_cert.h) */
 #define MC_SEV_CHAIN_LEN 0x186C /* PEK || OCA || CEK */
-#define MC_SEV_SESSION_LEN 0x80u     /* LAUNCH_START session buffer */
+#define MC_SEV_SESSION_LEN 0x80     /* LAUNCH_START session buffer */
 #define MC_SEV_PKT_HDR_LEN 0x34u     /* LAUNCH_SECRET / SEND / RECEIVE packet header */
-#define MC_SEV_MEASURE_LEN 0x30u     /* MEASURE[32] || MNONCE[16] */
-#define MC_SEV_REPORT_LEN 0xD0u      /* ATTESTATION report */
+#define MC_SEV_MEASURE_LEN 0x30     /* MEASURE[32] || MNONCE[16] */
+#define MC_SEV_REPORT_LEN 0xD0      /* ATTESTATION report */
 #define MC_SEV_ID_LEN 0x40u          /* GET_ID, per socket */
 #define MC_SEV_TRANSFER_MAX 0x5000u  /* largest LAUNCH_SECRET / SEND / RECEIVE transfer */
 #define MC_SEV_NV_LEN 0x8000u        /* INIT_EX non-volatile area */
@@ -382,19 +382,19 @@ MC_SEV_OFF(mc_sev_dbg, len, 0x18);
 /* ---- Data buffers referenced by commands ---------------------------------------------- */
 
 /* Session buffer (LAUNCH_START / SEND_START / RECEIVE_START) */
-struct MC_SEV_PACKED mc_sev_session {
+struct MC_SEV_PACKED mc_sev_session_layout {
     uint8_t nonce[16];
     uint8_t wrap_tk[32]; /* wrapped TEK || TIK */
     uint8_t wrap_iv[16];
     uint8_t wrap_mac[32];
     uint8_t policy_mac[32];
 };
-MC_SEV_PIN(mc_sev_session, 0x80);
-MC_SEV_OFF(mc_sev_session, nonce, 0x00);
-MC_SEV_OFF(mc_sev_session, wrap_tk, 0x10);
-MC_SEV_OFF(mc_sev_session, wrap_iv, 0x30);
-MC_SEV_OFF(mc_sev_session, wrap_mac, 0x40);
-MC_SEV_OFF(mc_sev_session, policy_mac, 0x60);
+MC_SEV_PIN(mc_sev_session_layout, 0x80);
+MC_SEV_OFF(mc_sev_session_layout, nonce, 0x00);
+MC_SEV_OFF(mc_sev_session_layout, wrap_tk, 0x10);
+MC_SEV_OFF(mc_sev_session_layout, wrap_iv, 0x30);
+MC_SEV_OFF(mc_sev_session_layout, wrap_mac, 0x40);
+MC_SEV_OFF(mc_sev_session_layout, policy_mac, 0x60);
 
 /* Packet header (LAUNCH_SECRET, SEND/RECEIVE_UPDATE_*) */
 struct MC_SEV_PACKED mc_sev_packet_hdr {

@@ -278,6 +278,7 @@ void mc_psp_destroy(struct mc_psp *psp)
     free(psp->asid_owner);
     free(psp->asid_dirty);
     free(psp->state_path);
+    mc_sev_identity_free(psp->id);
     mc_wipe(psp, sizeof *psp);
     free(psp);
 }

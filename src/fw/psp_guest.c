@@ -340,10 +340,7 @@ PSP_HANDLER(psp_cmd_attestation)
     if (st)
         return st;
     uint8_t rep[MC_SEV_REPORT_LEN] = {0};
-    memcpy(rep + F(mc_sev_attestation_report, mnonce), buf + F(mc_sev_attestation, mnonce), 16);
-    memcpy(rep + F(mc_sev_attestation_report, launch_digest), g->ld, 32);
-    mc_put_le32(rep + F(mc_sev_attestation_report, policy), g->policy);
-    st = psp_id_sign_report(psp, rep, err);
+    st = psp_id_attest(psp, buf + F(mc_sev_attestation, mnonce), g->ld, g->policy, rep, err);
     if (!st)
         st = psp_host_write(psp, raw, rep, sizeof rep, err);
     return st;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <memcrypt/psp.h>
+#include <memcrypt/sev_identity.h>
 
 #include "crypto/crypto.h"
 #include "crypto/hashctx.h"
@@ -60,6 +61,7 @@ struct mc_psp {
     uint64_t wbinvd_needed;    /* bit per core */
 
     struct psp_nv nv;
+    struct mc_sev_identity *id; /* live identity (the committed nv.ident, deserialised); NULL until first use */
 
     mc_psp_trace_fn trace;
     void *trace_ctx;
@@ -101,14 +103,19 @@ mc_status psp_nv_save(struct mc_psp *psp, const struct psp_nv *nv, struct mc_err
 /* Load the state file at create time (missing file -> fresh chip secret, file written). */
 mc_status psp_nv_load_file(struct mc_psp *psp, struct mc_error *err);
 
-/* ---- psp_identity.c: OCA/PEK/PDH/CEK (through the SEV identity module) ---- */
-/* At INIT: create whatever is missing (OCA, PEK, PDH). */
-uint32_t psp_id_ensure(struct mc_psp *psp, struct psp_nv *nv, struct mc_error *err);
+/* ---- psp_identity.c: the platform identity (memcrypt/sev_identity.h) ----
+ * Mutators change psp->id and write its new serialisation into the staged nv; when the caller
+ * then fails to persist, psp_id_reload() goes back to the committed psp->nv. */
+uint32_t psp_id_get(struct mc_psp *psp, struct mc_error *err); /* create on first use (persisted) */
+uint32_t psp_id_reload(struct mc_psp *psp, struct mc_error *err);
+/* Does this sealed identity blob deserialise? (INIT_EX NV area check) */
+bool psp_id_blob_ok(const uint8_t *blob, size_t len, struct mc_error *err);
+uint32_t psp_id_reset(struct mc_psp *psp, struct psp_nv *nv, struct mc_error *err); /* PLATFORM_RESET */
 uint32_t psp_id_pek_gen(struct mc_psp *psp, struct psp_nv *nv, struct mc_error *err);
 uint32_t psp_id_pdh_gen(struct mc_psp *psp, struct psp_nv *nv, struct mc_error *err);
-uint32_t psp_id_pek_csr(struct mc_psp *psp, uint8_t out[MC_SEV_CERT_LEN], struct mc_error *err);
 uint32_t psp_id_pek_import(struct mc_psp *psp, struct psp_nv *nv, const uint8_t pek[MC_SEV_CERT_LEN],
                            const uint8_t oca[MC_SEV_CERT_LEN], struct mc_error *err);
+uint32_t psp_id_pek_csr(struct mc_psp *psp, uint8_t out[MC_SEV_CERT_LEN], struct mc_error *err);
 uint32_t psp_id_pdh_export(struct mc_psp *psp, uint8_t pdh[MC_SEV_CERT_LEN], uint8_t chain[MC_SEV_CHAIN_LEN],
                            struct mc_error *err);
 uint32_t psp_id_get_id(struct mc_psp *psp, uint8_t id[MC_SEV_ID_LEN], struct mc_error *err);
@@ -116,8 +123,8 @@ uint32_t psp_id_get_id(struct mc_psp *psp, uint8_t id[MC_SEV_ID_LEN], struct mc_
 uint32_t psp_id_unwrap_session(struct mc_psp *psp, const uint8_t godh[MC_SEV_CERT_LEN],
                                const uint8_t session[MC_SEV_SESSION_LEN], uint32_t policy, uint8_t tek[16],
                                uint8_t tik[16], struct mc_error *err);
-/* ATTESTATION: sign report bytes 0x00..0x33 with the PEK, fill usage/algo/signature. */
-uint32_t psp_id_sign_report(struct mc_psp *psp, uint8_t report[MC_SEV_REPORT_LEN], struct mc_error *err);
-
+/* ATTESTATION: the 0xD0 report signed by the PEK. */
+uint32_t psp_id_attest(struct mc_psp *psp, const uint8_t mnonce[16], const uint8_t ld[32], uint32_t policy,
+                       uint8_t report[MC_SEV_REPORT_LEN], struct mc_error *err);
 
 #endif

@@ -193,8 +193,12 @@ mc_status psp_nv_load_file(struct mc_psp *psp, struct mc_error *err)
             char what[600];
             snprintf(what, sizeof what, "state file %s", p);
             s = psp_nv_decode(psp, n->chip_secret, f + ST_OFF_IMG, len - ST_OFF_IMG, n, what, err);
-            if (!s)
+            if (!s) {
                 memcpy(&psp->nv, n, sizeof *n);
+                struct mc_error e2;
+                if (psp_id_reload(psp, &e2) != MC_FW_SUCCESS)
+                    s = mc_seterr(err, MC_E_FORMAT, "%s holds an invalid platform identity: %s", what, e2.msg);
+            }
             mc_wipe(n, sizeof *n);
             free(n);
         }

@@ -33,6 +33,7 @@ static uint32_t nv_commit(struct mc_psp *psp, struct psp_nv *n, struct mc_error 
 {
     if (psp_nv_save(psp, n, err) != MC_OK) {
         nv_drop(n);
+        psp_id_reload(psp, NULL); /* back to the committed identity */
         return psp_fail(err, MC_FW_HWERROR_PLATFORM, "cannot persist the firmware state");
     }
     memcpy(&psp->nv, n, sizeof *n);
@@ -59,23 +60,21 @@ static uint32_t check_init_flags(struct mc_psp *psp, uint32_t flags, uint64_t tm
     return psp_host_addr(psp, tmr, tmr_len, &dom, &pa, err);
 }
 
-/* Common tail of INIT and INIT_EX: create missing identity keys, persist, commit. */
+/* Common tail of INIT and INIT_EX: persist (INIT_EX writes its NV area back), commit. The
+ * identity keys are created on first use (psp_id_get), so INIT itself stays fast; AMD's rule
+ * "create OCA/PEK/PDH if absent" is met before any command can observe them. */
 static uint32_t finish_init(struct mc_psp *psp, struct psp_nv *n, bool nv_changed, uint32_t flags, uint64_t tmr,
                             uint32_t tmr_len, bool nv_in_dram, uint64_t nv_paddr, struct mc_error *err)
 {
-    uint32_t before = n->ident_len;
-    uint32_t st = psp_id_ensure(psp, n, err);
-    if (st) {
-        nv_drop(n);
-        return st;
-    }
-    /* Persist into the NV area of this INIT_EX (or the state file) before committing. */
+    uint32_t st;
     bool old_in_dram = psp->nv_in_dram;
     uint64_t old_paddr = psp->nv_paddr;
     psp->nv_in_dram = nv_in_dram;
     psp->nv_paddr = nv_paddr;
-    if (nv_changed || nv_in_dram || n->ident_len != before || memcmp(n->ident, psp->nv.ident, n->ident_len)) {
+    if (nv_changed) {
         st = nv_commit(psp, n, err);
+        if (st == MC_FW_SUCCESS)
+            st = psp_id_reload(psp, err); /* adopt the identity of the NV area */
         if (st) {
             psp->nv_in_dram = old_in_dram;
             psp->nv_paddr = old_paddr;
@@ -168,7 +167,8 @@ PSP_HANDLER(psp_cmd_init_ex)
             n->owned = 0;
             n->ident_len = 0;
             mc_wipe(n->ident, sizeof n->ident);
-        } else if (psp_nv_decode(psp, psp->nv.chip_secret, img, MC_SEV_NV_LEN, n, "the INIT_EX NV area", err) != MC_OK) {
+        } else if (psp_nv_decode(psp, psp->nv.chip_secret, img, MC_SEV_NV_LEN, n, "the INIT_EX NV area", err) != MC_OK ||
+                   (n->ident_len && !psp_id_blob_ok(n->ident, n->ident_len, err))) {
             st = psp_fail(err, MC_FW_SECURE_DATA_INVALID, "the INIT_EX NV area is not valid for this chip");
         }
     }
@@ -219,10 +219,12 @@ PSP_HANDLER(psp_cmd_platform_reset)
     struct psp_nv *n = nv_stage(psp);
     if (!n)
         return psp_fail(err, MC_FW_HWERROR_PLATFORM, "out of memory");
-    /* The chip-unique secret is fused hardware and survives; OCA, PEK, PDH and ownership go. */
-    n->owned = 0;
-    n->ident_len = 0;
-    mc_wipe(n->ident, sizeof n->ident);
+    uint32_t st = psp_id_reset(psp, n, err);
+    if (st) {
+        nv_drop(n);
+        psp_id_reload(psp, NULL);
+        return st;
+    }
     return nv_commit(psp, n, err);
 }
 
@@ -235,7 +237,7 @@ PSP_HANDLER(psp_cmd_platform_status)
     buf[F(mc_sev_platform_status, api_minor)] = psp->cfg.api_minor;
     buf[F(mc_sev_platform_status, state)] = (uint8_t)psp->pstate;
     if (psp->pstate != MC_SEV_PSTATE_UNINIT) {
-        buf[F(mc_sev_platform_status, owner)] = psp->nv.owned ? 1 : 0;
+        buf[F(mc_sev_platform_status, owner)] = psp->nv.owned ? 1 : 0; /* kept in step with the identity */
         mc_put_le16(buf + F(mc_sev_platform_status, config), psp->es_init ? 1 : 0);
         mc_put_le32(buf + F(mc_sev_platform_status, guest_count), psp->guest_count);
     }
@@ -253,6 +255,7 @@ PSP_HANDLER(psp_cmd_pek_gen)
     uint32_t st = psp_id_pek_gen(psp, n, err);
     if (st) {
         nv_drop(n);
+        psp_id_reload(psp, NULL);
         return st;
     }
     return nv_commit(psp, n, err);
@@ -268,6 +271,7 @@ PSP_HANDLER(psp_cmd_pdh_gen)
     uint32_t st = psp_id_pdh_gen(psp, n, err);
     if (st) {
         nv_drop(n);
+        psp_id_reload(psp, NULL);
         return st;
     }
     return nv_commit(psp, n, err);
@@ -315,9 +319,9 @@ PSP_HANDLER(psp_cmd_pek_cert_import)
     st = psp_id_pek_import(psp, n, pek, oca, err);
     if (st) {
         nv_drop(n);
+        psp_id_reload(psp, NULL);
         return st;
     }
-    n->owned = 1;
     return nv_commit(psp, n, err);
 }
 

@@ -92,6 +92,7 @@ mc_status mc_psp_config_from_profile(const struct mc_cpu_profile *prof, struct m
         .min_sev_asid = f.min_sev_asid ? f.min_sev_asid : 1,
         .es_supported = f.sev_es,
         .num_cores = 1,
+        .root_bits = prof->fw_api_major == 0 && prof->fw_api_minor < 20 ? 2048 : 4096, /* Naples roots are 2048-bit */
     };
     if (out->min_sev_asid > out->max_asid + 1)
         out->min_sev_asid = out->max_asid + 1;
