@@ -1,0 +1,78 @@
+/* memcrypt — Intel EPT (extended page tables) for VMs with MKTME KeyIDs.
+ *
+ * A VMM gives each VM its KeyIDs through EPT: the host-physical address in a leaf EPT entry
+ * carries the KeyID bits (PA[M-1 : M-K], memcrypt/tme.h), so the memory controller encrypts the
+ * VM's memory with that KeyID's key. The guest cannot choose a KeyID: its own page tables
+ * produce guest-physical addresses, which MKTME does not interpret; EPT translates the whole
+ * GPA (a GPA with "KeyID-looking" high bits is just an unmapped GPA -> EPT violation).
+ *
+ * The tables live in emulated DRAM (a page pool given at creation), written by the VMM through
+ * KeyID 0, and are read back from DRAM on every walk (4 levels, 4 KiB mappings created; 2 MiB
+ * and 1 GiB leaves are honoured when walking). Guest-virtual translation reuses the core page
+ * walker (memcrypt/paging.h) for stage 1, with every guest table access going through EPT.
+ *
+ * Faults are values (struct mc_fault, memcrypt/mc.h):
+ *   EPT violation       -> kind MC_FAULT_NPF (the model's nested-fault kind), addr = GPA,
+ *                          error_code = exit qualification: bit 0 read, 1 write, 2 fetch,
+ *                          bits 3/4/5 = the translation's effective R/W/X; plus
+ *                          MC_NPF_FINAL (final GPA) or MC_NPF_TABLE (guest table walk).
+ *   EPT misconfiguration-> kind MC_FAULT_NPF with MC_PF_RSVD set in error_code (an entry with
+ *                          bits at/above MAXPHYADDR, or write without read).
+ */
+#ifndef MEMCRYPT_EPT_H
+#define MEMCRYPT_EPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/error.h>
+#include <memcrypt/mc.h>
+#include <memcrypt/paging.h>
+
+#define MC_EPT_R (1ull << 0)
+#define MC_EPT_W (1ull << 1)
+#define MC_EPT_X (1ull << 2)
+#define MC_EPT_PS (1ull << 7)
+#define MC_EPT_MISCONFIG MC_PF_RSVD
+
+struct mc_machine;
+struct mc_tme;
+struct mc_ept;
+
+/* Create an empty EPT whose tables use [pool_base, pool_base + 4096*pool_pages) of host
+ * physical memory (KeyID 0, 4 KiB aligned, inside DRAM; the VMM must not hand it to a VM).
+ * t (attached to m) supplies the KeyID bit layout. Both are borrowed. */
+mc_status mc_ept_create(struct mc_machine *m, struct mc_tme *t, uint64_t pool_base, unsigned pool_pages,
+                        struct mc_ept **out, struct mc_error *err);
+void mc_ept_destroy(struct mc_ept *e); /* NULL is fine; the tables stay in DRAM */
+
+/* EPTP: PML4 address | memory type WB (6) | page-walk length - 1 (3) << 3. */
+uint64_t mc_ept_eptp(const struct mc_ept *e);
+
+/* Map the 4 KiB guest page gpa to host page pa with KeyID keyid and permissions perms
+ * (MC_EPT_R/W/X, R required when W). Remapping an existing entry replaces it (the caller does
+ * the TLB/cache flushes the spec asks for). MC_E_RANGE for out-of-range gpa/pa/keyid,
+ * MC_E_FULL when the pool is exhausted; nothing is changed on failure. */
+mc_status mc_ept_map(struct mc_ept *e, uint64_t gpa, uint64_t pa, uint32_t keyid, uint64_t perms,
+                     struct mc_error *err);
+mc_status mc_ept_unmap(struct mc_ept *e, uint64_t gpa, struct mc_error *err);
+
+/* Translate gpa for an access acc (MC_PG_WRITE / MC_PG_FETCH, 0 = read). *hpa = the host
+ * physical address as issued (KeyID bits included). */
+mc_status mc_ept_translate(struct mc_ept *e, uint64_t gpa, unsigned acc, uint64_t *hpa, struct mc_fault *fault,
+                           struct mc_error *err);
+
+/* The VM's memory accesses at guest-physical addresses (any length; page by page through EPT,
+ * then through the memory controller with the KeyID EPT supplied). */
+mc_status mc_ept_read(struct mc_ept *e, uint64_t gpa, void *buf, size_t len, struct mc_fault *fault,
+                      struct mc_error *err);
+mc_status mc_ept_write(struct mc_ept *e, uint64_t gpa, const void *buf, size_t len, struct mc_fault *fault,
+                       struct mc_error *err);
+
+/* Guest-virtual -> guest-physical with the guest's own paging registers (its CR3 is a GPA):
+ * the core walker runs stage 1, each table entry is fetched through EPT (stage 2). */
+mc_status mc_ept_guest_translate(struct mc_ept *e, const struct mc_paging_regs *guest, uint64_t va, unsigned acc,
+                                 uint64_t *gpa, struct mc_fault *fault, struct mc_error *err);
+
+#endif

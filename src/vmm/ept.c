@@ -1,0 +1,280 @@
+/* memcrypt — Intel EPT with MKTME KeyIDs in leaf entries (see memcrypt/ept.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include <memcrypt/bytes.h>
+#include <memcrypt/ept.h>
+#include <memcrypt/machine.h>
+#include <memcrypt/tme.h>
+
+struct mc_ept {
+    struct mc_machine *m;
+    struct mc_tme *t;
+    uint64_t pool_base;
+    unsigned pool_pages, used;
+    uint64_t pml4;
+};
+
+#define PAGE 4096ull
+
+static uint64_t bits(unsigned hi, unsigned lo)
+{
+    uint64_t top = hi >= 63 ? ~0ull : ((1ull << (hi + 1)) - 1);
+    return top & ~((1ull << lo) - 1);
+}
+
+static unsigned maxphy(const struct mc_ept *e) { return mc_tme_get_config(e->t)->maxphyaddr; }
+
+static mc_status rd64(struct mc_ept *e, uint64_t addr, uint64_t *v, struct mc_fault *f, struct mc_error *err)
+{
+    uint8_t b[8];
+    mc_status s = mc_machine_phys_read(e->m, addr, b, 8, f, err);
+    if (s == MC_OK)
+        *v = mc_le64(b);
+    return s;
+}
+
+static mc_status wr64(struct mc_ept *e, uint64_t addr, uint64_t v, struct mc_fault *f, struct mc_error *err)
+{
+    uint8_t b[8];
+    mc_put_le64(b, v);
+    return mc_machine_phys_write(e->m, addr, b, 8, f, err);
+}
+
+static mc_status new_table(struct mc_ept *e, uint64_t *pa, struct mc_error *err)
+{
+    if (e->used >= e->pool_pages)
+        return mc_seterr(err, MC_E_FULL, "The EPT page pool (%u pages) is exhausted.", e->pool_pages);
+    static const uint8_t zero[PAGE];
+    uint64_t a = e->pool_base + (uint64_t)e->used * PAGE;
+    struct mc_fault f;
+    mc_status s = mc_machine_phys_write(e->m, a, zero, sizeof zero, &f, err);
+    if (s != MC_OK)
+        return s;
+    e->used++;
+    *pa = a;
+    return MC_OK;
+}
+
+mc_status mc_ept_create(struct mc_machine *m, struct mc_tme *t, uint64_t pool_base, unsigned pool_pages,
+                        struct mc_ept **out, struct mc_error *err)
+{
+    if (!m || !t || !out)
+        return mc_seterr(err, MC_E_INVAL, "mc_ept_create needs a machine, its TME unit and an output pointer.");
+    *out = NULL;
+    if (pool_base % PAGE || pool_pages == 0)
+        return mc_seterr(err, MC_E_ALIGN, "The EPT pool must be 4 KiB aligned and at least one page.");
+    uint64_t dram = mc_dram_size(mc_machine_dram(m));
+    if (pool_base >= dram || pool_pages > (dram - pool_base) / PAGE)
+        return mc_seterr(err, MC_E_RANGE, "The EPT pool at 0x%llx (%u pages) is not inside DRAM.",
+                         (unsigned long long)pool_base, pool_pages);
+    struct mc_ept *e = calloc(1, sizeof *e);
+    if (!e)
+        return mc_seterr(err, MC_E_NOMEM, "Out of memory for the EPT.");
+    e->m = m;
+    e->t = t;
+    e->pool_base = pool_base;
+    e->pool_pages = pool_pages;
+    mc_status s = new_table(e, &e->pml4, err);
+    if (s != MC_OK) {
+        free(e);
+        return s;
+    }
+    *out = e;
+    return MC_OK;
+}
+
+void mc_ept_destroy(struct mc_ept *e) { free(e); }
+
+uint64_t mc_ept_eptp(const struct mc_ept *e) { return e->pml4 | 6u | (3u << 3); }
+
+static unsigned idx(uint64_t gpa, int level) { return (unsigned)((gpa >> (12 + 9 * (level - 1))) & 511); }
+
+static mc_status set_leaf(struct mc_ept *e, uint64_t gpa, uint64_t leaf, bool alloc, struct mc_error *err)
+{
+    struct mc_fault f;
+    if (gpa % PAGE || gpa >> 48)
+        return mc_seterr(err, MC_E_RANGE, "Guest-physical address 0x%llx is not a 4 KiB page below 2^48.",
+                         (unsigned long long)gpa);
+    /* Count the tables a new mapping needs first, so that a full pool changes nothing. */
+    uint64_t table = e->pml4, ent = 0;
+    int missing = 0, level;
+    for (level = 4; level > 1; level--) {
+        mc_status s = rd64(e, table + idx(gpa, level) * 8, &ent, &f, err);
+        if (s != MC_OK)
+            return s;
+        if (!(ent & 7)) {
+            missing = level - 1;
+            break;
+        }
+        if (ent & MC_EPT_PS)
+            return mc_seterr(err, MC_E_STATE, "0x%llx is inside a large EPT mapping.", (unsigned long long)gpa);
+        table = ent & bits(maxphy(e) - 1, 12);
+    }
+    if (missing && !alloc)
+        return MC_OK; /* unmap of something not mapped */
+    if ((unsigned)missing > e->pool_pages - e->used)
+        return mc_seterr(err, MC_E_FULL, "The EPT page pool (%u pages) is exhausted.", e->pool_pages);
+    table = e->pml4;
+    for (level = 4; level > 1; level--) {
+        uint64_t a = table + idx(gpa, level) * 8;
+        mc_status s = rd64(e, a, &ent, &f, err);
+        if (s != MC_OK)
+            return s;
+        if (!(ent & 7)) {
+            uint64_t nt;
+            if ((s = new_table(e, &nt, err)) != MC_OK || (s = wr64(e, a, nt | 7, &f, err)) != MC_OK)
+                return s;
+            ent = nt | 7;
+        }
+        table = ent & bits(maxphy(e) - 1, 12);
+    }
+    return wr64(e, table + idx(gpa, 1) * 8, leaf, &f, err);
+}
+
+mc_status mc_ept_map(struct mc_ept *e, uint64_t gpa, uint64_t pa, uint32_t keyid, uint64_t perms,
+                     struct mc_error *err)
+{
+    if (!e)
+        return mc_seterr(err, MC_E_INVAL, "No EPT.");
+    if (perms & ~(MC_EPT_R | MC_EPT_W | MC_EPT_X) || !perms || ((perms & MC_EPT_W) && !(perms & MC_EPT_R)))
+        return mc_seterr(err, MC_E_INVAL, "EPT permissions 0x%llx are not a valid R/W/X set (W needs R).",
+                         (unsigned long long)perms);
+    if (pa % PAGE)
+        return mc_seterr(err, MC_E_ALIGN, "Host address 0x%llx is not 4 KiB aligned.", (unsigned long long)pa);
+    uint64_t hpa;
+    mc_status s = mc_tme_pa_compose(e->t, pa, keyid, &hpa, err);
+    if (s != MC_OK)
+        return s;
+    if (pa >= mc_dram_size(mc_machine_dram(e->m)))
+        return mc_seterr(err, MC_E_RANGE, "Host address 0x%llx is outside DRAM.", (unsigned long long)pa);
+    return set_leaf(e, gpa, hpa | perms | (6u << 3) /* memory type WB */, true, err);
+}
+
+mc_status mc_ept_unmap(struct mc_ept *e, uint64_t gpa, struct mc_error *err)
+{
+    if (!e)
+        return mc_seterr(err, MC_E_INVAL, "No EPT.");
+    return set_leaf(e, gpa, 0, false, err);
+}
+
+static mc_status violation(struct mc_fault *f, uint64_t gpa, unsigned acc, uint64_t eff, uint64_t extra,
+                           struct mc_error *err, const char *why)
+{
+    if (f) {
+        memset(f, 0, sizeof *f);
+        f->kind = MC_FAULT_NPF;
+        uint64_t q = (acc & MC_PG_WRITE) ? 2u : (acc & MC_PG_FETCH) ? 4u : 1u;
+        f->error_code = q | ((eff & 7) << 3) | extra;
+        f->addr = gpa;
+    }
+    return mc_seterr(err, MC_E_FAULT, "EPT %s at GPA 0x%llx", why, (unsigned long long)gpa);
+}
+
+mc_status mc_ept_translate(struct mc_ept *e, uint64_t gpa, unsigned acc, uint64_t *hpa, struct mc_fault *fault,
+                           struct mc_error *err)
+{
+    if (!e || !hpa)
+        return mc_seterr(err, MC_E_INVAL, "mc_ept_translate needs an EPT and an output.");
+    if (gpa >> 48)
+        return violation(fault, gpa, acc, 0, MC_NPF_FINAL, err, "violation (GPA beyond the 4-level EPT)");
+    const unsigned m = maxphy(e);
+    uint64_t table = e->pml4, eff = 7, ent = 0;
+    for (int level = 4; level >= 1; level--) {
+        mc_status s = rd64(e, table + idx(gpa, level) * 8, &ent, fault, err);
+        if (s != MC_OK)
+            return s;
+        if (!(ent & 7))
+            return violation(fault, gpa, acc, 0, MC_NPF_FINAL, err, "violation (not present)");
+        if (((ent & MC_EPT_W) && !(ent & MC_EPT_R)) || (ent & bits(51, m)))
+            return violation(fault, gpa, acc, 0, MC_NPF_FINAL | MC_EPT_MISCONFIG, err, "misconfiguration");
+        eff &= ent & 7;
+        uint64_t size = 1ull << (12 + 9 * (level - 1));
+        if (level == 1 || (ent & MC_EPT_PS)) {
+            if (level == 4)
+                return violation(fault, gpa, acc, 0, MC_NPF_FINAL | MC_EPT_MISCONFIG, err, "misconfiguration");
+            uint64_t base = ent & bits(m - 1, 12) & ~(size - 1);
+            bool ok = (acc & MC_PG_WRITE) ? (eff & MC_EPT_W) : (acc & MC_PG_FETCH) ? (eff & MC_EPT_X) : (eff & MC_EPT_R);
+            if (!ok)
+                return violation(fault, gpa, acc, eff, MC_NPF_FINAL, err, "violation (permission)");
+            *hpa = base | (gpa & (size - 1));
+            return MC_OK;
+        }
+        table = ent & bits(m - 1, 12); /* KeyID bits in a table pointer are honoured */
+    }
+    return mc_seterr(err, MC_E_STATE, "EPT walk ended without a leaf.");
+}
+
+static mc_status access(struct mc_ept *e, uint64_t gpa, void *rbuf, const void *wbuf, size_t len,
+                        struct mc_fault *fault, struct mc_error *err)
+{
+    if (!e || (!rbuf && !wbuf))
+        return mc_seterr(err, MC_E_INVAL, "EPT access needs an EPT and a buffer.");
+    while (len) {
+        size_t n = (size_t)(PAGE - (gpa % PAGE));
+        if (n > len)
+            n = len;
+        uint64_t hpa;
+        mc_status s = mc_ept_translate(e, gpa, wbuf ? MC_PG_WRITE : 0, &hpa, fault, err);
+        if (s == MC_OK)
+            s = wbuf ? mc_machine_phys_write(e->m, hpa, wbuf, n, fault, err)
+                     : mc_machine_phys_read(e->m, hpa, rbuf, n, fault, err);
+        if (s != MC_OK)
+            return s;
+        gpa += n;
+        len -= n;
+        if (rbuf)
+            rbuf = (uint8_t *)rbuf + n;
+        else
+            wbuf = (const uint8_t *)wbuf + n;
+    }
+    return MC_OK;
+}
+
+mc_status mc_ept_read(struct mc_ept *e, uint64_t gpa, void *buf, size_t len, struct mc_fault *fault,
+                      struct mc_error *err)
+{
+    return access(e, gpa, buf, NULL, len, fault, err);
+}
+
+mc_status mc_ept_write(struct mc_ept *e, uint64_t gpa, const void *buf, size_t len, struct mc_fault *fault,
+                       struct mc_error *err)
+{
+    return access(e, gpa, NULL, buf, len, fault, err);
+}
+
+/* Stage-1 table accesses: the walker hands us a GPA; EPT makes it a host address. */
+static mc_status g_rd(void *ctx, uint64_t addr, uint64_t *val, struct mc_fault *fault, struct mc_error *err)
+{
+    struct mc_ept *e = ctx;
+    uint64_t hpa;
+    mc_status s = mc_ept_translate(e, addr, 0, &hpa, fault, err);
+    if (s == MC_E_FAULT && fault)
+        fault->error_code = (fault->error_code & ~MC_NPF_FINAL) | MC_NPF_TABLE;
+    return s == MC_OK ? rd64(e, hpa, val, fault, err) : s;
+}
+
+static mc_status g_wr(void *ctx, uint64_t addr, uint64_t val, struct mc_fault *fault, struct mc_error *err)
+{
+    struct mc_ept *e = ctx;
+    uint64_t hpa;
+    mc_status s = mc_ept_translate(e, addr, MC_PG_WRITE, &hpa, fault, err);
+    if (s == MC_E_FAULT && fault)
+        fault->error_code = (fault->error_code & ~MC_NPF_FINAL) | MC_NPF_TABLE;
+    return s == MC_OK ? wr64(e, hpa, val, fault, err) : s;
+}
+
+mc_status mc_ept_guest_translate(struct mc_ept *e, const struct mc_paging_regs *guest, uint64_t va, unsigned acc,
+                                 uint64_t *gpa, struct mc_fault *fault, struct mc_error *err)
+{
+    if (!e || !guest || !gpa)
+        return mc_seterr(err, MC_E_INVAL, "mc_ept_guest_translate needs an EPT, guest registers and an output.");
+    /* The guest sees MAXPHYADDR unchanged and no encryption bit: its tables hold plain GPAs. */
+    struct mc_paging_mode mode = {maxphy(e), -1};
+    struct mc_pt_io io = {g_rd, g_wr, e};
+    struct mc_xlat x;
+    mc_status s = mc_walk(&mode, &io, guest, va, acc, &x, fault, err);
+    if (s == MC_OK)
+        *gpa = x.pa;
+    return s;
+}

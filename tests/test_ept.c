@@ -1,0 +1,209 @@
+/* EPT with MKTME KeyIDs: the four-KeyID layout (VM1 KeyID 1, VM2 KeyID 2, shared KeyID 3,
+ * hypervisor KeyID 0), a guest that cannot pick a KeyID, guest paging through EPT, EPT
+ * violations and misconfigurations, pool exhaustion without state change. */
+#include <memcrypt/bytes.h>
+#include <memcrypt/dram.h>
+#include <memcrypt/ept.h>
+#include <memcrypt/machine.h>
+#include <memcrypt/pconfig.h>
+#include <memcrypt/tme.h>
+
+#include "check.h"
+#include "crypto/crypto.h"
+
+static const uint8_t SEED[] = "ept-test";
+
+struct fx {
+    struct mc_machine *m;
+    struct mc_tme *t;
+    struct mc_ept *vm1, *vm2;
+};
+
+static uint64_t program(struct fx *f, uint16_t keyid, uint8_t cmd, uint8_t salt)
+{
+    struct mc_mktme_key_program kp;
+    memset(&kp, 0, sizeof kp);
+    kp.keyid = keyid;
+    kp.command = cmd;
+    kp.alg = MC_MKTME_ALG_AES_XTS_128;
+    for (int i = 0; i < 16; i++) {
+        kp.key_field_1[i] = (uint8_t)(salt + i);
+        kp.key_field_2[i] = (uint8_t)(salt * 3 + 101 + i);
+    }
+    uint8_t raw[MC_MKTME_KP_SIZE];
+    mc_mktme_kp_encode(&kp, raw);
+    CHECK(mc_machine_phys_write(f->m, 0xF000, raw, sizeof raw, NULL, NULL) == MC_OK);
+    struct mc_pconfig_cpu cpu;
+    memset(&cpu, 0, sizeof cpu);
+    cpu.rbx = 0xF000;
+    struct mc_tme_event ev;
+    CHECK(mc_pconfig_machine(f->t, f->m, &cpu, &ev, NULL) == MC_OK);
+    return cpu.rax;
+}
+
+static void fx_open(struct fx *f)
+{
+    memset(f, 0, sizeof *f);
+    struct mc_machine_config cfg;
+    mc_machine_config_init(&cfg);
+    cfg.platform = "icelake-sp";
+    cfg.dram_size = 32u << 20;
+    cfg.seed = SEED;
+    cfg.seed_len = sizeof SEED;
+    CHECK(mc_machine_create(&cfg, &f->m, NULL) == MC_OK);
+    CHECK(mc_tme_attach(f->m, &f->t, NULL) == MC_OK);
+    CHECK(program(f, 1, MC_PCONFIG_KEYID_SET_KEY_DIRECT, 1) == 0);
+    CHECK(program(f, 2, MC_PCONFIG_KEYID_SET_KEY_RANDOM, 2) == 0);
+    CHECK(program(f, 3, MC_PCONFIG_KEYID_SET_KEY_DIRECT, 3) == 0);
+    CHECK(mc_ept_create(f->m, f->t, 0x100000, 64, &f->vm1, NULL) == MC_OK);
+    CHECK(mc_ept_create(f->m, f->t, 0x140000, 64, &f->vm2, NULL) == MC_OK);
+    /* VM1: GPA 0..64K private (KeyID 1) at 4 MiB; VM2 the same at 8 MiB (KeyID 2);
+     * both: GPA 0x100000 shared (KeyID 3) at 12 MiB. */
+    for (uint64_t g = 0; g < 0x10000; g += 4096) {
+        CHECK(mc_ept_map(f->vm1, g, 0x400000 + g, 1, MC_EPT_R | MC_EPT_W | MC_EPT_X, NULL) == MC_OK);
+        CHECK(mc_ept_map(f->vm2, g, 0x800000 + g, 2, MC_EPT_R | MC_EPT_W | MC_EPT_X, NULL) == MC_OK);
+    }
+    CHECK(mc_ept_map(f->vm1, 0x100000, 0xC00000, 3, MC_EPT_R | MC_EPT_W, NULL) == MC_OK);
+    CHECK(mc_ept_map(f->vm2, 0x100000, 0xC00000, 3, MC_EPT_R, NULL) == MC_OK);
+}
+
+static void fx_close(struct fx *f)
+{
+    mc_ept_destroy(f->vm1);
+    mc_ept_destroy(f->vm2);
+    mc_machine_destroy(f->m);
+    mc_tme_destroy(f->t);
+}
+
+static void test_four_keyids(void)
+{
+    struct fx f;
+    fx_open(&f);
+    struct mc_fault flt;
+    const char secret[64] = "VM1 private: the quick brown fox";
+    char back[64];
+    CHECK(mc_ept_write(f.vm1, 0x3000, secret, 64, &flt, NULL) == MC_OK);
+    CHECK(mc_ept_read(f.vm1, 0x3000, back, 64, &flt, NULL) == MC_OK);
+    CHECK_MEM(back, secret, 64);
+    uint64_t hpa;
+    CHECK(mc_ept_translate(f.vm1, 0x3010, 0, &hpa, &flt, NULL) == MC_OK);
+    CHECK_EQ_U64(hpa, 0x403010ull | (1ull << 40));
+    CHECK(mc_machine_wbinvd(f.m, NULL) == MC_OK);
+    /* The hypervisor through KeyID 0, VM2 through KeyID 2, DRAM: no plaintext anywhere. */
+    CHECK(mc_machine_phys_read(f.m, 0x403000, back, 64, &flt, NULL) == MC_OK);
+    CHECK(memcmp(back, secret, 64) != 0);
+    uint64_t a2;
+    CHECK(mc_tme_pa_compose(f.t, 0x403000, 2, &a2, NULL) == MC_OK);
+    CHECK(mc_machine_phys_read(f.m, a2, back, 64, &flt, NULL) == MC_OK);
+    CHECK(memcmp(back, secret, 64) != 0);
+    CHECK(mc_dram_read(mc_machine_dram(f.m), 0x403000, back, 64, NULL) == MC_OK);
+    CHECK(memcmp(back, secret, 64) != 0);
+    /* The same GPA in VM2 is VM2's own memory. */
+    CHECK(mc_ept_read(f.vm2, 0x3000, back, 64, &flt, NULL) == MC_OK);
+    CHECK(memcmp(back, secret, 64) != 0);
+    /* Shared KeyID 3: VM1 writes, VM2 reads the plaintext. */
+    const char msg[32] = "hello VM2, from VM1 via KeyID 3";
+    CHECK(mc_ept_write(f.vm1, 0x100000, msg, 32, &flt, NULL) == MC_OK);
+    CHECK(mc_ept_read(f.vm2, 0x100000, back, 32, &flt, NULL) == MC_OK);
+    CHECK_MEM(back, msg, 32);
+    /* VM2's mapping is read-only: a write is an EPT violation with qualification W and R. */
+    CHECK(mc_ept_write(f.vm2, 0x100000, msg, 8, &flt, NULL) == MC_E_FAULT);
+    CHECK(flt.kind == MC_FAULT_NPF && flt.addr == 0x100000);
+    CHECK_EQ_U64(flt.error_code, 2u | (1u << 3) | MC_NPF_FINAL);
+    /* A GPA spelling "KeyID 1" in its high bits is just an unmapped GPA. */
+    CHECK(mc_ept_read(f.vm2, 0x403000 | (1ull << 40), back, 8, &flt, NULL) == MC_E_FAULT);
+    CHECK(flt.kind == MC_FAULT_NPF && (flt.error_code & 7) == 1 && (flt.error_code & MC_NPF_FINAL));
+    /* Fetch from a non-executable mapping. */
+    CHECK(mc_ept_translate(f.vm1, 0x100000, MC_PG_FETCH, &hpa, &flt, NULL) == MC_E_FAULT);
+    CHECK_EQ_U64(flt.error_code, 4u | (3u << 3) | MC_NPF_FINAL);
+    fx_close(&f);
+}
+
+/* Guest page tables live in guest memory (GPAs); the guest maps VA 0x40000000 -> GPA 0x5000.
+ * A guest PTE that sets KeyID bits just names a GPA that EPT does not map. */
+static void test_guest_paging(void)
+{
+    struct fx f;
+    fx_open(&f);
+    struct mc_fault flt;
+    const uint64_t va = 0x40000000ull;
+    uint8_t e[8];
+    /* PML4 at GPA 0x1000, PDPT 0x2000, PD 0x6000, PT 0x7000. */
+    mc_put_le64(e, 0x2000 | 3);
+    CHECK(mc_ept_write(f.vm1, 0x1000 + ((va >> 39) & 511) * 8, e, 8, &flt, NULL) == MC_OK);
+    mc_put_le64(e, 0x6000 | 3);
+    CHECK(mc_ept_write(f.vm1, 0x2000 + ((va >> 30) & 511) * 8, e, 8, &flt, NULL) == MC_OK);
+    mc_put_le64(e, 0x7000 | 3);
+    CHECK(mc_ept_write(f.vm1, 0x6000 + ((va >> 21) & 511) * 8, e, 8, &flt, NULL) == MC_OK);
+    mc_put_le64(e, 0x5000 | 3);
+    CHECK(mc_ept_write(f.vm1, 0x7000 + ((va >> 12) & 511) * 8, e, 8, &flt, NULL) == MC_OK);
+    mc_put_le64(e, (0x5000 | (2ull << 40)) | 3); /* "KeyID 2" in the guest PTE */
+    CHECK(mc_ept_write(f.vm1, 0x7000 + (((va >> 12) + 1) & 511) * 8, e, 8, &flt, NULL) == MC_OK);
+    struct mc_paging_regs g = {MC_CR0_PG | 1, 0x1000, MC_CR4_PAE, MC_EFER_LME};
+    uint64_t gpa;
+    CHECK(mc_ept_guest_translate(f.vm1, &g, va + 0x123, 0, &gpa, &flt, NULL) == MC_OK);
+    CHECK_EQ_U64(gpa, 0x5123);
+    uint64_t hpa;
+    CHECK(mc_ept_translate(f.vm1, gpa, 0, &hpa, &flt, NULL) == MC_OK);
+    CHECK_EQ_U64(hpa, 0x405123ull | (1ull << 40)); /* the KeyID comes from EPT */
+    CHECK(mc_ept_guest_translate(f.vm1, &g, va + 0x1000, 0, &gpa, &flt, NULL) == MC_OK);
+    CHECK_EQ_U64(gpa, 0x5000 | (2ull << 40));
+    CHECK(mc_ept_translate(f.vm1, gpa, 0, &hpa, &flt, NULL) == MC_E_FAULT && flt.kind == MC_FAULT_NPF);
+    /* A guest table page EPT does not map: the fault is tagged as a table-walk fault. */
+    g.cr3 = 0x200000;
+    CHECK(mc_ept_guest_translate(f.vm1, &g, va, 0, &gpa, &flt, NULL) == MC_E_FAULT);
+    CHECK(flt.kind == MC_FAULT_NPF && (flt.error_code & MC_NPF_TABLE) && !(flt.error_code & MC_NPF_FINAL));
+    fx_close(&f);
+}
+
+static void test_bad_input(void)
+{
+    struct fx f;
+    fx_open(&f);
+    struct mc_error e;
+    struct mc_ept *x = NULL;
+    CHECK(mc_ept_create(f.m, f.t, 0x100001, 4, &x, &e) == MC_E_ALIGN && !x);
+    CHECK(mc_ept_create(f.m, f.t, 0x100000, 0, &x, &e) == MC_E_ALIGN);
+    CHECK(mc_ept_create(f.m, f.t, 31u << 20, 4096, &x, &e) == MC_E_RANGE);
+    CHECK(mc_ept_map(f.vm1, 0x1001, 0x400000, 1, MC_EPT_R, &e) == MC_E_RANGE);
+    CHECK(mc_ept_map(f.vm1, 1ull << 48, 0x400000, 1, MC_EPT_R, &e) == MC_E_RANGE);
+    CHECK(mc_ept_map(f.vm1, 0x1000, 0x400800, 1, MC_EPT_R, &e) == MC_E_ALIGN);
+    CHECK(mc_ept_map(f.vm1, 0x1000, 0x400000, 64, MC_EPT_R, &e) == MC_E_RANGE); /* KeyID beyond 6 bits */
+    CHECK(mc_ept_map(f.vm1, 0x1000, 1ull << 40, 1, MC_EPT_R, &e) == MC_E_RANGE);  /* in the KeyID bits */
+    CHECK(mc_ept_map(f.vm1, 0x1000, 64u << 20, 1, MC_EPT_R, &e) == MC_E_RANGE);   /* outside DRAM */
+    CHECK(mc_ept_map(f.vm1, 0x1000, 0x400000, 1, MC_EPT_W, &e) == MC_E_INVAL);    /* W without R */
+    CHECK(mc_ept_map(f.vm1, 0x1000, 0x400000, 1, 0, &e) == MC_E_INVAL);
+    CHECK(mc_ept_map(f.vm1, 0x1000, 0x400000, 1, 8, &e) == MC_E_INVAL);
+    /* Misconfiguration: a PML4 entry with a bit at/above MAXPHYADDR (46). */
+    uint64_t pml4 = mc_ept_eptp(f.vm2) & ~0xFFFull;
+    uint8_t ent[8];
+    CHECK(mc_machine_phys_read(f.m, pml4, ent, 8, NULL, NULL) == MC_OK);
+    mc_put_le64(ent, mc_le64(ent) | (1ull << 47));
+    CHECK(mc_machine_phys_write(f.m, pml4, ent, 8, NULL, NULL) == MC_OK);
+    uint64_t hpa;
+    struct mc_fault flt;
+    CHECK(mc_ept_translate(f.vm2, 0x1000, 0, &hpa, &flt, NULL) == MC_E_FAULT);
+    CHECK(flt.kind == MC_FAULT_NPF && (flt.error_code & MC_EPT_MISCONFIG));
+    /* Pool exhaustion: a one-page pool holds only the PML4; mapping fails and changes nothing. */
+    CHECK(mc_ept_create(f.m, f.t, 0x180000, 1, &x, NULL) == MC_OK);
+    uint8_t before[4096], after[4096];
+    CHECK(mc_machine_phys_read(f.m, 0x180000, before, 4096, NULL, NULL) == MC_OK);
+    CHECK(mc_ept_map(x, 0x1000, 0x400000, 1, MC_EPT_R, &e) == MC_E_FULL);
+    CHECK(mc_machine_phys_read(f.m, 0x180000, after, 4096, NULL, NULL) == MC_OK);
+    CHECK_MEM(before, after, 4096);
+    CHECK(mc_ept_translate(x, 0x1000, 0, &hpa, &flt, NULL) == MC_E_FAULT);
+    /* Unmap: the page becomes a violation; unmapping nothing is fine. */
+    CHECK(mc_ept_unmap(f.vm1, 0x3000, NULL) == MC_OK);
+    CHECK(mc_ept_translate(f.vm1, 0x3000, 0, &hpa, &flt, NULL) == MC_E_FAULT && flt.kind == MC_FAULT_NPF);
+    CHECK(mc_ept_unmap(f.vm1, 0x7000000, NULL) == MC_OK);
+    mc_ept_destroy(x);
+    fx_close(&f);
+}
+
+int main(void)
+{
+    RUN(test_four_keyids);
+    RUN(test_guest_paging);
+    RUN(test_bad_input);
+    return check_summary();
+}
