@@ -167,9 +167,11 @@ PSP_HANDLER(psp_cmd_init_ex)
             n->owned = 0;
             n->ident_len = 0;
             mc_wipe(n->ident, sizeof n->ident);
-        } else if (psp_nv_decode(psp, psp->nv.chip_secret, img, MC_SEV_NV_LEN, n, "the INIT_EX NV area", err) != MC_OK ||
-                   (n->ident_len && !psp_id_blob_ok(n->ident, n->ident_len, err))) {
-            st = psp_fail(err, MC_FW_SECURE_DATA_INVALID, "the INIT_EX NV area is not valid for this chip");
+        } else {
+            struct mc_error e2 = {0};
+            if (psp_nv_decode(psp, psp->nv.chip_secret, img, MC_SEV_NV_LEN, n, "the INIT_EX NV area", &e2) != MC_OK ||
+                (n->ident_len && !psp_id_blob_ok(n->ident, n->ident_len, &e2)))
+                st = psp_fail(err, MC_FW_SECURE_DATA_INVALID, "%s", e2.msg);
         }
     }
     mc_wipe(img, MC_SEV_NV_LEN);
