@@ -68,10 +68,10 @@ static void print_step_text(FILE *f, const struct mc_measure_record *r)
     fputc('\n', f);
 }
 
-static void json_step(struct mc_json *j, const struct mc_measure_record *r)
+static void json_step(struct mc_json *j, const char *key, const struct mc_measure_record *r)
 {
     const struct mc_measure_step *s = &r->step;
-    mc_json_obj(j, NULL);
+    mc_json_obj(j, key);
     mc_json_u64(j, "index", s->index);
     mc_json_hex64(j, "gpa", s->gpa);
     mc_json_str(j, "page_type", mc_snp_page_type_name(s->page_type));
@@ -188,7 +188,7 @@ static int run_measure(int argc, char **argv)
         if (transcript) {
             mc_json_arr(&j, "transcript");
             for (size_t i = 0; i < ctx.t.n; i++)
-                json_step(&j, &ctx.t.rec[i]);
+                json_step(&j, NULL, &ctx.t.rec[i]);
             mc_json_end(&j);
         }
         mc_json_finish(&j);
@@ -274,16 +274,10 @@ static int run_diff(int argc, char **argv)
             mc_json_u64(&j, "steps_b", cb.t.n);
             if (!d.identical) {
                 mc_json_u64(&j, "first_difference", d.index);
-                if (d.index < ca.t.n) {
-                    mc_json_arr(&j, "step_a");
-                    json_step(&j, &ca.t.rec[d.index]);
-                    mc_json_end(&j);
-                }
-                if (d.index < cb.t.n) {
-                    mc_json_arr(&j, "step_b");
-                    json_step(&j, &cb.t.rec[d.index]);
-                    mc_json_end(&j);
-                }
+                if (d.index < ca.t.n)
+                    json_step(&j, "step_a", &ca.t.rec[d.index]);
+                if (d.index < cb.t.n)
+                    json_step(&j, "step_b", &cb.t.rec[d.index]);
             }
             mc_json_str(&j, "reason", d.reason);
             mc_json_finish(&j);
@@ -318,8 +312,8 @@ static int run_diff(int argc, char **argv)
     "  --mode MODE            sev | seves | snp | snp:ovmf-hash | snp:svsm (required)\n"                  \
     "  --ovmf PATH            OVMF image (required)\n"                                                     \
     "  --vcpus N              number of vCPUs (1..4096; not for sev)\n"                                    \
-    "  --vcpu-type NAME       EPYC, EPYC-v1..v4, EPYC-IBPB, EPYC-Rome[-v1..v4], EPYC-Milan[-v1,-v2],\n"    \
-    "                         EPYC-Genoa[-v1], EPYC-Turin[-v1]\n"                                          \
+    "  --vcpu-type NAME       EPYC, EPYC-v1..v5, EPYC-IBPB, EPYC-Rome[-v1..v5], EPYC-Milan[-v1..v3],\n"    \
+    "                         EPYC-Genoa[-v1,-v2], EPYC-Turin[-v1]\n"                                      \
     "  --vcpu-sig VALUE       CPUID(1).EAX signature instead of a type\n"                                  \
     "  --vcpu-family F --vcpu-model M --vcpu-stepping S   signature from its parts\n"                      \
     "  --vmm-type TYPE        QEMU (default), ec2 or gce\n"                                                \
