@@ -303,7 +303,8 @@ static mc_status verify_by(const struct mc_sev_cert *c, uint32_t signer_usage, c
                            const struct mc_pk *k, struct mc_error *err)
 {
     mc_status last = MC_E_VERIFY;
-    bool found = false;
+    bool found = false, usage_only = false;
+    uint32_t other_algo = 0;
     struct mc_error e2;
     mc_clearerr(&e2);
     for (int i = 0; i < 2; i++) {
@@ -311,6 +312,10 @@ static mc_status verify_by(const struct mc_sev_cert *c, uint32_t signer_usage, c
         bool algo_match = false;
         for (int a = 0; a < nalgos; a++)
             algo_match |= s->algo == algos[a];
+        if (s->usage == signer_usage && !algo_match) {
+            usage_only = true;
+            other_algo = s->algo;
+        }
         if (s->usage != signer_usage || !algo_match)
             continue;
         found = true;
@@ -318,8 +323,12 @@ static mc_status verify_by(const struct mc_sev_cert *c, uint32_t signer_usage, c
         if (last == MC_OK)
             return MC_OK;
     }
+    if (!found && usage_only)
+        return mc_seterr(err, MC_E_VERIFY, "the %s signature on the %s certificate uses %s, which this %s (%s) does not sign with",
+                         mc_sev_usage_name(signer_usage), mc_sev_usage_name(c->usage), mc_sev_algo_name(other_algo),
+                         mc_sev_usage_name(signer_usage), mc_sev_algo_name(algos[0]));
     if (!found)
-        return mc_seterr(err, MC_E_VERIFY, "%s certificate has no signature slot by a %s key", mc_sev_usage_name(c->usage),
+        return mc_seterr(err, MC_E_VERIFY, "%s certificate has no signature slot by the %s key", mc_sev_usage_name(c->usage),
                          mc_sev_usage_name(signer_usage));
     return mc_seterr(err, last == MC_E_VERIFY ? MC_E_VERIFY : last, "%s signature on the %s certificate is invalid (%s)",
                      mc_sev_usage_name(signer_usage), mc_sev_usage_name(c->usage), e2.msg);

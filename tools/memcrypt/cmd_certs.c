@@ -1,0 +1,483 @@
+/* memcrypt certs — legacy SEV certificate chains: verify, show, export (emulated platform). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <memcrypt/bytes.h>
+#include <memcrypt/fileio.h>
+#include <memcrypt/json.h>
+#include <memcrypt/sev_cert.h>
+#include <memcrypt/sev_identity.h>
+
+#include "cli.h"
+#include "crypto/crypto.h"
+
+#define MAX_CERT_FILE 65536
+
+/* ------------------------------------------------------------------------------ verify -- */
+
+struct link {
+    const char *name;
+    bool ok;
+    char reason[MC_ERROR_MSG_MAX];
+};
+
+struct verify_ctx {
+    struct link links[8];
+    int n;
+};
+
+static void add_link(struct verify_ctx *v, const char *name, bool ok, const char *reason)
+{
+    struct link *l = &v->links[v->n++];
+    l->name = name;
+    l->ok = ok;
+    snprintf(l->reason, sizeof l->reason, "%s", reason ? reason : "");
+}
+
+static void add_status(struct verify_ctx *v, const char *name, mc_status rc, const struct mc_error *e)
+{
+    add_link(v, name, rc == MC_OK, rc == MC_OK ? "" : e->msg);
+}
+
+/* Load dir/name; *present tells whether the file exists. */
+static mc_status load(const char *dir, const char *name, uint8_t **buf, size_t *len, bool *present,
+                      struct mc_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct stat st;
+    *present = stat(path, &st) == 0;
+    *buf = NULL;
+    if (!*present)
+        return mc_seterr(err, MC_E_NOTFOUND, "%s is missing", name);
+    return mc_file_read(path, MAX_CERT_FILE, buf, len, err);
+}
+
+static mc_status load_sev(const char *dir, const char *name, struct mc_sev_cert *c, struct mc_error *err)
+{
+    uint8_t *b = NULL;
+    size_t n = 0;
+    bool present;
+    mc_status rc = load(dir, name, &b, &n, &present, err);
+    if (rc == MC_OK) {
+        struct mc_error e2;
+        rc = mc_sev_cert_parse(b, n, c, &e2);
+        if (rc != MC_OK)
+            mc_seterr(err, rc, "%s: %s", name, e2.msg);
+    }
+    free(b);
+    return rc;
+}
+
+static int run_verify(int argc, char **argv)
+{
+    int json = 0, allow_emu = 0, c;
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'}, {"allow-emulated-root", no_argument, NULL, 'e'}, {0}};
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'j')
+            json = 1;
+        else if (c == 'e')
+            allow_emu = 1;
+        else
+            return mc_cli_usage_error(argv[0], "unknown option");
+    }
+    if (optind != argc - 1)
+        return mc_cli_usage_error(argv[0], "expected one folder (with pdh.cert, pek.cert, oca.cert, cek.cert)");
+    const char *dir = argv[optind];
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "memcrypt %s: '%s' is not a folder\n", argv[0], dir);
+        return MC_EXIT_ERROR;
+    }
+    struct verify_ctx v = {.n = 0};
+    struct mc_error e;
+    mc_clearerr(&e);
+    struct mc_sev_cert pdh, pek, oca, cek;
+    mc_status r_pdh = load_sev(dir, "pdh.cert", &pdh, &e);
+    if (r_pdh != MC_OK)
+        add_link(&v, "PDH", false, e.msg);
+    mc_status r_pek = load_sev(dir, "pek.cert", &pek, &e);
+    if (r_pek != MC_OK)
+        add_link(&v, "PEK", false, e.msg);
+    mc_status r_oca = load_sev(dir, "oca.cert", &oca, &e);
+    if (r_oca != MC_OK)
+        add_link(&v, "OCA", false, e.msg);
+    mc_status r_cek = load_sev(dir, "cek.cert", &cek, &e);
+    if (r_cek != MC_OK)
+        add_link(&v, "CEK", false, e.msg);
+    if (r_pdh == MC_OK && r_pek == MC_OK)
+        add_status(&v, "PDH <- PEK", mc_sev_cert_verify(&pdh, &pek, &e), &e);
+    if (r_pek == MC_OK && r_oca == MC_OK)
+        add_status(&v, "PEK <- OCA", mc_sev_cert_verify(&pek, &oca, &e), &e);
+    if (r_pek == MC_OK && r_cek == MC_OK)
+        add_status(&v, "PEK <- CEK", mc_sev_cert_verify(&pek, &cek, &e), &e);
+    if (r_oca == MC_OK)
+        add_status(&v, "OCA <- OCA", mc_sev_cert_verify(&oca, &oca, &e), &e);
+
+    /* AMD part: the folder's ark/ask if both present, else the built-in generations. */
+    uint8_t *bark = NULL, *bask = NULL;
+    size_t lark = 0, lask = 0;
+    bool p_ark, p_ask;
+    struct mc_error e1, e2;
+    mc_status rl_ark = load(dir, "ark.cert", &bark, &lark, &p_ark, &e1);
+    mc_status rl_ask = load(dir, "ask.cert", &bask, &lask, &p_ask, &e2);
+    char root_desc[160] = "";
+    const char *root_gen = NULL;
+    bool emulated = false, root_ok = false;
+    if (p_ark || p_ask) {
+        struct mc_amd_cert ark, ask;
+        mc_status ra = rl_ark == MC_OK ? mc_amd_cert_parse(bark, lark, &ark, &e1) : rl_ark;
+        mc_status rs = rl_ask == MC_OK ? mc_amd_cert_parse(bask, lask, &ask, &e2) : rl_ask;
+        if (ra != MC_OK)
+            add_link(&v, "ARK", false, e1.msg);
+        if (rs != MC_OK)
+            add_link(&v, "ASK", false, e2.msg);
+        if (ra == MC_OK)
+            add_status(&v, "ARK <- ARK", mc_amd_cert_verify(&ark, &ark, &e), &e);
+        if (ra == MC_OK && rs == MC_OK)
+            add_status(&v, "ASK <- ARK", mc_amd_cert_verify(&ask, &ark, &e), &e);
+        if (rs == MC_OK && r_cek == MC_OK)
+            add_status(&v, "CEK <- ASK", mc_sev_cert_verify_by_ask(&cek, &ask, &e), &e);
+        if (ra == MC_OK) {
+            root_gen = mc_sev_root_match_ark(&ark);
+            emulated = mc_amd_cert_is_emulated(&ark);
+            if (root_gen) {
+                root_ok = true;
+                snprintf(root_desc, sizeof root_desc, "AMD %s ARK (matches the built-in root)", root_gen);
+            } else if (emulated && allow_emu) {
+                root_ok = true;
+                snprintf(root_desc, sizeof root_desc, "EMULATED memcrypt ARK (accepted: --allow-emulated-root)");
+            } else if (emulated) {
+                snprintf(root_desc, sizeof root_desc,
+                         "the root is memcrypt's EMULATED ARK, not AMD's (pass --allow-emulated-root to accept it)");
+            } else {
+                snprintf(root_desc, sizeof root_desc, "the ARK is not one of AMD's built-in roots");
+            }
+        } else {
+            snprintf(root_desc, sizeof root_desc, "no usable ARK");
+        }
+        add_link(&v, "root", root_ok, root_ok ? "" : root_desc);
+    } else if (r_cek == MC_OK) {
+        size_t n;
+        const struct mc_sev_root *roots = mc_sev_roots(&n);
+        for (size_t i = 0; i < n && !root_gen; i++) {
+            struct mc_amd_cert ark, ask;
+            if (mc_amd_cert_parse(roots[i].ark, roots[i].ark_len, &ark, NULL) != MC_OK ||
+                mc_amd_cert_parse(roots[i].ask, roots[i].ask_len, &ask, NULL) != MC_OK)
+                continue;
+            if (mc_sev_cert_verify_by_ask(&cek, &ask, NULL) != MC_OK)
+                continue;
+            root_gen = roots[i].name;
+            add_link(&v, "CEK <- ASK", true, "");
+            add_status(&v, "ASK <- ARK", mc_amd_cert_verify(&ask, &ark, &e), &e);
+            add_status(&v, "ARK <- ARK", mc_amd_cert_verify(&ark, &ark, &e), &e);
+        }
+        if (root_gen) {
+            root_ok = true;
+            snprintf(root_desc, sizeof root_desc, "built-in AMD %s ARK/ASK", root_gen);
+        } else {
+            bool signed_cek = mc_sev_cert_slot_used(&cek, 0) || mc_sev_cert_slot_used(&cek, 1);
+            snprintf(root_desc, sizeof root_desc, "%s",
+                     signed_cek ? "the CEK is not signed by any built-in AMD ASK (naples, rome, milan, genoa, turin)"
+                                : "the CEK is unsigned (get the ASK-signed CEK from AMD's key server)");
+            add_link(&v, "CEK <- ASK", false, root_desc);
+        }
+    }
+    free(bark);
+    free(bask);
+    bool all = v.n > 0;
+    for (int i = 0; i < v.n; i++)
+        all &= v.links[i].ok;
+    if (json) {
+        struct mc_json j;
+        mc_json_begin(&j, stdout);
+        mc_json_obj(&j, NULL);
+        mc_json_str(&j, "folder", dir);
+        mc_json_arr(&j, "links");
+        for (int i = 0; i < v.n; i++) {
+            mc_json_obj(&j, NULL);
+            mc_json_str(&j, "link", v.links[i].name);
+            mc_json_bool(&j, "ok", v.links[i].ok);
+            if (v.links[i].ok)
+                mc_json_null(&j, "reason");
+            else
+                mc_json_str(&j, "reason", v.links[i].reason);
+            mc_json_end(&j);
+        }
+        mc_json_end(&j);
+        mc_json_str(&j, "root", root_gen);
+        mc_json_bool(&j, "emulated_root", emulated);
+        mc_json_str(&j, "root_description", root_desc);
+        mc_json_bool(&j, "ok", all);
+        mc_json_end(&j);
+        mc_json_finish(&j);
+    } else {
+        for (int i = 0; i < v.n; i++)
+            printf("%-12s %s%s%s\n", v.links[i].name, v.links[i].ok ? "ok" : "FAIL", v.links[i].ok ? "" : "  ",
+                   v.links[i].reason);
+        printf("root: %s\n", root_desc[0] ? root_desc : "(none)");
+        printf("result: %s\n", all ? "the chain verifies" : "the chain does NOT verify");
+    }
+    return all ? MC_EXIT_OK : MC_EXIT_CHECK;
+}
+
+/* -------------------------------------------------------------------------------- show -- */
+
+static void hexline(const char *label, const uint8_t *p, size_t n, bool reverse)
+{
+    char buf[1100];
+    uint8_t t[512];
+    if (n > sizeof t)
+        n = sizeof t;
+    memcpy(t, p, n);
+    if (reverse)
+        for (size_t i = 0; i < n / 2; i++) {
+            uint8_t x = t[i];
+            t[i] = t[n - 1 - i];
+            t[n - 1 - i] = x;
+        }
+    mc_hex_encode(t, n, buf);
+    printf("  %-14s %s\n", label, buf);
+}
+
+static int show_sev(const char *path, const struct mc_sev_cert *c, int json)
+{
+    bool ecc = c->algo != MC_SEV_ALGO_RSA_SHA256 && c->algo != MC_SEV_ALGO_RSA_SHA384;
+    if (json) {
+        struct mc_json j;
+        mc_json_begin(&j, stdout);
+        mc_json_obj(&j, NULL);
+        mc_json_str(&j, "file", path);
+        mc_json_str(&j, "format", "sev");
+        mc_json_u64(&j, "version", c->version);
+        mc_json_u64(&j, "api_major", c->api_major);
+        mc_json_u64(&j, "api_minor", c->api_minor);
+        mc_json_str(&j, "usage", mc_sev_usage_name(c->usage));
+        mc_json_hex64(&j, "usage_value", c->usage);
+        mc_json_str(&j, "algo", mc_sev_algo_name(c->algo));
+        mc_json_hex64(&j, "algo_value", c->algo);
+        if (ecc) {
+            uint8_t x[48], y[48];
+            memcpy(x, c->pubkey + 4, 48);
+            memcpy(y, c->pubkey + 0x4C, 48);
+            for (int i = 0; i < 24; i++) {
+                uint8_t t = x[i]; x[i] = x[47 - i]; x[47 - i] = t;
+                t = y[i]; y[i] = y[47 - i]; y[47 - i] = t;
+            }
+            mc_json_str(&j, "curve", "P-384");
+            mc_json_hexbytes(&j, "qx", x, 48);
+            mc_json_hexbytes(&j, "qy", y, 48);
+        } else {
+            mc_json_u64(&j, "modulus_bits", mc_le32(c->pubkey));
+        }
+        mc_json_arr(&j, "signatures");
+        for (int i = 0; i < 2; i++) {
+            mc_json_obj(&j, NULL);
+            mc_json_u64(&j, "slot", (uint64_t)i + 1);
+            mc_json_str(&j, "signer", mc_sev_usage_name(c->sig[i].usage));
+            mc_json_str(&j, "algo", mc_sev_algo_name(c->sig[i].algo));
+            mc_json_end(&j);
+        }
+        mc_json_end(&j);
+        mc_json_end(&j);
+        mc_json_finish(&j);
+        return MC_EXIT_OK;
+    }
+    printf("%s: SEV certificate (0x824 bytes)\n", path);
+    printf("  version        %u\n  api            %u.%u\n", c->version, c->api_major, c->api_minor);
+    printf("  usage          %s (0x%04x)\n  algorithm      %s (0x%04x)\n", mc_sev_usage_name(c->usage), c->usage,
+           mc_sev_algo_name(c->algo), c->algo);
+    if (ecc) {
+        printf("  curve          P-384\n");
+        hexline("Qx", c->pubkey + 4, 48, true);
+        hexline("Qy", c->pubkey + 0x4C, 48, true);
+    } else {
+        printf("  RSA modulus    %u bits\n", mc_le32(c->pubkey));
+    }
+    for (int i = 0; i < 2; i++) {
+        if (c->sig[i].usage == MC_SEV_USAGE_INVALID)
+            printf("  signature %d    (empty)\n", i + 1);
+        else
+            printf("  signature %d    by %s, %s\n", i + 1, mc_sev_usage_name(c->sig[i].usage),
+                   mc_sev_algo_name(c->sig[i].algo));
+    }
+    return MC_EXIT_OK;
+}
+
+static int show_amd(const char *path, const struct mc_amd_cert *c, int json)
+{
+    bool emu = mc_amd_cert_is_emulated(c);
+    const char *gen = mc_sev_root_match_ark(c);
+    char kid[33], cid[33];
+    mc_hex_encode(c->key_id, 16, kid);
+    mc_hex_encode(c->certifying_id, 16, cid);
+    if (json) {
+        struct mc_json j;
+        mc_json_begin(&j, stdout);
+        mc_json_obj(&j, NULL);
+        mc_json_str(&j, "file", path);
+        mc_json_str(&j, "format", "amd");
+        mc_json_str(&j, "usage", c->key_usage == MC_SEV_USAGE_ARK ? "ARK" : "ASK");
+        mc_json_str(&j, "key_id", kid);
+        mc_json_str(&j, "certifying_id", cid);
+        mc_json_u64(&j, "pubexp_bits", c->pubexp_bits);
+        mc_json_u64(&j, "modulus_bits", c->modulus_bits);
+        mc_json_u64(&j, "signature_bytes", c->sig_len);
+        mc_json_bool(&j, "emulated", emu);
+        mc_json_str(&j, "builtin_root", gen);
+        mc_json_end(&j);
+        mc_json_finish(&j);
+        return MC_EXIT_OK;
+    }
+    printf("%s: AMD %s certificate (%zu bytes)%s\n", path, c->key_usage == MC_SEV_USAGE_ARK ? "ARK" : "ASK",
+           mc_amd_cert_size(c), emu ? "  ** EMULATED memcrypt root, not AMD's **" : "");
+    printf("  key id         %s%s\n", kid, emu ? " (\"MEMCRYPT-EMU...\")" : "");
+    printf("  certifying id  %s\n", cid);
+    printf("  key            RSA %u bits, exponent field %u bits\n", c->modulus_bits, c->pubexp_bits);
+    printf("  signature      %u bytes (RSA-PSS, %s)\n", c->sig_len, c->sig_len == 256 ? "SHA-256" : "SHA-384");
+    if (gen)
+        printf("  built-in root  AMD %s\n", gen);
+    printf("  emulated       %s\n", emu ? "yes" : "no");
+    return MC_EXIT_OK;
+}
+
+static int run_show(int argc, char **argv)
+{
+    int json = 0, c;
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {0}};
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'j')
+            json = 1;
+        else
+            return mc_cli_usage_error(argv[0], "unknown option");
+    }
+    if (optind != argc - 1)
+        return mc_cli_usage_error(argv[0], "expected one certificate file");
+    uint8_t *b = NULL;
+    size_t n = 0;
+    struct mc_error e;
+    if (mc_file_read(argv[optind], MAX_CERT_FILE, &b, &n, &e) != MC_OK)
+        return mc_cli_fail(argv[0], &e);
+    int rc;
+    if (n == MC_SEV_CERT_LEN) {
+        struct mc_sev_cert sc;
+        rc = mc_sev_cert_parse(b, n, &sc, &e) == MC_OK ? show_sev(argv[optind], &sc, json) : mc_cli_fail(argv[0], &e);
+    } else {
+        struct mc_amd_cert ac;
+        rc = mc_amd_cert_parse(b, n, &ac, &e) == MC_OK ? show_amd(argv[optind], &ac, json) : mc_cli_fail(argv[0], &e);
+    }
+    free(b);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------ export -- */
+
+static int run_export(int argc, char **argv)
+{
+    const char *seed = NULL, *state = NULL;
+    uint64_t bits = 4096, maj = 0, min = 24, build = 15;
+    int c;
+    struct mc_error e;
+    static const struct option opts[] = {{"seed", required_argument, NULL, 's'},
+                                         {"root-bits", required_argument, NULL, 'b'},
+                                         {"api-major", required_argument, NULL, 'M'},
+                                         {"api-minor", required_argument, NULL, 'm'},
+                                         {"build", required_argument, NULL, 'B'},
+                                         {"state", required_argument, NULL, 'S'},
+                                         {0}};
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        uint64_t *dst = c == 'b' ? &bits : c == 'M' ? &maj : c == 'm' ? &min : c == 'B' ? &build : NULL;
+        if (c == 's')
+            seed = optarg;
+        else if (c == 'S')
+            state = optarg;
+        else if (dst) {
+            if (mc_parse_u64(optarg, dst, &e) != MC_OK)
+                return mc_cli_usage_error(argv[0], "%s", e.msg);
+        } else
+            return mc_cli_usage_error(argv[0], "unknown option");
+    }
+    if (optind != argc - 1)
+        return mc_cli_usage_error(argv[0], "expected one output folder");
+    if ((bits != 2048 && bits != 4096) || maj > 255 || min > 255 || build > 255)
+        return mc_cli_usage_error(argv[0], "--root-bits must be 2048 or 4096; API and build fit in one byte");
+    const char *dir = argv[optind];
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "memcrypt %s: cannot create '%s': %s\n", argv[0], dir, strerror(errno));
+        return MC_EXIT_ERROR;
+    }
+    struct mc_rng *rng = NULL;
+    struct mc_sev_identity *id = NULL;
+    struct mc_sev_identity_params p = {(uint8_t)maj, (uint8_t)min, (uint8_t)build, (unsigned)bits};
+    if (mc_rng_new((const uint8_t *)seed, seed ? strlen(seed) : 0, &rng, &e) != MC_OK ||
+        mc_sev_identity_new(rng, &p, &id, &e) != MC_OK) {
+        mc_rng_free(rng);
+        return mc_cli_fail(argv[0], &e);
+    }
+    static const char *const names[6] = {"ark.cert", "ask.cert", "cek.cert", "oca.cert", "pek.cert", "pdh.cert"};
+    static const enum mc_sev_id_cert which[6] = {MC_SEV_ID_ARK, MC_SEV_ID_ASK, MC_SEV_ID_CEK,
+                                                 MC_SEV_ID_OCA, MC_SEV_ID_PEK, MC_SEV_ID_PDH};
+    int rc = MC_EXIT_OK;
+    for (int i = 0; i < 6 && rc == MC_EXIT_OK; i++) {
+        uint8_t buf[MC_AMD_CERT_MAX_LEN > MC_SEV_CERT_LEN ? MC_AMD_CERT_MAX_LEN : MC_SEV_CERT_LEN];
+        size_t n = 0;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (mc_sev_identity_cert(id, which[i], buf, sizeof buf, &n, &e) != MC_OK ||
+            mc_file_write_atomic(path, buf, n, &e) != MC_OK)
+            rc = mc_cli_fail(argv[0], &e);
+    }
+    if (rc == MC_EXIT_OK && state) {
+        uint8_t *blob = NULL;
+        size_t bl = 0;
+        if (mc_sev_identity_serialize(id, &blob, &bl, &e) != MC_OK || mc_file_write_atomic(state, blob, bl, &e) != MC_OK)
+            rc = mc_cli_fail(argv[0], &e);
+        if (blob) {
+            mc_wipe(blob, bl);
+            free(blob);
+        }
+    }
+    if (rc == MC_EXIT_OK)
+        printf("wrote ark.cert ask.cert cek.cert oca.cert pek.cert pdh.cert to %s\n"
+               "note: ARK/ASK are memcrypt's EMULATED AMD root (KEY_ID \"MEMCRYPT-EMU-ARK\"/\"-ASK\"); "
+               "`memcrypt certs verify` accepts them only with --allow-emulated-root\n",
+               dir);
+    mc_sev_identity_free(id);
+    mc_rng_free(rng);
+    return rc;
+}
+
+const struct mc_cli_cmd mc_cli_certs[] = {
+    {"certs verify", "verify a legacy SEV certificate chain PDH <- PEK <- OCA/CEK <- ASK <- ARK",
+     "usage: memcrypt certs verify DIR [--allow-emulated-root] [--json]\n\n"
+     "DIR holds pdh.cert, pek.cert, oca.cert, cek.cert and optionally ark.cert and ask.cert\n"
+     "(the layout of sev-tool's export). Without ark/ask, AMD's real ARK/ASK of every\n"
+     "generation (naples, rome, milan, genoa, turin) are tried for the CEK. An ARK that is not\n"
+     "one of AMD's is refused; memcrypt's emulated root is accepted only with\n"
+     "--allow-emulated-root. Each link is reported with pass/fail and the reason.\n"
+     "Exit status: 0 the chain verifies, 1 it does not, 2 usage, 3 error.\n\n"
+     "example: memcrypt certs verify ../shared/vectors/amd/sev-platform/rome\n",
+     run_verify},
+    {"certs show", "show a SEV certificate (0x824 bytes) or an AMD ARK/ASK certificate",
+     "usage: memcrypt certs show FILE [--json]\n\n"
+     "Prints the fields of a SEV certificate or of an AMD signing-key certificate. memcrypt's\n"
+     "emulated ARK/ASK are flagged as EMULATED.\n",
+     run_show},
+    {"certs export", "write an emulated platform's certificate chain in sev-tool's layout",
+     "usage: memcrypt certs export DIR [--seed S] [--root-bits 2048|4096] [--api-major N]\n"
+     "                             [--api-minor N] [--build N] [--state FILE]\n\n"
+     "Creates an emulated chip (chip secret, CEK, emulated AMD ARK/ASK, OCA, PEK, PDH) and writes\n"
+     "ark.cert ask.cert cek.cert oca.cert pek.cert pdh.cert into DIR. --seed makes the keys\n"
+     "deterministic (signatures still use fresh randomness). --state also writes the platform's\n"
+     "secret identity state (keys included) for later use. Defaults: 4096-bit root, API 0.24, build 15.\n",
+     run_export},
+    {0},
+};
