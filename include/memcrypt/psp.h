@@ -113,6 +113,8 @@ void mc_psp_set_trace(struct mc_psp *psp, mc_psp_trace_fn fn, void *ctx);
 uint32_t mc_psp_platform_state(const struct mc_psp *psp);
 uint32_t mc_psp_guest_count(const struct mc_psp *psp);
 bool mc_psp_asid_dirty(const struct mc_psp *psp, uint32_t asid);
+/* True once the platform identity exists (it is created on first use, see above). */
+bool mc_psp_has_identity(const struct mc_psp *psp);
 /* SHA-256 over a canonical serialisation of all firmware state (platform, guests incl. keys,
  * ASID tables, persistent state). Equal digests = unchanged state. For tests. */
 mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct mc_error *err);

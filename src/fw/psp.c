@@ -396,6 +396,8 @@ bool mc_psp_asid_dirty(const struct mc_psp *psp, uint32_t asid)
     return psp && asid <= psp->cfg.max_asid && psp->asid_dirty[asid];
 }
 
+bool mc_psp_has_identity(const struct mc_psp *psp) { return psp && (psp->id || psp->nv.ident_len); }
+
 static mc_status snap_u64(struct mc_digest *d, uint64_t v, struct mc_error *err)
 {
     uint8_t b[8];
