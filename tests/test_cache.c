@@ -178,6 +178,30 @@ static void test_alias_hazard(void)
     rig_down(&r);
 }
 
+static void test_coherent_platform(void)
+{
+    /* 8000_001F EAX[10] = 1: no stale alias; the other domain's copy is written back first. */
+    struct mc_platform p = sme();
+    p.coherent = true;
+    struct rig r;
+    rig_up(&r, p, 0, 0);
+    mc_slot hs;
+    CHECK(mc_engine_slot_import(r.e, MC_CIPHER_AES128_XTS, host_key, 32, &hs, NULL) == MC_OK);
+    CHECK(mc_bind_host(r.mc, hs, NULL) == MC_OK);
+    uint8_t data[256], back[256], raw[256], ref[256];
+    fill(data, sizeof data, 6);
+    CHECK(rd(&r, 0x8000, back, sizeof back, MC_REQ_HOST, 0, false) == MC_OK);
+    CHECK(wr(&r, CB | 0x8000, data, sizeof data, MC_REQ_HOST, 0, false) == MC_OK);
+    CHECK(rd(&r, 0x8000, back, sizeof back, MC_REQ_HOST, 0, false) == MC_OK);
+    ref_xts(host_key, 0x8000, data, ref, sizeof ref);
+    CHECK_MEM(back, ref, sizeof ref); /* ciphertext, not the stale zeros */
+    CHECK(mc_dram_read(r.d, 0x8000, raw, sizeof raw, NULL) == MC_OK);
+    CHECK_MEM(raw, ref, sizeof raw);
+    CHECK(rd(&r, CB | 0x8000, back, sizeof back, MC_REQ_HOST, 0, false) == MC_OK);
+    CHECK_MEM(back, data, sizeof data);
+    rig_down(&r);
+}
+
 static void test_lru_eviction(void)
 {
     struct rig r;
@@ -367,6 +391,7 @@ int main(void)
 {
     RUN(test_writeback_and_dram_bytes);
     RUN(test_alias_hazard);
+    RUN(test_coherent_platform);
     RUN(test_lru_eviction);
     RUN(test_stream_path);
     RUN(test_tsme_ignores_cbit);

@@ -92,6 +92,9 @@ struct mc_platform {
     bool excl_enable;     /* Intel: IA32_TME_EXCLUDE_MASK[11] */
     uint64_t excl_base;   /* IA32_TME_EXCLUDE_BASE bits [M-1:12] */
     uint64_t excl_mask;   /* IA32_TME_EXCLUDE_MASK bits [M-1:12] */
+    bool coherent;        /* AMD 8000_001F EAX[10]: hardware keeps the caches coherent across key
+                             domains — an access first writes back and drops the line's copies
+                             held under other domains, so no stale alias is ever returned */
 };
 
 /* Validate a platform description (widths, C-bit inside 63:32, K < M, exclusion range

@@ -223,6 +223,7 @@ mc_status mc_cpu_platform(const struct mc_cpu_profile *p, const struct mc_bios *
     if (p->vendor == MC_VENDOR_AMD) {
         pl.cbit = f.cbit;
         pl.reduction = f.reduction;
+        pl.coherent = f.sme_coherent;
         pl.mode = b.tsme ? MC_MODE_TSME : b.sme ? MC_MODE_SME : MC_MODE_OFF;
     } else {
         pl.mode = b.tme ? MC_MODE_TME : MC_MODE_OFF;

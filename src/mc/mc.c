@@ -213,15 +213,23 @@ static mc_status flush_line(struct mc_ctl *mc, size_t idx, struct mc_error *err)
     return st;
 }
 
+
+/* Find (pa, dom). On a coherent platform, copies of pa under other domains are written back
+ * and dropped first (hardware-enforced coherency, 8000_001F EAX[10]). */
 static long lookup(struct mc_ctl *mc, uint64_t pa, uint32_t dom)
 {
     size_t base = (size_t)((pa / LINE) & (mc->nsets - 1)) * mc->ways;
+    long found = -1;
     for (unsigned w = 0; w < mc->ways; w++) {
         struct cline *l = &mc->lines[base + w];
-        if (l->valid && l->pa == pa && l->dom == dom)
-            return (long)(base + w);
+        if (!l->valid || l->pa != pa)
+            continue;
+        if (l->dom == dom)
+            found = (long)(base + w);
+        else if (mc->plat.coherent)
+            flush_line(mc, base + w, NULL);
     }
-    return -1;
+    return found;
 }
 
 /* Find or allocate the line; fill from DRAM when need_fill. */

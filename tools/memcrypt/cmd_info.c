@@ -1,0 +1,238 @@
+/* memcrypt info — platform profiles: CPUID, MSRs, decoded memory-encryption fields. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <memcrypt/bytes.h>
+#include <memcrypt/cpu.h>
+#include <memcrypt/json.h>
+#include <memcrypt/mc.h>
+
+#include "cli.h"
+
+static const char *mode_name(enum mc_mode m)
+{
+    switch (m) {
+    case MC_MODE_OFF: return "off";
+    case MC_MODE_SME: return "sme";
+    case MC_MODE_TSME: return "tsme";
+    case MC_MODE_TME: return "tme";
+    }
+    return "?";
+}
+
+static void list_profiles(int json)
+{
+    if (json) {
+        struct mc_json j;
+        mc_json_begin(&j, stdout);
+        mc_json_arr(&j, NULL);
+        for (size_t i = 0; i < mc_cpu_profile_count(); i++) {
+            const struct mc_cpu_profile *p = mc_cpu_profile_at(i);
+            mc_json_obj(&j, NULL);
+            mc_json_str(&j, "name", p->name);
+            mc_json_str(&j, "vendor", p->vendor == MC_VENDOR_AMD ? "AMD" : "Intel");
+            mc_json_str(&j, "model", p->model);
+            mc_json_str(&j, "generation", p->generation);
+            mc_json_end(&j);
+        }
+        mc_json_finish(&j);
+        return;
+    }
+    for (size_t i = 0; i < mc_cpu_profile_count(); i++) {
+        const struct mc_cpu_profile *p = mc_cpu_profile_at(i);
+        printf("%-20s %-6s %-26s %s\n", p->name, p->vendor == MC_VENDOR_AMD ? "AMD" : "Intel", p->model, p->generation);
+    }
+}
+
+struct msr_row {
+    const char *name;
+    uint32_t msr;
+    uint64_t val;
+};
+
+static int show(const struct mc_cpu_profile *p, const struct mc_bios *bios_in, int json)
+{
+    struct mc_error e;
+    struct mc_bios b;
+    struct mc_platform pl;
+    if (mc_cpu_bios_resolve(p, bios_in, &b, &e) || mc_cpu_platform(p, &b, &pl, &e))
+        return mc_cli_fail("info", &e);
+    struct mc_cpu_features f;
+    mc_cpu_decode(p, &f);
+    struct msr_row msrs[8];
+    size_t nm = 0;
+    if (p->vendor == MC_VENDOR_AMD) {
+        msrs[nm++] = (struct msr_row){"SYSCFG", MC_MSR_SYSCFG, mc_cpu_syscfg(p, &b)};
+        msrs[nm++] = (struct msr_row){"HWCR", MC_MSR_HWCR, mc_cpu_hwcr(p, &b)};
+        msrs[nm++] = (struct msr_row){"SEV_STATUS (host)", MC_MSR_SEV_STATUS, 0};
+    } else if (f.tme) {
+        msrs[nm++] = (struct msr_row){"IA32_TME_CAPABILITY", MC_MSR_TME_CAPABILITY, p->tme_capability};
+        msrs[nm++] = (struct msr_row){"IA32_TME_ACTIVATE", MC_MSR_TME_ACTIVATE, mc_cpu_tme_activate(p, &b)};
+        msrs[nm++] = (struct msr_row){"IA32_TME_EXCLUDE_MASK", MC_MSR_TME_EXCLUDE_MASK, 0};
+        msrs[nm++] = (struct msr_row){"IA32_TME_EXCLUDE_BASE", MC_MSR_TME_EXCLUDE_BASE, 0};
+    }
+    unsigned usable = mc_platform_addr_bits(&pl);
+    if (json) {
+        struct mc_json j;
+        mc_json_begin(&j, stdout);
+        mc_json_obj(&j, NULL);
+        mc_json_str(&j, "name", p->name);
+        mc_json_str(&j, "vendor", p->vendor == MC_VENDOR_AMD ? "AMD" : "Intel");
+        mc_json_str(&j, "model", p->model);
+        mc_json_str(&j, "generation", p->generation);
+        mc_json_hex64(&j, "family", p->family);
+        mc_json_hex64(&j, "model_id", p->model_id);
+        mc_json_arr(&j, "cpuid");
+        for (size_t i = 0; i < p->ncpuid; i++) {
+            const struct mc_cpuid_entry *c = &p->cpuid[i];
+            mc_json_obj(&j, NULL);
+            mc_json_hex64(&j, "leaf", c->leaf);
+            mc_json_u64(&j, "subleaf", c->subleaf);
+            mc_json_hex64(&j, "eax", c->r.eax);
+            mc_json_hex64(&j, "ebx", c->r.ebx);
+            mc_json_hex64(&j, "ecx", c->r.ecx);
+            mc_json_hex64(&j, "edx", c->r.edx);
+            mc_json_end(&j);
+        }
+        mc_json_end(&j);
+        mc_json_obj(&j, "decoded");
+        mc_json_u64(&j, "phys_addr_bits", f.phys_bits);
+        mc_json_u64(&j, "linear_addr_bits", f.lin_bits);
+        if (p->vendor == MC_VENDOR_AMD) {
+            mc_json_bool(&j, "sme", f.sme);
+            mc_json_bool(&j, "sev", f.sev);
+            mc_json_bool(&j, "vm_page_flush", f.vm_page_flush);
+            mc_json_bool(&j, "sev_es", f.sev_es);
+            mc_json_bool(&j, "sev_snp", f.sev_snp);
+            mc_json_bool(&j, "vmpl", f.vmpl);
+            mc_json_bool(&j, "sme_coherent", f.sme_coherent);
+            mc_json_u64(&j, "cbit", f.cbit);
+            mc_json_u64(&j, "phys_addr_reduction", f.reduction);
+            mc_json_u64(&j, "vmpls", f.vmpls);
+            mc_json_u64(&j, "max_sev_asid", f.max_asid);
+            mc_json_u64(&j, "min_sev_asid", f.min_sev_asid);
+            char v[16];
+            snprintf(v, sizeof v, "%u.%u", p->fw_api_major, p->fw_api_minor);
+            mc_json_str(&j, "sev_fw_api", v);
+        } else {
+            mc_json_bool(&j, "tme", f.tme);
+            mc_json_bool(&j, "pconfig", f.pconfig);
+            mc_json_bool(&j, "pconfig_mktme_target", f.pconfig_mktme_target);
+            mc_json_bool(&j, "aes_xts_128", f.xts128);
+            mc_json_bool(&j, "aes_xts_256", f.xts256);
+            mc_json_bool(&j, "bypass_supported", f.bypass_supported);
+            mc_json_u64(&j, "max_keyid_bits", f.max_keyid_bits);
+            mc_json_u64(&j, "max_keys", f.max_keys);
+        }
+        mc_json_end(&j);
+        mc_json_arr(&j, "msrs");
+        for (size_t i = 0; i < nm; i++) {
+            mc_json_obj(&j, NULL);
+            mc_json_str(&j, "name", msrs[i].name);
+            mc_json_hex64(&j, "msr", msrs[i].msr);
+            mc_json_hex64(&j, "value", msrs[i].val);
+            mc_json_end(&j);
+        }
+        mc_json_end(&j);
+        mc_json_obj(&j, "platform");
+        mc_json_str(&j, "mode", mode_name(pl.mode));
+        mc_json_u64(&j, "usable_addr_bits", usable);
+        mc_json_u64(&j, "keyid_bits", pl.keyid_bits);
+        mc_json_end(&j);
+        mc_json_str(&j, "notes", p->notes);
+        mc_json_finish(&j);
+        return MC_EXIT_OK;
+    }
+    printf("%s: %s, %s (family %02Xh model %02Xh)\n", p->name, p->model, p->generation, p->family, p->model_id);
+    printf("\nCPUID            EAX        EBX        ECX        EDX\n");
+    for (size_t i = 0; i < p->ncpuid; i++) {
+        const struct mc_cpuid_entry *c = &p->cpuid[i];
+        printf("%08X.%-2u    %08X   %08X   %08X   %08X\n", c->leaf, c->subleaf, c->r.eax, c->r.ebx, c->r.ecx, c->r.edx);
+    }
+    printf("\naddress sizes: %u bits physical, %u bits linear\n", f.phys_bits, f.lin_bits);
+    if (p->vendor == MC_VENDOR_AMD) {
+        printf("8000_001F EAX: SME %d, SEV %d, VM_PAGE_FLUSH %d, SEV-ES %d, SEV-SNP %d, VMPL %d, coherent %d\n", f.sme, f.sev,
+               f.vm_page_flush, f.sev_es, f.sev_snp, f.vmpl, f.sme_coherent);
+        printf("8000_001F EBX: C-bit %u, physical-address reduction %u, VMPLs %u\n", f.cbit, f.reduction, f.vmpls);
+        printf("8000_001F ECX/EDX: SEV ASIDs 1..%u, SEV (non-ES) ASIDs from %u\n", f.max_asid, f.min_sev_asid);
+        printf("SEV firmware API: %u.%u\n", p->fw_api_major, p->fw_api_minor);
+    } else {
+        printf("TME %d, PCONFIG %d (MKTME target %d)\n", f.tme, f.pconfig, f.pconfig_mktme_target);
+        printf("TME capability: AES-XTS-128 %d, AES-XTS-256 %d, bypass %d, MAX_KEYID_BITS %u, MAX_KEYS %u\n", f.xts128,
+               f.xts256, f.bypass_supported, f.max_keyid_bits, f.max_keys);
+    }
+    printf("\nMSRs after BIOS:\n");
+    for (size_t i = 0; i < nm; i++)
+        printf("  %-24s %08X  = 0x%016llx\n", msrs[i].name, msrs[i].msr, (unsigned long long)msrs[i].val);
+    printf("\nmemory encryption mode: %s; usable physical address bits: %u", mode_name(pl.mode), usable);
+    if (pl.mode == MC_MODE_TME)
+        printf("; KeyID bits: %u", pl.keyid_bits);
+    printf("\nnotes: %s\n", p->notes);
+    return MC_EXIT_OK;
+}
+
+static int run_info(int argc, char **argv)
+{
+    int json = 0, list = 0;
+    const char *name = NULL;
+    struct mc_bios b = MC_BIOS_DEFAULTS;
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},        {"list", no_argument, NULL, 'l'},
+                                         {"platform", required_argument, NULL, 'p'}, {"tsme", no_argument, NULL, 't'},
+                                         {"sme", required_argument, NULL, 's'},     {"keyid-bits", required_argument, NULL, 'k'},
+                                         {0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j': json = 1; break;
+        case 'l': list = 1; break;
+        case 'p': name = optarg; break;
+        case 't': b.tsme = 1; break;
+        case 's':
+            if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+                return mc_cli_usage_error(argv[0], "--sme takes on or off");
+            b.sme = !strcmp(optarg, "on");
+            break;
+        case 'k': {
+            uint64_t v;
+            struct mc_error e;
+            if (mc_parse_u64(optarg, &v, &e) || v > 15)
+                return mc_cli_usage_error(argv[0], "--keyid-bits takes 0..15");
+            b.keyid_bits = (int)v;
+            break;
+        }
+        default: return mc_cli_usage_error(argv[0], "unknown option");
+        }
+    }
+    if (optind < argc)
+        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+    if (list) {
+        list_profiles(json);
+        return MC_EXIT_OK;
+    }
+    if (!name)
+        return mc_cli_usage_error(argv[0], "give --platform NAME or --list");
+    const struct mc_cpu_profile *p;
+    struct mc_error e;
+    if (mc_cpu_profile_find(name, &p, &e))
+        return mc_cli_fail(argv[0], &e);
+    return show(p, &b, json);
+}
+
+const struct mc_cli_cmd mc_cli_info[] = {
+    {"info", "show a platform profile: CPUID, MSRs, C-bit, ASIDs, KeyIDs",
+     "usage: memcrypt info --list [--json]\n"
+     "       memcrypt info --platform NAME [--tsme] [--sme on|off] [--keyid-bits N] [--json]\n\n"
+     "Prints the CPUID leaves (raw and decoded), the MSR values after the BIOS settings, the\n"
+     "SEV firmware API version and the resulting memory-encryption mode.\n"
+     "  --list          list the profiles\n"
+     "  --platform N    naples, rome, milan, genoa, icelake-sp, icelake-sp-nomktme\n"
+     "  --tsme          BIOS: Transparent SME on (AMD)\n"
+     "  --sme on|off    BIOS: SYSCFG[23] MemEncryptionModEn (AMD)\n"
+     "  --keyid-bits N  BIOS: MK_TME_KEYID_BITS (Intel)\n"
+     "  --json          machine-readable output\n"
+     "example: memcrypt info --platform milan --json\n",
+     run_info},
+    {0},
+};
