@@ -378,7 +378,7 @@ static int run_cache_alias(int argc, char **argv)
     view(&d, "DRAM bus before any flush", b, SECRET_LEN);
     TRY(mc_machine_clflush(m, VA_GUEST, NULL, &e));
     TRY(mc_dram_read(mc_machine_dram(m), PA_GUEST, b, SECRET_LEN, &e));
-    view(&d, "DRAM bus after host CLFLUSH (does not evict)", b, SECRET_LEN);
+    view(&d, "DRAM bus after host CLFLUSH (C=1 mapping)", b, SECRET_LEN);
     TRY(mc_machine_wrmsr(m, MC_MSR_VM_PAGE_FLUSH, VA_GUEST | 1, NULL, &e));
     TRY(mc_dram_read(mc_machine_dram(m), PA_GUEST, b, SECRET_LEN, &e));
     view(&d, "DRAM bus after VM_PAGE_FLUSH(va | ASID 1)", b, SECRET_LEN);

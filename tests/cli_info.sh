@@ -1,0 +1,39 @@
+#!/bin/bash
+# Shell tests of `memcrypt info`: $1 = memcrypt binary, $2 = shared/, $3 = source dir.
+CLI="$1"
+pass=0; fail=0
+ok() { if "$@"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $*" >&2; fi; }
+has() { grep -q -- "$1" <<<"$2"; }
+
+out=$("$CLI" info --list); ok test $? -eq 0
+for p in naples rome milan genoa icelake-sp icelake-sp-nomktme; do ok has "^$p " "$out"; done
+json=$("$CLI" info --platform milan --json)
+ok has '"eax": "0x101fd3f"' "$json"
+ok has '"cbit": 51' "$json"
+ok has '"phys_addr_reduction": 5' "$json"
+ok has '"max_sev_asid": 509' "$json"
+ok has '"sev_fw_api": "1.55"' "$json"
+ok has '"value": "0x800000"' "$json"
+ok python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["platform"]["usable_addr_bits"]==43' "$json"
+txt=$("$CLI" info --platform rome)
+ok has "C-bit 47, physical-address reduction 5" "$txt"
+ok has "8000001F.0     0001000F   0000016F   000001FD   00000001" "$txt"
+txt=$("$CLI" info --platform rome --sme off)
+ok has "mode: off; usable physical address bits: 48" "$txt"
+ok has "SYSCFG                   C0010010  = 0x0000000000000000" "$txt"
+ok has "mode: tsme" "$("$CLI" info --platform naples --tsme)"
+json=$("$CLI" info --platform icelake-sp --json)
+ok has '"max_keyid_bits": 6' "$json"
+ok has '"value": "0x1000600000003"' "$json"
+ok has "KeyID bits: 0" "$("$CLI" info --platform icelake-sp-nomktme)"
+# Errors: unknown platform, bad option values, invalid BIOS combinations.
+"$CLI" info --platform pentium >/dev/null 2>/tmp/mc_info_err.$$; ok test $? -eq 3
+ok grep -q "unknown platform 'pentium'" /tmp/mc_info_err.$$
+rm -f /tmp/mc_info_err.$$
+"$CLI" info >/dev/null 2>&1; ok test $? -eq 2
+"$CLI" info --platform rome --sme maybe >/dev/null 2>&1; ok test $? -eq 2
+"$CLI" info --platform icelake-sp --keyid-bits 7 >/dev/null 2>&1; ok test $? -eq 3
+"$CLI" info --platform rome --keyid-bits 2 >/dev/null 2>&1; ok test $? -eq 3
+"$CLI" info --platform rome extra >/dev/null 2>&1; ok test $? -eq 2
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
