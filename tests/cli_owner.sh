@@ -1,0 +1,107 @@
+#!/bin/bash
+# Shell test of `memcrypt owner`: session files, measurement check against an independent
+# computation (Python's hmac/hashlib and sha256sum over Debian's OVMF), secret packaging.
+# $1 = memcrypt binary, $2 = shared/ folder, $3 = source folder.
+M=$1
+S=$2
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect() {
+    local want=$1 what=$2
+    shift 2
+    "$@" >/tmp/cli_owner.$$.out 2>&1
+    local rc=$?
+    if [ "$rc" = "$want" ]; then ok; else bad "$what (exit $rc, wanted $want)"; cat /tmp/cli_owner.$$.out; fi
+}
+T=$(mktemp -d)
+trap 'rm -rf "$T" /tmp/cli_owner.$$.out' EXIT
+
+# A platform to talk to, then the owner's session for its PDH (binary and base64 PDH).
+expect 0 "export platform" "$M" certs export "$T/plat" --seed owner-test --root-bits 2048
+expect 0 "session" "$M" owner session --pdh "$T/plat/pdh.cert" --policy 0x1 --out-dir "$T/o"
+for f in godh.cert:2084 session.bin:128 tek.bin:16 tik.bin:16 tk.bin:32; do
+    n=${f##*:}
+    f=${f%%:*}
+    [ "$(stat -c %s "$T/o/$f")" = "$n" ] && ok || bad "$f size"
+done
+cmp -s <(cat "$T/o/tek.bin" "$T/o/tik.bin") "$T/o/tk.bin" && ok || bad "tk.bin = tek || tik"
+base64 -d "$T/o/session.b64" | cmp -s - "$T/o/session.bin" && ok || bad "session.b64"
+base64 -d "$T/o/godh.b64" | cmp -s - "$T/o/godh.cert" && ok || bad "godh.b64"
+"$M" certs show "$T/o/godh.cert" | grep -q "PDH (0x1003)" && ok || bad "GODH is a PDH-usage cert"
+base64 -w0 "$T/plat/pdh.cert" >"$T/pdh.b64"
+expect 0 "session from base64 PDH" "$M" owner session --pdh "$T/pdh.b64" --policy 7 --out-dir "$T/o2"
+expect 3 "session with a PEK instead of a PDH" "$M" owner session --pdh "$T/plat/pek.cert" --policy 1 --out-dir "$T/o3"
+head -c 100 "$T/plat/pdh.cert" >"$T/short"
+expect 3 "session with a truncated PDH" "$M" owner session --pdh "$T/short" --policy 1 --out-dir "$T/o3"
+expect 2 "session without policy" "$M" owner session --pdh "$T/plat/pdh.cert"
+
+# Measurement: the platform side is simulated by Python (hmac/hashlib), not by memcrypt.
+OVMF=/usr/share/ovmf/OVMF.fd
+if [ -r "$OVMF" ] && command -v python3 >/dev/null; then
+    LD=$(sha256sum "$OVMF" | cut -d' ' -f1)
+    MEAS=$(python3 - "$T/o/tik.bin" "$LD" <<'PY'
+import base64, hashlib, hmac, sys
+tik = open(sys.argv[1], "rb").read()
+ld = bytes.fromhex(sys.argv[2])
+mnonce = bytes(range(0x40, 0x50))
+msg = bytes([4, 0, 24, 15]) + (1).to_bytes(4, "little") + ld + mnonce
+print(base64.b64encode(hmac.new(tik, msg, hashlib.sha256).digest() + mnonce).decode())
+PY
+)
+    expect 0 "measurement with --ovmf" "$M" owner verify-measurement --measurement "$MEAS" --tik "$T/o/tik.bin" \
+        --api-major 0 --api-minor 24 --build 15 --policy 1 --ovmf "$OVMF"
+    expect 0 "measurement with --digest" "$M" owner verify-measurement --measurement "$MEAS" --tk "$T/o/tk.bin" \
+        --api-major 0 --api-minor 24 --build 15 --policy 1 --digest "$LD"
+    expect 1 "wrong policy" "$M" owner verify-measurement --measurement "$MEAS" --tik "$T/o/tik.bin" \
+        --api-major 0 --api-minor 24 --build 15 --policy 3 --ovmf "$OVMF"
+    expect 1 "wrong build" "$M" owner verify-measurement --measurement "$MEAS" --tik "$T/o/tik.bin" \
+        --api-major 0 --api-minor 24 --build 14 --policy 1 --ovmf "$OVMF"
+    expect 1 "wrong TIK" "$M" owner verify-measurement --measurement "$MEAS" --tik "$T/o2/tik.bin" \
+        --api-major 0 --api-minor 24 --build 15 --policy 1 --ovmf "$OVMF"
+    expect 1 "firmware with a kernel table is a different digest" "$M" owner verify-measurement --measurement "$MEAS" \
+        --tik "$T/o/tik.bin" --api-major 0 --api-minor 24 --build 15 --policy 1 --ovmf "$OVMF" --kernel "$T/o/tk.bin"
+    "$M" owner verify-measurement --json --measurement "$MEAS" --tik "$T/o/tik.bin" --api-major 0 --api-minor 24 \
+        --build 15 --policy 1 --ovmf "$OVMF" | grep -q '"match": true' && ok || bad "json match"
+else
+    echo "skip: no OVMF or python3"
+fi
+# KAT L1 of vectors/sev-launch-kat.md through the CLI.
+printf '\x66\x32\x0d\xb7\x31\x58\xa3\x5a\x25\x5d\x05\x17\x58\xe9\x5e\xd4' >"$T/tik.kat"
+L1=6faab2daae389bcd3405a05d6cafe33c0414f7bedd0bae19ba5f38b7fd1664ea4fbe0bedbad6c86ae8f68971d103e554
+EMPTY=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+expect 0 "KAT L1" "$M" owner verify-measurement --measurement $L1 --tik "$T/tik.kat" --api-major 0 --api-minor 18 \
+    --build 15 --policy 0 --digest $EMPTY
+expect 2 "bad measurement text" "$M" owner verify-measurement --measurement zz --tik "$T/tik.kat" --api-major 0 \
+    --api-minor 18 --build 15 --policy 0 --digest $EMPTY
+expect 2 "both digest and ovmf" "$M" owner verify-measurement --measurement $L1 --tik "$T/tik.kat" --api-major 0 \
+    --api-minor 18 --build 15 --policy 0 --digest $EMPTY --ovmf /dev/null
+expect 3 "TIK file of the wrong size" "$M" owner verify-measurement --measurement $L1 --tik "$T/o/tk.bin" \
+    --api-major 0 --api-minor 18 --build 15 --policy 0 --digest $EMPTY
+
+# Secret packaging, checked by Python's own AES-free recomputation of the MAC.
+expect 0 "package secret" "$M" owner package-secret --tek "$T/o/tek.bin" --tik "$T/o/tik.bin" --measurement $L1 \
+    --secret 736869e5-84f0-4973-92ec-06879ce3da0b=hunter2 --out-dir "$T/s"
+[ "$(stat -c %s "$T/s/secret_header.bin")" = 52 ] && ok || bad "header size"
+[ "$(stat -c %s "$T/s/secret_payload.bin")" = 48 ] && ok || bad "payload size"
+if command -v python3 >/dev/null; then
+    python3 - "$T/o/tik.bin" "$T/s/secret_header.bin" "$T/s/secret_payload.bin" $L1 <<'PY' && ok || bad "secret MAC"
+import hashlib, hmac, sys
+tik = open(sys.argv[1], "rb").read()
+hdr = open(sys.argv[2], "rb").read()
+trans = open(sys.argv[3], "rb").read()
+measure = bytes.fromhex(sys.argv[4])[:32]
+n = len(trans).to_bytes(4, "little")
+msg = b"\x01" + hdr[0:4] + hdr[4:20] + n + n + trans + measure
+sys.exit(0 if hmac.compare_digest(hmac.new(tik, msg, hashlib.sha256).digest(), hdr[20:52]) else 1)
+PY
+fi
+expect 2 "bad GUID" "$M" owner package-secret --tk "$T/o/tk.bin" --measurement $L1 --secret nope=1 --out-dir "$T/s"
+expect 2 "no secret" "$M" owner package-secret --tk "$T/o/tk.bin" --measurement $L1 --out-dir "$T/s"
+printf 'raw secret bytes' >"$T/raw"
+expect 0 "secret file" "$M" owner package-secret --tk "$T/o/tk.bin" --measurement $L1 --secret-file "$T/raw" --out-dir "$T/s2"
+[ "$(stat -c %s "$T/s2/secret_payload.bin")" = 16 ] && ok || bad "secret file payload size"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
