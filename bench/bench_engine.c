@@ -58,25 +58,19 @@ static size_t pass(const struct target *t, uint8_t *buf, uint64_t pa0)
     return (size_t)NPAGES * PAGE;
 }
 
-/* Best of 3 runs of `seconds` each, in MB/s (10^6 bytes). */
-static double measure(const struct target *t, uint8_t *buf, double seconds)
+/* One run of `seconds`, in MB/s (10^6 bytes), or -1 on error. */
+static double run_once(const struct target *t, uint8_t *buf, double seconds)
 {
-    double best = 0;
-    for (int r = 0; r < 3; r++) {
-        size_t bytes = 0;
-        double t0 = now(), t1;
-        do {
-            size_t n = pass(t, buf, 0x100000000ull);
-            if (!n)
-                return -1;
-            bytes += n;
-            t1 = now();
-        } while (t1 - t0 < seconds);
-        double mbs = (double)bytes / (t1 - t0) / 1e6;
-        if (mbs > best)
-            best = mbs;
-    }
-    return best;
+    size_t bytes = 0;
+    double t0 = now(), t1;
+    do {
+        size_t n = pass(t, buf, 0x100000000ull);
+        if (!n)
+            return -1;
+        bytes += n;
+        t1 = now();
+    } while (t1 - t0 < seconds);
+    return (double)bytes / (t1 - t0) / 1e6;
 }
 
 int main(int argc, char **argv)
@@ -143,28 +137,45 @@ int main(int argc, char **argv)
         }
         mc_wipe(key, sizeof key);
         for (int dir = 0; dir < 2; dir++) {
-            struct target ot = {.evp = ev[dir], .decrypt = dir};
-            double ossl = measure(&ot, buf, seconds);
+            /* Target 0 is OpenSSL, 1.. the engine implementations. The three rounds interleave
+             * all targets so that they see the same machine load; each keeps its best round. */
+            struct target tg[4];
+            enum mc_engine_impl ti[4];
+            double best[4] = {0};
+            unsigned nt = 0;
+            tg[nt++] = (struct target){.evp = ev[dir], .decrypt = dir};
             for (size_t ii = 0; ii < 3; ii++) {
                 if (!mc_engine_impl_available(impls[ii]))
                     continue;
-                mc_engine_set_impl(e, impls[ii], NULL);
-                struct target et = {.e = e, .slot = s, .decrypt = dir};
-                double mbs = measure(&et, buf, seconds);
-                if (mbs < 0 || ossl < 0)
-                    rc = 3;
+                ti[nt] = impls[ii];
+                tg[nt++] = (struct target){.e = e, .slot = s, .decrypt = dir};
+            }
+            for (int round = 0; round < 3; round++) {
+                for (unsigned t = 0; t < nt; t++) {
+                    if (tg[t].e)
+                        mc_engine_set_impl(e, ti[t], NULL);
+                    double mbs = run_once(&tg[t], buf, seconds);
+                    if (mbs < 0)
+                        rc = 3;
+                    if (mbs > best[t])
+                        best[t] = mbs;
+                }
+            }
+            double ossl = best[0];
+            for (unsigned t = 1; t < nt; t++) {
+                double mbs = best[t];
                 double ratio = ossl > 0 ? mbs / ossl : 0;
                 if (json) {
                     mc_json_obj(&j, NULL);
                     mc_json_str(&j, "cipher", cnames[ci]);
-                    mc_json_str(&j, "impl", mc_engine_impl_name(impls[ii]));
+                    mc_json_str(&j, "impl", mc_engine_impl_name(ti[t]));
                     mc_json_str(&j, "direction", dir ? "decrypt" : "encrypt");
                     mc_json_double(&j, "mb_per_s", mbs);
                     mc_json_double(&j, "openssl_mb_per_s", ossl);
                     mc_json_double(&j, "ratio", ratio);
                     mc_json_end(&j);
                 } else {
-                    printf("%-12s %-9s %-8s %10.0f %10.0f %8.2f\n", cnames[ci], mc_engine_impl_name(impls[ii]),
+                    printf("%-12s %-9s %-8s %10.0f %10.0f %8.2f\n", cnames[ci], mc_engine_impl_name(ti[t]),
                            dir ? "decrypt" : "encrypt", mbs, ossl, ratio);
                 }
             }
