@@ -179,5 +179,11 @@ head -c 4095 $O >"$TMP/odd.fd"
 cat "$V/ovmf_AmdSev_suffix.bin" >>"$TMP/odd.fd"
 expect_fail "not a multiple of 4 KiB" --mode snp --vcpus 1 --vcpu-type EPYC --ovmf "$TMP/odd.fd"
 
+# Oversized (sparse) image and an empty one.
+truncate -s 65M "$TMP/huge.fd"
+expect_fail "larger than" --mode snp --vcpus 1 --vcpu-type EPYC --ovmf "$TMP/huge.fd"
+: >"$TMP/empty.fd"
+expect_fail "empty" --mode sev --ovmf "$TMP/empty.fd"
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
