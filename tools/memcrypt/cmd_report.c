@@ -23,10 +23,11 @@ static mc_status load_report(const char *path, struct mc_snp_report *r, struct m
     mc_status st = mc_file_read(path, REPORT_FILE_MAX, &buf, &len, err);
     if (st)
         return st;
-    st = mc_snp_report_decode(buf, len, r, err);
+    struct mc_error e2;
+    st = mc_snp_report_decode(buf, len, r, &e2);
     free(buf);
     if (st)
-        return mc_seterr(err, st, "%s: %s", path, err ? err->msg : "");
+        return mc_seterr(err, st, "%s: %s", path, e2.msg);
     return MC_OK;
 }
 

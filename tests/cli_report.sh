@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# CLI tests of `memcrypt report show|verify` on AMD's real reports and certificates.
+# $1 = memcrypt binary, $2 = shared/ folder, $3 = source folder.
+M=$1; A=$2/vectors/amd; R=$A/snp-reports
+pass=0; fail=0
+ok() { pass=$((pass+1)); }
+bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
+expect() { # expect RC DESCRIPTION CMD...
+  local want=$1 what=$2; shift 2
+  "$@" >/tmp/cli_report.$$ 2>&1; local rc=$?
+  if [ "$rc" = "$want" ]; then ok; else bad "$what (rc $rc, wanted $want)"; cat /tmp/cli_report.$$ >&2; fi
+}
+tmp=$(mktemp -d); trap 'rm -rf "$tmp" /tmp/cli_report.$$' EXIT
+
+for d in "$R"/*/; do
+  c=$(basename "$d")
+  expect 0 "show $c" "$M" report show "$d/report.bin"
+  expect 0 "show --json $c" "$M" report show "$d/report.bin" --json
+  python3 -c 'import json,sys; json.load(open(sys.argv[1]))' /tmp/cli_report.$$ && ok || bad "show --json $c is not JSON"
+  if [ -f "$d/vlek.der" ]; then
+    expect 0 "verify $c at 2025-06-01" "$M" report verify "$d/report.bin" --vlek "$d/vlek.der" --at 2025-06-01
+    expect 1 "verify $c now (expired VLEK)" "$M" report verify "$d/report.bin" --vlek "$d/vlek.der"
+    grep -q "^fail *validity" /tmp/cli_report.$$ && ok || bad "$c: expiry not named"
+  else
+    expect 0 "verify $c" "$M" report verify "$d/report.bin" --vcek "$d/vcek.der"
+    expect 0 "verify $c with the ASK and ARK as PEM" "$M" report verify "$d/report.bin" --vcek "$d/vcek.der" \
+      --ask "$A/snp-ca/ask-$(grep -o 'milan\|genoa\|turin' <<<"$c" | head -1).pem" \
+      --ark "$A/snp-ca/ark-$(grep -o 'milan\|genoa\|turin' <<<"$c" | head -1).pem"
+  fi
+done
+
+# field values in show
+"$M" report show "$R/oak-turin-oc/report.bin" > "$tmp/t.txt"
+grep -q "fmc=0 bl=1 tee=0 snp=2 ucode=71" "$tmp/t.txt" && ok || bad "Turin TCB layout"
+grep -q "family 1Ah model 02h" "$tmp/t.txt" && ok || bad "Turin CPUID"
+"$M" report show "$R/trustee-milan-vlek/report.bin" --json > "$tmp/v.json"
+python3 - "$tmp/v.json" <<'PY' && ok || bad "VLEK report JSON fields"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["version"] == 3 and j["vmpl"] == 1
+assert j["key_info"]["signing_key"] == "VLEK"
+assert j["reported_tcb"]["snp"] == 24 and j["reported_tcb"]["microcode"] == 217
+assert "SMT" in j["policy"]["flags"]
+PY
+"$M" report show "$R/gosev-milan/report.bin" | grep -q "DEBUG" && ok || bad "gosev policy DEBUG by name"
+
+# policy checks
+meas=$(python3 -c 'import sys; print(open(sys.argv[1],"rb").read()[0x90:0xC0].hex())' "$R/virtee-milan/report.bin")
+expect 0 "measurement matches" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --measurement "$meas" --no-debug --vmpl 0 --min-tcb bl=3,tee=0,snp=8,ucode=115 --policy-mask 0x80000
+expect 1 "measurement differs" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --measurement "${meas%??}00"
+grep -q "^fail *measurement" /tmp/cli_report.$$ && ok || bad "measurement failure not named"
+expect 1 "min-tcb too high" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --min-tcb bl=3,tee=0,snp=9,ucode=115
+expect 1 "debug policy" "$M" report verify "$R/gosev-milan/report.bin" --vcek "$R/gosev-milan/vcek.der" --no-debug
+expect 1 "vmpl" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --vmpl 2
+"$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --vmpl 2 --json > "$tmp/f.json"
+python3 - "$tmp/f.json" <<'PY' && ok || bad "verify --json lists checks"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["ok"] is False
+d = {c["name"]: c for c in j["checks"]}
+assert d["vmpl"]["result"] == "fail" and d["signature"]["result"] == "pass" and d["measurement"]["result"] == "skipped"
+assert d["vmpl"]["reason"]
+PY
+
+# refused material
+for n in "$A"/snp-negative/*.der; do
+  expect 1 "negative $(basename "$n")" "$M" report verify "$R/gosev-milan/report.bin" --vcek "$n"
+done
+expect 1 "cross-generation VCEK" "$M" report verify "$R/oak-genoa-oc/report.bin" --vcek "$R/oak-milan-cb/vcek.der"
+grep -q "^fail *generation" /tmp/cli_report.$$ && ok || bad "cross-generation not named"
+expect 1 "Turin VCEK for a Milan report" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$A/snp-extra/vcek-turin.der"
+expect 1 "wrong ASK" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --ask "$A/snp-ca/ask-genoa.pem"
+expect 1 "report as certificate" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/report.bin"
+head -c 1000 "$R/virtee-milan/report.bin" > "$tmp/short.bin"
+expect 3 "truncated report" "$M" report show "$tmp/short.bin"
+grep -q "truncated" /tmp/cli_report.$$ && ok || bad "truncation not said"
+{ cat "$R/virtee-milan/report.bin"; printf x; } > "$tmp/long.bin"
+expect 3 "oversized report" "$M" report verify "$tmp/long.bin" --vcek "$R/virtee-milan/vcek.der"
+{ printf '\x09\x00\x00\x00'; tail -c +5 "$R/virtee-milan/report.bin"; } > "$tmp/v9.bin"
+expect 3 "unknown version" "$M" report show "$tmp/v9.bin"
+grep -q "version 9" /tmp/cli_report.$$ && ok || bad "unknown version not said"
+expect 2 "no certificate" "$M" report verify "$R/virtee-milan/report.bin"
+expect 2 "bad --measurement" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --measurement zz
+expect 2 "bad --at" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --at yesterday
+expect 3 "missing file" "$M" report show "$tmp/nope.bin"
+expect 3 "garbage certificate table" "$M" report verify "$R/virtee-milan/report.bin" --cert-table "$R/virtee-milan/report.bin"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
