@@ -36,7 +36,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (e.msg[0] == 0) {
         __builtin_trap(); /* every refusal carries a message */
     }
-    /* The same bytes as an image that ends below a 1 MiB "OVMF" (as SVSM images do). */
-    mc_ovmf_parse(data, size, MC_OVMF_FOUR_GB - 0x100000, &o, &e);
+    /* The same bytes as a COCONUT-SVSM image below a small OVMF (snp:svsm mode). */
+    static const uint8_t small_ovmf[4096];
+    uint8_t d[MC_MEASURE_MAX_DIGEST];
+    size_t n;
+    struct mc_measure_input sv = {.mode = MC_MEASURE_SNP_SVSM, .ovmf = small_ovmf, .ovmf_len = sizeof small_ovmf,
+                                  .vcpus = 2, .vcpu_sig = 0x800f12, .svsm = data, .svsm_len = size,
+                                  .vars_size = 0x84000};
+    mc_measure(&sv, d, &n, &e);
     return 0;
 }

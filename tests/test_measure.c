@@ -299,6 +299,83 @@ static void test_sev_and_refusals(void)
     free(ovmf);
 }
 
+/* snp:svsm: OVMF pages, then the SVSM image's pages right below OVMF minus the vars flash, its
+ * metadata sections, and SVSM-style VMSAs entering at the SVSM entry point for every vCPU. */
+static void test_svsm_layout(void)
+{
+    enum { SVSM_SIZE = 0x4000, VARS = 0x20000 };
+    static uint8_t svsm[SVSM_SIZE], ovmf[0x2000];
+    memset(svsm, 0x5a, sizeof svsm);
+    memset(ovmf, 0xa5, sizeof ovmf);
+    /* Footer table: SVSM info (entry offset 0x1000) and the metadata pointer. */
+    size_t footer = SVSM_SIZE - 32 - 18, at = footer;
+    uint8_t tmp[4];
+    struct {
+        const char *guid;
+        uint32_t v;
+    } ent[2] = {{MC_OVMF_GUID_SVSM_INFO, 0x1000}, {MC_OVMF_GUID_SEV_METADATA, SVSM_SIZE - 0x2000}};
+    for (int i = 0; i < 2; i++) {
+        at -= 4 + 18;
+        mc_put_le32(tmp, ent[i].v);
+        memcpy(svsm + at, tmp, 4);
+        mc_put_le16(svsm + at + 4, 22);
+        mc_guid_to_le(ent[i].guid, svsm + at + 6);
+    }
+    mc_put_le16(svsm + footer, (uint16_t)(footer - at + 18));
+    mc_guid_to_le(MC_OVMF_GUID_TABLE_FOOTER, svsm + footer + 2);
+    uint8_t *h = svsm + 0x2000;
+    memcpy(h, "ASEV", 4);
+    mc_put_le32(h + 4, 16 + 24);
+    mc_put_le32(h + 8, 1);
+    mc_put_le32(h + 12, 2);
+    mc_put_le32(h + 16, 0x800000), mc_put_le32(h + 20, 0x2000), mc_put_le32(h + 24, MC_OVMF_SNP_SEC_MEM);
+    mc_put_le32(h + 28, 0x802000), mc_put_le32(h + 32, 0x1000), mc_put_le32(h + 36, MC_OVMF_SVSM_CAA);
+
+    struct mc_measure_transcript t = {0};
+    struct mc_measure_input in = {.mode = MC_MEASURE_SNP_SVSM, .ovmf = ovmf, .ovmf_len = sizeof ovmf, .vcpus = 2,
+                                  .vcpu_sig = 0x800f12, .guest_features = 0x21, .svsm = svsm,
+                                  .svsm_len = sizeof svsm, .vars_size = VARS,
+                                  .on_step = mc_measure_transcript_step, .cb_ctx = &t};
+    uint8_t d[48];
+    size_t dn;
+    struct mc_error e;
+    CHECK(mc_measure(&in, d, &dn, &e) == MC_OK);
+    check_chain(&t, d);
+    const uint64_t ovmf_gpa = MC_OVMF_FOUR_GB - sizeof ovmf, svsm_gpa = ovmf_gpa - VARS - SVSM_SIZE;
+    CHECK_EQ_U64(t.n, 2 + 4 + 2 + 1 + 2);
+    if (t.n == 11) {
+        CHECK_EQ_U64(t.rec[0].step.gpa, ovmf_gpa);
+        CHECK_EQ_U64(t.rec[2].step.gpa, svsm_gpa);
+        CHECK(!strcmp(t.rec[2].step.what, "svsm"));
+        CHECK(t.rec[6].step.page_type == MC_SNP_PAGE_ZERO && t.rec[6].step.gpa == 0x800000);
+        CHECK(t.rec[8].step.page_type == MC_SNP_PAGE_ZERO && !strcmp(t.rec[8].step.what, "SVSM_CAA"));
+        for (int v = 9; v < 11; v++) {
+            const uint8_t *p = t.rec[v].vmsa;
+            CHECK(p != NULL);
+            if (!p)
+                continue;
+            CHECK_EQ_U64(mc_vmsa_get(p, mc_vmsa_field_by_name("RIP")), svsm_gpa + 0x1000);
+            CHECK_EQ_U64(mc_vmsa_get(p, mc_vmsa_field_by_name("CS.base")), 0);
+            CHECK_EQ_U64(mc_vmsa_get(p, mc_vmsa_field_by_name("CS.attrib")), 0xc9b);
+            CHECK_EQ_U64(mc_vmsa_get(p, mc_vmsa_field_by_name("CR0")), 0x11);
+            CHECK_EQ_U64(mc_vmsa_get(p, mc_vmsa_field_by_name("SEV_FEATURES")), 1);
+        }
+        CHECK_MEM(t.rec[9].vmsa, t.rec[10].vmsa, MC_VMSA_SIZE);
+    }
+    mc_measure_transcript_free(&t);
+    /* Refusals: another VMM, no SVSM info entry, vars that do not fit. */
+    in.on_step = NULL;
+    in.vmm = MC_VMM_EC2;
+    CHECK(mc_measure(&in, d, &dn, &e) == MC_E_UNSUPPORTED && strstr(e.msg, "QEMU"));
+    in.vmm = MC_VMM_QEMU;
+    in.vars_size = MC_OVMF_FOUR_GB;
+    CHECK(mc_measure(&in, d, &dn, &e) == MC_E_RANGE);
+    in.vars_size = VARS;
+    in.svsm = ovmf;
+    in.svsm_len = sizeof ovmf;
+    CHECK(mc_measure(&in, d, &dn, &e) == MC_E_UNSUPPORTED && strstr(e.msg, "SVSM info"));
+}
+
 static void test_modes(void)
 {
     enum mc_measure_mode m;
@@ -319,6 +396,7 @@ int main(void)
     RUN(test_hashes_table);
     RUN(test_snp_chain);
     RUN(test_sev_and_refusals);
+    RUN(test_svsm_layout);
     RUN(test_modes);
     return check_summary();
 }
