@@ -36,7 +36,12 @@ struct mc_ctl {
     uint8_t *data;           /* nsets * ways * 64, plaintext */
     uint64_t tick;
     struct mc_cache_stats st;
+    /* Valid lines per hashed 4 KiB page (any domain): lets whole-page streaming skip the
+     * per-line lookups when no line of the page is cached. */
+    uint32_t phint[4096];
 };
+
+static inline size_t phint_of(uint64_t pa) { return (size_t)((pa >> 12) & 4095); }
 
 static const uint8_t zero_page[MC_FRAME_SIZE];
 
@@ -197,6 +202,8 @@ static mc_status writeback(struct mc_ctl *mc, size_t idx, struct mc_error *err)
 
 static void invalidate(struct mc_ctl *mc, size_t idx)
 {
+    if (mc->lines[idx].valid)
+        mc->phint[phint_of(mc->lines[idx].pa)]--;
     mc->lines[idx].valid = 0;
     mc->lines[idx].dirty = 0;
     mc_wipe(ldata(mc, idx), LINE);
@@ -270,6 +277,7 @@ static mc_status get_line(struct mc_ctl *mc, uint64_t pa, uint32_t dom, mc_slot 
     l->pa = pa;
     l->dom = dom;
     l->valid = 1;
+    mc->phint[phint_of(pa)]++;
     l->dirty = 0;
     l->lru = ++mc->tick;
     *out = victim;
@@ -319,6 +327,14 @@ static mc_status do_access(struct mc_ctl *mc, const struct mc_access *a, uint8_t
             uint64_t frame_left = MC_FRAME_SIZE - (pa & (MC_FRAME_SIZE - 1));
             uint64_t run = left < frame_left ? left & ~(uint64_t)(LINE - 1) : frame_left;
             uint64_t i = 0;
+            if (mc->phint[phint_of(pa)] == 0) { /* no line of this page is cached */
+                st = rbuf ? dram_in(mc, slot, pa, rbuf + done, (size_t)run, err)
+                          : dram_out(mc, slot, pa, wbuf + done, (size_t)run, err);
+                if (st)
+                    return st;
+                mc->st.stream_lines += run / LINE;
+                i = run;
+            }
             while (i < run) {
                 long hit = lookup(mc, pa + i, dom);
                 if (hit >= 0) {
@@ -420,6 +436,7 @@ void mc_cache_drop_all(struct mc_ctl *mc)
         return;
     for (size_t i = 0; i < (size_t)mc->nsets * mc->ways; i++)
         mc->lines[i].valid = mc->lines[i].dirty = 0;
+    memset(mc->phint, 0, sizeof mc->phint);
     mc_wipe(mc->data, (size_t)mc->nsets * mc->ways * LINE);
 }
 
