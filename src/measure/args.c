@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_BLOB (2ull << 30) /* kernel / initrd files up to 2 GiB */
 
@@ -149,6 +152,32 @@ static mc_status read_stream(const char *path, size_t max, uint8_t **buf, size_t
     return MC_OK;
 }
 
+/* Map a firmware image read-only (no copy); falls back to reading it. *mapped tells which. */
+static mc_status map_image(const char *what, const char *path, size_t max, uint8_t **buf, size_t *len,
+                           bool *mapped, struct mc_error *err)
+{
+    *mapped = false;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 && (uint64_t)sb.st_size <= max) {
+        void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        close(fd);
+        if (p != MAP_FAILED) {
+            *buf = p;
+            *len = (size_t)sb.st_size;
+            *mapped = true;
+            return MC_OK;
+        }
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    struct mc_error e;
+    mc_status st = mc_file_read(path, max, buf, len, &e);
+    if (st != MC_OK)
+        return mc_seterr(err, st, "cannot read the %s '%s': %s", what, path, e.msg);
+    return MC_OK;
+}
+
 static mc_status load(const char *what, const char *path, size_t max, uint8_t **buf, size_t *len,
                       struct mc_error *err)
 {
@@ -233,7 +262,8 @@ mc_status mc_measure_req_finish(struct mc_measure_req *r, struct mc_error *err)
             return mc_seterr(err, MC_E_INVAL, "--svsm, --vars-size and --vars-file only apply to --mode snp:svsm");
         }
     }
-    mc_status st = load("OVMF image", r->ovmf_path, MC_OVMF_MAX_SIZE, &r->ovmf_buf, &r->ovmf_len, err);
+    mc_status st = map_image("OVMF image", r->ovmf_path, MC_OVMF_MAX_SIZE, &r->ovmf_buf, &r->ovmf_len,
+                             &r->ovmf_mapped, err);
     if (st == MC_OK && !ovmf_hash_mode && r->kernel_path) {
         st = load("kernel", r->kernel_path, MAX_BLOB, &r->kernel_buf, &r->kernel_len, err);
         if (st == MC_OK && r->initrd_path)
@@ -246,7 +276,8 @@ mc_status mc_measure_req_finish(struct mc_measure_req *r, struct mc_error *err)
         in->append = r->append;
     }
     if (st == MC_OK && !ovmf_hash_mode && r->svsm_path && in->mode == MC_MEASURE_SNP_SVSM) {
-        st = load("SVSM image", r->svsm_path, MC_OVMF_MAX_SIZE, &r->svsm_buf, &r->svsm_len, err);
+        st = map_image("SVSM image", r->svsm_path, MC_OVMF_MAX_SIZE, &r->svsm_buf, &r->svsm_len, &r->svsm_mapped,
+                       err);
         in->svsm = r->svsm_buf;
         in->svsm_len = r->svsm_len;
     }
@@ -260,9 +291,16 @@ mc_status mc_measure_req_finish(struct mc_measure_req *r, struct mc_error *err)
 
 void mc_measure_req_free(struct mc_measure_req *r)
 {
-    free(r->ovmf_buf);
+    if (r->ovmf_mapped)
+        munmap(r->ovmf_buf, r->ovmf_len);
+    else
+        free(r->ovmf_buf);
+    if (r->svsm_mapped)
+        munmap(r->svsm_buf, r->svsm_len);
+    else
+        free(r->svsm_buf);
+    r->ovmf_mapped = r->svsm_mapped = false;
     free(r->kernel_buf);
     free(r->initrd_buf);
-    free(r->svsm_buf);
     r->ovmf_buf = r->kernel_buf = r->initrd_buf = r->svsm_buf = NULL;
 }

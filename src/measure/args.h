@@ -70,9 +70,10 @@ struct mc_measure_req {
     uint8_t ovmf_hash[48];
     bool dump_vmsa;
     const char *dump_dir;
-    /* loaded file contents (owned) */
+    /* loaded file contents (owned); firmware images are read-only file mappings */
     uint8_t *ovmf_buf, *kernel_buf, *initrd_buf, *svsm_buf;
     size_t ovmf_len, kernel_len, initrd_len, svsm_len;
+    bool ovmf_mapped, svsm_mapped;
 };
 
 void mc_measure_req_init(struct mc_measure_req *r);
