@@ -211,9 +211,9 @@ mc_status mc_measure_req_finish(struct mc_measure_req *r, struct mc_error *err)
             return mc_seterr(err, MC_E_INVAL, "--kernel required when using --append");
         if (in->mode != MC_MEASURE_SEV && !r->have_vcpus)
             return mc_seterr(err, MC_E_INVAL, "missing --vcpus N in guest mode '%s'", mc_measure_mode_name(in->mode));
-        if (r->have_vcpus && (r->vcpus == 0 || r->vcpus > MC_MEASURE_MAX_VCPUS))
+        if (in->mode != MC_MEASURE_SEV && r->have_vcpus && (r->vcpus == 0 || r->vcpus > MC_MEASURE_MAX_VCPUS))
             return mc_seterr(err, MC_E_INVAL, "--vcpus must be between 1 and %d", MC_MEASURE_MAX_VCPUS);
-        in->vcpus = (unsigned)r->vcpus;
+        in->vcpus = in->mode == MC_MEASURE_SEV ? 0 : (unsigned)r->vcpus; /* SEV has no VMSAs */
         /* Signature precedence as in the reference: family/model/stepping, then --vcpu-sig, then
          * --vcpu-type; a zero family or signature counts as "not given" there, and here too. */
         if (in->mode != MC_MEASURE_SEV) {
