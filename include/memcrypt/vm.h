@@ -10,7 +10,9 @@
 
 #include <memcrypt/cpu.h>
 #include <memcrypt/error.h>
+#include <memcrypt/machine.h>
 #include <memcrypt/mc.h>
+#include <memcrypt/paging.h>
 #include <memcrypt/psp.h>
 
 /* ---- The PSP's memory port on a memory controller ---------------------------------------- */
@@ -30,5 +32,100 @@ void mc_sev_port_init(struct mc_sev_port *p, struct mc_ctl *mc, struct mc_psp_me
  * MC_E_UNSUPPORTED for a profile without SEV. */
 mc_status mc_psp_config_from_profile(const struct mc_cpu_profile *prof, struct mc_psp_config *out,
                                      struct mc_error *err);
+
+/* ---- The hypervisor ------------------------------------------------------------------------- */
+
+/* A KVM-like hypervisor on one machine and its firmware (both borrowed; they must outlive it).
+ * It owns a pool of host physical memory [pool_base, pool_base + pool_size) from which it takes
+ * guest RAM, nested page tables, VMSA pages and its own mailbox page; it allocates ASIDs within
+ * the profile's range (SEV-ES guests below the minimum SEV ASID) and talks to the firmware only
+ * through the mailbox (command buffers in its own page, C=0). num_cores: physical cores whose
+ * caches a WBINVD must reach before DF_FLUSH (the firmware's configuration value). */
+struct mc_vmm;
+mc_status mc_vmm_create(struct mc_machine *m, struct mc_psp *psp, uint64_t pool_base, uint64_t pool_size,
+                        unsigned num_cores, struct mc_vmm **out, struct mc_error *err);
+void mc_vmm_destroy(struct mc_vmm *vmm); /* VMs must be destroyed first */
+struct mc_machine *mc_vmm_machine(struct mc_vmm *vmm);
+struct mc_psp *mc_vmm_psp(struct mc_vmm *vmm);
+/* Issue one firmware command with the buffer cmd_buf (len bytes, copied to and back from the
+ * VMM's mailbox page). *fw receives the firmware status; a status other than SUCCESS gives
+ * MC_E_VERIFY with "<COMMAND>: <status>: <why>" in err. */
+mc_status mc_vmm_fw(struct mc_vmm *vmm, uint32_t cmd, void *cmd_buf, size_t len, uint32_t *fw,
+                    struct mc_error *err);
+/* WBINVD on every core, then DF_FLUSH (what Linux does after INIT and before reusing ASIDs). */
+mc_status mc_vmm_flush_asids(struct mc_vmm *vmm, struct mc_error *err);
+/* Host physical memory from the pool (4 KiB aligned, zeroed through C=0). */
+mc_status mc_vmm_alloc(struct mc_vmm *vmm, uint64_t size, uint64_t *spa, struct mc_error *err);
+
+/* ---- Encrypted VMs --------------------------------------------------------------------------- */
+
+struct mc_vm_config {
+    unsigned vcpus;         /* 1..64, all sharing the VM's ASID */
+    uint64_t mem_size;      /* guest RAM in bytes, multiple of 2 MiB, GPA 0..mem_size */
+    uint32_t policy;        /* SEV guest policy (ES bit: SEV-ES guest) */
+    const uint8_t *godh;    /* optional: guest owner's DH cert (0x824 bytes) ... */
+    const uint8_t *session; /* ... and session blob (0x80 bytes); both or neither */
+    bool encrypt_npt;       /* store the nested page tables with the host key (NPT C=1 in hCR3/entries) */
+};
+
+struct mc_vm;
+struct mc_vcpu;
+
+/* Create and LAUNCH_START a VM: allocate its RAM and nested page tables (GPA -> SPA, 2 MiB
+ * pages, hypervisor-owned), pick a free ASID in the right range, LAUNCH_START (with the owner's
+ * session when given) and ACTIVATE (flushing first when the firmware asks). Firmware refusals
+ * come back as MC_E_VERIFY with the command and status named in err; *fw_status (may be NULL)
+ * receives the last firmware status. */
+mc_status mc_vm_create(struct mc_vmm *vmm, const struct mc_vm_config *cfg, struct mc_vm **out, uint32_t *fw_status,
+                       struct mc_error *err);
+/* DEACTIVATE + DECOMMISSION, free the ASID (dirty until the next WBINVD + DF_FLUSH). NULL is fine. */
+void mc_vm_destroy(struct mc_vm *vm);
+
+uint32_t mc_vm_handle(const struct mc_vm *vm);
+uint32_t mc_vm_asid(const struct mc_vm *vm);
+uint32_t mc_vm_policy(const struct mc_vm *vm);
+uint64_t mc_vm_mem_size(const struct mc_vm *vm);
+unsigned mc_vm_vcpus(const struct mc_vm *vm);
+struct mc_vcpu *mc_vm_vcpu(struct mc_vm *vm, unsigned i);
+uint32_t mc_vm_last_fw_status(const struct mc_vm *vm);
+
+/* Launch (the hypervisor's side, as KVM/QEMU do it). gpa ranges must lie in guest RAM.
+ * launch_update: the host writes data as plaintext (C=0) into the guest's pages, flushes them,
+ * then LAUNCH_UPDATE_DATA encrypts them in place and adds them to the launch digest. One
+ * firmware command per chunk of at most `chunk` bytes (0 = whole range; the firmware accepts
+ * any length). progress (may be NULL) is called after each chunk with bytes done / total. */
+typedef void (*mc_vm_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+mc_status mc_vm_launch_update(struct mc_vm *vm, uint64_t gpa, const void *data, uint64_t len, uint64_t chunk,
+                              mc_vm_progress_fn progress, void *pctx, struct mc_error *err);
+/* SEV-ES: LAUNCH_UPDATE_VMSA of a 4 KiB VMSA image for vcpu i (kept in a hypervisor page). */
+mc_status mc_vm_launch_update_vmsa(struct mc_vm *vm, unsigned i, const uint8_t vmsa[4096], struct mc_error *err);
+/* LAUNCH_MEASURE: out = MEASURE || MNONCE (0x30 bytes). */
+mc_status mc_vm_launch_measure(struct mc_vm *vm, uint8_t out[0x30], struct mc_error *err);
+/* LAUNCH_SECRET of one packet (header 0x34 bytes, ciphertext len bytes) to guest address gpa. */
+mc_status mc_vm_launch_secret(struct mc_vm *vm, const uint8_t hdr[0x34], const uint8_t *trans, uint32_t len,
+                              uint64_t gpa, struct mc_error *err);
+mc_status mc_vm_launch_finish(struct mc_vm *vm, struct mc_error *err);
+/* ATTESTATION report (0xD0 bytes) for mnonce. */
+mc_status mc_vm_attestation(struct mc_vm *vm, const uint8_t mnonce[16], uint8_t report[0xD0], struct mc_error *err);
+
+/* Nested paging: translate a GPA (C-bit stripped) through the VM's NPT. *spa receives the
+ * system physical address as issued (with the NPT's C-bit); a missing mapping gives
+ * MC_E_FAULT with an #NPF in *fault (error code + MC_NPF_FINAL, addr = gpa). */
+mc_status mc_vm_npt_translate(struct mc_vm *vm, uint64_t gpa, unsigned acc, uint64_t *spa, struct mc_fault *fault,
+                              struct mc_error *err);
+/* Remove / restore the NPT mapping of one 2 MiB region (the hypervisor's view; for #NPF tests). */
+mc_status mc_vm_npt_unmap(struct mc_vm *vm, uint64_t gpa, struct mc_error *err);
+
+/* What the hypervisor sees: read guest RAM through a host mapping (C=0 -> ciphertext of private
+ * pages, plaintext of shared ones). */
+mc_status mc_vm_host_read(struct mc_vm *vm, uint64_t gpa, void *buf, size_t len, struct mc_error *err);
+mc_status mc_vm_host_write(struct mc_vm *vm, uint64_t gpa, const void *buf, size_t len, struct mc_error *err);
+/* What a bus snooper sees: the DRAM bytes behind guest RAM (after the caches are written back). */
+mc_status mc_vm_dram_read(struct mc_vm *vm, uint64_t gpa, void *buf, size_t len, struct mc_error *err);
+
+/* The ASID the hypervisor puts in the VMCB for VMRUN (normally mc_vm_asid). A wrong value runs
+ * the guest with another key: its memory reads back as garbage, as on hardware. VMRUN checks:
+ * 0 or above the profile's ASID count -> the guest cannot run (MC_E_STATE, "VMEXIT_INVALID"). */
+void mc_vm_set_vmcb_asid(struct mc_vm *vm, uint32_t asid);
 
 #endif

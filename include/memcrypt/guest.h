@@ -1,0 +1,79 @@
+/* memcrypt — the guest program API: code that plays the guest OS of an SEV VM.
+ *
+ * Every access goes through the vCPU's own page tables (guest CR3, 4-level long mode), then the
+ * hypervisor's nested page tables, then the memory controller with the VM's ASID:
+ *   - instruction fetches and guest page-table walks are always private (the ASID key);
+ *   - data accesses use the C-bit of the guest PTE: C=1 private, C=0 shared (what the host and
+ *     devices see); with paging off every access is private.
+ * The C-bit is at the host's position (CPUID 8000_001F EBX[5:0]); guest physical addresses are
+ * otherwise not reduced. Faults come back as MC_E_FAULT with *fault (#PF for the guest's own
+ * tables, #NPF for the hypervisor's).
+ */
+#ifndef MEMCRYPT_GUEST_H
+#define MEMCRYPT_GUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/error.h>
+#include <memcrypt/mc.h>
+#include <memcrypt/paging.h>
+#include <memcrypt/vm.h>
+
+/* Registers. Setting CR3/CR0/CR4/EFER is a guest MOV to CR (no checks beyond the walker's). */
+void mc_guest_get_regs(const struct mc_vcpu *v, struct mc_paging_regs *r);
+void mc_guest_set_regs(struct mc_vcpu *v, const struct mc_paging_regs *r);
+/* The guest's C-bit as a PTE / CR3 bit mask. */
+uint64_t mc_guest_cbit(const struct mc_vcpu *v);
+
+/* Accesses at guest virtual addresses (CPL 0 unless user). */
+mc_status mc_guest_load(struct mc_vcpu *v, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
+                        struct mc_error *err);
+mc_status mc_guest_store(struct mc_vcpu *v, uint64_t va, const void *buf, size_t len, bool user,
+                         struct mc_fault *fault, struct mc_error *err);
+mc_status mc_guest_fetch(struct mc_vcpu *v, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
+                         struct mc_error *err);
+/* Guest-physical accesses (gpa may carry the C-bit; private = the access is encrypted). */
+mc_status mc_guest_phys_read(struct mc_vcpu *v, uint64_t gpa, bool private_, void *buf, size_t len,
+                             struct mc_fault *fault, struct mc_error *err);
+mc_status mc_guest_phys_write(struct mc_vcpu *v, uint64_t gpa, bool private_, const void *buf, size_t len,
+                              struct mc_fault *fault, struct mc_error *err);
+
+/* ---- Building the guest's page tables (the guest kernel's early boot) ----
+ * Tables are private pages taken from [pool_gpa, pool_gpa + pool_len) of guest RAM.
+ * paging_init: empty PML4, CR0.PG|WP|PE, CR4.PAE, EFER.LME|LMA|NXE, CR3 = PML4 | C-bit,
+ * for every vCPU of the VM. map: 4 KiB mappings va -> gpa for len bytes (both 4 KiB aligned). */
+#define MC_GUEST_MAP_WRITE 1u
+#define MC_GUEST_MAP_USER 2u
+#define MC_GUEST_MAP_NX 4u
+#define MC_GUEST_MAP_SHARED 8u /* C=0: shared with the hypervisor and devices */
+mc_status mc_guest_paging_init(struct mc_vm *vm, uint64_t pool_gpa, uint64_t pool_len, struct mc_error *err);
+mc_status mc_guest_map(struct mc_vm *vm, uint64_t va, uint64_t gpa, uint64_t len, unsigned flags,
+                       struct mc_error *err);
+/* set_memory_decrypted / set_memory_encrypted: flip the C-bit of the 4 KiB pages covering
+ * [va, va+len) following the flush rules (the page is written back and invalidated in the old
+ * key domain first: VM_PAGE_FLUSH for private pages, CLFLUSH of each line for shared ones),
+ * then the PTE changes and the TLB entry goes. Contents are NOT converted: what was private
+ * reads back as ciphertext once shared, as on hardware; callers re-initialise the page. */
+mc_status mc_guest_set_shared(struct mc_vcpu *v, uint64_t va, uint64_t len, bool shared, struct mc_error *err);
+
+/* ---- Guest DMA through SWIOTLB bounce buffers ----
+ * A pool of shared (C=0) pages in the guest; a device (memcrypt/dma.h) can reach only those.
+ * dma_to_device: the guest copies len bytes from its private buffer at va into a bounce slot
+ * and returns the bus address (SPA) the device should read; dma_from_device: the device has
+ * written len bytes at the slot, the guest copies them into va. */
+struct mc_swiotlb {
+    struct mc_vcpu *v;
+    uint64_t va, gpa, len; /* the pool: shared pages mapped at va */
+    uint64_t next;         /* bump allocator offset (freed all at once by mc_swiotlb_reset) */
+};
+mc_status mc_swiotlb_init(struct mc_swiotlb *s, struct mc_vcpu *v, uint64_t va, uint64_t gpa, uint64_t len,
+                          struct mc_error *err);
+mc_status mc_swiotlb_map(struct mc_swiotlb *s, uint64_t va, size_t len, bool to_device, uint64_t *bus,
+                         uint64_t *slot_va, struct mc_error *err);
+mc_status mc_swiotlb_unmap_from_device(struct mc_swiotlb *s, uint64_t slot_va, uint64_t va, size_t len,
+                                       struct mc_error *err);
+void mc_swiotlb_reset(struct mc_swiotlb *s);
+
+#endif

@@ -1,0 +1,386 @@
+/* The guest program API: guest virtual accesses through the guest's page tables (walked with
+ * the core walker, table reads always private), the nested page tables, and the memory
+ * controller with the VM's ASID; guest page-table building; C-bit flips with the flush rules;
+ * SWIOTLB bounce buffers for guest DMA. */
+#include <string.h>
+
+#include <memcrypt/bytes.h>
+
+#include "crypto/crypto.h"
+#include "vmm/vm_int.h"
+
+#define PTE_ADDR 0x000FFFFFFFFFF000ull
+
+uint64_t mc_guest_cbit(const struct mc_vcpu *v) { return v && v->vm->vmm->cbit ? 1ull << v->vm->vmm->cbit : 0; }
+void mc_guest_get_regs(const struct mc_vcpu *v, struct mc_paging_regs *r) { *r = v->regs; }
+void mc_guest_set_regs(struct mc_vcpu *v, const struct mc_paging_regs *r) { v->regs = *r; }
+
+static struct mc_paging_mode guest_mode(const struct mc_vcpu *v)
+{
+    struct mc_cpu_features f;
+    mc_cpu_decode(mc_machine_profile(v->vm->vmm->m), &f);
+    /* Guest physical addresses are not reduced; the C-bit is an attribute at the host position,
+     * and when it lies inside the address bits it costs the guest that bit (digest 1.6). */
+    unsigned cbit = v->vm->vmm->cbit, bits = f.phys_bits;
+    if (cbit && cbit < bits)
+        bits = cbit;
+    struct mc_paging_mode m = {bits, cbit ? (int)cbit : -1};
+    return m;
+}
+
+/* GPA (C-bit stripped) -> SPA through the NPT; table = this is a guest page-table access. */
+static mc_status nested(struct mc_vcpu *v, uint64_t gpa, unsigned acc, bool table, uint64_t *spa,
+                        struct mc_fault *fault, struct mc_error *err)
+{
+    mc_status s = mc_vm_npt_translate(v->vm, gpa, acc, spa, fault, err);
+    if (s == MC_E_FAULT && fault->kind == MC_FAULT_NPF && table)
+        fault->error_code = (fault->error_code & ~MC_NPF_FINAL) | MC_NPF_TABLE;
+    return s;
+}
+
+/* One access inside one page at GPA gpa (no C-bit), encrypted iff priv. */
+static mc_status gphys(struct mc_vcpu *v, uint64_t gpa, bool priv, enum mc_acc_kind kind, void *buf, size_t len,
+                       struct mc_fault *fault, struct mc_error *err)
+{
+    uint32_t asid;
+    mc_status s = vm_run_asid(v->vm, &asid, err);
+    uint64_t spa;
+    unsigned acc = kind == MC_ACC_WRITE ? MC_PG_WRITE : kind == MC_ACC_FETCH ? MC_PG_FETCH : 0;
+    if (!s)
+        s = nested(v, gpa, acc, kind == MC_ACC_WALK, &spa, fault, err);
+    if (s)
+        return s;
+    struct mc_access a = {.addr = spa, .size = len, .kind = kind, .req = MC_REQ_GUEST, .asid = asid, .guest_c = priv};
+    return kind == MC_ACC_WRITE ? mc_write(v->vm->vmm->mc, &a, buf, fault, err)
+                                : mc_read(v->vm->vmm->mc, &a, buf, fault, err);
+}
+
+static mc_status walk_read(void *ctx, uint64_t addr, uint64_t *val, struct mc_fault *fault, struct mc_error *err)
+{
+    struct mc_vcpu *v = ctx;
+    uint8_t b[8];
+    mc_status s = gphys(v, addr & ~mc_guest_cbit(v), true, MC_ACC_WALK, b, 8, fault, err);
+    if (!s)
+        *val = mc_le64(b);
+    return s;
+}
+
+static mc_status walk_write(void *ctx, uint64_t addr, uint64_t val, struct mc_fault *fault, struct mc_error *err)
+{
+    struct mc_vcpu *v = ctx;
+    uint8_t b[8];
+    mc_put_le64(b, val);
+    /* A/D updates: a private write of the table entry. */
+    return gphys(v, addr & ~mc_guest_cbit(v), true, MC_ACC_WRITE, b, 8, fault, err);
+}
+
+static mc_status gvirt(struct mc_vcpu *v, uint64_t va, enum mc_acc_kind kind, bool user, void *buf, size_t len,
+                       struct mc_fault *fault, struct mc_error *err)
+{
+    if (!v || (!buf && len) || !fault)
+        return mc_seterr(err, MC_E_INVAL, "guest access needs a vCPU, a buffer and a fault output");
+    uint8_t *p = buf;
+    struct mc_paging_mode mode = guest_mode(v);
+    struct mc_pt_io io = {walk_read, walk_write, v};
+    while (len) {
+        size_t n = 4096 - (va & 4095);
+        if (n > len)
+            n = len;
+        uint64_t gpa;
+        bool priv = true;
+        if (v->regs.cr0 & MC_CR0_PG) {
+            unsigned acc = (kind == MC_ACC_WRITE ? MC_PG_WRITE : kind == MC_ACC_FETCH ? MC_PG_FETCH : 0) |
+                           (user ? MC_PG_USER : 0);
+            struct mc_xlat x;
+            mc_status s = mc_walk(&mode, &io, &v->regs, va, acc, &x, fault, err);
+            if (s)
+                return s;
+            priv = (x.pa & mc_guest_cbit(v)) != 0;
+            gpa = x.pa & ~mc_guest_cbit(v);
+        } else {
+            gpa = va & ~mc_guest_cbit(v); /* paging off: every access is private */
+        }
+        mc_status s = gphys(v, gpa, priv, kind, p, n, fault, err);
+        if (s)
+            return s;
+        va += n;
+        p += n;
+        len -= n;
+    }
+    return MC_OK;
+}
+
+mc_status mc_guest_load(struct mc_vcpu *v, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
+                        struct mc_error *err)
+{
+    return gvirt(v, va, MC_ACC_READ, user, buf, len, fault, err);
+}
+
+mc_status mc_guest_store(struct mc_vcpu *v, uint64_t va, const void *buf, size_t len, bool user,
+                         struct mc_fault *fault, struct mc_error *err)
+{
+    return gvirt(v, va, MC_ACC_WRITE, user, (void *)buf, len, fault, err);
+}
+
+mc_status mc_guest_fetch(struct mc_vcpu *v, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
+                         struct mc_error *err)
+{
+    return gvirt(v, va, MC_ACC_FETCH, user, buf, len, fault, err);
+}
+
+static mc_status gphys_range(struct mc_vcpu *v, uint64_t gpa, bool priv, enum mc_acc_kind kind, void *buf, size_t len,
+                             struct mc_fault *fault, struct mc_error *err)
+{
+    if (!v || (!buf && len) || !fault)
+        return mc_seterr(err, MC_E_INVAL, "guest access needs a vCPU, a buffer and a fault output");
+    uint8_t *p = buf;
+    gpa &= ~mc_guest_cbit(v);
+    while (len) {
+        size_t n = 4096 - (gpa & 4095);
+        if (n > len)
+            n = len;
+        mc_status s = gphys(v, gpa, priv, kind, p, n, fault, err);
+        if (s)
+            return s;
+        gpa += n;
+        p += n;
+        len -= n;
+    }
+    return MC_OK;
+}
+
+mc_status mc_guest_phys_read(struct mc_vcpu *v, uint64_t gpa, bool priv, void *buf, size_t len, struct mc_fault *fault,
+                             struct mc_error *err)
+{
+    return gphys_range(v, gpa, priv, MC_ACC_READ, buf, len, fault, err);
+}
+
+mc_status mc_guest_phys_write(struct mc_vcpu *v, uint64_t gpa, bool priv, const void *buf, size_t len,
+                              struct mc_fault *fault, struct mc_error *err)
+{
+    return gphys_range(v, gpa, priv, MC_ACC_WRITE, (void *)buf, len, fault, err);
+}
+
+/* ---- page-table building ------------------------------------------------------------------- */
+
+static mc_status pt_alloc(struct mc_vm *vm, uint64_t *gpa, struct mc_error *err)
+{
+    if (vm->pt_next + 4096 > vm->pt_pool_len)
+        return mc_seterr(err, MC_E_FULL, "the guest page-table pool is exhausted");
+    *gpa = vm->pt_pool_gpa + vm->pt_next;
+    vm->pt_next += 4096;
+    static const uint8_t zero[4096];
+    struct mc_fault f;
+    return mc_guest_phys_write(&vm->vcpu[0], *gpa, true, zero, sizeof zero, &f, err);
+}
+
+static mc_status pte_rw(struct mc_vm *vm, uint64_t table_gpa, unsigned idx, uint64_t *val, bool write,
+                        struct mc_error *err)
+{
+    uint8_t b[8];
+    struct mc_fault f;
+    if (write) {
+        mc_put_le64(b, *val);
+        return mc_guest_phys_write(&vm->vcpu[0], table_gpa + 8ull * idx, true, b, 8, &f, err);
+    }
+    mc_status s = mc_guest_phys_read(&vm->vcpu[0], table_gpa + 8ull * idx, true, b, 8, &f, err);
+    if (!s)
+        *val = mc_le64(b);
+    return s;
+}
+
+/* The leaf PTE's table and index for va, creating intermediate tables when create is set. */
+static mc_status pte_find(struct mc_vm *vm, uint64_t va, bool create, uint64_t *table, unsigned *idx,
+                          struct mc_error *err)
+{
+    uint64_t c = mc_guest_cbit(&vm->vcpu[0]);
+    uint64_t t = vm->vcpu[0].regs.cr3 & PTE_ADDR & ~c;
+    for (int level = 3; level >= 1; level--) {
+        unsigned i = (va >> (12 + 9 * level)) & 511;
+        uint64_t e;
+        mc_status s = pte_rw(vm, t, i, &e, false, err);
+        if (s)
+            return s;
+        if (!(e & MC_PTE_P)) {
+            if (!create)
+                return mc_seterr(err, MC_E_NOTFOUND, "va 0x%llx is not mapped", (unsigned long long)va);
+            uint64_t n;
+            s = pt_alloc(vm, &n, err);
+            if (s)
+                return s;
+            e = n | c | MC_PTE_P | MC_PTE_W | MC_PTE_U; /* tables are private */
+            s = pte_rw(vm, t, i, &e, true, err);
+            if (s)
+                return s;
+        } else if (e & MC_PTE_PS) {
+            return mc_seterr(err, MC_E_STATE, "va 0x%llx is inside a large page", (unsigned long long)va);
+        }
+        t = e & PTE_ADDR & ~c;
+    }
+    *table = t;
+    *idx = (va >> 12) & 511;
+    return MC_OK;
+}
+
+mc_status mc_guest_paging_init(struct mc_vm *vm, uint64_t pool_gpa, uint64_t pool_len, struct mc_error *err)
+{
+    if (!vm || (pool_gpa | pool_len) & 4095 || pool_len < 4096 || pool_gpa >= vm->mem_size ||
+        pool_len > vm->mem_size - pool_gpa)
+        return mc_seterr(err, MC_E_INVAL, "the page-table pool must be 4 KiB aligned inside guest RAM");
+    vm->pt_pool_gpa = pool_gpa;
+    vm->pt_pool_len = pool_len;
+    vm->pt_next = 0;
+    uint64_t pml4;
+    /* Paging off while the tables are built: every access private. */
+    for (unsigned i = 0; i < vm->nvcpu; i++)
+        memset(&vm->vcpu[i].regs, 0, sizeof vm->vcpu[i].regs);
+    mc_status s = pt_alloc(vm, &pml4, err);
+    if (s)
+        return s;
+    struct mc_paging_regs r = {.cr0 = MC_CR0_PG | MC_CR0_WP | 1, .cr3 = pml4 | mc_guest_cbit(&vm->vcpu[0]),
+                               .cr4 = MC_CR4_PAE, .efer = MC_EFER_LME | (1ull << 10) | MC_EFER_NXE};
+    for (unsigned i = 0; i < vm->nvcpu; i++)
+        vm->vcpu[i].regs = r;
+    return MC_OK;
+}
+
+mc_status mc_guest_map(struct mc_vm *vm, uint64_t va, uint64_t gpa, uint64_t len, unsigned flags, struct mc_error *err)
+{
+    if (!vm || (va | gpa | len) & 4095 || !(vm->vcpu[0].regs.cr0 & MC_CR0_PG))
+        return mc_seterr(err, MC_E_INVAL, "mc_guest_map needs 4 KiB aligned ranges and mc_guest_paging_init first");
+    if (gpa >= vm->mem_size || len > vm->mem_size - gpa)
+        return mc_seterr(err, MC_E_RANGE, "GPA range outside guest RAM");
+    uint64_t c = mc_guest_cbit(&vm->vcpu[0]);
+    for (uint64_t off = 0; off < len; off += 4096) {
+        uint64_t t;
+        unsigned i;
+        mc_status s = pte_find(vm, va + off, true, &t, &i, err);
+        if (s)
+            return s;
+        uint64_t e = (gpa + off) | MC_PTE_P | ((flags & MC_GUEST_MAP_WRITE) ? MC_PTE_W : 0) |
+                     ((flags & MC_GUEST_MAP_USER) ? MC_PTE_U : 0) | ((flags & MC_GUEST_MAP_NX) ? MC_PTE_NX : 0) |
+                     ((flags & MC_GUEST_MAP_SHARED) ? 0 : c);
+        s = pte_rw(vm, t, i, &e, true, err);
+        if (s)
+            return s;
+    }
+    return MC_OK;
+}
+
+mc_status mc_guest_set_shared(struct mc_vcpu *v, uint64_t va, uint64_t len, bool shared, struct mc_error *err)
+{
+    if (!v || (va | len) & 4095)
+        return mc_seterr(err, MC_E_INVAL, "mc_guest_set_shared needs 4 KiB aligned ranges");
+    struct mc_vm *vm = v->vm;
+    uint64_t c = mc_guest_cbit(v);
+    uint32_t asid;
+    mc_status s = vm_run_asid(vm, &asid, err);
+    for (uint64_t off = 0; !s && off < len; off += 4096) {
+        uint64_t t, e, spa;
+        unsigned i;
+        struct mc_fault f;
+        s = pte_find(vm, va + off, false, &t, &i, err);
+        if (!s)
+            s = pte_rw(vm, t, i, &e, false, err);
+        if (!s)
+            s = mc_vm_npt_translate(vm, e & PTE_ADDR & ~c, 0, &spa, &f, err);
+        if (s)
+            break;
+        bool was_private = (e & c) != 0;
+        if (was_private == !shared)
+            continue;
+        /* Flush in the old key domain before the C-bit changes (digest 2.3). */
+        if (was_private) {
+            s = mc_vm_page_flush(vm->vmm->mc, spa & ~(1ull << vm->vmm->cbit) & ~4095ull, asid, err);
+        } else {
+            for (unsigned l = 0; !s && l < 64; l++) {
+                struct mc_access a = {.addr = (spa & ~4095ull) + 64ull * l, .size = 1, .kind = MC_ACC_READ,
+                                      .req = MC_REQ_GUEST, .asid = asid, .guest_c = false};
+                s = mc_clflush(vm->vmm->mc, &a, &f, err);
+            }
+        }
+        if (!s) {
+            e = shared ? (e & ~c) : (e | c);
+            s = pte_rw(vm, t, i, &e, true, err);
+        }
+    }
+    return s;
+}
+
+/* ---- SWIOTLB ---------------------------------------------------------------------------- */
+
+mc_status mc_swiotlb_init(struct mc_swiotlb *sw, struct mc_vcpu *v, uint64_t va, uint64_t gpa, uint64_t len,
+                          struct mc_error *err)
+{
+    if (!sw || !v)
+        return mc_seterr(err, MC_E_INVAL, "mc_swiotlb_init needs a pool and a vCPU");
+    mc_status s = mc_guest_map(v->vm, va, gpa, len, MC_GUEST_MAP_WRITE | MC_GUEST_MAP_NX | MC_GUEST_MAP_SHARED, err);
+    if (s)
+        return s;
+    *sw = (struct mc_swiotlb){v, va, gpa, len, 0};
+    return MC_OK;
+}
+
+void mc_swiotlb_reset(struct mc_swiotlb *sw)
+{
+    if (sw)
+        sw->next = 0;
+}
+
+mc_status mc_swiotlb_map(struct mc_swiotlb *sw, uint64_t va, size_t len, bool to_device, uint64_t *bus,
+                         uint64_t *slot_va, struct mc_error *err)
+{
+    if (!sw || !bus || !slot_va || len == 0)
+        return mc_seterr(err, MC_E_INVAL, "mc_swiotlb_map needs a pool, a length and outputs");
+    uint64_t need = (len + 63) & ~63ull;
+    if (need > sw->len - sw->next)
+        return mc_seterr(err, MC_E_FULL, "the bounce-buffer pool is full");
+    uint64_t off = sw->next;
+    if ((off & 4095) + len > 4096 && len <= 4096)
+        off = (off + 4095) & ~4095ull; /* keep a slot inside one page: one bus address range */
+    if (off + need > sw->len)
+        return mc_seterr(err, MC_E_FULL, "the bounce-buffer pool is full");
+    if (len > 4096)
+        return mc_seterr(err, MC_E_RANGE, "one bounce slot holds at most 4 KiB");
+    uint8_t tmp[4096];
+    struct mc_fault f;
+    mc_status s = MC_OK;
+    if (to_device) {
+        s = mc_guest_load(sw->v, va, tmp, len, false, &f, err);
+        if (!s)
+            s = mc_guest_store(sw->v, sw->va + off, tmp, len, false, &f, err);
+    }
+    uint64_t spa = 0;
+    if (!s)
+        s = mc_vm_npt_translate(sw->v->vm, sw->gpa + off, 0, &spa, &f, err);
+    /* The guest's shared writes must reach memory before the device (its own tag) reads them. */
+    uint32_t asid;
+    for (uint64_t l = 0; !s && l < need; l += 64) {
+        s = vm_run_asid(sw->v->vm, &asid, err);
+        if (s)
+            break;
+        struct mc_access a = {.addr = spa + l, .size = 1, .kind = MC_ACC_READ, .req = MC_REQ_GUEST, .asid = asid};
+        s = mc_clflush(sw->v->vm->vmm->mc, &a, &f, err);
+    }
+    mc_wipe(tmp, sizeof tmp);
+    if (s)
+        return s;
+    sw->next = off + need;
+    *bus = spa;
+    *slot_va = sw->va + off;
+    return MC_OK;
+}
+
+mc_status mc_swiotlb_unmap_from_device(struct mc_swiotlb *sw, uint64_t slot_va, uint64_t va, size_t len,
+                                       struct mc_error *err)
+{
+    if (!sw || len == 0 || len > 4096)
+        return mc_seterr(err, MC_E_INVAL, "mc_swiotlb_unmap_from_device needs a pool and 1..4096 bytes");
+    uint8_t tmp[4096];
+    struct mc_fault f;
+    mc_status s = mc_guest_load(sw->v, slot_va, tmp, len, false, &f, err);
+    if (!s)
+        s = mc_guest_store(sw->v, va, tmp, len, false, &f, err);
+    mc_wipe(tmp, sizeof tmp);
+    return s;
+}

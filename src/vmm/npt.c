@@ -1,0 +1,130 @@
+/* Nested page tables: built by the hypervisor in its own memory (GPA -> SPA with 2 MiB pages),
+ * walked with the core page walker in host mode (NPT accesses count as user accesses, AMD APM
+ * 15.25.5), faults turned into #NPF. */
+#include <string.h>
+
+#include "vmm/vm_int.h"
+
+#define PTE_ADDR 0x000FFFFFFFFFF000ull
+
+mc_status vm_host_pt_read(void *ctx, uint64_t addr, uint64_t *val, struct mc_fault *fault, struct mc_error *err)
+{
+    struct mc_vm *vm = ctx;
+    uint8_t b[8];
+    struct mc_access a = {.addr = addr, .size = 8, .kind = MC_ACC_WALK, .req = MC_REQ_HOST};
+    mc_status s = mc_read(vm->vmm->mc, &a, b, fault, err);
+    if (!s) {
+        uint64_t v = 0;
+        for (int i = 7; i >= 0; i--)
+            v = (v << 8) | b[i];
+        *val = v;
+    }
+    return s;
+}
+
+mc_status vm_host_pt_write(void *ctx, uint64_t addr, uint64_t val, struct mc_fault *fault, struct mc_error *err)
+{
+    struct mc_vm *vm = ctx;
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(val >> (8 * i));
+    struct mc_access a = {.addr = addr, .size = 8, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST};
+    return mc_write(vm->vmm->mc, &a, b, fault, err);
+}
+
+static uint64_t enc(const struct mc_vm *vm) { return vm->npt_enc ? 1ull << vm->vmm->cbit : 0; }
+
+static mc_status entry_write(struct mc_vm *vm, uint64_t table_spa, unsigned idx, uint64_t val, struct mc_error *err)
+{
+    struct mc_fault f;
+    return vm_host_pt_write(vm, (table_spa | enc(vm)) + 8ull * idx, val, &f, err);
+}
+
+static mc_status entry_read(struct mc_vm *vm, uint64_t table_spa, unsigned idx, uint64_t *val, struct mc_error *err)
+{
+    struct mc_fault f;
+    return vm_host_pt_read(vm, (table_spa | enc(vm)) + 8ull * idx, val, &f, err);
+}
+
+/* Tables: one PML4, one PDPT per 512 GiB, one PD per 1 GiB; leaves are 2 MiB pages with C=0
+ * (the guest's own C-bit decides privacy). Table pointers carry the C-bit when the NPT is kept
+ * encrypted with the host key. Fresh pool pages read as zero, so only present entries are written. */
+mc_status vm_npt_build(struct mc_vm *vm, struct mc_error *err)
+{
+    const uint64_t rw = MC_PTE_P | MC_PTE_W | MC_PTE_U;
+    uint64_t pml4, pdpt = 0, pd = 0;
+    mc_status s = mc_vmm_alloc(vm->vmm, 4096, &pml4, err);
+    if (!vm->npt_enc || s) {
+        /* plain tables: zero pages already read as zero */
+    } else {
+        /* Encrypted tables: zero them through the host key (DRAM zeros would decrypt to garbage). */
+        static const uint8_t zero[4096];
+        struct mc_access a = {.addr = pml4 | enc(vm), .size = 4096, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST};
+        struct mc_fault f;
+        s = mc_write(vm->vmm->mc, &a, zero, &f, err);
+    }
+    for (uint64_t gpa = 0; !s && gpa < vm->mem_size; gpa += 2ull << 20) {
+        unsigned i4 = (gpa >> 39) & 511, i3 = (gpa >> 30) & 511, i2 = (gpa >> 21) & 511;
+        static const uint8_t zero[4096];
+        struct mc_fault f;
+        if ((gpa & ((1ull << 39) - 1)) == 0) {
+            s = mc_vmm_alloc(vm->vmm, 4096, &pdpt, err);
+            if (!s && vm->npt_enc) {
+                struct mc_access a = {.addr = pdpt | enc(vm), .size = 4096, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST};
+                s = mc_write(vm->vmm->mc, &a, zero, &f, err);
+            }
+            if (!s)
+                s = entry_write(vm, pml4, i4, pdpt | enc(vm) | rw, err);
+        }
+        if (!s && (gpa & ((1ull << 30) - 1)) == 0) {
+            s = mc_vmm_alloc(vm->vmm, 4096, &pd, err);
+            if (!s && vm->npt_enc) {
+                struct mc_access a = {.addr = pd | enc(vm), .size = 4096, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST};
+                s = mc_write(vm->vmm->mc, &a, zero, &f, err);
+            }
+            if (!s)
+                s = entry_write(vm, pdpt, i3, pd | enc(vm) | rw, err);
+        }
+        if (!s)
+            s = entry_write(vm, pd, i2, (vm->mem_spa + gpa) | rw | MC_PTE_PS, err);
+    }
+    if (!s)
+        vm->hcr3 = pml4 | enc(vm);
+    return s;
+}
+
+mc_status mc_vm_npt_translate(struct mc_vm *vm, uint64_t gpa, unsigned acc, uint64_t *spa, struct mc_fault *fault,
+                              struct mc_error *err)
+{
+    if (!vm || !spa || !fault)
+        return mc_seterr(err, MC_E_INVAL, "mc_vm_npt_translate needs a VM and outputs");
+    struct mc_paging_mode mode = mc_machine_paging_mode(vm->vmm->m);
+    struct mc_pt_io io = {vm_host_pt_read, vm_host_pt_write, vm};
+    struct mc_paging_regs r = {.cr0 = MC_CR0_PG | MC_CR0_WP | 1, .cr3 = vm->hcr3, .cr4 = MC_CR4_PAE,
+                               .efer = MC_EFER_LME | MC_EFER_NXE};
+    struct mc_xlat x;
+    mc_status s = mc_walk(&mode, &io, &r, gpa, acc | MC_PG_USER, &x, fault, err);
+    if (s == MC_E_FAULT && fault->kind == MC_FAULT_PF) {
+        uint64_t ec = fault->error_code;
+        *fault = (struct mc_fault){MC_FAULT_NPF, 0, ec | MC_NPF_FINAL, gpa};
+        return mc_seterr(err, MC_E_FAULT, "#NPF at GPA 0x%llx (error code 0x%llx)", (unsigned long long)gpa,
+                         (unsigned long long)(ec | MC_NPF_FINAL));
+    }
+    if (!s)
+        *spa = x.pa;
+    return s;
+}
+
+mc_status mc_vm_npt_unmap(struct mc_vm *vm, uint64_t gpa, struct mc_error *err)
+{
+    if (!vm || gpa >= vm->mem_size)
+        return mc_seterr(err, MC_E_RANGE, "GPA outside guest memory");
+    uint64_t e4, e3;
+    uint64_t pml4 = vm->hcr3 & PTE_ADDR & ~(1ull << vm->vmm->cbit);
+    mc_status s = entry_read(vm, pml4, (gpa >> 39) & 511, &e4, err);
+    if (!s)
+        s = entry_read(vm, e4 & PTE_ADDR & ~(1ull << vm->vmm->cbit), (gpa >> 30) & 511, &e3, err);
+    if (!s)
+        s = entry_write(vm, e3 & PTE_ADDR & ~(1ull << vm->vmm->cbit), (gpa >> 21) & 511, 0, err);
+    return s;
+}

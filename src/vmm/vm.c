@@ -1,0 +1,417 @@
+/* The hypervisor model: host memory pool, ASID allocation, the firmware mailbox as KVM uses it,
+ * and the SEV launch of a VM (LAUNCH_START + ACTIVATE, LAUNCH_UPDATE_DATA/VMSA, MEASURE,
+ * SECRET, FINISH, ATTESTATION, DEACTIVATE + DECOMMISSION). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <memcrypt/bytes.h>
+#include <memcrypt/fw_status.h>
+#include <memcrypt/sev_api.h>
+
+#include "vmm/vm_int.h"
+
+#define MBOX_DATA 0x100u /* data area inside the mailbox page (certs/sessions go in their own pages) */
+
+mc_status mc_vmm_create(struct mc_machine *m, struct mc_psp *psp, uint64_t pool_base, uint64_t pool_size,
+                        unsigned num_cores, struct mc_vmm **out, struct mc_error *err)
+{
+    if (!m || !psp || !out || num_cores == 0 || num_cores > MC_PSP_MAX_CORES)
+        return mc_seterr(err, MC_E_INVAL, "mc_vmm_create needs a machine, a firmware and 1..64 cores");
+    if ((pool_base | pool_size) & 0xFFFu || pool_size < 0x10000 || pool_base + pool_size < pool_base ||
+        pool_base + pool_size > mc_dram_size(mc_machine_dram(m)))
+        return mc_seterr(err, MC_E_RANGE, "the hypervisor's memory pool must be 4 KiB aligned, at least 64 KiB and "
+                                          "inside DRAM");
+    struct mc_cpu_features f;
+    mc_cpu_decode(mc_machine_profile(m), &f);
+    if (!f.sev || f.max_asid == 0)
+        return mc_seterr(err, MC_E_UNSUPPORTED, "platform '%s' has no SEV", mc_machine_profile(m)->name);
+    struct mc_vmm *v = calloc(1, sizeof *v);
+    if (!v || !(v->asid_used = calloc(f.max_asid + 1, 1))) {
+        free(v);
+        return mc_seterr(err, MC_E_NOMEM, "out of memory");
+    }
+    v->m = m;
+    v->psp = psp;
+    v->mc = mc_machine_mc(m);
+    v->pool_base = pool_base;
+    v->pool_size = pool_size;
+    v->num_cores = num_cores;
+    v->max_asid = f.max_asid;
+    v->min_sev_asid = f.min_sev_asid ? f.min_sev_asid : 1;
+    struct mc_paging_mode pm = mc_machine_paging_mode(m);
+    v->cbit = pm.enc_bit > 0 ? (unsigned)pm.enc_bit : 0;
+    mc_status s = mc_vmm_alloc(v, 4096, &v->mbox, err);
+    if (s) {
+        mc_vmm_destroy(v);
+        return s;
+    }
+    *out = v;
+    return MC_OK;
+}
+
+void mc_vmm_destroy(struct mc_vmm *v)
+{
+    if (!v)
+        return;
+    free(v->asid_used);
+    free(v);
+}
+
+struct mc_machine *mc_vmm_machine(struct mc_vmm *v) { return v ? v->m : NULL; }
+struct mc_psp *mc_vmm_psp(struct mc_vmm *v) { return v ? v->psp : NULL; }
+
+mc_status mc_vmm_alloc(struct mc_vmm *v, uint64_t size, uint64_t *spa, struct mc_error *err)
+{
+    size = (size + 0xFFFu) & ~0xFFFull;
+    if (size == 0 || size > v->pool_size - v->pool_next)
+        return mc_seterr(err, MC_E_FULL, "the hypervisor's memory pool is exhausted (0x%llx bytes asked, 0x%llx left)",
+                         (unsigned long long)size, (unsigned long long)(v->pool_size - v->pool_next));
+    *spa = v->pool_base + v->pool_next;
+    v->pool_next += size;
+    return MC_OK; /* sparse DRAM: never-written frames read as zero through C=0 */
+}
+
+static mc_status host_write(struct mc_vmm *v, uint64_t pa, const void *buf, size_t len, struct mc_error *err)
+{
+    struct mc_access a = {.addr = pa, .size = len, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST};
+    struct mc_fault f;
+    return len ? mc_write(v->mc, &a, buf, &f, err) : MC_OK;
+}
+
+static mc_status host_read(struct mc_vmm *v, uint64_t pa, void *buf, size_t len, struct mc_error *err)
+{
+    struct mc_access a = {.addr = pa, .size = len, .kind = MC_ACC_READ, .req = MC_REQ_HOST};
+    struct mc_fault f;
+    return len ? mc_read(v->mc, &a, buf, &f, err) : MC_OK;
+}
+
+/* Write back and drop a host range from the cache (what KVM's sev_clflush_pages does). */
+static mc_status host_flush(struct mc_vmm *v, uint64_t pa, uint64_t len, struct mc_error *err)
+{
+    for (uint64_t a = pa & ~63ull; a < pa + len; a += 64) {
+        struct mc_access acc = {.addr = a, .size = 1, .kind = MC_ACC_READ, .req = MC_REQ_HOST};
+        struct mc_fault f;
+        mc_status s = mc_clflush(v->mc, &acc, &f, err);
+        if (s)
+            return s;
+    }
+    return MC_OK;
+}
+
+mc_status mc_vmm_fw(struct mc_vmm *v, uint32_t cmd, void *buf, size_t len, uint32_t *fw, struct mc_error *err)
+{
+    uint32_t st = 0xFFFF;
+    if (len > 0x100)
+        return mc_seterr(err, MC_E_INVAL, "command buffer too large");
+    mc_status s = host_write(v, v->mbox, buf, len, err);
+    if (!s) {
+        host_flush(v, v->mbox, len, NULL);
+        struct mc_error e = {0};
+        s = mc_psp_command(v->psp, cmd, v->mbox, &st, &e);
+        if (!s && len)
+            s = host_read(v, v->mbox, buf, len, err);
+        if (!s && st != MC_FW_SUCCESS)
+            s = mc_seterr(err, MC_E_VERIFY, "%s: %s: %s", mc_sev_cmd_name(cmd), mc_fw_status_name(st), e.msg);
+    }
+    if (fw)
+        *fw = st;
+    return s;
+}
+
+mc_status mc_vmm_flush_asids(struct mc_vmm *v, struct mc_error *err)
+{
+    mc_status s = mc_machine_wbinvd(v->m, err);
+    if (s)
+        return s;
+    for (unsigned c = 0; c < v->num_cores; c++)
+        mc_psp_wbinvd(v->psp, c);
+    return mc_vmm_fw(v, MC_SEV_CMD_DF_FLUSH, NULL, 0, NULL, err);
+}
+
+/* ---- VMs --------------------------------------------------------------------------------- */
+
+uint32_t mc_vm_handle(const struct mc_vm *vm) { return vm ? vm->handle : 0; }
+uint32_t mc_vm_asid(const struct mc_vm *vm) { return vm ? vm->asid : 0; }
+uint32_t mc_vm_policy(const struct mc_vm *vm) { return vm ? vm->policy : 0; }
+uint64_t mc_vm_mem_size(const struct mc_vm *vm) { return vm ? vm->mem_size : 0; }
+unsigned mc_vm_vcpus(const struct mc_vm *vm) { return vm ? vm->nvcpu : 0; }
+struct mc_vcpu *mc_vm_vcpu(struct mc_vm *vm, unsigned i) { return vm && i < vm->nvcpu ? &vm->vcpu[i] : NULL; }
+uint32_t mc_vm_last_fw_status(const struct mc_vm *vm) { return vm ? vm->last_fw : 0; }
+void mc_vm_set_vmcb_asid(struct mc_vm *vm, uint32_t asid)
+{
+    if (vm)
+        vm->vmcb_asid = asid;
+}
+
+mc_status vm_run_asid(const struct mc_vm *vm, uint32_t *asid, struct mc_error *err)
+{
+    if (vm->vmcb_asid == 0 || vm->vmcb_asid > vm->vmm->max_asid)
+        return mc_seterr(err, MC_E_STATE, "VMRUN refused (VMEXIT_INVALID): ASID %u is outside 1..%u", vm->vmcb_asid,
+                         vm->vmm->max_asid);
+    *asid = vm->vmcb_asid;
+    return MC_OK;
+}
+
+static mc_status vm_fw(struct mc_vm *vm, uint32_t cmd, void *buf, size_t len, struct mc_error *err)
+{
+    return mc_vmm_fw(vm->vmm, cmd, buf, len, &vm->last_fw, err);
+}
+
+static mc_status pick_asid(struct mc_vmm *v, bool es, uint32_t *out, struct mc_error *err)
+{
+    uint32_t lo = es ? 1 : v->min_sev_asid, hi = es ? v->min_sev_asid - 1 : v->max_asid;
+    for (uint32_t a = lo; a <= hi && a >= 1; a++)
+        if (!v->asid_used[a]) {
+            *out = a;
+            return MC_OK;
+        }
+    return mc_seterr(err, MC_E_FULL, "no free %s ASID (range %u..%u)", es ? "SEV-ES" : "SEV", lo, hi);
+}
+
+mc_status mc_vm_create(struct mc_vmm *v, const struct mc_vm_config *cfg, struct mc_vm **out, uint32_t *fw_status,
+                       struct mc_error *err)
+{
+    if (fw_status)
+        *fw_status = 0;
+    if (!v || !cfg || !out || cfg->vcpus == 0 || cfg->vcpus > VM_MAX_VCPUS)
+        return mc_seterr(err, MC_E_INVAL, "a VM needs 1..%u vCPUs", VM_MAX_VCPUS);
+    if (cfg->mem_size == 0 || (cfg->mem_size & ((2ull << 20) - 1)))
+        return mc_seterr(err, MC_E_INVAL, "guest memory must be a non-zero multiple of 2 MiB");
+    if ((cfg->godh == NULL) != (cfg->session == NULL))
+        return mc_seterr(err, MC_E_INVAL, "the owner's DH certificate and session go together");
+    if (v->cbit == 0)
+        return mc_seterr(err, MC_E_UNSUPPORTED, "SEV needs SME enabled by the BIOS (SYSCFG.MemEncryptionModEn)");
+    bool es = (cfg->policy & MC_SEV_POLICY_ES) != 0;
+    uint32_t asid = 0;
+    mc_status s = pick_asid(v, es, &asid, err);
+    if (s)
+        return s;
+    struct mc_vm *vm = calloc(1, sizeof *vm);
+    if (!vm)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory");
+    vm->vmm = v;
+    vm->policy = cfg->policy;
+    vm->mem_size = cfg->mem_size;
+    vm->nvcpu = cfg->vcpus;
+    vm->npt_enc = cfg->encrypt_npt;
+    for (unsigned i = 0; i < vm->nvcpu; i++) {
+        vm->vcpu[i].vm = vm;
+        vm->vcpu[i].index = i;
+    }
+    uint64_t save = v->pool_next;
+    /* Guest RAM is 2 MiB aligned in host memory: the NPT maps it with 2 MiB pages. */
+    uint64_t skip = ((v->pool_base + v->pool_next + (2ull << 20) - 1) & ~((2ull << 20) - 1)) - (v->pool_base + v->pool_next);
+    if (skip > v->pool_size - v->pool_next)
+        s = mc_seterr(err, MC_E_FULL, "the hypervisor's memory pool is exhausted");
+    else
+        v->pool_next += skip;
+    if (!s)
+        s = mc_vmm_alloc(v, cfg->mem_size, &vm->mem_spa, err);
+    if (!s)
+        s = vm_npt_build(vm, err);
+    uint8_t b[0x24] = {0};
+    if (!s && cfg->godh) {
+        uint64_t pg;
+        s = mc_vmm_alloc(v, 4096, &pg, err);
+        if (!s)
+            s = host_write(v, pg, cfg->godh, MC_SEV_CERT_LEN, err);
+        if (!s)
+            s = host_write(v, pg + 0xC00, cfg->session, MC_SEV_SESSION_LEN, err);
+        if (!s) {
+            host_flush(v, pg, 4096, NULL);
+            mc_put_le64(b + 0x08, pg);
+            mc_put_le32(b + 0x10, MC_SEV_CERT_LEN);
+            mc_put_le64(b + 0x18, pg + 0xC00);
+            mc_put_le32(b + 0x20, MC_SEV_SESSION_LEN);
+        }
+    }
+    if (!s) {
+        mc_put_le32(b + 0x04, cfg->policy);
+        s = vm_fw(vm, MC_SEV_CMD_LAUNCH_START, b, sizeof b, err);
+    }
+    if (!s) {
+        vm->handle = mc_le32(b);
+        uint8_t a[8];
+        mc_put_le32(a, vm->handle);
+        mc_put_le32(a + 4, asid);
+        s = vm_fw(vm, MC_SEV_CMD_ACTIVATE, a, sizeof a, err);
+        if (s && vm->last_fw == MC_FW_DF_FLUSH_REQUIRED) { /* the ASID was used before: flush, retry */
+            s = mc_vmm_flush_asids(v, err);
+            if (!s)
+                s = vm_fw(vm, MC_SEV_CMD_ACTIVATE, a, sizeof a, err);
+        }
+        if (s) {
+            uint32_t keep = vm->last_fw;
+            uint8_t d[4];
+            mc_put_le32(d, vm->handle);
+            vm_fw(vm, MC_SEV_CMD_DECOMMISSION, d, sizeof d, NULL);
+            vm->last_fw = keep;
+        }
+    }
+    if (fw_status)
+        *fw_status = vm->last_fw;
+    if (s) {
+        v->pool_next = save;
+        free(vm);
+        return s;
+    }
+    vm->asid = vm->vmcb_asid = asid;
+    v->asid_used[asid] = 1;
+    v->live_vms++;
+    *out = vm;
+    return MC_OK;
+}
+
+void mc_vm_destroy(struct mc_vm *vm)
+{
+    if (!vm)
+        return;
+    uint8_t d[4];
+    mc_put_le32(d, vm->handle);
+    vm_fw(vm, MC_SEV_CMD_DEACTIVATE, d, sizeof d, NULL);
+    vm_fw(vm, MC_SEV_CMD_DECOMMISSION, d, sizeof d, NULL);
+    vm->vmm->asid_used[vm->asid] = 0; /* dirty in the firmware until WBINVD + DF_FLUSH */
+    vm->vmm->live_vms--;
+    free(vm);
+}
+
+static mc_status gpa_range(const struct mc_vm *vm, uint64_t gpa, uint64_t len, struct mc_error *err)
+{
+    if (gpa >= vm->mem_size || len > vm->mem_size - gpa)
+        return mc_seterr(err, MC_E_RANGE, "guest range 0x%llx+0x%llx is outside guest RAM (0x%llx bytes)",
+                         (unsigned long long)gpa, (unsigned long long)len, (unsigned long long)vm->mem_size);
+    return MC_OK;
+}
+
+mc_status mc_vm_launch_update(struct mc_vm *vm, uint64_t gpa, const void *data, uint64_t len, uint64_t chunk,
+                              mc_vm_progress_fn progress, void *pctx, struct mc_error *err)
+{
+    if (!vm || (!data && len) || (gpa & 15) || (len & 15) || len == 0)
+        return mc_seterr(err, MC_E_INVAL, "LAUNCH_UPDATE_DATA needs a 16-byte aligned, non-empty range");
+    mc_status s = gpa_range(vm, gpa, len, err);
+    if (s)
+        return s;
+    if (chunk == 0 || chunk > 0x80000000ull)
+        chunk = 0x80000000ull; /* the length field is 32 bits */
+    const uint8_t *p = data;
+    for (uint64_t off = 0; off < len; off += chunk) {
+        uint64_t n = len - off < chunk ? len - off : chunk;
+        uint64_t spa = vm->mem_spa + gpa + off;
+        /* The host writes plaintext (C=0), writes the lines back, the firmware encrypts in place. */
+        s = host_write(vm->vmm, spa, p + off, n, err);
+        if (!s)
+            s = host_flush(vm->vmm, spa, n, err);
+        if (s)
+            return s;
+        uint8_t b[0x14] = {0};
+        mc_put_le32(b, vm->handle);
+        mc_put_le64(b + 0x08, spa);
+        mc_put_le32(b + 0x10, (uint32_t)n);
+        s = vm_fw(vm, MC_SEV_CMD_LAUNCH_UPDATE_DATA, b, sizeof b, err);
+        if (s)
+            return s;
+        if (progress)
+            progress(pctx, off + n, len);
+    }
+    return MC_OK;
+}
+
+mc_status mc_vm_launch_update_vmsa(struct mc_vm *vm, unsigned i, const uint8_t vmsa[4096], struct mc_error *err)
+{
+    if (!vm || i >= vm->nvcpu || !vmsa)
+        return mc_seterr(err, MC_E_INVAL, "no such vCPU");
+    mc_status s = MC_OK;
+    if (!vm->vmsa_spa[i])
+        s = mc_vmm_alloc(vm->vmm, 4096, &vm->vmsa_spa[i], err);
+    if (!s)
+        s = host_write(vm->vmm, vm->vmsa_spa[i], vmsa, 4096, err);
+    if (!s)
+        s = host_flush(vm->vmm, vm->vmsa_spa[i], 4096, err);
+    if (s)
+        return s;
+    uint8_t b[0x14] = {0};
+    mc_put_le32(b, vm->handle);
+    mc_put_le64(b + 0x08, vm->vmsa_spa[i]);
+    mc_put_le32(b + 0x10, 4096);
+    return vm_fw(vm, MC_SEV_CMD_LAUNCH_UPDATE_VMSA, b, sizeof b, err);
+}
+
+mc_status mc_vm_launch_measure(struct mc_vm *vm, uint8_t out[0x30], struct mc_error *err)
+{
+    uint8_t b[0x14] = {0};
+    mc_put_le32(b, vm->handle);
+    /* Size query first, as KVM does. */
+    mc_status s = vm_fw(vm, MC_SEV_CMD_LAUNCH_MEASURE, b, sizeof b, NULL);
+    if (s == MC_OK || vm->last_fw != MC_FW_INVALID_LENGTH || mc_le32(b + 0x10) != 0x30)
+        return mc_seterr(err, MC_E_VERIFY, "LAUNCH_MEASURE size query: %s", mc_fw_status_name(vm->last_fw));
+    mc_put_le64(b + 0x08, vm->vmm->mbox + MBOX_DATA);
+    s = vm_fw(vm, MC_SEV_CMD_LAUNCH_MEASURE, b, sizeof b, err);
+    return s ? s : host_read(vm->vmm, vm->vmm->mbox + MBOX_DATA, out, 0x30, err);
+}
+
+mc_status mc_vm_launch_secret(struct mc_vm *vm, const uint8_t hdr[0x34], const uint8_t *trans, uint32_t len,
+                              uint64_t gpa, struct mc_error *err)
+{
+    if (!vm || !hdr || !trans || len == 0 || len > MC_SEV_TRANSFER_MAX)
+        return mc_seterr(err, MC_E_INVAL, "LAUNCH_SECRET needs a header and 1..0x5000 bytes");
+    mc_status s = gpa_range(vm, gpa, len, err);
+    uint64_t pg;
+    if (!s)
+        s = mc_vmm_alloc(vm->vmm, 0x6000, &pg, err); /* packet pages (not reused: small) */
+    if (!s)
+        s = host_write(vm->vmm, pg, hdr, 0x34, err);
+    if (!s)
+        s = host_write(vm->vmm, pg + 0x1000, trans, len, err);
+    if (!s)
+        s = host_flush(vm->vmm, pg, 0x1000 + len, err);
+    if (s)
+        return s;
+    uint8_t b[0x34] = {0};
+    mc_put_le32(b, vm->handle);
+    mc_put_le64(b + 0x08, pg);
+    mc_put_le32(b + 0x10, 0x34);
+    mc_put_le64(b + 0x18, vm->mem_spa + gpa);
+    mc_put_le32(b + 0x20, len);
+    mc_put_le64(b + 0x28, pg + 0x1000);
+    mc_put_le32(b + 0x30, len);
+    return vm_fw(vm, MC_SEV_CMD_LAUNCH_SECRET, b, sizeof b, err);
+}
+
+mc_status mc_vm_launch_finish(struct mc_vm *vm, struct mc_error *err)
+{
+    uint8_t b[4];
+    mc_put_le32(b, vm->handle);
+    return vm_fw(vm, MC_SEV_CMD_LAUNCH_FINISH, b, sizeof b, err);
+}
+
+mc_status mc_vm_attestation(struct mc_vm *vm, const uint8_t mnonce[16], uint8_t report[0xD0], struct mc_error *err)
+{
+    uint8_t b[0x24] = {0};
+    mc_put_le32(b, vm->handle);
+    mc_put_le64(b + 0x08, vm->vmm->mbox + MBOX_DATA);
+    memcpy(b + 0x10, mnonce, 16);
+    mc_put_le32(b + 0x20, 0xD0);
+    mc_status s = vm_fw(vm, MC_SEV_CMD_ATTESTATION, b, sizeof b, err);
+    return s ? s : host_read(vm->vmm, vm->vmm->mbox + MBOX_DATA, report, 0xD0, err);
+}
+
+mc_status mc_vm_host_read(struct mc_vm *vm, uint64_t gpa, void *buf, size_t len, struct mc_error *err)
+{
+    mc_status s = gpa_range(vm, gpa, len, err);
+    return s ? s : host_read(vm->vmm, vm->mem_spa + gpa, buf, len, err);
+}
+
+mc_status mc_vm_host_write(struct mc_vm *vm, uint64_t gpa, const void *buf, size_t len, struct mc_error *err)
+{
+    mc_status s = gpa_range(vm, gpa, len, err);
+    return s ? s : host_write(vm->vmm, vm->mem_spa + gpa, buf, len, err);
+}
+
+mc_status mc_vm_dram_read(struct mc_vm *vm, uint64_t gpa, void *buf, size_t len, struct mc_error *err)
+{
+    mc_status s = gpa_range(vm, gpa, len, err);
+    if (!s)
+        s = mc_wbinvd(vm->vmm->mc, err); /* what reaches the chips */
+    return s ? s : mc_dram_read(mc_machine_dram(vm->vmm->m), vm->mem_spa + gpa, buf, len, err);
+}
