@@ -50,6 +50,10 @@ expect 0 "measurement matches" "$M" report verify "$R/virtee-milan/report.bin" -
 expect 1 "measurement differs" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --measurement "${meas%??}00"
 grep -q "^fail *measurement" /tmp/cli_report.$$ && ok || bad "measurement failure not named"
 expect 1 "min-tcb too high" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --min-tcb bl=3,tee=0,snp=9,ucode=115
+expect 0 "Turin min-tcb in Turin's layout" "$M" report verify "$R/oak-turin-oc/report.bin" --vcek "$R/oak-turin-oc/vcek.der" --min-tcb fmc=0,bl=1,tee=0,snp=2,ucode=71
+expect 1 "Turin min-tcb fmc too high" "$M" report verify "$R/oak-turin-oc/report.bin" --vcek "$R/oak-turin-oc/vcek.der" --min-tcb fmc=1,bl=1,snp=2,ucode=71
+expect 1 "fmc for a Milan report" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --min-tcb fmc=1
+grep -q "Turin TCB part" /tmp/cli_report.$$ && ok || bad "fmc on Milan not explained"
 expect 1 "debug policy" "$M" report verify "$R/gosev-milan/report.bin" --vcek "$R/gosev-milan/vcek.der" --no-debug
 expect 1 "vmpl" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --vmpl 2
 "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --vmpl 2 --json > "$tmp/f.json"

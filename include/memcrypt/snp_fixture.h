@@ -45,6 +45,7 @@ struct mc_snp_fixture_report_opts {
     bool has_id_key_digest; uint8_t id_key_digest[48];
     bool has_policy;        uint64_t policy;   /* default 0x30000 */
     bool has_tcb;           uint64_t tcb;      /* default: the certificate's SPLs */
+    const char *tcb_spec;   /* or "bl=N,tee=N,snp=N,ucode=N[,fmc=N]" / raw, read in the certificate's layout */
     bool has_chip_id;       uint8_t chip_id[64]; /* default: the certificate's hwID */
     uint32_t vmpl, guest_svn;
     enum mc_snp_negative negative;

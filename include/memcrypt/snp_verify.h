@@ -51,6 +51,8 @@ struct mc_snp_policy {
     bool has_host_data;      uint8_t host_data[32];
     bool has_id_key_digest;  uint8_t id_key_digest[48];
     bool has_min_tcb;        uint64_t min_tcb;     /* in the report's generation layout */
+    const char *min_tcb_spec;                      /* or "bl=N,tee=N,snp=N,ucode=N[,fmc=N]", read in the
+                                                      layout of the generation the verification settles on */
     bool no_debug;                                 /* policy DEBUG must be 0 */
     bool has_vmpl;           uint32_t vmpl;
     bool has_policy_mask;    uint64_t policy_mask, policy_value; /* (policy & mask) == value */

@@ -572,6 +572,8 @@ mc_status mc_snp_fixture_make_report(const struct mc_snp_fixture_report_opts *o,
     }
     if (o->has_tcb)
         tcb = o->tcb;
+    if (o->tcb_spec && (st = mc_snp_tcb_parse(o->tcb_spec, g, &tcb, err)))
+        goto out;
     if (o->negative == MC_SNP_NEG_TCB_MISMATCH) {
         int sb = mc_snp_spl_byte(g, 3); /* snpSPL one above the certificate's */
         tcb = (tcb & ~(0xffull << (8 * sb))) | ((uint64_t)((uint8_t)((tcb >> (8 * sb)) + 1)) << (8 * sb));

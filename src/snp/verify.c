@@ -443,14 +443,18 @@ static void check_policy(const struct mc_snp_report *r, const struct mc_snp_poli
     check_bytes(res, "report_data", p->has_report_data, p->report_data, r->report_data, 64);
     check_bytes(res, "host_data", p->has_host_data, p->host_data, r->host_data, 32);
     check_bytes(res, "id_key_digest", p->has_id_key_digest, p->id_key_digest, r->id_key_digest, 48);
-    if (!p->has_min_tcb)
+    uint64_t min_tcb = p->min_tcb;
+    struct mc_error te;
+    if (!p->has_min_tcb && !p->min_tcb_spec)
         add(res, "min_tcb", MC_CHECK_SKIP, "not requested");
-    else if (mc_snp_tcb_ge(r->reported_tcb, p->min_tcb, gen))
+    else if (p->min_tcb_spec && mc_snp_tcb_parse(p->min_tcb_spec, gen, &min_tcb, &te) != MC_OK)
+        add(res, "min_tcb", MC_CHECK_FAIL, "the minimum TCB cannot be read: %s", te.msg);
+    else if (mc_snp_tcb_ge(r->reported_tcb, min_tcb, gen))
         add(res, "min_tcb", MC_CHECK_PASS, "reported_tcb 0x%016llx >= 0x%016llx in every part",
-            (unsigned long long)r->reported_tcb, (unsigned long long)p->min_tcb);
+            (unsigned long long)r->reported_tcb, (unsigned long long)min_tcb);
     else
         add(res, "min_tcb", MC_CHECK_FAIL, "reported_tcb 0x%016llx is below the minimum 0x%016llx in some part",
-            (unsigned long long)r->reported_tcb, (unsigned long long)p->min_tcb);
+            (unsigned long long)r->reported_tcb, (unsigned long long)min_tcb);
     if (!p->no_debug)
         add(res, "no_debug", MC_CHECK_SKIP, "not requested");
     else if (r->policy & MC_SNP_POLICY_DEBUG)

@@ -192,22 +192,7 @@ static int run_report(int argc, char **argv)
         }
         o.expired_cert_out = exp;
     }
-    if (tcb) {
-        /* The layout depends on the generation of the key folder's certificate; parse names per
-         * layout after a first pass tells us which. A raw number needs no layout. */
-        char probe[4096];
-        snprintf(probe, sizeof probe, "%s/vcek.der", o.key_dir);
-        FILE *fp = fopen(probe, "rb");
-        enum mc_snp_gen g = MC_SNP_GEN_MILAN;
-        if (fp)
-            fclose(fp);
-        /* Turin is the only layout with fmc; try it when fmc= is given. */
-        if (strstr(tcb, "fmc="))
-            g = MC_SNP_GEN_TURIN;
-        if (mc_snp_tcb_parse(tcb, g, &o.tcb, &err))
-            return mc_cli_usage_error(argv[0], "--tcb: %s", err.msg);
-        o.has_tcb = true;
-    }
+    o.tcb_spec = tcb; /* parsed in the layout of the key folder's certificate */
     uint8_t rep[MC_SNP_REPORT_SIZE];
     if (mc_snp_fixture_make_report(&o, rep, &err) || mc_file_write_atomic(out, rep, sizeof rep, &err))
         return mc_cli_fail(argv[0], &err);

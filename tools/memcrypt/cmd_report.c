@@ -360,7 +360,7 @@ static int run_verify(int argc, char **argv)
                 return rc;
             pol.has_id_key_digest = true;
             break;
-        case O_MINTCB: mintcb = optarg; pol.has_min_tcb = true; break;
+        case O_MINTCB: mintcb = optarg; break;
         case O_NODEBUG: pol.no_debug = true; break;
         case O_VMPL:
             if (mc_parse_u64(optarg, &v, &err) || v > 3)
@@ -394,9 +394,12 @@ static int run_verify(int argc, char **argv)
     if (load_report(argv[optind], &r, &err))
         return mc_cli_fail(argv[0], &err);
     if (mintcb) {
-        enum mc_snp_gen g = mc_snp_report_gen(&r);
-        if (mc_snp_tcb_parse(mintcb, g == MC_SNP_GEN_UNKNOWN ? MC_SNP_GEN_MILAN : g, &pol.min_tcb, &err))
+        /* Syntax is checked now; the parts are placed in the layout of the generation the
+         * verification settles on (a version 2 report has no CPUID). */
+        uint64_t probe;
+        if (mc_snp_tcb_parse(mintcb, strstr(mintcb, "fmc") ? MC_SNP_GEN_TURIN : MC_SNP_GEN_MILAN, &probe, &err))
             return mc_cli_usage_error(argv[0], "--min-tcb: %s", err.msg);
+        pol.min_tcb_spec = mintcb;
     }
     struct blob bv = {0}, bk = {0}, ba = {0}, bt = {0};
     struct mc_snp_certs certs;
