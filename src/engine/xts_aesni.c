@@ -171,6 +171,7 @@ AESNI void mc_aesni_xts_lines(const struct mc_xts_keys *k, int decrypt, uint64_t
                               uint8_t *out, size_t nlines)
 {
     __m128i tw[LINES_PER_BATCH * 4];
+    const size_t used = (nlines < LINES_PER_BATCH ? nlines : LINES_PER_BATCH) * 64;
     while (nlines) {
         unsigned n = nlines < LINES_PER_BATCH ? (unsigned)nlines : LINES_PER_BATCH;
         __m128i t[LINES_PER_BATCH];
@@ -191,7 +192,7 @@ AESNI void mc_aesni_xts_lines(const struct mc_xts_keys *k, int decrypt, uint64_t
         pa += 64u * n;
         nlines -= n;
     }
-    mc_wipe(tw, sizeof tw); /* tweaks are key-derived */
+    mc_wipe(tw, used); /* tweaks are key-derived */
 }
 
 AESNI void mc_aesni_xts_unit(const struct mc_xts_keys *k, int decrypt, const uint8_t tweak[16], const uint8_t *in,

@@ -150,6 +150,8 @@ VAES void mc_vaes_xts_lines(const struct mc_xts_keys *k, int decrypt, uint64_t p
     const struct rk256 *K1 = rows(decrypt ? &k->dec1x2 : &k->enc1x2), *K2 = rows(&k->enc2x2);
     const unsigned r1 = k->enc1.rounds, r2 = k->enc2.rounds;
     _Alignas(32) uint8_t tw[LINES_PER_BATCH * 64];
+    /* bytes of tw written: tweaks come in pairs of lines */
+    const size_t used = ((nlines < LINES_PER_BATCH ? nlines : LINES_PER_BATCH) + 1) / 2 * 128;
     while (nlines) {
         unsigned n = nlines < LINES_PER_BATCH ? (unsigned)nlines : LINES_PER_BATCH;
         line_tweaks(K2, r2, pa, n, tw);
@@ -159,7 +161,7 @@ VAES void mc_vaes_xts_lines(const struct mc_xts_keys *k, int decrypt, uint64_t p
         pa += 64u * n;
         nlines -= n;
     }
-    mc_wipe(tw, sizeof tw); /* tweaks are key-derived */
+    mc_wipe(tw, used); /* tweaks are key-derived */
 }
 
 VAES void mc_vaes_xts_unit(const struct mc_xts_keys *k, int decrypt, const uint8_t tweak[16], const uint8_t *in,
