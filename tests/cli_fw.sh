@@ -1,0 +1,52 @@
+#!/bin/bash
+# Shell test of `memcrypt fw`: status, PDH export, PEK CSR/import (good and tampered), reset,
+# and a corrupt state file refused with a clear message.
+M=$1
+pass=0
+fail=0
+ok() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+S="$T/chip.state"
+
+out=$("$M" fw status --platform milan --json)
+ok "status json in UNINIT" '[[ "$out" == *"\"state\": \"UNINIT\""* && "$out" == *"\"api_major\": 1"* ]]'
+out=$("$M" fw status --platform milan --state "$S" --init)
+ok "status after INIT" '[[ "$out" == *"state:         INIT"* ]]'
+ok "state file created" '[[ -s "$S" ]]'
+"$M" fw pdh-export --platform milan --state "$S" "$T/certs" >/dev/null
+ok "pdh export writes four certs" '[[ $(stat -c %s "$T/certs/pdh.cert") == 2084 && -s "$T/certs/cek.cert" ]]'
+"$M" fw pdh-export --platform milan --state "$S" "$T/certs2" >/dev/null
+ok "identity persists between runs" 'cmp -s "$T/certs/pdh.cert" "$T/certs2/pdh.cert"'
+"$M" fw pek-csr --platform milan --state "$S" "$T/csr" >/dev/null
+ok "CSR body = PEK body" 'cmp -s <(head -c 1044 "$T/csr") <(head -c 1044 "$T/certs/pek.cert")'
+# A PEK whose OCA signature is damaged: BAD_SIGNATURE, exit 3, nothing imported.
+cp "$T/certs/pek.cert" "$T/bad.cert"
+printf '\x55' | dd of="$T/bad.cert" bs=1 seek=$((0x41C)) conv=notrunc 2>/dev/null
+err=$("$M" fw pek-import --platform milan --state "$S" "$T/bad.cert" "$T/certs/oca.cert" 2>&1)
+rc=$?
+ok "tampered PEK refused" '[[ $rc == 3 && "$err" == *BAD_SIGNATURE* ]]'
+out=$("$M" fw status --platform milan --state "$S" --init --json)
+ok "still self-owned" '[[ "$out" == *"\"owner\": \"self\""* ]]'
+"$M" fw pek-import --platform milan --state "$S" "$T/certs/pek.cert" "$T/certs/oca.cert" >/dev/null
+out=$("$M" fw status --platform milan --state "$S" --init --json)
+ok "owned after import" '[[ "$out" == *"\"owner\": \"external\""* ]]'
+err=$("$M" fw pek-import --platform milan --state "$S" "$T/certs/pek.cert" "$T/certs/oca.cert" 2>&1)
+ok "second import: ALREADY_OWNED" '[[ "$err" == *ALREADY_OWNED* ]]'
+"$M" fw reset --platform milan --state "$S" >/dev/null
+out=$("$M" fw status --platform milan --state "$S" --init --json)
+ok "reset clears ownership" '[[ "$out" == *"\"owner\": \"self\""* ]]'
+"$M" fw pdh-export --platform milan --state "$S" "$T/certs3" >/dev/null
+ok "reset replaced the PDH" '! cmp -s "$T/certs/pdh.cert" "$T/certs3/pdh.cert"'
+ok "reset kept the CEK" 'cmp -s "$T/certs/cek.cert" "$T/certs3/cek.cert"'
+err=$("$M" fw status --platform rome --state "$S" 2>&1)
+rc=$?
+ok "foreign state file refused" '[[ $rc == 3 && "$err" == *"another platform"* ]]'
+printf 'garbage' >"$T/junk.state"
+err=$("$M" fw status --platform milan --state "$T/junk.state" 2>&1)
+ok "junk state file refused" '[[ "$err" == *"not a memcrypt SEV firmware state file"* ]]'
+"$M" fw status >/dev/null 2>&1
+rc=$?
+ok "missing --platform is a usage error" '[[ $rc == 2 ]]'
+echo "$pass passed, $fail failed"
+[[ $fail == 0 ]]
