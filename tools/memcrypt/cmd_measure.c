@@ -18,7 +18,7 @@
 #include "crypto/crypto.h"
 #include "measure/args.h"
 
-enum { OPT_VERBOSE = 'v', OPT_TRANSCRIPT = 2000, OPT_JSON };
+enum { OPT_VERBOSE = 'v', OPT_TRANSCRIPT = 2000, OPT_JSON, OPT_VERSION };
 
 struct run_ctx {
     const struct mc_measure_req *req;
@@ -107,6 +107,7 @@ static int parse_side(const char *path, int argc, char **argv, struct mc_measure
                                          {"verbose", no_argument, NULL, OPT_VERBOSE},
                                          {"transcript", no_argument, NULL, OPT_TRANSCRIPT},
                                          {"json", no_argument, NULL, OPT_JSON},
+                                         {"version", no_argument, NULL, OPT_VERSION},
                                          {0}};
     int c;
     optind = 1;
@@ -119,7 +120,10 @@ static int parse_side(const char *path, int argc, char **argv, struct mc_measure
             *transcript = true;
         else if (c == OPT_JSON)
             *json = true;
-        else if (c >= MC_MEASURE_OPT_BASE && c < MC_MEASURE_OPT_END) {
+        else if (c == OPT_VERSION) {
+            printf("memcrypt measure %s (flags and output of sev-snp-measure 0.0.13)\n", MC_VERSION);
+            return MC_EXIT_OK;
+        } else if (c >= MC_MEASURE_OPT_BASE && c < MC_MEASURE_OPT_END) {
             if (mc_measure_req_opt(req, c, optarg, &e) != MC_OK)
                 return mc_cli_usage_error(path, "%s", e.msg);
         } else if (c == ':' || (c == '?' && optopt))
@@ -323,7 +327,8 @@ static int run_diff(int argc, char **argv)
     "  --svsm PATH --vars-size SIZE | --vars-file PATH  snp:svsm mode inputs\n"                            \
     "  --output-format FMT    hex (default) or base64\n"                                                   \
     "  --dump-vmsa[=DIR]      write the measured VMSA pages to DIR/vmsa<N>.bin (default: .)\n"            \
-    "  -v, --verbose          print 'Calculated <MODE> guest measurement: ...'\n"
+    "  -v, --verbose          print 'Calculated <MODE> guest measurement: ...'\n"                        \
+    "  --version              print the version and exit\n"
 
 const struct mc_cli_cmd mc_cli_measure[] = {
     {"measure", "expected SEV/SEV-ES/SEV-SNP launch digest of an OVMF guest",
