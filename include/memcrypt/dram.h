@@ -24,6 +24,9 @@ struct mc_dram_config {
 
 struct mc_dram;
 
+/* A backing file is created (mode 0600) or reopened; an existing file must be empty (it is then
+ * sized) or exactly size bytes (its contents are kept: frames holding data count as touched).
+ * File backing is limited to 2^46 bytes (MC_E_UNSUPPORTED). Not thread-safe. */
 mc_status mc_dram_create(const struct mc_dram_config *cfg, struct mc_dram **out, struct mc_error *err);
 void mc_dram_destroy(struct mc_dram *d);
 uint64_t mc_dram_size(const struct mc_dram *d);

@@ -38,8 +38,9 @@ typedef uint32_t mc_slot; /* slot handle; 0 is never a valid handle */
 struct mc_engine;
 struct mc_rng;
 
-/* Create an engine with room for max_slots keys; keys come from rng (borrowed, must outlive
- * the engine). */
+/* Create an engine with room for max_slots keys (1..65535, else MC_E_RANGE); keys come from rng
+ * (borrowed, must outlive the engine). The best implementation for this CPU is selected.
+ * Not thread-safe: one engine is used by one thread at a time. */
 mc_status mc_engine_create(struct mc_rng *rng, unsigned max_slots, struct mc_engine **out, struct mc_error *err);
 /* Wipe every slot and free. NULL is fine. */
 void mc_engine_destroy(struct mc_engine *e);
@@ -50,13 +51,17 @@ mc_status mc_engine_slot_generate(struct mc_engine *e, enum mc_cipher c, mc_slot
  * the two halves must differ). Used by PCONFIG KEYID_SET_KEY_DIRECT, tests and the CLI. */
 mc_status mc_engine_slot_import(struct mc_engine *e, enum mc_cipher c, const uint8_t *key, size_t keylen,
                                 mc_slot *out, struct mc_error *err);
-/* Wipe and free a slot. Using a destroyed slot afterwards gives MC_E_STATE. */
+/* Wipe and free a slot. Using a destroyed slot afterwards gives MC_E_STATE; a handle this
+ * engine never issued (0, index out of range) gives MC_E_NOTFOUND. Handles are not reused
+ * immediately: a slot's generation advances on destroy and free slots are taken round-robin. */
 mc_status mc_engine_slot_destroy(struct mc_engine *e, mc_slot s, struct mc_error *err);
 mc_status mc_engine_slot_cipher(const struct mc_engine *e, mc_slot s, enum mc_cipher *c, struct mc_error *err);
 unsigned mc_engine_slots_used(const struct mc_engine *e);
 
 /* Encrypt/decrypt len bytes (a multiple of 64) of lines at consecutive physical addresses
- * starting at pa (64-byte aligned, already stripped of C-bit/KeyID bits). in == out allowed. */
+ * starting at pa (64-byte aligned, already stripped of C-bit/KeyID bits). in == out allowed
+ * (partial overlap is not). Errors: MC_E_ALIGN (pa or len), MC_E_RANGE (pa + len past 2^64),
+ * MC_E_STATE / MC_E_NOTFOUND (slot), MC_E_INVAL (NULL); nothing is written on error. */
 mc_status mc_engine_encrypt(struct mc_engine *e, mc_slot s, uint64_t pa, const uint8_t *in, uint8_t *out,
                             size_t len, struct mc_error *err);
 mc_status mc_engine_decrypt(struct mc_engine *e, mc_slot s, uint64_t pa, const uint8_t *in, uint8_t *out,
