@@ -4,7 +4,7 @@
 # Python), round trips through files and base64, tampering and mismatches refused.
 # $1 = memcrypt binary, $2 = shared/, $3 = source dir.
 set -u
-M=$1
+M=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 pass=0
 fail=0
 TMP=$(mktemp -d)

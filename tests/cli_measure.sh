@@ -4,7 +4,7 @@
 # the dumped VMSA pages are compared with the reference's byte for byte; bad inputs must fail
 # with a clear message. $1 = memcrypt binary, $2 = shared/, $3 = source dir.
 set -u
-M=$1
+M=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 SHARED=$2
 V=$SHARED/vectors/snp-measure
 pass=0
@@ -104,6 +104,13 @@ if "$M" measure --mode snp --vcpus 2 --vcpu-type EPYC-Milan --ovmf /usr/share/ov
             bad "vmsa$i.bin differs from the reference dump"
     done
     [ ! -e "$TMP/vmsa/vmsa2.bin" ] && ok || bad "an extra VMSA was dumped"
+    mkdir -p "$TMP/vmsa2"
+    "$M" measure --mode snp --vcpus 2 --vcpu-type EPYC-Milan --ovmf /usr/share/ovmf/OVMF.fd --guest-features 0x21 \
+        --dump-vmsa "$TMP/vmsa2" >/dev/null && cmp -s "$TMP/vmsa/vmsa1.bin" "$TMP/vmsa2/vmsa1.bin" && ok ||
+        bad "--dump-vmsa DIR (separate argument)"
+    (cd "$TMP/vmsa2" && rm -f vmsa*.bin && "$M" measure --mode seves --vcpus 3 --vcpu-type EPYC --ovmf \
+        /usr/share/ovmf/OVMF.fd --dump-vmsa >/dev/null && [ -e vmsa2.bin ] && [ ! -e vmsa3.bin ]) && ok ||
+        bad "--dump-vmsa without a folder writes to the current one"
 else
     bad "--dump-vmsa run failed"
 fi

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <memcrypt/bytes.h>
 #include <memcrypt/fileio.h>
@@ -130,6 +131,13 @@ static int parse_side(const char *path, int argc, char **argv, struct mc_measure
             return mc_cli_usage_error(path, "option '%s' needs a value or is unknown", argv[optind - 1]);
         else
             return mc_cli_usage_error(path, "unknown option '%s'", argv[optind - 1]);
+    }
+    /* `--dump-vmsa DIR` (space-separated) leaves DIR as the one positional argument. */
+    if (optind == argc - 1 && req->dump_vmsa && !req->dump_dir) {
+        struct stat sb;
+        if (stat(argv[optind], &sb) != 0 || !S_ISDIR(sb.st_mode))
+            return mc_cli_usage_error(path, "--dump-vmsa: '%s' is not a folder", argv[optind]);
+        req->dump_dir = argv[optind++];
     }
     if (optind < argc)
         return mc_cli_usage_error(path, "unexpected argument '%s'", argv[optind]);
@@ -326,7 +334,7 @@ static int run_diff(int argc, char **argv)
     "  --snp-ovmf-hash HASH   start from a precomputed snp:ovmf-hash (alias --ovmf-hash)\n"                \
     "  --svsm PATH --vars-size SIZE | --vars-file PATH  snp:svsm mode inputs\n"                            \
     "  --output-format FMT    hex (default) or base64\n"                                                   \
-    "  --dump-vmsa[=DIR]      write the measured VMSA pages to DIR/vmsa<N>.bin (default: .)\n"            \
+    "  --dump-vmsa [DIR]      write the measured VMSA pages to DIR/vmsa<N>.bin (default: .)\n"            \
     "  -v, --verbose          print 'Calculated <MODE> guest measurement: ...'\n"                        \
     "  --version              print the version and exit\n"
 
