@@ -21,12 +21,10 @@
 #define MAX_SMALL_FILE (1u << 20)
 #define MAX_IMAGE_FILE (1ull << 31)
 
-static int write_file(const char *path, const char *dir, const char *name, const uint8_t *b, size_t n,
-                      struct mc_error *e)
+static int write_file(const char *dir, const char *name, const uint8_t *b, size_t n, struct mc_error *e)
 {
     char p[4096];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    (void)path;
     return mc_file_write_atomic(p, b, n, e) == MC_OK ? 0 : -1;
 }
 
@@ -41,7 +39,7 @@ static int write_b64(const char *dir, const char *name, const uint8_t *b, size_t
     mc_base64_encode(b, n, s);
     size_t sl = strlen(s);
     s[sl] = '\n';
-    int rc = write_file(NULL, dir, name, (const uint8_t *)s, sl + 1, e);
+    int rc = write_file(dir, name, (const uint8_t *)s, sl + 1, e);
     free(s);
     return rc;
 }
@@ -180,17 +178,17 @@ static int run_session(int argc, char **argv)
         return mc_cli_fail(argv[0], &e);
     memcpy(tk, tks.tek, 16);
     memcpy(tk + 16, tks.tik, 16);
-    int bad = write_file(NULL, dir, "godh.cert", godh, sizeof godh, &e) || write_b64(dir, "godh.b64", godh, sizeof godh, &e) ||
-              write_file(NULL, dir, "session.bin", sess, sizeof sess, &e) ||
+    int bad = write_file(dir, "godh.cert", godh, sizeof godh, &e) || write_b64(dir, "godh.b64", godh, sizeof godh, &e) ||
+              write_file(dir, "session.bin", sess, sizeof sess, &e) ||
               write_b64(dir, "session.b64", sess, sizeof sess, &e) ||
-              write_file(NULL, dir, "tek.bin", tks.tek, 16, &e) || write_file(NULL, dir, "tik.bin", tks.tik, 16, &e) ||
-              write_file(NULL, dir, "tk.bin", tk, 32, &e);
+              write_file(dir, "tek.bin", tks.tek, 16, &e) || write_file(dir, "tik.bin", tks.tik, 16, &e) ||
+              write_file(dir, "tk.bin", tk, 32, &e);
     mc_wipe(&tks, sizeof tks);
     mc_wipe(tk, sizeof tk);
     if (bad)
         return mc_cli_fail(argv[0], &e);
     if (json) {
-        char b1[mc_base64_encoded_len(MC_SEV_CERT_LEN) + 1], b2[mc_base64_encoded_len(MC_SEV_SESSION_LEN) + 1];
+        char b1[4 * ((MC_SEV_CERT_LEN + 2) / 3) + 1], b2[4 * ((MC_SEV_SESSION_LEN + 2) / 3) + 1];
         mc_base64_encode(godh, sizeof godh, b1);
         mc_base64_encode(sess, sizeof sess, b2);
         struct mc_json j;
@@ -443,9 +441,9 @@ static int run_package_secret(int argc, char **argv)
         rc = MC_EXIT_ERROR;
         goto out;
     }
-    if (write_file(NULL, dir, "secret_header.bin", hdr, sizeof hdr, &e) ||
+    if (write_file(dir, "secret_header.bin", hdr, sizeof hdr, &e) ||
         write_b64(dir, "secret_header.b64", hdr, sizeof hdr, &e) ||
-        write_file(NULL, dir, "secret_payload.bin", trans, plen, &e) ||
+        write_file(dir, "secret_payload.bin", trans, plen, &e) ||
         write_b64(dir, "secret_payload.b64", trans, plen, &e)) {
         rc = mc_cli_fail(argv[0], &e);
         goto out;
