@@ -167,9 +167,44 @@ AESNI static void core_any(const struct mc_xts_keys *k, int decrypt, const __m12
 
 #define LINES_PER_BATCH 8
 
+/* A single line entirely in registers: tweak AES, then the 4 blocks as independent chains. */
+AESNI_INLINE void one_line(const struct mc_aes_ks *ks1, unsigned r1, const struct mc_aes_ks *k2, int dec, uint64_t pa,
+                           const uint8_t *in, uint8_t *out)
+{
+    __m128i tw[4];
+    tw[0] = _mm_set_epi64x(0, (long long)pa);
+    aes_enc_n(k2, tw, 1);
+    tw[1] = mul_alpha(tw[0]);
+    tw[2] = mul_alpha(tw[1]);
+    tw[3] = mul_alpha(tw[2]);
+    const __m128i *rk = (const __m128i *)ks1->rk;
+    __m128i b[4];
+#pragma GCC unroll 4
+    for (unsigned j = 0; j < 4; j++)
+        b[j] = _mm_xor_si128(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(in + 16 * j)), tw[j]), rk[0]);
+#pragma GCC unroll 16
+    for (unsigned r = 1; r < r1; r++)
+#pragma GCC unroll 4
+        for (unsigned j = 0; j < 4; j++)
+            b[j] = dec ? _mm_aesdec_si128(b[j], rk[r]) : _mm_aesenc_si128(b[j], rk[r]);
+#pragma GCC unroll 4
+    for (unsigned j = 0; j < 4; j++) {
+        b[j] = dec ? _mm_aesdeclast_si128(b[j], rk[r1]) : _mm_aesenclast_si128(b[j], rk[r1]);
+        _mm_storeu_si128((__m128i *)(out + 16 * j), _mm_xor_si128(b[j], tw[j]));
+    }
+}
+
 AESNI void mc_aesni_xts_lines(const struct mc_xts_keys *k, int decrypt, uint64_t pa, const uint8_t *in,
                               uint8_t *out, size_t nlines)
 {
+    if (nlines == 1) {
+        const struct mc_aes_ks *ks1 = decrypt ? &k->dec1 : &k->enc1;
+        if (ks1->rounds == 10)
+            decrypt ? one_line(ks1, 10, &k->enc2, 1, pa, in, out) : one_line(ks1, 10, &k->enc2, 0, pa, in, out);
+        else
+            decrypt ? one_line(ks1, 14, &k->enc2, 1, pa, in, out) : one_line(ks1, 14, &k->enc2, 0, pa, in, out);
+        return;
+    }
     __m128i tw[LINES_PER_BATCH * 4];
     const size_t used = (nlines < LINES_PER_BATCH ? nlines : LINES_PER_BATCH) * 64;
     while (nlines) {

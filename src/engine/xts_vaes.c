@@ -144,11 +144,46 @@ VAES_INLINE void line_tweaks(const struct rk256 *K2, unsigned r2, uint64_t pa, u
     }
 }
 
+/* A single line entirely in registers (the memory controller's cache-line fill/writeback):
+ * the tweak AES runs in a 128-bit lane, then the line's 4 blocks as 2 independent 256-bit
+ * chains. No tweak array, so nothing key-derived is left in memory to wipe. */
+VAES_INLINE void one_line(const struct rk256 *K1, unsigned r1, const struct mc_aes_ks *k2, int dec, uint64_t pa,
+                          const uint8_t *in, uint8_t *out)
+{
+    const __m128i *rk2 = (const __m128i *)k2->rk;
+    __m128i t = _mm_xor_si128(_mm_set_epi64x(0, (long long)pa), rk2[0]);
+#pragma GCC unroll 16
+    for (unsigned r = 1; r < k2->rounds; r++)
+        t = _mm_aesenc_si128(t, rk2[r]);
+    t = _mm_aesenclast_si128(t, rk2[k2->rounds]);
+    __m128i t1 = mul_alpha1(t), t2 = mul_alpha1(t1), t3 = mul_alpha1(t2);
+    __m256i ta = _mm256_set_m128i(t1, t), tb = _mm256_set_m128i(t3, t2);
+    const __m256i *rk = K1->k;
+    __m256i a = _mm256_xor_si256(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)in), ta), rk[0]);
+    __m256i b = _mm256_xor_si256(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(in + 32)), tb), rk[0]);
+#pragma GCC unroll 16
+    for (unsigned r = 1; r < r1; r++) {
+        a = dec ? _mm256_aesdec_epi128(a, rk[r]) : _mm256_aesenc_epi128(a, rk[r]);
+        b = dec ? _mm256_aesdec_epi128(b, rk[r]) : _mm256_aesenc_epi128(b, rk[r]);
+    }
+    a = dec ? _mm256_aesdeclast_epi128(a, rk[r1]) : _mm256_aesenclast_epi128(a, rk[r1]);
+    b = dec ? _mm256_aesdeclast_epi128(b, rk[r1]) : _mm256_aesenclast_epi128(b, rk[r1]);
+    _mm256_storeu_si256((__m256i *)out, _mm256_xor_si256(a, ta));
+    _mm256_storeu_si256((__m256i *)(out + 32), _mm256_xor_si256(b, tb));
+}
+
 VAES void mc_vaes_xts_lines(const struct mc_xts_keys *k, int decrypt, uint64_t pa, const uint8_t *in,
                             uint8_t *out, size_t nlines)
 {
     const struct rk256 *K1 = rows(decrypt ? &k->dec1x2 : &k->enc1x2), *K2 = rows(&k->enc2x2);
     const unsigned r1 = k->enc1.rounds, r2 = k->enc2.rounds;
+    if (nlines == 1) {
+        if (r1 == 10)
+            decrypt ? one_line(K1, 10, &k->enc2, 1, pa, in, out) : one_line(K1, 10, &k->enc2, 0, pa, in, out);
+        else
+            decrypt ? one_line(K1, 14, &k->enc2, 1, pa, in, out) : one_line(K1, 14, &k->enc2, 0, pa, in, out);
+        return;
+    }
     _Alignas(32) uint8_t tw[LINES_PER_BATCH * 64];
     /* bytes of tw written: tweaks come in pairs of lines */
     const size_t used = ((nlines < LINES_PER_BATCH ? nlines : LINES_PER_BATCH) + 1) / 2 * 128;
