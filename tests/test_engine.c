@@ -485,6 +485,10 @@ static void test_bad_input(void)
     CHECK(mc_xts_unit_impl(MC_IMPL_AUTO, MC_CIPHER_AES128_XTS, key, 32, tw, 0, in, out, 17, NULL) == MC_E_ALIGN);
     CHECK(mc_xts_unit_impl(MC_IMPL_AUTO, MC_CIPHER_AES128_XTS, key, 32, tw, 0, in, out, 0, NULL) == MC_E_ALIGN);
     CHECK(mc_xts_unit_impl(MC_IMPL_AUTO, MC_CIPHER_AES128_XTS, key, 32, NULL, 0, in, out, 16, NULL) == MC_E_INVAL);
+    CHECK(mc_xts_unit_impl(MC_IMPL_AUTO, MC_CIPHER_AES128_XTS, key, 32, tw, 0, in, out, (16u << 20) + 16, NULL) ==
+          MC_E_RANGE);
+    CHECK(mc_xts_unit_impl((enum mc_engine_impl)9, MC_CIPHER_AES128_XTS, key, 32, tw, 0, in, out, 16, NULL) ==
+          MC_E_INVAL);
     mc_engine_destroy(e);
 }
 

@@ -457,9 +457,10 @@ mc_status mc_xts_unit_impl(enum mc_engine_impl impl, enum mc_cipher c, const uin
         return st;
     if (!tweak || !in || !out)
         return mc_seterr(err, MC_E_INVAL, "engine: NULL argument");
-    if (len == 0 || len % 16 || len > ((size_t)1 << 20) * 16)
-        return mc_seterr(err, MC_E_ALIGN, "engine: a data unit is 1 .. 2^20 whole 16-byte blocks, not %zu bytes",
-                         len);
+    if (len == 0 || len % 16)
+        return mc_seterr(err, MC_E_ALIGN, "engine: a data unit is whole 16-byte blocks, not %zu bytes", len);
+    if (len > ((size_t)1 << 20) * 16) /* IEEE 1619: at most 2^20 blocks per data unit */
+        return mc_seterr(err, MC_E_RANGE, "engine: a data unit is at most 2^20 blocks, not %zu bytes", len);
     size_t h = half_len(c);
     if (impl == MC_IMPL_PORTABLE)
         return mc_xts_evp((unsigned)h * 8, key, decrypt, tweak, in, out, len, err);

@@ -33,6 +33,12 @@ struct mc_xts_keys {
     struct mc_aes_ks2 enc1x2, dec1x2, enc2x2;
 };
 
+/* The intrinsic code indexes these rows as __m128i / __m256i. */
+_Static_assert(sizeof(((struct mc_aes_ks *)0)->rk[0]) == 16, "128-bit round key rows");
+_Static_assert(sizeof(((struct mc_aes_ks2 *)0)->rk[0]) == 32, "256-bit round key rows");
+_Static_assert(offsetof(struct mc_aes_ks, rk) == 0 && offsetof(struct mc_aes_ks2, rk) == 0, "rows first");
+_Static_assert(offsetof(struct mc_xts_keys, enc1x2) % 32 == 0, "256-bit rows are 32-byte aligned");
+
 /* AES-NI key expansion (AESKEYGENASSIST). key_bytes = 16 or 32 per half; key = k1 || k2. */
 void mc_aesni_xts_setkey(struct mc_xts_keys *k, const uint8_t *key, unsigned half_bytes);
 
