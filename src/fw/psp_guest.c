@@ -12,7 +12,7 @@
 #include "fw/psp_int.h"
 
 #define F(S, f) offsetof(struct S, f)
-#define CHUNK (64u * 1024u)
+#define CHUNK (1024u * 1024u) /* firmware working buffer for bulk commands */
 
 static uint32_t api_ver(const struct mc_psp *psp) { return ((uint32_t)psp->cfg.api_major << 8) | psp->cfg.api_minor; }
 

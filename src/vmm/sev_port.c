@@ -8,7 +8,10 @@ static mc_status port_access(void *ctx, enum mc_psp_dom dom, uint32_t asid, uint
 {
     struct mc_sev_port *p = ctx;
     const struct mc_platform *plat = mc_get_platform(p->mc);
-    struct mc_access a = {.addr = pa, .size = len, .kind = write ? MC_ACC_WRITE : MC_ACC_READ, .req = MC_REQ_PSP};
+    /* Bulk transfers (LAUNCH_UPDATE_DATA, DBG_*, COPY) are non-temporal: whole-line runs that miss
+     * the cache go between DRAM and the engine directly; cached lines are still honoured. */
+    struct mc_access a = {.addr = pa, .size = len, .kind = write ? MC_ACC_WRITE : MC_ACC_READ, .req = MC_REQ_PSP,
+                          .flags = len >= 4096 ? MC_ACC_F_STREAM : 0};
     if (dom == MC_PSP_DOM_HOST) {
         if (!plat->cbit)
             return mc_seterr(err, MC_E_UNSUPPORTED, "the platform has no C-bit");

@@ -79,10 +79,14 @@ static int open_fw(struct fwcli *c)
         return -1;
     struct mc_psp_config cfg;
     mc_sev_port_init(&c->port, mc_machine_mc(c->m), &c->mem);
-    if (mc_psp_config_from_profile(mc_machine_profile(c->m), &cfg, &c->err))
-        return -1;
     cfg.state_path = c->state;
-    return mc_psp_create(&cfg, &c->mem, mc_machine_rng(c->m), &c->psp, &c->err) ? -1 : 0;
+    if (mc_psp_config_from_profile(mc_machine_profile(c->m), &cfg, &c->err) ||
+        (cfg.state_path = c->state, mc_psp_create(&cfg, &c->mem, mc_machine_rng(c->m), &c->psp, &c->err))) {
+        mc_machine_destroy(c->m);
+        c->m = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 static void close_fw(struct fwcli *c)
