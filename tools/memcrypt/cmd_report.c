@@ -33,7 +33,9 @@ static mc_status load_report(const char *path, struct mc_snp_report *r, struct m
 
 static void print_hex(const char *name, const uint8_t *p, size_t n)
 {
-    char h[2 * 64 + 1];
+    char h[2 * 72 + 1]; /* the longest field printed is a 72-byte signature component */
+    if (n > 72)
+        n = 72;
     mc_hex_encode(p, n, h);
     printf("%-22s %s\n", name, h);
 }
