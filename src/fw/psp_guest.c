@@ -95,6 +95,8 @@ PSP_HANDLER(psp_cmd_launch_start)
     if (h > psp->cfg.max_guests)
         return psp_fail(err, MC_FW_RESOURCE_LIMIT, "no free guest slot (%u in use)", psp->cfg.max_guests);
 
+    /* Without a DH cert there is no channel: TEK/TIK stay zero, so LAUNCH_MEASURE is an HMAC under
+     * a zero TIK (Genoa firmware behaviour; UNCONFIRMED for older firmware, which we follow). */
     uint8_t tek[16] = {0}, tik[16] = {0};
     bool channel = dh_pa != 0;
     if (channel) {
@@ -477,6 +479,8 @@ static uint32_t dbg(struct mc_psp *psp, uint8_t *buf, struct psp_guest *g, bool 
     uint32_t len = mc_le32(buf + F(mc_sev_dbg, len));
     if ((s_raw | d_raw) & 15)
         return psp_fail(err, MC_FW_INVALID_ADDRESS, "%s addresses must be 16-byte aligned", what);
+    /* The digest only says "multiple of 16"; a zero length transfers nothing and is refused here
+     * (INVALID_LENGTH) rather than reported as a successful no-op. */
     if (len == 0 || (len & 15))
         return psp_fail(err, MC_FW_INVALID_LENGTH, "%s length 0x%x is not a non-zero multiple of 16", what, len);
     enum mc_psp_dom sdom, ddom;

@@ -44,6 +44,8 @@ static uint32_t nv_commit(struct mc_psp *psp, struct psp_nv *n, struct mc_error 
 static uint32_t check_init_flags(struct mc_psp *psp, uint32_t flags, uint64_t tmr, uint32_t tmr_len,
                                  struct mc_error *err)
 {
+    /* UNCONFIRMED whether later spec versions define more INIT flags; AMD's Genoa firmware rejects
+     * every bit but ES with INVALID_CONFIG, and so do we. */
     if (flags & ~MC_SEV_INIT_FLAG_ES)
         return psp_fail(err, MC_FW_INVALID_CONFIG, "INIT flags 0x%x have bits other than SEV-ES set", flags);
     if (!(flags & MC_SEV_INIT_FLAG_ES))
