@@ -1,0 +1,115 @@
+/* memcrypt — `memcrypt run DOMAIN.xml`: launch a libvirt SEV domain on an emulated platform the
+ * way QEMU and KVM do, play the guest owner, and run a small guest workload.
+ *
+ * The launch (shared/spec/sev-api.md §17): INIT (with the SEV-ES flag and TMR when the platform
+ * has SEV-ES), PLATFORM_STATUS, PDH_CERT_EXPORT (when a channel is built), LAUNCH_START with the
+ * policy and the guest owner's GODH certificate and session, ACTIVATE, LAUNCH_UPDATE_DATA over
+ * the whole firmware image, then the padded kernel-hashes table when kernelHashes='yes',
+ * LAUNCH_UPDATE_VMSA per vCPU for SEV-ES, LAUNCH_MEASURE, LAUNCH_SECRET, LAUNCH_FINISH; at the
+ * end DEACTIVATE and DECOMMISSION. Every firmware command goes through the PSP mailbox with a
+ * command buffer in emulated DRAM.
+ *
+ * The guest owner's part is computed independently of the firmware: the expected launch digest
+ * from the image (memcrypt/measure.h), MEASURE recomputed with the owner's TIK and compared in
+ * constant time, the secret table sealed with TEK/TIK.
+ *
+ * Ownership: the report holds no pointers; opts and domain are borrowed for the call.
+ */
+#ifndef MEMCRYPT_RUN_H
+#define MEMCRYPT_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/error.h>
+#include <memcrypt/libvirt.h>
+
+struct mc_run_report;
+
+/* Called after LAUNCH_MEASURE with the report filled so far (measurement, API version, build,
+ * policy). It may hand back an externally sealed LAUNCH_SECRET packet (header of 0x34 bytes and
+ * payload, malloc'd, the runner frees them); leave *hdr NULL to let the runner seal its own.
+ * A non-OK return aborts the launch (the guest is torn down). */
+typedef mc_status (*mc_run_measured_fn)(void *ctx, const struct mc_run_report *r, uint8_t **hdr, size_t *hdr_len,
+                                        uint8_t **payload, size_t *payload_len, struct mc_error *err);
+/* Progress of long phases ("launch-update", bytes done / total). */
+typedef void (*mc_run_progress_fn)(void *ctx, const char *phase, uint64_t done, uint64_t total);
+
+struct mc_run_opts {
+    const char *platform;         /* CPU profile name; NULL = "milan" */
+    const uint8_t *seed;          /* NULL = OS randomness; else a deterministic run */
+    size_t seed_len;
+    const char *firmware;         /* overrides the XML's <loader>; NULL = use the XML */
+    const char *default_firmware; /* for <os firmware='efi'> without a loader path */
+    const uint8_t *tek, *tik;     /* the guest owner's transport keys (16 bytes each); NULL = fresh */
+    bool no_session;              /* XML without dhCert: launch without a channel, as QEMU does
+                                     (the firmware then uses all-zero TEK/TIK) */
+    const uint8_t *secret;        /* plaintext of the demo secret; NULL = a built-in sentence */
+    size_t secret_len;
+    bool has_secret_gpa;          /* put the secret here instead of the firmware's secret area */
+    uint64_t secret_gpa;
+    bool platform_only;           /* stop after LAUNCH_FINISH: no guest workload */
+    mc_run_measured_fn on_measured;
+    mc_run_progress_fn progress;
+    void *cb_ctx;
+};
+
+/* One guest page as each party sees it (first 64 bytes). */
+struct mc_run_view {
+    uint64_t gpa, spa;
+    uint8_t guest[64];      /* the guest, through its own key (C=1) or in the clear (C=0) */
+    uint8_t hypervisor[64]; /* the host reading the same frame with C=0 */
+    uint8_t host_key[64];   /* the host reading it with C=1 (its SME key) */
+    uint8_t bus[64];        /* what a DRAM bus snooper sees */
+};
+
+struct mc_run_report {
+    char platform[32];
+    char generation[64];
+    uint8_t api_major, api_minor, build;
+    char name[128];
+    uint64_t memory_bytes;
+    unsigned vcpus;
+    uint32_t policy;
+    bool es;
+    uint32_t handle, asid;
+    bool df_flush;                /* ACTIVATE needed WBINVD + DF_FLUSH first */
+    char firmware[256];
+    uint64_t firmware_size;
+    bool kernel_hashes;
+    uint64_t hashes_gpa;
+    uint8_t vmsa[2][4096];        /* SEV-ES: the measured VMSA of the BSP and of the APs */
+    uint64_t launch_bytes;        /* bytes LAUNCH_UPDATE_DATA/VMSA encrypted */
+    double update_seconds;        /* time inside LAUNCH_UPDATE_DATA/VMSA */
+    double launch_seconds;        /* INIT .. LAUNCH_FINISH */
+    uint64_t dram_touched;        /* DRAM frames actually allocated (sparse DRAM) */
+    char owner[160];              /* who played the guest owner and how the channel was built */
+    bool channel;                 /* LAUNCH_START had a GODH cert and session */
+    bool owner_knows_tik;         /* the owner's TIK is known, so MEASURE could be checked */
+    uint8_t launch_digest[32];    /* the owner's expected launch digest */
+    uint8_t measurement[48];      /* MEASURE || MNONCE from the firmware */
+    bool measurement_ok;
+    bool external_secret;         /* the secret packet came from on_measured */
+    uint64_t secret_gpa;
+    uint32_t secret_len;
+    bool secret_area_from_firmware;
+    uint32_t secret_fw_status;
+    bool secret_ok;               /* the guest read back the secret it was given */
+    char secret_seen[128];        /* what the guest found in the secret table (text, for display) */
+    uint32_t final_state;         /* guest state after LAUNCH_FINISH (GUEST_STATUS) */
+    bool workload;                /* the guest workload ran */
+    struct mc_run_view priv, shared;
+    bool io_ok;                   /* bounce-buffered device I/O round trip matched */
+    bool io_direct_ciphertext;    /* a device reading the private page directly got ciphertext */
+    bool wrong_asid_tried;
+    bool wrong_asid_garbage;      /* the VM run under another ASID does not see its plaintext */
+    uint32_t wrong_asid;
+    char wrong_asid_note[160];    /* what happened: garbage bytes, or why the access was refused */
+    uint8_t io_device_saw[32];    /* what the device read from the bounce buffer */
+};
+
+/* Launch d (already parsed; it is validated here against the platform) and fill *r. */
+mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_run_report *r, struct mc_error *err);
+
+#endif

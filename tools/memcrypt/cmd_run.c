@@ -1,0 +1,525 @@
+/* memcrypt run — launch a libvirt SEV domain on an emulated platform, attest it, give it a
+ * secret, run a small guest workload and show what each party sees. */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <memcrypt/bytes.h>
+#include <memcrypt/fileio.h>
+#include <memcrypt/fw_status.h>
+#include <memcrypt/json.h>
+#include <memcrypt/libvirt.h>
+#include <memcrypt/run.h>
+#include <memcrypt/sev_api.h>
+
+#include "cli.h"
+#include "crypto/crypto.h"
+
+
+struct cli_ctx {
+    const char *out_dir;
+    const char *secret_header, *secret_payload;
+    unsigned wait_s;
+    bool json, progress_shown;
+};
+
+static mc_status write_text(const char *dir, const char *name, const char *text, struct mc_error *err)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
+        return mc_seterr(err, MC_E_RANGE, "output folder path is too long");
+    return mc_file_write_atomic(path, (const uint8_t *)text, strlen(text), err);
+}
+
+/* Read a base64 file written by virt-qemu-sev-validate; false while it is absent or incomplete. */
+static bool read_b64(const char *path, uint8_t **out, size_t *len)
+{
+    uint8_t *buf;
+    size_t n;
+    if (mc_file_read(path, 1u << 20, &buf, &n, NULL) != MC_OK)
+        return false;
+    bool ok = false;
+    if (n > 0) {
+        *out = malloc(n);
+        if (*out && mc_base64_decode((const char *)buf, n, *out, n, len, NULL) == MC_OK && *len > 0)
+            ok = true;
+        if (!ok) {
+            free(*out);
+            *out = NULL;
+        }
+    }
+    free(buf);
+    return ok;
+}
+
+static mc_status on_measured(void *vctx, const struct mc_run_report *r, uint8_t **hdr, size_t *hdr_len,
+                             uint8_t **payload, size_t *payload_len, struct mc_error *err)
+{
+    struct cli_ctx *c = vctx;
+    if (c->out_dir) {
+        char b64[80], num[32];
+        mc_status st = MC_OK;
+        /* SEV-ES: the VMSA pages as measured, for virt-qemu-sev-validate --vmsa-cpu0/--vmsa-cpu1. */
+        for (unsigned i = 0; !st && r->es && i < (r->vcpus > 1 ? 2u : 1u); i++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/vmsa-cpu%u.bin", c->out_dir, i);
+            st = mc_file_write_atomic(path, r->vmsa[i], sizeof r->vmsa[i], err);
+        }
+        /* "policy" is written last: its presence means the set is complete. */
+        mc_base64_encode(r->measurement, sizeof r->measurement, b64);
+        if (!st)
+            st = write_text(c->out_dir, "measurement", b64, err);
+        snprintf(num, sizeof num, "%u", r->api_major);
+        if (!st)
+            st = write_text(c->out_dir, "api-major", num, err);
+        snprintf(num, sizeof num, "%u", r->api_minor);
+        if (!st)
+            st = write_text(c->out_dir, "api-minor", num, err);
+        snprintf(num, sizeof num, "%u", r->build);
+        if (!st)
+            st = write_text(c->out_dir, "build-id", num, err);
+        snprintf(num, sizeof num, "%u", r->policy);
+        if (!st)
+            st = write_text(c->out_dir, "policy", num, err);
+        if (st)
+            return st;
+    }
+    if (!c->secret_header)
+        return MC_OK;
+    if (!c->json)
+        fprintf(stderr, "memcrypt run: measured; waiting up to %u s for %s and %s\n", c->wait_s, c->secret_header,
+                c->secret_payload);
+    time_t end = time(NULL) + (time_t)c->wait_s;
+    for (;;) {
+        uint8_t *h = NULL, *p = NULL;
+        size_t hl = 0, pl = 0;
+        if (read_b64(c->secret_header, &h, &hl) && read_b64(c->secret_payload, &p, &pl)) {
+            /* The writer may still be writing: take the files once they read the same twice. */
+            struct timespec ts = {0, 200 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            uint8_t *h2 = NULL, *p2 = NULL;
+            size_t hl2 = 0, pl2 = 0;
+            bool same = read_b64(c->secret_header, &h2, &hl2) && read_b64(c->secret_payload, &p2, &pl2) &&
+                        hl2 == hl && pl2 == pl && !memcmp(h2, h, hl) && !memcmp(p2, p, pl);
+            free(h2);
+            free(p2);
+            if (!same) {
+                free(h);
+                free(p);
+                continue;
+            }
+            *hdr = h;
+            *hdr_len = hl;
+            *payload = p;
+            *payload_len = pl;
+            return MC_OK;
+        }
+        free(h);
+        free(p);
+        if (time(NULL) >= end)
+            return mc_seterr(err, MC_E_IO, "no secret header/payload appeared in %s and %s within %u s",
+                             c->secret_header, c->secret_payload, c->wait_s);
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void on_progress(void *vctx, const char *phase, uint64_t done, uint64_t total)
+{
+    struct cli_ctx *c = vctx;
+    (void)phase;
+    fprintf(stderr, "\rlaunch: LAUNCH_UPDATE_DATA %.1f / %.1f MiB", done / 1048576.0, total / 1048576.0);
+    if (done == total)
+        fputc('\n', stderr);
+    c->progress_shown = true;
+}
+
+static void hexline(const char *label, const uint8_t *p, size_t n)
+{
+    printf("  %-22s ", label);
+    for (size_t i = 0; i < n; i++)
+        printf("%02x", p[i]);
+    printf("\n");
+}
+
+/* Printable text or hex of a 64-byte line. */
+static void show_line(const char *who, const uint8_t *p, const char *note)
+{
+    bool text = true;
+    size_t n = 0;
+    while (n < 64 && p[n])
+        n++;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 0x20 || p[i] >= 0x7f)
+            text = false;
+    for (size_t i = n; i < 64; i++)
+        if (p[i])
+            text = false;
+    if (text && n > 0)
+        printf("    %-22s \"%.*s\"%s\n", who, (int)n, (const char *)p, note);
+    else {
+        printf("    %-22s ", who);
+        for (size_t i = 0; i < 24; i++)
+            printf("%02x ", p[i]);
+        printf("...%s\n", note);
+    }
+}
+
+static const char *policy_text(uint32_t p, char *buf, size_t n)
+{
+    static const char *const names[] = {"NODBG", "NOKS", "ES", "NOSEND", "DOMAIN", "SEV"};
+    buf[0] = 0;
+    for (int i = 0; i < 6; i++)
+        if (p & (1u << i)) {
+            strncat(buf, buf[0] ? "|" : "", n - strlen(buf) - 1);
+            strncat(buf, names[i], n - strlen(buf) - 1);
+        }
+    if (p >> 16) {
+        char v[32];
+        snprintf(v, sizeof v, "%sAPI>=%u.%u", buf[0] ? "|" : "", (p >> 16) & 0xff, p >> 24);
+        strncat(buf, v, n - strlen(buf) - 1);
+    }
+    if (!buf[0])
+        snprintf(buf, n, "none");
+    return buf;
+}
+
+static void json_view(struct mc_json *j, const char *key, const struct mc_run_view *v)
+{
+    mc_json_obj(j, key);
+    mc_json_hex64(j, "gpa", v->gpa);
+    mc_json_hex64(j, "spa", v->spa);
+    mc_json_hexbytes(j, "guest", v->guest, 64);
+    mc_json_hexbytes(j, "hypervisor", v->hypervisor, 64);
+    mc_json_hexbytes(j, "hostKey", v->host_key, 64);
+    mc_json_hexbytes(j, "bus", v->bus, 64);
+    mc_json_end(j);
+}
+
+static void print_json(const struct mc_run_report *r)
+{
+    struct mc_json j;
+    mc_json_begin(&j, stdout);
+    mc_json_obj(&j, NULL);
+    mc_json_str(&j, "domain", r->name);
+    mc_json_str(&j, "platform", r->platform);
+    mc_json_obj(&j, "firmwareApi");
+    mc_json_u64(&j, "major", r->api_major);
+    mc_json_u64(&j, "minor", r->api_minor);
+    mc_json_u64(&j, "build", r->build);
+    mc_json_end(&j);
+    mc_json_u64(&j, "memoryBytes", r->memory_bytes);
+    mc_json_u64(&j, "vcpus", r->vcpus);
+    mc_json_hex64(&j, "policy", r->policy);
+    mc_json_bool(&j, "sevEs", r->es);
+    mc_json_u64(&j, "handle", r->handle);
+    mc_json_u64(&j, "asid", r->asid);
+    mc_json_str(&j, "firmware", r->firmware);
+    mc_json_u64(&j, "firmwareBytes", r->firmware_size);
+    mc_json_bool(&j, "kernelHashes", r->kernel_hashes);
+    mc_json_u64(&j, "launchBytes", r->launch_bytes);
+    mc_json_double(&j, "launchUpdateSeconds", r->update_seconds);
+    mc_json_double(&j, "launchSeconds", r->launch_seconds);
+    mc_json_str(&j, "owner", r->owner);
+    mc_json_bool(&j, "channel", r->channel);
+    mc_json_hexbytes(&j, "launchDigest", r->launch_digest, 32);
+    char b64[80];
+    mc_base64_encode(r->measurement, sizeof r->measurement, b64);
+    mc_json_str(&j, "measurement", b64);
+    mc_json_hexbytes(&j, "measure", r->measurement, 32);
+    mc_json_hexbytes(&j, "mnonce", r->measurement + 32, 16);
+    if (r->owner_knows_tik)
+        mc_json_bool(&j, "measurementVerified", r->measurement_ok);
+    else
+        mc_json_null(&j, "measurementVerified");
+    mc_json_obj(&j, "secret");
+    mc_json_bool(&j, "injected", r->secret_len > 0);
+    mc_json_bool(&j, "external", r->external_secret);
+    mc_json_hex64(&j, "gpa", r->secret_gpa);
+    mc_json_u64(&j, "bytes", r->secret_len);
+    mc_json_bool(&j, "firmwareArea", r->secret_area_from_firmware);
+    if (r->workload) {
+        mc_json_str(&j, "guestRead", r->secret_seen);
+        mc_json_bool(&j, "matches", r->secret_ok);
+    }
+    mc_json_end(&j);
+    mc_json_str(&j, "guestState", mc_sev_gstate_name(r->final_state));
+    if (r->workload) {
+        json_view(&j, "privatePage", &r->priv);
+        json_view(&j, "sharedPage", &r->shared);
+        mc_json_obj(&j, "wrongAsid");
+        mc_json_u64(&j, "asid", r->wrong_asid);
+        mc_json_bool(&j, "plaintextHidden", r->wrong_asid_garbage);
+        mc_json_str(&j, "note", r->wrong_asid_note);
+        mc_json_end(&j);
+        mc_json_obj(&j, "bounceIo");
+        mc_json_bool(&j, "ok", r->io_ok);
+        mc_json_bool(&j, "directReadIsCiphertext", r->io_direct_ciphertext);
+        mc_json_strn(&j, "deviceSaw", (const char *)r->io_device_saw, strnlen((const char *)r->io_device_saw, 32));
+        mc_json_end(&j);
+    }
+    mc_json_finish(&j);
+}
+
+static void print_text(const struct mc_run_report *r)
+{
+    char pol[96];
+    printf("memcrypt run: domain '%s' on emulated platform %s (%s)\n", r->name, r->platform, r->generation);
+    printf("  SEV firmware API %u.%u build %u; memory %llu MiB, %u vCPU%s\n", r->api_major, r->api_minor, r->build,
+           (unsigned long long)(r->memory_bytes >> 20), r->vcpus, r->vcpus == 1 ? "" : "s");
+    printf("  policy 0x%x (%s) -> %s guest, handle %u, ASID %u\n", r->policy, policy_text(r->policy, pol, sizeof pol),
+           r->es ? "SEV-ES" : "SEV", r->handle, r->asid);
+    printf("  firmware %s (%llu KiB)%s\n", r->firmware, (unsigned long long)(r->firmware_size >> 10),
+           r->kernel_hashes ? ", plus the kernel-hashes table" : "");
+    printf("\nlaunch (as QEMU/KVM drive it)\n");
+    printf("  %-22s %s\n", "guest owner", r->owner);
+    printf("  %-22s %llu bytes in %.3f s (%.0f MB/s)\n", "LAUNCH_UPDATE_*", (unsigned long long)r->launch_bytes,
+           r->update_seconds, r->update_seconds > 0 ? r->launch_bytes / r->update_seconds / 1e6 : 0.0);
+    hexline("launch digest", r->launch_digest, 32);
+    hexline("LAUNCH_MEASURE", r->measurement, 32);
+    hexline("  mnonce", r->measurement + 32, 16);
+    if (r->owner_knows_tik)
+        printf("  %-22s %s\n", "owner check",
+               r->measurement_ok ? "OK: MEASURE = HMAC(TIK, 0x04|api|build|policy|digest|mnonce) matches"
+                                 : "MISMATCH");
+    else
+        printf("  %-22s not checked: the owner's TIK is not known here (give --tk)\n", "owner check");
+    if (r->secret_len)
+        printf("  %-22s %u bytes at GPA 0x%llx (%s)%s\n", "LAUNCH_SECRET", r->secret_len,
+               (unsigned long long)r->secret_gpa,
+               r->secret_area_from_firmware ? "the firmware's secret area"
+                                            : "chosen here: the image publishes no secret area",
+               r->external_secret ? ", sealed by the external guest owner" : "");
+    else
+        printf("  %-22s none\n", "LAUNCH_SECRET");
+    printf("  %-22s guest state %s\n", "LAUNCH_FINISH", mc_sev_gstate_name(r->final_state));
+    printf("  %-22s %.3f s, %llu DRAM frames touched\n", "whole launch", r->launch_seconds,
+           (unsigned long long)r->dram_touched);
+    if (!r->workload)
+        return;
+    printf("\nguest workload\n");
+    printf("  secret read by the guest: \"%s\" (%s)\n", r->secret_seen,
+           r->secret_ok ? "what the owner sent" : "DIFFERENT from what the owner sent");
+    printf("\n  private page, GPA 0x%llx (C=1), frame 0x%llx\n", (unsigned long long)r->priv.gpa,
+           (unsigned long long)r->priv.spa);
+    show_line("guest reads", r->priv.guest, "");
+    show_line("hypervisor (C=0)", r->priv.hypervisor, "  <- ciphertext");
+    show_line("hypervisor (C=1)", r->priv.host_key, "  <- wrong key: garbage");
+    show_line("bus snooper", r->priv.bus, "  <- ciphertext");
+    if (r->wrong_asid_tried) {
+        char who[32];
+        snprintf(who, sizeof who, "guest run as ASID %u", r->wrong_asid);
+        printf("    %-22s %s\n", who, r->wrong_asid_note);
+    }
+    printf("\n  shared page, GPA 0x%llx (C=0), frame 0x%llx\n", (unsigned long long)r->shared.gpa,
+           (unsigned long long)r->shared.spa);
+    show_line("guest reads", r->shared.guest, "");
+    show_line("hypervisor (C=0)", r->shared.hypervisor, "");
+    show_line("bus snooper", r->shared.bus, "");
+    printf("\n  bounce-buffered I/O: the device read \"%.*s\" from the shared bounce buffer; the guest copied the\n"
+           "  answer into private memory: %s\n",
+           (int)strnlen((const char *)r->io_device_saw, 32), (const char *)r->io_device_saw,
+           r->io_ok ? "OK" : "FAILED");
+    printf("  a device reading the private page directly gets %s\n",
+           r->io_direct_ciphertext ? "ciphertext" : "PLAINTEXT");
+}
+
+static int read_key16(const char *path, uint8_t *out, size_t n, const char *what, const char *cmd)
+{
+    uint8_t *b;
+    size_t len;
+    struct mc_error e = {0};
+    if (mc_file_read(path, 64, &b, &len, &e))
+        return mc_cli_fail(cmd, &e);
+    if (len != n) {
+        free(b);
+        return mc_cli_usage_error(cmd, "%s file '%s' holds %zu bytes; expected %zu", what, path, len, n);
+    }
+    memcpy(out, b, n);
+    free(b);
+    return 0;
+}
+
+static int run_run(int argc, char **argv)
+{
+    struct cli_ctx c = {.wait_s = 60};
+    struct mc_run_opts o = {0};
+    const char *tk = NULL, *tek = NULL, *tik = NULL, *seed = NULL, *secret_file = NULL;
+    uint8_t tkb[32];
+    int platform_only = 0, json = 0;
+    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                         {"platform", required_argument, NULL, 'p'},
+                                         {"seed", required_argument, NULL, 's'},
+                                         {"firmware", required_argument, NULL, 'f'},
+                                         {"tk", required_argument, NULL, 'K'},
+                                         {"tek", required_argument, NULL, 'E'},
+                                         {"tik", required_argument, NULL, 'I'},
+                                         {"no-session", no_argument, NULL, 'n'},
+                                         {"secret-file", required_argument, NULL, 'S'},
+                                         {"secret-gpa", required_argument, NULL, 'g'},
+                                         {"platform-only", no_argument, NULL, 'P'},
+                                         {"out-dir", required_argument, NULL, 'o'},
+                                         {"secret-header", required_argument, NULL, 'H'},
+                                         {"secret-payload", required_argument, NULL, 'Y'},
+                                         {"wait", required_argument, NULL, 'w'},
+                                         {0}};
+    int ch;
+    optind = 1;
+    opterr = 0;
+    struct mc_error e = {0};
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        uint64_t v;
+        switch (ch) {
+        case 'j': json = 1; break;
+        case 'p': o.platform = optarg; break;
+        case 's': seed = optarg; break;
+        case 'f': o.firmware = optarg; break;
+        case 'K': tk = optarg; break;
+        case 'E': tek = optarg; break;
+        case 'I': tik = optarg; break;
+        case 'n': o.no_session = true; break;
+        case 'S': secret_file = optarg; break;
+        case 'g':
+            if (mc_parse_u64(optarg, &v, &e) || (v & 15))
+                return mc_cli_usage_error(argv[0], "--secret-gpa wants a 16-byte aligned address, not '%s'", optarg);
+            o.has_secret_gpa = true;
+            o.secret_gpa = v;
+            break;
+        case 'P': platform_only = 1; break;
+        case 'o': c.out_dir = optarg; break;
+        case 'H': c.secret_header = optarg; break;
+        case 'Y': c.secret_payload = optarg; break;
+        case 'w':
+            if (mc_parse_u64(optarg, &v, &e) || v > 3600)
+                return mc_cli_usage_error(argv[0], "--wait wants seconds (0..3600), not '%s'", optarg);
+            c.wait_s = (unsigned)v;
+            break;
+        default:
+            return mc_cli_usage_error(argv[0], "unknown option or missing value '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return mc_cli_usage_error(argv[0], "missing DOMAIN.xml");
+    if (optind != argc - 1)
+        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind + 1]);
+    if (tk && (tek || tik))
+        return mc_cli_usage_error(argv[0], "--tk is mutually exclusive with --tek/--tik");
+    if (!!tek != !!tik)
+        return mc_cli_usage_error(argv[0], "--tek and --tik go together");
+    if (!!c.secret_header != !!c.secret_payload)
+        return mc_cli_usage_error(argv[0], "--secret-header and --secret-payload go together");
+    if (o.no_session && (tk || tek))
+        return mc_cli_usage_error(argv[0], "--no-session launches with all-zero keys; --tk/--tek/--tik do not apply");
+    if (tk) {
+        int rc = read_key16(tk, tkb, 32, "--tk", argv[0]);
+        if (rc)
+            return rc;
+    } else if (tek) {
+        int rc = read_key16(tek, tkb, 16, "--tek", argv[0]);
+        if (!rc)
+            rc = read_key16(tik, tkb + 16, 16, "--tik", argv[0]);
+        if (rc)
+            return rc;
+    }
+    if (tk || tek) {
+        o.tek = tkb;      /* TEK || TIK, as virt-qemu-sev-validate's --tk file */
+        o.tik = tkb + 16;
+    }
+    if (c.secret_header && (access(c.secret_header, F_OK) == 0 || access(c.secret_payload, F_OK) == 0))
+        return mc_cli_usage_error(argv[0], "%s or %s already exists; remove them so a stale secret is not injected",
+                                  c.secret_header, c.secret_payload);
+    if (c.out_dir) {
+        struct stat sb;
+        if (stat(c.out_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            return mc_cli_usage_error(argv[0], "--out-dir '%s' is not a folder", c.out_dir);
+    }
+    uint8_t *secret = NULL;
+    size_t secret_len = 0;
+    if (secret_file) {
+        if (mc_file_read(secret_file, 0x4000, &secret, &secret_len, &e))
+            return mc_cli_fail(argv[0], &e);
+        o.secret = secret;
+        o.secret_len = secret_len;
+    }
+    if (seed) {
+        o.seed = (const uint8_t *)seed;
+        o.seed_len = strlen(seed);
+    }
+    o.default_firmware = MC_OVMF_DIR "/OVMF.fd";
+    o.platform_only = platform_only;
+    c.json = json;
+    o.cb_ctx = &c;
+    if (c.out_dir || c.secret_header)
+        o.on_measured = on_measured;
+    struct mc_lv_domain *d;
+    if (mc_libvirt_load(argv[optind], &d, &e)) {
+        free(secret);
+        return mc_cli_fail(argv[0], &e);
+    }
+    if (!json && d->memory_kib > (1ull << 20))
+        o.progress = on_progress;
+    struct mc_run_report r;
+    mc_status st = mc_run(d, &o, &r, &e);
+    if (secret) {
+        mc_wipe(secret, secret_len);
+        free(secret);
+    }
+    mc_libvirt_free(d);
+    mc_wipe(tkb, sizeof tkb);
+    if (st)
+        return mc_cli_fail(argv[0], &e);
+    if (json)
+        print_json(&r);
+    else
+        print_text(&r);
+    bool bad = r.workload && ((r.secret_len && !r.secret_ok) || !r.io_ok || !r.io_direct_ciphertext ||
+                              !r.wrong_asid_garbage);
+    return bad ? MC_EXIT_CHECK : MC_EXIT_OK;
+}
+
+const struct mc_cli_cmd mc_cli_run[] = {
+    {"run", "launch a libvirt SEV domain on an emulated platform, attest it, give it a secret, show the views",
+     "usage: memcrypt run DOMAIN.xml [--platform NAME] [--seed S] [--json] [--firmware PATH]\n"
+     "                    [--tk FILE | --tek FILE --tik FILE] [--no-session]\n"
+     "                    [--secret-file FILE] [--secret-gpa ADDR]\n"
+     "       memcrypt run DOMAIN.xml --platform-only [--out-dir DIR]\n"
+     "                    [--secret-header FILE --secret-payload FILE [--wait SECONDS]] ...\n"
+     "\n"
+     "Boots an emulated platform (CPU profile, memory controller, SEV firmware), launches the\n"
+     "domain as QEMU/KVM do (INIT, LAUNCH_START with the XML's policy and dhCert/session or a\n"
+     "session made here, ACTIVATE, LAUNCH_UPDATE_DATA over the firmware image and the\n"
+     "kernel-hashes table, LAUNCH_UPDATE_VMSA for SEV-ES, LAUNCH_MEASURE), plays the guest owner\n"
+     "(recomputes the launch digest and MEASURE, injects a secret with LAUNCH_SECRET),\n"
+     "LAUNCH_FINISH, then runs a guest workload: reads the secret, writes private and shared\n"
+     "data, bounce-buffered device I/O. The report shows, side by side, what the guest, the\n"
+     "hypervisor and a bus snooper see of the same page.\n"
+     "\n"
+     "options:\n"
+     "  --platform NAME      CPU profile (naples, rome, milan (default), genoa)\n"
+     "  --seed S             deterministic keys and nonces\n"
+     "  --firmware PATH      use this image instead of the XML's <loader>\n"
+     "  --tk FILE            the guest owner's TEK||TIK (32 bytes; virt-qemu-sev-validate --tk)\n"
+     "  --tek/--tik FILE     the same as two 16-byte files\n"
+     "  --no-session         without dhCert in the XML, launch without a channel (zero keys)\n"
+     "  --secret-file FILE   secret to inject (default: a demo sentence)\n"
+     "  --secret-gpa ADDR    guest address for the secret (default: the firmware's secret area)\n"
+     "  --platform-only      act as the platform only (no workload): with --out-dir, write\n"
+     "                       measurement (base64 of MEASURE||MNONCE), api-major, api-minor,\n"
+     "                       build-id and policy files (SEV-ES: also vmsa-cpu0.bin, vmsa-cpu1.bin);\n"
+     "                       with --secret-header/--secret-payload,\n"
+     "                       wait for the files virt-qemu-sev-validate --inject-secret writes and\n"
+     "                       inject them with LAUNCH_SECRET\n"
+     "  --json               machine-readable report\n"
+     "\n"
+     "examples:\n"
+     "  memcrypt run examples/sev-guest.xml\n"
+     "  memcrypt run examples/sev-es-guest.xml --platform milan --json\n",
+     run_run},
+    {0},
+};
