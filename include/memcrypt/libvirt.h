@@ -102,9 +102,9 @@ mc_status mc_libvirt_parse(const char *xml, size_t len, struct mc_lv_domain **ou
 mc_status mc_libvirt_load(const char *path, struct mc_lv_domain **out, struct mc_error *err);
 void mc_libvirt_free(struct mc_lv_domain *d);
 
-/* Names of the built-in platforms, NULL-terminated (for usage texts). */
-const char *const *mc_libvirt_platform_names(void);
-/* Facts of a named platform (naples, rome, milan, genoa). MC_E_NOTFOUND for other names. */
+/* Facts of a named CPU profile (memcrypt/cpu.h: naples, rome, milan, genoa, ...), decoded from its
+ * CPUID values, plus the firmware build and SNP ABI of its generation. MC_E_NOTFOUND lists the
+ * known names. */
 mc_status mc_libvirt_platform(const char *name, struct mc_lv_platform *out, struct mc_error *err);
 
 /* Validation flags. */

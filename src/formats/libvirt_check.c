@@ -15,37 +15,55 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <memcrypt/cpu.h>
 #include <memcrypt/libvirt.h>
 
-/* The platforms the domain checks know. Values: shared/spec/cpu-and-config.md §1.1 and §1.5 (raw
- * CPUID dumps of EPYC parts), sev-api.md / snp-abi.md for firmware versions.
- * UNCONFIRMED, settled here: Naples server values follow the Zen 1 client dump (47/5/15 ASIDs,
- * no SEV-ES); Genoa's reduction 6 comes from one decoded dump. Milan's EDX = 128 is the dump that
- * reserves ASIDs 1..127 for SEV-ES, so Milan is the one profile with SEV-ES guests; Rome's dump
- * has EDX = 1 (no SEV-ES ASIDs configured by that BIOS). Firmware API versions are those the
- * Linux driver prints for each generation's public firmware (0.17 Naples, 0.24 Rome, 1.55 Milan/
- * Genoa); builds are representative. */
-static const struct mc_lv_platform builtin[] = {
-    {"naples", 47, 5, 1, 15, 1, true, false, false, 0, 17, 48, 0, 0, true},
-    {"rome", 47, 5, 1, 509, 1, true, true, false, 0, 24, 14, 0, 0, true},
-    {"milan", 51, 5, 1, 509, 128, true, true, true, 1, 55, 21, 1, 55, true},
-    {"genoa", 51, 6, 1, 1006, 1, true, true, true, 1, 55, 37, 1, 55, true},
+/* Platform facts come from the CPU profiles (memcrypt/cpu.h: CPUID 8000_001F decoded, firmware API
+ * version) — one source of truth shared with the machine and the firmware. What the profiles do
+ * not carry is the firmware build number and the SNP ABI version; those are per generation here
+ * (representative public firmware: Naples 0.17, Rome 0.24, Milan/Genoa 1.55; builds UNCONFIRMED,
+ * chosen as examples, and shown everywhere as what PLATFORM_STATUS reports). Host SMT is taken as
+ * enabled on every AMD server profile. */
+static const struct {
+    const char *name;
+    uint8_t build, snp_major, snp_minor;
+} fw_extra[] = {
+    {"naples", 48, 0, 0},
+    {"rome", 14, 0, 0},
+    {"milan", 21, 1, 55},
+    {"genoa", 37, 1, 55},
 };
-
-static const char *const builtin_names[] = {"naples", "rome", "milan", "genoa", NULL};
-
-const char *const *mc_libvirt_platform_names(void) { return builtin_names; }
 
 mc_status mc_libvirt_platform(const char *name, struct mc_lv_platform *out, struct mc_error *err)
 {
     if (!name || !out)
         return mc_seterr(err, MC_E_INVAL, "mc_libvirt_platform: NULL argument");
-    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
-        if (!strcmp(builtin[i].name, name)) {
-            *out = builtin[i];
-            return MC_OK;
+    const struct mc_cpu_profile *prof;
+    mc_status st = mc_cpu_profile_find(name, &prof, err);
+    if (st)
+        return st;
+    struct mc_cpu_features f;
+    mc_cpu_decode(prof, &f);
+    memset(out, 0, sizeof *out);
+    snprintf(out->name, sizeof out->name, "%s", prof->name);
+    out->cbitpos = f.cbit;
+    out->phys_addr_reduction = f.reduction;
+    out->guest_reduced_phys_bits = 1;
+    out->max_sev_asid = f.max_asid;
+    out->min_sev_asid = f.min_sev_asid;
+    out->sev = f.sev;
+    out->sev_es = f.sev_es;
+    out->sev_snp = f.sev_snp;
+    out->api_major = prof->fw_api_major;
+    out->api_minor = prof->fw_api_minor;
+    out->smt_enabled = prof->vendor == MC_VENDOR_AMD;
+    for (size_t i = 0; i < sizeof fw_extra / sizeof fw_extra[0]; i++)
+        if (!strcmp(fw_extra[i].name, prof->name)) {
+            out->build = fw_extra[i].build;
+            out->snp_api_major = fw_extra[i].snp_major;
+            out->snp_api_minor = fw_extra[i].snp_minor;
         }
-    return mc_seterr(err, MC_E_NOTFOUND, "unknown platform '%.40s' (known: naples, rome, milan, genoa)", name);
+    return MC_OK;
 }
 
 uint32_t mc_libvirt_max_guests(const struct mc_lv_platform *p)

@@ -92,28 +92,11 @@ static mc_status facts_for(const char *name, const struct mc_cpu_profile **prof,
                            struct mc_error *err)
 {
     mc_status st = mc_cpu_profile_find(name, prof, err);
-    if (st)
-        return st;
-    struct mc_cpu_features f;
-    mc_cpu_decode(*prof, &f);
-    memset(p, 0, sizeof *p);
-    struct mc_lv_platform builtin;
-    if (mc_libvirt_platform((*prof)->name, &builtin, NULL) == MC_OK)
-        *p = builtin; /* firmware build and SNP ABI; everything else from the profile below */
-    snprintf(p->name, sizeof p->name, "%s", (*prof)->name);
-    p->cbitpos = f.cbit;
-    p->phys_addr_reduction = f.reduction;
-    p->guest_reduced_phys_bits = 1;
-    p->max_sev_asid = f.max_asid;
-    p->min_sev_asid = f.min_sev_asid;
-    p->sev = f.sev;
-    p->sev_es = f.sev_es;
-    p->sev_snp = f.sev_snp;
-    p->api_major = (*prof)->fw_api_major;
-    p->api_minor = (*prof)->fw_api_minor;
-    if (!p->sev)
-        return mc_seterr(err, MC_E_UNSUPPORTED, "platform '%s' has no SEV", p->name);
-    return MC_OK;
+    if (!st)
+        st = mc_libvirt_platform((*prof)->name, p, err);
+    if (!st && !p->sev)
+        st = mc_seterr(err, MC_E_UNSUPPORTED, "platform '%s' has no SEV", p->name);
+    return st;
 }
 
 static mc_status boot_platform(struct run *x, const struct mc_cpu_profile *prof, const struct mc_lv_platform *facts,
