@@ -30,6 +30,9 @@ struct fwt {
 
 typedef void (*fwt_tweak_fn)(struct mc_psp_config *cfg);
 
+/* Machine seed for the next fwt_open (tests that need two different chips change it). */
+static const char *fwt_seed = "fw-test-seed";
+
 static inline int fwt_open(struct fwt *t, const char *platform, const char *state_path, fwt_tweak_fn tweak)
 {
     memset(t, 0, sizeof *t);
@@ -37,8 +40,8 @@ static inline int fwt_open(struct fwt *t, const char *platform, const char *stat
     mc_machine_config_init(&mc);
     mc.platform = platform;
     mc.dram_size = 64ull << 20;
-    mc.seed = (const uint8_t *)"fw-test-seed";
-    mc.seed_len = 12;
+    mc.seed = (const uint8_t *)fwt_seed;
+    mc.seed_len = strlen(fwt_seed);
     if (mc_machine_create(&mc, &t->m, &t->err) != MC_OK) {
         fprintf(stderr, "machine: %s\n", t->err.msg);
         return -1;

@@ -6,6 +6,7 @@
  * bit the launch path enforces. */
 #include <memcrypt/fw_status.h>
 #include <memcrypt/sev_cert.h>
+#include <memcrypt/sev_identity.h>
 #include <memcrypt/sev_owner.h>
 #include <memcrypt/sev_session.h>
 
@@ -684,6 +685,104 @@ static void test_policy_bits(void)
     fwt_close(&t);
 }
 
+/* ---- SEND_START: NOSEND, DOMAIN and SEV policy bits ----------------------------------------- */
+
+static uint32_t running_guest(struct fwt *t, uint32_t policy)
+{
+    uint32_t h;
+    if (fwt_launch(t, policy, 0, &h) || fwt_measure(t, h, NULL) || fwt_handle_cmd(t, MC_SEV_CMD_LAUNCH_FINISH, h))
+        return 0;
+    return h;
+}
+
+/* SEND_START to a target described by pdh, chain (PEK||OCA||CEK) and amd (ASK||ARK). */
+static uint32_t send_start(struct fwt *t, uint32_t h, const uint8_t *pdh, const uint8_t *chain, const uint8_t *amd,
+                           uint32_t amd_len, uint32_t ses_len)
+{
+    hw_write(t, DATA_PA, pdh, MC_SEV_CERT_LEN);
+    hw_write(t, DATA_PA + 0x1000, chain, MC_SEV_CHAIN_LEN);
+    hw_write(t, DATA_PA + 0x3000, amd, amd_len);
+    uint8_t b[0x44] = {0};
+    mc_put_le32(b, h);
+    mc_put_le64(b + 0x08, DATA_PA);
+    mc_put_le32(b + 0x10, MC_SEV_CERT_LEN);
+    mc_put_le64(b + 0x18, DATA_PA + 0x1000);
+    mc_put_le32(b + 0x20, MC_SEV_CHAIN_LEN);
+    mc_put_le64(b + 0x28, DATA_PA + 0x3000);
+    mc_put_le32(b + 0x30, amd_len);
+    mc_put_le64(b + 0x38, DATA2_PA);
+    mc_put_le32(b + 0x40, ses_len);
+    uint32_t st = fw(t, MC_SEV_CMD_SEND_START, b, sizeof b);
+    if (st == MC_FW_INVALID_LENGTH)
+        CHECK(mc_le32(b + 0x40) == 0x80);
+    return st;
+}
+
+static void tweak_rome_old(struct mc_psp_config *c) { c->root_bits = 2048; }
+
+static void test_send_start_policy(void)
+{
+    struct fwt a, b, c;
+    fwt_seed = "chip-a";
+    CHECK(fwt_open(&a, "milan", NULL, tweak_fast) == 0 && fwt_init(&a, 0) == 0);
+    fwt_seed = "chip-b";
+    CHECK(fwt_open(&b, "milan", NULL, tweak_fast) == 0 && fwt_init(&b, 0) == 0);
+    fwt_seed = "chip-c";
+    CHECK(fwt_open(&c, "rome", NULL, tweak_rome_old) == 0 && fwt_init(&c, 0) == 0);
+    fwt_seed = "fw-test-seed";
+    static uint8_t pdh_a[MC_SEV_CERT_LEN], chain_a[MC_SEV_CHAIN_LEN], pdh_b[MC_SEV_CERT_LEN],
+        chain_b[MC_SEV_CHAIN_LEN], pdh_c[MC_SEV_CERT_LEN], chain_c[MC_SEV_CHAIN_LEN], amd_b[0xC80], amd_c[0xC80];
+    CHECK(export_pdh(&a, pdh_a, chain_a) == 0 && export_pdh(&b, pdh_b, chain_b) == 0 &&
+          export_pdh(&c, pdh_c, chain_c) == 0);
+    /* What AMD's key server hands out: the ASK-signed CEK and ASK || ARK of the target. */
+    size_t n1, n2, n3;
+    const struct mc_sev_identity *idb = mc_psp_identity(b.psp, NULL), *idc = mc_psp_identity(c.psp, NULL);
+    CHECK(idb && idc);
+    CHECK(mc_sev_identity_cert(idb, MC_SEV_ID_CEK, chain_b + 2 * MC_SEV_CERT_LEN, MC_SEV_CERT_LEN, &n1, NULL) == MC_OK);
+    CHECK(mc_sev_identity_cert(idb, MC_SEV_ID_ASK, amd_b, sizeof amd_b, &n1, NULL) == MC_OK);
+    CHECK(mc_sev_identity_cert(idb, MC_SEV_ID_ARK, amd_b + n1, sizeof amd_b - n1, &n2, NULL) == MC_OK);
+    CHECK(mc_sev_identity_cert(idc, MC_SEV_ID_CEK, chain_c + 2 * MC_SEV_CERT_LEN, MC_SEV_CERT_LEN, &n3, NULL) == MC_OK);
+    size_t c1, c2;
+    CHECK(mc_sev_identity_cert(idc, MC_SEV_ID_ASK, amd_c, sizeof amd_c, &c1, NULL) == MC_OK);
+    CHECK(mc_sev_identity_cert(idc, MC_SEV_ID_ARK, amd_c + c1, sizeof amd_c - c1, &c2, NULL) == MC_OK);
+    uint32_t amd_b_len = (uint32_t)(n1 + n2), amd_c_len = (uint32_t)(c1 + c2);
+
+    uint8_t s0[32], s1[32];
+    uint32_t h_nosend = running_guest(&a, MC_SEV_POLICY_NOSEND);
+    uint32_t h_domain = running_guest(&a, MC_SEV_POLICY_DOMAIN);
+    uint32_t h_sev = running_guest(&a, MC_SEV_POLICY_SEV | (1u << 16) | (55u << 24));
+    uint32_t h_plain = running_guest(&a, 0);
+    CHECK(h_nosend && h_domain && h_sev && h_plain);
+    fwt_snap(&a, s0);
+    CHECK(send_start(&a, h_plain, pdh_b, chain_b, amd_b, amd_b_len, 0) == MC_FW_INVALID_LENGTH); /* size query */
+    CHECK(send_start(&a, h_nosend, pdh_b, chain_b, amd_b, amd_b_len, 0x80) == MC_FW_POLICY_FAILURE);
+    /* DOMAIN: the target must have the same owner (OCA). */
+    CHECK(send_start(&a, h_domain, pdh_b, chain_b, amd_b, amd_b_len, 0x80) == MC_FW_POLICY_FAILURE);
+    CHECK(send_start(&a, h_domain, pdh_a, chain_a, amd_b, amd_b_len, 0x80) == MC_FW_UNSUPPORTED); /* checks pass */
+    uint8_t bad[MC_SEV_CERT_LEN];
+    memcpy(bad, pdh_a, sizeof bad);
+    bad[0x41C] ^= 1;
+    CHECK(send_start(&a, h_domain, bad, chain_a, amd_b, amd_b_len, 0x80) == MC_FW_BAD_SIGNATURE);
+    /* SEV: the chain up to the ARK must verify and the target must run API >= 1.55. */
+    CHECK(send_start(&a, h_sev, pdh_b, chain_b, amd_b, amd_b_len, 0x80) == MC_FW_UNSUPPORTED); /* checks pass */
+    CHECK(send_start(&a, h_sev, pdh_c, chain_c, amd_c, amd_c_len, 0x80) == MC_FW_POLICY_FAILURE); /* Rome: 0.24 */
+    CHECK(send_start(&a, h_sev, pdh_b, chain_b, amd_c, amd_c_len, 0x80) == MC_FW_BAD_SIGNATURE); /* other ASK */
+    amd_b[0x80] ^= 1;
+    CHECK(send_start(&a, h_sev, pdh_b, chain_b, amd_b, amd_b_len, 0x80) == MC_FW_BAD_SIGNATURE);
+    amd_b[0x80] ^= 1;
+    CHECK(send_start(&a, h_sev, pdh_b, chain_b, amd_b, 0x100, 0x80) == MC_FW_INVALID_LENGTH);
+    CHECK(send_start(&a, h_sev, pdh_b, chain_a, amd_b, amd_b_len, 0x80) == MC_FW_BAD_SIGNATURE); /* PDH not by that PEK */
+    fwt_snap(&a, s1);
+    CHECK_MEM(s0, s1, 32);
+    /* Not RUNNING: INVALID_GUEST_STATE. */
+    uint32_t h_new;
+    CHECK(fwt_launch(&a, 0, 0, &h_new) == 0);
+    CHECK(send_start(&a, h_new, pdh_b, chain_b, amd_b, amd_b_len, 0x80) == MC_FW_INVALID_GUEST_STATE);
+    fwt_close(&a);
+    fwt_close(&b);
+    fwt_close(&c);
+}
+
 int main(void)
 {
     RUN(test_reference_kats);
@@ -694,5 +793,6 @@ int main(void)
     RUN(test_bad_inputs);
     RUN(test_session_tamper);
     RUN(test_policy_bits);
+    RUN(test_send_start_policy);
     return check_summary();
 }

@@ -115,6 +115,11 @@ uint32_t mc_psp_guest_count(const struct mc_psp *psp);
 bool mc_psp_asid_dirty(const struct mc_psp *psp, uint32_t asid);
 /* True once the platform identity exists (it is created on first use, see above). */
 bool mc_psp_has_identity(const struct mc_psp *psp);
+/* The platform identity (created and persisted now if needed), for what AMD's key server and the
+ * platform owner's tools would hand out: the ASK-signed CEK, the emulated ARK/ASK. Borrowed;
+ * valid until the next identity-changing command. NULL with err set on failure. */
+struct mc_sev_identity;
+const struct mc_sev_identity *mc_psp_identity(struct mc_psp *psp, struct mc_error *err);
 /* SHA-256 over a canonical serialisation of all firmware state (platform, guests incl. keys,
  * ASID tables, persistent state). Equal digests = unchanged state. For tests. */
 mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct mc_error *err);

@@ -73,6 +73,7 @@ static const struct psp_cmd_desc psp_cmds[] = {
     {MC_SEV_CMD_LAUNCH_FINISH, "LAUNCH_FINISH", 0x04, 0, P_W, 0, G(LSECRET), CB_NONE, false, psp_cmd_launch_finish},
     {MC_SEV_CMD_ATTESTATION, "ATTESTATION", 0x24, 0x0017, P_W, 0, G(LSECRET) | G(RUNNING) | G(SUPDATE) | G(SENT),
      CB_OK_LEN, false, psp_cmd_attestation},
+    {MC_SEV_CMD_SEND_START, "SEND_START", 0x44, 0, P_W, 0, G(RUNNING), CB_OK_LEN, false, psp_cmd_send_start},
     {MC_SEV_CMD_DBG_DECRYPT, "DBG_DECRYPT", 0x1C, 0, P_W, 0, G_ANY, CB_NONE, false, psp_cmd_dbg_decrypt},
     {MC_SEV_CMD_DBG_ENCRYPT, "DBG_ENCRYPT", 0x1C, 0, P_W, 0, G_ANY, CB_NONE, false, psp_cmd_dbg_encrypt},
 };

@@ -43,5 +43,6 @@ PSP_HANDLER(psp_cmd_launch_finish);
 PSP_HANDLER(psp_cmd_attestation);
 PSP_HANDLER(psp_cmd_dbg_decrypt);
 PSP_HANDLER(psp_cmd_dbg_encrypt);
+PSP_HANDLER(psp_cmd_send_start);
 
 #endif

@@ -194,3 +194,22 @@ uint32_t psp_id_attest(struct mc_psp *psp, const uint8_t mnonce[16], const uint8
         st = hw(err, "report signing");
     return st;
 }
+
+const struct mc_sev_identity *mc_psp_identity(struct mc_psp *psp, struct mc_error *err)
+{
+    if (!psp) {
+        mc_seterr(err, MC_E_INVAL, "mc_psp_identity needs a firmware");
+        return NULL;
+    }
+    return psp_id_get(psp, err) == MC_FW_SUCCESS ? psp->id : NULL;
+}
+
+uint32_t psp_id_oca_cert(struct mc_psp *psp, uint8_t out[MC_SEV_CERT_LEN], struct mc_error *err)
+{
+    uint32_t st = psp_id_get(psp, err);
+    size_t n;
+    if (!st && (mc_sev_identity_cert(psp->id, MC_SEV_ID_OCA, out, MC_SEV_CERT_LEN, &n, err) != MC_OK ||
+                n != MC_SEV_CERT_LEN))
+        st = hw(err, "reading the OCA certificate");
+    return st;
+}

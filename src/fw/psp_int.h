@@ -119,6 +119,7 @@ uint32_t psp_id_pek_csr(struct mc_psp *psp, uint8_t out[MC_SEV_CERT_LEN], struct
 uint32_t psp_id_pdh_export(struct mc_psp *psp, uint8_t pdh[MC_SEV_CERT_LEN], uint8_t chain[MC_SEV_CHAIN_LEN],
                            struct mc_error *err);
 uint32_t psp_id_get_id(struct mc_psp *psp, uint8_t id[MC_SEV_ID_LEN], struct mc_error *err);
+uint32_t psp_id_oca_cert(struct mc_psp *psp, uint8_t out[MC_SEV_CERT_LEN], struct mc_error *err);
 /* LAUNCH_START/RECEIVE_START channel: GODH cert + session -> TEK/TIK (MACs checked). */
 uint32_t psp_id_unwrap_session(struct mc_psp *psp, const uint8_t godh[MC_SEV_CERT_LEN],
                                const uint8_t session[MC_SEV_SESSION_LEN], uint32_t policy, uint8_t tek[16],
