@@ -249,6 +249,13 @@ static void test_msrs(void)
     CHECK(mc_dram_read(mc_machine_dram(m), DATA_PA, raw, 64, NULL) == MC_OK && !memcmp(raw, z, 64));
     CHECK(mc_machine_wrmsr(m, MC_MSR_VM_PAGE_FLUSH, VA0 | 3, &f, &e) == MC_OK);
     CHECK(mc_dram_read(mc_machine_dram(m), DATA_PA, raw, 64, NULL) == MC_OK && memcmp(raw, z, 64) != 0);
+    /* A store that would fault on its second page changes nothing. */
+    uint8_t before[16], after[16], junk[8192];
+    memset(junk, 0xEE, sizeof junk);
+    CHECK(mc_machine_load(m, VA0 + 15 * 4096, before, 16, false, &f, &e) == MC_OK);
+    CHECK(mc_machine_store(m, VA0 + 15 * 4096, junk, 8192, false, &f, &e) == MC_E_FAULT && f.addr == VA0 + 16 * 4096);
+    CHECK(mc_machine_load(m, VA0 + 15 * 4096, after, 16, false, &f, &e) == MC_OK && !memcmp(before, after, 16));
+    CHECK(mc_machine_load(m, UINT64_MAX - 3, after, 8, false, &f, &e) == MC_E_RANGE);
     /* Extra handler, chained. */
     uint64_t val = 77;
     struct mc_msr_handler h = {0x1000, 0x2000, my_rd, NULL, &val};
@@ -256,6 +263,11 @@ static void test_msrs(void)
     CHECK(mc_machine_rdmsr(m, 0x1234, &v, &f, &e) == MC_OK && v == 77);
     CHECK(mc_machine_rdmsr(m, 0x1235, &v, &f, &e) == MC_E_FAULT);
     CHECK(mc_machine_wrmsr(m, 0x1234, 1, &f, &e) == MC_E_FAULT);
+    for (int i = 1; i < MC_MACHINE_MAX_MSR_HANDLERS; i++)
+        CHECK(mc_machine_msr_register(m, &h, &e) == MC_OK);
+    CHECK(mc_machine_msr_register(m, &h, &e) == MC_E_FULL); /* a full handler table */
+    struct mc_msr_handler bad = {0x10, 0x5, my_rd, NULL, NULL};
+    CHECK(mc_machine_msr_register(m, &bad, &e) == MC_E_INVAL);
     mc_machine_destroy(m);
 
     m = mk("icelake-sp", "intel", NULL, -1);

@@ -63,8 +63,10 @@ mc_status mc_machine_set_reg(struct mc_machine *m, enum mc_creg reg, uint64_t va
                              struct mc_error *err);
 void mc_machine_invlpg(struct mc_machine *m, uint64_t va);
 
-/* Host CPU accesses at virtual addresses (CPL 0 unless user). Faults -> MC_E_FAULT + *fault.
- * A fault part-way through a multi-page access leaves earlier pages written (as hardware). */
+/* Host CPU accesses at virtual addresses (CPL 0 unless user). Faults -> MC_E_FAULT + *fault;
+ * every page is translated before any byte moves, so a faulting access changes no memory
+ * (accessed/dirty bits of the pages already translated may be set, as the architecture allows).
+ * mc_machine_copy moves page by page: a fault leaves the pages before it copied (like REP MOVS). */
 mc_status mc_machine_load(struct mc_machine *m, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
                           struct mc_error *err);
 mc_status mc_machine_store(struct mc_machine *m, uint64_t va, const void *buf, size_t len, bool user,

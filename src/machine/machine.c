@@ -276,8 +276,20 @@ static mc_status virt_access(struct mc_machine *m, uint64_t va, uint8_t *rbuf, c
         return mc_seterr(err, MC_E_INVAL, "NULL argument to a machine access");
     if (!len)
         return mc_seterr(err, MC_E_INVAL, "an access needs a non-zero length");
+    if (va + (len - 1) < va)
+        return mc_seterr(err, MC_E_RANGE, "access 0x%llx+%zu wraps around the address space", (unsigned long long)va,
+                         len);
     if (fault)
         fault->kind = MC_FAULT_NONE;
+    /* Translate every page first so that a fault leaves memory unchanged. */
+    for (uint64_t v = va & ~4095ull;; v += 4096) {
+        struct mc_xlat x;
+        mc_status st = mc_machine_translate(m, v < va ? va : v, acc, &x, fault, err);
+        if (st)
+            return st;
+        if (v >= ((va + (len - 1)) & ~4095ull))
+            break;
+    }
     size_t done = 0;
     while (done < len) {
         uint64_t v = va + done;

@@ -327,6 +327,10 @@ static int run_cold_boot(int argc, char **argv)
     view(&d, "attacker reads the unencrypted page raw", b, SECRET_LEN);
     TRY(mc_machine_phys_read(m, c | PA_DATA, b, SECRET_LEN, NULL, &e));
     view(&d, "boot 2 (new key): CPU load with C=1", b, SECRET_LEN);
+    struct mc_dma_port dev;
+    TRY(mc_dma_init(&dev, mc_machine_mc(m), 64, &e));
+    TRY(mc_dma_read(&dev, c | PA_DATA, b, SECRET_LEN, NULL, &e));
+    view(&d, "boot 2: DMA device with C-bit (new key)", b, SECRET_LEN);
     mc_machine_destroy(m);
     if (!o.dram_file)
         unlink(tmp);
@@ -359,6 +363,12 @@ static int run_cache_alias(int argc, char **argv)
     view(&d, "CPU load through C=0 again, no flush", b, SECRET_LEN);
     TRY(mc_dram_read(mc_machine_dram(m), PA_DATA, b, SECRET_LEN, &e));
     view(&d, "DRAM bus before any flush", b, SECRET_LEN);
+    struct mc_dma_port dev;
+    TRY(mc_dma_init(&dev, mc_machine_mc(m), 64, &e));
+    TRY(mc_dma_read(&dev, mc_machine_enc_bit(m) | PA_DATA, b, SECRET_LEN, NULL, &e));
+    view(&d, "DMA device with C-bit (host-key tag)", b, SECRET_LEN);
+    TRY(mc_dma_read(&dev, PA_DATA, b, SECRET_LEN, NULL, &e));
+    view(&d, "DMA device without C-bit, before any flush", b, SECRET_LEN);
     TRY(mc_machine_clflush(m, VA_ENC, NULL, &e));
     TRY(mc_machine_clflush(m, VA_PLAIN, NULL, &e));
     say(&d, "CLFLUSH through both mappings writes the C=1 line back and drops the stale C=0 line.");
@@ -387,6 +397,10 @@ static int run_cache_alias(int argc, char **argv)
     a.kind = MC_ACC_READ;
     TRY(mc_read(mc_machine_mc(m), &a, b, NULL, &e));
     view(&d, "guest ASID 1 load (private)", b, SECRET_LEN);
+    say(&d, "Reset: cache contents are lost, every key is new.");
+    TRY(mc_machine_reset(m, &e));
+    TRY(mc_machine_phys_read(m, mc_machine_enc_bit(m) | PA_DATA, b, SECRET_LEN, NULL, &e));
+    view(&d, "CPU load with C=1 after the reset", b, SECRET_LEN);
     mc_machine_destroy(m);
     return finish(&d, "Without coherency across key domains, software must flush a page (CLFLUSH, WBINVD, "
                       "VM_PAGE_FLUSH for guest lines) before using it under another C-bit or key.");
