@@ -87,6 +87,9 @@ expect_fail() {
 expect_fail "P-384" idblock --id-key "$TMP/p256.pem" --measurement "$want"
 expect_fail "--id-key PEM is required" idblock --measurement "$want"
 expect_fail "96 hex digits" idblock --id-key "$TMP/id.pem" --measurement abcd
+b64m=$(echo "$want" | xxd -r -p | base64 -w0)
+"$M" idblock --id-key "$TMP/id.pem" --measurement "$b64m" --json | grep -q "\"measurement\": \"$want\"" && ok ||
+    bad "base64 --measurement"
 expect_fail "either --measurement" idblock --id-key "$TMP/id.pem"
 expect_fail "up to 16 bytes" idblock --id-key "$TMP/id.pem" --measurement "$want" --family-id 00112233445566778899aabbccddeeff00
 expect_fail "SEV-SNP measurement" idblock --id-key "$TMP/id.pem" --mode sev --ovmf $O

@@ -128,9 +128,12 @@ static int run_build(int argc, char **argv)
         rc = mc_cli_usage_error(argv[0], "give either --measurement HEX or the measure options (--mode snp ...)");
     struct mc_error e;
     if (rc < 0 && measurement) {
-        size_t n;
-        if (mc_hex_decode(measurement, blk.ld, sizeof blk.ld, &n, &e) != MC_OK || n != 48)
-            rc = mc_cli_usage_error(argv[0], "--measurement must be 96 hex digits (a SHA-384 launch digest)");
+        /* 96 hex digits, or base64 as snp-create-id-block takes it. */
+        size_t n = 0;
+        if ((mc_hex_decode(measurement, blk.ld, sizeof blk.ld, &n, &e) != MC_OK || n != 48) &&
+            (mc_base64_decode(measurement, strlen(measurement), blk.ld, sizeof blk.ld, &n, &e) != MC_OK || n != 48))
+            rc = mc_cli_usage_error(argv[0],
+                                    "--measurement must be a SHA-384 launch digest: 96 hex digits or 64 base64 characters");
     } else if (rc < 0) {
         mc_status st = mc_measure_req_finish(&req, &e);
         if (st == MC_E_INVAL)
@@ -367,7 +370,7 @@ const struct mc_cli_cmd mc_cli_idblock[] = {
      "(and the author key over the ID key), in the SNP ABI's little-endian formats. Prints them in\n"
      "base64 for QEMU (-object sev-snp-guest,id-block=...,id-auth=...) and libvirt (<idBlock>,\n"
      "<idAuth>), and the ID_KEY_DIGEST / AUTHOR_KEY_DIGEST attestation reports will show.\n\n"
-     "  --measurement HEX   the expected launch digest (96 hex digits), or instead give the\n"
+     "  --measurement HEX   the expected launch digest (96 hex digits or base64), or instead give the\n"
      "                      `memcrypt measure` options (--mode snp --ovmf ... --vcpus ...)\n"
      "  --family-id HEX, --image-id HEX   up to 16 bytes each (zero padded; default zero)\n"
      "  --guest-svn N       default 0;   --policy N   guest policy, default 0x30000\n"
