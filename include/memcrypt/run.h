@@ -82,7 +82,13 @@ struct mc_run_report {
     uint8_t vmsa[2][4096];        /* SEV-ES: the measured VMSA of the BSP and of the APs */
     uint64_t launch_bytes;        /* bytes LAUNCH_UPDATE_DATA/VMSA encrypted */
     double update_seconds;        /* time inside LAUNCH_UPDATE_DATA/VMSA */
-    double launch_seconds;        /* INIT .. LAUNCH_FINISH */
+    double launch_seconds;        /* platform boot .. LAUNCH_FINISH */
+    double boot_seconds;          /* machine, firmware and hypervisor created */
+    double init_seconds;          /* INIT + PLATFORM_STATUS (the firmware makes its identity keys) */
+    double channel_seconds;       /* PDH_CERT_EXPORT (the firmware makes its PEK/PDH chain on first
+                                     use) and the owner's session */
+    double guest_launch_seconds;  /* LAUNCH_START .. LAUNCH_FINISH incl. the owner's checks */
+    double workload_seconds;
     uint64_t dram_touched;        /* DRAM frames actually allocated (sparse DRAM) */
     char owner[160];              /* who played the guest owner and how the channel was built */
     bool channel;                 /* LAUNCH_START had a GODH cert and session */

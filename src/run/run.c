@@ -500,8 +500,12 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
         if ((st = mc_rng_new(o->seed ? oseed : NULL, on, &x.owner_rng, err)))
             goto out;
     }
+    r->boot_seconds = now_s() - t_start;
+    double t_init = now_s();
     if ((st = fw_init(&x, facts.sev_es, err)) || (st = fw_platform_status(&x, err)))
         goto out;
+    r->init_seconds = now_s() - t_init;
+    double t_chan = now_s();
 
     /* The guest owner and the launch channel. */
     uint8_t godh[MC_SEV_CERT_LEN], sess[MC_SEV_SESSION_LEN];
@@ -539,6 +543,8 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
                         : "memcrypt, with fresh TEK/TIK wrapped in a session against the platform's PDH");
     }
 
+    r->channel_seconds = now_s() - t_chan;
+    double t_guest = now_s();
     /* LAUNCH_START + ACTIVATE (the VM model picks the ASID and flushes when asked). */
     if ((st = mc_vm_create(x.vmm, &vc, &x.vm, NULL, err)))
         goto out;
@@ -645,9 +651,12 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
     if ((st = mc_vm_launch_finish(x.vm, err)) || (st = fw_guest_status(&x, err)))
         goto out;
     r->launch_seconds = now_s() - t_start;
+    r->guest_launch_seconds = now_s() - t_guest;
+    double t_work = now_s();
     if (!o->platform_only &&
         (st = workload(&x, r->external_secret ? NULL : luks, r->external_secret ? NULL : want, want_len, err)))
         goto out;
+    r->workload_seconds = now_s() - t_work;
     r->dram_touched = mc_dram_frames_touched(mc_machine_dram(x.m));
 out:
     bufs_free(&b);

@@ -226,6 +226,13 @@ static void print_json(const struct mc_run_report *r)
     mc_json_u64(&j, "launchBytes", r->launch_bytes);
     mc_json_double(&j, "launchUpdateSeconds", r->update_seconds);
     mc_json_double(&j, "launchSeconds", r->launch_seconds);
+    mc_json_obj(&j, "phaseSeconds");
+    mc_json_double(&j, "platformBoot", r->boot_seconds);
+    mc_json_double(&j, "init", r->init_seconds);
+    mc_json_double(&j, "pdhExportAndSession", r->channel_seconds);
+    mc_json_double(&j, "launchStartToFinish", r->guest_launch_seconds);
+    mc_json_double(&j, "workload", r->workload_seconds);
+    mc_json_end(&j);
     mc_json_str(&j, "owner", r->owner);
     mc_json_bool(&j, "channel", r->channel);
     mc_json_hexbytes(&j, "launchDigest", r->launch_digest, 32);
@@ -299,7 +306,8 @@ static void print_text(const struct mc_run_report *r)
     else
         printf("  %-22s none\n", "LAUNCH_SECRET");
     printf("  %-22s guest state %s\n", "LAUNCH_FINISH", mc_sev_gstate_name(r->final_state));
-    printf("  %-22s %.3f s, %llu DRAM frames touched\n", "whole launch", r->launch_seconds,
+    printf("  %-22s %.3f s (PDH export + session %.3f s, LAUNCH_START..FINISH %.3f s), %llu DRAM frames touched\n",
+           "whole launch", r->launch_seconds, r->channel_seconds, r->guest_launch_seconds,
            (unsigned long long)r->dram_touched);
     if (!r->workload)
         return;
