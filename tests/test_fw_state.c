@@ -253,9 +253,52 @@ static void test_status_table(void)
     CHECK(!strcmp(mc_sev_cmd_name(0x036), "ATTESTATION") && !strcmp(mc_sev_cmd_name(0x999), "UNKNOWN"));
 }
 
+static void test_create_rejects_bad_config(void)
+{
+    struct fwt t;
+    CHECK(fwt_open(&t, "rome", NULL, NULL) == 0);
+    struct mc_psp *p = NULL;
+    struct mc_psp_config c = t.cfg;
+    struct mc_error e;
+    c.max_asid = 0;
+    CHECK(mc_psp_create(&c, &t.mem, mc_machine_rng(t.m), &p, &e) == MC_E_INVAL && p == NULL);
+    c = t.cfg;
+    c.num_cores = 0;
+    CHECK(mc_psp_create(&c, &t.mem, mc_machine_rng(t.m), &p, &e) == MC_E_INVAL);
+    c = t.cfg;
+    c.root_bits = 3000;
+    CHECK(mc_psp_create(&c, &t.mem, mc_machine_rng(t.m), &p, &e) == MC_E_INVAL);
+    c = t.cfg;
+    c.max_guests = 5000;
+    CHECK(mc_psp_create(&c, &t.mem, mc_machine_rng(t.m), &p, &e) == MC_E_INVAL);
+    c = t.cfg;
+    c.platform = "a-platform-name-that-is-far-too-long-to-store";
+    CHECK(mc_psp_create(&c, &t.mem, mc_machine_rng(t.m), &p, &e) == MC_E_INVAL);
+    CHECK(mc_psp_create(&t.cfg, NULL, mc_machine_rng(t.m), &p, &e) == MC_E_INVAL);
+    CHECK(mc_psp_create(&t.cfg, &t.mem, NULL, &p, &e) == MC_E_INVAL);
+    uint32_t st;
+    CHECK(mc_psp_command(NULL, 1, 0, &st, &e) == MC_E_INVAL);
+    CHECK(mc_psp_command(t.psp, 1, 0, NULL, &e) == MC_E_INVAL);
+    /* A guest-slot limit: RESOURCE_LIMIT once every handle is taken, nothing changed. */
+    fwt_close(&t);
+    CHECK(fwt_open(&t, "rome", NULL, NULL) == 0);
+    mc_psp_destroy(t.psp);
+    t.cfg.max_guests = 2;
+    CHECK(mc_psp_create(&t.cfg, &t.mem, mc_machine_rng(t.m), &t.psp, &e) == MC_OK);
+    CHECK(fwt_init(&t, 0) == 0);
+    CHECK(fwt_launch(&t, 0, 0, NULL) == 0 && fwt_launch(&t, 0, 0, NULL) == 0);
+    uint8_t s0[32], s1[32];
+    fwt_snap(&t, s0);
+    CHECK(fwt_launch(&t, 0, 0, NULL) == MC_FW_RESOURCE_LIMIT);
+    fwt_snap(&t, s1);
+    CHECK_MEM(s0, s1, 32);
+    fwt_close(&t);
+}
+
 int main(void)
 {
     RUN(test_status_table);
+    RUN(test_create_rejects_bad_config);
     RUN(test_platform_status);
     RUN(test_transitions_traced);
     RUN(test_command_x_platform_state);

@@ -223,6 +223,8 @@ mc_status mc_psp_create(const struct mc_psp_config *cfg, const struct mc_psp_mem
         return mc_seterr(err, MC_E_INVAL, "num_cores must be 1..%u", MC_PSP_MAX_CORES);
     if (cfg->max_guests > MC_PSP_MAX_GUESTS)
         return mc_seterr(err, MC_E_INVAL, "max_guests must be at most %u", MC_PSP_MAX_GUESTS);
+    if (cfg->root_bits != 0 && cfg->root_bits != 2048 && cfg->root_bits != 4096)
+        return mc_seterr(err, MC_E_INVAL, "root_bits must be 2048 or 4096 (AMD's ARK/ASK sizes)");
     if (mem->dram_size == 0 || mem->cbit_pos > 63)
         return mc_seterr(err, MC_E_INVAL, "memory port needs a DRAM size and a C-bit position below 64");
 
