@@ -104,8 +104,8 @@ static void test_launch_and_views(void)
     CHECK_MSG(mc_guest_fetch(v1, VA_CODE, buf, sizeof img, false, &f, &err) == MC_OK, "%s", err.msg);
     CHECK_MEM(buf, img, sizeof img); /* vCPU 1 shares the ASID and the tables */
 
-    const char secret[] = "private: only the guest can read this line......................";
-    const char open[] = "shared: the hypervisor and devices can read this line..........";
+    static const char secret[64] = "private: only the guest can read this line......................";
+    static const char open[64] = "shared: the hypervisor and devices can read this line..........";
     CHECK(mc_guest_store(v0, VA_DATA, secret, 64, false, &f, &err) == MC_OK);
     CHECK(mc_guest_store(v0, VA_SHARED, open, 64, false, &f, &err) == MC_OK);
     CHECK(mc_guest_load(v1, VA_DATA, buf, 64, false, &f, &err) == MC_OK);
@@ -178,7 +178,7 @@ static void test_launch_and_views(void)
     CHECK(mc_dma_reachable(&dev, bus, 64));
     CHECK(mc_dma_read(&dev, bus, buf, 64, &f, &err) == MC_OK);
     CHECK_MEM(buf, secret, 64); /* the device got the plaintext the guest chose to share */
-    const char reply[] = "device reply: written by DMA into the bounce buffer...........";
+    static const char reply[64] = "device reply: written by DMA into the bounce buffer...........";
     CHECK(mc_dma_write(&dev, bus, reply, 64, &f, &err) == MC_OK);
     CHECK(mc_swiotlb_unmap_from_device(&sw, slot, VA_DATA, 64, &err) == MC_OK);
     CHECK(mc_guest_load(v0, VA_DATA, buf, 64, false, &f, &err) == MC_OK);
