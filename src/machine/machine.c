@@ -281,8 +281,9 @@ static mc_status virt_access(struct mc_machine *m, uint64_t va, uint8_t *rbuf, c
                          len);
     if (fault)
         fault->kind = MC_FAULT_NONE;
-    /* Translate every page first so that a fault leaves memory unchanged. */
-    for (uint64_t v = va & ~4095ull;; v += 4096) {
+    /* Translate every page first so that a fault leaves memory unchanged (a single-page
+     * access needs no separate pass). */
+    for (uint64_t v = va & ~4095ull; (va & 4095) + len > 4096; v += 4096) {
         struct mc_xlat x;
         mc_status st = mc_machine_translate(m, v < va ? va : v, acc, &x, fault, err);
         if (st)

@@ -1,5 +1,5 @@
-/* A direct-mapped TLB of 4 KiB translations (large pages are stored per 4 KiB piece, as many
- * real TLBs splinter them), tagged with an address-space id. */
+/* A direct-mapped TLB of 4 KiB translations plus a small direct-mapped array for 2 MiB / 1 GiB
+ * translations (1 GiB pages held per 2 MiB granule), tagged with an address-space id. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,9 +13,12 @@ struct tlb_ent {
     uint8_t valid;
 };
 
+#define NBIG 64u
+
 struct mc_tlb {
     unsigned n;
     struct tlb_ent *e;
+    struct tlb_ent big[NBIG]; /* vpn = va >> 21 */
     struct mc_tlb_stats st;
 };
 
@@ -48,10 +51,17 @@ void mc_tlb_destroy(struct mc_tlb *t)
     }
 }
 
-static size_t slot_of(const struct mc_tlb *t, uint32_t tag, uint64_t vpn)
+/* Index = multiplicative hash of (vpn, tag), so regions at large power-of-two distances
+ * (source and destination of a copy) do not keep evicting each other. */
+static size_t hash_idx(uint32_t tag, uint64_t vpn, unsigned n)
 {
-    return (size_t)((vpn ^ ((uint64_t)tag * 0x9E3779B1u)) & (t->n - 1));
+    uint64_t h = (vpn ^ ((uint64_t)tag << 40)) * 0x9E3779B97F4A7C15ull;
+    return (size_t)((h >> 32) & (n - 1));
 }
+
+static size_t slot_of(const struct mc_tlb *t, uint32_t tag, uint64_t vpn) { return hash_idx(tag, vpn, t->n); }
+
+static size_t big_of(uint32_t tag, uint64_t vpn2) { return hash_idx(tag, vpn2, NBIG); }
 
 bool mc_tlb_lookup(struct mc_tlb *t, uint32_t tag, uint64_t va, unsigned acc, const struct mc_paging_regs *regs,
                    struct mc_xlat *out)
@@ -61,8 +71,11 @@ bool mc_tlb_lookup(struct mc_tlb *t, uint32_t tag, uint64_t va, unsigned acc, co
     uint64_t vpn = va >> 12;
     struct tlb_ent *e = &t->e[slot_of(t, tag, vpn)];
     if (!e->valid || e->tag != tag || e->vpn != vpn) {
-        t->st.misses++;
-        return false;
+        e = &t->big[big_of(tag, va >> 21)];
+        if (!e->valid || e->tag != tag || e->vpn != (va >> 21)) {
+            t->st.misses++;
+            return false;
+        }
     }
     const struct mc_xlat *x = &e->x;
     bool user = acc & MC_PG_USER, write = acc & MC_PG_WRITE, fetch = acc & MC_PG_FETCH;
@@ -84,6 +97,10 @@ void mc_tlb_insert(struct mc_tlb *t, uint32_t tag, uint64_t va, const struct mc_
         return;
     uint64_t vpn = va >> 12;
     struct tlb_ent *e = &t->e[slot_of(t, tag, vpn)];
+    if (x->page_size > 4096) {
+        vpn = va >> 21;
+        e = &t->big[big_of(tag, vpn)];
+    }
     e->vpn = vpn;
     e->va_base = va & ~(x->page_size - 1);
     e->x = *x;
@@ -98,6 +115,9 @@ void mc_tlb_flush_nonglobal(struct mc_tlb *t, uint32_t tag, bool keep_global)
     for (unsigned i = 0; i < t->n; i++)
         if (t->e[i].valid && t->e[i].tag == tag && !(keep_global && t->e[i].x.global))
             t->e[i].valid = 0;
+    for (unsigned i = 0; i < NBIG; i++)
+        if (t->big[i].valid && t->big[i].tag == tag && !(keep_global && t->big[i].x.global))
+            t->big[i].valid = 0;
     t->st.flushes++;
 }
 
@@ -105,8 +125,8 @@ void mc_tlb_invlpg(struct mc_tlb *t, uint32_t tag, uint64_t va)
 {
     if (!t)
         return;
-    for (unsigned i = 0; i < t->n; i++) {
-        struct tlb_ent *e = &t->e[i];
+    for (unsigned i = 0; i < t->n + NBIG; i++) {
+        struct tlb_ent *e = i < t->n ? &t->e[i] : &t->big[i - t->n];
         if (e->valid && e->tag == tag && (va & ~(e->x.page_size - 1)) == e->va_base)
             e->valid = 0;
     }
@@ -117,6 +137,7 @@ void mc_tlb_flush_all(struct mc_tlb *t)
     if (!t)
         return;
     memset(t->e, 0, (size_t)t->n * sizeof *t->e);
+    memset(t->big, 0, sizeof t->big);
     t->st.flushes++;
 }
 
