@@ -279,6 +279,25 @@ static void test_tlb(void)
     mc_tlb_flush_all(t);
     CHECK(mc_translate(t, 0, &MODE, &io, &r, VA, MC_PG_USER, &x, &f, NULL) == MC_E_FAULT &&
           f.error_code == (MC_PF_P | MC_PF_U));
+    /* Paging-structure (PDE) cache: after a walk, another page of the same 2 MiB region is
+     * translated from the cached PDE (one table read) until INVLPG / CR3 invalidates it. */
+    mc_tlb_flush_all(t);
+    build();
+    put(K, PT + 32, 0x110000 | RWU | CB);
+    put(K, 0x5000 + 32, 0x190000 | RWU | CB);
+    CHECK(mc_translate(t, 0, &MODE, &io, &r, VA, 0, &x, &f, NULL) == MC_OK);
+    put(K, PD + 8, 0x5000 | RWU | MC_PTE_A | CB); /* repoint the PDE without invalidating */
+    K->nreads = 0;
+    CHECK(mc_translate(t, 0, &MODE, &io, &r, VA + 0x1000, 0, &x, &f, NULL) == MC_OK && x.pa == (CB | 0x110000));
+    CHECK_EQ_U64(K->nreads, 1);
+    mc_tlb_invlpg(t, 0, VA + 0x1000);
+    K->nreads = 0;
+    CHECK(mc_translate(t, 0, &MODE, &io, &r, VA + 0x1000, 0, &x, &f, NULL) == MC_OK && x.pa == (CB | 0x190000));
+    CHECK_EQ_U64(K->nreads, 4);
+    /* A not-present PTE still faults through the cached PDE. */
+    put(K, 0x5000 + 40, 0);
+    CHECK(mc_translate(t, 0, &MODE, &io, &r, VA + 0x2000, MC_PG_WRITE, &x, &f, NULL) == MC_E_FAULT &&
+          f.error_code == MC_PF_W);
     struct mc_tlb *t2 = NULL;
     CHECK(mc_tlb_create(100, &t2, NULL) == MC_E_INVAL && t2 == NULL);
     mc_tlb_destroy(t);

@@ -4,6 +4,8 @@
 
 #include <memcrypt/paging.h>
 
+#include "paging/walk_internal.h"
+
 static uint64_t bitrange(unsigned hi, unsigned lo) /* bits hi..lo set, hi >= lo, hi <= 63 */
 {
     uint64_t top = hi >= 63 ? UINT64_MAX : ((1ull << (hi + 1)) - 1);
@@ -24,6 +26,13 @@ static mc_status pf(struct mc_fault *f, uint64_t va, uint64_t code, struct mc_er
 
 mc_status mc_walk(const struct mc_paging_mode *mode, const struct mc_pt_io *io, const struct mc_paging_regs *regs,
                   uint64_t va, unsigned acc, struct mc_xlat *out, struct mc_fault *fault, struct mc_error *err)
+{
+    return mc_walk_internal(mode, io, regs, va, acc, NULL, NULL, out, fault, err);
+}
+
+mc_status mc_walk_internal(const struct mc_paging_mode *mode, const struct mc_pt_io *io,
+                           const struct mc_paging_regs *regs, uint64_t va, unsigned acc, const struct mc_pde_info *start,
+                           struct mc_pde_info *pde_out, struct mc_xlat *out, struct mc_fault *fault, struct mc_error *err)
 {
     if (!mode || !io || !io->read || !regs || !out)
         return mc_seterr(err, MC_E_INVAL, "NULL argument to mc_walk");
@@ -65,12 +74,15 @@ mc_status mc_walk(const struct mc_paging_mode *mode, const struct mc_pt_io *io, 
     const uint64_t addr_mask = bitrange(mode->addr_bits - 1, 12);
     const uint64_t rsvd_addr = (mode->addr_bits < 52 ? bitrange(51, mode->addr_bits) : 0) & ~enc;
 
-    uint64_t table = (regs->cr3 & addr_mask) | (regs->cr3 & enc);
+    uint64_t table = start ? start->pt_base : (regs->cr3 & addr_mask) | (regs->cr3 & enc);
     uint64_t eaddr[5] = {0}, ent[5] = {0};
-    bool w = true, u = true, nx = false;
+    bool w = start ? start->w : true, u = start ? start->u : true, nx = start ? start->nx : false;
+    const int first_level = start ? 1 : 4;
     int level;
     uint64_t size = 0;
-    for (level = 4; level >= 1; level--) {
+    if (pde_out)
+        pde_out->valid = false;
+    for (level = first_level; level >= 1; level--) {
         unsigned shift = 12 + 9 * (unsigned)(level - 1);
         uint64_t a = table + ((va >> shift) & 511) * 8;
         uint64_t e;
@@ -100,6 +112,8 @@ mc_status mc_walk(const struct mc_paging_mode *mode, const struct mc_pt_io *io, 
             break;
         }
         table = (e & addr_mask) | (e & enc);
+        if (level == 2 && pde_out) /* paging-structure cache candidate: the PT and upper-level rights */
+            *pde_out = (struct mc_pde_info){table, w, u, nx, true};
     }
     const uint64_t leaf = ent[level];
 
@@ -113,7 +127,7 @@ mc_status mc_walk(const struct mc_paging_mode *mode, const struct mc_pt_io *io, 
         return pf(fault, va, code | MC_PF_P, err, "supervisor fetch from a user page (SMEP)");
 
     /* Accessed and dirty bits. */
-    for (int l = 4; l >= level; l--) {
+    for (int l = first_level; l >= level; l--) {
         uint64_t want = ent[l] | MC_PTE_A;
         if (l == level && write)
             want |= MC_PTE_D;
