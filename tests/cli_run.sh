@@ -124,6 +124,16 @@ has "16 GiB guest" "launch: LAUNCH_UPDATE_DATA 2.0 / 2.0 MiB"
 frames=$(grep -o "[0-9]* DRAM frames touched" <<<"$out" | cut -d' ' -f1)
 [ -n "$frames" ] && [ "$frames" -lt 4096 ] && ok || bad "16 GiB guest touched $frames frames"
 
+# 7b. The firmware's identity kept in a state file: the second run reuses it; a corrupt file is
+#     refused with a message naming it.
+expect 0 "state, first run" -- "$MC" run "$SRC/examples/sev-guest.xml" --state "$TMP/fw.state" --json
+[ -s "$TMP/fw.state" ] && ok || bad "no state file written"
+expect 0 "state, second run" -- "$MC" run "$SRC/examples/sev-guest.xml" --state "$TMP/fw.state" --json
+"$PY" -c 'import json,sys; r=json.load(sys.stdin); assert r["measurementVerified"] and r["secret"]["matches"]' <<<"$out" && ok || bad "second run with state"
+head -c 300 /dev/urandom > "$TMP/bad.state"
+expect 3 "corrupt state" -- "$MC" run "$SRC/examples/sev-guest.xml" --state "$TMP/bad.state"
+has "corrupt state" "bad.state"
+
 # 8. Refusals with clear messages: libvirt's own test XMLs and bad setups.
 expect 3 "libvirt sev.xml" -- "$MC" run "$LV/launch-security-sev.xml"
 has "libvirt sev.xml" "cbitpos check failed, host '51' requested '47'"

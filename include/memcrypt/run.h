@@ -41,6 +41,8 @@ struct mc_run_opts {
     const uint8_t *seed;          /* NULL = OS randomness; else a deterministic run */
     size_t seed_len;
     const char *firmware;         /* overrides the XML's <loader>; NULL = use the XML */
+    const char *state_path;       /* the firmware's persistent state file (identity kept between
+                                     runs); NULL = a fresh platform identity each run */
     const char *default_firmware; /* for <os firmware='efi'> without a loader path */
     const uint8_t *tek, *tik;     /* the guest owner's transport keys (16 bytes each); NULL = fresh */
     bool no_session;              /* XML without dhCert: launch without a channel, as QEMU does

@@ -117,6 +117,7 @@ static mc_status boot_platform(struct run *x, const struct mc_cpu_profile *prof,
     if ((st = mc_psp_config_from_profile(prof, &pc, err)))
         return st;
     pc.build = facts->build;
+    pc.state_path = o->state_path;
     mc_sev_port_init(&x->port, mc_machine_mc(x->m), &mem); /* mem.ctx points at x->port */
     if ((st = mc_psp_create(&pc, &mem, mc_machine_rng(x->m), &x->psp, err)))
         return st;

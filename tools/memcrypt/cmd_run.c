@@ -376,6 +376,7 @@ static int run_run(int argc, char **argv)
                                          {"secret-header", required_argument, NULL, 'H'},
                                          {"secret-payload", required_argument, NULL, 'Y'},
                                          {"wait", required_argument, NULL, 'w'},
+                                         {"state", required_argument, NULL, 'T'},
                                          {0}};
     int ch;
     optind = 1;
@@ -400,6 +401,7 @@ static int run_run(int argc, char **argv)
             o.secret_gpa = v;
             break;
         case 'P': platform_only = 1; break;
+        case 'T': o.state_path = optarg; break;
         case 'o': c.out_dir = optarg; break;
         case 'H': c.secret_header = optarg; break;
         case 'Y': c.secret_payload = optarg; break;
@@ -511,6 +513,8 @@ const struct mc_cli_cmd mc_cli_run[] = {
      "options:\n"
      "  --platform NAME      CPU profile (naples, rome, milan (default), genoa)\n"
      "  --seed S             deterministic keys and nonces\n"
+     "  --state FILE         keep the firmware's identity (chip secret, PEK, PDH, ...) in FILE\n"
+     "                       between runs (created when missing)\n"
      "  --firmware PATH      use this image instead of the XML's <loader>\n"
      "  --tk FILE            the guest owner's TEK||TIK (32 bytes; virt-qemu-sev-validate --tk)\n"
      "  --tek/--tik FILE     the same as two 16-byte files\n"
