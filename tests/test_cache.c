@@ -384,6 +384,14 @@ static void test_bad_input(void)
     uint8_t z[64] = {0};
     CHECK(memcmp(raw, z, 64) != 0);
     CHECK(mc_asid_slot(r.mc, 5) == 0);
+    /* A bound slot destroyed behind the controller's back: accesses fail cleanly. */
+    mc_slot s6;
+    CHECK(mc_engine_slot_generate(r.e, MC_CIPHER_AES128_XTS, &s6, NULL) == MC_OK);
+    CHECK(mc_bind_asid(r.mc, 6, s6, NULL) == MC_OK);
+    CHECK(mc_engine_slot_destroy(r.e, s6, NULL) == MC_OK);
+    CHECK(rd(&r, 0x3000, d, 64, MC_REQ_GUEST, 6, true) == MC_E_STATE);
+    CHECK(wr(&r, 0x3010, d, 8, MC_REQ_GUEST, 6, true) == MC_E_STATE);
+    CHECK(mc_wbinvd(r.mc, NULL) == MC_OK);
     rig_down(&r);
 }
 

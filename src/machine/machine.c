@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <memcrypt/bytes.h>
 #include <memcrypt/machine.h>
 
 #include "crypto/crypto.h"
@@ -241,10 +242,8 @@ static mc_status pt_read(void *ctx, uint64_t addr, uint64_t *val, struct mc_faul
     uint8_t b[8];
     struct mc_access a = {.addr = addr, .size = 8, .kind = MC_ACC_WALK, .req = MC_REQ_HOST};
     mc_status st = mc_read(m->mc, &a, b, f, err);
-    if (!st) {
-        *val = (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 | (uint64_t)b[3] << 24 |
-               (uint64_t)b[4] << 32 | (uint64_t)b[5] << 40 | (uint64_t)b[6] << 48 | (uint64_t)b[7] << 56;
-    }
+    if (!st)
+        *val = mc_le64(b);
     return st;
 }
 
@@ -252,8 +251,7 @@ static mc_status pt_write(void *ctx, uint64_t addr, uint64_t val, struct mc_faul
 {
     struct mc_machine *m = ctx;
     uint8_t b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(val >> (8 * i));
+    mc_put_le64(b, val);
     struct mc_access a = {.addr = addr, .size = 8, .kind = MC_ACC_WALK, .req = MC_REQ_HOST};
     return mc_write(m->mc, &a, b, f, err);
 }
