@@ -9,6 +9,12 @@
 
 #define AMD MC_SHARED_DIR "/vectors/amd/"
 
+/* The reports are split between two test programs (this one and test_verify_bitflip_b.c) so
+ * each stays well inside the test timeout under sanitizers; together they cover every report. */
+#ifndef BITFLIP_PART
+#define BITFLIP_PART 0
+#endif
+
 static const char *const cases[] = {
     "gosev-milan", "virtee-milan", "trustee-milan-vcek", "trustee-milan-vlek", "azure-milan-hcl",
     "azure-genoa-hcl", "trustee-genoa-e2e", "oak-milan-cb", "oak-milan-oc-release", "oak-milan-oc-staging",
@@ -21,7 +27,7 @@ static void test_bitflips(void)
     struct mc_error e;
     CHECK(mc_snp_verifier_new(NULL, &v, &e) == MC_OK);
     unsigned long total = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = BITFLIP_PART; i < sizeof cases / sizeof cases[0]; i += 2) {
         char p[512];
         uint8_t *rep = NULL, *cert = NULL;
         size_t rn = 0, cn = 0;
