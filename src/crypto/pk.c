@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 struct mc_pk {
@@ -601,4 +602,115 @@ mc_status mc_rsa_pss_verify(const struct mc_pk *k, const char *hash, int saltlen
     }
     EVP_MD_CTX_free(m);
     return rc;
+}
+
+/* ---- P-384 in AMD's little-endian wire formats -------------------------------------------- */
+
+static bool le72_high_zero(const uint8_t v[MC_P384_LE72])
+{
+    uint8_t acc = 0;
+    for (size_t i = MC_P384_LEN; i < MC_P384_LE72; i++)
+        acc |= v[i];
+    return acc == 0;
+}
+
+static void le72_to_be48(const uint8_t in[MC_P384_LE72], uint8_t out[MC_P384_LEN])
+{
+    memcpy(out, in, MC_P384_LEN);
+    mc_reverse(out, MC_P384_LEN);
+}
+
+static void be48_to_le72(const uint8_t in[MC_P384_LEN], uint8_t out[MC_P384_LE72])
+{
+    memset(out, 0, MC_P384_LE72);
+    memcpy(out, in, MC_P384_LEN);
+    mc_reverse(out, MC_P384_LEN);
+}
+
+mc_status mc_p384_from_public_le72(const uint8_t x[MC_P384_LE72], const uint8_t y[MC_P384_LE72],
+                                   struct mc_pk **out, struct mc_error *err)
+{
+    if (!x || !y || !out)
+        return mc_seterr(err, MC_E_INVAL, "P-384 public key: NULL argument");
+    if (!le72_high_zero(x) || !le72_high_zero(y))
+        return mc_seterr(err, MC_E_FORMAT, "the P-384 public key has non-zero bytes above bit 383");
+    uint8_t bx[MC_P384_LEN], by[MC_P384_LEN];
+    le72_to_be48(x, bx);
+    le72_to_be48(y, by);
+    return mc_p384_from_public(bx, by, out, err);
+}
+
+mc_status mc_p384_get_public_le72(const struct mc_pk *k, uint8_t x[MC_P384_LE72], uint8_t y[MC_P384_LE72],
+                                  struct mc_error *err)
+{
+    uint8_t bx[MC_P384_LEN], by[MC_P384_LEN];
+    mc_status st = mc_p384_get_public(k, bx, by, err);
+    if (st != MC_OK)
+        return st;
+    be48_to_le72(bx, x);
+    be48_to_le72(by, y);
+    return MC_OK;
+}
+
+mc_status mc_ecdsa_sign_le72(const struct mc_pk *k, const char *hash, const void *msg, size_t len,
+                             uint8_t r[MC_P384_LE72], uint8_t s[MC_P384_LE72], struct mc_error *err)
+{
+    uint8_t br[MC_P384_LEN], bs[MC_P384_LEN];
+    mc_status st = mc_ecdsa_sign(k, hash, msg, len, br, bs, err);
+    if (st != MC_OK)
+        return st;
+    be48_to_le72(br, r);
+    be48_to_le72(bs, s);
+    return MC_OK;
+}
+
+mc_status mc_ecdsa_verify_le72(const struct mc_pk *k, const char *hash, const void *msg, size_t len,
+                               const uint8_t r[MC_P384_LE72], const uint8_t s[MC_P384_LE72], struct mc_error *err)
+{
+    if (!r || !s)
+        return mc_seterr(err, MC_E_INVAL, "ECDSA verify: NULL argument");
+    if (!le72_high_zero(r) || !le72_high_zero(s))
+        return mc_seterr(err, MC_E_VERIFY, "the signature has non-zero bytes above bit 383");
+    uint8_t br[MC_P384_LEN], bs[MC_P384_LEN];
+    le72_to_be48(r, br);
+    le72_to_be48(s, bs);
+    return mc_ecdsa_verify(k, hash, msg, len, br, bs, err);
+}
+
+static bool evp_is_p384(EVP_PKEY *p)
+{
+    char name[64];
+    size_t n = 0;
+    if (EVP_PKEY_get_base_id(p) != EVP_PKEY_EC ||
+        !EVP_PKEY_get_utf8_string_param(p, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof name, &n))
+        return false;
+    return !strcmp(name, "secp384r1") || !strcmp(name, "P-384");
+}
+
+mc_status mc_p384_load_pem(const uint8_t *pem, size_t len, bool need_private, struct mc_pk **out,
+                           struct mc_error *err)
+{
+    if (!pem || !out || len > (1u << 20))
+        return mc_seterr(err, MC_E_INVAL, "no PEM key given, or it is too large");
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    if (!b)
+        return pk_fail(err, "BIO_new_mem_buf");
+    bool priv = true;
+    EVP_PKEY *p = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+    if (!p && !need_private) {
+        BIO_free(b);
+        b = BIO_new_mem_buf(pem, (int)len);
+        p = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
+        priv = false;
+    }
+    BIO_free(b);
+    ERR_clear_error();
+    if (!p)
+        return mc_seterr(err, MC_E_FORMAT, "not a PEM %s key (unencrypted PKCS#8 or SEC1 expected)",
+                         need_private ? "private" : "EC");
+    if (!evp_is_p384(p)) {
+        EVP_PKEY_free(p);
+        return mc_seterr(err, MC_E_FORMAT, "the key is not an ECDSA P-384 (secp384r1) key");
+    }
+    return wrap(p, MC_PK_P384, priv, out, err);
 }

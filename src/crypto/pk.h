@@ -66,6 +66,25 @@ mc_status mc_ecdh_p384(const struct mc_pk *priv, const struct mc_pk *peer, uint8
 mc_status mc_secp256k1_public_from_bits(const uint8_t *c, size_t clen, uint8_t x[32], uint8_t y[32],
                                         struct mc_error *err);
 
+/* ---- P-384 in AMD's little-endian wire formats -------------------------------------------- */
+/* SEV certificates, SNP ID blocks and attestation reports store coordinates and r/s as
+ * little-endian numbers zero-padded to 72 bytes. These convert at the boundary. */
+#define MC_P384_LE72 72
+/* Public key (x, y as LE72; bytes 48..71 must be zero, else MC_E_FORMAT). */
+mc_status mc_p384_from_public_le72(const uint8_t x[MC_P384_LE72], const uint8_t y[MC_P384_LE72],
+                                   struct mc_pk **out, struct mc_error *err);
+mc_status mc_p384_get_public_le72(const struct mc_pk *k, uint8_t x[MC_P384_LE72], uint8_t y[MC_P384_LE72],
+                                  struct mc_error *err);
+/* ECDSA with r, s as LE72. verify: MC_E_VERIFY for a bad signature or non-zero padding. */
+mc_status mc_ecdsa_sign_le72(const struct mc_pk *k, const char *hash, const void *msg, size_t len,
+                             uint8_t r[MC_P384_LE72], uint8_t s[MC_P384_LE72], struct mc_error *err);
+mc_status mc_ecdsa_verify_le72(const struct mc_pk *k, const char *hash, const void *msg, size_t len,
+                               const uint8_t r[MC_P384_LE72], const uint8_t s[MC_P384_LE72], struct mc_error *err);
+/* A P-384 key from PEM (unencrypted PKCS#8/SEC1 private key; with need_private false also a
+ * SubjectPublicKeyInfo public key). Other curves/algorithms: MC_E_FORMAT naming P-384. */
+mc_status mc_p384_load_pem(const uint8_t *pem, size_t len, bool need_private, struct mc_pk **out,
+                           struct mc_error *err);
+
 /* ---- RSA --------------------------------------------------------------------------------- */
 
 /* Public key from big-endian modulus and exponent (leading zeros allowed). The modulus must

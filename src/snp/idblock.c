@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
-#include "crypto/ec_p384.h"
+#include "crypto/pk.h"
 
 /* Spec layouts, pinned; bytes are written and read with the LE helpers. */
 struct id_block_layout {
@@ -88,25 +88,25 @@ void mc_id_block_decode(const uint8_t in[MC_ID_BLOCK_LEN], struct mc_id_block *b
     b->policy = mc_le64(in + offsetof(struct id_block_layout, policy));
 }
 
-static mc_status put_pubkey(const struct mc_p384_key *k, uint8_t out[MC_SNP_ECDSA_PUBKEY_LEN], struct mc_error *err)
+static mc_status put_pubkey(const struct mc_pk *k, uint8_t out[MC_SNP_ECDSA_PUBKEY_LEN], struct mc_error *err)
 {
     memset(out, 0, MC_SNP_ECDSA_PUBKEY_LEN);
     mc_put_le32(out + PK(curve), MC_SNP_CURVE_P384);
-    return mc_p384_pub_le(k, out + PK(qx), out + PK(qy), err);
+    return mc_p384_get_public_le72(k, out + PK(qx), out + PK(qy), err);
 }
 
-static mc_status sign(const struct mc_p384_key *k, const uint8_t *msg, size_t len, uint8_t out[MC_SNP_ECDSA_SIG_LEN],
+static mc_status sign(const struct mc_pk *k, const uint8_t *msg, size_t len, uint8_t out[MC_SNP_ECDSA_SIG_LEN],
                       struct mc_error *err)
 {
     memset(out, 0, MC_SNP_ECDSA_SIG_LEN);
-    return mc_p384_sign_le(k, msg, len, out + SG(r), out + SG(s), err);
+    return mc_ecdsa_sign_le72(k, "SHA384", msg, len, out + SG(r), out + SG(s), err);
 }
 
 mc_status mc_id_auth_sign(const uint8_t block[MC_ID_BLOCK_LEN], const uint8_t *id_pem, size_t id_pem_len,
                           const uint8_t *author_pem, size_t author_pem_len, uint8_t auth[MC_ID_AUTH_LEN],
                           struct mc_error *err)
 {
-    struct mc_p384_key *idk = NULL, *auk = NULL;
+    struct mc_pk *idk = NULL, *auk = NULL;
     uint8_t a[MC_ID_AUTH_LEN];
     memset(a, 0, sizeof a);
     struct mc_error e;
@@ -116,7 +116,7 @@ mc_status mc_id_auth_sign(const uint8_t block[MC_ID_BLOCK_LEN], const uint8_t *i
     if (author_pem) {
         st = mc_p384_load_pem(author_pem, author_pem_len, true, &auk, &e);
         if (st != MC_OK) {
-            mc_p384_free(idk);
+            mc_pk_free(idk);
             return mc_seterr(err, st, "author key: %s", e.msg);
         }
     }
@@ -130,22 +130,22 @@ mc_status mc_id_auth_sign(const uint8_t block[MC_ID_BLOCK_LEN], const uint8_t *i
         if (st == MC_OK)
             st = sign(auk, a + A(id_key), MC_SNP_ECDSA_PUBKEY_LEN, a + A(id_key_sig), err);
     }
-    mc_p384_free(idk);
-    mc_p384_free(auk);
+    mc_pk_free(idk);
+    mc_pk_free(auk);
     if (st == MC_OK)
         memcpy(auth, a, sizeof a);
     return st;
 }
 
-static mc_status key_from_struct(const uint8_t *pk, const char *which, struct mc_p384_key **out, struct mc_error *err)
+static mc_status key_from_struct(const uint8_t *pk, const char *which, struct mc_pk **out, struct mc_error *err)
 {
     uint32_t curve = mc_le32(pk + PK(curve));
     if (curve != MC_SNP_CURVE_P384)
         return mc_seterr(err, MC_E_VERIFY, "the %s has curve %u, not P-384 (2)", which, curve);
     struct mc_error e;
-    mc_status st = mc_p384_from_le(pk + PK(qx), pk + PK(qy), out, &e);
-    if (st != MC_OK)
-        return mc_seterr(err, st, "the %s: %s", which, e.msg);
+    mc_status st = mc_p384_from_public_le72(pk + PK(qx), pk + PK(qy), out, &e);
+    if (st != MC_OK) /* any unusable key makes the ID auth fail verification */
+        return mc_seterr(err, MC_E_VERIFY, "the %s: %s", which, e.msg);
     return MC_OK;
 }
 
@@ -165,14 +165,14 @@ mc_status mc_id_auth_verify(const uint8_t block[MC_ID_BLOCK_LEN], const uint8_t 
     if (author_key_en && au_algo != MC_SNP_ALGO_ECDSA_P384_SHA384)
         return mc_seterr(err, MC_E_VERIFY, "AUTH_KEY_ALGO is %u; only 1 (ECDSA P-384 with SHA-384) is defined",
                          au_algo);
-    struct mc_p384_key *k = NULL;
+    struct mc_pk *k = NULL;
     struct mc_error e;
     mc_status st = key_from_struct(auth + A(id_key), "ID key", &k, err);
     if (st != MC_OK)
         return st;
-    st = mc_p384_verify_le(k, block, MC_ID_BLOCK_LEN, auth + A(id_block_sig) + SG(r), auth + A(id_block_sig) + SG(s),
+    st = mc_ecdsa_verify_le72(k, "SHA384", block, MC_ID_BLOCK_LEN, auth + A(id_block_sig) + SG(r), auth + A(id_block_sig) + SG(s),
                            &e);
-    mc_p384_free(k);
+    mc_pk_free(k);
     k = NULL;
     if (st != MC_OK)
         return mc_seterr(err, st, "the ID block signature (by the ID key) does not verify: %s", e.msg);
@@ -183,9 +183,9 @@ mc_status mc_id_auth_verify(const uint8_t block[MC_ID_BLOCK_LEN], const uint8_t 
         st = key_from_struct(auth + A(author_key), "author key", &k, err);
         if (st != MC_OK)
             return st;
-        st = mc_p384_verify_le(k, auth + A(id_key), MC_SNP_ECDSA_PUBKEY_LEN, auth + A(id_key_sig) + SG(r),
+        st = mc_ecdsa_verify_le72(k, "SHA384", auth + A(id_key), MC_SNP_ECDSA_PUBKEY_LEN, auth + A(id_key_sig) + SG(r),
                                auth + A(id_key_sig) + SG(s), &e);
-        mc_p384_free(k);
+        mc_pk_free(k);
         if (st != MC_OK)
             return mc_seterr(err, st, "the ID key signature (by the author key) does not verify: %s", e.msg);
         st = mc_sha384(auth + A(author_key), MC_SNP_ECDSA_PUBKEY_LEN, r.author_key_digest, err);
@@ -200,12 +200,12 @@ mc_status mc_id_auth_verify(const uint8_t block[MC_ID_BLOCK_LEN], const uint8_t 
 
 mc_status mc_snp_key_digest_pem(const uint8_t *pem, size_t len, uint8_t digest[48], struct mc_error *err)
 {
-    struct mc_p384_key *k;
+    struct mc_pk *k;
     mc_status st = mc_p384_load_pem(pem, len, false, &k, err);
     if (st != MC_OK)
         return st;
     uint8_t pk[MC_SNP_ECDSA_PUBKEY_LEN];
     st = put_pubkey(k, pk, err);
-    mc_p384_free(k);
+    mc_pk_free(k);
     return st != MC_OK ? st : mc_sha384(pk, sizeof pk, digest, err);
 }
