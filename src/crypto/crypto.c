@@ -12,6 +12,11 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+void mc_crypto_init(void)
+{
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+}
+
 const char *mc_openssl_errstr(char *buf, size_t n)
 {
     unsigned long e = ERR_get_error();

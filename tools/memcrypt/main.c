@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "crypto/crypto.h"
 
 #define MC_CLI_GROUP(g) extern const struct mc_cli_cmd mc_cli_##g[];
 #include "mc_cli_table.inc"
@@ -107,6 +108,7 @@ int main(int argc, char **argv)
 {
     int nargs = argc - 1;
     char **args = argv + 1;
+    mc_crypto_init();
     if (nargs == 0 || !strcmp(args[0], "--help") || !strcmp(args[0], "-h") || !strcmp(args[0], "help")) {
         top_help(nargs == 0 ? stderr : stdout);
         return nargs == 0 ? MC_EXIT_USAGE : MC_EXIT_OK;
