@@ -170,6 +170,12 @@ expect 2 "short tk" -- "$MC" run "$SRC/examples/sev-guest.xml" --tk "$TMP/short.
 expect 2 "misaligned secret gpa" -- "$MC" run "$SRC/examples/sev-guest.xml" --secret-gpa 0x1001
 expect 3 "secret outside RAM" -- "$MC" run "$SRC/examples/sev-guest.xml" --secret-gpa 0x40000000
 has "secret outside RAM" "outside guest RAM"
+expect 3 "secret over the workload" -- "$MC" run "$SRC/examples/sev-guest.xml" --secret-gpa 0x200000
+has "secret over the workload" "overlaps the guest workload"
+sed "s|<policy>0x0001</policy>|<policy>0x0001</policy><dhCert>$(head -c 2084 /dev/zero | base64 -w0)</dhCert>|" \
+    "$SRC/examples/sev-guest.xml" > "$TMP/dhonly.xml"
+expect 3 "dhCert without session" -- "$MC" run "$TMP/dhonly.xml"
+has "dhCert without session" "<dhCert> is given without <session>"
 expect 2 "no xml" -- "$MC" run
 expect 0 "help" -- "$MC" run --help
 has "help" "usage: memcrypt run DOMAIN.xml"

@@ -195,8 +195,9 @@ mc_status mc_libvirt_validate(struct mc_lv_domain *d, const struct mc_lv_platfor
             if ((st = check_blob(&s->dh_cert, "dhCert", MC_LV_DH_CERT_LEN, flags, err)) ||
                 (st = check_blob(&s->session, "session", MC_LV_SESSION_LEN, flags, err)))
                 return st;
-            if (s->session.text && !s->dh_cert.text)
-                return mc_seterr(err, MC_E_FORMAT, "<session> is given without <dhCert>; LAUNCH_START needs both");
+            if (!!s->session.text != !!s->dh_cert.text)
+                return mc_seterr(err, MC_E_FORMAT, "<%s> is given without <%s>; LAUNCH_START takes both or neither",
+                                 s->session.text ? "session" : "dhCert", s->session.text ? "dhCert" : "session");
             if (mc_libvirt_max_guests(p) == 0 && !((s->has_policy ? s->policy : 1) & SEV_POLICY_ES))
                 return mc_seterr(err, MC_E_UNSUPPORTED, "platform '%s' has no ASIDs for SEV guests", p->name);
         } else {

@@ -642,6 +642,14 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
                            "and at most 0x5000)", b.hdr_len, b.payload_len);
             goto out;
         }
+        if (!o->platform_only && gpa < WL_TABLES_GPA + WL_TABLES_LEN && gpa + b.payload_len > WL_PRIV_GPA) {
+            st = mc_seterr(err, MC_E_RANGE,
+                           "secret address 0x%llx overlaps the guest workload's pages (0x%llx..0x%llx); choose "
+                           "another --secret-gpa",
+                           (unsigned long long)gpa, (unsigned long long)WL_PRIV_GPA,
+                           (unsigned long long)(WL_TABLES_GPA + WL_TABLES_LEN));
+            goto out;
+        }
         r->secret_gpa = gpa;
         r->secret_len = (uint32_t)b.payload_len;
         st = mc_vm_launch_secret(x.vm, b.hdr, b.payload, (uint32_t)b.payload_len, gpa, err);
