@@ -495,7 +495,8 @@ static int run_run(int argc, char **argv)
 
 const struct mc_cli_cmd mc_cli_run[] = {
     {"run", "launch a libvirt SEV domain on an emulated platform, attest it, give it a secret, show the views",
-     "usage: memcrypt run DOMAIN.xml [--platform NAME] [--seed S] [--json] [--firmware PATH]\n"
+     "usage: memcrypt run DOMAIN.xml [--platform NAME] [--seed S] [--state FILE] [--json]\n"
+     "                    [--firmware PATH]\n"
      "                    [--tk FILE | --tek FILE --tik FILE] [--no-session]\n"
      "                    [--secret-file FILE] [--secret-gpa ADDR]\n"
      "       memcrypt run DOMAIN.xml --platform-only [--out-dir DIR]\n"
