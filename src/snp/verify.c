@@ -13,7 +13,8 @@
  *   -> Milan): the real Milan-B0 VCEKs come with CPUID stepping 1, so the stepping letter does not
  *   map onto the CPUID stepping.
  * - The signature padding (0x330..0x49F) and r/s bytes past the 48-byte P-384 scalars must be
- *   zero; the latter is enforced by ECDSA itself (r or s >= n fails).
+ *   zero; the latter is checked by mc_ecdsa_verify_le72 (crypto/pk), the one place that converts
+ *   AMD's little-endian 72-byte r/s for ECDSA.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,7 +23,7 @@
 #include <unistd.h>
 
 #include <openssl/bn.h>
-#include <openssl/ec.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -33,6 +34,7 @@
 #include <memcrypt/snp_verify.h>
 
 #include "crypto/crypto.h"
+#include "crypto/pk.h"
 #include "crypto/x509.h"
 #include "snp/amd_roots.h"
 #include "snp/vcek.h"
@@ -47,8 +49,7 @@ struct roots {
 struct chain_entry {
     bool used;
     uint8_t key[MC_SHA256_LEN];
-    EVP_PKEY *pkey;
-    EVP_PKEY_CTX *vctx; /* EVP_PKEY_verify context, SHA-384 */
+    struct mc_pk *pub; /* the VCEK/VLEK public key */
     struct mc_snp_vcek_info info;
     enum mc_snp_gen gen;
     time_t nb[3], na[3]; /* leaf, intermediate, root */
@@ -63,8 +64,7 @@ struct mc_snp_verifier {
 
 static void chain_entry_clear(struct chain_entry *e)
 {
-    EVP_PKEY_CTX_free(e->vctx);
-    EVP_PKEY_free(e->pkey);
+    mc_pk_free(e->pub);
     memset(e, 0, sizeof *e);
 }
 
@@ -187,6 +187,21 @@ static bool all_zero(const uint8_t *p, size_t n)
 
 static const char *role_name(bool vlek) { return vlek ? "ASVK" : "ASK"; }
 
+/* The leaf's P-384 public key as an mc_pk (the form the shared ECDSA helpers take). */
+static mc_status leaf_key(const EVP_PKEY *pk, struct mc_pk **out)
+{
+    uint8_t x[MC_P384_LEN], y[MC_P384_LEN];
+    BIGNUM *bx = NULL, *by = NULL;
+    mc_status st = MC_E_CRYPTO;
+    if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_X, &bx) &&
+        EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_Y, &by) && BN_bn2binpad(bx, x, MC_P384_LEN) == MC_P384_LEN && BN_bn2binpad(by, y, MC_P384_LEN) == MC_P384_LEN)
+        st = mc_p384_from_public(x, y, out, NULL);
+    BN_free(bx);
+    BN_free(by);
+    ERR_clear_error();
+    return st;
+}
+
 /* Verify the chain and fill e (not yet in the cache). On failure writes reason. */
 static bool build_chain(struct mc_snp_verifier *v, const struct mc_snp_report *r, const struct mc_snp_certs *c,
                         bool vlek, struct chain_entry *e, struct mc_snp_result *res)
@@ -301,9 +316,7 @@ static bool build_chain(struct mc_snp_verifier *v, const struct mc_snp_report *r
         add(res, "chain", MC_CHECK_FAIL, "%s", er.msg);
         goto out;
     }
-    e->pkey = EVP_PKEY_dup(pk);
-    e->vctx = e->pkey ? EVP_PKEY_CTX_new(e->pkey, NULL) : NULL;
-    if (!e->vctx || EVP_PKEY_verify_init(e->vctx) != 1 || EVP_PKEY_CTX_set_signature_md(e->vctx, EVP_sha384()) != 1) {
+    if (leaf_key(pk, &e->pub)) {
         add(res, "chain", MC_CHECK_FAIL, "cannot prepare the %s key for ECDSA verification", leafname);
         goto out;
     }
@@ -390,31 +403,13 @@ static void check_signature(const struct chain_entry *e, const struct mc_snp_rep
         add(res, "signature", MC_CHECK_FAIL, "the signature's reserved bytes 0x330..0x49F are not zero");
         return;
     }
-    uint8_t digest[MC_SHA384_LEN];
-    if (mc_sha384(r->raw, MC_SNP_REPORT_SIGNED_LEN, digest, NULL)) {
-        add(res, "signature", MC_CHECK_FAIL, "SHA-384 failed");
+    struct mc_error er;
+    mc_status vr = mc_ecdsa_verify_le72(e->pub, "SHA384", r->raw, MC_SNP_REPORT_SIGNED_LEN, r->sig_r, r->sig_s, &er);
+    if (vr != MC_OK && vr != MC_E_VERIFY) {
+        add(res, "signature", MC_CHECK_FAIL, "the signature could not be checked: %s", er.msg);
         return;
     }
-    ECDSA_SIG *sig = ECDSA_SIG_new();
-    BIGNUM *br = BN_lebin2bn(r->sig_r, 72, NULL), *bs = BN_lebin2bn(r->sig_s, 72, NULL);
-    unsigned char *der = NULL;
-    int dlen = -1;
-    if (sig && br && bs && ECDSA_SIG_set0(sig, br, bs)) {
-        br = bs = NULL;
-        dlen = i2d_ECDSA_SIG(sig, &der);
-    }
-    BN_free(br);
-    BN_free(bs);
-    ECDSA_SIG_free(sig);
-    if (dlen <= 0) {
-        add(res, "signature", MC_CHECK_FAIL, "cannot encode the report's signature");
-        return;
-    }
-    ERR_clear_error();
-    int vr = EVP_PKEY_verify(e->vctx, der, (size_t)dlen, digest, sizeof digest);
-    OPENSSL_free(der);
-    ERR_clear_error();
-    if (vr == 1)
+    if (vr == MC_OK)
         add(res, "signature", MC_CHECK_PASS, "ECDSA P-384 SHA-384 over bytes 0x000..0x29F verifies");
     else
         add(res, "signature", MC_CHECK_FAIL, "the report's ECDSA P-384 signature does not verify with the %s",
