@@ -34,18 +34,19 @@ static struct mc_machine *machine(const char *platform, int tme, int keyid_bits,
 
 #define KP_ADDR 0x100000ull /* the MKTME_KEY_PROGRAM_STRUCT (identity-mapped, paging off) */
 
-static uint64_t pconfig(struct mc_machine *m, struct mc_tme *t, uint16_t keyid, uint8_t cmd, const uint8_t *k1,
-                        const uint8_t *k2, struct mc_tme_event *ev)
+/* PCONFIG MKTME_KEY_PROGRAM with algorithm alg; k1/k2 are the key fields (klen bytes each). */
+static uint64_t pconfig_alg(struct mc_machine *m, struct mc_tme *t, uint16_t keyid, uint8_t cmd, uint16_t alg,
+                            const uint8_t *k1, const uint8_t *k2, size_t klen, struct mc_tme_event *ev)
 {
     struct mc_mktme_key_program kp;
     memset(&kp, 0, sizeof kp);
     kp.keyid = keyid;
     kp.command = cmd;
-    kp.alg = MC_MKTME_ALG_AES_XTS_128;
+    kp.alg = alg;
     if (k1)
-        memcpy(kp.key_field_1, k1, 16);
+        memcpy(kp.key_field_1, k1, klen);
     if (k2)
-        memcpy(kp.key_field_2, k2, 16);
+        memcpy(kp.key_field_2, k2, klen);
     uint8_t raw[MC_MKTME_KP_SIZE];
     mc_mktme_kp_encode(&kp, raw);
     CHECK(mc_machine_phys_write(m, KP_ADDR, raw, sizeof raw, NULL, NULL) == MC_OK);
@@ -58,6 +59,12 @@ static uint64_t pconfig(struct mc_machine *m, struct mc_tme *t, uint16_t keyid, 
     if (s != MC_OK)
         return ~0ull;
     return cpu.rax;
+}
+
+static uint64_t pconfig(struct mc_machine *m, struct mc_tme *t, uint16_t keyid, uint8_t cmd, const uint8_t *k1,
+                        const uint8_t *k2, struct mc_tme_event *ev)
+{
+    return pconfig_alg(m, t, keyid, cmd, MC_MKTME_ALG_AES_XTS_128, k1, k2, 16, ev);
 }
 
 static uint64_t ka(struct mc_tme *t, uint64_t pa, uint32_t keyid)
@@ -242,11 +249,285 @@ static void test_bypass_and_nomktme(void)
     }
 }
 
+/* Sapphire Rapids profile as its BIOS leaves it: AES-XTS-128 and -256 allowed for MKTME, so a
+ * KeyID programmed with AES-XTS-256 holds DRAM bytes equal to OpenSSL's aes-256-xts. */
+static void test_spr_xts256(void)
+{
+    struct mc_machine *m = machine("sapphire-rapids", -1, -1, -1);
+    struct mc_tme *t = NULL;
+    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    struct mc_fault f;
+    uint64_t v;
+    CHECK(mc_machine_rdmsr(m, 0x981, &v, &f, NULL) == MC_OK);
+    CHECK_EQ_U64(v, 0x5ull | (1ull << 31) | (7ull << 32) | (127ull << 36));
+    CHECK(mc_machine_rdmsr(m, 0x982, &v, &f, NULL) == MC_OK);
+    CHECK_EQ_U64(v, 0x3ull | (6ull << 32) | (5ull << 48));
+    CHECK(mc_tme_keyid_bits(t) == 6 && mc_tme_num_keyids(t) == 63 && mc_tme_keyid_shift(t) == 46);
+    CHECK(mc_tme_allowed_algs(t) == (MC_MKTME_ALG_AES_XTS_128 | MC_MKTME_ALG_AES_XTS_256));
+
+    uint8_t k1[32], k2[32], key[64];
+    fill(k1, 32, 0x21);
+    fill(k2, 32, 0xA5);
+    memcpy(key, k1, 32);
+    memcpy(key + 32, k2, 32);
+    struct mc_tme_event ev;
+    CHECK_EQ_U64(pconfig_alg(m, t, 9, MC_PCONFIG_KEYID_SET_KEY_DIRECT, MC_MKTME_ALG_AES_XTS_256, k1, k2, 32, &ev), 0);
+    enum mc_keyid_mode mode;
+    enum mc_cipher c;
+    CHECK(mc_tme_keyid_entry(t, 9, &mode, &c, NULL) == MC_OK && mode == MC_KEYID_MODE_ENCRYPT &&
+          c == MC_CIPHER_AES256_XTS);
+    const uint64_t pa = 0x2C0080;
+    uint8_t p[64], dram[64], want[64], iv[16] = {0}, back[64];
+    fill(p, 64, 0x42);
+    CHECK(mc_machine_phys_write(m, ka(t, pa, 9), p, 64, &f, NULL) == MC_OK);
+    CHECK(mc_machine_wbinvd(m, NULL) == MC_OK);
+    CHECK(mc_dram_read(mc_machine_dram(m), pa, dram, 64, NULL) == MC_OK);
+    mc_put_le64(iv, pa);
+    CHECK(mc_xts_evp(256, key, 0, iv, p, want, 64, NULL) == MC_OK);
+    CHECK_MEM(dram, want, 64);
+    CHECK(mc_machine_phys_read(m, ka(t, pa, 9), back, 64, &f, NULL) == MC_OK);
+    CHECK_MEM(back, p, 64);
+    /* A 256-bit key with the XTS-128 algorithm is a #GP (key bytes beyond 16). */
+    CHECK_EQ_U64(pconfig_alg(m, t, 10, MC_PCONFIG_KEYID_SET_KEY_DIRECT, MC_MKTME_ALG_AES_XTS_128, k1, k2, 32, &ev),
+                 ~0ull);
+    CHECK(ev.kind == MC_TME_EV_GP);
+    /* Ice Lake-SP enumerates only AES-XTS-128: the same request answers INVALID_ENC_ALG. */
+    mc_machine_destroy(m);
+    mc_tme_destroy(t);
+    m = machine("icelake-sp", -1, -1, -1);
+    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    CHECK_EQ_U64(pconfig_alg(m, t, 9, MC_PCONFIG_KEYID_SET_KEY_DIRECT, MC_MKTME_ALG_AES_XTS_256, k1, k2, 32, &ev),
+                 MC_PCONFIG_INVALID_ENC_ALG);
+    mc_machine_destroy(m);
+    mc_tme_destroy(t);
+}
+
+/* TME bypass set by the BIOS on a part that enumerates it: KeyID 0 and KeyIDs with TME
+ * behaviour store plaintext; a programmed KeyID is still encrypted. Refused on Ice Lake-SP. */
+static void test_spr_bypass(void)
+{
+    struct mc_machine *m = machine("sapphire-rapids", -1, -1, 1);
+    struct mc_tme *t = NULL;
+    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    CHECK(mc_tme_bypass(t));
+    struct mc_fault f;
+    uint64_t v;
+    CHECK(mc_machine_rdmsr(m, 0x982, &v, &f, NULL) == MC_OK && (v & MC_TME_ACT_BYPASS) && (v & 3) == 3);
+    uint8_t p[64], d[64], back[64];
+    fill(p, 64, 0x17);
+    CHECK(mc_machine_phys_write(m, 0x200000, p, 64, &f, NULL) == MC_OK);
+    CHECK(mc_machine_phys_write(m, ka(t, 0x200040, 7), p, 64, &f, NULL) == MC_OK);
+    struct mc_tme_event ev;
+    uint8_t e1[32], e2[32];
+    fill(e1, 32, 3);
+    fill(e2, 32, 9);
+    CHECK_EQ_U64(pconfig_alg(m, t, 2, MC_PCONFIG_KEYID_SET_KEY_RANDOM, MC_MKTME_ALG_AES_XTS_256, e1, e2, 32, &ev), 0);
+    CHECK(mc_machine_phys_write(m, ka(t, 0x200080, 2), p, 64, &f, NULL) == MC_OK);
+    CHECK(mc_machine_wbinvd(m, NULL) == MC_OK);
+    CHECK(mc_dram_read(mc_machine_dram(m), 0x200000, d, 64, NULL) == MC_OK);
+    CHECK_MEM(d, p, 64);
+    CHECK(mc_dram_read(mc_machine_dram(m), 0x200040, d, 64, NULL) == MC_OK);
+    CHECK_MEM(d, p, 64);
+    CHECK(mc_dram_read(mc_machine_dram(m), 0x200080, d, 64, NULL) == MC_OK);
+    CHECK(memcmp(d, p, 64) != 0);
+    CHECK(mc_machine_phys_read(m, ka(t, 0x200080, 2), back, 64, &f, NULL) == MC_OK);
+    CHECK_MEM(back, p, 64);
+    /* CLEAR_KEY under bypass: back to TME behaviour, i.e. plaintext. */
+    CHECK_EQ_U64(pconfig_alg(m, t, 2, MC_PCONFIG_KEYID_CLEAR_KEY, MC_MKTME_ALG_AES_XTS_256, NULL, NULL, 32, &ev), 0);
+    CHECK(mc_machine_phys_write(m, ka(t, 0x2000C0, 2), p, 64, &f, NULL) == MC_OK);
+    CHECK(mc_machine_wbinvd(m, NULL) == MC_OK);
+    CHECK(mc_dram_read(mc_machine_dram(m), 0x2000C0, d, 64, NULL) == MC_OK);
+    CHECK_MEM(d, p, 64);
+    mc_machine_destroy(m);
+    mc_tme_destroy(t);
+
+    struct mc_machine_config cfg;
+    mc_machine_config_init(&cfg);
+    cfg.platform = "icelake-sp";
+    cfg.bios.tme_bypass = 1;
+    struct mc_error e;
+    m = NULL;
+    CHECK(mc_machine_create(&cfg, &m, &e) == MC_E_UNSUPPORTED && m == NULL);
+}
+
+/* Firmware activation with AES-XTS-256 and the key saved for standby; after a standby resume
+ * the firmware restores the key and DRAM written before is readable again. A cold reset wipes
+ * the saved key: the restore then fails (...100b) and TME stays off. */
+static void test_spr_save_restore(void)
+{
+    struct mc_machine *m = machine("sapphire-rapids", 0, 0, 0);
+    struct mc_tme *t = NULL;
+    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    struct mc_fault f;
+    uint64_t v;
+    const uint64_t act = MC_TME_ACT_ENABLE | MC_TME_ACT_SAVE_KEY | (2ull << MC_TME_ACT_POLICY_SHIFT) | (4ull << 32) |
+                         (5ull << 48);
+    CHECK(mc_machine_wrmsr(m, 0x982, act, &f, NULL) == MC_OK);
+    CHECK(mc_machine_rdmsr(m, 0x982, &v, &f, NULL) == MC_OK);
+    CHECK_EQ_U64(v, act | MC_TME_ACT_LOCK);
+    CHECK(mc_tme_platform_cipher(t) == MC_CIPHER_AES256_XTS);
+    uint8_t p[64], d0[64], d[64], back[64];
+    fill(p, 64, 0x66);
+    CHECK(mc_machine_phys_write(m, 0x280000, p, 64, &f, NULL) == MC_OK);
+    CHECK(mc_machine_wbinvd(m, NULL) == MC_OK);
+    CHECK(mc_dram_read(mc_machine_dram(m), 0x280000, d0, 64, NULL) == MC_OK);
+    CHECK(memcmp(d0, p, 64) != 0);
+
+    CHECK(mc_machine_standby_resume(m, NULL) == MC_OK);
+    CHECK(!mc_tme_locked(t) && !mc_tme_enabled(t));
+    CHECK(mc_machine_rdmsr(m, 0x982, &v, &f, NULL) == MC_OK && v == 0);
+    CHECK(mc_get_platform(mc_machine_mc(m))->mode == MC_MODE_OFF);
+    CHECK(mc_dram_read(mc_machine_dram(m), 0x280000, d, 64, NULL) == MC_OK);
+    CHECK_MEM(d, d0, 64); /* DRAM kept its contents */
+    const uint64_t restore = (act & ~MC_TME_ACT_SAVE_KEY) | MC_TME_ACT_KEY_SELECT;
+    CHECK(mc_machine_wrmsr(m, 0x982, restore, &f, NULL) == MC_OK);
+    CHECK(mc_machine_rdmsr(m, 0x982, &v, &f, NULL) == MC_OK);
+    CHECK_EQ_U64(v & 7, 7); /* ...111b */
+    CHECK(mc_machine_phys_read(m, 0x280000, back, 64, &f, NULL) == MC_OK);
+    CHECK_MEM(back, p, 64);
+
+    /* Cold reset: the saved key is gone. */
+    CHECK(mc_machine_reset(m, NULL) == MC_OK);
+    CHECK(!mc_tme_locked(t));
+    CHECK(mc_machine_wrmsr(m, 0x982, restore, &f, NULL) == MC_OK);
+    CHECK(mc_machine_rdmsr(m, 0x982, &v, &f, NULL) == MC_OK);
+    CHECK_EQ_U64(v & 7, 4); /* ...100b: not enabled */
+    CHECK(!mc_tme_enabled(t) && mc_get_platform(mc_machine_mc(m))->mode == MC_MODE_OFF);
+    /* Firmware retries with a new key: enabled, but the old image decrypts to garbage. */
+    CHECK(mc_machine_wrmsr(m, 0x982, act & ~MC_TME_ACT_SAVE_KEY, &f, NULL) == MC_OK);
+    CHECK(mc_tme_enabled(t));
+    CHECK(mc_machine_phys_read(m, 0x280000, back, 64, &f, NULL) == MC_OK);
+    CHECK(memcmp(back, p, 64) != 0);
+    mc_machine_destroy(m);
+    mc_tme_destroy(t);
+
+    /* Ice Lake-SP cannot save the key: bit 3 is reserved there (#GP on the machine). */
+    m = machine("icelake-sp", 0, 0, 0);
+    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    CHECK(mc_machine_wrmsr(m, 0x982, MC_TME_ACT_ENABLE | MC_TME_ACT_SAVE_KEY, &f, NULL) == MC_E_FAULT &&
+          f.kind == MC_FAULT_GP);
+    CHECK(!mc_tme_locked(t));
+    mc_machine_destroy(m);
+    mc_tme_destroy(t);
+}
+
+/* mc_machine_reset resets an attached unit: BIOS-enabled TME comes back locked with a new key
+ * (old DRAM image unreadable), programmed KeyIDs are back to TME behaviour; a firmware-driven
+ * machine comes back unlocked with the controller in its BIOS mode. */
+static void test_reset_hook(void)
+{
+    struct mc_machine *m = machine("sapphire-rapids", -1, -1, -1);
+    struct mc_tme *t = NULL;
+    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    struct mc_fault f;
+    struct mc_tme_event ev;
+    uint8_t k1[16], k2[16], p[64], back[64];
+    fill(k1, 16, 1);
+    fill(k2, 16, 2);
+    fill(p, 64, 0x5A);
+    CHECK_EQ_U64(pconfig(m, t, 3, MC_PCONFIG_KEYID_SET_KEY_DIRECT, k1, k2, &ev), 0);
+    CHECK_EQ_U64(pconfig(m, t, 4, MC_PCONFIG_KEYID_NO_ENCRYPT, NULL, NULL, &ev), 0);
+    CHECK(mc_machine_phys_write(m, 0x240000, p, 64, &f, NULL) == MC_OK);
+    CHECK(mc_machine_wbinvd(m, NULL) == MC_OK);
+    uint64_t before, after;
+    CHECK(mc_machine_rdmsr(m, 0x982, &before, &f, NULL) == MC_OK);
+
+    CHECK(mc_machine_reset(m, NULL) == MC_OK);
+    CHECK(mc_machine_rdmsr(m, 0x982, &after, &f, NULL) == MC_OK);
+    CHECK_EQ_U64(after, before); /* the BIOS locked it again */
+    CHECK(mc_tme_enabled(t) && mc_tme_keyid_bits(t) == 6);
+    enum mc_keyid_mode mode;
+    CHECK(mc_tme_keyid_entry(t, 3, &mode, NULL, NULL) == MC_OK && mode == MC_KEYID_MODE_TME);
+    CHECK(mc_tme_keyid_entry(t, 4, &mode, NULL, NULL) == MC_OK && mode == MC_KEYID_MODE_TME);
+    CHECK(mc_keyid_slot(mc_machine_mc(m), 3) == mc_keyid_slot(mc_machine_mc(m), 0));
+    CHECK(mc_keyid_slot(mc_machine_mc(m), 0) != 0);
+    /* New TME key: the image written before the reset is garbage now, through KeyID 0 and 3. */
+    CHECK(mc_machine_phys_read(m, 0x240000, back, 64, &f, NULL) == MC_OK);
+    CHECK(memcmp(back, p, 64) != 0);
+    uint8_t via3[64];
+    CHECK(mc_machine_phys_read(m, ka(t, 0x240000, 3), via3, 64, &f, NULL) == MC_OK);
+    CHECK_MEM(via3, back, 64);
+    /* The MSRs are still this unit's (handlers survive the reset); PCONFIG works again. */
+    CHECK(mc_machine_wrmsr(m, 0x982, before, &f, NULL) == MC_E_FAULT);
+    CHECK_EQ_U64(pconfig(m, t, 3, MC_PCONFIG_KEYID_SET_KEY_DIRECT, k1, k2, &ev), 0);
+    mc_machine_destroy(m);
+    mc_tme_destroy(t);
+
+    /* Firmware-driven: after the reset the lock is clear and firmware can activate again. */
+    m = machine("icelake-sp", 0, 0, 0);
+    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    const uint64_t act = MC_TME_ACT_ENABLE | (3ull << 32) | (1ull << 48);
+    CHECK(mc_machine_wrmsr(m, 0x983, MC_TME_EXCL_ENABLE | (((1ull << 46) - 1) & ~0xFFFFFull), &f, NULL) == MC_OK);
+    CHECK(mc_machine_wrmsr(m, 0x982, act, &f, NULL) == MC_OK);
+    CHECK(mc_get_platform(mc_machine_mc(m))->mode == MC_MODE_TME);
+    CHECK(mc_machine_reset(m, NULL) == MC_OK);
+    uint64_t v = 1;
+    CHECK(mc_machine_rdmsr(m, 0x982, &v, &f, NULL) == MC_OK && v == 0);
+    CHECK(mc_machine_rdmsr(m, 0x983, &v, &f, NULL) == MC_OK && v == 0);
+    CHECK(mc_get_platform(mc_machine_mc(m))->mode == MC_MODE_OFF);
+    CHECK(!mc_get_platform(mc_machine_mc(m))->excl_enable);
+    CHECK(mc_machine_wrmsr(m, 0x982, act, &f, NULL) == MC_OK && mc_tme_enabled(t));
+    CHECK(mc_machine_phys_write(m, ka(t, 0x100000, 5), p, 64, &f, NULL) == MC_OK);
+    CHECK(mc_machine_phys_read(m, ka(t, 0x100000, 5), back, 64, &f, NULL) == MC_OK);
+    CHECK_MEM(back, p, 64);
+    mc_machine_destroy(m);
+    mc_tme_destroy(t);
+}
+
+/* Reset-hook registration: arguments, duplicates, capacity, unregister. */
+static mc_status count_hook(void *ctx, struct mc_machine *m, enum mc_machine_reset_kind kind, struct mc_error *err)
+{
+    (void)m;
+    (void)err;
+    (void)kind;
+    if (ctx)
+        (*(int *)ctx)++;
+    return MC_OK;
+}
+
+static mc_status failing_hook(void *ctx, struct mc_machine *m, enum mc_machine_reset_kind kind, struct mc_error *err)
+{
+    (void)ctx;
+    (void)m;
+    (void)kind;
+    return mc_seterr(err, MC_E_STATE, "test hook refuses");
+}
+
+static void test_reset_hook_api(void)
+{
+    struct mc_machine *m = machine("milan", -1, -1, -1);
+    struct mc_error e;
+    int n[MC_MACHINE_MAX_RESET_HOOKS + 1] = {0};
+    CHECK(mc_machine_reset_hook_register(NULL, count_hook, &n[0], &e) == MC_E_INVAL);
+    CHECK(mc_machine_reset_hook_register(m, NULL, &n[0], &e) == MC_E_INVAL);
+    for (int i = 0; i < MC_MACHINE_MAX_RESET_HOOKS; i++)
+        CHECK(mc_machine_reset_hook_register(m, count_hook, &n[i], &e) == MC_OK);
+    CHECK(mc_machine_reset_hook_register(m, count_hook, &n[0], &e) == MC_E_STATE);
+    CHECK(mc_machine_reset_hook_register(m, count_hook, &n[MC_MACHINE_MAX_RESET_HOOKS], &e) == MC_E_FULL);
+    CHECK(mc_machine_reset(m, &e) == MC_OK);
+    CHECK(mc_machine_standby_resume(m, &e) == MC_OK);
+    for (int i = 0; i < MC_MACHINE_MAX_RESET_HOOKS; i++)
+        CHECK(n[i] == 2);
+    CHECK(mc_machine_reset_hook_unregister(m, count_hook, &n[1], &e) == MC_OK);
+    CHECK(mc_machine_reset_hook_unregister(m, count_hook, &n[1], &e) == MC_E_NOTFOUND);
+    CHECK(mc_machine_reset_hook_register(m, failing_hook, NULL, &e) == MC_OK);
+    CHECK(mc_machine_reset(m, &e) == MC_E_STATE);
+    CHECK(n[0] == 3 && n[1] == 2 && n[2] == 3);
+    CHECK(mc_machine_msr_unregister(m, &n[0], &e) == MC_E_NOTFOUND);
+    CHECK(mc_machine_reset(NULL, &e) == MC_E_INVAL && mc_machine_standby_resume(NULL, &e) == MC_E_INVAL);
+    mc_machine_destroy(m);
+}
+
 int main(void)
 {
     RUN(test_bios_adopted_and_msrs);
     RUN(test_pconfig_keys_in_dram);
     RUN(test_firmware_activation);
     RUN(test_bypass_and_nomktme);
+    RUN(test_spr_xts256);
+    RUN(test_spr_bypass);
+    RUN(test_spr_save_restore);
+    RUN(test_reset_hook);
+    RUN(test_reset_hook_api);
     return check_summary();
 }

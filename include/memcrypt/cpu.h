@@ -69,6 +69,9 @@ struct mc_cpu_profile {
     enum mc_cipher sme_cipher;         /* cipher of the host / TSME / TME key */
     struct mc_bios bios_default;       /* no -1 fields */
     const char *notes;                 /* provenance of the values, UNCONFIRMED items */
+    /* Intel: the part can save the TME key for standby (IA32_TME_ACTIVATE[3] is writable).
+     * No CPUID or MSR bit enumerates this ("may be unsupported on some parts"). */
+    bool tme_save_key;
 };
 
 /* Lookup by name (case-insensitive). MC_E_NOTFOUND with the list of names for unknown ones. */

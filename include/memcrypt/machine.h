@@ -41,10 +41,31 @@ mc_status mc_machine_create(const struct mc_machine_config *cfg, struct mc_machi
  * are lost, as on power loss). NULL is fine. */
 void mc_machine_destroy(struct mc_machine *m);
 /* Reset: new platform keys (old DRAM contents now decrypt to garbage), cache dropped, TLB
- * flushed, CPU registers back to reset values, MSRs to their BIOS values. */
+ * flushed, CPU registers back to reset values, MSRs to their BIOS values, the memory
+ * controller's platform (mode, KeyID bits, exclusion range) back to what the BIOS settings
+ * give; then every registered reset hook runs (MC_MACHINE_RESET_COLD). */
 mc_status mc_machine_reset(struct mc_machine *m, struct mc_error *err);
+/* Resume from standby (S3): DRAM keeps its contents, everything else is reset as by
+ * mc_machine_reset (the machine's own BIOS platform keys are regenerated: the modelled BIOS
+ * does not save them); hooks run with MC_MACHINE_RESET_STANDBY, so a unit that can save a key
+ * across standby (Intel TME_ACTIVATE[3]) keeps it for a restore. */
+mc_status mc_machine_standby_resume(struct mc_machine *m, struct mc_error *err);
+
+/* Reset hooks: units attached to the machine (the TME/MKTME unit) reset with it. A hook runs
+ * after the machine's own reset, in registration order; a hook error stops the sequence and
+ * is returned (the machine itself is already reset). ctx is borrowed: it must outlive the
+ * machine or be unregistered first. Registering the same (fn, ctx) twice is MC_E_STATE. */
+enum mc_machine_reset_kind { MC_MACHINE_RESET_COLD = 0, MC_MACHINE_RESET_STANDBY = 1 };
+typedef mc_status (*mc_reset_hook_fn)(void *ctx, struct mc_machine *m, enum mc_machine_reset_kind kind,
+                                      struct mc_error *err);
+#define MC_MACHINE_MAX_RESET_HOOKS 4
+mc_status mc_machine_reset_hook_register(struct mc_machine *m, mc_reset_hook_fn fn, void *ctx, struct mc_error *err);
+/* MC_E_NOTFOUND when (fn, ctx) is not registered. */
+mc_status mc_machine_reset_hook_unregister(struct mc_machine *m, mc_reset_hook_fn fn, void *ctx, struct mc_error *err);
 
 const struct mc_cpu_profile *mc_machine_profile(const struct mc_machine *m);
+/* The BIOS settings in force (resolved: no -1 fields). Zeros for a NULL machine. */
+void mc_machine_get_bios(const struct mc_machine *m, struct mc_bios *out);
 struct mc_ctl *mc_machine_mc(struct mc_machine *m);
 struct mc_engine *mc_machine_engine(struct mc_machine *m);
 struct mc_dram *mc_machine_dram(struct mc_machine *m);
@@ -111,6 +132,8 @@ struct mc_msr_handler {
 };
 #define MC_MACHINE_MAX_MSR_HANDLERS 8
 mc_status mc_machine_msr_register(struct mc_machine *m, const struct mc_msr_handler *h, struct mc_error *err);
+/* Remove every handler registered with this ctx; MC_E_NOTFOUND when there is none. */
+mc_status mc_machine_msr_unregister(struct mc_machine *m, const void *ctx, struct mc_error *err);
 mc_status mc_machine_rdmsr(struct mc_machine *m, uint32_t msr, uint64_t *val, struct mc_fault *fault,
                            struct mc_error *err);
 mc_status mc_machine_wrmsr(struct mc_machine *m, uint32_t msr, uint64_t val, struct mc_fault *fault,

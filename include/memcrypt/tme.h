@@ -162,9 +162,14 @@ void mc_tme_hold_key_table_lock(struct mc_tme *t, bool held);
  * controller: activation binds KeyID 0 (and every KeyID, TME behaviour) to a fresh engine slot;
  * PCONFIG binds one KeyID to its own slot, to KeyID 0's slot (CLEAR_KEY) or to no-encrypt.
  * KeyIDs that start with TME behaviour are bound to KeyID 0's key on attach.
- * Ownership: the machine keeps a pointer to the unit in its MSR table, so destroy the unit
- * only after the machine (mc_tme_destroy after mc_machine_destroy). A machine reset
- * (mc_machine_reset) does not reset this unit; attach a fresh one after a reset. */
+ * The unit also registers a machine reset hook: mc_machine_reset returns it to its reset state
+ * (new TME key, every KeyID back to TME behaviour, lock cleared, saved key wiped) and then
+ * adopts what the BIOS programs again (locked with a fresh key when the BIOS enables TME);
+ * mc_machine_standby_resume does the same but keeps a key saved with TME_ACTIVATE[3], so
+ * firmware can restore it (key select = 1).
+ * Save key support comes from the profile (mc_cpu_profile.tme_save_key).
+ * Ownership: the machine keeps pointers to the unit in its MSR table and reset hooks, so
+ * destroy the unit only after the machine (mc_tme_destroy after mc_machine_destroy). */
 struct mc_machine;
 mc_status mc_tme_attach(struct mc_machine *m, struct mc_tme **out, struct mc_error *err);
 

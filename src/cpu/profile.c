@@ -58,6 +58,25 @@ static const struct mc_cpuid_entry icx_cpuid[] = {
  * MAX_KEYS 63. */
 #define ICX_TME_CAP (0x1ull | (6ull << 32) | (63ull << 36))
 
+/* Xeon 4th gen "Sapphire Rapids" (Xeon Platinum 8480+/8480C: family 6, model 0x8F, as Linux's
+ * boot line "family: 0x6, model: 0x8f" shows). Public facts used: TME (7.0:ECX[13]) and PCONFIG
+ * (7.0:EDX[18]) as on Ice Lake-SP; BIOS menus of such hosts offer "TME Bypass" and
+ * "TME-MT"; dmesg of TDX hosts reports KeyID ranges "[1, 64)", "[32, 64)" and "[64, 128)", so
+ * the part has at least 7 KeyID bits and BIOSes commonly program 6.
+ * Chosen (UNCONFIRMED, no public MSR dump found): 0x80000008 EAX = 0x3934 (52-bit physical,
+ * 57-bit linear; hosts with 6 KeyID bits active print "46 bits physical" because Linux
+ * subtracts the KeyID bits); IA32_TME_CAPABILITY = AES-XTS-128 (bit 0) | AES-XTS-256 (bit 2)
+ * | bypass (bit 31) | MAX_KEYID_BITS 7 | MAX_KEYS 127 (integrity algorithms, which the part
+ * has for TDX, are not modelled and left out); the TME key can be saved for standby. */
+static const struct mc_cpuid_entry spr_cpuid[] = {
+    {0x00000007, 0, {0, 0, 1u << 13, 1u << 18}},
+    {0x0000001B, 0, {1, 1, 0, 0}},
+    {0x0000001B, 1, {0, 0, 0, 0}},
+    {0x80000000, 0, {0x80000008, 0, 0, 0}},
+    {0x80000008, 0, {0x00003934, 0, 0, 0}},
+};
+#define SPR_TME_CAP (0x1ull | 0x4ull | (1ull << 31) | (7ull << 32) | (127ull << 36))
+
 static const struct mc_cpu_profile profiles[] = {
     {"naples", "AMD EPYC 7601", "EPYC 7001 (Zen 1)", MC_VENDOR_AMD, 0x17, 0x01, naples_cpuid,
      sizeof naples_cpuid / sizeof naples_cpuid[0], 0, 0, 0, 17, MC_CIPHER_AES128_XTS,
@@ -83,6 +102,12 @@ static const struct mc_cpu_profile profiles[] = {
      MC_VENDOR_INTEL, 0x06, 0x6A, icx_cpuid, sizeof icx_cpuid / sizeof icx_cpuid[0], 0, ICX_TME_CAP, 0, 0,
      MC_CIPHER_AES128_XTS, {0, 0, 0, 1, 0, 0},
      "same CPU as icelake-sp; BIOS programs MK_TME_KEYID_BITS = 0"},
+    {"sapphire-rapids", "Intel Xeon Platinum 8480+", "Xeon 4th gen (Sapphire Rapids), TME + MKTME, bypass, key save",
+     MC_VENDOR_INTEL, 0x06, 0x8F, spr_cpuid, sizeof spr_cpuid / sizeof spr_cpuid[0], 0, SPR_TME_CAP, 0, 0,
+     MC_CIPHER_AES128_XTS, {0, 0, 0, 1, 6, 0},
+     "family/model and KeyID ranges from public boot logs; 52-bit MAXPHYADDR and IA32_TME_CAPABILITY "
+     "(AES-XTS-128/256, bypass, MAX_KEYID_BITS 7, MAX_KEYS 127) chosen (UNCONFIRMED); key save chosen supported",
+     true},
 };
 
 size_t mc_cpu_profile_count(void) { return sizeof profiles / sizeof profiles[0]; }
@@ -259,7 +284,9 @@ uint64_t mc_cpu_tme_activate(const struct mc_cpu_profile *p, const struct mc_bio
     if (!p || p->vendor != MC_VENDOR_INTEL || mc_cpu_bios_resolve(p, bios, &b, NULL) || !b.tme)
         return 0;
     /* Lock (0) + enable (1), policy 0 = AES-XTS-128 for KeyID 0, bypass (31), KEYID_BITS
-     * (35:32), MK_TME_CRYPTO_ALGS bit 48 = AES-XTS-128 when MKTME is on. */
+     * (35:32), and when MKTME is on MK_TME_CRYPTO_ALGS (63:48) = every non-integrity algorithm
+     * the capability enumerates (bit 48 AES-XTS-128, bit 50 AES-XTS-256). */
+    uint64_t algs = p->tme_capability & 0x5u;
     return 0x3ull | (b.tme_bypass ? 1ull << 31 : 0) | ((uint64_t)b.keyid_bits << 32) |
-           (b.keyid_bits ? 1ull << 48 : 0);
+           (b.keyid_bits ? algs << 48 : 0);
 }

@@ -127,6 +127,48 @@ static mc_status h_wr(void *ctx, struct mc_machine *m, uint32_t msr, uint64_t va
     return ev_to_fault(mc_tme_wrmsr(ctx, msr, val, &ev, err), &ev, fault);
 }
 
+/* Adopt what the BIOS left: the controller's platform is the truth for KeyID bits, bypass and
+ * the exclusion range; the activation value is what the machine's BIOS settings program.
+ * Used on attach and after every machine reset. */
+static mc_status adopt_bios(struct glue *g, struct mc_error *err)
+{
+    struct mc_tme *t = g->t;
+    struct mc_ctl *mc = mc_machine_mc(g->m);
+    const struct mc_platform *p = mc_get_platform(mc);
+    struct mc_bios bios;
+    mc_machine_get_bios(g->m, &bios);
+    uint64_t act = t->cfg.tme ? mc_cpu_tme_activate(mc_machine_profile(g->m), &bios) : 0;
+    if ((act & (MC_TME_ACT_LOCK | MC_TME_ACT_ENABLE)) == (MC_TME_ACT_LOCK | MC_TME_ACT_ENABLE) &&
+        p->mode == MC_MODE_TME) {
+        t->activate = act;
+        if (p->excl_enable) {
+            t->exclude_mask = p->excl_mask | MC_TME_EXCL_ENABLE;
+            t->exclude_base = p->excl_base;
+        }
+        if (p->keyid_bits)
+            return bind_tme_keyids(g, mc_keyid_slot(mc, 0), p->tme_bypass, err);
+    } else if (act & MC_TME_ACT_LOCK) {
+        t->activate = act; /* locked with TME off */
+    }
+    return MC_OK;
+}
+
+/* The machine was reset: it has already dropped every key binding and restored the BIOS
+ * platform, so the unit returns to its reset state without calling its backend, keeps the
+ * saved TME key only across standby, and adopts what the BIOS programs again. */
+static mc_status h_reset(void *ctx, struct mc_machine *m, enum mc_machine_reset_kind kind, struct mc_error *err)
+{
+    struct mc_tme *t = ctx;
+    (void)m;
+    struct mc_tme_backend be = t->be;
+    memset(&t->be, 0, sizeof t->be);
+    mc_status s = kind == MC_MACHINE_RESET_STANDBY ? mc_tme_standby_resume(t, err) : mc_tme_reset(t, err);
+    t->be = be;
+    if (s == MC_OK)
+        s = adopt_bios(t->owned, err);
+    return s;
+}
+
 mc_status mc_tme_attach(struct mc_machine *m, struct mc_tme **out, struct mc_error *err)
 {
     if (!m || !out)
@@ -139,7 +181,7 @@ mc_status mc_tme_attach(struct mc_machine *m, struct mc_tme **out, struct mc_err
         return mc_seterr(err, MC_E_UNSUPPORTED, "platform '%s' is not an Intel part: it has no TME.", prof->name);
     struct mc_tme_config cfg = {.tme = f.tme, .pconfig = f.pconfig && f.pconfig_mktme_target,
                                 .maxphyaddr = f.phys_bits, .capability = f.tme ? prof->tme_capability : 0,
-                                .save_key_supported = false};
+                                .save_key_supported = f.tme && prof->tme_save_key};
     struct glue *g = calloc(1, sizeof *g);
     if (!g)
         return mc_seterr(err, MC_E_NOMEM, "Out of memory for the TME glue.");
@@ -154,39 +196,21 @@ mc_status mc_tme_attach(struct mc_machine *m, struct mc_tme **out, struct mc_err
     g->m = m;
     g->t = t;
 
-    /* Adopt what the BIOS left: the controller's platform is the truth for KeyID bits, bypass
-     * and the exclusion range; the activation value comes from the machine's built-in MSR. */
-    struct mc_ctl *mc = mc_machine_mc(m);
-    const struct mc_platform *p = mc_get_platform(mc);
-    uint64_t act = 0;
-    struct mc_fault fault;
-    if (f.tme && mc_machine_rdmsr(m, MC_MSR_IA32_TME_ACTIVATE, &act, &fault, NULL) == MC_OK &&
-        (act & (MC_TME_ACT_LOCK | MC_TME_ACT_ENABLE)) == (MC_TME_ACT_LOCK | MC_TME_ACT_ENABLE) &&
-        p->mode == MC_MODE_TME) {
-        t->activate = act;
-        if (p->excl_enable) {
-            t->exclude_mask = p->excl_mask | MC_TME_EXCL_ENABLE;
-            t->exclude_base = p->excl_base;
-        }
-        if (p->keyid_bits) {
-            s = bind_tme_keyids(g, mc_keyid_slot(mc, 0), p->tme_bypass, err);
-            if (s != MC_OK) {
-                mc_tme_destroy(t);
-                return s;
-            }
-        }
-    } else if (f.tme && (act & MC_TME_ACT_LOCK)) {
-        t->activate = act; /* locked with TME off */
-    }
+    s = adopt_bios(g, err);
+    if (s == MC_OK)
+        s = mc_machine_reset_hook_register(m, h_reset, t, err);
     static const uint32_t ranges[2][2] = {{MC_MSR_IA32_MKTME_KEYID_PARTITIONING, MC_MSR_IA32_MKTME_KEYID_PARTITIONING},
                                           {MC_MSR_IA32_TME_CAPABILITY, MC_MSR_MK_TME_CORE_ACTIVATE}};
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2 && s == MC_OK; i++) {
         struct mc_msr_handler h = {ranges[i][0], ranges[i][1], h_rd, h_wr, t};
         s = mc_machine_msr_register(m, &h, err);
-        if (s != MC_OK) {
-            mc_tme_destroy(t);
-            return s;
-        }
+    }
+    if (s != MC_OK) {
+        /* Leave the machine without pointers to the unit. */
+        mc_machine_msr_unregister(m, t, NULL);
+        mc_machine_reset_hook_unregister(m, h_reset, t, NULL);
+        mc_tme_destroy(t);
+        return s;
     }
     *out = t;
     return MC_OK;

@@ -21,6 +21,12 @@ struct mc_machine {
     uint64_t syscfg, hwcr;
     struct mc_msr_handler handlers[MC_MACHINE_MAX_MSR_HANDLERS];
     unsigned nhandlers;
+    struct mc_platform plat;    /* the controller's platform as the BIOS settings give it */
+    struct {
+        mc_reset_hook_fn fn;
+        void *ctx;
+    } hooks[MC_MACHINE_MAX_RESET_HOOKS];
+    unsigned nhooks;
 };
 
 void mc_machine_config_init(struct mc_machine_config *cfg)
@@ -34,6 +40,16 @@ void mc_machine_config_init(struct mc_machine_config *cfg)
 
 const struct mc_cpu_profile *mc_machine_profile(const struct mc_machine *m) { return m ? m->prof : NULL; }
 struct mc_ctl *mc_machine_mc(struct mc_machine *m) { return m ? m->mc : NULL; }
+
+void mc_machine_get_bios(const struct mc_machine *m, struct mc_bios *out)
+{
+    if (!out)
+        return;
+    if (!m)
+        memset(out, 0, sizeof *out);
+    else
+        *out = m->bios;
+}
 struct mc_engine *mc_machine_engine(struct mc_machine *m) { return m ? m->engine : NULL; }
 struct mc_dram *mc_machine_dram(struct mc_machine *m) { return m ? m->dram : NULL; }
 struct mc_tlb *mc_machine_tlb(struct mc_machine *m) { return m ? m->tlb : NULL; }
@@ -129,6 +145,7 @@ mc_status mc_machine_create(const struct mc_machine_config *cfg, struct mc_machi
                        (unsigned long long)cfg->dram_size, mc_platform_addr_bits(&plat));
     if (!st)
         st = mc_create(&plat, &cfg->cache, m->feat.max_asid, m->engine, m->dram, &m->mc, err);
+    m->plat = plat;
     if (!st)
         st = mc_tlb_create(cfg->tlb_entries, &m->tlb, err);
     if (!st)
@@ -155,14 +172,60 @@ void mc_machine_destroy(struct mc_machine *m)
     free(m);
 }
 
-mc_status mc_machine_reset(struct mc_machine *m, struct mc_error *err)
+static mc_status reset_common(struct mc_machine *m, enum mc_machine_reset_kind kind, struct mc_error *err)
 {
     if (!m)
         return mc_seterr(err, MC_E_INVAL, "NULL machine");
-    mc_reset(m->mc);
+    mc_reset(m->mc); /* cache dropped, every bound slot destroyed */
+    /* A unit may have changed the platform at run time (firmware activating TME): the BIOS
+     * settings decide again. The cache is empty, so this cannot fail on a write-back. */
+    mc_status st = mc_set_platform(m->mc, &m->plat, err);
+    if (st)
+        return st;
     mc_tlb_flush_all(m->tlb);
     reset_cpu(m);
-    return make_platform_keys(m, err);
+    st = make_platform_keys(m, err);
+    for (unsigned i = 0; !st && i < m->nhooks; i++)
+        st = m->hooks[i].fn(m->hooks[i].ctx, m, kind, err);
+    return st;
+}
+
+mc_status mc_machine_reset(struct mc_machine *m, struct mc_error *err)
+{
+    return reset_common(m, MC_MACHINE_RESET_COLD, err);
+}
+
+mc_status mc_machine_standby_resume(struct mc_machine *m, struct mc_error *err)
+{
+    return reset_common(m, MC_MACHINE_RESET_STANDBY, err);
+}
+
+mc_status mc_machine_reset_hook_register(struct mc_machine *m, mc_reset_hook_fn fn, void *ctx, struct mc_error *err)
+{
+    if (!m || !fn)
+        return mc_seterr(err, MC_E_INVAL, "a reset hook needs a machine and a function");
+    for (unsigned i = 0; i < m->nhooks; i++)
+        if (m->hooks[i].fn == fn && m->hooks[i].ctx == ctx)
+            return mc_seterr(err, MC_E_STATE, "this reset hook is already registered");
+    if (m->nhooks >= MC_MACHINE_MAX_RESET_HOOKS)
+        return mc_seterr(err, MC_E_FULL, "the reset hook table is full (%u entries)", MC_MACHINE_MAX_RESET_HOOKS);
+    m->hooks[m->nhooks].fn = fn;
+    m->hooks[m->nhooks].ctx = ctx;
+    m->nhooks++;
+    return MC_OK;
+}
+
+mc_status mc_machine_reset_hook_unregister(struct mc_machine *m, mc_reset_hook_fn fn, void *ctx, struct mc_error *err)
+{
+    if (!m || !fn)
+        return mc_seterr(err, MC_E_INVAL, "unregistering a reset hook needs a machine and a function");
+    for (unsigned i = 0; i < m->nhooks; i++)
+        if (m->hooks[i].fn == fn && m->hooks[i].ctx == ctx) {
+            memmove(&m->hooks[i], &m->hooks[i + 1], (m->nhooks - i - 1) * sizeof m->hooks[0]);
+            m->nhooks--;
+            return MC_OK;
+        }
+    return mc_seterr(err, MC_E_NOTFOUND, "this reset hook is not registered");
 }
 
 /* ------------------------------------------------------------- registers -- */
@@ -421,6 +484,21 @@ mc_status mc_machine_msr_register(struct mc_machine *m, const struct mc_msr_hand
     if (m->nhandlers >= MC_MACHINE_MAX_MSR_HANDLERS)
         return mc_seterr(err, MC_E_FULL, "the MSR handler table is full (%u entries)", MC_MACHINE_MAX_MSR_HANDLERS);
     m->handlers[m->nhandlers++] = *h;
+    return MC_OK;
+}
+
+mc_status mc_machine_msr_unregister(struct mc_machine *m, const void *ctx, struct mc_error *err)
+{
+    if (!m)
+        return mc_seterr(err, MC_E_INVAL, "NULL machine");
+    unsigned kept = 0;
+    for (unsigned i = 0; i < m->nhandlers; i++)
+        if (m->handlers[i].ctx != ctx)
+            m->handlers[kept++] = m->handlers[i];
+    if (kept == m->nhandlers)
+        return mc_seterr(err, MC_E_NOTFOUND, "no MSR handler is registered with this context");
+    memset(&m->handlers[kept], 0, (m->nhandlers - kept) * sizeof m->handlers[0]);
+    m->nhandlers = kept;
     return MC_OK;
 }
 
