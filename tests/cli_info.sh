@@ -6,7 +6,7 @@ ok() { if "$@"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $*" >&
 has() { grep -q -- "$1" <<<"$2"; }
 
 out=$("$CLI" info --list); ok test $? -eq 0
-for p in naples rome milan genoa icelake-sp icelake-sp-nomktme; do ok has "^$p " "$out"; done
+for p in naples rome milan genoa icelake-sp icelake-sp-nomktme sapphire-rapids; do ok has "^$p " "$out"; done
 json=$("$CLI" info --platform milan --json)
 ok has '"eax": "0x101fd3f"' "$json"
 ok has '"cbit": 51' "$json"
@@ -26,6 +26,23 @@ json=$("$CLI" info --platform icelake-sp --json)
 ok has '"max_keyid_bits": 6' "$json"
 ok has '"value": "0x1000600000003"' "$json"
 ok has "KeyID bits: 0" "$("$CLI" info --platform icelake-sp-nomktme)"
+# Intel: the TME MSRs and leaf 0x1B decoded by the same code as `tme status` (identical lines).
+txt=$("$CLI" info --platform sapphire-rapids)
+ok has "(family 06h model 8Fh)" "$txt"
+ok has "MSR 0x981 IA32_TME_CAPABILITY            0x000007f780000005" "$txt"
+ok has "algorithms AES-XTS-128, AES-XTS-256; bypass supported; MK_TME_MAX_KEYID_BITS 7; MK_TME_MAX_KEYS 127" "$txt"
+ok has "MK_TME_KEYID_BITS 6 (KeyID = PA bits 51:46), MKTME algorithms AES-XTS-128, AES-XTS-256" "$txt"
+ok has "CPUID.(1BH,0)  eax=00000001 ebx=00000001" "$txt"
+st=$("$CLI" tme status --platform sapphire-rapids)
+ok test "$(grep -E '^(MSR |CPUID\.|IA32_|MKTME|   )' <<<"$txt")" = "$(grep -E '^(MSR |CPUID\.|IA32_|MKTME|   )' <<<"$st")"
+# BIOS overrides reach the decode: KeyID bits, bypass.
+txt=$("$CLI" info --platform icelake-sp --keyid-bits 3)
+ok has "MSR 0x982 IA32_TME_ACTIVATE              0x0001000300000003" "$txt"
+ok has "MKTME KeyIDs usable: 7" "$txt"
+json=$("$CLI" info --platform sapphire-rapids --tme-bypass --json)
+ok python3 -c 'import json,sys; d=json.loads(sys.argv[1]); a=d["tme"]["activate"]; assert a["bypass"] and a["locked"] and a["keyids"]==63 and d["tme"]["msrs"]["IA32_TME_ACTIVATE"]=="0x5000680000003" and d["tme"]["capability"]["bypass_supported"]' "$json"
+ok python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert "tme" not in d' "$("$CLI" info --platform milan --json)"
+"$CLI" info --platform icelake-sp --tme-bypass >/dev/null 2>&1; ok test $? -eq 3
 # Errors: unknown platform, bad option values, invalid BIOS combinations.
 "$CLI" info --platform pentium >/dev/null 2>/tmp/mc_info_err.$$; ok test $? -eq 3
 ok grep -q "unknown platform 'pentium'" /tmp/mc_info_err.$$

@@ -7,6 +7,7 @@
 #include <memcrypt/cpu.h>
 #include <memcrypt/json.h>
 #include <memcrypt/mc.h>
+#include <memcrypt/tme_status.h>
 
 #include "cli.h"
 
@@ -60,18 +61,21 @@ static int show(const struct mc_cpu_profile *p, const struct mc_bios *bios_in, i
         return mc_cli_fail("info", &e);
     struct mc_cpu_features f;
     mc_cpu_decode(p, &f);
-    struct msr_row msrs[8];
+    struct msr_row msrs[3 + MC_TME_STATUS_NMSR];
     size_t nm = 0;
     if (p->vendor == MC_VENDOR_AMD) {
         msrs[nm++] = (struct msr_row){"SYSCFG", MC_MSR_SYSCFG, mc_cpu_syscfg(p, &b)};
         msrs[nm++] = (struct msr_row){"HWCR", MC_MSR_HWCR, mc_cpu_hwcr(p, &b)};
         msrs[nm++] = (struct msr_row){"SEV_STATUS (host)", MC_MSR_SEV_STATUS, 0};
-    } else if (f.tme) {
-        msrs[nm++] = (struct msr_row){"IA32_TME_CAPABILITY", MC_MSR_TME_CAPABILITY, p->tme_capability};
-        msrs[nm++] = (struct msr_row){"IA32_TME_ACTIVATE", MC_MSR_TME_ACTIVATE, mc_cpu_tme_activate(p, &b)};
-        msrs[nm++] = (struct msr_row){"IA32_TME_EXCLUDE_MASK", MC_MSR_TME_EXCLUDE_MASK, 0};
-        msrs[nm++] = (struct msr_row){"IA32_TME_EXCLUDE_BASE", MC_MSR_TME_EXCLUDE_BASE, 0};
     }
+    /* Intel: the TME MSRs as RDMSR answers them with these BIOS settings, decoded by the same
+     * code as `memcrypt tme status`. */
+    struct mc_tme_status ts;
+    if (mc_tme_status_get(p, &b, &ts, &e))
+        return mc_cli_fail("info", &e);
+    for (int i = 0; ts.tme && i < MC_TME_STATUS_NMSR; i++)
+        if (ts.ok[i])
+            msrs[nm++] = (struct msr_row){ts.msr_name[i], ts.msr[i], ts.value[i]};
     unsigned usable = mc_platform_addr_bits(&pl);
     if (json) {
         struct mc_json j;
@@ -135,6 +139,11 @@ static int show(const struct mc_cpu_profile *p, const struct mc_bios *bios_in, i
             mc_json_end(&j);
         }
         mc_json_end(&j);
+        if (ts.tme) {
+            mc_json_obj(&j, "tme");
+            mc_tme_status_json(&ts, &j);
+            mc_json_end(&j);
+        }
         mc_json_obj(&j, "platform");
         mc_json_str(&j, "mode", mode_name(pl.mode));
         mc_json_u64(&j, "usable_addr_bits", usable);
@@ -162,9 +171,16 @@ static int show(const struct mc_cpu_profile *p, const struct mc_bios *bios_in, i
         printf("TME capability: AES-XTS-128 %d, AES-XTS-256 %d, bypass %d, MAX_KEYID_BITS %u, MAX_KEYS %u\n", f.xts128,
                f.xts256, f.bypass_supported, f.max_keyid_bits, f.max_keys);
     }
-    printf("\nMSRs after BIOS:\n");
-    for (size_t i = 0; i < nm; i++)
+    if (!ts.tme)
+        printf("\nMSRs after BIOS:\n");
+    for (size_t i = 0; !ts.tme && i < nm; i++)
         printf("  %-24s %08X  = 0x%016llx\n", msrs[i].name, msrs[i].msr, (unsigned long long)msrs[i].val);
+    if (ts.tme) {
+        printf("\nTME/MKTME after BIOS, decoded:\n");
+        mc_tme_status_print(&ts, stdout);
+    }
+    if (!ts.tme && p->vendor == MC_VENDOR_INTEL)
+        printf("\nno TME MSRs (CPUID.(7,0):ECX[13] = 0)\n");
     printf("\nmemory encryption mode: %s; usable physical address bits: %u", mode_name(pl.mode), usable);
     if (pl.mode == MC_MODE_TME)
         printf("; KeyID bits: %u", pl.keyid_bits);
@@ -180,7 +196,7 @@ static int run_info(int argc, char **argv)
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},        {"list", no_argument, NULL, 'l'},
                                          {"platform", required_argument, NULL, 'p'}, {"tsme", no_argument, NULL, 't'},
                                          {"sme", required_argument, NULL, 's'},     {"keyid-bits", required_argument, NULL, 'k'},
-                                         {0}};
+                                         {"tme-bypass", no_argument, NULL, 'b'}, {0}};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -189,6 +205,7 @@ static int run_info(int argc, char **argv)
         case 'l': list = 1; break;
         case 'p': name = optarg; break;
         case 't': b.tsme = 1; break;
+        case 'b': b.tme_bypass = 1; break;
         case 's':
             if (strcmp(optarg, "on") && strcmp(optarg, "off"))
                 return mc_cli_usage_error(argv[0], "--sme takes on or off");
@@ -223,14 +240,18 @@ static int run_info(int argc, char **argv)
 const struct mc_cli_cmd mc_cli_info[] = {
     {"info", "show a platform profile: CPUID, MSRs, C-bit, ASIDs, KeyIDs",
      "usage: memcrypt info --list [--json]\n"
-     "       memcrypt info --platform NAME [--tsme] [--sme on|off] [--keyid-bits N] [--json]\n\n"
+     "       memcrypt info --platform NAME [--tsme] [--sme on|off] [--keyid-bits N] [--tme-bypass]\n"
+     "                     [--json]\n\n"
      "Prints the CPUID leaves (raw and decoded), the MSR values after the BIOS settings, the\n"
-     "SEV firmware API version and the resulting memory-encryption mode.\n"
+     "SEV firmware API version and the resulting memory-encryption mode. On Intel profiles the\n"
+     "TME MSRs (0x981-0x984, 0x9FF, 0x87) and CPUID leaf 0x1B are decoded as by `tme status`.\n"
      "  --list          list the profiles\n"
-     "  --platform N    naples, rome, milan, genoa, icelake-sp, icelake-sp-nomktme\n"
+     "  --platform N    naples, rome, milan, genoa, icelake-sp, icelake-sp-nomktme,\n"
+     "                  sapphire-rapids\n"
      "  --tsme          BIOS: Transparent SME on (AMD)\n"
      "  --sme on|off    BIOS: SYSCFG[23] MemEncryptionModEn (AMD)\n"
      "  --keyid-bits N  BIOS: MK_TME_KEYID_BITS (Intel)\n"
+     "  --tme-bypass    BIOS: TME encryption bypass, IA32_TME_ACTIVATE[31] (Intel, if enumerated)\n"
      "  --json          machine-readable output\n"
      "example: memcrypt info --platform milan --json\n",
      run_info},
