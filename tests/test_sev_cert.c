@@ -179,6 +179,12 @@ static void test_parse_hostile(void)
     b[0x14 + 60] = 1;
     CHECK(mc_sev_cert_parse(b, sizeof b, &c, NULL) == MC_E_FORMAT); /* padding */
     memcpy(b, raw, sizeof b);
+    b[0x5C + 71] = 0x80;
+    CHECK(mc_sev_cert_parse(b, sizeof b, &c, NULL) == MC_E_FORMAT); /* qy above bit 383 */
+    memcpy(b, raw, sizeof b);
+    b[0xA4] = 1;
+    CHECK(mc_sev_cert_parse(b, sizeof b, &c, NULL) == MC_E_FORMAT); /* reserved after qy */
+    memcpy(b, raw, sizeof b);
     mc_put_le32(b + 0x414, 0x1003);
     CHECK(mc_sev_cert_parse(b, sizeof b, &c, NULL) == MC_E_FORMAT); /* PDH cannot sign */
     memcpy(b, raw, sizeof b);
@@ -217,6 +223,16 @@ static void test_sign_roundtrip(void)
     CHECK(mc_sev_cert_parse(b, sizeof b, &back, NULL) == MC_OK);
     CHECK(mc_sev_cert_verify(&back, &oca, NULL) == MC_OK); /* slot 2 found */
     CHECK(mc_sev_cert_verify(&oca, &oca, NULL) == MC_OK);
+    /* wire layout: qx/qy little-endian at 0x14/0x5C, r/s of slot 2 little-endian at 0x624/0x66C */
+    uint8_t qx[72], qy[72];
+    CHECK(mc_p384_get_public_le72(pek_k, qx, qy, NULL) == MC_OK);
+    CHECK_MEM(b + 0x14, qx, 72);
+    CHECK_MEM(b + 0x5C, qy, 72);
+    CHECK(mc_ecdsa_verify_le72(oca_k, "SHA256", b, MC_SEV_CERT_SIGNED_LEN, b + 0x624, b + 0x66C, NULL) == MC_OK);
+    b[0x624 + 48] = 1; /* r above bit 383: refused at parse and by verify */
+    CHECK(mc_sev_cert_parse(b, sizeof b, &back, NULL) == MC_E_FORMAT);
+    back.sig[1].data[48] = 1;
+    CHECK(mc_sev_cert_verify(&back, &oca, NULL) == MC_E_VERIFY);
     CHECK(mc_sev_cert_init(&oca, MC_SEV_USAGE_PDH, MC_SEV_ALGO_ECDSA_SHA256, 0, 24, oca_k, NULL) == MC_E_INVAL);
     mc_pk_free(oca_k);
     mc_pk_free(pek_k);

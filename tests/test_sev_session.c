@@ -204,6 +204,14 @@ static void test_round_trip(void)
         CHECK(mc_sev_report_verify(rep, sizeof rep, &pek, NULL) == MC_E_VERIFY);
         rep[off] ^= 1;
     }
+    /* r at 0x40, s at 0x88: LE72, bytes 48..71 must be zero; a low byte of each is signed-for */
+    static const size_t sig_off[] = {0x40, 0x40 + 47, 0x40 + 48, 0x40 + 71, 0x88, 0x88 + 48, 0x88 + 71};
+    for (size_t i = 0; i < sizeof sig_off / sizeof sig_off[0]; i++) {
+        rep[sig_off[i]] ^= 0x80;
+        CHECK_MSG(mc_sev_report_verify(rep, sizeof rep, &pek, NULL) == MC_E_VERIFY, "offset 0x%zx", sig_off[i]);
+        rep[sig_off[i]] ^= 0x80;
+    }
+    CHECK(mc_sev_report_verify(rep, sizeof rep, &pek, NULL) == MC_OK);
     CHECK(mc_sev_report_verify(rep, sizeof rep - 1, &pek, NULL) == MC_E_FORMAT);
     mc_sev_identity_free(id);
     mc_rng_free(rng);

@@ -136,16 +136,11 @@ static mc_status pubkey_from_area(uint32_t algo, const uint8_t *pk, struct mc_pk
         uint32_t curve = mc_le32(pk);
         if (curve != MC_SEV_CURVE_P384)
             return mc_seterr(err, MC_E_FORMAT, "public key curve %u is not P-384 (2)", curve);
-        if (!all_zero(pk + ECC_QX + 48, 24) || !all_zero(pk + ECC_QY + 48, 24) ||
-            !all_zero(pk + ECC_RES, MC_SEV_PUBKEY_LEN - ECC_RES))
+        if (!all_zero(pk + ECC_RES, MC_SEV_PUBKEY_LEN - ECC_RES))
             return mc_seterr(err, MC_E_FORMAT, "public key area has non-zero padding");
-        uint8_t x[48], y[48];
-        memcpy(x, pk + ECC_QX, 48);
-        memcpy(y, pk + ECC_QY, 48);
-        mc_reverse(x, 48);
-        mc_reverse(y, 48);
-        mc_status rc = mc_p384_from_public(x, y, out, err);
-        return rc == MC_OK ? MC_OK : mc_seterr(err, MC_E_FORMAT, "public key is not a point on P-384");
+        /* qx/qy: LE72, bytes 48..71 zero (checked by the helper, MC_E_FORMAT) */
+        mc_status rc = mc_p384_from_public_le72(pk + ECC_QX, pk + ECC_QY, out, err);
+        return rc == MC_OK || rc == MC_E_FORMAT ? rc : mc_seterr(err, MC_E_FORMAT, "public key is not a point on P-384");
     }
     if (algo_is_rsa(algo)) {
         uint32_t bits = mc_le32(pk);
@@ -276,12 +271,8 @@ static mc_status verify_slot(const struct mc_sev_cert *c, const struct mc_sev_ce
     if (algo_is_ecdsa(s->algo)) {
         if (mc_pk_kind(k) != MC_PK_P384)
             return mc_seterr(err, MC_E_VERIFY, "signer key is not an ECDSA P-384 key");
-        uint8_t r[48], sv[48];
-        memcpy(r, s->data, 48);
-        memcpy(sv, s->data + SIG_S, 48);
-        mc_reverse(r, 48);
-        mc_reverse(sv, 48);
-        return mc_ecdsa_verify(k, algo_hash(s->algo), body, MC_SEV_CERT_SIGNED_LEN, r, sv, err);
+        return mc_ecdsa_verify_le72(k, algo_hash(s->algo), body, MC_SEV_CERT_SIGNED_LEN, s->data, s->data + SIG_S,
+                                    err);
     }
     if (algo_is_rsa(s->algo)) {
         if (mc_pk_kind(k) != MC_PK_RSA)
@@ -393,15 +384,10 @@ mc_status mc_sev_cert_init(struct mc_sev_cert *c, uint32_t usage, uint32_t algo,
     n.usage = usage;
     n.algo = algo;
     if (algo_is_ecdsa(algo) || algo_is_ecdh(algo)) {
-        uint8_t x[48], y[48];
-        mc_status rc = mc_p384_get_public(k, x, y, err);
+        mc_put_le32(n.pubkey, MC_SEV_CURVE_P384);
+        mc_status rc = mc_p384_get_public_le72(k, n.pubkey + ECC_QX, n.pubkey + ECC_QY, err);
         if (rc != MC_OK)
             return rc;
-        mc_reverse(x, 48);
-        mc_reverse(y, 48);
-        mc_put_le32(n.pubkey, MC_SEV_CURVE_P384);
-        memcpy(n.pubkey + ECC_QX, x, 48);
-        memcpy(n.pubkey + ECC_QY, y, 48);
     } else {
         uint8_t nn[512], e[512];
         size_t nl, el;
@@ -432,14 +418,10 @@ mc_status mc_sev_cert_sign(struct mc_sev_cert *c, int slot, const struct mc_pk *
     s.algo = signer_algo;
     mc_status rc;
     if (algo_is_ecdsa(signer_algo)) {
-        uint8_t r[48], sv[48];
-        rc = mc_ecdsa_sign(signer_key, algo_hash(signer_algo), body, MC_SEV_CERT_SIGNED_LEN, r, sv, err);
+        rc = mc_ecdsa_sign_le72(signer_key, algo_hash(signer_algo), body, MC_SEV_CERT_SIGNED_LEN, s.data,
+                                s.data + SIG_S, err);
         if (rc != MC_OK)
             return rc;
-        mc_reverse(r, 48);
-        mc_reverse(sv, 48);
-        memcpy(s.data, r, 48);
-        memcpy(s.data + SIG_S, sv, 48);
     } else if (algo_is_rsa(signer_algo)) {
         uint8_t sig[512];
         size_t sl;

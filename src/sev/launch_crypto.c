@@ -74,20 +74,13 @@ mc_status mc_sev_report_verify(const uint8_t *report, size_t len, const struct m
         (r.sig_algo != MC_SEV_ALGO_ECDSA_SHA256 && r.sig_algo != MC_SEV_ALGO_ECDSA_SHA384))
         return mc_seterr(err, MC_E_VERIFY, "report signer %s/%s does not match the PEK (%s)",
                          mc_sev_usage_name(r.sig_usage), mc_sev_algo_name(r.sig_algo), mc_sev_algo_name(pek->algo));
-    for (int i = 48; i < 72; i++)
-        if (r.sig_r[i] || r.sig_s[i])
-            return mc_seterr(err, MC_E_VERIFY, "report signature padding is not zero");
     struct mc_pk *k = NULL;
     rc = mc_sev_cert_get_pubkey(pek, &k, err);
     if (rc != MC_OK)
         return rc;
-    uint8_t rr[48], ss[48];
-    memcpy(rr, r.sig_r, 48);
-    memcpy(ss, r.sig_s, 48);
-    mc_reverse(rr, 48);
-    mc_reverse(ss, 48);
-    rc = mc_ecdsa_verify(k, r.sig_algo == MC_SEV_ALGO_ECDSA_SHA384 ? "SHA384" : "SHA256", report, REPORT_SIGNED_LEN,
-                         rr, ss, err);
+    /* r and s: LE72 with bytes 48..71 zero (the helper refuses other padding as MC_E_VERIFY) */
+    rc = mc_ecdsa_verify_le72(k, r.sig_algo == MC_SEV_ALGO_ECDSA_SHA384 ? "SHA384" : "SHA256", report,
+                              REPORT_SIGNED_LEN, r.sig_r, r.sig_s, err);
     mc_pk_free(k);
     if (rc == MC_E_VERIFY)
         mc_seterr(err, MC_E_VERIFY, "attestation report signature does not verify with this PEK");
