@@ -109,7 +109,9 @@ mc_status mc_sev_secret_open(const struct mc_sev_tks *tks, bool api_17, const ui
                               api_17 ? measure : NULL, mac, err);
     if (rc != MC_OK)
         return rc;
-    if (!mc_ct_equal(mac, h.mac, 32)) {
+    bool mac_ok = mc_ct_equal(mac, h.mac, 32);
+    mc_wipe(mac, sizeof mac); /* the valid MAC for these bytes: a forgery if it leaked */
+    if (!mac_ok) {
         *why = MC_SEV_CHAN_BAD_MAC;
         return mc_seterr(err, MC_E_VERIFY, "LAUNCH_SECRET packet MAC does not verify");
     }
@@ -120,6 +122,8 @@ mc_status mc_sev_secret_open(const struct mc_sev_tks *tks, bool api_17, const ui
     rc = mc_aes128_ctr(tks->tek, h.iv, trans, plain, trans_len, err);
     if (rc == MC_OK)
         *why = MC_SEV_CHAN_OK;
+    else
+        mc_wipe(plain, trans_len); /* no partial plaintext on failure */
     return rc;
 }
 
