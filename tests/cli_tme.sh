@@ -47,6 +47,10 @@ check "! grep -q 'hypervisor reads HPA 0x400000 via KeyID 0 .*= VM1' '$tmp/mktme
 check "grep -q 'SNP would raise #NPF/RMP violation here (RMP check not modelled yet)' '$tmp/mktme.a'"
 check "python3 -c 'import json,sys; d=json.load(open(\"$tmp/mktme.json\")); sys.exit(0 if d[\"replay_undetected\"] and d[\"remap_keyid_undetected\"] and d[\"remap_page_undetected\"] else 1)'"
 check "python3 -c 'import json,sys; d=json.load(open(\"$tmp/tme.json\")); sys.exit(0 if d[\"replay_undetected\"] else 1)'"
+check "grep -q 'device reads bus 0x10000400000 (KeyID 1) .*= VM1.s secret' '$tmp/mktme.a'"
+check "! grep -q 'device reads bus 0x400000 (KeyID 0, TME key) .*= VM1' '$tmp/mktme.a'"
+check "grep -q 'its KeyID-1 read is refused' '$tmp/mktme.a'"
+check "python3 -c 'import json,sys; d=json.load(open(\"$tmp/mktme.json\")); sys.exit(0 if d[\"dma_vm_keyid_sees_secret\"] and not d[\"dma_keyid0_sees_secret\"] else 1)'"
 "$MC" demo mktme --help >/dev/null 2>&1; check "[ $? = 0 ]"
 
 echo "$pass passed, $fail failed"

@@ -1,9 +1,13 @@
 /* DMA views: a device with C=1 (host key), with C=0 (raw DRAM), a 32-bit device that cannot
  * express the C-bit and needs a bounce buffer, and TSME (devices see plaintext). */
+#include <memcrypt/bytes.h>
 #include <memcrypt/dma.h>
 #include <memcrypt/machine.h>
+#include <memcrypt/pconfig.h>
+#include <memcrypt/tme.h>
 
 #include "check.h"
+#include "crypto/xts.h"
 
 static struct mc_machine *mk(const char *plat, int tsme)
 {
@@ -76,9 +80,92 @@ static void test_tsme_device(void)
     mc_machine_destroy(m);
 }
 
+/* PCONFIG DIRECT (AES-XTS-128) or NO_ENCRYPT for keyid, structure at 0x1000 (paging off). */
+static void program(struct mc_machine *m, struct mc_tme *t, uint16_t keyid, uint8_t cmd, const uint8_t key[32])
+{
+    struct mc_mktme_key_program kp;
+    memset(&kp, 0, sizeof kp);
+    kp.keyid = keyid;
+    kp.command = cmd;
+    kp.alg = MC_MKTME_ALG_AES_XTS_128;
+    if (key) {
+        memcpy(kp.key_field_1, key, 16);
+        memcpy(kp.key_field_2, key + 16, 16);
+    }
+    uint8_t raw[MC_MKTME_KP_SIZE];
+    mc_mktme_kp_encode(&kp, raw);
+    CHECK(mc_machine_phys_write(m, 0x1000, raw, sizeof raw, NULL, NULL) == MC_OK);
+    struct mc_pconfig_cpu cpu;
+    memset(&cpu, 0, sizeof cpu);
+    cpu.rbx = 0x1000;
+    struct mc_tme_event ev;
+    CHECK(mc_pconfig_machine(t, m, &cpu, &ev, NULL) == MC_OK && cpu.rax == 0);
+}
+
+/* MKTME: KeyIDs on DMA addresses. A device issuing the VM's KeyID goes through that KeyID's
+ * key (coherent with the CPU's lines of the same KeyID); through KeyID 0 it sees the VM's page
+ * decrypted with the TME key (garbage); a device whose mask stops below the KeyID bits can only
+ * use KeyID 0. DRAM bytes of a device write are checked against OpenSSL's AES-XTS. */
+static void test_mktme_keyids(void)
+{
+    struct mc_machine *m = mk("sapphire-rapids", -1);
+    struct mc_tme *t = NULL;
+    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    uint8_t key[32];
+    for (int i = 0; i < 32; i++)
+        key[i] = (uint8_t)(0x40 + 3 * i);
+    program(m, t, 1, MC_PCONFIG_KEYID_SET_KEY_DIRECT, key);
+    program(m, t, 2, MC_PCONFIG_KEYID_NO_ENCRYPT, NULL);
+    const unsigned shift = mc_tme_keyid_shift(t); /* 46 */
+    const uint64_t K1 = 1ull << shift, K2 = 2ull << shift, pa = 0x300000;
+    struct mc_dma_port dev64, dev46, dev47, dev32;
+    struct mc_error e;
+    CHECK(mc_dma_init(&dev64, mc_machine_mc(m), 64, &e) == MC_OK);
+    CHECK(mc_dma_init(&dev46, mc_machine_mc(m), 46, &e) == MC_OK);
+    CHECK(mc_dma_init(&dev47, mc_machine_mc(m), 47, &e) == MC_OK);
+    CHECK(mc_dma_init(&dev32, mc_machine_mc(m), 32, &e) == MC_OK);
+    CHECK(mc_dma_max_keyid(&dev64) == 63 && mc_dma_max_keyid(&dev46) == 0 && mc_dma_max_keyid(&dev47) == 1);
+    CHECK(mc_dma_max_keyid(&dev32) == 0 && mc_dma_max_keyid(NULL) == 0);
+
+    const char msg[64] = "VM page written by the CPU through KeyID 1";
+    CHECK(mc_machine_phys_write(m, K1 | pa, msg, 64, NULL, NULL) == MC_OK);
+    uint8_t b[64], raw[64], want[64], iv[16] = {0};
+    /* Same KeyID: the device gets the CPU's (still cached) line. */
+    CHECK(mc_dma_read(&dev64, K1 | pa, b, 64, NULL, &e) == MC_OK && !memcmp(b, msg, 64));
+    CHECK(mc_dma_read(&dev47, K1 | pa, b, 64, NULL, &e) == MC_OK && !memcmp(b, msg, 64));
+    /* KeyID 0: DRAM decrypted with the TME key — neither the plaintext nor the DRAM bytes. */
+    CHECK(mc_machine_wbinvd(m, NULL) == MC_OK);
+    CHECK(mc_dma_read(&dev64, pa, b, 64, NULL, &e) == MC_OK);
+    CHECK(mc_dram_read(mc_machine_dram(m), pa, raw, 64, NULL) == MC_OK);
+    CHECK(memcmp(b, msg, 64) != 0 && memcmp(b, raw, 64) != 0);
+    /* A 46-bit device cannot put KeyID 1 on the bus. */
+    CHECK(mc_dma_read(&dev46, K1 | pa, b, 64, NULL, &e) == MC_E_RANGE);
+    CHECK(mc_dma_read(&dev46, pa, b, 64, NULL, &e) == MC_OK && memcmp(b, msg, 64) != 0);
+    /* Device writes through KeyID 1: DRAM = AES-XTS-128(key, tweak = LE128(pa)) per OpenSSL. */
+    const char in[64] = "network packet DMA'd into the VM's buffer";
+    CHECK(mc_dma_write(&dev64, K1 | (pa + 0x40), in, 64, NULL, &e) == MC_OK);
+    CHECK(mc_machine_phys_read(m, K1 | (pa + 0x40), b, 64, NULL, NULL) == MC_OK && !memcmp(b, in, 64));
+    CHECK(mc_machine_wbinvd(m, NULL) == MC_OK);
+    CHECK(mc_dram_read(mc_machine_dram(m), pa + 0x40, raw, 64, NULL) == MC_OK);
+    mc_put_le64(iv, pa + 0x40);
+    CHECK(mc_xts_evp(128, key, 0, iv, (const uint8_t *)in, want, 64, NULL) == MC_OK);
+    CHECK(!memcmp(raw, want, 64));
+    /* NO_ENCRYPT KeyID 2: what the device writes is what DRAM holds. */
+    CHECK(mc_dma_write(&dev64, K2 | 0x310000, in, 64, NULL, &e) == MC_OK);
+    CHECK(mc_machine_wbinvd(m, NULL) == MC_OK);
+    CHECK(mc_dram_read(mc_machine_dram(m), 0x310000, raw, 64, NULL) == MC_OK && !memcmp(raw, in, 64));
+    /* Bits at or above MAXPHYADDR (52) are not an address: #GP, nothing written. */
+    struct mc_fault f;
+    CHECK(mc_dma_write(&dev64, (1ull << 52) | pa, in, 64, &f, &e) == MC_E_FAULT && f.kind == MC_FAULT_GP);
+    CHECK(mc_machine_phys_read(m, K1 | pa, b, 64, NULL, NULL) == MC_OK && !memcmp(b, msg, 64));
+    mc_machine_destroy(m);
+    mc_tme_destroy(t);
+}
+
 int main(void)
 {
     RUN(test_views);
+    RUN(test_mktme_keyids);
     RUN(test_tsme_device);
     return check_summary();
 }

@@ -30,6 +30,12 @@ mc_status mc_dma_init(struct mc_dma_port *port, struct mc_ctl *mc, unsigned mask
 bool mc_dma_reachable(const struct mc_dma_port *port, uint64_t bus_addr, uint64_t len);
 /* Does this device need bounce buffers for encrypted memory (mask cannot reach the C-bit)? */
 bool mc_dma_needs_bounce(const struct mc_dma_port *port);
+/* Intel TME/MKTME: a device, like the CPU, puts the KeyID into the top physical-address bits
+ * PA[M-1 : M-K] of its bus address, and the controller uses that KeyID's key (KeyID 0: the TME
+ * key, or plaintext under bypass / in the exclusion range). The highest KeyID this device can
+ * emit: 0 when TME is off or has no KeyID bits, or when the DMA mask stops below bit M-K;
+ * otherwise the largest KeyID whose bits fit under the mask. */
+uint32_t mc_dma_max_keyid(const struct mc_dma_port *port);
 /* Device reads / writes. Bus address beyond the mask -> MC_E_RANGE; beyond the physical
  * width -> MC_E_FAULT (*fault set). */
 mc_status mc_dma_read(struct mc_dma_port *port, uint64_t bus_addr, void *buf, size_t len, struct mc_fault *fault,

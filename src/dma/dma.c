@@ -34,6 +34,22 @@ bool mc_dma_needs_bounce(const struct mc_dma_port *port)
     return p->mode == MC_MODE_SME && port->mask_bits <= p->cbit;
 }
 
+uint32_t mc_dma_max_keyid(const struct mc_dma_port *port)
+{
+    if (!port || !port->mc)
+        return 0;
+    const struct mc_platform *p = mc_get_platform(port->mc);
+    if (p->mode != MC_MODE_TME || !p->keyid_bits)
+        return 0;
+    unsigned shift = p->phys_bits - p->keyid_bits;
+    if (port->mask_bits <= shift)
+        return 0;
+    unsigned reach = port->mask_bits - shift; /* KeyID bits under the mask */
+    if (reach > p->keyid_bits)
+        reach = p->keyid_bits;
+    return (uint32_t)((1ull << reach) - 1);
+}
+
 static mc_status dma_io(struct mc_dma_port *port, uint64_t bus, void *rbuf, const void *wbuf, size_t len,
                         struct mc_fault *fault, struct mc_error *err)
 {

@@ -5,13 +5,15 @@
  *        an old ciphertext line and the CPU silently reads the old value (no integrity).
  * mktme: PCONFIG programs KeyIDs; two VMs get KeyIDs 1 and 2 through EPT, share KeyID 3, the
  *        hypervisor uses KeyID 0 and sees ciphertext; then the two attacks MKTME does not stop:
- *        replay of an old line, and remapping a VM page to another KeyID.
+ *        replay of an old line, and remapping a VM page to another KeyID; a DMA device reads a
+ *        VM page through KeyID 0 and through the VM's KeyID.
  * Every byte shown comes from the library's access paths or the DRAM raw port. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <memcrypt/dma.h>
 #include <memcrypt/dram.h>
 #include <memcrypt/ept.h>
 #include <memcrypt/json.h>
@@ -361,6 +363,35 @@ static int run_demo_mktme(int argc, char **argv)
     TRYV(mc_ept_read(vm2, g_shared, b, LINE, &f, &e));
     t_view(&d, "VM2 reads the shared page (KeyID 3)", b, MSG, "VM1's message");
 
+    /* DMA: a device puts the KeyID into its bus address like the CPU does. */
+    snprintf(line, sizeof line,
+             "\nA DMA device (64-bit mask) reads VM1's page at HPA 0x400000; the KeyID is bus-address bits %u:%u:",
+             mc_tme_get_config(d.t)->maxphyaddr - 1, mc_tme_keyid_shift(d.t));
+    t_note(&d, line);
+    struct mc_dma_port dev, dev_narrow;
+    TRYV(mc_dma_init(&dev, mc_machine_mc(d.m), 64, &e));
+    TRYV(mc_dma_init(&dev_narrow, mc_machine_mc(d.m), mc_tme_keyid_shift(d.t), &e));
+    uint64_t bus_k1 = 0;
+    TRYV(mc_tme_pa_compose(d.t, h_vm1, 1, &bus_k1, &e));
+    TRYV(mc_dma_read(&dev, h_vm1, b, LINE, &f, &e));
+    bool dma_k0_secret = !memcmp(b, SECRET_V1, LINE);
+    t_view(&d, "device reads bus 0x400000 (KeyID 0, TME key)", b, SECRET_V1, "VM1's secret");
+    TRYV(mc_dma_read(&dev, bus_k1, b, LINE, &f, &e));
+    bool dma_k1_secret = !memcmp(b, SECRET_V1, LINE);
+    snprintf(line, sizeof line, "device reads bus 0x%llx (KeyID 1)", (unsigned long long)bus_k1);
+    t_view(&d, line, b, SECRET_V1, "VM1's secret");
+    s = mc_dma_read(&dev_narrow, bus_k1, b, LINE, &f, &e);
+    if (s != MC_OK && s != MC_E_RANGE)
+        goto fail;
+    snprintf(line, sizeof line, "  A device with a %u-bit DMA mask cannot emit KeyID bits (highest KeyID %u): %s",
+             mc_tme_keyid_shift(d.t), mc_dma_max_keyid(&dev_narrow),
+             s == MC_E_RANGE ? "its KeyID-1 read is refused." : "(unexpected: the read went through)");
+    t_note(&d, line);
+    s = MC_OK;
+    t_note(&d, "  -> a device assigned to VM1 must be given VM1's KeyID; through KeyID 0 it sees only\n"
+               "     ciphertext decrypted with the wrong key. Nothing stops any device that can emit the\n"
+               "     KeyID bits (no IOMMU modelled).");
+
     t_note(&d, "\nAttack 1 — replay. The attacker saved VM1's ciphertext above; VM1 updates its line;\n"
                "the attacker writes the old ciphertext back through the DRAM raw port:");
     TRYV(mc_ept_write(vm1, g_priv, SECRET_V2, LINE, &f, &e));
@@ -403,6 +434,8 @@ static int run_demo_mktme(int argc, char **argv)
         mc_json_bool(&d.j, "replay_undetected", replayed);
         mc_json_bool(&d.j, "remap_keyid_undetected", remap_silent);
         mc_json_bool(&d.j, "remap_page_undetected", swapped);
+        mc_json_bool(&d.j, "dma_keyid0_sees_secret", dma_k0_secret);
+        mc_json_bool(&d.j, "dma_vm_keyid_sees_secret", dma_k1_secret);
         mc_json_finish(&d.j);
     }
     t_end(&d);
@@ -424,7 +457,8 @@ const struct mc_cli_cmd mc_cli_demo_tme[] = {
     {"demo mktme", "Intel MKTME: PCONFIG keys, KeyIDs per VM through EPT, replay and remap attacks",
      "usage: memcrypt demo mktme [--seed S] [--json]\n\n"
      "PCONFIG programs KeyIDs 1-3; VM1 (KeyID 1) and VM2 (KeyID 2) get private memory through EPT and\n"
-     "share a page with KeyID 3; the hypervisor (KeyID 0) reads ciphertext. Then the two attacks\n"
+     "share a page with KeyID 3; the hypervisor (KeyID 0) reads ciphertext, and so does a DMA device\n"
+     "through KeyID 0 (through VM1's KeyID it reads the plaintext). Then the two attacks\n"
      "MKTME does not stop: replaying an old ciphertext line, and remapping a VM page to another\n"
      "KeyID or another page — each next to what SEV-SNP's RMP would do.\n",
      run_demo_mktme},
