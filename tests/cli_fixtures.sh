@@ -83,6 +83,8 @@ PY
 # usage errors
 "$M" fixtures --out "$tmp/x" --generation rome >/dev/null 2>&1; [ $? = 2 ] && ok || bad "unknown generation accepted"
 "$M" fixtures report --out "$tmp/x.bin" >/dev/null 2>&1; [ $? = 2 ] && ok || bad "missing --key accepted"
+"$M" fixtures report --out "$tmp/x.bin" --key "$tmp/again" --measurement 0102 >"$out" 2>&1; [ $? = 2 ] && grep -q "needs 48 bytes" "$out" && ok || bad "short --measurement accepted"
+"$M" fixtures report --out "$tmp/x.bin" --key "$tmp/again" --report-data 0102 >"$out" 2>&1 && ok || bad "short --report-data refused"
 "$M" fixtures report --out "$tmp/x.bin" --key "$tmp/turin-vlek" --negative wrong-hwid >/dev/null 2>&1; [ $? = 3 ] && ok || bad "VLEK wrong-hwid accepted"
 
 echo "$pass passed, $fail failed"

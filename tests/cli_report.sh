@@ -85,6 +85,9 @@ expect 3 "unknown version" "$M" report show "$tmp/v9.bin"
 grep -q "version 9" /tmp/cli_report.$$ && ok || bad "unknown version not said"
 expect 2 "no certificate" "$M" report verify "$R/virtee-milan/report.bin"
 expect 2 "bad --measurement" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --measurement zz
+expect 2 "short --measurement" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --measurement 0102
+grep -q "needs 48 bytes (96 hex digits), got 2 bytes" /tmp/cli_report.$$ && ok || bad "short --measurement message"
+expect 2 "long --host-data" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --host-data "$(printf '%066d' 1)"
 expect 2 "bad --at" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --at yesterday
 expect 3 "missing file" "$M" report show "$tmp/nope.bin"
 expect 3 "garbage certificate table" "$M" report verify "$R/virtee-milan/report.bin" --cert-table "$R/virtee-milan/report.bin"

@@ -11,18 +11,7 @@
 #include <memcrypt/snp_report.h>
 
 #include "cli.h"
-
-static int hex_exact(const char *path, const char *opt, const char *s, uint8_t *out, size_t n, bool allow_short)
-{
-    size_t got;
-    struct mc_error err;
-    memset(out, 0, n);
-    if (mc_hex_decode(s, out, n, &got, &err))
-        return mc_cli_usage_error(path, "--%s: %s", opt, err.msg);
-    if (got != n && !allow_short)
-        return mc_cli_usage_error(path, "--%s needs %zu bytes (%zu hex digits), got %zu bytes", opt, n, 2 * n, got);
-    return 0;
-}
+#include "cli_util.h"
 
 static int run_root(int argc, char **argv)
 {
@@ -48,7 +37,7 @@ static int run_root(int argc, char **argv)
         case O_VLEK: o.vlek = true; break;
         case O_SEED: o.seed = (const uint8_t *)optarg; o.seed_len = strlen(optarg); break;
         case O_CHIP:
-            if ((rc = hex_exact(argv[0], "chip-id", optarg, o.chip_id, 64, true)))
+            if ((rc = mc_cli_hex_opt(argv[0], "chip-id", optarg, o.chip_id, 64, true)))
                 return rc;
             o.has_chip_id = true;
             break;
@@ -129,22 +118,22 @@ static int run_report(int argc, char **argv)
             o.version = (uint32_t)v;
             break;
         case O_MEAS:
-            if ((rc = hex_exact(argv[0], "measurement", optarg, o.measurement, 48, false)))
+            if ((rc = mc_cli_hex_opt(argv[0], "measurement", optarg, o.measurement, 48, false)))
                 return rc;
             o.has_measurement = true;
             break;
         case O_RD:
-            if ((rc = hex_exact(argv[0], "report-data", optarg, o.report_data, 64, true)))
+            if ((rc = mc_cli_hex_opt(argv[0], "report-data", optarg, o.report_data, 64, true)))
                 return rc;
             o.has_report_data = true;
             break;
         case O_HD:
-            if ((rc = hex_exact(argv[0], "host-data", optarg, o.host_data, 32, false)))
+            if ((rc = mc_cli_hex_opt(argv[0], "host-data", optarg, o.host_data, 32, false)))
                 return rc;
             o.has_host_data = true;
             break;
         case O_IKD:
-            if ((rc = hex_exact(argv[0], "id-key-digest", optarg, o.id_key_digest, 48, false)))
+            if ((rc = mc_cli_hex_opt(argv[0], "id-key-digest", optarg, o.id_key_digest, 48, false)))
                 return rc;
             o.has_id_key_digest = true;
             break;
@@ -155,7 +144,7 @@ static int run_report(int argc, char **argv)
             break;
         case O_TCB: tcb = optarg; break;
         case O_CHIP:
-            if ((rc = hex_exact(argv[0], "chip-id", optarg, o.chip_id, 64, true)))
+            if ((rc = mc_cli_hex_opt(argv[0], "chip-id", optarg, o.chip_id, 64, true)))
                 return rc;
             o.has_chip_id = true;
             break;

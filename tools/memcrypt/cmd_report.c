@@ -12,6 +12,7 @@
 #include <memcrypt/snp_verify.h>
 
 #include "cli.h"
+#include "cli_util.h"
 
 #define REPORT_FILE_MAX (1u << 20)
 #define CERT_FILE_MAX (1u << 20)
@@ -256,17 +257,6 @@ static int run_show(int argc, char **argv)
     return MC_EXIT_OK;
 }
 
-static int parse_hex_exact(const char *path, const char *opt, const char *s, uint8_t *out, size_t n)
-{
-    size_t got;
-    struct mc_error err;
-    if (mc_hex_decode(s, out, n, &got, &err))
-        return mc_cli_usage_error(path, "--%s: %s", opt, err.msg);
-    if (got != n)
-        return mc_cli_usage_error(path, "--%s needs %zu bytes (%zu hex digits), got %zu bytes", opt, n, 2 * n, got);
-    return 0;
-}
-
 static int parse_time(const char *s, time_t *out)
 {
     int y, mo, d, h = 0, mi = 0, se = 0, n = 0;
@@ -343,22 +333,22 @@ static int run_verify(int argc, char **argv)
             pol.has_at = true;
             break;
         case O_MEAS:
-            if ((rc = parse_hex_exact(argv[0], "measurement", optarg, pol.measurement, 48)))
+            if ((rc = mc_cli_hex_opt(argv[0], "measurement", optarg, pol.measurement, 48, false)))
                 return rc;
             pol.has_measurement = true;
             break;
         case O_RD:
-            if ((rc = parse_hex_exact(argv[0], "report-data", optarg, pol.report_data, 64)))
+            if ((rc = mc_cli_hex_opt(argv[0], "report-data", optarg, pol.report_data, 64, false)))
                 return rc;
             pol.has_report_data = true;
             break;
         case O_HD:
-            if ((rc = parse_hex_exact(argv[0], "host-data", optarg, pol.host_data, 32)))
+            if ((rc = mc_cli_hex_opt(argv[0], "host-data", optarg, pol.host_data, 32, false)))
                 return rc;
             pol.has_host_data = true;
             break;
         case O_IKD:
-            if ((rc = parse_hex_exact(argv[0], "id-key-digest", optarg, pol.id_key_digest, 48)))
+            if ((rc = mc_cli_hex_opt(argv[0], "id-key-digest", optarg, pol.id_key_digest, 48, false)))
                 return rc;
             pol.has_id_key_digest = true;
             break;

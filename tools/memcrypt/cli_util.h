@@ -1,0 +1,14 @@
+/* memcrypt CLI — small helpers shared by the command files (not a command group itself). */
+#ifndef MC_CLI_UTIL_H
+#define MC_CLI_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Decode the hex value s of option --opt into out[n] (zero-filled first). With allow_short,
+ * fewer than n bytes are accepted (the rest stays zero); otherwise exactly n are required.
+ * Returns 0, or MC_EXIT_USAGE after printing "memcrypt <path>: --<opt>: ..." to stderr. */
+int mc_cli_hex_opt(const char *path, const char *opt, const char *s, uint8_t *out, size_t n, bool allow_short);
+
+#endif
