@@ -62,6 +62,13 @@ static void test_views(void)
     CHECK(mc_dma_read(&dev64, 0x400000, b, 0, &f, &e) == MC_E_INVAL);
     CHECK(mc_dma_read(&dev32, 0xFFFFFFF0, b, 32, &f, &e) == MC_E_RANGE);
     CHECK(mc_dma_bounce_to_device(mc_machine_mc(m), C | 0x400000, 0x7FFFFF0, 64, &e) == MC_E_RANGE);
+    /* Ranges that wrap around 2^64 and empty or NULL arguments are refused before any access. */
+    CHECK(mc_dma_bounce_to_device(mc_machine_mc(m), ~0ull - 8, 0x10000, 64, &e) == MC_E_RANGE);
+    CHECK(mc_dma_bounce_from_device(mc_machine_mc(m), ~0ull - 8, 0x401000, 64, &e) == MC_E_RANGE);
+    CHECK(mc_dma_bounce_from_device(mc_machine_mc(m), 0x10000, 0x401000, 0, &e) == MC_E_INVAL);
+    CHECK(mc_dma_bounce_from_device(NULL, 0x10000, 0x401000, 64, &e) == MC_E_INVAL);
+    CHECK(mc_dma_read(NULL, 0x400000, b, 8, &f, &e) == MC_E_INVAL);
+    CHECK(!mc_dma_reachable(&dev64, ~0ull, 2) && !mc_dma_needs_bounce(NULL));
     mc_machine_destroy(m);
 }
 

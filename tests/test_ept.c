@@ -200,10 +200,24 @@ static void test_bad_input(void)
     fx_close(&f);
 }
 
+static void test_null_handles(void)
+{
+    CHECK(mc_ept_eptp(NULL) == 0);
+    mc_ept_destroy(NULL);
+    uint8_t raw[MC_MKTME_KP_SIZE];
+    memset(raw, 0xEE, sizeof raw);
+    mc_mktme_kp_encode(NULL, raw); /* no structure: all zero */
+    uint8_t zero[MC_MKTME_KP_SIZE] = {0};
+    CHECK(!memcmp(raw, zero, sizeof raw));
+    struct mc_mktme_key_program kp = {0};
+    mc_mktme_kp_encode(&kp, NULL);
+}
+
 int main(void)
 {
     RUN(test_four_keyids);
     RUN(test_guest_paging);
     RUN(test_bad_input);
+    RUN(test_null_handles);
     return check_summary();
 }

@@ -479,6 +479,39 @@ static void test_keyid_addresses(void)
     fx_close(&f);
 }
 
+/* NULL units and output pointers: queries answer "no TME", nothing crashes, errors are MC_E_INVAL. */
+static void test_null_arguments(void)
+{
+    struct mc_error e;
+    uint64_t v = 7;
+    CHECK(!mc_tme_locked(NULL) && !mc_tme_enabled(NULL) && !mc_tme_bypass(NULL));
+    CHECK(mc_tme_keyid_bits(NULL) == 0 && mc_tme_num_keyids(NULL) == 0 && mc_tme_allowed_algs(NULL) == 0);
+    CHECK(mc_tme_platform_cipher(NULL) == MC_CIPHER_NONE && mc_tme_get_config(NULL) == NULL);
+    CHECK(mc_tme_pa_keyid(NULL, ~0ull) == 0 && mc_tme_pa_strip(NULL, 0x1234000) == 0x1234000);
+    CHECK(mc_tme_pa_compose(NULL, 0x1000, 0, &v, &e) == MC_E_INVAL && v == 7);
+    CHECK(!mc_tme_excluded(NULL, 0));
+    bool en = true;
+    uint64_t base = 1, mask = 1;
+    mc_tme_exclusion(NULL, &en, &base, &mask);
+    CHECK(!en && base == 0 && mask == 0);
+    struct mc_tme_route r;
+    mc_tme_route(NULL, 0x5000, &r);
+    CHECK(r.kind == MC_TME_ROUTE_PLAIN && r.keyid == 0 && r.pa == 0x5000);
+    mc_tme_route(NULL, 0x5000, NULL);
+    CHECK(mc_tme_rdmsr(NULL, 0x982, &v, NULL, &e) == MC_E_INVAL && mc_tme_wrmsr(NULL, 0x982, 0, NULL, &e) == MC_E_INVAL);
+    CHECK(mc_tme_keyid_entry(NULL, 1, NULL, NULL, &e) == MC_E_INVAL);
+    CHECK(mc_tme_reset(NULL, &e) == MC_E_INVAL && mc_tme_standby_resume(NULL, &e) == MC_E_INVAL);
+    mc_tme_inject_rng_failures(NULL, 1);
+    mc_tme_hold_key_table_lock(NULL, true);
+    mc_tme_destroy(NULL);
+    struct fx f;
+    fx_open(&f, CAP, false);
+    CHECK(mc_tme_pa_compose(f.t, 0x1000, 0, NULL, &e) == MC_E_INVAL);
+    CHECK(mc_tme_rdmsr(f.t, 0x982, NULL, NULL, &e) == MC_E_INVAL);
+    mc_tme_exclusion(f.t, NULL, NULL, NULL);
+    fx_close(&f);
+}
+
 int main(void)
 {
     RUN(test_create_validation);
@@ -490,5 +523,6 @@ int main(void)
     RUN(test_exclusion_msrs);
     RUN(test_core_activate_and_partitioning);
     RUN(test_keyid_addresses);
+    RUN(test_null_arguments);
     return check_summary();
 }

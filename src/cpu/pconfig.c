@@ -50,7 +50,11 @@ mc_status mc_mktme_kp_decode(const uint8_t *buf, size_t len, struct mc_mktme_key
 
 void mc_mktme_kp_encode(const struct mc_mktme_key_program *kp, uint8_t out[MC_MKTME_KP_SIZE])
 {
+    if (!out)
+        return;
     memset(out, 0, MC_MKTME_KP_SIZE);
+    if (!kp)
+        return;
     mc_put_le16(out + offsetof(struct mc_mktme_key_program_raw, keyid), kp->keyid);
     mc_put_le32(out + offsetof(struct mc_mktme_key_program_raw, keyid_ctrl),
                 (uint32_t)kp->command | ((uint32_t)kp->alg << 8) | ((uint32_t)kp->ctrl_rsvd << 24));

@@ -255,7 +255,8 @@ mc_status mc_tme_keyid_entry(const struct mc_tme *t, uint32_t keyid, enum mc_key
 
 /* ------------------------------------------------------------------ addresses -- */
 
-unsigned mc_tme_keyid_shift(const struct mc_tme *t) { return t->cfg.maxphyaddr - mc_tme_keyid_bits(t); }
+/* A NULL unit has no KeyID bits: shift 52 (the widest MAXPHYADDR), nothing to strip below it. */
+unsigned mc_tme_keyid_shift(const struct mc_tme *t) { return t ? t->cfg.maxphyaddr - mc_tme_keyid_bits(t) : 52; }
 
 uint32_t mc_tme_pa_keyid(const struct mc_tme *t, uint64_t pa)
 {
@@ -269,6 +270,8 @@ uint64_t mc_tme_pa_strip(const struct mc_tme *t, uint64_t pa) { return pa & ((1u
 
 mc_status mc_tme_pa_compose(const struct mc_tme *t, uint64_t pa, uint32_t keyid, uint64_t *out, struct mc_error *err)
 {
+    if (!t || !out)
+        return mc_seterr(err, MC_E_INVAL, "mc_tme_pa_compose needs a unit and an output pointer.");
     unsigned sh = mc_tme_keyid_shift(t), k = mc_tme_keyid_bits(t);
     if (pa >> sh)
         return mc_seterr(err, MC_E_RANGE, "Address 0x%llx does not fit below the KeyID bits (bit %u and up).",
@@ -281,10 +284,13 @@ mc_status mc_tme_pa_compose(const struct mc_tme *t, uint64_t pa, uint32_t keyid,
 
 void mc_tme_exclusion(const struct mc_tme *t, bool *enable, uint64_t *base, uint64_t *mask)
 {
-    uint64_t field = bits(t->cfg.maxphyaddr - 1, 12);
-    *enable = (t->exclude_mask & MC_TME_EXCL_ENABLE) != 0;
-    *base = t->exclude_base & field;
-    *mask = t->exclude_mask & field;
+    uint64_t field = t ? bits(t->cfg.maxphyaddr - 1, 12) : 0;
+    if (enable)
+        *enable = t && (t->exclude_mask & MC_TME_EXCL_ENABLE) != 0;
+    if (base)
+        *base = t ? t->exclude_base & field : 0;
+    if (mask)
+        *mask = t ? t->exclude_mask & field : 0;
 }
 
 bool mc_tme_excluded(const struct mc_tme *t, uint64_t pa)
@@ -297,6 +303,8 @@ bool mc_tme_excluded(const struct mc_tme *t, uint64_t pa)
 
 void mc_tme_route(const struct mc_tme *t, uint64_t pa, struct mc_tme_route *out)
 {
+    if (!out)
+        return;
     memset(out, 0, sizeof *out);
     out->keyid = mc_tme_pa_keyid(t, pa);
     out->pa = mc_tme_pa_strip(t, pa);

@@ -82,6 +82,8 @@ static mc_status host_copy(struct mc_ctl *mc, uint64_t from, uint64_t to, size_t
 {
     if (!mc || !len || len > (64u << 20))
         return mc_seterr(err, MC_E_INVAL, "bounce copy needs a controller and a length in 1..64 MiB");
+    if (from + (len - 1) < from || to + (len - 1) < to)
+        return mc_seterr(err, MC_E_RANGE, "bounce copy range wraps around the address space");
     uint8_t *tmp = malloc(len);
     if (!tmp)
         return mc_seterr(err, MC_E_NOMEM, "out of memory for the bounce copy");
@@ -95,7 +97,7 @@ static mc_status host_copy(struct mc_ctl *mc, uint64_t from, uint64_t to, size_t
     if (st == MC_OK)
         st = mc_write(mc, &w, tmp, NULL, err);
     /* Make the written range visible in DRAM (devices snoop with their own tag). */
-    for (uint64_t a = to & ~63ull; st == MC_OK && a < to + len; a += 64) {
+    for (uint64_t a = to & ~63ull; st == MC_OK && a <= to + (len - 1); a += 64) {
         struct mc_access f = {.addr = a, .size = 1, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST};
         st = mc_clflush(mc, &f, NULL, err);
     }
@@ -112,9 +114,11 @@ mc_status mc_dma_bounce_to_device(struct mc_ctl *mc, uint64_t src, uint64_t boun
 mc_status mc_dma_bounce_from_device(struct mc_ctl *mc, uint64_t bounce, uint64_t dst, size_t len, struct mc_error *err)
 {
     /* The device wrote DRAM directly; drop any stale CPU copy of the bounce lines first. */
-    if (!mc)
-        return mc_seterr(err, MC_E_INVAL, "NULL controller");
-    for (uint64_t a = bounce & ~63ull; a < bounce + len; a += 64) {
+    if (!mc || !len || len > (64u << 20))
+        return mc_seterr(err, MC_E_INVAL, "bounce copy needs a controller and a length in 1..64 MiB");
+    if (bounce + (len - 1) < bounce)
+        return mc_seterr(err, MC_E_RANGE, "bounce buffer range wraps around the address space");
+    for (uint64_t a = bounce & ~63ull; a <= bounce + (len - 1); a += 64) {
         struct mc_access f = {.addr = a, .size = 1, .kind = MC_ACC_READ, .req = MC_REQ_HOST};
         mc_status st = mc_clflush(mc, &f, NULL, err);
         if (st)

@@ -583,6 +583,24 @@ static mc_status builtin_wr(struct mc_machine *m, uint32_t msr, uint64_t val, st
     return gp0(f, 0, err, "WRMSR to an MSR this platform does not implement or that is read-only");
 }
 
+/* Registered handlers, newest first: RDMSR when rd is set (the value goes there), else WRMSR of
+ * wval. MC_E_NOTFOUND when every handler passes the MSR on (then the built-ins answer). */
+static mc_status dispatch(struct mc_machine *m, uint32_t msr, uint64_t *rd, uint64_t wval, struct mc_fault *fault,
+                          struct mc_error *err)
+{
+    for (unsigned i = m->nhandlers; i-- > 0;) {
+        const struct mc_msr_handler *h = &m->handlers[i];
+        if (msr < h->first || msr > h->last)
+            continue;
+        if (rd ? !h->rd : !h->wr)
+            return gp0(fault, 0, err, rd ? "RDMSR of a write-only MSR" : "WRMSR to a read-only MSR");
+        mc_status st = rd ? h->rd(h->ctx, m, msr, rd, fault, err) : h->wr(h->ctx, m, msr, wval, fault, err);
+        if (st != MC_E_NOTFOUND)
+            return st;
+    }
+    return MC_E_NOTFOUND;
+}
+
 mc_status mc_machine_rdmsr(struct mc_machine *m, uint32_t msr, uint64_t *val, struct mc_fault *fault,
                            struct mc_error *err)
 {
@@ -590,17 +608,8 @@ mc_status mc_machine_rdmsr(struct mc_machine *m, uint32_t msr, uint64_t *val, st
         return mc_seterr(err, MC_E_INVAL, "NULL argument to RDMSR");
     if (fault)
         fault->kind = MC_FAULT_NONE;
-    for (unsigned i = m->nhandlers; i-- > 0;) {
-        const struct mc_msr_handler *h = &m->handlers[i];
-        if (msr < h->first || msr > h->last)
-            continue;
-        if (!h->rd)
-            return gp0(fault, 0, err, "RDMSR of a write-only MSR");
-        mc_status st = h->rd(h->ctx, m, msr, val, fault, err);
-        if (st != MC_E_NOTFOUND)
-            return st;
-    }
-    return builtin_rd(m, msr, val, fault, err);
+    mc_status st = dispatch(m, msr, val, 0, fault, err);
+    return st != MC_E_NOTFOUND ? st : builtin_rd(m, msr, val, fault, err);
 }
 
 mc_status mc_machine_wrmsr(struct mc_machine *m, uint32_t msr, uint64_t val, struct mc_fault *fault,
@@ -610,15 +619,6 @@ mc_status mc_machine_wrmsr(struct mc_machine *m, uint32_t msr, uint64_t val, str
         return mc_seterr(err, MC_E_INVAL, "NULL machine");
     if (fault)
         fault->kind = MC_FAULT_NONE;
-    for (unsigned i = m->nhandlers; i-- > 0;) {
-        const struct mc_msr_handler *h = &m->handlers[i];
-        if (msr < h->first || msr > h->last)
-            continue;
-        if (!h->wr)
-            return gp0(fault, 0, err, "WRMSR to a read-only MSR");
-        mc_status st = h->wr(h->ctx, m, msr, val, fault, err);
-        if (st != MC_E_NOTFOUND)
-            return st;
-    }
-    return builtin_wr(m, msr, val, fault, err);
+    mc_status st = dispatch(m, msr, NULL, val, fault, err);
+    return st != MC_E_NOTFOUND ? st : builtin_wr(m, msr, val, fault, err);
 }

@@ -86,7 +86,7 @@ mc_status mc_ept_create(struct mc_machine *m, struct mc_tme *t, uint64_t pool_ba
 
 void mc_ept_destroy(struct mc_ept *e) { free(e); }
 
-uint64_t mc_ept_eptp(const struct mc_ept *e) { return e->pml4 | 6u | (3u << 3); }
+uint64_t mc_ept_eptp(const struct mc_ept *e) { return e ? e->pml4 | 6u | (3u << 3) : 0; }
 
 static unsigned idx(uint64_t gpa, int level) { return (unsigned)((gpa >> (12 + 9 * (level - 1))) & 511); }
 

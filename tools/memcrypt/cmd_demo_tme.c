@@ -22,6 +22,7 @@
 #include <memcrypt/tme.h>
 
 #include "cli.h"
+#include "crypto/crypto.h"
 
 #define LINE 64
 static const uint8_t SECRET_V1[LINE] = "balance: 100 EUR (old, version 1)";
@@ -270,7 +271,7 @@ static mc_status prog(struct tdemo *d, uint16_t keyid, uint8_t cmd, uint64_t *ra
     struct mc_fault f;
     const uint64_t kp_pa = 0xF000;
     mc_status s = mc_machine_phys_write(d->m, kp_pa, raw, sizeof raw, &f, e);
-    memset(raw, 0, sizeof raw);
+    mc_wipe(raw, sizeof raw);
     if (s != MC_OK)
         return s;
     struct mc_pconfig_cpu cpu;
