@@ -355,7 +355,39 @@ static void test_bad_config(void)
     CHECK(mc_ptb_init(&b, m, 0x1000, 0x2000, false, &e) == MC_OK);
     CHECK(mc_ptb_map(&b, 0x1000, 0x2000, 4096, 4096, 0, &e) == MC_E_FULL); /* needs 3 more tables */
     CHECK(mc_ptb_map(&b, 0x1000, 0x2000, 4096, 8192, 0, &e) == MC_E_INVAL);
+    /* Areas outside DRAM (1 MiB here) or wrapping are refused and leave the builder unchanged. */
+    struct mc_ptb keep = b;
+    CHECK(mc_ptb_init(&b, m, 0xFE000, 0x4000, false, &e) == MC_E_RANGE);
+    CHECK(mc_ptb_init(&b, m, ~0ull - 0xFFF, 0x2000, false, &e) == MC_E_RANGE);
+    CHECK(!memcmp(&b, &keep, sizeof b));
     CHECK(mc_machine_set_reg(m, MC_CREG_CR0, MC_CR0_PG, NULL, &e) == MC_E_FAULT);
+    mc_machine_destroy(m);
+}
+
+/* A two-page store whose second page maps beyond DRAM fails without touching the first page,
+ * as one whose second page is not present does. */
+static void test_no_partial_store(void)
+{
+    struct mc_machine *m = mk("milan", "m9", NULL, -1);
+    struct mc_error e;
+    struct mc_fault f;
+    struct mc_ptb b;
+    CHECK(mc_ptb_init(&b, m, 0x100000, 0x10000, false, &e) == MC_OK);
+    const uint64_t last = (16u << 20) - 4096; /* last DRAM page */
+    CHECK(mc_ptb_map(&b, 0x10000000, last, 4096, 4096, MC_PTE_W, &e) == MC_OK);
+    CHECK(mc_ptb_map(&b, 0x10001000, 16u << 20, 4096, 4096, MC_PTE_W, &e) == MC_OK); /* beyond DRAM */
+    CHECK(mc_machine_set_reg(m, MC_CREG_CR4, MC_CR4_PAE, NULL, &e) == MC_OK);
+    CHECK(mc_machine_set_reg(m, MC_CREG_EFER, MC_EFER_LME, NULL, &e) == MC_OK);
+    CHECK(mc_machine_set_reg(m, MC_CREG_CR3, mc_ptb_cr3(&b), NULL, &e) == MC_OK);
+    CHECK(mc_machine_set_reg(m, MC_CREG_CR0, 1 | MC_CR0_PG, NULL, &e) == MC_OK);
+    uint8_t buf[8192], back[4096], before[4096];
+    memset(buf, 0xAB, sizeof buf);
+    CHECK(mc_machine_load(m, 0x10000000, before, 4096, false, &f, &e) == MC_OK);
+    CHECK(mc_machine_store(m, 0x10000800, buf, 4096, false, &f, &e) == MC_E_RANGE);
+    CHECK(mc_machine_load(m, 0x10000000, back, 4096, false, &f, &e) == MC_OK);
+    CHECK(!memcmp(back, before, 4096));
+    CHECK(mc_machine_load(m, 0x10000800, buf, 4096, false, &f, &e) == MC_E_RANGE);
+    CHECK(mc_machine_store(m, 0x10000000, buf, 4096, false, &f, &e) == MC_OK); /* the first page alone is fine */
     mc_machine_destroy(m);
 }
 
@@ -370,5 +402,6 @@ int main(void)
     RUN(test_msrs);
     RUN(test_copy_and_invlpg);
     RUN(test_bad_config);
+    RUN(test_no_partial_store);
     return check_summary();
 }

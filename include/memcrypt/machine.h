@@ -85,7 +85,8 @@ mc_status mc_machine_set_reg(struct mc_machine *m, enum mc_creg reg, uint64_t va
 void mc_machine_invlpg(struct mc_machine *m, uint64_t va);
 
 /* Host CPU accesses at virtual addresses (CPL 0 unless user). Faults -> MC_E_FAULT + *fault;
- * every page is translated before any byte moves, so a faulting access changes no memory
+ * every page is translated (and checked against DRAM size and key bindings) before any byte
+ * moves, so a failing access changes no memory
  * (accessed/dirty bits of the pages already translated may be set, as the architecture allows).
  * mc_machine_copy moves page by page: a fault leaves the pages before it copied (like REP MOVS). */
 mc_status mc_machine_load(struct mc_machine *m, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
@@ -152,7 +153,10 @@ mc_status mc_ptb_init(struct mc_ptb *b, struct mc_machine *m, uint64_t base, uin
 /* CR3 value for the built tables (root | C-bit when enc). */
 uint64_t mc_ptb_cr3(const struct mc_ptb *b);
 /* Map [va, va+len) to physical pa (as issued: add the C-bit for encrypted pages) with pages of
- * page_size (4 KiB, 2 MiB, 1 GiB); flags = MC_PTE_* bits besides P and PS. */
+ * page_size (4 KiB, 2 MiB, 1 GiB); flags = MC_PTE_* bits besides P and PS. Arguments are
+ * checked before anything is written; a failure part-way (area full, a conflicting large page)
+ * leaves the pages before it mapped (a test/demo builder, not a transactional API).
+ * mc_ptb_init checks the area lies inside DRAM and changes *b only on success. */
 mc_status mc_ptb_map(struct mc_ptb *b, uint64_t va, uint64_t pa, uint64_t len, uint64_t page_size, uint64_t flags,
                      struct mc_error *err);
 /* Bit to OR into a physical address to make the host access it encrypted (C-bit on AMD with

@@ -342,15 +342,24 @@ static mc_status virt_access(struct mc_machine *m, uint64_t va, uint8_t *rbuf, c
                          len);
     if (fault)
         fault->kind = MC_FAULT_NONE;
-    /* Translate every page first so that a fault leaves memory unchanged (a single-page
-     * access needs no separate pass). */
-    for (uint64_t v = va & ~4095ull; (va & 4095) + len > 4096; v += 4096) {
+    /* Translate and route every page first so that a fault, or a page beyond DRAM or without a
+     * key, leaves memory unchanged (a single-page access needs no separate pass). */
+    for (size_t done = 0; (va & 4095) + len > 4096 && done < len;) {
+        uint64_t v = va + done;
+        size_t n = 4096 - (size_t)(v & 4095);
+        if (n > len - done)
+            n = len - done;
         struct mc_xlat x;
-        mc_status st = mc_machine_translate(m, v < va ? va : v, acc, &x, fault, err);
+        mc_status st = mc_machine_translate(m, v, acc, &x, fault, err);
         if (st)
             return st;
-        if (v >= ((va + (len - 1)) & ~4095ull))
-            break;
+        struct mc_access a = {.addr = x.pa, .size = n, .kind = kind, .req = MC_REQ_HOST, .flags = flags};
+        struct mc_route r;
+        mc_slot slot;
+        st = mc_route(m->mc, &a, &r, &slot, fault, err);
+        if (st)
+            return st;
+        done += n;
     }
     size_t done = 0;
     while (done < len) {

@@ -31,17 +31,21 @@ mc_status mc_ptb_init(struct mc_ptb *b, struct mc_machine *m, uint64_t base, uin
 {
     if (!b || !m)
         return mc_seterr(err, MC_E_INVAL, "mc_ptb_init needs a builder and a machine");
-    if ((base | size) & 4095 || size < 4096 || base + size < base)
+    if ((base | size) & 4095 || size < 4096)
         return mc_seterr(err, MC_E_ALIGN, "the page-table area must be page aligned and at least one page");
+    uint64_t dram = mc_dram_size(mc_machine_dram(m));
+    if (base + size < base || base + size > dram)
+        return mc_seterr(err, MC_E_RANGE, "the page-table area 0x%llx+%llu lies outside DRAM (%llu bytes)",
+                         (unsigned long long)base, (unsigned long long)size, (unsigned long long)dram);
     if (enc && !mc_machine_enc_bit(m))
         return mc_seterr(err, MC_E_UNSUPPORTED, "encrypted page tables need SME or TSME on an AMD platform");
-    memset(b, 0, sizeof *b);
-    b->m = m;
-    b->base = base;
-    b->size = size;
-    b->next = base;
-    b->enc = enc;
-    return new_table(b, &b->root, err);
+    /* Built aside, so a failure leaves *b as it was. */
+    struct mc_ptb nb = {m, base, size, base, 0, enc};
+    mc_status st = new_table(&nb, &nb.root, err);
+    if (st)
+        return st;
+    *b = nb;
+    return MC_OK;
 }
 
 uint64_t mc_ptb_cr3(const struct mc_ptb *b)
