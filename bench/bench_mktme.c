@@ -3,8 +3,8 @@
  *   bypass      KeyID programmed with PCONFIG KEYID_NO_ENCRYPT (no engine work)
  *   tme         KeyID 0, the TME platform key (AES-XTS-128)
  *   mktme-128   KeyID programmed with PCONFIG KEYID_SET_KEY_RANDOM, AES-XTS-128
- *   mktme-256   KeyID bound to an AES-XTS-256 engine slot (the Ice Lake-SP profile enumerates
- *               only AES-XTS-128 for PCONFIG, so this slot is bound directly in the controller)
+ *   mktme-256   KeyID programmed with PCONFIG KEYID_SET_KEY_RANDOM, AES-XTS-256
+ * on the Sapphire Rapids profile (it enumerates both AES-XTS-128 and AES-XTS-256 for MKTME).
  * A copy reads SIZE bytes through one KeyID and writes them through the same KeyID
  * (mc_machine_copy, paging off: identity), so each byte is decrypted once and encrypted once.
  *
@@ -28,13 +28,13 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int program(struct mc_machine *m, struct mc_tme *t, uint16_t keyid, uint8_t cmd)
+static int program(struct mc_machine *m, struct mc_tme *t, uint16_t keyid, uint8_t cmd, uint16_t alg)
 {
     struct mc_mktme_key_program kp;
     memset(&kp, 0, sizeof kp);
     kp.keyid = keyid;
     kp.command = cmd;
-    kp.alg = MC_MKTME_ALG_AES_XTS_128;
+    kp.alg = alg;
     uint8_t raw[MC_MKTME_KP_SIZE];
     mc_mktme_kp_encode(&kp, raw);
     struct mc_fault f;
@@ -73,7 +73,7 @@ int main(int argc, char **argv)
     const uint64_t size = mib << 20;
     struct mc_machine_config cfg;
     mc_machine_config_init(&cfg);
-    cfg.platform = "icelake-sp";
+    cfg.platform = "sapphire-rapids";
     cfg.dram_size = 4 * size + (16u << 20);
     static const uint8_t seed[] = "bench-mktme";
     cfg.seed = seed;
@@ -85,10 +85,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_mktme: %s\n", e.msg);
         return 3;
     }
-    mc_slot s256;
-    if (program(m, t, 1, MC_PCONFIG_KEYID_NO_ENCRYPT) || program(m, t, 2, MC_PCONFIG_KEYID_SET_KEY_RANDOM) ||
-        mc_engine_slot_generate(mc_machine_engine(m), MC_CIPHER_AES256_XTS, &s256, &e) != MC_OK ||
-        mc_set_keyid(mc_machine_mc(m), 3, s256, &e) != MC_OK) {
+    if (program(m, t, 1, MC_PCONFIG_KEYID_NO_ENCRYPT, MC_MKTME_ALG_AES_XTS_128) ||
+        program(m, t, 2, MC_PCONFIG_KEYID_SET_KEY_RANDOM, MC_MKTME_ALG_AES_XTS_128) ||
+        program(m, t, 3, MC_PCONFIG_KEYID_SET_KEY_RANDOM, MC_MKTME_ALG_AES_XTS_256)) {
         fprintf(stderr, "bench_mktme: key setup failed\n");
         return 3;
     }
