@@ -118,10 +118,35 @@ static void test_lookup(void)
     }
 }
 
+/* Sapphire Rapids: both XTS algorithms, bypass, 7 KeyID bits, key save; the BIOS allows every
+ * enumerated non-integrity algorithm for MKTME (bits 48 and 50). */
+static void test_spr_decode(void)
+{
+    const struct mc_cpu_profile *p = get("sapphire-rapids");
+    CHECK(p->vendor == MC_VENDOR_INTEL && p->family == 6 && p->model_id == 0x8F && p->tme_save_key);
+    CHECK(!get("icelake-sp")->tme_save_key && !get("milan")->tme_save_key);
+    struct mc_cpu_features f;
+    mc_cpu_decode(p, &f);
+    CHECK(f.tme && f.pconfig && f.pconfig_mktme_target && f.xts128 && f.xts256 && f.bypass_supported);
+    CHECK(f.max_keyid_bits == 7 && f.max_keys == 127 && f.phys_bits == 52 && f.lin_bits == 57);
+    CHECK_EQ_U64(mc_cpu_tme_activate(p, NULL), 0x3ull | (6ull << 32) | (1ull << 48) | (1ull << 50));
+    struct mc_bios b = MC_BIOS_DEFAULTS;
+    b.tme_bypass = 1;
+    b.keyid_bits = 7;
+    struct mc_platform pl;
+    struct mc_error e;
+    CHECK(mc_cpu_platform(p, &b, &pl, &e) == MC_OK && pl.tme_bypass && pl.keyid_bits == 7 && pl.phys_bits == 52);
+    CHECK(mc_platform_addr_bits(&pl) == 45);
+    CHECK_EQ_U64(mc_cpu_tme_activate(p, &b), 0x3ull | (1ull << 31) | (7ull << 32) | (5ull << 48));
+    b.keyid_bits = 8;
+    CHECK(mc_cpu_platform(p, &b, &pl, &e) == MC_E_RANGE);
+}
+
 int main(void)
 {
     RUN(test_amd_decode);
     RUN(test_intel_decode);
+    RUN(test_spr_decode);
     RUN(test_bios_and_msrs);
     RUN(test_lookup);
     return check_summary();

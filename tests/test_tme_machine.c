@@ -98,6 +98,11 @@ static void test_bios_adopted_and_msrs(void)
     CHECK(mc_machine_rdmsr(m, 0x981, &v, &f, NULL) == MC_OK);
     CHECK(mc_machine_wrmsr(m, 0x981, v, &f, NULL) == MC_E_FAULT);
     CHECK(mc_machine_rdmsr(m, 0x985, &v, &f, NULL) == MC_E_FAULT); /* not a TME MSR: passed on, #GP */
+    struct mc_tme *t2 = (struct mc_tme *)&v;
+    struct mc_error e2;
+    CHECK(mc_tme_attach(m, &t2, &e2) == MC_E_STATE && t2 == NULL); /* one unit per machine */
+    CHECK(mc_machine_msr_handled(m, 0x982) && mc_machine_msr_handled(m, 0x87) && !mc_machine_msr_handled(m, 0xC0010010u));
+    CHECK(!mc_machine_msr_handled(NULL, 0x982));
 
     /* Before PCONFIG, KeyID 5 behaves like KeyID 0 (same key, separate cache lines). */
     uint8_t p[64], a[64], b[64];

@@ -133,6 +133,9 @@ struct mc_msr_handler {
 };
 #define MC_MACHINE_MAX_MSR_HANDLERS 8
 mc_status mc_machine_msr_register(struct mc_machine *m, const struct mc_msr_handler *h, struct mc_error *err);
+/* Does a registered handler's range cover msr? (Built-ins do not count; a handler may still
+ * pass an MSR of its range on.) */
+bool mc_machine_msr_handled(const struct mc_machine *m, uint32_t msr);
 /* Remove every handler registered with this ctx; MC_E_NOTFOUND when there is none. */
 mc_status mc_machine_msr_unregister(struct mc_machine *m, const void *ctx, struct mc_error *err);
 mc_status mc_machine_rdmsr(struct mc_machine *m, uint32_t msr, uint64_t *val, struct mc_fault *fault,

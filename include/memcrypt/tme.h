@@ -171,6 +171,7 @@ void mc_tme_hold_key_table_lock(struct mc_tme *t, bool held);
  * Ownership: the machine keeps pointers to the unit in its MSR table and reset hooks, so
  * destroy the unit only after the machine (mc_tme_destroy after mc_machine_destroy). */
 struct mc_machine;
+/* A second attach to the same machine is MC_E_STATE (one unit per package). */
 mc_status mc_tme_attach(struct mc_machine *m, struct mc_tme **out, struct mc_error *err);
 
 /* ---- State queries ---- */

@@ -179,6 +179,8 @@ mc_status mc_tme_attach(struct mc_machine *m, struct mc_tme **out, struct mc_err
     mc_cpu_decode(prof, &f);
     if (prof->vendor != MC_VENDOR_INTEL)
         return mc_seterr(err, MC_E_UNSUPPORTED, "platform '%s' is not an Intel part: it has no TME.", prof->name);
+    if (mc_machine_msr_handled(m, MC_MSR_IA32_TME_ACTIVATE))
+        return mc_seterr(err, MC_E_STATE, "This machine already has a TME unit attached (one per package).");
     struct mc_tme_config cfg = {.tme = f.tme, .pconfig = f.pconfig && f.pconfig_mktme_target,
                                 .maxphyaddr = f.phys_bits, .capability = f.tme ? prof->tme_capability : 0,
                                 .save_key_supported = f.tme && prof->tme_save_key};

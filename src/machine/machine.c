@@ -496,6 +496,14 @@ mc_status mc_machine_msr_register(struct mc_machine *m, const struct mc_msr_hand
     return MC_OK;
 }
 
+bool mc_machine_msr_handled(const struct mc_machine *m, uint32_t msr)
+{
+    for (unsigned i = 0; m && i < m->nhandlers; i++)
+        if (msr >= m->handlers[i].first && msr <= m->handlers[i].last)
+            return true;
+    return false;
+}
+
 mc_status mc_machine_msr_unregister(struct mc_machine *m, const void *ctx, struct mc_error *err)
 {
     if (!m)
