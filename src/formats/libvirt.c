@@ -17,13 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
 #include <memcrypt/fileio.h>
 #include <memcrypt/libvirt.h>
 
 #include "crypto/crypto.h"
+#include "formats/xmllib.h"
 
 #define LV_MAX_TEXT 65536u   /* longest text we accept in any modeled element */
 #define LV_MAX_PATH 4096u
@@ -87,10 +85,11 @@ static mc_status child_once(const xmlNode *parent, const char *name, xmlNode **o
 }
 
 /* Text of an element with surrounding whitespace trimmed; malloc'd. */
-static mc_status node_text(const xmlNode *n, const char *what, char **out, struct mc_error *err)
+static mc_status node_text(const struct mc_xmllib *xl, const xmlNode *n, const char *what, char **out,
+                           struct mc_error *err)
 {
     *out = NULL;
-    xmlChar *c = xmlNodeGetContent(n);
+    xmlChar *c = xl->NodeGetContent(n);
     if (!c)
         return mc_seterr(err, MC_E_NOMEM, "out of memory reading <%s>", what);
     const char *s = (const char *)c;
@@ -102,44 +101,46 @@ static mc_status node_text(const xmlNode *n, const char *what, char **out, struc
         len--;
     }
     if (len > LV_MAX_TEXT) {
-        xmlFree(c);
+        mc_xmllib_free(xl, c);
         return mc_seterr(err, MC_E_RANGE, "<%s> is too long (%zu characters, at most %u)", what, len, LV_MAX_TEXT);
     }
     char *r = malloc(len + 1);
     if (!r) {
-        xmlFree(c);
+        mc_xmllib_free(xl, c);
         return mc_seterr(err, MC_E_NOMEM, "out of memory reading <%s>", what);
     }
     memcpy(r, s, len);
     r[len] = 0;
-    xmlFree(c);
+    mc_xmllib_free(xl, c);
     *out = r;
     return MC_OK;
 }
 
 /* Attribute value (malloc'd) or NULL when absent. */
-static mc_status attr_dup(const xmlNode *n, const char *name, char **out, struct mc_error *err)
+static mc_status attr_dup(const struct mc_xmllib *xl, const xmlNode *n, const char *name, char **out,
+                          struct mc_error *err)
 {
     *out = NULL;
-    xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
+    xmlChar *v = xl->GetNoNsProp(n, (const xmlChar *)name);
     if (!v)
         return MC_OK;
     size_t len = strlen((const char *)v);
     if (len > LV_MAX_PATH) {
-        xmlFree(v);
+        mc_xmllib_free(xl, v);
         return mc_seterr(err, MC_E_RANGE, "attribute %s of <%s> is too long", name, (const char *)n->name);
     }
     *out = strdup((const char *)v);
-    xmlFree(v);
+    mc_xmllib_free(xl, v);
     if (!*out)
         return mc_seterr(err, MC_E_NOMEM, "out of memory");
     return MC_OK;
 }
 
-static mc_status attr_tristate(const xmlNode *n, const char *name, enum mc_lv_tristate *out, struct mc_error *err)
+static mc_status attr_tristate(const struct mc_xmllib *xl, const xmlNode *n, const char *name,
+                               enum mc_lv_tristate *out, struct mc_error *err)
 {
     char *v;
-    mc_status st = attr_dup(n, name, &v, err);
+    mc_status st = attr_dup(xl, n, name, &v, err);
     if (st)
         return st;
     *out = MC_LV_ABSENT;
@@ -248,12 +249,13 @@ bad:
 /* Largest memory size we accept: 2^52 bytes (4 PiB, the x86 physical-address limit). */
 #define LV_MAX_MEM_BYTES (1ull << 52)
 
-static mc_status parse_memory(const xmlNode *n, const char *what, uint64_t *kib, struct mc_error *err)
+static mc_status parse_memory(const struct mc_xmllib *xl, const xmlNode *n, const char *what, uint64_t *kib,
+                              struct mc_error *err)
 {
     char *text = NULL, *unit = NULL;
-    mc_status st = node_text(n, what, &text, err);
+    mc_status st = node_text(xl, n, what, &text, err);
     if (!st)
-        st = attr_dup(n, "unit", &unit, err);
+        st = attr_dup(xl, n, "unit", &unit, err);
     uint64_t v = 0, scale = 0;
     if (!st)
         st = unit_scale(unit, what, &scale, err);
@@ -273,10 +275,11 @@ static mc_status parse_memory(const xmlNode *n, const char *what, uint64_t *kib,
     return st;
 }
 
-static mc_status parse_blob(const xmlNode *n, const char *what, struct mc_lv_blob *b, struct mc_error *err)
+static mc_status parse_blob(const struct mc_xmllib *xl, const xmlNode *n, const char *what, struct mc_lv_blob *b,
+                            struct mc_error *err)
 {
     char *raw;
-    mc_status st = node_text(n, what, &raw, err);
+    mc_status st = node_text(xl, n, what, &raw, err);
     if (st)
         return st;
     /* Drop inner whitespace (line-wrapped base64 is common in hand-written XML). */
@@ -301,13 +304,14 @@ static mc_status parse_blob(const xmlNode *n, const char *what, struct mc_lv_blo
     return MC_OK;
 }
 
-static mc_status text_child(const xmlNode *parent, const char *name, size_t maxlen, char **out, struct mc_error *err)
+static mc_status text_child(const struct mc_xmllib *xl, const xmlNode *parent, const char *name, size_t maxlen,
+                            char **out, struct mc_error *err)
 {
     xmlNode *n;
     mc_status st = child_once(parent, name, &n, err);
     if (st || !n)
         return st;
-    st = node_text(n, name, out, err);
+    st = node_text(xl, n, name, out, err);
     if (!st && strlen(*out) > maxlen)
         st = mc_seterr(err, MC_E_RANGE, "<%s> is too long (at most %zu characters)", name, maxlen);
     return st;
@@ -315,26 +319,26 @@ static mc_status text_child(const xmlNode *parent, const char *name, size_t maxl
 
 /* ------------------------------------------------------------ the sections -- */
 
-static mc_status parse_os(const xmlNode *os, struct mc_lv_domain *d, struct mc_error *err)
+static mc_status parse_os(const struct mc_xmllib *xl, const xmlNode *os, struct mc_lv_domain *d, struct mc_error *err)
 {
-    mc_status st = attr_dup(os, "firmware", &d->os_firmware, err);
+    mc_status st = attr_dup(xl, os, "firmware", &d->os_firmware, err);
     if (st)
         return st;
     xmlNode *type, *loader;
     if ((st = child_once(os, "type", &type, err)))
         return st;
     if (type) {
-        if ((st = node_text(type, "type", &d->os_type, err)) || (st = attr_dup(type, "arch", &d->arch, err)) ||
-            (st = attr_dup(type, "machine", &d->machine, err)))
+        if ((st = node_text(xl, type, "type", &d->os_type, err)) || (st = attr_dup(xl, type, "arch", &d->arch, err)) ||
+            (st = attr_dup(xl, type, "machine", &d->machine, err)))
             return st;
     }
     if ((st = child_once(os, "loader", &loader, err)))
         return st;
     if (loader) {
-        if ((st = node_text(loader, "loader", &d->loader, err)) ||
-            (st = attr_tristate(loader, "readonly", &d->loader_readonly, err)) ||
-            (st = attr_dup(loader, "type", &d->loader_type, err)) ||
-            (st = attr_tristate(loader, "stateless", &d->loader_stateless, err)))
+        if ((st = node_text(xl, loader, "loader", &d->loader, err)) ||
+            (st = attr_tristate(xl, loader, "readonly", &d->loader_readonly, err)) ||
+            (st = attr_dup(xl, loader, "type", &d->loader_type, err)) ||
+            (st = attr_tristate(xl, loader, "stateless", &d->loader_stateless, err)))
             return st;
         if (strlen(d->loader) > LV_MAX_PATH)
             return mc_seterr(err, MC_E_RANGE, "<loader> path is too long");
@@ -346,23 +350,24 @@ static mc_status parse_os(const xmlNode *os, struct mc_lv_domain *d, struct mc_e
             return mc_seterr(err, MC_E_FORMAT, "unknown loader type '%.20s' (expected 'rom' or 'pflash')",
                              d->loader_type);
     }
-    if ((st = text_child(os, "nvram", LV_MAX_PATH, &d->nvram, err)) ||
-        (st = text_child(os, "kernel", LV_MAX_PATH, &d->kernel, err)) ||
-        (st = text_child(os, "initrd", LV_MAX_PATH, &d->initrd, err)) ||
-        (st = text_child(os, "cmdline", LV_MAX_TEXT, &d->cmdline, err)) ||
-        (st = text_child(os, "shim", LV_MAX_PATH, &d->shim, err)))
+    if ((st = text_child(xl, os, "nvram", LV_MAX_PATH, &d->nvram, err)) ||
+        (st = text_child(xl, os, "kernel", LV_MAX_PATH, &d->kernel, err)) ||
+        (st = text_child(xl, os, "initrd", LV_MAX_PATH, &d->initrd, err)) ||
+        (st = text_child(xl, os, "cmdline", LV_MAX_TEXT, &d->cmdline, err)) ||
+        (st = text_child(xl, os, "shim", LV_MAX_PATH, &d->shim, err)))
         return st;
     return MC_OK;
 }
 
-static mc_status parse_u32_child(const xmlNode *ls, const char *name, bool *has, uint32_t *v, struct mc_error *err)
+static mc_status parse_u32_child(const struct mc_xmllib *xl, const xmlNode *ls, const char *name, bool *has,
+                                 uint32_t *v, struct mc_error *err)
 {
     xmlNode *n;
     mc_status st = child_once(ls, name, &n, err);
     if (st || !n)
         return st;
     char *t;
-    if ((st = node_text(n, name, &t, err)))
+    if ((st = node_text(xl, n, name, &t, err)))
         return st;
     uint64_t x;
     st = parse_udec(t, name, UINT32_MAX, &x, err);
@@ -374,20 +379,22 @@ static mc_status parse_u32_child(const xmlNode *ls, const char *name, bool *has,
     return st;
 }
 
-static mc_status parse_blob_child(const xmlNode *ls, const char *name, struct mc_lv_blob *b, struct mc_error *err)
+static mc_status parse_blob_child(const struct mc_xmllib *xl, const xmlNode *ls, const char *name,
+                                  struct mc_lv_blob *b, struct mc_error *err)
 {
     xmlNode *n;
     mc_status st = child_once(ls, name, &n, err);
     if (st || !n)
         return st;
-    return parse_blob(n, name, b, err);
+    return parse_blob(xl, n, name, b, err);
 }
 
-static mc_status parse_launch_security(const xmlNode *ls, struct mc_lv_domain *d, struct mc_error *err)
+static mc_status parse_launch_security(const struct mc_xmllib *xl, const xmlNode *ls, struct mc_lv_domain *d,
+                                       struct mc_error *err)
 {
     struct mc_lv_launch_security *s = &d->sec;
     char *type;
-    mc_status st = attr_dup(ls, "type", &type, err);
+    mc_status st = attr_dup(xl, ls, "type", &type, err);
     if (st)
         return st;
     if (!type)
@@ -403,16 +410,16 @@ static mc_status parse_launch_security(const xmlNode *ls, struct mc_lv_domain *d
         return st;
     }
     free(type);
-    if ((st = attr_tristate(ls, "kernelHashes", &s->kernel_hashes, err)) ||
-        (st = parse_u32_child(ls, "cbitpos", &s->has_cbitpos, &s->cbitpos, err)) ||
-        (st = parse_u32_child(ls, "reducedPhysBits", &s->has_reduced_phys_bits, &s->reduced_phys_bits, err)))
+    if ((st = attr_tristate(xl, ls, "kernelHashes", &s->kernel_hashes, err)) ||
+        (st = parse_u32_child(xl, ls, "cbitpos", &s->has_cbitpos, &s->cbitpos, err)) ||
+        (st = parse_u32_child(xl, ls, "reducedPhysBits", &s->has_reduced_phys_bits, &s->reduced_phys_bits, err)))
         return st;
     xmlNode *pol;
     if ((st = child_once(ls, "policy", &pol, err)))
         return st;
     if (pol) {
         char *t;
-        if ((st = node_text(pol, "policy", &t, err)))
+        if ((st = node_text(xl, pol, "policy", &t, err)))
             return st;
         st = parse_hex(t, "policy", s->type == MC_LV_SEC_SEV ? 32 : 64, &s->policy, err);
         free(t);
@@ -421,8 +428,8 @@ static mc_status parse_launch_security(const xmlNode *ls, struct mc_lv_domain *d
         s->has_policy = true;
     }
     if (s->type == MC_LV_SEC_SEV) {
-        if ((st = parse_blob_child(ls, "dhCert", &s->dh_cert, err)) ||
-            (st = parse_blob_child(ls, "session", &s->session, err)))
+        if ((st = parse_blob_child(xl, ls, "dhCert", &s->dh_cert, err)) ||
+            (st = parse_blob_child(xl, ls, "session", &s->session, err)))
             return st;
         xmlNode *x;
         static const char *const snp_only[] = {"guestVisibleWorkarounds", "idBlock", "idAuth", "hostData"};
@@ -432,15 +439,15 @@ static mc_status parse_launch_security(const xmlNode *ls, struct mc_lv_domain *d
             if (x)
                 return mc_seterr(err, MC_E_FORMAT, "<%s> is only valid with launchSecurity type 'sev-snp'", snp_only[i]);
         }
-        if (xmlHasProp(ls, (const xmlChar *)"authorKey") || xmlHasProp(ls, (const xmlChar *)"vcek"))
+        if (xl->HasProp(ls, (const xmlChar *)"authorKey") || xl->HasProp(ls, (const xmlChar *)"vcek"))
             return mc_seterr(err, MC_E_FORMAT, "attributes authorKey and vcek are only valid with type 'sev-snp'");
     } else {
-        if ((st = attr_tristate(ls, "authorKey", &s->author_key, err)) ||
-            (st = attr_tristate(ls, "vcek", &s->vcek, err)) ||
-            (st = parse_blob_child(ls, "guestVisibleWorkarounds", &s->gosvw, err)) ||
-            (st = parse_blob_child(ls, "idBlock", &s->id_block, err)) ||
-            (st = parse_blob_child(ls, "idAuth", &s->id_auth, err)) ||
-            (st = parse_blob_child(ls, "hostData", &s->host_data, err)))
+        if ((st = attr_tristate(xl, ls, "authorKey", &s->author_key, err)) ||
+            (st = attr_tristate(xl, ls, "vcek", &s->vcek, err)) ||
+            (st = parse_blob_child(xl, ls, "guestVisibleWorkarounds", &s->gosvw, err)) ||
+            (st = parse_blob_child(xl, ls, "idBlock", &s->id_block, err)) ||
+            (st = parse_blob_child(xl, ls, "idAuth", &s->id_auth, err)) ||
+            (st = parse_blob_child(xl, ls, "hostData", &s->host_data, err)))
             return st;
         xmlNode *x;
         if ((st = child_once(ls, "dhCert", &x, err)))
@@ -454,17 +461,19 @@ static mc_status parse_launch_security(const xmlNode *ls, struct mc_lv_domain *d
     return MC_OK;
 }
 
-static mc_status parse_doc(const xmlNode *root, struct mc_lv_domain *d, struct mc_error *err)
+static mc_status parse_doc(const struct mc_xmllib *xl, const xmlNode *root, struct mc_lv_domain *d,
+                           struct mc_error *err)
 {
     if (!name_is(root, "domain"))
         return mc_seterr(err, MC_E_FORMAT, "the root element is <%s>, expected <domain>",
                          root ? (const char *)root->name : "(none)");
     mc_status st;
-    if ((st = attr_dup(root, "type", &d->type, err)))
+    if ((st = attr_dup(xl, root, "type", &d->type, err)))
         return st;
     if (!d->type)
         return mc_seterr(err, MC_E_FORMAT, "<domain> has no type attribute (for example type='kvm')");
-    if ((st = text_child(root, "name", 1024, &d->name, err)) || (st = text_child(root, "uuid", 64, &d->uuid, err)))
+    if ((st = text_child(xl, root, "name", 1024, &d->name, err)) ||
+        (st = text_child(xl, root, "uuid", 64, &d->uuid, err)))
         return st;
     if (!d->name || !d->name[0])
         return mc_seterr(err, MC_E_FORMAT, "the domain has no <name>");
@@ -476,12 +485,12 @@ static mc_status parse_doc(const xmlNode *root, struct mc_lv_domain *d, struct m
         return st;
     if (!n)
         return mc_seterr(err, MC_E_FORMAT, "the domain has no <memory> element");
-    if ((st = parse_memory(n, "memory", &d->memory_kib, err)))
+    if ((st = parse_memory(xl, n, "memory", &d->memory_kib, err)))
         return st;
     if ((st = child_once(root, "currentMemory", &n, err)))
         return st;
     if (n) {
-        if ((st = parse_memory(n, "currentMemory", &d->current_memory_kib, err)))
+        if ((st = parse_memory(xl, n, "currentMemory", &d->current_memory_kib, err)))
             return st;
         d->has_current_memory = true;
         if (d->current_memory_kib > d->memory_kib)
@@ -494,7 +503,7 @@ static mc_status parse_doc(const xmlNode *root, struct mc_lv_domain *d, struct m
     if (n) {
         char *t;
         uint64_t v;
-        if ((st = node_text(n, "vcpu", &t, err)))
+        if ((st = node_text(xl, n, "vcpu", &t, err)))
             return st;
         st = parse_udec(t, "vcpu", 4096, &v, err);
         free(t);
@@ -506,7 +515,7 @@ static mc_status parse_doc(const xmlNode *root, struct mc_lv_domain *d, struct m
     }
     if ((st = child_once(root, "os", &n, err)))
         return st;
-    if (n && (st = parse_os(n, d, err)))
+    if (n && (st = parse_os(xl, n, d, err)))
         return st;
     if ((st = child_once(root, "features", &n, err)))
         return st;
@@ -518,7 +527,7 @@ static mc_status parse_doc(const xmlNode *root, struct mc_lv_domain *d, struct m
     }
     if ((st = child_once(root, "launchSecurity", &n, err)))
         return st;
-    if (n && (st = parse_launch_security(n, d, err)))
+    if (n && (st = parse_launch_security(xl, n, d, err)))
         return st;
     return MC_OK;
 }
@@ -547,14 +556,17 @@ mc_status mc_libvirt_parse(const char *xml, size_t len, struct mc_lv_domain **ou
     if (has_doctype(xml, len))
         return mc_seterr(err, MC_E_FORMAT,
                          "the domain XML has a <!DOCTYPE> declaration; DTDs and entities are refused");
-    xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+    const struct mc_xmllib *xl;
+    mc_status st = mc_xmllib_get(&xl, err);
+    if (st)
+        return st;
+    xmlParserCtxtPtr ctxt = xl->NewParserCtxt();
     if (!ctxt)
         return mc_seterr(err, MC_E_NOMEM, "out of memory creating the XML parser");
     int opts = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA;
-    xmlDocPtr doc = xmlCtxtReadMemory(ctxt, xml, (int)len, "domain.xml", NULL, opts);
-    mc_status st;
+    xmlDocPtr doc = xl->CtxtReadMemory(ctxt, xml, (int)len, "domain.xml", NULL, opts);
     if (!doc || doc->intSubset || doc->extSubset) {
-        const xmlError *e = xmlCtxtGetLastError(ctxt);
+        const xmlError *e = xl->CtxtGetLastError(ctxt);
         if (doc)
             st = mc_seterr(err, MC_E_FORMAT, "the domain XML declares a DTD; DTDs and entities are refused");
         else if (e && e->message) {
@@ -566,22 +578,22 @@ mc_status mc_libvirt_parse(const char *xml, size_t len, struct mc_lv_domain **ou
             st = mc_seterr(err, MC_E_FORMAT, "the domain XML is not well-formed (line %d): %s", e->line, msg);
         } else
             st = mc_seterr(err, MC_E_FORMAT, "the domain XML is not well-formed");
-        xmlFreeDoc(doc);
-        xmlFreeParserCtxt(ctxt);
+        xl->FreeDoc(doc);
+        xl->FreeParserCtxt(ctxt);
         return st;
     }
     struct mc_lv_domain *d = calloc(1, sizeof *d);
     if (!d) {
         st = mc_seterr(err, MC_E_NOMEM, "out of memory");
     } else {
-        st = parse_doc(xmlDocGetRootElement(doc), d, err);
+        st = parse_doc(xl, xl->DocGetRootElement(doc), d, err);
         if (st) {
             mc_libvirt_free(d);
             d = NULL;
         }
     }
-    xmlFreeDoc(doc);
-    xmlFreeParserCtxt(ctxt);
+    xl->FreeDoc(doc);
+    xl->FreeParserCtxt(ctxt);
     *out = d;
     return st;
 }

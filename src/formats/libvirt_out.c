@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libxml/xmlwriter.h>
-
 #include <memcrypt/libvirt.h>
+
+#include "formats/xmllib.h"
 
 #define LV_PATH_BUF 4200
 
@@ -32,20 +32,22 @@
             goto fail;                                                                             \
     } while (0)
 
-static int w_elem_u(xmlTextWriterPtr w, const char *name, unsigned long v)
+static int w_elem_u(const struct mc_xmllib *x, xmlTextWriterPtr w, const char *name, unsigned long v)
 {
-    return xmlTextWriterWriteFormatElement(w, (const xmlChar *)name, "%lu", v);
+    char num[24];
+    snprintf(num, sizeof num, "%lu", v);
+    return x->TextWriterWriteElement(w, (const xmlChar *)name, (const xmlChar *)num);
 }
 
-static int w_enum(xmlTextWriterPtr w, const char *name, const char *const *vals)
+static int w_enum(const struct mc_xmllib *x, xmlTextWriterPtr w, const char *name, const char *const *vals)
 {
-    if (xmlTextWriterStartElement(w, (const xmlChar *)"enum") < 0 ||
-        xmlTextWriterWriteAttribute(w, (const xmlChar *)"name", (const xmlChar *)name) < 0)
+    if (x->TextWriterStartElement(w, (const xmlChar *)"enum") < 0 ||
+        x->TextWriterWriteAttribute(w, (const xmlChar *)"name", (const xmlChar *)name) < 0)
         return -1;
     for (; *vals; vals++)
-        if (xmlTextWriterWriteElement(w, (const xmlChar *)"value", (const xmlChar *)*vals) < 0)
+        if (x->TextWriterWriteElement(w, (const xmlChar *)"value", (const xmlChar *)*vals) < 0)
             return -1;
-    return xmlTextWriterEndElement(w);
+    return x->TextWriterEndElement(w);
 }
 
 mc_status mc_libvirt_domcaps_xml(const struct mc_lv_platform *p, char **out, struct mc_error *err)
@@ -53,12 +55,16 @@ mc_status mc_libvirt_domcaps_xml(const struct mc_lv_platform *p, char **out, str
     if (!p || !out)
         return mc_seterr(err, MC_E_INVAL, "mc_libvirt_domcaps_xml: NULL argument");
     *out = NULL;
-    xmlBufferPtr buf = xmlBufferCreate();
+    const struct mc_xmllib *x;
+    mc_status st = mc_xmllib_get(&x, err);
+    if (st)
+        return st;
+    xmlBufferPtr buf = x->BufferCreate();
     if (!buf)
         return mc_seterr(err, MC_E_NOMEM, "out of memory");
-    xmlTextWriterPtr w = xmlNewTextWriterMemory(buf, 0);
+    xmlTextWriterPtr w = x->NewTextWriterMemory(buf, 0);
     if (!w) {
-        xmlBufferFree(buf);
+        x->BufferFree(buf);
         return mc_seterr(err, MC_E_NOMEM, "out of memory");
     }
     char comment[96];
@@ -73,51 +79,51 @@ mc_status mc_libvirt_domcaps_xml(const struct mc_lv_platform *p, char **out, str
     if (p->sev_snp)
         sectypes[ns++] = "sev-snp";
 
-    W(xmlTextWriterSetIndent(w, 1));
-    W(xmlTextWriterSetIndentString(w, (const xmlChar *)"  "));
-    W(xmlTextWriterStartElement(w, (const xmlChar *)"domainCapabilities"));
-    W(xmlTextWriterWriteComment(w, (const xmlChar *)comment));
-    W(xmlTextWriterWriteElement(w, (const xmlChar *)"domain", (const xmlChar *)"kvm"));
-    W(xmlTextWriterWriteElement(w, (const xmlChar *)"machine", (const xmlChar *)"pc-q35-8.2"));
-    W(xmlTextWriterWriteElement(w, (const xmlChar *)"arch", (const xmlChar *)"x86_64"));
-    W(xmlTextWriterStartElement(w, (const xmlChar *)"os"));
-    W(xmlTextWriterWriteAttribute(w, (const xmlChar *)"supported", (const xmlChar *)"yes"));
-    W(w_enum(w, "firmware", fw));
-    W(xmlTextWriterStartElement(w, (const xmlChar *)"loader"));
-    W(xmlTextWriterWriteAttribute(w, (const xmlChar *)"supported", (const xmlChar *)"yes"));
-    W(xmlTextWriterWriteElement(w, (const xmlChar *)"value", (const xmlChar *)"/usr/share/ovmf/OVMF.fd"));
-    W(w_enum(w, "type", ltype));
-    W(w_enum(w, "readonly", yesno));
-    W(xmlTextWriterEndElement(w)); /* loader */
-    W(xmlTextWriterEndElement(w)); /* os */
-    W(xmlTextWriterStartElement(w, (const xmlChar *)"features"));
-    W(xmlTextWriterStartElement(w, (const xmlChar *)"sev"));
-    W(xmlTextWriterWriteAttribute(w, (const xmlChar *)"supported", (const xmlChar *)(p->sev ? "yes" : "no")));
+    W(x->TextWriterSetIndent(w, 1));
+    W(x->TextWriterSetIndentString(w, (const xmlChar *)"  "));
+    W(x->TextWriterStartElement(w, (const xmlChar *)"domainCapabilities"));
+    W(x->TextWriterWriteComment(w, (const xmlChar *)comment));
+    W(x->TextWriterWriteElement(w, (const xmlChar *)"domain", (const xmlChar *)"kvm"));
+    W(x->TextWriterWriteElement(w, (const xmlChar *)"machine", (const xmlChar *)"pc-q35-8.2"));
+    W(x->TextWriterWriteElement(w, (const xmlChar *)"arch", (const xmlChar *)"x86_64"));
+    W(x->TextWriterStartElement(w, (const xmlChar *)"os"));
+    W(x->TextWriterWriteAttribute(w, (const xmlChar *)"supported", (const xmlChar *)"yes"));
+    W(w_enum(x, w, "firmware", fw));
+    W(x->TextWriterStartElement(w, (const xmlChar *)"loader"));
+    W(x->TextWriterWriteAttribute(w, (const xmlChar *)"supported", (const xmlChar *)"yes"));
+    W(x->TextWriterWriteElement(w, (const xmlChar *)"value", (const xmlChar *)"/usr/share/ovmf/OVMF.fd"));
+    W(w_enum(x, w, "type", ltype));
+    W(w_enum(x, w, "readonly", yesno));
+    W(x->TextWriterEndElement(w)); /* loader */
+    W(x->TextWriterEndElement(w)); /* os */
+    W(x->TextWriterStartElement(w, (const xmlChar *)"features"));
+    W(x->TextWriterStartElement(w, (const xmlChar *)"sev"));
+    W(x->TextWriterWriteAttribute(w, (const xmlChar *)"supported", (const xmlChar *)(p->sev ? "yes" : "no")));
     if (p->sev) {
-        W(w_elem_u(w, "cbitpos", p->cbitpos));
-        W(w_elem_u(w, "reducedPhysBits", p->guest_reduced_phys_bits));
-        W(w_elem_u(w, "maxGuests", mc_libvirt_max_guests(p)));
-        W(w_elem_u(w, "maxESGuests", mc_libvirt_max_es_guests(p)));
+        W(w_elem_u(x, w, "cbitpos", p->cbitpos));
+        W(w_elem_u(x, w, "reducedPhysBits", p->guest_reduced_phys_bits));
+        W(w_elem_u(x, w, "maxGuests", mc_libvirt_max_guests(p)));
+        W(w_elem_u(x, w, "maxESGuests", mc_libvirt_max_es_guests(p)));
     }
-    W(xmlTextWriterEndElement(w)); /* sev */
-    W(xmlTextWriterStartElement(w, (const xmlChar *)"launchSecurity"));
-    W(xmlTextWriterWriteAttribute(w, (const xmlChar *)"supported", (const xmlChar *)(ns ? "yes" : "no")));
+    W(x->TextWriterEndElement(w)); /* sev */
+    W(x->TextWriterStartElement(w, (const xmlChar *)"launchSecurity"));
+    W(x->TextWriterWriteAttribute(w, (const xmlChar *)"supported", (const xmlChar *)(ns ? "yes" : "no")));
     if (ns)
-        W(w_enum(w, "sectype", sectypes));
-    W(xmlTextWriterEndElement(w)); /* launchSecurity */
-    W(xmlTextWriterEndElement(w)); /* features */
-    W(xmlTextWriterEndElement(w)); /* domainCapabilities */
-    W(xmlTextWriterEndDocument(w));
-    xmlFreeTextWriter(w);
+        W(w_enum(x, w, "sectype", sectypes));
+    W(x->TextWriterEndElement(w)); /* launchSecurity */
+    W(x->TextWriterEndElement(w)); /* features */
+    W(x->TextWriterEndElement(w)); /* domainCapabilities */
+    W(x->TextWriterEndDocument(w));
+    x->FreeTextWriter(w);
     w = NULL;
-    *out = strdup((const char *)xmlBufferContent(buf));
-    xmlBufferFree(buf);
+    *out = strdup((const char *)x->BufferContent(buf));
+    x->BufferFree(buf);
     if (!*out)
         return mc_seterr(err, MC_E_NOMEM, "out of memory");
     return MC_OK;
 fail:
-    xmlFreeTextWriter(w);
-    xmlBufferFree(buf);
+    x->FreeTextWriter(w);
+    x->BufferFree(buf);
     return mc_seterr(err, MC_E_NOMEM, "could not write the domain capabilities XML");
 }
 
