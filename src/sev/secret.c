@@ -182,6 +182,8 @@ mc_status mc_sev_secret_table_build(const struct mc_sev_secret_entry *e, size_t 
         if (total > MC_SEV_SECRET_MAX)
             return mc_seterr(err, MC_E_RANGE, "secret table exceeds %u bytes", MC_SEV_SECRET_MAX);
     }
+    /* Pad to 16 as libvirt's virt-qemu-sev-validate does: 16 - len % 16 bytes, i.e. a whole
+     * block of zeros when the table is already aligned (the tool's secrets then open here). */
     size_t padded = total + (16 - total % 16);
     if (padded > MC_SEV_SECRET_MAX)
         return mc_seterr(err, MC_E_RANGE, "secret table exceeds %u bytes", MC_SEV_SECRET_MAX);
