@@ -216,6 +216,18 @@ PSP_HANDLER(psp_cmd_shutdown)
     return st;
 }
 
+/* The end of an identity change made on a staged copy n of the persistent state: commit it, or
+ * drop it and reload the identity, so that a failed command changes nothing. */
+static uint32_t id_change_done(struct mc_psp *psp, struct psp_nv *n, uint32_t st, struct mc_error *err)
+{
+    if (st) {
+        nv_drop(n);
+        psp_id_reload(psp, NULL);
+        return st;
+    }
+    return nv_commit(psp, n, err);
+}
+
 PSP_HANDLER(psp_cmd_platform_reset)
 {
     (void)buf;
@@ -223,13 +235,7 @@ PSP_HANDLER(psp_cmd_platform_reset)
     struct psp_nv *n = nv_stage(psp);
     if (!n)
         return psp_fail(err, MC_FW_HWERROR_PLATFORM, "out of memory");
-    uint32_t st = psp_id_reset(psp, n, err);
-    if (st) {
-        nv_drop(n);
-        psp_id_reload(psp, NULL);
-        return st;
-    }
-    return nv_commit(psp, n, err);
+    return id_change_done(psp, n, psp_id_reset(psp, n, err), err);
 }
 
 PSP_HANDLER(psp_cmd_platform_status)
@@ -256,13 +262,7 @@ PSP_HANDLER(psp_cmd_pek_gen)
     struct psp_nv *n = nv_stage(psp);
     if (!n)
         return psp_fail(err, MC_FW_HWERROR_PLATFORM, "out of memory");
-    uint32_t st = psp_id_pek_gen(psp, n, err);
-    if (st) {
-        nv_drop(n);
-        psp_id_reload(psp, NULL);
-        return st;
-    }
-    return nv_commit(psp, n, err);
+    return id_change_done(psp, n, psp_id_pek_gen(psp, n, err), err);
 }
 
 PSP_HANDLER(psp_cmd_pdh_gen)
@@ -272,13 +272,7 @@ PSP_HANDLER(psp_cmd_pdh_gen)
     struct psp_nv *n = nv_stage(psp);
     if (!n)
         return psp_fail(err, MC_FW_HWERROR_PLATFORM, "out of memory");
-    uint32_t st = psp_id_pdh_gen(psp, n, err);
-    if (st) {
-        nv_drop(n);
-        psp_id_reload(psp, NULL);
-        return st;
-    }
-    return nv_commit(psp, n, err);
+    return id_change_done(psp, n, psp_id_pdh_gen(psp, n, err), err);
 }
 
 PSP_HANDLER(psp_cmd_pek_csr)
@@ -320,13 +314,7 @@ PSP_HANDLER(psp_cmd_pek_cert_import)
     struct psp_nv *n = nv_stage(psp);
     if (!n)
         return psp_fail(err, MC_FW_HWERROR_PLATFORM, "out of memory");
-    st = psp_id_pek_import(psp, n, pek, oca, err);
-    if (st) {
-        nv_drop(n);
-        psp_id_reload(psp, NULL);
-        return st;
-    }
-    return nv_commit(psp, n, err);
+    return id_change_done(psp, n, psp_id_pek_import(psp, n, pek, oca, err), err);
 }
 
 PSP_HANDLER(psp_cmd_pdh_cert_export)
