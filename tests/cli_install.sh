@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `cmake --install` to a temporary prefix, then build a program against the installed headers and
+# libraries through pkg-config (shared and static) and run it: the packaging a user relies on.
+# $1 = memcrypt binary (its folder is the build folder).
+build=$(dirname "$1")
+pass=0; fail=0
+ok() { if "$@"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $*" >&2; fi; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+ok cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+ok test -f "$tmp/prefix/include/memcrypt/engine.h"
+pc="$tmp/prefix/lib/pkgconfig"
+[ -d "$pc" ] || pc=$(dirname "$(find "$tmp/prefix" -name memcrypt.pc | head -1)")
+ok env PKG_CONFIG_PATH="$pc" pkg-config --validate memcrypt
+cat > "$tmp/use.c" <<'C'
+#include <memcrypt/engine.h>
+#include <stdio.h>
+int main(void)
+{
+    uint8_t key[32] = {1}, in[64] = {0}, out[64], back[64];
+    key[16] = 2;
+    struct mc_error e;
+    if (mc_xts_lines(MC_CIPHER_AES128_XTS, key, 32, 0x1000, 0, in, out, 64, &e) ||
+        mc_xts_lines(MC_CIPHER_AES128_XTS, key, 32, 0x1000, 1, out, back, 64, &e)) {
+        puts(e.msg);
+        return 1;
+    }
+    for (int i = 0; i < 64; i++)
+        if (back[i] != in[i])
+            return 1;
+    return 0;
+}
+C
+flags=$(PKG_CONFIG_PATH="$pc" pkg-config --cflags --libs memcrypt)
+libdir=$(PKG_CONFIG_PATH="$pc" pkg-config --variable=libdir memcrypt)
+# shellcheck disable=SC2086
+ok cc "$tmp/use.c" -o "$tmp/use" $flags -Wl,-rpath,"$libdir"
+ok "$tmp/use"
+sflags=$(PKG_CONFIG_PATH="$pc" pkg-config --static --cflags --libs memcrypt)
+# shellcheck disable=SC2086
+ok cc "$tmp/use.c" -o "$tmp/use_static" -I"$tmp/prefix/include" "$libdir/libmemcrypt.a" $sflags
+ok "$tmp/use_static"
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
