@@ -30,14 +30,18 @@ int main(void)
     return 0;
 }
 C
+# A sanitizer build's library needs its consumer built with the same runtime.
+san=
+grep -q '^MC_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null && san="-fsanitize=address,undefined"
 flags=$(PKG_CONFIG_PATH="$pc" pkg-config --cflags --libs memcrypt)
 libdir=$(PKG_CONFIG_PATH="$pc" pkg-config --variable=libdir memcrypt)
 # shellcheck disable=SC2086
-ok cc "$tmp/use.c" -o "$tmp/use" $flags -Wl,-rpath,"$libdir"
+ok cc $san "$tmp/use.c" -o "$tmp/use" $flags -Wl,-rpath,"$libdir"
 ok "$tmp/use"
-sflags=$(PKG_CONFIG_PATH="$pc" pkg-config --static --cflags --libs memcrypt)
+# the archive itself stands for -lmemcrypt (which would pick the shared library)
+sflags=$(PKG_CONFIG_PATH="$pc" pkg-config --static --cflags --libs memcrypt | sed "s/-lmemcrypt//")
 # shellcheck disable=SC2086
-ok cc "$tmp/use.c" -o "$tmp/use_static" -I"$tmp/prefix/include" "$libdir/libmemcrypt.a" $sflags
+ok cc $san "$tmp/use.c" -o "$tmp/use_static" -I"$tmp/prefix/include" "$libdir/libmemcrypt.a" $sflags
 ok "$tmp/use_static"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
