@@ -45,6 +45,20 @@ ok "foreign state file refused" '[[ $rc == 3 && "$err" == *"another platform"* ]
 printf 'garbage' >"$T/junk.state"
 err=$("$M" fw status --platform milan --state "$T/junk.state" 2>&1)
 ok "junk state file refused" '[[ "$err" == *"not a memcrypt SEV firmware state file"* ]]'
+# One firmware version everywhere: PLATFORM_STATUS's build equals what `memcrypt run` measures with.
+for plat in milan genoa; do  # the example XML asks for C-bit 51
+  fwb=$("$M" fw status --platform $plat --state "$T/$plat.state" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["build"])')
+  runb=$("$M" run "$(dirname "$0")/../examples/sev-guest.xml" --platform $plat --seed fw --json 2>/dev/null | python3 -c 'import json,sys
+def find(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            if k in ("build", "fw_build"): return v
+            r = find(v)
+            if r is not None: return r
+    return None
+print(find(json.load(sys.stdin)))')
+  ok "$plat: firmware build $fwb is non-zero and the same in fw status and run ($runb)" '[[ "$fwb" != 0 && "$fwb" == "$runb" ]]'
+done
 "$M" fw status >/dev/null 2>&1
 rc=$?
 ok "missing --platform is a usage error" '[[ $rc == 2 ]]'

@@ -72,6 +72,11 @@ struct mc_cpu_profile {
     /* Intel: the part can save the TME key for standby (IA32_TME_ACTIVATE[3] is writable).
      * No CPUID or MSR bit enumerates this ("may be unsupported on some parts"). */
     bool tme_save_key;
+    /* AMD: the SEV firmware build that PLATFORM_STATUS reports, and the SNP ABI version of the
+     * generation (0.0: no SNP). Representative public firmware; the build numbers are chosen
+     * examples (UNCONFIRMED), used everywhere the firmware version is shown or measured. */
+    uint8_t fw_build;
+    uint8_t snp_api_major, snp_api_minor;
 };
 
 /* Lookup by name (case-insensitive). MC_E_NOTFOUND with the list of names for unknown ones. */

@@ -19,20 +19,8 @@
 #include <memcrypt/libvirt.h>
 
 /* Platform facts come from the CPU profiles (memcrypt/cpu.h: CPUID 8000_001F decoded, firmware API
- * version) — one source of truth shared with the machine and the firmware. What the profiles do
- * not carry is the firmware build number and the SNP ABI version; those are per generation here
- * (representative public firmware: Naples 0.17, Rome 0.24, Milan/Genoa 1.55; builds UNCONFIRMED,
- * chosen as examples, and shown everywhere as what PLATFORM_STATUS reports). Host SMT is taken as
- * enabled on every AMD server profile. */
-static const struct {
-    const char *name;
-    uint8_t build, snp_major, snp_minor;
-} fw_extra[] = {
-    {"naples", 48, 0, 0},
-    {"rome", 14, 0, 0},
-    {"milan", 21, 1, 55},
-    {"genoa", 37, 1, 55},
-};
+ * version, build and SNP ABI) — one source of truth shared with the machine and the firmware.
+ * Host SMT is taken as enabled on every AMD server profile. */
 
 mc_status mc_libvirt_platform(const char *name, struct mc_lv_platform *out, struct mc_error *err)
 {
@@ -57,12 +45,9 @@ mc_status mc_libvirt_platform(const char *name, struct mc_lv_platform *out, stru
     out->api_major = prof->fw_api_major;
     out->api_minor = prof->fw_api_minor;
     out->smt_enabled = prof->vendor == MC_VENDOR_AMD;
-    for (size_t i = 0; i < sizeof fw_extra / sizeof fw_extra[0]; i++)
-        if (!strcmp(fw_extra[i].name, prof->name)) {
-            out->build = fw_extra[i].build;
-            out->snp_api_major = fw_extra[i].snp_major;
-            out->snp_api_minor = fw_extra[i].snp_minor;
-        }
+    out->build = prof->fw_build;
+    out->snp_api_major = prof->snp_api_major;
+    out->snp_api_minor = prof->snp_api_minor;
     return MC_OK;
 }
 

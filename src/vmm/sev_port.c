@@ -90,7 +90,7 @@ mc_status mc_psp_config_from_profile(const struct mc_cpu_profile *prof, struct m
         .platform = prof->name,
         .api_major = prof->fw_api_major,
         .api_minor = prof->fw_api_minor,
-        .build = 0,
+        .build = prof->fw_build,
         .max_asid = f.max_asid,
         .min_sev_asid = f.min_sev_asid ? f.min_sev_asid : 1,
         .es_supported = f.sev_es,
