@@ -165,6 +165,22 @@ struct psp_guest *psp_guest_get(struct mc_psp *psp, uint32_t handle)
     return psp->guests[handle];
 }
 
+uint32_t psp_out_buffer(const struct mc_psp *psp, uint8_t *buf, size_t paddr_off, size_t len_off, uint32_t need,
+                        const char *cmd, uint64_t *raw, struct mc_error *err)
+{
+    uint64_t a = mc_le64(buf + paddr_off);
+    uint32_t len = mc_le32(buf + len_off);
+    mc_put_le32(buf + len_off, need);
+    if (len < need)
+        return psp_fail(err, MC_FW_INVALID_LENGTH, "%s needs 0x%x bytes, got 0x%x", cmd, need, len);
+    enum mc_psp_dom dom;
+    uint64_t pa;
+    uint32_t st = psp_host_addr(psp, a, need, &dom, &pa, err);
+    if (!st)
+        *raw = a;
+    return st;
+}
+
 uint32_t psp_host_addr(const struct mc_psp *psp, uint64_t raw, uint64_t len, enum mc_psp_dom *dom, uint64_t *pa,
                        struct mc_error *err)
 {

@@ -196,15 +196,9 @@ PSP_HANDLER(psp_cmd_launch_update_vmsa) { return launch_update(psp, buf, g, true
 
 PSP_HANDLER(psp_cmd_launch_measure)
 {
-    uint64_t raw = mc_le64(buf + F(mc_sev_launch_measure, measure_paddr));
-    uint32_t len = mc_le32(buf + F(mc_sev_launch_measure, measure_len));
-    mc_put_le32(buf + F(mc_sev_launch_measure, measure_len), MC_SEV_MEASURE_LEN);
-    if (len < MC_SEV_MEASURE_LEN)
-        return psp_fail(err, MC_FW_INVALID_LENGTH, "LAUNCH_MEASURE needs 0x%x bytes, got 0x%x", MC_SEV_MEASURE_LEN,
-                        len);
-    enum mc_psp_dom dom;
-    uint64_t pa;
-    uint32_t st = psp_host_addr(psp, raw, MC_SEV_MEASURE_LEN, &dom, &pa, err);
+    uint64_t raw;
+    uint32_t st = psp_out_buffer(psp, buf, F(mc_sev_launch_measure, measure_paddr),
+                                 F(mc_sev_launch_measure, measure_len), MC_SEV_MEASURE_LEN, "LAUNCH_MEASURE", &raw, err);
     if (st)
         return st;
     uint8_t ld[32], out[MC_SEV_MEASURE_LEN], msg[4 + 4 + 32 + 16];
@@ -331,14 +325,9 @@ PSP_HANDLER(psp_cmd_launch_finish)
 
 PSP_HANDLER(psp_cmd_attestation)
 {
-    uint64_t raw = mc_le64(buf + F(mc_sev_attestation, report_paddr));
-    uint32_t len = mc_le32(buf + F(mc_sev_attestation, len));
-    mc_put_le32(buf + F(mc_sev_attestation, len), MC_SEV_REPORT_LEN);
-    if (len < MC_SEV_REPORT_LEN)
-        return psp_fail(err, MC_FW_INVALID_LENGTH, "ATTESTATION needs 0x%x bytes, got 0x%x", MC_SEV_REPORT_LEN, len);
-    enum mc_psp_dom dom;
-    uint64_t pa;
-    uint32_t st = psp_host_addr(psp, raw, MC_SEV_REPORT_LEN, &dom, &pa, err);
+    uint64_t raw;
+    uint32_t st = psp_out_buffer(psp, buf, F(mc_sev_attestation, report_paddr), F(mc_sev_attestation, len),
+                                 MC_SEV_REPORT_LEN, "ATTESTATION", &raw, err);
     if (st)
         return st;
     uint8_t rep[MC_SEV_REPORT_LEN] = {0};

@@ -80,6 +80,11 @@ void psp_guest_free(struct psp_guest *g);
  * that [pa, pa+len) lies inside DRAM. Returns MC_FW_SUCCESS or MC_FW_INVALID_ADDRESS. */
 uint32_t psp_host_addr(const struct mc_psp *psp, uint64_t raw, uint64_t len, enum mc_psp_dom *dom, uint64_t *pa,
                        struct mc_error *err);
+/* An output buffer named by a (paddr, len) pair in the command buffer, with the spec's length
+ * convention: the len field always receives `need`; a smaller len is INVALID_LENGTH (this is how
+ * callers query the size); then [paddr, paddr+need) must lie in DRAM. *raw gets paddr. */
+uint32_t psp_out_buffer(const struct mc_psp *psp, uint8_t *buf, size_t paddr_off, size_t len_off, uint32_t need,
+                        const char *cmd, uint64_t *raw, struct mc_error *err);
 /* Read/write host memory at a raw host address (domain from its C-bit). */
 uint32_t psp_host_read(struct mc_psp *psp, uint64_t raw, void *buf, size_t len, struct mc_error *err);
 uint32_t psp_host_write(struct mc_psp *psp, uint64_t raw, const void *buf, size_t len, struct mc_error *err);

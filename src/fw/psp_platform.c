@@ -278,14 +278,9 @@ PSP_HANDLER(psp_cmd_pdh_gen)
 PSP_HANDLER(psp_cmd_pek_csr)
 {
     (void)g;
-    uint64_t pa = mc_le64(buf + F(mc_sev_addr_len, paddr));
-    uint32_t len = mc_le32(buf + F(mc_sev_addr_len, len));
-    mc_put_le32(buf + F(mc_sev_addr_len, len), MC_SEV_CERT_LEN);
-    if (len < MC_SEV_CERT_LEN)
-        return psp_fail(err, MC_FW_INVALID_LENGTH, "PEK_CSR needs 0x%x bytes, got 0x%x", MC_SEV_CERT_LEN, len);
-    enum mc_psp_dom dom;
-    uint64_t spa;
-    uint32_t st = psp_host_addr(psp, pa, MC_SEV_CERT_LEN, &dom, &spa, err);
+    uint64_t pa;
+    uint32_t st = psp_out_buffer(psp, buf, F(mc_sev_addr_len, paddr), F(mc_sev_addr_len, len), MC_SEV_CERT_LEN,
+                                 "PEK_CSR", &pa, err);
     if (st)
         return st;
     uint8_t csr[MC_SEV_CERT_LEN];
@@ -363,14 +358,9 @@ PSP_HANDLER(psp_cmd_df_flush)
 PSP_HANDLER(psp_cmd_get_id)
 {
     (void)g;
-    uint64_t pa = mc_le64(buf + F(mc_sev_addr_len, paddr));
-    uint32_t len = mc_le32(buf + F(mc_sev_addr_len, len));
-    mc_put_le32(buf + F(mc_sev_addr_len, len), MC_SEV_ID_LEN);
-    if (len < MC_SEV_ID_LEN)
-        return psp_fail(err, MC_FW_INVALID_LENGTH, "GET_ID needs 0x%x bytes, got 0x%x", MC_SEV_ID_LEN, len);
-    enum mc_psp_dom dom;
-    uint64_t spa;
-    uint32_t st = psp_host_addr(psp, pa, MC_SEV_ID_LEN, &dom, &spa, err);
+    uint64_t pa;
+    uint32_t st = psp_out_buffer(psp, buf, F(mc_sev_addr_len, paddr), F(mc_sev_addr_len, len), MC_SEV_ID_LEN,
+                                 "GET_ID", &pa, err);
     if (st)
         return st;
     uint8_t id[MC_SEV_ID_LEN];
