@@ -69,11 +69,11 @@ int main(int argc, char **argv)
     for (int i = 0; i < n; i++)
         mc_sev_cert_verify(&pek, &oca, NULL);
     report("SEV cert verify (ECDSA P-384)", now() - t, n);
-    if (mc_file_read(MC_SHARED_DIR "/vectors/amd/sev-ca/rome/ask.cert", 4096, &buf, &len, NULL) == MC_OK) {
+    if (mc_file_read(MC_TEST_DATA "/amd/sev-ca/rome/ask.cert", 4096, &buf, &len, NULL) == MC_OK) {
         uint8_t *ab = NULL;
         size_t al = 0;
         struct mc_amd_cert ask, ark;
-        if (mc_file_read(MC_SHARED_DIR "/vectors/amd/sev-ca/rome/ark.cert", 4096, &ab, &al, NULL) == MC_OK &&
+        if (mc_file_read(MC_TEST_DATA "/amd/sev-ca/rome/ark.cert", 4096, &ab, &al, NULL) == MC_OK &&
             mc_amd_cert_parse(buf, len, &ask, NULL) == MC_OK && mc_amd_cert_parse(ab, al, &ark, NULL) == MC_OK) {
             t = now();
             for (int i = 0; i < n; i++)

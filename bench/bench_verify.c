@@ -36,13 +36,13 @@ int main(int argc, char **argv)
         char p[512];
         uint8_t *b;
         size_t n;
-        snprintf(p, sizeof p, "%s/vectors/amd/snp-reports/%s/report.bin", MC_SHARED_DIR, cases[i]);
+        snprintf(p, sizeof p, "%s/amd/snp-reports/%s/report.bin", MC_TEST_DATA, cases[i]);
         if (mc_file_read(p, 1 << 20, &b, &n, &e) || mc_snp_report_decode(b, n, &rep[i], &e)) {
             fprintf(stderr, "%s: %s\n", p, e.msg);
             return 1;
         }
         free(b);
-        snprintf(p, sizeof p, "%s/vectors/amd/snp-reports/%s/vcek.der", MC_SHARED_DIR, cases[i]);
+        snprintf(p, sizeof p, "%s/amd/snp-reports/%s/vcek.der", MC_TEST_DATA, cases[i]);
         if (mc_file_read(p, 1 << 20, &cert[i], &cn[i], &e)) {
             fprintf(stderr, "%s: %s\n", p, e.msg);
             return 1;

@@ -4,7 +4,7 @@
  *   int main(void) { RUN(test_something); return check_summary(); }
  *
  * Every CHECK counts; check_summary() prints "N passed, N failed" (the line CI reads) and
- * returns non-zero when anything failed. Paths: MC_SHARED_DIR (../shared), MC_SOURCE_DIR,
+ * returns non-zero when anything failed. Paths: MC_TEST_DATA (tests/data), MC_SOURCE_DIR,
  * MC_BINARY_DIR, MC_CLI (the built memcrypt binary), MC_OVMF_DIR are compile definitions.
  */
 #ifndef MC_CHECK_H

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Shell test of `memcrypt certs`: AMD's real chains verify, tampered and cross-generation copies
 # fail, the emulated platform's export needs --allow-emulated-root.
-# $1 = memcrypt binary, $2 = shared/ folder, $3 = source folder.
+# $1 = memcrypt binary, $2 = tests/data (test vectors), $3 = source folder.
 M=$1
 S=$2
 pass=0
@@ -19,9 +19,9 @@ T=$(mktemp -d)
 trap 'rm -rf "$T" /tmp/cli_certs.$$.out' EXIT
 
 for g in naples rome; do
-    expect 0 "$g platform chain with built-in roots" "$M" certs verify "$S/vectors/amd/sev-platform/$g"
+    expect 0 "$g platform chain with built-in roots" "$M" certs verify "$S/amd/sev-platform/$g"
     mkdir -p "$T/$g"
-    cp "$S/vectors/amd/sev-platform/$g/"*.cert "$S/vectors/amd/sev-ca/$g/ark.cert" "$S/vectors/amd/sev-ca/$g/ask.cert" "$T/$g/"
+    cp "$S/amd/sev-platform/$g/"*.cert "$S/amd/sev-ca/$g/ark.cert" "$S/amd/sev-ca/$g/ask.cert" "$T/$g/"
     chmod u+w "$T/$g/"*
     expect 0 "$g chain with its ark/ask files" "$M" certs verify "$T/$g"
     "$M" certs verify --json "$T/$g" | grep -q "\"root\": \"$g\"" && ok || bad "$g json root"
@@ -32,16 +32,16 @@ for pair in rome:naples rome:milan naples:rome naples:genoa; do
     a=${pair##*:}
     d="$T/x-$p-$a"
     mkdir -p "$d"
-    cp "$S/vectors/amd/sev-platform/$p/"*.cert "$S/vectors/amd/sev-ca/$a/ark.cert" "$S/vectors/amd/sev-ca/$a/ask.cert" "$d/"
+    cp "$S/amd/sev-platform/$p/"*.cert "$S/amd/sev-ca/$a/ark.cert" "$S/amd/sev-ca/$a/ask.cert" "$d/"
     chmod u+w "$d/"*
     expect 1 "cross generation $p CEK with $a ASK" "$M" certs verify "$d"
 done
 # ASK of one generation with ARK of another.
 d="$T/mixed"
 mkdir -p "$d"
-cp "$S/vectors/amd/sev-platform/rome/"*.cert "$d/"
-cp "$S/vectors/amd/sev-ca/rome/ask.cert" "$d/ask.cert"
-cp "$S/vectors/amd/sev-ca/milan/ark.cert" "$d/ark.cert"
+cp "$S/amd/sev-platform/rome/"*.cert "$d/"
+cp "$S/amd/sev-ca/rome/ask.cert" "$d/ask.cert"
+cp "$S/amd/sev-ca/milan/ark.cert" "$d/ark.cert"
 chmod u+w "$d/"*
 expect 1 "Rome ASK under Milan ARK" "$M" certs verify "$d"
 # Single-byte changes in the signed areas of each certificate.
@@ -65,9 +65,9 @@ expect 3 "not a folder" "$M" certs verify "$T/none"
 expect 2 "no argument" "$M" certs verify
 
 # certs show.
-expect 0 "show real ARK" "$M" certs show "$S/vectors/amd/sev-ca/milan/ark.cert"
-"$M" certs show --json "$S/vectors/amd/sev-ca/rome/ark.cert" | grep -q '"builtin_root": "rome"' && ok || bad "show json builtin"
-"$M" certs show "$S/vectors/amd/sev-platform/rome/pek.cert" | grep -q "by CEK" && ok || bad "show PEK slots"
+expect 0 "show real ARK" "$M" certs show "$S/amd/sev-ca/milan/ark.cert"
+"$M" certs show --json "$S/amd/sev-ca/rome/ark.cert" | grep -q '"builtin_root": "rome"' && ok || bad "show json builtin"
+"$M" certs show "$S/amd/sev-platform/rome/pek.cert" | grep -q "by CEK" && ok || bad "show PEK slots"
 expect 3 "show truncated" "$M" certs show "$d/pek.cert"
 
 # Emulated platform export.

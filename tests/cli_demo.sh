@@ -1,5 +1,5 @@
 #!/bin/bash
-# Shell tests of the core demos: $1 = memcrypt binary, $2 = shared/, $3 = source dir.
+# Shell tests of the core demos: $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
 CLI="$1"
 pass=0; fail=0
 ok() { if "$@"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $*" >&2; fi; }

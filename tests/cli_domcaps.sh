@@ -1,8 +1,8 @@
 #!/bin/bash
 # Shell tests of `memcrypt domcaps` and `memcrypt domain check` on libvirt's own test XMLs,
-# the shipped examples and hostile input. $1 = memcrypt binary, $2 = shared/, $3 = source dir.
-MC="$1"; SHARED="$2"; SRC="$3"
-LV="$SHARED/vectors/libvirt"
+# the shipped examples and hostile input. $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
+MC="$1"; DATA="$2"; SRC="$3"
+LV="$DATA/libvirt"
 pass=0; fail=0
 ok()  { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }

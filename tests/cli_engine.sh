@@ -4,7 +4,7 @@
 # (the AES block cipher) with the IEEE 1619 composition done in Python:
 #   T = AES-ECB_k2(LE128(pa)); C_j = AES-ECB_k1(P_j ^ T.alpha^j) ^ T.alpha^j, per 64-byte line.
 # Where python3-cryptography is installed, its AES-XTS (one data unit per line) is checked too.
-# $1 = memcrypt binary, $2 = shared/, $3 = source dir.
+# $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
 set -u
 CLI=$1
 pass=0

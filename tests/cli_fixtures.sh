@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CLI tests of the fixture factory: test roots pass `openssl verify` and `report verify --roots`,
 # are refused without --roots, negative fixtures fail on the intended check, --seed is reproducible.
-# $1 = memcrypt binary, $2 = shared/ folder, $3 = source folder.
+# $1 = memcrypt binary, $2 = tests/data (test vectors), $3 = source folder.
 # Each test root costs two RSA-4096 key generations (seconds each), so the work is split: this
 # file covers Milan and Genoa, cli_fixtures_turin.sh (FIXTURE_PART=turin) Turin, reproducibility,
 # chosen fields and usage errors.
@@ -50,7 +50,7 @@ if [ "$part" != turin ]; then
 "$M" report verify "$tmp/genoa-vcek/r5.bin" --vcek "$tmp/genoa-vcek/vcek.der" --roots "$tmp/milan-vcek" >"$out" 2>&1
 [ $? = 1 ] && ok || bad "Genoa fixture under the Milan test root"
 # the test root's VCEK does not verify a real AMD report
-"$M" report verify "$2/vectors/amd/snp-reports/virtee-milan/report.bin" --vcek "$tmp/milan-vcek/vcek.der" --roots "$tmp/milan-vcek" >"$out" 2>&1
+"$M" report verify "$2/amd/snp-reports/virtee-milan/report.bin" --vcek "$tmp/milan-vcek/vcek.der" --roots "$tmp/milan-vcek" >"$out" 2>&1
 [ $? = 1 ] && ok || bad "real report with a test VCEK"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
@@ -58,7 +58,7 @@ exit
 fi
 
 # a Turin test root does not vouch for a real Milan report
-"$M" report verify "$2/vectors/amd/snp-reports/virtee-milan/report.bin" --vcek "$tmp/turin-vcek/vcek.der" --roots "$tmp/turin-vcek" >"$out" 2>&1
+"$M" report verify "$2/amd/snp-reports/virtee-milan/report.bin" --vcek "$tmp/turin-vcek/vcek.der" --roots "$tmp/turin-vcek" >"$out" 2>&1
 [ $? = 1 ] && ok || bad "real report with a Turin test VCEK"
 # reproducible with --seed
 "$M" fixtures --out "$tmp/again" --generation turin --seed ci-turin >/dev/null 2>&1

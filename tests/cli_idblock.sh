@@ -2,7 +2,7 @@
 # Shell test of `memcrypt idblock` and `idblock check`: keys made by the openssl CLI, the
 # ID key digest recomputed independently (openssl's public point -> SNP key blob -> SHA-384 in
 # Python), round trips through files and base64, tampering and mismatches refused.
-# $1 = memcrypt binary, $2 = shared/, $3 = source dir.
+# $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
 set -u
 M=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 pass=0

@@ -2,11 +2,11 @@
 # Shell test of `memcrypt measure`: every row of the shared reference table (the reference
 # calculator's command lines and the digests or errors it printed) is run through the real CLI;
 # the dumped VMSA pages are compared with the reference's byte for byte; bad inputs must fail
-# with a clear message. $1 = memcrypt binary, $2 = shared/, $3 = source dir.
+# with a clear message. $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
 set -u
 M=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-SHARED=$2
-V=$SHARED/vectors/snp-measure
+DATA=$2
+V=$DATA/snp-measure
 pass=0
 fail=0
 TMP=$(mktemp -d)

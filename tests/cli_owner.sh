@@ -1,7 +1,7 @@
 #!/bin/bash
 # Shell test of `memcrypt owner`: session files, measurement check against an independent
 # computation (Python's hmac/hashlib and sha256sum over Debian's OVMF), secret packaging.
-# $1 = memcrypt binary, $2 = shared/ folder, $3 = source folder.
+# $1 = memcrypt binary, $2 = tests/data (test vectors), $3 = source folder.
 M=$1
 S=$2
 pass=0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CLI tests of `memcrypt report show|verify` on AMD's real reports and certificates.
-# $1 = memcrypt binary, $2 = shared/ folder, $3 = source folder.
-M=$1; A=$2/vectors/amd; R=$A/snp-reports
+# $1 = memcrypt binary, $2 = tests/data (test vectors), $3 = source folder.
+M=$1; A=$2/amd; R=$A/snp-reports
 pass=0; fail=0
 ok() { pass=$((pass+1)); }
 bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }

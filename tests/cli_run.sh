@@ -3,9 +3,9 @@
 # launch digest and MEASURE are re-derived here with Python's hashlib/hmac from the spec's
 # formulas (not with memcrypt code); the views show ciphertext where they must; every libvirt
 # test XML and bad setup is refused with a clear message; a 16 GiB guest launches sparsely.
-# $1 = memcrypt binary, $2 = shared/, $3 = source dir.
-MC="$1"; SHARED="$2"; SRC="$3"
-LV="$SHARED/vectors/libvirt"
+# $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
+MC="$1"; DATA="$2"; SRC="$3"
+LV="$DATA/libvirt"
 OVMF=/usr/share/ovmf/OVMF.fd
 PY=$(command -v python3)
 pass=0; fail=0

@@ -4,8 +4,8 @@
 # `memcrypt run --platform-only` launches the guest, writes the measurement, API version, build
 # and policy; the tool must answer "OK" to them, and our LAUNCH_SECRET must accept the secret
 # header/payload the tool writes with --inject-secret (and the guest must read the secret).
-# $1 = memcrypt binary, $2 = shared/, $3 = source dir. Installs nothing.
-MC="$1"; SHARED="$2"; SRC="$3"
+# $1 = memcrypt binary, $2 = tests/data, $3 = source dir. Installs nothing.
+MC="$1"; DATA="$2"; SRC="$3"
 pass=0; fail=0
 ok()  { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Shell tests of `memcrypt tme status`, `memcrypt demo tme` and `memcrypt demo mktme`.
-# $1 = memcrypt binary, $2 = shared/, $3 = source dir.
+# $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
 MC="$1"
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }

@@ -1,7 +1,7 @@
 #!/bin/bash
 # libxml2 is loaded only when XML is used: the CLI does not link it, commands without XML never
-# map it, the libvirt commands load it on demand. $1 = memcrypt binary, $2 = shared/, $3 = source dir.
-MC="$1"; SHARED="$2"; SRC="$3"
+# map it, the libvirt commands load it on demand. $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
+MC="$1"; DATA="$2"; SRC="$3"
 pass=0; fail=0
 ok()  { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }

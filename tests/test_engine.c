@@ -87,7 +87,7 @@ struct vec_counts {
 static void run_vector_file(const char *file, unsigned expect, unsigned expect_cts)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/vectors/%s", MC_SHARED_DIR, file);
+    snprintf(path, sizeof path, "%s/%s", MC_TEST_DATA, file);
     uint8_t *buf;
     size_t len;
     struct mc_error e;

@@ -44,7 +44,7 @@ static void test_nist_kbkdf(void)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    CHECK(mc_file_read(MC_SHARED_DIR "/vectors/kdf-sp800-108-ctr-hmac-sha256.txt", 1 << 22, &buf, &len, NULL) == MC_OK);
+    CHECK(mc_file_read(MC_TEST_DATA "/kdf-sp800-108-ctr-hmac-sha256.txt", 1 << 22, &buf, &len, NULL) == MC_OK);
     if (!buf)
         return;
     struct kv v;

@@ -7,7 +7,7 @@
 
 #include "check.h"
 
-#define LV_DIR MC_SHARED_DIR "/vectors/libvirt/"
+#define LV_DIR MC_TEST_DATA "/libvirt/"
 
 static struct mc_lv_domain *load(const char *file)
 {

@@ -56,8 +56,8 @@ static void test_vcpu_sigs(void)
 static void test_vmsa_vs_reference_dump(void)
 {
     size_t n0, n1;
-    uint8_t *r0 = load(MC_SHARED_DIR "/vectors/snp-measure/vmsa/snp_OVMF.fd_EPYC-Milan_2vcpu_gf0x21_vmsa0.bin", &n0);
-    uint8_t *r1 = load(MC_SHARED_DIR "/vectors/snp-measure/vmsa/snp_OVMF.fd_EPYC-Milan_2vcpu_gf0x21_vmsa1.bin", &n1);
+    uint8_t *r0 = load(MC_TEST_DATA "/snp-measure/vmsa/snp_OVMF.fd_EPYC-Milan_2vcpu_gf0x21_vmsa0.bin", &n0);
+    uint8_t *r1 = load(MC_TEST_DATA "/snp-measure/vmsa/snp_OVMF.fd_EPYC-Milan_2vcpu_gf0x21_vmsa1.bin", &n1);
     size_t on;
     uint8_t *ovmf = load(MC_OVMF_DIR "/OVMF.fd", &on);
     CHECK(r0 && r1 && ovmf && n0 == MC_VMSA_SIZE && n1 == MC_VMSA_SIZE);
@@ -152,9 +152,9 @@ static void check_chain(const struct mc_measure_transcript *t, const uint8_t *fi
 static void test_snp_chain(void)
 {
     size_t on, kn, in_;
-    uint8_t *ovmf = load(MC_SHARED_DIR "/vectors/snp-measure/ovmf_AmdSev_suffix.bin", &on);
-    uint8_t *k = load(MC_SHARED_DIR "/vectors/snp-measure/fake-kernel.bin", &kn);
-    uint8_t *ird = load(MC_SHARED_DIR "/vectors/snp-measure/fake-initrd.bin", &in_);
+    uint8_t *ovmf = load(MC_TEST_DATA "/snp-measure/ovmf_AmdSev_suffix.bin", &on);
+    uint8_t *k = load(MC_TEST_DATA "/snp-measure/fake-kernel.bin", &kn);
+    uint8_t *ird = load(MC_TEST_DATA "/snp-measure/fake-initrd.bin", &in_);
     CHECK(ovmf && k && ird);
     if (!ovmf || !k || !ird)
         goto out;

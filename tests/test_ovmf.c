@@ -52,7 +52,7 @@ static void test_debian_ovmf(void)
 static void test_amdsev_fixture(void)
 {
     size_t n;
-    uint8_t *b = load(MC_SHARED_DIR "/vectors/snp-measure/ovmf_AmdSev_suffix.bin", &n);
+    uint8_t *b = load(MC_TEST_DATA "/snp-measure/ovmf_AmdSev_suffix.bin", &n);
     CHECK(b != NULL);
     if (!b)
         return;

@@ -145,7 +145,7 @@ static void test_rsa_pss_real_amd_ark(void)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    CHECK(mc_file_read(MC_SHARED_DIR "/vectors/amd/sev-ca/naples/ark.cert", 4096, &buf, &len, NULL) == MC_OK);
+    CHECK(mc_file_read(MC_TEST_DATA "/amd/sev-ca/naples/ark.cert", 4096, &buf, &len, NULL) == MC_OK);
     if (!buf || len != 0x340)
         return;
     CHECK(mc_le32(buf + 0x38) == 2048 && mc_le32(buf + 0x3c) == 2048);

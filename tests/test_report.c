@@ -9,7 +9,7 @@
 #include "crypto/x509.h"
 #include "snp/vcek.h"
 
-#define AMD MC_SHARED_DIR "/vectors/amd/"
+#define AMD MC_TEST_DATA "/amd/"
 
 static uint8_t *slurp(const char *path, size_t *n)
 {

@@ -14,7 +14,7 @@ static const char *const gens[] = {"naples", "rome", "milan", "genoa", "turin"};
 static uint8_t *load(const char *rel, size_t *len)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/vectors/amd/%s", MC_SHARED_DIR, rel);
+    snprintf(path, sizeof path, "%s/amd/%s", MC_TEST_DATA, rel);
     uint8_t *buf = NULL;
     if (mc_file_read(path, 1 << 16, &buf, len, NULL) != MC_OK)
         return NULL;

@@ -7,7 +7,7 @@
 
 #include "check.h"
 
-#define AMD MC_SHARED_DIR "/vectors/amd/"
+#define AMD MC_TEST_DATA "/amd/"
 
 static const char *const cases[] = {
     "gosev-milan", "virtee-milan", "trustee-milan-vcek", "trustee-milan-vlek", "azure-milan-hcl",

@@ -25,7 +25,7 @@
 #include "check.h"
 #include "crypto/crypto.h"
 
-#define AMD MC_SHARED_DIR "/vectors/amd/"
+#define AMD MC_TEST_DATA "/amd/"
 
 /* The reports are split between two test programs (this one and test_verify_bitflip_b.c) so
  * the two halves run in parallel; together they cover every report. */

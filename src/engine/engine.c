@@ -288,7 +288,7 @@ mc_status mc_engine_slot_destroy(struct mc_engine *e, mc_slot h, struct mc_error
 {
     if (!e)
         return mc_seterr(err, MC_E_INVAL, "engine: NULL argument");
-    struct slot *s;
+    struct slot *s = NULL;
     mc_status st = lookup(e, h, &s, err);
     if (st != MC_OK)
         return st;
@@ -302,7 +302,7 @@ mc_status mc_engine_slot_cipher(const struct mc_engine *e, mc_slot h, enum mc_ci
 {
     if (!e || !c)
         return mc_seterr(err, MC_E_INVAL, "engine: NULL argument");
-    struct slot *s;
+    struct slot *s = NULL;
     mc_status st = lookup(e, h, &s, err);
     if (st != MC_OK)
         return st;
@@ -344,7 +344,7 @@ static mc_status crypt_run(struct mc_engine *e, mc_slot h, int decrypt, uint64_t
 {
     if (!e)
         return mc_seterr(err, MC_E_INVAL, "engine: NULL argument");
-    struct slot *s;
+    struct slot *s = NULL;
     mc_status st = lookup(e, h, &s, err);
     if (st == MC_OK)
         st = check_run(pa, in, out, len, err);

@@ -126,7 +126,7 @@ mc_status mc_machine_create(const struct mc_machine_config *cfg, struct mc_machi
         return mc_seterr(err, MC_E_NOMEM, "out of memory for the machine");
     m->prof = prof;
     mc_cpu_decode(prof, &m->feat);
-    struct mc_platform plat;
+    struct mc_platform plat = {0};
     st = mc_cpu_bios_resolve(prof, &cfg->bios, &m->bios, err);
     if (!st)
         st = mc_cpu_platform(prof, &m->bios, &plat, err);

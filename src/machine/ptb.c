@@ -91,7 +91,7 @@ mc_status mc_ptb_map(struct mc_ptb *b, uint64_t va, uint64_t pa, uint64_t len, u
             if (st)
                 return st;
             if (!(e & MC_PTE_P)) {
-                uint64_t t;
+                uint64_t t = 0;
                 st = new_table(b, &t, err);
                 if (!st)
                     st = wr_entry(b, ea, t | MC_PTE_P | MC_PTE_W | MC_PTE_U | (b->enc ? c : 0), err);

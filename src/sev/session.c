@@ -1,6 +1,6 @@
 /* memcrypt — launch-channel session (LAUNCH_START blob) and GODH checks.
  * Construction: shared/spec/sev-api.md §9 (KDF and session), cross-checked with the KATs of
- * shared/vectors/sev-launch-kat.md. */
+ * tests/data/sev-launch-kat.md. */
 #include <stddef.h>
 #include <string.h>
 

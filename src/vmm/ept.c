@@ -122,7 +122,7 @@ static mc_status set_leaf(struct mc_ept *e, uint64_t gpa, uint64_t leaf, bool al
         if (s != MC_OK)
             return s;
         if (!(ent & 7)) {
-            uint64_t nt;
+            uint64_t nt = 0;
             if ((s = new_table(e, &nt, err)) != MC_OK || (s = wr64(e, a, nt | 7, &f, err)) != MC_OK)
                 return s;
             ent = nt | 7;

@@ -204,7 +204,7 @@ static mc_status pte_find(struct mc_vm *vm, uint64_t va, bool create, uint64_t *
         if (!(e & MC_PTE_P)) {
             if (!create)
                 return mc_seterr(err, MC_E_NOTFOUND, "va 0x%llx is not mapped", (unsigned long long)va);
-            uint64_t n;
+            uint64_t n = 0;
             s = pt_alloc(vm, &n, err);
             if (s)
                 return s;
@@ -230,7 +230,7 @@ mc_status mc_guest_paging_init(struct mc_vm *vm, uint64_t pool_gpa, uint64_t poo
     vm->pt_pool_gpa = pool_gpa;
     vm->pt_pool_len = pool_len;
     vm->pt_next = 0;
-    uint64_t pml4;
+    uint64_t pml4 = 0;
     /* Paging off while the tables are built: every access private. */
     for (unsigned i = 0; i < vm->nvcpu; i++)
         memset(&vm->vcpu[i].regs, 0, sizeof vm->vcpu[i].regs);

@@ -464,7 +464,7 @@ const struct mc_cli_cmd mc_cli_certs[] = {
      "one of AMD's is refused; memcrypt's emulated root is accepted only with\n"
      "--allow-emulated-root. Each link is reported with pass/fail and the reason.\n"
      "Exit status: 0 the chain verifies, 1 it does not, 2 usage, 3 error.\n\n"
-     "example: memcrypt certs verify ../shared/vectors/amd/sev-platform/rome\n",
+     "example: memcrypt certs verify tests/data/amd/sev-platform/rome\n",
      run_verify},
     {"certs show", "show a SEV certificate (0x824 bytes) or an AMD ARK/ASK certificate",
      "usage: memcrypt certs show FILE [--json]\n\n"
