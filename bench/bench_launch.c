@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <memcrypt/board.h>
 #include <memcrypt/cpu.h>
 #include <memcrypt/libvirt.h>
 #include <memcrypt/machine.h>
@@ -43,38 +44,29 @@ static int die(const char *what, const struct mc_error *e)
 static int bench_update(unsigned mib, unsigned reps)
 {
     struct mc_error e = {0};
-    const struct mc_cpu_profile *prof;
-    if (mc_cpu_profile_find("milan", &prof, &e))
-        return die("profile", &e);
     uint64_t mem = (uint64_t)mib << 20;
     mem = (mem + (2u << 20) - 1) & ~((uint64_t)(2u << 20) - 1);
-    struct mc_machine_config cfg;
-    mc_machine_config_init(&cfg);
-    cfg.platform = "milan";
-    cfg.dram_size = (2u << 20) + mem + (16u << 20);
-    cfg.seed = (const uint8_t *)"bench";
-    cfg.seed_len = 5;
-    struct mc_machine *m = NULL;
-    struct mc_psp *psp = NULL;
-    struct mc_vmm *vmm = NULL;
+    struct mc_board_config cfg;
+    if (mc_board_config_init(&cfg, "milan", &e))
+        return die("board", &e);
+    cfg.machine.dram_size = (2u << 20) + mem + (16u << 20);
+    cfg.machine.seed = (const uint8_t *)"bench";
+    cfg.machine.seed_len = 5;
+    cfg.pool_base = 2u << 20;
+    cfg.pool_size = mem + (16u << 20);
+    struct mc_board *b = NULL;
     struct mc_vm *vm = NULL;
-    struct mc_sev_port port;
-    struct mc_psp_mem pm;
-    struct mc_psp_config pc;
     int rc = 1;
     uint8_t *data = malloc(mem);
     if (!data)
         return 1;
     for (uint64_t i = 0; i < mem; i++)
         data[i] = (uint8_t)(i * 131 + (i >> 12));
-    if (mc_machine_create(&cfg, &m, &e) || mc_psp_config_from_profile(prof, &pc, &e))
+    if (mc_board_create(&cfg, &b, &e))
         goto out;
-    mc_sev_port_init(&port, mc_machine_mc(m), &pm);
-    if (mc_psp_create(&pc, &pm, mc_machine_rng(m), &psp, &e) || mc_vmm_create(m, psp, 2u << 20, mem + (16u << 20), 1, &vmm, &e))
-        goto out;
+    struct mc_vmm *vmm = mc_board_vmm(b);
     uint8_t init[sizeof(struct mc_sev_init)] = {0};
-    uint32_t fw;
-    if (mc_vmm_fw(vmm, MC_SEV_CMD_INIT, init, sizeof init, &fw, &e))
+    if (mc_board_fw(b, MC_SEV_CMD_INIT, init, sizeof init, NULL, &e))
         goto out;
     double best = 0;
     struct mc_vm_config vc = {.vcpus = 1, .mem_size = mem, .policy = 1};
@@ -97,9 +89,7 @@ out:
     if (rc)
         die("update benchmark", &e);
     mc_vm_destroy(vm);
-    mc_vmm_destroy(vmm);
-    mc_psp_destroy(psp);
-    mc_machine_destroy(m);
+    mc_board_destroy(b);
     free(data);
     return rc;
 }

@@ -17,6 +17,7 @@
 
 #include <memcrypt/engine.h>
 #include <memcrypt/json.h>
+#include <memcrypt/board.h>
 #include <memcrypt/machine.h>
 #include <memcrypt/pconfig.h>
 #include <memcrypt/tme.h>
@@ -28,7 +29,7 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int program(struct mc_machine *m, struct mc_tme *t, uint16_t keyid, uint8_t cmd, uint16_t alg)
+static int program(struct mc_board *b, uint16_t keyid, uint8_t cmd, uint16_t alg)
 {
     struct mc_mktme_key_program kp;
     memset(&kp, 0, sizeof kp);
@@ -38,13 +39,13 @@ static int program(struct mc_machine *m, struct mc_tme *t, uint16_t keyid, uint8
     uint8_t raw[MC_MKTME_KP_SIZE];
     mc_mktme_kp_encode(&kp, raw);
     struct mc_fault f;
-    if (mc_machine_phys_write(m, 0xF000, raw, sizeof raw, &f, NULL) != MC_OK)
+    if (mc_machine_phys_write(mc_board_machine(b), 0xF000, raw, sizeof raw, &f, NULL) != MC_OK)
         return -1;
     struct mc_pconfig_cpu cpu;
     memset(&cpu, 0, sizeof cpu);
     cpu.rbx = 0xF000;
     struct mc_tme_event ev;
-    if (mc_pconfig_machine(t, m, &cpu, &ev, NULL) != MC_OK || cpu.rax != 0)
+    if (mc_board_pconfig(b, &cpu, &ev, NULL) != MC_OK || cpu.rax != 0)
         return -1;
     return 0;
 }
@@ -71,23 +72,25 @@ int main(int argc, char **argv)
         return 2;
     }
     const uint64_t size = mib << 20;
-    struct mc_machine_config cfg;
-    mc_machine_config_init(&cfg);
-    cfg.platform = "sapphire-rapids";
-    cfg.dram_size = 4 * size + (16u << 20);
-    static const uint8_t seed[] = "bench-mktme";
-    cfg.seed = seed;
-    cfg.seed_len = sizeof seed;
-    struct mc_machine *m = NULL;
-    struct mc_tme *t = NULL;
+    struct mc_board_config cfg;
     struct mc_error e;
-    if (mc_machine_create(&cfg, &m, &e) != MC_OK || mc_tme_attach(m, &t, &e) != MC_OK) {
+    struct mc_board *b = NULL;
+    static const uint8_t seed[] = "bench-mktme";
+    if (mc_board_config_init(&cfg, "sapphire-rapids", &e) == MC_OK) {
+        cfg.machine.dram_size = 4 * size + (16u << 20);
+        cfg.machine.seed = seed;
+        cfg.machine.seed_len = sizeof seed;
+        mc_board_create(&cfg, &b, &e);
+    }
+    if (!b) {
         fprintf(stderr, "bench_mktme: %s\n", e.msg);
         return 3;
     }
-    if (program(m, t, 1, MC_PCONFIG_KEYID_NO_ENCRYPT, MC_MKTME_ALG_AES_XTS_128) ||
-        program(m, t, 2, MC_PCONFIG_KEYID_SET_KEY_RANDOM, MC_MKTME_ALG_AES_XTS_128) ||
-        program(m, t, 3, MC_PCONFIG_KEYID_SET_KEY_RANDOM, MC_MKTME_ALG_AES_XTS_256)) {
+    struct mc_machine *m = mc_board_machine(b);
+    struct mc_tme *t = mc_board_tme(b);
+    if (program(b, 1, MC_PCONFIG_KEYID_NO_ENCRYPT, MC_MKTME_ALG_AES_XTS_128) ||
+        program(b, 2, MC_PCONFIG_KEYID_SET_KEY_RANDOM, MC_MKTME_ALG_AES_XTS_128) ||
+        program(b, 3, MC_PCONFIG_KEYID_SET_KEY_RANDOM, MC_MKTME_ALG_AES_XTS_256)) {
         fprintf(stderr, "bench_mktme: key setup failed\n");
         return 3;
     }
@@ -149,7 +152,6 @@ int main(int argc, char **argv)
             printf("  %-10s KeyID %u  %8.1f MB/s copied\n", cases[c].name, cases[c].keyid, mbs[c]);
     }
     free(buf);
-    mc_machine_destroy(m);
-    mc_tme_destroy(t);
+    mc_board_destroy(b);
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <memcrypt/board.h>
 #include <memcrypt/engine.h>
 #include <memcrypt/machine.h>
 #include <memcrypt/psp.h>
@@ -32,40 +33,34 @@ static double cpu(void)
 static int one(unsigned gib, const char *dram_file)
 {
     const uint64_t chunk = 64ull << 20, mem = (uint64_t)gib << 30, pool = 64ull << 20;
-    struct mc_machine_config mc;
-    mc_machine_config_init(&mc);
-    mc.platform = "milan";
-    mc.dram_size = pool + mem + (64ull << 20);
-    mc.dram_file = dram_file;
-    mc.seed = (const uint8_t *)"bench";
-    mc.seed_len = 5;
-    struct mc_machine *m;
+    struct mc_board_config bc;
     struct mc_error err;
-    if (mc_machine_create(&mc, &m, &err)) {
-        fprintf(stderr, "machine: %s\n", err.msg);
+    if (mc_board_config_init(&bc, "milan", &err)) {
+        fprintf(stderr, "board: %s\n", err.msg);
         return 1;
     }
-    struct mc_sev_port port;
-    struct mc_psp_mem pm;
-    struct mc_psp_config cfg;
-    struct mc_psp *psp;
-    struct mc_vmm *vmm;
+    bc.machine.dram_size = pool + mem + (64ull << 20);
+    bc.machine.dram_file = dram_file;
+    bc.machine.seed = (const uint8_t *)"bench";
+    bc.machine.seed_len = 5;
+    bc.fw.root_bits = 2048;
+    bc.pool_base = 1ull << 20;
+    bc.pool_size = bc.machine.dram_size - (1ull << 20);
+    struct mc_board *b;
     struct mc_vm *vm;
-    mc_sev_port_init(&port, mc_machine_mc(m), &pm);
-    mc_psp_config_from_profile(mc_machine_profile(m), &cfg, NULL);
-    cfg.root_bits = 2048;
     uint8_t *buf = malloc(chunk);
-    if (!buf || mc_psp_create(&cfg, &pm, mc_machine_rng(m), &psp, &err) ||
-        mc_vmm_create(m, psp, 1ull << 20, mc.dram_size - (1ull << 20), 1, &vmm, &err)) {
+    if (!buf || mc_board_create(&bc, &b, &err)) {
         fprintf(stderr, "setup: %s\n", err.msg);
         return 1;
     }
+    struct mc_machine *m = mc_board_machine(b);
+    struct mc_vmm *vmm = mc_board_vmm(b);
     for (uint64_t i = 0; i < chunk; i++)
         buf[i] = (uint8_t)(i * 131 + (i >> 12));
     uint8_t ib[0x14] = {0};
     uint32_t fw;
     double t0 = now();
-    if (mc_vmm_fw(vmm, MC_SEV_CMD_INIT, ib, sizeof ib, &fw, &err) || mc_vmm_flush_asids(vmm, &err)) {
+    if (mc_board_fw(b, MC_SEV_CMD_INIT, ib, sizeof ib, &fw, &err) || mc_board_df_flush(b, &fw, &err)) {
         fprintf(stderr, "INIT: %s\n", err.msg);
         return 1;
     }
@@ -99,9 +94,7 @@ static int one(unsigned gib, const char *dram_file)
            gib, (double)mem / 1e6 / (t2 - t1), t2 - t1, (double)mem / 1e6 / (c2 - c1), t3 - t0,
            mc_engine_impl_name(mc_engine_get_impl(mc_machine_engine(m))), la[0]);
     mc_vm_destroy(vm);
-    mc_vmm_destroy(vmm);
-    mc_psp_destroy(psp);
-    mc_machine_destroy(m);
+    mc_board_destroy(b);
     free(buf);
     return 0;
 }

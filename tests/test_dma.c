@@ -1,5 +1,6 @@
 /* DMA views: a device with C=1 (host key), with C=0 (raw DRAM), a 32-bit device that cannot
  * express the C-bit and needs a bounce buffer, and TSME (devices see plaintext). */
+#include <memcrypt/board.h>
 #include <memcrypt/bytes.h>
 #include <memcrypt/dma.h>
 #include <memcrypt/machine.h>
@@ -88,7 +89,7 @@ static void test_tsme_device(void)
 }
 
 /* PCONFIG DIRECT (AES-XTS-128) or NO_ENCRYPT for keyid, structure at 0x1000 (paging off). */
-static void program(struct mc_machine *m, struct mc_tme *t, uint16_t keyid, uint8_t cmd, const uint8_t key[32])
+static void program(struct mc_board *bd, uint16_t keyid, uint8_t cmd, const uint8_t key[32])
 {
     struct mc_mktme_key_program kp;
     memset(&kp, 0, sizeof kp);
@@ -101,12 +102,12 @@ static void program(struct mc_machine *m, struct mc_tme *t, uint16_t keyid, uint
     }
     uint8_t raw[MC_MKTME_KP_SIZE];
     mc_mktme_kp_encode(&kp, raw);
-    CHECK(mc_machine_phys_write(m, 0x1000, raw, sizeof raw, NULL, NULL) == MC_OK);
+    CHECK(mc_machine_phys_write(mc_board_machine(bd), 0x1000, raw, sizeof raw, NULL, NULL) == MC_OK);
     struct mc_pconfig_cpu cpu;
     memset(&cpu, 0, sizeof cpu);
     cpu.rbx = 0x1000;
     struct mc_tme_event ev;
-    CHECK(mc_pconfig_machine(t, m, &cpu, &ev, NULL) == MC_OK && cpu.rax == 0);
+    CHECK(mc_board_pconfig(bd, &cpu, &ev, NULL) == MC_OK && cpu.rax == 0);
 }
 
 /* MKTME: KeyIDs on DMA addresses. A device issuing the VM's KeyID goes through that KeyID's
@@ -115,14 +116,20 @@ static void program(struct mc_machine *m, struct mc_tme *t, uint16_t keyid, uint
  * use KeyID 0. DRAM bytes of a device write are checked against OpenSSL's AES-XTS. */
 static void test_mktme_keyids(void)
 {
-    struct mc_machine *m = mk("sapphire-rapids", -1);
-    struct mc_tme *t = NULL;
-    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    struct mc_board_config bc;
+    CHECK(mc_board_config_init(&bc, "sapphire-rapids", NULL) == MC_OK);
+    bc.machine.dram_size = 8u << 20;
+    bc.machine.seed = (const uint8_t *)"dma";
+    bc.machine.seed_len = 3;
+    struct mc_board *bd = NULL;
+    CHECK(mc_board_create(&bc, &bd, NULL) == MC_OK);
+    struct mc_machine *m = mc_board_machine(bd);
+    struct mc_tme *t = mc_board_tme(bd);
     uint8_t key[32];
     for (int i = 0; i < 32; i++)
         key[i] = (uint8_t)(0x40 + 3 * i);
-    program(m, t, 1, MC_PCONFIG_KEYID_SET_KEY_DIRECT, key);
-    program(m, t, 2, MC_PCONFIG_KEYID_NO_ENCRYPT, NULL);
+    program(bd, 1, MC_PCONFIG_KEYID_SET_KEY_DIRECT, key);
+    program(bd, 2, MC_PCONFIG_KEYID_NO_ENCRYPT, NULL);
     const unsigned shift = mc_tme_keyid_shift(t); /* 46 */
     const uint64_t K1 = 1ull << shift, K2 = 2ull << shift, pa = 0x300000;
     struct mc_dma_port dev64, dev46, dev47, dev32;
@@ -165,8 +172,7 @@ static void test_mktme_keyids(void)
     struct mc_fault f;
     CHECK(mc_dma_write(&dev64, (1ull << 52) | pa, in, 64, &f, &e) == MC_E_FAULT && f.kind == MC_FAULT_GP);
     CHECK(mc_machine_phys_read(m, K1 | pa, b, 64, NULL, NULL) == MC_OK && !memcmp(b, msg, 64));
-    mc_machine_destroy(m);
-    mc_tme_destroy(t);
+    mc_board_destroy(bd);
 }
 
 int main(void)

@@ -1,6 +1,7 @@
 /* EPT with MKTME KeyIDs: the four-KeyID layout (VM1 KeyID 1, VM2 KeyID 2, shared KeyID 3,
  * hypervisor KeyID 0), a guest that cannot pick a KeyID, guest paging through EPT, EPT
  * violations and misconfigurations, pool exhaustion without state change. */
+#include <memcrypt/board.h>
 #include <memcrypt/bytes.h>
 #include <memcrypt/dram.h>
 #include <memcrypt/ept.h>
@@ -14,8 +15,9 @@
 static const uint8_t SEED[] = "ept-test";
 
 struct fx {
-    struct mc_machine *m;
-    struct mc_tme *t;
+    struct mc_board *b;
+    struct mc_machine *m; /* the board's */
+    struct mc_tme *t;     /* the board's */
     struct mc_ept *vm1, *vm2;
 };
 
@@ -37,21 +39,21 @@ static uint64_t program(struct fx *f, uint16_t keyid, uint8_t cmd, uint8_t salt)
     memset(&cpu, 0, sizeof cpu);
     cpu.rbx = 0xF000;
     struct mc_tme_event ev;
-    CHECK(mc_pconfig_machine(f->t, f->m, &cpu, &ev, NULL) == MC_OK);
+    CHECK(mc_board_pconfig(f->b, &cpu, &ev, NULL) == MC_OK);
     return cpu.rax;
 }
 
 static void fx_open(struct fx *f)
 {
     memset(f, 0, sizeof *f);
-    struct mc_machine_config cfg;
-    mc_machine_config_init(&cfg);
-    cfg.platform = "icelake-sp";
-    cfg.dram_size = 32u << 20;
-    cfg.seed = SEED;
-    cfg.seed_len = sizeof SEED;
-    CHECK(mc_machine_create(&cfg, &f->m, NULL) == MC_OK);
-    CHECK(mc_tme_attach(f->m, &f->t, NULL) == MC_OK);
+    struct mc_board_config cfg;
+    CHECK(mc_board_config_init(&cfg, "icelake-sp", NULL) == MC_OK);
+    cfg.machine.dram_size = 32u << 20;
+    cfg.machine.seed = SEED;
+    cfg.machine.seed_len = sizeof SEED;
+    CHECK(mc_board_create(&cfg, &f->b, NULL) == MC_OK);
+    f->m = mc_board_machine(f->b);
+    f->t = mc_board_tme(f->b);
     CHECK(program(f, 1, MC_PCONFIG_KEYID_SET_KEY_DIRECT, 1) == 0);
     CHECK(program(f, 2, MC_PCONFIG_KEYID_SET_KEY_RANDOM, 2) == 0);
     CHECK(program(f, 3, MC_PCONFIG_KEYID_SET_KEY_DIRECT, 3) == 0);
@@ -71,8 +73,7 @@ static void fx_close(struct fx *f)
 {
     mc_ept_destroy(f->vm1);
     mc_ept_destroy(f->vm2);
-    mc_machine_destroy(f->m);
-    mc_tme_destroy(f->t);
+    mc_board_destroy(f->b);
 }
 
 static void test_four_keyids(void)

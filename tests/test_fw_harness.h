@@ -1,6 +1,6 @@
-/* Shared set-up for the firmware tests: a machine (DRAM, engine, memory controller), the PSP
- * wired to it through mc_sev_port, and helpers that place a command buffer in DRAM, ring the
- * mailbox and read the buffer back, exactly as a host driver does. */
+/* Shared set-up for the firmware tests: a board (machine, the PSP wired to its memory
+ * controller, the hypervisor) and helpers around the board's host-driver mailbox, which places
+ * a command buffer in DRAM (the page at CMD_PA), rings the mailbox and reads the buffer back. */
 #ifndef TEST_FW_HARNESS_H
 #define TEST_FW_HARNESS_H
 
@@ -8,23 +8,23 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <memcrypt/board.h>
 #include <memcrypt/bytes.h>
 #include <memcrypt/machine.h>
 #include <memcrypt/psp.h>
 #include <memcrypt/sev_api.h>
 #include <memcrypt/vm.h>
 
-#define CMD_PA 0x10000ull   /* command buffers */
+#define CMD_PA 0x10000ull   /* command buffers: the board's driver page */
 #define DATA_PA 0x20000ull  /* host data (certificates, session, reports): 64 KiB */
 #define DATA2_PA 0x30000ull
 #define GUEST_PA 0x100000ull /* guest memory used by launch tests */
 
 struct fwt {
-    struct mc_machine *m;
-    struct mc_sev_port port;
-    struct mc_psp_mem mem;
-    struct mc_psp_config cfg;
-    struct mc_psp *psp;
+    struct mc_board *b;
+    struct mc_machine *m;  /* the board's */
+    struct mc_psp *psp;    /* the board's */
+    struct mc_psp_config cfg; /* the firmware configuration in force */
     struct mc_error err;
 };
 
@@ -32,41 +32,42 @@ typedef void (*fwt_tweak_fn)(struct mc_psp_config *cfg);
 
 /* Machine seed for the next fwt_open (tests that need two different chips change it). */
 static const char *fwt_seed = "fw-test-seed";
+/* The hypervisor's pool for the next fwt_open (0: the board's default). */
+static uint64_t fwt_pool_base, fwt_pool_size;
 
 static inline int fwt_open(struct fwt *t, const char *platform, const char *state_path, fwt_tweak_fn tweak)
 {
     memset(t, 0, sizeof *t);
-    struct mc_machine_config mc;
-    mc_machine_config_init(&mc);
-    mc.platform = platform;
-    mc.dram_size = 64ull << 20;
-    mc.seed = (const uint8_t *)fwt_seed;
-    mc.seed_len = strlen(fwt_seed);
-    if (mc_machine_create(&mc, &t->m, &t->err) != MC_OK) {
-        fprintf(stderr, "machine: %s\n", t->err.msg);
+    struct mc_board_config bc;
+    if (mc_board_config_init(&bc, platform, &t->err) != MC_OK) {
+        fprintf(stderr, "board: %s\n", t->err.msg);
         return -1;
     }
-    mc_sev_port_init(&t->port, mc_machine_mc(t->m), &t->mem);
-    if (mc_psp_config_from_profile(mc_machine_profile(t->m), &t->cfg, &t->err) != MC_OK) {
-        fprintf(stderr, "profile: %s\n", t->err.msg);
-        return -1;
-    }
-    t->cfg.num_cores = 2;
-    t->cfg.build = 3;
-    t->cfg.state_path = state_path;
+    bc.machine.dram_size = 64ull << 20;
+    bc.machine.seed = (const uint8_t *)fwt_seed;
+    bc.machine.seed_len = strlen(fwt_seed);
+    bc.fw.num_cores = 2;
+    bc.fw.build = 3;
+    bc.fw.state_path = state_path;
+    bc.mbox_pa = CMD_PA;
+    if (fwt_pool_base)
+        bc.pool_base = fwt_pool_base;
+    bc.pool_size = fwt_pool_size;
     if (tweak)
-        tweak(&t->cfg);
-    if (mc_psp_create(&t->cfg, &t->mem, mc_machine_rng(t->m), &t->psp, &t->err) != MC_OK) {
-        fprintf(stderr, "psp: %s\n", t->err.msg);
+        tweak(&bc.fw);
+    if (mc_board_create(&bc, &t->b, &t->err) != MC_OK) {
+        fprintf(stderr, "board: %s\n", t->err.msg);
         return -1;
     }
+    t->m = mc_board_machine(t->b);
+    t->psp = mc_board_psp(t->b);
+    t->cfg = *mc_board_fw_config(t->b);
     return 0;
 }
 
 static inline void fwt_close(struct fwt *t)
 {
-    mc_psp_destroy(t->psp);
-    mc_machine_destroy(t->m);
+    mc_board_destroy(t->b);
     memset(t, 0, sizeof *t);
 }
 
@@ -85,26 +86,20 @@ static inline void hw_read(struct fwt *t, uint64_t pa, void *buf, size_t len)
 }
 
 /* Ring the mailbox with buf (len bytes, may be 0) placed at CMD_PA; buf receives what the
- * firmware left there. Returns the firmware status. */
+ * firmware left there. Returns the firmware status (0xFFFF when none was produced). */
 static inline uint32_t fw(struct fwt *t, uint32_t cmd, void *buf, size_t len)
 {
-    if (len)
-        hw_write(t, CMD_PA, buf, len);
-    uint32_t st = 0xFFFF;
-    if (mc_psp_command(t->psp, cmd, CMD_PA, &st, &t->err) != MC_OK)
-        return 0xFFFF;
-    if (len)
-        hw_read(t, CMD_PA, buf, len);
+    uint32_t st;
+    mc_board_fw(t->b, cmd, buf, len, &st, &t->err);
     return st;
 }
 
 /* Every core WBINVDs (the machine's cache and the firmware's bookkeeping), then DF_FLUSH. */
 static inline uint32_t fwt_flush(struct fwt *t)
 {
-    mc_machine_wbinvd(t->m, NULL);
-    for (unsigned c = 0; c < t->cfg.num_cores; c++)
-        mc_psp_wbinvd(t->psp, c);
-    return fw(t, MC_SEV_CMD_DF_FLUSH, NULL, 0);
+    uint32_t st;
+    mc_board_df_flush(t->b, &st, &t->err);
+    return st;
 }
 
 static inline uint32_t fwt_init(struct fwt *t, uint32_t flags)

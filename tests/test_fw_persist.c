@@ -29,25 +29,19 @@ static uint32_t export_pdh(struct fwt *t, uint8_t pdh[MC_SEV_CERT_LEN])
 
 static int open_fails(const char *platform, const char *path, const char *needle)
 {
-    struct fwt t;
-    memset(&t, 0, sizeof t);
-    struct mc_machine_config mc;
-    mc_machine_config_init(&mc);
-    mc.platform = platform;
-    mc.seed = (const uint8_t *)"x";
-    mc.seed_len = 1;
-    if (mc_machine_create(&mc, &t.m, NULL) != MC_OK)
+    struct mc_board_config bc;
+    if (mc_board_config_init(&bc, platform, NULL) != MC_OK)
         return 0;
-    mc_sev_port_init(&t.port, mc_machine_mc(t.m), &t.mem);
-    mc_psp_config_from_profile(mc_machine_profile(t.m), &t.cfg, NULL);
-    t.cfg.state_path = path;
+    bc.machine.seed = (const uint8_t *)"x";
+    bc.machine.seed_len = 1;
+    bc.fw.state_path = path;
+    struct mc_board *b = NULL;
     struct mc_error e = {0};
-    mc_status s = mc_psp_create(&t.cfg, &t.mem, mc_machine_rng(t.m), &t.psp, &e);
-    int ok = s == MC_E_FORMAT && strstr(e.msg, needle) != NULL;
+    mc_status s = mc_board_create(&bc, &b, &e);
+    int ok = s == MC_E_FORMAT && strstr(e.msg, needle) != NULL && b == NULL;
     if (!ok)
         fprintf(stderr, "expected failure containing '%s', got %s: %s\n", needle, mc_status_name(s), e.msg);
-    mc_psp_destroy(t.psp);
-    mc_machine_destroy(t.m);
+    mc_board_destroy(b);
     return ok;
 }
 
@@ -161,16 +155,9 @@ static void test_init_ex_nv_area(void)
 
     /* The same area on another chip (another machine seed, so another chip secret). */
     struct fwt u;
-    memset(&u, 0, sizeof u);
-    struct mc_machine_config mc;
-    mc_machine_config_init(&mc);
-    mc.platform = "rome";
-    mc.seed = (const uint8_t *)"other-chip";
-    mc.seed_len = 10;
-    CHECK(mc_machine_create(&mc, &u.m, NULL) == MC_OK);
-    mc_sev_port_init(&u.port, mc_machine_mc(u.m), &u.mem);
-    CHECK(mc_psp_config_from_profile(mc_machine_profile(u.m), &u.cfg, NULL) == MC_OK);
-    CHECK(mc_psp_create(&u.cfg, &u.mem, mc_machine_rng(u.m), &u.psp, NULL) == MC_OK);
+    fwt_seed = "other-chip";
+    CHECK(fwt_open(&u, "rome", NULL, NULL) == 0);
+    fwt_seed = "fw-test-seed";
     hw_write(&u, NV_PA, nv, sizeof nv);
     CHECK(init_ex(&u, NV_PA) == MC_FW_SECURE_DATA_INVALID);
     CHECK(strstr(u.err.msg, "another chip") != NULL);

@@ -253,38 +253,69 @@ static void test_status_table(void)
     CHECK(!strcmp(mc_sev_cmd_name(0x036), "ATTESTATION") && !strcmp(mc_sev_cmd_name(0x999), "UNKNOWN"));
 }
 
+static mc_status no_io(void *ctx, enum mc_psp_dom dom, uint32_t asid, uint64_t pa, void *buf, size_t len,
+                       struct mc_error *err)
+{
+    (void)ctx, (void)dom, (void)asid, (void)pa, (void)buf, (void)len;
+    return mc_seterr(err, MC_E_STATE, "no memory");
+}
+static mc_status no_wr(void *ctx, enum mc_psp_dom dom, uint32_t asid, uint64_t pa, const void *buf, size_t len,
+                       struct mc_error *err)
+{
+    return no_io(ctx, dom, asid, pa, (void *)buf, len, err);
+}
+static mc_status no_bind(void *ctx, uint32_t asid, const uint8_t *key, size_t keylen, struct mc_error *err)
+{
+    (void)ctx, (void)asid, (void)key, (void)keylen;
+    return mc_seterr(err, MC_E_STATE, "no controller");
+}
+static mc_status no_unbind(void *ctx, uint32_t asid, struct mc_error *err)
+{
+    (void)ctx, (void)asid;
+    return mc_seterr(err, MC_E_STATE, "no controller");
+}
+
+/* A board whose firmware configuration was changed by fn: creation must fail with MC_E_INVAL. */
+static int board_refuses(void (*fn)(struct mc_psp_config *c))
+{
+    struct mc_board_config bc;
+    struct mc_board *b = NULL;
+    struct mc_error e;
+    if (mc_board_config_init(&bc, "rome", NULL) != MC_OK)
+        return 0;
+    fn(&bc.fw);
+    return mc_board_create(&bc, &b, &e) == MC_E_INVAL && b == NULL;
+}
+static void bad_asid(struct mc_psp_config *c) { c->max_asid = 0; }
+static void bad_cores(struct mc_psp_config *c) { c->num_cores = 0; }
+static void bad_roots(struct mc_psp_config *c) { c->root_bits = 3000; }
+static void bad_guests(struct mc_psp_config *c) { c->max_guests = 5000; }
+static void bad_name(struct mc_psp_config *c) { c->platform = "a-platform-name-that-is-far-too-long-to-store"; }
+static void two_guests(struct mc_psp_config *c) { c->max_guests = 2; }
+
 static void test_create_rejects_bad_config(void)
 {
+    CHECK(board_refuses(bad_asid));
+    CHECK(board_refuses(bad_cores));
+    CHECK(board_refuses(bad_roots));
+    CHECK(board_refuses(bad_guests));
+    CHECK(board_refuses(bad_name));
     struct fwt t;
     CHECK(fwt_open(&t, "rome", NULL, NULL) == 0);
     struct mc_psp *p = NULL;
-    struct mc_psp_config c = t.cfg;
     struct mc_error e;
-    c.max_asid = 0;
-    CHECK(mc_psp_create(&c, &t.mem, mc_machine_rng(t.m), &p, &e) == MC_E_INVAL && p == NULL);
-    c = t.cfg;
-    c.num_cores = 0;
-    CHECK(mc_psp_create(&c, &t.mem, mc_machine_rng(t.m), &p, &e) == MC_E_INVAL);
-    c = t.cfg;
-    c.root_bits = 3000;
-    CHECK(mc_psp_create(&c, &t.mem, mc_machine_rng(t.m), &p, &e) == MC_E_INVAL);
-    c = t.cfg;
-    c.max_guests = 5000;
-    CHECK(mc_psp_create(&c, &t.mem, mc_machine_rng(t.m), &p, &e) == MC_E_INVAL);
-    c = t.cfg;
-    c.platform = "a-platform-name-that-is-far-too-long-to-store";
-    CHECK(mc_psp_create(&c, &t.mem, mc_machine_rng(t.m), &p, &e) == MC_E_INVAL);
-    CHECK(mc_psp_create(&t.cfg, NULL, mc_machine_rng(t.m), &p, &e) == MC_E_INVAL);
-    CHECK(mc_psp_create(&t.cfg, &t.mem, NULL, &p, &e) == MC_E_INVAL);
+    const struct mc_psp_mem mem = {.dram_size = 1u << 20, .read = no_io, .write = no_wr, .bind_key = no_bind,
+                                   .unbind_key = no_unbind};
+    CHECK(mc_psp_create(&t.cfg, NULL, mc_machine_rng(t.m), &p, &e) == MC_E_INVAL && p == NULL);
+    CHECK(mc_psp_create(&t.cfg, &mem, NULL, &p, &e) == MC_E_INVAL && p == NULL);
+    CHECK(mc_psp_create(&t.cfg, &mem, mc_machine_rng(t.m), &p, &e) == MC_OK); /* and with both it is created */
+    mc_psp_destroy(p);
     uint32_t st;
     CHECK(mc_psp_command(NULL, 1, 0, &st, &e) == MC_E_INVAL);
     CHECK(mc_psp_command(t.psp, 1, 0, NULL, &e) == MC_E_INVAL);
-    /* A guest-slot limit: RESOURCE_LIMIT once every handle is taken, nothing changed. */
     fwt_close(&t);
-    CHECK(fwt_open(&t, "rome", NULL, NULL) == 0);
-    mc_psp_destroy(t.psp);
-    t.cfg.max_guests = 2;
-    CHECK(mc_psp_create(&t.cfg, &t.mem, mc_machine_rng(t.m), &t.psp, &e) == MC_OK);
+    /* A guest-slot limit: RESOURCE_LIMIT once every handle is taken, nothing changed. */
+    CHECK(fwt_open(&t, "rome", NULL, two_guests) == 0);
     CHECK(fwt_init(&t, 0) == 0);
     CHECK(fwt_launch(&t, 0, 0, NULL) == 0 && fwt_launch(&t, 0, 0, NULL) == 0);
     uint8_t s0[32], s1[32];

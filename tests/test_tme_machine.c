@@ -2,12 +2,14 @@
  * structure from emulated memory, KeyIDs in physical addresses choosing the key, what DRAM
  * holds checked against OpenSSL's AES-XTS (not the engine), aliases through two KeyIDs, the
  * exclusion range, bypass and the MKTME-off profile. */
+#include <memcrypt/board.h>
 #include <memcrypt/bytes.h>
 #include <memcrypt/dram.h>
 #include <memcrypt/machine.h>
 #include <memcrypt/pconfig.h>
 #include <memcrypt/tme.h>
 
+#include "board/board_int.h" /* mc_tme_attach: the glue under test */
 #include "check.h"
 #include "crypto/crypto.h"
 #include "crypto/xts.h"
@@ -32,10 +34,28 @@ static struct mc_machine *machine(const char *platform, int tme, int keyid_bits,
     return m;
 }
 
+/* A board on platform with these BIOS settings (its TME unit attached on Intel profiles). */
+static struct mc_board *board(const char *platform, int tme, int keyid_bits, int bypass)
+{
+    struct mc_board_config cfg;
+    CHECK(mc_board_config_init(&cfg, platform, NULL) == MC_OK);
+    cfg.machine.dram_size = 16u << 20;
+    cfg.machine.seed = SEED;
+    cfg.machine.seed_len = sizeof SEED;
+    cfg.machine.bios.tme = tme;
+    cfg.machine.bios.keyid_bits = keyid_bits;
+    cfg.machine.bios.tme_bypass = bypass;
+    struct mc_board *b = NULL;
+    struct mc_error e;
+    mc_status s = mc_board_create(&cfg, &b, &e);
+    CHECK_MSG(s == MC_OK, "%s", e.msg);
+    return b;
+}
+
 #define KP_ADDR 0x100000ull /* the MKTME_KEY_PROGRAM_STRUCT (identity-mapped, paging off) */
 
 /* PCONFIG MKTME_KEY_PROGRAM with algorithm alg; k1/k2 are the key fields (klen bytes each). */
-static uint64_t pconfig_alg(struct mc_machine *m, struct mc_tme *t, uint16_t keyid, uint8_t cmd, uint16_t alg,
+static uint64_t pconfig_alg(struct mc_board *bd, uint16_t keyid, uint8_t cmd, uint16_t alg,
                             const uint8_t *k1, const uint8_t *k2, size_t klen, struct mc_tme_event *ev)
 {
     struct mc_mktme_key_program kp;
@@ -49,22 +69,22 @@ static uint64_t pconfig_alg(struct mc_machine *m, struct mc_tme *t, uint16_t key
         memcpy(kp.key_field_2, k2, klen);
     uint8_t raw[MC_MKTME_KP_SIZE];
     mc_mktme_kp_encode(&kp, raw);
-    CHECK(mc_machine_phys_write(m, KP_ADDR, raw, sizeof raw, NULL, NULL) == MC_OK);
+    CHECK(mc_machine_phys_write(mc_board_machine(bd), KP_ADDR, raw, sizeof raw, NULL, NULL) == MC_OK);
     mc_wipe(raw, sizeof raw);
     struct mc_pconfig_cpu cpu;
     memset(&cpu, 0, sizeof cpu);
     cpu.rbx = KP_ADDR;
     struct mc_error e;
-    mc_status s = mc_pconfig_machine(t, m, &cpu, ev, &e);
+    mc_status s = mc_board_pconfig(bd, &cpu, ev, &e);
     if (s != MC_OK)
         return ~0ull;
     return cpu.rax;
 }
 
-static uint64_t pconfig(struct mc_machine *m, struct mc_tme *t, uint16_t keyid, uint8_t cmd, const uint8_t *k1,
+static uint64_t pconfig(struct mc_board *bd, uint16_t keyid, uint8_t cmd, const uint8_t *k1,
                         const uint8_t *k2, struct mc_tme_event *ev)
 {
-    return pconfig_alg(m, t, keyid, cmd, MC_MKTME_ALG_AES_XTS_128, k1, k2, 16, ev);
+    return pconfig_alg(bd, keyid, cmd, MC_MKTME_ALG_AES_XTS_128, k1, k2, 16, ev);
 }
 
 static uint64_t ka(struct mc_tme *t, uint64_t pa, uint32_t keyid)
@@ -82,9 +102,9 @@ static void fill(uint8_t *p, size_t n, uint8_t v)
 
 static void test_bios_adopted_and_msrs(void)
 {
-    struct mc_machine *m = machine("icelake-sp", -1, -1, -1);
-    struct mc_tme *t = NULL;
-    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    struct mc_board *bd = board("icelake-sp", -1, -1, -1);
+    struct mc_machine *m = mc_board_machine(bd);
+    struct mc_tme *t = mc_board_tme(bd);
     uint64_t v;
     struct mc_fault f;
     CHECK(mc_machine_rdmsr(m, 0x982, &v, &f, NULL) == MC_OK);
@@ -113,24 +133,23 @@ static void test_bios_adopted_and_msrs(void)
     CHECK_MEM(a, p, 64);
     CHECK(mc_dram_read(mc_machine_dram(m), 0x200000, b, 64, NULL) == MC_OK);
     CHECK(memcmp(b, p, 64) != 0);
-    mc_machine_destroy(m);
-    mc_tme_destroy(t);
+    mc_board_destroy(bd);
 }
 
 static void test_pconfig_keys_in_dram(void)
 {
-    struct mc_machine *m = machine("icelake-sp", -1, -1, -1);
-    struct mc_tme *t = NULL;
-    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    struct mc_board *bd = board("icelake-sp", -1, -1, -1);
+    struct mc_machine *m = mc_board_machine(bd);
+    struct mc_tme *t = mc_board_tme(bd);
     uint8_t k1[16], k2[16], key[32];
     fill(k1, 16, 0x11);
     fill(k2, 16, 0x77);
     memcpy(key, k1, 16);
     memcpy(key + 16, k2, 16);
     struct mc_tme_event ev;
-    CHECK_EQ_U64(pconfig(m, t, 1, MC_PCONFIG_KEYID_SET_KEY_DIRECT, k1, k2, &ev), 0);
-    CHECK_EQ_U64(pconfig(m, t, 3, MC_PCONFIG_KEYID_NO_ENCRYPT, NULL, NULL, &ev), 0);
-    CHECK_EQ_U64(pconfig(m, t, 0, MC_PCONFIG_KEYID_SET_KEY_DIRECT, k1, k2, &ev), MC_PCONFIG_INVALID_KEYID);
+    CHECK_EQ_U64(pconfig(bd, 1, MC_PCONFIG_KEYID_SET_KEY_DIRECT, k1, k2, &ev), 0);
+    CHECK_EQ_U64(pconfig(bd, 3, MC_PCONFIG_KEYID_NO_ENCRYPT, NULL, NULL, &ev), 0);
+    CHECK_EQ_U64(pconfig(bd, 0, MC_PCONFIG_KEYID_SET_KEY_DIRECT, k1, k2, &ev), MC_PCONFIG_INVALID_KEYID);
 
     /* A line written through KeyID 1 sits in DRAM as AES-XTS-128(data key || tweak key),
      * tweak = LE128(physical address without KeyID bits) — recomputed with OpenSSL. */
@@ -170,7 +189,7 @@ static void test_pconfig_keys_in_dram(void)
     CHECK_MEM(c, zero, 64); /* the write is still only in the cache */
 
     /* CLEAR_KEY: KeyID 1 falls back to the TME key, i.e. what KeyID 0 sees. */
-    CHECK_EQ_U64(pconfig(m, t, 1, MC_PCONFIG_KEYID_CLEAR_KEY, NULL, NULL, &ev), 0);
+    CHECK_EQ_U64(pconfig(bd, 1, MC_PCONFIG_KEYID_CLEAR_KEY, NULL, NULL, &ev), 0);
     CHECK(mc_machine_wbinvd(m, NULL) == MC_OK);
     uint8_t via0[64], via1[64];
     CHECK(mc_machine_phys_read(m, pa, via0, 64, &f, NULL) == MC_OK);
@@ -178,7 +197,7 @@ static void test_pconfig_keys_in_dram(void)
     CHECK_MEM(via0, via1, 64);
 
     /* RANDOM programs a working key (round trip), not readable from outside. */
-    CHECK_EQ_U64(pconfig(m, t, 4, MC_PCONFIG_KEYID_SET_KEY_RANDOM, k1, k2, &ev), 0);
+    CHECK_EQ_U64(pconfig(bd, 4, MC_PCONFIG_KEYID_SET_KEY_RANDOM, k1, k2, &ev), 0);
     CHECK(mc_machine_phys_write(m, ka(t, 0x330000, 4), p, 64, &f, NULL) == MC_OK);
     CHECK(mc_machine_wbinvd(m, NULL) == MC_OK);
     CHECK(mc_machine_phys_read(m, ka(t, 0x330000, 4), back, 64, &f, NULL) == MC_OK);
@@ -190,18 +209,17 @@ static void test_pconfig_keys_in_dram(void)
     struct mc_pconfig_cpu cpu;
     memset(&cpu, 0, sizeof cpu);
     cpu.rbx = 1ull << 39; /* beyond the 16 MiB of DRAM */
-    mc_status s = mc_pconfig_machine(t, m, &cpu, &ev, NULL);
+    mc_status s = mc_board_pconfig(bd, &cpu, &ev, NULL);
     CHECK(s != MC_OK);
-    mc_machine_destroy(m);
-    mc_tme_destroy(t);
+    mc_board_destroy(bd);
 }
 
 static void test_firmware_activation(void)
 {
     /* BIOS leaves TME unprogrammed; firmware code programs the exclusion range, then activates. */
-    struct mc_machine *m = machine("icelake-sp", 0, 0, 0);
-    struct mc_tme *t = NULL;
-    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    struct mc_board *bd = board("icelake-sp", 0, 0, 0);
+    struct mc_machine *m = mc_board_machine(bd);
+    struct mc_tme *t = mc_board_tme(bd);
     CHECK(!mc_tme_locked(t));
     struct mc_fault f;
     const uint64_t field = ((1ull << 46) - 1) & ~0xFFFull;
@@ -229,21 +247,19 @@ static void test_firmware_activation(void)
     CHECK(mc_dram_read(mc_machine_dram(m), 0x400040, c, 64, NULL) == MC_OK);
     CHECK(memcmp(c, p, 64) != 0);
     CHECK(mc_machine_wrmsr(m, 0x982, act, &f, NULL) == MC_E_FAULT);
-    mc_machine_destroy(m);
-    mc_tme_destroy(t);
+    mc_board_destroy(bd);
 }
 
 static void test_bypass_and_nomktme(void)
 {
-    struct mc_machine *m = machine("icelake-sp-nomktme", -1, -1, -1);
-    struct mc_tme *t = NULL;
-    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    struct mc_board *bd = board("icelake-sp-nomktme", -1, -1, -1);
+    struct mc_machine *m = mc_board_machine(bd);
+    struct mc_tme *t = mc_board_tme(bd);
     CHECK(mc_tme_enabled(t) && mc_tme_keyid_bits(t) == 0);
     struct mc_tme_event ev;
-    CHECK_EQ_U64(pconfig(m, t, 1, MC_PCONFIG_KEYID_SET_KEY_DIRECT, NULL, NULL, &ev), ~0ull);
+    CHECK_EQ_U64(pconfig(bd, 1, MC_PCONFIG_KEYID_SET_KEY_DIRECT, NULL, NULL, &ev), ~0ull);
     CHECK(ev.kind == MC_TME_EV_GP);
-    mc_machine_destroy(m);
-    mc_tme_destroy(t);
+    mc_board_destroy(bd);
 
     /* AMD parts have no TME unit. */
     m = machine("milan", -1, -1, -1);
@@ -252,15 +268,20 @@ static void test_bypass_and_nomktme(void)
         CHECK(mc_tme_attach(m, &t, &e) == MC_E_UNSUPPORTED);
         mc_machine_destroy(m);
     }
+    bd = board("milan", -1, -1, -1); /* ... so a board built from one has none, nor PCONFIG */
+    struct mc_pconfig_cpu cpu = {0};
+    struct mc_error e;
+    CHECK(mc_board_tme(bd) == NULL && mc_board_pconfig(bd, &cpu, &ev, &e) == MC_E_UNSUPPORTED);
+    mc_board_destroy(bd);
 }
 
 /* Sapphire Rapids profile as its BIOS leaves it: AES-XTS-128 and -256 allowed for MKTME, so a
  * KeyID programmed with AES-XTS-256 holds DRAM bytes equal to OpenSSL's aes-256-xts. */
 static void test_spr_xts256(void)
 {
-    struct mc_machine *m = machine("sapphire-rapids", -1, -1, -1);
-    struct mc_tme *t = NULL;
-    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    struct mc_board *bd = board("sapphire-rapids", -1, -1, -1);
+    struct mc_machine *m = mc_board_machine(bd);
+    struct mc_tme *t = mc_board_tme(bd);
     struct mc_fault f;
     uint64_t v;
     CHECK(mc_machine_rdmsr(m, 0x981, &v, &f, NULL) == MC_OK);
@@ -276,7 +297,7 @@ static void test_spr_xts256(void)
     memcpy(key, k1, 32);
     memcpy(key + 32, k2, 32);
     struct mc_tme_event ev;
-    CHECK_EQ_U64(pconfig_alg(m, t, 9, MC_PCONFIG_KEYID_SET_KEY_DIRECT, MC_MKTME_ALG_AES_XTS_256, k1, k2, 32, &ev), 0);
+    CHECK_EQ_U64(pconfig_alg(bd, 9, MC_PCONFIG_KEYID_SET_KEY_DIRECT, MC_MKTME_ALG_AES_XTS_256, k1, k2, 32, &ev), 0);
     enum mc_keyid_mode mode;
     enum mc_cipher c;
     CHECK(mc_tme_keyid_entry(t, 9, &mode, &c, NULL) == MC_OK && mode == MC_KEYID_MODE_ENCRYPT &&
@@ -293,27 +314,26 @@ static void test_spr_xts256(void)
     CHECK(mc_machine_phys_read(m, ka(t, pa, 9), back, 64, &f, NULL) == MC_OK);
     CHECK_MEM(back, p, 64);
     /* A 256-bit key with the XTS-128 algorithm is a #GP (key bytes beyond 16). */
-    CHECK_EQ_U64(pconfig_alg(m, t, 10, MC_PCONFIG_KEYID_SET_KEY_DIRECT, MC_MKTME_ALG_AES_XTS_128, k1, k2, 32, &ev),
+    CHECK_EQ_U64(pconfig_alg(bd, 10, MC_PCONFIG_KEYID_SET_KEY_DIRECT, MC_MKTME_ALG_AES_XTS_128, k1, k2, 32, &ev),
                  ~0ull);
     CHECK(ev.kind == MC_TME_EV_GP);
     /* Ice Lake-SP enumerates only AES-XTS-128: the same request answers INVALID_ENC_ALG. */
-    mc_machine_destroy(m);
-    mc_tme_destroy(t);
-    m = machine("icelake-sp", -1, -1, -1);
-    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
-    CHECK_EQ_U64(pconfig_alg(m, t, 9, MC_PCONFIG_KEYID_SET_KEY_DIRECT, MC_MKTME_ALG_AES_XTS_256, k1, k2, 32, &ev),
+    mc_board_destroy(bd);
+    bd = board("icelake-sp", -1, -1, -1);
+    m = mc_board_machine(bd);
+    t = mc_board_tme(bd);
+    CHECK_EQ_U64(pconfig_alg(bd, 9, MC_PCONFIG_KEYID_SET_KEY_DIRECT, MC_MKTME_ALG_AES_XTS_256, k1, k2, 32, &ev),
                  MC_PCONFIG_INVALID_ENC_ALG);
-    mc_machine_destroy(m);
-    mc_tme_destroy(t);
+    mc_board_destroy(bd);
 }
 
 /* TME bypass set by the BIOS on a part that enumerates it: KeyID 0 and KeyIDs with TME
  * behaviour store plaintext; a programmed KeyID is still encrypted. Refused on Ice Lake-SP. */
 static void test_spr_bypass(void)
 {
-    struct mc_machine *m = machine("sapphire-rapids", -1, -1, 1);
-    struct mc_tme *t = NULL;
-    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    struct mc_board *bd = board("sapphire-rapids", -1, -1, 1);
+    struct mc_machine *m = mc_board_machine(bd);
+    struct mc_tme *t = mc_board_tme(bd);
     CHECK(mc_tme_bypass(t));
     struct mc_fault f;
     uint64_t v;
@@ -326,7 +346,7 @@ static void test_spr_bypass(void)
     uint8_t e1[32], e2[32];
     fill(e1, 32, 3);
     fill(e2, 32, 9);
-    CHECK_EQ_U64(pconfig_alg(m, t, 2, MC_PCONFIG_KEYID_SET_KEY_RANDOM, MC_MKTME_ALG_AES_XTS_256, e1, e2, 32, &ev), 0);
+    CHECK_EQ_U64(pconfig_alg(bd, 2, MC_PCONFIG_KEYID_SET_KEY_RANDOM, MC_MKTME_ALG_AES_XTS_256, e1, e2, 32, &ev), 0);
     CHECK(mc_machine_phys_write(m, ka(t, 0x200080, 2), p, 64, &f, NULL) == MC_OK);
     CHECK(mc_machine_wbinvd(m, NULL) == MC_OK);
     CHECK(mc_dram_read(mc_machine_dram(m), 0x200000, d, 64, NULL) == MC_OK);
@@ -338,13 +358,12 @@ static void test_spr_bypass(void)
     CHECK(mc_machine_phys_read(m, ka(t, 0x200080, 2), back, 64, &f, NULL) == MC_OK);
     CHECK_MEM(back, p, 64);
     /* CLEAR_KEY under bypass: back to TME behaviour, i.e. plaintext. */
-    CHECK_EQ_U64(pconfig_alg(m, t, 2, MC_PCONFIG_KEYID_CLEAR_KEY, MC_MKTME_ALG_AES_XTS_256, NULL, NULL, 32, &ev), 0);
+    CHECK_EQ_U64(pconfig_alg(bd, 2, MC_PCONFIG_KEYID_CLEAR_KEY, MC_MKTME_ALG_AES_XTS_256, NULL, NULL, 32, &ev), 0);
     CHECK(mc_machine_phys_write(m, ka(t, 0x2000C0, 2), p, 64, &f, NULL) == MC_OK);
     CHECK(mc_machine_wbinvd(m, NULL) == MC_OK);
     CHECK(mc_dram_read(mc_machine_dram(m), 0x2000C0, d, 64, NULL) == MC_OK);
     CHECK_MEM(d, p, 64);
-    mc_machine_destroy(m);
-    mc_tme_destroy(t);
+    mc_board_destroy(bd);
 
     struct mc_machine_config cfg;
     mc_machine_config_init(&cfg);
@@ -360,9 +379,9 @@ static void test_spr_bypass(void)
  * the saved key: the restore then fails (...100b) and TME stays off. */
 static void test_spr_save_restore(void)
 {
-    struct mc_machine *m = machine("sapphire-rapids", 0, 0, 0);
-    struct mc_tme *t = NULL;
-    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    struct mc_board *bd = board("sapphire-rapids", 0, 0, 0);
+    struct mc_machine *m = mc_board_machine(bd);
+    struct mc_tme *t = mc_board_tme(bd);
     struct mc_fault f;
     uint64_t v;
     const uint64_t act = MC_TME_ACT_ENABLE | MC_TME_ACT_SAVE_KEY | (2ull << MC_TME_ACT_POLICY_SHIFT) | (4ull << 32) |
@@ -403,17 +422,16 @@ static void test_spr_save_restore(void)
     CHECK(mc_tme_enabled(t));
     CHECK(mc_machine_phys_read(m, 0x280000, back, 64, &f, NULL) == MC_OK);
     CHECK(memcmp(back, p, 64) != 0);
-    mc_machine_destroy(m);
-    mc_tme_destroy(t);
+    mc_board_destroy(bd);
 
     /* Ice Lake-SP cannot save the key: bit 3 is reserved there (#GP on the machine). */
-    m = machine("icelake-sp", 0, 0, 0);
-    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    bd = board("icelake-sp", 0, 0, 0);
+    m = mc_board_machine(bd);
+    t = mc_board_tme(bd);
     CHECK(mc_machine_wrmsr(m, 0x982, MC_TME_ACT_ENABLE | MC_TME_ACT_SAVE_KEY, &f, NULL) == MC_E_FAULT &&
           f.kind == MC_FAULT_GP);
     CHECK(!mc_tme_locked(t));
-    mc_machine_destroy(m);
-    mc_tme_destroy(t);
+    mc_board_destroy(bd);
 }
 
 /* mc_machine_reset resets an attached unit: BIOS-enabled TME comes back locked with a new key
@@ -421,17 +439,17 @@ static void test_spr_save_restore(void)
  * machine comes back unlocked with the controller in its BIOS mode. */
 static void test_reset_hook(void)
 {
-    struct mc_machine *m = machine("sapphire-rapids", -1, -1, -1);
-    struct mc_tme *t = NULL;
-    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    struct mc_board *bd = board("sapphire-rapids", -1, -1, -1);
+    struct mc_machine *m = mc_board_machine(bd);
+    struct mc_tme *t = mc_board_tme(bd);
     struct mc_fault f;
     struct mc_tme_event ev;
     uint8_t k1[16], k2[16], p[64], back[64];
     fill(k1, 16, 1);
     fill(k2, 16, 2);
     fill(p, 64, 0x5A);
-    CHECK_EQ_U64(pconfig(m, t, 3, MC_PCONFIG_KEYID_SET_KEY_DIRECT, k1, k2, &ev), 0);
-    CHECK_EQ_U64(pconfig(m, t, 4, MC_PCONFIG_KEYID_NO_ENCRYPT, NULL, NULL, &ev), 0);
+    CHECK_EQ_U64(pconfig(bd, 3, MC_PCONFIG_KEYID_SET_KEY_DIRECT, k1, k2, &ev), 0);
+    CHECK_EQ_U64(pconfig(bd, 4, MC_PCONFIG_KEYID_NO_ENCRYPT, NULL, NULL, &ev), 0);
     CHECK(mc_machine_phys_write(m, 0x240000, p, 64, &f, NULL) == MC_OK);
     CHECK(mc_machine_wbinvd(m, NULL) == MC_OK);
     uint64_t before, after;
@@ -454,13 +472,13 @@ static void test_reset_hook(void)
     CHECK_MEM(via3, back, 64);
     /* The MSRs are still this unit's (handlers survive the reset); PCONFIG works again. */
     CHECK(mc_machine_wrmsr(m, 0x982, before, &f, NULL) == MC_E_FAULT);
-    CHECK_EQ_U64(pconfig(m, t, 3, MC_PCONFIG_KEYID_SET_KEY_DIRECT, k1, k2, &ev), 0);
-    mc_machine_destroy(m);
-    mc_tme_destroy(t);
+    CHECK_EQ_U64(pconfig(bd, 3, MC_PCONFIG_KEYID_SET_KEY_DIRECT, k1, k2, &ev), 0);
+    mc_board_destroy(bd);
 
     /* Firmware-driven: after the reset the lock is clear and firmware can activate again. */
-    m = machine("icelake-sp", 0, 0, 0);
-    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
+    bd = board("icelake-sp", 0, 0, 0);
+    m = mc_board_machine(bd);
+    t = mc_board_tme(bd);
     const uint64_t act = MC_TME_ACT_ENABLE | (3ull << 32) | (1ull << 48);
     CHECK(mc_machine_wrmsr(m, 0x983, MC_TME_EXCL_ENABLE | (((1ull << 46) - 1) & ~0xFFFFFull), &f, NULL) == MC_OK);
     CHECK(mc_machine_wrmsr(m, 0x982, act, &f, NULL) == MC_OK);
@@ -475,8 +493,7 @@ static void test_reset_hook(void)
     CHECK(mc_machine_phys_write(m, ka(t, 0x100000, 5), p, 64, &f, NULL) == MC_OK);
     CHECK(mc_machine_phys_read(m, ka(t, 0x100000, 5), back, 64, &f, NULL) == MC_OK);
     CHECK_MEM(back, p, 64);
-    mc_machine_destroy(m);
-    mc_tme_destroy(t);
+    mc_board_destroy(bd);
 }
 
 /* Reset-hook registration: arguments, duplicates, capacity, unregister. */

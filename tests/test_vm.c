@@ -37,18 +37,15 @@ struct env {
 
 static int env_open(struct env *e, const char *platform, uint32_t init_flags)
 {
+    fwt_pool_base = POOL_BASE;
+    fwt_pool_size = POOL_SIZE;
     if (fwt_open(&e->t, platform, NULL, tweak))
         return -1;
-    if (fwt_init(&e->t, init_flags))
-        return -1;
-    return mc_vmm_create(e->t.m, e->t.psp, POOL_BASE, POOL_SIZE, 1, &e->vmm, NULL) ? -1 : 0;
+    e->vmm = mc_board_vmm(e->t.b);
+    return e->vmm && fwt_init(&e->t, init_flags) == 0 ? 0 : -1;
 }
 
-static void env_close(struct env *e)
-{
-    mc_vmm_destroy(e->vmm);
-    fwt_close(&e->t);
-}
+static void env_close(struct env *e) { fwt_close(&e->t); }
 
 static struct mc_vm *launch(struct env *e, uint32_t policy, const uint8_t *img, size_t n)
 {

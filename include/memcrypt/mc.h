@@ -183,6 +183,10 @@ mc_status mc_write(struct mc_ctl *mc, const struct mc_access *a, const void *buf
 /* CLFLUSH: write back + invalidate the line for the address and domain as issued (a->size
  * ignored). */
 mc_status mc_clflush(struct mc_ctl *mc, const struct mc_access *a, struct mc_fault *fault, struct mc_error *err);
+/* CLFLUSH of every line of the host's plaintext range [pa, pa+len) (C=0 host accesses; what
+ * KVM's sev_clflush_pages does before the firmware reads host pages). A range larger than the
+ * cache writes back the whole plaintext domain instead (same effect, fewer lookups). */
+mc_status mc_clflush_range(struct mc_ctl *mc, uint64_t pa, uint64_t len, struct mc_error *err);
 /* WBINVD: write back and invalidate every line. */
 mc_status mc_wbinvd(struct mc_ctl *mc, struct mc_error *err);
 /* INVD-like: drop every line without write-back (reset / power loss). */

@@ -117,12 +117,8 @@ typedef mc_status (*mc_pconfig_read_fn)(void *ctx, uint64_t la, void *buf, size_
 mc_status mc_pconfig(struct mc_tme *t, struct mc_pconfig_cpu *cpu, mc_pconfig_read_fn read, void *read_ctx,
                      struct mc_tme_event *ev, struct mc_error *err);
 
-/* PCONFIG on a machine's host CPU: the structure is read at linear address cpu->rbx through
- * the host's paging and memory controller (a #PF from the walk is returned as MC_TME_EV_PF).
- * t must have been attached to m (mc_tme_attach). */
-struct mc_machine;
-mc_status mc_pconfig_machine(struct mc_tme *t, struct mc_machine *m, struct mc_pconfig_cpu *cpu,
-                             struct mc_tme_event *ev, struct mc_error *err);
+/* PCONFIG on a board's host CPU, with the structure read through the host's paging:
+ * mc_board_pconfig (memcrypt/board.h). */
 
 /* CPUID.(EAX=1BH, ECX=subleaf) for this unit: subleaf 0 lists target 1 (MKTME) when PCONFIG is
  * enumerated; every other subleaf is invalid (all zero). */

@@ -5,7 +5,7 @@
  * firmware copies the buffer in, checks the platform and guest state, runs the command and
  * copies results back by the spec's rules; the answer is a firmware status
  * (memcrypt/fw_status.h). Every byte the firmware reads or writes goes through a memory port
- * (struct mc_psp_mem) that the machine wires to its memory controller, with an explicit key
+ * (struct mc_psp_mem) that the board wires to its memory controller, with an explicit key
  * domain: the host's view (C=0 plaintext or C=1 host key, chosen by the C-bit of each address
  * the host passes) or a guest ASID's key.
  *

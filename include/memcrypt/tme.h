@@ -154,25 +154,12 @@ void mc_tme_inject_rng_failures(struct mc_tme *t, unsigned n); /* the next n RNG
 /* Simulate another logical processor holding the PCONFIG key-table write lock. */
 void mc_tme_hold_key_table_lock(struct mc_tme *t, bool held);
 
-/* ---- Attaching the unit to a machine (memcrypt/machine.h) ----
- * Creates the package's unit from the machine's CPU profile (CPUID 7/0x80000008, the profile's
- * IA32_TME_CAPABILITY), adopts what the BIOS already programmed (a locked TME_ACTIVATE, the
- * exclusion range, the KeyID-0 key the machine generated) and registers MSR handlers for 0x87
- * and 0x981-0x9FF, so mc_machine_rdmsr/wrmsr reach this model. Keys then flow into the memory
- * controller: activation binds KeyID 0 (and every KeyID, TME behaviour) to a fresh engine slot;
- * PCONFIG binds one KeyID to its own slot, to KeyID 0's slot (CLEAR_KEY) or to no-encrypt.
- * KeyIDs that start with TME behaviour are bound to KeyID 0's key on attach.
- * The unit also registers a machine reset hook: mc_machine_reset returns it to its reset state
- * (new TME key, every KeyID back to TME behaviour, lock cleared, saved key wiped) and then
- * adopts what the BIOS programs again (locked with a fresh key when the BIOS enables TME);
- * mc_machine_standby_resume does the same but keeps a key saved with TME_ACTIVATE[3], so
- * firmware can restore it (key select = 1).
- * Save key support comes from the profile (mc_cpu_profile.tme_save_key).
- * Ownership: the machine keeps pointers to the unit in its MSR table and reset hooks, so
- * destroy the unit only after the machine (mc_tme_destroy after mc_machine_destroy). */
-struct mc_machine;
-/* A second attach to the same machine is MC_E_STATE (one unit per package). */
-mc_status mc_tme_attach(struct mc_machine *m, struct mc_tme **out, struct mc_error *err);
+/* ---- On a machine ----
+ * A board (memcrypt/board.h) built from an Intel profile attaches the package's unit to its
+ * machine: the unit adopts what the BIOS programmed, answers the machine's RDMSR/WRMSR for 0x87
+ * and 0x981-0x9FF, resets with the machine (mc_machine_reset, mc_machine_standby_resume keeps a
+ * key saved with TME_ACTIVATE[3]), and its keys become engine slots bound to KeyIDs in the
+ * memory controller. Save key support comes from the profile (mc_cpu_profile.tme_save_key). */
 
 /* ---- State queries ---- */
 bool mc_tme_locked(const struct mc_tme *t);

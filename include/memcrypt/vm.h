@@ -1,5 +1,5 @@
-/* memcrypt — the SEV hypervisor model: the firmware's memory port on the memory controller,
- * and encrypted VMs (vCPUs sharing one ASID, nested page tables, guest programs).
+/* memcrypt — the SEV hypervisor model: encrypted VMs (vCPUs sharing one ASID, nested page
+ * tables, guest programs) on a board's hypervisor.
  */
 #ifndef MEMCRYPT_VM_H
 #define MEMCRYPT_VM_H
@@ -13,47 +13,17 @@
 #include <memcrypt/machine.h>
 #include <memcrypt/mc.h>
 #include <memcrypt/paging.h>
-#include <memcrypt/psp.h>
-
-/* ---- The PSP's memory port on a memory controller ---------------------------------------- */
-
-/* Holds the borrowed controller; must outlive the firmware that uses the port. */
-struct mc_sev_port {
-    struct mc_ctl *mc;
-};
-/* Fill *out so that the firmware reaches DRAM only through mc (MC_REQ_PSP accesses: C=0
- * plaintext, C=1 host key, or an ASID's key) and installs guest keys as engine slots bound to
- * ASIDs (AES-128-XTS). */
-void mc_sev_port_init(struct mc_sev_port *p, struct mc_ctl *mc, struct mc_psp_mem *out);
-
-/* Firmware configuration for a CPU profile: API version from the profile, ASID range from
- * CPUID 8000_001F (ECX = max ASID, EDX = minimum SEV ASID, at least 1), SEV-ES from EAX[3].
- * build, num_cores and state_path are left for the caller (build 0, 1 core, no state file).
- * MC_E_UNSUPPORTED for a profile without SEV. */
-mc_status mc_psp_config_from_profile(const struct mc_cpu_profile *prof, struct mc_psp_config *out,
-                                     struct mc_error *err);
 
 /* ---- The hypervisor ------------------------------------------------------------------------- */
 
-/* A KVM-like hypervisor on one machine and its firmware (both borrowed; they must outlive it).
- * It owns a pool of host physical memory [pool_base, pool_base + pool_size) from which it takes
- * guest RAM, nested page tables, VMSA pages and its own mailbox page; it allocates ASIDs within
- * the profile's range (SEV-ES guests below the minimum SEV ASID) and talks to the firmware only
- * through the mailbox (command buffers in its own page, C=0). num_cores: physical cores whose
- * caches a WBINVD must reach before DF_FLUSH (the firmware's configuration value). */
+/* A KVM-like hypervisor on one machine. A board (memcrypt/board.h) builds it on an SEV
+ * platform: mc_board_vmm. It owns a pool of host physical memory from which it takes guest RAM,
+ * nested page tables and VMSA pages; it allocates ASIDs within the profile's range (SEV-ES
+ * guests below the minimum SEV ASID) and talks to the firmware only through the host driver's
+ * mailbox (mc_board_fw: command buffers in the driver's page, C=0; small outputs in its data
+ * area). */
 struct mc_vmm;
-mc_status mc_vmm_create(struct mc_machine *m, struct mc_psp *psp, uint64_t pool_base, uint64_t pool_size,
-                        unsigned num_cores, struct mc_vmm **out, struct mc_error *err);
-void mc_vmm_destroy(struct mc_vmm *vmm); /* VMs must be destroyed first */
 struct mc_machine *mc_vmm_machine(struct mc_vmm *vmm);
-struct mc_psp *mc_vmm_psp(struct mc_vmm *vmm);
-/* Issue one firmware command with the buffer cmd_buf (len bytes, copied to and back from the
- * VMM's mailbox page). *fw receives the firmware status; a status other than SUCCESS gives
- * MC_E_VERIFY with "<COMMAND>: <status>: <why>" in err. */
-mc_status mc_vmm_fw(struct mc_vmm *vmm, uint32_t cmd, void *cmd_buf, size_t len, uint32_t *fw,
-                    struct mc_error *err);
-/* WBINVD on every core, then DF_FLUSH (what Linux does after INIT and before reusing ASIDs). */
-mc_status mc_vmm_flush_asids(struct mc_vmm *vmm, struct mc_error *err);
 /* Host physical memory from the pool (4 KiB aligned, zeroed through C=0). */
 mc_status mc_vmm_alloc(struct mc_vmm *vmm, uint64_t size, uint64_t *spa, struct mc_error *err);
 

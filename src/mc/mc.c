@@ -455,6 +455,22 @@ mc_status mc_flush_domain(struct mc_ctl *mc, struct mc_domain d, struct mc_error
     return first;
 }
 
+mc_status mc_clflush_range(struct mc_ctl *mc, uint64_t pa, uint64_t len, struct mc_error *err)
+{
+    if (!mc)
+        return mc_seterr(err, MC_E_INVAL, "NULL controller");
+    if (len > mc->cache_size)
+        return mc_flush_domain(mc, (struct mc_domain){MC_DOM_PLAIN, 0}, err);
+    for (uint64_t a = pa & ~(uint64_t)(LINE - 1); a < pa + len; a += LINE) {
+        struct mc_access acc = {.addr = a, .size = 1, .kind = MC_ACC_READ, .req = MC_REQ_HOST};
+        struct mc_fault f;
+        mc_status st = mc_clflush(mc, &acc, &f, err);
+        if (st)
+            return st;
+    }
+    return MC_OK;
+}
+
 mc_status mc_vm_page_flush(struct mc_ctl *mc, uint64_t pa, uint32_t asid, struct mc_error *err)
 {
     if (!mc)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <memcrypt/board.h>
 #include <memcrypt/bytes.h>
 #include <memcrypt/cpu.h>
 #include <memcrypt/dma.h>
@@ -50,9 +51,8 @@
 #define WL_VA 0xffff800000000000ull /* the guest kernel's direct map */
 
 struct run {
+    struct mc_board *b;
     struct mc_machine *m;
-    struct mc_psp *psp;
-    struct mc_sev_port port;
     struct mc_vmm *vmm;
     struct mc_vm *vm;
     struct mc_rng *owner_rng;
@@ -79,11 +79,7 @@ static mc_status host_rw(struct run *x, uint64_t spa, void *buf, size_t len, boo
 
 static mc_status fw(struct run *x, uint32_t cmd, void *buf, size_t len, uint32_t *status, struct mc_error *err)
 {
-    uint32_t s = 0;
-    mc_status st = mc_vmm_fw(x->vmm, cmd, buf, len, &s, err);
-    if (status)
-        *status = s;
-    return st;
+    return mc_board_fw(x->b, cmd, buf, len, status, err);
 }
 
 /* ------------------------------------------------------------ platform -- */
@@ -103,25 +99,24 @@ static mc_status boot_platform(struct run *x, const struct mc_cpu_profile *prof,
                                uint64_t pool_size, struct mc_error *err)
 {
     const struct mc_run_opts *o = x->o;
-    struct mc_machine_config cfg;
-    mc_machine_config_init(&cfg);
-    cfg.platform = prof->name;
-    cfg.dram_size = POOL_BASE + pool_size;
-    cfg.seed = o->seed;
-    cfg.seed_len = o->seed_len;
-    mc_status st = mc_machine_create(&cfg, &x->m, err);
+    struct mc_board_config cfg;
+    mc_status st = mc_board_config_init(&cfg, prof->name, err);
     if (st)
         return st;
-    struct mc_psp_config pc;
-    struct mc_psp_mem mem;
-    if ((st = mc_psp_config_from_profile(prof, &pc, err)))
+    cfg.machine.dram_size = POOL_BASE + pool_size;
+    cfg.machine.seed = o->seed;
+    cfg.machine.seed_len = o->seed_len;
+    if (!cfg.firmware) /* facts_for refuses such platforms first */
+        return mc_seterr(err, MC_E_UNSUPPORTED, "platform '%s' has no SEV", prof->name);
+    cfg.fw.build = facts->build;
+    cfg.fw.state_path = o->state_path;
+    cfg.pool_base = POOL_BASE;
+    cfg.pool_size = pool_size;
+    if ((st = mc_board_create(&cfg, &x->b, err)))
         return st;
-    pc.build = facts->build;
-    pc.state_path = o->state_path;
-    mc_sev_port_init(&x->port, mc_machine_mc(x->m), &mem); /* mem.ctx points at x->port */
-    if ((st = mc_psp_create(&pc, &mem, mc_machine_rng(x->m), &x->psp, err)))
-        return st;
-    return mc_vmm_create(x->m, x->psp, POOL_BASE, pool_size, pc.num_cores ? pc.num_cores : 1, &x->vmm, err);
+    x->m = mc_board_machine(x->b);
+    x->vmm = mc_board_vmm(x->b);
+    return MC_OK;
 }
 
 static mc_status fw_init(struct run *x, bool es, struct mc_error *err)
@@ -207,9 +202,7 @@ static mc_status fw_guest_status(struct run *x, struct mc_error *err)
 static void teardown(struct run *x)
 {
     mc_vm_destroy(x->vm);
-    mc_vmm_destroy(x->vmm);
-    mc_psp_destroy(x->psp);
-    mc_machine_destroy(x->m);
+    mc_board_destroy(x->b);
     mc_rng_free(x->owner_rng);
     memset(x, 0, sizeof *x);
 }

@@ -1,5 +1,5 @@
-/* The hypervisor model: host memory pool, ASID allocation, the firmware mailbox as KVM uses it,
- * and the SEV launch of a VM (LAUNCH_START + ACTIVATE, LAUNCH_UPDATE_DATA/VMSA, MEASURE,
+/* The hypervisor model: host memory pool, ASID allocation, firmware commands through the host
+ * driver's mailbox (the board's), and the SEV launch of a VM (LAUNCH_START + ACTIVATE, LAUNCH_UPDATE_DATA/VMSA, MEASURE,
  * SECRET, FINISH, ATTESTATION, DEACTIVATE + DECOMMISSION). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +11,11 @@
 
 #include "vmm/vm_int.h"
 
-#define MBOX_DATA 0x100u /* data area inside the mailbox page (certs/sessions go in their own pages) */
-
-mc_status mc_vmm_create(struct mc_machine *m, struct mc_psp *psp, uint64_t pool_base, uint64_t pool_size,
-                        unsigned num_cores, struct mc_vmm **out, struct mc_error *err)
+mc_status mc_vmm_create(struct mc_machine *m, const struct mc_vmm_fw_ops *fw, uint64_t pool_base, uint64_t pool_size,
+                        struct mc_vmm **out, struct mc_error *err)
 {
-    if (!m || !psp || !out || num_cores == 0 || num_cores > MC_PSP_MAX_CORES)
-        return mc_seterr(err, MC_E_INVAL, "mc_vmm_create needs a machine, a firmware and 1..64 cores");
+    if (!m || !fw || !fw->fw || !fw->df_flush || !out)
+        return mc_seterr(err, MC_E_INVAL, "mc_vmm_create needs a machine and the host's firmware mailbox");
     if ((pool_base | pool_size) & 0xFFFu || pool_size < 0x10000 || pool_base + pool_size < pool_base ||
         pool_base + pool_size > mc_dram_size(mc_machine_dram(m)))
         return mc_seterr(err, MC_E_RANGE, "the hypervisor's memory pool must be 4 KiB aligned, at least 64 KiB and "
@@ -32,20 +30,14 @@ mc_status mc_vmm_create(struct mc_machine *m, struct mc_psp *psp, uint64_t pool_
         return mc_seterr(err, MC_E_NOMEM, "out of memory");
     }
     v->m = m;
-    v->psp = psp;
+    v->fw = *fw;
     v->mc = mc_machine_mc(m);
     v->pool_base = pool_base;
     v->pool_size = pool_size;
-    v->num_cores = num_cores;
     v->max_asid = f.max_asid;
     v->min_sev_asid = f.min_sev_asid ? f.min_sev_asid : 1;
     struct mc_paging_mode pm = mc_machine_paging_mode(m);
     v->cbit = pm.enc_bit > 0 ? (unsigned)pm.enc_bit : 0;
-    mc_status s = mc_vmm_alloc(v, 4096, &v->mbox, err);
-    if (s) {
-        mc_vmm_destroy(v);
-        return s;
-    }
     *out = v;
     return MC_OK;
 }
@@ -59,7 +51,6 @@ void mc_vmm_destroy(struct mc_vmm *v)
 }
 
 struct mc_machine *mc_vmm_machine(struct mc_vmm *v) { return v ? v->m : NULL; }
-struct mc_psp *mc_vmm_psp(struct mc_vmm *v) { return v ? v->psp : NULL; }
 
 mc_status mc_vmm_alloc(struct mc_vmm *v, uint64_t size, uint64_t *spa, struct mc_error *err)
 {
@@ -87,50 +78,10 @@ static mc_status host_read(struct mc_vmm *v, uint64_t pa, void *buf, size_t len,
     return len ? mc_read(v->mc, &a, buf, &f, err) : MC_OK;
 }
 
-/* Write back and drop a host range from the cache (what KVM's sev_clflush_pages does). Ranges
- * larger than the cache flush every plaintext line instead (cheaper than one CLFLUSH per line). */
+/* Write back and drop a host range from the cache (what KVM's sev_clflush_pages does). */
 static mc_status host_flush(struct mc_vmm *v, uint64_t pa, uint64_t len, struct mc_error *err)
 {
-    if (len > mc_cache_size(v->mc))
-        return mc_flush_domain(v->mc, (struct mc_domain){MC_DOM_PLAIN, 0}, err);
-    for (uint64_t a = pa & ~63ull; a < pa + len; a += 64) {
-        struct mc_access acc = {.addr = a, .size = 1, .kind = MC_ACC_READ, .req = MC_REQ_HOST};
-        struct mc_fault f;
-        mc_status s = mc_clflush(v->mc, &acc, &f, err);
-        if (s)
-            return s;
-    }
-    return MC_OK;
-}
-
-mc_status mc_vmm_fw(struct mc_vmm *v, uint32_t cmd, void *buf, size_t len, uint32_t *fw, struct mc_error *err)
-{
-    uint32_t st = 0xFFFF;
-    if (len > 0x100)
-        return mc_seterr(err, MC_E_INVAL, "command buffer too large");
-    mc_status s = host_write(v, v->mbox, buf, len, err);
-    if (!s) {
-        host_flush(v, v->mbox, len, NULL);
-        struct mc_error e = {0};
-        s = mc_psp_command(v->psp, cmd, v->mbox, &st, &e);
-        if (!s && len)
-            s = host_read(v, v->mbox, buf, len, err);
-        if (!s && st != MC_FW_SUCCESS)
-            s = mc_seterr(err, MC_E_VERIFY, "%s: %s: %s", mc_sev_cmd_name(cmd), mc_fw_status_name(st), e.msg);
-    }
-    if (fw)
-        *fw = st;
-    return s;
-}
-
-mc_status mc_vmm_flush_asids(struct mc_vmm *v, struct mc_error *err)
-{
-    mc_status s = mc_machine_wbinvd(v->m, err);
-    if (s)
-        return s;
-    for (unsigned c = 0; c < v->num_cores; c++)
-        mc_psp_wbinvd(v->psp, c);
-    return mc_vmm_fw(v, MC_SEV_CMD_DF_FLUSH, NULL, 0, NULL, err);
+    return mc_clflush_range(v->mc, pa, len, err);
 }
 
 /* ---- VMs --------------------------------------------------------------------------------- */
@@ -159,7 +110,8 @@ mc_status vm_run_asid(const struct mc_vm *vm, uint32_t *asid, struct mc_error *e
 
 static mc_status vm_fw(struct mc_vm *vm, uint32_t cmd, void *buf, size_t len, struct mc_error *err)
 {
-    return mc_vmm_fw(vm->vmm, cmd, buf, len, &vm->last_fw, err);
+    const struct mc_vmm_fw_ops *fw = &vm->vmm->fw;
+    return fw->fw(fw->ctx, cmd, buf, len, &vm->last_fw, err);
 }
 
 static mc_status pick_asid(struct mc_vmm *v, bool es, uint32_t *out, struct mc_error *err)
@@ -241,7 +193,7 @@ mc_status mc_vm_create(struct mc_vmm *v, const struct mc_vm_config *cfg, struct 
         mc_put_le32(a + 4, asid);
         s = vm_fw(vm, MC_SEV_CMD_ACTIVATE, a, sizeof a, err);
         if (s && vm->last_fw == MC_FW_DF_FLUSH_REQUIRED) { /* the ASID was used before: flush, retry */
-            s = mc_vmm_flush_asids(v, err);
+            s = v->fw.df_flush(v->fw.ctx, NULL, err);
             if (!s)
                 s = vm_fw(vm, MC_SEV_CMD_ACTIVATE, a, sizeof a, err);
         }
@@ -349,9 +301,9 @@ mc_status mc_vm_launch_measure(struct mc_vm *vm, uint8_t out[0x30], struct mc_er
     mc_status s = vm_fw(vm, MC_SEV_CMD_LAUNCH_MEASURE, b, sizeof b, NULL);
     if (s == MC_OK || vm->last_fw != MC_FW_INVALID_LENGTH || mc_le32(b + 0x10) != 0x30)
         return mc_seterr(err, MC_E_VERIFY, "LAUNCH_MEASURE size query: %s", mc_fw_status_name(vm->last_fw));
-    mc_put_le64(b + 0x08, vm->vmm->mbox + MBOX_DATA);
+    mc_put_le64(b + 0x08, vm->vmm->fw.data_pa);
     s = vm_fw(vm, MC_SEV_CMD_LAUNCH_MEASURE, b, sizeof b, err);
-    return s ? s : host_read(vm->vmm, vm->vmm->mbox + MBOX_DATA, out, 0x30, err);
+    return s ? s : host_read(vm->vmm, vm->vmm->fw.data_pa, out, 0x30, err);
 }
 
 mc_status mc_vm_launch_secret(struct mc_vm *vm, const uint8_t hdr[0x34], const uint8_t *trans, uint32_t len,
@@ -393,11 +345,11 @@ mc_status mc_vm_attestation(struct mc_vm *vm, const uint8_t mnonce[16], uint8_t 
 {
     uint8_t b[0x24] = {0};
     mc_put_le32(b, vm->handle);
-    mc_put_le64(b + 0x08, vm->vmm->mbox + MBOX_DATA);
+    mc_put_le64(b + 0x08, vm->vmm->fw.data_pa);
     memcpy(b + 0x10, mnonce, 16);
     mc_put_le32(b + 0x20, 0xD0);
     mc_status s = vm_fw(vm, MC_SEV_CMD_ATTESTATION, b, sizeof b, err);
-    return s ? s : host_read(vm->vmm, vm->vmm->mbox + MBOX_DATA, report, 0xD0, err);
+    return s ? s : host_read(vm->vmm, vm->vmm->fw.data_pa, report, 0xD0, err);
 }
 
 mc_status mc_vm_host_read(struct mc_vm *vm, uint64_t gpa, void *buf, size_t len, struct mc_error *err)

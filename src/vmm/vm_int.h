@@ -5,15 +5,15 @@
 #include <memcrypt/guest.h>
 #include <memcrypt/vm.h>
 
+#include "vmm/vmm_host.h"
+
 #define VM_MAX_VCPUS 64u
 
 struct mc_vmm {
     struct mc_machine *m;
-    struct mc_psp *psp;
+    struct mc_vmm_fw_ops fw; /* the host driver's mailbox */
     struct mc_ctl *mc;
     uint64_t pool_base, pool_size, pool_next;
-    uint64_t mbox;          /* the hypervisor's mailbox page (C=0) */
-    unsigned num_cores;
     uint32_t max_asid, min_sev_asid;
     uint8_t *asid_used;     /* [0..max_asid] */
     unsigned cbit;          /* 0 = no memory encryption */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <memcrypt/board.h>
 #include <memcrypt/dma.h>
 #include <memcrypt/dram.h>
 #include <memcrypt/ept.h>
@@ -32,8 +33,9 @@ struct tdemo {
     int json;
     struct mc_json j;
     unsigned n;
-    struct mc_machine *m;
-    struct mc_tme *t;
+    struct mc_board *b;
+    struct mc_machine *m; /* the board's */
+    struct mc_tme *t;     /* the board's */
 };
 
 struct topts {
@@ -126,43 +128,37 @@ static int t_begin(struct tdemo *d, const struct topts *o, const char *name, con
 {
     memset(d, 0, sizeof *d);
     d->json = o->json;
-    struct mc_machine_config cfg;
-    mc_machine_config_init(&cfg);
-    cfg.platform = "icelake-sp";
-    cfg.dram_size = 32u << 20;
+    struct mc_board_config cfg;
+    if (mc_board_config_init(&cfg, "icelake-sp", err) != MC_OK)
+        return -1;
+    cfg.machine.dram_size = 32u << 20;
     if (o->seed) {
-        cfg.seed = (const uint8_t *)o->seed;
-        cfg.seed_len = strlen(o->seed);
+        cfg.machine.seed = (const uint8_t *)o->seed;
+        cfg.machine.seed_len = strlen(o->seed);
     }
-    cfg.bios.tme = tme_bios;
+    cfg.machine.bios.tme = tme_bios;
     if (!tme_bios)
-        cfg.bios.keyid_bits = 0;
-    if (mc_machine_create(&cfg, &d->m, err) != MC_OK)
+        cfg.machine.bios.keyid_bits = 0;
+    if (mc_board_create(&cfg, &d->b, err) != MC_OK)
         return -1;
-    if (mc_tme_attach(d->m, &d->t, err) != MC_OK) {
-        mc_machine_destroy(d->m);
-        return -1;
-    }
+    d->m = mc_board_machine(d->b);
+    d->t = mc_board_tme(d->b);
     if (d->json) {
         mc_json_begin(&d->j, stdout);
         mc_json_obj(&d->j, NULL);
         mc_json_str(&d->j, "demo", name);
-        mc_json_str(&d->j, "platform", cfg.platform);
+        mc_json_str(&d->j, "platform", cfg.machine.platform);
         mc_json_str(&d->j, "seed", o->seed);
         mc_json_str(&d->j, "title", title);
         mc_json_arr(&d->j, "steps");
     } else {
-        printf("memcrypt demo %s — %s\nplatform %s, %s\n\n", name, title, cfg.platform,
+        printf("memcrypt demo %s — %s\nplatform %s, %s\n\n", name, title, cfg.machine.platform,
                o->seed ? "deterministic keys (--seed)" : "fresh random keys");
     }
     return 0;
 }
 
-static void t_end(struct tdemo *d)
-{
-    mc_machine_destroy(d->m);
-    mc_tme_destroy(d->t);
-}
+static void t_end(struct tdemo *d) { mc_board_destroy(d->b); }
 
 static int t_fail(struct tdemo *d, const char *path, struct mc_error *e)
 {
@@ -278,7 +274,7 @@ static mc_status prog(struct tdemo *d, uint16_t keyid, uint8_t cmd, uint64_t *ra
     memset(&cpu, 0, sizeof cpu);
     cpu.rbx = kp_pa;
     struct mc_tme_event ev;
-    s = mc_pconfig_machine(d->t, d->m, &cpu, &ev, e);
+    s = mc_board_pconfig(d->b, &cpu, &ev, e);
     if (s != MC_OK)
         return s;
     *rax = cpu.rax;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <memcrypt/board.h>
 #include <memcrypt/bytes.h>
 #include <memcrypt/fileio.h>
 #include <memcrypt/fw_status.h>
@@ -15,19 +16,16 @@
 #include <memcrypt/machine.h>
 #include <memcrypt/psp.h>
 #include <memcrypt/sev_api.h>
-#include <memcrypt/vm.h>
 
 #include "cli.h"
 
-#define CMD_PA 0x10000ull
-#define DATA_PA 0x20000ull
+#define DATA_PA 0x20000ull /* host data (certificates, CSR, ID); the board's mailbox page is below */
 
 struct fwcli {
     const char *platform, *state, *seed;
     int json, init;
+    struct mc_board *b;
     struct mc_machine *m;
-    struct mc_sev_port port;
-    struct mc_psp_mem mem;
     struct mc_psp *psp;
     struct mc_error err;
 };
@@ -67,33 +65,27 @@ static int parse(struct fwcli *c, int argc, char **argv, const char *extra_short
 
 static int open_fw(struct fwcli *c)
 {
-    struct mc_machine_config mc;
-    mc_machine_config_init(&mc);
-    mc.platform = c->platform;
-    mc.dram_size = 16ull << 20;
+    struct mc_board_config bc;
+    if (mc_board_config_init(&bc, c->platform, &c->err))
+        return -1;
+    bc.machine.dram_size = 16ull << 20;
     if (c->seed) {
-        mc.seed = (const uint8_t *)c->seed;
-        mc.seed_len = strlen(c->seed);
+        bc.machine.seed = (const uint8_t *)c->seed;
+        bc.machine.seed_len = strlen(c->seed);
     }
-    if (mc_machine_create(&mc, &c->m, &c->err))
-        return -1;
-    struct mc_psp_config cfg;
-    mc_sev_port_init(&c->port, mc_machine_mc(c->m), &c->mem);
-    cfg.state_path = c->state;
-    if (mc_psp_config_from_profile(mc_machine_profile(c->m), &cfg, &c->err) ||
-        (cfg.state_path = c->state, mc_psp_create(&cfg, &c->mem, mc_machine_rng(c->m), &c->psp, &c->err))) {
-        mc_machine_destroy(c->m);
-        c->m = NULL;
+    bc.fw.state_path = c->state;
+    if (!bc.firmware) {
+        mc_seterr(&c->err, MC_E_UNSUPPORTED, "platform '%s' has no AMD SEV", bc.machine.platform);
         return -1;
     }
+    if (mc_board_create(&bc, &c->b, &c->err))
+        return -1;
+    c->m = mc_board_machine(c->b);
+    c->psp = mc_board_psp(c->b);
     return 0;
 }
 
-static void close_fw(struct fwcli *c)
-{
-    mc_psp_destroy(c->psp);
-    mc_machine_destroy(c->m);
-}
+static void close_fw(struct fwcli *c) { mc_board_destroy(c->b); }
 
 static mc_status hw(struct fwcli *c, uint64_t pa, void *buf, size_t len, int write)
 {
@@ -105,15 +97,8 @@ static mc_status hw(struct fwcli *c, uint64_t pa, void *buf, size_t len, int wri
 /* One mailbox command; fills c->err with "COMMAND: STATUS: why" on a firmware failure. */
 static uint32_t run(struct fwcli *c, uint32_t cmd, uint8_t *buf, size_t len)
 {
-    uint32_t st = 0xFFFF;
-    struct mc_error e = {0};
-    if (len && hw(c, CMD_PA, buf, len, 1))
-        return st;
-    mc_psp_command(c->psp, cmd, CMD_PA, &st, &e);
-    if (len)
-        hw(c, CMD_PA, buf, len, 0);
-    if (st)
-        mc_seterr(&c->err, MC_E_VERIFY, "%s: %s: %s", mc_sev_cmd_name(cmd), mc_fw_status_name(st), e.msg);
+    uint32_t st;
+    mc_board_fw(c->b, cmd, buf, len, &st, &c->err);
     return st;
 }
 
@@ -122,11 +107,8 @@ static uint32_t init(struct fwcli *c)
 {
     uint8_t b[0x14] = {0};
     uint32_t st = run(c, MC_SEV_CMD_INIT, b, sizeof b);
-    if (!st) {
-        mc_machine_wbinvd(c->m, NULL);
-        mc_psp_wbinvd(c->psp, 0);
-        st = run(c, MC_SEV_CMD_DF_FLUSH, NULL, 0);
-    }
+    if (!st)
+        mc_board_df_flush(c->b, &st, &c->err);
     return st;
 }
 

@@ -1,6 +1,6 @@
-/* memcrypt — the TME/MKTME unit wired into a machine: MSR handlers, key bindings in the
- * memory controller (engine slots per KeyID), and PCONFIG reading its structure through the
- * host's paging. */
+/* memcrypt — the TME/MKTME unit wired into a machine (see board/board_int.h): MSR handlers, key
+ * bindings in the memory controller (engine slots per KeyID), and PCONFIG reading its structure
+ * through the host's paging. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +9,7 @@
 #include <memcrypt/mc.h>
 #include <memcrypt/pconfig.h>
 
+#include "board/board_int.h"
 #include "cpu/tme_internal.h"
 
 struct glue {
@@ -234,10 +235,13 @@ static mc_status machine_read(void *ctx, uint64_t la, void *buf, size_t len, str
     return s;
 }
 
-mc_status mc_pconfig_machine(struct mc_tme *t, struct mc_machine *m, struct mc_pconfig_cpu *cpu,
-                             struct mc_tme_event *ev, struct mc_error *err)
+mc_status mc_board_pconfig(struct mc_board *b, struct mc_pconfig_cpu *cpu, struct mc_tme_event *ev,
+                           struct mc_error *err)
 {
-    if (!t || !m || (t->owned && ((struct glue *)t->owned)->m != m))
-        return mc_seterr(err, MC_E_INVAL, "mc_pconfig_machine needs a TME unit attached to this machine.");
-    return mc_pconfig(t, cpu, machine_read, m, ev, err);
+    if (!b)
+        return mc_seterr(err, MC_E_INVAL, "mc_board_pconfig needs a board.");
+    if (!b->tme)
+        return mc_seterr(err, MC_E_UNSUPPORTED, "platform '%s' has no TME unit: PCONFIG does not exist.",
+                         b->prof->name);
+    return mc_pconfig(b->tme, cpu, machine_read, b->m, ev, err);
 }

@@ -1,6 +1,7 @@
 /* memcrypt — Intel TME/MKTME status of a profile, decoded. See include/memcrypt/tme_status.h. */
 #include <string.h>
 
+#include <memcrypt/board.h>
 #include <memcrypt/json.h>
 #include <memcrypt/machine.h>
 #include <memcrypt/tme.h>
@@ -63,25 +64,22 @@ mc_status mc_tme_status_get(const struct mc_cpu_profile *p, const struct mc_bios
         if ((s.cpuid_1b[s.n1b++].eax & 0xFFF) == 0)
             break;
     }
-    /* The MSRs as a CPU with these BIOS settings answers them: a small machine with the TME
-     * unit attached (the unit adopts what the BIOS programmed). */
-    struct mc_machine_config cfg;
-    mc_machine_config_init(&cfg);
-    cfg.platform = p->name;
-    cfg.dram_size = 1u << 20;
-    static const uint8_t seed[] = "tme-status";
-    cfg.seed = seed;
-    cfg.seed_len = sizeof seed;
-    cfg.bios = b;
-    struct mc_machine *m = NULL;
-    struct mc_tme *t = NULL;
-    st = mc_machine_create(&cfg, &m, err);
-    if (st == MC_OK)
-        st = mc_tme_attach(m, &t, err);
-    if (st != MC_OK) {
-        mc_machine_destroy(m);
+    /* The MSRs as a CPU with these BIOS settings answers them: a small board, whose TME unit
+     * adopts what the BIOS programmed. */
+    struct mc_board_config cfg;
+    st = mc_board_config_init(&cfg, p->name, err);
+    if (st != MC_OK)
         return st;
-    }
+    cfg.machine.dram_size = 1u << 20;
+    static const uint8_t seed[] = "tme-status";
+    cfg.machine.seed = seed;
+    cfg.machine.seed_len = sizeof seed;
+    cfg.machine.bios = b;
+    struct mc_board *bd = NULL;
+    st = mc_board_create(&cfg, &bd, err);
+    if (st != MC_OK)
+        return st;
+    struct mc_machine *m = mc_board_machine(bd);
     for (int i = 0; i < MC_TME_STATUS_NMSR; i++) {
         struct mc_fault f;
         s.msr[i] = msrs[i];
@@ -103,10 +101,9 @@ mc_status mc_tme_status_get(const struct mc_cpu_profile *p, const struct mc_bios
     s.bypass = (act & MC_TME_ACT_BYPASS) != 0;
     s.keyid_bits = (unsigned)((act >> MC_TME_ACT_KEYID_BITS_SHIFT) & MC_TME_ACT_KEYID_BITS_MASK);
     s.mktme_algs = (uint32_t)((act >> MC_TME_ACT_CRYPTO_ALGS_SHIFT) & 0xF);
-    s.maxphyaddr = mc_tme_get_config(t)->maxphyaddr;
-    s.keyids = mc_tme_num_keyids(t);
-    mc_machine_destroy(m);
-    mc_tme_destroy(t);
+    s.maxphyaddr = mc_tme_get_config(mc_board_tme(bd))->maxphyaddr;
+    s.keyids = mc_tme_num_keyids(mc_board_tme(bd));
+    mc_board_destroy(bd);
     *out = s;
     return MC_OK;
 }

@@ -1,7 +1,11 @@
 /* The firmware's memory port wired to the memory controller: every firmware access is an
  * MC_REQ_PSP access with an explicit key domain; guest keys become engine key slots bound to
  * their ASID. */
-#include <memcrypt/vm.h>
+#include <memcrypt/cpu.h>
+#include <memcrypt/engine.h>
+#include <memcrypt/mc.h>
+
+#include "board/board_int.h"
 
 static mc_status port_access(void *ctx, enum mc_psp_dom dom, uint32_t asid, uint64_t pa, void *buf, size_t len,
                              bool write, struct mc_error *err)

@@ -1,0 +1,114 @@
+/* memcrypt — a board: one emulated platform, assembled from a CPU profile.
+ *
+ * The board owns
+ *   - the machine (memcrypt/machine.h): engine, DRAM, memory controller with its cache, CPU state;
+ *   - on AMD profiles with SEV: the Secure Processor running the SEV firmware (memcrypt/psp.h),
+ *     wired to the memory controller through its memory port (every firmware access is an
+ *     MC_REQ_PSP access with an explicit key domain; guest keys become engine slots bound to
+ *     ASIDs), and the KVM-like hypervisor (memcrypt/vm.h) with its pool of host memory;
+ *   - on Intel profiles: the package's TME/MKTME unit (memcrypt/tme.h), attached to the machine
+ *     (its MSRs answer RDMSR/WRMSR, its keys become engine slots bound to KeyIDs).
+ * One create/destroy pair builds and frees all of it, and there is one way to issue a firmware
+ * command: mc_board_fw, the host driver's mailbox (the hypervisor uses it too).
+ *
+ * No global state: any number of boards may live in one process (migration needs two).
+ */
+#ifndef MEMCRYPT_BOARD_H
+#define MEMCRYPT_BOARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/cpu.h>
+#include <memcrypt/error.h>
+#include <memcrypt/machine.h>
+#include <memcrypt/pconfig.h>
+#include <memcrypt/psp.h>
+#include <memcrypt/tme.h>
+
+struct mc_vmm;
+
+#define MC_BOARD_POOL_BASE 0x200000ull /* default start of the hypervisor's pool (2 MiB) */
+#define MC_BOARD_MBOX_PA 0x10000ull    /* the host driver's page on a board without hypervisor */
+/* The host driver's page: the command buffer at offset 0 (at most MC_BOARD_CMD_MAX bytes, more
+ * than any SEV or SNP command buffer needs), a data area for small firmware outputs after it. */
+#define MC_BOARD_CMD_MAX 0x100u
+#define MC_BOARD_DATA_OFF 0x100u
+
+struct mc_board_config {
+    /* The machine: platform (required), DRAM size and file, seed, BIOS settings, cache, TLB. */
+    struct mc_machine_config machine;
+    /* The SEV firmware. mc_board_config_init sets `firmware` when the profile has SEV and fills
+     * `fw` from the profile: API version and build, ASID range (CPUID 8000_001F), SEV-ES, one
+     * core, ARK/ASK size (2048-bit on Naples, else 4096), no state file. Change fields freely
+     * before mc_board_create (state_path, num_cores, root_bits, max_guests, ...). */
+    bool firmware;
+    struct mc_psp_config fw;
+    /* The hypervisor (needs the firmware): its host memory is [pool_base, pool_base + pool_size);
+     * pool_size 0 means up to the end of DRAM. Without room for a pool (64 KiB) the board has no
+     * hypervisor. */
+    bool hypervisor;
+    uint64_t pool_base, pool_size;
+    /* The host driver's page (4 KiB aligned, in DRAM). 0: the first page of the pool (the
+     * hypervisor takes the rest), or MC_BOARD_MBOX_PA on a board without hypervisor. An explicit
+     * page must lie outside the pool. */
+    uint64_t mbox_pa;
+    /* Intel: attach the TME/MKTME unit (set by mc_board_config_init on Intel profiles). */
+    bool tme;
+};
+
+/* Defaults for `platform`: machine defaults (64 MiB DRAM, OS seed, the profile's BIOS), the
+ * firmware and hypervisor when the profile has SEV, the TME unit on Intel, the pool from 2 MiB
+ * to the end of DRAM, the driver's page at its start. MC_E_NOTFOUND (with the list of names)
+ * for an unknown platform. */
+mc_status mc_board_config_init(struct mc_board_config *cfg, const char *platform, struct mc_error *err);
+
+struct mc_board;
+
+/* Build everything the configuration asks for, in this order: machine (platform keys from its
+ * DRBG), firmware (loads or creates its state file; without one, a chip secret from the DRBG),
+ * hypervisor, TME unit. A failure frees what was built and leaves *out NULL. */
+mc_status mc_board_create(const struct mc_board_config *cfg, struct mc_board **out, struct mc_error *err);
+/* Frees hypervisor, firmware (secrets wiped), machine, TME unit. VMs made on the board's
+ * hypervisor must be destroyed first. NULL is fine. */
+void mc_board_destroy(struct mc_board *b);
+
+struct mc_machine *mc_board_machine(struct mc_board *b);
+const struct mc_cpu_profile *mc_board_profile(const struct mc_board *b);
+struct mc_psp *mc_board_psp(struct mc_board *b); /* NULL without firmware */
+struct mc_vmm *mc_board_vmm(struct mc_board *b); /* NULL without hypervisor */
+struct mc_tme *mc_board_tme(struct mc_board *b); /* NULL without a TME unit */
+/* The firmware configuration in force (NULL without firmware). */
+const struct mc_psp_config *mc_board_fw_config(const struct mc_board *b);
+
+/* ---- The host driver's mailbox ------------------------------------------------------------ */
+
+/* Issue firmware command `cmd` as the host's SEV driver does: buf (len bytes, at most
+ * MC_BOARD_CMD_MAX; len 0 for commands without a buffer) is written to the driver's page
+ * through the memory controller (C=0), its lines are written back from the caches, the mailbox
+ * is rung, and the buffer is copied back into buf (the firmware writes results there).
+ * *fw_status (may be NULL) receives the firmware status (0xFFFF when no command was issued).
+ * Returns MC_OK on SUCCESS; a firmware failure is MC_E_VERIFY with "<COMMAND>: <STATUS>: <why>"
+ * in err; MC_E_UNSUPPORTED on a board without firmware. */
+mc_status mc_board_fw(struct mc_board *b, uint32_t cmd, void *buf, size_t len, uint32_t *fw_status,
+                      struct mc_error *err);
+/* The driver's data area: host physical address (C=0) of 4096 - MC_BOARD_DATA_OFF bytes in
+ * the driver's page, where small firmware outputs (LAUNCH_MEASURE, ATTESTATION reports) may be
+ * placed; read them before the next command. 0 without firmware. */
+uint64_t mc_board_fw_data(const struct mc_board *b);
+/* WBINVD on every core: the machine's caches are written back and dropped, and the firmware
+ * learns that each of its num_cores cores did so (DF_FLUSH waits for that). */
+mc_status mc_board_wbinvd(struct mc_board *b, struct mc_error *err);
+/* What Linux does after INIT and before reusing ASIDs: WBINVD on every core, then DF_FLUSH. */
+mc_status mc_board_df_flush(struct mc_board *b, uint32_t *fw_status, struct mc_error *err);
+
+/* ---- Intel: PCONFIG on the board's host CPU ----------------------------------------------- */
+
+/* PCONFIG with the structure read at linear address cpu->rbx through the host's paging and
+ * memory controller (a #PF from the walk is returned as MC_TME_EV_PF); see mc_pconfig for the
+ * results. MC_E_UNSUPPORTED on a board without a TME unit. */
+mc_status mc_board_pconfig(struct mc_board *b, struct mc_pconfig_cpu *cpu, struct mc_tme_event *ev,
+                           struct mc_error *err);
+
+#endif

@@ -1,0 +1,184 @@
+/* memcrypt — the board: one platform assembled from a CPU profile, and the host driver's
+ * firmware mailbox. See include/memcrypt/board.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <memcrypt/board.h>
+#include <memcrypt/fw_status.h>
+#include <memcrypt/sev_api.h>
+
+#include "board/board_int.h"
+#include "vmm/vmm_host.h"
+
+#define MIN_POOL 0x10000ull /* the hypervisor's pool must hold at least 64 KiB */
+
+mc_status mc_board_config_init(struct mc_board_config *cfg, const char *platform, struct mc_error *err)
+{
+    if (!cfg)
+        return mc_seterr(err, MC_E_INVAL, "mc_board_config_init needs a configuration");
+    memset(cfg, 0, sizeof *cfg);
+    mc_machine_config_init(&cfg->machine);
+    if (!platform)
+        return mc_seterr(err, MC_E_INVAL, "the board configuration names no platform profile");
+    const struct mc_cpu_profile *prof;
+    mc_status st = mc_cpu_profile_find(platform, &prof, err);
+    if (st)
+        return st;
+    cfg->machine.platform = prof->name;
+    cfg->firmware = mc_psp_config_from_profile(prof, &cfg->fw, NULL) == MC_OK;
+    cfg->hypervisor = cfg->firmware;
+    cfg->pool_base = MC_BOARD_POOL_BASE;
+    cfg->tme = prof->vendor == MC_VENDOR_INTEL;
+    return MC_OK;
+}
+
+const struct mc_psp_config *mc_board_fw_config(const struct mc_board *b) { return b && b->psp ? &b->fw : NULL; }
+uint64_t mc_board_fw_data(const struct mc_board *b) { return b && b->psp ? b->mbox + MC_BOARD_DATA_OFF : 0; }
+struct mc_machine *mc_board_machine(struct mc_board *b) { return b ? b->m : NULL; }
+const struct mc_cpu_profile *mc_board_profile(const struct mc_board *b) { return b ? b->prof : NULL; }
+struct mc_psp *mc_board_psp(struct mc_board *b) { return b ? b->psp : NULL; }
+struct mc_vmm *mc_board_vmm(struct mc_board *b) { return b ? b->vmm : NULL; }
+struct mc_tme *mc_board_tme(struct mc_board *b) { return b ? b->tme : NULL; }
+
+static mc_status vmm_fw(void *ctx, uint32_t cmd, void *buf, size_t len, uint32_t *fw_status, struct mc_error *err)
+{
+    return mc_board_fw(ctx, cmd, buf, len, fw_status, err);
+}
+
+static mc_status vmm_df_flush(void *ctx, uint32_t *fw_status, struct mc_error *err)
+{
+    return mc_board_df_flush(ctx, fw_status, err);
+}
+
+mc_status mc_board_create(const struct mc_board_config *cfg, struct mc_board **out, struct mc_error *err)
+{
+    if (!cfg || !out)
+        return mc_seterr(err, MC_E_INVAL, "mc_board_create needs a configuration and an output pointer");
+    *out = NULL;
+    if (cfg->hypervisor && !cfg->firmware)
+        return mc_seterr(err, MC_E_INVAL, "the hypervisor needs the SEV firmware");
+    struct mc_board *b = calloc(1, sizeof *b);
+    if (!b)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory for the board");
+    mc_status st = mc_machine_create(&cfg->machine, &b->m, err);
+    if (st)
+        goto fail;
+    b->prof = mc_machine_profile(b->m);
+    uint64_t dram = mc_dram_size(mc_machine_dram(b->m));
+    /* The hypervisor's pool: as configured, or from pool_base to the end of DRAM when that
+     * leaves room (else no hypervisor). */
+    uint64_t pool = cfg->pool_base, size = cfg->pool_size;
+    bool vmm = cfg->hypervisor && (size || (pool < dram && dram - pool >= MIN_POOL + 4096));
+    if (vmm && !size)
+        size = dram - pool;
+    if (cfg->firmware) {
+        b->mbox = cfg->mbox_pa;
+        if (!b->mbox && vmm) { /* the first page of the pool */
+            b->mbox = pool;
+            pool += 4096;
+            size = size > 4096 ? size - 4096 : 0;
+        } else if (!b->mbox) {
+            b->mbox = MC_BOARD_MBOX_PA;
+        } else if (vmm && b->mbox + 4096 > pool && b->mbox - pool < size) {
+            st = mc_seterr(err, MC_E_RANGE, "the driver's page 0x%llx lies inside the hypervisor's pool",
+                           (unsigned long long)b->mbox);
+            goto fail;
+        }
+        if ((b->mbox & 0xFFFu) || b->mbox >= dram || dram - b->mbox < 4096) {
+            st = mc_seterr(err, MC_E_RANGE, "the driver's page 0x%llx must be 4 KiB aligned and inside DRAM (0x%llx bytes)",
+                           (unsigned long long)b->mbox, (unsigned long long)dram);
+            goto fail;
+        }
+        b->fw = cfg->fw;
+        mc_sev_port_init(&b->port, mc_machine_mc(b->m), &b->mem);
+        if ((st = mc_psp_create(&b->fw, &b->mem, mc_machine_rng(b->m), &b->psp, err)))
+            goto fail;
+    }
+    if (vmm) {
+        const struct mc_vmm_fw_ops ops = {b, vmm_fw, vmm_df_flush, b->mbox + MC_BOARD_DATA_OFF};
+        if ((st = mc_vmm_create(b->m, &ops, pool, size, &b->vmm, err)))
+            goto fail;
+    }
+    if (cfg->tme && (st = mc_tme_attach(b->m, &b->tme, err)))
+        goto fail;
+    *out = b;
+    return MC_OK;
+fail:
+    mc_board_destroy(b);
+    return st;
+}
+
+void mc_board_destroy(struct mc_board *b)
+{
+    if (!b)
+        return;
+    mc_vmm_destroy(b->vmm);
+    mc_psp_destroy(b->psp);
+    mc_machine_destroy(b->m); /* holds pointers to the TME unit until here */
+    mc_tme_destroy(b->tme);
+    free(b);
+}
+
+/* ---- the host driver's mailbox ------------------------------------------------------------ */
+
+static mc_status host_io(struct mc_board *b, uint64_t pa, void *buf, size_t len, bool write, struct mc_error *err)
+{
+    struct mc_access a = {.addr = pa, .size = len, .kind = write ? MC_ACC_WRITE : MC_ACC_READ, .req = MC_REQ_HOST};
+    struct mc_fault f;
+    struct mc_ctl *mc = mc_machine_mc(b->m);
+    return write ? mc_write(mc, &a, buf, &f, err) : mc_read(mc, &a, buf, &f, err);
+}
+
+mc_status mc_board_fw(struct mc_board *b, uint32_t cmd, void *buf, size_t len, uint32_t *fw_status,
+                      struct mc_error *err)
+{
+    uint32_t st = 0xFFFF;
+    if (fw_status)
+        *fw_status = st;
+    if (!b || (!buf && len))
+        return mc_seterr(err, MC_E_INVAL, "mc_board_fw needs a board and a buffer for its length");
+    if (!b->psp) {
+        struct mc_psp_config c;
+        mc_status s = mc_psp_config_from_profile(b->prof, &c, err); /* "platform '...' has no AMD SEV" */
+        return s ? s : mc_seterr(err, MC_E_UNSUPPORTED, "this board was built without the SEV firmware");
+    }
+    if (len > MC_BOARD_CMD_MAX)
+        return mc_seterr(err, MC_E_INVAL, "command buffer too large (%zu bytes; the driver takes at most %u)", len,
+                         MC_BOARD_CMD_MAX);
+    mc_status s = MC_OK;
+    if (len) {
+        s = host_io(b, b->mbox, buf, len, true, err);
+        if (!s)
+            s = mc_clflush_range(mc_machine_mc(b->m), b->mbox, len, err);
+    }
+    if (!s) {
+        struct mc_error e = {0};
+        s = mc_psp_command(b->psp, cmd, b->mbox, &st, &e);
+        if (!s && len)
+            s = host_io(b, b->mbox, buf, len, false, err);
+        if (!s && st != MC_FW_SUCCESS)
+            s = mc_seterr(err, MC_E_VERIFY, "%s: %s: %s", mc_sev_cmd_name(cmd), mc_fw_status_name(st), e.msg);
+    }
+    if (fw_status)
+        *fw_status = st;
+    return s;
+}
+
+mc_status mc_board_wbinvd(struct mc_board *b, struct mc_error *err)
+{
+    if (!b)
+        return mc_seterr(err, MC_E_INVAL, "mc_board_wbinvd needs a board");
+    mc_status s = mc_machine_wbinvd(b->m, err);
+    if (!s && b->psp)
+        for (unsigned c = 0; c < b->fw.num_cores; c++)
+            mc_psp_wbinvd(b->psp, c);
+    return s;
+}
+
+mc_status mc_board_df_flush(struct mc_board *b, uint32_t *fw_status, struct mc_error *err)
+{
+    if (fw_status)
+        *fw_status = 0xFFFF;
+    mc_status s = mc_board_wbinvd(b, err);
+    return s ? s : mc_board_fw(b, MC_SEV_CMD_DF_FLUSH, NULL, 0, fw_status, err);
+}

@@ -1,0 +1,31 @@
+/* memcrypt — how the board (memcrypt/board.h) builds the hypervisor and hands it the host's
+ * firmware driver (src/board and src/vmm only). */
+#ifndef MC_VMM_VMM_HOST_H
+#define MC_VMM_VMM_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/error.h>
+#include <memcrypt/machine.h>
+#include <memcrypt/vm.h>
+
+/* The hypervisor reaches the firmware only through the host driver's mailbox (the board's
+ * mc_board_fw and mc_board_df_flush, with the board as ctx); small firmware outputs go to the
+ * driver's data area (mc_board_fw_data). */
+struct mc_vmm_fw_ops {
+    void *ctx;
+    mc_status (*fw)(void *ctx, uint32_t cmd, void *buf, size_t len, uint32_t *fw_status, struct mc_error *err);
+    mc_status (*df_flush)(void *ctx, uint32_t *fw_status, struct mc_error *err);
+    uint64_t data_pa;
+};
+
+/* A KVM-like hypervisor on machine m (borrowed; it must outlive the hypervisor). It owns the
+ * host memory pool [pool_base, pool_base + pool_size) (4 KiB aligned, at least 64 KiB, inside
+ * DRAM) from which it takes guest RAM, nested page tables and VMSA pages; it allocates ASIDs within the profile's range (SEV-ES guests below the
+ * minimum SEV ASID). MC_E_UNSUPPORTED on a profile without SEV. */
+mc_status mc_vmm_create(struct mc_machine *m, const struct mc_vmm_fw_ops *fw, uint64_t pool_base, uint64_t pool_size,
+                        struct mc_vmm **out, struct mc_error *err);
+void mc_vmm_destroy(struct mc_vmm *vmm); /* VMs must be destroyed first; NULL is fine */
+
+#endif
