@@ -13,48 +13,56 @@
 #include <stdint.h>
 
 /* ---- Command IDs (CmdResp bits 26:16) ------------------------------------------------- */
+/* X(NAME, ID): every command the SEV API defines, in ID order — the one list of command names
+ * and IDs. It makes enum mc_sev_cmd (MC_SEV_CMD_<NAME> = ID) and the names mc_sev_cmd_name
+ * returns ("<NAME>"); the firmware's dispatch table names the commands it implements by NAME. */
+#define MC_SEV_COMMANDS(X) \
+    X(INIT, 0x001) \
+    X(SHUTDOWN, 0x002) \
+    X(PLATFORM_RESET, 0x003) \
+    X(PLATFORM_STATUS, 0x004) \
+    X(PEK_GEN, 0x005) \
+    X(PEK_CSR, 0x006) \
+    X(PEK_CERT_IMPORT, 0x007) \
+    X(PDH_CERT_EXPORT, 0x008) \
+    X(PDH_GEN, 0x009) \
+    X(DF_FLUSH, 0x00A) \
+    X(DOWNLOAD_FIRMWARE, 0x00B) \
+    X(GET_ID, 0x00C) \
+    X(INIT_EX, 0x00D) \
+    X(NOP, 0x00E) \
+    X(RING_BUFFER, 0x00F) \
+    X(DECOMMISSION, 0x020) \
+    X(ACTIVATE, 0x021) \
+    X(DEACTIVATE, 0x022) \
+    X(GUEST_STATUS, 0x023) \
+    X(COPY, 0x024) \
+    X(ACTIVATE_EX, 0x025) \
+    X(LAUNCH_START, 0x030) \
+    X(LAUNCH_UPDATE_DATA, 0x031) \
+    X(LAUNCH_UPDATE_VMSA, 0x032) \
+    X(LAUNCH_MEASURE, 0x033) \
+    X(LAUNCH_SECRET, 0x034) \
+    X(LAUNCH_FINISH, 0x035) \
+    X(ATTESTATION, 0x036) \
+    X(SEND_START, 0x040) \
+    X(SEND_UPDATE_DATA, 0x041) \
+    X(SEND_UPDATE_VMSA, 0x042) \
+    X(SEND_FINISH, 0x043) \
+    X(SEND_CANCEL, 0x044) \
+    X(RECEIVE_START, 0x050) \
+    X(RECEIVE_UPDATE_DATA, 0x051) \
+    X(RECEIVE_UPDATE_VMSA, 0x052) \
+    X(RECEIVE_FINISH, 0x053) \
+    X(DBG_DECRYPT, 0x060) \
+    X(DBG_ENCRYPT, 0x061) \
+    X(SWAP_OUT, 0x070) \
+    X(SWAP_IN, 0x071)
+
 enum mc_sev_cmd {
-    MC_SEV_CMD_INIT = 0x001,
-    MC_SEV_CMD_SHUTDOWN = 0x002,
-    MC_SEV_CMD_PLATFORM_RESET = 0x003,
-    MC_SEV_CMD_PLATFORM_STATUS = 0x004,
-    MC_SEV_CMD_PEK_GEN = 0x005,
-    MC_SEV_CMD_PEK_CSR = 0x006,
-    MC_SEV_CMD_PEK_CERT_IMPORT = 0x007,
-    MC_SEV_CMD_PDH_CERT_EXPORT = 0x008,
-    MC_SEV_CMD_PDH_GEN = 0x009,
-    MC_SEV_CMD_DF_FLUSH = 0x00A,
-    MC_SEV_CMD_DOWNLOAD_FIRMWARE = 0x00B,
-    MC_SEV_CMD_GET_ID = 0x00C,
-    MC_SEV_CMD_INIT_EX = 0x00D,
-    MC_SEV_CMD_NOP = 0x00E,
-    MC_SEV_CMD_RING_BUFFER = 0x00F,
-    MC_SEV_CMD_DECOMMISSION = 0x020,
-    MC_SEV_CMD_ACTIVATE = 0x021,
-    MC_SEV_CMD_DEACTIVATE = 0x022,
-    MC_SEV_CMD_GUEST_STATUS = 0x023,
-    MC_SEV_CMD_COPY = 0x024,
-    MC_SEV_CMD_ACTIVATE_EX = 0x025,
-    MC_SEV_CMD_LAUNCH_START = 0x030,
-    MC_SEV_CMD_LAUNCH_UPDATE_DATA = 0x031,
-    MC_SEV_CMD_LAUNCH_UPDATE_VMSA = 0x032,
-    MC_SEV_CMD_LAUNCH_MEASURE = 0x033,
-    MC_SEV_CMD_LAUNCH_SECRET = 0x034,
-    MC_SEV_CMD_LAUNCH_FINISH = 0x035,
-    MC_SEV_CMD_ATTESTATION = 0x036,
-    MC_SEV_CMD_SEND_START = 0x040,
-    MC_SEV_CMD_SEND_UPDATE_DATA = 0x041,
-    MC_SEV_CMD_SEND_UPDATE_VMSA = 0x042,
-    MC_SEV_CMD_SEND_FINISH = 0x043,
-    MC_SEV_CMD_SEND_CANCEL = 0x044,
-    MC_SEV_CMD_RECEIVE_START = 0x050,
-    MC_SEV_CMD_RECEIVE_UPDATE_DATA = 0x051,
-    MC_SEV_CMD_RECEIVE_UPDATE_VMSA = 0x052,
-    MC_SEV_CMD_RECEIVE_FINISH = 0x053,
-    MC_SEV_CMD_DBG_DECRYPT = 0x060,
-    MC_SEV_CMD_DBG_ENCRYPT = 0x061,
-    MC_SEV_CMD_SWAP_OUT = 0x070,
-    MC_SEV_CMD_SWAP_IN = 0x071,
+#define MC_SEV_CMD_ENUM_(name, id) MC_SEV_CMD_##name = id,
+    MC_SEV_COMMANDS(MC_SEV_CMD_ENUM_)
+#undef MC_SEV_CMD_ENUM_
 };
 
 /* ---- Platform and guest states --------------------------------------------------------- */

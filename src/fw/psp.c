@@ -10,73 +10,32 @@
 #include "fw/psp_cmds.h"
 #include "fw/psp_int.h"
 
-/* ---- state masks ------------------------------------------------------------------------ */
-#define P_U (1u << MC_SEV_PSTATE_UNINIT)
-#define P_I (1u << MC_SEV_PSTATE_INIT)
-#define P_W (1u << MC_SEV_PSTATE_WORKING)
-#define P_ANY (P_U | P_I | P_W)
-#define G(s) (1u << MC_SEV_GSTATE_##s)
-#define G_ANY (G(LUPDATE) | G(LSECRET) | G(RUNNING) | G(SUPDATE) | G(RUPDATE) | G(SENT))
+/* ---- the dispatch table, generated from the command list (psp_cmds.h) ----------------------- */
 
-enum copy_class {
-    CB_NONE = 0,  /* input only: nothing written back */
-    CB_OK,        /* written back on success */
-    CB_OK_LEN,    /* written back on success and on INVALID_LENGTH (length query) */
-};
+#define PSP_CMD_BUF_MAX 0x80u /* the firmware's copy of a command buffer */
 
 struct psp_cmd_desc {
     uint32_t id;
     const char *name;
-    uint32_t buf_len;   /* 0 = no command buffer */
-    uint32_t min_api;   /* (major << 8) | minor; older firmware answers INVALID_COMMAND */
-    uint8_t pstates;    /* allowed platform states (P_*) */
-    int8_t handle_off;  /* -1: the dispatcher does not look up a guest */
-    uint8_t gstates;    /* allowed guest states when handle_off >= 0 */
-    uint8_t copy;       /* enum copy_class */
-    bool writes_nv;     /* may rewrite the persistent state (documentation + NV area write-back) */
+    uint32_t buf_len;  /* 0 = no command buffer */
+    int handle_off;    /* -1: the dispatcher does not look up a guest */
+    uint8_t pstates;   /* allowed platform states (P_*) */
+    uint8_t gstates;   /* allowed guest states when handle_off >= 0 */
+    uint8_t copy;      /* enum copy_class */
+    uint32_t min_api;  /* (major << 8) | minor; older firmware answers INVALID_COMMAND */
+    bool writes_nv;    /* may rewrite the persistent state */
     psp_handler_fn fn;
 };
 
-/* Platform-state column: what AMD's firmware checks (digest §4 "FW" column). Where the spec's
- * list is narrower (SHUTDOWN in UNINIT, PEK_CSR in WORKING, DF_FLUSH in UNINIT) we follow the
- * firmware, because hosts are written against real firmware behaviour.
- * Guest-state column: digest §5. */
-static const struct psp_cmd_desc psp_cmds[] = {
-    {MC_SEV_CMD_INIT, "INIT", 0x14, 0, P_U, -1, 0, CB_NONE, true, psp_cmd_init},
-    {MC_SEV_CMD_SHUTDOWN, "SHUTDOWN", 0, 0, P_ANY, -1, 0, CB_NONE, false, psp_cmd_shutdown},
-    {MC_SEV_CMD_PLATFORM_RESET, "PLATFORM_RESET", 0, 0, P_U, -1, 0, CB_NONE, true, psp_cmd_platform_reset},
-    {MC_SEV_CMD_PLATFORM_STATUS, "PLATFORM_STATUS", 0x0C, 0, P_ANY, -1, 0, CB_OK, false, psp_cmd_platform_status},
-    {MC_SEV_CMD_PEK_GEN, "PEK_GEN", 0, 0, P_I, -1, 0, CB_NONE, true, psp_cmd_pek_gen},
-    {MC_SEV_CMD_PEK_CSR, "PEK_CSR", 0x0C, 0, P_I | P_W, -1, 0, CB_OK_LEN, false, psp_cmd_pek_csr},
-    {MC_SEV_CMD_PEK_CERT_IMPORT, "PEK_CERT_IMPORT", 0x1C, 0, P_I, -1, 0, CB_NONE, true, psp_cmd_pek_cert_import},
-    {MC_SEV_CMD_PDH_CERT_EXPORT, "PDH_CERT_EXPORT", 0x1C, 0, P_I | P_W, -1, 0, CB_OK_LEN, false,
-     psp_cmd_pdh_cert_export},
-    {MC_SEV_CMD_PDH_GEN, "PDH_GEN", 0, 0, P_I | P_W, -1, 0, CB_NONE, true, psp_cmd_pdh_gen},
-    {MC_SEV_CMD_DF_FLUSH, "DF_FLUSH", 0, 0, P_ANY, -1, 0, CB_NONE, false, psp_cmd_df_flush},
-    {MC_SEV_CMD_GET_ID, "GET_ID", 0x0C, 0x0010, P_ANY, -1, 0, CB_OK_LEN, false, psp_cmd_get_id},
-    {MC_SEV_CMD_INIT_EX, "INIT_EX", 0x24, 0, P_U, -1, 0, CB_NONE, true, psp_cmd_init_ex},
-    {MC_SEV_CMD_NOP, "NOP", 0, 0, P_ANY, -1, 0, CB_NONE, false, psp_cmd_nop},
-    {MC_SEV_CMD_DECOMMISSION, "DECOMMISSION", 0x04, 0, P_W, 0, G_ANY, CB_NONE, false, psp_cmd_decommission},
-    {MC_SEV_CMD_ACTIVATE, "ACTIVATE", 0x08, 0, P_W, 0, G_ANY & ~G(SENT), CB_NONE, false, psp_cmd_activate},
-    {MC_SEV_CMD_DEACTIVATE, "DEACTIVATE", 0x04, 0, P_W, 0, G_ANY, CB_NONE, false, psp_cmd_deactivate},
-    {MC_SEV_CMD_GUEST_STATUS, "GUEST_STATUS", 0x0D, 0, P_I | P_W, -1, 0, CB_OK, false, psp_cmd_guest_status},
-    {MC_SEV_CMD_COPY, "COPY", 0x18, 0, P_W, 0, G_ANY, CB_NONE, false, psp_cmd_copy},
-    {MC_SEV_CMD_ACTIVATE_EX, "ACTIVATE_EX", 0x18, 0, P_W, 4, G_ANY & ~G(SENT), CB_NONE, false, psp_cmd_activate_ex},
-    {MC_SEV_CMD_LAUNCH_START, "LAUNCH_START", 0x24, 0, P_I | P_W, -1, 0, CB_OK, false, psp_cmd_launch_start},
-    {MC_SEV_CMD_LAUNCH_UPDATE_DATA, "LAUNCH_UPDATE_DATA", 0x14, 0, P_W, 0, G(LUPDATE), CB_NONE, false,
-     psp_cmd_launch_update_data},
-    {MC_SEV_CMD_LAUNCH_UPDATE_VMSA, "LAUNCH_UPDATE_VMSA", 0x14, 0, P_W, 0, G(LUPDATE), CB_NONE, false,
-     psp_cmd_launch_update_vmsa},
-    {MC_SEV_CMD_LAUNCH_MEASURE, "LAUNCH_MEASURE", 0x14, 0, P_W, 0, G(LUPDATE), CB_OK_LEN, false,
-     psp_cmd_launch_measure},
-    {MC_SEV_CMD_LAUNCH_SECRET, "LAUNCH_SECRET", 0x34, 0, P_W, 0, G(LSECRET), CB_NONE, false, psp_cmd_launch_secret},
-    {MC_SEV_CMD_LAUNCH_FINISH, "LAUNCH_FINISH", 0x04, 0, P_W, 0, G(LSECRET), CB_NONE, false, psp_cmd_launch_finish},
-    {MC_SEV_CMD_ATTESTATION, "ATTESTATION", 0x24, 0x0017, P_W, 0, G(LSECRET) | G(RUNNING) | G(SUPDATE) | G(SENT),
-     CB_OK_LEN, false, psp_cmd_attestation},
-    {MC_SEV_CMD_SEND_START, "SEND_START", 0x44, 0, P_W, 0, G(RUNNING), CB_OK_LEN, false, psp_cmd_send_start},
-    {MC_SEV_CMD_DBG_DECRYPT, "DBG_DECRYPT", 0x1C, 0, P_W, 0, G_ANY, CB_NONE, false, psp_cmd_dbg_decrypt},
-    {MC_SEV_CMD_DBG_ENCRYPT, "DBG_ENCRYPT", 0x1C, 0, P_W, 0, G_ANY, CB_NONE, false, psp_cmd_dbg_encrypt},
-};
+#define PSP_DESC_(name, handler, buf, guest, ps, gs, cb, api, nv) \
+    {MC_SEV_CMD_##name, #name, buf, guest, ps, gs, cb, api, nv, psp_cmd_##handler},
+static const struct psp_cmd_desc psp_cmds[] = {PSP_COMMANDS(PSP_DESC_)};
+#undef PSP_DESC_
+
+#define PSP_FITS_(name, handler, buf, ...) \
+    _Static_assert((buf) <= PSP_CMD_BUF_MAX, #name ": the command buffer fits the firmware's copy");
+PSP_COMMANDS(PSP_FITS_)
+#undef PSP_FITS_
 
 #define PSP_NCMDS (sizeof psp_cmds / sizeof psp_cmds[0])
 
@@ -91,25 +50,12 @@ static const struct psp_cmd_desc *psp_find(uint32_t id)
 /* Names of every command ID the spec defines (also the ones this firmware refuses). */
 const char *mc_sev_cmd_name(uint32_t cmd)
 {
-    static const struct {
-        uint32_t id;
-        const char *name;
-    } names[] = {
-        {0x001, "INIT"}, {0x002, "SHUTDOWN"}, {0x003, "PLATFORM_RESET"}, {0x004, "PLATFORM_STATUS"},
-        {0x005, "PEK_GEN"}, {0x006, "PEK_CSR"}, {0x007, "PEK_CERT_IMPORT"}, {0x008, "PDH_CERT_EXPORT"},
-        {0x009, "PDH_GEN"}, {0x00A, "DF_FLUSH"}, {0x00B, "DOWNLOAD_FIRMWARE"}, {0x00C, "GET_ID"},
-        {0x00D, "INIT_EX"}, {0x00E, "NOP"}, {0x00F, "RING_BUFFER"}, {0x020, "DECOMMISSION"},
-        {0x021, "ACTIVATE"}, {0x022, "DEACTIVATE"}, {0x023, "GUEST_STATUS"}, {0x024, "COPY"},
-        {0x025, "ACTIVATE_EX"}, {0x030, "LAUNCH_START"}, {0x031, "LAUNCH_UPDATE_DATA"},
-        {0x032, "LAUNCH_UPDATE_VMSA"}, {0x033, "LAUNCH_MEASURE"}, {0x034, "LAUNCH_SECRET"},
-        {0x035, "LAUNCH_FINISH"}, {0x036, "ATTESTATION"}, {0x040, "SEND_START"}, {0x041, "SEND_UPDATE_DATA"},
-        {0x042, "SEND_UPDATE_VMSA"}, {0x043, "SEND_FINISH"}, {0x044, "SEND_CANCEL"}, {0x050, "RECEIVE_START"},
-        {0x051, "RECEIVE_UPDATE_DATA"}, {0x052, "RECEIVE_UPDATE_VMSA"}, {0x053, "RECEIVE_FINISH"},
-        {0x060, "DBG_DECRYPT"}, {0x061, "DBG_ENCRYPT"}, {0x070, "SWAP_OUT"}, {0x071, "SWAP_IN"},
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (names[i].id == cmd)
-            return names[i].name;
+    switch (cmd) {
+#define PSP_NAME_(name, id) \
+    case id: return #name;
+        MC_SEV_COMMANDS(PSP_NAME_)
+#undef PSP_NAME_
+    }
     return "UNKNOWN";
 }
 
@@ -322,7 +268,7 @@ mc_status mc_psp_command(struct mc_psp *psp, uint32_t cmd, uint64_t buf_paddr, u
                               mc_sev_pstate_name(psp->pstate));
         return MC_OK;
     }
-    uint8_t buf[0x80] = {0};
+    uint8_t buf[PSP_CMD_BUF_MAX] = {0};
     uint32_t st = MC_FW_SUCCESS;
     if (d->buf_len) {
         st = psp_host_read(psp, buf_paddr, buf, d->buf_len, err);
