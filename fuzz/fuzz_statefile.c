@@ -42,6 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* every refusal says why */
         b = NULL;
         unlink(path);
+        char lock[80];
+        snprintf(lock, sizeof lock, "%s.lock", path);
+        unlink(lock);
     }
     /* (2) as the INIT_EX NV area */
     if (open_board(NULL, &b, NULL) == MC_OK) {

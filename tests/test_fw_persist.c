@@ -1,8 +1,11 @@
 /* The firmware's persistent state: the state file (atomic writes, reload, corrupt / truncated /
  * foreign files refused with a clear error) and the INIT_EX NV area in DRAM (fresh 0xFF area,
  * reload, corrupt or foreign area -> SECURE_DATA_INVALID with nothing changed). */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <memcrypt/fileio.h>
@@ -104,6 +107,10 @@ static void test_state_file(void)
     free(buf);
     unlink(bad);
     unlink(path);
+    strcat(bad, ".lock");
+    unlink(bad);
+    strcat(path, ".lock");
+    unlink(path);
 }
 
 #define NV_PA 0x200000ull
@@ -164,6 +171,226 @@ static void test_init_ex_nv_area(void)
     fwt_close(&u);
 }
 
+/* ---- the state file shared between processes ------------------------------------------------ */
+
+static uint32_t get_id(struct fwt *t, uint8_t id[MC_SEV_ID_LEN])
+{
+    uint8_t b[0x0C] = {0};
+    mc_put_le64(b, DATA_PA);
+    mc_put_le32(b + 8, MC_SEV_ID_LEN);
+    uint32_t st = fw(t, MC_SEV_CMD_GET_ID, b, sizeof b);
+    hw_read(t, DATA_PA, id, MC_SEV_ID_LEN);
+    return st;
+}
+
+static void tweak_nowait(struct mc_psp_config *c) { c->root_bits = 2048, c->state_wait_ms = 100; }
+
+/* The lock within one process (two open file descriptions exclude each other as two processes
+ * do), and the release/acquire API a long-lived front end uses between commands. */
+static void test_state_lock(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/lock.state", dir);
+    static uint8_t pdh_a[MC_SEV_CERT_LEN], pdh_b[MC_SEV_CERT_LEN];
+    struct fwt a, b;
+    CHECK(fwt_open(&a, "rome", path, tweak_fast) == 0);
+    CHECK(mc_psp_state_locked(a.psp));
+    CHECK(fwt_init(&a, 0) == 0 && export_pdh(&a, pdh_a) == 0);
+    /* Held: a second firmware on the file waits, then says it is busy and who holds it. */
+    char pid[32];
+    snprintf(pid, sizeof pid, "pid %ld", (long)getpid());
+    CHECK(fwt_open(&b, "rome", path, tweak_nowait) != 0);
+    CHECK(b.err.code == MC_E_BUSY && strstr(b.err.msg, "busy") && strstr(b.err.msg, pid));
+    mc_machine_destroy(b.m);
+    /* Released: the other one runs a command that changes the identity and is done. */
+    mc_psp_state_release(a.psp);
+    CHECK(!mc_psp_state_locked(a.psp));
+    CHECK(fwt_open(&b, "rome", path, tweak_nowait) == 0);
+    CHECK(fwt_init(&b, 0) == 0 && fw(&b, MC_SEV_CMD_PDH_GEN, NULL, 0) == 0 && export_pdh(&b, pdh_b) == 0);
+    CHECK(memcmp(pdh_a, pdh_b, MC_SEV_CERT_LEN) != 0);
+    fwt_close(&b);
+    /* Without the lock nothing persistent may change (it would overwrite the other's update). */
+    CHECK(fw(&a, MC_SEV_CMD_PDH_GEN, NULL, 0) == MC_FW_HWERROR_PLATFORM);
+    CHECK(strstr(a.err.msg, "not locked") != NULL);
+    /* Acquired again: the file is read again, so the other's update is seen. */
+    CHECK(mc_psp_state_acquire(a.psp, 1000, NULL) == MC_OK && mc_psp_state_locked(a.psp));
+    CHECK(export_pdh(&a, pdh_a) == 0);
+    CHECK_MEM(pdh_a, pdh_b, MC_SEV_CERT_LEN);
+    CHECK(fw(&a, MC_SEV_CMD_PDH_GEN, NULL, 0) == 0);
+    fwt_close(&a);
+    /* Without a state file both calls do nothing. */
+    CHECK(fwt_open(&a, "rome", NULL, tweak_fast) == 0);
+    CHECK(mc_psp_state_acquire(a.psp, 0, NULL) == MC_OK && !mc_psp_state_locked(a.psp));
+    mc_psp_state_release(a.psp);
+    fwt_close(&a);
+    unlink(path);
+    strcat(path, ".lock");
+    unlink(path);
+}
+
+/* Children forked first, released together: each runs one identity command on the shared state
+ * file and reports the PDH it saw before and after. With the lock the runs are serial: the
+ * (before, after) pairs form one chain from the initial PDH to the final one. A lost update shows
+ * as two runs that started from the same PDH. */
+#define NCHILD 6
+
+static void test_concurrent_updates(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/shared.state", dir);
+    static uint8_t first[MC_SEV_CERT_LEN], last[MC_SEV_CERT_LEN], seen[NCHILD][2][MC_SEV_CERT_LEN];
+    struct fwt t;
+    CHECK(fwt_open(&t, "rome", path, tweak_fast) == 0);
+    CHECK(fwt_init(&t, 0) == 0 && export_pdh(&t, first) == 0);
+    fwt_close(&t);
+    int go[2], out[NCHILD][2];
+    pid_t kid[NCHILD];
+    CHECK(pipe(go) == 0);
+    for (int i = 0; i < NCHILD; i++) {
+        CHECK(pipe(out[i]) == 0);
+        kid[i] = fork();
+        if (kid[i] == 0) {
+            close(go[1]);
+            char c;
+            if (read(go[0], &c, 1) != 0) /* EOF: everyone starts now */
+                _exit(2);
+            static char seed[32];
+            snprintf(seed, sizeof seed, "child-%d", i);
+            fwt_seed = seed;
+            static uint8_t r[2][MC_SEV_CERT_LEN];
+            int bad = fwt_open(&t, "rome", path, tweak_fast) != 0 || fwt_init(&t, 0) != 0 || export_pdh(&t, r[0]) != 0 ||
+                      fw(&t, i % 2 ? MC_SEV_CMD_PDH_GEN : MC_SEV_CMD_PEK_GEN, NULL, 0) != 0 ||
+                      export_pdh(&t, r[1]) != 0;
+            if (bad)
+                fprintf(stderr, "child %d: %s\n", i, t.err.msg);
+            fwt_close(&t);
+            _exit(bad || write(out[i][1], r, sizeof r) != (ssize_t)sizeof r);
+        }
+        close(out[i][1]);
+    }
+    close(go[0]);
+    close(go[1]);
+    for (int i = 0; i < NCHILD; i++) {
+        size_t got = 0;
+        ssize_t k;
+        while (got < sizeof seen[i] && (k = read(out[i][0], (uint8_t *)seen[i] + got, sizeof seen[i] - got)) > 0)
+            got += (size_t)k;
+        close(out[i][0]);
+        int ws = 0;
+        CHECK(waitpid(kid[i], &ws, 0) == kid[i] && WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+        CHECK(got == sizeof seen[i]);
+    }
+    CHECK(fwt_open(&t, "rome", path, tweak_fast) == 0);
+    CHECK(fwt_init(&t, 0) == 0 && export_pdh(&t, last) == 0);
+    fwt_close(&t);
+    const uint8_t *cur = first;
+    bool used[NCHILD] = {0};
+    int steps = 0;
+    for (; steps < NCHILD; steps++) {
+        int next = -1, n = 0;
+        for (int i = 0; i < NCHILD; i++)
+            if (!used[i] && !memcmp(seen[i][0], cur, MC_SEV_CERT_LEN))
+                next = i, n++;
+        CHECK_MSG(n == 1, "step %d: %d runs started from the same state", steps, n);
+        if (n != 1)
+            break;
+        used[next] = true;
+        cur = seen[next][1];
+    }
+    CHECK(steps == NCHILD && !memcmp(cur, last, MC_SEV_CERT_LEN)); /* every update is in the final state */
+    unlink(path);
+    strcat(path, ".lock");
+    unlink(path);
+}
+
+/* Two first uses of a missing state file: one chip, not two. */
+static void test_first_use_race(void)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/new.state", dir);
+    unlink(path);
+    int go[2], out[NCHILD][2];
+    pid_t kid[NCHILD];
+    uint8_t id[NCHILD][MC_SEV_ID_LEN];
+    CHECK(pipe(go) == 0);
+    for (int i = 0; i < NCHILD; i++) {
+        CHECK(pipe(out[i]) == 0);
+        kid[i] = fork();
+        if (kid[i] == 0) {
+            close(go[1]);
+            char c;
+            if (read(go[0], &c, 1) != 0)
+                _exit(2);
+            static char seed[32];
+            snprintf(seed, sizeof seed, "chip-%d", i); /* each would make a different chip */
+            fwt_seed = seed;
+            struct fwt t;
+            uint8_t r[MC_SEV_ID_LEN];
+            int bad = fwt_open(&t, "rome", path, tweak_fast) != 0 || get_id(&t, r) != 0;
+            fwt_close(&t);
+            _exit(bad || write(out[i][1], r, sizeof r) != (ssize_t)sizeof r);
+        }
+        close(out[i][1]);
+    }
+    close(go[0]);
+    close(go[1]);
+    for (int i = 0; i < NCHILD; i++) {
+        ssize_t k = read(out[i][0], id[i], sizeof id[i]);
+        close(out[i][0]);
+        int ws = 0;
+        CHECK(waitpid(kid[i], &ws, 0) == kid[i] && WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+        CHECK(k == (ssize_t)sizeof id[i]);
+        if (i)
+            CHECK_MEM(id[i], id[0], MC_SEV_ID_LEN);
+    }
+    unlink(path);
+    strcat(path, ".lock");
+    unlink(path);
+}
+
+/* A temporary copy left by a killed writer (it holds the chip secret) is removed at the next
+ * open; a symbolic link as the state file is followed: the target is updated, the link stays. */
+static void test_stale_and_link(void)
+{
+    char path[300], tmp[320], keep[320], link[300];
+    snprintf(path, sizeof path, "%s/chip.state", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmpK1LLed", path);
+    snprintf(keep, sizeof keep, "%s.tmp-not-ours", path);
+    snprintf(link, sizeof link, "%s/link.state", dir);
+    static uint8_t pdh1[MC_SEV_CERT_LEN], pdh2[MC_SEV_CERT_LEN];
+    struct fwt t;
+    CHECK(fwt_open(&t, "rome", path, tweak_fast) == 0);
+    CHECK(fwt_init(&t, 0) == 0 && export_pdh(&t, pdh1) == 0);
+    fwt_close(&t);
+    CHECK(mc_file_write_atomic(tmp, (const uint8_t *)"stale copy", 10, NULL) == MC_OK);
+    CHECK(mc_file_write_atomic(keep, (const uint8_t *)"someone else's", 14, NULL) == MC_OK);
+    CHECK(symlink("chip.state", link) == 0);
+    CHECK(fwt_open(&t, "rome", link, tweak_fast) == 0);
+    CHECK(access(tmp, F_OK) != 0 && access(keep, F_OK) == 0);
+    CHECK(fwt_init(&t, 0) == 0 && export_pdh(&t, pdh2) == 0);
+    CHECK_MEM(pdh1, pdh2, MC_SEV_CERT_LEN); /* the link reads the target */
+    CHECK(fw(&t, MC_SEV_CMD_PDH_GEN, NULL, 0) == 0 && export_pdh(&t, pdh2) == 0);
+    fwt_close(&t);
+    struct stat st;
+    CHECK(lstat(link, &st) == 0 && S_ISLNK(st.st_mode));
+    CHECK(fwt_open(&t, "rome", path, tweak_fast) == 0); /* the target holds the update */
+    CHECK(fwt_init(&t, 0) == 0 && export_pdh(&t, pdh1) == 0);
+    CHECK_MEM(pdh1, pdh2, MC_SEV_CERT_LEN);
+    fwt_close(&t);
+    /* A dangling link is refused rather than replaced by a new chip's file. */
+    unlink(link);
+    CHECK(symlink("gone.state", link) == 0);
+    CHECK(fwt_open(&t, "rome", link, tweak_fast) != 0 && strstr(t.err.msg, "missing"));
+    mc_machine_destroy(t.m);
+    snprintf(tmp, sizeof tmp, "%s/gone.state", dir);
+    CHECK(access(tmp, F_OK) != 0);
+    unlink(link);
+    unlink(keep);
+    unlink(path);
+    strcat(path, ".lock");
+    unlink(path);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "%s/fwpersist-XXXXXX", MC_BINARY_DIR);
@@ -173,6 +400,11 @@ int main(void)
     }
     RUN(test_state_file);
     RUN(test_init_ex_nv_area);
-    rmdir(dir);
+    RUN(test_state_lock);
+    RUN(test_concurrent_updates);
+    RUN(test_first_use_race);
+    RUN(test_stale_and_link);
+    if (rmdir(dir) != 0)
+        fprintf(stderr, "left over in %s\n", dir);
     return check_summary();
 }

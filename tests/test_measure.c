@@ -236,7 +236,7 @@ static void test_sev_and_refusals(void)
     uint8_t d[48], h[32];
     size_t dn;
     struct mc_error e;
-    struct mc_measure_input in = {.mode = MC_MEASURE_SEV, .ovmf = ovmf, .ovmf_len = on};
+    struct mc_measure_input in = {.mode = MC_MEASURE_SEV, .ovmf = ovmf, .ovmf_len = on, .guest_features = 0x1};
     CHECK(mc_measure(&in, d, &dn, &e) == MC_OK && dn == 32);
     sha("SHA256", ovmf, on, h);
     CHECK_MEM(d, h, 32);

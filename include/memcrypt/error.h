@@ -26,6 +26,7 @@ typedef enum mc_status {
     MC_E_VERIFY,      /* a signature, MAC, digest or policy check failed */
     MC_E_UNSUPPORTED, /* valid request the platform/profile cannot do */
     MC_E_FAULT,       /* an architectural fault was raised (see the fault out-parameter) */
+    MC_E_BUSY,        /* a resource (e.g. a locked state file) stayed in use by another process */
     MC_E__COUNT
 } mc_status;
 

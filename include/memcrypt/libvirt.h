@@ -94,7 +94,18 @@ struct mc_lv_platform {
     uint8_t api_major, api_minor, build; /* SEV firmware API version */
     uint8_t snp_api_major, snp_api_minor;/* SNP ABI version (0.0 when no SNP) */
     bool smt_enabled;                /* host SMT on (SNP policy bit 16 must then be set) */
+    unsigned addr_bits;              /* usable host physical-address bits: MAXPHYADDR (CPUID
+                                        8000_0008 EAX[7:0]) less the reduction when encryption is on */
+    unsigned phys_bits;              /* MAXPHYADDR itself */
 };
+
+/* Host physical memory a guest of guest_bytes occupies (the model `memcrypt run` builds): the
+ * host's first 2 MiB, the guest's memory in 2 MiB pages, its nested page tables, a copy of the
+ * firmware flash (up to MC_OVMF_MAX_SIZE) and 16 MiB for VMSAs, mailbox and buffers. An SEV
+ * guest's memory is pinned in host RAM, so a domain fits a platform when this fits in
+ * 2^addr_bits bytes; `domain check` and `run` check exactly this. */
+#define MC_LV_HOST_LOW_BYTES (2ull << 20)
+uint64_t mc_libvirt_host_bytes(uint64_t guest_bytes);
 
 /* Parse a domain XML held in memory (len bytes, need not be NUL-terminated). */
 mc_status mc_libvirt_parse(const char *xml, size_t len, struct mc_lv_domain **out, struct mc_error *err);

@@ -90,6 +90,10 @@ struct mc_measure_input {
  * hashes-table entry or SNP_KERNEL_HASHES section, unknown section types) with a message that
  * names what is missing. */
 mc_status mc_measure(const struct mc_measure_input *in, uint8_t *out, size_t *out_len, struct mc_error *err);
+/* The kernel part of those checks alone: can this OVMF image measure a kernel/initrd/command line
+ * in this mode? Lets a caller refuse before it reads (possibly large) kernel files. */
+mc_status mc_measure_kernel_supported(enum mc_measure_mode mode, const uint8_t *ovmf, size_t ovmf_len,
+                                      struct mc_error *err);
 
 /* The QEMU kernel-hashes table (SEV API §12): header GUID, cmdline/initrd/kernel SHA-256 entries,
  * zero padded to MC_SEV_HASHES_TABLE_LEN. initrd NULL = no initrd; cmdline NULL = none. */

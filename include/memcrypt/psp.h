@@ -70,16 +70,37 @@ struct mc_psp_config {
     uint32_t max_guests;   /* 1..1024; 0 means 1024 */
     unsigned root_bits;    /* RSA size of the emulated ARK/ASK: 2048 or 4096; 0 means 4096 */
     const char *state_path; /* persistent state file (OCA/PEK/PDH/owner/chip secret); NULL = memory only */
+    unsigned state_wait_ms; /* how long to wait for another process's lock on state_path;
+                               0 = MC_PSP_STATE_WAIT_MS */
 };
 
+#define MC_PSP_STATE_WAIT_MS 30000u
+
 /* Create the firmware in UNINIT. cfg, mem and rng are copied/borrowed (rng must outlive the
- * PSP). With a state_path, an existing file is loaded and checked now (corrupt, truncated or
- * written for another platform -> MC_E_FORMAT with a message naming the file); a missing file
- * is created with a fresh chip secret. */
+ * PSP). With a state_path, the state file is locked (see below), an existing file is loaded and
+ * checked now (corrupt, truncated or written for another platform -> MC_E_FORMAT with a message
+ * naming the file); a missing file is created with a fresh chip secret. A symbolic link as
+ * state_path is followed: its target is read, locked and replaced (the link stays). */
 mc_status mc_psp_create(const struct mc_psp_config *cfg, const struct mc_psp_mem *mem, struct mc_rng *rng,
                         struct mc_psp **out, struct mc_error *err);
-/* Wipes every secret and frees. NULL is fine. Does not touch DRAM or the memory controller. */
+/* Wipes every secret, releases the state file's lock and frees. NULL is fine. Does not touch
+ * DRAM or the memory controller. */
 void mc_psp_destroy(struct mc_psp *psp);
+
+/* The state file is shared by processes (CLI commands, an emulated /dev/sev): one exclusive lock
+ * (flock(2) on STATE.lock beside it) covers each read-modify-write. mc_psp_create takes the lock
+ * (waiting up to cfg->state_wait_ms for another holder, then MC_E_BUSY naming the holder's pid),
+ * removes temporary copies a killed process left (STATE.tmpXXXXXX, holding the chip secret),
+ * then reads or creates the state; the lock is held until mc_psp_destroy. Every change to the
+ * persistent state is written to the file (atomically) before the command that made it returns:
+ * the commit is part of the command. A long-lived front end releases the lock between commands
+ * and acquires it again (which re-reads the file: another process may have changed the identity)
+ * before the next. While released, a command that would change the persistent state fails with
+ * HWERROR_PLATFORM and a sentence saying so; the others run on the state last read. Without a
+ * state file both calls succeed and do nothing. */
+mc_status mc_psp_state_acquire(struct mc_psp *psp, unsigned wait_ms, struct mc_error *err);
+void mc_psp_state_release(struct mc_psp *psp);
+bool mc_psp_state_locked(const struct mc_psp *psp);
 
 /* The mailbox: run command `cmd` with its buffer at system-physical address buf_paddr (ignored
  * for commands without a buffer). *fw_status always receives the firmware status. Returns

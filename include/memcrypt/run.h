@@ -42,7 +42,9 @@ struct mc_run_opts {
     size_t seed_len;
     const char *firmware;         /* overrides the XML's <loader>; NULL = use the XML */
     const char *state_path;       /* the firmware's persistent state file (identity kept between
-                                     runs); NULL = a fresh platform identity each run */
+                                     runs); NULL = a fresh platform identity each run. Locked
+                                     until the launch is measured (memcrypt/psp.h) */
+    unsigned state_wait_ms;       /* wait for another process's lock on it; 0 = the default */
     const char *default_firmware; /* for <os firmware='efi'> without a loader path */
     const uint8_t *tek, *tik;     /* the guest owner's transport keys (16 bytes each); NULL = fresh */
     bool no_session;              /* XML without dhCert: launch without a channel, as QEMU does
@@ -104,7 +106,11 @@ struct mc_run_report {
     bool secret_area_from_firmware;
     uint32_t secret_fw_status;
     bool secret_ok;               /* the guest read back the secret it was given */
-    char secret_seen[128];        /* what the guest found in the secret table (text, for display) */
+    char secret_seen[128];        /* what the guest found in the secret table, as text for display:
+                                     only for the built-in demo secret, else empty */
+    bool secret_found;            /* the guest found its secret's entry in the table */
+    uint32_t secret_seen_len;     /* its length, and SHA-256 (shown instead of a user's secret) */
+    uint8_t secret_seen_sha256[32];
     uint32_t final_state;         /* guest state after LAUNCH_FINISH (GUEST_STATUS) */
     bool workload;                /* the guest workload ran */
     struct mc_run_view priv, shared;

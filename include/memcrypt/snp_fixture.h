@@ -17,6 +17,8 @@
 #include <memcrypt/error.h>
 #include <memcrypt/snp_report.h>
 
+struct mc_outset;
+
 struct mc_snp_fixture_root_opts {
     enum mc_snp_gen gen;           /* UNKNOWN -> Milan */
     bool vlek;                     /* ASVK + VLEK (no hwID, with cspID) instead of ASK + VCEK */
@@ -25,7 +27,7 @@ struct mc_snp_fixture_root_opts {
     bool has_tcb; uint64_t tcb;    /* SPLs in the generation's layout; default a real-looking TCB */
 };
 
-/* Create dir (if missing) and write: ark.pem, ark-key.pem, ask.pem|asvk.pem (+ -key.pem),
+/* Create dir (if missing; its parent must exist) and write, all or nothing (memcrypt/fileio.h): ark.pem, ark-key.pem, ask.pem|asvk.pem (+ -key.pem),
  * vcek.der|vlek.der (+ .pem, -key.pem), cert_chain.pem (ASK/ASVK then ARK, like AMD's KDS),
  * certtable.bin (the extended-report certificate table). */
 mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_root_opts *o, struct mc_error *err);
@@ -50,6 +52,8 @@ struct mc_snp_fixture_report_opts {
     uint32_t vmpl, guest_svn;
     enum mc_snp_negative negative;
     const char *expired_cert_out;  /* MC_SNP_NEG_EXPIRED: where to write the expired VCEK/VLEK (DER) */
+    struct mc_outset *outputs;     /* if set, expired_cert_out is added to it (the caller commits it
+                                      with its own outputs); else written at once */
 };
 
 /* Sign a report with the VCEK/VLEK key in key_dir; fields default to values that verify

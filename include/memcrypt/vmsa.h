@@ -28,6 +28,18 @@ struct mc_vmsa_params {
     bool svsm;             /* COCONUT-SVSM entry state (flat 32-bit segments) */
 };
 
+/* SEV_FEATURES bits an SEV-SNP guest's VMSA may carry (AMD APM vol. 2 "SEV_FEATURES"; the guest's
+ * SEV_STATUS MSR shows bit n at n + 2, as Linux's msr-index.h names them): 0 SNPActive, 1 vTOM,
+ * 2 ReflectVC, 3 RestrictedInjection, 4 AlternateInjection, 5 DebugSwap, 6 PreventHostIBS,
+ * 7 BTBIsolation, 8 VmplSSS, 9 SecureTSC, 10 VmgexitParameter, 12 IbsVirtualization,
+ * 14 VmsaRegProt, 15 SmtProtection, 16 SecureAVIC, 21 IbpbOnEntry. Bits 11, 13, 17-20 and 22-63
+ * are reserved. */
+#define MC_SEV_FEATURES_SNP_ACTIVE 0x1ull
+#define MC_SEV_FEATURES_DEFINED 0x21D7FFull
+/* Can an SNP guest start with these SEV_FEATURES? SNPActive must be set (VMRUN of an SNP guest
+ * fails without it) and no reserved bit may be; MC_E_INVAL with a sentence naming the bits. */
+mc_status mc_vmsa_snp_features_check(uint64_t sev_features, struct mc_error *err);
+
 /* Fill page (MC_VMSA_SIZE bytes) with the initial save area. */
 void mc_vmsa_build(const struct mc_vmsa_params *p, uint8_t page[MC_VMSA_SIZE]);
 

@@ -151,7 +151,7 @@ static mc_status open_backing(struct mc_dram *d, const char *path, struct mc_err
         return mc_seterr(err, MC_E_UNSUPPORTED,
                          "DRAM: a file-backed DRAM is limited to 2^46 bytes (the host address space); "
                          "%llu bytes requested", (unsigned long long)d->size);
-    d->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    d->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0600);
     if (d->fd < 0)
         return mc_seterr(err, MC_E_IO, "DRAM: cannot open backing file '%s': %s", path, strerror(errno));
     struct stat st;

@@ -17,6 +17,7 @@
 
 #include <memcrypt/cpu.h>
 #include <memcrypt/libvirt.h>
+#include <memcrypt/ovmf.h>
 
 /* Platform facts come from the CPU profiles (memcrypt/cpu.h: CPUID 8000_001F decoded, firmware API
  * version, build and SNP ABI) — one source of truth shared with the machine and the firmware.
@@ -48,7 +49,49 @@ mc_status mc_libvirt_platform(const char *name, struct mc_lv_platform *out, stru
     out->build = prof->fw_build;
     out->snp_api_major = prof->snp_api_major;
     out->snp_api_minor = prof->snp_api_minor;
+    out->phys_bits = f.phys_bits;
+    out->addr_bits = f.sev || f.sme ? f.phys_bits - f.reduction : f.phys_bits;
     return MC_OK;
+}
+
+uint64_t mc_libvirt_host_bytes(uint64_t guest_bytes)
+{
+    const uint64_t two_mib = 2ull << 20;
+    if (guest_bytes > (1ull << 60))
+        return UINT64_MAX;
+    uint64_t mem = (guest_bytes + two_mib - 1) & ~(two_mib - 1);
+    /* NPT with 2 MiB leaves: one PML4, a PDPT per 512 GiB, a PD per 1 GiB. */
+    uint64_t npt = 4096 * (1 + ((mem + (1ull << 39) - 1) >> 39) + ((mem + (1ull << 30) - 1) >> 30));
+    return MC_LV_HOST_LOW_BYTES + mem + npt + MC_OVMF_MAX_SIZE + (16ull << 20);
+}
+
+/* "4 PiB", "256 MiB", "219100 KiB": the largest binary unit that divides the size exactly. */
+static void size_text(uint64_t bytes, char *out, size_t cap)
+{
+    static const char *const unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    unsigned u = 0;
+    while (u < 6 && bytes && bytes % 1024 == 0) {
+        bytes /= 1024;
+        u++;
+    }
+    snprintf(out, cap, "%llu %s", (unsigned long long)bytes, unit[u]);
+}
+
+static mc_status check_memory(const struct mc_lv_domain *d, const struct mc_lv_platform *p, struct mc_error *err)
+{
+    uint64_t bytes = d->memory_kib * 1024; /* at most 2^52: the parser's limit */
+    uint64_t need = mc_libvirt_host_bytes(bytes);
+    if (p->addr_bits >= 64 || need <= (1ull << p->addr_bits))
+        return MC_OK;
+    char have[48], room[48];
+    size_text(bytes, have, sizeof have);
+    size_text(1ull << p->addr_bits, room, sizeof room);
+    return mc_seterr(err, MC_E_RANGE,
+                     "<memory> of %s (%llu KiB) does not fit platform '%s': an SEV guest's memory is pinned in host "
+                     "RAM, at most %s there (%u physical-address bits: MAXPHYADDR %u less the %u-bit encryption "
+                     "reduction), and with its page tables and the firmware this guest needs %llu MiB",
+                     have, (unsigned long long)d->memory_kib, p->name, room, p->addr_bits, p->phys_bits,
+                     p->phys_bits - p->addr_bits, (unsigned long long)((need + (1ull << 20) - 1) >> 20));
 }
 
 uint32_t mc_libvirt_max_guests(const struct mc_lv_platform *p)
@@ -170,6 +213,8 @@ mc_status mc_libvirt_validate(struct mc_lv_domain *d, const struct mc_lv_platfor
             return mc_seterr(err, MC_E_UNSUPPORTED,
                              "cbitpos check failed, host '%u' requested '%u' (platform '%s' encrypts with C-bit %u)",
                              p->cbitpos, s->cbitpos, p->name, p->cbitpos);
+        if ((st = check_memory(d, p, err)))
+            return st;
         if (s->has_reduced_phys_bits && (s->reduced_phys_bits < 1 || s->reduced_phys_bits > 63))
             return mc_seterr(err, MC_E_UNSUPPORTED,
                              "reduced_phys_bits check failed, it should be in the range of 1 to 63, requested '%u'",

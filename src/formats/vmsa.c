@@ -254,3 +254,18 @@ const char *mc_vmm_type_name(enum mc_vmm_type t)
 {
     return t == MC_VMM_EC2 ? "ec2" : t == MC_VMM_GCE ? "gce" : "QEMU";
 }
+
+mc_status mc_vmsa_snp_features_check(uint64_t f, struct mc_error *err)
+{
+    if (f & ~MC_SEV_FEATURES_DEFINED)
+        return mc_seterr(err, MC_E_INVAL,
+                         "guest features 0x%llx set reserved SEV_FEATURES bits 0x%llx (bits 11, 13, 17-20 and 22-63 "
+                         "are reserved; a VMM cannot start a guest with them)",
+                         (unsigned long long)f, (unsigned long long)(f & ~MC_SEV_FEATURES_DEFINED));
+    if (!(f & MC_SEV_FEATURES_SNP_ACTIVE))
+        return mc_seterr(err, MC_E_INVAL,
+                         "guest features 0x%llx lack SNPActive (bit 0): every SEV-SNP guest's VMSA has it "
+                         "(0x1 is the reference's default, 0x21 adds DebugSwap as Linux >= 6.6 KVM does)",
+                         (unsigned long long)f);
+    return MC_OK;
+}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <memcrypt/bytes.h>
+#include <memcrypt/fileio.h>
 
 #include "fw/psp_cmds.h"
 #include "fw/psp_int.h"
@@ -193,6 +194,7 @@ mc_status mc_psp_create(const struct mc_psp_config *cfg, const struct mc_psp_mem
     struct mc_psp *psp = calloc(1, sizeof *psp);
     if (!psp)
         return mc_seterr(err, MC_E_NOMEM, "out of memory for the firmware");
+    psp->state_lock = -1;
     psp->cfg = *cfg;
     if (psp->cfg.max_guests == 0)
         psp->cfg.max_guests = MC_PSP_MAX_GUESTS;
@@ -203,16 +205,18 @@ mc_status mc_psp_create(const struct mc_psp_config *cfg, const struct mc_psp_mem
     psp->guests = calloc(psp->cfg.max_guests + 1, sizeof *psp->guests);
     psp->asid_owner = calloc(cfg->max_asid + 1, sizeof *psp->asid_owner);
     psp->asid_dirty = calloc(cfg->max_asid + 1, 1);
-    if (cfg->state_path)
-        psp->state_path = strdup(cfg->state_path);
-    psp->cfg.state_path = psp->state_path;
-    if (!psp->guests || !psp->asid_owner || !psp->asid_dirty || (cfg->state_path && !psp->state_path)) {
+    if (!psp->guests || !psp->asid_owner || !psp->asid_dirty) {
         mc_psp_destroy(psp);
         return mc_seterr(err, MC_E_NOMEM, "out of memory for the firmware tables");
     }
-    mc_status s;
+    mc_status s = MC_OK;
+    if (cfg->state_path && (s = mc_file_resolve(cfg->state_path, &psp->state_path, err)) != MC_OK) {
+        mc_psp_destroy(psp);
+        return s;
+    }
+    psp->cfg.state_path = psp->state_path;
     if (psp->state_path)
-        s = psp_nv_load_file(psp, err);
+        s = psp_nv_open(psp, cfg->state_wait_ms, err);
     else
         s = mc_rng_bytes(rng, psp->nv.chip_secret, sizeof psp->nv.chip_secret, err);
     if (s != MC_OK) {
@@ -243,6 +247,7 @@ void mc_psp_destroy(struct mc_psp *psp)
     free(psp->asid_owner);
     free(psp->asid_dirty);
     free(psp->state_path);
+    mc_file_unlock(psp->state_lock);
     mc_sev_identity_free(psp->id);
     mc_wipe(psp, sizeof *psp);
     free(psp);

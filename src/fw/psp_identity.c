@@ -73,8 +73,9 @@ uint32_t psp_id_get(struct mc_psp *psp, struct mc_error *err)
     if (mc_sev_identity_new(psp->rng, &p, &psp->id, err) != MC_OK)
         st = hw(err, "creation");
     else if ((st = id_store(psp, n, err)) == MC_FW_SUCCESS) {
-        if (psp_nv_save(psp, n, err) != MC_OK)
-            st = psp_fail(err, MC_FW_HWERROR_PLATFORM, "cannot persist the new platform identity");
+        struct mc_error why = {0};
+        if (psp_nv_save(psp, n, &why) != MC_OK)
+            st = psp_fail(err, MC_FW_HWERROR_PLATFORM, "cannot persist the new platform identity: %s", why.msg);
         else
             memcpy(&psp->nv, n, sizeof *n);
     }

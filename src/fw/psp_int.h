@@ -43,7 +43,8 @@ struct psp_guest {
 struct mc_psp {
     struct mc_psp_config cfg;
     char platform[PSP_PLATFORM_NAME_LEN];
-    char *state_path;
+    char *state_path; /* resolved (a link's target) */
+    int state_lock;   /* fd holding the state file's lock, -1 when not held */
     struct mc_psp_mem mem;
     struct mc_rng *rng;
 
@@ -105,8 +106,9 @@ mc_status psp_nv_decode(const struct mc_psp *psp, const uint8_t chip_secret[PSP_
 /* Persist nv (not yet committed to psp->nv) to the INIT_EX NV area when one is in use, else
  * to the state file (if any). */
 mc_status psp_nv_save(struct mc_psp *psp, const struct psp_nv *nv, struct mc_error *err);
-/* Load the state file at create time (missing file -> fresh chip secret, file written). */
-mc_status psp_nv_load_file(struct mc_psp *psp, struct mc_error *err);
+/* Lock the state file (waiting up to wait_ms, 0 = the default), remove stale temporary copies,
+ * load it (missing file -> fresh chip secret, file written). Unlocked again on failure. */
+mc_status psp_nv_open(struct mc_psp *psp, unsigned wait_ms, struct mc_error *err);
 
 /* ---- psp_identity.c: the platform identity (memcrypt/sev_identity.h) ----
  * Mutators change psp->id and write its new serialisation into the staged nv; when the caller

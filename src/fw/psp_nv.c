@@ -1,5 +1,6 @@
 /* The firmware's persistent state: the sealed NV image (INIT_EX NV area) and the state file
  * (the emulated chip: its fused secret plus its SPI store), written atomically. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,18 +156,35 @@ mc_status psp_nv_save(struct mc_psp *psp, const struct psp_nv *nv, struct mc_err
         free(img);
         return s;
     }
-    if (psp->state_path)
-        return write_state_file(psp, nv, err);
-    return MC_OK;
+    if (!psp->state_path)
+        return MC_OK;
+    if (psp->state_lock < 0)
+        return mc_seterr(err, MC_E_STATE, "the state file %s is not locked by this firmware (released; "
+                         "mc_psp_state_acquire first)", psp->state_path);
+    return write_state_file(psp, nv, err);
 }
 
-mc_status psp_nv_load_file(struct mc_psp *psp, struct mc_error *err)
+static mc_status load_file(struct mc_psp *psp, struct mc_error *err)
 {
     struct stat st;
-    if (stat(psp->state_path, &st) != 0) {
+    if (lstat(psp->state_path, &st) != 0) {
+        if (errno != ENOENT)
+            return mc_seterr(err, MC_E_IO, "%s: %s", psp->state_path, strerror(errno));
         /* A new chip: fresh fused secret, nothing else yet. */
-        mc_status s = mc_rng_bytes(psp->rng, psp->nv.chip_secret, PSP_CHIP_SECRET_LEN, err);
-        return s ? s : write_state_file(psp, &psp->nv, err);
+        struct psp_nv *n = calloc(1, sizeof *n);
+        if (!n)
+            return mc_seterr(err, MC_E_NOMEM, "out of memory");
+        mc_status s = mc_rng_bytes(psp->rng, n->chip_secret, PSP_CHIP_SECRET_LEN, err);
+        if (!s)
+            s = write_state_file(psp, n, err);
+        if (!s) {
+            memcpy(&psp->nv, n, sizeof *n);
+            mc_sev_identity_free(psp->id);
+            psp->id = NULL;
+        }
+        mc_wipe(n, sizeof *n);
+        free(n);
+        return s;
     }
     uint8_t *f;
     size_t len;
@@ -206,4 +224,42 @@ mc_status psp_nv_load_file(struct mc_psp *psp, struct mc_error *err)
     mc_wipe(f, len);
     free(f);
     return s;
+}
+
+mc_status psp_nv_open(struct mc_psp *psp, unsigned wait_ms, struct mc_error *err)
+{
+    if (!psp->state_path || psp->state_lock >= 0)
+        return MC_OK;
+    mc_status s = mc_file_lock(psp->state_path, wait_ms ? wait_ms : MC_PSP_STATE_WAIT_MS, &psp->state_lock, err);
+    if (s)
+        return s;
+    /* Holding the lock, any STATE.tmpXXXXXX is a copy (with the chip secret) that a process
+     * killed while writing left behind: nobody else writes the state now. */
+    mc_file_remove_stale_temps(psp->state_path);
+    s = load_file(psp, err);
+    if (s) {
+        mc_file_unlock(psp->state_lock);
+        psp->state_lock = -1;
+    }
+    return s;
+}
+
+mc_status mc_psp_state_acquire(struct mc_psp *psp, unsigned wait_ms, struct mc_error *err)
+{
+    if (!psp)
+        return mc_seterr(err, MC_E_INVAL, "mc_psp_state_acquire: NULL firmware");
+    return psp_nv_open(psp, wait_ms, err);
+}
+
+void mc_psp_state_release(struct mc_psp *psp)
+{
+    if (psp && psp->state_lock >= 0) {
+        mc_file_unlock(psp->state_lock);
+        psp->state_lock = -1;
+    }
+}
+
+bool mc_psp_state_locked(const struct mc_psp *psp)
+{
+    return psp && psp->state_lock >= 0;
 }

@@ -31,10 +31,11 @@ static void nv_drop(struct psp_nv *n)
 
 static uint32_t nv_commit(struct mc_psp *psp, struct psp_nv *n, struct mc_error *err)
 {
-    if (psp_nv_save(psp, n, err) != MC_OK) {
+    struct mc_error why = {0};
+    if (psp_nv_save(psp, n, &why) != MC_OK) {
         nv_drop(n);
         psp_id_reload(psp, NULL); /* back to the committed identity */
-        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "cannot persist the firmware state");
+        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "cannot persist the firmware state: %s", why.msg);
     }
     memcpy(&psp->nv, n, sizeof *n);
     nv_drop(n);

@@ -140,7 +140,7 @@ mc_status mc_machine_create(const struct mc_machine_config *cfg, struct mc_machi
     struct mc_dram_config dc = {cfg->dram_size, cfg->dram_file};
     if (!st)
         st = mc_dram_create(&dc, &m->dram, err);
-    if (!st && cfg->dram_size >> mc_platform_addr_bits(&plat))
+    if (!st && mc_platform_addr_bits(&plat) < 64 && cfg->dram_size > (1ull << mc_platform_addr_bits(&plat)))
         st = mc_seterr(err, MC_E_RANGE, "DRAM of %llu bytes does not fit the platform's %u usable address bits",
                        (unsigned long long)cfg->dram_size, mc_platform_addr_bits(&plat));
     if (!st)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #define MAX_BLOB (2ull << 30) /* kernel / initrd files up to 2 GiB */
+#define STREAM_TIMEOUT_MS 30000u
 
 void mc_measure_req_init(struct mc_measure_req *r)
 {
@@ -110,54 +111,12 @@ mc_status mc_measure_req_opt(struct mc_measure_req *r, int code, const char *arg
     }
 }
 
-/* Read a stream that is not a regular file (e.g. /dev/null, a pipe) up to max bytes. */
-static mc_status read_stream(const char *path, size_t max, uint8_t **buf, size_t *len, struct mc_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mc_seterr(err, MC_E_IO, "%s: %s", path, strerror(errno));
-    size_t cap = 65536, n = 0;
-    uint8_t *b = malloc(cap + 1);
-    mc_status st = b ? MC_OK : mc_seterr(err, MC_E_NOMEM, "out of memory");
-    while (st == MC_OK) {
-        if (n == cap) {
-            if (cap >= max) {
-                st = mc_seterr(err, MC_E_RANGE, "%s: larger than %zu bytes", path, max);
-                break;
-            }
-            cap = cap * 2 > max ? max : cap * 2;
-            uint8_t *nb = realloc(b, cap + 1);
-            if (!nb) {
-                st = mc_seterr(err, MC_E_NOMEM, "out of memory");
-                break;
-            }
-            b = nb;
-        }
-        size_t got = fread(b + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) {
-            if (ferror(f))
-                st = mc_seterr(err, MC_E_IO, "%s: read error", path);
-            break;
-        }
-    }
-    fclose(f);
-    if (st != MC_OK) {
-        free(b);
-        return st;
-    }
-    b[n] = 0;
-    *buf = b;
-    *len = n;
-    return MC_OK;
-}
-
 /* Map a firmware image read-only (no copy); falls back to reading it. *mapped tells which. */
 static mc_status map_image(const char *what, const char *path, size_t max, uint8_t **buf, size_t *len,
                            bool *mapped, struct mc_error *err)
 {
     *mapped = false;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY); /* a FIFO must not block us */
     struct stat sb;
     if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0 && (uint64_t)sb.st_size <= max) {
         void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
@@ -178,19 +137,13 @@ static mc_status map_image(const char *what, const char *path, size_t max, uint8
     return MC_OK;
 }
 
+/* Kernel and initrd may also come from a pipe (<(...)) or /dev/null, as the reference accepts;
+ * a pipe that stays silent for STREAM_TIMEOUT_MS is an error, other devices are refused. */
 static mc_status load(const char *what, const char *path, size_t max, uint8_t **buf, size_t *len,
                       struct mc_error *err)
 {
     struct mc_error e;
-    struct stat sb;
-    mc_status st;
-    /* Kernel and initrd may also come from character devices or pipes (/dev/null, <(...)),
-     * as the reference accepts; firmware images must be regular files. */
-    if (strcmp(what, "OVMF image") && strcmp(what, "SVSM image") && stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) &&
-        !S_ISDIR(sb.st_mode))
-        st = read_stream(path, max, buf, len, &e);
-    else
-        st = mc_file_read(path, max, buf, len, &e);
+    mc_status st = mc_file_read_stream(path, max, STREAM_TIMEOUT_MS, buf, len, &e);
     if (st != MC_OK)
         return mc_seterr(err, st, "cannot read the %s '%s': %s", what, path, e.msg);
     return MC_OK;
@@ -240,6 +193,11 @@ mc_status mc_measure_req_finish(struct mc_measure_req *r, struct mc_error *err)
                                  mc_measure_mode_name(in->mode));
             }
         }
+        if (in->mode == MC_MEASURE_SNP) {
+            struct mc_error e;
+            if (mc_vmsa_snp_features_check(in->guest_features, &e) != MC_OK)
+                return mc_seterr(err, MC_E_INVAL, "--guest-features: %s", e.msg);
+        }
         if (r->have_ovmf_hash && in->mode != MC_MEASURE_SNP)
             return mc_seterr(err, MC_E_INVAL, "SNP OVMF hash only works with SNP (--mode snp)");
         if (r->dump_vmsa && in->mode == MC_MEASURE_SEV)
@@ -264,6 +222,9 @@ mc_status mc_measure_req_finish(struct mc_measure_req *r, struct mc_error *err)
     }
     mc_status st = map_image("OVMF image", r->ovmf_path, MC_OVMF_MAX_SIZE, &r->ovmf_buf, &r->ovmf_len,
                              &r->ovmf_mapped, err);
+    /* Whether the image can take a kernel at all is known before the kernel is read. */
+    if (st == MC_OK && !ovmf_hash_mode && r->kernel_path)
+        st = mc_measure_kernel_supported(in->mode, r->ovmf_buf, r->ovmf_len, err);
     if (st == MC_OK && !ovmf_hash_mode && r->kernel_path) {
         st = load("kernel", r->kernel_path, MAX_BLOB, &r->kernel_buf, &r->kernel_len, err);
         if (st == MC_OK && r->initrd_path)

@@ -210,6 +210,43 @@ static mc_status gctx_vmsa(struct gctx *g, const uint8_t *page, int vcpu, struct
     return st != MC_OK ? st : gctx_update(g, MC_SNP_PAGE_VMSA, VMSA_GPA, c, page, vcpu, "vmsa", err);
 }
 
+/* Can image o take a kernel, initrd and command line in this mode? (Also asked before the
+ * kernel is read: mc_measure_kernel_supported.) */
+static mc_status kernel_support(enum mc_measure_mode mode, const struct mc_ovmf *o, struct mc_error *err)
+{
+    if (mode == MC_MEASURE_SNP_SVSM)
+        return mc_seterr(err, MC_E_UNSUPPORTED, "snp:svsm mode does not measure --kernel/--initrd/--append");
+    if (mode == MC_MEASURE_SEV || mode == MC_MEASURE_SEV_ES) {
+        if (!o->has_hashes || o->hashes_gpa == 0)
+            return mc_seterr(err, MC_E_UNSUPPORTED,
+                             "Kernel specified but OVMF doesn't support kernel/initrd/cmdline measurement (its "
+                             "footer GUID table has no SEV hashes-table entry %s)",
+                             MC_OVMF_GUID_SEV_HASH_TABLE);
+        return MC_OK;
+    }
+    if (mode == MC_MEASURE_SNP_OVMF_HASH)
+        return MC_OK; /* the kernel is not part of an OVMF-hash measurement */
+    if (!mc_ovmf_has_section(o, MC_OVMF_SNP_KERNEL_HASHES))
+        return mc_seterr(err, MC_E_UNSUPPORTED,
+                         "Kernel specified but OVMF metadata doesn't include SNP_KERNEL_HASHES section "
+                         "(this OVMF build cannot measure --kernel/--initrd/--append; use an AmdSev build)");
+    if (!o->has_hashes)
+        return mc_seterr(err, MC_E_UNSUPPORTED,
+                         "Kernel specified but the OVMF footer GUID table has no SEV hashes-table entry (%s)",
+                         MC_OVMF_GUID_SEV_HASH_TABLE);
+    return MC_OK;
+}
+
+mc_status mc_measure_kernel_supported(enum mc_measure_mode mode, const uint8_t *ovmf, size_t ovmf_len,
+                                      struct mc_error *err)
+{
+    if (!ovmf)
+        return mc_seterr(err, MC_E_INVAL, "no OVMF image");
+    struct mc_ovmf o;
+    mc_status st = mc_ovmf_parse(ovmf, ovmf_len, MC_OVMF_FOUR_GB, &o, err);
+    return st != MC_OK ? st : kernel_support(mode, &o, err);
+}
+
 static mc_status check_snp_sections(const struct mc_ovmf *o, bool has_kernel, const char *img,
                                     struct mc_error *err)
 {
@@ -225,17 +262,7 @@ static mc_status check_snp_sections(const struct mc_ovmf *o, bool has_kernel, co
                              "the SNP_KERNEL_HASHES section is 0x%x bytes; the kernel-hashes page is 0x1000",
                              s->size);
     }
-    if (has_kernel) {
-        if (!mc_ovmf_has_section(o, MC_OVMF_SNP_KERNEL_HASHES))
-            return mc_seterr(err, MC_E_UNSUPPORTED,
-                             "Kernel specified but OVMF metadata doesn't include SNP_KERNEL_HASHES section "
-                             "(this OVMF build cannot measure --kernel/--initrd/--append; use an AmdSev build)");
-        if (!o->has_hashes)
-            return mc_seterr(err, MC_E_UNSUPPORTED,
-                             "Kernel specified but the OVMF footer GUID table has no SEV hashes-table entry (%s)",
-                             MC_OVMF_GUID_SEV_HASH_TABLE);
-    }
-    return MC_OK;
+    return has_kernel ? kernel_support(MC_MEASURE_SNP, o, err) : MC_OK;
 }
 
 static mc_status snp_sections(struct gctx *g, const struct mc_ovmf *o, const uint8_t *hashes_page,
@@ -295,13 +322,18 @@ static mc_status measure_snp(const struct mc_measure_input *in, const struct mc_
         return mc_seterr(err, MC_E_ALIGN, "the OVMF image is %zu bytes, not a multiple of 4 KiB", o->size);
     const bool ovmf_only = in->mode == MC_MEASURE_SNP_OVMF_HASH;
     const bool svsm = in->mode == MC_MEASURE_SNP_SVSM;
+    if (in->mode == MC_MEASURE_SNP) {
+        mc_status st = mc_vmsa_snp_features_check(in->guest_features, err);
+        if (st != MC_OK)
+            return st;
+    }
     struct mc_ovmf sv;
     const struct mc_ovmf *meta = o; /* image whose metadata drives the sections */
     if (svsm) {
         if (in->vmm != MC_VMM_QEMU)
             return mc_seterr(err, MC_E_UNSUPPORTED, "snp:svsm mode is only defined for the QEMU VMM");
         if (in->has_kernel)
-            return mc_seterr(err, MC_E_UNSUPPORTED, "snp:svsm mode does not measure --kernel/--initrd/--append");
+            return kernel_support(in->mode, o, err);
         if (!in->svsm)
             return mc_seterr(err, MC_E_INVAL, "snp:svsm mode needs the SVSM image (--svsm)");
         if (in->vars_size > o->gpa)
@@ -403,12 +435,10 @@ static mc_status measure_sev(const struct mc_measure_input *in, const struct mc_
                          MC_OVMF_GUID_SEV_ES_RESET_BLOCK);
     uint8_t table[MC_SEV_HASHES_TABLE_LEN];
     if (in->has_kernel) {
-        if (!o->has_hashes || o->hashes_gpa == 0)
-            return mc_seterr(err, MC_E_UNSUPPORTED,
-                             "Kernel specified but OVMF doesn't support kernel/initrd/cmdline measurement (its "
-                             "footer GUID table has no SEV hashes-table entry %s)",
-                             MC_OVMF_GUID_SEV_HASH_TABLE);
-        mc_status st = mc_sev_hashes_table(in->kernel, in->kernel_len, in->initrd, in->initrd_len, in->append,
+        mc_status st = kernel_support(in->mode, o, err);
+        if (st != MC_OK)
+            return st;
+        st = mc_sev_hashes_table(in->kernel, in->kernel_len, in->initrd, in->initrd_len, in->append,
                                            table, err);
         if (st != MC_OK)
             return st;

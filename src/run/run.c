@@ -36,7 +36,7 @@
 #include "run/owner.h"
 
 #define POOL_BASE (2ull << 20)
-#define POOL_SLACK (16ull << 20)   /* NPT, VMSAs, mailbox, TMR, buffers */
+_Static_assert(POOL_BASE == MC_LV_HOST_LOW_BYTES, "the host memory model of memcrypt/libvirt.h");
 #define UPDATE_CHUNK (256u << 10)  /* LAUNCH_UPDATE_DATA per 256 KiB of flash */
 #define DEFAULT_SECRET_GPA 0x800000ull
 #define LUKS_KEY_GUID "736869e5-84f0-4973-92ec-06879ce3da0b" /* grub's disk-passphrase entry */
@@ -110,6 +110,7 @@ static mc_status boot_platform(struct run *x, const struct mc_cpu_profile *prof,
         return mc_seterr(err, MC_E_UNSUPPORTED, "platform '%s' has no SEV", prof->name);
     cfg.fw.build = facts->build;
     cfg.fw.state_path = o->state_path;
+    cfg.fw.state_wait_ms = o->state_wait_ms;
     cfg.pool_base = POOL_BASE;
     cfg.pool_size = pool_size;
     if ((st = mc_board_create(&cfg, &x->b, err)))
@@ -228,7 +229,7 @@ static mc_status view_page(struct run *x, struct mc_vcpu *v, uint64_t gpa, struc
 }
 
 static mc_status workload(struct run *x, const uint8_t *secret_guid, const uint8_t *secret, size_t secret_len,
-                          struct mc_error *err)
+                          bool show_text, struct mc_error *err)
 {
     struct mc_run_report *r = x->r;
     struct mc_vcpu *v = mc_vm_vcpu(x->vm, 0);
@@ -258,14 +259,22 @@ static mc_status workload(struct run *x, const uint8_t *secret_guid, const uint8
         const uint8_t *data;
         size_t dlen;
         if (mc_run_secret_lookup(area, r->secret_len, secret_guid, &data, &dlen, NULL)) {
-            size_t n = dlen < sizeof r->secret_seen - 1 ? dlen : sizeof r->secret_seen - 1;
-            for (size_t i = 0; i < n; i++)
-                r->secret_seen[i] = (data[i] >= 0x20 && data[i] < 0x7f) ? (char)data[i] : '.';
-            r->secret_seen[n] = 0;
+            r->secret_found = true;
+            r->secret_seen_len = (uint32_t)dlen;
+            st = mc_sha256(data, dlen, r->secret_seen_sha256, err);
+            /* Only the built-in demo sentence is shown; a user's secret never reaches the output. */
+            if (!st && show_text) {
+                size_t n = dlen < sizeof r->secret_seen - 1 ? dlen : sizeof r->secret_seen - 1;
+                for (size_t i = 0; i < n; i++)
+                    r->secret_seen[i] = (data[i] >= 0x20 && data[i] < 0x7f) ? (char)data[i] : '.';
+                r->secret_seen[n] = 0;
+            }
             r->secret_ok = secret ? (dlen == secret_len && mc_ct_equal(data, secret, dlen)) : true;
         }
         mc_wipe(area, r->secret_len);
         free(area);
+        if (st)
+            return st;
     }
 
     /* 2. Private and shared data, and what each party sees of them. */
@@ -480,7 +489,9 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
 
     /* Boot the platform: machine, firmware, hypervisor; INIT and PLATFORM_STATUS as QEMU/KVM. */
     t_start = now_s();
-    if ((st = boot_platform(&x, prof, &facts, mem + b.fw_len + POOL_SLACK, err)))
+    /* DRAM as mc_libvirt_host_bytes() counts it, which `domain check` checked against the platform;
+     * the pool is sparse, so reserving the largest flash costs nothing. */
+    if ((st = boot_platform(&x, prof, &facts, mc_libvirt_host_bytes(r->memory_bytes) - POOL_BASE, err)))
         goto out;
     {
         uint8_t oseed[96];
@@ -608,6 +619,9 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
             }
         }
     }
+    /* Nothing after the measurement changes the persistent state: let other processes have it
+     * while the caller waits for the guest owner. */
+    mc_psp_state_release(mc_board_psp(x.b));
     if (o->on_measured &&
         (st = o->on_measured(o->cb_ctx, r, &b.hdr, &b.hdr_len, &b.payload, &b.payload_len, err)))
         goto out;
@@ -656,7 +670,8 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
     r->guest_launch_seconds = now_s() - t_guest;
     double t_work = now_s();
     if (!o->platform_only &&
-        (st = workload(&x, r->external_secret ? NULL : luks, r->external_secret ? NULL : want, want_len, err)))
+        (st = workload(&x, r->external_secret ? NULL : luks, r->external_secret ? NULL : want, want_len,
+                        !r->external_secret && !o->secret, err)))
         goto out;
     r->workload_seconds = now_s() - t_work;
     r->dram_touched = mc_dram_frames_touched(mc_machine_dram(x.m));

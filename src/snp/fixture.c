@@ -239,10 +239,9 @@ static mc_status make_cert(struct fx *f, const char *cn, EVP_PKEY *pub, X509 *is
     return MC_OK;
 }
 
-static mc_status write_pem_cert(const char *dir, const char *name, X509 *x, struct mc_error *err)
+static mc_status write_pem_cert(struct mc_outset *os, const char *dir, const char *name, X509 *x,
+                                struct mc_error *err)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
     BIO *b = BIO_new(BIO_s_mem());
     BUF_MEM *bm;
     if (!b || !PEM_write_bio_X509(b, x)) {
@@ -250,29 +249,28 @@ static mc_status write_pem_cert(const char *dir, const char *name, X509 *x, stru
         return ossl_err(err, "PEM encoding");
     }
     BIO_get_mem_ptr(b, &bm);
-    mc_status st = mc_file_write_atomic(path, (const uint8_t *)bm->data, bm->length, err);
+    mc_status st = mc_outset_add_in(os, dir, name, (const uint8_t *)bm->data, bm->length, err);
     BIO_free(b);
     return st;
 }
 
-static mc_status write_der_cert(const char *dir, const char *name, X509 *x, struct mc_error *err)
+static mc_status write_der_cert(struct mc_outset *os, const char *dir, const char *name, X509 *x,
+                                struct mc_error *err)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
     uint8_t *der;
     size_t n;
     mc_status st = mc_x509_der(x, &der, &n, err);
     if (st)
         return st;
-    st = mc_file_write_atomic(path, der, n, err);
+    st = mc_outset_add_in(os, dir, name, der, n, err);
     OPENSSL_free(der);
     return st;
 }
 
-static mc_status write_key(const char *dir, const char *name, EVP_PKEY *k, struct mc_error *err)
+/* Keys are new files (0600) or keep the mode of the file they replace. */
+static mc_status write_key(struct mc_outset *os, const char *dir, const char *name, EVP_PKEY *k,
+                           struct mc_error *err)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
     BIO *b = BIO_new(BIO_s_mem());
     BUF_MEM *bm;
     if (!b || !PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL)) {
@@ -280,11 +278,9 @@ static mc_status write_key(const char *dir, const char *name, EVP_PKEY *k, struc
         return ossl_err(err, "PEM encoding a key");
     }
     BIO_get_mem_ptr(b, &bm);
-    mc_status st = mc_file_write_atomic(path, (const uint8_t *)bm->data, bm->length, err);
+    mc_status st = mc_outset_add_in(os, dir, name, (const uint8_t *)bm->data, bm->length, err);
     mc_wipe(bm->data, bm->length);
     BIO_free(b);
-    if (!st)
-        chmod(path, 0600);
     return st;
 }
 
@@ -342,16 +338,6 @@ static mc_status make_leaf(struct fx *f, enum mc_snp_gen g, bool vlek, const uin
     return MC_OK;
 }
 
-static mc_status mkdir_p(const char *dir, struct mc_error *err)
-{
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return mc_seterr(err, MC_E_IO, "cannot create %s: %s", dir, strerror(errno));
-    struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return mc_seterr(err, MC_E_IO, "%s is not a folder", dir);
-    return MC_OK;
-}
-
 mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_root_opts *o, struct mc_error *err)
 {
     if (!dir || !o)
@@ -364,12 +350,15 @@ mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_
             if (o->chip_id[i])
                 return mc_seterr(err, MC_E_INVAL, "a Turin chip_id has 8 bytes (the rest must be zero)");
     }
-    mc_status st = mkdir_p(dir, err);
-    if (st)
-        return st;
+    struct mc_outset *os = NULL;
+    mc_status st = mc_outset_new(&os, err);
+    if (!st)
+        st = mc_outset_dir(os, dir, 0755, err);
     struct fx f;
-    if ((st = fx_init(&f, o->seed, o->seed_len, err)))
+    if (st || (st = fx_init(&f, o->seed, o->seed_len, err))) {
+        mc_outset_free(os);
         return st;
+    }
     EVP_PKEY *ark_k = NULL, *ask_k = NULL, *leaf_k = NULL;
     X509 *ark = NULL, *ask = NULL, *leaf = NULL;
     uint8_t chip[64] = {0};
@@ -408,53 +397,52 @@ mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_
                         T_2034, &leaf, err)))
         goto out;
     char name[64];
-    if ((st = write_pem_cert(dir, "ark.pem", ark, err)) || (st = write_key(dir, "ark-key.pem", ark_k, err)))
+    if ((st = write_pem_cert(os, dir, "ark.pem", ark, err)) || (st = write_key(os, dir, "ark-key.pem", ark_k, err)))
         goto out;
     snprintf(name, sizeof name, "%s.pem", inter);
-    if ((st = write_pem_cert(dir, name, ask, err)))
+    if ((st = write_pem_cert(os, dir, name, ask, err)))
         goto out;
     snprintf(name, sizeof name, "%s-key.pem", inter);
-    if ((st = write_key(dir, name, ask_k, err)))
+    if ((st = write_key(os, dir, name, ask_k, err)))
         goto out;
     snprintf(name, sizeof name, "%s.der", leafn);
-    if ((st = write_der_cert(dir, name, leaf, err)))
+    if ((st = write_der_cert(os, dir, name, leaf, err)))
         goto out;
     snprintf(name, sizeof name, "%s.pem", leafn);
-    if ((st = write_pem_cert(dir, name, leaf, err)))
+    if ((st = write_pem_cert(os, dir, name, leaf, err)))
         goto out;
     snprintf(name, sizeof name, "%s-key.pem", leafn);
-    if ((st = write_key(dir, name, leaf_k, err)))
+    if ((st = write_key(os, dir, name, leaf_k, err)))
         goto out;
     /* cert_chain.pem: intermediate then ARK, like AMD's KDS cert_chain. */
     {
         BIO *b = BIO_new(BIO_s_mem());
         BUF_MEM *bm;
-        char path[4096];
         if (!b || !PEM_write_bio_X509(b, ask) || !PEM_write_bio_X509(b, ark)) {
             BIO_free(b);
             st = ossl_err(err, "PEM encoding");
             goto out;
         }
         BIO_get_mem_ptr(b, &bm);
-        snprintf(path, sizeof path, "%s/cert_chain.pem", dir);
-        st = mc_file_write_atomic(path, (const uint8_t *)bm->data, bm->length, err);
+        st = mc_outset_add_in(os, dir, "cert_chain.pem", (const uint8_t *)bm->data, bm->length, err);
         BIO_free(b);
         if (st)
             goto out;
     }
     {
         size_t n1, n2, n3, tn;
-        char path[4096];
         if ((st = mc_x509_der(leaf, &d1, &n1, err)) || (st = mc_x509_der(ask, &d2, &n2, err)) ||
             (st = mc_x509_der(ark, &d3, &n3, err)))
             goto out;
         struct mc_snp_certs c = {d1, n1, d2, n2, d3, n3};
         if ((st = mc_snp_certtable_build(&c, o->vlek, &tbl, &tn, err)))
             goto out;
-        snprintf(path, sizeof path, "%s/certtable.bin", dir);
-        st = mc_file_write_atomic(path, tbl, tn, err);
+        st = mc_outset_add_in(os, dir, "certtable.bin", tbl, tn, err);
     }
+    if (!st)
+        st = mc_outset_commit(os, err);
 out:
+    mc_outset_free(os);
     free(tbl);
     OPENSSL_free(d1);
     OPENSSL_free(d2);
@@ -631,7 +619,8 @@ mc_status mc_snp_fixture_make_report(const struct mc_snp_fixture_report_opts *o,
         size_t en;
         if ((st = mc_x509_der(expired, &ed, &en, err)))
             goto out;
-        st = mc_file_write_atomic(o->expired_cert_out, ed, en, err);
+        st = o->outputs ? mc_outset_add(o->outputs, o->expired_cert_out, ed, en, err)
+                        : mc_file_write_atomic(o->expired_cert_out, ed, en, err);
         OPENSSL_free(ed);
         if (st)
             goto out;

@@ -251,7 +251,7 @@ static bool build_chain(struct mc_snp_verifier *v, const struct mc_snp_report *r
             role_name(vlek), who);
         goto out;
     }
-    if (c->ask && c->ask_len) {
+    if (c->ask) { /* given, even empty: then refused as empty */
         if (mc_x509_load(c->ask, c->ask_len, role_name(vlek), &given_ask, &er)) {
             add(res, "chain", MC_CHECK_FAIL, "%s", er.msg);
             goto out;
@@ -262,7 +262,7 @@ static bool build_chain(struct mc_snp_verifier *v, const struct mc_snp_report *r
             goto out;
         }
     }
-    if (c->ark && c->ark_len) {
+    if (c->ark) {
         if (mc_x509_load(c->ark, c->ark_len, "ARK", &given_ark, &er)) {
             add(res, "chain", MC_CHECK_FAIL, "%s", er.msg);
             goto out;
@@ -527,8 +527,10 @@ mc_status mc_snp_verify(struct mc_snp_verifier *v, const struct mc_snp_report *r
     struct chain_entry *e = NULL;
     struct chain_entry fresh;
     memset(&fresh, 0, sizeof fresh);
-    if (!c->vcek || !c->vcek_len) {
+    if (!c->vcek) {
         add(res, "vcek", MC_CHECK_FAIL, "no %s certificate was given", vlek ? "VLEK" : "VCEK");
+    } else if (!c->vcek_len) {
+        add(res, "vcek", MC_CHECK_FAIL, "the %s certificate given is empty (0 bytes)", vlek ? "VLEK" : "VCEK");
     } else if (report_ok) {
         uint8_t key[MC_SHA256_LEN];
         if (cache_key(c, vlek, key))

@@ -22,6 +22,7 @@ static const struct {
     [MC_E_VERIFY] = {"MC_E_VERIFY", "verification failed"},
     [MC_E_UNSUPPORTED] = {"MC_E_UNSUPPORTED", "not supported by this platform"},
     [MC_E_FAULT] = {"MC_E_FAULT", "architectural fault"},
+    [MC_E_BUSY] = {"MC_E_BUSY", "in use by another process"},
 };
 
 const char *mc_status_name(mc_status s)

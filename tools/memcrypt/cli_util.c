@@ -1,6 +1,7 @@
 /* memcrypt CLI — helpers shared by the command files. */
 #include "cli_util.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <memcrypt/bytes.h>
@@ -17,4 +18,13 @@ int mc_cli_hex_opt(const char *path, const char *opt, const char *s, uint8_t *ou
     if (got != n && !allow_short)
         return mc_cli_usage_error(path, "--%s needs %zu bytes (%zu hex digits), got %zu bytes", opt, n, 2 * n, got);
     return 0;
+}
+
+unsigned mc_cli_state_wait_ms(void)
+{
+    const char *v = getenv("MEMCRYPT_STATE_WAIT");
+    uint64_t sec;
+    if (!v || !*v || mc_parse_u64(v, &sec, NULL) != MC_OK || sec > 86400)
+        return 0; /* the library's default */
+    return sec ? (unsigned)sec * 1000u : 1u;
 }

@@ -410,10 +410,6 @@ static int run_export(int argc, char **argv)
     if ((bits != 2048 && bits != 4096) || maj > 255 || min > 255 || build > 255)
         return mc_cli_usage_error(argv[0], "--root-bits must be 2048 or 4096; API and build fit in one byte");
     const char *dir = argv[optind];
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "memcrypt %s: cannot create '%s': %s\n", argv[0], dir, strerror(errno));
-        return MC_EXIT_ERROR;
-    }
     struct mc_rng *rng = NULL;
     struct mc_sev_identity *id = NULL;
     struct mc_sev_identity_params p = {(uint8_t)maj, (uint8_t)min, (uint8_t)build, (unsigned)bits};
@@ -426,25 +422,29 @@ static int run_export(int argc, char **argv)
     static const enum mc_sev_id_cert which[6] = {MC_SEV_ID_ARK, MC_SEV_ID_ASK, MC_SEV_ID_CEK,
                                                  MC_SEV_ID_OCA, MC_SEV_ID_PEK, MC_SEV_ID_PDH};
     int rc = MC_EXIT_OK;
+    struct mc_outset *os = NULL; /* the certificates and the --state file: all or none */
+    if (mc_outset_new(&os, &e) != MC_OK || mc_outset_dir(os, dir, 0755, &e) != MC_OK)
+        rc = mc_cli_fail(argv[0], &e);
     for (int i = 0; i < 6 && rc == MC_EXIT_OK; i++) {
         uint8_t buf[MC_AMD_CERT_MAX_LEN > MC_SEV_CERT_LEN ? MC_AMD_CERT_MAX_LEN : MC_SEV_CERT_LEN];
         size_t n = 0;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         if (mc_sev_identity_cert(id, which[i], buf, sizeof buf, &n, &e) != MC_OK ||
-            mc_file_write_atomic(path, buf, n, &e) != MC_OK)
+            mc_outset_add_in(os, dir, names[i], buf, n, &e) != MC_OK)
             rc = mc_cli_fail(argv[0], &e);
     }
     if (rc == MC_EXIT_OK && state) {
         uint8_t *blob = NULL;
         size_t bl = 0;
-        if (mc_sev_identity_serialize(id, &blob, &bl, &e) != MC_OK || mc_file_write_atomic(state, blob, bl, &e) != MC_OK)
+        if (mc_sev_identity_serialize(id, &blob, &bl, &e) != MC_OK || mc_outset_add(os, state, blob, bl, &e) != MC_OK)
             rc = mc_cli_fail(argv[0], &e);
         if (blob) {
             mc_wipe(blob, bl);
             free(blob);
         }
     }
+    if (rc == MC_EXIT_OK && mc_outset_commit(os, &e) != MC_OK)
+        rc = mc_cli_fail(argv[0], &e);
+    mc_outset_free(os);
     if (rc == MC_EXIT_OK)
         printf("wrote ark.cert ask.cert cek.cert oca.cert pek.cert pdh.cert to %s\n"
                "note: ARK/ASK are memcrypt's EMULATED AMD root (KEY_ID \"MEMCRYPT-EMU-ARK\"/\"-ASK\"); "

@@ -183,8 +183,15 @@ static int run_report(int argc, char **argv)
     }
     o.tcb_spec = tcb; /* parsed in the layout of the key folder's certificate */
     uint8_t rep[MC_SNP_REPORT_SIZE];
-    if (mc_snp_fixture_make_report(&o, rep, &err) || mc_file_write_atomic(out, rep, sizeof rep, &err))
+    struct mc_outset *os = NULL; /* the report and the expired certificate: both or neither */
+    mc_status st = mc_outset_new(&os, &err);
+    o.outputs = os;
+    if (st || mc_snp_fixture_make_report(&o, rep, &err) || mc_outset_add(os, out, rep, sizeof rep, &err) ||
+        mc_outset_commit(os, &err)) {
+        mc_outset_free(os);
         return mc_cli_fail(argv[0], &err);
+    }
+    mc_outset_free(os);
     static const char *const negn[] = {"none", "wrong-hwid", "expired", "bad-signature", "tcb-mismatch"};
     if (json) {
         struct mc_json j;

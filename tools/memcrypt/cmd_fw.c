@@ -18,6 +18,7 @@
 #include <memcrypt/sev_api.h>
 
 #include "cli.h"
+#include "cli_util.h"
 
 #define DATA_PA 0x20000ull /* host data (certificates, CSR, ID); the board's mailbox page is below */
 
@@ -74,6 +75,7 @@ static int open_fw(struct fwcli *c)
         bc.machine.seed_len = strlen(c->seed);
     }
     bc.fw.state_path = c->state;
+    bc.fw.state_wait_ms = mc_cli_state_wait_ms();
     if (!bc.firmware) {
         mc_seterr(&c->err, MC_E_UNSUPPORTED, "platform '%s' has no AMD SEV", bc.machine.platform);
         return -1;
@@ -256,15 +258,14 @@ static int run_pdh_export(int argc, char **argv)
     if (init(&c) || run(&c, MC_SEV_CMD_PDH_CERT_EXPORT, b, sizeof b) || hw(&c, DATA_PA, pdh, sizeof pdh, 0) ||
         hw(&c, DATA_PA + 0x1000, chain, sizeof chain, 0))
         return finish(&c, argv[0], 1);
-    mkdir(argv[pos], 0755);
     static const char *const names[] = {"pek.cert", "oca.cert", "cek.cert"};
-    char path[4096];
-    snprintf(path, sizeof path, "%s/pdh.cert", argv[pos]);
-    int bad = write_file(&c, path, pdh, sizeof pdh);
-    for (int i = 0; i < 3 && !bad; i++) {
-        snprintf(path, sizeof path, "%s/%s", argv[pos], names[i]);
-        bad = write_file(&c, path, chain + i * MC_SEV_CERT_LEN, MC_SEV_CERT_LEN);
-    }
+    struct mc_outset *os = NULL; /* all four or none */
+    int bad = mc_outset_new(&os, &c.err) || mc_outset_dir(os, argv[pos], 0755, &c.err) ||
+              mc_outset_add_in(os, argv[pos], "pdh.cert", pdh, sizeof pdh, &c.err);
+    for (int i = 0; i < 3 && !bad; i++)
+        bad = mc_outset_add_in(os, argv[pos], names[i], chain + i * MC_SEV_CERT_LEN, MC_SEV_CERT_LEN, &c.err);
+    bad = bad || mc_outset_commit(os, &c.err);
+    mc_outset_free(os);
     if (bad)
         return finish(&c, argv[0], 1);
     if (!c.json)

@@ -25,6 +25,7 @@ struct run_ctx {
     const struct mc_measure_req *req;
     struct mc_measure_transcript t;
     bool record;
+    struct mc_outset *dump; /* --dump-vmsa: the VMSA files, put in place when the measurement succeeds */
     mc_status dump_st;
     struct mc_error dump_err;
 };
@@ -34,13 +35,13 @@ static void on_step(void *ctx, const struct mc_measure_step *s)
     struct run_ctx *c = ctx;
     if (c->record)
         mc_measure_transcript_step(&c->t, s);
-    if (c->req->dump_vmsa && s->vcpu >= 0 && s->data && c->dump_st == MC_OK) {
+    if (c->dump && s->vcpu >= 0 && s->data && c->dump_st == MC_OK) {
         char path[PATH_MAX];
         const char *dir = c->req->dump_dir ? c->req->dump_dir : ".";
         if ((size_t)snprintf(path, sizeof path, "%s/vmsa%d.bin", dir, s->vcpu) >= sizeof path)
             c->dump_st = mc_seterr(&c->dump_err, MC_E_RANGE, "the --dump-vmsa folder name is too long");
         else
-            c->dump_st = mc_file_write_atomic(path, s->data, MC_VMSA_SIZE, &c->dump_err);
+            c->dump_st = mc_outset_add(c->dump, path, s->data, MC_VMSA_SIZE, &c->dump_err);
     }
 }
 
@@ -166,7 +167,12 @@ static int run_measure(int argc, char **argv)
     uint8_t d[MC_MEASURE_MAX_DIGEST];
     size_t n;
     struct mc_error e;
-    mc_status st = mc_measure(&req.in, d, &n, &e);
+    mc_status st = req.dump_vmsa ? mc_outset_new(&ctx.dump, &e) : MC_OK;
+    if (st == MC_OK)
+        st = mc_measure(&req.in, d, &n, &e);
+    if (st == MC_OK && ctx.dump_st == MC_OK && ctx.dump)
+        ctx.dump_st = mc_outset_commit(ctx.dump, &ctx.dump_err);
+    mc_outset_free(ctx.dump);
     if (st == MC_OK && ctx.dump_st != MC_OK) {
         st = ctx.dump_st;
         e = ctx.dump_err;

@@ -21,14 +21,32 @@
 #define MAX_SMALL_FILE (1u << 20)
 #define MAX_IMAGE_FILE (1ull << 31)
 
-static int write_file(const char *dir, const char *name, const uint8_t *b, size_t n, struct mc_error *e)
+/* Outputs of one command go to one set (memcrypt/fileio.h): all appear at the commit or none. */
+static int write_file(struct mc_outset *os, const char *dir, const char *name, const uint8_t *b, size_t n,
+                      struct mc_error *e)
 {
-    char p[4096];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return mc_file_write_atomic(p, b, n, e) == MC_OK ? 0 : -1;
+    return mc_outset_add_in(os, dir, name, b, n, e) == MC_OK ? 0 : -1;
 }
 
-static int write_b64(const char *dir, const char *name, const uint8_t *b, size_t n, struct mc_error *e)
+/* A new set for folder dir (created 0700 at the commit when missing: it holds keys). */
+static struct mc_outset *out_begin(const char *dir, struct mc_error *e)
+{
+    struct mc_outset *os = NULL;
+    if (mc_outset_new(&os, e) != MC_OK || mc_outset_dir(os, dir, 0700, e) != MC_OK) {
+        mc_outset_free(os);
+        return NULL;
+    }
+    return os;
+}
+
+static int out_commit(struct mc_outset *os, struct mc_error *e)
+{
+    int bad = mc_outset_commit(os, e) != MC_OK;
+    mc_outset_free(os);
+    return bad ? -1 : 0;
+}
+
+static int write_b64(struct mc_outset *os, const char *dir, const char *name, const uint8_t *b, size_t n, struct mc_error *e)
 {
     size_t el = mc_base64_encoded_len(n);
     char *s = malloc(el + 2);
@@ -39,7 +57,7 @@ static int write_b64(const char *dir, const char *name, const uint8_t *b, size_t
     mc_base64_encode(b, n, s);
     size_t sl = strlen(s);
     s[sl] = '\n';
-    int rc = write_file(dir, name, (const uint8_t *)s, sl + 1, e);
+    int rc = write_file(os, dir, name, (const uint8_t *)s, sl + 1, e);
     free(s);
     return rc;
 }
@@ -64,15 +82,6 @@ static mc_status read_exact(const char *path, uint8_t *out, size_t n, bool allow
     mc_wipe(b, len);
     free(b);
     return rc;
-}
-
-static int ensure_dir(const char *cmd, const char *dir)
-{
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        fprintf(stderr, "memcrypt %s: cannot create '%s': %s\n", cmd, dir, strerror(errno));
-        return -1;
-    }
-    return 0;
 }
 
 /* Load TEK/TIK from --tek/--tik (16 bytes each) or --tk (32 bytes, TEK first). */
@@ -162,8 +171,6 @@ static int run_session(int argc, char **argv)
         return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
     if (!pdh_path || !have_policy)
         return mc_cli_usage_error(argv[0], "--pdh FILE and --policy are required");
-    if (ensure_dir(argv[0], dir))
-        return MC_EXIT_ERROR;
     struct mc_error e;
     uint8_t pdh[MC_SEV_CERT_LEN], godh[MC_SEV_CERT_LEN], sess[MC_SEV_SESSION_LEN], tk[32];
     struct mc_sev_tks tks;
@@ -178,11 +185,17 @@ static int run_session(int argc, char **argv)
         return mc_cli_fail(argv[0], &e);
     memcpy(tk, tks.tek, 16);
     memcpy(tk + 16, tks.tik, 16);
-    int bad = write_file(dir, "godh.cert", godh, sizeof godh, &e) || write_b64(dir, "godh.b64", godh, sizeof godh, &e) ||
-              write_file(dir, "session.bin", sess, sizeof sess, &e) ||
-              write_b64(dir, "session.b64", sess, sizeof sess, &e) ||
-              write_file(dir, "tek.bin", tks.tek, 16, &e) || write_file(dir, "tik.bin", tks.tik, 16, &e) ||
-              write_file(dir, "tk.bin", tk, 32, &e);
+    struct mc_outset *os = out_begin(dir, &e);
+    int bad = !os || write_file(os, dir, "godh.cert", godh, sizeof godh, &e) ||
+              write_b64(os, dir, "godh.b64", godh, sizeof godh, &e) ||
+              write_file(os, dir, "session.bin", sess, sizeof sess, &e) ||
+              write_b64(os, dir, "session.b64", sess, sizeof sess, &e) ||
+              write_file(os, dir, "tek.bin", tks.tek, 16, &e) || write_file(os, dir, "tik.bin", tks.tik, 16, &e) ||
+              write_file(os, dir, "tk.bin", tk, 32, &e);
+    if (bad)
+        mc_outset_free(os);
+    else
+        bad = out_commit(os, &e);
     mc_wipe(&tks, sizeof tks);
     mc_wipe(tk, sizeof tk);
     if (bad)
@@ -437,14 +450,16 @@ static int run_package_secret(int argc, char **argv)
     }
     mc_rng_free(rng);
     mc_sev_secret_hdr_encode(&h, hdr);
-    if (ensure_dir(argv[0], dir)) {
-        rc = MC_EXIT_ERROR;
+    struct mc_outset *os = out_begin(dir, &e);
+    if (!os || write_file(os, dir, "secret_header.bin", hdr, sizeof hdr, &e) ||
+        write_b64(os, dir, "secret_header.b64", hdr, sizeof hdr, &e) ||
+        write_file(os, dir, "secret_payload.bin", trans, plen, &e) ||
+        write_b64(os, dir, "secret_payload.b64", trans, plen, &e)) {
+        mc_outset_free(os);
+        rc = mc_cli_fail(argv[0], &e);
         goto out;
     }
-    if (write_file(dir, "secret_header.bin", hdr, sizeof hdr, &e) ||
-        write_b64(dir, "secret_header.b64", hdr, sizeof hdr, &e) ||
-        write_file(dir, "secret_payload.bin", trans, plen, &e) ||
-        write_b64(dir, "secret_payload.b64", trans, plen, &e)) {
+    if (out_commit(os, &e)) {
         rc = mc_cli_fail(argv[0], &e);
         goto out;
     }

@@ -19,6 +19,7 @@
 #include <memcrypt/sev_api.h>
 
 #include "cli.h"
+#include "cli_util.h"
 #include "crypto/crypto.h"
 
 
@@ -29,12 +30,10 @@ struct cli_ctx {
     bool json, progress_shown;
 };
 
-static mc_status write_text(const char *dir, const char *name, const char *text, struct mc_error *err)
+static mc_status write_text(struct mc_outset *os, const char *dir, const char *name, const char *text,
+                            struct mc_error *err)
 {
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
-        return mc_seterr(err, MC_E_RANGE, "output folder path is too long");
-    return mc_file_write_atomic(path, (const uint8_t *)text, strlen(text), err);
+    return mc_outset_add_in(os, dir, name, (const uint8_t *)text, strlen(text), err);
 }
 
 /* Read a base64 file written by virt-qemu-sev-validate; false while it is absent or incomplete. */
@@ -64,29 +63,33 @@ static mc_status on_measured(void *vctx, const struct mc_run_report *r, uint8_t 
     struct cli_ctx *c = vctx;
     if (c->out_dir) {
         char b64[80], num[32];
-        mc_status st = MC_OK;
+        struct mc_outset *os = NULL;
+        mc_status st = mc_outset_new(&os, err);
         /* SEV-ES: the VMSA pages as measured, for virt-qemu-sev-validate --vmsa-cpu0/--vmsa-cpu1. */
         for (unsigned i = 0; !st && r->es && i < (r->vcpus > 1 ? 2u : 1u); i++) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/vmsa-cpu%u.bin", c->out_dir, i);
-            st = mc_file_write_atomic(path, r->vmsa[i], sizeof r->vmsa[i], err);
+            char name[32];
+            snprintf(name, sizeof name, "vmsa-cpu%u.bin", i);
+            st = mc_outset_add_in(os, c->out_dir, name, r->vmsa[i], sizeof r->vmsa[i], err);
         }
-        /* "policy" is written last: its presence means the set is complete. */
+        /* "policy" is put in place last: its presence means the set is complete. */
         mc_base64_encode(r->measurement, sizeof r->measurement, b64);
         if (!st)
-            st = write_text(c->out_dir, "measurement", b64, err);
+            st = write_text(os, c->out_dir, "measurement", b64, err);
         snprintf(num, sizeof num, "%u", r->api_major);
         if (!st)
-            st = write_text(c->out_dir, "api-major", num, err);
+            st = write_text(os, c->out_dir, "api-major", num, err);
         snprintf(num, sizeof num, "%u", r->api_minor);
         if (!st)
-            st = write_text(c->out_dir, "api-minor", num, err);
+            st = write_text(os, c->out_dir, "api-minor", num, err);
         snprintf(num, sizeof num, "%u", r->build);
         if (!st)
-            st = write_text(c->out_dir, "build-id", num, err);
+            st = write_text(os, c->out_dir, "build-id", num, err);
         snprintf(num, sizeof num, "%u", r->policy);
         if (!st)
-            st = write_text(c->out_dir, "policy", num, err);
+            st = write_text(os, c->out_dir, "policy", num, err);
+        if (!st)
+            st = mc_outset_commit(os, err);
+        mc_outset_free(os);
         if (st)
             return st;
     }
@@ -252,7 +255,13 @@ static void print_json(const struct mc_run_report *r)
     mc_json_u64(&j, "bytes", r->secret_len);
     mc_json_bool(&j, "firmwareArea", r->secret_area_from_firmware);
     if (r->workload) {
-        mc_json_str(&j, "guestRead", r->secret_seen);
+        /* The text only for the built-in demo secret; a user's secret shows as length and digest. */
+        if (r->secret_seen[0])
+            mc_json_str(&j, "guestRead", r->secret_seen);
+        else
+            mc_json_null(&j, "guestRead");
+        mc_json_u64(&j, "guest_read_bytes", r->secret_seen_len);
+        mc_json_hexbytes(&j, "guest_read_sha256", r->secret_seen_sha256, 32);
         mc_json_bool(&j, "matches", r->secret_ok);
     }
     mc_json_end(&j);
@@ -312,8 +321,16 @@ static void print_text(const struct mc_run_report *r)
     if (!r->workload)
         return;
     printf("\nguest workload\n");
-    printf("  secret read by the guest: \"%s\" (%s)\n", r->secret_seen,
-           r->secret_ok ? "what the owner sent" : "DIFFERENT from what the owner sent");
+    char digest[65];
+    mc_hex_encode(r->secret_seen_sha256, 32, digest);
+    if (!r->secret_found)
+        printf("  secret read by the guest: none found in the secret table\n");
+    else if (r->secret_seen[0]) /* the built-in demo sentence: shown */
+        printf("  secret read by the guest: \"%s\" (%s)\n", r->secret_seen,
+               r->secret_ok ? "what the owner sent" : "DIFFERENT from what the owner sent");
+    else /* the user's own secret: never printed */
+        printf("  secret read by the guest: %u bytes, SHA-256 %s (%s)\n", r->secret_seen_len, digest,
+               r->secret_ok ? "what the owner sent" : "DIFFERENT from what the owner sent");
     printf("\n  private page, GPA 0x%llx (C=1), frame 0x%llx\n", (unsigned long long)r->priv.gpa,
            (unsigned long long)r->priv.spa);
     show_line("guest reads", r->priv.guest, "");
@@ -401,7 +418,7 @@ static int run_run(int argc, char **argv)
             o.secret_gpa = v;
             break;
         case 'P': platform_only = 1; break;
-        case 'T': o.state_path = optarg; break;
+        case 'T': o.state_path = optarg, o.state_wait_ms = mc_cli_state_wait_ms(); break;
         case 'o': c.out_dir = optarg; break;
         case 'H': c.secret_header = optarg; break;
         case 'Y': c.secret_payload = optarg; break;
