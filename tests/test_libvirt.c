@@ -402,6 +402,41 @@ static void test_policy_and_platform_checks(void)
     CHECK(mc_libvirt_platform("pentium", &p, &e) == MC_E_NOTFOUND);
 }
 
+/* Guest memory against the platform's host address space: the same model as `run`. */
+static void test_memory_fits(void)
+{
+    struct mc_lv_platform milan = plat("milan"), genoa = plat("genoa");
+    CHECK_EQ_U64(milan.phys_bits, 48);
+    CHECK_EQ_U64(milan.addr_bits, 43); /* MAXPHYADDR 48 less Milan's 5-bit reduction */
+    /* 64 MiB guest: 2 MiB low + 64 MiB + NPT (PML4, PDPT, PD) + 64 MiB flash + 16 MiB. */
+    CHECK_EQ_U64(mc_libvirt_host_bytes(64ull << 20), (2ull << 20) + (64ull << 20) + 3 * 4096 + (80ull << 20));
+    CHECK_EQ_U64(mc_libvirt_host_bytes((64ull << 20) + 1), mc_libvirt_host_bytes(66ull << 20)); /* 2 MiB pages */
+    static const struct {
+        const char *mem;
+        mc_status want;
+    } c[] = {
+        {"<memory unit='PiB'>4</memory>", MC_E_RANGE},
+        {"<memory unit='TiB'>8</memory>", MC_E_RANGE},
+        {"<memory unit='MiB'>8388480</memory>", MC_OK},    /* 8 TiB less 128 MiB: fits */
+        {"<memory unit='MiB'>8388520</memory>", MC_E_RANGE}, /* its page tables no longer do */
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        char xml[1024];
+        snprintf(xml, sizeof xml, HEAD "%s<launchSecurity type='sev'><policy>0x1</policy></launchSecurity>" TAIL,
+                 c[i].mem);
+        struct mc_error e = {0};
+        struct mc_lv_domain *d = parse_str(xml, MC_OK, &e);
+        if (!d)
+            continue;
+        mc_status st = mc_libvirt_validate(d, &milan, 0, &e);
+        CHECK_MSG(st == c[i].want, "%s: %s", c[i].mem, e.msg);
+        if (i == 0)
+            CHECK_MSG(strstr(e.msg, "4 PiB (4398046511104 KiB)") && strstr(e.msg, "milan"), "%s", e.msg);
+        mc_libvirt_free(d);
+    }
+    CHECK(genoa.addr_bits == genoa.phys_bits - genoa.phys_addr_reduction);
+}
+
 static void test_domcaps(void)
 {
     static const struct {
@@ -486,6 +521,7 @@ int main(void)
     RUN(test_units);
     RUN(test_hostile);
     RUN(test_policy_and_platform_checks);
+    RUN(test_memory_fits);
     RUN(test_domcaps);
     RUN(test_examples);
     return check_summary();

@@ -376,6 +376,24 @@ static void test_svsm_layout(void)
     CHECK(mc_measure(&in, d, &dn, &e) == MC_E_UNSUPPORTED && strstr(e.msg, "SVSM info"));
 }
 
+/* SEV_FEATURES an SNP guest can start with (the APM's defined bits, SNPActive required). */
+static void test_guest_features(void)
+{
+    struct mc_error e;
+    CHECK(mc_vmsa_snp_features_check(0x1, &e) == MC_OK);
+    CHECK(mc_vmsa_snp_features_check(0x21, &e) == MC_OK);
+    CHECK(mc_vmsa_snp_features_check(MC_SEV_FEATURES_DEFINED, &e) == MC_OK);
+    CHECK(mc_vmsa_snp_features_check(0, &e) == MC_E_INVAL && strstr(e.msg, "SNPActive"));
+    CHECK(mc_vmsa_snp_features_check(0x20, &e) == MC_E_INVAL && strstr(e.msg, "SNPActive"));
+    CHECK(mc_vmsa_snp_features_check(UINT64_MAX, &e) == MC_E_INVAL && strstr(e.msg, "0xffffffffffde2800"));
+    static const unsigned reserved[] = {11, 13, 17, 18, 19, 20, 22, 40, 63};
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        CHECK_MSG(mc_vmsa_snp_features_check(1 | (1ull << reserved[i]), &e) == MC_E_INVAL, "bit %u", reserved[i]);
+    static const unsigned defined[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 15, 16, 21};
+    for (size_t i = 0; i < sizeof defined / sizeof defined[0]; i++)
+        CHECK_MSG(mc_vmsa_snp_features_check(1 | (1ull << defined[i]), &e) == MC_OK, "bit %u", defined[i]);
+}
+
 static void test_modes(void)
 {
     enum mc_measure_mode m;
@@ -398,5 +416,6 @@ int main(void)
     RUN(test_sev_and_refusals);
     RUN(test_svsm_layout);
     RUN(test_modes);
+    RUN(test_guest_features);
     return check_summary();
 }
