@@ -50,11 +50,14 @@ grep -q "OK: Injected 1 secrets" <<<"$out" && ok || bad "validate did not inject
 wait "$(cat "$A/pid")"; rc=$?
 [ $rc = 0 ] && ok || bad "memcrypt run exit $rc: $(cat "$A/err")"
 "$PY" - "$A/report.json" "$TMP/secret.txt" <<'PYEOF' && ok || bad "report: $(cat "$A/report.json" | head -50)"
-import json, sys
-r = json.load(open(sys.argv[1])); want = open(sys.argv[2]).read()
+import hashlib, json, sys
+r = json.load(open(sys.argv[1])); want = open(sys.argv[2], "rb").read()
 s = r["secret"]
 assert s["injected"] and s["external"], s
-assert s["guestRead"] == want and s["matches"], s
+# The guest read exactly the secret sent; the report shows its length and digest, never the text.
+assert s["guest_read_bytes"] == len(want) and s["matches"], s
+assert s["guest_read_sha256"] == hashlib.sha256(want).hexdigest(), s
+assert s["guestRead"] is None and want.decode() not in open(sys.argv[1]).read(), s
 assert r["guestState"] == "RUNNING", r["guestState"]
 assert r["measurementVerified"] is True
 PYEOF

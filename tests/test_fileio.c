@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -185,16 +186,31 @@ static void test_output_kinds(void)
 {
     struct mc_error e;
     struct stat st;
+    /* Device nodes of our own where we may make them (root): a regression must never replace the
+     * system's /dev/null or /dev/full. Elsewhere /dev is not writable, so it cannot. */
+    char null_dev[512], full_dev[512];
+    snprintf(null_dev, sizeof null_dev, "%s", P("null"));
+    snprintf(full_dev, sizeof full_dev, "%s", P("full"));
+    if (mknod(null_dev, S_IFCHR | 0666, makedev(1, 3)) != 0 || mknod(full_dev, S_IFCHR | 0666, makedev(1, 7)) != 0) {
+        unlink(null_dev);
+        snprintf(null_dev, sizeof null_dev, "/dev/null");
+        snprintf(full_dev, sizeof full_dev, "/dev/full");
+    }
     /* A device is written in place, never replaced by a regular file. */
-    CHECK(mc_file_write_atomic("/dev/null", (const uint8_t *)"x", 1, &e) == MC_OK);
-    CHECK(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode));
+    CHECK(mc_file_write_atomic(null_dev, (const uint8_t *)"x", 1, &e) == MC_OK);
+    CHECK(stat(null_dev, &st) == 0 && S_ISCHR(st.st_mode));
     /* ... and its errors are reported; the other files of the set do not appear. */
     struct mc_outset *o;
     CHECK(mc_outset_new(&o, &e) == MC_OK);
     CHECK(mc_outset_add(o, P("f.bin"), (const uint8_t *)"f", 1, &e) == MC_OK);
-    CHECK(mc_outset_add(o, "/dev/full", (const uint8_t *)"x", 1, &e) == MC_OK);
-    CHECK(mc_outset_commit(o, &e) == MC_E_IO && strstr(e.msg, "/dev/full"));
+    CHECK(mc_outset_add(o, full_dev, (const uint8_t *)"x", 1, &e) == MC_OK);
+    CHECK(mc_outset_commit(o, &e) == MC_E_IO && strstr(e.msg, "No space"));
     mc_outset_free(o);
+    CHECK(stat(full_dev, &st) == 0 && S_ISCHR(st.st_mode));
+    if (strncmp(null_dev, "/dev/", 5)) {
+        unlink(null_dev);
+        unlink(full_dev);
+    }
     CHECK(access(P("f.bin"), F_OK) != 0 && count_names(".tmp") == 0);
 
     /* A FIFO without a reader: an error, not a hang. With a reader: the bytes arrive. */
