@@ -228,12 +228,64 @@ static void test_state_lock(void)
     unlink(path);
 }
 
-/* Children forked first, released together: each runs one identity command on the shared state
- * file and reports the PDH it saw before and after. With the lock the runs are serial: the
- * (before, after) pairs form one chain from the initial PDH to the final one. A lost update shows
- * as two runs that started from the same PDH. */
+/* NCHILD processes forked first and released together (all wait for EOF on one pipe); child i
+ * runs job(i, path, out) on its own machine (seed "child-i") and sends len bytes back. Returns
+ * how many children failed or sent less; out[i * len ..] receives each answer. */
 #define NCHILD 6
+typedef int (*child_job)(int i, const char *path, struct fwt *t, uint8_t *out);
 
+static int run_children(child_job job, const char *path, uint8_t *out, size_t len)
+{
+    int go[2], res[NCHILD][2], failed = 0;
+    pid_t kid[NCHILD];
+    if (pipe(go) != 0)
+        return NCHILD;
+    for (int i = 0; i < NCHILD; i++) {
+        if (pipe(res[i]) != 0)
+            return NCHILD;
+        kid[i] = fork();
+        if (kid[i] == 0) {
+            close(go[1]);
+            char c;
+            if (read(go[0], &c, 1) != 0)
+                _exit(2);
+            static char seed[32];
+            snprintf(seed, sizeof seed, "child-%d", i); /* each would make a different chip */
+            fwt_seed = seed;
+            struct fwt t;
+            uint8_t *mine = malloc(len);
+            int bad = !mine || job(i, path, &t, mine) != 0;
+            if (bad)
+                fprintf(stderr, "child %d: %s\n", i, t.err.msg);
+            fwt_close(&t);
+            _exit(bad || write(res[i][1], mine, len) != (ssize_t)len);
+        }
+        close(res[i][1]);
+    }
+    close(go[0]);
+    close(go[1]); /* go */
+    for (int i = 0; i < NCHILD; i++) {
+        size_t got = 0;
+        ssize_t k;
+        while (got < len && (k = read(res[i][0], out + i * len + got, len - got)) > 0)
+            got += (size_t)k;
+        close(res[i][0]);
+        int ws = 0;
+        failed += !(waitpid(kid[i], &ws, 0) == kid[i] && WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && got == len);
+    }
+    return failed;
+}
+
+/* One identity command with the PDH before and after it. */
+static int update_job(int i, const char *path, struct fwt *t, uint8_t *out)
+{
+    return fwt_open(t, "rome", path, tweak_fast) != 0 || fwt_init(t, 0) != 0 || export_pdh(t, out) != 0 ||
+           fw(t, i % 2 ? MC_SEV_CMD_PDH_GEN : MC_SEV_CMD_PEK_GEN, NULL, 0) != 0 ||
+           export_pdh(t, out + MC_SEV_CERT_LEN) != 0;
+}
+
+/* With the lock the runs are serial: the (before, after) pairs form one chain from the initial
+ * PDH to the final one. A lost update shows as two runs that started from the same PDH. */
 static void test_concurrent_updates(void)
 {
     char path[300];
@@ -243,43 +295,7 @@ static void test_concurrent_updates(void)
     CHECK(fwt_open(&t, "rome", path, tweak_fast) == 0);
     CHECK(fwt_init(&t, 0) == 0 && export_pdh(&t, first) == 0);
     fwt_close(&t);
-    int go[2], out[NCHILD][2];
-    pid_t kid[NCHILD];
-    CHECK(pipe(go) == 0);
-    for (int i = 0; i < NCHILD; i++) {
-        CHECK(pipe(out[i]) == 0);
-        kid[i] = fork();
-        if (kid[i] == 0) {
-            close(go[1]);
-            char c;
-            if (read(go[0], &c, 1) != 0) /* EOF: everyone starts now */
-                _exit(2);
-            static char seed[32];
-            snprintf(seed, sizeof seed, "child-%d", i);
-            fwt_seed = seed;
-            static uint8_t r[2][MC_SEV_CERT_LEN];
-            int bad = fwt_open(&t, "rome", path, tweak_fast) != 0 || fwt_init(&t, 0) != 0 || export_pdh(&t, r[0]) != 0 ||
-                      fw(&t, i % 2 ? MC_SEV_CMD_PDH_GEN : MC_SEV_CMD_PEK_GEN, NULL, 0) != 0 ||
-                      export_pdh(&t, r[1]) != 0;
-            if (bad)
-                fprintf(stderr, "child %d: %s\n", i, t.err.msg);
-            fwt_close(&t);
-            _exit(bad || write(out[i][1], r, sizeof r) != (ssize_t)sizeof r);
-        }
-        close(out[i][1]);
-    }
-    close(go[0]);
-    close(go[1]);
-    for (int i = 0; i < NCHILD; i++) {
-        size_t got = 0;
-        ssize_t k;
-        while (got < sizeof seen[i] && (k = read(out[i][0], (uint8_t *)seen[i] + got, sizeof seen[i] - got)) > 0)
-            got += (size_t)k;
-        close(out[i][0]);
-        int ws = 0;
-        CHECK(waitpid(kid[i], &ws, 0) == kid[i] && WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
-        CHECK(got == sizeof seen[i]);
-    }
+    CHECK(run_children(update_job, path, &seen[0][0][0], sizeof seen[0]) == 0);
     CHECK(fwt_open(&t, "rome", path, tweak_fast) == 0);
     CHECK(fwt_init(&t, 0) == 0 && export_pdh(&t, last) == 0);
     fwt_close(&t);
@@ -303,46 +319,22 @@ static void test_concurrent_updates(void)
     unlink(path);
 }
 
-/* Two first uses of a missing state file: one chip, not two. */
+static int get_id_job(int i, const char *path, struct fwt *t, uint8_t *out)
+{
+    (void)i;
+    return fwt_open(t, "rome", path, tweak_fast) != 0 || get_id(t, out) != 0;
+}
+
+/* Concurrent first uses of a missing state file: one chip, not six. */
 static void test_first_use_race(void)
 {
     char path[300];
     snprintf(path, sizeof path, "%s/new.state", dir);
     unlink(path);
-    int go[2], out[NCHILD][2];
-    pid_t kid[NCHILD];
     uint8_t id[NCHILD][MC_SEV_ID_LEN];
-    CHECK(pipe(go) == 0);
-    for (int i = 0; i < NCHILD; i++) {
-        CHECK(pipe(out[i]) == 0);
-        kid[i] = fork();
-        if (kid[i] == 0) {
-            close(go[1]);
-            char c;
-            if (read(go[0], &c, 1) != 0)
-                _exit(2);
-            static char seed[32];
-            snprintf(seed, sizeof seed, "chip-%d", i); /* each would make a different chip */
-            fwt_seed = seed;
-            struct fwt t;
-            uint8_t r[MC_SEV_ID_LEN];
-            int bad = fwt_open(&t, "rome", path, tweak_fast) != 0 || get_id(&t, r) != 0;
-            fwt_close(&t);
-            _exit(bad || write(out[i][1], r, sizeof r) != (ssize_t)sizeof r);
-        }
-        close(out[i][1]);
-    }
-    close(go[0]);
-    close(go[1]);
-    for (int i = 0; i < NCHILD; i++) {
-        ssize_t k = read(out[i][0], id[i], sizeof id[i]);
-        close(out[i][0]);
-        int ws = 0;
-        CHECK(waitpid(kid[i], &ws, 0) == kid[i] && WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
-        CHECK(k == (ssize_t)sizeof id[i]);
-        if (i)
-            CHECK_MEM(id[i], id[0], MC_SEV_ID_LEN);
-    }
+    CHECK(run_children(get_id_job, path, &id[0][0], sizeof id[0]) == 0);
+    for (int i = 1; i < NCHILD; i++)
+        CHECK_MEM(id[i], id[0], MC_SEV_ID_LEN);
     unlink(path);
     strcat(path, ".lock");
     unlink(path);
