@@ -157,6 +157,11 @@ rc=$?
 t1=$(date +%s%N)
 ok "--kernel with an OVMF that cannot take one: refused first" '[[ $rc == 3 && "$out" == *SNP_KERNEL_HASHES* ]]'
 ok "... at once" '(( (t1 - t0) < 2000000000 ))'
+head -c 16 /dev/urandom >tik.bin
+out=$(timeout 20 "$M" owner verify-measurement --measurement "$(printf '%096d' 0)" --tik tik.bin --api-major 1 \
+    --api-minor 55 --build 21 --policy 1 --ovmf /usr/share/ovmf/OVMF.fd --kernel /dev/zero 2>&1)
+rc=$?
+ok "owner verify-measurement: the OVMF's kernel support is checked first too" '[[ $rc == 3 && "$out" == *"hashes-table"* ]]'
 out=$(timeout 20 "$M" measure --mode snp --vcpus 1 --vcpu-type EPYC-v4 --ovmf "$V/ovmf_AmdSev_suffix.bin" --kernel /dev/zero 2>&1)
 rc=$?
 ok "--kernel /dev/zero refused without reading it" '[[ $rc == 3 && "$out" == *"character device"* ]]'

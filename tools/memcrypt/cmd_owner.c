@@ -292,6 +292,8 @@ static int run_verify_measurement(int argc, char **argv)
         uint8_t *img = NULL, *kb = NULL, *ib = NULL, table[MC_SEV_HASHES_TABLE_LEN];
         size_t il = 0, kl = 0, ibl = 0;
         mc_status rc = read_file_any(ovmf, &img, &il, &e);
+        if (rc == MC_OK && kernel) /* before reading a kernel: can this OVMF take one at all? */
+            rc = mc_measure_kernel_supported(MC_MEASURE_SEV, img, il, &e);
         if (rc == MC_OK && kernel)
             rc = read_file_any(kernel, &kb, &kl, &e);
         if (rc == MC_OK && initrd)
