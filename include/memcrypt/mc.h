@@ -138,6 +138,9 @@ struct mc_cache_geom {
 
 struct mc_cache_stats {
     uint64_t hits, misses, fills, writebacks, evictions, stream_lines;
+    /* Requests (mc_read / mc_write calls that passed routing) and the 64-byte lines they
+     * spanned: what a CPU-side access costs the controller, cached or not. */
+    uint64_t accesses, line_accesses;
 };
 
 struct mc_ctl;

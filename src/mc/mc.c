@@ -317,6 +317,8 @@ static mc_status do_access(struct mc_ctl *mc, const struct mc_access *a, uint8_t
         return st;
     uint32_t dom = dom_pack(r.dom);
     bool stream = a->flags & MC_ACC_F_STREAM;
+    mc->st.accesses++;
+    mc->st.line_accesses += ((r.pa + a->size - 1) / LINE) - (r.pa / LINE) + 1;
     uint64_t pa = r.pa, left = a->size;
     size_t done = 0;
     while (left) {
