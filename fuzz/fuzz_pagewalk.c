@@ -1,6 +1,7 @@
 /* Fuzz target: random page tables in random memory, random addresses and access kinds through
- * the walker and the TLB; random descriptors through key-domain selection. Must never crash;
- * successful translations must be self-consistent.
+ * the walker (x86 tables with the TLB, and the same bytes as Intel EPT tables); random
+ * descriptors through key-domain selection. Must never crash; successful translations must be
+ * self-consistent, EPT faults must name the guest-physical address.
  * Input: [0] addr bits, [1] enc bit, [2] register flags, [3..10] CR3, then up to 64 KiB of
  * memory; the last 64 bytes (if any) are also read as 8 virtual addresses. */
 #include <stdint.h>
@@ -94,6 +95,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (i & 1)
             mc_tlb_invlpg(t, 1, vas[i]);
+        /* The same memory as EPT tables (EPTP = CR3), the address as a GPA. */
+        struct mc_paging_mode em = {mode.addr_bits, -1, MC_PT_EPT};
+        for (unsigned acc = 0; acc < 3; acc++) {
+            struct mc_xlat x;
+            struct mc_fault f;
+            mc_status st = mc_walk(&em, &io, &r, vas[i], acc == 1 ? MC_PG_WRITE : acc == 2 ? MC_PG_FETCH : 0, &x, &f, NULL);
+            if (st == MC_OK && (x.pa & (x.page_size - 1)) != (vas[i] & (x.page_size - 1)))
+                abort();
+            if (st == MC_E_FAULT && (f.kind != MC_FAULT_NPF || f.addr != vas[i]))
+                abort();
+        }
     }
     mc_tlb_flush_nonglobal(t, 0, true);
     /* Key-domain selection over the same bytes. */

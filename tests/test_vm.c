@@ -244,9 +244,89 @@ static void test_es_vm(void)
     env_close(&e);
 }
 
+/* The hypervisor's side of the one access path: a guest store across two pages whose second GPA
+ * the hypervisor unmapped faults (#NPF, final GPA) and leaves the first page unchanged; a
+ * hypervisor that rewrites an NPT entry itself keeps the vCPUs on the old translation until it
+ * flushes (mc_vm_tlb_flush), after which the old one is never used; vCPUs' TLBs are their own;
+ * a guest copy (REP MOVS) moves whole pages. */
+static void test_vcpu_tlb(void)
+{
+    struct env e;
+    CHECK(env_open(&e, "milan", 0) == 0);
+    struct mc_vm *vm = launch(&e, 0, NULL, 0);
+    CHECK(vm != NULL);
+    if (!vm) {
+        env_close(&e);
+        return;
+    }
+    struct mc_error err;
+    const uint64_t va = 0x50000000ull;
+    CHECK(mc_guest_paging_init(vm, G_PT, 0x10000, &err) == MC_OK);
+    /* page 1 -> GPA 0x1FF000 (NPT region 0..2 MiB), page 2 -> GPA 0x400000 (4..6 MiB), page 3 ->
+     * GPA 0x600000 (6..8 MiB); the guest's tables are at 2..4 MiB */
+    CHECK(mc_guest_map(vm, va, 0x1FF000, 0x1000, MC_GUEST_MAP_WRITE | MC_GUEST_MAP_NX, &err) == MC_OK);
+    CHECK(mc_guest_map(vm, va + 0x1000, 0x400000, 0x1000, MC_GUEST_MAP_WRITE | MC_GUEST_MAP_NX, &err) == MC_OK);
+    CHECK(mc_guest_map(vm, va + 0x2000, 0x600000, 0x1000, MC_GUEST_MAP_WRITE | MC_GUEST_MAP_NX, &err) == MC_OK);
+    struct mc_vcpu *v0 = mc_vm_vcpu(vm, 0), *v1 = mc_vm_vcpu(vm, 1);
+    struct mc_fault f;
+    uint8_t a[4096], b[4096], back[16];
+    memset(a, 0xA5, sizeof a);
+    memset(b, 0x5B, sizeof b);
+    CHECK(mc_guest_store(v0, va, a, 4096, false, &f, &err) == MC_OK);
+    CHECK(mc_guest_store(v0, va + 0x1000, b, 4096, false, &f, &err) == MC_OK);
+    CHECK(mc_guest_store(v0, va + 0x2000, b, 4096, false, &f, &err) == MC_OK);
+    CHECK(mc_vm_npt_unmap(vm, 0x400000, &err) == MC_OK);
+    static const uint8_t st[16] = "cross-page store";
+    CHECK(mc_guest_store(v0, va + 0xFF8, st, 16, false, &f, &err) == MC_E_FAULT);
+    CHECK(f.kind == MC_FAULT_NPF && f.addr == 0x400000 && (f.error_code & MC_NPF_FINAL) && (f.error_code & MC_PF_W));
+    CHECK(mc_guest_load(v0, va + 0xFF8, back, 8, false, &f, &err) == MC_OK);
+    CHECK_MEM(back, a, 8);
+    /* The hypervisor points GPA 4..6 MiB at the frames of GPA 6..8 MiB by writing its PD entry. */
+    uint64_t root = mc_vm_npt_root(vm), c = mc_guest_cbit(v0), t = root;
+    uint8_t ent[8];
+    for (int l = 4; l > 2; l--) {
+        CHECK(mc_machine_phys_read(e.t.m, (t & 0x000FFFFFFFFFF000ull) | c, ent, 8, NULL, NULL) == MC_OK);
+        t = mc_le64(ent);
+        (void)l;
+    }
+    uint64_t pd = (t & 0x000FFFFFFFFFF000ull & ~c) | c, e2 = pd + 2 * 8, e3 = pd + 3 * 8;
+    CHECK(mc_machine_phys_read(e.t.m, e3, ent, 8, NULL, NULL) == MC_OK);
+    CHECK(mc_machine_phys_write(e.t.m, e2, ent, 8, NULL, NULL) == MC_OK);
+    /* vCPU 0 cached GPA 0x600000 (page 3), vCPU 1 nothing: */
+    CHECK(mc_guest_load(v0, va + 0x2000, back, 8, false, &f, &err) == MC_OK);
+    CHECK_MEM(back, b, 8);
+    CHECK(mc_guest_load(v1, va + 0x2000, back, 8, false, &f, &err) == MC_OK);
+    CHECK_MEM(back, b, 8);
+    /* GPA 4..6 MiB was unmapped (and flushed, so nothing cached it): with the new PD entry (the
+     * frames of 6..8 MiB) any walk sees it without a flush. */
+    CHECK(mc_guest_load(v0, va + 0x1000, back, 8, false, &f, &err) == MC_OK);
+    CHECK_MEM(back, b, 8);
+    /* Now move GPA 0..2 MiB without flushing: vCPU 0 keeps the old frame (it cached it). */
+    uint64_t e1 = pd;
+    uint8_t old1[8];
+    CHECK(mc_machine_phys_read(e.t.m, e1, old1, 8, NULL, NULL) == MC_OK);
+    CHECK(mc_machine_phys_write(e.t.m, e1, ent, 8, NULL, NULL) == MC_OK);
+    CHECK(mc_guest_load(v0, va, back, 8, false, &f, &err) == MC_OK);
+    CHECK_MEM(back, a, 8); /* stale, as on hardware */
+    mc_vm_tlb_flush(vm);
+    CHECK(mc_guest_load(v0, va + 0xFF8, back, 8, false, &f, &err) == MC_OK);
+    CHECK(memcmp(back, a, 8) != 0); /* the frame of GPA 0x7FFFF8 now: never the old one */
+    CHECK(mc_machine_phys_write(e.t.m, e1, old1, 8, NULL, NULL) == MC_OK);
+    mc_vm_tlb_flush(vm);
+    CHECK(mc_guest_load(v0, va, back, 8, false, &f, &err) == MC_OK);
+    CHECK_MEM(back, a, 8);
+    /* REP MOVS: page 1 onto page 2, then page 1 reads back on both. */
+    CHECK(mc_guest_copy(v1, va + 0x1000, va, 4096, &f, &err) == MC_OK);
+    CHECK(mc_guest_load(v0, va + 0x1000, b, 4096, false, &f, &err) == MC_OK);
+    CHECK_MEM(b, a, 4096);
+    mc_vm_destroy(vm);
+    env_close(&e);
+}
+
 int main(void)
 {
     RUN(test_launch_and_views);
     RUN(test_es_vm);
+    RUN(test_vcpu_tlb);
     return check_summary();
 }

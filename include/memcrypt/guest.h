@@ -1,7 +1,9 @@
 /* memcrypt — the guest program API: code that plays the guest OS of an SEV VM.
  *
- * Every access goes through the vCPU's own page tables (guest CR3, 4-level long mode), then the
- * hypervisor's nested page tables, then the memory controller with the VM's ASID:
+ * Every access goes down the vCPU's one access path (memcrypt/lcpu.h: its TLB, the vCPU's own
+ * page tables (guest CR3, 4-level long mode), the hypervisor's nested page tables, the access
+ * check hook, then the memory controller with the VM's ASID), with its fault contract (a
+ * multi-page access that faults changes no memory) and TLB flush rules:
  *   - instruction fetches and guest page-table walks are always private (the ASID key);
  *   - data accesses use the C-bit of the guest PTE: C=1 private, C=0 shared (what the host and
  *     devices see); with paging off every access is private.
@@ -21,11 +23,14 @@
 #include <memcrypt/paging.h>
 #include <memcrypt/vm.h>
 
-/* Registers. Setting CR3/CR0/CR4/EFER is a guest MOV to CR (no checks beyond the walker's). */
+/* Registers. Setting them is a guest MOV to CR0, CR4, EFER and CR3 (no checks beyond the
+ * walker's): the CR3 write flushes the vCPU's non-global TLB entries, paging-mode changes all. */
 void mc_guest_get_regs(const struct mc_vcpu *v, struct mc_paging_regs *r);
 void mc_guest_set_regs(struct mc_vcpu *v, const struct mc_paging_regs *r);
 /* The guest's C-bit as a PTE / CR3 bit mask. */
 uint64_t mc_guest_cbit(const struct mc_vcpu *v);
+/* Guest INVLPG on this vCPU. */
+void mc_guest_invlpg(struct mc_vcpu *v, uint64_t va);
 
 /* Accesses at guest virtual addresses (CPL 0 unless user). */
 mc_status mc_guest_load(struct mc_vcpu *v, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
@@ -34,6 +39,10 @@ mc_status mc_guest_store(struct mc_vcpu *v, uint64_t va, const void *buf, size_t
                          struct mc_fault *fault, struct mc_error *err);
 mc_status mc_guest_fetch(struct mc_vcpu *v, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
                          struct mc_error *err);
+/* REP MOVS-like bulk copy with non-temporal stores (whole-line runs through the engine), page
+ * by page: a fault leaves the pages before it copied. */
+mc_status mc_guest_copy(struct mc_vcpu *v, uint64_t dst_va, uint64_t src_va, size_t len, struct mc_fault *fault,
+                        struct mc_error *err);
 /* Guest-physical accesses (gpa may carry the C-bit; private = the access is encrypted). */
 mc_status mc_guest_phys_read(struct mc_vcpu *v, uint64_t gpa, bool private_, void *buf, size_t len,
                              struct mc_fault *fault, struct mc_error *err);
@@ -50,7 +59,7 @@ mc_status mc_guest_phys_write(struct mc_vcpu *v, uint64_t gpa, bool private_, co
 #define MC_GUEST_MAP_SHARED 8u /* C=0: shared with the hypervisor and devices */
 mc_status mc_guest_paging_init(struct mc_vm *vm, uint64_t pool_gpa, uint64_t pool_len, struct mc_error *err);
 mc_status mc_guest_map(struct mc_vm *vm, uint64_t va, uint64_t gpa, uint64_t len, unsigned flags,
-                       struct mc_error *err);
+                       struct mc_error *err); /* + INVLPG of each page on every vCPU, as a guest kernel does */
 /* set_memory_decrypted / set_memory_encrypted: flip the C-bit of the 4 KiB pages covering
  * [va, va+len) following the flush rules (the page is written back and invalidated in the old
  * key domain first: VM_PAGE_FLUSH for private pages, CLFLUSH of each line for shared ones),

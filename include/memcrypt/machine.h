@@ -14,6 +14,7 @@
 #include <memcrypt/dram.h>
 #include <memcrypt/engine.h>
 #include <memcrypt/error.h>
+#include <memcrypt/lcpu.h>
 #include <memcrypt/mc.h>
 #include <memcrypt/paging.h>
 
@@ -70,12 +71,13 @@ struct mc_ctl *mc_machine_mc(struct mc_machine *m);
 struct mc_engine *mc_machine_engine(struct mc_machine *m);
 struct mc_dram *mc_machine_dram(struct mc_machine *m);
 struct mc_tlb *mc_machine_tlb(struct mc_machine *m);
+/* The host CPU (registers, TLB, the one access path of memcrypt/lcpu.h, its check hook). */
+struct mc_lcpu *mc_machine_cpu(struct mc_machine *m);
 struct mc_rng *mc_machine_rng(struct mc_machine *m);
 /* Paging mode (address bits, C-bit) implied by the platform. */
 struct mc_paging_mode mc_machine_paging_mode(const struct mc_machine *m);
 
-/* Control registers. */
-enum mc_creg { MC_CREG_CR0, MC_CREG_CR3, MC_CREG_CR4, MC_CREG_EFER };
+/* Control registers (enum mc_creg: memcrypt/lcpu.h). */
 void mc_machine_get_regs(const struct mc_machine *m, struct mc_paging_regs *r);
 /* MOV to CR / WRMSR EFER: CR3 write flushes non-global TLB entries (all when CR4.PGE=0);
  * changes of CR0.PG/WP, CR4.PGE/PAE/SMEP or EFER.NXE flush the whole TLB. CR3 with bits
@@ -84,11 +86,12 @@ mc_status mc_machine_set_reg(struct mc_machine *m, enum mc_creg reg, uint64_t va
                              struct mc_error *err);
 void mc_machine_invlpg(struct mc_machine *m, uint64_t va);
 
-/* Host CPU accesses at virtual addresses (CPL 0 unless user). Faults -> MC_E_FAULT + *fault;
- * every page is translated (and checked against DRAM size and key bindings) before any byte
- * moves, so a failing access changes no memory
- * (accessed/dirty bits of the pages already translated may be set, as the architecture allows).
- * mc_machine_copy moves page by page: a fault leaves the pages before it copied (like REP MOVS). */
+/* Host CPU accesses at virtual addresses (CPL 0 unless user), all through the one access path
+ * (memcrypt/lcpu.h) and its fault contract: faults -> MC_E_FAULT + *fault; every page is
+ * translated (and checked against DRAM size and key bindings) before any byte moves, so a
+ * failing access changes no memory (accessed/dirty bits of the pages already translated may be
+ * set, as the architecture allows). mc_machine_copy moves page by page: a fault leaves the
+ * pages before it copied (like REP MOVS). */
 mc_status mc_machine_load(struct mc_machine *m, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
                           struct mc_error *err);
 mc_status mc_machine_store(struct mc_machine *m, uint64_t va, const void *buf, size_t len, bool user,
@@ -103,7 +106,8 @@ mc_status mc_machine_copy(struct mc_machine *m, uint64_t dst_va, uint64_t src_va
 mc_status mc_machine_translate(struct mc_machine *m, uint64_t va, unsigned acc, struct mc_xlat *out,
                                struct mc_fault *fault, struct mc_error *err);
 
-/* Host physical accesses (address as issued, C-bit / KeyID bits included). */
+/* Host physical accesses (address as issued, C-bit / KeyID bits included), through the same
+ * path (no translation; the check hook and the fault contract apply). */
 mc_status mc_machine_phys_read(struct mc_machine *m, uint64_t addr, void *buf, size_t len, struct mc_fault *fault,
                                struct mc_error *err);
 mc_status mc_machine_phys_write(struct mc_machine *m, uint64_t addr, const void *buf, size_t len,

@@ -1,4 +1,5 @@
-/* memcrypt — x86-64 4-level paging: the page walker, #PF error codes and a tagged TLB.
+/* memcrypt — x86-64 4-level paging: the page walker (x86 and Intel EPT table formats), #PF
+ * error codes and a tagged TLB.
  *
  * The walker reads paging-structure entries through a caller-supplied table-access interface
  * (struct mc_pt_io), so the same code walks host tables through the memory controller and
@@ -35,6 +36,15 @@
 #define MC_PTE_G (1ull << 8)
 #define MC_PTE_NX (1ull << 63)
 
+/* Intel EPT entry bits (SDM vol. 3 ch. 29): read, write, execute, large page. An entry is present
+ * when any of R/W/X is set. */
+#define MC_EPT_R (1ull << 0)
+#define MC_EPT_W (1ull << 1)
+#define MC_EPT_X (1ull << 2)
+#define MC_EPT_PS (1ull << 7)
+/* Marks an EPT misconfiguration in an EPT fault's error code (see memcrypt/ept.h). */
+#define MC_EPT_MISCONFIG MC_PF_RSVD
+
 /* Control-register bits the walker honours. */
 #define MC_CR0_WP (1ull << 16)
 #define MC_CR0_PG (1ull << 31)
@@ -53,11 +63,20 @@ struct mc_paging_regs {
     uint64_t cr0, cr3, cr4, efer;
 };
 
+/* Table formats. MC_PT_X86: host and guest tables and AMD's nested page tables (a nested walk
+ * is an x86 walk done as a user access). MC_PT_EPT: Intel EPT, walked from regs->cr3 = EPTP
+ * (4 levels; the EPTP's attribute bits 11:0 are ignored, A/D flags (EPTP[6]) are not modelled),
+ * faults are EPT violations / misconfigurations (MC_FAULT_NPF, error code = exit qualification
+ * bits 0-5, MC_EPT_MISCONFIG for a misconfiguration, addr = the guest-physical address;
+ * the caller adds MC_NPF_FINAL or MC_NPF_TABLE). */
+enum mc_pt_format { MC_PT_X86 = 0, MC_PT_EPT = 1 };
+
 /* What the address bits mean on this platform. */
 struct mc_paging_mode {
     unsigned addr_bits; /* usable physical address bits (reduced MAXPHYADDR); bits [51:addr_bits] are
                            reserved in entries (except enc_bit) */
     int enc_bit;        /* AMD C-bit position when memory encryption is on, else -1 */
+    enum mc_pt_format format;
 };
 
 /* Table access. read/write get the entry address as issued. A nested implementation returns
@@ -73,10 +92,20 @@ struct mc_xlat {
     uint64_t page_base; /* physical address as issued of the page */
     uint64_t page_size; /* 4 KiB, 2 MiB or 1 GiB */
     bool writable, user, nx, global, dirty;
+    bool readable;      /* false only for an EPT mapping without R (execute-only) */
+    /* Guest translations made by the access path (memcrypt/lcpu.h): the guest-physical address
+     * of va (guest C-bit stripped), the nested mapping's page size, and whether the access is
+     * private (SEV: guest PTE C-bit set, or guest paging off). A plain walk sets gpa = pa,
+     * nested_size = 0, priv = true. page_size is then the smaller of the two stages' sizes and
+     * the rights are those of both stages together (dirty: both leaves have D set). */
+    uint64_t gpa;
+    uint64_t nested_size;
+    bool priv;
 };
 
 /* Translate va. On a fault returns MC_E_FAULT and fills *fault (#PF: vector 14, error code,
- * addr = va; or whatever the io callback reported). Non-canonical va -> #GP(0). */
+ * addr = va; or whatever the io callback reported). Non-canonical va -> #GP(0). With
+ * mode->format == MC_PT_EPT, va is a guest-physical address and faults are EPT faults. */
 mc_status mc_walk(const struct mc_paging_mode *mode, const struct mc_pt_io *io, const struct mc_paging_regs *regs,
                   uint64_t va, unsigned acc, struct mc_xlat *out, struct mc_fault *fault, struct mc_error *err);
 

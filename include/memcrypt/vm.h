@@ -83,8 +83,21 @@ mc_status mc_vm_attestation(struct mc_vm *vm, const uint8_t mnonce[16], uint8_t 
  * MC_E_FAULT with an #NPF in *fault (error code + MC_NPF_FINAL, addr = gpa). */
 mc_status mc_vm_npt_translate(struct mc_vm *vm, uint64_t gpa, unsigned acc, uint64_t *spa, struct mc_fault *fault,
                               struct mc_error *err);
-/* Remove / restore the NPT mapping of one 2 MiB region (the hypervisor's view; for #NPF tests). */
+/* Remove the NPT mapping of one 2 MiB region (the hypervisor's view; for #NPF tests), then
+ * mc_vm_tlb_flush. */
 mc_status mc_vm_npt_unmap(struct mc_vm *vm, uint64_t gpa, struct mc_error *err);
+/* nCR3 as issued (with the C-bit when the tables are encrypted): where the NPT lives. */
+uint64_t mc_vm_npt_root(const struct mc_vm *vm);
+/* The hypervisor's TLB invalidation after it edits the NPT (VMCB TLB_CONTROL "flush this guest"
+ * on every vCPU: every translation derived from this VM's nCR3). The model's own NPT edits
+ * (mc_vm_npt_unmap) call it; a hypervisor that edits the tables itself and forgets keeps its
+ * vCPUs on the old translations they cached, as on hardware. */
+void mc_vm_tlb_flush(struct mc_vm *vm);
+
+/* The one access path of vCPU v (memcrypt/lcpu.h): INVLPGA, ASID flushes, statistics. */
+struct mc_lcpu *mc_vcpu_cpu(struct mc_vcpu *v);
+/* Install an access-check hook (memcrypt/lcpu.h) on every vCPU: where SEV-SNP's RMP check goes. */
+void mc_vm_set_check(struct mc_vm *vm, mc_access_check_fn fn, void *ctx);
 
 /* What the hypervisor sees: read guest RAM through a host mapping (C=0 -> ciphertext of private
  * pages, plaintext of shared ones). */
@@ -95,7 +108,9 @@ mc_status mc_vm_dram_read(struct mc_vm *vm, uint64_t gpa, void *buf, size_t len,
 
 /* The ASID the hypervisor puts in the VMCB for VMRUN (normally mc_vm_asid). A wrong value runs
  * the guest with another key: its memory reads back as garbage, as on hardware. VMRUN checks:
- * 0 or above the profile's ASID count -> the guest cannot run (MC_E_STATE, "VMEXIT_INVALID"). */
+ * 0 or above the profile's ASID count -> the guest cannot run (MC_E_STATE, "VMEXIT_INVALID").
+ * The vCPUs' TLB entries are tagged with the ASID: a change flushes nothing, and entries made
+ * under another ASID are never used. */
 void mc_vm_set_vmcb_asid(struct mc_vm *vm, uint32_t asid);
 
 #endif

@@ -16,8 +16,7 @@ struct mc_machine {
     struct mc_engine *engine;
     struct mc_dram *dram;
     struct mc_ctl *mc;
-    struct mc_tlb *tlb;
-    struct mc_paging_regs regs;
+    struct mc_lcpu *cpu; /* the host CPU: registers, TLB, the one access path */
     uint64_t syscfg, hwcr;
     struct mc_msr_handler handlers[MC_MACHINE_MAX_MSR_HANDLERS];
     unsigned nhandlers;
@@ -52,23 +51,13 @@ void mc_machine_get_bios(const struct mc_machine *m, struct mc_bios *out)
 }
 struct mc_engine *mc_machine_engine(struct mc_machine *m) { return m ? m->engine : NULL; }
 struct mc_dram *mc_machine_dram(struct mc_machine *m) { return m ? m->dram : NULL; }
-struct mc_tlb *mc_machine_tlb(struct mc_machine *m) { return m ? m->tlb : NULL; }
+struct mc_tlb *mc_machine_tlb(struct mc_machine *m) { return m ? mc_lcpu_tlb(m->cpu) : NULL; }
+struct mc_lcpu *mc_machine_cpu(struct mc_machine *m) { return m ? m->cpu : NULL; }
 struct mc_rng *mc_machine_rng(struct mc_machine *m) { return m ? m->rng : NULL; }
 
 struct mc_paging_mode mc_machine_paging_mode(const struct mc_machine *m)
 {
-    struct mc_paging_mode pm = {48, -1};
-    if (!m)
-        return pm;
-    const struct mc_platform *p = mc_get_platform(m->mc);
-    if (p->mode == MC_MODE_SME || p->mode == MC_MODE_TSME) {
-        pm.addr_bits = p->phys_bits - p->reduction;
-        pm.enc_bit = (int)p->cbit;
-    } else {
-        /* Off, or Intel TME: KeyID bits are ordinary address bits below MAXPHYADDR. */
-        pm.addr_bits = p->phys_bits;
-    }
-    return pm;
+    return mc_paging_mode_of(m ? mc_get_platform(m->mc) : NULL);
 }
 
 /* Platform keys the BIOS settings call for. */
@@ -105,7 +94,9 @@ static mc_status make_platform_keys(struct mc_machine *m, struct mc_error *err)
 
 static void reset_cpu(struct mc_machine *m)
 {
-    m->regs = (struct mc_paging_regs){0x60000010ull, 0, 0, 0}; /* CR0 reset value: ET, CD, NW */
+    mc_lcpu_flush_all(m->cpu);
+    static const struct mc_paging_regs reset = {0x60000010ull, 0, 0, 0}; /* CR0 reset value: ET, CD, NW */
+    mc_lcpu_set_regs(m->cpu, &reset);
     m->syscfg = mc_cpu_syscfg(m->prof, &m->bios);
     m->hwcr = mc_cpu_hwcr(m->prof, &m->bios);
 }
@@ -146,8 +137,9 @@ mc_status mc_machine_create(const struct mc_machine_config *cfg, struct mc_machi
     if (!st)
         st = mc_create(&plat, &cfg->cache, m->feat.max_asid, m->engine, m->dram, &m->mc, err);
     m->plat = plat;
+    struct mc_lcpu_config cc = {.nest = MC_NEST_NONE, .req = MC_REQ_HOST, .tlb_entries = cfg->tlb_entries};
     if (!st)
-        st = mc_tlb_create(cfg->tlb_entries, &m->tlb, err);
+        st = mc_lcpu_create(m->mc, &cc, &m->cpu, err);
     if (!st)
         st = make_platform_keys(m, err);
     if (st) {
@@ -164,7 +156,7 @@ void mc_machine_destroy(struct mc_machine *m)
     if (!m)
         return;
     mc_destroy(m->mc); /* wipes cached plaintext */
-    mc_tlb_destroy(m->tlb);
+    mc_lcpu_destroy(m->cpu);
     mc_engine_destroy(m->engine); /* wipes keys */
     mc_dram_destroy(m->dram);
     mc_rng_free(m->rng);
@@ -182,7 +174,6 @@ static mc_status reset_common(struct mc_machine *m, enum mc_machine_reset_kind k
     mc_status st = mc_set_platform(m->mc, &m->plat, err);
     if (st)
         return st;
-    mc_tlb_flush_all(m->tlb);
     reset_cpu(m);
     st = make_platform_keys(m, err);
     for (unsigned i = 0; !st && i < m->nhooks; i++)
@@ -233,7 +224,7 @@ mc_status mc_machine_reset_hook_unregister(struct mc_machine *m, mc_reset_hook_f
 void mc_machine_get_regs(const struct mc_machine *m, struct mc_paging_regs *r)
 {
     if (m && r)
-        *r = m->regs;
+        mc_lcpu_get_regs(m->cpu, r);
 }
 
 static mc_status gp0(struct mc_fault *f, uint64_t addr, struct mc_error *err, const char *why)
@@ -254,7 +245,8 @@ mc_status mc_machine_set_reg(struct mc_machine *m, enum mc_creg reg, uint64_t va
         return mc_seterr(err, MC_E_INVAL, "NULL machine");
     if (fault)
         fault->kind = MC_FAULT_NONE;
-    struct mc_paging_regs r = m->regs;
+    struct mc_paging_regs r;
+    mc_lcpu_get_regs(m->cpu, &r);
     struct mc_paging_mode pm = mc_machine_paging_mode(m);
     switch (reg) {
     case MC_CREG_CR0:
@@ -280,128 +272,49 @@ mc_status mc_machine_set_reg(struct mc_machine *m, enum mc_creg reg, uint64_t va
     default:
         return mc_seterr(err, MC_E_INVAL, "unknown control register %d", (int)reg);
     }
-    if (reg == MC_CREG_CR3) {
-        mc_tlb_flush_nonglobal(m->tlb, 0, (r.cr4 & MC_CR4_PGE) != 0);
-    } else {
-        const uint64_t cr0m = MC_CR0_PG | MC_CR0_WP, cr4m = MC_CR4_PGE | MC_CR4_PAE | MC_CR4_SMEP;
-        if ((r.cr0 ^ m->regs.cr0) & cr0m || (r.cr4 ^ m->regs.cr4) & cr4m || (r.efer ^ m->regs.efer) & MC_EFER_NXE)
-            mc_tlb_flush_all(m->tlb);
-    }
-    m->regs = r;
+    mc_lcpu_set_reg(m->cpu, reg, val); /* with the TLB flush rules */
     return MC_OK;
 }
 
 void mc_machine_invlpg(struct mc_machine *m, uint64_t va)
 {
     if (m)
-        mc_tlb_invlpg(m->tlb, 0, va);
+        mc_lcpu_invlpg(m->cpu, va);
 }
 
 /* ---------------------------------------------------------------- access -- */
-
-static mc_status pt_read(void *ctx, uint64_t addr, uint64_t *val, struct mc_fault *f, struct mc_error *err)
-{
-    struct mc_machine *m = ctx;
-    uint8_t b[8];
-    struct mc_access a = {.addr = addr, .size = 8, .kind = MC_ACC_WALK, .req = MC_REQ_HOST};
-    mc_status st = mc_read(m->mc, &a, b, f, err);
-    if (!st)
-        *val = mc_le64(b);
-    return st;
-}
-
-static mc_status pt_write(void *ctx, uint64_t addr, uint64_t val, struct mc_fault *f, struct mc_error *err)
-{
-    struct mc_machine *m = ctx;
-    uint8_t b[8];
-    mc_put_le64(b, val);
-    struct mc_access a = {.addr = addr, .size = 8, .kind = MC_ACC_WALK, .req = MC_REQ_HOST};
-    return mc_write(m->mc, &a, b, f, err);
-}
+/* Every host CPU access goes down the one access path (memcrypt/lcpu.h). */
 
 mc_status mc_machine_translate(struct mc_machine *m, uint64_t va, unsigned acc, struct mc_xlat *out,
                                struct mc_fault *fault, struct mc_error *err)
 {
     if (!m || !out)
         return mc_seterr(err, MC_E_INVAL, "NULL argument to mc_machine_translate");
-    struct mc_paging_mode pm = mc_machine_paging_mode(m);
-    struct mc_pt_io io = {pt_read, pt_write, m};
-    return mc_translate(m->tlb, 0, &pm, &io, &m->regs, va, acc, out, fault, err);
-}
-
-static mc_status virt_access(struct mc_machine *m, uint64_t va, uint8_t *rbuf, const uint8_t *wbuf, size_t len,
-                             unsigned acc, enum mc_acc_kind kind, uint32_t flags, struct mc_fault *fault,
-                             struct mc_error *err)
-{
-    if (!m || (!rbuf && !wbuf))
-        return mc_seterr(err, MC_E_INVAL, "NULL argument to a machine access");
-    if (!len)
-        return mc_seterr(err, MC_E_INVAL, "an access needs a non-zero length");
-    if (va + (len - 1) < va)
-        return mc_seterr(err, MC_E_RANGE, "access 0x%llx+%zu wraps around the address space", (unsigned long long)va,
-                         len);
-    if (fault)
-        fault->kind = MC_FAULT_NONE;
-    /* Translate and route every page first so that a fault, or a page beyond DRAM or without a
-     * key, leaves memory unchanged (a single-page access needs no separate pass). */
-    for (size_t done = 0; (va & 4095) + len > 4096 && done < len;) {
-        uint64_t v = va + done;
-        size_t n = 4096 - (size_t)(v & 4095);
-        if (n > len - done)
-            n = len - done;
-        struct mc_xlat x;
-        mc_status st = mc_machine_translate(m, v, acc, &x, fault, err);
-        if (st)
-            return st;
-        struct mc_access a = {.addr = x.pa, .size = n, .kind = kind, .req = MC_REQ_HOST, .flags = flags};
-        struct mc_route r;
-        mc_slot slot;
-        st = mc_route(m->mc, &a, &r, &slot, fault, err);
-        if (st)
-            return st;
-        done += n;
-    }
-    size_t done = 0;
-    while (done < len) {
-        uint64_t v = va + done;
-        size_t n = 4096 - (size_t)(v & 4095);
-        if (n > len - done)
-            n = len - done;
-        struct mc_xlat x;
-        mc_status st = mc_machine_translate(m, v, acc, &x, fault, err);
-        if (st)
-            return st;
-        struct mc_access a = {.addr = x.pa, .size = n, .kind = kind, .req = MC_REQ_HOST, .flags = flags};
-        st = rbuf ? mc_read(m->mc, &a, rbuf + done, fault, err) : mc_write(m->mc, &a, wbuf + done, fault, err);
-        if (st)
-            return st;
-        done += n;
-    }
-    return MC_OK;
+    return mc_lcpu_translate(m->cpu, va, acc, out, fault, err);
 }
 
 mc_status mc_machine_load(struct mc_machine *m, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
                           struct mc_error *err)
 {
-    if (!buf)
-        return mc_seterr(err, MC_E_INVAL, "NULL buffer");
-    return virt_access(m, va, buf, NULL, len, user ? MC_PG_USER : 0, MC_ACC_READ, 0, fault, err);
+    if (!m || !buf)
+        return mc_seterr(err, MC_E_INVAL, "NULL argument to a machine access");
+    return mc_lcpu_access(m->cpu, va, buf, NULL, len, user ? MC_PG_USER : 0, 0, fault, err);
 }
 
 mc_status mc_machine_store(struct mc_machine *m, uint64_t va, const void *buf, size_t len, bool user,
                            struct mc_fault *fault, struct mc_error *err)
 {
-    if (!buf)
-        return mc_seterr(err, MC_E_INVAL, "NULL buffer");
-    return virt_access(m, va, NULL, buf, len, MC_PG_WRITE | (user ? MC_PG_USER : 0), MC_ACC_WRITE, 0, fault, err);
+    if (!m || !buf)
+        return mc_seterr(err, MC_E_INVAL, "NULL argument to a machine access");
+    return mc_lcpu_access(m->cpu, va, NULL, buf, len, user ? MC_PG_USER : 0, 0, fault, err);
 }
 
 mc_status mc_machine_fetch(struct mc_machine *m, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
                            struct mc_error *err)
 {
-    if (!buf)
-        return mc_seterr(err, MC_E_INVAL, "NULL buffer");
-    return virt_access(m, va, buf, NULL, len, MC_PG_FETCH | (user ? MC_PG_USER : 0), MC_ACC_FETCH, 0, fault, err);
+    if (!m || !buf)
+        return mc_seterr(err, MC_E_INVAL, "NULL argument to a machine access");
+    return mc_lcpu_access(m->cpu, va, buf, NULL, len, MC_PG_FETCH | (user ? MC_PG_USER : 0), 0, fault, err);
 }
 
 mc_status mc_machine_copy(struct mc_machine *m, uint64_t dst_va, uint64_t src_va, size_t len, struct mc_fault *fault,
@@ -409,49 +322,23 @@ mc_status mc_machine_copy(struct mc_machine *m, uint64_t dst_va, uint64_t src_va
 {
     if (!m)
         return mc_seterr(err, MC_E_INVAL, "NULL machine");
-    if (fault)
-        fault->kind = MC_FAULT_NONE;
-    uint8_t page[4096];
-    size_t done = 0;
-    mc_status st = MC_OK;
-    while (done < len) {
-        /* Chunk so that neither side crosses a page. */
-        size_t n = 4096 - (size_t)((src_va + done) & 4095);
-        size_t nd = 4096 - (size_t)((dst_va + done) & 4095);
-        if (nd < n)
-            n = nd;
-        if (n > len - done)
-            n = len - done;
-        st = virt_access(m, src_va + done, page, NULL, n, 0, MC_ACC_READ, MC_ACC_F_STREAM, fault, err);
-        if (!st)
-            st = virt_access(m, dst_va + done, NULL, page, n, MC_PG_WRITE, MC_ACC_WRITE, MC_ACC_F_STREAM, fault, err);
-        if (st)
-            break;
-        done += n;
-    }
-    mc_wipe(page, sizeof page);
-    return st;
-}
-
-static mc_status phys_io(struct mc_machine *m, uint64_t addr, void *rbuf, const void *wbuf, size_t len,
-                         struct mc_fault *fault, struct mc_error *err)
-{
-    if (!m || (!rbuf && !wbuf))
-        return mc_seterr(err, MC_E_INVAL, "NULL argument to a physical access");
-    struct mc_access a = {.addr = addr, .size = len, .kind = rbuf ? MC_ACC_READ : MC_ACC_WRITE, .req = MC_REQ_HOST};
-    return rbuf ? mc_read(m->mc, &a, rbuf, fault, err) : mc_write(m->mc, &a, wbuf, fault, err);
+    return mc_lcpu_copy(m->cpu, dst_va, src_va, len, fault, err);
 }
 
 mc_status mc_machine_phys_read(struct mc_machine *m, uint64_t addr, void *buf, size_t len, struct mc_fault *fault,
                                struct mc_error *err)
 {
-    return phys_io(m, addr, buf, NULL, len, fault, err);
+    if (!m || !buf)
+        return mc_seterr(err, MC_E_INVAL, "NULL argument to a physical access");
+    return mc_lcpu_phys_access(m->cpu, addr, false, buf, NULL, len, fault, err);
 }
 
 mc_status mc_machine_phys_write(struct mc_machine *m, uint64_t addr, const void *buf, size_t len,
                                 struct mc_fault *fault, struct mc_error *err)
 {
-    return phys_io(m, addr, NULL, buf, len, fault, err);
+    if (!m || !buf)
+        return mc_seterr(err, MC_E_INVAL, "NULL argument to a physical access");
+    return mc_lcpu_phys_access(m->cpu, addr, false, NULL, buf, len, fault, err);
 }
 
 mc_status mc_machine_clflush(struct mc_machine *m, uint64_t va, struct mc_fault *fault, struct mc_error *err)

@@ -1,5 +1,6 @@
 /* x86-64 4-level page walker. Facts: AMD APM vol. 2 ch. 5 (long-mode paging, #PF error code),
- * digest sections 1.6 and 2.1 (C-bit per level, reduced MAXPHYADDR bits reserved). */
+ * digest sections 1.6 and 2.1 (C-bit per level, reduced MAXPHYADDR bits reserved); Intel SDM
+ * vol. 3 ch. 29.3 (EPT entries, violations, misconfigurations, exit qualification). */
 #include <string.h>
 
 #include <memcrypt/paging.h>
@@ -24,6 +25,73 @@ static mc_status pf(struct mc_fault *f, uint64_t va, uint64_t code, struct mc_er
                      (unsigned long long)code, why);
 }
 
+/* EPT violation / misconfiguration: qualification bit 0 read, 1 write, 2 fetch; bits 3-5 the
+ * effective R/W/X of the translation (0 when an entry was not present). */
+static mc_status ept_fault(struct mc_fault *f, uint64_t gpa, unsigned acc, uint64_t eff, uint64_t extra,
+                           struct mc_error *err, const char *why)
+{
+    if (f) {
+        memset(f, 0, sizeof *f);
+        f->kind = MC_FAULT_NPF;
+        uint64_t q = (acc & MC_PG_WRITE) ? 2u : (acc & MC_PG_FETCH) ? 4u : 1u;
+        f->error_code = q | ((eff & 7) << 3) | extra;
+        f->addr = gpa;
+    }
+    return mc_seterr(err, MC_E_FAULT, "EPT %s at GPA 0x%llx", why, (unsigned long long)gpa);
+}
+
+static mc_status walk_ept(const struct mc_paging_mode *mode, const struct mc_pt_io *io, uint64_t eptp, uint64_t gpa,
+                          unsigned acc, struct mc_xlat *out, struct mc_fault *fault, struct mc_error *err)
+{
+    if (gpa >> 48)
+        return ept_fault(fault, gpa, acc, 0, 0, err, "violation (GPA beyond the 4-level EPT)");
+    const uint64_t addr_mask = bitrange(mode->addr_bits - 1, 12);
+    const uint64_t rsvd = mode->addr_bits < 52 ? bitrange(51, mode->addr_bits) : 0;
+    uint64_t table = eptp & addr_mask, eff = 7, ent = 0;
+    for (int level = 4; level >= 1; level--) {
+        unsigned shift = 12 + 9 * (unsigned)(level - 1);
+        mc_status st = io->read(io->ctx, table + ((gpa >> shift) & 511) * 8, &ent, fault, err);
+        if (st)
+            return st;
+        if (!(ent & 7))
+            return ept_fault(fault, gpa, acc, 0, 0, err, "violation (not present)");
+        bool leaf = level == 1 || (ent & MC_EPT_PS);
+        uint64_t bad = ent & rsvd;
+        if (leaf && level == 4)
+            bad = 1; /* bit 7 is reserved in a PML4E */
+        if (leaf && level > 1)
+            bad |= ent & bitrange(shift - 1, 12); /* large-page address bits below the page size */
+        if (leaf) {
+            unsigned memtype = (unsigned)(ent >> 3) & 7;
+            if (memtype == 2 || memtype == 3 || memtype == 7)
+                bad = 1;
+        }
+        if (((ent & MC_EPT_W) && !(ent & MC_EPT_R)) || bad)
+            return ept_fault(fault, gpa, acc, 0, MC_EPT_MISCONFIG, err, "misconfiguration");
+        eff &= ent & 7;
+        if (leaf) {
+            uint64_t size = 1ull << shift;
+            bool ok = (acc & MC_PG_WRITE) ? (eff & MC_EPT_W) : (acc & MC_PG_FETCH) ? (eff & MC_EPT_X) : (eff & MC_EPT_R);
+            if (!ok)
+                return ept_fault(fault, gpa, acc, eff, 0, err, "violation (permission)");
+            memset(out, 0, sizeof *out);
+            out->page_size = size;
+            out->page_base = ent & addr_mask & ~(size - 1);
+            out->pa = out->page_base | (gpa & (size - 1));
+            out->gpa = out->pa;
+            out->readable = eff & MC_EPT_R;
+            out->writable = eff & MC_EPT_W;
+            out->nx = !(eff & MC_EPT_X);
+            out->user = true;
+            out->dirty = true; /* no EPT A/D flags: nothing to set on a write */
+            out->priv = true;
+            return MC_OK;
+        }
+        table = ent & addr_mask; /* KeyID bits in a table pointer are honoured */
+    }
+    return mc_seterr(err, MC_E_STATE, "EPT walk ended without a leaf");
+}
+
 mc_status mc_walk(const struct mc_paging_mode *mode, const struct mc_pt_io *io, const struct mc_paging_regs *regs,
                   uint64_t va, unsigned acc, struct mc_xlat *out, struct mc_fault *fault, struct mc_error *err)
 {
@@ -44,13 +112,20 @@ mc_status mc_walk_internal(const struct mc_paging_mode *mode, const struct mc_pt
                          mode->enc_bit);
     if (fault)
         fault->kind = MC_FAULT_NONE;
+    if (pde_out)
+        pde_out->valid = false;
+    if (mode->format == MC_PT_EPT)
+        return start ? mc_seterr(err, MC_E_INVAL, "EPT walks take no paging-structure cache entry")
+                     : walk_ept(mode, io, regs->cr3, va, acc, out, fault, err);
+    if (mode->format != MC_PT_X86)
+        return mc_seterr(err, MC_E_INVAL, "unknown page-table format %d", (int)mode->format);
 
     if (!(regs->cr0 & MC_CR0_PG)) { /* paging off: identity, every access allowed */
         memset(out, 0, sizeof *out);
-        out->pa = va;
+        out->pa = out->gpa = va;
         out->page_base = va & ~0xFFFull;
         out->page_size = 4096;
-        out->writable = out->user = true;
+        out->writable = out->user = out->readable = out->priv = true;
         return MC_OK;
     }
     if (!(regs->cr4 & MC_CR4_PAE) || !(regs->efer & MC_EFER_LME))
@@ -80,8 +155,6 @@ mc_status mc_walk_internal(const struct mc_paging_mode *mode, const struct mc_pt
     const int first_level = start ? 1 : 4;
     int level;
     uint64_t size = 0;
-    if (pde_out)
-        pde_out->valid = false;
     for (level = first_level; level >= 1; level--) {
         unsigned shift = 12 + 9 * (unsigned)(level - 1);
         uint64_t a = table + ((va >> shift) & 511) * 8;
@@ -148,5 +221,7 @@ mc_status mc_walk_internal(const struct mc_paging_mode *mode, const struct mc_pt
     out->nx = nx;
     out->global = leaf & MC_PTE_G;
     out->dirty = write || (leaf & MC_PTE_D);
+    out->readable = out->priv = true;
+    out->gpa = out->pa;
     return MC_OK;
 }

@@ -1,4 +1,5 @@
-/* Internal: the walker entry point used by the TLB's paging-structure (PDE) cache. */
+/* Internal: the walker entry point used by the TLB's paging-structure (PDE) cache, and the
+ * TLB operations the access path (lcpu.c) needs beyond the public ones. */
 #ifndef MC_PAGING_WALK_INTERNAL_H
 #define MC_PAGING_WALK_INTERNAL_H
 
@@ -18,5 +19,19 @@ struct mc_pde_info {
 mc_status mc_walk_internal(const struct mc_paging_mode *mode, const struct mc_pt_io *io,
                            const struct mc_paging_regs *regs, uint64_t va, unsigned acc, const struct mc_pde_info *start,
                            struct mc_pde_info *pde_out, struct mc_xlat *out, struct mc_fault *fault, struct mc_error *err);
+
+/* TLB entries carry (tag, root): tag = address-space id (0 host, ASID, VPID), with
+ * TLB_GPHYS set for guest-physical (nested-only) translations; root = the nested table root the
+ * entry was derived from (nCR3 / EPTP, 0 without nesting). */
+#define TLB_GPHYS 0x80000000u
+bool tlb_lookup(struct mc_tlb *t, uint32_t tag, uint64_t root, uint64_t va, unsigned acc,
+                const struct mc_paging_regs *regs, struct mc_xlat *out);
+void tlb_insert(struct mc_tlb *t, uint32_t tag, uint64_t root, uint64_t va, const struct mc_xlat *x);
+/* Walk with the paging-structure cache of (tag, root); inserts nothing into the TLB. */
+mc_status tlb_walk(struct mc_tlb *t, uint32_t tag, uint64_t root, const struct mc_paging_mode *mode,
+                   const struct mc_pt_io *io, const struct mc_paging_regs *regs, uint64_t va, unsigned acc,
+                   struct mc_xlat *out, struct mc_fault *fault, struct mc_error *err);
+/* Drop every entry (any tag) derived from root, and the paging-structure caches. */
+void tlb_flush_root(struct mc_tlb *t, uint64_t root);
 
 #endif

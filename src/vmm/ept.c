@@ -4,6 +4,7 @@
 
 #include <memcrypt/bytes.h>
 #include <memcrypt/ept.h>
+#include <memcrypt/lcpu.h>
 #include <memcrypt/machine.h>
 #include <memcrypt/tme.h>
 
@@ -13,6 +14,8 @@ struct mc_ept {
     uint64_t pool_base;
     unsigned pool_pages, used;
     uint64_t pml4;
+    struct mc_lcpu *cpu[MC_EPT_MAX_VCPUS]; /* cpu[0]: the VM's accesses by GPA */
+    unsigned ncpu;
 };
 
 #define PAGE 4096ull
@@ -76,6 +79,9 @@ mc_status mc_ept_create(struct mc_machine *m, struct mc_tme *t, uint64_t pool_ba
     e->pool_base = pool_base;
     e->pool_pages = pool_pages;
     mc_status s = new_table(e, &e->pml4, err);
+    struct mc_lcpu *c0;
+    if (s == MC_OK)
+        s = mc_ept_add_vcpu(e, 1, &c0, err);
     if (s != MC_OK) {
         free(e);
         return s;
@@ -84,7 +90,35 @@ mc_status mc_ept_create(struct mc_machine *m, struct mc_tme *t, uint64_t pool_ba
     return MC_OK;
 }
 
-void mc_ept_destroy(struct mc_ept *e) { free(e); }
+void mc_ept_destroy(struct mc_ept *e)
+{
+    if (!e)
+        return;
+    for (unsigned i = 0; i < e->ncpu; i++)
+        mc_lcpu_destroy(e->cpu[i]);
+    free(e);
+}
+
+mc_status mc_ept_add_vcpu(struct mc_ept *e, uint16_t vpid, struct mc_lcpu **out, struct mc_error *err)
+{
+    if (!e || !out || vpid == 0)
+        return mc_seterr(err, MC_E_INVAL, "mc_ept_add_vcpu needs an EPT, a VPID > 0 and an output.");
+    if (e->ncpu >= MC_EPT_MAX_VCPUS)
+        return mc_seterr(err, MC_E_FULL, "An EPT serves at most %u vCPUs.", MC_EPT_MAX_VCPUS);
+    /* The guest sees MAXPHYADDR unchanged and no encryption bit: its tables hold plain GPAs. */
+    struct mc_lcpu_config cc = {.nest = MC_NEST_EPT, .req = MC_REQ_GUEST, .asid = vpid, .nroot = mc_ept_eptp(e),
+                                .mode = {maxphy(e), -1, MC_PT_X86}};
+    mc_status s = mc_lcpu_create(mc_machine_mc(e->m), &cc, &e->cpu[e->ncpu], err);
+    if (s == MC_OK)
+        *out = e->cpu[e->ncpu++];
+    return s;
+}
+
+void mc_ept_invept(struct mc_ept *e)
+{
+    for (unsigned i = 0; e && i < e->ncpu; i++)
+        mc_lcpu_invept(e->cpu[i], mc_ept_eptp(e));
+}
 
 uint64_t mc_ept_eptp(const struct mc_ept *e) { return e ? e->pml4 | 6u | (3u << 3) : 0; }
 
@@ -129,7 +163,13 @@ static mc_status set_leaf(struct mc_ept *e, uint64_t gpa, uint64_t leaf, bool al
         }
         table = ent & bits(maxphy(e) - 1, 12);
     }
-    return wr64(e, table + idx(gpa, 1) * 8, leaf, &f, err);
+    uint64_t old = 0;
+    mc_status s = rd64(e, table + idx(gpa, 1) * 8, &old, &f, err);
+    if (s == MC_OK)
+        s = wr64(e, table + idx(gpa, 1) * 8, leaf, &f, err);
+    if (s == MC_OK && (old & 7))
+        mc_ept_invept(e); /* the VMM's INVEPT after changing a present mapping */
+    return s;
 }
 
 mc_status mc_ept_map(struct mc_ept *e, uint64_t gpa, uint64_t pa, uint32_t keyid, uint64_t perms,
@@ -158,110 +198,32 @@ mc_status mc_ept_unmap(struct mc_ept *e, uint64_t gpa, struct mc_error *err)
     return set_leaf(e, gpa, 0, false, err);
 }
 
-static mc_status violation(struct mc_fault *f, uint64_t gpa, unsigned acc, uint64_t eff, uint64_t extra,
-                           struct mc_error *err, const char *why)
-{
-    if (f) {
-        memset(f, 0, sizeof *f);
-        f->kind = MC_FAULT_NPF;
-        uint64_t q = (acc & MC_PG_WRITE) ? 2u : (acc & MC_PG_FETCH) ? 4u : 1u;
-        f->error_code = q | ((eff & 7) << 3) | extra;
-        f->addr = gpa;
-    }
-    return mc_seterr(err, MC_E_FAULT, "EPT %s at GPA 0x%llx", why, (unsigned long long)gpa);
-}
-
 mc_status mc_ept_translate(struct mc_ept *e, uint64_t gpa, unsigned acc, uint64_t *hpa, struct mc_fault *fault,
                            struct mc_error *err)
 {
     if (!e || !hpa)
         return mc_seterr(err, MC_E_INVAL, "mc_ept_translate needs an EPT and an output.");
-    if (gpa >> 48)
-        return violation(fault, gpa, acc, 0, MC_NPF_FINAL, err, "violation (GPA beyond the 4-level EPT)");
-    const unsigned m = maxphy(e);
-    uint64_t table = e->pml4, eff = 7, ent = 0;
-    for (int level = 4; level >= 1; level--) {
-        mc_status s = rd64(e, table + idx(gpa, level) * 8, &ent, fault, err);
-        if (s != MC_OK)
-            return s;
-        if (!(ent & 7))
-            return violation(fault, gpa, acc, 0, MC_NPF_FINAL, err, "violation (not present)");
-        if (((ent & MC_EPT_W) && !(ent & MC_EPT_R)) || (ent & bits(51, m)))
-            return violation(fault, gpa, acc, 0, MC_NPF_FINAL | MC_EPT_MISCONFIG, err, "misconfiguration");
-        eff &= ent & 7;
-        uint64_t size = 1ull << (12 + 9 * (level - 1));
-        if (level == 1 || (ent & MC_EPT_PS)) {
-            if (level == 4)
-                return violation(fault, gpa, acc, 0, MC_NPF_FINAL | MC_EPT_MISCONFIG, err, "misconfiguration");
-            uint64_t base = ent & bits(m - 1, 12) & ~(size - 1);
-            bool ok = (acc & MC_PG_WRITE) ? (eff & MC_EPT_W) : (acc & MC_PG_FETCH) ? (eff & MC_EPT_X) : (eff & MC_EPT_R);
-            if (!ok)
-                return violation(fault, gpa, acc, eff, MC_NPF_FINAL, err, "violation (permission)");
-            *hpa = base | (gpa & (size - 1));
-            return MC_OK;
-        }
-        table = ent & bits(m - 1, 12); /* KeyID bits in a table pointer are honoured */
-    }
-    return mc_seterr(err, MC_E_STATE, "EPT walk ended without a leaf.");
-}
-
-static mc_status access(struct mc_ept *e, uint64_t gpa, void *rbuf, const void *wbuf, size_t len,
-                        struct mc_fault *fault, struct mc_error *err)
-{
-    if (!e || (!rbuf && !wbuf))
-        return mc_seterr(err, MC_E_INVAL, "EPT access needs an EPT and a buffer.");
-    while (len) {
-        size_t n = (size_t)(PAGE - (gpa % PAGE));
-        if (n > len)
-            n = len;
-        uint64_t hpa;
-        mc_status s = mc_ept_translate(e, gpa, wbuf ? MC_PG_WRITE : 0, &hpa, fault, err);
-        if (s == MC_OK)
-            s = wbuf ? mc_machine_phys_write(e->m, hpa, wbuf, n, fault, err)
-                     : mc_machine_phys_read(e->m, hpa, rbuf, n, fault, err);
-        if (s != MC_OK)
-            return s;
-        gpa += n;
-        len -= n;
-        if (rbuf)
-            rbuf = (uint8_t *)rbuf + n;
-        else
-            wbuf = (const uint8_t *)wbuf + n;
-    }
-    return MC_OK;
+    struct mc_xlat x;
+    mc_status s = mc_nested_walk(mc_machine_mc(e->m), MC_NEST_EPT, mc_ept_eptp(e), gpa, acc, false, &x, fault, err);
+    if (s == MC_OK)
+        *hpa = x.pa;
+    return s;
 }
 
 mc_status mc_ept_read(struct mc_ept *e, uint64_t gpa, void *buf, size_t len, struct mc_fault *fault,
                       struct mc_error *err)
 {
-    return access(e, gpa, buf, NULL, len, fault, err);
+    if (!e || !buf)
+        return mc_seterr(err, MC_E_INVAL, "EPT access needs an EPT and a buffer.");
+    return mc_lcpu_phys_access(e->cpu[0], gpa, true, buf, NULL, len, fault, err);
 }
 
 mc_status mc_ept_write(struct mc_ept *e, uint64_t gpa, const void *buf, size_t len, struct mc_fault *fault,
                        struct mc_error *err)
 {
-    return access(e, gpa, NULL, buf, len, fault, err);
-}
-
-/* Stage-1 table accesses: the walker hands us a GPA; EPT makes it a host address. */
-static mc_status g_rd(void *ctx, uint64_t addr, uint64_t *val, struct mc_fault *fault, struct mc_error *err)
-{
-    struct mc_ept *e = ctx;
-    uint64_t hpa;
-    mc_status s = mc_ept_translate(e, addr, 0, &hpa, fault, err);
-    if (s == MC_E_FAULT && fault)
-        fault->error_code = (fault->error_code & ~MC_NPF_FINAL) | MC_NPF_TABLE;
-    return s == MC_OK ? rd64(e, hpa, val, fault, err) : s;
-}
-
-static mc_status g_wr(void *ctx, uint64_t addr, uint64_t val, struct mc_fault *fault, struct mc_error *err)
-{
-    struct mc_ept *e = ctx;
-    uint64_t hpa;
-    mc_status s = mc_ept_translate(e, addr, MC_PG_WRITE, &hpa, fault, err);
-    if (s == MC_E_FAULT && fault)
-        fault->error_code = (fault->error_code & ~MC_NPF_FINAL) | MC_NPF_TABLE;
-    return s == MC_OK ? wr64(e, hpa, val, fault, err) : s;
+    if (!e || !buf)
+        return mc_seterr(err, MC_E_INVAL, "EPT access needs an EPT and a buffer.");
+    return mc_lcpu_phys_access(e->cpu[0], gpa, true, NULL, buf, len, fault, err);
 }
 
 mc_status mc_ept_guest_translate(struct mc_ept *e, const struct mc_paging_regs *guest, uint64_t va, unsigned acc,
@@ -269,12 +231,10 @@ mc_status mc_ept_guest_translate(struct mc_ept *e, const struct mc_paging_regs *
 {
     if (!e || !guest || !gpa)
         return mc_seterr(err, MC_E_INVAL, "mc_ept_guest_translate needs an EPT, guest registers and an output.");
-    /* The guest sees MAXPHYADDR unchanged and no encryption bit: its tables hold plain GPAs. */
-    struct mc_paging_mode mode = {maxphy(e), -1};
-    struct mc_pt_io io = {g_rd, g_wr, e};
+    mc_lcpu_set_regs(e->cpu[0], guest);
     struct mc_xlat x;
-    mc_status s = mc_walk(&mode, &io, guest, va, acc, &x, fault, err);
+    mc_status s = mc_lcpu_guest_walk(e->cpu[0], va, acc, &x, fault, err);
     if (s == MC_OK)
-        *gpa = x.pa;
+        *gpa = x.gpa;
     return s;
 }

@@ -1,7 +1,7 @@
-/* The guest program API: guest virtual accesses through the guest's page tables (walked with
- * the core walker, table reads always private), the nested page tables, and the memory
- * controller with the VM's ASID; guest page-table building; C-bit flips with the flush rules;
- * SWIOTLB bounce buffers for guest DMA. */
+/* The guest program API: guest accesses go down each vCPU's one access path (paging/lcpu.c:
+ * TLB, guest walk with private table reads, NPT walk, check hook, memory controller with the
+ * VM's ASID); guest page-table building with the guest kernel's TLB shootdowns; C-bit flips with
+ * the flush rules; SWIOTLB bounce buffers for guest DMA. */
 #include <string.h>
 
 #include <memcrypt/bytes.h>
@@ -12,153 +12,97 @@
 #define PTE_ADDR 0x000FFFFFFFFFF000ull
 
 uint64_t mc_guest_cbit(const struct mc_vcpu *v) { return v && v->vm->vmm->cbit ? 1ull << v->vm->vmm->cbit : 0; }
-void mc_guest_get_regs(const struct mc_vcpu *v, struct mc_paging_regs *r) { *r = v->regs; }
-void mc_guest_set_regs(struct mc_vcpu *v, const struct mc_paging_regs *r) { v->regs = *r; }
+void mc_guest_get_regs(const struct mc_vcpu *v, struct mc_paging_regs *r) { mc_lcpu_get_regs(v->cpu, r); }
+void mc_guest_set_regs(struct mc_vcpu *v, const struct mc_paging_regs *r) { mc_lcpu_set_regs(v->cpu, r); }
+void mc_guest_invlpg(struct mc_vcpu *v, uint64_t va)
+{
+    if (v)
+        mc_lcpu_invlpg(v->cpu, va);
+}
 
-static struct mc_paging_mode guest_mode(const struct mc_vcpu *v)
+struct mc_paging_mode vm_guest_mode(const struct mc_vmm *vmm)
 {
     struct mc_cpu_features f;
-    mc_cpu_decode(mc_machine_profile(v->vm->vmm->m), &f);
+    mc_cpu_decode(mc_machine_profile(vmm->m), &f);
     /* Guest physical addresses are not reduced; the C-bit is an attribute at the host position,
      * and when it lies inside the address bits it costs the guest that bit (digest 1.6). */
-    unsigned cbit = v->vm->vmm->cbit, bits = f.phys_bits;
+    unsigned cbit = vmm->cbit, bits = f.phys_bits;
     if (cbit && cbit < bits)
         bits = cbit;
-    struct mc_paging_mode m = {bits, cbit ? (int)cbit : -1};
+    struct mc_paging_mode m = {bits, cbit ? (int)cbit : -1, MC_PT_X86};
     return m;
 }
 
-/* GPA (C-bit stripped) -> SPA through the NPT; table = this is a guest page-table access. */
-static mc_status nested(struct mc_vcpu *v, uint64_t gpa, unsigned acc, bool table, uint64_t *spa,
-                        struct mc_fault *fault, struct mc_error *err)
-{
-    mc_status s = mc_vm_npt_translate(v->vm, gpa, acc, spa, fault, err);
-    if (s == MC_E_FAULT && fault->kind == MC_FAULT_NPF && table)
-        fault->error_code = (fault->error_code & ~MC_NPF_FINAL) | MC_NPF_TABLE;
-    return s;
-}
-
-/* One access inside one page at GPA gpa (no C-bit), encrypted iff priv. */
-static mc_status gphys(struct mc_vcpu *v, uint64_t gpa, bool priv, enum mc_acc_kind kind, void *buf, size_t len,
-                       struct mc_fault *fault, struct mc_error *err)
-{
-    uint32_t asid;
-    mc_status s = vm_run_asid(v->vm, &asid, err);
-    uint64_t spa;
-    unsigned acc = kind == MC_ACC_WRITE ? MC_PG_WRITE : kind == MC_ACC_FETCH ? MC_PG_FETCH : 0;
-    if (!s)
-        s = nested(v, gpa, acc, kind == MC_ACC_WALK, &spa, fault, err);
-    if (s)
-        return s;
-    struct mc_access a = {.addr = spa, .size = len, .kind = kind, .req = MC_REQ_GUEST, .asid = asid, .guest_c = priv};
-    return kind == MC_ACC_WRITE ? mc_write(v->vm->vmm->mc, &a, buf, fault, err)
-                                : mc_read(v->vm->vmm->mc, &a, buf, fault, err);
-}
-
-static mc_status walk_read(void *ctx, uint64_t addr, uint64_t *val, struct mc_fault *fault, struct mc_error *err)
-{
-    struct mc_vcpu *v = ctx;
-    uint8_t b[8];
-    mc_status s = gphys(v, addr & ~mc_guest_cbit(v), true, MC_ACC_WALK, b, 8, fault, err);
-    if (!s)
-        *val = mc_le64(b);
-    return s;
-}
-
-static mc_status walk_write(void *ctx, uint64_t addr, uint64_t val, struct mc_fault *fault, struct mc_error *err)
-{
-    struct mc_vcpu *v = ctx;
-    uint8_t b[8];
-    mc_put_le64(b, val);
-    /* A/D updates: a private write of the table entry. */
-    return gphys(v, addr & ~mc_guest_cbit(v), true, MC_ACC_WRITE, b, 8, fault, err);
-}
-
-static mc_status gvirt(struct mc_vcpu *v, uint64_t va, enum mc_acc_kind kind, bool user, void *buf, size_t len,
-                       struct mc_fault *fault, struct mc_error *err)
+/* Every guest access: VMRUN's ASID check, then the one access path of the vCPU. */
+static mc_status enter(struct mc_vcpu *v, const void *buf, size_t len, struct mc_fault *fault, struct mc_error *err)
 {
     if (!v || (!buf && len) || !fault)
         return mc_seterr(err, MC_E_INVAL, "guest access needs a vCPU, a buffer and a fault output");
-    uint8_t *p = buf;
-    struct mc_paging_mode mode = guest_mode(v);
-    struct mc_pt_io io = {walk_read, walk_write, v};
-    while (len) {
-        size_t n = 4096 - (va & 4095);
-        if (n > len)
-            n = len;
-        uint64_t gpa;
-        bool priv = true;
-        if (v->regs.cr0 & MC_CR0_PG) {
-            unsigned acc = (kind == MC_ACC_WRITE ? MC_PG_WRITE : kind == MC_ACC_FETCH ? MC_PG_FETCH : 0) |
-                           (user ? MC_PG_USER : 0);
-            struct mc_xlat x;
-            mc_status s = mc_walk(&mode, &io, &v->regs, va, acc, &x, fault, err);
-            if (s)
-                return s;
-            priv = (x.pa & mc_guest_cbit(v)) != 0;
-            gpa = x.pa & ~mc_guest_cbit(v);
-        } else {
-            gpa = va & ~mc_guest_cbit(v); /* paging off: every access is private */
-        }
-        mc_status s = gphys(v, gpa, priv, kind, p, n, fault, err);
-        if (s)
-            return s;
-        va += n;
-        p += n;
-        len -= n;
-    }
-    return MC_OK;
+    fault->kind = MC_FAULT_NONE;
+    uint32_t asid;
+    return vm_run_asid(v->vm, &asid, err);
+}
+
+static mc_status gvirt(struct mc_vcpu *v, uint64_t va, unsigned acc, void *rbuf, const void *wbuf, size_t len,
+                       struct mc_fault *fault, struct mc_error *err)
+{
+    mc_status s = enter(v, rbuf ? (const void *)rbuf : wbuf, len, fault, err);
+    if (s || !len)
+        return s;
+    return mc_lcpu_access(v->cpu, va, rbuf, wbuf, len, acc, 0, fault, err);
 }
 
 mc_status mc_guest_load(struct mc_vcpu *v, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
                         struct mc_error *err)
 {
-    return gvirt(v, va, MC_ACC_READ, user, buf, len, fault, err);
+    return gvirt(v, va, user ? MC_PG_USER : 0, buf, NULL, len, fault, err);
 }
 
 mc_status mc_guest_store(struct mc_vcpu *v, uint64_t va, const void *buf, size_t len, bool user,
                          struct mc_fault *fault, struct mc_error *err)
 {
-    return gvirt(v, va, MC_ACC_WRITE, user, (void *)buf, len, fault, err);
+    return gvirt(v, va, user ? MC_PG_USER : 0, NULL, buf, len, fault, err);
 }
 
 mc_status mc_guest_fetch(struct mc_vcpu *v, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
                          struct mc_error *err)
 {
-    return gvirt(v, va, MC_ACC_FETCH, user, buf, len, fault, err);
+    return gvirt(v, va, MC_PG_FETCH | (user ? MC_PG_USER : 0), buf, NULL, len, fault, err);
 }
 
-static mc_status gphys_range(struct mc_vcpu *v, uint64_t gpa, bool priv, enum mc_acc_kind kind, void *buf, size_t len,
+mc_status mc_guest_copy(struct mc_vcpu *v, uint64_t dst_va, uint64_t src_va, size_t len, struct mc_fault *fault,
+                        struct mc_error *err)
+{
+    mc_status s = enter(v, "", len, fault, err);
+    return s ? s : mc_lcpu_copy(v->cpu, dst_va, src_va, len, fault, err);
+}
+
+static mc_status gphys_range(struct mc_vcpu *v, uint64_t gpa, bool priv, void *rbuf, const void *wbuf, size_t len,
                              struct mc_fault *fault, struct mc_error *err)
 {
-    if (!v || (!buf && len) || !fault)
-        return mc_seterr(err, MC_E_INVAL, "guest access needs a vCPU, a buffer and a fault output");
-    uint8_t *p = buf;
-    gpa &= ~mc_guest_cbit(v);
-    while (len) {
-        size_t n = 4096 - (gpa & 4095);
-        if (n > len)
-            n = len;
-        mc_status s = gphys(v, gpa, priv, kind, p, n, fault, err);
-        if (s)
-            return s;
-        gpa += n;
-        p += n;
-        len -= n;
-    }
-    return MC_OK;
+    mc_status s = enter(v, rbuf ? (const void *)rbuf : wbuf, len, fault, err);
+    if (s || !len)
+        return s;
+    return mc_lcpu_phys_access(v->cpu, gpa & ~mc_guest_cbit(v), priv, rbuf, wbuf, len, fault, err);
 }
 
 mc_status mc_guest_phys_read(struct mc_vcpu *v, uint64_t gpa, bool priv, void *buf, size_t len, struct mc_fault *fault,
                              struct mc_error *err)
 {
-    return gphys_range(v, gpa, priv, MC_ACC_READ, buf, len, fault, err);
+    return gphys_range(v, gpa, priv, buf, NULL, len, fault, err);
 }
 
 mc_status mc_guest_phys_write(struct mc_vcpu *v, uint64_t gpa, bool priv, const void *buf, size_t len,
                               struct mc_fault *fault, struct mc_error *err)
 {
-    return gphys_range(v, gpa, priv, MC_ACC_WRITE, (void *)buf, len, fault, err);
+    return gphys_range(v, gpa, priv, NULL, buf, len, fault, err);
+}
+
+/* The guest kernel's TLB shootdown after it changed a PTE: INVLPG on every vCPU. */
+static void shootdown(struct mc_vm *vm, uint64_t va)
+{
+    for (unsigned i = 0; i < vm->nvcpu; i++)
+        mc_lcpu_invlpg(vm->vcpu[i].cpu, va);
 }
 
 /* ---- page-table building ------------------------------------------------------------------- */
@@ -194,7 +138,9 @@ static mc_status pte_find(struct mc_vm *vm, uint64_t va, bool create, uint64_t *
                           struct mc_error *err)
 {
     uint64_t c = mc_guest_cbit(&vm->vcpu[0]);
-    uint64_t t = vm->vcpu[0].regs.cr3 & PTE_ADDR & ~c;
+    struct mc_paging_regs r;
+    mc_lcpu_get_regs(vm->vcpu[0].cpu, &r);
+    uint64_t t = r.cr3 & PTE_ADDR & ~c;
     for (int level = 3; level >= 1; level--) {
         unsigned i = (va >> (12 + 9 * level)) & 511;
         uint64_t e;
@@ -232,21 +178,25 @@ mc_status mc_guest_paging_init(struct mc_vm *vm, uint64_t pool_gpa, uint64_t poo
     vm->pt_next = 0;
     uint64_t pml4 = 0;
     /* Paging off while the tables are built: every access private. */
+    static const struct mc_paging_regs off = {0, 0, 0, 0};
     for (unsigned i = 0; i < vm->nvcpu; i++)
-        memset(&vm->vcpu[i].regs, 0, sizeof vm->vcpu[i].regs);
+        mc_lcpu_set_regs(vm->vcpu[i].cpu, &off);
     mc_status s = pt_alloc(vm, &pml4, err);
     if (s)
         return s;
     struct mc_paging_regs r = {.cr0 = MC_CR0_PG | MC_CR0_WP | 1, .cr3 = pml4 | mc_guest_cbit(&vm->vcpu[0]),
                                .cr4 = MC_CR4_PAE, .efer = MC_EFER_LME | (1ull << 10) | MC_EFER_NXE};
     for (unsigned i = 0; i < vm->nvcpu; i++)
-        vm->vcpu[i].regs = r;
+        mc_lcpu_set_regs(vm->vcpu[i].cpu, &r);
     return MC_OK;
 }
 
 mc_status mc_guest_map(struct mc_vm *vm, uint64_t va, uint64_t gpa, uint64_t len, unsigned flags, struct mc_error *err)
 {
-    if (!vm || (va | gpa | len) & 4095 || !(vm->vcpu[0].regs.cr0 & MC_CR0_PG))
+    struct mc_paging_regs r0 = {0, 0, 0, 0};
+    if (vm)
+        mc_lcpu_get_regs(vm->vcpu[0].cpu, &r0);
+    if (!vm || (va | gpa | len) & 4095 || !(r0.cr0 & MC_CR0_PG))
         return mc_seterr(err, MC_E_INVAL, "mc_guest_map needs 4 KiB aligned ranges and mc_guest_paging_init first");
     if (gpa >= vm->mem_size || len > vm->mem_size - gpa)
         return mc_seterr(err, MC_E_RANGE, "GPA range outside guest RAM");
@@ -263,6 +213,7 @@ mc_status mc_guest_map(struct mc_vm *vm, uint64_t va, uint64_t gpa, uint64_t len
         s = pte_rw(vm, t, i, &e, true, err);
         if (s)
             return s;
+        shootdown(vm, va + off);
     }
     return MC_OK;
 }
@@ -303,6 +254,8 @@ mc_status mc_guest_set_shared(struct mc_vcpu *v, uint64_t va, uint64_t len, bool
             e = shared ? (e & ~c) : (e | c);
             s = pte_rw(vm, t, i, &e, true, err);
         }
+        if (!s)
+            shootdown(vm, va + off);
     }
     return s;
 }

@@ -1,6 +1,6 @@
-/* Nested page tables: built by the hypervisor in its own memory (GPA -> SPA with 2 MiB pages),
- * walked with the core page walker in host mode (NPT accesses count as user accesses, AMD APM
- * 15.25.5), faults turned into #NPF. */
+/* Nested page tables: built by the hypervisor in its own memory (GPA -> SPA with 2 MiB pages).
+ * vCPUs walk them on the one access path (paging/lcpu.c); mc_vm_npt_translate is the
+ * hypervisor's own software walk of them (the same nested walk, without TLB). */
 #include <string.h>
 
 #include "vmm/vm_int.h"
@@ -98,18 +98,8 @@ mc_status mc_vm_npt_translate(struct mc_vm *vm, uint64_t gpa, unsigned acc, uint
 {
     if (!vm || !spa || !fault)
         return mc_seterr(err, MC_E_INVAL, "mc_vm_npt_translate needs a VM and outputs");
-    struct mc_paging_mode mode = mc_machine_paging_mode(vm->vmm->m);
-    struct mc_pt_io io = {vm_host_pt_read, vm_host_pt_write, vm};
-    struct mc_paging_regs r = {.cr0 = MC_CR0_PG | MC_CR0_WP | 1, .cr3 = vm->hcr3, .cr4 = MC_CR4_PAE,
-                               .efer = MC_EFER_LME | MC_EFER_NXE};
     struct mc_xlat x;
-    mc_status s = mc_walk(&mode, &io, &r, gpa, acc | MC_PG_USER, &x, fault, err);
-    if (s == MC_E_FAULT && fault->kind == MC_FAULT_PF) {
-        uint64_t ec = fault->error_code;
-        *fault = (struct mc_fault){MC_FAULT_NPF, 0, ec | MC_NPF_FINAL, gpa};
-        return mc_seterr(err, MC_E_FAULT, "#NPF at GPA 0x%llx (error code 0x%llx)", (unsigned long long)gpa,
-                         (unsigned long long)(ec | MC_NPF_FINAL));
-    }
+    mc_status s = mc_nested_walk(vm->vmm->mc, MC_NEST_NPT, vm->hcr3, gpa, acc, false, &x, fault, err);
     if (!s)
         *spa = x.pa;
     return s;
@@ -126,5 +116,7 @@ mc_status mc_vm_npt_unmap(struct mc_vm *vm, uint64_t gpa, struct mc_error *err)
         s = entry_read(vm, e4 & PTE_ADDR & ~(1ull << vm->vmm->cbit), (gpa >> 30) & 511, &e3, err);
     if (!s)
         s = entry_write(vm, e3 & PTE_ADDR & ~(1ull << vm->vmm->cbit), (gpa >> 21) & 511, 0, err);
+    if (!s)
+        mc_vm_tlb_flush(vm); /* the hypervisor's invalidation after editing the NPT */
     return s;
 }

@@ -95,8 +95,37 @@ struct mc_vcpu *mc_vm_vcpu(struct mc_vm *vm, unsigned i) { return vm && i < vm->
 uint32_t mc_vm_last_fw_status(const struct mc_vm *vm) { return vm ? vm->last_fw : 0; }
 void mc_vm_set_vmcb_asid(struct mc_vm *vm, uint32_t asid)
 {
-    if (vm)
-        vm->vmcb_asid = asid;
+    if (!vm)
+        return;
+    vm->vmcb_asid = asid;
+    /* The vCPUs' TLB tag follows (entries of other ASIDs stay, tagged); an ASID VMRUN refuses
+     * never reaches them (vm_run_asid). */
+    if (asid >= 1 && asid <= vm->vmm->max_asid)
+        for (unsigned i = 0; i < vm->nvcpu; i++)
+            mc_lcpu_set_asid(vm->vcpu[i].cpu, asid);
+}
+
+void mc_vm_tlb_flush(struct mc_vm *vm)
+{
+    for (unsigned i = 0; vm && i < vm->nvcpu; i++)
+        mc_lcpu_invept(vm->vcpu[i].cpu, vm->hcr3);
+}
+
+void mc_vm_set_check(struct mc_vm *vm, mc_access_check_fn fn, void *ctx)
+{
+    for (unsigned i = 0; vm && i < vm->nvcpu; i++)
+        mc_lcpu_set_check(vm->vcpu[i].cpu, fn, ctx);
+}
+
+struct mc_lcpu *mc_vcpu_cpu(struct mc_vcpu *v) { return v ? v->cpu : NULL; }
+uint64_t mc_vm_npt_root(const struct mc_vm *vm) { return vm ? vm->hcr3 : 0; }
+
+static void free_vcpus(struct mc_vm *vm)
+{
+    for (unsigned i = 0; i < vm->nvcpu; i++) {
+        mc_lcpu_destroy(vm->vcpu[i].cpu);
+        vm->vcpu[i].cpu = NULL;
+    }
 }
 
 mc_status vm_run_asid(const struct mc_vm *vm, uint32_t *asid, struct mc_error *err)
@@ -166,6 +195,10 @@ mc_status mc_vm_create(struct mc_vmm *v, const struct mc_vm_config *cfg, struct 
         s = mc_vmm_alloc(v, cfg->mem_size, &vm->mem_spa, err);
     if (!s)
         s = vm_npt_build(vm, err);
+    struct mc_lcpu_config cc = {.nest = MC_NEST_NPT, .req = MC_REQ_GUEST, .asid = asid, .nroot = vm->hcr3,
+                                .mode = vm_guest_mode(v), .sev = true};
+    for (unsigned i = 0; !s && i < vm->nvcpu; i++)
+        s = mc_lcpu_create(v->mc, &cc, &vm->vcpu[i].cpu, err);
     uint8_t b[0x24] = {0};
     if (!s && cfg->godh) {
         uint64_t pg;
@@ -209,6 +242,7 @@ mc_status mc_vm_create(struct mc_vmm *v, const struct mc_vm_config *cfg, struct 
         *fw_status = vm->last_fw;
     if (s) {
         v->pool_next = save;
+        free_vcpus(vm);
         free(vm);
         return s;
     }
@@ -229,6 +263,7 @@ void mc_vm_destroy(struct mc_vm *vm)
     vm_fw(vm, MC_SEV_CMD_DECOMMISSION, d, sizeof d, NULL);
     vm->vmm->asid_used[vm->asid] = 0; /* dirty in the firmware until WBINVD + DF_FLUSH */
     vm->vmm->live_vms--;
+    free_vcpus(vm);
     free(vm);
 }
 

@@ -3,6 +3,7 @@
 #define MC_VMM_VM_INT_H
 
 #include <memcrypt/guest.h>
+#include <memcrypt/lcpu.h>
 #include <memcrypt/vm.h>
 
 #include "vmm/vmm_host.h"
@@ -23,7 +24,7 @@ struct mc_vmm {
 struct mc_vcpu {
     struct mc_vm *vm;
     unsigned index;
-    struct mc_paging_regs regs;
+    struct mc_lcpu *cpu; /* registers, TLB, the one access path (NPT nesting, the VM's ASID) */
 };
 
 struct mc_vm {
@@ -45,5 +46,7 @@ mc_status vm_host_pt_read(void *ctx, uint64_t addr, uint64_t *val, struct mc_fau
 mc_status vm_host_pt_write(void *ctx, uint64_t addr, uint64_t val, struct mc_fault *fault, struct mc_error *err);
 /* The ASID the VMCB carries, checked as VMRUN does. */
 mc_status vm_run_asid(const struct mc_vm *vm, uint32_t *asid, struct mc_error *err);
+/* guest.c: the paging mode a guest of this hypervisor sees. */
+struct mc_paging_mode vm_guest_mode(const struct mc_vmm *vmm);
 
 #endif
