@@ -1,10 +1,12 @@
 /* EPT with MKTME KeyIDs: the four-KeyID layout (VM1 KeyID 1, VM2 KeyID 2, shared KeyID 3,
  * hypervisor KeyID 0), a guest that cannot pick a KeyID, guest paging through EPT, EPT
- * violations and misconfigurations, pool exhaustion without state change. */
+ * violations and misconfigurations, pool exhaustion without state change, EPT vCPUs on the one
+ * access path (fault contract, INVEPT, VPID tags). */
 #include <memcrypt/board.h>
 #include <memcrypt/bytes.h>
 #include <memcrypt/dram.h>
 #include <memcrypt/ept.h>
+#include <memcrypt/lcpu.h>
 #include <memcrypt/machine.h>
 #include <memcrypt/pconfig.h>
 #include <memcrypt/tme.h>
@@ -13,6 +15,8 @@
 #include "crypto/crypto.h"
 
 static const uint8_t SEED[] = "ept-test";
+
+#define ADDR 0x000FFFFFFFFFF000ull
 
 struct fx {
     struct mc_board *b;
@@ -201,6 +205,105 @@ static void test_bad_input(void)
     fx_close(&f);
 }
 
+static uint64_t ld64(struct mc_machine *m, uint64_t pa)
+{
+    uint8_t b[8] = {0};
+    CHECK(mc_machine_phys_read(m, pa, b, 8, NULL, NULL) == MC_OK);
+    return mc_le64(b);
+}
+
+static void st64(struct mc_machine *m, uint64_t pa, uint64_t v)
+{
+    uint8_t b[8];
+    mc_put_le64(b, v);
+    CHECK(mc_machine_phys_write(m, pa, b, 8, NULL, NULL) == MC_OK);
+}
+
+/* Host address of the EPT leaf entry for gpa (tables under KeyID 0). */
+static uint64_t ept_leaf(struct mc_machine *m, uint64_t eptp, uint64_t gpa)
+{
+    uint64_t t = eptp & ADDR;
+    for (int l = 4; l > 1; l--)
+        t = ld64(m, t + ((gpa >> (12 + 9 * (l - 1))) & 511) * 8) & ADDR;
+    return t + ((gpa >> 12) & 511) * 8;
+}
+
+/* EPT vCPUs on the one access path (memcrypt/lcpu.h): a store across two pages whose second is
+ * read-only in EPT is an EPT violation at the second GPA and leaves the first page unchanged; a
+ * write hit on a page EPT made read-only faults; mc_ept_map remaps are never stale; a VMM's own
+ * entry edit is stale until mc_ept_invept; entries are tagged with the VPID. */
+static void test_vcpu_access_path(void)
+{
+    struct fx fxt;
+    fx_open(&fxt);
+    struct mc_machine *m = fxt.m;
+    struct mc_ept *e = fxt.vm1;
+    const uint64_t rwx = MC_EPT_R | MC_EPT_W | MC_EPT_X;
+    /* The fixture maps GPA 0..64K -> HPA 0x400000.. (KeyID 1, RWX); GPA 0x9000 (data page 2)
+     * becomes read-only. */
+    CHECK(mc_ept_map(e, 0x9000, 0x409000, 1, MC_EPT_R, NULL) == MC_OK);
+    /* Guest tables: PML4 0x1000, PDPT 0x2000, PD 0x3000, PT 0x4000; VA 0x40000000 -> GPA 0x8000,
+     * VA +0x1000 -> GPA 0x9000. */
+    const uint64_t va = 0x40000000ull;
+    struct mc_fault f;
+    uint8_t b[8];
+    static const uint8_t zero[4096];
+    for (uint64_t g = 0x1000; g <= 0x4000; g += 0x1000)
+        CHECK(mc_ept_write(e, g, zero, sizeof zero, &f, NULL) == MC_OK);
+    const uint64_t ents[][2] = {{0x1000 + ((va >> 39) & 511) * 8, 0x2000 | 3}, {0x2000 + ((va >> 30) & 511) * 8, 0x3000 | 3},
+                                {0x3000 + ((va >> 21) & 511) * 8, 0x4000 | 3}, {0x4000 + ((va >> 12) & 511) * 8, 0x8000 | 3},
+                                {0x4000 + (((va >> 12) + 1) & 511) * 8, 0x9000 | 3}};
+    for (unsigned i = 0; i < 5; i++) {
+        mc_put_le64(b, ents[i][1]);
+        CHECK(mc_ept_write(e, ents[i][0], b, 8, &f, NULL) == MC_OK);
+    }
+    struct mc_lcpu *c = NULL;
+    CHECK(mc_ept_add_vcpu(e, 5, &c, NULL) == MC_OK);
+    struct mc_paging_regs r = {MC_CR0_PG | MC_CR0_WP | 1, 0x1000, MC_CR4_PAE, MC_EFER_LME};
+    mc_lcpu_set_regs(c, &r);
+    uint8_t data[16], back[16], before[16];
+    memset(data, 0x77, sizeof data);
+    CHECK(mc_lcpu_access(c, va + 0xFF8, before, NULL, 16, 0, 0, &f, NULL) == MC_OK);
+    /* EPT violation on page 2 (read-only in EPT): qualification W with effective R, final GPA. */
+    CHECK(mc_lcpu_access(c, va + 0xFF8, NULL, data, 16, 0, 0, &f, NULL) == MC_E_FAULT);
+    CHECK(f.kind == MC_FAULT_NPF && f.addr == 0x9000);
+    CHECK_EQ_U64(f.error_code, 2u | (MC_EPT_R << 3) | MC_NPF_FINAL);
+    CHECK(mc_lcpu_access(c, va + 0xFF8, back, NULL, 16, 0, 0, &f, NULL) == MC_OK);
+    CHECK_MEM(back, before, 16);
+    /* A write after a read hit on a page EPT later made read-only (mc_ept_map does INVEPT). */
+    CHECK(mc_lcpu_access(c, va, back, NULL, 8, 0, 0, &f, NULL) == MC_OK);
+    CHECK(mc_ept_map(e, 0x8000, 0x408000, 1, MC_EPT_R, NULL) == MC_OK);
+    CHECK(mc_lcpu_access(c, va, NULL, data, 8, 0, 0, &f, NULL) == MC_E_FAULT && f.addr == 0x8000);
+    CHECK(mc_ept_map(e, 0x8000, 0x408000, 1, rwx, NULL) == MC_OK);
+    /* Remap through mc_ept_map: never stale. */
+    uint64_t v0 = 0x0123456789ABCDEFull, v1 = 0xFEDCBA9876543210ull, v;
+    CHECK(mc_ept_write(e, 0x8000, &v0, 8, &f, NULL) == MC_OK);
+    CHECK(mc_ept_write(e, 0x7000, &v1, 8, &f, NULL) == MC_OK);
+    CHECK(mc_lcpu_access(c, va, &v, NULL, 8, 0, 0, &f, NULL) == MC_OK && v == v0);
+    CHECK(mc_ept_map(e, 0x8000, 0x407000, 1, rwx, NULL) == MC_OK);
+    CHECK(mc_lcpu_access(c, va, &v, NULL, 8, 0, 0, &f, NULL) == MC_OK && v == v1);
+    /* A VMM writing the EPT leaf itself: stale until INVEPT. */
+    uint64_t leaf = ept_leaf(m, mc_ept_eptp(e), 0x8000), le = ld64(m, leaf);
+    st64(m, leaf, (le & ~ADDR) | (0x408000 | (le & ADDR & ~0xFFFFFFFull)));
+    CHECK(mc_lcpu_access(c, va, &v, NULL, 8, 0, 0, &f, NULL) == MC_OK && v == v1);
+    mc_ept_invept(e);
+    CHECK(mc_lcpu_access(c, va, &v, NULL, 8, 0, 0, &f, NULL) == MC_OK && v == v0);
+    /* VPID tags: under another VPID the entries do not match; back, they hit. */
+    struct mc_tlb_stats t0, t1;
+    mc_lcpu_set_asid(c, 9);
+    mc_tlb_get_stats(mc_lcpu_tlb(c), &t0);
+    CHECK(mc_lcpu_access(c, va, &v, NULL, 8, 0, 0, &f, NULL) == MC_OK && v == v0);
+    mc_tlb_get_stats(mc_lcpu_tlb(c), &t1);
+    CHECK(t1.misses > t0.misses);
+    mc_lcpu_set_asid(c, 5);
+    mc_tlb_get_stats(mc_lcpu_tlb(c), &t0);
+    CHECK(mc_lcpu_access(c, va, &v, NULL, 8, 0, 0, &f, NULL) == MC_OK && v == v0);
+    mc_tlb_get_stats(mc_lcpu_tlb(c), &t1);
+    CHECK_MSG(t1.hits == t0.hits + 1 && t1.misses == t0.misses, "hits +%llu misses +%llu",
+              (unsigned long long)(t1.hits - t0.hits), (unsigned long long)(t1.misses - t0.misses));
+    fx_close(&fxt);
+}
+
 static void test_null_handles(void)
 {
     CHECK(mc_ept_eptp(NULL) == 0);
@@ -219,6 +322,7 @@ int main(void)
     RUN(test_four_keyids);
     RUN(test_guest_paging);
     RUN(test_bad_input);
+    RUN(test_vcpu_access_path);
     RUN(test_null_handles);
     return check_summary();
 }

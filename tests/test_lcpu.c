@@ -1,15 +1,12 @@
-/* The one CPU-side access path (memcrypt/lcpu.h) for the host CPU, an SEV-style guest on AMD
- * nested paging and an Intel guest on EPT: one fault contract (a multi-page store that faults
+/* The one CPU-side access path (memcrypt/lcpu.h) for the host CPU and an SEV-style guest on AMD
+ * nested paging (the Intel guest on EPT: test_ept.c): one fault contract (a multi-page store that faults
  * on page 2 leaves page 1 unchanged, with the right #PF / #NPF / EPT-violation value), the TLB
  * flush rules of MOV CR3, INVLPG, INVLPGA, global pages, ASID/VPID tags, nested-table changes
  * with and without the VMM's invalidation, A/D bits and rights on TLB hits, the check hook, and
  * the controller cost of a guest store that hits the TLB. */
 #include <memcrypt/bytes.h>
-#include <memcrypt/ept.h>
 #include <memcrypt/lcpu.h>
 #include <memcrypt/machine.h>
-#include <memcrypt/pconfig.h>
-#include <memcrypt/tme.h>
 
 #include "check.h"
 
@@ -396,106 +393,6 @@ static void test_check_hook(void)
     npt_close(&x);
 }
 
-/* ------------------------------------------------------ guest on EPT ------ */
-
-static void program(struct mc_machine *m, struct mc_tme *t, uint16_t keyid, uint8_t salt)
-{
-    struct mc_mktme_key_program kp;
-    memset(&kp, 0, sizeof kp);
-    kp.keyid = keyid;
-    kp.command = MC_PCONFIG_KEYID_SET_KEY_DIRECT;
-    kp.alg = MC_MKTME_ALG_AES_XTS_128;
-    for (int i = 0; i < 16; i++) {
-        kp.key_field_1[i] = (uint8_t)(salt + i);
-        kp.key_field_2[i] = (uint8_t)(salt * 5 + i);
-    }
-    uint8_t raw[MC_MKTME_KP_SIZE];
-    mc_mktme_kp_encode(&kp, raw);
-    CHECK(mc_machine_phys_write(m, 0xF000, raw, sizeof raw, NULL, NULL) == MC_OK);
-    struct mc_pconfig_cpu cpu;
-    memset(&cpu, 0, sizeof cpu);
-    cpu.rbx = 0xF000;
-    struct mc_tme_event ev;
-    CHECK(mc_pconfig_machine(t, m, &cpu, &ev, NULL) == MC_OK && cpu.rax == 0);
-}
-
-static void test_ept(void)
-{
-    struct mc_machine *m = machine("icelake-sp");
-    struct mc_tme *t = NULL;
-    struct mc_ept *e = NULL;
-    CHECK(mc_tme_attach(m, &t, NULL) == MC_OK);
-    program(m, t, 1, 7);
-    CHECK(mc_ept_create(m, t, 0x100000, 64, &e, NULL) == MC_OK);
-    const uint64_t rwx = MC_EPT_R | MC_EPT_W | MC_EPT_X;
-    /* GPA 0..0x8000 -> HPA 0x400000.. with KeyID 1; GPA 0x9000 (data page 2) read-only. */
-    for (uint64_t g = 0; g < 0x9000; g += 0x1000)
-        CHECK(mc_ept_map(e, g, 0x400000 + g, 1, rwx, NULL) == MC_OK);
-    CHECK(mc_ept_map(e, 0x9000, 0x409000, 1, MC_EPT_R, NULL) == MC_OK);
-    /* Guest tables: PML4 0x1000, PDPT 0x2000, PD 0x3000, PT 0x4000; VA 0x40000000 -> GPA 0x8000,
-     * VA +0x1000 -> GPA 0x9000. */
-    const uint64_t va = 0x40000000ull;
-    struct mc_fault f;
-    uint8_t b[8];
-    static const uint8_t zero[4096];
-    for (uint64_t g = 0x1000; g <= 0x4000; g += 0x1000)
-        CHECK(mc_ept_write(e, g, zero, sizeof zero, &f, NULL) == MC_OK);
-    const uint64_t ents[][2] = {{0x1000 + ((va >> 39) & 511) * 8, 0x2000 | 3}, {0x2000 + ((va >> 30) & 511) * 8, 0x3000 | 3},
-                                {0x3000 + ((va >> 21) & 511) * 8, 0x4000 | 3}, {0x4000 + ((va >> 12) & 511) * 8, 0x8000 | 3},
-                                {0x4000 + (((va >> 12) + 1) & 511) * 8, 0x9000 | 3}};
-    for (unsigned i = 0; i < 5; i++) {
-        mc_put_le64(b, ents[i][1]);
-        CHECK(mc_ept_write(e, ents[i][0], b, 8, &f, NULL) == MC_OK);
-    }
-    struct mc_lcpu *c = NULL;
-    CHECK(mc_ept_add_vcpu(e, 5, &c, NULL) == MC_OK);
-    struct mc_paging_regs r = {MC_CR0_PG | MC_CR0_WP | 1, 0x1000, MC_CR4_PAE, MC_EFER_LME};
-    mc_lcpu_set_regs(c, &r);
-    uint8_t data[16], back[16], before[16];
-    memset(data, 0x77, sizeof data);
-    CHECK(mc_lcpu_access(c, va + 0xFF8, before, NULL, 16, 0, 0, &f, NULL) == MC_OK);
-    /* EPT violation on page 2 (read-only in EPT): qualification W with effective R, final GPA. */
-    CHECK(mc_lcpu_access(c, va + 0xFF8, NULL, data, 16, 0, 0, &f, NULL) == MC_E_FAULT);
-    CHECK(f.kind == MC_FAULT_NPF && f.addr == 0x9000);
-    CHECK_EQ_U64(f.error_code, 2u | (MC_EPT_R << 3) | MC_NPF_FINAL);
-    CHECK(mc_lcpu_access(c, va + 0xFF8, back, NULL, 16, 0, 0, &f, NULL) == MC_OK);
-    CHECK_MEM(back, before, 16);
-    /* A write after a read hit on a page EPT later made read-only (mc_ept_map does INVEPT). */
-    CHECK(mc_lcpu_access(c, va, back, NULL, 8, 0, 0, &f, NULL) == MC_OK);
-    CHECK(mc_ept_map(e, 0x8000, 0x408000, 1, MC_EPT_R, NULL) == MC_OK);
-    CHECK(mc_lcpu_access(c, va, NULL, data, 8, 0, 0, &f, NULL) == MC_E_FAULT && f.addr == 0x8000);
-    CHECK(mc_ept_map(e, 0x8000, 0x408000, 1, rwx, NULL) == MC_OK);
-    /* Remap through mc_ept_map: never stale. */
-    uint64_t v0 = 0x0123456789ABCDEFull, v1 = 0xFEDCBA9876543210ull, v;
-    CHECK(mc_ept_write(e, 0x8000, &v0, 8, &f, NULL) == MC_OK);
-    CHECK(mc_ept_write(e, 0x7000, &v1, 8, &f, NULL) == MC_OK);
-    CHECK(mc_lcpu_access(c, va, &v, NULL, 8, 0, 0, &f, NULL) == MC_OK && v == v0);
-    CHECK(mc_ept_map(e, 0x8000, 0x407000, 1, rwx, NULL) == MC_OK);
-    CHECK(mc_lcpu_access(c, va, &v, NULL, 8, 0, 0, &f, NULL) == MC_OK && v == v1);
-    /* A VMM writing the EPT leaf itself: stale until INVEPT. */
-    uint64_t leaf = entry_addr(m, mc_ept_eptp(e), 0x8000, 1), le = rd64(m, leaf);
-    wr64(m, leaf, (le & ~ADDR) | (0x408000 | (le & ADDR & ~0xFFFFFFFull)));
-    CHECK(mc_lcpu_access(c, va, &v, NULL, 8, 0, 0, &f, NULL) == MC_OK && v == v1);
-    mc_ept_invept(e);
-    CHECK(mc_lcpu_access(c, va, &v, NULL, 8, 0, 0, &f, NULL) == MC_OK && v == v0);
-    /* VPID tags: under another VPID the entries do not match; back, they hit. */
-    struct mc_tlb_stats t0, t1;
-    mc_lcpu_set_asid(c, 9);
-    mc_tlb_get_stats(mc_lcpu_tlb(c), &t0);
-    CHECK(mc_lcpu_access(c, va, &v, NULL, 8, 0, 0, &f, NULL) == MC_OK && v == v0);
-    mc_tlb_get_stats(mc_lcpu_tlb(c), &t1);
-    CHECK(t1.misses > t0.misses);
-    mc_lcpu_set_asid(c, 5);
-    mc_tlb_get_stats(mc_lcpu_tlb(c), &t0);
-    CHECK(mc_lcpu_access(c, va, &v, NULL, 8, 0, 0, &f, NULL) == MC_OK && v == v0);
-    mc_tlb_get_stats(mc_lcpu_tlb(c), &t1);
-    CHECK_MSG(t1.hits == t0.hits + 1 && t1.misses == t0.misses, "hits +%llu misses +%llu",
-              (unsigned long long)(t1.hits - t0.hits), (unsigned long long)(t1.misses - t0.misses));
-    mc_ept_destroy(e);
-    mc_machine_destroy(m);
-    mc_tme_destroy(t);
-}
-
 static void test_bad_input(void)
 {
     struct mc_machine *m = machine("milan");
@@ -532,7 +429,6 @@ int main(void)
     RUN(test_npt_fault_contract);
     RUN(test_npt_tlb);
     RUN(test_check_hook);
-    RUN(test_ept);
     RUN(test_bad_input);
     return check_summary();
 }
