@@ -6,8 +6,10 @@
  * random 8-byte loads, and plain memcpy. Then an SEV guest (Milan, launched through the
  * firmware by the hypervisor model) on its own machine: random 8-byte guest stores inside a
  * 2 MiB window (every page's translation cached after a warm-up pass) with the memory
- * controller's line accesses per store, and a guest copy of 4 KiB pages (guest page walk,
- * nested page walk, controller with the guest's ASID key). Times are the thread's CPU time
+ * controller's line accesses per store, and a copy of 16 MiB in 4 KiB guest pages through the
+ * full path (TLB, guest page walk, nested page walk, controller with the guest's ASID key), once
+ * as one guest REP MOVS (mc_guest_copy, non-temporal: `guest_copy_over_engine_roundtrip`) and
+ * once as 4 KiB guest loads and stores through the cache. Times are the thread's CPU time
  * (the host is shared with other work, so wall-clock time would measure the neighbours). */
 #include <getopt.h>
 #include <stdio.h>
