@@ -402,6 +402,10 @@ static void test_bad_input(void)
     cc.asid = 1;
     cc.req = MC_REQ_HOST;
     CHECK(mc_lcpu_create(mc_machine_mc(m), &cc, &c, NULL) == MC_E_INVAL);
+    cc = (struct mc_lcpu_config){.nest = MC_NEST_NPT, .req = MC_REQ_GUEST, .asid = 1, .sev = true};
+    CHECK(mc_lcpu_create(mc_machine_mc(m), &cc, &c, NULL) == MC_E_INVAL); /* SEV without a C-bit */
+    cc.mode = (struct mc_paging_mode){48, 70, MC_PT_X86};
+    CHECK(mc_lcpu_create(mc_machine_mc(m), &cc, &c, NULL) == MC_E_INVAL);
     cc = (struct mc_lcpu_config){.nest = MC_NEST_NONE, .req = MC_REQ_HOST, .tlb_entries = 100};
     CHECK(mc_lcpu_create(mc_machine_mc(m), &cc, &c, NULL) == MC_E_INVAL);
     struct mc_lcpu *h = mc_machine_cpu(m);

@@ -479,8 +479,11 @@ mc_status mc_lcpu_create(struct mc_ctl *mc, const struct mc_lcpu_config *cfg, st
         return mc_seterr(err, MC_E_INVAL, "a vCPU needs nested paging and an ASID/VPID > 0; the host CPU neither");
     if (cfg->asid >= TLB_GPHYS)
         return mc_seterr(err, MC_E_RANGE, "ASID/VPID %u is too large", cfg->asid);
-    if (cfg->mode.addr_bits && (cfg->mode.addr_bits < 32 || cfg->mode.addr_bits > 52 || cfg->mode.format != MC_PT_X86))
+    if (cfg->mode.addr_bits && (cfg->mode.addr_bits < 32 || cfg->mode.addr_bits > 52 || cfg->mode.enc_bit > 63 ||
+                                cfg->mode.format != MC_PT_X86))
         return mc_seterr(err, MC_E_INVAL, "invalid paging mode for a CPU");
+    if (cfg->sev && (!cfg->mode.addr_bits || cfg->mode.enc_bit < 0))
+        return mc_seterr(err, MC_E_INVAL, "an SEV vCPU needs a paging mode with the C-bit position");
     struct mc_lcpu *c = calloc(1, sizeof *c);
     if (!c)
         return mc_seterr(err, MC_E_NOMEM, "out of memory for a CPU");
@@ -497,7 +500,7 @@ mc_status mc_lcpu_create(struct mc_ctl *mc, const struct mc_lcpu_config *cfg, st
     c->nregs = nested_regs(c->nest, c->root);
     c->mode = cfg->mode;
     c->mode_from_platform = cfg->mode.addr_bits == 0;
-    c->sev = cfg->sev && cfg->mode.enc_bit >= 0;
+    c->sev = cfg->sev;
     c->gcbit = c->sev ? 1ull << cfg->mode.enc_bit : 0;
     if (c->nest == MC_NEST_NONE)
         c->own_io = (struct mc_pt_io){host_rd, host_wr, c};
