@@ -61,8 +61,23 @@ struct guest_res {
     double store_mops;            /* random 8-byte stores, translations cached */
     double lines_per_store;       /* controller line accesses per such store */
     double copy_ls_mbs;           /* 4 KiB guest load + 4 KiB guest store per page */
-    double copy_mbs;              /* mc_guest_copy (REP MOVS-like, non-temporal) */
+    double copy_mbs;              /* mc_guest_copy (REP MOVS-like, non-temporal), best pass */
+    double rt_mbs;                /* the engine's encrypt+decrypt round trip, best pass */
+    unsigned passes;
 };
+
+#define G_PASSES 5
+
+/* One pass of the engine's own round trip over the guest copy's size, in 4 KiB runs. */
+static double engine_rt_pass(struct mc_engine *eng, mc_slot s, uint8_t *buf)
+{
+    double t0 = now();
+    for (uint64_t o = 0; o < G_SIZE; o += 4096)
+        mc_engine_decrypt(eng, s, o, buf + o, buf + o, 4096, NULL);
+    for (uint64_t o = 0; o < G_SIZE; o += 4096)
+        mc_engine_encrypt(eng, s, o, buf + o, buf + o, 4096, NULL);
+    return (double)G_SIZE / 1e6 / (now() - t0);
+}
 
 static int bench_guest(const uint8_t *pattern, uint64_t nstores, struct guest_res *res)
 {
@@ -84,6 +99,7 @@ static int bench_guest(const uint8_t *pattern, uint64_t nstores, struct guest_re
     struct mc_fault f;
     int rc = 1;
     uint8_t page[4096];
+    e.msg[0] = 0;
     if (mc_machine_create(&cfg, &m, &e) || mc_psp_config_from_profile(mc_machine_profile(m), &pc, &e))
         goto out;
     pc.root_bits = 2048;
@@ -131,24 +147,49 @@ static int bench_guest(const uint8_t *pattern, uint64_t nstores, struct guest_re
             goto out;
     mc_machine_wbinvd(m, NULL);
     res->copy_ls_mbs = (double)G_SIZE / 1e6 / (now() - t0);
-    if (mc_guest_load(v, G_DST_VA + G_SIZE - 4096, page, 4096, false, &f, &e) ||
-        memcmp(page, pattern + G_SIZE - 4096, 4096)) {
+    if (mc_guest_load(v, G_DST_VA + G_SIZE - 4096, page, 4096, false, &f, &e))
+        goto out;
+    if (memcmp(page, pattern + G_SIZE - 4096, 4096)) {
         fprintf(stderr, "bench_core: guest copy result differs\n");
+        e.msg[0] = 0;
         goto out;
     }
-    /* The same copy as one guest REP MOVS (non-temporal: whole pages through the engine). */
-    t0 = now();
-    if (mc_guest_copy(v, G_DST_VA, G_SRC_VA, G_SIZE, &f, &e))
+    /* The same copy as one guest REP MOVS (non-temporal: whole pages through the engine),
+     * alternated with the engine's own round trip over the same size in the same process; the
+     * best pass of each counts (the host is shared: other work only ever slows a pass down). */
+    mc_slot es;
+    uint8_t *ebuf = malloc(G_SIZE);
+    if (!ebuf || mc_engine_slot_generate(mc_machine_engine(m), MC_CIPHER_AES128_XTS, &es, &e)) {
+        free(ebuf);
         goto out;
-    res->copy_mbs = (double)G_SIZE / 1e6 / (now() - t0);
-    if (mc_guest_load(v, G_DST_VA + G_SIZE / 2, page, 4096, false, &f, &e) ||
-        memcmp(page, pattern + G_SIZE / 2, 4096)) {
+    }
+    memcpy(ebuf, pattern, G_SIZE);
+    engine_rt_pass(mc_machine_engine(m), es, ebuf); /* warm-up */
+    for (unsigned p = 0; p < G_PASSES; p++) {
+        double rt = engine_rt_pass(mc_machine_engine(m), es, ebuf);
+        t0 = now();
+        if (mc_guest_copy(v, G_DST_VA, G_SRC_VA, G_SIZE, &f, &e)) {
+            free(ebuf);
+            goto out;
+        }
+        double mbs = (double)G_SIZE / 1e6 / (now() - t0);
+        if (rt > res->rt_mbs)
+            res->rt_mbs = rt;
+        if (mbs > res->copy_mbs)
+            res->copy_mbs = mbs;
+    }
+    res->passes = G_PASSES;
+    free(ebuf);
+    if (mc_guest_load(v, G_DST_VA + G_SIZE / 2, page, 4096, false, &f, &e))
+        goto out;
+    if (memcmp(page, pattern + G_SIZE / 2, 4096)) {
         fprintf(stderr, "bench_core: guest copy result differs\n");
+        e.msg[0] = 0;
         goto out;
     }
     rc = 0;
 out:
-    if (rc)
+    if (rc && e.msg[0])
         fprintf(stderr, "bench_core: guest: %s\n", e.msg);
     mc_vm_destroy(vm);
     mc_vmm_destroy(vmm);
@@ -335,7 +376,8 @@ int main(int argc, char **argv)
         mc_json_double(&j, "guest_store8_controller_lines", g.lines_per_store);
         mc_json_double(&j, "guest_copy_load_store_MBps", g.copy_ls_mbs);
         mc_json_double(&j, "guest_copy_MBps", g.copy_mbs);
-        mc_json_double(&j, "guest_copy_over_engine_roundtrip", g.copy_mbs / rt_mbs);
+        mc_json_double(&j, "guest_engine_roundtrip_MBps", g.rt_mbs);
+        mc_json_double(&j, "guest_copy_over_engine_roundtrip", g.copy_mbs / g.rt_mbs);
         mc_json_double(&j, "guest_copy_load_store_over_engine_roundtrip", g.copy_ls_mbs / rt_mbs);
         mc_json_u64(&j, "tlb_hits", ts.hits);
         mc_json_u64(&j, "tlb_misses", ts.misses);
@@ -358,7 +400,8 @@ int main(int argc, char **argv)
         printf("SEV guest: random 8-byte stores  %9.2f M/s  (%.2f controller line accesses per store)\n",
                g.store_mops, g.lines_per_store);
         printf("SEV guest: copy, 4K load+store   %9.1f MB/s  (%.2fx round trip)\n", g.copy_ls_mbs, g.copy_ls_mbs / rt_mbs);
-        printf("SEV guest: copy, REP MOVS bulk   %9.1f MB/s  (%.2fx round trip)\n", g.copy_mbs, g.copy_mbs / rt_mbs);
+        printf("SEV guest: copy, REP MOVS bulk   %9.1f MB/s  (%.2fx the engine round trip of %.1f MB/s, best of %u "
+               "alternated passes)\n", g.copy_mbs, g.copy_mbs / g.rt_mbs, g.rt_mbs, g.passes);
         printf("plain memcpy                     %9.1f MB/s\n", memcpy_mbs);
         printf("TLB hits %llu misses %llu; cache hits %llu misses %llu (checksum %llx)\n",
                (unsigned long long)ts.hits, (unsigned long long)ts.misses, (unsigned long long)cs.hits,

@@ -8,15 +8,21 @@
 
 #include "paging/walk_internal.h"
 
+/* One cache line per entry: a lookup touches one line of the 4 KiB array. */
+enum { F_W = 1, F_U = 2, F_NX = 4, F_G = 8, F_D = 16, F_R = 32, F_PRIV = 64 };
 struct tlb_ent {
-    uint64_t vpn;      /* va >> 12 (4 KiB array) or va >> 21 (large array) */
-    uint64_t va_base;  /* va of the (possibly large) page */
-    uint64_t gpa_base; /* guest-physical address of the page */
+    _Alignas(64) uint64_t vpn; /* va >> 12 (4 KiB array) or va >> 21 (large array) */
+    uint64_t va_base;          /* va of the (possibly large) page */
+    uint64_t page_base;        /* physical address as issued of the page */
+    uint64_t gpa_base;         /* guest-physical address of the page */
     uint64_t root;
-    struct mc_xlat x;
     uint32_t tag;
+    uint8_t shift;             /* page size = 1 << shift */
+    uint8_t nshift;            /* nested page size = 1 << nshift, 0: none */
+    uint8_t flags;             /* F_* */
     uint8_t valid;
 };
+_Static_assert(sizeof(struct tlb_ent) == 64, "a TLB entry is one cache line");
 
 #define NBIG 64u
 #define NPDE 64u
@@ -46,13 +52,17 @@ mc_status mc_tlb_create(unsigned entries, struct mc_tlb **out, struct mc_error *
         entries = 1024;
     if (entries < 16 || entries > 65536 || (entries & (entries - 1)))
         return mc_seterr(err, MC_E_INVAL, "TLB size %u must be a power of two in 16..65536", entries);
-    struct mc_tlb *t = calloc(1, sizeof *t);
-    if (t)
-        t->e = calloc(entries, sizeof *t->e);
+    /* Entries are cache-line aligned (sizes are multiples of 64). */
+    struct mc_tlb *t = aligned_alloc(64, sizeof *t);
+    if (t) {
+        memset(t, 0, sizeof *t);
+        t->e = aligned_alloc(64, (size_t)entries * sizeof *t->e);
+    }
     if (!t || !t->e) {
         free(t);
         return mc_seterr(err, MC_E_NOMEM, "out of memory for the TLB");
     }
+    memset(t->e, 0, (size_t)entries * sizeof *t->e);
     t->n = entries;
     *out = t;
     return MC_OK;
@@ -87,24 +97,32 @@ bool tlb_lookup(struct mc_tlb *t, uint32_t tag, uint64_t root, uint64_t va, unsi
             return false;
         }
     }
-    const struct mc_xlat *x = &e->x;
+    const unsigned f = e->flags;
     bool user = acc & MC_PG_USER, write = acc & MC_PG_WRITE, fetch = acc & MC_PG_FETCH;
     /* Anything that could fault, or needs an accessed/dirty bit set, goes back to the walker. */
-    if ((user && !x->user) || (write && (!x->dirty || (!x->writable && (user || (regs->cr0 & MC_CR0_WP))))) ||
-        (fetch && (x->nx || (!user && x->user && (regs->cr4 & MC_CR4_SMEP)))) || (!write && !fetch && !x->readable)) {
+    if ((user && !(f & F_U)) || (write && (!(f & F_D) || (!(f & F_W) && (user || (regs->cr0 & MC_CR0_WP))))) ||
+        (fetch && ((f & F_NX) || (!user && (f & F_U) && (regs->cr4 & MC_CR4_SMEP)))) ||
+        (!write && !fetch && !(f & F_R))) {
         t->st.misses++;
         return false;
     }
-    *out = *x;
-    out->pa = x->page_base + (va - e->va_base);
-    out->gpa = e->gpa_base + (va - e->va_base);
+    const uint64_t off = va - e->va_base;
+    *out = (struct mc_xlat){.pa = e->page_base + off, .page_base = e->page_base, .page_size = 1ull << e->shift,
+                            .writable = f & F_W, .user = f & F_U, .nx = f & F_NX, .global = f & F_G,
+                            .dirty = f & F_D, .readable = f & F_R, .gpa = e->gpa_base + off,
+                            .nested_size = e->nshift ? 1ull << e->nshift : 0, .priv = f & F_PRIV};
     t->st.hits++;
     return true;
 }
 
+static unsigned log2_size(uint64_t size) /* size: a power of two */
+{
+    return (unsigned)__builtin_ctzll(size);
+}
+
 void tlb_insert(struct mc_tlb *t, uint32_t tag, uint64_t root, uint64_t va, const struct mc_xlat *x)
 {
-    if (!x->page_size)
+    if (!x->page_size || (x->page_size & (x->page_size - 1)))
         return;
     uint64_t vpn = va >> 12;
     struct tlb_ent *e;
@@ -116,10 +134,14 @@ void tlb_insert(struct mc_tlb *t, uint32_t tag, uint64_t root, uint64_t va, cons
     }
     e->vpn = vpn;
     e->va_base = va & ~(x->page_size - 1);
+    e->page_base = x->pa - (va - e->va_base);
     e->gpa_base = x->gpa - (va - e->va_base);
     e->root = root;
-    e->x = *x;
     e->tag = tag;
+    e->shift = (uint8_t)log2_size(x->page_size);
+    e->nshift = x->nested_size ? (uint8_t)log2_size(x->nested_size) : 0;
+    e->flags = (uint8_t)((x->writable ? F_W : 0) | (x->user ? F_U : 0) | (x->nx ? F_NX : 0) | (x->global ? F_G : 0) |
+                         (x->dirty ? F_D : 0) | (x->readable ? F_R : 0) | (x->priv ? F_PRIV : 0));
     e->valid = 1;
 }
 
@@ -142,10 +164,10 @@ void mc_tlb_flush_nonglobal(struct mc_tlb *t, uint32_t tag, bool keep_global)
     if (!t)
         return;
     for (unsigned i = 0; i < t->n; i++)
-        if (t->e[i].valid && t->e[i].tag == tag && !(keep_global && t->e[i].x.global))
+        if (t->e[i].valid && t->e[i].tag == tag && !(keep_global && (t->e[i].flags & F_G)))
             t->e[i].valid = 0;
     for (unsigned i = 0; i < NBIG; i++)
-        if (t->big[i].valid && t->big[i].tag == tag && !(keep_global && t->big[i].x.global))
+        if (t->big[i].valid && t->big[i].tag == tag && !(keep_global && (t->big[i].flags & F_G)))
             t->big[i].valid = 0;
     memset(t->pde, 0, sizeof t->pde); /* paging-structure caches hold no global entries */
     t->st.flushes++;
@@ -161,7 +183,7 @@ void mc_tlb_invlpg(struct mc_tlb *t, uint32_t tag, uint64_t va)
         e->valid = 0;
     for (unsigned i = 0; i < NBIG; i++) {
         e = &t->big[i];
-        if (e->valid && e->tag == tag && (va & ~(e->x.page_size - 1)) == e->va_base)
+        if (e->valid && e->tag == tag && (va & ~((1ull << e->shift) - 1)) == e->va_base)
             e->valid = 0;
     }
     memset(t->pde, 0, sizeof t->pde); /* INVLPG also invalidates paging-structure caches */
