@@ -18,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <memcrypt/board.h>
 #include <memcrypt/guest.h>
 #include <memcrypt/json.h>
 #include <memcrypt/machine.h>
-#include <memcrypt/psp.h>
 #include <memcrypt/sev_api.h>
 #include <memcrypt/vm.h>
 
@@ -83,35 +83,31 @@ static double engine_rt_pass(struct mc_engine *eng, mc_slot s, uint8_t *buf)
 static int bench_guest(const uint8_t *pattern, uint64_t nstores, const char *dram_file, struct guest_res *res)
 {
     const uint64_t mem = 2 * G_SIZE + (4ull << 20), pool = 2ull << 20, pool_size = mem + (8ull << 20);
-    struct mc_machine_config cfg;
-    mc_machine_config_init(&cfg);
-    cfg.platform = "milan";
-    cfg.dram_size = pool + pool_size;
-    cfg.seed = (const uint8_t *)"bench-guest";
-    cfg.seed_len = 11;
-    cfg.dram_file = dram_file;
+    struct mc_board *b = NULL;
     struct mc_machine *m = NULL;
-    struct mc_psp *psp = NULL;
-    struct mc_vmm *vmm = NULL;
     struct mc_vm *vm = NULL;
-    struct mc_sev_port port;
-    struct mc_psp_mem pm;
-    struct mc_psp_config pc;
     struct mc_error e = {0};
     struct mc_fault f;
     int rc = 1;
     uint8_t page[4096];
     e.msg[0] = 0;
-    if (mc_machine_create(&cfg, &m, &e) || mc_psp_config_from_profile(mc_machine_profile(m), &pc, &e))
+    struct mc_board_config cfg;
+    if (mc_board_config_init(&cfg, "milan", &e))
         goto out;
-    pc.root_bits = 2048;
-    mc_sev_port_init(&port, mc_machine_mc(m), &pm);
-    if (mc_psp_create(&pc, &pm, mc_machine_rng(m), &psp, &e) || mc_vmm_create(m, psp, pool, pool_size, 1, &vmm, &e))
+    cfg.machine.dram_size = pool + pool_size;
+    cfg.machine.seed = (const uint8_t *)"bench-guest";
+    cfg.machine.seed_len = 11;
+    cfg.machine.dram_file = dram_file;
+    cfg.fw.root_bits = 2048;
+    cfg.pool_base = pool;
+    cfg.pool_size = pool_size;
+    if (mc_board_create(&cfg, &b, &e))
         goto out;
+    m = mc_board_machine(b);
     uint8_t init[sizeof(struct mc_sev_init)] = {0};
-    uint32_t fw;
     struct mc_vm_config vc = {.vcpus = 1, .mem_size = mem, .policy = 1};
-    if (mc_vmm_fw(vmm, MC_SEV_CMD_INIT, init, sizeof init, &fw, &e) || mc_vm_create(vmm, &vc, &vm, NULL, &e) ||
+    if (mc_board_fw(b, MC_SEV_CMD_INIT, init, sizeof init, NULL, &e) ||
+        mc_vm_create(mc_board_vmm(b), &vc, &vm, NULL, &e) ||
         mc_guest_paging_init(vm, 2 * G_SIZE, 4ull << 20, &e) ||
         mc_guest_map(vm, G_SRC_VA, 0, G_SIZE, MC_GUEST_MAP_WRITE | MC_GUEST_MAP_NX, &e) ||
         mc_guest_map(vm, G_DST_VA, G_SIZE, G_SIZE, MC_GUEST_MAP_WRITE | MC_GUEST_MAP_NX, &e))
@@ -194,9 +190,7 @@ out:
     if (rc && e.msg[0])
         fprintf(stderr, "bench_core: guest: %s\n", e.msg);
     mc_vm_destroy(vm);
-    mc_vmm_destroy(vmm);
-    mc_psp_destroy(psp);
-    mc_machine_destroy(m);
+    mc_board_destroy(b);
     return rc;
 }
 
