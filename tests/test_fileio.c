@@ -173,8 +173,40 @@ static void test_output_set(void)
     CHECK(is(P("out/x"), "x") && is(P("out/y"), "y") && count_names(".out.tmp") == 0);
     CHECK(mc_outset_new(&o, &e) == MC_OK);
     CHECK(mc_outset_dir(o, P("a.bin"), 0755, &e) == MC_E_IO && strstr(e.msg, "not a folder"));
-    CHECK(mc_outset_dir(o, P("nope/deeper"), 0755, &e) == MC_E_IO);
+    CHECK(mc_outset_dir(o, P("a.bin/deeper"), 0755, &e) == MC_E_IO && strstr(e.msg, "not a folder"));
     mc_outset_free(o);
+    /* Several levels (mkdir -p): only the highest missing folder shows, as a staging folder,
+     * until the commit; without one nothing is left. */
+    for (int commit = 0; commit < 2; commit++) {
+        CHECK(mc_outset_new(&o, &e) == MC_OK);
+        CHECK(mc_outset_dir(o, P("p/q/r"), 0700, &e) == MC_OK);
+        CHECK(mc_outset_dir(o, P("p/q/s"), 0700, &e) == MC_OK); /* same staging folder */
+        CHECK(mc_outset_add_in(o, P("p/q/r"), "k", (const uint8_t *)"k", 1, &e) == MC_OK);
+        CHECK(mc_outset_add_in(o, P("p/q/s"), "l", (const uint8_t *)"l", 1, &e) == MC_OK);
+        CHECK(mc_outset_add_in(o, P("p"), "top", (const uint8_t *)"t", 1, &e) == MC_OK);
+        CHECK(access(P("p"), F_OK) != 0 && count_names(".p.tmp") == 1);
+        if (commit)
+            CHECK(mc_outset_commit(o, &e) == MC_OK);
+        mc_outset_free(o);
+        CHECK(count_names(".p.tmp") == 0);
+    }
+    CHECK(is(P("p/q/r/k"), "k") && is(P("p/q/s/l"), "l") && is(P("p/top"), "t"));
+    struct stat sq;
+    CHECK(stat(P("p/q"), &sq) == 0 && S_ISDIR(sq.st_mode) && (sq.st_mode & 0777) == 0700);
+    unlink(P("p/q/r/k"));
+    unlink(P("p/q/s/l"));
+    unlink(P("p/top"));
+    rmdir(P("p/q/r"));
+    rmdir(P("p/q/s"));
+    rmdir(P("p/q"));
+    rmdir(P("p"));
+    /* A dangling link on the way is refused. */
+    CHECK(symlink("gone", P("dl")) == 0);
+    CHECK(mc_outset_new(&o, &e) == MC_OK);
+    CHECK(mc_outset_dir(o, P("dl/x"), 0755, &e) == MC_E_IO && strstr(e.msg, "symbolic link"));
+    mc_outset_free(o);
+    CHECK(access(P("gone"), F_OK) != 0);
+    unlink(P("dl"));
     unlink(P("out/x"));
     unlink(P("out/y"));
     rmdir(P("out"));

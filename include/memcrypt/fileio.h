@@ -44,9 +44,10 @@ mc_status mc_file_read_stream(const char *path, size_t max_len, unsigned timeout
 /* An output set: files written together or not at all (see above). */
 struct mc_outset;
 mc_status mc_outset_new(struct mc_outset **out, struct mc_error *err);
-/* Declare an output folder. When it exists (or is a link to a folder) files go straight into it;
- * when it does not (its parent must), the files are staged in a new folder .NAME.tmpXXXXXX
- * beside it, created with mode (less the umask), renamed to dir at the commit. */
+/* Declare an output folder. When it exists (or is a link to a folder) files go straight into it.
+ * Missing folders are made as mkdir -p would, but out of sight: the highest missing one is staged
+ * as .NAME.tmpXXXXXX beside it (the ones below inside it), each created with mode (less the
+ * umask), and renamed into place at the commit; without a commit nothing remains. */
 mc_status mc_outset_dir(struct mc_outset *o, const char *dir, unsigned mode, struct mc_error *err);
 /* Write one file of the set now (to its temporary file). The same path twice is an error. */
 mc_status mc_outset_add(struct mc_outset *o, const char *path, const uint8_t *buf, size_t len, struct mc_error *err);

@@ -266,8 +266,10 @@ struct out_file {
 };
 
 struct out_dir {
-    char *dest;  /* the folder to create */
+    char *dest;  /* the highest missing folder: it appears (renamed from stage) at the commit */
     char *stage; /* .NAME.tmpXXXXXX beside it */
+    char **sub;  /* folders made inside stage (relative paths, in creation order) */
+    size_t nsub;
 };
 
 #define OUTSET_MAX_OPEN 64 /* unnamed temporaries kept open; later ones get a name at once */
@@ -299,6 +301,53 @@ static char *norm_dir(const char *dir)
     return s;
 }
 
+/* The staged folder holding path (which lies strictly below its dest), or -1; *rel receives
+ * the part of path after dest (starting with '/'). */
+static int staged_at(const struct mc_outset *o, const char *path, const char **rel)
+{
+    for (size_t i = 0; i < o->nd; i++) {
+        size_t n = strlen(o->d[i].dest);
+        if (!strncmp(path, o->d[i].dest, n) && path[n] == '/') {
+            *rel = path + n;
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* A new staging folder for the missing folder top (its parent exists). */
+static mc_status stage_new(struct mc_outset *o, char *top, unsigned mode, struct mc_error *err)
+{
+    if (o->nd == o->capd) {
+        size_t nc = o->capd ? o->capd * 2 : 4;
+        struct out_dir *nd = realloc(o->d, nc * sizeof *nd);
+        if (!nd)
+            return mc_seterr(err, MC_E_NOMEM, "out of memory");
+        o->d = nd;
+        o->capd = nc;
+    }
+    char *parent = dir_of(top);
+    size_t sl = (parent ? strlen(parent) : 0) + strlen(base_of(top)) + 16;
+    char *stage = parent ? malloc(sl) : NULL;
+    mc_status s = stage ? MC_OK : mc_seterr(err, MC_E_NOMEM, "out of memory");
+    for (int tries = 0; !s; tries++) {
+        char r[7];
+        rand6(r);
+        snprintf(stage, sl, "%s/.%s.tmp%s", parent, base_of(top), r);
+        if (mkdir(stage, (mode_t)mode) == 0)
+            break;
+        if (errno != EEXIST || tries > 100)
+            s = mc_seterr(err, MC_E_IO, "cannot create the folder %s: %s", top, strerror(errno));
+    }
+    free(parent);
+    if (s) {
+        free(stage);
+        return s;
+    }
+    o->d[o->nd++] = (struct out_dir){.dest = top, .stage = stage};
+    return MC_OK;
+}
+
 mc_status mc_outset_dir(struct mc_outset *o, const char *dir, unsigned mode, struct mc_error *err)
 {
     if (!o || !dir || !*dir || o->committed)
@@ -309,71 +358,85 @@ mc_status mc_outset_dir(struct mc_outset *o, const char *dir, unsigned mode, str
             return mc_seterr(err, MC_E_IO, "%s exists and is %s, not a folder", dir, kind_name(st.st_mode));
         return MC_OK;
     }
+    if (errno == ENOTDIR)
+        return mc_seterr(err, MC_E_IO, "%s: a name on its path is not a folder", dir);
     if (errno != ENOENT)
         return mc_seterr(err, MC_E_IO, "%s: %s", dir, strerror(errno));
-    if (lstat(dir, &st) == 0)
-        return mc_seterr(err, MC_E_IO, "%s is a symbolic link to a missing folder; not following it", dir);
     char *d = norm_dir(dir);
     if (!d)
         return mc_seterr(err, MC_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < o->nd; i++)
-        if (!strcmp(o->d[i].dest, d)) {
-            free(d);
-            return MC_OK;
+    /* Like mkdir -p: the highest missing folder is staged beside it, the rest made inside. */
+    char *top = strdup(d);
+    mc_status s = top ? MC_OK : mc_seterr(err, MC_E_NOMEM, "out of memory");
+    const char *rel = NULL;
+    int k = -1;
+    while (!s) {
+        for (size_t i = 0; k < 0 && i < o->nd; i++)
+            if (!strcmp(o->d[i].dest, top))
+                k = (int)i;
+        if (k >= 0 || (k = staged_at(o, top, &rel)) >= 0)
+            break; /* already staged by this set */
+        if (lstat(top, &st) == 0) {
+            s = mc_seterr(err, MC_E_IO, "%s is a symbolic link to a missing folder; not following it", top);
+            break;
         }
-    if (o->nd == o->capd) {
-        size_t nc = o->capd ? o->capd * 2 : 4;
-        struct out_dir *nd = realloc(o->d, nc * sizeof *nd);
-        if (!nd) {
-            free(d);
-            return mc_seterr(err, MC_E_NOMEM, "out of memory");
+        char *parent = dir_of(top);
+        if (!parent) {
+            s = mc_seterr(err, MC_E_NOMEM, "out of memory");
+        } else if (stat(parent, &st) == 0) {
+            if (!S_ISDIR(st.st_mode))
+                s = mc_seterr(err, MC_E_IO, "%s is %s, not a folder", parent, kind_name(st.st_mode));
+            free(parent);
+            break; /* top is the highest missing folder */
+        } else if (errno != ENOENT) {
+            s = mc_seterr(err, MC_E_IO, "%s: %s", parent, strerror(errno));
+            free(parent);
+        } else {
+            free(top);
+            top = parent;
         }
-        o->d = nd;
-        o->capd = nc;
     }
-    char *parent = dir_of(d);
-    size_t sl = strlen(parent) + strlen(base_of(d)) + 16;
-    char *stage = parent ? malloc(sl) : NULL;
-    mc_status s = MC_OK;
-    if (!stage) {
-        s = mc_seterr(err, MC_E_NOMEM, "out of memory");
-    } else {
-        int tries = 0;
-        for (;;) {
-            char r[7];
-            rand6(r);
-            snprintf(stage, sl, "%s/.%s.tmp%s", parent, base_of(d), r);
-            if (mkdir(stage, (mode_t)mode) == 0)
-                break;
-            if (errno != EEXIST || ++tries > 100) {
-                s = mc_seterr(err, MC_E_IO, "cannot create the folder %s: %s", d, strerror(errno));
+    if (!s && k < 0) {
+        s = stage_new(o, top, mode, err);
+        if (!s) {
+            k = (int)o->nd - 1;
+            top = NULL; /* owned by the staging entry now */
+        }
+    }
+    /* The folders between the staged one and d, made inside the staging folder. */
+    if (!s) {
+        struct out_dir *od = &o->d[k];
+        size_t n = strlen(od->dest);
+        for (const char *p = d + n; !s && *p == '/';) {
+            const char *next = strchr(p + 1, '/');
+            size_t end = next ? (size_t)(next - d) : strlen(d);
+            char *sub = strndup(d + n, end - n);
+            char *full = sub ? join(od->stage, "", sub) : NULL;
+            char **ns = full ? realloc(od->sub, (od->nsub + 1) * sizeof *ns) : NULL;
+            if (!ns) {
+                free(sub);
+                free(full);
+                s = mc_seterr(err, MC_E_NOMEM, "out of memory");
                 break;
             }
+            od->sub = ns;
+            if (mkdir(full, (mode_t)mode) == 0)
+                od->sub[od->nsub++] = sub;
+            else if (errno == EEXIST)
+                free(sub);
+            else {
+                s = mc_seterr(err, MC_E_IO, "cannot create the folder %s: %s", d, strerror(errno));
+                free(sub);
+            }
+            free(full);
+            if (!next)
+                break;
+            p = next;
         }
     }
-    free(parent);
-    if (s) {
-        free(stage);
-        free(d);
-        return s;
-    }
-    o->d[o->nd].dest = d;
-    o->d[o->nd].stage = stage;
-    o->nd++;
-    return MC_OK;
-}
-
-static int staged_dir(const struct mc_outset *o, const char *path)
-{
-    char *dir = dir_of(path);
-    char *nd = dir ? norm_dir(dir) : NULL;
-    int idx = -1;
-    for (size_t i = 0; nd && i < o->nd; i++)
-        if (!strcmp(o->d[i].dest, nd))
-            idx = (int)i;
-    free(dir);
-    free(nd);
-    return idx;
+    free(top);
+    free(d);
+    return s;
 }
 
 /* A named temporary file dest.tmpXXXXXX; *fd open for writing. */
@@ -524,11 +587,12 @@ mc_status mc_outset_add(struct mc_outset *o, const char *path, const uint8_t *bu
     struct stat lst, st;
     bool have_old = false;
     mc_status s = MC_OK;
-    int sd = staged_dir(o, path);
+    const char *rel = NULL;
+    int sd = staged_at(o, path, &rel);
     if (sd >= 0) {
         f.kind = OUT_STAGED;
         f.dir = sd;
-        f.dest = join(o->d[sd].stage, "/", base_of(path));
+        f.dest = join(o->d[sd].stage, "", rel);
     } else if (lstat(path, &lst) != 0) {
         if (errno != ENOENT)
             return mc_seterr(err, MC_E_IO, "%s: %s", path, strerror(errno));
@@ -625,10 +689,17 @@ static mc_status write_direct(const struct out_file *f, struct mc_error *err)
 
 static void stage_remove(struct mc_outset *o, size_t di)
 {
+    struct out_dir *d = &o->d[di];
     for (size_t i = 0; i < o->nf; i++)
         if (o->f[i].kind == OUT_STAGED && o->f[i].dir == (int)di && o->f[i].dest)
             unlink(o->f[i].dest);
-    rmdir(o->d[di].stage);
+    for (size_t i = d->nsub; i-- > 0;) {
+        char *full = join(d->stage, "", d->sub[i]);
+        if (full)
+            rmdir(full);
+        free(full);
+    }
+    rmdir(d->stage);
 }
 
 mc_status mc_outset_commit(struct mc_outset *o, struct mc_error *err)
@@ -701,6 +772,9 @@ void mc_outset_free(struct mc_outset *o)
     for (size_t i = 0; i < o->nd; i++) {
         if (o->d[i].stage)
             stage_remove(o, i);
+        for (size_t k = 0; k < o->d[i].nsub; k++)
+            free(o->d[i].sub[k]);
+        free(o->d[i].sub);
         free(o->d[i].stage);
         free(o->d[i].dest);
     }
