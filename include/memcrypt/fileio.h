@@ -20,7 +20,8 @@
  *     in place, never replaced. A FIFO without a reader is refused instead of blocking.
  *   - folder, block device, socket: refused with a message naming what it is.
  * Temporary files are named DEST.tmpXXXXXX. Where the kernel allows (Linux O_TMPFILE) they have
- * no name until the commit, so a process killed while writing leaves nothing behind.
+ * no name until the commit, so a process killed while writing leaves nothing behind (the first
+ * 64 files of a set; later ones are named at once, to bound the open descriptors).
  *
  * Locks: mc_file_lock takes an exclusive flock(2) lock on PATH.lock (created 0600 and left in
  * place), waiting up to a bound; `flock PATH.lock CMD` from util-linux takes the same lock. */
