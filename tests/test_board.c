@@ -223,6 +223,217 @@ static void test_pconfig(void)
     mc_board_destroy(b);
 }
 
+/* ---- snapshots ---------------------------------------------------------------------------- */
+
+/* INIT, a VM launched with 8 KiB, its MEASURE; *asid and *slot: its ASID and the engine slot
+ * holding its key. */
+static void launch_and_measure(struct mc_board *b, uint8_t meas[0x30], uint32_t *asid, mc_slot *slot)
+{
+    uint8_t init[sizeof(struct mc_sev_init)] = {0};
+    struct mc_error e;
+    CHECK(mc_board_fw(b, MC_SEV_CMD_INIT, init, sizeof init, NULL, &e) == MC_OK);
+    CHECK(mc_board_df_flush(b, NULL, &e) == MC_OK);
+    struct mc_vm_config vc = {.vcpus = 1, .mem_size = 2ull << 20, .policy = MC_SEV_POLICY_NODBG};
+    struct mc_vm *vm = NULL;
+    CHECK_MSG(mc_vm_create(mc_board_vmm(b), &vc, &vm, NULL, &e) == MC_OK, "%s", e.msg);
+    static uint8_t img[8192];
+    for (size_t i = 0; i < sizeof img; i++)
+        img[i] = (uint8_t)(i * 7);
+    CHECK(mc_vm_launch_update(vm, 0, img, sizeof img, 4096, NULL, NULL, &e) == MC_OK);
+    CHECK(mc_vm_launch_measure(vm, meas, &e) == MC_OK); /* MNONCE comes from the DRBG */
+    *asid = mc_vm_asid(vm);
+    *slot = mc_asid_slot(mc_machine_mc(mc_board_machine(b)), *asid);
+    mc_vm_destroy(vm);
+}
+
+/* A launch after a restore is the launch after the snapshot, byte for byte: firmware state,
+ * DRAM, cache, key slots, ASIDs and the DRBG all came back. */
+static void test_snapshot_restores_everything(void)
+{
+    struct mc_board *b = make("milan", "snap", NULL);
+    CHECK(b != NULL);
+    if (!b)
+        return;
+    struct mc_machine *m = mc_board_machine(b);
+    struct mc_fault f;
+    const char before[64] = "written with the host key before the snapshot, in the cache";
+    const uint64_t C = mc_machine_enc_bit(m);
+    CHECK(mc_machine_phys_write(m, C | 0x30000, before, 64, &f, NULL) == MC_OK);
+    struct mc_board_snapshot *s = NULL;
+    struct mc_error e;
+    CHECK(mc_board_snapshot(b, &s, &e) == MC_OK && s);
+    uint64_t touched = mc_dram_frames_touched(mc_machine_dram(m));
+    unsigned slots = mc_engine_slots_used(mc_machine_engine(m));
+    uint8_t id0[32];
+    CHECK(mc_psp_snapshot(mc_board_psp(b), id0, NULL) == MC_OK);
+
+    uint8_t m1[0x30], m2[0x30];
+    uint32_t a1 = 0, a2 = 0;
+    mc_slot k1 = 0, k2 = 0;
+    launch_and_measure(b, m1, &a1, &k1);
+    CHECK(mc_machine_phys_write(m, C | 0x30000, "overwritten", 12, &f, NULL) == MC_OK);
+    CHECK(mc_board_restore(b, s, &e) == MC_OK);
+    uint8_t id1[32], back[64];
+    CHECK(mc_psp_snapshot(mc_board_psp(b), id1, NULL) == MC_OK);
+    CHECK_MEM(id0, id1, 32);
+    CHECK(mc_psp_platform_state(mc_board_psp(b)) == MC_SEV_PSTATE_UNINIT && mc_psp_guest_count(mc_board_psp(b)) == 0);
+    CHECK_EQ_U64(mc_dram_frames_touched(mc_machine_dram(m)), touched);
+    CHECK(mc_engine_slots_used(mc_machine_engine(m)) == slots);
+    CHECK(mc_machine_phys_read(m, C | 0x30000, back, 64, &f, NULL) == MC_OK);
+    CHECK_MEM(back, before, 64);
+    launch_and_measure(b, m2, &a2, &k2);
+    CHECK_MEM(m1, m2, 0x30); /* same MNONCE: the DRBG was rewound */
+    CHECK(a1 == a2 && a1 != 0);
+    CHECK(k1 == k2 && k1 != 0); /* the same slot handle: the engine's slot table came back */
+    /* A snapshot is restored any number of times. */
+    CHECK(mc_board_restore(b, s, &e) == MC_OK);
+    launch_and_measure(b, m2, &a2, &k2);
+    CHECK_MEM(m1, m2, 0x30);
+    CHECK(k1 == k2);
+    mc_board_snapshot_free(s);
+    mc_board_destroy(b);
+}
+
+/* The identity is state too: PEK_GEN after the snapshot is undone by the restore. */
+static void test_snapshot_identity(void)
+{
+    struct mc_board *b = make("rome", "snap-id", NULL);
+    CHECK(b != NULL);
+    if (!b)
+        return;
+    struct mc_machine *m = mc_board_machine(b);
+    uint8_t init[sizeof(struct mc_sev_init)] = {0};
+    CHECK(mc_board_fw(b, MC_SEV_CMD_INIT, init, sizeof init, NULL, NULL) == MC_OK);
+    uint8_t q[sizeof(struct mc_sev_pdh_cert_export)];
+    uint8_t pdh0[MC_SEV_CERT_LEN], pdh1[MC_SEV_CERT_LEN], pdh2[MC_SEV_CERT_LEN];
+    uint8_t *pdh[3] = {pdh0, pdh1, pdh2};
+    struct mc_board_snapshot *s = NULL;
+    for (int i = 0; i < 3; i++) {
+        memset(q, 0, sizeof q);
+        mc_put_le64(q + offsetof(struct mc_sev_pdh_cert_export, pdh_paddr), 0x40000);
+        mc_put_le32(q + offsetof(struct mc_sev_pdh_cert_export, pdh_len), MC_SEV_CERT_LEN);
+        mc_put_le64(q + offsetof(struct mc_sev_pdh_cert_export, chain_paddr), 0x42000);
+        mc_put_le32(q + offsetof(struct mc_sev_pdh_cert_export, chain_len), MC_SEV_CHAIN_LEN);
+        CHECK(mc_board_fw(b, MC_SEV_CMD_PDH_CERT_EXPORT, q, sizeof q, NULL, NULL) == MC_OK);
+        struct mc_fault f;
+        CHECK(mc_machine_phys_read(m, 0x40000, pdh[i], MC_SEV_CERT_LEN, &f, NULL) == MC_OK);
+        if (i == 0) {
+            CHECK(mc_board_snapshot(b, &s, NULL) == MC_OK);
+            CHECK(mc_board_fw(b, MC_SEV_CMD_PEK_GEN, NULL, 0, NULL, NULL) == MC_OK);
+        } else if (i == 1) {
+            CHECK(mc_board_restore(b, s, NULL) == MC_OK);
+        }
+    }
+    CHECK(memcmp(pdh0, pdh1, MC_SEV_CERT_LEN) != 0); /* PEK_GEN made a new PDH */
+    CHECK_MEM(pdh0, pdh2, MC_SEV_CERT_LEN);           /* the restore brought the old one back */
+    mc_board_snapshot_free(s);
+    mc_board_destroy(b);
+}
+
+/* Restoring an older snapshot than the latest one compares every DRAM frame. */
+static void test_snapshot_order(void)
+{
+    struct mc_board *b = make("milan", "snap-order", no_fw);
+    CHECK(b != NULL);
+    if (!b)
+        return;
+    struct mc_dram *d = mc_machine_dram(mc_board_machine(b));
+    struct mc_board_snapshot *a = NULL, *c = NULL;
+    uint8_t x[16], want[16];
+    CHECK(mc_dram_write(d, 0x5000, "AAAA", 4, NULL) == MC_OK);
+    CHECK(mc_board_snapshot(b, &a, NULL) == MC_OK);
+    CHECK(mc_dram_write(d, 0x5000, "BBBB", 4, NULL) == MC_OK && mc_dram_write(d, 0x9000, "b", 1, NULL) == MC_OK);
+    CHECK(mc_board_snapshot(b, &c, NULL) == MC_OK);
+    CHECK(mc_dram_write(d, 0x5000, "CCCC", 4, NULL) == MC_OK && mc_dram_write(d, 0xA000, "c", 1, NULL) == MC_OK);
+    CHECK(mc_board_restore(b, a, NULL) == MC_OK);
+    CHECK(mc_dram_read(d, 0x5000, x, 4, NULL) == MC_OK && !memcmp(x, "AAAA", 4));
+    CHECK(mc_dram_frame(d, 9, false) == NULL && mc_dram_frame(d, 10, false) == NULL);
+    CHECK(mc_board_restore(b, c, NULL) == MC_OK);
+    CHECK(mc_dram_read(d, 0x5000, x, 4, NULL) == MC_OK && !memcmp(x, "BBBB", 4));
+    memset(want, 0, sizeof want);
+    want[0] = 'b';
+    CHECK(mc_dram_read(d, 0x9000, x, 16, NULL) == MC_OK && !memcmp(x, want, 16));
+    CHECK(mc_dram_frame(d, 10, false) == NULL && mc_dram_frames_touched(d) == 2);
+    mc_board_snapshot_free(a);
+    mc_board_snapshot_free(c);
+    mc_board_destroy(b);
+}
+
+static void test_snapshot_tme(void)
+{
+    struct mc_board *b = make("sapphire-rapids", "snap-tme", NULL);
+    CHECK(b != NULL);
+    if (!b)
+        return;
+    struct mc_board_snapshot *s = NULL;
+    CHECK(mc_board_snapshot(b, &s, NULL) == MC_OK);
+    unsigned slots = mc_engine_slots_used(mc_machine_engine(mc_board_machine(b)));
+    struct mc_mktme_key_program kp;
+    memset(&kp, 0, sizeof kp);
+    kp.keyid = 3;
+    kp.command = MC_PCONFIG_KEYID_SET_KEY_RANDOM;
+    kp.alg = MC_MKTME_ALG_AES_XTS_128;
+    uint8_t raw[MC_MKTME_KP_SIZE];
+    mc_mktme_kp_encode(&kp, raw);
+    struct mc_fault f;
+    CHECK(mc_machine_phys_write(mc_board_machine(b), 0x3000, raw, sizeof raw, &f, NULL) == MC_OK);
+    struct mc_pconfig_cpu cpu = {0};
+    cpu.rbx = 0x3000;
+    struct mc_tme_event ev;
+    enum mc_keyid_mode mode;
+    enum mc_cipher ci;
+    CHECK(mc_board_pconfig(b, &cpu, &ev, NULL) == MC_OK && cpu.rax == 0);
+    CHECK(mc_tme_keyid_entry(mc_board_tme(b), 3, &mode, &ci, NULL) == MC_OK && mode == MC_KEYID_MODE_ENCRYPT);
+    CHECK(mc_engine_slots_used(mc_machine_engine(mc_board_machine(b))) == slots + 1);
+    CHECK(mc_board_restore(b, s, NULL) == MC_OK);
+    CHECK(mc_tme_keyid_entry(mc_board_tme(b), 3, &mode, &ci, NULL) == MC_OK && mode == MC_KEYID_MODE_TME);
+    CHECK(mc_engine_slots_used(mc_machine_engine(mc_board_machine(b))) == slots);
+    mc_board_snapshot_free(s);
+    mc_board_destroy(b);
+}
+
+static void with_state(struct mc_board_config *c) { c->fw.state_path = MC_BINARY_DIR "/test_board.state"; }
+static void with_file(struct mc_board_config *c)
+{
+    c->machine.dram_file = MC_BINARY_DIR "/test_board.dram";
+    c->firmware = c->hypervisor = false;
+}
+
+static void test_snapshot_refusals(void)
+{
+    struct mc_board_snapshot *s = NULL;
+    struct mc_error e;
+    struct mc_board *b = make("rome", "refuse", with_state);
+    CHECK(b && mc_board_snapshot(b, &s, &e) == MC_E_UNSUPPORTED && s == NULL && strstr(e.msg, "state file"));
+    mc_board_destroy(b);
+    remove(MC_BINARY_DIR "/test_board.state");
+    b = make("rome", "refuse", with_file);
+    CHECK(b && mc_board_snapshot(b, &s, &e) == MC_E_UNSUPPORTED && s == NULL && strstr(e.msg, "file-backed"));
+    mc_board_destroy(b);
+    remove(MC_BINARY_DIR "/test_board.dram");
+    /* VMs alive: neither a snapshot nor a restore. */
+    b = make("milan", "refuse", NULL);
+    struct mc_board *other = make("milan", "refuse", NULL);
+    CHECK(b && other && mc_board_snapshot(b, &s, &e) == MC_OK);
+    uint8_t init[sizeof(struct mc_sev_init)] = {0};
+    CHECK(mc_board_fw(b, MC_SEV_CMD_INIT, init, sizeof init, NULL, NULL) == MC_OK);
+    struct mc_vm_config vc = {.vcpus = 1, .mem_size = 2ull << 20, .policy = 0};
+    struct mc_vm *vm = NULL;
+    CHECK(mc_vm_create(mc_board_vmm(b), &vc, &vm, NULL, &e) == MC_OK);
+    struct mc_board_snapshot *s2 = NULL;
+    CHECK(mc_board_snapshot(b, &s2, &e) == MC_E_STATE && s2 == NULL);
+    CHECK(mc_board_restore(b, s, &e) == MC_E_STATE);
+    CHECK(mc_psp_guest_count(mc_board_psp(b)) == 1); /* refused: nothing restored */
+    mc_vm_destroy(vm);
+    CHECK(mc_board_restore(other, s, &e) == MC_E_INVAL);
+    CHECK(mc_board_restore(b, s, &e) == MC_OK && mc_psp_platform_state(mc_board_psp(b)) == MC_SEV_PSTATE_UNINIT);
+    CHECK(mc_board_snapshot(NULL, &s2, &e) == MC_E_INVAL && mc_board_restore(b, NULL, &e) == MC_E_INVAL);
+    mc_board_snapshot_free(s);
+    mc_board_snapshot_free(NULL);
+    mc_board_destroy(b);
+    mc_board_destroy(other);
+}
+
 int main(void)
 {
     RUN(test_parts_per_profile);
@@ -231,5 +442,10 @@ int main(void)
     RUN(test_mailbox);
     RUN(test_two_boards);
     RUN(test_pconfig);
+    RUN(test_snapshot_restores_everything);
+    RUN(test_snapshot_identity);
+    RUN(test_snapshot_order);
+    RUN(test_snapshot_tme);
+    RUN(test_snapshot_refusals);
     return check_summary();
 }

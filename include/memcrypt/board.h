@@ -103,6 +103,24 @@ mc_status mc_board_wbinvd(struct mc_board *b, struct mc_error *err);
 /* What Linux does after INIT and before reusing ASIDs: WBINVD on every core, then DF_FLUSH. */
 mc_status mc_board_df_flush(struct mc_board *b, uint32_t *fw_status, struct mc_error *err);
 
+/* ---- Snapshots ------------------------------------------------------------------------------ */
+
+/* A snapshot holds the whole platform: the machine (CPU registers and MSRs, the DRBG, the
+ * engine's key slots, DRAM, the memory controller with its cache), the firmware (platform and
+ * guest states, guest keys, running launch digests, ASID tables, the committed persistent state),
+ * the hypervisor's pool and ASIDs, the TME unit. Restoring puts all of it back, so the same
+ * commands then give the same results: a fuzzer prepares a platform once and runs every input
+ * from it. A restore costs what changed (DRAM frames written since; the cache and the small
+ * tables are copied whole); a snapshot can be restored any number of times.
+ * Taking a snapshot forks the DRBG (see crypto.h: deterministic from then on, and every restore
+ * replays the same stream) and flushes the TLB. MC_E_UNSUPPORTED with a file-backed DRAM or a
+ * firmware state file (files lie outside the platform); MC_E_STATE while VMs are alive. A failed
+ * restore (out of memory) leaves the board unusable: destroy it. */
+struct mc_board_snapshot;
+mc_status mc_board_snapshot(struct mc_board *b, struct mc_board_snapshot **out, struct mc_error *err);
+mc_status mc_board_restore(struct mc_board *b, const struct mc_board_snapshot *s, struct mc_error *err);
+void mc_board_snapshot_free(struct mc_board_snapshot *s); /* wipes the copied keys and plaintext */
+
 /* ---- Intel: PCONFIG on the board's host CPU ----------------------------------------------- */
 
 /* PCONFIG with the structure read at linear address cpu->rbx through the host's paging and

@@ -34,6 +34,9 @@ struct mc_sev_identity_params {
 mc_status mc_sev_identity_new(struct mc_rng *rng, const struct mc_sev_identity_params *p,
                               struct mc_sev_identity **out, struct mc_error *err);
 void mc_sev_identity_free(struct mc_sev_identity *id);
+/* An independent copy (keys included): what deserialising the identity's serialisation would
+ * give, without re-checking its certificates. */
+mc_status mc_sev_identity_dup(const struct mc_sev_identity *id, struct mc_sev_identity **out, struct mc_error *err);
 
 /* Firmware results the caller maps to spec status codes. */
 enum mc_sev_id_result {

@@ -8,6 +8,9 @@
 #include <memcrypt/sev_api.h>
 
 #include "board/board_int.h"
+#include "cpu/tme_internal.h"
+#include "fw/psp_snap.h"
+#include "machine/machine_snap.h"
 #include "vmm/vmm_host.h"
 
 #define MIN_POOL 0x10000ull /* the hypervisor's pool must hold at least 64 KiB */
@@ -153,7 +156,7 @@ mc_status mc_board_fw(struct mc_board *b, uint32_t cmd, void *buf, size_t len, u
     }
     if (!s) {
         struct mc_error e = {0};
-        s = mc_psp_command(b->psp, cmd, b->mbox, &st, &e);
+        s = mc_psp_command(b->psp, cmd, b->mbox, &st, err ? &e : NULL); /* no sentence nobody reads */
         if (!s && len)
             s = host_io(b, b->mbox, buf, len, false, err);
         if (!s && st != MC_FW_SUCCESS)
@@ -181,4 +184,70 @@ mc_status mc_board_df_flush(struct mc_board *b, uint32_t *fw_status, struct mc_e
         *fw_status = 0xFFFF;
     mc_status s = mc_board_wbinvd(b, err);
     return s ? s : mc_board_fw(b, MC_SEV_CMD_DF_FLUSH, NULL, 0, fw_status, err);
+}
+
+/* ---- snapshots ------------------------------------------------------------------------------ */
+
+struct mc_board_snapshot {
+    const struct mc_board *owner;
+    struct mc_machine_snap *m;
+    struct mc_psp_snap *psp;
+    struct mc_vmm_snap *vmm;
+    struct mc_tme_snap *tme;
+};
+
+void mc_board_snapshot_free(struct mc_board_snapshot *s)
+{
+    if (!s)
+        return;
+    mc_machine_snap_free(s->m);
+    mc_psp_snap_free(s->psp);
+    mc_vmm_snap_free(s->vmm);
+    mc_tme_snap_free(s->tme);
+    free(s);
+}
+
+mc_status mc_board_snapshot(struct mc_board *b, struct mc_board_snapshot **out, struct mc_error *err)
+{
+    if (!b || !out)
+        return mc_seterr(err, MC_E_INVAL, "mc_board_snapshot needs a board and an output pointer");
+    *out = NULL;
+    struct mc_board_snapshot *s = calloc(1, sizeof *s);
+    if (!s)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory for a board snapshot");
+    /* Refusals first, so a refused snapshot changes nothing (the machine's forks the DRBG). */
+    mc_status st = MC_OK;
+    if (b->psp)
+        st = mc_psp_snap_save(b->psp, &s->psp, err);
+    if (!st && b->vmm)
+        st = mc_vmm_snap_save(b->vmm, &s->vmm, err);
+    if (!st && b->tme)
+        st = mc_tme_snap_save(b->tme, &s->tme, err);
+    if (!st)
+        st = mc_machine_snap_save(b->m, &s->m, err);
+    if (st) {
+        mc_board_snapshot_free(s);
+        return st;
+    }
+    s->owner = b;
+    *out = s;
+    return MC_OK;
+}
+
+mc_status mc_board_restore(struct mc_board *b, const struct mc_board_snapshot *s, struct mc_error *err)
+{
+    if (!b || !s)
+        return mc_seterr(err, MC_E_INVAL, "mc_board_restore needs a board and a snapshot");
+    if (s->owner != b)
+        return mc_seterr(err, MC_E_INVAL, "the snapshot belongs to another board");
+    mc_status st = MC_OK;
+    if (b->vmm)
+        st = mc_vmm_snap_restore(b->vmm, s->vmm, err); /* refuses while VMs are alive: first */
+    if (!st)
+        st = mc_machine_snap_restore(b->m, s->m, err);
+    if (!st && b->psp)
+        st = mc_psp_snap_restore(b->psp, s->psp, err);
+    if (!st && b->tme)
+        st = mc_tme_snap_restore(b->tme, s->tme, err);
+    return st;
 }

@@ -528,3 +528,49 @@ mc_status mc_tme_wrmsr(struct mc_tme *t, uint32_t msr, uint64_t val, struct mc_t
     }
     return mc_seterr(err, MC_E_NOTFOUND, "MSR 0x%x is not a TME MSR.", msr);
 }
+
+/* ---------------------------------------------------------------- snapshots -- */
+
+struct mc_tme_snap {
+    const struct mc_tme *owner;
+    struct mc_tme t;             /* scalars; kt and owned are the owner's */
+    struct mc_tme_kt_entry *kt;  /* [t.kt_len] */
+};
+
+void mc_tme_snap_free(struct mc_tme_snap *s)
+{
+    if (!s)
+        return;
+    free(s->kt);
+    mc_wipe(s, sizeof *s);
+    free(s);
+}
+
+mc_status mc_tme_snap_save(const struct mc_tme *t, struct mc_tme_snap **out, struct mc_error *err)
+{
+    if (!t || !out)
+        return mc_seterr(err, MC_E_INVAL, "TME snapshot: NULL argument");
+    struct mc_tme_snap *s = calloc(1, sizeof *s);
+    if (!s || !(s->kt = malloc(t->kt_len * sizeof *s->kt))) {
+        free(s);
+        return mc_seterr(err, MC_E_NOMEM, "TME snapshot: out of memory");
+    }
+    memcpy(s->kt, t->kt, t->kt_len * sizeof *s->kt);
+    s->t = *t;
+    s->owner = t;
+    *out = s;
+    return MC_OK;
+}
+
+mc_status mc_tme_snap_restore(struct mc_tme *t, const struct mc_tme_snap *s, struct mc_error *err)
+{
+    if (!t || !s)
+        return mc_seterr(err, MC_E_INVAL, "TME snapshot: NULL argument");
+    if (s->owner != t)
+        return mc_seterr(err, MC_E_INVAL, "TME snapshot: it belongs to another unit");
+    struct mc_tme_kt_entry *kt = t->kt;
+    *t = s->t;
+    t->kt = kt;
+    memcpy(t->kt, s->kt, t->kt_len * sizeof *t->kt);
+    return MC_OK;
+}

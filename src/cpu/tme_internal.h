@@ -42,4 +42,11 @@ bool mc_tme_rng_draw(struct mc_tme *t, uint8_t *out, size_t n);
 size_t mc_tme_alg_half_len(uint32_t alg_bit);
 enum mc_cipher mc_tme_alg_cipher(uint32_t alg_bit);
 
+/* Snapshots (memcrypt/board.h's mc_board_snapshot): MSRs, the key table, the saved standby key,
+ * injected faults. The keys themselves live in engine slots (the engine's own snapshot). */
+struct mc_tme_snap;
+mc_status mc_tme_snap_save(const struct mc_tme *t, struct mc_tme_snap **out, struct mc_error *err);
+mc_status mc_tme_snap_restore(struct mc_tme *t, const struct mc_tme_snap *s, struct mc_error *err);
+void mc_tme_snap_free(struct mc_tme_snap *s); /* wipes the saved key copy */
+
 #endif

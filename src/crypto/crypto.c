@@ -153,6 +153,9 @@ struct mc_rng {
     EVP_RAND_CTX *parent; /* TEST-RAND holding the seed-derived entropy (deterministic mode) */
     EVP_RAND_CTX *drbg;   /* CTR-DRBG (AES-256) */
     bool deterministic;
+    /* Snapshots: the seed of the last fork or rewind, and whether bytes were drawn since. */
+    uint8_t fork_seed[MC_RNG_FORK_LEN];
+    bool forked, drawn;
 };
 
 #define RNG_ENTROPY_POOL 512 /* bytes of seed-derived entropy handed to TEST-RAND */
@@ -236,6 +239,7 @@ mc_status mc_rng_bytes(struct mc_rng *rng, uint8_t *out, size_t n, struct mc_err
 {
     if (!rng || (!out && n))
         return mc_seterr(err, MC_E_INVAL, "rng: NULL argument");
+    rng->drawn = true;
     while (n) {
         size_t chunk = n > 4096 ? 4096 : n;
         if (!EVP_RAND_generate(rng->drbg, out, chunk, 256, 0, NULL, 0))
@@ -248,12 +252,39 @@ mc_status mc_rng_bytes(struct mc_rng *rng, uint8_t *out, size_t n, struct mc_err
 
 bool mc_rng_is_deterministic(const struct mc_rng *rng) { return rng && rng->deterministic; }
 
+mc_status mc_rng_rewind(struct mc_rng *rng, const uint8_t seed[MC_RNG_FORK_LEN], struct mc_error *err)
+{
+    if (!rng || !seed)
+        return mc_seterr(err, MC_E_INVAL, "rng: NULL argument");
+    if (rng->forked && !rng->drawn && CRYPTO_memcmp(rng->fork_seed, seed, MC_RNG_FORK_LEN) == 0)
+        return MC_OK; /* already at the start of this stream */
+    struct mc_rng *n;
+    mc_status st = mc_rng_new(seed, MC_RNG_FORK_LEN, &n, err);
+    if (st)
+        return st;
+    EVP_RAND_CTX_free(rng->drbg);
+    EVP_RAND_CTX_free(rng->parent);
+    *rng = *n;
+    free(n);
+    memcpy(rng->fork_seed, seed, MC_RNG_FORK_LEN);
+    rng->forked = true;
+    rng->drawn = false;
+    return MC_OK;
+}
+
+mc_status mc_rng_fork(struct mc_rng *rng, uint8_t seed[MC_RNG_FORK_LEN], struct mc_error *err)
+{
+    mc_status st = mc_rng_bytes(rng, seed, MC_RNG_FORK_LEN, err);
+    return st ? st : mc_rng_rewind(rng, seed, err);
+}
+
 void mc_rng_free(struct mc_rng *rng)
 {
     if (!rng)
         return;
     EVP_RAND_CTX_free(rng->drbg);
     EVP_RAND_CTX_free(rng->parent);
+    mc_wipe(rng->fork_seed, sizeof rng->fork_seed);
     free(rng);
 }
 

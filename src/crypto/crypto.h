@@ -52,6 +52,13 @@ mc_status mc_rng_new(const uint8_t *seed, size_t seed_len, struct mc_rng **out, 
 mc_status mc_rng_bytes(struct mc_rng *rng, uint8_t *out, size_t n, struct mc_error *err);
 bool mc_rng_is_deterministic(const struct mc_rng *rng);
 void mc_rng_free(struct mc_rng *rng);
+/* Snapshots (a board's mc_board_snapshot): OpenSSL's DRBG state cannot be copied, so a snapshot
+ * draws a seed from the stream and re-instantiates the DRBG from it (deterministic mode from then
+ * on); mc_rng_rewind with the same seed re-instantiates it again, so the stream after a rewind
+ * repeats the stream after the fork. */
+#define MC_RNG_FORK_LEN 48
+mc_status mc_rng_fork(struct mc_rng *rng, uint8_t seed[MC_RNG_FORK_LEN], struct mc_error *err);
+mc_status mc_rng_rewind(struct mc_rng *rng, const uint8_t seed[MC_RNG_FORK_LEN], struct mc_error *err);
 
 /* Base64 (RFC 4648, with padding, no line breaks). encode: out needs 4*((n+2)/3)+1 bytes.
  * decode: ignores ASCII whitespace, rejects bad characters/padding; *outlen gets the size. */

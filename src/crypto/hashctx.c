@@ -71,6 +71,29 @@ mc_status mc_hashctx_oneshot(struct mc_hashctx *h, const void *data, size_t len,
     return mc_hashctx_final(h, out, err);
 }
 
+mc_status mc_hashctx_dup(const struct mc_hashctx *h, struct mc_hashctx **out, struct mc_error *err)
+{
+    if (!h || !out)
+        return mc_seterr(err, MC_E_INVAL, "hash context: NULL argument");
+    struct mc_hashctx *d = calloc(1, sizeof *d);
+    if (!d)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory for a hash context");
+    d->size = h->size;
+    d->ctx = EVP_MD_CTX_new();
+    d->tmp = EVP_MD_CTX_new();
+    if (!EVP_MD_up_ref(h->md)) {
+        mc_hashctx_free(d);
+        return ossl(err, "copying the hash");
+    }
+    d->md = h->md;
+    if (!d->ctx || !d->tmp || !EVP_MD_CTX_copy_ex(d->ctx, h->ctx)) {
+        mc_hashctx_free(d);
+        return ossl(err, "copying the hash");
+    }
+    *out = d;
+    return MC_OK;
+}
+
 void mc_hashctx_free(struct mc_hashctx *h)
 {
     if (!h)

@@ -26,6 +26,8 @@ mc_status mc_hashctx_final(struct mc_hashctx *h, uint8_t *out, struct mc_error *
 mc_status mc_hashctx_oneshot(struct mc_hashctx *h, const void *data, size_t len, uint8_t *out,
                              struct mc_error *err);
 void mc_hashctx_free(struct mc_hashctx *h);
+/* A second context in the same state (the stream so far continues independently in each). */
+mc_status mc_hashctx_dup(const struct mc_hashctx *h, struct mc_hashctx **out, struct mc_error *err);
 
 
 /* SHA-384 of each 4 KiB page of data (npages pages) into out[i], computed by up to `threads`

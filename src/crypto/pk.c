@@ -45,6 +45,22 @@ void mc_pk_free(struct mc_pk *k)
     free(k);
 }
 
+mc_status mc_pk_dup(const struct mc_pk *k, struct mc_pk **out, struct mc_error *err)
+{
+    if (!k || !out)
+        return mc_seterr(err, MC_E_INVAL, "key copy: NULL argument");
+    struct mc_pk *c = calloc(1, sizeof *c);
+    if (!c)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory for a key");
+    *c = *k;
+    if (!(c->pkey = EVP_PKEY_dup(k->pkey))) {
+        free(c);
+        return pk_fail(err, "key copy");
+    }
+    *out = c;
+    return MC_OK;
+}
+
 enum mc_pk_kind mc_pk_kind(const struct mc_pk *k) { return k ? k->kind : MC_PK_NONE; }
 bool mc_pk_has_private(const struct mc_pk *k) { return k && k->priv; }
 unsigned mc_pk_rsa_bits(const struct mc_pk *k)

@@ -28,6 +28,8 @@ enum mc_pk_kind { MC_PK_NONE = 0, MC_PK_P384 = 1, MC_PK_RSA = 2 };
 
 struct mc_pk;
 void mc_pk_free(struct mc_pk *k);
+/* An independent copy of k (private part included). */
+mc_status mc_pk_dup(const struct mc_pk *k, struct mc_pk **out, struct mc_error *err);
 enum mc_pk_kind mc_pk_kind(const struct mc_pk *k);
 bool mc_pk_has_private(const struct mc_pk *k);
 /* RSA modulus size in bits (0 for non-RSA keys). */

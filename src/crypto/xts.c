@@ -63,6 +63,22 @@ mc_status mc_xts_ctx_crypt(struct mc_xts_ctx *c, const uint8_t iv[MC_XTS_IV_LEN]
     return MC_OK;
 }
 
+mc_status mc_xts_ctx_dup(const struct mc_xts_ctx *c, struct mc_xts_ctx **out, struct mc_error *err)
+{
+    if (!c || !out)
+        return mc_seterr(err, MC_E_INVAL, "AES-XTS: NULL argument");
+    struct mc_xts_ctx *d = calloc(1, sizeof *d);
+    if (!d)
+        return mc_seterr(err, MC_E_NOMEM, "AES-XTS: out of memory");
+    d->ctx = EVP_CIPHER_CTX_new();
+    if (!d->ctx || !EVP_CIPHER_CTX_copy(d->ctx, c->ctx)) {
+        mc_xts_ctx_free(d);
+        return xts_ossl_fail(err, "context copy");
+    }
+    *out = d;
+    return MC_OK;
+}
+
 void mc_xts_ctx_free(struct mc_xts_ctx *c)
 {
     if (!c)

@@ -28,6 +28,8 @@ mc_status mc_xts_ctx_crypt(struct mc_xts_ctx *c, const uint8_t iv[MC_XTS_IV_LEN]
                            uint8_t *out, size_t len, struct mc_error *err);
 /* Frees and wipes (EVP_CIPHER_CTX_free cleanses the key schedule). NULL is fine. */
 void mc_xts_ctx_free(struct mc_xts_ctx *c);
+/* A second context with the same key and direction. */
+mc_status mc_xts_ctx_dup(const struct mc_xts_ctx *c, struct mc_xts_ctx **out, struct mc_error *err);
 
 /* One-shot: new + crypt + free. */
 mc_status mc_xts_evp(unsigned key_bits, const uint8_t *key, int decrypt, const uint8_t iv[MC_XTS_IV_LEN],

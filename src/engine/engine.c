@@ -36,6 +36,9 @@ struct mc_engine {
     unsigned feat; /* CPU features, read once at create */
     enum mc_engine_impl impl;
     struct slot *slots;
+    /* Snapshots: the snapshot last taken or restored, and whether a slot changed since. */
+    uint64_t snap_seq, baseline;
+    bool changed;
 };
 
 /* ------------------------------------------------------------ implementations -- */
@@ -171,6 +174,7 @@ mc_status mc_engine_set_impl(struct mc_engine *e, enum mc_engine_impl impl, stru
         return mc_seterr(err, MC_E_UNSUPPORTED, "engine: this CPU cannot run the %s implementation",
                          mc_engine_impl_name(impl));
     e->impl = impl == MC_IMPL_AUTO ? best_impl(e->feat) : impl;
+    e->changed = true;
     return MC_OK;
 }
 
@@ -214,6 +218,7 @@ static mc_status slot_install(struct mc_engine *e, enum mc_cipher c, const uint8
         return st;
     e->used++;
     e->next = (idx + 1) % e->max_slots;
+    e->changed = true;
     *out = ((mc_slot)s->gen << 16) | (idx + 1);
     return MC_OK;
 }
@@ -295,6 +300,7 @@ mc_status mc_engine_slot_destroy(struct mc_engine *e, mc_slot h, struct mc_error
     slot_clear(s);
     s->gen = (uint16_t)(s->gen == 0xffffu ? 1 : s->gen + 1);
     e->used--;
+    e->changed = true;
     return MC_OK;
 }
 
@@ -474,5 +480,108 @@ mc_status mc_xts_unit_impl(enum mc_engine_impl impl, enum mc_cipher c, const uin
         mc_aesni_xts_unit(ks, decrypt != 0, tweak, in, out, len / 16);
     mc_wipe(ks, sizeof *ks);
     free(ks);
+    return MC_OK;
+}
+
+/* ------------------------------------------------------------------ snapshots -- */
+
+struct mc_engine_snap {
+    const struct mc_engine *owner;
+    uint64_t id;
+    unsigned max_slots, used, next;
+    enum mc_engine_impl impl;
+    struct slot *slots; /* copies: the snapshot owns their key material */
+};
+
+/* Copy slot *from (in use) into *to, duplicating its key material. */
+static mc_status slot_copy(struct slot *to, const struct slot *from, struct mc_error *err)
+{
+    *to = (struct slot){.used = true, .gen = from->gen, .cipher = from->cipher};
+    mc_status st = mc_xts_ctx_dup(from->evp_enc, &to->evp_enc, err);
+    if (st == MC_OK)
+        st = mc_xts_ctx_dup(from->evp_dec, &to->evp_dec, err);
+    if (st == MC_OK && from->ks) {
+        to->ks = aligned_alloc(64, (sizeof *to->ks + 63) & ~(size_t)63);
+        if (!to->ks)
+            st = mc_seterr(err, MC_E_NOMEM, "engine: out of memory");
+        else
+            memcpy(to->ks, from->ks, sizeof *to->ks);
+    }
+    if (st != MC_OK) {
+        slot_clear(to);
+        to->gen = from->gen;
+    }
+    return st;
+}
+
+void mc_engine_snap_free(struct mc_engine_snap *s)
+{
+    if (!s)
+        return;
+    for (unsigned i = 0; s->slots && i < s->max_slots; i++)
+        if (s->slots[i].used)
+            slot_clear(&s->slots[i]);
+    free(s->slots);
+    free(s);
+}
+
+mc_status mc_engine_snap_save(struct mc_engine *e, struct mc_engine_snap **out, struct mc_error *err)
+{
+    if (!e || !out)
+        return mc_seterr(err, MC_E_INVAL, "engine: NULL argument");
+    struct mc_engine_snap *s = calloc(1, sizeof *s);
+    if (!s || !(s->slots = calloc(e->max_slots, sizeof *s->slots))) {
+        free(s);
+        return mc_seterr(err, MC_E_NOMEM, "engine: out of memory for a snapshot");
+    }
+    s->owner = e;
+    s->max_slots = e->max_slots;
+    s->used = e->used;
+    s->next = e->next;
+    s->impl = e->impl;
+    for (unsigned i = 0; i < e->max_slots; i++) {
+        s->slots[i].gen = e->slots[i].gen;
+        if (e->slots[i].used) {
+            mc_status st = slot_copy(&s->slots[i], &e->slots[i], err);
+            if (st != MC_OK) {
+                mc_engine_snap_free(s);
+                return st;
+            }
+        }
+    }
+    s->id = ++e->snap_seq;
+    e->baseline = s->id;
+    e->changed = false;
+    *out = s;
+    return MC_OK;
+}
+
+mc_status mc_engine_snap_restore(struct mc_engine *e, const struct mc_engine_snap *s, struct mc_error *err)
+{
+    if (!e || !s)
+        return mc_seterr(err, MC_E_INVAL, "engine: NULL argument");
+    if (s->owner != e)
+        return mc_seterr(err, MC_E_INVAL, "engine: the snapshot belongs to another engine");
+    if (e->baseline == s->id && !e->changed)
+        return MC_OK; /* nothing changed since this snapshot was taken or restored */
+    for (unsigned i = 0; i < e->max_slots; i++) {
+        struct slot *cur = &e->slots[i];
+        const struct slot *old = &s->slots[i];
+        if (cur->used == old->used && cur->gen == old->gen)
+            continue; /* the same installation: the same key */
+        if (cur->used)
+            slot_clear(cur);
+        cur->gen = old->gen;
+        if (old->used) {
+            mc_status st = slot_copy(cur, old, err);
+            if (st != MC_OK)
+                return st;
+        }
+    }
+    e->used = s->used;
+    e->next = s->next;
+    e->impl = s->impl;
+    e->baseline = s->id;
+    e->changed = false;
     return MC_OK;
 }

@@ -18,4 +18,14 @@ mc_status mc_xts_unit_impl(enum mc_engine_impl impl, enum mc_cipher c, const uin
                            const uint8_t tweak[16], int decrypt, const uint8_t *in, uint8_t *out, size_t len,
                            struct mc_error *err);
 
+/* Snapshots (memcrypt/board.h's mc_board_snapshot). A snapshot holds the slot table and its own
+ * copy of every used slot's key material (wiped when freed). Restoring does nothing when no slot
+ * changed since this snapshot was taken or last restored, else rebuilds the slots whose (in use,
+ * generation) differ from the snapshot, so handles are what they were; on failure (out of
+ * memory) the engine is left partly restored. */
+struct mc_engine_snap;
+mc_status mc_engine_snap_save(struct mc_engine *e, struct mc_engine_snap **out, struct mc_error *err);
+mc_status mc_engine_snap_restore(struct mc_engine *e, const struct mc_engine_snap *s, struct mc_error *err);
+void mc_engine_snap_free(struct mc_engine_snap *s);
+
 #endif

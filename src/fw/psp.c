@@ -209,7 +209,11 @@ mc_status mc_psp_create(const struct mc_psp_config *cfg, const struct mc_psp_mem
         mc_psp_destroy(psp);
         return mc_seterr(err, MC_E_NOMEM, "out of memory for the firmware tables");
     }
-    mc_status s = MC_OK;
+    mc_status s = mc_digest_new("SHA256", &psp->snap_md, err);
+    if (s != MC_OK) {
+        mc_psp_destroy(psp);
+        return s;
+    }
     if (cfg->state_path && (s = mc_file_resolve(cfg->state_path, &psp->state_path, err)) != MC_OK) {
         mc_psp_destroy(psp);
         return s;
@@ -248,6 +252,7 @@ void mc_psp_destroy(struct mc_psp *psp)
     free(psp->asid_dirty);
     free(psp->state_path);
     mc_file_unlock(psp->state_lock);
+    mc_digest_free(psp->snap_md);
     mc_sev_identity_free(psp->id);
     mc_wipe(psp, sizeof *psp);
     free(psp);
@@ -368,34 +373,49 @@ bool mc_psp_asid_dirty(const struct mc_psp *psp, uint32_t asid)
 
 bool mc_psp_has_identity(const struct mc_psp *psp) { return psp && (psp->id || psp->nv.ident_len); }
 
-static mc_status snap_u64(struct mc_digest *d, uint64_t v, struct mc_error *err)
+/* The snapshot's byte stream: little-endian u64 scalars and raw arrays, gathered into a buffer
+ * so that the digest sees few large updates. */
+struct snap_buf {
+    uint8_t b[512];
+    size_t n;
+};
+
+static void snap_u64(struct snap_buf *sb, uint64_t v)
 {
-    uint8_t b[8];
-    mc_put_le64(b, v);
-    return mc_digest_update(d, b, 8, err);
+    mc_put_le64(sb->b + sb->n, v);
+    sb->n += 8;
+}
+
+static void snap_mem(struct snap_buf *sb, const void *p, size_t len)
+{
+    memcpy(sb->b + sb->n, p, len);
+    sb->n += len;
 }
 
 mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct mc_error *err)
 {
     if (!psp || !digest)
         return mc_seterr(err, MC_E_INVAL, "mc_psp_snapshot needs a firmware and an output");
-    struct mc_digest *d;
-    mc_status s = mc_digest_new("SHA256", &d, err);
-    if (s)
-        return s;
-    s |= snap_u64(d, psp->pstate, err);
-    s |= snap_u64(d, psp->es_init, err);
-    s |= snap_u64(d, psp->tmr_paddr, err);
-    s |= snap_u64(d, psp->tmr_len, err);
-    s |= snap_u64(d, psp->nv_paddr, err);
-    s |= snap_u64(d, psp->nv_in_dram, err);
-    s |= snap_u64(d, psp->guest_count, err);
-    s |= snap_u64(d, psp->wbinvd_needed, err);
+    struct mc_digest *d = psp->snap_md; /* starts empty: every use ends with a final */
+    mc_status s = MC_OK;
+    struct snap_buf sb = {.n = 0};
+    snap_u64(&sb, psp->pstate);
+    snap_u64(&sb, psp->es_init);
+    snap_u64(&sb, psp->tmr_paddr);
+    snap_u64(&sb, psp->tmr_len);
+    snap_u64(&sb, psp->nv_paddr);
+    snap_u64(&sb, psp->nv_in_dram);
+    snap_u64(&sb, psp->guest_count);
+    snap_u64(&sb, psp->wbinvd_needed);
+    s |= mc_digest_update(d, sb.b, sb.n, err);
     s |= mc_digest_update(d, psp->asid_owner, (psp->cfg.max_asid + 1) * sizeof *psp->asid_owner, err);
     s |= mc_digest_update(d, psp->asid_dirty, psp->cfg.max_asid + 1, err);
-    s |= mc_digest_update(d, psp->nv.chip_secret, sizeof psp->nv.chip_secret, err);
-    s |= snap_u64(d, psp->nv.owned, err);
-    s |= snap_u64(d, psp->nv.ident_len, err);
+    sb.n = 0;
+    snap_mem(&sb, psp->nv.chip_secret, sizeof psp->nv.chip_secret);
+    snap_u64(&sb, psp->nv.owned);
+    snap_u64(&sb, psp->nv.ident_len);
+    s |= mc_digest_update(d, sb.b, sb.n, err);
+    mc_wipe(sb.b, sb.n);
     s |= mc_digest_update(d, psp->nv.ident, psp->nv.ident_len, err);
     for (uint32_t h = 1; h <= psp->cfg.max_guests; h++) {
         const struct psp_guest *g = psp->guests[h];
@@ -404,24 +424,28 @@ mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct m
         uint8_t ld[32] = {0};
         if (g->ld_ctx)
             s |= mc_hashctx_peek(g->ld_ctx, ld, err);
-        s |= snap_u64(d, h, err);
-        s |= snap_u64(d, g->state, err);
-        s |= snap_u64(d, g->policy, err);
-        s |= snap_u64(d, g->asid, err);
-        s |= snap_u64(d, g->activation_pending, err);
-        s |= snap_u64(d, g->have_channel, err);
-        s |= snap_u64(d, g->ld_bytes, err);
-        s |= snap_u64(d, g->ld_final, err);
-        s |= mc_digest_update(d, g->vek, sizeof g->vek, err);
-        s |= mc_digest_update(d, g->tek, sizeof g->tek, err);
-        s |= mc_digest_update(d, g->tik, sizeof g->tik, err);
-        s |= mc_digest_update(d, ld, sizeof ld, err);
-        s |= mc_digest_update(d, g->ld, sizeof g->ld, err);
-        s |= mc_digest_update(d, g->measure, sizeof g->measure, err);
+        sb.n = 0;
+        snap_u64(&sb, h);
+        snap_u64(&sb, g->state);
+        snap_u64(&sb, g->policy);
+        snap_u64(&sb, g->asid);
+        snap_u64(&sb, g->activation_pending);
+        snap_u64(&sb, g->have_channel);
+        snap_u64(&sb, g->ld_bytes);
+        snap_u64(&sb, g->ld_final);
+        snap_mem(&sb, g->vek, sizeof g->vek);
+        snap_mem(&sb, g->tek, sizeof g->tek);
+        snap_mem(&sb, g->tik, sizeof g->tik);
+        snap_mem(&sb, ld, sizeof ld);
+        snap_mem(&sb, g->ld, sizeof g->ld);
+        snap_mem(&sb, g->measure, sizeof g->measure);
+        s |= mc_digest_update(d, sb.b, sb.n, err);
+        mc_wipe(sb.b, sb.n);
     }
     size_t n = 32;
+    uint8_t out[64];
+    s |= mc_digest_final(d, out, &n, err); /* also restarts the context for the next use */
     if (s == MC_OK)
-        s = mc_digest_final(d, digest, &n, err);
-    mc_digest_free(d);
+        memcpy(digest, out, 32);
     return s == MC_OK ? MC_OK : mc_seterr(err, MC_E_CRYPTO, "cannot compute the firmware snapshot");
 }

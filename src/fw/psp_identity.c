@@ -49,6 +49,7 @@ uint32_t psp_id_reload(struct mc_psp *psp, struct mc_error *err)
 {
     mc_sev_identity_free(psp->id);
     psp->id = NULL;
+    psp->id_changed = false;
     if (psp->nv.ident_len == 0)
         return MC_FW_SUCCESS;
     if (mc_sev_identity_deserialize(psp->nv.ident, psp->nv.ident_len, &psp->id, err) != MC_OK)
@@ -103,6 +104,7 @@ uint32_t psp_id_pek_gen(struct mc_psp *psp, struct psp_nv *nv, struct mc_error *
     uint32_t st = psp_id_get(psp, err);
     if (st)
         return st;
+    psp->id_changed = true;
     if (mc_sev_identity_pek_gen(psp->id, psp->rng, err) != MC_OK)
         return hw(err, "PEK_GEN");
     return id_store(psp, nv, err);
@@ -113,6 +115,7 @@ uint32_t psp_id_pdh_gen(struct mc_psp *psp, struct psp_nv *nv, struct mc_error *
     uint32_t st = psp_id_get(psp, err);
     if (st)
         return st;
+    psp->id_changed = true;
     if (mc_sev_identity_pdh_gen(psp->id, psp->rng, err) != MC_OK)
         return hw(err, "PDH_GEN");
     return id_store(psp, nv, err);
@@ -132,8 +135,9 @@ uint32_t psp_id_pek_import(struct mc_psp *psp, struct psp_nv *nv, const uint8_t 
             [MC_SEV_ID_BAD_SIGNATURE] = MC_FW_BAD_SIGNATURE, [MC_SEV_ID_ERROR] = MC_FW_HWERROR_PLATFORM,
         };
         uint32_t fs = (unsigned)r < sizeof map / sizeof map[0] ? map[r] : MC_FW_HWERROR_PLATFORM;
-        return psp_fail(err, fs, "PEK_CERT_IMPORT refused (%s)", mc_sev_id_result_name(r));
+        return psp_fail(err, fs, "PEK_CERT_IMPORT refused (%s)", mc_sev_id_result_name(r)); /* unchanged */
     }
+    psp->id_changed = true;
     return id_store(psp, nv, err);
 }
 

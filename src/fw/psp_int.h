@@ -63,9 +63,11 @@ struct mc_psp {
 
     struct psp_nv nv;
     struct mc_sev_identity *id; /* live identity (the committed nv.ident, deserialised); NULL until first use */
+    bool id_changed;            /* id was changed by a command not yet committed (psp_identity.c) */
 
     mc_psp_trace_fn trace;
     void *trace_ctx;
+    struct mc_digest *snap_md; /* SHA-256 context reused by mc_psp_snapshot (not state) */
 
     /* MMIO registers */
     uint32_t reg_cmdresp, reg_lo, reg_hi;

@@ -218,15 +218,19 @@ PSP_HANDLER(psp_cmd_shutdown)
 }
 
 /* The end of an identity change made on a staged copy n of the persistent state: commit it, or
- * drop it and reload the identity, so that a failed command changes nothing. */
+ * drop it and (when the live identity was changed) reload it, so that a failed command changes
+ * nothing. */
 static uint32_t id_change_done(struct mc_psp *psp, struct psp_nv *n, uint32_t st, struct mc_error *err)
 {
     if (st) {
         nv_drop(n);
-        psp_id_reload(psp, NULL);
+        if (psp->id_changed)
+            psp_id_reload(psp, NULL);
         return st;
     }
-    return nv_commit(psp, n, err);
+    st = nv_commit(psp, n, err);
+    psp->id_changed = false;
+    return st;
 }
 
 PSP_HANDLER(psp_cmd_platform_reset)

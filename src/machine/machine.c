@@ -7,6 +7,10 @@
 #include <memcrypt/machine.h>
 
 #include "crypto/crypto.h"
+#include "dram/dram_snap.h"
+#include "engine/engine_internal.h"
+#include "machine/machine_snap.h"
+#include "mc/mc_snap.h"
 
 struct mc_machine {
     const struct mc_cpu_profile *prof;
@@ -525,4 +529,71 @@ mc_status mc_machine_wrmsr(struct mc_machine *m, uint32_t msr, uint64_t val, str
         fault->kind = MC_FAULT_NONE;
     mc_status st = dispatch(m, msr, NULL, val, fault, err);
     return st != MC_E_NOTFOUND ? st : builtin_wr(m, msr, val, fault, err);
+}
+
+/* ---------------------------------------------------------------- snapshots -- */
+
+struct mc_machine_snap {
+    const struct mc_machine *owner;
+    struct mc_machine m; /* registers, MSRs, handlers, hooks (the component pointers are the owner's) */
+    uint8_t rng_seed[MC_RNG_FORK_LEN];
+    struct mc_engine_snap *engine;
+    struct mc_dram_snap *dram;
+    struct mc_ctl_snap *mc;
+};
+
+void mc_machine_snap_free(struct mc_machine_snap *s)
+{
+    if (!s)
+        return;
+    mc_engine_snap_free(s->engine);
+    mc_dram_snap_free(s->dram);
+    mc_ctl_snap_free(s->mc);
+    mc_wipe(s, sizeof *s);
+    free(s);
+}
+
+mc_status mc_machine_snap_save(struct mc_machine *m, struct mc_machine_snap **out, struct mc_error *err)
+{
+    if (!m || !out)
+        return mc_seterr(err, MC_E_INVAL, "machine snapshot: NULL argument");
+    struct mc_machine_snap *s = calloc(1, sizeof *s);
+    if (!s)
+        return mc_seterr(err, MC_E_NOMEM, "machine snapshot: out of memory");
+    mc_tlb_flush_all(m->tlb);
+    mc_status st = mc_rng_fork(m->rng, s->rng_seed, err);
+    if (!st)
+        st = mc_engine_snap_save(m->engine, &s->engine, err);
+    if (!st)
+        st = mc_dram_snap_save(m->dram, &s->dram, err);
+    if (!st)
+        st = mc_ctl_snap_save(m->mc, &s->mc, err);
+    if (st) {
+        mc_machine_snap_free(s);
+        return st;
+    }
+    s->owner = m;
+    s->m = *m;
+    *out = s;
+    return MC_OK;
+}
+
+mc_status mc_machine_snap_restore(struct mc_machine *m, const struct mc_machine_snap *s, struct mc_error *err)
+{
+    if (!m || !s)
+        return mc_seterr(err, MC_E_INVAL, "machine snapshot: NULL argument");
+    if (s->owner != m)
+        return mc_seterr(err, MC_E_INVAL, "machine snapshot: it belongs to another machine");
+    mc_status st = mc_engine_snap_restore(m->engine, s->engine, err);
+    if (!st)
+        st = mc_dram_snap_restore(m->dram, s->dram, err);
+    if (!st)
+        st = mc_ctl_snap_restore(m->mc, s->mc, err);
+    if (!st)
+        st = mc_rng_rewind(m->rng, s->rng_seed, err);
+    if (st)
+        return st;
+    *m = s->m;
+    mc_tlb_flush_all(m->tlb);
+    return MC_OK;
 }

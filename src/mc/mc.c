@@ -6,6 +6,7 @@
 #include <memcrypt/mc.h>
 
 #include "crypto/crypto.h"
+#include "mc/mc_snap.h"
 
 #define LINE MC_LINE_SIZE
 #define DEFAULT_CACHE (256u * 1024u)
@@ -35,6 +36,7 @@ struct mc_ctl {
     struct cline *lines;     /* nsets * ways */
     uint8_t *data;           /* nsets * ways * 64, plaintext */
     uint64_t tick;
+    size_t nvalid;           /* valid lines: WBINVD and flushes stop when none is left */
     struct mc_cache_stats st;
     /* Valid lines per hashed 4 KiB page (any domain): lets whole-page streaming skip the
      * per-line lookups when no line of the page is cached. */
@@ -202,8 +204,10 @@ static mc_status writeback(struct mc_ctl *mc, size_t idx, struct mc_error *err)
 
 static void invalidate(struct mc_ctl *mc, size_t idx)
 {
-    if (mc->lines[idx].valid)
+    if (mc->lines[idx].valid) {
         mc->phint[phint_of(mc->lines[idx].pa)]--;
+        mc->nvalid--;
+    }
     mc->lines[idx].valid = 0;
     mc->lines[idx].dirty = 0;
     mc_wipe(ldata(mc, idx), LINE);
@@ -277,6 +281,7 @@ static mc_status get_line(struct mc_ctl *mc, uint64_t pa, uint32_t dom, mc_slot 
     l->pa = pa;
     l->dom = dom;
     l->valid = 1;
+    mc->nvalid++;
     mc->phint[phint_of(pa)]++;
     l->dirty = 0;
     l->lru = ++mc->tick;
@@ -423,7 +428,7 @@ mc_status mc_wbinvd(struct mc_ctl *mc, struct mc_error *err)
     if (!mc)
         return mc_seterr(err, MC_E_INVAL, "NULL controller");
     mc_status first = MC_OK;
-    for (size_t i = 0; i < (size_t)mc->nsets * mc->ways; i++)
+    for (size_t i = 0; i < (size_t)mc->nsets * mc->ways && mc->nvalid; i++)
         if (mc->lines[i].valid) {
             mc_status st = flush_line(mc, i, err);
             if (st && !first)
@@ -438,6 +443,7 @@ void mc_cache_drop_all(struct mc_ctl *mc)
         return;
     for (size_t i = 0; i < (size_t)mc->nsets * mc->ways; i++)
         mc->lines[i].valid = mc->lines[i].dirty = 0;
+    mc->nvalid = 0;
     memset(mc->phint, 0, sizeof mc->phint);
     mc_wipe(mc->data, (size_t)mc->nsets * mc->ways * LINE);
 }
@@ -448,7 +454,7 @@ mc_status mc_flush_domain(struct mc_ctl *mc, struct mc_domain d, struct mc_error
         return mc_seterr(err, MC_E_INVAL, "NULL controller");
     uint32_t dom = dom_pack(d);
     mc_status first = MC_OK;
-    for (size_t i = 0; i < (size_t)mc->nsets * mc->ways; i++)
+    for (size_t i = 0; i < (size_t)mc->nsets * mc->ways && mc->nvalid; i++)
         if (mc->lines[i].valid && mc->lines[i].dom == dom) {
             mc_status st = flush_line(mc, i, err);
             if (st && !first)
@@ -653,4 +659,85 @@ void mc_reset(struct mc_ctl *mc)
     if (mc->keyid_slot)
         memset(mc->keyid_slot, 0, mc->nkeyids * sizeof *mc->keyid_slot);
     mc->st = (struct mc_cache_stats){0};
+}
+
+/* ---------------------------------------------------------------- snapshots -- */
+
+struct mc_ctl_snap {
+    const struct mc_ctl *owner;
+    struct mc_ctl c;        /* scalars; the pointers are the owner's */
+    mc_slot *asid_slot;     /* [max_asid + 1] */
+    mc_slot *keyid_slot;    /* [c.nkeyids] */
+    struct cline *lines;    /* nsets * ways */
+    uint8_t *data;          /* nsets * ways * 64 */
+};
+
+static size_t nlines(const struct mc_ctl *mc) { return (size_t)mc->nsets * mc->ways; }
+
+void mc_ctl_snap_free(struct mc_ctl_snap *s)
+{
+    if (!s)
+        return;
+    if (s->data)
+        mc_wipe(s->data, nlines(&s->c) * LINE);
+    free(s->data);
+    free(s->lines);
+    free(s->asid_slot);
+    free(s->keyid_slot);
+    free(s);
+}
+
+mc_status mc_ctl_snap_save(const struct mc_ctl *mc, struct mc_ctl_snap **out, struct mc_error *err)
+{
+    if (!mc || !out)
+        return mc_seterr(err, MC_E_INVAL, "controller snapshot: NULL argument");
+    struct mc_ctl_snap *s = calloc(1, sizeof *s);
+    if (!s)
+        return mc_seterr(err, MC_E_NOMEM, "controller snapshot: out of memory");
+    s->owner = mc;
+    s->c = *mc;
+    s->asid_slot = malloc(((size_t)mc->max_asid + 1) * sizeof *s->asid_slot);
+    s->keyid_slot = mc->nkeyids ? malloc(mc->nkeyids * sizeof *s->keyid_slot) : NULL;
+    s->lines = malloc(nlines(mc) * sizeof *s->lines);
+    s->data = malloc(nlines(mc) * LINE);
+    if (!s->asid_slot || (mc->nkeyids && !s->keyid_slot) || !s->lines || !s->data) {
+        mc_ctl_snap_free(s);
+        return mc_seterr(err, MC_E_NOMEM, "controller snapshot: out of memory");
+    }
+    memcpy(s->asid_slot, mc->asid_slot, ((size_t)mc->max_asid + 1) * sizeof *s->asid_slot);
+    if (mc->nkeyids)
+        memcpy(s->keyid_slot, mc->keyid_slot, mc->nkeyids * sizeof *s->keyid_slot);
+    memcpy(s->lines, mc->lines, nlines(mc) * sizeof *s->lines);
+    memcpy(s->data, mc->data, nlines(mc) * LINE);
+    *out = s;
+    return MC_OK;
+}
+
+mc_status mc_ctl_snap_restore(struct mc_ctl *mc, const struct mc_ctl_snap *s, struct mc_error *err)
+{
+    if (!mc || !s)
+        return mc_seterr(err, MC_E_INVAL, "controller snapshot: NULL argument");
+    if (s->owner != mc)
+        return mc_seterr(err, MC_E_INVAL, "controller snapshot: it belongs to another controller");
+    mc_slot *kt = mc->keyid_slot;
+    if (s->c.nkeyids != mc->nkeyids) {
+        kt = s->c.nkeyids ? malloc(s->c.nkeyids * sizeof *kt) : NULL;
+        if (s->c.nkeyids && !kt)
+            return mc_seterr(err, MC_E_NOMEM, "controller snapshot: out of memory for the KeyID table");
+        free(mc->keyid_slot);
+    }
+    mc_slot *asid = mc->asid_slot;
+    struct cline *lines = mc->lines;
+    uint8_t *data = mc->data;
+    *mc = s->c;
+    mc->keyid_slot = kt;
+    mc->asid_slot = asid;
+    mc->lines = lines;
+    mc->data = data;
+    memcpy(mc->asid_slot, s->asid_slot, ((size_t)mc->max_asid + 1) * sizeof *mc->asid_slot);
+    if (mc->nkeyids)
+        memcpy(mc->keyid_slot, s->keyid_slot, mc->nkeyids * sizeof *mc->keyid_slot);
+    memcpy(mc->lines, s->lines, nlines(mc) * sizeof *mc->lines);
+    memcpy(mc->data, s->data, nlines(mc) * LINE);
+    return MC_OK;
 }

@@ -22,6 +22,7 @@ struct mc_sev_identity {
     struct mc_sev_cert oca, pek, pdh;
     struct mc_pk *cek_key, *oca_key /* NULL when externally owned */, *pek_key, *pdh_key;
     bool owned;
+    uint8_t chip_id[64]; /* GET_ID's value: a function of the CUK, computed when the CUK is set */
 };
 
 static const uint8_t ark_id[16] = "MEMCRYPT-EMU-ARK";
@@ -52,6 +53,26 @@ void mc_sev_identity_free(struct mc_sev_identity *id)
     free(id);
 }
 
+mc_status mc_sev_identity_dup(const struct mc_sev_identity *id, struct mc_sev_identity **out, struct mc_error *err)
+{
+    if (!id || !out)
+        return mc_seterr(err, MC_E_INVAL, "identity copy: NULL argument");
+    struct mc_sev_identity *c = calloc(1, sizeof *c);
+    if (!c)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory");
+    *c = *id;
+    c->cek_key = c->oca_key = c->pek_key = c->pdh_key = NULL;
+    const struct mc_pk *from[4] = {id->cek_key, id->oca_key, id->pek_key, id->pdh_key};
+    struct mc_pk **to[4] = {&c->cek_key, &c->oca_key, &c->pek_key, &c->pdh_key};
+    for (int i = 0; i < 4; i++)
+        if (from[i] && mc_pk_dup(from[i], to[i], err) != MC_OK) {
+            mc_sev_identity_free(c);
+            return MC_E_CRYPTO;
+        }
+    *out = c;
+    return MC_OK;
+}
+
 /* CEK per the SEV API: seed = SHA-256(CUK); c = KDF(seed, "sev-chip-endorsement-key", 56 bytes);
  * key from the extra random bits. */
 static mc_status derive_cek(const uint8_t cuk[CUK_LEN], struct mc_pk **out, struct mc_error *err)
@@ -62,6 +83,22 @@ static mc_status derive_cek(const uint8_t cuk[CUK_LEN], struct mc_pk **out, stru
         rc = mc_kdf_sev(seed, sizeof seed, "sev-chip-endorsement-key", NULL, 0, c, sizeof c, err);
     if (rc == MC_OK)
         rc = mc_p384_from_bits(c, sizeof c, out, err);
+    mc_wipe(seed, sizeof seed);
+    mc_wipe(c, sizeof c);
+    return rc;
+}
+
+/* AMD's derivation of the ID key from the CUK is not public; ours is a stable, documented one:
+ * 40 bytes = KDF(SHA-256(CUK), "memcrypt-chip-id"), secp256k1 point of that scalar. Computed
+ * once per identity (a scalar multiplication), when its CUK is set. */
+static mc_status derive_chip_id(struct mc_sev_identity *id, struct mc_error *err)
+{
+    uint8_t seed[32], c[40];
+    mc_status rc = mc_sha256(id->cuk, CUK_LEN, seed, err);
+    if (rc == MC_OK)
+        rc = mc_kdf_sev(seed, sizeof seed, "memcrypt-chip-id", NULL, 0, c, sizeof c, err);
+    if (rc == MC_OK)
+        rc = mc_secp256k1_public_from_bits(c, sizeof c, id->chip_id, id->chip_id + 32, err);
     mc_wipe(seed, sizeof seed);
     mc_wipe(c, sizeof c);
     return rc;
@@ -157,6 +194,8 @@ mc_status mc_sev_identity_new(struct mc_rng *rng, const struct mc_sev_identity_p
     mc_status rc = mc_rng_bytes(rng, id->cuk, CUK_LEN, err);
     if (rc == MC_OK)
         rc = derive_cek(id->cuk, &id->cek_key, err);
+    if (rc == MC_OK)
+        rc = derive_chip_id(id, err);
     if (rc == MC_OK)
         rc = mc_rsa_generate(rng, bits, 65537, &ark_k, err);
     if (rc == MC_OK)
@@ -316,17 +355,8 @@ mc_status mc_sev_identity_get_id(const struct mc_sev_identity *id, uint8_t out[6
 {
     if (!id || !out)
         return mc_seterr(err, MC_E_INVAL, "GET_ID: NULL argument");
-    /* AMD's derivation of the ID key from the CUK is not public; ours is a stable, documented
-     * one: 40 bytes = KDF(SHA-256(CUK), "memcrypt-chip-id"), secp256k1 point of that scalar. */
-    uint8_t seed[32], c[40];
-    mc_status rc = mc_sha256(id->cuk, CUK_LEN, seed, err);
-    if (rc == MC_OK)
-        rc = mc_kdf_sev(seed, sizeof seed, "memcrypt-chip-id", NULL, 0, c, sizeof c, err);
-    if (rc == MC_OK)
-        rc = mc_secp256k1_public_from_bits(c, sizeof c, out, out + 32, err);
-    mc_wipe(seed, sizeof seed);
-    mc_wipe(c, sizeof c);
-    return rc;
+    memcpy(out, id->chip_id, sizeof id->chip_id);
+    return MC_OK;
 }
 
 mc_status mc_sev_identity_open_session(const struct mc_sev_identity *id, const uint8_t *godh, size_t godh_len,
@@ -538,6 +568,8 @@ mc_status mc_sev_identity_deserialize(const uint8_t *buf, size_t len, struct mc_
             memcmp(t.pubkey, id->cek.pubkey, MC_SEV_PUBKEY_LEN) != 0)
             rc = bad_state(err, "the CEK does not match the chip secret");
     }
+    if (rc == MC_OK)
+        rc = derive_chip_id(id, err);
     if (rc == MC_OK && !id->owned)
         rc = key_for_cert(buf + o, &id->oca, &id->oca_key, err);
     if (rc == MC_OK && id->owned) {

@@ -406,3 +406,51 @@ mc_status mc_vm_dram_read(struct mc_vm *vm, uint64_t gpa, void *buf, size_t len,
         s = mc_wbinvd(vm->vmm->mc, err); /* what reaches the chips */
     return s ? s : mc_dram_read(mc_machine_dram(vm->vmm->m), vm->mem_spa + gpa, buf, len, err);
 }
+
+/* ---- snapshots (vmm_host.h) ---------------------------------------------------------------- */
+
+struct mc_vmm_snap {
+    const struct mc_vmm *owner;
+    struct mc_vmm v;    /* scalars; asid_used is the owner's */
+    uint8_t *asid_used; /* [0..max_asid] */
+};
+
+void mc_vmm_snap_free(struct mc_vmm_snap *s)
+{
+    if (s)
+        free(s->asid_used);
+    free(s);
+}
+
+mc_status mc_vmm_snap_save(const struct mc_vmm *v, struct mc_vmm_snap **out, struct mc_error *err)
+{
+    if (!v || !out)
+        return mc_seterr(err, MC_E_INVAL, "hypervisor snapshot: NULL argument");
+    if (v->live_vms)
+        return mc_seterr(err, MC_E_STATE, "hypervisor snapshot: %u VM(s) alive; destroy them first", v->live_vms);
+    struct mc_vmm_snap *s = calloc(1, sizeof *s);
+    if (!s || !(s->asid_used = malloc((size_t)v->max_asid + 1))) {
+        mc_vmm_snap_free(s);
+        return mc_seterr(err, MC_E_NOMEM, "hypervisor snapshot: out of memory");
+    }
+    memcpy(s->asid_used, v->asid_used, (size_t)v->max_asid + 1);
+    s->v = *v;
+    s->owner = v;
+    *out = s;
+    return MC_OK;
+}
+
+mc_status mc_vmm_snap_restore(struct mc_vmm *v, const struct mc_vmm_snap *s, struct mc_error *err)
+{
+    if (!v || !s)
+        return mc_seterr(err, MC_E_INVAL, "hypervisor snapshot: NULL argument");
+    if (s->owner != v)
+        return mc_seterr(err, MC_E_INVAL, "hypervisor snapshot: it belongs to another hypervisor");
+    if (v->live_vms)
+        return mc_seterr(err, MC_E_STATE, "hypervisor snapshot: %u VM(s) alive; destroy them first", v->live_vms);
+    uint8_t *used = v->asid_used;
+    *v = s->v;
+    v->asid_used = used;
+    memcpy(v->asid_used, s->asid_used, (size_t)v->max_asid + 1);
+    return MC_OK;
+}

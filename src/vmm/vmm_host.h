@@ -28,4 +28,12 @@ mc_status mc_vmm_create(struct mc_machine *m, const struct mc_vmm_fw_ops *fw, ui
                         struct mc_vmm **out, struct mc_error *err);
 void mc_vmm_destroy(struct mc_vmm *vmm); /* VMs must be destroyed first; NULL is fine */
 
+/* Snapshots (memcrypt/board.h's mc_board_snapshot): the pool and ASID allocation. Taking or
+ * restoring one with VMs alive is MC_E_STATE (a VM object would no longer match its firmware
+ * guest). */
+struct mc_vmm_snap;
+mc_status mc_vmm_snap_save(const struct mc_vmm *vmm, struct mc_vmm_snap **out, struct mc_error *err);
+mc_status mc_vmm_snap_restore(struct mc_vmm *vmm, const struct mc_vmm_snap *s, struct mc_error *err);
+void mc_vmm_snap_free(struct mc_vmm_snap *s);
+
 #endif

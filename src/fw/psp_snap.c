@@ -1,0 +1,133 @@
+/* Snapshots of the SEV firmware; see fw/psp_snap.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fw/psp_int.h"
+#include "fw/psp_snap.h"
+
+#include <memcrypt/sev_identity.h>
+
+struct mc_psp_snap {
+    const struct mc_psp *owner;
+    struct mc_psp p;            /* scalars, committed NV state, MMIO registers */
+    struct psp_guest **guests;  /* [1..max_guests], deep copies */
+    uint32_t *asid_owner;       /* [0..max_asid] */
+    uint8_t *asid_dirty;        /* [0..max_asid] */
+    struct mc_sev_identity *id; /* a copy of the live identity (NULL when none was loaded) */
+};
+
+/* A deep copy of guest g (its running launch digest included); NULL on failure. */
+static struct psp_guest *guest_copy(const struct psp_guest *g, struct mc_error *err)
+{
+    struct psp_guest *c = malloc(sizeof *c);
+    if (!c) {
+        mc_seterr(err, MC_E_NOMEM, "firmware snapshot: out of memory");
+        return NULL;
+    }
+    *c = *g;
+    c->ld_ctx = NULL;
+    if (g->ld_ctx && mc_hashctx_dup(g->ld_ctx, &c->ld_ctx, err) != MC_OK) {
+        psp_guest_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void mc_psp_snap_free(struct mc_psp_snap *s)
+{
+    if (!s)
+        return;
+    for (uint32_t h = 1; s->guests && h <= s->p.cfg.max_guests; h++)
+        psp_guest_free(s->guests[h]);
+    free(s->guests);
+    free(s->asid_owner);
+    free(s->asid_dirty);
+    mc_sev_identity_free(s->id);
+    mc_wipe(s, sizeof *s);
+    free(s);
+}
+
+mc_status mc_psp_snap_save(const struct mc_psp *psp, struct mc_psp_snap **out, struct mc_error *err)
+{
+    if (!psp || !out)
+        return mc_seterr(err, MC_E_INVAL, "firmware snapshot: NULL argument");
+    if (psp->state_path)
+        return mc_seterr(err, MC_E_UNSUPPORTED,
+                         "a firmware with a state file has no snapshots (the file lies outside the platform)");
+    struct mc_psp_snap *s = calloc(1, sizeof *s);
+    if (!s)
+        return mc_seterr(err, MC_E_NOMEM, "firmware snapshot: out of memory");
+    s->p = *psp;
+    size_t nasid = (size_t)psp->cfg.max_asid + 1;
+    s->guests = calloc((size_t)psp->cfg.max_guests + 1, sizeof *s->guests);
+    s->asid_owner = malloc(nasid * sizeof *s->asid_owner);
+    s->asid_dirty = malloc(nasid);
+    if (!s->guests || !s->asid_owner || !s->asid_dirty) {
+        mc_psp_snap_free(s);
+        return mc_seterr(err, MC_E_NOMEM, "firmware snapshot: out of memory");
+    }
+    memcpy(s->asid_owner, psp->asid_owner, nasid * sizeof *s->asid_owner);
+    memcpy(s->asid_dirty, psp->asid_dirty, nasid);
+    for (uint32_t h = 1; h <= psp->cfg.max_guests; h++)
+        if (psp->guests[h] && !(s->guests[h] = guest_copy(psp->guests[h], err))) {
+            mc_psp_snap_free(s);
+            return MC_E_NOMEM;
+        }
+    if (psp->id && mc_sev_identity_dup(psp->id, &s->id, err) != MC_OK) {
+        mc_psp_snap_free(s);
+        return MC_E_CRYPTO;
+    }
+    s->owner = psp;
+    *out = s;
+    return MC_OK;
+}
+
+mc_status mc_psp_snap_restore(struct mc_psp *psp, const struct mc_psp_snap *s, struct mc_error *err)
+{
+    if (!psp || !s)
+        return mc_seterr(err, MC_E_INVAL, "firmware snapshot: NULL argument");
+    if (s->owner != psp)
+        return mc_seterr(err, MC_E_INVAL, "firmware snapshot: it belongs to another firmware");
+    /* Allocate everything first, so a failure leaves the firmware as it was.
+     * The live identity is always the committed one (psp_int.h): it stays when the committed
+     * state is the snapshot's, else it becomes a copy of the snapshot's (deserialising the
+     * restored state would give the same, checking every certificate again). */
+    bool keep_id = psp->id && memcmp(&psp->nv, &s->p.nv, sizeof psp->nv) == 0;
+    struct mc_sev_identity *id = NULL;
+    if (!keep_id && s->id && mc_sev_identity_dup(s->id, &id, err) != MC_OK)
+        return MC_E_CRYPTO;
+    struct psp_guest **g = calloc((size_t)psp->cfg.max_guests + 1, sizeof *g);
+    mc_status st = g ? MC_OK : mc_seterr(err, MC_E_NOMEM, "firmware snapshot: out of memory");
+    for (uint32_t h = 1; !st && h <= psp->cfg.max_guests; h++)
+        if (s->guests[h] && !(g[h] = guest_copy(s->guests[h], err)))
+            st = MC_E_NOMEM;
+    if (st) {
+        for (uint32_t h = 1; g && h <= psp->cfg.max_guests; h++)
+            psp_guest_free(g[h]);
+        free(g);
+        mc_sev_identity_free(id);
+        return st;
+    }
+    for (uint32_t h = 1; h <= psp->cfg.max_guests; h++) {
+        psp_guest_free(psp->guests[h]);
+        psp->guests[h] = g[h];
+    }
+    free(g);
+    if (keep_id) {
+        id = psp->id;
+    } else {
+        mc_sev_identity_free(psp->id);
+    }
+    size_t nasid = (size_t)psp->cfg.max_asid + 1;
+    memcpy(psp->asid_owner, s->asid_owner, nasid * sizeof *psp->asid_owner);
+    memcpy(psp->asid_dirty, s->asid_dirty, nasid);
+    struct psp_guest **guests = psp->guests;
+    uint32_t *asid_owner = psp->asid_owner;
+    uint8_t *asid_dirty = psp->asid_dirty;
+    *psp = s->p;
+    psp->guests = guests;
+    psp->asid_owner = asid_owner;
+    psp->asid_dirty = asid_dirty;
+    psp->id = id;
+    return MC_OK;
+}
