@@ -6,6 +6,11 @@
  * A flat shadow copy of the DRAM is the model: every accepted call must match it, every
  * rejected call must leave DRAM unchanged, and a call is rejected exactly when the model says
  * the range is outside. Any disagreement aborts.
+ *
+ * Set up once per process: one DRAM per size (created on first use) with a snapshot of it empty;
+ * every input restores its DRAM to empty afterwards (dram/dram_snap.h), so the snapshot's
+ * restore is fuzzed too: a frame it failed to free or clear shows up in the next input's model
+ * comparison.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,7 +20,10 @@
 #include <memcrypt/dram.h>
 #include <memcrypt/engine.h>
 
+#include "dram/dram_snap.h"
+
 #define MAX_LEN 20000u
+#define MAX_FRAMES 256u
 
 static void must(int cond)
 {
@@ -23,17 +31,46 @@ static void must(int cond)
         abort();
 }
 
+static struct mc_dram *g_dram[MAX_FRAMES];
+static struct mc_dram_snap *g_empty[MAX_FRAMES];
+static uint8_t *g_shadow, *g_buf, *g_tmp, *g_all;
+static uint8_t g_pattern[MAX_LEN + 256]; /* what a write stores: g_pattern + seed */
+
+static void prepare(void)
+{
+    if (g_shadow)
+        return;
+    g_shadow = calloc(1, MAX_FRAMES * MC_FRAME_SIZE);
+    g_all = malloc(MAX_FRAMES * MC_FRAME_SIZE);
+    g_buf = malloc(MAX_LEN);
+    g_tmp = malloc(MAX_LEN);
+    must(g_shadow && g_all && g_buf && g_tmp);
+    for (size_t i = 0; i < sizeof g_pattern; i++)
+        g_pattern[i] = (uint8_t)(i * 131 + (i >> 8));
+}
+
+/* The DRAM of `frames` frames, empty. */
+static struct mc_dram *dram_of(unsigned frames)
+{
+    if (!g_dram[frames - 1]) {
+        struct mc_dram_config cfg = {.size = (uint64_t)frames * MC_FRAME_SIZE};
+        must(mc_dram_create(&cfg, &g_dram[frames - 1], NULL) == MC_OK);
+        must(mc_dram_snap_save(g_dram[frames - 1], &g_empty[frames - 1], NULL) == MC_OK);
+    }
+    return g_dram[frames - 1];
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    uint64_t dsize = ((uint64_t)data[0] + 1) * MC_FRAME_SIZE;
-    struct mc_dram_config cfg = {.size = dsize};
-    struct mc_dram *d;
-    if (mc_dram_create(&cfg, &d, NULL) != MC_OK)
-        return 0;
-    uint8_t *shadow = calloc(1, dsize), *buf = malloc(MAX_LEN), *tmp = malloc(MAX_LEN);
-    must(shadow && buf && tmp);
+    prepare();
+    const unsigned frames = (unsigned)data[0] + 1;
+    const uint64_t dsize = (uint64_t)frames * MC_FRAME_SIZE;
+    struct mc_dram *d = dram_of(frames);
+    must(mc_dram_frames_touched(d) == 0);
+    uint8_t *shadow = g_shadow, *buf = g_buf, *tmp = g_tmp;
+    memset(shadow, 0, dsize);
     /* fixed key: the engine part checks range handling and round trips, not secrecy */
     uint8_t key[32];
     for (int i = 0; i < 32; i++)
@@ -48,8 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int inside = pa <= dsize && len <= dsize - pa;
         switch (op[0] % 4) {
         case 0:
-            for (size_t i = 0; i < len; i++)
-                buf[i] = (uint8_t)(seed + i * 131);
+            memcpy(buf, g_pattern + seed, len);
             must((mc_dram_write(d, pa, buf, len, NULL) == MC_OK) == inside);
             if (inside)
                 memcpy(shadow + pa, buf, len);
@@ -89,15 +125,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         }
     }
-    /* final whole-DRAM comparison */
-    uint8_t *all = malloc(dsize);
-    must(all != NULL);
-    must(mc_dram_read(d, 0, all, dsize, NULL) == MC_OK);
-    must(memcmp(all, shadow, dsize) == 0);
-    free(all);
-    free(shadow);
-    free(buf);
-    free(tmp);
-    mc_dram_destroy(d);
+    /* final whole-DRAM comparison, then back to the empty DRAM for the next input */
+    must(mc_dram_read(d, 0, g_all, dsize, NULL) == MC_OK);
+    must(memcmp(g_all, shadow, dsize) == 0);
+    must(mc_dram_snap_restore(d, g_empty[frames - 1], NULL) == MC_OK);
+    must(mc_dram_frames_touched(d) == 0);
     return 0;
 }

@@ -1,7 +1,13 @@
 /* Fuzz target: the firmware's persistent state. The input is used (1) as the state file a new
  * firmware loads and (2) as the INIT_EX NV area in DRAM. Either must be refused with a clear
  * error (MC_E_FORMAT / SECURE_DATA_INVALID) or accepted; never a crash, and a refused INIT_EX
- * leaves the firmware unchanged. */
+ * leaves the firmware unchanged.
+ *
+ * Set up once per process: a board (no state file) and a snapshot of it. (1) creates a second
+ * firmware on the board's memory port from the state file (creating a firmware from an existing
+ * file touches neither DRAM nor the DRBG); (2) runs INIT_EX on the board's firmware, and the
+ * board is restored afterwards (memcrypt/board.h). */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,65 +16,99 @@
 
 #include <memcrypt/board.h>
 #include <memcrypt/bytes.h>
-#include <memcrypt/fileio.h>
 #include <memcrypt/machine.h>
 #include <memcrypt/psp.h>
 
-static mc_status open_board(const char *state, struct mc_board **b, struct mc_error *e)
+#include "board/board_int.h" /* the board's firmware memory port */
+
+#define NV_PA 0x20000ull
+
+static struct mc_board *g_board;
+static struct mc_board_snapshot *g_snap;
+static char g_path[64], g_lock[80]; /* the state file and the lock file beside it */
+
+static void must(int cond, const char *what)
 {
+    if (!cond) {
+        fprintf(stderr, "fuzz_statefile: %s\n", what);
+        abort();
+    }
+}
+
+static void cleanup(void)
+{
+    unlink(g_path);
+    unlink(g_lock);
+}
+
+static void prepare(void)
+{
+    if (g_board)
+        return;
     struct mc_board_config bc;
-    mc_status s = mc_board_config_init(&bc, "rome", e);
-    if (s)
-        return s;
+    must(mc_board_config_init(&bc, "rome", NULL) == MC_OK, "config");
     bc.machine.dram_size = 1ull << 20;
     bc.machine.seed = (const uint8_t *)"fuzz";
     bc.machine.seed_len = 4;
     bc.fw.root_bits = 2048;
-    bc.fw.state_path = state;
-    return mc_board_create(&bc, b, e);
+    must(mc_board_create(&bc, &g_board, NULL) == MC_OK, "board");
+    must(mc_board_snapshot(g_board, &g_snap, NULL) == MC_OK, "snapshot");
+    snprintf(g_path, sizeof g_path, "/tmp/mc-fuzz-statefile-%d.state", (int)getpid());
+    snprintf(g_lock, sizeof g_lock, "%s.lock", g_path);
+    atexit(cleanup);
+}
+
+/* The input as the state file (a plain write: the loader is under test, not the writer). */
+static int write_state(const uint8_t *data, size_t size)
+{
+    int fd = open(g_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = write(fd, data + done, size - done);
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    close(fd);
+    return done == size ? 0 : -1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/tmp/mc-fuzz-statefile-%d.state", (int)getpid());
-    struct mc_board *b = NULL;
-    struct mc_error e;
+    prepare();
+    struct mc_board *b = g_board;
     /* (1) as a state file */
-    if (mc_file_write_atomic(path, data, size, NULL) == MC_OK) {
-        if (open_board(path, &b, &e) == MC_OK)
-            mc_board_destroy(b);
-        else if (e.msg[0] == 0)
-            abort(); /* every refusal says why */
-        b = NULL;
-        unlink(path);
-        char lock[80];
-        snprintf(lock, sizeof lock, "%s.lock", path);
-        unlink(lock);
+    if (write_state(data, size) == 0) {
+        struct mc_psp_config cfg = *mc_board_fw_config(b);
+        cfg.state_path = g_path;
+        struct mc_psp *psp = NULL;
+        struct mc_error e = {0};
+        if (mc_psp_create(&cfg, &b->mem, mc_machine_rng(mc_board_machine(b)), &psp, &e) == MC_OK)
+            mc_psp_destroy(psp);
+        else
+            must(e.msg[0] != 0, "a refused state file did not say why");
     }
     /* (2) as the INIT_EX NV area */
-    if (open_board(NULL, &b, NULL) == MC_OK) {
-        struct mc_machine *m = mc_board_machine(b);
-        struct mc_psp *psp = mc_board_psp(b);
-        uint8_t nv[0x8000];
-        memset(nv, 0xFF, sizeof nv);
-        memcpy(nv, data, size < sizeof nv ? size : sizeof nv);
-        struct mc_fault f;
-        mc_machine_phys_write(m, 0x20000, nv, sizeof nv, &f, NULL);
-        uint8_t ib[0x24] = {0};
-        mc_put_le32(ib, 0x24);
-        mc_put_le64(ib + 0x18, 0x20000);
-        mc_put_le32(ib + 0x20, 0x8000);
-        uint8_t s0[32], s1[32];
-        mc_psp_snapshot(psp, s0, NULL);
-        uint32_t st;
-        mc_board_fw(b, 0x00D, ib, sizeof ib, &st, NULL);
-        mc_psp_snapshot(psp, s1, NULL);
-        if (st != 0 && memcmp(s0, s1, 32) != 0)
-            abort();
-        if (st != 0 && st != 0x18)
-            abort(); /* a bad NV image is SECURE_DATA_INVALID */
-        mc_board_destroy(b);
-    }
+    struct mc_machine *m = mc_board_machine(b);
+    struct mc_psp *psp = mc_board_psp(b);
+    static uint8_t nv[0x8000];
+    memset(nv, 0xFF, sizeof nv);
+    memcpy(nv, data, size < sizeof nv ? size : sizeof nv);
+    struct mc_fault f;
+    must(mc_machine_phys_write(m, NV_PA, nv, sizeof nv, &f, NULL) == MC_OK, "NV area");
+    uint8_t ib[0x24] = {0};
+    mc_put_le32(ib, 0x24);
+    mc_put_le64(ib + 0x18, NV_PA);
+    mc_put_le32(ib + 0x20, 0x8000);
+    uint8_t s0[32], s1[32];
+    mc_psp_snapshot(psp, s0, NULL);
+    uint32_t st;
+    mc_board_fw(b, 0x00D, ib, sizeof ib, &st, NULL);
+    mc_psp_snapshot(psp, s1, NULL);
+    must(st == 0 || memcmp(s0, s1, 32) == 0, "a refused INIT_EX changed the firmware");
+    must(st == 0 || st == 0x18, "a bad NV image is not SECURE_DATA_INVALID");
+    must(mc_board_restore(b, g_snap, NULL) == MC_OK, "restore");
     return 0;
 }
