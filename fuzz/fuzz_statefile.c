@@ -16,6 +16,7 @@
 
 #include <memcrypt/board.h>
 #include <memcrypt/bytes.h>
+#include <memcrypt/dram.h>
 #include <memcrypt/machine.h>
 #include <memcrypt/psp.h>
 
@@ -25,7 +26,7 @@
 
 static struct mc_board *g_board;
 static struct mc_board_snapshot *g_snap;
-static char g_path[64], g_lock[80]; /* the state file and the lock file beside it */
+static char g_dir[64], g_path[96], g_lock[112]; /* a private folder: the state file, its lock */
 
 static void must(int cond, const char *what)
 {
@@ -39,6 +40,7 @@ static void cleanup(void)
 {
     unlink(g_path);
     unlink(g_lock);
+    rmdir(g_dir);
 }
 
 static void prepare(void)
@@ -51,9 +53,17 @@ static void prepare(void)
     bc.machine.seed = (const uint8_t *)"fuzz";
     bc.machine.seed_len = 4;
     bc.fw.root_bits = 2048;
+    bc.fw.max_guests = 8; /* no guests here: small firmware tables, cheap to create */
     must(mc_board_create(&bc, &g_board, NULL) == MC_OK, "board");
     must(mc_board_snapshot(g_board, &g_snap, NULL) == MC_OK, "snapshot");
-    snprintf(g_path, sizeof g_path, "/tmp/mc-fuzz-statefile-%d.state", (int)getpid());
+    /* A folder of its own (opening a state file looks through its folder for stale copies),
+     * in memory when /dev/shm exists (truncating a file on disk costs more than the loader). */
+    snprintf(g_dir, sizeof g_dir, "/dev/shm/mc-fuzz-statefile-XXXXXX");
+    if (!mkdtemp(g_dir)) {
+        snprintf(g_dir, sizeof g_dir, "/tmp/mc-fuzz-statefile-XXXXXX");
+        must(mkdtemp(g_dir) != NULL, "temporary folder");
+    }
+    snprintf(g_path, sizeof g_path, "%s/fuzz.state", g_dir);
     snprintf(g_lock, sizeof g_lock, "%s.lock", g_path);
     atexit(cleanup);
 }
@@ -96,8 +106,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static uint8_t nv[0x8000];
     memset(nv, 0xFF, sizeof nv);
     memcpy(nv, data, size < sizeof nv ? size : sizeof nv);
-    struct mc_fault f;
-    must(mc_machine_phys_write(m, NV_PA, nv, sizeof nv, &f, NULL) == MC_OK, "NV area");
+    /* Placed in DRAM directly: what a host write (C=0) and a write-back of its lines leave. */
+    must(mc_dram_write(mc_machine_dram(m), NV_PA, nv, sizeof nv, NULL) == MC_OK, "NV area");
     uint8_t ib[0x24] = {0};
     mc_put_le32(ib, 0x24);
     mc_put_le64(ib + 0x18, NV_PA);

@@ -209,7 +209,10 @@ mc_status mc_psp_create(const struct mc_psp_config *cfg, const struct mc_psp_mem
         mc_psp_destroy(psp);
         return mc_seterr(err, MC_E_NOMEM, "out of memory for the firmware tables");
     }
-    mc_status s = mc_digest_new("SHA256", &psp->snap_md, err);
+    mc_status s = (psp->snap = calloc(1, sizeof *psp->snap)) ? mc_digest_new("SHA256", &psp->snap->md, err)
+                                                            : mc_seterr(err, MC_E_NOMEM, "out of memory");
+    if (psp->snap)
+        psp->snap->ident_len = UINT32_MAX; /* nothing cached */
     if (s != MC_OK) {
         mc_psp_destroy(psp);
         return s;
@@ -252,7 +255,11 @@ void mc_psp_destroy(struct mc_psp *psp)
     free(psp->asid_dirty);
     free(psp->state_path);
     mc_file_unlock(psp->state_lock);
-    mc_digest_free(psp->snap_md);
+    if (psp->snap) {
+        mc_digest_free(psp->snap->md);
+        mc_wipe(psp->snap, sizeof *psp->snap);
+        free(psp->snap);
+    }
     mc_sev_identity_free(psp->id);
     mc_wipe(psp, sizeof *psp);
     free(psp);
@@ -396,7 +403,8 @@ mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct m
 {
     if (!psp || !digest)
         return mc_seterr(err, MC_E_INVAL, "mc_psp_snapshot needs a firmware and an output");
-    struct mc_digest *d = psp->snap_md; /* starts empty: every use ends with a final */
+    struct psp_snap_work *w = psp->snap;
+    struct mc_digest *d = w->md; /* starts empty: every use ends with a final */
     mc_status s = MC_OK;
     struct snap_buf sb = {.n = 0};
     snap_u64(&sb, psp->pstate);
@@ -416,7 +424,23 @@ mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct m
     snap_u64(&sb, psp->nv.ident_len);
     s |= mc_digest_update(d, sb.b, sb.n, err);
     mc_wipe(sb.b, sb.n);
-    s |= mc_digest_update(d, psp->nv.ident, psp->nv.ident_len, err);
+    /* The identity blob (~10 KiB) rarely changes: its own digest is kept with a copy of the
+     * bytes, and reused while they are equal. */
+    if (w->ident_len != psp->nv.ident_len || memcmp(w->ident, psp->nv.ident, psp->nv.ident_len) != 0) {
+        size_t n = 32;
+        struct mc_digest *di;
+        mc_status si = mc_digest_new("SHA256", &di, err);
+        if (si == MC_OK) {
+            si = mc_digest_update(di, psp->nv.ident, psp->nv.ident_len, err);
+            if (si == MC_OK)
+                si = mc_digest_final(di, w->ident_digest, &n, err);
+            mc_digest_free(di);
+        }
+        s |= si;
+        memcpy(w->ident, psp->nv.ident, psp->nv.ident_len);
+        w->ident_len = si == MC_OK ? psp->nv.ident_len : UINT32_MAX;
+    }
+    s |= mc_digest_update(d, w->ident_digest, sizeof w->ident_digest, err);
     for (uint32_t h = 1; h <= psp->cfg.max_guests; h++) {
         const struct psp_guest *g = psp->guests[h];
         if (!g)

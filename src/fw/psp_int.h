@@ -40,6 +40,13 @@ struct psp_guest {
     uint8_t measure[32];  /* kept for LAUNCH_SECRET */
 };
 
+struct psp_snap_work {
+    struct mc_digest *md;
+    uint32_t ident_len; /* UINT32_MAX: nothing cached */
+    uint8_t ident[PSP_IDENT_MAX];
+    uint8_t ident_digest[32];
+};
+
 struct mc_psp {
     struct mc_psp_config cfg;
     char platform[PSP_PLATFORM_NAME_LEN];
@@ -67,7 +74,9 @@ struct mc_psp {
 
     mc_psp_trace_fn trace;
     void *trace_ctx;
-    struct mc_digest *snap_md; /* SHA-256 context reused by mc_psp_snapshot (not state) */
+    /* mc_psp_snapshot's workspace (not firmware state): a reused SHA-256 context, and the
+     * identity bytes last hashed with their digest (compared byte for byte before reuse). */
+    struct psp_snap_work *snap;
 
     /* MMIO registers */
     uint32_t reg_cmdresp, reg_lo, reg_hi;

@@ -11,6 +11,7 @@ struct mc_psp_snap {
     const struct mc_psp *owner;
     struct mc_psp p;            /* scalars, committed NV state, MMIO registers */
     struct psp_guest **guests;  /* [1..max_guests], deep copies */
+    uint32_t nguests;
     uint32_t *asid_owner;       /* [0..max_asid] */
     uint8_t *asid_dirty;        /* [0..max_asid] */
     struct mc_sev_identity *id; /* a copy of the live identity (NULL when none was loaded) */
@@ -68,11 +69,13 @@ mc_status mc_psp_snap_save(const struct mc_psp *psp, struct mc_psp_snap **out, s
     }
     memcpy(s->asid_owner, psp->asid_owner, nasid * sizeof *s->asid_owner);
     memcpy(s->asid_dirty, psp->asid_dirty, nasid);
-    for (uint32_t h = 1; h <= psp->cfg.max_guests; h++)
+    for (uint32_t h = 1; h <= psp->cfg.max_guests; h++) {
         if (psp->guests[h] && !(s->guests[h] = guest_copy(psp->guests[h], err))) {
             mc_psp_snap_free(s);
             return MC_E_NOMEM;
         }
+        s->nguests += psp->guests[h] != NULL;
+    }
     if (psp->id && mc_sev_identity_dup(psp->id, &s->id, err) != MC_OK) {
         mc_psp_snap_free(s);
         return MC_E_CRYPTO;
@@ -80,6 +83,15 @@ mc_status mc_psp_snap_save(const struct mc_psp *psp, struct mc_psp_snap **out, s
     s->owner = psp;
     *out = s;
     return MC_OK;
+}
+
+/* Do two persistent states hold the same chip, owner and identity (what the live identity is
+ * made from)? */
+static bool same_nv(const struct psp_nv *a, const struct psp_nv *b)
+{
+    return a->ident_len == b->ident_len && a->owned == b->owned &&
+           memcmp(a->chip_secret, b->chip_secret, sizeof a->chip_secret) == 0 &&
+           memcmp(a->ident, b->ident, a->ident_len) == 0;
 }
 
 mc_status mc_psp_snap_restore(struct mc_psp *psp, const struct mc_psp_snap *s, struct mc_error *err)
@@ -92,12 +104,14 @@ mc_status mc_psp_snap_restore(struct mc_psp *psp, const struct mc_psp_snap *s, s
      * The live identity is always the committed one (psp_int.h): it stays when the committed
      * state is the snapshot's, else it becomes a copy of the snapshot's (deserialising the
      * restored state would give the same, checking every certificate again). */
-    bool keep_id = psp->id && memcmp(&psp->nv, &s->p.nv, sizeof psp->nv) == 0;
+    bool keep_id = psp->id && same_nv(&psp->nv, &s->p.nv);
     struct mc_sev_identity *id = NULL;
     if (!keep_id && s->id && mc_sev_identity_dup(s->id, &id, err) != MC_OK)
         return MC_E_CRYPTO;
-    struct psp_guest **g = calloc((size_t)psp->cfg.max_guests + 1, sizeof *g);
-    mc_status st = g ? MC_OK : mc_seterr(err, MC_E_NOMEM, "firmware snapshot: out of memory");
+    struct psp_guest **g = NULL;
+    if (s->nguests)
+        g = calloc((size_t)psp->cfg.max_guests + 1, sizeof *g);
+    mc_status st = g || !s->nguests ? MC_OK : mc_seterr(err, MC_E_NOMEM, "firmware snapshot: out of memory");
     for (uint32_t h = 1; !st && h <= psp->cfg.max_guests; h++)
         if (s->guests[h] && !(g[h] = guest_copy(s->guests[h], err)))
             st = MC_E_NOMEM;
@@ -110,7 +124,7 @@ mc_status mc_psp_snap_restore(struct mc_psp *psp, const struct mc_psp_snap *s, s
     }
     for (uint32_t h = 1; h <= psp->cfg.max_guests; h++) {
         psp_guest_free(psp->guests[h]);
-        psp->guests[h] = g[h];
+        psp->guests[h] = g ? g[h] : NULL;
     }
     free(g);
     if (keep_id) {

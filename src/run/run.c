@@ -1,13 +1,14 @@
 /* `memcrypt run`: launch a libvirt SEV domain on an emulated platform (see memcrypt/run.h).
  *
- * Pieces: the machine (CPU profile, memory controller, engine, sparse DRAM), the SEV firmware
- * behind its mailbox, the KVM-like hypervisor and VM model (memcrypt/vm.h: guest RAM, nested
- * page tables, ASIDs, launch helpers) and the guest program API (memcrypt/guest.h).
+ * Pieces: a board (memcrypt/board.h: the machine with its memory controller, engine and sparse
+ * DRAM, the SEV firmware behind the host driver's mailbox, the KVM-like hypervisor), the VM
+ * model (memcrypt/vm.h: guest RAM, nested page tables, ASIDs, launch helpers) and the guest
+ * program API (memcrypt/guest.h).
  * The firmware flash is host memory outside guest RAM, as QEMU's pflash region is: the
  * hypervisor copies the image there and LAUNCH_UPDATE_DATA encrypts it by host address.
- * DRAM: [0, 2 MiB) unused, then the hypervisor's pool (guest RAM, NPT, VMSAs, mailbox, flash,
- * TMR, certificate and secret buffers). Untouched frames cost nothing, so a 16 GiB guest only
- * allocates what the launch and the workload write.
+ * DRAM: [0, 2 MiB) unused, then the hypervisor's pool (the driver's mailbox page first, then
+ * guest RAM, NPT, VMSAs, flash, TMR, certificate and secret buffers). Untouched frames cost
+ * nothing, so a 16 GiB guest only allocates what the launch and the workload write.
  */
 #include <stdio.h>
 #include <stdlib.h>
