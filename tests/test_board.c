@@ -196,13 +196,12 @@ static void test_two_boards(void)
     mc_board_destroy(c);
 }
 
-static void test_pconfig(void)
+/* PCONFIG SET_KEY_RANDOM (AES-XTS-128) for keyid, the structure at 0x3000 (paging off). */
+static void random_key(struct mc_board *b, uint16_t keyid)
 {
-    struct mc_board *b = make("icelake-sp", "pconfig", NULL);
-    CHECK(b != NULL);
     struct mc_mktme_key_program kp;
     memset(&kp, 0, sizeof kp);
-    kp.keyid = 1;
+    kp.keyid = keyid;
     kp.command = MC_PCONFIG_KEYID_SET_KEY_RANDOM;
     kp.alg = MC_MKTME_ALG_AES_XTS_128;
     uint8_t raw[MC_MKTME_KP_SIZE];
@@ -213,6 +212,17 @@ static void test_pconfig(void)
     cpu.rbx = 0x3000;
     struct mc_tme_event ev;
     CHECK(mc_board_pconfig(b, &cpu, &ev, NULL) == MC_OK && cpu.rax == 0);
+}
+
+static void test_pconfig(void)
+{
+    struct mc_board *b = make("icelake-sp", "pconfig", NULL);
+    CHECK(b != NULL);
+    if (!b)
+        return;
+    random_key(b, 1);
+    struct mc_pconfig_cpu cpu = {0};
+    struct mc_tme_event ev;
     enum mc_keyid_mode mode;
     enum mc_cipher ci;
     CHECK(mc_tme_keyid_entry(mc_board_tme(b), 1, &mode, &ci, NULL) == MC_OK && mode == MC_KEYID_MODE_ENCRYPT);
@@ -368,21 +378,9 @@ static void test_snapshot_tme(void)
     struct mc_board_snapshot *s = NULL;
     CHECK(mc_board_snapshot(b, &s, NULL) == MC_OK);
     unsigned slots = mc_engine_slots_used(mc_machine_engine(mc_board_machine(b)));
-    struct mc_mktme_key_program kp;
-    memset(&kp, 0, sizeof kp);
-    kp.keyid = 3;
-    kp.command = MC_PCONFIG_KEYID_SET_KEY_RANDOM;
-    kp.alg = MC_MKTME_ALG_AES_XTS_128;
-    uint8_t raw[MC_MKTME_KP_SIZE];
-    mc_mktme_kp_encode(&kp, raw);
-    struct mc_fault f;
-    CHECK(mc_machine_phys_write(mc_board_machine(b), 0x3000, raw, sizeof raw, &f, NULL) == MC_OK);
-    struct mc_pconfig_cpu cpu = {0};
-    cpu.rbx = 0x3000;
-    struct mc_tme_event ev;
+    random_key(b, 3);
     enum mc_keyid_mode mode;
     enum mc_cipher ci;
-    CHECK(mc_board_pconfig(b, &cpu, &ev, NULL) == MC_OK && cpu.rax == 0);
     CHECK(mc_tme_keyid_entry(mc_board_tme(b), 3, &mode, &ci, NULL) == MC_OK && mode == MC_KEYID_MODE_ENCRYPT);
     CHECK(mc_engine_slots_used(mc_machine_engine(mc_board_machine(b))) == slots + 1);
     CHECK(mc_board_restore(b, s, NULL) == MC_OK);

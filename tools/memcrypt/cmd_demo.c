@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <memcrypt/board.h>
 #include <memcrypt/dma.h>
 #include <memcrypt/json.h>
 #include <memcrypt/machine.h>
@@ -143,24 +144,30 @@ static int finish(struct demo *d, const char *conclusion)
     return MC_EXIT_OK;
 }
 
-/* Build a machine; seed_tag distinguishes boots of the same demo. */
+/* Build a board; seed_tag distinguishes boots of the same demo. These demos are about the
+ * memory path alone: the board has no firmware or hypervisor (which would also draw from the
+ * DRBG and so change every key the demo shows for a seed). *m is the board's machine. */
 static mc_status make(const struct opts *o, const char *seed_tag, int tsme, int sme, const char *file,
-                      struct mc_machine **m, struct mc_error *e)
+                      struct mc_board **b, struct mc_machine **m, struct mc_error *e)
 {
-    struct mc_machine_config c;
-    mc_machine_config_init(&c);
-    c.platform = o->platform;
-    c.dram_size = 8u << 20;
-    c.dram_file = file;
-    c.bios.tsme = tsme;
-    c.bios.sme = sme;
+    struct mc_board_config c;
+    mc_status st = mc_board_config_init(&c, o->platform, e);
+    if (st)
+        return st;
+    c.firmware = c.hypervisor = false;
+    c.machine.dram_size = 8u << 20;
+    c.machine.dram_file = file;
+    c.machine.bios.tsme = tsme;
+    c.machine.bios.sme = sme;
     char seed[256];
     if (o->seed) {
         snprintf(seed, sizeof seed, "%s/%s", o->seed, seed_tag);
-        c.seed = (const uint8_t *)seed;
-        c.seed_len = strlen(seed);
+        c.machine.seed = (const uint8_t *)seed;
+        c.machine.seed_len = strlen(seed);
     }
-    return mc_machine_create(&c, m, e);
+    st = mc_board_create(&c, b, e);
+    *m = mc_board_machine(*b);
+    return st;
 }
 
 /* Encrypted page tables; VA_ENC -> PA_DATA with C=1, VA_PLAIN -> PA_DATA with C=0, VA_GUEST
@@ -180,14 +187,14 @@ static mc_status paging_on(struct mc_machine *m, struct mc_error *e)
     return st;
 }
 
-static int bail(struct demo *d, struct mc_machine *m, const char *path, const struct mc_error *e)
+static int bail(struct demo *d, struct mc_board *bd, const char *path, const struct mc_error *e)
 {
     if (d->json) {
         mc_json_end(&d->j);
         mc_json_str(&d->j, "error", e->msg);
         mc_json_finish(&d->j);
     }
-    mc_machine_destroy(m);
+    mc_board_destroy(bd);
     (void)path;
     return mc_cli_fail(d->name ? d->name : "demo", e);
 }
@@ -195,7 +202,7 @@ static int bail(struct demo *d, struct mc_machine *m, const char *path, const st
 #define TRY(x)                                                                                                         \
     do {                                                                                                               \
         if ((x) != MC_OK)                                                                                              \
-            return bail(&d, m, NULL, &e);                                                                              \
+            return bail(&d, bd, NULL, &e);                                                                              \
     } while (0)
 
 static int run_sme(int argc, char **argv)
@@ -205,10 +212,11 @@ static int run_sme(int argc, char **argv)
     if (r >= 0)
         return r;
     struct demo d;
+    struct mc_board *bd = NULL;
     struct mc_machine *m = NULL;
     struct mc_error e;
     begin(&d, &o, "sme", "Secure Memory Encryption: the C-bit selects the host key");
-    TRY(make(&o, "boot-1", -1, 1, NULL, &m, &e));
+    TRY(make(&o, "boot-1", -1, 1, NULL, &bd, &m, &e));
     TRY(paging_on(m, &e));
     uint64_t c = mc_machine_enc_bit(m);
     uint8_t b[SECRET_LEN];
@@ -241,7 +249,7 @@ static int run_sme(int argc, char **argv)
     TRY(mc_machine_reset(m, &e));
     TRY(mc_machine_phys_read(m, c | PA_DATA, b, SECRET_LEN, NULL, &e));
     view(&d, "CPU load with C=1 after the reset", b, SECRET_LEN);
-    mc_machine_destroy(m);
+    mc_board_destroy(bd);
     return finish(&d, "Only accesses that carry the C-bit (CPU mappings, capable devices) see plaintext; the bus, "
                       "C=0 aliases and 32-bit devices see ciphertext; after a reset the old image is garbage.");
 }
@@ -253,10 +261,11 @@ static int run_tsme(int argc, char **argv)
     if (r >= 0)
         return r;
     struct demo d;
+    struct mc_board *bd = NULL;
     struct mc_machine *m = NULL;
     struct mc_error e;
     begin(&d, &o, "tsme", "Transparent SME: every access uses the platform key, the C-bit is ignored");
-    TRY(make(&o, "boot-1", 1, -1, NULL, &m, &e));
+    TRY(make(&o, "boot-1", 1, -1, NULL, &bd, &m, &e));
     TRY(paging_on(m, &e));
     uint8_t b[SECRET_LEN];
     say(&d, "The BIOS turned TSME on. The CPU stores the secret through a C=0 mapping.");
@@ -281,7 +290,7 @@ static int run_tsme(int argc, char **argv)
     TRY(mc_machine_reset(m, &e));
     TRY(mc_machine_phys_read(m, PA_DATA, b, SECRET_LEN, NULL, &e));
     view(&d, "CPU load after the reset", b, SECRET_LEN);
-    mc_machine_destroy(m);
+    mc_board_destroy(bd);
     return finish(&d, "With TSME everything inside the machine sees plaintext and the DRAM bus sees ciphertext, "
                       "without any OS support; SEV keys are not available.");
 }
@@ -293,6 +302,7 @@ static int run_cold_boot(int argc, char **argv)
     if (r >= 0)
         return r;
     struct demo d;
+    struct mc_board *bd = NULL;
     struct mc_machine *m = NULL;
     struct mc_error e;
     char tmp[] = "/tmp/memcrypt-coldboot-XXXXXX";
@@ -308,7 +318,7 @@ static int run_cold_boot(int argc, char **argv)
         path = tmp;
     }
     begin(&d, &o, "cold-boot", "Cold boot: DRAM keeps its contents across a power cycle, the key does not");
-    TRY(make(&o, "boot-1", -1, 1, path, &m, &e));
+    TRY(make(&o, "boot-1", -1, 1, path, &bd, &m, &e));
     uint64_t c = mc_machine_enc_bit(m);
     uint8_t b[SECRET_LEN];
     say(&d, "Boot 1: the OS keeps the secret in an encrypted page (C=1) and, carelessly, in an unencrypted one.");
@@ -317,10 +327,11 @@ static int run_cold_boot(int argc, char **argv)
     TRY(mc_machine_phys_read(m, c | PA_DATA, b, SECRET_LEN, NULL, &e));
     view(&d, "boot 1: CPU load with C=1", b, SECRET_LEN);
     TRY(mc_machine_wbinvd(m, &e));
-    mc_machine_destroy(m);
+    mc_board_destroy(bd);
+    bd = NULL;
     m = NULL;
     say(&d, "Power cut. The attacker moves the DIMMs (the DRAM file) to another machine.");
-    TRY(make(&o, "boot-2", -1, 1, path, &m, &e));
+    TRY(make(&o, "boot-2", -1, 1, path, &bd, &m, &e));
     TRY(mc_dram_read(mc_machine_dram(m), PA_DATA, b, SECRET_LEN, &e));
     view(&d, "attacker reads the encrypted page raw", b, SECRET_LEN);
     TRY(mc_dram_read(mc_machine_dram(m), PA_CLEAR, b, SECRET_LEN, &e));
@@ -331,7 +342,7 @@ static int run_cold_boot(int argc, char **argv)
     TRY(mc_dma_init(&dev, mc_machine_mc(m), 64, &e));
     TRY(mc_dma_read(&dev, c | PA_DATA, b, SECRET_LEN, NULL, &e));
     view(&d, "boot 2: DMA device with C-bit (new key)", b, SECRET_LEN);
-    mc_machine_destroy(m);
+    mc_board_destroy(bd);
     if (!o.dram_file)
         unlink(tmp);
     return finish(&d, "Memory encryption turns a cold-boot image into ciphertext under a key that died with the "
@@ -345,10 +356,11 @@ static int run_cache_alias(int argc, char **argv)
     if (r >= 0)
         return r;
     struct demo d;
+    struct mc_board *bd = NULL;
     struct mc_machine *m = NULL;
     struct mc_error e;
     begin(&d, &o, "cache-alias", "Cache aliasing: the same frame cached under two key domains");
-    TRY(make(&o, "boot-1", -1, 1, NULL, &m, &e));
+    TRY(make(&o, "boot-1", -1, 1, NULL, &bd, &m, &e));
     TRY(paging_on(m, &e));
     uint8_t b[SECRET_LEN];
     say(&d, "The cache holds plaintext lines tagged (physical line, key domain); C=0 and C=1 are different tags.");
@@ -401,7 +413,7 @@ static int run_cache_alias(int argc, char **argv)
     TRY(mc_machine_reset(m, &e));
     TRY(mc_machine_phys_read(m, mc_machine_enc_bit(m) | PA_DATA, b, SECRET_LEN, NULL, &e));
     view(&d, "CPU load with C=1 after the reset", b, SECRET_LEN);
-    mc_machine_destroy(m);
+    mc_board_destroy(bd);
     return finish(&d, "Without coherency across key domains, software must flush a page (CLFLUSH, WBINVD, "
                       "VM_PAGE_FLUSH for guest lines) before using it under another C-bit or key.");
 }
