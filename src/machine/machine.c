@@ -535,7 +535,8 @@ mc_status mc_machine_wrmsr(struct mc_machine *m, uint32_t msr, uint64_t val, str
 
 struct mc_machine_snap {
     const struct mc_machine *owner;
-    struct mc_machine m; /* registers, MSRs, handlers, hooks (the component pointers are the owner's) */
+    struct mc_machine m; /* MSRs, handlers, hooks (the component pointers are the owner's) */
+    struct mc_paging_regs regs; /* the host CPU's control registers */
     uint8_t rng_seed[MC_RNG_FORK_LEN];
     struct mc_engine_snap *engine;
     struct mc_dram_snap *dram;
@@ -560,7 +561,8 @@ mc_status mc_machine_snap_save(struct mc_machine *m, struct mc_machine_snap **ou
     struct mc_machine_snap *s = calloc(1, sizeof *s);
     if (!s)
         return mc_seterr(err, MC_E_NOMEM, "machine snapshot: out of memory");
-    mc_tlb_flush_all(m->tlb);
+    mc_lcpu_flush_all(m->cpu);
+    mc_lcpu_get_regs(m->cpu, &s->regs);
     mc_status st = mc_rng_fork(m->rng, s->rng_seed, err);
     if (!st)
         st = mc_engine_snap_save(m->engine, &s->engine, err);
@@ -594,6 +596,7 @@ mc_status mc_machine_snap_restore(struct mc_machine *m, const struct mc_machine_
     if (st)
         return st;
     *m = s->m;
-    mc_tlb_flush_all(m->tlb);
+    mc_lcpu_set_regs(m->cpu, &s->regs);
+    mc_lcpu_flush_all(m->cpu);
     return MC_OK;
 }

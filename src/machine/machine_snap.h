@@ -1,7 +1,8 @@
 /* memcrypt — snapshots of a machine (internal; memcrypt/board.h's mc_board_snapshot uses them):
- * CPU registers and MSRs, MSR handlers and reset hooks, the DRBG (forked: see crypto.h), the
- * engine's key slots, DRAM and the memory controller with its cache. The TLB is flushed at both
- * ends (a snapshot holds no translations; the CPU walks the restored tables again). */
+ * the host CPU's control registers, MSRs, MSR handlers and reset hooks, the DRBG (forked: see
+ * crypto.h), the engine's key slots, DRAM and the memory controller with its cache. The host
+ * CPU's TLB is flushed at both ends (a snapshot holds no translations; the CPU walks the
+ * restored tables again). */
 #ifndef MC_MACHINE_MACHINE_SNAP_H
 #define MC_MACHINE_MACHINE_SNAP_H
 
