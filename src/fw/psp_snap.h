@@ -3,7 +3,10 @@
  * persistent state, MMIO registers, and a copy of the live identity object (it always equals the
  * committed identity: a restore keeps the live one when the committed state is the snapshot's,
  * else installs a copy of the snapshot's). A firmware with a state file has no snapshots (MC_E_UNSUPPORTED): the
- * file is outside the platform and a restore could not take back what was written there. */
+ * file is outside the platform and a restore could not take back what was written there.
+ * Adding firmware state: a field of struct mc_psp is restored by the struct copy; memory the
+ * firmware owns through a pointer needs its own copy in psp_snap.c (as the guests and the ASID
+ * tables have), else a restore would share it with the snapshot. */
 #ifndef MC_FW_PSP_SNAP_H
 #define MC_FW_PSP_SNAP_H
 

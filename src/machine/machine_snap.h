@@ -2,7 +2,8 @@
  * the host CPU's control registers, MSRs, MSR handlers and reset hooks, the DRBG (forked: see
  * crypto.h), the engine's key slots, DRAM and the memory controller with its cache. The host
  * CPU's TLB is flushed at both ends (a snapshot holds no translations; the CPU walks the
- * restored tables again). */
+ * restored tables again). State kept in DRAM (page tables, an RMP) is restored with DRAM; a new
+ * component of the machine that keeps state of its own needs its snapshot added here. */
 #ifndef MC_MACHINE_MACHINE_SNAP_H
 #define MC_MACHINE_MACHINE_SNAP_H
 
