@@ -6,21 +6,32 @@ ok() { if "$@"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $*" >&
 has() { grep -q -- "$1" <<<"$2"; }
 
 out=$("$CLI" info --list); ok test $? -eq 0
-for p in naples rome milan genoa icelake-sp icelake-sp-nomktme sapphire-rapids; do ok has "^$p " "$out"; done
+for p in naples rome milan genoa turin icelake-sp icelake-sp-nomktme sapphire-rapids; do ok has "^$p " "$out"; done
 json=$("$CLI" info --platform milan --json)
 ok has '"eax": "0x101fd3f"' "$json"
 ok has '"cbit": 51' "$json"
 ok has '"phys_addr_reduction": 5' "$json"
 ok has '"max_sev_asid": 509' "$json"
 ok has '"sev_fw_api": "1.55"' "$json"
-ok has '"value": "0x800000"' "$json"
+ok has '"value": "0xf40000"' "$json"
+ok python3 -c 'import json,sys; d=json.loads(sys.argv[1]); b=[x["name"] for x in d["msrs"][0]["bits"]]; assert b==["MtrrFixDramEn","MtrrVarDramEn","MtrrTom2En","Tom2ForceMemTypeWB","MemEncryptionModEn"], b' "$json"
+ok python3 -c 'import json,sys; d=json.loads(sys.argv[1])["decoded"]; assert d["sev_es_asids"]==127 and d["min_sev_asid"]==128' "$json"
 ok python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["platform"]["usable_addr_bits"]==43' "$json"
 txt=$("$CLI" info --platform rome)
 ok has "C-bit 47, physical-address reduction 5" "$txt"
 ok has "8000001F.0     0001000F   0000016F   000001FD   00000001" "$txt"
 txt=$("$CLI" info --platform rome --sme off)
 ok has "mode: off; usable physical address bits: 48" "$txt"
-ok has "SYSCFG                   C0010010  = 0x0000000000000000" "$txt"
+ok has "SYSCFG                   C0010010  = 0x0000000000740000  MtrrFixDramEn\[18\] MtrrVarDramEn\[20\] MtrrTom2En\[21\] Tom2ForceMemTypeWB\[22\]$" "$txt"
+# A public Rome dump with the rome profile's CPUID reads SYSCFG 0xF40000 after BIOS.
+ok has "SYSCFG                   C0010010  = 0x0000000000f40000  .*MemEncryptionModEn\[23\]" "$("$CLI" info --platform rome)"
+ok has "HWCR                     C0010015  = 0x0000000000000001  SmmLock\[0\]" "$("$CLI" info --platform rome)"
+ok has "no SEV-ES ASIDs (EDX = 1), SEV ASIDs 1..509" "$("$CLI" info --platform rome)"
+ok has "SEV-ES ASIDs 1..4, SEV ASIDs 5..15" "$("$CLI" info --platform naples)"
+ok has "SEV-ES/SNP ASIDs 1..99, SEV ASIDs 100..1006" "$("$CLI" info --platform genoa)"
+txt=$("$CLI" info --platform turin)
+ok has "(family 1Ah model 02h)" "$txt"
+ok has "8000_001F EAX\[21\]: RMPREAD" "$txt"
 ok has "mode: tsme" "$("$CLI" info --platform naples --tsme)"
 json=$("$CLI" info --platform icelake-sp --json)
 ok has '"max_keyid_bits": 6' "$json"

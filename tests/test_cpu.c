@@ -15,10 +15,11 @@ static const struct mc_cpu_profile *get(const char *n)
 static void test_amd_decode(void)
 {
     struct { const char *name; unsigned cbit, red, phys; uint32_t asids, min; bool es, snp; unsigned vmpls; } t[] = {
-        {"naples", 47, 5, 48, 15, 0, false, false, 0},
+        {"naples", 47, 5, 48, 15, 5, true, false, 0},
         {"rome", 47, 5, 48, 509, 1, true, false, 0},
         {"milan", 51, 5, 48, 509, 0x80, true, true, 4},
-        {"genoa", 51, 6, 52, 1006, 1, true, true, 4},
+        {"genoa", 51, 6, 52, 1006, 100, true, true, 4},
+        {"turin", 51, 6, 52, 1006, 100, true, true, 4},
     };
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         const struct mc_cpu_profile *p = get(t[i].name);
@@ -39,6 +40,20 @@ static void test_amd_decode(void)
     CHECK(mc_cpuid(get("milan"), 0x8000001F, 0, &r));
     CHECK(r.eax == 0x0101FD3F && r.ebx == 0x4173);
     CHECK(!mc_cpuid(get("milan"), 0x12345678, 0, &r) && r.eax == 0);
+    /* Naples has SEV-ES in hardware (every EPYC); its BIOS split leaves ASIDs 1..4 for SEV-ES. */
+    CHECK(mc_cpuid(get("naples"), 0x8000001F, 0, &r) && r.eax == 0xF && r.edx == 5);
+    /* Zen 5: RMPREAD and the segmented RMP; Zen 4 and older have neither. */
+    struct mc_cpu_features f;
+    mc_cpu_decode(get("turin"), &f);
+    CHECK(f.rmpread && f.segmented_rmp && get("turin")->family == 0x1A && get("turin")->model_id == 0x02);
+    mc_cpu_decode(get("genoa"), &f);
+    CHECK(!f.rmpread && !f.segmented_rmp);
+    /* SNP-capable profiles leave SEV-ES/SNP ASIDs (1..EDX-1). */
+    const char *snp[] = {"milan", "genoa", "turin"};
+    for (size_t i = 0; i < 3; i++) {
+        mc_cpu_decode(get(snp[i]), &f);
+        CHECK_MSG(f.sev_snp && f.min_sev_asid > 1 && f.min_sev_asid <= f.max_asid, "%s", snp[i]);
+    }
 }
 
 static void test_intel_decode(void)
@@ -81,15 +96,19 @@ static void test_bios_and_msrs(void)
     const struct mc_cpu_profile *p = get("milan");
     struct mc_platform pl;
     CHECK(mc_cpu_platform(p, NULL, &pl, NULL) == MC_OK && pl.mode == MC_MODE_SME && pl.cbit == 51 && pl.reduction == 5);
-    CHECK_EQ_U64(mc_cpu_syscfg(p, NULL), MC_SYSCFG_MEM_ENCRYPT_MOD_EN);
+    /* SYSCFG after BIOS: the DRAM MTRR bits plus SMEE; a public Rome dump reads 0xF40000. */
+    CHECK_EQ_U64(mc_cpu_syscfg(p, NULL), 0xF40000);
+    CHECK_EQ_U64(mc_cpu_syscfg(get("rome"), NULL), 0xF40000);
     CHECK_EQ_U64(mc_cpu_hwcr(p, NULL), MC_HWCR_SMMLOCK);
     struct mc_bios b = MC_BIOS_DEFAULTS;
     b.sme = 0;
     CHECK(mc_cpu_platform(p, &b, &pl, NULL) == MC_OK && pl.mode == MC_MODE_OFF);
-    CHECK_EQ_U64(mc_cpu_syscfg(p, &b), 0);
+    CHECK_EQ_U64(mc_cpu_syscfg(p, &b), 0x740000);
     b.tsme = 1;
     CHECK(mc_cpu_platform(p, &b, &pl, NULL) == MC_OK && pl.mode == MC_MODE_TSME);
-    CHECK_EQ_U64(mc_cpu_syscfg(p, &b), MC_SYSCFG_MEM_ENCRYPT_MOD_EN); /* TSME implies SYSCFG[23] */
+    CHECK_EQ_U64(mc_cpu_syscfg(p, &b), 0xF40000); /* TSME implies SYSCFG[23] */
+    CHECK(!strcmp(mc_syscfg_bit_name(23), "MemEncryptionModEn") && !strcmp(mc_syscfg_bit_name(19), "MtrrFixDramModEn"));
+    CHECK(!strcmp(mc_hwcr_bit_name(0), "SmmLock") && !mc_syscfg_bit_name(5));
     b = (struct mc_bios)MC_BIOS_DEFAULTS;
     b.keyid_bits = 2;
     struct mc_error e;

@@ -226,7 +226,7 @@ static void test_msrs(void)
     uint64_t v;
     struct mc_fault f;
     struct mc_error e;
-    CHECK(mc_machine_rdmsr(m, MC_MSR_SYSCFG, &v, &f, &e) == MC_OK && v == MC_SYSCFG_MEM_ENCRYPT_MOD_EN);
+    CHECK(mc_machine_rdmsr(m, MC_MSR_SYSCFG, &v, &f, &e) == MC_OK && v == (0x740000 | MC_SYSCFG_MEM_ENCRYPT_MOD_EN));
     CHECK(mc_machine_rdmsr(m, MC_MSR_HWCR, &v, &f, &e) == MC_OK && (v & MC_HWCR_SMMLOCK));
     CHECK(mc_machine_wrmsr(m, MC_MSR_HWCR, 0, &f, &e) == MC_E_FAULT && f.kind == MC_FAULT_GP);
     CHECK(mc_machine_rdmsr(m, MC_MSR_SEV_STATUS, &v, &f, &e) == MC_OK && v == 0);

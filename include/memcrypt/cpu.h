@@ -39,10 +39,20 @@ struct mc_cpuid_entry {
 #define MC_MSR_TME_EXCLUDE_MASK 0x983u
 #define MC_MSR_TME_EXCLUDE_BASE 0x984u
 
-#define MC_SYSCFG_MEM_ENCRYPT_MOD_EN (1ull << 23) /* SMEE */
-#define MC_SYSCFG_SNP_EN (1ull << 24)
-#define MC_SYSCFG_VMPL_EN (1ull << 25)
+/* SYSCFG (AMD APM vol. 2, "System Configuration Register"; Linux msr-index.h / mtrr). */
+#define MC_SYSCFG_MTRR_FIX_DRAM_EN (1ull << 18)     /* MtrrFixDramEn */
+#define MC_SYSCFG_MTRR_FIX_DRAM_MOD_EN (1ull << 19) /* MtrrFixDramModEn (MFDM) */
+#define MC_SYSCFG_MTRR_VAR_DRAM_EN (1ull << 20)     /* MtrrVarDramEn */
+#define MC_SYSCFG_MTRR_TOM2_EN (1ull << 21)         /* MtrrTom2En */
+#define MC_SYSCFG_TOM2_FORCE_WB (1ull << 22)        /* Tom2ForceMemTypeWB */
+#define MC_SYSCFG_MEM_ENCRYPT_MOD_EN (1ull << 23)   /* MemEncryptionModEn (SMEE) */
+#define MC_SYSCFG_SNP_EN (1ull << 24)               /* SecureNestedPagingEn */
+#define MC_SYSCFG_VMPL_EN (1ull << 25)              /* VMPLEn */
 #define MC_HWCR_SMMLOCK (1ull << 0)
+
+/* Name of a SYSCFG / HWCR bit (NULL when the bit has no name here). */
+const char *mc_syscfg_bit_name(unsigned bit);
+const char *mc_hwcr_bit_name(unsigned bit);
 
 /* BIOS settings. -1 in a field of struct mc_bios means "the profile's default". */
 struct mc_bios {
@@ -94,6 +104,7 @@ struct mc_cpu_features {
     unsigned phys_bits, lin_bits;      /* 0x80000008 EAX[7:0], [15:8] */
     /* AMD 0x8000001F */
     bool sme, sev, vm_page_flush, sev_es, sev_snp, vmpl, sme_coherent, host64_only, vte;
+    bool rmpread, segmented_rmp;       /* EAX[21], EAX[23] (Zen 5) */
     unsigned cbit, reduction, vmpls;   /* EBX[5:0], [11:6], [15:12] */
     uint32_t max_asid, min_sev_asid;   /* ECX, EDX */
     /* Intel */

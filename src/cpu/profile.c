@@ -12,13 +12,23 @@
 #define AMD_VENDOR_EDX 0x69746E65u /* "enti" */
 #define AMD_VENDOR_ECX 0x444D4163u /* "cAMD" */
 
-/* EPYC 7001 "Naples". 8000_001F from a Zen 1 dump (SME, SEV, VM_PAGE_FLUSH; no SEV-ES):
- * C-bit 47, reduction 5, 15 ASIDs, EDX 0. Server value inferred from the Zen 1 client dump. */
+/* SYSCFG as the BIOS leaves it, without bit 23 (added when the BIOS enables SME/TSME): the DRAM
+ * MTRR bits every AMD server BIOS sets — MtrrFixDramEn (18), MtrrVarDramEn (20), MtrrTom2En (21),
+ * Tom2ForceMemTypeWB (22); MtrrFixDramModEn (19) is cleared again after programming the fixed
+ * MTRRs. A public Rome dump whose CPUID equals the rome profile reads 0xF40000 = these | SMEE. */
+#define AMD_SYSCFG_BIOS                                                                                \
+    (MC_SYSCFG_MTRR_FIX_DRAM_EN | MC_SYSCFG_MTRR_VAR_DRAM_EN | MC_SYSCFG_MTRR_TOM2_EN | MC_SYSCFG_TOM2_FORCE_WB)
+
+/* EPYC 7001 "Naples". 8000_001F EBX/ECX from a Zen 1 dump (C-bit 47, reduction 5, 15 ASIDs; the
+ * server value by analogy). EAX = 0xF: SME, SEV, VM_PAGE_FLUSH and SEV-ES. Every EPYC has SEV-ES in
+ * hardware (Linux on a Zen 1 EPYC host shows kvm_amd sev_es=Y); the Zen 1 *client* dump (EAX 0x7)
+ * lacks it. EDX = 5: the BIOS "SEV-ES ASID space limit" splits the 15 ASIDs into 1..4 for SEV-ES
+ * and 5..15 for SEV (the split AMD's APM uses as its example; chosen, UNCONFIRMED for real BIOSes). */
 static const struct mc_cpuid_entry naples_cpuid[] = {
     {0x00000007, 0, {0, 0, 0, 0}},
     {0x80000000, 0, {0x8000001F, AMD_VENDOR_EBX, AMD_VENDOR_ECX, AMD_VENDOR_EDX}},
     {0x80000008, 0, {0x00003030, 0, 0, 0}},
-    {0x8000001F, 0, {0x00000007, 0x0000016F, 15, 0}},
+    {0x8000001F, 0, {0x0000000F, 0x0000016F, 15, 5}},
 };
 /* EPYC 7002 "Rome": raw dump EAX 0x0001000F EBX 0x16F ECX 509 EDX 1. */
 static const struct mc_cpuid_entry rome_cpuid[] = {
@@ -35,14 +45,28 @@ static const struct mc_cpuid_entry milan_cpuid[] = {
     {0x80000008, 0, {0x00003030, 0, 0, 0}},
     {0x8000001F, 0, {0x0101FD3F, 0x00004173, 509, 0x80}},
 };
-/* EPYC 9654 "Genoa": C-bit 51, reduction 6, 4 VMPLs, 1006 ASIDs, EDX 1 from one decoded dump.
- * EAX is Milan's value plus bit 9 (V_TSC_AUX) — constructed, UNCONFIRMED. 52-bit physical,
- * 57-bit linear addresses. */
+/* EPYC 9654 "Genoa": C-bit 51, reduction 6, 4 VMPLs, 1006 ASIDs from one decoded dump; EDX = 100
+ * (SEV-ES/SNP ASIDs 1..99, SEV 100..1006) as a public Genoa host reports it (virtee/snphost
+ * `ok` output: "Physical address bit reduction: 6", "C-bit location: 51", "Number of encrypted
+ * guests supported simultaneously: 1006", "Minimum ASID value for SEV-enabled, SEV-ES disabled
+ * guest: 100"; the earlier dump with EDX = 1 left no SEV-ES/SNP ASIDs at all). EAX is Milan's
+ * value plus bit 9 (V_TSC_AUX) — constructed, UNCONFIRMED. 52-bit physical, 57-bit linear. */
 static const struct mc_cpuid_entry genoa_cpuid[] = {
     {0x00000007, 0, {0, 0, 0, 0}},
     {0x80000000, 0, {0x80000028, AMD_VENDOR_EBX, AMD_VENDOR_ECX, AMD_VENDOR_EDX}},
     {0x80000008, 0, {0x00003934, 0, 0, 0}},
-    {0x8000001F, 0, {0x0101FF3F, 0x000041B3, 1006, 1}},
+    {0x8000001F, 0, {0x0101FF3F, 0x000041B3, 1006, 100}},
+};
+/* EPYC 9005 "Turin" (Zen 5, family 1Ah model 02h: the CPUID fields of public Turin attestation
+ * reports, e.g. project-oak's turin_oc evidence, read family 1Ah model 02h stepping 1). No raw
+ * 8000_001F dump was found: EAX = Genoa's value plus bit 21 (RMPREAD) and bit 23 (SEGMENTED_RMP),
+ * both Zen 5 additions in Linux's cpufeatures; EBX/ECX/EDX as Genoa (C-bit 51, reduction 6,
+ * 4 VMPLs, 1006 ASIDs, SEV from 100). Constructed, UNCONFIRMED. 52-bit physical, 57-bit linear. */
+static const struct mc_cpuid_entry turin_cpuid[] = {
+    {0x00000007, 0, {0, 0, 0, 0}},
+    {0x80000000, 0, {0x80000028, AMD_VENDOR_EBX, AMD_VENDOR_ECX, AMD_VENDOR_EDX}},
+    {0x80000008, 0, {0x00003934, 0, 0, 0}},
+    {0x8000001F, 0, {0x01A1FF3F, 0x000041B3, 1006, 100}},
 };
 /* Xeon 3rd gen "Ice Lake-SP": TME (7.0:ECX[13]), PCONFIG (7.0:EDX[18]), 0x1B subleaf 0 lists
  * target 1 (MKTME), subleaf 1 invalid. 46-bit physical, 57-bit linear. */
@@ -79,21 +103,34 @@ static const struct mc_cpuid_entry spr_cpuid[] = {
 
 static const struct mc_cpu_profile profiles[] = {
     {"naples", "AMD EPYC 7601", "EPYC 7001 (Zen 1)", MC_VENDOR_AMD, 0x17, 0x01, naples_cpuid,
-     sizeof naples_cpuid / sizeof naples_cpuid[0], 0, 0, 0, 17, MC_CIPHER_AES128_XTS,
+     sizeof naples_cpuid / sizeof naples_cpuid[0], AMD_SYSCFG_BIOS, 0, 0, 17, MC_CIPHER_AES128_XTS,
      {1, 0, 1, 0, 0, 0},
-     "8000_001F from a Zen 1 dump (server values by analogy); SEV API 0.17", false, 48, 0, 0},
+     "8000_001F EBX/ECX from a Zen 1 dump (server values by analogy); SEV-ES in EAX as on every EPYC; "
+     "BIOS SEV-ES ASID split 1..4 / 5..15 chosen (UNCONFIRMED); SEV API 0.17",
+     false, 48, 0, 0},
     {"rome", "AMD EPYC 7702", "EPYC 7002 (Zen 2)", MC_VENDOR_AMD, 0x17, 0x31, rome_cpuid,
-     sizeof rome_cpuid / sizeof rome_cpuid[0], 0, 0, 0, 24, MC_CIPHER_AES128_XTS,
+     sizeof rome_cpuid / sizeof rome_cpuid[0], AMD_SYSCFG_BIOS, 0, 0, 24, MC_CIPHER_AES128_XTS,
      {1, 0, 1, 0, 0, 0},
-     "8000_001F from a raw EPYC Rome-class dump; SEV API 0.24", false, 14, 0, 0},
+     "8000_001F from a raw EPYC Rome-class dump (its BIOS left no SEV-ES ASIDs: EDX 1); SYSCFG 0xF40000 "
+     "as the same dump reads it; SEV API 0.24",
+     false, 14, 0, 0},
     {"milan", "AMD EPYC 7713P", "EPYC 7003 (Zen 3)", MC_VENDOR_AMD, 0x19, 0x01, milan_cpuid,
-     sizeof milan_cpuid / sizeof milan_cpuid[0], 0, 0, 1, 55, MC_CIPHER_AES128_XTS,
+     sizeof milan_cpuid / sizeof milan_cpuid[0], AMD_SYSCFG_BIOS, 0, 1, 55, MC_CIPHER_AES128_XTS,
      {1, 0, 1, 0, 0, 0},
-     "8000_001F from a raw EPYC 7713P dump (EDX 0x80 variant); SEV API 1.55 (UNCONFIRMED per part)", false, 21, 1, 55},
+     "8000_001F from a raw EPYC 7713P dump (EDX 0x80 variant: SEV-ES/SNP ASIDs 1..127); SEV API 1.55 "
+     "(UNCONFIRMED per part)",
+     false, 21, 1, 55},
     {"genoa", "AMD EPYC 9654", "EPYC 9004 (Zen 4)", MC_VENDOR_AMD, 0x19, 0x11, genoa_cpuid,
-     sizeof genoa_cpuid / sizeof genoa_cpuid[0], 0, 0, 1, 55, MC_CIPHER_AES128_XTS,
+     sizeof genoa_cpuid / sizeof genoa_cpuid[0], AMD_SYSCFG_BIOS, 0, 1, 55, MC_CIPHER_AES128_XTS,
      {1, 0, 1, 0, 0, 0},
-     "EBX/ECX/EDX from one decoded dump; EAX constructed (UNCONFIRMED); SEV API 1.55", false, 37, 1, 55},
+     "EBX/ECX/EDX from public Genoa hosts (SEV-ES/SNP ASIDs 1..99); EAX constructed (UNCONFIRMED); SEV API 1.55",
+     false, 37, 1, 55},
+    {"turin", "AMD EPYC 9655", "EPYC 9005 (Zen 5)", MC_VENDOR_AMD, 0x1A, 0x02, turin_cpuid,
+     sizeof turin_cpuid / sizeof turin_cpuid[0], AMD_SYSCFG_BIOS, 0, 1, 55, MC_CIPHER_AES128_XTS,
+     {1, 0, 1, 0, 0, 0},
+     "family/model and firmware 1.55 build 61 from public Turin attestation reports; 8000_001F constructed "
+     "from Genoa plus RMPREAD and SEGMENTED_RMP (UNCONFIRMED)",
+     false, 61, 1, 55},
     {"icelake-sp", "Intel Xeon Platinum 8380", "Xeon 3rd gen (Ice Lake-SP), TME + MKTME", MC_VENDOR_INTEL, 0x06,
      0x6A, icx_cpuid, sizeof icx_cpuid / sizeof icx_cpuid[0], 0, ICX_TME_CAP, 0, 0, MC_CIPHER_AES128_XTS,
      {0, 0, 0, 1, 6, 0},
@@ -169,6 +206,8 @@ void mc_cpu_decode(const struct mc_cpu_profile *p, struct mc_cpu_features *f)
         f->sme_coherent = (r.eax >> 10) & 1;
         f->host64_only = (r.eax >> 11) & 1;
         f->vte = (r.eax >> 16) & 1;
+        f->rmpread = (r.eax >> 21) & 1;
+        f->segmented_rmp = (r.eax >> 23) & 1;
         f->cbit = r.ebx & 0x3F;
         f->reduction = (r.ebx >> 6) & 0x3F;
         f->vmpls = (r.ebx >> 12) & 0xF;
@@ -289,4 +328,41 @@ uint64_t mc_cpu_tme_activate(const struct mc_cpu_profile *p, const struct mc_bio
     uint64_t algs = p->tme_capability & 0x5u;
     return 0x3ull | (b.tme_bypass ? 1ull << 31 : 0) | ((uint64_t)b.keyid_bits << 32) |
            (b.keyid_bits ? algs << 48 : 0);
+}
+
+/* Bit names as AMD's APM vol. 2 and Linux (msr-index.h) spell them. */
+const char *mc_syscfg_bit_name(unsigned bit)
+{
+    switch (bit) {
+    case 18: return "MtrrFixDramEn";
+    case 19: return "MtrrFixDramModEn";
+    case 20: return "MtrrVarDramEn";
+    case 21: return "MtrrTom2En";
+    case 22: return "Tom2ForceMemTypeWB";
+    case 23: return "MemEncryptionModEn";
+    case 24: return "SecureNestedPagingEn";
+    case 25: return "VMPLEn";
+    default: return NULL;
+    }
+}
+
+const char *mc_hwcr_bit_name(unsigned bit)
+{
+    switch (bit) {
+    case 0: return "SmmLock";
+    case 1: return "SLOWFENCE";
+    case 3: return "TlbCacheDis";
+    case 4: return "INVDWBINVD";
+    case 7: return "DisLock";
+    case 8: return "IgnneEm";
+    case 12: return "HltXSpCycEn";
+    case 13: return "SmiSpCycDis";
+    case 14: return "RsmSpCycDis";
+    case 17: return "Wrap32Dis";
+    case 18: return "McStatusWrEn";
+    case 21: return "LockTscToCurrentP0";
+    case 24: return "TscFreqSel";
+    case 30: return "IRPerfEn";
+    default: return NULL;
+    }
 }

@@ -50,7 +50,56 @@ struct msr_row {
     const char *name;
     uint32_t msr;
     uint64_t val;
+    const char *(*bit_name)(unsigned bit); /* NULL: no per-bit decode */
 };
+
+/* Every set bit by name, "bitN" for bits without one. */
+static void msr_bits_text(const struct msr_row *r, char *buf, size_t n)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    for (unsigned b = 0; b < 64 && k < n; b++) {
+        if (!(r->val >> b & 1))
+            continue;
+        const char *nm = r->bit_name(b);
+        k += nm ? (size_t)snprintf(buf + k, n - k, "%s%s[%u]", k ? " " : "", nm, b)
+                : (size_t)snprintf(buf + k, n - k, "%sbit%u", k ? " " : "", b);
+    }
+}
+
+static void msr_bits_json(struct mc_json *j, const struct msr_row *r)
+{
+    mc_json_arr(j, "bits");
+    for (unsigned b = 0; b < 64; b++) {
+        if (!(r->val >> b & 1))
+            continue;
+        char tmp[16];
+        const char *nm = r->bit_name(b);
+        if (!nm) {
+            snprintf(tmp, sizeof tmp, "bit%u", b);
+            nm = tmp;
+        }
+        mc_json_obj(j, NULL);
+        mc_json_u64(j, "bit", b);
+        mc_json_str(j, "name", nm);
+        mc_json_end(j);
+    }
+    mc_json_end(j);
+}
+
+static const char *sev_status_bit_name(unsigned bit)
+{
+    static const char *const n[] = {"SEV", "SEV-ES", "SEV-SNP"};
+    return bit < 3 ? n[bit] : NULL;
+}
+
+/* SEV-ES (and SNP) guests take ASIDs 1..EDX-1 (KVM's split). */
+static uint32_t es_asids(const struct mc_cpu_features *f)
+{
+    if (!f->sev_es || f->min_sev_asid <= 1)
+        return 0;
+    return f->min_sev_asid - 1 < f->max_asid ? f->min_sev_asid - 1 : f->max_asid;
+}
 
 static int show(const struct mc_cpu_profile *p, const struct mc_bios *bios_in, int json)
 {
@@ -64,9 +113,9 @@ static int show(const struct mc_cpu_profile *p, const struct mc_bios *bios_in, i
     struct msr_row msrs[3 + MC_TME_STATUS_NMSR];
     size_t nm = 0;
     if (p->vendor == MC_VENDOR_AMD) {
-        msrs[nm++] = (struct msr_row){"SYSCFG", MC_MSR_SYSCFG, mc_cpu_syscfg(p, &b)};
-        msrs[nm++] = (struct msr_row){"HWCR", MC_MSR_HWCR, mc_cpu_hwcr(p, &b)};
-        msrs[nm++] = (struct msr_row){"SEV_STATUS (host)", MC_MSR_SEV_STATUS, 0};
+        msrs[nm++] = (struct msr_row){"SYSCFG", MC_MSR_SYSCFG, mc_cpu_syscfg(p, &b), mc_syscfg_bit_name};
+        msrs[nm++] = (struct msr_row){"HWCR", MC_MSR_HWCR, mc_cpu_hwcr(p, &b), mc_hwcr_bit_name};
+        msrs[nm++] = (struct msr_row){"SEV_STATUS (host)", MC_MSR_SEV_STATUS, 0, sev_status_bit_name};
     }
     /* Intel: the TME MSRs as RDMSR answers them with these BIOS settings, decoded by the same
      * code as `memcrypt tme status`. */
@@ -75,7 +124,7 @@ static int show(const struct mc_cpu_profile *p, const struct mc_bios *bios_in, i
         return mc_cli_fail("info", &e);
     for (int i = 0; ts.tme && i < MC_TME_STATUS_NMSR; i++)
         if (ts.ok[i])
-            msrs[nm++] = (struct msr_row){ts.msr_name[i], ts.msr[i], ts.value[i]};
+            msrs[nm++] = (struct msr_row){ts.msr_name[i], ts.msr[i], ts.value[i], NULL};
     unsigned usable = mc_platform_addr_bits(&pl);
     if (json) {
         struct mc_json j;
@@ -116,6 +165,8 @@ static int show(const struct mc_cpu_profile *p, const struct mc_bios *bios_in, i
             mc_json_u64(&j, "vmpls", f.vmpls);
             mc_json_u64(&j, "max_sev_asid", f.max_asid);
             mc_json_u64(&j, "min_sev_asid", f.min_sev_asid);
+            mc_json_u64(&j, "sev_es_asids", es_asids(&f));
+            mc_json_bool(&j, "rmpread", f.rmpread);
             char v[16];
             snprintf(v, sizeof v, "%u.%u", p->fw_api_major, p->fw_api_minor);
             mc_json_str(&j, "sev_fw_api", v);
@@ -136,6 +187,8 @@ static int show(const struct mc_cpu_profile *p, const struct mc_bios *bios_in, i
             mc_json_str(&j, "name", msrs[i].name);
             mc_json_hex64(&j, "msr", msrs[i].msr);
             mc_json_hex64(&j, "value", msrs[i].val);
+            if (msrs[i].bit_name)
+                msr_bits_json(&j, &msrs[i]);
             mc_json_end(&j);
         }
         mc_json_end(&j);
@@ -164,7 +217,15 @@ static int show(const struct mc_cpu_profile *p, const struct mc_bios *bios_in, i
         printf("8000_001F EAX: SME %d, SEV %d, VM_PAGE_FLUSH %d, SEV-ES %d, SEV-SNP %d, VMPL %d, coherent %d\n", f.sme, f.sev,
                f.vm_page_flush, f.sev_es, f.sev_snp, f.vmpl, f.sme_coherent);
         printf("8000_001F EBX: C-bit %u, physical-address reduction %u, VMPLs %u\n", f.cbit, f.reduction, f.vmpls);
-        printf("8000_001F ECX/EDX: SEV ASIDs 1..%u, SEV (non-ES) ASIDs from %u\n", f.max_asid, f.min_sev_asid);
+        uint32_t es = es_asids(&f);
+        if (es)
+            printf("8000_001F ECX/EDX: %u ASIDs; SEV-ES%s ASIDs 1..%u, SEV ASIDs %u..%u (EDX = first SEV ASID)\n",
+                   f.max_asid, f.sev_snp ? "/SNP" : "", es, f.min_sev_asid, f.max_asid);
+        else
+            printf("8000_001F ECX/EDX: %u ASIDs; no SEV-ES%s ASIDs (EDX = %u), SEV ASIDs %u..%u\n", f.max_asid,
+                   f.sev_snp ? "/SNP" : "", f.min_sev_asid, f.min_sev_asid ? f.min_sev_asid : 1, f.max_asid);
+        if (f.rmpread)
+            printf("8000_001F EAX[21]: RMPREAD\n");
         printf("SEV firmware API: %u.%u\n", p->fw_api_major, p->fw_api_minor);
     } else {
         printf("TME %d, PCONFIG %d (MKTME target %d)\n", f.tme, f.pconfig, f.pconfig_mktme_target);
@@ -173,8 +234,13 @@ static int show(const struct mc_cpu_profile *p, const struct mc_bios *bios_in, i
     }
     if (!ts.tme)
         printf("\nMSRs after BIOS:\n");
-    for (size_t i = 0; !ts.tme && i < nm; i++)
-        printf("  %-24s %08X  = 0x%016llx\n", msrs[i].name, msrs[i].msr, (unsigned long long)msrs[i].val);
+    for (size_t i = 0; !ts.tme && i < nm; i++) {
+        char bits[400] = "";
+        if (msrs[i].bit_name)
+            msr_bits_text(&msrs[i], bits, sizeof bits);
+        printf("  %-24s %08X  = 0x%016llx%s%s\n", msrs[i].name, msrs[i].msr, (unsigned long long)msrs[i].val,
+               bits[0] ? "  " : "", bits);
+    }
     if (ts.tme) {
         printf("\nTME/MKTME after BIOS, decoded:\n");
         mc_tme_status_print(&ts, stdout);
@@ -242,11 +308,12 @@ const struct mc_cli_cmd mc_cli_info[] = {
      "usage: memcrypt info --list [--json]\n"
      "       memcrypt info --platform NAME [--tsme] [--sme on|off] [--keyid-bits N] [--tme-bypass]\n"
      "                     [--json]\n\n"
-     "Prints the CPUID leaves (raw and decoded), the MSR values after the BIOS settings, the\n"
+     "Prints the CPUID leaves (raw and decoded), the MSR values after the BIOS settings (every set\n"
+     "bit of SYSCFG and HWCR by name), the\n"
      "SEV firmware API version and the resulting memory-encryption mode. On Intel profiles the\n"
      "TME MSRs (0x981-0x984, 0x9FF, 0x87) and CPUID leaf 0x1B are decoded as by `tme status`.\n"
      "  --list          list the profiles\n"
-     "  --platform N    naples, rome, milan, genoa, icelake-sp, icelake-sp-nomktme,\n"
+     "  --platform N    naples, rome, milan, genoa, turin, icelake-sp, icelake-sp-nomktme,\n"
      "                  sapphire-rapids\n"
      "  --tsme          BIOS: Transparent SME on (AMD)\n"
      "  --sme on|off    BIOS: SYSCFG[23] MemEncryptionModEn (AMD)\n"
