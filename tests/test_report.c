@@ -58,6 +58,28 @@ static const struct {
     {"oak-turin-oc", 5, 0, 0x30000, 0, 1, 0, 2, 71, MC_SNP_GEN_TURIN},
 };
 
+/* SNP_LAUNCH_START policy checks per firmware ABI: bits 21..25 are reserved at 1.55 (AMD's 1.55
+ * firmware refuses them), accepted by newer firmware; 63:26 always reserved. */
+static void test_snp_policy_per_abi(void)
+{
+    struct mc_error e;
+    CHECK(mc_snp_policy_valid_mask(1, 55) == 0x1FFFFF && mc_snp_policy_valid_mask(1, 56) == 0x3FFFFFF);
+    CHECK(mc_snp_policy_check(0x30000, 1, 55, true, &e) == MC_OK);
+    CHECK(mc_snp_policy_check(0x1F0000 | 0x37 | 0x100, 1, 55, true, &e) == MC_OK); /* bits 16..20, ABI 1.55 */
+    static const unsigned new_bits[] = {21, 22, 23, 24, 25};
+    for (size_t i = 0; i < 5; i++) {
+        uint64_t pol = 0x30000 | 1ull << new_bits[i];
+        CHECK(mc_snp_policy_check(pol, 1, 55, true, &e) == MC_E_UNSUPPORTED && strstr(e.msg, "POLICY_FAILURE") &&
+              strstr(e.msg, mc_snp_policy_bit_name(new_bits[i])));
+        CHECK_MSG(mc_snp_policy_check(pol, 1, 56, true, &e) == MC_OK, "%s", e.msg);
+    }
+    CHECK(mc_snp_policy_check(0x30000 | 1ull << 26, 1, 60, true, &e) == MC_E_UNSUPPORTED && strstr(e.msg, "63:26"));
+    CHECK(mc_snp_policy_check(0x10000, 1, 55, true, &e) == MC_E_UNSUPPORTED && strstr(e.msg, "bit 17"));
+    CHECK(mc_snp_policy_check(0x20000, 1, 55, true, &e) == MC_E_UNSUPPORTED && strstr(e.msg, "SMT"));
+    CHECK(mc_snp_policy_check(0x20000, 1, 55, false, &e) == MC_OK);
+    CHECK(mc_snp_policy_check(0x30138, 1, 55, true, &e) == MC_E_UNSUPPORTED && strstr(e.msg, "requires ABI 1.56"));
+}
+
 static void test_real_reports_decode(void)
 {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -243,6 +265,7 @@ static void test_certtable(void)
 
 int main(void)
 {
+    RUN(test_snp_policy_per_abi);
     RUN(test_real_reports_decode);
     RUN(test_bad_reports);
     RUN(test_tcb);

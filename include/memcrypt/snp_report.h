@@ -101,6 +101,14 @@ enum mc_snp_gen mc_snp_report_gen(const struct mc_snp_report *r);
 
 /* Name of policy bit `bit` ("SMT", "DEBUG", ...) or NULL for reserved bits. */
 const char *mc_snp_policy_bit_name(unsigned bit);
+/* Policy bits the SNP firmware of ABI major.minor accepts (bits 0..20; bits 21..25 only on
+ * firmware newer than 1.55, see src/snp/policy.c for the decision). */
+uint64_t mc_snp_policy_valid_mask(uint8_t abi_major, uint8_t abi_minor);
+/* SNP_LAUNCH_START's checks that need no guest context: bit 17 set, no bit the ABI treats as
+ * reserved, SMT allowed when host SMT is on, the policy's minimum ABI <= the firmware's.
+ * MC_E_UNSUPPORTED with a sentence naming POLICY_FAILURE otherwise. */
+mc_status mc_snp_policy_check(uint64_t policy, uint8_t abi_major, uint8_t abi_minor, bool host_smt,
+                              struct mc_error *err);
 /* Name of PLATFORM_INFO bit `bit` or NULL. */
 const char *mc_snp_platform_bit_name(unsigned bit);
 
