@@ -17,6 +17,11 @@ assert eval(sys.argv[2]), (v, r)
 check sme milan 'v["CPU load through the C=1 mapping"] and not v["DRAM bus (raw port) after WBINVD"] and not v["CPU load through a C=0 alias of the frame"] and v["64-bit DMA device, bus address with C-bit"] and not v["64-bit DMA device, bus address without C-bit"] and "32-bit DMA device asks for the C=1 address" in r and v["32-bit DMA device, via a C=0 bounce buffer"] and not v["CPU load with C=1 after the reset"]'
 check sme naples 'v["CPU load through the C=1 mapping"] and not v["CPU load with C=1 after the reset"]'
 check tsme milan 'v["CPU load through the C=1 alias"] and v["CPU load through the C=0 mapping"] and not v["DRAM bus (raw port) after WBINVD"] and v["32-bit DMA device (no C-bit, no bounce)"] and "Bind an SEV ASID key" in r and not v["CPU load after the reset"]'
+# TSME sets SYSCFG[23] too (as `info --tsme` shows); the demo must not claim otherwise.
+t=$("$CLI" demo tsme --seed t)
+ok grep -q "set SYSCFG\[23\], MemEncryptionModEn, as TSME needs" <<<"$t"
+ok grep -q "unavailable with TSME: SYSCFG\[23\] is set" <<<"$t"
+ok grep -q "SYSCFG                   C0010010  = 0x0000000000f40000" <<<"$("$CLI" info --platform milan --tsme)"
 check cold-boot rome 'v["boot 1: CPU load with C=1"] and not v["attacker reads the encrypted page raw"] and v["attacker reads the unencrypted page raw"] and not v["boot 2 (new key): CPU load with C=1"] and not v["boot 2: DMA device with C-bit (new key)"]'
 check cache-alias rome 'not v["CPU load through C=0 again, no flush"] and v["CPU load through C=1 after CLFLUSH"] and not v["DRAM bus after host CLFLUSH (C=1 mapping)"] and not v["hypervisor load through its C=1 mapping"] and v["guest ASID 1 load (private)"] and v["DMA device with C-bit (host-key tag)"] and not v["DMA device without C-bit, before any flush"] and not v["CPU load with C=1 after the reset"]'
 check cache-alias genoa 'not v["CPU load through C=0 again, no flush"] and v["guest ASID 1 load (private)"]'

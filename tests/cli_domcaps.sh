@@ -16,7 +16,7 @@ has() { if grep -qF -- "$2" <<<"$out"; then ok; else bad "$1: output lacks '$2'"
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 
 # domcaps: XML that libxml2 reads back, and JSON
-expect 0 "domcaps milan" -- "$MC" domcaps --platform milan
+expect 0 "domcaps milan" -- "$MC" domcaps --platform milan --state "$TMP/milan.state"
 has "domcaps milan" "<sev supported=\"yes\">"
 has "domcaps milan" "<cbitpos>51</cbitpos>"
 has "domcaps milan" "<reducedPhysBits>1</reducedPhysBits>"
@@ -27,16 +27,26 @@ if command -v xmllint >/dev/null; then
     if xmllint --noout "$TMP/caps.xml"; then ok; else bad "domcaps XML is not well-formed"; fi
     v=$(xmllint --xpath 'string(/domainCapabilities/features/sev/cbitpos)' "$TMP/caps.xml")
     [ "$v" = 51 ] && ok || bad "xpath cbitpos = '$v'"
+    # cpu0Id is the chip's GET_ID (64 bytes, base64), as QEMU's query-sev-capabilities reports it.
+    v=$(xmllint --xpath 'string(/domainCapabilities/features/sev/cpu0Id)' "$TMP/caps.xml")
+    id=$("$MC" fw get-id --platform milan --state "$TMP/milan.state")
+    [ "$(base64 -d <<<"$v" | od -An -tx1 | tr -d ' \n')" = "$id" ] && ok || bad "cpu0Id '$v' is not GET_ID '$id'"
 fi
 expect 0 "domcaps rome" -- "$MC" domcaps --platform rome
 has "domcaps rome" "<cbitpos>47</cbitpos>"
 has "domcaps rome" "<maxGuests>509</maxGuests>"
-expect 0 "domcaps json" -- "$MC" domcaps --platform genoa --json
-has "domcaps json" "\"maxGuests\": 1006"
+expect 0 "domcaps json" -- "$MC" domcaps --platform genoa --json --seed caps
+has "domcaps json" "\"maxGuests\": 907"
+has "domcaps json" "\"maxESGuests\": 99"
 has "domcaps json" "\"hostPhysAddrReduction\": 6"
+python3 -c 'import base64,json,sys; d=json.load(sys.stdin); assert len(base64.b64decode(d["sev"]["cpu0Id"]))==64' <<<"$out" \
+    && ok || bad "domcaps --json cpu0Id"
 if command -v python3 >/dev/null; then
     python3 -c 'import json,sys; json.load(sys.stdin)' <<<"$out" && ok || bad "domcaps --json is not JSON"
 fi
+expect 0 "domcaps naples" -- "$MC" domcaps --platform naples --seed caps
+has "domcaps naples" "<maxGuests>11</maxGuests>"
+has "domcaps naples" "<maxESGuests>4</maxESGuests>"
 expect 2 "domcaps bad platform" -- "$MC" domcaps --platform pentium
 has "domcaps bad platform" "unknown platform 'pentium'"
 expect 2 "domcaps bad option" -- "$MC" domcaps --bogus
@@ -62,10 +72,40 @@ expect 1 "json refusal" -- "$MC" domain check "$LV/launch-security-sev.xml" --pl
 has "json refusal" '"valid": false'
 python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["launchSecurity"]["policy"]=="0x1"' <<<"$out" && ok || bad "domain check --json"
 
+# SNP policy bits 21..25 are reserved at firmware 1.55: POLICY_FAILURE on every emulated profile.
+sed "s|<cbitpos>47</cbitpos>|<cbitpos>51</cbitpos>|; s|<policy>0x00030000</policy>|<policy>0x230000</policy>|" \
+    "$LV/launch-security-sev-snp.xml" > "$TMP/snp21.xml"
+grep -q "<policy>0x230000</policy>" "$TMP/snp21.xml" && ok || bad "snp21.xml was not made"
+expect 1 "snp bit 21 on genoa" -- "$MC" domain check "$TMP/snp21.xml" --platform genoa --no-file-check
+has "snp bit 21 on genoa" "sets bit 21 (CXL_ALLOW), which SNP firmware 1.55 treats as reserved; it refuses the launch with POLICY_FAILURE"
+
+# What a real host needs besides <launchSecurity>: every unmet requirement is listed.
+cat > "$TMP/req.xml" <<'XML'
+<domain type='kvm'><name>req</name><memory unit='MiB'>512</memory>
+  <os><type arch='x86_64' machine='pc-i440fx-8.2'>hvm</type></os>
+  <devices>
+    <interface type='network'><model type='virtio'/></interface>
+    <rng model='virtio'><backend model='random'>/dev/urandom</backend><driver iommu='on'/></rng>
+    <hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0' bus='0x3b' slot='0' function='0'/></source></hostdev>
+  </devices>
+  <launchSecurity type='sev'><cbitpos>51</cbitpos><reducedPhysBits>1</reducedPhysBits><policy>0x1</policy></launchSecurity>
+</domain>
+XML
+expect 1 "host requirements" -- "$MC" domain check "$TMP/req.xml" --platform milan
+for s in "host requirements not met (5):" "machine type 'pc-i440fx-8.2' is not Q35" "SEV is only going to work with OVMF (UEFI)" \
+         "1 virtio device without <driver iommu='on'/> (interface (model virtio))" "device must provide VIRTIO_F_ACCESS_PLATFORM" \
+         "the VM memory needs to be pinned in physical RAM" "1 PCI device is passed through" "-overcommit mem-lock=off"; do
+    has "host requirements" "$s"
+done
+expect 1 "host requirements json" -- "$MC" domain check "$TMP/req.xml" --platform milan --json
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["hostRequirements"])==5 and not d["valid"]' <<<"$out" \
+    && ok || bad "hostRequirements in JSON"
+
 # the shipped examples validate on milan, with Debian's OVMF present
 for x in sev-guest sev-es-guest; do
     expect 0 "example $x" -- "$MC" domain check "$SRC/examples/$x.xml" --platform milan
     has "example $x" "OK: platform milan can launch this domain"
+    has "example $x" "-overcommit mem-lock=on"
 done
 expect 1 "direct example without kernel files" -- "$MC" domain check "$SRC/examples/sev-direct-kernel.xml"
 has "direct example without kernel files" "cannot read kernel '/boot/vmlinuz'"

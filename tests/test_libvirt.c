@@ -345,7 +345,7 @@ static void test_policy_and_platform_checks(void)
     } c[] = {
         {"milan", "<policy>0x1</policy>", "", NULL, MC_OK},
         {"milan", "<policy>0x5</policy>", "", NULL, MC_OK},            /* SEV-ES on Milan */
-        {"naples", "<policy>0x4</policy>", "", "SEV-ES", MC_E_UNSUPPORTED},
+        {"naples", "<policy>0x4</policy>", "", NULL, MC_OK},          /* every EPYC has SEV-ES (ASIDs 1..4) */
         {"rome", "<policy>0x4</policy>", "", "SEV-ES ASIDs", MC_E_UNSUPPORTED},
         {"milan", "<policy>0x40</policy>", "", "reserved", MC_E_UNSUPPORTED},
         {"milan", "<policy>0x8000</policy>", "", "reserved", MC_E_UNSUPPORTED},
@@ -442,8 +442,9 @@ static void test_domcaps(void)
     static const struct {
         const char *name;
         unsigned cbit, max, maxes;
-    } want[] = {{"naples", 47, 15, 0}, {"rome", 47, 509, 0}, {"milan", 51, 382, 127}, {"genoa", 51, 1006, 0}};
-    for (size_t i = 0; i < 4; i++) {
+    } want[] = {{"naples", 47, 11, 4},    {"rome", 47, 509, 0},    {"milan", 51, 382, 127},
+                {"genoa", 51, 907, 99},   {"turin", 51, 907, 99}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         struct mc_lv_platform p = plat(want[i].name);
         char *xml = NULL;
         CHECK(mc_libvirt_domcaps_xml(&p, &xml, NULL) == MC_OK);
@@ -490,6 +491,65 @@ static void test_domcaps(void)
     }
 }
 
+/* What a real host needs besides <launchSecurity>: each unmet requirement is one sentence. */
+static void test_host_requirements(void)
+{
+    static const char *bad_dom =
+        "<domain type='kvm'><name>r</name><memory unit='MiB'>512</memory>"
+        "<memtune><hard_limit unit='MiB'>256</hard_limit></memtune>"
+        "<os><type arch='x86_64' machine='pc-i440fx-8.2'>hvm</type></os>"
+        "<devices><disk type='file' device='disk'><target dev='vda' bus='virtio'/></disk>"
+        "<interface type='network'><model type='virtio'/><driver iommu='on'/></interface>"
+        "<controller type='scsi' model='virtio-scsi'/><memballoon model='virtio'><driver iommu='off'/></memballoon>"
+        "<rng model='virtio-non-transitional'><driver iommu='on'/></rng><input type='tablet' bus='usb'/>"
+        "<hostdev mode='subsystem' type='pci'><source><address bus='0x3b'/></source></hostdev>"
+        "<hostdev mode='subsystem' type='usb'/></devices>"
+        "<launchSecurity type='sev'><policy>0x1</policy></launchSecurity></domain>";
+    struct mc_error e = {0};
+    struct mc_lv_domain *d = parse_str(bad_dom, MC_OK, &e);
+    if (!d)
+        return;
+    CHECK(d->nvirtio == 5 && d->virtio_no_iommu == 3 && d->pci_hostdevs == 1 && !d->mem_locked && d->has_hard_limit);
+    struct mc_lv_requirements r;
+    mc_libvirt_requirements(d, &r);
+    static const char *const want[] = {"'pc-i440fx-8.2' is not Q35", "OVMF (UEFI)",
+                                       "3 virtio devices without <driver iommu='on'/> (disk vda (bus virtio), "
+                                       "controller virtio-scsi, memballoon (model virtio))",
+                                       "hard_limit> of 262144 KiB is below the guest's 524288 KiB",
+                                       "1 PCI device is passed through"};
+    CHECK_MSG(r.n == sizeof want / sizeof want[0], "%zu requirements", r.n);
+    for (size_t i = 0; i < r.n && i < sizeof want / sizeof want[0]; i++)
+        CHECK_MSG(strstr(r.msg[i], want[i]), "%zu: '%s' lacks '%s'", i, r.msg[i], want[i]);
+    struct mc_lv_platform p = plat("milan");
+    CHECK(mc_libvirt_validate(d, &p, MC_LV_CHECK_HOST, &e) == MC_E_UNSUPPORTED && strstr(e.msg, "is not Q35"));
+    CHECK(mc_libvirt_validate(d, &p, 0, &e) == MC_OK); /* without the host flag only the launch is checked */
+    char *args = NULL;
+    CHECK(mc_libvirt_qemu_args(d, NULL, &args, &e) == MC_OK && args && strstr(args, "-overcommit mem-lock=off\n"));
+    free(args);
+    mc_libvirt_free(d);
+    /* Everything in place: q35, UEFI, iommu on, locked memory -> nothing to report, mem-lock=on. */
+    d = parse_str("<domain type='kvm'><name>g</name><memory unit='MiB'>512</memory>"
+                  "<memoryBacking><locked/></memoryBacking><os firmware='efi'><type machine='q35'>hvm</type></os>"
+                  "<devices><interface type='network'><model type='virtio'/><driver iommu='on'/></interface>"
+                  "<hostdev mode='subsystem' type='usb'/></devices>"
+                  "<launchSecurity type='sev'><policy>0x1</policy></launchSecurity></domain>",
+                  MC_OK, &e);
+    if (!d)
+        return;
+    mc_libvirt_requirements(d, &r);
+    CHECK_MSG(r.n == 0, "%s", r.n ? r.msg[0] : "");
+    CHECK(mc_libvirt_qemu_args(d, NULL, &args, &e) == MC_OK && args && strstr(args, "-overcommit mem-lock=on\n"));
+    free(args);
+    mc_libvirt_free(d);
+    /* No launch security: no requirements. */
+    d = parse_str("<domain type='kvm'><name>p</name><memory>1024</memory></domain>", MC_OK, &e);
+    if (d) {
+        mc_libvirt_requirements(d, &r);
+        CHECK(r.n == 0);
+        mc_libvirt_free(d);
+    }
+}
+
 static void test_examples(void)
 {
     static const char *const ex[] = {MC_SOURCE_DIR "/examples/sev-guest.xml", MC_SOURCE_DIR "/examples/sev-es-guest.xml",
@@ -502,7 +562,7 @@ static void test_examples(void)
         struct mc_error e = {0};
         CHECK(d->loader && !strcmp(d->loader, "/usr/share/ovmf/OVMF.fd"));
         /* Kernel files of the direct-boot example are made by the run test; check blobs only. */
-        unsigned flags = MC_LV_CHECK_BLOBS | (d->kernel ? 0 : MC_LV_CHECK_FILES);
+        unsigned flags = MC_LV_CHECK_BLOBS | MC_LV_CHECK_HOST | (d->kernel ? 0 : MC_LV_CHECK_FILES);
         CHECK_MSG(mc_libvirt_validate(d, &p, flags, &e) == MC_OK, "%s: %s", ex[i], e.msg);
         if (i == 1)
             CHECK(d->sec.policy & 4);
@@ -522,6 +582,7 @@ int main(void)
     RUN(test_hostile);
     RUN(test_policy_and_platform_checks);
     RUN(test_memory_fits);
+    RUN(test_host_requirements);
     RUN(test_domcaps);
     RUN(test_examples);
     return check_summary();

@@ -78,8 +78,21 @@ struct mc_lv_domain {
     char *nvram;
     char *kernel, *initrd, *cmdline, *shim;
     bool acpi;               /* <features><acpi/> */
+    bool mem_locked;         /* <memoryBacking><locked/> */
+    bool has_hard_limit;     /* <memtune><hard_limit> */
+    uint64_t hard_limit_kib;
+    /* Virtio devices under <devices> (up to MC_LV_MAX_VIRTIO are described; nvirtio counts all),
+     * each with whether its <driver iommu='on'/> is set. */
+    size_t nvirtio;
+    struct mc_lv_virtio {
+        char what[64];       /* e.g. "interface (model virtio)", "disk vda (bus virtio)" */
+        bool iommu;
+    } virtio[16];
+    size_t virtio_no_iommu;  /* virtio devices without iommu='on' (all of them, not only the first 16) */
+    unsigned pci_hostdevs;   /* <hostdev mode='subsystem' type='pci'> (PCI passthrough) */
     struct mc_lv_launch_security sec;
 };
+#define MC_LV_MAX_VIRTIO 16
 
 /* Facts about a platform that decide whether a domain can launch there. */
 struct mc_lv_platform {
@@ -97,6 +110,8 @@ struct mc_lv_platform {
     unsigned addr_bits;              /* usable host physical-address bits: MAXPHYADDR (CPUID
                                         8000_0008 EAX[7:0]) less the reduction when encryption is on */
     unsigned phys_bits;              /* MAXPHYADDR itself */
+    uint8_t cpu0_id[64];             /* GET_ID of socket 0 (libvirt <cpu0Id>); set by the caller */
+    size_t cpu0_id_len;              /* 0: not known, <cpu0Id> is left out */
 };
 
 /* Host physical memory a guest of guest_bytes occupies (the model `memcrypt run` builds): the
@@ -121,6 +136,20 @@ mc_status mc_libvirt_platform(const char *name, struct mc_lv_platform *out, stru
 /* Validation flags. */
 #define MC_LV_CHECK_FILES 1u  /* the loader / kernel / initrd files must exist and be readable */
 #define MC_LV_CHECK_BLOBS 2u  /* base64 blobs must decode to their fixed sizes (needed to launch) */
+#define MC_LV_CHECK_HOST 4u   /* the VM requirements of a real SEV host (mc_libvirt_requirements) */
+
+/* What an SEV / SEV-SNP domain needs on a real host besides <launchSecurity> (libvirt's
+ * "Launch security with AMD SEV" knowledge base): a Q35 machine, UEFI (OVMF) firmware,
+ * <driver iommu='on'/> on every virtio device, pinned memory (<memoryBacking><locked/>, or a
+ * <memtune><hard_limit>) and no PCI passthrough. Each unmet one is one sentence, worded as
+ * libvirt's documentation / QEMU / the guest kernel word it. Nothing for a domain without
+ * launch security. */
+#define MC_LV_MAX_REQ 24
+struct mc_lv_requirements {
+    size_t n;
+    char msg[MC_LV_MAX_REQ][640];
+};
+void mc_libvirt_requirements(const struct mc_lv_domain *d, struct mc_lv_requirements *out);
 
 /* Check d against platform p. On success, fills cbitpos / reducedPhysBits / policy in d when the
  * XML left them out (libvirt's own behaviour at start; QEMU's policy defaults 0x1 / 0x30000).

@@ -2,7 +2,8 @@
  * way QEMU and KVM do, play the guest owner, and run a small guest workload.
  *
  * The launch (shared/spec/sev-api.md §17): INIT (with the SEV-ES flag and TMR when the platform
- * has SEV-ES), PLATFORM_STATUS, PDH_CERT_EXPORT (when a channel is built), LAUNCH_START with the
+ * has SEV-ES), WBINVD on every core and DF_FLUSH (as the Linux ccp driver does right after INIT),
+ * PLATFORM_STATUS, PDH_CERT_EXPORT (when a channel is built), LAUNCH_START with the
  * policy and the guest owner's GODH certificate and session, ACTIVATE, LAUNCH_UPDATE_DATA over
  * the whole firmware image, then the padded kernel-hashes table when kernelHashes='yes',
  * LAUNCH_UPDATE_VMSA per vCPU for SEV-ES, LAUNCH_MEASURE, LAUNCH_SECRET, LAUNCH_FINISH; at the
@@ -78,7 +79,8 @@ struct mc_run_report {
     uint32_t policy;
     bool es;
     uint32_t handle, asid;
-    bool df_flush;                /* ACTIVATE needed WBINVD + DF_FLUSH first */
+    bool df_flush;                /* WBINVD + DF_FLUSH were issued right after INIT */
+    uint32_t dirty_asids_after_init; /* ASIDs still needing DF_FLUSH after the bring-up (0) */
     char firmware[256];
     uint64_t firmware_size;
     bool kernel_hashes;

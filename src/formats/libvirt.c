@@ -461,6 +461,80 @@ static mc_status parse_launch_security(const struct mc_xmllib *xl, const xmlNode
     return MC_OK;
 }
 
+/* Value of attribute name of the only child element called child (NULL when either is absent). */
+static mc_status child_attr(const struct mc_xmllib *xl, const xmlNode *n, const char *child, const char *name,
+                            char **out, struct mc_error *err)
+{
+    xmlNode *c;
+    *out = NULL;
+    mc_status st = child_once(n, child, &c, err);
+    return st || !c ? st : attr_dup(xl, c, name, out, err);
+}
+
+static bool is_virtio(const char *model)
+{
+    return model && !strncmp(model, "virtio", 6);
+}
+
+/* Which devices are virtio (and so need <driver iommu='on'/> in an SEV guest) and whether any
+ * host PCI device is passed through. A device is virtio when libvirt would create a virtio
+ * device for it: disk target bus='virtio', interface/video model type='virtio*', controller
+ * type='virtio-serial' or model='virtio-scsi*', memballoon/rng/vsock model='virtio*', input
+ * bus='virtio', filesystem driver type='virtiofs'. */
+static mc_status parse_devices(const struct mc_xmllib *xl, const xmlNode *devs, struct mc_lv_domain *d,
+                               struct mc_error *err)
+{
+    mc_status st = MC_OK;
+    for (xmlNode *c = devs->children; c && !st; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        const char *el = (const char *)c->name;
+        char *a = NULL, *b = NULL, what[sizeof d->virtio[0].what] = "";
+        if (!strcmp(el, "hostdev")) {
+            if (!(st = attr_dup(xl, c, "mode", &a, err)) && !(st = attr_dup(xl, c, "type", &b, err)) &&
+                (!a || !strcmp(a, "subsystem")) && b && !strcmp(b, "pci"))
+                d->pci_hostdevs++;
+        } else if (!strcmp(el, "disk")) {
+            if (!(st = child_attr(xl, c, "target", "bus", &a, err)) && a && !strcmp(a, "virtio") &&
+                !(st = child_attr(xl, c, "target", "dev", &b, err)))
+                snprintf(what, sizeof what, "disk %.16s (bus virtio)", b ? b : "?");
+        } else if (!strcmp(el, "interface") || !strcmp(el, "video")) {
+            if (!(st = child_attr(xl, c, "model", "type", &a, err)) && is_virtio(a))
+                snprintf(what, sizeof what, "%s (model %.30s)", el, a);
+        } else if (!strcmp(el, "controller")) {
+            if (!(st = attr_dup(xl, c, "type", &a, err)) && !(st = attr_dup(xl, c, "model", &b, err)) &&
+                ((a && !strcmp(a, "virtio-serial")) || (b && !strncmp(b, "virtio-scsi", 11))))
+                snprintf(what, sizeof what, "controller %.30s", b && is_virtio(b) ? b : a);
+        } else if (!strcmp(el, "memballoon") || !strcmp(el, "rng") || !strcmp(el, "vsock")) {
+            if (!(st = attr_dup(xl, c, "model", &a, err)) && is_virtio(a))
+                snprintf(what, sizeof what, "%s (model %.30s)", el, a);
+        } else if (!strcmp(el, "input")) {
+            if (!(st = attr_dup(xl, c, "bus", &a, err)) && a && !strcmp(a, "virtio"))
+                snprintf(what, sizeof what, "input (bus virtio)");
+        } else if (!strcmp(el, "filesystem")) {
+            if (!(st = child_attr(xl, c, "driver", "type", &a, err)) && a && !strcmp(a, "virtiofs"))
+                snprintf(what, sizeof what, "filesystem (virtiofs)");
+        }
+        free(a);
+        free(b);
+        if (st || !what[0])
+            continue;
+        char *iommu = NULL;
+        if ((st = child_attr(xl, c, "driver", "iommu", &iommu, err)))
+            break;
+        bool on = iommu && !strcmp(iommu, "on");
+        if (d->nvirtio < MC_LV_MAX_VIRTIO) {
+            struct mc_lv_virtio *v = &d->virtio[d->nvirtio];
+            snprintf(v->what, sizeof v->what, "%s", what);
+            v->iommu = on;
+        }
+        d->virtio_no_iommu += !on;
+        d->nvirtio++;
+        free(iommu);
+    }
+    return st;
+}
+
 static mc_status parse_doc(const struct mc_xmllib *xl, const xmlNode *root, struct mc_lv_domain *d,
                            struct mc_error *err)
 {
@@ -525,6 +599,28 @@ static mc_status parse_doc(const struct mc_xmllib *xl, const xmlNode *root, stru
             return st;
         d->acpi = a != NULL;
     }
+    if ((st = child_once(root, "memoryBacking", &n, err)))
+        return st;
+    if (n) {
+        xmlNode *l;
+        if ((st = child_once(n, "locked", &l, err)))
+            return st;
+        d->mem_locked = l != NULL;
+    }
+    if ((st = child_once(root, "memtune", &n, err)))
+        return st;
+    if (n) {
+        xmlNode *h;
+        if ((st = child_once(n, "hard_limit", &h, err)))
+            return st;
+        if (h && (st = parse_memory(xl, h, "hard_limit", &d->hard_limit_kib, err)))
+            return st;
+        d->has_hard_limit = h != NULL;
+    }
+    if ((st = child_once(root, "devices", &n, err)))
+        return st;
+    if (n && (st = parse_devices(xl, n, d, err)))
+        return st;
     if ((st = child_once(root, "launchSecurity", &n, err)))
         return st;
     if (n && (st = parse_launch_security(xl, n, d, err)))

@@ -11,6 +11,7 @@
  * guest sees in CPUID 8000_001F EBX[11:6], not the host's reduction (libvirt's domain
  * capabilities also report 1 on hosts whose real reduction is 5 or 6). We follow QEMU.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include <memcrypt/cpu.h>
 #include <memcrypt/libvirt.h>
 #include <memcrypt/ovmf.h>
+#include <memcrypt/snp_report.h>
 
 /* Platform facts come from the CPU profiles (memcrypt/cpu.h: CPUID 8000_001F decoded, firmware API
  * version, build and SNP ABI) — one source of truth shared with the machine and the firmware.
@@ -137,9 +139,6 @@ static mc_status check_blob(const struct mc_lv_blob *b, const char *name, size_t
 #define SEV_POLICY_ES 0x4u
 #define SEV_POLICY_RESERVED 0xFFC0u /* bits 15:6 */
 
-#define SNP_POLICY_SMT (1ull << 16)
-#define SNP_POLICY_RSVD1 (1ull << 17)
-#define SNP_POLICY_RESERVED (~((1ull << 26) - 1)) /* bits 63:26 */
 
 static mc_status check_sev_policy(uint32_t pol, const struct mc_lv_platform *p, struct mc_error *err)
 {
@@ -167,24 +166,79 @@ static mc_status check_sev_policy(uint32_t pol, const struct mc_lv_platform *p, 
 
 static mc_status check_snp_policy(uint64_t pol, const struct mc_lv_platform *p, struct mc_error *err)
 {
-    if (!(pol & SNP_POLICY_RSVD1))
-        return mc_seterr(err, MC_E_UNSUPPORTED,
-                         "SNP policy 0x%llx has bit 17 clear; it is reserved and must be 1 (POLICY_FAILURE)",
-                         (unsigned long long)pol);
-    if (pol & SNP_POLICY_RESERVED)
-        return mc_seterr(err, MC_E_UNSUPPORTED, "SNP policy 0x%llx sets reserved bits 63:26 (POLICY_FAILURE)",
-                         (unsigned long long)pol);
-    if (p->smt_enabled && !(pol & SNP_POLICY_SMT))
-        return mc_seterr(err, MC_E_UNSUPPORTED,
-                         "SNP policy 0x%llx does not allow SMT (bit 16) but SMT is enabled on platform '%s' "
-                         "(POLICY_FAILURE)",
-                         (unsigned long long)pol, p->name);
-    unsigned min = pol & 0xff, maj = (pol >> 8) & 0xff;
-    if (maj > p->snp_api_major || (maj == p->snp_api_major && min > p->snp_api_minor))
-        return mc_seterr(err, MC_E_UNSUPPORTED,
-                         "SNP policy 0x%llx requires ABI %u.%u or newer but platform '%s' runs %u.%u (POLICY_FAILURE)",
-                         (unsigned long long)pol, maj, min, p->name, p->snp_api_major, p->snp_api_minor);
+    struct mc_error e;
+    if (mc_snp_policy_check(pol, p->snp_api_major, p->snp_api_minor, p->smt_enabled, &e))
+        return mc_seterr(err, MC_E_UNSUPPORTED, "platform '%s': %s", p->name, e.msg);
     return MC_OK;
+}
+
+/* ---------------------------------------------------------------- host requirements -- */
+
+static void req_add(struct mc_lv_requirements *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void req_add(struct mc_lv_requirements *r, const char *fmt, ...)
+{
+    if (r->n >= MC_LV_MAX_REQ)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->msg[r->n++], sizeof r->msg[0], fmt, ap);
+    va_end(ap);
+}
+
+/* A Q35 machine: 'q35' or a versioned 'pc-q35-X.Y'. Without a machine QEMU picks 'pc' (i440fx). */
+static bool is_q35(const char *m)
+{
+    return m && (!strcmp(m, "q35") || !strncmp(m, "pc-q35-", 7));
+}
+
+void mc_libvirt_requirements(const struct mc_lv_domain *d, struct mc_lv_requirements *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof *out);
+    if (!d || d->sec.type == MC_LV_SEC_NONE)
+        return;
+    if (!is_q35(d->machine))
+        req_add(out,
+                "machine type '%.40s' is not Q35: libvirt's SEV guide says the legacy PC machine type is "
+                "\"strongly discouraged\" and that OVMF builds with SMM or Secure Boot need Q35; use "
+                "machine='pc-q35-...' in <os><type>",
+                d->machine ? d->machine : "pc (QEMU's default)");
+    bool efi = d->os_firmware && !strcmp(d->os_firmware, "efi");
+    if (!d->loader && !efi)
+        req_add(out, "no UEFI firmware: \"SEV is only going to work with OVMF (UEFI)\"; add <loader readonly='yes' "
+                     "type='pflash'>.../OVMF.fd</loader> or <os firmware='efi'>");
+    else if (d->loader_type && !strcmp(d->loader_type, "rom") && !efi)
+        req_add(out, "the firmware is loaded as a ROM (type='rom'); SEV needs OVMF loaded as pflash "
+                     "(type='pflash')");
+    if (d->virtio_no_iommu) {
+        char list[320] = "";
+        size_t k = 0, listed = 0;
+        for (size_t i = 0; i < d->nvirtio && i < MC_LV_MAX_VIRTIO && k < sizeof list; i++)
+            if (!d->virtio[i].iommu) {
+                k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", k ? ", " : "", d->virtio[i].what);
+                listed++;
+            }
+        if (listed < d->virtio_no_iommu && k < sizeof list)
+            snprintf(list + k, sizeof list - k, " and %zu more", d->virtio_no_iommu - listed);
+        req_add(out,
+                "%zu virtio device%s without <driver iommu='on'/> (%s): \"In order to make virtio devices work, we "
+                "need to enable emulated IOMMU on the devices so that virtual DMA can work\"; an SEV guest kernel "
+                "refuses such a device (\"device must provide VIRTIO_F_ACCESS_PLATFORM\")",
+                d->virtio_no_iommu, d->virtio_no_iommu == 1 ? "" : "s", list);
+    }
+    if (!d->mem_locked && !d->has_hard_limit)
+        req_add(out, "guest memory is not locked: \"the VM memory needs to be pinned in physical RAM\" (KVM pins "
+                     "every encrypted page); add <memoryBacking><locked/></memoryBacking> (QEMU then runs with "
+                     "-overcommit mem-lock=on), or a <memtune><hard_limit> above the guest's memory");
+    else if (!d->mem_locked && d->hard_limit_kib < d->memory_kib)
+        req_add(out, "<memtune><hard_limit> of %llu KiB is below the guest's %llu KiB: pinning its memory would "
+                     "exceed the limit (libvirt suggests about 256 MiB above the guest memory)",
+                (unsigned long long)d->hard_limit_kib, (unsigned long long)d->memory_kib);
+    if (d->pci_hostdevs)
+        req_add(out, "%u PCI device%s passed through (<hostdev type='pci'>): an assigned device's DMA cannot reach "
+                     "the guest's encrypted memory, so SEV guests cannot use PCI passthrough",
+                d->pci_hostdevs, d->pci_hostdevs == 1 ? " is" : "s are");
 }
 
 mc_status mc_libvirt_validate(struct mc_lv_domain *d, const struct mc_lv_platform *p, unsigned flags,
@@ -263,6 +317,13 @@ mc_status mc_libvirt_validate(struct mc_lv_domain *d, const struct mc_lv_platfor
             return st;
         if (d->initrd && (st = check_file(d->initrd, "initrd", err)))
             return st;
+    }
+    if (flags & MC_LV_CHECK_HOST) {
+        struct mc_lv_requirements req;
+        mc_libvirt_requirements(d, &req);
+        if (req.n)
+            return mc_seterr(err, MC_E_UNSUPPORTED, "%s%s", req.msg[0],
+                             req.n > 1 ? " (and more: see the host requirements)" : "");
     }
     /* All checks passed: fill what libvirt / QEMU fill at start. */
     struct mc_lv_launch_security *w = &d->sec;

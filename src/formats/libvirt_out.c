@@ -3,7 +3,8 @@
  * Domain capabilities follow libvirt docs/formatdomaincaps.rst: <features><sev supported='yes'>
  * with cbitpos, reducedPhysBits, maxGuests, maxESGuests. reducedPhysBits is the guest-facing
  * value (1), as libvirt reports it on real hosts, not the host's reduction (5 or 6).
- * <cpu0Id> is left out: it needs the chip identity (GET_ID) of a booted platform.
+ * <cpu0Id> (base64 of GET_ID's first 64 bytes, as QEMU's query-sev-capabilities reports it)
+ * follows maxESGuests when the caller knows the chip (struct mc_lv_platform cpu0_id).
  * The <launchSecurity supported='yes'><enum name='sectype'> block is what recent libvirt adds
  * under <features> (UNCONFIRMED in our digest; harmless for older readers, which ignore it).
  *
@@ -20,6 +21,7 @@
 
 #include <memcrypt/libvirt.h>
 
+#include "crypto/crypto.h"
 #include "formats/xmllib.h"
 
 #define LV_PATH_BUF 4200
@@ -104,6 +106,11 @@ mc_status mc_libvirt_domcaps_xml(const struct mc_lv_platform *p, char **out, str
         W(w_elem_u(x, w, "reducedPhysBits", p->guest_reduced_phys_bits));
         W(w_elem_u(x, w, "maxGuests", mc_libvirt_max_guests(p)));
         W(w_elem_u(x, w, "maxESGuests", mc_libvirt_max_es_guests(p)));
+        if (p->cpu0_id_len && p->cpu0_id_len <= sizeof p->cpu0_id) {
+            char b64[4 * ((sizeof p->cpu0_id + 2) / 3) + 1];
+            mc_base64_encode(p->cpu0_id, p->cpu0_id_len, b64);
+            W(x->TextWriterWriteElement(w, (const xmlChar *)"cpu0Id", (const xmlChar *)b64));
+        }
     }
     W(x->TextWriterEndElement(w)); /* sev */
     W(x->TextWriterStartElement(w, (const xmlChar *)"launchSecurity"));
@@ -348,6 +355,8 @@ mc_status mc_libvirt_qemu_args(const struct mc_lv_domain *d, const char *state_d
         jnum(&j, "size", kib * 1024);
         jemit(o, "-object", &j);
     }
+    /* libvirt: -overcommit mem-lock=on for <memoryBacking><locked/>, mem-lock=off otherwise. */
+    fprintf(o, "-overcommit mem-lock=%s\n", d->mem_locked ? "on" : "off");
     fprintf(o, "-smp %u,sockets=%u,cores=1,threads=1\n", d->vcpus, d->vcpus);
     if (d->kernel)
         opt_word(o, "-kernel", d->kernel);

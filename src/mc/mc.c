@@ -567,9 +567,15 @@ mc_status mc_bind_asid(struct mc_ctl *mc, uint32_t asid, mc_slot slot, struct mc
 {
     if (!mc)
         return mc_seterr(err, MC_E_INVAL, "NULL controller");
+    if (mc->plat.mode == MC_MODE_TSME)
+        return mc_seterr(err, MC_E_UNSUPPORTED,
+                         "SEV ASID keys are unavailable with TSME: SYSCFG[23] is set (the BIOS sets it for TSME too), "
+                         "but TSME encrypts every access with its one platform key, so this model offers no per-ASID "
+                         "keys; SEV needs the BIOS to leave TSME off and enable SME");
     if (mc->plat.mode != MC_MODE_SME)
         return mc_seterr(err, MC_E_UNSUPPORTED,
-                         "SEV ASID keys need SME mode (SYSCFG[23]=1); they are unavailable with TSME or on Intel");
+                         "SEV ASID keys need SME mode (SYSCFG[23] MemEncryptionModEn = 1, TSME off); %s",
+                         mc->plat.mode == MC_MODE_OFF ? "the BIOS left SYSCFG[23] clear" : "Intel parts have none");
     if (asid == 0 || asid > mc->max_asid)
         return mc_seterr(err, MC_E_RANGE, "ASID %u is outside 1..%u", asid, mc->max_asid);
     mc_status st = check_slot(mc, slot, err);

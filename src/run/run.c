@@ -59,6 +59,7 @@ struct run {
     struct mc_rng *owner_rng;
     struct mc_run_report *r;
     const struct mc_run_opts *o;
+    const struct mc_lv_platform *facts;
 };
 
 static double now_s(void)
@@ -134,7 +135,18 @@ static mc_status fw_init(struct run *x, bool es, struct mc_error *err)
         mc_put_le64(b + OFF(mc_sev_init, tmr_paddr), tmr);
         mc_put_le32(b + OFF(mc_sev_init, tmr_len), MC_SEV_TMR_LEN);
     }
-    return fw(x, MC_SEV_CMD_INIT, b, sizeof b, NULL, err);
+    /* As the Linux ccp driver brings the platform up (__sev_platform_init_locked): INIT, then
+     * WBINVD on every CPU and DF_FLUSH, so the first ACTIVATE finds every ASID clean instead of
+     * failing with DF_FLUSH_REQUIRED. */
+    mc_status st = fw(x, MC_SEV_CMD_INIT, b, sizeof b, NULL, err);
+    if (!st)
+        st = mc_vmm_flush_asids(x->vmm, err);
+    if (!st) {
+        x->r->df_flush = true;
+        for (uint32_t a = 1; a <= x->facts->max_sev_asid; a++)
+            x->r->dirty_asids_after_init += mc_psp_asid_dirty(x->psp, a);
+    }
+    return st;
 }
 
 static mc_status fw_platform_status(struct run *x, struct mc_error *err)
@@ -411,13 +423,15 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
     mc_status st = facts_for(o->platform ? o->platform : "milan", &prof, &facts, err);
     if (st)
         return st;
+    x.facts = &facts;
     snprintf(r->platform, sizeof r->platform, "%s", prof->name);
     snprintf(r->generation, sizeof r->generation, "%s", prof->generation ? prof->generation : "");
     snprintf(r->name, sizeof r->name, "%s", d->name);
     if (d->sec.type == MC_LV_SEC_NONE)
         return mc_seterr(err, MC_E_UNSUPPORTED,
                          "domain '%.60s' has no <launchSecurity type='sev'>; memcrypt run launches SEV guests", d->name);
-    if ((st = mc_libvirt_validate(d, &facts, MC_LV_CHECK_BLOBS | (o->firmware ? 0 : MC_LV_CHECK_FILES), err)))
+    if ((st = mc_libvirt_validate(d, &facts,
+                                  MC_LV_CHECK_BLOBS | MC_LV_CHECK_HOST | (o->firmware ? 0 : MC_LV_CHECK_FILES), err)))
         return st;
     if (d->sec.type == MC_LV_SEC_SEV_SNP)
         return mc_seterr(err, MC_E_UNSUPPORTED,

@@ -268,7 +268,8 @@ static int run_tsme(int argc, char **argv)
     TRY(make(&o, "boot-1", 1, -1, NULL, &bd, &m, &e));
     TRY(paging_on(m, &e));
     uint8_t b[SECRET_LEN];
-    say(&d, "The BIOS turned TSME on. The CPU stores the secret through a C=0 mapping.");
+    say(&d, "The BIOS turned TSME on (and set SYSCFG[23], MemEncryptionModEn, as TSME needs). The CPU stores the "
+            "secret through a C=0 mapping.");
     TRY(mc_machine_store(m, VA_PLAIN, SECRET, SECRET_LEN, false, NULL, &e));
     TRY(mc_machine_load(m, VA_ENC, b, SECRET_LEN, false, NULL, &e));
     view(&d, "CPU load through the C=1 alias", b, SECRET_LEN);
@@ -292,7 +293,7 @@ static int run_tsme(int argc, char **argv)
     view(&d, "CPU load after the reset", b, SECRET_LEN);
     mc_board_destroy(bd);
     return finish(&d, "With TSME everything inside the machine sees plaintext and the DRAM bus sees ciphertext, "
-                      "without any OS support; SEV keys are not available.");
+                      "without any OS support; SYSCFG[23] is set, yet SEV's per-ASID keys are not available.");
 }
 
 static int run_cold_boot(int argc, char **argv)

@@ -84,7 +84,9 @@ static int run_check(int argc, char **argv)
     if (mc_libvirt_load(argv[optind], &d, &err))
         return mc_cli_fail(argv[0], &err);
     struct mc_error verr = {0};
-    unsigned flags = MC_LV_CHECK_BLOBS | (no_files ? 0 : MC_LV_CHECK_FILES);
+    unsigned flags = MC_LV_CHECK_BLOBS | MC_LV_CHECK_HOST | (no_files ? 0 : MC_LV_CHECK_FILES);
+    struct mc_lv_requirements req;
+    mc_libvirt_requirements(d, &req);
     mc_status vst = mc_libvirt_validate(d, &p, flags, &verr);
     char *args = NULL;
     if (mc_libvirt_qemu_args(d, state_dir, &args, &err)) {
@@ -137,6 +139,10 @@ static int run_check(int argc, char **argv)
             json_blob(&j, "hostData", &s->host_data);
         }
         mc_json_end(&j);
+        mc_json_arr(&j, "hostRequirements");
+        for (size_t i = 0; i < req.n; i++)
+            mc_json_str(&j, NULL, req.msg[i]);
+        mc_json_end(&j);
         print_lines_json(&j, "qemuArgs", args);
         mc_json_finish(&j);
     } else {
@@ -181,6 +187,11 @@ static int run_check(int argc, char **argv)
             printf("  %.*s\n", (int)n, q);
             q += n + (e ? 1 : 0);
         }
+        if (req.n) {
+            printf("\nhost requirements not met (%zu):\n", req.n);
+            for (size_t i = 0; i < req.n; i++)
+                printf("  - %s\n", req.msg[i]);
+        }
         if (vst)
             printf("\nrefused: %s\n", verr.msg);
         else
@@ -199,12 +210,14 @@ const struct mc_cli_cmd mc_cli_domain[] = {
      "Reads the domain (name, memory, vcpu, os loader/kernel/initrd/cmdline and\n"
      "<launchSecurity type='sev'|'sev-snp'>), checks it against the platform (C-bit,\n"
      "reducedPhysBits, policy bits the firmware refuses, SEV-ES/SNP support, firmware and\n"
-     "kernel files, base64 blob sizes) and prints the configuration and the QEMU\n"
-     "-machine/-object arguments libvirt would generate.\n"
+     "kernel files, base64 blob sizes) and what a real host needs besides (a Q35 machine,\n"
+     "UEFI firmware, <driver iommu='on'/> on every virtio device, locked memory, no PCI\n"
+     "passthrough; each unmet one is listed), and prints the configuration and the QEMU\n"
+     "-machine/-object/-overcommit arguments libvirt would generate.\n"
      "Exit status: 0 the platform can launch it, 1 refused (reason printed), 2 usage, 3 error.\n"
      "\n"
      "options:\n"
-     "  --platform NAME   naples, rome, milan (default) or genoa\n"
+     "  --platform NAME   naples, rome, milan (default), genoa or turin\n"
      "  --state-dir DIR   folder for dh_cert.base64/session.base64 in the QEMU arguments\n"
      "                    (default /var/lib/libvirt/qemu/domain--1-NAME)\n"
      "  --no-file-check   do not require the firmware/kernel/initrd files to exist\n"

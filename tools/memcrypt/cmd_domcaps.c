@@ -1,19 +1,78 @@
 /* memcrypt domcaps — libvirt-style domain capabilities of an emulated platform. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include <memcrypt/bytes.h>
 #include <memcrypt/json.h>
 #include <memcrypt/libvirt.h>
+#include <memcrypt/machine.h>
+#include <memcrypt/psp.h>
+#include <memcrypt/sev_api.h>
+#include <memcrypt/vm.h>
 
 #include "cli.h"
+#include "crypto/crypto.h"
+
+#define CMD_PA 0x10000ull
+#define DATA_PA 0x20000ull
+
+/* The chip's ID as libvirt reads <cpu0Id>: QEMU's query-sev-capabilities issues GET_ID and
+ * reports the first socket's 64 bytes in base64. Asked here of the emulated chip through its
+ * mailbox (the chip of --state, or a fresh one: --seed makes it repeatable). */
+static mc_status cpu0_id(const char *platform, const char *state, const char *seed, uint8_t id[MC_SEV_ID_LEN],
+                         struct mc_error *err)
+{
+    struct mc_machine_config mc;
+    mc_machine_config_init(&mc);
+    mc.platform = platform;
+    mc.dram_size = 16ull << 20;
+    if (seed) {
+        mc.seed = (const uint8_t *)seed;
+        mc.seed_len = strlen(seed);
+    }
+    struct mc_machine *m = NULL;
+    struct mc_psp *psp = NULL;
+    struct mc_sev_port port;
+    struct mc_psp_mem mem;
+    struct mc_psp_config cfg;
+    mc_status st = mc_machine_create(&mc, &m, err);
+    if (!st) {
+        mc_sev_port_init(&port, mc_machine_mc(m), &mem);
+        st = mc_psp_config_from_profile(mc_machine_profile(m), &cfg, err);
+    }
+    if (!st) {
+        cfg.state_path = state;
+        st = mc_psp_create(&cfg, &mem, mc_machine_rng(m), &psp, err);
+    }
+    uint8_t b[sizeof(struct mc_sev_addr_len)] = {0};
+    mc_put_le64(b + offsetof(struct mc_sev_addr_len, paddr), DATA_PA);
+    mc_put_le32(b + offsetof(struct mc_sev_addr_len, len), MC_SEV_ID_LEN);
+    struct mc_fault f;
+    uint32_t fw = 0;
+    if (!st)
+        st = mc_machine_phys_write(m, CMD_PA, b, sizeof b, &f, err);
+    if (!st)
+        st = mc_psp_command(psp, MC_SEV_CMD_GET_ID, CMD_PA, &fw, err);
+    if (!st && fw)
+        st = mc_seterr(err, MC_E_STATE, "GET_ID failed with firmware status 0x%x", fw);
+    if (!st)
+        st = mc_machine_phys_read(m, DATA_PA, id, MC_SEV_ID_LEN, &f, err);
+    mc_psp_destroy(psp);
+    mc_machine_destroy(m);
+    return st;
+}
 
 static int run_domcaps(int argc, char **argv)
 {
     int json = 0;
-    const char *platform = "milan";
+    const char *platform = "milan", *state = NULL, *seed = NULL;
     static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
                                          {"platform", required_argument, NULL, 'p'},
+                                         {"state", required_argument, NULL, 's'},
+                                         {"seed", required_argument, NULL, 'S'},
                                          {0}};
     int c;
     optind = 1;
@@ -23,6 +82,10 @@ static int run_domcaps(int argc, char **argv)
             json = 1;
         else if (c == 'p')
             platform = optarg;
+        else if (c == 's')
+            state = optarg;
+        else if (c == 'S')
+            seed = optarg;
         else
             return mc_cli_usage_error(argv[0], "unknown option or missing value '%s'", argv[optind - 1]);
     }
@@ -32,6 +95,11 @@ static int run_domcaps(int argc, char **argv)
     struct mc_lv_platform p;
     if (mc_libvirt_platform(platform, &p, &err))
         return mc_cli_usage_error(argv[0], "%s", err.msg);
+    if (p.sev) {
+        if (cpu0_id(p.name, state, seed, p.cpu0_id, &err))
+            return mc_cli_fail(argv[0], &err);
+        p.cpu0_id_len = MC_SEV_ID_LEN;
+    }
     if (json) {
         struct mc_json j;
         mc_json_begin(&j, stdout);
@@ -47,6 +115,9 @@ static int run_domcaps(int argc, char **argv)
             mc_json_u64(&j, "hostPhysAddrReduction", p.phys_addr_reduction);
             mc_json_u64(&j, "maxGuests", mc_libvirt_max_guests(&p));
             mc_json_u64(&j, "maxESGuests", mc_libvirt_max_es_guests(&p));
+            char b64[4 * ((MC_SEV_ID_LEN + 2) / 3) + 1];
+            mc_base64_encode(p.cpu0_id, p.cpu0_id_len, b64);
+            mc_json_str(&j, "cpu0Id", b64);
         }
         mc_json_end(&j);
         mc_json_bool(&j, "sevSnp", p.sev_snp);
@@ -67,15 +138,20 @@ static int run_domcaps(int argc, char **argv)
 
 const struct mc_cli_cmd mc_cli_domcaps[] = {
     {"domcaps", "libvirt-style domain capabilities (the <sev> element) of an emulated platform",
-     "usage: memcrypt domcaps [--platform NAME] [--json]\n"
+     "usage: memcrypt domcaps [--platform NAME] [--state FILE | --seed S] [--json]\n"
      "\n"
      "Prints <domainCapabilities> as `virsh domcapabilities` does, with\n"
-     "<features><sev supported='yes'> holding cbitpos, reducedPhysBits, maxGuests and\n"
-     "maxESGuests of the platform. reducedPhysBits is the guest-facing value (1), as libvirt\n"
-     "reports it; --json also shows the host's own physical-address reduction.\n"
+     "<features><sev supported='yes'> holding cbitpos, reducedPhysBits, maxGuests,\n"
+     "maxESGuests and cpu0Id of the platform. reducedPhysBits is the guest-facing value (1), as\n"
+     "libvirt reports it; --json also shows the host's own physical-address reduction.\n"
+     "cpu0Id is the emulated chip's GET_ID (64 bytes, base64), asked through its mailbox as QEMU\n"
+     "does: the chip of --state FILE, else a fresh chip (--seed makes it repeatable). A fresh\n"
+     "chip first makes its 4096-bit RSA root, which takes a few seconds.\n"
      "\n"
      "options:\n"
-     "  --platform NAME   naples, rome, milan (default) or genoa\n"
+     "  --platform NAME   naples, rome, milan (default), genoa or turin\n"
+     "  --state FILE      the emulated chip's state (as `memcrypt fw --state`)\n"
+     "  --seed S          deterministic chip identity\n"
      "  --json            machine-readable output\n"
      "\n"
      "example:\n"

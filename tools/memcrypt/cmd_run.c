@@ -221,6 +221,8 @@ static void print_json(const struct mc_run_report *r)
     mc_json_u64(&j, "vcpus", r->vcpus);
     mc_json_hex64(&j, "policy", r->policy);
     mc_json_bool(&j, "sevEs", r->es);
+    mc_json_bool(&j, "dfFlushAfterInit", r->df_flush);
+    mc_json_u64(&j, "dirtyAsidsAfterInit", r->dirty_asids_after_init);
     mc_json_u64(&j, "handle", r->handle);
     mc_json_u64(&j, "asid", r->asid);
     mc_json_str(&j, "firmware", r->firmware);
@@ -294,6 +296,9 @@ static void print_text(const struct mc_run_report *r)
     printf("  firmware %s (%llu KiB)%s\n", r->firmware, (unsigned long long)(r->firmware_size >> 10),
            r->kernel_hashes ? ", plus the kernel-hashes table" : "");
     printf("\nlaunch (as QEMU/KVM drive it)\n");
+    if (r->df_flush)
+        printf("  %-22s INIT, WBINVD on every core, DF_FLUSH (as the Linux ccp driver); %u ASIDs left dirty\n",
+               "platform init", r->dirty_asids_after_init);
     printf("  %-22s %s\n", "guest owner", r->owner);
     printf("  %-22s %llu bytes in %.3f s (%.0f MB/s)\n", "LAUNCH_UPDATE_*", (unsigned long long)r->launch_bytes,
            r->update_seconds, r->update_seconds > 0 ? r->launch_bytes / r->update_seconds / 1e6 : 0.0);
