@@ -94,11 +94,14 @@ static void test_amd_roots_real(void)
         const char *name = mc_sev_root_match_ark(&ark);
         CHECK(name && !strcmp(name, gens[g]));
     }
-    /* The Naples ARK as AMD shipped it without signature is refused as truncated. */
+    /* The Naples ARK as AMD ships it, without signature: read as an unsigned body that cannot
+     * verify itself but equals the built-in Naples root. */
     size_t len;
     uint8_t *nosig = load("sev-ca/naples/ark.cert.nosig", &len);
     struct mc_amd_cert c;
-    CHECK(nosig && mc_amd_cert_parse(nosig, len, &c, NULL) == MC_E_FORMAT);
+    CHECK(nosig && len == 576 && mc_amd_cert_parse(nosig, len, &c, NULL) == MC_OK && c.sig_len == 0);
+    CHECK(mc_amd_cert_verify(&c, &c, NULL) == MC_E_VERIFY);
+    CHECK(mc_sev_root_match_body(&c) && !strcmp(mc_sev_root_match_body(&c), "naples"));
     free(nosig);
 }
 
@@ -205,6 +208,55 @@ static void test_parse_hostile(void)
     free(raw);
 }
 
+/* Peer formats: AMD's distributed Naples ARK is 576 bytes without signature (sev-tool and the
+ * Rust `sev` crate read it); a signature slot with usage 0 and algorithm 0 is empty. */
+static void test_peer_formats(void)
+{
+    size_t len;
+    uint8_t *raw = load("sev-ca/naples/ark.cert", &len);
+    if (!raw)
+        return;
+    struct mc_amd_cert full, bare;
+    CHECK(len == 832 && mc_amd_cert_parse(raw, len, &full, NULL) == MC_OK && full.sig_len == 256);
+    CHECK(mc_amd_cert_parse(raw, 576, &bare, NULL) == MC_OK && bare.sig_len == 0 && mc_amd_cert_size(&bare) == 576);
+    struct mc_error e;
+    CHECK(mc_amd_cert_verify(&bare, &full, &e) == MC_E_VERIFY && strstr(e.msg, "no signature"));
+    CHECK(mc_sev_root_match_body(&bare) && !strcmp(mc_sev_root_match_body(&bare), "naples"));
+    CHECK(mc_sev_root_match_body(&full) && !strcmp(mc_sev_root_match_body(&full), "naples"));
+    raw[0x50] ^= 1; /* any change of the body: no longer AMD's */
+    CHECK(mc_amd_cert_parse(raw, 576, &bare, NULL) != MC_OK || !mc_sev_root_match_body(&bare));
+    free(raw);
+    /* ASK || ARK chains (SEND_START) stay strict: no unsigned ARK there. */
+    size_t la, lk;
+    uint8_t *ask = load("sev-ca/rome/ask.cert", &la), *ark = load("sev-ca/rome/ark.cert", &lk);
+    if (ask && ark) {
+        uint8_t chain[2 * MC_AMD_CERT_MAX_LEN];
+        memcpy(chain, ask, la);
+        memcpy(chain + la, ark, lk - 512);
+        struct mc_amd_cert a, r;
+        CHECK(mc_amd_chain_parse(chain, la + lk - 512, &a, &r, NULL) == MC_E_FORMAT);
+        CHECK(mc_amd_cert_parse(ark, lk - 512, &r, NULL) == MC_OK && !strcmp(mc_sev_root_match_body(&r), "rome"));
+    }
+    free(ask);
+    free(ark);
+    /* Empty slot written as usage 0, algorithm 0. */
+    raw = load("sev-platform/rome/oca.cert", &len);
+    if (!raw)
+        return;
+    struct mc_sev_cert c;
+    CHECK(mc_sev_cert_parse(raw, len, &c, NULL) == MC_OK && !mc_sev_cert_slot_used(&c, 1));
+    mc_put_le32(raw + 0x61C, 0);
+    CHECK_MSG(mc_sev_cert_parse(raw, len, &c, &e) == MC_OK, "%s", e.msg);
+    CHECK(!mc_sev_cert_slot_used(&c, 1) && mc_sev_cert_slot_used(&c, 0));
+    CHECK(mc_sev_cert_verify(&c, &c, NULL) == MC_OK); /* the OCA still verifies by its own slot 1 */
+    raw[0x700] = 1; /* an "empty" slot with data is refused */
+    CHECK(mc_sev_cert_parse(raw, len, &c, NULL) == MC_E_FORMAT);
+    raw[0x700] = 0;
+    mc_put_le32(raw + 0x620, MC_SEV_ALGO_ECDSA_SHA256); /* usage 0 with an algorithm: an (ARK) signature */
+    CHECK(mc_sev_cert_parse(raw, len, &c, NULL) == MC_OK && mc_sev_cert_slot_used(&c, 1));
+    free(raw);
+}
+
 static void test_sign_roundtrip(void)
 {
     struct mc_rng *r = NULL;
@@ -245,5 +297,6 @@ int main(void)
     RUN(test_platform_chains_real);
     RUN(test_parse_hostile);
     RUN(test_sign_roundtrip);
+    RUN(test_peer_formats);
     return check_summary();
 }

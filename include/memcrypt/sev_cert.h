@@ -69,7 +69,8 @@ void mc_sev_cert_serialize(const struct mc_sev_cert *c, uint8_t out[MC_SEV_CERT_
 mc_status mc_sev_cert_verify(const struct mc_sev_cert *c, const struct mc_sev_cert *signer, struct mc_error *err);
 /* Empty both signature slots (what PEK_CSR and PDH_CERT_EXPORT's CEK look like). */
 void mc_sev_cert_clear_sigs(struct mc_sev_cert *c);
-/* True when slot i holds a signature (usage != INVALID). */
+/* True when slot i holds a signature: not empty, where empty is usage 0x1000 (INVALID) or
+ * usage 0 with algorithm 0 (both accepted by the parser, with all-zero data). */
 bool mc_sev_cert_slot_used(const struct mc_sev_cert *c, int i);
 /* Names for display ("PEK", "ECDSA-SHA256", ...); never NULL. */
 const char *mc_sev_usage_name(uint32_t usage);
@@ -94,7 +95,9 @@ struct mc_amd_cert {
 };
 
 /* Parse one AMD certificate occupying the whole buffer (strict). The signature length is what
- * remains after the modulus and must be 256 or 512 bytes. */
+ * remains after the modulus and must be 256 or 512 bytes, or 0: an unsigned body (AMD
+ * distributes the Naples ARK as 576 bytes without signature); sig_len is then 0 and
+ * mc_amd_cert_verify refuses it — trust it only through mc_sev_root_match_body. */
 mc_status mc_amd_cert_parse(const uint8_t *buf, size_t len, struct mc_amd_cert *out, struct mc_error *err);
 /* Parse an AMD chain ASK || ARK (SEND_START's amd_certs buffer); the ASK's signature is taken to
  * have its own modulus size. */
@@ -129,5 +132,8 @@ struct mc_sev_root {
 const struct mc_sev_root *mc_sev_roots(size_t *n);
 /* Which built-in generation has this ARK (same modulus and exponent)? NULL if none. */
 const char *mc_sev_root_match_ark(const struct mc_amd_cert *ark);
+/* Which built-in generation has an ARK or ASK whose body (every byte but the signature) equals
+ * c's? NULL if none. An unsigned copy of a built-in root is trusted as that root. */
+const char *mc_sev_root_match_body(const struct mc_amd_cert *c);
 
 #endif

@@ -38,8 +38,11 @@ static bool all_zero(const uint8_t *p, size_t n)
     return acc == 0;
 }
 
-static mc_status parse_sized(const uint8_t *buf, size_t len, size_t sig_len, struct mc_amd_cert *out,
-                             struct mc_error *err)
+/* sig_len 0: the signature is whatever follows the modulus. allow_unsigned: nothing may follow
+ * it (AMD distributes the Naples ARK as a 576-byte body without signature; sev-tool and the Rust
+ * `sev` crate read it). */
+static mc_status parse_sized(const uint8_t *buf, size_t len, size_t sig_len, bool allow_unsigned,
+                             struct mc_amd_cert *out, struct mc_error *err)
 {
     if (len < MC_AMD_CERT_HDR_LEN)
         return mc_seterr(err, MC_E_FORMAT, "AMD certificate is truncated (%zu bytes, header needs 64)", len);
@@ -67,7 +70,7 @@ static mc_status parse_sized(const uint8_t *buf, size_t len, size_t sig_len, str
             return mc_seterr(err, MC_E_FORMAT, "AMD certificate is truncated (%zu bytes)", len);
         sig_len = len - MC_AMD_CERT_HDR_LEN - eb - nb;
     }
-    if (sig_len != 256 && sig_len != 512)
+    if (sig_len != 256 && sig_len != 512 && !(sig_len == 0 && allow_unsigned))
         return mc_seterr(err, MC_E_FORMAT, "AMD certificate signature of %zu bytes is neither 256 nor 512", sig_len);
     if (len != MC_AMD_CERT_HDR_LEN + eb + nb + sig_len)
         return mc_seterr(err, MC_E_FORMAT, "AMD certificate is %zu bytes, its sizes say %zu", len,
@@ -89,7 +92,7 @@ mc_status mc_amd_cert_parse(const uint8_t *buf, size_t len, struct mc_amd_cert *
 {
     if (!buf || !out)
         return mc_seterr(err, MC_E_INVAL, "AMD certificate: NULL argument");
-    return parse_sized(buf, len, 0, out, err);
+    return parse_sized(buf, len, 0, true, out, err);
 }
 
 mc_status mc_amd_chain_parse(const uint8_t *buf, size_t len, struct mc_amd_cert *ask, struct mc_amd_cert *ark,
@@ -106,9 +109,9 @@ mc_status mc_amd_chain_parse(const uint8_t *buf, size_t len, struct mc_amd_cert 
     if (len <= ask_len)
         return mc_seterr(err, MC_E_FORMAT, "AMD chain is too short for ASK || ARK");
     struct mc_amd_cert a, r;
-    mc_status rc = parse_sized(buf, ask_len, nb / 8, &a, err);
+    mc_status rc = parse_sized(buf, ask_len, nb / 8, false, &a, err);
     if (rc == MC_OK)
-        rc = parse_sized(buf + ask_len, len - ask_len, 0, &r, err);
+        rc = parse_sized(buf + ask_len, len - ask_len, 0, false, &r, err);
     if (rc != MC_OK)
         return rc;
     if (a.key_usage != MC_SEV_USAGE_ASK || r.key_usage != MC_SEV_USAGE_ARK)
@@ -181,6 +184,9 @@ mc_status mc_amd_cert_verify(const struct mc_amd_cert *c, const struct mc_amd_ce
     if (c->key_usage == MC_SEV_USAGE_ARK &&
         (memcmp(c->key_id, signer->key_id, 16) != 0 || memcmp(c->modulus, signer->modulus, 512) != 0))
         return mc_seterr(err, MC_E_VERIFY, "an ARK must be self-signed");
+    if (c->sig_len == 0)
+        return mc_seterr(err, MC_E_VERIFY, "the %s carries no signature (an unsigned copy of its body)",
+                         c->key_usage == MC_SEV_USAGE_ARK ? "ARK" : "ASK");
     if (c->sig_len != signer->modulus_bits / 8)
         return mc_seterr(err, MC_E_VERIFY, "signature size %u does not match the %u-bit ARK", c->sig_len,
                          signer->modulus_bits);

@@ -203,7 +203,10 @@ mc_status mc_sev_cert_parse(const uint8_t *buf, size_t len, struct mc_sev_cert *
         return rc;
     for (int i = 0; i < 2; i++) {
         const struct mc_sev_cert_sig *s = &c.sig[i];
-        if (s->usage == MC_SEV_USAGE_INVALID) {
+        /* Empty slot: usage 0x1000 (the spec's "invalid"), or usage 0 with algorithm 0 as
+         * hand-made and some tool-made certificates leave it (algorithm 0 signs nothing, so usage
+         * 0 cannot mean an ARK signature there). */
+        if (s->usage == MC_SEV_USAGE_INVALID || (s->usage == 0 && s->algo == MC_SEV_ALGO_INVALID)) {
             if (s->algo != MC_SEV_ALGO_INVALID || !all_zero(s->data, MC_SEV_SIG_LEN))
                 return mc_seterr(err, MC_E_FORMAT, "empty signature slot %d has a non-zero algorithm or data", i + 1);
             continue;
@@ -252,7 +255,8 @@ void mc_sev_cert_clear_sigs(struct mc_sev_cert *c)
 
 bool mc_sev_cert_slot_used(const struct mc_sev_cert *c, int i)
 {
-    return c && i >= 0 && i < 2 && c->sig[i].usage != MC_SEV_USAGE_INVALID;
+    return c && i >= 0 && i < 2 && c->sig[i].usage != MC_SEV_USAGE_INVALID &&
+           !(c->sig[i].usage == 0 && c->sig[i].algo == MC_SEV_ALGO_INVALID);
 }
 
 mc_status mc_sev_cert_get_pubkey(const struct mc_sev_cert *c, struct mc_pk **out, struct mc_error *err)

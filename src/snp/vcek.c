@@ -115,17 +115,20 @@ mc_status mc_snp_vcek_parse(X509 *x, struct mc_snp_vcek_info *out, struct mc_err
                 v.spl[a] = (uint8_t)val;
             }
         } else if (!strcmp(arc, "4")) {
-            /* AMD puts the hwID bytes directly in the extension value (no inner tag). A value that
-             * is itself an OCTET STRING of 64 or 8 bytes (04 40 .. / 04 08 ..) is the wrong wrapping. */
-            if ((len == 66 && d[0] == 0x04 && d[1] == 0x40) || (len == 10 && d[0] == 0x04 && d[1] == 0x08))
-                st = mc_seterr(err, MC_E_FORMAT,
-                               "the hwID extension (.4) is wrapped in an OCTET STRING; AMD's certificates "
-                               "carry the %d raw bytes", len - 2);
-            else if (len != 64 && len != 8)
+            /* AMD puts the hwID bytes directly in the extension value (no inner tag). Some
+             * certificates seen in the wild wrap them in an OCTET STRING (04 40 .. / 04 08 ..);
+             * trustee reads both, and so do we, recording which encoding was seen. */
+            bool wrapped = (len == 66 && d[0] == 0x04 && d[1] == 0x40) || (len == 10 && d[0] == 0x04 && d[1] == 0x08);
+            if (wrapped) {
+                d += 2;
+                len -= 2;
+            }
+            if (len != 64 && len != 8)
                 st = mc_seterr(err, MC_E_FORMAT, "the hwID extension (.4) is %d bytes; it must be 64 (or 8 on Turin)", len);
             else {
                 memcpy(v.hwid, d, (size_t)len);
                 v.hwid_len = (size_t)len;
+                v.hwid_wrapped = wrapped;
             }
         } else if (!strcmp(arc, "5")) {
             st = get_ia5(d, len, "cspID (.5)", v.csp_id, sizeof v.csp_id, err);

@@ -1,7 +1,7 @@
 /* VCEK / VLEK certificate extensions (internal; X.509 module, uses OpenSSL's X.509 API).
  * AMD's extensions live under 1.3.6.1.4.1.3704.1: .1 structVersion INTEGER, .2 productName
  * IA5String, .3.N SPLs as INTEGER (1 bl, 2 tee, 3 snp, 4-7 spl_4..7, 8 ucode, 9 fmc), .4 hwID as
- * raw bytes (64, or 8 on Turin), .5 cspID IA5String (VLEK). */
+ * raw bytes (64, or 8 on Turin; an OCTET STRING around them is read too), .5 cspID IA5String (VLEK). */
 #ifndef MC_SNP_VCEK_H
 #define MC_SNP_VCEK_H
 
@@ -23,12 +23,14 @@ struct mc_snp_vcek_info {
     uint8_t spl[MC_SNP_SPL_ARCS];
     uint8_t hwid[64];
     size_t hwid_len;         /* 0 when absent */
+    bool hwid_wrapped;       /* the value was an OCTET STRING around the bytes (AMD's are raw) */
     bool has_csp_id;
     char csp_id[128];
 };
 
-/* Read AMD's extensions. A hwID wrapped in an OCTET STRING, a non-INTEGER SPL, an SPL outside
- * 0..255, a missing or unknown productName -> MC_E_FORMAT with a sentence. */
+/* Read AMD's extensions. The hwID is taken raw (AMD's encoding) or wrapped in an OCTET STRING
+ * (hwid_wrapped says which). A non-INTEGER SPL, an SPL outside 0..255, a missing or unknown
+ * productName -> MC_E_FORMAT with a sentence. */
 mc_status mc_snp_vcek_parse(X509 *x, struct mc_snp_vcek_info *out, struct mc_error *err);
 
 /* Which reported_tcb byte an SPL arc (.3.N) corresponds to for gen; -1 when none.

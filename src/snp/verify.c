@@ -230,8 +230,9 @@ static bool build_chain(struct mc_snp_verifier *v, const struct mc_snp_report *r
         add(res, "vcek", MC_CHECK_FAIL, "the %s's public key is not an ECDSA P-384 key", leafname);
         goto out;
     }
-    add(res, "vcek", MC_CHECK_PASS, "%s for %s, productName %s", leafname, mc_snp_gen_name(e->info.gen),
-        e->info.product);
+    add(res, "vcek", MC_CHECK_PASS, "%s for %s, productName %s%s", leafname, mc_snp_gen_name(e->info.gen),
+        e->info.product,
+        e->info.hwid_len ? (e->info.hwid_wrapped ? ", hwID wrapped in an OCTET STRING" : ", hwID as raw bytes") : "");
 
     enum mc_snp_gen rg = mc_snp_report_gen(r);
     if (rg != MC_SNP_GEN_UNKNOWN && rg != e->info.gen) {
@@ -362,7 +363,9 @@ static void check_extensions(const struct chain_entry *e, const struct mc_snp_re
             add(res, "hwid", MC_CHECK_FAIL, "the VCEK's hwID does not match the report's chip_id%s",
                 n == 8 ? " (Turin: first 8 bytes, the rest zero)" : "");
         else
-            add(res, "hwid", MC_CHECK_PASS, "hwID equals chip_id (%zu bytes)", n);
+            add(res, "hwid", MC_CHECK_PASS, "hwID equals chip_id (%zu bytes; %s)", n,
+                e->info.hwid_wrapped ? "encoded wrapped in an OCTET STRING, not as AMD's raw bytes"
+                                     : "raw bytes, AMD's encoding");
     }
     /* SPLs vs reported_tcb */
     static const int required_mg[] = {1, 2, 3, 8}, required_t[] = {1, 2, 3, 8, 9};

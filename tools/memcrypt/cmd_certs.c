@@ -138,6 +138,17 @@ static int run_verify(int argc, char **argv)
             add_link(&v, "ARK", false, e1.msg);
         if (rs != MC_OK)
             add_link(&v, "ASK", false, e2.msg);
+        /* An unsigned ARK (AMD's distributed Naples ARK is 576 bytes without signature) is
+         * AMD's root when its body equals a built-in one; the built-in copy, signature included,
+         * then stands in for it. */
+        const char *unsigned_gen = NULL;
+        if (ra == MC_OK && ark.sig_len == 0 && (unsigned_gen = mc_sev_root_match_body(&ark))) {
+            size_t nr;
+            const struct mc_sev_root *roots = mc_sev_roots(&nr);
+            for (size_t i = 0; i < nr; i++)
+                if (!strcmp(roots[i].name, unsigned_gen))
+                    ra = mc_amd_cert_parse(roots[i].ark, roots[i].ark_len, &ark, &e1);
+        }
         if (ra == MC_OK)
             add_status(&v, "ARK <- ARK", mc_amd_cert_verify(&ark, &ark, &e), &e);
         if (ra == MC_OK && rs == MC_OK)
@@ -147,7 +158,13 @@ static int run_verify(int argc, char **argv)
         if (ra == MC_OK) {
             root_gen = mc_sev_root_match_ark(&ark);
             emulated = mc_amd_cert_is_emulated(&ark);
-            if (root_gen) {
+            if (root_gen && unsigned_gen) {
+                root_ok = true;
+                snprintf(root_desc, sizeof root_desc,
+                         "AMD %s ARK: the folder's copy is unsigned (%s), its body equals the built-in root, whose "
+                         "signature verifies",
+                         root_gen, "576 bytes as AMD distributes it");
+            } else if (root_gen) {
                 root_ok = true;
                 snprintf(root_desc, sizeof root_desc, "AMD %s ARK (matches the built-in root)", root_gen);
             } else if (emulated && allow_emu) {
@@ -280,7 +297,8 @@ static int show_sev(const char *path, const struct mc_sev_cert *c, int json)
         for (int i = 0; i < 2; i++) {
             mc_json_obj(&j, NULL);
             mc_json_u64(&j, "slot", (uint64_t)i + 1);
-            mc_json_str(&j, "signer", mc_sev_usage_name(c->sig[i].usage));
+            mc_json_bool(&j, "empty", !mc_sev_cert_slot_used(c, i));
+            mc_json_str(&j, "signer", mc_sev_cert_slot_used(c, i) ? mc_sev_usage_name(c->sig[i].usage) : "none");
             mc_json_str(&j, "algo", mc_sev_algo_name(c->sig[i].algo));
             mc_json_end(&j);
         }
@@ -301,8 +319,8 @@ static int show_sev(const char *path, const struct mc_sev_cert *c, int json)
         printf("  RSA modulus    %u bits\n", mc_le32(c->pubkey));
     }
     for (int i = 0; i < 2; i++) {
-        if (c->sig[i].usage == MC_SEV_USAGE_INVALID)
-            printf("  signature %d    (empty)\n", i + 1);
+        if (!mc_sev_cert_slot_used(c, i))
+            printf("  signature %d    (empty: usage 0x%x, algorithm 0x%x)\n", i + 1, c->sig[i].usage, c->sig[i].algo);
         else
             printf("  signature %d    by %s, %s\n", i + 1, mc_sev_usage_name(c->sig[i].usage),
                    mc_sev_algo_name(c->sig[i].algo));
@@ -314,6 +332,7 @@ static int show_amd(const char *path, const struct mc_amd_cert *c, int json)
 {
     bool emu = mc_amd_cert_is_emulated(c);
     const char *gen = mc_sev_root_match_ark(c);
+    const char *body = mc_sev_root_match_body(c);
     char kid[33], cid[33];
     mc_hex_encode(c->key_id, 16, kid);
     mc_hex_encode(c->certifying_id, 16, cid);
@@ -329,6 +348,8 @@ static int show_amd(const char *path, const struct mc_amd_cert *c, int json)
         mc_json_u64(&j, "pubexp_bits", c->pubexp_bits);
         mc_json_u64(&j, "modulus_bits", c->modulus_bits);
         mc_json_u64(&j, "signature_bytes", c->sig_len);
+        mc_json_bool(&j, "signed", c->sig_len != 0);
+        mc_json_str(&j, "builtin_body", body);
         mc_json_bool(&j, "emulated", emu);
         mc_json_str(&j, "builtin_root", gen);
         mc_json_end(&j);
@@ -337,10 +358,14 @@ static int show_amd(const char *path, const struct mc_amd_cert *c, int json)
     }
     printf("%s: AMD %s certificate (%zu bytes)%s\n", path, c->key_usage == MC_SEV_USAGE_ARK ? "ARK" : "ASK",
            mc_amd_cert_size(c), emu ? "  ** EMULATED memcrypt root, not AMD's **" : "");
+    if (c->sig_len == 0)
+        printf("  signature      none: an unsigned body%s%s%s\n", body ? " equal to AMD's built-in " : "",
+               body ? body : "", body ? " root (trusted as that root)" : " that matches no built-in AMD root");
     printf("  key id         %s%s\n", kid, emu ? " (\"MEMCRYPT-EMU...\")" : "");
     printf("  certifying id  %s\n", cid);
     printf("  key            RSA %u bits, exponent field %u bits\n", c->modulus_bits, c->pubexp_bits);
-    printf("  signature      %u bytes (RSA-PSS, %s)\n", c->sig_len, c->sig_len == 256 ? "SHA-256" : "SHA-384");
+    if (c->sig_len)
+        printf("  signature      %u bytes (RSA-PSS, %s)\n", c->sig_len, c->sig_len == 256 ? "SHA-256" : "SHA-384");
     if (gen)
         printf("  built-in root  AMD %s\n", gen);
     printf("  emulated       %s\n", emu ? "yes" : "no");
