@@ -143,7 +143,7 @@ static void test_secret_table(void)
     memcpy(e.guid, want_g, 16);
     uint8_t t[128];
     size_t n = 0;
-    CHECK(mc_sev_secret_table_build(&e, 1, t, sizeof t, &n, NULL) == MC_OK);
+    CHECK(mc_sev_secret_table_build(&e, 1, MC_SEV_SECRET_PAD_LIBVIRT, t, sizeof t, &n, NULL) == MC_OK);
     CHECK_EQ_U64(n, 48); /* 20 + 27 = 47 -> padded to 48 */
     static const uint8_t hdr_g[16] = {0x42, 0xf5, 0x74, 0x1e, 0xdd, 0x71, 0x66, 0x4d,
                                       0x96, 0x3e, 0xef, 0x42, 0x87, 0xff, 0x17, 0x3b};
@@ -153,7 +153,15 @@ static void test_secret_table(void)
     CHECK_EQ_U64(mc_le32(t + 36), 27);
     CHECK_MEM(t + 40, "hunter2", 7);
     CHECK(t[47] == 0);
-    CHECK(mc_sev_secret_table_build(&e, 1, t, 40, &n, NULL) == MC_E_RANGE);
+    CHECK(mc_sev_secret_table_build(&e, 1, MC_SEV_SECRET_PAD_LIBVIRT, t, 40, &n, NULL) == MC_E_RANGE);
+    /* An aligned table: sevctl adds nothing, libvirt a whole zero block (the length field is the
+     * same). 20 + 20 + 24 = 64. */
+    struct mc_sev_secret_entry e24 = {{0}, (const uint8_t *)"0123456789abcdefghijklmn", 24};
+    CHECK(mc_sev_secret_table_build(&e24, 1, MC_SEV_SECRET_PAD_SEVCTL, t, sizeof t, &n, NULL) == MC_OK && n == 64);
+    CHECK_EQ_U64(mc_le32(t + 16), 64);
+    CHECK(mc_sev_secret_table_build(&e24, 1, MC_SEV_SECRET_PAD_LIBVIRT, t, sizeof t, &n, NULL) == MC_OK && n == 80);
+    CHECK_EQ_U64(mc_le32(t + 16), 64);
+    CHECK(mc_sev_secret_table_build(&e, 1, MC_SEV_SECRET_PAD_SEVCTL, t, sizeof t, &n, NULL) == MC_OK && n == 48);
 }
 
 /* Owner <-> emulated PSP over real ECDH, then LAUNCH_MEASURE, secret, and ATTESTATION. */

@@ -69,6 +69,9 @@ struct mc_measure_input {
     unsigned vcpus;          /* SEV-ES / SNP / SVSM: 1..MC_MEASURE_MAX_VCPUS */
     uint32_t vcpu_sig;       /* CPUID(1).EAX for RDX (QEMU) */
     enum mc_vmm_type vmm;
+    unsigned vmsa_variant;   /* MC_VMSA_VARIANT_* bits (memcrypt/vmsa.h); 0 = QEMU/KVM today */
+    const uint8_t *vmsa_pages[2]; /* SEV-ES: given VMSA pages (BSP, APs; MC_VMSA_SIZE bytes each) measured
+                                     instead of built ones, as sevctl's --vmsa-cpu0/--vmsa-cpu1; NULL = build */
     uint64_t guest_features; /* SNP SEV_FEATURES */
     bool has_kernel;         /* direct kernel boot: build the kernel-hashes table */
     const uint8_t *kernel;

@@ -136,4 +136,28 @@ const char *mc_sev_root_match_ark(const struct mc_amd_cert *ark);
  * c's? NULL if none. An unsigned copy of a built-in root is trusted as that root. */
 const char *mc_sev_root_match_body(const struct mc_amd_cert *c);
 
+/* ---- The whole chain -------------------------------------------------------------------------- */
+
+#define MC_SEV_CHAIN_MAX_LINKS 10
+struct mc_sev_chain_link {
+    const char *name; /* "PDH <- PEK", ..., "root" */
+    bool ok;
+    char reason[MC_ERROR_MSG_MAX];
+};
+struct mc_sev_chain_result {
+    struct mc_sev_chain_link links[MC_SEV_CHAIN_MAX_LINKS];
+    int n;
+    const char *root_gen; /* built-in AMD generation of the root, or NULL */
+    bool emulated_root, root_ok;
+    bool ok;              /* every link checked and passed, with all four platform certificates */
+    char root_desc[240];
+};
+/* Verify PDH <- PEK <- OCA/CEK <- ASK <- ARK, link by link. NULL certificates are left out (the
+ * result is then not ok). With ask/ark (either may be NULL) they are the chain's AMD part: the
+ * ARK must be AMD's built-in root (an unsigned copy of it counts) or, with allow_emulated,
+ * memcrypt's emulated root. Without both, every built-in generation's ASK is tried for the CEK. */
+void mc_sev_chain_verify(const struct mc_sev_cert *pdh, const struct mc_sev_cert *pek, const struct mc_sev_cert *oca,
+                         const struct mc_sev_cert *cek, const struct mc_amd_cert *ask, const struct mc_amd_cert *ark,
+                         bool allow_emulated, struct mc_sev_chain_result *r);
+
 #endif

@@ -28,6 +28,10 @@
 #define MC_SEV_SECRET_HDR_LEN 0x34
 #define MC_SEV_REPORT_LEN 0xD0
 #define MC_SEV_SECRET_MAX 0x5000 /* firmware limit on one LAUNCH_SECRET packet */
+/* What a real host passes on: KVM copies the packet's payload with psp_copy_user_blob(), which
+ * refuses more than SEV_FW_BLOB_MAX_SIZE = 16 KiB, so a payload above this never reaches the
+ * firmware (Linux drivers/crypto/ccp, include/linux/psp-sev.h). */
+#define MC_SEV_SECRET_KVM_MAX 0x4000
 
 /* Session blob, decoded (wire: NONCE @0x00, WRAP_TK @0x10, WRAP_IV @0x30, WRAP_MAC @0x40, POLICY_MAC @0x60). */
 struct mc_sev_session {
@@ -127,11 +131,16 @@ struct mc_sev_secret_entry {
     const uint8_t *data;
     size_t len;
 };
+/* How the table is padded to a multiple of 16 (the length field never counts the padding):
+ * SEVCTL: to the next multiple of 16, nothing when aligned (sevctl `secret build`);
+ * LIBVIRT: 16 - (length % 16) bytes, a whole zero block when aligned (libvirt's
+ * virt-qemu-sev-validate). A 16,344-byte secret gives 16,384 bytes one way, 16,400 the other. */
+enum mc_sev_secret_pad { MC_SEV_SECRET_PAD_SEVCTL = 0, MC_SEV_SECRET_PAD_LIBVIRT = 1 };
 /* Table = header GUID 1e74f542-71dd-4d66-963e-ef4287ff173b || LE32(total length) || entries
- * {GUID || LE32(20 + len) || data}; then zero padding of 16 - (length % 16) bytes (1..16, as
- * libvirt's virt-qemu-sev-validate pads). *outlen = padded size. cap too small -> MC_E_RANGE. */
-mc_status mc_sev_secret_table_build(const struct mc_sev_secret_entry *e, size_t n, uint8_t *out, size_t cap,
-                                    size_t *outlen, struct mc_error *err);
+ * {GUID || LE32(20 + len) || data}; then zero padding as pad says. *outlen = padded size. cap too
+ * small -> MC_E_RANGE. */
+mc_status mc_sev_secret_table_build(const struct mc_sev_secret_entry *e, size_t n, enum mc_sev_secret_pad pad,
+                                    uint8_t *out, size_t cap, size_t *outlen, struct mc_error *err);
 /* Parse "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into EFI byte order. */
 mc_status mc_guid_parse(const char *s, uint8_t out[16], struct mc_error *err);
 

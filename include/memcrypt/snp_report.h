@@ -50,6 +50,26 @@ bool mc_snp_tcb_ge(uint64_t a, uint64_t b, enum mc_snp_gen gen);
 /* Signing key (KEY_INFO bits 4:2). */
 enum { MC_SNP_SIGNER_VCEK = 0, MC_SNP_SIGNER_VLEK = 1, MC_SNP_SIGNER_NONE = 7 };
 
+/* The files other tools hand reports out in (src/snp/container.c): the raw bytes, their hex text
+ * (virtee/sev's test files), or an Azure vTPM HCL report ("HCLA", the report at 0x20, followed by
+ * the runtime claims whose hash starts REPORT_DATA). */
+enum mc_snp_container { MC_SNP_CONTAINER_RAW = 0, MC_SNP_CONTAINER_HEX, MC_SNP_CONTAINER_AZURE_HCL };
+struct mc_snp_container_info {
+    enum mc_snp_container kind;
+    size_t report_offset;        /* where the report starts (HCL: 0x20) */
+    size_t runtime_len;          /* HCL: bytes of runtime claims */
+    uint32_t hash_type;          /* HCL: 1 SHA-256, 2 SHA-384, 3 SHA-512 */
+    bool has_runtime_hash;       /* HCL with a known hash type */
+    uint8_t runtime_hash[64];
+    size_t runtime_hash_len;
+    bool runtime_bound;          /* REPORT_DATA starts with runtime_hash */
+};
+/* Copy the 0x4A0-byte report out of buf (any container above); info says which and, for HCL,
+ * whether the runtime claims are bound into REPORT_DATA. Anything else -> MC_E_RANGE/FORMAT. */
+mc_status mc_snp_report_unwrap(const uint8_t *buf, size_t len, uint8_t raw[MC_SNP_REPORT_SIZE],
+                               struct mc_snp_container_info *info, struct mc_error *err);
+const char *mc_snp_container_name(enum mc_snp_container k);
+
 /* Policy bits (SNP ABI §4.3 / digest §2.5). */
 #define MC_SNP_POLICY_SMT (1ull << 16)
 #define MC_SNP_POLICY_RESERVED1 (1ull << 17)

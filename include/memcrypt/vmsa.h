@@ -19,6 +19,27 @@
 
 enum mc_vmm_type { MC_VMM_QEMU = 0, MC_VMM_EC2, MC_VMM_GCE };
 
+/* Host-stack variants of the initial VMSA (bits; 0 = today's QEMU/KVM layout). The same guest
+ * gets a different launch measurement on different host stacks, so the owner must say which:
+ *  - ZERO_FPU: MXCSR 0 and x87 FCW 0, as KVM wrote the VMSA before it copied QEMU's FPU reset
+ *    state (0x1F80 / 0x37F) into it (Linux before 6.x; sevctl's fixtures vmsa0.bin/vmsa1.bin).
+ *  - DEBUG_SWAP: SEV_FEATURES bit 5 (DebugSwap) set, as KVM 6.5..6.9 did for SEV-ES guests when
+ *    kvm_amd.debug_swap was on and the CPU has it (8000_001F EAX[14]); later kernels only set it
+ *    when the VMM asks (KVM_SEV_INIT2 vmsa_features).
+ *  - EC2_RDX0: with the EC2 VMM type, RDX 0 (the Rust `sev` crate's EC2 layout) instead of 0x600
+ *    (virtee/sev-snp-measure's). */
+enum {
+    MC_VMSA_VARIANT_ZERO_FPU = 1u << 0,
+    MC_VMSA_VARIANT_DEBUG_SWAP = 1u << 1,
+    MC_VMSA_VARIANT_EC2_RDX0 = 1u << 2,
+};
+#define MC_VMSA_VARIANT_ALL 0x7u
+/* Parse a comma-separated list of variant names ("qemu" = none, "zero-fpu", "debug-swap",
+ * "ec2-rdx0"; "sevctl" = zero-fpu). MC_E_NOTFOUND lists the names. */
+mc_status mc_vmsa_variant_parse(const char *s, unsigned *out, struct mc_error *err);
+/* "qemu" or the names joined by ','. */
+void mc_vmsa_variant_name(unsigned v, char *buf, size_t n);
+
 struct mc_vmsa_params {
     uint64_t eip;          /* reset address: BSP 0xfffffff0, AP = SEV-ES reset block value;
                               SVSM style: the full 64-bit entry point */
@@ -26,6 +47,7 @@ struct mc_vmsa_params {
     uint32_t vcpu_sig;     /* CPUID(1).EAX, put in RDX by QEMU */
     enum mc_vmm_type vmm;
     bool svsm;             /* COCONUT-SVSM entry state (flat 32-bit segments) */
+    unsigned variant;      /* MC_VMSA_VARIANT_* bits */
 };
 
 /* SEV_FEATURES bits an SEV-SNP guest's VMSA may carry (AMD APM vol. 2 "SEV_FEATURES"; the guest's

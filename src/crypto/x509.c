@@ -116,3 +116,59 @@ mc_status mc_x509_der(const X509 *x, uint8_t **der, size_t *len, struct mc_error
     *len = (size_t)n;
     return MC_OK;
 }
+
+mc_status mc_x509_load_bundle(const uint8_t *buf, size_t len, const char *what, STACK_OF(X509) **out,
+                              struct mc_error *err)
+{
+    if (!buf || !out)
+        return mc_seterr(err, MC_E_INVAL, "no %s certificate was given", what);
+    *out = NULL;
+    if (len == 0 || len > MC_CERT_MAX)
+        return mc_seterr(err, MC_E_FORMAT, "the %s file is %zu bytes, not a plausible certificate or bundle", what, len);
+    STACK_OF(X509) *sk = sk_X509_new_null();
+    if (!sk)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory");
+    /* PEM text may hold several certificates (AMD's cert_chain: ASK then ARK); anything else is
+     * one DER certificate. */
+    const uint8_t *p = buf, *end = buf + len;
+    bool pem = false;
+    for (const uint8_t *q = buf; q + 10 <= end; q++)
+        if (!memcmp(q, "-----BEGIN", 10)) {
+            pem = true;
+            break;
+        }
+    if (!pem) {
+        X509 *x = NULL;
+        mc_status st = mc_x509_load(buf, len, what, &x, err);
+        if (st || !sk_X509_push(sk, x)) {
+            X509_free(x);
+            sk_X509_free(sk);
+            return st ? st : mc_seterr(err, MC_E_NOMEM, "out of memory");
+        }
+        *out = sk;
+        return MC_OK;
+    }
+    BIO *b = BIO_new_mem_buf(p, (int)len);
+    if (!b) {
+        sk_X509_free(sk);
+        return mc_seterr(err, MC_E_NOMEM, "out of memory");
+    }
+    X509 *x;
+    ERR_clear_error();
+    while (sk_X509_num(sk) < MC_X509_BUNDLE_MAX && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)))
+        if (!sk_X509_push(sk, x)) {
+            X509_free(x);
+            break;
+        }
+    unsigned long last = ERR_peek_last_error();
+    bool clean_end = ERR_GET_REASON(last) == PEM_R_NO_START_LINE || last == 0;
+    ERR_clear_error();
+    BIO_free(b);
+    if (sk_X509_num(sk) == 0 || !clean_end) {
+        sk_X509_pop_free(sk, X509_free);
+        return mc_seterr(err, MC_E_FORMAT, "the %s file holds %s", what,
+                         clean_end ? "no PEM certificate" : "a PEM block that is not a valid certificate");
+    }
+    *out = sk;
+    return MC_OK;
+}

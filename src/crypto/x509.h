@@ -22,6 +22,12 @@ mc_status mc_x509_validity(const X509 *x, time_t *not_before, time_t *not_after,
 void mc_x509_subject_cn(const X509 *x, char *buf, size_t n);
 /* The one-line subject into buf. */
 void mc_x509_subject_str(const X509 *x, char *buf, size_t n);
+/* Every certificate of a PEM bundle (AMD's cert_chain files hold ASK then ARK; some hold ARK,
+ * ASK and ASVK), or the one certificate of DER bytes. At most MC_X509_BUNDLE_MAX. The caller
+ * frees with sk_X509_pop_free(sk, X509_free). */
+#define MC_X509_BUNDLE_MAX 8
+mc_status mc_x509_load_bundle(const uint8_t *buf, size_t len, const char *what, STACK_OF(X509) **out,
+                              struct mc_error *err);
 /* DER encoding (caller frees with OPENSSL_free). */
 mc_status mc_x509_der(const X509 *x, uint8_t **der, size_t *len, struct mc_error *err);
 

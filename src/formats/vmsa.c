@@ -114,12 +114,16 @@ void mc_vmsa_build(const struct mc_vmsa_params *prm, uint8_t p[MC_VMSA_SIZE])
             cs_attr = prm->eip == MC_VMSA_BSP_EIP ? 0x9a : 0x9b;
             ss_attr = 0x92;
             tr_attr = 0x83;
-            rdx = 0x600;
+            rdx = (prm->variant & MC_VMSA_VARIANT_EC2_RDX0) ? 0 : 0x600;
             mxcsr = 0;
             fcw = 0;
         } else if (prm->vmm == MC_VMM_GCE) {
             g_pat = 0x0000000000070106ull; /* GCE's hypervisor programs its own PAT */
             rdx = 0x600;
+            mxcsr = 0;
+            fcw = 0;
+        }
+        if (prm->variant & MC_VMSA_VARIANT_ZERO_FPU) {
             mxcsr = 0;
             fcw = 0;
         }
@@ -145,7 +149,8 @@ void mc_vmsa_build(const struct mc_vmsa_params *prm, uint8_t p[MC_VMSA_SIZE])
     mc_put_le64(p + OFF(dr6), 0xffff0ff0);
     mc_put_le64(p + OFF(rflags), 0x2);
     mc_put_le64(p + OFF(g_pat), g_pat);
-    mc_put_le64(p + OFF(sev_features), prm->sev_features);
+    mc_put_le64(p + OFF(sev_features),
+                prm->sev_features | ((prm->variant & MC_VMSA_VARIANT_DEBUG_SWAP) ? 1ull << 5 : 0));
     mc_put_le64(p + OFF(xcr0), 0x1);
 }
 
@@ -268,4 +273,53 @@ mc_status mc_vmsa_snp_features_check(uint64_t f, struct mc_error *err)
                          "(0x1 is the reference's default, 0x21 adds DebugSwap as Linux >= 6.6 KVM does)",
                          (unsigned long long)f);
     return MC_OK;
+}
+
+static const struct {
+    const char *name;
+    unsigned bits;
+} variants[] = {
+    {"qemu", 0},
+    {"zero-fpu", MC_VMSA_VARIANT_ZERO_FPU},
+    {"sevctl", MC_VMSA_VARIANT_ZERO_FPU},
+    {"debug-swap", MC_VMSA_VARIANT_DEBUG_SWAP},
+    {"ec2-rdx0", MC_VMSA_VARIANT_EC2_RDX0},
+};
+
+mc_status mc_vmsa_variant_parse(const char *s, unsigned *out, struct mc_error *err)
+{
+    if (!s || !out)
+        return mc_seterr(err, MC_E_INVAL, "VMSA variant: NULL argument");
+    unsigned v = 0;
+    const char *p = s;
+    do {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        size_t i;
+        for (i = 0; i < sizeof variants / sizeof variants[0]; i++)
+            if (strlen(variants[i].name) == n && !strncmp(variants[i].name, p, n))
+                break;
+        if (i == sizeof variants / sizeof variants[0])
+            return mc_seterr(err, MC_E_NOTFOUND,
+                             "unknown VMSA variant '%.*s' (known: qemu, zero-fpu (= sevctl), debug-swap, ec2-rdx0; "
+                             "combine with ',')",
+                             (int)(n > 40 ? 40 : n), p);
+        v |= variants[i].bits;
+        p = e ? e + 1 : NULL;
+    } while (p);
+    *out = v;
+    return MC_OK;
+}
+
+void mc_vmsa_variant_name(unsigned v, char *buf, size_t n)
+{
+    static const char *const names[] = {"zero-fpu", "debug-swap", "ec2-rdx0"};
+    size_t k = 0;
+    if (n)
+        buf[0] = 0;
+    for (unsigned b = 0; b < 3 && n; b++)
+        if (v >> b & 1)
+            k += (size_t)snprintf(buf + k, k < n ? n - k : 0, "%s%s", k ? "," : "", names[b]);
+    if (n && !buf[0])
+        snprintf(buf, n, "qemu");
 }

@@ -106,6 +106,10 @@ mc_status mc_measure_req_opt(struct mc_measure_req *r, int code, const char *arg
     case MO_VARS_FILE:
         r->vars_file = arg;
         return MC_OK;
+    case MO_VMSA_VARIANT:
+        if (mc_vmsa_variant_parse(arg, &r->in.vmsa_variant, &e) != MC_OK)
+            return mc_seterr(err, MC_E_INVAL, "--vmsa-variant: %s", e.msg);
+        return MC_OK;
     default:
         return mc_seterr(err, MC_E_INVAL, "unknown option");
     }

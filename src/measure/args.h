@@ -36,6 +36,7 @@ enum {
     MO_SVSM,
     MO_VARS_SIZE,
     MO_VARS_FILE,
+    MO_VMSA_VARIANT,
     MC_MEASURE_OPT_END
 };
 
@@ -55,7 +56,8 @@ enum {
         {"ovmf-hash", required_argument, NULL, MO_OVMF_HASH},                                             \
         {"dump-vmsa", optional_argument, NULL, MO_DUMP_VMSA}, {"svsm", required_argument, NULL, MO_SVSM}, \
         {"vars-size", required_argument, NULL, MO_VARS_SIZE},                                             \
-        {"vars-file", required_argument, NULL, MO_VARS_FILE}
+        {"vars-file", required_argument, NULL, MO_VARS_FILE},                                             \
+        {"vmsa-variant", required_argument, NULL, MO_VMSA_VARIANT}
 
 struct mc_measure_req {
     struct mc_measure_input in; /* filled by mc_measure_req_finish */

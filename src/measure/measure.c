@@ -389,13 +389,14 @@ static mc_status measure_snp(const struct mc_measure_input *in, const struct mc_
     if (st == MC_OK && !ovmf_only) {
         uint8_t page[MC_VMSA_SIZE];
         struct mc_vmsa_params bsp = {.eip = MC_VMSA_BSP_EIP, .sev_features = in->guest_features,
-                                     .vcpu_sig = in->vcpu_sig, .vmm = in->vmm};
+                                     .vcpu_sig = in->vcpu_sig, .vmm = in->vmm, .variant = in->vmsa_variant};
         struct mc_vmsa_params ap = bsp;
         ap.eip = o->reset_eip;
         if (svsm) {
             /* Every vCPU starts at the SVSM entry with the fixed SVSM feature set (SNPActive). */
             bsp = (struct mc_vmsa_params){.eip = sv.gpa + sv.svsm_entry_offset, .sev_features = 0x1,
-                                          .vcpu_sig = in->vcpu_sig, .vmm = in->vmm, .svsm = true};
+                                          .vcpu_sig = in->vcpu_sig, .vmm = in->vmm, .svsm = true,
+                                          .variant = in->vmsa_variant};
             ap = bsp;
         }
         for (unsigned i = 0; i < in->vcpus && st == MC_OK; i++) {
@@ -456,13 +457,19 @@ static mc_status measure_sev(const struct mc_measure_input *in, const struct mc_
     }
     if (es) {
         uint8_t page[MC_VMSA_SIZE];
-        /* SEV-ES guests have no SEV_FEATURES: the field stays zero whatever --guest-features says. */
-        struct mc_vmsa_params p = {.eip = MC_VMSA_BSP_EIP, .vcpu_sig = in->vcpu_sig, .vmm = in->vmm};
+        /* SEV-ES guests have no SEV_FEATURES: the field stays zero whatever --guest-features says
+         * (unless the debug-swap variant: KVM's own DebugSwap bit). */
+        struct mc_vmsa_params p = {.eip = MC_VMSA_BSP_EIP, .vcpu_sig = in->vcpu_sig, .vmm = in->vmm,
+                                   .variant = in->vmsa_variant};
         for (unsigned i = 0; i < in->vcpus && st == MC_OK; i++) {
+            const uint8_t *given = in->vmsa_pages[i == 0 ? 0 : 1];
             p.eip = i == 0 ? MC_VMSA_BSP_EIP : o->reset_eip;
-            mc_vmsa_build(&p, page);
+            if (given)
+                memcpy(page, given, sizeof page);
+            else
+                mc_vmsa_build(&p, page);
             st = mc_hashctx_update(h, page, sizeof page, err);
-            sev_step(in, h, &n, VMSA_GPA, MC_SNP_PAGE_VMSA, page, sizeof page, (int)i, "vmsa");
+            sev_step(in, h, &n, VMSA_GPA, MC_SNP_PAGE_VMSA, page, sizeof page, (int)i, given ? "vmsa (given)" : "vmsa");
         }
     }
     if (st == MC_OK)

@@ -402,7 +402,7 @@ static mc_status seal_secret(struct run *x, struct run_bufs *b, const uint8_t gu
         return mc_seterr(err, MC_E_NOMEM, "out of memory");
     bool api17 = x->r->api_major > 0 || x->r->api_minor >= 17;
     mc_status st;
-    if ((st = mc_sev_secret_table_build(&e, 1, b->plain, cap, &b->plain_len, err)) ||
+    if ((st = mc_sev_secret_table_build(&e, 1, MC_SEV_SECRET_PAD_LIBVIRT, b->plain, cap, &b->plain_len, err)) ||
         (st = mc_rng_bytes(x->owner_rng, iv, sizeof iv, err)) ||
         (st = mc_sev_secret_seal(&b->tks, api17, iv, b->plain, b->plain_len, x->r->measurement, &h, b->payload, err)))
         return st;

@@ -169,8 +169,8 @@ mc_status mc_guid_parse(const char *s, uint8_t out[16], struct mc_error *err)
 
 #define SECRET_TABLE_GUID "1e74f542-71dd-4d66-963e-ef4287ff173b"
 
-mc_status mc_sev_secret_table_build(const struct mc_sev_secret_entry *e, size_t n, uint8_t *out, size_t cap,
-                                    size_t *outlen, struct mc_error *err)
+mc_status mc_sev_secret_table_build(const struct mc_sev_secret_entry *e, size_t n, enum mc_sev_secret_pad pad,
+                                    uint8_t *out, size_t cap, size_t *outlen, struct mc_error *err)
 {
     if ((!e && n) || !out || !outlen)
         return mc_seterr(err, MC_E_INVAL, "secret table: NULL argument");
@@ -182,9 +182,9 @@ mc_status mc_sev_secret_table_build(const struct mc_sev_secret_entry *e, size_t 
         if (total > MC_SEV_SECRET_MAX)
             return mc_seterr(err, MC_E_RANGE, "secret table exceeds %u bytes", MC_SEV_SECRET_MAX);
     }
-    /* Pad to 16 as libvirt's virt-qemu-sev-validate does: 16 - len % 16 bytes, i.e. a whole
-     * block of zeros when the table is already aligned (the tool's secrets then open here). */
-    size_t padded = total + (16 - total % 16);
+    /* libvirt's virt-qemu-sev-validate pads 16 - len % 16 bytes, a whole block of zeros when the
+     * table is already aligned; sevctl pads to the next multiple of 16 only. */
+    size_t padded = pad == MC_SEV_SECRET_PAD_LIBVIRT ? total + (16 - total % 16) : (total + 15) & ~(size_t)15;
     if (padded > MC_SEV_SECRET_MAX)
         return mc_seterr(err, MC_E_RANGE, "secret table exceeds %u bytes", MC_SEV_SECRET_MAX);
     if (cap < padded)

@@ -202,11 +202,66 @@ static mc_status leaf_key(const EVP_PKEY *pk, struct mc_pk **out)
     return st;
 }
 
+/* Who x is among the trusted roots of every generation ("AMD's Genoa ARK"), else its name. */
+static void identify(const struct mc_snp_verifier *v, X509 *x, char *buf, size_t n)
+{
+    static const char *const role[3] = {"ARK", "ASK", "ASVK"};
+    for (int g = 0; g < NGEN; g++) {
+        X509 *c[3] = {v->roots[g].ark, v->roots[g].ask, v->roots[g].asvk};
+        for (int k = 0; k < 3; k++)
+            if (c[k] && !X509_cmp(x, c[k])) {
+                snprintf(buf, n, "%s %s %s", v->test ? "the test" : "AMD's", mc_snp_gen_name((enum mc_snp_gen)g),
+                         role[k]);
+                return;
+            }
+    }
+    char cn[96];
+    mc_x509_subject_cn(x, cn, sizeof cn);
+    snprintf(buf, n, "'%s' (not one of %s roots)", cn[0] ? cn : "no common name", v->test ? "the test" : "AMD's");
+}
+
+/* A certificate file the caller gave (one certificate or a PEM bundle such as AMD's cert_chain)
+ * must hold the trusted one; it adds no trust. On failure say what the file holds and what the
+ * report needs ("this is AMD's Genoa ASK; the report is from a Milan chip"). */
+static bool given_has(const struct mc_snp_verifier *v, const uint8_t *buf, size_t len, const char *opt, X509 *want,
+                      const char *want_role, const struct chain_entry *e, enum mc_snp_gen report_gen,
+                      struct mc_snp_result *res)
+{
+    STACK_OF(X509) *sk = NULL;
+    struct mc_error er;
+    if (mc_x509_load_bundle(buf, len, want_role, &sk, &er)) {
+        add(res, "chain", MC_CHECK_FAIL, "%s: %s", opt, er.msg);
+        return false;
+    }
+    bool found = false;
+    char held[320] = "";
+    size_t k = 0;
+    for (int i = 0; i < sk_X509_num(sk); i++) {
+        X509 *x = sk_X509_value(sk, i);
+        found |= !X509_cmp(x, want);
+        char who[128];
+        identify(v, x, who, sizeof who);
+        if (k < sizeof held)
+            k += (size_t)snprintf(held + k, sizeof held - k, "%s%s", i ? (i + 1 == sk_X509_num(sk) ? " and " : ", ") : "",
+                                  who);
+    }
+    int count = sk_X509_num(sk);
+    sk_X509_pop_free(sk, X509_free);
+    if (found)
+        return true;
+    char chip[160];
+    snprintf(chip, sizeof chip, "the report is from a %s chip (%sits certificate's productName %s)",
+             mc_snp_gen_name(e->gen), report_gen != MC_SNP_GEN_UNKNOWN ? "its CPUID fields and " : "", e->info.product);
+    add(res, "chain", MC_CHECK_FAIL, "%s %s %s; %s, which needs %s %s %s", opt, count == 1 ? "is" : "holds", held,
+        chip, v->test ? "the test" : "AMD's", mc_snp_gen_name(e->gen), want_role);
+    return false;
+}
+
 /* Verify the chain and fill e (not yet in the cache). On failure writes reason. */
 static bool build_chain(struct mc_snp_verifier *v, const struct mc_snp_report *r, const struct mc_snp_certs *c,
                         bool vlek, struct chain_entry *e, struct mc_snp_result *res)
 {
-    X509 *leaf = NULL, *given_ask = NULL, *given_ark = NULL;
+    X509 *leaf = NULL;
     X509_STORE *store = NULL;
     X509_STORE_CTX *sctx = NULL;
     STACK_OF(X509) *untrusted = NULL;
@@ -252,28 +307,11 @@ static bool build_chain(struct mc_snp_verifier *v, const struct mc_snp_report *r
             role_name(vlek), who);
         goto out;
     }
-    if (c->ask) { /* given, even empty: then refused as empty */
-        if (mc_x509_load(c->ask, c->ask_len, role_name(vlek), &given_ask, &er)) {
-            add(res, "chain", MC_CHECK_FAIL, "%s", er.msg);
-            goto out;
-        }
-        if (X509_cmp(given_ask, inter) != 0) {
-            add(res, "chain", MC_CHECK_FAIL, "the %s given is not %s %s %s", role_name(vlek), who,
-                mc_snp_gen_name(e->gen), role_name(vlek));
-            goto out;
-        }
-    }
-    if (c->ark) {
-        if (mc_x509_load(c->ark, c->ark_len, "ARK", &given_ark, &er)) {
-            add(res, "chain", MC_CHECK_FAIL, "%s", er.msg);
-            goto out;
-        }
-        if (X509_cmp(given_ark, rt->ark) != 0) {
-            add(res, "chain", MC_CHECK_FAIL, "the ARK given is not %s %s ARK (the root is not %s)", who,
-                mc_snp_gen_name(e->gen), v->test ? "the test root" : "AMD's");
-            goto out;
-        }
-    }
+    /* given, even empty: then refused as empty (the bundle reader refuses 0 bytes) */
+    if (c->ask && !given_has(v, c->ask, c->ask_len, vlek ? "--asvk" : "--ask", inter, role_name(vlek), e, rg, res))
+        goto out;
+    if (c->ark && !given_has(v, c->ark, c->ark_len, "--ark", rt->ark, "ARK", e, rg, res))
+        goto out;
     if (X509_NAME_cmp(X509_get_issuer_name(leaf), X509_get_subject_name(inter)) != 0) {
         char iss[256];
         X509_NAME_oneline(X509_get_issuer_name(leaf), iss, sizeof iss);
@@ -329,8 +367,6 @@ out:
     X509_STORE_CTX_free(sctx);
     X509_STORE_free(store);
     X509_free(leaf);
-    X509_free(given_ask);
-    X509_free(given_ark);
     return ok;
 }
 

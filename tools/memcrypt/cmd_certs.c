@@ -26,21 +26,18 @@ struct link {
 };
 
 struct verify_ctx {
-    struct link links[8];
+    struct link links[16];
     int n;
 };
 
 static void add_link(struct verify_ctx *v, const char *name, bool ok, const char *reason)
 {
+    if (v->n >= (int)(sizeof v->links / sizeof v->links[0]))
+        return;
     struct link *l = &v->links[v->n++];
     l->name = name;
     l->ok = ok;
     snprintf(l->reason, sizeof l->reason, "%s", reason ? reason : "");
-}
-
-static void add_status(struct verify_ctx *v, const char *name, mc_status rc, const struct mc_error *e)
-{
-    add_link(v, name, rc == MC_OK, rc == MC_OK ? "" : e->msg);
 }
 
 /* Load dir/name; *present tells whether the file exists. */
@@ -111,103 +108,38 @@ static int run_verify(int argc, char **argv)
     mc_status r_cek = load_sev(dir, "cek.cert", &cek, &e);
     if (r_cek != MC_OK)
         add_link(&v, "CEK", false, e.msg);
-    if (r_pdh == MC_OK && r_pek == MC_OK)
-        add_status(&v, "PDH <- PEK", mc_sev_cert_verify(&pdh, &pek, &e), &e);
-    if (r_pek == MC_OK && r_oca == MC_OK)
-        add_status(&v, "PEK <- OCA", mc_sev_cert_verify(&pek, &oca, &e), &e);
-    if (r_pek == MC_OK && r_cek == MC_OK)
-        add_status(&v, "PEK <- CEK", mc_sev_cert_verify(&pek, &cek, &e), &e);
-    if (r_oca == MC_OK)
-        add_status(&v, "OCA <- OCA", mc_sev_cert_verify(&oca, &oca, &e), &e);
 
-    /* AMD part: the folder's ark/ask if both present, else the built-in generations. */
+    /* AMD part: the folder's ark/ask if present, else the built-in generations. */
     uint8_t *bark = NULL, *bask = NULL;
     size_t lark = 0, lask = 0;
     bool p_ark, p_ask;
     struct mc_error e1, e2;
     mc_status rl_ark = load(dir, "ark.cert", &bark, &lark, &p_ark, &e1);
     mc_status rl_ask = load(dir, "ask.cert", &bask, &lask, &p_ask, &e2);
-    char root_desc[160] = "";
-    const char *root_gen = NULL;
-    bool emulated = false, root_ok = false;
+    struct mc_amd_cert ark, ask;
+    mc_status ra = MC_E_NOTFOUND, rs = MC_E_NOTFOUND;
     if (p_ark || p_ask) {
-        struct mc_amd_cert ark, ask;
-        mc_status ra = rl_ark == MC_OK ? mc_amd_cert_parse(bark, lark, &ark, &e1) : rl_ark;
-        mc_status rs = rl_ask == MC_OK ? mc_amd_cert_parse(bask, lask, &ask, &e2) : rl_ask;
+        ra = rl_ark == MC_OK ? mc_amd_cert_parse(bark, lark, &ark, &e1) : rl_ark;
+        rs = rl_ask == MC_OK ? mc_amd_cert_parse(bask, lask, &ask, &e2) : rl_ask;
         if (ra != MC_OK)
             add_link(&v, "ARK", false, e1.msg);
         if (rs != MC_OK)
             add_link(&v, "ASK", false, e2.msg);
-        /* An unsigned ARK (AMD's distributed Naples ARK is 576 bytes without signature) is
-         * AMD's root when its body equals a built-in one; the built-in copy, signature included,
-         * then stands in for it. */
-        const char *unsigned_gen = NULL;
-        if (ra == MC_OK && ark.sig_len == 0 && (unsigned_gen = mc_sev_root_match_body(&ark))) {
-            size_t nr;
-            const struct mc_sev_root *roots = mc_sev_roots(&nr);
-            for (size_t i = 0; i < nr; i++)
-                if (!strcmp(roots[i].name, unsigned_gen))
-                    ra = mc_amd_cert_parse(roots[i].ark, roots[i].ark_len, &ark, &e1);
-        }
-        if (ra == MC_OK)
-            add_status(&v, "ARK <- ARK", mc_amd_cert_verify(&ark, &ark, &e), &e);
-        if (ra == MC_OK && rs == MC_OK)
-            add_status(&v, "ASK <- ARK", mc_amd_cert_verify(&ask, &ark, &e), &e);
-        if (rs == MC_OK && r_cek == MC_OK)
-            add_status(&v, "CEK <- ASK", mc_sev_cert_verify_by_ask(&cek, &ask, &e), &e);
-        if (ra == MC_OK) {
-            root_gen = mc_sev_root_match_ark(&ark);
-            emulated = mc_amd_cert_is_emulated(&ark);
-            if (root_gen && unsigned_gen) {
-                root_ok = true;
-                snprintf(root_desc, sizeof root_desc,
-                         "AMD %s ARK: the folder's copy is unsigned (%s), its body equals the built-in root, whose "
-                         "signature verifies",
-                         root_gen, "576 bytes as AMD distributes it");
-            } else if (root_gen) {
-                root_ok = true;
-                snprintf(root_desc, sizeof root_desc, "AMD %s ARK (matches the built-in root)", root_gen);
-            } else if (emulated && allow_emu) {
-                root_ok = true;
-                snprintf(root_desc, sizeof root_desc, "EMULATED memcrypt ARK (accepted: --allow-emulated-root)");
-            } else if (emulated) {
-                snprintf(root_desc, sizeof root_desc,
-                         "the root is memcrypt's EMULATED ARK, not AMD's (pass --allow-emulated-root to accept it)");
-            } else {
-                snprintf(root_desc, sizeof root_desc, "the ARK is not one of AMD's built-in roots");
-            }
-        } else {
-            snprintf(root_desc, sizeof root_desc, "no usable ARK");
-        }
-        add_link(&v, "root", root_ok, root_ok ? "" : root_desc);
-    } else if (r_cek == MC_OK) {
-        size_t n;
-        const struct mc_sev_root *roots = mc_sev_roots(&n);
-        for (size_t i = 0; i < n && !root_gen; i++) {
-            struct mc_amd_cert ark, ask;
-            if (mc_amd_cert_parse(roots[i].ark, roots[i].ark_len, &ark, NULL) != MC_OK ||
-                mc_amd_cert_parse(roots[i].ask, roots[i].ask_len, &ask, NULL) != MC_OK)
-                continue;
-            if (mc_sev_cert_verify_by_ask(&cek, &ask, NULL) != MC_OK)
-                continue;
-            root_gen = roots[i].name;
-            add_link(&v, "CEK <- ASK", true, "");
-            add_status(&v, "ASK <- ARK", mc_amd_cert_verify(&ask, &ark, &e), &e);
-            add_status(&v, "ARK <- ARK", mc_amd_cert_verify(&ark, &ark, &e), &e);
-        }
-        if (root_gen) {
-            root_ok = true;
-            snprintf(root_desc, sizeof root_desc, "built-in AMD %s ARK/ASK", root_gen);
-        } else {
-            bool signed_cek = mc_sev_cert_slot_used(&cek, 0) || mc_sev_cert_slot_used(&cek, 1);
-            snprintf(root_desc, sizeof root_desc, "%s",
-                     signed_cek ? "the CEK is not signed by any built-in AMD ASK (naples, rome, milan, genoa, turin)"
-                                : "the CEK is unsigned (get the ASK-signed CEK from AMD's key server)");
-            add_link(&v, "CEK <- ASK", false, root_desc);
-        }
     }
     free(bark);
     free(bask);
+    struct mc_sev_chain_result cr;
+    mc_sev_chain_verify(r_pdh == MC_OK ? &pdh : NULL, r_pek == MC_OK ? &pek : NULL, r_oca == MC_OK ? &oca : NULL,
+                        r_cek == MC_OK ? &cek : NULL, rs == MC_OK ? &ask : NULL, ra == MC_OK ? &ark : NULL,
+                        allow_emu, &cr);
+    if ((p_ark || p_ask) && ra != MC_OK && rs != MC_OK)
+        add_link(&v, "root", false, "no usable ARK");
+    for (int i = 0; i < cr.n; i++)
+        add_link(&v, cr.links[i].name, cr.links[i].ok, cr.links[i].reason);
+    const char *root_gen = cr.root_gen;
+    bool emulated = cr.emulated_root;
+    char root_desc[240];
+    snprintf(root_desc, sizeof root_desc, "%s", cr.root_desc);
     bool all = v.n > 0;
     for (int i = 0; i < v.n; i++)
         all &= v.links[i].ok;

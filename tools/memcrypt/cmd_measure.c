@@ -201,6 +201,9 @@ static int run_measure(int argc, char **argv)
             mc_json_u64(&j, "vcpus", req.in.vcpus);
             mc_json_hex64(&j, "vcpu_sig", req.in.vcpu_sig);
             mc_json_str(&j, "vmm_type", mc_vmm_type_name(req.in.vmm));
+            char vname[48];
+            mc_vmsa_variant_name(req.in.vmsa_variant, vname, sizeof vname);
+            mc_json_str(&j, "vmsa_variant", vname);
             mc_json_hex64(&j, "guest_features", req.in.guest_features);
         }
         if (transcript) {
@@ -336,6 +339,10 @@ static int run_diff(int argc, char **argv)
     "  --vcpu-family F --vcpu-model M --vcpu-stepping S   signature from its parts\n"                      \
     "  --vmm-type TYPE        QEMU (default), ec2 or gce\n"                                                \
     "  --guest-features VALUE SNP SEV_FEATURES (default 0x1; Linux >= 6.6 KVM uses 0x21)\n"                \
+    "  --vmsa-variant LIST    host-stack VMSA differences, comma-separated (default qemu: today's\n"      \
+    "                         QEMU/KVM, MXCSR 0x1F80 / FCW 0x37F): zero-fpu (= sevctl: older KVM, FPU\n"  \
+    "                         fields 0), debug-swap (KVM 6.5-6.9 set SEV_FEATURES DebugSwap for\n"       \
+    "                         SEV-ES), ec2-rdx0 (EC2 with RDX 0 as the Rust sev crate; default 0x600)\n"  \
     "  --kernel PATH --initrd PATH --append CMDLINE   direct kernel boot (kernel-hashes table)\n"          \
     "  --snp-ovmf-hash HASH   start from a precomputed snp:ovmf-hash (alias --ovmf-hash)\n"                \
     "  --svsm PATH --vars-size SIZE | --vars-file PATH  snp:svsm mode inputs\n"                            \

@@ -1,6 +1,7 @@
 /* memcrypt owner — the guest owner's tools for a legacy SEV launch: session blob, measurement
  * check, LAUNCH_SECRET packaging. File formats follow sev-tool / sevctl / libvirt's
  * virt-qemu-sev-validate (tek.bin/tik.bin 16 bytes each; tk.bin = TEK||TIK; base64 for libvirt). */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <memcrypt/measure.h>
 #include <memcrypt/sev_owner.h>
 #include <memcrypt/sev_session.h>
+#include <memcrypt/vmsa.h>
 
 #include "cli.h"
 #include "crypto/crypto.h"
@@ -106,16 +108,63 @@ static mc_status load_tks(const char *tek, const char *tik, const char *tk, stru
     return rc;
 }
 
-/* MEASURE||MNONCE as base64 (libvirt's sev-measurement) or 96 hex digits. */
-static mc_status parse_measurement(const char *s, uint8_t out[MC_SEV_MEASURE_LEN], struct mc_error *e)
+/* Hex (only hex digits, even length) or base64; *enc says which was read. */
+static mc_status decode_hex_or_b64(const char *s, uint8_t *out, size_t cap, size_t *got, const char **enc)
 {
+    size_t len = strlen(s), n = 0;
+    bool hex = len && len % 2 == 0;
+    for (size_t i = 0; hex && i < len; i++)
+        hex = isxdigit((unsigned char)s[i]) != 0;
+    if (hex && len / 2 <= cap && mc_hex_decode(s, out, cap, &n, NULL) == MC_OK) {
+        *got = n;
+        *enc = "hex";
+        return MC_OK;
+    }
+    if (mc_base64_decode(s, len, out, cap, &n, NULL) == MC_OK) {
+        *got = n;
+        *enc = "base64";
+        return MC_OK;
+    }
+    return MC_E_FORMAT;
+}
+
+/* MEASURE||MNONCE: base64 (libvirt's sev-measurement, sevctl's --launch-measure-blob) or 96 hex
+ * digits. 32 bytes are MEASURE alone: accepted only with the MNONCE given separately (nonce). */
+static mc_status parse_measurement(const char *s, const char *nonce, uint8_t out[MC_SEV_MEASURE_LEN],
+                                   const char **enc, struct mc_error *e)
+{
+    uint8_t b[64];
     size_t n = 0;
-    if (strlen(s) == 2 * MC_SEV_MEASURE_LEN && mc_hex_decode(s, out, MC_SEV_MEASURE_LEN, &n, NULL) == MC_OK &&
-        n == MC_SEV_MEASURE_LEN)
+    if (decode_hex_or_b64(s, b, sizeof b, &n, enc) != MC_OK)
+        return mc_seterr(e, MC_E_FORMAT, "--measurement is neither hex nor base64");
+    if (n == MC_SEV_MEASURE_LEN && !nonce) {
+        memcpy(out, b, n);
         return MC_OK;
-    if (mc_base64_decode(s, strlen(s), out, MC_SEV_MEASURE_LEN, &n, NULL) == MC_OK && n == MC_SEV_MEASURE_LEN)
+    }
+    if (n == 32 && nonce) {
+        uint8_t nb[32];
+        size_t nn = 0;
+        const char *nenc;
+        if (decode_hex_or_b64(nonce, nb, sizeof nb, &nn, &nenc) != MC_OK || nn != 16)
+            return mc_seterr(e, MC_E_FORMAT, "--nonce must be the 16-byte MNONCE as hex (32 digits) or base64");
+        memcpy(out, b, 32);
+        memcpy(out + 32, nb, 16);
         return MC_OK;
-    return mc_seterr(e, MC_E_FORMAT, "--measurement must be 48 bytes (MEASURE||MNONCE) as base64 or 96 hex digits");
+    }
+    if (n == 32)
+        return mc_seterr(e, MC_E_FORMAT,
+                         "--measurement holds 32 bytes (read as %s): that is MEASURE without MNONCE; give "
+                         "MEASURE||MNONCE (48 bytes: base64 as libvirt's sev-measurement, or 96 hex digits), or the "
+                         "MNONCE with --nonce",
+                         *enc);
+    if (nonce)
+        return mc_seterr(e, MC_E_FORMAT, "--nonce goes with a 32-byte --measurement (MEASURE alone); this one has %zu "
+                                         "bytes (read as %s)",
+                         n, *enc);
+    return mc_seterr(e, MC_E_FORMAT,
+                     "--measurement holds %zu bytes (read as %s); it must be MEASURE||MNONCE, 48 bytes (base64, or 96 "
+                     "hex digits)",
+                     n, *enc);
 }
 
 static int parse_byte(const char *cmd, const char *opt, const char *s, uint8_t *out)
@@ -144,13 +193,76 @@ static int parse_policy(const char *cmd, const char *s, uint32_t *out)
 
 /* ----------------------------------------------------------------------------- session -- */
 
+/* The platform's chain for --cert-chain: a folder in sev-tool's layout (pek.cert, oca.cert,
+ * cek.cert, optionally ask.cert and ark.cert), or PDH_CERT_EXPORT's chain PEK || OCA || CEK
+ * (0x186C bytes, raw or base64 as libvirt's node SEV info gives it). */
+struct platform_chain {
+    struct mc_sev_cert pek, oca, cek;
+    struct mc_amd_cert ask, ark;
+    bool have_ask, have_ark;
+};
+
+static mc_status load_chain_file(const char *dir, const char *name, bool sev, void *out, bool *present,
+                                 struct mc_error *e)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    struct stat st;
+    *present = stat(path, &st) == 0;
+    if (!*present)
+        return sev ? mc_seterr(e, MC_E_NOTFOUND, "%s is missing", path) : MC_OK;
+    uint8_t *b = NULL;
+    size_t n = 0;
+    mc_status rc = mc_file_read(path, 65536, &b, &n, e);
+    struct mc_error e2;
+    if (rc == MC_OK) {
+        rc = sev ? mc_sev_cert_parse(b, n, out, &e2) : mc_amd_cert_parse(b, n, out, &e2);
+        if (rc != MC_OK)
+            mc_seterr(e, rc, "%s: %s", path, e2.msg);
+    }
+    free(b);
+    return rc;
+}
+
+static mc_status load_platform_chain(const char *path, struct platform_chain *c, struct mc_error *e)
+{
+    memset(c, 0, sizeof *c);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        bool p;
+        mc_status rc = load_chain_file(path, "pek.cert", true, &c->pek, &p, e);
+        if (rc == MC_OK)
+            rc = load_chain_file(path, "oca.cert", true, &c->oca, &p, e);
+        if (rc == MC_OK)
+            rc = load_chain_file(path, "cek.cert", true, &c->cek, &p, e);
+        if (rc == MC_OK)
+            rc = load_chain_file(path, "ask.cert", false, &c->ask, &c->have_ask, e);
+        if (rc == MC_OK)
+            rc = load_chain_file(path, "ark.cert", false, &c->ark, &c->have_ark, e);
+        return rc;
+    }
+    uint8_t *chain = malloc(MC_SEV_CHAIN_LEN);
+    if (!chain)
+        return mc_seterr(e, MC_E_NOMEM, "out of memory");
+    mc_status rc = read_exact(path, chain, MC_SEV_CHAIN_LEN, true, e);
+    struct mc_error e2;
+    if (rc == MC_OK && ((rc = mc_sev_cert_parse(chain, MC_SEV_CERT_LEN, &c->pek, &e2)) ||
+                        (rc = mc_sev_cert_parse(chain + MC_SEV_CERT_LEN, MC_SEV_CERT_LEN, &c->oca, &e2)) ||
+                        (rc = mc_sev_cert_parse(chain + 2 * MC_SEV_CERT_LEN, MC_SEV_CERT_LEN, &c->cek, &e2))))
+        mc_seterr(e, rc, "%s (PEK || OCA || CEK): %s", path, e2.msg);
+    free(chain);
+    return rc;
+}
+
 static int run_session(int argc, char **argv)
 {
-    const char *pdh_path = NULL, *dir = ".", *seed = NULL;
+    const char *pdh_path = NULL, *dir = ".", *seed = NULL, *chain_path = NULL;
     uint32_t policy = 0;
-    int have_policy = 0, json = 0, c;
+    int have_policy = 0, json = 0, allow_emu = 0, c;
     static const struct option opts[] = {{"pdh", required_argument, NULL, 'p'},    {"policy", required_argument, NULL, 'P'},
                                          {"out-dir", required_argument, NULL, 'o'}, {"seed", required_argument, NULL, 's'},
+                                         {"cert-chain", required_argument, NULL, 'c'},
+                                         {"allow-emulated-root", no_argument, NULL, 'e'},
                                          {"json", no_argument, NULL, 'j'},          {0}};
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -163,6 +275,8 @@ static int run_session(int argc, char **argv)
             break;
         case 'o': dir = optarg; break;
         case 's': seed = optarg; break;
+        case 'c': chain_path = optarg; break;
+        case 'e': allow_emu = 1; break;
         case 'j': json = 1; break;
         default: return mc_cli_usage_error(argv[0], "unknown option");
         }
@@ -173,10 +287,40 @@ static int run_session(int argc, char **argv)
         return mc_cli_usage_error(argv[0], "--pdh FILE and --policy are required");
     struct mc_error e;
     uint8_t pdh[MC_SEV_CERT_LEN], godh[MC_SEV_CERT_LEN], sess[MC_SEV_SESSION_LEN], tk[32];
-    struct mc_sev_tks tks;
-    struct mc_rng *rng = NULL;
     if (read_exact(pdh_path, pdh, sizeof pdh, true, &e) != MC_OK)
         return mc_cli_fail(argv[0], &e);
+    /* The PDH is only the platform's if its chain ends in AMD's root: check it before any key is
+     * wrapped for it (what sevctl's session and the Rust sev crate's Session::start do). */
+    char chain_note[300];
+    bool verified = false;
+    if (chain_path) {
+        struct platform_chain pc;
+        struct mc_sev_cert pdh_c;
+        if (load_platform_chain(chain_path, &pc, &e) != MC_OK)
+            return mc_cli_fail(argv[0], &e);
+        if (mc_sev_cert_parse(pdh, sizeof pdh, &pdh_c, &e) != MC_OK)
+            return mc_cli_fail(argv[0], &e);
+        struct mc_sev_chain_result cr;
+        mc_sev_chain_verify(&pdh_c, &pc.pek, &pc.oca, &pc.cek, pc.have_ask ? &pc.ask : NULL,
+                            pc.have_ark ? &pc.ark : NULL, allow_emu, &cr);
+        if (!cr.ok) {
+            for (int i = 0; i < cr.n; i++)
+                if (!cr.links[i].ok)
+                    fprintf(stderr, "memcrypt %s: %s: %s\n", argv[0], cr.links[i].name, cr.links[i].reason);
+            fprintf(stderr, "memcrypt %s: the PDH's chain does NOT verify; no session was made\n", argv[0]);
+            return MC_EXIT_CHECK;
+        }
+        verified = true;
+        snprintf(chain_note, sizeof chain_note, "verified: PDH <- PEK <- OCA and CEK <- ASK <- ARK (%s)", cr.root_desc);
+    } else {
+        snprintf(chain_note, sizeof chain_note,
+                 "NOT verified: nothing shows this PDH is the platform's. Give --cert-chain with the platform's "
+                 "chain (a folder from `sevctl export`/sev-tool with pek.cert oca.cert cek.cert, or libvirt's "
+                 "cert-chain from `virsh nodesevinfo`) to check it against AMD's roots");
+        fprintf(stderr, "memcrypt %s: warning: the PDH's chain was %s\n", argv[0], chain_note);
+    }
+    struct mc_sev_tks tks;
+    struct mc_rng *rng = NULL;
     if (mc_rng_new((const uint8_t *)seed, seed ? strlen(seed) : 0, &rng, &e) != MC_OK)
         return mc_cli_fail(argv[0], &e);
     mc_status rc = mc_sev_owner_session(rng, pdh, sizeof pdh, policy, godh, sess, &tks, &e);
@@ -209,15 +353,17 @@ static int run_session(int argc, char **argv)
         mc_json_obj(&j, NULL);
         mc_json_hex64(&j, "policy", policy);
         mc_json_str(&j, "out_dir", dir);
+        mc_json_bool(&j, "pdh_chain_verified", verified);
+        mc_json_str(&j, "pdh_chain", chain_note);
         mc_json_str(&j, "dhCert", b1);
         mc_json_str(&j, "session", b2);
         mc_json_end(&j);
         mc_json_finish(&j);
     } else {
-        printf("policy 0x%x\nwrote %s/{godh.cert,godh.b64,session.bin,session.b64,tek.bin,tik.bin,tk.bin}\n"
+        printf("policy 0x%x\nPDH chain %s\nwrote %s/{godh.cert,godh.b64,session.bin,session.b64,tek.bin,tik.bin,tk.bin}\n"
                "libvirt: <dhCert> = contents of godh.b64, <session> = contents of session.b64\n"
                "keep tek.bin/tik.bin secret; use a fresh session for every VM\n",
-               policy, dir);
+               policy, chain_note, dir);
     }
     return MC_EXIT_OK;
 }
@@ -229,28 +375,62 @@ static mc_status read_file_any(const char *path, uint8_t **b, size_t *n, struct 
     return mc_file_read(path, MAX_IMAGE_FILE, b, n, e);
 }
 
+static int load_vmsa_file(const char *cmd, const char *path, uint8_t **out)
+{
+    struct mc_error e;
+    size_t n = 0;
+    if (mc_file_read(path, MC_VMSA_SIZE + 1, out, &n, &e) != MC_OK)
+        return mc_cli_fail(cmd, &e);
+    if (n != MC_VMSA_SIZE) {
+        mc_seterr(&e, MC_E_FORMAT, "%s: a VMSA page is %u bytes, this file has %zu", path, MC_VMSA_SIZE, n);
+        return mc_cli_fail(cmd, &e);
+    }
+    return 0;
+}
+
 static int run_verify_measurement(int argc, char **argv)
 {
-    const char *meas = NULL, *tik = NULL, *tk = NULL, *digest = NULL, *ovmf = NULL, *kernel = NULL, *initrd = NULL,
-               *append = NULL;
+    const char *meas = NULL, *nonce = NULL, *tik = NULL, *tk = NULL, *digest = NULL, *ovmf = NULL, *kernel = NULL,
+               *initrd = NULL, *append = NULL, *vcpu_type = NULL, *vmsa_file[2] = {NULL, NULL};
     uint8_t maj = 0, min = 0, build = 0;
     uint32_t policy = 0;
-    int have = 0, json = 0, c;
-    enum { O_MEAS = 1, O_TIK, O_TK, O_MAJ, O_MIN, O_BUILD, O_POL, O_DIG, O_OVMF, O_KER, O_INI, O_APP, O_JSON };
+    int have = 0, json = 0, c, have_sig = 0, have_fms = 0;
+    uint64_t vcpus = 1, vcpu_sig = 0, fms[3] = {0, 0, 0};
+    unsigned variant = 0;
+    enum mc_vmm_type vmm = MC_VMM_QEMU;
+    enum { O_MEAS = 1, O_TIK, O_TK, O_MAJ, O_MIN, O_BUILD, O_POL, O_DIG, O_OVMF, O_KER, O_INI, O_APP, O_JSON, O_NONCE,
+           O_VCPUS, O_VTYPE, O_VSIG, O_VFAM, O_VMOD, O_VSTEP, O_VMM, O_VARIANT, O_VMSA0, O_VMSA1 };
     static const struct option opts[] = {
         {"measurement", required_argument, NULL, O_MEAS}, {"tik", required_argument, NULL, O_TIK},
         {"tk", required_argument, NULL, O_TK},            {"api-major", required_argument, NULL, O_MAJ},
         {"api-minor", required_argument, NULL, O_MIN},    {"build", required_argument, NULL, O_BUILD},
         {"build-id", required_argument, NULL, O_BUILD},   {"policy", required_argument, NULL, O_POL},
-        {"digest", required_argument, NULL, O_DIG},       {"ovmf", required_argument, NULL, O_OVMF},
-        {"firmware", required_argument, NULL, O_OVMF},    {"kernel", required_argument, NULL, O_KER},
-        {"initrd", required_argument, NULL, O_INI},       {"append", required_argument, NULL, O_APP},
-        {"cmdline", required_argument, NULL, O_APP},      {"json", no_argument, NULL, O_JSON},
-        {0}};
+        {"digest", required_argument, NULL, O_DIG},       {"launch-digest", required_argument, NULL, O_DIG},
+        {"ovmf", required_argument, NULL, O_OVMF},        {"firmware", required_argument, NULL, O_OVMF},
+        {"kernel", required_argument, NULL, O_KER},       {"initrd", required_argument, NULL, O_INI},
+        {"append", required_argument, NULL, O_APP},       {"cmdline", required_argument, NULL, O_APP},
+        {"json", no_argument, NULL, O_JSON},              {"nonce", required_argument, NULL, O_NONCE},
+        {"vcpus", required_argument, NULL, O_VCPUS},      {"num-cpus", required_argument, NULL, O_VCPUS},
+        {"vcpu-type", required_argument, NULL, O_VTYPE},  {"vcpu-sig", required_argument, NULL, O_VSIG},
+        {"vcpu-family", required_argument, NULL, O_VFAM}, {"vcpu-model", required_argument, NULL, O_VMOD},
+        {"vcpu-stepping", required_argument, NULL, O_VSTEP}, {"vmm-type", required_argument, NULL, O_VMM},
+        {"vmsa-variant", required_argument, NULL, O_VARIANT}, {"vmsa-cpu0", required_argument, NULL, O_VMSA0},
+        {"vmsa-cpu1", required_argument, NULL, O_VMSA1},  {0}};
+    struct mc_error e;
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        uint64_t *num = c == O_VCPUS ? &vcpus : c == O_VSIG ? &vcpu_sig : c == O_VFAM ? &fms[0]
+                        : c == O_VMOD ? &fms[1] : c == O_VSTEP ? &fms[2] : NULL;
+        if (num) {
+            if (mc_parse_u64(optarg, num, &e) != MC_OK)
+                return mc_cli_usage_error(argv[0], "%s", e.msg);
+            have_sig |= c == O_VSIG;
+            have_fms |= c == O_VFAM ? 1 : c == O_VMOD ? 2 : c == O_VSTEP ? 4 : 0;
+            continue;
+        }
         switch (c) {
         case O_MEAS: meas = optarg; break;
+        case O_NONCE: nonce = optarg; break;
         case O_TIK: tik = optarg; break;
         case O_TK: tk = optarg; break;
         case O_MAJ: if (parse_byte(argv[0], "--api-major", optarg, &maj)) return MC_EXIT_USAGE; have |= 1; break;
@@ -263,6 +443,17 @@ static int run_verify_measurement(int argc, char **argv)
         case O_INI: initrd = optarg; break;
         case O_APP: append = optarg; break;
         case O_JSON: json = 1; break;
+        case O_VTYPE: vcpu_type = optarg; break;
+        case O_VMM:
+            if (mc_vmm_type_parse(optarg, &vmm, &e) != MC_OK)
+                return mc_cli_usage_error(argv[0], "--vmm-type: %s", e.msg);
+            break;
+        case O_VARIANT:
+            if (mc_vmsa_variant_parse(optarg, &variant, &e) != MC_OK)
+                return mc_cli_usage_error(argv[0], "--vmsa-variant: %s", e.msg);
+            break;
+        case O_VMSA0: vmsa_file[0] = optarg; break;
+        case O_VMSA1: vmsa_file[1] = optarg; break;
         default: return mc_cli_usage_error(argv[0], "unknown option");
         }
     }
@@ -271,53 +462,115 @@ static int run_verify_measurement(int argc, char **argv)
     if (!meas || have != 15)
         return mc_cli_usage_error(argv[0], "--measurement, --api-major, --api-minor, --build and --policy are required");
     if (!!digest == !!ovmf)
-        return mc_cli_usage_error(argv[0], "give exactly one of --digest HEX or --ovmf FILE");
+        return mc_cli_usage_error(argv[0], "give exactly one of --digest HEX|B64 or --ovmf FILE");
     if (digest && (kernel || initrd || append))
         return mc_cli_usage_error(argv[0], "--kernel/--initrd/--append go with --ovmf");
     if (!kernel && (initrd || append))
         return mc_cli_usage_error(argv[0], "--initrd/--append need --kernel");
-    struct mc_error e;
+    bool es = (policy & 0x4u) != 0;
+    bool vcpu_given = vcpu_type || have_sig || have_fms;
+    if (!es && (vcpu_given || vmsa_file[0] || vmsa_file[1] || variant || vcpus != 1))
+        return mc_cli_usage_error(argv[0], "the vCPU and VMSA options describe SEV-ES guests (policy bit 2); policy "
+                                           "0x%x is plain SEV",
+                                  policy);
+    if (es && ovmf) {
+        if (vcpus < 1 || vcpus > MC_MEASURE_MAX_VCPUS)
+            return mc_cli_usage_error(argv[0], "--vcpus must be 1..%d", MC_MEASURE_MAX_VCPUS);
+        if (!!vmsa_file[0] != !!(vmsa_file[1] || vcpus == 1))
+            return mc_cli_usage_error(argv[0], "--vmsa-cpu0 goes with --vmsa-cpu1 (the APs' page) when --vcpus > 1");
+        if (vmsa_file[0] && (vcpu_given || variant))
+            return mc_cli_usage_error(argv[0], "--vmsa-cpu0/--vmsa-cpu1 are the measured pages; the vCPU model and "
+                                               "--vmsa-variant build them instead");
+        if (!vmsa_file[0] && !vcpu_given)
+            return mc_cli_usage_error(argv[0], "an SEV-ES digest measures one VMSA per vCPU: give the vCPU model "
+                                               "(--vcpu-type, --vcpu-sig or --vcpu-family/--vcpu-model/"
+                                               "--vcpu-stepping), or the pages with --vmsa-cpu0/--vmsa-cpu1");
+        uint32_t tsig = 0;
+        if (vcpu_type && mc_vcpu_type_sig(vcpu_type, &tsig, &e) != MC_OK)
+            return mc_cli_usage_error(argv[0], "%s", e.msg);
+        if (vcpu_type)
+            vcpu_sig = tsig;
+        if (have_fms) {
+            uint32_t sig;
+            if (have_fms != 7 || vcpu_type || have_sig)
+                return mc_cli_usage_error(argv[0], "give all of --vcpu-family/--vcpu-model/--vcpu-stepping, and no "
+                                                   "--vcpu-type/--vcpu-sig with them");
+            if (mc_cpu_sig((unsigned)fms[0], (unsigned)fms[1], (unsigned)fms[2], &sig, &e) != MC_OK)
+                return mc_cli_usage_error(argv[0], "%s", e.msg);
+            vcpu_sig = sig;
+        }
+        if (vcpu_sig > UINT32_MAX)
+            return mc_cli_usage_error(argv[0], "--vcpu-sig is a 32-bit CPUID(1).EAX value");
+    }
     uint8_t m[MC_SEV_MEASURE_LEN], ld[32], expect[32];
+    const char *menc = NULL, *denc = NULL;
     struct mc_sev_tks tks;
     memset(&tks, 0, sizeof tks);
-    if (parse_measurement(meas, m, &e) != MC_OK)
+    if (parse_measurement(meas, nonce, m, &menc, &e) != MC_OK)
         return mc_cli_usage_error(argv[0], "%s", e.msg);
     if (load_tks(NULL, tik, tk, &tks, false, &e) != MC_OK)
         return mc_cli_fail(argv[0], &e);
     if (digest) {
         size_t n = 0;
-        if (mc_hex_decode(digest, ld, sizeof ld, &n, &e) != MC_OK || n != 32)
-            return mc_cli_usage_error(argv[0], "--digest must be 64 hex digits (SHA-256 launch digest)");
+        if (decode_hex_or_b64(digest, ld, sizeof ld, &n, &denc) != MC_OK || n != 32) {
+            mc_wipe(&tks, sizeof tks);
+            return mc_cli_usage_error(argv[0], "--digest must be the 32-byte SHA-256 launch digest as hex (64 digits) "
+                                               "or base64");
+        }
     } else {
-        uint8_t *img = NULL, *kb = NULL, *ib = NULL, table[MC_SEV_HASHES_TABLE_LEN];
+        uint8_t *img = NULL, *kb = NULL, *ib = NULL, *vp[2] = {NULL, NULL};
         size_t il = 0, kl = 0, ibl = 0;
-        mc_status rc = read_file_any(ovmf, &img, &il, &e);
-        if (rc == MC_OK && kernel) /* before reading a kernel: can this OVMF take one at all? */
-            rc = mc_measure_kernel_supported(MC_MEASURE_SEV, img, il, &e);
-        if (rc == MC_OK && kernel)
-            rc = read_file_any(kernel, &kb, &kl, &e);
-        if (rc == MC_OK && initrd)
-            rc = read_file_any(initrd, &ib, &ibl, &e);
-        if (rc == MC_OK && kernel)
-            rc = mc_sev_hashes_table(kb, kl, ib, ibl, append, table, &e);
-        if (rc == MC_OK)
-            rc = mc_sev_launch_digest(img, il, kernel ? table : NULL, kernel ? sizeof table : 0, ld, &e);
+        int rc = 0;
+        mc_status st = read_file_any(ovmf, &img, &il, &e);
+        if (st == MC_OK && kernel) /* before reading a kernel: can this OVMF take one at all? */
+            st = mc_measure_kernel_supported(es ? MC_MEASURE_SEV_ES : MC_MEASURE_SEV, img, il, &e);
+        if (st == MC_OK && kernel)
+            st = read_file_any(kernel, &kb, &kl, &e);
+        if (st == MC_OK && initrd)
+            st = read_file_any(initrd, &ib, &ibl, &e);
+        for (int i = 0; i < 2 && st == MC_OK && !rc; i++)
+            if (vmsa_file[i])
+                rc = load_vmsa_file(argv[0], vmsa_file[i], &vp[i]);
+        if (st == MC_OK && !rc) {
+            struct mc_measure_input in = {.mode = es ? MC_MEASURE_SEV_ES : MC_MEASURE_SEV, .ovmf = img, .ovmf_len = il,
+                                          .vcpus = (unsigned)vcpus, .vcpu_sig = (uint32_t)vcpu_sig, .vmm = vmm,
+                                          .vmsa_variant = variant, .has_kernel = kernel != NULL, .kernel = kb,
+                                          .kernel_len = kl, .initrd = ib, .initrd_len = ibl, .append = append,
+                                          .vmsa_pages = {vp[0], vp[1] ? vp[1] : vp[0]}};
+            size_t dl = 0;
+            uint8_t d[MC_MEASURE_MAX_DIGEST];
+            st = mc_measure(&in, d, &dl, &e);
+            if (st == MC_OK)
+                memcpy(ld, d, 32);
+        }
         free(img);
         free(kb);
         free(ib);
-        if (rc != MC_OK) {
+        free(vp[0]);
+        free(vp[1]);
+        if (st != MC_OK || rc) {
             mc_wipe(&tks, sizeof tks);
-            return mc_cli_fail(argv[0], &e);
+            return rc ? rc : mc_cli_fail(argv[0], &e);
         }
     }
     mc_status rc = mc_sev_owner_verify_measurement(tks.tik, m, maj, min, build, policy, ld, expect, &e);
     mc_wipe(&tks, sizeof tks);
     if (rc != MC_OK && rc != MC_E_VERIFY)
         return mc_cli_fail(argv[0], &e);
+    char vname[48];
+    mc_vmsa_variant_name(variant, vname, sizeof vname);
     if (json) {
         struct mc_json j;
         mc_json_begin(&j, stdout);
         mc_json_obj(&j, NULL);
+        mc_json_str(&j, "measurement_encoding", menc);
+        if (denc)
+            mc_json_str(&j, "digest_encoding", denc);
+        mc_json_str(&j, "guest", es ? "SEV-ES" : "SEV");
+        if (es && ovmf) {
+            mc_json_u64(&j, "vcpus", vcpus);
+            mc_json_str(&j, "vmsa", vmsa_file[0] ? "given pages" : vname);
+        }
         mc_json_hexbytes(&j, "launch_digest", ld, 32);
         mc_json_hexbytes(&j, "reported", m, 32);
         mc_json_hexbytes(&j, "mnonce", m + 32, 16);
@@ -327,13 +580,23 @@ static int run_verify_measurement(int argc, char **argv)
         mc_json_finish(&j);
     } else {
         char h[65];
+        printf("measurement    read as %s%s\n", menc, nonce ? " (MEASURE) plus --nonce" : " (MEASURE||MNONCE)");
+        if (es && ovmf)
+            printf("guest          SEV-ES, %u vCPU%s, VMSA %s\n", (unsigned)vcpus, vcpus == 1 ? "" : "s",
+                   vmsa_file[0] ? "pages from --vmsa-cpu0/--vmsa-cpu1" : vname);
         mc_hex_encode(ld, 32, h);
-        printf("launch digest  %s\n", h);
+        if (denc)
+            printf("launch digest  %s (--digest read as %s)\n", h, denc);
+        else
+            printf("launch digest  %s\n", h);
         mc_hex_encode(m, 32, h);
         printf("reported       %s\n", h);
         mc_hex_encode(expect, 32, h);
         printf("expected       %s\n", h);
         printf("%s\n", rc == MC_OK ? "OK: the measurement matches" : "MISMATCH: the guest is not what you expect");
+        if (rc != MC_OK && es && ovmf && !vmsa_file[0])
+            printf("hint: SEV-ES measurements depend on the host stack's initial VMSA; try --vmsa-variant "
+                   "zero-fpu (older KVM, sevctl) or debug-swap (KVM 6.5-6.9)\n");
     }
     return rc == MC_OK ? MC_EXIT_OK : MC_EXIT_CHECK;
 }
@@ -342,19 +605,48 @@ static int run_verify_measurement(int argc, char **argv)
 
 #define MAX_SECRETS 64
 
+/* One --secret: GUID=VALUE (the value's bytes) or GUID:PATH (the file's bytes, sevctl's form). */
+static int secret_entry(const char *cmd, const char *arg, struct mc_sev_secret_entry *ent, uint8_t **owned)
+{
+    struct mc_error e;
+    char g[40];
+    *owned = NULL;
+    if (strlen(arg) < 37 || (arg[36] != '=' && arg[36] != ':'))
+        return mc_cli_usage_error(cmd, "--secret wants GUID=VALUE or GUID:PATH, got '%.60s'", arg);
+    memcpy(g, arg, 36);
+    g[36] = 0;
+    if (mc_guid_parse(g, ent->guid, &e) != MC_OK)
+        return mc_cli_usage_error(cmd, "%s", e.msg);
+    if (arg[36] == '=') {
+        ent->data = (const uint8_t *)arg + 37;
+        ent->len = strlen(arg + 37);
+        return 0;
+    }
+    size_t n = 0;
+    if (mc_file_read(arg + 37, MC_SEV_SECRET_MAX, owned, &n, &e) != MC_OK)
+        return mc_cli_fail(cmd, &e);
+    ent->data = *owned;
+    ent->len = n;
+    return 0;
+}
+
 static int run_package_secret(int argc, char **argv)
 {
-    const char *tek = NULL, *tik = NULL, *tk = NULL, *meas = NULL, *sfile = NULL, *dir = ".", *seed = NULL;
+    const char *tek = NULL, *tik = NULL, *tk = NULL, *meas = NULL, *sfile = NULL, *dir = ".", *seed = NULL,
+               *iv_arg = NULL;
     const char *secrets[MAX_SECRETS];
     int ns = 0, json = 0, c;
     uint8_t maj = 0, min = 17;
-    enum { O_TEK = 1, O_TIK, O_TK, O_MEAS, O_SEC, O_SFILE, O_DIR, O_SEED, O_MAJ, O_MIN, O_JSON };
+    enum mc_sev_secret_pad pad = MC_SEV_SECRET_PAD_SEVCTL;
+    enum { O_TEK = 1, O_TIK, O_TK, O_MEAS, O_SEC, O_SFILE, O_DIR, O_SEED, O_MAJ, O_MIN, O_JSON, O_PAD, O_IV };
     static const struct option opts[] = {
         {"tek", required_argument, NULL, O_TEK},         {"tik", required_argument, NULL, O_TIK},
         {"tk", required_argument, NULL, O_TK},           {"measurement", required_argument, NULL, O_MEAS},
+        {"launch-measure-blob", required_argument, NULL, O_MEAS},
         {"secret", required_argument, NULL, O_SEC},      {"secret-file", required_argument, NULL, O_SFILE},
         {"out-dir", required_argument, NULL, O_DIR},     {"seed", required_argument, NULL, O_SEED},
         {"api-major", required_argument, NULL, O_MAJ},   {"api-minor", required_argument, NULL, O_MIN},
+        {"padding", required_argument, NULL, O_PAD},     {"iv", required_argument, NULL, O_IV},
         {"json", no_argument, NULL, O_JSON},             {0}};
     optind = 1;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -371,6 +663,15 @@ static int run_package_secret(int argc, char **argv)
         case O_SFILE: sfile = optarg; break;
         case O_DIR: dir = optarg; break;
         case O_SEED: seed = optarg; break;
+        case O_IV: iv_arg = optarg; break;
+        case O_PAD:
+            if (!strcmp(optarg, "sevctl"))
+                pad = MC_SEV_SECRET_PAD_SEVCTL;
+            else if (!strcmp(optarg, "libvirt"))
+                pad = MC_SEV_SECRET_PAD_LIBVIRT;
+            else
+                return mc_cli_usage_error(argv[0], "--padding takes sevctl or libvirt");
+            break;
         case O_MAJ: if (parse_byte(argv[0], "--api-major", optarg, &maj)) return MC_EXIT_USAGE; break;
         case O_MIN: if (parse_byte(argv[0], "--api-minor", optarg, &min)) return MC_EXIT_USAGE; break;
         case O_JSON: json = 1; break;
@@ -383,15 +684,25 @@ static int run_package_secret(int argc, char **argv)
     if (!meas && api17)
         return mc_cli_usage_error(argv[0], "--measurement is required (its MEASURE is part of the packet MAC)");
     if (!!ns == !!sfile)
-        return mc_cli_usage_error(argv[0], "give --secret GUID=VALUE (repeatable) or --secret-file FILE");
+        return mc_cli_usage_error(argv[0], "give --secret GUID=VALUE|GUID:PATH (repeatable) or --secret-file FILE");
     struct mc_error e;
-    uint8_t m[MC_SEV_MEASURE_LEN] = {0};
-    if (meas && parse_measurement(meas, m, &e) != MC_OK)
+    uint8_t m[MC_SEV_MEASURE_LEN] = {0}, iv[16];
+    const char *menc = NULL;
+    if (meas && parse_measurement(meas, NULL, m, &menc, &e) != MC_OK)
         return mc_cli_usage_error(argv[0], "%s", e.msg);
+    if (iv_arg) {
+        size_t n = 0;
+        const char *ienc;
+        if (decode_hex_or_b64(iv_arg, iv, sizeof iv, &n, &ienc) != MC_OK || n != 16)
+            return mc_cli_usage_error(argv[0], "--iv must be 16 bytes as base64 (sevctl's form) or 32 hex digits");
+    }
     struct mc_sev_tks tks;
     if (load_tks(tek, tik, tk, &tks, true, &e) != MC_OK)
         return mc_cli_fail(argv[0], &e);
     uint8_t *plain = calloc(1, MC_SEV_SECRET_MAX), *trans = calloc(1, MC_SEV_SECRET_MAX);
+    uint8_t *owned[MAX_SECRETS] = {NULL};
+    struct mc_sev_secret_entry ent[MAX_SECRETS];
+    memset(ent, 0, sizeof ent);
     size_t plen = 0;
     int rc = MC_EXIT_OK;
     if (!plain || !trans) {
@@ -418,33 +729,29 @@ static int run_package_secret(int argc, char **argv)
         free(b);
         plen = (bl + 15) & ~(size_t)15;
     } else {
-        struct mc_sev_secret_entry ent[MAX_SECRETS];
-        for (int i = 0; i < ns; i++) {
-            const char *eq = strchr(secrets[i], '=');
-            char g[40];
-            if (!eq || eq - secrets[i] != 36) {
-                rc = mc_cli_usage_error(argv[0], "--secret wants GUID=VALUE, got '%.60s'", secrets[i]);
+        for (int i = 0; i < ns; i++)
+            if ((rc = secret_entry(argv[0], secrets[i], &ent[i], &owned[i])))
                 goto out;
-            }
-            memcpy(g, secrets[i], 36);
-            g[36] = 0;
-            if (mc_guid_parse(g, ent[i].guid, &e) != MC_OK) {
-                rc = mc_cli_usage_error(argv[0], "%s", e.msg);
-                goto out;
-            }
-            ent[i].data = (const uint8_t *)eq + 1;
-            ent[i].len = strlen(eq + 1);
-        }
-        if (mc_sev_secret_table_build(ent, (size_t)ns, plain, MC_SEV_SECRET_MAX, &plen, &e) != MC_OK) {
+        if (mc_sev_secret_table_build(ent, (size_t)ns, pad, plain, MC_SEV_SECRET_MAX, &plen, &e) != MC_OK) {
             rc = mc_cli_fail(argv[0], &e);
             goto out;
         }
     }
+    if (plen > MC_SEV_SECRET_KVM_MAX) {
+        mc_seterr(&e, MC_E_RANGE,
+                  "the packet payload is %zu bytes; KVM passes at most %u (SEV_FW_BLOB_MAX_SIZE) to LAUNCH_SECRET%s",
+                  plen, MC_SEV_SECRET_KVM_MAX,
+                  pad == MC_SEV_SECRET_PAD_LIBVIRT && plen - 16 <= MC_SEV_SECRET_KVM_MAX
+                      ? " (--padding sevctl adds no block to an aligned table and fits)"
+                      : "");
+        rc = mc_cli_fail(argv[0], &e);
+        goto out;
+    }
     struct mc_rng *rng = NULL;
-    uint8_t iv[16], hdr[MC_SEV_SECRET_HDR_LEN];
+    uint8_t hdr[MC_SEV_SECRET_HDR_LEN];
     struct mc_sev_secret_hdr h;
     if (mc_rng_new((const uint8_t *)seed, seed ? strlen(seed) : 0, &rng, &e) != MC_OK ||
-        mc_rng_bytes(rng, iv, sizeof iv, &e) != MC_OK ||
+        (!iv_arg && mc_rng_bytes(rng, iv, sizeof iv, &e) != MC_OK) ||
         mc_sev_secret_seal(&tks, api17, iv, plain, plen, api17 ? m : NULL, &h, trans, &e) != MC_OK) {
         mc_rng_free(rng);
         rc = mc_cli_fail(argv[0], &e);
@@ -470,26 +777,34 @@ static int run_package_secret(int argc, char **argv)
         if (bh && bp) {
             mc_base64_encode(hdr, sizeof hdr, bh);
             mc_base64_encode(trans, plen, bp);
+            const char *pname = pad == MC_SEV_SECRET_PAD_SEVCTL ? "sevctl" : "libvirt";
             if (json) {
                 struct mc_json j;
                 mc_json_begin(&j, stdout);
                 mc_json_obj(&j, NULL);
                 mc_json_u64(&j, "length", plen);
+                mc_json_str(&j, "padding", sfile ? "file" : pname);
+                mc_json_str(&j, "measurement_encoding", menc);
                 mc_json_str(&j, "header", bh);
                 mc_json_str(&j, "payload", bp);
                 mc_json_str(&j, "out_dir", dir);
                 mc_json_end(&j);
                 mc_json_finish(&j);
             } else {
-                printf("secret packet: %zu bytes (API %u.%u form)\nheader  %s\npayload %s\n"
+                printf("secret packet: %zu bytes (API %u.%u form, %s padding)\nheader  %s\npayload %s\n"
                        "wrote %s/{secret_header,secret_payload}.{bin,b64}\n",
-                       plen, maj, min, bh, bp, dir);
+                       plen, maj, min, sfile ? "file" : pname, bh, bp, dir);
             }
         }
         free(bh);
         free(bp);
     }
 out:
+    for (int i = 0; i < ns; i++)
+        if (owned[i]) {
+            mc_wipe(owned[i], ent[i].len);
+            free(owned[i]);
+        }
     mc_wipe(&tks, sizeof tks);
     if (plain)
         mc_wipe(plain, MC_SEV_SECRET_MAX);

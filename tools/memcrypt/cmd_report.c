@@ -17,7 +17,9 @@
 #define REPORT_FILE_MAX (1u << 20)
 #define CERT_FILE_MAX (1u << 20)
 
-static mc_status load_report(const char *path, struct mc_snp_report *r, struct mc_error *err)
+/* A report file: the raw bytes, their hex text or an Azure HCL report (mc_snp_report_unwrap). */
+static mc_status load_report(const char *path, struct mc_snp_report *r, struct mc_snp_container_info *ci,
+                             struct mc_error *err)
 {
     uint8_t *buf;
     size_t len;
@@ -25,11 +27,29 @@ static mc_status load_report(const char *path, struct mc_snp_report *r, struct m
     if (st)
         return st;
     struct mc_error e2;
-    st = mc_snp_report_decode(buf, len, r, &e2);
+    uint8_t raw[MC_SNP_REPORT_SIZE];
+    st = mc_snp_report_unwrap(buf, len, raw, ci, &e2);
     free(buf);
+    if (!st)
+        st = mc_snp_report_decode(raw, sizeof raw, r, &e2);
     if (st)
         return mc_seterr(err, st, "%s: %s", path, e2.msg);
     return MC_OK;
+}
+
+static void container_text(const struct mc_snp_container_info *ci, char *buf, size_t n)
+{
+    if (ci->kind != MC_SNP_CONTAINER_AZURE_HCL)
+        snprintf(buf, n, "%s", mc_snp_container_name(ci->kind));
+    else if (!ci->has_runtime_hash)
+        snprintf(buf, n, "Azure vTPM HCL report (report at 0x%zx; %zu bytes of runtime claims, hash type %u not "
+                         "checked)",
+                 ci->report_offset, ci->runtime_len, ci->hash_type);
+    else
+        snprintf(buf, n, "Azure vTPM HCL report (report at 0x%zx; %zu bytes of runtime claims, their SHA-%zu %s "
+                         "report_data)",
+                 ci->report_offset, ci->runtime_len, ci->runtime_hash_len * 8,
+                 ci->runtime_bound ? "starts" : "does NOT start");
 }
 
 static void print_hex(const char *name, const uint8_t *p, size_t n)
@@ -241,17 +261,31 @@ static int run_show(int argc, char **argv)
     if (optind + 1 != argc)
         return mc_cli_usage_error(argv[0], "expected exactly one report file");
     struct mc_snp_report r;
+    struct mc_snp_container_info ci;
     struct mc_error err;
-    if (load_report(argv[optind], &r, &err))
+    if (load_report(argv[optind], &r, &ci, &err))
         return mc_cli_fail(argv[0], &err);
     enum mc_snp_gen gen = layout_gen(&r, hint);
+    char ctext[200];
+    container_text(&ci, ctext, sizeof ctext);
     if (json) {
         struct mc_json j;
         mc_json_begin(&j, stdout);
         mc_json_obj(&j, NULL);
+        mc_json_obj(&j, "container");
+        mc_json_str(&j, "kind", ci.kind == MC_SNP_CONTAINER_RAW ? "raw" : ci.kind == MC_SNP_CONTAINER_HEX ? "hex" : "azure-hcl");
+        mc_json_u64(&j, "report_offset", ci.report_offset);
+        if (ci.kind == MC_SNP_CONTAINER_AZURE_HCL) {
+            mc_json_u64(&j, "runtime_data_bytes", ci.runtime_len);
+            if (ci.has_runtime_hash)
+                mc_json_bool(&j, "runtime_data_bound", ci.runtime_bound);
+        }
+        mc_json_end(&j);
         show_json(&j, &r, gen);
         mc_json_finish(&j);
     } else {
+        if (ci.kind != MC_SNP_CONTAINER_RAW)
+            printf("%-22s %s\n", "container", ctext);
         show_text(&r, gen, mc_snp_report_gen(&r) != MC_SNP_GEN_UNKNOWN);
     }
     return MC_EXIT_OK;
@@ -383,7 +417,8 @@ static int run_verify(int argc, char **argv)
     if (!vcek && !table)
         return mc_cli_usage_error(argv[0], "give the signing certificate with --vcek CERT or --cert-table FILE");
     struct mc_snp_report r;
-    if (load_report(argv[optind], &r, &err))
+    struct mc_snp_container_info ci;
+    if (load_report(argv[optind], &r, &ci, &err))
         return mc_cli_fail(argv[0], &err);
     if (mintcb) {
         /* Syntax is checked now; the parts are placed in the layout of the generation the
@@ -435,6 +470,17 @@ static int run_verify(int argc, char **argv)
     if (st != MC_OK && st != MC_E_VERIFY) {
         ret = mc_cli_fail(argv[0], &err);
         goto out;
+    }
+    /* An Azure HCL report binds its runtime claims (the vTPM keys) into REPORT_DATA: check it. */
+    if (ci.kind == MC_SNP_CONTAINER_AZURE_HCL && ci.has_runtime_hash && res.n < MC_SNP_MAX_CHECKS) {
+        struct mc_snp_check *k = &res.checks[res.n++];
+        k->name = "hcl_claims";
+        k->state = ci.runtime_bound ? MC_CHECK_PASS : MC_CHECK_FAIL;
+        snprintf(k->reason, sizeof k->reason, "the SHA-%zu of the HCL report's %zu bytes of runtime claims %s "
+                                             "report_data[0..%zu]",
+                 ci.runtime_hash_len * 8, ci.runtime_len, ci.runtime_bound ? "equals" : "does NOT equal",
+                 ci.runtime_hash_len - 1);
+        res.ok &= ci.runtime_bound;
     }
     if (json) {
         struct mc_json j;
