@@ -113,5 +113,53 @@ printf 'raw secret bytes' >"$T/raw"
 expect 0 "secret file" "$M" owner package-secret --tk "$T/o/tk.bin" --measurement $L1 --secret-file "$T/raw" --out-dir "$T/s2"
 [ "$(stat -c %s "$T/s2/secret_payload.bin")" = 16 ] && ok || bad "secret file payload size"
 
+# --measurement: hex or base64, said which; MEASURE alone (64 hex digits) is a usage error unless
+# the MNONCE comes with --nonce.
+expect 0 "measurement as hex" "$M" owner verify-measurement --measurement $L1 --tik "$T/tik.kat" --api-major 0 \
+    --api-minor 18 --build 15 --policy 0 --digest $EMPTY
+grep -q "read as hex" /tmp/cli_owner.$$.out && ok || bad "hex not said"
+B64=$(python3 -c 'import base64,sys; print(base64.b64encode(bytes.fromhex(sys.argv[1])).decode())' $L1)
+expect 0 "measurement as base64" "$M" owner verify-measurement --measurement "$B64" --tik "$T/tik.kat" --api-major 0 \
+    --api-minor 18 --build 15 --policy 0 --digest $EMPTY
+grep -q "read as base64" /tmp/cli_owner.$$.out && ok || bad "base64 not said"
+expect 2 "MEASURE without MNONCE" "$M" owner verify-measurement --measurement ${L1:0:64} --tik "$T/tik.kat" \
+    --api-major 0 --api-minor 18 --build 15 --policy 0 --digest $EMPTY
+grep -q "MEASURE without MNONCE" /tmp/cli_owner.$$.out && ok || bad "MNONCE not named"
+expect 0 "MEASURE with --nonce" "$M" owner verify-measurement --measurement ${L1:0:64} --nonce ${L1:64:32} \
+    --tik "$T/tik.kat" --api-major 0 --api-minor 18 --build 15 --policy 0 --digest $EMPTY
+expect 2 "vCPU options for plain SEV" "$M" owner verify-measurement --measurement $L1 --tik "$T/tik.kat" \
+    --api-major 0 --api-minor 18 --build 15 --policy 0 --digest $EMPTY --vmsa-variant zero-fpu
+expect 2 "SEV-ES without a vCPU model" "$M" owner verify-measurement --measurement $L1 --tik "$T/tik.kat" \
+    --api-major 0 --api-minor 18 --build 15 --policy 4 --ovmf /dev/null
+
+# The owner's PEK signing and the firmware's PEK_CERT_IMPORT agree.
+if command -v openssl >/dev/null; then
+    openssl ecparam -name secp384r1 -genkey -noout -out "$T/oca.pem" 2>/dev/null
+    "$M" fw pek-csr --platform naples --state "$T/st" --seed owner "$T/csr" >/dev/null
+    expect 0 "sign PEK CSR" "$M" owner sign-pek --csr "$T/csr" --oca-key "$T/oca.pem" --out-dir "$T/own"
+    expect 0 "import the signed PEK" "$M" fw pek-import --platform naples --state "$T/st" "$T/own/pek.cert" "$T/own/oca.cert"
+    grep -q "SUCCESS" /tmp/cli_owner.$$.out && ok || bad "PEK_CERT_IMPORT"
+    expect 3 "sign a signed PEK" "$M" owner sign-pek --csr "$T/own/pek.cert" --oca-key "$T/oca.pem" --out-dir "$T/own2"
+fi
+
+# LAUNCH_SECRET packets open with the transport keys; a wrong MEASURE is BAD_MEASUREMENT.
+expect 0 "open secret" "$M" owner open-secret --tk "$T/o/tk.bin" --measurement $L1 --header "$T/s/secret_header.b64" \
+    --payload "$T/s/secret_payload.bin" --out "$T/plain"
+[ "$(tail -c +41 "$T/plain" | head -c 7)" = hunter2 ] && ok || bad "opened secret"
+WRONG=$(printf '%s' $L1 | sed 's/^./f/')
+expect 1 "secret with another MEASURE" "$M" owner open-secret --tk "$T/o/tk.bin" --measurement $WRONG \
+    --header "$T/s/secret_header.bin" --payload "$T/s/secret_payload.bin"
+grep -q "BAD_MEASUREMENT" /tmp/cli_owner.$$.out && ok || bad "BAD_MEASUREMENT not named"
+# --iv reproduces a packet byte for byte.
+for i in 1 2; do
+    "$M" owner package-secret --tk "$T/o/tk.bin" --measurement $L1 --iv 000102030405060708090a0b0c0d0e0f \
+        --secret 736869e5-84f0-4973-92ec-06879ce3da0b=hunter2 --out-dir "$T/iv$i" >/dev/null
+done
+cmp -s "$T/iv1/secret_header.bin" "$T/iv2/secret_header.bin" && ok || bad "--iv not reproducible"
+expect 2 "short --iv" "$M" owner package-secret --tk "$T/o/tk.bin" --measurement $L1 --iv 0001 \
+    --secret 736869e5-84f0-4973-92ec-06879ce3da0b=hunter2 --out-dir "$T/iv3"
+expect 2 "bad --padding" "$M" owner package-secret --tk "$T/o/tk.bin" --measurement $L1 --padding qemu \
+    --secret 736869e5-84f0-4973-92ec-06879ce3da0b=hunter2 --out-dir "$T/iv3"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -394,6 +394,66 @@ static void test_guest_features(void)
         CHECK_MSG(mc_vmsa_snp_features_check(1 | (1ull << defined[i]), &e) == MC_OK, "bit %u", defined[i]);
 }
 
+/* Host-stack VMSA variants against other tools' pages: sevctl's vmsa0/vmsa1.bin (older KVM: the FPU
+ * fields zero) are our zero-fpu pages for family 25 model 1 stepping 1, byte for byte. */
+static void test_vmsa_variants(void)
+{
+    size_t n0, n1;
+    uint8_t *v0 = load(MC_TEST_DATA "/peers/cases/virtee-sevctl/measurement_build_seves_vmsa_files_hmac/vmsa0.bin", &n0);
+    uint8_t *v1 = load(MC_TEST_DATA "/peers/cases/virtee-sevctl/measurement_build_seves_vmsa_files_hmac/vmsa1.bin", &n1);
+    CHECK(v0 && v1 && n0 == MC_VMSA_SIZE && n1 == MC_VMSA_SIZE);
+    uint32_t sig = 0;
+    CHECK(mc_cpu_sig(25, 1, 1, &sig, NULL) == MC_OK);
+    unsigned var = 0;
+    CHECK(mc_vmsa_variant_parse("sevctl", &var, NULL) == MC_OK && var == MC_VMSA_VARIANT_ZERO_FPU);
+    uint8_t page[MC_VMSA_SIZE];
+    /* The AP's reset address comes from the OVMF in the same sevctl case. */
+    struct mc_vmsa_params bsp = {.eip = MC_VMSA_BSP_EIP, .vcpu_sig = sig, .vmm = MC_VMM_QEMU, .variant = var};
+    mc_vmsa_build(&bsp, page);
+    if (v0)
+        CHECK_MEM(page, v0, MC_VMSA_SIZE);
+    if (v1) {
+        struct mc_vmsa_params ap = bsp;
+        ap.eip = mc_le64(v1 + 0x178) | (mc_le64(v1 + 0x18) & 0xffff0000u); /* RIP + CS.base of sevctl's AP page */
+        mc_vmsa_build(&ap, page);
+        CHECK_MEM(page, v1, MC_VMSA_SIZE);
+    }
+    /* The default (today's KVM) differs exactly in MXCSR and FCW; debug-swap sets SEV_FEATURES[5];
+     * ec2-rdx0 zeroes RDX of the EC2 layout. */
+    struct mc_vmsa_params q = bsp;
+    q.variant = 0;
+    mc_vmsa_build(&q, page);
+    const struct mc_vmsa_field *mx = mc_vmsa_field_by_name("MXCSR"), *fcw = mc_vmsa_field_by_name("X87_FCW"),
+                               *sf = mc_vmsa_field_by_name("SEV_FEATURES"), *rdx = mc_vmsa_field_by_name("RDX");
+    CHECK(mc_vmsa_get(page, mx) == 0x1f80 && mc_vmsa_get(page, fcw) == 0x37f && mc_vmsa_get(page, sf) == 0);
+    if (v0) {
+        size_t diff = 0;
+        for (size_t i = 0; i < MC_VMSA_SIZE; i++)
+            diff += page[i] != v0[i];
+        CHECK_MSG(diff == 4, "%zu bytes differ", diff); /* 80 1f of MXCSR, 7f 03 of FCW */
+    }
+    CHECK(mc_vmsa_variant_parse("debug-swap,zero-fpu", &var, NULL) == MC_OK);
+    q.variant = var;
+    mc_vmsa_build(&q, page);
+    CHECK(mc_vmsa_get(page, sf) == 0x20 && mc_vmsa_get(page, mx) == 0);
+    q.vmm = MC_VMM_EC2;
+    q.variant = 0;
+    mc_vmsa_build(&q, page);
+    CHECK(mc_vmsa_get(page, rdx) == 0x600);
+    q.variant = MC_VMSA_VARIANT_EC2_RDX0;
+    mc_vmsa_build(&q, page);
+    CHECK(mc_vmsa_get(page, rdx) == 0);
+    char nm[48];
+    mc_vmsa_variant_name(MC_VMSA_VARIANT_ZERO_FPU | MC_VMSA_VARIANT_EC2_RDX0, nm, sizeof nm);
+    CHECK(!strcmp(nm, "zero-fpu,ec2-rdx0"));
+    mc_vmsa_variant_name(0, nm, sizeof nm);
+    CHECK(!strcmp(nm, "qemu"));
+    struct mc_error e;
+    CHECK(mc_vmsa_variant_parse("zero-fpu,bogus", &var, &e) == MC_E_NOTFOUND && strstr(e.msg, "bogus"));
+    free(v0);
+    free(v1);
+}
+
 static void test_modes(void)
 {
     enum mc_measure_mode m;
@@ -417,5 +477,6 @@ int main(void)
     RUN(test_svsm_layout);
     RUN(test_modes);
     RUN(test_guest_features);
+    RUN(test_vmsa_variants);
     return check_summary();
 }

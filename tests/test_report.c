@@ -223,6 +223,64 @@ static void test_vcek_extensions(void)
     }
 }
 
+/* Report containers: hex text and Azure's HCL blob give the same report as the raw file; the
+ * HCL runtime claims are bound into REPORT_DATA (and a changed claim is seen). */
+static void test_containers(void)
+{
+    size_t nr, nh, nx;
+    uint8_t *raw = slurp(AMD "snp-reports/azure-milan-hcl/report.bin", &nr);
+    uint8_t *hcl = slurp(AMD "snp-reports/azure-milan-hcl/hcl-report.bin", &nh);
+    uint8_t *hex = slurp(AMD "snp-reports/virtee-milan/report_milan.hex", &nx);
+    uint8_t *vraw = slurp(AMD "snp-reports/virtee-milan/report.bin", &nr);
+    CHECK(raw && hcl && hex && vraw);
+    if (!raw || !hcl || !hex || !vraw)
+        goto out;
+    uint8_t r[MC_SNP_REPORT_SIZE];
+    struct mc_snp_container_info ci;
+    struct mc_error e;
+    CHECK(mc_snp_report_unwrap(hcl, nh, r, &ci, &e) == MC_OK && ci.kind == MC_SNP_CONTAINER_AZURE_HCL);
+    CHECK(ci.report_offset == 0x20 && ci.runtime_len == 1110 && ci.has_runtime_hash && ci.runtime_hash_len == 32);
+    CHECK(ci.runtime_bound && !memcmp(r, raw, MC_SNP_REPORT_SIZE));
+    hcl[0x4c0 + 20 + 100] ^= 1; /* one byte of the runtime claims (JSON) */
+    CHECK(mc_snp_report_unwrap(hcl, nh, r, &ci, &e) == MC_OK && !ci.runtime_bound);
+    hcl[0x4c0 + 20 + 100] ^= 1;
+    hcl[12] = 4; /* request type: not SNP */
+    CHECK(mc_snp_report_unwrap(hcl, nh, r, &ci, &e) == MC_E_UNSUPPORTED);
+    hcl[12] = 2;
+    hcl[8] ^= 1; /* report size no longer adds up */
+    CHECK(mc_snp_report_unwrap(hcl, nh, r, &ci, &e) == MC_E_FORMAT);
+    hcl[8] ^= 1;
+    CHECK(mc_snp_report_unwrap(hcl, 0x4c0 + 10, r, &ci, &e) == MC_E_FORMAT);
+    CHECK(mc_snp_report_unwrap(hex, nx, r, &ci, &e) == MC_OK && ci.kind == MC_SNP_CONTAINER_HEX);
+    CHECK(!memcmp(r, vraw, MC_SNP_REPORT_SIZE));
+    CHECK(mc_snp_report_unwrap(hex, nx - 4, r, &ci, &e) == MC_E_RANGE && strstr(e.msg, "hex text"));
+    CHECK(mc_snp_report_unwrap(vraw, MC_SNP_REPORT_SIZE, r, &ci, &e) == MC_OK && ci.kind == MC_SNP_CONTAINER_RAW);
+    CHECK(mc_snp_report_unwrap(vraw, 100, r, &ci, &e) == MC_E_RANGE);
+out:
+    free(raw);
+    free(hcl);
+    free(hex);
+    free(vraw);
+}
+
+/* The AMD key-server URL for a report's VCEK; the go-sev-guest test fetches exactly this one. */
+static void test_kds_url(void)
+{
+    size_t n;
+    uint8_t *b = slurp(MC_TEST_DATA "/peers/cases/go-sev-guest/TestRealAttestationVerification_happy/attestation.bin", &n);
+    struct mc_snp_report r;
+    CHECK(b && mc_snp_report_decode(b, n, &r, NULL) == MC_OK);
+    free(b);
+    char u[512];
+    CHECK(mc_snp_kds_url(&r, MC_SNP_GEN_MILAN, u, sizeof u) == MC_OK);
+    CHECK_MSG(!strcmp(u, "https://kdsintf.amd.com/vcek/v1/Milan/3ac3fe21e13fb0990eb28a802e3fb6a29483a6b0753590c951bdd3b8e53786184ca39e359669a2b76a1936776b564ea464cdce40c05f63c9b610c5068b006b5d?blSPL=2&teeSPL=0&snpSPL=5&ucodeSPL=68"), "%s", u);
+    CHECK(load("oak-turin-oc", &r) == MC_OK && mc_snp_kds_url(&r, MC_SNP_GEN_UNKNOWN, u, sizeof u) == MC_OK);
+    CHECK_MSG(strstr(u, "/vcek/v1/Turin/") && strstr(u, "?fmcSPL=") && strlen(strstr(u, "Turin/") + 6) > 16 &&
+                  strstr(u, "Turin/")[6 + 16] == '?', "%s", u); /* Turin: an 8-byte hwID */
+    memset(r.chip_id, 0, sizeof r.chip_id);
+    CHECK(mc_snp_kds_url(&r, MC_SNP_GEN_UNKNOWN, u, sizeof u) == MC_E_NOTFOUND && strstr(u, "masked"));
+}
+
 static void test_certtable(void)
 {
     size_t n1, n2;
@@ -275,5 +333,7 @@ int main(void)
     RUN(test_tcb);
     RUN(test_vcek_extensions);
     RUN(test_certtable);
+    RUN(test_containers);
+    RUN(test_kds_url);
     return check_summary();
 }

@@ -257,6 +257,48 @@ static void test_peer_formats(void)
     free(raw);
 }
 
+/* The whole chain as certs verify and owner session check it: the real Naples and Rome
+ * platforms, the built-in roots tried when no ARK/ASK is given, an unsigned ARK, the wrong ASK. */
+static void test_chain_verify(void)
+{
+    for (int g = 0; g < 2; g++) {
+        struct mc_sev_cert pdh, pek, oca, cek;
+        struct mc_amd_cert ark, ask;
+        CHECK(load_sev(gens[g], "pdh", &pdh) && load_sev(gens[g], "pek", &pek) && load_sev(gens[g], "oca", &oca) &&
+              load_sev(gens[g], "cek", &cek) && load_amd(gens[g], "ark", &ark) && load_amd(gens[g], "ask", &ask));
+        struct mc_sev_chain_result r;
+        mc_sev_chain_verify(&pdh, &pek, &oca, &cek, &ask, &ark, false, &r);
+        CHECK_MSG(r.ok && r.root_ok && r.root_gen && !strcmp(r.root_gen, gens[g]), "%s: %s", gens[g], r.root_desc);
+        mc_sev_chain_verify(&pdh, &pek, &oca, &cek, NULL, NULL, false, &r); /* built-in roots */
+        CHECK(r.ok && !strcmp(r.root_gen, gens[g]));
+        mc_sev_chain_verify(&pdh, &pek, &oca, NULL, NULL, NULL, false, &r); /* no CEK: not a whole chain */
+        CHECK(!r.ok);
+        struct mc_amd_cert other;
+        CHECK(load_amd(gens[1 - g], "ask", &other));
+        mc_sev_chain_verify(&pdh, &pek, &oca, &cek, &other, &ark, false, &r);
+        CHECK(!r.ok);
+        bool cek_link_failed = false;
+        for (int i = 0; i < r.n; i++)
+            cek_link_failed |= !strcmp(r.links[i].name, "CEK <- ASK") && !r.links[i].ok;
+        CHECK(cek_link_failed);
+    }
+    /* AMD's unsigned Naples ARK stands for the built-in one. */
+    size_t len;
+    uint8_t *raw = load("sev-ca/naples/ark.cert", &len);
+    struct mc_amd_cert bare, ask;
+    struct mc_sev_cert pdh, pek, oca, cek;
+    if (raw && mc_amd_cert_parse(raw, 576, &bare, NULL) == MC_OK && load_amd("naples", "ask", &ask) &&
+        load_sev("naples", "pdh", &pdh) && load_sev("naples", "pek", &pek) && load_sev("naples", "oca", &oca) &&
+        load_sev("naples", "cek", &cek)) {
+        struct mc_sev_chain_result r;
+        mc_sev_chain_verify(&pdh, &pek, &oca, &cek, &ask, &bare, false, &r);
+        CHECK_MSG(r.ok && strstr(r.root_desc, "unsigned"), "%s", r.root_desc);
+    } else {
+        CHECK(0);
+    }
+    free(raw);
+}
+
 static void test_sign_roundtrip(void)
 {
     struct mc_rng *r = NULL;
@@ -298,5 +340,6 @@ int main(void)
     RUN(test_parse_hostile);
     RUN(test_sign_roundtrip);
     RUN(test_peer_formats);
+    RUN(test_chain_verify);
     return check_summary();
 }

@@ -2,6 +2,7 @@
  * paths (KDF rows are in test_kdf), the §15 LAUNCH_SECRET answer, a full owner <-> PSP round trip
  * over real ECDH, attestation reports, the secret table and hostile inputs. */
 #include <memcrypt/bytes.h>
+#include <memcrypt/fileio.h>
 #include <memcrypt/sev_identity.h>
 #include <memcrypt/sev_owner.h>
 #include <memcrypt/sev_session.h>
@@ -225,6 +226,49 @@ static void test_round_trip(void)
     mc_rng_free(rng);
 }
 
+/* PEK_CSR -> sign with an OCA key -> PEK_CERT_IMPORT: the identity accepts what the owner
+ * signed; a signed CSR, a non-PEK and a non-P-384 key are refused. */
+static void test_sign_pek_csr(void)
+{
+    struct mc_rng *rng = NULL;
+    mc_rng_new((const uint8_t *)"signpek", 7, &rng, NULL);
+    struct mc_sev_identity_params p = {0, 24, 15, 2048};
+    struct mc_sev_identity *id = NULL;
+    CHECK(mc_sev_identity_new(rng, &p, &id, NULL) == MC_OK);
+    if (!id) {
+        mc_rng_free(rng);
+        return;
+    }
+    /* An owner's P-384 key: the Rust sev crate's test ID key (a key nobody here wrote). */
+    uint8_t *key = NULL;
+    size_t kl = 0;
+    CHECK(mc_file_read(MC_TEST_DATA "/peers/cases/virtee-sev/test_id_block_and_key_digests/test_id_key.pem", 8192, &key,
+                       &kl, NULL) == MC_OK);
+    const char *oca_pem = (const char *)key;
+    uint8_t csr[MC_SEV_CERT_LEN], pek[MC_SEV_CERT_LEN], oca[MC_SEV_CERT_LEN];
+    mc_sev_identity_pek_csr(id, csr);
+    struct mc_error e;
+    CHECK_MSG(mc_sev_owner_sign_pek_csr(csr, sizeof csr, (const uint8_t *)oca_pem, kl, pek, oca, &e) ==
+                  MC_OK,
+              "%s", e.msg);
+    struct mc_sev_cert pc, oc;
+    CHECK(mc_sev_cert_parse(pek, sizeof pek, &pc, NULL) == MC_OK && mc_sev_cert_parse(oca, sizeof oca, &oc, NULL) == MC_OK);
+    CHECK(oc.usage == MC_SEV_USAGE_OCA && oc.algo == MC_SEV_ALGO_ECDSA_SHA256 && mc_sev_cert_verify(&oc, &oc, NULL) == MC_OK);
+    CHECK(mc_sev_cert_verify(&pc, &oc, NULL) == MC_OK);
+    enum mc_sev_id_result res;
+    CHECK_MSG(mc_sev_identity_pek_import(id, rng, pek, sizeof pek, oca, sizeof oca, &res, &e) == MC_OK, "%s", e.msg);
+    CHECK(mc_sev_identity_is_owned(id));
+    /* refusals */
+    CHECK(mc_sev_owner_sign_pek_csr(pek, sizeof pek, (const uint8_t *)oca_pem, kl, pek, oca, &e) ==
+          MC_E_FORMAT && strstr(e.msg, "already signed"));
+    CHECK(mc_sev_owner_sign_pek_csr(oca, sizeof oca, (const uint8_t *)oca_pem, kl, pek, oca, &e) ==
+          MC_E_FORMAT);
+    CHECK(mc_sev_owner_sign_pek_csr(csr, sizeof csr, (const uint8_t *)"not a key", 9, pek, oca, &e) != MC_OK);
+    free(key);
+    mc_sev_identity_free(id);
+    mc_rng_free(rng);
+}
+
 int main(void)
 {
     RUN(test_kat_w1);
@@ -232,5 +276,6 @@ int main(void)
     RUN(test_kat_secret);
     RUN(test_secret_table);
     RUN(test_round_trip);
+    RUN(test_sign_pek_csr);
     return check_summary();
 }

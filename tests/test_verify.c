@@ -187,6 +187,45 @@ static void test_given_ask_ark(void)
     free(gask);
 }
 
+/* PEM bundles as --ask/--ark (AMD's cert_chain is ASK then ARK): accepted when they hold the
+ * trusted certificate; a bundle of another product is named ("AMD's Genoa ASK ... a Milan chip"). */
+static void test_bundles_and_describe(void)
+{
+    size_t na, nk, ng, ngk;
+    uint8_t *ark = slurp(AMD "snp-ca/ark-milan.pem", &na), *ask = slurp(AMD "snp-ca/ask-milan.pem", &nk);
+    uint8_t *gark = slurp(AMD "snp-ca/ark-genoa.pem", &ng), *gask = slurp(AMD "snp-ca/ask-genoa.pem", &ngk);
+    uint8_t bundle[16384], gbundle[16384];
+    CHECK(ark && ask && gark && gask && nk + na < sizeof bundle && ngk + ng < sizeof gbundle);
+    memcpy(bundle, ask, nk);
+    memcpy(bundle + nk, ark, na);
+    memcpy(gbundle, gask, ngk);
+    memcpy(gbundle + ngk, gark, ng);
+    struct mc_snp_certs c = {items[1].cert, items[1].cert_len, bundle, nk + na, bundle, nk + na};
+    struct mc_snp_result res;
+    struct mc_error e;
+    CHECK_MSG(mc_snp_verify(amd, &items[1].r, &c, NULL, &res, &e) == MC_OK, "%s", e.msg);
+    c.ask = gbundle;
+    c.ask_len = ngk + ng;
+    CHECK(mc_snp_verify(amd, &items[1].r, &c, NULL, &res, &e) == MC_E_VERIFY);
+    CHECK_MSG(strstr(e.msg, "AMD's Genoa ASK and AMD's Genoa ARK") && strstr(e.msg, "Milan chip") &&
+                  strstr(e.msg, "needs AMD's Milan ASK"),
+              "%s", e.msg);
+    /* describe: roles, built-in names, who signed whom */
+    struct mc_snp_certinfo ci[MC_SNP_CERTINFO_MAX];
+    size_t n = 0;
+    CHECK(mc_snp_certs_describe(bundle, nk + na, ci, MC_SNP_CERTINFO_MAX, &n, &e) == MC_OK && n == 2);
+    CHECK(!strcmp(ci[0].role, "ASK") && !strcmp(ci[0].amd_builtin, "AMD's Milan ASK") && strstr(ci[0].signed_by, "ARK-Milan"));
+    CHECK(!strcmp(ci[1].role, "ARK") && !strcmp(ci[1].amd_builtin, "AMD's Milan ARK") && !ci[1].has_amd_ext);
+    CHECK(mc_snp_certs_describe(items[1].cert, items[1].cert_len, ci, MC_SNP_CERTINFO_MAX, &n, &e) == MC_OK && n == 1);
+    CHECK(ci[0].has_amd_ext && !strcmp(ci[0].role, "VCEK") && ci[0].hwid_len == 64 && !ci[0].hwid_wrapped);
+    CHECK(strstr(ci[0].signed_by, "AMD's") && strstr(ci[0].signed_by, "ASK (built in)"));
+    CHECK(mc_snp_certs_describe((const uint8_t *)"garbage", 7, ci, MC_SNP_CERTINFO_MAX, &n, &e) == MC_E_FORMAT);
+    free(ark);
+    free(ask);
+    free(gark);
+    free(gask);
+}
+
 static void test_policy_checks(void)
 {
     const struct item *it = &items[1]; /* virtee-milan: policy 0x30000, vmpl 0 */
@@ -263,6 +302,7 @@ int main(void)
     RUN(test_real_reports_verify);
     RUN(test_vlek_expiry);
     RUN(test_negative_certs);
+    RUN(test_bundles_and_describe);
     RUN(test_cross_generation);
     RUN(test_given_ask_ark);
     RUN(test_policy_checks);

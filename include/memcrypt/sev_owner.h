@@ -32,4 +32,12 @@ mc_status mc_sev_owner_verify_measurement(const uint8_t tik[16], const uint8_t m
                                           uint8_t api_major, uint8_t api_minor, uint8_t build, uint32_t policy,
                                           const uint8_t ld[32], uint8_t expected[32], struct mc_error *err);
 
+/* The platform owner's step between PEK_CSR and PEK_CERT_IMPORT (sev-tool's sign_pek_csr): from
+ * the CSR (0x824 bytes, usage PEK, empty signature slots) and the OCA's P-384 private key (PEM),
+ * the OCA certificate (usage OCA, ECDSA-SHA256, self-signed, the CSR's API version) and the PEK
+ * signed by the OCA in slot 1. */
+mc_status mc_sev_owner_sign_pek_csr(const uint8_t *csr, size_t csr_len, const uint8_t *oca_pem, size_t pem_len,
+                                    uint8_t pek_out[MC_SEV_CERT_LEN], uint8_t oca_out[MC_SEV_CERT_LEN],
+                                    struct mc_error *err);
+
 #endif

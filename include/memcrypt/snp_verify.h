@@ -64,7 +64,7 @@ enum mc_check_state { MC_CHECK_PASS, MC_CHECK_FAIL, MC_CHECK_SKIP };
 struct mc_snp_check {
     const char *name;                 /* stable id: "report", "chain", "signature", ... */
     enum mc_check_state state;
-    char reason[256];
+    char reason[512];
 };
 
 struct mc_snp_result {
@@ -84,6 +84,11 @@ mc_status mc_snp_verify(struct mc_snp_verifier *v, const struct mc_snp_report *r
                         const struct mc_snp_policy *p, struct mc_snp_result *res, struct mc_error *err);
 
 const char *mc_check_state_name(enum mc_check_state s); /* "pass", "fail", "skipped" */
+
+/* Where AMD's key server (KDS) serves the VCEK for this report: the product (gen, or the report's
+ * CPUID; a version 2 report is taken as Milan and the text says so), the hwID from chip_id and the
+ * SPLs of reported_tcb. MC_E_NOTFOUND (buf says why) when chip_id is masked. */
+mc_status mc_snp_kds_url(const struct mc_snp_report *r, enum mc_snp_gen gen, char *buf, size_t n);
 
 /* ---- Extended-report certificate table (GHCB extended guest request) ----
  * Entries {GUID[16] (RFC 4122 byte order), u32 offset, u32 length} up to an all-zero entry;
@@ -110,5 +115,36 @@ mc_status mc_snp_certtable_build(const struct mc_snp_certs *c, bool vlek, uint8_
 void mc_snp_certtable_certs(const struct mc_snp_certtable *t, const uint8_t *buf, bool want_vlek,
                             struct mc_snp_certs *c);
 const char *mc_snp_cert_kind_name(enum mc_snp_cert_kind k);
+
+/* ---- The chain's X.509 certificates described (certs show) ----
+ * One DER/PEM certificate or a PEM bundle (AMD's cert_chain, trustee's ask+ark+asvk). */
+#define MC_SNP_CERTINFO_MAX 8
+struct mc_snp_certinfo {
+    char subject_cn[96];
+    char issuer[256];
+    char role[8];            /* "ARK", "ASK", "ASVK", "VCEK", "VLEK" or "?" (from CN and extensions) */
+    char serial[80];         /* hex */
+    time_t not_before, not_after;
+    char sig_alg[48];        /* "RSASSA-PSS SHA384" */
+    char key[48];            /* "RSA 4096 bits", "EC secp384r1" */
+    char amd_builtin[48];    /* "AMD's Milan ARK" when it is one of the built-in roots, else "" */
+    char signed_by[96];      /* whose key verifies its signature (a bundle member or a built-in root), or "" */
+    bool has_amd_ext;        /* AMD's extensions (1.3.6.1.4.1.3704.1.*) were read */
+    bool has_struct_version;
+    long struct_version;
+    char product[64];
+    bool has_spl[10];
+    uint8_t spl[10];         /* .3.1 blSPL .. .3.9 fmcSPL */
+    uint8_t hwid[64];
+    size_t hwid_len;
+    bool hwid_wrapped;       /* the hwID came wrapped in an OCTET STRING (AMD's are raw) */
+    bool has_csp_id;
+    char csp_id[128];
+    char ext_error[200];     /* why AMD's extensions could not be read, or "" */
+};
+mc_status mc_snp_certs_describe(const uint8_t *buf, size_t len, struct mc_snp_certinfo *out, size_t max, size_t *n,
+                                struct mc_error *err);
+/* Name of an SPL extension arc .3.N ("blSPL", "teeSPL", ..., "fmcSPL"). */
+const char *mc_snp_spl_label(int arc);
 
 #endif

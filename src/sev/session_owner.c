@@ -69,3 +69,35 @@ mc_status mc_sev_owner_verify_measurement(const uint8_t tik[16], const uint8_t m
         return mc_seterr(err, MC_E_VERIFY, "launch measurement does not match the expected launch digest");
     return MC_OK;
 }
+
+mc_status mc_sev_owner_sign_pek_csr(const uint8_t *csr, size_t csr_len, const uint8_t *oca_pem, size_t pem_len,
+                                    uint8_t pek_out[MC_SEV_CERT_LEN], uint8_t oca_out[MC_SEV_CERT_LEN],
+                                    struct mc_error *err)
+{
+    if (!csr || !oca_pem || !pek_out || !oca_out)
+        return mc_seterr(err, MC_E_INVAL, "sign PEK CSR: NULL argument");
+    struct mc_sev_cert pek, oca;
+    mc_status rc = mc_sev_cert_parse(csr, csr_len, &pek, err);
+    if (rc != MC_OK)
+        return rc;
+    if (pek.usage != MC_SEV_USAGE_PEK)
+        return mc_seterr(err, MC_E_FORMAT, "the CSR holds a %s key, not a PEK", mc_sev_usage_name(pek.usage));
+    if (mc_sev_cert_slot_used(&pek, 0) || mc_sev_cert_slot_used(&pek, 1))
+        return mc_seterr(err, MC_E_FORMAT, "the CSR is already signed (PEK_CSR returns a PEK with empty slots)");
+    struct mc_pk *k = NULL;
+    rc = mc_p384_load_pem(oca_pem, pem_len, true, &k, err);
+    /* The OCA: ECDSA-SHA256, self-signed, with the CSR's API version (as sev-tool's
+     * sign_pek_csr); the PEK gets the OCA signature in slot 1, the firmware adds its CEK one. */
+    if (rc == MC_OK)
+        rc = mc_sev_cert_init(&oca, MC_SEV_USAGE_OCA, MC_SEV_ALGO_ECDSA_SHA256, pek.api_major, pek.api_minor, k, err);
+    if (rc == MC_OK)
+        rc = mc_sev_cert_sign(&oca, 0, k, MC_SEV_USAGE_OCA, MC_SEV_ALGO_ECDSA_SHA256, err);
+    if (rc == MC_OK)
+        rc = mc_sev_cert_sign(&pek, 0, k, MC_SEV_USAGE_OCA, MC_SEV_ALGO_ECDSA_SHA256, err);
+    mc_pk_free(k);
+    if (rc != MC_OK)
+        return rc;
+    mc_sev_cert_serialize(&pek, pek_out);
+    mc_sev_cert_serialize(&oca, oca_out);
+    return MC_OK;
+}

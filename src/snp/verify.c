@@ -462,12 +462,40 @@ static void check_bytes(struct mc_snp_result *res, const char *name, bool want, 
         add(res, name, MC_CHECK_SKIP, "not requested");
         return;
     }
-    char h[2 * 64 + 1];
+    char h[2 * 64 + 1], x[2 * 64 + 1];
     mc_hex_encode(got, n, h);
-    if (mc_ct_equal(exp, got, n))
+    mc_hex_encode(exp, n, x);
+    if (mc_ct_equal(exp, got, n)) {
         add(res, name, MC_CHECK_PASS, "equals the expected value");
-    else
-        add(res, name, MC_CHECK_FAIL, "the report has %s, not the expected value", h);
+        return;
+    }
+    size_t first = 0;
+    while (first < n && exp[first] == got[first])
+        first++;
+    /* Side by side, so the two can be compared by eye (reason is 256 bytes: long values are cut
+     * and the full ones are in --json's "expected"/"reported"). */
+    add(res, name, MC_CHECK_FAIL, "differs from byte %zu on: expected %.96s%s / reported %.96s%s", first, x,
+        2 * n > 96 ? ".." : "", h, 2 * n > 96 ? ".." : "");
+}
+
+/* Which parts of a TCB are below the minimum, by how much ("snp 5 < 8 (3 short)"). */
+static void tcb_shortfall(uint64_t have, uint64_t min, enum mc_snp_gen gen, char *buf, size_t n)
+{
+    struct mc_snp_tcb a, b;
+    mc_snp_tcb_decode(have, gen, &a);
+    mc_snp_tcb_decode(min, gen, &b);
+    const struct {
+        const char *name;
+        unsigned h, m;
+        bool used;
+    } parts[] = {{"fmc", a.fmc, b.fmc, a.has_fmc}, {"bl", a.bootloader, b.bootloader, true}, {"tee", a.tee, b.tee, true},
+                 {"snp", a.snp, b.snp, true},      {"ucode", a.microcode, b.microcode, true}};
+    size_t k = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (parts[i].used && parts[i].h < parts[i].m && k < n)
+            k += (size_t)snprintf(buf + k, n - k, "%s%s %u < %u (%u short)", k ? ", " : "", parts[i].name, parts[i].h,
+                                  parts[i].m, parts[i].m - parts[i].h);
 }
 
 static void check_policy(const struct mc_snp_report *r, const struct mc_snp_policy *p, enum mc_snp_gen gen,
@@ -486,9 +514,12 @@ static void check_policy(const struct mc_snp_report *r, const struct mc_snp_poli
     else if (mc_snp_tcb_ge(r->reported_tcb, min_tcb, gen))
         add(res, "min_tcb", MC_CHECK_PASS, "reported_tcb 0x%016llx >= 0x%016llx in every part",
             (unsigned long long)r->reported_tcb, (unsigned long long)min_tcb);
-    else
-        add(res, "min_tcb", MC_CHECK_FAIL, "reported_tcb 0x%016llx is below the minimum 0x%016llx in some part",
-            (unsigned long long)r->reported_tcb, (unsigned long long)min_tcb);
+    else {
+        char why[160];
+        tcb_shortfall(r->reported_tcb, min_tcb, gen, why, sizeof why);
+        add(res, "min_tcb", MC_CHECK_FAIL, "reported_tcb is below the minimum: %s (reported 0x%016llx, minimum 0x%016llx)",
+            why, (unsigned long long)r->reported_tcb, (unsigned long long)min_tcb);
+    }
     if (!p->no_debug)
         add(res, "no_debug", MC_CHECK_SKIP, "not requested");
     else if (r->policy & MC_SNP_POLICY_DEBUG)
@@ -567,7 +598,14 @@ mc_status mc_snp_verify(struct mc_snp_verifier *v, const struct mc_snp_report *r
     struct chain_entry fresh;
     memset(&fresh, 0, sizeof fresh);
     if (!c->vcek) {
-        add(res, "vcek", MC_CHECK_FAIL, "no %s certificate was given", vlek ? "VLEK" : "VCEK");
+        char url[400];
+        if (vlek)
+            add(res, "vcek", MC_CHECK_FAIL, "no VLEK certificate was given; a VLEK comes from the cloud provider, not "
+                                            "from AMD's key server");
+        else if (mc_snp_kds_url(r, MC_SNP_GEN_UNKNOWN, url, sizeof url) == MC_OK)
+            add(res, "vcek", MC_CHECK_FAIL, "no VCEK certificate was given; AMD's key server has it: %s", url);
+        else
+            add(res, "vcek", MC_CHECK_FAIL, "no VCEK certificate was given (%s)", url);
     } else if (!c->vcek_len) {
         add(res, "vcek", MC_CHECK_FAIL, "the %s certificate given is empty (0 bytes)", vlek ? "VLEK" : "VCEK");
     } else if (report_ok) {
@@ -616,7 +654,13 @@ mc_status mc_snp_verify(struct mc_snp_verifier *v, const struct mc_snp_report *r
         if (bad >= 0) {
             fmt_time(e->nb[bad], t1, sizeof t1);
             fmt_time(e->na[bad], t2, sizeof t2);
-            add(res, "validity", MC_CHECK_FAIL, "the %s is not valid at %s (valid %s .. %s)", nm[bad], t0, t1, t2);
+            /* A report checked after its certificate expired (or before it was issued): name a time
+             * inside the validity, the one --at needs to check it as of then. */
+            char t3[32];
+            fmt_time(at > e->na[bad] ? e->na[bad] - 86400 : e->nb[bad] + 86400, t3, sizeof t3);
+            add(res, "validity", MC_CHECK_FAIL, "the %s is not valid at %s (valid %s .. %s); to check the report as of "
+                                                "a time it was valid, give --at (e.g. --at %.10s)",
+                nm[bad], t0, t1, t2, t3);
         } else {
             add(res, "validity", MC_CHECK_PASS, "every certificate is valid at %s", t0);
         }
@@ -640,5 +684,38 @@ mc_status mc_snp_verify(struct mc_snp_verifier *v, const struct mc_snp_report *r
             if (res->checks[i].state == MC_CHECK_FAIL)
                 return mc_seterr(err, MC_E_VERIFY, "%s: %s", res->checks[i].name, res->checks[i].reason);
     }
+    return MC_OK;
+}
+
+mc_status mc_snp_kds_url(const struct mc_snp_report *r, enum mc_snp_gen gen, char *buf, size_t n)
+{
+    if (!r || !buf || !n)
+        return MC_E_INVAL;
+    if (gen == MC_SNP_GEN_UNKNOWN)
+        gen = mc_snp_report_gen(r);
+    if (all_zero(r->chip_id, 64)) {
+        snprintf(buf, n, "the report's chip_id is masked (MASK_CHIP_ID), so its VCEK cannot be looked up");
+        return MC_E_NOTFOUND;
+    }
+    /* AMD KDS (spec 57230): /vcek/v1/{product}/{hwid}?{SPLs}; Turin's hwid is the first 8 bytes of
+     * chip_id and its TCB adds fmcSPL. A version 2 report has no CPUID: Milan and Genoa share the
+     * TCB layout, so the URL is built for Milan and the product is named as a guess. */
+    bool guess = gen == MC_SNP_GEN_UNKNOWN;
+    if (guess)
+        gen = MC_SNP_GEN_MILAN;
+    size_t hl = gen == MC_SNP_GEN_TURIN ? 8 : 64;
+    char hw[129];
+    mc_hex_encode(r->chip_id, hl, hw);
+    struct mc_snp_tcb t;
+    mc_snp_tcb_decode(r->reported_tcb, gen, &t);
+    int k;
+    if (gen == MC_SNP_GEN_TURIN)
+        k = snprintf(buf, n, "https://kdsintf.amd.com/vcek/v1/%s/%s?fmcSPL=%u&blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u",
+                     mc_snp_gen_name(gen), hw, t.fmc, t.bootloader, t.tee, t.snp, t.microcode);
+    else
+        k = snprintf(buf, n, "https://kdsintf.amd.com/vcek/v1/%s/%s?blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u",
+                     mc_snp_gen_name(gen), hw, t.bootloader, t.tee, t.snp, t.microcode);
+    if (guess && k > 0 && (size_t)k < n)
+        snprintf(buf + k, n - (size_t)k, " (a version 2 report names no CPU: for a Genoa chip use Genoa in the path)");
     return MC_OK;
 }

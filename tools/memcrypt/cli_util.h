@@ -15,4 +15,10 @@ int mc_cli_hex_opt(const char *path, const char *opt, const char *s, uint8_t *ou
  * file (default 30 s; 0 = give up at once). In milliseconds, for mc_psp_config.state_wait_ms. */
 unsigned mc_cli_state_wait_ms(void);
 
+/* REPORT_DATA, the 64 bytes a guest puts in its attestation request, in the one set of forms
+ * `fixtures report` and `report verify` both take: hex of 1..64 bytes (a shorter value is the
+ * start of REPORT_DATA, the rest zero, as a guest passing fewer bytes leaves it), or @FILE with
+ * 1..64 raw bytes (zero-padded the same way). Returns 0 or MC_EXIT_USAGE after a message. */
+int mc_cli_report_data(const char *path, const char *s, uint8_t out[64]);
+
 #endif

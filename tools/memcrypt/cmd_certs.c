@@ -5,12 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <memcrypt/bytes.h>
 #include <memcrypt/fileio.h>
 #include <memcrypt/json.h>
 #include <memcrypt/sev_cert.h>
 #include <memcrypt/sev_identity.h>
+#include <memcrypt/snp_verify.h>
 
 #include "cli.h"
 #include "crypto/crypto.h"
@@ -304,6 +306,99 @@ static int show_amd(const char *path, const struct mc_amd_cert *c, int json)
     return MC_EXIT_OK;
 }
 
+static void fmt_time(time_t t, char *buf, size_t n)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* X.509 certificates of the SNP chain (VCEK, VLEK, ASK, ASVK, ARK; one or a PEM bundle). */
+static int show_x509(const char *cmd, const char *path, const uint8_t *b, size_t n, int json)
+{
+    struct mc_snp_certinfo ci[MC_SNP_CERTINFO_MAX];
+    size_t nc = 0;
+    struct mc_error e;
+    if (mc_snp_certs_describe(b, n, ci, MC_SNP_CERTINFO_MAX, &nc, &e) != MC_OK)
+        return mc_cli_fail(cmd, &e);
+    struct mc_json j;
+    if (json) {
+        mc_json_begin(&j, stdout);
+        mc_json_obj(&j, NULL);
+        mc_json_str(&j, "file", path);
+        mc_json_str(&j, "format", "x509");
+        mc_json_arr(&j, "certificates");
+    }
+    for (size_t i = 0; i < nc; i++) {
+        const struct mc_snp_certinfo *c = &ci[i];
+        char nb[32], na[32], hw[129];
+        fmt_time(c->not_before, nb, sizeof nb);
+        fmt_time(c->not_after, na, sizeof na);
+        mc_hex_encode(c->hwid, c->hwid_len, hw);
+        if (json) {
+            mc_json_obj(&j, NULL);
+            mc_json_str(&j, "role", c->role);
+            mc_json_str(&j, "subject_cn", c->subject_cn);
+            mc_json_str(&j, "issuer", c->issuer);
+            mc_json_str(&j, "serial", c->serial);
+            mc_json_str(&j, "not_before", nb);
+            mc_json_str(&j, "not_after", na);
+            mc_json_str(&j, "signature_algorithm", c->sig_alg);
+            mc_json_str(&j, "key", c->key);
+            mc_json_str(&j, "amd_builtin", c->amd_builtin[0] ? c->amd_builtin : NULL);
+            mc_json_str(&j, "signed_by", c->signed_by[0] ? c->signed_by : NULL);
+            if (c->has_amd_ext) {
+                mc_json_obj(&j, "amd_extensions");
+                if (c->has_struct_version)
+                    mc_json_u64(&j, "struct_version", (uint64_t)c->struct_version);
+                mc_json_str(&j, "product_name", c->product);
+                for (int a = 1; a < 10; a++)
+                    if (c->has_spl[a])
+                        mc_json_u64(&j, mc_snp_spl_label(a), c->spl[a]);
+                if (c->hwid_len) {
+                    mc_json_str(&j, "hw_id", hw);
+                    mc_json_str(&j, "hw_id_encoding", c->hwid_wrapped ? "octet-string" : "raw");
+                }
+                if (c->has_csp_id)
+                    mc_json_str(&j, "csp_id", c->csp_id);
+                mc_json_end(&j);
+            }
+            if (c->ext_error[0])
+                mc_json_str(&j, "amd_extensions_error", c->ext_error);
+            mc_json_end(&j);
+            continue;
+        }
+        printf("%s: certificate %zu of %zu: %s '%s'%s%s\n", path, i + 1, nc, c->role, c->subject_cn,
+               c->amd_builtin[0] ? " = " : "", c->amd_builtin);
+        printf("  issuer         %s\n  serial         %s\n  valid          %s .. %s\n", c->issuer, c->serial, nb, na);
+        printf("  key            %s\n  signature      %s, %s\n", c->key, c->sig_alg,
+               c->signed_by[0] ? c->signed_by : "by no certificate here nor any built-in AMD root");
+        if (c->has_amd_ext) {
+            if (c->has_struct_version)
+                printf("  structVersion  %ld\n", c->struct_version);
+            printf("  productName    %s\n", c->product);
+            printf("  SPLs          ");
+            for (int a = 1; a < 10; a++)
+                if (c->has_spl[a])
+                    printf(" %s=%u", mc_snp_spl_label(a), c->spl[a]);
+            printf("\n");
+            if (c->hwid_len)
+                printf("  hwID           %s (%zu bytes, %s)\n", hw, c->hwid_len,
+                       c->hwid_wrapped ? "wrapped in an OCTET STRING, not AMD's raw encoding" : "raw, AMD's encoding");
+            if (c->has_csp_id)
+                printf("  cspID          %s\n", c->csp_id);
+        }
+        if (c->ext_error[0])
+            printf("  AMD extensions cannot be read: %s\n", c->ext_error);
+    }
+    if (json) {
+        mc_json_end(&j);
+        mc_json_end(&j);
+        mc_json_finish(&j);
+    }
+    return MC_EXIT_OK;
+}
+
 static int run_show(int argc, char **argv)
 {
     int json = 0, c;
@@ -323,7 +418,10 @@ static int run_show(int argc, char **argv)
     if (mc_file_read(argv[optind], MAX_CERT_FILE, &b, &n, &e) != MC_OK)
         return mc_cli_fail(argv[0], &e);
     int rc;
-    if (n == MC_SEV_CERT_LEN) {
+    bool x509 = (n >= 10 && strstr((const char *)b, "-----BEGIN") != NULL) || (n > 4 && b[0] == 0x30 && b[1] == 0x82);
+    if (n != MC_SEV_CERT_LEN && x509) {
+        rc = show_x509(argv[0], argv[optind], b, n, json);
+    } else if (n == MC_SEV_CERT_LEN) {
         struct mc_sev_cert sc;
         rc = mc_sev_cert_parse(b, n, &sc, &e) == MC_OK ? show_sev(argv[optind], &sc, json) : mc_cli_fail(argv[0], &e);
     } else {
@@ -423,10 +521,14 @@ const struct mc_cli_cmd mc_cli_certs[] = {
      "Exit status: 0 the chain verifies, 1 it does not, 2 usage, 3 error.\n\n"
      "example: memcrypt certs verify tests/data/amd/sev-platform/rome\n",
      run_verify},
-    {"certs show", "show a SEV certificate (0x824 bytes) or an AMD ARK/ASK certificate",
+    {"certs show", "show a SEV, AMD ARK/ASK, or SNP X.509 certificate (VCEK, VLEK, ASK, ASVK, ARK; bundles too)",
      "usage: memcrypt certs show FILE [--json]\n\n"
-     "Prints the fields of a SEV certificate or of an AMD signing-key certificate. memcrypt's\n"
-     "emulated ARK/ASK are flagged as EMULATED.\n",
+     "Prints the fields of a SEV certificate (0x824 bytes), of an AMD signing-key certificate\n"
+     "(ARK/ASK; AMD's unsigned 576-byte Naples ARK too), or of the X.509 certificates of the SNP\n"
+     "chain, DER or PEM, one or a bundle of several (AMD's cert_chain): role, validity, key,\n"
+     "which certificate (of the file, or of AMD's built-in roots) signed it, and AMD's extensions\n"
+     "decoded (structVersion, productName, blSPL/teeSPL/snpSPL/ucodeSPL/fmcSPL, hwID and its\n"
+     "encoding, cspID). memcrypt's emulated ARK/ASK are flagged as EMULATED.\n",
      run_show},
     {"certs export", "write an emulated platform's certificate chain in sev-tool's layout",
      "usage: memcrypt certs export DIR [--seed S] [--root-bits 2048|4096] [--api-major N]\n"

@@ -123,7 +123,7 @@ static int run_report(int argc, char **argv)
             o.has_measurement = true;
             break;
         case O_RD:
-            if ((rc = mc_cli_hex_opt(argv[0], "report-data", optarg, o.report_data, 64, true)))
+            if ((rc = mc_cli_report_data(argv[0], optarg, o.report_data)))
                 return rc;
             o.has_report_data = true;
             break;
@@ -222,7 +222,7 @@ const struct mc_cli_cmd mc_cli_fixtures[] = {
      run_root},
     {"fixtures report", "sign an SEV-SNP report with a test VCEK/VLEK",
      "usage: memcrypt fixtures report --out FILE --key DIR [--version 2|3|4|5] [--measurement HEX48]\n"
-     "         [--report-data HEX<=64] [--host-data HEX32] [--id-key-digest HEX48] [--policy N]\n"
+     "         [--report-data HEX|@FILE] [--host-data HEX32] [--id-key-digest HEX48] [--policy N]\n"
      "         [--tcb bl=N,...|0xRAW] [--chip-id HEX] [--vmpl N] [--guest-svn N] [--seed S]\n"
      "         [--negative wrong-hwid|expired|bad-signature|tcb-mismatch] [--expired-cert-out FILE] [--json]\n\n"
      "Fields not given default to values that verify against DIR's certificate (its hwID and SPLs).\n"

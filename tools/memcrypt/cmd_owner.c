@@ -813,6 +813,235 @@ out:
     return rc;
 }
 
+/* ------------------------------------------------------------------------------- sign-pek -- */
+
+static int run_sign_pek(int argc, char **argv)
+{
+    const char *csr_path = NULL, *key_path = NULL, *dir = ".";
+    int json = 0, c;
+    static const struct option opts[] = {{"csr", required_argument, NULL, 'c'},
+                                         {"oca-key", required_argument, NULL, 'k'},
+                                         {"out-dir", required_argument, NULL, 'o'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {0}};
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': csr_path = optarg; break;
+        case 'k': key_path = optarg; break;
+        case 'o': dir = optarg; break;
+        case 'j': json = 1; break;
+        default: return mc_cli_usage_error(argv[0], "unknown option");
+        }
+    }
+    if (optind != argc)
+        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+    if (!csr_path || !key_path)
+        return mc_cli_usage_error(argv[0], "--csr FILE and --oca-key PEM are required");
+    struct mc_error e;
+    uint8_t csr[MC_SEV_CERT_LEN], pek[MC_SEV_CERT_LEN], oca[MC_SEV_CERT_LEN];
+    uint8_t *key = NULL;
+    size_t kl = 0;
+    if (read_exact(csr_path, csr, sizeof csr, true, &e) != MC_OK || mc_file_read(key_path, 65536, &key, &kl, &e) != MC_OK)
+        return mc_cli_fail(argv[0], &e);
+    mc_status rc = mc_sev_owner_sign_pek_csr(csr, sizeof csr, key, kl, pek, oca, &e);
+    mc_wipe(key, kl);
+    free(key);
+    if (rc != MC_OK)
+        return mc_cli_fail(argv[0], &e);
+    struct mc_outset *os = out_begin(dir, &e);
+    if (!os || write_file(os, dir, "pek.cert", pek, sizeof pek, &e) ||
+        write_file(os, dir, "oca.cert", oca, sizeof oca, &e)) {
+        mc_outset_free(os);
+        return mc_cli_fail(argv[0], &e);
+    }
+    if (out_commit(os, &e))
+        return mc_cli_fail(argv[0], &e);
+    if (json) {
+        struct mc_json j;
+        mc_json_begin(&j, stdout);
+        mc_json_obj(&j, NULL);
+        mc_json_str(&j, "pek", "pek.cert");
+        mc_json_str(&j, "oca", "oca.cert");
+        mc_json_str(&j, "out_dir", dir);
+        mc_json_end(&j);
+        mc_json_finish(&j);
+    } else {
+        printf("wrote %s/pek.cert (the CSR signed by the OCA, ECDSA-SHA256) and %s/oca.cert (self-signed)\n"
+               "import them with PEK_CERT_IMPORT, e.g. memcrypt fw pek-import --platform P --state S %s/pek.cert "
+               "%s/oca.cert\n",
+               dir, dir, dir, dir);
+    }
+    return MC_EXIT_OK;
+}
+
+/* ---------------------------------------------------------------------------- open-secret -- */
+
+/* A packet part as raw bytes of the right size or base64 text (sevctl writes raw files,
+ * libvirt's tools base64). */
+static mc_status read_blob_any(const char *path, uint8_t **out, size_t *n, struct mc_error *e)
+{
+    uint8_t *b = NULL;
+    size_t len = 0;
+    mc_status rc = mc_file_read(path, 4 * MC_SEV_SECRET_MAX, &b, &len, e);
+    if (rc != MC_OK)
+        return rc;
+    uint8_t *d = malloc(len ? len : 1);
+    size_t dn = 0;
+    if (d && len % 16 != 0 && len != MC_SEV_SECRET_HDR_LEN &&
+        mc_base64_decode((const char *)b, len, d, len, &dn, NULL) == MC_OK) {
+        mc_wipe(b, len);
+        free(b);
+        *out = d;
+        *n = dn;
+        return MC_OK;
+    }
+    free(d);
+    *out = b;
+    *n = len;
+    return MC_OK;
+}
+
+static int run_open_secret(int argc, char **argv)
+{
+    const char *tek = NULL, *tik = NULL, *tk = NULL, *meas = NULL, *hdr_path = NULL, *pay_path = NULL, *out = NULL;
+    uint8_t maj = 0, min = 17;
+    int json = 0, c;
+    enum { O_TEK = 1, O_TIK, O_TK, O_MEAS, O_HDR, O_PAY, O_OUT, O_MAJ, O_MIN, O_JSON };
+    static const struct option opts[] = {
+        {"tek", required_argument, NULL, O_TEK},       {"tik", required_argument, NULL, O_TIK},
+        {"tk", required_argument, NULL, O_TK},         {"measurement", required_argument, NULL, O_MEAS},
+        {"header", required_argument, NULL, O_HDR},    {"payload", required_argument, NULL, O_PAY},
+        {"out", required_argument, NULL, O_OUT},       {"api-major", required_argument, NULL, O_MAJ},
+        {"api-minor", required_argument, NULL, O_MIN}, {"json", no_argument, NULL, O_JSON},
+        {0}};
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_TEK: tek = optarg; break;
+        case O_TIK: tik = optarg; break;
+        case O_TK: tk = optarg; break;
+        case O_MEAS: meas = optarg; break;
+        case O_HDR: hdr_path = optarg; break;
+        case O_PAY: pay_path = optarg; break;
+        case O_OUT: out = optarg; break;
+        case O_MAJ: if (parse_byte(argv[0], "--api-major", optarg, &maj)) return MC_EXIT_USAGE; break;
+        case O_MIN: if (parse_byte(argv[0], "--api-minor", optarg, &min)) return MC_EXIT_USAGE; break;
+        case O_JSON: json = 1; break;
+        default: return mc_cli_usage_error(argv[0], "unknown option");
+        }
+    }
+    if (optind != argc)
+        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+    if (!hdr_path || !pay_path)
+        return mc_cli_usage_error(argv[0], "--header FILE and --payload FILE are required");
+    bool api17 = maj > 0 || min >= 17;
+    if (api17 && !meas)
+        return mc_cli_usage_error(argv[0], "--measurement is required (API >= 0.17 binds MEASURE into the MAC)");
+    struct mc_error e;
+    uint8_t m[MC_SEV_MEASURE_LEN] = {0};
+    const char *menc = NULL;
+    if (meas && parse_measurement(meas, NULL, m, &menc, &e) != MC_OK)
+        return mc_cli_usage_error(argv[0], "%s", e.msg);
+    struct mc_sev_tks tks;
+    if (load_tks(tek, tik, tk, &tks, true, &e) != MC_OK)
+        return mc_cli_fail(argv[0], &e);
+    uint8_t *hdr = NULL, *pay = NULL, *plain = NULL;
+    size_t hl = 0, pl = 0;
+    int rc = MC_EXIT_OK;
+    if (read_blob_any(hdr_path, &hdr, &hl, &e) != MC_OK || read_blob_any(pay_path, &pay, &pl, &e) != MC_OK) {
+        rc = mc_cli_fail(argv[0], &e);
+        goto done;
+    }
+    plain = malloc(pl ? pl : 1);
+    if (!plain) {
+        mc_seterr(&e, MC_E_NOMEM, "out of memory");
+        rc = mc_cli_fail(argv[0], &e);
+        goto done;
+    }
+    enum mc_sev_chan_result why;
+    mc_status st = mc_sev_secret_open(&tks, api17, hdr, hl, pay, pl, pl, api17 ? m : NULL, plain, &why, &e);
+    if (st != MC_OK) {
+        if (json) {
+            struct mc_json j;
+            mc_json_begin(&j, stdout);
+            mc_json_obj(&j, NULL);
+            mc_json_bool(&j, "ok", false);
+            mc_json_str(&j, "firmware_would_answer", why == MC_SEV_CHAN_BAD_MAC ? "BAD_MEASUREMENT"
+                                                      : why == MC_SEV_CHAN_BAD_LENGTH ? "INVALID_LENGTH"
+                                                      : why == MC_SEV_CHAN_UNSUPPORTED ? "UNSUPPORTED" : "error");
+            mc_json_str(&j, "reason", e.msg);
+            mc_json_end(&j);
+            mc_json_finish(&j);
+        } else {
+            printf("NOT opened: %s (the firmware would answer %s)\n", e.msg,
+                   why == MC_SEV_CHAN_BAD_MAC ? "BAD_MEASUREMENT" : why == MC_SEV_CHAN_BAD_LENGTH ? "INVALID_LENGTH"
+                                                                  : "UNSUPPORTED");
+        }
+        rc = why == MC_SEV_CHAN_ERROR ? MC_EXIT_ERROR : MC_EXIT_CHECK;
+        goto done;
+    }
+    if (out && mc_file_write_atomic(out, plain, pl, &e) != MC_OK) {
+        rc = mc_cli_fail(argv[0], &e);
+        goto done;
+    }
+    /* An efi_secret table (OVMF / Linux): list its entries. */
+    static const uint8_t table_guid[16] = {0x42, 0xf5, 0x74, 0x1e, 0xdd, 0x71, 0x66, 0x4d,
+                                           0x96, 0x3e, 0xef, 0x42, 0x87, 0xff, 0x17, 0x3b};
+    bool table = pl >= 20 && !memcmp(plain, table_guid, 16) && mc_le32(plain + 16) <= pl;
+    struct mc_json j;
+    if (json) {
+        mc_json_begin(&j, stdout);
+        mc_json_obj(&j, NULL);
+        mc_json_bool(&j, "ok", true);
+        mc_json_u64(&j, "length", pl);
+        mc_json_bool(&j, "secret_table", table);
+        mc_json_arr(&j, "entries");
+    } else {
+        printf("OK: the MAC verifies (TIK%s); %zu bytes decrypted with the TEK%s%s\n",
+               api17 ? ", bound to MEASURE" : "", pl, out ? " into " : "", out ? out : "");
+    }
+    if (table) {
+        uint32_t total = mc_le32(plain + 16);
+        for (uint32_t o = 20; o + 20 <= total;) {
+            uint32_t el = mc_le32(plain + o + 16);
+            if (el < 20 || el > total - o)
+                break;
+            const uint8_t *g = plain + o;
+            char gs[40];
+            snprintf(gs, sizeof gs, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", g[3],
+                     g[2], g[1], g[0], g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
+            uint8_t dig[32];
+            char dh[65];
+            mc_sha256(plain + o + 20, el - 20, dig, NULL);
+            mc_hex_encode(dig, 32, dh);
+            if (json) {
+                mc_json_obj(&j, NULL);
+                mc_json_str(&j, "guid", gs);
+                mc_json_u64(&j, "length", el - 20);
+                mc_json_str(&j, "sha256", dh);
+                mc_json_end(&j);
+            } else {
+                printf("  entry %s  %u bytes  sha256 %s\n", gs, el - 20, dh);
+            }
+            o += el;
+        }
+    }
+    if (json) {
+        mc_json_end(&j);
+        mc_json_end(&j);
+        mc_json_finish(&j);
+    }
+done:
+    mc_wipe(&tks, sizeof tks);
+    if (plain)
+        mc_wipe(plain, pl);
+    free(plain);
+    free(hdr);
+    free(pay);
+    return rc;
+}
+
 const struct mc_cli_cmd mc_cli_owner[] = {
     {"owner session", "create the guest owner's GODH certificate and LAUNCH_START session blob",
      "usage: memcrypt owner session --pdh FILE --policy N [--out-dir DIR] [--seed S] [--json]\n\n"
@@ -834,6 +1063,26 @@ const struct mc_cli_cmd mc_cli_owner[] = {
      "TIK (API >= 0.17 form when the API is >= 0.17) and compared in constant time.\n"
      "Exit status: 0 match, 1 mismatch, 2 usage, 3 error.\n",
      run_verify_measurement},
+    {"owner sign-pek", "sign a platform's PEK CSR with an OCA key (for PEK_CERT_IMPORT)",
+     "usage: memcrypt owner sign-pek --csr FILE --oca-key PEM [--out-dir DIR] [--json]\n\n"
+     "The step between PEK_CSR and PEK_CERT_IMPORT that sev-tool calls sign_pek_csr: FILE is the\n"
+     "platform's PEK CSR (0x824 bytes, or base64; `memcrypt fw pek-csr` writes one), PEM the\n"
+     "owner's unencrypted P-384 private key (openssl ecparam -name secp384r1 -genkey -noout).\n"
+     "Writes DIR/pek.cert (the PEK signed by the OCA, ECDSA-SHA256, slot 1) and DIR/oca.cert (the\n"
+     "OCA, self-signed, the CSR's API version).\n\n"
+     "example: memcrypt owner sign-pek --csr csr.cert --oca-key oca.pem --out-dir owned\n",
+     run_sign_pek},
+    {"owner open-secret", "check and decrypt a LAUNCH_SECRET packet with the transport keys",
+     "usage: memcrypt owner open-secret (--tek FILE --tik FILE | --tk FILE) --header FILE --payload FILE\n"
+     "         --measurement B64|HEX [--api-major N --api-minor N] [--out FILE] [--json]\n\n"
+     "What the firmware does with a LAUNCH_SECRET packet, on the owner's side: checks the header's\n"
+     "MAC with the TIK (bound to MEASURE for API >= 0.17, the default 0.17) and decrypts the payload\n"
+     "with the TEK (AES-128-CTR). Header (0x34 bytes) and payload may be raw (sevctl) or base64\n"
+     "(libvirt). Lists the entries of an efi_secret table (GUID, length, SHA-256 of the value;\n"
+     "values are not printed); --out writes the plaintext.\n"
+     "Exit status: 0 opened, 1 the MAC or lengths are wrong (named as the firmware's status), 2\n"
+     "usage, 3 error.\n",
+     run_open_secret},
     {"owner package-secret", "package a LAUNCH_SECRET (header and ciphertext) for the OVMF secret area",
      "usage: memcrypt owner package-secret (--tek FILE --tik FILE | --tk FILE) --measurement B64|HEX\n"
      "         (--secret GUID=VALUE ... | --secret-file FILE) [--api-major N --api-minor N]\n"

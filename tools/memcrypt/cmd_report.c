@@ -372,7 +372,7 @@ static int run_verify(int argc, char **argv)
             pol.has_measurement = true;
             break;
         case O_RD:
-            if ((rc = mc_cli_hex_opt(argv[0], "report-data", optarg, pol.report_data, 64, false)))
+            if ((rc = mc_cli_report_data(argv[0], optarg, pol.report_data)))
                 return rc;
             pol.has_report_data = true;
             break;
@@ -414,8 +414,6 @@ static int run_verify(int argc, char **argv)
     }
     if (optind + 1 != argc)
         return mc_cli_usage_error(argv[0], "expected exactly one report file");
-    if (!vcek && !table)
-        return mc_cli_usage_error(argv[0], "give the signing certificate with --vcek CERT or --cert-table FILE");
     struct mc_snp_report r;
     struct mc_snp_container_info ci;
     if (load_report(argv[optind], &r, &ci, &err))
@@ -531,7 +529,13 @@ const struct mc_cli_cmd mc_cli_report[] = {
      "                              [--roots DIR] [--at TIME] [policy checks] [--json]\n\n"
      "Checks the chain ARK -> ASK (ASVK for a VLEK) -> VCEK/VLEK with AMD's built-in Milan, Genoa and\n"
      "Turin roots, certificate validity at TIME (default now), the VCEK's productName, hwID and SPLs\n"
-     "against the report, and the report's ECDSA P-384 signature. Certificates may be DER or PEM.\n\n"
+     "against the report, and the report's ECDSA P-384 signature. Certificates may be DER or PEM;\n"
+     "--ask/--ark files may be PEM bundles (AMD's cert_chain). FILE is the raw report, its hex text,\n"
+     "or an Azure vTPM HCL report (report at 0x20; its runtime claims are checked against\n"
+     "report_data). Without a VCEK the check fails and names the AMD key server URL for it.\n"
+     "A failed check says what to fix: the TCB parts below the minimum and by how much, expected and\n"
+     "reported values side by side, which AMD root a wrong --ask/--ark is, a time for --at when a\n"
+     "certificate has expired.\n\n"
      "  --vcek CERT, --vlek CERT   the signing certificate\n"
      "  --ask CERT, --asvk CERT    must be the trusted ASK/ASVK (adds no trust)\n"
      "  --ark CERT                 must be the trusted ARK (adds no trust)\n"
@@ -539,7 +543,8 @@ const struct mc_cli_cmd mc_cli_report[] = {
      "  --roots DIR                trust the test root in DIR (ark.pem, ask.pem/asvk.pem) instead of AMD's\n"
      "  --at TIME                  YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or @unix-seconds\n"
      "Policy checks (each only when given):\n"
-     "  --measurement HEX48  --report-data HEX64  --host-data HEX32  --id-key-digest HEX48\n"
+     "  --measurement HEX48  --host-data HEX32  --id-key-digest HEX48\n"
+     "  --report-data HEX|@FILE  1..64 bytes, the rest of REPORT_DATA zero (as `fixtures report` takes it)\n"
      "  --min-tcb bl=N,tee=N,snp=N,ucode=N[,fmc=N] | 0xRAW   every part of reported_tcb >= the minimum\n"
      "  --no-debug           policy DEBUG (bit 19) must be clear\n"
      "  --vmpl N             the report's VMPL must be N\n"

@@ -1,0 +1,54 @@
+#!/bin/bash
+# Other projects' own test inputs (tests/data/peers/cases/<project>/<upstream test>/) run through
+# memcrypt with the outcome the peer project expects: every row of tests/peers.tsv names a case,
+# the exit status memcrypt must give, a phrase its output must contain (the reason, for failures)
+# and the command. Each case folder is copied to a scratch folder first, so a row may change its
+# files the way the upstream test does (flip/incb). Every case folder must have at least one row.
+# $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
+MC=$(readlink -f "$1"); DATA=$(readlink -f "$2"); SRC=$(readlink -f "$3")
+P="$DATA/peers/cases"
+TABLE="$SRC/tests/peers.tsv"
+pass=0; fail=0
+S=$(mktemp -d); trap 'rm -rf "$S"' EXIT
+
+# Helpers for the rows.
+flip() { # FILE OFFSET MASK: xor one byte
+    local v; v=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+    printf "$(printf '\\%03o' $(( v ^ $3 )))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+incb() { # FILE OFFSET: add one to a byte (mod 256)
+    local v; v=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+    printf "$(printf '\\%03o' $(( (v + 1) & 255 )))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+hex2bin() { tr -d ' \n\r\t' < "$1" | xxd -r -p > "$2"; }
+pemblock() { # FILE N OUT: the N-th (1-based) PEM certificate of a bundle
+    awk -v n="$2" '/-----BEGIN/{k++} k==n{print} /-----END/{if(k==n)exit}' "$1" > "$3"
+}
+sha256hex() { sha256sum "$1" | cut -c1-64; }
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); assert $1, d"; }
+export -f flip incb hex2bin pemblock sha256hex json
+
+declare -A covered
+n=0
+while IFS=$'\t' read -r case want phrase cmd; do
+    [[ -z "$case" || "$case" == \#* ]] && continue
+    n=$((n + 1))
+    covered[$case]=1
+    if [ ! -d "$P/$case" ]; then fail=$((fail + 1)); echo "FAIL: row $n: no case folder $case" >&2; continue; fi
+    T="$S/$n"; C="$T/case"; mkdir -p "$T"; cp -r "$P/$case" "$C"
+    out=$(cd "$T" && MC="$MC" C="$C" P="$P" T="$T" bash -c "set -o pipefail; $cmd" 2>&1); rc=$?
+    if [ "$rc" != "$want" ]; then
+        fail=$((fail + 1)); echo "FAIL: $case: exit $rc, wanted $want: $cmd" >&2; echo "$out" | tail -4 >&2
+    elif [ "$phrase" != "-" ] && ! grep -qF -- "$phrase" <<<"$out"; then
+        fail=$((fail + 1)); echo "FAIL: $case: output lacks '$phrase'" >&2; echo "$out" | tail -4 >&2
+    else
+        pass=$((pass + 1))
+    fi
+done < "$TABLE"
+# Every case folder is run.
+for d in "$P"/*/*/; do
+    c=${d#"$P"/}; c=${c%/}
+    if [ -z "${covered[$c]}" ]; then fail=$((fail + 1)); echo "FAIL: case $c has no row in tests/peers.tsv" >&2; fi
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
