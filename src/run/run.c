@@ -140,11 +140,11 @@ static mc_status fw_init(struct run *x, bool es, struct mc_error *err)
      * failing with DF_FLUSH_REQUIRED. */
     mc_status st = fw(x, MC_SEV_CMD_INIT, b, sizeof b, NULL, err);
     if (!st)
-        st = mc_vmm_flush_asids(x->vmm, err);
+        st = mc_board_df_flush(x->b, NULL, err);
     if (!st) {
         x->r->df_flush = true;
         for (uint32_t a = 1; a <= x->facts->max_sev_asid; a++)
-            x->r->dirty_asids_after_init += mc_psp_asid_dirty(x->psp, a);
+            x->r->dirty_asids_after_init += mc_psp_asid_dirty(mc_board_psp(x->b), a);
     }
     return st;
 }

@@ -8,16 +8,12 @@
 #include <memcrypt/bytes.h>
 #include <memcrypt/json.h>
 #include <memcrypt/libvirt.h>
+#include <memcrypt/board.h>
 #include <memcrypt/machine.h>
-#include <memcrypt/psp.h>
 #include <memcrypt/sev_api.h>
-#include <memcrypt/vm.h>
 
 #include "cli.h"
 #include "crypto/crypto.h"
-
-#define CMD_PA 0x10000ull
-#define DATA_PA 0x20000ull
 
 /* The chip's ID as libvirt reads <cpu0Id>: QEMU's query-sev-capabilities issues GET_ID and
  * reports the first socket's 64 bytes in base64. Asked here of the emulated chip through its
@@ -25,43 +21,29 @@
 static mc_status cpu0_id(const char *platform, const char *state, const char *seed, uint8_t id[MC_SEV_ID_LEN],
                          struct mc_error *err)
 {
-    struct mc_machine_config mc;
-    mc_machine_config_init(&mc);
-    mc.platform = platform;
-    mc.dram_size = 16ull << 20;
+    struct mc_board_config cfg;
+    mc_status st = mc_board_config_init(&cfg, platform, err);
+    if (st)
+        return st;
+    cfg.machine.dram_size = 16ull << 20;
     if (seed) {
-        mc.seed = (const uint8_t *)seed;
-        mc.seed_len = strlen(seed);
+        cfg.machine.seed = (const uint8_t *)seed;
+        cfg.machine.seed_len = strlen(seed);
     }
-    struct mc_machine *m = NULL;
-    struct mc_psp *psp = NULL;
-    struct mc_sev_port port;
-    struct mc_psp_mem mem;
-    struct mc_psp_config cfg;
-    mc_status st = mc_machine_create(&mc, &m, err);
-    if (!st) {
-        mc_sev_port_init(&port, mc_machine_mc(m), &mem);
-        st = mc_psp_config_from_profile(mc_machine_profile(m), &cfg, err);
-    }
-    if (!st) {
-        cfg.state_path = state;
-        st = mc_psp_create(&cfg, &mem, mc_machine_rng(m), &psp, err);
-    }
-    uint8_t b[sizeof(struct mc_sev_addr_len)] = {0};
-    mc_put_le64(b + offsetof(struct mc_sev_addr_len, paddr), DATA_PA);
-    mc_put_le32(b + offsetof(struct mc_sev_addr_len, len), MC_SEV_ID_LEN);
+    cfg.fw.state_path = state;
+    cfg.hypervisor = false;
+    struct mc_board *b = NULL;
+    if ((st = mc_board_create(&cfg, &b, err)))
+        return st;
+    uint8_t buf[sizeof(struct mc_sev_addr_len)] = {0};
+    uint64_t data = mc_board_fw_data(b);
+    mc_put_le64(buf + offsetof(struct mc_sev_addr_len, paddr), data);
+    mc_put_le32(buf + offsetof(struct mc_sev_addr_len, len), MC_SEV_ID_LEN);
     struct mc_fault f;
-    uint32_t fw = 0;
+    st = mc_board_fw(b, MC_SEV_CMD_GET_ID, buf, sizeof buf, NULL, err);
     if (!st)
-        st = mc_machine_phys_write(m, CMD_PA, b, sizeof b, &f, err);
-    if (!st)
-        st = mc_psp_command(psp, MC_SEV_CMD_GET_ID, CMD_PA, &fw, err);
-    if (!st && fw)
-        st = mc_seterr(err, MC_E_STATE, "GET_ID failed with firmware status 0x%x", fw);
-    if (!st)
-        st = mc_machine_phys_read(m, DATA_PA, id, MC_SEV_ID_LEN, &f, err);
-    mc_psp_destroy(psp);
-    mc_machine_destroy(m);
+        st = mc_machine_phys_read(mc_board_machine(b), data, id, MC_SEV_ID_LEN, &f, err);
+    mc_board_destroy(b);
     return st;
 }
 
