@@ -32,27 +32,44 @@ static void role_of(const char *cn, const struct mc_snp_vcek_info *vi, bool has_
         snprintf(out, n, "?");
 }
 
+/* AMD's built-in ARK/ASK/ASVK of every generation, loaded once per description. */
+#define NBUILTIN 12
+struct builtins {
+    X509 *x[NBUILTIN];
+    char name[NBUILTIN][32];
+    int n;
+};
+
+static void builtins_load(struct builtins *b)
+{
+    static const char *const role[3] = {"ARK", "ASK", "ASVK"};
+    b->n = 0;
+    for (const struct mc_amd_root *r = mc_amd_roots; r->gen != MC_SNP_GEN_UNKNOWN; r++) {
+        const char *pems[3] = {r->ark_pem, r->ask_pem, r->asvk_pem};
+        for (int k = 0; k < 3 && b->n < NBUILTIN; k++)
+            if (pems[k] && !mc_x509_load((const uint8_t *)pems[k], strlen(pems[k]), "built-in", &b->x[b->n], NULL))
+                snprintf(b->name[b->n++], sizeof b->name[0], "AMD's %s %s", mc_snp_gen_name(r->gen), role[k]);
+    }
+}
+
+static void builtins_free(struct builtins *b)
+{
+    for (int i = 0; i < b->n; i++)
+        X509_free(b->x[i]);
+}
+
 /* Which of AMD's built-in certificates x is ("AMD's Milan ASK"), or "" */
-static void builtin_name(X509 *x, char *out, size_t n)
+static void builtin_name(X509 *x, const struct builtins *b, char *out, size_t n)
 {
     out[0] = 0;
-    for (const struct mc_amd_root *r = mc_amd_roots; r->gen != MC_SNP_GEN_UNKNOWN && !out[0]; r++) {
-        const char *pems[3] = {r->ark_pem, r->ask_pem, r->asvk_pem};
-        static const char *const role[3] = {"ARK", "ASK", "ASVK"};
-        for (int k = 0; k < 3 && !out[0]; k++) {
-            X509 *b = NULL;
-            if (!pems[k] || mc_x509_load((const uint8_t *)pems[k], strlen(pems[k]), "built-in", &b, NULL))
-                continue;
-            if (!X509_cmp(x, b))
-                snprintf(out, n, "AMD's %s %s", mc_snp_gen_name(r->gen), role[k]);
-            X509_free(b);
-        }
-    }
+    for (int i = 0; i < b->n && !out[0]; i++)
+        if (!X509_cmp(x, b->x[i]))
+            snprintf(out, n, "%s", b->name[i]);
 }
 
 /* Whose key verifies x's signature: a certificate of the bundle (by CN and position), or one of
  * AMD's built-in roots. "" when none. */
-static void signer_of(X509 *x, STACK_OF(X509) *sk, char *out, size_t n)
+static void signer_of(X509 *x, STACK_OF(X509) *sk, const struct builtins *b, char *out, size_t n)
 {
     out[0] = 0;
     for (int j = 0; j < sk_X509_num(sk) && !out[0]; j++) {
@@ -65,23 +82,15 @@ static void signer_of(X509 *x, STACK_OF(X509) *sk, char *out, size_t n)
             snprintf(out, n, "%.60s (certificate %d here)", cn[0] ? cn : "?", j + 1);
         }
     }
-    for (const struct mc_amd_root *r = mc_amd_roots; r->gen != MC_SNP_GEN_UNKNOWN && !out[0]; r++) {
-        const char *pems[3] = {r->ark_pem, r->ask_pem, r->asvk_pem};
-        static const char *const role[3] = {"ARK", "ASK", "ASVK"};
-        for (int k = 0; k < 3 && !out[0]; k++) {
-            X509 *b = NULL;
-            if (!pems[k] || mc_x509_load((const uint8_t *)pems[k], strlen(pems[k]), "built-in", &b, NULL))
-                continue;
-            ERR_clear_error();
-            if (X509_verify(x, X509_get0_pubkey(b)) == 1)
-                snprintf(out, n, "AMD's %s %s (built in)", mc_snp_gen_name(r->gen), role[k]);
-            X509_free(b);
-        }
+    for (int i = 0; i < b->n && !out[0]; i++) {
+        ERR_clear_error();
+        if (X509_verify(x, X509_get0_pubkey(b->x[i])) == 1)
+            snprintf(out, n, "%s (built in)", b->name[i]);
     }
     ERR_clear_error();
 }
 
-static void describe_one(X509 *x, STACK_OF(X509) *sk, struct mc_snp_certinfo *ci)
+static void describe_one(X509 *x, STACK_OF(X509) *sk, const struct builtins *b, struct mc_snp_certinfo *ci)
 {
     memset(ci, 0, sizeof *ci);
     mc_x509_subject_cn(x, ci->subject_cn, sizeof ci->subject_cn);
@@ -127,8 +136,8 @@ static void describe_one(X509 *x, STACK_OF(X509) *sk, struct mc_snp_certinfo *ci
         snprintf(ci->ext_error, sizeof ci->ext_error, "%.190s", e.msg);
     }
     role_of(ci->subject_cn, &vi, ci->has_amd_ext, ci->role, sizeof ci->role);
-    builtin_name(x, ci->amd_builtin, sizeof ci->amd_builtin);
-    signer_of(x, sk, ci->signed_by, sizeof ci->signed_by);
+    builtin_name(x, b, ci->amd_builtin, sizeof ci->amd_builtin);
+    signer_of(x, sk, b, ci->signed_by, sizeof ci->signed_by);
 }
 
 mc_status mc_snp_certs_describe(const uint8_t *buf, size_t len, struct mc_snp_certinfo *out, size_t max, size_t *n,
@@ -141,8 +150,11 @@ mc_status mc_snp_certs_describe(const uint8_t *buf, size_t len, struct mc_snp_ce
     mc_status st = mc_x509_load_bundle(buf, len, "certificate", &sk, err);
     if (st)
         return st;
+    struct builtins b;
+    builtins_load(&b);
     for (int i = 0; i < sk_X509_num(sk) && *n < max; i++)
-        describe_one(sk_X509_value(sk, i), sk, &out[(*n)++]);
+        describe_one(sk_X509_value(sk, i), sk, &b, &out[(*n)++]);
+    builtins_free(&b);
     sk_X509_pop_free(sk, X509_free);
     return MC_OK;
 }
