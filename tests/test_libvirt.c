@@ -513,8 +513,8 @@ static void test_host_requirements(void)
     struct mc_lv_requirements r;
     mc_libvirt_requirements(d, &r);
     static const char *const want[] = {"'pc-i440fx-8.2' is not Q35", "OVMF (UEFI)",
-                                       "3 virtio devices without <driver iommu='on'/> (disk vda (bus virtio), "
-                                       "controller virtio-scsi, memballoon (model virtio))",
+                                       ("3 virtio devices without <driver iommu='on'/> (disk vda (bus virtio), "
+                                        "controller virtio-scsi, memballoon (model virtio))"),
                                        "hard_limit> of 262144 KiB is below the guest's 524288 KiB",
                                        "1 PCI device is passed through"};
     CHECK_MSG(r.n == sizeof want / sizeof want[0], "%zu requirements", r.n);
