@@ -730,3 +730,63 @@ mc_status mc_p384_load_pem(const uint8_t *pem, size_t len, bool need_private, st
     }
     return wrap(p, MC_PK_P384, priv, out, err);
 }
+
+/* ---- sharing, DER, and the EVP_PKEY for X.509 modules ------------------------------------- */
+
+struct evp_pkey_st *mc_pk_evp(const struct mc_pk *k) { return k ? k->pkey : NULL; }
+
+mc_status mc_pk_private_der(const struct mc_pk *k, uint8_t **der, size_t *len, struct mc_error *err)
+{
+    if (!k || !der || !len)
+        return mc_seterr(err, MC_E_INVAL, "private key DER: NULL argument");
+    if (!k->priv)
+        return mc_seterr(err, MC_E_STATE, "private key DER: the key has no private part");
+    unsigned char *p = NULL;
+    int n = i2d_PrivateKey(k->pkey, &p);
+    if (n <= 0)
+        return pk_fail(err, "encoding a private key");
+    uint8_t *b = malloc((size_t)n);
+    if (b)
+        memcpy(b, p, (size_t)n);
+    OPENSSL_clear_free(p, (size_t)n);
+    if (!b)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory");
+    *der = b;
+    *len = (size_t)n;
+    return MC_OK;
+}
+
+mc_status mc_pk_from_private_der(const uint8_t *der, size_t len, enum mc_pk_kind kind, struct mc_pk **out,
+                                 struct mc_error *err)
+{
+    if (!der || !out || (kind != MC_PK_RSA && kind != MC_PK_P384))
+        return mc_seterr(err, MC_E_INVAL, "private key DER: bad argument");
+    if (len == 0 || len > 16384)
+        return mc_seterr(err, MC_E_FORMAT, "a private key of %zu bytes is not plausible", len);
+    const unsigned char *p = der;
+    EVP_PKEY *k = d2i_PrivateKey(kind == MC_PK_RSA ? EVP_PKEY_RSA : EVP_PKEY_EC, NULL, &p, (long)len);
+    ERR_clear_error();
+    if (!k || p != der + len) {
+        EVP_PKEY_free(k);
+        return mc_seterr(err, MC_E_FORMAT, "not a DER %s private key (or trailing bytes)", kind == MC_PK_RSA ? "RSA" : "EC");
+    }
+    if (kind == MC_PK_P384 && !evp_is_p384(k)) {
+        EVP_PKEY_free(k);
+        return mc_seterr(err, MC_E_FORMAT, "the key is not an ECDSA P-384 (secp384r1) key");
+    }
+    if (kind == MC_PK_RSA) {
+        BIGNUM *n = NULL, *e = NULL;
+        mc_status rc = (EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_N, &n) &&
+                        EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_RSA_E, &e))
+                           ? rsa_check_pub(n, e, err)
+                           : mc_seterr(err, MC_E_FORMAT, "the RSA key has no modulus or exponent");
+        BN_free(n);
+        BN_free(e);
+        ERR_clear_error();
+        if (rc != MC_OK) {
+            EVP_PKEY_free(k);
+            return rc;
+        }
+    }
+    return wrap(k, kind, true, out, err);
+}

@@ -113,6 +113,20 @@ mc_status mc_rsa_pss_sign(const struct mc_pk *k, const char *hash, int saltlen, 
 mc_status mc_rsa_pss_verify(const struct mc_pk *k, const char *hash, int saltlen, const void *msg, size_t len,
                             const uint8_t *sig, size_t siglen, struct mc_error *err);
 
+/* ---- sharing and storage ------------------------------------------------------------------ */
+
+/* The private key in OpenSSL's type-specific DER (RSAPrivateKey / ECPrivateKey). *der is
+ * malloc'd and secret: the caller wipes and frees it. MC_E_STATE for a public-only key. */
+mc_status mc_pk_private_der(const struct mc_pk *k, uint8_t **der, size_t *len, struct mc_error *err);
+/* Parse what mc_pk_private_der wrote (untrusted bytes: every byte must be consumed; RSA moduli
+ * MC_RSA_MIN_BITS..MC_RSA_MAX_BITS; EC keys must be P-384). MC_E_FORMAT with a sentence. */
+mc_status mc_pk_from_private_der(const uint8_t *der, size_t len, enum mc_pk_kind kind, struct mc_pk **out,
+                                 struct mc_error *err);
+/* For modules whose job is X.509 (they may use OpenSSL's X.509 API directly): the key as an
+ * OpenSSL EVP_PKEY, borrowed — valid while k lives, never freed by the caller. */
+struct evp_pkey_st;
+struct evp_pkey_st *mc_pk_evp(const struct mc_pk *k);
+
 /* Reverse a byte string in place (little-endian <-> big-endian). */
 void mc_reverse(uint8_t *p, size_t n);
 

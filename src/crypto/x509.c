@@ -172,3 +172,29 @@ mc_status mc_x509_load_bundle(const uint8_t *buf, size_t len, const char *what, 
     *out = sk;
     return MC_OK;
 }
+
+mc_status mc_x509_der_to_pem(const uint8_t *der, size_t len, uint8_t **pem, size_t *pem_len, struct mc_error *err)
+{
+    if (!der || !pem || !pem_len)
+        return mc_seterr(err, MC_E_INVAL, "no certificate to encode");
+    X509 *x = NULL;
+    if (len >= 10 && !memcmp(der, "-----BEGIN", 10))
+        return mc_seterr(err, MC_E_FORMAT, "the certificate is already PEM");
+    mc_status st = mc_x509_load(der, len, "certificate", &x, err);
+    if (st)
+        return st;
+    BIO *b = BIO_new(BIO_s_mem());
+    BUF_MEM *bm = NULL;
+    uint8_t *out = NULL;
+    if (b && PEM_write_bio_X509(b, x) && BIO_get_mem_ptr(b, &bm) > 0 && (out = malloc(bm->length ? bm->length : 1)))
+        memcpy(out, bm->data, bm->length);
+    if (out)
+        *pem_len = bm->length;
+    BIO_free(b);
+    X509_free(x);
+    ERR_clear_error();
+    if (!out)
+        return mc_seterr(err, MC_E_NOMEM, "cannot PEM-encode a certificate");
+    *pem = out;
+    return MC_OK;
+}

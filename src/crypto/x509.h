@@ -31,4 +31,8 @@ mc_status mc_x509_load_bundle(const uint8_t *buf, size_t len, const char *what, 
 /* DER encoding (caller frees with OPENSSL_free). */
 mc_status mc_x509_der(const X509 *x, uint8_t **der, size_t *len, struct mc_error *err);
 
+/* PEM ("-----BEGIN CERTIFICATE-----") of one DER certificate; *pem is malloc'd (not
+ * NUL-terminated; *pem_len bytes). */
+mc_status mc_x509_der_to_pem(const uint8_t *der, size_t len, uint8_t **pem, size_t *pem_len, struct mc_error *err);
+
 #endif

@@ -2,7 +2,8 @@
  * ECDSA P-384 VCEK/VLEK with every AMD extension, and signed attestation reports.
  * This module's job is making X.509 certificates, so it uses OpenSSL's X.509 API directly.
  *
- * Determinism: with a seed, all randomness (key generation, serials, PSS salts, ECDSA nonces,
+ * Certificates come from the shared KDS builder (snp/kdscert.c), marked TEST in OU and O.
+ * Determinism: with a seed, all randomness (key generation, PSS salts, ECDSA nonces,
  * random report fields) comes from a private OpenSSL library context whose DRBGs are TEST-RAND
  * instances fed from a CTR-DRBG seeded by the seed (mc_rng); the pools are refilled before each
  * operation. Certificate dates are fixed, so the same seed gives the same bytes.
@@ -32,10 +33,11 @@
 
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
+#include "snp/kdscert.h"
 #include "snp/vcek.h"
 
 #define POOL_BYTES (4u << 20)
-#define TEST_MARK "memcrypt TEST ROOT (not AMD)"
+#define TEST_MARK MC_KDS_OU_TEST
 
 /* Fixed dates: ARK/ASK 2024-01-01 .. 2049-01-01, VCEK 2024-01-01 .. 2034-01-01,
  * expired VCEK 2020-01-01 .. 2021-01-01. */
@@ -131,114 +133,6 @@ static mc_status keygen(struct fx *f, bool rsa, EVP_PKEY **out, struct mc_error 
     return ok ? MC_OK : ossl_err(err, rsa ? "RSA-4096 key generation" : "P-384 key generation");
 }
 
-static int add_name(X509_NAME *n, const char *cn)
-{
-    /* AMD's order: OU, C, L, ST, O, CN — with the test marking in OU and O. */
-    return X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_ASC, (const unsigned char *)TEST_MARK, -1, -1, 0) &&
-           X509_NAME_add_entry_by_txt(n, "C", MBSTRING_ASC, (const unsigned char *)"US", -1, -1, 0) &&
-           X509_NAME_add_entry_by_txt(n, "L", MBSTRING_ASC, (const unsigned char *)"Santa Clara", -1, -1, 0) &&
-           X509_NAME_add_entry_by_txt(n, "ST", MBSTRING_ASC, (const unsigned char *)"CA", -1, -1, 0) &&
-           X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"memcrypt test root, not Advanced Micro Devices", -1, -1, 0) &&
-           X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-}
-
-static int add_v3(X509 *x, X509 *issuer, int nid, const char *value)
-{
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-    int ok = e && X509_add_ext(x, e, -1);
-    X509_EXTENSION_free(e);
-    return ok;
-}
-
-/* Add an AMD extension 1.3.6.1.4.1.3704.1.<arc> whose value is the given DER (or raw) bytes. */
-static int add_amd(X509 *x, const char *arc, const unsigned char *val, int len)
-{
-    char oid[64];
-    snprintf(oid, sizeof oid, "1.3.6.1.4.1.3704.1.%s", arc);
-    ASN1_OBJECT *o = OBJ_txt2obj(oid, 1);
-    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
-    int ok = o && os && ASN1_OCTET_STRING_set(os, val, len);
-    X509_EXTENSION *e = ok ? X509_EXTENSION_create_by_OBJ(NULL, o, 0, os) : NULL;
-    ok = e && X509_add_ext(x, e, -1);
-    X509_EXTENSION_free(e);
-    ASN1_OCTET_STRING_free(os);
-    ASN1_OBJECT_free(o);
-    return ok;
-}
-
-static int add_amd_int(X509 *x, const char *arc, long v)
-{
-    ASN1_INTEGER *i = ASN1_INTEGER_new();
-    unsigned char *der = NULL;
-    int n = (i && ASN1_INTEGER_set(i, v)) ? i2d_ASN1_INTEGER(i, &der) : -1;
-    int ok = n > 0 && add_amd(x, arc, der, n);
-    OPENSSL_free(der);
-    ASN1_INTEGER_free(i);
-    return ok;
-}
-
-static int add_amd_ia5(X509 *x, const char *arc, const char *s)
-{
-    ASN1_IA5STRING *a = ASN1_IA5STRING_new();
-    unsigned char *der = NULL;
-    int n = (a && ASN1_STRING_set(a, s, (int)strlen(s))) ? i2d_ASN1_IA5STRING(a, &der) : -1;
-    int ok = n > 0 && add_amd(x, arc, der, n);
-    OPENSSL_free(der);
-    ASN1_IA5STRING_free(a);
-    return ok;
-}
-
-static mc_status sign_pss(struct fx *f, X509 *x, EVP_PKEY *key, struct mc_error *err)
-{
-    mc_status st = fx_refill(f, err);
-    if (st)
-        return st;
-    EVP_MD_CTX *m = EVP_MD_CTX_new();
-    EVP_PKEY_CTX *pc = NULL;
-    int ok = m && EVP_DigestSignInit_ex(m, &pc, "SHA384", f->lc, NULL, key, NULL) > 0 &&
-             EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) > 0 &&
-             EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 48) > 0 && EVP_PKEY_CTX_set_rsa_mgf1_md_name(pc, "SHA384", NULL) > 0 &&
-             X509_sign_ctx(x, m) > 0;
-    EVP_MD_CTX_free(m);
-    return ok ? MC_OK : ossl_err(err, "RSASSA-PSS certificate signing");
-}
-
-/* Build a certificate. issuer == NULL: self-signed (issuer_key = key's pair). */
-static mc_status make_cert(struct fx *f, const char *cn, EVP_PKEY *pub, X509 *issuer, EVP_PKEY *issuer_key,
-                           long nb, long na, X509 **out, struct mc_error *err)
-{
-    X509 *x = X509_new();
-    uint8_t serial[9];
-    mc_status st = mc_rng_bytes(f->rng, serial, sizeof serial, err);
-    if (st) {
-        X509_free(x);
-        return st;
-    }
-    serial[0] &= 0x7f;
-    serial[0] |= 0x01; /* positive, non-zero */
-    BIGNUM *bn = BN_bin2bn(serial, sizeof serial, NULL);
-    ASN1_INTEGER *sn = bn ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
-    X509_NAME *subj = X509_NAME_new();
-    int ok = x && sn && subj && X509_set_version(x, 2) && X509_set_serialNumber(x, sn) && add_name(subj, cn) &&
-             X509_set_subject_name(x, subj) &&
-             X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : subj) &&
-             ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) && ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) &&
-             X509_set_pubkey(x, pub);
-    BN_free(bn);
-    ASN1_INTEGER_free(sn);
-    X509_NAME_free(subj);
-    if (!ok) {
-        X509_free(x);
-        return ossl_err(err, "building a certificate");
-    }
-    *out = x;
-    (void)issuer_key;
-    return MC_OK;
-}
-
 static mc_status write_pem_cert(struct mc_outset *os, const char *dir, const char *name, X509 *x,
                                 struct mc_error *err)
 {
@@ -284,15 +178,6 @@ static mc_status write_key(struct mc_outset *os, const char *dir, const char *na
     return st;
 }
 
-static const char *product_name(enum mc_snp_gen g, bool vlek)
-{
-    /* VCEKs carry product-stepping for Milan ("Milan-B0"); Genoa and Turin VCEKs and every VLEK
-     * carry the bare product, as in the real certificates under vectors/amd. */
-    if (g == MC_SNP_GEN_MILAN)
-        return vlek ? "Milan" : "Milan-B0";
-    return mc_snp_gen_name(g);
-}
-
 static uint64_t default_tcb(enum mc_snp_gen g)
 {
     switch (g) {
@@ -302,40 +187,22 @@ static uint64_t default_tcb(enum mc_snp_gen g)
     }
 }
 
-/* The leaf (VCEK/VLEK) with AMD's extensions. */
+/* The leaf (VCEK/VLEK) with AMD's extensions, signed with a deterministic PSS salt. */
 static mc_status make_leaf(struct fx *f, enum mc_snp_gen g, bool vlek, const uint8_t chip_id[64], uint64_t tcb,
                            EVP_PKEY *pub, X509 *issuer, EVP_PKEY *issuer_key, long nb, long na, X509 **out,
                            struct mc_error *err)
 {
-    X509 *x = NULL;
-    mc_status st = make_cert(f, vlek ? "SEV-VLEK" : "SEV-VCEK", pub, issuer, issuer_key, nb, na, &x, err);
-    if (st)
-        return st;
-    int ok = add_amd_int(x, "1", g == MC_SNP_GEN_TURIN ? 1 : 0) && add_amd_ia5(x, "2", product_name(g, vlek));
-    /* SPL extensions in AMD's order: (Turin: fmc first) bl, tee, [spl_4..7], snp, ucode. */
-    static const int order_mg[] = {1, 2, 4, 5, 6, 7, 3, 8}, order_t[] = {9, 1, 2, 3, 5, 6, 7, 8};
-    const int *order = g == MC_SNP_GEN_TURIN ? order_t : order_mg;
-    for (int i = 0; ok && i < 8; i++) {
-        char arc[8];
-        snprintf(arc, sizeof arc, "3.%d", order[i]);
-        int byte = mc_snp_spl_byte(g, order[i]);
-        ok = add_amd_int(x, arc, byte < 0 ? 0 : (long)((tcb >> (8 * byte)) & 0xff));
-    }
-    if (ok && !vlek)
-        ok = add_amd(x, "4", chip_id, g == MC_SNP_GEN_TURIN ? 8 : 64);
-    if (ok && vlek)
-        ok = add_amd_ia5(x, "5", "CN=" TEST_MARK);
-    if (!ok) {
-        X509_free(x);
-        return ossl_err(err, "adding AMD's extensions");
-    }
-    st = sign_pss(f, x, issuer_key, err);
-    if (st) {
-        X509_free(x);
-        return st;
-    }
-    *out = x;
-    return MC_OK;
+    struct mc_kds_leaf l = {.gen = g, .vlek = vlek, .stepping = 0, .tcb = tcb, .hwid = chip_id,
+                            .csp_id = "CN=" TEST_MARK};
+    mc_status st = fx_refill(f, err);
+    return st ? st : mc_kds_make_leaf(f->lc, MC_KDS_MARK_TEST, &l, pub, issuer, issuer_key, nb, na, out, err);
+}
+
+static mc_status make_ca(struct fx *f, enum mc_snp_gen g, enum mc_kds_role role, EVP_PKEY *pub, X509 *issuer,
+                         EVP_PKEY *issuer_key, X509 **out, struct mc_error *err)
+{
+    mc_status st = fx_refill(f, err);
+    return st ? st : mc_kds_make_ca(f->lc, MC_KDS_MARK_TEST, g, role, pub, issuer, issuer_key, T_2024, T_2049, out, err);
 }
 
 mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_root_opts *o, struct mc_error *err)
@@ -362,7 +229,6 @@ mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_
     EVP_PKEY *ark_k = NULL, *ask_k = NULL, *leaf_k = NULL;
     X509 *ark = NULL, *ask = NULL, *leaf = NULL;
     uint8_t chip[64] = {0};
-    char cn[64];
     const char *inter = o->vlek ? "asvk" : "ask", *leafn = o->vlek ? "vlek" : "vcek";
     uint8_t *tbl = NULL, *d1 = NULL, *d2 = NULL, *d3 = NULL;
     if (o->has_chip_id)
@@ -372,26 +238,8 @@ mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_
     if ((st = keygen(&f, true, &ark_k, err)) || (st = keygen(&f, true, &ask_k, err)) ||
         (st = keygen(&f, false, &leaf_k, err)))
         goto out;
-    snprintf(cn, sizeof cn, "ARK-%s", mc_snp_gen_name(g));
-    if ((st = make_cert(&f, cn, ark_k, NULL, ark_k, T_2024, T_2049, &ark, err)))
-        goto out;
-    if (!add_v3(ark, ark, NID_key_usage, "critical,keyCertSign,cRLSign") ||
-        !add_v3(ark, ark, NID_subject_key_identifier, "hash") || !add_v3(ark, ark, NID_basic_constraints, "critical,CA:TRUE")) {
-        st = ossl_err(err, "ARK extensions");
-        goto out;
-    }
-    if ((st = sign_pss(&f, ark, ark_k, err)))
-        goto out;
-    snprintf(cn, sizeof cn, o->vlek ? "SEV-VLEK-%s" : "SEV-%s", mc_snp_gen_name(g));
-    if ((st = make_cert(&f, cn, ask_k, ark, ark_k, T_2024, T_2049, &ask, err)))
-        goto out;
-    if (!add_v3(ask, ark, NID_key_usage, "critical,keyCertSign,cRLSign") ||
-        !add_v3(ask, ark, NID_subject_key_identifier, "hash") ||
-        !add_v3(ask, ark, NID_basic_constraints, "critical,CA:TRUE,pathlen:0")) {
-        st = ossl_err(err, "ASK extensions");
-        goto out;
-    }
-    if ((st = sign_pss(&f, ask, ark_k, err)))
+    if ((st = make_ca(&f, g, MC_KDS_ARK, ark_k, NULL, ark_k, &ark, err)) ||
+        (st = make_ca(&f, g, o->vlek ? MC_KDS_ASVK : MC_KDS_ASK, ask_k, ark, ark_k, &ask, err)))
         goto out;
     if ((st = make_leaf(&f, g, o->vlek, chip, o->has_tcb ? o->tcb : default_tcb(g), leaf_k, ask, ask_k, T_2024,
                         T_2034, &leaf, err)))

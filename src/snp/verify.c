@@ -37,6 +37,7 @@
 #include "crypto/pk.h"
 #include "crypto/x509.h"
 #include "snp/amd_roots.h"
+#include "snp/kdscert.h"
 #include "snp/vcek.h"
 
 #define NGEN 4
@@ -187,6 +188,22 @@ static bool all_zero(const uint8_t *p, size_t n)
 
 static const char *role_name(bool vlek) { return vlek ? "ASVK" : "ASK"; }
 
+/* Why a certificate named n is not trusted, when its marking says whose it is: memcrypt's
+ * emulated chips and test roots must never pass for AMD's (docs/snp-platform.md). */
+static const char *foreign_note(const X509_NAME *n, bool test)
+{
+    switch (mc_kds_mark_of(n)) {
+    case MC_KDS_MARK_EMULATED:
+        return test ? " (another EMULATED chip's root)"
+                    : " (an EMULATED chip's root, not AMD's: trusted only with --roots DIR holding it)";
+    case MC_KDS_MARK_TEST:
+        return test ? " (another test root)"
+                    : " (the root is not AMD's; a test root is trusted only with --roots DIR)";
+    default:
+        return test ? "" : " (the root is not AMD's; a test root is trusted only with --roots DIR)";
+    }
+}
+
 /* The leaf's P-384 public key as an mc_pk (the form the shared ECDSA helpers take). */
 static mc_status leaf_key(const EVP_PKEY *pk, struct mc_pk **out)
 {
@@ -314,10 +331,18 @@ static bool build_chain(struct mc_snp_verifier *v, const struct mc_snp_report *r
         goto out;
     if (X509_NAME_cmp(X509_get_issuer_name(leaf), X509_get_subject_name(inter)) != 0) {
         char iss[256];
-        X509_NAME_oneline(X509_get_issuer_name(leaf), iss, sizeof iss);
-        add(res, "chain", MC_CHECK_FAIL, "the %s was issued by '%s', which is not %s %s %s%s", leafname, iss, who,
-            mc_snp_gen_name(e->gen), role_name(vlek),
-            v->test ? "" : " (the root is not AMD's; a test root is trusted only with --roots DIR)");
+        const X509_NAME *in = X509_get_issuer_name(leaf);
+        enum mc_kds_mark mk = mc_kds_mark_of(in);
+        if (mk != MC_KDS_MARK_NONE) { /* the marked name is long: name it by its CN */
+            char cn[64] = "";
+            X509_NAME_get_text_by_NID(in, NID_commonName, cn, sizeof cn);
+            add(res, "chain", MC_CHECK_FAIL, "the %s was issued by memcrypt's %s %s, not %s %s %s%s", leafname,
+                mc_kds_mark_name(mk), cn, who, mc_snp_gen_name(e->gen), role_name(vlek), foreign_note(in, v->test));
+        } else {
+            X509_NAME_oneline(in, iss, sizeof iss);
+            add(res, "chain", MC_CHECK_FAIL, "the %s was issued by '%s', which is not %s %s %s%s", leafname, iss, who,
+                mc_snp_gen_name(e->gen), role_name(vlek), foreign_note(in, v->test));
+        }
         goto out;
     }
     int mdnid = 0, pknid = 0;
