@@ -50,6 +50,8 @@ struct mc_snp_identity_params {
     const struct mc_snp_identity *roots_from;
     const uint8_t *root_seed;
     size_t root_seed_len;
+    unsigned root_bits;           /* RSA size of generated roots: 0 or 4096 (AMD's); 2048 only to
+                                     make tests that are not about the roots fast */
 };
 
 mc_status mc_snp_identity_new(const struct mc_snp_identity_params *p, struct mc_snp_identity **out,

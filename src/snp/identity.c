@@ -168,6 +168,9 @@ mc_status mc_snp_identity_new(const struct mc_snp_identity_params *p, struct mc_
                          mc_snp_gen_name(p->roots_from->gen), mc_snp_gen_name(p->gen));
     if (!p->roots_from && p->root_seed && p->root_seed_len < 16)
         return mc_seterr(err, MC_E_INVAL, "SNP identity: a root seed needs at least 16 bytes");
+    unsigned bits = p->root_bits ? p->root_bits : 4096;
+    if (bits != 2048 && bits != 4096)
+        return mc_seterr(err, MC_E_INVAL, "SNP identity: emulated roots are RSA-4096 (or 2048 for tests), not %u", bits);
     struct mc_snp_identity *id = calloc(1, sizeof *id);
     if (!id)
         return mc_seterr(err, MC_E_NOMEM, "out of memory");
@@ -186,12 +189,12 @@ mc_status mc_snp_identity_new(const struct mc_snp_identity_params *p, struct mc_
     if (!st && p->roots_from) {
         st = mc_kds_copy(&id->kds, &p->roots_from->kds, err);
     } else if (!st && p->root_seed) {
-        st = mc_kds_generate(&id->kds, id->gen, p->root_seed, p->root_seed_len, err);
+        st = mc_kds_generate(&id->kds, id->gen, p->root_seed, p->root_seed_len, bits, err);
     } else if (!st) {
         uint8_t rs[48];
         st = mc_kdf_sev(id->secret, sizeof id->secret, "memcrypt-emulated-amd-root", NULL, 0, rs, sizeof rs, err);
         if (!st)
-            st = mc_kds_generate(&id->kds, id->gen, rs, sizeof rs, err);
+            st = mc_kds_generate(&id->kds, id->gen, rs, sizeof rs, bits, err);
         mc_wipe(rs, sizeof rs);
     }
     if (st) {

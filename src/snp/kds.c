@@ -39,11 +39,12 @@ void mc_kds_clear(struct mc_kds *k)
 
 static EVP_PKEY *evp(const struct mc_pk *k) { return (EVP_PKEY *)mc_pk_evp(k); }
 
-mc_status mc_kds_generate(struct mc_kds *k, enum mc_snp_gen g, const uint8_t *seed, size_t seed_len,
+mc_status mc_kds_generate(struct mc_kds *k, enum mc_snp_gen g, const uint8_t *seed, size_t seed_len, unsigned bits,
                           struct mc_error *err)
 {
-    if (!k || !seed || seed_len < 16 || g < MC_SNP_GEN_MILAN || g > MC_SNP_GEN_TURIN)
-        return mc_seterr(err, MC_E_INVAL, "emulated KDS: a generation and a root seed of >= 16 bytes are needed");
+    if (!k || !seed || seed_len < 16 || g < MC_SNP_GEN_MILAN || g > MC_SNP_GEN_TURIN || (bits != 2048 && bits != 4096))
+        return mc_seterr(err, MC_E_INVAL,
+                         "emulated KDS: a generation, a root seed of >= 16 bytes and 2048 or 4096 bits are needed");
     struct mc_kds t;
     memset(&t, 0, sizeof t);
     t.gen = g;
@@ -55,7 +56,7 @@ mc_status mc_kds_generate(struct mc_kds *k, enum mc_snp_gen g, const uint8_t *se
         if (!st)
             st = mc_rng_new(rseed, sizeof rseed, &rng, err);
         if (!st)
-            st = mc_rsa_generate(rng, 4096, 65537, &t.key[i], err);
+            st = mc_rsa_generate(rng, bits, 65537, &t.key[i], err);
         mc_rng_free(rng);
     }
     mc_wipe(rseed, sizeof rseed);
@@ -173,8 +174,8 @@ static mc_status bad(struct mc_error *err, const char *what, const char *why)
     return mc_seterr(err, MC_E_FORMAT, "the stored emulated %s %s", what, why);
 }
 
-/* One root: certificate (canonical DER, right name and marking, signed by signer or itself) and
- * its RSA-4096 key. */
+/* One root: certificate (canonical DER, right name and marking, signed by the ARK or itself) and
+ * its RSA key (4096 bits, or 2048 for tests; all three of one size). */
 static mc_status read_root(struct mc_kds *t, int i, const uint8_t *cd, size_t cn, const uint8_t *kd, size_t kn,
                            struct mc_error *err)
 {
@@ -197,8 +198,11 @@ static mc_status read_root(struct mc_kds *t, int i, const uint8_t *cd, size_t cn
         return mc_seterr(err, MC_E_FORMAT, "the stored emulated %s is named '%s', not '%s'", what, have, want);
     if (mc_kds_mark_of(X509_get_subject_name(t->cert[i])) != MC_KDS_MARK_EMULATED)
         return bad(err, what, "is not marked as memcrypt's EMULATED root");
-    if (mc_pk_from_private_der(kd, kn, MC_PK_RSA, &t->key[i], NULL) != MC_OK || mc_pk_rsa_bits(t->key[i]) != 4096)
-        return bad(err, what, "private key is not an RSA-4096 key");
+    unsigned bits = i == MC_KDS_ARK ? 0 : mc_pk_rsa_bits(t->key[MC_KDS_ARK]);
+    if (mc_pk_from_private_der(kd, kn, MC_PK_RSA, &t->key[i], NULL) != MC_OK ||
+        (mc_pk_rsa_bits(t->key[i]) != 4096 && mc_pk_rsa_bits(t->key[i]) != 2048) ||
+        (bits && mc_pk_rsa_bits(t->key[i]) != bits))
+        return bad(err, what, "private key is not an RSA-4096 (or -2048) key of the ARK's size");
     /* The key must be the certificate's (public parts equal) and work: a PSS signature made with
      * it verifies with the certificate's key (cheaper than OpenSSL's RSA pairwise check, which
      * re-tests the primes: ~300 ms per RSA-4096 key). */

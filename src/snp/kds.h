@@ -1,6 +1,6 @@
 /* The emulated AMD key server for one product generation (internal; X.509 module).
  *
- * ARK, ASK and ASVK: RSA-4096 keys generated deterministically from a root seed (each from its
+ * ARK, ASK and ASVK: RSA-4096 keys (2048 on request, for fast tests) generated deterministically from a root seed (each from its
  * own DRBG, seeded with SP 800-108 KDF(seed, "memcrypt-emulated-<role>", generation)), and
  * certificates from the shared KDS builder (snp/kdscert.h) marked EMULATED, valid 2024-01-01 ..
  * 2049-01-01. Issues VCEK/VLEK certificates (same validity). */
@@ -26,7 +26,8 @@ struct mc_kds {
     X509 *cert[MC_KDS_NROOTS];
 };
 
-mc_status mc_kds_generate(struct mc_kds *k, enum mc_snp_gen g, const uint8_t *seed, size_t seed_len,
+/* bits: 4096 (AMD's) or 2048. */
+mc_status mc_kds_generate(struct mc_kds *k, enum mc_snp_gen g, const uint8_t *seed, size_t seed_len, unsigned bits,
                           struct mc_error *err);
 /* dst shares src's keys and certificates. */
 mc_status mc_kds_copy(struct mc_kds *dst, const struct mc_kds *src, struct mc_error *err);
@@ -44,7 +45,7 @@ size_t mc_kds_size(const struct mc_kds *k);
 mc_status mc_kds_write(const struct mc_kds *k, uint8_t *out, size_t cap, size_t *used, struct mc_error *err);
 /* Parse (untrusted): certificates must be the EMULATED roots of generation g with their roles'
  * names and extensions, each key must be RSA-4096 and pair with its certificate, ARK self-signed,
- * ASK/ASVK signed by the ARK. MC_E_FORMAT with a sentence; k untouched on failure. */
+ * ASK/ASVK signed by the ARK, every key of one size (2048 or 4096 bits). MC_E_FORMAT with a sentence; k untouched on failure. */
 mc_status mc_kds_read(struct mc_kds *k, enum mc_snp_gen g, const uint8_t *buf, size_t len, size_t *used,
                       struct mc_error *err);
 
