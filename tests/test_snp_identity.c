@@ -351,6 +351,13 @@ static void verify_dir(struct mc_snp_identity *id, uint64_t tcb, const char *sub
     snprintf(dir, sizeof dir, "%s/%s", tmpdir, sub);
     struct mc_error e;
     CHECK_MSG(mc_snp_identity_export(id, dir, tcb, &e) == MC_OK, "%s", e.msg);
+    /* a peer tool accepts the chain: openssl verify -CAfile ark -untrusted ask vcek */
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "openssl verify -CAfile '%s/ark.pem' -untrusted '%s/ask.pem' '%s/vcek.pem' >/dev/null 2>&1",
+             dir, dir, dir);
+    CHECK_MSG(system(cmd) == 0, "%s", cmd);
+    snprintf(cmd, sizeof cmd, "openssl verify -CAfile '%s/ark.pem' '%s/vcek.pem' >/dev/null 2>&1", dir, dir);
+    CHECK_MSG(system(cmd) != 0, "the VCEK must not verify without the ASK: %s", cmd);
     uint8_t rep[MC_SNP_REPORT_SIZE];
     sign_report(id, tcb, false, rep);
     struct mc_snp_report r;
