@@ -11,6 +11,7 @@
 #include <memcrypt/snp_verify.h>
 
 #include "check.h"
+#include "snp_testlib.h"
 #include "crypto/crypto.h"
 
 static const uint8_t SECRET[32] = "memcrypt attest test chip secret";
@@ -132,32 +133,17 @@ static void check_layout(const uint8_t *b, const struct mc_snp_report_ctx *c, ui
         CHECK(b[0x2A0] | b[0x2A1] | b[0x2E8] | b[0x2E9]);
 }
 
-static void verify(struct mc_snp_identity *id, const uint8_t *b, bool vlek, const char *sub)
+static void verify(struct mc_snp_identity *id, const uint8_t *b, const char *sub)
 {
-    char dir[512], p[600];
+    char dir[512];
     snprintf(dir, sizeof dir, "%s/%s", tmpdir, sub);
-    struct mc_snp_report r;
     struct mc_error e;
-    CHECK(mc_snp_report_decode(b, MC_SNP_REPORT_SIZE, &r, &e) == MC_OK && !r.reserved_nonzero);
-    CHECK_MSG(mc_snp_identity_export(id, dir, r.reported_tcb, &e) == MC_OK, "%s", e.msg);
-    uint8_t *leaf = NULL;
-    size_t n = 0;
-    snprintf(p, sizeof p, "%s/%s.der", dir, vlek ? "vlek" : "vcek");
-    CHECK(mc_file_read(p, 1 << 16, &leaf, &n, NULL) == MC_OK);
-    struct mc_snp_certs c = {.vcek = leaf, .vcek_len = n};
-    struct mc_snp_verifier *v = NULL;
-    struct mc_snp_result res;
-    CHECK(mc_snp_verifier_new(dir, &v, &e) == MC_OK);
-    CHECK_MSG(mc_snp_verify(v, &r, &c, NULL, &res, &e) == MC_OK, "%s: %s", sub, e.msg);
-    /* one bit of the signed area: refused */
-    struct mc_snp_report r2;
+    CHECK_MSG(snp_verify_exported(id, b, dir, &e) == MC_OK, "%s: %s", sub, e.msg);
+    /* one bit of the signed area: refused on the signature */
     uint8_t t[MC_SNP_REPORT_SIZE];
     memcpy(t, b, sizeof t);
     t[0x90] ^= 0x04;
-    CHECK(mc_snp_report_decode(t, sizeof t, &r2, NULL) == MC_OK);
-    CHECK(mc_snp_verify(v, &r2, &c, NULL, &res, &e) == MC_E_VERIFY && strstr(e.msg, "signature"));
-    mc_snp_verifier_free(v);
-    free(leaf);
+    CHECK(snp_verify_exported(id, t, dir, &e) == MC_E_VERIFY && strstr(e.msg, "signature"));
 }
 
 static void test_layout_and_signature(void)
@@ -180,7 +166,7 @@ static void test_layout_and_signature(void)
             if (round == 0) {
                 char sub[32];
                 snprintf(sub, sizeof sub, "%s-v%u", mc_snp_gen_name(cases[i].g), cases[i].v);
-                verify(id, b, false, sub);
+                verify(id, b, sub);
             }
         }
     }
@@ -215,7 +201,7 @@ static void test_signers(void)
     uint8_t chip[64];
     mc_snp_identity_chip_id(id, chip);
     check_layout(b, &c, 5, chip);
-    verify(id, b, true, "genoa-vlek");
+    verify(id, b, "genoa-vlek");
     mc_snp_identity_vlek_clear(id);
 }
 
@@ -259,8 +245,7 @@ static void test_refusals(void)
 int main(void)
 {
     mc_crypto_init();
-    snprintf(tmpdir, sizeof tmpdir, "%s/test_snp_attest.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir) || mc_rng_new((const uint8_t *)"attest", 6, &rng, NULL) != MC_OK)
+    if (snp_tmpdir(tmpdir, sizeof tmpdir, "test_snp_attest") || mc_rng_new((const uint8_t *)"attest", 6, &rng, NULL) != MC_OK)
         return 1;
     static const uint8_t seed[] = "memcrypt attest test root seed";
     for (int g = MC_SNP_GEN_MILAN; g <= MC_SNP_GEN_TURIN; g++) {
@@ -278,9 +263,6 @@ int main(void)
     for (int g = 0; g < 4; g++)
         mc_snp_identity_free(chips[g]);
     mc_rng_free(rng);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    snp_tmpdir_remove(tmpdir);
     return check_summary();
 }

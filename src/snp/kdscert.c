@@ -148,6 +148,19 @@ static mc_status cert_base(enum mc_kds_mark mark, const char *cn, uint32_t seria
     return MC_OK;
 }
 
+/* ok: the extensions went in. Sign and hand x out, or free it. */
+static mc_status finish(OSSL_LIB_CTX *lc, X509 *x, int ok, EVP_PKEY *issuer_key, const char *what, X509 **out,
+                        struct mc_error *err)
+{
+    mc_status st = ok ? sign_pss(lc, x, issuer_key, err) : ossl_err(err, what);
+    if (st) {
+        X509_free(x);
+        return st;
+    }
+    *out = x;
+    return MC_OK;
+}
+
 mc_status mc_kds_make_ca(OSSL_LIB_CTX *lc, enum mc_kds_mark mark, enum mc_snp_gen g, enum mc_kds_role role,
                          EVP_PKEY *pub, X509 *issuer, EVP_PKEY *issuer_key, long nb, long na, X509 **out,
                          struct mc_error *err)
@@ -178,16 +191,7 @@ mc_status mc_kds_make_ca(OSSL_LIB_CTX *lc, enum mc_kds_mark mark, enum mc_snp_ge
              add_v3(x, issuer, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") &&
              add_v3(x, issuer, NID_key_usage, "critical,keyCertSign") &&
              add_v3(x, issuer, NID_crl_distribution_points, crl);
-    if (!ok) {
-        X509_free(x);
-        return ossl_err(err, "adding the root certificate extensions");
-    }
-    if ((st = sign_pss(lc, x, issuer_key, err))) {
-        X509_free(x);
-        return st;
-    }
-    *out = x;
-    return MC_OK;
+    return finish(lc, x, ok, issuer_key, "adding the root certificate extensions", out, err);
 }
 
 mc_status mc_kds_make_leaf(OSSL_LIB_CTX *lc, enum mc_kds_mark mark, const struct mc_kds_leaf *l, EVP_PKEY *pub,
@@ -216,14 +220,5 @@ mc_status mc_kds_make_leaf(OSSL_LIB_CTX *lc, enum mc_kds_mark mark, const struct
     }
     if (ok)
         ok = l->vlek ? add_amd_ia5(x, "5", l->csp_id) : add_amd(x, "4", l->hwid, g == MC_SNP_GEN_TURIN ? 8 : 64);
-    if (!ok) {
-        X509_free(x);
-        return ossl_err(err, "adding AMD's extensions");
-    }
-    if ((st = sign_pss(lc, x, issuer_key, err))) {
-        X509_free(x);
-        return st;
-    }
-    *out = x;
-    return MC_OK;
+    return finish(lc, x, ok, issuer_key, "adding AMD's extensions", out, err);
 }

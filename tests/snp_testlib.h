@@ -1,0 +1,57 @@
+/* memcrypt tests — helpers shared by the SNP platform tests (header only). */
+#ifndef MC_SNP_TESTLIB_H
+#define MC_SNP_TESTLIB_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <memcrypt/fileio.h>
+#include <memcrypt/snp_identity.h>
+#include <memcrypt/snp_verify.h>
+
+/* A fresh folder under $TMPDIR (or /tmp) named after the test; 0 on success. */
+static inline int snp_tmpdir(char *buf, size_t n, const char *name)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(buf, n, "%s/%s.XXXXXX", t ? t : "/tmp", name);
+    return mkdtemp(buf) ? 0 : -1;
+}
+
+static inline void snp_tmpdir_remove(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* Export id's emulated roots to dir at the report's REPORTED_TCB (mc_snp_identity_export) and
+ * verify the report with them, as `report verify --roots dir` does: the VCEK or the VLEK
+ * certificate by the report's signer. */
+static inline mc_status snp_verify_exported(struct mc_snp_identity *id, const uint8_t *report, const char *dir,
+                                            struct mc_error *e)
+{
+    struct mc_snp_report r;
+    mc_status st = mc_snp_report_decode(report, MC_SNP_REPORT_SIZE, &r, e);
+    if (!st)
+        st = mc_snp_identity_export(id, dir, r.reported_tcb, e);
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s.der", dir, mc_snp_report_signer(&r) == MC_SNP_SIGNER_VLEK ? "vlek" : "vcek");
+    uint8_t *leaf = NULL;
+    size_t n = 0;
+    if (!st)
+        st = mc_file_read(p, 1 << 16, &leaf, &n, e);
+    struct mc_snp_verifier *v = NULL;
+    if (!st)
+        st = mc_snp_verifier_new(dir, &v, e);
+    if (!st) {
+        struct mc_snp_certs c = {.vcek = leaf, .vcek_len = n};
+        struct mc_snp_result res;
+        st = mc_snp_verify(v, &r, &c, NULL, &res, e);
+    }
+    mc_snp_verifier_free(v);
+    free(leaf);
+    return st;
+}
+
+#endif
