@@ -243,8 +243,8 @@ mc_status mc_kds_read(struct mc_kds *k, enum mc_snp_gen g, const uint8_t *buf, s
     size_t o = 0;
     mc_status st = MC_OK;
     for (int i = 0; i < MC_KDS_NROOTS && !st; i++) {
-        const uint8_t *item[2];
-        size_t n[2];
+        const uint8_t *item[2] = {NULL, NULL};
+        size_t n[2] = {0, 0};
         for (int j = 0; j < 2 && !st; j++) {
             if (len - o < 4) {
                 st = bad(err, role_name[i], "is truncated");
