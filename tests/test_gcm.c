@@ -11,7 +11,7 @@
 #include "crypto/gcm.h"
 
 struct vec {
-    char key[80], iv[40], aad[1200], pt[1200], ct[1200], tag[40], result[8];
+    char key[1200], iv[1200], aad[1200], pt[1200], ct[1200], tag[1200], result[1200];
 };
 
 static size_t unhex(const char *s, uint8_t *out, size_t cap)
