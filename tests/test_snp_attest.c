@@ -7,6 +7,7 @@
 #include <memcrypt/bytes.h>
 #include <memcrypt/fileio.h>
 #include <memcrypt/snp_attest.h>
+#include <memcrypt/snp_fixture.h>
 #include <memcrypt/snp_identity.h>
 #include <memcrypt/snp_verify.h>
 
@@ -242,6 +243,50 @@ static void test_refusals(void)
     CHECK(mc_snp_report_build(NULL, &c, b, NULL) == MC_E_INVAL);
 }
 
+/* The fixture factory's emulated chip: a --roots folder and a report signed through the builder;
+ * the same seed gives the same chip. */
+static void test_fixture_chip(void)
+{
+    char dir[512], dir2[512], rep[600], rep2[600];
+    snprintf(dir, sizeof dir, "%s/chip", tmpdir);
+    snprintf(dir2, sizeof dir2, "%s/chip2", tmpdir);
+    snprintf(rep, sizeof rep, "%s/chip.bin", tmpdir);
+    snprintf(rep2, sizeof rep2, "%s/chip2.bin", tmpdir);
+    struct mc_snp_fixture_chip_opts o = {.gen = MC_SNP_GEN_GENOA, .seed = (const uint8_t *)"chip", .seed_len = 4,
+                                         .vlek = true, .report_out = rep, .vmpl = 1};
+    memset(o.report_data, 0x42, 64);
+    struct mc_error e;
+    CHECK_MSG(mc_snp_fixture_make_chip(dir, &o, &e) == MC_OK, "%s", e.msg);
+    o.vlek = false;
+    o.report_out = rep2;
+    CHECK_MSG(mc_snp_fixture_make_chip(dir2, &o, &e) == MC_OK, "%s", e.msg);
+    struct mc_snp_report r[2];
+    const char *files[2] = {rep, rep2}, *dirs[2] = {dir, dir2};
+    for (int i = 0; i < 2; i++) {
+        uint8_t *b = NULL, *leaf = NULL;
+        size_t n = 0, ln = 0;
+        CHECK(mc_file_read(files[i], 1 << 16, &b, &n, NULL) == MC_OK && mc_snp_report_decode(b, n, &r[i], NULL) == MC_OK);
+        free(b);
+        char p[600];
+        snprintf(p, sizeof p, "%s/%s.der", dirs[i], i == 0 ? "vlek" : "vcek");
+        CHECK(mc_file_read(p, 1 << 16, &leaf, &ln, NULL) == MC_OK);
+        struct mc_snp_certs c = {.vcek = leaf, .vcek_len = ln};
+        struct mc_snp_verifier *v = NULL;
+        struct mc_snp_result res;
+        struct mc_snp_policy pol = {.has_vmpl = true, .vmpl = 1, .has_report_data = true};
+        memset(pol.report_data, 0x42, 64);
+        CHECK(mc_snp_verifier_new(dirs[i], &v, NULL) == MC_OK);
+        CHECK_MSG(mc_snp_verify(v, &r[i], &c, &pol, &res, &e) == MC_OK, "%s", e.msg);
+        mc_snp_verifier_free(v);
+        free(leaf);
+    }
+    CHECK(r[0].version == 3 && mc_snp_report_signer(&r[0]) == MC_SNP_SIGNER_VLEK &&
+          mc_snp_report_signer(&r[1]) == MC_SNP_SIGNER_VCEK);
+    CHECK_MEM(r[0].chip_id, r[1].chip_id, 64); /* same seed, same chip */
+    o.gen = MC_SNP_GEN_UNKNOWN + 7;
+    CHECK(mc_snp_fixture_make_chip(dir, &o, NULL) == MC_E_INVAL);
+}
+
 int main(void)
 {
     mc_crypto_init();
@@ -260,6 +305,7 @@ int main(void)
     RUN(test_layout_and_signature);
     RUN(test_signers);
     RUN(test_refusals);
+    RUN(test_fixture_chip);
     for (int g = 0; g < 4; g++)
         mc_snp_identity_free(chips[g]);
     mc_rng_free(rng);

@@ -26,9 +26,11 @@ static struct mc_snp_identity *milan, *turin; /* share their roots with the othe
 
 static char tmpdir[256];
 
+/* Milan's roots are AMD's size (RSA-4096); the others RSA-2048 to keep the test fast. */
 static struct mc_snp_identity *make(enum mc_snp_gen g, const uint8_t *secret, const struct mc_snp_identity *roots)
 {
-    struct mc_snp_identity_params p = {.gen = g, .chip_secret = secret, .roots_from = roots};
+    struct mc_snp_identity_params p = {.gen = g, .chip_secret = secret, .roots_from = roots,
+                                       .root_bits = g == MC_SNP_GEN_MILAN ? 4096 : 2048};
     static const uint8_t seed[] = "memcrypt identity test root seed";
     if (!roots) {
         p.root_seed = seed;
@@ -573,20 +575,26 @@ static void test_blob(void)
 
 static void test_determinism(void)
 {
-    /* the same root seed gives the same roots (keys and, except for the PSS salt, certificates) */
-    struct mc_snp_identity *again = make(MC_SNP_GEN_MILAN, SECRET_A, NULL);
+    /* the same root seed gives the same roots (keys and, except for the PSS salt, certificates);
+     * Turin's were made from the same seed as Milan's, but for another product: other keys */
+    struct mc_snp_identity *again = make(MC_SNP_GEN_TURIN, SECRET_B, NULL);
     for (int i = 0; i < 3 && again; i++) {
-        uint8_t *d1, *d2;
-        size_t n1, n2;
-        CHECK(mc_snp_identity_root_cert(milan, (enum mc_snp_root)i, &d1, &n1, NULL) == MC_OK);
+        uint8_t *d1, *d2, *d3;
+        size_t n1, n2, n3;
+        CHECK(mc_snp_identity_root_cert(milan, (enum mc_snp_root)i, &d3, &n3, NULL) == MC_OK);
+        X509 *m = der_x509(d3, n3);
+        CHECK(mc_snp_identity_root_cert(turin, (enum mc_snp_root)i, &d1, &n1, NULL) == MC_OK);
         CHECK(mc_snp_identity_root_cert(again, (enum mc_snp_root)i, &d2, &n2, NULL) == MC_OK);
         X509 *a = der_x509(d1, n1), *b = der_x509(d2, n2);
         CHECK(a && b && EVP_PKEY_eq(X509_get0_pubkey(a), X509_get0_pubkey(b)) == 1);
         CHECK(X509_NAME_cmp(X509_get_subject_name(a), X509_get_subject_name(b)) == 0);
+        CHECK(m && EVP_PKEY_eq(X509_get0_pubkey(a), X509_get0_pubkey(m)) != 1);
         X509_free(a);
         X509_free(b);
+        X509_free(m);
         free(d1);
         free(d2);
+        free(d3);
     }
     mc_snp_identity_free(again);
 }

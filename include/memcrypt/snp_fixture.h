@@ -61,4 +61,21 @@ struct mc_snp_fixture_report_opts {
 mc_status mc_snp_fixture_make_report(const struct mc_snp_fixture_report_opts *o, uint8_t out[MC_SNP_REPORT_SIZE],
                                      struct mc_error *err);
 
+/* ---- an emulated chip (docs/snp-platform.md) ----
+ * The emulated SNP chip's own identity rather than a test root: its EMULATED ARK/ASK/ASVK and
+ * VCEK (VLEK) certificates, exported as mc_snp_identity_export does, and optionally an
+ * attestation report signed by it through the firmware's report builder — what the SNP firmware
+ * will sign, for CI until it runs guests. No private key is written. With a seed the chip secret,
+ * CHIP_ID, root keys and VLEK are reproducible (the certificate signatures are not). */
+struct mc_snp_fixture_chip_opts {
+    enum mc_snp_gen gen;            /* UNKNOWN -> Milan */
+    const uint8_t *seed; size_t seed_len; /* NULL: OS randomness */
+    bool has_tcb; uint64_t tcb;     /* the chip's TCB (current = committed = reported); default real-looking */
+    bool vlek;                      /* load a VLEK wrapped for this chip; the report is signed with it */
+    const char *report_out;         /* NULL: no report */
+    uint8_t report_data[64];
+    uint32_t vmpl;
+};
+mc_status mc_snp_fixture_make_chip(const char *dir, const struct mc_snp_fixture_chip_opts *o, struct mc_error *err);
+
 #endif
