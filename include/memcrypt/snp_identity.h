@@ -112,8 +112,13 @@ mc_status mc_snp_identity_certtable(struct mc_snp_identity *id, uint64_t tcb, bo
                                     size_t *out_len, struct mc_error *err);
 /* Write a folder `memcrypt report verify --roots DIR` and `openssl verify` take: ark.pem, ask.pem,
  * asvk.pem, cert_chain.pem (ASK then ARK, as KDS serves it), vcek.der/.pem at tcb,
- * vlek.der/.pem when a VLEK is loaded, certtable.bin. Creates dir if missing. */
+ * vlek.der/.pem when a VLEK is loaded, certtable.bin — all or nothing (an output set). Creates
+ * dir if missing (its parent must exist). */
 mc_status mc_snp_identity_export(struct mc_snp_identity *id, const char *dir, uint64_t tcb, struct mc_error *err);
+/* The same files added to an output set (memcrypt/fileio.h) the caller commits with others. */
+struct mc_outset;
+mc_status mc_snp_identity_export_set(struct mc_snp_identity *id, struct mc_outset *os, const char *dir, uint64_t tcb,
+                                     struct mc_error *err);
 
 /* ---- persistence ---- */
 /* A versioned, length-checked, SHA-256-checksummed blob with the chip secret, CHIP_ID, the loaded

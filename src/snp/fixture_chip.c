@@ -53,8 +53,11 @@ mc_status mc_snp_fixture_make_chip(const char *dir, const struct mc_snp_fixture_
         if (!st && fw != MC_FW_SUCCESS)
             st = mc_seterr(err, MC_E_STATE, "loading the VLEK failed with %s", mc_fw_status_name(fw));
     }
+    struct mc_outset *os = NULL;
     if (!st)
-        st = mc_snp_identity_export(id, dir, tcb, err);
+        st = mc_outset_new(&os, err);
+    if (!st)
+        st = mc_snp_identity_export_set(id, os, dir, tcb, err);
     if (!st && o->report_out) {
         /* What the firmware of the memcrypt profile would sign for a freshly launched guest. */
         struct mc_snp_report_ctx c;
@@ -78,8 +81,11 @@ mc_status mc_snp_fixture_make_chip(const char *dir, const struct mc_snp_fixture_
         if (!st)
             st = mc_snp_report_build(id, &c, rep, err);
         if (!st)
-            st = mc_file_write_atomic(o->report_out, rep, sizeof rep, err);
+            st = mc_outset_add(os, o->report_out, rep, sizeof rep, err);
     }
+    if (!st)
+        st = mc_outset_commit(os, err); /* the folder and the report together, or nothing */
+    mc_outset_free(os);
     mc_wipe(secret, sizeof secret);
     mc_wipe(root, sizeof root);
     mc_wipe(vseed, sizeof vseed);

@@ -15,11 +15,9 @@
  *   emulated root seed     KDF(chip secret, "memcrypt-emulated-amd-root", 48 bytes) unless given
  * Labels without "memcrypt" are the ASPFW firmware's own.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <memcrypt/bytes.h>
 #include <memcrypt/fileio.h>
@@ -456,17 +454,9 @@ mc_status mc_snp_identity_certtable(struct mc_snp_identity *id, uint64_t tcb, bo
     return st;
 }
 
-static mc_status write_file(const char *dir, const char *name, const uint8_t *b, size_t n, struct mc_error *err)
-{
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
-        return mc_seterr(err, MC_E_RANGE, "the path %s/%s is too long", dir, name);
-    return mc_file_write_atomic(path, b, n, err);
-}
-
-/* name.pem, and name.der when der_too. */
-static mc_status write_cert(const char *dir, const char *name, const uint8_t *der, size_t n, bool der_too,
-                            struct mc_error *err)
+/* name.pem, and name.der when der_too, into the output set. */
+static mc_status add_cert(struct mc_outset *os, const char *dir, const char *name, const uint8_t *der, size_t n,
+                          bool der_too, struct mc_error *err)
 {
     char fn[64];
     uint8_t *pem = NULL;
@@ -474,26 +464,25 @@ static mc_status write_cert(const char *dir, const char *name, const uint8_t *de
     mc_status st = mc_x509_der_to_pem(der, n, &pem, &pn, err);
     if (!st) {
         snprintf(fn, sizeof fn, "%s.pem", name);
-        st = write_file(dir, fn, pem, pn, err);
+        st = mc_outset_add_in(os, dir, fn, pem, pn, err);
     }
     if (!st && der_too) {
         snprintf(fn, sizeof fn, "%s.der", name);
-        st = write_file(dir, fn, der, n, err);
+        st = mc_outset_add_in(os, dir, fn, der, n, err);
     }
     free(pem);
     return st;
 }
 
-mc_status mc_snp_identity_export(struct mc_snp_identity *id, const char *dir, uint64_t tcb, struct mc_error *err)
+mc_status mc_snp_identity_export_set(struct mc_snp_identity *id, struct mc_outset *os, const char *dir, uint64_t tcb,
+                                     struct mc_error *err)
 {
-    if (!id || !dir)
+    if (!id || !os || !dir)
         return mc_seterr(err, MC_E_INVAL, "export: NULL argument");
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return mc_seterr(err, MC_E_IO, "cannot create %s: %s", dir, strerror(errno));
     static const char *const names[3] = {"ark", "ask", "asvk"};
     uint8_t *der[5] = {0}, *chain = NULL, *tbl = NULL;
     size_t n[5] = {0}, tn = 0;
-    mc_status st = MC_OK;
+    mc_status st = mc_outset_dir(os, dir, 0755, err);
     for (int i = 0; i < 3 && !st; i++)
         st = mc_snp_identity_root_cert(id, (enum mc_snp_root)i, &der[i], &n[i], err);
     if (!st)
@@ -501,11 +490,11 @@ mc_status mc_snp_identity_export(struct mc_snp_identity *id, const char *dir, ui
     if (!st && id->vlek)
         st = mc_snp_identity_vlek_cert(id, NULL, &der[4], &n[4], err);
     for (int i = 0; i < 3 && !st; i++)
-        st = write_cert(dir, names[i], der[i], n[i], false, err);
+        st = add_cert(os, dir, names[i], der[i], n[i], false, err);
     if (!st)
-        st = write_cert(dir, "vcek", der[3], n[3], true, err);
+        st = add_cert(os, dir, "vcek", der[3], n[3], true, err);
     if (!st && id->vlek)
-        st = write_cert(dir, "vlek", der[4], n[4], true, err);
+        st = add_cert(os, dir, "vlek", der[4], n[4], true, err);
     if (!st) {
         /* cert_chain.pem: ASK then ARK, like KDS's /vcek/v1/<Product>/cert_chain. */
         uint8_t *p1 = NULL, *p2 = NULL;
@@ -518,7 +507,7 @@ mc_status mc_snp_identity_export(struct mc_snp_identity *id, const char *dir, ui
         if (!st) {
             memcpy(chain, p1, l1);
             memcpy(chain + l1, p2, l2);
-            st = write_file(dir, "cert_chain.pem", chain, l1 + l2, err);
+            st = mc_outset_add_in(os, dir, "cert_chain.pem", chain, l1 + l2, err);
         }
         free(p1);
         free(p2);
@@ -526,11 +515,23 @@ mc_status mc_snp_identity_export(struct mc_snp_identity *id, const char *dir, ui
     if (!st)
         st = mc_snp_identity_certtable(id, tcb, false, &tbl, &tn, err);
     if (!st)
-        st = write_file(dir, "certtable.bin", tbl, tn, err);
+        st = mc_outset_add_in(os, dir, "certtable.bin", tbl, tn, err);
     for (int i = 0; i < 5; i++)
         free(der[i]);
     free(chain);
     free(tbl);
+    return st;
+}
+
+mc_status mc_snp_identity_export(struct mc_snp_identity *id, const char *dir, uint64_t tcb, struct mc_error *err)
+{
+    struct mc_outset *os = NULL;
+    mc_status st = mc_outset_new(&os, err);
+    if (!st)
+        st = mc_snp_identity_export_set(id, os, dir, tcb, err);
+    if (!st)
+        st = mc_outset_commit(os, err);
+    mc_outset_free(os);
     return st;
 }
 
