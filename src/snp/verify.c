@@ -234,7 +234,14 @@ static void identify(const struct mc_snp_verifier *v, X509 *x, char *buf, size_t
     }
     char cn[96];
     mc_x509_subject_cn(x, cn, sizeof cn);
-    snprintf(buf, n, "'%s' (not one of %s roots)", cn[0] ? cn : "no common name", v->test ? "the test" : "AMD's");
+    const X509_NAME *sn = X509_get_subject_name(x);
+    if (mc_kds_mark_of(sn) != MC_KDS_MARK_NONE) /* memcrypt's own EMULATED or test roots say so */
+    {
+        if (snprintf(buf, n, "'%s'%s", cn[0] ? cn : "no common name", foreign_note(sn, v->test)) >= (int)n)
+            buf[n - 1] = '\0'; /* a long name is cut, as a message may be */
+    }
+    else
+        snprintf(buf, n, "'%s' (not one of %s roots)", cn[0] ? cn : "no common name", v->test ? "the test" : "AMD's");
 }
 
 /* A certificate file the caller gave (one certificate or a PEM bundle such as AMD's cert_chain)
@@ -256,7 +263,7 @@ static bool given_has(const struct mc_snp_verifier *v, const uint8_t *buf, size_
     for (int i = 0; i < sk_X509_num(sk); i++) {
         X509 *x = sk_X509_value(sk, i);
         found |= !X509_cmp(x, want);
-        char who[128];
+        char who[224];
         identify(v, x, who, sizeof who);
         if (k < sizeof held)
             k += (size_t)snprintf(held + k, sizeof held - k, "%s%s", i ? (i + 1 == sk_X509_num(sk) ? " and " : ", ") : "",
