@@ -25,6 +25,7 @@
 #include <memcrypt/machine.h>
 #include <memcrypt/pconfig.h>
 #include <memcrypt/psp.h>
+#include <memcrypt/rmp.h>
 #include <memcrypt/tme.h>
 
 struct mc_vmm;
@@ -56,7 +57,13 @@ struct mc_board_config {
     uint64_t mbox_pa;
     /* Intel: attach the TME/MKTME unit (set by mc_board_config_init on Intel profiles). */
     bool tme;
+    /* AMD with SEV-SNP: the RMP the BIOS reserves and programs into RMP_BASE/RMP_END. 0: none
+     * (SNP cannot be enabled); MC_BOARD_RMP_AUTO: the smallest RMP covering DRAM (mc_rmp_size_for),
+     * at the top of DRAM, 1 MiB aligned; else that many bytes (a 1 MiB multiple) at the top. The
+     * hypervisor's default pool then ends below it; an explicit pool must not overlap it. */
+    uint64_t rmp_size;
 };
+#define MC_BOARD_RMP_AUTO UINT64_MAX
 
 /* Defaults for `platform`: machine defaults (64 MiB DRAM, OS seed, the profile's BIOS), the
  * firmware and hypervisor when the profile has SEV, the TME unit on Intel, the pool from 2 MiB
@@ -79,6 +86,19 @@ const struct mc_cpu_profile *mc_board_profile(const struct mc_board *b);
 struct mc_psp *mc_board_psp(struct mc_board *b); /* NULL without firmware */
 struct mc_vmm *mc_board_vmm(struct mc_board *b); /* NULL without hypervisor */
 struct mc_tme *mc_board_tme(struct mc_board *b); /* NULL without a TME unit */
+/* The RMP unit (memcrypt/rmp.h): present on every board whose CPU has SEV-SNP. */
+struct mc_rmp *mc_board_rmp(struct mc_board *b);
+
+/* ---- SEV-SNP ------------------------------------------------------------------------------ */
+
+/* Linux's SNP host bring-up (snp_rmptable_init): the BIOS-reserved RMP is zeroed through the
+ * host's C=0 view (frames never written already read as zero and stay untouched), WBINVD on every
+ * core, SYSCFG.MFDM set, then SYSCFG.SNP_EN and VMPL_EN (when the CPU has VMPLs). From then on the
+ * RMP checks run on the host CPU and on the hypervisor's vCPUs (VMs created afterwards); the
+ * firmware's SNP_INIT comes next. MC_E_UNSUPPORTED without SEV-SNP, MC_E_STATE when the BIOS
+ * reserved no RMP, MC_E_FAULT when the CPU refuses a step (#GP, message in err). Idempotent once
+ * SNP is on. */
+mc_status mc_board_snp_enable(struct mc_board *b, struct mc_error *err);
 /* The firmware configuration in force (NULL without firmware). */
 const struct mc_psp_config *mc_board_fw_config(const struct mc_board *b);
 

@@ -19,13 +19,21 @@
 #include <memcrypt/error.h>
 #include <memcrypt/mc.h>
 
+/* The IOMMU's check of a device access (SEV-SNP: the RMP, memcrypt/rmp.h mc_rmp_check_dma): a
+ * non-MC_OK return refuses the transfer before any byte moves. */
+typedef mc_status (*mc_dma_check_fn)(void *ctx, uint64_t bus_addr, uint64_t len, bool write, struct mc_error *err);
+
 struct mc_dma_port {
     struct mc_ctl *mc;   /* borrowed */
     unsigned mask_bits;  /* DMA mask width: the device can emit address bits [mask_bits-1:0] */
+    mc_dma_check_fn check; /* NULL: no IOMMU check (mc_dma_init) */
+    void *check_ctx;
 };
 
 /* mask_bits in 24..64. */
 mc_status mc_dma_init(struct mc_dma_port *port, struct mc_ctl *mc, unsigned mask_bits, struct mc_error *err);
+/* Put the device behind an IOMMU check (NULL removes it). */
+void mc_dma_set_check(struct mc_dma_port *port, mc_dma_check_fn fn, void *ctx);
 /* Can the device emit this bus address? */
 bool mc_dma_reachable(const struct mc_dma_port *port, uint64_t bus_addr, uint64_t len);
 /* Does this device need bounce buffers for encrypted memory (mask cannot reach the C-bit)? */

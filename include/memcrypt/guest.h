@@ -49,6 +49,16 @@ mc_status mc_guest_phys_read(struct mc_vcpu *v, uint64_t gpa, bool private_, voi
 mc_status mc_guest_phys_write(struct mc_vcpu *v, uint64_t gpa, bool private_, const void *buf, size_t len,
                               struct mc_fault *fault, struct mc_error *err);
 
+/* ---- SEV-SNP guest instructions (memcrypt/rmp.h; the vCPU must be SNP-active, mc_vm_set_snp) ----
+ * PVALIDATE / RMPADJUST of the page at guest-virtual va. MC_OK: *eax = the return code (and *cf
+ * PVALIDATE's carry flag: no change); MC_E_FAULT with *fault (#NPF, #GP, #UD, #PF). */
+mc_status mc_guest_pvalidate(struct mc_vcpu *v, uint64_t va, bool size_2m, bool validate, uint32_t *eax, bool *cf,
+                             struct mc_fault *fault, struct mc_error *err);
+mc_status mc_guest_rmpadjust(struct mc_vcpu *v, uint64_t va, bool size_2m, uint64_t rdx, uint32_t *eax,
+                             struct mc_fault *fault, struct mc_error *err);
+/* The VMPL the vCPU runs at (0..3). */
+void mc_guest_set_vmpl(struct mc_vcpu *v, unsigned vmpl);
+
 /* ---- Building the guest's page tables (the guest kernel's early boot) ----
  * Tables are private pages taken from [pool_gpa, pool_gpa + pool_len) of guest RAM.
  * paging_init: empty PML4, CR0.PG|WP|PE, CR4.PAE, EFER.LME|LMA|NXE, CR3 = PML4 | C-bit,

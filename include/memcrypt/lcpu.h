@@ -95,11 +95,25 @@ struct mc_access_check {
     bool priv;                 /* guest: private (C=1, paging off, table walk, fetch) */
     bool table;                /* a paging-structure access (guest, nested or host tables) */
     bool nested;               /* the access belongs to a nested-table walk (host requester) */
+    bool user;                 /* a data access at CPL 3 (table accesses: false) */
+    bool snp;                  /* the requester is an SNP-active vCPU (SEV_FEATURES.SNPActive) */
 };
 typedef mc_status (*mc_access_check_fn)(void *ctx, const struct mc_access_check *chk, struct mc_fault *fault,
                                         struct mc_error *err);
 void mc_lcpu_set_check(struct mc_lcpu *c, mc_access_check_fn fn, void *ctx);
+/* Let the hook's verdicts on data pages be cached in the TLB entry that translated them (as the
+ * CPU caches RMP checks): a page's verdict for one access type (read, write, user or supervisor
+ * fetch) is reused on TLB hits while *epoch keeps the value it had when the hook said MC_OK. The
+ * hook's owner changes *epoch whenever any verdict may change. NULL: the hook runs on every access.
+ * Table accesses, guest-physical accesses and guests with paging off always call the hook. */
+void mc_lcpu_set_check_epoch(struct mc_lcpu *c, const uint32_t *epoch);
+/* The vCPU's VMPL (SEV-SNP). A change drops the vCPU's TLB entries (cached verdicts are per VMPL). */
 void mc_lcpu_set_vmpl(struct mc_lcpu *c, unsigned vmpl);
+unsigned mc_lcpu_vmpl(const struct mc_lcpu *c);
+/* SEV-SNP active for this vCPU (the hook sees it in mc_access_check.snp). */
+void mc_lcpu_set_snp(struct mc_lcpu *c, bool snp);
+bool mc_lcpu_snp(const struct mc_lcpu *c);
+enum mc_requester mc_lcpu_requester(const struct mc_lcpu *c);
 
 /* ---- Registers and TLB maintenance ---- */
 void mc_lcpu_get_regs(const struct mc_lcpu *c, struct mc_paging_regs *r);

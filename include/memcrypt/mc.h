@@ -41,6 +41,9 @@ enum mc_fault_kind {
     MC_FAULT_PF,  /* #PF, vector 14: error_code = P|W|U|RSVD|ID bits, addr = CR2 (linear address) */
     MC_FAULT_NPF, /* #VMEXIT(NPF): error_code as #PF plus bit 32/33, addr = guest physical address */
     MC_FAULT_GP,  /* #GP, vector 13, error_code 0 (e.g. a physical address beyond the usable width) */
+    MC_FAULT_UD,  /* #UD, vector 6 (an instruction the CPU or its mode does not offer, e.g. RMPREAD before Zen 5) */
+    MC_FAULT_VC,  /* #VC, vector 29, raised inside an SEV-ES/SNP guest: error_code = the exit code
+                     (SEV-SNP: 0x404 for an access to a page the guest has not validated), addr = GPA */
 };
 
 #define MC_PF_P (1u << 0)    /* 0 = not present, 1 = protection / reserved-bit violation */

@@ -101,6 +101,10 @@ struct mc_xlat {
     uint64_t gpa;
     uint64_t nested_size;
     bool priv;
+    /* The access check's verdicts cached with a TLB entry (memcrypt/lcpu.h,
+     * mc_lcpu_set_check_epoch): access types that passed, and the epoch they passed in. */
+    uint8_t check_ok;
+    uint32_t check_epoch;
 };
 
 /* Translate va. On a fault returns MC_E_FAULT and fills *fault (#PF: vector 14, error code,

@@ -96,8 +96,16 @@ void mc_vm_tlb_flush(struct mc_vm *vm);
 
 /* The one access path of vCPU v (memcrypt/lcpu.h): INVLPGA, ASID flushes, statistics. */
 struct mc_lcpu *mc_vcpu_cpu(struct mc_vcpu *v);
-/* Install an access-check hook (memcrypt/lcpu.h) on every vCPU: where SEV-SNP's RMP check goes. */
+/* Install an access-check hook (memcrypt/lcpu.h) on every vCPU: where SEV-SNP's RMP check goes.
+ * On a host with SNP enabled (memcrypt/board.h mc_board_snp_enable) the vCPUs of VMs created
+ * afterwards carry the RMP check already. */
 void mc_vm_set_check(struct mc_vm *vm, mc_access_check_fn fn, void *ctx);
+/* SEV-SNP active on every vCPU of the VM (VMSA SEV_FEATURES.SNPActive): their accesses then meet
+ * the guest RMP checks (private pages must be the guest's and validated) and they may execute
+ * PVALIDATE / RMPADJUST (memcrypt/guest.h). */
+void mc_vm_set_snp(struct mc_vm *vm, bool snp);
+/* The platform's RMP unit (NULL without SEV-SNP). */
+struct mc_rmp *mc_vm_rmp(struct mc_vm *vm);
 
 /* What the hypervisor sees: read guest RAM through a host mapping (C=0 -> ciphertext of private
  * pages, plaintext of shared ones). */

@@ -42,6 +42,7 @@ const struct mc_cpu_profile *mc_board_profile(const struct mc_board *b) { return
 struct mc_psp *mc_board_psp(struct mc_board *b) { return b ? b->psp : NULL; }
 struct mc_vmm *mc_board_vmm(struct mc_board *b) { return b ? b->vmm : NULL; }
 struct mc_tme *mc_board_tme(struct mc_board *b) { return b ? b->tme : NULL; }
+struct mc_rmp *mc_board_rmp(struct mc_board *b) { return b ? b->rmp : NULL; }
 
 static mc_status vmm_fw(void *ctx, uint32_t cmd, void *buf, size_t len, uint32_t *fw_status, struct mc_error *err)
 {
@@ -68,12 +69,35 @@ mc_status mc_board_create(const struct mc_board_config *cfg, struct mc_board **o
         goto fail;
     b->prof = mc_machine_profile(b->m);
     uint64_t dram = mc_dram_size(mc_machine_dram(b->m));
+    /* SEV-SNP: the RMP unit, and the RMP the BIOS reserves at the top of DRAM. */
+    uint64_t rmp_base = 0, rmp_size = 0;
+    struct mc_cpu_features feat;
+    mc_cpu_decode(b->prof, &feat);
+    if (feat.sev_snp) {
+        rmp_size = cfg->rmp_size == MC_BOARD_RMP_AUTO ? mc_rmp_size_for(dram) : cfg->rmp_size;
+        if (rmp_size && ((rmp_size & 0xFFFFF) || rmp_size >= dram)) {
+            st = mc_seterr(err, MC_E_RANGE, "an RMP of 0x%llx bytes is not a 1 MiB multiple below the DRAM size",
+                           (unsigned long long)rmp_size);
+            goto fail;
+        }
+        rmp_base = rmp_size ? (dram - rmp_size) & ~0xFFFFFull : 0;
+        if ((st = mc_rmp_attach(b->m, rmp_base, rmp_size ? rmp_base + rmp_size - 1 : 0, &b->rmp, err)))
+            goto fail;
+    } else if (cfg->rmp_size) {
+        st = mc_seterr(err, MC_E_UNSUPPORTED, "platform '%s' has no SEV-SNP: no RMP", b->prof->name);
+        goto fail;
+    }
+    const uint64_t top = rmp_size ? rmp_base : dram; /* what the hypervisor's pool may use */
     /* The hypervisor's pool: as configured, or from pool_base to the end of DRAM when that
      * leaves room (else no hypervisor). */
     uint64_t pool = cfg->pool_base, size = cfg->pool_size;
-    bool vmm = cfg->hypervisor && (size || (pool < dram && dram - pool >= MIN_POOL + 4096));
+    bool vmm = cfg->hypervisor && (size || (pool < top && top - pool >= MIN_POOL + 4096));
     if (vmm && !size)
-        size = dram - pool;
+        size = top - pool;
+    if (vmm && rmp_size && pool < rmp_base + rmp_size && pool + size > rmp_base) {
+        st = mc_seterr(err, MC_E_RANGE, "the hypervisor's pool overlaps the RMP at 0x%llx", (unsigned long long)rmp_base);
+        goto fail;
+    }
     if (cfg->firmware) {
         b->mbox = cfg->mbox_pa;
         if (!b->mbox && vmm) { /* the first page of the pool */
@@ -101,6 +125,7 @@ mc_status mc_board_create(const struct mc_board_config *cfg, struct mc_board **o
         const struct mc_vmm_fw_ops ops = {b, vmm_fw, vmm_df_flush, b->mbox + MC_BOARD_DATA_OFF};
         if ((st = mc_vmm_create(b->m, &ops, pool, size, &b->vmm, err)))
             goto fail;
+        mc_vmm_set_rmp(b->vmm, b->rmp);
     }
     if (cfg->tme && (st = mc_tme_attach(b->m, &b->tme, err)))
         goto fail;
@@ -117,8 +142,9 @@ void mc_board_destroy(struct mc_board *b)
         return;
     mc_vmm_destroy(b->vmm);
     mc_psp_destroy(b->psp);
-    mc_machine_destroy(b->m); /* holds pointers to the TME unit until here */
+    mc_machine_destroy(b->m); /* holds pointers to the TME and RMP units until here */
     mc_tme_destroy(b->tme);
+    mc_rmp_destroy(b->rmp);
     free(b);
 }
 
@@ -249,5 +275,51 @@ mc_status mc_board_restore(struct mc_board *b, const struct mc_board_snapshot *s
         st = mc_psp_snap_restore(b->psp, s->psp, err);
     if (!st && b->tme)
         st = mc_tme_snap_restore(b->tme, s->tme, err);
+    return st;
+}
+
+/* ---- SEV-SNP ------------------------------------------------------------------------------ */
+
+mc_status mc_board_snp_enable(struct mc_board *b, struct mc_error *err)
+{
+    if (!b)
+        return mc_seterr(err, MC_E_INVAL, "mc_board_snp_enable needs a board");
+    if (!b->rmp)
+        return mc_seterr(err, MC_E_UNSUPPORTED, "platform '%s' has no SEV-SNP", b->prof->name);
+    if (mc_rmp_snp_enabled(b->rmp))
+        return MC_OK;
+    uint64_t base, end;
+    mc_rmp_bounds(b->rmp, &base, &end);
+    if (!base || !end)
+        return mc_seterr(err, MC_E_STATE, "the BIOS reserved no RMP (RMP_BASE/RMP_END are zero)");
+    struct mc_ctl *mc = mc_machine_mc(b->m);
+    struct mc_dram *d = mc_machine_dram(b->m);
+    /* Zero the table through the host's C=0 view. Lines still in the caches are written back first,
+     * so a frame that was never written holds zeros and is left untouched (sparse DRAM). */
+    mc_status st = mc_board_wbinvd(b, err);
+    static const uint8_t zero[4096];
+    for (uint64_t pa = base; !st && pa <= end && pa < mc_dram_size(d); pa += 4096) {
+        if (!mc_dram_frame(d, pa >> 12, false))
+            continue;
+        struct mc_access a = {.addr = pa, .size = 4096, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST,
+                              .flags = MC_ACC_F_STREAM};
+        struct mc_fault f;
+        st = mc_write(mc, &a, zero, &f, err);
+    }
+    if (!st)
+        st = mc_board_wbinvd(b, err);
+    uint64_t syscfg = 0;
+    struct mc_fault f;
+    if (!st)
+        st = mc_machine_rdmsr(b->m, MC_MSR_SYSCFG, &syscfg, &f, err);
+    if (!st)
+        st = mc_machine_wrmsr(b->m, MC_MSR_SYSCFG, syscfg | MC_SYSCFG_MTRR_FIX_DRAM_MOD_EN, &f, err);
+    struct mc_cpu_features feat;
+    mc_cpu_decode(b->prof, &feat);
+    if (!st)
+        st = mc_machine_wrmsr(b->m, MC_MSR_SYSCFG,
+                              syscfg | MC_SYSCFG_MTRR_FIX_DRAM_MOD_EN | MC_SYSCFG_SNP_EN |
+                                  (feat.vmpl ? MC_SYSCFG_VMPL_EN : 0),
+                              &f, err);
     return st;
 }

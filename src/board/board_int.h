@@ -45,6 +45,7 @@ struct mc_board {
     struct mc_psp *psp;
     struct mc_vmm *vmm;
     struct mc_tme *tme;
+    struct mc_rmp *rmp;
     uint64_t mbox; /* the host driver's command-buffer page */
 };
 

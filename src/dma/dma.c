@@ -13,7 +13,17 @@ mc_status mc_dma_init(struct mc_dma_port *port, struct mc_ctl *mc, unsigned mask
         return mc_seterr(err, MC_E_RANGE, "a DMA mask of %u bits is outside 24..64", mask_bits);
     port->mc = mc;
     port->mask_bits = mask_bits;
+    port->check = NULL;
+    port->check_ctx = NULL;
     return MC_OK;
+}
+
+void mc_dma_set_check(struct mc_dma_port *port, mc_dma_check_fn fn, void *ctx)
+{
+    if (port) {
+        port->check = fn;
+        port->check_ctx = fn ? ctx : NULL;
+    }
 }
 
 bool mc_dma_reachable(const struct mc_dma_port *port, uint64_t bus_addr, uint64_t len)
@@ -59,6 +69,11 @@ static mc_status dma_io(struct mc_dma_port *port, uint64_t bus, void *rbuf, cons
         return mc_seterr(err, MC_E_RANGE, "bus address 0x%llx+%zu is beyond the device's %u-bit DMA mask",
                          (unsigned long long)bus, len, port->mask_bits);
     struct mc_access a = {.addr = bus, .size = len, .kind = rbuf ? MC_ACC_READ : MC_ACC_WRITE, .req = MC_REQ_DEVICE};
+    if (port->check) {
+        mc_status st = port->check(port->check_ctx, bus, len, wbuf != NULL, err);
+        if (st)
+            return st;
+    }
     return rbuf ? mc_read(port->mc, &a, rbuf, fault, err) : mc_write(port->mc, &a, wbuf, fault, err);
 }
 

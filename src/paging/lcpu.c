@@ -25,7 +25,9 @@ struct mc_lcpu {
     uint64_t gcbit; /* guest C-bit mask (SEV), 0 otherwise */
     mc_access_check_fn check;
     void *check_ctx;
+    const uint32_t *check_epoch; /* verdicts cached in TLB entries while *check_epoch holds */
     unsigned vmpl;
+    bool snp;
     struct mc_pt_io own_io;    /* the CPU's own tables: host tables, or guest tables (GPAs) */
     struct mc_pt_io nested_io; /* nested tables (host memory) */
 };
@@ -55,12 +57,12 @@ static inline mc_status ctl(struct mc_lcpu *c, const struct mc_access *a, void *
 
 /* THE HOOK POINT: after all translation, before the controller. */
 static inline mc_status check(struct mc_lcpu *c, const struct mc_access *a, uint64_t va, uint64_t gpa,
-                              uint64_t page_size, bool priv, bool table, bool nested, struct mc_fault *f,
+                              uint64_t page_size, bool priv, bool table, bool nested, bool user, struct mc_fault *f,
                               struct mc_error *err)
 {
     if (!c->check)
         return MC_OK;
-    struct mc_access_check k = {a, va, gpa, page_size, c->vmpl, priv, table, nested};
+    struct mc_access_check k = {a, va, gpa, page_size, c->vmpl, priv, table, nested, user, c->snp};
     return c->check(c->check_ctx, &k, f, err);
 }
 
@@ -70,7 +72,7 @@ static mc_status table_io(struct mc_lcpu *c, const struct mc_access *a, uint64_t
 {
     uint8_t b[8];
     mc_put_le64(b, wval);
-    mc_status st = check(c, a, addr, gpa, 4096, priv, true, nested, f, err);
+    mc_status st = check(c, a, addr, gpa, 4096, priv, true, nested, false, f, err);
     if (!st)
         st = ctl(c, a, rval ? b : NULL, rval ? NULL : b, f, err);
     if (!st && rval)
@@ -300,12 +302,29 @@ static inline void data_access(const struct mc_lcpu *c, const struct mc_xlat *x,
                             .guest_c = guest && x->priv, .flags = flags};
 }
 
-static inline mc_status check_data(struct mc_lcpu *c, const struct mc_access *a, uint64_t va, const struct mc_xlat *x,
-                                   struct mc_fault *f, struct mc_error *err)
+/* Verdict bit of an access type (cached in TLB entries). */
+static inline uint8_t verdict_bit(enum mc_acc_kind kind, unsigned acc)
 {
+    return kind == MC_ACC_WRITE ? 2 : kind == MC_ACC_FETCH ? ((acc & MC_PG_USER) ? 4 : 8) : 1;
+}
+
+/* The hook for one data page; with a check epoch, a verdict the TLB entry holds for this epoch
+ * is reused, and a fresh MC_OK is recorded there (linear accesses with paging on only: those are
+ * the ones with TLB entries). */
+static inline mc_status check_data(struct mc_lcpu *c, const struct mc_access *a, uint64_t va, const struct mc_xlat *x,
+                                   unsigned acc, bool cacheable, struct mc_fault *f, struct mc_error *err)
+{
+    const uint8_t bit = verdict_bit(a->kind, acc);
+    cacheable = cacheable && c->check_epoch && (c->regs.cr0 & MC_CR0_PG);
+    if (cacheable && x->check_epoch == *c->check_epoch && (x->check_ok & bit))
+        return MC_OK;
     bool guest = c->nest != MC_NEST_NONE;
-    return check(c, a, va, guest ? x->gpa : x->pa, guest ? x->nested_size : x->page_size,
-                 c->req == MC_REQ_GUEST && (x->priv || a->kind == MC_ACC_FETCH), false, false, f, err);
+    mc_status st = check(c, a, va, guest ? x->gpa : x->pa, guest ? x->nested_size : x->page_size,
+                         c->req == MC_REQ_GUEST && (x->priv || a->kind == MC_ACC_FETCH), false, false,
+                         (acc & MC_PG_USER) != 0, f, err);
+    if (!st && cacheable)
+        tlb_set_check(c->tlb, c->asid, c->root, va, *c->check_epoch, bit);
+    return st;
 }
 
 /* The one fault contract: translate, check and route every page, then move the bytes. */
@@ -339,7 +358,7 @@ static mc_status run(struct mc_lcpu *c, bool phys, uint64_t addr, void *rbuf, co
         if (st)
             return st;
         data_access(c, &x, len, kind, flags, &a);
-        if (c->check && (st = check_data(c, &a, addr, &x, fault, err)))
+        if (c->check && (st = check_data(c, &a, addr, &x, acc, !phys, fault, err)))
             return st;
         return ctl(c, &a, rbuf, wbuf, fault, err);
     }
@@ -357,7 +376,7 @@ static mc_status run(struct mc_lcpu *c, bool phys, uint64_t addr, void *rbuf, co
         if (st)
             goto out;
         data_access(c, &xs[i], n, kind, flags, &a);
-        if (c->check && (st = check_data(c, &a, v, &xs[i], fault, err)))
+        if (c->check && (st = check_data(c, &a, v, &xs[i], acc, !phys, fault, err)))
             goto out;
         struct mc_route r;
         mc_slot slot;
@@ -530,11 +549,34 @@ void mc_lcpu_set_check(struct mc_lcpu *c, mc_access_check_fn fn, void *ctx)
     }
 }
 
+void mc_lcpu_set_check_epoch(struct mc_lcpu *c, const uint32_t *epoch)
+{
+    if (c) {
+        c->check_epoch = epoch;
+        mc_tlb_flush_all(c->tlb); /* no verdict of another epoch source survives */
+    }
+}
+
 void mc_lcpu_set_vmpl(struct mc_lcpu *c, unsigned vmpl)
 {
-    if (c)
+    if (c && c->vmpl != vmpl) {
         c->vmpl = vmpl;
+        mc_tlb_flush_all(c->tlb);
+    }
 }
+
+unsigned mc_lcpu_vmpl(const struct mc_lcpu *c) { return c ? c->vmpl : 0; }
+
+void mc_lcpu_set_snp(struct mc_lcpu *c, bool snp)
+{
+    if (c && c->snp != snp) {
+        c->snp = snp;
+        mc_tlb_flush_all(c->tlb);
+    }
+}
+
+bool mc_lcpu_snp(const struct mc_lcpu *c) { return c && c->snp; }
+enum mc_requester mc_lcpu_requester(const struct mc_lcpu *c) { return c ? c->req : MC_REQ_HOST; }
 
 /* ------------------------------------------------------ registers, TLB -- */
 

@@ -21,6 +21,8 @@ struct tlb_ent {
     uint8_t nshift;            /* nested page size = 1 << nshift, 0: none */
     uint8_t flags;             /* F_* */
     uint8_t valid;
+    uint32_t check_epoch;      /* verdicts of the access check, see mc_lcpu_set_check_epoch */
+    uint8_t check_ok;
 };
 _Static_assert(sizeof(struct tlb_ent) == 64, "a TLB entry is one cache line");
 
@@ -110,7 +112,8 @@ bool tlb_lookup(struct mc_tlb *t, uint32_t tag, uint64_t root, uint64_t va, unsi
     *out = (struct mc_xlat){.pa = e->page_base + off, .page_base = e->page_base, .page_size = 1ull << e->shift,
                             .writable = f & F_W, .user = f & F_U, .nx = f & F_NX, .global = f & F_G,
                             .dirty = f & F_D, .readable = f & F_R, .gpa = e->gpa_base + off,
-                            .nested_size = e->nshift ? 1ull << e->nshift : 0, .priv = f & F_PRIV};
+                            .nested_size = e->nshift ? 1ull << e->nshift : 0, .priv = f & F_PRIV,
+                            .check_ok = e->check_ok, .check_epoch = e->check_epoch};
     t->st.hits++;
     return true;
 }
@@ -142,7 +145,24 @@ void tlb_insert(struct mc_tlb *t, uint32_t tag, uint64_t root, uint64_t va, cons
     e->nshift = x->nested_size ? (uint8_t)log2_size(x->nested_size) : 0;
     e->flags = (uint8_t)((x->writable ? F_W : 0) | (x->user ? F_U : 0) | (x->nx ? F_NX : 0) | (x->global ? F_G : 0) |
                          (x->dirty ? F_D : 0) | (x->readable ? F_R : 0) | (x->priv ? F_PRIV : 0));
+    e->check_ok = x->check_ok;
+    e->check_epoch = x->check_epoch;
     e->valid = 1;
+}
+
+void tlb_set_check(struct mc_tlb *t, uint32_t tag, uint64_t root, uint64_t va, uint32_t epoch, uint8_t ok)
+{
+    struct tlb_ent *e = &t->e[hash_idx(tag, va >> 12, t->n)];
+    if (!e->valid || e->vpn != (va >> 12) || e->tag != tag || e->root != root) {
+        e = &t->big[hash_idx(tag, va >> 21, NBIG)];
+        if (!e->valid || e->vpn != (va >> 21) || e->tag != tag || e->root != root)
+            return;
+    }
+    if (e->check_epoch != epoch) {
+        e->check_epoch = epoch;
+        e->check_ok = 0;
+    }
+    e->check_ok |= ok;
 }
 
 bool mc_tlb_lookup(struct mc_tlb *t, uint32_t tag, uint64_t va, unsigned acc, const struct mc_paging_regs *regs,

@@ -31,6 +31,9 @@ void tlb_insert(struct mc_tlb *t, uint32_t tag, uint64_t root, uint64_t va, cons
 mc_status tlb_walk(struct mc_tlb *t, uint32_t tag, uint64_t root, const struct mc_paging_mode *mode,
                    const struct mc_pt_io *io, const struct mc_paging_regs *regs, uint64_t va, unsigned acc,
                    struct mc_xlat *out, struct mc_fault *fault, struct mc_error *err);
+/* Record check verdicts (bits ok, valid in epoch) in the entry of (tag, root) covering va, if any:
+ * bits accumulate within one epoch, a new epoch starts over. */
+void tlb_set_check(struct mc_tlb *t, uint32_t tag, uint64_t root, uint64_t va, uint32_t epoch, uint8_t ok);
 /* Drop every entry (any tag) derived from root, and the paging-structure caches. */
 void tlb_flush_root(struct mc_tlb *t, uint64_t root);
 

@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include <memcrypt/bytes.h>
+#include <memcrypt/rmp.h>
 
 #include "crypto/crypto.h"
+
 #include "vmm/vm_int.h"
 
 #define PTE_ADDR 0x000FFFFFFFFFF000ull
@@ -336,4 +338,38 @@ mc_status mc_swiotlb_unmap_from_device(struct mc_swiotlb *sw, uint64_t slot_va, 
         s = mc_guest_store(sw->v, va, tmp, len, false, &f, err);
     mc_wipe(tmp, sizeof tmp);
     return s;
+}
+
+/* ---- SEV-SNP guest instructions ---------------------------------------------------------- */
+
+mc_status mc_guest_pvalidate(struct mc_vcpu *v, uint64_t va, bool size_2m, bool validate, uint32_t *eax, bool *cf,
+                             struct mc_fault *fault, struct mc_error *err)
+{
+    if (!v)
+        return mc_seterr(err, MC_E_INVAL, "PVALIDATE needs a vCPU");
+    if (!v->vm->vmm->rmp) {
+        if (fault)
+            *fault = (struct mc_fault){MC_FAULT_UD, 6, 0, 0};
+        return mc_seterr(err, MC_E_FAULT, "#UD: PVALIDATE on a platform without SEV-SNP");
+    }
+    return mc_rmp_pvalidate(v->vm->vmm->rmp, v->cpu, va, size_2m, validate, eax, cf, fault, err);
+}
+
+mc_status mc_guest_rmpadjust(struct mc_vcpu *v, uint64_t va, bool size_2m, uint64_t rdx, uint32_t *eax,
+                             struct mc_fault *fault, struct mc_error *err)
+{
+    if (!v)
+        return mc_seterr(err, MC_E_INVAL, "RMPADJUST needs a vCPU");
+    if (!v->vm->vmm->rmp) {
+        if (fault)
+            *fault = (struct mc_fault){MC_FAULT_UD, 6, 0, 0};
+        return mc_seterr(err, MC_E_FAULT, "#UD: RMPADJUST on a platform without SEV-SNP");
+    }
+    return mc_rmp_rmpadjust(v->vm->vmm->rmp, v->cpu, va, size_2m, rdx, eax, fault, err);
+}
+
+void mc_guest_set_vmpl(struct mc_vcpu *v, unsigned vmpl)
+{
+    if (v && vmpl < 4)
+        mc_lcpu_set_vmpl(v->cpu, vmpl);
 }

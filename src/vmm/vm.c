@@ -7,6 +7,7 @@
 
 #include <memcrypt/bytes.h>
 #include <memcrypt/fw_status.h>
+#include <memcrypt/rmp.h>
 #include <memcrypt/sev_api.h>
 
 #include "vmm/vm_int.h"
@@ -51,6 +52,11 @@ void mc_vmm_destroy(struct mc_vmm *v)
 }
 
 struct mc_machine *mc_vmm_machine(struct mc_vmm *v) { return v ? v->m : NULL; }
+void mc_vmm_set_rmp(struct mc_vmm *v, struct mc_rmp *rmp)
+{
+    if (v)
+        v->rmp = rmp;
+}
 
 mc_status mc_vmm_alloc(struct mc_vmm *v, uint64_t size, uint64_t *spa, struct mc_error *err)
 {
@@ -68,7 +74,9 @@ static mc_status host_write(struct mc_vmm *v, uint64_t pa, const void *buf, size
     struct mc_access a = {.addr = pa, .size = len, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST,
                           .flags = len >= 4096 ? MC_ACC_F_STREAM : 0};
     struct mc_fault f;
-    return len ? mc_write(v->mc, &a, buf, &f, err) : MC_OK;
+    /* The hypervisor's stores through its direct map meet the RMP check like any host write. */
+    mc_status st = len ? mc_rmp_check_host_write(v->rmp, pa, len, &f, err) : MC_OK;
+    return st || !len ? st : mc_write(v->mc, &a, buf, &f, err);
 }
 
 static mc_status host_read(struct mc_vmm *v, uint64_t pa, void *buf, size_t len, struct mc_error *err)
@@ -116,6 +124,14 @@ void mc_vm_set_check(struct mc_vm *vm, mc_access_check_fn fn, void *ctx)
     for (unsigned i = 0; vm && i < vm->nvcpu; i++)
         mc_lcpu_set_check(vm->vcpu[i].cpu, fn, ctx);
 }
+
+void mc_vm_set_snp(struct mc_vm *vm, bool snp)
+{
+    for (unsigned i = 0; vm && i < vm->nvcpu; i++)
+        mc_lcpu_set_snp(vm->vcpu[i].cpu, snp);
+}
+
+struct mc_rmp *mc_vm_rmp(struct mc_vm *vm) { return vm ? vm->vmm->rmp : NULL; }
 
 struct mc_lcpu *mc_vcpu_cpu(struct mc_vcpu *v) { return v ? v->cpu : NULL; }
 uint64_t mc_vm_npt_root(const struct mc_vm *vm) { return vm ? vm->hcr3 : 0; }
@@ -197,8 +213,11 @@ mc_status mc_vm_create(struct mc_vmm *v, const struct mc_vm_config *cfg, struct 
         s = vm_npt_build(vm, err);
     struct mc_lcpu_config cc = {.nest = MC_NEST_NPT, .req = MC_REQ_GUEST, .asid = asid, .nroot = vm->hcr3,
                                 .mode = vm_guest_mode(v), .sev = true};
-    for (unsigned i = 0; !s && i < vm->nvcpu; i++)
+    for (unsigned i = 0; !s && i < vm->nvcpu; i++) {
         s = mc_lcpu_create(v->mc, &cc, &vm->vcpu[i].cpu, err);
+        if (!s && mc_rmp_snp_enabled(v->rmp)) /* SNP host: every vCPU meets the RMP checks */
+            mc_rmp_install(v->rmp, vm->vcpu[i].cpu);
+    }
     uint8_t b[0x24] = {0};
     if (!s && cfg->godh) {
         uint64_t pg;

@@ -18,6 +18,7 @@ struct mc_vmm {
     uint32_t max_asid, min_sev_asid;
     uint8_t *asid_used;     /* [0..max_asid] */
     unsigned cbit;          /* 0 = no memory encryption */
+    struct mc_rmp *rmp;     /* SEV-SNP's RMP unit (NULL: none) */
     unsigned live_vms;
 };
 

@@ -27,6 +27,10 @@ struct mc_vmm_fw_ops {
 mc_status mc_vmm_create(struct mc_machine *m, const struct mc_vmm_fw_ops *fw, uint64_t pool_base, uint64_t pool_size,
                         struct mc_vmm **out, struct mc_error *err);
 void mc_vmm_destroy(struct mc_vmm *vmm); /* VMs must be destroyed first; NULL is fine */
+/* The platform's RMP unit (NULL: none). VMs created while SNP is enabled get the RMP check on
+ * their vCPUs, and host writes into guest memory are RMP-checked. */
+struct mc_rmp;
+void mc_vmm_set_rmp(struct mc_vmm *vmm, struct mc_rmp *rmp);
 
 /* Snapshots (memcrypt/board.h's mc_board_snapshot): the pool and ASID allocation. Taking or
  * restoring one with VMs alive is MC_E_STATE (a VM object would no longer match its firmware
