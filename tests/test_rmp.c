@@ -342,11 +342,73 @@ static void test_host_instructions(void)
     mc_board_destroy(b);
 }
 
+/* An idle SNP guest address space of 1 TiB costs the host only the frames that were touched:
+ * the RMP's own entries (SNP_INIT marks its pages Firmware), the bookkeeping page, the nested
+ * tables, the guest pages written, and the RMP pages holding their entries. */
+static void test_sparse_1tib(void)
+{
+    const uint64_t TIB = 1ull << 40, dram = TIB + 64 * MIB;
+    struct mc_board *b = board("milan", dram, MC_BOARD_RMP_AUTO);
+    CHECK(b != NULL);
+    if (!b)
+        return;
+    struct mc_machine *m = mc_board_machine(b);
+    struct mc_rmp *r = mc_board_rmp(b);
+    struct mc_dram *d = mc_machine_dram(m);
+    const uint64_t rmp = mc_rmp_size_for(dram), rmp_frames = rmp >> 12;
+    CHECK_EQ_U64(rmp, (MC_RMP_BOOKKEEPING + (dram >> 12) * 16 + MIB - 1) & ~(MIB - 1));
+    uint64_t t0 = mc_dram_frames_touched(d);
+    CHECK(mc_board_snp_enable(b, NULL) == MC_OK);
+    CHECK(mc_rmp_fw_init_table(r) == MC_RMP_FW_OK);
+    CHECK(mc_machine_wbinvd(m, NULL) == MC_OK);
+    uint64_t t1 = mc_dram_frames_touched(d);
+    /* Firmware entries of the RMP's own pages (16 bytes each: rmp_frames/256 frames) + counters. */
+    CHECK_EQ_U64(t1 - t0, (rmp_frames * 16 + 4095) / 4096 + 1);
+    /* A guest whose 1 TiB of GPA space is mapped on demand: three pages touched, far apart. */
+    mc_slot s;
+    CHECK(mc_engine_slot_generate(mc_machine_engine(m), MC_CIPHER_AES128_XTS, &s, NULL) == MC_OK);
+    CHECK(mc_bind_asid(mc_machine_mc(m), 1, s, NULL) == MC_OK);
+    struct mc_ptb n;
+    CHECK(mc_ptb_init(&n, m, 0x100000, 0x100000, false, NULL) == MC_OK);
+    const uint64_t gpas[3] = {0, TIB / 2, TIB - 4096};
+    for (unsigned i = 0; i < 3; i++)
+        CHECK(mc_ptb_map(&n, gpas[i], 0x200000 + 0x1000ull * i, 4096, 4096, MC_PTE_W | MC_PTE_U, NULL) == MC_OK);
+    struct mc_paging_mode hm = mc_machine_paging_mode(m);
+    struct mc_lcpu_config cc = {.nest = MC_NEST_NPT, .req = MC_REQ_GUEST, .asid = 1, .nroot = mc_ptb_cr3(&n),
+                                .mode = {(unsigned)hm.enc_bit, hm.enc_bit, MC_PT_X86}, .sev = true};
+    struct mc_lcpu *v = NULL;
+    CHECK(mc_lcpu_create(mc_machine_mc(m), &cc, &v, NULL) == MC_OK);
+    mc_rmp_install(r, v);
+    mc_lcpu_set_snp(v, true);
+    for (unsigned i = 0; i < 3; i++) {
+        const struct mc_rmp_state st = {.gpa = gpas[i], .assigned = 1, .asid = 1};
+        uint32_t eax = 1;
+        CHECK(mc_rmp_rmpupdate(r, 0x200000 + 0x1000ull * i, &st, &eax, NULL, NULL) == MC_OK && eax == 0);
+        struct mc_rmp_entry e;
+        CHECK(mc_rmp_fw_read(r, 0x200000 + 0x1000ull * i, &e, NULL, NULL) == MC_OK);
+        e.validated = true;
+        CHECK(mc_rmp_fw_write(r, 0x200000 + 0x1000ull * i, &e, NULL) == MC_OK);
+        uint64_t val = 0xABCD0000u + i, back = 0;
+        CHECK(mc_lcpu_phys_access(v, gpas[i], true, NULL, &val, 8, NULL, NULL) == MC_OK);
+        CHECK(mc_lcpu_phys_access(v, gpas[i], true, &back, NULL, 8, NULL, NULL) == MC_OK && back == val);
+    }
+    CHECK(mc_machine_wbinvd(m, NULL) == MC_OK);
+    uint64_t t2 = mc_dram_frames_touched(d);
+    /* Nested tables: 1 PML4 + 2 PDPT + 3 PD + 3 PT; 3 data frames; the RMP page of their entries. */
+    printf("  1 TiB SNP guest: %llu frames touched in all (%llu KiB), %llu after the guest's three pages\n",
+           (unsigned long long)t2, (unsigned long long)(t2 * 4), (unsigned long long)(t2 - t1));
+    CHECK(t2 - t1 <= 9 + 3 + 1);
+    CHECK(t2 * 4096 < 32 * MIB);
+    mc_lcpu_destroy(v);
+    mc_board_destroy(b);
+}
+
 int main(void)
 {
     RUN(test_msr_rules);
     RUN(test_raw_layout);
     RUN(test_fw_states);
     RUN(test_host_instructions);
+    RUN(test_sparse_1tib);
     return check_summary();
 }

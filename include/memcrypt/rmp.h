@@ -196,7 +196,8 @@ mc_status mc_rmp_fw_read(struct mc_rmp *r, uint64_t spa, struct mc_rmp_entry *e,
 mc_status mc_rmp_fw_write(struct mc_rmp *r, uint64_t spa, const struct mc_rmp_entry *e, struct mc_error *err);
 
 /* SNP_INIT's table set-up: the pages of the RMP itself become Firmware pages (so a host write to the
- * RMP faults); every other entry stays as the host zeroed it (Hypervisor). Needs SNP_EN. */
+ * RMP faults); every other entry stays as the host zeroed it (Hypervisor). Needs SNP_EN; done once
+ * per SNP_EN (later calls find it done). */
 enum mc_rmp_fw_status mc_rmp_fw_init_table(struct mc_rmp *r);
 bool mc_rmp_fw_table_ready(const struct mc_rmp *r);
 

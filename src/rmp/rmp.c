@@ -531,12 +531,28 @@ enum mc_rmp_fw_status mc_rmp_fw_init_table(struct mc_rmp *r)
 {
     if (!r || !r->snp_en)
         return MC_RMP_FW_NOT_READY;
+    if (r->table_ready) /* once per SNP_EN (a second SNP_INIT finds it done) */
+        return MC_RMP_FW_OK;
+    /* The host zeroed the table: every page is a Hypervisor page and every counter 0. The RMP's
+     * own entries become Firmware entries, written a 4 KiB block of entries at a time. */
     const struct mc_rmp_entry fw = {.assigned = true, .immutable = true};
-    for (uint64_t pfn = r->base >> 12; pfn <= r->end >> 12; pfn++) {
-        struct mc_rmp_entry old;
-        if (!rmp_covered(r, pfn) || rmp_get(r, pfn, &old, NULL) || rmp_put(r, pfn, &old, &fw, NULL))
+    uint8_t blk[4096];
+    for (unsigned i = 0; i < 256; i++)
+        mc_rmp_entry_encode(&fw, blk + 16 * i);
+    const uint64_t first = r->base >> 12, last = r->end >> 12;
+    if (!rmp_covered(r, last))
+        return MC_RMP_FW_BAD_ADDRESS;
+    for (uint64_t pfn = first; pfn <= last;) {
+        uint64_t n = 256 - (pfn & 255);
+        if (n > last - pfn + 1)
+            n = last - pfn + 1;
+        if (ctl_io(r, ent_addr(r, pfn), blk, (size_t)n * 16, true, NULL))
             return MC_RMP_FW_BAD_ADDRESS;
+        pfn += n;
     }
+    if (counter_add(r, 0, (int64_t)(last - first + 1), NULL))
+        return MC_RMP_FW_BAD_ADDRESS;
+    r->gen++;
     r->table_ready = true;
     return MC_RMP_FW_OK;
 }
