@@ -147,11 +147,19 @@ static mc_status ctl_io(struct mc_rmp *r, uint64_t addr, void *buf, size_t len, 
 
 mc_status rmp_get(struct mc_rmp *r, uint64_t pfn, struct mc_rmp_entry *e, struct mc_error *err)
 {
-    uint8_t raw[16];
-    mc_status st = ctl_io(r, ent_addr(r, pfn), raw, 16, false, err);
-    if (!st)
-        mc_rmp_entry_decode(raw, e);
-    return st;
+    struct rmp_ecache *c = &r->ecache[pfn & ((1u << RMP_ECACHE_BITS) - 1)];
+    if (!(c->valid && c->gen == r->gen && c->pfn == pfn)) {
+        mc_status st = ctl_io(r, ent_addr(r, pfn), c->raw, 16, false, err);
+        if (st) {
+            c->valid = 0;
+            return st;
+        }
+        c->pfn = pfn;
+        c->gen = r->gen;
+        c->valid = 1;
+    }
+    mc_rmp_entry_decode(c->raw, e);
+    return MC_OK;
 }
 
 static mc_status counter_add(struct mc_rmp *r, uint32_t asid, int64_t delta, struct mc_error *err)
@@ -219,16 +227,24 @@ mc_status rmp_put_region(struct mc_rmp *r, uint64_t head, const struct mc_rmp_en
 
 mc_status rmp_authoritative(struct mc_rmp *r, uint64_t pfn, struct mc_rmp_entry *e, bool *large, struct mc_error *err)
 {
-    uint64_t head = pfn & ~(uint64_t)(RMP_PAGES_2M - 1);
-    mc_status st = rmp_get(r, head, e, err);
-    if (st)
-        return st;
-    if (e->large && e->assigned) {
-        *large = true;
-        return MC_OK;
-    }
+    /* A 2 MiB entry is mirrored into all 512 entries of its region, so the page's own entry says
+     * whether one governs it; only then is the region's first entry read (one read for a page of
+     * a 4 KiB entry, the common case). */
     *large = false;
-    return head == pfn ? MC_OK : rmp_get(r, pfn, e, err);
+    mc_status st = rmp_get(r, pfn, e, err);
+    if (st || !e->large || !e->assigned)
+        return st;
+    const uint64_t head = pfn & ~(uint64_t)(RMP_PAGES_2M - 1);
+    struct mc_rmp_entry h;
+    if (head != pfn && (st = rmp_get(r, head, &h, err)))
+        return st;
+    if (head == pfn)
+        h = *e;
+    if (h.large && h.assigned) {
+        *e = h;
+        *large = true;
+    }
+    return MC_OK;
 }
 
 mc_status rmp_normalize_region(struct mc_rmp *r, uint64_t pfn, struct mc_error *err)
@@ -396,6 +412,10 @@ mc_status mc_rmp_attach(struct mc_machine *m, uint64_t bios_base, uint64_t bios_
     if ((bios_base | bios_end) & ~MC_RMP_ADDR_MASK & ~0x1FFFull)
         return mc_seterr(err, MC_E_RANGE, "RMP bounds beyond 52 bits");
     struct mc_rmp *r = calloc(1, sizeof *r);
+    if (r && !(r->ecache = calloc(1u << RMP_ECACHE_BITS, sizeof *r->ecache))) {
+        free(r);
+        r = NULL;
+    }
     if (!r)
         return mc_seterr(err, MC_E_NOMEM, "out of memory for the RMP unit");
     r->m = m;
@@ -421,6 +441,7 @@ mc_status mc_rmp_attach(struct mc_machine *m, uint64_t bios_base, uint64_t bios_
         st = mc_machine_reset_hook_register(m, reset_hook, r, err);
     if (st) {
         mc_machine_msr_unregister(m, r, NULL);
+        free(r->ecache);
         free(r);
         return st;
     }
@@ -430,6 +451,8 @@ mc_status mc_rmp_attach(struct mc_machine *m, uint64_t bios_base, uint64_t bios_
 
 void mc_rmp_destroy(struct mc_rmp *r)
 {
+    if (r)
+        free(r->ecache);
     free(r);
 }
 

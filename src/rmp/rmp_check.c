@@ -54,8 +54,13 @@ static mc_status check_host(struct mc_rmp *r, const struct mc_access_check *k, s
     }
     bool hit;
     mc_status st = any_assigned(r, first, last, &hit, err);
-    if (st || !hit)
+    if (st)
         return st;
+    if (!hit) {
+        if (rmp_is_table_page(r, spa >> 12))
+            r->gen++; /* a store into the table itself (before SNP_INIT made it Firmware) */
+        return MC_OK;
+    }
     if (a->req == MC_REQ_GUEST) /* a guest without SNP: the hypervisor learns of it as an #NPF */
         return rmp_fault(f, MC_FAULT_NPF,
                          access_bits(k) | MC_NPF_RMP | (k->table ? MC_NPF_TABLE : MC_NPF_FINAL), k->gpa, err,
@@ -135,8 +140,13 @@ mc_status mc_rmp_check_dma(void *rmp, uint64_t bus, uint64_t len, bool write, st
     uint64_t spa = bus & ~r->cmask;
     bool hit;
     mc_status st = any_assigned(r, spa >> 12, (spa + len - 1) >> 12, &hit, err);
-    if (st || !hit)
+    if (st)
         return st;
+    if (!hit) {
+        if (write && r->base && spa <= r->end && spa + len - 1 >= r->base)
+            r->gen++; /* a device wrote into the table itself (before SNP_INIT made it Firmware) */
+        return MC_OK;
+    }
     return mc_seterr(err, MC_E_VERIFY, "IOMMU: DMA %s 0x%llx+0x%llx touches an assigned page (RMP check, target abort)",
                      write ? "write to" : "read from", (unsigned long long)bus, (unsigned long long)len);
 }

@@ -15,10 +15,20 @@ struct mc_rmp {
     bool has_vmpl, has_rmpread;
     bool snp_en, vmpl_en, table_ready;
     uint32_t gen;                 /* bumped on every entry change */
+    /* Entries read in this generation (the CPU keeps RMP entries it used close by; any RMP change
+     * starts a new generation). Direct-mapped by the PFN's low bits, so neighbouring pages share
+     * cache lines: 16384 slots of 32 bytes, the entries of 64 MiB of memory. */
+    struct rmp_ecache {
+        uint64_t pfn;
+        uint32_t gen;
+        uint32_t valid;
+        uint8_t raw[16];
+    } *ecache;
 };
 
 #define RMP_2M 0x200000ull
 #define RMP_PAGES_2M 512u
+#define RMP_ECACHE_BITS 14
 
 /* Is the 4 KiB page pfn covered by the table (an entry exists and the page is DRAM)? */
 bool rmp_covered(const struct mc_rmp *r, uint64_t pfn);
@@ -27,8 +37,10 @@ mc_status rmp_get(struct mc_rmp *r, uint64_t pfn, struct mc_rmp_entry *e, struct
 /* Write the entry of pfn: bookkeeping counters adjusted, generation bumped. old = what it held. */
 mc_status rmp_put(struct mc_rmp *r, uint64_t pfn, const struct mc_rmp_entry *old, const struct mc_rmp_entry *e,
                   struct mc_error *err);
-/* The entry that governs pfn: the 2 MiB entry of its region when the region's first entry is an
- * assigned 2 MiB entry (*large = true, *e = that entry), else pfn's own entry. */
+/* The entry that governs pfn: the 2 MiB entry of its region when pfn's own entry and the region's
+ * first entry are both an assigned 2 MiB entry (*large = true, *e = the first entry), else pfn's own
+ * entry (the unit writes a 2 MiB entry into all 512 entries; a lone firmware write of one mirror
+ * makes that page a 4 KiB page). */
 mc_status rmp_authoritative(struct mc_rmp *r, uint64_t pfn, struct mc_rmp_entry *e, bool *large, struct mc_error *err);
 /* Does the page [spa, spa+4K) lie inside the RMP's own range? */
 bool rmp_is_table_page(const struct mc_rmp *r, uint64_t pfn);
