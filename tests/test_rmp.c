@@ -342,6 +342,34 @@ static void test_host_instructions(void)
     mc_board_destroy(b);
 }
 
+/* The entries the unit keeps at hand never outlive a change: a host store into the table (possible
+ * before SNP_INIT) is seen by the next check. */
+static void test_entry_coherence(void)
+{
+    struct mc_board *b = board("milan", 64 * MIB, MC_BOARD_RMP_AUTO);
+    struct mc_machine *m = mc_board_machine(b);
+    struct mc_rmp *r = mc_board_rmp(b);
+    CHECK(mc_board_snp_enable(b, NULL) == MC_OK);
+    const uint64_t pa = 0x900000, ent = mc_rmp_entry_addr(r, pa);
+    uint8_t buf[16] = {0};
+    struct mc_fault f;
+    CHECK(mc_machine_phys_write(m, pa, buf, 8, &f, NULL) == MC_OK); /* its entry read: hypervisor */
+    struct mc_rmp_entry e = {.assigned = true, .asid = 4, .gpa = 0x1000};
+    mc_rmp_entry_encode(&e, buf);
+    CHECK(mc_machine_phys_write(m, ent, buf, 16, &f, NULL) == MC_OK); /* the table is still the host's */
+    CHECK(mc_machine_phys_write(m, pa, buf, 8, &f, NULL) == MC_E_FAULT && (f.error_code & MC_PF_RMP));
+    /* After SNP_INIT the table is Firmware's: the same store faults. */
+    CHECK(mc_rmp_fw_init_table(r) == MC_RMP_FW_OK);
+    CHECK(mc_machine_phys_write(m, ent, buf, 16, &f, NULL) == MC_E_FAULT && (f.error_code & MC_PF_RMP));
+    /* A firmware write is seen at once too. */
+    e.assigned = false;
+    e.asid = 0;
+    e.gpa = 0;
+    CHECK(mc_rmp_fw_write(r, pa, &e, NULL) == MC_OK);
+    CHECK(mc_machine_phys_write(m, pa, buf, 8, &f, NULL) == MC_OK);
+    mc_board_destroy(b);
+}
+
 /* An idle SNP guest address space of 1 TiB costs the host only the frames that were touched:
  * the RMP's own entries (SNP_INIT marks its pages Firmware), the bookkeeping page, the nested
  * tables, the guest pages written, and the RMP pages holding their entries. */
@@ -409,6 +437,7 @@ int main(void)
     RUN(test_raw_layout);
     RUN(test_fw_states);
     RUN(test_host_instructions);
+    RUN(test_entry_coherence);
     RUN(test_sparse_1tib);
     return check_summary();
 }
