@@ -101,6 +101,10 @@ void mc_psp_destroy(struct mc_psp *psp);
 mc_status mc_psp_state_acquire(struct mc_psp *psp, unsigned wait_ms, struct mc_error *err);
 void mc_psp_state_release(struct mc_psp *psp);
 bool mc_psp_state_locked(const struct mc_psp *psp);
+/* The platform a state file was written for (its profile name, NUL-terminated, into name[32]),
+ * read without taking its lock (the name never changes). MC_E_IO/MC_E_NOTFOUND when it cannot be
+ * read, MC_E_FORMAT when it is not a state file. */
+mc_status mc_psp_state_file_platform(const char *path, char name[32], struct mc_error *err);
 
 /* The mailbox: run command `cmd` with its buffer at system-physical address buf_paddr (ignored
  * for commands without a buffer). *fw_status always receives the firmware status. Returns

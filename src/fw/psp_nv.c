@@ -263,3 +263,26 @@ bool mc_psp_state_locked(const struct mc_psp *psp)
 {
     return psp && psp->state_lock >= 0;
 }
+
+mc_status mc_psp_state_file_platform(const char *path, char name[32], struct mc_error *err)
+{
+    memset(name, 0, 32);
+    uint8_t *f;
+    size_t len;
+    mc_status s = mc_file_read(path, ST_OFF_IMG + MC_SEV_NV_LEN, &f, &len, err);
+    if (s)
+        return s;
+    if (len < ST_OFF_IMG || memcmp(f, ST_MAGIC, 8) != 0)
+        s = mc_seterr(err, MC_E_FORMAT, "%s is not a memcrypt SEV firmware state file", path);
+    else if (mc_le32(f + 8) != ST_VERSION)
+        s = mc_seterr(err, MC_E_FORMAT, "%s has format version %u; this build reads version %u", path,
+                      mc_le32(f + 8), ST_VERSION);
+    else if (strnlen((const char *)f + ST_OFF_PLATFORM, PSP_PLATFORM_NAME_LEN) == PSP_PLATFORM_NAME_LEN ||
+             f[ST_OFF_PLATFORM] == 0)
+        s = mc_seterr(err, MC_E_FORMAT, "%s names no platform", path);
+    else
+        memcpy(name, f + ST_OFF_PLATFORM, strlen((const char *)f + ST_OFF_PLATFORM));
+    mc_wipe(f, len);
+    free(f);
+    return s;
+}

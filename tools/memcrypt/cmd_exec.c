@@ -1,0 +1,211 @@
+/* memcrypt exec — run an unmodified program with /dev/sev answered by an emulated chip.
+ *
+ * The program runs with libmemcrypt-sev.so preloaded (tools/interpose/sev_preload.c): its
+ * open/ioctl/... calls on /dev/sev reach memcrypt's model of the Linux ccp driver
+ * (memcrypt/sevdev.h) over the chip of --state FILE. Without --state, a chip made for this run
+ * (in a temporary folder, removed afterwards) is shared by the program and every process it
+ * starts. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <memcrypt/psp.h>
+#include <memcrypt/sevdev.h>
+
+#include "cli.h"
+#include "cli_util.h"
+
+/* The interposer: $MEMCRYPT_SEV_LIB, else beside this binary (a build folder), else installed. */
+static int find_preload(char *out, size_t cap)
+{
+    const char *env = getenv("MEMCRYPT_SEV_LIB");
+    if (env && *env) {
+        if (access(env, R_OK) != 0)
+            return -1;
+        return (size_t)snprintf(out, cap, "%s", env) < cap ? 0 : -1;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            if ((size_t)snprintf(out, cap, "%s/libmemcrypt-sev.so", exe) < cap && access(out, R_OK) == 0)
+                return 0;
+        }
+    }
+    if ((size_t)snprintf(out, cap, "%s", MC_SEV_PRELOAD_INSTALLED) < cap && access(out, R_OK) == 0)
+        return 0;
+    return -1;
+}
+
+/* An absolute path for FILE (the program may change folder): its folder resolved, its name kept. */
+static int absolute(const char *path, char *out, size_t cap)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    if (!*name)
+        return -1;
+    if (slash) {
+        size_t dl = (size_t)(slash - path);
+        char tmp[PATH_MAX];
+        if (dl >= sizeof tmp)
+            return -1;
+        memcpy(tmp, path, dl);
+        tmp[dl] = 0;
+        if (!realpath(dl ? tmp : "/", dir))
+            return -1;
+    } else if (!getcwd(dir, sizeof dir)) {
+        return -1;
+    }
+    return (size_t)snprintf(out, cap, "%s/%s", strcmp(dir, "/") ? dir : "", name) < cap ? 0 : -1;
+}
+
+static int run_exec(int argc, char **argv)
+{
+    static const struct option opts[] = {{"state", required_argument, NULL, 's'},
+                                         {"platform", required_argument, NULL, 'p'},
+                                         {0}};
+    const char *state = NULL, *platform = NULL;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (ch) {
+        case 's': state = optarg; break;
+        case 'p': platform = optarg; break;
+        default: return mc_cli_usage_error(argv[0], "unknown option");
+        }
+    }
+    if (optind >= argc)
+        return mc_cli_usage_error(argv[0], "missing PROGRAM (memcrypt exec [OPTIONS] -- PROGRAM ARGS...)");
+    char **prog = argv + optind;
+
+    char lib[PATH_MAX];
+    if (find_preload(lib, sizeof lib) != 0) {
+        fprintf(stderr, "memcrypt %s: libmemcrypt-sev.so not found (beside this program, at %s, or "
+                        "$MEMCRYPT_SEV_LIB)\n", argv[0], MC_SEV_PRELOAD_INSTALLED);
+        return MC_EXIT_ERROR;
+    }
+
+    /* The chip: an existing state file keeps its platform; a new one is made now. */
+    char path[PATH_MAX], tmpdir[PATH_MAX] = "";
+    char fileplat[32];
+    struct mc_error err = {0};
+    struct stat st;
+    if (state) {
+        if (absolute(state, path, sizeof path) != 0) {
+            fprintf(stderr, "memcrypt %s: %s: cannot resolve its folder: %s\n", argv[0], state, strerror(errno));
+            return MC_EXIT_ERROR;
+        }
+    } else {
+        const char *t = getenv("TMPDIR");
+        snprintf(tmpdir, sizeof tmpdir, "%s/memcrypt-exec.XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(tmpdir)) {
+            fprintf(stderr, "memcrypt %s: cannot make a temporary folder: %s\n", argv[0], strerror(errno));
+            return MC_EXIT_ERROR;
+        }
+        snprintf(path, sizeof path, "%s/chip.state", tmpdir);
+    }
+    if (stat(path, &st) == 0) {
+        if (mc_psp_state_file_platform(path, fileplat, &err))
+            return mc_cli_fail(argv[0], &err);
+        if (platform && strcmp(platform, fileplat) != 0) {
+            fprintf(stderr, "memcrypt %s: %s is a '%s' chip, not '%s'\n", argv[0], path, fileplat, platform);
+            return MC_EXIT_USAGE;
+        }
+        platform = fileplat;
+    } else {
+        if (!platform)
+            platform = "milan";
+    }
+    /* Open the device once here: a bad platform, a corrupt file or a busy lock is reported now,
+     * and a new chip is written before the program starts. */
+    struct mc_sevdev_config cfg = {.platform = platform, .state_path = path,
+                                   .state_wait_ms = mc_cli_state_wait_ms()};
+    struct mc_sevdev *d;
+    mc_status s = mc_sevdev_open(&cfg, &d, &err);
+    if (s) {
+        if (tmpdir[0])
+            rmdir(tmpdir);
+        if (s == MC_E_NOTFOUND || s == MC_E_UNSUPPORTED)
+            return mc_cli_usage_error(argv[0], "%s", err.msg);
+        return mc_cli_fail(argv[0], &err);
+    }
+    mc_sevdev_close(d);
+
+    const char *old = getenv("LD_PRELOAD");
+    size_t pl = strlen(lib) + (old ? strlen(old) + 1 : 0) + 1;
+    char *preload = malloc(pl);
+    if (!preload)
+        return MC_EXIT_ERROR;
+    snprintf(preload, pl, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "");
+    if (setenv("LD_PRELOAD", preload, 1) || setenv("MEMCRYPT_SEV_STATE", path, 1) ||
+        setenv("MEMCRYPT_SEV_PLATFORM", platform, 1)) {
+        free(preload);
+        return MC_EXIT_ERROR;
+    }
+    free(preload);
+    fflush(NULL);
+    if (!tmpdir[0]) {
+        execvp(prog[0], prog);
+        fprintf(stderr, "memcrypt %s: %s: %s\n", argv[0], prog[0], strerror(errno));
+        return errno == ENOENT ? 127 : 126;
+    }
+    /* A chip for this run only: wait for the program, then remove it. */
+    pid_t pid = fork();
+    if (pid == 0) {
+        execvp(prog[0], prog);
+        fprintf(stderr, "memcrypt %s: %s: %s\n", argv[0], prog[0], strerror(errno));
+        _exit(errno == ENOENT ? 127 : 126);
+    }
+    int status = 0, rc;
+    if (pid < 0) {
+        fprintf(stderr, "memcrypt %s: fork: %s\n", argv[0], strerror(errno));
+        rc = MC_EXIT_ERROR;
+    } else {
+        signal(SIGINT, SIG_IGN); /* the program gets the terminal's signals; we wait for it */
+        signal(SIGQUIT, SIG_IGN);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    char f[PATH_MAX + 8];
+    unlink(path);
+    snprintf(f, sizeof f, "%s.lock", path);
+    unlink(f);
+    rmdir(tmpdir);
+    return rc;
+}
+
+const struct mc_cli_cmd mc_cli_exec[] = {
+    {"exec", "run a program with /dev/sev answered by an emulated chip (LD_PRELOAD)",
+     "usage: memcrypt exec [--state FILE] [--platform NAME] [--] PROGRAM [ARGS...]\n"
+     "\n"
+     "Runs PROGRAM with libmemcrypt-sev.so preloaded: its open/ioctl/close/fstat/poll/read/write\n"
+     "on /dev/sev behave as the Linux ccp driver's device node (SEV_ISSUE_CMD with every command\n"
+     "of linux/psp-sev.h), backed by an emulated chip. Other files are untouched.\n"
+     "\n"
+     "  --state FILE     the chip's state file (made with --platform if missing; an existing\n"
+     "                   file keeps its platform). Processes sharing it see one chip (locked).\n"
+     "                   Without --state, a chip made for this run and removed afterwards.\n"
+     "  --platform NAME  the CPU profile of a new chip (default milan; `memcrypt info --list`)\n"
+     "\n"
+     "Exit status: PROGRAM's; 2 usage error, 3 the chip cannot be used, 126/127 PROGRAM cannot\n"
+     "be run. Not interposed: static binaries, programs that make system calls themselves\n"
+     "(Go), setuid programs (docs/kernel-interfaces.md).\n"
+     "\n"
+     "Examples:\n"
+     "  memcrypt exec --state ci.state --platform milan -- ./my-sev-tool --status\n"
+     "  memcrypt exec -- python3 -c 'import os; print(os.stat(\"/dev/sev\"))'\n",
+     run_exec},
+    {0},
+};
