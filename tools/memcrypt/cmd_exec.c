@@ -97,7 +97,7 @@ static int run_exec(int argc, char **argv)
     }
 
     /* The chip: an existing state file keeps its platform; a new one is made now. */
-    char path[PATH_MAX], tmpdir[PATH_MAX] = "";
+    char path[PATH_MAX], tmpdir[PATH_MAX - 64] = "";
     char fileplat[32];
     struct mc_error err = {0};
     struct stat st;
@@ -108,12 +108,16 @@ static int run_exec(int argc, char **argv)
         }
     } else {
         const char *t = getenv("TMPDIR");
-        snprintf(tmpdir, sizeof tmpdir, "%s/memcrypt-exec.XXXXXX", t && *t ? t : "/tmp");
-        if (!mkdtemp(tmpdir)) {
+        if ((size_t)snprintf(tmpdir, sizeof tmpdir, "%s/memcrypt-exec.XXXXXX", t && *t ? t : "/tmp") >=
+                sizeof tmpdir ||
+            !mkdtemp(tmpdir)) {
             fprintf(stderr, "memcrypt %s: cannot make a temporary folder: %s\n", argv[0], strerror(errno));
             return MC_EXIT_ERROR;
         }
-        snprintf(path, sizeof path, "%s/chip.state", tmpdir);
+        if ((size_t)snprintf(path, sizeof path, "%s/chip.state", tmpdir) >= sizeof path) {
+            rmdir(tmpdir);
+            return MC_EXIT_ERROR;
+        }
     }
     if (stat(path, &st) == 0) {
         if (mc_psp_state_file_platform(path, fileplat, &err))
@@ -180,8 +184,8 @@ static int run_exec(int argc, char **argv)
     }
     char f[PATH_MAX + 8];
     unlink(path);
-    snprintf(f, sizeof f, "%s.lock", path);
-    unlink(f);
+    if ((size_t)snprintf(f, sizeof f, "%s.lock", path) < sizeof f)
+        unlink(f);
     rmdir(tmpdir);
     return rc;
 }
