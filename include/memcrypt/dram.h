@@ -1,8 +1,9 @@
 /* memcrypt — emulated DRAM: sparse physical memory.
  *
  * Only frames (4 KiB) that were written cost host memory; untouched memory reads as zero.
- * Address spaces up to 2^52 bytes. Optionally backed by a file that holds exactly what the
- * DRAM chips hold (ciphertext for encrypted lines), as a sparse file of the same size.
+ * Address spaces up to 2^52 bytes, held as large sparse mappings (1 GiB chunks, frames found by
+ * index). Optionally backed by a file that holds exactly what the DRAM chips hold (ciphertext
+ * for encrypted lines), as a sparse file of the same size and the same layout.
  * The read/write functions here are the RAW PORT: what a bus snooper or a cold-boot attacker
  * sees. Everything else reaches DRAM through the memory controller (memcrypt/mc.h).
  */
@@ -44,5 +45,13 @@ mc_status mc_dram_sync(struct mc_dram *d, struct mc_error *err);
  * when the frame was never written and alloc is false (it reads as zeros). With alloc true the
  * frame is created (zero-filled); NULL then means out of memory or out of range. */
 uint8_t *mc_dram_frame(struct mc_dram *d, uint64_t pfn, bool alloc);
+
+/* Fast path for runs: the host memory holding [pa, pa + *len) (pa and pa + *len inside DRAM,
+ * unchecked), contiguous as far as the returned pointer goes: *len is shortened to the run it
+ * covers (it ends at a 1 GiB boundary at the latest). write = true: the frames of the run are
+ * created and counted as touched (NULL: out of memory or address space). write = false: NULL
+ * when no frame of the run was ever written (the run reads as zeros); otherwise the bytes,
+ * never-written frames among them reading as zeros. */
+uint8_t *mc_dram_run(struct mc_dram *d, uint64_t pa, size_t *len, bool write);
 
 #endif

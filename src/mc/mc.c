@@ -167,21 +167,48 @@ static mc_status xform(struct mc_ctl *mc, mc_slot slot, uint64_t pa, const uint8
                    : mc_engine_encrypt(mc->engine, slot, pa, in, out, len, err);
 }
 
-/* Read len bytes (within one frame, line multiple) of DRAM at pa and decrypt with slot into out. */
+/* Move len bytes (whole lines) between DRAM at pa and the caller's buffer (rbuf: DRAM -> decrypt
+ * -> rbuf; wbuf: wbuf -> encrypt -> DRAM) with slot's key: one engine call per run DRAM keeps
+ * contiguous (up to 1 GiB), so a page or a whole bulk transfer is one call. */
+static mc_status dram_xfer(struct mc_ctl *mc, mc_slot slot, uint64_t pa, uint8_t *rbuf, const uint8_t *wbuf, size_t len,
+                           struct mc_error *err)
+{
+    while (len) {
+        size_t n = len;
+        mc_status st;
+        if (rbuf) {
+            const uint8_t *src = mc_dram_run(mc->dram, pa, &n, false);
+            if (!src) { /* never written: zeros */
+                if (n > sizeof zero_page)
+                    n = sizeof zero_page;
+                src = zero_page;
+            }
+            st = xform(mc, slot, pa, src, rbuf, n, 1, err);
+            rbuf += n;
+        } else {
+            uint8_t *dst = mc_dram_run(mc->dram, pa, &n, true);
+            if (!dst)
+                return mc_seterr(err, MC_E_NOMEM, "DRAM at 0x%llx could not be allocated", (unsigned long long)pa);
+            st = xform(mc, slot, pa, wbuf, dst, n, 0, err);
+            wbuf += n;
+        }
+        if (st)
+            return st;
+        pa += n;
+        len -= n;
+    }
+    return MC_OK;
+}
+
 static mc_status dram_in(struct mc_ctl *mc, mc_slot slot, uint64_t pa, uint8_t *out, size_t len, struct mc_error *err)
 {
-    const uint8_t *f = mc_dram_frame(mc->dram, pa >> 12, false);
-    const uint8_t *src = f ? f + (pa & 0xFFF) : zero_page;
-    return xform(mc, slot, pa, src, out, len, 1, err);
+    return dram_xfer(mc, slot, pa, out, NULL, len, err);
 }
 
 static mc_status dram_out(struct mc_ctl *mc, mc_slot slot, uint64_t pa, const uint8_t *in, size_t len,
                           struct mc_error *err)
 {
-    uint8_t *f = mc_dram_frame(mc->dram, pa >> 12, true);
-    if (!f)
-        return mc_seterr(err, MC_E_NOMEM, "DRAM frame 0x%llx could not be allocated", (unsigned long long)(pa >> 12));
-    return xform(mc, slot, pa, in, f + (pa & 0xFFF), len, 0, err);
+    return dram_xfer(mc, slot, pa, NULL, in, len, err);
 }
 
 static inline uint8_t *ldata(struct mc_ctl *mc, size_t idx) { return mc->data + idx * LINE; }
@@ -326,6 +353,30 @@ static mc_status do_access(struct mc_ctl *mc, const struct mc_access *a, uint8_t
     mc->st.line_accesses += ((r.pa + a->size - 1) / LINE) - (r.pa / LINE) + 1;
     uint64_t pa = r.pa, left = a->size;
     size_t done = 0;
+    if (!rbuf) {
+        /* Map the DRAM behind a write first, so running out of memory changes nothing. */
+        for (uint64_t p = pa; p < pa + left;) {
+            size_t n = 0;
+            if (!mc_dram_run(mc->dram, p, &n, true))
+                return mc_seterr(err, MC_E_NOMEM, "DRAM at 0x%llx could not be allocated", (unsigned long long)p);
+            p = (p | ((1ull << 30) - 1)) + 1;
+        }
+    }
+    /* Streaming: consecutive pages with no cached line form one pending run, moved through the
+     * engine in one call when something else comes (or at the end). */
+    uint64_t pend_pa = 0, pend_len = 0;
+    size_t pend_done = 0;
+#define FLUSH_PENDING()                                                                                            \
+    do {                                                                                                           \
+        if (pend_len) {                                                                                            \
+            st = rbuf ? dram_in(mc, slot, pend_pa, rbuf + pend_done, (size_t)pend_len, err)                        \
+                      : dram_out(mc, slot, pend_pa, wbuf + pend_done, (size_t)pend_len, err);                      \
+            if (st)                                                                                                \
+                return st;                                                                                         \
+            mc->st.stream_lines += pend_len / LINE;                                                                \
+            pend_len = 0;                                                                                          \
+        }                                                                                                          \
+    } while (0)
     while (left) {
         uint64_t off = pa & (LINE - 1);
         if (stream && off == 0 && left >= LINE) {
@@ -333,15 +384,19 @@ static mc_status do_access(struct mc_ctl *mc, const struct mc_access *a, uint8_t
              * through the engine in one call. */
             uint64_t frame_left = MC_FRAME_SIZE - (pa & (MC_FRAME_SIZE - 1));
             uint64_t run = left < frame_left ? left & ~(uint64_t)(LINE - 1) : frame_left;
-            uint64_t i = 0;
             if (mc->phint[phint_of(pa)] == 0) { /* no line of this page is cached */
-                st = rbuf ? dram_in(mc, slot, pa, rbuf + done, (size_t)run, err)
-                          : dram_out(mc, slot, pa, wbuf + done, (size_t)run, err);
-                if (st)
-                    return st;
-                mc->st.stream_lines += run / LINE;
-                i = run;
+                if (!pend_len) {
+                    pend_pa = pa;
+                    pend_done = done;
+                }
+                pend_len += run;
+                pa += run;
+                done += run;
+                left -= run;
+                continue;
             }
+            FLUSH_PENDING();
+            uint64_t i = 0;
             while (i < run) {
                 long hit = lookup(mc, pa + i, dom);
                 if (hit >= 0) {
@@ -371,6 +426,7 @@ static mc_status do_access(struct mc_ctl *mc, const struct mc_access *a, uint8_t
             left -= run;
             continue;
         }
+        FLUSH_PENDING();
         uint64_t n = LINE - off;
         if (n > left)
             n = left;
@@ -389,6 +445,8 @@ static mc_status do_access(struct mc_ctl *mc, const struct mc_access *a, uint8_t
         done += n;
         left -= n;
     }
+    FLUSH_PENDING();
+#undef FLUSH_PENDING
     return MC_OK;
 }
 
@@ -470,6 +528,10 @@ mc_status mc_clflush_range(struct mc_ctl *mc, uint64_t pa, uint64_t len, struct 
     if (len > mc->cache_size)
         return mc_flush_domain(mc, (struct mc_domain){MC_DOM_PLAIN, 0}, err);
     for (uint64_t a = pa & ~(uint64_t)(LINE - 1); a < pa + len; a += LINE) {
+        if (mc->phint[phint_of(a)] == 0) { /* no line of this page is cached: skip to the next page */
+            a = (a | (MC_FRAME_SIZE - 1)) + 1 - LINE;
+            continue;
+        }
         struct mc_access acc = {.addr = a, .size = 1, .kind = MC_ACC_READ, .req = MC_REQ_HOST};
         struct mc_fault f;
         mc_status st = mc_clflush(mc, &acc, &f, err);
