@@ -2,6 +2,7 @@
 #include <memcrypt/dram.h>
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -224,6 +225,112 @@ static void test_file_backing_1tib(void)
     unlink(path);
 }
 
+/* Resident set of this process, in bytes (/proc/self/statm). */
+static uint64_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size = 0, res = 0;
+    if (f) {
+        if (fscanf(f, "%llu %llu", &size, &res) != 2)
+            res = 0;
+        fclose(f);
+    }
+    return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Runs: contiguous host memory up to a 1 GiB boundary; reads of never-written chunks are NULL;
+ * a run write counts its frames once; untouched memory costs no resident memory. */
+static void test_runs_and_sparse(void)
+{
+    const uint64_t sz = 1ull << 44; /* 16 TiB */
+    uint64_t rss0 = rss_bytes();
+    struct mc_dram *d = mk(sz, NULL);
+    if (!d)
+        return;
+    const uint64_t gib = 1ull << 30, pa = 5 * gib - 8192; /* two frames below a chunk boundary */
+    size_t n = 6 * 4096;
+    CHECK(mc_dram_run(d, pa, &n, false) == NULL && n == 8192); /* never written, shortened at the boundary */
+    n = 6 * 4096;
+    uint8_t *p = mc_dram_run(d, pa, &n, true);
+    CHECK(p != NULL && n == 8192);
+    CHECK_EQ_U64(mc_dram_frames_touched(d), 2);
+    if (p)
+        memset(p, 0x11, n);
+    n = 4096;
+    uint8_t *q = mc_dram_run(d, 5 * gib, &n, true);
+    CHECK(q != NULL && n == 4096);
+    if (q)
+        memset(q, 0x22, n);
+    CHECK_EQ_U64(mc_dram_frames_touched(d), 3);
+    /* the raw port sees both chunks as one range */
+    uint8_t b[3 * 4096];
+    CHECK(mc_dram_read(d, pa, b, sizeof b, NULL) == MC_OK);
+    CHECK(b[0] == 0x11 && b[8191] == 0x11 && b[8192] == 0x22 && b[sizeof b - 1] == 0x22);
+    /* a read run over written and unwritten frames of a mapped chunk gives zeros for the latter */
+    n = 4 * 4096;
+    const uint8_t *r = mc_dram_run(d, 5 * gib, &n, false);
+    CHECK(r != NULL && n == 4 * 4096 && r[0] == 0x22 && r[4096] == 0 && r[n - 1] == 0);
+    CHECK_EQ_U64(mc_dram_frames_touched(d), 3); /* reading touches nothing */
+    CHECK(mc_dram_frame(d, (5 * gib >> 12) + 1, false) == NULL);
+    /* a write run of 64 MiB costs 64 MiB, the rest of the 16 TiB nothing */
+    static uint8_t piece[1u << 20];
+    memset(piece, 0x5a, sizeof piece);
+    for (uint64_t o = 0; o < (64u << 20); o += sizeof piece)
+        CHECK(mc_dram_write(d, sz - (64u << 20) - gib + o, piece, sizeof piece, NULL) == MC_OK);
+    CHECK_EQ_U64(mc_dram_frames_touched(d), 3 + (64u << 20) / 4096);
+    uint64_t grown = rss_bytes() - rss0;
+    printf("  16 TiB DRAM, 64 MiB + 3 frames written: resident set grew by %.1f MiB\n", grown / 1048576.0);
+    CHECK(grown < (64u << 20) + (8u << 20)); /* the written frames plus bitmaps and tables */
+    mc_dram_destroy(d);
+}
+
+/* The file-backed mode keeps the anonymous mode's layout: the same writes give a file whose
+ * bytes equal what the anonymous DRAM's raw port reads, over several chunks. */
+static void test_file_identity(void)
+{
+    char path[512];
+    tmp_path(path, sizeof path, "ident");
+    const uint64_t sz = 3ull << 30;
+    struct mc_dram *a = mk(sz, NULL), *f = mk(sz, path);
+    if (!a || !f) {
+        mc_dram_destroy(a);
+        mc_dram_destroy(f);
+        unlink(path);
+        return;
+    }
+    uint8_t buf[20000];
+    uint64_t seed = 0x1234567;
+    uint64_t pas[24];
+    for (int k = 0; k < 24; k++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t pa = (seed >> 16) % (sz - sizeof buf);
+        if (k < 4) /* across each chunk boundary and at the very end */
+            pa = k < 3 ? ((uint64_t)(k + 1) << 30) - 5000 : sz - sizeof buf;
+        pas[k] = pa;
+        for (size_t i = 0; i < sizeof buf; i++)
+            buf[i] = (uint8_t)(seed >> (i % 48) ^ i);
+        size_t len = 1 + (size_t)(seed % sizeof buf);
+        CHECK(mc_dram_write(a, pa, buf, len, NULL) == MC_OK && mc_dram_write(f, pa, buf, len, NULL) == MC_OK);
+    }
+    CHECK_EQ_U64(mc_dram_frames_touched(a), mc_dram_frames_touched(f));
+    CHECK(mc_dram_sync(f, NULL) == MC_OK);
+    int fd = open(path, O_RDONLY);
+    CHECK(fd >= 0);
+    uint8_t x[24576], y[24576];
+    for (int k = 0; fd >= 0 && k < 24; k++) {
+        uint64_t pa = pas[k] & ~4095ull;
+        size_t n = sz - pa < sizeof x ? (size_t)(sz - pa) : sizeof x;
+        CHECK(mc_dram_read(a, pa, x, n, NULL) == MC_OK);
+        CHECK(pread(fd, y, n, (off_t)pa) == (ssize_t)n);
+        CHECK_MEM(x, y, n);
+    }
+    if (fd >= 0)
+        close(fd);
+    mc_dram_destroy(a);
+    mc_dram_destroy(f);
+    unlink(path);
+}
+
 int main(void)
 {
     RUN(test_sparse_basics);
@@ -231,5 +338,7 @@ int main(void)
     RUN(test_huge);
     RUN(test_file_backing);
     RUN(test_file_backing_1tib);
+    RUN(test_runs_and_sparse);
+    RUN(test_file_identity);
     return check_summary();
 }

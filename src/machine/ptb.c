@@ -83,7 +83,8 @@ mc_status mc_ptb_map(struct mc_ptb *b, uint64_t va, uint64_t pa, uint64_t len, u
     if (flags & (MC_PTE_P | MC_PTE_PS))
         return mc_seterr(err, MC_E_INVAL, "flags must not contain P or PS (the builder sets them)");
     const uint64_t addr_mask = 0x000FFFFFFFFFF000ull & ~c;
-    for (uint64_t off = 0; off < len; off += page_size) {
+    const unsigned leaf_shift = 12 + 9 * (leaf_level - 1);
+    for (uint64_t off = 0; off < len;) {
         uint64_t v = va + off, table = b->root;
         for (int level = 4; level > leaf_level; level--) {
             uint64_t ea = table + ((v >> (12 + 9 * (level - 1))) & 511) * 8, e;
@@ -104,10 +105,19 @@ mc_status mc_ptb_map(struct mc_ptb *b, uint64_t va, uint64_t pa, uint64_t len, u
             }
             table = e & addr_mask;
         }
-        uint64_t ea = table + ((v >> (12 + 9 * (leaf_level - 1))) & 511) * 8;
-        mc_status st = wr_entry(b, ea, (pa + off) | flags | MC_PTE_P | (leaf_level > 1 ? MC_PTE_PS : 0), err);
+        /* The leaf entries this table holds for the range: one write of the whole run. */
+        unsigned idx = (unsigned)((v >> leaf_shift) & 511);
+        uint64_t n = 512 - idx;
+        if (n > (len - off) / page_size)
+            n = (len - off) / page_size;
+        uint8_t run[4096];
+        for (uint64_t k = 0; k < n; k++)
+            mc_put_le64(run + 8 * k, (pa + off + k * page_size) | flags | MC_PTE_P | (leaf_level > 1 ? MC_PTE_PS : 0));
+        mc_status st = mc_machine_phys_write(b->m, (table + idx * 8ull) | (b->enc ? c : 0), run, (size_t)(8 * n), NULL,
+                                             err);
         if (st)
             return st;
+        off += n * page_size;
     }
     return MC_OK;
 }

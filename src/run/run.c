@@ -73,7 +73,9 @@ static double now_s(void)
 
 static mc_status host_rw(struct run *x, uint64_t spa, void *buf, size_t len, bool write, struct mc_error *err)
 {
-    struct mc_access a = {.addr = spa, .size = len, .kind = write ? MC_ACC_WRITE : MC_ACC_READ, .req = MC_REQ_HOST};
+    /* Bulk transfers (the firmware image) go through the controller as streamed runs. */
+    struct mc_access a = {.addr = spa, .size = len, .kind = write ? MC_ACC_WRITE : MC_ACC_READ, .req = MC_REQ_HOST,
+                          .flags = len >= 4096 ? MC_ACC_F_STREAM : 0};
     struct mc_fault f;
     struct mc_ctl *mc = mc_machine_mc(x->m);
     return write ? mc_write(mc, &a, buf, &f, err) : mc_read(mc, &a, buf, &f, err);

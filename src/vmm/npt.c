@@ -1,7 +1,10 @@
 /* Nested page tables: built by the hypervisor in its own memory (GPA -> SPA with 2 MiB pages).
  * vCPUs walk them on the one access path (paging/lcpu.c); mc_vm_npt_translate is the
  * hypervisor's own software walk of them (the same nested walk, without TLB). */
+#include <stdlib.h>
 #include <string.h>
+
+#include <memcrypt/bytes.h>
 
 #include "vmm/vm_int.h"
 
@@ -46,48 +49,51 @@ static mc_status entry_read(struct mc_vm *vm, uint64_t table_spa, unsigned idx, 
     return vm_host_pt_read(vm, (table_spa | enc(vm)) + 8ull * idx, val, &f, err);
 }
 
+/* One whole table page written through the controller in one run (streamed: whole lines that
+ * are not cached go through the engine in one call; cached copies are honoured). */
+static mc_status table_write(struct mc_vm *vm, uint64_t table_spa, const uint8_t page[4096], struct mc_error *err)
+{
+    struct mc_access a = {.addr = table_spa | enc(vm), .size = 4096, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST,
+                          .flags = MC_ACC_F_STREAM};
+    struct mc_fault f;
+    return mc_write(vm->vmm->mc, &a, page, &f, err);
+}
+
 /* Tables: one PML4, one PDPT per 512 GiB, one PD per 1 GiB; leaves are 2 MiB pages with C=0
  * (the guest's own C-bit decides privacy). Table pointers carry the C-bit when the NPT is kept
- * encrypted with the host key. Fresh pool pages read as zero, so only present entries are written. */
+ * encrypted with the host key. Each table is composed in a buffer and written as one 4 KiB run
+ * (a 1 TiB guest: 1,027 page writes, not 524,288 entry writes), its unused entries zero. */
 mc_status vm_npt_build(struct mc_vm *vm, struct mc_error *err)
 {
     const uint64_t rw = MC_PTE_P | MC_PTE_W | MC_PTE_U;
     uint64_t pml4, pdpt = 0, pd = 0;
+    uint8_t *t4 = calloc(3, 4096);
+    if (!t4)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory for the nested page tables");
+    uint8_t *t3 = t4 + 4096, *t2 = t4 + 8192;
     mc_status s = mc_vmm_alloc(vm->vmm, 4096, &pml4, err);
-    if (!vm->npt_enc || s) {
-        /* plain tables: zero pages already read as zero */
-    } else {
-        /* Encrypted tables: zero them through the host key (DRAM zeros would decrypt to garbage). */
-        static const uint8_t zero[4096];
-        struct mc_access a = {.addr = pml4 | enc(vm), .size = 4096, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST};
-        struct mc_fault f;
-        s = mc_write(vm->vmm->mc, &a, zero, &f, err);
-    }
     for (uint64_t gpa = 0; !s && gpa < vm->mem_size; gpa += 2ull << 20) {
         unsigned i4 = (gpa >> 39) & 511, i3 = (gpa >> 30) & 511, i2 = (gpa >> 21) & 511;
-        static const uint8_t zero[4096];
-        struct mc_fault f;
         if ((gpa & ((1ull << 39) - 1)) == 0) {
             s = mc_vmm_alloc(vm->vmm, 4096, &pdpt, err);
-            if (!s && vm->npt_enc) {
-                struct mc_access a = {.addr = pdpt | enc(vm), .size = 4096, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST};
-                s = mc_write(vm->vmm->mc, &a, zero, &f, err);
-            }
-            if (!s)
-                s = entry_write(vm, pml4, i4, pdpt | enc(vm) | rw, err);
+            memset(t3, 0, 4096);
+            mc_put_le64(t4 + 8u * i4, pdpt | enc(vm) | rw);
         }
         if (!s && (gpa & ((1ull << 30) - 1)) == 0) {
             s = mc_vmm_alloc(vm->vmm, 4096, &pd, err);
-            if (!s && vm->npt_enc) {
-                struct mc_access a = {.addr = pd | enc(vm), .size = 4096, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST};
-                s = mc_write(vm->vmm->mc, &a, zero, &f, err);
-            }
-            if (!s)
-                s = entry_write(vm, pdpt, i3, pd | enc(vm) | rw, err);
+            memset(t2, 0, 4096);
+            mc_put_le64(t3 + 8u * i3, pd | enc(vm) | rw);
         }
-        if (!s)
-            s = entry_write(vm, pd, i2, (vm->mem_spa + gpa) | rw | MC_PTE_PS, err);
+        mc_put_le64(t2 + 8u * i2, (vm->mem_spa + gpa) | rw | MC_PTE_PS);
+        const uint64_t next = gpa + (2ull << 20);
+        if (!s && (next >= vm->mem_size || (next & ((1ull << 30) - 1)) == 0))
+            s = table_write(vm, pd, t2, err);
+        if (!s && (next >= vm->mem_size || (next & ((1ull << 39) - 1)) == 0))
+            s = table_write(vm, pdpt, t3, err);
     }
+    if (!s)
+        s = table_write(vm, pml4, t4, err);
+    free(t4);
     if (!s)
         vm->hcr3 = pml4 | enc(vm);
     return s;
