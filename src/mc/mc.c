@@ -293,15 +293,22 @@ static mc_status get_line(struct mc_ctl *mc, uint64_t pa, uint32_t dom, mc_slot 
             victim = base + w;
     }
     if (mc->lines[victim].valid) {
+        /* Write back and drop the victim; its plaintext is overwritten right below (fill or the
+         * caller's whole-line write), so it needs no separate wipe. */
         mc->st.evictions++;
-        mc_status st = flush_line(mc, victim, err);
-        if (st)
+        mc_status st = writeback(mc, victim, err);
+        if (st && st != MC_E_STATE)
             return st;
+        mc->phint[phint_of(mc->lines[victim].pa)]--;
+        mc->nvalid--;
+        mc->lines[victim].valid = mc->lines[victim].dirty = 0;
     }
     if (need_fill) {
         mc_status st = dram_in(mc, slot, pa, ldata(mc, victim), LINE, err);
-        if (st)
+        if (st) {
+            mc_wipe(ldata(mc, victim), LINE);
             return st;
+        }
         mc->st.fills++;
     }
     struct cline *l = &mc->lines[victim];
@@ -349,6 +356,14 @@ static mc_status do_access(struct mc_ctl *mc, const struct mc_access *a, uint8_t
         return st;
     uint32_t dom = dom_pack(r.dom);
     bool stream = a->flags & MC_ACC_F_STREAM;
+    if (!stream && a->size <= LINE) {
+        /* A small access: start loading the DRAM line a miss would fill from while the cache is
+         * searched (host memory latency overlaps the lookup). */
+        size_t n = 1;
+        const uint8_t *p = mc_dram_run(mc->dram, r.pa, &n, false);
+        if (p)
+            __builtin_prefetch(p);
+    }
     mc->st.accesses++;
     mc->st.line_accesses += ((r.pa + a->size - 1) / LINE) - (r.pa / LINE) + 1;
     uint64_t pa = r.pa, left = a->size;

@@ -385,15 +385,23 @@ static mc_status run(struct mc_lcpu *c, bool phys, uint64_t addr, void *rbuf, co
         done += n;
     }
     done = 0;
-    for (size_t i = 0; i < npages; i++) {
+    for (size_t i = 0; i < npages;) {
         size_t n = i ? 4096 : first;
         if (n > len - done)
             n = len - done;
+        /* Pages that follow each other in memory (same key choice) go to the controller as one
+         * request: a run of whole lines moves through the engine in one call. */
+        size_t j = i + 1;
+        while (j < npages && xs[j].pa == xs[i].pa + n && xs[j].priv == xs[i].priv) {
+            n += 4096 < len - done - n ? 4096 : len - done - n;
+            j++;
+        }
         data_access(c, &xs[i], n, kind, flags, &a);
         st = ctl(c, &a, rbuf ? (uint8_t *)rbuf + done : NULL, wbuf ? (const uint8_t *)wbuf + done : NULL, fault, err);
         if (st) /* cannot happen after routing, short of DRAM allocation failing */
             goto out;
         done += n;
+        i = j;
     }
 out:
     if (xs != small)
@@ -413,6 +421,16 @@ mc_status mc_lcpu_phys_access(struct mc_lcpu *c, uint64_t gpa, bool priv, void *
     return run(c, true, gpa, rbuf, wbuf, len, 0, priv, 0, fault, err);
 }
 
+/* One REP MOVS step: [src, src + n) -> [dst, dst + n) through a bounce buffer. */
+static mc_status copy_step(struct mc_lcpu *c, uint64_t dst, uint64_t src, size_t n, uint8_t *buf,
+                           struct mc_fault *fault, struct mc_error *err)
+{
+    mc_status st = run(c, false, src, buf, NULL, n, 0, false, MC_ACC_F_STREAM, fault, err);
+    return st ? st : run(c, false, dst, NULL, buf, n, 0, false, MC_ACC_F_STREAM, fault, err);
+}
+
+#define COPY_STEP (32u * 1024u)
+
 mc_status mc_lcpu_copy(struct mc_lcpu *c, uint64_t dst_va, uint64_t src_va, size_t len, struct mc_fault *fault,
                        struct mc_error *err)
 {
@@ -420,25 +438,36 @@ mc_status mc_lcpu_copy(struct mc_lcpu *c, uint64_t dst_va, uint64_t src_va, size
         return mc_seterr(err, MC_E_INVAL, "NULL CPU");
     if (fault)
         fault->kind = MC_FAULT_NONE;
-    uint8_t page[4096];
+    uint8_t buf[COPY_STEP];
     size_t done = 0;
     mc_status st = MC_OK;
     while (done < len) {
-        /* Chunk so that neither side crosses a page. */
-        size_t n = 4096 - (size_t)((src_va + done) & 4095);
-        size_t nd = 4096 - (size_t)((dst_va + done) & 4095);
-        if (nd < n)
-            n = nd;
-        if (n > len - done)
-            n = len - done;
-        st = run(c, false, src_va + done, page, NULL, n, 0, false, MC_ACC_F_STREAM, fault, err);
-        if (!st)
-            st = run(c, false, dst_va + done, NULL, page, n, 0, false, MC_ACC_F_STREAM, fault, err);
+        /* Steps of up to 32 KiB (whole pages on both sides move as runs); a step that faults is
+         * redone page by page, so exactly the pages before the faulting one are copied, as
+         * REP MOVS leaves them. Chunks never cross a page on either side. */
+        size_t n = len - done < COPY_STEP ? len - done : COPY_STEP;
+        if (((src_va + done) | (dst_va + done)) & 4095 || n < 8192 ||
+            (st = copy_step(c, dst_va + done, src_va + done, n, buf, fault, err)) == MC_E_FAULT) {
+            size_t end = done + n;
+            st = MC_OK;
+            while (done < end) {
+                size_t k = 4096 - (size_t)((src_va + done) & 4095);
+                size_t kd = 4096 - (size_t)((dst_va + done) & 4095);
+                if (kd < k)
+                    k = kd;
+                if (k > end - done)
+                    k = end - done;
+                if ((st = copy_step(c, dst_va + done, src_va + done, k, buf, fault, err)))
+                    break;
+                done += k;
+            }
+        } else if (!st) {
+            done += n;
+        }
         if (st)
             break;
-        done += n;
     }
-    mc_wipe(page, sizeof page);
+    mc_wipe(buf, len < sizeof buf ? len : sizeof buf);
     return st;
 }
 
