@@ -6,6 +6,7 @@
 #include <memcrypt/mc.h>
 
 #include "crypto/crypto.h"
+#include "mc/mc_int.h"
 #include "mc/mc_snap.h"
 
 #define LINE MC_LINE_SIZE
@@ -329,7 +330,7 @@ mc_status mc_route(const struct mc_ctl *mc, const struct mc_access *a, struct mc
     if (!mc || !a || !out || !slot)
         return mc_seterr(err, MC_E_INVAL, "NULL argument to mc_route");
     struct mc_route r;
-    mc_status st = mc_select_domain(&mc->plat, a, &r, fault, err);
+    mc_status st = mc_select_checked(&mc->plat, a, &r, fault, err);
     if (st)
         return st;
     if (r.pa + a->size > mc->dram_size || r.pa + a->size < r.pa)
@@ -489,7 +490,7 @@ mc_status mc_clflush(struct mc_ctl *mc, const struct mc_access *a, struct mc_fau
     struct mc_access one = *a;
     one.size = 1;
     struct mc_route r;
-    mc_status st = mc_select_domain(&mc->plat, &one, &r, fault, err);
+    mc_status st = mc_select_checked(&mc->plat, &one, &r, fault, err);
     if (st)
         return st;
     long idx = lookup(mc, r.pa & ~(uint64_t)(LINE - 1), dom_pack(r.dom));

@@ -3,6 +3,8 @@
 
 #include <memcrypt/mc.h>
 
+#include "mc/mc_int.h"
+
 static uint64_t bits_below(unsigned n) { return n >= 64 ? UINT64_MAX : ((1ull << n) - 1); }
 
 unsigned mc_platform_addr_bits(const struct mc_platform *p)
@@ -88,15 +90,19 @@ mc_status mc_select_domain(const struct mc_platform *p, const struct mc_access *
 {
     if (!p || !a || !out)
         return mc_seterr(err, MC_E_INVAL, "NULL argument to mc_select_domain");
+    mc_status st = mc_platform_check(p, err);
+    return st ? st : mc_select_checked(p, a, out, fault, err);
+}
+
+mc_status mc_select_checked(const struct mc_platform *p, const struct mc_access *a, struct mc_route *out,
+                            struct mc_fault *fault, struct mc_error *err)
+{
     if (a->kind > MC_ACC_WALK || a->req > MC_REQ_PSP)
         return mc_seterr(err, MC_E_INVAL, "unknown access kind or requester");
     if (a->size == 0 || a->size > (1ull << 52))
         return mc_seterr(err, MC_E_RANGE, "access size %llu is zero or too large", (unsigned long long)a->size);
     if (a->req == MC_REQ_GUEST && a->asid == 0)
         return mc_seterr(err, MC_E_INVAL, "a guest access needs an ASID > 0");
-    mc_status st = mc_platform_check(p, err);
-    if (st)
-        return st;
 
     uint64_t addr = a->addr;
     unsigned abits = mc_platform_addr_bits(p);

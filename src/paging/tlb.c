@@ -1,4 +1,4 @@
-/* A direct-mapped TLB of 4 KiB translations plus a small direct-mapped array for 2 MiB / 1 GiB
+/* A two-way set-associative TLB of 4 KiB translations plus a small direct-mapped array for 2 MiB / 1 GiB
  * translations (1 GiB pages held per 2 MiB granule), tagged with an address-space id and the
  * nested root the translation came through, and a paging-structure (PDE) cache. */
 #include <stdlib.h>
@@ -23,6 +23,7 @@ struct tlb_ent {
     uint8_t valid;
     uint32_t check_epoch;      /* verdicts of the access check, see mc_lcpu_set_check_epoch */
     uint8_t check_ok;
+    uint8_t mru;               /* way 0 of a set: the way used last (the other one is replaced) */
 };
 _Static_assert(sizeof(struct tlb_ent) == 64, "a TLB entry is one cache line");
 
@@ -87,12 +88,38 @@ static inline size_t hash_idx(uint32_t tag, uint64_t vpn, unsigned n)
     return (size_t)((h >> 32) & (n - 1));
 }
 
+/* The two ways of the set holding (tag, vpn) in the 4 KiB array. */
+static inline struct tlb_ent *set_of(struct mc_tlb *t, uint32_t tag, uint64_t vpn)
+{
+    return &t->e[2 * hash_idx(tag, vpn, t->n / 2)];
+}
+
+static inline bool same(const struct tlb_ent *e, uint32_t tag, uint64_t root, uint64_t vpn)
+{
+    return e->valid && e->vpn == vpn && e->tag == tag && e->root == root;
+}
+
+/* The 4 KiB entry for (tag, root, vpn), or NULL; a hit makes its way the set's most recent. */
+static inline struct tlb_ent *find4k(struct mc_tlb *t, uint32_t tag, uint64_t root, uint64_t vpn)
+{
+    struct tlb_ent *w = set_of(t, tag, vpn);
+    if (same(&w[0], tag, root, vpn)) {
+        w[0].mru = 0;
+        return &w[0];
+    }
+    if (same(&w[1], tag, root, vpn)) {
+        w[0].mru = 1;
+        return &w[1];
+    }
+    return NULL;
+}
+
 bool tlb_lookup(struct mc_tlb *t, uint32_t tag, uint64_t root, uint64_t va, unsigned acc,
                 const struct mc_paging_regs *regs, struct mc_xlat *out)
 {
     uint64_t vpn = va >> 12;
-    struct tlb_ent *e = &t->e[hash_idx(tag, vpn, t->n)];
-    if (!e->valid || e->vpn != vpn || e->tag != tag || e->root != root) {
+    struct tlb_ent *e = find4k(t, tag, root, vpn);
+    if (!e) {
         e = &t->big[hash_idx(tag, va >> 21, NBIG)];
         if (!e->valid || e->vpn != (va >> 21) || e->tag != tag || e->root != root) {
             t->st.misses++;
@@ -132,8 +159,12 @@ void tlb_insert(struct mc_tlb *t, uint32_t tag, uint64_t root, uint64_t va, cons
     if (x->page_size > 4096) {
         vpn = va >> 21;
         e = &t->big[hash_idx(tag, vpn, NBIG)];
-    } else {
-        e = &t->e[hash_idx(tag, vpn, t->n)];
+    } else if (!(e = find4k(t, tag, root, vpn))) {
+        /* A new translation: a free way, else the one not used last. */
+        struct tlb_ent *w = set_of(t, tag, vpn);
+        unsigned way = !w[0].valid ? 0 : !w[1].valid ? 1 : (unsigned)!w[0].mru;
+        w[0].mru = (uint8_t)way;
+        e = &w[way];
     }
     e->vpn = vpn;
     e->va_base = va & ~(x->page_size - 1);
@@ -152,8 +183,8 @@ void tlb_insert(struct mc_tlb *t, uint32_t tag, uint64_t root, uint64_t va, cons
 
 void tlb_set_check(struct mc_tlb *t, uint32_t tag, uint64_t root, uint64_t va, uint32_t epoch, uint8_t ok)
 {
-    struct tlb_ent *e = &t->e[hash_idx(tag, va >> 12, t->n)];
-    if (!e->valid || e->vpn != (va >> 12) || e->tag != tag || e->root != root) {
+    struct tlb_ent *e = find4k(t, tag, root, va >> 12);
+    if (!e) {
         e = &t->big[hash_idx(tag, va >> 21, NBIG)];
         if (!e->valid || e->vpn != (va >> 21) || e->tag != tag || e->root != root)
             return;
@@ -197,10 +228,11 @@ void mc_tlb_invlpg(struct mc_tlb *t, uint32_t tag, uint64_t va)
 {
     if (!t)
         return;
-    /* A 4 KiB entry for va can only sit in its own slot; large entries are few. */
-    struct tlb_ent *e = &t->e[hash_idx(tag, va >> 12, t->n)];
-    if (e->valid && e->tag == tag && e->vpn == (va >> 12))
-        e->valid = 0;
+    /* A 4 KiB entry for va can only sit in its own set (any root); large entries are few. */
+    struct tlb_ent *e = set_of(t, tag, va >> 12);
+    for (unsigned w = 0; w < 2; w++)
+        if (e[w].valid && e[w].tag == tag && e[w].vpn == (va >> 12))
+            e[w].valid = 0;
     for (unsigned i = 0; i < NBIG; i++) {
         e = &t->big[i];
         if (e->valid && e->tag == tag && (va & ~((1ull << e->shift) - 1)) == e->va_base)

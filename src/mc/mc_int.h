@@ -1,0 +1,12 @@
+/* memcrypt — the memory controller's internals shared by its files. */
+#ifndef MC_MC_MC_INT_H
+#define MC_MC_MC_INT_H
+
+#include <memcrypt/mc.h>
+
+/* mc_select_domain for a platform already validated (the controller checks its platform when
+ * it is set): the same choice without re-checking the platform on every access. */
+mc_status mc_select_checked(const struct mc_platform *p, const struct mc_access *a, struct mc_route *out,
+                            struct mc_fault *fault, struct mc_error *err);
+
+#endif
