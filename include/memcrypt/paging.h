@@ -121,7 +121,9 @@ struct mc_tlb_stats {
 };
 
 /* entries: 4 KiB entries, power of two, 16..65536 (0 = 1024); plus 64 entries for 2 MiB /
- * 1 GiB translations (1 GiB pages are held per 2 MiB granule). Direct-mapped. */
+ * 1 GiB translations (1 GiB pages are held per 2 MiB granule). The 4 KiB array is two-way
+ * set-associative (a new entry takes a free way or the one not used last), the large one
+ * direct-mapped. */
 mc_status mc_tlb_create(unsigned entries, struct mc_tlb **out, struct mc_error *err);
 void mc_tlb_destroy(struct mc_tlb *t);
 /* Cached translation for (tag, va) satisfying acc, or false. A write to a page whose dirty bit
