@@ -219,7 +219,7 @@ static mc_status writeback(struct mc_ctl *mc, size_t idx, struct mc_error *err)
     struct cline *l = &mc->lines[idx];
     if (!l->valid || !l->dirty)
         return MC_OK;
-    mc_slot slot;
+    mc_slot slot = 0;
     mc_status st = dom_slot(mc, dom_unpack(l->dom), &slot, err);
     if (st == MC_OK)
         st = dram_out(mc, slot, l->pa, ldata(mc, idx), LINE, err);
@@ -351,7 +351,7 @@ static mc_status do_access(struct mc_ctl *mc, const struct mc_access *a, uint8_t
     if (fault)
         fault->kind = MC_FAULT_NONE;
     struct mc_route r;
-    mc_slot slot;
+    mc_slot slot = 0;
     mc_status st = mc_route(mc, a, &r, &slot, fault, err);
     if (st)
         return st;
