@@ -3,7 +3,9 @@
  *   static void test_something(void) { CHECK(x == 1); CHECK_EQ_U64(a, b); CHECK_MEM(p, q, n); }
  *   int main(void) { RUN(test_something); return check_summary(); }
  *
- * Every CHECK counts; check_summary() prints "N passed, N failed" (the line CI reads) and
+ * Every CHECK counts; a failure prints file:line, the test, the expression as written and, for
+ * CHECK_EQ_U64 and CHECK_MEM, the values (CHECK_MEM: the first differing byte offset).
+ * check_summary() prints "N passed, N failed" (the line CI reads) and
  * returns non-zero when anything failed. Paths: MC_TEST_DATA (tests/data), MC_SOURCE_DIR,
  * MC_BINARY_DIR, MC_CLI (the built memcrypt binary), MC_OVMF_DIR are compile definitions.
  */
@@ -41,13 +43,43 @@ static const char *check_current_ = "";
         }                                                                                          \
     } while (0)
 
+/* a == b as 64-bit values; a failure shows both expressions as written and their values. */
 #define CHECK_EQ_U64(a, b)                                                                         \
     do {                                                                                           \
         uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                                           \
-        CHECK_MSG(a_ == b_, "0x%" PRIx64 " != 0x%" PRIx64, a_, b_);                                \
+        if (a_ == b_) {                                                                            \
+            check_passed_++;                                                                       \
+        } else {                                                                                   \
+            check_failed_++;                                                                       \
+            fprintf(stderr, "FAIL %s:%d [%s]: %s == %s: 0x%" PRIx64 " != 0x%" PRIx64 "\n", __FILE__, \
+                    __LINE__, check_current_, #a, #b, a_, b_);                                     \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_MEM(a, b, n) CHECK_MSG(memcmp((a), (b), (n)) == 0, "%zu bytes differ", (size_t)(n))
+/* n bytes at a equal n bytes at b; a failure shows both expressions, the first differing byte
+ * offset, the bytes there and how many bytes differ in all. */
+#define CHECK_MEM(a, b, n) check_mem_((a), (b), (size_t)(n), #a, #b, #n, __FILE__, __LINE__)
+
+static inline void check_mem_(const void *a, const void *b, size_t n, const char *ea, const char *eb,
+                              const char *en, const char *file, int line)
+{
+    const uint8_t *x = (const uint8_t *)a, *y = (const uint8_t *)b;
+    size_t first = n, ndiff = 0;
+    for (size_t i = 0; i < n; i++)
+        if (x[i] != y[i]) {
+            if (first == n)
+                first = i;
+            ndiff++;
+        }
+    if (!ndiff) {
+        check_passed_++;
+        return;
+    }
+    check_failed_++;
+    fprintf(stderr, "FAIL %s:%d [%s]: %s == %s (%s = %zu bytes): first difference at offset %zu (0x%zx): "
+                    "0x%02x != 0x%02x; %zu byte(s) differ\n",
+            file, line, check_current_, ea, eb, en, n, first, first, x[first], y[first], ndiff);
+}
 
 #define RUN(fn)                                                                                    \
     do {                                                                                           \
