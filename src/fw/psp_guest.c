@@ -354,8 +354,10 @@ static uint32_t activate(struct mc_psp *psp, struct psp_guest *g, uint32_t asid,
     if (psp->asid_dirty[asid])
         return psp_fail(err, MC_FW_DF_FLUSH_REQUIRED, "ASID %u was not flushed since its last use (WBINVD + DF_FLUSH)",
                         asid);
-    if (psp->mem.bind_key(psp->mem.ctx, asid, g->vek, PSP_VEK_LEN, err) != MC_OK)
-        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "the memory controller refused the key for ASID %u", asid);
+    mc_status bst = psp->mem.bind_key(psp->mem.ctx, asid, g->vek, PSP_VEK_LEN, err);
+    if (bst != MC_OK)
+        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s for ASID %u",
+                        bst == MC_E_NOMEM ? "out of memory binding the key" : "the memory controller refused the key", asid);
     g->asid = asid;
     g->activation_pending = g->state != MC_SEV_GSTATE_RUNNING;
     psp->asid_owner[asid] = g->handle;

@@ -52,8 +52,12 @@ uint32_t psp_id_reload(struct mc_psp *psp, struct mc_error *err)
     psp->id_changed = false;
     if (psp->nv.ident_len == 0)
         return MC_FW_SUCCESS;
-    if (mc_sev_identity_deserialize(psp->nv.ident, psp->nv.ident_len, &psp->id, err) != MC_OK)
-        return psp_fail(err, MC_FW_SECURE_DATA_INVALID, "the stored platform identity is invalid");
+    mc_status st = mc_sev_identity_deserialize(psp->nv.ident, psp->nv.ident_len, &psp->id, err);
+    if (st == MC_E_NOMEM) /* the host's failure, not the stored data's */
+        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "out of memory loading the stored platform identity");
+    if (st != MC_OK)
+        return psp_fail(err, MC_FW_SECURE_DATA_INVALID, "the stored platform identity is invalid%s%s",
+                        err ? ": " : "", err ? err->msg : "");
     return MC_FW_SUCCESS;
 }
 

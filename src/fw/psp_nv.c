@@ -38,9 +38,14 @@ struct nv_keys {
 
 static mc_status nv_keys(const uint8_t secret[PSP_CHIP_SECRET_LEN], struct nv_keys *k, struct mc_error *err)
 {
-    if (mc_kdf_sev(secret, PSP_CHIP_SECRET_LEN, "memcrypt-chip-id", NULL, 0, k->chip_id, 32, err) ||
-        mc_kdf_sev(secret, PSP_CHIP_SECRET_LEN, "memcrypt-nv-encryption", NULL, 0, k->enc, 16, err) ||
-        mc_kdf_sev(secret, PSP_CHIP_SECRET_LEN, "memcrypt-nv-integrity", NULL, 0, k->mac, 32, err))
+    mc_status st = mc_kdf_sev(secret, PSP_CHIP_SECRET_LEN, "memcrypt-chip-id", NULL, 0, k->chip_id, 32, err);
+    if (!st)
+        st = mc_kdf_sev(secret, PSP_CHIP_SECRET_LEN, "memcrypt-nv-encryption", NULL, 0, k->enc, 16, err);
+    if (!st)
+        st = mc_kdf_sev(secret, PSP_CHIP_SECRET_LEN, "memcrypt-nv-integrity", NULL, 0, k->mac, 32, err);
+    if (st == MC_E_NOMEM)
+        return st;
+    if (st)
         return mc_seterr(err, MC_E_CRYPTO, "cannot derive the persistent-state keys");
     return MC_OK;
 }
@@ -213,8 +218,11 @@ static mc_status load_file(struct mc_psp *psp, struct mc_error *err)
             s = psp_nv_decode(psp, n->chip_secret, f + ST_OFF_IMG, len - ST_OFF_IMG, n, what, err);
             if (!s) {
                 memcpy(&psp->nv, n, sizeof *n);
-                struct mc_error e2;
-                if (psp_id_reload(psp, &e2) != MC_FW_SUCCESS)
+                struct mc_error e2 = {0};
+                uint32_t fs = psp_id_reload(psp, &e2);
+                if (fs == MC_FW_HWERROR_PLATFORM)
+                    s = mc_seterr(err, MC_E_NOMEM, "%s: %s", what, e2.msg);
+                else if (fs != MC_FW_SUCCESS)
                     s = mc_seterr(err, MC_E_FORMAT, "%s holds an invalid platform identity: %s", what, e2.msg);
             }
             mc_wipe(n, sizeof *n);

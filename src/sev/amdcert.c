@@ -82,6 +82,8 @@ static mc_status parse_sized(const uint8_t *buf, size_t len, size_t sig_len, boo
     struct mc_pk *k = NULL;
     mc_status rc = mc_amd_cert_get_pubkey(&c, &k, err);
     mc_pk_free(k);
+    if (rc == MC_E_NOMEM)
+        return rc;
     if (rc != MC_OK)
         return mc_seterr(err, MC_E_FORMAT, "AMD certificate public key is invalid");
     *out = c;

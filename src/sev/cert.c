@@ -140,7 +140,8 @@ static mc_status pubkey_from_area(uint32_t algo, const uint8_t *pk, struct mc_pk
             return mc_seterr(err, MC_E_FORMAT, "public key area has non-zero padding");
         /* qx/qy: LE72, bytes 48..71 zero (checked by the helper, MC_E_FORMAT) */
         mc_status rc = mc_p384_from_public_le72(pk + ECC_QX, pk + ECC_QY, out, err);
-        return rc == MC_OK || rc == MC_E_FORMAT ? rc : mc_seterr(err, MC_E_FORMAT, "public key is not a point on P-384");
+        return rc == MC_OK || rc == MC_E_FORMAT || rc == MC_E_NOMEM ? rc
+                                                                    : mc_seterr(err, MC_E_FORMAT, "public key is not a point on P-384");
     }
     if (algo_is_rsa(algo)) {
         uint32_t bits = mc_le32(pk);
@@ -157,7 +158,7 @@ static mc_status pubkey_from_area(uint32_t algo, const uint8_t *pk, struct mc_pk
         if (!(n[0] & 0x80))
             return mc_seterr(err, MC_E_FORMAT, "RSA modulus is shorter than its declared %u bits", bits);
         mc_status rc = mc_rsa_from_public(n, nb, e, nb, out, err);
-        return rc == MC_OK ? MC_OK : mc_seterr(err, MC_E_FORMAT, "RSA public key is invalid");
+        return rc == MC_OK || rc == MC_E_NOMEM ? rc : mc_seterr(err, MC_E_FORMAT, "RSA public key is invalid");
     }
     return mc_seterr(err, MC_E_FORMAT, "unknown public key algorithm 0x%x", algo);
 }
@@ -317,6 +318,8 @@ static mc_status verify_by(const struct mc_sev_cert *c, uint32_t signer_usage, c
         last = verify_slot(c, s, k, &e2);
         if (last == MC_OK)
             return MC_OK;
+        if (last == MC_E_NOMEM)
+            return mc_seterr(err, last, "%s", e2.msg);
     }
     if (!found && usage_only)
         return mc_seterr(err, MC_E_VERIFY, "the %s signature on the %s certificate uses %s, which this %s (%s) does not sign with",

@@ -495,16 +495,28 @@ static mc_status bad_state(struct mc_error *err, const char *why)
 static mc_status key_for_cert(const uint8_t d[48], const struct mc_sev_cert *c, struct mc_pk **out, struct mc_error *err)
 {
     struct mc_pk *k = NULL;
-    if (mc_p384_from_private(d, &k, NULL) != MC_OK)
+    mc_status st = mc_p384_from_private(d, &k, NULL);
+    if (st == MC_E_NOMEM)
+        return mc_seterr(err, st, "out of memory");
+    if (st != MC_OK)
         return bad_state(err, "a private key is out of range");
     struct mc_sev_cert t;
-    if (mc_sev_cert_init(&t, c->usage, c->algo, c->api_major, c->api_minor, k, NULL) != MC_OK ||
-        memcmp(t.pubkey, c->pubkey, MC_SEV_PUBKEY_LEN) != 0) {
+    st = mc_sev_cert_init(&t, c->usage, c->algo, c->api_major, c->api_minor, k, NULL);
+    if (st != MC_OK || memcmp(t.pubkey, c->pubkey, MC_SEV_PUBKEY_LEN) != 0) {
         mc_pk_free(k);
-        return bad_state(err, "a private key does not match its certificate");
+        return st == MC_E_NOMEM ? mc_seterr(err, st, "out of memory")
+                                : bad_state(err, "a private key does not match its certificate");
     }
     *out = k;
     return MC_OK;
+}
+
+/* A check's status: true when it failed; a failure for lack of memory is noted in *oom. */
+static bool failed(mc_status st, bool *oom)
+{
+    if (st == MC_E_NOMEM)
+        *oom = true;
+    return st != MC_OK;
 }
 
 mc_status mc_sev_identity_deserialize(const uint8_t *buf, size_t len, struct mc_sev_identity **out,
@@ -521,8 +533,9 @@ mc_status mc_sev_identity_deserialize(const uint8_t *buf, size_t len, struct mc_
     if (mc_le32(buf + 12) != len)
         return bad_state(err, "length field does not match the file size (truncated or padded)");
     uint8_t h[32];
-    if (mc_sha256(buf, len - 32, h, err) != MC_OK)
-        return MC_E_CRYPTO;
+    mc_status hs = mc_sha256(buf, len - 32, h, err);
+    if (hs != MC_OK)
+        return hs;
     if (!mc_ct_equal(h, buf + len - 32, 32))
         return bad_state(err, "checksum mismatch (corrupted)");
     if (buf[19] & ~1u)
@@ -537,6 +550,7 @@ mc_status mc_sev_identity_deserialize(const uint8_t *buf, size_t len, struct mc_
     id->build = buf[18];
     id->owned = buf[19] & 1;
     memcpy(id->cuk, buf + 20, CUK_LEN);
+    bool oom = false;
     struct mc_amd_cert *amd[2] = {&id->ark, &id->ask};
     for (int i = 0; i < 2 && rc == MC_OK; i++) {
         if (end - o < 4) {
@@ -545,7 +559,7 @@ mc_status mc_sev_identity_deserialize(const uint8_t *buf, size_t len, struct mc_
         }
         uint32_t n = mc_le32(buf + o);
         o += 4;
-        if (n > end - o || mc_amd_cert_parse(buf + o, n, amd[i], NULL) != MC_OK)
+        if (n > end - o || failed(mc_amd_cert_parse(buf + o, n, amd[i], NULL), &oom))
             rc = bad_state(err, "malformed emulated ARK/ASK");
         o += n;
     }
@@ -554,17 +568,17 @@ mc_status mc_sev_identity_deserialize(const uint8_t *buf, size_t len, struct mc_
     if (rc == MC_OK && end - o != 4 * MC_SEV_CERT_LEN + 3 * 48)
         rc = bad_state(err, "wrong size for the certificates and keys");
     for (int i = 0; i < 4 && rc == MC_OK; i++, o += MC_SEV_CERT_LEN)
-        if (mc_sev_cert_parse(buf + o, MC_SEV_CERT_LEN, cs[i], NULL) != MC_OK || cs[i]->usage != usage[i])
+        if (failed(mc_sev_cert_parse(buf + o, MC_SEV_CERT_LEN, cs[i], NULL), &oom) || cs[i]->usage != usage[i])
             rc = bad_state(err, "malformed platform certificate");
-    if (rc == MC_OK && (!mc_amd_cert_is_emulated(&id->ark) || mc_amd_cert_verify(&id->ark, &id->ark, NULL) != MC_OK ||
-                        mc_amd_cert_verify(&id->ask, &id->ark, NULL) != MC_OK ||
-                        mc_sev_cert_verify_by_ask(&id->cek, &id->ask, NULL) != MC_OK))
+    if (rc == MC_OK && (!mc_amd_cert_is_emulated(&id->ark) || failed(mc_amd_cert_verify(&id->ark, &id->ark, NULL), &oom) ||
+                        failed(mc_amd_cert_verify(&id->ask, &id->ark, NULL), &oom) ||
+                        failed(mc_sev_cert_verify_by_ask(&id->cek, &id->ask, NULL), &oom)))
         rc = bad_state(err, "emulated ARK/ASK/CEK chain does not verify");
     if (rc == MC_OK) {
         struct mc_sev_cert t;
-        if (derive_cek(id->cuk, &id->cek_key, err) != MC_OK ||
-            mc_sev_cert_init(&t, MC_SEV_USAGE_CEK, id->cek.algo, id->cek.api_major, id->cek.api_minor, id->cek_key,
-                             NULL) != MC_OK ||
+        if (failed(derive_cek(id->cuk, &id->cek_key, err), &oom) ||
+            failed(mc_sev_cert_init(&t, MC_SEV_USAGE_CEK, id->cek.algo, id->cek.api_major, id->cek.api_minor,
+                                    id->cek_key, NULL), &oom) ||
             memcmp(t.pubkey, id->cek.pubkey, MC_SEV_PUBKEY_LEN) != 0)
             rc = bad_state(err, "the CEK does not match the chip secret");
     }
@@ -583,11 +597,13 @@ mc_status mc_sev_identity_deserialize(const uint8_t *buf, size_t len, struct mc_
     o += 48;
     if (rc == MC_OK)
         rc = key_for_cert(buf + o, &id->pdh, &id->pdh_key, err);
-    if (rc == MC_OK && (mc_sev_cert_verify(&id->oca, &id->oca, NULL) != MC_OK ||
-                        mc_sev_cert_verify(&id->pek, &id->oca, NULL) != MC_OK ||
-                        mc_sev_cert_verify(&id->pek, &id->cek, NULL) != MC_OK ||
-                        mc_sev_cert_verify(&id->pdh, &id->pek, NULL) != MC_OK))
+    if (rc == MC_OK && (failed(mc_sev_cert_verify(&id->oca, &id->oca, NULL), &oom) ||
+                        failed(mc_sev_cert_verify(&id->pek, &id->oca, NULL), &oom) ||
+                        failed(mc_sev_cert_verify(&id->pek, &id->cek, NULL), &oom) ||
+                        failed(mc_sev_cert_verify(&id->pdh, &id->pek, NULL), &oom)))
         rc = bad_state(err, "OCA/PEK/PDH signatures do not verify");
+    if (rc != MC_OK && oom) /* a check that could not run for lack of memory: not bad data */
+        rc = mc_seterr(err, MC_E_NOMEM, "out of memory reading the platform identity");
     if (rc != MC_OK) {
         mc_sev_identity_free(id);
         return rc;

@@ -629,7 +629,10 @@ mc_status mc_snp_identity_deserialize(const uint8_t *buf, size_t len, struct mc_
     size_t used = 0, end = len - MC_SHA256_LEN;
     struct mc_error ke;
     mc_status st = derive_root(id, err);
-    if (!st && mc_kds_read(&id->kds, g, buf + B_ROOTS, end - B_ROOTS, &used, &ke) != MC_OK)
+    mc_status kst = st ? st : mc_kds_read(&id->kds, g, buf + B_ROOTS, end - B_ROOTS, &used, &ke);
+    if (!st && kst == MC_E_NOMEM)
+        st = mc_seterr(err, MC_E_NOMEM, "%s", ke.msg);
+    else if (!st && kst != MC_OK)
         st = bad_blob(err, ke.msg);
     if (!st && B_ROOTS + used != end)
         st = bad_blob(err, "trailing bytes after the emulated roots");

@@ -199,7 +199,10 @@ static mc_status read_root(struct mc_kds *t, int i, const uint8_t *cd, size_t cn
     if (mc_kds_mark_of(X509_get_subject_name(t->cert[i])) != MC_KDS_MARK_EMULATED)
         return bad(err, what, "is not marked as memcrypt's EMULATED root");
     unsigned bits = i == MC_KDS_ARK ? 0 : mc_pk_rsa_bits(t->key[MC_KDS_ARK]);
-    if (mc_pk_from_private_der(kd, kn, MC_PK_RSA, &t->key[i], NULL) != MC_OK ||
+    mc_status st = mc_pk_from_private_der(kd, kn, MC_PK_RSA, &t->key[i], NULL);
+    if (st == MC_E_NOMEM)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory reading the stored emulated %s", what);
+    if (st != MC_OK ||
         (mc_pk_rsa_bits(t->key[i]) != 4096 && mc_pk_rsa_bits(t->key[i]) != 2048) ||
         (bits && mc_pk_rsa_bits(t->key[i]) != bits))
         return bad(err, what, "private key is not an RSA-4096 (or -2048) key of the ARK's size");
@@ -216,11 +219,17 @@ static mc_status read_root(struct mc_kds *t, int i, const uint8_t *cd, size_t cn
         struct mc_pk *pub = NULL;
         uint8_t nb[512], eb[8];
         size_t nl = 0, el = 0;
-        pair = mc_rsa_pss_sign(t->key[i], "SHA384", 48, probe, sizeof probe, sig, sizeof sig, &sl, NULL) == MC_OK &&
-               mc_rsa_get_public(t->key[i], nb, sizeof nb, &nl, eb, sizeof eb, &el, NULL) == MC_OK &&
-               mc_rsa_from_public(nb, nl, eb, el, &pub, NULL) == MC_OK &&
-               mc_rsa_pss_verify(pub, "SHA384", 48, probe, sizeof probe, sig, sl, NULL) == MC_OK;
+        st = mc_rsa_pss_sign(t->key[i], "SHA384", 48, probe, sizeof probe, sig, sizeof sig, &sl, NULL);
+        if (!st)
+            st = mc_rsa_get_public(t->key[i], nb, sizeof nb, &nl, eb, sizeof eb, &el, NULL);
+        if (!st)
+            st = mc_rsa_from_public(nb, nl, eb, el, &pub, NULL);
+        if (!st)
+            st = mc_rsa_pss_verify(pub, "SHA384", 48, probe, sizeof probe, sig, sl, NULL);
         mc_pk_free(pub);
+        if (st == MC_E_NOMEM)
+            return mc_seterr(err, MC_E_NOMEM, "out of memory checking the stored emulated %s", what);
+        pair = st == MC_OK;
     }
     if (!pair)
         return bad(err, what, "private key does not belong to its certificate");

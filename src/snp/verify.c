@@ -61,6 +61,7 @@ struct mc_snp_verifier {
     struct roots roots[NGEN];
     struct chain_entry cache[CACHE_SLOTS];
     unsigned next;
+    bool nomem; /* the last chain build ran out of memory */
 };
 
 static void chain_entry_clear(struct chain_entry *e)
@@ -212,7 +213,7 @@ static mc_status leaf_key(const EVP_PKEY *pk, struct mc_pk **out)
     mc_status st = MC_E_CRYPTO;
     if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_X, &bx) &&
         EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_Y, &by) && BN_bn2binpad(bx, x, MC_P384_LEN) == MC_P384_LEN && BN_bn2binpad(by, y, MC_P384_LEN) == MC_P384_LEN)
-        st = mc_p384_from_public(x, y, out, NULL);
+        st = mc_p384_from_public(x, y, out, NULL); /* MC_E_NOMEM when out of memory */
     BN_free(bx);
     BN_free(by);
     ERR_clear_error();
@@ -387,7 +388,9 @@ static bool build_chain(struct mc_snp_verifier *v, const struct mc_snp_report *r
         add(res, "chain", MC_CHECK_FAIL, "%s", er.msg);
         goto out;
     }
-    if (leaf_key(pk, &e->pub)) {
+    mc_status kst = leaf_key(pk, &e->pub);
+    if (kst) {
+        v->nomem = kst == MC_E_NOMEM; /* a resource failure, not a verdict: mc_snp_verify says so */
         add(res, "chain", MC_CHECK_FAIL, "cannot prepare the %s key for ECDSA verification", leafname);
         goto out;
     }
@@ -578,8 +581,9 @@ static void check_policy(const struct mc_snp_report *r, const struct mc_snp_poli
 static mc_status cache_key(const struct mc_snp_certs *c, bool vlek, uint8_t key[MC_SHA256_LEN])
 {
     struct mc_digest *d;
-    if (mc_digest_new("SHA256", &d, NULL))
-        return MC_E_CRYPTO;
+    mc_status st0 = mc_digest_new("SHA256", &d, NULL);
+    if (st0)
+        return st0;
     uint8_t hdr[1 + 3 * 8];
     hdr[0] = vlek;
     uint64_t lens[3] = {c->vcek_len, c->ask ? c->ask_len : 0, c->ark ? c->ark_len : 0};
@@ -642,8 +646,9 @@ mc_status mc_snp_verify(struct mc_snp_verifier *v, const struct mc_snp_report *r
         add(res, "vcek", MC_CHECK_FAIL, "the %s certificate given is empty (0 bytes)", vlek ? "VLEK" : "VCEK");
     } else if (report_ok) {
         uint8_t key[MC_SHA256_LEN];
-        if (cache_key(c, vlek, key))
-            return mc_seterr(err, MC_E_CRYPTO, "SHA-256 failed");
+        mc_status kst = cache_key(c, vlek, key);
+        if (kst)
+            return mc_seterr(err, kst, kst == MC_E_NOMEM ? "out of memory" : "SHA-256 failed");
         for (int i = 0; i < CACHE_SLOTS && !e; i++)
             if (v->cache[i].used && !memcmp(v->cache[i].key, key, sizeof key))
                 e = &v->cache[i];
@@ -660,7 +665,7 @@ mc_status mc_snp_verify(struct mc_snp_verifier *v, const struct mc_snp_report *r
                 add(res, "generation", MC_CHECK_PASS, "%s", mc_snp_gen_name(e->gen));
                 add(res, "chain", MC_CHECK_PASS, "verified earlier (cached)");
             }
-        } else if (build_chain(v, r, c, vlek, &fresh, res)) {
+        } else if (v->nomem = false, build_chain(v, r, c, vlek, &fresh, res)) {
             struct chain_entry *slot = &v->cache[v->next];
             v->next = (v->next + 1) % CACHE_SLOTS;
             chain_entry_clear(slot);
@@ -672,6 +677,10 @@ mc_status mc_snp_verify(struct mc_snp_verifier *v, const struct mc_snp_report *r
         }
     }
     chain_entry_clear(&fresh);
+    if (v->nomem) {
+        v->nomem = false;
+        return mc_seterr(err, MC_E_NOMEM, "out of memory setting up the chain's key");
+    }
 
     if (e) {
         res->gen = e->gen;

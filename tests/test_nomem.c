@@ -1,0 +1,571 @@
+/* Allocation fault injection (the sweep SQLite's test harness runs): for each component, a
+ * representative run is repeated with its Nth allocation failing, for every N from 1 until a
+ * run makes fewer than N allocations. Every run must end without a crash, with MC_E_NOMEM
+ * when an allocation failed (or MC_OK when the code could do without it), and with every block
+ * it allocated freed again (counted here; the sanitizer build's LeakSanitizer checks too).
+ *
+ * The hook is test-only: this program is linked with --wrap for malloc, calloc, realloc,
+ * aligned_alloc, strdup, strndup and free (CMakeLists.txt), so every allocation the library
+ * makes goes through the __wrap_ functions below; libcrypto's own allocations are not counted.
+ * Each run starts from a warm process (one run first, unarmed), so one-time caches are filled
+ * before counting starts. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <memcrypt/board.h>
+#include <memcrypt/fileio.h>
+#include <memcrypt/machine.h>
+#include <memcrypt/measure.h>
+#include <memcrypt/psp.h>
+#include <memcrypt/sev_api.h>
+#include <memcrypt/sev_cert.h>
+#include <memcrypt/snp_attest.h>
+#include <memcrypt/snp_identity.h>
+#include <memcrypt/snp_report.h>
+#include <memcrypt/snp_verify.h>
+
+#include "check.h"
+#include "crypto/crypto.h"
+#include "test_fw_harness.h"
+
+/* ---------------------------------------------------------------------------- the hook -- */
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+void *__real_aligned_alloc(size_t a, size_t n);
+char *__real_strdup(const char *s);
+char *__real_strndup(const char *s, size_t n);
+void __real_free(void *p);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t m);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_aligned_alloc(size_t a, size_t n);
+char *__wrap_strdup(const char *s);
+char *__wrap_strndup(const char *s, size_t n);
+void __wrap_free(void *p);
+
+static bool armed;               /* counting and tracking */
+static unsigned long fail_at;    /* 1-based allocation number to fail; 0 = none */
+static unsigned long allocs;     /* allocations seen while armed */
+static bool injected;            /* the failure happened in this run */
+
+/* Blocks allocated while armed and not yet freed: open addressing, tombstones. */
+#define LIVE_SLOTS (1u << 18)
+#define TOMB ((void *)1)
+static void *live[LIVE_SLOTS];
+static unsigned long nlive;
+
+static size_t slot_of(void *p) { return (size_t)(((uintptr_t)p >> 4) * 0x9E3779B97F4A7C15ull >> 46) & (LIVE_SLOTS - 1); }
+
+static void live_add(void *p)
+{
+    if (!p || !armed)
+        return;
+    for (size_t i = slot_of(p), k = 0; k < LIVE_SLOTS; i = (i + 1) & (LIVE_SLOTS - 1), k++)
+        if (!live[i] || live[i] == TOMB) {
+            live[i] = p;
+            nlive++;
+            return;
+        }
+}
+
+static void live_del(void *p)
+{
+    if (!p || !nlive)
+        return;
+    for (size_t i = slot_of(p), k = 0; k < LIVE_SLOTS && live[i]; i = (i + 1) & (LIVE_SLOTS - 1), k++)
+        if (live[i] == p) {
+            live[i] = TOMB;
+            nlive--;
+            return;
+        }
+}
+
+static void live_clear(void)
+{
+    memset(live, 0, sizeof live);
+    nlive = 0;
+}
+
+static bool fail_now(void)
+{
+    if (!armed)
+        return false;
+    allocs++;
+    if (fail_at && allocs == fail_at) {
+        injected = true;
+        return true;
+    }
+    return false;
+}
+
+void *__wrap_malloc(size_t n)
+{
+    if (fail_now())
+        return NULL;
+    void *p = __real_malloc(n);
+    live_add(p);
+    return p;
+}
+
+void *__wrap_calloc(size_t n, size_t m)
+{
+    if (fail_now())
+        return NULL;
+    void *p = __real_calloc(n, m);
+    live_add(p);
+    return p;
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    if (fail_now())
+        return NULL;
+    void *q = __real_realloc(p, n);
+    if (q) {
+        live_del(p);
+        live_add(q);
+    }
+    return q;
+}
+
+void *__wrap_aligned_alloc(size_t a, size_t n)
+{
+    if (fail_now())
+        return NULL;
+    void *p = __real_aligned_alloc(a, n);
+    live_add(p);
+    return p;
+}
+
+char *__wrap_strdup(const char *s)
+{
+    if (fail_now())
+        return NULL;
+    char *p = __real_strdup(s);
+    live_add(p);
+    return p;
+}
+
+char *__wrap_strndup(const char *s, size_t n)
+{
+    if (fail_now())
+        return NULL;
+    char *p = __real_strndup(s, n);
+    live_add(p);
+    return p;
+}
+
+void __wrap_free(void *p)
+{
+    live_del(p);
+    __real_free(p);
+}
+
+/* ------------------------------------------------------------------------- the sweep -- */
+
+typedef mc_status (*scenario_fn)(void *ctx, struct mc_error *err);
+
+/* Run fn unarmed once (warm-up; it must succeed), then with allocation N failing for N = 1, 2,
+ * ... until a run completes without reaching N. */
+static void sweep(const char *name, scenario_fn fn, void *ctx)
+{
+    struct mc_error e = {0};
+    mc_status st = fn(ctx, &e);
+    CHECK_MSG(st == MC_OK, "%s: the run itself fails: %s", name, e.msg);
+    if (st != MC_OK)
+        return;
+    unsigned long bad_status = 0, leaks = 0, runs = 0;
+    for (unsigned long n = 1;; n++) {
+        live_clear();
+        allocs = 0;
+        injected = false;
+        fail_at = n;
+        armed = true;
+        mc_clearerr(&e);
+        st = fn(ctx, &e);
+        armed = false;
+        runs++;
+        if (nlive) {
+            if (leaks++ < 5)
+                fprintf(stderr, "%s: failing allocation %lu of %lu leaves %lu block(s) allocated (status %d: %s)\n", name,
+                        n, allocs, nlive, (int)st, e.msg);
+        }
+        if (!injected) {
+            CHECK_MSG(st == MC_OK, "%s: with no failure injected (%lu allocations) the run fails: %s", name, allocs, e.msg);
+            printf("%s: %lu allocations, each failed once\n", name, n - 1);
+            break;
+        }
+        if (st != MC_E_NOMEM && st != MC_OK) {
+            if (bad_status++ < 100)
+                fprintf(stderr, "%s: failing allocation %lu gives status %d (%s), not MC_E_NOMEM\n", name, n, (int)st,
+                        e.msg);
+        }
+        if (n > 100000) {
+            CHECK_MSG(0, "%s: more than 100000 allocations", name);
+            break;
+        }
+    }
+    fail_at = 0;
+    live_clear();
+    CHECK_MSG(leaks == 0, "%s: %lu of %lu runs leaked", name, leaks, runs);
+    CHECK_MSG(bad_status == 0, "%s: %lu of %lu runs ended with a status other than MC_E_NOMEM", name, bad_status, runs);
+    CHECK(runs > 1);
+}
+
+/* ------------------------------------------------------------------------ components -- */
+
+/* Engine, DRAM, memory controller and cache under a machine: create, encrypted and plain
+ * stores and loads through the controller, CLFLUSH, WBINVD, reset, destroy. */
+static mc_status run_machine(void *ctx, struct mc_error *err)
+{
+    (void)ctx;
+    struct mc_machine_config c;
+    mc_machine_config_init(&c);
+    c.platform = "milan";
+    c.dram_size = 8u << 20;
+    c.seed = (const uint8_t *)"nomem";
+    c.seed_len = 5;
+    struct mc_machine *m = NULL;
+    mc_status st = mc_machine_create(&c, &m, err);
+    if (st)
+        return st;
+    uint8_t buf[8192], back[8192];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (uint8_t)(i * 7 + 1);
+    struct mc_fault f;
+    uint64_t cbit = mc_machine_enc_bit(m);
+    for (int k = 0; k < 4 && !st; k++) {
+        uint64_t pa = 0x100000ull + (uint64_t)k * 0x40000;
+        st = mc_machine_phys_write(m, pa | (k & 1 ? cbit : 0), buf, sizeof buf, &f, err);
+        if (!st)
+            st = mc_machine_phys_read(m, pa | (k & 1 ? cbit : 0), back, sizeof back, &f, err);
+        if (!st && memcmp(buf, back, sizeof buf))
+            st = mc_seterr(err, MC_E_STATE, "read back differs");
+    }
+    if (!st)
+        st = mc_machine_wbinvd(m, err);
+    if (!st)
+        st = mc_machine_reset(m, err);
+    mc_machine_destroy(m);
+    return st;
+}
+
+/* The firmware through the host driver's mailbox, on a board whose chip identity is loaded
+ * from a state file made before the sweep: PLATFORM_STATUS, INIT, GET_ID, PEK_CSR, PDH export,
+ * LAUNCH_START/UPDATE_DATA/MEASURE, ACTIVATE, DEACTIVATE, DECOMMISSION, SHUTDOWN. A command
+ * whose allocation failed reports it (MC_E_NOMEM, or a firmware error) and leaves the board
+ * usable for destruction. */
+struct fw_ctx {
+    char state[512];
+};
+
+static void tweak_2048(struct mc_psp_config *c) { c->root_bits = 2048; }
+
+static mc_status fw_cmd(struct fwt *t, uint32_t cmd, void *buf, size_t len)
+{
+    uint32_t fs = 0;
+    mc_status st = mc_board_fw(t->b, cmd, buf, len, &fs, &t->err);
+    /* The firmware reports a failed host allocation as the spec's HWERROR_PLATFORM; the mailbox's
+     * caller gets it as a failed command whose message says so. That counts as the clean NOMEM
+     * here; any other failure is passed on as it came. */
+    if (st && fs == MC_FW_HWERROR_PLATFORM && strstr(t->err.msg, "out of memory"))
+        return mc_seterr(&t->err, MC_E_NOMEM, "command 0x%x: %s", cmd, t->err.msg);
+    if (st)
+        return st;
+    if (fs != MC_FW_SUCCESS)
+        return mc_seterr(&t->err, MC_E_STATE, "command 0x%x: firmware status 0x%x", cmd, fs);
+    return MC_OK;
+}
+
+static mc_status run_fw(void *ctx, struct mc_error *err)
+{
+    struct fw_ctx *c = ctx;
+    struct fwt t;
+    if (fwt_open(&t, "milan", c->state, tweak_2048) != 0) {
+        *err = t.err;
+        return t.err.code ? t.err.code : MC_E_STATE;
+    }
+    mc_status st = MC_OK;
+    uint8_t b[0x100];
+    memset(b, 0, sizeof b);
+    st = fw_cmd(&t, MC_SEV_CMD_PLATFORM_STATUS, b, 0xc);
+    if (!st) {
+        memset(b, 0, sizeof b);
+        st = fw_cmd(&t, MC_SEV_CMD_INIT, b, 0x14);
+    }
+    if (!st) {
+        uint32_t fs = 0;
+        st = mc_board_df_flush(t.b, &fs, &t.err);
+    }
+    uint8_t hdr[0x40] = {0};
+    if (!st) {
+        mc_put_le64(hdr, DATA_PA);
+        mc_put_le32(hdr + 8, 0x40);
+        st = fw_cmd(&t, MC_SEV_CMD_GET_ID, hdr, 0x0c);
+    }
+    if (!st) {
+        memset(hdr, 0, sizeof hdr);
+        mc_put_le64(hdr, DATA_PA);
+        mc_put_le32(hdr + 8, MC_SEV_CERT_LEN);
+        st = fw_cmd(&t, MC_SEV_CMD_PEK_CSR, hdr, 0x0c);
+    }
+    uint32_t h = 0;
+    if (!st) {
+        memset(b, 0, sizeof b);
+        mc_put_le32(b + 4, 0x1); /* NODBG */
+        st = fw_cmd(&t, MC_SEV_CMD_LAUNCH_START, b, 0x24);
+        h = mc_le32(b);
+    }
+    if (!st) {
+        memset(b, 0, sizeof b);
+        mc_put_le32(b, h);
+        mc_put_le32(b + 4, t.cfg.min_sev_asid); /* the first SEV (not SEV-ES) ASID */
+        st = fw_cmd(&t, MC_SEV_CMD_ACTIVATE, b, 8);
+    }
+    if (!st) {
+        uint32_t fs = 0;
+        st = mc_board_df_flush(t.b, &fs, &t.err);
+    }
+    if (!st) {
+        uint8_t page[4096];
+        memset(page, 0x5a, sizeof page);
+        hw_write(&t, GUEST_PA, page, sizeof page);
+        mc_machine_wbinvd(t.m, NULL);
+        memset(b, 0, sizeof b);
+        mc_put_le32(b, h);
+        mc_put_le64(b + 8, GUEST_PA);
+        mc_put_le32(b + 16, 4096);
+        st = fw_cmd(&t, MC_SEV_CMD_LAUNCH_UPDATE_DATA, b, 0x18);
+    }
+    if (!st) {
+        memset(b, 0, sizeof b);
+        mc_put_le32(b, h);
+        mc_put_le64(b + 8, DATA_PA);
+        mc_put_le32(b + 16, 0x30);
+        st = fw_cmd(&t, MC_SEV_CMD_LAUNCH_MEASURE, b, 0x14);
+    }
+    if (!st) {
+        memset(b, 0, sizeof b);
+        mc_put_le32(b, h);
+        st = fw_cmd(&t, MC_SEV_CMD_DEACTIVATE, b, 4);
+    }
+    if (!st) {
+        uint32_t fs = 0;
+        st = mc_board_df_flush(t.b, &fs, &t.err);
+    }
+    if (!st) {
+        memset(b, 0, sizeof b);
+        mc_put_le32(b, h);
+        st = fw_cmd(&t, MC_SEV_CMD_DECOMMISSION, b, 4);
+    }
+    if (!st)
+        st = fw_cmd(&t, MC_SEV_CMD_SHUTDOWN, NULL, 0);
+    *err = t.err;
+    fwt_close(&t);
+    return st;
+}
+
+/* Certificates and reports: AMD's real SEV chain parsed and verified, a real SNP report decoded
+ * and verified against its VCEK with the built-in roots, a certificate table built and parsed. */
+struct parse_ctx {
+    uint8_t *report, *vcek, *ark_ask;
+    size_t report_len, vcek_len, ark_ask_len;
+};
+
+static mc_status run_parse(void *ctx, struct mc_error *err)
+{
+    struct parse_ctx *c = ctx;
+    struct mc_snp_report r;
+    mc_status st = mc_snp_report_decode(c->report, c->report_len, &r, err);
+    struct mc_snp_verifier *v = NULL;
+    if (!st)
+        st = mc_snp_verifier_new(NULL, &v, err);
+    struct mc_snp_certs certs = {c->vcek, c->vcek_len, NULL, 0, NULL, 0};
+    struct mc_snp_policy pol = {0};
+    struct mc_snp_result res;
+    if (!st)
+        st = mc_snp_verify(v, &r, &certs, &pol, &res, err);
+    uint8_t *tbl = NULL;
+    size_t tn = 0;
+    if (!st)
+        st = mc_snp_certtable_build(&certs, false, &tbl, &tn, err);
+    struct mc_snp_certtable ct;
+    if (!st)
+        st = mc_snp_certtable_parse(tbl, tn, &ct, err);
+    free(tbl);
+    mc_snp_verifier_free(v);
+    struct mc_amd_cert ask, ark;
+    if (!st)
+        st = mc_amd_chain_parse(c->ark_ask, c->ark_ask_len, &ask, &ark, err);
+    if (!st)
+        st = mc_amd_cert_verify(&ask, &ark, err);
+    return st;
+}
+
+/* Measure: SNP and SEV-ES launch digests of Debian's OVMF with a kernel-hashes table. */
+struct measure_ctx {
+    uint8_t *ovmf, *kernel;
+    size_t ovmf_len, kernel_len;
+};
+
+static mc_status run_measure(void *ctx, struct mc_error *err)
+{
+    struct measure_ctx *c = ctx;
+    struct mc_measure_input in;
+    memset(&in, 0, sizeof in);
+    in.mode = MC_MEASURE_SNP;
+    in.ovmf = c->ovmf;
+    in.ovmf_len = c->ovmf_len;
+    in.vcpus = 2;
+    in.vcpu_sig = 0x00a00f11;
+    in.has_kernel = true;
+    in.kernel = c->kernel;
+    in.kernel_len = c->kernel_len;
+    in.append = "console=ttyS0";
+    in.guest_features = 0x1;
+    in.threads = 1;
+    uint8_t d[MC_MEASURE_MAX_DIGEST];
+    size_t dn;
+    mc_status st = mc_measure(&in, d, &dn, err);
+    if (!st) {
+        in.mode = MC_MEASURE_SEV_ES;
+        st = mc_measure(&in, d, &dn, err);
+    }
+    return st;
+}
+
+/* The SNP chip identity: restored from its state blob, VCEK at a TCB, certificate table,
+ * a signed report, the blob written again. */
+struct snp_ctx {
+    uint8_t *blob;
+    size_t blob_len;
+};
+
+static mc_status run_snp(void *ctx, struct mc_error *err)
+{
+    struct snp_ctx *c = ctx;
+    struct mc_snp_identity *id = NULL;
+    mc_status st = mc_snp_identity_deserialize(c->blob, c->blob_len, &id, err);
+    uint64_t tcb = mc_snp_tcb_encode(MC_SNP_GEN_MILAN, 0, 3, 0, 8, 115);
+    uint8_t *der = NULL, *tbl = NULL, *blob = NULL;
+    size_t n = 0;
+    if (!st)
+        st = mc_snp_identity_vcek_cert(id, tcb, &der, &n, err);
+    if (!st)
+        st = mc_snp_identity_certtable(id, tcb, false, &tbl, &n, err);
+    if (!st) {
+        struct mc_snp_report_ctx rc;
+        memset(&rc, 0, sizeof rc);
+        rc.policy = 0x30000;
+        rc.current_tcb = rc.committed_tcb = rc.reported_tcb = rc.launch_tcb = tcb;
+        rc.current_major = rc.committed_major = 1;
+        rc.current_minor = rc.committed_minor = 55;
+        rc.version = 3;
+        rc.signer = MC_SNP_SIGNER_VCEK;
+        uint8_t rep[MC_SNP_REPORT_SIZE];
+        st = mc_snp_report_build(id, &rc, rep, err);
+    }
+    if (!st)
+        st = mc_snp_identity_serialize(id, &blob, &n, err);
+    if (blob)
+        mc_wipe(blob, n);
+    free(blob);
+    free(der);
+    free(tbl);
+    mc_snp_identity_free(id);
+    return st;
+}
+
+/* ----------------------------------------------------------------------------- tests -- */
+
+static void test_machine(void) { sweep("machine", run_machine, NULL); }
+
+static void test_firmware(void)
+{
+    struct fw_ctx c;
+    snprintf(c.state, sizeof c.state, "%s/nomem-fw-%d.state", MC_BINARY_DIR, (int)getpid());
+    unlink(c.state);
+    /* the chip's identity is made once (RSA key generation is slow) and loaded by every run */
+    struct fwt t;
+    CHECK(fwt_open(&t, "milan", c.state, tweak_2048) == 0);
+    CHECK(fwt_init(&t, 0) == MC_FW_SUCCESS);
+    uint8_t b[0x40] = {0};
+    mc_put_le64(b, DATA_PA);
+    mc_put_le32(b + 8, MC_SEV_CERT_LEN);
+    CHECK(fw(&t, MC_SEV_CMD_PEK_CSR, b, 0x0c) == MC_FW_SUCCESS);
+    CHECK(fw(&t, MC_SEV_CMD_SHUTDOWN, NULL, 0) == MC_FW_SUCCESS);
+    fwt_close(&t);
+    sweep("firmware mailbox", run_fw, &c);
+    unlink(c.state);
+}
+
+static void test_parse(void)
+{
+    struct parse_ctx c = {0};
+    struct mc_error e;
+    CHECK(mc_file_read(MC_TEST_DATA "/amd/snp-reports/virtee-milan/report.bin", 1 << 20, &c.report, &c.report_len, &e) ==
+          MC_OK);
+    CHECK(mc_file_read(MC_TEST_DATA "/amd/snp-reports/virtee-milan/vcek.der", 1 << 20, &c.vcek, &c.vcek_len, &e) ==
+          MC_OK);
+    uint8_t *ark = NULL, *ask = NULL;
+    size_t arkn = 0, askn = 0;
+    CHECK(mc_file_read(MC_SOURCE_DIR "/data/sev-ca/milan/ask.cert", 1 << 20, &ask, &askn, &e) == MC_OK);
+    CHECK(mc_file_read(MC_SOURCE_DIR "/data/sev-ca/milan/ark.cert", 1 << 20, &ark, &arkn, &e) == MC_OK);
+    c.ark_ask = ask && ark ? malloc(askn + arkn) : NULL; /* ASK || ARK, as AMD's ask_ark files */
+    if (c.ark_ask) {
+        memcpy(c.ark_ask, ask, askn);
+        memcpy(c.ark_ask + askn, ark, arkn);
+        c.ark_ask_len = askn + arkn;
+    }
+    free(ask);
+    free(ark);
+    if (c.report && c.vcek && c.ark_ask)
+        sweep("certificates and reports", run_parse, &c);
+    free(c.report);
+    free(c.vcek);
+    free(c.ark_ask);
+}
+
+static void test_measure(void)
+{
+    struct measure_ctx c = {0};
+    struct mc_error e;
+    CHECK(mc_file_read(MC_TEST_DATA "/snp-measure/ovmf_AmdSev_suffix.bin", 64u << 20, &c.ovmf, &c.ovmf_len, &e) ==
+          MC_OK);
+    CHECK(mc_file_read(MC_TEST_DATA "/snp-measure/fake-kernel.bin", 64u << 20, &c.kernel, &c.kernel_len, &e) == MC_OK);
+    if (c.ovmf && c.kernel)
+        sweep("measure", run_measure, &c);
+    free(c.ovmf);
+    free(c.kernel);
+}
+
+static void test_snp_identity(void)
+{
+    static const char secret[] = "nomem chip secret, 32 bytes long", seed[] = "nomem root seed...";
+    struct mc_snp_identity_params p = {.gen = MC_SNP_GEN_MILAN, .chip_secret = (const uint8_t *)secret,
+                                       .root_seed = (const uint8_t *)seed, .root_seed_len = sizeof seed - 1,
+                                       .root_bits = 2048};
+    struct mc_snp_identity *id = NULL;
+    struct mc_error e;
+    struct snp_ctx c = {0};
+    CHECK_MSG(mc_snp_identity_new(&p, &id, &e) == MC_OK, "%s", e.msg);
+    CHECK(id && mc_snp_identity_serialize(id, &c.blob, &c.blob_len, &e) == MC_OK);
+    mc_snp_identity_free(id);
+    if (c.blob)
+        sweep("SNP identity and report", run_snp, &c);
+    free(c.blob);
+}
+
+int main(void)
+{
+    RUN(test_machine);
+    RUN(test_firmware);
+    RUN(test_parse);
+    RUN(test_measure);
+    RUN(test_snp_identity);
+    return check_summary();
+}
