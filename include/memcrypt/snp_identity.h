@@ -100,6 +100,9 @@ mc_status mc_snp_vlek_wrap(struct mc_snp_identity *chip, const uint8_t vlek_seed
 enum mc_snp_root { MC_SNP_ROOT_ARK, MC_SNP_ROOT_ASK, MC_SNP_ROOT_ASVK };
 mc_status mc_snp_identity_root_cert(const struct mc_snp_identity *id, enum mc_snp_root which, uint8_t **der,
                                     size_t *len, struct mc_error *err);
+/* The emulated ARK's CRL (what KDS serves at /vcek/v1/{product}/crl and /vlek/.../crl): signed by
+ * the ARK, nothing revoked. */
+mc_status mc_snp_identity_crl(const struct mc_snp_identity *id, uint8_t **der, size_t *len, struct mc_error *err);
 /* The VCEK certificate for tcb (AMD's extensions; hwID = CHIP_ID). */
 mc_status mc_snp_identity_vcek_cert(struct mc_snp_identity *id, uint64_t tcb, uint8_t **der, size_t *len,
                                     struct mc_error *err);

@@ -413,6 +413,13 @@ mc_status mc_snp_identity_root_cert(const struct mc_snp_identity *id, enum mc_sn
     return mc_kds_cert_der(&id->kds, (int)which, der, len, err);
 }
 
+mc_status mc_snp_identity_crl(const struct mc_snp_identity *id, uint8_t **der, size_t *len, struct mc_error *err)
+{
+    if (!id)
+        return mc_seterr(err, MC_E_INVAL, "CRL: NULL identity");
+    return mc_kds_crl_der(&id->kds, der, len, err);
+}
+
 mc_status mc_snp_identity_vcek_cert(struct mc_snp_identity *id, uint64_t tcb, uint8_t **der, size_t *len,
                                     struct mc_error *err)
 {

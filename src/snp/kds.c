@@ -116,6 +116,13 @@ mc_status mc_kds_cert_der(const struct mc_kds *k, int role, uint8_t **der, size_
     return der_of(k->cert[role], der, len, err);
 }
 
+mc_status mc_kds_crl_der(const struct mc_kds *k, uint8_t **der, size_t *len, struct mc_error *err)
+{
+    if (!k || !k->cert[0] || !k->key[0] || !der || !len)
+        return mc_seterr(err, MC_E_INVAL, "emulated KDS: no ARK");
+    return mc_kds_make_crl(NULL, k->cert[0], evp(k->key[0]), T_2024, T_2049, der, len, err);
+}
+
 mc_status mc_kds_issue(const struct mc_kds *k, bool vlek, unsigned stepping, uint64_t tcb, const uint8_t hwid[64],
                        const char *csp_id, const struct mc_pk *pub, uint8_t **der, size_t *len, struct mc_error *err)
 {

@@ -39,6 +39,9 @@ mc_status mc_kds_issue(const struct mc_kds *k, bool vlek, unsigned stepping, uin
 /* DER of a root certificate (malloc'd). */
 mc_status mc_kds_cert_der(const struct mc_kds *k, int role, uint8_t **der, size_t *len, struct mc_error *err);
 
+/* The ARK's CRL (DER, malloc'd; snp/kdscert.h), valid as long as the roots. */
+mc_status mc_kds_crl_der(const struct mc_kds *k, uint8_t **der, size_t *len, struct mc_error *err);
+
 /* Storage: for each root, u32 LE length + certificate DER, u32 LE length + private key DER.
  * size: an upper bound for mc_kds_write. */
 size_t mc_kds_size(const struct mc_kds *k);

@@ -1,6 +1,7 @@
 /* AMD KDS certificate formats: the one builder behind the fixture factory and the emulated chip's
  * roots. This module's job is X.509, so it uses OpenSSL's X.509 API directly. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/asn1.h>
@@ -221,4 +222,56 @@ mc_status mc_kds_make_leaf(OSSL_LIB_CTX *lc, enum mc_kds_mark mark, const struct
     if (ok)
         ok = l->vlek ? add_amd_ia5(x, "5", l->csp_id) : add_amd(x, "4", l->hwid, g == MC_SNP_GEN_TURIN ? 8 : 64);
     return finish(lc, x, ok, issuer_key, "adding AMD's extensions", out, err);
+}
+
+mc_status mc_kds_make_crl(OSSL_LIB_CTX *lc, X509 *ark, EVP_PKEY *ark_key, long last_update, long next_update,
+                          uint8_t **der, size_t *len, struct mc_error *err)
+{
+    X509_CRL *c = X509_CRL_new();
+    ASN1_TIME *lu = ASN1_TIME_set(NULL, (time_t)last_update), *nu = ASN1_TIME_set(NULL, (time_t)next_update);
+    ASN1_INTEGER *num = ASN1_INTEGER_new();
+    AUTHORITY_KEYID *aki = AUTHORITY_KEYID_new();
+    const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(ark);
+    int ok = c && lu && nu && num && aki && ski && X509_CRL_set_version(c, X509_CRL_VERSION_2) &&
+             X509_CRL_set_issuer_name(c, X509_get_subject_name(ark)) && X509_CRL_set1_lastUpdate(c, lu) &&
+             X509_CRL_set1_nextUpdate(c, nu) && ASN1_INTEGER_set(num, 1) &&
+             X509_CRL_add1_ext_i2d(c, NID_crl_number, num, 0, 0) > 0 &&
+             (aki->keyid = ASN1_OCTET_STRING_dup(ski)) != NULL &&
+             X509_CRL_add1_ext_i2d(c, NID_authority_key_identifier, aki, 0, 0) > 0;
+    mc_status st = MC_OK;
+    if (!ok) {
+        st = ossl_err(err, "building a CRL");
+    } else {
+        EVP_MD_CTX *m = EVP_MD_CTX_new();
+        EVP_PKEY_CTX *pc = NULL;
+        ok = m && EVP_DigestSignInit_ex(m, &pc, "SHA384", lc, NULL, ark_key, NULL) > 0 &&
+             EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) > 0 &&
+             EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, 48) > 0 && EVP_PKEY_CTX_set_rsa_mgf1_md_name(pc, "SHA384", NULL) > 0 &&
+             X509_CRL_sign_ctx(c, m) > 0;
+        EVP_MD_CTX_free(m);
+        if (!ok)
+            st = ossl_err(err, "RSASSA-PSS CRL signing");
+    }
+    if (!st) {
+        unsigned char *d = NULL;
+        int n = i2d_X509_CRL(c, &d);
+        if (n <= 0) {
+            st = ossl_err(err, "encoding a CRL");
+        } else {
+            *der = malloc((size_t)n);
+            if (*der) {
+                memcpy(*der, d, (size_t)n);
+                *len = (size_t)n;
+            } else {
+                st = mc_seterr(err, MC_E_NOMEM, "out of memory");
+            }
+            OPENSSL_free(d);
+        }
+    }
+    AUTHORITY_KEYID_free(aki);
+    ASN1_INTEGER_free(num);
+    ASN1_TIME_free(lu);
+    ASN1_TIME_free(nu);
+    X509_CRL_free(c);
+    return st;
 }

@@ -66,4 +66,10 @@ mc_status mc_kds_make_leaf(OSSL_LIB_CTX *lc, enum mc_kds_mark mark, const struct
                            X509 *issuer, EVP_PKEY *issuer_key, long not_before, long not_after, X509 **out,
                            struct mc_error *err);
 
+/* The ARK's certificate revocation list as AMD's KDS serves it at .../crl: version 2, issuer the
+ * ARK, CRL number 1, the ARK's key identifier, no revoked certificate (the emulated roots revoke
+ * nothing), signed by the ARK with RSASSA-PSS SHA-384 salt 48. DER into a malloc'd buffer. */
+mc_status mc_kds_make_crl(OSSL_LIB_CTX *lc, X509 *ark, EVP_PKEY *ark_key, long last_update, long next_update,
+                          uint8_t **der, size_t *len, struct mc_error *err);
+
 #endif

@@ -131,20 +131,23 @@ static int run_exec(int argc, char **argv)
         if (!platform)
             platform = "milan";
     }
-    /* Open the device once here: a bad platform, a corrupt file or a busy lock is reported now,
-     * and a new chip is written before the program starts. */
-    struct mc_sevdev_config cfg = {.platform = platform, .state_path = path,
-                                   .state_wait_ms = mc_cli_state_wait_ms()};
-    struct mc_sevdev *d;
-    mc_status s = mc_sevdev_open(&cfg, &d, &err);
-    if (s) {
-        if (tmpdir[0])
-            rmdir(tmpdir);
-        if (s == MC_E_NOTFOUND || s == MC_E_UNSUPPORTED)
-            return mc_cli_usage_error(argv[0], "%s", err.msg);
-        return mc_cli_fail(argv[0], &err);
+    /* A new chip is made here, before the program starts: a bad platform or a busy lock is
+     * reported now. An existing file was checked above (its header); the program's first open
+     * of /dev/sev reads the rest, which keeps exec's own start-up short. */
+    if (platform != fileplat) {
+        struct mc_sevdev_config cfg = {.platform = platform, .state_path = path,
+                                       .state_wait_ms = mc_cli_state_wait_ms()};
+        struct mc_sevdev *d;
+        mc_status s = mc_sevdev_open(&cfg, &d, &err);
+        if (s) {
+            if (tmpdir[0])
+                rmdir(tmpdir);
+            if (s == MC_E_NOTFOUND || s == MC_E_UNSUPPORTED)
+                return mc_cli_usage_error(argv[0], "%s", err.msg);
+            return mc_cli_fail(argv[0], &err);
+        }
+        mc_sevdev_close(d);
     }
-    mc_sevdev_close(d);
 
     const char *old = getenv("LD_PRELOAD");
     size_t pl = strlen(lib) + (old ? strlen(old) + 1 : 0) + 1;

@@ -1,0 +1,92 @@
+#!/bin/bash
+# `memcrypt kds serve`: AMD's KDS URL layout over HTTP (libmicrohttpd), checked with Debian's curl
+# and openssl. The emulated chip's legacy chain is completed from the server (CEK by GET_ID,
+# ASK/ARK) and verified; real AMD certificates are served from --cache byte for byte; hostile
+# requests get 4xx and the server keeps answering.
+M=$1
+D=$2
+pass=0
+fail=0
+ok() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
+T=$(mktemp -d)
+srv=
+trap '[[ -n $srv ]] && kill $srv 2>/dev/null; rm -rf "$T"' EXIT
+cd "$T" || exit 1
+S="$T/chip.state"
+"$M" fw status --platform milan --state "$S" >/dev/null
+
+# The cache: AMD's Milan chain, and the VCEK of a real Milan report under its KDS path.
+mkdir -p cache/vcek/v1/Milan
+cat "$D/amd/snp-ca/ask-milan.pem" "$D/amd/snp-ca/ark-milan.pem" >cache/vcek/v1/Milan/cert_chain
+url=$("$M" report verify "$D/amd/snp-reports/gosev-milan/report.bin" 2>&1 | grep -o 'https://kdsintf.amd.com/vcek/v1/[^ ]*' | head -1)
+ok "report verify names the VCEK's KDS URL" '[[ "$url" == *"?blSPL="* ]]'
+vpath=${url#https://kdsintf.amd.com}
+q=${vpath#*\?}
+IFS='&' read -r -a kv <<<"$q"
+spl=()
+for p in "${kv[@]}"; do spl+=("${p#*=}"); done
+mkdir -p "cache${vpath%%\?*}"
+cp "$D/amd/snp-reports/gosev-milan/vcek.der" "cache${vpath%%\?*}/$(IFS=-; echo "${spl[*]}")"
+
+"$M" kds serve --state "$S" --cache "$T/cache" --listen 127.0.0.1:0 >srv.txt 2>srv.err &
+srv=$!
+for _ in $(seq 100); do grep -q serving srv.txt 2>/dev/null && break; sleep 0.1; done
+port=$(grep -o '127.0.0.1:[0-9]*' srv.txt | head -1 | cut -d: -f2)
+ok "the server starts and names its port" '[[ -n "$port" ]]'
+K="http://127.0.0.1:$port"
+code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+
+# Legacy SEV: the chain of the emulated chip, completed from the KDS, verifies.
+id=$("$M" fw get-id --platform milan --state "$S" | tr -d ' \n' | tr A-F a-f)
+c=$(curl -s -o cek.cert -w '%{http_code}' "$K/cek/id/$id")
+ok "GET /cek/id/{GET_ID}: 200, a SEV certificate" '[[ $c == 200 && $(stat -c %s cek.cert) == 2084 ]]'
+curl -s -o ask_ark.cert "$K/wp-content/resources/ask_ark_milan.cert"
+n=$(stat -c %s ask_ark.cert)
+ok "GET ask_ark_milan.cert: ASK then ARK" '(( n > 0 && n % 2 == 0 ))'
+"$M" fw pdh-export --platform milan --state "$S" chain >/dev/null
+cp cek.cert chain/cek.cert
+head -c $((n / 2)) ask_ark.cert >chain/ask.cert
+tail -c $((n / 2)) ask_ark.cert >chain/ark.cert
+out=$("$M" certs verify chain --allow-emulated-root 2>&1)
+ok "PDH <- PEK <- OCA/CEK <- ASK <- ARK verifies (emulated root)" '[[ $? == 0 && "$out" == *"CEK <- ASK   ok"* ]] || { echo "$out"; false; }'
+ok "another chip's GET_ID: 404" '[[ $(code "$K/cek/id/$(printf "%0128d" 0)") == 404 ]]'
+ok "a short GET_ID: 400" '[[ $(code "$K/cek/id/00") == 400 ]]'
+
+# Real AMD certificates from the cache, byte for byte; openssl accepts the chain.
+curl -s -o chain.pem "$K/vcek/v1/Milan/cert_chain"
+ok "cert_chain from the cache" 'cmp -s chain.pem cache/vcek/v1/Milan/cert_chain'
+ok "openssl verify: ARK signed the ASK" 'openssl verify -CAfile "$D/amd/snp-ca/ark-milan.pem" "$D/amd/snp-ca/ask-milan.pem" >/dev/null 2>&1'
+curl -s -o vcek.der "$K$vpath"
+ok "the real report's VCEK from its KDS URL" 'cmp -s vcek.der "$D/amd/snp-reports/gosev-milan/vcek.der"'
+ok "report verify with the fetched VCEK" '"$M" report verify "$D/amd/snp-reports/gosev-milan/report.bin" --vcek vcek.der >/dev/null 2>&1'
+ok "content types" '[[ $(curl -s -o /dev/null -w "%{content_type}" "$K/vcek/v1/Milan/cert_chain") == application/x-pem-file && $(curl -s -o /dev/null -w "%{content_type}" "$K$vpath") == application/pkix-cert ]]'
+
+# Hostile requests: 4xx, nothing served from outside the cache, the server stays up.
+ok "unknown product: 404" '[[ $(code "$K/vcek/v1/Pentium/cert_chain") == 404 ]]'
+ok "path traversal: 404" '[[ $(code --path-as-is "$K/vcek/v1/../../../etc/passwd") == 404 && $(code --path-as-is "$K/vcek/v1/Milan/..%2f..%2fcert_chain") == 404 ]]'
+ok "POST: 405" '[[ $(code -X POST -d x=1 "$K/vcek/v1/Milan/cert_chain") == 405 ]]'
+ok "an SPL out of range: 400" '[[ $(code "$K$(sed "s/blSPL=[0-9]*/blSPL=256/" <<<"$vpath")") == 400 ]]'
+ok "an SPL missing: 400" '[[ $(code "$K${vpath%&ucodeSPL=*}") == 400 ]]'
+ok "an unknown parameter: 400" '[[ $(code "$K$vpath&x=1") == 400 ]]'
+ok "too many parameters: 400" '[[ $(code "$K$vpath&a=1&b=2&c=3&d=4&e=5") == 400 ]]'
+big=$(head -c 100000 /dev/zero | tr '\0' a)
+c=$(code "$K/vcek/v1/Milan/cert_chain?x=$big")
+ok "a 100 kB query string: 4xx ($c)" '[[ $c == 4* ]]'
+c=$(code "$K/$big")
+ok "a 100 kB path: 4xx ($c)" '[[ $c == 4* ]]'
+printf 'GARBAGE\r\n\r\n' >req.bin
+curl -s --max-time 3 -o /dev/null "telnet://127.0.0.1:$port" <req.bin
+ok "still serving after all of it" '[[ $(code "$K/vcek/v1/Milan/cert_chain") == 200 ]]'
+kill -TERM $srv
+wait $srv
+rc=$?
+srv=
+ok "SIGTERM stops it cleanly" '[[ $rc == 0 ]]'
+
+err=$("$M" kds serve 2>&1)
+ok "no chip and no cache: usage error" '[[ $? == 2 ]]'
+err=$("$M" kds serve --state "$S" --listen nowhere 2>&1)
+ok "a bad --listen: usage error" '[[ $? == 2 ]]'
+
+echo "$pass passed, $fail failed"
+[[ $fail == 0 ]]

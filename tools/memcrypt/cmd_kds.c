@@ -1,0 +1,228 @@
+/* memcrypt kds serve — a local AMD Key Distribution Service for the emulated chip.
+ *
+ * libmicrohttpd (Debian's) speaks HTTP; every request goes to the router in the library
+ * (memcrypt/kds_site.h), which answers from the chip of --state FILE and from a folder of real
+ * AMD certificates (--cache DIR). One server thread answers the requests in turn (the chip's
+ * identity is not thread-safe). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <microhttpd.h>
+
+#include <memcrypt/board.h>
+#include <memcrypt/kds_site.h>
+#include <memcrypt/psp.h>
+#include <memcrypt/sev_identity.h>
+#include <memcrypt/snp_identity.h>
+
+#include "cli.h"
+#include "cli_util.h"
+
+struct args {
+    struct mc_kds_arg a[MC_KDS_ARGS_MAX];
+    size_t n;
+    int over; /* more arguments than the router takes */
+};
+
+static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    struct args *a = cls;
+    if (a->n == MC_KDS_ARGS_MAX) {
+        a->over = 1;
+        return MHD_NO;
+    }
+    a->a[a->n].name = key ? key : "";
+    a->a[a->n].value = value ? value : "";
+    a->n++;
+    return MHD_YES;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                              const char *version, const char *upload, size_t *upload_len, void **state)
+{
+    (void)version;
+    (void)upload;
+    struct mc_kds_site *site = cls;
+    if (!*state) { /* first call for this request: headers only */
+        *state = site;
+        if (*upload_len == 0 && (!strcmp(method, "GET") || !strcmp(method, "HEAD")))
+            goto answer;
+        return MHD_YES;
+    }
+    if (*upload_len) { /* a body nobody asked for: read and drop it */
+        *upload_len = 0;
+        return MHD_YES;
+    }
+answer:;
+    struct args a = {0};
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect, &a);
+    struct mc_kds_reply r = {0};
+    struct mc_error err = {0};
+    mc_status st;
+    if (a.over) {
+        static const char msg[] = "too many query parameters\n";
+        r.status = 400;
+        r.type = "text/plain; charset=utf-8";
+        r.body = malloc(sizeof msg - 1);
+        r.len = r.body ? sizeof msg - 1 : 0;
+        if (r.body)
+            memcpy(r.body, msg, r.len);
+        st = MC_OK;
+    } else {
+        st = mc_kds_answer(site, method, url, a.a, a.n, &r, &err);
+    }
+    if (st) {
+        fprintf(stderr, "memcrypt kds: %s %s: %s\n", method, url, err.msg);
+        r.status = 500;
+        r.type = "text/plain; charset=utf-8";
+        r.body = NULL;
+        r.len = 0;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(r.len, r.body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(r.body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", r.type);
+    enum MHD_Result ok = MHD_queue_response(c, r.status, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
+static int parse_listen(const char *s, struct sockaddr_in *sa)
+{
+    char host[64];
+    const char *colon = strrchr(s, ':');
+    if (!colon || (size_t)(colon - s) >= sizeof host)
+        return -1;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = 0;
+    char *end;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (!colon[1] || *end || port > 65535)
+        return -1;
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+static int run_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
+                                         {"state", required_argument, NULL, 's'},
+                                         {"cache", required_argument, NULL, 'c'},
+                                         {0}};
+    const char *listen = "127.0.0.1:8090", *state = NULL, *cache = NULL;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'l': listen = optarg; break;
+        case 's': state = optarg; break;
+        case 'c': cache = optarg; break;
+        default: return mc_cli_usage_error(argv[0], "unknown option");
+        }
+    }
+    if (optind != argc)
+        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+    if (!state && !cache)
+        return mc_cli_usage_error(argv[0], "--state FILE (the chip) or --cache DIR (AMD's certificates) is needed");
+    struct sockaddr_in sa;
+    if (parse_listen(listen, &sa))
+        return mc_cli_usage_error(argv[0], "--listen takes IPv4-ADDRESS:PORT, e.g. 127.0.0.1:8090");
+    struct stat st;
+    if (cache && (stat(cache, &st) != 0 || !S_ISDIR(st.st_mode))) {
+        fprintf(stderr, "memcrypt %s: --cache %s is not a folder\n", argv[0], cache);
+        return MC_EXIT_ERROR;
+    }
+
+    struct mc_kds_site site = {.cache_dir = cache};
+    struct mc_board *b = NULL;
+    struct mc_error err = {0};
+    char platform[32] = "";
+    if (state) {
+        struct mc_board_config bc;
+        if (mc_psp_state_file_platform(state, platform, &err))
+            return mc_cli_fail(argv[0], &err);
+        if (mc_board_config_init(&bc, platform, &err))
+            return mc_cli_fail(argv[0], &err);
+        bc.machine.dram_size = 16ull << 20;
+        bc.hypervisor = false;
+        bc.fw.state_path = state;
+        bc.fw.state_wait_ms = mc_cli_state_wait_ms();
+        if (mc_board_create(&bc, &b, &err))
+            return mc_cli_fail(argv[0], &err);
+        struct mc_psp *psp = mc_board_psp(b);
+        site.sev = mc_psp_identity(psp, &err); /* made and written now if the chip has none yet */
+        if (!site.sev) {
+            mc_board_destroy(b);
+            return mc_cli_fail(argv[0], &err);
+        }
+        site.sev_generation = platform;
+        mc_psp_state_release(psp);
+    }
+
+    /* Signals go to this thread only: the server thread inherits the blocked mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, &site, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)64, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "memcrypt %s: cannot listen on %s: %s\n", argv[0], listen, strerror(errno));
+        mc_board_destroy(b);
+        return MC_EXIT_ERROR;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    char addr[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &sa.sin_addr, addr, sizeof addr);
+    printf("memcrypt kds: serving http://%s:%u/ for %s%s%s%s (Ctrl-C stops)\n", addr,
+           info ? info->port : ntohs(sa.sin_port), state ? "the chip of " : "", state ? state : "",
+           state && cache ? " and " : "", cache ? "the certificates in --cache" : "");
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    MHD_stop_daemon(d);
+    mc_board_destroy(b);
+    return MC_EXIT_OK;
+}
+
+const struct mc_cli_cmd mc_cli_kds[] = {
+    {"kds serve", "a local AMD Key Distribution Service for the emulated chip (HTTP)",
+     "usage: memcrypt kds serve [--listen ADDR:PORT] [--state FILE] [--cache DIR]\n"
+     "\n"
+     "Answers AMD's KDS URLs (kdsintf.amd.com) for the chip of --state FILE and from --cache DIR:\n"
+     "  /vcek/v1/{product}/{hwid}?blSPL=N&teeSPL=N&snpSPL=N&ucodeSPL=N[&fmcSPL=N]   VCEK (DER)\n"
+     "  /vcek/v1/{product}/cert_chain, /vlek/v1/{product}/cert_chain   ASK|ASVK, ARK (PEM)\n"
+     "  /vcek/v1/{product}/crl, /vlek/v1/{product}/crl                 the ARK's CRL (DER)\n"
+     "  /cek/id/{GET_ID}                                   legacy SEV: the ASK-signed CEK\n"
+     "  /wp-content/resources/ask_ark_{platform}.cert      legacy SEV: ASK then ARK\n"
+     "Bad requests get a 4xx and a one-line reason. Runs until SIGINT/SIGTERM.\n"
+     "\n"
+     "  --listen ADDR:PORT  IPv4 address and port (default 127.0.0.1:8090; port 0 picks one,\n"
+     "                      printed on the first line)\n"
+     "  --state FILE        the emulated chip (its identity is made now if it has none)\n"
+     "  --cache DIR         real AMD certificates, as files named by their URL path (a VCEK as\n"
+     "                      vcek/v1/{product}/{hwid}/{blSPL}-{teeSPL}-{snpSPL}-{ucodeSPL}, Turin\n"
+     "                      with {fmcSPL}- first)\n"
+     "\n"
+     "Example:\n"
+     "  memcrypt kds serve --state ci.state --listen 127.0.0.1:8090 &\n"
+     "  curl -s http://127.0.0.1:8090/cek/id/$(memcrypt fw get-id --platform milan --state ci.state) -o cek.cert\n",
+     run_serve},
+    {0},
+};
