@@ -40,7 +40,7 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 id=$("$M" fw get-id --platform milan --state "$S" | tr -d ' \n' | tr A-F a-f)
 c=$(curl -s -o cek.cert -w '%{http_code}' "$K/cek/id/$id")
 ok "GET /cek/id/{GET_ID}: 200, a SEV certificate" '[[ $c == 200 && $(stat -c %s cek.cert) == 2084 ]]'
-curl -s -o ask_ark.cert "$K/wp-content/resources/ask_ark_milan.cert"
+curl -s -o ask_ark.cert "$K/developer/eula/sev/ask_ark_milan.cert"
 n=$(stat -c %s ask_ark.cert)
 ok "GET ask_ark_milan.cert: ASK then ARK" '(( n > 0 && n % 2 == 0 ))'
 "$M" fw pdh-export --platform milan --state "$S" chain >/dev/null

@@ -178,6 +178,11 @@ static void test_legacy(void)
     CHECK(mc_sev_identity_cert(sev, MC_SEV_ID_ARK, arkb, sizeof arkb, &nr, NULL) == MC_OK);
     CHECK(r.len == na + nr && !memcmp(r.body, askb, na) && !memcmp(r.body + na, arkb, nr));
     mc_kds_reply_free(&r);
+    CHECK_EQ_U64(ask("GET", "/developer/eula/sev/ask_ark_milan.cert", NULL, 0, &r), 200); /* sev-tool's URL */
+    CHECK(r.len == na + nr && !memcmp(r.body, askb, na));
+    mc_kds_reply_free(&r);
+    CHECK_EQ_U64(status("/developer/eula/sev/ask_ark_rome.cert", NULL, 0), 404);
+    CHECK_EQ_U64(status("/developer/eula/ask_ark_milan.cert", NULL, 0), 404);
     CHECK_EQ_U64(status("/wp-content/resources/ask_ark_rome.cert", NULL, 0), 404);
     path[strlen(path) - 1] = path[strlen(path) - 1] == '0' ? '1' : '0';
     CHECK_EQ_U64(status(path, NULL, 0), 404);

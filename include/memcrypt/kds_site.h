@@ -8,7 +8,8 @@
  *   GET /vcek/v1/{product}/cert_chain, /vlek/v1/{product}/cert_chain         ASK|ASVK then ARK (PEM)
  *   GET /vcek/v1/{product}/crl, /vlek/v1/{product}/crl                        the ARK's CRL (DER)
  *   GET /cek/id/{GET_ID hex}                                                  legacy SEV: ASK-signed CEK
- *   GET /wp-content/resources/ask_ark_{naples|rome|milan|genoa|turin}.cert    legacy SEV: ASK || ARK
+ *   GET /developer/eula/sev/ask_ark_{platform}.cert (and the older             legacy SEV: ASK || ARK
+ *       /wp-content/resources/ask_ark_{platform}.cert)
  *
  * Every request is untrusted: an unknown path or product, a hwID or GET_ID of another chip, a
  * missing/unknown/duplicate/non-decimal/out-of-range SPL, an over-long path or query: a 4xx

@@ -349,8 +349,9 @@ mc_status mc_kds_answer(struct mc_kds_site *site, const char *method, const char
         st = snp_route(site, path, &q, args, nargs, out, err);
     else if (q.n == 3 && !strcmp(q.part[0], "cek") && !strcmp(q.part[1], "id"))
         st = nargs ? text(out, 400, "cek takes no query parameters") : cek(site, path, q.part[2], out, err);
-    else if (q.n == 3 && !strcmp(q.part[0], "wp-content") && !strcmp(q.part[1], "resources"))
-        st = nargs ? text(out, 400, "takes no query parameters") : ask_ark(site, path, q.part[2], out, err);
+    else if ((q.n == 3 && !strcmp(q.part[0], "wp-content") && !strcmp(q.part[1], "resources")) ||
+             (q.n == 4 && !strcmp(q.part[0], "developer") && !strcmp(q.part[1], "eula") && !strcmp(q.part[2], "sev")))
+        st = nargs ? text(out, 400, "takes no query parameters") : ask_ark(site, path, q.part[q.n - 1], out, err);
     else
         st = text(out, 404, "not a KDS path");
     if (st) {

@@ -210,7 +210,7 @@ const struct mc_cli_cmd mc_cli_kds[] = {
      "  /vcek/v1/{product}/cert_chain, /vlek/v1/{product}/cert_chain   ASK|ASVK, ARK (PEM)\n"
      "  /vcek/v1/{product}/crl, /vlek/v1/{product}/crl                 the ARK's CRL (DER)\n"
      "  /cek/id/{GET_ID}                                   legacy SEV: the ASK-signed CEK\n"
-     "  /wp-content/resources/ask_ark_{platform}.cert      legacy SEV: ASK then ARK\n"
+     "  /developer/eula/sev/ask_ark_{platform}.cert        legacy SEV: ASK then ARK\n"
      "Bad requests get a 4xx and a one-line reason. Runs until SIGINT/SIGTERM.\n"
      "\n"
      "  --listen ADDR:PORT  IPv4 address and port (default 127.0.0.1:8090; port 0 picks one,\n"
