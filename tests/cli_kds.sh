@@ -30,7 +30,8 @@ cp "$D/amd/snp-reports/gosev-milan/vcek.der" "cache${vpath%%\?*}/$(IFS=-; echo "
 
 "$M" kds serve --state "$S" --cache "$T/cache" --listen 127.0.0.1:0 >srv.txt 2>srv.err &
 srv=$!
-for _ in $(seq 100); do grep -q serving srv.txt 2>/dev/null && break; sleep 0.1; done
+# The chip's identity is made on first use (RSA-4096 roots: seconds, more on a loaded machine).
+for _ in $(seq 2400); do grep -q serving srv.txt 2>/dev/null && break; kill -0 $srv 2>/dev/null || break; sleep 0.25; done
 port=$(grep -o '127.0.0.1:[0-9]*' srv.txt | head -1 | cut -d: -f2)
 ok "the server starts and names its port" '[[ -n "$port" ]]'
 K="http://127.0.0.1:$port"
