@@ -454,6 +454,84 @@ static void test_vmsa_variants(void)
     free(v1);
 }
 
+/* The memo: every mode gives the same digest with and without it; a second measurement of the
+ * same bytes hits, the same buffer with one byte changed misses (bytes, not pointers, are the
+ * key), a fifth image replaces the least recently used, a transcript never uses it. */
+static void test_memo(void)
+{
+    size_t on, kn;
+    uint8_t *ovmf = load(MC_TEST_DATA "/snp-measure/ovmf_AmdSev_suffix.bin", &on);
+    uint8_t *k = load(MC_TEST_DATA "/snp-measure/fake-kernel.bin", &kn);
+    CHECK(ovmf && k);
+    if (!ovmf || !k)
+        goto out;
+    struct mc_measure_memo *memo = NULL;
+    CHECK(mc_measure_memo_new(&memo, NULL) == MC_OK);
+    static const enum mc_measure_mode modes[] = {MC_MEASURE_SEV, MC_MEASURE_SEV_ES, MC_MEASURE_SNP,
+                                                 MC_MEASURE_SNP_OVMF_HASH};
+    unsigned long hits = 0;
+    for (int round = 0; round < 2; round++) {
+        for (size_t mi = 0; mi < sizeof modes / sizeof modes[0]; mi++) {
+            for (unsigned vcpus = 1; vcpus <= 4; vcpus += 3) {
+                struct mc_measure_input in = {.mode = modes[mi], .ovmf = ovmf, .ovmf_len = on, .vcpus = vcpus,
+                                              .guest_features = 0x1, .has_kernel = round == 1, .kernel = k,
+                                              .kernel_len = kn, .append = "console=ttyS0"};
+                mc_vcpu_type_sig("EPYC-Milan", &in.vcpu_sig, NULL);
+                uint8_t a[48], b[48];
+                size_t an = 0, bn = 0;
+                struct mc_error e;
+                CHECK(mc_measure(&in, a, &an, &e) == MC_OK);
+                in.memo = memo;
+                CHECK(mc_measure(&in, b, &bn, &e) == MC_OK);
+                CHECK(an == bn && !memcmp(a, b, an));
+                CHECK(mc_measure(&in, b, &bn, &e) == MC_OK);
+                CHECK(an == bn && !memcmp(a, b, an));
+            }
+        }
+    }
+    hits = mc_measure_memo_hits(memo);
+    /* 32 memo measurements: only the first SEV-family and the first SNP-family one miss */
+    CHECK_EQ_U64(hits, 30);
+    /* One byte of the image changed in place: a miss, and the digest of the new bytes. */
+    struct mc_measure_input in = {.mode = MC_MEASURE_SNP, .ovmf = ovmf, .ovmf_len = on, .vcpus = 2,
+                                  .guest_features = 0x1, .memo = memo};
+    uint8_t a[48], b[48], c[48];
+    size_t n;
+    CHECK(mc_measure(&in, a, &n, NULL) == MC_OK);
+    ovmf[0] ^= 1;
+    hits = mc_measure_memo_hits(memo);
+    CHECK(mc_measure(&in, b, &n, NULL) == MC_OK);
+    CHECK(mc_measure_memo_hits(memo) == hits && memcmp(a, b, 48));
+    in.memo = NULL;
+    CHECK(mc_measure(&in, c, &n, NULL) == MC_OK && !memcmp(b, c, 48));
+    /* Five images: the least recently used (the original) is replaced; all stay correct. */
+    in.memo = memo;
+    for (int i = 1; i <= 4; i++) {
+        ovmf[0] ^= (uint8_t)(i << 1);
+        CHECK(mc_measure(&in, b, &n, NULL) == MC_OK);
+        in.memo = NULL;
+        CHECK(mc_measure(&in, c, &n, NULL) == MC_OK && !memcmp(b, c, 48));
+        in.memo = memo;
+    }
+    ovmf[0] ^= 1 << 1 ^ 2 << 1 ^ 3 << 1 ^ 4 << 1;
+    ovmf[0] ^= 1; /* the original bytes again: evicted, so a miss with the right digest */
+    hits = mc_measure_memo_hits(memo);
+    CHECK(mc_measure(&in, b, &n, NULL) == MC_OK && !memcmp(a, b, 48) && mc_measure_memo_hits(memo) == hits);
+    /* A transcript needs every page: no hit, every step reported. */
+    struct mc_measure_transcript t = {0};
+    in.on_step = mc_measure_transcript_step;
+    in.cb_ctx = &t;
+    CHECK(mc_measure(&in, b, &n, NULL) == MC_OK && !memcmp(a, b, 48) && mc_measure_memo_hits(memo) == hits);
+    CHECK(t.n > on / 4096);
+    check_chain(&t, b);
+    mc_measure_transcript_free(&t);
+    mc_measure_memo_free(memo);
+    mc_measure_memo_free(NULL);
+out:
+    free(ovmf);
+    free(k);
+}
+
 static void test_modes(void)
 {
     enum mc_measure_mode m;
@@ -476,6 +554,7 @@ int main(void)
     RUN(test_sev_and_refusals);
     RUN(test_svsm_layout);
     RUN(test_modes);
+    RUN(test_memo);
     RUN(test_guest_features);
     RUN(test_vmsa_variants);
     return check_summary();

@@ -86,6 +86,7 @@ struct mc_measure_input {
     unsigned threads;         /* page hashing threads; 0 = one per online CPU (at most 4) */
     mc_measure_step_fn on_step; /* optional transcript callback */
     void *cb_ctx;
+    struct mc_measure_memo *memo; /* optional: reuse the image-only work of earlier calls (below) */
 };
 
 /* Compute the launch digest. out must hold MC_MEASURE_MAX_DIGEST bytes; *out_len is 32 (SEV,
@@ -93,6 +94,20 @@ struct mc_measure_input {
  * hashes-table entry or SNP_KERNEL_HASHES section, unknown section types) with a message that
  * names what is missing. */
 mc_status mc_measure(const struct mc_measure_input *in, uint8_t *out, size_t *out_len, struct mc_error *err);
+
+/* A memo of the work that depends on the firmware image alone: its SNP page chain (the
+ * snp:ovmf-hash prefix) and the SHA-256 state after its bytes (SEV, SEV-ES). A measurement
+ * given a memo (in.memo) whose image has the same bytes (compared byte for byte with a private
+ * copy; up to 4 images, least recently used replaced) starts from there instead of hashing the
+ * image again; results are identical. Not used when on_step is set (a transcript needs every
+ * page). For many measurements of one image in one process (`measure --batch`). Not
+ * thread-safe: one memo per thread. */
+struct mc_measure_memo;
+mc_status mc_measure_memo_new(struct mc_measure_memo **out, struct mc_error *err);
+void mc_measure_memo_free(struct mc_measure_memo *m);
+/* How many measurements found their image in the memo (for tests and benchmarks). */
+unsigned long mc_measure_memo_hits(const struct mc_measure_memo *m);
+
 /* The kernel part of those checks alone: can this OVMF image measure a kernel/initrd/command line
  * in this mode? Lets a caller refuse before it reads (possibly large) kernel files. */
 mc_status mc_measure_kernel_supported(enum mc_measure_mode mode, const uint8_t *ovmf, size_t ovmf_len,

@@ -34,29 +34,7 @@ static mc_status ossl_fail(struct mc_error *err, const char *what)
     return mc_seterr(err, MC_E_CRYPTO, "%s: %s", what, mc_openssl_errstr(b, sizeof b));
 }
 
-static mc_status digest_oneshot(const char *alg, const void *data, size_t len, uint8_t *out,
-                                struct mc_error *err)
-{
-    if (!out || (!data && len))
-        return mc_seterr(err, MC_E_INVAL, "digest: NULL argument");
-    unsigned int olen = 0;
-    if (!EVP_Digest(data ? data : "", len, out, &olen, EVP_get_digestbyname(alg), NULL))
-        return ossl_fail(err, alg);
-    return MC_OK;
-}
-
-mc_status mc_sha256(const void *d, size_t n, uint8_t out[MC_SHA256_LEN], struct mc_error *err)
-{
-    return digest_oneshot("SHA256", d, n, out, err);
-}
-mc_status mc_sha384(const void *d, size_t n, uint8_t out[MC_SHA384_LEN], struct mc_error *err)
-{
-    return digest_oneshot("SHA384", d, n, out, err);
-}
-mc_status mc_sha512(const void *d, size_t n, uint8_t out[MC_SHA512_LEN], struct mc_error *err)
-{
-    return digest_oneshot("SHA512", d, n, out, err);
-}
+/* mc_sha256, mc_sha384, mc_sha512: src/crypto/hashctx.c (no provider needed). */
 
 struct mc_digest {
     EVP_MD_CTX *ctx;

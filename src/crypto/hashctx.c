@@ -1,19 +1,134 @@
-/* Reusable hash contexts over OpenSSL EVP (see hashctx.h). */
+/* SHA-2 digests and reusable hash contexts (see hashctx.h and crypto.h).
+ *
+ * Why not EVP here: OpenSSL 3's EVP digests come from a provider, and the first fetch in a
+ * process activates the default provider and builds its name map and method store (~2 ms of
+ * CPU on the development VM, more than the whole rest of `memcrypt measure` apart from the
+ * hashing itself). libcrypto's one-algorithm SHA-2 functions (SHA256_Init, SHA384_Init, ...)
+ * run the same assembly block functions without any of that, so a process that only hashes
+ * (measure, the firmware's launch digests) never initialises a provider. They are deprecated
+ * in OpenSSL 3 but present; a libcrypto built without deprecated APIs (OPENSSL_NO_DEPRECATED_3_0)
+ * gets the EVP implementation below instead, with the same results. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
 #include "crypto/hashctx.h"
 
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include "crypto/crypto.h"
 
-struct mc_hashctx {
-    EVP_MD *md;
-    EVP_MD_CTX *ctx;
-    EVP_MD_CTX *tmp;
+#ifndef OPENSSL_NO_DEPRECATED_3_0
+#define MC_SHA2_LOWLEVEL 1
+#endif
+
+/* One running SHA-256 / SHA-384 / SHA-512 state (size = digest bytes). */
+struct sha2 {
     size_t size;
+#ifdef MC_SHA2_LOWLEVEL
+    union {
+        SHA256_CTX s256;
+        SHA512_CTX s512;
+    } u;
+#else
+    EVP_MD_CTX *ctx;
+#endif
+};
+
+static bool sha2_size_of(const char *alg, size_t *size)
+{
+    if (alg && !strcmp(alg, "SHA256"))
+        *size = 32;
+    else if (alg && !strcmp(alg, "SHA384"))
+        *size = 48;
+    else if (alg && !strcmp(alg, "SHA512"))
+        *size = 64;
+    else
+        return false;
+    return true;
+}
+
+#ifdef MC_SHA2_LOWLEVEL
+static bool sha2_init(struct sha2 *s, size_t size)
+{
+    s->size = size;
+    return size == 32 ? SHA256_Init(&s->u.s256) : size == 48 ? SHA384_Init(&s->u.s512) : SHA512_Init(&s->u.s512);
+}
+static bool sha2_update(struct sha2 *s, const void *d, size_t n)
+{
+    return s->size == 32 ? SHA256_Update(&s->u.s256, d, n) : SHA512_Update(&s->u.s512, d, n);
+}
+/* SHA384_Final and SHA512_Final are one function on the same state (md_len is in it). */
+static bool sha2_final(struct sha2 *s, uint8_t *out)
+{
+    return s->size == 32 ? SHA256_Final(out, &s->u.s256) : SHA512_Final(out, &s->u.s512);
+}
+static bool sha2_copy(struct sha2 *dst, const struct sha2 *src)
+{
+    *dst = *src;
+    return true;
+}
+static void sha2_release(struct sha2 *s) { OPENSSL_cleanse(&s->u, sizeof s->u); }
+#else
+static bool sha2_init(struct sha2 *s, size_t size)
+{
+    s->size = size;
+    if (!s->ctx && !(s->ctx = EVP_MD_CTX_new()))
+        return false;
+    return EVP_DigestInit_ex(s->ctx, size == 32 ? EVP_sha256() : size == 48 ? EVP_sha384() : EVP_sha512(), NULL);
+}
+static bool sha2_update(struct sha2 *s, const void *d, size_t n) { return EVP_DigestUpdate(s->ctx, d, n); }
+static bool sha2_final(struct sha2 *s, uint8_t *out) { return EVP_DigestFinal_ex(s->ctx, out, NULL); }
+static bool sha2_copy(struct sha2 *dst, const struct sha2 *src)
+{
+    dst->size = src->size;
+    if (!dst->ctx && !(dst->ctx = EVP_MD_CTX_new()))
+        return false;
+    return EVP_MD_CTX_copy_ex(dst->ctx, src->ctx);
+}
+static void sha2_release(struct sha2 *s)
+{
+    EVP_MD_CTX_free(s->ctx);
+    s->ctx = NULL;
+}
+#endif
+
+static mc_status sha2_oneshot(size_t size, const void *data, size_t len, uint8_t *out, struct mc_error *err)
+{
+    if (!out || (!data && len))
+        return mc_seterr(err, MC_E_INVAL, "digest: NULL argument");
+    struct sha2 s = {0};
+    bool ok = sha2_init(&s, size) && (!len || sha2_update(&s, data, len)) && sha2_final(&s, out);
+    sha2_release(&s);
+    if (!ok) {
+        char b[200];
+        return mc_seterr(err, MC_E_CRYPTO, "SHA-%zu: %s", size == 32 ? (size_t)256 : size * 8,
+                         mc_openssl_errstr(b, sizeof b));
+    }
+    return MC_OK;
+}
+
+mc_status mc_sha256(const void *d, size_t n, uint8_t out[MC_SHA256_LEN], struct mc_error *err)
+{
+    return sha2_oneshot(32, d, n, out, err);
+}
+mc_status mc_sha384(const void *d, size_t n, uint8_t out[MC_SHA384_LEN], struct mc_error *err)
+{
+    return sha2_oneshot(48, d, n, out, err);
+}
+mc_status mc_sha512(const void *d, size_t n, uint8_t out[MC_SHA512_LEN], struct mc_error *err)
+{
+    return sha2_oneshot(64, d, n, out, err);
+}
+
+/* ------------------------------------------------------------- hash contexts -- */
+
+struct mc_hashctx {
+    struct sha2 cur, tmp;
 };
 
 static mc_status ossl(struct mc_error *err, const char *what)
@@ -24,41 +139,40 @@ static mc_status ossl(struct mc_error *err, const char *what)
 
 mc_status mc_hashctx_new(const char *alg, struct mc_hashctx **out, struct mc_error *err)
 {
+    size_t size;
+    if (!sha2_size_of(alg, &size))
+        return mc_seterr(err, MC_E_NOTFOUND, "unknown hash '%s' (SHA256, SHA384 or SHA512)", alg ? alg : "");
     struct mc_hashctx *h = calloc(1, sizeof *h);
     if (!h)
         return mc_seterr(err, MC_E_NOMEM, "out of memory for a hash context");
-    h->md = EVP_MD_fetch(NULL, alg, NULL);
-    h->ctx = EVP_MD_CTX_new();
-    h->tmp = EVP_MD_CTX_new();
-    if (!h->md || !h->ctx || !h->tmp || !EVP_DigestInit_ex2(h->ctx, h->md, NULL)) {
+    if (!sha2_init(&h->cur, size)) {
         mc_status st = ossl(err, "setting up the hash");
         mc_hashctx_free(h);
         return st;
     }
-    h->size = (size_t)EVP_MD_get_size(h->md);
     *out = h;
     return MC_OK;
 }
 
-size_t mc_hashctx_size(const struct mc_hashctx *h) { return h->size; }
+size_t mc_hashctx_size(const struct mc_hashctx *h) { return h->cur.size; }
 
 mc_status mc_hashctx_update(struct mc_hashctx *h, const void *data, size_t len, struct mc_error *err)
 {
-    if (len && !EVP_DigestUpdate(h->ctx, data, len))
+    if (len && !sha2_update(&h->cur, data, len))
         return ossl(err, "hash update");
     return MC_OK;
 }
 
 mc_status mc_hashctx_peek(struct mc_hashctx *h, uint8_t *out, struct mc_error *err)
 {
-    if (!EVP_MD_CTX_copy_ex(h->tmp, h->ctx) || !EVP_DigestFinal_ex(h->tmp, out, NULL))
+    if (!sha2_copy(&h->tmp, &h->cur) || !sha2_final(&h->tmp, out))
         return ossl(err, "hash snapshot");
     return MC_OK;
 }
 
 mc_status mc_hashctx_final(struct mc_hashctx *h, uint8_t *out, struct mc_error *err)
 {
-    if (!EVP_DigestFinal_ex(h->ctx, out, NULL) || !EVP_DigestInit_ex2(h->ctx, h->md, NULL))
+    if (!sha2_final(&h->cur, out) || !sha2_init(&h->cur, h->cur.size))
         return ossl(err, "hash final");
     return MC_OK;
 }
@@ -66,7 +180,7 @@ mc_status mc_hashctx_final(struct mc_hashctx *h, uint8_t *out, struct mc_error *
 mc_status mc_hashctx_oneshot(struct mc_hashctx *h, const void *data, size_t len, uint8_t *out,
                              struct mc_error *err)
 {
-    if (!EVP_DigestInit_ex2(h->ctx, h->md, NULL) || (len && !EVP_DigestUpdate(h->ctx, data, len)))
+    if (!sha2_init(&h->cur, h->cur.size) || (len && !sha2_update(&h->cur, data, len)))
         return ossl(err, "hash");
     return mc_hashctx_final(h, out, err);
 }
@@ -78,15 +192,7 @@ mc_status mc_hashctx_dup(const struct mc_hashctx *h, struct mc_hashctx **out, st
     struct mc_hashctx *d = calloc(1, sizeof *d);
     if (!d)
         return mc_seterr(err, MC_E_NOMEM, "out of memory for a hash context");
-    d->size = h->size;
-    d->ctx = EVP_MD_CTX_new();
-    d->tmp = EVP_MD_CTX_new();
-    if (!EVP_MD_up_ref(h->md)) {
-        mc_hashctx_free(d);
-        return ossl(err, "copying the hash");
-    }
-    d->md = h->md;
-    if (!d->ctx || !d->tmp || !EVP_MD_CTX_copy_ex(d->ctx, h->ctx)) {
+    if (!sha2_copy(&d->cur, &h->cur)) {
         mc_hashctx_free(d);
         return ossl(err, "copying the hash");
     }
@@ -98,9 +204,8 @@ void mc_hashctx_free(struct mc_hashctx *h)
 {
     if (!h)
         return;
-    EVP_MD_CTX_free(h->ctx);
-    EVP_MD_CTX_free(h->tmp);
-    EVP_MD_free(h->md);
+    sha2_release(&h->cur);
+    sha2_release(&h->tmp);
     free(h);
 }
 
@@ -115,14 +220,11 @@ struct pages_job {
 static void *pages_worker(void *arg)
 {
     struct pages_job *j = arg;
-    struct mc_hashctx *h = NULL;
-    j->st = mc_hashctx_new("SHA384", &h, &j->err);
+    j->st = MC_OK;
     for (size_t i = 0; j->st == MC_OK && i < j->count; i++)
-        j->st = mc_hashctx_oneshot(h, j->data + (j->first + i) * 4096, 4096, j->out[j->first + i], &j->err);
-    mc_hashctx_free(h);
+        j->st = mc_sha384(j->data + (j->first + i) * 4096, 4096, j->out[j->first + i], &j->err);
     return NULL;
 }
-
 mc_status mc_sha384_pages(const uint8_t *data, size_t npages, uint8_t (*out)[48], unsigned threads,
                           struct mc_error *err)
 {

@@ -1,4 +1,4 @@
-/* memcrypt — reusable hash contexts with snapshots (internal; wraps OpenSSL EVP_MD_CTX).
+/* memcrypt — reusable hash contexts with snapshots (internal; libcrypto SHA-2, see hashctx.c).
  *
  * Used by the launch-measurement code: one context per running digest, reused for many pages
  * without re-fetching the algorithm, and "peek" to read the digest of a stream so far (the

@@ -136,6 +136,72 @@ mc_status mc_sev_launch_digest(const uint8_t *ovmf, size_t ovmf_len, const uint8
     return st;
 }
 
+/* ---------------------------------------------------------------------- memo -- */
+
+#define MEMO_SLOTS 4
+
+struct memo_entry {
+    uint8_t *img; /* private copy of the image bytes (NULL = free slot) */
+    size_t len;
+    unsigned long used;
+    bool have_snp;
+    uint8_t snp[48];         /* SNP chain digest after the image's pages */
+    struct mc_hashctx *sev;  /* SHA-256 state after the image's bytes, or NULL */
+};
+
+struct mc_measure_memo {
+    struct memo_entry e[MEMO_SLOTS];
+    unsigned long clock, hits;
+};
+
+mc_status mc_measure_memo_new(struct mc_measure_memo **out, struct mc_error *err)
+{
+    if (!out)
+        return mc_seterr(err, MC_E_INVAL, "mc_measure_memo_new: NULL argument");
+    *out = calloc(1, sizeof **out);
+    return *out ? MC_OK : mc_seterr(err, MC_E_NOMEM, "out of memory for a measurement memo");
+}
+
+void mc_measure_memo_free(struct mc_measure_memo *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < MEMO_SLOTS; i++) {
+        free(m->e[i].img);
+        mc_hashctx_free(m->e[i].sev);
+    }
+    free(m);
+}
+
+unsigned long mc_measure_memo_hits(const struct mc_measure_memo *m) { return m ? m->hits : 0; }
+
+/* The entry for these image bytes, made (oldest entry replaced) when absent; NULL when the
+ * memo is not to be used (no memo, a transcript, or no memory for the copy). */
+static struct memo_entry *memo_find(const struct mc_measure_input *in, const uint8_t *img, size_t len)
+{
+    struct mc_measure_memo *m = in->memo;
+    if (!m || in->on_step)
+        return NULL;
+    struct memo_entry *old = &m->e[0];
+    for (int i = 0; i < MEMO_SLOTS; i++) {
+        struct memo_entry *e = &m->e[i];
+        if (e->img && e->len == len && !memcmp(e->img, img, len)) {
+            e->used = ++m->clock;
+            return e;
+        }
+        if (!e->img || (old->img && e->used < old->used))
+            old = e;
+    }
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return NULL;
+    memcpy(copy, img, len);
+    free(old->img);
+    mc_hashctx_free(old->sev);
+    *old = (struct memo_entry){.img = copy, .len = len, .used = ++m->clock};
+    return old;
+}
+
 /* ------------------------------------------------------------------ SNP chain -- */
 
 struct gctx {
@@ -378,10 +444,20 @@ static mc_status measure_snp(const struct mc_measure_input *in, const struct mc_
     mc_status st = mc_hashctx_new("SHA384", &g.h, err);
     if (st != MC_OK)
         return st;
-    if (in->ovmf_hash && !ovmf_only)
+    struct memo_entry *me = in->ovmf_hash && !ovmf_only ? NULL : memo_find(in, o->data, o->size);
+    if (in->ovmf_hash && !ovmf_only) {
         memcpy(g.ld, in->ovmf_hash, 48);
-    else
+    } else if (me && me->have_snp) {
+        memcpy(g.ld, me->snp, 48);
+        g.n += o->size / PAGE;
+        in->memo->hits++;
+    } else {
         st = gctx_normal(&g, o->gpa, o->data, o->size, "ovmf", err);
+        if (st == MC_OK && me) {
+            memcpy(me->snp, g.ld, 48);
+            me->have_snp = true;
+        }
+    }
     if (st == MC_OK && svsm)
         st = gctx_normal(&g, sv.gpa, sv.data, sv.size, "svsm", err);
     if (st == MC_OK && !ovmf_only)
@@ -444,12 +520,23 @@ static mc_status measure_sev(const struct mc_measure_input *in, const struct mc_
         if (st != MC_OK)
             return st;
     }
-    struct mc_hashctx *h;
-    mc_status st = mc_hashctx_new("SHA256", &h, err);
-    if (st != MC_OK)
+    struct mc_hashctx *h = NULL;
+    struct memo_entry *me = memo_find(in, o->data, o->size);
+    mc_status st;
+    if (me && me->sev) {
+        st = mc_hashctx_dup(me->sev, &h, err);
+        if (st == MC_OK)
+            in->memo->hits++;
+    } else {
+        st = mc_hashctx_new("SHA256", &h, err);
+        if (st == MC_OK)
+            st = mc_hashctx_update(h, o->data, o->size, err);
+        if (st == MC_OK && me)
+            (void)mc_hashctx_dup(h, &me->sev, NULL); /* no memory: the memo just misses next time */
+    }
+    if (!h)
         return st;
     size_t n = 0;
-    st = mc_hashctx_update(h, o->data, o->size, err);
     sev_step(in, h, &n, o->gpa, 0, o->data, o->size, -1, "ovmf");
     if (st == MC_OK && in->has_kernel) {
         st = mc_hashctx_update(h, table, sizeof table, err);
