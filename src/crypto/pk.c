@@ -289,17 +289,54 @@ out:
     return rc;
 }
 
-mc_status mc_ecdsa_verify(const struct mc_pk *k, const char *hash, const void *msg, size_t len,
-                          const uint8_t r[MC_P384_LEN], const uint8_t s[MC_P384_LEN], struct mc_error *err)
+/* A key set up once for ECDSA verification: the EVP_PKEY_CTX is initialised once; each check
+ * hashes the message (libcrypto SHA-2, crypto/hashctx.c) and verifies the digest, which is the
+ * work `openssl speed ecdsap384` times plus the hash. mc_ecdsa_verify is this on a temporary
+ * context, so there is one verification path. */
+struct mc_ecdsa_prepared {
+    EVP_PKEY_CTX *pctx;
+    size_t hlen; /* 32 = SHA-256, 48 = SHA-384 */
+};
+
+mc_status mc_ecdsa_prepare(const struct mc_pk *k, const char *hash, struct mc_ecdsa_prepared **out,
+                           struct mc_error *err)
 {
-    if (!k || k->kind != MC_PK_P384 || !hash_ok(hash) || (!msg && len) || !r || !s)
+    if (!k || k->kind != MC_PK_P384 || !hash_ok(hash) || !out)
         return mc_seterr(err, MC_E_INVAL, "ECDSA verify: bad argument");
-    mc_status rc = MC_OK;
+    struct mc_ecdsa_prepared *p = calloc(1, sizeof *p);
+    if (!p)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory for an ECDSA verification context");
+    p->hlen = strcmp(hash, "SHA256") ? 48 : 32;
+    p->pctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL);
+    if (!p->pctx || EVP_PKEY_verify_init(p->pctx) <= 0) {
+        mc_ecdsa_prepared_free(p);
+        return pk_fail(err, "ECDSA verify setup");
+    }
+    *out = p;
+    return MC_OK;
+}
+
+void mc_ecdsa_prepared_free(struct mc_ecdsa_prepared *p)
+{
+    if (!p)
+        return;
+    EVP_PKEY_CTX_free(p->pctx);
+    free(p);
+}
+
+mc_status mc_ecdsa_prepared_verify(struct mc_ecdsa_prepared *p, const void *msg, size_t len,
+                                   const uint8_t r[MC_P384_LEN], const uint8_t s[MC_P384_LEN], struct mc_error *err)
+{
+    if (!p || (!msg && len) || !r || !s)
+        return mc_seterr(err, MC_E_INVAL, "ECDSA verify: bad argument");
+    uint8_t dg[MC_SHA384_LEN];
+    mc_status rc = p->hlen == 32 ? mc_sha256(msg, len, dg, err) : mc_sha384(msg, len, dg, err);
+    if (rc != MC_OK)
+        return rc;
     ECDSA_SIG *sig = ECDSA_SIG_new();
     BIGNUM *br = BN_bin2bn(r, MC_P384_LEN, NULL), *bs = BN_bin2bn(s, MC_P384_LEN, NULL);
-    EVP_MD_CTX *m = EVP_MD_CTX_new();
     unsigned char *der = NULL;
-    if (!sig || !br || !bs || !m) {
+    if (!sig || !br || !bs) {
         BN_free(br);
         BN_free(bs);
         rc = pk_fail(err, "ECDSA verify setup");
@@ -313,18 +350,32 @@ mc_status mc_ecdsa_verify(const struct mc_pk *k, const char *hash, const void *m
     }
     ECDSA_SIG_set0(sig, br, bs);
     int dlen = i2d_ECDSA_SIG(sig, &der);
-    if (dlen <= 0 || EVP_DigestVerifyInit_ex(m, NULL, hash, NULL, NULL, k->pkey, NULL) <= 0) {
+    if (dlen <= 0) {
         rc = pk_fail(err, "ECDSA verify setup");
         goto out;
     }
-    if (EVP_DigestVerify(m, der, (size_t)dlen, msg, len) != 1) {
+    int v = EVP_PKEY_verify(p->pctx, der, (size_t)dlen, dg, p->hlen);
+    if (v != 1) {
         ERR_clear_error();
-        rc = mc_seterr(err, MC_E_VERIFY, "ECDSA P-384/%s signature does not verify", hash);
+        rc = mc_seterr(err, MC_E_VERIFY, "ECDSA P-384/%s signature does not verify",
+                       p->hlen == 32 ? "SHA256" : "SHA384");
     }
 out:
     OPENSSL_free(der);
-    EVP_MD_CTX_free(m);
     ECDSA_SIG_free(sig);
+    return rc;
+}
+
+mc_status mc_ecdsa_verify(const struct mc_pk *k, const char *hash, const void *msg, size_t len,
+                          const uint8_t r[MC_P384_LEN], const uint8_t s[MC_P384_LEN], struct mc_error *err)
+{
+    if (!k || k->kind != MC_PK_P384 || !hash_ok(hash) || (!msg && len) || !r || !s)
+        return mc_seterr(err, MC_E_INVAL, "ECDSA verify: bad argument");
+    struct mc_ecdsa_prepared *p;
+    mc_status rc = mc_ecdsa_prepare(k, hash, &p, err);
+    if (rc == MC_OK)
+        rc = mc_ecdsa_prepared_verify(p, msg, len, r, s, err);
+    mc_ecdsa_prepared_free(p);
     return rc;
 }
 
@@ -680,17 +731,34 @@ mc_status mc_ecdsa_sign_le72(const struct mc_pk *k, const char *hash, const void
     return MC_OK;
 }
 
-mc_status mc_ecdsa_verify_le72(const struct mc_pk *k, const char *hash, const void *msg, size_t len,
-                               const uint8_t r[MC_P384_LE72], const uint8_t s[MC_P384_LE72], struct mc_error *err)
+/* r, s as LE72 -> big-endian 48 bytes; MC_E_VERIFY when bytes above bit 383 are set. */
+static mc_status le72_pair(const uint8_t *r, const uint8_t *s, uint8_t br[MC_P384_LEN], uint8_t bs[MC_P384_LEN],
+                           struct mc_error *err)
 {
     if (!r || !s)
         return mc_seterr(err, MC_E_INVAL, "ECDSA verify: NULL argument");
     if (!le72_high_zero(r) || !le72_high_zero(s))
         return mc_seterr(err, MC_E_VERIFY, "the signature has non-zero bytes above bit 383");
-    uint8_t br[MC_P384_LEN], bs[MC_P384_LEN];
     le72_to_be48(r, br);
     le72_to_be48(s, bs);
-    return mc_ecdsa_verify(k, hash, msg, len, br, bs, err);
+    return MC_OK;
+}
+
+mc_status mc_ecdsa_verify_le72(const struct mc_pk *k, const char *hash, const void *msg, size_t len,
+                               const uint8_t r[MC_P384_LE72], const uint8_t s[MC_P384_LE72], struct mc_error *err)
+{
+    uint8_t br[MC_P384_LEN], bs[MC_P384_LEN];
+    mc_status st = le72_pair(r, s, br, bs, err);
+    return st != MC_OK ? st : mc_ecdsa_verify(k, hash, msg, len, br, bs, err);
+}
+
+mc_status mc_ecdsa_prepared_verify_le72(struct mc_ecdsa_prepared *p, const void *msg, size_t len,
+                                        const uint8_t r[MC_P384_LE72], const uint8_t s[MC_P384_LE72],
+                                        struct mc_error *err)
+{
+    uint8_t br[MC_P384_LEN], bs[MC_P384_LEN];
+    mc_status st = le72_pair(r, s, br, bs, err);
+    return st != MC_OK ? st : mc_ecdsa_prepared_verify(p, msg, len, br, bs, err);
 }
 
 static bool evp_is_p384(EVP_PKEY *p)
@@ -754,6 +822,19 @@ mc_status mc_pk_private_der(const struct mc_pk *k, uint8_t **der, size_t *len, s
     *der = b;
     *len = (size_t)n;
     return MC_OK;
+}
+
+mc_status mc_p384_from_evp_public(EVP_PKEY *pkey, struct mc_pk **out, struct mc_error *err)
+{
+    if (!pkey || !out)
+        return mc_seterr(err, MC_E_INVAL, "P-384 key: NULL argument");
+    if (!evp_is_p384(pkey)) {
+        ERR_clear_error();
+        return mc_seterr(err, MC_E_FORMAT, "the key is not an ECDSA P-384 (secp384r1) key");
+    }
+    if (!EVP_PKEY_up_ref(pkey))
+        return pk_fail(err, "EVP_PKEY_up_ref");
+    return wrap(pkey, MC_PK_P384, false, out, err);
 }
 
 mc_status mc_pk_from_private_der(const uint8_t *der, size_t len, enum mc_pk_kind kind, struct mc_pk **out,

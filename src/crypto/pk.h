@@ -82,6 +82,24 @@ mc_status mc_ecdsa_sign_le72(const struct mc_pk *k, const char *hash, const void
                              uint8_t r[MC_P384_LE72], uint8_t s[MC_P384_LE72], struct mc_error *err);
 mc_status mc_ecdsa_verify_le72(const struct mc_pk *k, const char *hash, const void *msg, size_t len,
                                const uint8_t r[MC_P384_LE72], const uint8_t s[MC_P384_LE72], struct mc_error *err);
+
+/* A P-384 key set up once for many ECDSA verifications with one hash ("SHA256"/"SHA384"): each
+ * check is the hash and the signature check, with no per-call context setup (a verifier checking
+ * many reports of one chip). Same results as mc_ecdsa_verify / mc_ecdsa_verify_le72, which use
+ * it. Not thread-safe: one per thread. It holds its own reference to the key. */
+struct mc_ecdsa_prepared;
+/* An mc_pk for the public part of an OpenSSL P-384 key, e.g. a certificate's (X509_get0_pubkey),
+ * which gains a reference (no re-encoding). MC_E_FORMAT when it is not a P-384 key. */
+struct evp_pkey_st; /* OpenSSL's EVP_PKEY */
+mc_status mc_p384_from_evp_public(struct evp_pkey_st *pkey, struct mc_pk **out, struct mc_error *err);
+mc_status mc_ecdsa_prepare(const struct mc_pk *k, const char *hash, struct mc_ecdsa_prepared **out,
+                           struct mc_error *err);
+mc_status mc_ecdsa_prepared_verify(struct mc_ecdsa_prepared *p, const void *msg, size_t len,
+                                   const uint8_t r[MC_P384_LEN], const uint8_t s[MC_P384_LEN], struct mc_error *err);
+mc_status mc_ecdsa_prepared_verify_le72(struct mc_ecdsa_prepared *p, const void *msg, size_t len,
+                                        const uint8_t r[MC_P384_LE72], const uint8_t s[MC_P384_LE72],
+                                        struct mc_error *err);
+void mc_ecdsa_prepared_free(struct mc_ecdsa_prepared *p);
 /* A P-384 key from PEM (unencrypted PKCS#8/SEC1 private key; with need_private false also a
  * SubjectPublicKeyInfo public key). Other curves/algorithms: MC_E_FORMAT naming P-384. */
 mc_status mc_p384_load_pem(const uint8_t *pem, size_t len, bool need_private, struct mc_pk **out,

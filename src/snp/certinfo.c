@@ -32,7 +32,7 @@ static void role_of(const char *cn, const struct mc_snp_vcek_info *vi, bool has_
         snprintf(out, n, "?");
 }
 
-/* AMD's built-in ARK/ASK/ASVK of every generation, loaded once per description. */
+/* AMD's built-in ARK/ASK/ASVK of every generation (references to the process's parsed roots). */
 #define NBUILTIN 12
 struct builtins {
     X509 *x[NBUILTIN];
@@ -45,10 +45,13 @@ static void builtins_load(struct builtins *b)
     static const char *const role[3] = {"ARK", "ASK", "ASVK"};
     b->n = 0;
     for (const struct mc_amd_root *r = mc_amd_roots; r->gen != MC_SNP_GEN_UNKNOWN; r++) {
-        const char *pems[3] = {r->ark_pem, r->ask_pem, r->asvk_pem};
-        for (int k = 0; k < 3 && b->n < NBUILTIN; k++)
-            if (pems[k] && !mc_x509_load((const uint8_t *)pems[k], strlen(pems[k]), "built-in", &b->x[b->n], NULL))
+        for (int k = 0; k < 3 && b->n < NBUILTIN; k++) {
+            X509 *x = mc_amd_root_x509(r->gen, (enum mc_amd_role)k, NULL); /* parsed once per process */
+            if (x && X509_up_ref(x)) {
+                b->x[b->n] = x;
                 snprintf(b->name[b->n++], sizeof b->name[0], "AMD's %s %s", mc_snp_gen_name(r->gen), role[k]);
+            }
+        }
     }
 }
 

@@ -34,6 +34,7 @@
 #include <memcrypt/snp_verify.h>
 
 #include "crypto/crypto.h"
+#include "crypto/hashctx.h"
 #include "crypto/pk.h"
 #include "crypto/x509.h"
 #include "snp/amd_roots.h"
@@ -51,14 +52,17 @@ struct chain_entry {
     bool used;
     uint8_t key[MC_SHA256_LEN];
     struct mc_pk *pub; /* the VCEK/VLEK public key */
+    struct mc_ecdsa_prepared *sig; /* pub set up for the reports' ECDSA P-384 SHA-384 checks */
     struct mc_snp_vcek_info info;
     enum mc_snp_gen gen;
     time_t nb[3], na[3]; /* leaf, intermediate, root */
 };
 
+/* Test roots (--roots DIR) are the verifier's own; AMD's built-in roots are parsed once per
+ * process when first needed (snp/amd_roots.c) and borrowed. */
 struct mc_snp_verifier {
     bool test;
-    struct roots roots[NGEN];
+    struct roots roots[NGEN]; /* test roots only */
     struct chain_entry cache[CACHE_SLOTS];
     unsigned next;
     bool nomem; /* the last chain build ran out of memory */
@@ -66,6 +70,7 @@ struct mc_snp_verifier {
 
 static void chain_entry_clear(struct chain_entry *e)
 {
+    mc_ecdsa_prepared_free(e->sig);
     mc_pk_free(e->pub);
     memset(e, 0, sizeof *e);
 }
@@ -86,9 +91,17 @@ void mc_snp_verifier_free(struct mc_snp_verifier *v)
 
 bool mc_snp_verifier_is_test(const struct mc_snp_verifier *v) { return v && v->test; }
 
-static mc_status load_pem_str(const char *pem, const char *what, X509 **out, struct mc_error *err)
+/* The trusted certificate of generation g and role (NULL: none; err says why when given). */
+static X509 *root_of(const struct mc_snp_verifier *v, int g, enum mc_amd_role role, struct mc_error *err)
 {
-    return mc_x509_load((const uint8_t *)pem, strlen(pem), what, out, err);
+    if (v->test) {
+        const struct roots *t = &v->roots[g];
+        X509 *x = role == MC_AMD_ARK ? t->ark : role == MC_AMD_ASK ? t->ask : t->asvk;
+        if (!x)
+            mc_seterr(err, MC_E_NOTFOUND, "the test roots have no such certificate");
+        return x;
+    }
+    return mc_amd_root_x509((enum mc_snp_gen)g, role, err);
 }
 
 static mc_status load_test_roots(struct mc_snp_verifier *v, const char *dir, struct mc_error *err)
@@ -136,19 +149,7 @@ mc_status mc_snp_verifier_new(const char *roots_dir, struct mc_snp_verifier **ou
     struct mc_snp_verifier *v = calloc(1, sizeof *v);
     if (!v)
         return mc_seterr(err, MC_E_NOMEM, "out of memory");
-    mc_status st = MC_OK;
-    if (roots_dir) {
-        st = load_test_roots(v, roots_dir, err);
-    } else {
-        for (const struct mc_amd_root *r = mc_amd_roots; r->gen != MC_SNP_GEN_UNKNOWN && !st; r++) {
-            struct roots *x = &v->roots[r->gen];
-            st = load_pem_str(r->ark_pem, "built-in ARK", &x->ark, err);
-            if (!st)
-                st = load_pem_str(r->ask_pem, "built-in ASK", &x->ask, err);
-            if (!st)
-                st = load_pem_str(r->asvk_pem, "built-in ASVK", &x->asvk, err);
-        }
-    }
+    mc_status st = roots_dir ? load_test_roots(v, roots_dir, err) : MC_OK;
     if (st) {
         mc_snp_verifier_free(v);
         return st;
@@ -205,33 +206,19 @@ static const char *foreign_note(const X509_NAME *n, bool test)
     }
 }
 
-/* The leaf's P-384 public key as an mc_pk (the form the shared ECDSA helpers take). */
-static mc_status leaf_key(const EVP_PKEY *pk, struct mc_pk **out)
-{
-    uint8_t x[MC_P384_LEN], y[MC_P384_LEN];
-    BIGNUM *bx = NULL, *by = NULL;
-    mc_status st = MC_E_CRYPTO;
-    if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_X, &bx) &&
-        EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_Y, &by) && BN_bn2binpad(bx, x, MC_P384_LEN) == MC_P384_LEN && BN_bn2binpad(by, y, MC_P384_LEN) == MC_P384_LEN)
-        st = mc_p384_from_public(x, y, out, NULL); /* MC_E_NOMEM when out of memory */
-    BN_free(bx);
-    BN_free(by);
-    ERR_clear_error();
-    return st;
-}
-
 /* Who x is among the trusted roots of every generation ("AMD's Genoa ARK"), else its name. */
 static void identify(const struct mc_snp_verifier *v, X509 *x, char *buf, size_t n)
 {
     static const char *const role[3] = {"ARK", "ASK", "ASVK"};
-    for (int g = 0; g < NGEN; g++) {
-        X509 *c[3] = {v->roots[g].ark, v->roots[g].ask, v->roots[g].asvk};
-        for (int k = 0; k < 3; k++)
-            if (c[k] && !X509_cmp(x, c[k])) {
+    for (int g = 1; g < NGEN; g++) {
+        for (int k = 0; k < 3; k++) {
+            X509 *c = root_of(v, g, (enum mc_amd_role)k, NULL);
+            if (c && !X509_cmp(x, c)) {
                 snprintf(buf, n, "%s %s %s", v->test ? "the test" : "AMD's", mc_snp_gen_name((enum mc_snp_gen)g),
                          role[k]);
                 return;
             }
+        }
     }
     char cn[96];
     mc_x509_subject_cn(x, cn, sizeof cn);
@@ -303,10 +290,9 @@ static bool build_chain(struct mc_snp_verifier *v, const struct mc_snp_report *r
         goto out;
     }
     EVP_PKEY *pk = X509_get0_pubkey(leaf);
-    char group[64] = "";
-    size_t glen = 0;
-    if (!pk || EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC ||
-        !EVP_PKEY_get_utf8_string_param(pk, "group", group, sizeof group, &glen) || strcmp(group, "secp384r1")) {
+    mc_status pst = pk ? mc_p384_from_evp_public(pk, &e->pub, NULL) : MC_E_FORMAT;
+    if (pst != MC_OK) {
+        v->nomem = pst == MC_E_NOMEM; /* a resource failure, not a verdict */
         add(res, "vcek", MC_CHECK_FAIL, "the %s's public key is not an ECDSA P-384 key", leafname);
         goto out;
     }
@@ -324,18 +310,19 @@ static bool build_chain(struct mc_snp_verifier *v, const struct mc_snp_report *r
     add(res, "generation", MC_CHECK_PASS, "%s (from %s)", mc_snp_gen_name(e->gen),
         rg != MC_SNP_GEN_UNKNOWN ? "the report's CPUID fields and the certificate" : "the certificate's productName");
 
-    struct roots *rt = &v->roots[e->gen];
-    X509 *inter = vlek ? rt->asvk : rt->ask;
+    struct mc_error re = {0};
+    X509 *ark = root_of(v, e->gen, MC_AMD_ARK, &re);
+    X509 *inter = ark ? root_of(v, e->gen, vlek ? MC_AMD_ASVK : MC_AMD_ASK, &re) : NULL;
     const char *who = v->test ? "the test" : "AMD's";
-    if (!rt->ark || !inter) {
-        add(res, "chain", MC_CHECK_FAIL, "no trusted %s %s root is loaded (%s roots)", mc_snp_gen_name(e->gen),
-            role_name(vlek), who);
+    if (!ark || !inter) {
+        add(res, "chain", MC_CHECK_FAIL, "no trusted %s %s root is loaded (%s roots: %s)", mc_snp_gen_name(e->gen),
+            role_name(vlek), who, re.msg);
         goto out;
     }
     /* given, even empty: then refused as empty (the bundle reader refuses 0 bytes) */
     if (c->ask && !given_has(v, c->ask, c->ask_len, vlek ? "--asvk" : "--ask", inter, role_name(vlek), e, rg, res))
         goto out;
-    if (c->ark && !given_has(v, c->ark, c->ark_len, "--ark", rt->ark, "ARK", e, rg, res))
+    if (c->ark && !given_has(v, c->ark, c->ark_len, "--ark", ark, "ARK", e, rg, res))
         goto out;
     if (X509_NAME_cmp(X509_get_issuer_name(leaf), X509_get_subject_name(inter)) != 0) {
         char iss[256];
@@ -362,7 +349,7 @@ static bool build_chain(struct mc_snp_verifier *v, const struct mc_snp_report *r
     store = X509_STORE_new();
     sctx = X509_STORE_CTX_new();
     untrusted = sk_X509_new_null();
-    if (!store || !sctx || !untrusted || !X509_STORE_add_cert(store, rt->ark) || !sk_X509_push(untrusted, inter)) {
+    if (!store || !sctx || !untrusted || !X509_STORE_add_cert(store, ark) || !sk_X509_push(untrusted, inter)) {
         add(res, "chain", MC_CHECK_FAIL, "out of memory verifying the chain");
         goto out;
     }
@@ -379,16 +366,16 @@ static bool build_chain(struct mc_snp_verifier *v, const struct mc_snp_report *r
         goto out;
     }
     STACK_OF(X509) *ch = X509_STORE_CTX_get0_chain(sctx);
-    if (sk_X509_num(ch) != 3 || X509_cmp(sk_X509_value(ch, 1), inter) || X509_cmp(sk_X509_value(ch, 2), rt->ark)) {
+    if (sk_X509_num(ch) != 3 || X509_cmp(sk_X509_value(ch, 1), inter) || X509_cmp(sk_X509_value(ch, 2), ark)) {
         add(res, "chain", MC_CHECK_FAIL, "the chain is not %s -> %s -> ARK", leafname, role_name(vlek));
         goto out;
     }
     if (mc_x509_validity(leaf, &e->nb[0], &e->na[0], &er) || mc_x509_validity(inter, &e->nb[1], &e->na[1], &er) ||
-        mc_x509_validity(rt->ark, &e->nb[2], &e->na[2], &er)) {
+        mc_x509_validity(ark, &e->nb[2], &e->na[2], &er)) {
         add(res, "chain", MC_CHECK_FAIL, "%s", er.msg);
         goto out;
     }
-    mc_status kst = leaf_key(pk, &e->pub);
+    mc_status kst = mc_ecdsa_prepare(e->pub, "SHA384", &e->sig, NULL);
     if (kst) {
         v->nomem = kst == MC_E_NOMEM; /* a resource failure, not a verdict: mc_snp_verify says so */
         add(res, "chain", MC_CHECK_FAIL, "cannot prepare the %s key for ECDSA verification", leafname);
@@ -471,14 +458,14 @@ static void check_extensions(const struct chain_entry *e, const struct mc_snp_re
             (unsigned long long)r->reported_tcb);
 }
 
-static void check_signature(const struct chain_entry *e, const struct mc_snp_report *r, struct mc_snp_result *res)
+static void check_signature(struct chain_entry *e, const struct mc_snp_report *r, struct mc_snp_result *res)
 {
     if (!all_zero(r->raw + 0x330, MC_SNP_REPORT_SIZE - 0x330)) {
         add(res, "signature", MC_CHECK_FAIL, "the signature's reserved bytes 0x330..0x49F are not zero");
         return;
     }
     struct mc_error er;
-    mc_status vr = mc_ecdsa_verify_le72(e->pub, "SHA384", r->raw, MC_SNP_REPORT_SIGNED_LEN, r->sig_r, r->sig_s, &er);
+    mc_status vr = mc_ecdsa_prepared_verify_le72(e->sig, r->raw, MC_SNP_REPORT_SIGNED_LEN, r->sig_r, r->sig_s, &er);
     if (vr != MC_OK && vr != MC_E_VERIFY) {
         add(res, "signature", MC_CHECK_FAIL, "the signature could not be checked: %s", er.msg);
         return;
@@ -580,8 +567,8 @@ static void check_policy(const struct mc_snp_report *r, const struct mc_snp_poli
 
 static mc_status cache_key(const struct mc_snp_certs *c, bool vlek, uint8_t key[MC_SHA256_LEN])
 {
-    struct mc_digest *d;
-    mc_status st0 = mc_digest_new("SHA256", &d, NULL);
+    struct mc_hashctx *d;
+    mc_status st0 = mc_hashctx_new("SHA256", &d, NULL);
     if (st0)
         return st0;
     uint8_t hdr[1 + 3 * 8];
@@ -590,17 +577,16 @@ static mc_status cache_key(const struct mc_snp_certs *c, bool vlek, uint8_t key[
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 8; j++)
             hdr[1 + 8 * i + j] = (uint8_t)(lens[i] >> (8 * j));
-    size_t n;
-    mc_status st = mc_digest_update(d, hdr, sizeof hdr, NULL);
+    mc_status st = mc_hashctx_update(d, hdr, sizeof hdr, NULL);
     if (!st)
-        st = mc_digest_update(d, c->vcek, c->vcek_len, NULL);
+        st = mc_hashctx_update(d, c->vcek, c->vcek_len, NULL);
     if (!st && lens[1])
-        st = mc_digest_update(d, c->ask, c->ask_len, NULL);
+        st = mc_hashctx_update(d, c->ask, c->ask_len, NULL);
     if (!st && lens[2])
-        st = mc_digest_update(d, c->ark, c->ark_len, NULL);
+        st = mc_hashctx_update(d, c->ark, c->ark_len, NULL);
     if (!st)
-        st = mc_digest_final(d, key, &n, NULL);
-    mc_digest_free(d);
+        st = mc_hashctx_final(d, key, NULL);
+    mc_hashctx_free(d);
     return st;
 }
 
