@@ -301,6 +301,55 @@ static void test_engine_slots_vs_evp(void)
     mc_engine_destroy(e);
 }
 
+/* MEMCRYPT_ENGINE_IMPL: "aesni" makes this CPU a CPU without VAES (auto picks aesni, vaes is
+ * unavailable) with bytes equal to libcrypto's, "portable" one without AES-NI; another value is
+ * refused by name; unset, everything as CPUID says. */
+static void test_env_cap(void)
+{
+    const bool has_aesni = mc_engine_impl_available(MC_IMPL_AESNI);
+    setenv("MEMCRYPT_ENGINE_IMPL", "aesni", 1);
+    CHECK(!mc_engine_impl_available(MC_IMPL_VAES));
+    CHECK(mc_engine_impl_available(MC_IMPL_AESNI) == has_aesni);
+    struct mc_engine *e = new_engine(g_rng, 2);
+    if (e) {
+        CHECK(mc_engine_get_impl(e) == (has_aesni ? MC_IMPL_AESNI : MC_IMPL_PORTABLE));
+        CHECK(mc_engine_set_impl(e, MC_IMPL_VAES, NULL) == MC_E_UNSUPPORTED);
+        /* the forced path against libcrypto: pages and odd runs, both ciphers and directions */
+        unsigned mism = 0;
+        for (int it = 0; it < 40; it++) {
+            enum mc_cipher c = (it & 1) ? MC_CIPHER_AES256_XTS : MC_CIPHER_AES128_XTS;
+            uint8_t key[64], in[4096 + 64], ref[sizeof in], out[sizeof in], back[sizeof in];
+            size_t kl, len = it < 20 ? 4096 : 64 * (1 + (size_t)(rnd64() % 65));
+            random_key(c, key, &kl);
+            mc_slot sl;
+            CHECK(mc_engine_slot_import(e, c, key, kl, &sl, NULL) == MC_OK);
+            uint64_t pa = rnd64() & ~63ull & 0xffffffffffffull;
+            rnd(in, len);
+            ref_lines((unsigned)kl * 4, key, 0, pa, in, ref, len);
+            if (mc_engine_encrypt(e, sl, pa, in, out, len, NULL) != MC_OK || memcmp(out, ref, len))
+                mism++;
+            if (mc_engine_decrypt(e, sl, pa, out, back, len, NULL) != MC_OK || memcmp(back, in, len))
+                mism++;
+            CHECK(mc_engine_slot_destroy(e, sl, NULL) == MC_OK);
+        }
+        CHECK_EQ_U64(mism, 0);
+        mc_engine_destroy(e);
+    }
+    setenv("MEMCRYPT_ENGINE_IMPL", "portable", 1);
+    CHECK(!mc_engine_impl_available(MC_IMPL_AESNI) && mc_engine_impl_available(MC_IMPL_PORTABLE));
+    e = new_engine(g_rng, 2);
+    if (e) {
+        CHECK(mc_engine_get_impl(e) == MC_IMPL_PORTABLE);
+        mc_engine_destroy(e);
+    }
+    setenv("MEMCRYPT_ENGINE_IMPL", "sse9", 1);
+    struct mc_engine *bad = NULL;
+    struct mc_error err;
+    CHECK(mc_engine_create(g_rng, 2, &bad, &err) == MC_E_INVAL && !bad && strstr(err.msg, "sse9"));
+    unsetenv("MEMCRYPT_ENGINE_IMPL");
+    CHECK(mc_engine_impl_available(MC_IMPL_AESNI) == has_aesni);
+}
+
 static void test_properties(void)
 {
     struct mc_engine *e = new_engine(g_rng, 4);
@@ -507,6 +556,7 @@ int main(void)
     RUN(test_deterministic_seed);
     RUN(test_slot_lifecycle);
     RUN(test_bad_input);
+    RUN(test_env_cap);
     mc_rng_free(g_rng);
     return check_summary();
 }

@@ -47,7 +47,32 @@ struct mc_engine {
  * YMM state must also be enabled by the OS (XCR0 bits 1 and 2) before VAES/AVX2 are usable. */
 enum { FEAT_AESNI = 1, FEAT_VAES = 2 };
 
+static unsigned cpuid_features(void);
+
+/* MEMCRYPT_ENGINE_IMPL caps what the CPU is taken to have, so anyone can measure a path on a CPU
+ * that has better: "aesni" = a CPU without VAES, "portable" = without AES-NI; "vaes", "auto" or
+ * unset = as CPUID says. *known is false for any other value (mc_engine_create refuses it). */
+static unsigned env_cap(unsigned f, bool *known)
+{
+    const char *v = getenv("MEMCRYPT_ENGINE_IMPL");
+    *known = true;
+    if (!v || !*v || !strcmp(v, "auto") || !strcmp(v, "vaes"))
+        return f;
+    if (!strcmp(v, "aesni"))
+        return f & ~(unsigned)FEAT_VAES;
+    if (!strcmp(v, "portable"))
+        return 0;
+    *known = false;
+    return f;
+}
+
 static unsigned cpu_features(void)
+{
+    bool known;
+    return env_cap(cpuid_features(), &known);
+}
+
+static unsigned cpuid_features(void)
 {
     unsigned a, b, c, d, f = 0;
     if (!__get_cpuid(1, &a, &b, &c, &d))
@@ -131,7 +156,14 @@ mc_status mc_engine_create(struct mc_rng *rng, unsigned max_slots, struct mc_eng
         e->slots[i].gen = 1;
     e->rng = rng;
     e->max_slots = max_slots;
-    e->feat = cpu_features();
+    bool known;
+    e->feat = env_cap(cpuid_features(), &known);
+    if (!known) {
+        free(e->slots);
+        free(e);
+        return mc_seterr(err, MC_E_INVAL, "MEMCRYPT_ENGINE_IMPL='%s': use auto, vaes, aesni or portable",
+                         getenv("MEMCRYPT_ENGINE_IMPL"));
+    }
     e->impl = best_impl(e->feat);
     *out = e;
     return MC_OK;

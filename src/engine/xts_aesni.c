@@ -165,8 +165,6 @@ AESNI static void core_any(const struct mc_xts_keys *k, int decrypt, const __m12
         decrypt ? core(rk, 14, 1, tw, in, out, n) : core(rk, 14, 0, tw, in, out, n);
 }
 
-#define LINES_PER_BATCH 8
-
 /* A single line entirely in registers: tweak AES, then the 4 blocks as independent chains. */
 AESNI_INLINE void one_line(const struct mc_aes_ks *ks1, unsigned r1, const struct mc_aes_ks *k2, int dec, uint64_t pa,
                            const uint8_t *in, uint8_t *out)
@@ -194,40 +192,77 @@ AESNI_INLINE void one_line(const struct mc_aes_ks *ks1, unsigned r1, const struc
     }
 }
 
+/* Two lines per step: their 8 data blocks and the tweak blocks of the next two lines go through
+ * the rounds together (10 independent AES chains, all in registers with 16 XMM registers), so
+ * the per-line tweak AES runs in the shadow of the data instead of in a phase of its own. The
+ * last step computes two tweaks nobody uses (2 AES per run). */
+AESNI_INLINE void pairs(const struct mc_aes_ks *ks1, const struct mc_aes_ks *ks2, unsigned R, int dec, uint64_t pa,
+                        const uint8_t *in, uint8_t *out, size_t npairs)
+{
+    const __m128i *rk = (const __m128i *)ks1->rk, *tk = (const __m128i *)ks2->rk;
+    __m128i tw[8], n[2];
+    n[0] = _mm_set_epi64x(0, (long long)pa);
+    n[1] = _mm_set_epi64x(0, (long long)(pa + 64));
+    aes_enc_n(ks2, n, 2);
+    for (size_t p = 0; p < npairs; p++) {
+#pragma GCC unroll 2
+        for (unsigned l = 0; l < 2; l++) {
+            tw[4 * l] = n[l];
+            tw[4 * l + 1] = mul_alpha(n[l]);
+            tw[4 * l + 2] = mul_alpha(tw[4 * l + 1]);
+            tw[4 * l + 3] = mul_alpha(tw[4 * l + 2]);
+        }
+        __m128i b[8];
+#pragma GCC unroll 8
+        for (unsigned j = 0; j < 8; j++)
+            b[j] = _mm_xor_si128(_mm_xor_si128(_mm_loadu_si128((const __m128i *)(in + 16 * j)), tw[j]), rk[0]);
+        n[0] = _mm_xor_si128(_mm_set_epi64x(0, (long long)(pa + 128)), tk[0]);
+        n[1] = _mm_xor_si128(_mm_set_epi64x(0, (long long)(pa + 192)), tk[0]);
+#pragma GCC unroll 16
+        for (unsigned r = 1; r < R; r++) {
+#pragma GCC unroll 8
+            for (unsigned j = 0; j < 8; j++)
+                b[j] = dec ? _mm_aesdec_si128(b[j], rk[r]) : _mm_aesenc_si128(b[j], rk[r]);
+            n[0] = _mm_aesenc_si128(n[0], tk[r]);
+            n[1] = _mm_aesenc_si128(n[1], tk[r]);
+        }
+#pragma GCC unroll 8
+        for (unsigned j = 0; j < 8; j++) {
+            b[j] = dec ? _mm_aesdeclast_si128(b[j], rk[R]) : _mm_aesenclast_si128(b[j], rk[R]);
+            _mm_storeu_si128((__m128i *)(out + 16 * j), _mm_xor_si128(b[j], tw[j]));
+        }
+        n[0] = _mm_aesenclast_si128(n[0], tk[R]);
+        n[1] = _mm_aesenclast_si128(n[1], tk[R]);
+        pa += 128;
+        in += 128;
+        out += 128;
+    }
+    mc_wipe(tw, sizeof tw); /* tweaks are key-derived */
+    mc_wipe(n, sizeof n);
+}
+
 AESNI void mc_aesni_xts_lines(const struct mc_xts_keys *k, int decrypt, uint64_t pa, const uint8_t *in,
                               uint8_t *out, size_t nlines)
 {
-    if (nlines == 1) {
-        const struct mc_aes_ks *ks1 = decrypt ? &k->dec1 : &k->enc1;
-        if (ks1->rounds == 10)
-            decrypt ? one_line(ks1, 10, &k->enc2, 1, pa, in, out) : one_line(ks1, 10, &k->enc2, 0, pa, in, out);
+    const struct mc_aes_ks *ks1 = decrypt ? &k->dec1 : &k->enc1;
+    const bool r10 = ks1->rounds == 10;
+    size_t np = nlines / 2;
+    if (np) {
+        if (r10)
+            decrypt ? pairs(ks1, &k->enc2, 10, 1, pa, in, out, np) : pairs(ks1, &k->enc2, 10, 0, pa, in, out, np);
         else
-            decrypt ? one_line(ks1, 14, &k->enc2, 1, pa, in, out) : one_line(ks1, 14, &k->enc2, 0, pa, in, out);
-        return;
+            decrypt ? pairs(ks1, &k->enc2, 14, 1, pa, in, out, np) : pairs(ks1, &k->enc2, 14, 0, pa, in, out, np);
     }
-    __m128i tw[LINES_PER_BATCH * 4];
-    const size_t used = (nlines < LINES_PER_BATCH ? nlines : LINES_PER_BATCH) * 64;
-    while (nlines) {
-        unsigned n = nlines < LINES_PER_BATCH ? (unsigned)nlines : LINES_PER_BATCH;
-        __m128i t[LINES_PER_BATCH];
-        #pragma GCC unroll 16
-        for (unsigned j = 0; j < n; j++)
-            t[j] = _mm_set_epi64x(0, (long long)(pa + 64u * j)); /* LE128(pa): high 64 bits zero */
-        aes_enc_n(&k->enc2, t, n);
-        #pragma GCC unroll 16
-        for (unsigned j = 0; j < n; j++) {
-            tw[4 * j] = t[j];
-            tw[4 * j + 1] = mul_alpha(t[j]);
-            tw[4 * j + 2] = mul_alpha(tw[4 * j + 1]);
-            tw[4 * j + 3] = mul_alpha(tw[4 * j + 2]);
-        }
-        core_any(k, decrypt, tw, in, out, 4u * n);
-        in += 64u * n;
-        out += 64u * n;
-        pa += 64u * n;
-        nlines -= n;
+    if (nlines & 1) {
+        size_t off = 128 * np;
+        uint64_t last = pa + off;
+        if (r10)
+            decrypt ? one_line(ks1, 10, &k->enc2, 1, last, in + off, out + off)
+                    : one_line(ks1, 10, &k->enc2, 0, last, in + off, out + off);
+        else
+            decrypt ? one_line(ks1, 14, &k->enc2, 1, last, in + off, out + off)
+                    : one_line(ks1, 14, &k->enc2, 0, last, in + off, out + off);
     }
-    mc_wipe(tw, used); /* tweaks are key-derived */
 }
 
 AESNI void mc_aesni_xts_unit(const struct mc_xts_keys *k, int decrypt, const uint8_t tweak[16], const uint8_t *in,
