@@ -23,6 +23,8 @@
 #include "crypto/crypto.h"
 #include "crypto/xts.h"
 
+#include "bench_proc.h"
+
 #define PAGE 4096u
 #define NPAGES 64u /* 256 KiB working set: stays in L2 */
 #define ROUNDS 15
@@ -43,12 +45,6 @@ struct target {
     int decrypt;
     int per_line; /* one call per 64-byte line instead of per page */
 };
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* One pass over the working set; returns bytes processed or 0 on error. */
 static size_t pass(const struct target *t, uint8_t *buf, uint64_t pa0)
@@ -200,7 +196,7 @@ int main(int argc, char **argv)
             double ossl = best[0];
             for (unsigned t = 1; t < nt; t++) {
                 double mbs = best[t];
-                qsort(rr[t], ROUNDS, sizeof rr[t][0], cmp_double);
+                qsort(rr[t], ROUNDS, sizeof rr[t][0], bench_cmp_double);
                 double ratio = rr[t][ROUNDS / 2];
                 if (json) {
                     mc_json_obj(&j, NULL);

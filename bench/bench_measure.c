@@ -29,75 +29,7 @@
 #include <memcrypt/ovmf.h>
 #include <memcrypt/vmsa.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-struct run {
-    double wall, cpu;
-    int status;
-    char out[1 << 16]; /* first bytes of stdout */
-};
-
-/* Runs argv (argv[0] a path) with stdin from in_path (NULL: /dev/null); stdout captured. */
-static int run_cmd(char *const argv[], const char *in_path, struct run *r)
-{
-    int p[2];
-    if (pipe(p) != 0)
-        return -1;
-    double t0 = now();
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(in_path ? in_path : "/dev/null", O_RDONLY);
-        if (fd >= 0)
-            dup2(fd, 0);
-        dup2(p[1], 1);
-        close(p[0]);
-        close(p[1]);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t n = 0;
-    char sink[4096];
-    for (;;) {
-        char *dst = n < sizeof r->out - 1 ? r->out + n : sink;
-        size_t cap = n < sizeof r->out - 1 ? sizeof r->out - 1 - n : sizeof sink;
-        ssize_t k = read(p[0], dst, cap);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        if (dst != sink)
-            n += (size_t)k;
-    }
-    r->out[n] = 0;
-    close(p[0]);
-    int status = 0;
-    struct rusage ru;
-    if (pid < 0 || wait4(pid, &status, 0, &ru) < 0)
-        return -1;
-    r->wall = now() - t0;
-    r->cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
-             (double)ru.ru_stime.tv_usec * 1e-6;
-    r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+#include "bench_proc.h"
 
 /* The reference command prefix: {python3, script} or {exe}; returns the number of words. */
 static int reference_cmd(const char *arg, const char *words[2])
@@ -209,13 +141,13 @@ int main(int argc, char **argv)
         for (int m = 0; m < 2; m++) {
             in.memo = m ? memo : NULL;
             const int iters = m ? 200 : 30;
-            double t0 = now();
+            double t0 = bench_now();
             for (int k = 0; k < iters; k++)
                 if (mc_measure(&in, d, &dn, &e) != MC_OK) {
                     fprintf(stderr, "bench_measure: %s\n", e.msg);
                     return 1;
                 }
-            t[m] = (now() - t0) / iters;
+            t[m] = (bench_now() - t0) / iters;
         }
         printf("library vcpus=%-3u %.3f ms/measure; with a memo of the image (as --batch) %.3f ms/measure\n",
                counts[i], t[0] * 1e3, t[1] * 1e3);
@@ -241,15 +173,15 @@ int main(int argc, char **argv)
             return 1;
         bool same = true;
         for (int k = 0; k < runs; k++) {
-            static struct run a, b;
-            if (run_cmd(am, NULL, &a) != 0 || a.status != 0) {
+            static struct bench_run a, b;
+            if (bench_run_cmd(am, NULL, false, &a) != 0 || a.status != 0) {
                 fprintf(stderr, "bench_measure: running %s failed\n", cli);
                 return 1;
             }
             mw[k] = a.wall;
             mc[k] = a.cpu;
             if (nref) {
-                if (run_cmd(ar, NULL, &b) != 0 || b.status != 0) {
+                if (bench_run_cmd(ar, NULL, false, &b) != 0 || b.status != 0) {
                     fprintf(stderr, "bench_measure: the reference failed (status %d)\n", b.status);
                     return 1;
                 }
@@ -258,11 +190,11 @@ int main(int argc, char **argv)
                 same = same && !strcmp(a.out, b.out);
             }
         }
-        double m_w = median(mw, runs), m_c = median(mc, runs);
+        double m_w = bench_median(mw, runs), m_c = bench_median(mc, runs);
         printf("process vcpus=%-3u memcrypt median %.2f ms wall, %.2f ms CPU (%d runs)", counts[i], m_w * 1e3,
                m_c * 1e3, runs);
         if (nref) {
-            double r_w = median(rw, runs), r_c = median(rcpu, runs);
+            double r_w = bench_median(rw, runs), r_c = bench_median(rcpu, runs);
             printf("; reference %.1f ms wall, %.1f ms CPU; ratio %.1fx wall, %.1fx CPU (target 20x)%s", r_w * 1e3,
                    r_c * 1e3, r_w / m_w, r_c / m_c, same ? "" : "  OUTPUTS DIFFER");
             if (!same)
@@ -293,9 +225,9 @@ int main(int argc, char **argv)
     fclose(f);
     char *ab[] = {cli, "measure", "--batch", tmpl, NULL};
     double bt[3];
-    static struct run br;
+    static struct bench_run br;
     for (int k = 0; k < 3; k++) {
-        if (run_cmd(ab, NULL, &br) != 0) {
+        if (bench_run_cmd(ab, NULL, false, &br) != 0) {
             rc = 1;
             break;
         }
@@ -305,7 +237,7 @@ int main(int argc, char **argv)
         printf("batch: `memcrypt measure --batch` failed (status %d)\n", br.status);
         rc = 1;
     } else {
-        double m_b = median(bt, 3);
+        double m_b = bench_median(bt, 3);
         printf("batch %d lines: memcrypt one process %.2f ms (%.3f ms/line)", lines, m_b * 1e3, m_b * 1e3 / lines);
         if (nref) {
             double total = 0;
@@ -315,8 +247,8 @@ int main(int argc, char **argv)
                 char lr[512], *ar[MAXW];
                 snprintf(lr, sizeof lr, "%s", batch[l]);
                 make_argv(ar, refw, nref, lr);
-                static struct run r;
-                if (run_cmd(ar, NULL, &r) != 0 || r.status != 0) {
+                static struct bench_run r;
+                if (bench_run_cmd(ar, NULL, false, &r) != 0 || r.status != 0) {
                     fprintf(stderr, "bench_measure: the reference failed on line %d\n", l + 1);
                     return 1;
                 }

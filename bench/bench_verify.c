@@ -41,6 +41,8 @@
 
 #include "snp/amd_roots.h"
 
+#include "bench_proc.h"
+
 static double clk(clockid_t id)
 {
     struct timespec t;
@@ -158,47 +160,6 @@ static void openssl_speed(double secs, double *ecdsa, double *rsa)
     }
     if (f)
         pclose(f);
-}
-
-struct run {
-    double wall, cpu;
-    int status;
-};
-
-static int run_cmd(char *const argv[], struct run *r)
-{
-    double t0 = clk(CLOCK_MONOTONIC);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    int st = 0;
-    struct rusage ru;
-    if (pid < 0 || wait4(pid, &st, 0, &ru) < 0)
-        return -1;
-    r->wall = clk(CLOCK_MONOTONIC) - t0;
-    r->cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
-             (double)ru.ru_stime.tv_usec * 1e-6;
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static int write_file(const char *path, const void *p, size_t n)
@@ -346,8 +307,8 @@ int main(int argc, char **argv)
     double mw[RUNS], ow[RUNS], mc[RUNS], oc[RUNS];
     int rc = 0;
     for (int k = 0; k < RUNS; k++) {
-        struct run a, b;
-        if (run_cmd(am, &a) || run_cmd(ao, &b) || a.status || b.status) {
+        static struct bench_run a, b;
+        if (bench_run_cmd(am, NULL, true, &a) || bench_run_cmd(ao, NULL, true, &b) || a.status || b.status) {
             fprintf(stderr, "bench_verify: memcrypt (%d) or openssl dgst (%d) failed\n", a.status, b.status);
             rc = 1;
             break;
@@ -358,7 +319,7 @@ int main(int argc, char **argv)
         oc[k] = b.cpu;
     }
     if (!rc) {
-        double m = median(mw, RUNS), o = median(ow, RUNS), m_c = median(mc, RUNS), o_c = median(oc, RUNS);
+        double m = bench_median(mw, RUNS), o = bench_median(ow, RUNS), m_c = bench_median(mc, RUNS), o_c = bench_median(oc, RUNS);
         printf("%-48s %8.2f ms wall %6.2f ms CPU; openssl dgst -verify %.2f ms wall %.2f ms CPU: %.2fx wall, "
                "%.2fx CPU (target <= 1.5x)\n",
                "process: memcrypt report verify (1 report)", m * 1e3, m_c * 1e3, o * 1e3, o_c * 1e3, m / o, m_c / o_c);
@@ -376,8 +337,8 @@ int main(int argc, char **argv)
     argv_many[a++] = "--vcek";
     argv_many[a++] = vc;
     argv_many[a] = NULL;
-    struct run one, many;
-    if (run_cmd(am, &one) || run_cmd(argv_many, &many) || many.status) {
+    static struct bench_run one, many;
+    if (bench_run_cmd(am, NULL, true, &one) || bench_run_cmd(argv_many, NULL, true, &many) || many.status) {
         printf("%-48s not available (status %d)\n", "process: report verify of 200 reports", many.status);
     } else {
         double per = (many.cpu - one.cpu) / (MANY - 1);
