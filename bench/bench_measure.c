@@ -98,12 +98,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!*cli) {
-        char self[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n < 0)
+        if (bench_cli_beside(cli, sizeof cli))
             return 1;
-        self[n] = 0;
-        snprintf(cli, sizeof cli, "%s/memcrypt", dirname(self));
     }
     const char *refw[2];
     int nref = reference_cmd(ref_arg, refw);

@@ -9,6 +9,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -75,6 +78,17 @@ static inline int bench_run_cmd(char *const argv[], const char *in_path, bool qu
              (double)ru.ru_stime.tv_usec * 1e-6;
     r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return 0;
+}
+
+/* The memcrypt CLI beside this benchmark program. Returns 0, or -1. */
+static inline int bench_cli_beside(char *out, size_t n)
+{
+    char self[PATH_MAX];
+    ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (k < 0)
+        return -1;
+    self[k] = 0;
+    return (size_t)snprintf(out, n, "%s/memcrypt", dirname(self)) < n ? 0 : -1;
 }
 
 static inline int bench_cmp_double(const void *a, const void *b)

@@ -180,12 +180,8 @@ int main(int argc, char **argv)
     if (argc > 2) {
         snprintf(cli, sizeof cli, "%s", argv[2]);
     } else {
-        char self[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n < 0)
+        if (bench_cli_beside(cli, sizeof cli))
             return 1;
-        self[n] = 0;
-        snprintf(cli, sizeof cli, "%s/memcrypt", dirname(self));
     }
     /* The process's first verification (roots parsed now, once). */
     double f0 = cpu();
