@@ -229,7 +229,9 @@ int main(int argc, char **argv)
         }
         bt[k] = br.wall;
     }
-    if (br.status != 0) {
+    if (br.status == 2) {
+        printf("batch: this memcrypt has no `measure --batch` (usage error): not measured\n");
+    } else if (br.status != 0) {
         printf("batch: `memcrypt measure --batch` failed (status %d)\n", br.status);
         rc = 1;
     } else {
