@@ -371,7 +371,7 @@ mc_status mc_ecdsa_verify(const struct mc_pk *k, const char *hash, const void *m
 {
     if (!k || k->kind != MC_PK_P384 || !hash_ok(hash) || (!msg && len) || !r || !s)
         return mc_seterr(err, MC_E_INVAL, "ECDSA verify: bad argument");
-    struct mc_ecdsa_prepared *p;
+    struct mc_ecdsa_prepared *p = NULL;
     mc_status rc = mc_ecdsa_prepare(k, hash, &p, err);
     if (rc == MC_OK)
         rc = mc_ecdsa_prepared_verify(p, msg, len, r, s, err);
