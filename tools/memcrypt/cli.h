@@ -1,34 +1,144 @@
-/* memcrypt CLI — command registration.
+/* memcrypt CLI — command registration and the one options parser.
  *
  * Each tools/memcrypt/cmd_<group>.c defines
- *     const struct mc_cli_cmd mc_cli_<group>[] = { {"path words", "summary", "usage", fn}, ..., {0} };
+ *     const struct mc_cli_cmd mc_cli_<group>[] = { {.path = "group sub", ...}, ..., {0} };
  * The build generates the list of groups from the file names (no shared table to edit).
- * "path words" is the full command path after `memcrypt`, e.g. "demo sme" or "report verify".
- * The dispatcher matches the longest path, prints group help for a partial path, and answers
- * `--help`/`-h` for every command from its usage text, so commands never handle --help.
- * fn gets argc/argv with argv[0] = the command path; it returns the process exit status:
+ * "path" is the full command path after `memcrypt`, e.g. "demo sme" or "report verify".
+ *
+ * A command declares its options in one table (struct mc_opt[]) and picks the common options
+ * (--json, --seed, --platform, --state, --out-dir; defined once in cli_opts.c) with a bit mask.
+ * From that one declaration come the parsing (mc_args_next), the error for a bad option (always
+ * a usage error, exit 2, worded one way), the option list of `--help`, the man page and the bash
+ * completion. The dispatcher answers `--help`/`-h` for every command, so commands never do.
+ *
+ * run() gets argc/argv with argv[0] = the command path and returns the exit status:
  *   0 success, 1 a check failed (verify/compare commands), 2 usage error, 3 runtime error.
- * Keep commands thin: parse options (getopt_long), call the library, print text or --json.
+ * Keep commands thin: parse options, call the library, print text or --json.
  */
 #ifndef MC_CLI_H
 #define MC_CLI_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include <memcrypt/error.h>
 
 enum { MC_EXIT_OK = 0, MC_EXIT_CHECK = 1, MC_EXIT_USAGE = 2, MC_EXIT_ERROR = 3 };
 
-struct mc_cli_cmd {
-    const char *path;
-    const char *summary;
-    const char *usage; /* full help text: synopsis line(s), options, examples */
-    int (*run)(int argc, char **argv);
+/* One option of a command's table. */
+struct mc_opt {
+    const char *name;  /* long name without the dashes: "platform" for --platform */
+    char short_name;   /* 'v' for -v, or 0 */
+    const char *arg;   /* placeholder of the value in help ("FILE"); NULL: a flag without a value */
+    const char *help;  /* help text ('\n' between lines); NULL: an alias of the entry with the same id */
+    int id;            /* what mc_args_next() returns for it; > 0 and < MC_OPT_ID_COMMON */
+    unsigned flags;    /* MC_OPT_* */
 };
 
-/* Print "memcrypt <path>: <message>" to stderr and return MC_EXIT_USAGE. */
+enum {
+    MC_OPT_OPTIONAL = 1u << 0, /* the value is optional and only taken as --name=VALUE */
+    MC_OPT_REQUIRED = 1u << 1, /* the command fails with a usage error when it is missing */
+    MC_OPT_FILE = 1u << 2,     /* the value is a path (bash completion offers files) */
+    MC_OPT_DIR = 1u << 3,      /* the value is a folder */
+};
+
+/* Ids from here on belong to the common options; command tables use smaller ones. */
+#define MC_OPT_ID_COMMON 0x7f00
+
+/* The common options, defined once (cli_opts.c); a command picks them with .common. */
+enum {
+    MC_CO_JSON = 1u << 0,         /* --json: machine-readable output; errors as JSON on stdout */
+    MC_CO_SEED = 1u << 1,         /* --seed TEXT: deterministic keys (not empty) */
+    MC_CO_PLATFORM = 1u << 2,     /* --platform NAME: a CPU profile (unknown: usage error) */
+    MC_CO_PLATFORM_REQ = 1u << 3, /* ... and it is required (implies MC_CO_PLATFORM) */
+    MC_CO_STATE = 1u << 4,        /* --state FILE: the emulated chip's persistent state */
+    MC_CO_OUT_DIR = 1u << 5,      /* --out-dir DIR: output folder, created like everywhere else */
+};
+
+struct mc_cli_cmd {
+    const char *path;     /* "report verify" */
+    const char *summary;  /* one line for the command lists */
+    const char *synopsis; /* after "usage: memcrypt PATH "; further forms after '\n' */
+    const char *about;    /* what it does: paragraphs, lines end with '\n' */
+    const struct mc_opt *opts; /* the command's own options, ended by {0}; NULL: none */
+    unsigned common;           /* MC_CO_* */
+    const char *args;     /* names of the positional arguments, for messages ("DOMAIN.xml") */
+    int min_args, max_args;    /* how many positional arguments; max_args < 0: any number */
+    const char *platform_default; /* --platform when not given (NULL: none) */
+    const char *out_dir_default;  /* --out-dir when not given (NULL: none) */
+    const char *notes;    /* text after the option list (formats, exit status), or NULL */
+    bool opts_end_at_arg; /* the first positional argument ends the options (the rest belong to a
+                           * program run by the command, as getopt's "+") */
+    const char *examples; /* at least one; commands run as written from the repository root,
+                           * one per line, in order (later lines may use files made earlier) */
+    int (*run)(const struct mc_cli_cmd *cmd, int argc, char **argv);
+};
+
+/* The parser: iterate like getopt_long, but over the command's table.
+ *
+ *     struct mc_args a;
+ *     mc_args_init(&a, cmd, argc, argv);
+ *     int c;
+ *     while ((c = mc_args_next(&a)) > 0)
+ *         switch (c) { case O_KEY: key = a.val; break; ... }
+ *     if (c < 0)
+ *         return a.rc;
+ *     ... a.pos[0 .. a.npos-1] are the positional arguments, a.json / a.seed / a.platform ...
+ *
+ * Options and positional arguments may come in any order; "--" ends the options; a value is
+ * given as "--name VALUE" or "--name=VALUE"; an unambiguous prefix of a long name is accepted.
+ * At the end the parser checks the common options (an unknown --platform and an empty --seed are
+ * usage errors), MC_OPT_REQUIRED options and the number of positional arguments. */
+struct mc_args {
+    const struct mc_cli_cmd *cmd;
+    int argc;
+    char **argv;
+    int i;                /* next argv index */
+    bool no_more_opts;    /* after "--" */
+    const char *val;      /* the value of the option just returned (NULL: none) */
+    char opt[64];         /* that option's canonical spelling, e.g. "--platform" */
+    char **pos;           /* positional arguments (moved to the front of argv + 1) */
+    int npos;
+    int rc;               /* exit status when mc_args_next() returned < 0 */
+    uint64_t seen[4];     /* which table entries were given (for MC_OPT_REQUIRED) */
+    /* common options */
+    bool json;
+    const char *seed, *platform, *state, *out_dir;
+};
+
+void mc_args_init(struct mc_args *a, const struct mc_cli_cmd *cmd, int argc, char **argv);
+/* > 0: an option id of the command's table (value in a->val); 0: done, every check passed;
+ * < 0: a usage error was printed, return a->rc. */
+int mc_args_next(struct mc_args *a);
+
+/* Option values: parse a->val as a number (decimal or 0x hex) no larger than max. Returns 0,
+ * or MC_EXIT_USAGE after printing "--opt: why". */
+int mc_args_u64(const struct mc_args *a, uint64_t *v, uint64_t max);
+
+/* The help text of a command, generated from its declaration; more() (if not NULL) adds a
+ * section before the examples, which always come last. */
+void mc_cli_help(FILE *o, const struct mc_cli_cmd *cmd, void (*more)(FILE *o, void *ctx), void *ctx);
+/* Call fn for every option the command accepts (its table, then the common ones it picked),
+ * once per spelling: primary is false for aliases. For help, man pages and completion. */
+void mc_cli_each_opt(const struct mc_cli_cmd *cmd,
+                     void (*fn)(void *ctx, const struct mc_opt *o, const char *help, bool primary), void *ctx);
+
+/* The generated command table: every group, then NULL. */
+extern const struct mc_cli_cmd *const mc_cli_groups[];
+
+/* Print "memcrypt <path>: <message>" and "(see 'memcrypt <path> --help')" to stderr (or, when
+ * JSON output was asked for, a JSON error object on stdout) and return MC_EXIT_USAGE. */
 int mc_cli_usage_error(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Print "memcrypt <path>: <err->msg>" to stderr and return MC_EXIT_ERROR. */
+/* Print "memcrypt <path>: <err->msg>" (or the JSON error object) and return MC_EXIT_ERROR. */
 int mc_cli_fail(const char *path, const struct mc_error *err);
+/* The same with a message of its own and a chosen exit status. */
+int mc_cli_error(const char *path, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Errors go to stdout as JSON from now on (set by the dispatcher when --json is given). */
+void mc_cli_set_json_errors(bool on);
+
+/* Create an output folder the one way every command does (mkdir -p, mode 0700 for new parts;
+ * an existing folder is used as it is). Returns 0, or MC_EXIT_ERROR after printing why. */
+int mc_cli_make_dir(const char *path, const char *dir);
 
 #endif

@@ -1,6 +1,5 @@
 /* memcrypt certs — legacy SEV certificate chains: verify, show, export (emulated platform). */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,23 +71,25 @@ static mc_status load_sev(const char *dir, const char *name, struct mc_sev_cert 
     return rc;
 }
 
-static int run_verify(int argc, char **argv)
+enum { O_ALLOW_EMU = 1 };
+
+static const struct mc_opt verify_opts[] = {
+    {"allow-emulated-root", 0, NULL, "accept memcrypt's emulated AMD root (never AMD's real chips)", O_ALLOW_EMU, 0},
+    {0},
+};
+
+static int run_verify(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    int json = 0, allow_emu = 0, c;
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'}, {"allow-emulated-root", no_argument, NULL, 'e'}, {0}};
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'j')
-            json = 1;
-        else if (c == 'e')
+    int allow_emu = 0, c;
+    struct mc_args a;
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0)
+        if (c == O_ALLOW_EMU)
             allow_emu = 1;
-        else
-            return mc_cli_usage_error(argv[0], "unknown option");
-    }
-    if (optind != argc - 1)
-        return mc_cli_usage_error(argv[0], "expected one folder (with pdh.cert, pek.cert, oca.cert, cek.cert)");
-    const char *dir = argv[optind];
+    if (c < 0)
+        return a.rc;
+    const int json = a.json;
+    const char *dir = a.pos[0];
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         fprintf(stderr, "memcrypt %s: '%s' is not a folder\n", argv[0], dir);
@@ -399,34 +400,32 @@ static int show_x509(const char *cmd, const char *path, const uint8_t *b, size_t
     return MC_EXIT_OK;
 }
 
-static int run_show(int argc, char **argv)
+static int run_show(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    int json = 0, c;
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {0}};
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'j')
-            json = 1;
-        else
-            return mc_cli_usage_error(argv[0], "unknown option");
-    }
-    if (optind != argc - 1)
-        return mc_cli_usage_error(argv[0], "expected one certificate file");
+    int c;
+    struct mc_args a;
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0)
+        ;
+    if (c < 0)
+        return a.rc;
+    const int json = a.json;
+    const char *file = a.pos[0];
     uint8_t *b = NULL;
     size_t n = 0;
     struct mc_error e;
-    if (mc_file_read(argv[optind], MAX_CERT_FILE, &b, &n, &e) != MC_OK)
+    if (mc_file_read(file, MAX_CERT_FILE, &b, &n, &e) != MC_OK)
         return mc_cli_fail(argv[0], &e);
     int rc;
     bool x509 = (n >= 10 && strstr((const char *)b, "-----BEGIN") != NULL) || (n > 4 && b[0] == 0x30 && b[1] == 0x82);
     if (n != MC_SEV_CERT_LEN && x509) {
-        rc = show_x509(argv[0], argv[optind], b, n, json);
+        rc = show_x509(argv[0], file, b, n, json);
     } else if (n == MC_SEV_CERT_LEN) {
         struct mc_sev_cert sc;
-        rc = mc_sev_cert_parse(b, n, &sc, &e) == MC_OK ? show_sev(argv[optind], &sc, json) : mc_cli_fail(argv[0], &e);
+        rc = mc_sev_cert_parse(b, n, &sc, &e) == MC_OK ? show_sev(file, &sc, json) : mc_cli_fail(argv[0], &e);
     } else {
         struct mc_amd_cert ac;
-        rc = mc_amd_cert_parse(b, n, &ac, &e) == MC_OK ? show_amd(argv[optind], &ac, json) : mc_cli_fail(argv[0], &e);
+        rc = mc_amd_cert_parse(b, n, &ac, &e) == MC_OK ? show_amd(file, &ac, json) : mc_cli_fail(argv[0], &e);
     }
     free(b);
     return rc;
@@ -434,37 +433,39 @@ static int run_show(int argc, char **argv)
 
 /* ------------------------------------------------------------------------------ export -- */
 
-static int run_export(int argc, char **argv)
+enum { O_ROOT_BITS = 1, O_API_MAJOR, O_API_MINOR, O_BUILD, O_STATE_OUT };
+
+static const struct mc_opt export_opts[] = {
+    {"root-bits", 0, "2048|4096", "RSA size of the emulated ARK/ASK (default 4096)", O_ROOT_BITS, 0},
+    {"api-major", 0, "N", "firmware API major version in the certificates (default 0)", O_API_MAJOR, 0},
+    {"api-minor", 0, "N", "firmware API minor version (default 24)", O_API_MINOR, 0},
+    {"build", 0, "N", "firmware build (default 15)", O_BUILD, 0},
+    {"state", 0, "FILE", "also write the platform's secret identity state (keys included)", O_STATE_OUT,
+     MC_OPT_FILE},
+    {0},
+};
+
+static int run_export(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    const char *seed = NULL, *state = NULL;
+    const char *state = NULL;
     uint64_t bits = 4096, maj = 0, min = 24, build = 15;
     int c;
     struct mc_error e;
-    static const struct option opts[] = {{"seed", required_argument, NULL, 's'},
-                                         {"root-bits", required_argument, NULL, 'b'},
-                                         {"api-major", required_argument, NULL, 'M'},
-                                         {"api-minor", required_argument, NULL, 'm'},
-                                         {"build", required_argument, NULL, 'B'},
-                                         {"state", required_argument, NULL, 'S'},
-                                         {0}};
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        uint64_t *dst = c == 'b' ? &bits : c == 'M' ? &maj : c == 'm' ? &min : c == 'B' ? &build : NULL;
-        if (c == 's')
-            seed = optarg;
-        else if (c == 'S')
-            state = optarg;
-        else if (dst) {
-            if (mc_parse_u64(optarg, dst, &e) != MC_OK)
-                return mc_cli_usage_error(argv[0], "%s", e.msg);
-        } else
-            return mc_cli_usage_error(argv[0], "unknown option");
+    struct mc_args a;
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0) {
+        uint64_t *dst = c == O_ROOT_BITS ? &bits : c == O_API_MAJOR ? &maj : c == O_API_MINOR ? &min : c == O_BUILD ? &build : NULL;
+        if (c == O_STATE_OUT)
+            state = a.val;
+        else if (dst && mc_parse_u64(a.val, dst, &e) != MC_OK)
+            return mc_cli_usage_error(argv[0], "%s", e.msg);
     }
-    if (optind != argc - 1)
-        return mc_cli_usage_error(argv[0], "expected one output folder");
+    if (c < 0)
+        return a.rc;
     if ((bits != 2048 && bits != 4096) || maj > 255 || min > 255 || build > 255)
         return mc_cli_usage_error(argv[0], "--root-bits must be 2048 or 4096; API and build fit in one byte");
-    const char *dir = argv[optind];
+    const char *seed = a.seed;
+    const char *dir = a.pos[0];
     struct mc_rng *rng = NULL;
     struct mc_sev_identity *id = NULL;
     struct mc_sev_identity_params p = {(uint8_t)maj, (uint8_t)min, (uint8_t)build, (unsigned)bits};
@@ -511,32 +512,52 @@ static int run_export(int argc, char **argv)
 }
 
 const struct mc_cli_cmd mc_cli_certs[] = {
-    {"certs verify", "verify a legacy SEV certificate chain PDH <- PEK <- OCA/CEK <- ASK <- ARK",
-     "usage: memcrypt certs verify DIR [--allow-emulated-root] [--json]\n\n"
-     "DIR holds pdh.cert, pek.cert, oca.cert, cek.cert and optionally ark.cert and ask.cert\n"
-     "(the layout of sev-tool's export). Without ark/ask, AMD's real ARK/ASK of every\n"
-     "generation (naples, rome, milan, genoa, turin) are tried for the CEK. An ARK that is not\n"
-     "one of AMD's is refused; memcrypt's emulated root is accepted only with\n"
-     "--allow-emulated-root. Each link is reported with pass/fail and the reason.\n"
-     "Exit status: 0 the chain verifies, 1 it does not, 2 usage, 3 error.\n\n"
-     "example: memcrypt certs verify tests/data/amd/sev-platform/rome\n",
-     run_verify},
-    {"certs show", "show a SEV, AMD ARK/ASK, or SNP X.509 certificate (VCEK, VLEK, ASK, ASVK, ARK; bundles too)",
-     "usage: memcrypt certs show FILE [--json]\n\n"
-     "Prints the fields of a SEV certificate (0x824 bytes), of an AMD signing-key certificate\n"
-     "(ARK/ASK; AMD's unsigned 576-byte Naples ARK too), or of the X.509 certificates of the SNP\n"
-     "chain, DER or PEM, one or a bundle of several (AMD's cert_chain): role, validity, key,\n"
-     "which certificate (of the file, or of AMD's built-in roots) signed it, and AMD's extensions\n"
-     "decoded (structVersion, productName, blSPL/teeSPL/snpSPL/ucodeSPL/fmcSPL, hwID and its\n"
-     "encoding, cspID). memcrypt's emulated ARK/ASK are flagged as EMULATED.\n",
-     run_show},
-    {"certs export", "write an emulated platform's certificate chain in sev-tool's layout",
-     "usage: memcrypt certs export DIR [--seed S] [--root-bits 2048|4096] [--api-major N]\n"
-     "                             [--api-minor N] [--build N] [--state FILE]\n\n"
-     "Creates an emulated chip (chip secret, CEK, emulated AMD ARK/ASK, OCA, PEK, PDH) and writes\n"
-     "ark.cert ask.cert cek.cert oca.cert pek.cert pdh.cert into DIR. --seed makes the keys\n"
-     "deterministic (signatures still use fresh randomness). --state also writes the platform's\n"
-     "secret identity state (keys included) for later use. Defaults: 4096-bit root, API 0.24, build 15.\n",
-     run_export},
+    {.path = "certs verify",
+     .summary = "verify a legacy SEV certificate chain PDH <- PEK <- OCA/CEK <- ASK <- ARK",
+     .synopsis = "DIR [--allow-emulated-root] [--json]",
+     .about = "DIR holds pdh.cert, pek.cert, oca.cert, cek.cert and optionally ark.cert and ask.cert\n"
+              "(the layout of sev-tool's export). Without ark/ask, AMD's real ARK/ASK of every\n"
+              "generation (naples, rome, milan, genoa, turin) are tried for the CEK. An ARK that is not\n"
+              "one of AMD's is refused; memcrypt's emulated root is accepted only with\n"
+              "--allow-emulated-root. Each link is reported with pass/fail and the reason.\n",
+     .opts = verify_opts,
+     .common = MC_CO_JSON,
+     .args = "DIR (with pdh.cert, pek.cert, oca.cert, cek.cert)",
+     .min_args = 1,
+     .max_args = 1,
+     .notes = "Exit status: 0 the chain verifies, 1 it does not, 2 usage, 3 error.\n",
+     .examples = "memcrypt certs verify tests/data/amd/sev-platform/rome\n",
+     .run = run_verify},
+    {.path = "certs show",
+     .summary = "show a SEV, AMD ARK/ASK, or SNP X.509 certificate (VCEK, VLEK, ASK, ASVK, ARK; bundles too)",
+     .synopsis = "FILE [--json]",
+     .about = "Prints the fields of a SEV certificate (0x824 bytes), of an AMD signing-key certificate\n"
+              "(ARK/ASK; AMD's unsigned 576-byte Naples ARK too), or of the X.509 certificates of the SNP\n"
+              "chain, DER or PEM, one or a bundle of several (AMD's cert_chain): role, validity, key,\n"
+              "which certificate (of the file, or of AMD's built-in roots) signed it, and AMD's extensions\n"
+              "decoded (structVersion, productName, blSPL/teeSPL/snpSPL/ucodeSPL/fmcSPL, hwID and its\n"
+              "encoding, cspID). memcrypt's emulated ARK/ASK are flagged as EMULATED.\n",
+     .common = MC_CO_JSON,
+     .args = "FILE (a certificate)",
+     .min_args = 1,
+     .max_args = 1,
+     .examples = "memcrypt certs show tests/data/amd/sev-platform/rome/pek.cert\n"
+                 "memcrypt certs show tests/data/amd/snp-reports/oak-turin-oc/vcek.der\n",
+     .run = run_show},
+    {.path = "certs export",
+     .summary = "write an emulated platform's certificate chain in sev-tool's layout",
+     .synopsis = "DIR [--seed S] [--root-bits 2048|4096] [--api-major N] [--api-minor N] [--build N] [--state FILE]",
+     .about = "Creates an emulated chip (chip secret, CEK, emulated AMD ARK/ASK, OCA, PEK, PDH) and writes\n"
+              "ark.cert ask.cert cek.cert oca.cert pek.cert pdh.cert into DIR. --seed makes the keys\n"
+              "deterministic (signatures still use fresh randomness).\n",
+     .opts = export_opts,
+     .common = MC_CO_SEED,
+     .args = "DIR (the output folder)",
+     .min_args = 1,
+     .max_args = 1,
+     .examples = "d=$(mktemp -d)\n"
+                 "memcrypt certs export $d/chain --seed example --root-bits 2048\n"
+                 "memcrypt certs verify $d/chain --allow-emulated-root\n",
+     .run = run_export},
     {0},
 };

@@ -1,7 +1,6 @@
 /* memcrypt demo sme | tsme | cold-boot | cache-alias — short, deterministic (--seed) stories
  * of what the CPU reads, what the DRAM bus holds, what a DMA device sees, and what a reset
  * does. Every byte shown comes through the library's one access path or the DRAM raw port. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,30 +36,28 @@ struct opts {
     int json;
 };
 
-static int parse(int argc, char **argv, struct opts *o, const char *defplat)
+enum { O_DRAM_FILE = 1 };
+
+static const struct mc_opt cold_boot_opts[] = {
+    {"dram-file", 0, "FILE", "keep the DRAM image in FILE (default: a temporary file, removed)", O_DRAM_FILE,
+     MC_OPT_FILE},
+    {0},
+};
+
+static int parse(const struct mc_cli_cmd *cmd, int argc, char **argv, struct opts *o)
 {
-    static const struct option lo[] = {{"json", no_argument, NULL, 'j'},
-                                       {"seed", required_argument, NULL, 's'},
-                                       {"platform", required_argument, NULL, 'p'},
-                                       {"dram-file", required_argument, NULL, 'f'},
-                                       {0}};
-    memset(o, 0, sizeof *o);
-    o->platform = defplat;
+    struct mc_args a;
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-        switch (c) {
-        case 'j': o->json = 1; break;
-        case 's': o->seed = optarg; break;
-        case 'p': o->platform = optarg; break;
-        case 'f': o->dram_file = optarg; break;
-        default: return mc_cli_usage_error(argv[0], "unknown option");
-        }
-    }
-    if (optind < argc)
-        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-    if (o->seed && !*o->seed)
-        return mc_cli_usage_error(argv[0], "--seed must not be empty");
+    memset(o, 0, sizeof *o);
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0)
+        if (c == O_DRAM_FILE)
+            o->dram_file = a.val;
+    if (c < 0)
+        return a.rc;
+    o->platform = a.platform;
+    o->seed = a.seed;
+    o->json = a.json;
     return -1;
 }
 
@@ -205,10 +202,10 @@ static int bail(struct demo *d, struct mc_board *bd, const char *path, const str
             return bail(&d, bd, NULL, &e);                                                                              \
     } while (0)
 
-static int run_sme(int argc, char **argv)
+static int run_sme(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct opts o;
-    int r = parse(argc, argv, &o, "milan");
+    int r = parse(cmd, argc, argv, &o);
     if (r >= 0)
         return r;
     struct demo d;
@@ -254,10 +251,10 @@ static int run_sme(int argc, char **argv)
                       "C=0 aliases and 32-bit devices see ciphertext; after a reset the old image is garbage.");
 }
 
-static int run_tsme(int argc, char **argv)
+static int run_tsme(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct opts o;
-    int r = parse(argc, argv, &o, "milan");
+    int r = parse(cmd, argc, argv, &o);
     if (r >= 0)
         return r;
     struct demo d;
@@ -296,10 +293,10 @@ static int run_tsme(int argc, char **argv)
                       "without any OS support; SYSCFG[23] is set, yet SEV's per-ASID keys are not available.");
 }
 
-static int run_cold_boot(int argc, char **argv)
+static int run_cold_boot(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct opts o;
-    int r = parse(argc, argv, &o, "rome");
+    int r = parse(cmd, argc, argv, &o);
     if (r >= 0)
         return r;
     struct demo d;
@@ -350,10 +347,10 @@ static int run_cold_boot(int argc, char **argv)
                       "power; only pages the OS left unencrypted leak.");
 }
 
-static int run_cache_alias(int argc, char **argv)
+static int run_cache_alias(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct opts o;
-    int r = parse(argc, argv, &o, "rome");
+    int r = parse(cmd, argc, argv, &o);
     if (r >= 0)
         return r;
     struct demo d;
@@ -419,21 +416,45 @@ static int run_cache_alias(int argc, char **argv)
                       "VM_PAGE_FLUSH for guest lines) before using it under another C-bit or key.");
 }
 
-#define COMMON_OPTS                                                                                                    \
-    "  --seed S        deterministic keys\n"                                                                           \
-    "  --platform P    platform profile (see 'memcrypt info --list')\n"                                               \
-    "  --json          machine-readable output\n"
+#define DEMO_COMMON MC_CO_SEED | MC_CO_PLATFORM | MC_CO_JSON
 
 const struct mc_cli_cmd mc_cli_demo[] = {
-    {"demo sme", "SME: what the CPU, the DRAM bus and DMA devices see; a reset",
-     "usage: memcrypt demo sme [--seed S] [--platform P] [--json]\n\n" COMMON_OPTS, run_sme},
-    {"demo tsme", "TSME: the C-bit ignored, everything encrypted with one platform key",
-     "usage: memcrypt demo tsme [--seed S] [--platform P] [--json]\n\n" COMMON_OPTS, run_tsme},
-    {"demo cold-boot", "cold boot: a DRAM image read on another machine",
-     "usage: memcrypt demo cold-boot [--seed S] [--platform P] [--dram-file PATH] [--json]\n\n" COMMON_OPTS
-     "  --dram-file F   keep the DRAM image in F (default: a temporary file, removed)\n",
-     run_cold_boot},
-    {"demo cache-alias", "cache aliasing across key domains; CLFLUSH and VM_PAGE_FLUSH",
-     "usage: memcrypt demo cache-alias [--seed S] [--platform P] [--json]\n\n" COMMON_OPTS, run_cache_alias},
+    {.path = "demo sme",
+     .summary = "SME: what the CPU, the DRAM bus and DMA devices see; a reset",
+     .synopsis = "[--seed S] [--platform P] [--json]",
+     .about = "The CPU stores a secret through a C=1 mapping; the CPU, a C=0 alias, the DRAM bus and DMA\n"
+              "devices (64-bit, 32-bit, through a bounce buffer) read it; then a reset draws a new key.\n",
+     .common = DEMO_COMMON,
+     .platform_default = "milan",
+     .examples = "memcrypt demo sme --seed 1\n",
+     .run = run_sme},
+    {.path = "demo tsme",
+     .summary = "TSME: the C-bit ignored, everything encrypted with one platform key",
+     .synopsis = "[--seed S] [--platform P] [--json]",
+     .about = "The BIOS turns Transparent SME on: every access uses the platform key, C=0 and C=1 alike;\n"
+              "only the DRAM bus sees ciphertext, and SEV keys are not available.\n",
+     .common = DEMO_COMMON,
+     .platform_default = "milan",
+     .examples = "memcrypt demo tsme --seed 1\n",
+     .run = run_tsme},
+    {.path = "demo cold-boot",
+     .summary = "cold boot: a DRAM image read on another machine",
+     .synopsis = "[--seed S] [--platform P] [--dram-file PATH] [--json]",
+     .about = "Boot 1 keeps a secret in an encrypted and in an unencrypted page; the power is cut and the\n"
+              "DRAM image (a file) is read on boot 2 with a new key.\n",
+     .opts = cold_boot_opts,
+     .common = DEMO_COMMON,
+     .platform_default = "rome",
+     .examples = "memcrypt demo cold-boot --seed 1\n",
+     .run = run_cold_boot},
+    {.path = "demo cache-alias",
+     .summary = "cache aliasing across key domains; CLFLUSH and VM_PAGE_FLUSH",
+     .synopsis = "[--seed S] [--platform P] [--json]",
+     .about = "One frame cached under two key domains (C=0 and C=1, then a guest's ASID): the stale line,\n"
+              "and how CLFLUSH, WBINVD and VM_PAGE_FLUSH resolve it.\n",
+     .common = DEMO_COMMON,
+     .platform_default = "rome",
+     .examples = "memcrypt demo cache-alias --seed 1 --platform rome\n",
+     .run = run_cache_alias},
     {0},
 };

@@ -8,7 +8,6 @@
  *        replay of an old line, and remapping a VM page to another KeyID; a DMA device reads a
  *        VM page through KeyID 0 and through the VM's KeyID.
  * Every byte shown comes from the library's access paths or the DRAM raw port. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,23 +42,18 @@ struct topts {
     int json;
 };
 
-static int topts_parse(int argc, char **argv, struct topts *o)
+static int topts_parse(const struct mc_cli_cmd *cmd, int argc, char **argv, struct topts *o)
 {
-    static const struct option lo[] = {{"json", no_argument, NULL, 'j'}, {"seed", required_argument, NULL, 's'}, {0}};
-    memset(o, 0, sizeof *o);
+    struct mc_args a;
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-        switch (c) {
-        case 'j': o->json = 1; break;
-        case 's': o->seed = optarg; break;
-        default: return mc_cli_usage_error(argv[0], "unknown option");
-        }
-    }
-    if (optind < argc)
-        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-    if (o->seed && !*o->seed)
-        return mc_cli_usage_error(argv[0], "--seed must not be empty");
+    memset(o, 0, sizeof *o);
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0)
+        ;
+    if (c < 0)
+        return a.rc;
+    o->seed = a.seed;
+    o->json = a.json;
     return -1;
 }
 
@@ -179,10 +173,10 @@ static int t_fail(struct tdemo *d, const char *path, struct mc_error *e)
 
 /* ----------------------------------------------------------------- demo tme -- */
 
-static int run_demo_tme(int argc, char **argv)
+static int run_demo_tme(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct topts o;
-    int r = topts_parse(argc, argv, &o);
+    int r = topts_parse(cmd, argc, argv, &o);
     if (r >= 0)
         return r;
     struct tdemo d;
@@ -286,10 +280,10 @@ static mc_status prog(struct tdemo *d, uint16_t keyid, uint8_t cmd, uint64_t *ra
     return MC_OK;
 }
 
-static int run_demo_mktme(int argc, char **argv)
+static int run_demo_mktme(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct topts o;
-    int r = topts_parse(argc, argv, &o);
+    int r = topts_parse(cmd, argc, argv, &o);
     if (r >= 0)
         return r;
     struct tdemo d;
@@ -444,20 +438,26 @@ fail:
 }
 
 const struct mc_cli_cmd mc_cli_demo_tme[] = {
-    {"demo tme", "Intel TME: activation MSRs, exclusion range, and a replay TME cannot detect",
-     "usage: memcrypt demo tme [--seed S] [--json]\n\n"
-     "Firmware programs IA32_TME_EXCLUDE_MASK/BASE and IA32_TME_ACTIVATE on an Ice Lake-SP profile;\n"
-     "the CPU reads plaintext while DRAM holds AES-XTS ciphertext (plaintext inside the exclusion\n"
-     "range); then an attacker replays an old ciphertext line and the CPU silently reads the old\n"
-     "value. --seed makes the keys (and so every byte shown) deterministic.\n",
-     run_demo_tme},
-    {"demo mktme", "Intel MKTME: PCONFIG keys, KeyIDs per VM through EPT, replay and remap attacks",
-     "usage: memcrypt demo mktme [--seed S] [--json]\n\n"
-     "PCONFIG programs KeyIDs 1-3; VM1 (KeyID 1) and VM2 (KeyID 2) get private memory through EPT and\n"
-     "share a page with KeyID 3; the hypervisor (KeyID 0) reads ciphertext, and so does a DMA device\n"
-     "through KeyID 0 (through VM1's KeyID it reads the plaintext). Then the two attacks\n"
-     "MKTME does not stop: replaying an old ciphertext line, and remapping a VM page to another\n"
-     "KeyID or another page — each next to what SEV-SNP's RMP would do.\n",
-     run_demo_mktme},
+    {.path = "demo tme",
+     .summary = "Intel TME: activation MSRs, exclusion range, and a replay TME cannot detect",
+     .synopsis = "[--seed S] [--json]",
+     .about = "Firmware programs IA32_TME_EXCLUDE_MASK/BASE and IA32_TME_ACTIVATE on an Ice Lake-SP profile;\n"
+              "the CPU reads plaintext while DRAM holds AES-XTS ciphertext (plaintext inside the exclusion\n"
+              "range); then an attacker replays an old ciphertext line and the CPU silently reads the old\n"
+              "value. --seed makes the keys (and so every byte shown) deterministic.\n",
+     .common = MC_CO_SEED | MC_CO_JSON,
+     .examples = "memcrypt demo tme --seed 1\n",
+     .run = run_demo_tme},
+    {.path = "demo mktme",
+     .summary = "Intel MKTME: PCONFIG keys, KeyIDs per VM through EPT, replay and remap attacks",
+     .synopsis = "[--seed S] [--json]",
+     .about = "PCONFIG programs KeyIDs 1-3; VM1 (KeyID 1) and VM2 (KeyID 2) get private memory through EPT and\n"
+              "share a page with KeyID 3; the hypervisor (KeyID 0) reads ciphertext, and so does a DMA device\n"
+              "through KeyID 0 (through VM1's KeyID it reads the plaintext). Then the two attacks\n"
+              "MKTME does not stop: replaying an old ciphertext line, and remapping a VM page to another\n"
+              "KeyID or another page — each next to what SEV-SNP's RMP would do.\n",
+     .common = MC_CO_SEED | MC_CO_JSON,
+     .examples = "memcrypt demo mktme --seed 1\n",
+     .run = run_demo_mktme},
     {0},
 };

@@ -1,6 +1,5 @@
 /* memcrypt domain check — read a libvirt domain XML, validate it against a platform, and print
  * the parsed launch configuration and the QEMU arguments libvirt would generate. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,40 +47,38 @@ static void print_lines_json(struct mc_json *j, const char *key, const char *tex
     mc_json_end(j);
 }
 
-static int run_check(int argc, char **argv)
+enum { O_STATE_DIR = 1, O_NO_FILE_CHECK };
+
+static const struct mc_opt check_opts[] = {
+    {"state-dir", 0, "DIR", "folder for dh_cert.base64/session.base64 in the QEMU arguments\n"
+     "(default /var/lib/libvirt/qemu/domain--1-NAME)", O_STATE_DIR, MC_OPT_DIR},
+    {"no-file-check", 0, NULL, "do not require the firmware/kernel/initrd files to exist", O_NO_FILE_CHECK, 0},
+    {0},
+};
+
+static int run_check(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    int json = 0, no_files = 0;
-    const char *platform = "milan", *state_dir = NULL;
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                         {"platform", required_argument, NULL, 'p'},
-                                         {"state-dir", required_argument, NULL, 's'},
-                                         {"no-file-check", no_argument, NULL, 'n'},
-                                         {0}};
+    int no_files = 0;
+    const char *state_dir = NULL;
+    struct mc_args a;
     int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'j')
-            json = 1;
-        else if (c == 'p')
-            platform = optarg;
-        else if (c == 's')
-            state_dir = optarg;
-        else if (c == 'n')
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0) {
+        if (c == O_STATE_DIR)
+            state_dir = a.val;
+        else if (c == O_NO_FILE_CHECK)
             no_files = 1;
-        else
-            return mc_cli_usage_error(argv[0], "unknown option or missing value '%s'", argv[optind - 1]);
     }
-    if (optind >= argc)
-        return mc_cli_usage_error(argv[0], "missing DOMAIN.xml");
-    if (optind != argc - 1)
-        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind + 1]);
+    if (c < 0)
+        return a.rc;
+    const bool json = a.json;
+    const char *platform = a.platform, *file = a.pos[0];
     struct mc_error err = {0};
     struct mc_lv_platform p;
     if (mc_libvirt_platform(platform, &p, &err))
         return mc_cli_usage_error(argv[0], "%s", err.msg);
     struct mc_lv_domain *d;
-    if (mc_libvirt_load(argv[optind], &d, &err))
+    if (mc_libvirt_load(file, &d, &err))
         return mc_cli_fail(argv[0], &err);
     struct mc_error verr = {0};
     unsigned flags = MC_LV_CHECK_BLOBS | MC_LV_CHECK_HOST | (no_files ? 0 : MC_LV_CHECK_FILES);
@@ -98,7 +95,7 @@ static int run_check(int argc, char **argv)
         struct mc_json j;
         mc_json_begin(&j, stdout);
         mc_json_obj(&j, NULL);
-        mc_json_str(&j, "file", argv[optind]);
+        mc_json_str(&j, "file", file);
         mc_json_str(&j, "platform", p.name);
         mc_json_bool(&j, "valid", vst == MC_OK);
         if (vst)
@@ -203,28 +200,24 @@ static int run_check(int argc, char **argv)
 }
 
 const struct mc_cli_cmd mc_cli_domain[] = {
-    {"domain check", "validate a libvirt domain XML against a platform and show its QEMU arguments",
-     "usage: memcrypt domain check DOMAIN.xml [--platform NAME] [--json] [--state-dir DIR]\n"
-     "                             [--no-file-check]\n"
-     "\n"
-     "Reads the domain (name, memory, vcpu, os loader/kernel/initrd/cmdline and\n"
-     "<launchSecurity type='sev'|'sev-snp'>), checks it against the platform (C-bit,\n"
-     "reducedPhysBits, policy bits the firmware refuses, SEV-ES/SNP support, firmware and\n"
-     "kernel files, base64 blob sizes) and what a real host needs besides (a Q35 machine,\n"
-     "UEFI firmware, <driver iommu='on'/> on every virtio device, locked memory, no PCI\n"
-     "passthrough; each unmet one is listed), and prints the configuration and the QEMU\n"
-     "-machine/-object/-overcommit arguments libvirt would generate.\n"
-     "Exit status: 0 the platform can launch it, 1 refused (reason printed), 2 usage, 3 error.\n"
-     "\n"
-     "options:\n"
-     "  --platform NAME   naples, rome, milan (default), genoa or turin\n"
-     "  --state-dir DIR   folder for dh_cert.base64/session.base64 in the QEMU arguments\n"
-     "                    (default /var/lib/libvirt/qemu/domain--1-NAME)\n"
-     "  --no-file-check   do not require the firmware/kernel/initrd files to exist\n"
-     "  --json            machine-readable output\n"
-     "\n"
-     "example:\n"
-     "  memcrypt domain check examples/sev-guest.xml --platform milan\n",
-     run_check},
+    {.path = "domain check",
+     .summary = "validate a libvirt domain XML against a platform and show its QEMU arguments",
+     .synopsis = "DOMAIN.xml [--platform NAME] [--json] [--state-dir DIR] [--no-file-check]",
+     .about = "Reads the domain (name, memory, vcpu, os loader/kernel/initrd/cmdline and\n"
+              "<launchSecurity type='sev'|'sev-snp'>), checks it against the platform (C-bit,\n"
+              "reducedPhysBits, policy bits the firmware refuses, SEV-ES/SNP support, firmware and\n"
+              "kernel files, base64 blob sizes) and what a real host needs besides (a Q35 machine,\n"
+              "UEFI firmware, <driver iommu='on'/> on every virtio device, locked memory, no PCI\n"
+              "passthrough; each unmet one is listed), and prints the configuration and the QEMU\n"
+              "-machine/-object/-overcommit arguments libvirt would generate.\n",
+     .opts = check_opts,
+     .common = MC_CO_JSON | MC_CO_PLATFORM,
+     .platform_default = "milan",
+     .args = "DOMAIN.xml",
+     .min_args = 1,
+     .max_args = 1,
+     .notes = "Exit status: 0 the platform can launch it, 1 refused (reason printed), 2 usage, 3 error.\n",
+     .examples = "memcrypt domain check examples/sev-guest.xml --platform milan\n",
+     .run = run_check},
     {0},
 };

@@ -1,5 +1,4 @@
 /* memcrypt domcaps — libvirt-style domain capabilities of an emulated platform. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -47,32 +46,18 @@ static mc_status cpu0_id(const char *platform, const char *state, const char *se
     return st;
 }
 
-static int run_domcaps(int argc, char **argv)
+static int run_domcaps(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    int json = 0;
-    const char *platform = "milan", *state = NULL, *seed = NULL;
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                         {"platform", required_argument, NULL, 'p'},
-                                         {"state", required_argument, NULL, 's'},
-                                         {"seed", required_argument, NULL, 'S'},
-                                         {0}};
+    struct mc_args a;
     int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'j')
-            json = 1;
-        else if (c == 'p')
-            platform = optarg;
-        else if (c == 's')
-            state = optarg;
-        else if (c == 'S')
-            seed = optarg;
-        else
-            return mc_cli_usage_error(argv[0], "unknown option or missing value '%s'", argv[optind - 1]);
-    }
-    if (optind < argc)
-        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0)
+        ;
+    if (c < 0)
+        return a.rc;
+    const bool json = a.json;
+    const char *platform = a.platform;
+    const char *state = a.state, *seed = a.seed;
     struct mc_error err = {0};
     struct mc_lv_platform p;
     if (mc_libvirt_platform(platform, &p, &err))
@@ -119,25 +104,19 @@ static int run_domcaps(int argc, char **argv)
 }
 
 const struct mc_cli_cmd mc_cli_domcaps[] = {
-    {"domcaps", "libvirt-style domain capabilities (the <sev> element) of an emulated platform",
-     "usage: memcrypt domcaps [--platform NAME] [--state FILE | --seed S] [--json]\n"
-     "\n"
-     "Prints <domainCapabilities> as `virsh domcapabilities` does, with\n"
-     "<features><sev supported='yes'> holding cbitpos, reducedPhysBits, maxGuests,\n"
-     "maxESGuests and cpu0Id of the platform. reducedPhysBits is the guest-facing value (1), as\n"
-     "libvirt reports it; --json also shows the host's own physical-address reduction.\n"
-     "cpu0Id is the emulated chip's GET_ID (64 bytes, base64), asked through its mailbox as QEMU\n"
-     "does: the chip of --state FILE, else a fresh chip (--seed makes it repeatable). A fresh\n"
-     "chip first makes its 4096-bit RSA root, which takes a few seconds.\n"
-     "\n"
-     "options:\n"
-     "  --platform NAME   naples, rome, milan (default), genoa or turin\n"
-     "  --state FILE      the emulated chip's state (as `memcrypt fw --state`)\n"
-     "  --seed S          deterministic chip identity\n"
-     "  --json            machine-readable output\n"
-     "\n"
-     "example:\n"
-     "  memcrypt domcaps --platform genoa\n",
-     run_domcaps},
+    {.path = "domcaps",
+     .summary = "libvirt-style domain capabilities (the <sev> element) of an emulated platform",
+     .synopsis = "[--platform NAME] [--state FILE | --seed S] [--json]",
+     .about = "Prints <domainCapabilities> as `virsh domcapabilities` does, with\n"
+              "<features><sev supported='yes'> holding cbitpos, reducedPhysBits, maxGuests,\n"
+              "maxESGuests and cpu0Id of the platform. reducedPhysBits is the guest-facing value (1), as\n"
+              "libvirt reports it; --json also shows the host's own physical-address reduction.\n"
+              "cpu0Id is the emulated chip's GET_ID (64 bytes, base64), asked through its mailbox as QEMU\n"
+              "does: the chip of --state FILE, else a fresh chip (--seed makes it repeatable). A fresh\n"
+              "chip first makes its 4096-bit RSA root, which takes a few seconds.\n",
+     .common = MC_CO_JSON | MC_CO_PLATFORM | MC_CO_STATE | MC_CO_SEED,
+     .platform_default = "milan",
+     .examples = "memcrypt domcaps --platform genoa\n",
+     .run = run_domcaps},
     {0},
 };

@@ -1,5 +1,4 @@
 /* memcrypt engine — apply the memory encryption engine's line transform by hand. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,37 +13,43 @@
 
 #define MAX_DATA (1u << 20)
 
-static int run_engine(int argc, char **argv)
+enum { O_CIPHER = 1, O_KEY, O_PA, O_DECRYPT, O_IMPL };
+
+static const struct mc_opt engine_opts[] = {
+    {"cipher", 0, "C", "aes-128-xts (32-byte key) or aes-256-xts (64-byte key)", O_CIPHER, MC_OPT_REQUIRED},
+    {"key", 0, "HEX", "data key || tweak key; the two halves must differ", O_KEY, MC_OPT_REQUIRED},
+    {"pa", 0, "ADDR", "physical address of the first line (64-byte aligned; decimal or 0x hex)", O_PA,
+     MC_OPT_REQUIRED},
+    {"decrypt", 0, NULL, "decrypt instead of encrypt", O_DECRYPT, 0},
+    {"impl", 0, "I", "engine implementation: auto (default: the best this CPU runs), portable, aesni, vaes", O_IMPL,
+     0},
+    {0},
+};
+
+static int run_engine(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    int json = 0, decrypt = 0, have_pa = 0;
+    int decrypt = 0;
     const char *cipher_s = NULL, *key_s = NULL, *impl_s = "auto";
     uint64_t pa = 0;
-    static const struct option opts[] = {{"cipher", required_argument, NULL, 'c'}, {"key", required_argument, NULL, 'k'},
-                                         {"pa", required_argument, NULL, 'p'},     {"decrypt", no_argument, NULL, 'd'},
-                                         {"impl", required_argument, NULL, 'i'},   {"json", no_argument, NULL, 'j'},
-                                         {0}};
-    int c;
     struct mc_error err = {0};
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    struct mc_args a;
+    int c;
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0) {
         switch (c) {
-        case 'c': cipher_s = optarg; break;
-        case 'k': key_s = optarg; break;
-        case 'p':
-            if (mc_parse_u64(optarg, &pa, &err) != MC_OK)
+        case O_CIPHER: cipher_s = a.val; break;
+        case O_KEY: key_s = a.val; break;
+        case O_PA:
+            if (mc_parse_u64(a.val, &pa, &err) != MC_OK)
                 return mc_cli_usage_error(argv[0], "--pa: %s", err.msg);
-            have_pa = 1;
             break;
-        case 'd': decrypt = 1; break;
-        case 'i': impl_s = optarg; break;
-        case 'j': json = 1; break;
-        default: return mc_cli_usage_error(argv[0], "unknown option (see --help)");
+        case O_DECRYPT: decrypt = 1; break;
+        case O_IMPL: impl_s = a.val; break;
         }
     }
-    if (!cipher_s || !key_s || !have_pa)
-        return mc_cli_usage_error(argv[0], "--cipher, --key and --pa are required");
-    if (optind + 1 != argc)
-        return mc_cli_usage_error(argv[0], "expected exactly one HEXDATA argument");
+    if (c < 0)
+        return a.rc;
+    const bool json = a.json;
     enum mc_cipher ci;
     if (!strcmp(cipher_s, "aes-128-xts"))
         ci = MC_CIPHER_AES128_XTS;
@@ -70,7 +75,7 @@ static int run_engine(int argc, char **argv)
         mc_wipe(key, sizeof key);
         return mc_cli_usage_error(argv[0], "--key: %s", err.msg);
     }
-    const char *hex = argv[optind];
+    const char *hex = a.pos[0];
     size_t hexlen = strlen(hex);
     if (hexlen > 2 * (size_t)MAX_DATA + 2) {
         mc_wipe(key, sizeof key);
@@ -137,28 +142,22 @@ done:
 }
 
 const struct mc_cli_cmd mc_cli_engine[] = {
-    {"engine", "apply the memory encryption engine's per-line AES-XTS transform",
-     "usage: memcrypt engine --cipher aes-128-xts|aes-256-xts --key HEX --pa ADDR [--decrypt]\n"
-     "                       [--impl auto|portable|aesni|vaes] [--json] HEXDATA\n"
-     "\n"
-     "Encrypts (or with --decrypt, decrypts) HEXDATA as 64-byte cache lines at consecutive\n"
-     "physical addresses ADDR, ADDR+64, ... the way the memory controller's engine does:\n"
-     "each line is AES-XTS over its 64 bytes with the tweak LE128(line address), so\n"
-     "    openssl enc -aes-128-xts -K KEY -iv <LE128(pa) as 32 hex digits> -nopad\n"
-     "gives the same bytes for each line.\n"
-     "\n"
-     "  --cipher C   aes-128-xts (32-byte key) or aes-256-xts (64-byte key)\n"
-     "  --key HEX    data key || tweak key; the two halves must differ\n"
-     "  --pa ADDR    physical address of the first line (64-byte aligned; decimal or 0x hex)\n"
-     "  --decrypt    decrypt instead of encrypt\n"
-     "  --impl I     engine implementation (default auto: the best this CPU runs)\n"
-     "  --json       print a JSON object instead of bare hex\n"
-     "\n"
-     "Exit status: 0 done, 2 bad input (odd hex, unknown cipher, misaligned address, ...).\n"
-     "\n"
-     "example:\n"
-     "  memcrypt engine --cipher aes-128-xts --key 00112233445566778899aabbccddeeff"
-     "ffeeddccbbaa99887766554433221100 --pa 0x1000 $(printf '00%.0s' $(seq 64))\n",
-     run_engine},
+    {.path = "engine",
+     .summary = "apply the memory encryption engine's per-line AES-XTS transform",
+     .synopsis = "--cipher C --key HEX --pa ADDR [--decrypt] [--impl I] [--json] HEXDATA",
+     .about = "Encrypts (or with --decrypt, decrypts) HEXDATA as 64-byte cache lines at consecutive\n"
+              "physical addresses ADDR, ADDR+64, ... the way the memory controller's engine does:\n"
+              "each line is AES-XTS over its 64 bytes with the tweak LE128(line address), so\n"
+              "    openssl enc -aes-128-xts -K KEY -iv <LE128(pa) as 32 hex digits> -nopad\n"
+              "gives the same bytes for each line.\n",
+     .opts = engine_opts,
+     .common = MC_CO_JSON,
+     .args = "HEXDATA",
+     .min_args = 1,
+     .max_args = 1,
+     .notes = "Exit status: 0 done, 2 bad input (odd hex, unknown cipher, misaligned address, ...).\n",
+     .examples = "memcrypt engine --cipher aes-128-xts --key 00112233445566778899aabbccddeeff"
+                 "ffeeddccbbaa99887766554433221100 --pa 0x1000 $(printf '00%.0s' $(seq 64))\n",
+     .run = run_engine},
     {0},
 };

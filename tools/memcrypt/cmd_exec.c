@@ -6,7 +6,6 @@
  * (in a temporary folder, removed afterwards) is shared by the program and every process it
  * starts. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -70,24 +69,15 @@ static int absolute(const char *path, char *out, size_t cap)
     return (size_t)snprintf(out, cap, "%s/%s", strcmp(dir, "/") ? dir : "", name) < cap ? 0 : -1;
 }
 
-static int run_exec(int argc, char **argv)
+static int run_exec(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    static const struct option opts[] = {{"state", required_argument, NULL, 's'},
-                                         {"platform", required_argument, NULL, 'p'},
-                                         {0}};
-    const char *state = NULL, *platform = NULL;
-    int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-        switch (ch) {
-        case 's': state = optarg; break;
-        case 'p': platform = optarg; break;
-        default: return mc_cli_usage_error(argv[0], "unknown option");
-        }
-    }
-    if (optind >= argc)
-        return mc_cli_usage_error(argv[0], "missing PROGRAM (memcrypt exec [OPTIONS] -- PROGRAM ARGS...)");
-    char **prog = argv + optind;
+    struct mc_args a;
+    int rc = mc_args_all(&a, cmd, argc, argv);
+    if (rc)
+        return rc;
+    const char *state = a.state, *platform = a.platform;
+    char **prog = a.pos;
+    prog[a.npos] = NULL; /* the positional arguments sit at the front of argv + 1 */
 
     char lib[PATH_MAX];
     if (find_preload(lib, sizeof lib) != 0) {
@@ -174,7 +164,7 @@ static int run_exec(int argc, char **argv)
         fprintf(stderr, "memcrypt %s: %s: %s\n", argv[0], prog[0], strerror(errno));
         _exit(errno == ENOENT ? 127 : 126);
     }
-    int status = 0, rc;
+    int status = 0;
     if (pid < 0) {
         fprintf(stderr, "memcrypt %s: fork: %s\n", argv[0], strerror(errno));
         rc = MC_EXIT_ERROR;
@@ -194,25 +184,29 @@ static int run_exec(int argc, char **argv)
 }
 
 const struct mc_cli_cmd mc_cli_exec[] = {
-    {"exec", "run a program with /dev/sev answered by an emulated chip (LD_PRELOAD)",
-     "usage: memcrypt exec [--state FILE] [--platform NAME] [--] PROGRAM [ARGS...]\n"
-     "\n"
-     "Runs PROGRAM with libmemcrypt-sev.so preloaded: its open/ioctl/close/fstat/poll/read/write\n"
-     "on /dev/sev behave as the Linux ccp driver's device node (SEV_ISSUE_CMD with every command\n"
-     "of linux/psp-sev.h), backed by an emulated chip. Other files are untouched.\n"
-     "\n"
-     "  --state FILE     the chip's state file (made with --platform if missing; an existing\n"
-     "                   file keeps its platform). Processes sharing it see one chip (locked).\n"
-     "                   Without --state, a chip made for this run and removed afterwards.\n"
-     "  --platform NAME  the CPU profile of a new chip (default milan; `memcrypt info --list`)\n"
-     "\n"
-     "Exit status: PROGRAM's; 2 usage error, 3 the chip cannot be used, 126/127 PROGRAM cannot\n"
-     "be run. Not interposed: static binaries, programs that make system calls themselves\n"
-     "(Go), setuid programs (docs/kernel-interfaces.md).\n"
-     "\n"
-     "Examples:\n"
-     "  memcrypt exec --state ci.state --platform milan -- ./my-sev-tool --status\n"
-     "  memcrypt exec -- python3 -c 'import os; print(os.stat(\"/dev/sev\"))'\n",
-     run_exec},
+    {.path = "exec",
+     .summary = "run a program with /dev/sev answered by an emulated chip (LD_PRELOAD)",
+     .synopsis = "[--state FILE] [--platform NAME] [--] PROGRAM [ARGS...]",
+     .about = "Runs PROGRAM with libmemcrypt-sev.so preloaded: its open/ioctl/close/fstat/poll/read/write\n"
+              "on /dev/sev behave as the Linux ccp driver's device node (SEV_ISSUE_CMD with every command\n"
+              "of linux/psp-sev.h), backed by an emulated chip. Other files are untouched.\n"
+              "--state FILE is the chip's state file (made with --platform if missing; an existing file\n"
+              "keeps its platform); processes sharing it see one chip (locked). Without --state, a chip\n"
+              "made for this run and removed afterwards. --platform is the CPU profile of a new chip\n"
+              "(default milan). The first argument that is not an option is PROGRAM: what follows it\n"
+              "is PROGRAM's.\n",
+     .common = MC_CO_STATE | MC_CO_PLATFORM,
+     .opts_end_at_arg = true,
+     .args = "PROGRAM",
+     .min_args = 1,
+     .max_args = -1,
+     .notes = "Exit status: PROGRAM's; 2 usage error, 3 the chip cannot be used, 126/127 PROGRAM cannot\n"
+              "be run. Not interposed: static binaries, programs that make system calls themselves\n"
+              "(Go), setuid programs (docs/kernel-interfaces.md).\n",
+     .examples = "memcrypt exec -- python3 -c 'import os; print(os.stat(\"/dev/sev\"))'\n"
+                 "d=$(mktemp -d)\n"
+                 "memcrypt exec --state $d/ci.state --platform genoa python3 -c "
+                 "'import os, stat; assert stat.S_ISCHR(os.stat(\"/dev/sev\").st_mode)'\n",
+     .run = run_exec},
     {0},
 };

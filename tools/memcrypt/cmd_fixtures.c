@@ -1,5 +1,4 @@
 /* memcrypt fixtures — test roots and signed SEV-SNP reports for CI without hardware. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,20 +12,28 @@
 #include "cli.h"
 #include "cli_util.h"
 
-static int run_root(int argc, char **argv)
+enum { O_OUT = 1, O_GEN, O_VLEK, O_CHIP, O_TCB };
+
+static const struct mc_opt root_opts[] = {
+    {"out", 0, "DIR", "the folder for the test root (created when missing)", O_OUT, MC_OPT_REQUIRED | MC_OPT_DIR},
+    {"generation", 0, "GEN", "milan (default), genoa or turin", O_GEN, 0},
+    {"vlek", 0, NULL, "an ASVK and a VLEK instead of an ASK and a VCEK", O_VLEK, 0},
+    {"chip-id", 0, "HEX", "the VCEK's hwID (up to 64 bytes; default from the seed)", O_CHIP, 0},
+    {"tcb", 0, "TCB", "bl=N,tee=N,snp=N,ucode=N[,fmc=N]: the VCEK's SPLs", O_TCB, 0},
+    {0},
+};
+
+static int run_root(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    enum { O_OUT = 256, O_GEN, O_VLEK, O_SEED, O_CHIP, O_TCB, O_JSON };
-    static const struct option opts[] = {{"out", required_argument, NULL, O_OUT}, {"generation", required_argument, NULL, O_GEN},
-                                         {"vlek", no_argument, NULL, O_VLEK}, {"seed", required_argument, NULL, O_SEED},
-                                         {"chip-id", required_argument, NULL, O_CHIP}, {"tcb", required_argument, NULL, O_TCB},
-                                         {"json", no_argument, NULL, O_JSON}, {0}};
     struct mc_snp_fixture_root_opts o;
     memset(&o, 0, sizeof o);
     o.gen = MC_SNP_GEN_MILAN;
     const char *out = NULL, *tcb = NULL;
-    int c, rc, json = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    int c, rc;
+    struct mc_args a;
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0) {
+        const char *optarg = a.val;
         switch (c) {
         case O_OUT: out = optarg; break;
         case O_GEN:
@@ -35,21 +42,21 @@ static int run_root(int argc, char **argv)
                 return mc_cli_usage_error(argv[0], "--generation wants milan, genoa or turin, not '%s'", optarg);
             break;
         case O_VLEK: o.vlek = true; break;
-        case O_SEED: o.seed = (const uint8_t *)optarg; o.seed_len = strlen(optarg); break;
         case O_CHIP:
             if ((rc = mc_cli_hex_opt(argv[0], "chip-id", optarg, o.chip_id, 64, true)))
                 return rc;
             o.has_chip_id = true;
             break;
         case O_TCB: tcb = optarg; break;
-        case O_JSON: json = 1; break;
-        default: return MC_EXIT_USAGE;
         }
     }
-    if (optind != argc)
-        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-    if (!out)
-        return mc_cli_usage_error(argv[0], "--out DIR is required");
+    if (c < 0)
+        return a.rc;
+    const int json = a.json;
+    if (a.seed) {
+        o.seed = (const uint8_t *)a.seed;
+        o.seed_len = strlen(a.seed);
+    }
     struct mc_error err;
     if (tcb) {
         if (mc_snp_tcb_parse(tcb, o.gen, &o.tcb, &err))
@@ -87,92 +94,105 @@ static int run_root(int argc, char **argv)
     return MC_EXIT_OK;
 }
 
-static int run_report(int argc, char **argv)
+enum { R_OUT = 1, R_KEY, R_VER, R_MEAS, R_RD, R_HD, R_IKD, R_POL, R_TCB, R_CHIP, R_VMPL, R_SVN, R_NEG, R_EXP };
+
+static const struct mc_opt report_opts[] = {
+    {"out", 0, "FILE", "the report file to write", R_OUT, MC_OPT_REQUIRED | MC_OPT_FILE},
+    {"key", 0, "DIR", "a test root made by `memcrypt fixtures` (its VCEK/VLEK key signs)", R_KEY,
+     MC_OPT_REQUIRED | MC_OPT_DIR},
+    {"version", 0, "N", "report version 2, 3, 4 or 5 (default: the generation's)", R_VER, 0},
+    {"measurement", 0, "HEX48", "MEASUREMENT", R_MEAS, 0},
+    {"report-data", 0, "HEX|@FILE", "REPORT_DATA: hex of 1..64 bytes or @FILE with 1..64 raw bytes\n(the rest zero, as `report verify --report-data` takes it)", R_RD, 0},
+    {"host-data", 0, "HEX32", "HOST_DATA", R_HD, 0},
+    {"id-key-digest", 0, "HEX48", "ID_KEY_DIGEST", R_IKD, 0},
+    {"policy", 0, "N", "guest POLICY", R_POL, 0},
+    {"tcb", 0, "TCB", "bl=N,...|0xRAW: the TCB values (default: the certificate's SPLs)", R_TCB, 0},
+    {"chip-id", 0, "HEX", "CHIP_ID (default: the certificate's hwID)", R_CHIP, 0},
+    {"vmpl", 0, "N", "VMPL 0..3", R_VMPL, 0},
+    {"guest-svn", 0, "N", "GUEST_SVN", R_SVN, 0},
+    {"negative", 0, "KIND", "break one thing: wrong-hwid, expired, bad-signature or tcb-mismatch", R_NEG, 0},
+    {"expired-cert-out", 0, "FILE", "where --negative expired writes its certificate (default FILE.expired.der)",
+     R_EXP, MC_OPT_FILE},
+    {0},
+};
+
+static int run_report(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    enum { O_OUT = 256, O_KEY, O_SEED, O_VER, O_MEAS, O_RD, O_HD, O_IKD, O_POL, O_TCB, O_CHIP, O_VMPL, O_SVN, O_NEG,
-           O_EXP, O_JSON };
-    static const struct option opts[] = {
-        {"out", required_argument, NULL, O_OUT}, {"key", required_argument, NULL, O_KEY},
-        {"seed", required_argument, NULL, O_SEED}, {"version", required_argument, NULL, O_VER},
-        {"measurement", required_argument, NULL, O_MEAS}, {"report-data", required_argument, NULL, O_RD},
-        {"host-data", required_argument, NULL, O_HD}, {"id-key-digest", required_argument, NULL, O_IKD},
-        {"policy", required_argument, NULL, O_POL}, {"tcb", required_argument, NULL, O_TCB},
-        {"chip-id", required_argument, NULL, O_CHIP}, {"vmpl", required_argument, NULL, O_VMPL},
-        {"guest-svn", required_argument, NULL, O_SVN}, {"negative", required_argument, NULL, O_NEG},
-        {"expired-cert-out", required_argument, NULL, O_EXP}, {"json", no_argument, NULL, O_JSON}, {0}};
     struct mc_snp_fixture_report_opts o;
     memset(&o, 0, sizeof o);
     const char *out = NULL, *tcb = NULL, *exp = NULL;
-    int c, rc, json = 0, neg;
+    int c, rc, neg;
     uint64_t v;
     struct mc_error err;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    struct mc_args a;
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0) {
+        const char *optarg = a.val;
         switch (c) {
-        case O_OUT: out = optarg; break;
-        case O_KEY: o.key_dir = optarg; break;
-        case O_SEED: o.seed = (const uint8_t *)optarg; o.seed_len = strlen(optarg); break;
-        case O_VER:
+        case R_OUT: out = optarg; break;
+        case R_KEY: o.key_dir = optarg; break;
+        case R_VER:
             if (mc_parse_u64(optarg, &v, &err) || v < 2 || v > 5)
                 return mc_cli_usage_error(argv[0], "--version wants 2, 3, 4 or 5, not '%s'", optarg);
             o.version = (uint32_t)v;
             break;
-        case O_MEAS:
+        case R_MEAS:
             if ((rc = mc_cli_hex_opt(argv[0], "measurement", optarg, o.measurement, 48, false)))
                 return rc;
             o.has_measurement = true;
             break;
-        case O_RD:
+        case R_RD:
             if ((rc = mc_cli_report_data(argv[0], optarg, o.report_data)))
                 return rc;
             o.has_report_data = true;
             break;
-        case O_HD:
+        case R_HD:
             if ((rc = mc_cli_hex_opt(argv[0], "host-data", optarg, o.host_data, 32, false)))
                 return rc;
             o.has_host_data = true;
             break;
-        case O_IKD:
+        case R_IKD:
             if ((rc = mc_cli_hex_opt(argv[0], "id-key-digest", optarg, o.id_key_digest, 48, false)))
                 return rc;
             o.has_id_key_digest = true;
             break;
-        case O_POL:
+        case R_POL:
             if (mc_parse_u64(optarg, &o.policy, &err))
                 return mc_cli_usage_error(argv[0], "--policy: %s", err.msg);
             o.has_policy = true;
             break;
-        case O_TCB: tcb = optarg; break;
-        case O_CHIP:
+        case R_TCB: tcb = optarg; break;
+        case R_CHIP:
             if ((rc = mc_cli_hex_opt(argv[0], "chip-id", optarg, o.chip_id, 64, true)))
                 return rc;
             o.has_chip_id = true;
             break;
-        case O_VMPL:
+        case R_VMPL:
             if (mc_parse_u64(optarg, &v, &err) || v > 3)
                 return mc_cli_usage_error(argv[0], "--vmpl wants 0..3, not '%s'", optarg);
             o.vmpl = (uint32_t)v;
             break;
-        case O_SVN:
+        case R_SVN:
             if (mc_parse_u64(optarg, &v, &err) || v > UINT32_MAX)
                 return mc_cli_usage_error(argv[0], "--guest-svn wants a 32-bit number, not '%s'", optarg);
             o.guest_svn = (uint32_t)v;
             break;
-        case O_NEG:
+        case R_NEG:
             neg = mc_snp_negative_parse(optarg);
             if (neg <= 0)
                 return mc_cli_usage_error(argv[0], "--negative wants wrong-hwid, expired, bad-signature or tcb-mismatch");
             o.negative = (enum mc_snp_negative)neg;
             break;
-        case O_EXP: exp = optarg; break;
-        case O_JSON: json = 1; break;
-        default: return MC_EXIT_USAGE;
+        case R_EXP: exp = optarg; break;
         }
     }
-    if (optind != argc)
-        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-    if (!out || !o.key_dir)
-        return mc_cli_usage_error(argv[0], "--out FILE and --key DIR are required");
+    if (c < 0)
+        return a.rc;
+    const int json = a.json;
+    if (a.seed) {
+        o.seed = (const uint8_t *)a.seed;
+        o.seed_len = strlen(a.seed);
+    }
     char expbuf[4096];
     if (o.negative == MC_SNP_NEG_EXPIRED) {
         if (!exp) {
@@ -211,24 +231,38 @@ static int run_report(int argc, char **argv)
 }
 
 const struct mc_cli_cmd mc_cli_fixtures[] = {
-    {"fixtures", "create a TEST SEV-SNP root (ARK, ASK/ASVK, VCEK/VLEK) for CI",
-     "usage: memcrypt fixtures --out DIR [--generation milan|genoa|turin] [--vlek] [--seed S]\n"
-     "                         [--chip-id HEX] [--tcb bl=N,tee=N,snp=N,ucode=N[,fmc=N]] [--json]\n\n"
-     "Writes a test root as real X.509 (`openssl verify` accepts it): RSA-4096 ARK and ASK (or ASVK with\n"
-     "--vlek) signed with RSASSA-PSS SHA-384, and an ECDSA P-384 VCEK (or VLEK) with every AMD extension.\n"
-     "Every subject says 'memcrypt TEST ROOT (not AMD)'; `report verify` trusts it only with --roots DIR.\n"
-     "Private keys are written next to the certificates. --seed makes every byte reproducible.\n"
-     "Then: memcrypt fixtures report --out FILE --key DIR ...\n",
-     run_root},
-    {"fixtures report", "sign an SEV-SNP report with a test VCEK/VLEK",
-     "usage: memcrypt fixtures report --out FILE --key DIR [--version 2|3|4|5] [--measurement HEX48]\n"
-     "         [--report-data HEX|@FILE] [--host-data HEX32] [--id-key-digest HEX48] [--policy N]\n"
-     "         [--tcb bl=N,...|0xRAW] [--chip-id HEX] [--vmpl N] [--guest-svn N] [--seed S]\n"
-     "         [--negative wrong-hwid|expired|bad-signature|tcb-mismatch] [--expired-cert-out FILE] [--json]\n\n"
-     "Fields not given default to values that verify against DIR's certificate (its hwID and SPLs).\n"
-     "A negative fixture breaks one thing: wrong-hwid flips a chip_id bit, tcb-mismatch raises snpSPL by\n"
-     "one, bad-signature flips a signature bit, expired writes the same key certified for 2020 only to\n"
-     "--expired-cert-out (default FILE.expired.der).\n",
-     run_report},
+    {.path = "fixtures",
+     .summary = "create a TEST SEV-SNP root (ARK, ASK/ASVK, VCEK/VLEK) for CI",
+     .synopsis = "--out DIR [--generation milan|genoa|turin] [--vlek] [--seed S] [--chip-id HEX]\n"
+                 "--out DIR ... [--tcb bl=N,tee=N,snp=N,ucode=N[,fmc=N]] [--json]",
+     .about = "Writes a test root as real X.509 (`openssl verify` accepts it): RSA-4096 ARK and ASK (or ASVK with\n"
+              "--vlek) signed with RSASSA-PSS SHA-384, and an ECDSA P-384 VCEK (or VLEK) with every AMD extension.\n"
+              "Every subject says 'memcrypt TEST ROOT (not AMD)'; `report verify` trusts it only with --roots DIR.\n"
+              "Private keys are written next to the certificates. --seed makes every byte reproducible.\n"
+              "Then: memcrypt fixtures report --out FILE --key DIR ...\n",
+     .opts = root_opts,
+     .common = MC_CO_SEED | MC_CO_JSON,
+     .examples = "d=$(mktemp -d)\n"
+                 "memcrypt fixtures --out $d/ci-root --generation genoa --seed example\n"
+                 "memcrypt fixtures report --out $d/r.bin --key $d/ci-root\n"
+                 "memcrypt report verify $d/r.bin --vcek $d/ci-root/vcek.der --roots $d/ci-root\n",
+     .run = run_root},
+    {.path = "fixtures report",
+     .summary = "sign an SEV-SNP report with a test VCEK/VLEK",
+     .synopsis = "--out FILE --key DIR [--version 2|3|4|5] [--measurement HEX48] [--report-data HEX|@FILE]\n"
+                 "--out FILE --key DIR [--host-data HEX32] [--id-key-digest HEX48] [--policy N] [--tcb bl=N,...|0xRAW]\n"
+                 "--out FILE --key DIR [--chip-id HEX] [--vmpl N] [--guest-svn N] [--seed S] [--json]\n"
+                 "--out FILE --key DIR --negative wrong-hwid|expired|bad-signature|tcb-mismatch [--expired-cert-out FILE]",
+     .about = "Fields not given default to values that verify against DIR's certificate (its hwID and SPLs).\n"
+              "A negative fixture breaks one thing: wrong-hwid flips a chip_id bit, tcb-mismatch raises snpSPL by\n"
+              "one, bad-signature flips a signature bit, expired writes the same key certified for 2020 only to\n"
+              "--expired-cert-out (default FILE.expired.der).\n",
+     .opts = report_opts,
+     .common = MC_CO_SEED | MC_CO_JSON,
+     .examples = "d=$(mktemp -d)\n"
+                 "memcrypt fixtures --out $d/ci-root --seed example\n"
+                 "memcrypt fixtures report --out $d/bad.bin --key $d/ci-root --negative wrong-hwid\n"
+                 "memcrypt report show $d/bad.bin\n",
+     .run = run_report},
     {0},
 };

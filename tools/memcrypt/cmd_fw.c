@@ -2,7 +2,6 @@
  * PDH export, PEK/PDH generation, platform reset, GET_ID. Every command goes through the
  * firmware mailbox exactly as a host driver issues it. With --state FILE the emulated chip
  * (its secret, OCA/PEK/PDH, ownership) persists between invocations. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,42 +25,36 @@ struct fwcli {
     const char *platform, *state, *seed;
     int json, init;
     struct mc_board *b;
+    char **pos; /* positional arguments */
     struct mc_machine *m;
     struct mc_psp *psp;
     struct mc_error err;
 };
 
-/* Common options; returns the index of the first positional argument or -1 (usage printed). */
-static int parse(struct fwcli *c, int argc, char **argv, const char *extra_short, int want_pos)
+enum { O_INIT = 1 };
+
+static const struct mc_opt status_opts[] = {
+    {"init", 0, NULL, "INIT the platform first (INIT, WBINVD, DF_FLUSH as Linux does)", O_INIT, 0},
+    {0},
+};
+
+/* The options (the table of cmd); returns 0, or the exit status of a usage error. */
+static int parse(struct fwcli *c, const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    static const struct option opts[] = {{"platform", required_argument, NULL, 'p'},
-                                         {"state", required_argument, NULL, 's'},
-                                         {"seed", required_argument, NULL, 'S'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"init", no_argument, NULL, 'i'},
-                                         {0}};
-    (void)extra_short;
+    struct mc_args a;
     int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'p': c->platform = optarg; break;
-        case 's': c->state = optarg; break;
-        case 'S': c->seed = optarg; break;
-        case 'j': c->json = 1; break;
-        case 'i': c->init = 1; break;
-        default: mc_cli_usage_error(argv[0], "unknown option"); return -1;
-        }
-    }
-    if (!c->platform) {
-        mc_cli_usage_error(argv[0], "--platform NAME is required (e.g. rome, milan)");
-        return -1;
-    }
-    if (argc - optind != want_pos) {
-        mc_cli_usage_error(argv[0], "expected %d argument%s", want_pos, want_pos == 1 ? "" : "s");
-        return -1;
-    }
-    return optind;
+    mc_args_init(&a, cmd, argc, argv);
+    while ((ch = mc_args_next(&a)) > 0)
+        if (ch == O_INIT)
+            c->init = 1;
+    if (ch < 0)
+        return a.rc;
+    c->platform = a.platform;
+    c->state = a.state;
+    c->seed = a.seed;
+    c->json = a.json;
+    c->pos = a.pos;
+    return 0;
 }
 
 static int open_fw(struct fwcli *c)
@@ -138,11 +131,12 @@ static int report_ok(struct fwcli *c, const char *what)
     return MC_EXIT_OK;
 }
 
-static int run_status(int argc, char **argv)
+static int run_status(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct fwcli c = {0};
-    if (parse(&c, argc, argv, "", 0) < 0)
-        return MC_EXIT_USAGE;
+    int rc = parse(&c, cmd, argc, argv);
+    if (rc)
+        return rc;
     if (open_fw(&c))
         return mc_cli_fail(argv[0], &c.err);
     if (c.init && init(&c))
@@ -186,34 +180,34 @@ static int write_file(struct fwcli *c, const char *path, const uint8_t *b, size_
     return mc_file_write_atomic(path, b, n, &c->err) ? -1 : 0;
 }
 
-static int run_pek_csr(int argc, char **argv)
+static int run_pek_csr(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct fwcli c = {0};
-    int pos = parse(&c, argc, argv, "", 1);
-    if (pos < 0)
-        return MC_EXIT_USAGE;
+    int rc = parse(&c, cmd, argc, argv);
+    if (rc)
+        return rc;
     if (open_fw(&c))
         return mc_cli_fail(argv[0], &c.err);
     uint8_t b[0x0C] = {0}, csr[MC_SEV_CERT_LEN];
     mc_put_le64(b, DATA_PA);
     mc_put_le32(b + 8, sizeof csr);
     if (init(&c) || run(&c, MC_SEV_CMD_PEK_CSR, b, sizeof b) || hw(&c, DATA_PA, csr, sizeof csr, 0) ||
-        write_file(&c, argv[pos], csr, sizeof csr))
+        write_file(&c, c.pos[0], csr, sizeof csr))
         return finish(&c, argv[0], 1);
     report_ok(&c, "PEK_CSR");
     return finish(&c, argv[0], 0);
 }
 
-static int run_pek_import(int argc, char **argv)
+static int run_pek_import(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct fwcli c = {0};
-    int pos = parse(&c, argc, argv, "", 2);
-    if (pos < 0)
-        return MC_EXIT_USAGE;
+    int rc = parse(&c, cmd, argc, argv);
+    if (rc)
+        return rc;
     uint8_t *pek = NULL, *oca = NULL;
     size_t pl, ol;
     struct mc_error e;
-    if (mc_file_read(argv[pos], 1 << 16, &pek, &pl, &e) || mc_file_read(argv[pos + 1], 1 << 16, &oca, &ol, &e)) {
+    if (mc_file_read(c.pos[0], 1 << 16, &pek, &pl, &e) || mc_file_read(c.pos[1], 1 << 16, &oca, &ol, &e)) {
         free(pek);
         return mc_cli_fail(argv[0], &e);
     }
@@ -241,12 +235,12 @@ static int run_pek_import(int argc, char **argv)
     return finish(&c, argv[0], st);
 }
 
-static int run_pdh_export(int argc, char **argv)
+static int run_pdh_export(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct fwcli c = {0};
-    int pos = parse(&c, argc, argv, "", 1);
-    if (pos < 0)
-        return MC_EXIT_USAGE;
+    int rc = parse(&c, cmd, argc, argv);
+    if (rc)
+        return rc;
     if (open_fw(&c))
         return mc_cli_fail(argv[0], &c.err);
     static uint8_t pdh[MC_SEV_CERT_LEN], chain[MC_SEV_CHAIN_LEN];
@@ -260,26 +254,27 @@ static int run_pdh_export(int argc, char **argv)
         return finish(&c, argv[0], 1);
     static const char *const names[] = {"pek.cert", "oca.cert", "cek.cert"};
     struct mc_outset *os = NULL; /* all four or none */
-    int bad = mc_outset_new(&os, &c.err) || mc_outset_dir(os, argv[pos], 0755, &c.err) ||
-              mc_outset_add_in(os, argv[pos], "pdh.cert", pdh, sizeof pdh, &c.err);
+    int bad = mc_outset_new(&os, &c.err) || mc_outset_dir(os, c.pos[0], 0755, &c.err) ||
+              mc_outset_add_in(os, c.pos[0], "pdh.cert", pdh, sizeof pdh, &c.err);
     for (int i = 0; i < 3 && !bad; i++)
-        bad = mc_outset_add_in(os, argv[pos], names[i], chain + i * MC_SEV_CERT_LEN, MC_SEV_CERT_LEN, &c.err);
+        bad = mc_outset_add_in(os, c.pos[0], names[i], chain + i * MC_SEV_CERT_LEN, MC_SEV_CERT_LEN, &c.err);
     bad = bad || mc_outset_commit(os, &c.err);
     mc_outset_free(os);
     if (bad)
         return finish(&c, argv[0], 1);
     if (!c.json)
         printf("wrote pdh.cert, pek.cert, oca.cert, cek.cert (unsigned, as PDH_CERT_EXPORT returns it) to %s\n",
-               argv[pos]);
+               c.pos[0]);
     report_ok(&c, "PDH_CERT_EXPORT");
     return finish(&c, argv[0], 0);
 }
 
-static int simple(int argc, char **argv, uint32_t cmd, int needs_init)
+static int simple(const struct mc_cli_cmd *cli, int argc, char **argv, uint32_t cmd, int needs_init)
 {
     struct fwcli c = {0};
-    if (parse(&c, argc, argv, "", 0) < 0)
-        return MC_EXIT_USAGE;
+    int rc = parse(&c, cli, argc, argv);
+    if (rc)
+        return rc;
     if (open_fw(&c))
         return mc_cli_fail(argv[0], &c.err);
     if ((needs_init && init(&c)) || run(&c, cmd, NULL, 0))
@@ -288,15 +283,25 @@ static int simple(int argc, char **argv, uint32_t cmd, int needs_init)
     return finish(&c, argv[0], 0);
 }
 
-static int run_pek_gen(int argc, char **argv) { return simple(argc, argv, MC_SEV_CMD_PEK_GEN, 1); }
-static int run_pdh_gen(int argc, char **argv) { return simple(argc, argv, MC_SEV_CMD_PDH_GEN, 1); }
-static int run_reset(int argc, char **argv) { return simple(argc, argv, MC_SEV_CMD_PLATFORM_RESET, 0); }
+static int run_pek_gen(const struct mc_cli_cmd *cmd, int argc, char **argv)
+{
+    return simple(cmd, argc, argv, MC_SEV_CMD_PEK_GEN, 1);
+}
+static int run_pdh_gen(const struct mc_cli_cmd *cmd, int argc, char **argv)
+{
+    return simple(cmd, argc, argv, MC_SEV_CMD_PDH_GEN, 1);
+}
+static int run_reset(const struct mc_cli_cmd *cmd, int argc, char **argv)
+{
+    return simple(cmd, argc, argv, MC_SEV_CMD_PLATFORM_RESET, 0);
+}
 
-static int run_get_id(int argc, char **argv)
+static int run_get_id(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct fwcli c = {0};
-    if (parse(&c, argc, argv, "", 0) < 0)
-        return MC_EXIT_USAGE;
+    int rc = parse(&c, cmd, argc, argv);
+    if (rc)
+        return rc;
     if (open_fw(&c))
         return mc_cli_fail(argv[0], &c.err);
     uint8_t b[0x0C] = {0}, id[64];
@@ -319,42 +324,84 @@ static int run_get_id(int argc, char **argv)
     return finish(&c, argv[0], 0);
 }
 
-#define COMMON "  --platform NAME   emulated platform (rome, milan, genoa, naples)\n" \
-               "  --state FILE      the emulated chip's persistent state (created if missing)\n" \
-               "  --seed TEXT       deterministic keys (tests and demos)\n" \
-               "  --json            machine-readable output\n"
+#define FW_COMMON MC_CO_PLATFORM_REQ | MC_CO_STATE | MC_CO_SEED | MC_CO_JSON
 
 const struct mc_cli_cmd mc_cli_fw[] = {
-    {"fw status", "PLATFORM_STATUS of the emulated SEV firmware",
-     "usage: memcrypt fw status --platform NAME [--state FILE] [--init] [--json]\n\n"
-     "Issues PLATFORM_STATUS (after INIT + DF_FLUSH with --init) and prints the API version, build,\n"
-     "platform state, owner, SEV-ES flag and guest count.\n\n" COMMON
-     "  --init            INIT the platform first\n",
-     run_status},
-    {"fw pek-csr", "write the PEK certificate signing request (PEK_CSR)",
-     "usage: memcrypt fw pek-csr --platform NAME --state FILE OUT\n\n"
-     "INIT, then PEK_CSR: OUT receives the 0x824-byte PEK certificate with empty signature slots,\n"
-     "for the platform owner to sign with an OCA key.\n\n" COMMON,
-     run_pek_csr},
-    {"fw pek-import", "take ownership: import an OCA-signed PEK (PEK_CERT_IMPORT)",
-     "usage: memcrypt fw pek-import --platform NAME --state FILE PEK.cert OCA.cert\n\n"
-     "INIT, then PEK_CERT_IMPORT. The OCA must be self-signed and the PEK (the CSR) signed by it.\n"
-     "Firmware refusals print the spec status (INVALID_CERTIFICATE, BAD_SIGNATURE, ALREADY_OWNED, ...).\n\n" COMMON,
-     run_pek_import},
-    {"fw pdh-export", "export the PDH certificate and the PEK/OCA/CEK chain (PDH_CERT_EXPORT)",
-     "usage: memcrypt fw pdh-export --platform NAME [--state FILE] DIR\n\n"
-     "INIT, then PDH_CERT_EXPORT; writes DIR/pdh.cert, pek.cert, oca.cert, cek.cert (the CEK unsigned,\n"
-     "as the firmware exports it).\n\n" COMMON,
-     run_pdh_export},
-    {"fw pek-gen", "regenerate OCA, PEK and PDH; self-owned again (PEK_GEN)",
-     "usage: memcrypt fw pek-gen --platform NAME --state FILE\n\n" COMMON, run_pek_gen},
-    {"fw pdh-gen", "regenerate the PDH (PDH_GEN)", "usage: memcrypt fw pdh-gen --platform NAME --state FILE\n\n" COMMON,
-     run_pdh_gen},
-    {"fw reset", "erase OCA, PEK, PDH and ownership (PLATFORM_RESET)",
-     "usage: memcrypt fw reset --platform NAME --state FILE\n\n"
-     "PLATFORM_RESET in UNINIT state. The chip secret (and so the CEK) is fused and survives.\n\n" COMMON,
-     run_reset},
-    {"fw get-id", "the chip's GET_ID value (hex)", "usage: memcrypt fw get-id --platform NAME [--state FILE] [--json]\n\n" COMMON,
-     run_get_id},
+    {.path = "fw status",
+     .summary = "PLATFORM_STATUS of the emulated SEV firmware",
+     .synopsis = "--platform NAME [--state FILE] [--init] [--json]",
+     .about = "Issues PLATFORM_STATUS (after INIT + DF_FLUSH with --init) and prints the API version, build,\n"
+              "platform state, owner, SEV-ES flag and guest count.\n",
+     .opts = status_opts,
+     .common = FW_COMMON,
+     .examples = "memcrypt fw status --platform milan --init\n",
+     .run = run_status},
+    {.path = "fw pek-csr",
+     .summary = "write the PEK certificate signing request (PEK_CSR)",
+     .synopsis = "--platform NAME --state FILE OUT",
+     .about = "INIT, then PEK_CSR: OUT receives the 0x824-byte PEK certificate with empty signature slots,\n"
+              "for the platform owner to sign with an OCA key.\n",
+     .common = FW_COMMON,
+     .args = "OUT",
+     .min_args = 1,
+     .max_args = 1,
+     .examples = "d=$(mktemp -d)\n"
+                 "memcrypt fw pek-csr --platform milan --state $d/fw.state $d/pek.csr\n",
+     .run = run_pek_csr},
+    {.path = "fw pek-import",
+     .summary = "take ownership: import an OCA-signed PEK (PEK_CERT_IMPORT)",
+     .synopsis = "--platform NAME --state FILE PEK.cert OCA.cert",
+     .about = "INIT, then PEK_CERT_IMPORT. The OCA must be self-signed and the PEK (the CSR) signed by it.\n"
+              "Firmware refusals print the spec status (INVALID_CERTIFICATE, BAD_SIGNATURE, ALREADY_OWNED, ...).\n",
+     .common = FW_COMMON,
+     .args = "PEK.cert OCA.cert",
+     .min_args = 2,
+     .max_args = 2,
+     .examples = "d=$(mktemp -d)\n"
+                 "memcrypt fw pdh-export --platform milan --state $d/fw.state $d/chain\n"
+                 "memcrypt fw pek-import --platform milan --state $d/fw.state $d/chain/pek.cert $d/chain/oca.cert\n"
+                 "memcrypt fw status --platform milan --state $d/fw.state\n",
+     .run = run_pek_import},
+    {.path = "fw pdh-export",
+     .summary = "export the PDH certificate and the PEK/OCA/CEK chain (PDH_CERT_EXPORT)",
+     .synopsis = "--platform NAME [--state FILE] DIR",
+     .about = "INIT, then PDH_CERT_EXPORT; writes DIR/pdh.cert, pek.cert, oca.cert, cek.cert (the CEK unsigned,\n"
+              "as the firmware exports it).\n",
+     .common = FW_COMMON,
+     .args = "DIR",
+     .min_args = 1,
+     .max_args = 1,
+     .examples = "d=$(mktemp -d)\n"
+                 "memcrypt fw pdh-export --platform milan --state $d/fw.state $d/chain\n"
+                 "memcrypt certs show $d/chain/pdh.cert\n",
+     .run = run_pdh_export},
+    {.path = "fw pek-gen",
+     .summary = "regenerate OCA, PEK and PDH; self-owned again (PEK_GEN)",
+     .synopsis = "--platform NAME --state FILE",
+     .common = FW_COMMON,
+     .examples = "d=$(mktemp -d)\n"
+                 "memcrypt fw pek-gen --platform milan --state $d/fw.state\n",
+     .run = run_pek_gen},
+    {.path = "fw pdh-gen",
+     .summary = "regenerate the PDH (PDH_GEN)",
+     .synopsis = "--platform NAME --state FILE",
+     .common = FW_COMMON,
+     .examples = "d=$(mktemp -d)\n"
+                 "memcrypt fw pdh-gen --platform milan --state $d/fw.state\n",
+     .run = run_pdh_gen},
+    {.path = "fw reset",
+     .summary = "erase OCA, PEK, PDH and ownership (PLATFORM_RESET)",
+     .synopsis = "--platform NAME --state FILE",
+     .about = "PLATFORM_RESET in UNINIT state. The chip secret (and so the CEK) is fused and survives.\n",
+     .common = FW_COMMON,
+     .examples = "d=$(mktemp -d)\n"
+                 "memcrypt fw reset --platform milan --state $d/fw.state\n",
+     .run = run_reset},
+    {.path = "fw get-id",
+     .summary = "the chip's GET_ID value (hex)",
+     .synopsis = "--platform NAME [--state FILE] [--json]",
+     .common = FW_COMMON,
+     .examples = "memcrypt fw get-id --platform milan --seed example\n",
+     .run = run_get_id},
     {0},
 };

@@ -1,5 +1,4 @@
 /* memcrypt idblock — build, sign and check SEV-SNP ID blocks and ID authentication info. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +12,10 @@
 
 #include "cli.h"
 #include "crypto/crypto.h"
-#include "measure/args.h"
+#include "measure_args.h"
 
 enum {
-    OPT_MEASUREMENT = 3000,
+    OPT_MEASUREMENT = 1,
     OPT_FAMILY_ID,
     OPT_IMAGE_ID,
     OPT_GUEST_SVN,
@@ -25,9 +24,37 @@ enum {
     OPT_AUTHOR_KEY,
     OPT_OUT_BLOCK,
     OPT_OUT_AUTH,
-    OPT_JSON,
     OPT_ID_BLOCK,
     OPT_ID_AUTH,
+    OPT_AUTHOR_EN,
+};
+
+static const struct mc_opt build_opts[] = {
+    {"id-key", 0, "PEM", "the ID key: an unencrypted P-384 private key", OPT_ID_KEY, MC_OPT_REQUIRED | MC_OPT_FILE},
+    {"idkey", 0, "PEM", NULL, OPT_ID_KEY, MC_OPT_FILE},
+    {"author-key", 0, "PEM", "the author key (signs the ID key; optional)", OPT_AUTHOR_KEY, MC_OPT_FILE},
+    {"authorkey", 0, "PEM", NULL, OPT_AUTHOR_KEY, MC_OPT_FILE},
+    {"measurement", 0, "HEX", "the expected launch digest (96 hex digits or base64), or instead give\n"
+     "the `memcrypt measure` options below (--mode snp --ovmf ... --vcpus ...)", OPT_MEASUREMENT, 0},
+    {"family-id", 0, "HEX", "up to 16 bytes (zero padded; default zero)", OPT_FAMILY_ID, 0},
+    {"image-id", 0, "HEX", "up to 16 bytes (zero padded; default zero)", OPT_IMAGE_ID, 0},
+    {"guest-svn", 0, "N", "default 0", OPT_GUEST_SVN, 0},
+    {"policy", 0, "N", "guest policy, default 0x30000", OPT_POLICY, 0},
+    {"out-block", 0, "FILE", "also write the ID block (raw) to FILE", OPT_OUT_BLOCK, MC_OPT_FILE},
+    {"out-auth", 0, "FILE", "also write the ID auth info (raw) to FILE", OPT_OUT_AUTH, MC_OPT_FILE},
+    MC_MEASURE_OPTS,
+    {0},
+};
+
+static const struct mc_opt check_opts[] = {
+    {"id-block", 0, "B64|FILE", "the ID block: base64, or a file holding it raw or as base64", OPT_ID_BLOCK,
+     MC_OPT_REQUIRED | MC_OPT_FILE},
+    {"id-auth", 0, "B64|FILE", "the ID auth info, the same way", OPT_ID_AUTH, MC_OPT_REQUIRED | MC_OPT_FILE},
+    {"measurement", 0, "HEX", "the expected launch digest (96 hex digits)", OPT_MEASUREMENT, 0},
+    {"policy", 0, "N", "the expected policy", OPT_POLICY, 0},
+    {"author-key-enabled", 0, "on|off", "check the author key's signature (default: on when AUTH_KEY_ALGO is set)",
+     OPT_AUTHOR_EN, 0},
+    {0},
 };
 
 static int parse_id(const char *path, const char *what, const char *arg, uint8_t out[16])
@@ -70,32 +97,19 @@ static void json_b64(struct mc_json *j, const char *key, const uint8_t *p, size_
     free(s);
 }
 
-static int run_build(int argc, char **argv)
+static int run_build(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    static const struct option opts[] = {MC_MEASURE_LONGOPTS,
-                                         {"measurement", required_argument, NULL, OPT_MEASUREMENT},
-                                         {"family-id", required_argument, NULL, OPT_FAMILY_ID},
-                                         {"image-id", required_argument, NULL, OPT_IMAGE_ID},
-                                         {"guest-svn", required_argument, NULL, OPT_GUEST_SVN},
-                                         {"policy", required_argument, NULL, OPT_POLICY},
-                                         {"id-key", required_argument, NULL, OPT_ID_KEY},
-                                         {"idkey", required_argument, NULL, OPT_ID_KEY},
-                                         {"author-key", required_argument, NULL, OPT_AUTHOR_KEY},
-                                         {"authorkey", required_argument, NULL, OPT_AUTHOR_KEY},
-                                         {"out-block", required_argument, NULL, OPT_OUT_BLOCK},
-                                         {"out-auth", required_argument, NULL, OPT_OUT_AUTH},
-                                         {"json", no_argument, NULL, OPT_JSON},
-                                         {0}};
     struct mc_measure_req req;
     mc_measure_req_init(&req);
     struct mc_id_block blk = {.version = MC_ID_BLOCK_VERSION, .policy = MC_SNP_DEFAULT_POLICY};
     const char *measurement = NULL, *id_key = NULL, *author_key = NULL, *out_block = NULL, *out_auth = NULL;
-    bool json = false, measure_args = false;
+    bool measure_args = false;
     uint64_t v;
-    int c, rc = -1;
-    optind = 1;
-    opterr = 0;
-    while (rc < 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    int c = 0, rc = -1;
+    struct mc_args a;
+    mc_args_init(&a, cmd, argc, argv);
+    while (rc < 0 && (c = mc_args_next(&a)) > 0) {
+        const char *optarg = a.val;
         struct mc_error e;
         if (c >= MC_MEASURE_OPT_BASE && c < MC_MEASURE_OPT_END) {
             measure_args = true;
@@ -116,14 +130,11 @@ static int run_build(int argc, char **argv)
         case OPT_AUTHOR_KEY: author_key = optarg; break;
         case OPT_OUT_BLOCK: out_block = optarg; break;
         case OPT_OUT_AUTH: out_auth = optarg; break;
-        case OPT_JSON: json = true; break;
-        default: rc = mc_cli_usage_error(argv[0], "unknown option or missing value '%s'", argv[optind - 1]);
         }
     }
-    if (rc < 0 && optind < argc)
-        rc = mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-    if (rc < 0 && !id_key)
-        rc = mc_cli_usage_error(argv[0], "--id-key PEM is required");
+    if (rc < 0 && c < 0)
+        rc = a.rc;
+    const bool json = a.json;
     if (rc < 0 && !measurement == !measure_args)
         rc = mc_cli_usage_error(argv[0], "give either --measurement HEX or the measure options (--mode snp ...)");
     struct mc_error e;
@@ -248,32 +259,26 @@ static mc_status load_blob(const char *arg, uint8_t *out, size_t want, struct mc
     return st;
 }
 
-static int run_check(int argc, char **argv)
+static int run_check(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    static const struct option opts[] = {{"id-block", required_argument, NULL, OPT_ID_BLOCK},
-                                         {"id-auth", required_argument, NULL, OPT_ID_AUTH},
-                                         {"measurement", required_argument, NULL, OPT_MEASUREMENT},
-                                         {"policy", required_argument, NULL, OPT_POLICY},
-                                         {"author-key-enabled", required_argument, NULL, OPT_OUT_AUTH},
-                                         {"json", no_argument, NULL, OPT_JSON},
-                                         {0}};
-    const char *b = NULL, *a = NULL, *m = NULL;
+    const char *b = NULL, *au = NULL, *m = NULL;
     int author_en = -1;
-    bool json = false, have_policy = false;
+    bool have_policy = false;
     uint64_t policy = 0;
-    int c, rc = -1;
-    optind = 1;
-    opterr = 0;
-    while (rc < 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    int c = 0, rc = -1;
+    struct mc_args a;
+    mc_args_init(&a, cmd, argc, argv);
+    while (rc < 0 && (c = mc_args_next(&a)) > 0) {
+        const char *optarg = a.val;
         switch (c) {
         case OPT_ID_BLOCK: b = optarg; break;
-        case OPT_ID_AUTH: a = optarg; break;
+        case OPT_ID_AUTH: au = optarg; break;
         case OPT_MEASUREMENT: m = optarg; break;
         case OPT_POLICY:
             have_policy = true;
             rc = parse_u64(argv[0], "policy", optarg, &policy, UINT64_MAX);
             break;
-        case OPT_OUT_AUTH:
+        case OPT_AUTHOR_EN:
             if (!strcmp(optarg, "on") || !strcmp(optarg, "yes"))
                 author_en = 1;
             else if (!strcmp(optarg, "off") || !strcmp(optarg, "no"))
@@ -281,23 +286,20 @@ static int run_check(int argc, char **argv)
             else
                 rc = mc_cli_usage_error(argv[0], "--author-key-enabled takes on or off");
             break;
-        case OPT_JSON: json = true; break;
-        default: rc = mc_cli_usage_error(argv[0], "unknown option or missing value '%s'", argv[optind - 1]);
         }
     }
     if (rc >= 0)
         return rc;
-    if (optind < argc)
-        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-    if (!b || !a)
-        return mc_cli_usage_error(argv[0], "--id-block and --id-auth are required");
+    if (c < 0)
+        return a.rc;
+    const bool json = a.json;
     uint8_t block[MC_ID_BLOCK_LEN], auth[MC_ID_AUTH_LEN], want[48];
     struct mc_error e, e2;
     if (load_blob(b, block, sizeof block, &e2) != MC_OK) {
         mc_seterr(&e, e2.code, "--id-block: %s", e2.msg);
         return mc_cli_fail(argv[0], &e);
     }
-    if (load_blob(a, auth, sizeof auth, &e2) != MC_OK) {
+    if (load_blob(au, auth, sizeof auth, &e2) != MC_OK) {
         mc_seterr(&e, e2.code, "--id-auth: %s", e2.msg);
         return mc_cli_fail(argv[0], &e);
     }
@@ -363,33 +365,39 @@ static int run_check(int argc, char **argv)
 }
 
 const struct mc_cli_cmd mc_cli_idblock[] = {
-    {"idblock", "build and sign an SEV-SNP ID block and ID auth info (base64 for QEMU/libvirt)",
-     "usage: memcrypt idblock --id-key PEM [--author-key PEM] (--measurement HEX | MEASURE-OPTIONS)\n"
-     "                        [--family-id HEX] [--image-id HEX] [--guest-svn N] [--policy N]\n"
-     "                        [--out-block FILE] [--out-auth FILE] [--json]\n\n"
-     "Builds the 0x60-byte ID block (launch digest, family and image IDs, version 1, guest SVN,\n"
-     "policy) and the 0x1000-byte ID authentication structure signed with the ECDSA P-384 ID key\n"
-     "(and the author key over the ID key), in the SNP ABI's little-endian formats. Prints them in\n"
-     "base64 for QEMU (-object sev-snp-guest,id-block=...,id-auth=...) and libvirt (<idBlock>,\n"
-     "<idAuth>), and the ID_KEY_DIGEST / AUTHOR_KEY_DIGEST attestation reports will show.\n\n"
-     "  --measurement HEX   the expected launch digest (96 hex digits or base64), or instead give the\n"
-     "                      `memcrypt measure` options (--mode snp --ovmf ... --vcpus ...)\n"
-     "  --family-id HEX, --image-id HEX   up to 16 bytes each (zero padded; default zero)\n"
-     "  --guest-svn N       default 0;   --policy N   guest policy, default 0x30000\n"
-     "  --id-key PEM, --author-key PEM   unencrypted P-384 private keys (--idkey/--authorkey too)\n\n"
-     "Example:\n"
-     "  openssl ecparam -name secp384r1 -genkey -noout -out id.pem\n"
-     "  memcrypt idblock --id-key id.pem --mode snp --vcpus 4 --vcpu-type EPYC-Milan \\\n"
-     "      --ovmf /usr/share/ovmf/OVMF.fd --guest-features 0x21\n",
-     run_build},
-    {"idblock check", "verify an ID block / ID auth pair as LAUNCH_FINISH does",
-     "usage: memcrypt idblock check --id-block B64|FILE --id-auth B64|FILE [--measurement HEX]\n"
-     "                              [--policy N] [--author-key-enabled on|off] [--json]\n\n"
-     "Decodes the pair (base64 text, or files holding the raw structures or base64), checks the\n"
-     "key algorithms, curve and point, the ID block signature and — with author-key-enabled (default:\n"
-     "on when AUTH_KEY_ALGO is set) — the author key's signature over the ID key; optionally that the launch digest and policy\n"
-     "are the expected ones. Prints the fields and the key digests an attestation report shows.\n"
-     "Exit status 0 when every check passes, 1 when one fails (the output says which).\n",
-     run_check},
+    {.path = "idblock",
+     .summary = "build and sign an SEV-SNP ID block and ID auth info (base64 for QEMU/libvirt)",
+     .synopsis = "--id-key PEM [--author-key PEM] (--measurement HEX | MEASURE-OPTIONS)\n"
+                 "... [--family-id HEX] [--image-id HEX] [--guest-svn N] [--policy N]\n"
+                 "... [--out-block FILE] [--out-auth FILE] [--json]",
+     .about = "Builds the 0x60-byte ID block (launch digest, family and image IDs, version 1, guest SVN,\n"
+              "policy) and the 0x1000-byte ID authentication structure signed with the ECDSA P-384 ID key\n"
+              "(and the author key over the ID key), in the SNP ABI's little-endian formats. Prints them in\n"
+              "base64 for QEMU (-object sev-snp-guest,id-block=...,id-auth=...) and libvirt (<idBlock>,\n"
+              "<idAuth>), and the ID_KEY_DIGEST / AUTHOR_KEY_DIGEST attestation reports will show.\n",
+     .opts = build_opts,
+     .common = MC_CO_JSON,
+     .examples = "d=$(mktemp -d)\n"
+                 "openssl ecparam -name secp384r1 -genkey -noout -out $d/id.pem\n"
+                 "memcrypt idblock --id-key $d/id.pem --mode snp --vcpus 4 --vcpu-type EPYC-Milan "
+                 "--ovmf /usr/share/ovmf/OVMF.fd --guest-features 0x21\n",
+     .run = run_build},
+    {.path = "idblock check",
+     .summary = "verify an ID block / ID auth pair as LAUNCH_FINISH does",
+     .synopsis = "--id-block B64|FILE --id-auth B64|FILE [--measurement HEX] [--policy N]\n"
+                 "... [--author-key-enabled on|off] [--json]",
+     .about = "Decodes the pair (base64 text, or files holding the raw structures or base64), checks the\n"
+              "key algorithms, curve and point, the ID block signature and — with author-key-enabled — the\n"
+              "author key's signature over the ID key; optionally that the launch digest and policy are the\n"
+              "expected ones. Prints the fields and the key digests an attestation report shows.\n",
+     .opts = check_opts,
+     .common = MC_CO_JSON,
+     .notes = "Exit status 0 when every check passes, 1 when one fails (the output says which).\n",
+     .examples = "d=$(mktemp -d)\n"
+                 "openssl ecparam -name secp384r1 -genkey -noout -out $d/id.pem\n"
+                 "memcrypt idblock --id-key $d/id.pem --measurement $(printf '%096d' 0) "
+                 "--out-block $d/block.bin --out-auth $d/auth.bin\n"
+                 "memcrypt idblock check --id-block $d/block.bin --id-auth $d/auth.bin\n",
+     .run = run_check},
     {0},
 };

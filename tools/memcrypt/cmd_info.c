@@ -1,5 +1,4 @@
 /* memcrypt info — platform profiles: CPUID, MSRs, decoded memory-encryption fields. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -254,42 +253,49 @@ static int show(const struct mc_cpu_profile *p, const struct mc_bios *bios_in, i
     return MC_EXIT_OK;
 }
 
-static int run_info(int argc, char **argv)
+enum { O_LIST = 1, O_TSME, O_SME, O_KEYID_BITS, O_TME_BYPASS };
+
+static const struct mc_opt info_opts[] = {
+    {"list", 0, NULL, "list the profiles", O_LIST, 0},
+    {"tsme", 0, NULL, "BIOS: Transparent SME on (AMD)", O_TSME, 0},
+    {"sme", 0, "on|off", "BIOS: SYSCFG[23] MemEncryptionModEn (AMD)", O_SME, 0},
+    {"keyid-bits", 0, "N", "BIOS: MK_TME_KEYID_BITS (Intel)", O_KEYID_BITS, 0},
+    {"tme-bypass", 0, NULL, "BIOS: TME encryption bypass, IA32_TME_ACTIVATE[31] (Intel, if enumerated)",
+     O_TME_BYPASS, 0},
+    {0},
+};
+
+static int run_info(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    int json = 0, list = 0;
-    const char *name = NULL;
+    int list = 0;
     struct mc_bios b = MC_BIOS_DEFAULTS;
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},        {"list", no_argument, NULL, 'l'},
-                                         {"platform", required_argument, NULL, 'p'}, {"tsme", no_argument, NULL, 't'},
-                                         {"sme", required_argument, NULL, 's'},     {"keyid-bits", required_argument, NULL, 'k'},
-                                         {"tme-bypass", no_argument, NULL, 'b'}, {0}};
+    struct mc_args a;
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0) {
         switch (c) {
-        case 'j': json = 1; break;
-        case 'l': list = 1; break;
-        case 'p': name = optarg; break;
-        case 't': b.tsme = 1; break;
-        case 'b': b.tme_bypass = 1; break;
-        case 's':
-            if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+        case O_LIST: list = 1; break;
+        case O_TSME: b.tsme = 1; break;
+        case O_TME_BYPASS: b.tme_bypass = 1; break;
+        case O_SME:
+            if (strcmp(a.val, "on") && strcmp(a.val, "off"))
                 return mc_cli_usage_error(argv[0], "--sme takes on or off");
-            b.sme = !strcmp(optarg, "on");
+            b.sme = !strcmp(a.val, "on");
             break;
-        case 'k': {
+        case O_KEYID_BITS: {
             uint64_t v;
             struct mc_error e;
-            if (mc_parse_u64(optarg, &v, &e) || v > 15)
+            if (mc_parse_u64(a.val, &v, &e) || v > 15)
                 return mc_cli_usage_error(argv[0], "--keyid-bits takes 0..15");
             b.keyid_bits = (int)v;
             break;
         }
-        default: return mc_cli_usage_error(argv[0], "unknown option");
         }
     }
-    if (optind < argc)
-        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+    if (c < 0)
+        return a.rc;
+    const int json = a.json;
+    const char *name = a.platform;
     if (list) {
         list_profiles(json);
         return MC_EXIT_OK;
@@ -304,23 +310,18 @@ static int run_info(int argc, char **argv)
 }
 
 const struct mc_cli_cmd mc_cli_info[] = {
-    {"info", "show a platform profile: CPUID, MSRs, C-bit, ASIDs, KeyIDs",
-     "usage: memcrypt info --list [--json]\n"
-     "       memcrypt info --platform NAME [--tsme] [--sme on|off] [--keyid-bits N] [--tme-bypass]\n"
-     "                     [--json]\n\n"
-     "Prints the CPUID leaves (raw and decoded), the MSR values after the BIOS settings (every set\n"
-     "bit of SYSCFG and HWCR by name), the\n"
-     "SEV firmware API version and the resulting memory-encryption mode. On Intel profiles the\n"
-     "TME MSRs (0x981-0x984, 0x9FF, 0x87) and CPUID leaf 0x1B are decoded as by `tme status`.\n"
-     "  --list          list the profiles\n"
-     "  --platform N    naples, rome, milan, genoa, turin, icelake-sp, icelake-sp-nomktme,\n"
-     "                  sapphire-rapids\n"
-     "  --tsme          BIOS: Transparent SME on (AMD)\n"
-     "  --sme on|off    BIOS: SYSCFG[23] MemEncryptionModEn (AMD)\n"
-     "  --keyid-bits N  BIOS: MK_TME_KEYID_BITS (Intel)\n"
-     "  --tme-bypass    BIOS: TME encryption bypass, IA32_TME_ACTIVATE[31] (Intel, if enumerated)\n"
-     "  --json          machine-readable output\n"
-     "example: memcrypt info --platform milan --json\n",
-     run_info},
+    {.path = "info",
+     .summary = "show a platform profile: CPUID, MSRs, C-bit, ASIDs, KeyIDs",
+     .synopsis = "--list [--json]\n"
+                 "--platform NAME [--tsme] [--sme on|off] [--keyid-bits N] [--tme-bypass] [--json]",
+     .about = "Prints the CPUID leaves (raw and decoded), the MSR values after the BIOS settings (every set\n"
+              "bit of SYSCFG and HWCR by name), the\n"
+              "SEV firmware API version and the resulting memory-encryption mode. On Intel profiles the\n"
+              "TME MSRs (0x981-0x984, 0x9FF, 0x87) and CPUID leaf 0x1B are decoded as by `tme status`.\n",
+     .opts = info_opts,
+     .common = MC_CO_JSON | MC_CO_PLATFORM,
+     .examples = "memcrypt info --list\n"
+                 "memcrypt info --platform milan --json\n",
+     .run = run_info},
     {0},
 };

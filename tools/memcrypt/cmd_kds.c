@@ -6,7 +6,6 @@
  * identity is not thread-safe). */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -116,25 +115,35 @@ static int parse_listen(const char *s, struct sockaddr_in *sa)
     return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
 }
 
-static int run_serve(int argc, char **argv)
+enum { K_LISTEN = 1, K_CACHE };
+
+static const struct mc_opt serve_opts[] = {
+    {"listen", 0, "ADDR:PORT",
+     "IPv4 address and port (default 127.0.0.1:8090; port 0 picks one, printed on the\n"
+     "first line)",
+     K_LISTEN, 0},
+    {"cache", 0, "DIR",
+     "real AMD certificates, as files named by their URL path (a VCEK as\n"
+     "vcek/v1/{product}/{hwid}/{blSPL}-{teeSPL}-{snpSPL}-{ucodeSPL}, Turin with {fmcSPL}- first)",
+     K_CACHE, MC_OPT_DIR},
+    {0},
+};
+
+static int run_serve(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
-                                         {"state", required_argument, NULL, 's'},
-                                         {"cache", required_argument, NULL, 'c'},
-                                         {0}};
-    const char *listen = "127.0.0.1:8090", *state = NULL, *cache = NULL;
+    const char *listen = "127.0.0.1:8090", *cache = NULL;
+    struct mc_args a;
     int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'l': listen = optarg; break;
-        case 's': state = optarg; break;
-        case 'c': cache = optarg; break;
-        default: return mc_cli_usage_error(argv[0], "unknown option");
-        }
+    mc_args_init(&a, cmd, argc, argv);
+    while ((ch = mc_args_next(&a)) > 0) {
+        if (ch == K_LISTEN)
+            listen = a.val;
+        else if (ch == K_CACHE)
+            cache = a.val;
     }
-    if (optind != argc)
-        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+    if (ch < 0)
+        return a.rc;
+    const char *state = a.state;
     if (!state && !cache)
         return mc_cli_usage_error(argv[0], "--state FILE (the chip) or --cache DIR (AMD's certificates) is needed");
     struct sockaddr_in sa;
@@ -202,27 +211,23 @@ static int run_serve(int argc, char **argv)
 }
 
 const struct mc_cli_cmd mc_cli_kds[] = {
-    {"kds serve", "a local AMD Key Distribution Service for the emulated chip (HTTP)",
-     "usage: memcrypt kds serve [--listen ADDR:PORT] [--state FILE] [--cache DIR]\n"
-     "\n"
-     "Answers AMD's KDS URLs (kdsintf.amd.com) for the chip of --state FILE and from --cache DIR:\n"
-     "  /vcek/v1/{product}/{hwid}?blSPL=N&teeSPL=N&snpSPL=N&ucodeSPL=N[&fmcSPL=N]   VCEK (DER)\n"
-     "  /vcek/v1/{product}/cert_chain, /vlek/v1/{product}/cert_chain   ASK|ASVK, ARK (PEM)\n"
-     "  /vcek/v1/{product}/crl, /vlek/v1/{product}/crl                 the ARK's CRL (DER)\n"
-     "  /cek/id/{GET_ID}                                   legacy SEV: the ASK-signed CEK\n"
-     "  /developer/eula/sev/ask_ark_{platform}.cert        legacy SEV: ASK then ARK\n"
-     "Bad requests get a 4xx and a one-line reason. Runs until SIGINT/SIGTERM.\n"
-     "\n"
-     "  --listen ADDR:PORT  IPv4 address and port (default 127.0.0.1:8090; port 0 picks one,\n"
-     "                      printed on the first line)\n"
-     "  --state FILE        the emulated chip (its identity is made now if it has none)\n"
-     "  --cache DIR         real AMD certificates, as files named by their URL path (a VCEK as\n"
-     "                      vcek/v1/{product}/{hwid}/{blSPL}-{teeSPL}-{snpSPL}-{ucodeSPL}, Turin\n"
-     "                      with {fmcSPL}- first)\n"
-     "\n"
-     "Example:\n"
-     "  memcrypt kds serve --state ci.state --listen 127.0.0.1:8090 &\n"
-     "  curl -s http://127.0.0.1:8090/cek/id/$(memcrypt fw get-id --platform milan --state ci.state) -o cek.cert\n",
-     run_serve},
+    {.path = "kds serve",
+     .summary = "a local AMD Key Distribution Service for the emulated chip (HTTP)",
+     .synopsis = "[--listen ADDR:PORT] [--state FILE] [--cache DIR]",
+     .about = "Answers AMD's KDS URLs (kdsintf.amd.com) for the chip of --state FILE (its identity is made\n"
+              "now if it has none) and from --cache DIR:\n"
+              "  /vcek/v1/{product}/{hwid}?blSPL=N&teeSPL=N&snpSPL=N&ucodeSPL=N[&fmcSPL=N]   VCEK (DER)\n"
+              "  /vcek/v1/{product}/cert_chain, /vlek/v1/{product}/cert_chain   ASK|ASVK, ARK (PEM)\n"
+              "  /vcek/v1/{product}/crl, /vlek/v1/{product}/crl                 the ARK's CRL (DER)\n"
+              "  /cek/id/{GET_ID}                                   legacy SEV: the ASK-signed CEK\n"
+              "  /developer/eula/sev/ask_ark_{platform}.cert        legacy SEV: ASK then ARK\n"
+              "Bad requests get a 4xx and a one-line reason. Runs until SIGINT/SIGTERM.\n",
+     .opts = serve_opts,
+     .common = MC_CO_STATE,
+     .examples = "d=$(mktemp -d)\n"
+                 "memcrypt fw status --platform milan --state $d/ci.state\n"
+                 "memcrypt kds serve --state $d/ci.state --listen 127.0.0.1:0 >$d/url & sleep 3\n"
+                 "kill $!\n",
+     .run = run_serve},
     {0},
 };

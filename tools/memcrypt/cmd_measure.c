@@ -1,7 +1,6 @@
 /* memcrypt measure — expected SEV / SEV-ES / SEV-SNP launch digests from an OVMF image,
  * with the flags and output of virtee/sev-snp-measure, plus transcripts and a diff. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -17,9 +16,20 @@
 
 #include "cli.h"
 #include "crypto/crypto.h"
-#include "measure/args.h"
+#include "measure_args.h"
 
-enum { OPT_VERBOSE = 'v', OPT_TRANSCRIPT = 2000, OPT_JSON, OPT_VERSION };
+enum { OPT_VERBOSE = 1, OPT_TRANSCRIPT, OPT_VERSION };
+
+static const struct mc_opt measure_opts[] = {
+    MC_MEASURE_OPTS,
+    {"verbose", 'v', NULL, "print 'Calculated <MODE> guest measurement: ...'", OPT_VERBOSE, 0},
+    {"transcript", 0, NULL,
+     "list every measured page in order (GPA, page type, length, contents\n"
+     "hash, running digest; VMSA pages with RIP, CS base, SEV_FEATURES, RDX)",
+     OPT_TRANSCRIPT, 0},
+    {"version", 0, NULL, "print the version and exit", OPT_VERSION, 0},
+    {0},
+};
 
 struct run_ctx {
     const struct mc_measure_req *req;
@@ -102,46 +112,42 @@ static const char *verbose_name(enum mc_measure_mode m)
 }
 
 /* Parse one measure argument vector (argv[0] is a name). Returns an exit status or -1 to go on. */
-static int parse_side(const char *path, int argc, char **argv, struct mc_measure_req *req, bool *verbose,
-                      bool *transcript, bool *json)
+static int parse_side(const struct mc_cli_cmd *cmd, int argc, char **argv, struct mc_measure_req *req,
+                      bool *verbose, bool *transcript, bool *json)
 {
-    static const struct option opts[] = {MC_MEASURE_LONGOPTS,
-                                         {"verbose", no_argument, NULL, OPT_VERBOSE},
-                                         {"transcript", no_argument, NULL, OPT_TRANSCRIPT},
-                                         {"json", no_argument, NULL, OPT_JSON},
-                                         {"version", no_argument, NULL, OPT_VERSION},
-                                         {0}};
+    const char *path = argv[0];
+    struct mc_args a;
     int c;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0) {
         struct mc_error e;
         if (c == OPT_VERBOSE)
             *verbose = true;
         else if (c == OPT_TRANSCRIPT)
             *transcript = true;
-        else if (c == OPT_JSON)
-            *json = true;
         else if (c == OPT_VERSION) {
             printf("memcrypt measure %s (flags and output of sev-snp-measure 0.0.13)\n", MC_VERSION);
             return MC_EXIT_OK;
         } else if (c >= MC_MEASURE_OPT_BASE && c < MC_MEASURE_OPT_END) {
-            if (mc_measure_req_opt(req, c, optarg, &e) != MC_OK)
+            if (mc_measure_req_opt(req, c, a.val, &e) != MC_OK)
                 return mc_cli_usage_error(path, "%s", e.msg);
-        } else if (c == ':' || (c == '?' && optopt))
-            return mc_cli_usage_error(path, "option '%s' needs a value or is unknown", argv[optind - 1]);
-        else
-            return mc_cli_usage_error(path, "unknown option '%s'", argv[optind - 1]);
+        }
     }
+    if (c < 0)
+        return a.rc;
+    *json = *json || a.json;
+    int k = 0;
+    argv = a.pos;
+    argc = a.npos;
     /* `--dump-vmsa DIR` (space-separated) leaves DIR as the one positional argument. */
-    if (optind == argc - 1 && req->dump_vmsa && !req->dump_dir) {
+    if (k == argc - 1 && req->dump_vmsa && !req->dump_dir) {
         struct stat sb;
-        if (stat(argv[optind], &sb) != 0 || !S_ISDIR(sb.st_mode))
-            return mc_cli_usage_error(path, "--dump-vmsa: '%s' is not a folder", argv[optind]);
-        req->dump_dir = argv[optind++];
+        if (stat(argv[k], &sb) != 0 || !S_ISDIR(sb.st_mode))
+            return mc_cli_usage_error(path, "--dump-vmsa: '%s' is not a folder", argv[k]);
+        req->dump_dir = argv[k++];
     }
-    if (optind < argc)
-        return mc_cli_usage_error(path, "unexpected argument '%s'", argv[optind]);
+    if (k < argc)
+        return mc_cli_usage_error(path, "unexpected argument '%s'", argv[k]);
     struct mc_error e;
     mc_status st = mc_measure_req_finish(req, &e);
     if (st == MC_E_INVAL)
@@ -151,12 +157,12 @@ static int parse_side(const char *path, int argc, char **argv, struct mc_measure
     return -1;
 }
 
-static int run_measure(int argc, char **argv)
+static int run_measure(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct mc_measure_req req;
     mc_measure_req_init(&req);
     bool verbose = false, transcript = false, json = false;
-    int rc = parse_side(argv[0], argc, argv, &req, &verbose, &transcript, &json);
+    int rc = parse_side(cmd, argc, argv, &req, &verbose, &transcript, &json);
     if (rc >= 0) {
         mc_measure_req_free(&req);
         return rc;
@@ -230,7 +236,7 @@ static int run_measure(int argc, char **argv)
 }
 
 /* memcrypt measure diff A-ARGS -- B-ARGS */
-static int run_diff(int argc, char **argv)
+static int run_diff(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     int sep = -1;
     for (int i = 1; i < argc; i++)
@@ -238,8 +244,17 @@ static int run_diff(int argc, char **argv)
             sep = i;
             break;
         }
-    if (sep < 0)
+    if (sep < 0) {
+        /* Report a bad option first, the missing separator after. */
+        struct mc_args a;
+        int c;
+        mc_args_init(&a, cmd, argc, argv);
+        while ((c = mc_args_next(&a)) > 0)
+            ;
+        if (c < 0)
+            return a.rc;
         return mc_cli_usage_error(argv[0], "give two sets of measure arguments separated by '--'");
+    }
     int argc_b = argc - sep;
     char **argv_b = calloc((size_t)argc_b + 1, sizeof *argv_b);
     if (!argv_b)
@@ -255,9 +270,9 @@ static int run_diff(int argc, char **argv)
     mc_measure_req_init(&rb);
     bool verbose = false, transcript = false, json = false;
     struct run_ctx ca = {.req = &ra, .record = true}, cb = {.req = &rb, .record = true};
-    int rc = parse_side(argv[0], sep, argv, &ra, &verbose, &transcript, &json);
+    int rc = parse_side(cmd, sep, argv, &ra, &verbose, &transcript, &json);
     if (rc < 0)
-        rc = parse_side(argv[0], argc_b, argv_b, &rb, &verbose, &transcript, &json);
+        rc = parse_side(cmd, argc_b, argv_b, &rb, &verbose, &transcript, &json);
     argv[sep] = saved;
     uint8_t da[MC_MEASURE_MAX_DIGEST], db[MC_MEASURE_MAX_DIGEST];
     size_t na = 0, nb = 0;
@@ -329,51 +344,35 @@ static int run_diff(int argc, char **argv)
     return rc;
 }
 
-#define MEASURE_OPTS_HELP                                                                                  \
-    "  --mode MODE            sev | seves | snp | snp:ovmf-hash | snp:svsm (required)\n"                  \
-    "  --ovmf PATH            OVMF image (required)\n"                                                     \
-    "  --vcpus N              number of vCPUs (1..4096; not for sev)\n"                                    \
-    "  --vcpu-type NAME       EPYC, EPYC-v1..v5, EPYC-IBPB, EPYC-Rome[-v1..v5], EPYC-Milan[-v1..v3],\n"    \
-    "                         EPYC-Genoa[-v1,-v2], EPYC-Turin[-v1]\n"                                      \
-    "  --vcpu-sig VALUE       CPUID(1).EAX signature instead of a type\n"                                  \
-    "  --vcpu-family F --vcpu-model M --vcpu-stepping S   signature from its parts\n"                      \
-    "  --vmm-type TYPE        QEMU (default), ec2 or gce\n"                                                \
-    "  --guest-features VALUE SNP SEV_FEATURES (default 0x1; Linux >= 6.6 KVM uses 0x21)\n"                \
-    "  --vmsa-variant LIST    host-stack VMSA differences, comma-separated (default qemu: today's\n"      \
-    "                         QEMU/KVM, MXCSR 0x1F80 / FCW 0x37F): zero-fpu (= sevctl: older KVM, FPU\n"  \
-    "                         fields 0), debug-swap (KVM 6.5-6.9 set SEV_FEATURES DebugSwap for\n"       \
-    "                         SEV-ES), ec2-rdx0 (EC2 with RDX 0 as the Rust sev crate; default 0x600)\n"  \
-    "  --kernel PATH --initrd PATH --append CMDLINE   direct kernel boot (kernel-hashes table)\n"          \
-    "  --snp-ovmf-hash HASH   start from a precomputed snp:ovmf-hash (alias --ovmf-hash)\n"                \
-    "  --svsm PATH --vars-size SIZE | --vars-file PATH  snp:svsm mode inputs\n"                            \
-    "  --output-format FMT    hex (default) or base64\n"                                                   \
-    "  --dump-vmsa [DIR]      write the measured VMSA pages to DIR/vmsa<N>.bin (default: .)\n"            \
-    "  -v, --verbose          print 'Calculated <MODE> guest measurement: ...'\n"                        \
-    "  --version              print the version and exit\n"
-
 const struct mc_cli_cmd mc_cli_measure[] = {
-    {"measure", "expected SEV/SEV-ES/SEV-SNP launch digest of an OVMF guest",
-     "usage: memcrypt measure --mode MODE --ovmf PATH [options] [--transcript] [--json]\n\n"
-     "Computes the launch measurement the AMD Secure Processor will report for a QEMU/KVM (or\n"
-     "EC2/GCE) guest booted from this OVMF image; same flags and output as sev-snp-measure.\n\n"
-     "Options:\n" MEASURE_OPTS_HELP
-     "  --transcript           list every measured page in order (GPA, page type, length, contents\n"
-     "                         hash, running digest; VMSA pages with RIP, CS base, SEV_FEATURES, RDX)\n"
-     "  --json                 machine-readable output (with --transcript: the steps too)\n\n"
-     "Exit status: 0 ok, 2 usage error, 3 the image cannot support the request (message says why).\n\n"
-     "Example:\n"
-     "  memcrypt measure --mode snp --vcpus 4 --vcpu-type EPYC-Milan --ovmf /usr/share/ovmf/OVMF.fd \\\n"
-     "      --guest-features 0x21\n",
-     run_measure},
-    {"measure diff", "show the first measured page where two launch configurations part",
-     "usage: memcrypt measure diff [--json] A-OPTIONS... -- B-OPTIONS...\n\n"
-     "Measures two configurations (each given with the `memcrypt measure` options) and prints the\n"
-     "first step where their transcripts differ and why: page type, GPA, length, or contents —\n"
-     "for VMSA pages the register field that differs (e.g. RDX = vCPU signature, SEV_FEATURES).\n"
-     "Exit status 0 when the measurements are identical, 1 when they differ.\n\n"
-     "Example:\n"
-     "  memcrypt measure diff --mode snp --vcpus 2 --vcpu-type EPYC-Milan --ovmf OVMF.fd -- \\\n"
-     "      --mode snp --vcpus 2 --vcpu-type EPYC-Genoa --ovmf OVMF.fd\n",
-     run_diff},
+    {.path = "measure",
+     .summary = "expected SEV/SEV-ES/SEV-SNP launch digest of an OVMF guest",
+     .synopsis = "--mode MODE --ovmf PATH [options] [--transcript] [--json]",
+     .about = "Computes the launch measurement the AMD Secure Processor will report for a QEMU/KVM (or\n"
+              "EC2/GCE) guest booted from this OVMF image; same flags and output as sev-snp-measure.\n",
+     .opts = measure_opts,
+     .common = MC_CO_JSON,
+     .args = "DIR (of --dump-vmsa)",
+     .max_args = 1,
+     .notes = "Exit status: 0 ok, 2 usage error, 3 the image cannot support the request (message says why).\n",
+     .examples = "memcrypt measure --mode snp --vcpus 4 --vcpu-type EPYC-Milan --ovmf /usr/share/ovmf/OVMF.fd "
+                 "--guest-features 0x21\n"
+                 "memcrypt measure --mode seves --vcpus 2 --vcpu-type EPYC-Milan --ovmf /usr/share/ovmf/OVMF.fd "
+                 "--transcript\n",
+     .run = run_measure},
+    {.path = "measure diff",
+     .summary = "show the first measured page where two launch configurations part",
+     .synopsis = "[--json] A-OPTIONS... -- B-OPTIONS...",
+     .about = "Measures two configurations (each given with the `memcrypt measure` options) and prints the\n"
+              "first step where their transcripts differ and why: page type, GPA, length, or contents —\n"
+              "for VMSA pages the register field that differs (e.g. RDX = vCPU signature, SEV_FEATURES).\n",
+     .opts = measure_opts,
+     .common = MC_CO_JSON,
+     .args = "DIR (of --dump-vmsa)",
+     .max_args = 1,
+     .notes = "Exit status 0 when the measurements are identical, 1 when they differ.\n",
+     .examples = "memcrypt measure diff --mode snp --vcpus 2 --vcpu-type EPYC-Milan --ovmf /usr/share/ovmf/OVMF.fd "
+                 "-- --mode snp --vcpus 2 --vcpu-type EPYC-Milan --ovmf /usr/share/ovmf/OVMF.fd\n",
+     .run = run_diff},
     {0},
 };

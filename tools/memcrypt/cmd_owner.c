@@ -3,7 +3,6 @@
  * virt-qemu-sev-validate (tek.bin/tik.bin 16 bytes each; tk.bin = TEK||TIK; base64 for libvirt). */
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,37 +253,43 @@ static mc_status load_platform_chain(const char *path, struct platform_chain *c,
     return rc;
 }
 
-static int run_session(int argc, char **argv)
+enum { S_PDH = 1, S_POLICY, S_CHAIN, S_ALLOW_EMU };
+
+static const struct mc_opt session_opts[] = {
+    {"pdh", 0, "FILE", "the platform's PDH certificate (0x824 bytes, or its base64 as libvirt reports it)", S_PDH,
+     MC_OPT_REQUIRED | MC_OPT_FILE},
+    {"policy", 0, "N", "the guest policy: decimal, or hex with 0x", S_POLICY, MC_OPT_REQUIRED},
+    {"cert-chain", 0, "DIR|FILE",
+     "check the PDH first: the platform's chain, a folder in sev-tool's layout (pek.cert,\n"
+     "oca.cert, cek.cert, optionally ask.cert/ark.cert) or PDH_CERT_EXPORT's PEK||OCA||CEK\n"
+     "(0x186C bytes, raw or base64: libvirt's cert-chain)",
+     S_CHAIN, MC_OPT_FILE},
+    {"allow-emulated-root", 0, NULL, "with --cert-chain: accept memcrypt's emulated AMD root", S_ALLOW_EMU, 0},
+    {0},
+};
+
+static int run_session(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    const char *pdh_path = NULL, *dir = ".", *seed = NULL, *chain_path = NULL;
+    const char *pdh_path = NULL, *chain_path = NULL;
     uint32_t policy = 0;
-    int have_policy = 0, json = 0, allow_emu = 0, c;
-    static const struct option opts[] = {{"pdh", required_argument, NULL, 'p'},    {"policy", required_argument, NULL, 'P'},
-                                         {"out-dir", required_argument, NULL, 'o'}, {"seed", required_argument, NULL, 's'},
-                                         {"cert-chain", required_argument, NULL, 'c'},
-                                         {"allow-emulated-root", no_argument, NULL, 'e'},
-                                         {"json", no_argument, NULL, 'j'},          {0}};
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    int allow_emu = 0, c;
+    struct mc_args a;
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0) {
         switch (c) {
-        case 'p': pdh_path = optarg; break;
-        case 'P':
-            if (parse_policy(argv[0], optarg, &policy))
+        case S_PDH: pdh_path = a.val; break;
+        case S_POLICY:
+            if (parse_policy(argv[0], a.val, &policy))
                 return MC_EXIT_USAGE;
-            have_policy = 1;
             break;
-        case 'o': dir = optarg; break;
-        case 's': seed = optarg; break;
-        case 'c': chain_path = optarg; break;
-        case 'e': allow_emu = 1; break;
-        case 'j': json = 1; break;
-        default: return mc_cli_usage_error(argv[0], "unknown option");
+        case S_CHAIN: chain_path = a.val; break;
+        case S_ALLOW_EMU: allow_emu = 1; break;
         }
     }
-    if (optind != argc)
-        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-    if (!pdh_path || !have_policy)
-        return mc_cli_usage_error(argv[0], "--pdh FILE and --policy are required");
+    if (c < 0)
+        return a.rc;
+    const int json = a.json;
+    const char *dir = a.out_dir, *seed = a.seed;
     struct mc_error e;
     uint8_t pdh[MC_SEV_CERT_LEN], godh[MC_SEV_CERT_LEN], sess[MC_SEV_SESSION_LEN], tk[32];
     if (read_exact(pdh_path, pdh, sizeof pdh, true, &e) != MC_OK)
@@ -388,79 +393,102 @@ static int load_vmsa_file(const char *cmd, const char *path, uint8_t **out)
     return 0;
 }
 
-static int run_verify_measurement(int argc, char **argv)
+enum { O_MEAS = 1, O_TIK, O_TK, O_MAJ, O_MIN, O_BUILD, O_POL, O_DIG, O_OVMF, O_KER, O_INI, O_APP, O_NONCE, O_VCPUS,
+       O_VTYPE, O_VSIG, O_VFAM, O_VMOD, O_VSTEP, O_VMM, O_VARIANT, O_VMSA0, O_VMSA1 };
+
+static const struct mc_opt vm_opts[] = {
+    {"measurement", 0, "B64|HEX",
+     "MEASURE||MNONCE (48 bytes): libvirt's sev-measurement (base64) or hex;\n"
+     "32 bytes are MEASURE alone and need --nonce",
+     O_MEAS, MC_OPT_REQUIRED},
+    {"launch-measure-blob", 0, "B64|HEX", NULL, O_MEAS, 0},
+    {"nonce", 0, "B64|HEX", "MNONCE (16 bytes) when --measurement is MEASURE alone", O_NONCE, 0},
+    {"tik", 0, "FILE", "the TIK (16 bytes)", O_TIK, MC_OPT_FILE},
+    {"tk", 0, "FILE", "TEK||TIK (32 bytes, virt-qemu-sev-validate --tk)", O_TK, MC_OPT_FILE},
+    {"api-major", 0, "N", "firmware API major version (PLATFORM_STATUS)", O_MAJ, MC_OPT_REQUIRED},
+    {"api-minor", 0, "N", "firmware API minor version", O_MIN, MC_OPT_REQUIRED},
+    {"build", 0, "N", "firmware build", O_BUILD, MC_OPT_REQUIRED},
+    {"build-id", 0, "N", NULL, O_BUILD, 0},
+    {"policy", 0, "N", "the guest policy (bit 2 set: an SEV-ES guest)", O_POL, MC_OPT_REQUIRED},
+    {"digest", 0, "HEX|B64", "the expected launch digest (SHA-256, hex or base64)", O_DIG, 0},
+    {"launch-digest", 0, "HEX|B64", NULL, O_DIG, 0},
+    {"ovmf", 0, "FILE", "or the firmware image the digest is computed from", O_OVMF, MC_OPT_FILE},
+    {"firmware", 0, "FILE", NULL, O_OVMF, MC_OPT_FILE},
+    {"kernel", 0, "FILE", "direct kernel boot: the kernel (kernel-hashes table)", O_KER, MC_OPT_FILE},
+    {"initrd", 0, "FILE", "... its initrd", O_INI, MC_OPT_FILE},
+    {"append", 0, "STR", "... its command line", O_APP, 0},
+    {"cmdline", 0, "STR", NULL, O_APP, 0},
+    {"vcpus", 0, "N", "SEV-ES: number of vCPUs, one VMSA each (default 1)", O_VCPUS, 0},
+    {"num-cpus", 0, "N", NULL, O_VCPUS, 0},
+    {"vcpu-type", 0, "NAME", "SEV-ES: the vCPU model (as `memcrypt measure --vcpu-type`) ...", O_VTYPE, 0},
+    {"vcpu-sig", 0, "VALUE", "... or its CPUID(1).EAX signature ...", O_VSIG, 0},
+    {"vcpu-family", 0, "F", "... or the signature from family ...", O_VFAM, 0},
+    {"vcpu-model", 0, "M", "... model ...", O_VMOD, 0},
+    {"vcpu-stepping", 0, "S", "... and stepping", O_VSTEP, 0},
+    {"vmm-type", 0, "TYPE", "SEV-ES: QEMU (default), ec2 or gce", O_VMM, 0},
+    {"vmsa-variant", 0, "LIST",
+     "SEV-ES: host-stack VMSA differences, comma-separated (default qemu):\n"
+     "zero-fpu (= sevctl: older KVM), debug-swap, ec2-rdx0 (see `memcrypt measure --help`)",
+     O_VARIANT, 0},
+    {"vmsa-cpu0", 0, "FILE", "SEV-ES: the measured VMSA page of the BSP (sevctl's form) ...", O_VMSA0, MC_OPT_FILE},
+    {"vmsa-cpu1", 0, "FILE", "... and of the APs (needed when --vcpus > 1)", O_VMSA1, MC_OPT_FILE},
+    {0},
+};
+
+static int run_verify_measurement(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     const char *meas = NULL, *nonce = NULL, *tik = NULL, *tk = NULL, *digest = NULL, *ovmf = NULL, *kernel = NULL,
                *initrd = NULL, *append = NULL, *vcpu_type = NULL, *vmsa_file[2] = {NULL, NULL};
     uint8_t maj = 0, min = 0, build = 0;
     uint32_t policy = 0;
-    int have = 0, json = 0, c, have_sig = 0, have_fms = 0;
+    int c, have_sig = 0, have_fms = 0;
     uint64_t vcpus = 1, vcpu_sig = 0, fms[3] = {0, 0, 0};
     unsigned variant = 0;
     enum mc_vmm_type vmm = MC_VMM_QEMU;
-    enum { O_MEAS = 1, O_TIK, O_TK, O_MAJ, O_MIN, O_BUILD, O_POL, O_DIG, O_OVMF, O_KER, O_INI, O_APP, O_JSON, O_NONCE,
-           O_VCPUS, O_VTYPE, O_VSIG, O_VFAM, O_VMOD, O_VSTEP, O_VMM, O_VARIANT, O_VMSA0, O_VMSA1 };
-    static const struct option opts[] = {
-        {"measurement", required_argument, NULL, O_MEAS}, {"tik", required_argument, NULL, O_TIK},
-        {"tk", required_argument, NULL, O_TK},            {"api-major", required_argument, NULL, O_MAJ},
-        {"api-minor", required_argument, NULL, O_MIN},    {"build", required_argument, NULL, O_BUILD},
-        {"build-id", required_argument, NULL, O_BUILD},   {"policy", required_argument, NULL, O_POL},
-        {"digest", required_argument, NULL, O_DIG},       {"launch-digest", required_argument, NULL, O_DIG},
-        {"ovmf", required_argument, NULL, O_OVMF},        {"firmware", required_argument, NULL, O_OVMF},
-        {"kernel", required_argument, NULL, O_KER},       {"initrd", required_argument, NULL, O_INI},
-        {"append", required_argument, NULL, O_APP},       {"cmdline", required_argument, NULL, O_APP},
-        {"json", no_argument, NULL, O_JSON},              {"nonce", required_argument, NULL, O_NONCE},
-        {"vcpus", required_argument, NULL, O_VCPUS},      {"num-cpus", required_argument, NULL, O_VCPUS},
-        {"vcpu-type", required_argument, NULL, O_VTYPE},  {"vcpu-sig", required_argument, NULL, O_VSIG},
-        {"vcpu-family", required_argument, NULL, O_VFAM}, {"vcpu-model", required_argument, NULL, O_VMOD},
-        {"vcpu-stepping", required_argument, NULL, O_VSTEP}, {"vmm-type", required_argument, NULL, O_VMM},
-        {"vmsa-variant", required_argument, NULL, O_VARIANT}, {"vmsa-cpu0", required_argument, NULL, O_VMSA0},
-        {"vmsa-cpu1", required_argument, NULL, O_VMSA1},  {0}};
     struct mc_error e;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    struct mc_args a;
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0) {
+        const char *val = a.val;
         uint64_t *num = c == O_VCPUS ? &vcpus : c == O_VSIG ? &vcpu_sig : c == O_VFAM ? &fms[0]
                         : c == O_VMOD ? &fms[1] : c == O_VSTEP ? &fms[2] : NULL;
         if (num) {
-            if (mc_parse_u64(optarg, num, &e) != MC_OK)
+            if (mc_parse_u64(val, num, &e) != MC_OK)
                 return mc_cli_usage_error(argv[0], "%s", e.msg);
             have_sig |= c == O_VSIG;
             have_fms |= c == O_VFAM ? 1 : c == O_VMOD ? 2 : c == O_VSTEP ? 4 : 0;
             continue;
         }
         switch (c) {
-        case O_MEAS: meas = optarg; break;
-        case O_NONCE: nonce = optarg; break;
-        case O_TIK: tik = optarg; break;
-        case O_TK: tk = optarg; break;
-        case O_MAJ: if (parse_byte(argv[0], "--api-major", optarg, &maj)) return MC_EXIT_USAGE; have |= 1; break;
-        case O_MIN: if (parse_byte(argv[0], "--api-minor", optarg, &min)) return MC_EXIT_USAGE; have |= 2; break;
-        case O_BUILD: if (parse_byte(argv[0], "--build", optarg, &build)) return MC_EXIT_USAGE; have |= 4; break;
-        case O_POL: if (parse_policy(argv[0], optarg, &policy)) return MC_EXIT_USAGE; have |= 8; break;
-        case O_DIG: digest = optarg; break;
-        case O_OVMF: ovmf = optarg; break;
-        case O_KER: kernel = optarg; break;
-        case O_INI: initrd = optarg; break;
-        case O_APP: append = optarg; break;
-        case O_JSON: json = 1; break;
-        case O_VTYPE: vcpu_type = optarg; break;
+        case O_MEAS: meas = val; break;
+        case O_NONCE: nonce = val; break;
+        case O_TIK: tik = val; break;
+        case O_TK: tk = val; break;
+        case O_MAJ: if (parse_byte(argv[0], "--api-major", val, &maj)) return MC_EXIT_USAGE; break;
+        case O_MIN: if (parse_byte(argv[0], "--api-minor", val, &min)) return MC_EXIT_USAGE; break;
+        case O_BUILD: if (parse_byte(argv[0], "--build", val, &build)) return MC_EXIT_USAGE; break;
+        case O_POL: if (parse_policy(argv[0], val, &policy)) return MC_EXIT_USAGE; break;
+        case O_DIG: digest = val; break;
+        case O_OVMF: ovmf = val; break;
+        case O_KER: kernel = val; break;
+        case O_INI: initrd = val; break;
+        case O_APP: append = val; break;
+        case O_VTYPE: vcpu_type = val; break;
         case O_VMM:
-            if (mc_vmm_type_parse(optarg, &vmm, &e) != MC_OK)
+            if (mc_vmm_type_parse(val, &vmm, &e) != MC_OK)
                 return mc_cli_usage_error(argv[0], "--vmm-type: %s", e.msg);
             break;
         case O_VARIANT:
-            if (mc_vmsa_variant_parse(optarg, &variant, &e) != MC_OK)
+            if (mc_vmsa_variant_parse(val, &variant, &e) != MC_OK)
                 return mc_cli_usage_error(argv[0], "--vmsa-variant: %s", e.msg);
             break;
-        case O_VMSA0: vmsa_file[0] = optarg; break;
-        case O_VMSA1: vmsa_file[1] = optarg; break;
-        default: return mc_cli_usage_error(argv[0], "unknown option");
+        case O_VMSA0: vmsa_file[0] = val; break;
+        case O_VMSA1: vmsa_file[1] = val; break;
         }
     }
-    if (optind != argc)
-        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-    if (!meas || have != 15)
-        return mc_cli_usage_error(argv[0], "--measurement, --api-major, --api-minor, --build and --policy are required");
+    if (c < 0)
+        return a.rc;
+    const int json = a.json;
     if (!!digest == !!ovmf)
         return mc_cli_usage_error(argv[0], "give exactly one of --digest HEX|B64 or --ovmf FILE");
     if (digest && (kernel || initrd || append))
@@ -630,56 +658,68 @@ static int secret_entry(const char *cmd, const char *arg, struct mc_sev_secret_e
     return 0;
 }
 
-static int run_package_secret(int argc, char **argv)
+enum { P_TEK = 1, P_TIK, P_TK, P_MEAS, P_SEC, P_SFILE, P_MAJ, P_MIN, P_PAD, P_IV };
+
+static const struct mc_opt ps_opts[] = {
+    {"tek", 0, "FILE", "the TEK (16 bytes)", P_TEK, MC_OPT_FILE},
+    {"tik", 0, "FILE", "the TIK (16 bytes)", P_TIK, MC_OPT_FILE},
+    {"tk", 0, "FILE", "or TEK||TIK in one 32-byte file", P_TK, MC_OPT_FILE},
+    {"measurement", 0, "B64|HEX", "MEASURE||MNONCE (48 bytes) as the platform reported it", P_MEAS, 0},
+    {"launch-measure-blob", 0, "B64|HEX", NULL, P_MEAS, 0},
+    {"secret", 0, "GUID=VALUE|GUID:PATH",
+     "an entry of the secret table: VALUE's bytes (no terminator) or the file's\n"
+     "bytes (sevctl's form); repeatable",
+     P_SEC, 0},
+    {"secret-file", 0, "FILE", "or a ready-made plaintext, used as is (zero-padded to 16)", P_SFILE, MC_OPT_FILE},
+    {"padding", 0, "sevctl|libvirt",
+     "table padding: sevctl (default) to the next multiple of 16, nothing when\n"
+     "aligned; libvirt 16 - len % 16 bytes, a whole block when aligned",
+     P_PAD, 0},
+    {"iv", 0, "B64|HEX", "the packet's IV (16 bytes) for a byte-exact, reproducible packet", P_IV, 0},
+    {"api-major", 0, "N", "firmware API version (default 0.17): from 0.17 on MEASURE is part of the MAC", P_MAJ, 0},
+    {"api-minor", 0, "N", NULL, P_MIN, 0},
+    {0},
+};
+
+static int run_package_secret(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    const char *tek = NULL, *tik = NULL, *tk = NULL, *meas = NULL, *sfile = NULL, *dir = ".", *seed = NULL,
-               *iv_arg = NULL;
+    const char *tek = NULL, *tik = NULL, *tk = NULL, *meas = NULL, *sfile = NULL, *iv_arg = NULL;
     const char *secrets[MAX_SECRETS];
-    int ns = 0, json = 0, c;
+    int ns = 0, c;
     uint8_t maj = 0, min = 17;
     enum mc_sev_secret_pad pad = MC_SEV_SECRET_PAD_SEVCTL;
-    enum { O_TEK = 1, O_TIK, O_TK, O_MEAS, O_SEC, O_SFILE, O_DIR, O_SEED, O_MAJ, O_MIN, O_JSON, O_PAD, O_IV };
-    static const struct option opts[] = {
-        {"tek", required_argument, NULL, O_TEK},         {"tik", required_argument, NULL, O_TIK},
-        {"tk", required_argument, NULL, O_TK},           {"measurement", required_argument, NULL, O_MEAS},
-        {"launch-measure-blob", required_argument, NULL, O_MEAS},
-        {"secret", required_argument, NULL, O_SEC},      {"secret-file", required_argument, NULL, O_SFILE},
-        {"out-dir", required_argument, NULL, O_DIR},     {"seed", required_argument, NULL, O_SEED},
-        {"api-major", required_argument, NULL, O_MAJ},   {"api-minor", required_argument, NULL, O_MIN},
-        {"padding", required_argument, NULL, O_PAD},     {"iv", required_argument, NULL, O_IV},
-        {"json", no_argument, NULL, O_JSON},             {0}};
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    struct mc_args a;
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0) {
+        const char *val = a.val;
         switch (c) {
-        case O_TEK: tek = optarg; break;
-        case O_TIK: tik = optarg; break;
-        case O_TK: tk = optarg; break;
-        case O_MEAS: meas = optarg; break;
-        case O_SEC:
+        case P_TEK: tek = val; break;
+        case P_TIK: tik = val; break;
+        case P_TK: tk = val; break;
+        case P_MEAS: meas = val; break;
+        case P_SEC:
             if (ns == MAX_SECRETS)
                 return mc_cli_usage_error(argv[0], "at most %d --secret options", MAX_SECRETS);
-            secrets[ns++] = optarg;
+            secrets[ns++] = val;
             break;
-        case O_SFILE: sfile = optarg; break;
-        case O_DIR: dir = optarg; break;
-        case O_SEED: seed = optarg; break;
-        case O_IV: iv_arg = optarg; break;
-        case O_PAD:
-            if (!strcmp(optarg, "sevctl"))
+        case P_SFILE: sfile = val; break;
+        case P_IV: iv_arg = val; break;
+        case P_PAD:
+            if (!strcmp(val, "sevctl"))
                 pad = MC_SEV_SECRET_PAD_SEVCTL;
-            else if (!strcmp(optarg, "libvirt"))
+            else if (!strcmp(val, "libvirt"))
                 pad = MC_SEV_SECRET_PAD_LIBVIRT;
             else
                 return mc_cli_usage_error(argv[0], "--padding takes sevctl or libvirt");
             break;
-        case O_MAJ: if (parse_byte(argv[0], "--api-major", optarg, &maj)) return MC_EXIT_USAGE; break;
-        case O_MIN: if (parse_byte(argv[0], "--api-minor", optarg, &min)) return MC_EXIT_USAGE; break;
-        case O_JSON: json = 1; break;
-        default: return mc_cli_usage_error(argv[0], "unknown option");
+        case P_MAJ: if (parse_byte(argv[0], "--api-major", val, &maj)) return MC_EXIT_USAGE; break;
+        case P_MIN: if (parse_byte(argv[0], "--api-minor", val, &min)) return MC_EXIT_USAGE; break;
         }
     }
-    if (optind != argc)
-        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+    if (c < 0)
+        return a.rc;
+    const int json = a.json;
+    const char *dir = a.out_dir, *seed = a.seed;
     bool api17 = maj > 0 || min >= 17;
     if (!meas && api17)
         return mc_cli_usage_error(argv[0], "--measurement is required (its MEASURE is part of the packet MAC)");
@@ -815,29 +855,31 @@ out:
 
 /* ------------------------------------------------------------------------------- sign-pek -- */
 
-static int run_sign_pek(int argc, char **argv)
+enum { K_CSR = 1, K_KEY };
+
+static const struct mc_opt sign_pek_opts[] = {
+    {"csr", 0, "FILE", "the platform's PEK CSR (0x824 bytes, or base64; `memcrypt fw pek-csr` writes one)", K_CSR,
+     MC_OPT_REQUIRED | MC_OPT_FILE},
+    {"oca-key", 0, "PEM", "the owner's unencrypted P-384 private key", K_KEY, MC_OPT_REQUIRED | MC_OPT_FILE},
+    {0},
+};
+
+static int run_sign_pek(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    const char *csr_path = NULL, *key_path = NULL, *dir = ".";
-    int json = 0, c;
-    static const struct option opts[] = {{"csr", required_argument, NULL, 'c'},
-                                         {"oca-key", required_argument, NULL, 'k'},
-                                         {"out-dir", required_argument, NULL, 'o'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {0}};
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    const char *csr_path = NULL, *key_path = NULL;
+    int c;
+    struct mc_args a;
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0) {
         switch (c) {
-        case 'c': csr_path = optarg; break;
-        case 'k': key_path = optarg; break;
-        case 'o': dir = optarg; break;
-        case 'j': json = 1; break;
-        default: return mc_cli_usage_error(argv[0], "unknown option");
+        case K_CSR: csr_path = a.val; break;
+        case K_KEY: key_path = a.val; break;
         }
     }
-    if (optind != argc)
-        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-    if (!csr_path || !key_path)
-        return mc_cli_usage_error(argv[0], "--csr FILE and --oca-key PEM are required");
+    if (c < 0)
+        return a.rc;
+    const int json = a.json;
+    const char *dir = a.out_dir;
     struct mc_error e;
     uint8_t csr[MC_SEV_CERT_LEN], pek[MC_SEV_CERT_LEN], oca[MC_SEV_CERT_LEN];
     uint8_t *key = NULL;
@@ -902,39 +944,46 @@ static mc_status read_blob_any(const char *path, uint8_t **out, size_t *n, struc
     return MC_OK;
 }
 
-static int run_open_secret(int argc, char **argv)
+enum { X_TEK = 1, X_TIK, X_TK, X_MEAS, X_HDR, X_PAY, X_OUT, X_MAJ, X_MIN };
+
+static const struct mc_opt open_opts[] = {
+    {"tek", 0, "FILE", "the TEK (16 bytes)", X_TEK, MC_OPT_FILE},
+    {"tik", 0, "FILE", "the TIK (16 bytes)", X_TIK, MC_OPT_FILE},
+    {"tk", 0, "FILE", "or TEK||TIK in one 32-byte file", X_TK, MC_OPT_FILE},
+    {"header", 0, "FILE", "the packet header, FLAGS||IV||MAC (0x34 bytes, raw or base64)", X_HDR,
+     MC_OPT_REQUIRED | MC_OPT_FILE},
+    {"payload", 0, "FILE", "the encrypted payload (raw or base64)", X_PAY, MC_OPT_REQUIRED | MC_OPT_FILE},
+    {"measurement", 0, "B64|HEX", "MEASURE||MNONCE (48 bytes); needed from API 0.17 on", X_MEAS, 0},
+    {"api-major", 0, "N", "firmware API version (default 0.17): from 0.17 on MEASURE is part of the MAC", X_MAJ, 0},
+    {"api-minor", 0, "N", NULL, X_MIN, 0},
+    {"out", 0, "FILE", "write the plaintext", X_OUT, MC_OPT_FILE},
+    {0},
+};
+
+static int run_open_secret(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     const char *tek = NULL, *tik = NULL, *tk = NULL, *meas = NULL, *hdr_path = NULL, *pay_path = NULL, *out = NULL;
     uint8_t maj = 0, min = 17;
-    int json = 0, c;
-    enum { O_TEK = 1, O_TIK, O_TK, O_MEAS, O_HDR, O_PAY, O_OUT, O_MAJ, O_MIN, O_JSON };
-    static const struct option opts[] = {
-        {"tek", required_argument, NULL, O_TEK},       {"tik", required_argument, NULL, O_TIK},
-        {"tk", required_argument, NULL, O_TK},         {"measurement", required_argument, NULL, O_MEAS},
-        {"header", required_argument, NULL, O_HDR},    {"payload", required_argument, NULL, O_PAY},
-        {"out", required_argument, NULL, O_OUT},       {"api-major", required_argument, NULL, O_MAJ},
-        {"api-minor", required_argument, NULL, O_MIN}, {"json", no_argument, NULL, O_JSON},
-        {0}};
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    int c;
+    struct mc_args a;
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0) {
+        const char *val = a.val;
         switch (c) {
-        case O_TEK: tek = optarg; break;
-        case O_TIK: tik = optarg; break;
-        case O_TK: tk = optarg; break;
-        case O_MEAS: meas = optarg; break;
-        case O_HDR: hdr_path = optarg; break;
-        case O_PAY: pay_path = optarg; break;
-        case O_OUT: out = optarg; break;
-        case O_MAJ: if (parse_byte(argv[0], "--api-major", optarg, &maj)) return MC_EXIT_USAGE; break;
-        case O_MIN: if (parse_byte(argv[0], "--api-minor", optarg, &min)) return MC_EXIT_USAGE; break;
-        case O_JSON: json = 1; break;
-        default: return mc_cli_usage_error(argv[0], "unknown option");
+        case X_TEK: tek = val; break;
+        case X_TIK: tik = val; break;
+        case X_TK: tk = val; break;
+        case X_MEAS: meas = val; break;
+        case X_HDR: hdr_path = val; break;
+        case X_PAY: pay_path = val; break;
+        case X_OUT: out = val; break;
+        case X_MAJ: if (parse_byte(argv[0], "--api-major", val, &maj)) return MC_EXIT_USAGE; break;
+        case X_MIN: if (parse_byte(argv[0], "--api-minor", val, &min)) return MC_EXIT_USAGE; break;
         }
     }
-    if (optind != argc)
-        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-    if (!hdr_path || !pay_path)
-        return mc_cli_usage_error(argv[0], "--header FILE and --payload FILE are required");
+    if (c < 0)
+        return a.rc;
+    const int json = a.json;
     bool api17 = maj > 0 || min >= 17;
     if (api17 && !meas)
         return mc_cli_usage_error(argv[0], "--measurement is required (API >= 0.17 binds MEASURE into the MAC)");
@@ -1043,55 +1092,101 @@ done:
 }
 
 const struct mc_cli_cmd mc_cli_owner[] = {
-    {"owner session", "create the guest owner's GODH certificate and LAUNCH_START session blob",
-     "usage: memcrypt owner session --pdh FILE --policy N [--out-dir DIR] [--seed S] [--json]\n\n"
-     "FILE is the platform's PDH certificate (0x824 bytes, or its base64 as libvirt reports it).\n"
-     "Creates a fresh P-384 owner key, TEK and TIK and writes into DIR (default .):\n"
-     "  godh.cert / godh.b64       the GODH certificate (libvirt <dhCert> = godh.b64)\n"
-     "  session.bin / session.b64  the 0x80-byte session blob (libvirt <session> = session.b64)\n"
-     "  tek.bin, tik.bin           16 bytes each (virt-qemu-sev-validate --tek/--tik)\n"
-     "  tk.bin                     TEK||TIK, 32 bytes (virt-qemu-sev-validate --tk)\n"
-     "--policy: decimal, or hex with 0x. --seed: deterministic keys (tests only).\n",
-     run_session},
-    {"owner verify-measurement", "check a launch measurement against the expected launch digest",
-     "usage: memcrypt owner verify-measurement --measurement B64|HEX (--tik FILE | --tk FILE)\n"
-     "         --api-major N --api-minor N --build N --policy N\n"
-     "         (--digest HEX | --ovmf FILE [--kernel FILE [--initrd FILE] [--append STR]]) [--json]\n\n"
-     "--measurement is MEASURE||MNONCE (48 bytes) as libvirt's sev-measurement (base64) or hex.\n"
-     "The expected launch digest is --digest, or SHA-256(OVMF || kernel-hashes table) computed from\n"
-     "--ovmf (and --kernel/--initrd/--append for direct kernel boot). MEASURE is recomputed with the\n"
-     "TIK (API >= 0.17 form when the API is >= 0.17) and compared in constant time.\n"
-     "Exit status: 0 match, 1 mismatch, 2 usage, 3 error.\n",
-     run_verify_measurement},
-    {"owner sign-pek", "sign a platform's PEK CSR with an OCA key (for PEK_CERT_IMPORT)",
-     "usage: memcrypt owner sign-pek --csr FILE --oca-key PEM [--out-dir DIR] [--json]\n\n"
-     "The step between PEK_CSR and PEK_CERT_IMPORT that sev-tool calls sign_pek_csr: FILE is the\n"
-     "platform's PEK CSR (0x824 bytes, or base64; `memcrypt fw pek-csr` writes one), PEM the\n"
-     "owner's unencrypted P-384 private key (openssl ecparam -name secp384r1 -genkey -noout).\n"
-     "Writes DIR/pek.cert (the PEK signed by the OCA, ECDSA-SHA256, slot 1) and DIR/oca.cert (the\n"
-     "OCA, self-signed, the CSR's API version).\n\n"
-     "example: memcrypt owner sign-pek --csr csr.cert --oca-key oca.pem --out-dir owned\n",
-     run_sign_pek},
-    {"owner open-secret", "check and decrypt a LAUNCH_SECRET packet with the transport keys",
-     "usage: memcrypt owner open-secret (--tek FILE --tik FILE | --tk FILE) --header FILE --payload FILE\n"
-     "         --measurement B64|HEX [--api-major N --api-minor N] [--out FILE] [--json]\n\n"
-     "What the firmware does with a LAUNCH_SECRET packet, on the owner's side: checks the header's\n"
-     "MAC with the TIK (bound to MEASURE for API >= 0.17, the default 0.17) and decrypts the payload\n"
-     "with the TEK (AES-128-CTR). Header (0x34 bytes) and payload may be raw (sevctl) or base64\n"
-     "(libvirt). Lists the entries of an efi_secret table (GUID, length, SHA-256 of the value;\n"
-     "values are not printed); --out writes the plaintext.\n"
-     "Exit status: 0 opened, 1 the MAC or lengths are wrong (named as the firmware's status), 2\n"
-     "usage, 3 error.\n",
-     run_open_secret},
-    {"owner package-secret", "package a LAUNCH_SECRET (header and ciphertext) for the OVMF secret area",
-     "usage: memcrypt owner package-secret (--tek FILE --tik FILE | --tk FILE) --measurement B64|HEX\n"
-     "         (--secret GUID=VALUE ... | --secret-file FILE) [--api-major N --api-minor N]\n"
-     "         [--out-dir DIR] [--seed S] [--json]\n\n"
-     "--secret entries form an efi_secret table (header GUID 1e74f542-71dd-4d66-963e-ef4287ff173b;\n"
-     "VALUE is taken as its bytes, without a terminator). --secret-file is used as the plaintext\n"
-     "as is (zero-padded to 16). Writes secret_header.{bin,b64} (FLAGS||IV||MAC, 0x34 bytes) and\n"
-     "secret_payload.{bin,b64} (the AES-128-CTR ciphertext) into DIR and prints the base64 forms.\n"
-     "The API version (default 0.17) selects whether MEASURE is part of the MAC (>= 0.17).\n",
-     run_package_secret},
+    {.path = "owner session",
+     .summary = "create the guest owner's GODH certificate and LAUNCH_START session blob",
+     .synopsis = "--pdh FILE --policy N [--cert-chain DIR|FILE [--allow-emulated-root]] [--out-dir DIR] [--seed S]\n"
+                 "... [--json]",
+     .about = "Creates a fresh P-384 owner key, TEK and TIK from the platform's PDH and writes into DIR:\n"
+              "  godh.cert / godh.b64       the GODH certificate (libvirt <dhCert> = godh.b64)\n"
+              "  session.bin / session.b64  the 0x80-byte session blob (libvirt <session> = session.b64)\n"
+              "  tek.bin, tik.bin           16 bytes each (virt-qemu-sev-validate --tek/--tik)\n"
+              "  tk.bin                     TEK||TIK, 32 bytes (virt-qemu-sev-validate --tk)\n"
+              "With --cert-chain the PDH's chain is verified to AMD's root first (as sevctl and the Rust\n"
+              "sev crate do); a chain that does not verify stops the command (exit 1) before any key is\n"
+              "wrapped. Without it the output says plainly that the PDH was NOT verified.\n",
+     .opts = session_opts,
+     .common = MC_CO_OUT_DIR | MC_CO_SEED | MC_CO_JSON,
+     .out_dir_default = ".",
+     .notes = "Exit status: 0 written, 1 the PDH's chain does not verify, 2 usage, 3 error.\n",
+     .examples = "d=$(mktemp -d)\n"
+                 "memcrypt owner session --pdh tests/data/amd/sev-platform/rome/pdh.cert --policy 0x1 "
+                 "--cert-chain tests/data/amd/sev-platform/rome --out-dir $d\n",
+     .run = run_session},
+    {.path = "owner verify-measurement",
+     .summary = "check a launch measurement against the expected launch digest",
+     .synopsis = "--measurement B64|HEX [--nonce B64|HEX] (--tik FILE | --tk FILE) --api-major N --api-minor N\n"
+                 "... --build N --policy N (--digest HEX|B64 | --ovmf FILE [--kernel FILE [--initrd FILE]\n"
+                 "... [--append STR]] [SEV-ES: --vcpus N (--vcpu-type T | --vcpu-sig N | --vcpu-family F\n"
+                 "... --vcpu-model M --vcpu-stepping S) [--vmm-type T] [--vmsa-variant LIST]\n"
+                 "... | --vmsa-cpu0 FILE [--vmsa-cpu1 FILE]]) [--json]",
+     .about = "The expected launch digest is --digest, or computed from --ovmf (and --kernel/--initrd/--append\n"
+              "for direct kernel boot): SEV, or SEV-ES when the policy has bit 2 -- then one VMSA per vCPU is\n"
+              "measured, built from the vCPU model and --vmsa-variant, or taken from sevctl-style page files\n"
+              "(--vmsa-cpu0/--vmsa-cpu1). MEASURE is recomputed with the TIK (API >= 0.17 form when the\n"
+              "API is >= 0.17) and compared in constant time. The forms read (hex or base64) are said.\n",
+     .opts = vm_opts,
+     .common = MC_CO_JSON,
+     .notes = "Exit status: 0 match, 1 mismatch, 2 usage, 3 error.\n",
+     .examples = "d=$(mktemp -d)\n"
+                 "printf 0123456789abcdef0123456789abcdef > $d/tk.bin\n"
+                 "memcrypt run examples/sev-guest.xml --platform-only --tk $d/tk.bin --out-dir $d\n"
+                 "memcrypt owner verify-measurement --measurement $(cat $d/measurement) --tk $d/tk.bin "
+                 "--api-major $(cat $d/api-major) --api-minor $(cat $d/api-minor) --build $(cat $d/build-id) "
+                 "--policy $(cat $d/policy) --ovmf /usr/share/ovmf/OVMF.fd\n",
+     .run = run_verify_measurement},
+    {.path = "owner sign-pek",
+     .summary = "sign a platform's PEK CSR with an OCA key (for PEK_CERT_IMPORT)",
+     .synopsis = "--csr FILE --oca-key PEM [--out-dir DIR] [--json]",
+     .about = "The step between PEK_CSR and PEK_CERT_IMPORT that sev-tool calls sign_pek_csr: the CSR and\n"
+              "the owner's P-384 key (openssl ecparam -name secp384r1 -genkey -noout) give DIR/pek.cert (the\n"
+              "PEK signed by the OCA, ECDSA-SHA256, slot 1) and DIR/oca.cert (the OCA, self-signed, the\n"
+              "CSR's API version).\n",
+     .opts = sign_pek_opts,
+     .common = MC_CO_OUT_DIR | MC_CO_JSON,
+     .out_dir_default = ".",
+     .examples = "d=$(mktemp -d)\n"
+                 "memcrypt fw pek-csr --platform milan --state $d/fw.state $d/pek.csr\n"
+                 "openssl ecparam -name secp384r1 -genkey -noout -out $d/oca.pem\n"
+                 "memcrypt owner sign-pek --csr $d/pek.csr --oca-key $d/oca.pem --out-dir $d/owned\n"
+                 "memcrypt fw pek-import --platform milan --state $d/fw.state $d/owned/pek.cert $d/owned/oca.cert\n",
+     .run = run_sign_pek},
+    {.path = "owner open-secret",
+     .summary = "check and decrypt a LAUNCH_SECRET packet with the transport keys",
+     .synopsis = "(--tek FILE --tik FILE | --tk FILE) --header FILE --payload FILE --measurement B64|HEX\n"
+                 "... [--api-major N --api-minor N] [--out FILE] [--json]",
+     .about = "What the firmware does with a LAUNCH_SECRET packet, on the owner's side: checks the header's\n"
+              "MAC with the TIK (bound to MEASURE for API >= 0.17, the default 0.17) and decrypts the payload\n"
+              "with the TEK (AES-128-CTR). Header (0x34 bytes) and payload may be raw (sevctl) or base64\n"
+              "(libvirt). Lists the entries of an efi_secret table (GUID, length, SHA-256 of the value;\n"
+              "values are not printed); --out writes the plaintext.\n",
+     .opts = open_opts,
+     .common = MC_CO_JSON,
+     .notes = "Exit status: 0 opened, 1 the MAC or lengths are wrong (named as the firmware's status), 2\n"
+              "usage, 3 error.\n",
+     .examples = "d=$(mktemp -d)\n"
+                 "memcrypt owner session --pdh tests/data/amd/sev-platform/rome/pdh.cert --policy 0x1 --out-dir $d\n"
+                 "memcrypt owner package-secret --tk $d/tk.bin --measurement $(printf '%096d' 0) "
+                 "--secret 736869e5-84f0-4973-92ec-06879ce3da0b=hunter2 --out-dir $d\n"
+                 "memcrypt owner open-secret --tk $d/tk.bin --header $d/secret_header.bin "
+                 "--payload $d/secret_payload.bin --measurement $(printf '%096d' 0)\n",
+     .run = run_open_secret},
+    {.path = "owner package-secret",
+     .summary = "package a LAUNCH_SECRET (header and ciphertext) for the OVMF secret area",
+     .synopsis = "(--tek FILE --tik FILE | --tk FILE) --measurement B64|HEX\n"
+                 "... (--secret GUID=VALUE|GUID:PATH ... | --secret-file FILE) [--padding sevctl|libvirt]\n"
+                 "... [--iv B64|HEX] [--api-major N --api-minor N] [--out-dir DIR] [--seed S] [--json]",
+     .about = "--secret entries form an efi_secret table (header GUID 1e74f542-71dd-4d66-963e-ef4287ff173b).\n"
+              "Writes secret_header.{bin,b64} (FLAGS||IV||MAC, 0x34 bytes) and secret_payload.{bin,b64} (the\n"
+              "AES-128-CTR ciphertext) into DIR and prints the base64 forms. The payload must fit KVM's\n"
+              "16 KiB limit (SEV_FW_BLOB_MAX_SIZE). The API version (default 0.17) selects whether MEASURE\n"
+              "is part of the MAC (>= 0.17).\n",
+     .opts = ps_opts,
+     .common = MC_CO_OUT_DIR | MC_CO_SEED | MC_CO_JSON,
+     .out_dir_default = ".",
+     .examples = "d=$(mktemp -d)\n"
+                 "memcrypt owner session --pdh tests/data/amd/sev-platform/rome/pdh.cert --policy 0x1 --out-dir $d\n"
+                 "memcrypt owner package-secret --tk $d/tk.bin --measurement "
+                 "$(printf '%096d' 0) --secret 736869e5-84f0-4973-92ec-06879ce3da0b=hunter2 --out-dir $d\n",
+     .run = run_package_secret},
     {0},
 };

@@ -1,5 +1,4 @@
 /* memcrypt report — decode and verify SEV-SNP attestation reports. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,29 +240,34 @@ static void show_json(struct mc_json *j, const struct mc_snp_report *r, enum mc_
     mc_json_bool(j, "reserved_nonzero", r->reserved_nonzero);
 }
 
-static int run_show(int argc, char **argv)
+enum { O_GENERATION = 1 };
+
+static const struct mc_opt show_opts[] = {
+    {"generation", 0, "GEN", "milan, genoa or turin: the TCB layout of a version 2 report (no CPUID)", O_GENERATION,
+     0},
+    {0},
+};
+
+static int run_show(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    int json = 0;
     enum mc_snp_gen hint = MC_SNP_GEN_UNKNOWN;
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {"generation", required_argument, NULL, 'g'}, {0}};
+    struct mc_args a;
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'j')
-            json = 1;
-        else if (c == 'g') {
-            hint = mc_snp_gen_parse(optarg);
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0) {
+        if (c == O_GENERATION) {
+            hint = mc_snp_gen_parse(a.val);
             if (hint == MC_SNP_GEN_UNKNOWN)
-                return mc_cli_usage_error(argv[0], "unknown generation '%s' (milan, genoa, turin)", optarg);
-        } else
-            return MC_EXIT_USAGE;
+                return mc_cli_usage_error(argv[0], "unknown generation '%s' (milan, genoa, turin)", a.val);
+        }
     }
-    if (optind + 1 != argc)
-        return mc_cli_usage_error(argv[0], "expected exactly one report file");
+    if (c < 0)
+        return a.rc;
+    const int json = a.json;
     struct mc_snp_report r;
     struct mc_snp_container_info ci;
     struct mc_error err;
-    if (load_report(argv[optind], &r, &ci, &err))
+    if (load_report(a.pos[0], &r, &ci, &err))
         return mc_cli_fail(argv[0], &err);
     enum mc_snp_gen gen = layout_gen(&r, hint);
     char ctext[200];
@@ -332,35 +336,51 @@ static int read_blob(const char *path, const char *file, struct blob *b)
     return 0;
 }
 
-static int run_verify(int argc, char **argv)
+enum { O_VCEK = 1, O_ASK, O_ARK, O_AT, O_MEAS, O_RD, O_HD, O_IKD, O_MINTCB, O_NODEBUG, O_VMPL, O_PMASK, O_ROOTS,
+       O_TABLE };
+
+static const struct mc_opt verify_opts[] = {
+    {"vcek", 0, "CERT", "the signing certificate (DER or PEM)", O_VCEK, MC_OPT_FILE},
+    {"vlek", 0, "CERT", NULL, O_VCEK, MC_OPT_FILE},
+    {"ask", 0, "CERT", "must be the trusted ASK/ASVK (adds no trust)", O_ASK, MC_OPT_FILE},
+    {"asvk", 0, "CERT", NULL, O_ASK, MC_OPT_FILE},
+    {"ark", 0, "CERT", "must be the trusted ARK (adds no trust)", O_ARK, MC_OPT_FILE},
+    {"cert-table", 0, "FILE", "GUID-indexed certificate table from the extended report request", O_TABLE,
+     MC_OPT_FILE},
+    {"roots", 0, "DIR", "trust the test root in DIR (ark.pem, ask.pem/asvk.pem) instead of AMD's", O_ROOTS,
+     MC_OPT_DIR},
+    {"at", 0, "TIME", "check certificate validity at YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or @unix-seconds\n"
+     "(default now)", O_AT, 0},
+    {"measurement", 0, "HEX48", "policy check: the launch measurement", O_MEAS, 0},
+    {"report-data", 0, "HEX|@FILE", "policy check: REPORT_DATA, 1..64 bytes, the rest zero\n(as `fixtures report` takes it)", O_RD, 0},
+    {"host-data", 0, "HEX32", "policy check: HOST_DATA", O_HD, 0},
+    {"id-key-digest", 0, "HEX48", "policy check: ID_KEY_DIGEST", O_IKD, 0},
+    {"min-tcb", 0, "TCB", "bl=N,tee=N,snp=N,ucode=N[,fmc=N] or 0xRAW: every part of reported_tcb >= it", O_MINTCB,
+     0},
+    {"no-debug", 0, NULL, "policy DEBUG (bit 19) must be clear", O_NODEBUG, 0},
+    {"vmpl", 0, "N", "the report's VMPL must be N", O_VMPL, 0},
+    {"policy-mask", 0, "M[:V]", "(policy & M) must equal V (default 0)", O_PMASK, 0},
+    {0},
+};
+
+static int run_verify(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    enum { O_VCEK = 256, O_ASK, O_ARK, O_AT, O_MEAS, O_RD, O_HD, O_IKD, O_MINTCB, O_NODEBUG, O_VMPL, O_PMASK, O_ROOTS,
-           O_TABLE, O_JSON };
-    static const struct option opts[] = {
-        {"vcek", required_argument, NULL, O_VCEK}, {"vlek", required_argument, NULL, O_VCEK},
-        {"ask", required_argument, NULL, O_ASK}, {"asvk", required_argument, NULL, O_ASK},
-        {"ark", required_argument, NULL, O_ARK}, {"at", required_argument, NULL, O_AT},
-        {"measurement", required_argument, NULL, O_MEAS}, {"report-data", required_argument, NULL, O_RD},
-        {"host-data", required_argument, NULL, O_HD}, {"id-key-digest", required_argument, NULL, O_IKD},
-        {"min-tcb", required_argument, NULL, O_MINTCB}, {"no-debug", no_argument, NULL, O_NODEBUG},
-        {"vmpl", required_argument, NULL, O_VMPL}, {"policy-mask", required_argument, NULL, O_PMASK},
-        {"roots", required_argument, NULL, O_ROOTS}, {"cert-table", required_argument, NULL, O_TABLE},
-        {"json", no_argument, NULL, O_JSON}, {0}};
     const char *vcek = NULL, *ask = NULL, *ark = NULL, *roots = NULL, *table = NULL, *mintcb = NULL;
     struct mc_snp_policy pol;
     memset(&pol, 0, sizeof pol);
-    int json = 0, c, rc;
+    int c, rc;
     uint64_t v;
     struct mc_error err;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    struct mc_args a;
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0) {
+        const char *optarg = a.val;
         switch (c) {
         case O_VCEK: vcek = optarg; break;
         case O_ASK: ask = optarg; break;
         case O_ARK: ark = optarg; break;
         case O_ROOTS: roots = optarg; break;
         case O_TABLE: table = optarg; break;
-        case O_JSON: json = 1; break;
         case O_AT:
             if (parse_time(optarg, &pol.at))
                 return mc_cli_usage_error(argv[0], "--at wants YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or @unix-seconds, not '%s'", optarg);
@@ -409,14 +429,14 @@ static int run_verify(int argc, char **argv)
             pol.has_policy_mask = true;
             break;
         }
-        default: return MC_EXIT_USAGE;
         }
     }
-    if (optind + 1 != argc)
-        return mc_cli_usage_error(argv[0], "expected exactly one report file");
+    if (c < 0)
+        return a.rc;
+    const int json = a.json;
     struct mc_snp_report r;
     struct mc_snp_container_info ci;
-    if (load_report(argv[optind], &r, &ci, &err))
+    if (load_report(a.pos[0], &r, &ci, &err))
         return mc_cli_fail(argv[0], &err);
     if (mintcb) {
         /* Syntax is checked now; the parts are placed in the layout of the generation the
@@ -517,39 +537,41 @@ out:
 }
 
 const struct mc_cli_cmd mc_cli_report[] = {
-    {"report show", "decode an SEV-SNP attestation report",
-     "usage: memcrypt report show FILE [--json] [--generation milan|genoa|turin]\n\n"
-     "Decodes every field of a 1184-byte SNP attestation report (versions 2, 3, 4 and 5): policy bits\n"
-     "by name, TCB values in the generation's layout (Turin adds FMC), platform_info, key_info,\n"
-     "CPUID family/model/stepping (v3+), mitigation vectors (v5). Version 2 reports carry no CPUID;\n"
-     "--generation picks the TCB layout for them (default Milan/Genoa).\n",
-     run_show},
-    {"report verify", "verify an SEV-SNP attestation report against AMD's roots",
-     "usage: memcrypt report verify FILE (--vcek CERT | --cert-table FILE) [--ask CERT] [--ark CERT]\n"
-     "                              [--roots DIR] [--at TIME] [policy checks] [--json]\n\n"
-     "Checks the chain ARK -> ASK (ASVK for a VLEK) -> VCEK/VLEK with AMD's built-in Milan, Genoa and\n"
-     "Turin roots, certificate validity at TIME (default now), the VCEK's productName, hwID and SPLs\n"
-     "against the report, and the report's ECDSA P-384 signature. Certificates may be DER or PEM;\n"
-     "--ask/--ark files may be PEM bundles (AMD's cert_chain). FILE is the raw report, its hex text,\n"
-     "or an Azure vTPM HCL report (report at 0x20; its runtime claims are checked against\n"
-     "report_data). Without a VCEK the check fails and names the AMD key server URL for it.\n"
-     "A failed check says what to fix: the TCB parts below the minimum and by how much, expected and\n"
-     "reported values side by side, which AMD root a wrong --ask/--ark is, a time for --at when a\n"
-     "certificate has expired.\n\n"
-     "  --vcek CERT, --vlek CERT   the signing certificate\n"
-     "  --ask CERT, --asvk CERT    must be the trusted ASK/ASVK (adds no trust)\n"
-     "  --ark CERT                 must be the trusted ARK (adds no trust)\n"
-     "  --cert-table FILE          GUID-indexed certificate table from the extended report request\n"
-     "  --roots DIR                trust the test root in DIR (ark.pem, ask.pem/asvk.pem) instead of AMD's\n"
-     "  --at TIME                  YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or @unix-seconds\n"
-     "Policy checks (each only when given):\n"
-     "  --measurement HEX48  --host-data HEX32  --id-key-digest HEX48\n"
-     "  --report-data HEX|@FILE  1..64 bytes, the rest of REPORT_DATA zero (as `fixtures report` takes it)\n"
-     "  --min-tcb bl=N,tee=N,snp=N,ucode=N[,fmc=N] | 0xRAW   every part of reported_tcb >= the minimum\n"
-     "  --no-debug           policy DEBUG (bit 19) must be clear\n"
-     "  --vmpl N             the report's VMPL must be N\n"
-     "  --policy-mask M[:V]  (policy & M) must equal V (default 0)\n\n"
-     "Exit status: 0 every check passed, 1 a check failed (the output names it), 2 usage, 3 error.\n",
-     run_verify},
+    {.path = "report show",
+     .summary = "decode an SEV-SNP attestation report",
+     .synopsis = "FILE [--json] [--generation milan|genoa|turin]",
+     .about = "Decodes every field of a 1184-byte SNP attestation report (versions 2, 3, 4 and 5): policy bits\n"
+              "by name, TCB values in the generation's layout (Turin adds FMC), platform_info, key_info,\n"
+              "CPUID family/model/stepping (v3+), mitigation vectors (v5). Version 2 reports carry no CPUID;\n"
+              "--generation picks the TCB layout for them (default Milan/Genoa).\n",
+     .opts = show_opts,
+     .common = MC_CO_JSON,
+     .args = "FILE (the report)",
+     .min_args = 1,
+     .max_args = 1,
+     .examples = "memcrypt report show tests/data/amd/snp-reports/oak-turin-oc/report.bin\n",
+     .run = run_show},
+    {.path = "report verify",
+     .summary = "verify an SEV-SNP attestation report against AMD's roots",
+     .synopsis = "FILE (--vcek CERT | --cert-table FILE) [--ask CERT] [--ark CERT]\n"
+                 "FILE ... [--roots DIR] [--at TIME] [policy checks] [--json]",
+     .about = "Checks the chain ARK -> ASK (ASVK for a VLEK) -> VCEK/VLEK with AMD's built-in Milan, Genoa and\n"
+              "Turin roots, certificate validity at TIME (default now), the VCEK's productName, hwID and SPLs\n"
+              "against the report, and the report's ECDSA P-384 signature. Certificates may be DER or PEM;\n"
+              "--ask/--ark files may be PEM bundles (AMD's cert_chain). FILE is the raw report, its hex text,\n"
+              "or an Azure vTPM HCL report (report at 0x20; its runtime claims are checked against\n"
+              "report_data). Without a VCEK the check fails and names the AMD key server URL for it.\n"
+              "A failed check says what to fix: the TCB parts below the minimum and by how much, expected and\n"
+              "reported values side by side, which AMD root a wrong --ask/--ark is, a time for --at when a\n"
+              "certificate has expired. The policy checks are made only when given.\n",
+     .opts = verify_opts,
+     .common = MC_CO_JSON,
+     .args = "FILE (the report)",
+     .min_args = 1,
+     .max_args = 1,
+     .notes = "Exit status: 0 every check passed, 1 a check failed (the output names it), 2 usage, 3 error.\n",
+     .examples = "memcrypt report verify tests/data/amd/snp-reports/oak-turin-oc/report.bin "
+                 "--vcek tests/data/amd/snp-reports/oak-turin-oc/vcek.der --at 2026-01-01\n",
+     .run = run_verify},
     {0},
 };

@@ -2,7 +2,6 @@
  * secret, run a small guest workload and show what each party sees. */
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,70 +375,77 @@ static int read_key16(const char *path, uint8_t *out, size_t n, const char *what
     return 0;
 }
 
-static int run_run(int argc, char **argv)
+enum { O_FIRMWARE = 1, O_TK, O_TEK, O_TIK, O_NO_SESSION, O_SECRET_FILE, O_SECRET_GPA, O_PLATFORM_ONLY,
+       O_SECRET_HEADER, O_SECRET_PAYLOAD, O_WAIT };
+
+static const struct mc_opt run_opts[] = {
+    {"firmware", 0, "PATH", "use this image instead of the XML's <loader>", O_FIRMWARE, MC_OPT_FILE},
+    {"tk", 0, "FILE", "the guest owner's TEK||TIK (32 bytes; virt-qemu-sev-validate --tk)", O_TK, MC_OPT_FILE},
+    {"tek", 0, "FILE", "the same as two 16-byte files: the TEK ...", O_TEK, MC_OPT_FILE},
+    {"tik", 0, "FILE", "... and the TIK", O_TIK, MC_OPT_FILE},
+    {"no-session", 0, NULL, "without dhCert in the XML, launch without a channel (zero keys)", O_NO_SESSION, 0},
+    {"secret-file", 0, "FILE", "secret to inject (default: a demo sentence)", O_SECRET_FILE, MC_OPT_FILE},
+    {"secret-gpa", 0, "ADDR", "guest address for the secret (default: the firmware's secret area)", O_SECRET_GPA, 0},
+    {"platform-only", 0, NULL,
+     "act as the platform only (no workload): with --out-dir, write\n"
+     "measurement (base64 of MEASURE||MNONCE), api-major, api-minor,\n"
+     "build-id and policy files (SEV-ES: also vmsa-cpu0.bin, vmsa-cpu1.bin);\n"
+     "with --secret-header/--secret-payload, wait for the files\n"
+     "virt-qemu-sev-validate --inject-secret writes and inject them",
+     O_PLATFORM_ONLY, 0},
+    {"secret-header", 0, "FILE", "with --platform-only: the secret header file to wait for", O_SECRET_HEADER,
+     MC_OPT_FILE},
+    {"secret-payload", 0, "FILE", "... and the secret payload file", O_SECRET_PAYLOAD, MC_OPT_FILE},
+    {"wait", 0, "SECONDS", "how long to wait for them (default 60)", O_WAIT, 0},
+    {0},
+};
+
+static int run_run(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct cli_ctx c = {.wait_s = 60};
     struct mc_run_opts o = {0};
-    const char *tk = NULL, *tek = NULL, *tik = NULL, *seed = NULL, *secret_file = NULL;
+    const char *tk = NULL, *tek = NULL, *tik = NULL, *secret_file = NULL;
     uint8_t tkb[32];
-    int platform_only = 0, json = 0;
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-                                         {"platform", required_argument, NULL, 'p'},
-                                         {"seed", required_argument, NULL, 's'},
-                                         {"firmware", required_argument, NULL, 'f'},
-                                         {"tk", required_argument, NULL, 'K'},
-                                         {"tek", required_argument, NULL, 'E'},
-                                         {"tik", required_argument, NULL, 'I'},
-                                         {"no-session", no_argument, NULL, 'n'},
-                                         {"secret-file", required_argument, NULL, 'S'},
-                                         {"secret-gpa", required_argument, NULL, 'g'},
-                                         {"platform-only", no_argument, NULL, 'P'},
-                                         {"out-dir", required_argument, NULL, 'o'},
-                                         {"secret-header", required_argument, NULL, 'H'},
-                                         {"secret-payload", required_argument, NULL, 'Y'},
-                                         {"wait", required_argument, NULL, 'w'},
-                                         {"state", required_argument, NULL, 'T'},
-                                         {0}};
-    int ch;
-    optind = 1;
-    opterr = 0;
+    int platform_only = 0;
     struct mc_error e = {0};
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    struct mc_args a;
+    int ch;
+    mc_args_init(&a, cmd, argc, argv);
+    while ((ch = mc_args_next(&a)) > 0) {
+        const char *optarg = a.val;
         uint64_t v;
         switch (ch) {
-        case 'j': json = 1; break;
-        case 'p': o.platform = optarg; break;
-        case 's': seed = optarg; break;
-        case 'f': o.firmware = optarg; break;
-        case 'K': tk = optarg; break;
-        case 'E': tek = optarg; break;
-        case 'I': tik = optarg; break;
-        case 'n': o.no_session = true; break;
-        case 'S': secret_file = optarg; break;
-        case 'g':
+        case O_FIRMWARE: o.firmware = optarg; break;
+        case O_TK: tk = optarg; break;
+        case O_TEK: tek = optarg; break;
+        case O_TIK: tik = optarg; break;
+        case O_NO_SESSION: o.no_session = true; break;
+        case O_SECRET_FILE: secret_file = optarg; break;
+        case O_SECRET_GPA:
             if (mc_parse_u64(optarg, &v, &e) || (v & 15))
                 return mc_cli_usage_error(argv[0], "--secret-gpa wants a 16-byte aligned address, not '%s'", optarg);
             o.has_secret_gpa = true;
             o.secret_gpa = v;
             break;
-        case 'P': platform_only = 1; break;
-        case 'T': o.state_path = optarg, o.state_wait_ms = mc_cli_state_wait_ms(); break;
-        case 'o': c.out_dir = optarg; break;
-        case 'H': c.secret_header = optarg; break;
-        case 'Y': c.secret_payload = optarg; break;
-        case 'w':
+        case O_PLATFORM_ONLY: platform_only = 1; break;
+        case O_SECRET_HEADER: c.secret_header = optarg; break;
+        case O_SECRET_PAYLOAD: c.secret_payload = optarg; break;
+        case O_WAIT:
             if (mc_parse_u64(optarg, &v, &e) || v > 3600)
                 return mc_cli_usage_error(argv[0], "--wait wants seconds (0..3600), not '%s'", optarg);
             c.wait_s = (unsigned)v;
             break;
-        default:
-            return mc_cli_usage_error(argv[0], "unknown option or missing value '%s'", argv[optind - 1]);
         }
     }
-    if (optind >= argc)
-        return mc_cli_usage_error(argv[0], "missing DOMAIN.xml");
-    if (optind != argc - 1)
-        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind + 1]);
+    if (ch < 0)
+        return a.rc;
+    const int json = a.json;
+    const char *seed = a.seed;
+    o.platform = a.platform;
+    o.state_path = a.state;
+    if (a.state)
+        o.state_wait_ms = mc_cli_state_wait_ms();
+    c.out_dir = a.out_dir;
     if (tk && (tek || tik))
         return mc_cli_usage_error(argv[0], "--tk is mutually exclusive with --tek/--tik");
     if (!!tek != !!tik)
@@ -490,7 +496,7 @@ static int run_run(int argc, char **argv)
     if (c.out_dir || c.secret_header)
         o.on_measured = on_measured;
     struct mc_lv_domain *d;
-    if (mc_libvirt_load(argv[optind], &d, &e)) {
+    if (mc_libvirt_load(a.pos[0], &d, &e)) {
         free(secret);
         return mc_cli_fail(argv[0], &e);
     }
@@ -516,45 +522,29 @@ static int run_run(int argc, char **argv)
 }
 
 const struct mc_cli_cmd mc_cli_run[] = {
-    {"run", "launch a libvirt SEV domain on an emulated platform, attest it, give it a secret, show the views",
-     "usage: memcrypt run DOMAIN.xml [--platform NAME] [--seed S] [--state FILE] [--json]\n"
-     "                    [--firmware PATH]\n"
-     "                    [--tk FILE | --tek FILE --tik FILE] [--no-session]\n"
-     "                    [--secret-file FILE] [--secret-gpa ADDR]\n"
-     "       memcrypt run DOMAIN.xml --platform-only [--out-dir DIR]\n"
-     "                    [--secret-header FILE --secret-payload FILE [--wait SECONDS]] ...\n"
-     "\n"
-     "Boots an emulated platform (CPU profile, memory controller, SEV firmware), launches the\n"
-     "domain as QEMU/KVM do (INIT, LAUNCH_START with the XML's policy and dhCert/session or a\n"
-     "session made here, ACTIVATE, LAUNCH_UPDATE_DATA over the firmware image and the\n"
-     "kernel-hashes table, LAUNCH_UPDATE_VMSA for SEV-ES, LAUNCH_MEASURE), plays the guest owner\n"
-     "(recomputes the launch digest and MEASURE, injects a secret with LAUNCH_SECRET),\n"
-     "LAUNCH_FINISH, then runs a guest workload: reads the secret, writes private and shared\n"
-     "data, bounce-buffered device I/O. The report shows, side by side, what the guest, the\n"
-     "hypervisor and a bus snooper see of the same page.\n"
-     "\n"
-     "options:\n"
-     "  --platform NAME      CPU profile (naples, rome, milan (default), genoa)\n"
-     "  --seed S             deterministic keys and nonces\n"
-     "  --state FILE         keep the firmware's identity (chip secret, PEK, PDH, ...) in FILE\n"
-     "                       between runs (created when missing)\n"
-     "  --firmware PATH      use this image instead of the XML's <loader>\n"
-     "  --tk FILE            the guest owner's TEK||TIK (32 bytes; virt-qemu-sev-validate --tk)\n"
-     "  --tek/--tik FILE     the same as two 16-byte files\n"
-     "  --no-session         without dhCert in the XML, launch without a channel (zero keys)\n"
-     "  --secret-file FILE   secret to inject (default: a demo sentence)\n"
-     "  --secret-gpa ADDR    guest address for the secret (default: the firmware's secret area)\n"
-     "  --platform-only      act as the platform only (no workload): with --out-dir, write\n"
-     "                       measurement (base64 of MEASURE||MNONCE), api-major, api-minor,\n"
-     "                       build-id and policy files (SEV-ES: also vmsa-cpu0.bin, vmsa-cpu1.bin);\n"
-     "                       with --secret-header/--secret-payload,\n"
-     "                       wait for the files virt-qemu-sev-validate --inject-secret writes and\n"
-     "                       inject them with LAUNCH_SECRET\n"
-     "  --json               machine-readable report\n"
-     "\n"
-     "examples:\n"
-     "  memcrypt run examples/sev-guest.xml\n"
-     "  memcrypt run examples/sev-es-guest.xml --platform milan --json\n",
-     run_run},
+    {.path = "run",
+     .summary = "launch a libvirt SEV domain on an emulated platform, attest it, give it a secret, show the views",
+     .synopsis = "DOMAIN.xml [--platform NAME] [--seed S] [--state FILE] [--json] [--firmware PATH]\n"
+                 "DOMAIN.xml [--tk FILE | --tek FILE --tik FILE] [--no-session] [--secret-file FILE] [--secret-gpa ADDR]\n"
+                 "DOMAIN.xml --platform-only [--out-dir DIR] [--secret-header FILE --secret-payload FILE [--wait SECONDS]]",
+     .about = "Boots an emulated platform (CPU profile, memory controller, SEV firmware), launches the\n"
+              "domain as QEMU/KVM do (INIT, LAUNCH_START with the XML's policy and dhCert/session or a\n"
+              "session made here, ACTIVATE, LAUNCH_UPDATE_DATA over the firmware image and the\n"
+              "kernel-hashes table, LAUNCH_UPDATE_VMSA for SEV-ES, LAUNCH_MEASURE), plays the guest owner\n"
+              "(recomputes the launch digest and MEASURE, injects a secret with LAUNCH_SECRET),\n"
+              "LAUNCH_FINISH, then runs a guest workload: reads the secret, writes private and shared\n"
+              "data, bounce-buffered device I/O. The report shows, side by side, what the guest, the\n"
+              "hypervisor and a bus snooper see of the same page.\n",
+     .opts = run_opts,
+     .common = MC_CO_PLATFORM | MC_CO_SEED | MC_CO_STATE | MC_CO_OUT_DIR | MC_CO_JSON,
+     .platform_default = "milan",
+     .args = "DOMAIN.xml",
+     .min_args = 1,
+     .max_args = 1,
+     .notes = "Exit status: 0 the launch and every check of the workload passed, 1 a workload check failed,\n"
+              "2 usage, 3 error (the message names the step and the firmware status).\n",
+     .examples = "memcrypt run examples/sev-guest.xml\n"
+                 "memcrypt run examples/sev-es-guest.xml --platform milan --json\n",
+     .run = run_run},
     {0},
 };

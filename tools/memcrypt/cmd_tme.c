@@ -2,7 +2,6 @@
  * CPUID.(7,0):ECX[13] and EDX[18], CPUID leaf 0x1B, IA32_TME_CAPABILITY (0x981),
  * IA32_TME_ACTIVATE (0x982) as the profile's BIOS leaves it, the exclusion MSRs, 0x9FF, 0x87.
  * The decode is the library's (memcrypt/tme_status.h), shared with `memcrypt info`. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,24 +11,17 @@
 
 #include "cli.h"
 
-static int run_tme_status(int argc, char **argv)
+static int run_tme_status(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    static const struct option lo[] = {{"json", no_argument, NULL, 'j'}, {"platform", required_argument, NULL, 'p'}, {0}};
-    int json = 0, c;
-    const char *plat = NULL;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
-        if (c == 'j')
-            json = 1;
-        else if (c == 'p')
-            plat = optarg;
-        else
-            return mc_cli_usage_error(argv[0], "unknown option");
-    }
-    if (optind < argc)
-        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-    if (!plat)
-        return mc_cli_usage_error(argv[0], "--platform NAME is required");
+    struct mc_args a;
+    int c;
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0)
+        ;
+    if (c < 0)
+        return a.rc;
+    const bool json = a.json;
+    const char *plat = a.platform;
     struct mc_error e;
     const struct mc_cpu_profile *p;
     struct mc_tme_status s;
@@ -55,11 +47,14 @@ static int run_tme_status(int argc, char **argv)
 }
 
 const struct mc_cli_cmd mc_cli_tme[] = {
-    {"tme status", "Intel TME/MKTME enumeration and MSRs of a platform, decoded",
-     "usage: memcrypt tme status --platform NAME [--json]\n\n"
-     "Shows CPUID.(7,0):ECX[13] (TME) and EDX[18] (PCONFIG), CPUID leaf 0x1B, and the TME MSRs\n"
-     "(0x981 capability, 0x982 activation as the profile's BIOS leaves it, 0x983/0x984 exclusion,\n"
-     "0x9FF, 0x87), decoded. Example: memcrypt tme status --platform icelake-sp\n",
-     run_tme_status},
+    {.path = "tme status",
+     .summary = "Intel TME/MKTME enumeration and MSRs of a platform, decoded",
+     .synopsis = "--platform NAME [--json]",
+     .about = "Shows CPUID.(7,0):ECX[13] (TME) and EDX[18] (PCONFIG), CPUID leaf 0x1B, and the TME MSRs\n"
+              "(0x981 capability, 0x982 activation as the profile's BIOS leaves it, 0x983/0x984 exclusion,\n"
+              "0x9FF, 0x87), decoded.\n",
+     .common = MC_CO_JSON | MC_CO_PLATFORM_REQ,
+     .examples = "memcrypt tme status --platform icelake-sp\n",
+     .run = run_tme_status},
     {0},
 };

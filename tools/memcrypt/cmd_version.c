@@ -1,7 +1,6 @@
 /* memcrypt version — build and dependency versions.
  * libxml2 is not linked (src/formats/xmllib.h loads it when XML is first used), so this command
  * loads it and reports the version it found at run time, or why it could not be loaded. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,20 +10,16 @@
 #include "cli.h"
 #include "formats/xmllib.h"
 
-static int run_version(int argc, char **argv)
+static int run_version(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    int json = 0;
-    static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {0}};
+    struct mc_args a;
     int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'j')
-            json = 1;
-        else
-            return mc_cli_usage_error(argv[0], "unknown option");
-    }
-    if (optind < argc)
-        return mc_cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0)
+        ;
+    if (c < 0)
+        return a.rc;
+    const bool json = a.json;
     const struct mc_xmllib *x;
     struct mc_error e = {0};
     const char *xmlver = mc_xmllib_get(&x, &e) ? NULL : x->version;
@@ -49,9 +44,13 @@ static int run_version(int argc, char **argv)
 }
 
 const struct mc_cli_cmd mc_cli_version[] = {
-    {"version", "print the version of memcrypt and its libraries",
-     "usage: memcrypt version [--json]\n\nPrints the memcrypt, OpenSSL and libxml2 versions. libxml2 is loaded\n"
-     "when XML is first used; this reports the library found at run time.\n",
-     run_version},
+    {.path = "version",
+     .summary = "print the version of memcrypt and its libraries",
+     .synopsis = "[--json]",
+     .about = "Prints the memcrypt, OpenSSL and libxml2 versions. libxml2 is loaded when XML is first used;\n"
+              "this reports the library found at run time.\n",
+     .common = MC_CO_JSON,
+     .examples = "memcrypt version --json\n",
+     .run = run_version},
     {0},
 };

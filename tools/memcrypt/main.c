@@ -1,5 +1,4 @@
 /* memcrypt CLI entry point: git-style dispatch over the generated command table. */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,30 +11,13 @@
 #include "mc_cli_table.inc"
 #undef MC_CLI_GROUP
 
-static const struct mc_cli_cmd *const groups[] = {
+const struct mc_cli_cmd *const mc_cli_groups[] = {
 #define MC_CLI_GROUP(g) mc_cli_##g,
 #include "mc_cli_table.inc"
 #undef MC_CLI_GROUP
     NULL,
 };
-
-int mc_cli_usage_error(const char *path, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "memcrypt %s: ", path);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n(see 'memcrypt %s --help')\n", path);
-    return MC_EXIT_USAGE;
-}
-
-int mc_cli_fail(const char *path, const struct mc_error *err)
-{
-    fprintf(stderr, "memcrypt %s: %s\n", path,
-            err && err->msg[0] ? err->msg : mc_status_str(err ? err->code : MC_E_INVAL));
-    return MC_EXIT_ERROR;
-}
+#define groups mc_cli_groups
 
 /* Number of leading argv words that spell cmd->path, or 0 if it does not match. */
 static int match_words(const char *path, int argc, char **argv)
@@ -75,13 +57,26 @@ static void list_commands(FILE *o, int argc, char **argv)
                 fprintf(o, "  %-28s %s\n", c->path, c->summary);
 }
 
+struct sub_ctx {
+    int n;
+    char **args;
+};
+
+static void list_sub(FILE *o, void *vctx)
+{
+    struct sub_ctx *c = vctx;
+    fprintf(o, "\nsubcommands:\n");
+    list_commands(o, c->n, c->args);
+}
+
 static void top_help(FILE *o)
 {
     fprintf(o,
             "memcrypt %s — a software model of x86 memory encryption\n"
             "(AMD SME, TSME, SEV, SEV-ES, SEV-SNP; Intel TME, MKTME)\n\n"
             "usage: memcrypt <command> [<subcommand>] [options]\n"
-            "       memcrypt <command> --help\n\n"
+            "       memcrypt <command> --help\n"
+            "       memcrypt -V | --version\n\n"
             "commands:\n",
             MC_VERSION);
     list_commands(o, 0, NULL);
@@ -96,11 +91,18 @@ static bool any_prefixed(int n, char **args)
     return false;
 }
 
-static bool has_help(int argc, char **argv)
+static bool has_help(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    for (int i = 0; i < argc; i++)
+    for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
             return true;
+        /* A command that runs a program: its options end at "--" or at the program's name (a
+         * word that is not the value of the option before it); what follows is the program's. */
+        if (cmd && cmd->opts_end_at_arg &&
+            (!strcmp(argv[i], "--") ||
+             (argv[i][0] != '-' && !(i > 0 && !strncmp(argv[i - 1], "--", 2) && !strchr(argv[i - 1], '=')))))
+            return false;
+    }
     return false;
 }
 
@@ -113,7 +115,7 @@ int main(int argc, char **argv)
         top_help(nargs == 0 ? stderr : stdout);
         return nargs == 0 ? MC_EXIT_USAGE : MC_EXIT_OK;
     }
-    if (!strcmp(args[0], "--version")) {
+    if (!strcmp(args[0], "--version") || !strcmp(args[0], "-V")) {
         printf("memcrypt %s\n", MC_VERSION);
         return MC_EXIT_OK;
     }
@@ -128,7 +130,7 @@ int main(int argc, char **argv)
                 best_n = n;
             }
         }
-    bool help = has_help(nargs - best_n, args + best_n);
+    bool help = has_help(best, nargs - best_n, args + best_n);
     if (!best) {
         /* A group without a command of its own ("memcrypt demo"): list its subcommands. */
         int words = 0;
@@ -152,21 +154,15 @@ int main(int argc, char **argv)
         return (help && k == words) ? MC_EXIT_OK : MC_EXIT_USAGE;
     }
     if (help) {
-        fputs(best->usage, stdout);
-        size_t ul = strlen(best->usage);
-        if (ul && best->usage[ul - 1] != '\n')
-            fputc('\n', stdout);
         /* A command that is also a group (e.g. "measure" and "measure diff") lists its children. */
-        if (any_prefixed(best_n, args)) {
-            printf("\nsubcommands:\n");
-            list_commands(stdout, best_n, args);
-        }
+        struct sub_ctx sc = {best_n, args};
+        mc_cli_help(stdout, best, any_prefixed(best_n, args) ? list_sub : NULL, &sc);
         return MC_EXIT_OK;
     }
     char **cargv = args + best_n - 1;
     char *saved = cargv[0];
     cargv[0] = (char *)best->path;
-    int rc = best->run(nargs - best_n + 1, cargv);
+    int rc = best->run(best, nargs - best_n + 1, cargv);
     cargv[0] = saved;
     return rc;
 }

@@ -1,6 +1,6 @@
 /* The `measure` command line, with the reference calculator's flags and checks
- * (virtee/sev-snp-measure cli.py), see args.h. */
-#include "measure/args.h"
+ * (virtee/sev-snp-measure cli.py), see measure_args.h. */
+#include "measure_args.h"
 
 #include <memcrypt/bytes.h>
 #include <memcrypt/fileio.h>

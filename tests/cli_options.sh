@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The one options parser: every command reports a bad option the same way (usage error, exit 2,
+# "memcrypt PATH: ..." and a pointer to its --help), values as "--opt V" or "--opt=V", unambiguous
+# prefixes, "--" ending the options, and the common options checked once (--platform, --seed).
+MC=$1
+SRC=$3
+pass=0; fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+# expect RC 'text on stderr' -- command...
+expect() {
+  local want=$1 msg=$2; shift 3
+  "$@" >"$TMP/o" 2>"$TMP/e"; local rc=$?
+  if [ "$rc" = "$want" ] && grep -qF -- "$msg" "$TMP/e"; then ok; else
+    bad "$*: exit $rc (wanted $want), stderr: $(head -3 "$TMP/e" | tr '\n' '|') lacks '$msg'"; fi
+}
+paths=$("$MC" --help | sed -n '/^commands:/,$p' | tail -n +2 | cut -c3-30 | sed 's/ *$//')
+n=0
+while read -r path; do
+  n=$((n + 1))
+  # shellcheck disable=SC2086
+  expect 2 "memcrypt $path: unknown option '--no-such-option'" -- "$MC" $path --no-such-option
+  grep -qF "(see 'memcrypt $path --help')" "$TMP/e" && ok || bad "$path: no pointer to --help"
+  [ ! -s "$TMP/o" ] && ok || bad "$path: a usage error printed on stdout"
+  # shellcheck disable=SC2086
+  expect 2 "memcrypt $path: unknown option '-Q'" -- "$MC" $path -Q
+  # Every option of the help list is known to the parser (the list and the parser share the table).
+  # shellcheck disable=SC2086
+  for o in $("$MC" $path --help | sed -n '/^options:/,/^$/p' | sed -n 's/^  \(-.*\)/\1/p' | sed 's/  .*//' |
+             grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
+    [ "$o" = --help ] && continue
+    # shellcheck disable=SC2086
+    "$MC" $path "$o" >"$TMP/o" 2>"$TMP/e" </dev/null
+    if grep -q "unknown option" "$TMP/e"; then bad "$path: $o is in --help but unknown to the parser"; else ok; fi
+  done
+  # The common options, when a command has them.
+  # shellcheck disable=SC2086
+  h=$("$MC" $path --help)
+  if grep -q -- '--platform NAME' <<<"$h"; then
+    # shellcheck disable=SC2086
+    expect 2 "unknown platform 'pentium'" -- "$MC" $path --platform pentium
+  fi
+  if grep -q -- '--seed TEXT' <<<"$h"; then
+    # shellcheck disable=SC2086
+    expect 2 "--seed must not be empty" -- "$MC" $path --seed ''
+  fi
+  if grep -q -- '--json ' <<<"$h"; then
+    # shellcheck disable=SC2086
+    expect 2 "option '--json' takes no value" -- "$MC" $path --json=yes
+  fi
+done <<<"$paths"
+[ "$n" -ge 30 ] && ok || bad "only $n commands listed"
+
+# Values: separate or with '='; a missing value; prefixes; '--'.
+expect 2 "option '--platform' needs a value (NAME)" -- "$MC" info --platform
+"$MC" info --platform=milan --json >"$TMP/a" && "$MC" info --platform milan --json >"$TMP/b" && cmp -s "$TMP/a" "$TMP/b" &&
+  ok || bad "--platform=milan differs from --platform milan"
+"$MC" info --plat milan >/dev/null 2>&1 && ok || bad "an unambiguous prefix is refused"
+expect 2 "option '--s' is ambiguous (--state, --seed)" -- "$MC" fw status --platform milan --s x
+expect 2 "unexpected argument 'extra'" -- "$MC" info --platform rome extra
+expect 2 "missing DOMAIN.xml" -- "$MC" run
+expect 2 "unexpected argument 'b.xml'" -- "$MC" domain check a.xml b.xml
+expect 2 "--platform NAME is required" -- "$MC" fw status
+expect 2 "--id-key PEM is required" -- "$MC" idblock --measurement 00
+# After '--' a word that looks like an option is an argument (here: a file that does not exist).
+expect 3 "-no-such-file.xml" -- "$MC" domain check -- -no-such-file.xml
+# An option value may start with a dash.
+expect 2 "unknown generation '-x'" -- "$MC" report show --generation -x "$SRC/tests/data/amd/snp-reports/virtee-milan/report.bin"
+# Version.
+v=$("$MC" -V) && [ "$v" = "$("$MC" --version)" ] && grep -q '^memcrypt [0-9]' <<<"$v" && ok || bad "-V: $v"
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
