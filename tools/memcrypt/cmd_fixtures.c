@@ -33,21 +33,21 @@ static int run_root(const struct mc_cli_cmd *cmd, int argc, char **argv)
     struct mc_args a;
     mc_args_init(&a, cmd, argc, argv);
     while ((c = mc_args_next(&a)) > 0) {
-        const char *optarg = a.val;
+        const char *val = a.val;
         switch (c) {
-        case O_OUT: out = optarg; break;
+        case O_OUT: out = val; break;
         case O_GEN:
-            o.gen = mc_snp_gen_parse(optarg);
-            if (o.gen == MC_SNP_GEN_UNKNOWN || strchr(optarg, '-'))
-                return mc_cli_usage_error(argv[0], "--generation wants milan, genoa or turin, not '%s'", optarg);
+            o.gen = mc_snp_gen_parse(val);
+            if (o.gen == MC_SNP_GEN_UNKNOWN || strchr(val, '-'))
+                return mc_cli_usage_error(argv[0], "--generation wants milan, genoa or turin, not '%s'", val);
             break;
         case O_VLEK: o.vlek = true; break;
         case O_CHIP:
-            if ((rc = mc_cli_hex_opt(argv[0], "chip-id", optarg, o.chip_id, 64, true)))
+            if ((rc = mc_cli_hex_opt(argv[0], "chip-id", val, o.chip_id, 64, true)))
                 return rc;
             o.has_chip_id = true;
             break;
-        case O_TCB: tcb = optarg; break;
+        case O_TCB: tcb = val; break;
         }
     }
     if (c < 0)
@@ -127,63 +127,63 @@ static int run_report(const struct mc_cli_cmd *cmd, int argc, char **argv)
     struct mc_args a;
     mc_args_init(&a, cmd, argc, argv);
     while ((c = mc_args_next(&a)) > 0) {
-        const char *optarg = a.val;
+        const char *val = a.val;
         switch (c) {
-        case R_OUT: out = optarg; break;
-        case R_KEY: o.key_dir = optarg; break;
+        case R_OUT: out = val; break;
+        case R_KEY: o.key_dir = val; break;
         case R_VER:
-            if (mc_parse_u64(optarg, &v, &err) || v < 2 || v > 5)
-                return mc_cli_usage_error(argv[0], "--version wants 2, 3, 4 or 5, not '%s'", optarg);
+            if (mc_parse_u64(val, &v, &err) || v < 2 || v > 5)
+                return mc_cli_usage_error(argv[0], "--version wants 2, 3, 4 or 5, not '%s'", val);
             o.version = (uint32_t)v;
             break;
         case R_MEAS:
-            if ((rc = mc_cli_hex_opt(argv[0], "measurement", optarg, o.measurement, 48, false)))
+            if ((rc = mc_cli_hex_opt(argv[0], "measurement", val, o.measurement, 48, false)))
                 return rc;
             o.has_measurement = true;
             break;
         case R_RD:
-            if ((rc = mc_cli_report_data(argv[0], optarg, o.report_data)))
+            if ((rc = mc_cli_report_data(argv[0], val, o.report_data)))
                 return rc;
             o.has_report_data = true;
             break;
         case R_HD:
-            if ((rc = mc_cli_hex_opt(argv[0], "host-data", optarg, o.host_data, 32, false)))
+            if ((rc = mc_cli_hex_opt(argv[0], "host-data", val, o.host_data, 32, false)))
                 return rc;
             o.has_host_data = true;
             break;
         case R_IKD:
-            if ((rc = mc_cli_hex_opt(argv[0], "id-key-digest", optarg, o.id_key_digest, 48, false)))
+            if ((rc = mc_cli_hex_opt(argv[0], "id-key-digest", val, o.id_key_digest, 48, false)))
                 return rc;
             o.has_id_key_digest = true;
             break;
         case R_POL:
-            if (mc_parse_u64(optarg, &o.policy, &err))
+            if (mc_parse_u64(val, &o.policy, &err))
                 return mc_cli_usage_error(argv[0], "--policy: %s", err.msg);
             o.has_policy = true;
             break;
-        case R_TCB: tcb = optarg; break;
+        case R_TCB: tcb = val; break;
         case R_CHIP:
-            if ((rc = mc_cli_hex_opt(argv[0], "chip-id", optarg, o.chip_id, 64, true)))
+            if ((rc = mc_cli_hex_opt(argv[0], "chip-id", val, o.chip_id, 64, true)))
                 return rc;
             o.has_chip_id = true;
             break;
         case R_VMPL:
-            if (mc_parse_u64(optarg, &v, &err) || v > 3)
-                return mc_cli_usage_error(argv[0], "--vmpl wants 0..3, not '%s'", optarg);
+            if (mc_parse_u64(val, &v, &err) || v > 3)
+                return mc_cli_usage_error(argv[0], "--vmpl wants 0..3, not '%s'", val);
             o.vmpl = (uint32_t)v;
             break;
         case R_SVN:
-            if (mc_parse_u64(optarg, &v, &err) || v > UINT32_MAX)
-                return mc_cli_usage_error(argv[0], "--guest-svn wants a 32-bit number, not '%s'", optarg);
+            if (mc_parse_u64(val, &v, &err) || v > UINT32_MAX)
+                return mc_cli_usage_error(argv[0], "--guest-svn wants a 32-bit number, not '%s'", val);
             o.guest_svn = (uint32_t)v;
             break;
         case R_NEG:
-            neg = mc_snp_negative_parse(optarg);
+            neg = mc_snp_negative_parse(val);
             if (neg <= 0)
                 return mc_cli_usage_error(argv[0], "--negative wants wrong-hwid, expired, bad-signature or tcb-mismatch");
             o.negative = (enum mc_snp_negative)neg;
             break;
-        case R_EXP: exp = optarg; break;
+        case R_EXP: exp = val; break;
         }
     }
     if (c < 0)

@@ -109,27 +109,27 @@ static int run_build(const struct mc_cli_cmd *cmd, int argc, char **argv)
     struct mc_args a;
     mc_args_init(&a, cmd, argc, argv);
     while (rc < 0 && (c = mc_args_next(&a)) > 0) {
-        const char *optarg = a.val;
+        const char *val = a.val;
         struct mc_error e;
         if (c >= MC_MEASURE_OPT_BASE && c < MC_MEASURE_OPT_END) {
             measure_args = true;
-            if (mc_measure_req_opt(&req, c, optarg, &e) != MC_OK)
+            if (mc_measure_req_opt(&req, c, val, &e) != MC_OK)
                 rc = mc_cli_usage_error(argv[0], "%s", e.msg);
             continue;
         }
         switch (c) {
-        case OPT_MEASUREMENT: measurement = optarg; break;
-        case OPT_FAMILY_ID: rc = parse_id(argv[0], "family-id", optarg, blk.family_id); break;
-        case OPT_IMAGE_ID: rc = parse_id(argv[0], "image-id", optarg, blk.image_id); break;
+        case OPT_MEASUREMENT: measurement = val; break;
+        case OPT_FAMILY_ID: rc = parse_id(argv[0], "family-id", val, blk.family_id); break;
+        case OPT_IMAGE_ID: rc = parse_id(argv[0], "image-id", val, blk.image_id); break;
         case OPT_GUEST_SVN:
-            rc = parse_u64(argv[0], "guest-svn", optarg, &v, UINT32_MAX);
+            rc = parse_u64(argv[0], "guest-svn", val, &v, UINT32_MAX);
             blk.guest_svn = (uint32_t)v;
             break;
-        case OPT_POLICY: rc = parse_u64(argv[0], "policy", optarg, &blk.policy, UINT64_MAX); break;
-        case OPT_ID_KEY: id_key = optarg; break;
-        case OPT_AUTHOR_KEY: author_key = optarg; break;
-        case OPT_OUT_BLOCK: out_block = optarg; break;
-        case OPT_OUT_AUTH: out_auth = optarg; break;
+        case OPT_POLICY: rc = parse_u64(argv[0], "policy", val, &blk.policy, UINT64_MAX); break;
+        case OPT_ID_KEY: id_key = val; break;
+        case OPT_AUTHOR_KEY: author_key = val; break;
+        case OPT_OUT_BLOCK: out_block = val; break;
+        case OPT_OUT_AUTH: out_auth = val; break;
         }
     }
     if (rc < 0 && c < 0)
@@ -269,19 +269,19 @@ static int run_check(const struct mc_cli_cmd *cmd, int argc, char **argv)
     struct mc_args a;
     mc_args_init(&a, cmd, argc, argv);
     while (rc < 0 && (c = mc_args_next(&a)) > 0) {
-        const char *optarg = a.val;
+        const char *val = a.val;
         switch (c) {
-        case OPT_ID_BLOCK: b = optarg; break;
-        case OPT_ID_AUTH: au = optarg; break;
-        case OPT_MEASUREMENT: m = optarg; break;
+        case OPT_ID_BLOCK: b = val; break;
+        case OPT_ID_AUTH: au = val; break;
+        case OPT_MEASUREMENT: m = val; break;
         case OPT_POLICY:
             have_policy = true;
-            rc = parse_u64(argv[0], "policy", optarg, &policy, UINT64_MAX);
+            rc = parse_u64(argv[0], "policy", val, &policy, UINT64_MAX);
             break;
         case OPT_AUTHOR_EN:
-            if (!strcmp(optarg, "on") || !strcmp(optarg, "yes"))
+            if (!strcmp(val, "on") || !strcmp(val, "yes"))
                 author_en = 1;
-            else if (!strcmp(optarg, "off") || !strcmp(optarg, "no"))
+            else if (!strcmp(val, "off") || !strcmp(val, "no"))
                 author_en = 0;
             else
                 rc = mc_cli_usage_error(argv[0], "--author-key-enabled takes on or off");

@@ -374,56 +374,56 @@ static int run_verify(const struct mc_cli_cmd *cmd, int argc, char **argv)
     struct mc_args a;
     mc_args_init(&a, cmd, argc, argv);
     while ((c = mc_args_next(&a)) > 0) {
-        const char *optarg = a.val;
+        const char *val = a.val;
         switch (c) {
-        case O_VCEK: vcek = optarg; break;
-        case O_ASK: ask = optarg; break;
-        case O_ARK: ark = optarg; break;
-        case O_ROOTS: roots = optarg; break;
-        case O_TABLE: table = optarg; break;
+        case O_VCEK: vcek = val; break;
+        case O_ASK: ask = val; break;
+        case O_ARK: ark = val; break;
+        case O_ROOTS: roots = val; break;
+        case O_TABLE: table = val; break;
         case O_AT:
-            if (parse_time(optarg, &pol.at))
-                return mc_cli_usage_error(argv[0], "--at wants YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or @unix-seconds, not '%s'", optarg);
+            if (parse_time(val, &pol.at))
+                return mc_cli_usage_error(argv[0], "--at wants YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or @unix-seconds, not '%s'", val);
             pol.has_at = true;
             break;
         case O_MEAS:
-            if ((rc = mc_cli_hex_opt(argv[0], "measurement", optarg, pol.measurement, 48, false)))
+            if ((rc = mc_cli_hex_opt(argv[0], "measurement", val, pol.measurement, 48, false)))
                 return rc;
             pol.has_measurement = true;
             break;
         case O_RD:
-            if ((rc = mc_cli_report_data(argv[0], optarg, pol.report_data)))
+            if ((rc = mc_cli_report_data(argv[0], val, pol.report_data)))
                 return rc;
             pol.has_report_data = true;
             break;
         case O_HD:
-            if ((rc = mc_cli_hex_opt(argv[0], "host-data", optarg, pol.host_data, 32, false)))
+            if ((rc = mc_cli_hex_opt(argv[0], "host-data", val, pol.host_data, 32, false)))
                 return rc;
             pol.has_host_data = true;
             break;
         case O_IKD:
-            if ((rc = mc_cli_hex_opt(argv[0], "id-key-digest", optarg, pol.id_key_digest, 48, false)))
+            if ((rc = mc_cli_hex_opt(argv[0], "id-key-digest", val, pol.id_key_digest, 48, false)))
                 return rc;
             pol.has_id_key_digest = true;
             break;
-        case O_MINTCB: mintcb = optarg; break;
+        case O_MINTCB: mintcb = val; break;
         case O_NODEBUG: pol.no_debug = true; break;
         case O_VMPL:
-            if (mc_parse_u64(optarg, &v, &err) || v > 3)
-                return mc_cli_usage_error(argv[0], "--vmpl wants 0..3, not '%s'", optarg);
+            if (mc_parse_u64(val, &v, &err) || v > 3)
+                return mc_cli_usage_error(argv[0], "--vmpl wants 0..3, not '%s'", val);
             pol.vmpl = (uint32_t)v;
             pol.has_vmpl = true;
             break;
         case O_PMASK: {
             char buf[64];
-            if (strlen(optarg) >= sizeof buf)
+            if (strlen(val) >= sizeof buf)
                 return mc_cli_usage_error(argv[0], "--policy-mask value too long");
-            strcpy(buf, optarg);
+            strcpy(buf, val);
             char *colon = strchr(buf, ':');
             if (colon)
                 *colon = 0;
             if (mc_parse_u64(buf, &pol.policy_mask, &err) || (colon && mc_parse_u64(colon + 1, &pol.policy_value, &err)))
-                return mc_cli_usage_error(argv[0], "--policy-mask wants MASK[:VALUE] as numbers, not '%s'", optarg);
+                return mc_cli_usage_error(argv[0], "--policy-mask wants MASK[:VALUE] as numbers, not '%s'", val);
             if (pol.policy_value & ~pol.policy_mask)
                 return mc_cli_usage_error(argv[0], "--policy-mask: VALUE has bits outside MASK");
             pol.has_policy_mask = true;

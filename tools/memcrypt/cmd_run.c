@@ -412,27 +412,27 @@ static int run_run(const struct mc_cli_cmd *cmd, int argc, char **argv)
     int ch;
     mc_args_init(&a, cmd, argc, argv);
     while ((ch = mc_args_next(&a)) > 0) {
-        const char *optarg = a.val;
+        const char *val = a.val;
         uint64_t v;
         switch (ch) {
-        case O_FIRMWARE: o.firmware = optarg; break;
-        case O_TK: tk = optarg; break;
-        case O_TEK: tek = optarg; break;
-        case O_TIK: tik = optarg; break;
+        case O_FIRMWARE: o.firmware = val; break;
+        case O_TK: tk = val; break;
+        case O_TEK: tek = val; break;
+        case O_TIK: tik = val; break;
         case O_NO_SESSION: o.no_session = true; break;
-        case O_SECRET_FILE: secret_file = optarg; break;
+        case O_SECRET_FILE: secret_file = val; break;
         case O_SECRET_GPA:
-            if (mc_parse_u64(optarg, &v, &e) || (v & 15))
-                return mc_cli_usage_error(argv[0], "--secret-gpa wants a 16-byte aligned address, not '%s'", optarg);
+            if (mc_parse_u64(val, &v, &e) || (v & 15))
+                return mc_cli_usage_error(argv[0], "--secret-gpa wants a 16-byte aligned address, not '%s'", val);
             o.has_secret_gpa = true;
             o.secret_gpa = v;
             break;
         case O_PLATFORM_ONLY: platform_only = 1; break;
-        case O_SECRET_HEADER: c.secret_header = optarg; break;
-        case O_SECRET_PAYLOAD: c.secret_payload = optarg; break;
+        case O_SECRET_HEADER: c.secret_header = val; break;
+        case O_SECRET_PAYLOAD: c.secret_payload = val; break;
         case O_WAIT:
-            if (mc_parse_u64(optarg, &v, &e) || v > 3600)
-                return mc_cli_usage_error(argv[0], "--wait wants seconds (0..3600), not '%s'", optarg);
+            if (mc_parse_u64(val, &v, &e) || v > 3600)
+                return mc_cli_usage_error(argv[0], "--wait wants seconds (0..3600), not '%s'", val);
             c.wait_s = (unsigned)v;
             break;
         }
