@@ -112,6 +112,10 @@ void mc_args_init(struct mc_args *a, const struct mc_cli_cmd *cmd, int argc, cha
  * < 0: a usage error was printed, return a->rc. */
 int mc_args_next(struct mc_args *a);
 
+/* For a command without options of its own: parse all of argv. Returns 0, or the exit status of
+ * the usage error it printed. */
+int mc_args_all(struct mc_args *a, const struct mc_cli_cmd *cmd, int argc, char **argv);
+
 /* Option values: parse a->val as a number (decimal or 0x hex) no larger than max. Returns 0,
  * or MC_EXIT_USAGE after printing "--opt: why". */
 int mc_args_u64(const struct mc_args *a, uint64_t *v, uint64_t max);

@@ -286,6 +286,15 @@ int mc_args_next(struct mc_args *a)
     }
 }
 
+int mc_args_all(struct mc_args *a, const struct mc_cli_cmd *cmd, int argc, char **argv)
+{
+    int c;
+    mc_args_init(a, cmd, argc, argv);
+    while ((c = mc_args_next(a)) > 0)
+        ;
+    return c < 0 ? a->rc : 0;
+}
+
 int mc_args_u64(const struct mc_args *a, uint64_t *v, uint64_t max)
 {
     struct mc_error e;

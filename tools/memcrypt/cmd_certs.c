@@ -402,13 +402,10 @@ static int show_x509(const char *cmd, const char *path, const uint8_t *b, size_t
 
 static int run_show(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    int c;
     struct mc_args a;
-    mc_args_init(&a, cmd, argc, argv);
-    while ((c = mc_args_next(&a)) > 0)
-        ;
-    if (c < 0)
-        return a.rc;
+    int rc = mc_args_all(&a, cmd, argc, argv);
+    if (rc)
+        return rc;
     const int json = a.json;
     const char *file = a.pos[0];
     uint8_t *b = NULL;
@@ -416,7 +413,6 @@ static int run_show(const struct mc_cli_cmd *cmd, int argc, char **argv)
     struct mc_error e;
     if (mc_file_read(file, MAX_CERT_FILE, &b, &n, &e) != MC_OK)
         return mc_cli_fail(argv[0], &e);
-    int rc;
     bool x509 = (n >= 10 && strstr((const char *)b, "-----BEGIN") != NULL) || (n > 4 && b[0] == 0x30 && b[1] == 0x82);
     if (n != MC_SEV_CERT_LEN && x509) {
         rc = show_x509(argv[0], file, b, n, json);

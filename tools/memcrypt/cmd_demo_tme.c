@@ -45,13 +45,10 @@ struct topts {
 static int topts_parse(const struct mc_cli_cmd *cmd, int argc, char **argv, struct topts *o)
 {
     struct mc_args a;
-    int c;
     memset(o, 0, sizeof *o);
-    mc_args_init(&a, cmd, argc, argv);
-    while ((c = mc_args_next(&a)) > 0)
-        ;
-    if (c < 0)
-        return a.rc;
+    int rc = mc_args_all(&a, cmd, argc, argv);
+    if (rc)
+        return rc;
     o->seed = a.seed;
     o->json = a.json;
     return -1;

@@ -49,12 +49,9 @@ static mc_status cpu0_id(const char *platform, const char *state, const char *se
 static int run_domcaps(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct mc_args a;
-    int c;
-    mc_args_init(&a, cmd, argc, argv);
-    while ((c = mc_args_next(&a)) > 0)
-        ;
-    if (c < 0)
-        return a.rc;
+    int rc = mc_args_all(&a, cmd, argc, argv);
+    if (rc)
+        return rc;
     const bool json = a.json;
     const char *platform = a.platform;
     const char *state = a.state, *seed = a.seed;

@@ -14,12 +14,9 @@
 static int run_tme_status(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct mc_args a;
-    int c;
-    mc_args_init(&a, cmd, argc, argv);
-    while ((c = mc_args_next(&a)) > 0)
-        ;
-    if (c < 0)
-        return a.rc;
+    int rc = mc_args_all(&a, cmd, argc, argv);
+    if (rc)
+        return rc;
     const bool json = a.json;
     const char *plat = a.platform;
     struct mc_error e;
