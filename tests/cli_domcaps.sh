@@ -36,11 +36,11 @@ expect 0 "domcaps rome" -- "$MC" domcaps --platform rome
 has "domcaps rome" "<cbitpos>47</cbitpos>"
 has "domcaps rome" "<maxGuests>509</maxGuests>"
 expect 0 "domcaps json" -- "$MC" domcaps --platform genoa --json --seed caps
-has "domcaps json" "\"maxGuests\": 907"
-has "domcaps json" "\"maxESGuests\": 99"
-has "domcaps json" "\"hostPhysAddrReduction\": 6"
-python3 -c 'import base64,json,sys; d=json.load(sys.stdin); assert len(base64.b64decode(d["sev"]["cpu0Id"]))==64' <<<"$out" \
-    && ok || bad "domcaps --json cpu0Id"
+has "domcaps json" "\"max_guests\": 907"
+has "domcaps json" "\"max_es_guests\": 99"
+has "domcaps json" "\"host_phys_addr_reduction\": 6"
+python3 -c 'import base64,json,sys; d=json.load(sys.stdin); assert len(base64.b64decode(d["sev"]["cpu0_id"]))==64' <<<"$out" \
+    && ok || bad "domcaps --json cpu0_id"
 if command -v python3 >/dev/null; then
     python3 -c 'import json,sys; json.load(sys.stdin)' <<<"$out" && ok || bad "domcaps --json is not JSON"
 fi
@@ -70,7 +70,7 @@ expect 1 "snp latest on genoa" -- "$MC" domain check "$LV/launch-security-sev-sn
 has "snp latest on genoa" "cbitpos check failed, host '51' requested '47'"
 expect 1 "json refusal" -- "$MC" domain check "$LV/launch-security-sev.xml" --platform milan --json
 has "json refusal" '"valid": false'
-python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["launchSecurity"]["policy"]=="0x1"' <<<"$out" && ok || bad "domain check --json"
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["launch_security"]["policy"]=="0x1"' <<<"$out" && ok || bad "domain check --json"
 
 # SNP policy bits 21..25 are reserved at firmware 1.55: POLICY_FAILURE on every emulated profile.
 sed "s|<cbitpos>47</cbitpos>|<cbitpos>51</cbitpos>|; s|<policy>0x00030000</policy>|<policy>0x230000</policy>|" \
@@ -98,8 +98,8 @@ for s in "host requirements not met (5):" "machine type 'pc-i440fx-8.2' is not Q
     has "host requirements" "$s"
 done
 expect 1 "host requirements json" -- "$MC" domain check "$TMP/req.xml" --platform milan --json
-python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["hostRequirements"])==5 and not d["valid"]' <<<"$out" \
-    && ok || bad "hostRequirements in JSON"
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["host_requirements"])==5 and not d["valid"]' <<<"$out" \
+    && ok || bad "host_requirements in JSON"
 
 # the shipped examples validate on milan, with Debian's OVMF present
 for x in sev-guest sev-es-guest; do
@@ -107,8 +107,12 @@ for x in sev-guest sev-es-guest; do
     has "example $x" "OK: platform milan can launch this domain"
     has "example $x" "-overcommit mem-lock=on"
 done
-expect 1 "direct example without kernel files" -- "$MC" domain check "$SRC/examples/sev-direct-kernel.xml"
-has "direct example without kernel files" "cannot read kernel '/boot/vmlinuz'"
+# The direct-kernel example's paths are relative to the repository root: it checks there, and not
+# from another folder.
+expect 0 "direct example" -- bash -c "cd '$SRC' && '$(readlink -f "$MC")' domain check examples/sev-direct-kernel.xml"
+has "direct example" "OK: platform milan can launch this domain"
+expect 1 "direct example elsewhere" -- bash -c "cd '$TMP' && '$(readlink -f "$MC")' domain check '$SRC/examples/sev-direct-kernel.xml'"
+has "direct example elsewhere" "cannot read"
 expect 1 "sev-es on rome" -- "$MC" domain check "$SRC/examples/sev-es-guest.xml" --platform rome --no-file-check
 has "sev-es on rome" "cbitpos check failed"
 

@@ -8,6 +8,13 @@ ok() { if "$@"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $*" >&
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 ok cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 ok test -f "$tmp/prefix/include/memcrypt/engine.h"
+# the manual pages and the bash completion generated at build time
+ok test -f "$tmp/prefix/share/man/man1/memcrypt.1"
+ok test -f "$tmp/prefix/share/man/man1/memcrypt-report.1"
+ok cmp -s "$tmp/prefix/share/man/man1/memcrypt-run.1" <("$1" man run)
+ok cmp -s "$tmp/prefix/share/bash-completion/completions/memcrypt" <("$1" completion bash)
+# the build tree's .pc is not installed
+ok test ! -e "$(find "$tmp/prefix" -name 'memcrypt-uninstalled.pc' | head -1)"
 pc="$tmp/prefix/lib/pkgconfig"
 [ -d "$pc" ] || pc=$(dirname "$(find "$tmp/prefix" -name memcrypt.pc | head -1)")
 ok env PKG_CONFIG_PATH="$pc" pkg-config --validate memcrypt

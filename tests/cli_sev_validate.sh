@@ -57,9 +57,9 @@ assert s["injected"] and s["external"], s
 # The guest read exactly the secret sent; the report shows its length and digest, never the text.
 assert s["guest_read_bytes"] == len(want) and s["matches"], s
 assert s["guest_read_sha256"] == hashlib.sha256(want).hexdigest(), s
-assert s["guestRead"] is None and want.decode() not in open(sys.argv[1]).read(), s
-assert r["guestState"] == "RUNNING", r["guestState"]
-assert r["measurementVerified"] is True
+assert s["guest_read"] is None and want.decode() not in open(sys.argv[1]).read(), s
+assert r["guest_state"] == "RUNNING", r["guest_state"]
+assert r["measurement_verified"] is True
 PYEOF
 
 # 2. A wrong TIK or a tampered measurement: the tool refuses ("does not match", exit 1).

@@ -207,6 +207,13 @@ mc_status mc_flush_domain(struct mc_ctl *mc, struct mc_domain d, struct mc_error
  * a domain (host, TSME, ASIDs, KeyIDs) and clear every binding. */
 void mc_reset(struct mc_ctl *mc);
 
+/* An observer of every write the controller takes (host CPU, guest, device, firmware), called
+ * after the write with the memory address (C-bit / KeyID removed), the length and the key domain
+ * it was written under. For tools that draw memory by key (memcrypt --html); the place where a
+ * per-page RMP state will be reported too. fn NULL removes it. Not called for the DRAM raw port. */
+typedef void (*mc_write_observer_fn)(void *ctx, uint64_t pa, uint64_t len, struct mc_domain dom);
+void mc_set_write_observer(struct mc_ctl *mc, mc_write_observer_fn fn, void *ctx);
+
 void mc_cache_get_stats(const struct mc_ctl *mc, struct mc_cache_stats *s);
 uint64_t mc_cache_size(const struct mc_ctl *mc);
 unsigned mc_cache_ways(const struct mc_ctl *mc);

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include <memcrypt/error.h>
+#include <memcrypt/mc.h>
 #include <memcrypt/libvirt.h>
 
 struct mc_run_report;
@@ -34,7 +35,8 @@ struct mc_run_report;
  * A non-OK return aborts the launch (the guest is torn down). */
 typedef mc_status (*mc_run_measured_fn)(void *ctx, const struct mc_run_report *r, uint8_t **hdr, size_t *hdr_len,
                                         uint8_t **payload, size_t *payload_len, struct mc_error *err);
-/* Progress of long phases ("launch-update", bytes done / total). */
+/* Progress of long phases: "boot" (the platform; a new chip makes its keys), "launch-update"
+ * (bytes done / total), "workload"; done = total = 0 when there is no count. */
 typedef void (*mc_run_progress_fn)(void *ctx, const char *phase, uint64_t done, uint64_t total);
 
 struct mc_run_opts {
@@ -58,6 +60,10 @@ struct mc_run_opts {
     mc_run_measured_fn on_measured;
     mc_run_progress_fn progress;
     void *cb_ctx;
+    /* Every write to guest and host memory as the memory controller takes it (see mc.h), from
+     * the moment the platform is assembled; e.g. to draw the memory map by key domain. */
+    mc_write_observer_fn write_observer;
+    void *observer_ctx;
 };
 
 /* One guest page as each party sees it (first 64 bytes). */

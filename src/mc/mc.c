@@ -42,6 +42,8 @@ struct mc_ctl {
     /* Valid lines per hashed 4 KiB page (any domain): lets whole-page streaming skip the
      * per-line lookups when no line of the page is cached. */
     uint32_t phint[4096];
+    mc_write_observer_fn observer; /* optional, see mc_set_write_observer */
+    void *observer_ctx;
 };
 
 static inline size_t phint_of(uint64_t pa) { return (size_t)((pa >> 12) & 4095); }
@@ -478,7 +480,22 @@ mc_status mc_write(struct mc_ctl *mc, const struct mc_access *a, const void *buf
 {
     if (!buf)
         return mc_seterr(err, MC_E_INVAL, "mc_write: NULL buffer");
-    return do_access(mc, a, NULL, buf, fault, err);
+    mc_status st = do_access(mc, a, NULL, buf, fault, err);
+    if (st == MC_OK && mc->observer) {
+        struct mc_route r;
+        mc_slot slot;
+        if (mc_route(mc, a, &r, &slot, NULL, NULL) == MC_OK)
+            mc->observer(mc->observer_ctx, r.pa, a->size, r.dom);
+    }
+    return st;
+}
+
+void mc_set_write_observer(struct mc_ctl *mc, mc_write_observer_fn fn, void *ctx)
+{
+    if (!mc)
+        return;
+    mc->observer = fn;
+    mc->observer_ctx = fn ? ctx : NULL;
 }
 
 /* ---------------------------------------------------------------- flushes -- */

@@ -121,6 +121,8 @@ static mc_status boot_platform(struct run *x, const struct mc_cpu_profile *prof,
         return st;
     x->m = mc_board_machine(x->b);
     x->vmm = mc_board_vmm(x->b);
+    if (o->write_observer)
+        mc_set_write_observer(mc_machine_mc(x->m), o->write_observer, o->observer_ctx);
     return MC_OK;
 }
 
@@ -508,6 +510,8 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
     t_start = now_s();
     /* DRAM as mc_libvirt_host_bytes() counts it, which `domain check` checked against the platform;
      * the pool is sparse, so reserving the largest flash costs nothing. */
+    if (o->progress)
+        o->progress(o->cb_ctx, "boot", 0, 0);
     if ((st = boot_platform(&x, prof, &facts, mc_libvirt_host_bytes(r->memory_bytes) - POOL_BASE, err)))
         goto out;
     {
@@ -686,6 +690,8 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
     r->launch_seconds = now_s() - t_start;
     r->guest_launch_seconds = now_s() - t_guest;
     double t_work = now_s();
+    if (!o->platform_only && o->progress)
+        o->progress(o->cb_ctx, "workload", 0, 0);
     if (!o->platform_only &&
         (st = workload(&x, r->external_secret ? NULL : luks, r->external_secret ? NULL : want, want_len,
                         !r->external_secret && !o->secret, err)))

@@ -140,9 +140,17 @@ int mc_cli_fail(const char *path, const struct mc_error *err);
 int mc_cli_error(const char *path, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Errors go to stdout as JSON from now on (set by the dispatcher when --json is given). */
 void mc_cli_set_json_errors(bool on);
+/* A command that streams its JSON object and fails half way: add the error members ("command",
+ * "error", "kind", "exit_status", the same as a JSON error object) to the open object j, close
+ * every level and return MC_EXIT_ERROR. */
+struct mc_json;
+int mc_cli_json_fail(struct mc_json *j, const char *path, const struct mc_error *err);
 
-/* Create an output folder the one way every command does (mkdir -p, mode 0700 for new parts;
- * an existing folder is used as it is). Returns 0, or MC_EXIT_ERROR after printing why. */
-int mc_cli_make_dir(const char *path, const char *dir);
+/* Output folders, one way everywhere (--out-dir, --out DIR, DIR arguments, --dump-vmsa=DIR): the
+ * command declares the folder in its output set (mc_outset_dir, memcrypt/fileio.h): an existing
+ * folder is used as it is; a missing one (its parent must exist) is made when the command
+ * succeeds, with these modes; a failing command leaves nothing. Files are created 0600. */
+#define MC_CLI_DIR_MODE 0755     /* certificates, reports, measurements, VMSAs, pages */
+#define MC_CLI_KEY_DIR_MODE 0700 /* the guest owner's keys (TEK, TIK) */
 
 #endif

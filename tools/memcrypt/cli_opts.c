@@ -33,6 +33,24 @@ void mc_cli_set_json_errors(bool on)
     json_errors = on;
 }
 
+static void error_members(struct mc_json *j, const char *path, const char *msg, int rc, bool usage)
+{
+    mc_json_str(j, "command", path);
+    mc_json_str(j, "error", msg);
+    mc_json_str(j, "kind", usage ? "usage" : rc == MC_EXIT_CHECK ? "check" : "runtime");
+    mc_json_u64(j, "exit_status", (uint64_t)rc);
+}
+
+int mc_cli_json_fail(struct mc_json *j, const char *path, const struct mc_error *err)
+{
+    while (j->depth > 1)
+        mc_json_end(j);
+    error_members(j, path, err && err->msg[0] ? err->msg : mc_status_str(err ? err->code : MC_E_INVAL), MC_EXIT_ERROR,
+                  false);
+    mc_json_finish(j);
+    return MC_EXIT_ERROR;
+}
+
 static int verror(const char *path, int rc, bool usage, const char *fmt, va_list ap)
 {
     char msg[1024];
@@ -42,10 +60,7 @@ static int verror(const char *path, int rc, bool usage, const char *fmt, va_list
         struct mc_json j;
         mc_json_begin(&j, stdout);
         mc_json_obj(&j, NULL);
-        mc_json_str(&j, "command", path);
-        mc_json_str(&j, "error", msg);
-        mc_json_str(&j, "kind", usage ? "usage" : rc == MC_EXIT_CHECK ? "check" : "runtime");
-        mc_json_u64(&j, "exit_status", (uint64_t)rc);
+        error_members(&j, path, msg, rc, usage);
         mc_json_finish(&j);
         fflush(stdout);
     } else {
@@ -78,34 +93,6 @@ int mc_cli_fail(const char *path, const struct mc_error *err)
 {
     return mc_cli_error(path, MC_EXIT_ERROR, "%s",
                         err && err->msg[0] ? err->msg : mc_status_str(err ? err->code : MC_E_INVAL));
-}
-
-int mc_cli_make_dir(const char *path, const char *dir)
-{
-    char buf[4096];
-    if (!dir || !*dir)
-        return mc_cli_error(path, MC_EXIT_USAGE, "the output folder name is empty");
-    if (strlen(dir) >= sizeof buf)
-        return mc_cli_error(path, MC_EXIT_ERROR, "the output folder name is too long");
-    strcpy(buf, dir);
-    /* mkdir -p: every missing part, new ones with mode 0700 (outputs may hold keys). */
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == 0) {
-            char saved = *p;
-            *p = 0;
-            struct stat sb;
-            if (stat(buf, &sb) != 0) {
-                if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-                    return mc_cli_error(path, MC_EXIT_ERROR, "cannot create the folder '%s': %s", buf, strerror(errno));
-            } else if (!S_ISDIR(sb.st_mode)) {
-                return mc_cli_error(path, MC_EXIT_ERROR, "'%s' exists and is not a folder", buf);
-            }
-            *p = saved;
-            if (!saved)
-                break;
-        }
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------------------------ lookup -- */

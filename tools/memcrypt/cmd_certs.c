@@ -14,6 +14,7 @@
 #include <memcrypt/snp_verify.h>
 
 #include "cli.h"
+#include "cli_progress.h"
 #include "crypto/crypto.h"
 
 #define MAX_CERT_FILE 65536
@@ -91,10 +92,8 @@ static int run_verify(const struct mc_cli_cmd *cmd, int argc, char **argv)
     const int json = a.json;
     const char *dir = a.pos[0];
     struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "memcrypt %s: '%s' is not a folder\n", argv[0], dir);
-        return MC_EXIT_ERROR;
-    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return mc_cli_error(argv[0], MC_EXIT_ERROR, "'%s' is not a folder", dir);
     struct verify_ctx v = {.n = 0};
     struct mc_error e;
     mc_clearerr(&e);
@@ -465,8 +464,13 @@ static int run_export(const struct mc_cli_cmd *cmd, int argc, char **argv)
     struct mc_rng *rng = NULL;
     struct mc_sev_identity *id = NULL;
     struct mc_sev_identity_params p = {(uint8_t)maj, (uint8_t)min, (uint8_t)build, (unsigned)bits};
-    if (mc_rng_new((const uint8_t *)seed, seed ? strlen(seed) : 0, &rng, &e) != MC_OK ||
-        mc_sev_identity_new(rng, &p, &id, &e) != MC_OK) {
+    struct mc_cli_progress pr;
+    mc_cli_progress_begin(&pr, argv[0], "making the emulated chip's keys (RSA ARK and ASK, P-384 CEK, OCA, PEK, PDH)");
+    mc_status st = mc_rng_new((const uint8_t *)seed, seed ? strlen(seed) : 0, &rng, &e);
+    if (st == MC_OK)
+        st = mc_sev_identity_new(rng, &p, &id, &e);
+    mc_cli_progress_end(&pr);
+    if (st != MC_OK) {
         mc_rng_free(rng);
         return mc_cli_fail(argv[0], &e);
     }
@@ -475,7 +479,7 @@ static int run_export(const struct mc_cli_cmd *cmd, int argc, char **argv)
                                                  MC_SEV_ID_OCA, MC_SEV_ID_PEK, MC_SEV_ID_PDH};
     int rc = MC_EXIT_OK;
     struct mc_outset *os = NULL; /* the certificates and the --state file: all or none */
-    if (mc_outset_new(&os, &e) != MC_OK || mc_outset_dir(os, dir, 0755, &e) != MC_OK)
+    if (mc_outset_new(&os, &e) != MC_OK || mc_outset_dir(os, dir, MC_CLI_DIR_MODE, &e) != MC_OK)
         rc = mc_cli_fail(argv[0], &e);
     for (int i = 0; i < 6 && rc == MC_EXIT_OK; i++) {
         uint8_t buf[MC_AMD_CERT_MAX_LEN > MC_SEV_CERT_LEN ? MC_AMD_CERT_MAX_LEN : MC_SEV_CERT_LEN];

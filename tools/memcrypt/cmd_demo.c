@@ -12,6 +12,7 @@
 #include <memcrypt/machine.h>
 
 #include "cli.h"
+#include "viz.h"
 
 #define SECRET_LEN 32
 static const uint8_t SECRET[SECRET_LEN] = "TOP SECRET: launch code 0000-42";
@@ -25,22 +26,29 @@ static const uint8_t SECRET[SECRET_LEN] = "TOP SECRET: launch code 0000-42";
 #define PA_BOUNCE 0x10000ull
 
 struct demo {
-    const char *name, *platform, *seed;
+    const char *name, *platform, *seed, *title;
     int json;
     struct mc_json j;
     unsigned n;
+    struct viz_story pic; /* --html */
 };
 
 struct opts {
-    const char *platform, *seed, *dram_file;
+    const char *platform, *seed, *dram_file, *html;
     int json;
 };
 
-enum { O_DRAM_FILE = 1 };
+enum { O_DRAM_FILE = 1, O_HTML };
 
+#define HTML_OPT                                                                                                       \
+    {"html", 0, "FILE", "also write a picture (one HTML file): physical memory page by page coloured by key\n"      \
+     "domain, and every observation of the secret's line side by side", O_HTML, MC_OPT_FILE}
+
+static const struct mc_opt demo_opts[] = {HTML_OPT, {0}};
 static const struct mc_opt cold_boot_opts[] = {
     {"dram-file", 0, "FILE", "keep the DRAM image in FILE (default: a temporary file, removed)", O_DRAM_FILE,
      MC_OPT_FILE},
+    HTML_OPT,
     {0},
 };
 
@@ -50,9 +58,12 @@ static int parse(const struct mc_cli_cmd *cmd, int argc, char **argv, struct opt
     int c;
     memset(o, 0, sizeof *o);
     mc_args_init(&a, cmd, argc, argv);
-    while ((c = mc_args_next(&a)) > 0)
+    while ((c = mc_args_next(&a)) > 0) {
         if (c == O_DRAM_FILE)
             o->dram_file = a.val;
+        else if (c == O_HTML)
+            o->html = a.val;
+    }
     if (c < 0)
         return a.rc;
     o->platform = a.platform;
@@ -68,6 +79,8 @@ static void begin(struct demo *d, const struct opts *o, const char *name, const 
     d->platform = o->platform;
     d->seed = o->seed;
     d->json = o->json;
+    d->title = title;
+    d->pic.path = o->html;
     if (d->json) {
         mc_json_begin(&d->j, stdout);
         mc_json_obj(&d->j, NULL);
@@ -84,6 +97,7 @@ static void begin(struct demo *d, const struct opts *o, const char *name, const 
 
 static void say(struct demo *d, const char *text)
 {
+    viz_story_note(&d->pic, text);
     if (d->json) {
         mc_json_obj(&d->j, NULL);
         mc_json_str(&d->j, "note", text);
@@ -105,6 +119,7 @@ static void view(struct demo *d, const char *who, const uint8_t *b, size_t n)
     }
     txt[k] = 0;
     d->n++;
+    viz_story_view(&d->pic, who, b, n, secret, secret ? "the secret" : "not the secret");
     if (d->json) {
         mc_json_obj(&d->j, NULL);
         mc_json_str(&d->j, "who", who);
@@ -131,6 +146,13 @@ static void fail_line(struct demo *d, const char *who, const struct mc_error *e)
 
 static int finish(struct demo *d, const char *conclusion)
 {
+    char title[160], sub[160], path[64];
+    struct mc_error e;
+    snprintf(title, sizeof title, "memcrypt demo %s: %s", d->name, d->title);
+    snprintf(sub, sizeof sub, "platform %s, %s", d->platform, d->seed ? "deterministic keys (--seed)" : "fresh random keys");
+    snprintf(path, sizeof path, "demo %s", d->name);
+    if (viz_story_write(&d->pic, title, sub, conclusion, &e) != MC_OK)
+        return d->json ? mc_cli_json_fail(&d->j, path, &e) : mc_cli_fail(path, &e);
     if (d->json) {
         mc_json_end(&d->j);
         mc_json_str(&d->j, "conclusion", conclusion);
@@ -144,7 +166,7 @@ static int finish(struct demo *d, const char *conclusion)
 /* Build a board; seed_tag distinguishes boots of the same demo. These demos are about the
  * memory path alone: the board has no firmware or hypervisor (which would also draw from the
  * DRBG and so change every key the demo shows for a seed). *m is the board's machine. */
-static mc_status make(const struct opts *o, const char *seed_tag, int tsme, int sme, const char *file,
+static mc_status make(struct demo *d, const struct opts *o, const char *seed_tag, int tsme, int sme, const char *file,
                       struct mc_board **b, struct mc_machine **m, struct mc_error *e)
 {
     struct mc_board_config c;
@@ -163,7 +185,11 @@ static mc_status make(const struct opts *o, const char *seed_tag, int tsme, int 
         c.machine.seed_len = strlen(seed);
     }
     st = mc_board_create(&c, b, e);
+    if (st)
+        return st;
     *m = mc_board_machine(*b);
+    if (d->pic.path)
+        mc_set_write_observer(mc_machine_mc(*m), viz_map_observe, &d->pic.map);
     return st;
 }
 
@@ -184,22 +210,20 @@ static mc_status paging_on(struct mc_machine *m, struct mc_error *e)
     return st;
 }
 
-static int bail(struct demo *d, struct mc_board *bd, const char *path, const struct mc_error *e)
+static int bail(struct demo *d, struct mc_board *bd, const struct mc_error *e)
 {
-    if (d->json) {
-        mc_json_end(&d->j);
-        mc_json_str(&d->j, "error", e->msg);
-        mc_json_finish(&d->j);
-    }
+    char path[64];
+    snprintf(path, sizeof path, "demo %s", d->name ? d->name : "");
+    int rc = d->json ? mc_cli_json_fail(&d->j, path, e) : mc_cli_fail(path, e);
     mc_board_destroy(bd);
-    (void)path;
-    return mc_cli_fail(d->name ? d->name : "demo", e);
+    viz_story_free(&d->pic);
+    return rc;
 }
 
 #define TRY(x)                                                                                                         \
     do {                                                                                                               \
         if ((x) != MC_OK)                                                                                              \
-            return bail(&d, bd, NULL, &e);                                                                              \
+            return bail(&d, bd, &e);                                                                             \
     } while (0)
 
 static int run_sme(const struct mc_cli_cmd *cmd, int argc, char **argv)
@@ -213,7 +237,7 @@ static int run_sme(const struct mc_cli_cmd *cmd, int argc, char **argv)
     struct mc_machine *m = NULL;
     struct mc_error e;
     begin(&d, &o, "sme", "Secure Memory Encryption: the C-bit selects the host key");
-    TRY(make(&o, "boot-1", -1, 1, NULL, &bd, &m, &e));
+    TRY(make(&d, &o, "boot-1", -1, 1, NULL, &bd, &m, &e));
     TRY(paging_on(m, &e));
     uint64_t c = mc_machine_enc_bit(m);
     uint8_t b[SECRET_LEN];
@@ -262,7 +286,7 @@ static int run_tsme(const struct mc_cli_cmd *cmd, int argc, char **argv)
     struct mc_machine *m = NULL;
     struct mc_error e;
     begin(&d, &o, "tsme", "Transparent SME: every access uses the platform key, the C-bit is ignored");
-    TRY(make(&o, "boot-1", 1, -1, NULL, &bd, &m, &e));
+    TRY(make(&d, &o, "boot-1", 1, -1, NULL, &bd, &m, &e));
     TRY(paging_on(m, &e));
     uint8_t b[SECRET_LEN];
     say(&d, "The BIOS turned TSME on (and set SYSCFG[23], MemEncryptionModEn, as TSME needs). The CPU stores the "
@@ -316,7 +340,7 @@ static int run_cold_boot(const struct mc_cli_cmd *cmd, int argc, char **argv)
         path = tmp;
     }
     begin(&d, &o, "cold-boot", "Cold boot: DRAM keeps its contents across a power cycle, the key does not");
-    TRY(make(&o, "boot-1", -1, 1, path, &bd, &m, &e));
+    TRY(make(&d, &o, "boot-1", -1, 1, path, &bd, &m, &e));
     uint64_t c = mc_machine_enc_bit(m);
     uint8_t b[SECRET_LEN];
     say(&d, "Boot 1: the OS keeps the secret in an encrypted page (C=1) and, carelessly, in an unencrypted one.");
@@ -329,7 +353,7 @@ static int run_cold_boot(const struct mc_cli_cmd *cmd, int argc, char **argv)
     bd = NULL;
     m = NULL;
     say(&d, "Power cut. The attacker moves the DIMMs (the DRAM file) to another machine.");
-    TRY(make(&o, "boot-2", -1, 1, path, &bd, &m, &e));
+    TRY(make(&d, &o, "boot-2", -1, 1, path, &bd, &m, &e));
     TRY(mc_dram_read(mc_machine_dram(m), PA_DATA, b, SECRET_LEN, &e));
     view(&d, "attacker reads the encrypted page raw", b, SECRET_LEN);
     TRY(mc_dram_read(mc_machine_dram(m), PA_CLEAR, b, SECRET_LEN, &e));
@@ -358,7 +382,7 @@ static int run_cache_alias(const struct mc_cli_cmd *cmd, int argc, char **argv)
     struct mc_machine *m = NULL;
     struct mc_error e;
     begin(&d, &o, "cache-alias", "Cache aliasing: the same frame cached under two key domains");
-    TRY(make(&o, "boot-1", -1, 1, NULL, &bd, &m, &e));
+    TRY(make(&d, &o, "boot-1", -1, 1, NULL, &bd, &m, &e));
     TRY(paging_on(m, &e));
     uint8_t b[SECRET_LEN];
     say(&d, "The cache holds plaintext lines tagged (physical line, key domain); C=0 and C=1 are different tags.");
@@ -421,25 +445,29 @@ static int run_cache_alias(const struct mc_cli_cmd *cmd, int argc, char **argv)
 const struct mc_cli_cmd mc_cli_demo[] = {
     {.path = "demo sme",
      .summary = "SME: what the CPU, the DRAM bus and DMA devices see; a reset",
-     .synopsis = "[--seed S] [--platform P] [--json]",
+     .synopsis = "[--seed S] [--platform P] [--json] [--html FILE]",
      .about = "The CPU stores a secret through a C=1 mapping; the CPU, a C=0 alias, the DRAM bus and DMA\n"
               "devices (64-bit, 32-bit, through a bounce buffer) read it; then a reset draws a new key.\n",
      .common = DEMO_COMMON,
+     .opts = demo_opts,
      .platform_default = "milan",
-     .examples = "memcrypt demo sme --seed 1\n",
+     .examples = "memcrypt demo sme --seed 1\n"
+                 "d=$(mktemp -d)\n"
+                 "memcrypt demo sme --seed 1 --html $d/sme.html   # open it in a browser\n",
      .run = run_sme},
     {.path = "demo tsme",
      .summary = "TSME: the C-bit ignored, everything encrypted with one platform key",
-     .synopsis = "[--seed S] [--platform P] [--json]",
+     .synopsis = "[--seed S] [--platform P] [--json] [--html FILE]",
      .about = "The BIOS turns Transparent SME on: every access uses the platform key, C=0 and C=1 alike;\n"
               "only the DRAM bus sees ciphertext, and SEV keys are not available.\n",
      .common = DEMO_COMMON,
+     .opts = demo_opts,
      .platform_default = "milan",
      .examples = "memcrypt demo tsme --seed 1\n",
      .run = run_tsme},
     {.path = "demo cold-boot",
      .summary = "cold boot: a DRAM image read on another machine",
-     .synopsis = "[--seed S] [--platform P] [--dram-file PATH] [--json]",
+     .synopsis = "[--seed S] [--platform P] [--dram-file PATH] [--json] [--html FILE]",
      .about = "Boot 1 keeps a secret in an encrypted and in an unencrypted page; the power is cut and the\n"
               "DRAM image (a file) is read on boot 2 with a new key.\n",
      .opts = cold_boot_opts,
@@ -449,10 +477,11 @@ const struct mc_cli_cmd mc_cli_demo[] = {
      .run = run_cold_boot},
     {.path = "demo cache-alias",
      .summary = "cache aliasing across key domains; CLFLUSH and VM_PAGE_FLUSH",
-     .synopsis = "[--seed S] [--platform P] [--json]",
+     .synopsis = "[--seed S] [--platform P] [--json] [--html FILE]",
      .about = "One frame cached under two key domains (C=0 and C=1, then a guest's ASID): the stale line,\n"
               "and how CLFLUSH, WBINVD and VM_PAGE_FLUSH resolve it.\n",
      .common = DEMO_COMMON,
+     .opts = demo_opts,
      .platform_default = "rome",
      .examples = "memcrypt demo cache-alias --seed 1 --platform rome\n",
      .run = run_cache_alias},

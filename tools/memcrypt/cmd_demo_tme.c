@@ -22,6 +22,7 @@
 #include <memcrypt/tme.h>
 
 #include "cli.h"
+#include "viz.h"
 #include "crypto/crypto.h"
 
 #define LINE 64
@@ -35,20 +36,34 @@ struct tdemo {
     struct mc_board *b;
     struct mc_machine *m; /* the board's */
     struct mc_tme *t;     /* the board's */
+    const char *name, *title, *seed;
+    struct viz_story pic; /* --html */
 };
 
 struct topts {
-    const char *seed;
+    const char *seed, *html;
     int json;
+};
+
+enum { O_HTML = 1 };
+
+static const struct mc_opt tdemo_opts[] = {
+    {"html", 0, "FILE", "also write a picture (one HTML file): physical memory page by page coloured by key\n"
+     "domain (KeyIDs), and every observation of the lines side by side", O_HTML, MC_OPT_FILE},
+    {0},
 };
 
 static int topts_parse(const struct mc_cli_cmd *cmd, int argc, char **argv, struct topts *o)
 {
     struct mc_args a;
+    int c;
     memset(o, 0, sizeof *o);
-    int rc = mc_args_all(&a, cmd, argc, argv);
-    if (rc)
-        return rc;
+    mc_args_init(&a, cmd, argc, argv);
+    while ((c = mc_args_next(&a)) > 0)
+        if (c == O_HTML)
+            o->html = a.val;
+    if (c < 0)
+        return a.rc;
     o->seed = a.seed;
     o->json = a.json;
     return -1;
@@ -56,6 +71,8 @@ static int topts_parse(const struct mc_cli_cmd *cmd, int argc, char **argv, stru
 
 static void t_note(struct tdemo *d, const char *text)
 {
+    if (text[0] != ' ') /* "  -> ..." lines comment on the last observation */
+        viz_story_note(&d->pic, text);
     if (d->json) {
         mc_json_obj(&d->j, NULL);
         mc_json_str(&d->j, "note", text);
@@ -75,6 +92,7 @@ static void t_view(struct tdemo *d, const char *who, const uint8_t *b, const uin
     }
     txt[16] = 0;
     d->n++;
+    viz_story_view(&d->pic, who, b, LINE, match, match ? known_name : "");
     if (d->json) {
         mc_json_obj(&d->j, NULL);
         mc_json_str(&d->j, "who", who);
@@ -119,6 +137,10 @@ static int t_begin(struct tdemo *d, const struct topts *o, const char *name, con
 {
     memset(d, 0, sizeof *d);
     d->json = o->json;
+    d->name = name;
+    d->title = title;
+    d->seed = o->seed;
+    d->pic.path = o->html;
     struct mc_board_config cfg;
     if (mc_board_config_init(&cfg, "icelake-sp", err) != MC_OK)
         return -1;
@@ -134,6 +156,8 @@ static int t_begin(struct tdemo *d, const struct topts *o, const char *name, con
         return -1;
     d->m = mc_board_machine(d->b);
     d->t = mc_board_tme(d->b);
+    if (d->pic.path)
+        mc_set_write_observer(mc_machine_mc(d->m), viz_map_observe, &d->pic.map);
     if (d->json) {
         mc_json_begin(&d->j, stdout);
         mc_json_obj(&d->j, NULL);
@@ -149,17 +173,31 @@ static int t_begin(struct tdemo *d, const struct topts *o, const char *name, con
     return 0;
 }
 
-static void t_end(struct tdemo *d) { mc_board_destroy(d->b); }
+static int t_fail(struct tdemo *d, const char *path, struct mc_error *e);
+
+static void t_end(struct tdemo *d)
+{
+    mc_board_destroy(d->b);
+    viz_story_free(&d->pic);
+}
+
+/* --html: the picture, before the JSON object is closed (a failure goes into it). */
+static int t_picture(struct tdemo *d, const char *path, const char *conclusion)
+{
+    char title[160], sub[160];
+    struct mc_error e;
+    snprintf(title, sizeof title, "memcrypt demo %s: %s", d->name, d->title);
+    snprintf(sub, sizeof sub, "platform icelake-sp, %s", d->seed ? "deterministic keys (--seed)" : "fresh random keys");
+    if (viz_story_write(&d->pic, title, sub, conclusion, &e) == MC_OK)
+        return 0;
+    return t_fail(d, path, &e);
+}
 
 static int t_fail(struct tdemo *d, const char *path, struct mc_error *e)
 {
-    if (d->json) {
-        mc_json_end(&d->j);
-        mc_json_str(&d->j, "error", e->msg);
-        mc_json_finish(&d->j);
-    }
+    int rc = d->json ? mc_cli_json_fail(&d->j, path, e) : mc_cli_fail(path, e);
     t_end(d);
-    return mc_cli_fail(path, e);
+    return rc;
 }
 
 #define TRY(expr)                                                                                                      \
@@ -231,6 +269,9 @@ static int run_demo_tme(const struct mc_cli_cmd *cmd, int argc, char **argv)
                         : "  -> the replay did not take effect.");
     t_snp(&d, "a hypervisor write into a guest-owned page fails the RMP check (#PF with the RMP bit; RMP check "
               "not modelled yet); a replay on the DRAM bus itself is outside SNP's protection too.");
+    if (t_picture(&d, argv[0], "TME encrypts all memory with one key and checks nothing: an old ciphertext line "
+                               "written back decrypts to the old value."))
+        return MC_EXIT_ERROR;
     if (d.json) {
         mc_json_end(&d.j);
         mc_json_bool(&d.j, "replay_undetected", replayed);
@@ -417,6 +458,9 @@ static int run_demo_mktme(const struct mc_cli_cmd *cmd, int argc, char **argv)
     t_snp(&d, "SNP would raise #NPF/RMP violation here (RMP check not modelled yet).");
     mc_ept_destroy(vm1);
     mc_ept_destroy(vm2);
+    if (t_picture(&d, argv[0], "MKTME gives each VM its own key (KeyID), but binds keys to KeyIDs, not to pages: "
+                               "replayed lines and remapped pages go unnoticed."))
+        return MC_EXIT_ERROR;
     if (d.json) {
         mc_json_end(&d.j);
         mc_json_bool(&d.j, "replay_undetected", replayed);
@@ -437,24 +481,28 @@ fail:
 const struct mc_cli_cmd mc_cli_demo_tme[] = {
     {.path = "demo tme",
      .summary = "Intel TME: activation MSRs, exclusion range, and a replay TME cannot detect",
-     .synopsis = "[--seed S] [--json]",
+     .synopsis = "[--seed S] [--json] [--html FILE]",
      .about = "Firmware programs IA32_TME_EXCLUDE_MASK/BASE and IA32_TME_ACTIVATE on an Ice Lake-SP profile;\n"
               "the CPU reads plaintext while DRAM holds AES-XTS ciphertext (plaintext inside the exclusion\n"
               "range); then an attacker replays an old ciphertext line and the CPU silently reads the old\n"
               "value. --seed makes the keys (and so every byte shown) deterministic.\n",
+     .opts = tdemo_opts,
      .common = MC_CO_SEED | MC_CO_JSON,
      .examples = "memcrypt demo tme --seed 1\n",
      .run = run_demo_tme},
     {.path = "demo mktme",
      .summary = "Intel MKTME: PCONFIG keys, KeyIDs per VM through EPT, replay and remap attacks",
-     .synopsis = "[--seed S] [--json]",
+     .synopsis = "[--seed S] [--json] [--html FILE]",
      .about = "PCONFIG programs KeyIDs 1-3; VM1 (KeyID 1) and VM2 (KeyID 2) get private memory through EPT and\n"
               "share a page with KeyID 3; the hypervisor (KeyID 0) reads ciphertext, and so does a DMA device\n"
               "through KeyID 0 (through VM1's KeyID it reads the plaintext). Then the two attacks\n"
               "MKTME does not stop: replaying an old ciphertext line, and remapping a VM page to another\n"
               "KeyID or another page — each next to what SEV-SNP's RMP would do.\n",
+     .opts = tdemo_opts,
      .common = MC_CO_SEED | MC_CO_JSON,
-     .examples = "memcrypt demo mktme --seed 1\n",
+     .examples = "memcrypt demo mktme --seed 1\n"
+                 "d=$(mktemp -d)\n"
+                 "memcrypt demo mktme --seed 1 --html $d/mktme.html   # open it in a browser\n",
      .run = run_demo_mktme},
     {0},
 };

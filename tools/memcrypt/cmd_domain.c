@@ -19,7 +19,7 @@ static void json_blob(struct mc_json *j, const char *key, const struct mc_lv_blo
     if (!b->text)
         return;
     mc_json_obj(j, key);
-    mc_json_bool(j, "base64Valid", b->valid);
+    mc_json_bool(j, "base64_valid", b->valid);
     mc_json_u64(j, "bytes", b->len);
     mc_json_end(j);
 }
@@ -102,79 +102,79 @@ static int run_check(const struct mc_cli_cmd *cmd, int argc, char **argv)
             mc_json_str(&j, "error", verr.msg);
         mc_json_str(&j, "name", d->name);
         mc_json_str(&j, "uuid", d->uuid);
-        mc_json_u64(&j, "memoryKiB", d->memory_kib);
+        mc_json_u64(&j, "memory_kib", d->memory_kib);
         if (d->has_current_memory)
-            mc_json_u64(&j, "currentMemoryKiB", d->current_memory_kib);
+            mc_json_u64(&j, "current_memory_kib", d->current_memory_kib);
         mc_json_u64(&j, "vcpus", d->vcpus);
         mc_json_str(&j, "machine", d->machine);
         mc_json_str(&j, "loader", d->loader);
-        mc_json_str(&j, "loaderType", d->loader_type);
+        mc_json_str(&j, "loader_type", d->loader_type);
         mc_json_str(&j, "nvram", d->nvram);
         mc_json_str(&j, "kernel", d->kernel);
         mc_json_str(&j, "initrd", d->initrd);
         mc_json_str(&j, "cmdline", d->cmdline);
-        mc_json_obj(&j, "launchSecurity");
+        mc_json_obj(&j, "launch_security");
         mc_json_str(&j, "type", mc_libvirt_sectype_name(s->type));
         if (s->type != MC_LV_SEC_NONE) {
             if (s->has_cbitpos)
                 mc_json_u64(&j, "cbitpos", s->cbitpos);
             if (s->has_reduced_phys_bits)
-                mc_json_u64(&j, "reducedPhysBits", s->reduced_phys_bits);
+                mc_json_u64(&j, "reduced_phys_bits", s->reduced_phys_bits);
             if (s->has_policy)
                 mc_json_hex64(&j, "policy", s->policy);
             if (tri(s->kernel_hashes))
-                mc_json_str(&j, "kernelHashes", tri(s->kernel_hashes));
+                mc_json_str(&j, "kernel_hashes", tri(s->kernel_hashes));
             if (tri(s->author_key))
-                mc_json_str(&j, "authorKey", tri(s->author_key));
+                mc_json_str(&j, "author_key", tri(s->author_key));
             if (tri(s->vcek))
                 mc_json_str(&j, "vcek", tri(s->vcek));
-            json_blob(&j, "dhCert", &s->dh_cert);
+            json_blob(&j, "dh_cert", &s->dh_cert);
             json_blob(&j, "session", &s->session);
-            json_blob(&j, "guestVisibleWorkarounds", &s->gosvw);
-            json_blob(&j, "idBlock", &s->id_block);
-            json_blob(&j, "idAuth", &s->id_auth);
-            json_blob(&j, "hostData", &s->host_data);
+            json_blob(&j, "guest_visible_workarounds", &s->gosvw);
+            json_blob(&j, "id_block", &s->id_block);
+            json_blob(&j, "id_auth", &s->id_auth);
+            json_blob(&j, "host_data", &s->host_data);
         }
         mc_json_end(&j);
-        mc_json_arr(&j, "hostRequirements");
+        mc_json_arr(&j, "host_requirements");
         for (size_t i = 0; i < req.n; i++)
             mc_json_str(&j, NULL, req.msg[i]);
         mc_json_end(&j);
-        print_lines_json(&j, "qemuArgs", args);
+        print_lines_json(&j, "qemu_args", args);
         mc_json_finish(&j);
     } else {
         printf("domain %s on platform %s (C-bit %u, %u SEV / %u SEV-ES guests%s)\n", d->name, p.name, p.cbitpos,
                mc_libvirt_max_guests(&p), mc_libvirt_max_es_guests(&p), p.sev_snp ? ", SEV-SNP" : "");
-        printf("  %-24s %llu KiB\n", "memory", (unsigned long long)d->memory_kib);
+        printf("  %-24s %llu\n", "memory_kib", (unsigned long long)d->memory_kib);
         printf("  %-24s %u\n", "vcpus", d->vcpus);
-        printf("  %-24s %s\n", "firmware", d->loader ? d->loader : "(none)");
+        printf("  %-24s %s\n", "loader", d->loader ? d->loader : "(none)");
         if (d->kernel)
             printf("  %-24s %s\n", "kernel", d->kernel);
         if (d->initrd)
             printf("  %-24s %s\n", "initrd", d->initrd);
         if (d->cmdline)
             printf("  %-24s %s\n", "cmdline", d->cmdline);
-        printf("  %-24s %s\n", "launchSecurity", mc_libvirt_sectype_name(s->type));
+        printf("  %-24s %s\n", "launch_security", mc_libvirt_sectype_name(s->type));
         if (s->type != MC_LV_SEC_NONE) {
             if (s->has_cbitpos)
                 printf("  %-24s %u\n", "cbitpos", s->cbitpos);
             if (s->has_reduced_phys_bits)
-                printf("  %-24s %u\n", "reducedPhysBits", s->reduced_phys_bits);
+                printf("  %-24s %u\n", "reduced_phys_bits", s->reduced_phys_bits);
             if (s->has_policy)
                 printf("  %-24s 0x%llx%s\n", "policy", (unsigned long long)s->policy,
                        s->type == MC_LV_SEC_SEV && (s->policy & 4) ? " (SEV-ES)" : "");
             if (tri(s->kernel_hashes))
-                printf("  %-24s %s\n", "kernelHashes", tri(s->kernel_hashes));
+                printf("  %-24s %s\n", "kernel_hashes", tri(s->kernel_hashes));
             if (tri(s->author_key))
-                printf("  %-24s %s\n", "authorKey", tri(s->author_key));
+                printf("  %-24s %s\n", "author_key", tri(s->author_key));
             if (tri(s->vcek))
                 printf("  %-24s %s\n", "vcek", tri(s->vcek));
-            text_blob("dhCert", &s->dh_cert);
+            text_blob("dh_cert", &s->dh_cert);
             text_blob("session", &s->session);
-            text_blob("guestVisibleWorkarounds", &s->gosvw);
-            text_blob("idBlock", &s->id_block);
-            text_blob("idAuth", &s->id_auth);
-            text_blob("hostData", &s->host_data);
+            text_blob("guest_visible_workarounds", &s->gosvw);
+            text_blob("id_block", &s->id_block);
+            text_blob("id_auth", &s->id_auth);
+            text_blob("host_data", &s->host_data);
         }
         printf("\nQEMU arguments (as libvirt generates them):\n");
         const char *q = args;

@@ -75,20 +75,20 @@ static int run_domcaps(const struct mc_cli_cmd *cmd, int argc, char **argv)
         mc_json_bool(&j, "supported", p.sev);
         if (p.sev) {
             mc_json_u64(&j, "cbitpos", p.cbitpos);
-            mc_json_u64(&j, "reducedPhysBits", p.guest_reduced_phys_bits);
-            mc_json_u64(&j, "hostPhysAddrReduction", p.phys_addr_reduction);
-            mc_json_u64(&j, "maxGuests", mc_libvirt_max_guests(&p));
-            mc_json_u64(&j, "maxESGuests", mc_libvirt_max_es_guests(&p));
+            mc_json_u64(&j, "reduced_phys_bits", p.guest_reduced_phys_bits);
+            mc_json_u64(&j, "host_phys_addr_reduction", p.phys_addr_reduction);
+            mc_json_u64(&j, "max_guests", mc_libvirt_max_guests(&p));
+            mc_json_u64(&j, "max_es_guests", mc_libvirt_max_es_guests(&p));
             char b64[4 * ((MC_SEV_ID_LEN + 2) / 3) + 1];
             mc_base64_encode(p.cpu0_id, p.cpu0_id_len, b64);
-            mc_json_str(&j, "cpu0Id", b64);
+            mc_json_str(&j, "cpu0_id", b64);
         }
         mc_json_end(&j);
-        mc_json_bool(&j, "sevSnp", p.sev_snp);
+        mc_json_bool(&j, "sev_snp", p.sev_snp);
         char v[16];
         snprintf(v, sizeof v, "%u.%u", p.api_major, p.api_minor);
-        mc_json_str(&j, "firmwareApi", v);
-        mc_json_u64(&j, "firmwareBuild", p.build);
+        mc_json_str(&j, "firmware_api", v);
+        mc_json_u64(&j, "firmware_build", p.build);
         mc_json_finish(&j);
         return MC_EXIT_OK;
     }

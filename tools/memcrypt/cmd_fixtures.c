@@ -10,6 +10,7 @@
 #include <memcrypt/snp_report.h>
 
 #include "cli.h"
+#include "cli_progress.h"
 #include "cli_util.h"
 
 enum { O_OUT = 1, O_GEN, O_VLEK, O_CHIP, O_TCB };
@@ -63,7 +64,11 @@ static int run_root(const struct mc_cli_cmd *cmd, int argc, char **argv)
             return mc_cli_usage_error(argv[0], "--tcb: %s", err.msg);
         o.has_tcb = true;
     }
-    if (mc_snp_fixture_make_root(out, &o, &err))
+    struct mc_cli_progress pr;
+    mc_cli_progress_begin(&pr, argv[0], "making the RSA-4096 ARK and ASK of the test root");
+    mc_status st = mc_snp_fixture_make_root(out, &o, &err);
+    mc_cli_progress_end(&pr);
+    if (st)
         return mc_cli_fail(argv[0], &err);
     const char *leaf = o.vlek ? "vlek" : "vcek", *inter = o.vlek ? "asvk" : "ask";
     if (json) {

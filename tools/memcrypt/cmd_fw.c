@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "cli_progress.h"
 
 #define DATA_PA 0x20000ull /* host data (certificates, CSR, ID); the board's mailbox page is below */
 
@@ -26,6 +27,8 @@ struct fwcli {
     int json, init;
     struct mc_board *b;
     char **pos; /* positional arguments */
+    const char *path;
+    struct mc_cli_progress progress; /* a new chip makes its RSA-4096 keys: seconds */
     struct mc_machine *m;
     struct mc_psp *psp;
     struct mc_error err;
@@ -54,10 +57,14 @@ static int parse(struct fwcli *c, const struct mc_cli_cmd *cmd, int argc, char *
     c->seed = a.seed;
     c->json = a.json;
     c->pos = a.pos;
+    c->path = argv[0];
     return 0;
 }
 
-static int open_fw(struct fwcli *c)
+/* The firmware's work is over: the progress line goes before anything is printed. */
+static void quiet(struct fwcli *c) { mc_cli_progress_end(&c->progress); }
+
+static int open_board(struct fwcli *c)
 {
     struct mc_board_config bc;
     if (mc_board_config_init(&bc, c->platform, &c->err))
@@ -80,7 +87,20 @@ static int open_fw(struct fwcli *c)
     return 0;
 }
 
-static void close_fw(struct fwcli *c) { mc_board_destroy(c->b); }
+static int open_fw(struct fwcli *c)
+{
+    mc_cli_progress_begin(&c->progress, c->path, "working (a new chip makes its RSA-4096 keys)");
+    int rc = open_board(c);
+    if (rc)
+        quiet(c);
+    return rc;
+}
+
+static void close_fw(struct fwcli *c)
+{
+    quiet(c);
+    mc_board_destroy(c->b);
+}
 
 static mc_status hw(struct fwcli *c, uint64_t pa, void *buf, size_t len, int write)
 {
@@ -109,6 +129,7 @@ static uint32_t init(struct fwcli *c)
 
 static int finish(struct fwcli *c, const char *path, uint32_t st)
 {
+    quiet(c);
     int rc = st ? mc_cli_fail(path, &c->err) : MC_EXIT_OK;
     close_fw(c);
     return rc;
@@ -116,6 +137,7 @@ static int finish(struct fwcli *c, const char *path, uint32_t st)
 
 static int report_ok(struct fwcli *c, const char *what)
 {
+    quiet(c);
     if (c->json) {
         struct mc_json j;
         mc_json_begin(&j, stdout);
@@ -145,6 +167,7 @@ static int run_status(const struct mc_cli_cmd *cmd, int argc, char **argv)
     if (run(&c, MC_SEV_CMD_PLATFORM_STATUS, b, sizeof b))
         return finish(&c, argv[0], 1);
     const char *owner = (b[3] & 1) ? "external" : "self";
+    quiet(&c);
     if (c.json) {
         struct mc_json j;
         mc_json_begin(&j, stdout);
@@ -162,15 +185,16 @@ static int run_status(const struct mc_cli_cmd *cmd, int argc, char **argv)
         mc_json_end(&j);
         mc_json_finish(&j);
     } else {
-        printf("platform:      %s (emulated AMD Secure Processor)\n", c.platform);
-        printf("API version:   %u.%u, build %u\n", b[0], b[1], b[7]);
-        printf("state:         %s\n", mc_sev_pstate_name(b[2]));
-        printf("owner:         %s-owned\n", owner);
-        printf("SEV-ES:        %s\n", (mc_le16(b + 4) & 1) ? "initialised" : "not initialised");
-        printf("guests:        %u\n", mc_le32(b + 8));
-        printf("identity:      %s\n", mc_psp_has_identity(c.psp) ? "present (OCA, PEK, PDH, CEK; emulated ARK/ASK)"
-                                                                  : "not created yet (made on first use)");
-        printf("state file:    %s\n", c.state ? c.state : "(none: nothing persists)");
+        printf("platform:         %s (emulated AMD Secure Processor)\n", c.platform);
+        printf("api_version:      %u.%u (api_major, api_minor)\n", b[0], b[1]);
+        printf("build:            %u\n", b[7]);
+        printf("state:            %s\n", mc_sev_pstate_name(b[2]));
+        printf("owner:            %s (%s-owned)\n", owner, owner);
+        printf("es_initialized:   %s\n", (mc_le16(b + 4) & 1) ? "yes" : "no");
+        printf("guest_count:      %u\n", mc_le32(b + 8));
+        printf("identity_created: %s\n", mc_psp_has_identity(c.psp) ? "yes (OCA, PEK, PDH, CEK; emulated ARK/ASK)"
+                                                                      : "no (made on first use)");
+        printf("state_file:       %s\n", c.state ? c.state : "(none: nothing persists)");
     }
     return finish(&c, argv[0], 0);
 }
@@ -254,7 +278,7 @@ static int run_pdh_export(const struct mc_cli_cmd *cmd, int argc, char **argv)
         return finish(&c, argv[0], 1);
     static const char *const names[] = {"pek.cert", "oca.cert", "cek.cert"};
     struct mc_outset *os = NULL; /* all four or none */
-    int bad = mc_outset_new(&os, &c.err) || mc_outset_dir(os, c.pos[0], 0755, &c.err) ||
+    int bad = mc_outset_new(&os, &c.err) || mc_outset_dir(os, c.pos[0], MC_CLI_DIR_MODE, &c.err) ||
               mc_outset_add_in(os, c.pos[0], "pdh.cert", pdh, sizeof pdh, &c.err);
     for (int i = 0; i < 3 && !bad; i++)
         bad = mc_outset_add_in(os, c.pos[0], names[i], chain + i * MC_SEV_CERT_LEN, MC_SEV_CERT_LEN, &c.err);
@@ -262,6 +286,7 @@ static int run_pdh_export(const struct mc_cli_cmd *cmd, int argc, char **argv)
     mc_outset_free(os);
     if (bad)
         return finish(&c, argv[0], 1);
+    quiet(&c);
     if (!c.json)
         printf("wrote pdh.cert, pek.cert, oca.cert, cek.cert (unsigned, as PDH_CERT_EXPORT returns it) to %s\n",
                c.pos[0]);
@@ -311,6 +336,7 @@ static int run_get_id(const struct mc_cli_cmd *cmd, int argc, char **argv)
         return finish(&c, argv[0], 1);
     char hex[129];
     mc_hex_encode(id, sizeof id, hex);
+    quiet(&c);
     if (c.json) {
         struct mc_json j;
         mc_json_begin(&j, stdout);

@@ -201,12 +201,12 @@ static int run_build(const struct mc_cli_cmd *cmd, int argc, char **argv)
             mc_json_bool(&j, "author_key_enabled", res.author_key);
             mc_json_finish(&j);
         } else {
-            printf("measurement:       %s\nid-key-digest:     %s\n", ld, ikd);
+            printf("measurement:       %s\nid_key_digest:     %s\n", ld, ikd);
             if (res.author_key)
-                printf("author-key-digest: %s\n", akd);
-            printf("id-block: ");
+                printf("author_key_digest: %s\n", akd);
+            printf("id_block: ");
             print_b64(stdout, block, sizeof block);
-            printf("\nid-auth: ");
+            printf("\nid_auth: ");
             print_b64(stdout, auth, sizeof auth);
             printf("\n\nQEMU:    -object sev-snp-guest,...,policy=0x%llx,id-block=", (unsigned long long)blk.policy);
             print_b64(stdout, block, sizeof block);
@@ -347,17 +347,17 @@ static int run_check(const struct mc_cli_cmd *cmd, int argc, char **argv)
         }
         mc_json_finish(&j);
     } else {
-        printf("measurement:       %s\nfamily-id:         ", ld);
+        printf("measurement:       %s\nfamily_id:         ", ld);
         for (int i = 0; i < 16; i++)
             printf("%02x", blk.family_id[i]);
-        printf("\nimage-id:          ");
+        printf("\nimage_id:          ");
         for (int i = 0; i < 16; i++)
             printf("%02x", blk.image_id[i]);
-        printf("\nversion:           %u\nguest-svn:         %u\npolicy:            0x%llx\n", blk.version,
+        printf("\nversion:           %u\nguest_svn:         %u\npolicy:            0x%llx\n", blk.version,
                blk.guest_svn, (unsigned long long)blk.policy);
         if (st == MC_OK) {
-            printf("id-key-digest:     %s\n", ikd);
-            printf("author-key:        %s\n", res.author_key ? akd : "none");
+            printf("id_key_digest:     %s\n", ikd);
+            printf("author_key_digest: %s\n", res.author_key ? akd : "none");
         }
         printf("%s%s\n", fail ? "FAILED: " : "OK: signatures verify", fail ? fail : "");
     }

@@ -174,6 +174,8 @@ static int run_measure(const struct mc_cli_cmd *cmd, int argc, char **argv)
     size_t n;
     struct mc_error e;
     mc_status st = req.dump_vmsa ? mc_outset_new(&ctx.dump, &e) : MC_OK;
+    if (st == MC_OK && req.dump_dir)
+        st = mc_outset_dir(ctx.dump, req.dump_dir, MC_CLI_DIR_MODE, &e);
     if (st == MC_OK)
         st = mc_measure(&req.in, d, &n, &e);
     if (st == MC_OK && ctx.dump_st == MC_OK && ctx.dump)
@@ -283,14 +285,11 @@ static int run_diff(const struct mc_cli_cmd *cmd, int argc, char **argv)
         rb.in.cb_ctx = &cb;
         struct mc_error e;
         if (mc_measure(&ra.in, da, &na, &e) != MC_OK) {
-            fprintf(stderr, "memcrypt %s: A: %s\n", argv[0], e.msg);
-            rc = MC_EXIT_ERROR;
+            rc = mc_cli_error(argv[0], MC_EXIT_ERROR, "A: %s", e.msg);
         } else if (mc_measure(&rb.in, db, &nb, &e) != MC_OK) {
-            fprintf(stderr, "memcrypt %s: B: %s\n", argv[0], e.msg);
-            rc = MC_EXIT_ERROR;
+            rc = mc_cli_error(argv[0], MC_EXIT_ERROR, "B: %s", e.msg);
         } else if (ca.t.failed || cb.t.failed) {
-            fprintf(stderr, "memcrypt %s: out of memory while recording transcripts\n", argv[0]);
-            rc = MC_EXIT_ERROR;
+            rc = mc_cli_error(argv[0], MC_EXIT_ERROR, "out of memory while recording transcripts");
         }
     }
     if (rc < 0) {

@@ -33,7 +33,7 @@ static int write_file(struct mc_outset *os, const char *dir, const char *name, c
 static struct mc_outset *out_begin(const char *dir, struct mc_error *e)
 {
     struct mc_outset *os = NULL;
-    if (mc_outset_new(&os, e) != MC_OK || mc_outset_dir(os, dir, 0700, e) != MC_OK) {
+    if (mc_outset_new(&os, e) != MC_OK || mc_outset_dir(os, dir, MC_CLI_KEY_DIR_MODE, e) != MC_OK) {
         mc_outset_free(os);
         return NULL;
     }
@@ -360,7 +360,7 @@ static int run_session(const struct mc_cli_cmd *cmd, int argc, char **argv)
         mc_json_str(&j, "out_dir", dir);
         mc_json_bool(&j, "pdh_chain_verified", verified);
         mc_json_str(&j, "pdh_chain", chain_note);
-        mc_json_str(&j, "dhCert", b1);
+        mc_json_str(&j, "dh_cert", b1);
         mc_json_str(&j, "session", b2);
         mc_json_end(&j);
         mc_json_finish(&j);

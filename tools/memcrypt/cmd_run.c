@@ -19,6 +19,8 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "cli_progress.h"
+#include "viz.h"
 #include "crypto/crypto.h"
 
 
@@ -26,7 +28,8 @@ struct cli_ctx {
     const char *out_dir;
     const char *secret_header, *secret_payload;
     unsigned wait_s;
-    bool json, progress_shown;
+    bool json;
+    struct mc_cli_progress progress;
 };
 
 static mc_status write_text(struct mc_outset *os, const char *dir, const char *name, const char *text,
@@ -64,6 +67,8 @@ static mc_status on_measured(void *vctx, const struct mc_run_report *r, uint8_t 
         char b64[80], num[32];
         struct mc_outset *os = NULL;
         mc_status st = mc_outset_new(&os, err);
+        if (!st)
+            st = mc_outset_dir(os, c->out_dir, MC_CLI_DIR_MODE, err);
         /* SEV-ES: the VMSA pages as measured, for virt-qemu-sev-validate --vmsa-cpu0/--vmsa-cpu1. */
         for (unsigned i = 0; !st && r->es && i < (r->vcpus > 1 ? 2u : 1u); i++) {
             char name[32];
@@ -94,7 +99,9 @@ static mc_status on_measured(void *vctx, const struct mc_run_report *r, uint8_t 
     }
     if (!c->secret_header)
         return MC_OK;
-    if (!c->json)
+    if (c->progress.active)
+        mc_cli_progress_set(&c->progress, "measured; waiting for the secret header and payload files", 0, 0);
+    else if (!c->json)
         fprintf(stderr, "memcrypt run: measured; waiting up to %u s for %s and %s\n", c->wait_s, c->secret_header,
                 c->secret_payload);
     time_t end = time(NULL) + (time_t)c->wait_s;
@@ -135,11 +142,11 @@ static mc_status on_measured(void *vctx, const struct mc_run_report *r, uint8_t 
 static void on_progress(void *vctx, const char *phase, uint64_t done, uint64_t total)
 {
     struct cli_ctx *c = vctx;
-    (void)phase;
-    fprintf(stderr, "\rlaunch: LAUNCH_UPDATE_DATA %.1f / %.1f MiB", done / 1048576.0, total / 1048576.0);
-    if (done == total)
-        fputc('\n', stderr);
-    c->progress_shown = true;
+    const char *what = !strcmp(phase, "boot")            ? "booting the platform (a new chip makes its RSA-4096 keys)"
+                       : !strcmp(phase, "launch-update") ? "LAUNCH_UPDATE_DATA"
+                       : !strcmp(phase, "workload")      ? "running the guest workload"
+                                                         : phase;
+    mc_cli_progress_set(&c->progress, what, done, total);
 }
 
 static void hexline(const char *label, const uint8_t *p, size_t n)
@@ -199,7 +206,7 @@ static void json_view(struct mc_json *j, const char *key, const struct mc_run_vi
     mc_json_hex64(j, "spa", v->spa);
     mc_json_hexbytes(j, "guest", v->guest, 64);
     mc_json_hexbytes(j, "hypervisor", v->hypervisor, 64);
-    mc_json_hexbytes(j, "hostKey", v->host_key, 64);
+    mc_json_hexbytes(j, "host_key", v->host_key, 64);
     mc_json_hexbytes(j, "bus", v->bus, 64);
     mc_json_end(j);
 }
@@ -211,74 +218,74 @@ static void print_json(const struct mc_run_report *r)
     mc_json_obj(&j, NULL);
     mc_json_str(&j, "domain", r->name);
     mc_json_str(&j, "platform", r->platform);
-    mc_json_obj(&j, "firmwareApi");
+    mc_json_obj(&j, "firmware_api");
     mc_json_u64(&j, "major", r->api_major);
     mc_json_u64(&j, "minor", r->api_minor);
     mc_json_u64(&j, "build", r->build);
     mc_json_end(&j);
-    mc_json_u64(&j, "memoryBytes", r->memory_bytes);
+    mc_json_u64(&j, "memory_bytes", r->memory_bytes);
     mc_json_u64(&j, "vcpus", r->vcpus);
     mc_json_hex64(&j, "policy", r->policy);
-    mc_json_bool(&j, "sevEs", r->es);
-    mc_json_bool(&j, "dfFlushAfterInit", r->df_flush);
-    mc_json_u64(&j, "dirtyAsidsAfterInit", r->dirty_asids_after_init);
+    mc_json_bool(&j, "sev_es", r->es);
+    mc_json_bool(&j, "df_flush_after_init", r->df_flush);
+    mc_json_u64(&j, "dirty_asids_after_init", r->dirty_asids_after_init);
     mc_json_u64(&j, "handle", r->handle);
     mc_json_u64(&j, "asid", r->asid);
     mc_json_str(&j, "firmware", r->firmware);
-    mc_json_u64(&j, "firmwareBytes", r->firmware_size);
-    mc_json_bool(&j, "kernelHashes", r->kernel_hashes);
-    mc_json_u64(&j, "launchBytes", r->launch_bytes);
-    mc_json_double(&j, "launchUpdateSeconds", r->update_seconds);
-    mc_json_double(&j, "launchSeconds", r->launch_seconds);
-    mc_json_obj(&j, "phaseSeconds");
-    mc_json_double(&j, "platformBoot", r->boot_seconds);
+    mc_json_u64(&j, "firmware_bytes", r->firmware_size);
+    mc_json_bool(&j, "kernel_hashes", r->kernel_hashes);
+    mc_json_u64(&j, "launch_bytes", r->launch_bytes);
+    mc_json_double(&j, "launch_update_seconds", r->update_seconds);
+    mc_json_double(&j, "launch_seconds", r->launch_seconds);
+    mc_json_obj(&j, "phase_seconds");
+    mc_json_double(&j, "platform_boot", r->boot_seconds);
     mc_json_double(&j, "init", r->init_seconds);
-    mc_json_double(&j, "pdhExportAndSession", r->channel_seconds);
-    mc_json_double(&j, "launchStartToFinish", r->guest_launch_seconds);
+    mc_json_double(&j, "pdh_export_and_session", r->channel_seconds);
+    mc_json_double(&j, "launch_start_to_finish", r->guest_launch_seconds);
     mc_json_double(&j, "workload", r->workload_seconds);
     mc_json_end(&j);
     mc_json_str(&j, "owner", r->owner);
     mc_json_bool(&j, "channel", r->channel);
-    mc_json_hexbytes(&j, "launchDigest", r->launch_digest, 32);
+    mc_json_hexbytes(&j, "launch_digest", r->launch_digest, 32);
     char b64[80];
     mc_base64_encode(r->measurement, sizeof r->measurement, b64);
     mc_json_str(&j, "measurement", b64);
     mc_json_hexbytes(&j, "measure", r->measurement, 32);
     mc_json_hexbytes(&j, "mnonce", r->measurement + 32, 16);
     if (r->owner_knows_tik)
-        mc_json_bool(&j, "measurementVerified", r->measurement_ok);
+        mc_json_bool(&j, "measurement_verified", r->measurement_ok);
     else
-        mc_json_null(&j, "measurementVerified");
+        mc_json_null(&j, "measurement_verified");
     mc_json_obj(&j, "secret");
     mc_json_bool(&j, "injected", r->secret_len > 0);
     mc_json_bool(&j, "external", r->external_secret);
     mc_json_hex64(&j, "gpa", r->secret_gpa);
     mc_json_u64(&j, "bytes", r->secret_len);
-    mc_json_bool(&j, "firmwareArea", r->secret_area_from_firmware);
+    mc_json_bool(&j, "firmware_area", r->secret_area_from_firmware);
     if (r->workload) {
         /* The text only for the built-in demo secret; a user's secret shows as length and digest. */
         if (r->secret_seen[0])
-            mc_json_str(&j, "guestRead", r->secret_seen);
+            mc_json_str(&j, "guest_read", r->secret_seen);
         else
-            mc_json_null(&j, "guestRead");
+            mc_json_null(&j, "guest_read");
         mc_json_u64(&j, "guest_read_bytes", r->secret_seen_len);
         mc_json_hexbytes(&j, "guest_read_sha256", r->secret_seen_sha256, 32);
         mc_json_bool(&j, "matches", r->secret_ok);
     }
     mc_json_end(&j);
-    mc_json_str(&j, "guestState", mc_sev_gstate_name(r->final_state));
+    mc_json_str(&j, "guest_state", mc_sev_gstate_name(r->final_state));
     if (r->workload) {
-        json_view(&j, "privatePage", &r->priv);
-        json_view(&j, "sharedPage", &r->shared);
-        mc_json_obj(&j, "wrongAsid");
+        json_view(&j, "private_page", &r->priv);
+        json_view(&j, "shared_page", &r->shared);
+        mc_json_obj(&j, "wrong_asid");
         mc_json_u64(&j, "asid", r->wrong_asid);
-        mc_json_bool(&j, "plaintextHidden", r->wrong_asid_garbage);
+        mc_json_bool(&j, "plaintext_hidden", r->wrong_asid_garbage);
         mc_json_str(&j, "note", r->wrong_asid_note);
         mc_json_end(&j);
-        mc_json_obj(&j, "bounceIo");
+        mc_json_obj(&j, "bounce_io");
         mc_json_bool(&j, "ok", r->io_ok);
-        mc_json_bool(&j, "directReadIsCiphertext", r->io_direct_ciphertext);
-        mc_json_strn(&j, "deviceSaw", (const char *)r->io_device_saw, strnlen((const char *)r->io_device_saw, 32));
+        mc_json_bool(&j, "direct_read_is_ciphertext", r->io_direct_ciphertext);
+        mc_json_strn(&j, "device_saw", (const char *)r->io_device_saw, strnlen((const char *)r->io_device_saw, 32));
         mc_json_end(&j);
     }
     mc_json_finish(&j);
@@ -359,6 +366,69 @@ static void print_text(const struct mc_run_report *r)
            r->io_direct_ciphertext ? "ciphertext" : "PLAINTEXT");
 }
 
+static void view_col(struct viz_view *v, const char *who, const uint8_t *b, const uint8_t *plain, const char *note)
+{
+    size_t c = v->ncols++;
+    snprintf(v->col[c].who, sizeof v->col[c].who, "%s", who);
+    memcpy(v->col[c].bytes, b, 64);
+    v->col[c].n = 64;
+    v->col[c].plaintext = !memcmp(b, plain, 64);
+    snprintf(v->col[c].note, sizeof v->col[c].note, "%s", v->col[c].plaintext ? "the plaintext" : note);
+}
+
+static void view_of(struct viz_view *v, const char *what, const struct mc_run_view *p, bool c1)
+{
+    memset(v, 0, sizeof *v);
+    snprintf(v->title, sizeof v->title, "%s, GPA 0x%llx (C=%d), frame 0x%llx", what, (unsigned long long)p->gpa, c1,
+             (unsigned long long)p->spa);
+    v->pfn = p->spa >> 12;
+    view_col(v, "guest", p->guest, p->guest, "");
+    view_col(v, "hypervisor (C=0)", p->hypervisor, p->guest, "ciphertext");
+    if (c1)
+        view_col(v, "hypervisor (C=1)", p->host_key, p->guest, "the host's SME key: garbage");
+    view_col(v, "DRAM bus", p->bus, p->guest, "ciphertext");
+}
+
+/* --html: the memory map by key domain and the views of the private and shared pages. */
+static int write_html(const char *cmd, const char *path, const struct mc_run_report *r, const struct viz_map *map)
+{
+    struct mc_error e;
+    struct viz_pages pages;
+    struct viz_layer layer;
+    memset(&layer, 0, sizeof layer);
+    mc_status st = viz_pages_from_map(map, &pages, &e);
+    if (!st)
+        st = viz_layer_key_domain(map, &pages, &layer, &e);
+    if (!st) {
+        char title[256], sub[256], pol[96];
+        snprintf(title, sizeof title, "memcrypt run: domain '%s' on an emulated %s", r->name, r->platform);
+        snprintf(sub, sizeof sub, "%s guest, ASID %u, policy 0x%x (%s), %zu pages written through the memory controller",
+                 r->es ? "SEV-ES" : "SEV", r->asid, r->policy, policy_text(r->policy, pol, sizeof pol), pages.n);
+        struct viz_view views[2];
+        struct viz_mark marks[2];
+        size_t nv = 0;
+        if (r->workload) {
+            view_of(&views[nv++], "private page", &r->priv, true);
+            view_of(&views[nv++], "shared page", &r->shared, false);
+            marks[0] = (struct viz_mark){.pfn = r->priv.spa >> 12};
+            marks[1] = (struct viz_mark){.pfn = r->shared.spa >> 12};
+            snprintf(marks[0].label, sizeof marks[0].label, "the guest's private page");
+            snprintf(marks[1].label, sizeof marks[1].label, "the guest's shared page");
+        }
+        static const char *const notes[] = {
+            "The guest's memory is encrypted with its ASID's key: the firmware encrypted the launch image "
+            "(LAUNCH_UPDATE_DATA) and every private (C=1) write of the guest uses that key. Pages the guest shares "
+            "(C=0) and the host's own pages are not encrypted unless the host maps them with its SME key.",
+        };
+        struct viz_doc doc = {.title = title, .subtitle = sub, .pages = &pages, .layers = &layer, .nlayers = 1,
+                              .views = views, .nviews = nv, .marks = marks, .nmarks = nv, .notes = notes, .nnotes = 1};
+        st = viz_write_html(path, &doc, &e);
+    }
+    viz_layer_free(&layer);
+    viz_pages_free(&pages);
+    return st ? mc_cli_fail(cmd, &e) : MC_EXIT_OK;
+}
+
 static int read_key16(const char *path, uint8_t *out, size_t n, const char *what, const char *cmd)
 {
     uint8_t *b;
@@ -376,7 +446,7 @@ static int read_key16(const char *path, uint8_t *out, size_t n, const char *what
 }
 
 enum { O_FIRMWARE = 1, O_TK, O_TEK, O_TIK, O_NO_SESSION, O_SECRET_FILE, O_SECRET_GPA, O_PLATFORM_ONLY,
-       O_SECRET_HEADER, O_SECRET_PAYLOAD, O_WAIT };
+       O_SECRET_HEADER, O_SECRET_PAYLOAD, O_WAIT, O_HTML };
 
 static const struct mc_opt run_opts[] = {
     {"firmware", 0, "PATH", "use this image instead of the XML's <loader>", O_FIRMWARE, MC_OPT_FILE},
@@ -397,6 +467,8 @@ static const struct mc_opt run_opts[] = {
      MC_OPT_FILE},
     {"secret-payload", 0, "FILE", "... and the secret payload file", O_SECRET_PAYLOAD, MC_OPT_FILE},
     {"wait", 0, "SECONDS", "how long to wait for them (default 60)", O_WAIT, 0},
+    {"html", 0, "FILE", "also write a picture (one HTML file): physical memory page by page coloured by\n"
+     "key domain, and what the guest, the hypervisor and the bus read of the same lines", O_HTML, MC_OPT_FILE},
     {0},
 };
 
@@ -407,6 +479,8 @@ static int run_run(const struct mc_cli_cmd *cmd, int argc, char **argv)
     const char *tk = NULL, *tek = NULL, *tik = NULL, *secret_file = NULL;
     uint8_t tkb[32];
     int platform_only = 0;
+    const char *html = NULL;
+    struct viz_map map = {0};
     struct mc_error e = {0};
     struct mc_args a;
     int ch;
@@ -430,6 +504,7 @@ static int run_run(const struct mc_cli_cmd *cmd, int argc, char **argv)
         case O_PLATFORM_ONLY: platform_only = 1; break;
         case O_SECRET_HEADER: c.secret_header = val; break;
         case O_SECRET_PAYLOAD: c.secret_payload = val; break;
+        case O_HTML: html = val; break;
         case O_WAIT:
             if (mc_parse_u64(val, &v, &e) || v > 3600)
                 return mc_cli_usage_error(argv[0], "--wait wants seconds (0..3600), not '%s'", val);
@@ -472,11 +547,7 @@ static int run_run(const struct mc_cli_cmd *cmd, int argc, char **argv)
     if (c.secret_header && (access(c.secret_header, F_OK) == 0 || access(c.secret_payload, F_OK) == 0))
         return mc_cli_usage_error(argv[0], "%s or %s already exists; remove them so a stale secret is not injected",
                                   c.secret_header, c.secret_payload);
-    if (c.out_dir) {
-        struct stat sb;
-        if (stat(c.out_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-            return mc_cli_usage_error(argv[0], "--out-dir '%s' is not a folder", c.out_dir);
-    }
+
     uint8_t *secret = NULL;
     size_t secret_len = 0;
     if (secret_file) {
@@ -500,18 +571,29 @@ static int run_run(const struct mc_cli_cmd *cmd, int argc, char **argv)
         free(secret);
         return mc_cli_fail(argv[0], &e);
     }
-    if (!json && d->memory_kib > (1ull << 20))
-        o.progress = on_progress;
+    o.progress = on_progress;
+    if (html) {
+        o.write_observer = viz_map_observe;
+        o.observer_ctx = &map;
+    }
     struct mc_run_report r;
+    mc_cli_progress_begin(&c.progress, argv[0], "starting");
     mc_status st = mc_run(d, &o, &r, &e);
+    mc_cli_progress_end(&c.progress);
     if (secret) {
         mc_wipe(secret, secret_len);
         free(secret);
     }
     mc_libvirt_free(d);
     mc_wipe(tkb, sizeof tkb);
-    if (st)
+    if (st) {
+        viz_map_free(&map);
         return mc_cli_fail(argv[0], &e);
+    }
+    int hrc = html ? write_html(argv[0], html, &r, &map) : MC_EXIT_OK;
+    viz_map_free(&map);
+    if (hrc)
+        return hrc;
     if (json)
         print_json(&r);
     else
@@ -526,6 +608,7 @@ const struct mc_cli_cmd mc_cli_run[] = {
      .summary = "launch a libvirt SEV domain on an emulated platform, attest it, give it a secret, show the views",
      .synopsis = "DOMAIN.xml [--platform NAME] [--seed S] [--state FILE] [--json] [--firmware PATH]\n"
                  "DOMAIN.xml [--tk FILE | --tek FILE --tik FILE] [--no-session] [--secret-file FILE] [--secret-gpa ADDR]\n"
+                 "DOMAIN.xml [--html FILE]\n"
                  "DOMAIN.xml --platform-only [--out-dir DIR] [--secret-header FILE --secret-payload FILE [--wait SECONDS]]",
      .about = "Boots an emulated platform (CPU profile, memory controller, SEV firmware), launches the\n"
               "domain as QEMU/KVM do (INIT, LAUNCH_START with the XML's policy and dhCert/session or a\n"
@@ -544,7 +627,9 @@ const struct mc_cli_cmd mc_cli_run[] = {
      .notes = "Exit status: 0 the launch and every check of the workload passed, 1 a workload check failed,\n"
               "2 usage, 3 error (the message names the step and the firmware status).\n",
      .examples = "memcrypt run examples/sev-guest.xml\n"
-                 "memcrypt run examples/sev-es-guest.xml --platform milan --json\n",
+                 "memcrypt run examples/sev-es-guest.xml --platform milan --json\n"
+                 "d=$(mktemp -d)\n"
+                 "memcrypt run examples/sev-guest.xml --seed 1 --html $d/run.html   # open it in a browser\n",
      .run = run_run},
     {0},
 };

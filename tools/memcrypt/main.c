@@ -159,6 +159,11 @@ int main(int argc, char **argv)
         mc_cli_help(stdout, best, any_prefixed(best_n, args) ? list_sub : NULL, &sc);
         return MC_EXIT_OK;
     }
+    /* With --json, errors (usage errors included) are JSON on stdout too. */
+    if (best->common & MC_CO_JSON)
+        for (int i = best_n; i < nargs; i++)
+            if (!strcmp(args[i], "--json"))
+                mc_cli_set_json_errors(true);
     char **cargv = args + best_n - 1;
     char *saved = cargv[0];
     cargv[0] = (char *)best->path;

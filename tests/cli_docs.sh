@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Manual pages and bash completion, generated from the command declarations at build time:
+# one page per command group in build/man (the same text `memcrypt man GROUP` prints), each renders
+# without a groff warning and names every option of every command in the group; the completion
+# script in build/completion completes command paths, every option of every command, platforms
+# after --platform and files after options that take files.
+MC=$1
+SRC=$3
+build=$(dirname "$MC")
+pass=0; fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+command -v groff >/dev/null || { echo "FAIL: groff is missing (scripts/deps installs groff-base)"; exit 1; }
+
+groups=$("$MC" man --list)
+[ "$(wc -l <<<"$groups")" -ge 15 ] && ok || bad "only $(wc -l <<<"$groups") groups"
+for g in '' $groups; do
+  page=$build/man/memcrypt${g:+-$g}.1
+  [ -f "$page" ] || { bad "$page was not built"; continue; }
+  # shellcheck disable=SC2086
+  cmp -s "$page" <("$MC" man $g) && ok || bad "$page differs from 'memcrypt man $g'"
+  warn=$(groff -man -Tutf8 -ww -z "$page" 2>&1)
+  [ -z "$warn" ] && ok || bad "$page: groff: $warn"
+  LC_ALL=C.UTF-8 MANWIDTH=200 man -l "$page" 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g; s/.\x08//g' >"$TMP/page.txt"
+  [ -s "$TMP/page.txt" ] && ok || bad "$page does not render"
+done
+# Every option of every command is on its group's page, and every command is on memcrypt(1).
+while read -r path; do
+  g=${path%% *}
+  LC_ALL=C.UTF-8 MANWIDTH=250 man -l "$build/man/memcrypt-$g.1" 2>/dev/null | sed 's/.\x08//g' >"$TMP/page.txt"
+  grep -qF "memcrypt $path" "$TMP/page.txt" && ok || bad "memcrypt-$g(1) lacks 'memcrypt $path'"
+  # shellcheck disable=SC2086
+  for o in $("$MC" $path --help | sed -n '/^options:/,/^$/p' | sed -n 's/^  \(-.*\)/\1/p' | sed 's/  .*//' |
+             grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
+    [ "$o" = --help ] && continue
+    grep -qF -- "$o" "$TMP/page.txt" && ok || bad "memcrypt-$g(1) lacks $o of '$path'"
+  done
+  grep -qF "memcrypt $path" <(man -l "$build/man/memcrypt.1" 2>/dev/null | sed 's/.\x08//g') && ok ||
+    bad "memcrypt(1) lacks '$path'"
+done < <("$MC" --help | sed -n '/^commands:/,$p' | tail -n +2 | cut -c3-30 | sed 's/ *$//')
+
+# Completion.
+comp=$build/completion/memcrypt
+[ -f "$comp" ] && cmp -s "$comp" <("$MC" completion bash) && ok || bad "$comp missing or not what 'completion bash' prints"
+bash -n "$comp" && ok || bad "$comp: syntax"
+cat >"$TMP/t.sh" <<'SH'
+source "$1"
+shift
+COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=()
+_memcrypt
+printf '%s\n' "${COMPREPLY[@]}"
+SH
+c() { bash "$TMP/t.sh" "$comp" memcrypt "$@" | sort | tr '\n' ' ' | sed 's/ $//'; }
+want() { local w=$1; shift; local got; got=$(c "$@"); [ "$got" = "$w" ] && ok || bad "complete 'memcrypt $*': got '$got', want '$w'"; }
+want "report" rep
+want "show verify" report ""
+want "--vcek --vlek --vmpl" report verify --v
+want "milan" info --platform mi
+want "diff" measure d
+want "--help --version" --
+mkdir -p "$TMP/d/sub"; : >"$TMP/d/file.fd"
+want "$TMP/d/file.fd" run --firmware "$TMP/d/fi"
+want "$TMP/d/sub" fixtures --out "$TMP/d/s"
+# Every option of every command completes after its command.
+while read -r path; do
+  # shellcheck disable=SC2086
+  got=$(c $path --)
+  # shellcheck disable=SC2086
+  for o in $("$MC" $path --help | sed -n '/^options:/,/^$/p' | sed -n 's/^  \(-.*\)/\1/p' | sed 's/  .*//' |
+             grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
+    [[ " $got " == *" $o "* ]] && ok || bad "completion of '$path --' lacks $o"
+  done
+done < <("$MC" --help | sed -n '/^commands:/,$p' | tail -n +2 | cut -c3-30 | sed 's/ *$//')
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
