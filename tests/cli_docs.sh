@@ -4,14 +4,8 @@
 # without a groff warning and names every option of every command in the group; the completion
 # script in build/completion completes command paths, every option of every command, platforms
 # after --platform and files after options that take files.
-MC=$1
-SRC=$3
+. "$(dirname "$0")/lib/cli.sh"
 build=$(dirname "$MC")
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
 command -v groff >/dev/null || { echo "FAIL: groff is missing (scripts/deps installs groff-base)"; exit 1; }
 
 groups=$("$MC" man --list)
@@ -31,15 +25,12 @@ while read -r path; do
   g=${path%% *}
   LC_ALL=C.UTF-8 MANWIDTH=250 man -l "$build/man/memcrypt-$g.1" 2>/dev/null | sed 's/.\x08//g' >"$TMP/page.txt"
   grep -qF "memcrypt $path" "$TMP/page.txt" && ok || bad "memcrypt-$g(1) lacks 'memcrypt $path'"
-  # shellcheck disable=SC2086
-  for o in $("$MC" $path --help | sed -n '/^options:/,/^$/p' | sed -n 's/^  \(-.*\)/\1/p' | sed 's/  .*//' |
-             grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
-    [ "$o" = --help ] && continue
+  for o in $(cli_help_options "$path"); do
     grep -qF -- "$o" "$TMP/page.txt" && ok || bad "memcrypt-$g(1) lacks $o of '$path'"
   done
   grep -qF "memcrypt $path" <(man -l "$build/man/memcrypt.1" 2>/dev/null | sed 's/.\x08//g') && ok ||
     bad "memcrypt(1) lacks '$path'"
-done < <("$MC" --help | sed -n '/^commands:/,$p' | tail -n +2 | cut -c3-30 | sed 's/ *$//')
+done < <(cli_paths)
 
 # Completion.
 comp=$build/completion/memcrypt
@@ -67,11 +58,8 @@ want "$TMP/d/sub" fixtures --out "$TMP/d/s"
 while read -r path; do
   # shellcheck disable=SC2086
   got=$(c $path --)
-  # shellcheck disable=SC2086
-  for o in $("$MC" $path --help | sed -n '/^options:/,/^$/p' | sed -n 's/^  \(-.*\)/\1/p' | sed 's/  .*//' |
-             grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
+  for o in $(cli_help_options "$path"); do
     [[ " $got " == *" $o "* ]] && ok || bad "completion of '$path --' lacks $o"
   done
-done < <("$MC" --help | sed -n '/^commands:/,$p' | tail -n +2 | cut -c3-30 | sed 's/ *$//')
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+done < <(cli_paths)
+cli_finish

@@ -3,14 +3,8 @@
 # what scripts/deps installs; the direct-kernel example's tiny kernel and initrd are the bytes the
 # build makes from the project's own source (tools/mkkernel), in the formats the tools of others
 # recognise (file(1): a bzImage; cpio(1): a newc archive holding /init).
-MC=$(readlink -f "$1")
-SRC=$3
+. "$(dirname "$0")/lib/cli.sh"
 build=$(dirname "$MC")
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
 cd "$SRC" || exit 1
 n=0
 for x in examples/*.xml; do
@@ -35,5 +29,4 @@ want=$("$MC" measure --mode sev --ovmf tests/data/snp-measure/ovmf_AmdSev_suffix
 "$MC" run examples/sev-direct-kernel.xml --json >"$TMP/k.json" &&
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["launch_digest"]==sys.argv[2] and r["kernel_hashes"], r["launch_digest"]' \
     "$TMP/k.json" "$want" && ok || bad "direct-kernel launch digest is not measure's $want"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_finish

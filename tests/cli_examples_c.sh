@@ -2,14 +2,8 @@
 # The C examples in examples/ build against the build tree through pkg-config
 # (memcrypt-uninstalled.pc, found with PKG_CONFIG_PATH=<build folder>) and run: examples/snp-measure.c
 # must print the same SNP launch digest as `memcrypt measure`.
-MC=$1
-SRC=$3
+. "$(dirname "$0")/lib/cli.sh"
 build=$(cd "$(dirname "$MC")" && pwd)
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
 O=/usr/share/ovmf/OVMF.fd
 [ -r "$O" ] || { echo "FAIL: $O missing (scripts/deps installs ovmf)"; exit 1; }
 export PKG_CONFIG_PATH=$build
@@ -36,5 +30,4 @@ for v in "1 EPYC-v4 0x1" "4 EPYC-Milan 0x21" "2 EPYC-Genoa 0x1"; do
   [ -n "$got" ] && [ "$got" = "$want" ] && ok || bad "snp-measure $v: '$got' != memcrypt measure '$want'"
 done
 "$TMP/snp-measure" "$TMP/none.fd" 2>/dev/null; [ $? = 3 ] && ok || bad "snp-measure of a missing file"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_finish

@@ -1,13 +1,7 @@
 #!/usr/bin/env bash
 # Every command's --help ends with at least one example, and every example runs as written from
 # the repository root (each command's examples in order, in one shell, with memcrypt on PATH).
-MC=$1
-SRC=$3
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/lib/cli.sh"
 mkdir -p "$TMP/bin"
 ln -s "$(readlink -f "$MC")" "$TMP/bin/memcrypt"
 n=0
@@ -30,7 +24,6 @@ while read -r path; do
   else
     bad "$path: an example failed:"; sed 's/^/    /' "$TMP/ex.sh" >&2; tail -5 "$TMP/out" | sed 's/^/  > /' >&2
   fi
-done < <("$MC" --help | sed -n '/^commands:/,$p' | tail -n +2 | cut -c3-30 | sed 's/ *$//')
+done < <(cli_paths)
 [ "$n" -ge 20 ] && ok || bad "only $n commands with examples found"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_finish

@@ -5,15 +5,9 @@
 # page is which comes from `run --json`, the colours from the page's legend); the SME demo's data
 # page the host key's colour and its bounce buffer the plaintext colour. The views table must show
 # the guest's plaintext in the guest's column and not in the bus's.
-MC=$1
-SRC=$3
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/lib/cli.sh"
 CHROME=$(command -v chromium || command -v chromium-browser)
 [ -n "$CHROME" ] || { echo "FAIL: chromium is missing (scripts/deps installs it)"; exit 1; }
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
 shot() { # HTML PNG: render in headless Chromium at a fixed size and scale
   timeout 120 "$CHROME" --headless=new --no-sandbox --disable-gpu --hide-scrollbars --force-device-scale-factor=1 \
     --user-data-dir="$TMP/profile" --window-size=1800,1600 --screenshot="$2" "file://$1" >/dev/null 2>&1
@@ -114,5 +108,4 @@ python3 "$TMP/check.py" "$TMP/mktme.html" "$TMP/mktme.png" "0x400=keyid-1" "0xc0
   bad "demo mktme map colours"
 # A file that cannot be written: an error, no partial page.
 "$MC" demo sme --html "$TMP/no/such/dir/x.html" >/dev/null 2>&1; [ $? = 3 ] && ok || bad "unwritable --html path"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_finish

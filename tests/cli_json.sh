@@ -2,14 +2,7 @@
 # --json everywhere: keys are snake_case (every key literal in the sources, and every key of the
 # real output of the commands below), and with --json an error is a JSON object on stdout (usage
 # errors included) with the exit status the README gives, and nothing on stderr.
-MC=$1
-DATA=$2
-SRC=$3
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/lib/cli.sh"
 O=/usr/share/ovmf/OVMF.fd
 [ -r "$O" ] || { echo "FAIL: $O missing (scripts/deps installs ovmf)"; exit 1; }
 
@@ -89,7 +82,7 @@ while read -r path; do
   n=$((n + 1))
   # shellcheck disable=SC2086
   json_error 2 usage "$path --no-such-option" "$MC" $path --json --no-such-option
-done < <("$MC" --help | sed -n '/^commands:/,$p' | tail -n +2 | cut -c3-30 | sed 's/ *$//')
+done < <(cli_paths)
 [ $n -ge 25 ] && ok || bad "only $n commands take --json"
 json_error 2 usage "unknown platform" "$MC" info --platform pentium --json
 json_error 3 runtime "missing report" "$MC" report show "$TMP/none.bin" --json
@@ -102,5 +95,4 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["demo"]=="
 # Without --json, errors stay on stderr.
 "$MC" report show "$TMP/none.bin" >"$TMP/plain.out" 2>"$TMP/e"
 [ $? = 3 ] && [ ! -s "$TMP/plain.out" ] && grep -q "^memcrypt report show: " "$TMP/e" && ok || bad "plain error output"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_finish

@@ -2,13 +2,7 @@
 # The one options parser: every command reports a bad option the same way (usage error, exit 2,
 # "memcrypt PATH: ..." and a pointer to its --help), values as "--opt V" or "--opt=V", unambiguous
 # prefixes, "--" ending the options, and the common options checked once (--platform, --seed).
-MC=$1
-SRC=$3
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/lib/cli.sh"
 # expect RC 'text on stderr' -- command...
 expect() {
   local want=$1 msg=$2; shift 3
@@ -16,7 +10,7 @@ expect() {
   if [ "$rc" = "$want" ] && grep -qF -- "$msg" "$TMP/e"; then ok; else
     bad "$*: exit $rc (wanted $want), stderr: $(head -3 "$TMP/e" | tr '\n' '|') lacks '$msg'"; fi
 }
-paths=$("$MC" --help | sed -n '/^commands:/,$p' | tail -n +2 | cut -c3-30 | sed 's/ *$//')
+paths=$(cli_paths)
 n=0
 while read -r path; do
   n=$((n + 1))
@@ -27,10 +21,7 @@ while read -r path; do
   # shellcheck disable=SC2086
   expect 2 "memcrypt $path: unknown option '-Q'" -- "$MC" $path -Q
   # Every option of the help list is known to the parser (the list and the parser share the table).
-  # shellcheck disable=SC2086
-  for o in $("$MC" $path --help | sed -n '/^options:/,/^$/p' | sed -n 's/^  \(-.*\)/\1/p' | sed 's/  .*//' |
-             grep -o -- '--[a-z][a-z0-9-]*' | sort -u); do
-    [ "$o" = --help ] && continue
+  for o in $(cli_help_options "$path"); do
     # shellcheck disable=SC2086
     "$MC" $path "$o" >"$TMP/o" 2>"$TMP/e" </dev/null
     if grep -q "unknown option" "$TMP/e"; then bad "$path: $o is in --help but unknown to the parser"; else ok; fi
@@ -70,5 +61,4 @@ expect 3 "-no-such-file.xml" -- "$MC" domain check -- -no-such-file.xml
 expect 2 "unknown generation '-x'" -- "$MC" report show --generation -x "$SRC/tests/data/amd/snp-reports/virtee-milan/report.bin"
 # Version.
 v=$("$MC" -V) && [ "$v" = "$("$MC" --version)" ] && grep -q '^memcrypt [0-9]' <<<"$v" && ok || bad "-V: $v"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_finish

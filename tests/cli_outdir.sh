@@ -3,13 +3,7 @@
 # an existing folder is used; a missing one is made when the command succeeds (mode 0755, 0700 for
 # the guest owner's keys); a missing parent or a file in the way is an error (exit 3) that leaves
 # nothing behind.
-MC=$(readlink -f "$1")
-SRC=$3
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/lib/cli.sh"
 umask 022
 O=/usr/share/ovmf/OVMF.fd
 PDH=$SRC/tests/data/amd/sev-platform/rome/pdh.cert
@@ -47,5 +41,4 @@ check "fw pdh-export DIR" 755 pdh.cert "$MC" fw pdh-export --platform milan --se
 check "fixtures --out" 755 vcek.der "$MC" fixtures --out @DIR@ --seed o
 check "man --out-dir" 755 memcrypt.1 "$MC" man --out-dir @DIR@
 check "completion --out-dir" 755 memcrypt "$MC" completion bash --out-dir @DIR@
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_finish

@@ -3,14 +3,8 @@
 # it is a terminal (here a pseudo-terminal from script(1); MEMCRYPT_PROGRESS_DELAY=0 draws at once
 # instead of after 2 s), erases it before the result, and draws nothing when stderr is a pipe or
 # a file, or with MEMCRYPT_PROGRESS=0.
-MC=$(readlink -f "$1")
-SRC=$3
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/lib/cli.sh"
 command -v script >/dev/null || { echo "FAIL: script(1) is missing (bsdutils)"; exit 1; }
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
 tty_run() { MEMCRYPT_PROGRESS_DELAY=${DELAY:-0} script -qec "$1" /dev/null >"$TMP/tty" 2>&1 </dev/null; }
 
 tty_run "$MC fw status --platform milan --init"
@@ -32,5 +26,4 @@ grep -qa 'memcrypt run: ' "$TMP/tty" && ok || bad "run: no progress on a termina
 # With the default delay (2 s), a short command draws nothing.
 DELAY= tty_run "$MC info --platform milan"
 grep -qa $'\e\\[K' "$TMP/tty" && bad "a short command drew a progress line" || ok
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_finish

@@ -3,13 +3,7 @@
 # command (no "..." placeholders, no "a | b" meaning "a or b", nothing that needs a file the tour
 # did not make), and all of them run, in order, in one shell in a repository root whose
 # build/memcrypt is the binary under test.
-MC=$(readlink -f "$1")
-SRC=$3
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+. "$(dirname "$0")/lib/cli.sh"
 # The tour: the first ```sh block after "## A tour".
 awk '/^## A tour/{t=1} t && /^```sh$/{f=1; next} f && /^```$/{exit} f' "$SRC/README.md" >"$TMP/tour.sh"
 n=$(grep -cv '^\s*\(#.*\)\?$' "$TMP/tour.sh")
@@ -51,5 +45,4 @@ ln -s "$MC" "$TMP/root/build/memcrypt"
   for f in run.html cache-alias.html mktme.html; do [ -s "$t/$f" ] || { echo "FAIL: $f not made" >&2; exit 1; }; done
   rm -rf "$t"
 ) <"$TMP/tour.sh" && ok || bad "the tour does not run from the repository root"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_finish
