@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Output folders are made one way everywhere (--out-dir, --out DIR, DIR arguments, --dump-vmsa=DIR):
-# an existing folder is used; a missing one is made when the command succeeds (mode 0755, 0700 for
-# the guest owner's keys); a missing parent or a file in the way is an error (exit 3) that leaves
+# an existing folder is used; missing ones are made as mkdir -p does, when the command succeeds
+# (mode 0755, 0700 for the guest owner's keys); a file in the way is an error (exit 3) that leaves
 # nothing behind.
 . "$(dirname "$0")/lib/cli.sh"
 umask 022
@@ -20,13 +20,15 @@ check() {
   if [ $rc = 0 ] && [ -f "$dir/$made" ] && [ "$(stat -c %a "$dir")" = "$mode" ]; then ok; else
     bad "$name: missing folder: exit $rc, $dir/$made $( [ -e "$dir/$made" ] && echo made || echo missing), mode $(stat -c %a "$dir" 2>/dev/null): $(tail -1 "$TMP/out")"
   fi
-  # (b) its parent missing: an error, nothing made
+  # (b) its parents missing too: all made, with the mode
   dir=$TMP/b$k/no/new
   (cd "$SRC" && "${@//@DIR@/$dir}") >"$TMP/out" 2>&1; rc=$?
-  [ $rc = 3 ] && [ ! -e "$TMP/b$k" ] && ok || bad "$name: missing parent: exit $rc: $(tail -1 "$TMP/out")"
-  # (c) a file in the way: an error, the file unchanged
+  [ $rc = 0 ] && [ -f "$dir/$made" ] && [ "$(stat -c %a "$TMP/b$k")" = "$mode" ] && [ "$(stat -c %a "$dir")" = "$mode" ] &&
+    ok || bad "$name: missing parents: exit $rc: $(tail -1 "$TMP/out")"
+  # (c) a file in the way (of the folder, or of a parent): an error, the file unchanged
   mkdir -p "$TMP/c$k"; echo keep >"$TMP/c$k/file"
   dir=$TMP/c$k/file
+  [ $((k % 2)) = 1 ] && dir=$TMP/c$k/file/sub
   (cd "$SRC" && "${@//@DIR@/$dir}") >"$TMP/out" 2>&1; rc=$?
   [ $rc = 3 ] && [ "$(cat "$TMP/c$k/file")" = keep ] && [ "$(ls "$TMP/c$k")" = file ] && ok ||
     bad "$name: a file in the way: exit $rc: $(tail -1 "$TMP/out")"

@@ -148,8 +148,8 @@ int mc_cli_json_fail(struct mc_json *j, const char *path, const struct mc_error 
 
 /* Output folders, one way everywhere (--out-dir, --out DIR, DIR arguments, --dump-vmsa=DIR): the
  * command declares the folder in its output set (mc_outset_dir, memcrypt/fileio.h): an existing
- * folder is used as it is; a missing one (its parent must exist) is made when the command
- * succeeds, with these modes; a failing command leaves nothing. Files are created 0600. */
+ * folder is used as it is; missing ones are made (as mkdir -p) when the command succeeds, with
+ * these modes; a failing command leaves nothing. Files are created 0600. */
 #define MC_CLI_DIR_MODE 0755     /* certificates, reports, measurements, VMSAs, pages */
 #define MC_CLI_KEY_DIR_MODE 0700 /* the guest owner's keys (TEK, TIK) */
 
