@@ -83,7 +83,9 @@ open(p, "w").write(base64.b64encode(bytes(d)).decode())
 PYEOF
 mv "$B/hdr.tmp" "$B/hdr"; mv "$B/payload.tmp" "$B/payload"
 wait "$(cat "$B/pid")"; rc=$?
-[ $rc = 3 ] && grep -q "LAUNCH_SECRET.*BAD_MEASUREMENT" "$B/err" && ok || bad "tampered secret: exit $rc: $(cat "$B/err")"
+# With --json the error is a JSON object on stdout (exit status 3), nothing on stderr.
+[ $rc = 3 ] && [ ! -s "$B/err" ] && "$PY" -c 'import json,re,sys; r=json.load(open(sys.argv[1])); assert r["exit_status"] == 3 and re.search("LAUNCH_SECRET.*BAD_MEASUREMENT", r["error"]), r' "$B/report.json" &&
+  ok || bad "tampered secret: exit $rc: $(cat "$B/err" "$B/report.json")"
 
 # 4. SEV-ES with two vCPUs, platform only. The tool takes the VMSA pages we measured
 #    (--vmsa-cpu0/1): libvirt 9.0's own VMSA builder leaves MXCSR and the x87 control word zero,
