@@ -11,6 +11,10 @@ tty_run "$MC fw status --platform milan --init"
 grep -qa 'memcrypt fw status: working (a new chip makes its RSA-4096 keys)' "$TMP/tty" && ok || bad "fw status: no progress on a terminal: $(head -c 300 "$TMP/tty")"
 # The line is erased (CR, erase-line) before the result is printed.
 grep -qaP '\r\e\[Kplatform: +milan' "$TMP/tty" && ok || bad "fw status: the progress line is not erased before the output"
+# domcaps asks a fresh chip for its ID (cpu0Id): the chip first makes its RSA-4096 keys.
+tty_run "$MC domcaps --platform milan"
+grep -qa 'memcrypt domcaps: asking the chip for its ID' "$TMP/tty" && ok || bad "domcaps: no progress on a terminal: $(head -c 300 "$TMP/tty")"
+grep -qaP '\r\e\[K<domainCapabilities>' "$TMP/tty" && ok || bad "domcaps: the progress line is not erased before the output"
 # Piped or redirected: nothing on stderr.
 MEMCRYPT_PROGRESS_DELAY=0 "$MC" fw status --platform milan --init >"$TMP/out" 2>"$TMP/err"
 [ $? = 0 ] && [ ! -s "$TMP/err" ] && ok || bad "fw status piped: stderr '$(head -c 200 "$TMP/err")'"

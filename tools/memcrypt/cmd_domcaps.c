@@ -12,6 +12,7 @@
 #include <memcrypt/sev_api.h>
 
 #include "cli.h"
+#include "cli_progress.h"
 #include "crypto/crypto.h"
 
 /* The chip's ID as libvirt reads <cpu0Id>: QEMU's query-sev-capabilities issues GET_ID and
@@ -60,7 +61,11 @@ static int run_domcaps(const struct mc_cli_cmd *cmd, int argc, char **argv)
     if (mc_libvirt_platform(platform, &p, &err))
         return mc_cli_usage_error(argv[0], "%s", err.msg);
     if (p.sev) {
-        if (cpu0_id(p.name, state, seed, p.cpu0_id, &err))
+        struct mc_cli_progress pr; /* a fresh chip first makes its RSA-4096 root: seconds */
+        mc_cli_progress_begin(&pr, argv[0], "asking the chip for its ID (a new chip makes its RSA-4096 keys)");
+        mc_status st = cpu0_id(p.name, state, seed, p.cpu0_id, &err);
+        mc_cli_progress_end(&pr);
+        if (st)
             return mc_cli_fail(argv[0], &err);
         p.cpu0_id_len = MC_SEV_ID_LEN;
     }
