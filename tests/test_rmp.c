@@ -200,8 +200,25 @@ static void test_fw_states(void)
     CHECK(mc_rmp_fw_read(r, p, &e, &st, NULL) == MC_OK && st == MC_RMP_PS_CONTEXT && e.vmsa && e.immutable);
     CHECK(mc_rmp_fw_reclaim(r, p, false, &prev) == MC_RMP_FW_BAD_STATE && prev == MC_RMP_PS_CONTEXT);
     CHECK(mc_rmp_fw_context_to_firmware(r, p, NULL) == MC_RMP_FW_OK);
-    CHECK(mc_rmp_fw_make_metadata(r, p, NULL) == MC_RMP_FW_OK);
+    CHECK(mc_rmp_fw_make_metadata(r, p, 0x40000, NULL) == MC_RMP_FW_OK);
     CHECK(mc_rmp_fw_read(r, p, &e, &st, NULL) == MC_OK && st == MC_RMP_PS_METADATA);
+    CHECK_EQ_U64(mc_rmp_fw_metadata_owner(&e), 0x40000);
+    /* PAGE_MOVE of a Metadata page onto a Firmware page: owner checked, owner kept, source Firmware. */
+    const uint64_t p2 = p + 0x3000;
+    CHECK(mc_rmp_fw_move(r, p, p2, false, 0, 0x40000, &prev, NULL) == MC_RMP_FW_BAD_STATE && prev == MC_RMP_PS_METADATA);
+    CHECK(mc_rmp_fw_make_firmware(r, p2, NULL) == MC_RMP_FW_OK);
+    CHECK(mc_rmp_fw_move(r, p, p2, false, 0, 0x41000, NULL, NULL) == MC_RMP_FW_BAD_OWNER);
+    CHECK(mc_rmp_fw_move(r, p, p2, true, 0, 0x40000, NULL, NULL) == MC_RMP_FW_BAD_ADDRESS); /* 2 MiB alignment */
+    CHECK(mc_rmp_fw_move(r, p, p2, false, 0, 0x40000, NULL, NULL) == MC_RMP_FW_OK);
+    CHECK(mc_rmp_fw_read(r, p2, &e, &st, NULL) == MC_OK && st == MC_RMP_PS_METADATA &&
+          mc_rmp_fw_metadata_owner(&e) == 0x40000);
+    CHECK(mc_rmp_fw_read(r, p, &e, &st, NULL) == MC_OK && st == MC_RMP_PS_FIRMWARE);
+    CHECK(mc_rmp_fw_move(r, p2, p, false, 0, 0x40000, NULL, NULL) == MC_RMP_FW_OK); /* and back */
+    CHECK(mc_rmp_fw_reclaim(r, p2, false, NULL) == MC_RMP_FW_OK);
+    bool lg = true;
+    CHECK(mc_rmp_fw_lookup(r, p, 4096, &e, &st, &lg) == MC_RMP_FW_OK && st == MC_RMP_PS_METADATA && !lg);
+    CHECK(mc_rmp_fw_lookup(r, p + 8, 4096, &e, &st, NULL) == MC_RMP_FW_BAD_ADDRESS);
+    CHECK(mc_rmp_fw_lookup(r, 63 * MIB, 4096, &e, &st, NULL) == MC_RMP_FW_BAD_ADDRESS); /* the RMP itself */
     CHECK(mc_rmp_fw_reclaim(r, p, false, &prev) == MC_RMP_FW_OK && prev == MC_RMP_PS_METADATA);
     CHECK(mc_rmp_fw_read(r, p, &e, &st, NULL) == MC_OK && st == MC_RMP_PS_RECLAIM);
     CHECK(mc_rmp_fw_make_firmware(r, p, NULL) == MC_RMP_FW_OK);
@@ -213,6 +230,15 @@ static void test_fw_states(void)
     uint32_t eax;
     const struct mc_rmp_state guest = {.gpa = 0x1000, .assigned = 1, .asid = 3};
     CHECK(mc_rmp_rmpupdate(r, q, &guest, &eax, NULL, NULL) == MC_OK && eax == MC_RMP_FAIL_PERMISSION);
+    CHECK(mc_rmp_fw_make_hv_fixed(r, q, false, NULL) == MC_RMP_FW_OK);
+    /* Firmware -> HV-Fixed (SNP_PAGE_SET_STATE); Context cannot. */
+    CHECK(mc_rmp_fw_make_firmware(r, q, NULL) == MC_RMP_FW_OK);
+    CHECK(mc_rmp_fw_make_hv_fixed(r, q, true, &prev) == MC_RMP_FW_OK && prev == MC_RMP_PS_FIRMWARE);
+    CHECK(mc_rmp_fw_make_hv_fixed(r, q, false, NULL) == MC_RMP_FW_OK);
+    CHECK(mc_rmp_fw_make_firmware(r, q, NULL) == MC_RMP_FW_OK && mc_rmp_fw_make_context(r, q, NULL) == MC_RMP_FW_OK);
+    CHECK(mc_rmp_fw_make_hv_fixed(r, q, true, &prev) == MC_RMP_FW_BAD_STATE && prev == MC_RMP_PS_CONTEXT);
+    CHECK(mc_rmp_fw_context_to_firmware(r, q, NULL) == MC_RMP_FW_OK && mc_rmp_fw_reclaim(r, q, false, NULL) == MC_RMP_FW_OK);
+    CHECK(mc_rmp_fw_make_firmware(r, q, NULL) == MC_RMP_FW_OK && mc_rmp_fw_make_hv_fixed(r, q, true, NULL) == MC_RMP_FW_OK);
     CHECK(mc_rmp_fw_make_hv_fixed(r, q, false, NULL) == MC_RMP_FW_OK);
     /* Pre-Guest (RMPUPDATE with Immutable, as KVM) -> Guest-Valid (LAUNCH_UPDATE), owner checked. */
     const uint64_t g = 0x900000;
@@ -250,6 +276,18 @@ static void test_fw_states(void)
     CHECK(mc_rmp_fw_reclaim(r, big, true, NULL) == MC_RMP_FW_OK);
     CHECK(mc_rmp_fw_read(r, big + 0x1FF000, &e, &st, NULL) == MC_OK && st == MC_RMP_PS_GUEST_INVALID && e.large);
     CHECK_EQ_U64(mc_rmp_asid_pages(r, 3), 1 + 1 + 512);
+    /* PAGE_MOVE of guest pages: Pre-Guest onto a Pre-Guest page of the same ASID. */
+    const uint64_t ms = 0xC00000, md = 0xC01000;
+    const struct mc_rmp_state pm = {.gpa = 0x8000, .assigned = 1, .immutable = 1, .asid = 3};
+    const struct mc_rmp_state pd = {.gpa = 0x9000, .assigned = 1, .immutable = 1, .asid = 3};
+    CHECK(mc_rmp_rmpupdate(r, ms, &pm, &eax, NULL, NULL) == MC_OK && eax == 0);
+    CHECK(mc_rmp_rmpupdate(r, md, &pd, &eax, NULL, NULL) == MC_OK && eax == 0);
+    CHECK(mc_rmp_fw_move(r, ms, md, false, 4, 0, NULL, NULL) == MC_RMP_FW_BAD_OWNER);
+    CHECK(mc_rmp_fw_move(r, ms, g, false, 3, 0, NULL, NULL) == MC_RMP_FW_BAD_STATE); /* onto Guest-Valid */
+    CHECK(mc_rmp_fw_move(r, ms, md, false, 3, 0, NULL, NULL) == MC_RMP_FW_OK);
+    CHECK(mc_rmp_fw_read(r, md, &e, &st, NULL) == MC_OK && st == MC_RMP_PS_GUEST_INVALID && e.gpa == 0x8000);
+    CHECK(mc_rmp_fw_read(r, ms, &e, &st, NULL) == MC_OK && st == MC_RMP_PS_GUEST_INVALID);
+    CHECK_EQ_U64(mc_rmp_asid_pages(r, 3), 1 + 1 + 512 + 2);
     /* State names, every derivation. */
     CHECK(strcmp(mc_rmp_page_state_name(MC_RMP_PS_PRE_SWAP), "pre-swap") == 0);
     struct mc_rmp_entry x = {.assigned = true, .validated = true, .asid = 2, .immutable = true};

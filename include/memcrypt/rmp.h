@@ -216,9 +216,14 @@ enum mc_rmp_fw_status mc_rmp_fw_make_firmware(struct mc_rmp *r, uint64_t spa, en
 /* Firmware -> Context (GCTX_CREATE), Context -> Firmware (DECOMMISSION). */
 enum mc_rmp_fw_status mc_rmp_fw_make_context(struct mc_rmp *r, uint64_t spa, enum mc_rmp_page_state *prev);
 enum mc_rmp_fw_status mc_rmp_fw_context_to_firmware(struct mc_rmp *r, uint64_t spa, enum mc_rmp_page_state *prev);
-/* Firmware -> Metadata (PAGE_MD_INIT). */
-enum mc_rmp_fw_status mc_rmp_fw_make_metadata(struct mc_rmp *r, uint64_t spa, enum mc_rmp_page_state *prev);
-/* Hypervisor -> HV-Fixed (SNP_INIT_EX list, PAGE_SET_STATE), HV-Fixed -> Hypervisor. */
+/* Firmware -> Metadata (PAGE_MD_INIT). owner: the guest context page the metadata belongs to, kept in
+ * the entry's GPA field under the Metadata tag (0: no owner, stored as 0x1000 so the field is non-zero). */
+enum mc_rmp_fw_status mc_rmp_fw_make_metadata(struct mc_rmp *r, uint64_t spa, uint64_t owner,
+                                              enum mc_rmp_page_state *prev);
+/* The owner a Metadata entry records (its GPA field without the tag). */
+uint64_t mc_rmp_fw_metadata_owner(const struct mc_rmp_entry *e);
+/* Hypervisor or Firmware -> HV-Fixed (fixed = true: the SNP_INIT_EX list takes Hypervisor pages,
+ * SNP_PAGE_SET_STATE Firmware pages), HV-Fixed -> Hypervisor (fixed = false). */
 enum mc_rmp_fw_status mc_rmp_fw_make_hv_fixed(struct mc_rmp *r, uint64_t spa, bool fixed, enum mc_rmp_page_state *prev);
 /* Pre-Guest -> Guest-Valid (SNP_LAUNCH_UPDATE): the entry must carry g->asid, g->gpa and g->large
  * (BAD_OWNER / BAD_SIZE otherwise); it becomes validated, mutable, with g->perm and g->vmsa. */
@@ -227,6 +232,19 @@ enum mc_rmp_fw_status mc_rmp_fw_launch_page(struct mc_rmp *r, uint64_t spa, cons
 /* SNP_PAGE_RECLAIM: Firmware/Metadata -> Reclaim, Pre-Guest -> Guest-Invalid, Pre-Swap -> Guest-Valid.
  * large: the page is a 2 MiB entry (must match). */
 enum mc_rmp_fw_status mc_rmp_fw_reclaim(struct mc_rmp *r, uint64_t spa, bool large, enum mc_rmp_page_state *prev);
+/* The entry governing the page at spa for a firmware command: the same checks as the transitions
+ * (SNP ready, spa aligned to align = 4096 or 2 MiB, covered, not a page of the RMP itself), then
+ * the governing entry (the 2 MiB entry for a page inside one: *large), its state. Changes nothing. */
+enum mc_rmp_fw_status mc_rmp_fw_lookup(struct mc_rmp *r, uint64_t spa, uint64_t align, struct mc_rmp_entry *e,
+                                       enum mc_rmp_page_state *state, bool *large);
+/* SNP_PAGE_MOVE, after the firmware copied the contents: a guest page (Pre-Guest or Pre-Swap) of ASID
+ * asid onto dst, a Pre-Guest page of the same ASID (dst takes its GPA, VMSA bit and permissions and
+ * becomes Guest-Valid from Pre-Swap, Guest-Invalid from Pre-Guest; src becomes Guest-Invalid); or a
+ * Metadata page of owner onto dst, a Firmware page (dst Metadata of that owner, src Firmware; 4 KiB
+ * only). large: both are 2 MiB entries (BAD_SIZE otherwise). BAD_OWNER: another ASID or owner. */
+enum mc_rmp_fw_status mc_rmp_fw_move(struct mc_rmp *r, uint64_t src, uint64_t dst, bool large, uint32_t asid,
+                                     uint64_t owner, enum mc_rmp_page_state *src_prev,
+                                     enum mc_rmp_page_state *dst_prev);
 /* SNP_PAGE_UNSMASH: 512 4 KiB Pre-Guest (or Pre-Swap) entries of one guest with consecutive GPAs
  * -> one 2 MiB entry (spa 2 MiB aligned). */
 enum mc_rmp_fw_status mc_rmp_fw_unsmash(struct mc_rmp *r, uint64_t spa, enum mc_rmp_page_state *prev);

@@ -638,18 +638,51 @@ enum mc_rmp_fw_status mc_rmp_fw_context_to_firmware(struct mc_rmp *r, uint64_t s
     return fw_4k(r, spa, MC_RMP_PS_BIT(MC_RMP_PS_CONTEXT), &to, prev);
 }
 
-enum mc_rmp_fw_status mc_rmp_fw_make_metadata(struct mc_rmp *r, uint64_t spa, enum mc_rmp_page_state *prev)
+static struct mc_rmp_entry metadata_entry(uint64_t owner)
 {
-    const struct mc_rmp_entry to = {
-        .assigned = true, .immutable = true,
-        .gpa = 0x1000ull | (uint64_t)MC_RMP_GPA_TAG_METADATA << MC_RMP_GPA_TAG_SHIFT};
+    owner &= ~(TAG_MASK | 0xFFFull);
+    return (struct mc_rmp_entry){.assigned = true, .immutable = true,
+                                 .gpa = (owner ? owner : 0x1000ull) |
+                                        (uint64_t)MC_RMP_GPA_TAG_METADATA << MC_RMP_GPA_TAG_SHIFT};
+}
+
+enum mc_rmp_fw_status mc_rmp_fw_make_metadata(struct mc_rmp *r, uint64_t spa, uint64_t owner,
+                                              enum mc_rmp_page_state *prev)
+{
+    const struct mc_rmp_entry to = metadata_entry(owner);
     return fw_4k(r, spa, MC_RMP_PS_BIT(MC_RMP_PS_FIRMWARE), &to, prev);
+}
+
+uint64_t mc_rmp_fw_metadata_owner(const struct mc_rmp_entry *e)
+{
+    return e ? e->gpa & ~TAG_MASK : 0;
 }
 
 enum mc_rmp_fw_status mc_rmp_fw_make_hv_fixed(struct mc_rmp *r, uint64_t spa, bool fixed, enum mc_rmp_page_state *prev)
 {
     const struct mc_rmp_entry to = {.immutable = fixed};
-    return fw_4k(r, spa, MC_RMP_PS_BIT(fixed ? MC_RMP_PS_HYPERVISOR : MC_RMP_PS_HV_FIXED), &to, prev);
+    const unsigned from = fixed ? MC_RMP_PS_BIT(MC_RMP_PS_HYPERVISOR) | MC_RMP_PS_BIT(MC_RMP_PS_FIRMWARE)
+                                : MC_RMP_PS_BIT(MC_RMP_PS_HV_FIXED);
+    return fw_4k(r, spa, from, &to, prev);
+}
+
+enum mc_rmp_fw_status mc_rmp_fw_lookup(struct mc_rmp *r, uint64_t spa, uint64_t align, struct mc_rmp_entry *e,
+                                       enum mc_rmp_page_state *state, bool *large)
+{
+    struct mc_rmp_entry tmp;
+    enum mc_rmp_page_state st = MC_RMP_PS_INVALID;
+    bool lg = false;
+    enum mc_rmp_fw_status s =
+        align == 4096 || align == RMP_2M ? fw_front(r, spa, align, &tmp, &st, &lg) : MC_RMP_FW_BAD_ADDRESS;
+    if (s)
+        memset(&tmp, 0, sizeof tmp);
+    if (e)
+        *e = tmp;
+    if (state)
+        *state = s ? MC_RMP_PS_INVALID : st;
+    if (large)
+        *large = lg;
+    return s;
 }
 
 /* A transition of a 4 KiB page or of a whole 2 MiB entry (spa 2 MiB aligned, entry large). */
@@ -761,4 +794,67 @@ enum mc_rmp_fw_status mc_rmp_fw_unsmash(struct mc_rmp *r, uint64_t spa, enum mc_
     }
     free(all);
     return s;
+}
+
+enum mc_rmp_fw_status mc_rmp_fw_move(struct mc_rmp *r, uint64_t src, uint64_t dst, bool large, uint32_t asid,
+                                     uint64_t owner, enum mc_rmp_page_state *src_prev, enum mc_rmp_page_state *dst_prev)
+{
+    const uint64_t align = large ? RMP_2M : 4096;
+    struct mc_rmp_entry se, de;
+    enum mc_rmp_page_state ss, ds;
+    bool sl, dl;
+    enum mc_rmp_fw_status s = fw_front(r, src, align, &se, &ss, &sl);
+    if (!s)
+        s = fw_front(r, dst, align, &de, &ds, &dl);
+    if (src_prev)
+        *src_prev = s ? MC_RMP_PS_INVALID : ss;
+    if (dst_prev)
+        *dst_prev = s ? MC_RMP_PS_INVALID : ds;
+    if (s)
+        return s;
+    const bool guest = (ss == MC_RMP_PS_PRE_GUEST || ss == MC_RMP_PS_PRE_SWAP) && ds == MC_RMP_PS_PRE_GUEST;
+    const bool meta = !large && ss == MC_RMP_PS_METADATA && ds == MC_RMP_PS_FIRMWARE;
+    if (!guest && !meta)
+        return MC_RMP_FW_BAD_STATE;
+    if (sl != large || dl != large)
+        return MC_RMP_FW_BAD_SIZE;
+    if (guest && (se.asid != asid || de.asid != asid))
+        return MC_RMP_FW_BAD_OWNER;
+    if (meta && mc_rmp_fw_metadata_owner(&se) != (owner & ~(TAG_MASK | 0xFFFull)))
+        return MC_RMP_FW_BAD_OWNER;
+    if ((src & ~r->cmask) == (dst & ~r->cmask))
+        return MC_RMP_FW_OK; /* a move onto itself changes nothing */
+    struct mc_rmp_entry nd, ns;
+    if (guest) { /* dst takes the page (Pre-Swap -> Guest-Valid, Pre-Guest -> Guest-Invalid); src Guest-Invalid */
+        nd = se;
+        nd.immutable = false;
+        nd.validated = ss == MC_RMP_PS_PRE_SWAP;
+        nd.rsvd_lo &= ~(1ull << 63);
+        ns = se;
+        ns.immutable = ns.validated = ns.vmsa = false;
+        ns.rsvd_lo &= ~(1ull << 63);
+    } else { /* dst Metadata of the same owner, src Firmware */
+        nd = metadata_entry(mc_rmp_fw_metadata_owner(&se));
+        ns = (struct mc_rmp_entry){.assigned = true, .immutable = true};
+    }
+    const uint64_t sp = (src & ~r->cmask) >> 12, dp = (dst & ~r->cmask) >> 12;
+    if (!large) {
+        struct mc_rmp_entry o;
+        if (rmp_normalize_region(r, dp, NULL) || rmp_get(r, dp, &o, NULL) || rmp_put(r, dp, &o, &nd, NULL) ||
+            rmp_normalize_region(r, sp, NULL) || rmp_get(r, sp, &o, NULL) || rmp_put(r, sp, &o, &ns, NULL))
+            return MC_RMP_FW_BAD_ADDRESS;
+        return MC_RMP_FW_OK;
+    }
+    struct mc_rmp_entry *olds = malloc(RMP_PAGES_2M * sizeof *olds);
+    if (!olds)
+        return MC_RMP_FW_BAD_ADDRESS;
+    mc_status ms = rmp_get_region(r, dp, olds, NULL);
+    if (!ms)
+        ms = rmp_put_region(r, dp, olds, &nd, true, NULL);
+    if (!ms)
+        ms = rmp_get_region(r, sp, olds, NULL);
+    if (!ms)
+        ms = rmp_put_region(r, sp, olds, &ns, true, NULL);
+    free(olds);
+    return ms ? MC_RMP_FW_BAD_ADDRESS : MC_RMP_FW_OK;
 }
