@@ -11,6 +11,8 @@
 #include <memcrypt/fileio.h>
 #include <memcrypt/fw_status.h>
 
+#include <memcrypt/bytes.h>
+
 #include "check.h"
 #include "test_fw_harness.h"
 
@@ -87,9 +89,15 @@ static void test_state_file(void)
     char bad[300];
     snprintf(bad, sizeof bad, "%s/bad.state", dir);
     CHECK(open_fails("milan", path, "another platform"));
-    buf[len - 40] ^= 1;
+    /* the sealed image (its length at 76, the image from 80), then the SNP section behind it */
+    size_t img_end = 80 + mc_le32(buf + 76);
+    buf[img_end - 40] ^= 1;
     CHECK(mc_file_write_atomic(bad, buf, len, NULL) == MC_OK);
     CHECK(open_fails("rome", bad, "integrity check failed"));
+    buf[img_end - 40] ^= 1;
+    buf[len - 40] ^= 1;
+    CHECK(mc_file_write_atomic(bad, buf, len, NULL) == MC_OK);
+    CHECK(open_fails("rome", bad, "SNP section"));
     buf[len - 40] ^= 1;
     CHECK(mc_file_write_atomic(bad, buf, len - 7, NULL) == MC_OK);
     CHECK(open_fails("rome", bad, "truncated"));
@@ -100,7 +108,7 @@ static void test_state_file(void)
     buf[8] = 9;
     CHECK(mc_file_write_atomic(bad, buf, len, NULL) == MC_OK);
     CHECK(open_fails("rome", bad, "format version 9"));
-    buf[8] = 1;
+    buf[8] = 2;
     buf[44 + 3] ^= 0x40; /* one bit of the chip secret: the image belongs to another chip */
     CHECK(mc_file_write_atomic(bad, buf, len, NULL) == MC_OK);
     CHECK(open_fails("rome", bad, "another chip"));

@@ -99,6 +99,9 @@ size_t mc_cpu_profile_count(void);
  * the maximum on real parts, simplified). Returns false when the leaf is not in the table. */
 bool mc_cpuid(const struct mc_cpu_profile *p, uint32_t leaf, uint32_t subleaf, struct mc_cpuid_regs *out);
 
+/* CPUID Fn0000_0001 EAX (family, model, stepping) as the processor reports it. */
+uint32_t mc_cpu_fms(const struct mc_cpu_profile *p);
+
 /* Decoded fields (from the CPUID values). */
 struct mc_cpu_features {
     unsigned phys_bits, lin_bits;      /* 0x80000008 EAX[7:0], [15:8] */

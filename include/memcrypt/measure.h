@@ -129,6 +129,30 @@ const char *mc_measure_mode_name(enum mc_measure_mode m);
 mc_status mc_measure_mode_parse(const char *s, enum mc_measure_mode *out, struct mc_error *err);
 
 
+/* ------------------------------------------------------------ launch plans -- */
+
+/* An SNP launch plan: the 4 KiB pages a VMM gives SNP_LAUNCH_UPDATE for these inputs, in
+ * QEMU/KVM's order (the OVMF image as NORMAL pages, the SEV metadata sections, one VMSA per vCPU
+ * at the VMSA GPA), with the bytes of NORMAL and VMSA pages; and the launch digest the firmware
+ * must reach. Built from the same steps mc_measure measures (mode snp or snp:svsm; no
+ * precomputed OVMF hash). Free with mc_snp_plan_free. */
+struct mc_snp_launch_page {
+    uint64_t gpa;
+    unsigned page_type;   /* MC_SNP_PAGE_* */
+    int vcpu;             /* VMSA pages: the vCPU; else -1 */
+    bool has_data;        /* data holds the page's bytes (NORMAL, VMSA); else zeros */
+    const uint8_t *data;  /* 4 KiB */
+};
+struct mc_snp_plan {
+    struct mc_snp_launch_page *pages;
+    size_t n;
+    uint8_t *data;             /* n pages of bytes */
+    uint8_t expected_ld[48];   /* what mc_measure computes for the same inputs */
+};
+mc_status mc_snp_plan_build(const struct mc_measure_input *in, struct mc_snp_plan *out, struct mc_error *err);
+void mc_snp_plan_free(struct mc_snp_plan *p);
+
+
 /* ------------------------------------------------------------- transcripts -- */
 
 /* A recorded transcript: every step, with a private copy of each VMSA page. Use

@@ -31,12 +31,27 @@
 
 struct mc_rng;
 struct mc_psp;
+struct mc_rmp;
 
 /* Key domain of one firmware memory access. */
 enum mc_psp_dom {
     MC_PSP_DOM_SHARED = 0, /* no encryption (C=0) */
     MC_PSP_DOM_HOST = 1,   /* the host's SME key (address had the C-bit set) */
     MC_PSP_DOM_GUEST = 2,  /* the key bound to `asid` */
+};
+
+/* What SNP_INIT reads from the cores (AMD's firmware asks every core; the board answers for the
+ * machine's cores). */
+struct mc_psp_snp_cpu {
+    uint64_t syscfg;        /* SYSCFG: MemEncryptionModEn, SNP_EN, VMPL_EN, MFDM must be set */
+    uint64_t hwcr;          /* HWCR: SmmLock must be set */
+    uint64_t rmp_base;      /* RMP_BASE MSR: SPA of the table (1 MiB aligned) */
+    uint64_t rmp_end;       /* RMP_END MSR: its last byte (size a multiple of 1 MiB) */
+    bool same_on_all_cores; /* SYSCFG, HWCR and the RMP MSRs read the same on every core */
+    bool vm_hsave_clear;    /* VM_HSAVE_PA is 0 on every core (no guest ran before the RMP) */
+    bool smt;               /* SMT enabled on the host (SNP policy bit 16, PLATFORM_INFO) */
+    bool tsme;              /* TSME enabled (PLATFORM_INFO) */
+    uint32_t fms;           /* CPUID Fn0000_0001 EAX (secrets page, CPUID page checks) */
 };
 
 /* The firmware's memory port. All callbacks get the stripped physical address (no C-bit).
@@ -53,6 +68,12 @@ struct mc_psp_mem {
                        struct mc_error *err);
     mc_status (*bind_key)(void *ctx, uint32_t asid, const uint8_t *key, size_t keylen, struct mc_error *err);
     mc_status (*unbind_key)(void *ctx, uint32_t asid, struct mc_error *err);
+    /* SEV-SNP: the CPU-side state SNP_INIT checks (NULL: the platform has no SNP). */
+    mc_status (*snp_cpu)(void *ctx, struct mc_psp_snp_cpu *out, struct mc_error *err);
+    /* SEV-SNP: the RMP unit (memcrypt/rmp.h), reached through its firmware side (mc_rmp_fw_*) only:
+     * the AMD-SP reads and writes RMP entries directly, and the unit keeps the CPUs' cached RMP
+     * checks right. NULL: the platform has no SNP. */
+    struct mc_rmp *rmp;
 };
 
 #define MC_PSP_MAX_GUESTS 1024u /* guest handles 1..1024, as in AMD's firmware */
@@ -72,6 +93,16 @@ struct mc_psp_config {
     const char *state_path; /* persistent state file (OCA/PEK/PDH/owner/chip secret); NULL = memory only */
     unsigned state_wait_ms; /* how long to wait for another process's lock on state_path;
                                0 = MC_PSP_STATE_WAIT_MS */
+    /* SEV-SNP (docs/snp-platform.md "SNP firmware"). snp = false: every SNP command answers
+     * INVALID_COMMAND. The running firmware is api_major.api_minor build `build` at TCB snp_tcb
+     * (the generation's TCB_VERSION layout); a new chip has committed it, unless snp_provisional:
+     * then the committed firmware is the previous one (build - 1, SNP SVN - 1) until SNP_COMMIT,
+     * so REPORTED_TCB < CURRENT_TCB. What SNP_COMMIT, SNP_CONFIG and SNP_VLEK_LOAD change is kept
+     * in the state file. */
+    bool snp;
+    unsigned snp_gen;       /* enum mc_snp_gen (memcrypt/snp_report.h): TCB layout, identity */
+    uint64_t snp_tcb;
+    bool snp_provisional;
 };
 
 #define MC_PSP_STATE_WAIT_MS 30000u
@@ -133,9 +164,35 @@ void mc_psp_wbinvd(struct mc_psp *psp, unsigned core);
 typedef void (*mc_psp_trace_fn)(void *ctx, const char *what, uint32_t handle, uint32_t from, uint32_t to);
 void mc_psp_set_trace(struct mc_psp *psp, mc_psp_trace_fn fn, void *ctx);
 
+/* SEV-SNP launch log: one call per 4 KiB chunk a successful SNP_LAUNCH_UPDATE measured, in order,
+ * after the command committed (a failed command logs nothing). The same fields as the owner's
+ * transcript (memcrypt/measure.h), so the two can be compared line by line. */
+struct mc_psp_snp_page {
+    uint64_t gctx_paddr;   /* the guest's context page */
+    uint64_t spa;          /* system physical address of the chunk */
+    uint64_t gpa;          /* GPA from the RMP entry (measured) */
+    unsigned page_type;    /* LAUNCH_UPDATE PAGE_TYPE */
+    bool imi;              /* IMI_PAGE */
+    uint8_t vmpl_perms[3]; /* VMPL1..3 */
+    uint8_t contents[48];  /* PAGE_INFO CONTENTS */
+    uint8_t digest[48];    /* launch digest after this chunk */
+    const uint8_t *data;   /* VMSA pages: the 4 KiB as measured; else NULL. Valid during the call. */
+};
+typedef void (*mc_psp_snp_log_fn)(void *ctx, const struct mc_psp_snp_page *page);
+void mc_psp_set_snp_log(struct mc_psp *psp, mc_psp_snp_log_fn fn, void *ctx);
+
 /* Read-only introspection (the CLI and tests; a real host learns these via PLATFORM_STATUS /
  * GUEST_STATUS). */
 uint32_t mc_psp_platform_state(const struct mc_psp *psp);
+uint32_t mc_psp_snp_state(const struct mc_psp *psp); /* enum mc_snp_pstate */
+uint32_t mc_psp_snp_guest_count(const struct mc_psp *psp);
+/* The SNP TCB model: running (current) firmware, committed, reported (SNP_CONFIG or committed). */
+struct mc_psp_snp_tcb {
+    uint64_t current, committed, reported;
+    uint8_t current_ver[3], committed_ver[3]; /* major, minor, build */
+    bool provisional;                        /* committed is older than current */
+};
+void mc_psp_snp_tcb(const struct mc_psp *psp, struct mc_psp_snp_tcb *out);
 uint32_t mc_psp_guest_count(const struct mc_psp *psp);
 bool mc_psp_asid_dirty(const struct mc_psp *psp, uint32_t asid);
 /* True once the platform identity exists (it is created on first use, see above). */
@@ -145,6 +202,12 @@ bool mc_psp_has_identity(const struct mc_psp *psp);
  * valid until the next identity-changing command. NULL with err set on failure. */
 struct mc_sev_identity;
 const struct mc_sev_identity *mc_psp_identity(struct mc_psp *psp, struct mc_error *err);
+/* The chip's SEV-SNP identity (VCEK per TCB, loaded VLEK, emulated ARK/ASK/ASVK:
+ * memcrypt/snp_identity.h), created and persisted now if needed. Borrowed; valid until the next
+ * command that changes it (SNP_VLEK_LOAD, SNP_SHUTDOWN) or a state re-read. NULL with err set
+ * on failure or without SNP. */
+struct mc_snp_identity;
+struct mc_snp_identity *mc_psp_snp_identity(struct mc_psp *psp, struct mc_error *err);
 /* SHA-256 over a canonical serialisation of all firmware state (platform, guests incl. keys,
  * ASID tables, persistent state). Equal digests = unchanged state. For tests. */
 mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct mc_error *err);

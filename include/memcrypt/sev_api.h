@@ -13,7 +13,8 @@
 #include <stdint.h>
 
 /* ---- Command IDs (CmdResp bits 26:16) ------------------------------------------------- */
-/* X(NAME, ID): every command the SEV API defines, in ID order — the one list of command names
+/* X(NAME, ID): every command the SEV API and the SEV-SNP ABI (doc 56860; the same mailbox and ID
+ * space, SNP_* names as Linux spells them) define, in ID order — the one list of command names
  * and IDs. It makes enum mc_sev_cmd (MC_SEV_CMD_<NAME> = ID) and the names mc_sev_cmd_name
  * returns ("<NAME>"); the firmware's dispatch table names the commands it implements by NAME. */
 #define MC_SEV_COMMANDS(X) \
@@ -57,7 +58,36 @@
     X(DBG_DECRYPT, 0x060) \
     X(DBG_ENCRYPT, 0x061) \
     X(SWAP_OUT, 0x070) \
-    X(SWAP_IN, 0x071)
+    X(SWAP_IN, 0x071) \
+    X(SNP_INIT, 0x081) \
+    X(SNP_SHUTDOWN, 0x082) \
+    X(SNP_PLATFORM_STATUS, 0x083) \
+    X(SNP_DF_FLUSH, 0x084) \
+    X(SNP_INIT_EX, 0x085) \
+    X(SNP_SHUTDOWN_EX, 0x086) \
+    X(SNP_DECOMMISSION, 0x090) \
+    X(SNP_ACTIVATE, 0x091) \
+    X(SNP_GUEST_STATUS, 0x092) \
+    X(SNP_GCTX_CREATE, 0x093) \
+    X(SNP_GUEST_REQUEST, 0x094) \
+    X(SNP_ACTIVATE_EX, 0x095) \
+    X(SNP_LAUNCH_START, 0x0A0) \
+    X(SNP_LAUNCH_UPDATE, 0x0A1) \
+    X(SNP_LAUNCH_FINISH, 0x0A2) \
+    X(SNP_DBG_DECRYPT, 0x0B0) \
+    X(SNP_DBG_ENCRYPT, 0x0B1) \
+    X(SNP_PAGE_SWAP_OUT, 0x0C0) \
+    X(SNP_PAGE_SWAP_IN, 0x0C1) \
+    X(SNP_PAGE_MOVE, 0x0C2) \
+    X(SNP_PAGE_MD_INIT, 0x0C3) \
+    X(SNP_PAGE_SET_STATE, 0x0C6) \
+    X(SNP_PAGE_RECLAIM, 0x0C7) \
+    X(SNP_PAGE_UNSMASH, 0x0C8) \
+    X(SNP_CONFIG, 0x0C9) \
+    X(SNP_DOWNLOAD_FIRMWARE_EX, 0x0CA) \
+    X(SNP_COMMIT, 0x0CB) \
+    X(SNP_VLEK_LOAD, 0x0CD) \
+    X(SNP_FEATURE_INFO, 0x0CE)
 
 enum mc_sev_cmd {
 #define MC_SEV_CMD_ENUM_(name, id) MC_SEV_CMD_##name = id,

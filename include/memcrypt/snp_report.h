@@ -44,6 +44,9 @@ uint64_t mc_snp_tcb_encode(enum mc_snp_gen gen, uint8_t fmc, uint8_t bl, uint8_t
 /* Parse "bl=3,tee=0,snp=8,ucode=115[,fmc=0]" or a raw u64 ("0x7308000000000003").
  * Parts not given are 0. */
 mc_status mc_snp_tcb_parse(const char *s, enum mc_snp_gen gen, uint64_t *out, struct mc_error *err);
+/* The TCB an emulated chip of this generation ships with (the SPLs of real VCEKs; the emulated
+ * firmware's current TCB). UNKNOWN gives Milan's. */
+uint64_t mc_snp_tcb_factory(enum mc_snp_gen gen);
 /* true when every named part of a is >= the same part of b (component-wise, per gen layout). */
 bool mc_snp_tcb_ge(uint64_t a, uint64_t b, enum mc_snp_gen gen);
 
@@ -75,6 +78,8 @@ const char *mc_snp_container_name(enum mc_snp_container k);
 #define MC_SNP_POLICY_RESERVED1 (1ull << 17)
 #define MC_SNP_POLICY_MIGRATE_MA (1ull << 18)
 #define MC_SNP_POLICY_DEBUG (1ull << 19)
+#define MC_SNP_POLICY_SINGLE_SOCKET (1ull << 20)
+#define MC_SNP_POLICY_PAGE_SWAP_DISABLE (1ull << 25)
 
 struct mc_snp_report {
     uint32_t version;

@@ -117,6 +117,8 @@ mc_status mc_board_create(const struct mc_board_config *cfg, struct mc_board **o
             goto fail;
         }
         b->fw = cfg->fw;
+        b->port.m = b->m;
+        b->port.rmp = b->rmp;
         mc_sev_port_init(&b->port, mc_machine_mc(b->m), &b->mem);
         if ((st = mc_psp_create(&b->fw, &b->mem, mc_machine_rng(b->m), &b->psp, err)))
             goto fail;

@@ -9,7 +9,9 @@
 
 /* ---- sev_port.c: the firmware's memory port on the memory controller ---- */
 struct mc_sev_port {
-    struct mc_ctl *mc; /* borrowed; must outlive the firmware that uses the port */
+    struct mc_ctl *mc;      /* borrowed; must outlive the firmware that uses the port */
+    struct mc_machine *m;   /* borrowed; the cores' MSRs SNP_INIT reads (NULL: no SNP) */
+    struct mc_rmp *rmp;     /* borrowed; the RMP unit (NULL: no SNP) */
 };
 /* Fill *out so that the firmware reaches DRAM only through mc (MC_REQ_PSP accesses: C=0
  * plaintext, C=1 host key, or an ASID's key) and installs guest keys as engine slots bound to

@@ -3,7 +3,11 @@
  * their ASID. */
 #include <memcrypt/cpu.h>
 #include <memcrypt/engine.h>
+#include <memcrypt/machine.h>
 #include <memcrypt/mc.h>
+#include <memcrypt/snp_report.h>
+
+#include <string.h>
 
 #include "board/board_int.h"
 
@@ -67,6 +71,43 @@ static mc_status port_unbind(void *ctx, uint32_t asid, struct mc_error *err)
     return st;
 }
 
+#define MSR_RMP_BASE 0xC0010132u
+#define MSR_RMP_END 0xC0010133u
+#define MSR_VM_HSAVE_PA 0xC0010117u
+
+/* What SNP_INIT reads from the cores: the machine's MSRs (one SYSCFG, HWCR and RMP pair serve
+ * every core of the emulated package). */
+static mc_status port_snp_cpu(void *ctx, struct mc_psp_snp_cpu *out, struct mc_error *err)
+{
+    struct mc_sev_port *p = ctx;
+    struct mc_machine *m = p->m;
+    if (!m)
+        return mc_seterr(err, MC_E_UNSUPPORTED, "the firmware's port has no machine");
+    struct mc_fault f;
+    memset(out, 0, sizeof *out);
+    mc_status s = mc_machine_rdmsr(m, MC_MSR_SYSCFG, &out->syscfg, &f, err);
+    if (!s)
+        s = mc_machine_rdmsr(m, MC_MSR_HWCR, &out->hwcr, &f, err);
+    if (!s)
+        s = mc_machine_rdmsr(m, MSR_RMP_BASE, &out->rmp_base, &f, err);
+    if (!s)
+        s = mc_machine_rdmsr(m, MSR_RMP_END, &out->rmp_end, &f, err);
+    if (s)
+        return s;
+    uint64_t hsave = 0;
+    if (mc_machine_rdmsr(m, MSR_VM_HSAVE_PA, &hsave, &f, NULL) != MC_OK)
+        hsave = 0; /* not modelled: no guest ran on the host CPU */
+    out->same_on_all_cores = true;
+    out->vm_hsave_clear = hsave == 0;
+    struct mc_bios b;
+    mc_machine_get_bios(m, &b);
+    out->tsme = b.tsme > 0;
+    out->smt = true; /* EPYC parts ship with SMT on (SNP policy bit 16 then must allow it) */
+    const struct mc_cpu_profile *prof = mc_machine_profile(m);
+    out->fms = mc_cpu_fms(prof);
+    return MC_OK;
+}
+
 void mc_sev_port_init(struct mc_sev_port *p, struct mc_ctl *mc, struct mc_psp_mem *out)
 {
     p->mc = mc;
@@ -78,6 +119,8 @@ void mc_sev_port_init(struct mc_sev_port *p, struct mc_ctl *mc, struct mc_psp_me
         .write = port_write,
         .bind_key = port_bind,
         .unbind_key = port_unbind,
+        .snp_cpu = p->m && p->rmp ? port_snp_cpu : NULL,
+        .rmp = p->rmp,
     };
 }
 
@@ -101,6 +144,13 @@ mc_status mc_psp_config_from_profile(const struct mc_cpu_profile *prof, struct m
         .num_cores = 1,
         .root_bits = prof->fw_api_major == 0 && prof->fw_api_minor < 20 ? 2048 : 4096, /* Naples roots are 2048-bit */
     };
+    /* SEV-SNP: the processor has it (8000_001F EAX[4]) and the profile names an SNP ABI. */
+    enum mc_snp_gen gen = mc_snp_gen_from_cpuid((uint8_t)prof->family, (uint8_t)prof->model_id);
+    if (f.sev_snp && (prof->snp_api_major || prof->snp_api_minor) && gen != MC_SNP_GEN_UNKNOWN) {
+        out->snp = true;
+        out->snp_gen = gen;
+        out->snp_tcb = mc_snp_tcb_factory(gen);
+    }
     if (out->min_sev_asid > out->max_asid + 1)
         out->min_sev_asid = out->max_asid + 1;
     return MC_OK;

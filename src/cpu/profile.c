@@ -366,3 +366,21 @@ const char *mc_hwcr_bit_name(unsigned bit)
     default: return NULL;
     }
 }
+
+uint32_t mc_cpu_fms(const struct mc_cpu_profile *p)
+{
+    struct mc_cpuid_regs r;
+    if (!p)
+        return 0;
+    if (mc_cpuid(p, 1, 0, &r) && r.eax)
+        return r.eax;
+    /* Composed as CPUID Fn0000_0001 EAX encodes it; stepping 1 (the B1 parts of the EPYC
+     * generations the profiles model; chosen, no profile records a stepping). */
+    uint32_t fam = p->family, mod = p->model_id, step = 1;
+    uint32_t eax = step | (mod & 0xF) << 4 | (mod >> 4) << 16;
+    if (fam > 0xF)
+        eax |= 0xFu << 8 | (fam - 0xF) << 20;
+    else
+        eax |= fam << 8;
+    return eax;
+}

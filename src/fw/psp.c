@@ -7,9 +7,12 @@
 
 #include <memcrypt/bytes.h>
 #include <memcrypt/fileio.h>
+#include <memcrypt/snp_identity.h>
 
 #include "fw/psp_cmds.h"
 #include "fw/psp_int.h"
+#include "fw/psp_rmp.h"
+#include "fw/psp_snp.h"
 
 /* ---- the dispatch table, generated from the command list (psp_cmds.h) ----------------------- */
 
@@ -25,11 +28,12 @@ struct psp_cmd_desc {
     uint8_t copy;      /* enum copy_class */
     uint32_t min_api;  /* (major << 8) | minor; older firmware answers INVALID_COMMAND */
     bool writes_nv;    /* may rewrite the persistent state */
+    uint8_t snp;       /* 0: legacy SEV; else the SNP platform states allowed (S_*) */
     psp_handler_fn fn;
 };
 
-#define PSP_DESC_(name, handler, buf, guest, ps, gs, cb, api, nv) \
-    {MC_SEV_CMD_##name, #name, buf, guest, ps, gs, cb, api, nv, psp_cmd_##handler},
+#define PSP_DESC_(name, handler, buf, guest, ps, gs, cb, api, nv, snp) \
+    {MC_SEV_CMD_##name, #name, buf, guest, ps, gs, cb, api, nv, snp, psp_cmd_##handler},
 static const struct psp_cmd_desc psp_cmds[] = {PSP_COMMANDS(PSP_DESC_)};
 #undef PSP_DESC_
 
@@ -58,6 +62,27 @@ const char *mc_sev_cmd_name(uint32_t cmd)
 #undef PSP_NAME_
     }
     return "UNKNOWN";
+}
+
+uint32_t psp_snp_pstate_check(struct mc_psp *psp, uint32_t cmd, struct mc_error *err)
+{
+    const struct psp_cmd_desc *d = psp_find(cmd);
+    if (d && (d->snp & (1u << psp->snp.state)))
+        return MC_FW_SUCCESS;
+    return psp_fail(err, MC_FW_INVALID_PLATFORM_STATE, "%s is not allowed while SNP is %s", mc_sev_cmd_name(cmd),
+                    mc_snp_pstate_name(psp->snp.state));
+}
+
+const char *mc_snp_pstate_name(uint32_t s)
+{
+    static const char *const n[] = {"UNINIT", "INIT"};
+    return s < 2 ? n[s] : "UNKNOWN";
+}
+
+const char *mc_snp_gstate_name(uint32_t s)
+{
+    static const char *const n[] = {"INIT", "LAUNCH", "RUNNING"};
+    return s < 3 ? n[s] : "UNKNOWN";
 }
 
 const char *mc_sev_pstate_name(uint32_t s)
@@ -112,7 +137,7 @@ struct psp_guest *psp_guest_get(struct mc_psp *psp, uint32_t handle)
     return psp->guests[handle];
 }
 
-uint32_t psp_out_buffer(const struct mc_psp *psp, uint8_t *buf, size_t paddr_off, size_t len_off, uint32_t need,
+uint32_t psp_out_buffer(struct mc_psp *psp, uint8_t *buf, size_t paddr_off, size_t len_off, uint32_t need,
                         const char *cmd, uint64_t *raw, struct mc_error *err)
 {
     uint64_t a = mc_le64(buf + paddr_off);
@@ -123,6 +148,8 @@ uint32_t psp_out_buffer(const struct mc_psp *psp, uint8_t *buf, size_t paddr_off
     enum mc_psp_dom dom;
     uint64_t pa;
     uint32_t st = psp_host_addr(psp, a, need, &dom, &pa, err);
+    if (!st) /* with SNP initialised the firmware writes only Firmware pages (SNP ABI) */
+        st = psp_rmp_fw_writable(psp, a, need, cmd, err);
     if (!st)
         *raw = a;
     return st;
@@ -190,6 +217,9 @@ mc_status mc_psp_create(const struct mc_psp_config *cfg, const struct mc_psp_mem
         return mc_seterr(err, MC_E_INVAL, "root_bits must be 2048 or 4096 (AMD's ARK/ASK sizes)");
     if (mem->dram_size == 0 || mem->cbit_pos > 63)
         return mc_seterr(err, MC_E_INVAL, "memory port needs a DRAM size and a C-bit position below 64");
+    if (cfg->snp && (cfg->snp_gen < 1 || cfg->snp_gen > 3 || !mem->snp_cpu || !mem->rmp))
+        return mc_seterr(err, MC_E_INVAL, "SEV-SNP needs a processor generation (Milan, Genoa, Turin) and the "
+                         "memory port's CPU-state callback and RMP unit");
 
     struct mc_psp *psp = calloc(1, sizeof *psp);
     if (!psp)
@@ -205,7 +235,8 @@ mc_status mc_psp_create(const struct mc_psp_config *cfg, const struct mc_psp_mem
     psp->guests = calloc(psp->cfg.max_guests + 1, sizeof *psp->guests);
     psp->asid_owner = calloc(cfg->max_asid + 1, sizeof *psp->asid_owner);
     psp->asid_dirty = calloc(cfg->max_asid + 1, 1);
-    if (!psp->guests || !psp->asid_owner || !psp->asid_dirty) {
+    psp->snp.asid_gctx = calloc(cfg->max_asid + 1, sizeof *psp->snp.asid_gctx);
+    if (!psp->guests || !psp->asid_owner || !psp->asid_dirty || !psp->snp.asid_gctx) {
         mc_psp_destroy(psp);
         return mc_seterr(err, MC_E_NOMEM, "out of memory for the firmware tables");
     }
@@ -214,6 +245,12 @@ mc_status mc_psp_create(const struct mc_psp_config *cfg, const struct mc_psp_mem
     if (psp->snap)
         psp->snap->ident_len = UINT32_MAX; /* nothing cached */
     if (s != MC_OK) {
+        mc_psp_destroy(psp);
+        return s;
+    }
+    /* The key that seals SNP guest contexts: this firmware instance's (a boot's), as AMD's
+     * firmware maps context pages through its own inline AES key. */
+    if ((s = mc_rng_bytes(rng, psp->snp.gctx_key, sizeof psp->snp.gctx_key, err)) != MC_OK) {
         mc_psp_destroy(psp);
         return s;
     }
@@ -253,6 +290,9 @@ void mc_psp_destroy(struct mc_psp *psp)
     free(psp->guests);
     free(psp->asid_owner);
     free(psp->asid_dirty);
+    free(psp->snp.asid_gctx);
+    mc_snp_identity_free(psp->snp.id);
+    psp_snp_nv_clear(&psp->snp.nv);
     free(psp->state_path);
     mc_file_unlock(psp->state_lock);
     if (psp->snap) {
@@ -275,7 +315,7 @@ mc_status mc_psp_command(struct mc_psp *psp, uint32_t cmd, uint64_t buf_paddr, u
     mc_clearerr(err);
     const struct psp_cmd_desc *d = psp_find(cmd);
     uint32_t api = ((uint32_t)psp->cfg.api_major << 8) | psp->cfg.api_minor;
-    if (!d || api < d->min_api) {
+    if (!d || api < d->min_api || (d->snp && !psp->cfg.snp)) {
         *fw_status = psp_fail(err, MC_FW_INVALID_COMMAND, "command 0x%03x (%s) is not implemented by this firmware",
                               cmd, mc_sev_cmd_name(cmd));
         return MC_OK;
@@ -284,6 +324,21 @@ mc_status mc_psp_command(struct mc_psp *psp, uint32_t cmd, uint64_t buf_paddr, u
         *fw_status = psp_fail(err, MC_FW_INVALID_PLATFORM_STATE, "%s is not allowed while the platform is %s", d->name,
                               mc_sev_pstate_name(psp->pstate));
         return MC_OK;
+    }
+    /* A command that writes its buffer back writes only a Firmware page once SNP is initialised;
+     * afterwards the page is Reclaim whatever happened (AMD's dispatcher). */
+    bool snp_cmdbuf = d->copy != CB_NONE && psp->snp.rmp_init;
+    if (snp_cmdbuf && psp->snp.state == MC_SNP_PSTATE_INIT) {
+        enum mc_psp_dom dom;
+        uint64_t pa;
+        uint32_t s0 = psp_host_addr(psp, buf_paddr, d->buf_len, &dom, &pa, err);
+        if (!s0)
+            s0 = psp_rmp_fw_writable(psp, buf_paddr, d->buf_len, d->name, err);
+        if (s0) {
+            *fw_status = s0;
+            psp_snp_cmdbuf_reclaim(psp, buf_paddr);
+            return MC_OK;
+        }
     }
     uint8_t buf[PSP_CMD_BUF_MAX] = {0};
     uint32_t st = MC_FW_SUCCESS;
@@ -316,6 +371,8 @@ mc_status mc_psp_command(struct mc_psp *psp, uint32_t cmd, uint64_t buf_paddr, u
         if (psp_host_write(psp, buf_paddr, buf, d->buf_len, &e2) != MC_FW_SUCCESS && st == MC_FW_SUCCESS)
             st = psp_fail(err, MC_FW_INVALID_ADDRESS, "%s: cannot write the command buffer back", d->name);
     }
+    if (snp_cmdbuf)
+        psp_snp_cmdbuf_reclaim(psp, buf_paddr);
     if (st != MC_FW_SUCCESS && err && err->code == MC_OK)
         psp_fail(err, st, "%s failed", d->name);
     *fw_status = st;
@@ -466,6 +523,7 @@ mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct m
         s |= mc_digest_update(d, sb.b, sb.n, err);
         mc_wipe(sb.b, sb.n);
     }
+    s |= psp_snp_snapshot(psp, d, err);
     size_t n = 32;
     uint8_t out[64];
     s |= mc_digest_final(d, out, &n, err); /* also restarts the context for the next use */

@@ -10,6 +10,7 @@
 #include "crypto/aes.h"
 #include "fw/psp_cmds.h"
 #include "fw/psp_int.h"
+#include "fw/psp_rmp.h"
 
 #define F(S, f) offsetof(struct S, f)
 #define CHUNK (1024u * 1024u) /* firmware working buffer for bulk commands */
@@ -167,6 +168,8 @@ static uint32_t launch_update(struct mc_psp *psp, uint8_t *buf, struct psp_guest
     enum mc_psp_dom dom;
     uint64_t pa;
     st = psp_host_addr(psp, raw, len, &dom, &pa, err);
+    if (!st) /* encrypted in place: with SNP initialised the pages must be Firmware pages */
+        st = psp_rmp_fw_writable(psp, raw, len, what, err);
     if (st)
         return st;
     uint8_t *tmp = malloc(len < CHUNK ? len : CHUNK);
@@ -255,6 +258,8 @@ PSP_HANDLER(psp_cmd_launch_secret)
                         hdr_len, g_len, t_len);
     uint64_t gpa;
     st = guest_range(psp, g_raw, g_len, &gpa, err);
+    if (!st)
+        st = psp_rmp_fw_writable(psp, g_raw, g_len, "LAUNCH_SECRET", err);
     if (st)
         return st;
     uint8_t hdr[MC_SEV_PKT_HDR_LEN];
@@ -349,6 +354,8 @@ static uint32_t activate(struct mc_psp *psp, struct psp_guest *g, uint32_t asid,
     if (es ? asid >= psp->cfg.min_sev_asid : asid < psp->cfg.min_sev_asid)
         return psp_fail(err, MC_FW_INVALID_ASID, "ASID %u is not in the %s range (%s)", asid, es ? "SEV-ES" : "SEV",
                         es ? "below the minimum SEV ASID" : "from the minimum SEV ASID up");
+    if (psp->asid_owner[asid] == PSP_ASID_SNP)
+        return psp_fail(err, MC_FW_ASID_OWNED, "ASID %u belongs to an SNP guest", asid);
     if (psp->asid_owner[asid])
         return psp_fail(err, MC_FW_ASID_OWNED, "ASID %u belongs to guest %u", asid, psp->asid_owner[asid]);
     if (psp->asid_dirty[asid])
@@ -439,6 +446,8 @@ PSP_HANDLER(psp_cmd_copy)
     st = guest_range(psp, s_raw, len, &src, err);
     if (!st)
         st = guest_range(psp, d_raw, len, &dst, err);
+    if (!st)
+        st = psp_rmp_fw_writable(psp, d_raw, len, "COPY", err);
     if (st)
         return st;
     if (src == dst || (src < dst + 4096 && dst < src + 4096))
@@ -479,6 +488,8 @@ static uint32_t dbg(struct mc_psp *psp, uint8_t *buf, struct psp_guest *g, bool 
     st = psp_host_addr(psp, s_raw, len, &sdom, &src, err);
     if (!st)
         st = psp_host_addr(psp, d_raw, len, &ddom, &dst, err);
+    if (!st)
+        st = psp_rmp_fw_writable(psp, d_raw, len, what, err);
     if (st)
         return st;
     uint8_t *tmp = malloc(len < CHUNK ? len : CHUNK);

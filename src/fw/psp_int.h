@@ -11,6 +11,8 @@
 #include "crypto/crypto.h"
 #include "crypto/hashctx.h"
 
+struct mc_snp_identity;
+
 #define PSP_VEK_LEN 32      /* AES-128-XTS key for the memory engine: data || tweak */
 #define PSP_CHIP_SECRET_LEN 32
 #define PSP_IDENT_MAX 0x7000u /* opaque identity blob (OCA/PEK/PDH keys and certs) */
@@ -47,6 +49,41 @@ struct psp_snap_work {
     uint8_t ident_digest[32];
 };
 
+/* ---- SEV-SNP (psp_snp*.c) ---------------------------------------------------------------- */
+
+#define PSP_ASID_SNP 0xFFFFFFFFu /* asid_owner[]: the ASID belongs to an SNP guest (snp.asid_gctx) */
+
+/* What the SNP firmware keeps across commands and processes (the state file's SNP section). */
+struct psp_snp_nv {
+    bool committed_set;        /* an SNP_COMMIT happened (else: as the configuration says) */
+    uint64_t committed_tcb;
+    uint8_t committed_ver[3];  /* major, minor, build */
+    uint64_t config_tcb;       /* SNP_CONFIG REPORTED_TCB; 0 = the committed TCB */
+    uint32_t config_flags;     /* SNP_CONFIG MASK_CHIP_ID / MASK_CHIP_KEY */
+    bool vlek;                 /* the identity holds a VLEK (SNP_VLEK_LOAD; SNP_SHUTDOWN wipes it) */
+    uint32_t ident_len;        /* serialised SNP identity (memcrypt/snp_identity.h), 0 = none yet */
+    uint8_t *ident;
+};
+
+struct psp_snp {
+    uint32_t state;          /* enum mc_snp_pstate */
+    bool rmp_init;           /* an SNP_INIT initialised the RMP (kept across SNP_SHUTDOWN) */
+    uint64_t rmp_init_tcb;   /* committed TCB of the firmware that initialised it */
+    uint64_t rmp_base, rmp_end; /* the RMP bounds read at SNP_INIT */
+    bool smt, tsme;          /* host SMT / TSME as SNP_INIT saw them */
+    uint32_t fms;
+    uint32_t guest_count;    /* launched SNP guests */
+    uint64_t *asid_gctx;     /* [0..max_asid]: GCTX page of the SNP guest owning the ASID, 0 = none */
+    uint8_t gctx_key[32];    /* seals guest context pages: this firmware instance's (a boot's) */
+    uint64_t gctx_seq;       /* seal counter (GCM IV), one sequence per key */
+    uint8_t vmsa_tweak[64];  /* VMSA register-protection bitmap (secrets page) */
+    struct psp_snp_nv nv;    /* committed copy */
+    struct mc_snp_identity *id; /* the chip's SNP identity, NULL until first use */
+    /* LAUNCH_UPDATE transcript (mc_psp_set_snp_measure_log) */
+    mc_psp_snp_log_fn log;
+    void *log_ctx;
+};
+
 struct mc_psp {
     struct mc_psp_config cfg;
     char platform[PSP_PLATFORM_NAME_LEN];
@@ -71,6 +108,7 @@ struct mc_psp {
     struct psp_nv nv;
     struct mc_sev_identity *id; /* live identity (the committed nv.ident, deserialised); NULL until first use */
     bool id_changed;            /* id was changed by a command not yet committed (psp_identity.c) */
+    struct psp_snp snp;
 
     mc_psp_trace_fn trace;
     void *trace_ctx;
@@ -95,7 +133,7 @@ uint32_t psp_host_addr(const struct mc_psp *psp, uint64_t raw, uint64_t len, enu
 /* An output buffer named by a (paddr, len) pair in the command buffer, with the spec's length
  * convention: the len field always receives `need`; a smaller len is INVALID_LENGTH (this is how
  * callers query the size); then [paddr, paddr+need) must lie in DRAM. *raw gets paddr. */
-uint32_t psp_out_buffer(const struct mc_psp *psp, uint8_t *buf, size_t paddr_off, size_t len_off, uint32_t need,
+uint32_t psp_out_buffer(struct mc_psp *psp, uint8_t *buf, size_t paddr_off, size_t len_off, uint32_t need,
                         const char *cmd, uint64_t *raw, struct mc_error *err);
 /* Read/write host memory at a raw host address (domain from its C-bit). */
 uint32_t psp_host_read(struct mc_psp *psp, uint64_t raw, void *buf, size_t len, struct mc_error *err);
@@ -117,6 +155,11 @@ mc_status psp_nv_decode(const struct mc_psp *psp, const uint8_t chip_secret[PSP_
 /* Persist nv (not yet committed to psp->nv) to the INIT_EX NV area when one is in use, else
  * to the state file (if any). */
 mc_status psp_nv_save(struct mc_psp *psp, const struct psp_nv *nv, struct mc_error *err);
+/* Persist the SNP section (committed firmware, SNP_CONFIG, identity) with the rest of the state
+ * file; nothing without a state file. */
+mc_status psp_nv_save_snp(struct mc_psp *psp, const struct psp_snp_nv *snp, struct mc_error *err);
+/* Wipe and free an SNP section (psp_snp_platform.c). */
+void psp_snp_nv_clear(struct psp_snp_nv *n);
 /* Lock the state file (waiting up to wait_ms, 0 = the default), remove stale temporary copies,
  * load it (missing file -> fresh chip secret, file written). Unlocked again on failure. */
 mc_status psp_nv_open(struct mc_psp *psp, unsigned wait_ms, struct mc_error *err);

@@ -11,6 +11,8 @@
 
 #include "crypto/aes.h"
 #include "crypto/kdf.h"
+#include <memcrypt/snp_identity.h>
+
 #include "fw/psp_int.h"
 
 #define NV_MAGIC "MCSEVNV1"
@@ -26,11 +28,27 @@
 _Static_assert(NV_OFF_IDENT + PSP_IDENT_MAX + NV_MAC_LEN <= MC_SEV_NV_LEN, "the NV image must fit in 32 KiB");
 
 #define ST_MAGIC "MCSEVCHP"
-#define ST_VERSION 1u
+#define ST_VERSION 2u /* 1: no SNP section (still read) */
 #define ST_OFF_PLATFORM 12
 #define ST_OFF_SECRET (ST_OFF_PLATFORM + PSP_PLATFORM_NAME_LEN)
 #define ST_OFF_IMGLEN (ST_OFF_SECRET + PSP_CHIP_SECRET_LEN)
 #define ST_OFF_IMG (ST_OFF_IMGLEN + 4)
+
+/* Version 2 appends the SNP section after the image: u32 length, then
+ *     "MCSNPNV1", u32 flags (bit0 committed, bit1 VLEK), u64 committed TCB, u8 committed version
+ *     (major, minor, build), u8 0, u64 SNP_CONFIG TCB, u32 SNP_CONFIG flags, u32 identity length,
+ *     the identity (memcrypt/snp_identity.h's blob), HMAC-SHA256 over all of it under a key derived
+ *     from the chip secret. */
+#define SNP_MAGIC "MCSNPNV1"
+#define SNP_OFF_FLAGS 8
+#define SNP_OFF_CTCB 12
+#define SNP_OFF_CVER 20
+#define SNP_OFF_CFGTCB 24
+#define SNP_OFF_CFGFLAGS 32
+#define SNP_OFF_IDLEN 36
+#define SNP_OFF_ID 40
+#define SNP_IDENT_MAX 0x10000u
+#define SNP_MAX (SNP_OFF_ID + SNP_IDENT_MAX + 32)
 
 struct nv_keys {
     uint8_t chip_id[32], enc[16], mac[32];
@@ -128,9 +146,76 @@ mc_status psp_nv_decode(const struct mc_psp *psp, const uint8_t chip_secret[PSP_
     return MC_OK;
 }
 
-static mc_status write_state_file(struct mc_psp *psp, const struct psp_nv *nv, struct mc_error *err)
+static mc_status snp_mac_key(const uint8_t secret[PSP_CHIP_SECRET_LEN], uint8_t key[32], struct mc_error *err)
 {
-    size_t cap = ST_OFF_IMG + MC_SEV_NV_LEN, ilen;
+    return mc_kdf_sev(secret, PSP_CHIP_SECRET_LEN, "memcrypt-snp-nv-integrity", NULL, 0, key, 32, err);
+}
+
+/* Encode the SNP section into out (SNP_MAX bytes); *len = its length. */
+static mc_status snp_encode(const uint8_t secret[PSP_CHIP_SECRET_LEN], const struct psp_snp_nv *n, uint8_t *out,
+                            size_t *len, struct mc_error *err)
+{
+    if (n->ident_len > SNP_IDENT_MAX)
+        return mc_seterr(err, MC_E_RANGE, "the SNP identity does not fit the state file (%u bytes)", n->ident_len);
+    memset(out, 0, SNP_OFF_ID);
+    memcpy(out, SNP_MAGIC, 8);
+    mc_put_le32(out + SNP_OFF_FLAGS, (n->committed_set ? 1u : 0) | (n->vlek ? 2u : 0));
+    mc_put_le64(out + SNP_OFF_CTCB, n->committed_tcb);
+    memcpy(out + SNP_OFF_CVER, n->committed_ver, 3);
+    mc_put_le64(out + SNP_OFF_CFGTCB, n->config_tcb);
+    mc_put_le32(out + SNP_OFF_CFGFLAGS, n->config_flags);
+    mc_put_le32(out + SNP_OFF_IDLEN, n->ident_len);
+    if (n->ident_len)
+        memcpy(out + SNP_OFF_ID, n->ident, n->ident_len);
+    uint8_t key[32];
+    mc_status s = snp_mac_key(secret, key, err);
+    if (!s)
+        s = mc_hmac_sha256(key, sizeof key, out, SNP_OFF_ID + n->ident_len, out + SNP_OFF_ID + n->ident_len, err);
+    mc_wipe(key, sizeof key);
+    *len = SNP_OFF_ID + n->ident_len + 32;
+    return s;
+}
+
+/* Decode a hostile SNP section into n (n->ident malloc'd). */
+static mc_status snp_decode(const uint8_t secret[PSP_CHIP_SECRET_LEN], const uint8_t *in, size_t len,
+                            struct psp_snp_nv *n, const char *what, struct mc_error *err)
+{
+    memset(n, 0, sizeof *n);
+    if (len < SNP_OFF_ID + 32 || memcmp(in, SNP_MAGIC, 8) != 0)
+        return mc_seterr(err, MC_E_FORMAT, "%s has a malformed SNP section", what);
+    uint32_t flags = mc_le32(in + SNP_OFF_FLAGS), idlen = mc_le32(in + SNP_OFF_IDLEN);
+    if ((flags & ~3u) || in[SNP_OFF_CVER + 3] || idlen > SNP_IDENT_MAX || (size_t)SNP_OFF_ID + idlen + 32 != len ||
+        ((flags & 2u) && !idlen) || (mc_le32(in + SNP_OFF_CFGFLAGS) & ~3u))
+        return mc_seterr(err, MC_E_FORMAT, "%s has a corrupt SNP section (flags or lengths)", what);
+    uint8_t key[32], mac[32];
+    mc_status s = snp_mac_key(secret, key, err);
+    if (!s)
+        s = mc_hmac_sha256(key, sizeof key, in, SNP_OFF_ID + idlen, mac, err);
+    mc_wipe(key, sizeof key);
+    if (s)
+        return s;
+    if (!mc_ct_equal(mac, in + SNP_OFF_ID + idlen, 32))
+        return mc_seterr(err, MC_E_FORMAT, "%s is corrupt (SNP section: integrity check failed)", what);
+    n->committed_set = flags & 1u;
+    n->vlek = (flags & 2u) != 0;
+    n->committed_tcb = mc_le64(in + SNP_OFF_CTCB);
+    memcpy(n->committed_ver, in + SNP_OFF_CVER, 3);
+    n->config_tcb = mc_le64(in + SNP_OFF_CFGTCB);
+    n->config_flags = mc_le32(in + SNP_OFF_CFGFLAGS);
+    if (idlen) {
+        n->ident = malloc(idlen);
+        if (!n->ident)
+            return mc_seterr(err, MC_E_NOMEM, "out of memory");
+        memcpy(n->ident, in + SNP_OFF_ID, idlen);
+        n->ident_len = idlen;
+    }
+    return MC_OK;
+}
+
+static mc_status write_state_file(struct mc_psp *psp, const struct psp_nv *nv, const struct psp_snp_nv *snp,
+                                  struct mc_error *err)
+{
+    size_t cap = ST_OFF_IMG + MC_SEV_NV_LEN + 4 + SNP_MAX, ilen = 0, slen = 0;
     uint8_t *f = calloc(1, cap);
     if (!f)
         return mc_seterr(err, MC_E_NOMEM, "out of memory");
@@ -141,11 +226,25 @@ static mc_status write_state_file(struct mc_psp *psp, const struct psp_nv *nv, s
     mc_status s = psp_nv_encode(psp, nv, f + ST_OFF_IMG, MC_SEV_NV_LEN, false, &ilen, err);
     if (!s) {
         mc_put_le32(f + ST_OFF_IMGLEN, (uint32_t)ilen);
-        s = mc_file_write_atomic(psp->state_path, f, ST_OFF_IMG + ilen, err);
+        s = snp_encode(nv->chip_secret, snp, f + ST_OFF_IMG + ilen + 4, &slen, err);
+    }
+    if (!s) {
+        mc_put_le32(f + ST_OFF_IMG + ilen, (uint32_t)slen);
+        s = mc_file_write_atomic(psp->state_path, f, ST_OFF_IMG + ilen + 4 + slen, err);
     }
     mc_wipe(f, cap);
     free(f);
     return s;
+}
+
+mc_status psp_nv_save_snp(struct mc_psp *psp, const struct psp_snp_nv *snp, struct mc_error *err)
+{
+    if (!psp->state_path)
+        return MC_OK;
+    if (psp->state_lock < 0)
+        return mc_seterr(err, MC_E_STATE, "the state file %s is not locked by this firmware (released; "
+                         "mc_psp_state_acquire first)", psp->state_path);
+    return write_state_file(psp, &psp->nv, snp, err);
 }
 
 mc_status psp_nv_save(struct mc_psp *psp, const struct psp_nv *nv, struct mc_error *err)
@@ -166,7 +265,7 @@ mc_status psp_nv_save(struct mc_psp *psp, const struct psp_nv *nv, struct mc_err
     if (psp->state_lock < 0)
         return mc_seterr(err, MC_E_STATE, "the state file %s is not locked by this firmware (released; "
                          "mc_psp_state_acquire first)", psp->state_path);
-    return write_state_file(psp, nv, err);
+    return write_state_file(psp, nv, &psp->snp.nv, err);
 }
 
 static mc_status load_file(struct mc_psp *psp, struct mc_error *err)
@@ -180,10 +279,13 @@ static mc_status load_file(struct mc_psp *psp, struct mc_error *err)
         if (!n)
             return mc_seterr(err, MC_E_NOMEM, "out of memory");
         mc_status s = mc_rng_bytes(psp->rng, n->chip_secret, PSP_CHIP_SECRET_LEN, err);
+        struct psp_snp_nv empty;
+        memset(&empty, 0, sizeof empty);
         if (!s)
-            s = write_state_file(psp, n, err);
+            s = write_state_file(psp, n, &empty, err);
         if (!s) {
             memcpy(&psp->nv, n, sizeof *n);
+            psp_snp_nv_clear(&psp->snp.nv);
             mc_sev_identity_free(psp->id);
             psp->id = NULL;
         }
@@ -193,20 +295,25 @@ static mc_status load_file(struct mc_psp *psp, struct mc_error *err)
     }
     uint8_t *f;
     size_t len;
-    mc_status s = mc_file_read(psp->state_path, ST_OFF_IMG + MC_SEV_NV_LEN, &f, &len, err);
+    mc_status s = mc_file_read(psp->state_path, ST_OFF_IMG + MC_SEV_NV_LEN + 4 + SNP_MAX, &f, &len, err);
     if (s)
         return s;
     const char *p = psp->state_path;
+    uint32_t ver = len >= ST_OFF_IMG ? mc_le32(f + 8) : 0;
+    size_t imglen = len >= ST_OFF_IMG ? mc_le32(f + ST_OFF_IMGLEN) : 0, snpat = 0, snplen = 0;
     if (len < ST_OFF_IMG || memcmp(f, ST_MAGIC, 8) != 0)
         s = mc_seterr(err, MC_E_FORMAT, "%s is not a memcrypt SEV firmware state file", p);
-    else if (mc_le32(f + 8) != ST_VERSION)
-        s = mc_seterr(err, MC_E_FORMAT, "%s has format version %u; this build reads version %u", p, mc_le32(f + 8),
+    else if (ver != 1 && ver != ST_VERSION)
+        s = mc_seterr(err, MC_E_FORMAT, "%s has format version %u; this build reads versions 1 and %u", p, ver,
                       ST_VERSION);
-    else if (mc_le32(f + ST_OFF_IMGLEN) != len - ST_OFF_IMG)
+    else if (ver == 1 ? imglen != len - ST_OFF_IMG
+                      : (imglen > len - ST_OFF_IMG || len - ST_OFF_IMG - imglen < 4 ||
+                         (snplen = mc_le32(f + ST_OFF_IMG + imglen)) != len - ST_OFF_IMG - imglen - 4))
         s = mc_seterr(err, MC_E_FORMAT, "%s is truncated or corrupt (length mismatch)", p);
     else if (strnlen((const char *)f + ST_OFF_PLATFORM, PSP_PLATFORM_NAME_LEN) == PSP_PLATFORM_NAME_LEN ||
              strncmp((const char *)f + ST_OFF_PLATFORM, psp->platform, PSP_PLATFORM_NAME_LEN) != 0)
         s = mc_seterr(err, MC_E_FORMAT, "%s belongs to another platform (not '%s')", p, psp->platform);
+    snpat = ST_OFF_IMG + imglen + 4;
     if (!s) {
         struct psp_nv *n = calloc(1, sizeof *n);
         if (!n) {
@@ -215,8 +322,17 @@ static mc_status load_file(struct mc_psp *psp, struct mc_error *err)
             memcpy(n->chip_secret, f + ST_OFF_SECRET, PSP_CHIP_SECRET_LEN);
             char what[600];
             snprintf(what, sizeof what, "state file %s", p);
-            s = psp_nv_decode(psp, n->chip_secret, f + ST_OFF_IMG, len - ST_OFF_IMG, n, what, err);
+            struct psp_snp_nv sn;
+            memset(&sn, 0, sizeof sn);
+            s = psp_nv_decode(psp, n->chip_secret, f + ST_OFF_IMG, imglen, n, what, err);
+            if (!s && ver >= 2)
+                s = snp_decode(n->chip_secret, f + snpat, snplen, &sn, what, err);
             if (!s) {
+                psp_snp_nv_clear(&psp->snp.nv);
+                psp->snp.nv = sn;
+                memset(&sn, 0, sizeof sn);
+                mc_snp_identity_free(psp->snp.id); /* re-read from the new state on first use */
+                psp->snp.id = NULL;
                 memcpy(&psp->nv, n, sizeof *n);
                 struct mc_error e2 = {0};
                 uint32_t fs = psp_id_reload(psp, &e2);
@@ -225,6 +341,7 @@ static mc_status load_file(struct mc_psp *psp, struct mc_error *err)
                 else if (fs != MC_FW_SUCCESS)
                     s = mc_seterr(err, MC_E_FORMAT, "%s holds an invalid platform identity: %s", what, e2.msg);
             }
+            psp_snp_nv_clear(&sn);
             mc_wipe(n, sizeof *n);
             free(n);
         }

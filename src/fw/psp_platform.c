@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include <memcrypt/bytes.h>
+#include <memcrypt/cpu.h>
 
 #include "fw/psp_cmds.h"
 #include "fw/psp_int.h"
+#include "fw/psp_rmp.h"
 
 #define F(S, f) offsetof(struct S, f)
 
@@ -42,6 +44,19 @@ static uint32_t nv_commit(struct mc_psp *psp, struct psp_nv *n, struct mc_error 
     return MC_FW_SUCCESS;
 }
 
+/* SEV's INIT after SNP: when the cores have SNP enabled, the RMP must have been initialised by an
+ * SNP_INIT first (AMD's firmware: INVALID_PLATFORM_STATE), so SEV can never touch the RMP. */
+static uint32_t check_snp_first(struct mc_psp *psp, struct mc_error *err)
+{
+    struct mc_psp_snp_cpu cpu;
+    if (!psp->cfg.snp || !psp->mem.snp_cpu || psp->mem.snp_cpu(psp->mem.ctx, &cpu, NULL) != MC_OK)
+        return MC_FW_SUCCESS;
+    if ((cpu.syscfg & MC_SYSCFG_SNP_EN) && !psp->snp.rmp_init)
+        return psp_fail(err, MC_FW_INVALID_PLATFORM_STATE,
+                        "SNP is enabled on the cores (SYSCFG.SNP_EN) but the RMP is not initialised: SNP_INIT first");
+    return MC_FW_SUCCESS;
+}
+
 static uint32_t check_init_flags(struct mc_psp *psp, uint32_t flags, uint64_t tmr, uint32_t tmr_len,
                                  struct mc_error *err)
 {
@@ -49,19 +64,27 @@ static uint32_t check_init_flags(struct mc_psp *psp, uint32_t flags, uint64_t tm
      * every bit but ES with INVALID_CONFIG, and so do we. */
     if (flags & ~MC_SEV_INIT_FLAG_ES)
         return psp_fail(err, MC_FW_INVALID_CONFIG, "INIT flags 0x%x have bits other than SEV-ES set", flags);
+    uint32_t st0 = check_snp_first(psp, err);
+    if (st0)
+        return st0;
     if (!(flags & MC_SEV_INIT_FLAG_ES))
         return MC_FW_SUCCESS; /* the TMR is ignored without SEV-ES */
     if (!psp->cfg.es_supported)
         return psp_fail(err, MC_FW_INVALID_CONFIG, "this platform has no SEV-ES");
-    if (tmr_len != MC_SEV_TMR_LEN)
-        return psp_fail(err, MC_FW_INVALID_LENGTH, "the SEV-ES TMR must be 1 MiB, not 0x%x bytes", tmr_len);
+    /* With the SNP RMP initialised the TMR is 2 MiB, 2 MiB aligned (SEV API; AMD's firmware). */
+    uint32_t want = psp->snp.rmp_init ? 2 * MC_SEV_TMR_LEN : MC_SEV_TMR_LEN;
+    if (tmr_len != want)
+        return psp_fail(err, MC_FW_INVALID_LENGTH, "the SEV-ES TMR must be %u MiB, not 0x%x bytes", want >> 20, tmr_len);
     enum mc_psp_dom dom;
     uint64_t pa;
-    if (tmr & (MC_SEV_TMR_LEN - 1))
-        return psp_fail(err, MC_FW_INVALID_ADDRESS, "the SEV-ES TMR at 0x%llx is not 1 MiB aligned",
-                        (unsigned long long)tmr);
-    return psp_host_addr(psp, tmr, tmr_len, &dom, &pa, err);
+    if (tmr & (want - 1))
+        return psp_fail(err, MC_FW_INVALID_ADDRESS, "the SEV-ES TMR at 0x%llx is not %u MiB aligned",
+                        (unsigned long long)tmr, want >> 20);
+    uint32_t st = psp_host_addr(psp, tmr, tmr_len, &dom, &pa, err);
+    return st ? st : psp_rmp_fw_writable(psp, tmr, tmr_len, "the SEV-ES TMR", err);
 }
+
+
 
 /* Common tail of INIT and INIT_EX: persist (INIT_EX writes its NV area back), commit. The
  * identity keys are created on first use (psp_id_get), so INIT itself stays fast; AMD's rule
@@ -89,9 +112,13 @@ static uint32_t finish_init(struct mc_psp *psp, struct psp_nv *n, bool nv_change
     psp->es_init = (flags & MC_SEV_INIT_FLAG_ES) != 0;
     psp->tmr_paddr = psp->es_init ? tmr : 0;
     psp->tmr_len = psp->es_init ? tmr_len : 0;
-    /* Every SEV ASID is dirty after INIT: the host must WBINVD every core and DF_FLUSH. */
-    memset(psp->asid_dirty + 1, 1, psp->cfg.max_asid);
-    psp->wbinvd_needed = psp->cfg.num_cores == 64 ? ~0ull : ((1ull << psp->cfg.num_cores) - 1);
+    /* Every SEV ASID is dirty after INIT: the host must WBINVD every core and DF_FLUSH. After
+     * SNP_INIT the ASIDs are SNP's too and already handled (AMD's firmware resets them only when
+     * SNP is UNINIT). */
+    if (psp->snp.state == MC_SNP_PSTATE_UNINIT) {
+        memset(psp->asid_dirty + 1, 1, psp->cfg.max_asid);
+        psp->wbinvd_needed = psp->cfg.num_cores == 64 ? ~0ull : ((1ull << psp->cfg.num_cores) - 1);
+    }
     psp_set_pstate(psp, MC_SEV_PSTATE_INIT);
     return MC_FW_SUCCESS;
 }
@@ -145,6 +172,8 @@ PSP_HANDLER(psp_cmd_init_ex)
         return psp_fail(err, MC_FW_INVALID_LENGTH, "the NV area must be 32 KiB, not 0x%x bytes", nv_len);
     }
     st = psp_host_addr(psp, nv_pa, nv_len, &dom, &pa, err);
+    if (!st)
+        st = psp_rmp_fw_writable(psp, nv_pa, nv_len, "the INIT_EX NV area", err);
     if (st) {
         nv_drop(n);
         return st;
@@ -334,6 +363,10 @@ PSP_HANDLER(psp_cmd_pdh_cert_export)
     uint32_t st = psp_host_addr(psp, pdh_pa, MC_SEV_CERT_LEN, &dom, &pa, err);
     if (!st)
         st = psp_host_addr(psp, chain_pa, MC_SEV_CHAIN_LEN, &dom, &pa, err);
+    if (!st)
+        st = psp_rmp_fw_writable(psp, pdh_pa, MC_SEV_CERT_LEN, "PDH_CERT_EXPORT", err);
+    if (!st)
+        st = psp_rmp_fw_writable(psp, chain_pa, MC_SEV_CHAIN_LEN, "PDH_CERT_EXPORT", err);
     if (st)
         return st;
     uint8_t *pdh = malloc(MC_SEV_CERT_LEN + MC_SEV_CHAIN_LEN);

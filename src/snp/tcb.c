@@ -85,3 +85,14 @@ bool mc_snp_tcb_ge(uint64_t a, uint64_t b, enum mc_snp_gen gen)
             return false;
     return true;
 }
+
+uint64_t mc_snp_tcb_factory(enum mc_snp_gen gen)
+{
+    /* The SPLs of real VCEKs in tests/data/amd (Milan bl 3 tee 0 snp 8 ucode 115; Genoa 10/0/23/84;
+     * Turin fmc 0, bl 1, tee 0, snp 2, ucode 71). */
+    switch (gen) {
+    case MC_SNP_GEN_TURIN: return mc_snp_tcb_encode(gen, 0, 1, 0, 2, 71);
+    case MC_SNP_GEN_GENOA: return mc_snp_tcb_encode(gen, 0, 10, 0, 23, 84);
+    default: return mc_snp_tcb_encode(MC_SNP_GEN_MILAN, 0, 3, 0, 8, 115);
+    }
+}
