@@ -1,8 +1,11 @@
 /* Fuzz target: the SEV firmware mailbox. The input is a sequence of records
  *     op u8 · n u8 · n bytes (the command buffer, zero-padded to the command's size)
- * op 0xF0..0xFF = every core executes WBINVD; otherwise op selects a command ID from the table
- * below (op & 0x3F), and op & 0x80 folds every 8-byte address field of the buffer into DRAM so
- * that deep paths are reached. Host data for certificates/sessions is whatever DRAM holds
+ * op 0xF0..0xF7 = every core executes WBINVD; op 0xF8..0xFF = an SEV-SNP record: its first byte b
+ * picks an entry of snp_ops below (b & 0x3F) — an SNP command, or one of the host's SNP actions
+ * (Linux's SNP bring-up; an RMPUPDATE whose SPA and state block are the buffer's first 24 bytes) —
+ * and b & 0x80 folds every 8-byte field of the rest into a page address of DRAM (bit 0 kept: a page
+ * size flag). Otherwise op selects a command ID from the table below (op & 0x3F), and op & 0x80
+ * folds every 8-byte address field of the buffer into DRAM so that deep paths are reached. Host data for certificates/sessions is whatever DRAM holds
  * (earlier records may have put it there through DBG_ENCRYPT or measurements).
  *
  * Set up once per process: a board whose firmware already has its identity (created on first
@@ -27,6 +30,7 @@
 #include <memcrypt/fw_status.h>
 #include <memcrypt/machine.h>
 #include <memcrypt/psp.h>
+#include <memcrypt/rmp.h>
 
 #include "crypto/crypto.h"
 
@@ -39,6 +43,17 @@ static const uint32_t ids[] = {
     0x040, 0x041, 0x050, 0x053, 0x060, 0x061, 0x070, 0x081, 0x7FF,
     /* weight the guest commands */
     0x030, 0x021, 0x031, 0x033, 0x034, 0x035, 0x036, 0x060, 0x061, 0x022, 0x020, 0x024, 0x023, 0x001, 0x00A,
+};
+
+/* SEV-SNP records (op 0xF8..0xFF): host actions first, then the SNP commands. */
+enum { SNP_HOST_ENABLE = 0, SNP_HOST_RMPUPDATE = 1 };
+static const uint32_t snp_ops[] = {
+    SNP_HOST_ENABLE, SNP_HOST_RMPUPDATE,
+    0x081, 0x082, 0x083, 0x084, 0x085, 0x086, 0x090, 0x091, 0x092, 0x093, 0x094, 0x095, 0x0A0, 0x0A1,
+    0x0A2, 0x0B0, 0x0B1, 0x0C0, 0x0C1, 0x0C2, 0x0C3, 0x0C6, 0x0C7, 0x0C8, 0x0C9, 0x0CA, 0x0CB, 0x0CD,
+    0x0CE,
+    /* weight the launch and page commands and the host's RMPUPDATE */
+    SNP_HOST_RMPUPDATE, SNP_HOST_RMPUPDATE, 0x093, 0x091, 0x0A0, 0x0A1, 0x0A1, 0x0A2, 0x094, 0x0C7,
 };
 
 static struct mc_board *g_board;
@@ -90,11 +105,15 @@ static void prepare(void)
     bc.fw.num_cores = 2;
     bc.fw.max_guests = 8;
     bc.hypervisor = false;
+    bc.rmp_size = MC_BOARD_RMP_AUTO; /* the BIOS reserves an RMP; SNP stays off until a record enables it */
     must(mc_board_create(&bc, &g_board, NULL) == MC_OK, "board");
     uint8_t b[0x0C] = {0};
     mc_put_le64(b, 0x2000);
     mc_put_le32(b + 8, 0x40);
     must(mc_board_fw(g_board, 0x00C, b, sizeof b, NULL, NULL) == MC_OK, "GET_ID"); /* creates the identity */
+    /* The SNP identity too (created on first use like the legacy one: a first use that then fails
+     * would look like a failing command that changed the state). */
+    must(mc_psp_snp_identity(mc_board_psp(g_board), NULL) != NULL, "SNP identity");
     must(mc_board_snapshot(g_board, &g_snap, NULL) == MC_OK, "snapshot");
     state_digest(g_state0);
 }
@@ -147,19 +166,48 @@ static void run(const uint8_t *data, size_t size, struct result *r)
         i += 2;
         if (n > size - i)
             n = (uint8_t)(size - i);
-        if (op >= 0xF0) {
+        if (op >= 0xF0 && op < 0xF8) {
             mc_board_wbinvd(b, NULL);
             known = 0;
             i += n;
             continue;
         }
         uint8_t buf[0x80] = {0};
-        memcpy(buf, data + i, n > sizeof buf ? sizeof buf : n);
-        i += n;
-        if (op & 0x80)
-            for (size_t off = 8; off + 8 <= sizeof buf; off += 16)
-                mc_put_le64(buf + off, mc_le64(buf + off) % (DRAM - 0x1000));
-        uint32_t cmd = ids[(op & 0x3F) % (sizeof ids / sizeof ids[0])];
+        uint32_t cmd;
+        if (op >= 0xF8) { /* SEV-SNP */
+            const uint8_t sel = n ? data[i] : 0;
+            memcpy(buf, data + i + (n ? 1 : 0), n > sizeof buf ? sizeof buf : (n ? n - 1u : 0u));
+            i += n;
+            if (sel & 0x80)
+                for (size_t off = 0; off + 8 <= sizeof buf; off += 8) {
+                    const uint64_t v = mc_le64(buf + off);
+                    mc_put_le64(buf + off, ((v % DRAM) & ~0xFFFull) | (v & 1));
+                }
+            cmd = snp_ops[(sel & 0x3F) % (sizeof snp_ops / sizeof snp_ops[0])];
+            if (cmd == SNP_HOST_ENABLE || cmd == SNP_HOST_RMPUPDATE) {
+                struct mc_machine *m = mc_board_machine(b);
+                struct mc_fault f;
+                uint64_t v = 0;
+                if (cmd == SNP_HOST_ENABLE) {
+                    if (mc_board_snp_enable(b, NULL) == MC_OK && mc_machine_rdmsr(m, MC_MSR_HWCR, &v, &f, NULL) == MC_OK)
+                        mc_machine_wrmsr(m, MC_MSR_HWCR, v | MC_HWCR_SMMLOCK, &f, NULL);
+                } else {
+                    struct mc_rmp_state rs;
+                    uint32_t eax;
+                    mc_rmp_state_decode(buf + 8, &rs);
+                    mc_rmp_rmpupdate(mc_board_rmp(b), mc_le64(buf) & ~0xFFFull, &rs, &eax, &f, NULL);
+                }
+                known = 0;
+                continue;
+            }
+        } else {
+            memcpy(buf, data + i, n > sizeof buf ? sizeof buf : n);
+            i += n;
+            if (op & 0x80)
+                for (size_t off = 8; off + 8 <= sizeof buf; off += 16)
+                    mc_put_le64(buf + off, mc_le64(buf + off) % (DRAM - 0x1000));
+            cmd = ids[(op & 0x3F) % (sizeof ids / sizeof ids[0])];
+        }
         if (rekeys(cmd) && !rekey)
             continue;
         if (!known)

@@ -143,6 +143,15 @@ const uint32_t *mc_rmp_epoch(const struct mc_rmp *r);
  * on an SNP-enabled host. */
 void mc_rmp_install(struct mc_rmp *r, struct mc_lcpu *cpu);
 
+/* Board snapshots (memcrypt/board.h): the unit's own registers; the table itself lives in DRAM and
+ * comes back with it. A restore drops every cached entry and verdict. */
+struct mc_rmp_snap {
+    uint64_t base, end;
+    bool snp_en, vmpl_en, table_ready;
+};
+void mc_rmp_snap_save(const struct mc_rmp *r, struct mc_rmp_snap *s);
+void mc_rmp_snap_restore(struct mc_rmp *r, const struct mc_rmp_snap *s);
+
 /* ---- Firmware side (the AMD-SP reads and writes entries directly, bypassing the CPU's checks) ---
  *
  * Page states as the SNP firmware derives them from an entry (SNP ABI "page states"; the enum values

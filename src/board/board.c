@@ -222,6 +222,7 @@ struct mc_board_snapshot {
     struct mc_psp_snap *psp;
     struct mc_vmm_snap *vmm;
     struct mc_tme_snap *tme;
+    struct mc_rmp_snap rmp;
 };
 
 void mc_board_snapshot_free(struct mc_board_snapshot *s)
@@ -253,6 +254,8 @@ mc_status mc_board_snapshot(struct mc_board *b, struct mc_board_snapshot **out, 
         st = mc_tme_snap_save(b->tme, &s->tme, err);
     if (!st)
         st = mc_machine_snap_save(b->m, &s->m, err);
+    if (!st)
+        mc_rmp_snap_save(b->rmp, &s->rmp);
     if (st) {
         mc_board_snapshot_free(s);
         return st;
@@ -273,6 +276,8 @@ mc_status mc_board_restore(struct mc_board *b, const struct mc_board_snapshot *s
         st = mc_vmm_snap_restore(b->vmm, s->vmm, err); /* refuses while VMs are alive: first */
     if (!st)
         st = mc_machine_snap_restore(b->m, s->m, err);
+    if (!st)
+        mc_rmp_snap_restore(b->rmp, &s->rmp);
     if (!st && b->psp)
         st = mc_psp_snap_restore(b->psp, s->psp, err);
     if (!st && b->tme)

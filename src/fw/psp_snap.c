@@ -6,6 +6,7 @@
 #include "fw/psp_snap.h"
 
 #include <memcrypt/sev_identity.h>
+#include <memcrypt/snp_identity.h>
 
 struct mc_psp_snap {
     const struct mc_psp *owner;
@@ -15,6 +16,8 @@ struct mc_psp_snap {
     uint32_t *asid_owner;       /* [0..max_asid] */
     uint8_t *asid_dirty;        /* [0..max_asid] */
     struct mc_sev_identity *id; /* a copy of the live identity (NULL when none was loaded) */
+    uint64_t *snp_asid_gctx;    /* [0..max_asid] */
+    uint8_t *snp_ident;         /* copy of the committed SNP identity blob (p.snp.nv.ident_len bytes) */
 };
 
 /* A deep copy of guest g (its running launch digest included); NULL on failure. */
@@ -44,6 +47,10 @@ void mc_psp_snap_free(struct mc_psp_snap *s)
     free(s->asid_owner);
     free(s->asid_dirty);
     mc_sev_identity_free(s->id);
+    free(s->snp_asid_gctx);
+    if (s->snp_ident)
+        mc_wipe(s->snp_ident, s->p.snp.nv.ident_len);
+    free(s->snp_ident);
     mc_wipe(s, sizeof *s);
     free(s);
 }
@@ -69,6 +76,18 @@ mc_status mc_psp_snap_save(const struct mc_psp *psp, struct mc_psp_snap **out, s
     }
     memcpy(s->asid_owner, psp->asid_owner, nasid * sizeof *s->asid_owner);
     memcpy(s->asid_dirty, psp->asid_dirty, nasid);
+    /* SNP: the ASID -> guest-context table and the committed identity blob (the live identity is
+     * always the blob deserialised: a restore keeps it when the blobs match, else drops it). */
+    s->snp_asid_gctx = malloc(nasid * sizeof *s->snp_asid_gctx);
+    if (psp->snp.nv.ident_len)
+        s->snp_ident = malloc(psp->snp.nv.ident_len);
+    if (!s->snp_asid_gctx || (psp->snp.nv.ident_len && !s->snp_ident)) {
+        mc_psp_snap_free(s);
+        return mc_seterr(err, MC_E_NOMEM, "firmware snapshot: out of memory");
+    }
+    memcpy(s->snp_asid_gctx, psp->snp.asid_gctx, nasid * sizeof *s->snp_asid_gctx);
+    if (psp->snp.nv.ident_len)
+        memcpy(s->snp_ident, psp->snp.nv.ident, psp->snp.nv.ident_len);
     for (uint32_t h = 1; h <= psp->cfg.max_guests; h++) {
         if (psp->guests[h] && !(s->guests[h] = guest_copy(psp->guests[h], err))) {
             mc_psp_snap_free(s);
@@ -108,6 +127,16 @@ mc_status mc_psp_snap_restore(struct mc_psp *psp, const struct mc_psp_snap *s, s
     struct mc_sev_identity *id = NULL;
     if (!keep_id && s->id && mc_sev_identity_dup(s->id, &id, err) != MC_OK)
         return MC_E_CRYPTO;
+    const uint32_t sn = s->p.snp.nv.ident_len;
+    uint8_t *snp_ident = sn ? malloc(sn) : NULL;
+    if (sn && !snp_ident) {
+        mc_sev_identity_free(id);
+        return mc_seterr(err, MC_E_NOMEM, "firmware snapshot: out of memory");
+    }
+    if (sn)
+        memcpy(snp_ident, s->snp_ident, sn);
+    const bool keep_snp_id = psp->snp.id && sn && psp->snp.nv.ident_len == sn &&
+                             memcmp(psp->snp.nv.ident, s->snp_ident, sn) == 0;
     struct psp_guest **g = NULL;
     if (s->nguests)
         g = calloc((size_t)psp->cfg.max_guests + 1, sizeof *g);
@@ -120,6 +149,9 @@ mc_status mc_psp_snap_restore(struct mc_psp *psp, const struct mc_psp_snap *s, s
             psp_guest_free(g[h]);
         free(g);
         mc_sev_identity_free(id);
+        if (snp_ident)
+            mc_wipe(snp_ident, sn);
+        free(snp_ident);
         return st;
     }
     for (uint32_t h = 1; h <= psp->cfg.max_guests; h++) {
@@ -135,13 +167,24 @@ mc_status mc_psp_snap_restore(struct mc_psp *psp, const struct mc_psp_snap *s, s
     size_t nasid = (size_t)psp->cfg.max_asid + 1;
     memcpy(psp->asid_owner, s->asid_owner, nasid * sizeof *psp->asid_owner);
     memcpy(psp->asid_dirty, s->asid_dirty, nasid);
+    memcpy(psp->snp.asid_gctx, s->snp_asid_gctx, nasid * sizeof *psp->snp.asid_gctx);
+    struct mc_snp_identity *snp_id = keep_snp_id ? psp->snp.id : NULL;
+    if (!keep_snp_id)
+        mc_snp_identity_free(psp->snp.id);
+    psp_snp_nv_clear(&psp->snp.nv);
     struct psp_guest **guests = psp->guests;
     uint32_t *asid_owner = psp->asid_owner;
     uint8_t *asid_dirty = psp->asid_dirty;
+    uint64_t *asid_gctx = psp->snp.asid_gctx;
+    struct psp_snap_work *snap = psp->snap;
     *psp = s->p;
     psp->guests = guests;
     psp->asid_owner = asid_owner;
     psp->asid_dirty = asid_dirty;
     psp->id = id;
+    psp->snap = snap;
+    psp->snp.asid_gctx = asid_gctx;
+    psp->snp.nv.ident = snp_ident;
+    psp->snp.id = snp_id;
     return MC_OK;
 }

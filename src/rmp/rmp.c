@@ -314,6 +314,31 @@ static void set_host_check(struct mc_rmp *r, bool on)
     mc_rmp_install(on ? r : NULL, mc_machine_cpu(r->m));
 }
 
+void mc_rmp_snap_save(const struct mc_rmp *r, struct mc_rmp_snap *s)
+{
+    memset(s, 0, sizeof *s);
+    if (!r)
+        return;
+    s->base = r->base;
+    s->end = r->end;
+    s->snp_en = r->snp_en;
+    s->vmpl_en = r->vmpl_en;
+    s->table_ready = r->table_ready;
+}
+
+void mc_rmp_snap_restore(struct mc_rmp *r, const struct mc_rmp_snap *s)
+{
+    if (!r || !s)
+        return;
+    r->base = s->base;
+    r->end = s->end;
+    r->snp_en = s->snp_en;
+    r->vmpl_en = s->vmpl_en;
+    r->table_ready = s->table_ready;
+    r->gen++; /* the table came back with DRAM: no cached entry or verdict survives */
+    set_host_check(r, r->snp_en);
+}
+
 static mc_status msr_rd(void *ctx, struct mc_machine *m, uint32_t msr, uint64_t *val, struct mc_fault *f,
                         struct mc_error *err)
 {
