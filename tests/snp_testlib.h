@@ -4,10 +4,29 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include <memcrypt/fileio.h>
 #include <memcrypt/snp_identity.h>
 #include <memcrypt/snp_verify.h>
+
+/* Private key k as PEM text (malloc'd, NUL-terminated; *len without the NUL). */
+static inline char *pem_of(EVP_PKEY *k, size_t *len)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
+    char *p;
+    long n = BIO_get_mem_data(b, &p);
+    char *out = malloc((size_t)n + 1);
+    memcpy(out, p, (size_t)n);
+    out[n] = 0;
+    *len = (size_t)n;
+    BIO_free(b);
+    return out;
+}
 
 /* A fresh folder under $TMPDIR (or /tmp) named after the test; 0 on success. */
 static inline int snp_tmpdir(char *buf, size_t n, const char *name)

@@ -12,20 +12,7 @@
 #include <openssl/pem.h>
 
 #include "check.h"
-
-static char *pem_of(EVP_PKEY *k, size_t *len)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
-    char *p;
-    long n = BIO_get_mem_data(b, &p);
-    char *out = malloc((size_t)n + 1);
-    memcpy(out, p, (size_t)n);
-    out[n] = 0;
-    *len = (size_t)n;
-    BIO_free(b);
-    return out;
-}
+#include "snp_testlib.h"
 
 /* Independent check: LE r/s -> DER, verify with EVP against key k. */
 static int ossl_verify(EVP_PKEY *k, const uint8_t *msg, size_t len, const uint8_t *sig)

@@ -14,6 +14,7 @@
 #include <memcrypt/snp_guest_msg.h>
 
 #include "check.h"
+#include "snp_testlib.h"
 #include "snp_fw_harness.h"
 
 #define F(S, f) offsetof(struct S, f)
@@ -461,20 +462,6 @@ static void test_dbg_checks(void)
 
 /* ID blocks and author keys at LAUNCH_FINISH (SNP ABI: BAD_MEASUREMENT, POLICY_FAILURE, INVALID_PARAM,
  * BAD_SIGNATURE in that order). */
-static char *pem_of(EVP_PKEY *k, size_t *len)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL);
-    char *p;
-    long n = BIO_get_mem_data(b, &p);
-    char *out = malloc((size_t)n + 1);
-    memcpy(out, p, (size_t)n);
-    out[n] = 0;
-    *len = (size_t)n;
-    BIO_free(b);
-    return out;
-}
-
 static void test_launch_finish(void)
 {
     EVP_PKEY *idk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384"), *auk = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");

@@ -169,6 +169,33 @@ static uint32_t activate(struct mc_psp *psp, uint64_t pa, struct psp_gctx *c, ui
     return MC_FW_SUCCESS;
 }
 
+/* What ACTIVATE and ACTIVATE_EX check after the buffer, in AMD's firmware order: platform state,
+ * the context, the guest state, RMP pages still assigned to the ASID (unless the guest has its
+ * ASID already, for ACTIVATE_EX), the ASID's range. The guest is opened into *c (wiped by the
+ * caller). */
+static uint32_t activate_checks(struct mc_psp *psp, uint32_t cmd, uint64_t raw, uint32_t asid, bool count_if_active,
+                                uint64_t *pa, struct psp_gctx *c, struct mc_error *err)
+{
+    const char *name = mc_sev_cmd_name(cmd);
+    memset(c, 0, sizeof *c);
+    uint32_t st = psp_snp_pstate_check(psp, cmd, err);
+    if (!st)
+        st = guest_open(psp, raw, pa, c, err);
+    if (st)
+        return st;
+    if (c->state != MC_SNP_GSTATE_LAUNCH && c->state != MC_SNP_GSTATE_RUNNING)
+        return psp_fail(err, MC_FW_INVALID_GUEST_STATE, "%s: the guest is %s (LAUNCH or RUNNING needed)", name,
+                        mc_snp_gstate_name(c->state));
+    /* ASID 0's counter counts the firmware's pages */
+    uint64_t count = asid && (count_if_active || !c->asid) ? psp_rmp_asid_count(psp, asid) : 0;
+    if (count)
+        return psp_fail(err, MC_FW_INVALID_CONFIG, "%s: %llu RMP pages are still assigned to ASID %u", name,
+                        (unsigned long long)count, asid);
+    if (asid == 0 || asid > psp->cfg.max_asid)
+        return psp_fail(err, MC_FW_INVALID_ASID, "%s: ASID %u is outside 1..%u", name, asid, psp->cfg.max_asid);
+    return MC_FW_SUCCESS;
+}
+
 PSP_HANDLER(psp_cmd_snp_activate)
 {
     (void)g;
@@ -176,25 +203,10 @@ PSP_HANDLER(psp_cmd_snp_activate)
     uint32_t asid = mc_le32(buf + F(mc_snp_activate, asid));
     if (page_bits(raw))
         return psp_fail(err, MC_FW_INVALID_PARAM, "SNP_ACTIVATE: GCTX_PADDR has bits 11:0 set");
-    uint32_t st = psp_snp_pstate_check(psp, MC_SEV_CMD_SNP_ACTIVATE, err);
     uint64_t pa;
     struct psp_gctx c;
-    if (!st)
-        st = guest_open(psp, raw, &pa, &c, err);
-    if (st)
-        return st;
-    if (c.state != MC_SNP_GSTATE_LAUNCH && c.state != MC_SNP_GSTATE_RUNNING)
-        st = psp_fail(err, MC_FW_INVALID_GUEST_STATE, "SNP_ACTIVATE: the guest is %s (LAUNCH or RUNNING needed)",
-                      mc_snp_gstate_name(c.state));
-    uint64_t count = 0;
-    if (!st && asid) /* ASID 0's counter counts the firmware's pages */
-        count = psp_rmp_asid_count(psp, asid);
-    if (!st && count)
-        st = psp_fail(err, MC_FW_INVALID_CONFIG, "SNP_ACTIVATE: %llu RMP pages are still assigned to ASID %u",
-                      (unsigned long long)count, asid);
+    uint32_t st = activate_checks(psp, MC_SEV_CMD_SNP_ACTIVATE, raw, asid, true, &pa, &c, err);
     /* SINGLE_SOCKET: this platform has one socket, so the policy is always met. */
-    if (!st && (asid == 0 || asid > psp->cfg.max_asid))
-        st = psp_fail(err, MC_FW_INVALID_ASID, "SNP_ACTIVATE: ASID %u is outside 1..%u", asid, psp->cfg.max_asid);
     if (!st && psp->asid_owner[asid])
         st = psp_fail(err, MC_FW_ASID_OWNED, "SNP_ACTIVATE: ASID %u belongs to a guest", asid);
     if (!st && c.asid)
@@ -215,24 +227,9 @@ PSP_HANDLER(psp_cmd_snp_activate_ex)
         return psp_fail(err, MC_FW_INVALID_PARAM, "SNP_ACTIVATE_EX: length must be 0x20");
     if (mc_le32(buf + F(mc_snp_activate_ex, rsvd)) || page_bits(raw))
         return psp_fail(err, MC_FW_INVALID_PARAM, "SNP_ACTIVATE_EX: reserved fields are not zero");
-    uint32_t st = psp_snp_pstate_check(psp, MC_SEV_CMD_SNP_ACTIVATE_EX, err);
     uint64_t pa;
     struct psp_gctx c;
-    if (!st)
-        st = guest_open(psp, raw, &pa, &c, err);
-    if (st)
-        return st;
-    if (c.state != MC_SNP_GSTATE_LAUNCH && c.state != MC_SNP_GSTATE_RUNNING)
-        st = psp_fail(err, MC_FW_INVALID_GUEST_STATE, "SNP_ACTIVATE_EX: the guest is %s (LAUNCH or RUNNING needed)",
-                      mc_snp_gstate_name(c.state));
-    uint64_t count = 0;
-    if (!st && !c.asid && asid)
-        count = psp_rmp_asid_count(psp, asid);
-    if (!st && count)
-        st = psp_fail(err, MC_FW_INVALID_CONFIG, "SNP_ACTIVATE_EX: %llu RMP pages are still assigned to ASID %u",
-                      (unsigned long long)count, asid);
-    if (!st && (asid == 0 || asid > psp->cfg.max_asid))
-        st = psp_fail(err, MC_FW_INVALID_ASID, "SNP_ACTIVATE_EX: ASID %u is outside 1..%u", asid, psp->cfg.max_asid);
+    uint32_t st = activate_checks(psp, MC_SEV_CMD_SNP_ACTIVATE_EX, raw, asid, false, &pa, &c, err);
     if (!st && (n == 0 || n > 1024))
         st = psp_fail(err, MC_FW_INVALID_PARAM, "SNP_ACTIVATE_EX: NUMIDS %u is outside 1..1024", n);
     if (!st) {
