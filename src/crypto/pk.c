@@ -469,12 +469,35 @@ out:
     return rc;
 }
 
+/* The candidates' sieve: the first SIEVE_PRIMES odd primes (3 .. 17881). */
+#define SIEVE_PRIMES 2048
+#define SIEVE_LIMIT 17882
+
+static void small_odd_primes(uint16_t q[SIEVE_PRIMES])
+{
+    static const int limit = SIEVE_LIMIT;
+    uint8_t comp[SIEVE_LIMIT] = {0};
+    int n = 0;
+    for (int i = 3; i < limit && n < SIEVE_PRIMES; i += 2) {
+        if (comp[i])
+            continue;
+        q[n++] = (uint16_t)i;
+        for (int j = i * i; j < limit; j += 2 * i)
+            comp[j] = 1;
+    }
+}
+
 /* One prime of `bits` bits from DRBG bytes: top two bits set (so p*q has exactly 2*bits bits),
- * odd; step by 2 from the candidate until BN_check_prime accepts and gcd(p-1, e) = 1. */
+ * odd; step by 2 from the candidate until BN_check_prime accepts and gcd(p-1, e) = 1.
+ * Candidates with a factor among the first 2048 odd primes are passed over without a call
+ * (their residues are kept per step): they are composite, BN_check_prime would refuse them, so
+ * the prime found is the same, for the cost of the Miller-Rabin rounds on the others only. */
 static mc_status rsa_prime(struct mc_rng *rng, int bits, const BIGNUM *e, BIGNUM *p, BN_CTX *bn, struct mc_error *err)
 {
     size_t nbytes = (size_t)bits / 8;
     uint8_t buf[MC_RSA_MAX_BITS / 16];
+    uint16_t q[SIEVE_PRIMES], res[SIEVE_PRIMES];
+    small_odd_primes(q);
     BIGNUM *pm1 = BN_new(), *g = BN_new();
     mc_status rc = MC_OK;
     if (!pm1 || !g) {
@@ -495,8 +518,28 @@ static mc_status rsa_prime(struct mc_rng *rng, int bits, const BIGNUM *e, BIGNUM
             rc = pk_fail(err, "RSA prime candidate");
             goto out;
         }
+        for (int i = 0; i < SIEVE_PRIMES; i++) {
+            BN_ULONG m = BN_mod_word(p, q[i]);
+            if (m == (BN_ULONG)-1) {
+                rc = pk_fail(err, "RSA prime sieve");
+                goto out;
+            }
+            res[i] = (uint16_t)m;
+        }
         /* Search at most 8192 odd numbers upward, staying within `bits` bits. */
         for (int step = 0; step < 8192 && BN_num_bits(p) == bits; step++) {
+            bool small_factor = false;
+            for (int i = 0; i < SIEVE_PRIMES; i++) {
+                small_factor |= res[i] == 0;
+                res[i] = (uint16_t)(res[i] + 2 >= q[i] ? res[i] + 2 - q[i] : res[i] + 2);
+            }
+            if (small_factor) {
+                if (!BN_add_word(p, 2)) {
+                    rc = pk_fail(err, "RSA prime step");
+                    goto out;
+                }
+                continue;
+            }
             int r = BN_check_prime(p, bn, NULL);
             if (r < 0) {
                 rc = pk_fail(err, "RSA primality test");
