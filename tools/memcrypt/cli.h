@@ -19,6 +19,7 @@
 #define MC_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -140,6 +141,10 @@ int mc_cli_fail(const char *path, const struct mc_error *err);
 int mc_cli_error(const char *path, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Errors go to stdout as JSON from now on (set by the dispatcher when --json is given). */
 void mc_cli_set_json_errors(bool on);
+/* While buf is not NULL, error messages are written into buf (the message alone, no command
+ * name) instead of being printed: for a command that reports errors per input line
+ * (`measure --batch`). mc_cli_capture_errors(NULL, 0) ends it. */
+void mc_cli_capture_errors(char *buf, size_t n);
 /* A command that streams its JSON object and fails half way: add the error members ("command",
  * "error", "kind", "exit_status", the same as a JSON error object) to the open object j, close
  * every level and return MC_EXIT_ERROR. */

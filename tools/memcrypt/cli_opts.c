@@ -27,10 +27,18 @@ static const unsigned common_bit[] = {MC_CO_PLATFORM | MC_CO_PLATFORM_REQ, MC_CO
                                       MC_CO_JSON};
 
 static bool json_errors;
+static char *capture_buf;
+static size_t capture_len;
 
 void mc_cli_set_json_errors(bool on)
 {
     json_errors = on;
+}
+
+void mc_cli_capture_errors(char *buf, size_t n)
+{
+    capture_buf = n ? buf : NULL;
+    capture_len = n;
 }
 
 static void error_members(struct mc_json *j, const char *path, const char *msg, int rc, bool usage)
@@ -55,7 +63,9 @@ static int verror(const char *path, int rc, bool usage, const char *fmt, va_list
 {
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    if (json_errors) {
+    if (capture_buf) {
+        snprintf(capture_buf, capture_len, "%s", msg);
+    } else if (json_errors) {
         fflush(stdout);
         struct mc_json j;
         mc_json_begin(&j, stdout);

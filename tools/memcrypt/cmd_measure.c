@@ -18,7 +18,7 @@
 #include "crypto/crypto.h"
 #include "measure_args.h"
 
-enum { OPT_VERBOSE = 1, OPT_TRANSCRIPT, OPT_VERSION };
+enum { OPT_VERBOSE = 1, OPT_TRANSCRIPT, OPT_VERSION, OPT_BATCH };
 
 static const struct mc_opt measure_opts[] = {
     MC_MEASURE_OPTS,
@@ -28,6 +28,10 @@ static const struct mc_opt measure_opts[] = {
      "hash, running digest; VMSA pages with RIP, CS base, SEV_FEATURES, RDX)",
      OPT_TRANSCRIPT, 0},
     {"version", 0, NULL, "print the version and exit", OPT_VERSION, 0},
+    {"batch", 0, "FILE",
+     "measure every line of FILE ('-': standard input): each line holds the options\n"
+     "of one measurement; one output line per measurement, in order",
+     OPT_BATCH, MC_OPT_FILE},
     {0},
 };
 
@@ -111,17 +115,27 @@ static const char *verbose_name(enum mc_measure_mode m)
     return (unsigned)m < 5 ? n[m] : "?";
 }
 
-/* Parse one measure argument vector (argv[0] is a name). Returns an exit status or -1 to go on. */
+#define BATCH_GO (-2) /* parse_side: --batch FILE was given (and nothing else but --json) */
+
+/* Parse one measure argument vector (argv[0] is a name). Returns an exit status, -1 to go on, or
+ * BATCH_GO when batch is not NULL and --batch was given (*batch = its FILE). */
 static int parse_side(const struct mc_cli_cmd *cmd, int argc, char **argv, struct mc_measure_req *req,
-                      bool *verbose, bool *transcript, bool *json)
+                      bool *verbose, bool *transcript, bool *json, const char **batch)
 {
     const char *path = argv[0];
     struct mc_args a;
-    int c;
+    int c, others = 0;
+    const char *batch_file = NULL;
     mc_args_init(&a, cmd, argc, argv);
     while ((c = mc_args_next(&a)) > 0) {
         struct mc_error e;
-        if (c == OPT_VERBOSE)
+        others += c != OPT_BATCH;
+        if (c == OPT_BATCH) {
+            if (!batch)
+                return mc_cli_usage_error(path, "--batch is an option of `memcrypt measure` itself, not of %s",
+                                          cmd->path && strcmp(cmd->path, "measure") ? cmd->path : "a batch line");
+            batch_file = a.val;
+        } else if (c == OPT_VERBOSE)
             *verbose = true;
         else if (c == OPT_TRANSCRIPT)
             *transcript = true;
@@ -136,6 +150,13 @@ static int parse_side(const struct mc_cli_cmd *cmd, int argc, char **argv, struc
     if (c < 0)
         return a.rc;
     *json = *json || a.json;
+    if (batch_file) {
+        if (others || a.npos)
+            return mc_cli_usage_error(path, "--batch takes the measurement options from its lines: give --batch FILE "
+                                            "(and --json) alone");
+        *batch = batch_file;
+        return BATCH_GO;
+    }
     int k = 0;
     argv = a.pos;
     argc = a.npos;
@@ -157,12 +178,199 @@ static int parse_side(const struct mc_cli_cmd *cmd, int argc, char **argv, struc
     return -1;
 }
 
+/* ------------------------------------------------------------------ --batch -- */
+
+/* Split a batch line into words as a POSIX shell would without expansions: blanks separate,
+ * '...' is literal, "..." keeps \" \\ \$ \` escapes, a backslash outside quotes escapes the next
+ * character. Words are written back into line. Returns the word count, or -1 with *why set. */
+static int split_words(char *line, char **words, int max, const char **why)
+{
+    int n = 0;
+    char *r = line, *w = line;
+    for (;;) {
+        while (*r == ' ' || *r == '\t')
+            r++;
+        if (!*r)
+            return n;
+        if (n == max) {
+            *why = "too many words on the line";
+            return -1;
+        }
+        words[n++] = w;
+        while (*r && *r != ' ' && *r != '\t') {
+            if (*r == '\'') {
+                char *end = strchr(r + 1, '\'');
+                if (!end) {
+                    *why = "unterminated ' quote";
+                    return -1;
+                }
+                size_t k = (size_t)(end - r - 1);
+                memmove(w, r + 1, k);
+                w += k;
+                r = end + 1;
+            } else if (*r == '"') {
+                r++;
+                while (*r && *r != '"') {
+                    if (*r == '\\' && r[1] && strchr("\"\\$`", r[1]))
+                        r++;
+                    *w++ = *r++;
+                }
+                if (*r != '"') {
+                    *why = "unterminated \" quote";
+                    return -1;
+                }
+                r++;
+            } else if (*r == '\\' && r[1]) {
+                *w++ = r[1];
+                r += 2;
+            } else {
+                *w++ = *r++;
+            }
+        }
+        if (*r)
+            r++;
+        *w++ = 0;
+    }
+}
+
+/* Error messages of one batch line are captured (cli_opts.c) and printed as that line's output. */
+static int batch_line(const struct mc_cli_cmd *cmd, const char *path, char *line, struct mc_measure_memo *memo,
+                      char *out, size_t outn, char meas[100])
+{
+    enum { MAXW = 64 };
+    char *argv[MAXW + 2];
+    const char *why = NULL;
+    argv[0] = (char *)path;
+    int nw = split_words(line, argv + 1, MAXW, &why);
+    if (nw < 0) {
+        snprintf(out, outn, "%s", why);
+        return MC_EXIT_USAGE;
+    }
+    argv[nw + 1] = NULL;
+    struct mc_measure_req req;
+    mc_measure_req_init(&req);
+    bool verbose = false, transcript = false, json = false;
+    mc_cli_capture_errors(out, outn);
+    int rc = parse_side(cmd, nw + 1, argv, &req, &verbose, &transcript, &json, NULL);
+    mc_cli_capture_errors(NULL, 0);
+    if (rc == MC_EXIT_OK) { /* --version */
+        snprintf(out, outn, "--version is not a measurement");
+        rc = MC_EXIT_USAGE;
+    } else if (rc < 0 && (transcript || req.dump_vmsa || json)) {
+        snprintf(out, outn, "%s is not for a batch line (one output line per measurement)",
+                 transcript ? "--transcript" : req.dump_vmsa ? "--dump-vmsa" : "--json (give it to --batch)");
+        rc = MC_EXIT_USAGE;
+    }
+    if (rc >= 0) {
+        mc_measure_req_free(&req);
+        return rc;
+    }
+    req.in.memo = memo;
+    uint8_t d[MC_MEASURE_MAX_DIGEST];
+    size_t n;
+    struct mc_error e;
+    if (mc_measure(&req.in, d, &n, &e) != MC_OK) {
+        snprintf(out, outn, "%s", e.msg);
+        mc_measure_req_free(&req);
+        return MC_EXIT_ERROR;
+    }
+    char hex[2 * MC_MEASURE_MAX_DIGEST + 1], b64[80];
+    mc_hex_encode(d, n, hex);
+    mc_base64_encode(d, n, b64);
+    const char *shown = (req.base64 && req.in.mode != MC_MEASURE_SNP_OVMF_HASH) ? b64 : hex;
+    snprintf(meas, 100, "%s", shown);
+    if (verbose && req.in.mode != MC_MEASURE_SNP_OVMF_HASH)
+        snprintf(out, outn, "Calculated %s guest measurement: %s", verbose_name(req.in.mode), shown);
+    else
+        snprintf(out, outn, "%s", shown);
+    mc_measure_req_free(&req);
+    return MC_EXIT_OK;
+}
+
+static int run_batch(const struct mc_cli_cmd *cmd, const char *path, const char *file, bool json)
+{
+    FILE *f = strcmp(file, "-") ? fopen(file, "r") : stdin;
+    if (!f)
+        return mc_cli_error(path, MC_EXIT_ERROR, "--batch %s: %s", file, strerror(errno));
+    struct mc_measure_memo *memo = NULL;
+    struct mc_error e;
+    if (mc_measure_memo_new(&memo, &e) != MC_OK) {
+        if (f != stdin)
+            fclose(f);
+        return mc_cli_fail(path, &e);
+    }
+    struct mc_json j;
+    if (json) {
+        mc_json_begin(&j, stdout);
+        mc_json_arr(&j, NULL);
+    }
+    char *line = NULL, out[1024], meas[100];
+    size_t cap = 0;
+    unsigned long lineno = 0, measured = 0, failed = 0, first_bad = 0;
+    int rc = MC_EXIT_OK;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = 0;
+        const char *p = line + strspn(line, " \t");
+        if (!*p || *p == '#')
+            continue; /* blank lines and comments measure nothing */
+        int lrc;
+        if (strlen(line) != (size_t)len) {
+            snprintf(out, sizeof out, "the line holds a NUL byte");
+            lrc = MC_EXIT_USAGE;
+        } else {
+            lrc = batch_line(cmd, path, line, memo, out, sizeof out, meas);
+        }
+        measured++;
+        if (lrc != MC_EXIT_OK) {
+            failed++;
+            if (!first_bad) {
+                first_bad = lineno;
+                rc = lrc;
+            }
+        }
+        if (json) {
+            mc_json_obj(&j, NULL);
+            mc_json_u64(&j, "line", lineno);
+            mc_json_str(&j, lrc ? "error" : "measurement", lrc ? out : meas);
+            if (lrc)
+                mc_json_u64(&j, "exit_status", (uint64_t)lrc);
+            mc_json_end(&j);
+        } else if (lrc) {
+            printf("error: line %lu: %s\n", lineno, out);
+        } else {
+            printf("%s\n", out);
+        }
+    }
+    bool read_err = ferror(f);
+    free(line);
+    if (f != stdin)
+        fclose(f);
+    mc_measure_memo_free(memo);
+    if (json)
+        mc_json_finish(&j);
+    fflush(stdout);
+    if (read_err)
+        return mc_cli_error(path, MC_EXIT_ERROR, "--batch %s: read error after line %lu", file, lineno);
+    if (failed)
+        fprintf(stderr, "memcrypt %s: %lu of %lu measurements failed (first: line %lu)\n", path, failed, measured,
+                first_bad);
+    return rc;
+}
+
 static int run_measure(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct mc_measure_req req;
     mc_measure_req_init(&req);
     bool verbose = false, transcript = false, json = false;
-    int rc = parse_side(cmd, argc, argv, &req, &verbose, &transcript, &json);
+    const char *batch = NULL;
+    int rc = parse_side(cmd, argc, argv, &req, &verbose, &transcript, &json, &batch);
+    if (rc == BATCH_GO) {
+        mc_measure_req_free(&req);
+        return run_batch(cmd, argv[0], batch, json);
+    }
     if (rc >= 0) {
         mc_measure_req_free(&req);
         return rc;
@@ -272,9 +480,9 @@ static int run_diff(const struct mc_cli_cmd *cmd, int argc, char **argv)
     mc_measure_req_init(&rb);
     bool verbose = false, transcript = false, json = false;
     struct run_ctx ca = {.req = &ra, .record = true}, cb = {.req = &rb, .record = true};
-    int rc = parse_side(cmd, sep, argv, &ra, &verbose, &transcript, &json);
+    int rc = parse_side(cmd, sep, argv, &ra, &verbose, &transcript, &json, NULL);
     if (rc < 0)
-        rc = parse_side(cmd, argc_b, argv_b, &rb, &verbose, &transcript, &json);
+        rc = parse_side(cmd, argc_b, argv_b, &rb, &verbose, &transcript, &json, NULL);
     argv[sep] = saved;
     uint8_t da[MC_MEASURE_MAX_DIGEST], db[MC_MEASURE_MAX_DIGEST];
     size_t na = 0, nb = 0;
@@ -353,9 +561,18 @@ const struct mc_cli_cmd mc_cli_measure[] = {
      .common = MC_CO_JSON,
      .args = "DIR (of --dump-vmsa)",
      .max_args = 1,
-     .notes = "Exit status: 0 ok, 2 usage error, 3 the image cannot support the request (message says why).\n",
+     .notes = "Exit status: 0 ok, 2 usage error, 3 the image cannot support the request (message says why).\n\n"
+              "--batch FILE: every non-blank line not starting with '#' holds the options of one measurement\n"
+              "(quoted as in a shell: --append 'console=ttyS0 quiet'); each prints one line, in order: the\n"
+              "measurement as the same options would print it, or 'error: line N: <why>'. With --json: an\n"
+              "array of {line, measurement} or {line, error, exit_status}. One process and a memo of each\n"
+              "image's pages serve every line (lines with the same image hash it once). Not in a line:\n"
+              "--transcript, --dump-vmsa, --json, --batch. Exit status: 0 when every line measured, else\n"
+              "the first failing line's (2 usage, 3 error); a count goes to standard error.\n",
      .examples = "memcrypt measure --mode snp --vcpus 4 --vcpu-type EPYC-Milan --ovmf /usr/share/ovmf/OVMF.fd "
                  "--guest-features 0x21\n"
+                 "printf '%s\\n' '--mode snp --vcpus 1 --ovmf /usr/share/ovmf/OVMF.fd' "
+                 "'--mode seves --vcpus 2 --ovmf /usr/share/ovmf/OVMF.fd' | memcrypt measure --batch -\n"
                  "memcrypt measure --mode seves --vcpus 2 --vcpu-type EPYC-Milan --ovmf /usr/share/ovmf/OVMF.fd "
                  "--transcript\n",
      .run = run_measure},

@@ -434,10 +434,6 @@ static int run_verify(const struct mc_cli_cmd *cmd, int argc, char **argv)
     if (c < 0)
         return a.rc;
     const int json = a.json;
-    struct mc_snp_report r;
-    struct mc_snp_container_info ci;
-    if (load_report(a.pos[0], &r, &ci, &err))
-        return mc_cli_fail(argv[0], &err);
     if (mintcb) {
         /* Syntax is checked now; the parts are placed in the layout of the generation the
          * verification settles on (a version 2 report has no CPUID). */
@@ -447,83 +443,149 @@ static int run_verify(const struct mc_cli_cmd *cmd, int argc, char **argv)
         pol.min_tcb_spec = mintcb;
     }
     struct blob bv = {0}, bk = {0}, ba = {0}, bt = {0};
-    struct mc_snp_certs certs;
-    memset(&certs, 0, sizeof certs);
+    struct mc_snp_certs given;
+    memset(&given, 0, sizeof given);
+    struct mc_snp_certtable t;
     int ret = MC_EXIT_ERROR;
     struct mc_snp_verifier *ver = NULL;
+    struct mc_json j;
+    const bool many = a.npos > 1;
     if (table) {
-        struct mc_snp_certtable t;
         if ((rc = read_blob(argv[0], table, &bt)))
             goto out_rc;
         if (mc_snp_certtable_parse(bt.p, bt.n, &t, &err)) {
             ret = mc_cli_fail(argv[0], &err);
             goto out;
         }
-        mc_snp_certtable_certs(&t, bt.p, mc_snp_report_signer(&r) == MC_SNP_SIGNER_VLEK, &certs);
     }
     if (vcek) {
         if ((rc = read_blob(argv[0], vcek, &bv)))
             goto out_rc;
-        certs.vcek = bv.p;
-        certs.vcek_len = bv.n;
+        given.vcek = bv.p;
+        given.vcek_len = bv.n;
     }
     if (ask) {
         if ((rc = read_blob(argv[0], ask, &bk)))
             goto out_rc;
-        certs.ask = bk.p;
-        certs.ask_len = bk.n;
+        given.ask = bk.p;
+        given.ask_len = bk.n;
     }
     if (ark) {
         if ((rc = read_blob(argv[0], ark, &ba)))
             goto out_rc;
-        certs.ark = ba.p;
-        certs.ark_len = ba.n;
+        given.ark = ba.p;
+        given.ark_len = ba.n;
     }
     if (mc_snp_verifier_new(roots, &ver, &err)) {
         ret = mc_cli_fail(argv[0], &err);
         goto out;
     }
-    struct mc_snp_result res;
-    mc_status st = mc_snp_verify(ver, &r, &certs, &pol, &res, &err);
-    if (st != MC_OK && st != MC_E_VERIFY) {
-        ret = mc_cli_fail(argv[0], &err);
-        goto out;
-    }
-    /* An Azure HCL report binds its runtime claims (the vTPM keys) into REPORT_DATA: check it. */
-    if (ci.kind == MC_SNP_CONTAINER_AZURE_HCL && ci.has_runtime_hash && res.n < MC_SNP_MAX_CHECKS) {
-        struct mc_snp_check *k = &res.checks[res.n++];
-        k->name = "hcl_claims";
-        k->state = ci.runtime_bound ? MC_CHECK_PASS : MC_CHECK_FAIL;
-        snprintf(k->reason, sizeof k->reason, "the SHA-%zu of the HCL report's %zu bytes of runtime claims %s "
-                                             "report_data[0..%zu]",
-                 ci.runtime_hash_len * 8, ci.runtime_len, ci.runtime_bound ? "equals" : "does NOT equal",
-                 ci.runtime_hash_len - 1);
-        res.ok &= ci.runtime_bound;
-    }
-    if (json) {
-        struct mc_json j;
+    /* One verifier for every report: a chain is verified once and each further report of the same
+     * chip costs its ECDSA check. With several reports, one line (or one JSON element) each. */
+    if (json && many) {
         mc_json_begin(&j, stdout);
         mc_json_obj(&j, NULL);
-        mc_json_bool(&j, "ok", res.ok);
-        mc_json_str(&j, "generation", mc_snp_gen_name(res.gen));
-        mc_json_str(&j, "signer", signer_name(res.signer));
-        mc_json_str(&j, "roots", mc_snp_verifier_is_test(ver) ? "test" : "amd");
-        mc_json_arr(&j, "checks");
-        for (size_t i = 0; i < res.n; i++) {
+        mc_json_arr(&j, "reports");
+    }
+    bool all_ok = true, errors = false;
+    for (int fi = 0; fi < a.npos; fi++) {
+        const char *file = a.pos[fi];
+        struct mc_snp_report r;
+        struct mc_snp_container_info ci;
+        struct mc_snp_result res;
+        mc_status st = load_report(file, &r, &ci, &err);
+        if (st == MC_OK) {
+            struct mc_snp_certs certs = given;
+            if (table) {
+                mc_snp_certtable_certs(&t, bt.p, mc_snp_report_signer(&r) == MC_SNP_SIGNER_VLEK, &certs);
+                if (vcek) {
+                    certs.vcek = given.vcek;
+                    certs.vcek_len = given.vcek_len;
+                }
+                if (ask) {
+                    certs.ask = given.ask;
+                    certs.ask_len = given.ask_len;
+                }
+                if (ark) {
+                    certs.ark = given.ark;
+                    certs.ark_len = given.ark_len;
+                }
+            }
+            st = mc_snp_verify(ver, &r, &certs, &pol, &res, &err);
+        }
+        if (st != MC_OK && st != MC_E_VERIFY) {
+            if (!many) {
+                ret = mc_cli_fail(argv[0], &err);
+                goto out;
+            }
+            errors = true;
+            if (json) {
+                mc_json_obj(&j, NULL);
+                mc_json_str(&j, "file", file);
+                mc_json_str(&j, "error", err.msg);
+                mc_json_end(&j);
+            } else {
+                printf("%s: error: %s\n", file, err.msg);
+            }
+            continue;
+        }
+        /* An Azure HCL report binds its runtime claims (the vTPM keys) into REPORT_DATA: check it. */
+        if (ci.kind == MC_SNP_CONTAINER_AZURE_HCL && ci.has_runtime_hash && res.n < MC_SNP_MAX_CHECKS) {
+            struct mc_snp_check *k = &res.checks[res.n++];
+            k->name = "hcl_claims";
+            k->state = ci.runtime_bound ? MC_CHECK_PASS : MC_CHECK_FAIL;
+            snprintf(k->reason, sizeof k->reason, "the SHA-%zu of the HCL report's %zu bytes of runtime claims %s "
+                                                 "report_data[0..%zu]",
+                     ci.runtime_hash_len * 8, ci.runtime_len, ci.runtime_bound ? "equals" : "does NOT equal",
+                     ci.runtime_hash_len - 1);
+            res.ok &= ci.runtime_bound;
+        }
+        all_ok &= res.ok;
+        if (json) {
+            if (!many)
+                mc_json_begin(&j, stdout);
             mc_json_obj(&j, NULL);
-            mc_json_str(&j, "name", res.checks[i].name);
-            mc_json_str(&j, "result", mc_check_state_name(res.checks[i].state));
-            mc_json_str(&j, "reason", res.checks[i].reason);
+            if (many)
+                mc_json_str(&j, "file", file);
+            mc_json_bool(&j, "ok", res.ok);
+            mc_json_str(&j, "generation", mc_snp_gen_name(res.gen));
+            mc_json_str(&j, "signer", signer_name(res.signer));
+            mc_json_str(&j, "roots", mc_snp_verifier_is_test(ver) ? "test" : "amd");
+            mc_json_arr(&j, "checks");
+            for (size_t i = 0; i < res.n; i++) {
+                mc_json_obj(&j, NULL);
+                mc_json_str(&j, "name", res.checks[i].name);
+                mc_json_str(&j, "result", mc_check_state_name(res.checks[i].state));
+                mc_json_str(&j, "reason", res.checks[i].reason);
+                mc_json_end(&j);
+            }
+            mc_json_end(&j);
+            mc_json_end(&j);
+        } else if (many) {
+            size_t k = 0;
+            while (k < res.n && res.checks[k].state != MC_CHECK_FAIL)
+                k++;
+            if (res.ok)
+                printf("%s: verified\n", file);
+            else
+                printf("%s: NOT verified: %s: %s\n", file, k < res.n ? res.checks[k].name : "?",
+                       k < res.n ? res.checks[k].reason : "");
+        } else {
+            for (size_t i = 0; i < res.n; i++)
+                printf("%-8s %-14s %s\n", mc_check_state_name(res.checks[i].state), res.checks[i].name,
+                       res.checks[i].reason);
+            printf("%s\n", res.ok ? "verified: every requested check passed" : "NOT verified: a check failed");
+        }
+    }
+    if (json) {
+        if (many) {
+            mc_json_end(&j);
+            mc_json_bool(&j, "ok", all_ok && !errors);
             mc_json_end(&j);
         }
-        mc_json_end(&j);
         mc_json_finish(&j);
-    } else {
-        for (size_t i = 0; i < res.n; i++)
-            printf("%-8s %-14s %s\n", mc_check_state_name(res.checks[i].state), res.checks[i].name, res.checks[i].reason);
-        printf("%s\n", res.ok ? "verified: every requested check passed" : "NOT verified: a check failed");
     }
-    ret = res.ok ? MC_EXIT_OK : MC_EXIT_CHECK;
+    ret = errors ? MC_EXIT_ERROR : all_ok ? MC_EXIT_OK : MC_EXIT_CHECK;
     goto out;
 out_rc:
     ret = rc;
@@ -568,8 +630,12 @@ const struct mc_cli_cmd mc_cli_report[] = {
      .common = MC_CO_JSON,
      .args = "FILE (the report)",
      .min_args = 1,
-     .max_args = 1,
-     .notes = "Exit status: 0 every check passed, 1 a check failed (the output names it), 2 usage, 3 error.\n",
+     .max_args = -1,
+     .notes = "Several FILEs (reports of one chip, or of chips sharing the certificates given) are verified\n"
+              "in one process by one verifier: the chain once, then one ECDSA check per report; each prints\n"
+              "one line, 'FILE: verified' or 'FILE: NOT verified: <check>: <why>' (with --json an object\n"
+              "{reports: [...], ok}). A report that cannot be read prints 'FILE: error: ...'.\n"
+              "Exit status: 0 every check passed, 1 a check failed (the output names it), 2 usage, 3 error.\n",
      .examples = "memcrypt report verify tests/data/amd/snp-reports/oak-turin-oc/report.bin "
                  "--vcek tests/data/amd/snp-reports/oak-turin-oc/vcek.der --at 2026-01-01\n",
      .run = run_verify},
