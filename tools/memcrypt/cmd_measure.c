@@ -571,8 +571,8 @@ const struct mc_cli_cmd mc_cli_measure[] = {
               "the first failing line's (2 usage, 3 error); a count goes to standard error.\n",
      .examples = "memcrypt measure --mode snp --vcpus 4 --vcpu-type EPYC-Milan --ovmf /usr/share/ovmf/OVMF.fd "
                  "--guest-features 0x21\n"
-                 "printf '%s\\n' '--mode snp --vcpus 1 --ovmf /usr/share/ovmf/OVMF.fd' "
-                 "'--mode seves --vcpus 2 --ovmf /usr/share/ovmf/OVMF.fd' | memcrypt measure --batch -\n"
+                 "printf '%s\\n' '--mode snp --vcpus 1 --vcpu-type EPYC-Milan --ovmf /usr/share/ovmf/OVMF.fd' "
+                 "'--mode seves --vcpus 2 --vcpu-type EPYC-Milan --ovmf /usr/share/ovmf/OVMF.fd' | memcrypt measure --batch -\n"
                  "memcrypt measure --mode seves --vcpus 2 --vcpu-type EPYC-Milan --ovmf /usr/share/ovmf/OVMF.fd "
                  "--transcript\n",
      .run = run_measure},
