@@ -130,6 +130,46 @@ static void test_atomic_file(void)
     unlink(path);
 }
 
+/* mc_split_words: shell quoting without expansions, errors named, the word limit kept. */
+static void test_split_words(void)
+{
+    static const struct {
+        const char *in;
+        int n;
+        const char *w[6];
+    } cases[] = {
+        {"--mode snp  --vcpus\t4 ", 4, {"--mode", "snp", "--vcpus", "4"}},
+        {"--append 'console=ttyS0 quiet' x", 3, {"--append", "console=ttyS0 quiet", "x"}},
+        {"\"a \\\"b\\\" \\$c\\n\" d\\ e", 2, {"a \"b\" $c\\n", "d e"}},
+        {"a'b'\"c\" '' \"\"", 3, {"abc", "", ""}},
+        {"'it'\\''s'", 1, {"it's"}},
+        {"", 0, {0}},
+        {"   \t ", 0, {0}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "%s", cases[i].in);
+        char *w[8];
+        const char *why = NULL;
+        int n = mc_split_words(buf, w, 8, &why);
+        CHECK_MSG(n == cases[i].n, "case %zu: %d words", i, n);
+        for (int k = 0; k < n && k < cases[i].n; k++)
+            CHECK_MSG(!strcmp(w[k], cases[i].w[k]), "case %zu word %d: '%s'", i, k, w[k]);
+    }
+    const char *bad[] = {"--append 'x", "a \"b", "x \"y\\\""};
+    for (size_t i = 0; i < 3; i++) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%s", bad[i]);
+        char *w[8];
+        const char *why = NULL;
+        CHECK(mc_split_words(buf, w, 8, &why) == -1 && why && strstr(why, "unterminated"));
+    }
+    char many[] = "a b c d e";
+    char *w[4];
+    const char *why = NULL;
+    CHECK(mc_split_words(many, w, 4, &why) == -1 && why && strstr(why, "too many"));
+}
+
 int main(void)
 {
     RUN(test_status_names);
@@ -139,5 +179,6 @@ int main(void)
     RUN(test_rng_deterministic);
     RUN(test_json);
     RUN(test_atomic_file);
+    RUN(test_split_words);
     return check_summary();
 }

@@ -36,6 +36,14 @@ void mc_hex_encode(const uint8_t *in, size_t n, char *out);
 mc_status mc_hex_decode(const char *hex, uint8_t *out, size_t cap, size_t *outlen, struct mc_error *err);
 /* Parse an unsigned 64-bit number: decimal, or hex with 0x prefix. Rejects junk and overflow. */
 mc_status mc_parse_u64(const char *s, uint64_t *out, struct mc_error *err);
+
+/* Split a line into words as a POSIX shell does, without expansions: blanks (space, tab)
+ * separate; '...' is literal; "..." keeps the escapes \" \\ \$ \`; a backslash outside quotes
+ * escapes the next character; quotes join with what touches them (a'b'"c" is one word). The words
+ * are written back into line (NUL-terminated, each no longer than its source) and words[] points
+ * into it. Returns the number of words, or -1 with *why set (unterminated quote, more than max
+ * words). Used for `measure --batch` lines. */
+int mc_split_words(char *line, char **words, int max, const char **why);
 /* Parse a size with optional K/M/G/T (binary) suffix, e.g. "64M", "1T", "4096". */
 mc_status mc_parse_size(const char *s, uint64_t *out, struct mc_error *err);
 

@@ -92,3 +92,53 @@ mc_status mc_parse_size(const char *s, uint64_t *out, struct mc_error *err)
     *out = v << shift;
     return MC_OK;
 }
+
+int mc_split_words(char *line, char **words, int max, const char **why)
+{
+    int n = 0;
+    char *r = line, *w = line;
+    for (;;) {
+        while (*r == ' ' || *r == '\t')
+            r++;
+        if (!*r)
+            return n;
+        if (n == max) {
+            *why = "too many words on the line";
+            return -1;
+        }
+        words[n++] = w;
+        while (*r && *r != ' ' && *r != '\t') {
+            if (*r == '\'') {
+                char *end = strchr(r + 1, '\'');
+                if (!end) {
+                    *why = "unterminated ' quote";
+                    return -1;
+                }
+                size_t k = (size_t)(end - r - 1);
+                memmove(w, r + 1, k);
+                w += k;
+                r = end + 1;
+            } else if (*r == '"') {
+                r++;
+                while (*r && *r != '"') {
+                    if (*r == '\\' && r[1] && strchr("\"\\$`", r[1]))
+                        r++;
+                    *w++ = *r++;
+                }
+                if (*r != '"') {
+                    *why = "unterminated \" quote";
+                    return -1;
+                }
+                r++;
+            } else if (*r == '\\' && r[1]) {
+                *w++ = r[1];
+                r += 2;
+            } else {
+                *w++ = *r++;
+            }
+        }
+        if (*r)
+            r++;
+        *w++ = 0;
+    }
+}

@@ -180,59 +180,6 @@ static int parse_side(const struct mc_cli_cmd *cmd, int argc, char **argv, struc
 
 /* ------------------------------------------------------------------ --batch -- */
 
-/* Split a batch line into words as a POSIX shell would without expansions: blanks separate,
- * '...' is literal, "..." keeps \" \\ \$ \` escapes, a backslash outside quotes escapes the next
- * character. Words are written back into line. Returns the word count, or -1 with *why set. */
-static int split_words(char *line, char **words, int max, const char **why)
-{
-    int n = 0;
-    char *r = line, *w = line;
-    for (;;) {
-        while (*r == ' ' || *r == '\t')
-            r++;
-        if (!*r)
-            return n;
-        if (n == max) {
-            *why = "too many words on the line";
-            return -1;
-        }
-        words[n++] = w;
-        while (*r && *r != ' ' && *r != '\t') {
-            if (*r == '\'') {
-                char *end = strchr(r + 1, '\'');
-                if (!end) {
-                    *why = "unterminated ' quote";
-                    return -1;
-                }
-                size_t k = (size_t)(end - r - 1);
-                memmove(w, r + 1, k);
-                w += k;
-                r = end + 1;
-            } else if (*r == '"') {
-                r++;
-                while (*r && *r != '"') {
-                    if (*r == '\\' && r[1] && strchr("\"\\$`", r[1]))
-                        r++;
-                    *w++ = *r++;
-                }
-                if (*r != '"') {
-                    *why = "unterminated \" quote";
-                    return -1;
-                }
-                r++;
-            } else if (*r == '\\' && r[1]) {
-                *w++ = r[1];
-                r += 2;
-            } else {
-                *w++ = *r++;
-            }
-        }
-        if (*r)
-            r++;
-        *w++ = 0;
-    }
-}
-
 /* Error messages of one batch line are captured (cli_opts.c) and printed as that line's output. */
 static int batch_line(const struct mc_cli_cmd *cmd, const char *path, char *line, struct mc_measure_memo *memo,
                       char *out, size_t outn, char meas[100])
@@ -241,7 +188,7 @@ static int batch_line(const struct mc_cli_cmd *cmd, const char *path, char *line
     char *argv[MAXW + 2];
     const char *why = NULL;
     argv[0] = (char *)path;
-    int nw = split_words(line, argv + 1, MAXW, &why);
+    int nw = mc_split_words(line, argv + 1, MAXW, &why);
     if (nw < 0) {
         snprintf(out, outn, "%s", why);
         return MC_EXIT_USAGE;
