@@ -22,6 +22,8 @@
 #include <memcrypt/board.h>
 #include <memcrypt/guest.h>
 #include <memcrypt/json.h>
+
+#include "bench_target.h"
 #include <memcrypt/machine.h>
 #include <memcrypt/sev_api.h>
 #include <memcrypt/vm.h>
@@ -462,6 +464,12 @@ int main(int argc, char **argv)
         printf("TLB hits %llu misses %llu; cache hits %llu misses %llu (checksum %llx)\n",
                (unsigned long long)ts.hits, (unsigned long long)ts.misses, (unsigned long long)cs.hits,
                (unsigned long long)cs.misses, (unsigned long long)acc);
+        bench_target("bench_core", "SEV guest: controller line accesses per random 8-byte store (TLB hit)",
+                     g.lines_per_store, "<=", 2, "%.2f lines, %.2f M stores/s", g.lines_per_store, g.store_mops);
+        bench_target("bench_core", "SEV guest: 4 KiB-page copy / engine encrypt+decrypt round trip", g.copy_mbs / g.rt_mbs,
+                     ">=", 0.6, "%.0f vs %.0f MB/s", g.copy_mbs, g.rt_mbs);
+        bench_target("bench_core", "SEV guest: random 8-byte loads on TLB hits (M/s)", g.load_mops, ">=", 5,
+                     "%.2f M/s, TLB hit rate %.3f", g.load_mops, g.load_tlb_hit);
     }
     free(buf);
     free(buf2);

@@ -30,6 +30,7 @@
 #include <memcrypt/vmsa.h>
 
 #include "bench_proc.h"
+#include "bench_target.h"
 
 /* The reference command prefix: {python3, script} or {exe}; returns the number of words. */
 static int reference_cmd(const char *arg, const char *words[2])
@@ -197,6 +198,13 @@ int main(int argc, char **argv)
                 rc = 1;
         }
         printf("\n");
+        {
+            char what[128];
+            snprintf(what, sizeof what, "`measure` per process, %u vCPUs: sev-snp-measure wall / memcrypt wall", counts[i]);
+            double r_w = nref ? bench_median(rw, runs) : NAN;
+            bench_target("bench_measure", what, nref ? r_w / m_w : NAN, ">=", 20, "%.2f ms vs %s", m_w * 1e3,
+                         nref ? "the reference (same run)" : "no reference installed");
+        }
         free(mw);
         free(mc);
         free(rw);
@@ -236,6 +244,7 @@ int main(int argc, char **argv)
         rc = 1;
     } else {
         double m_b = bench_median(bt, 3);
+        double batch_ratio = NAN;
         printf("batch %d lines: memcrypt one process %.2f ms (%.3f ms/line)", lines, m_b * 1e3, m_b * 1e3 / lines);
         if (nref) {
             double total = 0;
@@ -257,10 +266,14 @@ int main(int argc, char **argv)
             }
             printf("; reference once per line %.1f ms (%.1f ms/line); ratio %.0fx (target 50x)%s", total * 1e3,
                    total * 1e3 / lines, total / m_b, same ? "" : "  OUTPUTS DIFFER");
+            batch_ratio = total / m_b;
             if (!same)
                 rc = 1;
         }
         printf("\n");
+        bench_target("bench_measure", "`measure --batch`: sev-snp-measure once per line / memcrypt one process",
+                     batch_ratio, ">=", 50, "%d lines in %.2f ms%s", lines, m_b * 1e3,
+                     nref ? "" : "; no reference installed");
     }
     unlink(tmpl);
     for (int l = 0; l < lines; l++)

@@ -18,6 +18,8 @@
 #include <memcrypt/board.h>
 #include <memcrypt/guest.h>
 #include <memcrypt/json.h>
+
+#include "bench_target.h"
 #include <memcrypt/rmp.h>
 #include <memcrypt/sev_api.h>
 #include <memcrypt/vm.h>
@@ -212,6 +214,8 @@ int main(int argc, char **argv)
                best_snp, best_snp / best_es, med);
         printf("  SNP guest, checks uncached    %8.1f MB/s (best) = %.2fx; median ratio of a round %.2fx\n",
                best_nocache, best_nocache / best_es, med_nc);
+        bench_target("bench_rmp", "SNP guest 4 KiB-page copy / same copy in an SEV-ES guest", med, ">=", 0.85,
+                     "median of %u rounds; best %.0f vs %.0f MB/s", passes, best_snp, best_es);
     }
     rc = 0;
 out:

@@ -34,6 +34,8 @@
 #include <memcrypt/cpu.h>
 #include <memcrypt/engine.h>
 #include <memcrypt/json.h>
+
+#include "bench_target.h"
 #include <memcrypt/machine.h>
 #include <memcrypt/sev_api.h>
 #include <memcrypt/vm.h>
@@ -371,6 +373,10 @@ int main(int argc, char **argv)
                    gr[i].guests, gr[i].cpu_s * 1e3 / gr[i].guests,
                    (double)(gr[i].rss_peak - gr[i].rss_before) / 1024.0 / gr[i].guests,
                    gr[i].touched / 1048576.0);
+        bench_target("bench_scale", "whole launch: time per GiB, largest / smallest guest size", spg_max / spg_min, "<=",
+                     1.3, "%.2f to %.2f CPU s/GiB over %zu sizes", spg_min, spg_max, nsizes);
+        bench_target("bench_scale", "whole launch: peak RSS / (1.1 x touched + 64 MiB), worst size", rss_worst, "<=", 1.0,
+                     "worst %.2f of the limit", rss_worst);
     }
     return 0;
 }

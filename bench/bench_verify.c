@@ -42,6 +42,7 @@
 #include "snp/amd_roots.h"
 
 #include "bench_proc.h"
+#include "bench_target.h"
 
 static double clk(clockid_t id)
 {
@@ -279,6 +280,10 @@ int main(int argc, char **argv)
            "report verify, first in the process", f0 * 1e3);
     printf("%-48s %8.0f reports/s  %.2fx ECDSA P-384 verifies/s (%.0f/s here, %.0f/s openssl speed; target >= 0.9x)\n",
            "report verify, chain cached", 1e3 / ms_cached, ms_ecdsa / ms_cached, 1e3 / ms_ecdsa, sp_ecdsa);
+    bench_target("bench_verify", "SNP report verify, new verifier's first report / floor (1 P-384 + 3 RSA-4096 verifies)",
+                 ms_cold / ms_floor, "<=", 1.5, "%.3f vs %.3f ms", ms_cold, ms_floor);
+    bench_target("bench_verify", "SNP report verify, chain cached / ECDSA P-384 verifies", ms_ecdsa / ms_cached, ">=", 0.9,
+                 "%.0f vs %.0f /s", 1e3 / ms_cached, 1e3 / ms_ecdsa);
 
     /* process level: memcrypt report verify vs openssl dgst -verify on the same signed bytes */
     char dir[] = "/tmp/bench_verify.XXXXXX";
@@ -319,6 +324,8 @@ int main(int argc, char **argv)
         printf("%-48s %8.2f ms wall %6.2f ms CPU; openssl dgst -verify %.2f ms wall %.2f ms CPU: %.2fx wall, "
                "%.2fx CPU (target <= 1.5x)\n",
                "process: memcrypt report verify (1 report)", m * 1e3, m_c * 1e3, o * 1e3, o_c * 1e3, m / o, m_c / o_c);
+        bench_target("bench_verify", "process: `memcrypt report verify` / `openssl dgst -verify`, wall", m / o, "<=", 1.5,
+                     "%.2f vs %.2f ms (medians of %d)", m * 1e3, o * 1e3, RUNS);
     }
 
     /* many reports of one chip in one process */
@@ -342,6 +349,8 @@ int main(int argc, char **argv)
                "(%.2fx openssl speed; target >= 0.9x)\n",
                "process: report verify of 200 reports, 1 chip", many.cpu * 1e3, 1 / per, (1e-3 * ms_ecdsa) / per,
                sp_ecdsa > 0 ? (1 / per) / sp_ecdsa : 0);
+        bench_target("bench_verify", "process: `report verify` of 200 reports of one chip / ECDSA P-384 verifies",
+                     (1e-3 * ms_ecdsa) / per, ">=", 0.9, "%.0f reports/s vs %.0f verifies/s", 1 / per, 1e3 / ms_ecdsa);
     }
     free(argv_many);
     unlink(rep);
