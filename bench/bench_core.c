@@ -131,8 +131,8 @@ static int bench_guest(const uint8_t *pattern, uint64_t nstores, const char *dra
     for (uint64_t o = 0; o < G_WINDOW; o += 4096)
         if (mc_guest_store(v, G_SRC_VA + o, &seed, 8, false, &f, &e))
             goto out;
-    struct mc_cache_stats c0, c1;
-    mc_cache_get_stats(mc_machine_mc(m), &c0);
+    struct memctl_cache_stats c0, c1;
+    memctl_cache_get_stats(mc_machine_memctl(m), &c0);
     double t0 = now();
     for (uint64_t i = 0; i < nstores; i++) {
         uint64_t off = (xs(&seed) % G_WINDOW) & ~7ull;
@@ -140,7 +140,7 @@ static int bench_guest(const uint8_t *pattern, uint64_t nstores, const char *dra
             goto out;
     }
     double t = now() - t0;
-    mc_cache_get_stats(mc_machine_mc(m), &c1);
+    memctl_cache_get_stats(mc_machine_memctl(m), &c1);
     res->store_mops = (double)nstores / 1e6 / t;
     res->lines_per_store = (double)(c1.line_accesses - c0.line_accesses) / (double)nstores;
 
@@ -294,14 +294,14 @@ int main(int argc, char **argv)
         memcpy(buf + i, &v, 8);
     }
     /* Fill the source (streamed through the engine, not timed). */
-    struct mc_access fa = {.addr = src_pa | cb, .size = size, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST,
-                           .flags = MC_ACC_F_STREAM};
-    if (mc_write(mc_machine_mc(m), &fa, buf, NULL, &e))
+    struct memctl_access fa = {.addr = src_pa | cb, .size = size, .kind = MEMCTL_ACC_WRITE, .req = MEMCTL_REQ_HOST,
+                           .flags = MEMCTL_ACC_F_STREAM};
+    if (memctl_write(mc_machine_memctl(m), &fa, buf, NULL, &e))
         return die("fill", &e);
     /* Touch the destination frames too: emulated DRAM is sparse and host pages are allocated on
      * first write; real DRAM has no such cost. */
     fa.addr = dst_pa | cb;
-    if (mc_write(mc_machine_mc(m), &fa, buf2, NULL, &e))
+    if (memctl_write(mc_machine_memctl(m), &fa, buf2, NULL, &e))
         return die("fill", &e);
 
     /* 1. Engine raw page throughput (same slot kind as the host key). */
@@ -364,8 +364,8 @@ int main(int argc, char **argv)
     double t_loads = now() - t0;
     struct mc_tlb_stats ts;
     mc_tlb_get_stats(mc_machine_tlb(m), &ts);
-    struct mc_cache_stats cs;
-    mc_cache_get_stats(mc_machine_mc(m), &cs);
+    struct memctl_cache_stats cs;
+    memctl_cache_get_stats(mc_machine_memctl(m), &cs);
 
     /* 5. The SEV guest. */
     struct guest_res g = {0};

@@ -109,15 +109,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     mc_tlb_flush_nonglobal(t, 0, true);
     /* Key-domain selection over the same bytes. */
-    struct mc_platform p = {(enum mc_mode)(data[0] & 3), 32 + data[1] % 21, 32 + data[2] % 32, data[3] % 8,
+    struct memctl_platform p = {(enum memctl_mode)(data[0] & 3), 32 + data[1] % 21, 32 + data[2] % 32, data[3] % 8,
                             data[4] % 16, data[5] & 1, data[6] & 1, rd64(data + 3) & ~0xFFFull,
                             (rd64(data + 3) << 7) & ~0xFFFull, data[7] & 1};
     for (unsigned i = 0; i < nva; i++) {
-        struct mc_access a = {vas[i], 1 + (vas[i] >> 50), (enum mc_acc_kind)(i & 3), (enum mc_requester)((i >> 2) & 3),
+        struct memctl_access a = {vas[i], 1 + (vas[i] >> 50), (enum memctl_acc_kind)(i & 3), (enum memctl_requester)((i >> 2) & 3),
                               (uint32_t)(vas[i] & 7), (vas[i] >> 3) & 1, 0};
-        struct mc_route out;
+        struct memctl_route out;
         struct mc_fault f;
-        if (mc_select_domain(&p, &a, &out, &f, NULL) == MC_OK && (out.pa >> mc_platform_addr_bits(&p)))
+        if (memctl_select_domain(&p, &a, &out, &f, NULL) == MC_OK && (out.pa >> memctl_platform_addr_bits(&p)))
             abort();
     }
     mc_tlb_destroy(t);

@@ -109,12 +109,12 @@ static mc_status rmp_world_open(struct rmp_world *w)
         return st;
     w->m = mc_board_machine(w->b);
     w->r = mc_board_rmp(w->b);
-    struct mc_ctl *mc = mc_machine_mc(w->m);
+    struct memctl *mc = mc_machine_memctl(w->m);
     for (uint32_t asid = 1; !st && asid <= 2; asid++) {
         mc_slot s;
         st = mc_engine_slot_generate(mc_machine_engine(w->m), MC_CIPHER_AES128_XTS, &s, NULL);
         if (!st)
-            st = mc_bind_asid(mc, asid, s, NULL);
+            st = memctl_bind_asid(mc, asid, s, NULL);
     }
     struct mc_ptb n;
     if (!st)
@@ -126,7 +126,7 @@ static mc_status rmp_world_open(struct rmp_world *w)
     struct mc_paging_mode hm = mc_machine_paging_mode(w->m);
     w->cbit = 1ull << hm.enc_bit;
     w->nroot = mc_ptb_cr3(&n);
-    struct mc_lcpu_config cc = {.nest = MC_NEST_NPT, .req = MC_REQ_GUEST, .asid = 1, .nroot = w->nroot,
+    struct mc_lcpu_config cc = {.nest = MC_NEST_NPT, .req = MEMCTL_REQ_GUEST, .asid = 1, .nroot = w->nroot,
                                 .mode = {(unsigned)hm.enc_bit, hm.enc_bit, MC_PT_X86}, .sev = true};
     if (!st)
         st = mc_lcpu_create(mc, &cc, &w->v, NULL);

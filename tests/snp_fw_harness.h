@@ -179,10 +179,10 @@ static inline void sfw_dram_write(struct sfw *t, uint64_t pa, const void *b, siz
 /* What the guest (ASID asid) reads at pa: its private view (the memory controller with its key). */
 static inline int sfw_guest_read(struct sfw *t, uint32_t asid, uint64_t pa, void *b, size_t n)
 {
-    struct mc_access a = {.addr = pa, .size = n, .kind = MC_ACC_READ, .req = MC_REQ_GUEST, .asid = asid,
+    struct memctl_access a = {.addr = pa, .size = n, .kind = MEMCTL_ACC_READ, .req = MEMCTL_REQ_GUEST, .asid = asid,
                           .guest_c = true};
     struct mc_fault f;
-    return mc_read(mc_machine_mc(t->m), &a, b, &f, NULL) == MC_OK ? 0 : -1;
+    return memctl_read(mc_machine_memctl(t->m), &a, b, &f, NULL) == MC_OK ? 0 : -1;
 }
 
 /* Refused with `want` and nothing changed (firmware, RMP, watched pages). */

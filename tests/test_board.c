@@ -252,7 +252,7 @@ static void launch_and_measure(struct mc_board *b, uint8_t meas[0x30], uint32_t 
     CHECK(mc_vm_launch_update(vm, 0, img, sizeof img, 4096, NULL, NULL, &e) == MC_OK);
     CHECK(mc_vm_launch_measure(vm, meas, &e) == MC_OK); /* MNONCE comes from the DRBG */
     *asid = mc_vm_asid(vm);
-    *slot = mc_asid_slot(mc_machine_mc(mc_board_machine(b)), *asid);
+    *slot = memctl_asid_slot(mc_machine_memctl(mc_board_machine(b)), *asid);
     mc_vm_destroy(vm);
 }
 

@@ -63,15 +63,15 @@ static void test_intel_decode(void)
     mc_cpu_decode(p, &f);
     CHECK(f.tme && f.pconfig && f.pconfig_mktme_target && f.xts128 && !f.sme);
     CHECK(f.max_keyid_bits == 6 && f.max_keys == 63 && f.phys_bits == 46);
-    struct mc_platform pl;
+    struct memctl_platform pl;
     CHECK(mc_cpu_platform(p, NULL, &pl, NULL) == MC_OK);
-    CHECK(pl.mode == MC_MODE_TME && pl.keyid_bits == 6 && pl.phys_bits == 46);
+    CHECK(pl.mode == MEMCTL_MODE_TME && pl.keyid_bits == 6 && pl.phys_bits == 46);
     uint64_t act = mc_cpu_tme_activate(p, NULL);
     CHECK_EQ_U64(act & 3, 3);                /* locked + enabled */
     CHECK_EQ_U64((act >> 32) & 0xF, 6);      /* KEYID_BITS */
     CHECK_EQ_U64((act >> 48) & 1, 1);        /* AES-XTS-128 for MKTME */
     const struct mc_cpu_profile *q = get("icelake-sp-nomktme");
-    CHECK(mc_cpu_platform(q, NULL, &pl, NULL) == MC_OK && pl.mode == MC_MODE_TME && pl.keyid_bits == 0);
+    CHECK(mc_cpu_platform(q, NULL, &pl, NULL) == MC_OK && pl.mode == MEMCTL_MODE_TME && pl.keyid_bits == 0);
     CHECK_EQ_U64(mc_cpu_tme_activate(q, NULL), 3);
     struct mc_bios b = MC_BIOS_DEFAULTS;
     b.keyid_bits = 7;
@@ -84,7 +84,7 @@ static void test_intel_decode(void)
     b.tme = 0;
     CHECK(mc_cpu_platform(p, &b, &pl, &e) == MC_E_UNSUPPORTED); /* keyid bits default 6 without TME */
     b.keyid_bits = 0;
-    CHECK(mc_cpu_platform(p, &b, &pl, &e) == MC_OK && pl.mode == MC_MODE_OFF);
+    CHECK(mc_cpu_platform(p, &b, &pl, &e) == MC_OK && pl.mode == MEMCTL_MODE_OFF);
     CHECK_EQ_U64(mc_cpu_tme_activate(p, &b), 0);
     b.tme = 1;
     b.tme_bypass = 1;
@@ -94,18 +94,18 @@ static void test_intel_decode(void)
 static void test_bios_and_msrs(void)
 {
     const struct mc_cpu_profile *p = get("milan");
-    struct mc_platform pl;
-    CHECK(mc_cpu_platform(p, NULL, &pl, NULL) == MC_OK && pl.mode == MC_MODE_SME && pl.cbit == 51 && pl.reduction == 5);
+    struct memctl_platform pl;
+    CHECK(mc_cpu_platform(p, NULL, &pl, NULL) == MC_OK && pl.mode == MEMCTL_MODE_SME && pl.cbit == 51 && pl.reduction == 5);
     /* SYSCFG after BIOS: the DRAM MTRR bits plus SMEE; a public Rome dump reads 0xF40000. */
     CHECK_EQ_U64(mc_cpu_syscfg(p, NULL), 0xF40000);
     CHECK_EQ_U64(mc_cpu_syscfg(get("rome"), NULL), 0xF40000);
     CHECK_EQ_U64(mc_cpu_hwcr(p, NULL), MC_HWCR_SMMLOCK);
     struct mc_bios b = MC_BIOS_DEFAULTS;
     b.sme = 0;
-    CHECK(mc_cpu_platform(p, &b, &pl, NULL) == MC_OK && pl.mode == MC_MODE_OFF);
+    CHECK(mc_cpu_platform(p, &b, &pl, NULL) == MC_OK && pl.mode == MEMCTL_MODE_OFF);
     CHECK_EQ_U64(mc_cpu_syscfg(p, &b), 0x740000);
     b.tsme = 1;
-    CHECK(mc_cpu_platform(p, &b, &pl, NULL) == MC_OK && pl.mode == MC_MODE_TSME);
+    CHECK(mc_cpu_platform(p, &b, &pl, NULL) == MC_OK && pl.mode == MEMCTL_MODE_TSME);
     CHECK_EQ_U64(mc_cpu_syscfg(p, &b), 0xF40000); /* TSME implies SYSCFG[23] */
     CHECK(!strcmp(mc_syscfg_bit_name(23), "MemEncryptionModEn") && !strcmp(mc_syscfg_bit_name(19), "MtrrFixDramModEn"));
     CHECK(!strcmp(mc_hwcr_bit_name(0), "SmmLock") && !mc_syscfg_bit_name(5));
@@ -131,7 +131,7 @@ static void test_lookup(void)
     CHECK(mc_cpu_profile_count() >= 6);
     CHECK(mc_cpu_profile_at(mc_cpu_profile_count()) == NULL);
     for (size_t i = 0; i < mc_cpu_profile_count(); i++) {
-        struct mc_platform pl;
+        struct memctl_platform pl;
         CHECK_MSG(mc_cpu_platform(mc_cpu_profile_at(i), NULL, &pl, &e) == MC_OK, "%s: %s", mc_cpu_profile_at(i)->name,
                   e.msg);
     }
@@ -152,10 +152,10 @@ static void test_spr_decode(void)
     struct mc_bios b = MC_BIOS_DEFAULTS;
     b.tme_bypass = 1;
     b.keyid_bits = 7;
-    struct mc_platform pl;
+    struct memctl_platform pl;
     struct mc_error e;
     CHECK(mc_cpu_platform(p, &b, &pl, &e) == MC_OK && pl.tme_bypass && pl.keyid_bits == 7 && pl.phys_bits == 52);
-    CHECK(mc_platform_addr_bits(&pl) == 45);
+    CHECK(memctl_platform_addr_bits(&pl) == 45);
     CHECK_EQ_U64(mc_cpu_tme_activate(p, &b), 0x3ull | (1ull << 31) | (7ull << 32) | (5ull << 48));
     b.keyid_bits = 8;
     CHECK(mc_cpu_platform(p, &b, &pl, &e) == MC_E_RANGE);

@@ -32,8 +32,8 @@ static void test_views(void)
     CHECK(mc_machine_phys_write(m, C | 0x400000, msg, 64, NULL, NULL) == MC_OK);
     struct mc_dma_port dev64, dev32;
     struct mc_error e;
-    CHECK(mc_dma_init(&dev64, mc_machine_mc(m), 64, &e) == MC_OK);
-    CHECK(mc_dma_init(&dev32, mc_machine_mc(m), 32, &e) == MC_OK);
+    CHECK(mc_dma_init(&dev64, mc_machine_memctl(m), 64, &e) == MC_OK);
+    CHECK(mc_dma_init(&dev32, mc_machine_memctl(m), 32, &e) == MC_OK);
     CHECK(!mc_dma_needs_bounce(&dev64) && mc_dma_needs_bounce(&dev32));
     uint8_t b[64], raw[64];
     /* C=1: decrypted with the host key (and coherent with the CPU's C=1 lines). */
@@ -47,26 +47,26 @@ static void test_views(void)
     CHECK(mc_dma_read(&dev32, C | 0x400000, b, 64, NULL, &e) == MC_E_RANGE);
     CHECK(mc_dma_read(&dev32, 0x400000, b, 64, NULL, &e) == MC_OK && memcmp(b, msg, 64) != 0);
     /* Bounce: CPU copies the encrypted page into a C=0 buffer at 0x10000; the device reads it. */
-    CHECK(mc_dma_bounce_to_device(mc_machine_mc(m), C | 0x400000, 0x10000, 64, &e) == MC_OK);
+    CHECK(mc_dma_bounce_to_device(mc_machine_memctl(m), C | 0x400000, 0x10000, 64, &e) == MC_OK);
     CHECK(mc_dma_read(&dev32, 0x10000, b, 64, NULL, &e) == MC_OK && !memcmp(b, msg, 64));
     /* Device writes into the bounce buffer; the CPU copies it into the encrypted page. */
     const char in[64] = "data the device produced";
     CHECK(mc_dma_write(&dev32, 0x10000, in, 64, NULL, &e) == MC_OK);
-    CHECK(mc_dma_bounce_from_device(mc_machine_mc(m), 0x10000, C | 0x401000, 64, &e) == MC_OK);
+    CHECK(mc_dma_bounce_from_device(mc_machine_memctl(m), 0x10000, C | 0x401000, 64, &e) == MC_OK);
     CHECK(mc_machine_phys_read(m, C | 0x401000, b, 64, NULL, NULL) == MC_OK && !memcmp(b, in, 64));
     CHECK(mc_dram_read(mc_machine_dram(m), 0x401000, raw, 64, NULL) == MC_OK && memcmp(raw, in, 64) != 0);
     /* Bad input. */
     struct mc_fault f;
-    CHECK(mc_dma_init(&dev32, mc_machine_mc(m), 8, &e) == MC_E_RANGE);
+    CHECK(mc_dma_init(&dev32, mc_machine_memctl(m), 8, &e) == MC_E_RANGE);
     CHECK(mc_dma_read(&dev64, 1ull << 50, b, 8, &f, &e) == MC_E_FAULT && f.kind == MC_FAULT_GP);
     CHECK(mc_dma_read(&dev64, 0x400000, NULL, 8, &f, &e) == MC_E_INVAL);
     CHECK(mc_dma_read(&dev64, 0x400000, b, 0, &f, &e) == MC_E_INVAL);
     CHECK(mc_dma_read(&dev32, 0xFFFFFFF0, b, 32, &f, &e) == MC_E_RANGE);
-    CHECK(mc_dma_bounce_to_device(mc_machine_mc(m), C | 0x400000, 0x7FFFFF0, 64, &e) == MC_E_RANGE);
+    CHECK(mc_dma_bounce_to_device(mc_machine_memctl(m), C | 0x400000, 0x7FFFFF0, 64, &e) == MC_E_RANGE);
     /* Ranges that wrap around 2^64 and empty or NULL arguments are refused before any access. */
-    CHECK(mc_dma_bounce_to_device(mc_machine_mc(m), ~0ull - 8, 0x10000, 64, &e) == MC_E_RANGE);
-    CHECK(mc_dma_bounce_from_device(mc_machine_mc(m), ~0ull - 8, 0x401000, 64, &e) == MC_E_RANGE);
-    CHECK(mc_dma_bounce_from_device(mc_machine_mc(m), 0x10000, 0x401000, 0, &e) == MC_E_INVAL);
+    CHECK(mc_dma_bounce_to_device(mc_machine_memctl(m), ~0ull - 8, 0x10000, 64, &e) == MC_E_RANGE);
+    CHECK(mc_dma_bounce_from_device(mc_machine_memctl(m), ~0ull - 8, 0x401000, 64, &e) == MC_E_RANGE);
+    CHECK(mc_dma_bounce_from_device(mc_machine_memctl(m), 0x10000, 0x401000, 0, &e) == MC_E_INVAL);
     CHECK(mc_dma_bounce_from_device(NULL, 0x10000, 0x401000, 64, &e) == MC_E_INVAL);
     CHECK(mc_dma_read(NULL, 0x400000, b, 8, &f, &e) == MC_E_INVAL);
     CHECK(!mc_dma_reachable(&dev64, ~0ull, 2) && !mc_dma_needs_bounce(NULL));
@@ -80,7 +80,7 @@ static void test_tsme_device(void)
     CHECK(mc_machine_phys_write(m, 0x2000, msg, 32, NULL, NULL) == MC_OK);
     CHECK(mc_machine_wbinvd(m, NULL) == MC_OK);
     struct mc_dma_port d;
-    CHECK(mc_dma_init(&d, mc_machine_mc(m), 32, NULL) == MC_OK);
+    CHECK(mc_dma_init(&d, mc_machine_memctl(m), 32, NULL) == MC_OK);
     CHECK(!mc_dma_needs_bounce(&d));
     uint8_t b[32], raw[32];
     CHECK(mc_dma_read(&d, 0x2000, b, 32, NULL, NULL) == MC_OK && !memcmp(b, msg, 32));
@@ -134,10 +134,10 @@ static void test_mktme_keyids(void)
     const uint64_t K1 = 1ull << shift, K2 = 2ull << shift, pa = 0x300000;
     struct mc_dma_port dev64, dev46, dev47, dev32;
     struct mc_error e;
-    CHECK(mc_dma_init(&dev64, mc_machine_mc(m), 64, &e) == MC_OK);
-    CHECK(mc_dma_init(&dev46, mc_machine_mc(m), 46, &e) == MC_OK);
-    CHECK(mc_dma_init(&dev47, mc_machine_mc(m), 47, &e) == MC_OK);
-    CHECK(mc_dma_init(&dev32, mc_machine_mc(m), 32, &e) == MC_OK);
+    CHECK(mc_dma_init(&dev64, mc_machine_memctl(m), 64, &e) == MC_OK);
+    CHECK(mc_dma_init(&dev46, mc_machine_memctl(m), 46, &e) == MC_OK);
+    CHECK(mc_dma_init(&dev47, mc_machine_memctl(m), 47, &e) == MC_OK);
+    CHECK(mc_dma_init(&dev32, mc_machine_memctl(m), 32, &e) == MC_OK);
     CHECK(mc_dma_max_keyid(&dev64) == 63 && mc_dma_max_keyid(&dev46) == 0 && mc_dma_max_keyid(&dev47) == 1);
     CHECK(mc_dma_max_keyid(&dev32) == 0 && mc_dma_max_keyid(NULL) == 0);
 

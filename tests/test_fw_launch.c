@@ -160,10 +160,10 @@ static uint32_t dbg_cmd(struct fwt *t, uint32_t cmd, uint32_t h, uint64_t src, u
 /* Read guest memory as the guest's CPU would (C=1 under ASID asid). */
 static void guest_view(struct fwt *t, uint32_t asid, uint64_t pa, void *buf, size_t len)
 {
-    struct mc_access a = {.addr = pa, .size = len, .kind = MC_ACC_READ, .req = MC_REQ_GUEST, .asid = asid,
+    struct memctl_access a = {.addr = pa, .size = len, .kind = MEMCTL_ACC_READ, .req = MEMCTL_REQ_GUEST, .asid = asid,
                           .guest_c = true};
     struct mc_fault f;
-    if (mc_read(mc_machine_mc(t->m), &a, buf, &f, NULL) != MC_OK)
+    if (memctl_read(mc_machine_memctl(t->m), &a, buf, &f, NULL) != MC_OK)
         memset(buf, 0xEE, len);
 }
 
@@ -511,7 +511,7 @@ static void test_asid_rules(void)
     CHECK_MEM(out, pt, 8192);
     /* SHUTDOWN destroys every guest and unbinds their keys. */
     CHECK(fw(&t, MC_SEV_CMD_SHUTDOWN, NULL, 0) == 0);
-    CHECK(mc_psp_guest_count(t.psp) == 0 && mc_asid_slot(mc_machine_mc(t.m), 201) == 0);
+    CHECK(mc_psp_guest_count(t.psp) == 0 && memctl_asid_slot(mc_machine_memctl(t.m), 201) == 0);
     fwt_close(&t);
 }
 

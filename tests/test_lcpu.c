@@ -192,22 +192,22 @@ static void npt_open(struct npt_fx *x)
 {
     memset(x, 0, sizeof *x);
     x->m = machine("milan");
-    struct mc_ctl *mc = mc_machine_mc(x->m);
+    struct memctl *mc = mc_machine_memctl(x->m);
     struct mc_engine *eng = mc_machine_engine(x->m);
     mc_slot s1, s2;
     CHECK(mc_engine_slot_generate(eng, MC_CIPHER_AES128_XTS, &s1, NULL) == MC_OK);
     CHECK(mc_engine_slot_generate(eng, MC_CIPHER_AES128_XTS, &s2, NULL) == MC_OK);
-    CHECK(mc_bind_asid(mc, 1, s1, NULL) == MC_OK);
-    CHECK(mc_bind_asid(mc, 2, s2, NULL) == MC_OK);
+    CHECK(memctl_bind_asid(mc, 1, s1, NULL) == MC_OK);
+    CHECK(memctl_bind_asid(mc, 2, s2, NULL) == MC_OK);
     struct mc_ptb n;
     CHECK(mc_ptb_init(&n, x->m, 0x200000, 0x100000, false, NULL) == MC_OK);
     CHECK(mc_ptb_map(&n, 0, NPT_SPA, 4u << 20, 2u << 20, MC_PTE_W | MC_PTE_U, NULL) == MC_OK);
     x->nroot = mc_ptb_cr3(&n);
     struct mc_paging_mode hm = mc_machine_paging_mode(x->m);
-    unsigned bits = mc_get_platform(mc)->phys_bits;
+    unsigned bits = memctl_get_platform(mc)->phys_bits;
     if ((unsigned)hm.enc_bit < bits)
         bits = (unsigned)hm.enc_bit;
-    struct mc_lcpu_config cc = {.nest = MC_NEST_NPT, .req = MC_REQ_GUEST, .asid = 1, .nroot = x->nroot,
+    struct mc_lcpu_config cc = {.nest = MC_NEST_NPT, .req = MEMCTL_REQ_GUEST, .asid = 1, .nroot = x->nroot,
                                 .mode = {bits, hm.enc_bit, MC_PT_X86}, .sev = true};
     CHECK(mc_lcpu_create(mc, &cc, &x->c, NULL) == MC_OK);
     x->c_bit = 1ull << hm.enc_bit;
@@ -276,16 +276,16 @@ static void test_npt_tlb(void)
     struct npt_fx x;
     npt_open(&x);
     struct mc_tlb_stats t0, t1;
-    struct mc_cache_stats c0, c1;
+    struct memctl_cache_stats c0, c1;
     struct mc_fault f;
     const uint64_t P0 = 0xB0B0B0B0B0B0B0B0ull, P1 = 0xB1B1B1B1B1B1B1B1ull;
     /* A store that hits the TLB costs the controller one line access, nothing for walks. */
     uint64_t v = 42;
     CHECK(mc_lcpu_access(x.c, GVA + 0x10, NULL, &v, 8, 0, 0, &f, NULL) == MC_OK);
-    mc_cache_get_stats(mc_machine_mc(x.m), &c0);
+    memctl_cache_get_stats(mc_machine_memctl(x.m), &c0);
     mc_tlb_get_stats(mc_lcpu_tlb(x.c), &t0);
     CHECK(mc_lcpu_access(x.c, GVA + 0x18, NULL, &v, 8, 0, 0, &f, NULL) == MC_OK);
-    mc_cache_get_stats(mc_machine_mc(x.m), &c1);
+    memctl_cache_get_stats(mc_machine_memctl(x.m), &c1);
     mc_tlb_get_stats(mc_lcpu_tlb(x.c), &t1);
     CHECK_EQ_U64(c1.line_accesses - c0.line_accesses, 1);
     CHECK_EQ_U64(t1.hits - t0.hits, 1);
@@ -356,12 +356,12 @@ static mc_status hook(void *ctx, const struct mc_access_check *k, struct mc_faul
         h->priv_data += k->priv;
     } else if (k->nested) {
         h->nested_tables++;
-        CHECK(k->a->req == MC_REQ_HOST);
+        CHECK(k->a->req == MEMCTL_REQ_HOST);
     } else {
         h->guest_tables++;
-        CHECK(k->a->req == MC_REQ_GUEST && k->a->asid == 1 && k->priv);
+        CHECK(k->a->req == MEMCTL_REQ_GUEST && k->a->asid == 1 && k->priv);
     }
-    if (k->a->kind == MC_ACC_WRITE && !k->table && (k->a->addr & ~0xFFFull) == h->refuse_spa) {
+    if (k->a->kind == MEMCTL_ACC_WRITE && !k->table && (k->a->addr & ~0xFFFull) == h->refuse_spa) {
         *f = (struct mc_fault){MC_FAULT_NPF, 0, MC_PF_P | MC_PF_W | (1ull << 31) | MC_NPF_FINAL, k->gpa};
         return mc_seterr(err, MC_E_FAULT, "refused by the check hook");
     }
@@ -397,17 +397,17 @@ static void test_bad_input(void)
 {
     struct mc_machine *m = machine("milan");
     struct mc_lcpu *c = NULL;
-    struct mc_lcpu_config cc = {.nest = MC_NEST_NPT, .req = MC_REQ_GUEST, .asid = 0};
-    CHECK(mc_lcpu_create(mc_machine_mc(m), &cc, &c, NULL) == MC_E_INVAL && !c);
+    struct mc_lcpu_config cc = {.nest = MC_NEST_NPT, .req = MEMCTL_REQ_GUEST, .asid = 0};
+    CHECK(mc_lcpu_create(mc_machine_memctl(m), &cc, &c, NULL) == MC_E_INVAL && !c);
     cc.asid = 1;
-    cc.req = MC_REQ_HOST;
-    CHECK(mc_lcpu_create(mc_machine_mc(m), &cc, &c, NULL) == MC_E_INVAL);
-    cc = (struct mc_lcpu_config){.nest = MC_NEST_NPT, .req = MC_REQ_GUEST, .asid = 1, .sev = true};
-    CHECK(mc_lcpu_create(mc_machine_mc(m), &cc, &c, NULL) == MC_E_INVAL); /* SEV without a C-bit */
+    cc.req = MEMCTL_REQ_HOST;
+    CHECK(mc_lcpu_create(mc_machine_memctl(m), &cc, &c, NULL) == MC_E_INVAL);
+    cc = (struct mc_lcpu_config){.nest = MC_NEST_NPT, .req = MEMCTL_REQ_GUEST, .asid = 1, .sev = true};
+    CHECK(mc_lcpu_create(mc_machine_memctl(m), &cc, &c, NULL) == MC_E_INVAL); /* SEV without a C-bit */
     cc.mode = (struct mc_paging_mode){48, 70, MC_PT_X86};
-    CHECK(mc_lcpu_create(mc_machine_mc(m), &cc, &c, NULL) == MC_E_INVAL);
-    cc = (struct mc_lcpu_config){.nest = MC_NEST_NONE, .req = MC_REQ_HOST, .tlb_entries = 100};
-    CHECK(mc_lcpu_create(mc_machine_mc(m), &cc, &c, NULL) == MC_E_INVAL);
+    CHECK(mc_lcpu_create(mc_machine_memctl(m), &cc, &c, NULL) == MC_E_INVAL);
+    cc = (struct mc_lcpu_config){.nest = MC_NEST_NONE, .req = MEMCTL_REQ_HOST, .tlb_entries = 100};
+    CHECK(mc_lcpu_create(mc_machine_memctl(m), &cc, &c, NULL) == MC_E_INVAL);
     struct mc_lcpu *h = mc_machine_cpu(m);
     uint8_t b[8];
     struct mc_fault f;
@@ -418,7 +418,7 @@ static void test_bad_input(void)
     CHECK(mc_lcpu_access(NULL, 0, b, NULL, 8, 0, 0, &f, NULL) == MC_E_INVAL);
     struct mc_xlat x;
     CHECK(mc_nested_walk(NULL, MC_NEST_NPT, 0, 0, 0, false, &x, &f, NULL) == MC_E_INVAL);
-    CHECK(mc_nested_walk(mc_machine_mc(m), MC_NEST_NONE, 0, 0, 0, false, &x, &f, NULL) == MC_E_INVAL);
+    CHECK(mc_nested_walk(mc_machine_memctl(m), MC_NEST_NONE, 0, 0, 0, false, &x, &f, NULL) == MC_E_INVAL);
     mc_lcpu_destroy(NULL);
     mc_lcpu_invlpg(NULL, 0);
     mc_lcpu_set_check(NULL, NULL, NULL);

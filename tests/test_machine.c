@@ -190,7 +190,7 @@ static void test_reset_and_cold_boot(void)
 static void test_tsme(void)
 {
     struct mc_machine *m = mk("milan", "tsme", NULL, 1);
-    CHECK(mc_get_platform(mc_machine_mc(m))->mode == MC_MODE_TSME);
+    CHECK(memctl_get_platform(mc_machine_memctl(m))->mode == MEMCTL_MODE_TSME);
     const uint64_t c = 1ull << 51;
     const char msg[32] = "TSME: the C-bit does not matter";
     char back[32];
@@ -206,7 +206,7 @@ static void test_tsme(void)
     /* SEV keys are unavailable under TSME. */
     mc_slot s;
     CHECK(mc_engine_slot_generate(mc_machine_engine(m), MC_CIPHER_AES128_XTS, &s, NULL) == MC_OK);
-    CHECK(mc_bind_asid(mc_machine_mc(m), 1, s, NULL) == MC_E_UNSUPPORTED);
+    CHECK(memctl_bind_asid(mc_machine_memctl(m), 1, s, NULL) == MC_E_UNSUPPORTED);
     mc_machine_destroy(m);
 }
 
@@ -240,12 +240,12 @@ static void test_msrs(void)
     CHECK(mc_machine_wrmsr(m, MC_MSR_VM_PAGE_FLUSH, 0x7000000 | 1, &f, &e) == MC_E_FAULT);
     mc_slot s;
     CHECK(mc_engine_slot_generate(mc_machine_engine(m), MC_CIPHER_AES128_XTS, &s, NULL) == MC_OK);
-    CHECK(mc_bind_asid(mc_machine_mc(m), 3, s, NULL) == MC_OK);
+    CHECK(memctl_bind_asid(mc_machine_memctl(m), 3, s, NULL) == MC_OK);
     uint8_t d[64], raw[64], z[64] = {0};
     memset(d, 0x5A, 64);
-    struct mc_access a = {.addr = DATA_PA, .size = 64, .kind = MC_ACC_WRITE, .req = MC_REQ_GUEST, .asid = 3,
+    struct memctl_access a = {.addr = DATA_PA, .size = 64, .kind = MEMCTL_ACC_WRITE, .req = MEMCTL_REQ_GUEST, .asid = 3,
                           .guest_c = true};
-    CHECK(mc_write(mc_machine_mc(m), &a, d, NULL, NULL) == MC_OK);
+    CHECK(memctl_write(mc_machine_memctl(m), &a, d, NULL, NULL) == MC_OK);
     CHECK(mc_dram_read(mc_machine_dram(m), DATA_PA, raw, 64, NULL) == MC_OK && !memcmp(raw, z, 64));
     CHECK(mc_machine_wrmsr(m, MC_MSR_VM_PAGE_FLUSH, VA0 | 3, &f, &e) == MC_OK);
     CHECK(mc_dram_read(mc_machine_dram(m), DATA_PA, raw, 64, NULL) == MC_OK && memcmp(raw, z, 64) != 0);

@@ -8,26 +8,26 @@
 struct row {
     const char *what;
     uint64_t addr;
-    enum mc_acc_kind kind;
-    enum mc_requester req;
+    enum memctl_acc_kind kind;
+    enum memctl_requester req;
     uint32_t asid;
     bool guest_c;
     mc_status want_st;
-    enum mc_domain_kind dom;
+    enum memctl_domain_kind dom;
     uint32_t id;
     uint64_t pa;
 };
 
-static void run_table(const struct mc_platform *p, const struct row *rows, size_t n)
+static void run_table(const struct memctl_platform *p, const struct row *rows, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const struct row *r = &rows[i];
-        struct mc_access a = {.addr = r->addr, .size = 8, .kind = r->kind, .req = r->req, .asid = r->asid,
+        struct memctl_access a = {.addr = r->addr, .size = 8, .kind = r->kind, .req = r->req, .asid = r->asid,
                               .guest_c = r->guest_c};
-        struct mc_route out = {0};
+        struct memctl_route out = {0};
         struct mc_fault f = {0};
         struct mc_error e;
-        mc_status st = mc_select_domain(p, &a, &out, &f, &e);
+        mc_status st = memctl_select_domain(p, &a, &out, &f, &e);
         CHECK_MSG(st == r->want_st, "%s: status %d want %d (%s)", r->what, st, r->want_st, e.msg);
         if (st == MC_OK && r->want_st == MC_OK) {
             CHECK_MSG(out.dom.kind == r->dom && out.dom.id == r->id, "%s: domain %d/%u want %d/%u", r->what,
@@ -43,59 +43,59 @@ static void run_table(const struct mc_platform *p, const struct row *rows, size_
 /* Rome-like: MAXPHYADDR 48, C-bit 47, reduction 5 -> usable bits 42:0. */
 static void test_sme_rows(void)
 {
-    struct mc_platform p = {.mode = MC_MODE_SME, .phys_bits = 48, .cbit = 47, .reduction = 5};
+    struct memctl_platform p = {.mode = MEMCTL_MODE_SME, .phys_bits = 48, .cbit = 47, .reduction = 5};
     const struct row rows[] = {
-        {"host C=0", 0x1000, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_OK, MC_DOM_PLAIN, 0, 0x1000},
-        {"host C=1", CB47 | 0x1000, MC_ACC_WRITE, MC_REQ_HOST, 0, false, MC_OK, MC_DOM_HOST, 0, 0x1000},
-        {"host fetch C=1", CB47 | 0x2000, MC_ACC_FETCH, MC_REQ_HOST, 0, false, MC_OK, MC_DOM_HOST, 0, 0x2000},
-        {"host walk C=0", 0x3000, MC_ACC_WALK, MC_REQ_HOST, 0, false, MC_OK, MC_DOM_PLAIN, 0, 0x3000},
-        {"device C=1", CB47 | 0x40, MC_ACC_READ, MC_REQ_DEVICE, 0, false, MC_OK, MC_DOM_HOST, 0, 0x40},
-        {"device C=0", 0x40, MC_ACC_READ, MC_REQ_DEVICE, 0, false, MC_OK, MC_DOM_PLAIN, 0, 0x40},
+        {"host C=0", 0x1000, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_OK, MEMCTL_DOM_PLAIN, 0, 0x1000},
+        {"host C=1", CB47 | 0x1000, MEMCTL_ACC_WRITE, MEMCTL_REQ_HOST, 0, false, MC_OK, MEMCTL_DOM_HOST, 0, 0x1000},
+        {"host fetch C=1", CB47 | 0x2000, MEMCTL_ACC_FETCH, MEMCTL_REQ_HOST, 0, false, MC_OK, MEMCTL_DOM_HOST, 0, 0x2000},
+        {"host walk C=0", 0x3000, MEMCTL_ACC_WALK, MEMCTL_REQ_HOST, 0, false, MC_OK, MEMCTL_DOM_PLAIN, 0, 0x3000},
+        {"device C=1", CB47 | 0x40, MEMCTL_ACC_READ, MEMCTL_REQ_DEVICE, 0, false, MC_OK, MEMCTL_DOM_HOST, 0, 0x40},
+        {"device C=0", 0x40, MEMCTL_ACC_READ, MEMCTL_REQ_DEVICE, 0, false, MC_OK, MEMCTL_DOM_PLAIN, 0, 0x40},
         /* Digest 2.2 table. */
-        {"guest fetch, C=0", 0x5000, MC_ACC_FETCH, MC_REQ_GUEST, 7, false, MC_OK, MC_DOM_ASID, 7, 0x5000},
-        {"guest walk, C=0", 0x5000, MC_ACC_WALK, MC_REQ_GUEST, 7, false, MC_OK, MC_DOM_ASID, 7, 0x5000},
-        {"guest data C=1, NPT C=0", 0x5000, MC_ACC_READ, MC_REQ_GUEST, 7, true, MC_OK, MC_DOM_ASID, 7, 0x5000},
-        {"guest data C=1, NPT C=1", CB47 | 0x5000, MC_ACC_WRITE, MC_REQ_GUEST, 7, true, MC_OK, MC_DOM_ASID, 7, 0x5000},
-        {"guest data C=0, NPT C=0", 0x5000, MC_ACC_READ, MC_REQ_GUEST, 7, false, MC_OK, MC_DOM_PLAIN, 0, 0x5000},
-        {"guest data C=0, NPT C=1", CB47 | 0x5000, MC_ACC_READ, MC_REQ_GUEST, 7, false, MC_OK, MC_DOM_HOST, 0, 0x5000},
-        {"guest without ASID", 0x5000, MC_ACC_READ, MC_REQ_GUEST, 0, true, MC_E_INVAL, 0, 0, 0},
-        {"PSP with ASID", 0x6000, MC_ACC_WRITE, MC_REQ_PSP, 3, false, MC_OK, MC_DOM_ASID, 3, 0x6000},
-        {"PSP as host C=1", CB47 | 0x6000, MC_ACC_READ, MC_REQ_PSP, 0, false, MC_OK, MC_DOM_HOST, 0, 0x6000},
-        {"top usable bit 42", (1ull << 42) | 0x40, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_OK, MC_DOM_PLAIN, 0,
+        {"guest fetch, C=0", 0x5000, MEMCTL_ACC_FETCH, MEMCTL_REQ_GUEST, 7, false, MC_OK, MEMCTL_DOM_ASID, 7, 0x5000},
+        {"guest walk, C=0", 0x5000, MEMCTL_ACC_WALK, MEMCTL_REQ_GUEST, 7, false, MC_OK, MEMCTL_DOM_ASID, 7, 0x5000},
+        {"guest data C=1, NPT C=0", 0x5000, MEMCTL_ACC_READ, MEMCTL_REQ_GUEST, 7, true, MC_OK, MEMCTL_DOM_ASID, 7, 0x5000},
+        {"guest data C=1, NPT C=1", CB47 | 0x5000, MEMCTL_ACC_WRITE, MEMCTL_REQ_GUEST, 7, true, MC_OK, MEMCTL_DOM_ASID, 7, 0x5000},
+        {"guest data C=0, NPT C=0", 0x5000, MEMCTL_ACC_READ, MEMCTL_REQ_GUEST, 7, false, MC_OK, MEMCTL_DOM_PLAIN, 0, 0x5000},
+        {"guest data C=0, NPT C=1", CB47 | 0x5000, MEMCTL_ACC_READ, MEMCTL_REQ_GUEST, 7, false, MC_OK, MEMCTL_DOM_HOST, 0, 0x5000},
+        {"guest without ASID", 0x5000, MEMCTL_ACC_READ, MEMCTL_REQ_GUEST, 0, true, MC_E_INVAL, 0, 0, 0},
+        {"PSP with ASID", 0x6000, MEMCTL_ACC_WRITE, MEMCTL_REQ_PSP, 3, false, MC_OK, MEMCTL_DOM_ASID, 3, 0x6000},
+        {"PSP as host C=1", CB47 | 0x6000, MEMCTL_ACC_READ, MEMCTL_REQ_PSP, 0, false, MC_OK, MEMCTL_DOM_HOST, 0, 0x6000},
+        {"top usable bit 42", (1ull << 42) | 0x40, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_OK, MEMCTL_DOM_PLAIN, 0,
          (1ull << 42) | 0x40},
-        {"reduced bit 43", 1ull << 43, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_E_FAULT, 0, 0, 0},
-        {"reduced bit 46 with C", CB47 | (1ull << 46), MC_ACC_READ, MC_REQ_HOST, 0, false, MC_E_FAULT, 0, 0, 0},
-        {"bit 48", 1ull << 48, MC_ACC_READ, MC_REQ_DEVICE, 0, false, MC_E_FAULT, 0, 0, 0},
+        {"reduced bit 43", 1ull << 43, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_E_FAULT, 0, 0, 0},
+        {"reduced bit 46 with C", CB47 | (1ull << 46), MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_E_FAULT, 0, 0, 0},
+        {"bit 48", 1ull << 48, MEMCTL_ACC_READ, MEMCTL_REQ_DEVICE, 0, false, MC_E_FAULT, 0, 0, 0},
     };
     run_table(&p, rows, sizeof rows / sizeof rows[0]);
     /* An access that crosses out of the usable range faults too. */
-    struct mc_access a = {.addr = (1ull << 43) - 4, .size = 8, .kind = MC_ACC_READ, .req = MC_REQ_HOST};
-    struct mc_route r;
-    CHECK(mc_select_domain(&p, &a, &r, NULL, NULL) == MC_E_FAULT);
+    struct memctl_access a = {.addr = (1ull << 43) - 4, .size = 8, .kind = MEMCTL_ACC_READ, .req = MEMCTL_REQ_HOST};
+    struct memctl_route r;
+    CHECK(memctl_select_domain(&p, &a, &r, NULL, NULL) == MC_E_FAULT);
 }
 
 static void test_off_rows(void)
 {
     /* SYSCFG[23]=0: no encryption, no reduction; bit 47 is an address bit, SEV ignored. */
-    struct mc_platform p = {.mode = MC_MODE_OFF, .phys_bits = 48, .cbit = 47, .reduction = 5};
+    struct memctl_platform p = {.mode = MEMCTL_MODE_OFF, .phys_bits = 48, .cbit = 47, .reduction = 5};
     const struct row rows[] = {
-        {"off C=1 is an address bit", CB47 | 0x40, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_OK, MC_DOM_PLAIN, 0,
+        {"off C=1 is an address bit", CB47 | 0x40, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_OK, MEMCTL_DOM_PLAIN, 0,
          CB47 | 0x40},
-        {"off guest private", 0x40, MC_ACC_READ, MC_REQ_GUEST, 4, true, MC_OK, MC_DOM_PLAIN, 0, 0x40},
-        {"off bit 48", 1ull << 48, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_E_FAULT, 0, 0, 0},
+        {"off guest private", 0x40, MEMCTL_ACC_READ, MEMCTL_REQ_GUEST, 4, true, MC_OK, MEMCTL_DOM_PLAIN, 0, 0x40},
+        {"off bit 48", 1ull << 48, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_E_FAULT, 0, 0, 0},
     };
     run_table(&p, rows, sizeof rows / sizeof rows[0]);
 }
 
 static void test_tsme_rows(void)
 {
-    struct mc_platform p = {.mode = MC_MODE_TSME, .phys_bits = 48, .cbit = 47, .reduction = 5};
+    struct memctl_platform p = {.mode = MEMCTL_MODE_TSME, .phys_bits = 48, .cbit = 47, .reduction = 5};
     const struct row rows[] = {
-        {"tsme C=0", 0x1000, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_OK, MC_DOM_TSME, 0, 0x1000},
-        {"tsme C=1 same domain", CB47 | 0x1000, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_OK, MC_DOM_TSME, 0, 0x1000},
-        {"tsme device C=0", 0x1000, MC_ACC_READ, MC_REQ_DEVICE, 0, false, MC_OK, MC_DOM_TSME, 0, 0x1000},
-        {"tsme guest private", 0x1000, MC_ACC_READ, MC_REQ_GUEST, 2, true, MC_OK, MC_DOM_TSME, 0, 0x1000},
-        {"tsme reduced bit", 1ull << 44, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_E_FAULT, 0, 0, 0},
+        {"tsme C=0", 0x1000, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_OK, MEMCTL_DOM_TSME, 0, 0x1000},
+        {"tsme C=1 same domain", CB47 | 0x1000, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_OK, MEMCTL_DOM_TSME, 0, 0x1000},
+        {"tsme device C=0", 0x1000, MEMCTL_ACC_READ, MEMCTL_REQ_DEVICE, 0, false, MC_OK, MEMCTL_DOM_TSME, 0, 0x1000},
+        {"tsme guest private", 0x1000, MEMCTL_ACC_READ, MEMCTL_REQ_GUEST, 2, true, MC_OK, MEMCTL_DOM_TSME, 0, 0x1000},
+        {"tsme reduced bit", 1ull << 44, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_E_FAULT, 0, 0, 0},
     };
     run_table(&p, rows, sizeof rows / sizeof rows[0]);
 }
@@ -103,63 +103,63 @@ static void test_tsme_rows(void)
 static void test_tme_rows(void)
 {
     /* MAXPHYADDR 46, K = 6: KeyID = bits 45:40, memory bits 39:0. Exclusion 1 MiB at 16 MiB. */
-    struct mc_platform p = {.mode = MC_MODE_TME, .phys_bits = 46, .keyid_bits = 6, .excl_enable = true,
+    struct memctl_platform p = {.mode = MEMCTL_MODE_TME, .phys_bits = 46, .keyid_bits = 6, .excl_enable = true,
                             .excl_base = 0x1000000, .excl_mask = ((1ull << 46) - 1) & ~0xFFFFFull};
     const uint64_t k = 1ull << 40;
     const struct row rows[] = {
-        {"keyid 0", 0x2000, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_OK, MC_DOM_KEYID, 0, 0x2000},
-        {"keyid 1", k | 0x2000, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_OK, MC_DOM_KEYID, 1, 0x2000},
-        {"keyid 63", 63 * k | 0x2000, MC_ACC_WRITE, MC_REQ_DEVICE, 0, false, MC_OK, MC_DOM_KEYID, 63, 0x2000},
-        {"exclusion keyid 0", 0x1000040, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_OK, MC_DOM_PLAIN, 0, 0x1000040},
-        {"exclusion end", 0x10FFFF0, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_OK, MC_DOM_PLAIN, 0, 0x10FFFF0},
-        {"past exclusion", 0x1100000, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_OK, MC_DOM_KEYID, 0, 0x1100000},
-        {"exclusion keyid 5", 5 * k | 0x1000040, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_OK, MC_DOM_KEYID, 5,
+        {"keyid 0", 0x2000, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_OK, MEMCTL_DOM_KEYID, 0, 0x2000},
+        {"keyid 1", k | 0x2000, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_OK, MEMCTL_DOM_KEYID, 1, 0x2000},
+        {"keyid 63", 63 * k | 0x2000, MEMCTL_ACC_WRITE, MEMCTL_REQ_DEVICE, 0, false, MC_OK, MEMCTL_DOM_KEYID, 63, 0x2000},
+        {"exclusion keyid 0", 0x1000040, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_OK, MEMCTL_DOM_PLAIN, 0, 0x1000040},
+        {"exclusion end", 0x10FFFF0, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_OK, MEMCTL_DOM_PLAIN, 0, 0x10FFFF0},
+        {"past exclusion", 0x1100000, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_OK, MEMCTL_DOM_KEYID, 0, 0x1100000},
+        {"exclusion keyid 5", 5 * k | 0x1000040, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_OK, MEMCTL_DOM_KEYID, 5,
          0x1000040},
-        {"bit 46", 1ull << 46, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_E_FAULT, 0, 0, 0},
+        {"bit 46", 1ull << 46, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_E_FAULT, 0, 0, 0},
     };
     run_table(&p, rows, sizeof rows / sizeof rows[0]);
     /* Crossing from memory bits into the KeyID field is refused. */
-    struct mc_access a = {.addr = k - 4, .size = 8, .kind = MC_ACC_READ, .req = MC_REQ_HOST};
-    struct mc_route r;
-    CHECK(mc_select_domain(&p, &a, &r, NULL, NULL) == MC_E_FAULT);
+    struct memctl_access a = {.addr = k - 4, .size = 8, .kind = MEMCTL_ACC_READ, .req = MEMCTL_REQ_HOST};
+    struct memctl_route r;
+    CHECK(memctl_select_domain(&p, &a, &r, NULL, NULL) == MC_E_FAULT);
     /* Bypass: KeyID 0 plaintext, other KeyIDs unaffected. */
     p.tme_bypass = true;
     const struct row rows2[] = {
-        {"bypass keyid 0", 0x2000, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_OK, MC_DOM_PLAIN, 0, 0x2000},
-        {"bypass keyid 2", 2 * k | 0x2000, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_OK, MC_DOM_KEYID, 2, 0x2000},
+        {"bypass keyid 0", 0x2000, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_OK, MEMCTL_DOM_PLAIN, 0, 0x2000},
+        {"bypass keyid 2", 2 * k | 0x2000, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_OK, MEMCTL_DOM_KEYID, 2, 0x2000},
     };
     run_table(&p, rows2, 2);
     /* TME without MKTME (K = 0): every address is KeyID 0. */
-    struct mc_platform p0 = {.mode = MC_MODE_TME, .phys_bits = 46};
+    struct memctl_platform p0 = {.mode = MEMCTL_MODE_TME, .phys_bits = 46};
     const struct row rows3[] = {
-        {"K=0 high bit is memory", 1ull << 45, MC_ACC_READ, MC_REQ_HOST, 0, false, MC_OK, MC_DOM_KEYID, 0, 1ull << 45},
+        {"K=0 high bit is memory", 1ull << 45, MEMCTL_ACC_READ, MEMCTL_REQ_HOST, 0, false, MC_OK, MEMCTL_DOM_KEYID, 0, 1ull << 45},
     };
     run_table(&p0, rows3, 1);
 }
 
 static void test_bad_descriptors(void)
 {
-    struct mc_platform p = {.mode = MC_MODE_SME, .phys_bits = 48, .cbit = 47, .reduction = 5};
-    struct mc_route r;
+    struct memctl_platform p = {.mode = MEMCTL_MODE_SME, .phys_bits = 48, .cbit = 47, .reduction = 5};
+    struct memctl_route r;
     struct mc_error e;
-    struct mc_access a = {.addr = 0, .size = 0, .kind = MC_ACC_READ, .req = MC_REQ_HOST};
-    CHECK(mc_select_domain(&p, &a, &r, NULL, &e) == MC_E_RANGE);
+    struct memctl_access a = {.addr = 0, .size = 0, .kind = MEMCTL_ACC_READ, .req = MEMCTL_REQ_HOST};
+    CHECK(memctl_select_domain(&p, &a, &r, NULL, &e) == MC_E_RANGE);
     a.size = 8;
-    a.kind = (enum mc_acc_kind)9;
-    CHECK(mc_select_domain(&p, &a, &r, NULL, &e) == MC_E_INVAL);
-    a.kind = MC_ACC_READ;
+    a.kind = (enum memctl_acc_kind)9;
+    CHECK(memctl_select_domain(&p, &a, &r, NULL, &e) == MC_E_INVAL);
+    a.kind = MEMCTL_ACC_READ;
     a.addr = UINT64_MAX - 2;
-    CHECK(mc_select_domain(&p, &a, &r, NULL, &e) == MC_E_FAULT);
-    CHECK(mc_select_domain(NULL, &a, &r, NULL, &e) == MC_E_INVAL);
-    struct mc_platform bad = p;
+    CHECK(memctl_select_domain(&p, &a, &r, NULL, &e) == MC_E_FAULT);
+    CHECK(memctl_select_domain(NULL, &a, &r, NULL, &e) == MC_E_INVAL);
+    struct memctl_platform bad = p;
     bad.cbit = 40; /* inside the usable bits */
     a.addr = 0;
-    CHECK(mc_select_domain(&bad, &a, &r, NULL, &e) == MC_E_INVAL);
-    bad = (struct mc_platform){.mode = MC_MODE_TME, .phys_bits = 46, .keyid_bits = 4, .excl_enable = true,
+    CHECK(memctl_select_domain(&bad, &a, &r, NULL, &e) == MC_E_INVAL);
+    bad = (struct memctl_platform){.mode = MEMCTL_MODE_TME, .phys_bits = 46, .keyid_bits = 4, .excl_enable = true,
                                .excl_base = 0, .excl_mask = 0x3000};
-    CHECK(mc_platform_check(&bad, &e) == MC_E_INVAL); /* not contiguous from the top */
+    CHECK(memctl_platform_check(&bad, &e) == MC_E_INVAL); /* not contiguous from the top */
     char nb[32];
-    CHECK(!strcmp(mc_domain_name((struct mc_domain){MC_DOM_ASID, 9}, nb, sizeof nb), "asid 9"));
+    CHECK(!strcmp(memctl_domain_name((struct memctl_domain){MEMCTL_DOM_ASID, 9}, nb, sizeof nb), "asid 9"));
 }
 
 int main(void)

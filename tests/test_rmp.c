@@ -433,17 +433,17 @@ static void test_sparse_1tib(void)
     /* A guest whose 1 TiB of GPA space is mapped on demand: three pages touched, far apart. */
     mc_slot s;
     CHECK(mc_engine_slot_generate(mc_machine_engine(m), MC_CIPHER_AES128_XTS, &s, NULL) == MC_OK);
-    CHECK(mc_bind_asid(mc_machine_mc(m), 1, s, NULL) == MC_OK);
+    CHECK(memctl_bind_asid(mc_machine_memctl(m), 1, s, NULL) == MC_OK);
     struct mc_ptb n;
     CHECK(mc_ptb_init(&n, m, 0x100000, 0x100000, false, NULL) == MC_OK);
     const uint64_t gpas[3] = {0, TIB / 2, TIB - 4096};
     for (unsigned i = 0; i < 3; i++)
         CHECK(mc_ptb_map(&n, gpas[i], 0x200000 + 0x1000ull * i, 4096, 4096, MC_PTE_W | MC_PTE_U, NULL) == MC_OK);
     struct mc_paging_mode hm = mc_machine_paging_mode(m);
-    struct mc_lcpu_config cc = {.nest = MC_NEST_NPT, .req = MC_REQ_GUEST, .asid = 1, .nroot = mc_ptb_cr3(&n),
+    struct mc_lcpu_config cc = {.nest = MC_NEST_NPT, .req = MEMCTL_REQ_GUEST, .asid = 1, .nroot = mc_ptb_cr3(&n),
                                 .mode = {(unsigned)hm.enc_bit, hm.enc_bit, MC_PT_X86}, .sev = true};
     struct mc_lcpu *v = NULL;
-    CHECK(mc_lcpu_create(mc_machine_mc(m), &cc, &v, NULL) == MC_OK);
+    CHECK(mc_lcpu_create(mc_machine_memctl(m), &cc, &v, NULL) == MC_OK);
     mc_rmp_install(r, v);
     mc_lcpu_set_snp(v, true);
     for (unsigned i = 0; i < 3; i++) {

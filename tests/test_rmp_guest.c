@@ -64,17 +64,17 @@ static void open_fx(struct fx *x, bool snp_guest)
     CHECK(mc_board_create(&c, &x->b, NULL) == MC_OK);
     x->m = mc_board_machine(x->b);
     x->r = mc_board_rmp(x->b);
-    struct mc_ctl *mc = mc_machine_mc(x->m);
+    struct memctl *mc = mc_machine_memctl(x->m);
     mc_slot s;
     CHECK(mc_engine_slot_generate(mc_machine_engine(x->m), MC_CIPHER_AES128_XTS, &s, NULL) == MC_OK);
-    CHECK(mc_bind_asid(mc, ASID, s, NULL) == MC_OK);
+    CHECK(memctl_bind_asid(mc, ASID, s, NULL) == MC_OK);
     struct mc_ptb n;
     CHECK(mc_ptb_init(&n, x->m, 0x200000, 0x100000, false, NULL) == MC_OK);
     CHECK(mc_ptb_map(&n, 0, SPA(0), 8 * MIB, 2 * MIB, MC_PTE_W | MC_PTE_U, NULL) == MC_OK);
     CHECK(mc_ptb_map(&n, 8 * MIB, SPA(8 * MIB), 2 * MIB, 4096, MC_PTE_W | MC_PTE_U, NULL) == MC_OK);
     struct mc_paging_mode hm = mc_machine_paging_mode(x->m);
     x->cbit = 1ull << hm.enc_bit;
-    struct mc_lcpu_config cc = {.nest = MC_NEST_NPT, .req = MC_REQ_GUEST, .asid = ASID, .nroot = mc_ptb_cr3(&n),
+    struct mc_lcpu_config cc = {.nest = MC_NEST_NPT, .req = MEMCTL_REQ_GUEST, .asid = ASID, .nroot = mc_ptb_cr3(&n),
                                 .mode = {(unsigned)hm.enc_bit, hm.enc_bit, MC_PT_X86}, .sev = true};
     CHECK(mc_lcpu_create(mc, &cc, &x->v, NULL) == MC_OK);
     /* Guest tables at GPA 0x100000.. (paging off: private). */
@@ -353,7 +353,7 @@ static void test_host_and_dma(void)
     CHECK(f.kind == MC_FAULT_PF && (f.error_code & (MC_PF_RMP | MC_PF_W | MC_PF_P)) == (MC_PF_RMP | MC_PF_W | MC_PF_P));
     /* DMA through an IOMMU with the RMP check: refused for assigned pages, nothing transferred. */
     struct mc_dma_port port;
-    CHECK(mc_dma_init(&port, mc_machine_mc(m), 64, NULL) == MC_OK);
+    CHECK(mc_dma_init(&port, mc_machine_memctl(m), 64, NULL) == MC_OK);
     mc_dma_set_check(&port, mc_rmp_check_dma, x.r);
     uint8_t before[64], after[64];
     CHECK(mc_machine_wbinvd(m, NULL) == MC_OK);

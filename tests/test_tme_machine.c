@@ -230,8 +230,8 @@ static void test_firmware_activation(void)
     CHECK(mc_machine_wrmsr(m, 0x982, act, &f, NULL) == MC_OK);
     uint64_t v;
     CHECK(mc_machine_rdmsr(m, 0x982, &v, &f, NULL) == MC_OK && v == (act | 1));
-    CHECK(mc_get_platform(mc_machine_mc(m))->mode == MC_MODE_TME);
-    CHECK(mc_get_platform(mc_machine_mc(m))->keyid_bits == 4);
+    CHECK(memctl_get_platform(mc_machine_memctl(m))->mode == MEMCTL_MODE_TME);
+    CHECK(memctl_get_platform(mc_machine_memctl(m))->keyid_bits == 4);
     uint8_t p[64], c[64];
     fill(p, 64, 5);
     /* Inside the 1 MiB exclusion range at 4 MiB: KeyID 0 is plaintext in DRAM. */
@@ -400,7 +400,7 @@ static void test_spr_save_restore(void)
     CHECK(mc_machine_standby_resume(m, NULL) == MC_OK);
     CHECK(!mc_tme_locked(t) && !mc_tme_enabled(t));
     CHECK(mc_machine_rdmsr(m, 0x982, &v, &f, NULL) == MC_OK && v == 0);
-    CHECK(mc_get_platform(mc_machine_mc(m))->mode == MC_MODE_OFF);
+    CHECK(memctl_get_platform(mc_machine_memctl(m))->mode == MEMCTL_MODE_OFF);
     CHECK(mc_dram_read(mc_machine_dram(m), 0x280000, d, 64, NULL) == MC_OK);
     CHECK_MEM(d, d0, 64); /* DRAM kept its contents */
     const uint64_t restore = (act & ~MC_TME_ACT_SAVE_KEY) | MC_TME_ACT_KEY_SELECT;
@@ -416,7 +416,7 @@ static void test_spr_save_restore(void)
     CHECK(mc_machine_wrmsr(m, 0x982, restore, &f, NULL) == MC_OK);
     CHECK(mc_machine_rdmsr(m, 0x982, &v, &f, NULL) == MC_OK);
     CHECK_EQ_U64(v & 7, 4); /* ...100b: not enabled */
-    CHECK(!mc_tme_enabled(t) && mc_get_platform(mc_machine_mc(m))->mode == MC_MODE_OFF);
+    CHECK(!mc_tme_enabled(t) && memctl_get_platform(mc_machine_memctl(m))->mode == MEMCTL_MODE_OFF);
     /* Firmware retries with a new key: enabled, but the old image decrypts to garbage. */
     CHECK(mc_machine_wrmsr(m, 0x982, act & ~MC_TME_ACT_SAVE_KEY, &f, NULL) == MC_OK);
     CHECK(mc_tme_enabled(t));
@@ -462,8 +462,8 @@ static void test_reset_hook(void)
     enum mc_keyid_mode mode;
     CHECK(mc_tme_keyid_entry(t, 3, &mode, NULL, NULL) == MC_OK && mode == MC_KEYID_MODE_TME);
     CHECK(mc_tme_keyid_entry(t, 4, &mode, NULL, NULL) == MC_OK && mode == MC_KEYID_MODE_TME);
-    CHECK(mc_keyid_slot(mc_machine_mc(m), 3) == mc_keyid_slot(mc_machine_mc(m), 0));
-    CHECK(mc_keyid_slot(mc_machine_mc(m), 0) != 0);
+    CHECK(memctl_keyid_slot(mc_machine_memctl(m), 3) == memctl_keyid_slot(mc_machine_memctl(m), 0));
+    CHECK(memctl_keyid_slot(mc_machine_memctl(m), 0) != 0);
     /* New TME key: the image written before the reset is garbage now, through KeyID 0 and 3. */
     CHECK(mc_machine_phys_read(m, 0x240000, back, 64, &f, NULL) == MC_OK);
     CHECK(memcmp(back, p, 64) != 0);
@@ -482,13 +482,13 @@ static void test_reset_hook(void)
     const uint64_t act = MC_TME_ACT_ENABLE | (3ull << 32) | (1ull << 48);
     CHECK(mc_machine_wrmsr(m, 0x983, MC_TME_EXCL_ENABLE | (((1ull << 46) - 1) & ~0xFFFFFull), &f, NULL) == MC_OK);
     CHECK(mc_machine_wrmsr(m, 0x982, act, &f, NULL) == MC_OK);
-    CHECK(mc_get_platform(mc_machine_mc(m))->mode == MC_MODE_TME);
+    CHECK(memctl_get_platform(mc_machine_memctl(m))->mode == MEMCTL_MODE_TME);
     CHECK(mc_machine_reset(m, NULL) == MC_OK);
     uint64_t v = 1;
     CHECK(mc_machine_rdmsr(m, 0x982, &v, &f, NULL) == MC_OK && v == 0);
     CHECK(mc_machine_rdmsr(m, 0x983, &v, &f, NULL) == MC_OK && v == 0);
-    CHECK(mc_get_platform(mc_machine_mc(m))->mode == MC_MODE_OFF);
-    CHECK(!mc_get_platform(mc_machine_mc(m))->excl_enable);
+    CHECK(memctl_get_platform(mc_machine_memctl(m))->mode == MEMCTL_MODE_OFF);
+    CHECK(!memctl_get_platform(mc_machine_memctl(m))->excl_enable);
     CHECK(mc_machine_wrmsr(m, 0x982, act, &f, NULL) == MC_OK && mc_tme_enabled(t));
     CHECK(mc_machine_phys_write(m, ka(t, 0x100000, 5), p, 64, &f, NULL) == MC_OK);
     CHECK(mc_machine_phys_read(m, ka(t, 0x100000, 5), back, 64, &f, NULL) == MC_OK);

@@ -168,7 +168,7 @@ static void test_launch_and_views(void)
     /* Guest DMA: a 32-bit device cannot reach private memory; the guest bounces through shared pages. */
     struct mc_swiotlb sw;
     struct mc_dma_port dev;
-    CHECK(mc_dma_init(&dev, mc_machine_mc(e.t.m), 32, &err) == MC_OK);
+    CHECK(mc_dma_init(&dev, mc_machine_memctl(e.t.m), 32, &err) == MC_OK);
     CHECK(mc_swiotlb_init(&sw, v0, VA_BOUNCE, G_BOUNCE, 0x4000, &err) == MC_OK);
     uint64_t bus, slot;
     CHECK(mc_swiotlb_map(&sw, VA_DATA, 64, true, &bus, &slot, &err) == MC_OK);

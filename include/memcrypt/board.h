@@ -4,7 +4,7 @@
  *   - the machine (memcrypt/machine.h): engine, DRAM, memory controller with its cache, CPU state;
  *   - on AMD profiles with SEV: the Secure Processor running the SEV firmware (memcrypt/psp.h),
  *     wired to the memory controller through its memory port (every firmware access is an
- *     MC_REQ_PSP access with an explicit key domain; guest keys become engine slots bound to
+ *     MEMCTL_REQ_PSP access with an explicit key domain; guest keys become engine slots bound to
  *     ASIDs), and the KVM-like hypervisor (memcrypt/vm.h) with its pool of host memory;
  *   - on Intel profiles: the package's TME/MKTME unit (memcrypt/tme.h), attached to the machine
  *     (its MSRs answer RDMSR/WRMSR, its keys become engine slots bound to KeyIDs).

@@ -122,7 +122,7 @@ void mc_cpu_decode(const struct mc_cpu_profile *p, struct mc_cpu_features *f);
 mc_status mc_cpu_bios_resolve(const struct mc_cpu_profile *p, const struct mc_bios *in, struct mc_bios *out,
                               struct mc_error *err);
 /* The memory controller's platform description for a profile + resolved BIOS settings. */
-mc_status mc_cpu_platform(const struct mc_cpu_profile *p, const struct mc_bios *bios, struct mc_platform *out,
+mc_status mc_cpu_platform(const struct mc_cpu_profile *p, const struct mc_bios *bios, struct memctl_platform *out,
                           struct mc_error *err);
 /* MSR values after BIOS (reset state of the architectural MSRs the profile models). */
 uint64_t mc_cpu_syscfg(const struct mc_cpu_profile *p, const struct mc_bios *bios);

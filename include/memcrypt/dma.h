@@ -24,14 +24,14 @@
 typedef mc_status (*mc_dma_check_fn)(void *ctx, uint64_t bus_addr, uint64_t len, bool write, struct mc_error *err);
 
 struct mc_dma_port {
-    struct mc_ctl *mc;   /* borrowed */
+    struct memctl *mc;   /* borrowed */
     unsigned mask_bits;  /* DMA mask width: the device can emit address bits [mask_bits-1:0] */
     mc_dma_check_fn check; /* NULL: no IOMMU check (mc_dma_init) */
     void *check_ctx;
 };
 
 /* mask_bits in 24..64. */
-mc_status mc_dma_init(struct mc_dma_port *port, struct mc_ctl *mc, unsigned mask_bits, struct mc_error *err);
+mc_status mc_dma_init(struct mc_dma_port *port, struct memctl *mc, unsigned mask_bits, struct mc_error *err);
 /* Put the device behind an IOMMU check (NULL removes it). */
 void mc_dma_set_check(struct mc_dma_port *port, mc_dma_check_fn fn, void *ctx);
 /* Can the device emit this bus address? */
@@ -55,7 +55,7 @@ mc_status mc_dma_write(struct mc_dma_port *port, uint64_t bus_addr, const void *
  * to_device copies len bytes from src (physical address as issued, e.g. with C=1) into the
  * bounce buffer at bounce (a C=0 address the device reaches); from_device copies back.
  * The bounce buffer is written back so the device (which snoops by its own tag) sees it. */
-mc_status mc_dma_bounce_to_device(struct mc_ctl *mc, uint64_t src, uint64_t bounce, size_t len, struct mc_error *err);
-mc_status mc_dma_bounce_from_device(struct mc_ctl *mc, uint64_t bounce, uint64_t dst, size_t len, struct mc_error *err);
+mc_status mc_dma_bounce_to_device(struct memctl *mc, uint64_t src, uint64_t bounce, size_t len, struct mc_error *err);
+mc_status mc_dma_bounce_from_device(struct memctl *mc, uint64_t bounce, uint64_t dst, size_t len, struct mc_error *err);
 
 #endif

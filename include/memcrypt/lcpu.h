@@ -14,7 +14,7 @@
  *   the combined translation (va -> SPA as issued) enters the TLB               │
  *   ACCESS CHECK HOOK (mc_lcpu_set_check): requester, ASID, VMPL, private/ ◄────┘
  *     shared, GPA, nested page size at hand — where SEV-SNP's RMP check goes
- *   memory controller (mc_read / mc_write): key domain, cache, engine, DRAM
+ *   memory controller (memctl_read / memctl_write): key domain, cache, engine, DRAM
  *
  * One fault contract. Faults are values (MC_E_FAULT + struct mc_fault): #PF for the guest's or
  * host's own tables (error code P/W/U/RSVD/ID, addr = the linear address), #NPF for AMD nested
@@ -59,7 +59,7 @@ enum mc_creg { MC_CREG_CR0, MC_CREG_CR3, MC_CREG_CR4, MC_CREG_EFER };
 
 struct mc_lcpu_config {
     enum mc_nest nest;
-    enum mc_requester req;      /* MC_REQ_HOST for the host CPU, MC_REQ_GUEST for a vCPU */
+    enum memctl_requester req;      /* MEMCTL_REQ_HOST for the host CPU, MEMCTL_REQ_GUEST for a vCPU */
     uint32_t asid;              /* vCPU: the ASID (SEV: also the key domain) or the VPID (Intel:
                                    TLB tag only); > 0. Host: 0 */
     uint64_t nroot;             /* nested root as issued: nCR3 (NPT) or EPTP */
@@ -72,7 +72,7 @@ struct mc_lcpu_config {
 struct mc_lcpu;
 
 /* The controller is borrowed. */
-mc_status mc_lcpu_create(struct mc_ctl *mc, const struct mc_lcpu_config *cfg, struct mc_lcpu **out,
+mc_status mc_lcpu_create(struct memctl *mc, const struct mc_lcpu_config *cfg, struct mc_lcpu **out,
                          struct mc_error *err);
 void mc_lcpu_destroy(struct mc_lcpu *c); /* NULL is fine */
 struct mc_tlb *mc_lcpu_tlb(struct mc_lcpu *c);
@@ -85,7 +85,7 @@ uint32_t mc_lcpu_asid(const struct mc_lcpu *c);
  * non-MC_OK return (with *fault filled for an architectural fault) stops the access with
  * nothing changed. No hook (the default) costs one pointer test. */
 struct mc_access_check {
-    const struct mc_access *a; /* what the controller will get: SPA as issued, size, kind,
+    const struct memctl_access *a; /* what the controller will get: SPA as issued, size, kind,
                                   requester, ASID, guest C-bit */
     uint64_t va;               /* linear address (data), or the table entry's address as issued */
     uint64_t gpa;              /* guest accesses: guest-physical address (C-bit stripped); else a->addr */
@@ -113,7 +113,7 @@ unsigned mc_lcpu_vmpl(const struct mc_lcpu *c);
 /* SEV-SNP active for this vCPU (the hook sees it in mc_access_check.snp). */
 void mc_lcpu_set_snp(struct mc_lcpu *c, bool snp);
 bool mc_lcpu_snp(const struct mc_lcpu *c);
-enum mc_requester mc_lcpu_requester(const struct mc_lcpu *c);
+enum memctl_requester mc_lcpu_requester(const struct mc_lcpu *c);
 
 /* ---- Registers and TLB maintenance ---- */
 void mc_lcpu_get_regs(const struct mc_lcpu *c, struct mc_paging_regs *r);
@@ -137,8 +137,8 @@ void mc_lcpu_set_asid(struct mc_lcpu *c, uint32_t asid);
 void mc_lcpu_set_nested_root(struct mc_lcpu *c, uint64_t root);
 
 /* ---- Accesses ----
- * acc: MC_PG_USER and/or MC_PG_FETCH (a write is given by wbuf). flags: MC_ACC_F_* for the
- * controller (MC_ACC_F_STREAM: non-temporal whole-line runs). Exactly one of rbuf / wbuf. */
+ * acc: MC_PG_USER and/or MC_PG_FETCH (a write is given by wbuf). flags: MEMCTL_ACC_F_* for the
+ * controller (MEMCTL_ACC_F_STREAM: non-temporal whole-line runs). Exactly one of rbuf / wbuf. */
 mc_status mc_lcpu_access(struct mc_lcpu *c, uint64_t va, void *rbuf, const void *wbuf, size_t len, unsigned acc,
                          uint32_t flags, struct mc_fault *fault, struct mc_error *err);
 /* Guest-physical access (nested stage only; gpa without C-bit; priv selects the guest's key).
@@ -162,10 +162,10 @@ mc_status mc_lcpu_guest_walk(struct mc_lcpu *c, uint64_t va, unsigned acc, struc
 /* ---- Software walks of nested tables (the hypervisor reading its own NPT/EPT) ----
  * No TLB, no hook: the nested walk of the path above, on its own, through mc as the host.
  * table selects MC_NPF_TABLE instead of MC_NPF_FINAL in a fault. */
-mc_status mc_nested_walk(struct mc_ctl *mc, enum mc_nest nest, uint64_t root, uint64_t gpa, unsigned acc, bool table,
+mc_status mc_nested_walk(struct memctl *mc, enum mc_nest nest, uint64_t root, uint64_t gpa, unsigned acc, bool table,
                          struct mc_xlat *out, struct mc_fault *fault, struct mc_error *err);
 
 /* The paging mode a platform gives the host: usable address bits and the C-bit (SME/TSME). */
-struct mc_paging_mode mc_paging_mode_of(const struct mc_platform *p);
+struct mc_paging_mode mc_paging_mode_of(const struct memctl_platform *p);
 
 #endif

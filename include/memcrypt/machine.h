@@ -27,7 +27,7 @@ struct mc_machine_config {
     const uint8_t *seed;        /* NULL: keys from the OS DRBG; else deterministic */
     size_t seed_len;
     struct mc_bios bios;        /* MC_BIOS_DEFAULTS for the profile's settings */
-    struct mc_cache_geom cache; /* zeros: defaults */
+    struct memctl_cache_geom cache; /* zeros: defaults */
     unsigned tlb_entries;       /* 0: default */
 };
 /* Fill cfg with defaults: no platform, 64 MiB DRAM, no file, OS seed, profile BIOS. */
@@ -67,7 +67,7 @@ mc_status mc_machine_reset_hook_unregister(struct mc_machine *m, mc_reset_hook_f
 const struct mc_cpu_profile *mc_machine_profile(const struct mc_machine *m);
 /* The BIOS settings in force (resolved: no -1 fields). Zeros for a NULL machine. */
 void mc_machine_get_bios(const struct mc_machine *m, struct mc_bios *out);
-struct mc_ctl *mc_machine_mc(struct mc_machine *m);
+struct memctl *mc_machine_memctl(struct mc_machine *m);
 struct mc_engine *mc_machine_engine(struct mc_machine *m);
 struct mc_dram *mc_machine_dram(struct mc_machine *m);
 struct mc_tlb *mc_machine_tlb(struct mc_machine *m);

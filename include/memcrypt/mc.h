@@ -1,8 +1,8 @@
 /* memcrypt — the memory controller: key-domain selection, key bindings and the cache.
  *
- * Every access reaches DRAM through here. An access is described by a struct mc_access (the
+ * Every access reaches DRAM through here. An access is described by a struct memctl_access (the
  * address exactly as issued, with its C-bit / KeyID bits; size; kind; requester). The key
- * domain is chosen by mc_select_domain(), a PURE function of (access, platform); the domain is
+ * domain is chosen by memctl_select_domain(), a PURE function of (access, platform); the domain is
  * then bound to an engine key slot (or to "no encryption") by the controller's binding table.
  *
  * The cache holds PLAINTEXT 64-byte lines tagged (physical line, key domain), write-back,
@@ -11,7 +11,7 @@
  * unrelated cache lines: software must CLFLUSH / WBINVD / VM_PAGE_FLUSH before changing the
  * key a page is used with.
  *
- * Modes (the platform description, struct mc_platform):
+ * Modes (the platform description, struct memctl_platform):
  *   OFF   no encryption; the C-bit position is an ordinary (usually reserved) address bit.
  *   SME   SYSCFG[23]=1 on AMD: C=1 -> host key; SEV guests use ASID keys (digest 2.2 table).
  *   TSME  every access encrypted with the platform key, C-bit ignored; ASID keys unavailable.
@@ -19,7 +19,7 @@
  *         exclusion range is plaintext for KeyID 0 only; a KeyID may be bound to no-encrypt.
  * Addresses with bits set at or above the usable physical width are refused with a fault.
  *
- * Ownership: a struct mc_ctl borrows its engine and DRAM (they must outlive it).
+ * Ownership: a struct memctl borrows its engine and DRAM (they must outlive it).
  * Thread safety: none; one controller per machine.
  */
 #ifndef MEMCRYPT_MC_H
@@ -64,29 +64,29 @@ struct mc_fault {
 
 /* ----------------------------------------------------------- descriptors -- */
 
-enum mc_acc_kind { MC_ACC_READ = 0, MC_ACC_WRITE, MC_ACC_FETCH, MC_ACC_WALK };
-enum mc_requester { MC_REQ_HOST = 0, MC_REQ_GUEST, MC_REQ_DEVICE, MC_REQ_PSP };
+enum memctl_acc_kind { MEMCTL_ACC_READ = 0, MEMCTL_ACC_WRITE, MEMCTL_ACC_FETCH, MEMCTL_ACC_WALK };
+enum memctl_requester { MEMCTL_REQ_HOST = 0, MEMCTL_REQ_GUEST, MEMCTL_REQ_DEVICE, MEMCTL_REQ_PSP };
 
 /* Non-temporal: whole-line runs that miss the cache go straight between DRAM and the caller
  * through the engine (whole pages in one engine call) without allocating lines. */
-#define MC_ACC_F_STREAM 1u
+#define MEMCTL_ACC_F_STREAM 1u
 
-struct mc_access {
+struct memctl_access {
     uint64_t addr;           /* address as issued: SPA incl. C-bit (AMD) or KeyID bits (Intel) */
     uint64_t size;           /* bytes, > 0 */
-    enum mc_acc_kind kind;
-    enum mc_requester req;
-    uint32_t asid;           /* MC_REQ_GUEST: the guest's ASID (>0). MC_REQ_PSP: ASID whose key the
+    enum memctl_acc_kind kind;
+    enum memctl_requester req;
+    uint32_t asid;           /* MEMCTL_REQ_GUEST: the guest's ASID (>0). MEMCTL_REQ_PSP: ASID whose key the
                                 firmware uses, 0 = behave like the host */
-    bool guest_c;            /* MC_REQ_GUEST data access: the guest page table's C-bit (set it also
+    bool guest_c;            /* MEMCTL_REQ_GUEST data access: the guest page table's C-bit (set it also
                                 for VTE or non-paged guests; fetch/walk are private regardless) */
-    uint32_t flags;          /* MC_ACC_F_* */
+    uint32_t flags;          /* MEMCTL_ACC_F_* */
 };
 
-enum mc_mode { MC_MODE_OFF = 0, MC_MODE_SME, MC_MODE_TSME, MC_MODE_TME };
+enum memctl_mode { MEMCTL_MODE_OFF = 0, MEMCTL_MODE_SME, MEMCTL_MODE_TSME, MEMCTL_MODE_TME };
 
-struct mc_platform {
-    enum mc_mode mode;
+struct memctl_platform {
+    enum memctl_mode mode;
     unsigned phys_bits;   /* MAXPHYADDR, CPUID 0x80000008 EAX[7:0] (never lowered by hardware) */
     unsigned cbit;        /* AMD: C-bit position (8000_001F EBX[5:0]); 0 = none */
     unsigned reduction;   /* AMD: address bits lost when SYSCFG[23]=1 (8000_001F EBX[11:6]) */
@@ -102,122 +102,122 @@ struct mc_platform {
 
 /* Validate a platform description (widths, C-bit inside 63:32, K < M, exclusion range
  * contiguous and page aligned). */
-mc_status mc_platform_check(const struct mc_platform *p, struct mc_error *err);
+mc_status memctl_platform_check(const struct memctl_platform *p, struct mc_error *err);
 /* Width of the memory address (bits): phys_bits - reduction (SME/TSME), phys_bits - K (TME). */
-unsigned mc_platform_addr_bits(const struct mc_platform *p);
+unsigned memctl_platform_addr_bits(const struct memctl_platform *p);
 
-enum mc_domain_kind {
-    MC_DOM_PLAIN = 0, /* not encrypted */
-    MC_DOM_HOST,      /* AMD SME host key (C=1) */
-    MC_DOM_TSME,      /* AMD TSME platform key */
-    MC_DOM_ASID,      /* AMD SEV guest key, id = ASID */
-    MC_DOM_KEYID,     /* Intel TME (id 0) / MKTME KeyID */
+enum memctl_domain_kind {
+    MEMCTL_DOM_PLAIN = 0, /* not encrypted */
+    MEMCTL_DOM_HOST,      /* AMD SME host key (C=1) */
+    MEMCTL_DOM_TSME,      /* AMD TSME platform key */
+    MEMCTL_DOM_ASID,      /* AMD SEV guest key, id = ASID */
+    MEMCTL_DOM_KEYID,     /* Intel TME (id 0) / MKTME KeyID */
 };
 
-struct mc_domain {
-    enum mc_domain_kind kind;
+struct memctl_domain {
+    enum memctl_domain_kind kind;
     uint32_t id;
 };
 
-struct mc_route {
+struct memctl_route {
     uint64_t pa;           /* memory address: C-bit / KeyID bits removed */
-    struct mc_domain dom;
+    struct memctl_domain dom;
 };
 
 /* The key-domain choice: PURE function of the descriptor and the platform (no binding state).
  * Address beyond the usable width -> MC_E_FAULT with *fault = #GP(0) (addr = the address).
  * Guest access in a mode without SEV, or a malformed descriptor -> MC_E_INVAL/MC_E_UNSUPPORTED. */
-mc_status mc_select_domain(const struct mc_platform *p, const struct mc_access *a, struct mc_route *out,
+mc_status memctl_select_domain(const struct memctl_platform *p, const struct memctl_access *a, struct memctl_route *out,
                            struct mc_fault *fault, struct mc_error *err);
 /* "host", "tsme", "asid 5", "keyid 3", "plaintext" into buf. */
-const char *mc_domain_name(struct mc_domain d, char *buf, size_t n);
+const char *memctl_domain_name(struct memctl_domain d, char *buf, size_t n);
 
 /* ------------------------------------------------------------ controller -- */
 
-struct mc_cache_geom {
+struct memctl_cache_geom {
     uint64_t size; /* bytes; power of two multiple of 64*ways; 0 = default 256 KiB */
     unsigned ways; /* 1..64; 0 = default 8 */
 };
 
-struct mc_cache_stats {
+struct memctl_cache_stats {
     uint64_t hits, misses, fills, writebacks, evictions, stream_lines;
-    /* Requests (mc_read / mc_write calls that passed routing) and the 64-byte lines they
+    /* Requests (memctl_read / memctl_write calls that passed routing) and the 64-byte lines they
      * spanned: what a CPU-side access costs the controller, cached or not. */
     uint64_t accesses, line_accesses;
 };
 
-struct mc_ctl;
+struct memctl;
 
 /* Create a controller over engine e and DRAM d (borrowed). max_asid = highest ASID that may be
  * bound (CPUID 8000_001F ECX); geometry NULL = defaults. */
-mc_status mc_create(const struct mc_platform *p, const struct mc_cache_geom *g, uint32_t max_asid, struct mc_engine *e,
-                    struct mc_dram *d, struct mc_ctl **out, struct mc_error *err);
+mc_status memctl_create(const struct memctl_platform *p, const struct memctl_cache_geom *g, uint32_t max_asid, struct mc_engine *e,
+                    struct mc_dram *d, struct memctl **out, struct mc_error *err);
 /* Wipes cached plaintext and frees (no write-back: like a power cut). NULL is fine. */
-void mc_destroy(struct mc_ctl *mc);
+void memctl_destroy(struct memctl *mc);
 
-const struct mc_platform *mc_get_platform(const struct mc_ctl *mc);
+const struct memctl_platform *memctl_get_platform(const struct memctl *mc);
 /* Change the platform (BIOS / TME activation). Writes back and invalidates the cache first
  * (with the old bindings). Bindings that the new mode cannot use are dropped. */
-mc_status mc_set_platform(struct mc_ctl *mc, const struct mc_platform *p, struct mc_error *err);
+mc_status memctl_set_platform(struct memctl *mc, const struct memctl_platform *p, struct mc_error *err);
 
 /* Bindings. A slot is an engine slot handle; MC_E_STATE if it does not exist. Rebinding a
  * domain does not touch the cache (lines keep their tag and are written back under the new
  * key, like PCONFIG); unbinding writes back and invalidates that domain's lines first. */
-mc_status mc_bind_host(struct mc_ctl *mc, mc_slot slot, struct mc_error *err);
-mc_status mc_bind_tsme(struct mc_ctl *mc, mc_slot slot, struct mc_error *err);
-mc_status mc_bind_asid(struct mc_ctl *mc, uint32_t asid, mc_slot slot, struct mc_error *err);
-mc_status mc_unbind_asid(struct mc_ctl *mc, uint32_t asid, struct mc_error *err);
+mc_status memctl_bind_host(struct memctl *mc, mc_slot slot, struct mc_error *err);
+mc_status memctl_bind_tsme(struct memctl *mc, mc_slot slot, struct mc_error *err);
+mc_status memctl_bind_asid(struct memctl *mc, uint32_t asid, mc_slot slot, struct mc_error *err);
+mc_status memctl_unbind_asid(struct memctl *mc, uint32_t asid, struct mc_error *err);
 /* 0 when unbound. */
-mc_slot mc_asid_slot(const struct mc_ctl *mc, uint32_t asid);
-#define MC_KEYID_NOENCRYPT ((mc_slot)0xFFFFFFFFu)
-#define MC_KEYID_UNBOUND ((mc_slot)0)
-/* Intel: bind KeyID (0 .. 2^K-1) to a slot, to MC_KEYID_NOENCRYPT or MC_KEYID_UNBOUND. */
-mc_status mc_set_keyid(struct mc_ctl *mc, uint32_t keyid, mc_slot slot_or_noenc, struct mc_error *err);
-mc_slot mc_keyid_slot(const struct mc_ctl *mc, uint32_t keyid);
+mc_slot memctl_asid_slot(const struct memctl *mc, uint32_t asid);
+#define MEMCTL_KEYID_NOENCRYPT ((mc_slot)0xFFFFFFFFu)
+#define MEMCTL_KEYID_UNBOUND ((mc_slot)0)
+/* Intel: bind KeyID (0 .. 2^K-1) to a slot, to MEMCTL_KEYID_NOENCRYPT or MEMCTL_KEYID_UNBOUND. */
+mc_status memctl_set_keyid(struct memctl *mc, uint32_t keyid, mc_slot slot_or_noenc, struct mc_error *err);
+mc_slot memctl_keyid_slot(const struct memctl *mc, uint32_t keyid);
 /* Intel: TME exclusion range (base/mask as in MSRs 0x984/0x983 bits [M-1:12]); enable=false clears. */
-mc_status mc_set_tme_exclusion(struct mc_ctl *mc, bool enable, uint64_t base, uint64_t mask, struct mc_error *err);
+mc_status memctl_set_tme_exclusion(struct memctl *mc, bool enable, uint64_t base, uint64_t mask, struct mc_error *err);
 
 /* Route with bindings: domain plus the slot (0 = plaintext). MC_E_STATE if the domain has no key. */
-mc_status mc_route(const struct mc_ctl *mc, const struct mc_access *a, struct mc_route *out, mc_slot *slot,
+mc_status memctl_route(const struct memctl *mc, const struct memctl_access *a, struct memctl_route *out, mc_slot *slot,
                    struct mc_fault *fault, struct mc_error *err);
 
 /* Reads/writes a->size bytes at a->addr (any alignment). Nothing is changed on failure. */
-mc_status mc_read(struct mc_ctl *mc, const struct mc_access *a, void *buf, struct mc_fault *fault, struct mc_error *err);
-mc_status mc_write(struct mc_ctl *mc, const struct mc_access *a, const void *buf, struct mc_fault *fault,
+mc_status memctl_read(struct memctl *mc, const struct memctl_access *a, void *buf, struct mc_fault *fault, struct mc_error *err);
+mc_status memctl_write(struct memctl *mc, const struct memctl_access *a, const void *buf, struct mc_fault *fault,
                    struct mc_error *err);
 
 /* CLFLUSH: write back + invalidate the line for the address and domain as issued (a->size
  * ignored). */
-mc_status mc_clflush(struct mc_ctl *mc, const struct mc_access *a, struct mc_fault *fault, struct mc_error *err);
+mc_status memctl_clflush(struct memctl *mc, const struct memctl_access *a, struct mc_fault *fault, struct mc_error *err);
 /* CLFLUSH of every line of the host's plaintext range [pa, pa+len) (C=0 host accesses; what
  * KVM's sev_clflush_pages does before the firmware reads host pages). A range larger than the
  * cache writes back the whole plaintext domain instead (same effect, fewer lookups). */
-mc_status mc_clflush_range(struct mc_ctl *mc, uint64_t pa, uint64_t len, struct mc_error *err);
+mc_status memctl_clflush_range(struct memctl *mc, uint64_t pa, uint64_t len, struct mc_error *err);
 /* WBINVD: write back and invalidate every line. */
-mc_status mc_wbinvd(struct mc_ctl *mc, struct mc_error *err);
+mc_status memctl_wbinvd(struct memctl *mc, struct mc_error *err);
 /* INVD-like: drop every line without write-back (reset / power loss). */
-void mc_cache_drop_all(struct mc_ctl *mc);
+void memctl_cache_drop_all(struct memctl *mc);
 /* VM_PAGE_FLUSH: write back and invalidate the lines of the 4 KiB page at memory address pa
  * (C-bit stripped) tagged with ASID asid (> 0). */
-mc_status mc_vm_page_flush(struct mc_ctl *mc, uint64_t pa, uint32_t asid, struct mc_error *err);
+mc_status memctl_vm_page_flush(struct memctl *mc, uint64_t pa, uint32_t asid, struct mc_error *err);
 /* Write back + invalidate every line of one domain. */
-mc_status mc_flush_domain(struct mc_ctl *mc, struct mc_domain d, struct mc_error *err);
+mc_status memctl_flush_domain(struct memctl *mc, struct memctl_domain d, struct mc_error *err);
 
 /* Reset (power cycle): drop the cache without write-back, destroy every engine slot bound to
  * a domain (host, TSME, ASIDs, KeyIDs) and clear every binding. */
-void mc_reset(struct mc_ctl *mc);
+void memctl_reset(struct memctl *mc);
 
 /* An observer of every write the controller takes (host CPU, guest, device, firmware), called
  * after the write with the memory address (C-bit / KeyID removed), the length and the key domain
  * it was written under. For tools that draw memory by key (memcrypt --html); the place where a
  * per-page RMP state will be reported too. fn NULL removes it. Not called for the DRAM raw port. */
-typedef void (*mc_write_observer_fn)(void *ctx, uint64_t pa, uint64_t len, struct mc_domain dom);
-void mc_set_write_observer(struct mc_ctl *mc, mc_write_observer_fn fn, void *ctx);
+typedef void (*memctl_write_observer_fn)(void *ctx, uint64_t pa, uint64_t len, struct memctl_domain dom);
+void memctl_set_write_observer(struct memctl *mc, memctl_write_observer_fn fn, void *ctx);
 
-void mc_cache_get_stats(const struct mc_ctl *mc, struct mc_cache_stats *s);
-uint64_t mc_cache_size(const struct mc_ctl *mc);
-unsigned mc_cache_ways(const struct mc_ctl *mc);
-struct mc_engine *mc_get_engine(struct mc_ctl *mc);
-struct mc_dram *mc_get_dram(struct mc_ctl *mc);
+void memctl_cache_get_stats(const struct memctl *mc, struct memctl_cache_stats *s);
+uint64_t memctl_cache_size(const struct memctl *mc);
+unsigned memctl_cache_ways(const struct memctl *mc);
+struct mc_engine *memctl_get_engine(struct memctl *mc);
+struct mc_dram *memctl_get_dram(struct memctl *mc);
 
 #endif

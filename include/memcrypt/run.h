@@ -62,7 +62,7 @@ struct mc_run_opts {
     void *cb_ctx;
     /* Every write to guest and host memory as the memory controller takes it (see mc.h), from
      * the moment the platform is assembled; e.g. to draw the memory map by key domain. */
-    mc_write_observer_fn write_observer;
+    memctl_write_observer_fn write_observer;
     void *observer_ctx;
 };
 

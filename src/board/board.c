@@ -119,7 +119,7 @@ mc_status mc_board_create(const struct mc_board_config *cfg, struct mc_board **o
         b->fw = cfg->fw;
         b->port.m = b->m;
         b->port.rmp = b->rmp;
-        mc_sev_port_init(&b->port, mc_machine_mc(b->m), &b->mem);
+        mc_sev_port_init(&b->port, mc_machine_memctl(b->m), &b->mem);
         if ((st = mc_psp_create(&b->fw, &b->mem, mc_machine_rng(b->m), &b->psp, err)))
             goto fail;
     }
@@ -154,10 +154,10 @@ void mc_board_destroy(struct mc_board *b)
 
 static mc_status host_io(struct mc_board *b, uint64_t pa, void *buf, size_t len, bool write, struct mc_error *err)
 {
-    struct mc_access a = {.addr = pa, .size = len, .kind = write ? MC_ACC_WRITE : MC_ACC_READ, .req = MC_REQ_HOST};
+    struct memctl_access a = {.addr = pa, .size = len, .kind = write ? MEMCTL_ACC_WRITE : MEMCTL_ACC_READ, .req = MEMCTL_REQ_HOST};
     struct mc_fault f;
-    struct mc_ctl *mc = mc_machine_mc(b->m);
-    return write ? mc_write(mc, &a, buf, &f, err) : mc_read(mc, &a, buf, &f, err);
+    struct memctl *mc = mc_machine_memctl(b->m);
+    return write ? memctl_write(mc, &a, buf, &f, err) : memctl_read(mc, &a, buf, &f, err);
 }
 
 mc_status mc_board_fw(struct mc_board *b, uint32_t cmd, void *buf, size_t len, uint32_t *fw_status,
@@ -180,7 +180,7 @@ mc_status mc_board_fw(struct mc_board *b, uint32_t cmd, void *buf, size_t len, u
     if (len) {
         s = host_io(b, b->mbox, buf, len, true, err);
         if (!s)
-            s = mc_clflush_range(mc_machine_mc(b->m), b->mbox, len, err);
+            s = memctl_clflush_range(mc_machine_memctl(b->m), b->mbox, len, err);
     }
     if (!s) {
         struct mc_error e = {0};
@@ -299,7 +299,7 @@ mc_status mc_board_snp_enable(struct mc_board *b, struct mc_error *err)
     mc_rmp_bounds(b->rmp, &base, &end);
     if (!base || !end)
         return mc_seterr(err, MC_E_STATE, "the BIOS reserved no RMP (RMP_BASE/RMP_END are zero)");
-    struct mc_ctl *mc = mc_machine_mc(b->m);
+    struct memctl *mc = mc_machine_memctl(b->m);
     struct mc_dram *d = mc_machine_dram(b->m);
     /* Zero the table through the host's C=0 view. Lines still in the caches are written back first,
      * so a frame that was never written holds zeros and is left untouched (sparse DRAM). */
@@ -308,10 +308,10 @@ mc_status mc_board_snp_enable(struct mc_board *b, struct mc_error *err)
     for (uint64_t pa = base; !st && pa <= end && pa < mc_dram_size(d); pa += 4096) {
         if (!mc_dram_frame(d, pa >> 12, false))
             continue;
-        struct mc_access a = {.addr = pa, .size = 4096, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST,
-                              .flags = MC_ACC_F_STREAM};
+        struct memctl_access a = {.addr = pa, .size = 4096, .kind = MEMCTL_ACC_WRITE, .req = MEMCTL_REQ_HOST,
+                              .flags = MEMCTL_ACC_F_STREAM};
         struct mc_fault f;
-        st = mc_write(mc, &a, zero, &f, err);
+        st = memctl_write(mc, &a, zero, &f, err);
     }
     if (!st)
         st = mc_board_wbinvd(b, err);

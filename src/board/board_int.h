@@ -9,14 +9,14 @@
 
 /* ---- sev_port.c: the firmware's memory port on the memory controller ---- */
 struct mc_sev_port {
-    struct mc_ctl *mc;      /* borrowed; must outlive the firmware that uses the port */
+    struct memctl *mc;      /* borrowed; must outlive the firmware that uses the port */
     struct mc_machine *m;   /* borrowed; the cores' MSRs SNP_INIT reads (NULL: no SNP) */
     struct mc_rmp *rmp;     /* borrowed; the RMP unit (NULL: no SNP) */
 };
-/* Fill *out so that the firmware reaches DRAM only through mc (MC_REQ_PSP accesses: C=0
+/* Fill *out so that the firmware reaches DRAM only through mc (MEMCTL_REQ_PSP accesses: C=0
  * plaintext, C=1 host key, or an ASID's key) and installs guest keys as engine slots bound to
  * ASIDs (AES-128-XTS). out->ctx points at p. */
-void mc_sev_port_init(struct mc_sev_port *p, struct mc_ctl *mc, struct mc_psp_mem *out);
+void mc_sev_port_init(struct mc_sev_port *p, struct memctl *mc, struct mc_psp_mem *out);
 /* Firmware configuration for a CPU profile: API version and build from the profile, ASID range
  * from CPUID 8000_001F (ECX = max ASID, EDX = minimum SEV ASID, at least 1), SEV-ES from EAX[3],
  * one core, no state file. MC_E_UNSUPPORTED for a profile without SEV. */

@@ -1,5 +1,5 @@
 /* The firmware's memory port wired to the memory controller: every firmware access is an
- * MC_REQ_PSP access with an explicit key domain; guest keys become engine key slots bound to
+ * MEMCTL_REQ_PSP access with an explicit key domain; guest keys become engine key slots bound to
  * their ASID. */
 #include <memcrypt/cpu.h>
 #include <memcrypt/engine.h>
@@ -15,11 +15,11 @@ static mc_status port_access(void *ctx, enum mc_psp_dom dom, uint32_t asid, uint
                              bool write, struct mc_error *err)
 {
     struct mc_sev_port *p = ctx;
-    const struct mc_platform *plat = mc_get_platform(p->mc);
+    const struct memctl_platform *plat = memctl_get_platform(p->mc);
     /* Bulk transfers (LAUNCH_UPDATE_DATA, DBG_*, COPY) are non-temporal: whole-line runs that miss
      * the cache go between DRAM and the engine directly; cached lines are still honoured. */
-    struct mc_access a = {.addr = pa, .size = len, .kind = write ? MC_ACC_WRITE : MC_ACC_READ, .req = MC_REQ_PSP,
-                          .flags = len >= 4096 ? MC_ACC_F_STREAM : 0};
+    struct memctl_access a = {.addr = pa, .size = len, .kind = write ? MEMCTL_ACC_WRITE : MEMCTL_ACC_READ, .req = MEMCTL_REQ_PSP,
+                          .flags = len >= 4096 ? MEMCTL_ACC_F_STREAM : 0};
     if (dom == MC_PSP_DOM_HOST) {
         if (!plat->cbit)
             return mc_seterr(err, MC_E_UNSUPPORTED, "the platform has no C-bit");
@@ -30,7 +30,7 @@ static mc_status port_access(void *ctx, enum mc_psp_dom dom, uint32_t asid, uint
         a.asid = asid;
     }
     struct mc_fault f;
-    return write ? mc_write(p->mc, &a, buf, &f, err) : mc_read(p->mc, &a, buf, &f, err);
+    return write ? memctl_write(p->mc, &a, buf, &f, err) : memctl_read(p->mc, &a, buf, &f, err);
 }
 
 static mc_status port_read(void *ctx, enum mc_psp_dom dom, uint32_t asid, uint64_t pa, void *buf, size_t len,
@@ -48,12 +48,12 @@ static mc_status port_write(void *ctx, enum mc_psp_dom dom, uint32_t asid, uint6
 static mc_status port_bind(void *ctx, uint32_t asid, const uint8_t *key, size_t keylen, struct mc_error *err)
 {
     struct mc_sev_port *p = ctx;
-    struct mc_engine *e = mc_get_engine(p->mc);
+    struct mc_engine *e = memctl_get_engine(p->mc);
     mc_slot s;
     mc_status st = mc_engine_slot_import(e, MC_CIPHER_AES128_XTS, key, keylen, &s, err);
     if (st)
         return st;
-    st = mc_bind_asid(p->mc, asid, s, err);
+    st = memctl_bind_asid(p->mc, asid, s, err);
     if (st)
         mc_engine_slot_destroy(e, s, NULL);
     return st;
@@ -62,12 +62,12 @@ static mc_status port_bind(void *ctx, uint32_t asid, const uint8_t *key, size_t 
 static mc_status port_unbind(void *ctx, uint32_t asid, struct mc_error *err)
 {
     struct mc_sev_port *p = ctx;
-    mc_slot s = mc_asid_slot(p->mc, asid);
+    mc_slot s = memctl_asid_slot(p->mc, asid);
     if (s == 0)
         return mc_seterr(err, MC_E_STATE, "ASID %u has no key bound", asid);
-    mc_status st = mc_unbind_asid(p->mc, asid, err);
+    mc_status st = memctl_unbind_asid(p->mc, asid, err);
     if (!st)
-        st = mc_engine_slot_destroy(mc_get_engine(p->mc), s, err);
+        st = mc_engine_slot_destroy(memctl_get_engine(p->mc), s, err);
     return st;
 }
 
@@ -108,13 +108,13 @@ static mc_status port_snp_cpu(void *ctx, struct mc_psp_snp_cpu *out, struct mc_e
     return MC_OK;
 }
 
-void mc_sev_port_init(struct mc_sev_port *p, struct mc_ctl *mc, struct mc_psp_mem *out)
+void mc_sev_port_init(struct mc_sev_port *p, struct memctl *mc, struct mc_psp_mem *out)
 {
     p->mc = mc;
     *out = (struct mc_psp_mem){
         .ctx = p,
-        .dram_size = mc_dram_size(mc_get_dram(mc)),
-        .cbit_pos = mc_get_platform(mc)->cbit,
+        .dram_size = mc_dram_size(memctl_get_dram(mc)),
+        .cbit_pos = memctl_get_platform(mc)->cbit,
         .read = port_read,
         .write = port_write,
         .bind_key = port_bind,

@@ -19,26 +19,26 @@ struct glue {
 
 /* Bind keyid to slot; the slot it had before is destroyed unless it is KeyID 0's key (shared
  * by every KeyID with TME behaviour) or a pseudo-slot. */
-static mc_status rebind(struct mc_ctl *mc, uint32_t keyid, mc_slot slot, mc_slot keep, struct mc_error *err)
+static mc_status rebind(struct memctl *mc, uint32_t keyid, mc_slot slot, mc_slot keep, struct mc_error *err)
 {
-    mc_slot old = mc_keyid_slot(mc, keyid);
-    mc_status s = mc_set_keyid(mc, keyid, slot, err);
+    mc_slot old = memctl_keyid_slot(mc, keyid);
+    mc_status s = memctl_set_keyid(mc, keyid, slot, err);
     if (s != MC_OK)
         return s;
-    if (old && old != MC_KEYID_NOENCRYPT && old != keep && old != slot)
-        mc_engine_slot_destroy(mc_get_engine(mc), old, NULL);
+    if (old && old != MEMCTL_KEYID_NOENCRYPT && old != keep && old != slot)
+        mc_engine_slot_destroy(memctl_get_engine(mc), old, NULL);
     return MC_OK;
 }
 
 /* KeyIDs 1..2^K-1 with TME behaviour follow KeyID 0: its key, or plaintext under bypass. */
 static mc_status bind_tme_keyids(struct glue *g, mc_slot slot0, bool bypass, struct mc_error *err)
 {
-    struct mc_ctl *mc = mc_machine_mc(g->m);
-    unsigned k = mc_get_platform(mc)->keyid_bits;
+    struct memctl *mc = mc_machine_memctl(g->m);
+    unsigned k = memctl_get_platform(mc)->keyid_bits;
     for (uint32_t id = 1; id < (1u << k); id++) {
         if (id < g->t->kt_len && g->t->kt[id].mode != MC_KEYID_MODE_TME)
             continue;
-        mc_status s = rebind(mc, id, bypass ? MC_KEYID_NOENCRYPT : slot0, slot0, err);
+        mc_status s = rebind(mc, id, bypass ? MEMCTL_KEYID_NOENCRYPT : slot0, slot0, err);
         if (s != MC_OK)
             return s;
     }
@@ -49,29 +49,29 @@ static mc_status be_platform_key(void *ctx, enum mc_cipher c, const uint8_t *key
                                  struct mc_error *err)
 {
     struct glue *g = ctx;
-    struct mc_ctl *mc = mc_machine_mc(g->m);
+    struct memctl *mc = mc_machine_memctl(g->m);
     if (c == MC_CIPHER_NONE)
         return MC_OK; /* TME switched off by a reset: the machine's own reset owns the controller */
-    struct mc_platform p = *mc_get_platform(mc), old = p;
-    p.mode = MC_MODE_TME;
+    struct memctl_platform p = *memctl_get_platform(mc), old = p;
+    p.mode = MEMCTL_MODE_TME;
     p.keyid_bits = (unsigned)((activate >> MC_TME_ACT_KEYID_BITS_SHIFT) & MC_TME_ACT_KEYID_BITS_MASK);
     p.tme_bypass = (activate & MC_TME_ACT_BYPASS) != 0;
     mc_tme_exclusion(g->t, &p.excl_enable, &p.excl_base, &p.excl_mask);
     if (!p.excl_enable)
         p.excl_base = p.excl_mask = 0;
     mc_slot slot;
-    mc_status s = mc_engine_slot_import(mc_get_engine(mc), c, key, keylen, &slot, err);
+    mc_status s = mc_engine_slot_import(memctl_get_engine(mc), c, key, keylen, &slot, err);
     if (s != MC_OK)
         return s;
-    s = mc_set_platform(mc, &p, err);
+    s = memctl_set_platform(mc, &p, err);
     if (s == MC_OK)
         s = rebind(mc, 0, slot, 0, err);
     if (s == MC_OK)
         s = bind_tme_keyids(g, slot, p.tme_bypass, err);
     if (s != MC_OK) {
-        mc_set_platform(mc, &old, NULL);
-        if (mc_keyid_slot(mc, 0) != slot)
-            mc_engine_slot_destroy(mc_get_engine(mc), slot, NULL);
+        memctl_set_platform(mc, &old, NULL);
+        if (memctl_keyid_slot(mc, 0) != slot)
+            mc_engine_slot_destroy(memctl_get_engine(mc), slot, NULL);
     }
     return s;
 }
@@ -80,23 +80,23 @@ static mc_status be_program_keyid(void *ctx, uint32_t keyid, enum mc_keyid_mode 
                                   const uint8_t *key, size_t keylen, struct mc_error *err)
 {
     struct glue *g = ctx;
-    struct mc_ctl *mc = mc_machine_mc(g->m);
-    mc_slot slot0 = mc_keyid_slot(mc, 0);
+    struct memctl *mc = mc_machine_memctl(g->m);
+    mc_slot slot0 = memctl_keyid_slot(mc, 0);
     switch (mode) {
     case MC_KEYID_MODE_ENCRYPT: {
         mc_slot slot;
-        mc_status s = mc_engine_slot_import(mc_get_engine(mc), c, key, keylen, &slot, err);
+        mc_status s = mc_engine_slot_import(memctl_get_engine(mc), c, key, keylen, &slot, err);
         if (s != MC_OK)
             return s;
         s = rebind(mc, keyid, slot, slot0, err);
         if (s != MC_OK)
-            mc_engine_slot_destroy(mc_get_engine(mc), slot, NULL);
+            mc_engine_slot_destroy(memctl_get_engine(mc), slot, NULL);
         return s;
     }
     case MC_KEYID_MODE_TME:
-        return rebind(mc, keyid, mc_get_platform(mc)->tme_bypass ? MC_KEYID_NOENCRYPT : slot0, slot0, err);
+        return rebind(mc, keyid, memctl_get_platform(mc)->tme_bypass ? MEMCTL_KEYID_NOENCRYPT : slot0, slot0, err);
     case MC_KEYID_MODE_NO_ENCRYPT:
-        return rebind(mc, keyid, MC_KEYID_NOENCRYPT, slot0, err);
+        return rebind(mc, keyid, MEMCTL_KEYID_NOENCRYPT, slot0, err);
     }
     return mc_seterr(err, MC_E_INVAL, "unknown KeyID mode %d", (int)mode);
 }
@@ -134,20 +134,20 @@ static mc_status h_wr(void *ctx, struct mc_machine *m, uint32_t msr, uint64_t va
 static mc_status adopt_bios(struct glue *g, struct mc_error *err)
 {
     struct mc_tme *t = g->t;
-    struct mc_ctl *mc = mc_machine_mc(g->m);
-    const struct mc_platform *p = mc_get_platform(mc);
+    struct memctl *mc = mc_machine_memctl(g->m);
+    const struct memctl_platform *p = memctl_get_platform(mc);
     struct mc_bios bios;
     mc_machine_get_bios(g->m, &bios);
     uint64_t act = t->cfg.tme ? mc_cpu_tme_activate(mc_machine_profile(g->m), &bios) : 0;
     if ((act & (MC_TME_ACT_LOCK | MC_TME_ACT_ENABLE)) == (MC_TME_ACT_LOCK | MC_TME_ACT_ENABLE) &&
-        p->mode == MC_MODE_TME) {
+        p->mode == MEMCTL_MODE_TME) {
         t->activate = act;
         if (p->excl_enable) {
             t->exclude_mask = p->excl_mask | MC_TME_EXCL_ENABLE;
             t->exclude_base = p->excl_base;
         }
         if (p->keyid_bits)
-            return bind_tme_keyids(g, mc_keyid_slot(mc, 0), p->tme_bypass, err);
+            return bind_tme_keyids(g, memctl_keyid_slot(mc, 0), p->tme_bypass, err);
     } else if (act & MC_TME_ACT_LOCK) {
         t->activate = act; /* locked with TME off */
     }

@@ -273,7 +273,7 @@ mc_status mc_cpu_bios_resolve(const struct mc_cpu_profile *p, const struct mc_bi
     return MC_OK;
 }
 
-mc_status mc_cpu_platform(const struct mc_cpu_profile *p, const struct mc_bios *bios, struct mc_platform *out,
+mc_status mc_cpu_platform(const struct mc_cpu_profile *p, const struct mc_bios *bios, struct memctl_platform *out,
                           struct mc_error *err)
 {
     struct mc_bios b;
@@ -282,19 +282,19 @@ mc_status mc_cpu_platform(const struct mc_cpu_profile *p, const struct mc_bios *
         return st;
     struct mc_cpu_features f;
     mc_cpu_decode(p, &f);
-    struct mc_platform pl = {0};
+    struct memctl_platform pl = {0};
     pl.phys_bits = f.phys_bits;
     if (p->vendor == MC_VENDOR_AMD) {
         pl.cbit = f.cbit;
         pl.reduction = f.reduction;
         pl.coherent = f.sme_coherent;
-        pl.mode = b.tsme ? MC_MODE_TSME : b.sme ? MC_MODE_SME : MC_MODE_OFF;
+        pl.mode = b.tsme ? MEMCTL_MODE_TSME : b.sme ? MEMCTL_MODE_SME : MEMCTL_MODE_OFF;
     } else {
-        pl.mode = b.tme ? MC_MODE_TME : MC_MODE_OFF;
+        pl.mode = b.tme ? MEMCTL_MODE_TME : MEMCTL_MODE_OFF;
         pl.keyid_bits = b.tme ? (unsigned)b.keyid_bits : 0;
         pl.tme_bypass = b.tme_bypass;
     }
-    st = mc_platform_check(&pl, err);
+    st = memctl_platform_check(&pl, err);
     if (st)
         return st;
     *out = pl;

@@ -5,7 +5,7 @@
 
 #include "crypto/crypto.h"
 
-mc_status mc_dma_init(struct mc_dma_port *port, struct mc_ctl *mc, unsigned mask_bits, struct mc_error *err)
+mc_status mc_dma_init(struct mc_dma_port *port, struct memctl *mc, unsigned mask_bits, struct mc_error *err)
 {
     if (!port || !mc)
         return mc_seterr(err, MC_E_INVAL, "mc_dma_init needs a port and a memory controller");
@@ -39,17 +39,17 @@ bool mc_dma_needs_bounce(const struct mc_dma_port *port)
 {
     if (!port || !port->mc)
         return false;
-    const struct mc_platform *p = mc_get_platform(port->mc);
+    const struct memctl_platform *p = memctl_get_platform(port->mc);
     /* Linux's rule: the mask cannot reach the C-bit (mask <= 2^cbit - 1). */
-    return p->mode == MC_MODE_SME && port->mask_bits <= p->cbit;
+    return p->mode == MEMCTL_MODE_SME && port->mask_bits <= p->cbit;
 }
 
 uint32_t mc_dma_max_keyid(const struct mc_dma_port *port)
 {
     if (!port || !port->mc)
         return 0;
-    const struct mc_platform *p = mc_get_platform(port->mc);
-    if (p->mode != MC_MODE_TME || !p->keyid_bits)
+    const struct memctl_platform *p = memctl_get_platform(port->mc);
+    if (p->mode != MEMCTL_MODE_TME || !p->keyid_bits)
         return 0;
     unsigned shift = p->phys_bits - p->keyid_bits;
     if (port->mask_bits <= shift)
@@ -68,13 +68,13 @@ static mc_status dma_io(struct mc_dma_port *port, uint64_t bus, void *rbuf, cons
     if (!mc_dma_reachable(port, bus, len))
         return mc_seterr(err, MC_E_RANGE, "bus address 0x%llx+%zu is beyond the device's %u-bit DMA mask",
                          (unsigned long long)bus, len, port->mask_bits);
-    struct mc_access a = {.addr = bus, .size = len, .kind = rbuf ? MC_ACC_READ : MC_ACC_WRITE, .req = MC_REQ_DEVICE};
+    struct memctl_access a = {.addr = bus, .size = len, .kind = rbuf ? MEMCTL_ACC_READ : MEMCTL_ACC_WRITE, .req = MEMCTL_REQ_DEVICE};
     if (port->check) {
         mc_status st = port->check(port->check_ctx, bus, len, wbuf != NULL, err);
         if (st)
             return st;
     }
-    return rbuf ? mc_read(port->mc, &a, rbuf, fault, err) : mc_write(port->mc, &a, wbuf, fault, err);
+    return rbuf ? memctl_read(port->mc, &a, rbuf, fault, err) : memctl_write(port->mc, &a, wbuf, fault, err);
 }
 
 mc_status mc_dma_read(struct mc_dma_port *port, uint64_t bus_addr, void *buf, size_t len, struct mc_fault *fault,
@@ -93,7 +93,7 @@ mc_status mc_dma_write(struct mc_dma_port *port, uint64_t bus_addr, const void *
     return dma_io(port, bus_addr, NULL, buf, len, fault, err);
 }
 
-static mc_status host_copy(struct mc_ctl *mc, uint64_t from, uint64_t to, size_t len, struct mc_error *err)
+static mc_status host_copy(struct memctl *mc, uint64_t from, uint64_t to, size_t len, struct mc_error *err)
 {
     if (!mc || !len || len > (64u << 20))
         return mc_seterr(err, MC_E_INVAL, "bounce copy needs a controller and a length in 1..64 MiB");
@@ -102,31 +102,31 @@ static mc_status host_copy(struct mc_ctl *mc, uint64_t from, uint64_t to, size_t
     uint8_t *tmp = malloc(len);
     if (!tmp)
         return mc_seterr(err, MC_E_NOMEM, "out of memory for the bounce copy");
-    struct mc_access r = {.addr = from, .size = len, .kind = MC_ACC_READ, .req = MC_REQ_HOST};
-    struct mc_access w = {.addr = to, .size = len, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST};
-    struct mc_route rt;
+    struct memctl_access r = {.addr = from, .size = len, .kind = MEMCTL_ACC_READ, .req = MEMCTL_REQ_HOST};
+    struct memctl_access w = {.addr = to, .size = len, .kind = MEMCTL_ACC_WRITE, .req = MEMCTL_REQ_HOST};
+    struct memctl_route rt;
     mc_slot s;
-    mc_status st = mc_route(mc, &w, &rt, &s, NULL, err); /* validate the target before reading */
+    mc_status st = memctl_route(mc, &w, &rt, &s, NULL, err); /* validate the target before reading */
     if (st == MC_OK)
-        st = mc_read(mc, &r, tmp, NULL, err);
+        st = memctl_read(mc, &r, tmp, NULL, err);
     if (st == MC_OK)
-        st = mc_write(mc, &w, tmp, NULL, err);
+        st = memctl_write(mc, &w, tmp, NULL, err);
     /* Make the written range visible in DRAM (devices snoop with their own tag). */
     for (uint64_t a = to & ~63ull; st == MC_OK && a <= to + (len - 1); a += 64) {
-        struct mc_access f = {.addr = a, .size = 1, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST};
-        st = mc_clflush(mc, &f, NULL, err);
+        struct memctl_access f = {.addr = a, .size = 1, .kind = MEMCTL_ACC_WRITE, .req = MEMCTL_REQ_HOST};
+        st = memctl_clflush(mc, &f, NULL, err);
     }
     mc_wipe(tmp, len);
     free(tmp);
     return st;
 }
 
-mc_status mc_dma_bounce_to_device(struct mc_ctl *mc, uint64_t src, uint64_t bounce, size_t len, struct mc_error *err)
+mc_status mc_dma_bounce_to_device(struct memctl *mc, uint64_t src, uint64_t bounce, size_t len, struct mc_error *err)
 {
     return host_copy(mc, src, bounce, len, err);
 }
 
-mc_status mc_dma_bounce_from_device(struct mc_ctl *mc, uint64_t bounce, uint64_t dst, size_t len, struct mc_error *err)
+mc_status mc_dma_bounce_from_device(struct memctl *mc, uint64_t bounce, uint64_t dst, size_t len, struct mc_error *err)
 {
     /* The device wrote DRAM directly; drop any stale CPU copy of the bounce lines first. */
     if (!mc || !len || len > (64u << 20))
@@ -134,8 +134,8 @@ mc_status mc_dma_bounce_from_device(struct mc_ctl *mc, uint64_t bounce, uint64_t
     if (bounce + (len - 1) < bounce)
         return mc_seterr(err, MC_E_RANGE, "bounce buffer range wraps around the address space");
     for (uint64_t a = bounce & ~63ull; a <= bounce + (len - 1); a += 64) {
-        struct mc_access f = {.addr = a, .size = 1, .kind = MC_ACC_READ, .req = MC_REQ_HOST};
-        mc_status st = mc_clflush(mc, &f, NULL, err);
+        struct memctl_access f = {.addr = a, .size = 1, .kind = MEMCTL_ACC_READ, .req = MEMCTL_REQ_HOST};
+        mc_status st = memctl_clflush(mc, &f, NULL, err);
         if (st)
             return st;
     }

@@ -19,12 +19,12 @@ struct mc_machine {
     struct mc_rng *rng;
     struct mc_engine *engine;
     struct mc_dram *dram;
-    struct mc_ctl *mc;
+    struct memctl *mc;
     struct mc_lcpu *cpu; /* the host CPU: registers, TLB, the one access path */
     uint64_t syscfg, hwcr;
     struct mc_msr_handler handlers[MC_MACHINE_MAX_MSR_HANDLERS];
     unsigned nhandlers;
-    struct mc_platform plat;    /* the controller's platform as the BIOS settings give it */
+    struct memctl_platform plat;    /* the controller's platform as the BIOS settings give it */
     struct {
         mc_reset_hook_fn fn;
         void *ctx;
@@ -42,7 +42,7 @@ void mc_machine_config_init(struct mc_machine_config *cfg)
 }
 
 const struct mc_cpu_profile *mc_machine_profile(const struct mc_machine *m) { return m ? m->prof : NULL; }
-struct mc_ctl *mc_machine_mc(struct mc_machine *m) { return m ? m->mc : NULL; }
+struct memctl *mc_machine_memctl(struct mc_machine *m) { return m ? m->mc : NULL; }
 
 void mc_machine_get_bios(const struct mc_machine *m, struct mc_bios *out)
 {
@@ -61,32 +61,32 @@ struct mc_rng *mc_machine_rng(struct mc_machine *m) { return m ? m->rng : NULL; 
 
 struct mc_paging_mode mc_machine_paging_mode(const struct mc_machine *m)
 {
-    return mc_paging_mode_of(m ? mc_get_platform(m->mc) : NULL);
+    return mc_paging_mode_of(m ? memctl_get_platform(m->mc) : NULL);
 }
 
 /* Platform keys the BIOS settings call for. */
 static mc_status make_platform_keys(struct mc_machine *m, struct mc_error *err)
 {
-    const struct mc_platform *p = mc_get_platform(m->mc);
+    const struct memctl_platform *p = memctl_get_platform(m->mc);
     mc_slot s = 0;
     mc_status st = MC_OK;
     switch (p->mode) {
-    case MC_MODE_SME:
+    case MEMCTL_MODE_SME:
         st = mc_engine_slot_generate(m->engine, m->prof->sme_cipher, &s, err);
         if (!st)
-            st = mc_bind_host(m->mc, s, err);
+            st = memctl_bind_host(m->mc, s, err);
         break;
-    case MC_MODE_TSME:
+    case MEMCTL_MODE_TSME:
         st = mc_engine_slot_generate(m->engine, m->prof->sme_cipher, &s, err);
         if (!st)
-            st = mc_bind_tsme(m->mc, s, err);
+            st = memctl_bind_tsme(m->mc, s, err);
         break;
-    case MC_MODE_TME:
+    case MEMCTL_MODE_TME:
         if (p->tme_bypass)
             break;
         st = mc_engine_slot_generate(m->engine, m->prof->sme_cipher, &s, err);
         if (!st)
-            st = mc_set_keyid(m->mc, 0, s, err);
+            st = memctl_set_keyid(m->mc, 0, s, err);
         break;
     default:
         break;
@@ -121,7 +121,7 @@ mc_status mc_machine_create(const struct mc_machine_config *cfg, struct mc_machi
         return mc_seterr(err, MC_E_NOMEM, "out of memory for the machine");
     m->prof = prof;
     mc_cpu_decode(prof, &m->feat);
-    struct mc_platform plat = {0};
+    struct memctl_platform plat = {0};
     st = mc_cpu_bios_resolve(prof, &cfg->bios, &m->bios, err);
     if (!st)
         st = mc_cpu_platform(prof, &m->bios, &plat, err);
@@ -135,13 +135,13 @@ mc_status mc_machine_create(const struct mc_machine_config *cfg, struct mc_machi
     struct mc_dram_config dc = {cfg->dram_size, cfg->dram_file};
     if (!st)
         st = mc_dram_create(&dc, &m->dram, err);
-    if (!st && mc_platform_addr_bits(&plat) < 64 && cfg->dram_size > (1ull << mc_platform_addr_bits(&plat)))
+    if (!st && memctl_platform_addr_bits(&plat) < 64 && cfg->dram_size > (1ull << memctl_platform_addr_bits(&plat)))
         st = mc_seterr(err, MC_E_RANGE, "DRAM of %llu bytes does not fit the platform's %u usable address bits",
-                       (unsigned long long)cfg->dram_size, mc_platform_addr_bits(&plat));
+                       (unsigned long long)cfg->dram_size, memctl_platform_addr_bits(&plat));
     if (!st)
-        st = mc_create(&plat, &cfg->cache, m->feat.max_asid, m->engine, m->dram, &m->mc, err);
+        st = memctl_create(&plat, &cfg->cache, m->feat.max_asid, m->engine, m->dram, &m->mc, err);
     m->plat = plat;
-    struct mc_lcpu_config cc = {.nest = MC_NEST_NONE, .req = MC_REQ_HOST, .tlb_entries = cfg->tlb_entries};
+    struct mc_lcpu_config cc = {.nest = MC_NEST_NONE, .req = MEMCTL_REQ_HOST, .tlb_entries = cfg->tlb_entries};
     if (!st)
         st = mc_lcpu_create(m->mc, &cc, &m->cpu, err);
     if (!st)
@@ -159,7 +159,7 @@ void mc_machine_destroy(struct mc_machine *m)
 {
     if (!m)
         return;
-    mc_destroy(m->mc); /* wipes cached plaintext */
+    memctl_destroy(m->mc); /* wipes cached plaintext */
     mc_lcpu_destroy(m->cpu);
     mc_engine_destroy(m->engine); /* wipes keys */
     mc_dram_destroy(m->dram);
@@ -172,10 +172,10 @@ static mc_status reset_common(struct mc_machine *m, enum mc_machine_reset_kind k
 {
     if (!m)
         return mc_seterr(err, MC_E_INVAL, "NULL machine");
-    mc_reset(m->mc); /* cache dropped, every bound slot destroyed */
+    memctl_reset(m->mc); /* cache dropped, every bound slot destroyed */
     /* A unit may have changed the platform at run time (firmware activating TME): the BIOS
      * settings decide again. The cache is empty, so this cannot fail on a write-back. */
-    mc_status st = mc_set_platform(m->mc, &m->plat, err);
+    mc_status st = memctl_set_platform(m->mc, &m->plat, err);
     if (st)
         return st;
     reset_cpu(m);
@@ -353,15 +353,15 @@ mc_status mc_machine_clflush(struct mc_machine *m, uint64_t va, struct mc_fault 
     mc_status st = mc_machine_translate(m, va, 0, &x, fault, err);
     if (st)
         return st;
-    struct mc_access a = {.addr = x.pa, .size = 1, .kind = MC_ACC_READ, .req = MC_REQ_HOST};
-    return mc_clflush(m->mc, &a, fault, err);
+    struct memctl_access a = {.addr = x.pa, .size = 1, .kind = MEMCTL_ACC_READ, .req = MEMCTL_REQ_HOST};
+    return memctl_clflush(m->mc, &a, fault, err);
 }
 
 mc_status mc_machine_wbinvd(struct mc_machine *m, struct mc_error *err)
 {
     if (!m)
         return mc_seterr(err, MC_E_INVAL, "NULL machine");
-    return mc_wbinvd(m->mc, err);
+    return memctl_wbinvd(m->mc, err);
 }
 
 void mc_machine_cpuid(const struct mc_machine *m, uint32_t leaf, uint32_t subleaf, struct mc_cpuid_regs *out)
@@ -442,7 +442,7 @@ static mc_status builtin_rd(struct mc_machine *m, uint32_t msr, uint64_t *val, s
     case MC_MSR_TME_EXCLUDE_MASK:
     case MC_MSR_TME_EXCLUDE_BASE: {
         if (!m->feat.tme) break;
-        const struct mc_platform *p = mc_get_platform(m->mc);
+        const struct memctl_platform *p = memctl_get_platform(m->mc);
         if (msr == MC_MSR_TME_EXCLUDE_MASK)
             *val = p->excl_enable ? (p->excl_mask | (1ull << 11)) : 0;
         else
@@ -483,7 +483,7 @@ static mc_status builtin_wr(struct mc_machine *m, uint32_t msr, uint64_t val, st
             return gp0(f, 0, err, "VM_PAGE_FLUSH of a virtual address that is not mapped");
         struct mc_paging_mode pm = mc_machine_paging_mode(m);
         uint64_t pa = x.pa & ~(pm.enc_bit >= 0 ? 1ull << pm.enc_bit : 0);
-        return mc_vm_page_flush(m->mc, pa, asid, err);
+        return memctl_vm_page_flush(m->mc, pa, asid, err);
     }
     default:
         break;
@@ -540,7 +540,7 @@ struct mc_machine_snap {
     uint8_t rng_seed[MC_RNG_FORK_LEN];
     struct mc_engine_snap *engine;
     struct mc_dram_snap *dram;
-    struct mc_ctl_snap *mc;
+    struct memctl_snap *mc;
 };
 
 void mc_machine_snap_free(struct mc_machine_snap *s)
@@ -549,7 +549,7 @@ void mc_machine_snap_free(struct mc_machine_snap *s)
         return;
     mc_engine_snap_free(s->engine);
     mc_dram_snap_free(s->dram);
-    mc_ctl_snap_free(s->mc);
+    memctl_snap_free(s->mc);
     mc_wipe(s, sizeof *s);
     free(s);
 }
@@ -569,7 +569,7 @@ mc_status mc_machine_snap_save(struct mc_machine *m, struct mc_machine_snap **ou
     if (!st)
         st = mc_dram_snap_save(m->dram, &s->dram, err);
     if (!st)
-        st = mc_ctl_snap_save(m->mc, &s->mc, err);
+        st = memctl_snap_save(m->mc, &s->mc, err);
     if (st) {
         mc_machine_snap_free(s);
         return st;
@@ -590,7 +590,7 @@ mc_status mc_machine_snap_restore(struct mc_machine *m, const struct mc_machine_
     if (!st)
         st = mc_dram_snap_restore(m->dram, s->dram, err);
     if (!st)
-        st = mc_ctl_snap_restore(m->mc, s->mc, err);
+        st = memctl_snap_restore(m->mc, s->mc, err);
     if (!st)
         st = mc_rng_rewind(m->rng, s->rng_seed, err);
     if (st)

@@ -20,8 +20,8 @@ struct cline {
     uint64_t lru;
 };
 
-struct mc_ctl {
-    struct mc_platform plat;
+struct memctl {
+    struct memctl_platform plat;
     struct mc_engine *engine;
     struct mc_dram *dram;
     uint64_t dram_size;
@@ -38,11 +38,11 @@ struct mc_ctl {
     uint8_t *data;           /* nsets * ways * 64, plaintext */
     uint64_t tick;
     size_t nvalid;           /* valid lines: WBINVD and flushes stop when none is left */
-    struct mc_cache_stats st;
+    struct memctl_cache_stats st;
     /* Valid lines per hashed 4 KiB page (any domain): lets whole-page streaming skip the
      * per-line lookups when no line of the page is cached. */
     uint32_t phint[4096];
-    mc_write_observer_fn observer; /* optional, see mc_set_write_observer */
+    memctl_write_observer_fn observer; /* optional, see memctl_set_write_observer */
     void *observer_ctx;
 };
 
@@ -50,34 +50,34 @@ static inline size_t phint_of(uint64_t pa) { return (size_t)((pa >> 12) & 4095);
 
 static const uint8_t zero_page[MC_FRAME_SIZE];
 
-static uint32_t dom_pack(struct mc_domain d) { return ((uint32_t)d.kind << 24) | (d.id & 0xFFFFFFu); }
-static struct mc_domain dom_unpack(uint32_t v) { return (struct mc_domain){(enum mc_domain_kind)(v >> 24), v & 0xFFFFFFu}; }
+static uint32_t dom_pack(struct memctl_domain d) { return ((uint32_t)d.kind << 24) | (d.id & 0xFFFFFFu); }
+static struct memctl_domain dom_unpack(uint32_t v) { return (struct memctl_domain){(enum memctl_domain_kind)(v >> 24), v & 0xFFFFFFu}; }
 
 /* Slot for a domain: 0 = plaintext; MC_E_STATE when the domain has no key. */
-static mc_status dom_slot(const struct mc_ctl *mc, struct mc_domain d, mc_slot *slot, struct mc_error *err)
+static mc_status dom_slot(const struct memctl *mc, struct memctl_domain d, mc_slot *slot, struct mc_error *err)
 {
     char nb[32];
     mc_slot s = 0;
     switch (d.kind) {
-    case MC_DOM_PLAIN: *slot = 0; return MC_OK;
-    case MC_DOM_HOST: s = mc->host_slot; break;
-    case MC_DOM_TSME: s = mc->tsme_slot; break;
-    case MC_DOM_ASID: s = d.id <= mc->max_asid ? mc->asid_slot[d.id] : 0; break;
-    case MC_DOM_KEYID:
+    case MEMCTL_DOM_PLAIN: *slot = 0; return MC_OK;
+    case MEMCTL_DOM_HOST: s = mc->host_slot; break;
+    case MEMCTL_DOM_TSME: s = mc->tsme_slot; break;
+    case MEMCTL_DOM_ASID: s = d.id <= mc->max_asid ? mc->asid_slot[d.id] : 0; break;
+    case MEMCTL_DOM_KEYID:
         s = d.id < mc->nkeyids ? mc->keyid_slot[d.id] : 0;
-        if (s == MC_KEYID_NOENCRYPT) {
+        if (s == MEMCTL_KEYID_NOENCRYPT) {
             *slot = 0;
             return MC_OK;
         }
         break;
     }
     if (!s)
-        return mc_seterr(err, MC_E_STATE, "key domain '%s' has no key bound", mc_domain_name(d, nb, sizeof nb));
+        return mc_seterr(err, MC_E_STATE, "key domain '%s' has no key bound", memctl_domain_name(d, nb, sizeof nb));
     *slot = s;
     return MC_OK;
 }
 
-static mc_status check_slot(const struct mc_ctl *mc, mc_slot slot, struct mc_error *err)
+static mc_status check_slot(const struct memctl *mc, mc_slot slot, struct mc_error *err)
 {
     enum mc_cipher c;
     if (slot == 0 || mc_engine_slot_cipher(mc->engine, slot, &c, NULL) != MC_OK)
@@ -85,13 +85,13 @@ static mc_status check_slot(const struct mc_ctl *mc, mc_slot slot, struct mc_err
     return MC_OK;
 }
 
-mc_status mc_create(const struct mc_platform *p, const struct mc_cache_geom *g, uint32_t max_asid, struct mc_engine *e,
-                    struct mc_dram *d, struct mc_ctl **out, struct mc_error *err)
+mc_status memctl_create(const struct memctl_platform *p, const struct memctl_cache_geom *g, uint32_t max_asid, struct mc_engine *e,
+                    struct mc_dram *d, struct memctl **out, struct mc_error *err)
 {
     if (!out || !e || !d)
-        return mc_seterr(err, MC_E_INVAL, "mc_create needs an engine, a DRAM and an output pointer");
+        return mc_seterr(err, MC_E_INVAL, "memctl_create needs an engine, a DRAM and an output pointer");
     *out = NULL;
-    mc_status st = mc_platform_check(p, err);
+    mc_status st = memctl_platform_check(p, err);
     if (st)
         return st;
     if (max_asid > 0xFFFFF)
@@ -105,7 +105,7 @@ mc_status mc_create(const struct mc_platform *p, const struct mc_cache_geom *g, 
     if (nsets & (nsets - 1))
         return mc_seterr(err, MC_E_INVAL, "cache geometry gives %llu sets; it must be a power of two",
                          (unsigned long long)nsets);
-    struct mc_ctl *mc = calloc(1, sizeof *mc);
+    struct memctl *mc = calloc(1, sizeof *mc);
     if (!mc)
         return mc_seterr(err, MC_E_NOMEM, "out of memory for the memory controller");
     mc->plat = *p;
@@ -119,19 +119,19 @@ mc_status mc_create(const struct mc_platform *p, const struct mc_cache_geom *g, 
     mc->asid_slot = calloc((size_t)max_asid + 1, sizeof *mc->asid_slot);
     mc->lines = calloc((size_t)nsets * ways, sizeof *mc->lines);
     mc->data = calloc((size_t)nsets * ways, LINE);
-    if (p->mode == MC_MODE_TME) {
+    if (p->mode == MEMCTL_MODE_TME) {
         mc->nkeyids = 1u << p->keyid_bits;
         mc->keyid_slot = calloc(mc->nkeyids, sizeof *mc->keyid_slot);
     }
-    if (!mc->asid_slot || !mc->lines || !mc->data || (p->mode == MC_MODE_TME && !mc->keyid_slot)) {
-        mc_destroy(mc);
+    if (!mc->asid_slot || !mc->lines || !mc->data || (p->mode == MEMCTL_MODE_TME && !mc->keyid_slot)) {
+        memctl_destroy(mc);
         return mc_seterr(err, MC_E_NOMEM, "out of memory for the cache");
     }
     *out = mc;
     return MC_OK;
 }
 
-void mc_destroy(struct mc_ctl *mc)
+void memctl_destroy(struct memctl *mc)
 {
     if (!mc)
         return;
@@ -144,13 +144,13 @@ void mc_destroy(struct mc_ctl *mc)
     free(mc);
 }
 
-const struct mc_platform *mc_get_platform(const struct mc_ctl *mc) { return mc ? &mc->plat : NULL; }
-struct mc_engine *mc_get_engine(struct mc_ctl *mc) { return mc ? mc->engine : NULL; }
-struct mc_dram *mc_get_dram(struct mc_ctl *mc) { return mc ? mc->dram : NULL; }
-uint64_t mc_cache_size(const struct mc_ctl *mc) { return mc ? mc->cache_size : 0; }
-unsigned mc_cache_ways(const struct mc_ctl *mc) { return mc ? mc->ways : 0; }
+const struct memctl_platform *memctl_get_platform(const struct memctl *mc) { return mc ? &mc->plat : NULL; }
+struct mc_engine *memctl_get_engine(struct memctl *mc) { return mc ? mc->engine : NULL; }
+struct mc_dram *memctl_get_dram(struct memctl *mc) { return mc ? mc->dram : NULL; }
+uint64_t memctl_cache_size(const struct memctl *mc) { return mc ? mc->cache_size : 0; }
+unsigned memctl_cache_ways(const struct memctl *mc) { return mc ? mc->ways : 0; }
 
-void mc_cache_get_stats(const struct mc_ctl *mc, struct mc_cache_stats *s)
+void memctl_cache_get_stats(const struct memctl *mc, struct memctl_cache_stats *s)
 {
     if (mc && s)
         *s = mc->st;
@@ -158,7 +158,7 @@ void mc_cache_get_stats(const struct mc_ctl *mc, struct mc_cache_stats *s)
 
 /* ------------------------------------------------------------- transfers -- */
 
-static mc_status xform(struct mc_ctl *mc, mc_slot slot, uint64_t pa, const uint8_t *in, uint8_t *out, size_t len,
+static mc_status xform(struct memctl *mc, mc_slot slot, uint64_t pa, const uint8_t *in, uint8_t *out, size_t len,
                        int decrypt, struct mc_error *err)
 {
     if (!slot) {
@@ -173,7 +173,7 @@ static mc_status xform(struct mc_ctl *mc, mc_slot slot, uint64_t pa, const uint8
 /* Move len bytes (whole lines) between DRAM at pa and the caller's buffer (rbuf: DRAM -> decrypt
  * -> rbuf; wbuf: wbuf -> encrypt -> DRAM) with slot's key: one engine call per run DRAM keeps
  * contiguous (up to 1 GiB), so a page or a whole bulk transfer is one call. */
-static mc_status dram_xfer(struct mc_ctl *mc, mc_slot slot, uint64_t pa, uint8_t *rbuf, const uint8_t *wbuf, size_t len,
+static mc_status dram_xfer(struct memctl *mc, mc_slot slot, uint64_t pa, uint8_t *rbuf, const uint8_t *wbuf, size_t len,
                            struct mc_error *err)
 {
     while (len) {
@@ -203,20 +203,20 @@ static mc_status dram_xfer(struct mc_ctl *mc, mc_slot slot, uint64_t pa, uint8_t
     return MC_OK;
 }
 
-static mc_status dram_in(struct mc_ctl *mc, mc_slot slot, uint64_t pa, uint8_t *out, size_t len, struct mc_error *err)
+static mc_status dram_in(struct memctl *mc, mc_slot slot, uint64_t pa, uint8_t *out, size_t len, struct mc_error *err)
 {
     return dram_xfer(mc, slot, pa, out, NULL, len, err);
 }
 
-static mc_status dram_out(struct mc_ctl *mc, mc_slot slot, uint64_t pa, const uint8_t *in, size_t len,
+static mc_status dram_out(struct memctl *mc, mc_slot slot, uint64_t pa, const uint8_t *in, size_t len,
                           struct mc_error *err)
 {
     return dram_xfer(mc, slot, pa, NULL, in, len, err);
 }
 
-static inline uint8_t *ldata(struct mc_ctl *mc, size_t idx) { return mc->data + idx * LINE; }
+static inline uint8_t *ldata(struct memctl *mc, size_t idx) { return mc->data + idx * LINE; }
 
-static mc_status writeback(struct mc_ctl *mc, size_t idx, struct mc_error *err)
+static mc_status writeback(struct memctl *mc, size_t idx, struct mc_error *err)
 {
     struct cline *l = &mc->lines[idx];
     if (!l->valid || !l->dirty)
@@ -232,7 +232,7 @@ static mc_status writeback(struct mc_ctl *mc, size_t idx, struct mc_error *err)
     return st;
 }
 
-static void invalidate(struct mc_ctl *mc, size_t idx)
+static void invalidate(struct memctl *mc, size_t idx)
 {
     if (mc->lines[idx].valid) {
         mc->phint[phint_of(mc->lines[idx].pa)]--;
@@ -245,7 +245,7 @@ static void invalidate(struct mc_ctl *mc, size_t idx)
 
 /* Write back (if dirty) and invalidate. A line whose key vanished is dropped, as hardware
  * would lose it. */
-static mc_status flush_line(struct mc_ctl *mc, size_t idx, struct mc_error *err)
+static mc_status flush_line(struct memctl *mc, size_t idx, struct mc_error *err)
 {
     mc_status st = writeback(mc, idx, err);
     if (st == MC_E_STATE)
@@ -257,7 +257,7 @@ static mc_status flush_line(struct mc_ctl *mc, size_t idx, struct mc_error *err)
 
 /* Find (pa, dom). On a coherent platform, copies of pa under other domains are written back
  * and dropped first (hardware-enforced coherency, 8000_001F EAX[10]). */
-static long lookup(struct mc_ctl *mc, uint64_t pa, uint32_t dom)
+static long lookup(struct memctl *mc, uint64_t pa, uint32_t dom)
 {
     size_t base = (size_t)((pa / LINE) & (mc->nsets - 1)) * mc->ways;
     long found = -1;
@@ -274,7 +274,7 @@ static long lookup(struct mc_ctl *mc, uint64_t pa, uint32_t dom)
 }
 
 /* Find or allocate the line; fill from DRAM when need_fill. */
-static mc_status get_line(struct mc_ctl *mc, uint64_t pa, uint32_t dom, mc_slot slot, bool need_fill, size_t *out,
+static mc_status get_line(struct memctl *mc, uint64_t pa, uint32_t dom, mc_slot slot, bool need_fill, size_t *out,
                           struct mc_error *err)
 {
     long hit = lookup(mc, pa, dom);
@@ -326,13 +326,13 @@ static mc_status get_line(struct mc_ctl *mc, uint64_t pa, uint32_t dom, mc_slot 
     return MC_OK;
 }
 
-mc_status mc_route(const struct mc_ctl *mc, const struct mc_access *a, struct mc_route *out, mc_slot *slot,
+mc_status memctl_route(const struct memctl *mc, const struct memctl_access *a, struct memctl_route *out, mc_slot *slot,
                    struct mc_fault *fault, struct mc_error *err)
 {
     if (!mc || !a || !out || !slot)
-        return mc_seterr(err, MC_E_INVAL, "NULL argument to mc_route");
-    struct mc_route r;
-    mc_status st = mc_select_checked(&mc->plat, a, &r, fault, err);
+        return mc_seterr(err, MC_E_INVAL, "NULL argument to memctl_route");
+    struct memctl_route r;
+    mc_status st = memctl_select_checked(&mc->plat, a, &r, fault, err);
     if (st)
         return st;
     if (r.pa + a->size > mc->dram_size || r.pa + a->size < r.pa)
@@ -345,20 +345,20 @@ mc_status mc_route(const struct mc_ctl *mc, const struct mc_access *a, struct mc
     return MC_OK;
 }
 
-static mc_status do_access(struct mc_ctl *mc, const struct mc_access *a, uint8_t *rbuf, const uint8_t *wbuf,
+static mc_status do_access(struct memctl *mc, const struct memctl_access *a, uint8_t *rbuf, const uint8_t *wbuf,
                            struct mc_fault *fault, struct mc_error *err)
 {
     if (!mc || !a || (!rbuf && !wbuf))
         return mc_seterr(err, MC_E_INVAL, "NULL argument to a memory-controller access");
     if (fault)
         fault->kind = MC_FAULT_NONE;
-    struct mc_route r;
+    struct memctl_route r;
     mc_slot slot = 0;
-    mc_status st = mc_route(mc, a, &r, &slot, fault, err);
+    mc_status st = memctl_route(mc, a, &r, &slot, fault, err);
     if (st)
         return st;
     uint32_t dom = dom_pack(r.dom);
-    bool stream = a->flags & MC_ACC_F_STREAM;
+    bool stream = a->flags & MEMCTL_ACC_F_STREAM;
     if (!stream && a->size <= LINE) {
         /* A small access: start loading the DRAM line a miss would fill from while the cache is
          * searched (host memory latency overlaps the lookup). */
@@ -468,29 +468,29 @@ static mc_status do_access(struct mc_ctl *mc, const struct mc_access *a, uint8_t
     return MC_OK;
 }
 
-mc_status mc_read(struct mc_ctl *mc, const struct mc_access *a, void *buf, struct mc_fault *fault, struct mc_error *err)
+mc_status memctl_read(struct memctl *mc, const struct memctl_access *a, void *buf, struct mc_fault *fault, struct mc_error *err)
 {
     if (!buf)
-        return mc_seterr(err, MC_E_INVAL, "mc_read: NULL buffer");
+        return mc_seterr(err, MC_E_INVAL, "memctl_read: NULL buffer");
     return do_access(mc, a, buf, NULL, fault, err);
 }
 
-mc_status mc_write(struct mc_ctl *mc, const struct mc_access *a, const void *buf, struct mc_fault *fault,
+mc_status memctl_write(struct memctl *mc, const struct memctl_access *a, const void *buf, struct mc_fault *fault,
                    struct mc_error *err)
 {
     if (!buf)
-        return mc_seterr(err, MC_E_INVAL, "mc_write: NULL buffer");
+        return mc_seterr(err, MC_E_INVAL, "memctl_write: NULL buffer");
     mc_status st = do_access(mc, a, NULL, buf, fault, err);
     if (st == MC_OK && mc->observer) {
-        struct mc_route r;
+        struct memctl_route r;
         mc_slot slot;
-        if (mc_route(mc, a, &r, &slot, NULL, NULL) == MC_OK)
+        if (memctl_route(mc, a, &r, &slot, NULL, NULL) == MC_OK)
             mc->observer(mc->observer_ctx, r.pa, a->size, r.dom);
     }
     return st;
 }
 
-void mc_set_write_observer(struct mc_ctl *mc, mc_write_observer_fn fn, void *ctx)
+void memctl_set_write_observer(struct memctl *mc, memctl_write_observer_fn fn, void *ctx)
 {
     if (!mc)
         return;
@@ -500,21 +500,21 @@ void mc_set_write_observer(struct mc_ctl *mc, mc_write_observer_fn fn, void *ctx
 
 /* ---------------------------------------------------------------- flushes -- */
 
-mc_status mc_clflush(struct mc_ctl *mc, const struct mc_access *a, struct mc_fault *fault, struct mc_error *err)
+mc_status memctl_clflush(struct memctl *mc, const struct memctl_access *a, struct mc_fault *fault, struct mc_error *err)
 {
     if (!mc || !a)
-        return mc_seterr(err, MC_E_INVAL, "NULL argument to mc_clflush");
-    struct mc_access one = *a;
+        return mc_seterr(err, MC_E_INVAL, "NULL argument to memctl_clflush");
+    struct memctl_access one = *a;
     one.size = 1;
-    struct mc_route r;
-    mc_status st = mc_select_checked(&mc->plat, &one, &r, fault, err);
+    struct memctl_route r;
+    mc_status st = memctl_select_checked(&mc->plat, &one, &r, fault, err);
     if (st)
         return st;
     long idx = lookup(mc, r.pa & ~(uint64_t)(LINE - 1), dom_pack(r.dom));
     return idx >= 0 ? flush_line(mc, (size_t)idx, err) : MC_OK;
 }
 
-mc_status mc_wbinvd(struct mc_ctl *mc, struct mc_error *err)
+mc_status memctl_wbinvd(struct memctl *mc, struct mc_error *err)
 {
     if (!mc)
         return mc_seterr(err, MC_E_INVAL, "NULL controller");
@@ -528,7 +528,7 @@ mc_status mc_wbinvd(struct mc_ctl *mc, struct mc_error *err)
     return first;
 }
 
-void mc_cache_drop_all(struct mc_ctl *mc)
+void memctl_cache_drop_all(struct memctl *mc)
 {
     if (!mc)
         return;
@@ -539,7 +539,7 @@ void mc_cache_drop_all(struct mc_ctl *mc)
     mc_wipe(mc->data, (size_t)mc->nsets * mc->ways * LINE);
 }
 
-mc_status mc_flush_domain(struct mc_ctl *mc, struct mc_domain d, struct mc_error *err)
+mc_status memctl_flush_domain(struct memctl *mc, struct memctl_domain d, struct mc_error *err)
 {
     if (!mc)
         return mc_seterr(err, MC_E_INVAL, "NULL controller");
@@ -554,27 +554,27 @@ mc_status mc_flush_domain(struct mc_ctl *mc, struct mc_domain d, struct mc_error
     return first;
 }
 
-mc_status mc_clflush_range(struct mc_ctl *mc, uint64_t pa, uint64_t len, struct mc_error *err)
+mc_status memctl_clflush_range(struct memctl *mc, uint64_t pa, uint64_t len, struct mc_error *err)
 {
     if (!mc)
         return mc_seterr(err, MC_E_INVAL, "NULL controller");
     if (len > mc->cache_size)
-        return mc_flush_domain(mc, (struct mc_domain){MC_DOM_PLAIN, 0}, err);
+        return memctl_flush_domain(mc, (struct memctl_domain){MEMCTL_DOM_PLAIN, 0}, err);
     for (uint64_t a = pa & ~(uint64_t)(LINE - 1); a < pa + len; a += LINE) {
         if (mc->phint[phint_of(a)] == 0) { /* no line of this page is cached: skip to the next page */
             a = (a | (MC_FRAME_SIZE - 1)) + 1 - LINE;
             continue;
         }
-        struct mc_access acc = {.addr = a, .size = 1, .kind = MC_ACC_READ, .req = MC_REQ_HOST};
+        struct memctl_access acc = {.addr = a, .size = 1, .kind = MEMCTL_ACC_READ, .req = MEMCTL_REQ_HOST};
         struct mc_fault f;
-        mc_status st = mc_clflush(mc, &acc, &f, err);
+        mc_status st = memctl_clflush(mc, &acc, &f, err);
         if (st)
             return st;
     }
     return MC_OK;
 }
 
-mc_status mc_vm_page_flush(struct mc_ctl *mc, uint64_t pa, uint32_t asid, struct mc_error *err)
+mc_status memctl_vm_page_flush(struct memctl *mc, uint64_t pa, uint32_t asid, struct mc_error *err)
 {
     if (!mc)
         return mc_seterr(err, MC_E_INVAL, "NULL controller");
@@ -583,7 +583,7 @@ mc_status mc_vm_page_flush(struct mc_ctl *mc, uint64_t pa, uint32_t asid, struct
     pa &= ~(uint64_t)(MC_FRAME_SIZE - 1);
     if (pa >= mc->dram_size)
         return mc_seterr(err, MC_E_RANGE, "page 0x%llx lies outside DRAM", (unsigned long long)pa);
-    uint32_t dom = dom_pack((struct mc_domain){MC_DOM_ASID, asid});
+    uint32_t dom = dom_pack((struct memctl_domain){MEMCTL_DOM_ASID, asid});
     for (uint64_t o = 0; o < MC_FRAME_SIZE; o += LINE) {
         long idx = lookup(mc, pa + o, dom);
         if (idx >= 0) {
@@ -597,16 +597,16 @@ mc_status mc_vm_page_flush(struct mc_ctl *mc, uint64_t pa, uint32_t asid, struct
 
 /* --------------------------------------------------------------- bindings -- */
 
-mc_status mc_set_platform(struct mc_ctl *mc, const struct mc_platform *p, struct mc_error *err)
+mc_status memctl_set_platform(struct memctl *mc, const struct memctl_platform *p, struct mc_error *err)
 {
     if (!mc)
         return mc_seterr(err, MC_E_INVAL, "NULL controller");
-    mc_status st = mc_platform_check(p, err);
+    mc_status st = memctl_platform_check(p, err);
     if (st)
         return st;
     mc_slot *kt = NULL;
     uint32_t nk = 0;
-    if (p->mode == MC_MODE_TME) {
+    if (p->mode == MEMCTL_MODE_TME) {
         nk = 1u << p->keyid_bits;
         kt = calloc(nk, sizeof *kt);
         if (!kt)
@@ -614,7 +614,7 @@ mc_status mc_set_platform(struct mc_ctl *mc, const struct mc_platform *p, struct
         for (uint32_t i = 0; i < nk && i < mc->nkeyids; i++)
             kt[i] = mc->keyid_slot[i];
     }
-    st = mc_wbinvd(mc, err);
+    st = memctl_wbinvd(mc, err);
     if (st) {
         free(kt);
         return st;
@@ -622,21 +622,21 @@ mc_status mc_set_platform(struct mc_ctl *mc, const struct mc_platform *p, struct
     free(mc->keyid_slot);
     mc->keyid_slot = kt;
     mc->nkeyids = nk;
-    if (p->mode != MC_MODE_SME)
+    if (p->mode != MEMCTL_MODE_SME)
         memset(mc->asid_slot, 0, ((size_t)mc->max_asid + 1) * sizeof *mc->asid_slot);
-    if (p->mode != MC_MODE_SME)
+    if (p->mode != MEMCTL_MODE_SME)
         mc->host_slot = 0;
-    if (p->mode != MC_MODE_TSME)
+    if (p->mode != MEMCTL_MODE_TSME)
         mc->tsme_slot = 0;
     mc->plat = *p;
     return MC_OK;
 }
 
-mc_status mc_bind_host(struct mc_ctl *mc, mc_slot slot, struct mc_error *err)
+mc_status memctl_bind_host(struct memctl *mc, mc_slot slot, struct mc_error *err)
 {
     if (!mc)
         return mc_seterr(err, MC_E_INVAL, "NULL controller");
-    if (mc->plat.mode != MC_MODE_SME)
+    if (mc->plat.mode != MEMCTL_MODE_SME)
         return mc_seterr(err, MC_E_UNSUPPORTED, "the SME host key needs SME mode (SYSCFG[23]=1, TSME off)");
     mc_status st = check_slot(mc, slot, err);
     if (st)
@@ -645,11 +645,11 @@ mc_status mc_bind_host(struct mc_ctl *mc, mc_slot slot, struct mc_error *err)
     return MC_OK;
 }
 
-mc_status mc_bind_tsme(struct mc_ctl *mc, mc_slot slot, struct mc_error *err)
+mc_status memctl_bind_tsme(struct memctl *mc, mc_slot slot, struct mc_error *err)
 {
     if (!mc)
         return mc_seterr(err, MC_E_INVAL, "NULL controller");
-    if (mc->plat.mode != MC_MODE_TSME)
+    if (mc->plat.mode != MEMCTL_MODE_TSME)
         return mc_seterr(err, MC_E_UNSUPPORTED, "the TSME platform key needs TSME mode");
     mc_status st = check_slot(mc, slot, err);
     if (st)
@@ -658,19 +658,19 @@ mc_status mc_bind_tsme(struct mc_ctl *mc, mc_slot slot, struct mc_error *err)
     return MC_OK;
 }
 
-mc_status mc_bind_asid(struct mc_ctl *mc, uint32_t asid, mc_slot slot, struct mc_error *err)
+mc_status memctl_bind_asid(struct memctl *mc, uint32_t asid, mc_slot slot, struct mc_error *err)
 {
     if (!mc)
         return mc_seterr(err, MC_E_INVAL, "NULL controller");
-    if (mc->plat.mode == MC_MODE_TSME)
+    if (mc->plat.mode == MEMCTL_MODE_TSME)
         return mc_seterr(err, MC_E_UNSUPPORTED,
                          "SEV ASID keys are unavailable with TSME: SYSCFG[23] is set (the BIOS sets it for TSME too), "
                          "but TSME encrypts every access with its one platform key, so this model offers no per-ASID "
                          "keys; SEV needs the BIOS to leave TSME off and enable SME");
-    if (mc->plat.mode != MC_MODE_SME)
+    if (mc->plat.mode != MEMCTL_MODE_SME)
         return mc_seterr(err, MC_E_UNSUPPORTED,
                          "SEV ASID keys need SME mode (SYSCFG[23] MemEncryptionModEn = 1, TSME off); %s",
-                         mc->plat.mode == MC_MODE_OFF ? "the BIOS left SYSCFG[23] clear" : "Intel parts have none");
+                         mc->plat.mode == MEMCTL_MODE_OFF ? "the BIOS left SYSCFG[23] clear" : "Intel parts have none");
     if (asid == 0 || asid > mc->max_asid)
         return mc_seterr(err, MC_E_RANGE, "ASID %u is outside 1..%u", asid, mc->max_asid);
     mc_status st = check_slot(mc, slot, err);
@@ -680,7 +680,7 @@ mc_status mc_bind_asid(struct mc_ctl *mc, uint32_t asid, mc_slot slot, struct mc
     return MC_OK;
 }
 
-mc_status mc_unbind_asid(struct mc_ctl *mc, uint32_t asid, struct mc_error *err)
+mc_status memctl_unbind_asid(struct memctl *mc, uint32_t asid, struct mc_error *err)
 {
     if (!mc)
         return mc_seterr(err, MC_E_INVAL, "NULL controller");
@@ -688,27 +688,27 @@ mc_status mc_unbind_asid(struct mc_ctl *mc, uint32_t asid, struct mc_error *err)
         return mc_seterr(err, MC_E_RANGE, "ASID %u is outside 1..%u", asid, mc->max_asid);
     if (!mc->asid_slot[asid])
         return mc_seterr(err, MC_E_STATE, "ASID %u has no key bound", asid);
-    mc_status st = mc_flush_domain(mc, (struct mc_domain){MC_DOM_ASID, asid}, err);
+    mc_status st = memctl_flush_domain(mc, (struct memctl_domain){MEMCTL_DOM_ASID, asid}, err);
     if (st)
         return st;
     mc->asid_slot[asid] = 0;
     return MC_OK;
 }
 
-mc_slot mc_asid_slot(const struct mc_ctl *mc, uint32_t asid)
+mc_slot memctl_asid_slot(const struct memctl *mc, uint32_t asid)
 {
     return mc && asid <= mc->max_asid ? mc->asid_slot[asid] : 0;
 }
 
-mc_status mc_set_keyid(struct mc_ctl *mc, uint32_t keyid, mc_slot slot, struct mc_error *err)
+mc_status memctl_set_keyid(struct memctl *mc, uint32_t keyid, mc_slot slot, struct mc_error *err)
 {
     if (!mc)
         return mc_seterr(err, MC_E_INVAL, "NULL controller");
-    if (mc->plat.mode != MC_MODE_TME)
+    if (mc->plat.mode != MEMCTL_MODE_TME)
         return mc_seterr(err, MC_E_UNSUPPORTED, "KeyIDs need TME mode (TME_ACTIVATE locked and enabled)");
     if (keyid >= mc->nkeyids)
         return mc_seterr(err, MC_E_RANGE, "KeyID %u is outside 0..%u", keyid, mc->nkeyids - 1);
-    if (slot != MC_KEYID_NOENCRYPT && slot != MC_KEYID_UNBOUND) {
+    if (slot != MEMCTL_KEYID_NOENCRYPT && slot != MEMCTL_KEYID_UNBOUND) {
         mc_status st = check_slot(mc, slot, err);
         if (st)
             return st;
@@ -717,33 +717,33 @@ mc_status mc_set_keyid(struct mc_ctl *mc, uint32_t keyid, mc_slot slot, struct m
     return MC_OK;
 }
 
-mc_slot mc_keyid_slot(const struct mc_ctl *mc, uint32_t keyid)
+mc_slot memctl_keyid_slot(const struct memctl *mc, uint32_t keyid)
 {
     return mc && keyid < mc->nkeyids ? mc->keyid_slot[keyid] : 0;
 }
 
-mc_status mc_set_tme_exclusion(struct mc_ctl *mc, bool enable, uint64_t base, uint64_t mask, struct mc_error *err)
+mc_status memctl_set_tme_exclusion(struct memctl *mc, bool enable, uint64_t base, uint64_t mask, struct mc_error *err)
 {
     if (!mc)
         return mc_seterr(err, MC_E_INVAL, "NULL controller");
-    if (mc->plat.mode != MC_MODE_TME)
+    if (mc->plat.mode != MEMCTL_MODE_TME)
         return mc_seterr(err, MC_E_UNSUPPORTED, "the TME exclusion range needs TME mode");
-    struct mc_platform p = mc->plat;
+    struct memctl_platform p = mc->plat;
     p.excl_enable = enable;
     p.excl_base = enable ? base : 0;
     p.excl_mask = enable ? mask : 0;
-    mc_status st = mc_platform_check(&p, err);
+    mc_status st = memctl_platform_check(&p, err);
     if (st)
         return st;
     mc->plat = p;
     return MC_OK;
 }
 
-void mc_reset(struct mc_ctl *mc)
+void memctl_reset(struct memctl *mc)
 {
     if (!mc)
         return;
-    mc_cache_drop_all(mc);
+    memctl_cache_drop_all(mc);
     /* Destroying a handle twice only returns MC_E_STATE; ignore it. */
     if (mc->host_slot)
         mc_engine_slot_destroy(mc->engine, mc->host_slot, NULL);
@@ -753,29 +753,29 @@ void mc_reset(struct mc_ctl *mc)
         if (mc->asid_slot[i])
             mc_engine_slot_destroy(mc->engine, mc->asid_slot[i], NULL);
     for (uint32_t i = 0; i < mc->nkeyids; i++)
-        if (mc->keyid_slot[i] && mc->keyid_slot[i] != MC_KEYID_NOENCRYPT)
+        if (mc->keyid_slot[i] && mc->keyid_slot[i] != MEMCTL_KEYID_NOENCRYPT)
             mc_engine_slot_destroy(mc->engine, mc->keyid_slot[i], NULL);
     mc->host_slot = mc->tsme_slot = 0;
     memset(mc->asid_slot, 0, ((size_t)mc->max_asid + 1) * sizeof *mc->asid_slot);
     if (mc->keyid_slot)
         memset(mc->keyid_slot, 0, mc->nkeyids * sizeof *mc->keyid_slot);
-    mc->st = (struct mc_cache_stats){0};
+    mc->st = (struct memctl_cache_stats){0};
 }
 
 /* ---------------------------------------------------------------- snapshots -- */
 
-struct mc_ctl_snap {
-    const struct mc_ctl *owner;
-    struct mc_ctl c;        /* scalars; the pointers are the owner's */
+struct memctl_snap {
+    const struct memctl *owner;
+    struct memctl c;        /* scalars; the pointers are the owner's */
     mc_slot *asid_slot;     /* [max_asid + 1] */
     mc_slot *keyid_slot;    /* [c.nkeyids] */
     struct cline *lines;    /* nsets * ways */
     uint8_t *data;          /* nsets * ways * 64 */
 };
 
-static size_t nlines(const struct mc_ctl *mc) { return (size_t)mc->nsets * mc->ways; }
+static size_t nlines(const struct memctl *mc) { return (size_t)mc->nsets * mc->ways; }
 
-void mc_ctl_snap_free(struct mc_ctl_snap *s)
+void memctl_snap_free(struct memctl_snap *s)
 {
     if (!s)
         return;
@@ -788,11 +788,11 @@ void mc_ctl_snap_free(struct mc_ctl_snap *s)
     free(s);
 }
 
-mc_status mc_ctl_snap_save(const struct mc_ctl *mc, struct mc_ctl_snap **out, struct mc_error *err)
+mc_status memctl_snap_save(const struct memctl *mc, struct memctl_snap **out, struct mc_error *err)
 {
     if (!mc || !out)
         return mc_seterr(err, MC_E_INVAL, "controller snapshot: NULL argument");
-    struct mc_ctl_snap *s = calloc(1, sizeof *s);
+    struct memctl_snap *s = calloc(1, sizeof *s);
     if (!s)
         return mc_seterr(err, MC_E_NOMEM, "controller snapshot: out of memory");
     s->owner = mc;
@@ -802,7 +802,7 @@ mc_status mc_ctl_snap_save(const struct mc_ctl *mc, struct mc_ctl_snap **out, st
     s->lines = malloc(nlines(mc) * sizeof *s->lines);
     s->data = malloc(nlines(mc) * LINE);
     if (!s->asid_slot || (mc->nkeyids && !s->keyid_slot) || !s->lines || !s->data) {
-        mc_ctl_snap_free(s);
+        memctl_snap_free(s);
         return mc_seterr(err, MC_E_NOMEM, "controller snapshot: out of memory");
     }
     memcpy(s->asid_slot, mc->asid_slot, ((size_t)mc->max_asid + 1) * sizeof *s->asid_slot);
@@ -814,7 +814,7 @@ mc_status mc_ctl_snap_save(const struct mc_ctl *mc, struct mc_ctl_snap **out, st
     return MC_OK;
 }
 
-mc_status mc_ctl_snap_restore(struct mc_ctl *mc, const struct mc_ctl_snap *s, struct mc_error *err)
+mc_status memctl_snap_restore(struct memctl *mc, const struct memctl_snap *s, struct mc_error *err)
 {
     if (!mc || !s)
         return mc_seterr(err, MC_E_INVAL, "controller snapshot: NULL argument");

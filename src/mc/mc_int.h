@@ -4,9 +4,9 @@
 
 #include <memcrypt/mc.h>
 
-/* mc_select_domain for a platform already validated (the controller checks its platform when
+/* memctl_select_domain for a platform already validated (the controller checks its platform when
  * it is set): the same choice without re-checking the platform on every access. */
-mc_status mc_select_checked(const struct mc_platform *p, const struct mc_access *a, struct mc_route *out,
+mc_status memctl_select_checked(const struct memctl_platform *p, const struct memctl_access *a, struct memctl_route *out,
                             struct mc_fault *fault, struct mc_error *err);
 
 #endif

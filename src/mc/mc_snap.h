@@ -6,9 +6,9 @@
 
 #include <memcrypt/mc.h>
 
-struct mc_ctl_snap;
-mc_status mc_ctl_snap_save(const struct mc_ctl *mc, struct mc_ctl_snap **out, struct mc_error *err);
-mc_status mc_ctl_snap_restore(struct mc_ctl *mc, const struct mc_ctl_snap *s, struct mc_error *err);
-void mc_ctl_snap_free(struct mc_ctl_snap *s); /* wipes the copied plaintext lines */
+struct memctl_snap;
+mc_status memctl_snap_save(const struct memctl *mc, struct memctl_snap **out, struct mc_error *err);
+mc_status memctl_snap_restore(struct memctl *mc, const struct memctl_snap *s, struct mc_error *err);
+void memctl_snap_free(struct memctl_snap *s); /* wipes the copied plaintext lines */
 
 #endif

@@ -12,12 +12,12 @@
 #include "paging/walk_internal.h"
 
 struct mc_lcpu {
-    struct mc_ctl *mc;
+    struct memctl *mc;
     struct mc_tlb *tlb;
     struct mc_paging_regs regs;  /* the CPU's own CR0/CR3/CR4/EFER */
     struct mc_paging_regs nregs; /* what the nested walk and its TLB entries are checked with */
     enum mc_nest nest;
-    enum mc_requester req;
+    enum memctl_requester req;
     uint32_t asid; /* TLB tag; SEV key ASID for guests */
     uint64_t root;
     struct mc_paging_mode mode;
@@ -32,12 +32,12 @@ struct mc_lcpu {
     struct mc_pt_io nested_io; /* nested tables (host memory) */
 };
 
-struct mc_paging_mode mc_paging_mode_of(const struct mc_platform *p)
+struct mc_paging_mode mc_paging_mode_of(const struct memctl_platform *p)
 {
     struct mc_paging_mode pm = {48, -1, MC_PT_X86};
     if (!p)
         return pm;
-    if (p->mode == MC_MODE_SME || p->mode == MC_MODE_TSME) {
+    if (p->mode == MEMCTL_MODE_SME || p->mode == MEMCTL_MODE_TSME) {
         pm.addr_bits = p->phys_bits - p->reduction;
         pm.enc_bit = (int)p->cbit;
     } else {
@@ -49,14 +49,14 @@ struct mc_paging_mode mc_paging_mode_of(const struct mc_platform *p)
 
 /* -------------------------------------------------------------- issuing -- */
 
-static inline mc_status ctl(struct mc_lcpu *c, const struct mc_access *a, void *rbuf, const void *wbuf,
+static inline mc_status ctl(struct mc_lcpu *c, const struct memctl_access *a, void *rbuf, const void *wbuf,
                             struct mc_fault *f, struct mc_error *err)
 {
-    return rbuf ? mc_read(c->mc, a, rbuf, f, err) : mc_write(c->mc, a, wbuf, f, err);
+    return rbuf ? memctl_read(c->mc, a, rbuf, f, err) : memctl_write(c->mc, a, wbuf, f, err);
 }
 
 /* THE HOOK POINT: after all translation, before the controller. */
-static inline mc_status check(struct mc_lcpu *c, const struct mc_access *a, uint64_t va, uint64_t gpa,
+static inline mc_status check(struct mc_lcpu *c, const struct memctl_access *a, uint64_t va, uint64_t gpa,
                               uint64_t page_size, bool priv, bool table, bool nested, bool user, struct mc_fault *f,
                               struct mc_error *err)
 {
@@ -66,8 +66,8 @@ static inline mc_status check(struct mc_lcpu *c, const struct mc_access *a, uint
     return c->check(c->check_ctx, &k, f, err);
 }
 
-/* Table entries: 8-byte reads (MC_ACC_WALK) and accessed/dirty writes. */
-static mc_status table_io(struct mc_lcpu *c, const struct mc_access *a, uint64_t addr, uint64_t gpa, bool priv,
+/* Table entries: 8-byte reads (MEMCTL_ACC_WALK) and accessed/dirty writes. */
+static mc_status table_io(struct mc_lcpu *c, const struct memctl_access *a, uint64_t addr, uint64_t gpa, bool priv,
                           bool nested, uint64_t *rval, uint64_t wval, struct mc_fault *f, struct mc_error *err)
 {
     uint8_t b[8];
@@ -82,25 +82,25 @@ static mc_status table_io(struct mc_lcpu *c, const struct mc_access *a, uint64_t
 
 static mc_status host_rd(void *ctx, uint64_t addr, uint64_t *val, struct mc_fault *f, struct mc_error *err)
 {
-    struct mc_access a = {.addr = addr, .size = 8, .kind = MC_ACC_WALK, .req = MC_REQ_HOST};
+    struct memctl_access a = {.addr = addr, .size = 8, .kind = MEMCTL_ACC_WALK, .req = MEMCTL_REQ_HOST};
     return table_io(ctx, &a, addr, addr, false, false, val, 0, f, err);
 }
 
 static mc_status host_wr(void *ctx, uint64_t addr, uint64_t val, struct mc_fault *f, struct mc_error *err)
 {
-    struct mc_access a = {.addr = addr, .size = 8, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST};
+    struct memctl_access a = {.addr = addr, .size = 8, .kind = MEMCTL_ACC_WRITE, .req = MEMCTL_REQ_HOST};
     return table_io(ctx, &a, addr, addr, false, false, NULL, val, f, err);
 }
 
 static mc_status nested_rd(void *ctx, uint64_t addr, uint64_t *val, struct mc_fault *f, struct mc_error *err)
 {
-    struct mc_access a = {.addr = addr, .size = 8, .kind = MC_ACC_WALK, .req = MC_REQ_HOST};
+    struct memctl_access a = {.addr = addr, .size = 8, .kind = MEMCTL_ACC_WALK, .req = MEMCTL_REQ_HOST};
     return table_io(ctx, &a, addr, addr, false, true, val, 0, f, err);
 }
 
 static mc_status nested_wr(void *ctx, uint64_t addr, uint64_t val, struct mc_fault *f, struct mc_error *err)
 {
-    struct mc_access a = {.addr = addr, .size = 8, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST};
+    struct memctl_access a = {.addr = addr, .size = 8, .kind = MEMCTL_ACC_WRITE, .req = MEMCTL_REQ_HOST};
     return table_io(ctx, &a, addr, addr, false, true, NULL, val, f, err);
 }
 
@@ -148,7 +148,7 @@ static mc_status nested_walk_io(enum mc_nest nest, uint64_t root, struct mc_pagi
 
 static struct mc_paging_mode host_mode(const struct mc_lcpu *c)
 {
-    return mc_paging_mode_of(mc_get_platform(c->mc));
+    return mc_paging_mode_of(memctl_get_platform(c->mc));
 }
 
 /* GPA (no C-bit) -> SPA as issued, through the guest-physical TLB entries. */
@@ -165,7 +165,7 @@ static mc_status nested(struct mc_lcpu *c, uint64_t gpa, unsigned acc, bool tabl
     return st;
 }
 
-mc_status mc_nested_walk(struct mc_ctl *mc, enum mc_nest nest, uint64_t root, uint64_t gpa, unsigned acc, bool table,
+mc_status mc_nested_walk(struct memctl *mc, enum mc_nest nest, uint64_t root, uint64_t gpa, unsigned acc, bool table,
                          struct mc_xlat *out, struct mc_fault *fault, struct mc_error *err)
 {
     if (!mc || !out || (nest != MC_NEST_NPT && nest != MC_NEST_EPT))
@@ -177,7 +177,7 @@ mc_status mc_nested_walk(struct mc_ctl *mc, enum mc_nest nest, uint64_t root, ui
     if (!fault)
         fault = &local;
     fault->kind = MC_FAULT_NONE;
-    return nested_walk_io(nest, root, mc_paging_mode_of(mc_get_platform(mc)), &io, gpa, acc, table, out, fault, err);
+    return nested_walk_io(nest, root, mc_paging_mode_of(memctl_get_platform(mc)), &io, gpa, acc, table, out, fault, err);
 }
 
 /* ----------------------------------------------------------- guest stage -- */
@@ -191,7 +191,7 @@ static mc_status guest_rd(void *ctx, uint64_t addr, uint64_t *val, struct mc_fau
     if (st)
         return st;
     /* Guest page-table walks are always private. */
-    struct mc_access a = {.addr = n.pa, .size = 8, .kind = MC_ACC_WALK, .req = c->req, .asid = c->asid,
+    struct memctl_access a = {.addr = n.pa, .size = 8, .kind = MEMCTL_ACC_WALK, .req = c->req, .asid = c->asid,
                           .guest_c = true};
     return table_io(c, &a, addr, gpa, true, false, val, 0, f, err);
 }
@@ -205,7 +205,7 @@ static mc_status guest_wr(void *ctx, uint64_t addr, uint64_t val, struct mc_faul
     if (st)
         return st;
     /* Accessed/dirty updates: a private write of the table entry. */
-    struct mc_access a = {.addr = n.pa, .size = 8, .kind = MC_ACC_WRITE, .req = c->req, .asid = c->asid,
+    struct memctl_access a = {.addr = n.pa, .size = 8, .kind = MEMCTL_ACC_WRITE, .req = c->req, .asid = c->asid,
                           .guest_c = true};
     return table_io(c, &a, addr, gpa, true, false, NULL, val, f, err);
 }
@@ -294,24 +294,24 @@ static mc_status pxlate(struct mc_lcpu *c, uint64_t gpa, unsigned acc, bool priv
 
 /* ------------------------------------------------------------- accesses -- */
 
-static inline void data_access(const struct mc_lcpu *c, const struct mc_xlat *x, size_t n, enum mc_acc_kind kind,
-                               uint32_t flags, struct mc_access *a)
+static inline void data_access(const struct mc_lcpu *c, const struct mc_xlat *x, size_t n, enum memctl_acc_kind kind,
+                               uint32_t flags, struct memctl_access *a)
 {
-    bool guest = c->req == MC_REQ_GUEST;
-    *a = (struct mc_access){.addr = x->pa, .size = n, .kind = kind, .req = c->req, .asid = guest ? c->asid : 0,
+    bool guest = c->req == MEMCTL_REQ_GUEST;
+    *a = (struct memctl_access){.addr = x->pa, .size = n, .kind = kind, .req = c->req, .asid = guest ? c->asid : 0,
                             .guest_c = guest && x->priv, .flags = flags};
 }
 
 /* Verdict bit of an access type (cached in TLB entries). */
-static inline uint8_t verdict_bit(enum mc_acc_kind kind, unsigned acc)
+static inline uint8_t verdict_bit(enum memctl_acc_kind kind, unsigned acc)
 {
-    return kind == MC_ACC_WRITE ? 2 : kind == MC_ACC_FETCH ? ((acc & MC_PG_USER) ? 4 : 8) : 1;
+    return kind == MEMCTL_ACC_WRITE ? 2 : kind == MEMCTL_ACC_FETCH ? ((acc & MC_PG_USER) ? 4 : 8) : 1;
 }
 
 /* The hook for one data page; with a check epoch, a verdict the TLB entry holds for this epoch
  * is reused, and a fresh MC_OK is recorded there (linear accesses with paging on only: those are
  * the ones with TLB entries). */
-static inline mc_status check_data(struct mc_lcpu *c, const struct mc_access *a, uint64_t va, const struct mc_xlat *x,
+static inline mc_status check_data(struct mc_lcpu *c, const struct memctl_access *a, uint64_t va, const struct mc_xlat *x,
                                    unsigned acc, bool cacheable, struct mc_fault *f, struct mc_error *err)
 {
     const uint8_t bit = verdict_bit(a->kind, acc);
@@ -320,7 +320,7 @@ static inline mc_status check_data(struct mc_lcpu *c, const struct mc_access *a,
         return MC_OK;
     bool guest = c->nest != MC_NEST_NONE;
     mc_status st = check(c, a, va, guest ? x->gpa : x->pa, guest ? x->nested_size : x->page_size,
-                         c->req == MC_REQ_GUEST && (x->priv || a->kind == MC_ACC_FETCH), false, false,
+                         c->req == MEMCTL_REQ_GUEST && (x->priv || a->kind == MEMCTL_ACC_FETCH), false, false,
                          (acc & MC_PG_USER) != 0, f, err);
     if (!st && cacheable)
         tlb_set_check(c->tlb, c->asid, c->root, va, *c->check_epoch, bit);
@@ -344,12 +344,12 @@ static mc_status run(struct mc_lcpu *c, bool phys, uint64_t addr, void *rbuf, co
             return mc_seterr(err, MC_E_INVAL, "an instruction fetch cannot write");
         acc |= MC_PG_WRITE;
     }
-    const enum mc_acc_kind kind = wbuf ? MC_ACC_WRITE : (acc & MC_PG_FETCH) ? MC_ACC_FETCH : MC_ACC_READ;
+    const enum memctl_acc_kind kind = wbuf ? MEMCTL_ACC_WRITE : (acc & MC_PG_FETCH) ? MEMCTL_ACC_FETCH : MEMCTL_ACC_READ;
     struct mc_fault local;
     if (!fault)
         fault = &local;
     fault->kind = MC_FAULT_NONE;
-    struct mc_access a;
+    struct memctl_access a;
     mc_status st;
     const size_t first = 4096 - (size_t)(addr & 4095);
     if (len <= first) { /* one page: the controller changes nothing when it fails */
@@ -378,9 +378,9 @@ static mc_status run(struct mc_lcpu *c, bool phys, uint64_t addr, void *rbuf, co
         data_access(c, &xs[i], n, kind, flags, &a);
         if (c->check && (st = check_data(c, &a, v, &xs[i], acc, !phys, fault, err)))
             goto out;
-        struct mc_route r;
+        struct memctl_route r;
         mc_slot slot;
-        if ((st = mc_route(c->mc, &a, &r, &slot, fault, err)))
+        if ((st = memctl_route(c->mc, &a, &r, &slot, fault, err)))
             goto out;
         done += n;
     }
@@ -425,8 +425,8 @@ mc_status mc_lcpu_phys_access(struct mc_lcpu *c, uint64_t gpa, bool priv, void *
 static mc_status copy_step(struct mc_lcpu *c, uint64_t dst, uint64_t src, size_t n, uint8_t *buf,
                            struct mc_fault *fault, struct mc_error *err)
 {
-    mc_status st = run(c, false, src, buf, NULL, n, 0, false, MC_ACC_F_STREAM, fault, err);
-    return st ? st : run(c, false, dst, NULL, buf, n, 0, false, MC_ACC_F_STREAM, fault, err);
+    mc_status st = run(c, false, src, buf, NULL, n, 0, false, MEMCTL_ACC_F_STREAM, fault, err);
+    return st ? st : run(c, false, dst, NULL, buf, n, 0, false, MEMCTL_ACC_F_STREAM, fault, err);
 }
 
 #define COPY_STEP (32u * 1024u)
@@ -515,15 +515,15 @@ mc_status mc_lcpu_guest_walk(struct mc_lcpu *c, uint64_t va, unsigned acc, struc
 
 /* ------------------------------------------------------------ lifecycle -- */
 
-mc_status mc_lcpu_create(struct mc_ctl *mc, const struct mc_lcpu_config *cfg, struct mc_lcpu **out,
+mc_status mc_lcpu_create(struct memctl *mc, const struct mc_lcpu_config *cfg, struct mc_lcpu **out,
                          struct mc_error *err)
 {
     if (!mc || !cfg || !out)
         return mc_seterr(err, MC_E_INVAL, "mc_lcpu_create needs a controller, a configuration and an output");
     *out = NULL;
-    if (cfg->nest > MC_NEST_EPT || (cfg->req != MC_REQ_HOST && cfg->req != MC_REQ_GUEST))
+    if (cfg->nest > MC_NEST_EPT || (cfg->req != MEMCTL_REQ_HOST && cfg->req != MEMCTL_REQ_GUEST))
         return mc_seterr(err, MC_E_INVAL, "unknown nesting or requester");
-    if ((cfg->req == MC_REQ_GUEST) != (cfg->nest != MC_NEST_NONE) || (cfg->req == MC_REQ_GUEST) != (cfg->asid != 0))
+    if ((cfg->req == MEMCTL_REQ_GUEST) != (cfg->nest != MC_NEST_NONE) || (cfg->req == MEMCTL_REQ_GUEST) != (cfg->asid != 0))
         return mc_seterr(err, MC_E_INVAL, "a vCPU needs nested paging and an ASID/VPID > 0; the host CPU neither");
     if (cfg->asid >= TLB_GPHYS)
         return mc_seterr(err, MC_E_RANGE, "ASID/VPID %u is too large", cfg->asid);
@@ -605,7 +605,7 @@ void mc_lcpu_set_snp(struct mc_lcpu *c, bool snp)
 }
 
 bool mc_lcpu_snp(const struct mc_lcpu *c) { return c && c->snp; }
-enum mc_requester mc_lcpu_requester(const struct mc_lcpu *c) { return c ? c->req : MC_REQ_HOST; }
+enum memctl_requester mc_lcpu_requester(const struct mc_lcpu *c) { return c ? c->req : MEMCTL_REQ_HOST; }
 
 /* ------------------------------------------------------ registers, TLB -- */
 
@@ -681,7 +681,7 @@ void mc_lcpu_flush_all(struct mc_lcpu *c)
 
 void mc_lcpu_set_asid(struct mc_lcpu *c, uint32_t asid)
 {
-    if (c && c->req == MC_REQ_GUEST && asid && asid < TLB_GPHYS)
+    if (c && c->req == MEMCTL_REQ_GUEST && asid && asid < TLB_GPHYS)
         c->asid = asid;
 }
 

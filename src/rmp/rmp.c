@@ -140,9 +140,9 @@ bool mc_rmp_fw_table_ready(const struct mc_rmp *r) { return r && r->table_ready;
 static mc_status ctl_io(struct mc_rmp *r, uint64_t addr, void *buf, size_t len, bool write, struct mc_error *err)
 {
     /* The CPU's and the AMD-SP's RMP accesses: host requester, C=0 (the RMP is not encrypted). */
-    struct mc_access a = {.addr = addr, .size = len, .kind = write ? MC_ACC_WRITE : MC_ACC_READ, .req = MC_REQ_HOST};
+    struct memctl_access a = {.addr = addr, .size = len, .kind = write ? MEMCTL_ACC_WRITE : MEMCTL_ACC_READ, .req = MEMCTL_REQ_HOST};
     struct mc_fault f;
-    return write ? mc_write(r->mc, &a, buf, &f, err) : mc_read(r->mc, &a, buf, &f, err);
+    return write ? memctl_write(r->mc, &a, buf, &f, err) : memctl_read(r->mc, &a, buf, &f, err);
 }
 
 mc_status rmp_get(struct mc_rmp *r, uint64_t pfn, struct mc_rmp_entry *e, struct mc_error *err)
@@ -444,7 +444,7 @@ mc_status mc_rmp_attach(struct mc_machine *m, uint64_t bios_base, uint64_t bios_
     if (!r)
         return mc_seterr(err, MC_E_NOMEM, "out of memory for the RMP unit");
     r->m = m;
-    r->mc = mc_machine_mc(m);
+    r->mc = mc_machine_memctl(m);
     r->dram_size = mc_dram_size(mc_machine_dram(m));
     struct mc_paging_mode pm = mc_machine_paging_mode(m);
     r->cmask = pm.enc_bit >= 0 ? 1ull << pm.enc_bit : 0;

@@ -6,11 +6,11 @@
 static uint64_t access_bits(const struct mc_access_check *k)
 {
     uint64_t c = MC_PF_P;
-    if (k->a->kind == MC_ACC_WRITE)
+    if (k->a->kind == MEMCTL_ACC_WRITE)
         c |= MC_PF_W;
     if (k->user)
         c |= MC_PF_U;
-    if (k->a->kind == MC_ACC_FETCH)
+    if (k->a->kind == MEMCTL_ACC_FETCH)
         c |= MC_PF_ID;
     return c;
 }
@@ -43,8 +43,8 @@ static mc_status any_assigned(struct mc_rmp *r, uint64_t first, uint64_t last, b
 static mc_status check_host(struct mc_rmp *r, const struct mc_access_check *k, struct mc_fault *f,
                             struct mc_error *err)
 {
-    const struct mc_access *a = k->a;
-    if (a->kind != MC_ACC_WRITE)
+    const struct memctl_access *a = k->a;
+    if (a->kind != MEMCTL_ACC_WRITE)
         return MC_OK;
     uint64_t spa = a->addr & ~r->cmask;
     uint64_t first = spa >> 12, last = (spa + a->size - 1) >> 12;
@@ -61,7 +61,7 @@ static mc_status check_host(struct mc_rmp *r, const struct mc_access_check *k, s
             r->gen++; /* a store into the table itself (before SNP_INIT made it Firmware) */
         return MC_OK;
     }
-    if (a->req == MC_REQ_GUEST) /* a guest without SNP: the hypervisor learns of it as an #NPF */
+    if (a->req == MEMCTL_REQ_GUEST) /* a guest without SNP: the hypervisor learns of it as an #NPF */
         return rmp_fault(f, MC_FAULT_NPF,
                          access_bits(k) | MC_NPF_RMP | (k->table ? MC_NPF_TABLE : MC_NPF_FINAL), k->gpa, err,
                          "#NPF (RMP): a write of a guest without SNP to an assigned page");
@@ -81,8 +81,8 @@ static mc_status npf(struct mc_fault *f, const struct mc_access_check *k, uint64
 static uint8_t vmpl_need(const struct mc_access_check *k)
 {
     switch (k->a->kind) {
-    case MC_ACC_WRITE: return MC_VMPL_WRITE;
-    case MC_ACC_FETCH: return k->user ? MC_VMPL_EXEC_USER : MC_VMPL_EXEC_SUPER;
+    case MEMCTL_ACC_WRITE: return MC_VMPL_WRITE;
+    case MEMCTL_ACC_FETCH: return k->user ? MC_VMPL_EXEC_USER : MC_VMPL_EXEC_SUPER;
     default: return MC_VMPL_READ;
     }
 }
@@ -90,7 +90,7 @@ static uint8_t vmpl_need(const struct mc_access_check *k)
 static mc_status check_guest(struct mc_rmp *r, const struct mc_access_check *k, struct mc_fault *f,
                              struct mc_error *err)
 {
-    const struct mc_access *a = k->a;
+    const struct memctl_access *a = k->a;
     uint64_t pfn = (a->addr & ~r->cmask) >> 12;
     struct mc_rmp_entry e = {0};
     bool large = false;
@@ -114,7 +114,7 @@ static mc_status check_guest(struct mc_rmp *r, const struct mc_access_check *k, 
     if (!e.validated)
         return rmp_fault(f, MC_FAULT_VC, MC_VC_NOT_VALIDATED, k->gpa, err,
                          "#VC 0x404: an access to a page the guest has not validated");
-    if (e.vmsa && a->kind == MC_ACC_WRITE && !k->table)
+    if (e.vmsa && a->kind == MEMCTL_ACC_WRITE && !k->table)
         return npf(f, k, MC_NPF_RMP | MC_NPF_ENC, err, "#NPF (RMP): a guest write to a VMSA page");
     if (k->vmpl && k->vmpl < 4 && !(e.perm[k->vmpl] & vmpl_need(k)))
         return npf(f, k, MC_NPF_VMPL | MC_NPF_ENC, err,
@@ -127,7 +127,7 @@ mc_status mc_rmp_check(void *rmp, const struct mc_access_check *k, struct mc_fau
     struct mc_rmp *r = rmp;
     if (!r || !k || !r->snp_en)
         return MC_OK;
-    if (k->a->req == MC_REQ_GUEST && k->snp && !k->nested)
+    if (k->a->req == MEMCTL_REQ_GUEST && k->snp && !k->nested)
         return check_guest(r, k, f, err);
     return check_host(r, k, f, err);
 }

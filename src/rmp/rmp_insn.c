@@ -212,7 +212,7 @@ static mc_status guest_front(struct mc_rmp *r, struct mc_lcpu *v, const void *ea
         return mc_seterr(err, MC_E_INVAL, "%s needs the RMP unit, a vCPU and an output", name);
     if (f)
         f->kind = MC_FAULT_NONE;
-    if (!r->snp_en || mc_lcpu_requester(v) != MC_REQ_GUEST || !mc_lcpu_snp(v))
+    if (!r->snp_en || mc_lcpu_requester(v) != MEMCTL_REQ_GUEST || !mc_lcpu_snp(v))
         return ud(f, err, "#UD: an RMP guest instruction outside an SNP-active guest");
     return MC_OK;
 }

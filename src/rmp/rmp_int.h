@@ -6,7 +6,7 @@
 
 struct mc_rmp {
     struct mc_machine *m;
-    struct mc_ctl *mc;
+    struct memctl *mc;
     uint64_t bios_base, bios_end; /* what the BIOS programmed (reset values) */
     uint64_t base, end;           /* the MSRs: RMP_BASE (bits 12:0 clear), RMP_END (bits 12:0 set) */
     uint64_t dram_size;

@@ -74,11 +74,11 @@ static double now_s(void)
 static mc_status host_rw(struct run *x, uint64_t spa, void *buf, size_t len, bool write, struct mc_error *err)
 {
     /* Bulk transfers (the firmware image) go through the controller as streamed runs. */
-    struct mc_access a = {.addr = spa, .size = len, .kind = write ? MC_ACC_WRITE : MC_ACC_READ, .req = MC_REQ_HOST,
-                          .flags = len >= 4096 ? MC_ACC_F_STREAM : 0};
+    struct memctl_access a = {.addr = spa, .size = len, .kind = write ? MEMCTL_ACC_WRITE : MEMCTL_ACC_READ, .req = MEMCTL_REQ_HOST,
+                          .flags = len >= 4096 ? MEMCTL_ACC_F_STREAM : 0};
     struct mc_fault f;
-    struct mc_ctl *mc = mc_machine_mc(x->m);
-    return write ? mc_write(mc, &a, buf, &f, err) : mc_read(mc, &a, buf, &f, err);
+    struct memctl *mc = mc_machine_memctl(x->m);
+    return write ? memctl_write(mc, &a, buf, &f, err) : memctl_read(mc, &a, buf, &f, err);
 }
 
 static mc_status fw(struct run *x, uint32_t cmd, void *buf, size_t len, uint32_t *status, struct mc_error *err)
@@ -122,7 +122,7 @@ static mc_status boot_platform(struct run *x, const struct mc_cpu_profile *prof,
     x->m = mc_board_machine(x->b);
     x->vmm = mc_board_vmm(x->b);
     if (o->write_observer)
-        mc_set_write_observer(mc_machine_mc(x->m), o->write_observer, o->observer_ctx);
+        memctl_set_write_observer(mc_machine_memctl(x->m), o->write_observer, o->observer_ctx);
     return MC_OK;
 }
 
@@ -233,9 +233,9 @@ static mc_status view_page(struct run *x, struct mc_vcpu *v, uint64_t gpa, struc
     uint64_t spa;
     out->gpa = gpa;
     mc_status st = mc_guest_load(v, WL_VA + gpa, out->guest, 64, false, &f, err);
-    if (st || (st = mc_vm_npt_translate(x->vm, gpa, MC_ACC_READ, &spa, &f, err)))
+    if (st || (st = mc_vm_npt_translate(x->vm, gpa, MEMCTL_ACC_READ, &spa, &f, err)))
         return st;
-    unsigned cbit = mc_get_platform(mc_machine_mc(x->m))->cbit;
+    unsigned cbit = memctl_get_platform(mc_machine_memctl(x->m))->cbit;
     out->spa = spa & ~(1ull << cbit);
     /* The caches are written back first, so DRAM holds what the lines hold. */
     if ((st = mc_machine_wbinvd(x->m, err)) || (st = mc_vm_host_read(x->vm, gpa, out->hypervisor, 64, err)) ||
@@ -335,7 +335,7 @@ static mc_status workload(struct run *x, const uint8_t *secret_guid, const uint8
     uint8_t got[32];
     uint64_t bus, slot;
     if ((st = mc_swiotlb_init(&sw, v, WL_VA + WL_SWIOTLB_GPA, WL_SWIOTLB_GPA, WL_SWIOTLB_LEN, err)) ||
-        (st = mc_dma_init(&dma, mc_machine_mc(x->m), 64, err)) ||
+        (st = mc_dma_init(&dma, mc_machine_memctl(x->m), 64, err)) ||
         (st = mc_guest_store(v, WL_VA + WL_PRIV_GPA + 64, req, sizeof req, false, &f, err)) ||
         (st = mc_swiotlb_map(&sw, WL_VA + WL_PRIV_GPA + 64, sizeof req, true, &bus, &slot, err)) ||
         (st = mc_dma_read(&dma, bus, r->io_device_saw, sizeof r->io_device_saw, &f, err)) ||
@@ -346,9 +346,9 @@ static mc_status workload(struct run *x, const uint8_t *secret_guid, const uint8
     /* A device reading the private request directly gets ciphertext. */
     uint64_t priv_spa;
     uint8_t direct[32];
-    if ((st = mc_vm_npt_translate(x->vm, WL_PRIV_GPA + 64, MC_ACC_READ, &priv_spa, &f, err)) ||
+    if ((st = mc_vm_npt_translate(x->vm, WL_PRIV_GPA + 64, MEMCTL_ACC_READ, &priv_spa, &f, err)) ||
         (st = mc_machine_wbinvd(x->m, err)) ||
-        (st = mc_dma_read(&dma, priv_spa & ~(1ull << mc_get_platform(mc_machine_mc(x->m))->cbit), direct,
+        (st = mc_dma_read(&dma, priv_spa & ~(1ull << memctl_get_platform(mc_machine_memctl(x->m))->cbit), direct,
                           sizeof direct, &f, err)))
         return st;
     r->io_direct_ciphertext = memcmp(direct, req, sizeof req) != 0;

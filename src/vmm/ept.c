@@ -106,9 +106,9 @@ mc_status mc_ept_add_vcpu(struct mc_ept *e, uint16_t vpid, struct mc_lcpu **out,
     if (e->ncpu >= MC_EPT_MAX_VCPUS)
         return mc_seterr(err, MC_E_FULL, "An EPT serves at most %u vCPUs.", MC_EPT_MAX_VCPUS);
     /* The guest sees MAXPHYADDR unchanged and no encryption bit: its tables hold plain GPAs. */
-    struct mc_lcpu_config cc = {.nest = MC_NEST_EPT, .req = MC_REQ_GUEST, .asid = vpid, .nroot = mc_ept_eptp(e),
+    struct mc_lcpu_config cc = {.nest = MC_NEST_EPT, .req = MEMCTL_REQ_GUEST, .asid = vpid, .nroot = mc_ept_eptp(e),
                                 .mode = {maxphy(e), -1, MC_PT_X86}};
-    mc_status s = mc_lcpu_create(mc_machine_mc(e->m), &cc, &e->cpu[e->ncpu], err);
+    mc_status s = mc_lcpu_create(mc_machine_memctl(e->m), &cc, &e->cpu[e->ncpu], err);
     if (s == MC_OK)
         *out = e->cpu[e->ncpu++];
     return s;
@@ -204,7 +204,7 @@ mc_status mc_ept_translate(struct mc_ept *e, uint64_t gpa, unsigned acc, uint64_
     if (!e || !hpa)
         return mc_seterr(err, MC_E_INVAL, "mc_ept_translate needs an EPT and an output.");
     struct mc_xlat x;
-    mc_status s = mc_nested_walk(mc_machine_mc(e->m), MC_NEST_EPT, mc_ept_eptp(e), gpa, acc, false, &x, fault, err);
+    mc_status s = mc_nested_walk(mc_machine_memctl(e->m), MC_NEST_EPT, mc_ept_eptp(e), gpa, acc, false, &x, fault, err);
     if (s == MC_OK)
         *hpa = x.pa;
     return s;

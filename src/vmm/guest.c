@@ -244,12 +244,12 @@ mc_status mc_guest_set_shared(struct mc_vcpu *v, uint64_t va, uint64_t len, bool
             continue;
         /* Flush in the old key domain before the C-bit changes (digest 2.3). */
         if (was_private) {
-            s = mc_vm_page_flush(vm->vmm->mc, spa & ~(1ull << vm->vmm->cbit) & ~4095ull, asid, err);
+            s = memctl_vm_page_flush(vm->vmm->mc, spa & ~(1ull << vm->vmm->cbit) & ~4095ull, asid, err);
         } else {
             for (unsigned l = 0; !s && l < 64; l++) {
-                struct mc_access a = {.addr = (spa & ~4095ull) + 64ull * l, .size = 1, .kind = MC_ACC_READ,
-                                      .req = MC_REQ_GUEST, .asid = asid, .guest_c = false};
-                s = mc_clflush(vm->vmm->mc, &a, &f, err);
+                struct memctl_access a = {.addr = (spa & ~4095ull) + 64ull * l, .size = 1, .kind = MEMCTL_ACC_READ,
+                                      .req = MEMCTL_REQ_GUEST, .asid = asid, .guest_c = false};
+                s = memctl_clflush(vm->vmm->mc, &a, &f, err);
             }
         }
         if (!s) {
@@ -314,8 +314,8 @@ mc_status mc_swiotlb_map(struct mc_swiotlb *sw, uint64_t va, size_t len, bool to
         s = vm_run_asid(sw->v->vm, &asid, err);
         if (s)
             break;
-        struct mc_access a = {.addr = spa + l, .size = 1, .kind = MC_ACC_READ, .req = MC_REQ_GUEST, .asid = asid};
-        s = mc_clflush(sw->v->vm->vmm->mc, &a, &f, err);
+        struct memctl_access a = {.addr = spa + l, .size = 1, .kind = MEMCTL_ACC_READ, .req = MEMCTL_REQ_GUEST, .asid = asid};
+        s = memctl_clflush(sw->v->vm->vmm->mc, &a, &f, err);
     }
     mc_wipe(tmp, sizeof tmp);
     if (s)

@@ -14,8 +14,8 @@ mc_status vm_host_pt_read(void *ctx, uint64_t addr, uint64_t *val, struct mc_fau
 {
     struct mc_vm *vm = ctx;
     uint8_t b[8];
-    struct mc_access a = {.addr = addr, .size = 8, .kind = MC_ACC_WALK, .req = MC_REQ_HOST};
-    mc_status s = mc_read(vm->vmm->mc, &a, b, fault, err);
+    struct memctl_access a = {.addr = addr, .size = 8, .kind = MEMCTL_ACC_WALK, .req = MEMCTL_REQ_HOST};
+    mc_status s = memctl_read(vm->vmm->mc, &a, b, fault, err);
     if (!s) {
         uint64_t v = 0;
         for (int i = 7; i >= 0; i--)
@@ -31,8 +31,8 @@ mc_status vm_host_pt_write(void *ctx, uint64_t addr, uint64_t val, struct mc_fau
     uint8_t b[8];
     for (int i = 0; i < 8; i++)
         b[i] = (uint8_t)(val >> (8 * i));
-    struct mc_access a = {.addr = addr, .size = 8, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST};
-    return mc_write(vm->vmm->mc, &a, b, fault, err);
+    struct memctl_access a = {.addr = addr, .size = 8, .kind = MEMCTL_ACC_WRITE, .req = MEMCTL_REQ_HOST};
+    return memctl_write(vm->vmm->mc, &a, b, fault, err);
 }
 
 static uint64_t enc(const struct mc_vm *vm) { return vm->npt_enc ? 1ull << vm->vmm->cbit : 0; }
@@ -53,10 +53,10 @@ static mc_status entry_read(struct mc_vm *vm, uint64_t table_spa, unsigned idx, 
  * are not cached go through the engine in one call; cached copies are honoured). */
 static mc_status table_write(struct mc_vm *vm, uint64_t table_spa, const uint8_t page[4096], struct mc_error *err)
 {
-    struct mc_access a = {.addr = table_spa | enc(vm), .size = 4096, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST,
-                          .flags = MC_ACC_F_STREAM};
+    struct memctl_access a = {.addr = table_spa | enc(vm), .size = 4096, .kind = MEMCTL_ACC_WRITE, .req = MEMCTL_REQ_HOST,
+                          .flags = MEMCTL_ACC_F_STREAM};
     struct mc_fault f;
-    return mc_write(vm->vmm->mc, &a, page, &f, err);
+    return memctl_write(vm->vmm->mc, &a, page, &f, err);
 }
 
 /* Tables: one PML4, one PDPT per 512 GiB, one PD per 1 GiB; leaves are 2 MiB pages with C=0

@@ -32,7 +32,7 @@ mc_status mc_vmm_create(struct mc_machine *m, const struct mc_vmm_fw_ops *fw, ui
     }
     v->m = m;
     v->fw = *fw;
-    v->mc = mc_machine_mc(m);
+    v->mc = mc_machine_memctl(m);
     v->pool_base = pool_base;
     v->pool_size = pool_size;
     v->max_asid = f.max_asid;
@@ -71,25 +71,25 @@ mc_status mc_vmm_alloc(struct mc_vmm *v, uint64_t size, uint64_t *spa, struct mc
 
 static mc_status host_write(struct mc_vmm *v, uint64_t pa, const void *buf, size_t len, struct mc_error *err)
 {
-    struct mc_access a = {.addr = pa, .size = len, .kind = MC_ACC_WRITE, .req = MC_REQ_HOST,
-                          .flags = len >= 4096 ? MC_ACC_F_STREAM : 0};
+    struct memctl_access a = {.addr = pa, .size = len, .kind = MEMCTL_ACC_WRITE, .req = MEMCTL_REQ_HOST,
+                          .flags = len >= 4096 ? MEMCTL_ACC_F_STREAM : 0};
     struct mc_fault f;
     /* The hypervisor's stores through its direct map meet the RMP check like any host write. */
     mc_status st = len ? mc_rmp_check_host_write(v->rmp, pa, len, &f, err) : MC_OK;
-    return st || !len ? st : mc_write(v->mc, &a, buf, &f, err);
+    return st || !len ? st : memctl_write(v->mc, &a, buf, &f, err);
 }
 
 static mc_status host_read(struct mc_vmm *v, uint64_t pa, void *buf, size_t len, struct mc_error *err)
 {
-    struct mc_access a = {.addr = pa, .size = len, .kind = MC_ACC_READ, .req = MC_REQ_HOST};
+    struct memctl_access a = {.addr = pa, .size = len, .kind = MEMCTL_ACC_READ, .req = MEMCTL_REQ_HOST};
     struct mc_fault f;
-    return len ? mc_read(v->mc, &a, buf, &f, err) : MC_OK;
+    return len ? memctl_read(v->mc, &a, buf, &f, err) : MC_OK;
 }
 
 /* Write back and drop a host range from the cache (what KVM's sev_clflush_pages does). */
 static mc_status host_flush(struct mc_vmm *v, uint64_t pa, uint64_t len, struct mc_error *err)
 {
-    return mc_clflush_range(v->mc, pa, len, err);
+    return memctl_clflush_range(v->mc, pa, len, err);
 }
 
 /* ---- VMs --------------------------------------------------------------------------------- */
@@ -211,7 +211,7 @@ mc_status mc_vm_create(struct mc_vmm *v, const struct mc_vm_config *cfg, struct 
         s = mc_vmm_alloc(v, cfg->mem_size, &vm->mem_spa, err);
     if (!s)
         s = vm_npt_build(vm, err);
-    struct mc_lcpu_config cc = {.nest = MC_NEST_NPT, .req = MC_REQ_GUEST, .asid = asid, .nroot = vm->hcr3,
+    struct mc_lcpu_config cc = {.nest = MC_NEST_NPT, .req = MEMCTL_REQ_GUEST, .asid = asid, .nroot = vm->hcr3,
                                 .mode = vm_guest_mode(v), .sev = true};
     for (unsigned i = 0; !s && i < vm->nvcpu; i++) {
         s = mc_lcpu_create(v->mc, &cc, &vm->vcpu[i].cpu, err);
@@ -422,7 +422,7 @@ mc_status mc_vm_dram_read(struct mc_vm *vm, uint64_t gpa, void *buf, size_t len,
 {
     mc_status s = gpa_range(vm, gpa, len, err);
     if (!s)
-        s = mc_wbinvd(vm->vmm->mc, err); /* what reaches the chips */
+        s = memctl_wbinvd(vm->vmm->mc, err); /* what reaches the chips */
     return s ? s : mc_dram_read(mc_machine_dram(vm->vmm->m), vm->mem_spa + gpa, buf, len, err);
 }
 

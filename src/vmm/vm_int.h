@@ -13,7 +13,7 @@
 struct mc_vmm {
     struct mc_machine *m;
     struct mc_vmm_fw_ops fw; /* the host driver's mailbox */
-    struct mc_ctl *mc;
+    struct memctl *mc;
     uint64_t pool_base, pool_size, pool_next;
     uint32_t max_asid, min_sev_asid;
     uint8_t *asid_used;     /* [0..max_asid] */

@@ -189,7 +189,7 @@ static mc_status make(struct demo *d, const struct opts *o, const char *seed_tag
         return st;
     *m = mc_board_machine(*b);
     if (d->pic.path)
-        mc_set_write_observer(mc_machine_mc(*m), viz_map_observe, &d->pic.map);
+        memctl_set_write_observer(mc_machine_memctl(*m), viz_map_observe, &d->pic.map);
     return st;
 }
 
@@ -254,8 +254,8 @@ static int run_sme(const struct mc_cli_cmd *cmd, int argc, char **argv)
     TRY(mc_machine_load(m, VA_PLAIN, b, SECRET_LEN, false, NULL, &e));
     view(&d, "CPU load through a C=0 alias of the frame", b, SECRET_LEN);
     struct mc_dma_port d64, d32;
-    TRY(mc_dma_init(&d64, mc_machine_mc(m), 64, &e));
-    TRY(mc_dma_init(&d32, mc_machine_mc(m), 32, &e));
+    TRY(mc_dma_init(&d64, mc_machine_memctl(m), 64, &e));
+    TRY(mc_dma_init(&d32, mc_machine_memctl(m), 32, &e));
     TRY(mc_dma_read(&d64, c | PA_DATA, b, SECRET_LEN, NULL, &e));
     view(&d, "64-bit DMA device, bus address with C-bit", b, SECRET_LEN);
     TRY(mc_dma_read(&d64, PA_DATA, b, SECRET_LEN, NULL, &e));
@@ -263,7 +263,7 @@ static int run_sme(const struct mc_cli_cmd *cmd, int argc, char **argv)
     struct mc_error e2;
     if (mc_dma_read(&d32, c | PA_DATA, b, SECRET_LEN, NULL, &e2) != MC_OK)
         fail_line(&d, "32-bit DMA device asks for the C=1 address", &e2);
-    TRY(mc_dma_bounce_to_device(mc_machine_mc(m), c | PA_DATA, PA_BOUNCE, SECRET_LEN, &e));
+    TRY(mc_dma_bounce_to_device(mc_machine_memctl(m), c | PA_DATA, PA_BOUNCE, SECRET_LEN, &e));
     TRY(mc_dma_read(&d32, PA_BOUNCE, b, SECRET_LEN, NULL, &e));
     view(&d, "32-bit DMA device, via a C=0 bounce buffer", b, SECRET_LEN);
     say(&d, "Reset: the memory controller draws a new host key; DRAM keeps its bytes.");
@@ -300,13 +300,13 @@ static int run_tsme(const struct mc_cli_cmd *cmd, int argc, char **argv)
     TRY(mc_dram_read(mc_machine_dram(m), PA_DATA, b, SECRET_LEN, &e));
     view(&d, "DRAM bus (raw port) after WBINVD", b, SECRET_LEN);
     struct mc_dma_port d32;
-    TRY(mc_dma_init(&d32, mc_machine_mc(m), 32, &e));
+    TRY(mc_dma_init(&d32, mc_machine_memctl(m), 32, &e));
     TRY(mc_dma_read(&d32, PA_DATA, b, SECRET_LEN, NULL, &e));
     view(&d, "32-bit DMA device (no C-bit, no bounce)", b, SECRET_LEN);
     mc_slot s;
     struct mc_error e2;
     if (mc_engine_slot_generate(mc_machine_engine(m), MC_CIPHER_AES128_XTS, &s, &e2) == MC_OK &&
-        mc_bind_asid(mc_machine_mc(m), 1, s, &e2) != MC_OK)
+        memctl_bind_asid(mc_machine_memctl(m), 1, s, &e2) != MC_OK)
         fail_line(&d, "Bind an SEV ASID key", &e2);
     say(&d, "Reset: a new platform key.");
     TRY(mc_machine_reset(m, &e));
@@ -361,7 +361,7 @@ static int run_cold_boot(const struct mc_cli_cmd *cmd, int argc, char **argv)
     TRY(mc_machine_phys_read(m, c | PA_DATA, b, SECRET_LEN, NULL, &e));
     view(&d, "boot 2 (new key): CPU load with C=1", b, SECRET_LEN);
     struct mc_dma_port dev;
-    TRY(mc_dma_init(&dev, mc_machine_mc(m), 64, &e));
+    TRY(mc_dma_init(&dev, mc_machine_memctl(m), 64, &e));
     TRY(mc_dma_read(&dev, c | PA_DATA, b, SECRET_LEN, NULL, &e));
     view(&d, "boot 2: DMA device with C-bit (new key)", b, SECRET_LEN);
     mc_board_destroy(bd);
@@ -386,7 +386,7 @@ static int run_cache_alias(const struct mc_cli_cmd *cmd, int argc, char **argv)
     TRY(paging_on(m, &e));
     uint8_t b[SECRET_LEN];
     say(&d, "The cache holds plaintext lines tagged (physical line, key domain); C=0 and C=1 are different tags.");
-    if (mc_get_platform(mc_machine_mc(m))->coherent)
+    if (memctl_get_platform(mc_machine_memctl(m))->coherent)
         say(&d, "This platform enumerates 8000_001F EAX[10]: hardware keeps the domains coherent, so no stale "
                 "line appears (try --platform rome to see the hazard).");
     TRY(mc_machine_load(m, VA_PLAIN, b, SECRET_LEN, false, NULL, &e));
@@ -398,7 +398,7 @@ static int run_cache_alias(const struct mc_cli_cmd *cmd, int argc, char **argv)
     TRY(mc_dram_read(mc_machine_dram(m), PA_DATA, b, SECRET_LEN, &e));
     view(&d, "DRAM bus before any flush", b, SECRET_LEN);
     struct mc_dma_port dev;
-    TRY(mc_dma_init(&dev, mc_machine_mc(m), 64, &e));
+    TRY(mc_dma_init(&dev, mc_machine_memctl(m), 64, &e));
     TRY(mc_dma_read(&dev, mc_machine_enc_bit(m) | PA_DATA, b, SECRET_LEN, NULL, &e));
     view(&d, "DMA device with C-bit (host-key tag)", b, SECRET_LEN);
     TRY(mc_dma_read(&dev, PA_DATA, b, SECRET_LEN, NULL, &e));
@@ -413,10 +413,10 @@ static int run_cache_alias(const struct mc_cli_cmd *cmd, int argc, char **argv)
     /* A guest's private line. */
     mc_slot s;
     TRY(mc_engine_slot_generate(mc_machine_engine(m), MC_CIPHER_AES128_XTS, &s, &e));
-    TRY(mc_bind_asid(mc_machine_mc(m), 1, s, &e));
-    struct mc_access a = {.addr = PA_GUEST, .size = SECRET_LEN, .kind = MC_ACC_WRITE, .req = MC_REQ_GUEST, .asid = 1,
+    TRY(memctl_bind_asid(mc_machine_memctl(m), 1, s, &e));
+    struct memctl_access a = {.addr = PA_GUEST, .size = SECRET_LEN, .kind = MEMCTL_ACC_WRITE, .req = MEMCTL_REQ_GUEST, .asid = 1,
                           .guest_c = true};
-    TRY(mc_write(mc_machine_mc(m), &a, SECRET, NULL, &e));
+    TRY(memctl_write(mc_machine_memctl(m), &a, SECRET, NULL, &e));
     say(&d, "An SEV guest (ASID 1) writes the secret to a private page; it sits dirty in the cache.");
     TRY(mc_dram_read(mc_machine_dram(m), PA_GUEST, b, SECRET_LEN, &e));
     view(&d, "DRAM bus before any flush", b, SECRET_LEN);
@@ -428,8 +428,8 @@ static int run_cache_alias(const struct mc_cli_cmd *cmd, int argc, char **argv)
     view(&d, "DRAM bus after VM_PAGE_FLUSH(va | ASID 1)", b, SECRET_LEN);
     TRY(mc_machine_load(m, VA_GUEST, b, SECRET_LEN, false, NULL, &e));
     view(&d, "hypervisor load through its C=1 mapping", b, SECRET_LEN);
-    a.kind = MC_ACC_READ;
-    TRY(mc_read(mc_machine_mc(m), &a, b, NULL, &e));
+    a.kind = MEMCTL_ACC_READ;
+    TRY(memctl_read(mc_machine_memctl(m), &a, b, NULL, &e));
     view(&d, "guest ASID 1 load (private)", b, SECRET_LEN);
     say(&d, "Reset: cache contents are lost, every key is new.");
     TRY(mc_machine_reset(m, &e));

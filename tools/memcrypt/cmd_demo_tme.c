@@ -157,7 +157,7 @@ static int t_begin(struct tdemo *d, const struct topts *o, const char *name, con
     d->m = mc_board_machine(d->b);
     d->t = mc_board_tme(d->b);
     if (d->pic.path)
-        mc_set_write_observer(mc_machine_mc(d->m), viz_map_observe, &d->pic.map);
+        memctl_set_write_observer(mc_machine_memctl(d->m), viz_map_observe, &d->pic.map);
     if (d->json) {
         mc_json_begin(&d->j, stdout);
         mc_json_obj(&d->j, NULL);
@@ -398,8 +398,8 @@ static int run_demo_mktme(const struct mc_cli_cmd *cmd, int argc, char **argv)
              mc_tme_get_config(d.t)->maxphyaddr - 1, mc_tme_keyid_shift(d.t));
     t_note(&d, line);
     struct mc_dma_port dev, dev_narrow;
-    TRYV(mc_dma_init(&dev, mc_machine_mc(d.m), 64, &e));
-    TRYV(mc_dma_init(&dev_narrow, mc_machine_mc(d.m), mc_tme_keyid_shift(d.t), &e));
+    TRYV(mc_dma_init(&dev, mc_machine_memctl(d.m), 64, &e));
+    TRYV(mc_dma_init(&dev_narrow, mc_machine_memctl(d.m), mc_tme_keyid_shift(d.t), &e));
     uint64_t bus_k1 = 0;
     TRYV(mc_tme_pa_compose(d.t, h_vm1, 1, &bus_k1, &e));
     TRYV(mc_dma_read(&dev, h_vm1, b, LINE, &f, &e));

@@ -10,13 +10,13 @@
 
 #include "cli.h"
 
-static const char *mode_name(enum mc_mode m)
+static const char *mode_name(enum memctl_mode m)
 {
     switch (m) {
-    case MC_MODE_OFF: return "off";
-    case MC_MODE_SME: return "sme";
-    case MC_MODE_TSME: return "tsme";
-    case MC_MODE_TME: return "tme";
+    case MEMCTL_MODE_OFF: return "off";
+    case MEMCTL_MODE_SME: return "sme";
+    case MEMCTL_MODE_TSME: return "tsme";
+    case MEMCTL_MODE_TME: return "tme";
     }
     return "?";
 }
@@ -104,7 +104,7 @@ static int show(const struct mc_cpu_profile *p, const struct mc_bios *bios_in, i
 {
     struct mc_error e;
     struct mc_bios b;
-    struct mc_platform pl;
+    struct memctl_platform pl;
     if (mc_cpu_bios_resolve(p, bios_in, &b, &e) || mc_cpu_platform(p, &b, &pl, &e))
         return mc_cli_fail("info", &e);
     struct mc_cpu_features f;
@@ -124,7 +124,7 @@ static int show(const struct mc_cpu_profile *p, const struct mc_bios *bios_in, i
     for (int i = 0; ts.tme && i < MC_TME_STATUS_NMSR; i++)
         if (ts.ok[i])
             msrs[nm++] = (struct msr_row){ts.msr_name[i], ts.msr[i], ts.value[i], NULL};
-    unsigned usable = mc_platform_addr_bits(&pl);
+    unsigned usable = memctl_platform_addr_bits(&pl);
     if (json) {
         struct mc_json j;
         mc_json_begin(&j, stdout);
@@ -247,7 +247,7 @@ static int show(const struct mc_cpu_profile *p, const struct mc_bios *bios_in, i
     if (!ts.tme && p->vendor == MC_VENDOR_INTEL)
         printf("\nno TME MSRs (CPUID.(7,0):ECX[13] = 0)\n");
     printf("\nmemory encryption mode: %s; usable physical address bits: %u", mode_name(pl.mode), usable);
-    if (pl.mode == MC_MODE_TME)
+    if (pl.mode == MEMCTL_MODE_TME)
         printf("; KeyID bits: %u", pl.keyid_bits);
     printf("\nnotes: %s\n", p->notes);
     return MC_EXIT_OK;

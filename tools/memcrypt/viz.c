@@ -9,8 +9,8 @@
 
 /* ------------------------------------------------------------------ recorder -- */
 
-static uint32_t pack(struct mc_domain d) { return ((uint32_t)d.kind << 24) | (d.id & 0xFFFFFFu); }
-static struct mc_domain unpack(uint32_t v) { return (struct mc_domain){(enum mc_domain_kind)(v >> 24), v & 0xFFFFFFu}; }
+static uint32_t pack(struct memctl_domain d) { return ((uint32_t)d.kind << 24) | (d.id & 0xFFFFFFu); }
+static struct memctl_domain unpack(uint32_t v) { return (struct memctl_domain){(enum memctl_domain_kind)(v >> 24), v & 0xFFFFFFu}; }
 
 static size_t slot_of(uint64_t pfn, size_t cap) { return (size_t)((pfn * 0x9E3779B97F4A7C15ull) >> 20) & (cap - 1); }
 
@@ -50,7 +50,7 @@ static struct viz_frame *frame(struct viz_map *m, uint64_t pfn)
     return &m->f[k];
 }
 
-void viz_map_observe(void *ctx, uint64_t pa, uint64_t len, struct mc_domain dom)
+void viz_map_observe(void *ctx, uint64_t pa, uint64_t len, struct memctl_domain dom)
 {
     struct viz_map *m = ctx;
     uint32_t d = pack(dom);
@@ -124,29 +124,29 @@ static const char *const keyid_colours[] = {"#4477aa", "#66ccee", "#228833", "#c
 
 static void describe(uint32_t d, struct viz_legend *l)
 {
-    struct mc_domain dom = unpack(d);
+    struct memctl_domain dom = unpack(d);
     switch (dom.kind) {
-    case MC_DOM_PLAIN:
+    case MEMCTL_DOM_PLAIN:
         snprintf(l->label, sizeof l->label, "not encrypted");
         snprintf(l->key, sizeof l->key, "plaintext");
         snprintf(l->colour, sizeof l->colour, "#e3dcb8");
         break;
-    case MC_DOM_HOST:
+    case MEMCTL_DOM_HOST:
         snprintf(l->label, sizeof l->label, "host key (SME, C=1)");
         snprintf(l->key, sizeof l->key, "host");
         snprintf(l->colour, sizeof l->colour, "#4477aa");
         break;
-    case MC_DOM_TSME:
+    case MEMCTL_DOM_TSME:
         snprintf(l->label, sizeof l->label, "platform key (TSME)");
         snprintf(l->key, sizeof l->key, "tsme");
         snprintf(l->colour, sizeof l->colour, "#44aa99");
         break;
-    case MC_DOM_ASID:
+    case MEMCTL_DOM_ASID:
         snprintf(l->label, sizeof l->label, "ASID %u (a guest's key)", dom.id);
         snprintf(l->key, sizeof l->key, "asid-%u", dom.id);
         snprintf(l->colour, sizeof l->colour, "%s", asid_colours[dom.id % 6]);
         break;
-    case MC_DOM_KEYID:
+    case MEMCTL_DOM_KEYID:
         snprintf(l->label, sizeof l->label, dom.id ? "KeyID %u (MKTME key)" : "KeyID %u (TME key)", dom.id);
         snprintf(l->key, sizeof l->key, "keyid-%u", dom.id);
         snprintf(l->colour, sizeof l->colour, "%s", keyid_colours[dom.id % 8]);

@@ -33,8 +33,8 @@ struct viz_map {
     bool failed; /* out of memory: the map is incomplete */
 };
 
-/* mc_write_observer_fn: give it a struct viz_map * as ctx. */
-void viz_map_observe(void *ctx, uint64_t pa, uint64_t len, struct mc_domain dom);
+/* memctl_write_observer_fn: give it a struct viz_map * as ctx. */
+void viz_map_observe(void *ctx, uint64_t pa, uint64_t len, struct memctl_domain dom);
 void viz_map_free(struct viz_map *m);
 
 /* ------------------------------------------------------------------- layers -- */
