@@ -29,6 +29,26 @@ rc=$?
 ok "hostile calls: all as the driver (exit $rc)" '[[ $rc == 0 ]] || { cat hostile.txt; false; }'
 ok "hostile calls: at least 50 checked" '(( $(grep -c " ok (" hostile.txt) >= 50 ))'
 
+# The SNP host commands (Linux 6.11's numbers; snphost/sevctl do the same): status, config, commit.
+out=$("${X[@]}" "$C" snp-status)
+ok "SNP_PLATFORM_STATUS: API 1.55, INIT during the command, RMP initialised" '[[ "$out" == "snp api 1.55 build "*" state 1 rmp_init 1 mask_chip_id 0 "* ]]'
+cur=$(sed -n 's/.* current_tcb \(0x[0-9a-f]*\) .*/\1/p' <<<"$out")
+rep=$(sed -n 's/.* reported_tcb \(0x[0-9a-f]*\)$/\1/p' <<<"$out")
+ok "SNP_PLATFORM_STATUS: reported TCB = current TCB on a new chip" '[[ -n "$cur" && "$cur" == "$rep" ]]'
+lower=$(printf '0x%016x' $((cur & ~0xff)))
+out=$("${X[@]}" "$C" snp-config "$lower" 1)
+ok "SNP_SET_CONFIG: a lower reported TCB, MASK_CHIP_ID" '[[ "$out" == "SNP_SET_CONFIG ok" ]]'
+out=$("${X[@]}" "$C" snp-status)
+ok "SNP_SET_CONFIG is in the state file (another process sees it)" '[[ "$out" == *"mask_chip_id 1 "* && "$out" == *"reported_tcb $lower" ]]'
+out=$("${X[@]}" "$C" snp-config "0x$(printf '%016x' $((cur + 1)))" 0 2>&1)
+ok "SNP_SET_CONFIG above the committed TCB: -EIO, INVALID_PARAM" '[[ "$out" == *"Input/output error (firmware error 0x16)"* ]]'
+out=$("${X[@]}" "$C" snp-commit)
+ok "SNP_COMMIT" '[[ "$out" == "SNP_COMMIT ok" ]]'
+out=$("$M" exec --platform rome -- "$C" snp-status 2>&1)
+ok "SNP_PLATFORM_STATUS on a chip without SNP: -ENODEV, INVALID_PLATFORM_STATE" '[[ "$out" == *"No such device (firmware error 0x1)"* ]]'
+out=$("${X[@]}" "$C" status)
+ok "the legacy platform still answers after the SNP commands" '[[ "$out" == "api 1.55 build "*" state 0 "* ]]'
+
 # Ownership as sevctl does it: PEK CSR -> sign with the owner's OCA key -> PEK_CERT_IMPORT.
 "${X[@]}" "$C" pek-csr csr.cert >/dev/null
 ok "PEK CSR: 0x824 bytes" '[[ $(stat -c %s csr.cert) == 2084 ]]'

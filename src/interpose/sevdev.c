@@ -19,6 +19,10 @@
 #include <memcrypt/psp.h>
 #include <memcrypt/sev_api.h>
 #include <memcrypt/sevdev.h>
+#include <memcrypt/rmp.h>
+#include <memcrypt/snp_api.h>
+
+#include "interpose/uapi/psp-sev-snp-6.11.h"
 
 /* The kernel's ABI, pinned: if the system header ever disagreed, the build stops here. */
 _Static_assert(sizeof(struct sev_issue_cmd) == 16, "sev_issue_cmd");
@@ -33,13 +37,15 @@ _Static_assert(sizeof(struct sev_user_data_get_id2) == 12, "sev_user_data_get_id
 _Static_assert(sizeof(struct sev_user_data_status) == sizeof(struct mc_sev_platform_status),
                "PLATFORM_STATUS: the driver copies the firmware's buffer as is");
 
-/* Commands Linux 6.11 added after GET_ID2 (the SNP host commands) and its SEV_MAX. Handled here
- * as a kernel whose SNP firmware is not initialised answers them. */
-enum { CMD_SNP_PLATFORM_STATUS = 9, CMD_SNP_COMMIT = 10, CMD_SNP_SET_CONFIG = 11, CMD_SNP_VLEK_LOAD = 12,
-       CMD_SEV_MAX = 13 };
-#define SNP_CONFIG_LEN 0x40u      /* struct sev_user_data_snp_config */
-#define SNP_VLEK_LOAD_LEN 0x10u   /* struct sev_user_data_snp_vlek_load */
-#define SNP_WRAPPED_VLEK_LEN 432u /* struct sev_user_data_snp_wrapped_vlek_hashstick */
+/* The SNP host commands (Linux 6.11) come from the project's copy of their uapi when the system's
+ * header is older: interpose/uapi/psp-sev-snp-6.11.h. */
+#define CMD_SEV_MAX MC_LINUX_SEV_MAX
+_Static_assert(sizeof(struct sev_user_data_snp_status) == sizeof(struct mc_snp_platform_status),
+               "SNP_PLATFORM_STATUS: the driver copies the firmware's page as is");
+_Static_assert(sizeof(struct sev_user_data_snp_config) == sizeof(struct mc_snp_config),
+               "SNP_SET_CONFIG: the driver hands the caller's structure to SNP_CONFIG");
+_Static_assert(sizeof(struct sev_user_data_snp_vlek_load) == sizeof(struct mc_snp_vlek_load),
+               "SNP_VLEK_LOAD: the driver hands the caller's structure to the firmware");
 
 #define FW_BLOB_MAX 0x4000u        /* SEV_FW_BLOB_MAX_SIZE */
 #define KMALLOC_MAX (4u << 20)     /* kzalloc's largest buffer (1 << (PAGE_SHIFT + MAX_PAGE_ORDER)) */
@@ -50,6 +56,7 @@ enum { CMD_SNP_PLATFORM_STATUS = 9, CMD_SNP_COMMIT = 10, CMD_SNP_SET_CONFIG = 11
 #define BLOB_A 0x100000ull /* first output/input blob (GET_ID2's may be 4 MiB) */
 #define BLOB_B 0x108000ull /* second blob (cert chain, OCA) */
 #define TMR_PA 0x800000ull /* the SEV-ES TMR the driver hands to INIT (1 MiB, 2 MiB aligned) */
+#define SNP_PAGE_PA 0x110000ull /* the page the driver allocates for SNP_PLATFORM_STATUS */
 #define ZERO_MAX 0x10000u  /* bytes of a blob cleared before a command (kzalloc) */
 
 struct mc_sevdev {
@@ -60,6 +67,8 @@ struct mc_sevdev {
     bool es;                      /* INIT with the SEV-ES flag and a TMR */
     uint8_t api_major, api_minor; /* read at probe */
     bool initialised;             /* the driver's sev->state == INIT */
+    bool snp;                     /* the CPU has SEV-SNP and the host brought it up (SNP_EN) */
+    bool rmp_ready;               /* the SNP firmware initialised the RMP (SEV's INIT may run) */
     uint8_t blob_a[FW_BLOB_MAX], blob_b[FW_BLOB_MAX]; /* the driver's kernel copies of blobs */
 };
 
@@ -76,11 +85,16 @@ static int fw_cmd(struct mc_sevdev *d, uint32_t cmd, void *buf, size_t len, uint
     return st ? -EIO : 0;
 }
 
-static int put_blob(struct mc_sevdev *d, uint64_t pa, const void *buf, size_t len)
+static int write_host(struct mc_sevdev *d, uint64_t pa, const void *buf, size_t len)
 {
     struct mc_fault f;
     struct mc_error e;
     return len && mc_machine_phys_write(d->m, pa, buf, len, &f, &e) ? -EIO : 0;
+}
+
+static int put_blob(struct mc_sevdev *d, uint64_t pa, const void *buf, size_t len)
+{
+    return write_host(d, pa, buf, len);
 }
 
 static int get_blob(struct mc_sevdev *d, uint64_t pa, void *buf, size_t len)
@@ -97,21 +111,100 @@ static int zero_blob(struct mc_sevdev *d, uint64_t pa, size_t len)
     size_t n = len < ZERO_MAX ? len : ZERO_MAX;
     for (size_t off = 0; off < n; off += sizeof zeros) {
         size_t k = n - off < sizeof zeros ? n - off : sizeof zeros;
-        if (put_blob(d, pa + off, zeros, k))
+        if (write_host(d, pa + off, zeros, k))
             return -EIO;
     }
     return 0;
 }
 
+/* ---- the firmware's states: the driver's implicit INIT and SHUTDOWN ----------------------- */
+
+/* snp_move_to_init_state / __sev_snp_init_locked: SNP_INIT_EX with INIT_RMP (the host has no
+ * hypervisor-fixed pages to list), WBINVD on every CPU, SNP_DF_FLUSH. On a CPU without SNP the
+ * kernel's answer is -ENODEV; any failure reports INVALID_PLATFORM_STATE. */
+static int snp_move_to_init(struct mc_sevdev *d, uint32_t *error, bool *shutdown)
+{
+    if (!d->snp) {
+        *error = MC_FW_INVALID_PLATFORM_STATE;
+        return -ENODEV;
+    }
+    uint8_t ie[sizeof(struct mc_snp_init_ex)] = {0};
+    mc_put_le32(ie + offsetof(struct mc_snp_init_ex, flags), MC_SNP_INIT_EX_INIT_RMP);
+    uint32_t st;
+    struct mc_error e;
+    int rc = fw_cmd(d, MC_SEV_CMD_SNP_INIT_EX, ie, sizeof ie, &st);
+    if (!rc)
+        rc = mc_board_wbinvd(d->b, &e) ? -EIO : fw_cmd(d, MC_SEV_CMD_SNP_DF_FLUSH, NULL, 0, &st);
+    if (rc) {
+        *error = MC_FW_INVALID_PLATFORM_STATE;
+        return rc;
+    }
+    *shutdown = true;
+    return 0;
+}
+
+/* __sev_snp_shutdown_locked: WBINVD on every CPU, SNP_SHUTDOWN_EX; its errors are the driver's
+ * log lines, not the caller's. Linux also asks for IOMMU_SNP_SHUTDOWN; this model leaves the IOMMU
+ * in SNP mode so the RMP stays initialised for SEV's INIT (see move_to_init). */
+static void snp_shutdown(struct mc_sevdev *d)
+{
+    struct mc_error e;
+    uint8_t sx[sizeof(struct mc_snp_shutdown_ex)] = {0};
+    mc_put_le32(sx + offsetof(struct mc_snp_shutdown_ex, length), sizeof sx);
+    (void)mc_board_wbinvd(d->b, &e);
+    if (fw_cmd(d, MC_SEV_CMD_SNP_SHUTDOWN_EX, sx, sizeof sx, NULL) == 0)
+        d->rmp_ready = true;
+}
+
+/* One page's RMP entry through the host's RMPUPDATE (rmp_make_private(pfn, 0, 4K, 0, true) /
+ * rmp_make_shared): 0 or -EFAULT as the driver maps a failed RMPUPDATE. */
+static int rmp_set(struct mc_sevdev *d, uint64_t pa, bool firmware)
+{
+    struct mc_rmp_state s = {.assigned = firmware, .immutable = firmware};
+    uint32_t eax = 0;
+    struct mc_fault f;
+    struct mc_error e;
+    if (mc_rmp_rmpupdate(mc_board_rmp(d->b), pa, &s, &eax, &f, &e) != MC_OK || eax != 0)
+        return -EFAULT;
+    return 0;
+}
+
+/* snp_reclaim_pages: SNP_PAGE_RECLAIM (a Firmware or Reclaim page back to hypervisor-owned), then
+ * rmp_make_shared. A page that cannot be reclaimed is leaked by the driver: -EFAULT. */
+static int snp_reclaim(struct mc_sevdev *d, uint64_t pa)
+{
+    uint8_t r[sizeof(struct mc_snp_paddr)] = {0};
+    mc_put_le64(r, pa);
+    if (fw_cmd(d, MC_SEV_CMD_SNP_PAGE_RECLAIM, r, sizeof r, NULL))
+        return -EFAULT;
+    return rmp_set(d, pa, false);
+}
+
 /* The driver's implicit INIT (sev_move_to_init_state): INIT (SEV-ES flag and TMR when the part
- * has SEV-ES), WBINVD on every CPU, DF_FLUSH. A failure reports INVALID_PLATFORM_STATE. */
+ * has SEV-ES), WBINVD on every CPU, DF_FLUSH. A failure reports INVALID_PLATFORM_STATE.
+ *
+ * On an SNP host SEV's INIT needs an RMP the SNP firmware initialised (INVALID_PLATFORM_STATE
+ * otherwise) and a 2 MiB TMR. Linux initialises SNP first and keeps it up around the legacy
+ * command, passing every legacy buffer through pages it makes Firmware-owned. This model keeps
+ * the SNP platform at rest instead: once per process, before the first SEV INIT, SNP_INIT_EX
+ * initialises the RMP and SNP_SHUTDOWN_EX (without IOMMU_SNP_SHUTDOWN) leaves it initialised, so
+ * the legacy commands run as on a host without SNP. What a caller sees (statuses, lengths, blobs)
+ * is the same; docs/kernel-interfaces.md lists the difference. */
 static int move_to_init(struct mc_sevdev *d, uint32_t *error, bool *shutdown)
 {
+    if (d->snp && !d->rmp_ready) {
+        bool snp_up = false;
+        int rc = snp_move_to_init(d, error, &snp_up);
+        if (rc)
+            return rc;
+        snp_shutdown(d);
+        d->rmp_ready = true;
+    }
     uint8_t in[sizeof(struct mc_sev_init)] = {0};
     if (d->es) {
         mc_put_le32(in + offsetof(struct mc_sev_init, flags), MC_SEV_INIT_FLAG_ES);
         mc_put_le64(in + offsetof(struct mc_sev_init, tmr_paddr), TMR_PA);
-        mc_put_le32(in + offsetof(struct mc_sev_init, tmr_len), MC_SEV_TMR_LEN);
+        mc_put_le32(in + offsetof(struct mc_sev_init, tmr_len), d->snp ? 2 * MC_SEV_TMR_LEN : MC_SEV_TMR_LEN);
     }
     uint32_t st;
     struct mc_error e;
@@ -403,30 +496,98 @@ static int do_get_id2(struct mc_sevdev *d, struct issue *in, const struct mc_sev
     return rc;
 }
 
-/* The SNP host commands on a kernel whose SNP firmware cannot be initialised (this chip's
- * firmware has no SNP): the argument checks the driver makes first, then -ENODEV with
- * INVALID_PLATFORM_STATE (snp_move_to_init_state). */
-static int do_snp_unavailable(struct mc_sevdev *d, struct issue *in, bool writable, const struct mc_sevdev_user *u)
+/* ---- the SNP host commands ------------------------------------------------------------------ */
+
+/* sev_ioctl_do_snp_platform_status: the status page made Firmware-owned for the command, reclaimed
+ * afterwards, copied out on success. */
+static int do_snp_platform_status(struct mc_sevdev *d, struct issue *in, const struct mc_sevdev_user *u)
 {
-    uint8_t buf[SNP_CONFIG_LEN];
-    if (in->cmd != CMD_SNP_COMMIT && !in->data)
+    if (!in->data)
         return -EINVAL;
-    if (in->cmd == CMD_SNP_SET_CONFIG || in->cmd == CMD_SNP_VLEK_LOAD) {
-        if (!writable)
-            return -EPERM;
-        size_t n = in->cmd == CMD_SNP_SET_CONFIG ? SNP_CONFIG_LEN : SNP_VLEK_LOAD_LEN;
-        if (from_user(u, in->data, buf, n))
-            return -EFAULT;
-        if (in->cmd == CMD_SNP_VLEK_LOAD) {
-            if (mc_le32(buf) != SNP_VLEK_LOAD_LEN || buf[4] != 0)
-                return -EINVAL;
-            int rc = copy_user_blob(u, mc_le64(buf + 8), SNP_WRAPPED_VLEK_LEN, d->blob_a);
-            if (rc)
-                return rc;
-        }
+    bool shutdown = false;
+    int rc = snp_move_to_init(d, &in->error, &shutdown);
+    if (rc)
+        return rc;
+    uint8_t page[sizeof(struct sev_user_data_snp_status)] = {0};
+    if (zero_blob(d, SNP_PAGE_PA, 4096) || rmp_set(d, SNP_PAGE_PA, true)) {
+        rc = -EFAULT;
+        goto out;
     }
-    in->error = MC_FW_INVALID_PLATFORM_STATE;
-    return -ENODEV;
+    uint8_t a[sizeof(struct mc_snp_paddr)] = {0};
+    mc_put_le64(a, SNP_PAGE_PA);
+    rc = fw_cmd(d, MC_SEV_CMD_SNP_PLATFORM_STATUS, a, sizeof a, &in->error);
+    if (snp_reclaim(d, SNP_PAGE_PA)) {
+        rc = -EFAULT;
+        goto out;
+    }
+    if (!rc)
+        rc = get_blob(d, SNP_PAGE_PA, page, sizeof page) ? -EIO : to_user(u, in->data, page, sizeof page);
+out:
+    if (shutdown)
+        snp_shutdown(d);
+    return rc;
+}
+
+static int do_snp_commit(struct mc_sevdev *d, struct issue *in)
+{
+    bool shutdown = false;
+    int rc = snp_move_to_init(d, &in->error, &shutdown);
+    if (rc)
+        return rc;
+    uint8_t c[sizeof(struct mc_snp_commit)] = {0};
+    mc_put_le32(c, sizeof c);
+    rc = fw_cmd(d, MC_SEV_CMD_SNP_COMMIT, c, sizeof c, &in->error);
+    snp_shutdown(d);
+    return rc;
+}
+
+static int do_snp_set_config(struct mc_sevdev *d, struct issue *in, bool writable, const struct mc_sevdev_user *u)
+{
+    if (!in->data)
+        return -EINVAL;
+    if (!writable)
+        return -EPERM;
+    uint8_t cfg[sizeof(struct sev_user_data_snp_config)];
+    if (from_user(u, in->data, cfg, sizeof cfg))
+        return -EFAULT;
+    bool shutdown = false;
+    int rc = snp_move_to_init(d, &in->error, &shutdown);
+    if (rc)
+        return rc;
+    rc = fw_cmd(d, MC_SEV_CMD_SNP_CONFIG, cfg, sizeof cfg, &in->error);
+    snp_shutdown(d);
+    return rc;
+}
+
+/* sev_ioctl_do_snp_vlek_load: the wrapped key copied into a kernel buffer (BLOB_A), its address
+ * put into the caller's structure, which goes to the firmware as is. */
+static int do_snp_vlek_load(struct mc_sevdev *d, struct issue *in, bool writable, const struct mc_sevdev_user *u)
+{
+    if (!in->data)
+        return -EINVAL;
+    if (!writable)
+        return -EPERM;
+    uint8_t v[sizeof(struct sev_user_data_snp_vlek_load)];
+    if (from_user(u, in->data, v, sizeof v))
+        return -EFAULT;
+    if (mc_le32(v + offsetof(struct mc_snp_vlek_load, length)) != sizeof v ||
+        v[offsetof(struct mc_snp_vlek_load, version)] != 0)
+        return -EINVAL;
+    const size_t wlen = sizeof(struct sev_user_data_snp_wrapped_vlek_hashstick);
+    int rc = copy_user_blob(u, mc_le64(v + offsetof(struct mc_snp_vlek_load, wrapped_paddr)), (uint32_t)wlen,
+                            d->blob_a);
+    if (rc)
+        return rc;
+    if (put_blob(d, BLOB_A, d->blob_a, wlen))
+        return -EIO;
+    mc_put_le64(v + offsetof(struct mc_snp_vlek_load, wrapped_paddr), BLOB_A);
+    bool shutdown = false;
+    rc = snp_move_to_init(d, &in->error, &shutdown);
+    if (rc)
+        return rc;
+    rc = fw_cmd(d, MC_SEV_CMD_SNP_VLEK_LOAD, v, sizeof v, &in->error);
+    snp_shutdown(d);
+    return rc;
 }
 
 long mc_sevdev_ioctl(struct mc_sevdev *d, bool writable, unsigned long request, uint64_t arg,
@@ -465,7 +626,11 @@ long mc_sevdev_ioctl(struct mc_sevdev *d, bool writable, unsigned long request, 
     case SEV_PDH_CERT_EXPORT: rc = do_pdh_export(d, &in, writable, u); break;
     case SEV_GET_ID: rc = do_get_id(d, &in, u); break;
     case SEV_GET_ID2: rc = do_get_id2(d, &in, u); break;
-    default: rc = do_snp_unavailable(d, &in, writable, u); break;
+    case SNP_PLATFORM_STATUS: rc = do_snp_platform_status(d, &in, u); break;
+    case SNP_COMMIT: rc = do_snp_commit(d, &in); break;
+    case SNP_SET_CONFIG: rc = do_snp_set_config(d, &in, writable, u); break;
+    case SNP_VLEK_LOAD: rc = do_snp_vlek_load(d, &in, writable, u); break;
+    default: rc = -EINVAL; break;
     }
     if (d->has_state)
         mc_psp_state_release(mc_board_psp(d->b));
@@ -495,6 +660,8 @@ mc_status mc_sevdev_open(const struct mc_sevdev_config *cfg, struct mc_sevdev **
     bc.hypervisor = false;
     bc.fw.state_path = cfg->state_path;
     bc.fw.state_wait_ms = cfg->state_wait_ms;
+    if (bc.fw.snp)
+        bc.rmp_size = MC_BOARD_RMP_AUTO; /* the BIOS reserves the RMP at the top of DRAM */
     struct mc_sevdev *d = calloc(1, sizeof *d);
     if (!d)
         return mc_seterr(err, MC_E_NOMEM, "out of memory");
@@ -507,6 +674,19 @@ mc_status mc_sevdev_open(const struct mc_sevdev_config *cfg, struct mc_sevdev **
     d->wait_ms = cfg->state_wait_ms;
     d->has_state = cfg->state_path != NULL;
     d->es = mc_board_fw_config(d->b)->es_supported;
+    /* An SNP-capable host as Linux leaves it after boot: HWCR.SmmLock set by the BIOS, then the
+     * kernel's RMP bring-up (snp_rmptable_init: table zeroed, SYSCFG MFDM/SNP_EN/VMPL_EN). */
+    if (bc.fw.snp) {
+        struct mc_fault f;
+        uint64_t hwcr;
+        if (mc_machine_rdmsr(d->m, MC_MSR_HWCR, &hwcr, &f, err) ||
+            mc_machine_wrmsr(d->m, MC_MSR_HWCR, hwcr | MC_HWCR_SMMLOCK, &f, err) || mc_board_snp_enable(d->b, err)) {
+            s = mc_seterr(err, MC_E_STATE, "the host's SNP bring-up failed: %s", err ? err->msg : "?");
+            mc_sevdev_close(d);
+            return s;
+        }
+        d->snp = true;
+    }
     /* The driver's probe: PLATFORM_STATUS for the API version. */
     uint8_t st[sizeof(struct mc_sev_platform_status)] = {0};
     uint32_t fs;

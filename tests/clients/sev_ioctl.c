@@ -6,6 +6,8 @@
  *
  *   sev_ioctl status | pek-gen | pdh-gen | reset | get-id | get-id2
  *   sev_ioctl pek-csr FILE | pek-import PEK OCA | pdh-export DIR
+ *   sev_ioctl snp-status | snp-commit | snp-config REPORTED_TCB FLAGS | snp-vlek FILE   (Linux 6.11's
+ *                              SNP host commands, as snphost and sevctl issue them)
  *   sev_ioctl hostile          (every bad call; prints one line per check, exit 1 on a mismatch)
  *   sev_ioctl loop N CMD       (N times the command, for concurrency tests)
  */
@@ -23,6 +25,10 @@
 #include <unistd.h>
 
 #include <linux/psp-sev.h>
+
+/* The SNP host commands: the system's header from Linux 6.11 on, else the kernel's published
+ * values (the project keeps them in one header). */
+#include "psp-sev-snp-6.11.h"
 
 #define DEV "/dev/sev"
 #define CERT_LEN 0x824
@@ -95,6 +101,65 @@ static int cmd_status(void)
     printf("api %u.%u build %u state %u flags 0x%x owner %s es %s guests %u\n", st.api_major, st.api_minor,
            st.build, st.state, st.flags, (st.flags & 1) ? "external" : "self",
            (st.flags & SEV_STATUS_FLAGS_CONFIG_ES) ? "yes" : "no", st.guest_count);
+    return 0;
+}
+
+static int cmd_snp_status(void)
+{
+    int fd = dev_open(O_RDONLY);
+    struct sev_user_data_snp_status st;
+    memset(&st, 0xA5, sizeof st);
+    uint32_t fw;
+    int e = issue(fd, SNP_PLATFORM_STATUS, &st, &fw);
+    close(fd);
+    if (e)
+        return fail("SNP_PLATFORM_STATUS", e, fw);
+    printf("snp api %u.%u build %u state %u rmp_init %u mask_chip_id %u mask_chip_key %u vlek %u feature_info %u "
+           "guests %u current_tcb 0x%016llx reported_tcb 0x%016llx\n",
+           st.api_major, st.api_minor, st.build_id, st.state, st.is_rmp_initialized, st.mask_chip_id,
+           st.mask_chip_key, st.vlek_en, st.feature_info, st.guest_count,
+           (unsigned long long)st.current_tcb_version, (unsigned long long)st.reported_tcb_version);
+    return 0;
+}
+
+static int cmd_snp_config(const char *tcb, const char *flags)
+{
+    int fd = dev_open(O_RDWR);
+    struct sev_user_data_snp_config c;
+    memset(&c, 0, sizeof c);
+    c.reported_tcb = strtoull(tcb, NULL, 0);
+    unsigned long f = strtoul(flags, NULL, 0);
+    c.mask_chip_id = f & 1;
+    c.mask_chip_key = (f >> 1) & 1;
+    uint32_t fw;
+    int e = issue(fd, SNP_SET_CONFIG, &c, &fw);
+    close(fd);
+    if (e)
+        return fail("SNP_SET_CONFIG", e, fw);
+    printf("SNP_SET_CONFIG ok\n");
+    return 0;
+}
+
+static int cmd_snp_vlek(const char *path)
+{
+    struct sev_user_data_snp_wrapped_vlek_hashstick w;
+    FILE *f = fopen(path, "rb");
+    if (!f || fread(&w, 1, sizeof w, f) != sizeof w) {
+        fprintf(stderr, "%s: need %zu bytes\n", path, sizeof w);
+        if (f)
+            fclose(f);
+        return 2;
+    }
+    fclose(f);
+    struct sev_user_data_snp_vlek_load v = {.len = sizeof v, .vlek_wrapped_version = 0,
+                                            .vlek_wrapped_address = (uint64_t)(uintptr_t)&w};
+    int fd = dev_open(O_RDWR);
+    uint32_t fw;
+    int e = issue(fd, SNP_VLEK_LOAD, &v, &fw);
+    close(fd);
+    if (e)
+        return fail("SNP_VLEK_LOAD", e, fw);
+    printf("SNP_VLEK_LOAD ok\n");
     return 0;
 }
 
@@ -354,10 +419,46 @@ static int cmd_hostile(void)
     expect_u32("  error: INVALID_LEN", fw, SEV_RET_INVALID_LEN);
     expect("GET_ID into a read-only page", issue(rw, SEV_GET_ID, rdonly, &fw), EFAULT);
 
-    /* The SNP host commands (Linux 6.11: 9..12) on a chip without SNP firmware. */
-    c.cmd = 9;
+    /* The SNP host commands (Linux 6.11: 9..12). */
+    c.cmd = SNP_PLATFORM_STATUS;
     c.data = 0;
     expect("SNP_PLATFORM_STATUS without a buffer", ioctl(rw, SEV_ISSUE_CMD, &c) ? errno : 0, EINVAL);
+    expect("SNP_PLATFORM_STATUS into a read-only page", issue(rw, SNP_PLATFORM_STATUS, rdonly, &fw), EFAULT);
+    struct sev_user_data_snp_status ss;
+    expect("SNP_PLATFORM_STATUS on a read-only file", issue(ro, SNP_PLATFORM_STATUS, &ss, &fw), 0);
+    expect_u32("  SNP state seen by the command: INIT (the driver's implicit SNP_INIT)", ss.state, 1);
+    expect_u32("  the RMP was initialised", ss.is_rmp_initialized, 1);
+    expect("SNP_COMMIT on a read-only file (no permission check)", issue(ro, SNP_COMMIT, NULL, &fw), 0);
+    struct sev_user_data_snp_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    expect("SNP_SET_CONFIG without a buffer", issue(rw, SNP_SET_CONFIG, NULL, &fw), EINVAL);
+    expect("SNP_SET_CONFIG on a read-only file", issue(ro, SNP_SET_CONFIG, &cfg, &fw), EPERM);
+    expect("SNP_SET_CONFIG from an unreadable page", issue(rw, SNP_SET_CONFIG, none, &fw), EFAULT);
+    cfg.rsvd1[7] = 1;
+    expect("SNP_SET_CONFIG with a reserved byte set", issue(rw, SNP_SET_CONFIG, &cfg, &fw), EIO);
+    expect_u32("  error: INVALID_PARAM", fw, 0x16);
+    cfg.rsvd1[7] = 0;
+    cfg.reported_tcb = ~0ull;
+    expect("SNP_SET_CONFIG with a TCB above the committed one", issue(rw, SNP_SET_CONFIG, &cfg, &fw), EIO);
+    expect_u32("  error: INVALID_PARAM", fw, 0x16);
+    struct sev_user_data_snp_wrapped_vlek_hashstick wv;
+    memset(&wv, 0x5A, sizeof wv);
+    struct sev_user_data_snp_vlek_load vl = {.len = sizeof vl, .vlek_wrapped_address = (uint64_t)(uintptr_t)&wv};
+    expect("SNP_VLEK_LOAD without a buffer", issue(rw, SNP_VLEK_LOAD, NULL, &fw), EINVAL);
+    expect("SNP_VLEK_LOAD on a read-only file", issue(ro, SNP_VLEK_LOAD, &vl, &fw), EPERM);
+    vl.len = 15;
+    expect("SNP_VLEK_LOAD with len 15", issue(rw, SNP_VLEK_LOAD, &vl, &fw), EINVAL);
+    vl.len = sizeof vl;
+    vl.vlek_wrapped_version = 1;
+    expect("SNP_VLEK_LOAD with wrapped version 1", issue(rw, SNP_VLEK_LOAD, &vl, &fw), EINVAL);
+    vl.vlek_wrapped_version = 0;
+    vl.vlek_wrapped_address = 0;
+    expect("SNP_VLEK_LOAD without a wrapped key", issue(rw, SNP_VLEK_LOAD, &vl, &fw), EINVAL);
+    vl.vlek_wrapped_address = (uint64_t)(uintptr_t)none;
+    expect("SNP_VLEK_LOAD from an unreadable page", issue(rw, SNP_VLEK_LOAD, &vl, &fw), EFAULT);
+    vl.vlek_wrapped_address = (uint64_t)(uintptr_t)&wv;
+    expect("SNP_VLEK_LOAD of a key not wrapped for this chip", issue(rw, SNP_VLEK_LOAD, &vl, &fw), EIO);
+    expect_u32("  error: BAD_SVN (the garbage's TCB is above the chip's)", fw, 0x21);
 
     /* Duplicates and close. */
     int d = dup(rw);
@@ -398,6 +499,14 @@ int main(int argc, char **argv)
         return cmd_pek_import(argv[2], argv[3]);
     if (!strcmp(c, "pdh-export") && argc == 3)
         return cmd_pdh_export(argv[2]);
+    if (!strcmp(c, "snp-status") && argc == 2)
+        return cmd_snp_status();
+    if (!strcmp(c, "snp-commit") && argc == 2)
+        return cmd_simple(SNP_COMMIT, "SNP_COMMIT");
+    if (!strcmp(c, "snp-config") && argc == 4)
+        return cmd_snp_config(argv[2], argv[3]);
+    if (!strcmp(c, "snp-vlek") && argc == 3)
+        return cmd_snp_vlek(argv[2]);
     if (!strcmp(c, "hostile") && argc == 2)
         return cmd_hostile();
     if (!strcmp(c, "loop") && argc == 4) {
@@ -411,6 +520,7 @@ int main(int argc, char **argv)
     }
 usage:
     fprintf(stderr, "usage: sev_ioctl status|pek-gen|pdh-gen|reset|get-id|get-id2|pek-csr FILE|"
-                    "pek-import PEK OCA|pdh-export DIR|hostile|loop N CMD\n");
+                    "pek-import PEK OCA|pdh-export DIR|snp-status|snp-commit|snp-config TCB FLAGS|snp-vlek FILE|hostile|"
+                    "loop N CMD\n");
     return 2;
 }
