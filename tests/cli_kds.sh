@@ -13,7 +13,8 @@ srv=
 trap '[[ -n $srv ]] && kill $srv 2>/dev/null; rm -rf "$T"' EXIT
 cd "$T" || exit 1
 S="$T/chip.state"
-"$M" fw status --platform milan --state "$S" >/dev/null
+# The emulated chip is a Genoa: its SNP routes are the chip's own; the real Milan ones come from the cache.
+"$M" fw status --platform genoa --state "$S" >/dev/null
 
 # The cache: AMD's Milan chain, and the VCEK of a real Milan report under its KDS path.
 mkdir -p cache/vcek/v1/Milan
@@ -38,13 +39,13 @@ K="http://127.0.0.1:$port"
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
 # Legacy SEV: the chain of the emulated chip, completed from the KDS, verifies.
-id=$("$M" fw get-id --platform milan --state "$S" | tr -d ' \n' | tr A-F a-f)
+id=$("$M" fw get-id --platform genoa --state "$S" | tr -d ' \n' | tr A-F a-f)
 c=$(curl -s -o cek.cert -w '%{http_code}' "$K/cek/id/$id")
 ok "GET /cek/id/{GET_ID}: 200, a SEV certificate" '[[ $c == 200 && $(stat -c %s cek.cert) == 2084 ]]'
-curl -s -o ask_ark.cert "$K/developer/eula/sev/ask_ark_milan.cert"
+curl -s -o ask_ark.cert "$K/developer/eula/sev/ask_ark_genoa.cert"
 n=$(stat -c %s ask_ark.cert)
-ok "GET ask_ark_milan.cert: ASK then ARK" '(( n > 0 && n % 2 == 0 ))'
-"$M" fw pdh-export --platform milan --state "$S" chain >/dev/null
+ok "GET ask_ark_genoa.cert: ASK then ARK" '(( n > 0 && n % 2 == 0 ))'
+"$M" fw pdh-export --platform genoa --state "$S" chain >/dev/null
 cp cek.cert chain/cek.cert
 head -c $((n / 2)) ask_ark.cert >chain/ask.cert
 tail -c $((n / 2)) ask_ark.cert >chain/ark.cert
@@ -52,6 +53,24 @@ out=$("$M" certs verify chain --allow-emulated-root 2>&1)
 ok "PDH <- PEK <- OCA/CEK <- ASK <- ARK verifies (emulated root)" '[[ $? == 0 && "$out" == *"CEK <- ASK   ok"* ]] || { echo "$out"; false; }'
 ok "another chip's GET_ID: 404" '[[ $(code "$K/cek/id/$(printf "%0128d" 0)") == 404 ]]'
 ok "a short GET_ID: 400" '[[ $(code "$K/cek/id/00") == 400 ]]'
+
+# SEV-SNP: the chip's own ASK/ARK and its VCEK at the TCB its firmware reports (SNP_PLATFORM_STATUS
+# through the emulated /dev/sev), as a verifier fetches them; openssl verifies ARK -> ASK -> VCEK.
+st=$("$M" exec --state "$S" -- "$(dirname "$M")/sev_ioctl" snp-status)
+tcb=$(sed -n 's/.* current_tcb 0x\([0-9a-f]*\) .*/\1/p' <<<"$st")
+ok "the chip's current TCB through /dev/sev" '[[ ${#tcb} == 16 ]] || { echo "$st"; false; }'
+byte() { echo $((16#${tcb:$((14 - 2 * $1)):2})); }
+q="blSPL=$(byte 0)&teeSPL=$(byte 1)&snpSPL=$(byte 6)&ucodeSPL=$(byte 7)"
+c=$(curl -s -o snp-chain.pem -w '%{http_code}' "$K/vcek/v1/Genoa/cert_chain")
+ok "GET /vcek/v1/Genoa/cert_chain: the chip's ASK then ARK" '[[ $c == 200 && $(grep -c "BEGIN CERTIFICATE" snp-chain.pem) == 2 ]]'
+awk '/BEGIN CERT/{n++} {print > (n == 1 ? "snp-ask.pem" : "snp-ark.pem")}' snp-chain.pem
+c=$(curl -s -o snp-vcek.der -w '%{http_code}' "$K/vcek/v1/Genoa/$id?$q")
+ok "GET /vcek/v1/Genoa/{GET_ID}?{TCB}: 200, DER" '[[ $c == 200 ]] && openssl x509 -inform DER -in snp-vcek.der -out snp-vcek.pem 2>/dev/null'
+ok "openssl verify: ARK -> ASK -> VCEK (the emulated chip's)" 'openssl verify -CAfile snp-ark.pem -untrusted snp-ask.pem snp-vcek.pem >/dev/null 2>&1'
+ok "the ARK is marked emulated" 'openssl x509 -in snp-ark.pem -noout -subject | grep -qi emulated'
+ok "a Genoa VCEK of another chip: 404" '[[ $(code "$K/vcek/v1/Genoa/$(printf "%0128d" 0)?$q") == 404 ]]'
+curl -s -o snp-vcek2.der "$K/vcek/v1/Genoa/$id?blSPL=$(( $(byte 0) + 1 ))&teeSPL=$(byte 1)&snpSPL=$(byte 6)&ucodeSPL=$(byte 7)"
+ok "another TCB: another VCEK key" '[[ -s snp-vcek2.der ]] && ! cmp -s <(openssl x509 -inform DER -in snp-vcek.der -noout -pubkey) <(openssl x509 -inform DER -in snp-vcek2.der -noout -pubkey)'
 
 # Real AMD certificates from the cache, byte for byte; openssl accepts the chain.
 curl -s -o chain.pem "$K/vcek/v1/Milan/cert_chain"

@@ -178,6 +178,12 @@ static int run_serve(const struct mc_cli_cmd *cmd, int argc, char **argv)
             return mc_cli_fail(argv[0], &err);
         }
         site.sev_generation = platform;
+        /* A chip with SEV-SNP also answers the SNP routes from its SNP identity (VCEK per TCB,
+         * ASK/ASVK/ARK, CRL), made and persisted now if the chip has none yet. */
+        if (mc_board_fw_config(b)->snp && !(site.snp = mc_psp_snp_identity(psp, &err))) {
+            mc_board_destroy(b);
+            return mc_cli_fail(argv[0], &err);
+        }
         mc_psp_state_release(psp);
     }
 
@@ -214,8 +220,8 @@ const struct mc_cli_cmd mc_cli_kds[] = {
     {.path = "kds serve",
      .summary = "a local AMD Key Distribution Service for the emulated chip (HTTP)",
      .synopsis = "[--listen ADDR:PORT] [--state FILE] [--cache DIR]",
-     .about = "Answers AMD's KDS URLs (kdsintf.amd.com) for the chip of --state FILE (its identity is made\n"
-              "now if it has none) and from --cache DIR:\n"
+     .about = "Answers AMD's KDS URLs (kdsintf.amd.com) for the chip of --state FILE (its identities, SEV and,\n"
+              "on chips with SEV-SNP, SNP, are made now if it has none) and from --cache DIR:\n"
               "  /vcek/v1/{product}/{hwid}?blSPL=N&teeSPL=N&snpSPL=N&ucodeSPL=N[&fmcSPL=N]   VCEK (DER)\n"
               "  /vcek/v1/{product}/cert_chain, /vlek/v1/{product}/cert_chain   ASK|ASVK, ARK (PEM)\n"
               "  /vcek/v1/{product}/crl, /vlek/v1/{product}/crl                 the ARK's CRL (DER)\n"
