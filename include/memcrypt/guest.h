@@ -59,6 +59,41 @@ mc_status mc_guest_rmpadjust(struct mc_vcpu *v, uint64_t va, bool size_2m, uint6
 /* The VMPL the vCPU runs at (0..3). */
 void mc_guest_set_vmpl(struct mc_vcpu *v, unsigned vmpl);
 
+/* ---- The GHCB (SEV-ES/SNP guest <-> hypervisor), GHCB protocol version 2 ----
+ * The guest writes the GHCB MSR (0xC0010130) and executes VMGEXIT; the hypervisor answers in the
+ * MSR (MSR protocol) or in the GHCB page the guest registered (a shared page: the guest writes it
+ * with C=0 through its access path, the hypervisor reads it through its own mapping).
+ * MSR protocol (code in bits 11:0): 0x002 SEV info -> 0x001 (max 2, min 1, C-bit position);
+ * 0x004 CPUID -> 0x005 (the profile's CPUID value; the CPUID page is what an SNP guest trusts);
+ * 0x012 register GHCB GPA -> 0x013 (GFN echoed; 0xFFF..F when refused); 0x014 page-state change
+ * (GFN, op 1 private / 2 shared) -> 0x015 (error in 63:32); 0x080 hypervisor features -> 0x081
+ * (bit 0 SNP, bit 1 AP creation); 0x100 termination (the VM stops: mc_vm_terminated). Any other
+ * code terminates the guest as KVM does.
+ * GHCB page (the MSR holds the registered GPA): SW_EXITCODE 0x80000010 page-state change (the
+ * buffer at SW_SCRATCH, CUR_ENTRY advanced), 0x80000011 guest request, 0x80000012 extended guest
+ * request (RAX certificate buffer GPA, RBX pages) -> SW_EXITINFO2 as the hypervisor sets it. */
+#define MC_MSR_GHCB 0xC0010130u
+#define MC_GHCB_SW_EXITCODE 0x390u
+#define MC_GHCB_SW_EXITINFO1 0x398u
+#define MC_GHCB_SW_EXITINFO2 0x3A0u
+#define MC_GHCB_SW_SCRATCH 0x3A8u
+#define MC_GHCB_VALID_BITMAP 0x3F0u
+#define MC_GHCB_SHARED_BUF 0x800u
+#define MC_GHCB_SHARED_BUF_SIZE 0x7F0u
+#define MC_GHCB_PROTOCOL 0xFFAu
+#define MC_GHCB_USAGE 0xFFCu
+#define MC_GHCB_RAX 0x1F8u
+#define MC_GHCB_RBX 0x318u
+#define MC_GHCB_EXIT_PSC 0x80000010u
+#define MC_GHCB_EXIT_GUEST_REQUEST 0x80000011u
+#define MC_GHCB_EXIT_EXT_GUEST_REQUEST 0x80000012u
+void mc_guest_wrmsr_ghcb(struct mc_vcpu *v, uint64_t val);
+uint64_t mc_guest_rdmsr_ghcb(const struct mc_vcpu *v);
+/* VMGEXIT on vCPU v: the hypervisor handles the exit and the guest resumes (MC_OK), or the guest
+ * was terminated (MC_E_STATE, reason in err and mc_vm_terminated). MC_E_INVAL on a vCPU that is not
+ * an SEV-ES/SNP guest's (VMGEXIT is VMMCALL there). */
+mc_status mc_guest_vmgexit(struct mc_vcpu *v, struct mc_error *err);
+
 /* ---- Building the guest's page tables (the guest kernel's early boot) ----
  * Tables are private pages taken from [pool_gpa, pool_gpa + pool_len) of guest RAM.
  * paging_init: empty PML4, CR0.PG|WP|PE, CR4.PAE, EFER.LME|LMA|NXE, CR3 = PML4 | C-bit,

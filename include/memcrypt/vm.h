@@ -36,6 +36,11 @@ struct mc_vm_config {
     const uint8_t *godh;    /* optional: guest owner's DH cert (0x824 bytes) ... */
     const uint8_t *session; /* ... and session blob (0x80 bytes); both or neither */
     bool encrypt_npt;       /* store the nested page tables with the host key (NPT C=1 in hCR3/entries) */
+    /* SEV-SNP (the host ran mc_board_snp_enable and SNP_INIT): an SNP guest with snp_policy (SNP
+     * ABI policy, u64) and the guest OS visible workarounds; `policy` and the session are unused. */
+    bool snp;
+    uint64_t snp_policy;
+    uint8_t gosvw[16];
 };
 
 struct mc_vm;
@@ -113,6 +118,60 @@ mc_status mc_vm_host_read(struct mc_vm *vm, uint64_t gpa, void *buf, size_t len,
 mc_status mc_vm_host_write(struct mc_vm *vm, uint64_t gpa, const void *buf, size_t len, struct mc_error *err);
 /* What a bus snooper sees: the DRAM bytes behind guest RAM (after the caches are written back). */
 mc_status mc_vm_dram_read(struct mc_vm *vm, uint64_t gpa, void *buf, size_t len, struct mc_error *err);
+
+/* ---- SEV-SNP VMs (KVM's order) ------------------------------------------------------------------
+ * mc_vm_create with cfg->snp: a guest context page (RMPUPDATE to Firmware), SNP_GCTX_CREATE,
+ * SNP_LAUNCH_START (policy, GOSVW), SNP_ACTIVATE with an SEV-ES ASID (WBINVD + DF_FLUSH and a retry
+ * when the firmware asks), the firmware response page for guest requests; the vCPUs are SNP-active.
+ * Guest RAM starts as Hypervisor pages (shared): a page becomes private when the launch puts it
+ * there or the guest asks (GHCB page-state change) and the hypervisor RMPUPDATEs it.
+ * mc_vm_destroy: SNP_DECOMMISSION, every page the hypervisor assigned given back (PAGE_RECLAIM
+ * where the firmware still holds it, RMPUPDATE to Hypervisor). */
+bool mc_vm_is_snp(const struct mc_vm *vm);
+uint64_t mc_vm_snp_gctx(const struct mc_vm *vm); /* the guest context page (host physical) */
+/* SNP_LAUNCH_UPDATE of the 4 KiB pages of [gpa, gpa + len) (page aligned) as page `type`
+ * (MC_SNP_PT_*, memcrypt/snp_api.h): data (len bytes; NULL for ZERO and SECRETS pages) is written
+ * as plaintext through the host mapping and flushed, the page becomes Pre-Guest (RMPUPDATE:
+ * assigned, ASID, GPA, immutable), then LAUNCH_UPDATE encrypts, measures and validates it.
+ * perms: VMPL1-3 permission masks in bits 15:8, 23:16, 31:24. A CPUID page the firmware corrects
+ * fails with INVALID_PARAM (the firmware wrote the corrected table back into the page, as QEMU
+ * reads it). Firmware refusals: MC_E_VERIFY, the status in mc_vm_last_fw_status. */
+mc_status mc_vm_snp_launch_update(struct mc_vm *vm, uint64_t gpa, const void *data, uint64_t len, unsigned type,
+                                  uint32_t perms, struct mc_error *err);
+/* SNP_LAUNCH_UPDATE of vCPU i's VMSA: a hypervisor page (the image written as plaintext), made a
+ * Pre-Guest page at GPA 0xFFFFFFFFF000 (KVM's INITIAL_VMSA_GPA), measured as a VMSA page; from
+ * then on the vCPU's state lives in that guest-owned page. */
+mc_status mc_vm_snp_launch_vmsa(struct mc_vm *vm, unsigned i, const uint8_t vmsa[4096], struct mc_error *err);
+/* SNP_LAUNCH_FINISH: id_block (0x60 bytes) and id_auth (0x1000 bytes) both or neither, flags
+ * (bit0 ID_BLOCK_EN is set when they are given; bit1 AUTH_KEY_EN; bit2 VCEK_DISABLED), host_data
+ * (32 bytes, NULL = zero). */
+mc_status mc_vm_snp_launch_finish(struct mc_vm *vm, const uint8_t *id_block, const uint8_t *id_auth, uint64_t flags,
+                                  const uint8_t *host_data, struct mc_error *err);
+/* The extended-report certificate table this VM's guests get with an extended guest request
+ * (what SNP_SET_EXT_CONFIG / KVM's per-VM certificates give the host): a copy of blob (len bytes,
+ * at most 16 pages; NULL/0 removes it). */
+mc_status mc_vm_snp_set_certs(struct mc_vm *vm, const uint8_t *blob, size_t len, struct mc_error *err);
+
+/* GHCB results the hypervisor gives back (SW_EXITINFO2 of a guest request: VMM error << 32 |
+ * firmware status). */
+#define MC_GHCB_VMM_ERR_INVALID_LEN 1u
+#define MC_GHCB_VMM_ERR_BUSY 2u
+#define MC_GHCB_VMM_ERR_GENERIC 0xFFFFFFFFu
+/* The hypervisor's side of a guest request exit (VMGEXIT 0x80000011 / 0x80000012), as KVM does
+ * it: the request page at req_gpa (shared) is copied into the hypervisor's page, SNP_GUEST_REQUEST
+ * is issued with this VM's guest context and the firmware's response page, the response page is
+ * copied to rsp_gpa. certs_gpa/certs_npages (ext) : the certificate table goes there; too few
+ * pages -> VMM error INVALID_LEN, *npages_needed set, no firmware command. *exitinfo2 receives
+ * what the guest sees; MC_OK whenever the guest resumes. */
+mc_status mc_vm_snp_guest_request(struct mc_vm *vm, uint64_t req_gpa, uint64_t rsp_gpa, bool ext, uint64_t certs_gpa,
+                                  uint64_t *npages, uint64_t *exitinfo2, struct mc_error *err);
+/* A hostile hypervisor's chance to act between its handling of a VMGEXIT and the guest's resumption
+ * (rewrite shared pages, replay old answers, remap pages): fn runs after every exit the hypervisor
+ * handled, with the exit code (SW_EXITCODE, or the MSR protocol's request code). NULL removes it. */
+typedef void (*mc_vm_exit_hook_fn)(void *ctx, struct mc_vm *vm, struct mc_vcpu *v, uint64_t exit_code);
+void mc_vm_set_exit_hook(struct mc_vm *vm, mc_vm_exit_hook_fn fn, void *ctx);
+/* The guest asked to terminate (GHCB MSR protocol 0x100): *reason = reason set << 8 | reason. */
+bool mc_vm_terminated(const struct mc_vm *vm, uint64_t *reason);
 
 /* The ASID the hypervisor puts in the VMCB for VMRUN (normally mc_vm_asid). A wrong value runs
  * the guest with another key: its memory reads back as garbage, as on hardware. VMRUN checks:

@@ -69,7 +69,7 @@ mc_status mc_vmm_alloc(struct mc_vmm *v, uint64_t size, uint64_t *spa, struct mc
     return MC_OK; /* sparse DRAM: never-written frames read as zero through C=0 */
 }
 
-static mc_status host_write(struct mc_vmm *v, uint64_t pa, const void *buf, size_t len, struct mc_error *err)
+mc_status vmm_host_write(struct mc_vmm *v, uint64_t pa, const void *buf, size_t len, struct mc_error *err)
 {
     struct memctl_access a = {.addr = pa, .size = len, .kind = MEMCTL_ACC_WRITE, .req = MEMCTL_REQ_HOST,
                           .flags = len >= 4096 ? MEMCTL_ACC_F_STREAM : 0};
@@ -79,7 +79,7 @@ static mc_status host_write(struct mc_vmm *v, uint64_t pa, const void *buf, size
     return st || !len ? st : memctl_write(v->mc, &a, buf, &f, err);
 }
 
-static mc_status host_read(struct mc_vmm *v, uint64_t pa, void *buf, size_t len, struct mc_error *err)
+mc_status vmm_host_read(struct mc_vmm *v, uint64_t pa, void *buf, size_t len, struct mc_error *err)
 {
     struct memctl_access a = {.addr = pa, .size = len, .kind = MEMCTL_ACC_READ, .req = MEMCTL_REQ_HOST};
     struct mc_fault f;
@@ -87,7 +87,7 @@ static mc_status host_read(struct mc_vmm *v, uint64_t pa, void *buf, size_t len,
 }
 
 /* Write back and drop a host range from the cache (what KVM's sev_clflush_pages does). */
-static mc_status host_flush(struct mc_vmm *v, uint64_t pa, uint64_t len, struct mc_error *err)
+mc_status vmm_host_flush(struct mc_vmm *v, uint64_t pa, uint64_t len, struct mc_error *err)
 {
     return memctl_clflush_range(v->mc, pa, len, err);
 }
@@ -153,7 +153,7 @@ mc_status vm_run_asid(const struct mc_vm *vm, uint32_t *asid, struct mc_error *e
     return MC_OK;
 }
 
-static mc_status vm_fw(struct mc_vm *vm, uint32_t cmd, void *buf, size_t len, struct mc_error *err)
+mc_status vm_fw(struct mc_vm *vm, uint32_t cmd, void *buf, size_t len, struct mc_error *err)
 {
     const struct mc_vmm_fw_ops *fw = &vm->vmm->fw;
     return fw->fw(fw->ctx, cmd, buf, len, &vm->last_fw, err);
@@ -183,7 +183,11 @@ mc_status mc_vm_create(struct mc_vmm *v, const struct mc_vm_config *cfg, struct 
         return mc_seterr(err, MC_E_INVAL, "the owner's DH certificate and session go together");
     if (v->cbit == 0)
         return mc_seterr(err, MC_E_UNSUPPORTED, "SEV needs SME enabled by the BIOS (SYSCFG.MemEncryptionModEn)");
-    bool es = (cfg->policy & MC_SEV_POLICY_ES) != 0;
+    bool es = (cfg->policy & MC_SEV_POLICY_ES) != 0 || cfg->snp; /* SNP guests take SEV-ES ASIDs */
+    if (cfg->snp && (cfg->godh || !mc_rmp_snp_enabled(v->rmp)))
+        return mc_seterr(err, cfg->godh ? MC_E_INVAL : MC_E_STATE,
+                         cfg->godh ? "an SEV-SNP guest has no SEV launch session (LAUNCH_START takes none)"
+                                   : "an SEV-SNP guest needs SNP enabled on the host (mc_board_snp_enable, SNP_INIT)");
     uint32_t asid = 0;
     mc_status s = pick_asid(v, es, &asid, err);
     if (s)
@@ -218,16 +222,20 @@ mc_status mc_vm_create(struct mc_vmm *v, const struct mc_vm_config *cfg, struct 
         if (!s && mc_rmp_snp_enabled(v->rmp)) /* SNP host: every vCPU meets the RMP checks */
             mc_rmp_install(v->rmp, vm->vcpu[i].cpu);
     }
+    if (!s && cfg->snp) {
+        s = vm_snp_start(vm, cfg, asid, err);
+        goto launched;
+    }
     uint8_t b[0x24] = {0};
     if (!s && cfg->godh) {
         uint64_t pg;
         s = mc_vmm_alloc(v, 4096, &pg, err);
         if (!s)
-            s = host_write(v, pg, cfg->godh, MC_SEV_CERT_LEN, err);
+            s = vmm_host_write(v, pg, cfg->godh, MC_SEV_CERT_LEN, err);
         if (!s)
-            s = host_write(v, pg + 0xC00, cfg->session, MC_SEV_SESSION_LEN, err);
+            s = vmm_host_write(v, pg + 0xC00, cfg->session, MC_SEV_SESSION_LEN, err);
         if (!s) {
-            host_flush(v, pg, 4096, NULL);
+            vmm_host_flush(v, pg, 4096, NULL);
             mc_put_le64(b + 0x08, pg);
             mc_put_le32(b + 0x10, MC_SEV_CERT_LEN);
             mc_put_le64(b + 0x18, pg + 0xC00);
@@ -257,6 +265,7 @@ mc_status mc_vm_create(struct mc_vmm *v, const struct mc_vm_config *cfg, struct 
             vm->last_fw = keep;
         }
     }
+launched:
     if (fw_status)
         *fw_status = vm->last_fw;
     if (s) {
@@ -276,10 +285,14 @@ void mc_vm_destroy(struct mc_vm *vm)
 {
     if (!vm)
         return;
-    uint8_t d[4];
-    mc_put_le32(d, vm->handle);
-    vm_fw(vm, MC_SEV_CMD_DEACTIVATE, d, sizeof d, NULL);
-    vm_fw(vm, MC_SEV_CMD_DECOMMISSION, d, sizeof d, NULL);
+    if (vm->snp) {
+        vm_snp_stop(vm);
+    } else {
+        uint8_t d[4];
+        mc_put_le32(d, vm->handle);
+        vm_fw(vm, MC_SEV_CMD_DEACTIVATE, d, sizeof d, NULL);
+        vm_fw(vm, MC_SEV_CMD_DECOMMISSION, d, sizeof d, NULL);
+    }
     vm->vmm->asid_used[vm->asid] = 0; /* dirty in the firmware until WBINVD + DF_FLUSH */
     vm->vmm->live_vms--;
     free_vcpus(vm);
@@ -309,9 +322,9 @@ mc_status mc_vm_launch_update(struct mc_vm *vm, uint64_t gpa, const void *data, 
         uint64_t n = len - off < chunk ? len - off : chunk;
         uint64_t spa = vm->mem_spa + gpa + off;
         /* The host writes plaintext (C=0), writes the lines back, the firmware encrypts in place. */
-        s = host_write(vm->vmm, spa, p + off, n, err);
+        s = vmm_host_write(vm->vmm, spa, p + off, n, err);
         if (!s)
-            s = host_flush(vm->vmm, spa, n, err);
+            s = vmm_host_flush(vm->vmm, spa, n, err);
         if (s)
             return s;
         uint8_t b[0x14] = {0};
@@ -335,9 +348,9 @@ mc_status mc_vm_launch_update_vmsa(struct mc_vm *vm, unsigned i, const uint8_t v
     if (!vm->vmsa_spa[i])
         s = mc_vmm_alloc(vm->vmm, 4096, &vm->vmsa_spa[i], err);
     if (!s)
-        s = host_write(vm->vmm, vm->vmsa_spa[i], vmsa, 4096, err);
+        s = vmm_host_write(vm->vmm, vm->vmsa_spa[i], vmsa, 4096, err);
     if (!s)
-        s = host_flush(vm->vmm, vm->vmsa_spa[i], 4096, err);
+        s = vmm_host_flush(vm->vmm, vm->vmsa_spa[i], 4096, err);
     if (s)
         return s;
     uint8_t b[0x14] = {0};
@@ -357,7 +370,7 @@ mc_status mc_vm_launch_measure(struct mc_vm *vm, uint8_t out[0x30], struct mc_er
         return mc_seterr(err, MC_E_VERIFY, "LAUNCH_MEASURE size query: %s", mc_fw_status_name(vm->last_fw));
     mc_put_le64(b + 0x08, vm->vmm->fw.data_pa);
     s = vm_fw(vm, MC_SEV_CMD_LAUNCH_MEASURE, b, sizeof b, err);
-    return s ? s : host_read(vm->vmm, vm->vmm->fw.data_pa, out, 0x30, err);
+    return s ? s : vmm_host_read(vm->vmm, vm->vmm->fw.data_pa, out, 0x30, err);
 }
 
 mc_status mc_vm_launch_secret(struct mc_vm *vm, const uint8_t hdr[0x34], const uint8_t *trans, uint32_t len,
@@ -370,11 +383,11 @@ mc_status mc_vm_launch_secret(struct mc_vm *vm, const uint8_t hdr[0x34], const u
     if (!s)
         s = mc_vmm_alloc(vm->vmm, 0x6000, &pg, err); /* packet pages (not reused: small) */
     if (!s)
-        s = host_write(vm->vmm, pg, hdr, 0x34, err);
+        s = vmm_host_write(vm->vmm, pg, hdr, 0x34, err);
     if (!s)
-        s = host_write(vm->vmm, pg + 0x1000, trans, len, err);
+        s = vmm_host_write(vm->vmm, pg + 0x1000, trans, len, err);
     if (!s)
-        s = host_flush(vm->vmm, pg, 0x1000 + len, err);
+        s = vmm_host_flush(vm->vmm, pg, 0x1000 + len, err);
     if (s)
         return s;
     uint8_t b[0x34] = {0};
@@ -403,19 +416,19 @@ mc_status mc_vm_attestation(struct mc_vm *vm, const uint8_t mnonce[16], uint8_t 
     memcpy(b + 0x10, mnonce, 16);
     mc_put_le32(b + 0x20, 0xD0);
     mc_status s = vm_fw(vm, MC_SEV_CMD_ATTESTATION, b, sizeof b, err);
-    return s ? s : host_read(vm->vmm, vm->vmm->fw.data_pa, report, 0xD0, err);
+    return s ? s : vmm_host_read(vm->vmm, vm->vmm->fw.data_pa, report, 0xD0, err);
 }
 
 mc_status mc_vm_host_read(struct mc_vm *vm, uint64_t gpa, void *buf, size_t len, struct mc_error *err)
 {
     mc_status s = gpa_range(vm, gpa, len, err);
-    return s ? s : host_read(vm->vmm, vm->mem_spa + gpa, buf, len, err);
+    return s ? s : vmm_host_read(vm->vmm, vm->mem_spa + gpa, buf, len, err);
 }
 
 mc_status mc_vm_host_write(struct mc_vm *vm, uint64_t gpa, const void *buf, size_t len, struct mc_error *err)
 {
     mc_status s = gpa_range(vm, gpa, len, err);
-    return s ? s : host_write(vm->vmm, vm->mem_spa + gpa, buf, len, err);
+    return s ? s : vmm_host_write(vm->vmm, vm->mem_spa + gpa, buf, len, err);
 }
 
 mc_status mc_vm_dram_read(struct mc_vm *vm, uint64_t gpa, void *buf, size_t len, struct mc_error *err)

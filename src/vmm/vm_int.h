@@ -26,6 +26,9 @@ struct mc_vcpu {
     struct mc_vm *vm;
     unsigned index;
     struct mc_lcpu *cpu; /* registers, TLB, the one access path (NPT nesting, the VM's ASID) */
+    uint64_t ghcb_msr;   /* SEV-ES/SNP: the GHCB MSR (0xC0010130) as the guest last saw it */
+    uint64_t ghcb_gpa;   /* the GHCB the guest registered (MSR protocol 0x012) */
+    bool ghcb_registered;
 };
 
 struct mc_vm {
@@ -38,6 +41,19 @@ struct mc_vm {
     struct mc_vcpu vcpu[VM_MAX_VCPUS];
     uint64_t vmsa_spa[VM_MAX_VCPUS];
     uint64_t pt_pool_gpa, pt_pool_len, pt_next; /* guest page-table pages (guest.c) */
+    /* SEV-SNP (vm_snp.c) */
+    bool snp;
+    uint64_t snp_policy;
+    uint64_t gctx_spa;      /* the guest context page (Context state) */
+    uint64_t req_spa;       /* the hypervisor's copy of a guest request (Hypervisor page) */
+    uint64_t rsp_spa;       /* the firmware's response page (Firmware state) */
+    uint8_t *assigned;      /* one bit per 4 KiB page of guest RAM the hypervisor assigned */
+    uint8_t *certs;         /* the extended-report certificate table (mc_vm_snp_set_certs) */
+    size_t certs_len;
+    bool terminated;        /* the guest asked to terminate (GHCB MSR 0x100) */
+    mc_vm_exit_hook_fn exit_hook;
+    void *exit_hook_ctx;
+    uint64_t term_reason;
 };
 
 /* npt.c */
@@ -47,6 +63,15 @@ mc_status vm_host_pt_read(void *ctx, uint64_t addr, uint64_t *val, struct mc_fau
 mc_status vm_host_pt_write(void *ctx, uint64_t addr, uint64_t val, struct mc_fault *fault, struct mc_error *err);
 /* The ASID the VMCB carries, checked as VMRUN does. */
 mc_status vm_run_asid(const struct mc_vm *vm, uint32_t *asid, struct mc_error *err);
+/* vm.c: the hypervisor's own accesses (C=0; writes RMP-checked) and firmware commands. */
+mc_status vmm_host_write(struct mc_vmm *v, uint64_t pa, const void *buf, size_t len, struct mc_error *err);
+mc_status vmm_host_read(struct mc_vmm *v, uint64_t pa, void *buf, size_t len, struct mc_error *err);
+mc_status vmm_host_flush(struct mc_vmm *v, uint64_t pa, uint64_t len, struct mc_error *err);
+mc_status vm_fw(struct mc_vm *vm, uint32_t cmd, void *buf, size_t len, struct mc_error *err);
+/* vm_snp.c: SNP's part of mc_vm_create / mc_vm_destroy (GCTX_CREATE, LAUNCH_START, ACTIVATE;
+ * DECOMMISSION and the pages given back). */
+mc_status vm_snp_start(struct mc_vm *vm, const struct mc_vm_config *cfg, uint32_t asid, struct mc_error *err);
+void vm_snp_stop(struct mc_vm *vm);
 /* guest.c: the paging mode a guest of this hypervisor sees. */
 struct mc_paging_mode vm_guest_mode(const struct mc_vmm *vmm);
 

@@ -1,0 +1,333 @@
+/* The guest side of SEV-SNP guest messages (memcrypt/snp_guest.h) on an SNP VM the hypervisor
+ * launched in KVM's order (memcrypt/vm.h: GCTX_CREATE, LAUNCH_START, ACTIVATE, LAUNCH_UPDATE of a
+ * normal page and the secrets page, LAUNCH_FINISH): reports and derived keys end to end through the
+ * GHCB page and SNP_GUEST_REQUEST, the guest's sequence numbers in the secrets page, a hostile
+ * hypervisor (tampered, replayed, dropped responses, requests it breaks) detected and the VMPCK
+ * wiped, the extended report's certificate pages (too small: the page count and a plain retry). */
+#include <stdlib.h>
+
+#include <memcrypt/guest.h>
+#include <memcrypt/snp_guest.h>
+#include <memcrypt/snp_report.h>
+#include <memcrypt/vm.h>
+
+#include "check.h"
+#include "snp_fw_harness.h"
+#include "snp_testlib.h"
+
+#define POLICY 0x30000ull
+#define MEM (4ull << 20)
+#define SECRETS 0x1000ull
+#define GHCB 0x10000ull
+#define REQ 0x11000ull
+#define RSP 0x12000ull
+#define CERTS 0x13000ull /* 4 pages */
+
+struct gx {
+    struct sfw t;
+    struct mc_vm *vm;
+    struct mc_vcpu *v;
+    uint8_t ld[48], host_data[32];
+};
+
+static void log_ld(void *ctx, const struct mc_psp_snp_page *p) { memcpy(ctx, p->digest, 48); }
+
+static int gx_up(struct gx *x, const char *platform, uint32_t secrets_perms)
+{
+    memset(x, 0, sizeof *x);
+    if (sfw_open(&x->t, platform, NULL, NULL) || sfw_up(&x->t))
+        return -1;
+    struct mc_vm_config c = {.vcpus = 1, .mem_size = MEM, .snp = true, .snp_policy = POLICY};
+    if (mc_vm_create(mc_board_vmm(x->t.b), &c, &x->vm, NULL, &x->t.err) != MC_OK) {
+        fprintf(stderr, "vm: %s\n", x->t.err.msg);
+        return -1;
+    }
+    x->v = mc_vm_vcpu(x->vm, 0);
+    mc_psp_set_snp_log(x->t.psp, log_ld, x->ld);
+    uint8_t page[4096];
+    memset(page, 0x5A, sizeof page);
+    memset(x->host_data, 0xC3, 32);
+    if (mc_vm_snp_launch_update(x->vm, 0, page, sizeof page, MC_SNP_PT_NORMAL, 0, &x->t.err) ||
+        mc_vm_snp_launch_update(x->vm, SECRETS, NULL, 4096, MC_SNP_PT_SECRETS, secrets_perms, &x->t.err) ||
+        mc_vm_snp_launch_finish(x->vm, NULL, NULL, 0, x->host_data, &x->t.err)) {
+        fprintf(stderr, "launch: %s\n", x->t.err.msg);
+        return -1;
+    }
+    mc_psp_set_snp_log(x->t.psp, NULL, NULL);
+    return 0;
+}
+
+static void gx_down(struct gx *x)
+{
+    mc_vm_destroy(x->vm);
+    sfw_close(&x->t);
+}
+
+static struct mc_snp_guest *open_guest(struct gx *x, int vmpck)
+{
+    struct mc_snp_guest_config c = {.secrets_gpa = SECRETS, .ghcb_gpa = GHCB, .req_gpa = REQ, .rsp_gpa = RSP,
+                                    .certs_gpa = CERTS, .certs_pages = 4, .vmpck = vmpck};
+    struct mc_snp_guest *g = NULL;
+    struct mc_error e = {0};
+    CHECK_MSG(mc_snp_guest_open(x->v, &c, &g, &e) == MC_OK, "%s", e.msg);
+    return g;
+}
+
+/* What the guest's secrets page holds at off (its private view). */
+static uint32_t secrets_u32(struct gx *x, uint64_t off)
+{
+    uint8_t b[4] = {0};
+    struct mc_fault f;
+    CHECK(mc_guest_phys_read(x->v, SECRETS + off, true, b, 4, &f, NULL) == MC_OK);
+    return mc_le32(b);
+}
+
+static void test_report(void)
+{
+    struct gx x;
+    CHECK(gx_up(&x, "milan", 0) == 0);
+    struct mc_snp_guest *g = open_guest(&x, 0);
+    CHECK(g != NULL);
+    uint8_t rd[64], rep[MC_SNP_REPORT_SIZE];
+    for (int i = 0; i < 64; i++)
+        rd[i] = (uint8_t)(0xA0 ^ i);
+    uint32_t status = 99;
+    struct mc_error e = {0};
+    CHECK_MSG(mc_snp_guest_report(g, rd, 0, 0, rep, &status, &e) == MC_OK, "%s", e.msg);
+    CHECK_EQ_U64(status, 0);
+    CHECK_EQ_U64(secrets_u32(&x, MC_SNP_SECRETS_OS_SEQNO), 2); /* request 1, response 2 */
+    struct mc_snp_report r;
+    CHECK(mc_snp_report_decode(rep, sizeof rep, &r, NULL) == MC_OK);
+    CHECK_MEM(r.report_data, rd, 64);
+    CHECK_MEM(r.measurement, x.ld, 48);
+    CHECK_MEM(r.host_data, x.host_data, 32);
+    CHECK_EQ_U64(r.policy, POLICY);
+    CHECK_EQ_U64(r.vmpl, 0);
+    CHECK_EQ_U64(mc_snp_report_signer(&r), MC_SNP_SIGNER_VCEK);
+    char dir[256];
+    CHECK(snp_tmpdir(dir, sizeof dir, "snpguest-report") == 0);
+    struct mc_snp_identity *id = mc_psp_snp_identity(x.t.psp, NULL);
+    CHECK_MSG(snp_verify_exported(id, rep, dir, &e) == MC_OK, "%s", e.msg);
+    snp_tmpdir_remove(dir);
+    /* a second request at sequence number 3; the VMPL asked for is the report's */
+    CHECK(mc_snp_guest_report(g, rd, 2, 0, rep, &status, NULL) == MC_OK);
+    CHECK_EQ_U64(status, 0);
+    CHECK(mc_snp_report_decode(rep, sizeof rep, &r, NULL) == MC_OK);
+    CHECK_EQ_U64(r.vmpl, 2);
+    CHECK_EQ_U64(secrets_u32(&x, MC_SNP_SECRETS_OS_SEQNO), 4);
+    /* a per-message error is the response's STATUS: the VMPCK stays */
+    CHECK(mc_snp_guest_report(g, rd, 0, 3, rep, &status, NULL) == MC_OK);
+    CHECK_EQ_U64(status, MC_FW_INVALID_KEY);
+    CHECK(!mc_snp_guest_vmpck_wiped(g));
+    mc_snp_guest_close(g);
+    /* VMPCK1 from VMPL 0 (as a VMPL-1 kernel would): its own counter; VMPL 0 below it is refused */
+    g = open_guest(&x, 1);
+    CHECK(mc_snp_guest_report(g, rd, 0, 0, rep, &status, NULL) == MC_OK);
+    CHECK_EQ_U64(status, MC_FW_INVALID_PARAM);
+    CHECK(mc_snp_guest_report(g, rd, 1, 0, rep, &status, NULL) == MC_OK);
+    CHECK_EQ_U64(status, 0);
+    CHECK_EQ_U64(secrets_u32(&x, MC_SNP_SECRETS_OS_SEQNO + 4), 4);
+    CHECK_EQ_U64(secrets_u32(&x, MC_SNP_SECRETS_OS_SEQNO), 6);
+    mc_snp_guest_close(g);
+    gx_down(&x);
+}
+
+static void test_key(void)
+{
+    struct gx x;
+    CHECK(gx_up(&x, "genoa", 0) == 0);
+    struct mc_snp_guest *g = open_guest(&x, MC_SNP_GUEST_VMPCK_OF_VMPL);
+    CHECK_EQ_U64(mc_snp_guest_vmpck(g), 0);
+    struct mc_snp_key_req kr = {.guest_field_select = MC_SNP_GFS_MEASUREMENT | MC_SNP_GFS_POLICY};
+    uint8_t k1[32], k2[32], k3[32];
+    uint32_t status = 99;
+    struct mc_error e = {0};
+    CHECK_MSG(mc_snp_guest_key(g, &kr, k1, &status, &e) == MC_OK, "%s", e.msg);
+    CHECK_EQ_U64(status, 0);
+    CHECK(mc_snp_guest_key(g, &kr, k2, &status, NULL) == MC_OK && status == 0);
+    CHECK_MEM(k1, k2, 32);
+    kr.guest_field_select |= MC_SNP_GFS_IMAGE_ID;
+    CHECK(mc_snp_guest_key(g, &kr, k3, &status, NULL) == MC_OK && status == 0);
+    CHECK(memcmp(k1, k3, 32) != 0);
+    kr.guest_field_select = MC_SNP_GFS_MEASUREMENT | MC_SNP_GFS_POLICY;
+    kr.root_key_select = 1; /* VMRK */
+    CHECK(mc_snp_guest_key(g, &kr, k3, &status, NULL) == MC_OK && status == 0);
+    CHECK(memcmp(k1, k3, 32) != 0);
+    kr.root_key_select = 0;
+    kr.vmpl = 1;
+    CHECK(mc_snp_guest_key(g, &kr, k3, &status, NULL) == MC_OK && status == 0);
+    CHECK(memcmp(k1, k3, 32) != 0);
+    kr.guest_field_select = 1u << 9; /* unknown field: the response's STATUS */
+    CHECK(mc_snp_guest_key(g, &kr, k3, &status, NULL) == MC_OK);
+    CHECK_EQ_U64(status, MC_FW_INVALID_PARAM);
+    mc_snp_guest_close(g);
+    gx_down(&x);
+}
+
+/* A hostile hypervisor, acting after it answered a guest request. */
+struct hostile {
+    int mode; /* 1 flip a response byte, 2 replay the first response, 3 drop (zero) the response */
+    int calls;
+    uint8_t first[4096];
+};
+
+static void hostile_hook(void *ctx, struct mc_vm *vm, struct mc_vcpu *v, uint64_t code)
+{
+    (void)v;
+    struct hostile *h = ctx;
+    if (code != MC_GHCB_EXIT_GUEST_REQUEST)
+        return;
+    uint8_t page[4096];
+    if (mc_vm_host_read(vm, RSP, page, sizeof page, NULL) != MC_OK)
+        return;
+    if (h->calls++ == 0) {
+        memcpy(h->first, page, sizeof page);
+        return;
+    }
+    if (h->mode == 1)
+        page[0x70] ^= 0x01;
+    else if (h->mode == 2)
+        memcpy(page, h->first, sizeof page);
+    else
+        memset(page, 0, sizeof page);
+    mc_vm_host_write(vm, RSP, page, sizeof page, NULL);
+}
+
+static void test_hostile(void)
+{
+    for (int mode = 1; mode <= 3; mode++) {
+        struct gx x;
+        CHECK(gx_up(&x, "milan", 0) == 0);
+        struct hostile h = {.mode = mode};
+        mc_vm_set_exit_hook(x.vm, hostile_hook, &h);
+        struct mc_snp_guest *g = open_guest(&x, 0);
+        uint8_t rd[64] = {1}, rep[MC_SNP_REPORT_SIZE];
+        uint32_t status;
+        CHECK(mc_snp_guest_report(g, rd, 0, 0, rep, &status, NULL) == MC_OK && status == 0);
+        struct mc_error e = {0};
+        CHECK_EQ_U64(mc_snp_guest_report(g, rd, 0, 0, rep, &status, &e), MC_E_VERIFY);
+        CHECK_MSG(strstr(e.msg, mode == 1 ? "authenticat" : mode == 2 ? "MSG_SEQNO" : "") != NULL, "mode %d: %s", mode,
+                  e.msg);
+        CHECK(mc_snp_guest_vmpck_wiped(g));
+        CHECK_EQ_U64(mc_snp_guest_report(g, rd, 0, 0, rep, &status, &e), MC_E_STATE);
+        /* the other VMPCKs are untouched */
+        struct mc_snp_guest *g1 = open_guest(&x, 1);
+        CHECK(g1 != NULL);
+        mc_snp_guest_close(g1);
+        mc_snp_guest_close(g);
+        gx_down(&x);
+    }
+}
+
+/* The guest's own counter out of step (the firmware refuses: AEAD_OFLOW), and requests the
+ * hypervisor cannot serve: the VMPCK is wiped each time. */
+static void test_refused(void)
+{
+    struct gx x;
+    CHECK(gx_up(&x, "milan", 0) == 0);
+    struct mc_snp_guest *g = open_guest(&x, 0);
+    uint8_t rd[64] = {0}, rep[MC_SNP_REPORT_SIZE];
+    uint32_t status;
+    CHECK(mc_snp_guest_report(g, rd, 0, 0, rep, &status, NULL) == MC_OK);
+    uint8_t zero[4] = {0};
+    struct mc_fault f;
+    CHECK(mc_guest_phys_write(x.v, SECRETS + MC_SNP_SECRETS_OS_SEQNO, true, zero, 4, &f, NULL) == MC_OK);
+    struct mc_error e = {0};
+    CHECK_EQ_U64(mc_snp_guest_report(g, rd, 0, 0, rep, &status, &e), MC_E_VERIFY);
+    CHECK_EQ_U64(mc_snp_guest_last_exitinfo2(g), MC_FW_AEAD_OFLOW);
+    CHECK(mc_snp_guest_vmpck_wiped(g));
+    mc_snp_guest_close(g);
+    /* a response page outside guest RAM: the hypervisor's generic error */
+    struct mc_snp_guest_config c = {.secrets_gpa = SECRETS, .ghcb_gpa = GHCB, .req_gpa = REQ, .rsp_gpa = MEM,
+                                    .vmpck = 2};
+    CHECK(mc_snp_guest_open(x.v, &c, &g, NULL) == MC_OK);
+    CHECK_EQ_U64(mc_snp_guest_report(g, rd, 2, 0, rep, &status, &e), MC_E_VERIFY);
+    CHECK_EQ_U64(mc_snp_guest_last_exitinfo2(g), (uint64_t)MC_GHCB_VMM_ERR_GENERIC << 32);
+    CHECK(mc_snp_guest_vmpck_wiped(g));
+    mc_snp_guest_close(g);
+    /* wrong arguments change nothing */
+    c.vmpck = 4;
+    CHECK_EQ_U64(mc_snp_guest_open(x.v, &c, &g, NULL), MC_E_INVAL);
+    c.vmpck = 3;
+    c.req_gpa = REQ + 8;
+    CHECK_EQ_U64(mc_snp_guest_open(x.v, &c, &g, NULL), MC_E_INVAL);
+    gx_down(&x);
+}
+
+/* The extended report: the host's certificate table in the guest's pages; too few pages give the
+ * count and the request is re-sent plain (the sequence numbers stay in step, the VMPCK stays). */
+static void test_ext_report(void)
+{
+    struct gx x;
+    CHECK(gx_up(&x, "milan", 0) == 0);
+    uint8_t blob[5000];
+    for (size_t i = 0; i < sizeof blob; i++)
+        blob[i] = (uint8_t)(i * 7);
+    CHECK(mc_vm_snp_set_certs(x.vm, blob, sizeof blob, NULL) == MC_OK);
+    struct mc_snp_guest_config c = {.secrets_gpa = SECRETS, .ghcb_gpa = GHCB, .req_gpa = REQ, .rsp_gpa = RSP,
+                                    .certs_gpa = CERTS, .certs_pages = 1, .vmpck = 0};
+    struct mc_snp_guest *g = NULL;
+    CHECK(mc_snp_guest_open(x.v, &c, &g, NULL) == MC_OK);
+    uint8_t rd[64] = {7}, rep[MC_SNP_REPORT_SIZE], *certs = malloc(4 * 4096);
+    uint32_t status = 99;
+    size_t clen = 1;
+    unsigned pages = 0;
+    struct mc_error e = {0};
+    CHECK_EQ_U64(mc_snp_guest_ext_report(g, rd, 0, 0, rep, &status, certs, 4 * 4096, &clen, &pages, &e), MC_E_RANGE);
+    CHECK_EQ_U64(pages, 2);
+    CHECK_EQ_U64(clen, 0);
+    CHECK_EQ_U64(status, 0); /* the plain retry's report */
+    CHECK(!mc_snp_guest_vmpck_wiped(g));
+    CHECK_EQ_U64(secrets_u32(&x, MC_SNP_SECRETS_OS_SEQNO), 2);
+    mc_snp_guest_close(g);
+    c.certs_pages = 4;
+    CHECK(mc_snp_guest_open(x.v, &c, &g, NULL) == MC_OK);
+    CHECK_MSG(mc_snp_guest_ext_report(g, rd, 0, 0, rep, &status, certs, 4 * 4096, &clen, &pages, &e) == MC_OK, "%s",
+              e.msg);
+    CHECK_EQ_U64(status, 0);
+    CHECK_EQ_U64(pages, 2);
+    CHECK_EQ_U64(clen, 2 * 4096);
+    CHECK_MEM(certs, blob, sizeof blob);
+    struct mc_snp_report r;
+    CHECK(mc_snp_report_decode(rep, sizeof rep, &r, NULL) == MC_OK);
+    CHECK_MEM(r.report_data, rd, 64);
+    /* no table: nothing copied */
+    CHECK(mc_vm_snp_set_certs(x.vm, NULL, 0, NULL) == MC_OK);
+    CHECK(mc_snp_guest_ext_report(g, rd, 0, 0, rep, &status, certs, 4 * 4096, &clen, &pages, NULL) == MC_OK);
+    CHECK_EQ_U64(clen, 0);
+    free(certs);
+    mc_snp_guest_close(g);
+    gx_down(&x);
+}
+
+/* Two SNP VMs one after the other on the same ASID: the first gives its pages back. */
+static void test_vm_lifecycle(void)
+{
+    struct gx x;
+    CHECK(gx_up(&x, "milan", 0) == 0);
+    uint32_t asid = mc_vm_asid(x.vm);
+    mc_vm_destroy(x.vm);
+    CHECK_EQ_U64(mc_rmp_asid_pages(x.t.rmp, asid), 0);
+    struct mc_vm_config c = {.vcpus = 2, .mem_size = MEM, .snp = true, .snp_policy = POLICY};
+    CHECK_MSG(mc_vm_create(mc_board_vmm(x.t.b), &c, &x.vm, NULL, &x.t.err) == MC_OK, "%s", x.t.err.msg);
+    CHECK(mc_vm_is_snp(x.vm));
+    /* a bad policy (SMT not allowed on an SMT platform): refused, nothing left behind */
+    struct mc_vm *bad = NULL;
+    c.snp_policy = 0x20000;
+    uint32_t fw = 0;
+    CHECK(mc_vm_create(mc_board_vmm(x.t.b), &c, &bad, &fw, NULL) != MC_OK);
+    CHECK_EQ_U64(fw, MC_FW_POLICY_FAILURE);
+    CHECK(bad == NULL);
+    gx_down(&x);
+}
+
+int main(void)
+{
+    RUN(test_report);
+    RUN(test_key);
+    RUN(test_hostile);
+    RUN(test_refused);
+    RUN(test_ext_report);
+    RUN(test_vm_lifecycle);
+    return check_summary();
+}
