@@ -220,7 +220,7 @@ static void run(const uint8_t *data, size_t size, struct result *r)
         struct mc_error *ep = NULL; /* formatting it costs; a finding replays with it */
 #endif
         mc_status s = mc_board_fw(b, cmd, buf, sizeof buf, &st, ep);
-        must(s == MC_OK || s == MC_E_VERIFY, "the mailbox itself failed");
+        must(s == MC_OK || s == MC_E_FIRMWARE, "the mailbox itself failed");
         uint8_t after[32];
         mc_psp_snapshot(psp, after, NULL);
         if (getenv("MC_FUZZ_TRACE"))

@@ -150,15 +150,18 @@ static void test_mailbox(void)
     uint8_t init[sizeof(struct mc_sev_init)] = {0};
     CHECK(mc_board_fw(b, MC_SEV_CMD_INIT, init, sizeof init, &st, &e) == MC_OK);
     CHECK(mc_board_df_flush(b, &st, &e) == MC_OK && st == MC_FW_SUCCESS);
-    CHECK(mc_board_fw(b, MC_SEV_CMD_INIT, init, sizeof init, &st, &e) == MC_E_VERIFY &&
+    CHECK(mc_board_fw(b, MC_SEV_CMD_INIT, init, sizeof init, &st, &e) == MC_E_FIRMWARE &&
           st == MC_FW_INVALID_PLATFORM_STATE);
+    CHECK(e.code == MC_E_FIRMWARE && e.fw_status == MC_FW_INVALID_PLATFORM_STATE);
     CHECK_MSG(!strncmp(e.msg, "INIT: INVALID_PLATFORM_STATE: ", 30), "%s", e.msg);
     /* Unknown command: the firmware answers, the sentence says so. */
-    CHECK(mc_board_fw(b, 0x7FF, NULL, 0, &st, &e) == MC_E_VERIFY && st == MC_FW_INVALID_COMMAND);
+    CHECK(mc_board_fw(b, 0x7FF, NULL, 0, &st, &e) == MC_E_FIRMWARE && st == MC_FW_INVALID_COMMAND &&
+          e.fw_status == MC_FW_INVALID_COMMAND);
     CHECK(strstr(e.msg, "UNKNOWN: INVALID_COMMAND") == e.msg);
     /* Limits of the driver itself: no command is issued. */
     static uint8_t big[MC_BOARD_CMD_MAX + 1];
     CHECK(mc_board_fw(b, MC_SEV_CMD_PLATFORM_STATUS, big, sizeof big, &st, &e) == MC_E_INVAL && st == 0xFFFF);
+    CHECK(e.code == MC_E_INVAL && e.fw_status == 0); /* a library refusal carries no firmware status */
     CHECK(mc_board_fw(b, MC_SEV_CMD_PLATFORM_STATUS, NULL, 12, &st, &e) == MC_E_INVAL && st == 0xFFFF);
     CHECK(mc_board_fw(NULL, MC_SEV_CMD_NOP, NULL, 0, &st, &e) == MC_E_INVAL);
     CHECK(mc_board_fw(b, MC_SEV_CMD_NOP, NULL, 0, NULL, NULL) == MC_OK);

@@ -2,6 +2,7 @@
 #include <memcrypt/bytes.h>
 #include <memcrypt/error.h>
 #include <memcrypt/fileio.h>
+#include <memcrypt/fw_status.h>
 #include <memcrypt/json.h>
 
 #include <unistd.h>
@@ -18,6 +19,18 @@ static void test_status_names(void)
     CHECK(mc_seterr(&e, MC_E_RANGE, "x=%d", 5) == MC_E_RANGE);
     CHECK(e.code == MC_E_RANGE && !strcmp(e.msg, "x=5"));
     CHECK(mc_seterr(NULL, MC_E_IO, "ignored") == MC_E_IO);
+    /* Every status has its own name; a firmware refusal is not a failed check. */
+    for (int s = 0; s < MC_E__COUNT; s++)
+        for (int t = s + 1; t < MC_E__COUNT; t++)
+            CHECK_MSG(strcmp(mc_status_name((mc_status)s), mc_status_name((mc_status)t)), "%d %d", s, t);
+    CHECK(!strcmp(mc_status_name(MC_E_FIRMWARE), "MC_E_FIRMWARE") && MC_E_FIRMWARE != MC_E_VERIFY);
+    CHECK(mc_seterr_fw(&e, MC_FW_INVALID_PLATFORM_STATE, "INIT: %s", "refused") == MC_E_FIRMWARE);
+    CHECK(e.code == MC_E_FIRMWARE && e.fw_status == MC_FW_INVALID_PLATFORM_STATE && !strcmp(e.msg, "INIT: refused"));
+    CHECK(mc_seterr(&e, MC_E_FIRMWARE, "reworded") == MC_E_FIRMWARE && e.fw_status == MC_FW_INVALID_PLATFORM_STATE);
+    CHECK(mc_seterr(&e, MC_E_VERIFY, "bad signature") == MC_E_VERIFY && e.fw_status == 0);
+    CHECK(mc_seterr_fw(&e, MC_FW_BAD_SIGNATURE, "x") == MC_E_FIRMWARE);
+    mc_clearerr(&e);
+    CHECK(e.code == MC_OK && e.fw_status == 0 && !e.msg[0]);
 }
 
 static void test_hex(void)

@@ -239,7 +239,8 @@ static void test_es_vm(void)
     CHECK(mc_vm_create(e.vmm, &cfg, &vm, &fws, &err) == MC_E_INVAL);
     cfg.mem_size = 2ull << 20;
     cfg.policy = 1u << 7;
-    CHECK(mc_vm_create(e.vmm, &cfg, &vm, &fws, &err) == MC_E_VERIFY && fws == MC_FW_POLICY_FAILURE);
+    CHECK(mc_vm_create(e.vmm, &cfg, &vm, &fws, &err) == MC_E_FIRMWARE && fws == MC_FW_POLICY_FAILURE &&
+          err.fw_status == MC_FW_POLICY_FAILURE);
     CHECK(strstr(err.msg, "LAUNCH_START") && strstr(err.msg, "POLICY_FAILURE"));
     env_close(&e);
 }

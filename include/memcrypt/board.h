@@ -109,8 +109,9 @@ const struct mc_psp_config *mc_board_fw_config(const struct mc_board *b);
  * through the memory controller (C=0), its lines are written back from the caches, the mailbox
  * is rung, and the buffer is copied back into buf (the firmware writes results there).
  * *fw_status (may be NULL) receives the firmware status (0xFFFF when no command was issued).
- * Returns MC_OK on SUCCESS; a firmware failure is MC_E_VERIFY with "<COMMAND>: <STATUS>: <why>"
- * in err; MC_E_UNSUPPORTED on a board without firmware. */
+ * Returns MC_OK on SUCCESS; a firmware failure is MC_E_FIRMWARE with the status in *fw_status
+ * and err->fw_status and "<COMMAND>: <STATUS>: <why>" in err->msg; MC_E_UNSUPPORTED on a board
+ * without firmware. */
 mc_status mc_board_fw(struct mc_board *b, uint32_t cmd, void *buf, size_t len, uint32_t *fw_status,
                       struct mc_error *err);
 /* The driver's data area: host physical address (C=0) of 4096 - MC_BOARD_DATA_OFF bytes in

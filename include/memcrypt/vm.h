@@ -49,7 +49,7 @@ struct mc_vcpu;
 /* Create and LAUNCH_START a VM: allocate its RAM and nested page tables (GPA -> SPA, 2 MiB
  * pages, hypervisor-owned), pick a free ASID in the right range, LAUNCH_START (with the owner's
  * session when given) and ACTIVATE (flushing first when the firmware asks). Firmware refusals
- * come back as MC_E_VERIFY with the command and status named in err; *fw_status (may be NULL)
+ * come back as MC_E_FIRMWARE with the command and status named in err; *fw_status (may be NULL)
  * receives the last firmware status. */
 mc_status mc_vm_create(struct mc_vmm *vmm, const struct mc_vm_config *cfg, struct mc_vm **out, uint32_t *fw_status,
                        struct mc_error *err);

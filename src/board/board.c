@@ -188,7 +188,7 @@ mc_status mc_board_fw(struct mc_board *b, uint32_t cmd, void *buf, size_t len, u
         if (!s && len)
             s = host_io(b, b->mbox, buf, len, false, err);
         if (!s && st != MC_FW_SUCCESS)
-            s = mc_seterr(err, MC_E_VERIFY, "%s: %s: %s", mc_sev_cmd_name(cmd), mc_fw_status_name(st), e.msg);
+            s = mc_seterr_fw(err, st, "%s: %s: %s", mc_sev_cmd_name(cmd), mc_fw_status_name(st), e.msg);
     }
     if (fw_status)
         *fw_status = st;

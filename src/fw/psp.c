@@ -107,7 +107,7 @@ uint32_t psp_fail(struct mc_error *err, uint32_t fw, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
-        mc_seterr(err, MC_E_VERIFY, "%s (%s)", msg, mc_fw_status_name(fw));
+        mc_seterr_fw(err, fw, "%s (%s)", msg, mc_fw_status_name(fw));
     }
     return fw;
 }

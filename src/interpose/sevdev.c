@@ -691,7 +691,9 @@ mc_status mc_sevdev_open(const struct mc_sevdev_config *cfg, struct mc_sevdev **
     uint8_t st[sizeof(struct mc_sev_platform_status)] = {0};
     uint32_t fs;
     if (fw_cmd(d, MC_SEV_CMD_PLATFORM_STATUS, st, sizeof st, &fs)) {
-        s = mc_seterr(err, MC_E_STATE, "PLATFORM_STATUS failed at probe (%s)", mc_fw_status_name(fs));
+        s = fs != 0xFFFF && fs != MC_FW_SUCCESS
+                ? mc_seterr_fw(err, fs, "PLATFORM_STATUS failed at probe (%s)", mc_fw_status_name(fs))
+                : mc_seterr(err, MC_E_STATE, "PLATFORM_STATUS failed at probe (no command was issued)");
         mc_sevdev_close(d);
         return s;
     }

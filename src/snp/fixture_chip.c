@@ -51,7 +51,7 @@ mc_status mc_snp_fixture_make_chip(const char *dir, const struct mc_snp_fixture_
         if (!st)
             st = mc_snp_identity_vlek_load(id, w, sizeof w, tcb, &fw, err);
         if (!st && fw != MC_FW_SUCCESS)
-            st = mc_seterr(err, MC_E_STATE, "loading the VLEK failed with %s", mc_fw_status_name(fw));
+            st = mc_seterr_fw(err, fw, "loading the VLEK failed with %s", mc_fw_status_name(fw));
     }
     struct mc_outset *os = NULL;
     if (!st)

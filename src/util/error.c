@@ -23,6 +23,7 @@ static const struct {
     [MC_E_UNSUPPORTED] = {"MC_E_UNSUPPORTED", "not supported by this platform"},
     [MC_E_FAULT] = {"MC_E_FAULT", "architectural fault"},
     [MC_E_BUSY] = {"MC_E_BUSY", "in use by another process"},
+    [MC_E_FIRMWARE] = {"MC_E_FIRMWARE", "the firmware refused the command"},
 };
 
 const char *mc_status_name(mc_status s)
@@ -44,6 +45,8 @@ mc_status mc_seterr(struct mc_error *err, mc_status code, const char *fmt, ...)
     if (err) {
         va_list ap;
         err->code = code;
+        if (code != MC_E_FIRMWARE)
+            err->fw_status = 0;
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
@@ -51,10 +54,24 @@ mc_status mc_seterr(struct mc_error *err, mc_status code, const char *fmt, ...)
     return code;
 }
 
+mc_status mc_seterr_fw(struct mc_error *err, uint32_t fw_status, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        err->code = MC_E_FIRMWARE;
+        err->fw_status = fw_status;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return MC_E_FIRMWARE;
+}
+
 void mc_clearerr(struct mc_error *err)
 {
     if (err) {
         err->code = MC_OK;
+        err->fw_status = 0;
         err->msg[0] = '\0';
     }
 }

@@ -366,8 +366,14 @@ mc_status mc_vm_launch_measure(struct mc_vm *vm, uint8_t out[0x30], struct mc_er
     mc_put_le32(b, vm->handle);
     /* Size query first, as KVM does. */
     mc_status s = vm_fw(vm, MC_SEV_CMD_LAUNCH_MEASURE, b, sizeof b, NULL);
-    if (s == MC_OK || vm->last_fw != MC_FW_INVALID_LENGTH || mc_le32(b + 0x10) != 0x30)
-        return mc_seterr(err, MC_E_VERIFY, "LAUNCH_MEASURE size query: %s", mc_fw_status_name(vm->last_fw));
+    if (s == MC_OK || vm->last_fw != MC_FW_INVALID_LENGTH || mc_le32(b + 0x10) != 0x30) {
+        if (s == MC_E_FIRMWARE && vm->last_fw != MC_FW_INVALID_LENGTH)
+            return mc_seterr_fw(err, vm->last_fw, "LAUNCH_MEASURE size query: %s", mc_fw_status_name(vm->last_fw));
+        if (s != MC_OK && s != MC_E_FIRMWARE)
+            return vm_fw(vm, MC_SEV_CMD_LAUNCH_MEASURE, b, sizeof b, err); /* again, for the sentence */
+        return mc_seterr(err, MC_E_FORMAT, "LAUNCH_MEASURE size query: the firmware answered %s with length %u, not "
+                         "INVALID_LENGTH with 0x30", mc_fw_status_name(vm->last_fw), mc_le32(b + 0x10));
+    }
     mc_put_le64(b + 0x08, vm->vmm->fw.data_pa);
     s = vm_fw(vm, MC_SEV_CMD_LAUNCH_MEASURE, b, sizeof b, err);
     return s ? s : vmm_host_read(vm->vmm, vm->vmm->fw.data_pa, out, 0x30, err);
