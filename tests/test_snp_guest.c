@@ -233,8 +233,9 @@ static void test_refused(void)
     struct mc_fault f;
     CHECK(mc_guest_phys_write(x.v, SECRETS + MC_SNP_SECRETS_OS_SEQNO, true, zero, 4, &f, NULL) == MC_OK);
     struct mc_error e = {0};
-    CHECK_EQ_U64(mc_snp_guest_report(g, rd, 0, 0, rep, &status, &e), MC_E_VERIFY);
+    CHECK_EQ_U64(mc_snp_guest_report(g, rd, 0, 0, rep, &status, &e), MC_E_FIRMWARE);
     CHECK_EQ_U64(mc_snp_guest_last_exitinfo2(g), MC_FW_AEAD_OFLOW);
+    CHECK_EQ_U64(e.fw_status, MC_FW_AEAD_OFLOW);
     CHECK(mc_snp_guest_vmpck_wiped(g));
     mc_snp_guest_close(g);
     /* a response page outside guest RAM: the hypervisor's generic error */

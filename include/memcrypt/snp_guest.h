@@ -19,8 +19,9 @@
  *
  * Statuses: MC_OK with the firmware's message STATUS in *status (0 or e.g. INVALID_PARAM for a
  * VMPL below the VMPCK's); MC_E_STATE when the VMPCK is wiped or the sequence counter is used up;
- * MC_E_VERIFY when the firmware or hypervisor failed the request or the response did not check
- * (*exitinfo2 from mc_snp_guest_last_exitinfo2); MC_E_RANGE for a certificate buffer too small
+ * MC_E_FIRMWARE when the firmware failed the request (its status in err->fw_status and in
+ * mc_snp_guest_last_exitinfo2); MC_E_VERIFY when the hypervisor failed it (the error in the upper
+ * half of mc_snp_guest_last_exitinfo2) or the response did not check; MC_E_RANGE for a certificate buffer too small
  * (*cert_pages says how many pages; the VMPCK stays); MC_E_FAULT when a guest access faulted.
  */
 #ifndef MEMCRYPT_SNP_GUEST_H

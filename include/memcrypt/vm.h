@@ -135,7 +135,7 @@ uint64_t mc_vm_snp_gctx(const struct mc_vm *vm); /* the guest context page (host
  * assigned, ASID, GPA, immutable), then LAUNCH_UPDATE encrypts, measures and validates it.
  * perms: VMPL1-3 permission masks in bits 15:8, 23:16, 31:24. A CPUID page the firmware corrects
  * fails with INVALID_PARAM (the firmware wrote the corrected table back into the page, as QEMU
- * reads it). Firmware refusals: MC_E_VERIFY, the status in mc_vm_last_fw_status. */
+ * reads it). Firmware refusals: MC_E_FIRMWARE, the status in err->fw_status and mc_vm_last_fw_status. */
 mc_status mc_vm_snp_launch_update(struct mc_vm *vm, uint64_t gpa, const void *data, uint64_t len, unsigned type,
                                   uint32_t perms, struct mc_error *err);
 /* SNP_LAUNCH_UPDATE of vCPU i's VMSA: a hypervisor page (the image written as plaintext), made a

@@ -209,9 +209,13 @@ static mc_status do_request(struct mc_snp_guest *g, unsigned type, const uint8_t
     s = priv_write(g, seq_gpa(g), seqb, 4, err);
     if (!s && info2) {
         wipe_key(g);
-        s = mc_seterr(err, MC_E_VERIFY, "the guest request failed: %s%s (SW_EXITINFO2 0x%llx); VMPCK%u wiped",
-                      info2 >> 32 ? "hypervisor error" : "firmware status ",
-                      info2 >> 32 ? "" : mc_fw_status_name((uint32_t)info2), (unsigned long long)info2, g->vmpck);
+        if (info2 >> 32) /* the hypervisor's error (upper half), not a firmware status */
+            s = mc_seterr(err, MC_E_VERIFY, "the guest request failed: hypervisor error (SW_EXITINFO2 0x%llx); VMPCK%u "
+                          "wiped", (unsigned long long)info2, g->vmpck);
+        else
+            s = mc_seterr_fw(err, (uint32_t)info2, "the guest request failed: firmware status %s (SW_EXITINFO2 "
+                             "0x%llx); VMPCK%u wiped", mc_fw_status_name((uint32_t)info2), (unsigned long long)info2,
+                             g->vmpck);
     }
     if (!s) /* a private copy first: the hypervisor may rewrite the shared page at any time */
         s = shared_read(g, g->c.rsp_gpa, msg, PG, err);
