@@ -10,6 +10,7 @@
 #include <memcrypt/snp_guest.h>
 #include <memcrypt/snp_report.h>
 #include <memcrypt/vm.h>
+#include <memcrypt/vmsa.h>
 
 #include "check.h"
 #include "snp_fw_harness.h"
@@ -22,15 +23,25 @@
 #define REQ 0x11000ull
 #define RSP 0x12000ull
 #define CERTS 0x13000ull /* 4 pages */
+#define CPUID_PG 0x2000ull
+#define FREE 0x200000ull /* guest RAM nobody launched: Hypervisor pages until the guest asks */
 
 struct gx {
     struct sfw t;
     struct mc_vm *vm;
     struct mc_vcpu *v;
     uint8_t ld[48], host_data[32];
+    uint8_t cpuid[4096], vmsa[4096];
 };
 
 static void log_ld(void *ctx, const struct mc_psp_snp_page *p) { memcpy(ctx, p->digest, 48); }
+
+static void vmsa_image(uint8_t v[4096], uint64_t features, uint8_t vmpl)
+{
+    struct mc_vmsa_params p = {.eip = 0xfffffff0u, .sev_features = features, .vcpu_sig = 0x00A00F11};
+    mc_vmsa_build(&p, v);
+    v[0xCA] = vmpl;
+}
 
 static int gx_up(struct gx *x, const char *platform, uint32_t secrets_perms)
 {
@@ -47,8 +58,13 @@ static int gx_up(struct gx *x, const char *platform, uint32_t secrets_perms)
     uint8_t page[4096];
     memset(page, 0x5A, sizeof page);
     memset(x->host_data, 0xC3, 32);
+    mc_put_le32(x->cpuid, 1); /* one CPUID entry: leaf 0, highest standard leaf 0x10 */
+    mc_put_le32(x->cpuid + 0x10 + 0x18, 0x10);
+    vmsa_image(x->vmsa, MC_SEV_FEATURES_SNP_ACTIVE, 0);
     if (mc_vm_snp_launch_update(x->vm, 0, page, sizeof page, MC_SNP_PT_NORMAL, 0, &x->t.err) ||
         mc_vm_snp_launch_update(x->vm, SECRETS, NULL, 4096, MC_SNP_PT_SECRETS, secrets_perms, &x->t.err) ||
+        mc_vm_snp_launch_update(x->vm, CPUID_PG, x->cpuid, 4096, MC_SNP_PT_CPUID, 0, &x->t.err) ||
+        mc_vm_snp_launch_vmsa(x->vm, 0, x->vmsa, &x->t.err) ||
         mc_vm_snp_launch_finish(x->vm, NULL, NULL, 0, x->host_data, &x->t.err)) {
         fprintf(stderr, "launch: %s\n", x->t.err.msg);
         return -1;
@@ -322,6 +338,222 @@ static void test_vm_lifecycle(void)
     gx_down(&x);
 }
 
+/* ---- SNP vCPUs, the GHCB's page-state changes, VMPLs ---- */
+
+static uint64_t ghcb_msr(struct gx *x, uint64_t req)
+{
+    mc_guest_wrmsr_ghcb(x->v, req);
+    struct mc_error e = {0};
+    CHECK_MSG(mc_guest_vmgexit(x->v, &e) == MC_OK, "%s", e.msg);
+    return mc_guest_rdmsr_ghcb(x->v);
+}
+
+static mc_status gread(struct gx *x, uint64_t gpa, void *b, size_t n, struct mc_fault *f)
+{
+    memset(f, 0, sizeof *f);
+    return mc_guest_phys_read(x->v, gpa, true, b, n, f, NULL);
+}
+
+/* The vCPU runs from its VMSA page: the host sees ciphertext and cannot write it; SEV_STATUS shows
+ * SEV_FEATURES; VMGEXIT saves the registers into the page; no VMSA or SNPActive clear: no VMRUN. */
+static void test_vmsa_vcpu(void)
+{
+    struct gx x;
+    CHECK(gx_up(&x, "milan", 0) == 0);
+    uint64_t vspa = mc_vm_snp_vmsa(x.vm, 0);
+    CHECK(vspa != 0);
+    uint8_t page[4096];
+    struct mc_fault f;
+    CHECK(mc_machine_phys_read(x.t.m, vspa, page, sizeof page, &f, NULL) == MC_OK);
+    CHECK(memcmp(page, x.vmsa, sizeof page) != 0); /* ciphertext */
+    CHECK(memcmp(page + 0x3B0, x.vmsa + 0x3B0, 8) != 0);
+    memset(&f, 0, sizeof f);
+    CHECK_EQ_U64(mc_machine_phys_write(x.t.m, vspa + 0x158, page, 8, &f, NULL), MC_E_FAULT);
+    CHECK_EQ_U64(f.kind, MC_FAULT_PF);
+    CHECK((f.error_code >> 31) & 1); /* the RMP refused the host's write */
+    uint8_t b[16];
+    CHECK(gread(&x, 0, b, sizeof b, &f) == MC_OK); /* VMRUN loads the VMSA */
+    CHECK_EQ_U64(mc_guest_sev_status(x.v), 0x7);
+    struct mc_paging_regs r;
+    mc_guest_get_regs(x.v, &r);
+    CHECK_EQ_U64(r.cr0, 0x10);
+    CHECK_EQ_U64(r.efer, 0x1000);
+    r.cr4 |= 0x20; /* PAE: saved into the VMSA at the next exit */
+    mc_guest_set_regs(x.v, &r);
+    CHECK_EQ_U64(ghcb_msr(&x, 0x002) & 0xFFF, 0x001);
+    CHECK(sfw_guest_read(&x.t, mc_vm_asid(x.vm), vspa, page, sizeof page) == 0);
+    CHECK_EQ_U64(mc_le64(page + 0x148), 0x60);
+    CHECK_EQ_U64(mc_le64(page + 0x3B0), 1);
+    gx_down(&x);
+
+    /* vCPU 1 without a VMSA; a VMSA without SNPActive */
+    CHECK(sfw_open(&x.t, "milan", NULL, NULL) == 0 && sfw_up(&x.t) == 0);
+    struct mc_vm_config c = {.vcpus = 2, .mem_size = MEM, .snp = true, .snp_policy = POLICY};
+    CHECK(mc_vm_create(mc_board_vmm(x.t.b), &c, &x.vm, NULL, NULL) == MC_OK);
+    vmsa_image(x.vmsa, 0, 0);
+    CHECK(mc_vm_snp_launch_vmsa(x.vm, 0, x.vmsa, NULL) == MC_OK);
+    CHECK(mc_vm_snp_launch_finish(x.vm, NULL, NULL, 0, NULL, NULL) == MC_OK);
+    struct mc_error e = {0};
+    CHECK_EQ_U64(mc_guest_phys_read(mc_vm_vcpu(x.vm, 0), 0, true, b, 8, &f, &e), MC_E_STATE);
+    CHECK(strstr(e.msg, "SNPActive") != NULL);
+    CHECK_EQ_U64(mc_guest_phys_read(mc_vm_vcpu(x.vm, 1), 0, true, b, 8, &f, &e), MC_E_STATE);
+    CHECK(strstr(e.msg, "no VMSA") != NULL);
+    gx_down(&x);
+}
+
+/* Page-state changes: MSR protocol and GHCB page; #VC 0x404 before PVALIDATE; PVALIDATE's CF on a
+ * second validation; a hypervisor that remaps a validated page makes the guest fault. */
+static void test_psc_and_remap(void)
+{
+    struct gx x;
+    CHECK(gx_up(&x, "milan", 0) == 0);
+    uint8_t b[64], data[64];
+    memset(data, 0x77, sizeof data);
+    struct mc_fault f;
+    /* not the guest's page yet: #NPF (RMP) */
+    CHECK_EQ_U64(gread(&x, FREE, b, 8, &f), MC_E_FAULT);
+    CHECK_EQ_U64(f.kind, MC_FAULT_NPF);
+    CHECK(f.error_code & MC_NPF_RMP);
+    /* MSR protocol: private */
+    CHECK_EQ_U64(ghcb_msr(&x, FREE | 1ull << 52 | 0x014), 0x015);
+    CHECK_EQ_U64(gread(&x, FREE, b, 8, &f), MC_E_FAULT);
+    CHECK_EQ_U64(f.kind, MC_FAULT_VC);
+    CHECK_EQ_U64(f.error_code, 0x404);
+    CHECK_EQ_U64(f.addr, FREE);
+    uint32_t eax = 99;
+    bool cf = true;
+    CHECK(mc_guest_pvalidate(x.v, FREE, false, true, &eax, &cf, &f, NULL) == MC_OK);
+    CHECK_EQ_U64(eax, 0);
+    CHECK(!cf);
+    CHECK(mc_guest_phys_write(x.v, FREE, true, data, sizeof data, &f, NULL) == MC_OK);
+    CHECK(gread(&x, FREE, b, sizeof b, &f) == MC_OK);
+    CHECK_MEM(b, data, sizeof data);
+    CHECK(mc_guest_pvalidate(x.v, FREE, false, true, &eax, &cf, &f, NULL) == MC_OK);
+    CHECK(eax == 0 && cf); /* already validated: CF says so (a double-validation attack shows) */
+    uint64_t spa = mc_vm_mem_spa(x.vm) + FREE;
+    CHECK_EQ_U64(mc_machine_phys_write(x.t.m, spa, data, 8, &f, NULL), MC_E_FAULT); /* host: RMP #PF */
+
+    /* GHCB page PSC: two pages private, one shared (the first page of it back), then bad buffers */
+    uint8_t g[4096] = {0};
+    uint64_t buf = GHCB + MC_GHCB_SHARED_BUF;
+    mc_put_le64(g + MC_GHCB_SW_EXITCODE, MC_GHCB_EXIT_PSC);
+    mc_put_le64(g + MC_GHCB_SW_SCRATCH, buf);
+    g[MC_GHCB_VALID_BITMAP + MC_GHCB_SW_EXITCODE / 64] |= 0x7u << (MC_GHCB_SW_EXITCODE / 8 % 8);
+    g[MC_GHCB_VALID_BITMAP + MC_GHCB_SW_SCRATCH / 64] |= 1u << (MC_GHCB_SW_SCRATCH / 8 % 8);
+    mc_put_le16(g + MC_GHCB_PROTOCOL, 2);
+    uint8_t *p = g + MC_GHCB_SHARED_BUF;
+    mc_put_le16(p + 2, 2);
+    mc_put_le64(p + 8, (FREE + 0x1000) | 1ull << 52);
+    mc_put_le64(p + 16, (FREE + 0x2000) | 1ull << 52);
+    mc_put_le64(p + 24, (FREE + 0x1000) | 2ull << 52);
+    CHECK(mc_guest_phys_write(x.v, GHCB, false, g, sizeof g, &f, NULL) == MC_OK);
+    CHECK(ghcb_msr(&x, 0x12 | GHCB) == (0x13 | GHCB));
+    CHECK(ghcb_msr(&x, GHCB) == GHCB);
+    uint8_t o[4096];
+    CHECK(mc_guest_phys_read(x.v, GHCB, false, o, sizeof o, &f, NULL) == MC_OK);
+    CHECK_EQ_U64(mc_le64(o + MC_GHCB_SW_EXITINFO2), 0);
+    CHECK_EQ_U64(mc_le16(o + MC_GHCB_SHARED_BUF), 3); /* CUR_ENTRY past END_ENTRY */
+    CHECK_EQ_U64(mc_le64(o + MC_GHCB_SHARED_BUF + 8) & 0xFFF, 1);
+    CHECK_EQ_U64(gread(&x, FREE + 0x2000, b, 8, &f), MC_E_FAULT);
+    CHECK_EQ_U64(f.error_code, 0x404);
+    CHECK_EQ_U64(gread(&x, FREE + 0x1000, b, 8, &f), MC_E_FAULT); /* shared again */
+    CHECK(f.kind == MC_FAULT_NPF);
+    mc_put_le16(p, 0);
+    mc_put_le16(p + 2, 300); /* END_ENTRY beyond 253 */
+    CHECK(mc_guest_phys_write(x.v, GHCB, false, g, sizeof g, &f, NULL) == MC_OK);
+    ghcb_msr(&x, GHCB);
+    CHECK(mc_guest_phys_read(x.v, GHCB, false, o, sizeof o, &f, NULL) == MC_OK);
+    CHECK_EQ_U64(mc_le64(o + MC_GHCB_SW_EXITINFO2), (1ull << 32) | 1);
+    mc_put_le16(p + 2, 0);
+    mc_put_le64(p + 8, (FREE + 0x3000) | 5ull << 52); /* no such operation */
+    CHECK(mc_guest_phys_write(x.v, GHCB, false, g, sizeof g, &f, NULL) == MC_OK);
+    ghcb_msr(&x, GHCB);
+    CHECK(mc_guest_phys_read(x.v, GHCB, false, o, sizeof o, &f, NULL) == MC_OK);
+    CHECK_EQ_U64(mc_le64(o + MC_GHCB_SW_EXITINFO2), (1ull << 32) | 2);
+    mc_put_le64(g + MC_GHCB_SW_SCRATCH, FREE); /* buffer outside the GHCB */
+    CHECK(mc_guest_phys_write(x.v, GHCB, false, g, sizeof g, &f, NULL) == MC_OK);
+    ghcb_msr(&x, GHCB);
+    CHECK(mc_guest_phys_read(x.v, GHCB, false, o, sizeof o, &f, NULL) == MC_OK);
+    CHECK_EQ_U64(mc_le64(o + MC_GHCB_SW_EXITINFO1), 2);
+    CHECK_EQ_U64(mc_le64(o + MC_GHCB_SW_EXITINFO2), 3);
+    /* an unregistered GHCB: an SNP guest is terminated */
+    mc_guest_wrmsr_ghcb(x.v, FREE + 0x5000);
+    CHECK_EQ_U64(mc_guest_vmgexit(x.v, NULL), MC_E_STATE);
+    uint64_t why = 0;
+    CHECK(mc_vm_terminated(x.vm, &why));
+    gx_down(&x);
+
+    /* Remaps of the validated page FREE (data 0x77) */
+    for (int attack = 0; attack < 3; attack++) {
+        CHECK(gx_up(&x, "milan", 0) == 0);
+        CHECK_EQ_U64(ghcb_msr(&x, FREE | 1ull << 52 | 0x014), 0x015);
+        CHECK_EQ_U64(ghcb_msr(&x, (FREE + 0x1000) | 1ull << 52 | 0x014), 0x015);
+        CHECK(mc_guest_pvalidate(x.v, FREE, false, true, &eax, &cf, &f, NULL) == MC_OK && eax == 0);
+        CHECK(mc_guest_pvalidate(x.v, FREE + 0x1000, false, true, &eax, &cf, &f, NULL) == MC_OK && eax == 0);
+        CHECK(mc_guest_phys_write(x.v, FREE, true, data, sizeof data, &f, NULL) == MC_OK);
+        uint64_t base = mc_vm_mem_spa(x.vm), other = base + FREE + 0x10000;
+        uint32_t asid = mc_vm_asid(x.vm);
+        if (attack == 0) { /* to a hypervisor page */
+            CHECK(mc_vm_npt_remap(x.vm, FREE, other, NULL) == MC_OK);
+        } else if (attack == 1) { /* to a page the hypervisor assigns to the guest at this GPA */
+            const struct mc_rmp_state st = {.gpa = FREE, .assigned = 1, .asid = asid};
+            CHECK(mc_rmp_rmpupdate(x.t.rmp, other, &st, &eax, &f, NULL) == MC_OK && eax == 0);
+            CHECK(mc_vm_npt_remap(x.vm, FREE, other, NULL) == MC_OK);
+        } else { /* to the guest's other validated page */
+            CHECK(mc_vm_npt_remap(x.vm, FREE, base + FREE + 0x1000, NULL) == MC_OK);
+        }
+        CHECK_EQ_U64(gread(&x, FREE, b, sizeof b, &f), MC_E_FAULT);
+        if (attack == 1) {
+            CHECK_EQ_U64(f.kind, MC_FAULT_VC);
+            CHECK_EQ_U64(f.error_code, 0x404);
+        } else {
+            CHECK_EQ_U64(f.kind, MC_FAULT_NPF);
+            CHECK(f.error_code & MC_NPF_RMP);
+        }
+        if (attack == 1) {
+            const struct mc_rmp_state sh = {0};
+            CHECK(mc_rmp_rmpupdate(x.t.rmp, other, &sh, &eax, &f, NULL) == MC_OK && eax == 0);
+        }
+        mc_vm_npt_remap(x.vm, FREE, base + FREE, NULL); /* back: the data is there */
+        CHECK(gread(&x, FREE, b, sizeof b, &f) == MC_OK);
+        CHECK_MEM(b, data, sizeof data);
+        gx_down(&x);
+    }
+}
+
+/* VMPLs: the secrets page and a page as VMPL 0 grants them (launch permissions, RMPADJUST); the
+ * CPUID page as the launch put it. */
+static void test_vmpl(void)
+{
+    struct gx x;
+    CHECK(gx_up(&x, "genoa", 0x100u) == 0); /* VMPL1 (bits 15:8): read */
+    uint8_t b[64];
+    struct mc_fault f;
+    CHECK(gread(&x, CPUID_PG, b, 0x40, &f) == MC_OK);
+    CHECK_MEM(b, x.cpuid, 0x40);
+    uint8_t k[4][32];
+    CHECK(gread(&x, SECRETS + 0x20, k, sizeof k, &f) == MC_OK);
+    for (int i = 0; i < 4; i++)
+        for (int j = i + 1; j < 4; j++)
+            CHECK(memcmp(k[i], k[j], 32) != 0);
+    mc_guest_set_vmpl(x.v, 1);
+    CHECK(gread(&x, SECRETS + 0x40, b, 32, &f) == MC_OK); /* read granted at launch */
+    CHECK_EQ_U64(mc_guest_phys_write(x.v, SECRETS + 0x40, true, b, 8, &f, NULL), MC_E_FAULT);
+    CHECK(f.error_code & MC_NPF_VMPL);
+    CHECK_EQ_U64(gread(&x, 0, b, 8, &f), MC_E_FAULT); /* the code page: nothing for VMPL1 */
+    CHECK(f.error_code & MC_NPF_VMPL);
+    uint32_t eax = 99;
+    CHECK(mc_guest_rmpadjust(x.v, 0, false, 1 | 1u << 8, &eax, &f, NULL) == MC_OK);
+    CHECK_EQ_U64(eax, 2); /* VMPL1 cannot grant its own VMPL */
+    mc_guest_set_vmpl(x.v, 0);
+    CHECK(mc_guest_rmpadjust(x.v, 0, false, 1 | 1u << 8, &eax, &f, NULL) == MC_OK); /* VMPL1: read */
+    CHECK_EQ_U64(eax, 0);
+    mc_guest_set_vmpl(x.v, 1);
+    CHECK(gread(&x, 0, b, 8, &f) == MC_OK);
+    CHECK_EQ_U64(b[0], 0x5A);
+    gx_down(&x);
+}
+
 int main(void)
 {
     RUN(test_report);
@@ -330,5 +562,8 @@ int main(void)
     RUN(test_refused);
     RUN(test_ext_report);
     RUN(test_vm_lifecycle);
+    RUN(test_vmsa_vcpu);
+    RUN(test_psc_and_remap);
+    RUN(test_vmpl);
     return check_summary();
 }

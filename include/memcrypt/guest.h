@@ -56,6 +56,9 @@ mc_status mc_guest_pvalidate(struct mc_vcpu *v, uint64_t va, bool size_2m, bool 
                              struct mc_fault *fault, struct mc_error *err);
 mc_status mc_guest_rmpadjust(struct mc_vcpu *v, uint64_t va, bool size_2m, uint64_t rdx, uint32_t *eax,
                              struct mc_fault *fault, struct mc_error *err);
+/* RDMSR SEV_STATUS (0xC0010131) inside the guest: bit 0 SEV, bit 1 SEV-ES, and for an SNP vCPU
+ * its VMSA's SEV_FEATURES shifted to bit 2 (bit 2 SNP active). */
+uint64_t mc_guest_sev_status(const struct mc_vcpu *v);
 /* The VMPL the vCPU runs at (0..3). */
 void mc_guest_set_vmpl(struct mc_vcpu *v, unsigned vmpl);
 

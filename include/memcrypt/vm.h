@@ -91,6 +91,10 @@ mc_status mc_vm_npt_translate(struct mc_vm *vm, uint64_t gpa, unsigned acc, uint
 /* Remove the NPT mapping of one 2 MiB region (the hypervisor's view; for #NPF tests), then
  * mc_vm_tlb_flush. */
 mc_status mc_vm_npt_unmap(struct mc_vm *vm, uint64_t gpa, struct mc_error *err);
+/* Map the 4 KiB page at gpa to host page spa (splitting its 2 MiB mapping into 4 KiB pages first),
+ * then mc_vm_tlb_flush: what a hypervisor that remaps guest memory does (SNP: the guest then
+ * faults instead of reading the other page). */
+mc_status mc_vm_npt_remap(struct mc_vm *vm, uint64_t gpa, uint64_t spa, struct mc_error *err);
 /* nCR3 as issued (with the C-bit when the tables are encrypted): where the NPT lives. */
 uint64_t mc_vm_npt_root(const struct mc_vm *vm);
 /* The hypervisor's TLB invalidation after it edits the NPT (VMCB TLB_CONTROL "flush this guest"
@@ -128,7 +132,11 @@ mc_status mc_vm_dram_read(struct mc_vm *vm, uint64_t gpa, void *buf, size_t len,
  * mc_vm_destroy: SNP_DECOMMISSION, every page the hypervisor assigned given back (PAGE_RECLAIM
  * where the firmware still holds it, RMPUPDATE to Hypervisor). */
 bool mc_vm_is_snp(const struct mc_vm *vm);
+/* Host physical address of guest RAM's first byte (guest RAM is one contiguous, 2 MiB aligned
+ * host range). */
+uint64_t mc_vm_mem_spa(const struct mc_vm *vm);
 uint64_t mc_vm_snp_gctx(const struct mc_vm *vm); /* the guest context page (host physical) */
+uint64_t mc_vm_snp_vmsa(const struct mc_vm *vm, unsigned i); /* vCPU i's VMSA page (host physical; 0: none) */
 /* SNP_LAUNCH_UPDATE of the 4 KiB pages of [gpa, gpa + len) (page aligned) as page `type`
  * (MC_SNP_PT_*, memcrypt/snp_api.h): data (len bytes; NULL for ZERO and SECRETS pages) is written
  * as plaintext through the host mapping and flushed, the page becomes Pre-Guest (RMPUPDATE:

@@ -248,12 +248,18 @@ mc_status mc_guest_vmgexit(struct mc_vcpu *v, struct mc_error *err)
         return mc_seterr(err, MC_E_INVAL, "VMGEXIT outside an SEV-ES/SNP guest is VMMCALL");
     if (vm->terminated)
         return mc_seterr(err, MC_E_STATE, "the guest was terminated");
+    /* VMGEXIT is an exit: the vCPU was running (its VMSA loaded) and its state is saved back */
+    mc_status s = vm_snp_vmrun(v, err);
+    if (!s)
+        s = vm_snp_vmexit(v, err);
+    if (s)
+        return s;
     uint64_t code = v->ghcb_msr & 0xFFF;
     uint8_t cb[8];
     if (!code && v->ghcb_msr < vm->mem_size && PG <= vm->mem_size - v->ghcb_msr &&
         vmm_host_read(vm->vmm, vm->mem_spa + v->ghcb_msr + MC_GHCB_SW_EXITCODE, cb, 8, NULL) == MC_OK)
         code = mc_le64(cb);
-    mc_status s = v->ghcb_msr & 0xFFF ? msr_protocol(v, err) : ghcb_page(v, err);
+    s = v->ghcb_msr & 0xFFF ? msr_protocol(v, err) : ghcb_page(v, err);
     if (!s && vm->exit_hook)
         vm->exit_hook(vm->exit_hook_ctx, vm, v, code);
     return s;

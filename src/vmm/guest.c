@@ -42,7 +42,8 @@ static mc_status enter(struct mc_vcpu *v, const void *buf, size_t len, struct mc
         return mc_seterr(err, MC_E_INVAL, "guest access needs a vCPU, a buffer and a fault output");
     fault->kind = MC_FAULT_NONE;
     uint32_t asid;
-    return vm_run_asid(v->vm, &asid, err);
+    mc_status s = vm_run_asid(v->vm, &asid, err);
+    return s || !v->vm->snp || v->vmsa_loaded ? s : vm_snp_vmrun(v, err);
 }
 
 static mc_status gvirt(struct mc_vcpu *v, uint64_t va, unsigned acc, void *rbuf, const void *wbuf, size_t len,
@@ -352,6 +353,9 @@ mc_status mc_guest_pvalidate(struct mc_vcpu *v, uint64_t va, bool size_2m, bool 
             *fault = (struct mc_fault){MC_FAULT_UD, 6, 0, 0};
         return mc_seterr(err, MC_E_FAULT, "#UD: PVALIDATE on a platform without SEV-SNP");
     }
+    mc_status s = v->vm->snp && !v->vmsa_loaded ? vm_snp_vmrun(v, err) : MC_OK;
+    if (s)
+        return s;
     return mc_rmp_pvalidate(v->vm->vmm->rmp, v->cpu, va, size_2m, validate, eax, cf, fault, err);
 }
 
@@ -365,6 +369,9 @@ mc_status mc_guest_rmpadjust(struct mc_vcpu *v, uint64_t va, bool size_2m, uint6
             *fault = (struct mc_fault){MC_FAULT_UD, 6, 0, 0};
         return mc_seterr(err, MC_E_FAULT, "#UD: RMPADJUST on a platform without SEV-SNP");
     }
+    mc_status s = v->vm->snp && !v->vmsa_loaded ? vm_snp_vmrun(v, err) : MC_OK;
+    if (s)
+        return s;
     return mc_rmp_rmpadjust(v->vm->vmm->rmp, v->cpu, va, size_2m, rdx, eax, fault, err);
 }
 

@@ -126,3 +126,40 @@ mc_status mc_vm_npt_unmap(struct mc_vm *vm, uint64_t gpa, struct mc_error *err)
         mc_vm_tlb_flush(vm); /* the hypervisor's invalidation after editing the NPT */
     return s;
 }
+
+mc_status mc_vm_npt_remap(struct mc_vm *vm, uint64_t gpa, uint64_t spa, struct mc_error *err)
+{
+    if (!vm || gpa >= vm->mem_size || ((gpa | spa) & 0xFFF))
+        return mc_seterr(err, MC_E_RANGE, "a 4 KiB remap needs a page-aligned GPA inside guest memory and SPA");
+    const uint64_t rw = MC_PTE_P | MC_PTE_W | MC_PTE_U, strip = ~(1ull << vm->vmm->cbit);
+    uint64_t e4, e3, e2;
+    uint64_t pml4 = vm->hcr3 & PTE_ADDR & strip;
+    mc_status s = entry_read(vm, pml4, (gpa >> 39) & 511, &e4, err);
+    if (!s)
+        s = entry_read(vm, e4 & PTE_ADDR & strip, (gpa >> 30) & 511, &e3, err);
+    uint64_t pd = e3 & PTE_ADDR & strip, pt = 0;
+    if (!s)
+        s = entry_read(vm, pd, (gpa >> 21) & 511, &e2, err);
+    if (!s && !(e2 & MC_PTE_P))
+        s = mc_seterr(err, MC_E_STATE, "GPA 0x%llx is not mapped", (unsigned long long)gpa);
+    if (!s && (e2 & MC_PTE_PS)) { /* split the 2 MiB page into 512 4 KiB pages first */
+        uint8_t *t = calloc(1, 4096);
+        if (!t)
+            return mc_seterr(err, MC_E_NOMEM, "out of memory");
+        s = mc_vmm_alloc(vm->vmm, 4096, &pt, err);
+        for (unsigned i = 0; i < 512; i++)
+            mc_put_le64(t + 8u * i, ((e2 & PTE_ADDR & ~0x1FFFFFull) + 4096ull * i) | rw);
+        if (!s)
+            s = table_write(vm, pt, t, err);
+        free(t);
+        if (!s)
+            s = entry_write(vm, pd, (gpa >> 21) & 511, pt | enc(vm) | rw, err);
+    } else if (!s) {
+        pt = e2 & PTE_ADDR & strip;
+    }
+    if (!s)
+        s = entry_write(vm, pt, (gpa >> 12) & 511, spa | rw, err);
+    if (!s)
+        mc_vm_tlb_flush(vm);
+    return s;
+}

@@ -29,6 +29,10 @@ struct mc_vcpu {
     uint64_t ghcb_msr;   /* SEV-ES/SNP: the GHCB MSR (0xC0010130) as the guest last saw it */
     uint64_t ghcb_gpa;   /* the GHCB the guest registered (MSR protocol 0x012) */
     bool ghcb_registered;
+    /* SEV-SNP: the vCPU's state lives in its VMSA page (vm->vmsa_spa[index]); VMRUN loads it
+     * (vmsa_loaded), VMEXIT (VMGEXIT) saves it back. */
+    bool vmsa_loaded;
+    uint64_t sev_features;
 };
 
 struct mc_vm {
@@ -72,6 +76,12 @@ mc_status vm_fw(struct mc_vm *vm, uint32_t cmd, void *buf, size_t len, struct mc
  * DECOMMISSION and the pages given back). */
 mc_status vm_snp_start(struct mc_vm *vm, const struct mc_vm_config *cfg, uint32_t asid, struct mc_error *err);
 void vm_snp_stop(struct mc_vm *vm);
+/* VMRUN of vCPU v (every guest entry): an SNP vCPU's state is loaded from its VMSA page the first
+ * time (the page must be this guest's validated VMSA page, SEV_FEATURES.SNPActive set), else
+ * MC_E_STATE (VMEXIT_INVALID). No-op for other guests and loaded vCPUs. */
+mc_status vm_snp_vmrun(struct mc_vcpu *v, struct mc_error *err);
+/* VMEXIT of an SNP vCPU: its registers are saved into its VMSA page (the guest's key). */
+mc_status vm_snp_vmexit(struct mc_vcpu *v, struct mc_error *err);
 /* guest.c: the paging mode a guest of this hypervisor sees. */
 struct mc_paging_mode vm_guest_mode(const struct mc_vmm *vmm);
 

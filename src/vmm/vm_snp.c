@@ -21,6 +21,8 @@
 #define CERTS_MAX (16 * PG)
 
 bool mc_vm_is_snp(const struct mc_vm *vm) { return vm && vm->snp; }
+uint64_t mc_vm_mem_spa(const struct mc_vm *vm) { return vm ? vm->mem_spa : 0; }
+uint64_t mc_vm_snp_vmsa(const struct mc_vm *vm, unsigned i) { return vm && vm->snp && i < vm->nvcpu ? vm->vmsa_spa[i] : 0; }
 uint64_t mc_vm_snp_gctx(const struct mc_vm *vm) { return vm && vm->snp ? vm->gctx_spa : 0; }
 
 bool mc_vm_terminated(const struct mc_vm *vm, uint64_t *reason)
@@ -334,4 +336,97 @@ mc_status mc_vm_snp_guest_request(struct mc_vm *vm, uint64_t req_gpa, uint64_t r
     free(page);
     *exitinfo2 = r ? generic : fw;
     return MC_OK;
+}
+
+/* ---- vCPUs that run from their VMSA page ------------------------------------------------------ */
+
+/* VMSA offsets (AMD APM vol. 2, table B-4) the model loads and saves. */
+#define VMSA_VMPL 0x0CAu
+#define VMSA_EFER 0x0D0u
+#define VMSA_CR4 0x148u
+#define VMSA_CR3 0x150u
+#define VMSA_CR0 0x158u
+#define VMSA_SEV_FEATURES 0x3B0u
+
+/* The CPU's own access to the VMSA page: the guest's key (ASID), no RMP check (the microcode's). */
+static mc_status vmsa_io(struct mc_vcpu *v, uint8_t *page, bool write, struct mc_error *err)
+{
+    struct mc_vm *vm = v->vm;
+    struct memctl_access a = {.addr = vm->vmsa_spa[v->index], .size = PG, .kind = write ? MEMCTL_ACC_WRITE : MEMCTL_ACC_READ,
+                          .req = MEMCTL_REQ_GUEST, .asid = vm->vmcb_asid, .guest_c = true};
+    struct mc_fault f;
+    return write ? memctl_write(vm->vmm->mc, &a, page, &f, err) : memctl_read(vm->vmm->mc, &a, page, &f, err);
+}
+
+static mc_status vmexit_invalid(struct mc_vcpu *v, const char *why, struct mc_error *err)
+{
+    return mc_seterr(err, MC_E_STATE, "VMRUN of SNP vCPU %u refused (VMEXIT_INVALID): %s", v->index, why);
+}
+
+mc_status vm_snp_vmrun(struct mc_vcpu *v, struct mc_error *err)
+{
+    struct mc_vm *vm = v->vm;
+    if (!vm->snp || v->vmsa_loaded)
+        return MC_OK;
+    uint64_t spa = vm->vmsa_spa[v->index];
+    if (!spa)
+        return vmexit_invalid(v, "no VMSA was launched for it", err);
+    struct mc_rmp_entry e;
+    enum mc_rmp_page_state st;
+    if (mc_rmp_fw_read(vm->vmm->rmp, spa, &e, &st, err) != MC_OK)
+        return vmexit_invalid(v, "its VMSA page is outside the RMP", err);
+    if (!e.assigned || e.asid != vm->vmcb_asid || !e.vmsa || !e.validated || e.immutable)
+        return vmexit_invalid(v, "its VMSA page is not this guest's validated VMSA page (RMP)", err);
+    uint8_t *page = malloc(PG);
+    if (!page)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory");
+    mc_status s = vmsa_io(v, page, false, err);
+    if (!s && !(mc_le64(page + VMSA_SEV_FEATURES) & 1))
+        s = vmexit_invalid(v, "SEV_FEATURES.SNPActive is clear in its VMSA", err);
+    if (!s && page[VMSA_VMPL] > 3)
+        s = vmexit_invalid(v, "its VMSA names a VMPL above 3", err);
+    if (!s) {
+        struct mc_paging_regs r = {.cr0 = mc_le64(page + VMSA_CR0), .cr3 = mc_le64(page + VMSA_CR3),
+                                   .cr4 = mc_le64(page + VMSA_CR4), .efer = mc_le64(page + VMSA_EFER)};
+        mc_lcpu_set_regs(v->cpu, &r);
+        mc_lcpu_set_vmpl(v->cpu, page[VMSA_VMPL]);
+        v->sev_features = mc_le64(page + VMSA_SEV_FEATURES);
+        v->vmsa_loaded = true;
+    }
+    mc_wipe(page, PG);
+    free(page);
+    return s;
+}
+
+mc_status vm_snp_vmexit(struct mc_vcpu *v, struct mc_error *err)
+{
+    if (!v->vm->snp || !v->vmsa_loaded)
+        return MC_OK;
+    uint8_t *page = malloc(PG);
+    if (!page)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory");
+    mc_status s = vmsa_io(v, page, false, err);
+    if (!s) {
+        struct mc_paging_regs r;
+        mc_lcpu_get_regs(v->cpu, &r);
+        mc_put_le64(page + VMSA_CR0, r.cr0);
+        mc_put_le64(page + VMSA_CR3, r.cr3);
+        mc_put_le64(page + VMSA_CR4, r.cr4);
+        mc_put_le64(page + VMSA_EFER, r.efer);
+        page[VMSA_VMPL] = (uint8_t)mc_lcpu_vmpl(v->cpu);
+        s = vmsa_io(v, page, true, err);
+    }
+    mc_wipe(page, PG);
+    free(page);
+    return s;
+}
+
+uint64_t mc_guest_sev_status(const struct mc_vcpu *v)
+{
+    if (!v)
+        return 0;
+    const struct mc_vm *vm = v->vm;
+    if (vm->snp) /* SEV, SEV-ES, and SEV_FEATURES from bit 2 (SNPActive first) */
+        return 3u | (v->sev_features & ((1ull << 62) - 1)) << 2;
+    return 1u | ((vm->policy & MC_SEV_POLICY_ES) ? 2u : 0u);
 }
