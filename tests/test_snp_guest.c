@@ -8,6 +8,8 @@
 
 #include <memcrypt/guest.h>
 #include <memcrypt/snp_guest.h>
+#include <memcrypt/snp_attest.h>
+#include <memcrypt/snp_identity.h>
 #include <memcrypt/snp_report.h>
 #include <memcrypt/vm.h>
 #include <memcrypt/vmsa.h>
@@ -554,6 +556,105 @@ static void test_vmpl(void)
     gx_down(&x);
 }
 
+/* ---- guest messages end to end per generation ---- */
+
+/* Milan, Genoa, Turin: the report version and TCB layout of each firmware, reached from inside the
+ * guest; signed by the VCEK, then by a loaded VLEK (KEY_SEL 0 and 2), verified through the emulated
+ * roots each time. */
+static void test_generations(void)
+{
+    static const char *gens[] = {"milan", "genoa", "turin"};
+    for (int i = 0; i < 3; i++) {
+        struct gx x;
+        CHECK(gx_up(&x, gens[i], 0) == 0);
+        struct mc_snp_guest *g = open_guest(&x, 0);
+        uint8_t rd[64], rep[MC_SNP_REPORT_SIZE];
+        memset(rd, 0x30 + i, sizeof rd);
+        uint32_t status = 99;
+        CHECK(mc_snp_guest_report(g, rd, 0, 0, rep, &status, NULL) == MC_OK && status == 0);
+        struct mc_snp_report r;
+        CHECK(mc_snp_report_decode(rep, sizeof rep, &r, NULL) == MC_OK);
+        const struct mc_psp_config *fc = mc_board_fw_config(x.t.b);
+        CHECK_EQ_U64(r.version, mc_snp_report_version_for((enum mc_snp_gen)fc->snp_gen, fc->api_major, fc->api_minor,
+                                                          fc->build));
+        CHECK_EQ_U64(r.version, i == 2 ? 5 : 3);
+        struct mc_snp_tcb t;
+        mc_snp_tcb_decode(r.reported_tcb, (enum mc_snp_gen)fc->snp_gen, &t);
+        CHECK_EQ_U64(t.has_fmc, i == 2);
+        struct mc_psp_snp_tcb k;
+        mc_psp_snp_tcb(x.t.psp, &k);
+        CHECK_EQ_U64(r.reported_tcb, k.reported);
+        CHECK_MEM(r.report_data, rd, 64);
+        struct mc_snp_identity *id = mc_psp_snp_identity(x.t.psp, NULL);
+        char dir[256];
+        CHECK(snp_tmpdir(dir, sizeof dir, "snpguest-gen") == 0);
+        struct mc_error e = {0};
+        CHECK_MSG(snp_verify_exported(id, rep, dir, &e) == MC_OK, "%s: %s", gens[i], e.msg);
+        /* a VLEK: KEY_SEL 0 and 2 sign with it, 1 with the VCEK */
+        uint8_t seed[48], w[MC_SNP_VLEK_WRAPPED_LEN];
+        memset(seed, 3 + i, sizeof seed);
+        CHECK(mc_snp_vlek_wrap(id, seed, k.reported, NULL, w, NULL) == MC_OK);
+        sfw_write(&x.t, SFW_DATA, w, sizeof w);
+        uint8_t vl[16] = {0x10};
+        mc_put_le64(vl + 8, SFW_DATA);
+        CHECK_EQ_U64(sfw_cmd(&x.t, MC_SEV_CMD_SNP_VLEK_LOAD, vl, sizeof vl), 0);
+        for (uint32_t ks = 0; ks < 3; ks++) {
+            CHECK(mc_snp_guest_report(g, rd, 0, ks, rep, &status, NULL) == MC_OK && status == 0);
+            CHECK(mc_snp_report_decode(rep, sizeof rep, &r, NULL) == MC_OK);
+            CHECK_EQ_U64(mc_snp_report_signer(&r), ks == 1 ? MC_SNP_SIGNER_VCEK : MC_SNP_SIGNER_VLEK);
+            CHECK_MSG(snp_verify_exported(id, rep, dir, &e) == MC_OK, "%s key_sel %u: %s", gens[i], ks, e.msg);
+        }
+        snp_tmpdir_remove(dir);
+        mc_snp_guest_close(g);
+        gx_down(&x);
+    }
+}
+
+/* The hypervisor replays an earlier request page to the firmware: refused (AEAD_OFLOW), nothing
+ * answered; the guest's next request still works. */
+struct replay {
+    uint8_t first[4096];
+    int calls;
+    uint64_t replay_info2;
+};
+
+static void replay_hook(void *ctx, struct mc_vm *vm, struct mc_vcpu *v, uint64_t code)
+{
+    (void)v;
+    struct replay *r = ctx;
+    if (code != MC_GHCB_EXIT_GUEST_REQUEST)
+        return;
+    if (r->calls++ == 0) {
+        mc_vm_host_read(vm, REQ, r->first, sizeof r->first, NULL);
+        return;
+    }
+    uint8_t now[4096];
+    mc_vm_host_read(vm, REQ, now, sizeof now, NULL);
+    mc_vm_host_write(vm, REQ, r->first, sizeof r->first, NULL);
+    uint64_t np = 0;
+    mc_vm_set_exit_hook(vm, NULL, NULL);
+    mc_vm_snp_guest_request(vm, REQ, 0x20000, false, 0, &np, &r->replay_info2, NULL);
+    mc_vm_set_exit_hook(vm, replay_hook, r);
+    mc_vm_host_write(vm, REQ, now, sizeof now, NULL);
+}
+
+static void test_replayed_request(void)
+{
+    struct gx x;
+    CHECK(gx_up(&x, "milan", 0) == 0);
+    struct replay rp = {0};
+    mc_vm_set_exit_hook(x.vm, replay_hook, &rp);
+    struct mc_snp_guest *g = open_guest(&x, 0);
+    uint8_t rd[64] = {9}, rep[MC_SNP_REPORT_SIZE];
+    uint32_t status;
+    CHECK(mc_snp_guest_report(g, rd, 0, 0, rep, &status, NULL) == MC_OK && status == 0);
+    CHECK(mc_snp_guest_report(g, rd, 0, 0, rep, &status, NULL) == MC_OK && status == 0);
+    CHECK_EQ_U64(rp.replay_info2, MC_FW_AEAD_OFLOW);
+    CHECK(mc_snp_guest_report(g, rd, 0, 0, rep, &status, NULL) == MC_OK && status == 0);
+    mc_snp_guest_close(g);
+    gx_down(&x);
+}
+
 int main(void)
 {
     RUN(test_report);
@@ -565,5 +666,7 @@ int main(void)
     RUN(test_vmsa_vcpu);
     RUN(test_psc_and_remap);
     RUN(test_vmpl);
+    RUN(test_generations);
+    RUN(test_replayed_request);
     return check_summary();
 }

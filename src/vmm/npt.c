@@ -132,7 +132,7 @@ mc_status mc_vm_npt_remap(struct mc_vm *vm, uint64_t gpa, uint64_t spa, struct m
     if (!vm || gpa >= vm->mem_size || ((gpa | spa) & 0xFFF))
         return mc_seterr(err, MC_E_RANGE, "a 4 KiB remap needs a page-aligned GPA inside guest memory and SPA");
     const uint64_t rw = MC_PTE_P | MC_PTE_W | MC_PTE_U, strip = ~(1ull << vm->vmm->cbit);
-    uint64_t e4, e3, e2;
+    uint64_t e4 = 0, e3 = 0, e2 = 0;
     uint64_t pml4 = vm->hcr3 & PTE_ADDR & strip;
     mc_status s = entry_read(vm, pml4, (gpa >> 39) & 511, &e4, err);
     if (!s)
