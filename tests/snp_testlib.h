@@ -10,8 +10,30 @@
 #include <openssl/pem.h>
 
 #include <memcrypt/fileio.h>
+#include <memcrypt/measure.h>
+#include <memcrypt/psp.h>
+#include <memcrypt/snp_api.h>
 #include <memcrypt/snp_identity.h>
 #include <memcrypt/snp_verify.h>
+
+/* The firmware's SNP launch log (mc_psp_set_snp_log) recorded as an owner's transcript
+ * (ctx: struct mc_measure_transcript), to compare with `measure --transcript`. */
+static inline void snp_fwlog_step(void *ctx, const struct mc_psp_snp_page *p)
+{
+    struct mc_measure_transcript *t = ctx;
+    struct mc_measure_step s = {.index = t->n, .gpa = p->gpa, .page_type = p->page_type, .length = MC_SNP_PAGE,
+                                .digest_len = 48, .data = p->data, .vcpu = -1, .what = "firmware"};
+    memcpy(s.contents, p->contents, 48);
+    memcpy(s.digest, p->digest, 48);
+    mc_measure_transcript_step(t, &s);
+}
+
+/* A whole file (at most 64 MiB), or NULL. */
+static inline uint8_t *snp_load(const char *path, size_t *n)
+{
+    uint8_t *b = NULL;
+    return mc_file_read(path, 64 << 20, &b, n, NULL) == MC_OK ? b : NULL;
+}
 
 /* Private key k as PEM text (malloc'd, NUL-terminated; *len without the NUL). */
 static inline char *pem_of(EVP_PKEY *k, size_t *len)

@@ -13,21 +13,12 @@
 
 #include "check.h"
 #include "snp_fw_harness.h"
+#include "snp_testlib.h"
 
 #define F(S, f) offsetof(struct S, f)
 #define POLICY 0x30000ull
 #define ASID 1u
 
-/* The firmware's log, recorded as an owner's transcript. */
-static void log_step(void *ctx, const struct mc_psp_snp_page *p)
-{
-    struct mc_measure_transcript *t = ctx;
-    struct mc_measure_step s = {.index = t->n, .gpa = p->gpa, .page_type = p->page_type, .length = MC_SNP_PAGE,
-                                .digest_len = 48, .data = p->data, .vcpu = -1, .what = "firmware"};
-    memcpy(s.contents, p->contents, 48);
-    memcpy(s.digest, p->digest, 48);
-    mc_measure_transcript_step(t, &s);
-}
 
 /* The hypervisor's part of a launch (KVM's order): context, ASID, LAUNCH_START, then for every page
  * of the plan: the host writes it, assigns it to the guest (Pre-Guest) and LAUNCH_UPDATEs it. */
@@ -49,13 +40,6 @@ static uint32_t launch(struct sfw *t, const struct mc_snp_plan *p, uint64_t poli
     return st;
 }
 
-static uint8_t *load(const char *path, size_t *n)
-{
-    uint8_t *b = NULL;
-    if (mc_file_read(path, 64 << 20, &b, n, NULL) != MC_OK)
-        return NULL;
-    return b;
-}
 
 static void hex48(const char *hex, uint8_t out[48])
 {
@@ -76,7 +60,7 @@ static void check_launch(const char *platform, struct mc_measure_input *in, cons
     CHECK(sfw_open(&t, platform, NULL, NULL) == 0);
     CHECK_EQ_U64(sfw_up(&t), 0);
     struct mc_measure_transcript fwlog = {0}, owner = {0};
-    mc_psp_set_snp_log(t.psp, log_step, &fwlog);
+    mc_psp_set_snp_log(t.psp, snp_fwlog_step, &fwlog);
     uint32_t st = launch(&t, &p, POLICY, NULL);
     CHECK_MSG(st == 0, "launch: %s", t.err.msg);
     CHECK_EQ_U64(fwlog.n, p.n);
@@ -107,7 +91,7 @@ static void check_launch(const char *platform, struct mc_measure_input *in, cons
 static void test_debian_ovmf(void)
 {
     size_t n;
-    uint8_t *ovmf = load(MC_OVMF_DIR "/OVMF.fd", &n);
+    uint8_t *ovmf = snp_load(MC_OVMF_DIR "/OVMF.fd", &n);
     if (!ovmf) {
         printf("skip: %s/OVMF.fd is not installed (apt-get install ovmf)\n", MC_OVMF_DIR);
         return;
@@ -128,9 +112,9 @@ static void test_debian_ovmf(void)
 static void test_amdsev_fixture(void)
 {
     size_t n, kn, rn;
-    uint8_t *ovmf = load(MC_TEST_DATA "/snp-measure/ovmf_AmdSev_suffix.bin", &n);
-    uint8_t *k = load(MC_TEST_DATA "/snp-measure/fake-kernel.bin", &kn);
-    uint8_t *r = load(MC_TEST_DATA "/snp-measure/fake-initrd.bin", &rn);
+    uint8_t *ovmf = snp_load(MC_TEST_DATA "/snp-measure/ovmf_AmdSev_suffix.bin", &n);
+    uint8_t *k = snp_load(MC_TEST_DATA "/snp-measure/fake-kernel.bin", &kn);
+    uint8_t *r = snp_load(MC_TEST_DATA "/snp-measure/fake-initrd.bin", &rn);
     CHECK(ovmf && k && r);
     if (!ovmf || !k || !r)
         return;

@@ -29,15 +29,6 @@
 #define REQ (GHCB + 0x1000)
 #define RSP (GHCB + 0x2000)
 
-static void log_step(void *ctx, const struct mc_psp_snp_page *p)
-{
-    struct mc_measure_transcript *t = ctx;
-    struct mc_measure_step s = {.index = t->n, .gpa = p->gpa, .page_type = p->page_type, .length = MC_SNP_PAGE,
-                                .digest_len = 48, .data = p->data, .vcpu = -1, .what = "firmware"};
-    memcpy(s.contents, p->contents, 48);
-    memcpy(s.digest, p->digest, 48);
-    mc_measure_transcript_step(t, &s);
-}
 
 static struct mc_board *board_up(const char *platform)
 {
@@ -86,7 +77,7 @@ static void launch_and_attest(const char *platform, struct mc_measure_input *in)
     struct mc_vm_config c = {.vcpus = in->vcpus, .mem_size = 4 * GIB, .snp = true, .snp_policy = POLICY};
     struct mc_vm *vm = NULL;
     CHECK_MSG(mc_vm_create(mc_board_vmm(b), &c, &vm, NULL, &e) == MC_OK, "%s", e.msg);
-    mc_psp_set_snp_log(mc_board_psp(b), log_step, &fwlog);
+    mc_psp_set_snp_log(mc_board_psp(b), snp_fwlog_step, &fwlog);
     uint64_t secrets = 0;
     for (size_t i = 0; vm && i < p.n; i++) {
         const struct mc_snp_launch_page *pg = &p.pages[i];
@@ -147,16 +138,11 @@ static void launch_and_attest(const char *platform, struct mc_measure_input *in)
     mc_snp_plan_free(&p);
 }
 
-static uint8_t *load(const char *path, size_t *n)
-{
-    uint8_t *b = NULL;
-    return mc_file_read(path, 64 << 20, &b, n, NULL) == MC_OK ? b : NULL;
-}
 
 static void test_debian_ovmf(void)
 {
     size_t n;
-    uint8_t *ovmf = load(MC_OVMF_DIR "/OVMF.fd", &n);
+    uint8_t *ovmf = snp_load(MC_OVMF_DIR "/OVMF.fd", &n);
     if (!ovmf) {
         printf("skip: %s/OVMF.fd is not installed (apt-get install ovmf)\n", MC_OVMF_DIR);
         return;
@@ -175,9 +161,9 @@ static void test_debian_ovmf(void)
 static void test_amdsev_fixture(void)
 {
     size_t n, kn, rn;
-    uint8_t *ovmf = load(MC_TEST_DATA "/snp-measure/ovmf_AmdSev_suffix.bin", &n);
-    uint8_t *k = load(MC_TEST_DATA "/snp-measure/fake-kernel.bin", &kn);
-    uint8_t *r = load(MC_TEST_DATA "/snp-measure/fake-initrd.bin", &rn);
+    uint8_t *ovmf = snp_load(MC_TEST_DATA "/snp-measure/ovmf_AmdSev_suffix.bin", &n);
+    uint8_t *k = snp_load(MC_TEST_DATA "/snp-measure/fake-kernel.bin", &kn);
+    uint8_t *r = snp_load(MC_TEST_DATA "/snp-measure/fake-initrd.bin", &rn);
     CHECK(ovmf && k && r);
     if (ovmf && k && r) {
         struct mc_measure_input in = {.mode = MC_MEASURE_SNP, .ovmf = ovmf, .ovmf_len = n, .vcpus = 1,
