@@ -310,6 +310,13 @@ static void test_ext_report(void)
     struct mc_snp_report r;
     CHECK(mc_snp_report_decode(rep, sizeof rep, &r, NULL) == MC_OK);
     CHECK_MEM(r.report_data, rd, 64);
+    /* hostile pages: a certificate buffer that would run past guest RAM, a page count that wraps */
+    uint64_t np = 1ull << 52, info2 = 0;
+    CHECK(mc_vm_snp_guest_request(x.vm, REQ, RSP, true, MEM - 4096, &np, &info2, NULL) == MC_OK);
+    CHECK_EQ_U64(info2, (uint64_t)MC_GHCB_VMM_ERR_GENERIC << 32);
+    np = 2;
+    CHECK(mc_vm_snp_guest_request(x.vm, REQ, RSP, true, MEM - 4096, &np, &info2, NULL) == MC_OK);
+    CHECK_EQ_U64(info2, (uint64_t)MC_GHCB_VMM_ERR_GENERIC << 32);
     /* no table: nothing copied */
     CHECK(mc_vm_snp_set_certs(x.vm, NULL, 0, NULL) == MC_OK);
     CHECK(mc_snp_guest_ext_report(g, rd, 0, 0, rep, &status, certs, 4 * 4096, &clen, &pages, NULL) == MC_OK);
@@ -472,12 +479,15 @@ static void test_psc_and_remap(void)
     ghcb_msr(&x, GHCB);
     CHECK(mc_guest_phys_read(x.v, GHCB, false, o, sizeof o, &f, NULL) == MC_OK);
     CHECK_EQ_U64(mc_le64(o + MC_GHCB_SW_EXITINFO2), (1ull << 32) | 2);
-    mc_put_le64(g + MC_GHCB_SW_SCRATCH, FREE); /* buffer outside the GHCB */
-    CHECK(mc_guest_phys_write(x.v, GHCB, false, g, sizeof g, &f, NULL) == MC_OK);
-    ghcb_msr(&x, GHCB);
-    CHECK(mc_guest_phys_read(x.v, GHCB, false, o, sizeof o, &f, NULL) == MC_OK);
-    CHECK_EQ_U64(mc_le64(o + MC_GHCB_SW_EXITINFO1), 2);
-    CHECK_EQ_U64(mc_le64(o + MC_GHCB_SW_EXITINFO2), 3);
+    const uint64_t bad_scratch[] = {FREE, ~0ull - 6, GHCB + 0xFF9}; /* outside, wrapping, past the buffer */
+    for (unsigned i = 0; i < 3; i++) {
+        mc_put_le64(g + MC_GHCB_SW_SCRATCH, bad_scratch[i]);
+        CHECK(mc_guest_phys_write(x.v, GHCB, false, g, sizeof g, &f, NULL) == MC_OK);
+        ghcb_msr(&x, GHCB);
+        CHECK(mc_guest_phys_read(x.v, GHCB, false, o, sizeof o, &f, NULL) == MC_OK);
+        CHECK_EQ_U64(mc_le64(o + MC_GHCB_SW_EXITINFO1), 2);
+        CHECK_EQ_U64(mc_le64(o + MC_GHCB_SW_EXITINFO2), 3);
+    }
     /* an unregistered GHCB: an SNP guest is terminated */
     mc_guest_wrmsr_ghcb(x.v, FREE + 0x5000);
     CHECK_EQ_U64(mc_guest_vmgexit(x.v, NULL), MC_E_STATE);

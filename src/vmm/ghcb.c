@@ -145,8 +145,8 @@ static uint64_t psc_buffer(struct mc_vm *vm, uint64_t ghcb_gpa, uint8_t *g)
 {
     uint64_t scratch = mc_le64(g + MC_GHCB_SW_SCRATCH);
     uint64_t lo = ghcb_gpa + MC_GHCB_SHARED_BUF;
-    if (scratch < lo || scratch + 8 > lo + MC_GHCB_SHARED_BUF_SIZE)
-        return 0;
+    if (scratch < lo || scratch - lo > MC_GHCB_SHARED_BUF_SIZE - 8) /* no sum: SW_SCRATCH is the guest's */
+        return PSC_ERR_INVALID_HDR;
     uint8_t *b = g + (scratch - ghcb_gpa);
     size_t room = (size_t)(lo + MC_GHCB_SHARED_BUF_SIZE - scratch);
     unsigned cur = mc_le16(b), end = mc_le16(b + 2);
@@ -204,7 +204,7 @@ static mc_status ghcb_page(struct mc_vcpu *v, struct mc_error *err)
             out2 = GHCB_ERR_MISSING_INPUT;
         } else {
             uint64_t scratch = mc_le64(g + MC_GHCB_SW_SCRATCH);
-            if (scratch < gpa + MC_GHCB_SHARED_BUF || scratch + 8 > gpa + MC_GHCB_SHARED_BUF + MC_GHCB_SHARED_BUF_SIZE) {
+            if (scratch < gpa + MC_GHCB_SHARED_BUF || scratch - (gpa + MC_GHCB_SHARED_BUF) > MC_GHCB_SHARED_BUF_SIZE - 8) {
                 out1 = 2;
                 out2 = GHCB_ERR_INVALID_SCRATCH;
             } else {

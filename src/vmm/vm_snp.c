@@ -290,7 +290,7 @@ mc_status mc_vm_snp_guest_request(struct mc_vm *vm, uint64_t req_gpa, uint64_t r
             *exitinfo2 = (uint64_t)MC_GHCB_VMM_ERR_INVALID_LEN << 32;
             return MC_OK;
         }
-        if ((certs_gpa & (PG - 1)) || !guest_page_ok(vm, certs_gpa, *npages * PG))
+        if ((certs_gpa & (PG - 1)) || !guest_page_ok(vm, certs_gpa, need * PG)) /* need <= 16: no overflow */
             return MC_OK;
     }
     uint8_t *page = malloc(PG);
