@@ -26,10 +26,10 @@ static const struct {
     {MC_SEV_CMD_GUEST_STATUS, I | W}, {MC_SEV_CMD_COPY, W}, {MC_SEV_CMD_ACTIVATE_EX, W},
     {MC_SEV_CMD_LAUNCH_START, I | W}, {MC_SEV_CMD_LAUNCH_UPDATE_DATA, W}, {MC_SEV_CMD_LAUNCH_UPDATE_VMSA, W},
     {MC_SEV_CMD_LAUNCH_MEASURE, W}, {MC_SEV_CMD_LAUNCH_SECRET, W}, {MC_SEV_CMD_LAUNCH_FINISH, W},
-    {MC_SEV_CMD_ATTESTATION, W}, {MC_SEV_CMD_SEND_START, W}, {MC_SEV_CMD_SEND_UPDATE_DATA, NONE},
-    {MC_SEV_CMD_SEND_UPDATE_VMSA, NONE}, {MC_SEV_CMD_SEND_FINISH, NONE}, {MC_SEV_CMD_SEND_CANCEL, NONE},
-    {MC_SEV_CMD_RECEIVE_START, NONE}, {MC_SEV_CMD_RECEIVE_UPDATE_DATA, NONE},
-    {MC_SEV_CMD_RECEIVE_UPDATE_VMSA, NONE}, {MC_SEV_CMD_RECEIVE_FINISH, NONE}, {MC_SEV_CMD_DBG_DECRYPT, W},
+    {MC_SEV_CMD_ATTESTATION, W}, {MC_SEV_CMD_SEND_START, W}, {MC_SEV_CMD_SEND_UPDATE_DATA, W},
+    {MC_SEV_CMD_SEND_UPDATE_VMSA, W}, {MC_SEV_CMD_SEND_FINISH, W}, {MC_SEV_CMD_SEND_CANCEL, W},
+    {MC_SEV_CMD_RECEIVE_START, I | W}, {MC_SEV_CMD_RECEIVE_UPDATE_DATA, W},
+    {MC_SEV_CMD_RECEIVE_UPDATE_VMSA, W}, {MC_SEV_CMD_RECEIVE_FINISH, W}, {MC_SEV_CMD_DBG_DECRYPT, W},
     {MC_SEV_CMD_DBG_ENCRYPT, W}, {MC_SEV_CMD_SWAP_OUT, NONE}, {MC_SEV_CMD_SWAP_IN, NONE},
     {0x0FF, NONE}, {0x7FF, NONE},
 };
@@ -85,18 +85,45 @@ static void test_command_x_platform_state(void)
 #define GL (1u << MC_SEV_GSTATE_LUPDATE)
 #define GS (1u << MC_SEV_GSTATE_LSECRET)
 #define GR (1u << MC_SEV_GSTATE_RUNNING)
-#define GANY (GL | GS | GR)
+#define GSU (1u << MC_SEV_GSTATE_SUPDATE)
+#define GRU (1u << MC_SEV_GSTATE_RUPDATE)
+#define GSE (1u << MC_SEV_GSTATE_SENT)
+#define GANY (GL | GS | GR | GSU | GRU | GSE)
 
 static const struct {
     uint32_t id;
-    unsigned gstates; /* of the reachable states LUPDATE, LSECRET, RUNNING */
+    unsigned gstates; /* of the six guest states */
 } gtable[] = {
     {MC_SEV_CMD_LAUNCH_UPDATE_DATA, GL}, {MC_SEV_CMD_LAUNCH_UPDATE_VMSA, GL}, {MC_SEV_CMD_LAUNCH_MEASURE, GL},
-    {MC_SEV_CMD_LAUNCH_SECRET, GS}, {MC_SEV_CMD_LAUNCH_FINISH, GS}, {MC_SEV_CMD_ATTESTATION, GS | GR},
-    {MC_SEV_CMD_ACTIVATE, GANY}, {MC_SEV_CMD_ACTIVATE_EX, GANY}, {MC_SEV_CMD_DEACTIVATE, GANY},
+    {MC_SEV_CMD_LAUNCH_SECRET, GS}, {MC_SEV_CMD_LAUNCH_FINISH, GS}, {MC_SEV_CMD_ATTESTATION, GS | GR | GSU | GSE},
+    {MC_SEV_CMD_ACTIVATE, GANY & ~GSE}, {MC_SEV_CMD_ACTIVATE_EX, GANY & ~GSE}, {MC_SEV_CMD_DEACTIVATE, GANY},
     {MC_SEV_CMD_DECOMMISSION, GANY}, {MC_SEV_CMD_GUEST_STATUS, GANY}, {MC_SEV_CMD_DBG_DECRYPT, GANY},
     {MC_SEV_CMD_DBG_ENCRYPT, GANY}, {MC_SEV_CMD_COPY, GANY}, {MC_SEV_CMD_SEND_START, GR},
+    {MC_SEV_CMD_SEND_UPDATE_DATA, GSU}, {MC_SEV_CMD_SEND_UPDATE_VMSA, GSU}, {MC_SEV_CMD_SEND_FINISH, GSU},
+    {MC_SEV_CMD_SEND_CANCEL, GSU}, {MC_SEV_CMD_RECEIVE_UPDATE_DATA, GRU}, {MC_SEV_CMD_RECEIVE_UPDATE_VMSA, GRU},
+    {MC_SEV_CMD_RECEIVE_FINISH, GRU},
 };
+
+/* SEND_START of guest h toward this same chip (its own PDH at DATA_PA; intra-host migration):
+ * the session lands at DATA2_PA. */
+static uint32_t send_start_self(struct fwt *t, uint32_t h)
+{
+    uint8_t b[0x1C] = {0};
+    mc_put_le64(b + 0x00, DATA_PA);
+    mc_put_le32(b + 0x08, MC_SEV_CERT_LEN);
+    mc_put_le64(b + 0x10, DATA_PA + 0x1000);
+    mc_put_le32(b + 0x18, MC_SEV_CHAIN_LEN);
+    uint32_t st = fw(t, MC_SEV_CMD_PDH_CERT_EXPORT, b, sizeof b);
+    if (st)
+        return st;
+    uint8_t s[0x44] = {0};
+    mc_put_le32(s, h);
+    mc_put_le64(s + 0x08, DATA_PA);
+    mc_put_le32(s + 0x10, MC_SEV_CERT_LEN);
+    mc_put_le64(s + 0x38, DATA2_PA);
+    mc_put_le32(s + 0x40, 0x80);
+    return fw(t, MC_SEV_CMD_SEND_START, s, sizeof s);
+}
 
 /* Fresh firmware with guest 1 (ES policy on milan so VMSA is legal) in state gs, ASID bound. */
 static int to_gstate(struct fwt *t, unsigned gs)
@@ -110,6 +137,25 @@ static int to_gstate(struct fwt *t, unsigned gs)
         return -1;
     if (gs >= MC_SEV_GSTATE_RUNNING && fwt_handle_cmd(t, MC_SEV_CMD_LAUNCH_FINISH, h))
         return -1;
+    if ((gs == MC_SEV_GSTATE_SUPDATE || gs == MC_SEV_GSTATE_SENT || gs == MC_SEV_GSTATE_RUPDATE) &&
+        send_start_self(t, h))
+        return -1;
+    if (gs == MC_SEV_GSTATE_SENT && fwt_handle_cmd(t, MC_SEV_CMD_SEND_FINISH, h))
+        return -1;
+    if (gs == MC_SEV_GSTATE_RUPDATE) {
+        /* Guest 1 leaves; the session it made comes back on the same chip as guest 1 (RUPDATE). */
+        if (fwt_handle_cmd(t, MC_SEV_CMD_DEACTIVATE, h) || fwt_handle_cmd(t, MC_SEV_CMD_DECOMMISSION, h) ||
+            fwt_flush(t))
+            return -1;
+        uint8_t r[0x24] = {0};
+        mc_put_le32(r + 0x04, MC_SEV_POLICY_ES);
+        mc_put_le64(r + 0x08, DATA_PA);
+        mc_put_le32(r + 0x10, MC_SEV_CERT_LEN);
+        mc_put_le64(r + 0x18, DATA2_PA);
+        mc_put_le32(r + 0x20, 0x80);
+        if (fw(t, MC_SEV_CMD_RECEIVE_START, r, sizeof r) || mc_le32(r) != 1 || fwt_activate(t, 1, 1))
+            return -1;
+    }
     uint8_t b[0x0D] = {0};
     mc_put_le32(b, h);
     if (fw(t, MC_SEV_CMD_GUEST_STATUS, b, sizeof b) || b[0x0C] != gs)
@@ -132,9 +178,10 @@ static void fill_guest_buf(uint32_t id, uint8_t *b)
 
 static void test_command_x_guest_state(void)
 {
-    static const unsigned states[] = {MC_SEV_GSTATE_LUPDATE, MC_SEV_GSTATE_LSECRET, MC_SEV_GSTATE_RUNNING};
+    static const unsigned states[] = {MC_SEV_GSTATE_LUPDATE, MC_SEV_GSTATE_LSECRET, MC_SEV_GSTATE_RUNNING,
+                                      MC_SEV_GSTATE_SUPDATE, MC_SEV_GSTATE_RUPDATE, MC_SEV_GSTATE_SENT};
     for (size_t i = 0; i < sizeof gtable / sizeof gtable[0]; i++) {
-        for (size_t k = 0; k < 3; k++) {
+        for (size_t k = 0; k < sizeof states / sizeof states[0]; k++) {
             unsigned gs = states[k];
             struct fwt t;
             CHECK(to_gstate(&t, gs) == 0);

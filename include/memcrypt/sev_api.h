@@ -445,6 +445,33 @@ MC_SEV_OFF(mc_sev_packet_hdr, flags, 0x00);
 MC_SEV_OFF(mc_sev_packet_hdr, iv, 0x04);
 MC_SEV_OFF(mc_sev_packet_hdr, mac, 0x14);
 
+/* memcrypt's migration-header extension (NOT in AMD's API; docs/sev-firmware.md "Migration").
+ * A host that gives SEND_UPDATE_* / RECEIVE_UPDATE_* a header buffer of at least 0x64 bytes
+ * gets, after the spec's 0x34-byte header, a trailer that makes the packet stream ordered and
+ * closed: seq (1, 2, ...), xflags (bit0 FINAL: the sender's last packet) and where (the guest
+ * address or vCPU the host says the packet belongs to) — on SEND both are inputs the host puts in
+ * the header buffer, bound as given — and the running transfer measurement
+ *   RM(seq) = HMAC-SHA256(TIK, 0x05 || LE32(seq) || LE32(xflags) || LE64(where) || RM(seq-1) || MAC),
+ *   RM(0) = 0^32.
+ * A receiver in this mode refuses a packet out of order, replayed, after FINAL, or whose RM differs
+ * (BAD_MEASUREMENT), and RECEIVE_FINISH refuses a stream without its FINAL packet. A host using the
+ * spec's 0x34 bytes sees exactly AMD's behaviour. Context byte 0x05 is unused by AMD (0x01-0x04). */
+struct MC_SEV_PACKED mc_sev_packet_hdr_ext {
+    struct mc_sev_packet_hdr hdr;
+    uint32_t seq;
+    uint32_t xflags;
+    uint64_t where;
+    uint8_t rm[32];
+};
+MC_SEV_PIN(mc_sev_packet_hdr_ext, 0x64);
+MC_SEV_OFF(mc_sev_packet_hdr_ext, hdr, 0x00);
+MC_SEV_OFF(mc_sev_packet_hdr_ext, seq, 0x34);
+MC_SEV_OFF(mc_sev_packet_hdr_ext, xflags, 0x38);
+MC_SEV_OFF(mc_sev_packet_hdr_ext, where, 0x3C);
+MC_SEV_OFF(mc_sev_packet_hdr_ext, rm, 0x44);
+#define MC_SEV_PKT_HDR_EXT_LEN 0x64u
+#define MC_SEV_PKT_XFLAG_FINAL 0x1u
+
 /* LAUNCH_MEASURE output */
 struct MC_SEV_PACKED mc_sev_measurement {
     uint8_t measure[32];

@@ -81,6 +81,14 @@ mc_status mc_sev_identity_get_id(const struct mc_sev_identity *id, uint8_t out[6
 mc_status mc_sev_identity_open_session(const struct mc_sev_identity *id, const uint8_t *godh, size_t godh_len,
                                        const uint8_t *session, size_t session_len, uint32_t policy,
                                        struct mc_sev_tks *tks, enum mc_sev_chan_result *why, struct mc_error *err);
+/* SEND_START: the sending platform is the session's client. The peer's PDH certificate (0x824
+ * bytes: usage PDH, ECDH-SHA256/384, P-384; signatures are the caller's to check) and this
+ * platform's PDH private key give Z; fresh TEK, TIK, NONCE and WRAP_IV from rng make the 0x80-byte
+ * session for `policy` (the construction of LAUNCH_START's session, SEV API §9.2). The receiving
+ * platform opens it with mc_sev_identity_open_session, this platform's PDH cert as the client's. */
+mc_status mc_sev_identity_make_session(const struct mc_sev_identity *id, struct mc_rng *rng, const uint8_t *peer_pdh,
+                                       size_t peer_len, uint32_t policy, uint8_t session[MC_SEV_SESSION_LEN],
+                                       struct mc_sev_tks *tks, enum mc_sev_chan_result *why, struct mc_error *err);
 /* ATTESTATION: build the 0xD0-byte report signed by the PEK. */
 mc_status mc_sev_identity_attest(const struct mc_sev_identity *id, const uint8_t mnonce[16], const uint8_t ld[32],
                                  uint32_t policy, uint8_t report[MC_SEV_REPORT_LEN], struct mc_error *err);

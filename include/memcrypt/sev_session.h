@@ -108,6 +108,20 @@ mc_status mc_sev_secret_open(const struct mc_sev_tks *tks, bool api_17, const ui
                              const uint8_t *trans, size_t trans_len, size_t guest_len, const uint8_t *measure,
                              uint8_t *plain, enum mc_sev_chan_result *why, struct mc_error *err);
 
+/* ---- Migration packets (SEND_UPDATE_* / RECEIVE_UPDATE_*) ------------------------------------ */
+
+#define MC_SEV_PACKET_CTX_DATA 0x02u /* context byte of SEND/RECEIVE_UPDATE_* MACs, DATA and VMSA alike */
+#define MC_SEV_PACKET_CTX_XFER 0x05u /* memcrypt's transfer measurement (AMD uses 0x01-0x04) */
+#define MC_SEV_PACKET_MAC_PREFIX 29 /* ctx || LE32(flags) || IV || LE32(guest_len) || LE32(trans_len) */
+/* The bytes the packet MAC covers before the ciphertext: ctx (0x02 for SEND/RECEIVE_UPDATE_*),
+ * FLAGS and IV as in the header, GUEST_LEN, TRANS_LEN. MAC = HMAC-SHA256(TIK, prefix || TRANS). */
+void mc_sev_packet_mac_prefix(uint8_t out[MC_SEV_PACKET_MAC_PREFIX], uint8_t ctx, uint32_t flags, const uint8_t iv[16],
+                              uint32_t guest_len, uint32_t trans_len);
+/* memcrypt's transfer measurement (memcrypt/sev_api.h, mc_sev_packet_hdr_ext):
+ * rm = HMAC-SHA256(TIK, 0x05 || LE32(seq) || LE32(xflags) || LE64(where) || prev[32] || mac[32]). */
+mc_status mc_sev_xfer_measure(const uint8_t tik[16], uint32_t seq, uint32_t xflags, uint64_t where,
+                              const uint8_t prev[32], const uint8_t mac[32], uint8_t rm[32], struct mc_error *err);
+
 /* ---- ATTESTATION report (0xD0) ----------------------------------------------------------------- */
 
 struct mc_sev_report {

@@ -41,6 +41,8 @@ struct mc_vm_config {
     bool snp;
     uint64_t snp_policy;
     uint8_t gosvw[16];
+    bool receive;           /* migration target: RECEIVE_START instead of LAUNCH_START, with godh = the
+                               sending platform's PDH cert and session = SEND_START's (both required) */
 };
 
 struct mc_vm;
@@ -82,6 +84,36 @@ mc_status mc_vm_launch_secret(struct mc_vm *vm, const uint8_t hdr[0x34], const u
 mc_status mc_vm_launch_finish(struct mc_vm *vm, struct mc_error *err);
 /* ATTESTATION report (0xD0 bytes) for mnonce. */
 mc_status mc_vm_attestation(struct mc_vm *vm, const uint8_t mnonce[16], uint8_t report[0xD0], struct mc_error *err);
+
+/* ---- Migration (the hypervisor's side, as KVM's KVM_SEV_SEND_* / RECEIVE_*) ----------------
+ * Source: SEND_START with the target's PDH (and, for the DOMAIN / SEV policy bits, its chain
+ * PEK||OCA||CEK of 0x186C bytes and AMD's ASK||ARK) -> session (0x80); then one SEND_UPDATE per
+ * packet, SEND_FINISH (or SEND_CANCEL: the guest runs on). Target: mc_vm_create with
+ * cfg.receive, one RECEIVE_UPDATE per packet, RECEIVE_FINISH. Packets: data (where = GPA,
+ * 16-byte aligned, len 16..0x5000, a multiple of 16) or, vmsa, a vCPU's VMSA (where = vCPU
+ * index, len 4096). ext selects memcrypt's extended header (memcrypt/sev_api.h: 0x64 bytes, with
+ * sequence, FINAL, where and transfer measurement) instead of the spec's 0x34 bytes; final marks the
+ * last packet. hdr receives the header, trans the len bytes the firmware wrote (ciphertext). */
+mc_status mc_vm_send_start(struct mc_vm *vm, const uint8_t pdh[0x824], const uint8_t *plat_chain,
+                           const uint8_t *amd_chain, size_t amd_len, uint8_t session[0x80], struct mc_error *err);
+mc_status mc_vm_send_update(struct mc_vm *vm, bool vmsa, uint64_t where, uint32_t len, bool ext, bool final,
+                            uint8_t *hdr, uint8_t *trans, struct mc_error *err);
+mc_status mc_vm_send_finish(struct mc_vm *vm, struct mc_error *err);
+mc_status mc_vm_send_cancel(struct mc_vm *vm, struct mc_error *err);
+mc_status mc_vm_receive_update(struct mc_vm *vm, bool vmsa, uint64_t where, const uint8_t *hdr, uint32_t hdr_len,
+                               const uint8_t *trans, uint32_t len, struct mc_error *err);
+mc_status mc_vm_receive_finish(struct mc_vm *vm, struct mc_error *err);
+/* Does vCPU i have a VMSA page (SEV-ES: LAUNCH_UPDATE_VMSA or RECEIVE_UPDATE_VMSA happened)? */
+bool mc_vm_has_vmsa(const struct mc_vm *vm, unsigned i);
+/* What the hypervisor holds of a running guest besides its memory: each vCPU's paging registers
+ * (for SEV-ES these stand for the VMSA's, which travel encrypted) and the guest kernel's
+ * page-table pool (memcrypt/guest.h). Set checks every value against the VM (MC_E_RANGE). */
+struct mc_vm_guest_state {
+    uint64_t pt_pool_gpa, pt_pool_len, pt_next;
+    struct mc_paging_regs regs[64];
+};
+void mc_vm_get_guest_state(const struct mc_vm *vm, struct mc_vm_guest_state *st);
+mc_status mc_vm_set_guest_state(struct mc_vm *vm, const struct mc_vm_guest_state *st, struct mc_error *err);
 
 /* Nested paging: translate a GPA (C-bit stripped) through the VM's NPT. *spa receives the
  * system physical address as issued (with the NPT's C-bit); a missing mapping gives

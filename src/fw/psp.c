@@ -520,6 +520,10 @@ mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct m
         snap_mem(&sb, ld, sizeof ld);
         snap_mem(&sb, g->ld, sizeof g->ld);
         snap_mem(&sb, g->measure, sizeof g->measure);
+        snap_u64(&sb, g->xfer.mode);
+        snap_u64(&sb, g->xfer.seq);
+        snap_u64(&sb, g->xfer.final);
+        snap_mem(&sb, g->xfer.rm, sizeof g->xfer.rm);
         s |= mc_digest_update(d, sb.b, sb.n, err);
         mc_wipe(sb.b, sb.n);
     }

@@ -97,6 +97,14 @@ enum copy_class {
     X(LAUNCH_FINISH,      launch_finish,      BUF(mc_sev_handle),          HANDLE(mc_sev_handle),       P_W,       G(LSECRET),             CB_NONE,   0,      NO_NV, LEG) \
     X(ATTESTATION,        attestation,        BUF(mc_sev_attestation),     HANDLE(mc_sev_attestation),  P_W,       G(LSECRET) | G(RUNNING) | G(SUPDATE) | G(SENT), CB_OK_LEN, 0x0017, NO_NV, LEG) \
     X(SEND_START,         send_start,         BUF(mc_sev_send_start),      HANDLE(mc_sev_send_start),   P_W,       G(RUNNING),             CB_OK_LEN, 0,      NO_NV, LEG) \
+    X(SEND_UPDATE_DATA,   send_update_data,   BUF(mc_sev_transport),       HANDLE(mc_sev_transport),    P_W,       G(SUPDATE),             CB_OK_LEN, 0,      NO_NV, LEG) \
+    X(SEND_UPDATE_VMSA,   send_update_vmsa,   BUF(mc_sev_transport),       HANDLE(mc_sev_transport),    P_W,       G(SUPDATE),             CB_OK_LEN, 0,      NO_NV, LEG) \
+    X(SEND_FINISH,        send_finish,        BUF(mc_sev_handle),          HANDLE(mc_sev_handle),       P_W,       G(SUPDATE),             CB_NONE,   0,      NO_NV, LEG) \
+    X(SEND_CANCEL,        send_cancel,        BUF(mc_sev_handle),          HANDLE(mc_sev_handle),       P_W,       G(SUPDATE),             CB_NONE,   0,      NO_NV, LEG) \
+    X(RECEIVE_START,      receive_start,      BUF(mc_sev_launch_start),    NOGUEST,                     P_I | P_W, 0,                      CB_OK,     0,      NO_NV, LEG) \
+    X(RECEIVE_UPDATE_DATA, receive_update_data, BUF(mc_sev_transport),     HANDLE(mc_sev_transport),    P_W,       G(RUPDATE),             CB_NONE,   0,      NO_NV, LEG) \
+    X(RECEIVE_UPDATE_VMSA, receive_update_vmsa, BUF(mc_sev_transport),     HANDLE(mc_sev_transport),    P_W,       G(RUPDATE),             CB_NONE,   0,      NO_NV, LEG) \
+    X(RECEIVE_FINISH,     receive_finish,     BUF(mc_sev_handle),          HANDLE(mc_sev_handle),       P_W,       G(RUPDATE),             CB_NONE,   0,      NO_NV, LEG) \
     X(DBG_DECRYPT,        dbg_decrypt,        BUF(mc_sev_dbg),             HANDLE(mc_sev_dbg),          P_W,       G_ANY,                  CB_NONE,   0,      NO_NV, LEG) \
     X(DBG_ENCRYPT,        dbg_encrypt,        BUF(mc_sev_dbg),             HANDLE(mc_sev_dbg),          P_W,       G_ANY,                  CB_NONE,   0,      NO_NV, LEG) \
     X(SNP_INIT,           snp_init,           NOBUF,                        NOGUEST,                    P_ANY,     0,                      CB_NONE,   0,      NO_NV, S_U)   \

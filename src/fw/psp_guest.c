@@ -24,7 +24,7 @@ static uint32_t guest_range(const struct mc_psp *psp, uint64_t raw, uint64_t len
     return psp_host_addr(psp, raw, len, &dom, pa, err);
 }
 
-static uint32_t guest_read(struct mc_psp *psp, const struct psp_guest *g, uint64_t pa, void *b, size_t n,
+uint32_t psp_guest_read(struct mc_psp *psp, const struct psp_guest *g, uint64_t pa, void *b, size_t n,
                            struct mc_error *err)
 {
     if (psp->mem.read(psp->mem.ctx, MC_PSP_DOM_GUEST, g->asid, pa, b, n, err) != MC_OK)
@@ -32,7 +32,7 @@ static uint32_t guest_read(struct mc_psp *psp, const struct psp_guest *g, uint64
     return MC_FW_SUCCESS;
 }
 
-static uint32_t guest_write(struct mc_psp *psp, const struct psp_guest *g, uint64_t pa, const void *b, size_t n,
+uint32_t psp_guest_write(struct mc_psp *psp, const struct psp_guest *g, uint64_t pa, const void *b, size_t n,
                             struct mc_error *err)
 {
     if (psp->mem.write(psp->mem.ctx, MC_PSP_DOM_GUEST, g->asid, pa, b, n, err) != MC_OK)
@@ -40,7 +40,7 @@ static uint32_t guest_write(struct mc_psp *psp, const struct psp_guest *g, uint6
     return MC_FW_SUCCESS;
 }
 
-static uint32_t need_asid(const struct psp_guest *g, const char *what, struct mc_error *err)
+uint32_t psp_need_asid(const struct psp_guest *g, const char *what, struct mc_error *err)
 {
     if (!g->asid)
         return psp_fail(err, MC_FW_INACTIVE, "%s needs guest %u to have an ASID (ACTIVATE first)", what, g->handle);
@@ -61,18 +61,12 @@ static uint32_t check_policy_version(const struct mc_psp *psp, uint32_t policy, 
     return MC_FW_SUCCESS;
 }
 
-PSP_HANDLER(psp_cmd_launch_start)
+uint32_t psp_guest_start(struct mc_psp *psp, const char *what, uint32_t share, uint32_t policy, uint64_t dh_pa,
+                         uint32_t dh_len, uint64_t ses_pa, uint32_t ses_len, uint32_t gstate, uint32_t *handle,
+                         struct mc_error *err)
 {
-    (void)g;
-    uint32_t share = mc_le32(buf + F(mc_sev_launch_start, handle));
-    uint32_t policy = mc_le32(buf + F(mc_sev_launch_start, policy));
-    uint64_t dh_pa = mc_le64(buf + F(mc_sev_launch_start, dh_cert_paddr));
-    uint32_t dh_len = mc_le32(buf + F(mc_sev_launch_start, dh_cert_len));
-    uint64_t ses_pa = mc_le64(buf + F(mc_sev_launch_start, session_paddr));
-    uint32_t ses_len = mc_le32(buf + F(mc_sev_launch_start, session_len));
-
     if ((policy & MC_SEV_POLICY_ES) && !psp->es_init)
-        return psp_fail(err, MC_FW_UNSUPPORTED, "policy asks for SEV-ES but INIT did not enable it");
+        return psp_fail(err, MC_FW_UNSUPPORTED, "%s: policy asks for SEV-ES but INIT did not enable it", what);
     /* Reserved bits and the minimum API version are checked with and without a session.
      * AMD's Genoa firmware skips them without a DH cert (digest §6); we enforce them always,
      * because a policy the firmware cannot honour must not launch. */
@@ -97,12 +91,14 @@ PSP_HANDLER(psp_cmd_launch_start)
         return psp_fail(err, MC_FW_RESOURCE_LIMIT, "no free guest slot (%u in use)", psp->cfg.max_guests);
 
     /* Without a DH cert there is no channel: TEK/TIK stay zero, so LAUNCH_MEASURE is an HMAC under
-     * a zero TIK (Genoa firmware behaviour; UNCONFIRMED for older firmware, which we follow). */
+     * a zero TIK (Genoa firmware behaviour; UNCONFIRMED for older firmware, which we follow).
+     * RECEIVE_START always has one (its caller passes the sender's PDH). */
     uint8_t tek[16] = {0}, tik[16] = {0};
-    bool channel = dh_pa != 0;
+    bool channel = dh_pa != 0 || gstate == MC_SEV_GSTATE_RUPDATE;
     if (channel) {
         if (dh_len != MC_SEV_CERT_LEN || ses_len != MC_SEV_SESSION_LEN)
-            return psp_fail(err, MC_FW_INVALID_LENGTH, "DH cert must be 0x%x bytes and session 0x%x (got 0x%x, 0x%x)",
+            return psp_fail(err, MC_FW_INVALID_LENGTH,
+                            "%s: the DH cert must be 0x%x bytes and the session 0x%x (got 0x%x, 0x%x)", what,
                             MC_SEV_CERT_LEN, MC_SEV_SESSION_LEN, dh_len, ses_len);
         uint8_t godh[MC_SEV_CERT_LEN], ses[MC_SEV_SESSION_LEN];
         st = psp_host_read(psp, dh_pa, godh, sizeof godh, err);
@@ -117,8 +113,10 @@ PSP_HANDLER(psp_cmd_launch_start)
         }
     }
     struct psp_guest *ng = calloc(1, sizeof *ng);
-    if (!ng || mc_hashctx_new("SHA256", &ng->ld_ctx, NULL) != MC_OK) {
+    if (!ng || (gstate == MC_SEV_GSTATE_LUPDATE && mc_hashctx_new("SHA256", &ng->ld_ctx, NULL) != MC_OK)) {
         psp_guest_free(ng);
+        mc_wipe(tek, sizeof tek);
+        mc_wipe(tik, sizeof tik);
         return psp_fail(err, MC_FW_HWERROR_PLATFORM, "out of memory for a guest context");
     }
     if (shared) {
@@ -128,6 +126,8 @@ PSP_HANDLER(psp_cmd_launch_start)
         do {
             if (mc_rng_bytes(psp->rng, ng->vek, PSP_VEK_LEN, NULL) != MC_OK) {
                 psp_guest_free(ng);
+                mc_wipe(tek, sizeof tek);
+                mc_wipe(tik, sizeof tik);
                 return psp_fail(err, MC_FW_HWERROR_PLATFORM, "the random generator failed");
             }
         } while (mc_ct_equal(ng->vek, ng->vek + 16, 16));
@@ -141,10 +141,39 @@ PSP_HANDLER(psp_cmd_launch_start)
     mc_wipe(tik, sizeof tik);
     psp->guests[h] = ng;
     psp->guest_count++;
-    psp_set_gstate(psp, ng, MC_SEV_GSTATE_LUPDATE);
+    psp_set_gstate(psp, ng, gstate);
     psp_set_pstate(psp, MC_SEV_PSTATE_WORKING);
-    mc_put_le32(buf + F(mc_sev_launch_start, handle), h);
+    *handle = h;
     return MC_FW_SUCCESS;
+}
+
+/* LAUNCH_START and RECEIVE_START share the buffer layout (mc_sev_launch_start). */
+static uint32_t guest_start(struct mc_psp *psp, uint8_t *buf, const char *what, uint32_t gstate, struct mc_error *err)
+{
+    uint32_t h;
+    uint32_t st = psp_guest_start(psp, what, mc_le32(buf + F(mc_sev_launch_start, handle)),
+                                  mc_le32(buf + F(mc_sev_launch_start, policy)),
+                                  mc_le64(buf + F(mc_sev_launch_start, dh_cert_paddr)),
+                                  mc_le32(buf + F(mc_sev_launch_start, dh_cert_len)),
+                                  mc_le64(buf + F(mc_sev_launch_start, session_paddr)),
+                                  mc_le32(buf + F(mc_sev_launch_start, session_len)), gstate, &h, err);
+    if (!st)
+        mc_put_le32(buf + F(mc_sev_launch_start, handle), h);
+    return st;
+}
+
+PSP_HANDLER(psp_cmd_launch_start)
+{
+    (void)g;
+    return guest_start(psp, buf, "LAUNCH_START", MC_SEV_GSTATE_LUPDATE, err);
+}
+
+/* RECEIVE_START (digest §13): processed like LAUNCH_START, but a session is mandatory and its
+ * client DH cert is the sending platform's PDH; the new guest waits in RUPDATE for packets. */
+PSP_HANDLER(psp_cmd_receive_start)
+{
+    (void)g;
+    return guest_start(psp, buf, "RECEIVE_START", MC_SEV_GSTATE_RUPDATE, err);
 }
 
 /* ---- LAUNCH_UPDATE_DATA / VMSA: measure the plaintext, encrypt in place ------------------- */
@@ -156,7 +185,7 @@ static uint32_t launch_update(struct mc_psp *psp, uint8_t *buf, struct psp_guest
     uint32_t len = mc_le32(buf + F(mc_sev_launch_update, len));
     if (vmsa && !(g->policy & MC_SEV_POLICY_ES))
         return psp_fail(err, MC_FW_UNSUPPORTED, "LAUNCH_UPDATE_VMSA needs the ES policy bit");
-    uint32_t st = need_asid(g, what, err);
+    uint32_t st = psp_need_asid(g, what, err);
     if (st)
         return st;
     if (raw & 15)
@@ -183,7 +212,7 @@ static uint32_t launch_update(struct mc_psp *psp, uint8_t *buf, struct psp_guest
         else if (mc_hashctx_update(g->ld_ctx, tmp, n, err) != MC_OK)
             st = psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: hashing failed", what);
         else
-            st = guest_write(psp, g, pa + off, tmp, n, err);
+            st = psp_guest_write(psp, g, pa + off, tmp, n, err);
     }
     mc_wipe(tmp, len < CHUNK ? len : CHUNK);
     free(tmp);
@@ -239,7 +268,7 @@ PSP_HANDLER(psp_cmd_launch_measure)
 
 PSP_HANDLER(psp_cmd_launch_secret)
 {
-    uint32_t st = need_asid(g, "LAUNCH_SECRET", err);
+    uint32_t st = psp_need_asid(g, "LAUNCH_SECRET", err);
     if (st)
         return st;
     uint64_t hdr_raw = mc_le64(buf + F(mc_sev_transport, hdr_paddr));
@@ -305,7 +334,7 @@ PSP_HANDLER(psp_cmd_launch_secret)
     if (!st && mc_aes128_ctr(g->tek, hdr + F(mc_sev_packet_hdr, iv), trans, trans, t_len, err) != MC_OK)
         st = psp_fail(err, MC_FW_HWERROR_PLATFORM, "LAUNCH_SECRET: decryption failed");
     if (!st)
-        st = guest_write(psp, g, gpa, trans, t_len, err);
+        st = psp_guest_write(psp, g, gpa, trans, t_len, err);
     mc_wipe(trans, t_len);
     free(trans);
     return st;
@@ -433,7 +462,7 @@ PSP_HANDLER(psp_cmd_guest_status)
 
 PSP_HANDLER(psp_cmd_copy)
 {
-    uint32_t st = need_asid(g, "COPY", err);
+    uint32_t st = psp_need_asid(g, "COPY", err);
     if (st)
         return st;
     uint32_t len = mc_le32(buf + F(mc_sev_copy, length));
@@ -457,9 +486,9 @@ PSP_HANDLER(psp_cmd_copy)
     bool backwards = dst > src && dst < src + len; /* memmove order */
     for (uint32_t i = 0; i < pages && !st; i++) {
         uint64_t off = 4096ull * (backwards ? pages - 1 - i : i);
-        st = guest_read(psp, g, src + off, page, sizeof page, err);
+        st = psp_guest_read(psp, g, src + off, page, sizeof page, err);
         if (!st)
-            st = guest_write(psp, g, dst + off, page, sizeof page, err);
+            st = psp_guest_write(psp, g, dst + off, page, sizeof page, err);
     }
     mc_wipe(page, sizeof page);
     return st;
@@ -472,7 +501,7 @@ static uint32_t dbg(struct mc_psp *psp, uint8_t *buf, struct psp_guest *g, bool 
     const char *what = enc ? "DBG_ENCRYPT" : "DBG_DECRYPT";
     if (g->policy & MC_SEV_POLICY_NODBG)
         return psp_fail(err, MC_FW_POLICY_FAILURE, "%s refused: guest %u policy has NODBG", what, g->handle);
-    uint32_t st = need_asid(g, what, err);
+    uint32_t st = psp_need_asid(g, what, err);
     if (st)
         return st;
     uint64_t s_raw = mc_le64(buf + F(mc_sev_dbg, src_paddr)), d_raw = mc_le64(buf + F(mc_sev_dbg, dst_paddr));
@@ -501,9 +530,9 @@ static uint32_t dbg(struct mc_psp *psp, uint8_t *buf, struct psp_guest *g, bool 
             if (psp->mem.read(psp->mem.ctx, sdom, 0, src + off, tmp, n, err) != MC_OK)
                 st = psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: reading host memory failed", what);
             else
-                st = guest_write(psp, g, dst + off, tmp, n, err);
+                st = psp_guest_write(psp, g, dst + off, tmp, n, err);
         } else {
-            st = guest_read(psp, g, src + off, tmp, n, err);
+            st = psp_guest_read(psp, g, src + off, tmp, n, err);
             if (!st && psp->mem.write(psp->mem.ctx, ddom, 0, dst + off, tmp, n, err) != MC_OK)
                 st = psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: writing host memory failed", what);
         }

@@ -195,6 +195,29 @@ uint32_t psp_id_unwrap_session(struct mc_psp *psp, const uint8_t godh[MC_SEV_CER
     return MC_FW_SUCCESS;
 }
 
+uint32_t psp_id_make_session(struct mc_psp *psp, const uint8_t peer_pdh[MC_SEV_CERT_LEN], uint32_t policy,
+                             uint8_t session[MC_SEV_SESSION_LEN], uint8_t tek[16], uint8_t tik[16],
+                             struct mc_error *err)
+{
+    uint32_t st = psp_id_get(psp, err);
+    if (st)
+        return st;
+    struct mc_sev_tks tks;
+    enum mc_sev_chan_result why = MC_SEV_CHAN_ERROR;
+    if (mc_sev_identity_make_session(psp->id, psp->rng, peer_pdh, MC_SEV_CERT_LEN, policy, session, &tks, &why, err) !=
+        MC_OK) {
+        uint32_t fs = why == MC_SEV_CHAN_BAD_CERT     ? MC_FW_INVALID_CERTIFICATE
+                      : why == MC_SEV_CHAN_BAD_LENGTH ? MC_FW_INVALID_LENGTH
+                                                      : MC_FW_HWERROR_PLATFORM;
+        return psp_fail(err, fs, "the transport session toward the target was not made (%s)",
+                        mc_sev_chan_result_name(why));
+    }
+    memcpy(tek, tks.tek, 16);
+    memcpy(tik, tks.tik, 16);
+    mc_wipe(&tks, sizeof tks);
+    return MC_FW_SUCCESS;
+}
+
 uint32_t psp_id_attest(struct mc_psp *psp, const uint8_t mnonce[16], const uint8_t ld[32], uint32_t policy,
                        uint8_t report[MC_SEV_REPORT_LEN], struct mc_error *err)
 {

@@ -26,6 +26,16 @@ struct psp_nv {
     uint8_t ident[PSP_IDENT_MAX];
 };
 
+/* One direction of a migration channel (SEND_UPDATE_* on the source, RECEIVE_UPDATE_* on the
+ * target). mode: 0 no packet yet, 1 the spec's 0x34-byte headers, 2 memcrypt's extended headers
+ * (sequence number, FINAL flag, running transfer measurement; see sev_api.h). */
+struct psp_xfer {
+    uint32_t mode;
+    uint32_t seq;    /* packets accepted */
+    bool final;      /* a FINAL packet was sent / received */
+    uint8_t rm[32];  /* running transfer measurement after packet `seq` (zero before the first) */
+};
+
 struct psp_guest {
     uint32_t handle;
     uint32_t state;       /* enum mc_sev_gstate */
@@ -40,6 +50,7 @@ struct psp_guest {
     uint8_t ld[32];       /* finalised at LAUNCH_MEASURE */
     bool ld_final;
     uint8_t measure[32];  /* kept for LAUNCH_SECRET */
+    struct psp_xfer xfer; /* SUPDATE / RUPDATE: the migration channel's packet stream */
 };
 
 struct psp_snap_work {
@@ -141,6 +152,28 @@ uint32_t psp_host_write(struct mc_psp *psp, uint64_t raw, const void *buf, size_
 /* Status + sentence. */
 uint32_t psp_fail(struct mc_error *err, uint32_t fw, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* ---- psp_guest.c helpers shared with the migration commands (psp_send.c, psp_receive.c) ---- */
+/* Guest memory at pa through the memory port with the guest's ASID key. */
+uint32_t psp_guest_read(struct mc_psp *psp, const struct psp_guest *g, uint64_t pa, void *b, size_t n,
+                        struct mc_error *err);
+uint32_t psp_guest_write(struct mc_psp *psp, const struct psp_guest *g, uint64_t pa, const void *b, size_t n,
+                         struct mc_error *err);
+/* INACTIVE unless the guest has an ASID. */
+uint32_t psp_need_asid(const struct psp_guest *g, const char *what, struct mc_error *err);
+/* LAUNCH_START / RECEIVE_START: the ES, policy, key-sharing and slot checks, the channel (the
+ * DH cert and session at dh_pa / ses_pa, unwrapped with this platform's PDH; dh_pa 0 at
+ * LAUNCH_START: no channel, zero TEK/TIK; RUPDATE always has one), then a new guest in state
+ * gstate with a fresh (or shared) VEK; the platform becomes WORKING. *handle gets the new
+ * handle. Nothing changes on failure. */
+uint32_t psp_guest_start(struct mc_psp *psp, const char *what, uint32_t share, uint32_t policy, uint64_t dh_pa,
+                         uint32_t dh_len, uint64_t ses_pa, uint32_t ses_len, uint32_t gstate, uint32_t *handle,
+                         struct mc_error *err);
+
+/* psp_send.c: the checks SEND_UPDATE_* and RECEIVE_UPDATE_* share (ES for VMSA, ASID, header,
+ * lengths, guest alignment, the stream's header mode and FINAL), in the firmware's order. */
+uint32_t psp_xfer_checks(const struct psp_guest *g, const char *what, bool vmsa, uint32_t hdr_len, uint32_t g_len,
+                         uint32_t t_len, bool receive, uint64_t g_raw, struct mc_error *err);
+
 /* ---- psp_nv.c: persistent state ----
  * Sealed NV image (the INIT_EX NV area and the body of the state file): magic, version,
  * platform name, chip id, owner flag, identity blob encrypted with AES-128-CTR under a key
@@ -185,6 +218,11 @@ uint32_t psp_id_oca_cert(struct mc_psp *psp, uint8_t out[MC_SEV_CERT_LEN], struc
 uint32_t psp_id_unwrap_session(struct mc_psp *psp, const uint8_t godh[MC_SEV_CERT_LEN],
                                const uint8_t session[MC_SEV_SESSION_LEN], uint32_t policy, uint8_t tek[16],
                                uint8_t tik[16], struct mc_error *err);
+/* SEND_START: this platform's PDH with the target's (peer_pdh, already checked by the caller)
+ * -> fresh TEK/TIK wrapped in a session for `policy`. */
+uint32_t psp_id_make_session(struct mc_psp *psp, const uint8_t peer_pdh[MC_SEV_CERT_LEN], uint32_t policy,
+                             uint8_t session[MC_SEV_SESSION_LEN], uint8_t tek[16], uint8_t tik[16],
+                             struct mc_error *err);
 /* ATTESTATION: the 0xD0 report signed by the PEK. */
 uint32_t psp_id_attest(struct mc_psp *psp, const uint8_t mnonce[16], const uint8_t ld[32], uint32_t policy,
                        uint8_t report[MC_SEV_REPORT_LEN], struct mc_error *err);

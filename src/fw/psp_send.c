@@ -1,14 +1,18 @@
-/* SEND_START (migration, digest §13): every check the firmware makes before it builds the
- * transport session — the length query, NOSEND, the target's PDH, and with the SEV / DOMAIN
- * policy bits the target's certificate chains and API version. Building the session itself
- * needs a key agreement with this platform's PDH private key, which the identity module does
- * not offer yet: a SEND_START that passes every check answers UNSUPPORTED and changes nothing.
- * SEND_UPDATE_*, SEND_FINISH/CANCEL and RECEIVE_* are not implemented (INVALID_COMMAND). */
+/* The source side of migration (digest §13): SEND_START (the length query, NOSEND, the target's
+ * PDH, with the SEV / DOMAIN policy bits the target's certificate chains and API version, then
+ * the transport session: this platform's PDH private key with the target's PDH, fresh TEK/TIK
+ * wrapped as LAUNCH_START's session is), SEND_UPDATE_DATA / SEND_UPDATE_VMSA (a guest range read
+ * with the guest's key, re-encrypted under the TEK, MACed under the TIK; the guest's memory is
+ * only read), SEND_FINISH and SEND_CANCEL. The target side is psp_receive.c. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <memcrypt/bytes.h>
 #include <memcrypt/sev_cert.h>
+#include <memcrypt/sev_session.h>
+
+#include "crypto/aes.h"
+#include "crypto/crypto.h"
 
 #include "fw/psp_cmds.h"
 #include "fw/psp_int.h"
@@ -107,12 +111,163 @@ PSP_HANDLER(psp_cmd_send_start)
                           c[1].api_major, c[1].api_minor, MC_SEV_POLICY_API_MAJOR(g->policy),
                           MC_SEV_POLICY_API_MINOR(g->policy));
     }
+    uint8_t ses[MC_SEV_SESSION_LEN], tek[16], tik[16];
     if (!st)
-        st = psp_fail(err, MC_FW_UNSUPPORTED,
-                      "SEND_START: every check passed, but building the transport session toward the target is not "
-                      "implemented yet (migration)");
+        st = psp_id_make_session(psp, pdh, g->policy, ses, tek, tik, err);
+    if (!st)
+        st = psp_host_write(psp, mc_le64(buf + F(mc_sev_send_start, session_paddr)), ses, sizeof ses, err);
+    if (!st) {
+        memcpy(g->tek, tek, 16);
+        memcpy(g->tik, tik, 16);
+        memset(&g->xfer, 0, sizeof g->xfer);
+        mc_put_le32(buf + F(mc_sev_send_start, policy), g->policy);
+        psp_set_gstate(psp, g, MC_SEV_GSTATE_SUPDATE);
+    }
+    mc_wipe(tek, sizeof tek);
+    mc_wipe(tik, sizeof tik);
     free(mem);
     free(c);
     free(amd);
     return st;
+}
+
+/* ---- SEND_UPDATE_DATA / SEND_UPDATE_VMSA ---------------------------------------------------- */
+
+/* The checks both directions share, in the firmware's order after the ASID: the header size
+ * (at least 0x34; 0x64 and more selects memcrypt's extended header, and a stream keeps the
+ * mode of its first packet), the lengths, the guest address's alignment. */
+uint32_t psp_xfer_checks(const struct psp_guest *g, const char *what, bool vmsa, uint32_t hdr_len, uint32_t g_len,
+                         uint32_t t_len, bool receive, uint64_t g_raw, struct mc_error *err)
+{
+    if (vmsa && !(g->policy & MC_SEV_POLICY_ES))
+        return psp_fail(err, MC_FW_UNSUPPORTED, "%s needs an SEV-ES guest (policy ES)", what);
+    uint32_t st = psp_need_asid(g, what, err);
+    if (st)
+        return st;
+    if (hdr_len < MC_SEV_PKT_HDR_LEN)
+        return psp_fail(err, MC_FW_INVALID_LENGTH, "%s: the header buffer is 0x%x bytes, it needs 0x34", what, hdr_len);
+    if (g_len == 0 || (g_len & 15) || g_len > MC_SEV_TRANSFER_MAX)
+        return psp_fail(err, MC_FW_INVALID_LENGTH, "%s: guest length 0x%x is not a non-zero multiple of 16 up to 0x5000",
+                        what, g_len);
+    if (vmsa && g_len != 0x1000)
+        return psp_fail(err, MC_FW_INVALID_LENGTH, "%s: a VMSA is 0x1000 bytes, not 0x%x", what, g_len);
+    if (receive ? t_len != g_len : t_len < g_len)
+        return psp_fail(err, MC_FW_INVALID_LENGTH, "%s: transport length 0x%x must %s guest length 0x%x", what, t_len,
+                        receive ? "equal the" : "be at least the", g_len);
+    if (g_raw & 15)
+        return psp_fail(err, MC_FW_INVALID_ADDRESS, "%s guest address 0x%llx is not 16-byte aligned", what,
+                        (unsigned long long)g_raw);
+    uint32_t mode = hdr_len >= MC_SEV_PKT_HDR_EXT_LEN ? 2 : 1;
+    if (g->xfer.mode && g->xfer.mode != mode)
+        return psp_fail(err, MC_FW_INVALID_PARAM, "%s: this stream uses %s headers (0x%x bytes given)", what,
+                        g->xfer.mode == 2 ? "extended 0x64-byte" : "0x34-byte", hdr_len);
+    if (g->xfer.final)
+        return psp_fail(err, receive ? MC_FW_BAD_MEASUREMENT : MC_FW_INVALID_PARAM,
+                        "%s: the stream was closed by its FINAL packet", what);
+    return MC_FW_SUCCESS;
+}
+
+static uint32_t send_update(struct mc_psp *psp, uint8_t *buf, struct psp_guest *g, bool vmsa, struct mc_error *err)
+{
+    const char *what = vmsa ? "SEND_UPDATE_VMSA" : "SEND_UPDATE_DATA";
+    uint64_t hdr_raw = mc_le64(buf + F(mc_sev_transport, hdr_paddr));
+    uint32_t hdr_len = mc_le32(buf + F(mc_sev_transport, hdr_len));
+    uint64_t g_raw = mc_le64(buf + F(mc_sev_transport, guest_paddr));
+    uint32_t g_len = mc_le32(buf + F(mc_sev_transport, guest_len));
+    uint64_t t_raw = mc_le64(buf + F(mc_sev_transport, trans_paddr));
+    uint32_t t_len = mc_le32(buf + F(mc_sev_transport, trans_len));
+    uint32_t st = psp_xfer_checks(g, what, vmsa, hdr_len, g_len, t_len, false, g_raw, err);
+    if (st == MC_FW_INVALID_LENGTH && hdr_len < MC_SEV_PKT_HDR_LEN)
+        mc_put_le32(buf + F(mc_sev_transport, hdr_len), MC_SEV_PKT_HDR_LEN); /* the size query */
+    if (st)
+        return st;
+    bool ext = hdr_len >= MC_SEV_PKT_HDR_EXT_LEN;
+    uint32_t hlen = ext ? MC_SEV_PKT_HDR_EXT_LEN : MC_SEV_PKT_HDR_LEN;
+    enum mc_psp_dom dom;
+    uint64_t gpa, tpa, hpa;
+    if ((st = psp_host_addr(psp, g_raw, g_len, &dom, &gpa, err)) ||
+        (st = psp_host_addr(psp, t_raw, g_len, &dom, &tpa, err)) ||
+        (st = psp_host_addr(psp, hdr_raw, hlen, &dom, &hpa, err)))
+        return st;
+    uint8_t hdr[MC_SEV_PKT_HDR_EXT_LEN] = {0};
+    uint32_t xflags = 0;
+    uint64_t where = 0;
+    if (ext) { /* FINAL and where are the host's: read them from the header buffer */
+        if ((st = psp_host_read(psp, hdr_raw + F(mc_sev_packet_hdr_ext, xflags), hdr, 12, err)))
+            return st;
+        xflags = mc_le32(hdr) & MC_SEV_PKT_XFLAG_FINAL;
+        where = mc_le64(hdr + 4);
+    }
+    uint8_t *msg = malloc(MC_SEV_PACKET_MAC_PREFIX + (size_t)g_len);
+    if (!msg)
+        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "out of memory");
+    uint8_t *trans = msg + MC_SEV_PACKET_MAC_PREFIX, iv[16], mac[32], rm[32];
+    st = psp_guest_read(psp, g, gpa, trans, g_len, err);
+    if (!st && mc_rng_bytes(psp->rng, iv, sizeof iv, err) != MC_OK)
+        st = psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: the random generator failed", what);
+    if (!st && mc_aes128_ctr(g->tek, iv, trans, trans, g_len, err) != MC_OK)
+        st = psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: encryption failed", what);
+    if (!st) {
+        /* No compression: FLAGS = 0 and TRANS_LEN = GUEST_LEN (AMD's firmware). */
+        mc_sev_packet_mac_prefix(msg, MC_SEV_PACKET_CTX_DATA, 0, iv, g_len, g_len);
+        if (mc_hmac_sha256(g->tik, sizeof g->tik, msg, MC_SEV_PACKET_MAC_PREFIX + (size_t)g_len, mac, err) != MC_OK)
+            st = psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: HMAC failed", what);
+    }
+    if (!st && ext && mc_sev_xfer_measure(g->tik, g->xfer.seq + 1, xflags, where, g->xfer.rm, mac, rm, err) != MC_OK)
+        st = psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: HMAC failed", what);
+    if (!st) {
+        mc_put_le32(hdr + F(mc_sev_packet_hdr, flags), 0);
+        memcpy(hdr + F(mc_sev_packet_hdr, iv), iv, 16);
+        memcpy(hdr + F(mc_sev_packet_hdr, mac), mac, 32);
+        if (ext) {
+            mc_put_le32(hdr + F(mc_sev_packet_hdr_ext, seq), g->xfer.seq + 1);
+            mc_put_le32(hdr + F(mc_sev_packet_hdr_ext, xflags), xflags);
+            mc_put_le64(hdr + F(mc_sev_packet_hdr_ext, where), where);
+            memcpy(hdr + F(mc_sev_packet_hdr_ext, rm), rm, 32);
+        }
+        st = psp_host_write(psp, t_raw, trans, g_len, err);
+    }
+    if (!st)
+        st = psp_host_write(psp, hdr_raw, hdr, hlen, err);
+    free(msg);
+    if (st)
+        return st;
+    g->xfer.mode = ext ? 2 : 1;
+    g->xfer.seq++;
+    if (ext) {
+        memcpy(g->xfer.rm, rm, 32);
+        g->xfer.final = xflags & MC_SEV_PKT_XFLAG_FINAL;
+    }
+    mc_put_le32(buf + F(mc_sev_transport, hdr_len), hlen);
+    mc_put_le32(buf + F(mc_sev_transport, trans_len), g_len);
+    return MC_FW_SUCCESS;
+}
+
+PSP_HANDLER(psp_cmd_send_update_data) { return send_update(psp, buf, g, false, err); }
+PSP_HANDLER(psp_cmd_send_update_vmsa) { return send_update(psp, buf, g, true, err); }
+
+/* SEND_FINISH (-> SENT) and SEND_CANCEL (-> RUNNING): both erase the channel keys (AMD firmware). */
+static void end_channel(struct psp_guest *g)
+{
+    mc_wipe(g->tek, sizeof g->tek);
+    mc_wipe(g->tik, sizeof g->tik);
+    memset(&g->xfer, 0, sizeof g->xfer);
+}
+
+PSP_HANDLER(psp_cmd_send_finish)
+{
+    (void)buf;
+    (void)err;
+    end_channel(g);
+    psp_set_gstate(psp, g, MC_SEV_GSTATE_SENT);
+    return MC_FW_SUCCESS;
+}
+
+PSP_HANDLER(psp_cmd_send_cancel)
+{
+    (void)buf;
+    (void)err;
+    end_channel(g);
+    psp_set_gstate(psp, g, MC_SEV_GSTATE_RUNNING);
+    return MC_FW_SUCCESS;
 }

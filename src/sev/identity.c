@@ -394,6 +394,61 @@ mc_status mc_sev_identity_open_session(const struct mc_sev_identity *id, const u
     return rc;
 }
 
+mc_status mc_sev_identity_make_session(const struct mc_sev_identity *id, struct mc_rng *rng, const uint8_t *peer_pdh,
+                                       size_t peer_len, uint32_t policy, uint8_t session[MC_SEV_SESSION_LEN],
+                                       struct mc_sev_tks *tks, enum mc_sev_chan_result *why, struct mc_error *err)
+{
+    enum mc_sev_chan_result dummy;
+    if (!why)
+        why = &dummy;
+    *why = MC_SEV_CHAN_ERROR;
+    if (!id || !rng || !peer_pdh || !session || !tks)
+        return mc_seterr(err, MC_E_INVAL, "session make: NULL argument");
+    if (peer_len != MC_SEV_CERT_LEN) {
+        *why = MC_SEV_CHAN_BAD_LENGTH;
+        return mc_seterr(err, MC_E_RANGE, "the peer PDH certificate must be 0x824 bytes, got %zu", peer_len);
+    }
+    struct mc_sev_cert c;
+    mc_status rc = mc_sev_cert_parse(peer_pdh, peer_len, &c, err);
+    if (rc == MC_OK && (c.usage != MC_SEV_USAGE_PDH ||
+                        (c.algo != MC_SEV_ALGO_ECDH_SHA256 && c.algo != MC_SEV_ALGO_ECDH_SHA384)))
+        rc = mc_seterr(err, MC_E_FORMAT, "the peer certificate is %s/%s, not a PDH with ECDH",
+                       mc_sev_usage_name(c.usage), mc_sev_algo_name(c.algo));
+    if (rc != MC_OK) {
+        *why = MC_SEV_CHAN_BAD_CERT;
+        return rc;
+    }
+    struct mc_pk *peer = NULL;
+    struct mc_sev_tks t;
+    struct mc_sev_session s;
+    uint8_t z[MC_P384_LEN], nonce[16], iv[16];
+    rc = mc_sev_cert_get_pubkey(&c, &peer, err);
+    if (rc != MC_OK) {
+        *why = MC_SEV_CHAN_BAD_CERT;
+        return rc;
+    }
+    rc = mc_ecdh_p384(id->pdh_key, peer, z, err);
+    mc_pk_free(peer);
+    if (rc == MC_OK)
+        rc = mc_rng_bytes(rng, t.tek, 16, err);
+    if (rc == MC_OK)
+        rc = mc_rng_bytes(rng, t.tik, 16, err);
+    if (rc == MC_OK)
+        rc = mc_rng_bytes(rng, nonce, 16, err);
+    if (rc == MC_OK)
+        rc = mc_rng_bytes(rng, iv, 16, err);
+    if (rc == MC_OK)
+        rc = mc_sev_session_wrap(z, sizeof z, nonce, iv, &t, policy, &s, err);
+    if (rc == MC_OK) {
+        mc_sev_session_encode(&s, session);
+        *tks = t;
+        *why = MC_SEV_CHAN_OK;
+    }
+    mc_wipe(z, sizeof z);
+    mc_wipe(&t, sizeof t);
+    return rc;
+}
+
 mc_status mc_sev_identity_attest(const struct mc_sev_identity *id, const uint8_t mnonce[16], const uint8_t ld[32],
                                  uint32_t policy, uint8_t report[MC_SEV_REPORT_LEN], struct mc_error *err)
 {

@@ -181,6 +181,8 @@ mc_status mc_vm_create(struct mc_vmm *v, const struct mc_vm_config *cfg, struct 
         return mc_seterr(err, MC_E_INVAL, "guest memory must be a non-zero multiple of 2 MiB");
     if ((cfg->godh == NULL) != (cfg->session == NULL))
         return mc_seterr(err, MC_E_INVAL, "the owner's DH certificate and session go together");
+    if (cfg->receive && !cfg->godh)
+        return mc_seterr(err, MC_E_INVAL, "RECEIVE_START needs the sender's PDH certificate and session");
     if (v->cbit == 0)
         return mc_seterr(err, MC_E_UNSUPPORTED, "SEV needs SME enabled by the BIOS (SYSCFG.MemEncryptionModEn)");
     bool es = (cfg->policy & MC_SEV_POLICY_ES) != 0 || cfg->snp; /* SNP guests take SEV-ES ASIDs */
@@ -244,7 +246,7 @@ mc_status mc_vm_create(struct mc_vmm *v, const struct mc_vm_config *cfg, struct 
     }
     if (!s) {
         mc_put_le32(b + 0x04, cfg->policy);
-        s = vm_fw(vm, MC_SEV_CMD_LAUNCH_START, b, sizeof b, err);
+        s = vm_fw(vm, cfg->receive ? MC_SEV_CMD_RECEIVE_START : MC_SEV_CMD_LAUNCH_START, b, sizeof b, err);
     }
     if (!s) {
         vm->handle = mc_le32(b);
@@ -490,5 +492,178 @@ mc_status mc_vmm_snap_restore(struct mc_vmm *v, const struct mc_vmm_snap *s, str
     *v = s->v;
     v->asid_used = used;
     memcpy(v->asid_used, s->asid_used, (size_t)v->max_asid + 1);
+    return MC_OK;
+}
+
+/* ---- Migration ------------------------------------------------------------------------------ */
+
+/* The packet staging pages in host memory (C=0): header at +0, transport buffer at +0x1000. */
+static mc_status xfer_pages(struct mc_vm *vm, struct mc_error *err)
+{
+    return vm->xfer_spa ? MC_OK : mc_vmm_alloc(vm->vmm, 0x1000 + MC_SEV_TRANSFER_MAX, &vm->xfer_spa, err);
+}
+
+mc_status mc_vm_send_start(struct mc_vm *vm, const uint8_t pdh[0x824], const uint8_t *plat_chain,
+                           const uint8_t *amd_chain, size_t amd_len, uint8_t session[0x80], struct mc_error *err)
+{
+    if (!vm || !pdh || !session || (amd_len && !amd_chain) || amd_len > 0x2000)
+        return mc_seterr(err, MC_E_INVAL, "SEND_START needs the target's PDH (and at most 8 KiB of AMD chain)");
+    uint64_t pg;
+    mc_status s = vm->send_spa ? MC_OK : mc_vmm_alloc(vm->vmm, 0x6000, &vm->send_spa, err);
+    if (s)
+        return s;
+    pg = vm->send_spa; /* PDH at +0, PEK||OCA||CEK at +0x1000, ASK||ARK at +0x3000, session at +0x5000 */
+    if ((s = host_write(vm->vmm, pg, pdh, 0x824, err)) ||
+        (plat_chain && (s = host_write(vm->vmm, pg + 0x1000, plat_chain, 0x186C, err))) ||
+        (amd_len && (s = host_write(vm->vmm, pg + 0x3000, amd_chain, amd_len, err))) ||
+        (s = host_flush(vm->vmm, pg, 0x6000, err)))
+        return s;
+    uint8_t b[0x44] = {0};
+    mc_put_le32(b, vm->handle);
+    mc_put_le64(b + 0x08, pg);
+    mc_put_le32(b + 0x10, 0x824);
+    if (plat_chain) {
+        mc_put_le64(b + 0x18, pg + 0x1000);
+        mc_put_le32(b + 0x20, 0x186C);
+    }
+    if (amd_len) {
+        mc_put_le64(b + 0x28, pg + 0x3000);
+        mc_put_le32(b + 0x30, (uint32_t)amd_len);
+    }
+    mc_put_le64(b + 0x38, pg + 0x5000);
+    mc_put_le32(b + 0x40, 0x80);
+    s = vm_fw(vm, MC_SEV_CMD_SEND_START, b, sizeof b, err);
+    return s ? s : host_read(vm->vmm, pg + 0x5000, session, 0x80, err);
+}
+
+static mc_status packet_target(struct mc_vm *vm, bool vmsa, uint64_t where, uint32_t len, uint64_t *spa,
+                               struct mc_error *err)
+{
+    if (vmsa) {
+        if (where >= vm->nvcpu || len != 4096)
+            return mc_seterr(err, MC_E_INVAL, "a VMSA packet names a vCPU of the VM and is 4096 bytes");
+        *spa = vm->vmsa_spa[where];
+        return MC_OK;
+    }
+    if (len == 0 || len > MC_SEV_TRANSFER_MAX || (where & 15) || (len & 15))
+        return mc_seterr(err, MC_E_INVAL, "a data packet is 16-byte aligned and 16..0x5000 bytes");
+    mc_status s = gpa_range(vm, where, len, err);
+    *spa = vm->mem_spa + where;
+    return s;
+}
+
+mc_status mc_vm_send_update(struct mc_vm *vm, bool vmsa, uint64_t where, uint32_t len, bool ext, bool final,
+                            uint8_t *hdr, uint8_t *trans, struct mc_error *err)
+{
+    uint64_t spa = 0;
+    mc_status s = !vm || !hdr || !trans ? mc_seterr(err, MC_E_INVAL, "SEND_UPDATE: NULL argument") : MC_OK;
+    if (!s)
+        s = packet_target(vm, vmsa, where, len, &spa, err);
+    if (!s && vmsa && !spa)
+        s = mc_seterr(err, MC_E_STATE, "vCPU %llu has no VMSA", (unsigned long long)where);
+    if (!s)
+        s = xfer_pages(vm, err);
+    if (s)
+        return s;
+    uint32_t hlen = ext ? MC_SEV_PKT_HDR_EXT_LEN : MC_SEV_PKT_HDR_LEN;
+    uint8_t xf[12];
+    mc_put_le32(xf, final ? MC_SEV_PKT_XFLAG_FINAL : 0);
+    mc_put_le64(xf + 4, where);
+    if (ext && ((s = host_write(vm->vmm, vm->xfer_spa + offsetof(struct mc_sev_packet_hdr_ext, xflags), xf, 12, err)) ||
+                (s = host_flush(vm->vmm, vm->xfer_spa, 64 * 2, err))))
+        return s;
+    uint8_t b[0x34] = {0};
+    mc_put_le32(b, vm->handle);
+    mc_put_le64(b + 0x08, vm->xfer_spa);
+    mc_put_le32(b + 0x10, hlen);
+    mc_put_le64(b + 0x18, spa);
+    mc_put_le32(b + 0x20, len);
+    mc_put_le64(b + 0x28, vm->xfer_spa + 0x1000);
+    mc_put_le32(b + 0x30, len);
+    s = vm_fw(vm, vmsa ? MC_SEV_CMD_SEND_UPDATE_VMSA : MC_SEV_CMD_SEND_UPDATE_DATA, b, sizeof b, err);
+    if (!s)
+        s = host_read(vm->vmm, vm->xfer_spa, hdr, hlen, err);
+    if (!s)
+        s = host_read(vm->vmm, vm->xfer_spa + 0x1000, trans, len, err);
+    return s;
+}
+
+static mc_status handle_cmd(struct mc_vm *vm, uint32_t cmd, struct mc_error *err)
+{
+    if (!vm)
+        return mc_seterr(err, MC_E_INVAL, "no VM");
+    uint8_t b[4];
+    mc_put_le32(b, vm->handle);
+    return vm_fw(vm, cmd, b, sizeof b, err);
+}
+
+mc_status mc_vm_send_finish(struct mc_vm *vm, struct mc_error *err) { return handle_cmd(vm, MC_SEV_CMD_SEND_FINISH, err); }
+mc_status mc_vm_send_cancel(struct mc_vm *vm, struct mc_error *err) { return handle_cmd(vm, MC_SEV_CMD_SEND_CANCEL, err); }
+mc_status mc_vm_receive_finish(struct mc_vm *vm, struct mc_error *err)
+{
+    return handle_cmd(vm, MC_SEV_CMD_RECEIVE_FINISH, err);
+}
+
+mc_status mc_vm_receive_update(struct mc_vm *vm, bool vmsa, uint64_t where, const uint8_t *hdr, uint32_t hdr_len,
+                               const uint8_t *trans, uint32_t len, struct mc_error *err)
+{
+    uint64_t spa = 0;
+    mc_status s = !vm || !hdr || !trans || hdr_len > 0x1000
+                      ? mc_seterr(err, MC_E_INVAL, "RECEIVE_UPDATE: NULL argument or header over 4 KiB")
+                      : MC_OK;
+    if (!s)
+        s = packet_target(vm, vmsa, where, len, &spa, err);
+    if (!s && vmsa && !spa && !(s = mc_vmm_alloc(vm->vmm, 4096, &vm->vmsa_spa[where], err)))
+        spa = vm->vmsa_spa[where];
+    if (!s)
+        s = xfer_pages(vm, err);
+    if (!s)
+        s = host_write(vm->vmm, vm->xfer_spa, hdr, hdr_len, err);
+    if (!s)
+        s = host_write(vm->vmm, vm->xfer_spa + 0x1000, trans, len, err);
+    if (!s)
+        s = host_flush(vm->vmm, vm->xfer_spa, 0x1000 + len, err);
+    if (s)
+        return s;
+    uint8_t b[0x34] = {0};
+    mc_put_le32(b, vm->handle);
+    mc_put_le64(b + 0x08, vm->xfer_spa);
+    mc_put_le32(b + 0x10, hdr_len);
+    mc_put_le64(b + 0x18, spa);
+    mc_put_le32(b + 0x20, len);
+    mc_put_le64(b + 0x28, vm->xfer_spa + 0x1000);
+    mc_put_le32(b + 0x30, len);
+    return vm_fw(vm, vmsa ? MC_SEV_CMD_RECEIVE_UPDATE_VMSA : MC_SEV_CMD_RECEIVE_UPDATE_DATA, b, sizeof b, err);
+}
+
+bool mc_vm_has_vmsa(const struct mc_vm *vm, unsigned i) { return vm && i < vm->nvcpu && vm->vmsa_spa[i]; }
+
+void mc_vm_get_guest_state(const struct mc_vm *vm, struct mc_vm_guest_state *st)
+{
+    memset(st, 0, sizeof *st);
+    if (!vm)
+        return;
+    st->pt_pool_gpa = vm->pt_pool_gpa;
+    st->pt_pool_len = vm->pt_pool_len;
+    st->pt_next = vm->pt_next;
+    for (unsigned i = 0; i < vm->nvcpu; i++)
+        mc_lcpu_get_regs(vm->vcpu[i].cpu, &st->regs[i]);
+}
+
+mc_status mc_vm_set_guest_state(struct mc_vm *vm, const struct mc_vm_guest_state *st, struct mc_error *err)
+{
+    if (!vm || !st)
+        return mc_seterr(err, MC_E_INVAL, "guest state: NULL argument");
+    if (st->pt_pool_len && ((st->pt_pool_gpa | st->pt_pool_len) & 4095 || st->pt_pool_gpa >= vm->mem_size ||
+                            st->pt_pool_len > vm->mem_size - st->pt_pool_gpa || st->pt_next > st->pt_pool_len))
+        return mc_seterr(err, MC_E_RANGE, "the guest's page-table pool lies outside its memory");
+    for (unsigned i = 0; i < vm->nvcpu; i++)
+        if ((st->regs[i].cr0 & MC_CR0_PG) && (st->regs[i].cr3 & ~(1ull << vm->vmm->cbit) & ~0xFFFull) >= vm->mem_size)
+            return mc_seterr(err, MC_E_RANGE, "vCPU %u's CR3 lies outside guest memory", i);
+    vm->pt_pool_gpa = st->pt_pool_gpa;
+    vm->pt_pool_len = st->pt_pool_len;
+    vm->pt_next = st->pt_next;
+    for (unsigned i = 0; i < vm->nvcpu; i++)
+        mc_lcpu_set_regs(vm->vcpu[i].cpu, &st->regs[i]);
     return MC_OK;
 }

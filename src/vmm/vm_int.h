@@ -58,6 +58,7 @@ struct mc_vm {
     mc_vm_exit_hook_fn exit_hook;
     void *exit_hook_ctx;
     uint64_t term_reason;
+    uint64_t send_spa, xfer_spa; /* migration: SEND_START's certificate pages, the packet staging pages */
 };
 
 /* npt.c */

@@ -1,0 +1,101 @@
+/* memcrypt — moving a running SEV / SEV-ES guest from one board to another (live migration).
+ *
+ * The source's firmware hands the guest's memory to a target platform it has authenticated:
+ * SEND_START builds a transport session for the target's PDH (policy NOSEND / DOMAIN / SEV
+ * checked there), every page leaves as a packet re-encrypted under the transport keys, and the
+ * target's RECEIVE_START / RECEIVE_UPDATE_* / RECEIVE_FINISH put it into a new guest with a new
+ * key. The hypervisors in between (and the stream file) only ever hold ciphertext. After a
+ * successful send the source guest is gone (SEND_FINISH, DEACTIVATE, DECOMMISSION).
+ *
+ * The stream ("MCSEVMIG", version 1, every integer little-endian) is what travels, in one
+ * process or through a file to another process later (as QEMU's migration to a file):
+ *   header  00 magic "MCSEVMIG" · 08 u32 version (1) · 0C u32 kind (1 SEV, 2 SEV-ES; SNP will
+ *           take a new kind) · 10 u32 header length (0x980 + 0x20 x vCPUs) · 14 u32 policy ·
+ *           18 u64 guest memory bytes · 20 u32 vCPUs (1..64) · 24 u32 flags (bit0: extended
+ *           packet headers) · 28 source PDH cert [0x824] · 84C session [0x80] · 8CC u64 page-
+ *           table pool GPA · 8D4 u64 its length · 8DC u64 its next free offset · 8E4 pad to 0x980
+ *           (zero) · 980 per vCPU: u64 CR0, CR3, CR4, EFER.
+ *   records u32 type (1 DATA, 2 VMSA, 3 SHARED, 0xFF END) · u32 header length (DATA/VMSA: 0x34,
+ *           or 0x64 with extended headers; SHARED/END: 0) · u64 where (GPA; vCPU for VMSA;
+ *           END: the number of records before it) · u32 length · header · payload (DATA/VMSA:
+ *           the firmware's ciphertext; SHARED: a page the guest shares with the hypervisor, in
+ *           the clear, as it is in memory). END is last; nothing may follow it.
+ * Every field is checked on reading (hostile input): a bad stream is MC_E_FORMAT with a sentence;
+ * a firmware refusal (MAC, order, policy) is MC_E_VERIFY naming the command and status; the
+ * target guest is then destroyed before it ever ran, so a target has the source's exact memory
+ * or no guest at all.
+ */
+#ifndef MEMCRYPT_MIGRATE_H
+#define MEMCRYPT_MIGRATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memcrypt/board.h>
+#include <memcrypt/error.h>
+#include <memcrypt/vm.h>
+
+#define MC_MIGRATE_MAGIC "MCSEVMIG"
+#define MC_MIGRATE_VERSION 1u
+#define MC_MIGRATE_KIND_SEV 1u
+#define MC_MIGRATE_KIND_SEV_ES 2u
+#define MC_MIGRATE_HDR_FIXED 0x980u
+#define MC_MIGRATE_REC_HDR 20u /* type, header length, where, length */
+enum mc_migrate_rec { MC_MIGRATE_REC_DATA = 1, MC_MIGRATE_REC_VMSA = 2, MC_MIGRATE_REC_SHARED = 3, MC_MIGRATE_REC_END = 0xFF };
+
+/* What the target publishes and the source's hypervisor passes to SEND_START: the PDH, the chain
+ * PEK || OCA || CEK (the CEK signed by the ASK, as AMD's key server hands it out) and ASK || ARK. */
+struct mc_migrate_target {
+    uint8_t pdh[0x824];
+    uint8_t chain[0x186C];
+    uint8_t amd[0x2000];
+    size_t amd_len;
+};
+/* PDH_CERT_EXPORT through dst's mailbox, and the ASK-signed CEK, ASK and ARK of its chip. */
+mc_status mc_migrate_target_info(struct mc_board *dst, struct mc_migrate_target *t, struct mc_error *err);
+
+struct mc_migrate_opts {
+    uint32_t chunk;          /* bytes per data packet: 16..0x5000, multiple of 16; 0 = 4096 (a page, as QEMU) */
+    bool spec_headers;       /* the spec's 0x34-byte headers only (no order / FINAL / measurement) */
+    const uint64_t (*shared)[2]; /* GPA ranges [start, start+len) the guest shares with the hypervisor
+                                    (4 KiB aligned): sent as SHARED records, not through the firmware */
+    size_t nshared;
+};
+
+/* The stream's sink and source. read must deliver exactly len bytes; a short stream is
+ * MC_E_FORMAT ("truncated"). */
+typedef mc_status (*mc_migrate_write_fn)(void *ctx, const void *buf, size_t len, struct mc_error *err);
+typedef mc_status (*mc_migrate_read_fn)(void *ctx, void *buf, size_t len, struct mc_error *err);
+
+struct mc_migrate_stats {
+    uint64_t packets, bytes, shared_bytes; /* firmware packets, their payload bytes, SHARED bytes */
+    uint32_t last_fw_status;               /* of the last firmware command (0 = SUCCESS) */
+};
+
+/* Send *vm (a RUNNING guest on src) to the target t: SEND_START, every page of guest RAM (and each
+ * vCPU's VMSA for SEV-ES) as a packet, SEND_FINISH; the stream goes to w. On success the source
+ * guest is destroyed and *vm set to NULL. On failure after SEND_START the source cancels
+ * (SEND_CANCEL) and the guest keeps running there. stats may be NULL. */
+mc_status mc_migrate_send(struct mc_board *src, struct mc_vm **vm, const struct mc_migrate_target *t,
+                          const struct mc_migrate_opts *o, mc_migrate_write_fn w, void *wctx,
+                          struct mc_migrate_stats *stats, struct mc_error *err);
+/* Receive a stream on dst: RECEIVE_START, every packet, RECEIVE_FINISH; *out is the guest,
+ * RUNNING with the source's memory and vCPU state. On any failure no guest is left on dst. */
+mc_status mc_migrate_receive(struct mc_board *dst, mc_migrate_read_fn r, void *rctx, struct mc_vm **out,
+                             struct mc_migrate_stats *stats, struct mc_error *err);
+/* Both in one process, packet by packet (no stream buffer): *vm moves from src to dst. */
+mc_status mc_migrate(struct mc_board *src, struct mc_vm **vm, struct mc_board *dst, const struct mc_migrate_opts *o,
+                     struct mc_vm **out, struct mc_migrate_stats *stats, struct mc_error *err);
+
+/* A growable in-memory stream, for callers who keep or alter it (mc_migrate_write_fn /
+ * mc_migrate_read_fn compatible). */
+struct mc_migrate_buf {
+    uint8_t *data;
+    size_t len, cap, pos; /* pos: read position */
+};
+mc_status mc_migrate_buf_write(void *ctx, const void *buf, size_t len, struct mc_error *err);
+mc_status mc_migrate_buf_read(void *ctx, void *buf, size_t len, struct mc_error *err);
+void mc_migrate_buf_free(struct mc_migrate_buf *b);
+
+#endif

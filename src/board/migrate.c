@@ -1,0 +1,504 @@
+/* memcrypt — live migration of SEV / SEV-ES guests between boards (memcrypt/migrate.h): the
+ * hypervisors' part, as QEMU and KVM play it around the firmware's SEND_* / RECEIVE_*. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <memcrypt/bytes.h>
+#include <memcrypt/fw_status.h>
+#include <memcrypt/migrate.h>
+#include <memcrypt/sev_api.h>
+#include <memcrypt/sev_identity.h>
+
+#include "crypto/crypto.h"
+
+#define PAGE 4096ull
+#define O_VERSION 0x08
+#define O_KIND 0x0C
+#define O_HLEN 0x10
+#define O_POLICY 0x14
+#define O_MEM 0x18
+#define O_VCPUS 0x20
+#define O_FLAGS 0x24
+#define O_PDH 0x28
+#define O_SESSION 0x84C
+#define O_PT_GPA 0x8CC
+#define O_PT_LEN 0x8D4
+#define O_PT_NEXT 0x8DC
+#define O_PT_END 0x8E4
+#define F_EXT 1u
+#define MAX_MEM (1ull << 40) /* 1 TiB: more than any board this project builds */
+_Static_assert(O_SESSION == O_PDH + 0x824, "session follows the PDH");
+_Static_assert(O_PT_GPA == O_SESSION + 0x80, "guest state follows the session");
+_Static_assert(O_PT_END <= MC_MIGRATE_HDR_FIXED, "fixed header");
+
+/* ---- in-memory stream ---------------------------------------------------------------------- */
+
+mc_status mc_migrate_buf_write(void *ctx, const void *buf, size_t len, struct mc_error *err)
+{
+    struct mc_migrate_buf *b = ctx;
+    if (len > b->cap - b->len) {
+        size_t cap = b->cap ? b->cap : 1 << 16;
+        while (cap - b->len < len)
+            cap *= 2;
+        uint8_t *d = realloc(b->data, cap);
+        if (!d)
+            return mc_seterr(err, MC_E_NOMEM, "out of memory for the migration stream");
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, buf, len);
+    b->len += len;
+    return MC_OK;
+}
+
+mc_status mc_migrate_buf_read(void *ctx, void *buf, size_t len, struct mc_error *err)
+{
+    struct mc_migrate_buf *b = ctx;
+    if (len > b->len - b->pos)
+        return mc_seterr(err, MC_E_FORMAT, "the migration stream is truncated at byte %zu", b->len);
+    memcpy(buf, b->data + b->pos, len);
+    b->pos += len;
+    return MC_OK;
+}
+
+void mc_migrate_buf_free(struct mc_migrate_buf *b)
+{
+    if (b) {
+        free(b->data);
+        memset(b, 0, sizeof *b);
+    }
+}
+
+/* ---- the target's certificates --------------------------------------------------------------- */
+
+mc_status mc_migrate_target_info(struct mc_board *dst, struct mc_migrate_target *t, struct mc_error *err)
+{
+    struct mc_vmm *vmm = mc_board_vmm(dst);
+    if (!vmm || !t)
+        return mc_seterr(err, MC_E_INVAL, "the target needs a board with firmware and hypervisor");
+    memset(t, 0, sizeof *t);
+    uint64_t pa;
+    mc_status s = mc_vmm_alloc(vmm, 0x824 + 0x186C, &pa, err);
+    if (s)
+        return s;
+    uint8_t b[sizeof(struct mc_sev_pdh_cert_export)] = {0};
+    mc_put_le64(b + offsetof(struct mc_sev_pdh_cert_export, pdh_paddr), pa);
+    mc_put_le32(b + offsetof(struct mc_sev_pdh_cert_export, pdh_len), 0x824);
+    mc_put_le64(b + offsetof(struct mc_sev_pdh_cert_export, chain_paddr), pa + 0x824);
+    mc_put_le32(b + offsetof(struct mc_sev_pdh_cert_export, chain_len), 0x186C);
+    struct mc_fault f;
+    struct mc_machine *m = mc_board_machine(dst);
+    if ((s = mc_board_fw(dst, MC_SEV_CMD_PDH_CERT_EXPORT, b, sizeof b, NULL, err)) ||
+        (s = mc_machine_phys_read(m, pa, t->pdh, 0x824, &f, err)) ||
+        (s = mc_machine_phys_read(m, pa + 0x824, t->chain, 0x186C, &f, err)))
+        return s;
+    /* The exported CEK is unsigned; the signed one and the AMD chain come from AMD's key server,
+     * which for an emulated chip is the chip's own identity. */
+    const struct mc_sev_identity *id = mc_psp_identity(mc_board_psp(dst), err);
+    size_t n = 0, ask = 0, ark = 0;
+    if (!id || (s = mc_sev_identity_cert(id, MC_SEV_ID_CEK, t->chain + 2 * 0x824, 0x824, &n, err)) ||
+        (s = mc_sev_identity_cert(id, MC_SEV_ID_ASK, t->amd, sizeof t->amd, &ask, err)) ||
+        (s = mc_sev_identity_cert(id, MC_SEV_ID_ARK, t->amd + ask, sizeof t->amd - ask, &ark, err)))
+        return id ? s : MC_E_STATE;
+    t->amd_len = ask + ark;
+    return MC_OK;
+}
+
+/* ---- the receiving hypervisor ---------------------------------------------------------------- */
+
+struct rx {
+    struct mc_board *dst;
+    struct mc_vm *vm;
+    uint32_t flags, nvcpu, records;
+    bool ended;
+    struct mc_vm_guest_state gs;
+    struct mc_migrate_stats *stats;
+};
+
+static mc_status bad(struct mc_error *err, const char *what)
+{
+    return mc_seterr(err, MC_E_FORMAT, "the migration stream is invalid: %s", what);
+}
+
+/* Check the header (hlen bytes) and start the guest (RECEIVE_START + ACTIVATE). */
+static mc_status rx_header(struct rx *x, const uint8_t *h, size_t hlen, struct mc_error *err)
+{
+    if (hlen < MC_MIGRATE_HDR_FIXED || memcmp(h, MC_MIGRATE_MAGIC, 8) != 0)
+        return bad(err, "not a memcrypt migration stream (magic)");
+    if (mc_le32(h + O_VERSION) != MC_MIGRATE_VERSION)
+        return mc_seterr(err, MC_E_FORMAT, "the migration stream is version %u; this memcrypt reads version %u",
+                         mc_le32(h + O_VERSION), MC_MIGRATE_VERSION);
+    uint32_t kind = mc_le32(h + O_KIND), policy = mc_le32(h + O_POLICY), nv = mc_le32(h + O_VCPUS);
+    uint64_t mem = mc_le64(h + O_MEM);
+    if (kind != MC_MIGRATE_KIND_SEV && kind != MC_MIGRATE_KIND_SEV_ES)
+        return mc_seterr(err, MC_E_FORMAT, "the migration stream holds a guest of kind %u (1 SEV, 2 SEV-ES)", kind);
+    if ((kind == MC_MIGRATE_KIND_SEV_ES) != ((policy & MC_SEV_POLICY_ES) != 0))
+        return bad(err, "the guest kind and the policy's ES bit disagree");
+    if (nv == 0 || nv > 64)
+        return bad(err, "the vCPU count is outside 1..64");
+    if (mc_le32(h + O_HLEN) != MC_MIGRATE_HDR_FIXED + 32 * nv || hlen != MC_MIGRATE_HDR_FIXED + 32 * nv)
+        return bad(err, "the header length does not match the vCPU count");
+    if (mem == 0 || (mem & ((2ull << 20) - 1)) || mem > MAX_MEM)
+        return bad(err, "the guest memory size is not a multiple of 2 MiB up to 1 TiB");
+    if (mc_le32(h + O_FLAGS) & ~F_EXT)
+        return bad(err, "unknown flags");
+    for (size_t i = O_PT_END; i < MC_MIGRATE_HDR_FIXED; i++)
+        if (h[i])
+            return bad(err, "reserved header bytes are not zero");
+    x->flags = mc_le32(h + O_FLAGS);
+    x->nvcpu = nv;
+    memset(&x->gs, 0, sizeof x->gs);
+    x->gs.pt_pool_gpa = mc_le64(h + O_PT_GPA);
+    x->gs.pt_pool_len = mc_le64(h + O_PT_LEN);
+    x->gs.pt_next = mc_le64(h + O_PT_NEXT);
+    for (uint32_t i = 0; i < nv; i++) {
+        const uint8_t *r = h + MC_MIGRATE_HDR_FIXED + 32 * i;
+        x->gs.regs[i] = (struct mc_paging_regs){mc_le64(r), mc_le64(r + 8), mc_le64(r + 16), mc_le64(r + 24)};
+    }
+    struct mc_vmm *vmm = mc_board_vmm(x->dst);
+    if (!vmm)
+        return mc_seterr(err, MC_E_INVAL, "the target board has no hypervisor");
+    struct mc_vm_config vc = {.vcpus = nv, .mem_size = mem, .policy = policy, .godh = h + O_PDH,
+                              .session = h + O_SESSION, .receive = true};
+    uint32_t fs = 0;
+    mc_status s = mc_vm_create(vmm, &vc, &x->vm, &fs, err);
+    if (x->stats)
+        x->stats->last_fw_status = fs;
+    return s;
+}
+
+static mc_status rx_record(struct rx *x, uint32_t type, uint32_t hlen, uint64_t where, uint32_t len,
+                           const uint8_t *hdr, const uint8_t *payload, struct mc_error *err)
+{
+    if (x->ended)
+        return bad(err, "records follow the END record");
+    uint32_t want_hlen = (x->flags & F_EXT) ? MC_SEV_PKT_HDR_EXT_LEN : MC_SEV_PKT_HDR_LEN;
+    mc_status s = MC_OK;
+    switch (type) {
+    case MC_MIGRATE_REC_DATA:
+    case MC_MIGRATE_REC_VMSA:
+        if (hlen != want_hlen)
+            return bad(err, "a packet header has the wrong length");
+        /* The extended header binds where the sender took the packet from (its MAC chain covers
+         * it); the record must agree, so the page lands where it came from. */
+        if ((x->flags & F_EXT) && mc_le64(hdr + offsetof(struct mc_sev_packet_hdr_ext, where)) != where)
+            return bad(err, "a record's address differs from its packet's");
+        s = mc_vm_receive_update(x->vm, type == MC_MIGRATE_REC_VMSA, where, hdr, hlen, payload, len, err);
+        if (x->stats) {
+            x->stats->last_fw_status = mc_vm_last_fw_status(x->vm);
+            x->stats->packets += s == MC_OK;
+            x->stats->bytes += s == MC_OK ? len : 0;
+        }
+        break;
+    case MC_MIGRATE_REC_SHARED:
+        if (hlen || (where & (PAGE - 1)) || len == 0 || (len & (PAGE - 1)) || where >= mc_vm_mem_size(x->vm) ||
+            len > mc_vm_mem_size(x->vm) - where)
+            return bad(err, "a shared-page record lies outside guest memory or is not whole pages");
+        s = mc_vm_host_write(x->vm, where, payload, len, err);
+        if (!s && x->stats)
+            x->stats->shared_bytes += len;
+        break;
+    case MC_MIGRATE_REC_END:
+        if (hlen || len || where != x->records)
+            return bad(err, "the END record does not count the records before it");
+        x->ended = true;
+        if ((s = mc_vm_receive_finish(x->vm, err)) == MC_OK)
+            s = mc_vm_set_guest_state(x->vm, &x->gs, err);
+        if (x->stats)
+            x->stats->last_fw_status = mc_vm_last_fw_status(x->vm);
+        break;
+    default:
+        return mc_seterr(err, MC_E_FORMAT, "the migration stream has a record of unknown type %u", type);
+    }
+    x->records++;
+    return s;
+}
+
+static void rx_abort(struct rx *x)
+{
+    mc_vm_destroy(x->vm); /* never RUNNING: DEACTIVATE + DECOMMISSION */
+    x->vm = NULL;
+}
+
+/* ---- the sending hypervisor ----------------------------------------------------------------- */
+
+/* Where the stream goes: a writer, or straight into a receiver in this process. */
+struct sink {
+    mc_migrate_write_fn w;
+    void *wctx;
+    struct rx *rx;
+};
+
+static mc_status sink_header(struct sink *k, const uint8_t *h, size_t n, struct mc_error *err)
+{
+    return k->rx ? rx_header(k->rx, h, n, err) : k->w(k->wctx, h, n, err);
+}
+
+static mc_status sink_record(struct sink *k, uint32_t type, uint32_t hlen, uint64_t where, uint32_t len,
+                             const uint8_t *hdr, const uint8_t *payload, struct mc_error *err)
+{
+    if (k->rx)
+        return rx_record(k->rx, type, hlen, where, len, hdr, payload, err);
+    uint8_t r[MC_MIGRATE_REC_HDR];
+    mc_put_le32(r, type);
+    mc_put_le32(r + 4, hlen);
+    mc_put_le64(r + 8, where);
+    mc_put_le32(r + 16, len);
+    mc_status s = k->w(k->wctx, r, sizeof r, err);
+    if (!s && hlen)
+        s = k->w(k->wctx, hdr, hlen, err);
+    if (!s && len)
+        s = k->w(k->wctx, payload, len, err);
+    return s;
+}
+
+static bool is_shared(const struct mc_migrate_opts *o, uint64_t gpa)
+{
+    for (size_t i = 0; i < o->nshared; i++)
+        if (gpa >= o->shared[i][0] && gpa - o->shared[i][0] < o->shared[i][1])
+            return true;
+    return false;
+}
+
+/* Walk guest RAM: SHARED pages one by one, private runs in packets of at most chunk bytes, then
+ * (SEV-ES) the VMSAs. With k NULL only counts firmware packets into *npk. */
+static mc_status send_pages(struct mc_vm *vm, const struct mc_migrate_opts *o, uint32_t chunk, bool ext,
+                            struct sink *k, uint64_t npk_total, uint64_t *npk, uint8_t *hdr, uint8_t *buf,
+                            uint32_t *records, struct mc_migrate_stats *st, struct mc_error *err)
+{
+    uint64_t mem = mc_vm_mem_size(vm), n = 0;
+    mc_status s = MC_OK;
+    uint32_t hlen = ext ? MC_SEV_PKT_HDR_EXT_LEN : MC_SEV_PKT_HDR_LEN;
+    for (uint64_t gpa = 0; !s && gpa < mem;) {
+        if (is_shared(o, gpa)) {
+            if (k && !(s = mc_vm_host_read(vm, gpa, buf, PAGE, err))) {
+                s = sink_record(k, MC_MIGRATE_REC_SHARED, 0, gpa, PAGE, NULL, buf, err);
+                ++*records;
+                if (st)
+                    st->shared_bytes += PAGE;
+            }
+            gpa += PAGE;
+            continue;
+        }
+        uint64_t end = gpa;
+        while (end < mem && end - gpa < chunk && !is_shared(o, end))
+            end += PAGE < chunk - (end - gpa) ? PAGE : chunk - (end - gpa);
+        uint32_t len = (uint32_t)(end - gpa);
+        if (k) {
+            s = mc_vm_send_update(vm, false, gpa, len, ext, n + 1 == npk_total, hdr, buf, err);
+            if (!s)
+                s = sink_record(k, MC_MIGRATE_REC_DATA, hlen, gpa, len, hdr, buf, err);
+            ++*records;
+            if (st && !s) {
+                st->packets++;
+                st->bytes += len;
+            }
+        }
+        n++;
+        gpa = end;
+    }
+    for (unsigned i = 0; !s && i < mc_vm_vcpus(vm); i++) {
+        if (!mc_vm_has_vmsa(vm, i))
+            continue;
+        if (k) {
+            s = mc_vm_send_update(vm, true, i, 4096, ext, n + 1 == npk_total, hdr, buf, err);
+            if (!s)
+                s = sink_record(k, MC_MIGRATE_REC_VMSA, hlen, i, 4096, hdr, buf, err);
+            ++*records;
+            if (st && !s) {
+                st->packets++;
+                st->bytes += 4096;
+            }
+        }
+        n++;
+    }
+    *npk = n;
+    return s;
+}
+
+static mc_status pdh_export(struct mc_board *b, uint8_t pdh[0x824], struct mc_error *err)
+{
+    struct mc_migrate_target t;
+    mc_status s = mc_migrate_target_info(b, &t, err); /* the same export, from the source */
+    if (!s)
+        memcpy(pdh, t.pdh, 0x824);
+    return s;
+}
+
+static mc_status do_send(struct mc_board *src, struct mc_vm **vmp, const struct mc_migrate_target *t,
+                         const struct mc_migrate_opts *o, struct sink *k, struct mc_migrate_stats *st,
+                         struct mc_error *err)
+{
+    static const struct mc_migrate_opts none = {0};
+    if (!o)
+        o = &none;
+    if (!src || !vmp || !*vmp || !t)
+        return mc_seterr(err, MC_E_INVAL, "migration needs a source board, a guest and a target");
+    uint32_t chunk = o->chunk ? o->chunk : (uint32_t)PAGE;
+    if (chunk < 16 || chunk > MC_SEV_TRANSFER_MAX || (chunk & 15))
+        return mc_seterr(err, MC_E_INVAL, "the packet size %u is not a multiple of 16 in 16..0x5000", chunk);
+    for (size_t i = 0; i < o->nshared; i++)
+        if ((o->shared[i][0] | o->shared[i][1]) & (PAGE - 1))
+            return mc_seterr(err, MC_E_INVAL, "shared ranges must be whole 4 KiB pages");
+    struct mc_vm *vm = *vmp;
+    bool ext = !o->spec_headers;
+    uint32_t nv = mc_vm_vcpus(vm), hlen = MC_MIGRATE_HDR_FIXED + 32 * nv;
+    uint8_t *h = calloc(1, hlen), *hdr = malloc(MC_SEV_PKT_HDR_EXT_LEN), *buf = malloc(MC_SEV_TRANSFER_MAX);
+    mc_status s = h && hdr && buf ? MC_OK : mc_seterr(err, MC_E_NOMEM, "out of memory");
+    if (!s)
+        s = pdh_export(src, h + O_PDH, err);
+    if (!s) {
+        s = mc_vm_send_start(vm, t->pdh, t->chain, t->amd, t->amd_len, h + O_SESSION, err);
+        if (st)
+            st->last_fw_status = mc_vm_last_fw_status(vm);
+        if (s) {
+            free(h);
+            free(hdr);
+            free(buf);
+            return s; /* the guest was not touched: it runs on */
+        }
+    }
+    if (!s) {
+        uint32_t policy = mc_vm_policy(vm);
+        struct mc_vm_guest_state gs;
+        mc_vm_get_guest_state(vm, &gs);
+        memcpy(h, MC_MIGRATE_MAGIC, 8);
+        mc_put_le32(h + O_VERSION, MC_MIGRATE_VERSION);
+        mc_put_le32(h + O_KIND, (policy & MC_SEV_POLICY_ES) ? MC_MIGRATE_KIND_SEV_ES : MC_MIGRATE_KIND_SEV);
+        mc_put_le32(h + O_HLEN, hlen);
+        mc_put_le32(h + O_POLICY, policy);
+        mc_put_le64(h + O_MEM, mc_vm_mem_size(vm));
+        mc_put_le32(h + O_VCPUS, nv);
+        mc_put_le32(h + O_FLAGS, ext ? F_EXT : 0);
+        mc_put_le64(h + O_PT_GPA, gs.pt_pool_gpa);
+        mc_put_le64(h + O_PT_LEN, gs.pt_pool_len);
+        mc_put_le64(h + O_PT_NEXT, gs.pt_next);
+        for (uint32_t i = 0; i < nv; i++) {
+            uint8_t *r = h + MC_MIGRATE_HDR_FIXED + 32 * i;
+            mc_put_le64(r, gs.regs[i].cr0);
+            mc_put_le64(r + 8, gs.regs[i].cr3);
+            mc_put_le64(r + 16, gs.regs[i].cr4);
+            mc_put_le64(r + 24, gs.regs[i].efer);
+        }
+        s = sink_header(k, h, hlen, err);
+    }
+    uint64_t total = 0, n = 0;
+    uint32_t records = 0;
+    if (!s)
+        s = send_pages(vm, o, chunk, ext, NULL, 0, &total, NULL, NULL, &records, NULL, err);
+    if (!s)
+        s = send_pages(vm, o, chunk, ext, k, total, &n, hdr, buf, &records, st, err);
+    /* END before SEND_FINISH: a receiver in this process that refuses the stream leaves the
+     * source in SUPDATE, so SEND_CANCEL gives the guest back. */
+    if (!s)
+        s = sink_record(k, MC_MIGRATE_REC_END, 0, records, 0, NULL, NULL, err);
+    if (!s)
+        s = mc_vm_send_finish(vm, err);
+    if (st)
+        st->last_fw_status = mc_vm_last_fw_status(vm);
+    free(h);
+    free(hdr);
+    free(buf);
+    if (s) {
+        struct mc_error ignore;
+        mc_vm_send_cancel(vm, &ignore); /* refused by the firmware once SENT; otherwise the guest runs on */
+        return s;
+    }
+    mc_vm_destroy(vm); /* SENT: DEACTIVATE + DECOMMISSION; the source guest is gone */
+    *vmp = NULL;
+    return MC_OK;
+}
+
+mc_status mc_migrate_send(struct mc_board *src, struct mc_vm **vm, const struct mc_migrate_target *t,
+                          const struct mc_migrate_opts *o, mc_migrate_write_fn w, void *wctx,
+                          struct mc_migrate_stats *stats, struct mc_error *err)
+{
+    if (!w)
+        return mc_seterr(err, MC_E_INVAL, "migration needs a stream writer");
+    if (stats)
+        memset(stats, 0, sizeof *stats);
+    struct sink k = {w, wctx, NULL};
+    return do_send(src, vm, t, o, &k, stats, err);
+}
+
+mc_status mc_migrate_receive(struct mc_board *dst, mc_migrate_read_fn r, void *rctx, struct mc_vm **out,
+                             struct mc_migrate_stats *stats, struct mc_error *err)
+{
+    if (!dst || !r || !out)
+        return mc_seterr(err, MC_E_INVAL, "receiving needs a board, a stream and a place for the guest");
+    *out = NULL;
+    if (stats)
+        memset(stats, 0, sizeof *stats);
+    struct rx x = {.dst = dst, .stats = stats};
+    uint8_t fixed[MC_MIGRATE_HDR_FIXED], rh[MC_MIGRATE_REC_HDR], hdr[MC_SEV_PKT_HDR_EXT_LEN];
+    uint8_t *h = NULL, *payload = malloc(MC_SEV_TRANSFER_MAX);
+    mc_status s = payload ? r(rctx, fixed, sizeof fixed, err) : mc_seterr(err, MC_E_NOMEM, "out of memory");
+    if (!s) {
+        uint32_t nv = mc_le32(fixed + O_VCPUS);
+        if (memcmp(fixed, MC_MIGRATE_MAGIC, 8) != 0)
+            s = bad(err, "not a memcrypt migration stream (magic)");
+        else if (nv == 0 || nv > 64)
+            s = bad(err, "the vCPU count is outside 1..64");
+        else if (!(h = malloc(MC_MIGRATE_HDR_FIXED + 32 * nv)))
+            s = mc_seterr(err, MC_E_NOMEM, "out of memory");
+        else {
+            memcpy(h, fixed, sizeof fixed);
+            s = r(rctx, h + MC_MIGRATE_HDR_FIXED, 32 * nv, err);
+            if (!s)
+                s = rx_header(&x, h, MC_MIGRATE_HDR_FIXED + 32 * nv, err);
+        }
+    }
+    while (!s && !x.ended) {
+        if ((s = r(rctx, rh, sizeof rh, err)))
+            break;
+        uint32_t type = mc_le32(rh), hlen = mc_le32(rh + 4), len = mc_le32(rh + 16);
+        uint64_t where = mc_le64(rh + 8);
+        uint32_t cap = type == MC_MIGRATE_REC_SHARED ? (uint32_t)PAGE : MC_SEV_TRANSFER_MAX;
+        if (hlen > sizeof hdr || len > cap) {
+            s = bad(err, "a record is longer than any packet");
+            break;
+        }
+        if ((hlen && (s = r(rctx, hdr, hlen, err))) || (len && (s = r(rctx, payload, len, err))))
+            break;
+        s = rx_record(&x, type, hlen, where, len, hdr, payload, err);
+    }
+    uint8_t extra;
+    struct mc_error ignore;
+    if (!s && r(rctx, &extra, 1, &ignore) == MC_OK)
+        s = bad(err, "bytes follow the END record");
+    free(h);
+    if (payload)
+        mc_wipe(payload, MC_SEV_TRANSFER_MAX);
+    free(payload);
+    if (s) {
+        rx_abort(&x);
+        return s;
+    }
+    *out = x.vm;
+    return MC_OK;
+}
+
+mc_status mc_migrate(struct mc_board *src, struct mc_vm **vm, struct mc_board *dst, const struct mc_migrate_opts *o,
+                     struct mc_vm **out, struct mc_migrate_stats *stats, struct mc_error *err)
+{
+    if (!dst || !out)
+        return mc_seterr(err, MC_E_INVAL, "migration needs a target board and a place for the guest");
+    *out = NULL;
+    if (stats)
+        memset(stats, 0, sizeof *stats);
+    struct mc_migrate_target t;
+    mc_status s = mc_migrate_target_info(dst, &t, err);
+    if (s)
+        return s;
+    struct rx x = {.dst = dst, .stats = stats};
+    struct sink k = {NULL, NULL, &x};
+    s = do_send(src, vm, &t, o, &k, NULL, err);
+    if (!s && !x.ended)
+        s = mc_seterr(err, MC_E_STATE, "the stream ended without its END record");
+    if (s) {
+        rx_abort(&x);
+        return s;
+    }
+    *out = x.vm;
+    return MC_OK;
+}
