@@ -121,6 +121,10 @@ void mc_sev_packet_mac_prefix(uint8_t out[MC_SEV_PACKET_MAC_PREFIX], uint8_t ctx
  * rm = HMAC-SHA256(TIK, 0x05 || LE32(seq) || LE32(xflags) || LE64(where) || prev[32] || mac[32]). */
 mc_status mc_sev_xfer_measure(const uint8_t tik[16], uint32_t seq, uint32_t xflags, uint64_t where,
                               const uint8_t prev[32], const uint8_t mac[32], uint8_t rm[32], struct mc_error *err);
+/* The message that HMAC covers (for callers holding the TIK in a context of their own). */
+#define MC_SEV_XFER_MSG_LEN 81
+void mc_sev_xfer_measure_msg(uint8_t msg[MC_SEV_XFER_MSG_LEN], uint32_t seq, uint32_t xflags, uint64_t where,
+                             const uint8_t prev[32], const uint8_t mac[32]);
 
 /* ---- ATTESTATION report (0xD0) ----------------------------------------------------------------- */
 

@@ -1,5 +1,6 @@
 /* memcrypt — live migration of SEV / SEV-ES guests between boards (memcrypt/migrate.h): the
  * hypervisors' part, as QEMU and KVM play it around the firmware's SEND_* / RECEIVE_*. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -222,23 +223,119 @@ static void rx_abort(struct rx *x)
 
 /* ---- the sending hypervisor ----------------------------------------------------------------- */
 
-/* Where the stream goes: a writer, or straight into a receiver in this process. */
+/* In one process the two platforms work side by side, as two hosts do: the receiving hypervisor
+ * runs in a thread of its own and takes the records from a ring the sender fills. The receiver
+ * touches only the target board, the sender only the source. The END record is a rendezvous: the
+ * sender learns the target's verdict (RECEIVE_FINISH) before it sends SEND_FINISH, so a refusal
+ * still lets it cancel and keep the guest. */
+#define RING 32
+#define REC_HEADER 0u /* the stream header, in the ring as a record of its own */
+struct ring_slot {
+    uint32_t type, hlen, len;
+    uint64_t where;
+    uint8_t hdr[MC_SEV_PKT_HDR_EXT_LEN];
+    uint8_t *payload; /* MC_SEV_TRANSFER_MAX bytes, or the stream header */
+};
+struct pipe {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct ring_slot s[RING];
+    unsigned head, tail;     /* consumed / produced */
+    bool tx_done, rx_stop, end_seen;
+    mc_status rx_st;
+    struct mc_error rx_err;
+    struct rx *rx;
+};
+
+static void *rx_thread(void *arg)
+{
+    struct pipe *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (p->head == p->tail && !p->tx_done)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->head == p->tail)
+            break; /* the sender is done (or gave up) */
+        struct ring_slot *r = &p->s[p->head % RING];
+        pthread_mutex_unlock(&p->mu);
+        mc_status st = r->type == REC_HEADER
+                           ? rx_header(p->rx, r->payload, r->len, &p->rx_err)
+                           : rx_record(p->rx, r->type, r->hlen, r->where, r->len, r->hdr, r->payload, &p->rx_err);
+        pthread_mutex_lock(&p->mu);
+        p->head++;
+        if (r->type == MC_MIGRATE_REC_END)
+            p->end_seen = true;
+        if (st) {
+            p->rx_st = st;
+            p->rx_stop = true;
+        }
+        pthread_cond_broadcast(&p->cv);
+        if (p->rx_stop || p->end_seen)
+            break;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Hand a record to the receiver; for END wait for its verdict. A receiver that stopped makes the
+ * sender stop with its reason. */
+static mc_status pipe_put(struct pipe *p, uint32_t type, uint32_t hlen, uint64_t where, uint32_t len,
+                          const uint8_t *hdr, const uint8_t *payload, struct mc_error *err)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->tail - p->head == RING && !p->rx_stop)
+        pthread_cond_wait(&p->cv, &p->mu);
+    if (p->rx_stop) {
+        if (err)
+            *err = p->rx_err;
+        mc_status st = p->rx_st;
+        pthread_mutex_unlock(&p->mu);
+        return st;
+    }
+    struct ring_slot *r = &p->s[p->tail % RING];
+    pthread_mutex_unlock(&p->mu);
+    r->type = type;
+    r->hlen = hlen;
+    r->where = where;
+    r->len = len;
+    if (hlen)
+        memcpy(r->hdr, hdr, hlen);
+    if (len)
+        memcpy(r->payload, payload, len);
+    pthread_mutex_lock(&p->mu);
+    p->tail++;
+    pthread_cond_broadcast(&p->cv);
+    mc_status st = MC_OK;
+    if (type == MC_MIGRATE_REC_END) {
+        while (!p->end_seen && !p->rx_stop)
+            pthread_cond_wait(&p->cv, &p->mu);
+    }
+    if (p->rx_stop) {
+        if (err)
+            *err = p->rx_err;
+        st = p->rx_st;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return st;
+}
+
+/* Where the stream goes: a writer, or a receiver in this process. */
 struct sink {
     mc_migrate_write_fn w;
     void *wctx;
-    struct rx *rx;
+    struct pipe *pipe;
 };
 
 static mc_status sink_header(struct sink *k, const uint8_t *h, size_t n, struct mc_error *err)
 {
-    return k->rx ? rx_header(k->rx, h, n, err) : k->w(k->wctx, h, n, err);
+    return k->pipe ? pipe_put(k->pipe, REC_HEADER, 0, 0, (uint32_t)n, NULL, h, err) : k->w(k->wctx, h, n, err);
 }
 
 static mc_status sink_record(struct sink *k, uint32_t type, uint32_t hlen, uint64_t where, uint32_t len,
                              const uint8_t *hdr, const uint8_t *payload, struct mc_error *err)
 {
-    if (k->rx)
-        return rx_record(k->rx, type, hlen, where, len, hdr, payload, err);
+    if (k->pipe)
+        return pipe_put(k->pipe, type, hlen, where, len, hdr, payload, err);
     uint8_t r[MC_MIGRATE_REC_HDR];
     mc_put_le32(r, type);
     mc_put_le32(r + 4, hlen);
@@ -491,10 +588,47 @@ mc_status mc_migrate(struct mc_board *src, struct mc_vm **vm, struct mc_board *d
     if (s)
         return s;
     struct rx x = {.dst = dst, .stats = stats};
-    struct sink k = {NULL, NULL, &x};
+    struct pipe *p = calloc(1, sizeof *p);
+    size_t hmax = MC_MIGRATE_HDR_FIXED + 32 * 64;
+    bool ok = p != NULL;
+    for (unsigned i = 0; ok && i < RING; i++)
+        ok = (p->s[i].payload = malloc(hmax > MC_SEV_TRANSFER_MAX ? hmax : MC_SEV_TRANSFER_MAX)) != NULL;
+    pthread_t tid;
+    if (ok) {
+        p->rx = &x;
+        ok = pthread_mutex_init(&p->mu, NULL) == 0;
+        if (ok && pthread_cond_init(&p->cv, NULL) != 0) {
+            pthread_mutex_destroy(&p->mu);
+            ok = false;
+        }
+        if (ok && pthread_create(&tid, NULL, rx_thread, p) != 0) {
+            pthread_cond_destroy(&p->cv);
+            pthread_mutex_destroy(&p->mu);
+            ok = false;
+        }
+    }
+    if (!ok) {
+        for (unsigned i = 0; p && i < RING; i++)
+            free(p->s[i].payload);
+        free(p);
+        return mc_seterr(err, MC_E_NOMEM, "out of memory (or threads) for the migration");
+    }
+    struct sink k = {NULL, NULL, p};
     s = do_send(src, vm, &t, o, &k, NULL, err);
+    pthread_mutex_lock(&p->mu);
+    p->tx_done = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(tid, NULL);
     if (!s && !x.ended)
         s = mc_seterr(err, MC_E_STATE, "the stream ended without its END record");
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    for (unsigned i = 0; i < RING; i++) {
+        mc_wipe(p->s[i].payload, MC_SEV_TRANSFER_MAX);
+        free(p->s[i].payload);
+    }
+    free(p);
     if (s) {
         rx_abort(&x);
         return s;

@@ -10,6 +10,7 @@
 #include <memcrypt/snp_identity.h>
 
 #include "fw/psp_cmds.h"
+#include "crypto/chan.h"
 #include "fw/psp_int.h"
 #include "fw/psp_rmp.h"
 #include "fw/psp_snp.h"
@@ -276,6 +277,7 @@ void psp_guest_free(struct psp_guest *g)
     if (!g)
         return;
     mc_hashctx_free(g->ld_ctx);
+    mc_chan_free(g->chan);
     mc_wipe(g, sizeof *g);
     free(g);
 }

@@ -51,6 +51,7 @@ struct psp_guest {
     bool ld_final;
     uint8_t measure[32];  /* kept for LAUNCH_SECRET */
     struct psp_xfer xfer; /* SUPDATE / RUPDATE: the migration channel's packet stream */
+    struct mc_chan *chan; /* TEK/TIK contexts for the packets (a cache of tek/tik, not state) */
 };
 
 struct psp_snap_work {
@@ -171,6 +172,12 @@ uint32_t psp_guest_start(struct mc_psp *psp, const char *what, uint32_t share, u
 
 /* psp_send.c: the checks SEND_UPDATE_* and RECEIVE_UPDATE_* share (ES for VMSA, ASID, header,
  * lengths, guest alignment, the stream's header mode and FINAL), in the firmware's order. */
+/* The guest's channel contexts for its TEK/TIK, made on first use; psp_xfer_end wipes the keys. */
+uint32_t psp_xfer_chan(struct psp_guest *g, const char *what, struct mc_error *err);
+void psp_xfer_end(struct psp_guest *g);
+/* memcrypt's transfer measurement after packet seq (memcrypt/sev_session.h), under g's TIK. */
+mc_status psp_xfer_measure(struct psp_guest *g, uint32_t seq, uint32_t xflags, uint64_t where, const uint8_t mac[32],
+                           uint8_t rm[32], struct mc_error *err);
 uint32_t psp_xfer_checks(const struct psp_guest *g, const char *what, bool vmsa, uint32_t hdr_len, uint32_t g_len,
                          uint32_t t_len, bool receive, uint64_t g_raw, struct mc_error *err);
 

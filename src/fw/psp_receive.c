@@ -10,7 +10,7 @@
 #include <memcrypt/bytes.h>
 #include <memcrypt/sev_session.h>
 
-#include "crypto/aes.h"
+#include "crypto/chan.h"
 #include "crypto/crypto.h"
 #include "fw/psp_cmds.h"
 #include "fw/psp_int.h"
@@ -39,19 +39,20 @@ static uint32_t receive_update(struct mc_psp *psp, uint8_t *buf, struct psp_gues
         (st = psp_host_addr(psp, hdr_raw, hlen, &dom, &hpa, err)) ||
         (st = psp_rmp_fw_writable(psp, g_raw, g_len, what, err)))
         return st;
-    uint8_t hdr[MC_SEV_PKT_HDR_EXT_LEN];
-    uint8_t *msg = malloc(MC_SEV_PACKET_MAC_PREFIX + (size_t)t_len);
-    if (!msg)
+    if ((st = psp_xfer_chan(g, what, err)))
+        return st;
+    uint8_t hdr[MC_SEV_PKT_HDR_EXT_LEN], pre[MC_SEV_PACKET_MAC_PREFIX];
+    uint8_t *trans = malloc(t_len), mac[32], rm[32];
+    if (!trans)
         return psp_fail(err, MC_FW_HWERROR_PLATFORM, "out of memory");
-    uint8_t *trans = msg + MC_SEV_PACKET_MAC_PREFIX, mac[32], rm[32];
     uint32_t flags = 0, seq = 0, xflags = 0;
     st = psp_host_read(psp, hdr_raw, hdr, hlen, err);
     if (!st)
         st = psp_host_read(psp, t_raw, trans, t_len, err);
     if (!st) {
         flags = mc_le32(hdr + F(mc_sev_packet_hdr, flags));
-        mc_sev_packet_mac_prefix(msg, MC_SEV_PACKET_CTX_DATA, flags, hdr + F(mc_sev_packet_hdr, iv), g_len, t_len);
-        if (mc_hmac_sha256(g->tik, sizeof g->tik, msg, MC_SEV_PACKET_MAC_PREFIX + (size_t)t_len, mac, err) != MC_OK)
+        mc_sev_packet_mac_prefix(pre, MC_SEV_PACKET_CTX_DATA, flags, hdr + F(mc_sev_packet_hdr, iv), g_len, t_len);
+        if (mc_chan_mac(g->chan, pre, sizeof pre, trans, t_len, mac, err) != MC_OK)
             st = psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: HMAC failed", what);
         else if (!mc_ct_equal(mac, hdr + F(mc_sev_packet_hdr, mac), 32))
             st = psp_fail(err, MC_FW_BAD_MEASUREMENT, "%s: the packet MAC does not verify", what);
@@ -67,20 +68,20 @@ static uint32_t receive_update(struct mc_psp *psp, uint8_t *buf, struct psp_gues
                           g->xfer.seq + 1);
         else if (xflags & ~MC_SEV_PKT_XFLAG_FINAL)
             st = psp_fail(err, MC_FW_BAD_MEASUREMENT, "%s: unknown stream flags 0x%x", what, xflags);
-        else if (mc_sev_xfer_measure(g->tik, seq, xflags, mc_le64(hdr + F(mc_sev_packet_hdr_ext, where)), g->xfer.rm,
-                                     mac, rm, err) != MC_OK)
+        else if (psp_xfer_measure(g, seq, xflags, mc_le64(hdr + F(mc_sev_packet_hdr_ext, where)), mac, rm, err) !=
+                 MC_OK)
             st = psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: HMAC failed", what);
         else if (!mc_ct_equal(rm, hdr + F(mc_sev_packet_hdr_ext, rm), 32))
             st = psp_fail(err, MC_FW_BAD_MEASUREMENT,
                           "%s: the transfer measurement differs from the sender's (the stream was altered)", what);
     }
     /* Only now, with everything checked, is the guest's memory written. */
-    if (!st && mc_aes128_ctr(g->tek, hdr + F(mc_sev_packet_hdr, iv), trans, trans, t_len, err) != MC_OK)
+    if (!st && mc_chan_ctr(g->chan, hdr + F(mc_sev_packet_hdr, iv), trans, trans, t_len, err) != MC_OK)
         st = psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: decryption failed", what);
     if (!st)
         st = psp_guest_write(psp, g, gpa, trans, g_len, err);
     mc_wipe(trans, t_len);
-    free(msg);
+    free(trans);
     if (st)
         return st;
     g->xfer.mode = ext ? 2 : 1;
@@ -106,9 +107,7 @@ PSP_HANDLER(psp_cmd_receive_finish)
         return psp_fail(err, MC_FW_BAD_MEASUREMENT,
                         "RECEIVE_FINISH: the stream ended after packet %u without the sender's FINAL packet (truncated)",
                         g->xfer.seq);
-    mc_wipe(g->tek, sizeof g->tek);
-    mc_wipe(g->tik, sizeof g->tik);
-    memset(&g->xfer, 0, sizeof g->xfer);
+    psp_xfer_end(g);
     g->activation_pending = false;
     psp_set_gstate(psp, g, MC_SEV_GSTATE_RUNNING);
     return MC_FW_SUCCESS;

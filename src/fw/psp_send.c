@@ -11,7 +11,7 @@
 #include <memcrypt/sev_cert.h>
 #include <memcrypt/sev_session.h>
 
-#include "crypto/aes.h"
+#include "crypto/chan.h"
 #include "crypto/crypto.h"
 
 #include "fw/psp_cmds.h"
@@ -117,9 +117,9 @@ PSP_HANDLER(psp_cmd_send_start)
     if (!st)
         st = psp_host_write(psp, mc_le64(buf + F(mc_sev_send_start, session_paddr)), ses, sizeof ses, err);
     if (!st) {
+        psp_xfer_end(g);
         memcpy(g->tek, tek, 16);
         memcpy(g->tik, tik, 16);
-        memset(&g->xfer, 0, sizeof g->xfer);
         mc_put_le32(buf + F(mc_sev_send_start, policy), g->policy);
         psp_set_gstate(psp, g, MC_SEV_GSTATE_SUPDATE);
     }
@@ -132,6 +132,30 @@ PSP_HANDLER(psp_cmd_send_start)
 }
 
 /* ---- SEND_UPDATE_DATA / SEND_UPDATE_VMSA ---------------------------------------------------- */
+
+uint32_t psp_xfer_chan(struct psp_guest *g, const char *what, struct mc_error *err)
+{
+    if (!g->chan && mc_chan_new(g->tek, g->tik, &g->chan, err) != MC_OK)
+        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: the transport keys could not be loaded", what);
+    return MC_FW_SUCCESS;
+}
+
+mc_status psp_xfer_measure(struct psp_guest *g, uint32_t seq, uint32_t xflags, uint64_t where, const uint8_t mac[32],
+                           uint8_t rm[32], struct mc_error *err)
+{
+    uint8_t msg[MC_SEV_XFER_MSG_LEN];
+    mc_sev_xfer_measure_msg(msg, seq, xflags, where, g->xfer.rm, mac);
+    return mc_chan_mac(g->chan, msg, sizeof msg, NULL, 0, rm, err);
+}
+
+void psp_xfer_end(struct psp_guest *g)
+{
+    mc_chan_free(g->chan);
+    g->chan = NULL;
+    mc_wipe(g->tek, sizeof g->tek);
+    mc_wipe(g->tik, sizeof g->tik);
+    memset(&g->xfer, 0, sizeof g->xfer);
+}
 
 /* The checks both directions share, in the firmware's order after the ASID: the header size
  * (at least 0x34; 0x64 and more selects memcrypt's extended header, and a stream keeps the
@@ -198,22 +222,23 @@ static uint32_t send_update(struct mc_psp *psp, uint8_t *buf, struct psp_guest *
         xflags = mc_le32(hdr) & MC_SEV_PKT_XFLAG_FINAL;
         where = mc_le64(hdr + 4);
     }
-    uint8_t *msg = malloc(MC_SEV_PACKET_MAC_PREFIX + (size_t)g_len);
-    if (!msg)
+    if ((st = psp_xfer_chan(g, what, err)))
+        return st;
+    uint8_t *trans = malloc(g_len), iv[16], mac[32], rm[32], pre[MC_SEV_PACKET_MAC_PREFIX];
+    if (!trans)
         return psp_fail(err, MC_FW_HWERROR_PLATFORM, "out of memory");
-    uint8_t *trans = msg + MC_SEV_PACKET_MAC_PREFIX, iv[16], mac[32], rm[32];
     st = psp_guest_read(psp, g, gpa, trans, g_len, err);
     if (!st && mc_rng_bytes(psp->rng, iv, sizeof iv, err) != MC_OK)
         st = psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: the random generator failed", what);
-    if (!st && mc_aes128_ctr(g->tek, iv, trans, trans, g_len, err) != MC_OK)
+    if (!st && mc_chan_ctr(g->chan, iv, trans, trans, g_len, err) != MC_OK)
         st = psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: encryption failed", what);
     if (!st) {
         /* No compression: FLAGS = 0 and TRANS_LEN = GUEST_LEN (AMD's firmware). */
-        mc_sev_packet_mac_prefix(msg, MC_SEV_PACKET_CTX_DATA, 0, iv, g_len, g_len);
-        if (mc_hmac_sha256(g->tik, sizeof g->tik, msg, MC_SEV_PACKET_MAC_PREFIX + (size_t)g_len, mac, err) != MC_OK)
+        mc_sev_packet_mac_prefix(pre, MC_SEV_PACKET_CTX_DATA, 0, iv, g_len, g_len);
+        if (mc_chan_mac(g->chan, pre, sizeof pre, trans, g_len, mac, err) != MC_OK)
             st = psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: HMAC failed", what);
     }
-    if (!st && ext && mc_sev_xfer_measure(g->tik, g->xfer.seq + 1, xflags, where, g->xfer.rm, mac, rm, err) != MC_OK)
+    if (!st && ext && psp_xfer_measure(g, g->xfer.seq + 1, xflags, where, mac, rm, err) != MC_OK)
         st = psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: HMAC failed", what);
     if (!st) {
         mc_put_le32(hdr + F(mc_sev_packet_hdr, flags), 0);
@@ -229,7 +254,7 @@ static uint32_t send_update(struct mc_psp *psp, uint8_t *buf, struct psp_guest *
     }
     if (!st)
         st = psp_host_write(psp, hdr_raw, hdr, hlen, err);
-    free(msg);
+    free(trans);
     if (st)
         return st;
     g->xfer.mode = ext ? 2 : 1;
@@ -247,18 +272,11 @@ PSP_HANDLER(psp_cmd_send_update_data) { return send_update(psp, buf, g, false, e
 PSP_HANDLER(psp_cmd_send_update_vmsa) { return send_update(psp, buf, g, true, err); }
 
 /* SEND_FINISH (-> SENT) and SEND_CANCEL (-> RUNNING): both erase the channel keys (AMD firmware). */
-static void end_channel(struct psp_guest *g)
-{
-    mc_wipe(g->tek, sizeof g->tek);
-    mc_wipe(g->tik, sizeof g->tik);
-    memset(&g->xfer, 0, sizeof g->xfer);
-}
-
 PSP_HANDLER(psp_cmd_send_finish)
 {
     (void)buf;
     (void)err;
-    end_channel(g);
+    psp_xfer_end(g);
     psp_set_gstate(psp, g, MC_SEV_GSTATE_SENT);
     return MC_FW_SUCCESS;
 }
@@ -267,7 +285,7 @@ PSP_HANDLER(psp_cmd_send_cancel)
 {
     (void)buf;
     (void)err;
-    end_channel(g);
+    psp_xfer_end(g);
     psp_set_gstate(psp, g, MC_SEV_GSTATE_RUNNING);
     return MC_FW_SUCCESS;
 }

@@ -30,6 +30,7 @@ static struct psp_guest *guest_copy(const struct psp_guest *g, struct mc_error *
     }
     *c = *g;
     c->ld_ctx = NULL;
+    c->chan = NULL; /* a cache of the TEK/TIK contexts: made again when needed */
     if (g->ld_ctx && mc_hashctx_dup(g->ld_ctx, &c->ld_ctx, err) != MC_OK) {
         psp_guest_free(c);
         return NULL;

@@ -81,7 +81,8 @@ mc_status vmm_host_write(struct mc_vmm *v, uint64_t pa, const void *buf, size_t 
 
 mc_status vmm_host_read(struct mc_vmm *v, uint64_t pa, void *buf, size_t len, struct mc_error *err)
 {
-    struct memctl_access a = {.addr = pa, .size = len, .kind = MEMCTL_ACC_READ, .req = MEMCTL_REQ_HOST};
+    struct memctl_access a = {.addr = pa, .size = len, .kind = MEMCTL_ACC_READ, .req = MEMCTL_REQ_HOST,
+                              .flags = len >= 4096 ? MEMCTL_ACC_F_STREAM : 0};
     struct mc_fault f;
     return len ? memctl_read(v->mc, &a, buf, &f, err) : MC_OK;
 }
