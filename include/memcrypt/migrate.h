@@ -88,6 +88,42 @@ mc_status mc_migrate_receive(struct mc_board *dst, mc_migrate_read_fn r, void *r
 mc_status mc_migrate(struct mc_board *src, struct mc_vm **vm, struct mc_board *dst, const struct mc_migrate_opts *o,
                      struct mc_vm **out, struct mc_migrate_stats *stats, struct mc_error *err);
 
+/* ---- Saved guests ("memcrypt run --save", "memcrypt migrate --guest") --------------------------
+ * A running guest saved so that another process on the same chip can continue it: as QEMU saves
+ * an SEV guest to a file, the guest is migrated to its own platform (SEND_START toward the
+ * platform's own PDH) and the stream kept; restoring is receiving it (RECEIVE_START with the
+ * platform's PDH as the sender's), so only the chip that saved it can open it and the file holds
+ * ciphertext only. The file ("MCSEVGST", every integer little-endian):
+ *   00 magic "MCSEVGST" · 08 u32 version (1) · 0C u32 kind (1 SEV, 2 SEV-ES; SNP will take a
+ *   kind of its own and its own payload) · 10 u32 header length (0x80 + 16 x shared ranges) ·
+ *   14 u32 shared ranges (at most 64) · 18 u64 stream length · 20 platform name [32, NUL padded]
+ *   · 40 GET_ID of the chip [64] · 80 shared ranges {u64 GPA, u64 length} · the MCSEVMIG stream.
+ * Everything is checked on loading (hostile input): MC_E_FORMAT with a sentence; a file saved on
+ * another chip: MC_E_VERIFY naming it. */
+#define MC_GUEST_FILE_MAGIC "MCSEVGST"
+#define MC_GUEST_FILE_VERSION 1u
+#define MC_GUEST_FILE_HDR 0x80u
+#define MC_GUEST_FILE_MAX_SHARED 64u
+struct mc_guest_file_info {
+    uint32_t kind;
+    char platform[32];
+    uint8_t chip_id[64];
+    uint64_t shared[MC_GUEST_FILE_MAX_SHARED][2];
+    size_t nshared;
+    uint64_t mem_size;
+    uint32_t vcpus, policy;
+};
+/* Save *vm (RUNNING on b) into *file (malloc'd, *len bytes); the guest leaves b (*vm = NULL). On
+ * failure the guest keeps running. o->shared names the guest's shared pages. */
+mc_status mc_guest_save(struct mc_board *b, struct mc_vm **vm, const struct mc_migrate_opts *o, uint8_t **file,
+                        size_t *len, struct mc_error *err);
+/* Check a saved guest's header and stream header without a board (info may be NULL). */
+mc_status mc_guest_file_info(const uint8_t *file, size_t len, struct mc_guest_file_info *info, struct mc_error *err);
+/* Continue a saved guest on b (the chip that saved it): *out RUNNING. info (may be NULL) gets the
+ * header, incl. the shared ranges to pass on at the next save or migration. */
+mc_status mc_guest_restore(struct mc_board *b, const uint8_t *file, size_t len, struct mc_vm **out,
+                           struct mc_guest_file_info *info, struct mc_error *err);
+
 /* A growable in-memory stream, for callers who keep or alter it (mc_migrate_write_fn /
  * mc_migrate_read_fn compatible). */
 struct mc_migrate_buf {

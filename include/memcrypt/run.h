@@ -57,6 +57,9 @@ struct mc_run_opts {
     bool has_secret_gpa;          /* put the secret here instead of the firmware's secret area */
     uint64_t secret_gpa;
     bool platform_only;           /* stop after LAUNCH_FINISH: no guest workload */
+    const char *save_path;        /* at the end, save the running guest here instead of tearing it
+                                     down (memcrypt/migrate.h, mc_guest_save): another process on
+                                     the same chip (state_path) continues or migrates it */
     mc_run_measured_fn on_measured;
     mc_run_progress_fn progress;
     void *cb_ctx;
@@ -129,6 +132,8 @@ struct mc_run_report {
     uint32_t wrong_asid;
     char wrong_asid_note[160];    /* what happened: garbage bytes, or why the access was refused */
     uint8_t io_device_saw[32];    /* what the device read from the bounce buffer */
+    bool saved;                   /* the guest was saved to opts.save_path */
+    uint64_t saved_bytes;
 };
 
 /* Launch d (already parsed; it is validated here against the platform) and fill *r. */

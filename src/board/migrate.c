@@ -636,3 +636,121 @@ mc_status mc_migrate(struct mc_board *src, struct mc_vm **vm, struct mc_board *d
     *out = x.vm;
     return MC_OK;
 }
+
+/* ---- saved guests ------------------------------------------------------------------------------ */
+
+static mc_status chip_id(struct mc_board *b, uint8_t id[64], struct mc_error *err)
+{
+    const struct mc_sev_identity *x = mc_psp_identity(mc_board_psp(b), err);
+    return x ? mc_sev_identity_get_id(x, id, err) : MC_E_STATE;
+}
+
+mc_status mc_guest_save(struct mc_board *b, struct mc_vm **vm, const struct mc_migrate_opts *o, uint8_t **file,
+                        size_t *len, struct mc_error *err)
+{
+    static const struct mc_migrate_opts none = {0};
+    if (!o)
+        o = &none;
+    if (!b || !vm || !*vm || !file || !len)
+        return mc_seterr(err, MC_E_INVAL, "saving needs a board, a guest and a place for the file");
+    if (o->nshared > MC_GUEST_FILE_MAX_SHARED)
+        return mc_seterr(err, MC_E_RANGE, "at most %u shared ranges can be saved", MC_GUEST_FILE_MAX_SHARED);
+    uint32_t hlen = MC_GUEST_FILE_HDR + 16 * (uint32_t)o->nshared;
+    struct mc_migrate_buf buf = {0};
+    uint8_t h[MC_GUEST_FILE_HDR] = {0};
+    struct mc_migrate_target t;
+    uint32_t policy = mc_vm_policy(*vm);
+    mc_status s = mc_migrate_buf_write(&buf, h, hlen, err); /* room for the header, filled below */
+    if (!s)
+        s = chip_id(b, h + 0x40, err);
+    if (!s)
+        s = mc_migrate_target_info(b, &t, err); /* the platform itself is the target */
+    if (!s)
+        s = mc_migrate_send(b, vm, &t, o, mc_migrate_buf_write, &buf, NULL, err);
+    if (s) {
+        mc_migrate_buf_free(&buf);
+        return s;
+    }
+    memcpy(h, MC_GUEST_FILE_MAGIC, 8);
+    mc_put_le32(h + 0x08, MC_GUEST_FILE_VERSION);
+    mc_put_le32(h + 0x0C, (policy & MC_SEV_POLICY_ES) ? MC_MIGRATE_KIND_SEV_ES : MC_MIGRATE_KIND_SEV);
+    mc_put_le32(h + 0x10, hlen);
+    mc_put_le32(h + 0x14, (uint32_t)o->nshared);
+    mc_put_le64(h + 0x18, buf.len - hlen);
+    const char *pn = mc_board_profile(b)->name;
+    memcpy(h + 0x20, pn, strlen(pn) < 31 ? strlen(pn) : 31);
+    memcpy(buf.data, h, sizeof h);
+    for (size_t i = 0; i < o->nshared; i++) {
+        mc_put_le64(buf.data + MC_GUEST_FILE_HDR + 16 * i, o->shared[i][0]);
+        mc_put_le64(buf.data + MC_GUEST_FILE_HDR + 16 * i + 8, o->shared[i][1]);
+    }
+    *file = buf.data;
+    *len = buf.len;
+    return MC_OK;
+}
+
+mc_status mc_guest_file_info(const uint8_t *f, size_t len, struct mc_guest_file_info *info, struct mc_error *err)
+{
+    struct mc_guest_file_info tmp;
+    if (!info)
+        info = &tmp;
+    memset(info, 0, sizeof *info);
+    if (!f || len < MC_GUEST_FILE_HDR || memcmp(f, MC_GUEST_FILE_MAGIC, 8) != 0)
+        return mc_seterr(err, MC_E_FORMAT, "not a memcrypt saved guest (magic)");
+    if (mc_le32(f + 0x08) != MC_GUEST_FILE_VERSION)
+        return mc_seterr(err, MC_E_FORMAT, "the saved guest is version %u; this memcrypt reads version %u",
+                         mc_le32(f + 0x08), MC_GUEST_FILE_VERSION);
+    uint32_t kind = mc_le32(f + 0x0C), hlen = mc_le32(f + 0x10), n = mc_le32(f + 0x14);
+    uint64_t slen = mc_le64(f + 0x18);
+    if (kind != MC_MIGRATE_KIND_SEV && kind != MC_MIGRATE_KIND_SEV_ES)
+        return mc_seterr(err, MC_E_FORMAT, "the saved guest is of kind %u (this memcrypt reads 1 SEV, 2 SEV-ES)", kind);
+    if (n > MC_GUEST_FILE_MAX_SHARED || hlen != MC_GUEST_FILE_HDR + 16 * n)
+        return mc_seterr(err, MC_E_FORMAT, "the saved guest's header length does not match its shared ranges");
+    if (slen != len - hlen || len < hlen || slen < MC_MIGRATE_HDR_FIXED)
+        return mc_seterr(err, MC_E_FORMAT, "the saved guest is %zu bytes, its header says %llu (truncated or padded)",
+                         len, (unsigned long long)(hlen + slen));
+    if (!memchr(f + 0x20, 0, 32))
+        return mc_seterr(err, MC_E_FORMAT, "the saved guest's platform name is not terminated");
+    const uint8_t *st = f + hlen;
+    if (memcmp(st, MC_MIGRATE_MAGIC, 8) != 0 || mc_le32(st + O_KIND) != kind)
+        return mc_seterr(err, MC_E_FORMAT, "the saved guest's stream does not match its header");
+    info->kind = kind;
+    memcpy(info->platform, f + 0x20, 32);
+    memcpy(info->chip_id, f + 0x40, 64);
+    info->nshared = n;
+    for (uint32_t i = 0; i < n; i++) {
+        info->shared[i][0] = mc_le64(f + MC_GUEST_FILE_HDR + 16 * i);
+        info->shared[i][1] = mc_le64(f + MC_GUEST_FILE_HDR + 16 * i + 8);
+        if ((info->shared[i][0] | info->shared[i][1]) & (PAGE - 1))
+            return mc_seterr(err, MC_E_FORMAT, "the saved guest's shared range %u is not whole pages", i);
+    }
+    info->mem_size = mc_le64(st + O_MEM);
+    info->vcpus = mc_le32(st + O_VCPUS);
+    info->policy = mc_le32(st + O_POLICY);
+    return MC_OK;
+}
+
+mc_status mc_guest_restore(struct mc_board *b, const uint8_t *file, size_t len, struct mc_vm **out,
+                           struct mc_guest_file_info *info, struct mc_error *err)
+{
+    struct mc_guest_file_info tmp;
+    if (!info)
+        info = &tmp;
+    if (!b || !out)
+        return mc_seterr(err, MC_E_INVAL, "restoring needs a board and a place for the guest");
+    *out = NULL;
+    mc_status s = mc_guest_file_info(file, len, info, err);
+    if (s)
+        return s;
+    uint8_t id[64];
+    if ((s = chip_id(b, id, err)))
+        return s;
+    if (!mc_ct_equal(id, info->chip_id, 64) || strcmp(info->platform, mc_board_profile(b)->name) != 0)
+        return mc_seterr(err, MC_E_VERIFY,
+                         "the guest was saved on another chip (%s, GET_ID %02x%02x%02x%02x...); only that chip can "
+                         "continue it (migrate it instead)",
+                         info->platform, info->chip_id[0], info->chip_id[1], info->chip_id[2], info->chip_id[3]);
+    uint32_t hlen = mc_le32(file + 0x10);
+    struct mc_migrate_buf in = {.data = (uint8_t *)file + hlen, .len = len - hlen, .cap = len - hlen};
+    return mc_migrate_receive(b, mc_migrate_buf_read, &in, out, NULL, err);
+}

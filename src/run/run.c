@@ -24,6 +24,7 @@
 #include <memcrypt/guest.h>
 #include <memcrypt/machine.h>
 #include <memcrypt/measure.h>
+#include <memcrypt/migrate.h>
 #include <memcrypt/ovmf.h>
 #include <memcrypt/psp.h>
 #include <memcrypt/run.h>
@@ -223,6 +224,25 @@ static void teardown(struct run *x)
     mc_board_destroy(x->b);
     mc_rng_free(x->owner_rng);
     memset(x, 0, sizeof *x);
+}
+
+/* The running guest, saved for another process on this chip (memcrypt/migrate.h). The pages the
+ * workload shares with the hypervisor travel as they are. */
+static mc_status save_guest(struct run *x, struct mc_error *err)
+{
+    static const uint64_t shared[][2] = {{WL_SHARED_GPA, 0x1000}, {WL_SWIOTLB_GPA, WL_SWIOTLB_LEN}};
+    struct mc_migrate_opts mo = {.shared = shared, .nshared = x->o->platform_only ? 0 : 2};
+    uint8_t *file = NULL;
+    size_t len = 0;
+    mc_status st = mc_guest_save(x->b, &x->vm, &mo, &file, &len, err);
+    if (!st)
+        st = mc_file_write_atomic(x->o->save_path, file, len, err);
+    free(file);
+    if (!st) {
+        x->r->saved = true;
+        x->r->saved_bytes = len;
+    }
+    return st;
 }
 
 /* ------------------------------------------------------------- workload -- */
@@ -698,6 +718,8 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
         goto out;
     r->workload_seconds = now_s() - t_work;
     r->dram_touched = mc_dram_frames_touched(mc_machine_dram(x.m));
+    if (o->save_path && (st = save_guest(&x, err)))
+        goto out;
 out:
     bufs_free(&b);
     teardown(&x);

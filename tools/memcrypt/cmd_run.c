@@ -288,6 +288,11 @@ static void print_json(const struct mc_run_report *r)
         mc_json_strn(&j, "device_saw", (const char *)r->io_device_saw, strnlen((const char *)r->io_device_saw, 32));
         mc_json_end(&j);
     }
+    if (r->saved) {
+        mc_json_obj(&j, "saved");
+        mc_json_u64(&j, "bytes", r->saved_bytes);
+        mc_json_end(&j);
+    }
     mc_json_finish(&j);
 }
 
@@ -329,6 +334,9 @@ static void print_text(const struct mc_run_report *r)
     printf("  %-22s %.3f s (PDH export + session %.3f s, LAUNCH_START..FINISH %.3f s), %llu DRAM frames touched\n",
            "whole launch", r->launch_seconds, r->channel_seconds, r->guest_launch_seconds,
            (unsigned long long)r->dram_touched);
+    if (r->saved)
+        printf("  %-22s the running guest, %llu bytes of ciphertext (SEND_* to this chip's own PDH)\n", "saved",
+               (unsigned long long)r->saved_bytes);
     if (!r->workload)
         return;
     printf("\nguest workload\n");
@@ -446,7 +454,7 @@ static int read_key16(const char *path, uint8_t *out, size_t n, const char *what
 }
 
 enum { O_FIRMWARE = 1, O_TK, O_TEK, O_TIK, O_NO_SESSION, O_SECRET_FILE, O_SECRET_GPA, O_PLATFORM_ONLY,
-       O_SECRET_HEADER, O_SECRET_PAYLOAD, O_WAIT, O_HTML };
+       O_SECRET_HEADER, O_SECRET_PAYLOAD, O_WAIT, O_HTML, O_SAVE };
 
 static const struct mc_opt run_opts[] = {
     {"firmware", 0, "PATH", "use this image instead of the XML's <loader>", O_FIRMWARE, MC_OPT_FILE},
@@ -469,6 +477,8 @@ static const struct mc_opt run_opts[] = {
     {"wait", 0, "SECONDS", "how long to wait for them (default 60)", O_WAIT, 0},
     {"html", 0, "FILE", "also write a picture (one HTML file): physical memory page by page coloured by\n"
      "key domain, and what the guest, the hypervisor and the bus read of the same lines", O_HTML, MC_OPT_FILE},
+    {"save", 0, "FILE", "at the end, save the running guest (ciphertext only) so that another\n"
+     "process on the same chip (--state) can continue it: memcrypt migrate --guest FILE", O_SAVE, MC_OPT_FILE},
     {0},
 };
 
@@ -505,6 +515,7 @@ static int run_run(const struct mc_cli_cmd *cmd, int argc, char **argv)
         case O_SECRET_HEADER: c.secret_header = val; break;
         case O_SECRET_PAYLOAD: c.secret_payload = val; break;
         case O_HTML: html = val; break;
+        case O_SAVE: o.save_path = val; break;
         case O_WAIT:
             if (mc_parse_u64(val, &v, &e) || v > 3600)
                 return mc_cli_usage_error(argv[0], "--wait wants seconds (0..3600), not '%s'", val);
@@ -523,6 +534,8 @@ static int run_run(const struct mc_cli_cmd *cmd, int argc, char **argv)
     c.out_dir = a.out_dir;
     if (tk && (tek || tik))
         return mc_cli_usage_error(argv[0], "--tk is mutually exclusive with --tek/--tik");
+    if (o.save_path && !a.state)
+        return mc_cli_usage_error(argv[0], "--save needs --state: only the chip that saved a guest can continue it");
     if (!!tek != !!tik)
         return mc_cli_usage_error(argv[0], "--tek and --tik go together");
     if (!!c.secret_header != !!c.secret_payload)
@@ -608,7 +621,7 @@ const struct mc_cli_cmd mc_cli_run[] = {
      .summary = "launch a libvirt SEV domain on an emulated platform, attest it, give it a secret, show the views",
      .synopsis = "DOMAIN.xml [--platform NAME] [--seed S] [--state FILE] [--json] [--firmware PATH]\n"
                  "DOMAIN.xml [--tk FILE | --tek FILE --tik FILE] [--no-session] [--secret-file FILE] [--secret-gpa ADDR]\n"
-                 "DOMAIN.xml [--html FILE]\n"
+                 "DOMAIN.xml [--html FILE] [--state FILE --save FILE]\n"
                  "DOMAIN.xml --platform-only [--out-dir DIR] [--secret-header FILE --secret-payload FILE [--wait SECONDS]]",
      .about = "Boots an emulated platform (CPU profile, memory controller, SEV firmware), launches the\n"
               "domain as QEMU/KVM do (INIT, LAUNCH_START with the XML's policy and dhCert/session or a\n"
@@ -629,7 +642,8 @@ const struct mc_cli_cmd mc_cli_run[] = {
      .examples = "memcrypt run examples/sev-guest.xml\n"
                  "memcrypt run examples/sev-es-guest.xml --platform milan --json\n"
                  "d=$(mktemp -d)\n"
-                 "memcrypt run examples/sev-guest.xml --seed 1 --html $d/run.html   # open it in a browser\n",
+                 "memcrypt run examples/sev-guest.xml --seed 1 --html $d/run.html   # open it in a browser\n"
+                 "memcrypt run examples/sev-guest.xml --seed 1 --state $d/a.state --save $d/guest.sev\n",
      .run = run_run},
     {0},
 };
