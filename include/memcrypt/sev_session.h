@@ -68,6 +68,12 @@ void mc_sev_session_decode(const uint8_t in[MC_SEV_SESSION_LEN], struct mc_sev_s
 mc_status mc_sev_session_wrap(const uint8_t *z, size_t zlen, const uint8_t nonce[16], const uint8_t wrap_iv[16],
                               const struct mc_sev_tks *tks, uint32_t policy, struct mc_sev_session *out,
                               struct mc_error *err);
+/* The client's whole session from z: fresh TEK, TIK, NONCE and WRAP_IV drawn from rng in that
+ * order, wrapped as above and encoded into session; *tks receives the keys. (The guest owner at
+ * LAUNCH_START and the sending firmware at SEND_START.) */
+struct mc_rng;
+mc_status mc_sev_session_new(struct mc_rng *rng, const uint8_t *z, size_t zlen, uint32_t policy,
+                             uint8_t session[MC_SEV_SESSION_LEN], struct mc_sev_tks *tks, struct mc_error *err);
 /* PSP side: verify WRAP_MAC, unwrap TEK/TIK, verify POLICY_MAC against `policy`.
  * On failure *why is set and *tks is untouched. */
 mc_status mc_sev_session_unwrap(const uint8_t *z, size_t zlen, const struct mc_sev_session *s, uint32_t policy,

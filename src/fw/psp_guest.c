@@ -271,12 +271,10 @@ PSP_HANDLER(psp_cmd_launch_secret)
     uint32_t st = psp_need_asid(g, "LAUNCH_SECRET", err);
     if (st)
         return st;
-    uint64_t hdr_raw = mc_le64(buf + F(mc_sev_transport, hdr_paddr));
-    uint32_t hdr_len = mc_le32(buf + F(mc_sev_transport, hdr_len));
-    uint64_t g_raw = mc_le64(buf + F(mc_sev_transport, guest_paddr));
-    uint32_t g_len = mc_le32(buf + F(mc_sev_transport, guest_len));
-    uint64_t t_raw = mc_le64(buf + F(mc_sev_transport, trans_paddr));
-    uint32_t t_len = mc_le32(buf + F(mc_sev_transport, trans_len));
+    struct psp_xfer_args x;
+    psp_xfer_decode(buf, &x);
+    uint64_t hdr_raw = x.hdr_raw, g_raw = x.g_raw, t_raw = x.t_raw;
+    uint32_t hdr_len = x.hdr_len, g_len = x.g_len, t_len = x.t_len;
     if (g_raw & 15)
         return psp_fail(err, MC_FW_INVALID_ADDRESS, "LAUNCH_SECRET guest address 0x%llx is not 16-byte aligned",
                         (unsigned long long)g_raw);

@@ -172,6 +172,12 @@ uint32_t psp_guest_start(struct mc_psp *psp, const char *what, uint32_t share, u
 
 /* psp_send.c: the checks SEND_UPDATE_* and RECEIVE_UPDATE_* share (ES for VMSA, ASID, header,
  * lengths, guest alignment, the stream's header mode and FINAL), in the firmware's order. */
+/* The transport layout's fields (LAUNCH_SECRET, SEND_UPDATE_*, RECEIVE_UPDATE_*). */
+struct psp_xfer_args {
+    uint64_t hdr_raw, g_raw, t_raw;
+    uint32_t hdr_len, g_len, t_len;
+};
+void psp_xfer_decode(const uint8_t *buf, struct psp_xfer_args *a);
 /* The guest's channel contexts for its TEK/TIK, made on first use; psp_xfer_end wipes the keys. */
 uint32_t psp_xfer_chan(struct psp_guest *g, const char *what, struct mc_error *err);
 void psp_xfer_end(struct psp_guest *g);

@@ -21,12 +21,10 @@
 static uint32_t receive_update(struct mc_psp *psp, uint8_t *buf, struct psp_guest *g, bool vmsa, struct mc_error *err)
 {
     const char *what = vmsa ? "RECEIVE_UPDATE_VMSA" : "RECEIVE_UPDATE_DATA";
-    uint64_t hdr_raw = mc_le64(buf + F(mc_sev_transport, hdr_paddr));
-    uint32_t hdr_len = mc_le32(buf + F(mc_sev_transport, hdr_len));
-    uint64_t g_raw = mc_le64(buf + F(mc_sev_transport, guest_paddr));
-    uint32_t g_len = mc_le32(buf + F(mc_sev_transport, guest_len));
-    uint64_t t_raw = mc_le64(buf + F(mc_sev_transport, trans_paddr));
-    uint32_t t_len = mc_le32(buf + F(mc_sev_transport, trans_len));
+    struct psp_xfer_args x;
+    psp_xfer_decode(buf, &x);
+    uint64_t hdr_raw = x.hdr_raw, g_raw = x.g_raw, t_raw = x.t_raw;
+    uint32_t hdr_len = x.hdr_len, g_len = x.g_len, t_len = x.t_len;
     uint32_t st = psp_xfer_checks(g, what, vmsa, hdr_len, g_len, t_len, true, g_raw, err);
     if (st)
         return st;

@@ -133,6 +133,16 @@ PSP_HANDLER(psp_cmd_send_start)
 
 /* ---- SEND_UPDATE_DATA / SEND_UPDATE_VMSA ---------------------------------------------------- */
 
+void psp_xfer_decode(const uint8_t *buf, struct psp_xfer_args *a)
+{
+    a->hdr_raw = mc_le64(buf + F(mc_sev_transport, hdr_paddr));
+    a->hdr_len = mc_le32(buf + F(mc_sev_transport, hdr_len));
+    a->g_raw = mc_le64(buf + F(mc_sev_transport, guest_paddr));
+    a->g_len = mc_le32(buf + F(mc_sev_transport, guest_len));
+    a->t_raw = mc_le64(buf + F(mc_sev_transport, trans_paddr));
+    a->t_len = mc_le32(buf + F(mc_sev_transport, trans_len));
+}
+
 uint32_t psp_xfer_chan(struct psp_guest *g, const char *what, struct mc_error *err)
 {
     if (!g->chan && mc_chan_new(g->tek, g->tik, &g->chan, err) != MC_OK)
@@ -194,12 +204,10 @@ uint32_t psp_xfer_checks(const struct psp_guest *g, const char *what, bool vmsa,
 static uint32_t send_update(struct mc_psp *psp, uint8_t *buf, struct psp_guest *g, bool vmsa, struct mc_error *err)
 {
     const char *what = vmsa ? "SEND_UPDATE_VMSA" : "SEND_UPDATE_DATA";
-    uint64_t hdr_raw = mc_le64(buf + F(mc_sev_transport, hdr_paddr));
-    uint32_t hdr_len = mc_le32(buf + F(mc_sev_transport, hdr_len));
-    uint64_t g_raw = mc_le64(buf + F(mc_sev_transport, guest_paddr));
-    uint32_t g_len = mc_le32(buf + F(mc_sev_transport, guest_len));
-    uint64_t t_raw = mc_le64(buf + F(mc_sev_transport, trans_paddr));
-    uint32_t t_len = mc_le32(buf + F(mc_sev_transport, trans_len));
+    struct psp_xfer_args x;
+    psp_xfer_decode(buf, &x);
+    uint64_t hdr_raw = x.hdr_raw, g_raw = x.g_raw, t_raw = x.t_raw;
+    uint32_t hdr_len = x.hdr_len, g_len = x.g_len, t_len = x.t_len;
     uint32_t st = psp_xfer_checks(g, what, vmsa, hdr_len, g_len, t_len, false, g_raw, err);
     if (st == MC_FW_INVALID_LENGTH && hdr_len < MC_SEV_PKT_HDR_LEN)
         mc_put_le32(buf + F(mc_sev_transport, hdr_len), MC_SEV_PKT_HDR_LEN); /* the size query */

@@ -419,9 +419,7 @@ mc_status mc_sev_identity_make_session(const struct mc_sev_identity *id, struct 
         return rc;
     }
     struct mc_pk *peer = NULL;
-    struct mc_sev_tks t;
-    struct mc_sev_session s;
-    uint8_t z[MC_P384_LEN], nonce[16], iv[16];
+    uint8_t z[MC_P384_LEN];
     rc = mc_sev_cert_get_pubkey(&c, &peer, err);
     if (rc != MC_OK) {
         *why = MC_SEV_CHAN_BAD_CERT;
@@ -430,22 +428,10 @@ mc_status mc_sev_identity_make_session(const struct mc_sev_identity *id, struct 
     rc = mc_ecdh_p384(id->pdh_key, peer, z, err);
     mc_pk_free(peer);
     if (rc == MC_OK)
-        rc = mc_rng_bytes(rng, t.tek, 16, err);
+        rc = mc_sev_session_new(rng, z, sizeof z, policy, session, tks, err);
     if (rc == MC_OK)
-        rc = mc_rng_bytes(rng, t.tik, 16, err);
-    if (rc == MC_OK)
-        rc = mc_rng_bytes(rng, nonce, 16, err);
-    if (rc == MC_OK)
-        rc = mc_rng_bytes(rng, iv, 16, err);
-    if (rc == MC_OK)
-        rc = mc_sev_session_wrap(z, sizeof z, nonce, iv, &t, policy, &s, err);
-    if (rc == MC_OK) {
-        mc_sev_session_encode(&s, session);
-        *tks = t;
         *why = MC_SEV_CHAN_OK;
-    }
     mc_wipe(z, sizeof z);
-    mc_wipe(&t, sizeof t);
     return rc;
 }
 

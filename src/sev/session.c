@@ -105,6 +105,31 @@ mc_status mc_sev_session_wrap(const uint8_t *z, size_t zlen, const uint8_t nonce
     return rc;
 }
 
+mc_status mc_sev_session_new(struct mc_rng *rng, const uint8_t *z, size_t zlen, uint32_t policy,
+                             uint8_t session[MC_SEV_SESSION_LEN], struct mc_sev_tks *tks, struct mc_error *err)
+{
+    if (!rng || !session || !tks)
+        return mc_seterr(err, MC_E_INVAL, "session: NULL argument");
+    struct mc_sev_tks t;
+    struct mc_sev_session s;
+    uint8_t nonce[16], iv[16];
+    mc_status rc = mc_rng_bytes(rng, t.tek, 16, err);
+    if (rc == MC_OK)
+        rc = mc_rng_bytes(rng, t.tik, 16, err);
+    if (rc == MC_OK)
+        rc = mc_rng_bytes(rng, nonce, 16, err);
+    if (rc == MC_OK)
+        rc = mc_rng_bytes(rng, iv, 16, err);
+    if (rc == MC_OK)
+        rc = mc_sev_session_wrap(z, zlen, nonce, iv, &t, policy, &s, err);
+    if (rc == MC_OK) {
+        mc_sev_session_encode(&s, session);
+        *tks = t;
+    }
+    mc_wipe(&t, sizeof t);
+    return rc;
+}
+
 mc_status mc_sev_session_unwrap(const uint8_t *z, size_t zlen, const struct mc_sev_session *s, uint32_t policy,
                                 struct mc_sev_tks *tks, enum mc_sev_chan_result *why, struct mc_error *err)
 {

@@ -21,9 +21,7 @@ mc_status mc_sev_owner_session(struct mc_rng *rng, const uint8_t *pdh_cert, size
         return mc_seterr(err, MC_E_FORMAT, "the platform certificate is a %s, not a PDH", mc_sev_usage_name(pdh.usage));
     struct mc_pk *peer = NULL, *mine = NULL;
     struct mc_sev_cert g;
-    struct mc_sev_tks t;
-    struct mc_sev_session s;
-    uint8_t z[MC_P384_LEN], nonce[16], iv[16];
+    uint8_t z[MC_P384_LEN];
     rc = mc_sev_cert_get_pubkey(&pdh, &peer, err);
     if (rc == MC_OK)
         rc = mc_p384_generate(rng, &mine, err);
@@ -32,22 +30,10 @@ mc_status mc_sev_owner_session(struct mc_rng *rng, const uint8_t *pdh_cert, size
     if (rc == MC_OK)
         rc = mc_sev_cert_init(&g, MC_SEV_USAGE_PDH, MC_SEV_ALGO_ECDH_SHA256, 0, 0, mine, err);
     if (rc == MC_OK)
-        rc = mc_rng_bytes(rng, t.tek, 16, err);
+        rc = mc_sev_session_new(rng, z, sizeof z, policy, session, tks, err);
     if (rc == MC_OK)
-        rc = mc_rng_bytes(rng, t.tik, 16, err);
-    if (rc == MC_OK)
-        rc = mc_rng_bytes(rng, nonce, 16, err);
-    if (rc == MC_OK)
-        rc = mc_rng_bytes(rng, iv, 16, err);
-    if (rc == MC_OK)
-        rc = mc_sev_session_wrap(z, sizeof z, nonce, iv, &t, policy, &s, err);
-    if (rc == MC_OK) {
         mc_sev_cert_serialize(&g, godh);
-        mc_sev_session_encode(&s, session);
-        *tks = t;
-    }
     mc_wipe(z, sizeof z);
-    mc_wipe(&t, sizeof t);
     mc_pk_free(peer);
     mc_pk_free(mine); /* the owner's DH private key is not needed after the blob is made */
     return rc;

@@ -231,7 +231,7 @@ mc_status mc_vm_create(struct mc_vmm *v, const struct mc_vm_config *cfg, struct 
     }
     uint8_t b[0x24] = {0};
     if (!s && cfg->godh) {
-        uint64_t pg;
+        uint64_t pg = 0;
         s = mc_vmm_alloc(v, 4096, &pg, err);
         if (!s)
             s = vmm_host_write(v, pg, cfg->godh, MC_SEV_CERT_LEN, err);
@@ -388,7 +388,7 @@ mc_status mc_vm_launch_secret(struct mc_vm *vm, const uint8_t hdr[0x34], const u
     if (!vm || !hdr || !trans || len == 0 || len > MC_SEV_TRANSFER_MAX)
         return mc_seterr(err, MC_E_INVAL, "LAUNCH_SECRET needs a header and 1..0x5000 bytes");
     mc_status s = gpa_range(vm, gpa, len, err);
-    uint64_t pg;
+    uint64_t pg = 0;
     if (!s)
         s = mc_vmm_alloc(vm->vmm, 0x6000, &pg, err); /* packet pages (not reused: small) */
     if (!s)
@@ -509,7 +509,7 @@ mc_status mc_vm_send_start(struct mc_vm *vm, const uint8_t pdh[0x824], const uin
 {
     if (!vm || !pdh || !session || (amd_len && !amd_chain) || amd_len > 0x2000)
         return mc_seterr(err, MC_E_INVAL, "SEND_START needs the target's PDH (and at most 8 KiB of AMD chain)");
-    uint64_t pg;
+    uint64_t pg = 0;
     mc_status s = vm->send_spa ? MC_OK : mc_vmm_alloc(vm->vmm, 0x6000, &vm->send_spa, err);
     if (s)
         return s;
