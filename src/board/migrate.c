@@ -660,7 +660,8 @@ mc_status mc_guest_save(struct mc_board *b, struct mc_vm **vm, const struct mc_m
     uint8_t h[MC_GUEST_FILE_HDR] = {0};
     struct mc_migrate_target t;
     uint32_t policy = mc_vm_policy(*vm);
-    mc_status s = mc_migrate_buf_write(&buf, h, hlen, err); /* room for the header, filled below */
+    static const uint8_t room[MC_GUEST_FILE_HDR + 16 * MC_GUEST_FILE_MAX_SHARED];
+    mc_status s = mc_migrate_buf_write(&buf, room, hlen, err); /* room for the header, filled below */
     if (!s)
         s = chip_id(b, h + 0x40, err);
     if (!s)
