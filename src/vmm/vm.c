@@ -514,10 +514,10 @@ mc_status mc_vm_send_start(struct mc_vm *vm, const uint8_t pdh[0x824], const uin
     if (s)
         return s;
     pg = vm->send_spa; /* PDH at +0, PEK||OCA||CEK at +0x1000, ASK||ARK at +0x3000, session at +0x5000 */
-    if ((s = host_write(vm->vmm, pg, pdh, 0x824, err)) ||
-        (plat_chain && (s = host_write(vm->vmm, pg + 0x1000, plat_chain, 0x186C, err))) ||
-        (amd_len && (s = host_write(vm->vmm, pg + 0x3000, amd_chain, amd_len, err))) ||
-        (s = host_flush(vm->vmm, pg, 0x6000, err)))
+    if ((s = vmm_host_write(vm->vmm, pg, pdh, 0x824, err)) ||
+        (plat_chain && (s = vmm_host_write(vm->vmm, pg + 0x1000, plat_chain, 0x186C, err))) ||
+        (amd_len && (s = vmm_host_write(vm->vmm, pg + 0x3000, amd_chain, amd_len, err))) ||
+        (s = vmm_host_flush(vm->vmm, pg, 0x6000, err)))
         return s;
     uint8_t b[0x44] = {0};
     mc_put_le32(b, vm->handle);
@@ -534,7 +534,7 @@ mc_status mc_vm_send_start(struct mc_vm *vm, const uint8_t pdh[0x824], const uin
     mc_put_le64(b + 0x38, pg + 0x5000);
     mc_put_le32(b + 0x40, 0x80);
     s = vm_fw(vm, MC_SEV_CMD_SEND_START, b, sizeof b, err);
-    return s ? s : host_read(vm->vmm, pg + 0x5000, session, 0x80, err);
+    return s ? s : vmm_host_read(vm->vmm, pg + 0x5000, session, 0x80, err);
 }
 
 static mc_status packet_target(struct mc_vm *vm, bool vmsa, uint64_t where, uint32_t len, uint64_t *spa,
@@ -570,8 +570,8 @@ mc_status mc_vm_send_update(struct mc_vm *vm, bool vmsa, uint64_t where, uint32_
     uint8_t xf[12];
     mc_put_le32(xf, final ? MC_SEV_PKT_XFLAG_FINAL : 0);
     mc_put_le64(xf + 4, where);
-    if (ext && ((s = host_write(vm->vmm, vm->xfer_spa + offsetof(struct mc_sev_packet_hdr_ext, xflags), xf, 12, err)) ||
-                (s = host_flush(vm->vmm, vm->xfer_spa, 64 * 2, err))))
+    if (ext && ((s = vmm_host_write(vm->vmm, vm->xfer_spa + offsetof(struct mc_sev_packet_hdr_ext, xflags), xf, 12, err)) ||
+                (s = vmm_host_flush(vm->vmm, vm->xfer_spa, 64 * 2, err))))
         return s;
     uint8_t b[0x34] = {0};
     mc_put_le32(b, vm->handle);
@@ -583,9 +583,9 @@ mc_status mc_vm_send_update(struct mc_vm *vm, bool vmsa, uint64_t where, uint32_
     mc_put_le32(b + 0x30, len);
     s = vm_fw(vm, vmsa ? MC_SEV_CMD_SEND_UPDATE_VMSA : MC_SEV_CMD_SEND_UPDATE_DATA, b, sizeof b, err);
     if (!s)
-        s = host_read(vm->vmm, vm->xfer_spa, hdr, hlen, err);
+        s = vmm_host_read(vm->vmm, vm->xfer_spa, hdr, hlen, err);
     if (!s)
-        s = host_read(vm->vmm, vm->xfer_spa + 0x1000, trans, len, err);
+        s = vmm_host_read(vm->vmm, vm->xfer_spa + 0x1000, trans, len, err);
     return s;
 }
 
@@ -619,11 +619,11 @@ mc_status mc_vm_receive_update(struct mc_vm *vm, bool vmsa, uint64_t where, cons
     if (!s)
         s = xfer_pages(vm, err);
     if (!s)
-        s = host_write(vm->vmm, vm->xfer_spa, hdr, hdr_len, err);
+        s = vmm_host_write(vm->vmm, vm->xfer_spa, hdr, hdr_len, err);
     if (!s)
-        s = host_write(vm->vmm, vm->xfer_spa + 0x1000, trans, len, err);
+        s = vmm_host_write(vm->vmm, vm->xfer_spa + 0x1000, trans, len, err);
     if (!s)
-        s = host_flush(vm->vmm, vm->xfer_spa, 0x1000 + len, err);
+        s = vmm_host_flush(vm->vmm, vm->xfer_spa, 0x1000 + len, err);
     if (s)
         return s;
     uint8_t b[0x34] = {0};
