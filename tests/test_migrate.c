@@ -332,13 +332,13 @@ static void test_stream(void)
     CHECK_MSG(via_stream(0, NULL, NULL, &err, &fw, &leak, false) == MC_OK, "spec headers: %s", err.msg);
 
     unsigned k = 600; /* a DATA packet inside G_DATA */
-    CHECK(via_stream(0, flip_payload, &k, &err, &fw, NULL, true) == MC_E_VERIFY && fw == MC_FW_BAD_MEASUREMENT);
+    CHECK(via_stream(0, flip_payload, &k, &err, &fw, NULL, true) == MC_E_FIRMWARE && fw == MC_FW_BAD_MEASUREMENT);
     CHECK(strstr(err.msg, "RECEIVE_UPDATE_DATA") && strstr(err.msg, "MAC"));
-    CHECK(via_stream(0, flip_payload, &k, &err, &fw, NULL, false) == MC_E_VERIFY && fw == MC_FW_BAD_MEASUREMENT);
-    CHECK(via_stream(0, replay, &k, &err, &fw, NULL, true) == MC_E_VERIFY && fw == MC_FW_BAD_MEASUREMENT);
+    CHECK(via_stream(0, flip_payload, &k, &err, &fw, NULL, false) == MC_E_FIRMWARE && fw == MC_FW_BAD_MEASUREMENT);
+    CHECK(via_stream(0, replay, &k, &err, &fw, NULL, true) == MC_E_FIRMWARE && fw == MC_FW_BAD_MEASUREMENT);
     CHECK(strstr(err.msg, "replayed") != NULL);
-    CHECK(via_stream(0, swap_two, &k, &err, &fw, NULL, true) == MC_E_VERIFY && fw == MC_FW_BAD_MEASUREMENT);
-    CHECK(via_stream(0, drop_last_packet, NULL, &err, &fw, NULL, true) == MC_E_VERIFY &&
+    CHECK(via_stream(0, swap_two, &k, &err, &fw, NULL, true) == MC_E_FIRMWARE && fw == MC_FW_BAD_MEASUREMENT);
+    CHECK(via_stream(0, drop_last_packet, NULL, &err, &fw, NULL, true) == MC_E_FIRMWARE &&
           fw == MC_FW_BAD_MEASUREMENT);
     CHECK_MSG(strstr(err.msg, "FINAL") != NULL, "%s", err.msg);
     CHECK(via_stream(0, truncate_half, NULL, &err, &fw, NULL, true) == MC_E_FORMAT);
@@ -354,13 +354,13 @@ static void test_refusals(void)
     struct mc_vm *moved = NULL;
     /* NOSEND: refused at SEND_START; the guest runs on at the source. */
     struct mc_vm *vm = guest_up(&a, MC_SEV_POLICY_NOSEND, 3, want);
-    CHECK(mc_migrate(a.b, &vm, b.b, &opts, &moved, NULL, &err) == MC_E_VERIFY && vm && !moved);
+    CHECK(mc_migrate(a.b, &vm, b.b, &opts, &moved, NULL, &err) == MC_E_FIRMWARE && vm && !moved);
     CHECK(strstr(err.msg, "SEND_START") && strstr(err.msg, "POLICY_FAILURE") && strstr(err.msg, "NOSEND"));
     CHECK(guest_check(vm, want));
     mc_vm_destroy(vm);
     /* DOMAIN: the target has another owner (its own self-signed OCA). */
     vm = guest_up(&a, MC_SEV_POLICY_DOMAIN, 4, want);
-    CHECK(mc_migrate(a.b, &vm, b.b, &opts, &moved, NULL, &err) == MC_E_VERIFY && vm && !moved);
+    CHECK(mc_migrate(a.b, &vm, b.b, &opts, &moved, NULL, &err) == MC_E_FIRMWARE && vm && !moved);
     CHECK(strstr(err.msg, "POLICY_FAILURE") && strstr(err.msg, "OCA"));
     CHECK(guest_check(vm, want));
     mc_vm_destroy(vm);
@@ -370,7 +370,7 @@ static void test_refusals(void)
     struct mc_migrate_buf s = {0};
     CHECK(mc_migrate_target_info(b.b, &t, &err) == MC_OK);
     t.pdh[0x41C + 5] ^= 0x40; /* the PEK's signature over the PDH */
-    CHECK(mc_migrate_send(a.b, &vm, &t, &opts, mc_migrate_buf_write, &s, NULL, &err) == MC_E_VERIFY && vm);
+    CHECK(mc_migrate_send(a.b, &vm, &t, &opts, mc_migrate_buf_write, &s, NULL, &err) == MC_E_FIRMWARE && vm);
     CHECK_MSG(strstr(err.msg, "BAD_SIGNATURE") != NULL, "%s", err.msg);
     CHECK(s.len == 0); /* nothing left the source */
     CHECK(guest_check(vm, want));
@@ -379,7 +379,7 @@ static void test_refusals(void)
     CHECK(mc_migrate_target_info(b.b, &t, &err) == MC_OK);
     CHECK(mc_migrate_send(a.b, &vm, &t, &opts, mc_migrate_buf_write, &s, NULL, &err) == MC_OK && !vm);
     struct mc_migrate_stats st;
-    CHECK(mc_migrate_receive(c.b, mc_migrate_buf_read, &s, &moved, &st, &err) == MC_E_VERIFY && !moved);
+    CHECK(mc_migrate_receive(c.b, mc_migrate_buf_read, &s, &moved, &st, &err) == MC_E_FIRMWARE && !moved);
     CHECK(st.last_fw_status == MC_FW_BAD_MEASUREMENT && strstr(err.msg, "RECEIVE_START"));
     /* ... and the right target takes it. */
     s.pos = 0;
@@ -419,7 +419,7 @@ static void test_foreign_packet(void)
     plat_close(&a);
     plat_close(&b);
     uint32_t fw = 0;
-    CHECK(via_stream(0, splice_foreign, &other, &err, &fw, NULL, true) == MC_E_VERIFY &&
+    CHECK(via_stream(0, splice_foreign, &other, &err, &fw, NULL, true) == MC_E_FIRMWARE &&
           fw == MC_FW_BAD_MEASUREMENT);
     mc_migrate_buf_free(&other);
 }

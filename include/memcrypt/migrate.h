@@ -21,7 +21,8 @@
  *           the firmware's ciphertext; SHARED: a page the guest shares with the hypervisor, in
  *           the clear, as it is in memory). END is last; nothing may follow it.
  * Every field is checked on reading (hostile input): a bad stream is MC_E_FORMAT with a sentence;
- * a firmware refusal (MAC, order, policy) is MC_E_VERIFY naming the command and status; the
+ * a firmware refusal (MAC, order, policy) is MC_E_FIRMWARE naming the command and status (the
+ * status in err->fw_status); the
  * target guest is then destroyed before it ever ran, so a target has the source's exact memory
  * or no guest at all.
  */

@@ -174,7 +174,7 @@ static void run_case(const char *platform, const char *seed, unsigned k, struct 
                  (unsigned long long)ms.packets, (unsigned long long)ms.bytes, leak ? "YES" : "no",
                  read ? "yes" : "NO", gone ? "gone" : "STILL THERE", st ? "; " : "", st ? e.msg : "");
     } else {
-        o->ok = st == MC_E_VERIFY && !moved && ms.last_fw_status == MC_FW_BAD_MEASUREMENT;
+        o->ok = st == MC_E_FIRMWARE && !moved && ms.last_fw_status == MC_FW_BAD_MEASUREMENT;
         snprintf(o->detail, sizeof o->detail, "%.260s; a guest left on the target: %s", st ? e.msg : "ACCEPTED",
                  moved ? "YES" : "no");
     }
