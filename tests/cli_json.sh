@@ -46,7 +46,7 @@ check_keys "info spr" "$MC" info --platform sapphire-rapids --json
 check_keys "tme status" "$MC" tme status --platform icelake-sp --json
 check_keys domcaps "$MC" domcaps --json
 check_keys "domain check" "$MC" domain check "$SRC/examples/sev-guest.xml" --json
-for d in sme tsme cold-boot cache-alias tme mktme; do check_keys "demo $d" "$MC" demo $d --seed 1 --json; done
+for d in sme tsme cold-boot cache-alias tme mktme snp; do check_keys "demo $d" "$MC" demo $d --seed 1 --json; done
 check_keys engine "$MC" engine --json --cipher aes-128-xts --key 00112233445566778899aabbccddeeffffeeddccbbaa99887766554433221100 \
   --pa 0x1000 "$(printf '00%.0s' $(seq 64))"
 check_keys measure "$MC" measure --mode snp --vcpus 2 --vcpu-type EPYC-Milan --ovmf $O --transcript --json

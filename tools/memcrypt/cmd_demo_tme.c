@@ -267,8 +267,8 @@ static int run_demo_tme(const struct mc_cli_cmd *cmd, int argc, char **argv)
     t_view(&d, "CPU reads PA 0x200000 (after the replay)", b, SECRET_V1, "version 1");
     t_note(&d, replayed ? "  -> the old value came back and nothing noticed: TME has no integrity or freshness."
                         : "  -> the replay did not take effect.");
-    t_snp(&d, "a hypervisor write into a guest-owned page fails the RMP check (#PF with the RMP bit; RMP check "
-              "not modelled yet); a replay on the DRAM bus itself is outside SNP's protection too.");
+    t_snp(&d, "a hypervisor write into a guest-owned page fails the RMP check (#PF with bit 31); a replay on the "
+              "DRAM bus itself is outside SNP's protection too (memcrypt demo snp shows both).");
     if (t_picture(&d, argv[0], "TME encrypts all memory with one key and checks nothing: an old ciphertext line "
                                "written back decrypts to the old value."))
         return MC_EXIT_ERROR;
@@ -431,8 +431,8 @@ static int run_demo_mktme(const struct mc_cli_cmd *cmd, int argc, char **argv)
     t_view(&d, "VM1 reads its GPA 0x1000", b, SECRET_V1, "the OLD secret (version 1)");
     t_note(&d, replayed ? "  -> VM1 silently got the old value back: no integrity, no freshness."
                         : "  -> the replay did not take effect.");
-    t_snp(&d, "the hypervisor cannot write a guest-owned page (host write -> #PF RMP violation; RMP check not "
-              "modelled yet); physical replay on the DRAM bus is outside SNP's protection as well.");
+    t_snp(&d, "the hypervisor cannot write a guest-owned page (host write -> #PF with bit 31, the RMP check); "
+              "physical replay on the DRAM bus is outside SNP's protection as well (memcrypt demo snp, attack 1).");
 
     t_note(&d, "\nAttack 2 — remap. The hypervisor points VM1's GPA 0x1000 at the same host page\n"
                "with KeyID 2 (VM2's key), then at another host page of VM1's:");
@@ -446,7 +446,7 @@ static int run_demo_mktme(const struct mc_cli_cmd *cmd, int argc, char **argv)
     t_view(&d, "VM1 reads GPA 0x1000 (now KeyID 2)", b, SECRET_V2, "VM1's secret");
     t_note(&d, remap_silent ? "  -> no fault: VM1 just reads garbage (its data decrypted with the wrong key)."
                             : "  -> the access faulted.");
-    t_snp(&d, "SNP would raise #NPF/RMP violation here (RMP check not modelled yet).");
+    t_snp(&d, "the RMP check stops this: #NPF with the RMP bit (memcrypt demo snp, attacks 2 and 3).");
     TRYV(mc_ept_map(vm1, 0x2000, h_vm1_other, 1, rwx, &e));
     TRYV(mc_ept_write(vm1, 0x2000, SECRET_V1, LINE, &f, &e));
     TRYV(mc_ept_map(vm1, g_priv, h_vm1_other, 1, rwx, &e));
@@ -455,7 +455,7 @@ static int run_demo_mktme(const struct mc_cli_cmd *cmd, int argc, char **argv)
     t_view(&d, "VM1 reads GPA 0x1000 (now VM1's other page)", b, SECRET_V1, "a different page's data");
     t_note(&d, swapped ? "  -> VM1 silently sees another page's plaintext: MKTME binds keys to KeyIDs, not pages."
                        : "  -> the swap did not take effect.");
-    t_snp(&d, "SNP would raise #NPF/RMP violation here (RMP check not modelled yet).");
+    t_snp(&d, "the RMP check stops this: #NPF with the RMP bit (memcrypt demo snp, attacks 2 and 3).");
     mc_ept_destroy(vm1);
     mc_ept_destroy(vm2);
     if (t_picture(&d, argv[0], "MKTME gives each VM its own key (KeyID), but binds keys to KeyIDs, not to pages: "

@@ -474,18 +474,22 @@ mc_status viz_story_write(struct viz_story *s, const char *title, const char *su
     if (!s->path)
         return MC_OK;
     struct viz_pages pages;
-    struct viz_layer layer;
-    memset(&layer, 0, sizeof layer);
+    struct viz_layer layer[2];
+    memset(layer, 0, sizeof layer);
     mc_status st = viz_pages_from_map(&s->map, &pages, err);
     if (!st)
-        st = viz_layer_key_domain(&s->map, &pages, &layer, err);
+        st = viz_layer_key_domain(&s->map, &pages, &layer[0], err);
+    if (!st && s->extra)
+        st = s->extra(s->extra_ctx, &pages, &layer[1], err);
     if (!st) {
         const char *notes[1] = {conclusion};
-        struct viz_doc doc = {.title = title, .subtitle = subtitle, .pages = &pages, .layers = &layer, .nlayers = 1,
-                              .views = s->views, .nviews = s->nviews, .notes = notes, .nnotes = conclusion ? 1 : 0};
+        struct viz_doc doc = {.title = title, .subtitle = subtitle, .pages = &pages, .layers = layer,
+                              .nlayers = s->extra ? 2 : 1, .views = s->views, .nviews = s->nviews, .notes = notes,
+                              .nnotes = conclusion ? 1 : 0};
         st = viz_write_html(s->path, &doc, err);
     }
-    viz_layer_free(&layer);
+    viz_layer_free(&layer[0]);
+    viz_layer_free(&layer[1]);
     viz_pages_free(&pages);
     viz_map_free(&s->map);
     return st;

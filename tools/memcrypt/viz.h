@@ -118,6 +118,8 @@ mc_status viz_write_html(const char *path, const struct viz_doc *doc, struct mc_
 /* A demo's picture: the map its machines wrote, and its observations grouped under the notes
  * that introduce them. */
 #define VIZ_STORY_MAX_VIEWS 32
+/* A layer built when the picture is written, over the story's pages (e.g. SEV-SNP's RMP state). */
+typedef mc_status (*viz_layer_fn)(void *ctx, const struct viz_pages *p, struct viz_layer *out, struct mc_error *err);
 struct viz_story {
     const char *path; /* the HTML file; NULL: no picture (everything below is a no-op) */
     struct viz_map map;
@@ -125,6 +127,8 @@ struct viz_story {
     size_t nviews;
     char group[128]; /* the last note: the title of the next view */
     bool group_used;
+    viz_layer_fn extra; /* optional: a second layer drawn beside the key-domain map */
+    void *extra_ctx;
 };
 
 /* A new group of observations, titled by text (its first line). */
