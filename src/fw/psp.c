@@ -293,6 +293,7 @@ void mc_psp_destroy(struct mc_psp *psp)
     free(psp->asid_owner);
     free(psp->asid_dirty);
     free(psp->snp.asid_gctx);
+    free(psp->snp.lu_buf); /* wiped after each use */
     mc_snp_identity_free(psp->snp.id);
     psp_snp_nv_clear(&psp->snp.nv);
     free(psp->state_path);

@@ -94,6 +94,9 @@ struct psp_snp {
     /* LAUNCH_UPDATE transcript (mc_psp_set_snp_measure_log) */
     mc_psp_snp_log_fn log;
     void *log_ctx;
+    /* SNP_LAUNCH_UPDATE's workspace for a 2 MiB page (not firmware state; wiped after every
+     * command): kept across commands so a launch does not map and fault in 2 MiB per command. */
+    uint8_t *lu_buf;
 };
 
 struct mc_psp {

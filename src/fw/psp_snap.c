@@ -178,7 +178,9 @@ mc_status mc_psp_snap_restore(struct mc_psp *psp, const struct mc_psp_snap *s, s
     uint8_t *asid_dirty = psp->asid_dirty;
     uint64_t *asid_gctx = psp->snp.asid_gctx;
     struct psp_snap_work *snap = psp->snap;
+    uint8_t *lu_buf = psp->snp.lu_buf; /* a workspace, not state: the live one stays */
     *psp = s->p;
+    psp->snp.lu_buf = lu_buf;
     psp->guests = guests;
     psp->asid_owner = asid_owner;
     psp->asid_dirty = asid_dirty;

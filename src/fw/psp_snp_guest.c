@@ -509,10 +509,11 @@ PSP_HANDLER(psp_cmd_snp_launch_update)
     }
     const uint8_t perms[3] = {(uint8_t)(perms_w >> 8), (uint8_t)(perms_w >> 16), (uint8_t)(perms_w >> 24)};
     size_t nch = len / PG;
-    uint8_t *data = malloc(len);
+    if (!psp->snp.lu_buf)
+        psp->snp.lu_buf = malloc(PG2M);
+    uint8_t *data = psp->snp.lu_buf;
     struct chunk *ch = malloc(nch * sizeof *ch);
     if (!data || !ch) {
-        free(data);
         free(ch);
         psp_gctx_wipe(&c);
         return psp_fail(err, MC_FW_HWERROR_PLATFORM, "out of memory");
@@ -604,7 +605,6 @@ PSP_HANDLER(psp_cmd_snp_launch_update)
         }
     }
     mc_wipe(data, len);
-    free(data);
     free(ch);
     mc_wipe(vmsa_measured, sizeof vmsa_measured);
     psp_gctx_wipe(&c);
