@@ -146,9 +146,9 @@ static int board_up(void)
         fw(MC_SEV_CMD_SNP_LAUNCH_FINISH, lf, sizeof lf) || rmpupdate(B_RSP, &fwpage))
         return -1;
     uint8_t s[4096];
-    struct mc_access a = {.addr = B_SECRETS, .size = sizeof s, .kind = MC_ACC_READ, .req = MC_REQ_GUEST, .asid = 1,
-                          .guest_c = true};
-    if (mc_read(mc_machine_mc(m), &a, s, &f, &e))
+    struct memctl_access a = {.addr = B_SECRETS, .size = sizeof s, .kind = MEMCTL_ACC_READ, .req = MEMCTL_REQ_GUEST,
+                              .asid = 1, .guest_c = true};
+    if (memctl_read(mc_machine_memctl(m), &a, s, &f, &e))
         return -1;
     memcpy(vmpck0, s + F(mc_snp_secrets_page, vmpck), 32); /* VMPCK0 */
     mc_wipe(s, sizeof s);
@@ -272,6 +272,8 @@ int main(int argc, char **argv)
     printf("openssl speed ecdsap384 sign (same run)          %9.0f /s\n", ossl);
     printf("MSG_REPORT_REQ through SNP_GUEST_REQUEST (board mailbox, firmware checks, guest seal/open) %9.0f /s"
            "  = %.2fx openssl speed (target >= 0.8x)\n", fwr, ossl > 0 ? fwr / ossl : 0);
+    bench_target("bench_snp_msg", "MSG_REPORT_REQ through SNP_GUEST_REQUEST / `openssl speed ecdsap384` signs",
+                 ossl > 0 ? fwr / ossl : NAN, ">=", 0.8, "%.0f vs %.0f /s", fwr, ossl);
     mc_board_destroy(board);
     mc_snp_identity_free(id);
     return 0;

@@ -428,10 +428,10 @@ static mc_status bring_up(struct sdemo *d, struct mc_error *e)
     s = launch(d, GCTX1, 1, VM1_RAM, vm1, sizeof vm1 / sizeof vm1[0], e);
     if (!s)
         s = launch(d, GCTX2, 2, VM2_RAM, vm2, 1, e);
-    struct mc_lcpu_config cc = {.nest = MC_NEST_NPT, .req = MC_REQ_GUEST, .asid = 1, .nroot = d->nroot,
+    struct mc_lcpu_config cc = {.nest = MC_NEST_NPT, .req = MEMCTL_REQ_GUEST, .asid = 1, .nroot = d->nroot,
                                 .mode = {(unsigned)hm.enc_bit, hm.enc_bit, MC_PT_X86}, .sev = true};
     if (!s)
-        s = mc_lcpu_create(mc_machine_mc(d->m), &cc, &d->v, e);
+        s = mc_lcpu_create(mc_machine_memctl(d->m), &cc, &d->v, e);
     if (s)
         return s;
     mc_rmp_install(d->r, d->v);
@@ -514,7 +514,7 @@ static int run_demo_snp(const struct mc_cli_cmd *cmd, int argc, char **argv)
     d.m = mc_board_machine(d.b);
     d.r = mc_board_rmp(d.b);
     if (d.pic.path)
-        mc_set_write_observer(mc_machine_mc(d.m), viz_map_observe, &d.pic.map);
+        memctl_set_write_observer(mc_machine_memctl(d.m), viz_map_observe, &d.pic.map);
     const char *title = "the attacks of demo mktme against an SEV-SNP guest, and what the RMP does not stop";
     if (d.json) {
         mc_json_begin(&d.j, stdout);
@@ -578,7 +578,7 @@ static int run_demo_snp(const struct mc_cli_cmd *cmd, int argc, char **argv)
     replay_stopped &= s_attempt(&d, "hypervisor_replay_cbit", "hypervisor writes it through C=1 (host key)", s, &f,
                                 "host write to a guest-assigned page -> #PF with bit 31 (RMP)");
     struct mc_dma_port dev;
-    TRY(mc_dma_init(&dev, mc_machine_mc(d.m), 64, &e));
+    TRY(mc_dma_init(&dev, mc_machine_memctl(d.m), 64, &e));
     mc_dma_set_check(&dev, mc_rmp_check_dma, d.r);
     s = mc_dma_write(&dev, VM1_RAM + G_X, old_ct, LINE, &f, &e);
     TRYF(s);
