@@ -28,6 +28,7 @@
 #include <memcrypt/snp_api.h>
 
 #include "cli.h"
+#include "demo_out.h"
 #include "viz.h"
 
 #define LINE 64
@@ -87,39 +88,11 @@ static const struct mc_opt sdemo_opts[] = {
 
 /* ------------------------------------------------------------------ output -- */
 
-static void s_note(struct sdemo *d, const char *text)
-{
-    if (text[0] != ' ')
-        viz_story_note(&d->pic, text);
-    if (d->json) {
-        mc_json_obj(&d->j, NULL);
-        mc_json_str(&d->j, "note", text);
-        mc_json_end(&d->j);
-    } else {
-        printf("%s\n", text);
-    }
-}
+static void s_note(struct sdemo *d, const char *text) { demo_note(d->json, &d->j, &d->pic, text); }
 
 static void s_view(struct sdemo *d, const char *who, const uint8_t *b, const uint8_t *known, const char *known_name)
 {
-    bool match = known && !memcmp(b, known, LINE);
-    char hex[3 * 16 + 1] = "", txt[17];
-    for (size_t i = 0; i < 16; i++) {
-        snprintf(hex + 3 * i, 4, "%02x ", b[i]);
-        txt[i] = (b[i] >= 0x20 && b[i] < 0x7f) ? (char)b[i] : '.';
-    }
-    txt[16] = 0;
-    d->n++;
-    viz_story_view(&d->pic, who, b, LINE, match, match ? known_name : "");
-    if (d->json) {
-        mc_json_obj(&d->j, NULL);
-        mc_json_str(&d->j, "who", who);
-        mc_json_hexbytes(&d->j, "bytes", b, LINE);
-        mc_json_str(&d->j, "matches", match ? known_name : NULL);
-        mc_json_end(&d->j);
-    } else {
-        printf("  %2u. %-50s %s |%-16s| %s%s\n", d->n, who, hex, txt, match ? "= " : "", match ? known_name : "");
-    }
+    demo_view(d->json, &d->j, &d->pic, &d->n, who, b, LINE, known, known_name);
 }
 
 /* The error-code bits of a fault, named. */

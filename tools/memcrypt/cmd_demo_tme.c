@@ -22,6 +22,7 @@
 #include <memcrypt/tme.h>
 
 #include "cli.h"
+#include "demo_out.h"
 #include "viz.h"
 #include "crypto/crypto.h"
 
@@ -69,39 +70,11 @@ static int topts_parse(const struct mc_cli_cmd *cmd, int argc, char **argv, stru
     return -1;
 }
 
-static void t_note(struct tdemo *d, const char *text)
-{
-    if (text[0] != ' ') /* "  -> ..." lines comment on the last observation */
-        viz_story_note(&d->pic, text);
-    if (d->json) {
-        mc_json_obj(&d->j, NULL);
-        mc_json_str(&d->j, "note", text);
-        mc_json_end(&d->j);
-    } else {
-        printf("%s\n", text);
-    }
-}
+static void t_note(struct tdemo *d, const char *text) { demo_note(d->json, &d->j, &d->pic, text); }
 
 static void t_view(struct tdemo *d, const char *who, const uint8_t *b, const uint8_t *known, const char *known_name)
 {
-    bool match = known && !memcmp(b, known, LINE);
-    char hex[3 * 16 + 1] = "", txt[17];
-    for (size_t i = 0; i < 16; i++) {
-        snprintf(hex + 3 * i, 4, "%02x ", b[i]);
-        txt[i] = (b[i] >= 0x20 && b[i] < 0x7f) ? (char)b[i] : '.';
-    }
-    txt[16] = 0;
-    d->n++;
-    viz_story_view(&d->pic, who, b, LINE, match, match ? known_name : "");
-    if (d->json) {
-        mc_json_obj(&d->j, NULL);
-        mc_json_str(&d->j, "who", who);
-        mc_json_hexbytes(&d->j, "bytes", b, LINE);
-        mc_json_str(&d->j, "matches", match ? known_name : NULL);
-        mc_json_end(&d->j);
-    } else {
-        printf("  %2u. %-50s %s |%-16s| %s%s\n", d->n, who, hex, txt, match ? "= " : "", match ? known_name : "");
-    }
+    demo_view(d->json, &d->j, &d->pic, &d->n, who, b, LINE, known, known_name);
 }
 
 static void t_msr(struct tdemo *d, const char *what, uint32_t msr, uint64_t val, mc_status s,
