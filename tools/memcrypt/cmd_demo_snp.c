@@ -489,18 +489,7 @@ static int run_demo_snp(const struct mc_cli_cmd *cmd, int argc, char **argv)
     if (d.pic.path)
         memctl_set_write_observer(mc_machine_memctl(d.m), viz_map_observe, &d.pic.map);
     const char *title = "the attacks of demo mktme against an SEV-SNP guest, and what the RMP does not stop";
-    if (d.json) {
-        mc_json_begin(&d.j, stdout);
-        mc_json_obj(&d.j, NULL);
-        mc_json_str(&d.j, "demo", "snp");
-        mc_json_str(&d.j, "platform", "milan");
-        mc_json_str(&d.j, "seed", a.seed);
-        mc_json_str(&d.j, "title", title);
-        mc_json_arr(&d.j, "steps");
-    } else {
-        printf("memcrypt demo snp — %s\nplatform milan, %s\n\n", title,
-               a.seed ? "deterministic keys (--seed)" : "fresh random keys");
-    }
+    demo_begin(d.json, &d.j, "snp", "milan", a.seed, title);
     struct mc_fault f;
     mc_status s;
     uint8_t b[LINE], old_ct[LINE];

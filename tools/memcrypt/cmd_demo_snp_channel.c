@@ -29,6 +29,7 @@
 #include <memcrypt/vmsa.h>
 
 #include "cli.h"
+#include "demo_out.h"
 #include "crypto/crypto.h"
 #include "crypto/gcm.h"
 
@@ -80,16 +81,7 @@ static const struct mc_opt cdemo_opts[] = {
 
 /* ------------------------------------------------------------------ output -- */
 
-static void c_note(struct cdemo *d, const char *text)
-{
-    if (d->json) {
-        mc_json_obj(&d->j, NULL);
-        mc_json_str(&d->j, "note", text);
-        mc_json_end(&d->j);
-    } else {
-        printf("%s\n", text);
-    }
-}
+static void c_note(struct cdemo *d, const char *text) { demo_note(d->json, &d->j, NULL, text); }
 
 /* One delivery attempt as the receiver saw it. */
 static void c_result(struct cdemo *d, const char *key, const char *what, bool accepted, const char *why)
@@ -291,18 +283,7 @@ static int run_demo_snp_channel(const struct mc_cli_cmd *cmd, int argc, char **a
     if (mc_board_create(&cfg, &d.b, &e) != MC_OK)
         return mc_cli_fail(argv[0], &e);
     const char *title = "two SNP guests share a key from MSG_KEY_REQ and a channel through hypervisor memory";
-    if (d.json) {
-        mc_json_begin(&d.j, stdout);
-        mc_json_obj(&d.j, NULL);
-        mc_json_str(&d.j, "demo", "snp-channel");
-        mc_json_str(&d.j, "platform", "milan");
-        mc_json_str(&d.j, "seed", a.seed);
-        mc_json_str(&d.j, "title", title);
-        mc_json_arr(&d.j, "steps");
-    } else {
-        printf("memcrypt demo snp-channel — %s\nplatform milan, %s\n\n", title,
-               a.seed ? "deterministic keys (--seed)" : "fresh random keys");
-    }
+    demo_begin(d.json, &d.j, "snp-channel", "milan", a.seed, title);
     struct mc_machine *m = mc_board_machine(d.b);
     struct mc_fault f;
     uint64_t v = 0;

@@ -131,18 +131,7 @@ static int t_begin(struct tdemo *d, const struct topts *o, const char *name, con
     d->t = mc_board_tme(d->b);
     if (d->pic.path)
         memctl_set_write_observer(mc_machine_memctl(d->m), viz_map_observe, &d->pic.map);
-    if (d->json) {
-        mc_json_begin(&d->j, stdout);
-        mc_json_obj(&d->j, NULL);
-        mc_json_str(&d->j, "demo", name);
-        mc_json_str(&d->j, "platform", cfg.machine.platform);
-        mc_json_str(&d->j, "seed", o->seed);
-        mc_json_str(&d->j, "title", title);
-        mc_json_arr(&d->j, "steps");
-    } else {
-        printf("memcrypt demo %s — %s\nplatform %s, %s\n\n", name, title, cfg.machine.platform,
-               o->seed ? "deterministic keys (--seed)" : "fresh random keys");
-    }
+    demo_begin(d->json, &d->j, name, cfg.machine.platform, o->seed, title);
     return 0;
 }
 

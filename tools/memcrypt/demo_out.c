@@ -4,9 +4,26 @@
 #include <stdio.h>
 #include <string.h>
 
+void demo_begin(bool json, struct mc_json *j, const char *name, const char *platform, const char *seed,
+                const char *title)
+{
+    if (json) {
+        mc_json_begin(j, stdout);
+        mc_json_obj(j, NULL);
+        mc_json_str(j, "demo", name);
+        mc_json_str(j, "platform", platform);
+        mc_json_str(j, "seed", seed);
+        mc_json_str(j, "title", title);
+        mc_json_arr(j, "steps");
+    } else {
+        printf("memcrypt demo %s — %s\nplatform %s, %s\n\n", name, title, platform,
+               seed ? "deterministic keys (--seed)" : "fresh random keys");
+    }
+}
+
 void demo_note(bool json, struct mc_json *j, struct viz_story *pic, const char *text)
 {
-    if (text[0] != ' ')
+    if (pic && text[0] != ' ')
         viz_story_note(pic, text);
     if (json) {
         mc_json_obj(j, NULL);

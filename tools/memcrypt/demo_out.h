@@ -12,7 +12,11 @@
 
 #include "viz.h"
 
-/* A note; lines starting with a space comment on the last observation (no new picture group). */
+/* The demo's opening: with json, the object and its "steps" array are opened (the demo closes them);
+ * else the title lines. seed NULL: fresh random keys. */
+void demo_begin(bool json, struct mc_json *j, const char *name, const char *platform, const char *seed,
+                const char *title);
+/* A note (pic may be NULL: no picture); lines starting with a space comment on the last observation (no new picture group). */
 void demo_note(bool json, struct mc_json *j, struct viz_story *pic, const char *text);
 /* Observation number ++*n: who read b (len bytes, at most 64); known / known_name: the value it is
  * compared with (NULL: none). */
