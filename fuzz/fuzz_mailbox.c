@@ -33,6 +33,7 @@
 #include <memcrypt/rmp.h>
 
 #include "crypto/crypto.h"
+#include "crypto/hashctx.h"
 
 #define DRAM (8ull << 20)
 
@@ -72,24 +73,23 @@ static void must(int cond, const char *what)
 /* SHA-256 over the firmware's state digest and every DRAM frame that exists (raw bytes). */
 static void state_digest(uint8_t out[32])
 {
-    struct mc_digest *d;
+    struct mc_hashctx *d;
     uint8_t fw[32];
     must(mc_psp_snapshot(mc_board_psp(g_board), fw, NULL) == MC_OK, "firmware digest");
-    must(mc_digest_new("SHA256", &d, NULL) == MC_OK, "digest");
-    mc_digest_update(d, fw, sizeof fw, NULL);
+    must(mc_hashctx_new("SHA256", &d, NULL) == MC_OK, "digest");
+    mc_hashctx_update(d, fw, sizeof fw, NULL);
     struct mc_dram *dram = mc_machine_dram(mc_board_machine(g_board));
     for (uint64_t pfn = 0; pfn < DRAM >> 12; pfn++) {
         const uint8_t *f = mc_dram_frame(dram, pfn, false);
         if (f) {
             uint8_t p[8];
             mc_put_le64(p, pfn);
-            mc_digest_update(d, p, 8, NULL);
-            mc_digest_update(d, f, 4096, NULL);
+            mc_hashctx_update(d, p, 8, NULL);
+            mc_hashctx_update(d, f, 4096, NULL);
         }
     }
-    size_t n = 32;
-    must(mc_digest_final(d, out, &n, NULL) == MC_OK, "digest");
-    mc_digest_free(d);
+    must(mc_hashctx_final(d, out, NULL) == MC_OK, "digest");
+    mc_hashctx_free(d);
 }
 
 static void prepare(void)

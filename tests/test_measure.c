@@ -98,19 +98,19 @@ static void test_hashes_table(void)
     const uint8_t kernel[] = "kernel bytes", initrd[] = "initrd";
     CHECK(mc_sev_hashes_table(kernel, sizeof kernel - 1, initrd, sizeof initrd - 1, "console=ttyS0", t, NULL) == MC_OK);
     uint8_t g[16], h[32];
-    mc_guid_to_le("9438d606-4f22-4cc9-b479-a793d411fd21", g);
+    mc_guid_parse("9438d606-4f22-4cc9-b479-a793d411fd21", g, NULL);
     CHECK_MEM(t, g, 16);
     CHECK_EQ_U64(mc_le16(t + 0x10), 168);
-    mc_guid_to_le("97d02dd8-bd20-4c94-aa78-e7714d36ab2a", g);
+    mc_guid_parse("97d02dd8-bd20-4c94-aa78-e7714d36ab2a", g, NULL);
     CHECK_MEM(t + 0x12, g, 16);
     CHECK_EQ_U64(mc_le16(t + 0x22), 50);
     sha("SHA256", "console=ttyS0", 14, h); /* with its NUL */
     CHECK_MEM(t + 0x24, h, 32);
-    mc_guid_to_le("44baf731-3a2f-4bd7-9af1-41e29169781d", g);
+    mc_guid_parse("44baf731-3a2f-4bd7-9af1-41e29169781d", g, NULL);
     CHECK_MEM(t + 0x44, g, 16);
     sha("SHA256", initrd, 6, h);
     CHECK_MEM(t + 0x56, h, 32);
-    mc_guid_to_le("4de79437-abd2-427f-b835-d5b172d2045b", g);
+    mc_guid_parse("4de79437-abd2-427f-b835-d5b172d2045b", g, NULL);
     CHECK_MEM(t + 0x76, g, 16);
     sha("SHA256", kernel, 12, h);
     CHECK_MEM(t + 0x88, h, 32);
@@ -319,10 +319,10 @@ static void test_svsm_layout(void)
         mc_put_le32(tmp, ent[i].v);
         memcpy(svsm + at, tmp, 4);
         mc_put_le16(svsm + at + 4, 22);
-        mc_guid_to_le(ent[i].guid, svsm + at + 6);
+        mc_guid_parse(ent[i].guid, svsm + at + 6, NULL);
     }
     mc_put_le16(svsm + footer, (uint16_t)(footer - at + 18));
-    mc_guid_to_le(MC_OVMF_GUID_TABLE_FOOTER, svsm + footer + 2);
+    mc_guid_parse(MC_OVMF_GUID_TABLE_FOOTER, svsm + footer + 2, NULL);
     uint8_t *h = svsm + 0x2000;
     memcpy(h, "ASEV", 4);
     mc_put_le32(h + 4, 16 + 24);

@@ -86,7 +86,7 @@ static void img_entry(struct img *m, const char *guid, const uint8_t *data, size
     size_t at = m->tstart - esz;
     memcpy(m->b + at, data, dlen);
     mc_put_le16(m->b + at + dlen, (uint16_t)esz);
-    mc_guid_to_le(guid, m->b + at + dlen + 2);
+    mc_guid_parse(guid, m->b + at + dlen + 2, NULL);
     m->tstart = at;
 }
 
@@ -94,7 +94,7 @@ static void img_finish(struct img *m)
 {
     size_t footer = m->n - 32 - 18;
     mc_put_le16(m->b + footer, (uint16_t)(footer - m->tstart + 18));
-    mc_guid_to_le(MC_OVMF_GUID_TABLE_FOOTER, m->b + footer + 2);
+    mc_guid_parse(MC_OVMF_GUID_TABLE_FOOTER, m->b + footer + 2, NULL);
 }
 
 /* Metadata at image offset 0x1000 with the given sections. */
@@ -260,10 +260,10 @@ static void test_guid(void)
     /* EFI byte order of the table footer GUID, as stored in real images. */
     static const uint8_t want[16] = {0xde, 0x82, 0xb5, 0x96, 0xb2, 0x1f, 0xf7, 0x45,
                                      0xba, 0xea, 0xa3, 0x66, 0xc5, 0x5a, 0x08, 0x2d};
-    CHECK(mc_guid_to_le(MC_OVMF_GUID_TABLE_FOOTER, g) && !memcmp(g, want, 16));
-    CHECK(!mc_guid_to_le("96b582de-1fb2-45f7-baea-a366c55a082", g));
-    CHECK(!mc_guid_to_le("96b582de+1fb2-45f7-baea-a366c55a082d", g));
-    CHECK(!mc_guid_to_le("96b582dg-1fb2-45f7-baea-a366c55a082d", g));
+    CHECK(mc_guid_parse(MC_OVMF_GUID_TABLE_FOOTER, g, NULL) == MC_OK && !memcmp(g, want, 16));
+    CHECK(mc_guid_parse("96b582de-1fb2-45f7-baea-a366c55a082", g, NULL) != MC_OK);
+    CHECK(mc_guid_parse("96b582de+1fb2-45f7-baea-a366c55a082d", g, NULL) != MC_OK);
+    CHECK(mc_guid_parse("96b582dg-1fb2-45f7-baea-a366c55a082d", g, NULL) != MC_OK);
 }
 
 int main(void)

@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "crypto/crypto.h"
+#include "crypto/hashctx.h"
 #include "test_fw_harness.h"
 
 #define POOL_BASE (16ull << 20)
@@ -217,16 +218,15 @@ static void test_es_vm(void)
         CHECK(mc_vm_launch_update_vmsa(vm, i, vmsa, &err) == MC_OK);
     }
     CHECK(mc_vm_launch_measure(vm, meas, &err) == MC_OK);
-    struct mc_digest *d;
-    size_t n = 32;
-    CHECK(mc_digest_new("SHA256", &d, NULL) == MC_OK);
-    mc_digest_update(d, img, sizeof img, NULL);
+    struct mc_hashctx *d;
+    CHECK(mc_hashctx_new("SHA256", &d, NULL) == MC_OK);
+    mc_hashctx_update(d, img, sizeof img, NULL);
     vmsa[0] = 0;
-    mc_digest_update(d, vmsa, sizeof vmsa, NULL);
+    mc_hashctx_update(d, vmsa, sizeof vmsa, NULL);
     vmsa[0] = 1;
-    mc_digest_update(d, vmsa, sizeof vmsa, NULL);
-    mc_digest_final(d, ld, &n, NULL);
-    mc_digest_free(d);
+    mc_hashctx_update(d, vmsa, sizeof vmsa, NULL);
+    mc_hashctx_final(d, ld, NULL);
+    mc_hashctx_free(d);
     CHECK(mc_sev_launch_measure(tik, 1, 55, 3, cfg.policy, ld, meas + 32, want, NULL) == MC_OK);
     CHECK_MEM(meas, want, 32); /* SEV-ES digest: image then one VMSA per vCPU in order */
     mc_vm_destroy(vm);

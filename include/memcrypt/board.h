@@ -16,6 +16,8 @@
 #ifndef MEMCRYPT_BOARD_H
 #define MEMCRYPT_BOARD_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +29,8 @@
 #include <memcrypt/psp.h>
 #include <memcrypt/rmp.h>
 #include <memcrypt/tme.h>
+
+MC_BEGIN_DECLS
 
 struct mc_vmm;
 
@@ -69,25 +73,25 @@ struct mc_board_config {
  * firmware and hypervisor when the profile has SEV, the TME unit on Intel, the pool from 2 MiB
  * to the end of DRAM, the driver's page at its start. MC_E_NOTFOUND (with the list of names)
  * for an unknown platform. */
-mc_status mc_board_config_init(struct mc_board_config *cfg, const char *platform, struct mc_error *err);
+MC_API mc_status mc_board_config_init(struct mc_board_config *cfg, const char *platform, struct mc_error *err);
 
 struct mc_board;
 
 /* Build everything the configuration asks for, in this order: machine (platform keys from its
  * DRBG), firmware (loads or creates its state file; without one, a chip secret from the DRBG),
  * hypervisor, TME unit. A failure frees what was built and leaves *out NULL. */
-mc_status mc_board_create(const struct mc_board_config *cfg, struct mc_board **out, struct mc_error *err);
+MC_API mc_status mc_board_create(const struct mc_board_config *cfg, struct mc_board **out, struct mc_error *err);
 /* Frees hypervisor, firmware (secrets wiped), machine, TME unit. VMs made on the board's
  * hypervisor must be destroyed first. NULL is fine. */
-void mc_board_destroy(struct mc_board *b);
+MC_API void mc_board_destroy(struct mc_board *b);
 
-struct mc_machine *mc_board_machine(struct mc_board *b);
-const struct mc_cpu_profile *mc_board_profile(const struct mc_board *b);
-struct mc_psp *mc_board_psp(struct mc_board *b); /* NULL without firmware */
-struct mc_vmm *mc_board_vmm(struct mc_board *b); /* NULL without hypervisor */
-struct mc_tme *mc_board_tme(struct mc_board *b); /* NULL without a TME unit */
+MC_API struct mc_machine *mc_board_machine(struct mc_board *b);
+MC_API const struct mc_cpu_profile *mc_board_profile(const struct mc_board *b);
+MC_API struct mc_psp *mc_board_psp(struct mc_board *b); /* NULL without firmware */
+MC_API struct mc_vmm *mc_board_vmm(struct mc_board *b); /* NULL without hypervisor */
+MC_API struct mc_tme *mc_board_tme(struct mc_board *b); /* NULL without a TME unit */
 /* The RMP unit (memcrypt/rmp.h): present on every board whose CPU has SEV-SNP. */
-struct mc_rmp *mc_board_rmp(struct mc_board *b);
+MC_API struct mc_rmp *mc_board_rmp(struct mc_board *b);
 
 /* ---- SEV-SNP ------------------------------------------------------------------------------ */
 
@@ -98,9 +102,9 @@ struct mc_rmp *mc_board_rmp(struct mc_board *b);
  * firmware's SNP_INIT comes next. MC_E_UNSUPPORTED without SEV-SNP, MC_E_STATE when the BIOS
  * reserved no RMP, MC_E_FAULT when the CPU refuses a step (#GP, message in err). Idempotent once
  * SNP is on. */
-mc_status mc_board_snp_enable(struct mc_board *b, struct mc_error *err);
+MC_API mc_status mc_board_snp_enable(struct mc_board *b, struct mc_error *err);
 /* The firmware configuration in force (NULL without firmware). */
-const struct mc_psp_config *mc_board_fw_config(const struct mc_board *b);
+MC_API const struct mc_psp_config *mc_board_fw_config(const struct mc_board *b);
 
 /* ---- The host driver's mailbox ------------------------------------------------------------ */
 
@@ -112,17 +116,17 @@ const struct mc_psp_config *mc_board_fw_config(const struct mc_board *b);
  * Returns MC_OK on SUCCESS; a firmware failure is MC_E_FIRMWARE with the status in *fw_status
  * and err->fw_status and "<COMMAND>: <STATUS>: <why>" in err->msg; MC_E_UNSUPPORTED on a board
  * without firmware. */
-mc_status mc_board_fw(struct mc_board *b, uint32_t cmd, void *buf, size_t len, uint32_t *fw_status,
+MC_API mc_status mc_board_fw(struct mc_board *b, uint32_t cmd, void *buf, size_t len, uint32_t *fw_status,
                       struct mc_error *err);
 /* The driver's data area: host physical address (C=0) of 4096 - MC_BOARD_DATA_OFF bytes in
  * the driver's page, where small firmware outputs (LAUNCH_MEASURE, ATTESTATION reports) may be
  * placed; read them before the next command. 0 without firmware. */
-uint64_t mc_board_fw_data(const struct mc_board *b);
+MC_API uint64_t mc_board_fw_data(const struct mc_board *b);
 /* WBINVD on every core: the machine's caches are written back and dropped, and the firmware
  * learns that each of its num_cores cores did so (DF_FLUSH waits for that). */
-mc_status mc_board_wbinvd(struct mc_board *b, struct mc_error *err);
+MC_API mc_status mc_board_wbinvd(struct mc_board *b, struct mc_error *err);
 /* What Linux does after INIT and before reusing ASIDs: WBINVD on every core, then DF_FLUSH. */
-mc_status mc_board_df_flush(struct mc_board *b, uint32_t *fw_status, struct mc_error *err);
+MC_API mc_status mc_board_df_flush(struct mc_board *b, uint32_t *fw_status, struct mc_error *err);
 
 /* ---- Snapshots ------------------------------------------------------------------------------ */
 
@@ -138,16 +142,18 @@ mc_status mc_board_df_flush(struct mc_board *b, uint32_t *fw_status, struct mc_e
  * firmware state file (files lie outside the platform); MC_E_STATE while VMs are alive. A failed
  * restore (out of memory) leaves the board unusable: destroy it. */
 struct mc_board_snapshot;
-mc_status mc_board_snapshot(struct mc_board *b, struct mc_board_snapshot **out, struct mc_error *err);
-mc_status mc_board_restore(struct mc_board *b, const struct mc_board_snapshot *s, struct mc_error *err);
-void mc_board_snapshot_free(struct mc_board_snapshot *s); /* wipes the copied keys and plaintext */
+MC_API mc_status mc_board_snapshot(struct mc_board *b, struct mc_board_snapshot **out, struct mc_error *err);
+MC_API mc_status mc_board_restore(struct mc_board *b, const struct mc_board_snapshot *s, struct mc_error *err);
+MC_API void mc_board_snapshot_free(struct mc_board_snapshot *s); /* wipes the copied keys and plaintext */
 
 /* ---- Intel: PCONFIG on the board's host CPU ----------------------------------------------- */
 
 /* PCONFIG with the structure read at linear address cpu->rbx through the host's paging and
  * memory controller (a #PF from the walk is returned as MC_TME_EV_PF); see mc_pconfig for the
  * results. MC_E_UNSUPPORTED on a board without a TME unit. */
-mc_status mc_board_pconfig(struct mc_board *b, struct mc_pconfig_cpu *cpu, struct mc_tme_event *ev,
+MC_API mc_status mc_board_pconfig(struct mc_board *b, struct mc_pconfig_cpu *cpu, struct mc_tme_event *ev,
                            struct mc_error *err);
+
+MC_END_DECLS
 
 #endif

@@ -10,6 +10,8 @@
 #ifndef MEMCRYPT_CPU_H
 #define MEMCRYPT_CPU_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,6 +19,8 @@
 #include <memcrypt/engine.h>
 #include <memcrypt/error.h>
 #include <memcrypt/mc.h>
+
+MC_BEGIN_DECLS
 
 enum mc_vendor { MC_VENDOR_AMD = 1, MC_VENDOR_INTEL = 2 };
 
@@ -51,8 +55,8 @@ struct mc_cpuid_entry {
 #define MC_HWCR_SMMLOCK (1ull << 0)
 
 /* Name of a SYSCFG / HWCR bit (NULL when the bit has no name here). */
-const char *mc_syscfg_bit_name(unsigned bit);
-const char *mc_hwcr_bit_name(unsigned bit);
+MC_API const char *mc_syscfg_bit_name(unsigned bit);
+MC_API const char *mc_hwcr_bit_name(unsigned bit);
 
 /* BIOS settings. -1 in a field of struct mc_bios means "the profile's default". */
 struct mc_bios {
@@ -90,17 +94,17 @@ struct mc_cpu_profile {
 };
 
 /* Lookup by name (case-insensitive). MC_E_NOTFOUND with the list of names for unknown ones. */
-mc_status mc_cpu_profile_find(const char *name, const struct mc_cpu_profile **out, struct mc_error *err);
+MC_API mc_status mc_cpu_profile_find(const char *name, const struct mc_cpu_profile **out, struct mc_error *err);
 /* i-th profile or NULL past the end. */
-const struct mc_cpu_profile *mc_cpu_profile_at(size_t i);
-size_t mc_cpu_profile_count(void);
+MC_API const struct mc_cpu_profile *mc_cpu_profile_at(size_t i);
+MC_API size_t mc_cpu_profile_count(void);
 
 /* CPUID as the profile's processor answers: unknown leaves read as zero (like a leaf above
  * the maximum on real parts, simplified). Returns false when the leaf is not in the table. */
-bool mc_cpuid(const struct mc_cpu_profile *p, uint32_t leaf, uint32_t subleaf, struct mc_cpuid_regs *out);
+MC_API bool mc_cpuid(const struct mc_cpu_profile *p, uint32_t leaf, uint32_t subleaf, struct mc_cpuid_regs *out);
 
 /* CPUID Fn0000_0001 EAX (family, model, stepping) as the processor reports it. */
-uint32_t mc_cpu_fms(const struct mc_cpu_profile *p);
+MC_API uint32_t mc_cpu_fms(const struct mc_cpu_profile *p);
 
 /* Decoded fields (from the CPUID values). */
 struct mc_cpu_features {
@@ -115,18 +119,20 @@ struct mc_cpu_features {
     bool xts128, xts256, bypass_supported;
     unsigned max_keyid_bits, max_keys; /* 0x981 [35:32], [50:36] */
 };
-void mc_cpu_decode(const struct mc_cpu_profile *p, struct mc_cpu_features *f);
+MC_API void mc_cpu_decode(const struct mc_cpu_profile *p, struct mc_cpu_features *f);
 
 /* Resolve BIOS settings (-1 -> profile default) and check them against the profile
  * (TSME on Intel, KeyID bits beyond MAX_KEYID_BITS, ... -> MC_E_UNSUPPORTED / MC_E_RANGE). */
-mc_status mc_cpu_bios_resolve(const struct mc_cpu_profile *p, const struct mc_bios *in, struct mc_bios *out,
+MC_API mc_status mc_cpu_bios_resolve(const struct mc_cpu_profile *p, const struct mc_bios *in, struct mc_bios *out,
                               struct mc_error *err);
 /* The memory controller's platform description for a profile + resolved BIOS settings. */
-mc_status mc_cpu_platform(const struct mc_cpu_profile *p, const struct mc_bios *bios, struct memctl_platform *out,
+MC_API mc_status mc_cpu_platform(const struct mc_cpu_profile *p, const struct mc_bios *bios, struct memctl_platform *out,
                           struct mc_error *err);
 /* MSR values after BIOS (reset state of the architectural MSRs the profile models). */
-uint64_t mc_cpu_syscfg(const struct mc_cpu_profile *p, const struct mc_bios *bios);
-uint64_t mc_cpu_hwcr(const struct mc_cpu_profile *p, const struct mc_bios *bios);
-uint64_t mc_cpu_tme_activate(const struct mc_cpu_profile *p, const struct mc_bios *bios);
+MC_API uint64_t mc_cpu_syscfg(const struct mc_cpu_profile *p, const struct mc_bios *bios);
+MC_API uint64_t mc_cpu_hwcr(const struct mc_cpu_profile *p, const struct mc_bios *bios);
+MC_API uint64_t mc_cpu_tme_activate(const struct mc_cpu_profile *p, const struct mc_bios *bios);
+
+MC_END_DECLS
 
 #endif

@@ -10,11 +10,15 @@
 #ifndef MEMCRYPT_DRAM_H
 #define MEMCRYPT_DRAM_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <memcrypt/error.h>
+
+MC_BEGIN_DECLS
 
 #define MC_FRAME_SIZE 4096u
 
@@ -28,23 +32,23 @@ struct mc_dram;
 /* A backing file is created (mode 0600) or reopened; an existing file must be empty (it is then
  * sized) or exactly size bytes (its contents are kept: frames holding data count as touched).
  * File backing is limited to 2^46 bytes (MC_E_UNSUPPORTED). Not thread-safe. */
-mc_status mc_dram_create(const struct mc_dram_config *cfg, struct mc_dram **out, struct mc_error *err);
-void mc_dram_destroy(struct mc_dram *d);
-uint64_t mc_dram_size(const struct mc_dram *d);
+MC_API mc_status mc_dram_create(const struct mc_dram_config *cfg, struct mc_dram **out, struct mc_error *err);
+MC_API void mc_dram_destroy(struct mc_dram *d);
+MC_API uint64_t mc_dram_size(const struct mc_dram *d);
 /* Number of 4 KiB frames that have host memory behind them. */
-uint64_t mc_dram_frames_touched(const struct mc_dram *d);
+MC_API uint64_t mc_dram_frames_touched(const struct mc_dram *d);
 
 /* Raw port. Any length and alignment; [pa, pa+len) must lie inside DRAM (else MC_E_RANGE,
  * nothing copied). */
-mc_status mc_dram_read(struct mc_dram *d, uint64_t pa, void *buf, size_t len, struct mc_error *err);
-mc_status mc_dram_write(struct mc_dram *d, uint64_t pa, const void *buf, size_t len, struct mc_error *err);
+MC_API mc_status mc_dram_read(struct mc_dram *d, uint64_t pa, void *buf, size_t len, struct mc_error *err);
+MC_API mc_status mc_dram_write(struct mc_dram *d, uint64_t pa, const void *buf, size_t len, struct mc_error *err);
 /* Flush the backing file (no-op without one). */
-mc_status mc_dram_sync(struct mc_dram *d, struct mc_error *err);
+MC_API mc_status mc_dram_sync(struct mc_dram *d, struct mc_error *err);
 
 /* Fast path for the memory controller: a pointer to the frame holding pa (pa >> 12), or NULL
  * when the frame was never written and alloc is false (it reads as zeros). With alloc true the
  * frame is created (zero-filled); NULL then means out of memory or out of range. */
-uint8_t *mc_dram_frame(struct mc_dram *d, uint64_t pfn, bool alloc);
+MC_API uint8_t *mc_dram_frame(struct mc_dram *d, uint64_t pfn, bool alloc);
 
 /* Fast path for runs: the host memory holding [pa, pa + *len) (pa and pa + *len inside DRAM,
  * unchecked), contiguous as far as the returned pointer goes: *len is shortened to the run it
@@ -52,6 +56,8 @@ uint8_t *mc_dram_frame(struct mc_dram *d, uint64_t pfn, bool alloc);
  * created and counted as touched (NULL: out of memory or address space). write = false: NULL
  * when no frame of the run was ever written (the run reads as zeros); otherwise the bytes,
  * never-written frames among them reading as zeros. */
-uint8_t *mc_dram_run(struct mc_dram *d, uint64_t pa, size_t *len, bool write);
+MC_API uint8_t *mc_dram_run(struct mc_dram *d, uint64_t pa, size_t *len, bool write);
+
+MC_END_DECLS
 
 #endif

@@ -23,6 +23,8 @@
 #ifndef MEMCRYPT_EPT_H
 #define MEMCRYPT_EPT_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +32,8 @@
 #include <memcrypt/error.h>
 #include <memcrypt/mc.h>
 #include <memcrypt/paging.h>
+
+MC_BEGIN_DECLS
 
 /* MC_EPT_R/W/X/PS and MC_EPT_MISCONFIG: memcrypt/paging.h (the walker reads EPT entries). */
 
@@ -43,47 +47,49 @@ struct mc_lcpu;
 /* Create an empty EPT whose tables use [pool_base, pool_base + 4096*pool_pages) of host
  * physical memory (KeyID 0, 4 KiB aligned, inside DRAM; the VMM must not hand it to a VM).
  * t (attached to m) supplies the KeyID bit layout. Both are borrowed. */
-mc_status mc_ept_create(struct mc_machine *m, struct mc_tme *t, uint64_t pool_base, unsigned pool_pages,
+MC_API mc_status mc_ept_create(struct mc_machine *m, struct mc_tme *t, uint64_t pool_base, unsigned pool_pages,
                         struct mc_ept **out, struct mc_error *err);
-void mc_ept_destroy(struct mc_ept *e); /* NULL is fine; the tables stay in DRAM */
+MC_API void mc_ept_destroy(struct mc_ept *e); /* NULL is fine; the tables stay in DRAM */
 
 /* EPTP: PML4 address | memory type WB (6) | page-walk length - 1 (3) << 3. */
-uint64_t mc_ept_eptp(const struct mc_ept *e);
+MC_API uint64_t mc_ept_eptp(const struct mc_ept *e);
 
 /* A vCPU of this VM (VPID vpid > 0) on the one access path: guest-virtual accesses through
  * mc_lcpu_access after mc_lcpu_set_regs. Owned by the EPT (freed by mc_ept_destroy); vCPU 0
  * (VPID 1) exists from creation and serves mc_ept_read/write. */
-mc_status mc_ept_add_vcpu(struct mc_ept *e, uint16_t vpid, struct mc_lcpu **out, struct mc_error *err);
+MC_API mc_status mc_ept_add_vcpu(struct mc_ept *e, uint16_t vpid, struct mc_lcpu **out, struct mc_error *err);
 /* INVEPT (single context) on every vCPU of this EPT: drops every translation derived from it.
  * mc_ept_map/unmap call it when they change a present entry; a VMM that writes EPT entries
  * itself must call it, or its vCPUs keep using what they cached (as on hardware). */
-void mc_ept_invept(struct mc_ept *e);
+MC_API void mc_ept_invept(struct mc_ept *e);
 
 /* Map the 4 KiB guest page gpa to host page pa with KeyID keyid and permissions perms
  * (MC_EPT_R/W/X, R required when W). Remapping an existing entry replaces it and does INVEPT
  * (the caller does the cache flushes the spec asks for). MC_E_RANGE for out-of-range gpa/pa/keyid,
  * MC_E_FULL when the pool is exhausted; nothing is changed on failure. */
-mc_status mc_ept_map(struct mc_ept *e, uint64_t gpa, uint64_t pa, uint32_t keyid, uint64_t perms,
+MC_API mc_status mc_ept_map(struct mc_ept *e, uint64_t gpa, uint64_t pa, uint32_t keyid, uint64_t perms,
                      struct mc_error *err);
-mc_status mc_ept_unmap(struct mc_ept *e, uint64_t gpa, struct mc_error *err);
+MC_API mc_status mc_ept_unmap(struct mc_ept *e, uint64_t gpa, struct mc_error *err);
 
 /* The VMM's software walk of EPT (no TLB): translate gpa for an access acc (MC_PG_WRITE /
  * MC_PG_FETCH, 0 = read). *hpa = the host physical address as issued (KeyID bits included). */
-mc_status mc_ept_translate(struct mc_ept *e, uint64_t gpa, unsigned acc, uint64_t *hpa, struct mc_fault *fault,
+MC_API mc_status mc_ept_translate(struct mc_ept *e, uint64_t gpa, unsigned acc, uint64_t *hpa, struct mc_fault *fault,
                            struct mc_error *err);
 
 /* The VM's memory accesses at guest-physical addresses through vCPU 0 (any length; every page
  * through EPT, then through the memory controller with the KeyID EPT supplied; a fault on any
  * page changes no memory). */
-mc_status mc_ept_read(struct mc_ept *e, uint64_t gpa, void *buf, size_t len, struct mc_fault *fault,
+MC_API mc_status mc_ept_read(struct mc_ept *e, uint64_t gpa, void *buf, size_t len, struct mc_fault *fault,
                       struct mc_error *err);
-mc_status mc_ept_write(struct mc_ept *e, uint64_t gpa, const void *buf, size_t len, struct mc_fault *fault,
+MC_API mc_status mc_ept_write(struct mc_ept *e, uint64_t gpa, const void *buf, size_t len, struct mc_fault *fault,
                        struct mc_error *err);
 
 /* Guest-virtual -> guest-physical with the guest's own paging registers (its CR3 is a GPA):
  * loads them into vCPU 0 (MOV CR3), walks stage 1 with each table entry fetched through EPT
  * (stage 2); the final GPA is not translated. */
-mc_status mc_ept_guest_translate(struct mc_ept *e, const struct mc_paging_regs *guest, uint64_t va, unsigned acc,
+MC_API mc_status mc_ept_guest_translate(struct mc_ept *e, const struct mc_paging_regs *guest, uint64_t va, unsigned acc,
                                  uint64_t *gpa, struct mc_fault *fault, struct mc_error *err);
+
+MC_END_DECLS
 
 #endif

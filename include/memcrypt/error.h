@@ -11,8 +11,12 @@
 #ifndef MEMCRYPT_ERROR_H
 #define MEMCRYPT_ERROR_H
 
+#include <memcrypt/api.h>
+
 #include <stddef.h>
 #include <stdint.h>
+
+MC_BEGIN_DECLS
 
 typedef enum mc_status {
     MC_OK = 0,
@@ -45,19 +49,21 @@ struct mc_error {
 };
 
 /* Short stable name of a status ("MC_E_RANGE"); bounds-checked, never NULL. */
-const char *mc_status_name(mc_status s);
+MC_API const char *mc_status_name(mc_status s);
 /* One sentence describing a status; bounds-checked, never NULL. */
-const char *mc_status_str(mc_status s);
+MC_API const char *mc_status_str(mc_status s);
 
 /* Record (code, printf-style message) in err if err != NULL; returns code. With code
  * MC_E_FIRMWARE the firmware status already in err is kept (rewording a firmware refusal);
  * any other code sets err->fw_status to 0. */
-mc_status mc_seterr(struct mc_error *err, mc_status code, const char *fmt, ...)
+MC_API mc_status mc_seterr(struct mc_error *err, mc_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Record MC_E_FIRMWARE with the firmware's status fw_status and a message; returns MC_E_FIRMWARE. */
-mc_status mc_seterr_fw(struct mc_error *err, uint32_t fw_status, const char *fmt, ...)
+MC_API mc_status mc_seterr_fw(struct mc_error *err, uint32_t fw_status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Reset err to MC_OK / empty message (err may be NULL). */
-void mc_clearerr(struct mc_error *err);
+MC_API void mc_clearerr(struct mc_error *err);
+
+MC_END_DECLS
 
 #endif

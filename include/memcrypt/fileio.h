@@ -28,53 +28,59 @@
 #ifndef MEMCRYPT_FILEIO_H
 #define MEMCRYPT_FILEIO_H
 
+#include <memcrypt/api.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
 #include <memcrypt/error.h>
 
+MC_BEGIN_DECLS
+
 /* Read a whole regular file into a fresh malloc'd buffer (NUL-terminated one byte past *len, so
  * text parsers may use it as a string). Larger than max_len -> MC_E_RANGE before reading;
  * not a regular file -> MC_E_IO naming what it is. The caller frees *buf. */
-mc_status mc_file_read(const char *path, size_t max_len, uint8_t **buf, size_t *len, struct mc_error *err);
+MC_API mc_status mc_file_read(const char *path, size_t max_len, uint8_t **buf, size_t *len, struct mc_error *err);
 /* As mc_file_read, and also a pipe/FIFO (read until EOF, at most max_len bytes; MC_E_IO when no
  * byte or EOF arrives for timeout_ms) or /dev/null (empty). */
-mc_status mc_file_read_stream(const char *path, size_t max_len, unsigned timeout_ms, uint8_t **buf, size_t *len,
+MC_API mc_status mc_file_read_stream(const char *path, size_t max_len, unsigned timeout_ms, uint8_t **buf, size_t *len,
                               struct mc_error *err);
 
 /* An output set: files written together or not at all (see above). */
 struct mc_outset;
-mc_status mc_outset_new(struct mc_outset **out, struct mc_error *err);
+MC_API mc_status mc_outset_new(struct mc_outset **out, struct mc_error *err);
 /* Declare an output folder. When it exists (or is a link to a folder) files go straight into it.
  * Missing folders are made as mkdir -p would, but out of sight: the highest missing one is staged
  * as .NAME.tmpXXXXXX beside it (the ones below inside it), each created with mode (less the
  * umask), and renamed into place at the commit; without a commit nothing remains. */
-mc_status mc_outset_dir(struct mc_outset *o, const char *dir, unsigned mode, struct mc_error *err);
+MC_API mc_status mc_outset_dir(struct mc_outset *o, const char *dir, unsigned mode, struct mc_error *err);
 /* Write one file of the set now (to its temporary file). The same path twice is an error. */
-mc_status mc_outset_add(struct mc_outset *o, const char *path, const uint8_t *buf, size_t len, struct mc_error *err);
+MC_API mc_status mc_outset_add(struct mc_outset *o, const char *path, const uint8_t *buf, size_t len, struct mc_error *err);
 /* The same, path = dir "/" name. */
-mc_status mc_outset_add_in(struct mc_outset *o, const char *dir, const char *name, const uint8_t *buf, size_t len,
+MC_API mc_status mc_outset_add_in(struct mc_outset *o, const char *dir, const char *name, const uint8_t *buf, size_t len,
                            struct mc_error *err);
 /* Put every file in place: direct writes (devices, FIFOs) first, then the renames. On failure
  * nothing is put in place, except when a rename fails after others succeeded (the destinations
  * are checked again just before, so this takes a concurrent change of the folder). */
-mc_status mc_outset_commit(struct mc_outset *o, struct mc_error *err);
+MC_API mc_status mc_outset_commit(struct mc_outset *o, struct mc_error *err);
 /* Free; an uncommitted set's temporary files and folders are removed. NULL is fine. */
-void mc_outset_free(struct mc_outset *o);
+MC_API void mc_outset_free(struct mc_outset *o);
 
 /* A set of one file. */
-mc_status mc_file_write_atomic(const char *path, const uint8_t *buf, size_t len, struct mc_error *err);
+MC_API mc_status mc_file_write_atomic(const char *path, const uint8_t *buf, size_t len, struct mc_error *err);
 
 /* The path to read and replace for path: the target (canonical) of a symbolic link to an
  * existing file, path itself otherwise; a dangling link is an error. The caller frees *out. */
-mc_status mc_file_resolve(const char *path, char **out, struct mc_error *err);
+MC_API mc_status mc_file_resolve(const char *path, char **out, struct mc_error *err);
 
 /* Exclusive lock on path ".lock": wait up to wait_ms (0 = try once); held -> MC_E_BUSY naming
  * the holder's pid. *fd receives the lock; mc_file_unlock(fd) releases it (also on exit). */
-mc_status mc_file_lock(const char *path, unsigned wait_ms, int *fd, struct mc_error *err);
-void mc_file_unlock(int fd);
+MC_API mc_status mc_file_lock(const char *path, unsigned wait_ms, int *fd, struct mc_error *err);
+MC_API void mc_file_unlock(int fd);
 /* Remove regular files named path ".tmp" + 6 letters/digits (temporary files of a process that
  * died while writing path). Call it holding path's lock. Returns how many were removed. */
-unsigned mc_file_remove_stale_temps(const char *path);
+MC_API unsigned mc_file_remove_stale_temps(const char *path);
+
+MC_END_DECLS
 
 #endif

@@ -9,7 +9,11 @@
 #ifndef MEMCRYPT_FW_STATUS_H
 #define MEMCRYPT_FW_STATUS_H
 
+#include <memcrypt/api.h>
+
 #include <stdint.h>
+
+MC_BEGIN_DECLS
 
 typedef enum mc_fw_status {
     MC_FW_SUCCESS = 0x00,
@@ -64,10 +68,12 @@ typedef enum mc_fw_status {
 
 /* Spec name without prefix ("INVALID_GUEST_STATE"); unnamed or out-of-range values give
  * "UNKNOWN". Never NULL. */
-const char *mc_fw_status_name(uint32_t status);
+MC_API const char *mc_fw_status_name(uint32_t status);
 /* One sentence for a person; "unknown firmware status" for unnamed values. Never NULL. */
-const char *mc_fw_status_str(uint32_t status);
+MC_API const char *mc_fw_status_str(uint32_t status);
 /* 1 when the value has a name in the table, else 0. */
-int mc_fw_status_known(uint32_t status);
+MC_API int mc_fw_status_known(uint32_t status);
+
+MC_END_DECLS
 
 #endif

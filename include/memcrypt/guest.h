@@ -14,6 +14,8 @@
 #ifndef MEMCRYPT_GUEST_H
 #define MEMCRYPT_GUEST_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,44 +25,46 @@
 #include <memcrypt/paging.h>
 #include <memcrypt/vm.h>
 
+MC_BEGIN_DECLS
+
 /* Registers. Setting them is a guest MOV to CR0, CR4, EFER and CR3 (no checks beyond the
  * walker's): the CR3 write flushes the vCPU's non-global TLB entries, paging-mode changes all. */
-void mc_guest_get_regs(const struct mc_vcpu *v, struct mc_paging_regs *r);
-void mc_guest_set_regs(struct mc_vcpu *v, const struct mc_paging_regs *r);
+MC_API void mc_guest_get_regs(const struct mc_vcpu *v, struct mc_paging_regs *r);
+MC_API void mc_guest_set_regs(struct mc_vcpu *v, const struct mc_paging_regs *r);
 /* The guest's C-bit as a PTE / CR3 bit mask. */
-uint64_t mc_guest_cbit(const struct mc_vcpu *v);
+MC_API uint64_t mc_guest_cbit(const struct mc_vcpu *v);
 /* Guest INVLPG on this vCPU. */
-void mc_guest_invlpg(struct mc_vcpu *v, uint64_t va);
+MC_API void mc_guest_invlpg(struct mc_vcpu *v, uint64_t va);
 
 /* Accesses at guest virtual addresses (CPL 0 unless user). */
-mc_status mc_guest_load(struct mc_vcpu *v, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
+MC_API mc_status mc_guest_load(struct mc_vcpu *v, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
                         struct mc_error *err);
-mc_status mc_guest_store(struct mc_vcpu *v, uint64_t va, const void *buf, size_t len, bool user,
+MC_API mc_status mc_guest_store(struct mc_vcpu *v, uint64_t va, const void *buf, size_t len, bool user,
                          struct mc_fault *fault, struct mc_error *err);
-mc_status mc_guest_fetch(struct mc_vcpu *v, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
+MC_API mc_status mc_guest_fetch(struct mc_vcpu *v, uint64_t va, void *buf, size_t len, bool user, struct mc_fault *fault,
                          struct mc_error *err);
 /* REP MOVS-like bulk copy with non-temporal stores (whole-line runs through the engine), page
  * by page: a fault leaves the pages before it copied. */
-mc_status mc_guest_copy(struct mc_vcpu *v, uint64_t dst_va, uint64_t src_va, size_t len, struct mc_fault *fault,
+MC_API mc_status mc_guest_copy(struct mc_vcpu *v, uint64_t dst_va, uint64_t src_va, size_t len, struct mc_fault *fault,
                         struct mc_error *err);
 /* Guest-physical accesses (gpa may carry the C-bit; private = the access is encrypted). */
-mc_status mc_guest_phys_read(struct mc_vcpu *v, uint64_t gpa, bool private_, void *buf, size_t len,
+MC_API mc_status mc_guest_phys_read(struct mc_vcpu *v, uint64_t gpa, bool private_, void *buf, size_t len,
                              struct mc_fault *fault, struct mc_error *err);
-mc_status mc_guest_phys_write(struct mc_vcpu *v, uint64_t gpa, bool private_, const void *buf, size_t len,
+MC_API mc_status mc_guest_phys_write(struct mc_vcpu *v, uint64_t gpa, bool private_, const void *buf, size_t len,
                               struct mc_fault *fault, struct mc_error *err);
 
 /* ---- SEV-SNP guest instructions (memcrypt/rmp.h; the vCPU must be SNP-active, mc_vm_set_snp) ----
  * PVALIDATE / RMPADJUST of the page at guest-virtual va. MC_OK: *eax = the return code (and *cf
  * PVALIDATE's carry flag: no change); MC_E_FAULT with *fault (#NPF, #GP, #UD, #PF). */
-mc_status mc_guest_pvalidate(struct mc_vcpu *v, uint64_t va, bool size_2m, bool validate, uint32_t *eax, bool *cf,
+MC_API mc_status mc_guest_pvalidate(struct mc_vcpu *v, uint64_t va, bool size_2m, bool validate, uint32_t *eax, bool *cf,
                              struct mc_fault *fault, struct mc_error *err);
-mc_status mc_guest_rmpadjust(struct mc_vcpu *v, uint64_t va, bool size_2m, uint64_t rdx, uint32_t *eax,
+MC_API mc_status mc_guest_rmpadjust(struct mc_vcpu *v, uint64_t va, bool size_2m, uint64_t rdx, uint32_t *eax,
                              struct mc_fault *fault, struct mc_error *err);
 /* RDMSR SEV_STATUS (0xC0010131) inside the guest: bit 0 SEV, bit 1 SEV-ES, and for an SNP vCPU
  * its VMSA's SEV_FEATURES shifted to bit 2 (bit 2 SNP active). */
 uint64_t mc_guest_sev_status(const struct mc_vcpu *v);
 /* The VMPL the vCPU runs at (0..3). */
-void mc_guest_set_vmpl(struct mc_vcpu *v, unsigned vmpl);
+MC_API void mc_guest_set_vmpl(struct mc_vcpu *v, unsigned vmpl);
 
 /* ---- The GHCB (SEV-ES/SNP guest <-> hypervisor), GHCB protocol version 2 ----
  * The guest writes the GHCB MSR (0xC0010130) and executes VMGEXIT; the hypervisor answers in the
@@ -90,12 +94,12 @@ void mc_guest_set_vmpl(struct mc_vcpu *v, unsigned vmpl);
 #define MC_GHCB_EXIT_PSC 0x80000010u
 #define MC_GHCB_EXIT_GUEST_REQUEST 0x80000011u
 #define MC_GHCB_EXIT_EXT_GUEST_REQUEST 0x80000012u
-void mc_guest_wrmsr_ghcb(struct mc_vcpu *v, uint64_t val);
-uint64_t mc_guest_rdmsr_ghcb(const struct mc_vcpu *v);
+MC_API void mc_guest_wrmsr_ghcb(struct mc_vcpu *v, uint64_t val);
+MC_API uint64_t mc_guest_rdmsr_ghcb(const struct mc_vcpu *v);
 /* VMGEXIT on vCPU v: the hypervisor handles the exit and the guest resumes (MC_OK), or the guest
  * was terminated (MC_E_STATE, reason in err and mc_vm_terminated). MC_E_INVAL on a vCPU that is not
  * an SEV-ES/SNP guest's (VMGEXIT is VMMCALL there). */
-mc_status mc_guest_vmgexit(struct mc_vcpu *v, struct mc_error *err);
+MC_API mc_status mc_guest_vmgexit(struct mc_vcpu *v, struct mc_error *err);
 
 /* ---- Building the guest's page tables (the guest kernel's early boot) ----
  * Tables are private pages taken from [pool_gpa, pool_gpa + pool_len) of guest RAM.
@@ -105,15 +109,15 @@ mc_status mc_guest_vmgexit(struct mc_vcpu *v, struct mc_error *err);
 #define MC_GUEST_MAP_USER 2u
 #define MC_GUEST_MAP_NX 4u
 #define MC_GUEST_MAP_SHARED 8u /* C=0: shared with the hypervisor and devices */
-mc_status mc_guest_paging_init(struct mc_vm *vm, uint64_t pool_gpa, uint64_t pool_len, struct mc_error *err);
-mc_status mc_guest_map(struct mc_vm *vm, uint64_t va, uint64_t gpa, uint64_t len, unsigned flags,
+MC_API mc_status mc_guest_paging_init(struct mc_vm *vm, uint64_t pool_gpa, uint64_t pool_len, struct mc_error *err);
+MC_API mc_status mc_guest_map(struct mc_vm *vm, uint64_t va, uint64_t gpa, uint64_t len, unsigned flags,
                        struct mc_error *err); /* + INVLPG of each page on every vCPU, as a guest kernel does */
 /* set_memory_decrypted / set_memory_encrypted: flip the C-bit of the 4 KiB pages covering
  * [va, va+len) following the flush rules (the page is written back and invalidated in the old
  * key domain first: VM_PAGE_FLUSH for private pages, CLFLUSH of each line for shared ones),
  * then the PTE changes and the TLB entry goes. Contents are NOT converted: what was private
  * reads back as ciphertext once shared, as on hardware; callers re-initialise the page. */
-mc_status mc_guest_set_shared(struct mc_vcpu *v, uint64_t va, uint64_t len, bool shared, struct mc_error *err);
+MC_API mc_status mc_guest_set_shared(struct mc_vcpu *v, uint64_t va, uint64_t len, bool shared, struct mc_error *err);
 
 /* ---- Guest DMA through SWIOTLB bounce buffers ----
  * A pool of shared (C=0) pages in the guest; a device (memcrypt/dma.h) can reach only those.
@@ -125,12 +129,14 @@ struct mc_swiotlb {
     uint64_t va, gpa, len; /* the pool: shared pages mapped at va */
     uint64_t next;         /* bump allocator offset (freed all at once by mc_swiotlb_reset) */
 };
-mc_status mc_swiotlb_init(struct mc_swiotlb *s, struct mc_vcpu *v, uint64_t va, uint64_t gpa, uint64_t len,
+MC_API mc_status mc_swiotlb_init(struct mc_swiotlb *s, struct mc_vcpu *v, uint64_t va, uint64_t gpa, uint64_t len,
                           struct mc_error *err);
-mc_status mc_swiotlb_map(struct mc_swiotlb *s, uint64_t va, size_t len, bool to_device, uint64_t *bus,
+MC_API mc_status mc_swiotlb_map(struct mc_swiotlb *s, uint64_t va, size_t len, bool to_device, uint64_t *bus,
                          uint64_t *slot_va, struct mc_error *err);
-mc_status mc_swiotlb_unmap_from_device(struct mc_swiotlb *s, uint64_t slot_va, uint64_t va, size_t len,
+MC_API mc_status mc_swiotlb_unmap_from_device(struct mc_swiotlb *s, uint64_t slot_va, uint64_t va, size_t len,
                                        struct mc_error *err);
-void mc_swiotlb_reset(struct mc_swiotlb *s);
+MC_API void mc_swiotlb_reset(struct mc_swiotlb *s);
+
+MC_END_DECLS
 
 #endif

@@ -9,11 +9,15 @@
 #ifndef MEMCRYPT_IDBLOCK_H
 #define MEMCRYPT_IDBLOCK_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <memcrypt/error.h>
+
+MC_BEGIN_DECLS
 
 #define MC_ID_BLOCK_LEN 0x60
 #define MC_ID_AUTH_LEN 0x1000
@@ -33,13 +37,13 @@ struct mc_id_block {
     uint64_t policy;       /* must equal the launch policy */
 };
 
-void mc_id_block_encode(const struct mc_id_block *b, uint8_t out[MC_ID_BLOCK_LEN]);
-void mc_id_block_decode(const uint8_t in[MC_ID_BLOCK_LEN], struct mc_id_block *b);
+MC_API void mc_id_block_encode(const struct mc_id_block *b, uint8_t out[MC_ID_BLOCK_LEN]);
+MC_API void mc_id_block_decode(const uint8_t in[MC_ID_BLOCK_LEN], struct mc_id_block *b);
 
 /* Build and sign the ID authentication structure for an encoded ID block.
  * id_pem: the ID key (PEM, P-384 private); author_pem: optional author key (NULL = none, then
  * AUTH_KEY_ALGO and the author fields stay zero). */
-mc_status mc_id_auth_sign(const uint8_t block[MC_ID_BLOCK_LEN], const uint8_t *id_pem, size_t id_pem_len,
+MC_API mc_status mc_id_auth_sign(const uint8_t block[MC_ID_BLOCK_LEN], const uint8_t *id_pem, size_t id_pem_len,
                           const uint8_t *author_pem, size_t author_pem_len, uint8_t auth[MC_ID_AUTH_LEN],
                           struct mc_error *err);
 
@@ -53,13 +57,15 @@ struct mc_id_auth_result {
  * signature; with author_key_en (LAUNCH_FINISH AUTH_KEY_EN) also AUTH_KEY_ALGO = 1, the author
  * key's curve and point, and its signature over ID_KEY; without it the author fields are ignored.
  * MC_E_VERIFY (with the reason) when a check fails. */
-mc_status mc_id_auth_verify(const uint8_t block[MC_ID_BLOCK_LEN], const uint8_t auth[MC_ID_AUTH_LEN],
+MC_API MC_MUST_CHECK mc_status mc_id_auth_verify(const uint8_t block[MC_ID_BLOCK_LEN], const uint8_t auth[MC_ID_AUTH_LEN],
                             bool author_key_en, struct mc_id_auth_result *res, struct mc_error *err);
 /* AUTH_KEY_ALGO of an ID auth structure (non-zero when it carries an author key). */
-uint32_t mc_id_auth_author_algo(const uint8_t auth[MC_ID_AUTH_LEN]);
+MC_API uint32_t mc_id_auth_author_algo(const uint8_t auth[MC_ID_AUTH_LEN]);
 
 /* SHA-384 of the SNP public-key structure of a PEM key (private or public): the ID_KEY_DIGEST /
  * AUTHOR_KEY_DIGEST an attestation report shows for it. */
-mc_status mc_snp_key_digest_pem(const uint8_t *pem, size_t len, uint8_t digest[48], struct mc_error *err);
+MC_API mc_status mc_snp_key_digest_pem(const uint8_t *pem, size_t len, uint8_t digest[48], struct mc_error *err);
+
+MC_END_DECLS
 
 #endif

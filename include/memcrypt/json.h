@@ -6,10 +6,14 @@
 #ifndef MEMCRYPT_JSON_H
 #define MEMCRYPT_JSON_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+MC_BEGIN_DECLS
 
 #define MC_JSON_MAX_DEPTH 32
 
@@ -20,19 +24,21 @@ struct mc_json {
     char close[MC_JSON_MAX_DEPTH];
 };
 
-void mc_json_begin(struct mc_json *j, FILE *out);
-void mc_json_obj(struct mc_json *j, const char *key);   /* opens { */
-void mc_json_arr(struct mc_json *j, const char *key);   /* opens [ */
-void mc_json_end(struct mc_json *j);                    /* closes the innermost { or [ */
-void mc_json_str(struct mc_json *j, const char *key, const char *val); /* NULL val -> null */
-void mc_json_strn(struct mc_json *j, const char *key, const char *val, size_t n);
-void mc_json_u64(struct mc_json *j, const char *key, uint64_t v);
-void mc_json_i64(struct mc_json *j, const char *key, int64_t v);
-void mc_json_hex64(struct mc_json *j, const char *key, uint64_t v);    /* "0x..." string */
-void mc_json_bool(struct mc_json *j, const char *key, bool v);
-void mc_json_double(struct mc_json *j, const char *key, double v);
-void mc_json_null(struct mc_json *j, const char *key);
-void mc_json_hexbytes(struct mc_json *j, const char *key, const uint8_t *p, size_t n); /* lowercase hex string */
-void mc_json_finish(struct mc_json *j);                 /* trailing newline */
+MC_API void mc_json_begin(struct mc_json *j, FILE *out);
+MC_API void mc_json_obj(struct mc_json *j, const char *key);   /* opens { */
+MC_API void mc_json_arr(struct mc_json *j, const char *key);   /* opens [ */
+MC_API void mc_json_end(struct mc_json *j);                    /* closes the innermost { or [ */
+MC_API void mc_json_str(struct mc_json *j, const char *key, const char *val); /* NULL val -> null */
+MC_API void mc_json_strn(struct mc_json *j, const char *key, const char *val, size_t n);
+MC_API void mc_json_u64(struct mc_json *j, const char *key, uint64_t v);
+MC_API void mc_json_i64(struct mc_json *j, const char *key, int64_t v);
+MC_API void mc_json_hex64(struct mc_json *j, const char *key, uint64_t v);    /* "0x..." string */
+MC_API void mc_json_bool(struct mc_json *j, const char *key, bool v);
+MC_API void mc_json_double(struct mc_json *j, const char *key, double v);
+MC_API void mc_json_null(struct mc_json *j, const char *key);
+MC_API void mc_json_hexbytes(struct mc_json *j, const char *key, const uint8_t *p, size_t n); /* lowercase hex string */
+MC_API void mc_json_finish(struct mc_json *j);                 /* trailing newline */
+
+MC_END_DECLS
 
 #endif

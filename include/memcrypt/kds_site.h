@@ -18,10 +18,14 @@
 #ifndef MEMCRYPT_KDS_SITE_H
 #define MEMCRYPT_KDS_SITE_H
 
+#include <memcrypt/api.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
 #include <memcrypt/error.h>
+
+MC_BEGIN_DECLS
 
 struct mc_snp_identity;
 struct mc_sev_identity;
@@ -49,8 +53,10 @@ struct mc_kds_reply {
 
 /* Answer one request. MC_OK with a reply for every request (errors are 4xx replies);
  * MC_E_NOMEM (or MC_E_CRYPTO) only when the server itself cannot build an answer. */
-mc_status mc_kds_answer(struct mc_kds_site *site, const char *method, const char *path,
+MC_API mc_status mc_kds_answer(struct mc_kds_site *site, const char *method, const char *path,
                         const struct mc_kds_arg *args, size_t nargs, struct mc_kds_reply *out, struct mc_error *err);
-void mc_kds_reply_free(struct mc_kds_reply *r);
+MC_API void mc_kds_reply_free(struct mc_kds_reply *r);
+
+MC_END_DECLS
 
 #endif

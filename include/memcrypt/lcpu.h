@@ -44,6 +44,8 @@
 #ifndef MEMCRYPT_LCPU_H
 #define MEMCRYPT_LCPU_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,6 +53,8 @@
 #include <memcrypt/error.h>
 #include <memcrypt/mc.h>
 #include <memcrypt/paging.h>
+
+MC_BEGIN_DECLS
 
 enum mc_nest { MC_NEST_NONE = 0, MC_NEST_NPT, MC_NEST_EPT };
 
@@ -72,11 +76,11 @@ struct mc_lcpu_config {
 struct mc_lcpu;
 
 /* The controller is borrowed. */
-mc_status mc_lcpu_create(struct memctl *mc, const struct mc_lcpu_config *cfg, struct mc_lcpu **out,
+MC_API mc_status mc_lcpu_create(struct memctl *mc, const struct mc_lcpu_config *cfg, struct mc_lcpu **out,
                          struct mc_error *err);
-void mc_lcpu_destroy(struct mc_lcpu *c); /* NULL is fine */
-struct mc_tlb *mc_lcpu_tlb(struct mc_lcpu *c);
-uint32_t mc_lcpu_asid(const struct mc_lcpu *c);
+MC_API void mc_lcpu_destroy(struct mc_lcpu *c); /* NULL is fine */
+MC_API struct mc_tlb *mc_lcpu_tlb(struct mc_lcpu *c);
+MC_API uint32_t mc_lcpu_asid(const struct mc_lcpu *c);
 
 /* ---- The access-check hook ----
  * Called for every access the path is about to hand to the controller — data (after
@@ -100,72 +104,74 @@ struct mc_access_check {
 };
 typedef mc_status (*mc_access_check_fn)(void *ctx, const struct mc_access_check *chk, struct mc_fault *fault,
                                         struct mc_error *err);
-void mc_lcpu_set_check(struct mc_lcpu *c, mc_access_check_fn fn, void *ctx);
+MC_API void mc_lcpu_set_check(struct mc_lcpu *c, mc_access_check_fn fn, void *ctx);
 /* Let the hook's verdicts on data pages be cached in the TLB entry that translated them (as the
  * CPU caches RMP checks): a page's verdict for one access type (read, write, user or supervisor
  * fetch) is reused on TLB hits while *epoch keeps the value it had when the hook said MC_OK. The
  * hook's owner changes *epoch whenever any verdict may change. NULL: the hook runs on every access.
  * Table accesses, guest-physical accesses and guests with paging off always call the hook. */
-void mc_lcpu_set_check_epoch(struct mc_lcpu *c, const uint32_t *epoch);
+MC_API void mc_lcpu_set_check_epoch(struct mc_lcpu *c, const uint32_t *epoch);
 /* The vCPU's VMPL (SEV-SNP). A change drops the vCPU's TLB entries (cached verdicts are per VMPL). */
-void mc_lcpu_set_vmpl(struct mc_lcpu *c, unsigned vmpl);
-unsigned mc_lcpu_vmpl(const struct mc_lcpu *c);
+MC_API void mc_lcpu_set_vmpl(struct mc_lcpu *c, unsigned vmpl);
+MC_API unsigned mc_lcpu_vmpl(const struct mc_lcpu *c);
 /* SEV-SNP active for this vCPU (the hook sees it in mc_access_check.snp). */
-void mc_lcpu_set_snp(struct mc_lcpu *c, bool snp);
-bool mc_lcpu_snp(const struct mc_lcpu *c);
-enum memctl_requester mc_lcpu_requester(const struct mc_lcpu *c);
+MC_API void mc_lcpu_set_snp(struct mc_lcpu *c, bool snp);
+MC_API bool mc_lcpu_snp(const struct mc_lcpu *c);
+MC_API enum memctl_requester mc_lcpu_requester(const struct mc_lcpu *c);
 
 /* ---- Registers and TLB maintenance ---- */
-void mc_lcpu_get_regs(const struct mc_lcpu *c, struct mc_paging_regs *r);
+MC_API void mc_lcpu_get_regs(const struct mc_lcpu *c, struct mc_paging_regs *r);
 /* One MOV to CR / WRMSR EFER (no architectural checks here: the caller raises #GP first). */
-void mc_lcpu_set_reg(struct mc_lcpu *c, enum mc_creg reg, uint64_t val);
+MC_API void mc_lcpu_set_reg(struct mc_lcpu *c, enum mc_creg reg, uint64_t val);
 /* All four as MOV CR0, CR4, EFER, CR3 (the CR3 write flushes even when the value is unchanged). */
-void mc_lcpu_set_regs(struct mc_lcpu *c, const struct mc_paging_regs *r);
-void mc_lcpu_invlpg(struct mc_lcpu *c, uint64_t va);
-void mc_lcpu_invlpga(struct mc_lcpu *c, uint64_t va, uint32_t asid);
+MC_API void mc_lcpu_set_regs(struct mc_lcpu *c, const struct mc_paging_regs *r);
+MC_API void mc_lcpu_invlpg(struct mc_lcpu *c, uint64_t va);
+MC_API void mc_lcpu_invlpga(struct mc_lcpu *c, uint64_t va, uint32_t asid);
 /* AMD VMCB TLB_CONTROL "flush this guest's entries" / Intel single-context INVVPID: every
  * linear and guest-physical entry tagged asid (or VPID). */
-void mc_lcpu_flush_asid(struct mc_lcpu *c, uint32_t asid);
+MC_API void mc_lcpu_flush_asid(struct mc_lcpu *c, uint32_t asid);
 /* Intel INVEPT single-context (root = EPTP) — also the AMD-side "everything derived from this
  * nCR3": every entry of any tag derived from root. */
-void mc_lcpu_invept(struct mc_lcpu *c, uint64_t root);
-void mc_lcpu_flush_all(struct mc_lcpu *c);
+MC_API void mc_lcpu_invept(struct mc_lcpu *c, uint64_t root);
+MC_API void mc_lcpu_flush_all(struct mc_lcpu *c);
 /* VMRUN with another ASID / VMCS with another VPID: the tag (and SEV key ASID) changes; entries
  * of other tags stay but never match. */
-void mc_lcpu_set_asid(struct mc_lcpu *c, uint32_t asid);
+MC_API void mc_lcpu_set_asid(struct mc_lcpu *c, uint32_t asid);
 /* A new nested root (nCR3 / EPTP); entries derived from other roots stay but never match. */
-void mc_lcpu_set_nested_root(struct mc_lcpu *c, uint64_t root);
+MC_API void mc_lcpu_set_nested_root(struct mc_lcpu *c, uint64_t root);
 
 /* ---- Accesses ----
  * acc: MC_PG_USER and/or MC_PG_FETCH (a write is given by wbuf). flags: MEMCTL_ACC_F_* for the
  * controller (MEMCTL_ACC_F_STREAM: non-temporal whole-line runs). Exactly one of rbuf / wbuf. */
-mc_status mc_lcpu_access(struct mc_lcpu *c, uint64_t va, void *rbuf, const void *wbuf, size_t len, unsigned acc,
+MC_API mc_status mc_lcpu_access(struct mc_lcpu *c, uint64_t va, void *rbuf, const void *wbuf, size_t len, unsigned acc,
                          uint32_t flags, struct mc_fault *fault, struct mc_error *err);
 /* Guest-physical access (nested stage only; gpa without C-bit; priv selects the guest's key).
  * On the host CPU this is a physical access at gpa as issued. Same fault contract. */
-mc_status mc_lcpu_phys_access(struct mc_lcpu *c, uint64_t gpa, bool priv, void *rbuf, const void *wbuf, size_t len,
+MC_API mc_status mc_lcpu_phys_access(struct mc_lcpu *c, uint64_t gpa, bool priv, void *rbuf, const void *wbuf, size_t len,
                               struct mc_fault *fault, struct mc_error *err);
 /* Bulk copy like REP MOVS with non-temporal stores: page-granular chunks through this path; a
  * fault leaves the chunks before it copied (REP MOVS is restartable). */
-mc_status mc_lcpu_copy(struct mc_lcpu *c, uint64_t dst_va, uint64_t src_va, size_t len, struct mc_fault *fault,
+MC_API mc_status mc_lcpu_copy(struct mc_lcpu *c, uint64_t dst_va, uint64_t src_va, size_t len, struct mc_fault *fault,
                        struct mc_error *err);
 /* Translate only (TLB, walks, A/D updates as for an access acc = MC_PG_*). */
-mc_status mc_lcpu_translate(struct mc_lcpu *c, uint64_t va, unsigned acc, struct mc_xlat *out,
+MC_API mc_status mc_lcpu_translate(struct mc_lcpu *c, uint64_t va, unsigned acc, struct mc_xlat *out,
                             struct mc_fault *fault, struct mc_error *err);
 
 /* The guest stage alone (guest tables, their entries fetched through the nested stage): out->gpa
  * and out->priv for va; the final GPA is not translated and nothing enters the TLB. On the host
  * CPU the same as mc_lcpu_translate. */
-mc_status mc_lcpu_guest_walk(struct mc_lcpu *c, uint64_t va, unsigned acc, struct mc_xlat *out,
+MC_API mc_status mc_lcpu_guest_walk(struct mc_lcpu *c, uint64_t va, unsigned acc, struct mc_xlat *out,
                              struct mc_fault *fault, struct mc_error *err);
 
 /* ---- Software walks of nested tables (the hypervisor reading its own NPT/EPT) ----
  * No TLB, no hook: the nested walk of the path above, on its own, through mc as the host.
  * table selects MC_NPF_TABLE instead of MC_NPF_FINAL in a fault. */
-mc_status mc_nested_walk(struct memctl *mc, enum mc_nest nest, uint64_t root, uint64_t gpa, unsigned acc, bool table,
+MC_API mc_status mc_nested_walk(struct memctl *mc, enum mc_nest nest, uint64_t root, uint64_t gpa, unsigned acc, bool table,
                          struct mc_xlat *out, struct mc_fault *fault, struct mc_error *err);
 
 /* The paging mode a platform gives the host: usable address bits and the C-bit (SME/TSME). */
-struct mc_paging_mode mc_paging_mode_of(const struct memctl_platform *p);
+MC_API struct mc_paging_mode mc_paging_mode_of(const struct memctl_platform *p);
+
+MC_END_DECLS
 
 #endif

@@ -18,11 +18,15 @@
 #ifndef MEMCRYPT_LIBVIRT_H
 #define MEMCRYPT_LIBVIRT_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <memcrypt/error.h>
+
+MC_BEGIN_DECLS
 
 #define MC_LV_MAX_XML (1u << 20) /* largest domain XML we read (idAuth alone is ~5.5 KiB) */
 
@@ -120,18 +124,18 @@ struct mc_lv_platform {
  * guest's memory is pinned in host RAM, so a domain fits a platform when this fits in
  * 2^addr_bits bytes; `domain check` and `run` check exactly this. */
 #define MC_LV_HOST_LOW_BYTES (2ull << 20)
-uint64_t mc_libvirt_host_bytes(uint64_t guest_bytes);
+MC_API uint64_t mc_libvirt_host_bytes(uint64_t guest_bytes);
 
 /* Parse a domain XML held in memory (len bytes, need not be NUL-terminated). */
-mc_status mc_libvirt_parse(const char *xml, size_t len, struct mc_lv_domain **out, struct mc_error *err);
+MC_API mc_status mc_libvirt_parse(const char *xml, size_t len, struct mc_lv_domain **out, struct mc_error *err);
 /* Read and parse a file. */
-mc_status mc_libvirt_load(const char *path, struct mc_lv_domain **out, struct mc_error *err);
-void mc_libvirt_free(struct mc_lv_domain *d);
+MC_API mc_status mc_libvirt_load(const char *path, struct mc_lv_domain **out, struct mc_error *err);
+MC_API void mc_libvirt_free(struct mc_lv_domain *d);
 
 /* Facts of a named CPU profile (memcrypt/cpu.h: naples, rome, milan, genoa, ...), decoded from its
  * CPUID values, plus the firmware build and SNP ABI of its generation. MC_E_NOTFOUND lists the
  * known names. */
-mc_status mc_libvirt_platform(const char *name, struct mc_lv_platform *out, struct mc_error *err);
+MC_API mc_status mc_libvirt_platform(const char *name, struct mc_lv_platform *out, struct mc_error *err);
 
 /* Validation flags. */
 #define MC_LV_CHECK_FILES 1u  /* the loader / kernel / initrd files must exist and be readable */
@@ -149,29 +153,36 @@ struct mc_lv_requirements {
     size_t n;
     char msg[MC_LV_MAX_REQ][640];
 };
-void mc_libvirt_requirements(const struct mc_lv_domain *d, struct mc_lv_requirements *out);
+MC_API void mc_libvirt_requirements(const struct mc_lv_domain *d, struct mc_lv_requirements *out);
 
 /* Check d against platform p. On success, fills cbitpos / reducedPhysBits / policy in d when the
  * XML left them out (libvirt's own behaviour at start; QEMU's policy defaults 0x1 / 0x30000).
  * On failure d is unchanged and err says what the platform refuses. */
-mc_status mc_libvirt_validate(struct mc_lv_domain *d, const struct mc_lv_platform *p, unsigned flags,
+MC_API mc_status mc_libvirt_validate(struct mc_lv_domain *d, const struct mc_lv_platform *p, unsigned flags,
                               struct mc_error *err);
 
 /* Number of guests of each kind the platform can run at once (libvirt's maxGuests/maxESGuests). */
-uint32_t mc_libvirt_max_guests(const struct mc_lv_platform *p);
-uint32_t mc_libvirt_max_es_guests(const struct mc_lv_platform *p);
+MC_API uint32_t mc_libvirt_max_guests(const struct mc_lv_platform *p);
+MC_API uint32_t mc_libvirt_max_es_guests(const struct mc_lv_platform *p);
 
 /* libvirt-style <domainCapabilities> for p, written with libxml2's xmlTextWriter. */
-mc_status mc_libvirt_domcaps_xml(const struct mc_lv_platform *p, char **out, struct mc_error *err);
+MC_API mc_status mc_libvirt_domcaps_xml(const struct mc_lv_platform *p, char **out, struct mc_error *err);
 
 /* The QEMU arguments libvirt generates for the fields we model (machine, memory, smp, firmware,
  * direct kernel boot, the sev-guest / sev-snp-guest object), one argument per line, shell-quoted
  * like libvirt's .args files. state_dir is where libvirt would write dh_cert.base64 and
  * session.base64 (NULL: /var/lib/libvirt/qemu/domain--1-NAME, an inactive domain's folder). */
-mc_status mc_libvirt_qemu_args(const struct mc_lv_domain *d, const char *state_dir, char **out,
+MC_API mc_status mc_libvirt_qemu_args(const struct mc_lv_domain *d, const char *state_dir, char **out,
                                struct mc_error *err);
 
 /* "sev", "sev-snp" or "none". */
-const char *mc_libvirt_sectype_name(enum mc_lv_sectype t);
+MC_API const char *mc_libvirt_sectype_name(enum mc_lv_sectype t);
+
+/* The libxml2 the library reads XML with (dlopen()ed the first time XML is used, not linked):
+ * loads it if needed and gives its dotted version and shared-object name (static strings), or
+ * MC_E_UNSUPPORTED with err saying why it cannot be loaded. */
+MC_API mc_status mc_libvirt_xml_runtime(const char **version, const char **soname, struct mc_error *err);
+
+MC_END_DECLS
 
 #endif

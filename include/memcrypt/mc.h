@@ -25,6 +25,8 @@
 #ifndef MEMCRYPT_MC_H
 #define MEMCRYPT_MC_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +34,8 @@
 #include <memcrypt/dram.h>
 #include <memcrypt/engine.h>
 #include <memcrypt/error.h>
+
+MC_BEGIN_DECLS
 
 /* ---------------------------------------------------------------- faults -- */
 
@@ -102,9 +106,9 @@ struct memctl_platform {
 
 /* Validate a platform description (widths, C-bit inside 63:32, K < M, exclusion range
  * contiguous and page aligned). */
-mc_status memctl_platform_check(const struct memctl_platform *p, struct mc_error *err);
+MC_API MC_MUST_CHECK mc_status memctl_platform_check(const struct memctl_platform *p, struct mc_error *err);
 /* Width of the memory address (bits): phys_bits - reduction (SME/TSME), phys_bits - K (TME). */
-unsigned memctl_platform_addr_bits(const struct memctl_platform *p);
+MC_API unsigned memctl_platform_addr_bits(const struct memctl_platform *p);
 
 enum memctl_domain_kind {
     MEMCTL_DOM_PLAIN = 0, /* not encrypted */
@@ -127,10 +131,10 @@ struct memctl_route {
 /* The key-domain choice: PURE function of the descriptor and the platform (no binding state).
  * Address beyond the usable width -> MC_E_FAULT with *fault = #GP(0) (addr = the address).
  * Guest access in a mode without SEV, or a malformed descriptor -> MC_E_INVAL/MC_E_UNSUPPORTED. */
-mc_status memctl_select_domain(const struct memctl_platform *p, const struct memctl_access *a, struct memctl_route *out,
+MC_API mc_status memctl_select_domain(const struct memctl_platform *p, const struct memctl_access *a, struct memctl_route *out,
                            struct mc_fault *fault, struct mc_error *err);
 /* "host", "tsme", "asid 5", "keyid 3", "plaintext" into buf. */
-const char *memctl_domain_name(struct memctl_domain d, char *buf, size_t n);
+MC_API const char *memctl_domain_name(struct memctl_domain d, char *buf, size_t n);
 
 /* ------------------------------------------------------------ controller -- */
 
@@ -150,74 +154,76 @@ struct memctl;
 
 /* Create a controller over engine e and DRAM d (borrowed). max_asid = highest ASID that may be
  * bound (CPUID 8000_001F ECX); geometry NULL = defaults. */
-mc_status memctl_create(const struct memctl_platform *p, const struct memctl_cache_geom *g, uint32_t max_asid, struct mc_engine *e,
+MC_API mc_status memctl_create(const struct memctl_platform *p, const struct memctl_cache_geom *g, uint32_t max_asid, struct mc_engine *e,
                     struct mc_dram *d, struct memctl **out, struct mc_error *err);
 /* Wipes cached plaintext and frees (no write-back: like a power cut). NULL is fine. */
-void memctl_destroy(struct memctl *mc);
+MC_API void memctl_destroy(struct memctl *mc);
 
-const struct memctl_platform *memctl_get_platform(const struct memctl *mc);
+MC_API const struct memctl_platform *memctl_get_platform(const struct memctl *mc);
 /* Change the platform (BIOS / TME activation). Writes back and invalidates the cache first
  * (with the old bindings). Bindings that the new mode cannot use are dropped. */
-mc_status memctl_set_platform(struct memctl *mc, const struct memctl_platform *p, struct mc_error *err);
+MC_API mc_status memctl_set_platform(struct memctl *mc, const struct memctl_platform *p, struct mc_error *err);
 
 /* Bindings. A slot is an engine slot handle; MC_E_STATE if it does not exist. Rebinding a
  * domain does not touch the cache (lines keep their tag and are written back under the new
  * key, like PCONFIG); unbinding writes back and invalidates that domain's lines first. */
-mc_status memctl_bind_host(struct memctl *mc, mc_slot slot, struct mc_error *err);
-mc_status memctl_bind_tsme(struct memctl *mc, mc_slot slot, struct mc_error *err);
-mc_status memctl_bind_asid(struct memctl *mc, uint32_t asid, mc_slot slot, struct mc_error *err);
-mc_status memctl_unbind_asid(struct memctl *mc, uint32_t asid, struct mc_error *err);
+MC_API mc_status memctl_bind_host(struct memctl *mc, mc_slot slot, struct mc_error *err);
+MC_API mc_status memctl_bind_tsme(struct memctl *mc, mc_slot slot, struct mc_error *err);
+MC_API mc_status memctl_bind_asid(struct memctl *mc, uint32_t asid, mc_slot slot, struct mc_error *err);
+MC_API mc_status memctl_unbind_asid(struct memctl *mc, uint32_t asid, struct mc_error *err);
 /* 0 when unbound. */
-mc_slot memctl_asid_slot(const struct memctl *mc, uint32_t asid);
+MC_API mc_slot memctl_asid_slot(const struct memctl *mc, uint32_t asid);
 #define MEMCTL_KEYID_NOENCRYPT ((mc_slot)0xFFFFFFFFu)
 #define MEMCTL_KEYID_UNBOUND ((mc_slot)0)
 /* Intel: bind KeyID (0 .. 2^K-1) to a slot, to MEMCTL_KEYID_NOENCRYPT or MEMCTL_KEYID_UNBOUND. */
-mc_status memctl_set_keyid(struct memctl *mc, uint32_t keyid, mc_slot slot_or_noenc, struct mc_error *err);
-mc_slot memctl_keyid_slot(const struct memctl *mc, uint32_t keyid);
+MC_API mc_status memctl_set_keyid(struct memctl *mc, uint32_t keyid, mc_slot slot_or_noenc, struct mc_error *err);
+MC_API mc_slot memctl_keyid_slot(const struct memctl *mc, uint32_t keyid);
 /* Intel: TME exclusion range (base/mask as in MSRs 0x984/0x983 bits [M-1:12]); enable=false clears. */
-mc_status memctl_set_tme_exclusion(struct memctl *mc, bool enable, uint64_t base, uint64_t mask, struct mc_error *err);
+MC_API mc_status memctl_set_tme_exclusion(struct memctl *mc, bool enable, uint64_t base, uint64_t mask, struct mc_error *err);
 
 /* Route with bindings: domain plus the slot (0 = plaintext). MC_E_STATE if the domain has no key. */
-mc_status memctl_route(const struct memctl *mc, const struct memctl_access *a, struct memctl_route *out, mc_slot *slot,
+MC_API mc_status memctl_route(const struct memctl *mc, const struct memctl_access *a, struct memctl_route *out, mc_slot *slot,
                    struct mc_fault *fault, struct mc_error *err);
 
 /* Reads/writes a->size bytes at a->addr (any alignment). Nothing is changed on failure. */
-mc_status memctl_read(struct memctl *mc, const struct memctl_access *a, void *buf, struct mc_fault *fault, struct mc_error *err);
-mc_status memctl_write(struct memctl *mc, const struct memctl_access *a, const void *buf, struct mc_fault *fault,
+MC_API mc_status memctl_read(struct memctl *mc, const struct memctl_access *a, void *buf, struct mc_fault *fault, struct mc_error *err);
+MC_API mc_status memctl_write(struct memctl *mc, const struct memctl_access *a, const void *buf, struct mc_fault *fault,
                    struct mc_error *err);
 
 /* CLFLUSH: write back + invalidate the line for the address and domain as issued (a->size
  * ignored). */
-mc_status memctl_clflush(struct memctl *mc, const struct memctl_access *a, struct mc_fault *fault, struct mc_error *err);
+MC_API mc_status memctl_clflush(struct memctl *mc, const struct memctl_access *a, struct mc_fault *fault, struct mc_error *err);
 /* CLFLUSH of every line of the host's plaintext range [pa, pa+len) (C=0 host accesses; what
  * KVM's sev_clflush_pages does before the firmware reads host pages). A range larger than the
  * cache writes back the whole plaintext domain instead (same effect, fewer lookups). */
-mc_status memctl_clflush_range(struct memctl *mc, uint64_t pa, uint64_t len, struct mc_error *err);
+MC_API mc_status memctl_clflush_range(struct memctl *mc, uint64_t pa, uint64_t len, struct mc_error *err);
 /* WBINVD: write back and invalidate every line. */
-mc_status memctl_wbinvd(struct memctl *mc, struct mc_error *err);
+MC_API mc_status memctl_wbinvd(struct memctl *mc, struct mc_error *err);
 /* INVD-like: drop every line without write-back (reset / power loss). */
-void memctl_cache_drop_all(struct memctl *mc);
+MC_API void memctl_cache_drop_all(struct memctl *mc);
 /* VM_PAGE_FLUSH: write back and invalidate the lines of the 4 KiB page at memory address pa
  * (C-bit stripped) tagged with ASID asid (> 0). */
-mc_status memctl_vm_page_flush(struct memctl *mc, uint64_t pa, uint32_t asid, struct mc_error *err);
+MC_API mc_status memctl_vm_page_flush(struct memctl *mc, uint64_t pa, uint32_t asid, struct mc_error *err);
 /* Write back + invalidate every line of one domain. */
-mc_status memctl_flush_domain(struct memctl *mc, struct memctl_domain d, struct mc_error *err);
+MC_API mc_status memctl_flush_domain(struct memctl *mc, struct memctl_domain d, struct mc_error *err);
 
 /* Reset (power cycle): drop the cache without write-back, destroy every engine slot bound to
  * a domain (host, TSME, ASIDs, KeyIDs) and clear every binding. */
-void memctl_reset(struct memctl *mc);
+MC_API void memctl_reset(struct memctl *mc);
 
 /* An observer of every write the controller takes (host CPU, guest, device, firmware), called
  * after the write with the memory address (C-bit / KeyID removed), the length and the key domain
  * it was written under. For tools that draw memory by key (memcrypt --html); the place where a
  * per-page RMP state will be reported too. fn NULL removes it. Not called for the DRAM raw port. */
 typedef void (*memctl_write_observer_fn)(void *ctx, uint64_t pa, uint64_t len, struct memctl_domain dom);
-void memctl_set_write_observer(struct memctl *mc, memctl_write_observer_fn fn, void *ctx);
+MC_API void memctl_set_write_observer(struct memctl *mc, memctl_write_observer_fn fn, void *ctx);
 
-void memctl_cache_get_stats(const struct memctl *mc, struct memctl_cache_stats *s);
-uint64_t memctl_cache_size(const struct memctl *mc);
-unsigned memctl_cache_ways(const struct memctl *mc);
-struct mc_engine *memctl_get_engine(struct memctl *mc);
-struct mc_dram *memctl_get_dram(struct memctl *mc);
+MC_API void memctl_cache_get_stats(const struct memctl *mc, struct memctl_cache_stats *s);
+MC_API uint64_t memctl_cache_size(const struct memctl *mc);
+MC_API unsigned memctl_cache_ways(const struct memctl *mc);
+MC_API struct mc_engine *memctl_get_engine(struct memctl *mc);
+MC_API struct mc_dram *memctl_get_dram(struct memctl *mc);
+
+MC_END_DECLS
 
 #endif

@@ -15,12 +15,16 @@
 #ifndef MEMCRYPT_MEASURE_H
 #define MEMCRYPT_MEASURE_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <memcrypt/error.h>
 #include <memcrypt/vmsa.h>
+
+MC_BEGIN_DECLS
 
 #define MC_MEASURE_MAX_DIGEST 48
 #define MC_MEASURE_MAX_VCPUS 4096
@@ -44,7 +48,7 @@ enum mc_snp_page_type {
     MC_SNP_PAGE_CPUID = 6,
 };
 /* Name of an SNP page type ("NORMAL", ...); "?" when unknown. */
-const char *mc_snp_page_type_name(unsigned type);
+MC_API const char *mc_snp_page_type_name(unsigned type);
 
 /* One measured unit: an SNP 4 KiB page, or for SEV/SEV-ES one LAUNCH_UPDATE region
  * (type 0 = DATA, MC_SNP_PAGE_VMSA = VMSA). */
@@ -93,7 +97,7 @@ struct mc_measure_input {
  * SEV-ES) or 48 (SNP modes). Refuses requests the image cannot support (missing reset block,
  * hashes-table entry or SNP_KERNEL_HASHES section, unknown section types) with a message that
  * names what is missing. */
-mc_status mc_measure(const struct mc_measure_input *in, uint8_t *out, size_t *out_len, struct mc_error *err);
+MC_API mc_status mc_measure(const struct mc_measure_input *in, uint8_t *out, size_t *out_len, struct mc_error *err);
 
 /* A memo of the work that depends on the firmware image alone: its SNP page chain (the
  * snp:ovmf-hash prefix) and the SHA-256 state after its bytes (SEV, SEV-ES). A measurement
@@ -103,31 +107,30 @@ mc_status mc_measure(const struct mc_measure_input *in, uint8_t *out, size_t *ou
  * page). For many measurements of one image in one process (`measure --batch`). Not
  * thread-safe: one memo per thread. */
 struct mc_measure_memo;
-mc_status mc_measure_memo_new(struct mc_measure_memo **out, struct mc_error *err);
-void mc_measure_memo_free(struct mc_measure_memo *m);
+MC_API mc_status mc_measure_memo_new(struct mc_measure_memo **out, struct mc_error *err);
+MC_API void mc_measure_memo_free(struct mc_measure_memo *m);
 /* How many measurements found their image in the memo (for tests and benchmarks). */
-unsigned long mc_measure_memo_hits(const struct mc_measure_memo *m);
+MC_API unsigned long mc_measure_memo_hits(const struct mc_measure_memo *m);
 
 /* The kernel part of those checks alone: can this OVMF image measure a kernel/initrd/command line
  * in this mode? Lets a caller refuse before it reads (possibly large) kernel files. */
-mc_status mc_measure_kernel_supported(enum mc_measure_mode mode, const uint8_t *ovmf, size_t ovmf_len,
+MC_API mc_status mc_measure_kernel_supported(enum mc_measure_mode mode, const uint8_t *ovmf, size_t ovmf_len,
                                       struct mc_error *err);
 
 /* The QEMU kernel-hashes table (SEV API §12): header GUID, cmdline/initrd/kernel SHA-256 entries,
  * zero padded to MC_SEV_HASHES_TABLE_LEN. initrd NULL = no initrd; cmdline NULL = none. */
-mc_status mc_sev_hashes_table(const uint8_t *kernel, size_t kernel_len, const uint8_t *initrd, size_t initrd_len,
+MC_API mc_status mc_sev_hashes_table(const uint8_t *kernel, size_t kernel_len, const uint8_t *initrd, size_t initrd_len,
                               const char *cmdline, uint8_t out[MC_SEV_HASHES_TABLE_LEN], struct mc_error *err);
 
 /* SEV (legacy) launch digest from an OVMF image and an optional hashes table (NULL = none):
  * SHA-256(ovmf ‖ table). Shared with the SEV firmware's `run` path. */
-mc_status mc_sev_launch_digest(const uint8_t *ovmf, size_t ovmf_len, const uint8_t *table, size_t table_len,
+MC_API mc_status mc_sev_launch_digest(const uint8_t *ovmf, size_t ovmf_len, const uint8_t *table, size_t table_len,
                                uint8_t out[32], struct mc_error *err);
 
 /* Name of a mode as the reference tool spells it ("snp", "seves", "sev", "snp:ovmf-hash",
  * "snp:svsm") and its parser. */
-const char *mc_measure_mode_name(enum mc_measure_mode m);
-mc_status mc_measure_mode_parse(const char *s, enum mc_measure_mode *out, struct mc_error *err);
-
+MC_API const char *mc_measure_mode_name(enum mc_measure_mode m);
+MC_API mc_status mc_measure_mode_parse(const char *s, enum mc_measure_mode *out, struct mc_error *err);
 
 /* ------------------------------------------------------------ launch plans -- */
 
@@ -149,9 +152,8 @@ struct mc_snp_plan {
     uint8_t *data;             /* n pages of bytes */
     uint8_t expected_ld[48];   /* what mc_measure computes for the same inputs */
 };
-mc_status mc_snp_plan_build(const struct mc_measure_input *in, struct mc_snp_plan *out, struct mc_error *err);
-void mc_snp_plan_free(struct mc_snp_plan *p);
-
+MC_API mc_status mc_snp_plan_build(const struct mc_measure_input *in, struct mc_snp_plan *out, struct mc_error *err);
+MC_API void mc_snp_plan_free(struct mc_snp_plan *p);
 
 /* ------------------------------------------------------------- transcripts -- */
 
@@ -166,8 +168,8 @@ struct mc_measure_transcript {
     size_t n, cap;
     bool failed; /* out of memory while recording: the transcript is incomplete */
 };
-void mc_measure_transcript_step(void *transcript, const struct mc_measure_step *step);
-void mc_measure_transcript_free(struct mc_measure_transcript *t);
+MC_API void mc_measure_transcript_step(void *transcript, const struct mc_measure_step *step);
+MC_API void mc_measure_transcript_free(struct mc_measure_transcript *t);
 
 /* Where two transcripts part. index == SIZE_MAX and identical == true when they do not. */
 struct mc_measure_diff {
@@ -175,7 +177,9 @@ struct mc_measure_diff {
     size_t index;      /* first differing step (or the length of the shorter one) */
     char reason[512];  /* which field differs, for a person */
 };
-void mc_measure_transcript_diff(const struct mc_measure_transcript *a, const struct mc_measure_transcript *b,
+MC_API void mc_measure_transcript_diff(const struct mc_measure_transcript *a, const struct mc_measure_transcript *b,
                                 struct mc_measure_diff *d);
+
+MC_END_DECLS
 
 #endif

@@ -29,6 +29,8 @@
 #ifndef MEMCRYPT_MIGRATE_H
 #define MEMCRYPT_MIGRATE_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +38,8 @@
 #include <memcrypt/board.h>
 #include <memcrypt/error.h>
 #include <memcrypt/vm.h>
+
+MC_BEGIN_DECLS
 
 #define MC_MIGRATE_MAGIC "MCSEVMIG"
 #define MC_MIGRATE_VERSION 1u
@@ -54,7 +58,7 @@ struct mc_migrate_target {
     size_t amd_len;
 };
 /* PDH_CERT_EXPORT through dst's mailbox, and the ASK-signed CEK, ASK and ARK of its chip. */
-mc_status mc_migrate_target_info(struct mc_board *dst, struct mc_migrate_target *t, struct mc_error *err);
+MC_API mc_status mc_migrate_target_info(struct mc_board *dst, struct mc_migrate_target *t, struct mc_error *err);
 
 struct mc_migrate_opts {
     uint32_t chunk;          /* bytes per data packet: 16..0x5000, multiple of 16; 0 = 4096 (a page, as QEMU) */
@@ -78,15 +82,15 @@ struct mc_migrate_stats {
  * vCPU's VMSA for SEV-ES) as a packet, SEND_FINISH; the stream goes to w. On success the source
  * guest is destroyed and *vm set to NULL. On failure after SEND_START the source cancels
  * (SEND_CANCEL) and the guest keeps running there. stats may be NULL. */
-mc_status mc_migrate_send(struct mc_board *src, struct mc_vm **vm, const struct mc_migrate_target *t,
+MC_API mc_status mc_migrate_send(struct mc_board *src, struct mc_vm **vm, const struct mc_migrate_target *t,
                           const struct mc_migrate_opts *o, mc_migrate_write_fn w, void *wctx,
                           struct mc_migrate_stats *stats, struct mc_error *err);
 /* Receive a stream on dst: RECEIVE_START, every packet, RECEIVE_FINISH; *out is the guest,
  * RUNNING with the source's memory and vCPU state. On any failure no guest is left on dst. */
-mc_status mc_migrate_receive(struct mc_board *dst, mc_migrate_read_fn r, void *rctx, struct mc_vm **out,
+MC_API mc_status mc_migrate_receive(struct mc_board *dst, mc_migrate_read_fn r, void *rctx, struct mc_vm **out,
                              struct mc_migrate_stats *stats, struct mc_error *err);
 /* Both in one process, packet by packet (no stream buffer): *vm moves from src to dst. */
-mc_status mc_migrate(struct mc_board *src, struct mc_vm **vm, struct mc_board *dst, const struct mc_migrate_opts *o,
+MC_API mc_status mc_migrate(struct mc_board *src, struct mc_vm **vm, struct mc_board *dst, const struct mc_migrate_opts *o,
                      struct mc_vm **out, struct mc_migrate_stats *stats, struct mc_error *err);
 
 /* ---- Saved guests ("memcrypt run --save", "memcrypt migrate --guest") --------------------------
@@ -116,13 +120,13 @@ struct mc_guest_file_info {
 };
 /* Save *vm (RUNNING on b) into *file (malloc'd, *len bytes); the guest leaves b (*vm = NULL). On
  * failure the guest keeps running. o->shared names the guest's shared pages. */
-mc_status mc_guest_save(struct mc_board *b, struct mc_vm **vm, const struct mc_migrate_opts *o, uint8_t **file,
+MC_API mc_status mc_guest_save(struct mc_board *b, struct mc_vm **vm, const struct mc_migrate_opts *o, uint8_t **file,
                         size_t *len, struct mc_error *err);
 /* Check a saved guest's header and stream header without a board (info may be NULL). */
-mc_status mc_guest_file_info(const uint8_t *file, size_t len, struct mc_guest_file_info *info, struct mc_error *err);
+MC_API mc_status mc_guest_file_info(const uint8_t *file, size_t len, struct mc_guest_file_info *info, struct mc_error *err);
 /* Continue a saved guest on b (the chip that saved it): *out RUNNING. info (may be NULL) gets the
  * header, incl. the shared ranges to pass on at the next save or migration. */
-mc_status mc_guest_restore(struct mc_board *b, const uint8_t *file, size_t len, struct mc_vm **out,
+MC_API mc_status mc_guest_restore(struct mc_board *b, const uint8_t *file, size_t len, struct mc_vm **out,
                            struct mc_guest_file_info *info, struct mc_error *err);
 
 /* A growable in-memory stream, for callers who keep or alter it (mc_migrate_write_fn /
@@ -131,8 +135,10 @@ struct mc_migrate_buf {
     uint8_t *data;
     size_t len, cap, pos; /* pos: read position */
 };
-mc_status mc_migrate_buf_write(void *ctx, const void *buf, size_t len, struct mc_error *err);
-mc_status mc_migrate_buf_read(void *ctx, void *buf, size_t len, struct mc_error *err);
-void mc_migrate_buf_free(struct mc_migrate_buf *b);
+MC_API mc_status mc_migrate_buf_write(void *ctx, const void *buf, size_t len, struct mc_error *err);
+MC_API mc_status mc_migrate_buf_read(void *ctx, void *buf, size_t len, struct mc_error *err);
+MC_API void mc_migrate_buf_free(struct mc_migrate_buf *b);
+
+MC_END_DECLS
 
 #endif

@@ -15,11 +15,15 @@
 #ifndef MEMCRYPT_OVMF_H
 #define MEMCRYPT_OVMF_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <memcrypt/error.h>
+
+MC_BEGIN_DECLS
 
 /* Images larger than this are refused (the x86 flash window below 4 GiB is 16 MiB in QEMU;
  * the limit leaves room for SVSM images). */
@@ -64,14 +68,14 @@ struct mc_ovmf {
 
 /* Parse an image that ends at guest physical address end_gpa (MC_OVMF_FOUR_GB for OVMF).
  * In: data/size (borrowed). Out: *out filled on success; untouched on failure. */
-mc_status mc_ovmf_parse(const uint8_t *data, size_t size, uint64_t end_gpa, struct mc_ovmf *out,
+MC_API mc_status mc_ovmf_parse(const uint8_t *data, size_t size, uint64_t end_gpa, struct mc_ovmf *out,
                         struct mc_error *err);
 
 /* True when the metadata lists a section of this type. */
-bool mc_ovmf_has_section(const struct mc_ovmf *o, uint32_t type);
+MC_API bool mc_ovmf_has_section(const struct mc_ovmf *o, uint32_t type);
 
 /* "SNP_SEC_MEM", ... or NULL for an unknown type. */
-const char *mc_ovmf_section_name(uint32_t type);
+MC_API const char *mc_ovmf_section_name(uint32_t type);
 
 /* Well-known GUIDs in the footer table, as text. */
 #define MC_OVMF_GUID_TABLE_FOOTER "96b582de-1fb2-45f7-baea-a366c55a082d"
@@ -81,8 +85,7 @@ const char *mc_ovmf_section_name(uint32_t type);
 #define MC_OVMF_GUID_SEV_METADATA "dc886566-984a-4798-a75e-5585a7bf67cc"
 #define MC_OVMF_GUID_SVSM_INFO "a789a612-0597-4c4b-a49f-cbb1fe9d1ddd"
 
-/* Parse "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into the 16-byte EFI (mixed-endian, bytes_le)
- * form used in firmware tables. Returns false on malformed text. */
-bool mc_guid_to_le(const char *text, uint8_t out[16]);
+
+MC_END_DECLS
 
 #endif

@@ -18,11 +18,15 @@
 #ifndef MEMCRYPT_PAGING_H
 #define MEMCRYPT_PAGING_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
 #include <memcrypt/error.h>
 #include <memcrypt/mc.h>
+
+MC_BEGIN_DECLS
 
 /* Page-table entry bits. */
 #define MC_PTE_P (1ull << 0)
@@ -110,7 +114,7 @@ struct mc_xlat {
 /* Translate va. On a fault returns MC_E_FAULT and fills *fault (#PF: vector 14, error code,
  * addr = va; or whatever the io callback reported). Non-canonical va -> #GP(0). With
  * mode->format == MC_PT_EPT, va is a guest-physical address and faults are EPT faults. */
-mc_status mc_walk(const struct mc_paging_mode *mode, const struct mc_pt_io *io, const struct mc_paging_regs *regs,
+MC_API mc_status mc_walk(const struct mc_paging_mode *mode, const struct mc_pt_io *io, const struct mc_paging_regs *regs,
                   uint64_t va, unsigned acc, struct mc_xlat *out, struct mc_fault *fault, struct mc_error *err);
 
 /* --------------------------------------------------------------------- TLB -- */
@@ -124,23 +128,25 @@ struct mc_tlb_stats {
  * 1 GiB translations (1 GiB pages are held per 2 MiB granule). The 4 KiB array is two-way
  * set-associative (a new entry takes a free way or the one not used last), the large one
  * direct-mapped. */
-mc_status mc_tlb_create(unsigned entries, struct mc_tlb **out, struct mc_error *err);
-void mc_tlb_destroy(struct mc_tlb *t);
+MC_API mc_status mc_tlb_create(unsigned entries, struct mc_tlb **out, struct mc_error *err);
+MC_API void mc_tlb_destroy(struct mc_tlb *t);
 /* Cached translation for (tag, va) satisfying acc, or false. A write to a page whose dirty bit
  * is not yet set misses (so the walker sets D). */
-bool mc_tlb_lookup(struct mc_tlb *t, uint32_t tag, uint64_t va, unsigned acc, const struct mc_paging_regs *regs,
+MC_API bool mc_tlb_lookup(struct mc_tlb *t, uint32_t tag, uint64_t va, unsigned acc, const struct mc_paging_regs *regs,
                    struct mc_xlat *out);
-void mc_tlb_insert(struct mc_tlb *t, uint32_t tag, uint64_t va, const struct mc_xlat *x);
+MC_API void mc_tlb_insert(struct mc_tlb *t, uint32_t tag, uint64_t va, const struct mc_xlat *x);
 /* MOV CR3: drop non-global entries of tag (global ones too when CR4.PGE is clear). */
-void mc_tlb_flush_nonglobal(struct mc_tlb *t, uint32_t tag, bool keep_global);
+MC_API void mc_tlb_flush_nonglobal(struct mc_tlb *t, uint32_t tag, bool keep_global);
 /* INVLPG: drop every entry of tag covering va (any page size, global or not). */
-void mc_tlb_invlpg(struct mc_tlb *t, uint32_t tag, uint64_t va);
-void mc_tlb_flush_all(struct mc_tlb *t);
-void mc_tlb_get_stats(const struct mc_tlb *t, struct mc_tlb_stats *s);
+MC_API void mc_tlb_invlpg(struct mc_tlb *t, uint32_t tag, uint64_t va);
+MC_API void mc_tlb_flush_all(struct mc_tlb *t);
+MC_API void mc_tlb_get_stats(const struct mc_tlb *t, struct mc_tlb_stats *s);
 
 /* Translate with the TLB: lookup, else walk and insert. */
-mc_status mc_translate(struct mc_tlb *t, uint32_t tag, const struct mc_paging_mode *mode, const struct mc_pt_io *io,
+MC_API mc_status mc_translate(struct mc_tlb *t, uint32_t tag, const struct mc_paging_mode *mode, const struct mc_pt_io *io,
                        const struct mc_paging_regs *regs, uint64_t va, unsigned acc, struct mc_xlat *out,
                        struct mc_fault *fault, struct mc_error *err);
+
+MC_END_DECLS
 
 #endif

@@ -16,12 +16,16 @@
 #ifndef MEMCRYPT_PCONFIG_H
 #define MEMCRYPT_PCONFIG_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <memcrypt/error.h>
 #include <memcrypt/tme.h>
+
+MC_BEGIN_DECLS
 
 #define MC_PCONFIG_LEAF_MKTME_KEY_PROGRAM 0u
 #define MC_PCONFIG_TARGET_MKTME 1u /* CPUID.1BH target identifier */
@@ -43,7 +47,7 @@ enum mc_pconfig_status {
     MC_PCONFIG_INVALID_ENC_ALG = 4,
     MC_PCONFIG_DEVICE_BUSY = 5,
 };
-const char *mc_pconfig_status_name(uint64_t rax); /* "INVALID_KEYID", ...; never NULL */
+MC_API const char *mc_pconfig_status_name(uint64_t rax); /* "INVALID_KEYID", ...; never NULL */
 
 /* MKTME_KEY_PROGRAM_STRUCT as bytes in memory (little-endian). 192 bytes are defined; the
  * structure is 256-byte aligned, so the type is 256 bytes (as Linux declares it). Decode with
@@ -71,10 +75,10 @@ struct mc_mktme_key_program {
     bool rsvd_nonzero; /* some byte of 6..63 is non-zero */
 };
 /* Decode the first 192 bytes of buf (len >= 192, else MC_E_FORMAT). */
-mc_status mc_mktme_kp_decode(const uint8_t *buf, size_t len, struct mc_mktme_key_program *out, struct mc_error *err);
+MC_API mc_status mc_mktme_kp_decode(const uint8_t *buf, size_t len, struct mc_mktme_key_program *out, struct mc_error *err);
 /* Encode into 192 bytes (reserved bytes zero; ctrl_rsvd and rsvd_nonzero are encoded as given:
  * rsvd_nonzero sets byte 6 to 1, for tests of the #GP path). */
-void mc_mktme_kp_encode(const struct mc_mktme_key_program *kp, uint8_t out[MC_MKTME_KP_SIZE]);
+MC_API void mc_mktme_kp_encode(const struct mc_mktme_key_program *kp, uint8_t out[MC_MKTME_KP_SIZE]);
 
 /* Prefix bits of the PCONFIG instruction (decode information). */
 #define MC_PCONFIG_PFX_LOCK (1u << 0)
@@ -114,7 +118,7 @@ typedef mc_status (*mc_pconfig_read_fn)(void *ctx, uint64_t la, void *buf, size_
  * MC_OK: the instruction completed; cpu->rax holds the status, cpu->rflags the flags.
  * MC_E_FAULT: *ev holds #UD, #GP(0), #PF or a VM exit; cpu and the key table are unchanged.
  * Other: a C-level error (e.g. the backend could not import the key); nothing changed. */
-mc_status mc_pconfig(struct mc_tme *t, struct mc_pconfig_cpu *cpu, mc_pconfig_read_fn read, void *read_ctx,
+MC_API mc_status mc_pconfig(struct mc_tme *t, struct mc_pconfig_cpu *cpu, mc_pconfig_read_fn read, void *read_ctx,
                      struct mc_tme_event *ev, struct mc_error *err);
 
 /* PCONFIG on a board's host CPU, with the structure read through the host's paging:
@@ -122,6 +126,8 @@ mc_status mc_pconfig(struct mc_tme *t, struct mc_pconfig_cpu *cpu, mc_pconfig_re
 
 /* CPUID.(EAX=1BH, ECX=subleaf) for this unit: subleaf 0 lists target 1 (MKTME) when PCONFIG is
  * enumerated; every other subleaf is invalid (all zero). */
-void mc_pconfig_cpuid_1b(const struct mc_tme *t, uint32_t subleaf, uint32_t out[4]);
+MC_API void mc_pconfig_cpuid_1b(const struct mc_tme *t, uint32_t subleaf, uint32_t out[4]);
+
+MC_END_DECLS
 
 #endif

@@ -21,6 +21,8 @@
 #ifndef MEMCRYPT_PSP_H
 #define MEMCRYPT_PSP_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +30,8 @@
 #include <memcrypt/error.h>
 #include <memcrypt/fw_status.h>
 #include <memcrypt/sev_api.h>
+
+MC_BEGIN_DECLS
 
 struct mc_rng;
 struct mc_psp;
@@ -112,11 +116,11 @@ struct mc_psp_config {
  * checked now (corrupt, truncated or written for another platform -> MC_E_FORMAT with a message
  * naming the file); a missing file is created with a fresh chip secret. A symbolic link as
  * state_path is followed: its target is read, locked and replaced (the link stays). */
-mc_status mc_psp_create(const struct mc_psp_config *cfg, const struct mc_psp_mem *mem, struct mc_rng *rng,
+MC_API mc_status mc_psp_create(const struct mc_psp_config *cfg, const struct mc_psp_mem *mem, struct mc_rng *rng,
                         struct mc_psp **out, struct mc_error *err);
 /* Wipes every secret, releases the state file's lock and frees. NULL is fine. Does not touch
  * DRAM or the memory controller. */
-void mc_psp_destroy(struct mc_psp *psp);
+MC_API void mc_psp_destroy(struct mc_psp *psp);
 
 /* The state file is shared by processes (CLI commands, an emulated /dev/sev): one exclusive lock
  * (flock(2) on STATE.lock beside it) covers each read-modify-write. mc_psp_create takes the lock
@@ -129,19 +133,19 @@ void mc_psp_destroy(struct mc_psp *psp);
  * before the next. While released, a command that would change the persistent state fails with
  * HWERROR_PLATFORM and a sentence saying so; the others run on the state last read. Without a
  * state file both calls succeed and do nothing. */
-mc_status mc_psp_state_acquire(struct mc_psp *psp, unsigned wait_ms, struct mc_error *err);
-void mc_psp_state_release(struct mc_psp *psp);
-bool mc_psp_state_locked(const struct mc_psp *psp);
+MC_API mc_status mc_psp_state_acquire(struct mc_psp *psp, unsigned wait_ms, struct mc_error *err);
+MC_API void mc_psp_state_release(struct mc_psp *psp);
+MC_API bool mc_psp_state_locked(const struct mc_psp *psp);
 /* The platform a state file was written for (its profile name, NUL-terminated, into name[32]),
  * read without taking its lock (the name never changes). MC_E_IO/MC_E_NOTFOUND when it cannot be
  * read, MC_E_FORMAT when it is not a state file. */
-mc_status mc_psp_state_file_platform(const char *path, char name[32], struct mc_error *err);
+MC_API mc_status mc_psp_state_file_platform(const char *path, char name[32], struct mc_error *err);
 
 /* The mailbox: run command `cmd` with its buffer at system-physical address buf_paddr (ignored
  * for commands without a buffer). *fw_status always receives the firmware status. Returns
  * MC_OK whenever the firmware produced a status (including failures: then err, if given,
  * holds a sentence explaining which check failed); MC_E_INVAL for NULL arguments. */
-mc_status mc_psp_command(struct mc_psp *psp, uint32_t cmd, uint64_t buf_paddr, uint32_t *fw_status,
+MC_API mc_status mc_psp_command(struct mc_psp *psp, uint32_t cmd, uint64_t buf_paddr, uint32_t *fw_status,
                          struct mc_error *err);
 
 /* Register-level view of the same mailbox ("sevv2" MMIO offsets, Rome and later). Writing
@@ -153,16 +157,16 @@ mc_status mc_psp_command(struct mc_psp *psp, uint32_t cmd, uint64_t buf_paddr, u
 #define MC_PSP_REG_FEATURE 0x109FCu /* bit0 = SEV supported */
 #define MC_PSP_CMDRESP_RESP (1u << 31)
 #define MC_PSP_CMDRESP_IOC 1u
-void mc_psp_mmio_write32(struct mc_psp *psp, uint32_t off, uint32_t val);
-uint32_t mc_psp_mmio_read32(const struct mc_psp *psp, uint32_t off);
+MC_API void mc_psp_mmio_write32(struct mc_psp *psp, uint32_t off, uint32_t val);
+MC_API uint32_t mc_psp_mmio_read32(const struct mc_psp *psp, uint32_t off);
 
 /* A core executed WBINVD (the machine calls this); DF_FLUSH needs every core to have done so
  * since ASIDs last became dirty. core < num_cores, else ignored. */
-void mc_psp_wbinvd(struct mc_psp *psp, unsigned core);
+MC_API void mc_psp_wbinvd(struct mc_psp *psp, unsigned core);
 
 /* Trace of every state change (platform and guest): what = "platform" or "guest". */
 typedef void (*mc_psp_trace_fn)(void *ctx, const char *what, uint32_t handle, uint32_t from, uint32_t to);
-void mc_psp_set_trace(struct mc_psp *psp, mc_psp_trace_fn fn, void *ctx);
+MC_API void mc_psp_set_trace(struct mc_psp *psp, mc_psp_trace_fn fn, void *ctx);
 
 /* SEV-SNP launch log: one call per 4 KiB chunk a successful SNP_LAUNCH_UPDATE measured, in order,
  * after the command committed (a failed command logs nothing). The same fields as the owner's
@@ -179,37 +183,39 @@ struct mc_psp_snp_page {
     const uint8_t *data;   /* VMSA pages: the 4 KiB as measured; else NULL. Valid during the call. */
 };
 typedef void (*mc_psp_snp_log_fn)(void *ctx, const struct mc_psp_snp_page *page);
-void mc_psp_set_snp_log(struct mc_psp *psp, mc_psp_snp_log_fn fn, void *ctx);
+MC_API void mc_psp_set_snp_log(struct mc_psp *psp, mc_psp_snp_log_fn fn, void *ctx);
 
 /* Read-only introspection (the CLI and tests; a real host learns these via PLATFORM_STATUS /
  * GUEST_STATUS). */
-uint32_t mc_psp_platform_state(const struct mc_psp *psp);
-uint32_t mc_psp_snp_state(const struct mc_psp *psp); /* enum mc_snp_pstate */
-uint32_t mc_psp_snp_guest_count(const struct mc_psp *psp);
+MC_API uint32_t mc_psp_platform_state(const struct mc_psp *psp);
+MC_API uint32_t mc_psp_snp_state(const struct mc_psp *psp); /* enum mc_snp_pstate */
+MC_API uint32_t mc_psp_snp_guest_count(const struct mc_psp *psp);
 /* The SNP TCB model: running (current) firmware, committed, reported (SNP_CONFIG or committed). */
 struct mc_psp_snp_tcb {
     uint64_t current, committed, reported;
     uint8_t current_ver[3], committed_ver[3]; /* major, minor, build */
     bool provisional;                        /* committed is older than current */
 };
-void mc_psp_snp_tcb(const struct mc_psp *psp, struct mc_psp_snp_tcb *out);
-uint32_t mc_psp_guest_count(const struct mc_psp *psp);
-bool mc_psp_asid_dirty(const struct mc_psp *psp, uint32_t asid);
+MC_API void mc_psp_snp_tcb(const struct mc_psp *psp, struct mc_psp_snp_tcb *out);
+MC_API uint32_t mc_psp_guest_count(const struct mc_psp *psp);
+MC_API bool mc_psp_asid_dirty(const struct mc_psp *psp, uint32_t asid);
 /* True once the platform identity exists (it is created on first use, see above). */
-bool mc_psp_has_identity(const struct mc_psp *psp);
+MC_API bool mc_psp_has_identity(const struct mc_psp *psp);
 /* The platform identity (created and persisted now if needed), for what AMD's key server and the
  * platform owner's tools would hand out: the ASK-signed CEK, the emulated ARK/ASK. Borrowed;
  * valid until the next identity-changing command. NULL with err set on failure. */
 struct mc_sev_identity;
-const struct mc_sev_identity *mc_psp_identity(struct mc_psp *psp, struct mc_error *err);
+MC_API const struct mc_sev_identity *mc_psp_identity(struct mc_psp *psp, struct mc_error *err);
 /* The chip's SEV-SNP identity (VCEK per TCB, loaded VLEK, emulated ARK/ASK/ASVK:
  * memcrypt/snp_identity.h), created and persisted now if needed. Borrowed; valid until the next
  * command that changes it (SNP_VLEK_LOAD, SNP_SHUTDOWN) or a state re-read. NULL with err set
  * on failure or without SNP. */
 struct mc_snp_identity;
-struct mc_snp_identity *mc_psp_snp_identity(struct mc_psp *psp, struct mc_error *err);
+MC_API struct mc_snp_identity *mc_psp_snp_identity(struct mc_psp *psp, struct mc_error *err);
 /* SHA-256 over a canonical serialisation of all firmware state (platform, guests incl. keys,
  * ASID tables, persistent state). Equal digests = unchanged state. For tests. */
-mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct mc_error *err);
+MC_API mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct mc_error *err);
+
+MC_END_DECLS
 
 #endif

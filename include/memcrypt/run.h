@@ -19,6 +19,8 @@
 #ifndef MEMCRYPT_RUN_H
 #define MEMCRYPT_RUN_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +28,8 @@
 #include <memcrypt/error.h>
 #include <memcrypt/mc.h>
 #include <memcrypt/libvirt.h>
+
+MC_BEGIN_DECLS
 
 struct mc_run_report;
 
@@ -137,6 +141,8 @@ struct mc_run_report {
 };
 
 /* Launch d (already parsed; it is validated here against the platform) and fill *r. */
-mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_run_report *r, struct mc_error *err);
+MC_API mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_run_report *r, struct mc_error *err);
+
+MC_END_DECLS
 
 #endif

@@ -9,8 +9,12 @@
 #ifndef MEMCRYPT_SEV_API_H
 #define MEMCRYPT_SEV_API_H
 
+#include <memcrypt/api.h>
+
 #include <stddef.h>
 #include <stdint.h>
+
+MC_BEGIN_DECLS
 
 /* ---- Command IDs (CmdResp bits 26:16) ------------------------------------------------- */
 /* X(NAME, ID): every command the SEV API and the SEV-SNP ABI (doc 56860; the same mailbox and ID
@@ -503,8 +507,10 @@ MC_SEV_OFF(mc_sev_attestation_report, sig_r, 0x40);
 MC_SEV_OFF(mc_sev_attestation_report, sig_s, 0x88);
 
 /* Spec name of a command ("LAUNCH_START"); "UNKNOWN" for IDs not in the table. Never NULL. */
-const char *mc_sev_cmd_name(uint32_t cmd);
-const char *mc_sev_pstate_name(uint32_t state);
-const char *mc_sev_gstate_name(uint32_t state);
+MC_API const char *mc_sev_cmd_name(uint32_t cmd);
+MC_API const char *mc_sev_pstate_name(uint32_t state);
+MC_API const char *mc_sev_gstate_name(uint32_t state);
+
+MC_END_DECLS
 
 #endif

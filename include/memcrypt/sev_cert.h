@@ -11,11 +11,15 @@
 #ifndef MEMCRYPT_SEV_CERT_H
 #define MEMCRYPT_SEV_CERT_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <memcrypt/error.h>
+
+MC_BEGIN_DECLS
 
 #define MC_SEV_CERT_LEN 0x824
 #define MC_SEV_CERT_SIGNED_LEN 0x414 /* bytes covered by both signatures */
@@ -60,21 +64,21 @@ struct mc_sev_cert {
 };
 
 /* Parse exactly MC_SEV_CERT_LEN bytes (strict). */
-mc_status mc_sev_cert_parse(const uint8_t *buf, size_t len, struct mc_sev_cert *out, struct mc_error *err);
+MC_API mc_status mc_sev_cert_parse(const uint8_t *buf, size_t len, struct mc_sev_cert *out, struct mc_error *err);
 /* Encode to the 0x824-byte wire form. */
-void mc_sev_cert_serialize(const struct mc_sev_cert *c, uint8_t out[MC_SEV_CERT_LEN]);
+MC_API void mc_sev_cert_serialize(const struct mc_sev_cert *c, uint8_t out[MC_SEV_CERT_LEN]);
 /* Verify that `c` carries a valid signature (in either slot) by `signer`, and that this signer
  * may sign this certificate: PDH by PEK, PEK by OCA or CEK, OCA by itself, GODH unsigned.
  * MC_E_VERIFY with a reason otherwise. */
-mc_status mc_sev_cert_verify(const struct mc_sev_cert *c, const struct mc_sev_cert *signer, struct mc_error *err);
+MC_API MC_MUST_CHECK mc_status mc_sev_cert_verify(const struct mc_sev_cert *c, const struct mc_sev_cert *signer, struct mc_error *err);
 /* Empty both signature slots (what PEK_CSR and PDH_CERT_EXPORT's CEK look like). */
-void mc_sev_cert_clear_sigs(struct mc_sev_cert *c);
+MC_API void mc_sev_cert_clear_sigs(struct mc_sev_cert *c);
 /* True when slot i holds a signature: not empty, where empty is usage 0x1000 (INVALID) or
  * usage 0 with algorithm 0 (both accepted by the parser, with all-zero data). */
-bool mc_sev_cert_slot_used(const struct mc_sev_cert *c, int i);
+MC_API bool mc_sev_cert_slot_used(const struct mc_sev_cert *c, int i);
 /* Names for display ("PEK", "ECDSA-SHA256", ...); never NULL. */
-const char *mc_sev_usage_name(uint32_t usage);
-const char *mc_sev_algo_name(uint32_t algo);
+MC_API const char *mc_sev_usage_name(uint32_t usage);
+MC_API const char *mc_sev_algo_name(uint32_t algo);
 
 /* ---- AMD signing-key certificate (ARK / ASK) ---------------------------------------------- */
 
@@ -98,24 +102,24 @@ struct mc_amd_cert {
  * remains after the modulus and must be 256 or 512 bytes, or 0: an unsigned body (AMD
  * distributes the Naples ARK as 576 bytes without signature); sig_len is then 0 and
  * mc_amd_cert_verify refuses it — trust it only through mc_sev_root_match_body. */
-mc_status mc_amd_cert_parse(const uint8_t *buf, size_t len, struct mc_amd_cert *out, struct mc_error *err);
+MC_API mc_status mc_amd_cert_parse(const uint8_t *buf, size_t len, struct mc_amd_cert *out, struct mc_error *err);
 /* Parse an AMD chain ASK || ARK (SEND_START's amd_certs buffer); the ASK's signature is taken to
  * have its own modulus size. */
-mc_status mc_amd_chain_parse(const uint8_t *buf, size_t len, struct mc_amd_cert *ask, struct mc_amd_cert *ark,
+MC_API mc_status mc_amd_chain_parse(const uint8_t *buf, size_t len, struct mc_amd_cert *ask, struct mc_amd_cert *ark,
                              struct mc_error *err);
 /* Wire size of c; serialize into out (cap bytes), *outlen receives the size. */
-size_t mc_amd_cert_size(const struct mc_amd_cert *c);
-mc_status mc_amd_cert_serialize(const struct mc_amd_cert *c, uint8_t *out, size_t cap, size_t *outlen,
+MC_API size_t mc_amd_cert_size(const struct mc_amd_cert *c);
+MC_API mc_status mc_amd_cert_serialize(const struct mc_amd_cert *c, uint8_t *out, size_t cap, size_t *outlen,
                                 struct mc_error *err);
 /* Verify c's RSA-PSS signature under signer (ARK: itself). The hash follows the signer's size:
  * SHA-256 for 2048-bit keys (Naples), SHA-384 for 4096-bit keys. Also checks c's
  * CERTIFYING_ID equals the signer's KEY_ID and the usage pairing (ARK signs ARK and ASK). */
-mc_status mc_amd_cert_verify(const struct mc_amd_cert *c, const struct mc_amd_cert *signer, struct mc_error *err);
+MC_API MC_MUST_CHECK mc_status mc_amd_cert_verify(const struct mc_amd_cert *c, const struct mc_amd_cert *signer, struct mc_error *err);
 /* Verify that the SEV certificate `cek` (usage CEK) has a valid ASK signature by `ask`. */
-mc_status mc_sev_cert_verify_by_ask(const struct mc_sev_cert *cek, const struct mc_amd_cert *ask,
+MC_API MC_MUST_CHECK mc_status mc_sev_cert_verify_by_ask(const struct mc_sev_cert *cek, const struct mc_amd_cert *ask,
                                     struct mc_error *err);
 /* True when the KEY_ID carries memcrypt's emulated-root marker (see MC_AMD_EMULATED_TAG). */
-bool mc_amd_cert_is_emulated(const struct mc_amd_cert *c);
+MC_API bool mc_amd_cert_is_emulated(const struct mc_amd_cert *c);
 /* The first 12 bytes of every emulated ARK/ASK KEY_ID: ASCII "MEMCRYPT-EMU". */
 #define MC_AMD_EMULATED_TAG "MEMCRYPT-EMU"
 
@@ -129,12 +133,12 @@ struct mc_sev_root {
     size_t ask_len;
 };
 /* The built-in table (n entries), AMD's public ARK/ASK files byte for byte. */
-const struct mc_sev_root *mc_sev_roots(size_t *n);
+MC_API const struct mc_sev_root *mc_sev_roots(size_t *n);
 /* Which built-in generation has this ARK (same modulus and exponent)? NULL if none. */
-const char *mc_sev_root_match_ark(const struct mc_amd_cert *ark);
+MC_API const char *mc_sev_root_match_ark(const struct mc_amd_cert *ark);
 /* Which built-in generation has an ARK or ASK whose body (every byte but the signature) equals
  * c's? NULL if none. An unsigned copy of a built-in root is trusted as that root. */
-const char *mc_sev_root_match_body(const struct mc_amd_cert *c);
+MC_API const char *mc_sev_root_match_body(const struct mc_amd_cert *c);
 
 /* ---- The whole chain -------------------------------------------------------------------------- */
 
@@ -156,8 +160,10 @@ struct mc_sev_chain_result {
  * result is then not ok). With ask/ark (either may be NULL) they are the chain's AMD part: the
  * ARK must be AMD's built-in root (an unsigned copy of it counts) or, with allow_emulated,
  * memcrypt's emulated root. Without both, every built-in generation's ASK is tried for the CEK. */
-void mc_sev_chain_verify(const struct mc_sev_cert *pdh, const struct mc_sev_cert *pek, const struct mc_sev_cert *oca,
+MC_API void mc_sev_chain_verify(const struct mc_sev_cert *pdh, const struct mc_sev_cert *pek, const struct mc_sev_cert *oca,
                          const struct mc_sev_cert *cek, const struct mc_amd_cert *ask, const struct mc_amd_cert *ark,
                          bool allow_emulated, struct mc_sev_chain_result *r);
+
+MC_END_DECLS
 
 #endif

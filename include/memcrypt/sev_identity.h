@@ -14,6 +14,8 @@
 #ifndef MEMCRYPT_SEV_IDENTITY_H
 #define MEMCRYPT_SEV_IDENTITY_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +23,8 @@
 #include <memcrypt/error.h>
 #include <memcrypt/sev_cert.h>
 #include <memcrypt/sev_session.h>
+
+MC_BEGIN_DECLS
 
 struct mc_rng; /* src/crypto/crypto.h: the machine's DRBG */
 struct mc_sev_identity;
@@ -31,12 +35,12 @@ struct mc_sev_identity_params {
 };
 
 /* A fresh chip: CUK, CEK, emulated ARK/ASK, and a self-owned OCA/PEK/PDH (as after PEK_GEN). */
-mc_status mc_sev_identity_new(struct mc_rng *rng, const struct mc_sev_identity_params *p,
+MC_API mc_status mc_sev_identity_new(struct mc_rng *rng, const struct mc_sev_identity_params *p,
                               struct mc_sev_identity **out, struct mc_error *err);
-void mc_sev_identity_free(struct mc_sev_identity *id);
+MC_API void mc_sev_identity_free(struct mc_sev_identity *id);
 /* An independent copy (keys included): what deserialising the identity's serialisation would
  * give, without re-checking its certificates. */
-mc_status mc_sev_identity_dup(const struct mc_sev_identity *id, struct mc_sev_identity **out, struct mc_error *err);
+MC_API mc_status mc_sev_identity_dup(const struct mc_sev_identity *id, struct mc_sev_identity **out, struct mc_error *err);
 
 /* Firmware results the caller maps to spec status codes. */
 enum mc_sev_id_result {
@@ -47,38 +51,38 @@ enum mc_sev_id_result {
     MC_SEV_ID_BAD_SIGNATURE,   /* -> BAD_SIGNATURE */
     MC_SEV_ID_ERROR,           /* internal (crypto library / memory) */
 };
-const char *mc_sev_id_result_name(enum mc_sev_id_result r);
+MC_API const char *mc_sev_id_result_name(enum mc_sev_id_result r);
 
 /* PEK_GEN: new OCA (self-owned again), PEK (signed by OCA in slot 1 and CEK in slot 2) and PDH. */
-mc_status mc_sev_identity_pek_gen(struct mc_sev_identity *id, struct mc_rng *rng, struct mc_error *err);
+MC_API mc_status mc_sev_identity_pek_gen(struct mc_sev_identity *id, struct mc_rng *rng, struct mc_error *err);
 /* PDH_GEN: new PDH signed by the current PEK. */
-mc_status mc_sev_identity_pdh_gen(struct mc_sev_identity *id, struct mc_rng *rng, struct mc_error *err);
+MC_API mc_status mc_sev_identity_pdh_gen(struct mc_sev_identity *id, struct mc_rng *rng, struct mc_error *err);
 /* PEK_CSR: the current PEK cert body with both signature slots empty. */
-void mc_sev_identity_pek_csr(const struct mc_sev_identity *id, uint8_t out[MC_SEV_CERT_LEN]);
+MC_API void mc_sev_identity_pek_csr(const struct mc_sev_identity *id, uint8_t out[MC_SEV_CERT_LEN]);
 /* PEK_CERT_IMPORT: OCA must be self-signed, the PEK signed by that OCA with a body identical
  * to the current PEK; then the CEK signature is copied into slot 2, the platform becomes
  * externally owned and a new PDH is generated. *res says why it failed (identity unchanged). */
-mc_status mc_sev_identity_pek_import(struct mc_sev_identity *id, struct mc_rng *rng, const uint8_t *pek,
+MC_API mc_status mc_sev_identity_pek_import(struct mc_sev_identity *id, struct mc_rng *rng, const uint8_t *pek,
                                      size_t pek_len, const uint8_t *oca, size_t oca_len,
                                      enum mc_sev_id_result *res, struct mc_error *err);
-bool mc_sev_identity_is_owned(const struct mc_sev_identity *id); /* true = externally owned */
-void mc_sev_identity_version(const struct mc_sev_identity *id, uint8_t *api_major, uint8_t *api_minor,
+MC_API bool mc_sev_identity_is_owned(const struct mc_sev_identity *id); /* true = externally owned */
+MC_API void mc_sev_identity_version(const struct mc_sev_identity *id, uint8_t *api_major, uint8_t *api_minor,
                              uint8_t *build);
 
 enum mc_sev_id_cert { MC_SEV_ID_ARK, MC_SEV_ID_ASK, MC_SEV_ID_CEK, MC_SEV_ID_OCA, MC_SEV_ID_PEK, MC_SEV_ID_PDH };
 /* A certificate in its wire form: SEV certs are 0x824 bytes; ARK/ASK in AMD's format. The CEK
  * here is the ASK-signed one (what AMD's key server would hand out). */
-mc_status mc_sev_identity_cert(const struct mc_sev_identity *id, enum mc_sev_id_cert which, uint8_t *out,
+MC_API mc_status mc_sev_identity_cert(const struct mc_sev_identity *id, enum mc_sev_id_cert which, uint8_t *out,
                                size_t cap, size_t *len, struct mc_error *err);
 /* PDH_CERT_EXPORT: PDH cert and the chain PEK || OCA || CEK (CEK unsigned, as the firmware exports it). */
-void mc_sev_identity_pdh_export(const struct mc_sev_identity *id, uint8_t pdh[MC_SEV_CERT_LEN],
+MC_API void mc_sev_identity_pdh_export(const struct mc_sev_identity *id, uint8_t pdh[MC_SEV_CERT_LEN],
                                 uint8_t chain[MC_SEV_CHAIN_LEN]);
 /* GET_ID: 64 bytes (X || Y big-endian of a secp256k1 point derived from the CUK). */
-mc_status mc_sev_identity_get_id(const struct mc_sev_identity *id, uint8_t out[64], struct mc_error *err);
+MC_API mc_status mc_sev_identity_get_id(const struct mc_sev_identity *id, uint8_t out[64], struct mc_error *err);
 
 /* LAUNCH_START with a GODH cert: check the GODH, ECDH with the PDH, unwrap and check the session
  * against `policy`. *why tells the firmware which status to return. */
-mc_status mc_sev_identity_open_session(const struct mc_sev_identity *id, const uint8_t *godh, size_t godh_len,
+MC_API mc_status mc_sev_identity_open_session(const struct mc_sev_identity *id, const uint8_t *godh, size_t godh_len,
                                        const uint8_t *session, size_t session_len, uint32_t policy,
                                        struct mc_sev_tks *tks, enum mc_sev_chan_result *why, struct mc_error *err);
 /* SEND_START: the sending platform is the session's client. The peer's PDH certificate (0x824
@@ -90,7 +94,7 @@ mc_status mc_sev_identity_make_session(const struct mc_sev_identity *id, struct 
                                        size_t peer_len, uint32_t policy, uint8_t session[MC_SEV_SESSION_LEN],
                                        struct mc_sev_tks *tks, enum mc_sev_chan_result *why, struct mc_error *err);
 /* ATTESTATION: build the 0xD0-byte report signed by the PEK. */
-mc_status mc_sev_identity_attest(const struct mc_sev_identity *id, const uint8_t mnonce[16], const uint8_t ld[32],
+MC_API mc_status mc_sev_identity_attest(const struct mc_sev_identity *id, const uint8_t mnonce[16], const uint8_t ld[32],
                                  uint32_t policy, uint8_t report[MC_SEV_REPORT_LEN], struct mc_error *err);
 
 /* Persistent state: a versioned, length-checked, SHA-256-checksummed blob holding the CUK, the
@@ -98,9 +102,11 @@ mc_status mc_sev_identity_attest(const struct mc_sev_identity *id, const uint8_t
  * mc_file_write_atomic, mode 0600). serialize: *buf is malloc'd, the caller wipes and frees it.
  * deserialize: a truncated, corrupt, foreign or inconsistent blob gives MC_E_FORMAT with a
  * sentence; nothing is allocated then. */
-mc_status mc_sev_identity_serialize(const struct mc_sev_identity *id, uint8_t **buf, size_t *len,
+MC_API mc_status mc_sev_identity_serialize(const struct mc_sev_identity *id, uint8_t **buf, size_t *len,
                                     struct mc_error *err);
-mc_status mc_sev_identity_deserialize(const uint8_t *buf, size_t len, struct mc_sev_identity **out,
+MC_API mc_status mc_sev_identity_deserialize(const uint8_t *buf, size_t len, struct mc_sev_identity **out,
                                       struct mc_error *err);
+
+MC_END_DECLS
 
 #endif

@@ -16,12 +16,16 @@
 #ifndef MEMCRYPT_SEV_SESSION_H
 #define MEMCRYPT_SEV_SESSION_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <memcrypt/error.h>
 #include <memcrypt/sev_cert.h>
+
+MC_BEGIN_DECLS
 
 #define MC_SEV_SESSION_LEN 0x80
 #define MC_SEV_MEASURE_LEN 0x30 /* MEASURE[32] || MNONCE[16] */
@@ -57,15 +61,15 @@ enum mc_sev_chan_result {
     MC_SEV_CHAN_UNSUPPORTED, /* -> UNSUPPORTED (e.g. COMPRESSED flag) */
     MC_SEV_CHAN_ERROR,       /* internal error (crypto library) */
 };
-const char *mc_sev_chan_result_name(enum mc_sev_chan_result r);
+MC_API const char *mc_sev_chan_result_name(enum mc_sev_chan_result r);
 
-void mc_sev_session_encode(const struct mc_sev_session *s, uint8_t out[MC_SEV_SESSION_LEN]);
-void mc_sev_session_decode(const uint8_t in[MC_SEV_SESSION_LEN], struct mc_sev_session *s);
+MC_API void mc_sev_session_encode(const struct mc_sev_session *s, uint8_t out[MC_SEV_SESSION_LEN]);
+MC_API void mc_sev_session_decode(const uint8_t in[MC_SEV_SESSION_LEN], struct mc_sev_session *s);
 
 /* Guest-owner side from the ECDH secret z (zlen bytes; 48 for P-384): MS = KDF(z, "sev-master-secret",
  * nonce), KEK/KIK = KDF(MS, "sev-kek"/"sev-kik"), WRAP_TK = AES-128-CTR(KEK, wrap_iv)(TEK||TIK),
  * WRAP_MAC = HMAC(KIK, WRAP_TK), POLICY_MAC = HMAC(TIK, LE32(policy)). */
-mc_status mc_sev_session_wrap(const uint8_t *z, size_t zlen, const uint8_t nonce[16], const uint8_t wrap_iv[16],
+MC_API mc_status mc_sev_session_wrap(const uint8_t *z, size_t zlen, const uint8_t nonce[16], const uint8_t wrap_iv[16],
                               const struct mc_sev_tks *tks, uint32_t policy, struct mc_sev_session *out,
                               struct mc_error *err);
 /* The client's whole session from z: fresh TEK, TIK, NONCE and WRAP_IV drawn from rng in that
@@ -76,18 +80,18 @@ mc_status mc_sev_session_new(struct mc_rng *rng, const uint8_t *z, size_t zlen, 
                              uint8_t session[MC_SEV_SESSION_LEN], struct mc_sev_tks *tks, struct mc_error *err);
 /* PSP side: verify WRAP_MAC, unwrap TEK/TIK, verify POLICY_MAC against `policy`.
  * On failure *why is set and *tks is untouched. */
-mc_status mc_sev_session_unwrap(const uint8_t *z, size_t zlen, const struct mc_sev_session *s, uint32_t policy,
+MC_API mc_status mc_sev_session_unwrap(const uint8_t *z, size_t zlen, const struct mc_sev_session *s, uint32_t policy,
                                 struct mc_sev_tks *tks, enum mc_sev_chan_result *why, struct mc_error *err);
 
 /* Check a GODH certificate the way the firmware does at LAUNCH_START: exactly 0x824 bytes,
  * VERSION 1, usage PDH, algo ECDH-SHA256, curve P-384, point on the curve. Signatures are not
  * examined. *out receives the parsed key area. */
-mc_status mc_sev_godh_check(const uint8_t *cert, size_t len, struct mc_sev_cert *out, enum mc_sev_chan_result *why,
+MC_API MC_MUST_CHECK mc_status mc_sev_godh_check(const uint8_t *cert, size_t len, struct mc_sev_cert *out, enum mc_sev_chan_result *why,
                             struct mc_error *err);
 
 /* LAUNCH_MEASURE: MEASURE = HMAC-SHA256(TIK, [0x04||major||minor||build] || LE32(policy) || LD || MNONCE);
  * the bracketed prefix is present for API >= 0.17 and absent before. */
-mc_status mc_sev_launch_measure(const uint8_t tik[16], uint8_t api_major, uint8_t api_minor, uint8_t build,
+MC_API mc_status mc_sev_launch_measure(const uint8_t tik[16], uint8_t api_major, uint8_t api_minor, uint8_t build,
                                 uint32_t policy, const uint8_t ld[32], const uint8_t mnonce[16], uint8_t measure[32],
                                 struct mc_error *err);
 
@@ -98,19 +102,19 @@ struct mc_sev_secret_hdr {
     uint8_t iv[16];
     uint8_t mac[32];
 };
-void mc_sev_secret_hdr_encode(const struct mc_sev_secret_hdr *h, uint8_t out[MC_SEV_SECRET_HDR_LEN]);
-void mc_sev_secret_hdr_decode(const uint8_t in[MC_SEV_SECRET_HDR_LEN], struct mc_sev_secret_hdr *h);
+MC_API void mc_sev_secret_hdr_encode(const struct mc_sev_secret_hdr *h, uint8_t out[MC_SEV_SECRET_HDR_LEN]);
+MC_API void mc_sev_secret_hdr_decode(const uint8_t in[MC_SEV_SECRET_HDR_LEN], struct mc_sev_secret_hdr *h);
 
 /* Guest-owner side: trans = AES-128-CTR(TEK, iv)(plain), header MAC =
  * HMAC(TIK, 0x01 || LE32(flags=0) || iv || LE32(len) || LE32(len) || trans [|| measure]).
  * measure (32 bytes) is appended for API >= 0.17 (pass api_17 = true) and must then be non-NULL.
  * len: non-zero multiple of 16, <= MC_SEV_SECRET_MAX. */
-mc_status mc_sev_secret_seal(const struct mc_sev_tks *tks, bool api_17, const uint8_t iv[16], const uint8_t *plain,
+MC_API mc_status mc_sev_secret_seal(const struct mc_sev_tks *tks, bool api_17, const uint8_t iv[16], const uint8_t *plain,
                              size_t len, const uint8_t *measure, struct mc_sev_secret_hdr *hdr, uint8_t *trans,
                              struct mc_error *err);
 /* PSP side: checks hdr_len = 0x34, guest_len = trans_len (non-zero, multiple of 16, <= 0x5000),
  * COMPRESSED clear, MAC; then decrypts into plain (trans_len bytes). Nothing is written on failure. */
-mc_status mc_sev_secret_open(const struct mc_sev_tks *tks, bool api_17, const uint8_t *hdr, size_t hdr_len,
+MC_API mc_status mc_sev_secret_open(const struct mc_sev_tks *tks, bool api_17, const uint8_t *hdr, size_t hdr_len,
                              const uint8_t *trans, size_t trans_len, size_t guest_len, const uint8_t *measure,
                              uint8_t *plain, enum mc_sev_chan_result *why, struct mc_error *err);
 
@@ -142,11 +146,11 @@ struct mc_sev_report {
     uint32_t sig_algo;  /* ECDSA-SHA256 0x0002 */
     uint8_t sig_r[72], sig_s[72]; /* little-endian, zero-padded */
 };
-void mc_sev_report_encode(const struct mc_sev_report *r, uint8_t out[MC_SEV_REPORT_LEN]);
+MC_API void mc_sev_report_encode(const struct mc_sev_report *r, uint8_t out[MC_SEV_REPORT_LEN]);
 /* Strict decode: exactly 0xD0 bytes, reserved word zero. */
-mc_status mc_sev_report_decode(const uint8_t *in, size_t len, struct mc_sev_report *r, struct mc_error *err);
+MC_API mc_status mc_sev_report_decode(const uint8_t *in, size_t len, struct mc_sev_report *r, struct mc_error *err);
 /* Verify the report's PEK signature over bytes 0x00-0x33 with the given PEK certificate. */
-mc_status mc_sev_report_verify(const uint8_t *report, size_t len, const struct mc_sev_cert *pek, struct mc_error *err);
+MC_API MC_MUST_CHECK mc_status mc_sev_report_verify(const uint8_t *report, size_t len, const struct mc_sev_cert *pek, struct mc_error *err);
 
 /* ---- OVMF secret table (Linux efi_secret format) ------------------------------------------------ */
 
@@ -163,9 +167,9 @@ enum mc_sev_secret_pad { MC_SEV_SECRET_PAD_SEVCTL = 0, MC_SEV_SECRET_PAD_LIBVIRT
 /* Table = header GUID 1e74f542-71dd-4d66-963e-ef4287ff173b || LE32(total length) || entries
  * {GUID || LE32(20 + len) || data}; then zero padding as pad says. *outlen = padded size. cap too
  * small -> MC_E_RANGE. */
-mc_status mc_sev_secret_table_build(const struct mc_sev_secret_entry *e, size_t n, enum mc_sev_secret_pad pad,
+MC_API mc_status mc_sev_secret_table_build(const struct mc_sev_secret_entry *e, size_t n, enum mc_sev_secret_pad pad,
                                     uint8_t *out, size_t cap, size_t *outlen, struct mc_error *err);
-/* Parse "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into EFI byte order. */
-mc_status mc_guid_parse(const char *s, uint8_t out[16], struct mc_error *err);
+
+MC_END_DECLS
 
 #endif

@@ -24,11 +24,15 @@
 #ifndef MEMCRYPT_SEVDEV_H
 #define MEMCRYPT_SEVDEV_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <memcrypt/error.h>
+
+MC_BEGIN_DECLS
 
 struct mc_sevdev_config {
     const char *platform;   /* CPU profile with SEV (e.g. "milan"); required */
@@ -52,8 +56,8 @@ struct mc_sevdev;
  * does; the state file's lock is released before this returns. MC_E_NOTFOUND for an unknown
  * platform, MC_E_UNSUPPORTED for one without SEV (no device node), MC_E_FORMAT/MC_E_IO for a
  * state file that cannot be used, MC_E_BUSY when its lock stays held by another process. */
-mc_status mc_sevdev_open(const struct mc_sevdev_config *cfg, struct mc_sevdev **out, struct mc_error *err);
-void mc_sevdev_close(struct mc_sevdev *d); /* NULL is fine */
+MC_API mc_status mc_sevdev_open(const struct mc_sevdev_config *cfg, struct mc_sevdev **out, struct mc_error *err);
+MC_API void mc_sevdev_close(struct mc_sevdev *d); /* NULL is fine */
 
 /* ioctl(fd, request, arg) on an open file of the device: `writable` is whether the file was
  * opened with write access (FMODE_WRITE). Returns 0 or a negative errno, as the driver would
@@ -62,10 +66,12 @@ void mc_sevdev_close(struct mc_sevdev *d); /* NULL is fine */
  * Failures the real driver cannot have (the state file locked by another process for longer
  * than state_wait_ms: -EBUSY; unreadable or corrupted by someone else: -EIO) leave the caller's
  * structure untouched and put a sentence in err (may be NULL). */
-long mc_sevdev_ioctl(struct mc_sevdev *d, bool writable, unsigned long request, uint64_t arg,
+MC_API long mc_sevdev_ioctl(struct mc_sevdev *d, bool writable, unsigned long request, uint64_t arg,
                      const struct mc_sevdev_user *u, struct mc_error *err);
 
 /* The linux kernel's ENOTSUPP (not in userspace errno.h; strerror says "Unknown error 524"). */
 #define MC_SEVDEV_ENOTSUPP 524
+
+MC_END_DECLS
 
 #endif

@@ -11,17 +11,21 @@
 #ifndef MEMCRYPT_SNP_API_H
 #define MEMCRYPT_SNP_API_H
 
+#include <memcrypt/api.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
 #include <memcrypt/sev_api.h>
 #include <memcrypt/snp_report.h>
 
+MC_BEGIN_DECLS
+
 /* ---- States ----------------------------------------------------------------------------- */
 enum mc_snp_pstate { MC_SNP_PSTATE_UNINIT = 0, MC_SNP_PSTATE_INIT = 1 };
 enum mc_snp_gstate { MC_SNP_GSTATE_INIT = 0, MC_SNP_GSTATE_LAUNCH = 1, MC_SNP_GSTATE_RUNNING = 2 };
-const char *mc_snp_pstate_name(uint32_t state);
-const char *mc_snp_gstate_name(uint32_t state);
+MC_API const char *mc_snp_pstate_name(uint32_t state);
+MC_API const char *mc_snp_gstate_name(uint32_t state);
 
 /* Guest policy bits: MC_SNP_POLICY_* in memcrypt/snp_report.h (checked by mc_snp_policy_check). */
 
@@ -439,5 +443,7 @@ MC_SNP_OFF(mc_snp_cpuid_entry, edx, 0x24);
 MC_SNP_OFF(mc_snp_cpuid_entry, rsvd, 0x28);
 _Static_assert(sizeof(struct mc_snp_cpuid_hdr) + MC_SNP_CPUID_COUNT_MAX * sizeof(struct mc_snp_cpuid_entry) <= 0x1000,
                "the CPUID table fits one page");
+
+MC_END_DECLS
 
 #endif

@@ -13,6 +13,8 @@
 #ifndef MEMCRYPT_SNP_ATTEST_H
 #define MEMCRYPT_SNP_ATTEST_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -20,12 +22,14 @@
 #include <memcrypt/snp_identity.h>
 #include <memcrypt/snp_report.h>
 
+MC_BEGIN_DECLS
+
 /* The version the emulated firmware of this generation and version emits (2, 3 or 5). */
-uint32_t mc_snp_report_version_for(enum mc_snp_gen gen, uint8_t api_major, uint8_t api_minor, uint8_t build);
+MC_API uint32_t mc_snp_report_version_for(enum mc_snp_gen gen, uint8_t api_major, uint8_t api_minor, uint8_t build);
 
 /* PLATFORM_INFO bits defined for a report version: 0-4 (v2), + 5 ALIAS_CHECK_COMPLETE and
  * 6 IOMMU_WRITE_SAFE (v3, v4), + 7 TIO_EN (v5). */
-uint64_t mc_snp_platform_info_mask(uint32_t version);
+MC_API uint64_t mc_snp_platform_info_mask(uint32_t version);
 
 struct mc_snp_report_ctx {
     uint32_t version;            /* 2, 3, 4 or 5 (0: mc_snp_report_version_for(the identity's
@@ -61,7 +65,9 @@ struct mc_snp_report_ctx {
  * with mask_chip_key, fields the version does not have, author key digest without
  * author_key_en); MC_E_STATE for a VLEK signer with no VLEK loaded. out is written only on
  * success. */
-mc_status mc_snp_report_build(struct mc_snp_identity *id, const struct mc_snp_report_ctx *c,
+MC_API mc_status mc_snp_report_build(struct mc_snp_identity *id, const struct mc_snp_report_ctx *c,
                               uint8_t out[MC_SNP_REPORT_SIZE], struct mc_error *err);
+
+MC_END_DECLS
 
 #endif

@@ -10,12 +10,16 @@
 #ifndef MEMCRYPT_SNP_FIXTURE_H
 #define MEMCRYPT_SNP_FIXTURE_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <memcrypt/error.h>
 #include <memcrypt/snp_report.h>
+
+MC_BEGIN_DECLS
 
 struct mc_outset;
 
@@ -30,12 +34,12 @@ struct mc_snp_fixture_root_opts {
 /* Create dir (if missing; its parent must exist) and write, all or nothing (memcrypt/fileio.h): ark.pem, ark-key.pem, ask.pem|asvk.pem (+ -key.pem),
  * vcek.der|vlek.der (+ .pem, -key.pem), cert_chain.pem (ASK/ASVK then ARK, like AMD's KDS),
  * certtable.bin (the extended-report certificate table). */
-mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_root_opts *o, struct mc_error *err);
+MC_API mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_root_opts *o, struct mc_error *err);
 
 enum mc_snp_negative { MC_SNP_NEG_NONE = 0, MC_SNP_NEG_WRONG_HWID, MC_SNP_NEG_EXPIRED, MC_SNP_NEG_BAD_SIGNATURE,
                        MC_SNP_NEG_TCB_MISMATCH };
 /* "wrong-hwid", "expired", "bad-signature", "tcb-mismatch" -> enum; -1 when unknown. */
-int mc_snp_negative_parse(const char *s);
+MC_API int mc_snp_negative_parse(const char *s);
 
 struct mc_snp_fixture_report_opts {
     const char *key_dir;           /* a folder written by mc_snp_fixture_make_root */
@@ -58,7 +62,7 @@ struct mc_snp_fixture_report_opts {
 
 /* Sign a report with the VCEK/VLEK key in key_dir; fields default to values that verify
  * against that certificate. A negative fixture breaks exactly one thing. */
-mc_status mc_snp_fixture_make_report(const struct mc_snp_fixture_report_opts *o, uint8_t out[MC_SNP_REPORT_SIZE],
+MC_API mc_status mc_snp_fixture_make_report(const struct mc_snp_fixture_report_opts *o, uint8_t out[MC_SNP_REPORT_SIZE],
                                      struct mc_error *err);
 
 /* ---- an emulated chip (docs/snp-platform.md) ----
@@ -76,6 +80,8 @@ struct mc_snp_fixture_chip_opts {
     uint8_t report_data[64];
     uint32_t vmpl;
 };
-mc_status mc_snp_fixture_make_chip(const char *dir, const struct mc_snp_fixture_chip_opts *o, struct mc_error *err);
+MC_API mc_status mc_snp_fixture_make_chip(const char *dir, const struct mc_snp_fixture_chip_opts *o, struct mc_error *err);
+
+MC_END_DECLS
 
 #endif

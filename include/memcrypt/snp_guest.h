@@ -27,6 +27,8 @@
 #ifndef MEMCRYPT_SNP_GUEST_H
 #define MEMCRYPT_SNP_GUEST_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,6 +38,8 @@
 #include <memcrypt/snp_guest_msg.h>
 #include <memcrypt/snp_report.h>
 #include <memcrypt/vm.h>
+
+MC_BEGIN_DECLS
 
 #define MC_SNP_SECRETS_VMPCK0 0x20u
 #define MC_SNP_SECRETS_OS_SEQNO 0xA0u /* u32 msg_seqno_0..3 (Linux's guest OS area) */
@@ -55,36 +59,38 @@ struct mc_snp_guest;
 
 /* Open the guest's message channel on vCPU v: the VMPCK must be non-zero, the GHCB is registered
  * (MSR protocol 0x012). MC_E_INVAL on a VM that is not SNP; MC_E_STATE for an empty VMPCK. */
-mc_status mc_snp_guest_open(struct mc_vcpu *v, const struct mc_snp_guest_config *cfg, struct mc_snp_guest **out,
+MC_API mc_status mc_snp_guest_open(struct mc_vcpu *v, const struct mc_snp_guest_config *cfg, struct mc_snp_guest **out,
                             struct mc_error *err);
-void mc_snp_guest_close(struct mc_snp_guest *g); /* NULL is fine; the secrets page stays as it is */
-unsigned mc_snp_guest_vmpck(const struct mc_snp_guest *g);
+MC_API void mc_snp_guest_close(struct mc_snp_guest *g); /* NULL is fine; the secrets page stays as it is */
+MC_API unsigned mc_snp_guest_vmpck(const struct mc_snp_guest *g);
 /* SW_EXITINFO2 of the last request (VMM error << 32 | firmware status). */
-uint64_t mc_snp_guest_last_exitinfo2(const struct mc_snp_guest *g);
+MC_API uint64_t mc_snp_guest_last_exitinfo2(const struct mc_snp_guest *g);
 /* Whether the VMPCK in the secrets page is wiped (all zero). */
-bool mc_snp_guest_vmpck_wiped(struct mc_snp_guest *g);
+MC_API bool mc_snp_guest_vmpck_wiped(struct mc_snp_guest *g);
 
 /* Any message: payload (n bytes) of type (a request type), message version 1; the response's
  * payload goes to rsp (cap bytes, *rsp_len its MSG_SZ). */
-mc_status mc_snp_guest_request(struct mc_snp_guest *g, unsigned type, const uint8_t *payload, size_t n, uint8_t *rsp,
+MC_API mc_status mc_snp_guest_request(struct mc_snp_guest *g, unsigned type, const uint8_t *payload, size_t n, uint8_t *rsp,
                                size_t cap, size_t *rsp_len, struct mc_error *err);
 
 /* MSG_REPORT_REQ: report_data (64 bytes), vmpl (>= the VMPCK's), key_sel (0 default, 1 VCEK,
  * 2 VLEK). report (0x4A0 bytes) is filled when *status is 0. */
-mc_status mc_snp_guest_report(struct mc_snp_guest *g, const uint8_t report_data[64], uint32_t vmpl, uint32_t key_sel,
+MC_API mc_status mc_snp_guest_report(struct mc_snp_guest *g, const uint8_t report_data[64], uint32_t vmpl, uint32_t key_sel,
                               uint8_t report[MC_SNP_REPORT_SIZE], uint32_t *status, struct mc_error *err);
 /* The extended report (GHCB exit 0x80000012): the report as above, and the host's certificate
  * table copied from the certificate pages into certs (cap bytes; *certs_len = the pages the host
  * filled × 4 KiB, 0 when the host has none). Too few pages: MC_E_RANGE with *cert_pages = the pages
  * needed (the request was re-sent as a plain one to keep the sequence numbers in step, as Linux
  * does, and its report is in report). */
-mc_status mc_snp_guest_ext_report(struct mc_snp_guest *g, const uint8_t report_data[64], uint32_t vmpl,
+MC_API mc_status mc_snp_guest_ext_report(struct mc_snp_guest *g, const uint8_t report_data[64], uint32_t vmpl,
                                   uint32_t key_sel, uint8_t report[MC_SNP_REPORT_SIZE], uint32_t *status,
                                   uint8_t *certs, size_t cap, size_t *certs_len, unsigned *cert_pages,
                                   struct mc_error *err);
 /* MSG_KEY_REQ (root key, key selection, guest field select mix, VMPL, SVN, TCB: struct
  * mc_snp_key_req of memcrypt/snp_guest_msg.h). key (32 bytes) is filled when *status is 0. */
-mc_status mc_snp_guest_key(struct mc_snp_guest *g, const struct mc_snp_key_req *req, uint8_t key[32], uint32_t *status,
+MC_API mc_status mc_snp_guest_key(struct mc_snp_guest *g, const struct mc_snp_key_req *req, uint8_t key[32], uint32_t *status,
                            struct mc_error *err);
+
+MC_END_DECLS
 
 #endif

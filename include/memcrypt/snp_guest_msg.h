@@ -18,6 +18,8 @@
 #ifndef MEMCRYPT_SNP_GUEST_MSG_H
 #define MEMCRYPT_SNP_GUEST_MSG_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +28,8 @@
 #include <memcrypt/fw_status.h>
 #include <memcrypt/snp_attest.h>
 #include <memcrypt/snp_identity.h>
+
+MC_BEGIN_DECLS
 
 #define MC_SNP_MSG_HDR_SIZE 0x60u
 #define MC_SNP_VMPCK_LEN 32u
@@ -39,7 +43,7 @@ enum mc_snp_msg_type {
     MC_SNP_MSG_TSC_INFO_REQ, MC_SNP_MSG_TSC_INFO_RSP,
 };
 /* "MSG_REPORT_REQ", ...; "invalid" for 0 and unknown values. */
-const char *mc_snp_msg_type_name(unsigned type);
+MC_API const char *mc_snp_msg_type_name(unsigned type);
 
 /* ---- header ---- */
 struct mc_snp_msg_hdr {
@@ -53,18 +57,18 @@ struct mc_snp_msg_hdr {
     uint8_t msg_vmpck;      /* 0..3 */
     bool reserved_nonzero;  /* 0x28..0x2F, 0x38..0x3B or 0x3D..0x5F not zero (decode only) */
 };
-void mc_snp_msg_hdr_encode(const struct mc_snp_msg_hdr *h, uint8_t out[MC_SNP_MSG_HDR_SIZE]);
-void mc_snp_msg_hdr_decode(const uint8_t in[MC_SNP_MSG_HDR_SIZE], struct mc_snp_msg_hdr *h);
+MC_API void mc_snp_msg_hdr_encode(const struct mc_snp_msg_hdr *h, uint8_t out[MC_SNP_MSG_HDR_SIZE]);
+MC_API void mc_snp_msg_hdr_decode(const uint8_t in[MC_SNP_MSG_HDR_SIZE], struct mc_snp_msg_hdr *h);
 
 /* Seal a message (either side): header from h's type, version, VMPCK id and seqno (algo 1,
  * version 1, size 0x60, MSG_SIZE = n), payload encrypted behind it. *out_len = 0x60 + n. */
-mc_status mc_snp_msg_seal(const uint8_t vmpck[MC_SNP_VMPCK_LEN], const struct mc_snp_msg_hdr *h, const uint8_t *payload,
+MC_API mc_status mc_snp_msg_seal(const uint8_t vmpck[MC_SNP_VMPCK_LEN], const struct mc_snp_msg_hdr *h, const uint8_t *payload,
                           size_t n, uint8_t *out, size_t cap, size_t *out_len, struct mc_error *err);
 /* Open a message (either side): decode the header, require algo 1, header version 1, size 0x60
  * and the payload inside len; authenticate and decrypt MSG_SIZE bytes into payload (cap bytes).
  * MC_E_FORMAT for a malformed header, MC_E_VERIFY when the tag does not authenticate (payload
  * wiped). Sequence numbers and types are the caller's rules. */
-mc_status mc_snp_msg_open(const uint8_t vmpck[MC_SNP_VMPCK_LEN], const uint8_t *msg, size_t len,
+MC_API mc_status mc_snp_msg_open(const uint8_t vmpck[MC_SNP_VMPCK_LEN], const uint8_t *msg, size_t len,
                           struct mc_snp_msg_hdr *h, uint8_t *payload, size_t cap, struct mc_error *err);
 
 /* ---- the firmware's side ---- */
@@ -79,13 +83,13 @@ struct mc_snp_vmpck {
  * counter at 2^64-2 or MSG_SEQNO != counter + 1 -> AEAD_OFLOW; MSG_VERSION 0 or above 1, unknown
  * type or a response type -> INVALID_PARAM. payload gets MSG_SZ bytes (cap >= MSG_SZ, at most
  * 0xFA0). Nothing changes (counters included); returns MC_OK whenever *fw is set. */
-mc_status mc_snp_msg_fw_unwrap(const struct mc_snp_vmpck vmpck[4], const uint8_t *req, size_t avail,
+MC_API mc_status mc_snp_msg_fw_unwrap(const struct mc_snp_vmpck vmpck[4], const uint8_t *req, size_t avail,
                                struct mc_snp_msg_hdr *h, uint8_t *payload, size_t cap, mc_fw_status *fw,
                                struct mc_error *err);
 /* Wrap the response to req: type + 1, version 1, same VMPCK, MSG_SEQNO = request + 1, n payload
  * bytes; *fw = INVALID_PARAM when 0x60 + n exceeds avail (bytes to the end of the response
  * page). On success vmpck[req->msg_vmpck].count += 2. */
-mc_status mc_snp_msg_fw_wrap(struct mc_snp_vmpck vmpck[4], const struct mc_snp_msg_hdr *req, const uint8_t *payload,
+MC_API mc_status mc_snp_msg_fw_wrap(struct mc_snp_vmpck vmpck[4], const struct mc_snp_msg_hdr *req, const uint8_t *payload,
                              size_t n, uint8_t *out, size_t avail, size_t *out_len, mc_fw_status *fw,
                              struct mc_error *err);
 
@@ -107,7 +111,7 @@ struct mc_snp_msg_ctx {
  * 3 reserved. INVALID_KEY for 3, VLEK-only without a VLEK, VCEK-only with VCEK_DIS, default with
  * VCEK_DIS and no VLEK. *signer: the report's SIGNING_KEY (the VCEK becomes NONE under
  * MASK_CHIP_KEY, the report then unsigned). */
-mc_fw_status mc_snp_key_select(unsigned key_sel, bool vlek_loaded, bool vcek_dis, bool mask_chip_key, unsigned *signer);
+MC_API mc_fw_status mc_snp_key_select(unsigned key_sel, bool vlek_loaded, bool vcek_dis, bool mask_chip_key, unsigned *signer);
 
 /* ---- MSG_REPORT_REQ (0x60) -> MSG_REPORT_RSP (0x4C0) ---- */
 #define MC_SNP_REPORT_REQ_SIZE 0x60u
@@ -117,15 +121,15 @@ struct mc_snp_report_req {
     uint32_t vmpl;
     uint32_t key_sel;
 };
-void mc_snp_report_req_encode(const struct mc_snp_report_req *r, uint8_t out[MC_SNP_REPORT_REQ_SIZE]);
+MC_API void mc_snp_report_req_encode(const struct mc_snp_report_req *r, uint8_t out[MC_SNP_REPORT_REQ_SIZE]);
 /* STATUS in the response: INVALID_PARAM (reserved bits/bytes, VMPL < MSG_VMPCK), INVALID_KEY
  * (KEY_SEL rules). A successful response carries the report signed as the key selection says. */
-mc_status mc_snp_handle_report_req(struct mc_snp_identity *id, const struct mc_snp_msg_ctx *ctx, uint8_t msg_vmpck,
+MC_API mc_status mc_snp_handle_report_req(struct mc_snp_identity *id, const struct mc_snp_msg_ctx *ctx, uint8_t msg_vmpck,
                                    const uint8_t *req, size_t n, uint8_t rsp[MC_SNP_REPORT_RSP_SIZE],
                                    struct mc_error *err);
 /* Decode a response (guest side): STATUS, and the report when STATUS is 0 (REPORT_SIZE must be
  * 0x4A0, else MC_E_FORMAT). */
-mc_status mc_snp_report_rsp_decode(const uint8_t *rsp, size_t n, uint32_t *status,
+MC_API mc_status mc_snp_report_rsp_decode(const uint8_t *rsp, size_t n, uint32_t *status,
                                    uint8_t report[MC_SNP_REPORT_SIZE], struct mc_error *err);
 
 /* ---- MSG_KEY_REQ (0x20; 0x28 with LAUNCH_MIT_VECTOR) -> MSG_KEY_RSP (0x40) ---- */
@@ -145,7 +149,7 @@ struct mc_snp_key_req {
     uint64_t tcb_version;
     uint64_t launch_mit_vector;
 };
-void mc_snp_key_req_encode(const struct mc_snp_key_req *r, uint8_t out[MC_SNP_KEY_REQ_SIZE_MIT]);
+MC_API void mc_snp_key_req_encode(const struct mc_snp_key_req *r, uint8_t out[MC_SNP_KEY_REQ_SIZE_MIT]);
 /* Checks in the firmware's order -> STATUS: reserved bits -> INVALID_PARAM; root 0 with
  * MASK_CHIP_KEY or against the KEY_SEL rules -> INVALID_KEY; VMPL < MSG_VMPCK, unknown
  * GUEST_FIELD_SELECT bits, a selected TCB above the committed TCB in any part or with reserved
@@ -153,7 +157,7 @@ void mc_snp_key_req_encode(const struct mc_snp_key_req *r, uint8_t out[MC_SNP_KE
  * SP 800-108 KDF(root, "gmsg-keyreq", MIX_DATA): root = the VLEK seed, or the VCEK seed at the
  * requested TCB (when selected) or at REPORTED_TCB, or the VMRK; MIX_DATA layout in
  * docs/snp-platform.md (fields not selected are zero). */
-mc_status mc_snp_handle_key_req(struct mc_snp_identity *id, const struct mc_snp_msg_ctx *ctx, uint8_t msg_vmpck,
+MC_API mc_status mc_snp_handle_key_req(struct mc_snp_identity *id, const struct mc_snp_msg_ctx *ctx, uint8_t msg_vmpck,
                                 const uint8_t *req, size_t n, uint8_t rsp[MC_SNP_KEY_RSP_SIZE], struct mc_error *err);
 
 /* ---- MSG_TSC_INFO_REQ (0x80) -> MSG_TSC_INFO_RSP (0x80) ---- */
@@ -161,9 +165,9 @@ mc_status mc_snp_handle_key_req(struct mc_snp_identity *id, const struct mc_snp_
 #define MC_SNP_TSC_REF_KHZ 99800u  /* Secure TSC reference clock (100 MHz - 0.2 %, ASPFW Genoa) */
 #define MC_SNP_TSC_FACTOR 200u     /* (100000 - 99600) / 2, ASPFW Genoa */
 /* GUEST_TSC_SCALE: 8.32 fixed point desired / reference, fraction rounded up (ASPFW). */
-uint64_t mc_snp_tsc_scale(uint32_t desired_khz, uint32_t ref_khz);
+MC_API uint64_t mc_snp_tsc_scale(uint32_t desired_khz, uint32_t ref_khz);
 /* Reserved bytes non-zero -> STATUS INVALID_PARAM. */
-void mc_snp_handle_tsc_info_req(const struct mc_snp_msg_ctx *ctx, const uint8_t *req, size_t n,
+MC_API void mc_snp_handle_tsc_info_req(const struct mc_snp_msg_ctx *ctx, const uint8_t *req, size_t n,
                                 uint8_t rsp[MC_SNP_TSC_INFO_SIZE]);
 
 /* ---- migration messages: payload codecs only (the firmware owns their semantics) ---- */
@@ -189,25 +193,27 @@ struct mc_snp_mig_gctx {
     uint32_t desired_tsc_freq;
     uint64_t psp_tsc_offset, launch_tcb;
 };
-void mc_snp_mig_gctx_encode(const struct mc_snp_mig_gctx *g, uint8_t out[MC_SNP_MIG_GCTX_SIZE]);
-void mc_snp_mig_gctx_decode(const uint8_t in[MC_SNP_MIG_GCTX_SIZE], struct mc_snp_mig_gctx *g);
+MC_API void mc_snp_mig_gctx_encode(const struct mc_snp_mig_gctx *g, uint8_t out[MC_SNP_MIG_GCTX_SIZE]);
+MC_API void mc_snp_mig_gctx_decode(const uint8_t in[MC_SNP_MIG_GCTX_SIZE], struct mc_snp_mig_gctx *g);
 /* MSG_EXPORT_REQ: GCTX_PADDR bits 11:0, IMI_EN's reserved bits or the reserved word -> INVALID_PARAM. */
-mc_fw_status mc_snp_export_req_decode(const uint8_t *req, size_t n, uint64_t *gctx_paddr, bool *imi_en);
+MC_API mc_fw_status mc_snp_export_req_decode(const uint8_t *req, size_t n, uint64_t *gctx_paddr, bool *imi_en);
 /* MSG_EXPORT_RSP: status, GCTX_SIZE 0x300, GCTX_VERSION 3, the context (g NULL: zero). */
-void mc_snp_export_rsp_encode(uint32_t status, const struct mc_snp_mig_gctx *g, uint8_t out[MC_SNP_EXPORT_RSP_SIZE]);
+MC_API void mc_snp_export_rsp_encode(uint32_t status, const struct mc_snp_mig_gctx *g, uint8_t out[MC_SNP_EXPORT_RSP_SIZE]);
 /* MSG_IMPORT_REQ / MSG_ABSORB_REQ (type picks the layout; ABSORB_NOMA has no GCTX_PADDR, its
  * first qword is reserved): reserved, GCTX_PADDR bits 11:0, IN_GCTX_SIZE != 0x300 or
  * IN_GCTX_VERSION != 3 -> INVALID_PARAM. */
-mc_fw_status mc_snp_import_req_decode(unsigned type, const uint8_t *req, size_t n, uint64_t *gctx_paddr,
+MC_API mc_fw_status mc_snp_import_req_decode(unsigned type, const uint8_t *req, size_t n, uint64_t *gctx_paddr,
                                       struct mc_snp_mig_gctx *g);
 /* MSG_VMRK_REQ: GCTX_PADDR and VMRK. */
-mc_fw_status mc_snp_vmrk_req_decode(const uint8_t *req, size_t n, uint64_t *gctx_paddr, uint8_t vmrk[32]);
+MC_API mc_fw_status mc_snp_vmrk_req_decode(const uint8_t *req, size_t n, uint64_t *gctx_paddr, uint8_t vmrk[32]);
 /* IMPORT/ABSORB/ABSORB_NOMA/VMRK responses: u32 STATUS, reserved to 0x10. */
-void mc_snp_status_rsp_encode(uint32_t status, uint8_t out[MC_SNP_STATUS_RSP_SIZE]);
+MC_API void mc_snp_status_rsp_encode(uint32_t status, uint8_t out[MC_SNP_STATUS_RSP_SIZE]);
 
 /* ---- the extended-report certificate table (GHCB extended guest request) ---- */
 /* The 4 KiB pages a table of len bytes needs (what the host answers in RBX when the guest's
  * buffer is too small). */
-size_t mc_snp_certtable_pages(size_t len);
+MC_API size_t mc_snp_certtable_pages(size_t len);
+
+MC_END_DECLS
 
 #endif

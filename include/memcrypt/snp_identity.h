@@ -23,6 +23,8 @@
 #ifndef MEMCRYPT_SNP_IDENTITY_H
 #define MEMCRYPT_SNP_IDENTITY_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +32,8 @@
 #include <memcrypt/error.h>
 #include <memcrypt/fw_status.h>
 #include <memcrypt/snp_report.h>
+
+MC_BEGIN_DECLS
 
 #define MC_SNP_SECRET_LEN 32          /* chip secret */
 #define MC_SNP_SEED_LEN 48            /* a hash stick (SHA-384): the VCEK/VLEK seed */
@@ -54,85 +58,87 @@ struct mc_snp_identity_params {
                                      make tests that are not about the roots fast */
 };
 
-mc_status mc_snp_identity_new(const struct mc_snp_identity_params *p, struct mc_snp_identity **out,
+MC_API mc_status mc_snp_identity_new(const struct mc_snp_identity_params *p, struct mc_snp_identity **out,
                               struct mc_error *err);
-void mc_snp_identity_free(struct mc_snp_identity *id);
+MC_API void mc_snp_identity_free(struct mc_snp_identity *id);
 
-enum mc_snp_gen mc_snp_identity_gen(const struct mc_snp_identity *id);
+MC_API enum mc_snp_gen mc_snp_identity_gen(const struct mc_snp_identity *id);
 /* CHIP_ID as the report carries it (MASK_CHIP_ID is the caller's business). */
-void mc_snp_identity_chip_id(const struct mc_snp_identity *id, uint8_t out[MC_SNP_CHIP_ID_LEN]);
+MC_API void mc_snp_identity_chip_id(const struct mc_snp_identity *id, uint8_t out[MC_SNP_CHIP_ID_LEN]);
 
 /* The VCEK seed (hash stick) at tcb: the root key of MSG_KEY_REQ with ROOT_KEY_SELECT 0.
  * Secret: wipe it after use. */
-mc_status mc_snp_identity_vcek_seed(struct mc_snp_identity *id, uint64_t tcb, uint8_t seed[MC_SNP_SEED_LEN],
+MC_API mc_status mc_snp_identity_vcek_seed(struct mc_snp_identity *id, uint64_t tcb, uint8_t seed[MC_SNP_SEED_LEN],
                                     struct mc_error *err);
 /* The VCEK public key at tcb as the report/ID-block wire format writes P-384 points (x, y
  * little-endian, 72 bytes each). */
-mc_status mc_snp_identity_vcek_public(struct mc_snp_identity *id, uint64_t tcb, uint8_t x[72], uint8_t y[72],
+MC_API mc_status mc_snp_identity_vcek_public(struct mc_snp_identity *id, uint64_t tcb, uint8_t x[72], uint8_t y[72],
                                       struct mc_error *err);
 
 /* ---- VLEK ---- */
 /* SNP_VLEK_LOAD command buffer (u32 length @0 = 0x10, u8 VLEK_WRAPPED_VERSION @4 = 0, 3 reserved,
  * u64 VLEK_WRAPPED_PADDR @8): *fw = INVALID_PARAM on a bad length/version/reserved byte. */
-void mc_snp_vlek_load_cmd(const uint8_t cmd[MC_SNP_VLEK_LOAD_CMD_LEN], uint64_t *wrapped_paddr, mc_fw_status *fw);
+MC_API void mc_snp_vlek_load_cmd(const uint8_t cmd[MC_SNP_VLEK_LOAD_CMD_LEN], uint64_t *wrapped_paddr, mc_fw_status *fw);
 /* Unwrap and install (SNP_VLEK_LOAD after the command checks). reported_tcb is the platform's
  * REPORTED_TCB. *fw: SUCCESS; INVALID_PARAM (len is not 0x1B0); BAD_SVN (the hashstick's TCB is
  * not reported_tcb); BAD_MEASUREMENT (the GCM tag does not authenticate: wrong chip, wrong TCB,
  * tampered). On failure the identity is unchanged; returns MC_OK whenever *fw is set. */
-mc_status mc_snp_identity_vlek_load(struct mc_snp_identity *id, const uint8_t *wrapped, size_t len,
+MC_API mc_status mc_snp_identity_vlek_load(struct mc_snp_identity *id, const uint8_t *wrapped, size_t len,
                                     uint64_t reported_tcb, mc_fw_status *fw, struct mc_error *err);
-bool mc_snp_identity_vlek_loaded(const struct mc_snp_identity *id);
+MC_API bool mc_snp_identity_vlek_loaded(const struct mc_snp_identity *id);
 /* The loaded VLEK's TCB (0 when none). */
-uint64_t mc_snp_identity_vlek_tcb(const struct mc_snp_identity *id);
+MC_API uint64_t mc_snp_identity_vlek_tcb(const struct mc_snp_identity *id);
 /* SNP_SHUTDOWN wipes the VLEK. */
-void mc_snp_identity_vlek_clear(struct mc_snp_identity *id);
+MC_API void mc_snp_identity_vlek_clear(struct mc_snp_identity *id);
 /* The VLEK seed (stick 7 of the hashstick): MSG_KEY_REQ's root for a VLEK. MC_E_STATE when none. */
-mc_status mc_snp_identity_vlek_seed(const struct mc_snp_identity *id, uint8_t seed[MC_SNP_SEED_LEN],
+MC_API mc_status mc_snp_identity_vlek_seed(const struct mc_snp_identity *id, uint8_t seed[MC_SNP_SEED_LEN],
                                     struct mc_error *err);
 
 /* AMD side: wrap a VLEK for `chip` at tcb (what AMD's KDS hands a cloud provider for one chip).
  * vlek_seed is the provider's VLEK root (48 bytes); the plaintext is its eight hash sticks at
  * tcb. iv: 12 bytes (NULL: fresh random). out: the 0x1B0-byte hashstick. */
-mc_status mc_snp_vlek_wrap(struct mc_snp_identity *chip, const uint8_t vlek_seed[MC_SNP_SEED_LEN], uint64_t tcb,
+MC_API mc_status mc_snp_vlek_wrap(struct mc_snp_identity *chip, const uint8_t vlek_seed[MC_SNP_SEED_LEN], uint64_t tcb,
                            const uint8_t *iv, uint8_t out[MC_SNP_VLEK_WRAPPED_LEN], struct mc_error *err);
 
 /* ---- certificates (DER; *der is malloc'd, the caller frees it) ---- */
 enum mc_snp_root { MC_SNP_ROOT_ARK, MC_SNP_ROOT_ASK, MC_SNP_ROOT_ASVK };
-mc_status mc_snp_identity_root_cert(const struct mc_snp_identity *id, enum mc_snp_root which, uint8_t **der,
+MC_API mc_status mc_snp_identity_root_cert(const struct mc_snp_identity *id, enum mc_snp_root which, uint8_t **der,
                                     size_t *len, struct mc_error *err);
 /* The emulated ARK's CRL (what KDS serves at /vcek/v1/{product}/crl and /vlek/.../crl): signed by
  * the ARK, nothing revoked. */
-mc_status mc_snp_identity_crl(const struct mc_snp_identity *id, uint8_t **der, size_t *len, struct mc_error *err);
+MC_API mc_status mc_snp_identity_crl(const struct mc_snp_identity *id, uint8_t **der, size_t *len, struct mc_error *err);
 /* The VCEK certificate for tcb (AMD's extensions; hwID = CHIP_ID). */
-mc_status mc_snp_identity_vcek_cert(struct mc_snp_identity *id, uint64_t tcb, uint8_t **der, size_t *len,
+MC_API mc_status mc_snp_identity_vcek_cert(struct mc_snp_identity *id, uint64_t tcb, uint8_t **der, size_t *len,
                                     struct mc_error *err);
 /* The loaded VLEK's certificate (its TCB; cspID = csp_id, NULL: "memcrypt emulated CSP"). */
-mc_status mc_snp_identity_vlek_cert(const struct mc_snp_identity *id, const char *csp_id, uint8_t **der,
+MC_API mc_status mc_snp_identity_vlek_cert(const struct mc_snp_identity *id, const char *csp_id, uint8_t **der,
                                     size_t *len, struct mc_error *err);
 /* The extended-report certificate table (digest §6.7) a host would install: VCEK at tcb (or the
  * VLEK when vlek and one is loaded), ASK (ASVK), ARK. */
-mc_status mc_snp_identity_certtable(struct mc_snp_identity *id, uint64_t tcb, bool vlek, uint8_t **out,
+MC_API mc_status mc_snp_identity_certtable(struct mc_snp_identity *id, uint64_t tcb, bool vlek, uint8_t **out,
                                     size_t *out_len, struct mc_error *err);
 /* Write a folder `memcrypt report verify --roots DIR` and `openssl verify` take: ark.pem, ask.pem,
  * asvk.pem, cert_chain.pem (ASK then ARK, as KDS serves it), vcek.der/.pem at tcb,
  * vlek.der/.pem when a VLEK is loaded, certtable.bin — all or nothing (an output set). Creates
  * dir if missing (its parent must exist). */
-mc_status mc_snp_identity_export(struct mc_snp_identity *id, const char *dir, uint64_t tcb, struct mc_error *err);
+MC_API mc_status mc_snp_identity_export(struct mc_snp_identity *id, const char *dir, uint64_t tcb, struct mc_error *err);
 /* The same files added to an output set (memcrypt/fileio.h) the caller commits with others. */
 struct mc_outset;
-mc_status mc_snp_identity_export_set(struct mc_snp_identity *id, struct mc_outset *os, const char *dir, uint64_t tcb,
+MC_API mc_status mc_snp_identity_export_set(struct mc_snp_identity *id, struct mc_outset *os, const char *dir, uint64_t tcb,
                                      struct mc_error *err);
 
 /* ---- persistence ---- */
 /* A versioned, length-checked, SHA-256-checksummed blob with the chip secret, CHIP_ID, the loaded
  * VLEK and the emulated roots (certificates and private keys): it is secret (write it mode 0600).
  * *buf is malloc'd; the caller wipes and frees it. */
-mc_status mc_snp_identity_serialize(const struct mc_snp_identity *id, uint8_t **buf, size_t *len,
+MC_API mc_status mc_snp_identity_serialize(const struct mc_snp_identity *id, uint8_t **buf, size_t *len,
                                     struct mc_error *err);
 /* Hostile input: truncated, corrupt, foreign, inconsistent (keys that do not match their
  * certificates, a chain that does not verify, unmarked roots) -> MC_E_FORMAT with a sentence;
  * nothing is allocated then. */
-mc_status mc_snp_identity_deserialize(const uint8_t *buf, size_t len, struct mc_snp_identity **out,
+MC_API mc_status mc_snp_identity_deserialize(const uint8_t *buf, size_t len, struct mc_snp_identity **out,
                                       struct mc_error *err);
+
+MC_END_DECLS
 
 #endif

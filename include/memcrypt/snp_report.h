@@ -9,11 +9,15 @@
 #ifndef MEMCRYPT_SNP_REPORT_H
 #define MEMCRYPT_SNP_REPORT_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <memcrypt/error.h>
+
+MC_BEGIN_DECLS
 
 #define MC_SNP_REPORT_SIZE 0x4A0u
 #define MC_SNP_REPORT_SIGNED_LEN 0x2A0u /* bytes 0x000..0x29F are signed */
@@ -22,13 +26,13 @@
 enum mc_snp_gen { MC_SNP_GEN_UNKNOWN = 0, MC_SNP_GEN_MILAN, MC_SNP_GEN_GENOA, MC_SNP_GEN_TURIN };
 
 /* "Milan", "Genoa", "Turin" or "unknown". */
-const char *mc_snp_gen_name(enum mc_snp_gen g);
+MC_API const char *mc_snp_gen_name(enum mc_snp_gen g);
 /* Parse a product name, case-insensitive, ignoring a "-<stepping>" suffix ("Milan-B0" -> Milan).
  * Returns MC_SNP_GEN_UNKNOWN when not recognised. */
-enum mc_snp_gen mc_snp_gen_parse(const char *name);
+MC_API enum mc_snp_gen mc_snp_gen_parse(const char *name);
 /* Generation from CPUID family/model (0x19 0x00-0x0F Milan; 0x19 0x10-0x1F, 0xA0-0xAF Genoa;
  * 0x1A 0x00-0x11 Turin); UNKNOWN otherwise. */
-enum mc_snp_gen mc_snp_gen_from_cpuid(uint8_t family, uint8_t model);
+MC_API enum mc_snp_gen mc_snp_gen_from_cpuid(uint8_t family, uint8_t model);
 
 /* A TCB_VERSION split into its security patch levels. has_fmc is true for Turin. */
 struct mc_snp_tcb {
@@ -38,17 +42,17 @@ struct mc_snp_tcb {
     uint8_t spl[8]; /* the raw bytes, index = byte position */
 };
 /* Decode raw with the layout of gen (UNKNOWN decodes as Milan/Genoa, the layout before Turin). */
-void mc_snp_tcb_decode(uint64_t raw, enum mc_snp_gen gen, struct mc_snp_tcb *out);
+MC_API void mc_snp_tcb_decode(uint64_t raw, enum mc_snp_gen gen, struct mc_snp_tcb *out);
 /* Compose a TCB_VERSION from parts for gen (fmc ignored before Turin). */
-uint64_t mc_snp_tcb_encode(enum mc_snp_gen gen, uint8_t fmc, uint8_t bl, uint8_t tee, uint8_t snp, uint8_t ucode);
+MC_API uint64_t mc_snp_tcb_encode(enum mc_snp_gen gen, uint8_t fmc, uint8_t bl, uint8_t tee, uint8_t snp, uint8_t ucode);
 /* Parse "bl=3,tee=0,snp=8,ucode=115[,fmc=0]" or a raw u64 ("0x7308000000000003").
  * Parts not given are 0. */
-mc_status mc_snp_tcb_parse(const char *s, enum mc_snp_gen gen, uint64_t *out, struct mc_error *err);
+MC_API mc_status mc_snp_tcb_parse(const char *s, enum mc_snp_gen gen, uint64_t *out, struct mc_error *err);
 /* The TCB an emulated chip of this generation ships with (the SPLs of real VCEKs; the emulated
  * firmware's current TCB). UNKNOWN gives Milan's. */
-uint64_t mc_snp_tcb_factory(enum mc_snp_gen gen);
+MC_API uint64_t mc_snp_tcb_factory(enum mc_snp_gen gen);
 /* true when every named part of a is >= the same part of b (component-wise, per gen layout). */
-bool mc_snp_tcb_ge(uint64_t a, uint64_t b, enum mc_snp_gen gen);
+MC_API bool mc_snp_tcb_ge(uint64_t a, uint64_t b, enum mc_snp_gen gen);
 
 /* Signing key (KEY_INFO bits 4:2). */
 enum { MC_SNP_SIGNER_VCEK = 0, MC_SNP_SIGNER_VLEK = 1, MC_SNP_SIGNER_NONE = 7 };
@@ -69,9 +73,9 @@ struct mc_snp_container_info {
 };
 /* Copy the 0x4A0-byte report out of buf (any container above); info says which and, for HCL,
  * whether the runtime claims are bound into REPORT_DATA. Anything else -> MC_E_RANGE/FORMAT. */
-mc_status mc_snp_report_unwrap(const uint8_t *buf, size_t len, uint8_t raw[MC_SNP_REPORT_SIZE],
+MC_API mc_status mc_snp_report_unwrap(const uint8_t *buf, size_t len, uint8_t raw[MC_SNP_REPORT_SIZE],
                                struct mc_snp_container_info *info, struct mc_error *err);
-const char *mc_snp_container_name(enum mc_snp_container k);
+MC_API const char *mc_snp_container_name(enum mc_snp_container k);
 
 /* Policy bits (SNP ABI §4.3 / digest §2.5). */
 #define MC_SNP_POLICY_SMT (1ull << 16)
@@ -116,25 +120,27 @@ struct mc_snp_report {
 
 /* Decode a report. len must be exactly MC_SNP_REPORT_SIZE (MC_E_RANGE otherwise); versions other
  * than 2..5 -> MC_E_UNSUPPORTED. out is written only on success. */
-mc_status mc_snp_report_decode(const uint8_t *buf, size_t len, struct mc_snp_report *out, struct mc_error *err);
+MC_API mc_status mc_snp_report_decode(const uint8_t *buf, size_t len, struct mc_snp_report *out, struct mc_error *err);
 /* Encode every field of r into out (reserved bytes zero; ignores r->raw). */
-void mc_snp_report_encode(const struct mc_snp_report *r, uint8_t out[MC_SNP_REPORT_SIZE]);
+MC_API void mc_snp_report_encode(const struct mc_snp_report *r, uint8_t out[MC_SNP_REPORT_SIZE]);
 
 static inline unsigned mc_snp_report_signer(const struct mc_snp_report *r) { return (r->key_info >> 2) & 7u; }
 /* Generation from the CPUID fields (version >= 3), else UNKNOWN. */
-enum mc_snp_gen mc_snp_report_gen(const struct mc_snp_report *r);
+MC_API enum mc_snp_gen mc_snp_report_gen(const struct mc_snp_report *r);
 
 /* Name of policy bit `bit` ("SMT", "DEBUG", ...) or NULL for reserved bits. */
-const char *mc_snp_policy_bit_name(unsigned bit);
+MC_API const char *mc_snp_policy_bit_name(unsigned bit);
 /* Policy bits the SNP firmware of ABI major.minor accepts (bits 0..20; bits 21..25 only on
  * firmware newer than 1.55, see src/snp/policy.c for the decision). */
-uint64_t mc_snp_policy_valid_mask(uint8_t abi_major, uint8_t abi_minor);
+MC_API uint64_t mc_snp_policy_valid_mask(uint8_t abi_major, uint8_t abi_minor);
 /* SNP_LAUNCH_START's checks that need no guest context: bit 17 set, no bit the ABI treats as
  * reserved, SMT allowed when host SMT is on, the policy's minimum ABI <= the firmware's.
  * MC_E_UNSUPPORTED with a sentence naming POLICY_FAILURE otherwise. */
-mc_status mc_snp_policy_check(uint64_t policy, uint8_t abi_major, uint8_t abi_minor, bool host_smt,
+MC_API MC_MUST_CHECK mc_status mc_snp_policy_check(uint64_t policy, uint8_t abi_major, uint8_t abi_minor, bool host_smt,
                               struct mc_error *err);
 /* Name of PLATFORM_INFO bit `bit` or NULL. */
-const char *mc_snp_platform_bit_name(unsigned bit);
+MC_API const char *mc_snp_platform_bit_name(unsigned bit);
+
+MC_END_DECLS
 
 #endif

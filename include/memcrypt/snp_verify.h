@@ -16,6 +16,8 @@
 #ifndef MEMCRYPT_SNP_VERIFY_H
 #define MEMCRYPT_SNP_VERIFY_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,16 +26,18 @@
 #include <memcrypt/error.h>
 #include <memcrypt/snp_report.h>
 
+MC_BEGIN_DECLS
+
 struct mc_snp_verifier;
 
 /* roots_dir == NULL: AMD's built-in roots. Otherwise a test root: roots_dir/ark.pem plus
  * ask.pem and/or asvk.pem (as written by `memcrypt fixtures`); the built-in roots are then NOT
  * trusted. The generation of a test root is read from the ARK's CN ("ARK-<Product>...").
  * *out is owned by the caller (mc_snp_verifier_free). */
-mc_status mc_snp_verifier_new(const char *roots_dir, struct mc_snp_verifier **out, struct mc_error *err);
-void mc_snp_verifier_free(struct mc_snp_verifier *v);
+MC_API mc_status mc_snp_verifier_new(const char *roots_dir, struct mc_snp_verifier **out, struct mc_error *err);
+MC_API void mc_snp_verifier_free(struct mc_snp_verifier *v);
 /* true when the verifier trusts a test root rather than AMD's. */
-bool mc_snp_verifier_is_test(const struct mc_snp_verifier *v);
+MC_API bool mc_snp_verifier_is_test(const struct mc_snp_verifier *v);
 
 /* Certificates for one verification (DER or PEM bytes; borrowed). vcek is required (a VLEK goes
  * in the same field). ask/ark are optional; when given they must be the trusted ones. */
@@ -80,15 +84,15 @@ struct mc_snp_result {
  * Returns MC_OK when all requested checks pass, MC_E_VERIFY when one fails (err gets the first
  * failing check's reason), MC_E_INVAL/NOMEM for bad arguments. A malformed certificate is a
  * failed check, not a crash. */
-mc_status mc_snp_verify(struct mc_snp_verifier *v, const struct mc_snp_report *r, const struct mc_snp_certs *c,
+MC_API MC_MUST_CHECK mc_status mc_snp_verify(struct mc_snp_verifier *v, const struct mc_snp_report *r, const struct mc_snp_certs *c,
                         const struct mc_snp_policy *p, struct mc_snp_result *res, struct mc_error *err);
 
-const char *mc_check_state_name(enum mc_check_state s); /* "pass", "fail", "skipped" */
+MC_API const char *mc_check_state_name(enum mc_check_state s); /* "pass", "fail", "skipped" */
 
 /* Where AMD's key server (KDS) serves the VCEK for this report: the product (gen, or the report's
  * CPUID; a version 2 report is taken as Milan and the text says so), the hwID from chip_id and the
  * SPLs of reported_tcb. MC_E_NOTFOUND (buf says why) when chip_id is masked. */
-mc_status mc_snp_kds_url(const struct mc_snp_report *r, enum mc_snp_gen gen, char *buf, size_t n);
+MC_API mc_status mc_snp_kds_url(const struct mc_snp_report *r, enum mc_snp_gen gen, char *buf, size_t n);
 
 /* ---- Extended-report certificate table (GHCB extended guest request) ----
  * Entries {GUID[16] (RFC 4122 byte order), u32 offset, u32 length} up to an all-zero entry;
@@ -107,14 +111,14 @@ struct mc_snp_certtable {
 };
 /* Parse and bounds-check a table (no terminator, overlapping the table, out of bounds,
  * duplicate known GUIDs, more than MC_SNP_CERTTABLE_MAX entries -> MC_E_FORMAT). */
-mc_status mc_snp_certtable_parse(const uint8_t *buf, size_t len, struct mc_snp_certtable *out, struct mc_error *err);
+MC_API mc_status mc_snp_certtable_parse(const uint8_t *buf, size_t len, struct mc_snp_certtable *out, struct mc_error *err);
 /* Build a table from the given blobs (NULL/0 = absent) into a fresh buffer (caller frees). */
-mc_status mc_snp_certtable_build(const struct mc_snp_certs *c, bool vlek, uint8_t **out, size_t *out_len,
+MC_API mc_status mc_snp_certtable_build(const struct mc_snp_certs *c, bool vlek, uint8_t **out, size_t *out_len,
                                  struct mc_error *err);
 /* Fill c with pointers into buf: the VCEK (want_vlek: the VLEK), the ASK and the ARK. */
-void mc_snp_certtable_certs(const struct mc_snp_certtable *t, const uint8_t *buf, bool want_vlek,
+MC_API void mc_snp_certtable_certs(const struct mc_snp_certtable *t, const uint8_t *buf, bool want_vlek,
                             struct mc_snp_certs *c);
-const char *mc_snp_cert_kind_name(enum mc_snp_cert_kind k);
+MC_API const char *mc_snp_cert_kind_name(enum mc_snp_cert_kind k);
 
 /* ---- The chain's X.509 certificates described (certs show) ----
  * One DER/PEM certificate or a PEM bundle (AMD's cert_chain, trustee's ask+ark+asvk). */
@@ -142,9 +146,11 @@ struct mc_snp_certinfo {
     char csp_id[128];
     char ext_error[200];     /* why AMD's extensions could not be read, or "" */
 };
-mc_status mc_snp_certs_describe(const uint8_t *buf, size_t len, struct mc_snp_certinfo *out, size_t max, size_t *n,
+MC_API mc_status mc_snp_certs_describe(const uint8_t *buf, size_t len, struct mc_snp_certinfo *out, size_t max, size_t *n,
                                 struct mc_error *err);
 /* Name of an SPL extension arc .3.N ("blSPL", "teeSPL", ..., "fmcSPL"). */
-const char *mc_snp_spl_label(int arc);
+MC_API const char *mc_snp_spl_label(int arc);
+
+MC_END_DECLS
 
 #endif

@@ -16,12 +16,16 @@
 #ifndef MEMCRYPT_TME_H
 #define MEMCRYPT_TME_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <memcrypt/engine.h>
 #include <memcrypt/error.h>
+
+MC_BEGIN_DECLS
 
 /* ---- MSR numbers ---- */
 #define MC_MSR_IA32_MKTME_KEYID_PARTITIONING 0x087u
@@ -87,7 +91,7 @@ struct mc_tme_event {
     uint64_t addr;       /* #PF: the faulting linear address */
 };
 
-const char *mc_tme_event_name(enum mc_tme_event_kind k); /* "#GP(0)", "#UD", ...; never NULL */
+MC_API const char *mc_tme_event_name(enum mc_tme_event_kind k); /* "#GP(0)", "#UD", ...; never NULL */
 
 /* What the CPU profile enumerates (fixed for the life of the object). */
 struct mc_tme_config {
@@ -130,29 +134,29 @@ struct mc_rng;
  * 36..52, capability reserved bits clear, MAX_KEYID_BITS <= 15 and < maxphyaddr - 12,
  * integrity algorithms refused (MC_E_UNSUPPORTED: not modelled). rng is the CPU's hardware
  * RNG (borrowed); backend is copied (may be NULL). */
-mc_status mc_tme_create(const struct mc_tme_config *cfg, struct mc_rng *rng, const struct mc_tme_backend *backend,
+MC_API mc_status mc_tme_create(const struct mc_tme_config *cfg, struct mc_rng *rng, const struct mc_tme_backend *backend,
                         struct mc_tme **out, struct mc_error *err);
 /* Wipes the saved standby key and frees. NULL is fine. */
-void mc_tme_destroy(struct mc_tme *t);
-const struct mc_tme_config *mc_tme_get_config(const struct mc_tme *t);
+MC_API void mc_tme_destroy(struct mc_tme *t);
+MC_API const struct mc_tme_config *mc_tme_get_config(const struct mc_tme *t);
 
 /* Is msr one of the MSRs this model answers (independently of CPUID)? */
-bool mc_tme_is_msr(uint32_t msr);
+MC_API bool mc_tme_is_msr(uint32_t msr);
 /* RDMSR / WRMSR. MC_OK; MC_E_FAULT with *ev = #GP(0) (state unchanged); MC_E_NOTFOUND when
  * msr is not a TME MSR; a backend error is passed through (state unchanged). */
-mc_status mc_tme_rdmsr(struct mc_tme *t, uint32_t msr, uint64_t *val, struct mc_tme_event *ev, struct mc_error *err);
-mc_status mc_tme_wrmsr(struct mc_tme *t, uint32_t msr, uint64_t val, struct mc_tme_event *ev, struct mc_error *err);
+MC_API mc_status mc_tme_rdmsr(struct mc_tme *t, uint32_t msr, uint64_t *val, struct mc_tme_event *ev, struct mc_error *err);
+MC_API mc_status mc_tme_wrmsr(struct mc_tme *t, uint32_t msr, uint64_t val, struct mc_tme_event *ev, struct mc_error *err);
 
 /* Cold reset: MSRs back to reset values, key table cleared, saved key wiped. */
-mc_status mc_tme_reset(struct mc_tme *t, struct mc_error *err);
+MC_API mc_status mc_tme_reset(struct mc_tme *t, struct mc_error *err);
 /* Resume from standby: like reset, but a key saved with TME_ACTIVATE[3] survives so that a
  * WRMSR with key select = 1 can restore it. */
-mc_status mc_tme_standby_resume(struct mc_tme *t, struct mc_error *err);
+MC_API mc_status mc_tme_standby_resume(struct mc_tme *t, struct mc_error *err);
 
 /* Test/fault-injection hooks (explicit state of this object, no globals). */
-void mc_tme_inject_rng_failures(struct mc_tme *t, unsigned n); /* the next n RNG draws fail */
+MC_API void mc_tme_inject_rng_failures(struct mc_tme *t, unsigned n); /* the next n RNG draws fail */
 /* Simulate another logical processor holding the PCONFIG key-table write lock. */
-void mc_tme_hold_key_table_lock(struct mc_tme *t, bool held);
+MC_API void mc_tme_hold_key_table_lock(struct mc_tme *t, bool held);
 
 /* ---- On a machine ----
  * A board (memcrypt/board.h) built from an Intel profile attaches the package's unit to its
@@ -162,28 +166,28 @@ void mc_tme_hold_key_table_lock(struct mc_tme *t, bool held);
  * memory controller. Save key support comes from the profile (mc_cpu_profile.tme_save_key). */
 
 /* ---- State queries ---- */
-bool mc_tme_locked(const struct mc_tme *t);
-bool mc_tme_enabled(const struct mc_tme *t);       /* locked and enabled */
-bool mc_tme_bypass(const struct mc_tme *t);        /* enabled with bypass for KeyID 0 */
-enum mc_cipher mc_tme_platform_cipher(const struct mc_tme *t); /* NONE when not enabled */
-unsigned mc_tme_keyid_bits(const struct mc_tme *t); /* K, 0 when MKTME is not active */
-uint32_t mc_tme_num_keyids(const struct mc_tme *t); /* usable KeyIDs >= 1: min(2^K-1, MAX_KEYS) */
-uint32_t mc_tme_allowed_algs(const struct mc_tme *t); /* TME_ACTIVATE[63:48] when active */
+MC_API bool mc_tme_locked(const struct mc_tme *t);
+MC_API bool mc_tme_enabled(const struct mc_tme *t);       /* locked and enabled */
+MC_API bool mc_tme_bypass(const struct mc_tme *t);        /* enabled with bypass for KeyID 0 */
+MC_API enum mc_cipher mc_tme_platform_cipher(const struct mc_tme *t); /* NONE when not enabled */
+MC_API unsigned mc_tme_keyid_bits(const struct mc_tme *t); /* K, 0 when MKTME is not active */
+MC_API uint32_t mc_tme_num_keyids(const struct mc_tme *t); /* usable KeyIDs >= 1: min(2^K-1, MAX_KEYS) */
+MC_API uint32_t mc_tme_allowed_algs(const struct mc_tme *t); /* TME_ACTIVATE[63:48] when active */
 /* The key-table entry of keyid (1..num_keyids); MC_E_RANGE otherwise. */
-mc_status mc_tme_keyid_entry(const struct mc_tme *t, uint32_t keyid, enum mc_keyid_mode *mode, enum mc_cipher *c,
+MC_API mc_status mc_tme_keyid_entry(const struct mc_tme *t, uint32_t keyid, enum mc_keyid_mode *mode, enum mc_cipher *c,
                              struct mc_error *err);
 
 /* ---- KeyIDs in physical addresses: KeyID = PA[M-1 : M-K] ---- */
-unsigned mc_tme_keyid_shift(const struct mc_tme *t); /* M - K */
-uint32_t mc_tme_pa_keyid(const struct mc_tme *t, uint64_t pa);
-uint64_t mc_tme_pa_strip(const struct mc_tme *t, uint64_t pa);
+MC_API unsigned mc_tme_keyid_shift(const struct mc_tme *t); /* M - K */
+MC_API uint32_t mc_tme_pa_keyid(const struct mc_tme *t, uint64_t pa);
+MC_API uint64_t mc_tme_pa_strip(const struct mc_tme *t, uint64_t pa);
 /* pa (no KeyID bits, < 2^(M-K)) with keyid (< 2^K) placed; MC_E_RANGE otherwise. */
-mc_status mc_tme_pa_compose(const struct mc_tme *t, uint64_t pa, uint32_t keyid, uint64_t *out,
+MC_API mc_status mc_tme_pa_compose(const struct mc_tme *t, uint64_t pa, uint32_t keyid, uint64_t *out,
                             struct mc_error *err);
 /* The exclusion range as programmed: enable bit, and base/mask limited to bits [M-1:12]. */
-void mc_tme_exclusion(const struct mc_tme *t, bool *enable, uint64_t *base, uint64_t *mask);
+MC_API void mc_tme_exclusion(const struct mc_tme *t, bool *enable, uint64_t *base, uint64_t *mask);
 /* Is the stripped address inside the TME exclusion range (enabled, TME on)? */
-bool mc_tme_excluded(const struct mc_tme *t, uint64_t pa);
+MC_API bool mc_tme_excluded(const struct mc_tme *t, uint64_t pa);
 
 /* How the memory controller must treat one access to a full physical address. */
 enum mc_tme_route_kind {
@@ -196,7 +200,9 @@ struct mc_tme_route {
     uint32_t keyid;   /* KeyID bits of the address */
     uint64_t pa;      /* address with the KeyID bits removed (DRAM address, XTS tweak) */
 };
-void mc_tme_route(const struct mc_tme *t, uint64_t pa, struct mc_tme_route *out);
-const char *mc_tme_route_name(enum mc_tme_route_kind k);
+MC_API void mc_tme_route(const struct mc_tme *t, uint64_t pa, struct mc_tme_route *out);
+MC_API const char *mc_tme_route_name(enum mc_tme_route_kind k);
+
+MC_END_DECLS
 
 #endif

@@ -6,6 +6,8 @@
 #ifndef MEMCRYPT_TME_STATUS_H
 #define MEMCRYPT_TME_STATUS_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +15,8 @@
 
 #include <memcrypt/cpu.h>
 #include <memcrypt/error.h>
+
+MC_BEGIN_DECLS
 
 #define MC_TME_STATUS_NMSR 6
 #define MC_TME_STATUS_N1B 4
@@ -45,16 +49,18 @@ struct mc_tme_status {
 /* Decode the profile with the given BIOS settings (NULL or MC_BIOS_DEFAULTS: the profile's).
  * Not an Intel part or no TME: MC_OK with only profile/tme/pconfig set. Bad BIOS settings:
  * the error of mc_cpu_bios_resolve. */
-mc_status mc_tme_status_get(const struct mc_cpu_profile *p, const struct mc_bios *bios, struct mc_tme_status *out,
+MC_API mc_status mc_tme_status_get(const struct mc_cpu_profile *p, const struct mc_bios *bios, struct mc_tme_status *out,
                             struct mc_error *err);
 /* "AES-XTS-128", "AES-XTS-128 with integrity", "AES-XTS-256" or "invalid". */
-const char *mc_tme_policy_name(unsigned policy);
+MC_API const char *mc_tme_policy_name(unsigned policy);
 /* Comma-separated names of algorithm bits 3:0 ("none" when zero); always NUL-terminated. */
-void mc_tme_algs_text(uint32_t algs, char *buf, size_t n);
+MC_API void mc_tme_algs_text(uint32_t algs, char *buf, size_t n);
 /* Text report (CPUID lines, one line per MSR, decoded capability and activation). */
-void mc_tme_status_print(const struct mc_tme_status *s, FILE *out);
+MC_API void mc_tme_status_print(const struct mc_tme_status *s, FILE *out);
 /* JSON members "cpuid_1b", "msrs", "capability", "activate" into the open object. */
 struct mc_json;
-void mc_tme_status_json(const struct mc_tme_status *s, struct mc_json *j);
+MC_API void mc_tme_status_json(const struct mc_tme_status *s, struct mc_json *j);
+
+MC_END_DECLS
 
 #endif

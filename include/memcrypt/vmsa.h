@@ -8,11 +8,15 @@
 #ifndef MEMCRYPT_VMSA_H
 #define MEMCRYPT_VMSA_H
 
+#include <memcrypt/api.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <memcrypt/error.h>
+
+MC_BEGIN_DECLS
 
 #define MC_VMSA_SIZE 4096
 #define MC_VMSA_BSP_EIP 0xfffffff0u
@@ -36,9 +40,9 @@ enum {
 #define MC_VMSA_VARIANT_ALL 0x7u
 /* Parse a comma-separated list of variant names ("qemu" = none, "zero-fpu", "debug-swap",
  * "ec2-rdx0"; "sevctl" = zero-fpu). MC_E_NOTFOUND lists the names. */
-mc_status mc_vmsa_variant_parse(const char *s, unsigned *out, struct mc_error *err);
+MC_API mc_status mc_vmsa_variant_parse(const char *s, unsigned *out, struct mc_error *err);
 /* "qemu" or the names joined by ','. */
-void mc_vmsa_variant_name(unsigned v, char *buf, size_t n);
+MC_API void mc_vmsa_variant_name(unsigned v, char *buf, size_t n);
 
 struct mc_vmsa_params {
     uint64_t eip;          /* reset address: BSP 0xfffffff0, AP = SEV-ES reset block value;
@@ -60,10 +64,10 @@ struct mc_vmsa_params {
 #define MC_SEV_FEATURES_DEFINED 0x21D7FFull
 /* Can an SNP guest start with these SEV_FEATURES? SNPActive must be set (VMRUN of an SNP guest
  * fails without it) and no reserved bit may be; MC_E_INVAL with a sentence naming the bits. */
-mc_status mc_vmsa_snp_features_check(uint64_t sev_features, struct mc_error *err);
+MC_API MC_MUST_CHECK mc_status mc_vmsa_snp_features_check(uint64_t sev_features, struct mc_error *err);
 
 /* Fill page (MC_VMSA_SIZE bytes) with the initial save area. */
-void mc_vmsa_build(const struct mc_vmsa_params *p, uint8_t page[MC_VMSA_SIZE]);
+MC_API void mc_vmsa_build(const struct mc_vmsa_params *p, uint8_t page[MC_VMSA_SIZE]);
 
 /* Named fields of the save area (for transcripts and diffs). */
 struct mc_vmsa_field {
@@ -72,22 +76,24 @@ struct mc_vmsa_field {
     uint16_t size;
 };
 /* All named fields in offset order; *n receives the count. */
-const struct mc_vmsa_field *mc_vmsa_fields(size_t *n);
+MC_API const struct mc_vmsa_field *mc_vmsa_fields(size_t *n);
 /* Read a field of up to 8 bytes as a little-endian integer. */
-uint64_t mc_vmsa_get(const uint8_t page[MC_VMSA_SIZE], const struct mc_vmsa_field *f);
+MC_API uint64_t mc_vmsa_get(const uint8_t page[MC_VMSA_SIZE], const struct mc_vmsa_field *f);
 /* Find a field by name (NULL if unknown). */
-const struct mc_vmsa_field *mc_vmsa_field_by_name(const char *name);
+MC_API const struct mc_vmsa_field *mc_vmsa_field_by_name(const char *name);
 
 /* CPUID(1).EAX from family/model/stepping (AMD CPUID spec 25481, Fn0000_0001_EAX).
  * family <= 0xff + 0xf, model <= 0xff, stepping <= 0xf, else MC_E_RANGE. */
-mc_status mc_cpu_sig(unsigned family, unsigned model, unsigned stepping, uint32_t *sig, struct mc_error *err);
+MC_API mc_status mc_cpu_sig(unsigned family, unsigned model, unsigned stepping, uint32_t *sig, struct mc_error *err);
 /* Signature of a QEMU vCPU model name ("EPYC-Milan", "EPYC-v4", ...); MC_E_NOTFOUND lists the names. */
-mc_status mc_vcpu_type_sig(const char *name, uint32_t *sig, struct mc_error *err);
+MC_API mc_status mc_vcpu_type_sig(const char *name, uint32_t *sig, struct mc_error *err);
 /* The i-th known vCPU model name, NULL past the end. */
-const char *mc_vcpu_type_name_at(size_t i);
+MC_API const char *mc_vcpu_type_name_at(size_t i);
 
 /* "QEMU", "ec2", "gce" (the reference tool's spelling; matching is case-insensitive). */
-mc_status mc_vmm_type_parse(const char *s, enum mc_vmm_type *out, struct mc_error *err);
-const char *mc_vmm_type_name(enum mc_vmm_type t);
+MC_API mc_status mc_vmm_type_parse(const char *s, enum mc_vmm_type *out, struct mc_error *err);
+MC_API const char *mc_vmm_type_name(enum mc_vmm_type t);
+
+MC_END_DECLS
 
 #endif

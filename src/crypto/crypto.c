@@ -36,60 +36,6 @@ static mc_status ossl_fail(struct mc_error *err, const char *what)
 
 /* mc_sha256, mc_sha384, mc_sha512: src/crypto/hashctx.c (no provider needed). */
 
-struct mc_digest {
-    EVP_MD_CTX *ctx;
-    const EVP_MD *md;
-};
-
-mc_status mc_digest_new(const char *alg, struct mc_digest **out, struct mc_error *err)
-{
-    if (!alg || !out)
-        return mc_seterr(err, MC_E_INVAL, "digest: NULL argument");
-    const EVP_MD *md = EVP_get_digestbyname(alg);
-    if (!md)
-        return mc_seterr(err, MC_E_NOTFOUND, "unknown digest '%s'", alg);
-    struct mc_digest *d = calloc(1, sizeof *d);
-    if (!d)
-        return mc_seterr(err, MC_E_NOMEM, "out of memory");
-    d->md = md;
-    d->ctx = EVP_MD_CTX_new();
-    if (!d->ctx || !EVP_DigestInit_ex(d->ctx, md, NULL)) {
-        mc_digest_free(d);
-        return ossl_fail(err, "digest init");
-    }
-    *out = d;
-    return MC_OK;
-}
-
-mc_status mc_digest_update(struct mc_digest *d, const void *data, size_t len, struct mc_error *err)
-{
-    if (!d || (!data && len))
-        return mc_seterr(err, MC_E_INVAL, "digest: NULL argument");
-    if (len && !EVP_DigestUpdate(d->ctx, data, len))
-        return ossl_fail(err, "digest update");
-    return MC_OK;
-}
-
-mc_status mc_digest_final(struct mc_digest *d, uint8_t *out, size_t *outlen, struct mc_error *err)
-{
-    if (!d || !out)
-        return mc_seterr(err, MC_E_INVAL, "digest: NULL argument");
-    unsigned int n = 0;
-    if (!EVP_DigestFinal_ex(d->ctx, out, &n) || !EVP_DigestInit_ex(d->ctx, d->md, NULL))
-        return ossl_fail(err, "digest final");
-    if (outlen)
-        *outlen = n;
-    return MC_OK;
-}
-
-void mc_digest_free(struct mc_digest *d)
-{
-    if (!d)
-        return;
-    EVP_MD_CTX_free(d->ctx);
-    free(d);
-}
-
 static mc_status hmac_(const char *alg, const uint8_t *key, size_t keylen, const void *data, size_t len,
                        uint8_t *out, struct mc_error *err)
 {

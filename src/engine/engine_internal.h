@@ -5,10 +5,7 @@
 
 #include <memcrypt/engine.h>
 
-/* mc_xts_lines on a chosen implementation (MC_IMPL_AUTO = best). */
-mc_status mc_xts_lines_impl(enum mc_engine_impl impl, enum mc_cipher c, const uint8_t *key, size_t keylen,
-                            uint64_t pa, int decrypt, const uint8_t *in, uint8_t *out, size_t len,
-                            struct mc_error *err);
+/* mc_xts_lines_impl (mc_xts_lines on a chosen implementation) is public: memcrypt/engine.h. */
 
 /* Known-answer entry point: one IEEE 1619 data unit of len bytes (whole 16-byte blocks,
  * 16 .. 2^24 bytes) with a raw 16-byte tweak block, on a chosen implementation. Unlike every

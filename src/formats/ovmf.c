@@ -43,44 +43,6 @@ _Static_assert(offsetof(struct ovmf_sev_metadata_desc, type) == 8, "type at 8");
 #define TRAILER 18u
 #define FOOTER_GAP 32u /* bytes after the footer entry (reset vector) */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-bool mc_guid_to_le(const char *t, uint8_t out[16])
-{
-    /* Text order: d1(4 bytes)-d2(2)-d3(2)-d4(2)-d5(6); bytes_le reverses d1, d2, d3. */
-    uint8_t be[16];
-    size_t n = 0;
-    if (!t || strlen(t) != 36)
-        return false;
-    for (size_t i = 0; i < 36;) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (t[i] != '-')
-                return false;
-            i++;
-            continue;
-        }
-        int hi = hexval((unsigned char)t[i]), lo = hexval((unsigned char)t[i + 1]);
-        if (hi < 0 || lo < 0)
-            return false;
-        be[n++] = (uint8_t)(hi << 4 | lo);
-        i += 2;
-    }
-    out[0] = be[3], out[1] = be[2], out[2] = be[1], out[3] = be[0];
-    out[4] = be[5], out[5] = be[4];
-    out[6] = be[7], out[7] = be[6];
-    memcpy(out + 8, be + 8, 8);
-    return true;
-}
-
 const char *mc_ovmf_section_name(uint32_t type)
 {
     switch (type) {
@@ -117,7 +79,7 @@ static const struct {
 static mc_status parse_table(struct mc_ovmf *o, struct mc_error *err)
 {
     uint8_t footer_guid[16];
-    mc_guid_to_le(MC_OVMF_GUID_TABLE_FOOTER, footer_guid);
+    mc_guid_parse(MC_OVMF_GUID_TABLE_FOOTER, footer_guid, NULL);
     if (o->size < FOOTER_GAP + TRAILER)
         return MC_OK; /* too small to hold a table: no table */
     size_t footer_at = o->size - FOOTER_GAP - TRAILER;
@@ -138,7 +100,7 @@ static mc_status parse_table(struct mc_ovmf *o, struct mc_error *err)
     bool seen[K_COUNT] = {0};
     uint8_t guids[K_COUNT][16];
     for (int k = 0; k < K_COUNT; k++)
-        mc_guid_to_le(known_entries[k].guid, guids[k]);
+        mc_guid_parse(known_entries[k].guid, guids[k], NULL);
     while (left >= TRAILER) {
         const uint8_t *tr = base + left - TRAILER;
         uint16_t esize = mc_le16(tr);

@@ -13,6 +13,8 @@
  */
 #include "formats/xmllib.h"
 
+#include <memcrypt/libvirt.h>
+
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -168,4 +170,15 @@ mc_status mc_xmllib_get(const struct mc_xmllib **out, struct mc_error *err)
         return mc_seterr(err, g_xml.st, "%s", g_xml.err.msg);
     *out = &g_xml.lib;
     return MC_OK;
+}
+
+mc_status mc_libvirt_xml_runtime(const char **version, const char **soname, struct mc_error *err)
+{
+    if (!version || !soname)
+        return mc_seterr(err, MC_E_INVAL, "mc_libvirt_xml_runtime: NULL argument");
+    const struct mc_xmllib *x = NULL;
+    mc_status st = mc_xmllib_get(&x, err);
+    *version = st ? NULL : x->version;
+    *soname = MC_XMLLIB_SONAME;
+    return st;
 }

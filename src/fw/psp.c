@@ -175,7 +175,7 @@ uint32_t psp_host_addr(const struct mc_psp *psp, uint64_t raw, uint64_t len, enu
 uint32_t psp_host_read(struct mc_psp *psp, uint64_t raw, void *buf, size_t len, struct mc_error *err)
 {
     enum mc_psp_dom dom;
-    uint64_t pa;
+    uint64_t pa = 0; /* set whenever psp_host_addr succeeds (gcc cannot always see that) */
     uint32_t st = psp_host_addr(psp, raw, len, &dom, &pa, err);
     if (st)
         return st;
@@ -187,7 +187,7 @@ uint32_t psp_host_read(struct mc_psp *psp, uint64_t raw, void *buf, size_t len, 
 uint32_t psp_host_write(struct mc_psp *psp, uint64_t raw, const void *buf, size_t len, struct mc_error *err)
 {
     enum mc_psp_dom dom;
-    uint64_t pa;
+    uint64_t pa = 0; /* set whenever psp_host_addr succeeds (gcc cannot always see that) */
     uint32_t st = psp_host_addr(psp, raw, len, &dom, &pa, err);
     if (st)
         return st;
@@ -241,7 +241,7 @@ mc_status mc_psp_create(const struct mc_psp_config *cfg, const struct mc_psp_mem
         mc_psp_destroy(psp);
         return mc_seterr(err, MC_E_NOMEM, "out of memory for the firmware tables");
     }
-    mc_status s = (psp->snap = calloc(1, sizeof *psp->snap)) ? mc_digest_new("SHA256", &psp->snap->md, err)
+    mc_status s = (psp->snap = calloc(1, sizeof *psp->snap)) ? mc_hashctx_new("SHA256", &psp->snap->md, err)
                                                             : mc_seterr(err, MC_E_NOMEM, "out of memory");
     if (psp->snap)
         psp->snap->ident_len = UINT32_MAX; /* nothing cached */
@@ -299,7 +299,7 @@ void mc_psp_destroy(struct mc_psp *psp)
     free(psp->state_path);
     mc_file_unlock(psp->state_lock);
     if (psp->snap) {
-        mc_digest_free(psp->snap->md);
+        mc_hashctx_free(psp->snap->md);
         mc_wipe(psp->snap, sizeof *psp->snap);
         free(psp->snap);
     }
@@ -464,7 +464,7 @@ mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct m
     if (!psp || !digest)
         return mc_seterr(err, MC_E_INVAL, "mc_psp_snapshot needs a firmware and an output");
     struct psp_snap_work *w = psp->snap;
-    struct mc_digest *d = w->md; /* starts empty: every use ends with a final */
+    struct mc_hashctx *d = w->md; /* starts empty: every use ends with a final */
     mc_status s = MC_OK;
     struct snap_buf sb = {.n = 0};
     snap_u64(&sb, psp->pstate);
@@ -475,32 +475,31 @@ mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct m
     snap_u64(&sb, psp->nv_in_dram);
     snap_u64(&sb, psp->guest_count);
     snap_u64(&sb, psp->wbinvd_needed);
-    s |= mc_digest_update(d, sb.b, sb.n, err);
-    s |= mc_digest_update(d, psp->asid_owner, (psp->cfg.max_asid + 1) * sizeof *psp->asid_owner, err);
-    s |= mc_digest_update(d, psp->asid_dirty, psp->cfg.max_asid + 1, err);
+    s |= mc_hashctx_update(d, sb.b, sb.n, err);
+    s |= mc_hashctx_update(d, psp->asid_owner, (psp->cfg.max_asid + 1) * sizeof *psp->asid_owner, err);
+    s |= mc_hashctx_update(d, psp->asid_dirty, psp->cfg.max_asid + 1, err);
     sb.n = 0;
     snap_mem(&sb, psp->nv.chip_secret, sizeof psp->nv.chip_secret);
     snap_u64(&sb, psp->nv.owned);
     snap_u64(&sb, psp->nv.ident_len);
-    s |= mc_digest_update(d, sb.b, sb.n, err);
+    s |= mc_hashctx_update(d, sb.b, sb.n, err);
     mc_wipe(sb.b, sb.n);
     /* The identity blob (~10 KiB) rarely changes: its own digest is kept with a copy of the
      * bytes, and reused while they are equal. */
     if (w->ident_len != psp->nv.ident_len || memcmp(w->ident, psp->nv.ident, psp->nv.ident_len) != 0) {
-        size_t n = 32;
-        struct mc_digest *di;
-        mc_status si = mc_digest_new("SHA256", &di, err);
+        struct mc_hashctx *di;
+        mc_status si = mc_hashctx_new("SHA256", &di, err);
         if (si == MC_OK) {
-            si = mc_digest_update(di, psp->nv.ident, psp->nv.ident_len, err);
+            si = mc_hashctx_update(di, psp->nv.ident, psp->nv.ident_len, err);
             if (si == MC_OK)
-                si = mc_digest_final(di, w->ident_digest, &n, err);
-            mc_digest_free(di);
+                si = mc_hashctx_final(di, w->ident_digest, err);
+            mc_hashctx_free(di);
         }
         s |= si;
         memcpy(w->ident, psp->nv.ident, psp->nv.ident_len);
         w->ident_len = si == MC_OK ? psp->nv.ident_len : UINT32_MAX;
     }
-    s |= mc_digest_update(d, w->ident_digest, sizeof w->ident_digest, err);
+    s |= mc_hashctx_update(d, w->ident_digest, sizeof w->ident_digest, err);
     for (uint32_t h = 1; h <= psp->cfg.max_guests; h++) {
         const struct psp_guest *g = psp->guests[h];
         if (!g)
@@ -527,13 +526,12 @@ mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct m
         snap_u64(&sb, g->xfer.seq);
         snap_u64(&sb, g->xfer.final);
         snap_mem(&sb, g->xfer.rm, sizeof g->xfer.rm);
-        s |= mc_digest_update(d, sb.b, sb.n, err);
+        s |= mc_hashctx_update(d, sb.b, sb.n, err);
         mc_wipe(sb.b, sb.n);
     }
     s |= psp_snp_snapshot(psp, d, err);
-    size_t n = 32;
     uint8_t out[64];
-    s |= mc_digest_final(d, out, &n, err); /* also restarts the context for the next use */
+    s |= mc_hashctx_final(d, out, err); /* also restarts the context for the next use */
     if (s == MC_OK)
         memcpy(digest, out, 32);
     return s == MC_OK ? MC_OK : mc_seterr(err, MC_E_CRYPTO, "cannot compute the firmware snapshot");

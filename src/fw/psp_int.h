@@ -55,7 +55,7 @@ struct psp_guest {
 };
 
 struct psp_snap_work {
-    struct mc_digest *md;
+    struct mc_hashctx *md;
     uint32_t ident_len; /* UINT32_MAX: nothing cached */
     uint8_t ident[PSP_IDENT_MAX];
     uint8_t ident_digest[32];

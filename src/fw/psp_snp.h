@@ -92,6 +92,6 @@ uint32_t psp_snp_cpuid_check_list(struct mc_psp *psp, uint8_t *entries, uint32_t
                                   bool *corrected, struct mc_error *err);
 
 /* The SNP firmware state into a snapshot digest (mc_psp_snapshot). */
-mc_status psp_snp_snapshot(const struct mc_psp *psp, struct mc_digest *d, struct mc_error *err);
+mc_status psp_snp_snapshot(const struct mc_psp *psp, struct mc_hashctx *d, struct mc_error *err);
 
 #endif

@@ -14,6 +14,7 @@
 #include <memcrypt/snp_report.h>
 
 #include "crypto/crypto.h"
+#include "crypto/hashctx.h"
 #include "fw/psp_cmds.h"
 #include "fw/psp_snp.h"
 
@@ -106,14 +107,14 @@ void mc_psp_snp_tcb(const struct mc_psp *psp, struct mc_psp_snp_tcb *o)
     o->provisional = o->committed != o->current || memcmp(o->committed_ver, o->current_ver, 3) != 0;
 }
 
-static mc_status snap_u64(struct mc_digest *d, uint64_t v, struct mc_error *err)
+static mc_status snap_u64(struct mc_hashctx *d, uint64_t v, struct mc_error *err)
 {
     uint8_t b[8];
     mc_put_le64(b, v);
-    return mc_digest_update(d, b, 8, err);
+    return mc_hashctx_update(d, b, 8, err);
 }
 
-mc_status psp_snp_snapshot(const struct mc_psp *psp, struct mc_digest *d, struct mc_error *err)
+mc_status psp_snp_snapshot(const struct mc_psp *psp, struct mc_hashctx *d, struct mc_error *err)
 {
     const struct psp_snp *s = &psp->snp;
     mc_status r = snap_u64(d, s->state, err);
@@ -124,16 +125,16 @@ mc_status psp_snp_snapshot(const struct mc_psp *psp, struct mc_digest *d, struct
     r |= snap_u64(d, s->guest_count, err);
     r |= snap_u64(d, s->gctx_seq, err);
     r |= snap_u64(d, (uint64_t)s->smt | (uint64_t)s->tsme << 1 | (uint64_t)s->fms << 32, err);
-    r |= mc_digest_update(d, s->gctx_key, sizeof s->gctx_key, err);
-    r |= mc_digest_update(d, s->asid_gctx, (psp->cfg.max_asid + 1) * sizeof *s->asid_gctx, err);
+    r |= mc_hashctx_update(d, s->gctx_key, sizeof s->gctx_key, err);
+    r |= mc_hashctx_update(d, s->asid_gctx, (psp->cfg.max_asid + 1) * sizeof *s->asid_gctx, err);
     r |= snap_u64(d, s->nv.committed_set | (uint64_t)s->nv.vlek << 1, err);
     r |= snap_u64(d, s->nv.committed_tcb, err);
-    r |= mc_digest_update(d, s->nv.committed_ver, 3, err);
+    r |= mc_hashctx_update(d, s->nv.committed_ver, 3, err);
     r |= snap_u64(d, s->nv.config_tcb, err);
     r |= snap_u64(d, s->nv.config_flags, err);
     r |= snap_u64(d, s->nv.ident_len, err);
     if (s->nv.ident_len)
-        r |= mc_digest_update(d, s->nv.ident, s->nv.ident_len, err);
+        r |= mc_hashctx_update(d, s->nv.ident, s->nv.ident_len, err);
     return r;
 }
 

@@ -99,7 +99,7 @@ mc_status mc_sev_hashes_table(const uint8_t *kernel, size_t kernel_len, const ui
                                          "97d02dd8-bd20-4c94-aa78-e7714d36ab2a",  /* cmdline */
                                          "44baf731-3a2f-4bd7-9af1-41e29169781d",  /* initrd */
                                          "4de79437-abd2-427f-b835-d5b172d2045b"}; /* kernel */
-    mc_guid_to_le(guids[0], t);
+    mc_guid_parse(guids[0], t, NULL);
     mc_put_le16(t + 16, (uint16_t)sizeof(struct sev_hash_table));
     static const size_t at[3] = {offsetof(struct sev_hash_table, cmdline), offsetof(struct sev_hash_table, initrd),
                                  offsetof(struct sev_hash_table, kernel)};
@@ -113,7 +113,7 @@ mc_status mc_sev_hashes_table(const uint8_t *kernel, size_t kernel_len, const ui
     if (st != MC_OK)
         return st;
     for (int i = 0; i < 3; i++) {
-        mc_guid_to_le(guids[i + 1], t + at[i]);
+        mc_guid_parse(guids[i + 1], t + at[i], NULL);
         mc_put_le16(t + at[i] + 16, (uint16_t)sizeof(struct sev_hash_entry));
     }
     memcpy(out, t, sizeof t);

@@ -48,7 +48,7 @@ bool mc_run_secret_lookup(const uint8_t *table, size_t table_len, const uint8_t 
                           size_t *len, uint8_t guid_out[16])
 {
     uint8_t head[16];
-    if (!mc_guid_to_le("1e74f542-71dd-4d66-963e-ef4287ff173b", head)) /* efi_secret table header */
+    if (mc_guid_parse("1e74f542-71dd-4d66-963e-ef4287ff173b", head, NULL) != MC_OK) /* efi_secret table header */
         return false;
     if (table_len < 20 || memcmp(table, head, 16) != 0)
         return false;

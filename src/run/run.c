@@ -671,7 +671,7 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
     const uint8_t *want = o->secret ? o->secret : (const uint8_t *)demo_secret;
     size_t want_len = o->secret ? o->secret_len : sizeof demo_secret - 1;
     uint8_t luks[16];
-    mc_guid_to_le(LUKS_KEY_GUID, luks);
+    mc_guid_parse(LUKS_KEY_GUID, luks, NULL);
     if (b.hdr)
         r->external_secret = true;
     else if (r->owner_knows_tik && (st = seal_secret(&x, &b, luks, want, want_len, err)))

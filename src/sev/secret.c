@@ -129,43 +129,7 @@ mc_status mc_sev_secret_open(const struct mc_sev_tks *tks, bool api_17, const ui
 
 /* ---- efi_secret table ----------------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
-mc_status mc_guid_parse(const char *s, uint8_t out[16], struct mc_error *err)
-{
-    if (!s || !out)
-        return mc_seterr(err, MC_E_INVAL, "GUID: NULL argument");
-    uint8_t be[16];
-    size_t bi = 0;
-    for (size_t i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return mc_seterr(err, MC_E_FORMAT, "GUID '%.40s' is not in 8-4-4-4-12 form", s);
-            continue;
-        }
-        int h = hexval(s[i]), l = h < 0 ? -1 : hexval(s[i + 1]);
-        if (h < 0 || l < 0)
-            return mc_seterr(err, MC_E_FORMAT, "GUID '%.40s' has a non-hex digit", s);
-        be[bi++] = (uint8_t)(h << 4 | l);
-        i++;
-    }
-    if (s[36] != 0)
-        return mc_seterr(err, MC_E_FORMAT, "GUID '%.40s' is too long", s);
-    /* EFI order: first three fields little-endian, last 8 bytes as written. */
-    static const uint8_t perm[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
-    for (int i = 0; i < 16; i++)
-        out[i] = be[perm[i]];
-    return MC_OK;
-}
 
 #define SECRET_TABLE_GUID "1e74f542-71dd-4d66-963e-ef4287ff173b"
 

@@ -17,6 +17,7 @@
 #include <memcrypt/snp_report.h>
 
 #include "crypto/crypto.h"
+#include "crypto/hashctx.h"
 
 #define HCL_HDR 0x20u
 #define HCL_REQ (HCL_HDR + MC_SNP_REPORT_SIZE)
@@ -60,14 +61,14 @@ static mc_status unwrap_hcl(const uint8_t *b, size_t len, uint8_t raw[MC_SNP_REP
     const char *alg = htype == 1 ? "SHA256" : htype == 2 ? "SHA384" : htype == 3 ? "SHA512" : NULL;
     if (!alg)
         return MC_OK; /* an unknown hash type: shown, not checked */
-    size_t n = 0;
-    struct mc_digest *d = NULL;
-    mc_status st = mc_digest_new(alg, &d, err);
+    struct mc_hashctx *d = NULL;
+    mc_status st = mc_hashctx_new(alg, &d, err);
     if (!st)
-        st = mc_digest_update(d, b + HCL_REQ + HCL_REQ_FIXED, vsize, err);
+        st = mc_hashctx_update(d, b + HCL_REQ + HCL_REQ_FIXED, vsize, err);
     if (!st)
-        st = mc_digest_final(d, in->runtime_hash, &n, err);
-    mc_digest_free(d);
+        st = mc_hashctx_final(d, in->runtime_hash, err);
+    size_t n = d ? mc_hashctx_size(d) : 0;
+    mc_hashctx_free(d);
     if (st)
         return st;
     in->runtime_hash_len = n;

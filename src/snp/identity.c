@@ -24,6 +24,7 @@
 #include <memcrypt/snp_verify.h>
 
 #include "crypto/crypto.h"
+#include "crypto/hashctx.h"
 #include "crypto/gcm.h"
 #include "crypto/kdf.h"
 #include "crypto/pk.h"
@@ -78,32 +79,31 @@ mc_status mc_snp_hash_sticks(const uint8_t root[MC_SNP_SEED_LEN], uint64_t tcb, 
 {
     if (!root || !sticks)
         return mc_seterr(err, MC_E_INVAL, "hash stick: NULL argument");
-    struct mc_digest *h = NULL;
-    mc_status st = mc_digest_new("SHA384", &h, err);
+    struct mc_hashctx *h = NULL;
+    mc_status st = mc_hashctx_new("SHA384", &h, err);
     uint8_t base[MC_SNP_SEED_LEN], d[MC_SNP_SEED_LEN], zero[8] = {0};
-    size_t n;
     memcpy(base, root, sizeof base);
     for (int i = 0; i < NSTICKS && !st; i++) {
         unsigned v = (unsigned)(tcb >> (8 * i)) & 0xff;
         memcpy(d, base, sizeof d);
         for (unsigned k = 255; k > v && !st; k--) {
-            st = mc_digest_update(h, d, sizeof d, err);
+            st = mc_hashctx_update(h, d, sizeof d, err);
             if (!st)
-                st = mc_digest_final(h, d, &n, err);
+                st = mc_hashctx_final(h, d, err);
         }
         if (!st && i < NSTICKS - 1) {
-            st = mc_digest_update(h, zero, sizeof zero, err);
+            st = mc_hashctx_update(h, zero, sizeof zero, err);
             if (!st)
-                st = mc_digest_update(h, d, sizeof d, err);
+                st = mc_hashctx_update(h, d, sizeof d, err);
             if (!st)
-                st = mc_digest_final(h, base, &n, err);
+                st = mc_hashctx_final(h, base, err);
         }
         if (!st)
-            st = mc_digest_update(h, d, sizeof d, err);
+            st = mc_hashctx_update(h, d, sizeof d, err);
         if (!st)
-            st = mc_digest_final(h, sticks[i], &n, err);
+            st = mc_hashctx_final(h, sticks[i], err);
     }
-    mc_digest_free(h);
+    mc_hashctx_free(h);
     mc_wipe(base, sizeof base);
     mc_wipe(d, sizeof d);
     if (st)
@@ -270,7 +270,7 @@ mc_status mc_snp_identity_vcek_key(struct mc_snp_identity *id, uint64_t tcb, con
 mc_status mc_snp_identity_vcek_public(struct mc_snp_identity *id, uint64_t tcb, uint8_t x[72], uint8_t y[72],
                                       struct mc_error *err)
 {
-    const struct mc_pk *k;
+    const struct mc_pk *k = NULL; /* set whenever the call succeeds */
     mc_status st = mc_snp_identity_vcek_key(id, tcb, &k, err);
     return st ? st : mc_p384_get_public_le72(k, x, y, err);
 }
@@ -423,7 +423,7 @@ mc_status mc_snp_identity_crl(const struct mc_snp_identity *id, uint8_t **der, s
 mc_status mc_snp_identity_vcek_cert(struct mc_snp_identity *id, uint64_t tcb, uint8_t **der, size_t *len,
                                     struct mc_error *err)
 {
-    const struct mc_pk *k;
+    const struct mc_pk *k = NULL; /* set whenever the call succeeds */
     mc_status st = mc_snp_identity_vcek_key(id, tcb, &k, err);
     return st ? st : mc_kds_issue(&id->kds, false, id->stepping, tcb, id->chip_id, NULL, k, der, len, err);
 }

@@ -15,7 +15,7 @@
 
 #include "cli.h"
 #include "cli_progress.h"
-#include "crypto/crypto.h"
+#include <memcrypt/crypto.h>
 
 #define MAX_CERT_FILE 65536
 

@@ -24,7 +24,7 @@
 #include "cli.h"
 #include "demo_out.h"
 #include "viz.h"
-#include "crypto/crypto.h"
+#include <memcrypt/crypto.h>
 
 #define LINE 64
 static const uint8_t SECRET_V1[LINE] = "balance: 100 EUR (old, version 1)";

@@ -13,7 +13,7 @@
 
 #include "cli.h"
 #include "cli_progress.h"
-#include "crypto/crypto.h"
+#include <memcrypt/crypto.h>
 
 /* The chip's ID as libvirt reads <cpu0Id>: QEMU's query-sev-capabilities issues GET_ID and
  * reports the first socket's 64 bytes in base64. Asked here of the emulated chip through its

@@ -8,8 +8,7 @@
 #include <memcrypt/json.h>
 
 #include "cli.h"
-#include "crypto/crypto.h"
-#include "engine/engine_internal.h"
+#include <memcrypt/crypto.h>
 
 #define MAX_DATA (1u << 20)
 

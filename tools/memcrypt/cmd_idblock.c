@@ -11,7 +11,7 @@
 #include <memcrypt/measure.h>
 
 #include "cli.h"
-#include "crypto/crypto.h"
+#include <memcrypt/crypto.h>
 #include "measure_args.h"
 
 enum {

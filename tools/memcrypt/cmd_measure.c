@@ -15,7 +15,7 @@
 #include <memcrypt/vmsa.h>
 
 #include "cli.h"
-#include "crypto/crypto.h"
+#include <memcrypt/crypto.h>
 #include "measure_args.h"
 
 enum { OPT_VERBOSE = 1, OPT_TRANSCRIPT, OPT_VERSION, OPT_BATCH };

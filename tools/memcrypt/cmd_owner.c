@@ -17,7 +17,7 @@
 #include <memcrypt/vmsa.h>
 
 #include "cli.h"
-#include "crypto/crypto.h"
+#include <memcrypt/crypto.h>
 
 #define MAX_SMALL_FILE (1u << 20)
 #define MAX_IMAGE_FILE (1ull << 31)

@@ -21,7 +21,7 @@
 #include "cli_util.h"
 #include "cli_progress.h"
 #include "viz.h"
-#include "crypto/crypto.h"
+#include <memcrypt/crypto.h>
 
 
 struct cli_ctx {

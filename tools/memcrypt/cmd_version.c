@@ -1,5 +1,5 @@
 /* memcrypt version — build and dependency versions.
- * libxml2 is not linked (src/formats/xmllib.h loads it when XML is first used), so this command
+ * libxml2 is not linked (the library loads it when XML is first used), so this command
  * loads it and reports the version it found at run time, or why it could not be loaded. */
 #include <stdio.h>
 #include <string.h>
@@ -7,8 +7,9 @@
 #include <memcrypt/json.h>
 #include <openssl/opensslv.h>
 
+#include <memcrypt/libvirt.h>
+
 #include "cli.h"
-#include "formats/xmllib.h"
 
 static int run_version(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
@@ -17,9 +18,10 @@ static int run_version(const struct mc_cli_cmd *cmd, int argc, char **argv)
     if (rc)
         return rc;
     const bool json = a.json;
-    const struct mc_xmllib *x;
     struct mc_error e = {0};
-    const char *xmlver = mc_xmllib_get(&x, &e) ? NULL : x->version;
+    const char *xmlver = NULL, *soname = NULL;
+    if (mc_libvirt_xml_runtime(&xmlver, &soname, &e))
+        xmlver = NULL;
     if (json) {
         struct mc_json j;
         mc_json_begin(&j, stdout);
@@ -33,7 +35,7 @@ static int run_version(const struct mc_cli_cmd *cmd, int argc, char **argv)
     } else {
         printf("memcrypt %s\n%s\n", MC_VERSION, OPENSSL_VERSION_TEXT);
         if (xmlver)
-            printf("libxml2 %s (loaded from %s)\n", xmlver, MC_XMLLIB_SONAME);
+            printf("libxml2 %s (loaded from %s)\n", xmlver, soname);
         else
             printf("libxml2 not loaded: %s\n", e.msg);
     }

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "crypto/crypto.h"
+#include <memcrypt/crypto.h>
 
 #define MC_CLI_GROUP(g) extern const struct mc_cli_cmd mc_cli_##g[];
 #include "mc_cli_table.inc"

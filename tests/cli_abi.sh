@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The public API a C program can rely on (docs/api.md):
+#  - libmemcrypt.so exports exactly the functions declared with MC_API in include/memcrypt/, each
+#    with the library's prefix (mc_, or memctl_ for its memory controller); nothing else leaks;
+#  - every verify/check function is MC_MUST_CHECK (warn_unused_result);
+#  - every public header is self-contained, has extern "C" guards, and the umbrella header
+#    memcrypt/memcrypt.h includes them all, compiles as C11 and (when g++ is installed) as C++;
+#    its version macros are the project's version;
+#  - the CLI includes only its own headers and the public ones (it is built with no src/ on its
+#    include path; this checks the sources as well).
+. "$(dirname "$0")/lib/cli.sh"
+build=$(cd "$(dirname "$MC")" && pwd)
+lib=$build/libmemcrypt.so
+inc=$SRC/include
+gen=$build/generated/include
+need() { command -v "$1" >/dev/null || { bad "$1 is missing (apt-get install $2)"; cli_finish; }; }
+need nm binutils
+need cc gcc
+[ -r "$lib" ] && ok || { bad "$lib missing"; cli_finish; }
+
+# 1. Exported symbols: prefix and declaration.
+nm -D --defined-only "$lib" | awk '$2 ~ /^[TDBRVWiu]$/ {print $3}' | sort -u > "$TMP/exported"
+n=$(wc -l < "$TMP/exported")
+[ "$n" -ge 100 ] && ok || bad "only $n exported symbols: is the library empty?"
+cat "$inc"/memcrypt/*.h | tr -s ' \t' ' ' > "$TMP/headers"
+grep -oE '\b(mc|memctl)_[A-Za-z0-9_]+ ?\(' "$TMP/headers" | tr -d ' (' | sort -u > "$TMP/declared"
+while read -r s; do
+  case $s in mc_* | memctl_*) ok ;; *) bad "exported symbol without the library's prefix: $s" ;; esac
+  grep -qx "$s" "$TMP/declared" && ok || bad "exported symbol not declared in include/memcrypt/: $s"
+done < "$TMP/exported"
+# ...and every MC_API declaration is exported (a declared function that is not built is a lie).
+grep -hE '^MC_API ' "$inc"/memcrypt/*.h | grep -oE '\b(mc|memctl)_[A-Za-z0-9_]+\(' | tr -d '(' | sort -u > "$TMP/api"
+comm -23 "$TMP/api" "$TMP/exported" > "$TMP/missing"
+[ ! -s "$TMP/missing" ] && ok || bad "declared MC_API but not exported: $(tr '\n' ' ' < "$TMP/missing")"
+# A function declared in a public header without MC_API (it would be hidden from the library).
+for h in "$inc"/memcrypt/*.h; do
+  grep -nE '^(const )?(unsigned |signed )?(struct |enum )?[a-z_0-9]+ \**(mc|memctl)_[a-z_0-9]+\(' "$h" |
+    grep -v '^[0-9]*:static ' > "$TMP/bare" || true
+  [ ! -s "$TMP/bare" ] && ok || bad "$(basename "$h"): declarations without MC_API: $(cut -c1-60 "$TMP/bare" | tr '\n' ' ')"
+done
+
+# 2. Verify/check functions must be used.
+grep -hE '^MC_API .*\b(mc|memctl)_[a-z_0-9]*(verify|check)[a-z_0-9]*\(' "$inc"/memcrypt/*.h |
+  grep -vE '^MC_API (MC_MUST_CHECK|void )' | grep -vE '_(name|set_check|set_check_epoch)\(' > "$TMP/unchecked" || true
+[ ! -s "$TMP/unchecked" ] && ok || bad "verify/check functions without MC_MUST_CHECK: $(cut -c1-80 "$TMP/unchecked")"
+cat > "$TMP/ignore.c" <<'C'
+#include <memcrypt/memcrypt.h>
+int main(void) { mc_snp_policy_check(0, 1, 55, false, NULL); return 0; }
+C
+cc -std=c11 -Wall -Werror -I"$inc" -I"$gen" -c "$TMP/ignore.c" -o "$TMP/ignore.o" 2>/dev/null &&
+  bad "ignoring a check function's result compiles without a warning" || ok
+
+# 3. Headers: guards, self-contained, umbrella, version.
+for h in "$inc"/memcrypt/*.h; do
+  b=$(basename "$h")
+  case $b in api.h | memcrypt.h) continue ;; esac
+  grep -q '^MC_BEGIN_DECLS' "$h" && grep -q '^MC_END_DECLS' "$h" && ok || bad "$b has no extern \"C\" guards"
+  grep -q "#include <memcrypt/$b>" "$inc/memcrypt/memcrypt.h" && ok || bad "memcrypt/memcrypt.h does not include $b"
+  printf '#include <memcrypt/%s>\n' "$b" > "$TMP/alone_${b%.h}.c"
+done
+# Each header alone (one compiler run for all of them).
+cc -std=c11 -Wall -Wextra -Werror -fsyntax-only -I"$inc" -I"$gen" "$TMP"/alone_*.c 2>"$TMP/err" && ok ||
+  bad "public headers that do not compile on their own: $(grep -o 'alone_[a-z0-9_]*\.c' "$TMP/err" | sort -u | tr '\n' ' ')$(head -3 "$TMP/err")"
+cat > "$TMP/ver.c" <<'C'
+#include <memcrypt/memcrypt.h>
+#include <stdio.h>
+int main(void)
+{
+    mc_status (*f)(const struct mc_board_config *, struct mc_board **, struct mc_error *) = mc_board_create;
+    printf("%d.%d.%d %s %d\n", MC_VERSION_MAJOR, MC_VERSION_MINOR, MC_VERSION_PATCH, MC_VERSION_STRING, f != NULL);
+    return 0;
+}
+C
+cc -std=c11 -Wall -Wextra -Werror -I"$inc" -I"$gen" "$TMP/ver.c" -o "$TMP/ver" -L"$build" -Wl,-rpath,"$build" -lmemcrypt 2>"$TMP/err" &&
+  ok || bad "the umbrella header does not build a C program: $(head -5 "$TMP/err")"
+want=$(sed -n 's/^project(memcrypt VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")
+got=$("$TMP/ver" 2>/dev/null)
+[ "$got" = "$want $want 1" ] && ok || bad "version macros '$got', project version '$want'"
+[ "$("$MC" version | head -1)" = "memcrypt $want" ] && ok || bad "memcrypt version does not say $want"
+if command -v g++ >/dev/null; then
+  printf '#include <memcrypt/memcrypt.h>\nint main() { struct mc_error e = {}; return mc_status_name(MC_OK)[0] == 0 || e.code; }\n' > "$TMP/cxx.cc"
+  g++ -std=c++11 -Wall -Wextra -Werror -I"$inc" -I"$gen" "$TMP/cxx.cc" -o "$TMP/cxx" -L"$build" -Wl,-rpath,"$build" -lmemcrypt 2>"$TMP/err" &&
+    ok || bad "memcrypt/memcrypt.h does not compile as C++: $(head -5 "$TMP/err")"
+  "$TMP/cxx" && ok || bad "the C++ program did not run"
+elif [ "${CI:-}" = true ]; then
+  bad "g++ is missing (apt-get install g++): the C++ check of the public headers did not run"
+else
+  echo "SKIP: g++ not installed; the C++ compile of memcrypt/memcrypt.h did not run"
+fi
+
+# 4. The CLI includes public headers and its own only.
+for f in "$SRC"/tools/memcrypt/*.c "$SRC"/tools/memcrypt/*.h; do
+  while read -r h; do
+    case $h in
+      \<memcrypt/*) [ -r "$inc/${h:1:${#h}-2}" ] || [ "$h" = "<memcrypt/version.h>" ] && ok || bad "$(basename "$f") includes $h, not a public header" ;;
+      \"*) [ -r "$SRC/tools/memcrypt/${h:1:${#h}-2}" ] || [ "$h" = '"mc_cli_table.inc"' ] && ok ||
+          bad "$(basename "$f") includes $h: the CLI may use the public headers and its own only" ;;
+      *) ok ;;
+    esac
+  done < <(sed -n 's/^#include \([<"][^>"]*[>"]\).*/\1/p' "$f")
+done
+# The build agrees: the CLI's compile lines have no src/ include directory.
+if [ -r "$build/CMakeFiles/memcrypt.dir/flags.make" ]; then
+  grep -q -- "-I$SRC/src\b" "$build/CMakeFiles/memcrypt.dir/flags.make" && bad "the CLI is compiled with $SRC/src on its include path" || ok
+fi
+cli_finish
