@@ -90,7 +90,7 @@ void mc_xts_ctx_free(struct mc_xts_ctx *c)
 mc_status mc_xts_evp(unsigned key_bits, const uint8_t *key, int decrypt, const uint8_t iv[MC_XTS_IV_LEN],
                      const uint8_t *in, uint8_t *out, size_t len, struct mc_error *err)
 {
-    struct mc_xts_ctx *c;
+    struct mc_xts_ctx *c = NULL; /* set whenever mc_xts_ctx_new succeeds (gcc -O3 cannot always see that) */
     mc_status st = mc_xts_ctx_new(key_bits, key, decrypt, &c, err);
     if (st != MC_OK)
         return st;
