@@ -14,6 +14,9 @@ lib=$build/libmemcrypt.so
 inc=$SRC/include
 gen=$build/generated/include
 need() { command -v "$1" >/dev/null || { bad "$1 is missing (apt-get install $2)"; cli_finish; }; }
+# A sanitizer build's library needs the sanitizer runtime in the programs linked with it.
+san=
+grep -q '^MC_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null && san="-fsanitize=address,undefined"
 need nm binutils
 need cc gcc
 [ -r "$lib" ] && ok || { bad "$lib missing"; cli_finish; }
@@ -71,7 +74,7 @@ int main(void)
     return 0;
 }
 C
-cc -std=c11 -Wall -Wextra -Werror -I"$inc" -I"$gen" "$TMP/ver.c" -o "$TMP/ver" -L"$build" -Wl,-rpath,"$build" -lmemcrypt 2>"$TMP/err" &&
+cc $san -std=c11 -Wall -Wextra -Werror -I"$inc" -I"$gen" "$TMP/ver.c" -o "$TMP/ver" -L"$build" -Wl,-rpath,"$build" -lmemcrypt 2>"$TMP/err" &&
   ok || bad "the umbrella header does not build a C program: $(head -5 "$TMP/err")"
 want=$(sed -n 's/^project(memcrypt VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeLists.txt")
 got=$("$TMP/ver" 2>/dev/null)
@@ -79,7 +82,7 @@ got=$("$TMP/ver" 2>/dev/null)
 [ "$("$MC" version | head -1)" = "memcrypt $want" ] && ok || bad "memcrypt version does not say $want"
 if command -v g++ >/dev/null; then
   printf '#include <memcrypt/memcrypt.h>\nint main() { struct mc_error e = {}; return mc_status_name(MC_OK)[0] == 0 || e.code; }\n' > "$TMP/cxx.cc"
-  g++ -std=c++11 -Wall -Wextra -Werror -I"$inc" -I"$gen" "$TMP/cxx.cc" -o "$TMP/cxx" -L"$build" -Wl,-rpath,"$build" -lmemcrypt 2>"$TMP/err" &&
+  g++ $san -std=c++11 -Wall -Wextra -Werror -I"$inc" -I"$gen" "$TMP/cxx.cc" -o "$TMP/cxx" -L"$build" -Wl,-rpath,"$build" -lmemcrypt 2>"$TMP/err" &&
     ok || bad "memcrypt/memcrypt.h does not compile as C++: $(head -5 "$TMP/err")"
   "$TMP/cxx" && ok || bad "the C++ program did not run"
 elif [ "${CI:-}" = true ]; then
