@@ -19,6 +19,7 @@
 
 #include <memcrypt/board.h>
 #include <memcrypt/bytes.h>
+#include <memcrypt/crypto.h>
 #include <memcrypt/fw_status.h>
 #include <memcrypt/machine.h>
 #include <memcrypt/psp.h>
@@ -139,13 +140,12 @@ static void guest_digest(uint8_t out[32])
     phys_read(GUEST_PA, mem, sizeof mem);
     uint8_t fwd[32];
     must(mc_psp_snapshot(mc_board_psp(g_board), fwd, NULL) == MC_OK, "firmware digest");
-    struct mc_digest *d;
-    size_t n = 32;
-    must(mc_digest_new("SHA256", &d, NULL) == MC_OK, "digest");
-    mc_digest_update(d, fwd, 32, NULL);
-    mc_digest_update(d, mem, sizeof mem, NULL);
-    mc_digest_final(d, out, &n, NULL);
-    mc_digest_free(d);
+    struct mc_hashctx *d;
+    must(mc_hashctx_new("SHA256", &d, NULL) == MC_OK, "digest");
+    mc_hashctx_update(d, fwd, 32, NULL);
+    mc_hashctx_update(d, mem, sizeof mem, NULL);
+    mc_hashctx_final(d, out, NULL);
+    mc_hashctx_free(d);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,7 +1,6 @@
 /* memcrypt — the cryptographic helpers a program around the model needs: SHA-2 digests,
  * constant-time compare and wiping of secrets, base64, and the seedable DRBG that makes a
  * machine's keys reproducible (--seed). All of them are thin wrappers over OpenSSL libcrypto.
- * Multi-part hashing stays inside the library (src/crypto/hashctx.h).
  */
 #ifndef MEMCRYPT_CRYPTO_H
 #define MEMCRYPT_CRYPTO_H
@@ -25,6 +24,21 @@ MC_API mc_status mc_sha256(const void *data, size_t len, uint8_t out[MC_SHA256_L
 MC_API mc_status mc_sha384(const void *data, size_t len, uint8_t out[MC_SHA384_LEN], struct mc_error *err);
 MC_API mc_status mc_sha512(const void *data, size_t len, uint8_t out[MC_SHA512_LEN], struct mc_error *err);
 
+/* The one multi-part hash: alg "SHA256", "SHA384" or "SHA512"; a context is reused after final. */
+struct mc_hashctx;
+
+/* alg: "SHA256" or "SHA384". */
+MC_API mc_status mc_hashctx_new(const char *alg, struct mc_hashctx **out, struct mc_error *err);
+MC_API size_t mc_hashctx_size(const struct mc_hashctx *h);
+MC_API mc_status mc_hashctx_update(struct mc_hashctx *h, const void *data, size_t len, struct mc_error *err);
+/* Digest of everything fed so far; the stream continues. */
+MC_API mc_status mc_hashctx_peek(struct mc_hashctx *h, uint8_t *out, struct mc_error *err);
+/* Digest of the stream; the context restarts empty. */
+MC_API mc_status mc_hashctx_final(struct mc_hashctx *h, uint8_t *out, struct mc_error *err);
+/* One-shot digest of data with this context's algorithm; the context restarts empty. */
+MC_API mc_status mc_hashctx_oneshot(struct mc_hashctx *h, const void *data, size_t len, uint8_t *out,
+                             struct mc_error *err);
+MC_API void mc_hashctx_free(struct mc_hashctx *h);
 /* Constant-time equality (CRYPTO_memcmp): true when equal. */
 MC_API bool mc_ct_equal(const void *a, const void *b, size_t len);
 /* Wipe secret memory (OPENSSL_cleanse). */

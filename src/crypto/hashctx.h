@@ -10,22 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <memcrypt/crypto.h>
 #include <memcrypt/error.h>
 
-struct mc_hashctx;
+/* The multi-part hash API (mc_hashctx_new/update/peek/final/oneshot/free) is public:
+ * memcrypt/crypto.h. */
 
-/* alg: "SHA256" or "SHA384". */
-mc_status mc_hashctx_new(const char *alg, struct mc_hashctx **out, struct mc_error *err);
-size_t mc_hashctx_size(const struct mc_hashctx *h);
-mc_status mc_hashctx_update(struct mc_hashctx *h, const void *data, size_t len, struct mc_error *err);
-/* Digest of everything fed so far; the stream continues. */
-mc_status mc_hashctx_peek(struct mc_hashctx *h, uint8_t *out, struct mc_error *err);
-/* Digest of the stream; the context restarts empty. */
-mc_status mc_hashctx_final(struct mc_hashctx *h, uint8_t *out, struct mc_error *err);
-/* One-shot digest of data with this context's algorithm; the context restarts empty. */
-mc_status mc_hashctx_oneshot(struct mc_hashctx *h, const void *data, size_t len, uint8_t *out,
-                             struct mc_error *err);
-void mc_hashctx_free(struct mc_hashctx *h);
 /* A second context in the same state (the stream so far continues independently in each). */
 mc_status mc_hashctx_dup(const struct mc_hashctx *h, struct mc_hashctx **out, struct mc_error *err);
 

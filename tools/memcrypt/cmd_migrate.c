@@ -6,6 +6,7 @@
 
 #include <memcrypt/board.h>
 #include <memcrypt/bytes.h>
+#include <memcrypt/crypto.h>
 #include <memcrypt/fileio.h>
 #include <memcrypt/fw_status.h>
 #include <memcrypt/guest.h>
@@ -16,7 +17,6 @@
 #include "cli.h"
 #include "cli_progress.h"
 #include "cli_util.h"
-#include "crypto/crypto.h"
 
 #define POOL_BASE (4ull << 20)
 #define GUEST_FILE_MAX (64ull << 30)
@@ -87,8 +87,8 @@ static bool is_shared(const struct mc_guest_file_info *g, uint64_t gpa)
 static mc_status guest_read_all(struct mc_vm *vm, const struct mc_guest_file_info *g, uint8_t digest[32],
                                 uint8_t (*pages)[32], struct mc_error *e)
 {
-    struct mc_digest *d;
-    mc_status s = mc_digest_new("SHA256", &d, e);
+    struct mc_hashctx *d;
+    mc_status s = mc_hashctx_new("SHA256", &d, e);
     if (s)
         return s;
     uint8_t page[4096];
@@ -97,14 +97,13 @@ static mc_status guest_read_all(struct mc_vm *vm, const struct mc_guest_file_inf
     for (uint64_t gpa = 0; !s && gpa < mc_vm_mem_size(vm); gpa += 4096) {
         s = mc_guest_phys_read(v, gpa, !is_shared(g, gpa), page, sizeof page, &f, e);
         if (!s)
-            s = mc_digest_update(d, page, sizeof page, e);
+            s = mc_hashctx_update(d, page, sizeof page, e);
         if (!s && pages)
             s = mc_sha256(page, sizeof page, pages[gpa / 4096], e);
     }
-    size_t n = 32;
     if (!s)
-        s = mc_digest_final(d, digest, &n, e);
-    mc_digest_free(d);
+        s = mc_hashctx_final(d, digest, e);
+    mc_hashctx_free(d);
     mc_wipe(page, sizeof page);
     return s;
 }
