@@ -62,7 +62,7 @@ MC_API mc_status mc_guest_rmpadjust(struct mc_vcpu *v, uint64_t va, bool size_2m
                              struct mc_fault *fault, struct mc_error *err);
 /* RDMSR SEV_STATUS (0xC0010131) inside the guest: bit 0 SEV, bit 1 SEV-ES, and for an SNP vCPU
  * its VMSA's SEV_FEATURES shifted to bit 2 (bit 2 SNP active). */
-uint64_t mc_guest_sev_status(const struct mc_vcpu *v);
+MC_API uint64_t mc_guest_sev_status(const struct mc_vcpu *v);
 /* The VMPL the vCPU runs at (0..3). */
 MC_API void mc_guest_set_vmpl(struct mc_vcpu *v, unsigned vmpl);
 

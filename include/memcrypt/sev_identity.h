@@ -90,7 +90,7 @@ MC_API mc_status mc_sev_identity_open_session(const struct mc_sev_identity *id, 
  * platform's PDH private key give Z; fresh TEK, TIK, NONCE and WRAP_IV from rng make the 0x80-byte
  * session for `policy` (the construction of LAUNCH_START's session, SEV API §9.2). The receiving
  * platform opens it with mc_sev_identity_open_session, this platform's PDH cert as the client's. */
-mc_status mc_sev_identity_make_session(const struct mc_sev_identity *id, struct mc_rng *rng, const uint8_t *peer_pdh,
+MC_API mc_status mc_sev_identity_make_session(const struct mc_sev_identity *id, struct mc_rng *rng, const uint8_t *peer_pdh,
                                        size_t peer_len, uint32_t policy, uint8_t session[MC_SEV_SESSION_LEN],
                                        struct mc_sev_tks *tks, enum mc_sev_chan_result *why, struct mc_error *err);
 /* ATTESTATION: build the 0xD0-byte report signed by the PEK. */

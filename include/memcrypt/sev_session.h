@@ -76,7 +76,7 @@ MC_API mc_status mc_sev_session_wrap(const uint8_t *z, size_t zlen, const uint8_
  * order, wrapped as above and encoded into session; *tks receives the keys. (The guest owner at
  * LAUNCH_START and the sending firmware at SEND_START.) */
 struct mc_rng;
-mc_status mc_sev_session_new(struct mc_rng *rng, const uint8_t *z, size_t zlen, uint32_t policy,
+MC_API mc_status mc_sev_session_new(struct mc_rng *rng, const uint8_t *z, size_t zlen, uint32_t policy,
                              uint8_t session[MC_SEV_SESSION_LEN], struct mc_sev_tks *tks, struct mc_error *err);
 /* PSP side: verify WRAP_MAC, unwrap TEK/TIK, verify POLICY_MAC against `policy`.
  * On failure *why is set and *tks is untouched. */
@@ -125,15 +125,15 @@ MC_API mc_status mc_sev_secret_open(const struct mc_sev_tks *tks, bool api_17, c
 #define MC_SEV_PACKET_MAC_PREFIX 29 /* ctx || LE32(flags) || IV || LE32(guest_len) || LE32(trans_len) */
 /* The bytes the packet MAC covers before the ciphertext: ctx (0x02 for SEND/RECEIVE_UPDATE_*),
  * FLAGS and IV as in the header, GUEST_LEN, TRANS_LEN. MAC = HMAC-SHA256(TIK, prefix || TRANS). */
-void mc_sev_packet_mac_prefix(uint8_t out[MC_SEV_PACKET_MAC_PREFIX], uint8_t ctx, uint32_t flags, const uint8_t iv[16],
+MC_API void mc_sev_packet_mac_prefix(uint8_t out[MC_SEV_PACKET_MAC_PREFIX], uint8_t ctx, uint32_t flags, const uint8_t iv[16],
                               uint32_t guest_len, uint32_t trans_len);
 /* memcrypt's transfer measurement (memcrypt/sev_api.h, mc_sev_packet_hdr_ext):
  * rm = HMAC-SHA256(TIK, 0x05 || LE32(seq) || LE32(xflags) || LE64(where) || prev[32] || mac[32]). */
-mc_status mc_sev_xfer_measure(const uint8_t tik[16], uint32_t seq, uint32_t xflags, uint64_t where,
+MC_API mc_status mc_sev_xfer_measure(const uint8_t tik[16], uint32_t seq, uint32_t xflags, uint64_t where,
                               const uint8_t prev[32], const uint8_t mac[32], uint8_t rm[32], struct mc_error *err);
 /* The message that HMAC covers (for callers holding the TIK in a context of their own). */
 #define MC_SEV_XFER_MSG_LEN 81
-void mc_sev_xfer_measure_msg(uint8_t msg[MC_SEV_XFER_MSG_LEN], uint32_t seq, uint32_t xflags, uint64_t where,
+MC_API void mc_sev_xfer_measure_msg(uint8_t msg[MC_SEV_XFER_MSG_LEN], uint32_t seq, uint32_t xflags, uint64_t where,
                              const uint8_t prev[32], const uint8_t mac[32]);
 
 /* ---- ATTESTATION report (0xD0) ----------------------------------------------------------------- */
