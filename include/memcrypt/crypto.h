@@ -66,6 +66,21 @@ MC_API mc_status mc_base64_decode(const char *in, size_t inlen, uint8_t *out, si
  * process. Call once, first thing, from programs (the CLI does). */
 MC_API void mc_crypto_init(void);
 
+/* AES-256-GCM with a 96-bit IV and a 128-bit tag (OpenSSL EVP): the AEAD of SEV-SNP guest
+ * messages and of the wrapped VLEK, and what a guest program seals its own data with.
+ * seal: out = ciphertext (same length as the plaintext), tag separate. open: MC_E_VERIFY when the
+ * tag does not authenticate, and then out is wiped, so no unauthenticated plaintext leaves it.
+ * in and out may be the same buffer. */
+#define MC_GCM_KEY_LEN 32
+#define MC_GCM_IV_LEN 12
+#define MC_GCM_TAG_LEN 16
+MC_API mc_status mc_aes256_gcm_seal(const uint8_t key[MC_GCM_KEY_LEN], const uint8_t iv[MC_GCM_IV_LEN],
+                                    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
+                                    uint8_t tag[MC_GCM_TAG_LEN], struct mc_error *err);
+MC_API mc_status mc_aes256_gcm_open(const uint8_t key[MC_GCM_KEY_LEN], const uint8_t iv[MC_GCM_IV_LEN],
+                                    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+                                    const uint8_t tag[MC_GCM_TAG_LEN], uint8_t *out, struct mc_error *err);
+
 MC_END_DECLS
 
 #endif

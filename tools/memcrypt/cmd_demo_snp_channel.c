@@ -19,6 +19,7 @@
 
 #include <memcrypt/board.h>
 #include <memcrypt/bytes.h>
+#include <memcrypt/crypto.h>
 #include <memcrypt/guest.h>
 #include <memcrypt/json.h>
 #include <memcrypt/machine.h>
@@ -30,8 +31,6 @@
 
 #include "cli.h"
 #include "demo_out.h"
-#include "crypto/crypto.h"
-#include "crypto/gcm.h"
 
 #define PG 4096u
 #define MIB (1ull << 20)
