@@ -98,7 +98,7 @@ static int bench_launch(const char *fwpath, unsigned gib, bool workload)
 {
     char xml[1024];
     snprintf(xml, sizeof xml,
-             "<domain type='kvm'><name>bench-%ug</name><memory unit='GiB'>%u</memory><vcpu>1</vcpu>"
+             "<domain type='kvm'><name>bench-%ug</name><memory unit='GiB'>%u</memory><memoryBacking><locked/></memoryBacking><vcpu>1</vcpu>"
              "<os><type arch='x86_64' machine='pc-q35-8.2'>hvm</type>"
              "<loader readonly='yes' type='pflash'>%s</loader></os>"
              "<launchSecurity type='sev'><policy>0x1</policy></launchSecurity></domain>",
