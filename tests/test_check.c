@@ -1,6 +1,7 @@
 /* The check framework itself: a failing CHECK names the expression as written, CHECK_EQ_U64
  * both expressions and values, CHECK_MEM the first differing byte offset and the bytes there.
- * The deliberate failures below are captured (stderr to a file) and taken back off the count. */
+ * check_dep fails only under CI. The deliberate failures below are captured (stderr to a file) and
+ * taken back off the count. */
 #include <unistd.h>
 
 #include "check.h"
@@ -73,8 +74,31 @@ static void test_failures_say_what(void)
     CHECK(check_passed_ - p0 == 3); /* two passing checks inside, and this one */
 }
 
+static bool dep_result;
+static void missing_dep(void) { dep_result = check_dep(false, "%s", "/nonexistent/OVMF.fd"); }
+static void present_dep(void) { dep_result = check_dep(true, "%s", "never printed"); }
+
+/* check_dep: present is true and silent; missing is false, a skip outside CI and a failure under
+ * CI=true (so a suite cannot pass by skipping). */
+static void test_dependencies(void)
+{
+    const char *ci = getenv("CI");
+    char *saved = ci ? strdup(ci) : NULL;
+    CHECK(capture(present_dep) == 0 && dep_result);
+    setenv("CI", "true", 1);
+    CHECK(capture(missing_dep) == 1 && !dep_result);
+    CHECK_MSG(strstr(captured, "FAIL") && strstr(captured, "missing /nonexistent/OVMF.fd"), "%s", captured);
+    unsetenv("CI");
+    fflush(stdout);
+    CHECK(capture(missing_dep) == 0 && !dep_result);
+    if (saved)
+        setenv("CI", saved, 1);
+    free(saved);
+}
+
 int main(void)
 {
     RUN(test_failures_say_what);
+    RUN(test_dependencies);
     return check_summary();
 }

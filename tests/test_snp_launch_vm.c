@@ -143,10 +143,8 @@ static void test_debian_ovmf(void)
 {
     size_t n;
     uint8_t *ovmf = snp_load(MC_OVMF_DIR "/OVMF.fd", &n);
-    if (!ovmf) {
-        printf("skip: %s/OVMF.fd is not installed (apt-get install ovmf)\n", MC_OVMF_DIR);
+    if (!check_dep(ovmf != NULL, "%s/OVMF.fd (apt-get install ovmf)", MC_OVMF_DIR))
         return;
-    }
     struct mc_measure_input in = {.mode = MC_MEASURE_SNP, .ovmf = ovmf, .ovmf_len = n, .vcpus = 2,
                                   .guest_features = 0x21, .threads = 1};
     CHECK(mc_vcpu_type_sig("EPYC-Milan", &in.vcpu_sig, NULL) == MC_OK);
