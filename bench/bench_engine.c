@@ -115,7 +115,7 @@ int main(int argc, char **argv)
     struct mc_rng *rng;
     struct mc_engine *e;
     struct mc_error err;
-    if (mc_rng_new((const uint8_t *)"bench", 5, &rng, &err) != MC_OK ||
+    if (mc_rng_create((const uint8_t *)"bench", 5, &rng, &err) != MC_OK ||
         mc_engine_create(rng, 4, &e, &err) != MC_OK) {
         fprintf(stderr, "bench_engine: %s\n", err.msg);
         return 3;
@@ -153,8 +153,8 @@ int main(int argc, char **argv)
         mc_slot s;
         struct mc_xts_ctx *ev[2];
         if (mc_engine_slot_import(e, ciphers[ci], key, 2 * h, &s, &err) != MC_OK ||
-            mc_xts_ctx_new((unsigned)h * 8, key, 0, &ev[0], &err) != MC_OK ||
-            mc_xts_ctx_new((unsigned)h * 8, key, 1, &ev[1], &err) != MC_OK) {
+            mc_xts_ctx_create((unsigned)h * 8, key, 0, &ev[0], &err) != MC_OK ||
+            mc_xts_ctx_create((unsigned)h * 8, key, 1, &ev[1], &err) != MC_OK) {
             fprintf(stderr, "bench_engine: %s\n", err.msg);
             return 3;
         }
@@ -227,8 +227,8 @@ int main(int argc, char **argv)
         }
         mc_engine_set_impl(e, MC_IMPL_AUTO, NULL);
         mc_engine_slot_destroy(e, s, NULL);
-        mc_xts_ctx_free(ev[0]);
-        mc_xts_ctx_free(ev[1]);
+        mc_xts_ctx_destroy(ev[0]);
+        mc_xts_ctx_destroy(ev[1]);
     }
     if (json) {
         mc_json_end(&j);
@@ -237,6 +237,6 @@ int main(int argc, char **argv)
     }
     free(buf);
     mc_engine_destroy(e);
-    mc_rng_free(rng);
+    mc_rng_destroy(rng);
     return rc;
 }

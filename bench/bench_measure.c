@@ -126,7 +126,7 @@ int main(int argc, char **argv)
     /* In-library. */
     static const unsigned counts[] = {1, 4, 64};
     struct mc_measure_memo *memo = NULL;
-    if (mc_measure_memo_new(&memo, &e) != MC_OK)
+    if (mc_measure_memo_create(&memo, &e) != MC_OK)
         return 1;
     for (size_t i = 0; i < 3; i++) {
         struct mc_measure_input in = {.mode = MC_MEASURE_SNP, .ovmf = ovmf, .ovmf_len = len, .vcpus = counts[i],
@@ -149,7 +149,7 @@ int main(int argc, char **argv)
         printf("library vcpus=%-3u %.3f ms/measure; with a memo of the image (as --batch) %.3f ms/measure\n",
                counts[i], t[0] * 1e3, t[1] * 1e3);
     }
-    mc_measure_memo_free(memo);
+    mc_measure_memo_destroy(memo);
 
     /* Whole process, A/B alternated. */
     int rc = 0;

@@ -32,12 +32,12 @@ int main(int argc, char **argv)
         n = 20;
     struct mc_rng *rng = NULL;
     struct mc_error e;
-    if (mc_rng_new((const uint8_t *)"bench", 5, &rng, &e) != MC_OK)
+    if (mc_rng_create((const uint8_t *)"bench", 5, &rng, &e) != MC_OK)
         return 1;
     double t = now();
     struct mc_sev_identity *id = NULL;
     struct mc_sev_identity_params p = {0, 24, 15, 4096};
-    if (mc_sev_identity_new(rng, &p, &id, &e) != MC_OK) {
+    if (mc_sev_identity_create(rng, &p, &id, &e) != MC_OK) {
         fprintf(stderr, "%s\n", e.msg);
         return 1;
     }
@@ -97,7 +97,7 @@ int main(int argc, char **argv)
     double s = now() - t;
     report("LAUNCH_SECRET seal (20 KiB)", s, n * 10);
     printf("%-44s %10.1f MB/s\n", "LAUNCH_SECRET seal throughput", (double)sizeof plain * n * 10 / s / 1e6);
-    mc_sev_identity_free(id);
-    mc_rng_free(rng);
+    mc_sev_identity_destroy(id);
+    mc_rng_destroy(rng);
     return 0;
 }

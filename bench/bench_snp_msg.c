@@ -222,7 +222,7 @@ static int driver_up(void)
         mc_vm_snp_launch_update(vm2, 0, page, sizeof page, MC_SNP_PT_NORMAL, 0, &e) ||
         mc_vm_snp_launch_update(vm2, 0x1000, NULL, 4096, MC_SNP_PT_SECRETS, 0, &e) ||
         mc_vm_snp_launch_vmsa(vm2, 0, vmsa, &e) || mc_vm_snp_launch_finish(vm2, NULL, NULL, 0, NULL, &e) ||
-        mc_snp_guest_open(mc_vm_vcpu(vm2, 0), &gc, &drv, &e)) {
+        mc_snp_guest_create(mc_vm_vcpu(vm2, 0), &gc, &drv, &e)) {
         fprintf(stderr, "guest driver: %s\n", e.msg);
         return -1;
     }
@@ -291,7 +291,7 @@ int main(int argc, char **argv)
     struct mc_snp_identity_params p = {.gen = MC_SNP_GEN_GENOA, .chip_secret = (const uint8_t *)"bench snp guest message secret..",
                                        .root_seed = seed, .root_seed_len = sizeof seed - 1, .root_bits = 2048};
     struct mc_error e;
-    if (mc_snp_identity_new(&p, &id, &e)) {
+    if (mc_snp_identity_create(&p, &id, &e)) {
         fprintf(stderr, "%s\n", e.msg);
         return 1;
     }
@@ -341,10 +341,10 @@ int main(int argc, char **argv)
            " %9.0f /s  = %.2fx openssl speed\n", drr, ossl > 0 ? drr / ossl : 0);
     bench_target("bench_snp_msg", "MSG_REPORT_REQ from an SNP guest's driver / `openssl speed ecdsap384` signs",
                  ossl > 0 ? drr / ossl : NAN, ">=", 0.8, "%.0f vs %.0f /s", drr, ossl);
-    mc_snp_guest_close(drv);
+    mc_snp_guest_destroy(drv);
     mc_vm_destroy(vm2);
     mc_board_destroy(board2);
     mc_board_destroy(board);
-    mc_snp_identity_free(id);
+    mc_snp_identity_destroy(id);
     return 0;
 }

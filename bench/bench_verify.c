@@ -83,10 +83,10 @@ static bool cold_once(struct item *x)
     struct mc_snp_verifier *v;
     struct mc_snp_result res;
     struct mc_snp_certs c = {x->cert, x->cn, NULL, 0, NULL, 0};
-    if (mc_snp_verifier_new(NULL, &v, NULL) != MC_OK)
+    if (mc_snp_verifier_create(NULL, &v, NULL) != MC_OK)
         return false;
     bool ok = mc_snp_verify(v, &x->r, &c, NULL, &res, NULL) == MC_OK && !res.cached;
-    mc_snp_verifier_free(v);
+    mc_snp_verifier_destroy(v);
     return ok;
 }
 
@@ -94,7 +94,7 @@ static int setup(void)
 {
     struct mc_error e;
     struct mc_snp_verifier *v;
-    if (mc_snp_verifier_new(NULL, &v, &e))
+    if (mc_snp_verifier_create(NULL, &v, &e))
         return 1;
     for (size_t i = 0; i < N; i++) {
         struct item *x = &it[i];
@@ -139,7 +139,7 @@ static int setup(void)
         }
         ECDSA_SIG_free(sig);
     }
-    mc_snp_verifier_free(v);
+    mc_snp_verifier_destroy(v);
     return 0;
 }
 
@@ -221,7 +221,7 @@ int main(int argc, char **argv)
     double t_cold = 0, t_floor = 0, t_ecdsa = 0, t_cached = 0;
     long n_cold = 0, n_floor = 0, n_ecdsa = 0, n_cached = 0;
     struct mc_snp_verifier *v;
-    if (mc_snp_verifier_new(NULL, &v, NULL))
+    if (mc_snp_verifier_create(NULL, &v, NULL))
         return 1;
     for (size_t i = 0; i < N; i++) { /* the cached rows need the chains in v */
         struct mc_snp_certs c = {it[i].cert, it[i].cn, NULL, 0, NULL, 0};
@@ -265,7 +265,7 @@ int main(int argc, char **argv)
             n_ecdsa += 4;
         }
     }
-    mc_snp_verifier_free(v);
+    mc_snp_verifier_destroy(v);
     double ms_cold = 1e3 * t_cold / n_cold, ms_floor = 1e3 * t_floor / n_floor;
     double ms_cached = 1e3 * t_cached / n_cached, ms_ecdsa = 1e3 * t_ecdsa / n_ecdsa;
     double sp_ecdsa, sp_rsa;

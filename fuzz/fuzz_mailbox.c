@@ -76,7 +76,7 @@ static void state_digest(uint8_t out[32])
     struct mc_hashctx *d;
     uint8_t fw[32];
     must(mc_psp_snapshot(mc_board_psp(g_board), fw, NULL) == MC_OK, "firmware digest");
-    must(mc_hashctx_new("SHA256", &d, NULL) == MC_OK, "digest");
+    must(mc_hashctx_create("SHA256", &d, NULL) == MC_OK, "digest");
     mc_hashctx_update(d, fw, sizeof fw, NULL);
     struct mc_dram *dram = mc_machine_dram(mc_board_machine(g_board));
     for (uint64_t pfn = 0; pfn < DRAM >> 12; pfn++) {
@@ -89,7 +89,7 @@ static void state_digest(uint8_t out[32])
         }
     }
     must(mc_hashctx_final(d, out, NULL) == MC_OK, "digest");
-    mc_hashctx_free(d);
+    mc_hashctx_destroy(d);
 }
 
 static void prepare(void)

@@ -106,7 +106,7 @@ static void prepare(void)
         g_tks.tek[i] = (uint8_t)(0x20 + i);
         g_tks.tik[i] = (uint8_t)(0x40 + i);
     }
-    must(mc_rng_new((const uint8_t *)"sender", 6, &rng, NULL) == MC_OK && mc_p384_generate(rng, &me, NULL) == MC_OK &&
+    must(mc_rng_create((const uint8_t *)"sender", 6, &rng, NULL) == MC_OK && mc_p384_generate(rng, &me, NULL) == MC_OK &&
              mc_sev_cert_parse(pdh, sizeof pdh, &pc, NULL) == MC_OK &&
              mc_sev_cert_get_pubkey(&pc, &peer, NULL) == MC_OK && mc_ecdh_p384(me, peer, z, NULL) == MC_OK &&
              mc_sev_cert_init(&gc, MC_SEV_USAGE_PDH, MC_SEV_ALGO_ECDH_SHA256, 0, 0, me, NULL) == MC_OK &&
@@ -116,7 +116,7 @@ static void prepare(void)
     mc_sev_session_encode(&s, ses);
     mc_pk_free(me);
     mc_pk_free(peer);
-    mc_rng_free(rng);
+    mc_rng_destroy(rng);
     phys_write(DATA_PA + 0x4000, godh, sizeof godh);
     phys_write(DATA_PA + 0x5000, ses, sizeof ses);
     memset(b, 0, sizeof b);
@@ -141,11 +141,11 @@ static void guest_digest(uint8_t out[32])
     uint8_t fwd[32];
     must(mc_psp_snapshot(mc_board_psp(g_board), fwd, NULL) == MC_OK, "firmware digest");
     struct mc_hashctx *d;
-    must(mc_hashctx_new("SHA256", &d, NULL) == MC_OK, "digest");
+    must(mc_hashctx_create("SHA256", &d, NULL) == MC_OK, "digest");
     mc_hashctx_update(d, fwd, 32, NULL);
     mc_hashctx_update(d, mem, sizeof mem, NULL);
     mc_hashctx_final(d, out, NULL);
-    mc_hashctx_free(d);
+    mc_hashctx_destroy(d);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

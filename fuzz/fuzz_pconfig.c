@@ -38,11 +38,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const uint8_t seed[] = "fuzz";
     struct mc_rng *rng = NULL;
     struct mc_tme *t = NULL;
-    if (mc_rng_new(seed, sizeof seed, &rng, NULL) != MC_OK)
+    if (mc_rng_create(seed, sizeof seed, &rng, NULL) != MC_OK)
         return 0;
     struct mc_tme_config cfg = {.tme = true, .pconfig = (data[0] & 0x80) == 0, .maxphyaddr = 46, .capability = CAP};
     if (mc_tme_create(&cfg, rng, NULL, &t, NULL) != MC_OK) {
-        mc_rng_free(rng);
+        mc_rng_destroy(rng);
         return 0;
     }
     uint64_t act = MC_TME_ACT_ENABLE | ((uint64_t)(data[1] & 7) << 32) | ((uint64_t)(data[1] >> 3 & 0xF) << 48) |
@@ -81,6 +81,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (s == MC_OK && (cpu.rax > 5 || ((cpu.rflags & MC_RFLAGS_ZF) != 0) != (cpu.rax != 0)))
         abort();
     mc_tme_destroy(t);
-    mc_rng_free(rng);
+    mc_rng_destroy(rng);
     return 0;
 }

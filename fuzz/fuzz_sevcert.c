@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (mc_sev_identity_serialize(id, &s, &n, &e) != MC_OK || n != size || memcmp(s, data, n) != 0)
             abort();
         free(s);
-        mc_sev_identity_free(id);
+        mc_sev_identity_destroy(id);
     }
     return 0;
 }

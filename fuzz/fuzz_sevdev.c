@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mc_crypto_init();
         struct mc_sevdev_config cfg = {.platform = "milan", .seed = (const uint8_t *)"fuzz_sevdev", .seed_len = 11};
         struct mc_error err;
-        must(mc_sevdev_open(&cfg, &g_dev, &err) == MC_OK, "open");
+        must(mc_sevdev_create(&cfg, &g_dev, &err) == MC_OK, "open");
     }
     if (size < 2)
         return 0;

@@ -95,7 +95,7 @@ static void setup(void)
         mc_vm_snp_launch_vmsa(vm, 0, vmsa, &e) || mc_vm_snp_launch_finish(vm, NULL, NULL, 0, NULL, &e))
         die("launch", &e);
     struct mc_snp_guest_config gc = {.secrets_gpa = SECRETS, .ghcb_gpa = GHCB, .req_gpa = REQ, .rsp_gpa = RSP};
-    if (mc_snp_guest_open(mc_vm_vcpu(vm, 0), &gc, &guest, &e) != MC_OK)
+    if (mc_snp_guest_create(mc_vm_vcpu(vm, 0), &gc, &guest, &e) != MC_OK)
         die("guest", &e);
     if (mc_guest_phys_read(mc_vm_vcpu(vm, 0), SECRETS + MC_SNP_SECRETS_VMPCK0, true, vmpck0, 32, &f, &e) != MC_OK)
         die("secrets", &e);

@@ -24,7 +24,7 @@ static void setup(void)
     static const uint8_t seed[] = "fuzz guest message root seed";
     struct mc_snp_identity_params p = {.gen = MC_SNP_GEN_GENOA, .chip_secret = (const uint8_t *)"fuzz guest message chip secret..",
                                        .root_seed = seed, .root_seed_len = sizeof seed - 1, .root_bits = 2048};
-    if (mc_snp_identity_new(&p, &chip, NULL) != MC_OK)
+    if (mc_snp_identity_create(&p, &chip, NULL) != MC_OK)
         abort();
     for (int i = 0; i < 4; i++)
         memset(keys[i].key, 0x11 * (i + 1), sizeof keys[i].key);

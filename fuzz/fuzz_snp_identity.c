@@ -28,7 +28,7 @@ static void one(const uint8_t *data, size_t size)
         abort();
     mc_wipe(b, n);
     free(b);
-    mc_snp_identity_free(id);
+    mc_snp_identity_destroy(id);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

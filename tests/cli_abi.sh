@@ -42,6 +42,27 @@ for h in "$inc"/memcrypt/*.h; do
   [ ! -s "$TMP/bare" ] && ok || bad "$(basename "$h"): declarations without MC_API: $(cut -c1-60 "$TMP/bare" | tr '\n' ' ')"
 done
 
+# 1b. One lifecycle verb pair (docs/api.md): objects are X_create / X_destroy; _free only releases
+# a result structure a call filled in. One declaration per line (comments dropped) for the scans.
+cat "$inc"/memcrypt/*.h | grep -v '^ *#' | tr '\n' ' ' | perl -pe 's:/\*.*?\*/: :g; s:[;{}]:\n:g' |
+  tr -s ' \t' ' ' | grep -oE 'MC_API .*' > "$TMP/decls"
+grep -E '_(new|close)$' "$TMP/exported" > "$TMP/verbs" || true
+[ ! -s "$TMP/verbs" ] && ok || bad "exported _new/_close (objects are X_create / X_destroy): $(tr '\n' ' ' < "$TMP/verbs")"
+grep -E '\b(mc|memctl)_[a-z0-9_]*_open ?\([^)]*struct [a-z0-9_]+ ?\*\*' "$TMP/decls" > "$TMP/verbs" || true
+[ ! -s "$TMP/verbs" ] && ok || bad "an _open that returns an object (use X_create): $(grep -oE '(mc|memctl)_[a-z0-9_]*_open' "$TMP/verbs" | tr '\n' ' ')"
+# Object destructors: void X_destroy(struct T *); each has its X_create, and each X_create its X_destroy.
+grep -oE 'void (mc|memctl)_[a-z0-9_]*destroy ?\(struct [a-z0-9_]+ ?\*[a-z0-9_]*\)' "$TMP/decls" |
+  sed -E 's/^void ([a-z0-9_]*)destroy.*/\1/' | sort -u > "$TMP/destroyed"
+grep -oE '\b(mc|memctl)_[a-z0-9_]*create\b' "$TMP/api" | sed 's/create$//' | sort -u > "$TMP/created"
+for x in $(comm -3 "$TMP/destroyed" "$TMP/created" | tr -d '\t'); do
+  bad "${x}create and ${x}destroy do not come as a pair"
+done
+ok
+# _free beside an object constructor would be a second verb pair for one object.
+for x in $(grep -E '_free$' "$TMP/api" | sed 's/free$//'); do
+  grep -qx "${x}create" "$TMP/api" && bad "${x}free beside ${x}create: objects are released by ${x}destroy" || ok
+done
+
 # 2. Verify/check functions must be used.
 grep -hE '^MC_API .*\b(mc|memctl)_[a-z_0-9]*(verify|check)[a-z_0-9]*\(' "$inc"/memcrypt/*.h |
   grep -vE '^MC_API (MC_MUST_CHECK|void )' | grep -vE '_(name|set_check|set_check_epoch)\(' > "$TMP/unchecked" || true

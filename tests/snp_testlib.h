@@ -84,13 +84,13 @@ static inline mc_status snp_verify_exported(struct mc_snp_identity *id, const ui
         st = mc_file_read(p, 1 << 16, &leaf, &n, e);
     struct mc_snp_verifier *v = NULL;
     if (!st)
-        st = mc_snp_verifier_new(dir, &v, e);
+        st = mc_snp_verifier_create(dir, &v, e);
     if (!st) {
         struct mc_snp_certs c = {.vcek = leaf, .vcek_len = n};
         struct mc_snp_result res;
         st = mc_snp_verify(v, &r, &c, NULL, &res, e);
     }
-    mc_snp_verifier_free(v);
+    mc_snp_verifier_destroy(v);
     free(leaf);
     return st;
 }

@@ -24,7 +24,7 @@ static const uint8_t host_key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 
 static void rig_up(struct rig *r, struct memctl_platform p, uint64_t cache, unsigned ways)
 {
     memset(r, 0, sizeof *r);
-    CHECK(mc_rng_new((const uint8_t *)"cache", 5, &r->rng, NULL) == MC_OK);
+    CHECK(mc_rng_create((const uint8_t *)"cache", 5, &r->rng, NULL) == MC_OK);
     CHECK(mc_engine_create(r->rng, 64, &r->e, NULL) == MC_OK);
     struct mc_dram_config dc = {1 << 20, NULL};
     CHECK(mc_dram_create(&dc, &r->d, NULL) == MC_OK);
@@ -38,7 +38,7 @@ static void rig_down(struct rig *r)
     memctl_destroy(r->mc);
     mc_engine_destroy(r->e);
     mc_dram_destroy(r->d);
-    mc_rng_free(r->rng);
+    mc_rng_destroy(r->rng);
 }
 
 static mc_status rd(struct rig *r, uint64_t addr, void *buf, size_t n, enum memctl_requester req, uint32_t asid, bool gc)

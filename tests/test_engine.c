@@ -392,9 +392,9 @@ static void test_properties(void)
 static void test_deterministic_seed(void)
 {
     struct mc_rng *r1, *r2, *r3;
-    CHECK(mc_rng_new((const uint8_t *)"engine-seed", 11, &r1, NULL) == MC_OK);
-    CHECK(mc_rng_new((const uint8_t *)"engine-seed", 11, &r2, NULL) == MC_OK);
-    CHECK(mc_rng_new((const uint8_t *)"engine-seee", 11, &r3, NULL) == MC_OK);
+    CHECK(mc_rng_create((const uint8_t *)"engine-seed", 11, &r1, NULL) == MC_OK);
+    CHECK(mc_rng_create((const uint8_t *)"engine-seed", 11, &r2, NULL) == MC_OK);
+    CHECK(mc_rng_create((const uint8_t *)"engine-seee", 11, &r3, NULL) == MC_OK);
     struct mc_engine *e1 = new_engine(r1, 4), *e2 = new_engine(r2, 4), *e3 = new_engine(r3, 4);
     if (e1 && e2 && e3) {
         uint8_t pt[256] = {1, 2, 3}, c1[256], c2[256], c3[256];
@@ -414,9 +414,9 @@ static void test_deterministic_seed(void)
     mc_engine_destroy(e1);
     mc_engine_destroy(e2);
     mc_engine_destroy(e3);
-    mc_rng_free(r1);
-    mc_rng_free(r2);
-    mc_rng_free(r3);
+    mc_rng_destroy(r1);
+    mc_rng_destroy(r2);
+    mc_rng_destroy(r3);
 }
 
 static void test_slot_lifecycle(void)
@@ -543,7 +543,7 @@ static void test_bad_input(void)
 
 int main(void)
 {
-    if (mc_rng_new((const uint8_t *)"test_engine", 11, &g_rng, NULL) != MC_OK)
+    if (mc_rng_create((const uint8_t *)"test_engine", 11, &g_rng, NULL) != MC_OK)
         return 1;
     RUN(test_impls_available);
     RUN(test_vectors_ieee1619);
@@ -557,6 +557,6 @@ int main(void)
     RUN(test_slot_lifecycle);
     RUN(test_bad_input);
     RUN(test_env_cap);
-    mc_rng_free(g_rng);
+    mc_rng_destroy(g_rng);
     return check_summary();
 }

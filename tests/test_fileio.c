@@ -133,10 +133,10 @@ static void test_output_set(void)
     /* All or nothing: the second name is a folder, so neither file appears, and no temporary
      * file is left. */
     CHECK(mkdir(P("vcek.der"), 0755) == 0);
-    CHECK(mc_outset_new(&o, &e) == MC_OK);
+    CHECK(mc_outset_create(&o, &e) == MC_OK);
     CHECK(mc_outset_add(o, P("ark-key.pem"), (const uint8_t *)"key", 3, &e) == MC_OK);
     CHECK(mc_outset_add(o, P("vcek.der"), (const uint8_t *)"cert", 4, &e) == MC_E_IO && strstr(e.msg, "folder"));
-    mc_outset_free(o);
+    mc_outset_destroy(o);
     CHECK(access(P("ark-key.pem"), F_OK) != 0);
     CHECK(count_names(".tmp") == 0);
     rmdir(P("vcek.der"));
@@ -144,13 +144,13 @@ static void test_output_set(void)
     /* Committed: both appear; new files are 0600; an existing file keeps its mode. */
     put("old.txt", "old");
     chmod(P("old.txt"), 0644);
-    CHECK(mc_outset_new(&o, &e) == MC_OK);
+    CHECK(mc_outset_create(&o, &e) == MC_OK);
     CHECK(mc_outset_add(o, P("a.bin"), (const uint8_t *)"A", 1, &e) == MC_OK);
     CHECK(mc_outset_add(o, P("old.txt"), (const uint8_t *)"new", 3, &e) == MC_OK);
     CHECK(mc_outset_add(o, P("a.bin"), (const uint8_t *)"B", 1, &e) == MC_E_INVAL); /* twice */
     CHECK(access(P("a.bin"), F_OK) != 0 && is(P("old.txt"), "old"));           /* not yet */
     CHECK(mc_outset_commit(o, &e) == MC_OK);
-    mc_outset_free(o);
+    mc_outset_destroy(o);
     struct stat st;
     CHECK(is(P("a.bin"), "A") && is(P("old.txt"), "new"));
     CHECK(stat(P("a.bin"), &st) == 0 && (st.st_mode & 0777) == 0600);
@@ -158,27 +158,27 @@ static void test_output_set(void)
     CHECK(count_names(".tmp") == 0);
 
     /* A new folder is staged beside its destination and appears whole at the commit. */
-    CHECK(mc_outset_new(&o, &e) == MC_OK);
+    CHECK(mc_outset_create(&o, &e) == MC_OK);
     CHECK(mc_outset_dir(o, P("out"), 0755, &e) == MC_OK);
     CHECK(mc_outset_add_in(o, P("out"), "x", (const uint8_t *)"x", 1, &e) == MC_OK);
     CHECK(access(P("out"), F_OK) != 0 && count_names(".out.tmp") == 1);
-    mc_outset_free(o); /* not committed: nothing */
+    mc_outset_destroy(o); /* not committed: nothing */
     CHECK(access(P("out"), F_OK) != 0 && count_names(".out.tmp") == 0);
-    CHECK(mc_outset_new(&o, &e) == MC_OK);
+    CHECK(mc_outset_create(&o, &e) == MC_OK);
     CHECK(mc_outset_dir(o, P("out/"), 0755, &e) == MC_OK);
     CHECK(mc_outset_add_in(o, P("out"), "x", (const uint8_t *)"x", 1, &e) == MC_OK);
     CHECK(mc_outset_add_in(o, P("out"), "y", (const uint8_t *)"y", 1, &e) == MC_OK);
     CHECK(mc_outset_commit(o, &e) == MC_OK);
-    mc_outset_free(o);
+    mc_outset_destroy(o);
     CHECK(is(P("out/x"), "x") && is(P("out/y"), "y") && count_names(".out.tmp") == 0);
-    CHECK(mc_outset_new(&o, &e) == MC_OK);
+    CHECK(mc_outset_create(&o, &e) == MC_OK);
     CHECK(mc_outset_dir(o, P("a.bin"), 0755, &e) == MC_E_IO && strstr(e.msg, "not a folder"));
     CHECK(mc_outset_dir(o, P("a.bin/deeper"), 0755, &e) == MC_E_IO && strstr(e.msg, "not a folder"));
-    mc_outset_free(o);
+    mc_outset_destroy(o);
     /* Several levels (mkdir -p): only the highest missing folder shows, as a staging folder,
      * until the commit; without one nothing is left. */
     for (int commit = 0; commit < 2; commit++) {
-        CHECK(mc_outset_new(&o, &e) == MC_OK);
+        CHECK(mc_outset_create(&o, &e) == MC_OK);
         CHECK(mc_outset_dir(o, P("p/q/r"), 0700, &e) == MC_OK);
         CHECK(mc_outset_dir(o, P("p/q/s"), 0700, &e) == MC_OK); /* same staging folder */
         CHECK(mc_outset_add_in(o, P("p/q/r"), "k", (const uint8_t *)"k", 1, &e) == MC_OK);
@@ -187,7 +187,7 @@ static void test_output_set(void)
         CHECK(access(P("p"), F_OK) != 0 && count_names(".p.tmp") == 1);
         if (commit)
             CHECK(mc_outset_commit(o, &e) == MC_OK);
-        mc_outset_free(o);
+        mc_outset_destroy(o);
         CHECK(count_names(".p.tmp") == 0);
     }
     CHECK(is(P("p/q/r/k"), "k") && is(P("p/q/s/l"), "l") && is(P("p/top"), "t"));
@@ -202,9 +202,9 @@ static void test_output_set(void)
     rmdir(P("p"));
     /* A dangling link on the way is refused. */
     CHECK(symlink("gone", P("dl")) == 0);
-    CHECK(mc_outset_new(&o, &e) == MC_OK);
+    CHECK(mc_outset_create(&o, &e) == MC_OK);
     CHECK(mc_outset_dir(o, P("dl/x"), 0755, &e) == MC_E_IO && strstr(e.msg, "symbolic link"));
-    mc_outset_free(o);
+    mc_outset_destroy(o);
     CHECK(access(P("gone"), F_OK) != 0);
     unlink(P("dl"));
     unlink(P("out/x"));
@@ -233,11 +233,11 @@ static void test_output_kinds(void)
     CHECK(stat(null_dev, &st) == 0 && S_ISCHR(st.st_mode));
     /* ... and its errors are reported; the other files of the set do not appear. */
     struct mc_outset *o;
-    CHECK(mc_outset_new(&o, &e) == MC_OK);
+    CHECK(mc_outset_create(&o, &e) == MC_OK);
     CHECK(mc_outset_add(o, P("f.bin"), (const uint8_t *)"f", 1, &e) == MC_OK);
     CHECK(mc_outset_add(o, full_dev, (const uint8_t *)"x", 1, &e) == MC_OK);
     CHECK(mc_outset_commit(o, &e) == MC_E_IO && strstr(e.msg, "No space"));
-    mc_outset_free(o);
+    mc_outset_destroy(o);
     CHECK(stat(full_dev, &st) == 0 && S_ISCHR(st.st_mode));
     if (strncmp(null_dev, "/dev/", 5)) {
         unlink(null_dev);

@@ -95,7 +95,7 @@ static int owner_session(struct fwt *t, const uint8_t pdh_raw[MC_SEV_CERT_LEN], 
     struct mc_sev_cert pdh, gc;
     uint8_t z[48], nonce[16], iv[16];
     int rc = -1;
-    if (mc_rng_new((const uint8_t *)"owner", 5, &rng, NULL))
+    if (mc_rng_create((const uint8_t *)"owner", 5, &rng, NULL))
         return -1;
     if (!mc_sev_cert_parse(pdh_raw, MC_SEV_CERT_LEN, &pdh, NULL) && !mc_sev_cert_get_pubkey(&pdh, &peer, NULL) &&
         !mc_p384_generate(rng, &me, NULL) && !mc_ecdh_p384(me, peer, z, NULL) &&
@@ -111,7 +111,7 @@ static int owner_session(struct fwt *t, const uint8_t pdh_raw[MC_SEV_CERT_LEN], 
     (void)t;
     mc_pk_free(me);
     mc_pk_free(peer);
-    mc_rng_free(rng);
+    mc_rng_destroy(rng);
     return rc;
 }
 
@@ -359,7 +359,7 @@ static void test_identity_commands(void)
     struct mc_rng *rng;
     struct mc_pk *ok;
     struct mc_sev_cert oca;
-    CHECK(mc_rng_new((const uint8_t *)"oca", 3, &rng, NULL) == MC_OK);
+    CHECK(mc_rng_create((const uint8_t *)"oca", 3, &rng, NULL) == MC_OK);
     CHECK(mc_p384_generate(rng, &ok, NULL) == MC_OK);
     CHECK(mc_sev_cert_init(&oca, MC_SEV_USAGE_OCA, MC_SEV_ALGO_ECDSA_SHA256, 0, 24, ok, NULL) == MC_OK);
     CHECK(mc_sev_cert_sign(&oca, 0, ok, MC_SEV_USAGE_OCA, MC_SEV_ALGO_ECDSA_SHA256, NULL) == MC_OK);
@@ -431,7 +431,7 @@ static void test_identity_commands(void)
     CHECK(memcmp(chain4, chain3, MC_SEV_CERT_SIGNED_LEN) != 0);
     CHECK_MEM(chain4 + 2 * MC_SEV_CERT_LEN, chain3 + 2 * MC_SEV_CERT_LEN, MC_SEV_CERT_LEN);
     mc_pk_free(ok);
-    mc_rng_free(rng);
+    mc_rng_destroy(rng);
     fwt_close(&t);
 }
 

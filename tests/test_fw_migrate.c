@@ -90,7 +90,7 @@ struct peer {
 static int peer_new(struct peer *p, const char *seed)
 {
     struct mc_sev_cert c;
-    if (mc_rng_new((const uint8_t *)seed, strlen(seed), &p->rng, NULL) || mc_p384_generate(p->rng, &p->key, NULL) ||
+    if (mc_rng_create((const uint8_t *)seed, strlen(seed), &p->rng, NULL) || mc_p384_generate(p->rng, &p->key, NULL) ||
         mc_sev_cert_init(&c, MC_SEV_USAGE_PDH, MC_SEV_ALGO_ECDH_SHA256, 0, 0, p->key, NULL))
         return -1;
     mc_sev_cert_serialize(&c, p->cert);
@@ -100,7 +100,7 @@ static int peer_new(struct peer *p, const char *seed)
 static void peer_free(struct peer *p)
 {
     mc_pk_free(p->key);
-    mc_rng_free(p->rng);
+    mc_rng_destroy(p->rng);
 }
 
 static int peer_z(const struct peer *p, const uint8_t pdh_raw[MC_SEV_CERT_LEN], uint8_t z[48])

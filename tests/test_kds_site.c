@@ -234,11 +234,11 @@ int main(void)
     memset(secret, 0x5C, sizeof secret);
     struct mc_snp_identity_params p = {.gen = MC_SNP_GEN_MILAN, .chip_secret = secret, .root_bits = 2048};
     struct mc_error e;
-    CHECK(mc_snp_identity_new(&p, &snp, &e) == MC_OK);
+    CHECK(mc_snp_identity_create(&p, &snp, &e) == MC_OK);
     struct mc_rng *rng;
-    CHECK(mc_rng_new((const uint8_t *)"kds", 3, &rng, &e) == MC_OK);
+    CHECK(mc_rng_create((const uint8_t *)"kds", 3, &rng, &e) == MC_OK);
     struct mc_sev_identity_params sp = {1, 55, 21, 2048};
-    CHECK(mc_sev_identity_new(rng, &sp, &sev, &e) == MC_OK);
+    CHECK(mc_sev_identity_create(rng, &sp, &sev, &e) == MC_OK);
     if (!snp || !sev)
         return check_summary();
     uint8_t id[64];
@@ -251,8 +251,8 @@ int main(void)
     RUN(test_vcek);
     RUN(test_legacy);
     RUN(test_bad_requests);
-    mc_snp_identity_free(snp);
-    mc_sev_identity_free(sev);
-    mc_rng_free(rng);
+    mc_snp_identity_destroy(snp);
+    mc_sev_identity_destroy(sev);
+    mc_rng_destroy(rng);
     return check_summary();
 }

@@ -466,7 +466,7 @@ static void test_memo(void)
     if (!ovmf || !k)
         goto out;
     struct mc_measure_memo *memo = NULL;
-    CHECK(mc_measure_memo_new(&memo, NULL) == MC_OK);
+    CHECK(mc_measure_memo_create(&memo, NULL) == MC_OK);
     static const enum mc_measure_mode modes[] = {MC_MEASURE_SEV, MC_MEASURE_SEV_ES, MC_MEASURE_SNP,
                                                  MC_MEASURE_SNP_OVMF_HASH};
     unsigned long hits = 0;
@@ -525,8 +525,8 @@ static void test_memo(void)
     CHECK(t.n > on / 4096);
     check_chain(&t, b);
     mc_measure_transcript_free(&t);
-    mc_measure_memo_free(memo);
-    mc_measure_memo_free(NULL);
+    mc_measure_memo_destroy(memo);
+    mc_measure_memo_destroy(NULL);
 out:
     free(ovmf);
     free(k);

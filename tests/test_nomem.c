@@ -383,7 +383,7 @@ static mc_status run_parse(void *ctx, struct mc_error *err)
     mc_status st = mc_snp_report_decode(c->report, c->report_len, &r, err);
     struct mc_snp_verifier *v = NULL;
     if (!st)
-        st = mc_snp_verifier_new(NULL, &v, err);
+        st = mc_snp_verifier_create(NULL, &v, err);
     struct mc_snp_certs certs = {c->vcek, c->vcek_len, NULL, 0, NULL, 0};
     struct mc_snp_policy pol = {0};
     struct mc_snp_result res;
@@ -397,7 +397,7 @@ static mc_status run_parse(void *ctx, struct mc_error *err)
     if (!st)
         st = mc_snp_certtable_parse(tbl, tn, &ct, err);
     free(tbl);
-    mc_snp_verifier_free(v);
+    mc_snp_verifier_destroy(v);
     struct mc_amd_cert ask, ark;
     if (!st)
         st = mc_amd_chain_parse(c->ark_ask, c->ark_ask_len, &ask, &ark, err);
@@ -476,7 +476,7 @@ static mc_status run_snp(void *ctx, struct mc_error *err)
     free(blob);
     free(der);
     free(tbl);
-    mc_snp_identity_free(id);
+    mc_snp_identity_destroy(id);
     return st;
 }
 
@@ -552,9 +552,9 @@ static void test_snp_identity(void)
     struct mc_snp_identity *id = NULL;
     struct mc_error e;
     struct snp_ctx c = {0};
-    CHECK_MSG(mc_snp_identity_new(&p, &id, &e) == MC_OK, "%s", e.msg);
+    CHECK_MSG(mc_snp_identity_create(&p, &id, &e) == MC_OK, "%s", e.msg);
     CHECK(id && mc_snp_identity_serialize(id, &c.blob, &c.blob_len, &e) == MC_OK);
-    mc_snp_identity_free(id);
+    mc_snp_identity_destroy(id);
     if (c.blob)
         sweep("SNP identity and report", run_snp, &c);
     free(c.blob);

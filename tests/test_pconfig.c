@@ -70,7 +70,7 @@ static void fx_open_cfg(struct fx *f, uint64_t cap, uint64_t act, bool pconfig)
     memset(f, 0, sizeof *f);
     struct mc_tme_config cfg = {.tme = true, .pconfig = pconfig, .maxphyaddr = 46, .capability = cap};
     struct mc_tme_backend be = {.ctx = &f->rec, .program_keyid = rec_keyid};
-    CHECK(mc_rng_new(SEED, sizeof SEED, &f->rng, NULL) == MC_OK);
+    CHECK(mc_rng_create(SEED, sizeof SEED, &f->rng, NULL) == MC_OK);
     CHECK(mc_tme_create(&cfg, f->rng, &be, &f->t, NULL) == MC_OK);
     if (act != ~0ull)
         CHECK(mc_tme_wrmsr(f->t, MC_MSR_IA32_TME_ACTIVATE, act, NULL, NULL) == MC_OK);
@@ -83,7 +83,7 @@ static void fx_open(struct fx *f) { fx_open_cfg(f, CAP, ACT, true); }
 static void fx_close(struct fx *f)
 {
     mc_tme_destroy(f->t);
-    mc_rng_free(f->rng);
+    mc_rng_destroy(f->rng);
 }
 
 static void put_kp(struct fx *f, const struct mc_mktme_key_program *kp)
@@ -526,7 +526,7 @@ static void test_random_mixing(void)
         CHECK(f.rec.keylen == 2 * half && f.rec.mode == MC_KEYID_MODE_ENCRYPT);
         struct mc_rng *ref;
         uint8_t act[16], d[32], t[32];
-        CHECK(mc_rng_new(SEED, sizeof SEED, &ref, NULL) == MC_OK);
+        CHECK(mc_rng_create(SEED, sizeof SEED, &ref, NULL) == MC_OK);
         CHECK(mc_rng_bytes(ref, act, 16, NULL) == MC_OK && mc_rng_bytes(ref, act, 16, NULL) == MC_OK);
         CHECK(mc_rng_bytes(ref, d, half, NULL) == MC_OK && mc_rng_bytes(ref, t, half, NULL) == MC_OK);
         for (size_t i = 0; i < half; i++) {
@@ -540,7 +540,7 @@ static void test_random_mixing(void)
         memcpy(first, f.rec.key, 64);
         CHECK(run_rax(&f, 0));
         CHECK(memcmp(first, f.rec.key, 2 * half) != 0);
-        mc_rng_free(ref);
+        mc_rng_destroy(ref);
         fx_close(&f);
     }
 }

@@ -10,7 +10,7 @@
 static struct mc_rng *rng_seed(const char *s)
 {
     struct mc_rng *r = NULL;
-    mc_rng_new((const uint8_t *)s, strlen(s), &r, NULL);
+    mc_rng_create((const uint8_t *)s, strlen(s), &r, NULL);
     return r;
 }
 
@@ -54,7 +54,7 @@ static void test_p384_deterministic(void)
     CHECK(mc_p384_from_private(big, &bad, NULL) == MC_E_FORMAT);
     CHECK(mc_p384_from_bits(big, 10, &bad, NULL) == MC_E_INVAL);
     mc_pk_free(ka); mc_pk_free(kb); mc_pk_free(kc); mc_pk_free(kd); mc_pk_free(kg);
-    mc_rng_free(a); mc_rng_free(b); mc_rng_free(c);
+    mc_rng_destroy(a); mc_rng_destroy(b); mc_rng_destroy(c);
 }
 
 static void test_ecdsa_ecdh(void)
@@ -99,7 +99,7 @@ static void test_ecdsa_ecdh(void)
     CHECK(mc_p384_from_public(ff, y2, &bad, NULL) == MC_E_FORMAT);
     CHECK(mc_p384_from_public(zero, zero, &bad, NULL) == MC_E_FORMAT);
     mc_pk_free(k); mc_pk_free(k2); mc_pk_free(pub); mc_pk_free(pub2);
-    mc_rng_free(r);
+    mc_rng_destroy(r);
 }
 
 static void test_rsa_generate_and_pss(void)
@@ -137,7 +137,7 @@ static void test_rsa_generate_and_pss(void)
     CHECK(mc_rsa_from_public(nb, nlb, &one, 1, &bad, NULL) == MC_E_FORMAT);
     CHECK(mc_rsa_generate(a, 1024, 65537, &bad, NULL) == MC_E_INVAL);
     mc_pk_free(ka); mc_pk_free(kb); mc_pk_free(pub);
-    mc_rng_free(a); mc_rng_free(b);
+    mc_rng_destroy(a); mc_rng_destroy(b);
 }
 
 /* AMD's Naples ARK: self-signed RSA-2048, PSS with SHA-256 over header||exp||modulus. */

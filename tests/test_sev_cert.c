@@ -302,7 +302,7 @@ static void test_chain_verify(void)
 static void test_sign_roundtrip(void)
 {
     struct mc_rng *r = NULL;
-    mc_rng_new((const uint8_t *)"cert", 4, &r, NULL);
+    mc_rng_create((const uint8_t *)"cert", 4, &r, NULL);
     struct mc_pk *oca_k = NULL, *pek_k = NULL;
     CHECK(mc_p384_generate(r, &oca_k, NULL) == MC_OK);
     CHECK(mc_p384_generate(r, &pek_k, NULL) == MC_OK);
@@ -330,7 +330,7 @@ static void test_sign_roundtrip(void)
     CHECK(mc_sev_cert_init(&oca, MC_SEV_USAGE_PDH, MC_SEV_ALGO_ECDSA_SHA256, 0, 24, oca_k, NULL) == MC_E_INVAL);
     mc_pk_free(oca_k);
     mc_pk_free(pek_k);
-    mc_rng_free(r);
+    mc_rng_destroy(r);
 }
 
 int main(void)

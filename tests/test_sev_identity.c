@@ -13,7 +13,7 @@
 static struct mc_rng *rng_of(const char *s)
 {
     struct mc_rng *r = NULL;
-    mc_rng_new((const uint8_t *)s, strlen(s), &r, NULL);
+    mc_rng_create((const uint8_t *)s, strlen(s), &r, NULL);
     return r;
 }
 
@@ -61,7 +61,7 @@ static void test_new_and_chain(void)
     struct mc_rng *r = rng_of("id-1");
     struct mc_sev_identity_params p = {0, 24, 15, 2048};
     struct mc_sev_identity *id = NULL;
-    CHECK(mc_sev_identity_new(r, &p, &id, NULL) == MC_OK);
+    CHECK(mc_sev_identity_create(r, &p, &id, NULL) == MC_OK);
     if (!id)
         return;
     check_chain(id);
@@ -100,8 +100,8 @@ static void test_new_and_chain(void)
     uint8_t a[64], b[64];
     CHECK(mc_sev_identity_get_id(id, a, NULL) == MC_OK && mc_sev_identity_get_id(id, b, NULL) == MC_OK);
     CHECK_MEM(a, b, 64);
-    mc_sev_identity_free(id);
-    mc_rng_free(r);
+    mc_sev_identity_destroy(id);
+    mc_rng_destroy(r);
 }
 
 static void test_pek_import(void)
@@ -109,7 +109,7 @@ static void test_pek_import(void)
     struct mc_rng *r = rng_of("id-import");
     struct mc_sev_identity_params p = {0, 24, 15, 2048};
     struct mc_sev_identity *id = NULL;
-    CHECK(mc_sev_identity_new(r, &p, &id, NULL) == MC_OK);
+    CHECK(mc_sev_identity_create(r, &p, &id, NULL) == MC_OK);
     if (!id)
         return;
     /* The external owner: its own OCA key signs the CSR. */
@@ -180,12 +180,12 @@ static void test_pek_import(void)
         CHECK(mc_sev_identity_pek_gen(id2, r, NULL) == MC_OK && !mc_sev_identity_is_owned(id2));
         check_chain(id2);
     }
-    mc_sev_identity_free(id2);
+    mc_sev_identity_destroy(id2);
     free(s);
     free(before);
     mc_pk_free(ok);
-    mc_sev_identity_free(id);
-    mc_rng_free(r);
+    mc_sev_identity_destroy(id);
+    mc_rng_destroy(r);
 }
 
 static void test_state_blob(void)
@@ -193,7 +193,7 @@ static void test_state_blob(void)
     struct mc_rng *r = rng_of("id-state");
     struct mc_sev_identity_params p = {0, 23, 3, 2048};
     struct mc_sev_identity *id = NULL;
-    CHECK(mc_sev_identity_new(r, &p, &id, NULL) == MC_OK);
+    CHECK(mc_sev_identity_create(r, &p, &id, NULL) == MC_OK);
     if (!id)
         return;
     uint8_t *s = NULL, *s2 = NULL;
@@ -210,7 +210,7 @@ static void test_state_blob(void)
         mc_sev_identity_version(back, &maj, &min, &bld);
         CHECK(maj == 0 && min == 23 && bld == 3);
     }
-    mc_sev_identity_free(back);
+    mc_sev_identity_destroy(back);
     free(s2);
     /* Every truncation and a flip in each region is refused with MC_E_FORMAT. */
     struct mc_error e;
@@ -231,8 +231,8 @@ static void test_state_blob(void)
     CHECK(mc_sha256(s, sl - 32, s + sl - 32, NULL) == MC_OK);
     CHECK(mc_sev_identity_deserialize(s, sl, &back, &e) == MC_E_FORMAT);
     free(s);
-    mc_sev_identity_free(id);
-    mc_rng_free(r);
+    mc_sev_identity_destroy(id);
+    mc_rng_destroy(r);
 }
 
 /* The CEK follows the SEV API rule: a CUK whose derived key we can recompute here. */
@@ -241,7 +241,7 @@ static void test_cek_rule(void)
     struct mc_rng *r = rng_of("id-cek");
     struct mc_sev_identity_params p = {0, 24, 1, 2048};
     struct mc_sev_identity *id = NULL;
-    CHECK(mc_sev_identity_new(r, &p, &id, NULL) == MC_OK);
+    CHECK(mc_sev_identity_create(r, &p, &id, NULL) == MC_OK);
     if (!id)
         return;
     /* The CUK is the first 32 bytes drawn from the rng (documented order). */
@@ -257,9 +257,9 @@ static void test_cek_rule(void)
     get(id, MC_SEV_ID_CEK, &cek);
     CHECK_MEM(want.pubkey, cek.pubkey, MC_SEV_PUBKEY_LEN);
     mc_pk_free(k);
-    mc_sev_identity_free(id);
-    mc_rng_free(r);
-    mc_rng_free(r2);
+    mc_sev_identity_destroy(id);
+    mc_rng_destroy(r);
+    mc_rng_destroy(r2);
 }
 
 int main(void)

@@ -169,10 +169,10 @@ static void test_secret_table(void)
 static void test_round_trip(void)
 {
     struct mc_rng *rng = NULL;
-    mc_rng_new((const uint8_t *)"roundtrip", 9, &rng, NULL);
+    mc_rng_create((const uint8_t *)"roundtrip", 9, &rng, NULL);
     struct mc_sev_identity_params p = {0, 24, 15, 2048};
     struct mc_sev_identity *id = NULL;
-    CHECK(mc_sev_identity_new(rng, &p, &id, NULL) == MC_OK);
+    CHECK(mc_sev_identity_create(rng, &p, &id, NULL) == MC_OK);
     if (!id)
         return;
     uint8_t pdh[MC_SEV_CERT_LEN], chain[MC_SEV_CHAIN_LEN];
@@ -222,8 +222,8 @@ static void test_round_trip(void)
     }
     CHECK(mc_sev_report_verify(rep, sizeof rep, &pek, NULL) == MC_OK);
     CHECK(mc_sev_report_verify(rep, sizeof rep - 1, &pek, NULL) == MC_E_FORMAT);
-    mc_sev_identity_free(id);
-    mc_rng_free(rng);
+    mc_sev_identity_destroy(id);
+    mc_rng_destroy(rng);
 }
 
 /* PEK_CSR -> sign with an OCA key -> PEK_CERT_IMPORT: the identity accepts what the owner
@@ -231,12 +231,12 @@ static void test_round_trip(void)
 static void test_sign_pek_csr(void)
 {
     struct mc_rng *rng = NULL;
-    mc_rng_new((const uint8_t *)"signpek", 7, &rng, NULL);
+    mc_rng_create((const uint8_t *)"signpek", 7, &rng, NULL);
     struct mc_sev_identity_params p = {0, 24, 15, 2048};
     struct mc_sev_identity *id = NULL;
-    CHECK(mc_sev_identity_new(rng, &p, &id, NULL) == MC_OK);
+    CHECK(mc_sev_identity_create(rng, &p, &id, NULL) == MC_OK);
     if (!id) {
-        mc_rng_free(rng);
+        mc_rng_destroy(rng);
         return;
     }
     /* An owner's P-384 key: the Rust sev crate's test ID key (a key nobody here wrote). */
@@ -265,8 +265,8 @@ static void test_sign_pek_csr(void)
           MC_E_FORMAT);
     CHECK(mc_sev_owner_sign_pek_csr(csr, sizeof csr, (const uint8_t *)"not a key", 9, pek, oca, &e) != MC_OK);
     free(key);
-    mc_sev_identity_free(id);
-    mc_rng_free(rng);
+    mc_sev_identity_destroy(id);
+    mc_rng_destroy(rng);
 }
 
 int main(void)

@@ -72,7 +72,7 @@ static void test_cli_session_opens_in_psp(void)
         free(hdr);
         free(pay);
     }
-    mc_sev_identity_free(id);
+    mc_sev_identity_destroy(id);
     free(state);
     free(godh);
     free(sess);

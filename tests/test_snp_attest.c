@@ -275,9 +275,9 @@ static void test_fixture_chip(void)
         struct mc_snp_result res;
         struct mc_snp_policy pol = {.has_vmpl = true, .vmpl = 1, .has_report_data = true};
         memset(pol.report_data, 0x42, 64);
-        CHECK(mc_snp_verifier_new(dirs[i], &v, NULL) == MC_OK);
+        CHECK(mc_snp_verifier_create(dirs[i], &v, NULL) == MC_OK);
         CHECK_MSG(mc_snp_verify(v, &r[i], &c, &pol, &res, &e) == MC_OK, "%s", e.msg);
-        mc_snp_verifier_free(v);
+        mc_snp_verifier_destroy(v);
         free(leaf);
     }
     CHECK(r[0].version == 3 && mc_snp_report_signer(&r[0]) == MC_SNP_SIGNER_VLEK &&
@@ -290,14 +290,14 @@ static void test_fixture_chip(void)
 int main(void)
 {
     mc_crypto_init();
-    if (snp_tmpdir(tmpdir, sizeof tmpdir, "test_snp_attest") || mc_rng_new((const uint8_t *)"attest", 6, &rng, NULL) != MC_OK)
+    if (snp_tmpdir(tmpdir, sizeof tmpdir, "test_snp_attest") || mc_rng_create((const uint8_t *)"attest", 6, &rng, NULL) != MC_OK)
         return 1;
     static const uint8_t seed[] = "memcrypt attest test root seed";
     for (int g = MC_SNP_GEN_MILAN; g <= MC_SNP_GEN_TURIN; g++) {
         struct mc_snp_identity_params p = {.gen = (enum mc_snp_gen)g, .chip_secret = SECRET, .root_seed = seed,
                                            .root_seed_len = sizeof seed - 1, .root_bits = 2048};
         struct mc_error e;
-        CHECK_MSG(mc_snp_identity_new(&p, &chips[g], &e) == MC_OK, "%s", e.msg);
+        CHECK_MSG(mc_snp_identity_create(&p, &chips[g], &e) == MC_OK, "%s", e.msg);
         if (!chips[g])
             return check_summary();
     }
@@ -307,8 +307,8 @@ int main(void)
     RUN(test_refusals);
     RUN(test_fixture_chip);
     for (int g = 0; g < 4; g++)
-        mc_snp_identity_free(chips[g]);
-    mc_rng_free(rng);
+        mc_snp_identity_destroy(chips[g]);
+    mc_rng_destroy(rng);
     snp_tmpdir_remove(tmpdir);
     return check_summary();
 }

@@ -87,7 +87,7 @@ static struct mc_snp_guest *open_guest(struct gx *x, int vmpck)
                                     .certs_gpa = CERTS, .certs_pages = 4, .vmpck = vmpck};
     struct mc_snp_guest *g = NULL;
     struct mc_error e = {0};
-    CHECK_MSG(mc_snp_guest_open(x->v, &c, &g, &e) == MC_OK, "%s", e.msg);
+    CHECK_MSG(mc_snp_guest_create(x->v, &c, &g, &e) == MC_OK, "%s", e.msg);
     return g;
 }
 
@@ -137,7 +137,7 @@ static void test_report(void)
     CHECK(mc_snp_guest_report(g, rd, 0, 3, rep, &status, NULL) == MC_OK);
     CHECK_EQ_U64(status, MC_FW_INVALID_KEY);
     CHECK(!mc_snp_guest_vmpck_wiped(g));
-    mc_snp_guest_close(g);
+    mc_snp_guest_destroy(g);
     /* VMPCK1 from VMPL 0 (as a VMPL-1 kernel would): its own counter; VMPL 0 below it is refused */
     g = open_guest(&x, 1);
     CHECK(mc_snp_guest_report(g, rd, 0, 0, rep, &status, NULL) == MC_OK);
@@ -146,7 +146,7 @@ static void test_report(void)
     CHECK_EQ_U64(status, 0);
     CHECK_EQ_U64(secrets_u32(&x, MC_SNP_SECRETS_OS_SEQNO + 4), 4);
     CHECK_EQ_U64(secrets_u32(&x, MC_SNP_SECRETS_OS_SEQNO), 6);
-    mc_snp_guest_close(g);
+    mc_snp_guest_destroy(g);
     gx_down(&x);
 }
 
@@ -178,7 +178,7 @@ static void test_key(void)
     kr.guest_field_select = 1u << 9; /* unknown field: the response's STATUS */
     CHECK(mc_snp_guest_key(g, &kr, k3, &status, NULL) == MC_OK);
     CHECK_EQ_U64(status, MC_FW_INVALID_PARAM);
-    mc_snp_guest_close(g);
+    mc_snp_guest_destroy(g);
     gx_down(&x);
 }
 
@@ -231,8 +231,8 @@ static void test_hostile(void)
         /* the other VMPCKs are untouched */
         struct mc_snp_guest *g1 = open_guest(&x, 1);
         CHECK(g1 != NULL);
-        mc_snp_guest_close(g1);
-        mc_snp_guest_close(g);
+        mc_snp_guest_destroy(g1);
+        mc_snp_guest_destroy(g);
         gx_down(&x);
     }
 }
@@ -255,21 +255,21 @@ static void test_refused(void)
     CHECK_EQ_U64(mc_snp_guest_last_exitinfo2(g), MC_FW_AEAD_OFLOW);
     CHECK_EQ_U64(e.fw_status, MC_FW_AEAD_OFLOW);
     CHECK(mc_snp_guest_vmpck_wiped(g));
-    mc_snp_guest_close(g);
+    mc_snp_guest_destroy(g);
     /* a response page outside guest RAM: the hypervisor's generic error */
     struct mc_snp_guest_config c = {.secrets_gpa = SECRETS, .ghcb_gpa = GHCB, .req_gpa = REQ, .rsp_gpa = MEM,
                                     .vmpck = 2};
-    CHECK(mc_snp_guest_open(x.v, &c, &g, NULL) == MC_OK);
+    CHECK(mc_snp_guest_create(x.v, &c, &g, NULL) == MC_OK);
     CHECK_EQ_U64(mc_snp_guest_report(g, rd, 2, 0, rep, &status, &e), MC_E_VERIFY);
     CHECK_EQ_U64(mc_snp_guest_last_exitinfo2(g), (uint64_t)MC_GHCB_VMM_ERR_GENERIC << 32);
     CHECK(mc_snp_guest_vmpck_wiped(g));
-    mc_snp_guest_close(g);
+    mc_snp_guest_destroy(g);
     /* wrong arguments change nothing */
     c.vmpck = 4;
-    CHECK_EQ_U64(mc_snp_guest_open(x.v, &c, &g, NULL), MC_E_INVAL);
+    CHECK_EQ_U64(mc_snp_guest_create(x.v, &c, &g, NULL), MC_E_INVAL);
     c.vmpck = 3;
     c.req_gpa = REQ + 8;
-    CHECK_EQ_U64(mc_snp_guest_open(x.v, &c, &g, NULL), MC_E_INVAL);
+    CHECK_EQ_U64(mc_snp_guest_create(x.v, &c, &g, NULL), MC_E_INVAL);
     gx_down(&x);
 }
 
@@ -286,7 +286,7 @@ static void test_ext_report(void)
     struct mc_snp_guest_config c = {.secrets_gpa = SECRETS, .ghcb_gpa = GHCB, .req_gpa = REQ, .rsp_gpa = RSP,
                                     .certs_gpa = CERTS, .certs_pages = 1, .vmpck = 0};
     struct mc_snp_guest *g = NULL;
-    CHECK(mc_snp_guest_open(x.v, &c, &g, NULL) == MC_OK);
+    CHECK(mc_snp_guest_create(x.v, &c, &g, NULL) == MC_OK);
     uint8_t rd[64] = {7}, rep[MC_SNP_REPORT_SIZE], *certs = malloc(4 * 4096);
     uint32_t status = 99;
     size_t clen = 1;
@@ -298,9 +298,9 @@ static void test_ext_report(void)
     CHECK_EQ_U64(status, 0); /* the plain retry's report */
     CHECK(!mc_snp_guest_vmpck_wiped(g));
     CHECK_EQ_U64(secrets_u32(&x, MC_SNP_SECRETS_OS_SEQNO), 2);
-    mc_snp_guest_close(g);
+    mc_snp_guest_destroy(g);
     c.certs_pages = 4;
-    CHECK(mc_snp_guest_open(x.v, &c, &g, NULL) == MC_OK);
+    CHECK(mc_snp_guest_create(x.v, &c, &g, NULL) == MC_OK);
     CHECK_MSG(mc_snp_guest_ext_report(g, rd, 0, 0, rep, &status, certs, 4 * 4096, &clen, &pages, &e) == MC_OK, "%s",
               e.msg);
     CHECK_EQ_U64(status, 0);
@@ -322,7 +322,7 @@ static void test_ext_report(void)
     CHECK(mc_snp_guest_ext_report(g, rd, 0, 0, rep, &status, certs, 4 * 4096, &clen, &pages, NULL) == MC_OK);
     CHECK_EQ_U64(clen, 0);
     free(certs);
-    mc_snp_guest_close(g);
+    mc_snp_guest_destroy(g);
     gx_down(&x);
 }
 
@@ -615,7 +615,7 @@ static void test_generations(void)
             CHECK_MSG(snp_verify_exported(id, rep, dir, &e) == MC_OK, "%s key_sel %u: %s", gens[i], ks, e.msg);
         }
         snp_tmpdir_remove(dir);
-        mc_snp_guest_close(g);
+        mc_snp_guest_destroy(g);
         gx_down(&x);
     }
 }
@@ -661,7 +661,7 @@ static void test_replayed_request(void)
     CHECK(mc_snp_guest_report(g, rd, 0, 0, rep, &status, NULL) == MC_OK && status == 0);
     CHECK_EQ_U64(rp.replay_info2, MC_FW_AEAD_OFLOW);
     CHECK(mc_snp_guest_report(g, rd, 0, 0, rep, &status, NULL) == MC_OK && status == 0);
-    mc_snp_guest_close(g);
+    mc_snp_guest_destroy(g);
     gx_down(&x);
 }
 

@@ -548,7 +548,7 @@ static void test_key_property(void)
     struct mc_snp_identity_params p = {.gen = MC_SNP_GEN_MILAN, .chip_secret = (const uint8_t *)"another chip's secret..........."
                                        , .roots_from = chip};
     struct mc_snp_identity *other = NULL;
-    CHECK(mc_snp_identity_new(&p, &other, NULL) == MC_OK);
+    CHECK(mc_snp_identity_create(&p, &other, NULL) == MC_OK);
     struct mc_snp_key_req q = {.guest_field_select = MC_SNP_GFS_MEASUREMENT};
     uint8_t a[32], b[32];
     CHECK(key_req(chip, &c, 0, &q, a) == 0 && key_req(other, &c, 0, &q, b) == 0 && memcmp(a, b, 32));
@@ -569,7 +569,7 @@ static void test_key_property(void)
     uint8_t v1[32];
     CHECK(key_req(chip, &c, 0, &q, v1) == 0 && memcmp(a, v1, 32));
     mc_snp_identity_vlek_clear(chip);
-    mc_snp_identity_free(other);
+    mc_snp_identity_destroy(other);
 }
 
 /* ---- TSC info, migration codecs, certificate table pages ---- */
@@ -673,15 +673,15 @@ static void test_migration(void)
 int main(void)
 {
     mc_crypto_init();
-    if (snp_tmpdir(tmpdir, sizeof tmpdir, "test_snp_guest_msg") || mc_rng_new((const uint8_t *)"guest-msg", 9, &rng, NULL) != MC_OK)
+    if (snp_tmpdir(tmpdir, sizeof tmpdir, "test_snp_guest_msg") || mc_rng_create((const uint8_t *)"guest-msg", 9, &rng, NULL) != MC_OK)
         return 1;
     static const uint8_t seed[] = "memcrypt guest message test root";
     struct mc_snp_identity_params p = {.gen = MC_SNP_GEN_MILAN, .chip_secret = (const uint8_t *)"guest message test chip secret..",
                                        .root_seed = seed, .root_seed_len = sizeof seed - 1, .root_bits = 2048};
     struct mc_error e;
-    CHECK_MSG(mc_snp_identity_new(&p, &chip, &e) == MC_OK, "%s", e.msg);
+    CHECK_MSG(mc_snp_identity_create(&p, &chip, &e) == MC_OK, "%s", e.msg);
     p.gen = MC_SNP_GEN_TURIN;
-    CHECK_MSG(mc_snp_identity_new(&p, &turin, &e) == MC_OK, "%s", e.msg);
+    CHECK_MSG(mc_snp_identity_create(&p, &turin, &e) == MC_OK, "%s", e.msg);
     if (!chip || !turin)
         return check_summary();
     RUN(test_header);
@@ -694,9 +694,9 @@ int main(void)
     RUN(test_key_property);
     RUN(test_tsc);
     RUN(test_migration);
-    mc_snp_identity_free(chip);
-    mc_snp_identity_free(turin);
-    mc_rng_free(rng);
+    mc_snp_identity_destroy(chip);
+    mc_snp_identity_destroy(turin);
+    mc_rng_destroy(rng);
     snp_tmpdir_remove(tmpdir);
     return check_summary();
 }

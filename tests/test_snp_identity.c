@@ -38,7 +38,7 @@ static struct mc_snp_identity *make(enum mc_snp_gen g, const uint8_t *secret, co
     }
     struct mc_snp_identity *id = NULL;
     struct mc_error e;
-    mc_status st = mc_snp_identity_new(&p, &id, &e);
+    mc_status st = mc_snp_identity_create(&p, &id, &e);
     CHECK_MSG(st == MC_OK, "%s", e.msg);
     return id;
 }
@@ -105,33 +105,33 @@ static void test_vcek_derivation(void)
     uint8_t again[48];
     CHECK(mc_snp_identity_vcek_seed(milan, tcbs[0], again, NULL) == MC_OK);
     CHECK_MEM(again, seen[0], 48);
-    mc_snp_identity_free(b);
+    mc_snp_identity_destroy(b);
 }
 
 static void test_params(void)
 {
     struct mc_snp_identity *id = NULL;
     struct mc_snp_identity_params p = {.gen = MC_SNP_GEN_UNKNOWN, .chip_secret = SECRET_A, .roots_from = milan};
-    CHECK(mc_snp_identity_new(&p, &id, NULL) == MC_E_INVAL && !id);
+    CHECK(mc_snp_identity_create(&p, &id, NULL) == MC_E_INVAL && !id);
     p.gen = MC_SNP_GEN_TURIN; /* roots of another generation */
-    CHECK(mc_snp_identity_new(&p, &id, NULL) == MC_E_INVAL && !id);
+    CHECK(mc_snp_identity_create(&p, &id, NULL) == MC_E_INVAL && !id);
     p.gen = MC_SNP_GEN_MILAN;
     p.chip_secret = NULL;
-    CHECK(mc_snp_identity_new(&p, &id, NULL) == MC_E_INVAL && !id);
+    CHECK(mc_snp_identity_create(&p, &id, NULL) == MC_E_INVAL && !id);
     p.chip_secret = SECRET_A;
     p.stepping = 10;
-    CHECK(mc_snp_identity_new(&p, &id, NULL) == MC_E_INVAL && !id);
+    CHECK(mc_snp_identity_create(&p, &id, NULL) == MC_E_INVAL && !id);
     uint8_t cid[64];
     memset(cid, 0x5a, sizeof cid);
     struct mc_snp_identity_params t = {.gen = MC_SNP_GEN_TURIN, .chip_secret = SECRET_A, .chip_id = cid,
                                        .roots_from = turin};
-    CHECK(mc_snp_identity_new(&t, &id, NULL) == MC_E_INVAL && !id); /* Turin: 8 bytes only */
+    CHECK(mc_snp_identity_create(&t, &id, NULL) == MC_E_INVAL && !id); /* Turin: 8 bytes only */
     memset(cid + 8, 0, 56);
-    CHECK(mc_snp_identity_new(&t, &id, NULL) == MC_OK);
+    CHECK(mc_snp_identity_create(&t, &id, NULL) == MC_OK);
     uint8_t got[64];
     mc_snp_identity_chip_id(id, got);
     CHECK_MEM(got, cid, 64);
-    mc_snp_identity_free(id);
+    mc_snp_identity_destroy(id);
     /* derived CHIP_ID: 64 bytes on Milan, 8 + zeros on Turin */
     mc_snp_identity_chip_id(milan, got);
     CHECK(got[63] | got[62] | got[61]);
@@ -209,7 +209,7 @@ static void test_vlek(void)
     CHECK(mc_snp_identity_vlek_load(b, w2, sizeof w2, tcb, &fw, NULL) == MC_OK && fw == MC_FW_BAD_MEASUREMENT);
     mc_snp_identity_vlek_clear(b);
     CHECK(!mc_snp_identity_vlek_loaded(b) && !mc_snp_identity_vlek_key(b) && mc_snp_identity_vlek_tcb(b) == 0);
-    mc_snp_identity_free(b);
+    mc_snp_identity_destroy(b);
     /* the command buffer */
     uint8_t cmd[16] = {0x10, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x30, 0x12, 0, 0, 0, 0, 0};
     uint64_t pa = 0;
@@ -275,9 +275,9 @@ static void test_certs(void)
     struct mc_snp_identity_params p = {.gen = MC_SNP_GEN_MILAN, .stepping = 1, .chip_secret = SECRET_B,
                                        .roots_from = milan};
     struct mc_snp_identity *b1 = NULL;
-    CHECK(mc_snp_identity_new(&p, &b1, NULL) == MC_OK);
+    CHECK(mc_snp_identity_create(&p, &b1, NULL) == MC_OK);
     check_leaf(b1, 0, "Milan-B1");
-    mc_snp_identity_free(b1);
+    mc_snp_identity_destroy(b1);
     /* roots: names, serials like AMD's, marked */
     static const char *const cn[3] = {"ARK-Milan", "SEV-Milan", "SEV-VLEK-Milan"};
     static const uint64_t serial[3] = {0x10000, 0x10001, 0x10101};
@@ -318,7 +318,7 @@ static void test_certs(void)
     CHECK(!strcmp(cnb, "SEV-VLEK"));
     X509_free(x);
     free(d);
-    mc_snp_identity_free(c);
+    mc_snp_identity_destroy(c);
 }
 
 /* ---- the verifier: the emulated root through --roots, refused against AMD's ---- */
@@ -375,10 +375,10 @@ static void verify_dir(struct mc_snp_identity *id, uint64_t tcb, const char *sub
     struct mc_snp_verifier *v = NULL;
     mc_status st;
     /* AMD's roots refuse it, naming the emulated root */
-    CHECK(mc_snp_verifier_new(NULL, &v, NULL) == MC_OK);
+    CHECK(mc_snp_verifier_create(NULL, &v, NULL) == MC_OK);
     st = mc_snp_verify(v, &r, &c, NULL, &res, &e);
     CHECK_MSG(st == MC_E_VERIFY && strstr(e.msg, "EMULATED") && strstr(e.msg, "not AMD's"), "%s", e.msg);
-    mc_snp_verifier_free(v);
+    mc_snp_verifier_destroy(v);
     /* the certificate table the export wrote carries the same chain */
     uint8_t *tb = NULL;
     size_t tn = 0;
@@ -389,9 +389,9 @@ static void verify_dir(struct mc_snp_identity *id, uint64_t tcb, const char *sub
     struct mc_snp_certs tc;
     if (tb) {
         mc_snp_certtable_certs(&t, tb, false, &tc);
-        CHECK(mc_snp_verifier_new(dir, &v, NULL) == MC_OK);
+        CHECK(mc_snp_verifier_create(dir, &v, NULL) == MC_OK);
         CHECK(mc_snp_verify(v, &r, &tc, NULL, &res, &e) == MC_OK);
-        mc_snp_verifier_free(v);
+        mc_snp_verifier_destroy(v);
     }
     free(tb);
     free(vcek);
@@ -423,12 +423,12 @@ static void test_verifier(void)
     struct mc_snp_certs cs = {d, n, asvk, nv, ark, na};
     struct mc_snp_result res;
     struct mc_snp_verifier *v = NULL;
-    CHECK(mc_snp_verifier_new(dir, &v, NULL) == MC_OK);
+    CHECK(mc_snp_verifier_create(dir, &v, NULL) == MC_OK);
     CHECK_MSG(mc_snp_verify(v, &r, &cs, NULL, &res, &e) == MC_OK, "%s", e.msg);
-    mc_snp_verifier_free(v);
-    CHECK(mc_snp_verifier_new(NULL, &v, NULL) == MC_OK);
+    mc_snp_verifier_destroy(v);
+    CHECK(mc_snp_verifier_create(NULL, &v, NULL) == MC_OK);
     CHECK(mc_snp_verify(v, &r, &cs, NULL, &res, &e) == MC_E_VERIFY && strstr(e.msg, "EMULATED"));
-    mc_snp_verifier_free(v);
+    mc_snp_verifier_destroy(v);
     /* the exported folder has the VLEK too */
     char p[600];
     snprintf(p, sizeof p, "%s/vlek.der", dir);
@@ -436,7 +436,7 @@ static void test_verifier(void)
     free(d);
     free(ark);
     free(asvk);
-    mc_snp_identity_free(c);
+    mc_snp_identity_destroy(c);
 }
 
 /* ---- state blob ---- */
@@ -493,7 +493,7 @@ static void test_blob(void)
         size_t m;
         CHECK(mc_snp_identity_serialize(r, &b2, &m, NULL) == MC_OK && m == n && !memcmp(b, b2, n));
         free(b2);
-        mc_snp_identity_free(r);
+        mc_snp_identity_destroy(r);
     }
     /* truncations, a flipped bit anywhere (checksum) */
     int fails = 0;
@@ -570,7 +570,7 @@ static void test_blob(void)
     free(t);
     mc_wipe(b, n);
     free(b);
-    mc_snp_identity_free(c);
+    mc_snp_identity_destroy(c);
 }
 
 static void test_determinism(void)
@@ -596,7 +596,7 @@ static void test_determinism(void)
         free(d2);
         free(d3);
     }
-    mc_snp_identity_free(again);
+    mc_snp_identity_destroy(again);
 }
 
 int main(void)
@@ -615,8 +615,8 @@ int main(void)
     RUN(test_verifier);
     RUN(test_blob);
     RUN(test_determinism);
-    mc_snp_identity_free(milan);
-    mc_snp_identity_free(turin);
+    mc_snp_identity_destroy(milan);
+    mc_snp_identity_destroy(turin);
     snp_tmpdir_remove(tmpdir);
     return check_summary();
 }

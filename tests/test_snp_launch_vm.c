@@ -112,7 +112,7 @@ static void launch_and_attest(const char *platform, struct mc_measure_input *in)
     CHECK(secrets != 0);
     struct mc_snp_guest_config gc = {.secrets_gpa = secrets, .ghcb_gpa = GHCB, .req_gpa = REQ, .rsp_gpa = RSP};
     struct mc_snp_guest *g = NULL;
-    CHECK_MSG(mc_snp_guest_open(mc_vm_vcpu(vm, 0), &gc, &g, &e) == MC_OK, "%s", e.msg);
+    CHECK_MSG(mc_snp_guest_create(mc_vm_vcpu(vm, 0), &gc, &g, &e) == MC_OK, "%s", e.msg);
     uint8_t nonce[64], rep[MC_SNP_REPORT_SIZE];
     for (int i = 0; i < 64; i++)
         nonce[i] = (uint8_t)(0xE0 ^ i);
@@ -130,7 +130,7 @@ static void launch_and_attest(const char *platform, struct mc_measure_input *in)
     CHECK(snp_tmpdir(dir, sizeof dir, "snp-launch-vm") == 0);
     CHECK_MSG(snp_verify_exported(mc_psp_snp_identity(mc_board_psp(b), NULL), rep, dir, &e) == MC_OK, "%s", e.msg);
     snp_tmpdir_remove(dir);
-    mc_snp_guest_close(g);
+    mc_snp_guest_destroy(g);
     mc_vm_destroy(vm);
     mc_board_destroy(b);
     mc_measure_transcript_free(&fwlog);

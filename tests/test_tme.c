@@ -60,14 +60,14 @@ static void fx_open(struct fx *f, uint64_t cap, bool save_ok)
     struct mc_tme_config cfg = {.tme = true, .pconfig = true, .maxphyaddr = M, .capability = cap,
                                 .save_key_supported = save_ok};
     struct mc_tme_backend be = {&f->rec, rec_platform, rec_keyid};
-    CHECK(mc_rng_new(SEED, sizeof SEED, &f->rng, NULL) == MC_OK);
+    CHECK(mc_rng_create(SEED, sizeof SEED, &f->rng, NULL) == MC_OK);
     CHECK(mc_tme_create(&cfg, f->rng, &be, &f->t, NULL) == MC_OK);
 }
 
 static void fx_close(struct fx *f)
 {
     mc_tme_destroy(f->t);
-    mc_rng_free(f->rng);
+    mc_rng_destroy(f->rng);
 }
 
 static uint64_t rd(struct mc_tme *t, uint32_t msr)
@@ -257,10 +257,10 @@ static void test_activate_outcomes(void)
     {
         struct mc_rng *ref;
         uint8_t k[32];
-        CHECK(mc_rng_new(SEED, sizeof SEED, &ref, NULL) == MC_OK);
+        CHECK(mc_rng_create(SEED, sizeof SEED, &ref, NULL) == MC_OK);
         CHECK(mc_rng_bytes(ref, k, 16, NULL) == MC_OK && mc_rng_bytes(ref, k + 16, 16, NULL) == MC_OK);
         CHECK_MEM(f.rec.pkey, k, 32);
-        mc_rng_free(ref);
+        mc_rng_destroy(ref);
     }
     CHECK(mc_tme_enabled(f.t) && mc_tme_keyid_bits(f.t) == 6 && mc_tme_num_keyids(f.t) == 63);
     CHECK(mc_tme_allowed_algs(f.t) == (MC_MKTME_ALG_AES_XTS_128 | MC_MKTME_ALG_AES_XTS_256));

@@ -87,10 +87,10 @@ static void test_rng_deterministic(void)
 {
     struct mc_rng *a, *b, *c, *os;
     uint8_t x[100], y[100], z[100], w[100];
-    CHECK(mc_rng_new((const uint8_t *)"seed", 4, &a, NULL) == MC_OK);
-    CHECK(mc_rng_new((const uint8_t *)"seed", 4, &b, NULL) == MC_OK);
-    CHECK(mc_rng_new((const uint8_t *)"seee", 4, &c, NULL) == MC_OK);
-    CHECK(mc_rng_new(NULL, 0, &os, NULL) == MC_OK);
+    CHECK(mc_rng_create((const uint8_t *)"seed", 4, &a, NULL) == MC_OK);
+    CHECK(mc_rng_create((const uint8_t *)"seed", 4, &b, NULL) == MC_OK);
+    CHECK(mc_rng_create((const uint8_t *)"seee", 4, &c, NULL) == MC_OK);
+    CHECK(mc_rng_create(NULL, 0, &os, NULL) == MC_OK);
     CHECK(mc_rng_is_deterministic(a) && !mc_rng_is_deterministic(os));
     /* Many requests: no reseed may fail in deterministic mode. */
     for (int i = 0; i < 3000; i++) {
@@ -100,10 +100,10 @@ static void test_rng_deterministic(void)
     CHECK(!memcmp(x, y, sizeof x));
     CHECK(mc_rng_bytes(c, z, sizeof z, NULL) == MC_OK && memcmp(x, z, sizeof x) != 0);
     CHECK(mc_rng_bytes(os, w, sizeof w, NULL) == MC_OK && memcmp(x, w, sizeof x) != 0);
-    mc_rng_free(a);
-    mc_rng_free(b);
-    mc_rng_free(c);
-    mc_rng_free(os);
+    mc_rng_destroy(a);
+    mc_rng_destroy(b);
+    mc_rng_destroy(c);
+    mc_rng_destroy(os);
 }
 
 static void test_json(void)

@@ -39,7 +39,7 @@ static uint8_t *slurp(const char *path, size_t *n)
 static void load_all(void)
 {
     struct mc_error e;
-    CHECK(mc_snp_verifier_new(NULL, &amd, &e) == MC_OK && !mc_snp_verifier_is_test(amd));
+    CHECK(mc_snp_verifier_create(NULL, &amd, &e) == MC_OK && !mc_snp_verifier_is_test(amd));
     for (size_t i = 0; i < NCASES; i++) {
         char p[512];
         size_t n;
@@ -309,6 +309,6 @@ int main(void)
     RUN(test_unsigned_and_tampered);
     for (size_t i = 0; i < NCASES; i++)
         free(items[i].cert);
-    mc_snp_verifier_free(amd);
+    mc_snp_verifier_destroy(amd);
     return check_summary();
 }

@@ -125,7 +125,7 @@ static void test_bitflips(void)
 {
     struct mc_snp_verifier *v;
     struct mc_error e;
-    CHECK(mc_snp_verifier_new(NULL, &v, &e) == MC_OK);
+    CHECK(mc_snp_verifier_create(NULL, &v, &e) == MC_OK);
     struct counts k = {0};
     size_t reports = 0;
     for (size_t i = BITFLIP_PART; i < sizeof cases / sizeof cases[0]; i += 2) {
@@ -171,7 +171,7 @@ static void test_bitflips(void)
                                                   MC_SNP_REPORT_SIGNED_LEN));
     printf("%lu single-bit flips checked (%lu verified in full, %lu refused by the decoder)\n", k.flips, k.full,
            k.decode_refused);
-    mc_snp_verifier_free(v);
+    mc_snp_verifier_destroy(v);
 }
 
 int main(void)

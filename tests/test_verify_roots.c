@@ -43,10 +43,10 @@ static bool verify_fresh(const struct item *it)
     struct mc_snp_result res;
     struct mc_snp_certs c = {it->cert, it->cert_len, NULL, 0, NULL, 0};
     struct mc_snp_policy p = {.has_at = true, .at = AT_2025_06};
-    if (mc_snp_verifier_new(NULL, &v, NULL) != MC_OK)
+    if (mc_snp_verifier_create(NULL, &v, NULL) != MC_OK)
         return false;
     bool ok = mc_snp_verify(v, &it->r, &c, &p, &res, NULL) == MC_OK && res.ok && !res.cached;
-    mc_snp_verifier_free(v);
+    mc_snp_verifier_destroy(v);
     return ok;
 }
 
@@ -68,9 +68,9 @@ static void test_lazy_roots(void)
     CHECK(load("trustee-genoa-e2e", "vcek.der", &genoa));
     CHECK_EQ_U64(mc_amd_roots_parsed(), 0);
     struct mc_snp_verifier *v;
-    CHECK(mc_snp_verifier_new(NULL, &v, NULL) == MC_OK);
+    CHECK(mc_snp_verifier_create(NULL, &v, NULL) == MC_OK);
     CHECK_EQ_U64(mc_amd_roots_parsed(), 0); /* a verifier alone parses nothing */
-    mc_snp_verifier_free(v);
+    mc_snp_verifier_destroy(v);
 
     CHECK(verify_fresh(&milan));
     CHECK_EQ_U64(mc_amd_roots_parsed(), 2); /* Milan ARK + ASK */

@@ -219,14 +219,14 @@ static void test_es_vm(void)
     }
     CHECK(mc_vm_launch_measure(vm, meas, &err) == MC_OK);
     struct mc_hashctx *d;
-    CHECK(mc_hashctx_new("SHA256", &d, NULL) == MC_OK);
+    CHECK(mc_hashctx_create("SHA256", &d, NULL) == MC_OK);
     mc_hashctx_update(d, img, sizeof img, NULL);
     vmsa[0] = 0;
     mc_hashctx_update(d, vmsa, sizeof vmsa, NULL);
     vmsa[0] = 1;
     mc_hashctx_update(d, vmsa, sizeof vmsa, NULL);
     mc_hashctx_final(d, ld, NULL);
-    mc_hashctx_free(d);
+    mc_hashctx_destroy(d);
     CHECK(mc_sev_launch_measure(tik, 1, 55, 3, cfg.policy, ld, meas + 32, want, NULL) == MC_OK);
     CHECK_MEM(meas, want, 32); /* SEV-ES digest: image then one VMSA per vCPU in order */
     mc_vm_destroy(vm);

@@ -28,7 +28,7 @@ MC_API mc_status mc_sha512(const void *data, size_t len, uint8_t out[MC_SHA512_L
 struct mc_hashctx;
 
 /* alg: "SHA256" or "SHA384". */
-MC_API mc_status mc_hashctx_new(const char *alg, struct mc_hashctx **out, struct mc_error *err);
+MC_API mc_status mc_hashctx_create(const char *alg, struct mc_hashctx **out, struct mc_error *err);
 MC_API size_t mc_hashctx_size(const struct mc_hashctx *h);
 MC_API mc_status mc_hashctx_update(struct mc_hashctx *h, const void *data, size_t len, struct mc_error *err);
 /* Digest of everything fed so far; the stream continues. */
@@ -38,7 +38,7 @@ MC_API mc_status mc_hashctx_final(struct mc_hashctx *h, uint8_t *out, struct mc_
 /* One-shot digest of data with this context's algorithm; the context restarts empty. */
 MC_API mc_status mc_hashctx_oneshot(struct mc_hashctx *h, const void *data, size_t len, uint8_t *out,
                              struct mc_error *err);
-MC_API void mc_hashctx_free(struct mc_hashctx *h);
+MC_API void mc_hashctx_destroy(struct mc_hashctx *h);
 /* Constant-time equality (CRYPTO_memcmp): true when equal. */
 MC_API bool mc_ct_equal(const void *a, const void *b, size_t len);
 /* Wipe secret memory (OPENSSL_cleanse). */
@@ -50,10 +50,10 @@ MC_API void mc_wipe(void *p, size_t len);
  * the seed (through OpenSSL's TEST-RAND entropy source), so the same seed gives the same bytes.
  * One mc_rng per machine; never shared between machines. */
 struct mc_rng;
-MC_API mc_status mc_rng_new(const uint8_t *seed, size_t seed_len, struct mc_rng **out, struct mc_error *err);
+MC_API mc_status mc_rng_create(const uint8_t *seed, size_t seed_len, struct mc_rng **out, struct mc_error *err);
 MC_API mc_status mc_rng_bytes(struct mc_rng *rng, uint8_t *out, size_t n, struct mc_error *err);
 MC_API bool mc_rng_is_deterministic(const struct mc_rng *rng);
-MC_API void mc_rng_free(struct mc_rng *rng);
+MC_API void mc_rng_destroy(struct mc_rng *rng);
 /* Base64 (RFC 4648, with padding, no line breaks). encode: out needs 4*((n+2)/3)+1 bytes.
  * decode: ignores ASCII whitespace, rejects bad characters/padding; *outlen gets the size. */
 MC_API size_t mc_base64_encoded_len(size_t n);

@@ -48,7 +48,7 @@ MC_API mc_status mc_file_read_stream(const char *path, size_t max_len, unsigned 
 
 /* An output set: files written together or not at all (see above). */
 struct mc_outset;
-MC_API mc_status mc_outset_new(struct mc_outset **out, struct mc_error *err);
+MC_API mc_status mc_outset_create(struct mc_outset **out, struct mc_error *err);
 /* Declare an output folder. When it exists (or is a link to a folder) files go straight into it.
  * Missing folders are made as mkdir -p would, but out of sight: the highest missing one is staged
  * as .NAME.tmpXXXXXX beside it (the ones below inside it), each created with mode (less the
@@ -64,7 +64,7 @@ MC_API mc_status mc_outset_add_in(struct mc_outset *o, const char *dir, const ch
  * are checked again just before, so this takes a concurrent change of the folder). */
 MC_API mc_status mc_outset_commit(struct mc_outset *o, struct mc_error *err);
 /* Free; an uncommitted set's temporary files and folders are removed. NULL is fine. */
-MC_API void mc_outset_free(struct mc_outset *o);
+MC_API void mc_outset_destroy(struct mc_outset *o);
 
 /* A set of one file. */
 MC_API mc_status mc_file_write_atomic(const char *path, const uint8_t *buf, size_t len, struct mc_error *err);

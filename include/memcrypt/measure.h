@@ -107,8 +107,8 @@ MC_API mc_status mc_measure(const struct mc_measure_input *in, uint8_t *out, siz
  * page). For many measurements of one image in one process (`measure --batch`). Not
  * thread-safe: one memo per thread. */
 struct mc_measure_memo;
-MC_API mc_status mc_measure_memo_new(struct mc_measure_memo **out, struct mc_error *err);
-MC_API void mc_measure_memo_free(struct mc_measure_memo *m);
+MC_API mc_status mc_measure_memo_create(struct mc_measure_memo **out, struct mc_error *err);
+MC_API void mc_measure_memo_destroy(struct mc_measure_memo *m);
 /* How many measurements found their image in the memo (for tests and benchmarks). */
 MC_API unsigned long mc_measure_memo_hits(const struct mc_measure_memo *m);
 

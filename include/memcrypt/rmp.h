@@ -123,7 +123,7 @@ struct mc_rmp;
  * reset hook. bios_base/bios_end: what the BIOS programmed into RMP_BASE/RMP_END (0/0 = none
  * reserved; Linux then refuses SNP). MC_E_UNSUPPORTED when the CPU has no SEV-SNP. The machine
  * keeps pointers to the unit: destroy the machine first (or never reset it afterwards). */
-MC_API mc_status mc_rmp_attach(struct mc_machine *m, uint64_t bios_base, uint64_t bios_end, struct mc_rmp **out,
+MC_API mc_status mc_rmp_create(struct mc_machine *m, uint64_t bios_base, uint64_t bios_end, struct mc_rmp **out,
                         struct mc_error *err);
 MC_API void mc_rmp_destroy(struct mc_rmp *r); /* NULL is fine */
 

@@ -9,7 +9,7 @@
  * The firmware calls these for PEK_GEN, PDH_GEN, PEK_CSR, PEK_CERT_IMPORT, PDH_CERT_EXPORT,
  * GET_ID, LAUNCH_START (session open with the PDH) and ATTESTATION (PEK signature).
  * Every mutating call either succeeds completely or leaves the identity unchanged.
- * The identity owns its keys; free it with mc_sev_identity_free (secrets are wiped).
+ * The identity owns its keys; free it with mc_sev_identity_destroy (secrets are wiped).
  */
 #ifndef MEMCRYPT_SEV_IDENTITY_H
 #define MEMCRYPT_SEV_IDENTITY_H
@@ -35,9 +35,9 @@ struct mc_sev_identity_params {
 };
 
 /* A fresh chip: CUK, CEK, emulated ARK/ASK, and a self-owned OCA/PEK/PDH (as after PEK_GEN). */
-MC_API mc_status mc_sev_identity_new(struct mc_rng *rng, const struct mc_sev_identity_params *p,
+MC_API mc_status mc_sev_identity_create(struct mc_rng *rng, const struct mc_sev_identity_params *p,
                               struct mc_sev_identity **out, struct mc_error *err);
-MC_API void mc_sev_identity_free(struct mc_sev_identity *id);
+MC_API void mc_sev_identity_destroy(struct mc_sev_identity *id);
 /* An independent copy (keys included): what deserialising the identity's serialisation would
  * give, without re-checking its certificates. */
 MC_API mc_status mc_sev_identity_dup(const struct mc_sev_identity *id, struct mc_sev_identity **out, struct mc_error *err);

@@ -76,7 +76,7 @@ MC_API mc_status mc_sev_session_wrap(const uint8_t *z, size_t zlen, const uint8_
  * order, wrapped as above and encoded into session; *tks receives the keys. (The guest owner at
  * LAUNCH_START and the sending firmware at SEND_START.) */
 struct mc_rng;
-MC_API mc_status mc_sev_session_new(struct mc_rng *rng, const uint8_t *z, size_t zlen, uint32_t policy,
+MC_API mc_status mc_sev_session_generate(struct mc_rng *rng, const uint8_t *z, size_t zlen, uint32_t policy,
                              uint8_t session[MC_SEV_SESSION_LEN], struct mc_sev_tks *tks, struct mc_error *err);
 /* PSP side: verify WRAP_MAC, unwrap TEK/TIK, verify POLICY_MAC against `policy`.
  * On failure *why is set and *tks is untouched. */

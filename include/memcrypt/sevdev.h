@@ -56,8 +56,8 @@ struct mc_sevdev;
  * does; the state file's lock is released before this returns. MC_E_NOTFOUND for an unknown
  * platform, MC_E_UNSUPPORTED for one without SEV (no device node), MC_E_FORMAT/MC_E_IO for a
  * state file that cannot be used, MC_E_BUSY when its lock stays held by another process. */
-MC_API mc_status mc_sevdev_open(const struct mc_sevdev_config *cfg, struct mc_sevdev **out, struct mc_error *err);
-MC_API void mc_sevdev_close(struct mc_sevdev *d); /* NULL is fine */
+MC_API mc_status mc_sevdev_create(const struct mc_sevdev_config *cfg, struct mc_sevdev **out, struct mc_error *err);
+MC_API void mc_sevdev_destroy(struct mc_sevdev *d); /* NULL is fine */
 
 /* ioctl(fd, request, arg) on an open file of the device: `writable` is whether the file was
  * opened with write access (FMODE_WRITE). Returns 0 or a negative errno, as the driver would

@@ -59,9 +59,9 @@ struct mc_snp_guest;
 
 /* Open the guest's message channel on vCPU v: the VMPCK must be non-zero, the GHCB is registered
  * (MSR protocol 0x012). MC_E_INVAL on a VM that is not SNP; MC_E_STATE for an empty VMPCK. */
-MC_API mc_status mc_snp_guest_open(struct mc_vcpu *v, const struct mc_snp_guest_config *cfg, struct mc_snp_guest **out,
+MC_API mc_status mc_snp_guest_create(struct mc_vcpu *v, const struct mc_snp_guest_config *cfg, struct mc_snp_guest **out,
                             struct mc_error *err);
-MC_API void mc_snp_guest_close(struct mc_snp_guest *g); /* NULL is fine; the secrets page stays as it is */
+MC_API void mc_snp_guest_destroy(struct mc_snp_guest *g); /* NULL is fine; the secrets page stays as it is */
 MC_API unsigned mc_snp_guest_vmpck(const struct mc_snp_guest *g);
 /* SW_EXITINFO2 of the last request (VMM error << 32 | firmware status). */
 MC_API uint64_t mc_snp_guest_last_exitinfo2(const struct mc_snp_guest *g);

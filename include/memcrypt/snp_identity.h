@@ -58,9 +58,9 @@ struct mc_snp_identity_params {
                                      make tests that are not about the roots fast */
 };
 
-MC_API mc_status mc_snp_identity_new(const struct mc_snp_identity_params *p, struct mc_snp_identity **out,
+MC_API mc_status mc_snp_identity_create(const struct mc_snp_identity_params *p, struct mc_snp_identity **out,
                               struct mc_error *err);
-MC_API void mc_snp_identity_free(struct mc_snp_identity *id);
+MC_API void mc_snp_identity_destroy(struct mc_snp_identity *id);
 
 MC_API enum mc_snp_gen mc_snp_identity_gen(const struct mc_snp_identity *id);
 /* CHIP_ID as the report carries it (MASK_CHIP_ID is the caller's business). */

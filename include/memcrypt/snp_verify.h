@@ -4,12 +4,12 @@
  * or a test root loaded from a folder, only when asked) and a small cache of VCEK/VLEK chains it
  * has already verified, so repeated verifications cost one ECDSA P-384 check each.
  *
- *   struct mc_snp_verifier *v; mc_snp_verifier_new(NULL, &v, &err);
+ *   struct mc_snp_verifier *v; mc_snp_verifier_create(NULL, &v, &err);
  *   struct mc_snp_certs c = {.vcek = der, .vcek_len = n};
  *   struct mc_snp_policy p = {0};                       // no policy checks
  *   struct mc_snp_result res;
  *   mc_snp_verify(v, &report, &c, &p, &res, &err);      // MC_OK only when every check passed
- *   mc_snp_verifier_free(v);
+ *   mc_snp_verifier_destroy(v);
  *
  * A verifier is not thread-safe (its cache changes); use one per thread.
  */
@@ -33,9 +33,9 @@ struct mc_snp_verifier;
 /* roots_dir == NULL: AMD's built-in roots. Otherwise a test root: roots_dir/ark.pem plus
  * ask.pem and/or asvk.pem (as written by `memcrypt fixtures`); the built-in roots are then NOT
  * trusted. The generation of a test root is read from the ARK's CN ("ARK-<Product>...").
- * *out is owned by the caller (mc_snp_verifier_free). */
-MC_API mc_status mc_snp_verifier_new(const char *roots_dir, struct mc_snp_verifier **out, struct mc_error *err);
-MC_API void mc_snp_verifier_free(struct mc_snp_verifier *v);
+ * *out is owned by the caller (mc_snp_verifier_destroy). */
+MC_API mc_status mc_snp_verifier_create(const char *roots_dir, struct mc_snp_verifier **out, struct mc_error *err);
+MC_API void mc_snp_verifier_destroy(struct mc_snp_verifier *v);
 /* true when the verifier trusts a test root rather than AMD's. */
 MC_API bool mc_snp_verifier_is_test(const struct mc_snp_verifier *v);
 

@@ -81,7 +81,7 @@ mc_status mc_board_create(const struct mc_board_config *cfg, struct mc_board **o
             goto fail;
         }
         rmp_base = rmp_size ? (dram - rmp_size) & ~0xFFFFFull : 0;
-        if ((st = mc_rmp_attach(b->m, rmp_base, rmp_size ? rmp_base + rmp_size - 1 : 0, &b->rmp, err)))
+        if ((st = mc_rmp_create(b->m, rmp_base, rmp_size ? rmp_base + rmp_size - 1 : 0, &b->rmp, err)))
             goto fail;
     } else if (cfg->rmp_size) {
         st = mc_seterr(err, MC_E_UNSUPPORTED, "platform '%s' has no SEV-SNP: no RMP", b->prof->name);

@@ -25,7 +25,7 @@ static mc_status fail(struct mc_error *err, const char *what)
     return mc_seterr(err, MC_E_CRYPTO, "%s failed (OpenSSL: %s)", what, b);
 }
 
-void mc_chan_free(struct mc_chan *c)
+void mc_chan_destroy(struct mc_chan *c)
 {
     if (!c)
         return;
@@ -34,7 +34,7 @@ void mc_chan_free(struct mc_chan *c)
     free(c);
 }
 
-mc_status mc_chan_new(const uint8_t tek[16], const uint8_t tik[16], struct mc_chan **out, struct mc_error *err)
+mc_status mc_chan_create(const uint8_t tek[16], const uint8_t tik[16], struct mc_chan **out, struct mc_error *err)
 {
     if (!tek || !tik || !out)
         return mc_seterr(err, MC_E_INVAL, "channel: NULL argument");
@@ -53,7 +53,7 @@ mc_status mc_chan_new(const uint8_t tek[16], const uint8_t tik[16], struct mc_ch
     EVP_CIPHER_free(ciph);
     EVP_MAC_free(mac);
     if (rc) {
-        mc_chan_free(c);
+        mc_chan_destroy(c);
         return rc;
     }
     *out = c;
@@ -80,7 +80,7 @@ mc_status mc_chan_mac(struct mc_chan *c, const void *a, size_t an, const void *b
     if (!c || !out || (!a && an) || (!b && bn))
         return mc_seterr(err, MC_E_INVAL, "channel MAC: NULL argument");
     size_t n = 0;
-    /* A NULL key re-initialises with the key set at mc_chan_new. */
+    /* A NULL key re-initialises with the key set at mc_chan_create. */
     if (!EVP_MAC_init(c->mac, NULL, 0, NULL) || (an && !EVP_MAC_update(c->mac, a, an)) ||
         (bn && !EVP_MAC_update(c->mac, b, bn)) || !EVP_MAC_final(c->mac, out, &n, 32) || n != 32)
         return fail(err, "HMAC-SHA256");

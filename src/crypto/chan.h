@@ -10,8 +10,8 @@
 #include <memcrypt/error.h>
 
 struct mc_chan;
-mc_status mc_chan_new(const uint8_t tek[16], const uint8_t tik[16], struct mc_chan **out, struct mc_error *err);
-void mc_chan_free(struct mc_chan *c); /* NULL is fine */
+mc_status mc_chan_create(const uint8_t tek[16], const uint8_t tik[16], struct mc_chan **out, struct mc_error *err);
+void mc_chan_destroy(struct mc_chan *c); /* NULL is fine */
 /* out = AES-128-CTR(TEK, iv)(in); in and out may be the same buffer. */
 mc_status mc_chan_ctr(struct mc_chan *c, const uint8_t iv[16], const uint8_t *in, uint8_t *out, size_t len,
                       struct mc_error *err);

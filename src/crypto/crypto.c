@@ -84,7 +84,7 @@ struct mc_rng {
 
 #define RNG_ENTROPY_POOL 512 /* bytes of seed-derived entropy handed to TEST-RAND */
 
-mc_status mc_rng_new(const uint8_t *seed, size_t seed_len, struct mc_rng **out, struct mc_error *err)
+mc_status mc_rng_create(const uint8_t *seed, size_t seed_len, struct mc_rng **out, struct mc_error *err)
 {
     if (!out || (!seed && seed_len))
         return mc_seterr(err, MC_E_INVAL, "rng: NULL argument");
@@ -155,7 +155,7 @@ fail:
     mc_wipe(pool, sizeof pool);
     EVP_RAND_free(ctr);
     EVP_RAND_free(test);
-    mc_rng_free(r);
+    mc_rng_destroy(r);
     return rc;
 }
 
@@ -183,7 +183,7 @@ mc_status mc_rng_rewind(struct mc_rng *rng, const uint8_t seed[MC_RNG_FORK_LEN],
     if (rng->forked && !rng->drawn && CRYPTO_memcmp(rng->fork_seed, seed, MC_RNG_FORK_LEN) == 0)
         return MC_OK; /* already at the start of this stream */
     struct mc_rng *n;
-    mc_status st = mc_rng_new(seed, MC_RNG_FORK_LEN, &n, err);
+    mc_status st = mc_rng_create(seed, MC_RNG_FORK_LEN, &n, err);
     if (st)
         return st;
     EVP_RAND_CTX_free(rng->drbg);
@@ -202,7 +202,7 @@ mc_status mc_rng_fork(struct mc_rng *rng, uint8_t seed[MC_RNG_FORK_LEN], struct 
     return st ? st : mc_rng_rewind(rng, seed, err);
 }
 
-void mc_rng_free(struct mc_rng *rng)
+void mc_rng_destroy(struct mc_rng *rng)
 {
     if (!rng)
         return;

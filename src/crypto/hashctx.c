@@ -137,7 +137,7 @@ static mc_status ossl(struct mc_error *err, const char *what)
     return mc_seterr(err, MC_E_CRYPTO, "%s failed: %s", what, mc_openssl_errstr(buf, sizeof buf));
 }
 
-mc_status mc_hashctx_new(const char *alg, struct mc_hashctx **out, struct mc_error *err)
+mc_status mc_hashctx_create(const char *alg, struct mc_hashctx **out, struct mc_error *err)
 {
     size_t size;
     if (!sha2_size_of(alg, &size))
@@ -147,7 +147,7 @@ mc_status mc_hashctx_new(const char *alg, struct mc_hashctx **out, struct mc_err
         return mc_seterr(err, MC_E_NOMEM, "out of memory for a hash context");
     if (!sha2_init(&h->cur, size)) {
         mc_status st = ossl(err, "setting up the hash");
-        mc_hashctx_free(h);
+        mc_hashctx_destroy(h);
         return st;
     }
     *out = h;
@@ -193,14 +193,14 @@ mc_status mc_hashctx_dup(const struct mc_hashctx *h, struct mc_hashctx **out, st
     if (!d)
         return mc_seterr(err, MC_E_NOMEM, "out of memory for a hash context");
     if (!sha2_copy(&d->cur, &h->cur)) {
-        mc_hashctx_free(d);
+        mc_hashctx_destroy(d);
         return ossl(err, "copying the hash");
     }
     *out = d;
     return MC_OK;
 }
 
-void mc_hashctx_free(struct mc_hashctx *h)
+void mc_hashctx_destroy(struct mc_hashctx *h)
 {
     if (!h)
         return;

@@ -13,7 +13,7 @@
 #include <memcrypt/crypto.h>
 #include <memcrypt/error.h>
 
-/* The multi-part hash API (mc_hashctx_new/update/peek/final/oneshot/free) is public:
+/* The multi-part hash API (mc_hashctx_create/update/peek/final/oneshot/free) is public:
  * memcrypt/crypto.h. */
 
 /* A second context in the same state (the stream so far continues independently in each). */

@@ -18,7 +18,7 @@ static mc_status xts_ossl_fail(struct mc_error *err, const char *what)
     return mc_seterr(err, MC_E_CRYPTO, "AES-XTS %s: %s", what, mc_openssl_errstr(b, sizeof b));
 }
 
-mc_status mc_xts_ctx_new(unsigned key_bits, const uint8_t *key, int decrypt, struct mc_xts_ctx **out,
+mc_status mc_xts_ctx_create(unsigned key_bits, const uint8_t *key, int decrypt, struct mc_xts_ctx **out,
                          struct mc_error *err)
 {
     if (!key || !out)
@@ -40,7 +40,7 @@ mc_status mc_xts_ctx_new(unsigned key_bits, const uint8_t *key, int decrypt, str
     }
     if (!EVP_CipherInit_ex(c->ctx, cipher, NULL, key, NULL, decrypt ? 0 : 1)) {
         mc_status st = xts_ossl_fail(err, "key setup (OpenSSL refuses equal key halves)");
-        mc_xts_ctx_free(c);
+        mc_xts_ctx_destroy(c);
         return st;
     }
     *out = c;
@@ -72,14 +72,14 @@ mc_status mc_xts_ctx_dup(const struct mc_xts_ctx *c, struct mc_xts_ctx **out, st
         return mc_seterr(err, MC_E_NOMEM, "AES-XTS: out of memory");
     d->ctx = EVP_CIPHER_CTX_new();
     if (!d->ctx || !EVP_CIPHER_CTX_copy(d->ctx, c->ctx)) {
-        mc_xts_ctx_free(d);
+        mc_xts_ctx_destroy(d);
         return xts_ossl_fail(err, "context copy");
     }
     *out = d;
     return MC_OK;
 }
 
-void mc_xts_ctx_free(struct mc_xts_ctx *c)
+void mc_xts_ctx_destroy(struct mc_xts_ctx *c)
 {
     if (!c)
         return;
@@ -90,11 +90,11 @@ void mc_xts_ctx_free(struct mc_xts_ctx *c)
 mc_status mc_xts_evp(unsigned key_bits, const uint8_t *key, int decrypt, const uint8_t iv[MC_XTS_IV_LEN],
                      const uint8_t *in, uint8_t *out, size_t len, struct mc_error *err)
 {
-    struct mc_xts_ctx *c = NULL; /* set whenever mc_xts_ctx_new succeeds (gcc -O3 cannot always see that) */
-    mc_status st = mc_xts_ctx_new(key_bits, key, decrypt, &c, err);
+    struct mc_xts_ctx *c = NULL; /* set whenever mc_xts_ctx_create succeeds (gcc -O3 cannot always see that) */
+    mc_status st = mc_xts_ctx_create(key_bits, key, decrypt, &c, err);
     if (st != MC_OK)
         return st;
     st = mc_xts_ctx_crypt(c, iv, in, out, len, err);
-    mc_xts_ctx_free(c);
+    mc_xts_ctx_destroy(c);
     return st;
 }

@@ -20,14 +20,14 @@ struct mc_xts_ctx;
 
 /* key_bits: 128 (key is 32 bytes) or 256 (64 bytes); key = data key || tweak key.
  * The key is copied into OpenSSL's context only; the caller keeps (and wipes) its copy. */
-mc_status mc_xts_ctx_new(unsigned key_bits, const uint8_t *key, int decrypt, struct mc_xts_ctx **out,
+mc_status mc_xts_ctx_create(unsigned key_bits, const uint8_t *key, int decrypt, struct mc_xts_ctx **out,
                          struct mc_error *err);
 /* One data unit: len >= 16 bytes (ciphertext stealing for a partial last block), at most 2^20
  * blocks (16 MiB) per unit, the IEEE 1619 limit. in == out allowed. */
 mc_status mc_xts_ctx_crypt(struct mc_xts_ctx *c, const uint8_t iv[MC_XTS_IV_LEN], const uint8_t *in,
                            uint8_t *out, size_t len, struct mc_error *err);
 /* Frees and wipes (EVP_CIPHER_CTX_free cleanses the key schedule). NULL is fine. */
-void mc_xts_ctx_free(struct mc_xts_ctx *c);
+void mc_xts_ctx_destroy(struct mc_xts_ctx *c);
 /* A second context with the same key and direction. */
 mc_status mc_xts_ctx_dup(const struct mc_xts_ctx *c, struct mc_xts_ctx **out, struct mc_error *err);
 

@@ -171,8 +171,8 @@ mc_status mc_engine_create(struct mc_rng *rng, unsigned max_slots, struct mc_eng
 
 static void slot_clear(struct slot *s)
 {
-    mc_xts_ctx_free(s->evp_enc);
-    mc_xts_ctx_free(s->evp_dec);
+    mc_xts_ctx_destroy(s->evp_enc);
+    mc_xts_ctx_destroy(s->evp_dec);
     if (s->ks) {
         mc_wipe(s->ks, sizeof *s->ks);
         free(s->ks);
@@ -217,9 +217,9 @@ static mc_status slot_fill(const struct mc_engine *e, struct slot *s, enum mc_ci
                            struct mc_error *err)
 {
     size_t h = half_len(c);
-    mc_status st = mc_xts_ctx_new((unsigned)h * 8, key, 0, &s->evp_enc, err);
+    mc_status st = mc_xts_ctx_create((unsigned)h * 8, key, 0, &s->evp_enc, err);
     if (st == MC_OK)
-        st = mc_xts_ctx_new((unsigned)h * 8, key, 1, &s->evp_dec, err);
+        st = mc_xts_ctx_create((unsigned)h * 8, key, 1, &s->evp_dec, err);
     if (st == MC_OK && impl_ok(e->feat, MC_IMPL_AESNI)) {
         s->ks = aligned_alloc(64, (sizeof *s->ks + 63) & ~(size_t)63);
         if (!s->ks)
@@ -458,11 +458,11 @@ mc_status mc_xts_lines_impl(enum mc_engine_impl impl, enum mc_cipher c, const ui
     size_t h = half_len(c);
     if (impl == MC_IMPL_PORTABLE) {
         struct mc_xts_ctx *x;
-        st = mc_xts_ctx_new((unsigned)h * 8, key, decrypt, &x, err);
+        st = mc_xts_ctx_create((unsigned)h * 8, key, decrypt, &x, err);
         if (st != MC_OK)
             return st;
         st = evp_lines(x, pa, in, out, len, err);
-        mc_xts_ctx_free(x);
+        mc_xts_ctx_destroy(x);
         return st;
     }
     struct mc_xts_keys *ks = aligned_alloc(64, (sizeof *ks + 63) & ~(size_t)63);

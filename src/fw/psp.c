@@ -241,7 +241,7 @@ mc_status mc_psp_create(const struct mc_psp_config *cfg, const struct mc_psp_mem
         mc_psp_destroy(psp);
         return mc_seterr(err, MC_E_NOMEM, "out of memory for the firmware tables");
     }
-    mc_status s = (psp->snap = calloc(1, sizeof *psp->snap)) ? mc_hashctx_new("SHA256", &psp->snap->md, err)
+    mc_status s = (psp->snap = calloc(1, sizeof *psp->snap)) ? mc_hashctx_create("SHA256", &psp->snap->md, err)
                                                             : mc_seterr(err, MC_E_NOMEM, "out of memory");
     if (psp->snap)
         psp->snap->ident_len = UINT32_MAX; /* nothing cached */
@@ -276,8 +276,8 @@ void psp_guest_free(struct psp_guest *g)
 {
     if (!g)
         return;
-    mc_hashctx_free(g->ld_ctx);
-    mc_chan_free(g->chan);
+    mc_hashctx_destroy(g->ld_ctx);
+    mc_chan_destroy(g->chan);
     mc_wipe(g, sizeof *g);
     free(g);
 }
@@ -294,16 +294,16 @@ void mc_psp_destroy(struct mc_psp *psp)
     free(psp->asid_dirty);
     free(psp->snp.asid_gctx);
     free(psp->snp.lu_buf); /* wiped after each use */
-    mc_snp_identity_free(psp->snp.id);
+    mc_snp_identity_destroy(psp->snp.id);
     psp_snp_nv_clear(&psp->snp.nv);
     free(psp->state_path);
     mc_file_unlock(psp->state_lock);
     if (psp->snap) {
-        mc_hashctx_free(psp->snap->md);
+        mc_hashctx_destroy(psp->snap->md);
         mc_wipe(psp->snap, sizeof *psp->snap);
         free(psp->snap);
     }
-    mc_sev_identity_free(psp->id);
+    mc_sev_identity_destroy(psp->id);
     mc_wipe(psp, sizeof *psp);
     free(psp);
 }
@@ -488,12 +488,12 @@ mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct m
      * bytes, and reused while they are equal. */
     if (w->ident_len != psp->nv.ident_len || memcmp(w->ident, psp->nv.ident, psp->nv.ident_len) != 0) {
         struct mc_hashctx *di;
-        mc_status si = mc_hashctx_new("SHA256", &di, err);
+        mc_status si = mc_hashctx_create("SHA256", &di, err);
         if (si == MC_OK) {
             si = mc_hashctx_update(di, psp->nv.ident, psp->nv.ident_len, err);
             if (si == MC_OK)
                 si = mc_hashctx_final(di, w->ident_digest, err);
-            mc_hashctx_free(di);
+            mc_hashctx_destroy(di);
         }
         s |= si;
         memcpy(w->ident, psp->nv.ident, psp->nv.ident_len);

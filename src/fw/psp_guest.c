@@ -113,7 +113,7 @@ uint32_t psp_guest_start(struct mc_psp *psp, const char *what, uint32_t share, u
         }
     }
     struct psp_guest *ng = calloc(1, sizeof *ng);
-    if (!ng || (gstate == MC_SEV_GSTATE_LUPDATE && mc_hashctx_new("SHA256", &ng->ld_ctx, NULL) != MC_OK)) {
+    if (!ng || (gstate == MC_SEV_GSTATE_LUPDATE && mc_hashctx_create("SHA256", &ng->ld_ctx, NULL) != MC_OK)) {
         psp_guest_free(ng);
         mc_wipe(tek, sizeof tek);
         mc_wipe(tik, sizeof tik);
@@ -258,7 +258,7 @@ PSP_HANDLER(psp_cmd_launch_measure)
     memcpy(g->ld, ld, 32);
     g->ld_final = true;
     memcpy(g->measure, out, 32);
-    mc_hashctx_free(g->ld_ctx);
+    mc_hashctx_destroy(g->ld_ctx);
     g->ld_ctx = NULL;
     psp_set_gstate(psp, g, MC_SEV_GSTATE_LSECRET);
     return MC_FW_SUCCESS;
@@ -346,7 +346,7 @@ PSP_HANDLER(psp_cmd_launch_finish)
     (void)err;
     mc_wipe(g->tek, sizeof g->tek);
     mc_wipe(g->tik, sizeof g->tik);
-    mc_hashctx_free(g->ld_ctx);
+    mc_hashctx_destroy(g->ld_ctx);
     g->ld_ctx = NULL;
     g->activation_pending = false;
     psp_set_gstate(psp, g, MC_SEV_GSTATE_RUNNING);

@@ -41,13 +41,13 @@ bool psp_id_blob_ok(const uint8_t *blob, size_t len, struct mc_error *err)
     struct mc_sev_identity *x;
     if (mc_sev_identity_deserialize(blob, len, &x, err) != MC_OK)
         return false;
-    mc_sev_identity_free(x);
+    mc_sev_identity_destroy(x);
     return true;
 }
 
 uint32_t psp_id_reload(struct mc_psp *psp, struct mc_error *err)
 {
-    mc_sev_identity_free(psp->id);
+    mc_sev_identity_destroy(psp->id);
     psp->id = NULL;
     psp->id_changed = false;
     if (psp->nv.ident_len == 0)
@@ -75,7 +75,7 @@ uint32_t psp_id_get(struct mc_psp *psp, struct mc_error *err)
         return hw(err, "allocation");
     memcpy(n, &psp->nv, sizeof *n);
     uint32_t st = MC_FW_SUCCESS;
-    if (mc_sev_identity_new(psp->rng, &p, &psp->id, err) != MC_OK)
+    if (mc_sev_identity_create(psp->rng, &p, &psp->id, err) != MC_OK)
         st = hw(err, "creation");
     else if ((st = id_store(psp, n, err)) == MC_FW_SUCCESS) {
         struct mc_error why = {0};
@@ -85,7 +85,7 @@ uint32_t psp_id_get(struct mc_psp *psp, struct mc_error *err)
             memcpy(&psp->nv, n, sizeof *n);
     }
     if (st) {
-        mc_sev_identity_free(psp->id);
+        mc_sev_identity_destroy(psp->id);
         psp->id = NULL;
     }
     mc_wipe(n, sizeof *n);

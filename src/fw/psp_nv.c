@@ -286,7 +286,7 @@ static mc_status load_file(struct mc_psp *psp, struct mc_error *err)
         if (!s) {
             memcpy(&psp->nv, n, sizeof *n);
             psp_snp_nv_clear(&psp->snp.nv);
-            mc_sev_identity_free(psp->id);
+            mc_sev_identity_destroy(psp->id);
             psp->id = NULL;
         }
         mc_wipe(n, sizeof *n);
@@ -331,7 +331,7 @@ static mc_status load_file(struct mc_psp *psp, struct mc_error *err)
                 psp_snp_nv_clear(&psp->snp.nv);
                 psp->snp.nv = sn;
                 memset(&sn, 0, sizeof sn);
-                mc_snp_identity_free(psp->snp.id); /* re-read from the new state on first use */
+                mc_snp_identity_destroy(psp->snp.id); /* re-read from the new state on first use */
                 psp->snp.id = NULL;
                 memcpy(&psp->nv, n, sizeof *n);
                 struct mc_error e2 = {0};

@@ -145,7 +145,7 @@ void psp_xfer_decode(const uint8_t *buf, struct psp_xfer_args *a)
 
 uint32_t psp_xfer_chan(struct psp_guest *g, const char *what, struct mc_error *err)
 {
-    if (!g->chan && mc_chan_new(g->tek, g->tik, &g->chan, err) != MC_OK)
+    if (!g->chan && mc_chan_create(g->tek, g->tik, &g->chan, err) != MC_OK)
         return psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: the transport keys could not be loaded", what);
     return MC_FW_SUCCESS;
 }
@@ -160,7 +160,7 @@ mc_status psp_xfer_measure(struct psp_guest *g, uint32_t seq, uint32_t xflags, u
 
 void psp_xfer_end(struct psp_guest *g)
 {
-    mc_chan_free(g->chan);
+    mc_chan_destroy(g->chan);
     g->chan = NULL;
     mc_wipe(g->tek, sizeof g->tek);
     mc_wipe(g->tik, sizeof g->tik);

@@ -47,7 +47,7 @@ void mc_psp_snap_free(struct mc_psp_snap *s)
     free(s->guests);
     free(s->asid_owner);
     free(s->asid_dirty);
-    mc_sev_identity_free(s->id);
+    mc_sev_identity_destroy(s->id);
     free(s->snp_asid_gctx);
     if (s->snp_ident)
         mc_wipe(s->snp_ident, s->p.snp.nv.ident_len);
@@ -131,7 +131,7 @@ mc_status mc_psp_snap_restore(struct mc_psp *psp, const struct mc_psp_snap *s, s
     const uint32_t sn = s->p.snp.nv.ident_len;
     uint8_t *snp_ident = sn ? malloc(sn) : NULL;
     if (sn && !snp_ident) {
-        mc_sev_identity_free(id);
+        mc_sev_identity_destroy(id);
         return mc_seterr(err, MC_E_NOMEM, "firmware snapshot: out of memory");
     }
     if (sn)
@@ -149,7 +149,7 @@ mc_status mc_psp_snap_restore(struct mc_psp *psp, const struct mc_psp_snap *s, s
         for (uint32_t h = 1; g && h <= psp->cfg.max_guests; h++)
             psp_guest_free(g[h]);
         free(g);
-        mc_sev_identity_free(id);
+        mc_sev_identity_destroy(id);
         if (snp_ident)
             mc_wipe(snp_ident, sn);
         free(snp_ident);
@@ -163,7 +163,7 @@ mc_status mc_psp_snap_restore(struct mc_psp *psp, const struct mc_psp_snap *s, s
     if (keep_id) {
         id = psp->id;
     } else {
-        mc_sev_identity_free(psp->id);
+        mc_sev_identity_destroy(psp->id);
     }
     size_t nasid = (size_t)psp->cfg.max_asid + 1;
     memcpy(psp->asid_owner, s->asid_owner, nasid * sizeof *psp->asid_owner);
@@ -171,7 +171,7 @@ mc_status mc_psp_snap_restore(struct mc_psp *psp, const struct mc_psp_snap *s, s
     memcpy(psp->snp.asid_gctx, s->snp_asid_gctx, nasid * sizeof *psp->snp.asid_gctx);
     struct mc_snp_identity *snp_id = keep_snp_id ? psp->snp.id : NULL;
     if (!keep_snp_id)
-        mc_snp_identity_free(psp->snp.id);
+        mc_snp_identity_destroy(psp->snp.id);
     psp_snp_nv_clear(&psp->snp.nv);
     struct psp_guest **guests = psp->guests;
     uint32_t *asid_owner = psp->asid_owner;

@@ -216,7 +216,7 @@ uint32_t psp_snp_identity(struct mc_psp *psp, struct mc_snp_identity **out, stru
                                        .chip_secret = psp->nv.chip_secret,
                                        .chip_id = chip_id,
                                        .root_bits = psp->cfg.root_bits};
-    if (mc_snp_identity_new(&p, &id, err) != MC_OK)
+    if (mc_snp_identity_create(&p, &id, err) != MC_OK)
         return psp_fail(err, MC_FW_HWERROR_PLATFORM, "cannot create the SNP identity");
     psp->snp.id = id;
     struct psp_snp_nv n;
@@ -227,7 +227,7 @@ uint32_t psp_snp_identity(struct mc_psp *psp, struct mc_snp_identity **out, stru
         st = psp_snp_nv_commit(psp, &n, err);
     if (st) {
         psp_snp_nv_clear(&n);
-        mc_snp_identity_free(id);
+        mc_snp_identity_destroy(id);
         psp->snp.id = NULL;
         return st;
     }
@@ -469,7 +469,7 @@ static uint32_t snp_shutdown(struct mc_psp *psp, const uint8_t *buf, struct mc_e
             st = psp_snp_nv_commit(psp, &n, err);
         if (st) {
             psp_snp_nv_clear(&n);
-            mc_snp_identity_free(psp->snp.id); /* back to the committed identity, VLEK included */
+            mc_snp_identity_destroy(psp->snp.id); /* back to the committed identity, VLEK included */
             psp->snp.id = NULL;
             return st;
         }
@@ -620,7 +620,7 @@ PSP_HANDLER(psp_cmd_snp_vlek_load)
         st = psp_snp_nv_commit(psp, &n, err);
     if (st) {
         psp_snp_nv_clear(&n);
-        mc_snp_identity_free(psp->snp.id); /* drop the unpersisted VLEK */
+        mc_snp_identity_destroy(psp->snp.id); /* drop the unpersisted VLEK */
         psp->snp.id = NULL;
     }
     return st;

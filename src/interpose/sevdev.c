@@ -641,13 +641,13 @@ long mc_sevdev_ioctl(struct mc_sevdev *d, bool writable, unsigned long request, 
     return rc;
 }
 
-mc_status mc_sevdev_open(const struct mc_sevdev_config *cfg, struct mc_sevdev **out, struct mc_error *err)
+mc_status mc_sevdev_create(const struct mc_sevdev_config *cfg, struct mc_sevdev **out, struct mc_error *err)
 {
     if (!out)
-        return mc_seterr(err, MC_E_INVAL, "mc_sevdev_open: NULL argument");
+        return mc_seterr(err, MC_E_INVAL, "mc_sevdev_create: NULL argument");
     *out = NULL;
     if (!cfg || !cfg->platform)
-        return mc_seterr(err, MC_E_INVAL, "mc_sevdev_open: no platform");
+        return mc_seterr(err, MC_E_INVAL, "mc_sevdev_create: no platform");
     struct mc_board_config bc;
     mc_status s = mc_board_config_init(&bc, cfg->platform, err);
     if (s)
@@ -682,7 +682,7 @@ mc_status mc_sevdev_open(const struct mc_sevdev_config *cfg, struct mc_sevdev **
         if (mc_machine_rdmsr(d->m, MC_MSR_HWCR, &hwcr, &f, err) ||
             mc_machine_wrmsr(d->m, MC_MSR_HWCR, hwcr | MC_HWCR_SMMLOCK, &f, err) || mc_board_snp_enable(d->b, err)) {
             s = mc_seterr(err, MC_E_STATE, "the host's SNP bring-up failed: %s", err ? err->msg : "?");
-            mc_sevdev_close(d);
+            mc_sevdev_destroy(d);
             return s;
         }
         d->snp = true;
@@ -694,7 +694,7 @@ mc_status mc_sevdev_open(const struct mc_sevdev_config *cfg, struct mc_sevdev **
         s = fs != 0xFFFF && fs != MC_FW_SUCCESS
                 ? mc_seterr_fw(err, fs, "PLATFORM_STATUS failed at probe (%s)", mc_fw_status_name(fs))
                 : mc_seterr(err, MC_E_STATE, "PLATFORM_STATUS failed at probe (no command was issued)");
-        mc_sevdev_close(d);
+        mc_sevdev_destroy(d);
         return s;
     }
     d->api_major = st[offsetof(struct mc_sev_platform_status, api_major)];
@@ -706,7 +706,7 @@ mc_status mc_sevdev_open(const struct mc_sevdev_config *cfg, struct mc_sevdev **
     return MC_OK;
 }
 
-void mc_sevdev_close(struct mc_sevdev *d)
+void mc_sevdev_destroy(struct mc_sevdev *d)
 {
     if (!d)
         return;

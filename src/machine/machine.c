@@ -128,7 +128,7 @@ mc_status mc_machine_create(const struct mc_machine_config *cfg, struct mc_machi
     if (!st && cfg->seed && !cfg->seed_len)
         st = mc_seterr(err, MC_E_INVAL, "a seed must not be empty");
     if (!st)
-        st = mc_rng_new(cfg->seed, cfg->seed_len, &m->rng, err);
+        st = mc_rng_create(cfg->seed, cfg->seed_len, &m->rng, err);
     unsigned slots = 4 + m->feat.max_asid + (1u << m->feat.max_keyid_bits);
     if (!st)
         st = mc_engine_create(m->rng, slots, &m->engine, err);
@@ -163,7 +163,7 @@ void mc_machine_destroy(struct mc_machine *m)
     mc_lcpu_destroy(m->cpu);
     mc_engine_destroy(m->engine); /* wipes keys */
     mc_dram_destroy(m->dram);
-    mc_rng_free(m->rng);
+    mc_rng_destroy(m->rng);
     mc_wipe(m, sizeof *m);
     free(m);
 }

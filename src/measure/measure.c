@@ -124,7 +124,7 @@ mc_status mc_sev_launch_digest(const uint8_t *ovmf, size_t ovmf_len, const uint8
                                uint8_t out[32], struct mc_error *err)
 {
     struct mc_hashctx *h;
-    mc_status st = mc_hashctx_new("SHA256", &h, err);
+    mc_status st = mc_hashctx_create("SHA256", &h, err);
     if (st != MC_OK)
         return st;
     st = mc_hashctx_update(h, ovmf, ovmf_len, err);
@@ -132,7 +132,7 @@ mc_status mc_sev_launch_digest(const uint8_t *ovmf, size_t ovmf_len, const uint8
         st = mc_hashctx_update(h, table, table_len, err);
     if (st == MC_OK)
         st = mc_hashctx_final(h, out, err);
-    mc_hashctx_free(h);
+    mc_hashctx_destroy(h);
     return st;
 }
 
@@ -154,21 +154,21 @@ struct mc_measure_memo {
     unsigned long clock, hits;
 };
 
-mc_status mc_measure_memo_new(struct mc_measure_memo **out, struct mc_error *err)
+mc_status mc_measure_memo_create(struct mc_measure_memo **out, struct mc_error *err)
 {
     if (!out)
-        return mc_seterr(err, MC_E_INVAL, "mc_measure_memo_new: NULL argument");
+        return mc_seterr(err, MC_E_INVAL, "mc_measure_memo_create: NULL argument");
     *out = calloc(1, sizeof **out);
     return *out ? MC_OK : mc_seterr(err, MC_E_NOMEM, "out of memory for a measurement memo");
 }
 
-void mc_measure_memo_free(struct mc_measure_memo *m)
+void mc_measure_memo_destroy(struct mc_measure_memo *m)
 {
     if (!m)
         return;
     for (int i = 0; i < MEMO_SLOTS; i++) {
         free(m->e[i].img);
-        mc_hashctx_free(m->e[i].sev);
+        mc_hashctx_destroy(m->e[i].sev);
     }
     free(m);
 }
@@ -197,7 +197,7 @@ static struct memo_entry *memo_find(const struct mc_measure_input *in, const uin
         return NULL;
     memcpy(copy, img, len);
     free(old->img);
-    mc_hashctx_free(old->sev);
+    mc_hashctx_destroy(old->sev);
     *old = (struct memo_entry){.img = copy, .len = len, .used = ++m->clock};
     return old;
 }
@@ -441,7 +441,7 @@ static mc_status measure_snp(const struct mc_measure_input *in, const struct mc_
     }
 
     struct gctx g = {.in = in};
-    mc_status st = mc_hashctx_new("SHA384", &g.h, err);
+    mc_status st = mc_hashctx_create("SHA384", &g.h, err);
     if (st != MC_OK)
         return st;
     struct memo_entry *me = in->ovmf_hash && !ovmf_only ? NULL : memo_find(in, o->data, o->size);
@@ -482,7 +482,7 @@ static mc_status measure_snp(const struct mc_measure_input *in, const struct mc_
     }
     if (st == MC_OK)
         memcpy(out, g.ld, 48);
-    mc_hashctx_free(g.h);
+    mc_hashctx_destroy(g.h);
     return st;
 }
 
@@ -528,7 +528,7 @@ static mc_status measure_sev(const struct mc_measure_input *in, const struct mc_
         if (st == MC_OK)
             in->memo->hits++;
     } else {
-        st = mc_hashctx_new("SHA256", &h, err);
+        st = mc_hashctx_create("SHA256", &h, err);
         if (st == MC_OK)
             st = mc_hashctx_update(h, o->data, o->size, err);
         if (st == MC_OK && me)
@@ -561,7 +561,7 @@ static mc_status measure_sev(const struct mc_measure_input *in, const struct mc_
     }
     if (st == MC_OK)
         st = mc_hashctx_final(h, out, err);
-    mc_hashctx_free(h);
+    mc_hashctx_destroy(h);
     return st;
 }
 

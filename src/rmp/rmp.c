@@ -423,11 +423,11 @@ static mc_status reset_hook(void *ctx, struct mc_machine *m, enum mc_machine_res
     return MC_OK;
 }
 
-mc_status mc_rmp_attach(struct mc_machine *m, uint64_t bios_base, uint64_t bios_end, struct mc_rmp **out,
+mc_status mc_rmp_create(struct mc_machine *m, uint64_t bios_base, uint64_t bios_end, struct mc_rmp **out,
                         struct mc_error *err)
 {
     if (!m || !out)
-        return mc_seterr(err, MC_E_INVAL, "mc_rmp_attach needs a machine and an output");
+        return mc_seterr(err, MC_E_INVAL, "mc_rmp_create needs a machine and an output");
     *out = NULL;
     struct mc_cpu_features feat;
     mc_cpu_decode(mc_machine_profile(m), &feat);

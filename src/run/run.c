@@ -222,7 +222,7 @@ static void teardown(struct run *x)
 {
     mc_vm_destroy(x->vm);
     mc_board_destroy(x->b);
-    mc_rng_free(x->owner_rng);
+    mc_rng_destroy(x->owner_rng);
     memset(x, 0, sizeof *x);
 }
 
@@ -543,7 +543,7 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
             memcpy(oseed + on, "/guest-owner", 12);
             on += 12;
         }
-        if ((st = mc_rng_new(o->seed ? oseed : NULL, on, &x.owner_rng, err)))
+        if ((st = mc_rng_create(o->seed ? oseed : NULL, on, &x.owner_rng, err)))
             goto out;
     }
     r->boot_seconds = now_s() - t_start;

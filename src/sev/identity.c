@@ -41,7 +41,7 @@ const char *mc_sev_id_result_name(enum mc_sev_id_result r)
     return "unknown";
 }
 
-void mc_sev_identity_free(struct mc_sev_identity *id)
+void mc_sev_identity_destroy(struct mc_sev_identity *id)
 {
     if (!id)
         return;
@@ -66,7 +66,7 @@ mc_status mc_sev_identity_dup(const struct mc_sev_identity *id, struct mc_sev_id
     struct mc_pk **to[4] = {&c->cek_key, &c->oca_key, &c->pek_key, &c->pdh_key};
     for (int i = 0; i < 4; i++)
         if (from[i] && mc_pk_dup(from[i], to[i], err) != MC_OK) {
-            mc_sev_identity_free(c);
+            mc_sev_identity_destroy(c);
             return MC_E_CRYPTO;
         }
     *out = c;
@@ -176,7 +176,7 @@ mc_status mc_sev_identity_pdh_gen(struct mc_sev_identity *id, struct mc_rng *rng
     return MC_OK;
 }
 
-mc_status mc_sev_identity_new(struct mc_rng *rng, const struct mc_sev_identity_params *p,
+mc_status mc_sev_identity_create(struct mc_rng *rng, const struct mc_sev_identity_params *p,
                               struct mc_sev_identity **out, struct mc_error *err)
 {
     if (!rng || !p || !out)
@@ -219,7 +219,7 @@ mc_status mc_sev_identity_new(struct mc_rng *rng, const struct mc_sev_identity_p
     if (rc == MC_OK)
         rc = mc_sev_identity_pek_gen(id, rng, err);
     if (rc != MC_OK) {
-        mc_sev_identity_free(id);
+        mc_sev_identity_destroy(id);
         return rc;
     }
     *out = id;
@@ -428,7 +428,7 @@ mc_status mc_sev_identity_make_session(const struct mc_sev_identity *id, struct 
     rc = mc_ecdh_p384(id->pdh_key, peer, z, err);
     mc_pk_free(peer);
     if (rc == MC_OK)
-        rc = mc_sev_session_new(rng, z, sizeof z, policy, session, tks, err);
+        rc = mc_sev_session_generate(rng, z, sizeof z, policy, session, tks, err);
     if (rc == MC_OK)
         *why = MC_SEV_CHAN_OK;
     mc_wipe(z, sizeof z);
@@ -646,7 +646,7 @@ mc_status mc_sev_identity_deserialize(const uint8_t *buf, size_t len, struct mc_
     if (rc != MC_OK && oom) /* a check that could not run for lack of memory: not bad data */
         rc = mc_seterr(err, MC_E_NOMEM, "out of memory reading the platform identity");
     if (rc != MC_OK) {
-        mc_sev_identity_free(id);
+        mc_sev_identity_destroy(id);
         return rc;
     }
     *out = id;

@@ -105,7 +105,7 @@ mc_status mc_sev_session_wrap(const uint8_t *z, size_t zlen, const uint8_t nonce
     return rc;
 }
 
-mc_status mc_sev_session_new(struct mc_rng *rng, const uint8_t *z, size_t zlen, uint32_t policy,
+mc_status mc_sev_session_generate(struct mc_rng *rng, const uint8_t *z, size_t zlen, uint32_t policy,
                              uint8_t session[MC_SEV_SESSION_LEN], struct mc_sev_tks *tks, struct mc_error *err)
 {
     if (!rng || !session || !tks)

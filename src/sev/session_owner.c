@@ -30,7 +30,7 @@ mc_status mc_sev_owner_session(struct mc_rng *rng, const uint8_t *pdh_cert, size
     if (rc == MC_OK)
         rc = mc_sev_cert_init(&g, MC_SEV_USAGE_PDH, MC_SEV_ALGO_ECDH_SHA256, 0, 0, mine, err);
     if (rc == MC_OK)
-        rc = mc_sev_session_new(rng, z, sizeof z, policy, session, tks, err);
+        rc = mc_sev_session_generate(rng, z, sizeof z, policy, session, tks, err);
     if (rc == MC_OK)
         mc_sev_cert_serialize(&g, godh);
     mc_wipe(z, sizeof z);

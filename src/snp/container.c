@@ -62,13 +62,13 @@ static mc_status unwrap_hcl(const uint8_t *b, size_t len, uint8_t raw[MC_SNP_REP
     if (!alg)
         return MC_OK; /* an unknown hash type: shown, not checked */
     struct mc_hashctx *d = NULL;
-    mc_status st = mc_hashctx_new(alg, &d, err);
+    mc_status st = mc_hashctx_create(alg, &d, err);
     if (!st)
         st = mc_hashctx_update(d, b + HCL_REQ + HCL_REQ_FIXED, vsize, err);
     if (!st)
         st = mc_hashctx_final(d, in->runtime_hash, err);
     size_t n = d ? mc_hashctx_size(d) : 0;
-    mc_hashctx_free(d);
+    mc_hashctx_destroy(d);
     if (st)
         return st;
     in->runtime_hash_len = n;

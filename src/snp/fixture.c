@@ -67,7 +67,7 @@ static void fx_free(struct fx *f)
         mc_wipe(f->pool, POOL_BYTES);
         free(f->pool);
     }
-    mc_rng_free(f->rng);
+    mc_rng_destroy(f->rng);
     OSSL_PROVIDER_unload(f->prov);
     OSSL_LIB_CTX_free(f->lc);
     memset(f, 0, sizeof *f);
@@ -76,7 +76,7 @@ static void fx_free(struct fx *f)
 static mc_status fx_init(struct fx *f, const uint8_t *seed, size_t seed_len, struct mc_error *err)
 {
     memset(f, 0, sizeof *f);
-    mc_status st = mc_rng_new(seed, seed ? seed_len : 0, &f->rng, err);
+    mc_status st = mc_rng_create(seed, seed ? seed_len : 0, &f->rng, err);
     if (st || !seed)
         return st;
     f->lc = OSSL_LIB_CTX_new();
@@ -226,12 +226,12 @@ mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_
                 return mc_seterr(err, MC_E_INVAL, "a Turin chip_id has 8 bytes (the rest must be zero)");
     }
     struct mc_outset *os = NULL;
-    mc_status st = mc_outset_new(&os, err);
+    mc_status st = mc_outset_create(&os, err);
     if (!st)
         st = mc_outset_dir(os, dir, 0755, err);
     struct fx f;
     if (st || (st = fx_init(&f, o->seed, o->seed_len, err))) {
-        mc_outset_free(os);
+        mc_outset_destroy(os);
         return st;
     }
     EVP_PKEY *ark_k = NULL, *ask_k = NULL, *leaf_k = NULL;
@@ -298,7 +298,7 @@ mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_
     if (!st)
         st = mc_outset_commit(os, err);
 out:
-    mc_outset_free(os);
+    mc_outset_destroy(os);
     free(tbl);
     OPENSSL_free(d1);
     OPENSSL_free(d2);

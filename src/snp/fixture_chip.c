@@ -32,7 +32,7 @@ mc_status mc_snp_fixture_make_chip(const char *dir, const struct mc_snp_fixture_
     struct mc_rng *rng = NULL;
     struct mc_snp_identity *id = NULL;
     uint8_t secret[MC_SNP_SECRET_LEN], root[48], vseed[MC_SNP_SEED_LEN];
-    mc_status st = mc_rng_new(o->seed, o->seed ? o->seed_len : 0, &rng, err);
+    mc_status st = mc_rng_create(o->seed, o->seed ? o->seed_len : 0, &rng, err);
     if (!st)
         st = mc_rng_bytes(rng, secret, sizeof secret, err);
     if (!st)
@@ -42,7 +42,7 @@ mc_status mc_snp_fixture_make_chip(const char *dir, const struct mc_snp_fixture_
     if (!st) {
         struct mc_snp_identity_params p = {.gen = g, .chip_secret = secret, .root_seed = root,
                                            .root_seed_len = sizeof root};
-        st = mc_snp_identity_new(&p, &id, err);
+        st = mc_snp_identity_create(&p, &id, err);
     }
     if (!st && o->vlek) {
         uint8_t w[MC_SNP_VLEK_WRAPPED_LEN];
@@ -55,7 +55,7 @@ mc_status mc_snp_fixture_make_chip(const char *dir, const struct mc_snp_fixture_
     }
     struct mc_outset *os = NULL;
     if (!st)
-        st = mc_outset_new(&os, err);
+        st = mc_outset_create(&os, err);
     if (!st)
         st = mc_snp_identity_export_set(id, os, dir, tcb, err);
     if (!st && o->report_out) {
@@ -85,11 +85,11 @@ mc_status mc_snp_fixture_make_chip(const char *dir, const struct mc_snp_fixture_
     }
     if (!st)
         st = mc_outset_commit(os, err); /* the folder and the report together, or nothing */
-    mc_outset_free(os);
+    mc_outset_destroy(os);
     mc_wipe(secret, sizeof secret);
     mc_wipe(root, sizeof root);
     mc_wipe(vseed, sizeof vseed);
-    mc_snp_identity_free(id);
-    mc_rng_free(rng);
+    mc_snp_identity_destroy(id);
+    mc_rng_destroy(rng);
     return st;
 }

@@ -80,7 +80,7 @@ mc_status mc_snp_hash_sticks(const uint8_t root[MC_SNP_SEED_LEN], uint64_t tcb, 
     if (!root || !sticks)
         return mc_seterr(err, MC_E_INVAL, "hash stick: NULL argument");
     struct mc_hashctx *h = NULL;
-    mc_status st = mc_hashctx_new("SHA384", &h, err);
+    mc_status st = mc_hashctx_create("SHA384", &h, err);
     uint8_t base[MC_SNP_SEED_LEN], d[MC_SNP_SEED_LEN], zero[8] = {0};
     memcpy(base, root, sizeof base);
     for (int i = 0; i < NSTICKS && !st; i++) {
@@ -103,7 +103,7 @@ mc_status mc_snp_hash_sticks(const uint8_t root[MC_SNP_SEED_LEN], uint64_t tcb, 
         if (!st)
             st = mc_hashctx_final(h, sticks[i], err);
     }
-    mc_hashctx_free(h);
+    mc_hashctx_destroy(h);
     mc_wipe(base, sizeof base);
     mc_wipe(d, sizeof d);
     if (st)
@@ -122,7 +122,7 @@ static mc_status key_from_hash(const uint8_t seed[MC_SNP_SEED_LEN], const char *
     return st;
 }
 
-void mc_snp_identity_free(struct mc_snp_identity *id)
+void mc_snp_identity_destroy(struct mc_snp_identity *id)
 {
     if (!id)
         return;
@@ -150,7 +150,7 @@ static mc_status derive_root(struct mc_snp_identity *id, struct mc_error *err)
     return mc_kdf_sev(id->secret, sizeof id->secret, "memcrypt-snp-vcek-root", NULL, 0, id->root, sizeof id->root, err);
 }
 
-mc_status mc_snp_identity_new(const struct mc_snp_identity_params *p, struct mc_snp_identity **out,
+mc_status mc_snp_identity_create(const struct mc_snp_identity_params *p, struct mc_snp_identity **out,
                               struct mc_error *err)
 {
     if (!p || !out || !p->chip_secret)
@@ -196,7 +196,7 @@ mc_status mc_snp_identity_new(const struct mc_snp_identity_params *p, struct mc_
         mc_wipe(rs, sizeof rs);
     }
     if (st) {
-        mc_snp_identity_free(id);
+        mc_snp_identity_destroy(id);
         return st;
     }
     *out = id;
@@ -384,10 +384,10 @@ mc_status mc_snp_vlek_wrap(struct mc_snp_identity *chip, const uint8_t vlek_seed
         memcpy(w + VW_IV, iv, MC_GCM_IV_LEN);
     } else {
         struct mc_rng *r = NULL;
-        st = mc_rng_new(NULL, 0, &r, err);
+        st = mc_rng_create(NULL, 0, &r, err);
         if (!st)
             st = mc_rng_bytes(r, w + VW_IV, MC_GCM_IV_LEN, err);
-        mc_rng_free(r);
+        mc_rng_destroy(r);
     }
     mc_put_le64(w + VW_TCB, tcb);
     if (!st)
@@ -533,12 +533,12 @@ mc_status mc_snp_identity_export_set(struct mc_snp_identity *id, struct mc_outse
 mc_status mc_snp_identity_export(struct mc_snp_identity *id, const char *dir, uint64_t tcb, struct mc_error *err)
 {
     struct mc_outset *os = NULL;
-    mc_status st = mc_outset_new(&os, err);
+    mc_status st = mc_outset_create(&os, err);
     if (!st)
         st = mc_snp_identity_export_set(id, os, dir, tcb, err);
     if (!st)
         st = mc_outset_commit(os, err);
-    mc_outset_free(os);
+    mc_outset_destroy(os);
     return st;
 }
 
@@ -650,7 +650,7 @@ mc_status mc_snp_identity_deserialize(const uint8_t *buf, size_t len, struct mc_
         st = key_from_hash(id->vlek_sticks[NSTICKS - 1], VLEK_LABEL, &id->vlek_key, err);
     }
     if (st) {
-        mc_snp_identity_free(id);
+        mc_snp_identity_destroy(id);
         return st;
     }
     *out = id;

@@ -54,10 +54,10 @@ mc_status mc_kds_generate(struct mc_kds *k, enum mc_snp_gen g, const uint8_t *se
         struct mc_rng *rng = NULL;
         st = mc_kdf_sev(seed, seed_len, role_label[i], &ctx, 1, rseed, sizeof rseed, err);
         if (!st)
-            st = mc_rng_new(rseed, sizeof rseed, &rng, err);
+            st = mc_rng_create(rseed, sizeof rseed, &rng, err);
         if (!st)
             st = mc_rsa_generate(rng, bits, 65537, &t.key[i], err);
-        mc_rng_free(rng);
+        mc_rng_destroy(rng);
     }
     mc_wipe(rseed, sizeof rseed);
     if (!st)

@@ -75,7 +75,7 @@ static void chain_entry_clear(struct chain_entry *e)
     memset(e, 0, sizeof *e);
 }
 
-void mc_snp_verifier_free(struct mc_snp_verifier *v)
+void mc_snp_verifier_destroy(struct mc_snp_verifier *v)
 {
     if (!v)
         return;
@@ -142,7 +142,7 @@ fail:
     return st;
 }
 
-mc_status mc_snp_verifier_new(const char *roots_dir, struct mc_snp_verifier **out, struct mc_error *err)
+mc_status mc_snp_verifier_create(const char *roots_dir, struct mc_snp_verifier **out, struct mc_error *err)
 {
     if (!out)
         return mc_seterr(err, MC_E_INVAL, "no output pointer");
@@ -151,7 +151,7 @@ mc_status mc_snp_verifier_new(const char *roots_dir, struct mc_snp_verifier **ou
         return mc_seterr(err, MC_E_NOMEM, "out of memory");
     mc_status st = roots_dir ? load_test_roots(v, roots_dir, err) : MC_OK;
     if (st) {
-        mc_snp_verifier_free(v);
+        mc_snp_verifier_destroy(v);
         return st;
     }
     *out = v;
@@ -568,7 +568,7 @@ static void check_policy(const struct mc_snp_report *r, const struct mc_snp_poli
 static mc_status cache_key(const struct mc_snp_certs *c, bool vlek, uint8_t key[MC_SHA256_LEN])
 {
     struct mc_hashctx *d;
-    mc_status st0 = mc_hashctx_new("SHA256", &d, NULL);
+    mc_status st0 = mc_hashctx_create("SHA256", &d, NULL);
     if (st0)
         return st0;
     uint8_t hdr[1 + 3 * 8];
@@ -586,7 +586,7 @@ static mc_status cache_key(const struct mc_snp_certs *c, bool vlek, uint8_t key[
         st = mc_hashctx_update(d, c->ark, c->ark_len, NULL);
     if (!st)
         st = mc_hashctx_final(d, key, NULL);
-    mc_hashctx_free(d);
+    mc_hashctx_destroy(d);
     return st;
 }
 

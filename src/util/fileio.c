@@ -283,7 +283,7 @@ struct mc_outset {
     bool committed;
 };
 
-mc_status mc_outset_new(struct mc_outset **out, struct mc_error *err)
+mc_status mc_outset_create(struct mc_outset **out, struct mc_error *err)
 {
     if (!out)
         return mc_seterr(err, MC_E_INVAL, "output set: NULL argument");
@@ -765,7 +765,7 @@ mc_status mc_outset_commit(struct mc_outset *o, struct mc_error *err)
     return s;
 }
 
-void mc_outset_free(struct mc_outset *o)
+void mc_outset_destroy(struct mc_outset *o)
 {
     if (!o)
         return;
@@ -793,12 +793,12 @@ void mc_outset_free(struct mc_outset *o)
 mc_status mc_file_write_atomic(const char *path, const uint8_t *buf, size_t len, struct mc_error *err)
 {
     struct mc_outset *o = NULL;
-    mc_status s = mc_outset_new(&o, err);
+    mc_status s = mc_outset_create(&o, err);
     if (!s)
         s = mc_outset_add(o, path, buf, len, err);
     if (!s)
         s = mc_outset_commit(o, err);
-    mc_outset_free(o);
+    mc_outset_destroy(o);
     return s;
 }
 

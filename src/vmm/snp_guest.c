@@ -75,11 +75,11 @@ static void wipe_key(struct mc_snp_guest *g)
     priv_write(g, key_gpa(g), zero, 32, NULL);
 }
 
-mc_status mc_snp_guest_open(struct mc_vcpu *v, const struct mc_snp_guest_config *cfg, struct mc_snp_guest **out,
+mc_status mc_snp_guest_create(struct mc_vcpu *v, const struct mc_snp_guest_config *cfg, struct mc_snp_guest **out,
                             struct mc_error *err)
 {
     if (!v || !cfg || !out)
-        return mc_seterr(err, MC_E_INVAL, "mc_snp_guest_open needs a vCPU, a configuration and an output");
+        return mc_seterr(err, MC_E_INVAL, "mc_snp_guest_create needs a vCPU, a configuration and an output");
     *out = NULL;
     if (!v->vm->snp)
         return mc_seterr(err, MC_E_INVAL, "guest messages need an SEV-SNP guest");
@@ -115,7 +115,7 @@ mc_status mc_snp_guest_open(struct mc_vcpu *v, const struct mc_snp_guest_config 
     return MC_OK;
 }
 
-void mc_snp_guest_close(struct mc_snp_guest *g) { free(g); }
+void mc_snp_guest_destroy(struct mc_snp_guest *g) { free(g); }
 
 /* The GHCB exchange: SW_EXITCODE, EXITINFO1/2 (and RAX/RBX for the extended request) with their
  * valid bits, protocol 2, usage 0; VMGEXIT; SW_EXITINFO2 (and RBX) back. */

@@ -289,7 +289,7 @@ static int device(void)
         cfg.state_path = NULL;
     cfg.state_wait_ms = wait_ms();
     struct mc_error err = {0};
-    mc_status s = mc_sevdev_open(&cfg, &dev, &err);
+    mc_status s = mc_sevdev_create(&cfg, &dev, &err);
     if (s) {
         say("memcrypt-sev: /dev/sev: %s", err.msg);
         return s == MC_E_UNSUPPORTED || s == MC_E_NOTFOUND ? ENOENT : s == MC_E_BUSY ? EBUSY : EIO;
@@ -803,7 +803,7 @@ EXPORT ssize_t writev(int fd, const struct iovec *v, int n)
 __attribute__((destructor)) static void unload(void)
 {
     pthread_mutex_lock(&dev_lock);
-    mc_sevdev_close(dev);
+    mc_sevdev_destroy(dev);
     dev = NULL;
     pthread_mutex_unlock(&dev_lock);
 }

@@ -466,12 +466,12 @@ static int run_export(const struct mc_cli_cmd *cmd, int argc, char **argv)
     struct mc_sev_identity_params p = {(uint8_t)maj, (uint8_t)min, (uint8_t)build, (unsigned)bits};
     struct mc_cli_progress pr;
     mc_cli_progress_begin(&pr, argv[0], "making the emulated chip's keys (RSA ARK and ASK, P-384 CEK, OCA, PEK, PDH)");
-    mc_status st = mc_rng_new((const uint8_t *)seed, seed ? strlen(seed) : 0, &rng, &e);
+    mc_status st = mc_rng_create((const uint8_t *)seed, seed ? strlen(seed) : 0, &rng, &e);
     if (st == MC_OK)
-        st = mc_sev_identity_new(rng, &p, &id, &e);
+        st = mc_sev_identity_create(rng, &p, &id, &e);
     mc_cli_progress_end(&pr);
     if (st != MC_OK) {
-        mc_rng_free(rng);
+        mc_rng_destroy(rng);
         return mc_cli_fail(argv[0], &e);
     }
     static const char *const names[6] = {"ark.cert", "ask.cert", "cek.cert", "oca.cert", "pek.cert", "pdh.cert"};
@@ -479,7 +479,7 @@ static int run_export(const struct mc_cli_cmd *cmd, int argc, char **argv)
                                                  MC_SEV_ID_OCA, MC_SEV_ID_PEK, MC_SEV_ID_PDH};
     int rc = MC_EXIT_OK;
     struct mc_outset *os = NULL; /* the certificates and the --state file: all or none */
-    if (mc_outset_new(&os, &e) != MC_OK || mc_outset_dir(os, dir, MC_CLI_DIR_MODE, &e) != MC_OK)
+    if (mc_outset_create(&os, &e) != MC_OK || mc_outset_dir(os, dir, MC_CLI_DIR_MODE, &e) != MC_OK)
         rc = mc_cli_fail(argv[0], &e);
     for (int i = 0; i < 6 && rc == MC_EXIT_OK; i++) {
         uint8_t buf[MC_AMD_CERT_MAX_LEN > MC_SEV_CERT_LEN ? MC_AMD_CERT_MAX_LEN : MC_SEV_CERT_LEN];
@@ -500,14 +500,14 @@ static int run_export(const struct mc_cli_cmd *cmd, int argc, char **argv)
     }
     if (rc == MC_EXIT_OK && mc_outset_commit(os, &e) != MC_OK)
         rc = mc_cli_fail(argv[0], &e);
-    mc_outset_free(os);
+    mc_outset_destroy(os);
     if (rc == MC_EXIT_OK)
         printf("wrote ark.cert ask.cert cek.cert oca.cert pek.cert pdh.cert to %s\n"
                "note: ARK/ASK are memcrypt's EMULATED AMD root (KEY_ID \"MEMCRYPT-EMU-ARK\"/\"-ASK\"); "
                "`memcrypt certs verify` accepts them only with --allow-emulated-root\n",
                dir);
-    mc_sev_identity_free(id);
-    mc_rng_free(rng);
+    mc_sev_identity_destroy(id);
+    mc_rng_destroy(rng);
     return rc;
 }
 

@@ -202,7 +202,7 @@ static mc_status guest_up(struct cdemo *d, struct peer *p, const uint8_t *image,
     struct mc_snp_guest_config gc = {.secrets_gpa = G_SECRETS, .ghcb_gpa = G_GHCB, .req_gpa = G_REQ, .rsp_gpa = G_RSP,
                                      .vmpck = 0};
     if (!st)
-        st = mc_snp_guest_open(p->v, &gc, &p->g, e);
+        st = mc_snp_guest_create(p->v, &gc, &p->g, e);
     /* MSG_KEY_REQ: the VCEK-rooted key mixed with the guest's MEASUREMENT and POLICY. */
     struct mc_snp_key_req kq = {.root_key_select = 0, .guest_field_select = MC_SNP_GFS_MEASUREMENT | MC_SNP_GFS_POLICY};
     uint32_t status = 0;
@@ -215,7 +215,7 @@ static mc_status guest_up(struct cdemo *d, struct peer *p, const uint8_t *image,
 
 static void peer_down(struct peer *p)
 {
-    mc_snp_guest_close(p->g);
+    mc_snp_guest_destroy(p->g);
     mc_vm_destroy(p->vm);
     mc_wipe(p->key, sizeof p->key);
 }

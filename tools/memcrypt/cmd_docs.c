@@ -309,14 +309,14 @@ static int run_man(const struct mc_cli_cmd *cmd, int argc, char **argv)
         if (a.npos)
             return mc_cli_usage_error(argv[0], "--out-dir writes every page; give no GROUP");
         struct write_ctx w = {.dir = a.out_dir};
-        w.st = mc_outset_new(&w.os, &w.err);
+        w.st = mc_outset_create(&w.os, &w.err);
         if (!w.st)
             w.st = mc_outset_dir(w.os, a.out_dir, MC_CLI_DIR_MODE, &w.err);
         add_page(&w, NULL, "memcrypt.1");
         each_group(write_one, &w);
         if (!w.st)
             w.st = mc_outset_commit(w.os, &w.err);
-        mc_outset_free(w.os);
+        mc_outset_destroy(w.os);
         return w.st ? mc_cli_fail(argv[0], &w.err) : MC_EXIT_OK;
     }
     if (a.npos && !group_exists(a.pos[0]))
@@ -461,14 +461,14 @@ static int run_completion(const struct mc_cli_cmd *cmd, int argc, char **argv)
         return MC_EXIT_OK;
     struct mc_error e;
     struct mc_outset *os = NULL;
-    mc_status st = fclose(o) != 0 ? mc_seterr(&e, MC_E_NOMEM, "out of memory") : mc_outset_new(&os, &e);
+    mc_status st = fclose(o) != 0 ? mc_seterr(&e, MC_E_NOMEM, "out of memory") : mc_outset_create(&os, &e);
     if (!st)
         st = mc_outset_dir(os, a.out_dir, MC_CLI_DIR_MODE, &e);
     if (!st)
         st = mc_outset_add_in(os, a.out_dir, "memcrypt", (const uint8_t *)buf, len, &e);
     if (!st)
         st = mc_outset_commit(os, &e);
-    mc_outset_free(os);
+    mc_outset_destroy(os);
     free(buf);
     return st ? mc_cli_fail(argv[0], &e) : MC_EXIT_OK;
 }

@@ -128,7 +128,7 @@ static int run_exec(const struct mc_cli_cmd *cmd, int argc, char **argv)
         struct mc_sevdev_config cfg = {.platform = platform, .state_path = path,
                                        .state_wait_ms = mc_cli_state_wait_ms()};
         struct mc_sevdev *d;
-        mc_status s = mc_sevdev_open(&cfg, &d, &err);
+        mc_status s = mc_sevdev_create(&cfg, &d, &err);
         if (s) {
             if (tmpdir[0])
                 rmdir(tmpdir);
@@ -136,7 +136,7 @@ static int run_exec(const struct mc_cli_cmd *cmd, int argc, char **argv)
                 return mc_cli_usage_error(argv[0], "%s", err.msg);
             return mc_cli_fail(argv[0], &err);
         }
-        mc_sevdev_close(d);
+        mc_sevdev_destroy(d);
     }
 
     const char *old = getenv("LD_PRELOAD");

@@ -209,14 +209,14 @@ static int run_report(const struct mc_cli_cmd *cmd, int argc, char **argv)
     o.tcb_spec = tcb; /* parsed in the layout of the key folder's certificate */
     uint8_t rep[MC_SNP_REPORT_SIZE];
     struct mc_outset *os = NULL; /* the report and the expired certificate: both or neither */
-    mc_status st = mc_outset_new(&os, &err);
+    mc_status st = mc_outset_create(&os, &err);
     o.outputs = os;
     if (st || mc_snp_fixture_make_report(&o, rep, &err) || mc_outset_add(os, out, rep, sizeof rep, &err) ||
         mc_outset_commit(os, &err)) {
-        mc_outset_free(os);
+        mc_outset_destroy(os);
         return mc_cli_fail(argv[0], &err);
     }
-    mc_outset_free(os);
+    mc_outset_destroy(os);
     static const char *const negn[] = {"none", "wrong-hwid", "expired", "bad-signature", "tcb-mismatch"};
     if (json) {
         struct mc_json j;

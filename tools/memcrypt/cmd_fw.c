@@ -278,12 +278,12 @@ static int run_pdh_export(const struct mc_cli_cmd *cmd, int argc, char **argv)
         return finish(&c, argv[0], 1);
     static const char *const names[] = {"pek.cert", "oca.cert", "cek.cert"};
     struct mc_outset *os = NULL; /* all four or none */
-    int bad = mc_outset_new(&os, &c.err) || mc_outset_dir(os, c.pos[0], MC_CLI_DIR_MODE, &c.err) ||
+    int bad = mc_outset_create(&os, &c.err) || mc_outset_dir(os, c.pos[0], MC_CLI_DIR_MODE, &c.err) ||
               mc_outset_add_in(os, c.pos[0], "pdh.cert", pdh, sizeof pdh, &c.err);
     for (int i = 0; i < 3 && !bad; i++)
         bad = mc_outset_add_in(os, c.pos[0], names[i], chain + i * MC_SEV_CERT_LEN, MC_SEV_CERT_LEN, &c.err);
     bad = bad || mc_outset_commit(os, &c.err);
-    mc_outset_free(os);
+    mc_outset_destroy(os);
     if (bad)
         return finish(&c, argv[0], 1);
     quiet(&c);

@@ -175,10 +175,10 @@ static int run_build(const struct mc_cli_cmd *cmd, int argc, char **argv)
     }
     struct mc_outset *os = NULL; /* the block and the auth structure: both or neither */
     if (rc < 0 && (out_block || out_auth) &&
-        (mc_outset_new(&os, &e) != MC_OK || (out_block && mc_outset_add(os, out_block, block, sizeof block, &e)) ||
+        (mc_outset_create(&os, &e) != MC_OK || (out_block && mc_outset_add(os, out_block, block, sizeof block, &e)) ||
          (out_auth && mc_outset_add(os, out_auth, auth, sizeof auth, &e)) || mc_outset_commit(os, &e) != MC_OK))
         rc = mc_cli_fail(argv[0], &e);
-    mc_outset_free(os);
+    mc_outset_destroy(os);
     if (rc < 0) {
         char ld[97], ikd[97], akd[97];
         mc_hex_encode(blk.ld, 48, ld);

@@ -241,7 +241,7 @@ static int run_batch(const struct mc_cli_cmd *cmd, const char *path, const char 
         return mc_cli_error(path, MC_EXIT_ERROR, "--batch %s: %s", file, strerror(errno));
     struct mc_measure_memo *memo = NULL;
     struct mc_error e;
-    if (mc_measure_memo_new(&memo, &e) != MC_OK) {
+    if (mc_measure_memo_create(&memo, &e) != MC_OK) {
         if (f != stdin)
             fclose(f);
         return mc_cli_fail(path, &e);
@@ -295,7 +295,7 @@ static int run_batch(const struct mc_cli_cmd *cmd, const char *path, const char 
     free(line);
     if (f != stdin)
         fclose(f);
-    mc_measure_memo_free(memo);
+    mc_measure_memo_destroy(memo);
     if (json)
         mc_json_finish(&j);
     fflush(stdout);
@@ -328,14 +328,14 @@ static int run_measure(const struct mc_cli_cmd *cmd, int argc, char **argv)
     uint8_t d[MC_MEASURE_MAX_DIGEST];
     size_t n;
     struct mc_error e;
-    mc_status st = req.dump_vmsa ? mc_outset_new(&ctx.dump, &e) : MC_OK;
+    mc_status st = req.dump_vmsa ? mc_outset_create(&ctx.dump, &e) : MC_OK;
     if (st == MC_OK && req.dump_dir)
         st = mc_outset_dir(ctx.dump, req.dump_dir, MC_CLI_DIR_MODE, &e);
     if (st == MC_OK)
         st = mc_measure(&req.in, d, &n, &e);
     if (st == MC_OK && ctx.dump_st == MC_OK && ctx.dump)
         ctx.dump_st = mc_outset_commit(ctx.dump, &ctx.dump_err);
-    mc_outset_free(ctx.dump);
+    mc_outset_destroy(ctx.dump);
     if (st == MC_OK && ctx.dump_st != MC_OK) {
         st = ctx.dump_st;
         e = ctx.dump_err;

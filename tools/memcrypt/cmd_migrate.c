@@ -88,7 +88,7 @@ static mc_status guest_read_all(struct mc_vm *vm, const struct mc_guest_file_inf
                                 uint8_t (*pages)[32], struct mc_error *e)
 {
     struct mc_hashctx *d;
-    mc_status s = mc_hashctx_new("SHA256", &d, e);
+    mc_status s = mc_hashctx_create("SHA256", &d, e);
     if (s)
         return s;
     uint8_t page[4096];
@@ -103,7 +103,7 @@ static mc_status guest_read_all(struct mc_vm *vm, const struct mc_guest_file_inf
     }
     if (!s)
         s = mc_hashctx_final(d, digest, e);
-    mc_hashctx_free(d);
+    mc_hashctx_destroy(d);
     mc_wipe(page, sizeof page);
     return s;
 }

@@ -33,8 +33,8 @@ static int write_file(struct mc_outset *os, const char *dir, const char *name, c
 static struct mc_outset *out_begin(const char *dir, struct mc_error *e)
 {
     struct mc_outset *os = NULL;
-    if (mc_outset_new(&os, e) != MC_OK || mc_outset_dir(os, dir, MC_CLI_KEY_DIR_MODE, e) != MC_OK) {
-        mc_outset_free(os);
+    if (mc_outset_create(&os, e) != MC_OK || mc_outset_dir(os, dir, MC_CLI_KEY_DIR_MODE, e) != MC_OK) {
+        mc_outset_destroy(os);
         return NULL;
     }
     return os;
@@ -43,7 +43,7 @@ static struct mc_outset *out_begin(const char *dir, struct mc_error *e)
 static int out_commit(struct mc_outset *os, struct mc_error *e)
 {
     int bad = mc_outset_commit(os, e) != MC_OK;
-    mc_outset_free(os);
+    mc_outset_destroy(os);
     return bad ? -1 : 0;
 }
 
@@ -326,10 +326,10 @@ static int run_session(const struct mc_cli_cmd *cmd, int argc, char **argv)
     }
     struct mc_sev_tks tks;
     struct mc_rng *rng = NULL;
-    if (mc_rng_new((const uint8_t *)seed, seed ? strlen(seed) : 0, &rng, &e) != MC_OK)
+    if (mc_rng_create((const uint8_t *)seed, seed ? strlen(seed) : 0, &rng, &e) != MC_OK)
         return mc_cli_fail(argv[0], &e);
     mc_status rc = mc_sev_owner_session(rng, pdh, sizeof pdh, policy, godh, sess, &tks, &e);
-    mc_rng_free(rng);
+    mc_rng_destroy(rng);
     if (rc != MC_OK)
         return mc_cli_fail(argv[0], &e);
     memcpy(tk, tks.tek, 16);
@@ -342,7 +342,7 @@ static int run_session(const struct mc_cli_cmd *cmd, int argc, char **argv)
               write_file(os, dir, "tek.bin", tks.tek, 16, &e) || write_file(os, dir, "tik.bin", tks.tik, 16, &e) ||
               write_file(os, dir, "tk.bin", tk, 32, &e);
     if (bad)
-        mc_outset_free(os);
+        mc_outset_destroy(os);
     else
         bad = out_commit(os, &e);
     mc_wipe(&tks, sizeof tks);
@@ -790,21 +790,21 @@ static int run_package_secret(const struct mc_cli_cmd *cmd, int argc, char **arg
     struct mc_rng *rng = NULL;
     uint8_t hdr[MC_SEV_SECRET_HDR_LEN];
     struct mc_sev_secret_hdr h;
-    if (mc_rng_new((const uint8_t *)seed, seed ? strlen(seed) : 0, &rng, &e) != MC_OK ||
+    if (mc_rng_create((const uint8_t *)seed, seed ? strlen(seed) : 0, &rng, &e) != MC_OK ||
         (!iv_arg && mc_rng_bytes(rng, iv, sizeof iv, &e) != MC_OK) ||
         mc_sev_secret_seal(&tks, api17, iv, plain, plen, api17 ? m : NULL, &h, trans, &e) != MC_OK) {
-        mc_rng_free(rng);
+        mc_rng_destroy(rng);
         rc = mc_cli_fail(argv[0], &e);
         goto out;
     }
-    mc_rng_free(rng);
+    mc_rng_destroy(rng);
     mc_sev_secret_hdr_encode(&h, hdr);
     struct mc_outset *os = out_begin(dir, &e);
     if (!os || write_file(os, dir, "secret_header.bin", hdr, sizeof hdr, &e) ||
         write_b64(os, dir, "secret_header.b64", hdr, sizeof hdr, &e) ||
         write_file(os, dir, "secret_payload.bin", trans, plen, &e) ||
         write_b64(os, dir, "secret_payload.b64", trans, plen, &e)) {
-        mc_outset_free(os);
+        mc_outset_destroy(os);
         rc = mc_cli_fail(argv[0], &e);
         goto out;
     }
@@ -894,7 +894,7 @@ static int run_sign_pek(const struct mc_cli_cmd *cmd, int argc, char **argv)
     struct mc_outset *os = out_begin(dir, &e);
     if (!os || write_file(os, dir, "pek.cert", pek, sizeof pek, &e) ||
         write_file(os, dir, "oca.cert", oca, sizeof oca, &e)) {
-        mc_outset_free(os);
+        mc_outset_destroy(os);
         return mc_cli_fail(argv[0], &e);
     }
     if (out_commit(os, &e))

@@ -476,7 +476,7 @@ static int run_verify(const struct mc_cli_cmd *cmd, int argc, char **argv)
         given.ark = ba.p;
         given.ark_len = ba.n;
     }
-    if (mc_snp_verifier_new(roots, &ver, &err)) {
+    if (mc_snp_verifier_create(roots, &ver, &err)) {
         ret = mc_cli_fail(argv[0], &err);
         goto out;
     }
@@ -590,7 +590,7 @@ static int run_verify(const struct mc_cli_cmd *cmd, int argc, char **argv)
 out_rc:
     ret = rc;
 out:
-    mc_snp_verifier_free(ver);
+    mc_snp_verifier_destroy(ver);
     free(bv.p);
     free(bk.p);
     free(ba.p);

@@ -66,7 +66,7 @@ static mc_status on_measured(void *vctx, const struct mc_run_report *r, uint8_t 
     if (c->out_dir) {
         char b64[80], num[32];
         struct mc_outset *os = NULL;
-        mc_status st = mc_outset_new(&os, err);
+        mc_status st = mc_outset_create(&os, err);
         if (!st)
             st = mc_outset_dir(os, c->out_dir, MC_CLI_DIR_MODE, err);
         /* SEV-ES: the VMSA pages as measured, for virt-qemu-sev-validate --vmsa-cpu0/--vmsa-cpu1. */
@@ -93,7 +93,7 @@ static mc_status on_measured(void *vctx, const struct mc_run_report *r, uint8_t 
             st = write_text(os, c->out_dir, "policy", num, err);
         if (!st)
             st = mc_outset_commit(os, err);
-        mc_outset_free(os);
+        mc_outset_destroy(os);
         if (st)
             return st;
     }
