@@ -99,16 +99,41 @@ MC_API mc_status mc_migrate(struct mc_board *src, struct mc_vm **vm, struct mc_b
  * platform's own PDH) and the stream kept; restoring is receiving it (RECEIVE_START with the
  * platform's PDH as the sender's), so only the chip that saved it can open it and the file holds
  * ciphertext only. The file ("MCSEVGST", every integer little-endian):
- *   00 magic "MCSEVGST" · 08 u32 version (1) · 0C u32 kind (1 SEV, 2 SEV-ES; SNP will take a
- *   kind of its own and its own payload) · 10 u32 header length (0x80 + 16 x shared ranges) ·
- *   14 u32 shared ranges (at most 64) · 18 u64 stream length · 20 platform name [32, NUL padded]
- *   · 40 GET_ID of the chip [64] · 80 shared ranges {u64 GPA, u64 length} · the MCSEVMIG stream.
+ *   00 magic "MCSEVGST" · 08 u32 version (1) · 0C u32 kind (1 SEV, 2 SEV-ES, 3 SEV-SNP) · 10 u32
+ *   header length (0x80 + 16 x shared ranges) · 14 u32 shared ranges (at most 64) · 18 u64
+ *   payload length · 20 platform name [32, NUL padded] · 40 GET_ID of the chip [64] · 80 shared
+ *   ranges {u64 GPA, u64 length} · the payload: for kinds 1 and 2 the MCSEVMIG stream.
+ * SEV-SNP (kind 3) has no SEND_*: the payload is what a hibernating platform keeps, the firmware's
+ * export (memcrypt/psp.h "SEV-SNP guest hibernation"), every integer little-endian:
+ *   00 magic "MCSNPHIB" · 08 u32 version (1) · 0C u32 vCPUs (1..64) · 10 u64 guest memory bytes
+ *   · 18 u64 SNP guest policy · 20 u64 private page records (the firmware's) · 28 u64 shared page
+ *   records · 30 u64 VMSA mask (bit n: vCPU n has a VMSA page) · 38 u64 page-table pool GPA · 40
+ *   u64 its length · 48 u64 its next free offset · 50 u32 sealed context length (0x400) · 54..80
+ *   zero · 80 the sealed guest context [0x400]: IV [12], AES-256-GCM ciphertext [0x3E0], tag [16],
+ *   zero; key derived from the chip secret (SEV KDF, label "memcrypt-snp-hibernate", context the
+ *   platform name), additional data the 0x80 bytes above with 20..30 zeroed; it holds the context
+ *   (policy, launch digest, VMPCKs and their message sequence numbers, VEK, VMRK, TCB, ID-block
+ *   data and key digests, HOST_DATA, GOSVW, REPORT_ID), the SHA-384 of the private records, their
+ *   count and the RAM's old host address · 480 records of 0x1020 bytes, the private ones first:
+ *   00 u32 type (1 private page, 2 VMSA page, 3 shared page) · 04 u32 vCPU (VMSA) · 08 u64 GPA
+ *   (private, shared: in guest RAM; VMSA: its RMP GPA) · 10 u64 the frame's old host address (0
+ *   for shared) · 18 u32 flags (bit 0 Validated) · 1C VMPL0..3 permission masks [4] · 20 the
+ *   frame [4096]: private and VMSA pages as DRAM held them (ciphertext under the guest's key,
+ *   re-encrypted by the firmware from the old host address to the new one on restore), shared
+ *   pages (ever written, not all zero) as the hypervisor reads them.
+ * Only the chip that saved it opens the sealed context (another chip: MC_E_VERIFY); a change to
+ * any private record or the header is MC_E_VERIFY; the restored guest keeps its ASID-independent
+ * state (measurement, VMPCKs, sequence numbers) and continues where it stopped.
  * Everything is checked on loading (hostile input): MC_E_FORMAT with a sentence; a file saved on
  * another chip: MC_E_VERIFY naming it. */
 #define MC_GUEST_FILE_MAGIC "MCSEVGST"
 #define MC_GUEST_FILE_VERSION 1u
 #define MC_GUEST_FILE_HDR 0x80u
 #define MC_GUEST_FILE_MAX_SHARED 64u
+#define MC_GUEST_KIND_SNP 3u
+#define MC_GUEST_SNP_HDR 0x80u
+#define MC_GUEST_SNP_SEALED 0x400u
+#define MC_GUEST_SNP_REC 0x1020u
 struct mc_guest_file_info {
     uint32_t kind;
     char platform[32];
@@ -116,7 +141,7 @@ struct mc_guest_file_info {
     uint64_t shared[MC_GUEST_FILE_MAX_SHARED][2];
     size_t nshared;
     uint64_t mem_size;
-    uint32_t vcpus, policy;
+    uint32_t vcpus, policy; /* policy: the SEV policy, or the SNP policy's low 32 bits */
 };
 /* Save *vm (RUNNING on b) into *file (malloc'd, *len bytes); the guest leaves b (*vm = NULL). On
  * failure the guest keeps running. o->shared names the guest's shared pages. */

@@ -216,6 +216,44 @@ MC_API struct mc_snp_identity *mc_psp_snp_identity(struct mc_psp *psp, struct mc
  * ASID tables, persistent state). Equal digests = unchanged state. For tests. */
 MC_API mc_status mc_psp_snapshot(const struct mc_psp *psp, uint8_t digest[32], struct mc_error *err);
 
+/* ---- SEV-SNP guest hibernation (memcrypt's own: the SNP ABI has no command for it) -----------
+ * What a platform that hibernates with SNP guests running would need its firmware for, used by
+ * mc_guest_save / mc_guest_restore (memcrypt/migrate.h, kind 3). Export: the firmware opens the
+ * guest's context (RUNNING), reads every RMP entry of guest RAM and of the vCPUs' VMSA pages and
+ * hands out, for each page assigned to the guest's ASID, a record (MC_PSP_HIB_REC bytes: header
+ * and the frame's ciphertext as DRAM holds it), and a sealed blob (MC_PSP_HIB_SEALED bytes):
+ * AES-256-GCM under a key derived from the chip secret (SEV KDF, label "memcrypt-snp-hibernate"),
+ * a random IV, the caller's header bytes as additional data, over the context (policy, launch
+ * digest, VMPCKs and their sequence numbers, VEK, TCB, ID-block data, HOST_DATA, ...), the
+ * SHA-384 of all records, their count and the RAM's old address. Only this chip opens it; the
+ * hypervisor's file holds no plaintext.
+ * Import (on the same chip, SNP initialised): the sealed blob must open (MC_E_VERIFY otherwise:
+ * another chip, or altered), the records must hash to its digest (MC_E_VERIFY) and be well formed
+ * (MC_E_FORMAT), every target page must be a Hypervisor page, the context page a Firmware page and
+ * the ASID a clean, free SNP ASID (MC_E_FIRMWARE: DF_FLUSH_REQUIRED, ASID_OWNED, INVALID_ASID,
+ * INVALID_PAGE_STATE in err->fw_status and *fw_status) — all checked before anything changes.
+ * Then the key is bound to the new ASID, every frame is re-encrypted from its old address to the
+ * new one (the engine's tweak is the physical address), its RMP entry written (assigned, ASID,
+ * GPA, Validated, VMSA, VMPL permissions), and the context sealed into the Context page, RUNNING. */
+#define MC_PSP_HIB_SEALED 0x400u
+#define MC_PSP_HIB_REC_HDR 0x20u
+#define MC_PSP_HIB_REC (MC_PSP_HIB_REC_HDR + 4096u)
+enum mc_psp_hib_rec { MC_PSP_HIB_PRIVATE = 1, MC_PSP_HIB_VMSA = 2, MC_PSP_HIB_SHARED = 3 };
+struct mc_psp_hib_guest {
+    uint64_t gctx_pa;        /* export: the guest's Context page; import: a Firmware page */
+    uint64_t mem_spa, mem_size; /* guest RAM (host physical, GPA 0 at mem_spa) */
+    uint64_t vmsa_spa[64];   /* vCPU i's VMSA page (0: none) */
+    unsigned nvcpu;
+    uint32_t asid;           /* import: the ASID to bind */
+};
+typedef mc_status (*mc_psp_hib_sink)(void *ctx, const void *buf, size_t len, struct mc_error *err);
+MC_API mc_status mc_psp_snp_hib_export(struct mc_psp *psp, const struct mc_psp_hib_guest *g, const uint8_t *aad,
+                                       size_t aad_len, mc_psp_hib_sink w, void *wctx, uint64_t *nrec,
+                                       uint8_t sealed[MC_PSP_HIB_SEALED], struct mc_error *err);
+MC_API mc_status mc_psp_snp_hib_import(struct mc_psp *psp, const struct mc_psp_hib_guest *g, const uint8_t *aad,
+                                       size_t aad_len, const uint8_t sealed[MC_PSP_HIB_SEALED], const uint8_t *recs,
+                                       uint64_t nrec, uint32_t *fw_status, struct mc_error *err);
+
 MC_END_DECLS
 
 #endif

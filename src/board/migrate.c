@@ -10,7 +10,12 @@
 #include <memcrypt/sev_api.h>
 #include <memcrypt/sev_identity.h>
 
+#include <memcrypt/dram.h>
+#include <memcrypt/psp.h>
+#include <memcrypt/rmp.h>
+
 #include "crypto/crypto.h"
+#include "vmm/vmm_host.h"
 
 #define PAGE 4096ull
 #define O_VERSION 0x08
@@ -645,6 +650,247 @@ static mc_status chip_id(struct mc_board *b, uint8_t id[64], struct mc_error *er
     return x ? mc_sev_identity_get_id(x, id, err) : MC_E_STATE;
 }
 
+
+/* ---- saved SEV-SNP guests (kind 3): the firmware's hibernation export and import ------------- */
+
+#define SNP_MAGIC "MCSNPHIB"
+#define SNP_VERSION 1u
+enum { S_VCPUS = 0x0C, S_MEM = 0x10, S_POLICY = 0x18, S_NFW = 0x20, S_NSHARED = 0x28, S_VMSA_MASK = 0x30,
+       S_PT_GPA = 0x38, S_PT_LEN = 0x40, S_PT_NEXT = 0x48, S_SEALED_LEN = 0x50, S_END = 0x54 };
+_Static_assert(S_END <= MC_GUEST_SNP_HDR, "the SNP payload header");
+_Static_assert(MC_GUEST_SNP_REC == MC_PSP_HIB_REC, "a saved SNP page record is the firmware's");
+_Static_assert(MC_GUEST_SNP_SEALED == MC_PSP_HIB_SEALED, "the sealed context is the firmware's");
+
+/* The chip authenticates the payload header with the record counts zeroed: the firmware's count is
+ * inside the sealed context, the shared pages are the hypervisor's own. */
+static void snp_aad(const uint8_t *ph, uint8_t aad[MC_GUEST_SNP_HDR])
+{
+    memcpy(aad, ph, MC_GUEST_SNP_HDR);
+    memset(aad + S_NFW, 0, 16);
+}
+
+static mc_status snp_save(struct mc_board *b, struct mc_vm **vm, const struct mc_migrate_opts *o, uint8_t **file,
+                          size_t *len, struct mc_error *err)
+{
+    struct mc_psp *psp = mc_board_psp(b);
+    struct mc_rmp *rmp = mc_board_rmp(b);
+    struct mc_vm *v = *vm;
+    unsigned nv = mc_vm_vcpus(v);
+    uint32_t hlen = MC_GUEST_FILE_HDR + 16 * (uint32_t)o->nshared;
+    struct mc_migrate_buf buf = {0};
+    static const uint8_t room[MC_GUEST_FILE_HDR + 16 * MC_GUEST_FILE_MAX_SHARED + MC_GUEST_SNP_HDR + MC_GUEST_SNP_SEALED];
+    uint8_t h[MC_GUEST_FILE_HDR] = {0}, ph[MC_GUEST_SNP_HDR] = {0}, aad[MC_GUEST_SNP_HDR];
+    uint8_t sealed[MC_GUEST_SNP_SEALED];
+    struct mc_psp_hib_guest g = {.gctx_pa = mc_vm_snp_gctx(v), .mem_spa = mc_vm_mem_spa(v), .mem_size = mc_vm_mem_size(v),
+                                 .nvcpu = nv};
+    uint64_t mask = 0, nfw = 0, nsh = 0;
+    for (unsigned i = 0; i < nv; i++)
+        if ((g.vmsa_spa[i] = mc_vm_snp_vmsa(v, i)))
+            mask |= 1ull << i;
+    struct mc_vm_guest_state gs;
+    mc_vm_get_guest_state(v, &gs);
+    memcpy(ph, SNP_MAGIC, 8);
+    mc_put_le32(ph + 0x08, SNP_VERSION);
+    mc_put_le32(ph + S_VCPUS, nv);
+    mc_put_le64(ph + S_MEM, g.mem_size);
+    mc_put_le64(ph + S_POLICY, vmm_snp_vm_policy(v));
+    mc_put_le64(ph + S_VMSA_MASK, mask);
+    mc_put_le64(ph + S_PT_GPA, gs.pt_pool_gpa);
+    mc_put_le64(ph + S_PT_LEN, gs.pt_pool_len);
+    mc_put_le64(ph + S_PT_NEXT, gs.pt_next);
+    mc_put_le32(ph + S_SEALED_LEN, MC_GUEST_SNP_SEALED);
+    snp_aad(ph, aad);
+    mc_status s = psp && rmp ? MC_OK : mc_seterr(err, MC_E_INVAL, "the board has no SNP firmware");
+    if (!s)
+        s = mc_migrate_buf_write(&buf, room, hlen + MC_GUEST_SNP_HDR + MC_GUEST_SNP_SEALED, err);
+    if (!s)
+        s = chip_id(b, h + 0x40, err);
+    if (!s) /* the vCPUs leave the guest, the caches are written back: DRAM holds the guest */
+        s = vmm_snp_vm_quiesce(v, err);
+    if (!s)
+        s = mc_board_wbinvd(b, err);
+    if (!s)
+        s = mc_psp_snp_hib_export(psp, &g, aad, sizeof aad, mc_migrate_buf_write, &buf, &nfw, sealed, err);
+    /* Shared pages: what the hypervisor sees of guest RAM outside the private pages, for the frames
+     * that were ever written. */
+    uint8_t *page = s ? NULL : malloc(MC_GUEST_SNP_REC);
+    if (!s && !page)
+        s = mc_seterr(err, MC_E_NOMEM, "out of memory");
+    struct mc_dram *d = mc_machine_dram(mc_board_machine(b));
+    for (uint64_t off = 0; !s && off < g.mem_size; off += PAGE) {
+        struct mc_rmp_entry e;
+        enum mc_rmp_page_state ps;
+        if (!mc_dram_frame(d, (g.mem_spa + off) / PAGE, false))
+            continue;
+        if ((s = mc_rmp_fw_read(rmp, g.mem_spa + off, &e, &ps, err)))
+            break;
+        if (e.assigned)
+            continue;
+        memset(page, 0, MC_PSP_HIB_REC_HDR);
+        if ((s = mc_vm_host_read(v, off, page + MC_PSP_HIB_REC_HDR, PAGE, err)))
+            break;
+        bool zero = true;
+        for (size_t i = 0; zero && i < PAGE; i++)
+            zero = page[MC_PSP_HIB_REC_HDR + i] == 0;
+        if (zero)
+            continue;
+        mc_put_le32(page, MC_PSP_HIB_SHARED);
+        mc_put_le64(page + 8, off);
+        s = mc_migrate_buf_write(&buf, page, MC_GUEST_SNP_REC, err);
+        nsh++;
+    }
+    free(page);
+    if (s) {
+        mc_migrate_buf_free(&buf);
+        return s;
+    }
+    mc_put_le64(ph + S_NFW, nfw);
+    mc_put_le64(ph + S_NSHARED, nsh);
+    memcpy(h, MC_GUEST_FILE_MAGIC, 8);
+    mc_put_le32(h + 0x08, MC_GUEST_FILE_VERSION);
+    mc_put_le32(h + 0x0C, MC_GUEST_KIND_SNP);
+    mc_put_le32(h + 0x10, hlen);
+    mc_put_le32(h + 0x14, (uint32_t)o->nshared);
+    mc_put_le64(h + 0x18, buf.len - hlen);
+    const char *pn = mc_board_profile(b)->name;
+    memcpy(h + 0x20, pn, strlen(pn) < 31 ? strlen(pn) : 31);
+    memcpy(buf.data, h, sizeof h);
+    for (size_t i = 0; i < o->nshared; i++) {
+        mc_put_le64(buf.data + MC_GUEST_FILE_HDR + 16 * i, o->shared[i][0]);
+        mc_put_le64(buf.data + MC_GUEST_FILE_HDR + 16 * i + 8, o->shared[i][1]);
+    }
+    memcpy(buf.data + hlen, ph, sizeof ph);
+    memcpy(buf.data + hlen + MC_GUEST_SNP_HDR, sealed, sizeof sealed);
+    mc_vm_destroy(v); /* the guest leaves the board: DECOMMISSION, its pages given back */
+    *vm = NULL;
+    *file = buf.data;
+    *len = buf.len;
+    return MC_OK;
+}
+
+/* The SNP payload (at p, n bytes) checked without a board. */
+static mc_status snp_payload_check(const uint8_t *p, size_t n, struct mc_guest_file_info *info, struct mc_error *err)
+{
+    if (n < MC_GUEST_SNP_HDR + MC_GUEST_SNP_SEALED || memcmp(p, SNP_MAGIC, 8) != 0)
+        return mc_seterr(err, MC_E_FORMAT, "the saved SNP guest's payload is not an SNP hibernation image (magic)");
+    if (mc_le32(p + 0x08) != SNP_VERSION)
+        return mc_seterr(err, MC_E_FORMAT, "the saved SNP guest's payload is version %u; this memcrypt reads version %u",
+                         mc_le32(p + 0x08), SNP_VERSION);
+    uint32_t nv = mc_le32(p + S_VCPUS);
+    uint64_t mem = mc_le64(p + S_MEM), mask = mc_le64(p + S_VMSA_MASK), nfw = mc_le64(p + S_NFW),
+             nsh = mc_le64(p + S_NSHARED);
+    if (nv == 0 || nv > 64)
+        return mc_seterr(err, MC_E_FORMAT, "the saved SNP guest's vCPU count %u is outside 1..64", nv);
+    if (mem == 0 || (mem & ((2ull << 20) - 1)) || mem > MAX_MEM)
+        return mc_seterr(err, MC_E_FORMAT, "the saved SNP guest's memory size is not a multiple of 2 MiB up to 1 TiB");
+    if (nv < 64 && (mask >> nv))
+        return mc_seterr(err, MC_E_FORMAT, "the saved SNP guest names VMSA pages of vCPUs it does not have");
+    if (mc_le32(p + S_SEALED_LEN) != MC_GUEST_SNP_SEALED)
+        return mc_seterr(err, MC_E_FORMAT, "the saved SNP guest's sealed context is not %u bytes", MC_GUEST_SNP_SEALED);
+    for (size_t i = S_END; i < MC_GUEST_SNP_HDR; i++)
+        if (p[i])
+            return mc_seterr(err, MC_E_FORMAT, "the saved SNP guest's reserved header bytes are not zero");
+    uint64_t max = (n - MC_GUEST_SNP_HDR - MC_GUEST_SNP_SEALED) / MC_GUEST_SNP_REC;
+    if (nfw > max || nsh > max - nfw ||
+        (nfw + nsh) * MC_GUEST_SNP_REC != n - MC_GUEST_SNP_HDR - MC_GUEST_SNP_SEALED)
+        return mc_seterr(err, MC_E_FORMAT, "the saved SNP guest holds %zu bytes of page records, its header says %llu + %llu records",
+                         n - MC_GUEST_SNP_HDR - MC_GUEST_SNP_SEALED, (unsigned long long)nfw, (unsigned long long)nsh);
+    if (nfw > mem / PAGE + nv)
+        return mc_seterr(err, MC_E_FORMAT, "the saved SNP guest has more private pages than guest RAM and VMSAs");
+    uint64_t ptg = mc_le64(p + S_PT_GPA), ptl = mc_le64(p + S_PT_LEN), ptn = mc_le64(p + S_PT_NEXT);
+    if (ptl && ((ptg | ptl) & (PAGE - 1) || ptg >= mem || ptl > mem - ptg || ptn > ptl))
+        return mc_seterr(err, MC_E_FORMAT, "the saved SNP guest's page-table pool lies outside its memory");
+    if (info) {
+        info->mem_size = mem;
+        info->vcpus = nv;
+        info->policy = (uint32_t)mc_le64(p + S_POLICY);
+    }
+    return MC_OK;
+}
+
+struct snp_rx {
+    struct mc_board *b;
+    const uint8_t *ph, *sealed, *recs;
+    uint64_t nfw;
+};
+
+static mc_status snp_import(void *ctx, struct mc_vm *vm, uint32_t asid, uint32_t *fw_status, struct mc_error *err)
+{
+    struct snp_rx *x = ctx;
+    struct mc_psp_hib_guest g = {.gctx_pa = mc_vm_snp_gctx(vm), .mem_spa = mc_vm_mem_spa(vm), .mem_size = mc_vm_mem_size(vm),
+                                 .nvcpu = mc_vm_vcpus(vm), .asid = asid};
+    for (unsigned i = 0; i < g.nvcpu; i++)
+        g.vmsa_spa[i] = mc_vm_snp_vmsa(vm, i);
+    uint8_t aad[MC_GUEST_SNP_HDR];
+    snp_aad(x->ph, aad);
+    return mc_psp_snp_hib_import(mc_board_psp(x->b), &g, aad, sizeof aad, x->sealed, x->recs, x->nfw, fw_status, err);
+}
+
+static mc_status snp_restore(struct mc_board *b, const uint8_t *p, struct mc_vm **out, struct mc_error *err)
+{
+    struct mc_vmm *vmm = mc_board_vmm(b);
+    if (!vmm || !mc_board_psp(b) || !mc_board_rmp(b))
+        return mc_seterr(err, MC_E_INVAL, "restoring an SNP guest needs a board with SNP firmware and a hypervisor");
+    uint64_t mem = mc_le64(p + S_MEM), nfw = mc_le64(p + S_NFW), nsh = mc_le64(p + S_NSHARED);
+    const uint8_t *recs = p + MC_GUEST_SNP_HDR + MC_GUEST_SNP_SEALED, *shr = recs + nfw * MC_GUEST_SNP_REC;
+    /* The shared records are the hypervisor's: checked here (the firmware checks its own). */
+    uint8_t *seen = calloc((size_t)(mem / PAGE / 8) + 1, 1);
+    if (!seen)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory");
+    mc_status s = MC_OK;
+    for (uint64_t i = 0; !s && i < nfw; i++) {
+        const uint8_t *r = recs + i * MC_GUEST_SNP_REC;
+        uint64_t gpa = mc_le64(r + 8);
+        if (mc_le32(r) == MC_PSP_HIB_PRIVATE && gpa < mem && !(gpa & (PAGE - 1)))
+            seen[gpa / PAGE / 8] |= (uint8_t)(1u << (gpa / PAGE % 8));
+    }
+    for (uint64_t i = 0; !s && i < nsh; i++) {
+        const uint8_t *r = shr + i * MC_GUEST_SNP_REC;
+        uint64_t gpa = mc_le64(r + 8);
+        bool clean = true; /* vCPU, old address, flags and permissions are zero */
+        for (size_t k = 4; clean && k < MC_PSP_HIB_REC_HDR; k++)
+            clean = (k >= 8 && k < 16) || r[k] == 0;
+        if (mc_le32(r) != MC_PSP_HIB_SHARED || !clean || (gpa & (PAGE - 1)) || gpa >= mem)
+            s = mc_seterr(err, MC_E_FORMAT, "the saved SNP guest's shared page record %llu is malformed", (unsigned long long)i);
+        else if (seen[gpa / PAGE / 8] & (1u << (gpa / PAGE % 8)))
+            s = mc_seterr(err, MC_E_FORMAT, "the saved SNP guest's shared page 0x%llx is also private or appears twice",
+                          (unsigned long long)gpa);
+        else
+            seen[gpa / PAGE / 8] |= (uint8_t)(1u << (gpa / PAGE % 8));
+    }
+    free(seen);
+    if (s)
+        return s;
+    struct mc_vm_config vc = {.vcpus = mc_le32(p + S_VCPUS), .mem_size = mem, .snp = true,
+                              .snp_policy = mc_le64(p + S_POLICY)};
+    struct snp_rx x = {b, p, p + MC_GUEST_SNP_HDR, recs, nfw};
+    struct mc_vm *vm = NULL;
+    s = vmm_snp_vm_resume(vmm, &vc, mc_le64(p + S_VMSA_MASK), snp_import, &x, &vm, err);
+    for (uint64_t i = 0; !s && i < nfw; i++) {
+        const uint8_t *r = recs + i * MC_GUEST_SNP_REC;
+        if (mc_le32(r) == MC_PSP_HIB_PRIVATE)
+            vmm_snp_vm_mark_private(vm, mc_le64(r + 8));
+    }
+    for (uint64_t i = 0; !s && i < nsh; i++) {
+        const uint8_t *r = shr + i * MC_GUEST_SNP_REC;
+        s = mc_vm_host_write(vm, mc_le64(r + 8), r + MC_PSP_HIB_REC_HDR, PAGE, err);
+    }
+    if (!s) {
+        struct mc_vm_guest_state gs;
+        mc_vm_get_guest_state(vm, &gs);
+        gs.pt_pool_gpa = mc_le64(p + S_PT_GPA);
+        gs.pt_pool_len = mc_le64(p + S_PT_LEN);
+        gs.pt_next = mc_le64(p + S_PT_NEXT);
+        s = mc_vm_set_guest_state(vm, &gs, err);
+    }
+    if (s) {
+        mc_vm_destroy(vm);
+        return s;
+    }
+    *out = vm;
+    return MC_OK;
+}
+
 mc_status mc_guest_save(struct mc_board *b, struct mc_vm **vm, const struct mc_migrate_opts *o, uint8_t **file,
                         size_t *len, struct mc_error *err)
 {
@@ -655,6 +901,8 @@ mc_status mc_guest_save(struct mc_board *b, struct mc_vm **vm, const struct mc_m
         return mc_seterr(err, MC_E_INVAL, "saving needs a board, a guest and a place for the file");
     if (o->nshared > MC_GUEST_FILE_MAX_SHARED)
         return mc_seterr(err, MC_E_RANGE, "at most %u shared ranges can be saved", MC_GUEST_FILE_MAX_SHARED);
+    if (mc_vm_is_snp(*vm))
+        return snp_save(b, vm, o, file, len, err);
     uint32_t hlen = MC_GUEST_FILE_HDR + 16 * (uint32_t)o->nshared;
     struct mc_migrate_buf buf = {0};
     uint8_t h[MC_GUEST_FILE_HDR] = {0};
@@ -703,17 +951,22 @@ mc_status mc_guest_file_info(const uint8_t *f, size_t len, struct mc_guest_file_
                          mc_le32(f + 0x08), MC_GUEST_FILE_VERSION);
     uint32_t kind = mc_le32(f + 0x0C), hlen = mc_le32(f + 0x10), n = mc_le32(f + 0x14);
     uint64_t slen = mc_le64(f + 0x18);
-    if (kind != MC_MIGRATE_KIND_SEV && kind != MC_MIGRATE_KIND_SEV_ES)
-        return mc_seterr(err, MC_E_FORMAT, "the saved guest is of kind %u (this memcrypt reads 1 SEV, 2 SEV-ES)", kind);
+    if (kind != MC_MIGRATE_KIND_SEV && kind != MC_MIGRATE_KIND_SEV_ES && kind != MC_GUEST_KIND_SNP)
+        return mc_seterr(err, MC_E_FORMAT, "the saved guest is of kind %u (this memcrypt reads 1 SEV, 2 SEV-ES, 3 SEV-SNP)",
+                         kind);
     if (n > MC_GUEST_FILE_MAX_SHARED || hlen != MC_GUEST_FILE_HDR + 16 * n)
         return mc_seterr(err, MC_E_FORMAT, "the saved guest's header length does not match its shared ranges");
-    if (slen != len - hlen || len < hlen || slen < MC_MIGRATE_HDR_FIXED)
+    if (len < hlen || slen != len - hlen || slen < (kind == MC_GUEST_KIND_SNP ? MC_GUEST_SNP_HDR : MC_MIGRATE_HDR_FIXED))
         return mc_seterr(err, MC_E_FORMAT, "the saved guest is %zu bytes, its header says %llu (truncated or padded)",
                          len, (unsigned long long)(hlen + slen));
     if (!memchr(f + 0x20, 0, 32))
         return mc_seterr(err, MC_E_FORMAT, "the saved guest's platform name is not terminated");
     const uint8_t *st = f + hlen;
-    if (memcmp(st, MC_MIGRATE_MAGIC, 8) != 0 || mc_le32(st + O_KIND) != kind)
+    if (kind == MC_GUEST_KIND_SNP) {
+        mc_status s = snp_payload_check(st, (size_t)slen, info, err);
+        if (s)
+            return s;
+    } else if (memcmp(st, MC_MIGRATE_MAGIC, 8) != 0 || mc_le32(st + O_KIND) != kind)
         return mc_seterr(err, MC_E_FORMAT, "the saved guest's stream does not match its header");
     info->kind = kind;
     memcpy(info->platform, f + 0x20, 32);
@@ -725,9 +978,11 @@ mc_status mc_guest_file_info(const uint8_t *f, size_t len, struct mc_guest_file_
         if ((info->shared[i][0] | info->shared[i][1]) & (PAGE - 1))
             return mc_seterr(err, MC_E_FORMAT, "the saved guest's shared range %u is not whole pages", i);
     }
-    info->mem_size = mc_le64(st + O_MEM);
-    info->vcpus = mc_le32(st + O_VCPUS);
-    info->policy = mc_le32(st + O_POLICY);
+    if (kind != MC_GUEST_KIND_SNP) {
+        info->mem_size = mc_le64(st + O_MEM);
+        info->vcpus = mc_le32(st + O_VCPUS);
+        info->policy = mc_le32(st + O_POLICY);
+    }
     return MC_OK;
 }
 
@@ -752,6 +1007,8 @@ mc_status mc_guest_restore(struct mc_board *b, const uint8_t *file, size_t len, 
                          "continue it (migrate it instead)",
                          info->platform, info->chip_id[0], info->chip_id[1], info->chip_id[2], info->chip_id[3]);
     uint32_t hlen = mc_le32(file + 0x10);
+    if (info->kind == MC_GUEST_KIND_SNP)
+        return snp_restore(b, file + hlen, out, err); /* checked by mc_guest_file_info */
     struct mc_migrate_buf in = {.data = (uint8_t *)file + hlen, .len = len - hlen, .cap = len - hlen};
     return mc_migrate_receive(b, mc_migrate_buf_read, &in, out, NULL, err);
 }

@@ -60,6 +60,10 @@ uint32_t psp_gctx_seal(struct mc_psp *psp, uint64_t pa, const struct psp_gctx *g
 /* GCTX_CREATE: zero the page at pa and seal a fresh INIT context into it. */
 uint32_t psp_gctx_create(struct mc_psp *psp, uint64_t pa, const struct psp_gctx *g, struct mc_error *err);
 void psp_gctx_wipe(struct psp_gctx *g);
+/* The context's field-by-field encoding (what the page seals) and its checked decoding (false:
+ * values no command writes). */
+void psp_gctx_encode(const struct psp_gctx *g, uint8_t b[PSP_GCTX_LEN]);
+bool psp_gctx_decode(const struct mc_psp *psp, const uint8_t b[PSP_GCTX_LEN], struct psp_gctx *g);
 
 /* The RMP entry and state of a GCTX address; MC_FW_INVALID_GUEST unless it is a Context page. */
 uint32_t psp_gctx_page(struct mc_psp *psp, uint64_t raw, uint64_t *pa, struct mc_rmp_entry *e, struct mc_error *err);

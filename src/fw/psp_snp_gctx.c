@@ -25,7 +25,7 @@ _Static_assert(GCTX_HDR + PSP_GCTX_LEN + 16 <= MC_SNP_PAGE, "the sealed context 
 
 enum { F_ACTIVE = 1, F_PENDING = 2, F_MA = 4, F_IMI = 8, F_ID_BLOCK = 16, F_AUTHOR = 32, F_VCEK_DIS = 64 };
 
-static void encode(const struct psp_gctx *g, uint8_t b[PSP_GCTX_LEN])
+void psp_gctx_encode(const struct psp_gctx *g, uint8_t b[PSP_GCTX_LEN])
 {
     memset(b, 0, PSP_GCTX_LEN);
     b[O_STATE] = g->state;
@@ -58,7 +58,7 @@ static void encode(const struct psp_gctx *g, uint8_t b[PSP_GCTX_LEN])
 
 /* The context is the firmware's own (authenticated) bytes; the decoder still refuses values no
  * command writes, so a context can never name an ASID beyond the table. */
-static bool decode(const struct mc_psp *psp, const uint8_t b[PSP_GCTX_LEN], struct psp_gctx *g)
+bool psp_gctx_decode(const struct mc_psp *psp, const uint8_t b[PSP_GCTX_LEN], struct psp_gctx *g)
 {
     memset(g, 0, sizeof *g);
     g->state = b[O_STATE];
@@ -119,7 +119,7 @@ uint32_t psp_gctx_open(struct mc_psp *psp, uint64_t pa, struct psp_gctx *g, stru
         struct mc_error e2;
         if (mc_aes256_gcm_open(psp->snp.gctx_key, iv, aad, sizeof aad, page + GCTX_HDR, PSP_GCTX_LEN,
                                page + GCTX_HDR + PSP_GCTX_LEN, plain, &e2) != MC_OK ||
-            !decode(psp, plain, g))
+            !psp_gctx_decode(psp, plain, g))
             st = psp_fail(err, MC_FW_INVALID_GUEST,
                           "the guest context at 0x%llx does not open (sealed by another firmware instance, or altered)",
                           (unsigned long long)pa);
@@ -138,7 +138,7 @@ uint32_t psp_gctx_seal(struct mc_psp *psp, uint64_t pa, const struct psp_gctx *g
     mc_put_le32(page + 4, GCTX_VERSION);
     mc_put_le64(page + 8, seq);
     iv_aad(seq, pa, page, iv, aad);
-    encode(g, plain);
+    psp_gctx_encode(g, plain);
     uint32_t st = MC_FW_SUCCESS;
     if (mc_aes256_gcm_seal(psp->snp.gctx_key, iv, aad, sizeof aad, plain, PSP_GCTX_LEN, page + GCTX_HDR,
                            page + GCTX_HDR + PSP_GCTX_LEN, err) != MC_OK)

@@ -171,8 +171,32 @@ static mc_status pick_asid(struct mc_vmm *v, bool es, uint32_t *out, struct mc_e
     return mc_seterr(err, MC_E_FULL, "no free %s ASID (range %u..%u)", es ? "SEV-ES" : "SEV", lo, hi);
 }
 
+struct vm_resume {
+    vmm_snp_resume_fn fn;
+    void *ctx;
+    uint64_t vmsa_mask;
+};
+
+static mc_status vm_create(struct mc_vmm *v, const struct mc_vm_config *cfg, const struct vm_resume *resume,
+                           struct mc_vm **out, uint32_t *fw_status, struct mc_error *err);
+
 mc_status mc_vm_create(struct mc_vmm *v, const struct mc_vm_config *cfg, struct mc_vm **out, uint32_t *fw_status,
                        struct mc_error *err)
+{
+    return vm_create(v, cfg, NULL, out, fw_status, err);
+}
+
+mc_status vmm_snp_vm_resume(struct mc_vmm *v, const struct mc_vm_config *cfg, uint64_t vmsa_mask, vmm_snp_resume_fn resume,
+                            void *ctx, struct mc_vm **out, struct mc_error *err)
+{
+    if (!cfg || !cfg->snp || !resume)
+        return mc_seterr(err, MC_E_INVAL, "resuming needs an SNP guest's configuration and the firmware's import");
+    const struct vm_resume r = {resume, ctx, vmsa_mask};
+    return vm_create(v, cfg, &r, out, NULL, err);
+}
+
+static mc_status vm_create(struct mc_vmm *v, const struct mc_vm_config *cfg, const struct vm_resume *resume,
+                           struct mc_vm **out, uint32_t *fw_status, struct mc_error *err)
 {
     if (fw_status)
         *fw_status = 0;
@@ -226,7 +250,8 @@ mc_status mc_vm_create(struct mc_vmm *v, const struct mc_vm_config *cfg, struct 
             mc_rmp_install(v->rmp, vm->vcpu[i].cpu);
     }
     if (!s && cfg->snp) {
-        s = vm_snp_start(vm, cfg, asid, err);
+        s = resume ? vm_snp_resume(vm, cfg, asid, resume->vmsa_mask, resume->fn, resume->ctx, err)
+                   : vm_snp_start(vm, cfg, asid, err);
         goto launched;
     }
     uint8_t b[0x24] = {0};

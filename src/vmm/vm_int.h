@@ -77,6 +77,9 @@ mc_status vm_fw(struct mc_vm *vm, uint32_t cmd, void *buf, size_t len, struct mc
  * DECOMMISSION and the pages given back). */
 mc_status vm_snp_start(struct mc_vm *vm, const struct mc_vm_config *cfg, uint32_t asid, struct mc_error *err);
 void vm_snp_stop(struct mc_vm *vm);
+/* vmm_snp_vm_resume's part after the VM's RAM, tables and vCPUs exist. */
+mc_status vm_snp_resume(struct mc_vm *vm, const struct mc_vm_config *cfg, uint32_t asid, uint64_t vmsa_mask,
+                        vmm_snp_resume_fn fn, void *ctx, struct mc_error *err);
 /* VMRUN of vCPU v (every guest entry): an SNP vCPU's state is loaded from its VMSA page the first
  * time (the page must be this guest's validated VMSA page, SEV_FEATURES.SNPActive set), else
  * MC_E_STATE (VMEXIT_INVALID). No-op for other guests and loaded vCPUs. */

@@ -144,6 +144,64 @@ mc_status vm_snp_start(struct mc_vm *vm, const struct mc_vm_config *cfg, uint32_
     return MC_OK;
 }
 
+mc_status vm_snp_resume(struct mc_vm *vm, const struct mc_vm_config *cfg, uint32_t asid, uint64_t vmsa_mask,
+                        vmm_snp_resume_fn fn, void *ctx, struct mc_error *err)
+{
+    struct mc_vmm *v = vm->vmm;
+    vm->snp = true;
+    vm->snp_policy = cfg->snp_policy;
+    vm->assigned = calloc((size_t)(vm->mem_size / PG / 8) + 1, 1);
+    if (!vm->assigned)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory");
+    mc_status s = firmware_page(vm, &vm->gctx_spa, err);
+    for (unsigned i = 0; !s && i < vm->nvcpu; i++)
+        if (vmsa_mask & (1ull << i))
+            s = mc_vmm_alloc(v, PG, &vm->vmsa_spa[i], err);
+    if (!s)
+        s = firmware_page(vm, &vm->rsp_spa, err);
+    if (!s)
+        s = mc_vmm_alloc(v, PG, &vm->req_spa, err);
+    if (!s) {
+        uint32_t fs = 0;
+        s = fn(ctx, vm, asid, &fs, err);
+        if (s && fs == MC_FW_DF_FLUSH_REQUIRED) { /* the ASID was used before: flush, retry */
+            s = v->fw.df_flush(v->fw.ctx, NULL, err);
+            if (!s)
+                s = fn(ctx, vm, asid, &fs, err);
+        }
+        vm->last_fw = fs;
+    }
+    if (s) {
+        uint32_t keep = vm->last_fw;
+        vm_snp_stop(vm);
+        vm->last_fw = keep;
+        return s;
+    }
+    mc_vm_set_snp(vm, true);
+    return MC_OK;
+}
+
+mc_status vmm_snp_vm_quiesce(struct mc_vm *vm, struct mc_error *err)
+{
+    if (!vm || !vm->snp)
+        return mc_seterr(err, MC_E_INVAL, "not an SEV-SNP VM");
+    for (unsigned i = 0; i < vm->nvcpu; i++) {
+        mc_status s = vm_snp_vmexit(&vm->vcpu[i], err);
+        if (s)
+            return s;
+        vm->vcpu[i].vmsa_loaded = false; /* the next entry loads the page again */
+    }
+    return MC_OK;
+}
+
+void vmm_snp_vm_mark_private(struct mc_vm *vm, uint64_t gpa)
+{
+    if (vm && vm->snp && gpa < vm->mem_size)
+        mark(vm, gpa);
+}
+
+uint64_t vmm_snp_vm_policy(const struct mc_vm *vm) { return vm && vm->snp ? vm->snp_policy : 0; }
+
 static mc_status need_snp(const struct mc_vm *vm, struct mc_error *err)
 {
     return vm && vm->snp ? MC_OK : mc_seterr(err, MC_E_INVAL, "not an SEV-SNP VM");

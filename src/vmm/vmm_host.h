@@ -40,4 +40,21 @@ mc_status mc_vmm_snap_save(const struct mc_vmm *vmm, struct mc_vmm_snap **out, s
 mc_status mc_vmm_snap_restore(struct mc_vmm *vmm, const struct mc_vmm_snap *s, struct mc_error *err);
 void mc_vmm_snap_free(struct mc_vmm_snap *s);
 
+/* SEV-SNP hibernation (memcrypt/migrate.h, saved guests of kind 3): the hypervisor's part.
+ * vmm_snp_vm_quiesce: every vCPU that entered the guest leaves it (its registers saved into its
+ * VMSA page, as at a VMEXIT), so the VMSA pages hold the whole vCPU state.
+ * vmm_snp_vm_resume: as mc_vm_create with cfg->snp, but in place of GCTX_CREATE, LAUNCH_START and
+ * ACTIVATE the hypervisor takes an ASID, makes a page Firmware for the context, allocates a VMSA
+ * page for each vCPU in vmsa_mask and its request/response pages, and calls resume (the
+ * firmware's import), which must leave a RUNNING guest there; a DF_FLUSH_REQUIRED answer
+ * (*fw_status) gets WBINVD + DF_FLUSH and one retry. On failure nothing is left behind.
+ * vmm_snp_vm_mark_private: the guest page at gpa is assigned to the guest (given back at destroy). */
+typedef mc_status (*vmm_snp_resume_fn)(void *ctx, struct mc_vm *vm, uint32_t asid, uint32_t *fw_status,
+                                       struct mc_error *err);
+mc_status vmm_snp_vm_quiesce(struct mc_vm *vm, struct mc_error *err);
+mc_status vmm_snp_vm_resume(struct mc_vmm *v, const struct mc_vm_config *cfg, uint64_t vmsa_mask, vmm_snp_resume_fn resume,
+                            void *ctx, struct mc_vm **out, struct mc_error *err);
+void vmm_snp_vm_mark_private(struct mc_vm *vm, uint64_t gpa);
+uint64_t vmm_snp_vm_policy(const struct mc_vm *vm);
+
 #endif

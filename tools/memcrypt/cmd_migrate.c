@@ -168,6 +168,14 @@ static int run_migrate(const struct mc_cli_cmd *cmd, int argc, char **argv)
         free(file);
         return mc_cli_fail(argv[0], &e);
     }
+    if (gi.kind == MC_GUEST_KIND_SNP) {
+        free(file);
+        mc_seterr(&e, MC_E_UNSUPPORTED,
+                  "%s is a saved SEV-SNP guest: SNP has no SEND_*/RECEIVE_* (its live migration needs a migration "
+                  "agent, not modelled); it continues only on the chip that saved it",
+                  guest_path);
+        return mc_cli_fail(argv[0], &e);
+    }
     const bool es = gi.kind == MC_MIGRATE_KIND_SEV_ES;
     const char *tp = target_platform ? target_platform : gi.platform;
     const struct mc_cpu_profile *prof;
