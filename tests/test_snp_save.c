@@ -129,6 +129,20 @@ static void make_saved(void)
     memset(shared, 0x3C, sizeof shared);
     CHECK(mc_vm_host_write(vm, SHARED, shared, sizeof shared, NULL) == MC_OK);
     uint32_t guests = mc_psp_snp_guest_count(t.psp);
+    /* A checkpoint first: the guest keeps running and asks for another report. */
+    const uint64_t ranges1[1][2] = {{SHARED, 4096}};
+    struct mc_migrate_opts ck = {.shared = ranges1, .nshared = 1, .keep_running = true};
+    uint8_t *cf = NULL;
+    size_t cl = 0;
+    struct mc_error ce = {0};
+    CHECK_MSG(mc_guest_save(t.b, &vm, &ck, &cf, &cl, &ce) == MC_OK, "checkpoint: %s", ce.msg);
+    CHECK(vm != NULL && cf != NULL);
+    CHECK_EQ_U64(mc_psp_snp_guest_count(t.psp), guests);
+    free(cf);
+    CHECK(report(vm, 0x33, &r) == 0 && memcmp(r.measurement, ld, 48) == 0);
+    CHECK(mc_guest_phys_read(v, SECRETS + MC_SNP_SECRETS_OS_SEQNO, true, b4, 4, &f, NULL) == MC_OK);
+    seq_before = mc_le32(b4);
+    CHECK_EQ_U64(seq_before, 4);
     const uint64_t ranges[1][2] = {{SHARED, 4096}};
     struct mc_migrate_opts o = {.shared = ranges, .nshared = 1};
     struct mc_error e = {0};
@@ -171,6 +185,8 @@ static void restore_ok(bool shift)
         return;
     }
     CHECK(mc_vm_is_snp(vm));
+    uint64_t sg = 0;
+    CHECK(mc_vm_snp_secrets(vm, &sg) && sg == SECRETS);
     struct mc_vcpu *v = mc_vm_vcpu(vm, 0);
     struct mc_fault f;
     uint8_t b[4096], want[4096];

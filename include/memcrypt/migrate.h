@@ -66,6 +66,8 @@ struct mc_migrate_opts {
     const uint64_t (*shared)[2]; /* GPA ranges [start, start+len) the guest shares with the hypervisor
                                     (4 KiB aligned): sent as SHARED records, not through the firmware */
     size_t nshared;
+    bool keep_running;       /* mc_guest_save of an SEV-SNP guest: a checkpoint; the guest keeps running on
+                                the board (SEV and SEV-ES guests leave it: MC_E_INVAL) */
 };
 
 /* The stream's sink and source. read must deliver exactly len bytes; a short stream is
@@ -108,8 +110,9 @@ MC_API mc_status mc_migrate(struct mc_board *src, struct mc_vm **vm, struct mc_b
  *   00 magic "MCSNPHIB" · 08 u32 version (1) · 0C u32 vCPUs (1..64) · 10 u64 guest memory bytes
  *   · 18 u64 SNP guest policy · 20 u64 private page records (the firmware's) · 28 u64 shared page
  *   records · 30 u64 VMSA mask (bit n: vCPU n has a VMSA page) · 38 u64 page-table pool GPA · 40
- *   u64 its length · 48 u64 its next free offset · 50 u32 sealed context length (0x400) · 54..80
- *   zero · 80 the sealed guest context [0x400]: IV [12], AES-256-GCM ciphertext [0x3E0], tag [16],
+ *   u64 its length · 48 u64 its next free offset · 50 u32 sealed context length (0x400) · 54 u32
+ *   flags (bit 0: 58 names the secrets page) · 58 u64 the secrets page's GPA (where the launch put
+ *   it, as QEMU knows it from OVMF's metadata) · 60..80 zero · 80 the sealed guest context [0x400]: IV [12], AES-256-GCM ciphertext [0x3E0], tag [16],
  *   zero; key derived from the chip secret (SEV KDF, label "memcrypt-snp-hibernate", context the
  *   platform name), additional data the 0x80 bytes above with 20..30 zeroed; it holds the context
  *   (policy, launch digest, VMPCKs and their message sequence numbers, VEK, VMRK, TCB, ID-block
@@ -143,8 +146,9 @@ struct mc_guest_file_info {
     uint64_t mem_size;
     uint32_t vcpus, policy; /* policy: the SEV policy, or the SNP policy's low 32 bits */
 };
-/* Save *vm (RUNNING on b) into *file (malloc'd, *len bytes); the guest leaves b (*vm = NULL). On
- * failure the guest keeps running. o->shared names the guest's shared pages. */
+/* Save *vm (RUNNING on b) into *file (malloc'd, *len bytes); the guest leaves b (*vm = NULL), or,
+ * SEV-SNP with o->keep_running, keeps running (a checkpoint). On failure the guest keeps running.
+ * o->shared names the guest's shared pages (SEV, SEV-ES; kept in the header for SNP). */
 MC_API mc_status mc_guest_save(struct mc_board *b, struct mc_vm **vm, const struct mc_migrate_opts *o, uint8_t **file,
                         size_t *len, struct mc_error *err);
 /* Check a saved guest's header and stream header without a board (info may be NULL). */

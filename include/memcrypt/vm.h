@@ -173,6 +173,9 @@ MC_API bool mc_vm_is_snp(const struct mc_vm *vm);
 MC_API uint64_t mc_vm_mem_spa(const struct mc_vm *vm);
 MC_API uint64_t mc_vm_snp_gctx(const struct mc_vm *vm); /* the guest context page (host physical) */
 MC_API uint64_t mc_vm_snp_vmsa(const struct mc_vm *vm, unsigned i); /* vCPU i's VMSA page (host physical; 0: none) */
+/* Where the launch put the secrets page (the first SNP_LAUNCH_UPDATE of type SECRETS; QEMU knows it
+ * from OVMF's metadata): true and *gpa (may be NULL) when there is one. Kept by a saved guest. */
+MC_API bool mc_vm_snp_secrets(const struct mc_vm *vm, uint64_t *gpa);
 /* SNP_LAUNCH_UPDATE of the 4 KiB pages of [gpa, gpa + len) (page aligned) as page `type`
  * (MC_SNP_PT_*, memcrypt/snp_api.h): data (len bytes; NULL for ZERO and SECRETS pages) is written
  * as plaintext through the host mapping and flushed, the page becomes Pre-Guest (RMPUPDATE:

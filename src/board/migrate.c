@@ -656,7 +656,9 @@ static mc_status chip_id(struct mc_board *b, uint8_t id[64], struct mc_error *er
 #define SNP_MAGIC "MCSNPHIB"
 #define SNP_VERSION 1u
 enum { S_VCPUS = 0x0C, S_MEM = 0x10, S_POLICY = 0x18, S_NFW = 0x20, S_NSHARED = 0x28, S_VMSA_MASK = 0x30,
-       S_PT_GPA = 0x38, S_PT_LEN = 0x40, S_PT_NEXT = 0x48, S_SEALED_LEN = 0x50, S_END = 0x54 };
+       S_PT_GPA = 0x38, S_PT_LEN = 0x40, S_PT_NEXT = 0x48, S_SEALED_LEN = 0x50, S_FLAGS = 0x54, S_SECRETS = 0x58,
+       S_END = 0x60 };
+#define SF_SECRETS 1u /* S_SECRETS holds the secrets page's GPA */
 _Static_assert(S_END <= MC_GUEST_SNP_HDR, "the SNP payload header");
 _Static_assert(MC_GUEST_SNP_REC == MC_PSP_HIB_REC, "a saved SNP page record is the firmware's");
 _Static_assert(MC_GUEST_SNP_SEALED == MC_PSP_HIB_SEALED, "the sealed context is the firmware's");
@@ -699,6 +701,11 @@ static mc_status snp_save(struct mc_board *b, struct mc_vm **vm, const struct mc
     mc_put_le64(ph + S_PT_LEN, gs.pt_pool_len);
     mc_put_le64(ph + S_PT_NEXT, gs.pt_next);
     mc_put_le32(ph + S_SEALED_LEN, MC_GUEST_SNP_SEALED);
+    uint64_t secrets = 0;
+    if (mc_vm_snp_secrets(v, &secrets)) {
+        mc_put_le32(ph + S_FLAGS, SF_SECRETS);
+        mc_put_le64(ph + S_SECRETS, secrets);
+    }
     snp_aad(ph, aad);
     mc_status s = psp && rmp ? MC_OK : mc_seterr(err, MC_E_INVAL, "the board has no SNP firmware");
     if (!s)
@@ -761,8 +768,10 @@ static mc_status snp_save(struct mc_board *b, struct mc_vm **vm, const struct mc
     }
     memcpy(buf.data + hlen, ph, sizeof ph);
     memcpy(buf.data + hlen + MC_GUEST_SNP_HDR, sealed, sizeof sealed);
-    mc_vm_destroy(v); /* the guest leaves the board: DECOMMISSION, its pages given back */
-    *vm = NULL;
+    if (!o->keep_running) {
+        mc_vm_destroy(v); /* the guest leaves the board: DECOMMISSION, its pages given back */
+        *vm = NULL;
+    }
     *file = buf.data;
     *len = buf.len;
     return MC_OK;
@@ -797,6 +806,10 @@ static mc_status snp_payload_check(const uint8_t *p, size_t n, struct mc_guest_f
                          n - MC_GUEST_SNP_HDR - MC_GUEST_SNP_SEALED, (unsigned long long)nfw, (unsigned long long)nsh);
     if (nfw > mem / PAGE + nv)
         return mc_seterr(err, MC_E_FORMAT, "the saved SNP guest has more private pages than guest RAM and VMSAs");
+    uint32_t fl = mc_le32(p + S_FLAGS);
+    uint64_t sec = mc_le64(p + S_SECRETS);
+    if ((fl & ~SF_SECRETS) || (!(fl & SF_SECRETS) && sec) || ((fl & SF_SECRETS) && (sec >= mem || (sec & (PAGE - 1)))))
+        return mc_seterr(err, MC_E_FORMAT, "the saved SNP guest's flags or secrets page are invalid");
     uint64_t ptg = mc_le64(p + S_PT_GPA), ptl = mc_le64(p + S_PT_LEN), ptn = mc_le64(p + S_PT_NEXT);
     if (ptl && ((ptg | ptl) & (PAGE - 1) || ptg >= mem || ptl > mem - ptg || ptn > ptl))
         return mc_seterr(err, MC_E_FORMAT, "the saved SNP guest's page-table pool lies outside its memory");
@@ -883,6 +896,8 @@ static mc_status snp_restore(struct mc_board *b, const uint8_t *p, struct mc_vm 
         gs.pt_next = mc_le64(p + S_PT_NEXT);
         s = mc_vm_set_guest_state(vm, &gs, err);
     }
+    if (!s && (mc_le32(p + S_FLAGS) & SF_SECRETS))
+        vmm_snp_vm_set_secrets(vm, mc_le64(p + S_SECRETS));
     if (s) {
         mc_vm_destroy(vm);
         return s;
@@ -901,6 +916,8 @@ mc_status mc_guest_save(struct mc_board *b, struct mc_vm **vm, const struct mc_m
         return mc_seterr(err, MC_E_INVAL, "saving needs a board, a guest and a place for the file");
     if (o->nshared > MC_GUEST_FILE_MAX_SHARED)
         return mc_seterr(err, MC_E_RANGE, "at most %u shared ranges can be saved", MC_GUEST_FILE_MAX_SHARED);
+    if (o->keep_running && !mc_vm_is_snp(*vm))
+        return mc_seterr(err, MC_E_INVAL, "only an SEV-SNP guest can be saved and keep running (a checkpoint)");
     if (mc_vm_is_snp(*vm))
         return snp_save(b, vm, o, file, len, err);
     uint32_t hlen = MC_GUEST_FILE_HDR + 16 * (uint32_t)o->nshared;

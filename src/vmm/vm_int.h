@@ -51,6 +51,9 @@ struct mc_vm {
     uint64_t gctx_spa;      /* the guest context page (Context state) */
     uint64_t req_spa;       /* the hypervisor's copy of a guest request (Hypervisor page) */
     uint64_t rsp_spa;       /* the firmware's response page (Firmware state) */
+    uint64_t secrets_gpa;   /* where SNP_LAUNCH_UPDATE put the secrets page (0: none; QEMU knows it from
+                               OVMF's metadata) */
+    bool has_secrets;
     uint8_t *assigned;      /* one bit per 4 KiB page of guest RAM the hypervisor assigned */
     uint8_t *certs;         /* the extended-report certificate table (mc_vm_snp_set_certs) */
     size_t certs_len;

@@ -202,6 +202,23 @@ void vmm_snp_vm_mark_private(struct mc_vm *vm, uint64_t gpa)
 
 uint64_t vmm_snp_vm_policy(const struct mc_vm *vm) { return vm && vm->snp ? vm->snp_policy : 0; }
 
+bool mc_vm_snp_secrets(const struct mc_vm *vm, uint64_t *gpa)
+{
+    if (!vm || !vm->snp || !vm->has_secrets)
+        return false;
+    if (gpa)
+        *gpa = vm->secrets_gpa;
+    return true;
+}
+
+void vmm_snp_vm_set_secrets(struct mc_vm *vm, uint64_t gpa)
+{
+    if (vm && vm->snp && gpa < vm->mem_size) {
+        vm->secrets_gpa = gpa;
+        vm->has_secrets = true;
+    }
+}
+
 static mc_status need_snp(const struct mc_vm *vm, struct mc_error *err)
 {
     return vm && vm->snp ? MC_OK : mc_seterr(err, MC_E_INVAL, "not an SEV-SNP VM");
@@ -247,7 +264,11 @@ mc_status mc_vm_snp_launch_update(struct mc_vm *vm, uint64_t gpa, const void *da
                 return s;
         }
         s = launch_page(vm, spa, gpa + off, type, perms, err);
-        mark(vm, gpa + off); /* Pre-Guest or Guest-Valid: given back at the end either way */
+        mark(vm, gpa + off);
+        if (!s && type == MC_SNP_PT_SECRETS && !vm->has_secrets) {
+            vm->secrets_gpa = gpa + off;
+            vm->has_secrets = true;
+        } /* Pre-Guest or Guest-Valid: given back at the end either way */
         if (s)
             return s;
     }
