@@ -73,6 +73,17 @@ MC_API bool mc_snp_guest_vmpck_wiped(struct mc_snp_guest *g);
 MC_API mc_status mc_snp_guest_request(struct mc_snp_guest *g, unsigned type, const uint8_t *payload, size_t n, uint8_t *rsp,
                                size_t cap, size_t *rsp_len, struct mc_error *err);
 
+/* What Linux's sev-guest driver sends for its ioctls: payload exactly as given (n bytes), message
+ * version `version` (the caller's msg_version, unchecked here: the firmware judges it), ext: the
+ * extended exit (0x80000012) offering *npages (at most cfg.certs_pages) certificate pages, zeroed
+ * first; *npages then holds the pages the host filled or, with MC_E_RANGE, needs (the message was
+ * re-sent as a plain request, the response decrypted into rsp). */
+MC_API mc_status mc_snp_guest_request_raw(struct mc_snp_guest *g, unsigned type, unsigned version, const uint8_t *payload,
+                                          size_t n, bool ext, uint64_t *npages, uint8_t *rsp, size_t cap,
+                                          size_t *rsp_len, struct mc_error *err);
+/* The first len bytes of the certificate pages (what the host left there). */
+MC_API mc_status mc_snp_guest_read_certs(struct mc_snp_guest *g, uint8_t *buf, size_t len, struct mc_error *err);
+
 /* MSG_REPORT_REQ: report_data (64 bytes), vmpl (>= the VMPCK's), key_sel (0 default, 1 VCEK,
  * 2 VLEK). report (0x4A0 bytes) is filled when *status is 0. */
 MC_API mc_status mc_snp_guest_report(struct mc_snp_guest *g, const uint8_t report_data[64], uint32_t vmpl, uint32_t key_sel,

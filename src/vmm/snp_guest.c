@@ -152,10 +152,11 @@ static mc_status ghcb_call(struct mc_snp_guest *g, uint64_t code, uint64_t info1
 
 /* One request with optional certificate pages. *need_pages set (and MC_E_RANGE) when the host
  * asked for more certificate pages. */
-static mc_status do_request(struct mc_snp_guest *g, unsigned type, const uint8_t *payload, size_t n, uint8_t *rsp,
-                            size_t cap, size_t *rsp_len, bool ext, uint64_t *npages, struct mc_error *err)
+static mc_status do_request(struct mc_snp_guest *g, unsigned type, unsigned version, const uint8_t *payload, size_t n,
+                            uint8_t *rsp, size_t cap, size_t *rsp_len, bool ext, uint64_t *npages,
+                            struct mc_error *err)
 {
-    if (!g || (!payload && n) || !rsp || !rsp_len || n > PG - MC_SNP_MSG_HDR_SIZE)
+    if (!g || (!payload && n) || !rsp || !rsp_len || n > PG - MC_SNP_MSG_HDR_SIZE || version > 0xFF)
         return mc_seterr(err, MC_E_INVAL, "a guest request needs a payload of at most %u bytes and a response buffer",
                          PG - MC_SNP_MSG_HDR_SIZE);
     uint8_t key[32], seqb[4];
@@ -177,7 +178,8 @@ static mc_status do_request(struct mc_snp_guest *g, unsigned type, const uint8_t
         return mc_seterr(err, MC_E_NOMEM, "out of memory");
     }
     uint8_t *msg = m, *plain = m + PG;
-    struct mc_snp_msg_hdr h = {.seqno = seq, .msg_type = (uint8_t)type, .msg_version = 1, .msg_vmpck = (uint8_t)g->vmpck};
+    struct mc_snp_msg_hdr h = {.seqno = seq, .msg_type = (uint8_t)type, .msg_version = (uint8_t)version,
+                               .msg_vmpck = (uint8_t)g->vmpck};
     size_t len = 0;
     s = mc_snp_msg_seal(key, &h, payload, n, msg, PG, &len, err);
     if (!s) {
@@ -185,6 +187,11 @@ static mc_status do_request(struct mc_snp_guest *g, unsigned type, const uint8_t
         s = shared_write(g, g->c.req_gpa, msg, PG, err);
     }
     uint64_t info2 = 0, rbx = ext ? *npages : 0;
+    if (!s && ext && rbx) { /* Linux zeroes the certificate buffer first: pages the host leaves read zero */
+        memset(plain, 0, PG);
+        for (uint64_t i = 0; !s && i < rbx; i++)
+            s = shared_write(g, g->c.certs_gpa + i * PG, plain, PG, err);
+    }
     if (!s)
         s = ghcb_call(g, ext ? MC_GHCB_EXIT_EXT_GUEST_REQUEST : MC_GHCB_EXIT_GUEST_REQUEST, g->c.req_gpa, g->c.rsp_gpa,
                       ext, &rbx, &info2, err);
@@ -249,7 +256,7 @@ static mc_status do_request(struct mc_snp_guest *g, unsigned type, const uint8_t
 mc_status mc_snp_guest_request(struct mc_snp_guest *g, unsigned type, const uint8_t *payload, size_t n, uint8_t *rsp,
                                size_t cap, size_t *rsp_len, struct mc_error *err)
 {
-    return do_request(g, type, payload, n, rsp, cap, rsp_len, false, NULL, err);
+    return do_request(g, type, 1, payload, n, rsp, cap, rsp_len, false, NULL, err);
 }
 
 static mc_status report(struct mc_snp_guest *g, const uint8_t report_data[64], uint32_t vmpl, uint32_t key_sel,
@@ -263,7 +270,7 @@ static mc_status report(struct mc_snp_guest *g, const uint8_t report_data[64], u
     uint8_t p[MC_SNP_REPORT_REQ_SIZE], out[MC_SNP_REPORT_RSP_SIZE];
     mc_snp_report_req_encode(&r, p);
     size_t n = 0;
-    mc_status s = do_request(g, MC_SNP_MSG_REPORT_REQ, p, sizeof p, out, sizeof out, &n, ext, npages, err);
+    mc_status s = do_request(g, MC_SNP_MSG_REPORT_REQ, 1, p, sizeof p, out, sizeof out, &n, ext, npages, err);
     if (s && s != MC_E_RANGE)
         return s;
     mc_status d = n == sizeof out ? mc_snp_report_rsp_decode(out, n, status, rep, err)
@@ -310,7 +317,7 @@ mc_status mc_snp_guest_key(struct mc_snp_guest *g, const struct mc_snp_key_req *
     mc_snp_key_req_encode(req, p);
     size_t n = 0;
     bool mit = req->guest_field_select & MC_SNP_GFS_LAUNCH_MIT_VECTOR;
-    mc_status s = do_request(g, MC_SNP_MSG_KEY_REQ, p, mit ? sizeof p : MC_SNP_KEY_REQ_SIZE, out, sizeof out, &n, false,
+    mc_status s = do_request(g, MC_SNP_MSG_KEY_REQ, 1, p, mit ? sizeof p : MC_SNP_KEY_REQ_SIZE, out, sizeof out, &n, false,
                              NULL, err);
     if (s)
         return s;
@@ -321,4 +328,21 @@ mc_status mc_snp_guest_key(struct mc_snp_guest *g, const struct mc_snp_key_req *
         memcpy(key, out + 0x20, 32);
     mc_wipe(out, sizeof out);
     return MC_OK;
+}
+
+mc_status mc_snp_guest_request_raw(struct mc_snp_guest *g, unsigned type, unsigned version, const uint8_t *payload,
+                                   size_t n, bool ext, uint64_t *npages, uint8_t *rsp, size_t cap, size_t *rsp_len,
+                                   struct mc_error *err)
+{
+    if (g && ext && (!npages || *npages > g->c.certs_pages))
+        return mc_seterr(err, MC_E_INVAL, "an extended request offers at most the %u certificate pages the guest has",
+                         g->c.certs_pages);
+    return do_request(g, type, version, payload, n, rsp, cap, rsp_len, ext, npages, err);
+}
+
+mc_status mc_snp_guest_read_certs(struct mc_snp_guest *g, uint8_t *buf, size_t len, struct mc_error *err)
+{
+    if (!g || (!buf && len) || len > (size_t)g->c.certs_pages * PG)
+        return mc_seterr(err, MC_E_INVAL, "the certificate pages hold at most %u pages", g ? g->c.certs_pages : 0);
+    return len ? shared_read(g, g->c.certs_gpa, buf, len, err) : MC_OK;
 }

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include <memcrypt/sevdev.h>
+#include <memcrypt/sevguest.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -211,37 +212,41 @@ static void normalise(char *p)
     memcpy(p, out, o + 1);
 }
 
-static bool is_dev_path(int dirfd, const char *path)
+/* Which device a path names: 0 none, DEV_SEV, DEV_GUEST. */
+#define DEV_SEV 1
+#define DEV_GUEST 2
+#define EFD_GUEST 0x40000000 /* in efd.flags: the descriptor is /dev/sev-guest (no O_ flag uses bit 30) */
+static int is_dev_path(int dirfd, const char *path)
 {
     if (!path)
-        return false;
-    /* Fast test: the last component must be "sev" (no trailing slash). */
-    size_t n = strlen(path);
-    if (n < 3 || strcmp(path + n - 3, "sev") != 0 || (n > 3 && path[n - 4] != '/'))
-        return false;
+        return 0;
+    /* Fast test: the last component must be "sev" or "sev-guest" (no trailing slash). */
+    size_t n = strlen(path), k = n >= 9 && !strcmp(path + n - 9, "sev-guest") ? 9 : 3;
+    if (n < k || strcmp(path + n - 3, k == 9 ? "est" : "sev") != 0 || (n > k && path[n - k - 1] != '/'))
+        return 0;
     char full[PATH_MAX];
     if (path[0] == '/') {
         if (n >= sizeof full)
-            return false;
+            return 0;
         memcpy(full, path, n + 1);
     } else {
         char base[PATH_MAX];
         if (dirfd == AT_FDCWD) {
             if (!getcwd(base, sizeof base))
-                return false;
+                return 0;
         } else {
             char link[64];
             snprintf(link, sizeof link, "/proc/self/fd/%d", dirfd);
-            ssize_t k = readlink(link, base, sizeof base - 1);
-            if (k <= 0)
-                return false;
-            base[k] = 0;
+            ssize_t r = readlink(link, base, sizeof base - 1);
+            if (r <= 0)
+                return 0;
+            base[r] = 0;
         }
         if ((size_t)snprintf(full, sizeof full, "%s/%s", base, path) >= sizeof full)
-            return false;
+            return 0;
     }
     normalise(full);
-    return strcmp(full, "/dev/sev") == 0;
+    return !strcmp(full, "/dev/sev") ? DEV_SEV : !strcmp(full, "/dev/sev-guest") ? DEV_GUEST : 0;
 }
 
 /* ---- the device ----------------------------------------------------------------------------- */
@@ -298,8 +303,33 @@ static int device(void)
     return 0;
 }
 
-/* open() of the device: the checks the VFS makes on a character device, then a descriptor. */
-static int dev_open(int flags)
+/* /dev/sev-guest: the saved SNP guest of MEMCRYPT_SEV_GUEST on the chip of MEMCRYPT_SEV_STATE
+ * (`memcrypt exec --guest`). Without a guest there is no such device (a host, not an SNP guest). */
+static struct mc_sevguest *gdev;
+
+static int guest_device(void)
+{
+    if (gdev)
+        return 0;
+    struct mc_sevguest_config cfg = {0};
+    cfg.guest_path = getenv("MEMCRYPT_SEV_GUEST");
+    cfg.state_path = getenv("MEMCRYPT_SEV_STATE");
+    if (!cfg.guest_path || !*cfg.guest_path || !cfg.state_path || !*cfg.state_path)
+        return ENOENT;
+    cfg.wait_ms = wait_ms();
+    struct mc_error err = {0};
+    mc_status s = mc_sevguest_open(&cfg, &gdev, &err);
+    if (s) {
+        say("memcrypt-sev: /dev/sev-guest: %s", err.msg);
+        return s == MC_E_BUSY ? EBUSY : EIO;
+    }
+    if (!dev_time.tv_sec)
+        clock_gettime(CLOCK_REALTIME, &dev_time);
+    return 0;
+}
+
+/* open() of a device: the checks the VFS makes on a character device, then a descriptor. */
+static int dev_open(int kind, int flags)
 {
     if ((flags & O_CREAT) && (flags & O_EXCL))
         return errno = EEXIST, -1;
@@ -307,7 +337,7 @@ static int dev_open(int flags)
         return errno = ENOTDIR, -1;
     if (!(flags & O_PATH)) {
         pthread_mutex_lock(&dev_lock);
-        int e = device();
+        int e = kind == DEV_GUEST ? guest_device() : device();
         pthread_mutex_unlock(&dev_lock);
         if (e)
             return errno = e, -1;
@@ -329,7 +359,7 @@ static int dev_open(int flags)
         if (!(keep & O_CLOEXEC))
             get_fcntl()(fd, F_SETFD, 0);
     }
-    if (!remember(fd, flags & (O_ACCMODE | O_PATH))) {
+    if (!remember(fd, (flags & (O_ACCMODE | O_PATH)) | (kind == DEV_GUEST ? EFD_GUEST : 0))) {
         get_close()(fd);
         return errno = EMFILE, -1;
     }
@@ -347,8 +377,9 @@ EXPORT int open(const char *path, int flags, ...)
     va_start(ap, flags);
     int mode = mode_of(ap, flags);
     va_end(ap);
-    if (is_dev_path(AT_FDCWD, path))
-        return dev_open(flags);
+    int k = is_dev_path(AT_FDCWD, path);
+    if (k)
+        return dev_open(k, flags);
     return get_open()(path, flags, mode);
 }
 
@@ -358,8 +389,9 @@ EXPORT int open64(const char *path, int flags, ...)
     va_start(ap, flags);
     int mode = mode_of(ap, flags);
     va_end(ap);
-    if (is_dev_path(AT_FDCWD, path))
-        return dev_open(flags);
+    int k = is_dev_path(AT_FDCWD, path);
+    if (k)
+        return dev_open(k, flags);
     return get_open64()(path, flags, mode);
 }
 
@@ -369,8 +401,9 @@ EXPORT int openat(int dirfd, const char *path, int flags, ...)
     va_start(ap, flags);
     int mode = mode_of(ap, flags);
     va_end(ap);
-    if (is_dev_path(dirfd, path))
-        return dev_open(flags);
+    int k = is_dev_path(dirfd, path);
+    if (k)
+        return dev_open(k, flags);
     return get_openat()(dirfd, path, flags, mode);
 }
 
@@ -380,29 +413,34 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...)
     va_start(ap, flags);
     int mode = mode_of(ap, flags);
     va_end(ap);
-    if (is_dev_path(dirfd, path))
-        return dev_open(flags);
+    int k = is_dev_path(dirfd, path);
+    if (k)
+        return dev_open(k, flags);
     return get_openat64()(dirfd, path, flags, mode);
 }
 
 EXPORT int __open_2(const char *path, int flags)
 {
-    return is_dev_path(AT_FDCWD, path) ? dev_open(flags) : get___open_2()(path, flags);
+    int k = is_dev_path(AT_FDCWD, path);
+    return k ? dev_open(k, flags) : get___open_2()(path, flags);
 }
 EXPORT int __open64_2(const char *path, int flags)
 {
-    return is_dev_path(AT_FDCWD, path) ? dev_open(flags) : get___open64_2()(path, flags);
+    int k = is_dev_path(AT_FDCWD, path);
+    return k ? dev_open(k, flags) : get___open64_2()(path, flags);
 }
 EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-    return is_dev_path(dirfd, path) ? dev_open(flags) : get___openat_2()(dirfd, path, flags);
+    int k = is_dev_path(dirfd, path);
+    return k ? dev_open(k, flags) : get___openat_2()(dirfd, path, flags);
 }
 EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
-    return is_dev_path(dirfd, path) ? dev_open(flags) : get___openat64_2()(dirfd, path, flags);
+    int k = is_dev_path(dirfd, path);
+    return k ? dev_open(k, flags) : get___openat64_2()(dirfd, path, flags);
 }
 
-static FILE *dev_fopen(const char *mode)
+static FILE *dev_fopen(int kind, const char *mode)
 {
     int flags;
     switch (mode[0]) {
@@ -415,7 +453,7 @@ static FILE *dev_fopen(const char *mode)
         flags |= O_CLOEXEC;
     if (strchr(mode, 'x'))
         flags |= O_EXCL;
-    int fd = dev_open(flags);
+    int fd = dev_open(kind, flags);
     if (fd < 0)
         return NULL;
     FILE *f = fdopen(fd, mode);
@@ -430,11 +468,13 @@ static FILE *dev_fopen(const char *mode)
 
 EXPORT FILE *fopen(const char *path, const char *mode)
 {
-    return is_dev_path(AT_FDCWD, path) && mode ? dev_fopen(mode) : get_fopen()(path, mode);
+    int k = is_dev_path(AT_FDCWD, path);
+    return k && mode ? dev_fopen(k, mode) : get_fopen()(path, mode);
 }
 EXPORT FILE *fopen64(const char *path, const char *mode)
 {
-    return is_dev_path(AT_FDCWD, path) && mode ? dev_fopen(mode) : get_fopen64()(path, mode);
+    int k = is_dev_path(AT_FDCWD, path);
+    return k && mode ? dev_fopen(k, mode) : get_fopen64()(path, mode);
 }
 
 /* ---- ioctl ----------------------------------------------------------------------------------- */
@@ -489,11 +529,13 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
     bool writable = (fl & O_ACCMODE) == O_WRONLY || (fl & O_ACCMODE) == O_RDWR;
     struct mc_sevdev_user u = {NULL, user_read, user_write};
     struct mc_error err = {0};
+    bool guest = fl & EFD_GUEST;
     pthread_mutex_lock(&dev_lock);
-    long rc = dev ? mc_sevdev_ioctl(dev, writable, request, (uint64_t)(uintptr_t)argp, &u, &err) : -ENODEV;
+    long rc = guest ? (gdev ? mc_sevguest_ioctl(gdev, request, (uint64_t)(uintptr_t)argp, &u, &err) : -ENODEV)
+                    : (dev ? mc_sevdev_ioctl(dev, writable, request, (uint64_t)(uintptr_t)argp, &u, &err) : -ENODEV);
     pthread_mutex_unlock(&dev_lock);
     if (err.msg[0])
-        say("memcrypt-sev: /dev/sev: %s", err.msg);
+        say("memcrypt-sev: %s: %s", guest ? "/dev/sev-guest" : "/dev/sev", err.msg);
     if (rc < 0)
         return errno = (int)-rc, -1;
     return (int)rc;
@@ -559,19 +601,23 @@ EXPORT int fcntl64(int fd, int cmd, ...)
 /* The node as a host shows it: a misc character device (major 10) on devtmpfs, read-write for
  * the calling user (as a udev rule gives a CI user). The minor is dynamic on real hosts. */
 #define DEV_MAJOR 10u
-#define DEV_MINOR 124u
+#define DEV_MINOR 124u       /* /dev/sev */
+#define DEV_MINOR_GUEST 125u /* /dev/sev-guest */
 #define DEV_MODE (S_IFCHR | 0660)
 
-static void fill_stat(struct stat *st)
+static int fd_kind(int fl) { return (fl & EFD_GUEST) ? DEV_GUEST : DEV_SEV; }
+
+static void fill_stat(struct stat *st, int kind)
 {
+    unsigned minor = kind == DEV_GUEST ? DEV_MINOR_GUEST : DEV_MINOR;
     memset(st, 0, sizeof *st);
     st->st_dev = makedev(0, 5);
-    st->st_ino = 1000 + DEV_MINOR;
+    st->st_ino = 1000 + minor;
     st->st_mode = DEV_MODE;
     st->st_nlink = 1;
     st->st_uid = geteuid();
     st->st_gid = getegid();
-    st->st_rdev = makedev(DEV_MAJOR, DEV_MINOR);
+    st->st_rdev = makedev(DEV_MAJOR, minor);
     st->st_blksize = 4096;
     st->st_atim = st->st_mtim = st->st_ctim = dev_time;
 }
@@ -580,67 +626,78 @@ _Static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat and stat64 ar
 
 EXPORT int fstat(int fd, struct stat *st)
 {
-    if (emulated(fd) >= 0)
-        return fill_stat(st), 0;
+    int fl = emulated(fd);
+    if (fl >= 0)
+        return fill_stat(st, fd_kind(fl)), 0;
     return get_fstat()(fd, st);
 }
 EXPORT int fstat64(int fd, struct stat64 *st)
 {
-    if (emulated(fd) >= 0)
-        return fill_stat((struct stat *)st), 0;
+    int fl = emulated(fd);
+    if (fl >= 0)
+        return fill_stat((struct stat *)st, fd_kind(fl)), 0;
     return get_fstat64()(fd, st);
 }
 EXPORT int stat(const char *p, struct stat *st)
 {
-    if (is_dev_path(AT_FDCWD, p))
-        return fill_stat(st), 0;
+    int k = is_dev_path(AT_FDCWD, p);
+    if (k)
+        return fill_stat(st, k), 0;
     return get_stat()(p, st);
 }
 EXPORT int stat64(const char *p, struct stat64 *st)
 {
-    if (is_dev_path(AT_FDCWD, p))
-        return fill_stat((struct stat *)st), 0;
+    int k = is_dev_path(AT_FDCWD, p);
+    if (k)
+        return fill_stat((struct stat *)st, k), 0;
     return get_stat64()(p, st);
 }
 EXPORT int lstat(const char *p, struct stat *st)
 {
-    if (is_dev_path(AT_FDCWD, p))
-        return fill_stat(st), 0;
+    int k = is_dev_path(AT_FDCWD, p);
+    if (k)
+        return fill_stat(st, k), 0;
     return get_lstat()(p, st);
 }
 EXPORT int lstat64(const char *p, struct stat64 *st)
 {
-    if (is_dev_path(AT_FDCWD, p))
-        return fill_stat((struct stat *)st), 0;
+    int k = is_dev_path(AT_FDCWD, p);
+    if (k)
+        return fill_stat((struct stat *)st, k), 0;
     return get_lstat64()(p, st);
 }
 
-static bool at_is_dev(int dirfd, const char *p, int flags)
+static int at_is_dev(int dirfd, const char *p, int flags)
 {
-    if ((flags & AT_EMPTY_PATH) && p && !*p)
-        return emulated(dirfd) >= 0;
+    if ((flags & AT_EMPTY_PATH) && p && !*p) {
+        int fl = emulated(dirfd);
+        return fl >= 0 ? fd_kind(fl) : 0;
+    }
     return is_dev_path(dirfd, p);
 }
 
 EXPORT int fstatat(int dirfd, const char *p, struct stat *st, int flags)
 {
-    if (at_is_dev(dirfd, p, flags))
-        return fill_stat(st), 0;
+    int k = at_is_dev(dirfd, p, flags);
+    if (k)
+        return fill_stat(st, k), 0;
     return get_fstatat()(dirfd, p, st, flags);
 }
 EXPORT int fstatat64(int dirfd, const char *p, struct stat64 *st, int flags)
 {
-    if (at_is_dev(dirfd, p, flags))
-        return fill_stat((struct stat *)st), 0;
+    int k = at_is_dev(dirfd, p, flags);
+    if (k)
+        return fill_stat((struct stat *)st, k), 0;
     return get_fstatat64()(dirfd, p, st, flags);
 }
 
 EXPORT int statx(int dirfd, const char *p, int flags, unsigned mask, struct statx *sx)
 {
-    if (!at_is_dev(dirfd, p, flags))
+    int k = at_is_dev(dirfd, p, flags);
+    if (!k)
         return get_statx()(dirfd, p, flags, mask, sx);
     struct stat st;
-    fill_stat(&st);
+    fill_stat(&st, k);
     memset(sx, 0, sizeof *sx);
     sx->stx_mask = STATX_BASIC_STATS;
     sx->stx_blksize = (uint32_t)st.st_blksize;
@@ -650,7 +707,7 @@ EXPORT int statx(int dirfd, const char *p, int flags, unsigned mask, struct stat
     sx->stx_mode = (uint16_t)st.st_mode;
     sx->stx_ino = st.st_ino;
     sx->stx_rdev_major = DEV_MAJOR;
-    sx->stx_rdev_minor = DEV_MINOR;
+    sx->stx_rdev_minor = minor(st.st_rdev);
     sx->stx_dev_major = 0;
     sx->stx_dev_minor = 5;
     sx->stx_atime.tv_sec = sx->stx_mtime.tv_sec = sx->stx_ctime.tv_sec = dev_time.tv_sec;
@@ -662,35 +719,43 @@ EXPORT int statx(int dirfd, const char *p, int flags, unsigned mask, struct stat
  * always _STAT_VER_LINUX, whose structure is struct stat); answered by today's functions. */
 EXPORT int __xstat(int v __attribute__((unused)), const char *p, struct stat *st)
 {
-    return is_dev_path(AT_FDCWD, p) ? (fill_stat(st), 0) : get_stat()(p, st);
+    int k = is_dev_path(AT_FDCWD, p);
+    return k ? (fill_stat(st, k), 0) : get_stat()(p, st);
 }
 EXPORT int __xstat64(int v __attribute__((unused)), const char *p, struct stat64 *st)
 {
-    return is_dev_path(AT_FDCWD, p) ? (fill_stat((struct stat *)st), 0) : get_stat64()(p, st);
+    int k = is_dev_path(AT_FDCWD, p);
+    return k ? (fill_stat((struct stat *)st, k), 0) : get_stat64()(p, st);
 }
 EXPORT int __lxstat(int v __attribute__((unused)), const char *p, struct stat *st)
 {
-    return is_dev_path(AT_FDCWD, p) ? (fill_stat(st), 0) : get_lstat()(p, st);
+    int k = is_dev_path(AT_FDCWD, p);
+    return k ? (fill_stat(st, k), 0) : get_lstat()(p, st);
 }
 EXPORT int __lxstat64(int v __attribute__((unused)), const char *p, struct stat64 *st)
 {
-    return is_dev_path(AT_FDCWD, p) ? (fill_stat((struct stat *)st), 0) : get_lstat64()(p, st);
+    int k = is_dev_path(AT_FDCWD, p);
+    return k ? (fill_stat((struct stat *)st, k), 0) : get_lstat64()(p, st);
 }
 EXPORT int __fxstat(int v __attribute__((unused)), int fd, struct stat *st)
 {
-    return emulated(fd) >= 0 ? (fill_stat(st), 0) : get_fstat()(fd, st);
+    int fl = emulated(fd);
+    return fl >= 0 ? (fill_stat(st, fd_kind(fl)), 0) : get_fstat()(fd, st);
 }
 EXPORT int __fxstat64(int v __attribute__((unused)), int fd, struct stat64 *st)
 {
-    return emulated(fd) >= 0 ? (fill_stat((struct stat *)st), 0) : get_fstat64()(fd, st);
+    int fl = emulated(fd);
+    return fl >= 0 ? (fill_stat((struct stat *)st, fd_kind(fl)), 0) : get_fstat64()(fd, st);
 }
 EXPORT int __fxstatat(int v __attribute__((unused)), int dirfd, const char *p, struct stat *st, int flags)
 {
-    return at_is_dev(dirfd, p, flags) ? (fill_stat(st), 0) : get_fstatat()(dirfd, p, st, flags);
+    int k = at_is_dev(dirfd, p, flags);
+    return k ? (fill_stat(st, k), 0) : get_fstatat()(dirfd, p, st, flags);
 }
 EXPORT int __fxstatat64(int v __attribute__((unused)), int dirfd, const char *p, struct stat64 *st, int flags)
 {
-    return at_is_dev(dirfd, p, flags) ? (fill_stat((struct stat *)st), 0)
+    int k = at_is_dev(dirfd, p, flags);
+    return k ? (fill_stat((struct stat *)st, k), 0)
                                       : get_fstatat64()(dirfd, p, st, flags);
 }
 

@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <memcrypt/fileio.h>
+#include <memcrypt/migrate.h>
 #include <memcrypt/psp.h>
 #include <memcrypt/sevdev.h>
 
@@ -69,13 +71,59 @@ static int absolute(const char *path, char *out, size_t cap)
     return (size_t)snprintf(out, cap, "%s/%s", strcmp(dir, "/") ? dir : "", name) < cap ? 0 : -1;
 }
 
+enum { X_GUEST = 1 };
+
+static const struct mc_opt exec_opts[] = {
+    {"guest", 0, "GUEST",
+     "a saved SEV-SNP guest (made on the chip of --state): PROGRAM runs inside it, with\n"
+     "/dev/sev-guest and configfs-tsm (/sys/kernel/config/tsm/report) answered by that guest",
+     X_GUEST, MC_OPT_FILE},
+    {0},
+};
+
+/* The guest file's header: an SNP guest of the state file's platform (its body is read at the
+ * program's first open of /dev/sev-guest). */
+static int check_guest(const char *prog, const char *guest, char *abs, size_t cap)
+{
+    uint8_t *file = NULL;
+    size_t len = 0;
+    struct mc_guest_file_info gi;
+    struct mc_error err = {0};
+    if (absolute(guest, abs, cap) != 0) {
+        fprintf(stderr, "memcrypt %s: %s: cannot resolve its folder: %s\n", prog, guest, strerror(errno));
+        return MC_EXIT_ERROR;
+    }
+    mc_status s = mc_file_read(abs, (size_t)1 << 36, &file, &len, &err);
+    if (!s)
+        s = mc_guest_file_info(file, len, &gi, &err);
+    free(file);
+    if (s)
+        return mc_cli_fail(prog, &err);
+    if (gi.kind != MC_GUEST_KIND_SNP) {
+        fprintf(stderr, "memcrypt %s: %s is a saved SEV%s guest; --guest takes an SEV-SNP guest\n", prog, guest,
+                gi.kind == MC_MIGRATE_KIND_SEV_ES ? "-ES" : "");
+        return MC_EXIT_ERROR;
+    }
+    return 0;
+}
+
 static int run_exec(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct mc_args a;
-    int rc = mc_args_all(&a, cmd, argc, argv);
-    if (rc)
-        return rc;
+    int ch, rc;
+    const char *guest = NULL;
+    mc_args_init(&a, cmd, argc, argv);
+    while ((ch = mc_args_next(&a)) > 0)
+        if (ch == X_GUEST)
+            guest = a.val;
+    if (ch < 0)
+        return a.rc;
     const char *state = a.state, *platform = a.platform;
+    if (guest && !state)
+        return mc_cli_usage_error(argv[0], "--guest needs --state FILE: the chip that saved the guest");
+    char guest_abs[PATH_MAX];
+    if (guest && (rc = check_guest(argv[0], guest, guest_abs, sizeof guest_abs)))
+        return rc;
     char **prog = a.pos;
     prog[a.npos] = NULL; /* the positional arguments sit at the front of argv + 1 */
 
@@ -146,7 +194,8 @@ static int run_exec(const struct mc_cli_cmd *cmd, int argc, char **argv)
         return MC_EXIT_ERROR;
     snprintf(preload, pl, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "");
     if (setenv("LD_PRELOAD", preload, 1) || setenv("MEMCRYPT_SEV_STATE", path, 1) ||
-        setenv("MEMCRYPT_SEV_PLATFORM", platform, 1)) {
+        setenv("MEMCRYPT_SEV_PLATFORM", platform, 1) || (guest && setenv("MEMCRYPT_SEV_GUEST", guest_abs, 1)) ||
+        (!guest && unsetenv("MEMCRYPT_SEV_GUEST"))) {
         free(preload);
         return MC_EXIT_ERROR;
     }
@@ -186,7 +235,7 @@ static int run_exec(const struct mc_cli_cmd *cmd, int argc, char **argv)
 const struct mc_cli_cmd mc_cli_exec[] = {
     {.path = "exec",
      .summary = "run a program with /dev/sev answered by an emulated chip (LD_PRELOAD)",
-     .synopsis = "[--state FILE] [--platform NAME] [--] PROGRAM [ARGS...]",
+     .synopsis = "[--state FILE] [--platform NAME] [--guest GUEST] [--] PROGRAM [ARGS...]",
      .about = "Runs PROGRAM with libmemcrypt-sev.so preloaded: its open/ioctl/close/fstat/poll/read/write\n"
               "on /dev/sev behave as the Linux ccp driver's device node (SEV_ISSUE_CMD with every command\n"
               "of linux/psp-sev.h), backed by an emulated chip. Other files are untouched.\n"
@@ -194,7 +243,13 @@ const struct mc_cli_cmd mc_cli_exec[] = {
               "keeps its platform); processes sharing it see one chip (locked). Without --state, a chip\n"
               "made for this run and removed afterwards. --platform is the CPU profile of a new chip\n"
               "(default milan). The first argument that is not an option is PROGRAM: what follows it\n"
-              "is PROGRAM's.\n",
+              "is PROGRAM's.\n"
+              "With --guest GUEST (a saved SEV-SNP guest, e.g. from `memcrypt run --save`), PROGRAM runs\n"
+              "inside that guest: /dev/sev-guest (SNP_GET_REPORT, SNP_GET_DERIVED_KEY, SNP_GET_EXT_REPORT of\n"
+              "linux/sev-guest.h) and configfs-tsm reports go through the guest's message channel (VMPCK0,\n"
+              "its sequence numbers) to the firmware of --state's chip; the guest file is updated after\n"
+              "every request (locked: concurrent programs share one guest).\n",
+     .opts = exec_opts,
      .common = MC_CO_STATE | MC_CO_PLATFORM,
      .opts_end_at_arg = true,
      .args = "PROGRAM",
