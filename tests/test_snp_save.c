@@ -57,7 +57,7 @@ static struct mc_snp_guest *chan(struct mc_vm *vm)
                                     .certs_gpa = CERTS, .certs_pages = 4, .vmpck = 0};
     struct mc_snp_guest *g = NULL;
     struct mc_error e = {0};
-    CHECK_MSG(mc_snp_guest_open(mc_vm_vcpu(vm, 0), &c, &g, &e) == MC_OK, "%s", e.msg);
+    CHECK_MSG(mc_snp_guest_create(mc_vm_vcpu(vm, 0), &c, &g, &e) == MC_OK, "%s", e.msg);
     return g;
 }
 
@@ -71,7 +71,7 @@ static int report(struct mc_vm *vm, uint8_t fill, struct mc_snp_report *r)
     uint32_t st = 1;
     struct mc_error e = {0};
     mc_status s = mc_snp_guest_report(g, rd, 0, 0, raw, &st, &e);
-    mc_snp_guest_close(g);
+    mc_snp_guest_destroy(g);
     CHECK_MSG(s == MC_OK && st == 0, "report: %s (status %u)", e.msg, st);
     return s || st || mc_snp_report_decode(raw, sizeof raw, r, NULL) ? -1 : 0;
 }
@@ -224,7 +224,7 @@ static void restore_ok(bool shift)
     struct mc_snp_guest *g = chan(vm);
     uint32_t st = 1;
     CHECK(g && mc_snp_guest_report(g, rd, 0, 0, raw, &st, NULL) == MC_OK && st == 0);
-    mc_snp_guest_close(g);
+    mc_snp_guest_destroy(g);
     CHECK_MSG(snp_verify_exported(id, raw, vd, &e) == MC_OK, "%s", e.msg);
     mc_vm_destroy(vm);
     mc_vm_destroy(first);

@@ -46,8 +46,8 @@ struct mc_sevguest;
 /* Check the guest file (mc_guest_file_info: an SNP guest) and build the board of its platform
  * with SNP up (the guest itself is restored at the first call). MC_E_FORMAT for a file that is not
  * a saved SNP guest, MC_E_IO when it cannot be read, MC_E_INVAL for a bad configuration. */
-MC_API mc_status mc_sevguest_open(const struct mc_sevguest_config *cfg, struct mc_sevguest **out, struct mc_error *err);
-MC_API void mc_sevguest_close(struct mc_sevguest *d); /* NULL is fine */
+MC_API mc_status mc_sevguest_create(const struct mc_sevguest_config *cfg, struct mc_sevguest **out, struct mc_error *err);
+MC_API void mc_sevguest_destroy(struct mc_sevguest *d); /* NULL is fine */
 
 /* ioctl(fd, request, arg) on the device: 0 or a negative errno as the driver returns them. Failures
  * the real driver cannot have (the guest or state file locked longer than wait_ms: -EBUSY;

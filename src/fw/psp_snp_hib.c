@@ -93,7 +93,7 @@ mc_status mc_psp_snp_hib_export(struct mc_psp *psp, const struct mc_psp_hib_gues
     if (!s && !rec)
         s = mc_seterr(err, MC_E_NOMEM, "out of memory");
     if (!s)
-        s = mc_hashctx_new("SHA384", &h, err);
+        s = mc_hashctx_create("SHA384", &h, err);
     uint64_t n = 0;
     /* Guest RAM, then the VMSA pages: every page assigned to the guest's ASID. */
     for (uint64_t off = 0; !s && off < g->mem_size; off += PG) {
@@ -166,7 +166,7 @@ mc_status mc_psp_snp_hib_export(struct mc_psp *psp, const struct mc_psp_hib_gues
     mc_wipe(key, sizeof key);
     mc_wipe(plain, sizeof plain);
     psp_gctx_wipe(&c);
-    mc_hashctx_free(h);
+    mc_hashctx_destroy(h);
     if (rec)
         mc_wipe(rec, MC_PSP_HIB_REC);
     free(rec);
@@ -264,10 +264,10 @@ mc_status mc_psp_snp_hib_import(struct mc_psp *psp, const struct mc_psp_hib_gues
     uint64_t old_spa = mc_le64(plain + O_OLDSPA);
     struct mc_hashctx *h = NULL;
     if (!s)
-        s = mc_hashctx_new("SHA384", &h, err);
+        s = mc_hashctx_create("SHA384", &h, err);
     if (!s)
         s = mc_hashctx_oneshot(h, recs, (size_t)(nrec * MC_PSP_HIB_REC), digest, err);
-    mc_hashctx_free(h);
+    mc_hashctx_destroy(h);
     if (!s && !mc_ct_equal(digest, plain + O_DIGEST, 48))
         s = mc_seterr(err, MC_E_VERIFY, "the hibernated guest's pages or RMP entries were altered (digest)");
     uint8_t *seen = NULL;

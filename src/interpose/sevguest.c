@@ -84,7 +84,7 @@ static bool same_file(const struct stat *a, const struct stat *b)
 
 static void drop_guest(struct mc_sevguest *d)
 {
-    mc_snp_guest_close(d->g);
+    mc_snp_guest_destroy(d->g);
     d->g = NULL;
     mc_vm_destroy(d->vm);
     d->vm = NULL;
@@ -159,7 +159,7 @@ static mc_status load_guest(struct mc_sevguest *d, struct mc_error *err)
         s = host_certs(d, err);
     if (!s) {
         struct mc_error e2 = {0};
-        mc_status o = mc_snp_guest_open(mc_vm_vcpu(d->vm, 0), &c, &d->g, &e2);
+        mc_status o = mc_snp_guest_create(mc_vm_vcpu(d->vm, 0), &c, &d->g, &e2);
         if (o && o != MC_E_STATE) /* MC_E_STATE: the VMPCK is wiped; the device answers ENOTTY */
             s = mc_seterr(err, o, "%s", e2.msg);
     }
@@ -471,10 +471,10 @@ int mc_sevguest_tsm_report(struct mc_sevguest *d, const uint8_t report_data[64],
 
 /* ---- open and close ---------------------------------------------------------------------------- */
 
-mc_status mc_sevguest_open(const struct mc_sevguest_config *cfg, struct mc_sevguest **out, struct mc_error *err)
+mc_status mc_sevguest_create(const struct mc_sevguest_config *cfg, struct mc_sevguest **out, struct mc_error *err)
 {
     if (!out)
-        return mc_seterr(err, MC_E_INVAL, "mc_sevguest_open: NULL argument");
+        return mc_seterr(err, MC_E_INVAL, "mc_sevguest_create: NULL argument");
     *out = NULL;
     if (!cfg || !cfg->guest_path || !cfg->state_path || cfg->vmpck < 0 || cfg->vmpck > 3)
         return mc_seterr(err, MC_E_INVAL, "/dev/sev-guest needs a saved SNP guest, its chip's state file and a VMPCK 0..3");
@@ -523,14 +523,14 @@ mc_status mc_sevguest_open(const struct mc_sevguest_config *cfg, struct mc_sevgu
     if (!s)
         mc_psp_state_release(mc_board_psp(d->b));
     if (s) {
-        mc_sevguest_close(d);
+        mc_sevguest_destroy(d);
         return s;
     }
     *out = d;
     return MC_OK;
 }
 
-void mc_sevguest_close(struct mc_sevguest *d)
+void mc_sevguest_destroy(struct mc_sevguest *d)
 {
     if (!d)
         return;

@@ -318,7 +318,7 @@ static int guest_device(void)
         return ENOENT;
     cfg.wait_ms = wait_ms();
     struct mc_error err = {0};
-    mc_status s = mc_sevguest_open(&cfg, &gdev, &err);
+    mc_status s = mc_sevguest_create(&cfg, &gdev, &err);
     if (s) {
         say("memcrypt-sev: /dev/sev-guest: %s", err.msg);
         return s == MC_E_BUSY ? EBUSY : EIO;
