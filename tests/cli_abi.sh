@@ -63,6 +63,13 @@ for x in $(grep -E '_free$' "$TMP/api" | sed 's/free$//'); do
   grep -qx "${x}create" "$TMP/api" && bad "${x}free beside ${x}create: objects are released by ${x}destroy" || ok
 done
 
+# 1c. Headers that mostly serve the CLI say why they are public, and docs/api.md lists them.
+sed -n '/^## Headers that are public for a reason/,/^## /p' "$SRC/docs/api.md" |
+  grep -oE '^- `memcrypt/[a-z0-9_]+\.h`' | grep -oE '[a-z0-9_]+\.h' | sort > "$TMP/why_doc"
+grep -l '^ \* Why public: ' "$inc"/memcrypt/*.h | xargs -n1 basename | sort > "$TMP/why_hdr"
+[ -s "$TMP/why_doc" ] && cmp -s "$TMP/why_doc" "$TMP/why_hdr" && ok ||
+  bad "docs/api.md's public-for-a-reason list ($(tr '\n' ' ' < "$TMP/why_doc")) and the headers with a 'Why public:' paragraph ($(tr '\n' ' ' < "$TMP/why_hdr")) differ"
+
 # 2. Verify/check functions must be used.
 grep -hE '^MC_API .*\b(mc|memctl)_[a-z_0-9]*(verify|check)[a-z_0-9]*\(' "$inc"/memcrypt/*.h |
   grep -vE '^MC_API (MC_MUST_CHECK|void )' | grep -vE '_(name|set_check|set_check_epoch)\(' > "$TMP/unchecked" || true

@@ -2,7 +2,11 @@
  * Usage: mc_json_begin(&j, stdout); mc_json_obj(&j, NULL); mc_json_str(&j, "name", "x");
  *        mc_json_u64(&j, "size", 4096); mc_json_end(&j); mc_json_finish(&j);
  * Keys are given for members of an object and NULL for elements of an array. Output is
- * pretty-printed with two-space indent. Strings are escaped per RFC 8259. */
+ * pretty-printed with two-space indent. Strings are escaped per RFC 8259.
+ *
+ * Why public: the library writes JSON through it (mc_tme_status_json), the CLI (built on public
+ * headers only) prints every `--json` with it, and a program on the library can emit the same
+ * escaping and number forms as `memcrypt --json`. */
 #ifndef MEMCRYPT_JSON_H
 #define MEMCRYPT_JSON_H
 

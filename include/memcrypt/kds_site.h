@@ -14,6 +14,9 @@
  * Every request is untrusted: an unknown path or product, a hwID or GET_ID of another chip, a
  * missing/unknown/duplicate/non-decimal/out-of-range SPL, an over-long path or query: a 4xx
  * with a one-line text body; nothing is ever changed. docs/kernel-interfaces.md has the table.
+ *
+ * Why public: a test harness can answer KDS requests in process, without a socket, for its own
+ * HTTP front end or fetch code (`memcrypt kds serve` is one such front end).
  */
 #ifndef MEMCRYPT_KDS_SITE_H
 #define MEMCRYPT_KDS_SITE_H

@@ -15,6 +15,9 @@
  * constant time, the secret table sealed with TEK/TIK.
  *
  * Ownership: the report holds no pointers; opts and domain are borrowed for the call.
+ *
+ * Why public: CI users drive a whole libvirt launch from C (the CLI's `memcrypt run` is a thin
+ * wrapper); the steps are also public one by one (board.h, vm.h, measure.h) for other flows.
  */
 #ifndef MEMCRYPT_RUN_H
 #define MEMCRYPT_RUN_H

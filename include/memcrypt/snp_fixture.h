@@ -6,6 +6,10 @@
  * clear PEM next to the certificates: this is test material.
  * With a seed, keys, serial numbers, signatures and random fields are reproducible (OpenSSL's
  * TEST-RAND fed from the seed); without, they come from the OS.
+ *
+ * Why public: verifier authors test their own code against these chains and reports from C
+ * (`memcrypt fixtures` is a thin wrapper); it is the only way to get a signed report with a
+ * chosen field without an AMD chip.
  */
 #ifndef MEMCRYPT_SNP_FIXTURE_H
 #define MEMCRYPT_SNP_FIXTURE_H
