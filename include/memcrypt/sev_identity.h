@@ -3,7 +3,8 @@
  * An emulated chip: a chip-unique secret (CUK), the CEK derived from it (SEV API: seed =
  * SHA-256(CUK), 56 bytes = KDF(seed, "sev-chip-endorsement-key"), P-384 key from those extra
  * random bits), an EMULATED AMD root (ARK and ASK, RSA, in AMD's format, KEY_IDs
- * "MEMCRYPT-EMU-ARK" / "MEMCRYPT-EMU-ASK") whose ASK signs the CEK, and the firmware-generated
+ * "MEMCRYPT-EMU-ARK" / "MEMCRYPT-EMU-ASK"; the generation's fixed emulated keys, see
+ * mc_sev_identity_params.product) whose ASK signs the CEK, and the firmware-generated
  * OCA (self-owned or imported), PEK and PDH.
  *
  * The firmware calls these for PEK_GEN, PDH_GEN, PEK_CSR, PEK_CERT_IMPORT, PDH_CERT_EXPORT,
@@ -32,6 +33,12 @@ struct mc_sev_identity;
 struct mc_sev_identity_params {
     uint8_t api_major, api_minor, build; /* written into every SEV cert the firmware makes */
     unsigned root_bits; /* emulated ARK/ASK RSA size: 2048 or 4096 (0 = 4096) */
+    /* The product generation ("naples", "rome", "milan", "genoa", "turin": a CPU profile name):
+     * the chip then carries that generation's fixed emulated ARK/ASK, the same on every emulated
+     * chip of it and the same RSA keys as its SNP ARK/ASK (as AMD's are); their private keys are
+     * public by design. NULL or another name: ARK/ASK keys drawn from rng, a root of this chip's
+     * own (slow: ~1 s an RSA-4096 key). */
+    const char *product;
 };
 
 /* A fresh chip: CUK, CEK, emulated ARK/ASK, and a self-owned OCA/PEK/PDH (as after PEK_GEN). */

@@ -11,9 +11,12 @@
  * AMD side (the emulated KDS; an emulated platform needs one to certify its chip):
  *   - ARK, ASK, ASVK: RSA-4096, RSASSA-PSS SHA-384 salt 48, AMD's DNs/extensions, each subject
  *     MARKED "memcrypt EMULATED chip (not AMD)" in OU and O, so `report verify` without --roots
- *     refuses them and says they are the emulated root. Deterministic from a root seed; RSA-4096
- *     generation is slow (~1 s a key), so the keys are kept in the serialized identity and can be
- *     shared with another identity (roots_from) instead of being generated again.
+ *     refuses them and says they are the emulated root. As on real chips, they are the
+ *     generation's: fixed keys compiled into the library, the same on every emulated chip of one
+ *     generation (and the same RSA keys as its legacy SEV ARK/ASK, as AMD's are). Their private
+ *     keys are PUBLIC BY DESIGN (data/emulated-roots/), so nothing emulated can pass for AMD's.
+ *     A root of the caller's own can still be generated from a root seed (slow: ~1 s an RSA-4096
+ *     key); the keys are kept in the serialized identity and can be shared (roots_from).
  *   - VCEK/VLEK certificates with AMD's extensions, and VLEK wrapping for a chip.
  *
  * MASK_CHIP_KEY / VCEK_DIS are the caller's (firmware's) state; it passes them to the report
@@ -49,13 +52,14 @@ struct mc_snp_identity_params {
     const uint8_t *chip_secret;   /* MC_SNP_SECRET_LEN bytes (required) */
     const uint8_t *chip_id;       /* 64 bytes (Turin: bytes 8..63 must be 0); NULL: derived from the secret */
     /* The emulated AMD root: taken from roots_from (same generation) when given; else generated
-     * from root_seed (any length >= 16), or, when that is NULL too, from a seed derived from the
-     * chip secret. */
+     * from root_seed (any length >= 16: a root of the caller's own), or, when that is NULL too,
+     * the generation's fixed emulated ARK/ASK/ASVK (the chip's CEK/VCEK never come from them). */
     const struct mc_snp_identity *roots_from;
     const uint8_t *root_seed;
     size_t root_seed_len;
-    unsigned root_bits;           /* RSA size of generated roots: 0 or 4096 (AMD's); 2048 only to
-                                     make tests that are not about the roots fast */
+    unsigned root_bits;           /* RSA size of the roots: 0 or 4096 (AMD's); 2048 only to make
+                                     tests that are not about the roots fast (fixed 2048-bit
+                                     emulated keys, or generated ones with root_seed) */
 };
 
 MC_API mc_status mc_snp_identity_create(const struct mc_snp_identity_params *p, struct mc_snp_identity **out,

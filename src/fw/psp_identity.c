@@ -69,7 +69,7 @@ uint32_t psp_id_get(struct mc_psp *psp, struct mc_error *err)
         return psp_id_reload(psp, err);
     /* First use on this chip: create the identity and persist it before anyone sees it. */
     struct mc_sev_identity_params p = {psp->cfg.api_major, psp->cfg.api_minor, psp->cfg.build,
-                                       psp->cfg.root_bits ? psp->cfg.root_bits : 4096};
+                                       psp->cfg.root_bits ? psp->cfg.root_bits : 4096, psp->cfg.platform};
     struct psp_nv *n = malloc(sizeof *n);
     if (!n)
         return hw(err, "allocation");

@@ -11,6 +11,7 @@
 #include "crypto/kdf.h"
 #include "crypto/pk.h"
 #include "sev/cert_key.h"
+#include "snp/emu_roots.h"
 
 #define CUK_LEN 32
 
@@ -196,10 +197,15 @@ mc_status mc_sev_identity_create(struct mc_rng *rng, const struct mc_sev_identit
         rc = derive_cek(id->cuk, &id->cek_key, err);
     if (rc == MC_OK)
         rc = derive_chip_id(id, err);
-    if (rc == MC_OK)
+    if (rc == MC_OK && mc_emu_root_known(p->product)) { /* the generation's, as on a real chip */
+        rc = mc_emu_root_key(p->product, MC_EMU_ARK, bits, &ark_k, err);
+        if (rc == MC_OK)
+            rc = mc_emu_root_key(p->product, MC_EMU_ASK, bits, &ask_k, err);
+    } else if (rc == MC_OK) {
         rc = mc_rsa_generate(rng, bits, 65537, &ark_k, err);
-    if (rc == MC_OK)
-        rc = mc_rsa_generate(rng, bits, 65537, &ask_k, err);
+        if (rc == MC_OK)
+            rc = mc_rsa_generate(rng, bits, 65537, &ask_k, err);
+    }
     if (rc == MC_OK)
         rc = mc_amd_cert_init(&id->ark, ark_id, ark_id, MC_SEV_USAGE_ARK, ark_k, err);
     if (rc == MC_OK)

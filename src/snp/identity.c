@@ -189,11 +189,7 @@ mc_status mc_snp_identity_create(const struct mc_snp_identity_params *p, struct 
     } else if (!st && p->root_seed) {
         st = mc_kds_generate(&id->kds, id->gen, p->root_seed, p->root_seed_len, bits, err);
     } else if (!st) {
-        uint8_t rs[48];
-        st = mc_kdf_sev(id->secret, sizeof id->secret, "memcrypt-emulated-amd-root", NULL, 0, rs, sizeof rs, err);
-        if (!st)
-            st = mc_kds_generate(&id->kds, id->gen, rs, sizeof rs, bits, err);
-        mc_wipe(rs, sizeof rs);
+        st = mc_kds_emulated(&id->kds, id->gen, bits, err); /* the generation's, as on a real chip */
     }
     if (st) {
         mc_snp_identity_destroy(id);

@@ -13,6 +13,7 @@
 #include "crypto/crypto.h"
 #include "crypto/kdf.h"
 #include "crypto/x509.h"
+#include "snp/emu_roots.h"
 #include "snp/kds.h"
 #include "snp/kdscert.h"
 
@@ -39,6 +40,25 @@ void mc_kds_clear(struct mc_kds *k)
 
 static EVP_PKEY *evp(const struct mc_pk *k) { return (EVP_PKEY *)mc_pk_evp(k); }
 
+/* Certificates for t's three keys (ARK self-signed, ASK and ASVK signed by the ARK); *k = t on
+ * success, t cleared on failure. */
+static mc_status certify(struct mc_kds *k, struct mc_kds *t, mc_status st, struct mc_error *err)
+{
+    enum mc_snp_gen g = t->gen;
+    if (!st)
+        st = mc_kds_make_ca(NULL, MC_KDS_MARK_EMULATED, g, MC_KDS_ARK, evp(t->key[0]), NULL, evp(t->key[0]), T_2024,
+                            T_2049, &t->cert[0], err);
+    for (int i = 1; i < MC_KDS_NROOTS && !st; i++)
+        st = mc_kds_make_ca(NULL, MC_KDS_MARK_EMULATED, g, (enum mc_kds_role)i, evp(t->key[i]), t->cert[0],
+                            evp(t->key[0]), T_2024, T_2049, &t->cert[i], err);
+    if (st) {
+        mc_kds_clear(t);
+        return st;
+    }
+    *k = *t;
+    return MC_OK;
+}
+
 mc_status mc_kds_generate(struct mc_kds *k, enum mc_snp_gen g, const uint8_t *seed, size_t seed_len, unsigned bits,
                           struct mc_error *err)
 {
@@ -60,18 +80,22 @@ mc_status mc_kds_generate(struct mc_kds *k, enum mc_snp_gen g, const uint8_t *se
         mc_rng_destroy(rng);
     }
     mc_wipe(rseed, sizeof rseed);
-    if (!st)
-        st = mc_kds_make_ca(NULL, MC_KDS_MARK_EMULATED, g, MC_KDS_ARK, evp(t.key[0]), NULL, evp(t.key[0]), T_2024,
-                            T_2049, &t.cert[0], err);
-    for (int i = 1; i < MC_KDS_NROOTS && !st; i++)
-        st = mc_kds_make_ca(NULL, MC_KDS_MARK_EMULATED, g, (enum mc_kds_role)i, evp(t.key[i]), t.cert[0],
-                            evp(t.key[0]), T_2024, T_2049, &t.cert[i], err);
-    if (st) {
-        mc_kds_clear(&t);
-        return st;
-    }
-    *k = t;
-    return MC_OK;
+    return certify(k, &t, st, err);
+}
+
+mc_status mc_kds_emulated(struct mc_kds *k, enum mc_snp_gen g, unsigned bits, struct mc_error *err)
+{
+    static const char *const product[] = {[MC_SNP_GEN_MILAN] = "milan", [MC_SNP_GEN_GENOA] = "genoa",
+                                          [MC_SNP_GEN_TURIN] = "turin"};
+    if (!k || g < MC_SNP_GEN_MILAN || g > MC_SNP_GEN_TURIN || (bits != 2048 && bits != 4096))
+        return mc_seterr(err, MC_E_INVAL, "emulated KDS: a generation and 2048 or 4096 bits are needed");
+    struct mc_kds t;
+    memset(&t, 0, sizeof t);
+    t.gen = g;
+    mc_status st = MC_OK;
+    for (int i = 0; i < MC_KDS_NROOTS && !st; i++)
+        st = mc_emu_root_key(product[g], (enum mc_emu_role)i, bits, &t.key[i], err);
+    return certify(k, &t, st, err);
 }
 
 mc_status mc_kds_copy(struct mc_kds *dst, const struct mc_kds *src, struct mc_error *err)

@@ -1,7 +1,9 @@
 /* The emulated AMD key server for one product generation (internal; X.509 module).
  *
- * ARK, ASK and ASVK: RSA-4096 keys (2048 on request, for fast tests) generated deterministically from a root seed (each from its
- * own DRBG, seeded with SP 800-108 KDF(seed, "memcrypt-emulated-<role>", generation)), and
+ * ARK, ASK and ASVK: RSA-4096 keys (2048 on request, for fast tests): the generation's fixed
+ * emulated keys (snp/emu_roots.h), or, for a root of the caller's own, generated deterministically
+ * from a root seed (each from its own DRBG, seeded with SP 800-108 KDF(seed,
+ * "memcrypt-emulated-<role>", generation)); and
  * certificates from the shared KDS builder (snp/kdscert.h) marked EMULATED, valid 2024-01-01 ..
  * 2049-01-01. Issues VCEK/VLEK certificates (same validity). */
 #ifndef MC_SNP_KDS_H
@@ -26,9 +28,12 @@ struct mc_kds {
     X509 *cert[MC_KDS_NROOTS];
 };
 
-/* bits: 4096 (AMD's) or 2048. */
+/* bits: 4096 (AMD's) or 2048. Keys generated from seed: a root of the caller's own. */
 mc_status mc_kds_generate(struct mc_kds *k, enum mc_snp_gen g, const uint8_t *seed, size_t seed_len, unsigned bits,
                           struct mc_error *err);
+/* The generation's fixed emulated roots (snp/emu_roots.h: the same keys on every emulated chip of
+ * g, public by design), certified as above. */
+mc_status mc_kds_emulated(struct mc_kds *k, enum mc_snp_gen g, unsigned bits, struct mc_error *err);
 /* dst shares src's keys and certificates. */
 mc_status mc_kds_copy(struct mc_kds *dst, const struct mc_kds *src, struct mc_error *err);
 void mc_kds_clear(struct mc_kds *k);
