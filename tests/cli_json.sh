@@ -13,30 +13,16 @@ keys=$(grep -rhoE '(mc_json_[a-z0-9]+|json_view|json_blob|print_lines_json|tcb_j
 badkeys=$(grep -vE '^"[a-z][a-z0-9_]*"$' <<<"$keys" | tr '\n' ' ')
 [ -z "$badkeys" ] && ok || bad "JSON keys not in snake_case: $badkeys"
 
-# 2. Keys of real output.
+# 2. Keys of real output. Each command's output is kept; one Python run (at the end, with the
+# error objects of part 3) checks every document, one verdict per document.
+mkdir -p "$TMP/docs"
+ndoc=0
 check_keys() { # name, then the command
   local name=$1; shift
-  "$@" >"$TMP/out.json" 2>"$TMP/err"; local rc=$?
-  if [ $rc -gt 1 ]; then bad "$name: exit $rc: $(head -2 "$TMP/err")"; return; fi
-  python3 - "$TMP/out.json" "$name" <<'PY' && ok || bad "$name: see above"
-import json, re, sys
-doc = json.load(open(sys.argv[1]))
-bad = []
-def walk(v, path):
-    if isinstance(v, dict):
-        for k, x in v.items():
-            # "msrs" maps architectural MSR names to values: names, not keys of ours.
-            if not re.fullmatch(r"[a-z][a-z0-9_]*", k) and not path.endswith(".msrs"):
-                bad.append(path + "." + k)
-            walk(x, path + "." + k)
-    elif isinstance(v, list):
-        for x in v:
-            walk(x, path + "[]")
-walk(doc, "")
-if bad:
-    print(sys.argv[2] + ": keys not in snake_case: " + ", ".join(bad[:10]), file=sys.stderr)
-    sys.exit(1)
-PY
+  ndoc=$((ndoc + 1))
+  "$@" >"$TMP/docs/$ndoc.json" 2>"$TMP/err"; local rc=$?
+  if [ $rc -gt 1 ]; then bad "$name: exit $rc: $(head -2 "$TMP/err")"; rm -f "$TMP/docs/$ndoc.json"; return; fi
+  printf 'keys\t%s\t%s\n' "$TMP/docs/$ndoc.json" "$name" >> "$TMP/docs/list"
 }
 R=$DATA/amd/snp-reports/virtee-milan
 check_keys version "$MC" version --json
@@ -69,11 +55,11 @@ check_keys "fw get-id" "$MC" fw get-id --platform milan --state "$TMP/fw.state" 
 # 3. Errors as JSON with --json: usage errors for every command that takes --json, runtime errors.
 json_error() { # want_rc want_kind name, then the command
   local want=$1 kind=$2 name=$3; shift 3
-  "$@" >"$TMP/o.json" 2>"$TMP/e"; local rc=$?
+  ndoc=$((ndoc + 1))
+  "$@" >"$TMP/docs/$ndoc.json" 2>"$TMP/e"; local rc=$?
   [ "$rc" = "$want" ] || { bad "$name: exit $rc, wanted $want"; return; }
   [ ! -s "$TMP/e" ] || { bad "$name: stderr not empty: $(head -1 "$TMP/e")"; return; }
-  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["error"] and d["kind"]==sys.argv[2] and d["exit_status"]==int(sys.argv[3]) and d["command"], d' \
-    "$TMP/o.json" "$kind" "$want" && ok || bad "$name: $(cat "$TMP/o.json")"
+  printf 'error\t%s\t%s\t%s\t%s\n' "$TMP/docs/$ndoc.json" "$name" "$kind" "$want" >> "$TMP/docs/list"
 }
 n=0
 while read -r path; do
@@ -90,8 +76,45 @@ json_error 3 runtime "certs verify of a file" "$MC" certs verify "$TMP/o/tk.bin"
 json_error 3 runtime "measure of a missing image" "$MC" measure --mode sev --ovmf "$TMP/none.fd" --json
 # A demo that fails after its JSON object began: still one JSON document, with the error in it.
 json_error 3 runtime "demo on Intel" "$MC" demo sme --platform icelake-sp --json
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["demo"]=="sme" and d["steps"]==[]' "$TMP/o.json" && ok ||
-  bad "the demo's partial JSON lost its members"
+printf 'partial\t%s\t%s\n' "$TMP/docs/$ndoc.json" "the demo's partial JSON" >> "$TMP/docs/list"
+# Every document kept above, checked in one Python run: snake_case keys ("keys"), an error object
+# with its kind and exit status ("error"), the demo's members kept beside the error ("partial").
+while IFS= read -r line; do
+  case $line in ok\ *) ok ;; *) bad "$line" ;; esac
+done < <(python3 - "$TMP/docs/list" <<'PY'
+import json, re, sys
+def snake_bad(doc):
+    bad = []
+    def walk(v, path):
+        if isinstance(v, dict):
+            for k, x in v.items():
+                # "msrs" maps architectural MSR names to values: names, not keys of ours.
+                if not re.fullmatch(r"[a-z][a-z0-9_]*", k) and not path.endswith(".msrs"):
+                    bad.append(path + "." + k)
+                walk(x, path + "." + k)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x, path + "[]")
+    walk(doc, "")
+    return bad
+for line in open(sys.argv[1]):
+    f = line.rstrip("\n").split("\t")
+    what, path, name = f[0], f[1], f[2]
+    try:
+        d = json.load(open(path))
+        if what == "keys":
+            bad = snake_bad(d)
+            assert not bad, "keys not in snake_case: " + ", ".join(bad[:10])
+        elif what == "error":
+            assert d["error"] and d["kind"] == f[3] and d["exit_status"] == int(f[4]) and d["command"], d
+        else:
+            assert d["demo"] == "sme" and d["steps"] == [], "lost its members"
+        print("ok " + name)
+    except Exception as e:
+        print("%s: %s (%s)" % (name, e, open(path).read()[:300].replace("\n", " ")))
+PY
+)
+[ "$(wc -l < "$TMP/docs/list")" -ge 60 ] && ok || bad "only $(wc -l < "$TMP/docs/list") JSON documents checked"
 # Without --json, errors stay on stderr.
 "$MC" report show "$TMP/none.bin" >"$TMP/plain.out" 2>"$TMP/e"
 [ $? = 3 ] && [ ! -s "$TMP/plain.out" ] && grep -q "^memcrypt report show: " "$TMP/e" && ok || bad "plain error output"
