@@ -21,15 +21,19 @@ for g in '' $groups; do
   [ -s "$TMP/page.txt" ] && ok || bad "$page does not render"
 done
 # Every option of every command is on its group's page, and every command is on memcrypt(1).
+# Each page is rendered once (the same man -l as a reader's) and searched for all its commands.
+mkdir -p "$TMP/render"
+man -l "$build/man/memcrypt.1" 2>/dev/null | sed 's/.\x08//g' >"$TMP/render/memcrypt.txt"
 while read -r path; do
   g=${path%% *}
-  LC_ALL=C.UTF-8 MANWIDTH=250 man -l "$build/man/memcrypt-$g.1" 2>/dev/null | sed 's/.\x08//g' >"$TMP/page.txt"
-  grep -qF "memcrypt $path" "$TMP/page.txt" && ok || bad "memcrypt-$g(1) lacks 'memcrypt $path'"
-  for o in $(cli_help_options "$path"); do
-    grep -qF -- "$o" "$TMP/page.txt" && ok || bad "memcrypt-$g(1) lacks $o of '$path'"
+  page=$TMP/render/$g.txt
+  [ -f "$page" ] || LC_ALL=C.UTF-8 MANWIDTH=250 man -l "$build/man/memcrypt-$g.1" 2>/dev/null | sed 's/.\x08//g' >"$page"
+  grep -qF "memcrypt $path" "$page" && ok || bad "memcrypt-$g(1) lacks 'memcrypt $path'"
+  cli_help_options "$path" >"$TMP/opts.${path// /_}"
+  for o in $(cat "$TMP/opts.${path// /_}"); do
+    grep -qF -- "$o" "$page" && ok || bad "memcrypt-$g(1) lacks $o of '$path'"
   done
-  grep -qF "memcrypt $path" <(man -l "$build/man/memcrypt.1" 2>/dev/null | sed 's/.\x08//g') && ok ||
-    bad "memcrypt(1) lacks '$path'"
+  grep -qF "memcrypt $path" "$TMP/render/memcrypt.txt" && ok || bad "memcrypt(1) lacks '$path'"
 done < <(cli_paths)
 
 # Completion.
@@ -58,7 +62,7 @@ want "$TMP/d/sub" fixtures --out "$TMP/d/s"
 while read -r path; do
   # shellcheck disable=SC2086
   got=$(c $path --)
-  for o in $(cli_help_options "$path"); do
+  for o in $(cat "$TMP/opts.${path// /_}"); do
     [[ " $got " == *" $o "* ]] && ok || bad "completion of '$path --' lacks $o"
   done
 done < <(cli_paths)
