@@ -1,11 +1,11 @@
 #!/bin/bash
 # Shell tests of `memcrypt domcaps` and `memcrypt domain check` on libvirt's own test XMLs,
 # the shipped examples and hostile input. $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
-MC="$1"; DATA="$2"; SRC="$3"
+# Its outside tools (python3, xmllint; scripts/deps installs both) are never a silent skip: missing
+# under CI=true is a failure (tests/lib/cli.sh).
+. "$(dirname "$0")/lib/cli.sh"
 LV="$DATA/libvirt"
-pass=0; fail=0
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+cli_need python3 "apt-get install python3" command -v python3
 # expect RC DESCRIPTION -- command...; output in $out
 expect() {
     local want=$1 what=$2; shift 3
@@ -13,7 +13,6 @@ expect() {
     if [ "$rc" = "$want" ]; then ok; else bad "$what: exit $rc, wanted $want: $(echo "$out" | tail -2)"; fi
 }
 has() { if grep -qF -- "$2" <<<"$out"; then ok; else bad "$1: output lacks '$2'"; fi; }
-TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 
 # domcaps: XML that libxml2 reads back, and JSON
 expect 0 "domcaps milan" -- "$MC" domcaps --platform milan --state "$TMP/milan.state"
@@ -23,7 +22,7 @@ has "domcaps milan" "<reducedPhysBits>1</reducedPhysBits>"
 has "domcaps milan" "<maxGuests>382</maxGuests>"
 has "domcaps milan" "<maxESGuests>127</maxESGuests>"
 echo "$out" > "$TMP/caps.xml"
-if command -v xmllint >/dev/null; then
+if cli_have xmllint "apt-get install libxml2-utils" command -v xmllint; then
     if xmllint --noout "$TMP/caps.xml"; then ok; else bad "domcaps XML is not well-formed"; fi
     v=$(xmllint --xpath 'string(/domainCapabilities/features/sev/cbitpos)' "$TMP/caps.xml")
     [ "$v" = 51 ] && ok || bad "xpath cbitpos = '$v'"
@@ -41,9 +40,7 @@ has "domcaps json" "\"max_es_guests\": 99"
 has "domcaps json" "\"host_phys_addr_reduction\": 6"
 python3 -c 'import base64,json,sys; d=json.load(sys.stdin); assert len(base64.b64decode(d["sev"]["cpu0_id"]))==64' <<<"$out" \
     && ok || bad "domcaps --json cpu0_id"
-if command -v python3 >/dev/null; then
-    python3 -c 'import json,sys; json.load(sys.stdin)' <<<"$out" && ok || bad "domcaps --json is not JSON"
-fi
+python3 -c 'import json,sys; json.load(sys.stdin)' <<<"$out" && ok || bad "domcaps --json is not JSON"
 expect 0 "domcaps naples" -- "$MC" domcaps --platform naples --seed caps
 has "domcaps naples" "<maxGuests>11</maxGuests>"
 has "domcaps naples" "<maxESGuests>4</maxESGuests>"
@@ -138,5 +135,4 @@ expect 3 "missing file" -- "$MC" domain check "$TMP/nope.xml"
 expect 2 "no argument" -- "$MC" domain check
 expect 2 "two arguments" -- "$MC" domain check a b
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+cli_finish

@@ -3,21 +3,20 @@
 # launch digest and MEASURE are re-derived here with Python's hashlib/hmac from the spec's
 # formulas (not with memcrypt code); the views show ciphertext where they must; every libvirt
 # test XML and bad setup is refused with a clear message; a 16 GiB guest launches sparsely.
-# $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
-MC="$1"; DATA="$2"; SRC="$3"
+# $1 = memcrypt binary, $2 = tests/data, $3 = source dir. Debian's OVMF and python3 (scripts/deps)
+# are required: missing under CI=true is a failure, never a silent skip (tests/lib/cli.sh).
+. "$(dirname "$0")/lib/cli.sh"
 LV="$DATA/libvirt"
 OVMF=/usr/share/ovmf/OVMF.fd
+cli_need "Debian's OVMF ($OVMF)" "apt-get install ovmf" test -r "$OVMF"
+cli_need python3 "apt-get install python3" command -v python3
 PY=$(command -v python3)
-pass=0; fail=0
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 expect() { # RC DESCRIPTION -- command...; output in $out
     local want=$1 what=$2; shift 3
     out=$("$@" 2>&1); local rc=$?
     if [ "$rc" = "$want" ]; then ok; else bad "$what: exit $rc, wanted $want: $(echo "$out" | tail -3)"; fi
 }
 has() { if grep -qF -- "$2" <<<"$out"; then ok; else bad "$1: output lacks '$2': $(echo "$out" | tail -2)"; fi; }
-TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 head -c 32 /dev/urandom > "$TMP/tk.bin"
 
 # 1. The SEV example with the owner's TEK/TIK: independent recomputation of digest and MEASURE.
@@ -204,5 +203,4 @@ expect 2 "no xml" -- "$MC" run
 expect 0 "help" -- "$MC" run --help
 has "help" "usage: memcrypt run DOMAIN.xml"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+cli_finish

@@ -73,8 +73,10 @@ MC_API mc_status mc_snp_fixture_make_report(const struct mc_snp_fixture_report_o
  * The emulated SNP chip's own identity rather than a test root: its EMULATED ARK/ASK/ASVK and
  * VCEK (VLEK) certificates, exported as mc_snp_identity_export does, and optionally an
  * attestation report signed by it through the firmware's report builder — what the SNP firmware
- * will sign, for CI until it runs guests. No private key is written. With a seed the chip secret,
- * CHIP_ID, root keys and VLEK are reproducible (the certificate signatures are not). */
+ * will sign, for CI until it runs guests. No private key is written. The roots are the
+ * generation's fixed emulated ARK/ASK/ASVK (the same as every emulated chip's of that generation,
+ * public by design; memcrypt/snp_identity.h). With a seed the chip secret, CHIP_ID and VLEK are
+ * reproducible (the certificate signatures are not). */
 struct mc_snp_fixture_chip_opts {
     enum mc_snp_gen gen;            /* UNKNOWN -> Milan */
     const uint8_t *seed; size_t seed_len; /* NULL: OS randomness */

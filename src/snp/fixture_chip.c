@@ -31,17 +31,15 @@ mc_status mc_snp_fixture_make_chip(const char *dir, const struct mc_snp_fixture_
     uint64_t tcb = o->has_tcb ? o->tcb : default_tcb(g);
     struct mc_rng *rng = NULL;
     struct mc_snp_identity *id = NULL;
-    uint8_t secret[MC_SNP_SECRET_LEN], root[48], vseed[MC_SNP_SEED_LEN];
+    uint8_t secret[MC_SNP_SECRET_LEN], vseed[MC_SNP_SEED_LEN];
     mc_status st = mc_rng_create(o->seed, o->seed ? o->seed_len : 0, &rng, err);
     if (!st)
         st = mc_rng_bytes(rng, secret, sizeof secret, err);
     if (!st)
-        st = mc_rng_bytes(rng, root, sizeof root, err);
-    if (!st)
         st = mc_rng_bytes(rng, vseed, sizeof vseed, err);
     if (!st) {
-        struct mc_snp_identity_params p = {.gen = g, .chip_secret = secret, .root_seed = root,
-                                           .root_seed_len = sizeof root};
+        /* the generation's emulated roots, as every emulated chip of it has */
+        struct mc_snp_identity_params p = {.gen = g, .chip_secret = secret};
         st = mc_snp_identity_create(&p, &id, err);
     }
     if (!st && o->vlek) {
@@ -87,7 +85,6 @@ mc_status mc_snp_fixture_make_chip(const char *dir, const struct mc_snp_fixture_
         st = mc_outset_commit(os, err); /* the folder and the report together, or nothing */
     mc_outset_destroy(os);
     mc_wipe(secret, sizeof secret);
-    mc_wipe(root, sizeof root);
     mc_wipe(vseed, sizeof vseed);
     mc_snp_identity_destroy(id);
     mc_rng_destroy(rng);

@@ -7,6 +7,13 @@
 #     cli_help_options PATH the long options of a command's --help option list
 #     cli_finish            print "N passed, N failed" and exit 0 only if nothing failed and
 #                           something was checked
+# Dependencies outside the project (a missing one is never a silent skip):
+#     cli_need WHAT HOW CMD...  the script cannot run without it (CMD tests for it, e.g.
+#                           `command -v python3`): missing under CI=true is a failure; outside CI
+#                           the script stops with a SKIP line and exit 77 (ctest: "Skipped")
+#     cli_have WHAT HOW CMD...  some checks need it: returns 0 when present; missing, it is a
+#                           failure under CI=true and a SKIP line outside, and returns 1
+#     cli_missing WHAT      the same report, for a test of the script's own
 MC=$(readlink -f "$1")
 DATA=$2
 SRC=$3
@@ -21,6 +28,22 @@ cli_help_options() {
   # shellcheck disable=SC2086
   "$MC" $1 --help | sed -n '/^options:/,/^$/p' | sed -n 's/^  \(-.*\)/\1/p' | sed 's/  .*//' |
     grep -o -- '--[a-z][a-z0-9-]*' | grep -vx -- --help | sort -u
+}
+cli_missing() {
+  if [ "${CI:-}" = true ]; then bad "missing dependency under CI: $*"; else echo "SKIP (missing $*)" >&2; fi
+}
+cli_need() {
+  local what=$1 how=$2; shift 2
+  "$@" >/dev/null 2>&1 && return 0
+  if [ "${CI:-}" = true ]; then bad "missing dependency under CI: $what ($how)"; cli_finish; fi
+  echo "SKIP: missing $what ($how); nothing was checked"
+  exit 77
+}
+cli_have() {
+  local what=$1 how=$2; shift 2
+  "$@" >/dev/null 2>&1 && return 0
+  cli_missing "$what ($how)"
+  return 1
 }
 cli_finish() {
   echo "$pass passed, $fail failed"
