@@ -1,7 +1,7 @@
 # Shared helpers of the shell tests of the CLI: source it as
 #     . "$(dirname "$0")/lib/cli.sh"
 # It sets MC (absolute path of the memcrypt under test, $1), DATA ($2), SRC ($3), TMP (a private
-# folder, removed on exit) and gives:
+# folder, removed on exit), makes `python3` call the interpreter directly, and gives:
 #     ok / bad MESSAGE      count a passed / failed check (bad prints MESSAGE)
 #     cli_paths             every command path `memcrypt --help` lists, one per line
 #     cli_help_options PATH the long options of a command's --help option list
@@ -21,6 +21,11 @@ pass=0
 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+# python3 is resolved once to the interpreter it runs (a version manager's shim would start a
+# tree of processes for every call; the checks run on the same interpreter either way).
+if MC_PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [ -x "$MC_PY" ]; then
+  python3() { "$MC_PY" "$@"; }
+fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 cli_paths() { "$MC" --help | sed -n '/^commands:/,$p' | tail -n +2 | cut -c3-30 | sed 's/ *$//'; }
