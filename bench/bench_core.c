@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include <memcrypt/board.h>
+#include <memcrypt/ept.h>
 #include <memcrypt/guest.h>
+#include <memcrypt/tme.h>
 #include <memcrypt/json.h>
 
 #include "bench_target.h"
@@ -233,6 +235,133 @@ out:
     return rc;
 }
 
+
+/* ---- page tables written by the hypervisor and the guest kernel ------------------------------ */
+
+#define T_GUEST_MAP (64ull << 20) /* guest page tables: 16,384 4 KiB PTEs */
+#define T_EPT_MAP (16ull << 20)   /* EPT: 4,096 4 KiB leaves, once per page, once as one range */
+#define T_NPT_GUEST (1ull << 40)  /* a 1 TiB SEV guest's nested page tables */
+
+struct table_res {
+    double guest_map_s, guest_map_req_per_page;          /* mc_guest_map of T_GUEST_MAP */
+    double ept_page_s, ept_page_req_per_page;            /* mc_ept_map per 4 KiB page */
+    double ept_range_s, ept_range_req_per_page;          /* mc_ept_map_range of the same */
+    double npt_create_s;                                  /* mc_vm_create of a 1 TiB guest */
+    uint64_t npt_create_req;                              /* its controller requests */
+};
+
+static uint64_t requests(struct memctl *mc)
+{
+    struct memctl_cache_stats cs;
+    memctl_cache_get_stats(mc, &cs);
+    return cs.accesses;
+}
+
+static int sev_board(uint64_t dram, struct mc_board **b, struct mc_error *e)
+{
+    struct mc_board_config cfg;
+    if (mc_board_config_init(&cfg, "milan", e))
+        return 1;
+    cfg.machine.dram_size = dram;
+    cfg.machine.seed = (const uint8_t *)"bench-tables";
+    cfg.machine.seed_len = 12;
+    cfg.fw.root_bits = 2048;
+    cfg.rmp_size = 0;
+    uint8_t init[sizeof(struct mc_sev_init)] = {0};
+    return mc_board_create(&cfg, b, e) || mc_board_fw(*b, MC_SEV_CMD_INIT, init, sizeof init, NULL, e);
+}
+
+static int bench_tables(struct table_res *r)
+{
+    struct mc_error e = {0};
+    struct mc_board *b = NULL;
+    struct mc_vm *vm = NULL;
+    int rc = 1;
+    /* 1. The guest kernel maps 64 MiB of its RAM in 4 KiB pages (mc_guest_map). */
+    const uint64_t gmem = T_GUEST_MAP + (4ull << 20);
+    struct mc_vm_config vc = {.vcpus = 1, .mem_size = gmem, .policy = 1};
+    if (sev_board(MC_BOARD_POOL_BASE + gmem + (8ull << 20), &b, &e) ||
+        mc_vm_create(mc_board_vmm(b), &vc, &vm, NULL, &e) || mc_guest_paging_init(vm, T_GUEST_MAP, 4ull << 20, &e))
+        goto out;
+    struct memctl *mc = mc_machine_memctl(mc_board_machine(b));
+    uint64_t q0 = requests(mc);
+    double t0 = now();
+    if (mc_guest_map(vm, 0x40000000ull, 0, T_GUEST_MAP, MC_GUEST_MAP_WRITE | MC_GUEST_MAP_NX, &e))
+        goto out;
+    r->guest_map_s = now() - t0;
+    r->guest_map_req_per_page = (double)(requests(mc) - q0) / (double)(T_GUEST_MAP >> 12);
+    mc_vm_destroy(vm);
+    vm = NULL;
+    mc_board_destroy(b);
+    b = NULL;
+    /* 2. The nested page tables of a 1 TiB guest (mc_vm_create: NPT, LAUNCH_START, ACTIVATE). */
+    vc.mem_size = T_NPT_GUEST;
+    if (sev_board(MC_BOARD_POOL_BASE + T_NPT_GUEST + (64ull << 20), &b, &e))
+        goto out;
+    mc = mc_machine_memctl(mc_board_machine(b));
+    q0 = requests(mc);
+    t0 = now();
+    if (mc_vm_create(mc_board_vmm(b), &vc, &vm, NULL, &e))
+        goto out;
+    r->npt_create_s = now() - t0;
+    r->npt_create_req = requests(mc) - q0;
+    mc_vm_destroy(vm);
+    vm = NULL;
+    mc_board_destroy(b);
+    b = NULL;
+    /* 3. EPT (Intel, KeyID 0): 16 MiB mapped once page by page, once as one range, each into its
+     *    own empty EPT. */
+    struct mc_board_config cfg;
+    if (mc_board_config_init(&cfg, "icelake-sp", &e))
+        goto out;
+    cfg.machine.dram_size = 64ull << 20;
+    cfg.machine.seed = (const uint8_t *)"bench-ept";
+    cfg.machine.seed_len = 9;
+    if (mc_board_create(&cfg, &b, &e))
+        goto out;
+    struct mc_machine *m = mc_board_machine(b);
+    mc = mc_machine_memctl(m);
+    struct mc_ept *e1 = NULL, *e2 = NULL;
+    const uint64_t rwx = MC_EPT_R | MC_EPT_W | MC_EPT_X;
+    if (mc_ept_create(m, mc_board_tme(b), 0x100000, 64, &e1, &e) ||
+        mc_ept_create(m, mc_board_tme(b), 0x200000, 64, &e2, &e)) {
+        mc_ept_destroy(e1);
+        goto out;
+    }
+    q0 = requests(mc);
+    t0 = now();
+    int bad = 0;
+    for (uint64_t g = 0; g < T_EPT_MAP && !bad; g += 4096)
+        bad = mc_ept_map(e1, g, (16ull << 20) + g, 0, rwx, &e) != MC_OK;
+    r->ept_page_s = now() - t0;
+    r->ept_page_req_per_page = (double)(requests(mc) - q0) / (double)(T_EPT_MAP >> 12);
+    q0 = requests(mc);
+    t0 = now();
+    bad = bad || mc_ept_map_range(e2, 0, 16ull << 20, T_EPT_MAP, 0, rwx, &e) != MC_OK;
+    r->ept_range_s = now() - t0;
+    r->ept_range_req_per_page = (double)(requests(mc) - q0) / (double)(T_EPT_MAP >> 12);
+    /* Both EPTs translate every page alike. */
+    for (uint64_t g = 0; g < T_EPT_MAP && !bad; g += 4096) {
+        uint64_t h1 = 0, h2 = 1;
+        struct mc_fault f;
+        bad = mc_ept_translate(e1, g, 0, &h1, &f, &e) || mc_ept_translate(e2, g, 0, &h2, &f, &e) || h1 != h2;
+    }
+    mc_ept_destroy(e1);
+    mc_ept_destroy(e2);
+    if (bad) {
+        if (!e.msg[0])
+            snprintf(e.msg, sizeof e.msg, "the EPT mapped by range differs from the one mapped page by page");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc)
+        fprintf(stderr, "bench_core: page tables: %s\n", e.msg);
+    mc_vm_destroy(vm);
+    mc_board_destroy(b);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t mib = 64, loads = 1000000;
@@ -390,7 +519,12 @@ int main(int argc, char **argv)
     if (grc)
         return 1;
 
-    /* 6. Plain memcpy. */
+    /* 6. Page tables. */
+    struct table_res tr = {0};
+    if (bench_tables(&tr))
+        return 1;
+
+    /* 7. Plain memcpy. */
     t0 = now();
     memcpy(buf2, buf, size);
     double t_memcpy = now() - t0;
@@ -432,6 +566,14 @@ int main(int argc, char **argv)
         mc_json_double(&j, "guest_copy_over_engine_roundtrip", g.copy_mbs / g.rt_mbs);
         mc_json_double(&j, "guest_copy_load_store_over_engine_roundtrip", g.copy_ls_mbs / rt_mbs);
         mc_json_double(&j, "guest_copy_over_engine_roundtrip_file_dram", gf.copy_mbs / gf.rt_mbs);
+        mc_json_double(&j, "guest_map_64MiB_ms", tr.guest_map_s * 1e3);
+        mc_json_double(&j, "guest_map_controller_requests_per_page", tr.guest_map_req_per_page);
+        mc_json_double(&j, "npt_1TiB_guest_create_ms", tr.npt_create_s * 1e3);
+        mc_json_u64(&j, "npt_1TiB_guest_create_controller_requests", tr.npt_create_req);
+        mc_json_double(&j, "ept_map_per_page_16MiB_ms", tr.ept_page_s * 1e3);
+        mc_json_double(&j, "ept_map_per_page_controller_requests_per_page", tr.ept_page_req_per_page);
+        mc_json_double(&j, "ept_map_range_16MiB_ms", tr.ept_range_s * 1e3);
+        mc_json_double(&j, "ept_map_range_controller_requests_per_page", tr.ept_range_req_per_page);
         mc_json_u64(&j, "tlb_hits", ts.hits);
         mc_json_u64(&j, "tlb_misses", ts.misses);
         mc_json_u64(&j, "cache_hits", cs.hits);
@@ -460,6 +602,14 @@ int main(int argc, char **argv)
                "alternated passes)\n", g.copy_mbs, g.copy_mbs / g.rt_mbs, g.rt_mbs, g.passes);
         printf("  same, DRAM in one mapped file  %9.1f MB/s  (%.2fx the engine round trip of %.1f MB/s)\n", gf.copy_mbs,
                gf.copy_mbs / gf.rt_mbs, gf.rt_mbs);
+        printf("guest page tables: map 64 MiB    %9.2f ms  (%.3f controller requests per 4 KiB page)\n",
+               tr.guest_map_s * 1e3, tr.guest_map_req_per_page);
+        printf("NPT: create a 1 TiB SEV guest    %9.2f ms  (%llu controller requests: tables, LAUNCH_START, ACTIVATE)\n",
+               tr.npt_create_s * 1e3, (unsigned long long)tr.npt_create_req);
+        printf("EPT: map 16 MiB page by page     %9.2f ms  (%.3f controller requests per page)\n", tr.ept_page_s * 1e3,
+               tr.ept_page_req_per_page);
+        printf("EPT: map 16 MiB as one range     %9.2f ms  (%.3f controller requests per page; %.1fx faster)\n",
+               tr.ept_range_s * 1e3, tr.ept_range_req_per_page, tr.ept_page_s / tr.ept_range_s);
         printf("plain memcpy                     %9.1f MB/s\n", memcpy_mbs);
         printf("TLB hits %llu misses %llu; cache hits %llu misses %llu (checksum %llx)\n",
                (unsigned long long)ts.hits, (unsigned long long)ts.misses, (unsigned long long)cs.hits,

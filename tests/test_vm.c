@@ -324,10 +324,81 @@ static void test_vcpu_tlb(void)
     env_close(&e);
 }
 
+/* mc_guest_map and mc_guest_set_shared write each leaf table's share of a range as one run: two
+ * platforms built alike, one guest mapping and converting page by page, the other in one call
+ * each (ranges crossing a leaf table and a 1 GiB boundary, a conversion over pages of which some
+ * are already shared), end with the same DRAM bytes (page tables and data) and the same views. */
+static void test_ranges_match_pages(void)
+{
+    struct env ea, eb;
+    CHECK(env_open(&ea, "milan", 0) == 0);
+    CHECK(env_open(&eb, "milan", 0) == 0);
+    struct mc_vm *va = launch(&ea, 1, NULL, 0), *vb = launch(&eb, 1, NULL, 0);
+    CHECK(va && vb);
+    struct mc_error err;
+    struct mc_fault f;
+    const uint64_t base = VA_CODE - 0x8000, len = 0x10000; /* 16 pages over the 1 GiB boundary */
+    CHECK(mc_guest_paging_init(va, G_PT, 0x100000, &err) == MC_OK);
+    CHECK(mc_guest_paging_init(vb, G_PT, 0x100000, &err) == MC_OK);
+    for (uint64_t o = 0; o < len; o += 4096)
+        CHECK(mc_guest_map(va, base + o, G_DATA + o, 4096, MC_GUEST_MAP_WRITE | MC_GUEST_MAP_NX, &err) == MC_OK);
+    CHECK(mc_guest_map(vb, base, G_DATA, len, MC_GUEST_MAP_WRITE | MC_GUEST_MAP_NX, &err) == MC_OK);
+    struct mc_vcpu *a0 = mc_vm_vcpu(va, 0), *b0 = mc_vm_vcpu(vb, 0);
+    uint8_t page[4096];
+    for (unsigned i = 0; i < sizeof page; i++)
+        page[i] = (uint8_t)(i * 7 + 1);
+    for (uint64_t o = 0; o < len; o += 4096) {
+        CHECK(mc_guest_store(a0, base + o, page, sizeof page, false, &f, &err) == MC_OK);
+        CHECK(mc_guest_store(b0, base + o, page, sizeof page, false, &f, &err) == MC_OK);
+    }
+    /* Pages 5 and 9 shared first, then pages 3..12 converted (some already shared). */
+    const uint64_t pre[] = {5, 9};
+    for (unsigned k = 0; k < 2; k++) {
+        CHECK(mc_guest_set_shared(a0, base + 4096 * pre[k], 4096, true, &err) == MC_OK);
+        CHECK(mc_guest_set_shared(b0, base + 4096 * pre[k], 4096, true, &err) == MC_OK);
+    }
+    for (uint64_t p = 3; p < 13; p++)
+        CHECK(mc_guest_set_shared(a0, base + 4096 * p, 4096, true, &err) == MC_OK);
+    CHECK(mc_guest_set_shared(b0, base + 4096 * 3, 4096 * 10, true, &err) == MC_OK);
+    /* ... and pages 2..6 back to private. */
+    for (uint64_t p = 2; p < 7; p++)
+        CHECK(mc_guest_set_shared(a0, base + 4096 * p, 4096, false, &err) == MC_OK);
+    CHECK(mc_guest_set_shared(b0, base + 4096 * 2, 4096 * 5, false, &err) == MC_OK);
+    uint8_t x[4096], y[4096];
+    for (uint64_t o = 0; o < len; o += 4096) {
+        CHECK(mc_guest_load(a0, base + o, x, sizeof x, false, &f, &err) == MC_OK);
+        CHECK(mc_guest_load(b0, base + o, y, sizeof y, false, &f, &err) == MC_OK);
+        CHECK_MEM(x, y, sizeof x);
+    }
+    CHECK(mc_board_wbinvd(ea.t.b, &err) == MC_OK && mc_board_wbinvd(eb.t.b, &err) == MC_OK);
+    uint64_t sa, sb;
+    CHECK(mc_vm_npt_translate(va, 0, 0, &sa, &f, &err) == MC_OK && mc_vm_npt_translate(vb, 0, 0, &sb, &f, &err) == MC_OK);
+    CHECK(sa == sb);
+    static uint8_t da[8ull << 20], db[8ull << 20]; /* all guest RAM: tables and data */
+    CHECK(mc_dram_read(mc_machine_dram(mc_board_machine(ea.t.b)), sa, da, sizeof da, &err) == MC_OK);
+    CHECK(mc_dram_read(mc_machine_dram(mc_board_machine(eb.t.b)), sb, db, sizeof db, &err) == MC_OK);
+    CHECK(memcmp(da, db, sizeof da) == 0);
+    /* A range running into a table that does not exist: the conversion stops there with
+     * NOTFOUND, the page before it converted (as page by page). */
+    const uint64_t last = VA_CODE + 0x1FF000;
+    CHECK(mc_guest_map(vb, last, G_DATA + 0x20000, 4096, MC_GUEST_MAP_WRITE | MC_GUEST_MAP_NX, &err) == MC_OK);
+    CHECK(mc_guest_store(b0, last, page, 64, false, &f, &err) == MC_OK);
+    CHECK(mc_guest_set_shared(b0, last, 0x2000, true, &err) == MC_E_NOTFOUND);
+    uint8_t host[64];
+    CHECK(mc_guest_load(b0, last, x, 64, false, &f, &err) == MC_OK);
+    CHECK(mc_vm_host_read(vb, G_DATA + 0x20000, host, 64, &err) == MC_OK);
+    CHECK(memcmp(x, page, 64) != 0 && memcmp(x, host, 64) == 0); /* shared: the host's view */
+    mc_vm_destroy(va);
+    mc_vm_destroy(vb);
+    env_close(&ea);
+    env_close(&eb);
+}
+
 int main(void)
 {
     RUN(test_launch_and_views);
     RUN(test_es_vm);
     RUN(test_vcpu_tlb);
+    RUN(test_ranges_match_pages);
     return check_summary();
 }

@@ -69,6 +69,13 @@ MC_API void mc_ept_invept(struct mc_ept *e);
  * MC_E_FULL when the pool is exhausted; nothing is changed on failure. */
 MC_API mc_status mc_ept_map(struct mc_ept *e, uint64_t gpa, uint64_t pa, uint32_t keyid, uint64_t perms,
                      struct mc_error *err);
+/* The same for the 4 KiB pages of [gpa, gpa + len) -> [pa, pa + len) (len a non-zero 4 KiB
+ * multiple): each leaf table's share of the range is written in one run through the controller
+ * (the tables end up byte for byte as len / 4096 calls of mc_ept_map in ascending order leave
+ * them), one INVEPT when a present entry was replaced. Nothing is changed on failure of the
+ * checks (range, KeyID, pool, a large mapping in the way). */
+MC_API mc_status mc_ept_map_range(struct mc_ept *e, uint64_t gpa, uint64_t pa, uint64_t len, uint32_t keyid,
+                                  uint64_t perms, struct mc_error *err);
 MC_API mc_status mc_ept_unmap(struct mc_ept *e, uint64_t gpa, struct mc_error *err);
 
 /* The VMM's software walk of EPT (no TLB): translate gpa for an access acc (MC_PG_WRITE /

@@ -124,33 +124,44 @@ uint64_t mc_ept_eptp(const struct mc_ept *e) { return e ? e->pml4 | 6u | (3u << 
 
 static unsigned idx(uint64_t gpa, int level) { return (unsigned)((gpa >> (12 + 9 * (level - 1))) & 511); }
 
-static mc_status set_leaf(struct mc_ept *e, uint64_t gpa, uint64_t leaf, bool alloc, struct mc_error *err)
+/* Tables a mapping of [lo, hi) needs that do not exist yet, below the table at `table` (0: that
+ * table is itself missing, so everything under it is too) of level `level`. */
+static mc_status count_missing(struct mc_ept *e, uint64_t table, int level, uint64_t lo, uint64_t hi, uint64_t *n,
+                               struct mc_error *err)
+{
+    const unsigned shift = 12 + 9 * (level - 1);
+    for (uint64_t g = lo; g < hi;) {
+        uint64_t next = ((g >> shift) + 1) << shift, ent = 0;
+        if (next > hi || next == 0)
+            next = hi;
+        if (table) {
+            struct mc_fault f;
+            mc_status s = rd64(e, table + idx(g, level) * 8, &ent, &f, err);
+            if (s != MC_OK)
+                return s;
+        }
+        if (ent & 7) {
+            if (ent & MC_EPT_PS)
+                return mc_seterr(err, MC_E_STATE, "0x%llx is inside a large EPT mapping.", (unsigned long long)g);
+        } else {
+            (*n)++;
+        }
+        if (level > 2) {
+            mc_status s = count_missing(e, (ent & 7) ? ent & bits(maxphy(e) - 1, 12) : 0, level - 1, g, next, n, err);
+            if (s != MC_OK)
+                return s;
+        }
+        g = next;
+    }
+    return MC_OK;
+}
+
+/* The leaf table for gpa, creating the missing tables on the way (the pool was checked). */
+static mc_status leaf_table(struct mc_ept *e, uint64_t gpa, uint64_t *out, struct mc_error *err)
 {
     struct mc_fault f;
-    if (gpa % PAGE || gpa >> 48)
-        return mc_seterr(err, MC_E_RANGE, "Guest-physical address 0x%llx is not a 4 KiB page below 2^48.",
-                         (unsigned long long)gpa);
-    /* Count the tables a new mapping needs first, so that a full pool changes nothing. */
     uint64_t table = e->pml4, ent = 0;
-    int missing = 0, level;
-    for (level = 4; level > 1; level--) {
-        mc_status s = rd64(e, table + idx(gpa, level) * 8, &ent, &f, err);
-        if (s != MC_OK)
-            return s;
-        if (!(ent & 7)) {
-            missing = level - 1;
-            break;
-        }
-        if (ent & MC_EPT_PS)
-            return mc_seterr(err, MC_E_STATE, "0x%llx is inside a large EPT mapping.", (unsigned long long)gpa);
-        table = ent & bits(maxphy(e) - 1, 12);
-    }
-    if (missing && !alloc)
-        return MC_OK; /* unmap of something not mapped */
-    if ((unsigned)missing > e->pool_pages - e->used)
-        return mc_seterr(err, MC_E_FULL, "The EPT page pool (%u pages) is exhausted.", e->pool_pages);
-    table = e->pml4;
-    for (level = 4; level > 1; level--) {
+    for (int level = 4; level > 1; level--) {
         uint64_t a = table + idx(gpa, level) * 8;
         mc_status s = rd64(e, a, &ent, &f, err);
         if (s != MC_OK)
@@ -163,39 +174,101 @@ static mc_status set_leaf(struct mc_ept *e, uint64_t gpa, uint64_t leaf, bool al
         }
         table = ent & bits(maxphy(e) - 1, 12);
     }
-    uint64_t old = 0;
-    mc_status s = rd64(e, table + idx(gpa, 1) * 8, &old, &f, err);
-    if (s == MC_OK)
-        s = wr64(e, table + idx(gpa, 1) * 8, leaf, &f, err);
-    if (s == MC_OK && (old & 7))
-        mc_ept_invept(e); /* the VMM's INVEPT after changing a present mapping */
-    return s;
+    *out = table;
+    return MC_OK;
 }
 
-mc_status mc_ept_map(struct mc_ept *e, uint64_t gpa, uint64_t pa, uint32_t keyid, uint64_t perms,
-                     struct mc_error *err)
+mc_status mc_ept_map_range(struct mc_ept *e, uint64_t gpa, uint64_t pa, uint64_t len, uint32_t keyid, uint64_t perms,
+                           struct mc_error *err)
 {
     if (!e)
         return mc_seterr(err, MC_E_INVAL, "No EPT.");
     if (perms & ~(MC_EPT_R | MC_EPT_W | MC_EPT_X) || !perms || ((perms & MC_EPT_W) && !(perms & MC_EPT_R)))
         return mc_seterr(err, MC_E_INVAL, "EPT permissions 0x%llx are not a valid R/W/X set (W needs R).",
                          (unsigned long long)perms);
-    if (pa % PAGE)
-        return mc_seterr(err, MC_E_ALIGN, "Host address 0x%llx is not 4 KiB aligned.", (unsigned long long)pa);
-    uint64_t hpa;
+    if (pa % PAGE || len % PAGE || !len)
+        return mc_seterr(err, MC_E_ALIGN, "Host address 0x%llx and length 0x%llx must be 4 KiB multiples (length > 0).",
+                         (unsigned long long)pa, (unsigned long long)len);
+    uint64_t hpa, last;
     mc_status s = mc_tme_pa_compose(e->t, pa, keyid, &hpa, err);
     if (s != MC_OK)
         return s;
-    if (pa >= mc_dram_size(mc_machine_dram(e->m)))
-        return mc_seterr(err, MC_E_RANGE, "Host address 0x%llx is outside DRAM.", (unsigned long long)pa);
-    return set_leaf(e, gpa, hpa | perms | (6u << 3) /* memory type WB */, true, err);
+    uint64_t dram = mc_dram_size(mc_machine_dram(e->m));
+    if (pa >= dram || len > dram - pa)
+        return mc_seterr(err, MC_E_RANGE, "Host range 0x%llx+0x%llx is outside DRAM.", (unsigned long long)pa,
+                         (unsigned long long)len);
+    /* The last page too: hpa + offset stays below the KeyID bits. */
+    if ((s = mc_tme_pa_compose(e->t, pa + len - PAGE, keyid, &last, err)) != MC_OK)
+        return s;
+    if (gpa % PAGE || gpa >> 48 || len > (1ull << 48) - gpa)
+        return mc_seterr(err, MC_E_RANGE, "Guest-physical range 0x%llx+0x%llx is not 4 KiB pages below 2^48.",
+                         (unsigned long long)gpa, (unsigned long long)len);
+    /* Count the tables the mapping needs first, so that a full pool (or a large mapping in the
+     * way) changes nothing. */
+    uint64_t missing = 0;
+    if ((s = count_missing(e, e->pml4, 4, gpa, gpa + len, &missing, err)) != MC_OK)
+        return s;
+    if (missing > e->pool_pages - e->used)
+        return mc_seterr(err, MC_E_FULL, "The EPT page pool (%u pages) is exhausted.", e->pool_pages);
+    /* Each leaf table's share of the range: its old entries read in one run, the new ones written
+     * in one run through the controller. */
+    const uint64_t attr = perms | (6u << 3) /* memory type WB */;
+    bool replaced = false;
+    uint8_t run[PAGE];
+    for (uint64_t off = 0; off < len && s == MC_OK;) {
+        uint64_t g = gpa + off, table = 0;
+        unsigned i = idx(g, 1), n = 512 - i;
+        if ((uint64_t)n > (len - off) / PAGE)
+            n = (unsigned)((len - off) / PAGE);
+        struct mc_fault f;
+        s = leaf_table(e, g, &table, err);
+        if (s == MC_OK)
+            s = mc_machine_phys_read(e->m, table + i * 8ull, run, 8u * n, &f, err);
+        for (unsigned k = 0; s == MC_OK && k < n; k++) {
+            replaced |= (mc_le64(run + 8u * k) & 7) != 0;
+            mc_put_le64(run + 8u * k, (hpa + off + PAGE * k) | attr);
+        }
+        if (s == MC_OK)
+            s = mc_machine_phys_write(e->m, table + i * 8ull, run, 8u * n, &f, err);
+        off += PAGE * n;
+    }
+    if (replaced)
+        mc_ept_invept(e); /* the VMM's INVEPT after changing present mappings */
+    return s;
+}
+
+mc_status mc_ept_map(struct mc_ept *e, uint64_t gpa, uint64_t pa, uint32_t keyid, uint64_t perms,
+                     struct mc_error *err)
+{
+    return mc_ept_map_range(e, gpa, pa, PAGE, keyid, perms, err);
 }
 
 mc_status mc_ept_unmap(struct mc_ept *e, uint64_t gpa, struct mc_error *err)
 {
     if (!e)
         return mc_seterr(err, MC_E_INVAL, "No EPT.");
-    return set_leaf(e, gpa, 0, false, err);
+    if (gpa % PAGE || gpa >> 48)
+        return mc_seterr(err, MC_E_RANGE, "Guest-physical address 0x%llx is not a 4 KiB page below 2^48.",
+                         (unsigned long long)gpa);
+    struct mc_fault f;
+    uint64_t table = e->pml4, ent = 0;
+    for (int level = 4; level > 1; level--) {
+        mc_status s = rd64(e, table + idx(gpa, level) * 8, &ent, &f, err);
+        if (s != MC_OK)
+            return s;
+        if (!(ent & 7))
+            return MC_OK; /* nothing mapped there */
+        if (ent & MC_EPT_PS)
+            return mc_seterr(err, MC_E_STATE, "0x%llx is inside a large EPT mapping.", (unsigned long long)gpa);
+        table = ent & bits(maxphy(e) - 1, 12);
+    }
+    uint64_t old = 0;
+    mc_status s = rd64(e, table + idx(gpa, 1) * 8, &old, &f, err);
+    if (s == MC_OK)
+        s = wr64(e, table + idx(gpa, 1) * 8, 0, &f, err);
+    if (s == MC_OK && (old & 7))
+        mc_ept_invept(e); /* the VMM's INVEPT after changing a present mapping */
+    return s;
 }
 
 mc_status mc_ept_translate(struct mc_ept *e, uint64_t gpa, unsigned acc, uint64_t *hpa, struct mc_fault *fault,

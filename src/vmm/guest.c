@@ -204,19 +204,30 @@ mc_status mc_guest_map(struct mc_vm *vm, uint64_t va, uint64_t gpa, uint64_t len
     if (gpa >= vm->mem_size || len > vm->mem_size - gpa)
         return mc_seterr(err, MC_E_RANGE, "GPA range outside guest RAM");
     uint64_t c = mc_guest_cbit(&vm->vcpu[0]);
-    for (uint64_t off = 0; off < len; off += 4096) {
+    const uint64_t attr = MC_PTE_P | ((flags & MC_GUEST_MAP_WRITE) ? MC_PTE_W : 0) |
+                          ((flags & MC_GUEST_MAP_USER) ? MC_PTE_U : 0) | ((flags & MC_GUEST_MAP_NX) ? MC_PTE_NX : 0) |
+                          ((flags & MC_GUEST_MAP_SHARED) ? 0 : c);
+    /* Each leaf table's share of the range: found (and its tables created) once, its PTEs written
+     * as one run through the guest's private view, then the shootdown of each page. */
+    uint8_t run[4096];
+    for (uint64_t off = 0; off < len;) {
         uint64_t t;
         unsigned i;
         mc_status s = pte_find(vm, va + off, true, &t, &i, err);
         if (s)
             return s;
-        uint64_t e = (gpa + off) | MC_PTE_P | ((flags & MC_GUEST_MAP_WRITE) ? MC_PTE_W : 0) |
-                     ((flags & MC_GUEST_MAP_USER) ? MC_PTE_U : 0) | ((flags & MC_GUEST_MAP_NX) ? MC_PTE_NX : 0) |
-                     ((flags & MC_GUEST_MAP_SHARED) ? 0 : c);
-        s = pte_rw(vm, t, i, &e, true, err);
+        uint64_t n = 512 - i;
+        if (n > (len - off) / 4096)
+            n = (len - off) / 4096;
+        for (uint64_t k = 0; k < n; k++)
+            mc_put_le64(run + 8 * k, (gpa + off + 4096 * k) | attr);
+        struct mc_fault f;
+        s = mc_guest_phys_write(&vm->vcpu[0], t + 8ull * i, true, run, (size_t)(8 * n), &f, err);
         if (s)
             return s;
-        shootdown(vm, va + off);
+        for (uint64_t k = 0; k < n; k++)
+            shootdown(vm, va + off + 4096 * k);
+        off += 4096 * n;
     }
     return MC_OK;
 }
@@ -229,36 +240,55 @@ mc_status mc_guest_set_shared(struct mc_vcpu *v, uint64_t va, uint64_t len, bool
     uint64_t c = mc_guest_cbit(v);
     uint32_t asid;
     mc_status s = vm_run_asid(vm, &asid, err);
-    for (uint64_t off = 0; !s && off < len; off += 4096) {
-        uint64_t t, e, spa;
-        unsigned i;
-        struct mc_fault f;
+    /* Each leaf table's share of the range: its PTEs read in one run, every page whose C-bit
+     * changes flushed in its old key domain (digest 2.3), then the changed PTEs written back in one
+     * run and those pages shot down. A failure on a page leaves the pages before it changed, as
+     * page-by-page conversion would. */
+    uint8_t run[4096];
+    for (uint64_t off = 0; !s && off < len;) {
+        uint64_t t = 0, changed[8] = {0};
+        unsigned i = 0;
         s = pte_find(vm, va + off, false, &t, &i, err);
+        uint64_t n = 512 - (uint64_t)i;
+        if (n > (len - off) / 4096)
+            n = (len - off) / 4096;
+        struct mc_fault f;
         if (!s)
-            s = pte_rw(vm, t, i, &e, false, err);
-        if (!s)
+            s = mc_guest_phys_read(&vm->vcpu[0], t + 8ull * i, true, run, (size_t)(8 * n), &f, err);
+        uint64_t first = n, last = 0, k = 0;
+        for (; !s && k < n; k++) {
+            uint64_t e = mc_le64(run + 8 * k), spa;
             s = mc_vm_npt_translate(vm, e & PTE_ADDR & ~c, 0, &spa, &f, err);
-        if (s)
-            break;
-        bool was_private = (e & c) != 0;
-        if (was_private == !shared)
-            continue;
-        /* Flush in the old key domain before the C-bit changes (digest 2.3). */
-        if (was_private) {
-            s = memctl_vm_page_flush(vm->vmm->mc, spa & ~(1ull << vm->vmm->cbit) & ~4095ull, asid, err);
-        } else {
-            for (unsigned l = 0; !s && l < 64; l++) {
-                struct memctl_access a = {.addr = (spa & ~4095ull) + 64ull * l, .size = 1, .kind = MEMCTL_ACC_READ,
-                                      .req = MEMCTL_REQ_GUEST, .asid = asid, .guest_c = false};
-                s = memctl_clflush(vm->vmm->mc, &a, &f, err);
+            if (s)
+                break;
+            bool was_private = (e & c) != 0;
+            if (was_private == !shared)
+                continue;
+            if (was_private) {
+                s = memctl_vm_page_flush(vm->vmm->mc, spa & ~(1ull << vm->vmm->cbit) & ~4095ull, asid, err);
+            } else {
+                for (unsigned l = 0; !s && l < 64; l++) {
+                    struct memctl_access a = {.addr = (spa & ~4095ull) + 64ull * l, .size = 1, .kind = MEMCTL_ACC_READ,
+                                          .req = MEMCTL_REQ_GUEST, .asid = asid, .guest_c = false};
+                    s = memctl_clflush(vm->vmm->mc, &a, &f, err);
+                }
             }
+            if (s)
+                break;
+            mc_put_le64(run + 8 * k, shared ? (e & ~c) : (e | c));
+            changed[k >> 6] |= 1ull << (k & 63);
+            first = first < k ? first : k;
+            last = k;
         }
-        if (!s) {
-            e = shared ? (e & ~c) : (e | c);
-            s = pte_rw(vm, t, i, &e, true, err);
+        if (first < n) { /* the changed PTEs [first, last], written even when a later page failed */
+            mc_status w = mc_guest_phys_write(&vm->vcpu[0], t + 8ull * (i + first), true, run + 8 * first,
+                                              (size_t)(8 * (last - first + 1)), &f, err);
+            for (uint64_t p = first; !w && p <= last; p++)
+                if ((changed[p >> 6] >> (p & 63)) & 1)
+                    shootdown(vm, va + off + 4096 * p);
+            s = s ? s : w;
         }
-        if (!s)
-            shootdown(vm, va + off);
+        off += 4096 * n;
     }
     return s;
 }
