@@ -267,6 +267,7 @@ static void *rx_thread(void *arg)
                            ? rx_header(p->rx, r->payload, r->len, &p->rx_err)
                            : rx_record(p->rx, r->type, r->hlen, r->where, r->len, r->hdr, r->payload, &p->rx_err);
         pthread_mutex_lock(&p->mu);
+        bool was_full = p->tail - p->head == RING; /* the sender may be waiting for this slot */
         p->head++;
         if (r->type == MC_MIGRATE_REC_END)
             p->end_seen = true;
@@ -274,7 +275,8 @@ static void *rx_thread(void *arg)
             p->rx_st = st;
             p->rx_stop = true;
         }
-        pthread_cond_broadcast(&p->cv);
+        if (was_full || p->end_seen || p->rx_stop)
+            pthread_cond_broadcast(&p->cv);
         if (p->rx_stop || p->end_seen)
             break;
     }
@@ -282,35 +284,47 @@ static void *rx_thread(void *arg)
     return NULL;
 }
 
-/* Hand a record to the receiver; for END wait for its verdict. A receiver that stopped makes the
- * sender stop with its reason. */
-static mc_status pipe_put(struct pipe *p, uint32_t type, uint32_t hlen, uint64_t where, uint32_t len,
-                          const uint8_t *hdr, const uint8_t *payload, struct mc_error *err)
+/* The slot the next record goes into (the sender may build its packet there directly); waits
+ * while the ring is full. A receiver that stopped makes the sender stop with its reason. */
+static mc_status pipe_reserve(struct pipe *p, struct ring_slot **out, struct mc_error *err)
 {
     pthread_mutex_lock(&p->mu);
     while (p->tail - p->head == RING && !p->rx_stop)
         pthread_cond_wait(&p->cv, &p->mu);
+    mc_status st = MC_OK;
     if (p->rx_stop) {
         if (err)
             *err = p->rx_err;
-        mc_status st = p->rx_st;
-        pthread_mutex_unlock(&p->mu);
-        return st;
+        st = p->rx_st;
     }
-    struct ring_slot *r = &p->s[p->tail % RING];
+    *out = &p->s[p->tail % RING]; /* only the sender fills slots: it stays free until put */
     pthread_mutex_unlock(&p->mu);
+    return st;
+}
+
+/* Hand a record to the receiver (its header and payload copied into the slot unless they were
+ * built there); for END wait for its verdict. The receiver is woken only when it may be waiting
+ * (the ring was empty), not once per record. */
+static mc_status pipe_put(struct pipe *p, uint32_t type, uint32_t hlen, uint64_t where, uint32_t len,
+                          const uint8_t *hdr, const uint8_t *payload, struct mc_error *err)
+{
+    struct ring_slot *r;
+    mc_status st = pipe_reserve(p, &r, err);
+    if (st)
+        return st;
     r->type = type;
     r->hlen = hlen;
     r->where = where;
     r->len = len;
-    if (hlen)
+    if (hlen && hdr != r->hdr)
         memcpy(r->hdr, hdr, hlen);
-    if (len)
+    if (len && payload != r->payload)
         memcpy(r->payload, payload, len);
     pthread_mutex_lock(&p->mu);
+    bool was_empty = p->head == p->tail;
     p->tail++;
-    pthread_cond_broadcast(&p->cv);
-    mc_status st = MC_OK;
+    if (was_empty || type == MC_MIGRATE_REC_END)
+        pthread_cond_broadcast(&p->cv);
     if (type == MC_MIGRATE_REC_END) {
         while (!p->end_seen && !p->rx_stop)
             pthread_cond_wait(&p->cv, &p->mu);
@@ -330,6 +344,21 @@ struct sink {
     void *wctx;
     struct pipe *pipe;
 };
+
+/* Where the next packet is built: the receiver's next ring slot (no copy on the way), or the
+ * sender's own buffers for a writer. */
+static mc_status sink_buffers(struct sink *k, uint8_t **hdr, uint8_t **buf, struct mc_error *err)
+{
+    if (!k->pipe)
+        return MC_OK;
+    struct ring_slot *r;
+    mc_status s = pipe_reserve(k->pipe, &r, err);
+    if (!s) {
+        *hdr = r->hdr;
+        *buf = r->payload;
+    }
+    return s;
+}
 
 static mc_status sink_header(struct sink *k, const uint8_t *h, size_t n, struct mc_error *err)
 {
@@ -387,9 +416,12 @@ static mc_status send_pages(struct mc_vm *vm, const struct mc_migrate_opts *o, u
             end += PAGE < chunk - (end - gpa) ? PAGE : chunk - (end - gpa);
         uint32_t len = (uint32_t)(end - gpa);
         if (k) {
-            s = mc_vm_send_update(vm, false, gpa, len, ext, n + 1 == npk_total, hdr, buf, err);
+            uint8_t *ph = hdr, *pb = buf;
+            s = sink_buffers(k, &ph, &pb, err);
             if (!s)
-                s = sink_record(k, MC_MIGRATE_REC_DATA, hlen, gpa, len, hdr, buf, err);
+                s = mc_vm_send_update(vm, false, gpa, len, ext, n + 1 == npk_total, ph, pb, err);
+            if (!s)
+                s = sink_record(k, MC_MIGRATE_REC_DATA, hlen, gpa, len, ph, pb, err);
             ++*records;
             if (st && !s) {
                 st->packets++;
