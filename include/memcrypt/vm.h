@@ -47,6 +47,10 @@ struct mc_vm_config {
     uint8_t gosvw[16];
     bool receive;           /* migration target: RECEIVE_START instead of LAUNCH_START, with godh = the
                                sending platform's PDH cert and session = SEND_START's (both required) */
+    bool no_sev;            /* a VM without an encryption context yet (what KVM has before KVM_SEV_INIT):
+                               `vcpus` may be 0..64, mem_size must be 0, nothing else set; no ASID, no
+                               firmware guest, its vCPUs cannot run (mc_vm_vcpu gives NULL) until it
+                               receives a context: mc_vm_move_enc_context_from / mc_vm_copy_enc_context_from */
 };
 
 struct mc_vm;
@@ -61,6 +65,45 @@ MC_API mc_status mc_vm_create(struct mc_vmm *vmm, const struct mc_vm_config *cfg
                        struct mc_error *err);
 /* DEACTIVATE + DECOMMISSION, free the ASID (dirty until the next WBINVD + DF_FLUSH). NULL is fine. */
 MC_API void mc_vm_destroy(struct mc_vm *vm);
+
+/* ---- Intra-host migration and mirrors (KVM_CAP_VM_MOVE_ENC_CONTEXT_FROM / _COPY_ENC_CONTEXT_FROM) ----
+ *
+ * Both work between two VMs of one hypervisor and call no firmware command, as in KVM: the
+ * firmware guest (handle), its ASID and key stay as they are; what moves is which VM owns them.
+ * Both take the two VMs' migration locks with a try-lock (KVM's migration_in_progress): a VM
+ * already in a move or copy makes the other call fail with MC_E_BUSY at once, so two calls naming
+ * the same VMs in opposite order never wait for each other. Refusals change nothing.
+ *
+ * mc_vm_move_enc_context_from(dst, src): dst (made with no_sev) takes src's encryption context
+ * together with its guest: handle, ASID, policy, RAM and nested tables, vCPUs (registers, TLBs,
+ * SEV-ES VMSAs), guest page-table state; dst's own vCPU count is replaced by src's. src is then
+ * dead: every later operation on it is refused with MC_E_STATE (KVM marks it dead: EIO), only
+ * mc_vm_destroy remains (it issues no firmware command). vCPU pointers taken from src are stale:
+ * take them from dst. Refused: dst == src (MC_E_INVAL); dst or src dead (MC_E_STATE); dst has a
+ * context already, SEV or SEV-ES (MC_E_INVAL); src has none (MC_E_INVAL); src is mirrored
+ * (MC_E_BUSY, as the KVM selftest of intra-host migration asserts; a mirror itself may be moved,
+ * dst becomes the mirror); SEV-ES: dst's vCPU count differs from src's, or a vCPU of src has no
+ * VMSA yet (LAUNCH_UPDATE_VMSA) (MC_E_INVAL); SEV-SNP guests (MC_E_UNSUPPORTED).
+ *
+ * mc_vm_copy_enc_context_from(dst, src): dst (no_sev, no vCPUs yet) becomes a mirror of src: it
+ * shares src's handle, ASID and key, RAM and nested tables; vCPUs added to it afterwards
+ * (mc_vm_add_vcpu) run with src's ASID. A mirror cannot launch, measure, finish, take a secret
+ * or migrate through the firmware (MC_E_INVAL: KVM allows a mirror only LAUNCH_UPDATE_VMSA,
+ * GUEST_STATUS and the debug commands), cannot itself be mirrored, and while a VM has mirrors it
+ * cannot be moved; mc_vm_destroy of a mirrored VM is deferred until its last mirror is destroyed
+ * (KVM: the mirror holds a reference), then its firmware guest is decommissioned. Refused: dst ==
+ * src, dst has a context, src has none or is a mirror, dst has vCPUs (MC_E_INVAL); dead VMs
+ * (MC_E_STATE); SEV-SNP (MC_E_UNSUPPORTED). */
+MC_API mc_status mc_vm_move_enc_context_from(struct mc_vm *dst, struct mc_vm *src, struct mc_error *err);
+MC_API mc_status mc_vm_copy_enc_context_from(struct mc_vm *dst, struct mc_vm *src, struct mc_error *err);
+/* Add a vCPU to a mirror (it runs with the shared ASID on the shared nested tables; *out may be
+ * NULL) or to a VM made with no_sev (counted only: *out = NULL until it receives a context). Other
+ * VMs keep the vCPUs they were created with (MC_E_STATE). At most 64 (MC_E_FULL). */
+MC_API mc_status mc_vm_add_vcpu(struct mc_vm *vm, struct mc_vcpu **out, struct mc_error *err);
+/* The VM whose context this mirror shares (NULL: not a mirror), and whether a VM is dead (its
+ * context was moved away). */
+MC_API struct mc_vm *mc_vm_mirror_of(const struct mc_vm *vm);
+MC_API bool mc_vm_dead(const struct mc_vm *vm);
 
 MC_API uint32_t mc_vm_handle(const struct mc_vm *vm);
 MC_API uint32_t mc_vm_asid(const struct mc_vm *vm);

@@ -100,7 +100,10 @@ uint32_t mc_vm_asid(const struct mc_vm *vm) { return vm ? vm->asid : 0; }
 uint32_t mc_vm_policy(const struct mc_vm *vm) { return vm ? vm->policy : 0; }
 uint64_t mc_vm_mem_size(const struct mc_vm *vm) { return vm ? vm->mem_size : 0; }
 unsigned mc_vm_vcpus(const struct mc_vm *vm) { return vm ? vm->nvcpu : 0; }
-struct mc_vcpu *mc_vm_vcpu(struct mc_vm *vm, unsigned i) { return vm && i < vm->nvcpu ? &vm->vcpu[i] : NULL; }
+struct mc_vcpu *mc_vm_vcpu(struct mc_vm *vm, unsigned i)
+{
+    return vm && i < vm->nvcpu && vm->vcpu[i].cpu ? &vm->vcpu[i] : NULL; /* no_sev VMs' vCPUs cannot run */
+}
 uint32_t mc_vm_last_fw_status(const struct mc_vm *vm) { return vm ? vm->last_fw : 0; }
 void mc_vm_set_vmcb_asid(struct mc_vm *vm, uint32_t asid)
 {
@@ -200,6 +203,25 @@ static mc_status vm_create(struct mc_vmm *v, const struct mc_vm_config *cfg, con
 {
     if (fw_status)
         *fw_status = 0;
+    if (v && cfg && out && cfg->no_sev) { /* a VM without an encryption context (vm_move.c) */
+        if (cfg->vcpus > VM_MAX_VCPUS || cfg->mem_size || cfg->policy || cfg->godh || cfg->session || cfg->snp ||
+            cfg->receive || cfg->encrypt_npt)
+            return mc_seterr(err, MC_E_INVAL, "a VM without SEV takes 0..%u vCPUs and nothing else (its memory comes "
+                             "with the encryption context it receives)", VM_MAX_VCPUS);
+        struct mc_vm *vm = calloc(1, sizeof *vm);
+        if (!vm)
+            return mc_seterr(err, MC_E_NOMEM, "out of memory");
+        vm->vmm = v;
+        vm->no_ctx = true;
+        vm->nvcpu = cfg->vcpus;
+        for (unsigned i = 0; i < vm->nvcpu; i++) {
+            vm->vcpu[i].vm = vm;
+            vm->vcpu[i].index = i;
+        }
+        v->live_vms++;
+        *out = vm;
+        return MC_OK;
+    }
     if (!v || !cfg || !out || cfg->vcpus == 0 || cfg->vcpus > VM_MAX_VCPUS)
         return mc_seterr(err, MC_E_INVAL, "a VM needs 1..%u vCPUs", VM_MAX_VCPUS);
     if (cfg->mem_size == 0 || (cfg->mem_size & ((2ull << 20) - 1)))
@@ -313,6 +335,19 @@ void mc_vm_destroy(struct mc_vm *vm)
 {
     if (!vm)
         return;
+    if (vm->mirrors) { /* mirrored: its mirrors hold the context; the last one's destroy finishes this */
+        vm->destroy_pending = true;
+        return;
+    }
+    struct mc_vm *parent = vm->mirror_of;
+    if (vm->dead || vm->no_ctx || parent) { /* no firmware guest of its own */
+        vm->vmm->live_vms--;
+        free_vcpus(vm);
+        free(vm);
+        if (parent && --parent->mirrors == 0 && parent->destroy_pending)
+            mc_vm_destroy(parent);
+        return;
+    }
     if (vm->snp) {
         vm_snp_stop(vm);
     } else {
@@ -340,6 +375,9 @@ mc_status mc_vm_launch_update(struct mc_vm *vm, uint64_t gpa, const void *data, 
 {
     if (!vm || (!data && len) || (gpa & 15) || (len & 15) || len == 0)
         return mc_seterr(err, MC_E_INVAL, "LAUNCH_UPDATE_DATA needs a 16-byte aligned, non-empty range");
+    mc_status cs = vm_ctx_check(vm, "LAUNCH_UPDATE_DATA", false, err);
+    if (cs)
+        return cs;
     mc_status s = gpa_range(vm, gpa, len, err);
     if (s)
         return s;
@@ -372,6 +410,9 @@ mc_status mc_vm_launch_update_vmsa(struct mc_vm *vm, unsigned i, const uint8_t v
 {
     if (!vm || i >= vm->nvcpu || !vmsa)
         return mc_seterr(err, MC_E_INVAL, "no such vCPU");
+    mc_status cs = vm_ctx_check(vm, "LAUNCH_UPDATE_VMSA", true, err);
+    if (cs)
+        return cs;
     mc_status s = MC_OK;
     if (!vm->vmsa_spa[i])
         s = mc_vmm_alloc(vm->vmm, 4096, &vm->vmsa_spa[i], err);
@@ -390,6 +431,9 @@ mc_status mc_vm_launch_update_vmsa(struct mc_vm *vm, unsigned i, const uint8_t v
 
 mc_status mc_vm_launch_measure(struct mc_vm *vm, uint8_t out[0x30], struct mc_error *err)
 {
+    mc_status cs = vm_ctx_check(vm, "LAUNCH_MEASURE", false, err);
+    if (cs)
+        return cs;
     uint8_t b[0x14] = {0};
     mc_put_le32(b, vm->handle);
     /* Size query first, as KVM does. */
@@ -410,6 +454,9 @@ mc_status mc_vm_launch_measure(struct mc_vm *vm, uint8_t out[0x30], struct mc_er
 mc_status mc_vm_launch_secret(struct mc_vm *vm, const uint8_t hdr[0x34], const uint8_t *trans, uint32_t len,
                               uint64_t gpa, struct mc_error *err)
 {
+    mc_status cs = vm_ctx_check(vm, "LAUNCH_SECRET", false, err);
+    if (cs)
+        return cs;
     if (!vm || !hdr || !trans || len == 0 || len > MC_SEV_TRANSFER_MAX)
         return mc_seterr(err, MC_E_INVAL, "LAUNCH_SECRET needs a header and 1..0x5000 bytes");
     mc_status s = gpa_range(vm, gpa, len, err);
@@ -437,6 +484,9 @@ mc_status mc_vm_launch_secret(struct mc_vm *vm, const uint8_t hdr[0x34], const u
 
 mc_status mc_vm_launch_finish(struct mc_vm *vm, struct mc_error *err)
 {
+    mc_status cs = vm_ctx_check(vm, "LAUNCH_FINISH", false, err);
+    if (cs)
+        return cs;
     uint8_t b[4];
     mc_put_le32(b, vm->handle);
     return vm_fw(vm, MC_SEV_CMD_LAUNCH_FINISH, b, sizeof b, err);
@@ -444,6 +494,9 @@ mc_status mc_vm_launch_finish(struct mc_vm *vm, struct mc_error *err)
 
 mc_status mc_vm_attestation(struct mc_vm *vm, const uint8_t mnonce[16], uint8_t report[0xD0], struct mc_error *err)
 {
+    mc_status cs = vm_ctx_check(vm, "ATTESTATION", false, err);
+    if (cs)
+        return cs;
     uint8_t b[0x24] = {0};
     mc_put_le32(b, vm->handle);
     mc_put_le64(b + 0x08, vm->vmm->fw.data_pa);
@@ -535,7 +588,10 @@ mc_status mc_vm_send_start(struct mc_vm *vm, const uint8_t pdh[0x824], const uin
     if (!vm || !pdh || !session || (amd_len && !amd_chain) || amd_len > 0x2000)
         return mc_seterr(err, MC_E_INVAL, "SEND_START needs the target's PDH (and at most 8 KiB of AMD chain)");
     uint64_t pg = 0;
-    mc_status s = vm->send_spa ? MC_OK : mc_vmm_alloc(vm->vmm, 0x6000, &vm->send_spa, err);
+    mc_status s = vm_ctx_check(vm, "SEND_START", false, err);
+    if (s)
+        return s;
+    s = vm->send_spa ? MC_OK : mc_vmm_alloc(vm->vmm, 0x6000, &vm->send_spa, err);
     if (s)
         return s;
     pg = vm->send_spa; /* PDH at +0, PEK||OCA||CEK at +0x1000, ASK||ARK at +0x3000, session at +0x5000 */
@@ -584,6 +640,8 @@ mc_status mc_vm_send_update(struct mc_vm *vm, bool vmsa, uint64_t where, uint32_
     uint64_t spa = 0;
     mc_status s = !vm || !hdr || !trans ? mc_seterr(err, MC_E_INVAL, "SEND_UPDATE: NULL argument") : MC_OK;
     if (!s)
+        s = vm_ctx_check(vm, "SEND_UPDATE", false, err);
+    if (!s)
         s = packet_target(vm, vmsa, where, len, &spa, err);
     if (!s && vmsa && !spa)
         s = mc_seterr(err, MC_E_STATE, "vCPU %llu has no VMSA", (unsigned long long)where);
@@ -616,8 +674,9 @@ mc_status mc_vm_send_update(struct mc_vm *vm, bool vmsa, uint64_t where, uint32_
 
 static mc_status handle_cmd(struct mc_vm *vm, uint32_t cmd, struct mc_error *err)
 {
-    if (!vm)
-        return mc_seterr(err, MC_E_INVAL, "no VM");
+    mc_status cs = vm_ctx_check(vm, mc_sev_cmd_name(cmd), false, err);
+    if (cs)
+        return cs;
     uint8_t b[4];
     mc_put_le32(b, vm->handle);
     return vm_fw(vm, cmd, b, sizeof b, err);
@@ -637,6 +696,8 @@ mc_status mc_vm_receive_update(struct mc_vm *vm, bool vmsa, uint64_t where, cons
     mc_status s = !vm || !hdr || !trans || hdr_len > 0x1000
                       ? mc_seterr(err, MC_E_INVAL, "RECEIVE_UPDATE: NULL argument or header over 4 KiB")
                       : MC_OK;
+    if (!s)
+        s = vm_ctx_check(vm, "RECEIVE_UPDATE", false, err);
     if (!s)
         s = packet_target(vm, vmsa, where, len, &spa, err);
     if (!s && vmsa && !spa && !(s = mc_vmm_alloc(vm->vmm, 4096, &vm->vmsa_spa[where], err)))

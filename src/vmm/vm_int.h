@@ -2,6 +2,8 @@
 #ifndef MC_VMM_VM_INT_H
 #define MC_VMM_VM_INT_H
 
+#include <stdatomic.h>
+
 #include <memcrypt/guest.h>
 #include <memcrypt/lcpu.h>
 #include <memcrypt/vm.h>
@@ -62,7 +64,19 @@ struct mc_vm {
     void *exit_hook_ctx;
     uint64_t term_reason;
     uint64_t send_spa, xfer_spa; /* migration: SEND_START's certificate pages, the packet staging pages */
+    /* Intra-host migration and mirrors (vm_move.c) */
+    bool no_ctx;            /* made with no_sev and no context received yet */
+    bool dead;              /* its context was moved to another VM */
+    struct mc_vm *mirror_of; /* a mirror: the VM whose context it shares */
+    unsigned mirrors;       /* VMs mirroring this one */
+    bool destroy_pending;   /* mc_vm_destroy while mirrored: finished by its last mirror's destroy */
+    atomic_int busy;        /* held by a move or copy (try-lock, never waited for) */
 };
+
+/* vm_move.c: refuse an operation on a VM that has no context of its own to use it with: dead
+ * (MC_E_STATE), made with no_sev and none received (MC_E_STATE), or a mirror when the command
+ * is not one KVM lets a mirror issue (MC_E_INVAL). */
+mc_status vm_ctx_check(const struct mc_vm *vm, const char *what, bool mirror_ok, struct mc_error *err);
 
 /* npt.c */
 mc_status vm_npt_build(struct mc_vm *vm, struct mc_error *err);
