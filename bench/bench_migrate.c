@@ -58,7 +58,7 @@ static int floor_measure(uint32_t len, struct floor_res *r)
     struct mc_chan *c = NULL;
     struct mc_xts_ctx *x = NULL;
     uint8_t *buf = calloc(1, len), mac[32];
-    int rc = !buf || mc_chan_new(tek, tik, &c, NULL) || mc_xts_ctx_new(128, xk, 0, &x, NULL);
+    int rc = !buf || mc_chan_create(tek, tik, &c, NULL) || mc_xts_ctx_create(128, xk, 0, &x, NULL);
     const uint64_t total = 64ull << 20, n = total / len;
     memset(r, 0, sizeof *r);
     for (int pass = 0; !rc && pass < 3; pass++) {
@@ -79,8 +79,8 @@ static int floor_measure(uint32_t len, struct floor_res *r)
         if (mb / (t3 - t2) > r->xts)
             r->xts = mb / (t3 - t2);
     }
-    mc_chan_free(c);
-    mc_xts_ctx_free(x);
+    mc_chan_destroy(c);
+    mc_xts_ctx_destroy(x);
     free(buf);
     return rc;
 }
