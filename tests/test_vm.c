@@ -11,10 +11,8 @@
 #include "check.h"
 #include "crypto/crypto.h"
 #include "crypto/hashctx.h"
-#include "test_fw_harness.h"
+#include "test_vm_env.h"
 
-#define POOL_BASE (16ull << 20)
-#define POOL_SIZE (48ull << 20)
 #define G_CODE 0x100000ull /* launched image */
 #define G_PT 0x200000ull   /* guest page tables */
 #define G_DATA 0x400000ull /* private data */
@@ -24,29 +22,6 @@
 #define VA_DATA 0x40200000ull
 #define VA_SHARED 0x40201000ull
 #define VA_BOUNCE 0x40400000ull
-
-static void tweak(struct mc_psp_config *c)
-{
-    c->root_bits = 2048;
-    c->num_cores = 1;
-}
-
-struct env {
-    struct fwt t;
-    struct mc_vmm *vmm;
-};
-
-static int env_open(struct env *e, const char *platform, uint32_t init_flags)
-{
-    fwt_pool_base = POOL_BASE;
-    fwt_pool_size = POOL_SIZE;
-    if (fwt_open(&e->t, platform, NULL, tweak))
-        return -1;
-    e->vmm = mc_board_vmm(e->t.b);
-    return e->vmm && fwt_init(&e->t, init_flags) == 0 ? 0 : -1;
-}
-
-static void env_close(struct env *e) { fwt_close(&e->t); }
 
 static struct mc_vm *launch(struct env *e, uint32_t policy, const uint8_t *img, size_t n)
 {

@@ -18,33 +18,10 @@
 #include <memcrypt/guest.h>
 
 #include "check.h"
-#include "test_fw_harness.h"
+#include "test_vm_env.h"
 
-#define POOL_BASE (16ull << 20)
-#define POOL_SIZE (48ull << 20)
 #define NVCPU 4
 #define NDST 3
-
-static void tweak(struct mc_psp_config *c)
-{
-    c->root_bits = 2048;
-    c->num_cores = 1;
-}
-
-struct env {
-    struct fwt t;
-    struct mc_vmm *vmm;
-};
-
-static int env_open(struct env *e)
-{
-    fwt_pool_base = POOL_BASE;
-    fwt_pool_size = POOL_SIZE;
-    if (fwt_open(&e->t, "milan", NULL, tweak))
-        return -1;
-    e->vmm = mc_board_vmm(e->t.b);
-    return e->vmm && fwt_init(&e->t, MC_SEV_INIT_FLAG_ES) == 0 ? 0 : -1;
-}
 
 static uint8_t image[4096];
 
@@ -106,7 +83,7 @@ static unsigned fw_state(struct env *e, uint32_t handle, uint32_t *asid)
 static void test_move_from(bool es)
 {
     struct env e;
-    CHECK(env_open(&e) == 0);
+    CHECK(env_open(&e, "milan", MC_SEV_INIT_FLAG_ES) == 0);
     struct mc_vm *src = sev_vm(&e, es, true), *dst[NDST];
     CHECK(src != NULL);
     uint32_t handle = mc_vm_handle(src), asid = mc_vm_asid(src), fw_asid = 0;
@@ -143,13 +120,13 @@ static void test_move_from(bool es)
     for (unsigned i = 0; i < NDST; i++)
         mc_vm_destroy(dst[i]);
     CHECK(fw_state(&e, handle, NULL) == MC_SEV_GSTATE_UNINIT); /* the last owner decommissioned it */
-    fwt_close(&e.t);
+    env_close(&e);
 }
 
 static void test_move_parameters(void)
 {
     struct env e;
-    CHECK(env_open(&e) == 0);
+    CHECK(env_open(&e, "milan", MC_SEV_INIT_FLAG_ES) == 0);
     struct mc_vm *sev = sev_vm(&e, false, false), *sev_es = sev_vm(&e, true, true);
     struct mc_vm *es_no_vmsa = sev_vm(&e, true, false), *no_vcpu = aux_vm(&e, 0), *no_sev = aux_vm(&e, NVCPU);
     struct mc_vm *shell = aux_vm(&e, NVCPU);
@@ -175,13 +152,13 @@ static void test_move_parameters(void)
     struct mc_vm *all[] = {sev, sev_es, es_no_vmsa, no_vcpu, no_sev, shell};
     for (unsigned i = 0; i < 6; i++)
         mc_vm_destroy(all[i]);
-    fwt_close(&e.t);
+    env_close(&e);
 }
 
 static void test_mirror(bool es)
 {
     struct env e;
-    CHECK(env_open(&e) == 0);
+    CHECK(env_open(&e, "milan", MC_SEV_INIT_FLAG_ES) == 0);
     struct mc_vm *src = sev_vm(&e, es, true), *mirror = aux_vm(&e, 0);
     CHECK(src != NULL);
     struct mc_error err;
@@ -220,13 +197,13 @@ static void test_mirror(bool es)
     check_memory(mirror, 0);
     mc_vm_destroy(mirror); /* the last mirror: the parent's destroy completes */
     CHECK(fw_state(&e, handle, NULL) == MC_SEV_GSTATE_UNINIT);
-    fwt_close(&e.t);
+    env_close(&e);
 }
 
 static void test_mirror_parameters(void)
 {
     struct env e;
-    CHECK(env_open(&e) == 0);
+    CHECK(env_open(&e, "milan", MC_SEV_INIT_FLAG_ES) == 0);
     struct mc_vm *sev = sev_vm(&e, false, false), *sev_es = sev_vm(&e, true, true);
     struct mc_vm *with_vcpu = aux_vm(&e, NVCPU), *no_vcpu = aux_vm(&e, 0), *mirror = aux_vm(&e, 0), *m2 = aux_vm(&e, 0);
     struct mc_error err;
@@ -247,13 +224,13 @@ static void test_mirror_parameters(void)
     struct mc_vm *all[] = {mirror, m2, sev, sev_es, with_vcpu, no_vcpu};
     for (unsigned i = 0; i < 6; i++)
         mc_vm_destroy(all[i]);
-    fwt_close(&e.t);
+    env_close(&e);
 }
 
 static void test_move_copy(void)
 {
     struct env e;
-    CHECK(env_open(&e) == 0);
+    CHECK(env_open(&e, "milan", MC_SEV_INIT_FLAG_ES) == 0);
     struct mc_vm *sev = sev_vm(&e, false, false), *dst = aux_vm(&e, NVCPU), *mirror = aux_vm(&e, 0),
                  *dst_mirror = aux_vm(&e, 0);
     struct mc_error err;
@@ -273,7 +250,7 @@ static void test_move_copy(void)
     CHECK(fw_state(&e, handle, NULL) == MC_SEV_GSTATE_LUPDATE);
     mc_vm_destroy(dst);
     CHECK(fw_state(&e, handle, NULL) == MC_SEV_GSTATE_UNINIT);
-    fwt_close(&e.t);
+    env_close(&e);
 }
 
 /* ---- locking ----------------------------------------------------------------------------------- */
@@ -317,7 +294,7 @@ static void *race_thread(void *arg)
 static void test_locking(void)
 {
     struct env e;
-    CHECK(env_open(&e) == 0);
+    CHECK(env_open(&e, "milan", MC_SEV_INIT_FLAG_ES) == 0);
     /* KVM's shape: every thread moves into its own SEV VM from each of the others in turn, in
      * every lock order at once; all are refused (the destination has SEV, or a VM is busy) and
      * none waits for another. */
@@ -380,7 +357,7 @@ static void test_locking(void)
     mc_vm_destroy(holder);
     for (unsigned i = 1; i < NTHREADS; i++)
         mc_vm_destroy(in[i].vm);
-    fwt_close(&e.t);
+    env_close(&e);
 }
 
 static void test_move_es(void) { test_move_from(true); }

@@ -68,6 +68,23 @@ static mc_status common_checks(const struct mc_vm *dst, const struct mc_vm *src,
     return MC_OK;
 }
 
+/* What a destination takes from its source in a move and a copy alike: the firmware guest, its
+ * ASID and policy, the guest's RAM, nested tables and page-table state. */
+static void take_context(struct mc_vm *dst, const struct mc_vm *src)
+{
+    dst->handle = src->handle;
+    dst->asid = dst->vmcb_asid = src->asid;
+    dst->policy = src->policy;
+    dst->mem_size = src->mem_size;
+    dst->mem_spa = src->mem_spa;
+    dst->hcr3 = src->hcr3;
+    dst->npt_enc = src->npt_enc;
+    dst->pt_pool_gpa = src->pt_pool_gpa;
+    dst->pt_pool_len = src->pt_pool_len;
+    dst->pt_next = src->pt_next;
+    dst->no_ctx = false;
+}
+
 mc_status mc_vm_move_enc_context_from(struct mc_vm *dst, struct mc_vm *src, struct mc_error *err)
 {
     const char *what = "moving the encryption context";
@@ -87,15 +104,9 @@ mc_status mc_vm_move_enc_context_from(struct mc_vm *dst, struct mc_vm *src, stru
                               i);
     }
     if (!s) {
-        dst->handle = src->handle;
-        dst->asid = src->asid;
+        take_context(dst, src);
         dst->vmcb_asid = src->vmcb_asid;
-        dst->policy = src->policy;
         dst->last_fw = src->last_fw;
-        dst->mem_size = src->mem_size;
-        dst->mem_spa = src->mem_spa;
-        dst->hcr3 = src->hcr3;
-        dst->npt_enc = src->npt_enc;
         /* The guest's vCPUs go with it (registers, TLBs, VMSAs); the destination's own count is
          * replaced (SEV-ES: equal, checked above). */
         dst->nvcpu = src->nvcpu;
@@ -106,15 +117,11 @@ mc_status mc_vm_move_enc_context_from(struct mc_vm *dst, struct mc_vm *src, stru
             src->vcpu[i] = (struct mc_vcpu){0};
             src->vmsa_spa[i] = 0;
         }
-        dst->pt_pool_gpa = src->pt_pool_gpa;
-        dst->pt_pool_len = src->pt_pool_len;
-        dst->pt_next = src->pt_next;
         dst->send_spa = src->send_spa;
         dst->xfer_spa = src->xfer_spa;
         dst->exit_hook = src->exit_hook;
         dst->exit_hook_ctx = src->exit_hook_ctx;
         dst->mirror_of = src->mirror_of; /* a moved mirror stays its parent's mirror */
-        dst->no_ctx = false;
         src->mirror_of = NULL;
         src->nvcpu = 0;
         src->handle = src->asid = src->vmcb_asid = 0;
@@ -139,19 +146,9 @@ mc_status mc_vm_copy_enc_context_from(struct mc_vm *dst, struct mc_vm *src, stru
         s = mc_seterr(err, MC_E_INVAL, "%s: the destination has %u vCPU(s); a mirror gets its vCPUs afterwards", what,
                       dst->nvcpu);
     if (!s) {
+        take_context(dst, src);
         dst->mirror_of = src;
         src->mirrors++;
-        dst->handle = src->handle;
-        dst->asid = dst->vmcb_asid = src->asid;
-        dst->policy = src->policy;
-        dst->mem_size = src->mem_size;
-        dst->mem_spa = src->mem_spa;
-        dst->hcr3 = src->hcr3;
-        dst->npt_enc = src->npt_enc;
-        dst->pt_pool_gpa = src->pt_pool_gpa;
-        dst->pt_pool_len = src->pt_pool_len;
-        dst->pt_next = src->pt_next;
-        dst->no_ctx = false;
     }
     unlock(src);
     unlock(dst);
