@@ -346,7 +346,7 @@ static void test_ranges_match_pages(void)
         CHECK_MEM(x, y, sizeof x);
     }
     CHECK(mc_board_wbinvd(ea.t.b, &err) == MC_OK && mc_board_wbinvd(eb.t.b, &err) == MC_OK);
-    uint64_t sa, sb;
+    uint64_t sa = 0, sb = 1;
     CHECK(mc_vm_npt_translate(va, 0, 0, &sa, &f, &err) == MC_OK && mc_vm_npt_translate(vb, 0, 0, &sb, &f, &err) == MC_OK);
     CHECK(sa == sb);
     static uint8_t da[8ull << 20], db[8ull << 20]; /* all guest RAM: tables and data */
