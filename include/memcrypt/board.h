@@ -103,6 +103,16 @@ MC_API struct mc_rmp *mc_board_rmp(struct mc_board *b);
  * reserved no RMP, MC_E_FAULT when the CPU refuses a step (#GP, message in err). Idempotent once
  * SNP is on. */
 MC_API mc_status mc_board_snp_enable(struct mc_board *b, struct mc_error *err);
+/* The SNP platform bring-up of the Linux ccp driver: mc_board_snp_enable, HWCR.SMMLOCK (the BIOS's
+ * lock; set here when the modelled BIOS left it clear), SNP_INIT, WBINVD on every core and
+ * DF_FLUSH. Firmware refusals: MC_E_FIRMWARE with the status in *fw_status. */
+MC_API mc_status mc_board_snp_init(struct mc_board *b, uint32_t *fw_status, struct mc_error *err);
+/* SNP_PLATFORM_STATUS into the host page `page` (4 KiB aligned, in DRAM, a Hypervisor page); out
+ * receives its 0x20 bytes (struct mc_snp_platform_status of memcrypt/snp_api.h). Once SNP is INIT
+ * the firmware writes only Firmware pages, so the page is made one (RMPUPDATE) and given back
+ * afterwards (SNP_PAGE_RECLAIM, RMPUPDATE to Hypervisor), as Linux does. */
+MC_API mc_status mc_board_snp_status(struct mc_board *b, uint64_t page, uint8_t out[0x20], uint32_t *fw_status,
+                                     struct mc_error *err);
 /* The firmware configuration in force (NULL without firmware). */
 MC_API const struct mc_psp_config *mc_board_fw_config(const struct mc_board *b);
 

@@ -31,6 +31,8 @@
 #include <memcrypt/error.h>
 #include <memcrypt/mc.h>
 #include <memcrypt/libvirt.h>
+#include <memcrypt/measure.h>
+#include <memcrypt/snp_report.h>
 
 MC_BEGIN_DECLS
 
@@ -67,6 +69,21 @@ struct mc_run_opts {
     const char *save_path;        /* at the end, save the running guest here instead of tearing it
                                      down (memcrypt/migrate.h, mc_guest_save): another process on
                                      the same chip (state_path) continues or migrates it */
+    /* SEV-SNP domains: the vCPU model QEMU is given (a QEMU model name as `measure --vcpu-type`
+     * takes, e.g. "EPYC-Milan"; NULL = the platform's own processor, as -cpu host gives it) and the
+     * VMSA's SEV_FEATURES (has_guest_features false = 0x1, SNPActive, as QEMU). */
+    const char *vcpu_type;
+    bool has_guest_features;
+    uint64_t guest_features;
+    /* SEV-SNP: when non-NULL, receives the firmware's own page-by-page launch log (every page
+     * SNP_LAUNCH_UPDATE measured, as mc_psp_set_snp_log reports it) as a transcript in the form
+     * `measure --transcript` prints (source "firmware"); the caller frees it. */
+    struct mc_measure_transcript *launch_log;
+    /* SEV-SNP: a folder for what the guest owner verified with: the emulated chip's roots
+     * (ark.pem, ask.pem, asvk.pem, the VCEK/VLEK; mc_snp_identity_export), report.bin (the raw
+     * report) and certs.bin (the certificate table the guest received). NULL = a temporary folder,
+     * removed afterwards. */
+    const char *owner_dir;
     mc_run_measured_fn on_measured;
     mc_run_progress_fn progress;
     void *cb_ctx;
@@ -83,6 +100,48 @@ struct mc_run_view {
     uint8_t hypervisor[64]; /* the host reading the same frame with C=0 */
     uint8_t host_key[64];   /* the host reading it with C=1 (its SME key) */
     uint8_t bus[64];        /* what a DRAM bus snooper sees */
+};
+
+/* One verdict of the guest owner on an SNP report. */
+#define MC_RUN_MAX_CHECKS 32
+struct mc_run_check {
+    char name[24];   /* "report", "chain", "signature", "measurement", "launch_log", "policy",
+                        "report_data", "host_data", "vmpl", "id_key_digest", "author_key_digest" */
+    unsigned state;  /* enum mc_check_state of memcrypt/snp_verify.h: pass, fail, skip */
+    char reason[256];
+};
+
+/* What `memcrypt run` did and saw for an SEV-SNP domain. */
+struct mc_run_snp {
+    uint64_t policy;              /* the launch policy (LAUNCH_START) */
+    uint8_t gosvw[16];            /* guest OS visible workarounds (LAUNCH_START) */
+    uint64_t guest_features;      /* SEV_FEATURES of every VMSA */
+    char vcpu_type[32];           /* the vCPU model, or "host (<platform>)" */
+    uint32_t vcpu_sig;            /* CPUID(1).EAX in the VMSAs' RDX */
+    uint8_t abi_major, abi_minor; /* SNP_PLATFORM_STATUS */
+    uint32_t fw_build;
+    uint64_t current_tcb, reported_tcb;
+    uint32_t guest_count;         /* SNP guests the firmware knew after LAUNCH_FINISH */
+    uint64_t launch_pages;        /* pages SNP_LAUNCH_UPDATE measured (VMSAs included) */
+    uint64_t pages_by_type[7];    /* ... per PAGE_TYPE (index = MC_SNP_PT_*) */
+    uint64_t secrets_gpa, cpuid_gpa;
+    uint64_t finish_flags;        /* LAUNCH_FINISH: ID_BLOCK_EN | AUTH_KEY_EN | VCEK_DISABLED */
+    uint8_t host_data[32];        /* LAUNCH_FINISH HOST_DATA (the domain's hostData, else zero) */
+    uint32_t guest_state;         /* the guest's state after LAUNCH_FINISH (enum mc_snp_gstate of snp_api.h) */
+    uint8_t expected_measurement[48]; /* the owner's: memcrypt measure of the same inputs */
+    uint8_t firmware_digest[48];  /* the firmware's launch digest after its last page */
+    size_t log_steps, owner_steps;/* pages in the firmware's log and in the owner's transcript */
+    bool log_identical;           /* the two agree step by step */
+    size_t log_diff_index;        /* else: the first step where they part ... */
+    char log_diff[512];           /* ... and why (measure diff's wording) */
+    uint8_t nonce[64];            /* the owner's fresh nonce, the guest's REPORT_DATA */
+    bool have_report;
+    uint32_t report_status;       /* MSG_REPORT_RSP STATUS (0 = a report came back) */
+    uint8_t report[MC_SNP_REPORT_SIZE];
+    uint64_t certs_bytes;         /* the certificate table the guest received with its report */
+    size_t nchecks;
+    struct mc_run_check checks[MC_RUN_MAX_CHECKS];
+    bool verified;                /* a report came back and every check passed */
 };
 
 struct mc_run_report {
@@ -141,6 +200,8 @@ struct mc_run_report {
     uint8_t io_device_saw[32];    /* what the device read from the bounce buffer */
     bool saved;                   /* the guest was saved to opts.save_path */
     uint64_t saved_bytes;
+    bool is_snp;                  /* an SEV-SNP domain: the fields below, not policy/measurement */
+    struct mc_run_snp snp;
 };
 
 /* Launch d (already parsed; it is validated here against the platform) and fill *r. */

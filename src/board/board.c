@@ -330,3 +330,63 @@ mc_status mc_board_snp_enable(struct mc_board *b, struct mc_error *err)
                               &f, err);
     return st;
 }
+
+mc_status mc_board_snp_init(struct mc_board *b, uint32_t *fw_status, struct mc_error *err)
+{
+    if (fw_status)
+        *fw_status = 0xFFFF;
+    mc_status st = mc_board_snp_enable(b, err);
+    uint64_t hwcr = 0;
+    struct mc_fault f;
+    if (!st)
+        st = mc_machine_rdmsr(b->m, MC_MSR_HWCR, &hwcr, &f, err);
+    if (!st && !(hwcr & MC_HWCR_SMMLOCK)) /* the BIOS locks SMM before the OS runs */
+        st = mc_machine_wrmsr(b->m, MC_MSR_HWCR, hwcr | MC_HWCR_SMMLOCK, &f, err);
+    if (!st)
+        st = mc_board_fw(b, MC_SEV_CMD_SNP_INIT, NULL, 0, fw_status, err);
+    if (!st)
+        st = mc_board_df_flush(b, fw_status, err);
+    return st;
+}
+
+mc_status mc_board_snp_status(struct mc_board *b, uint64_t page, uint8_t out[0x20], uint32_t *fw_status,
+                              struct mc_error *err)
+{
+    if (fw_status)
+        *fw_status = 0xFFFF;
+    if (!b || !out || (page & 0xFFF))
+        return mc_seterr(err, MC_E_INVAL, "mc_board_snp_status needs a board and a 4 KiB aligned page");
+    if (!b->psp || !b->rmp)
+        return mc_seterr(err, MC_E_UNSUPPORTED, "platform '%s' has no SEV-SNP", b->prof->name);
+    /* Once SNP is INIT the firmware writes only to Firmware pages (Linux's snp_alloc_firmware_page). */
+    bool fwpage = mc_psp_snp_state(b->psp) == 1 /* MC_SNP_PSTATE_INIT */;
+    const struct mc_rmp_state firmware = {.assigned = 1, .immutable = 1}, shared = {0};
+    uint32_t eax = 0;
+    struct mc_fault f;
+    mc_status st = MC_OK;
+    if (fwpage && !(st = mc_rmp_rmpupdate(b->rmp, page, &firmware, &eax, &f, err)) && eax)
+        st = mc_seterr(err, MC_E_STATE, "RMPUPDATE 0x%llx to Firmware: %s", (unsigned long long)page,
+                       mc_rmp_code_name(eax));
+    if (st)
+        return st;
+    uint8_t cmd[8];
+    for (int i = 0; i < 8; i++)
+        cmd[i] = (uint8_t)(page >> (8 * i));
+    st = mc_board_fw(b, MC_SEV_CMD_SNP_PLATFORM_STATUS, cmd, sizeof cmd, fw_status, err);
+    if (!st)
+        st = mc_machine_phys_read(b->m, page, out, 0x20, &f, err);
+    if (fwpage) { /* give the page back: PAGE_RECLAIM, then RMPUPDATE to Hypervisor */
+        uint32_t keep = fw_status ? *fw_status : 0;
+        for (int i = 0; i < 8; i++)
+            cmd[i] = (uint8_t)(page >> (8 * i));
+        mc_status rs = mc_board_fw(b, MC_SEV_CMD_SNP_PAGE_RECLAIM, cmd, sizeof cmd, NULL, st ? NULL : err);
+        if (!rs && !(rs = mc_rmp_rmpupdate(b->rmp, page, &shared, &eax, &f, st ? NULL : err)) && eax)
+            rs = mc_seterr(st ? NULL : err, MC_E_STATE, "RMPUPDATE 0x%llx to Hypervisor: %s",
+                           (unsigned long long)page, mc_rmp_code_name(eax));
+        if (fw_status)
+            *fw_status = keep;
+        if (!st)
+            st = rs;
+    }
+    return st;
+}

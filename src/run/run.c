@@ -27,6 +27,7 @@
 #include <memcrypt/migrate.h>
 #include <memcrypt/ovmf.h>
 #include <memcrypt/psp.h>
+#include <memcrypt/rmp.h>
 #include <memcrypt/run.h>
 #include <memcrypt/sev_api.h>
 #include <memcrypt/sev_owner.h>
@@ -36,8 +37,9 @@
 
 #include "crypto/crypto.h"
 #include "run/owner.h"
+#include "run/run_internal.h"
 
-#define POOL_BASE (2ull << 20)
+#define POOL_BASE RUN_POOL_BASE
 _Static_assert(POOL_BASE == MC_LV_HOST_LOW_BYTES, "the host memory model of memcrypt/libvirt.h");
 #define UPDATE_CHUNK (256u << 10)  /* LAUNCH_UPDATE_DATA per 256 KiB of flash */
 #define DEFAULT_SECRET_GPA 0x800000ull
@@ -52,27 +54,14 @@ _Static_assert(POOL_BASE == MC_LV_HOST_LOW_BYTES, "the host memory model of memc
 #define WL_SWIOTLB_LEN 0x10000ull
 #define WL_VA 0xffff800000000000ull /* the guest kernel's direct map */
 
-struct run {
-    struct mc_board *b;
-    struct mc_machine *m;
-    struct mc_vmm *vmm;
-    struct mc_vm *vm;
-    struct mc_rng *owner_rng;
-    struct mc_run_report *r;
-    const struct mc_run_opts *o;
-    const struct mc_lv_platform *facts;
-};
-
-static double now_s(void)
+double run_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-#define OFF(S, f) offsetof(struct S, f)
-
-static mc_status host_rw(struct run *x, uint64_t spa, void *buf, size_t len, bool write, struct mc_error *err)
+mc_status run_host_rw(struct run *x, uint64_t spa, void *buf, size_t len, bool write, struct mc_error *err)
 {
     /* Bulk transfers (the firmware image) go through the controller as streamed runs. */
     struct memctl_access a = {.addr = spa, .size = len, .kind = write ? MEMCTL_ACC_WRITE : MEMCTL_ACC_READ, .req = MEMCTL_REQ_HOST,
@@ -82,7 +71,7 @@ static mc_status host_rw(struct run *x, uint64_t spa, void *buf, size_t len, boo
     return write ? memctl_write(mc, &a, buf, &f, err) : memctl_read(mc, &a, buf, &f, err);
 }
 
-static mc_status fw(struct run *x, uint32_t cmd, void *buf, size_t len, uint32_t *status, struct mc_error *err)
+mc_status run_fw(struct run *x, uint32_t cmd, void *buf, size_t len, uint32_t *status, struct mc_error *err)
 {
     return mc_board_fw(x->b, cmd, buf, len, status, err);
 }
@@ -100,8 +89,8 @@ static mc_status facts_for(const char *name, const struct mc_cpu_profile **prof,
     return st;
 }
 
-static mc_status boot_platform(struct run *x, const struct mc_cpu_profile *prof, const struct mc_lv_platform *facts,
-                               uint64_t pool_size, struct mc_error *err)
+mc_status run_boot(struct run *x, const struct mc_cpu_profile *prof, const struct mc_lv_platform *facts, uint64_t pool_size,
+                   bool snp, struct mc_error *err)
 {
     const struct mc_run_opts *o = x->o;
     struct mc_board_config cfg;
@@ -109,6 +98,11 @@ static mc_status boot_platform(struct run *x, const struct mc_cpu_profile *prof,
     if (st)
         return st;
     cfg.machine.dram_size = POOL_BASE + pool_size;
+    if (snp) { /* the RMP the BIOS reserves at the top of DRAM, covering all of it (sparse: free) */
+        cfg.machine.dram_size = (cfg.machine.dram_size + (2ull << 20) - 1) & ~((2ull << 20) - 1);
+        cfg.rmp_size = mc_rmp_size_for(cfg.machine.dram_size + (64ull << 20));
+        cfg.machine.dram_size += cfg.rmp_size;
+    }
     cfg.machine.seed = o->seed;
     cfg.machine.seed_len = o->seed_len;
     if (!cfg.firmware) /* facts_for refuses such platforms first */
@@ -124,7 +118,16 @@ static mc_status boot_platform(struct run *x, const struct mc_cpu_profile *prof,
     x->vmm = mc_board_vmm(x->b);
     if (o->write_observer)
         memctl_set_write_observer(mc_machine_memctl(x->m), o->write_observer, o->observer_ctx);
-    return MC_OK;
+    /* The guest owner's own randomness (nonces, keys): from the seed too, when there is one. */
+    uint8_t oseed[96];
+    size_t on = 0;
+    if (o->seed) {
+        on = o->seed_len < 64 ? o->seed_len : 64;
+        memcpy(oseed, o->seed, on);
+        memcpy(oseed + on, "/guest-owner", 12);
+        on += 12;
+    }
+    return mc_rng_create(o->seed ? oseed : NULL, on, &x->owner_rng, err);
 }
 
 static mc_status fw_init(struct run *x, bool es, struct mc_error *err)
@@ -136,14 +139,14 @@ static mc_status fw_init(struct run *x, bool es, struct mc_error *err)
         if (st)
             return st;
         tmr = (tmr + MC_SEV_TMR_LEN - 1) & ~(uint64_t)(MC_SEV_TMR_LEN - 1);
-        mc_put_le32(b + OFF(mc_sev_init, flags), MC_SEV_INIT_FLAG_ES);
-        mc_put_le64(b + OFF(mc_sev_init, tmr_paddr), tmr);
-        mc_put_le32(b + OFF(mc_sev_init, tmr_len), MC_SEV_TMR_LEN);
+        mc_put_le32(b + RUN_OFF(mc_sev_init, flags), MC_SEV_INIT_FLAG_ES);
+        mc_put_le64(b + RUN_OFF(mc_sev_init, tmr_paddr), tmr);
+        mc_put_le32(b + RUN_OFF(mc_sev_init, tmr_len), MC_SEV_TMR_LEN);
     }
     /* As the Linux ccp driver brings the platform up (__sev_platform_init_locked): INIT, then
      * WBINVD on every CPU and DF_FLUSH, so the first ACTIVATE finds every ASID clean instead of
      * failing with DF_FLUSH_REQUIRED. */
-    mc_status st = fw(x, MC_SEV_CMD_INIT, b, sizeof b, NULL, err);
+    mc_status st = run_fw(x, MC_SEV_CMD_INIT, b, sizeof b, NULL, err);
     if (!st)
         st = mc_board_df_flush(x->b, NULL, err);
     if (!st) {
@@ -157,12 +160,12 @@ static mc_status fw_init(struct run *x, bool es, struct mc_error *err)
 static mc_status fw_platform_status(struct run *x, struct mc_error *err)
 {
     uint8_t b[sizeof(struct mc_sev_platform_status)] = {0};
-    mc_status st = fw(x, MC_SEV_CMD_PLATFORM_STATUS, b, sizeof b, NULL, err);
+    mc_status st = run_fw(x, MC_SEV_CMD_PLATFORM_STATUS, b, sizeof b, NULL, err);
     if (st)
         return st;
-    x->r->api_major = b[OFF(mc_sev_platform_status, api_major)];
-    x->r->api_minor = b[OFF(mc_sev_platform_status, api_minor)];
-    x->r->build = b[OFF(mc_sev_platform_status, build)];
+    x->r->api_major = b[RUN_OFF(mc_sev_platform_status, api_major)];
+    x->r->api_minor = b[RUN_OFF(mc_sev_platform_status, api_minor)];
+    x->r->build = b[RUN_OFF(mc_sev_platform_status, build)];
     return MC_OK;
 }
 
@@ -173,13 +176,13 @@ static mc_status fw_pdh_export(struct run *x, uint8_t pdh[MC_SEV_CERT_LEN], stru
     if (st)
         return st;
     uint8_t b[sizeof(struct mc_sev_pdh_cert_export)] = {0};
-    mc_put_le64(b + OFF(mc_sev_pdh_cert_export, pdh_paddr), buf);
-    mc_put_le32(b + OFF(mc_sev_pdh_cert_export, pdh_len), MC_SEV_CERT_LEN);
-    mc_put_le64(b + OFF(mc_sev_pdh_cert_export, chain_paddr), buf + MC_SEV_CERT_LEN);
-    mc_put_le32(b + OFF(mc_sev_pdh_cert_export, chain_len), MC_SEV_CHAIN_LEN);
-    if ((st = fw(x, MC_SEV_CMD_PDH_CERT_EXPORT, b, sizeof b, NULL, err)))
+    mc_put_le64(b + RUN_OFF(mc_sev_pdh_cert_export, pdh_paddr), buf);
+    mc_put_le32(b + RUN_OFF(mc_sev_pdh_cert_export, pdh_len), MC_SEV_CERT_LEN);
+    mc_put_le64(b + RUN_OFF(mc_sev_pdh_cert_export, chain_paddr), buf + MC_SEV_CERT_LEN);
+    mc_put_le32(b + RUN_OFF(mc_sev_pdh_cert_export, chain_len), MC_SEV_CHAIN_LEN);
+    if ((st = run_fw(x, MC_SEV_CMD_PDH_CERT_EXPORT, b, sizeof b, NULL, err)))
         return st;
-    return host_rw(x, buf, pdh, MC_SEV_CERT_LEN, false, err);
+    return run_host_rw(x, buf, pdh, MC_SEV_CERT_LEN, false, err);
 }
 
 /* QEMU's pflash: host memory outside guest RAM; LAUNCH_UPDATE_DATA by host address. */
@@ -187,23 +190,23 @@ static mc_status launch_flash(struct run *x, const uint8_t *fw_img, size_t len, 
 {
     uint64_t spa;
     mc_status st = mc_vmm_alloc(x->vmm, len, &spa, err);
-    if (st || (st = host_rw(x, spa, (void *)fw_img, len, true, err)))
+    if (st || (st = run_host_rw(x, spa, (void *)fw_img, len, true, err)))
         return st;
     const struct mc_run_opts *o = x->o;
-    double t0 = now_s();
+    double t0 = run_now();
     for (uint64_t off = 0; off < len;) {
         uint32_t n = (uint32_t)(len - off > UPDATE_CHUNK ? UPDATE_CHUNK : len - off);
         uint8_t b[sizeof(struct mc_sev_launch_update)] = {0};
-        mc_put_le32(b + OFF(mc_sev_launch_update, handle), x->r->handle);
-        mc_put_le64(b + OFF(mc_sev_launch_update, paddr), spa + off);
-        mc_put_le32(b + OFF(mc_sev_launch_update, len), n);
-        if ((st = fw(x, MC_SEV_CMD_LAUNCH_UPDATE_DATA, b, sizeof b, NULL, err)))
+        mc_put_le32(b + RUN_OFF(mc_sev_launch_update, handle), x->r->handle);
+        mc_put_le64(b + RUN_OFF(mc_sev_launch_update, paddr), spa + off);
+        mc_put_le32(b + RUN_OFF(mc_sev_launch_update, len), n);
+        if ((st = run_fw(x, MC_SEV_CMD_LAUNCH_UPDATE_DATA, b, sizeof b, NULL, err)))
             return st;
         off += n;
         if (o->progress)
             o->progress(o->cb_ctx, "launch-update", off, len);
     }
-    x->r->update_seconds += now_s() - t0;
+    x->r->update_seconds += run_now() - t0;
     x->r->launch_bytes += len;
     return MC_OK;
 }
@@ -211,14 +214,14 @@ static mc_status launch_flash(struct run *x, const uint8_t *fw_img, size_t len, 
 static mc_status fw_guest_status(struct run *x, struct mc_error *err)
 {
     uint8_t b[sizeof(struct mc_sev_guest_status)] = {0};
-    mc_put_le32(b + OFF(mc_sev_guest_status, handle), x->r->handle);
-    mc_status st = fw(x, MC_SEV_CMD_GUEST_STATUS, b, sizeof b, NULL, err);
+    mc_put_le32(b + RUN_OFF(mc_sev_guest_status, handle), x->r->handle);
+    mc_status st = run_fw(x, MC_SEV_CMD_GUEST_STATUS, b, sizeof b, NULL, err);
     if (!st)
-        x->r->final_state = b[OFF(mc_sev_guest_status, state)];
+        x->r->final_state = b[RUN_OFF(mc_sev_guest_status, state)];
     return st;
 }
 
-static void teardown(struct run *x)
+void run_teardown(struct run *x)
 {
     mc_vm_destroy(x->vm);
     mc_board_destroy(x->b);
@@ -259,7 +262,7 @@ static mc_status view_page(struct run *x, struct mc_vcpu *v, uint64_t gpa, struc
     out->spa = spa & ~(1ull << cbit);
     /* The caches are written back first, so DRAM holds what the lines hold. */
     if ((st = mc_machine_wbinvd(x->m, err)) || (st = mc_vm_host_read(x->vm, gpa, out->hypervisor, 64, err)) ||
-        (st = host_rw(x, out->spa | (1ull << cbit), out->host_key, 64, false, err)) ||
+        (st = run_host_rw(x, out->spa | (1ull << cbit), out->host_key, 64, false, err)) ||
         (st = mc_machine_wbinvd(x->m, err)) || (st = mc_vm_dram_read(x->vm, gpa, out->bus, 64, err)))
         return st;
     return MC_OK;
@@ -381,8 +384,8 @@ static mc_status workload(struct run *x, const uint8_t *secret_guid, const uint8
 
 static const char demo_secret[] = "memcrypt demo secret: the disk passphrase is 'correct horse battery staple'";
 
-static mc_status read_named(const char *path, const char *what, size_t max, uint8_t **buf, size_t *len,
-                            struct mc_error *err)
+mc_status run_read_named(const char *path, const char *what, size_t max, uint8_t **buf, size_t *len,
+                         struct mc_error *err)
 {
     mc_status st = mc_file_read(path, max, buf, len, err);
     if (st && err) {
@@ -453,14 +456,10 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
     snprintf(r->name, sizeof r->name, "%s", d->name);
     if (d->sec.type == MC_LV_SEC_NONE)
         return mc_seterr(err, MC_E_UNSUPPORTED,
-                         "domain '%.60s' has no <launchSecurity type='sev'>; memcrypt run launches SEV guests", d->name);
+                         "domain '%.60s' has no <launchSecurity type='sev'> (or 'sev-snp'); memcrypt run launches SEV and SEV-SNP guests", d->name);
     if ((st = mc_libvirt_validate(d, &facts,
                                   MC_LV_CHECK_BLOBS | MC_LV_CHECK_HOST | (o->firmware ? 0 : MC_LV_CHECK_FILES), err)))
         return st;
-    if (d->sec.type == MC_LV_SEC_SEV_SNP)
-        return mc_seterr(err, MC_E_UNSUPPORTED,
-                         "SEV-SNP guests are not launched by memcrypt run (the SNP firmware commands are not "
-                         "modelled); 'memcrypt domain check' validates them");
     const char *fwpath = o->firmware ? o->firmware : d->loader ? d->loader : o->default_firmware;
     if (!fwpath)
         return mc_seterr(err, MC_E_INVAL, "no firmware image: give <loader> in the XML or --firmware");
@@ -476,6 +475,12 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
                          "memcrypt run needs at least 32 MiB of guest memory (OVMF's SEV areas lie below 16 MiB)");
     if (r->vcpus > 64)
         return mc_seterr(err, MC_E_RANGE, "the VM model runs at most 64 vCPUs, the domain asks for %u", r->vcpus);
+    bool snp = d->sec.type == MC_LV_SEC_SEV_SNP;
+    if (snp) {
+        r->snp.policy = s->policy;
+        r->policy = 0;
+        r->es = true; /* an SNP guest is an SEV-ES guest with the RMP */
+    }
 
     struct run_bufs b;
     memset(&b, 0, sizeof b);
@@ -484,13 +489,17 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
     uint8_t table[MC_SEV_HASHES_TABLE_LEN];
     double t_start;
 
-    if ((st = read_named(fwpath, "firmware", MC_OVMF_MAX_SIZE, &b.fw, &b.fw_len, err)))
+    if ((st = run_read_named(fwpath, "firmware", MC_OVMF_MAX_SIZE, &b.fw, &b.fw_len, err)))
         goto out;
     r->firmware_size = b.fw_len;
     if (b.fw_len == 0 || b.fw_len % 4096) {
         st = mc_seterr(err, MC_E_FORMAT,
                        "firmware image '%.200s' is %zu bytes; a flash image is a whole number of 4 KiB sectors", fwpath,
                        b.fw_len);
+        goto out;
+    }
+    if (snp) {
+        st = run_snp(&x, prof, d, b.fw, b.fw_len, err);
         goto out;
     }
     bool have_table = mc_ovmf_parse(b.fw, b.fw_len, MC_OVMF_FOUR_GB, &ov, NULL) == MC_OK && ov.has_table;
@@ -513,8 +522,8 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
                            ov.hashes_gpa);
             goto out;
         }
-        if ((st = read_named(d->kernel, "kernel", 1u << 30, &b.kernel, &b.kernel_len, err)) ||
-            (d->initrd && (st = read_named(d->initrd, "initrd", 1u << 30, &b.initrd, &b.initrd_len, err))) ||
+        if ((st = run_read_named(d->kernel, "kernel", 1u << 30, &b.kernel, &b.kernel_len, err)) ||
+            (d->initrd && (st = run_read_named(d->initrd, "initrd", 1u << 30, &b.initrd, &b.initrd_len, err))) ||
             (st = mc_sev_hashes_table(b.kernel, b.kernel_len, d->initrd ? b.initrd : NULL, b.initrd_len, d->cmdline,
                                       table, err)))
             goto out;
@@ -527,31 +536,19 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
     }
 
     /* Boot the platform: machine, firmware, hypervisor; INIT and PLATFORM_STATUS as QEMU/KVM. */
-    t_start = now_s();
+    t_start = run_now();
     /* DRAM as mc_libvirt_host_bytes() counts it, which `domain check` checked against the platform;
      * the pool is sparse, so reserving the largest flash costs nothing. */
     if (o->progress)
         o->progress(o->cb_ctx, "boot", 0, 0);
-    if ((st = boot_platform(&x, prof, &facts, mc_libvirt_host_bytes(r->memory_bytes) - POOL_BASE, err)))
+    if ((st = run_boot(&x, prof, &facts, mc_libvirt_host_bytes(r->memory_bytes) - POOL_BASE, false, err)))
         goto out;
-    {
-        uint8_t oseed[96];
-        size_t on = 0;
-        if (o->seed) {
-            on = o->seed_len < 64 ? o->seed_len : 64;
-            memcpy(oseed, o->seed, on);
-            memcpy(oseed + on, "/guest-owner", 12);
-            on += 12;
-        }
-        if ((st = mc_rng_create(o->seed ? oseed : NULL, on, &x.owner_rng, err)))
-            goto out;
-    }
-    r->boot_seconds = now_s() - t_start;
-    double t_init = now_s();
+    r->boot_seconds = run_now() - t_start;
+    double t_init = run_now();
     if ((st = fw_init(&x, facts.sev_es, err)) || (st = fw_platform_status(&x, err)))
         goto out;
-    r->init_seconds = now_s() - t_init;
-    double t_chan = now_s();
+    r->init_seconds = run_now() - t_init;
+    double t_chan = run_now();
 
     /* The guest owner and the launch channel. */
     uint8_t godh[MC_SEV_CERT_LEN], sess[MC_SEV_SESSION_LEN];
@@ -589,8 +586,8 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
                         : "memcrypt, with fresh TEK/TIK wrapped in a session against the platform's PDH");
     }
 
-    r->channel_seconds = now_s() - t_chan;
-    double t_guest = now_s();
+    r->channel_seconds = run_now() - t_chan;
+    double t_guest = run_now();
     /* LAUNCH_START + ACTIVATE (the VM model picks the ASID and flushes when asked). */
     if ((st = mc_vm_create(x.vmm, &vc, &x.vm, NULL, err)))
         goto out;
@@ -600,10 +597,10 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
     if ((st = launch_flash(&x, b.fw, b.fw_len, err)))
         goto out;
     if (r->kernel_hashes) {
-        double t0 = now_s();
+        double t0 = run_now();
         if ((st = mc_vm_launch_update(x.vm, ov.hashes_gpa, table, sizeof table, 0, NULL, NULL, err)))
             goto out;
-        r->update_seconds += now_s() - t0;
+        r->update_seconds += run_now() - t0;
         r->launch_bytes += sizeof table;
     }
     uint32_t vcpu_sig = 0;
@@ -617,10 +614,10 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
             mc_vmsa_build(&vp, page);
             if (i < 2)
                 memcpy(r->vmsa[i], page, sizeof page);
-            double t0 = now_s();
+            double t0 = run_now();
             if ((st = mc_vm_launch_update_vmsa(x.vm, i, page, err)))
                 goto out;
-            r->update_seconds += now_s() - t0;
+            r->update_seconds += run_now() - t0;
             r->launch_bytes += sizeof page;
         }
     }
@@ -707,21 +704,21 @@ mc_status mc_run(struct mc_lv_domain *d, const struct mc_run_opts *o, struct mc_
     }
     if ((st = mc_vm_launch_finish(x.vm, err)) || (st = fw_guest_status(&x, err)))
         goto out;
-    r->launch_seconds = now_s() - t_start;
-    r->guest_launch_seconds = now_s() - t_guest;
-    double t_work = now_s();
+    r->launch_seconds = run_now() - t_start;
+    r->guest_launch_seconds = run_now() - t_guest;
+    double t_work = run_now();
     if (!o->platform_only && o->progress)
         o->progress(o->cb_ctx, "workload", 0, 0);
     if (!o->platform_only &&
         (st = workload(&x, r->external_secret ? NULL : luks, r->external_secret ? NULL : want, want_len,
                         !r->external_secret && !o->secret, err)))
         goto out;
-    r->workload_seconds = now_s() - t_work;
+    r->workload_seconds = run_now() - t_work;
     r->dram_touched = mc_dram_frames_touched(mc_machine_dram(x.m));
     if (o->save_path && (st = save_guest(&x, err)))
         goto out;
 out:
     bufs_free(&b);
-    teardown(&x);
+    run_teardown(&x);
     return st;
 }

@@ -15,6 +15,7 @@
 #include <memcrypt/vmsa.h>
 
 #include "cli.h"
+#include "snp_out.h"
 #include <memcrypt/crypto.h>
 #include "measure_args.h"
 
@@ -57,56 +58,6 @@ static void on_step(void *ctx, const struct mc_measure_step *s)
         else
             c->dump_st = mc_outset_add(c->dump, path, s->data, MC_VMSA_SIZE, &c->dump_err);
     }
-}
-
-static void vmsa_keys(const uint8_t *v, uint64_t *rip, uint64_t *csbase, uint64_t *feat, uint64_t *rdx)
-{
-    *rip = mc_vmsa_get(v, mc_vmsa_field_by_name("RIP"));
-    *csbase = mc_vmsa_get(v, mc_vmsa_field_by_name("CS.base"));
-    *feat = mc_vmsa_get(v, mc_vmsa_field_by_name("SEV_FEATURES"));
-    *rdx = mc_vmsa_get(v, mc_vmsa_field_by_name("RDX"));
-}
-
-static void print_step_text(FILE *f, const struct mc_measure_record *r)
-{
-    const struct mc_measure_step *s = &r->step;
-    char c[2 * MC_MEASURE_MAX_DIGEST + 1], d[2 * MC_MEASURE_MAX_DIGEST + 1];
-    mc_hex_encode(s->contents, s->digest_len, c);
-    mc_hex_encode(s->digest, s->digest_len, d);
-    fprintf(f, "%6zu  gpa=0x%012" PRIx64 "  %-10s len=%-8" PRIu64 " %-17s contents=%s digest=%s", s->index, s->gpa,
-            mc_snp_page_type_name(s->page_type), s->length, s->what, c, d);
-    if (r->vmsa) {
-        uint64_t rip, cs, feat, rdx;
-        vmsa_keys(r->vmsa, &rip, &cs, &feat, &rdx);
-        fprintf(f, " vcpu=%d RIP=0x%" PRIx64 " CS.base=0x%" PRIx64 " SEV_FEATURES=0x%" PRIx64 " RDX=0x%" PRIx64,
-                s->vcpu, rip, cs, feat, rdx);
-    }
-    fputc('\n', f);
-}
-
-static void json_step(struct mc_json *j, const char *key, const struct mc_measure_record *r)
-{
-    const struct mc_measure_step *s = &r->step;
-    mc_json_obj(j, key);
-    mc_json_u64(j, "index", s->index);
-    mc_json_hex64(j, "gpa", s->gpa);
-    mc_json_str(j, "page_type", mc_snp_page_type_name(s->page_type));
-    mc_json_u64(j, "length", s->length);
-    mc_json_str(j, "source", s->what);
-    mc_json_hexbytes(j, "contents", s->contents, s->digest_len);
-    mc_json_hexbytes(j, "digest", s->digest, s->digest_len);
-    if (r->vmsa) {
-        uint64_t rip, cs, feat, rdx;
-        vmsa_keys(r->vmsa, &rip, &cs, &feat, &rdx);
-        mc_json_obj(j, "vmsa");
-        mc_json_u64(j, "vcpu", (uint64_t)s->vcpu);
-        mc_json_hex64(j, "rip", rip);
-        mc_json_hex64(j, "cs_base", cs);
-        mc_json_hex64(j, "sev_features", feat);
-        mc_json_hex64(j, "rdx", rdx);
-        mc_json_end(j);
-    }
-    mc_json_end(j);
 }
 
 static const char *verbose_name(enum mc_measure_mode m)
@@ -372,7 +323,7 @@ static int run_measure(const struct mc_cli_cmd *cmd, int argc, char **argv)
         if (transcript) {
             mc_json_arr(&j, "transcript");
             for (size_t i = 0; i < ctx.t.n; i++)
-                json_step(&j, NULL, &ctx.t.rec[i]);
+                mc_cli_step_json(&j, NULL, &ctx.t.rec[i]);
             mc_json_end(&j);
         }
         mc_json_finish(&j);
@@ -380,7 +331,7 @@ static int run_measure(const struct mc_cli_cmd *cmd, int argc, char **argv)
         if (transcript) {
             printf("# %zu measured steps, mode %s\n", ctx.t.n, mc_measure_mode_name(req.in.mode));
             for (size_t i = 0; i < ctx.t.n; i++)
-                print_step_text(stdout, &ctx.t.rec[i]);
+                mc_cli_step_text(stdout, &ctx.t.rec[i]);
         }
         if (verbose && req.in.mode != MC_MEASURE_SNP_OVMF_HASH)
             printf("Calculated %s guest measurement: %s\n", verbose_name(req.in.mode), shown);
@@ -465,9 +416,9 @@ static int run_diff(const struct mc_cli_cmd *cmd, int argc, char **argv)
             if (!d.identical) {
                 mc_json_u64(&j, "first_difference", d.index);
                 if (d.index < ca.t.n)
-                    json_step(&j, "step_a", &ca.t.rec[d.index]);
+                    mc_cli_step_json(&j, "step_a", &ca.t.rec[d.index]);
                 if (d.index < cb.t.n)
-                    json_step(&j, "step_b", &cb.t.rec[d.index]);
+                    mc_cli_step_json(&j, "step_b", &cb.t.rec[d.index]);
             }
             mc_json_str(&j, "reason", d.reason);
             mc_json_finish(&j);
@@ -479,11 +430,11 @@ static int run_diff(const struct mc_cli_cmd *cmd, int argc, char **argv)
                 printf("first difference at step %zu:\n", d.index);
                 if (d.index < ca.t.n) {
                     printf("A:");
-                    print_step_text(stdout, &ca.t.rec[d.index]);
+                    mc_cli_step_text(stdout, &ca.t.rec[d.index]);
                 }
                 if (d.index < cb.t.n) {
                     printf("B:");
-                    print_step_text(stdout, &cb.t.rec[d.index]);
+                    mc_cli_step_text(stdout, &cb.t.rec[d.index]);
                 }
                 printf("why: %s\n", d.reason);
             }

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "snp_out.h"
 
 #define REPORT_FILE_MAX (1u << 20)
 #define CERT_FILE_MAX (1u << 20)
@@ -51,195 +52,6 @@ static void container_text(const struct mc_snp_container_info *ci, char *buf, si
                  ci->runtime_bound ? "starts" : "does NOT start");
 }
 
-static void print_hex(const char *name, const uint8_t *p, size_t n)
-{
-    char h[2 * 72 + 1]; /* the longest field printed is a 72-byte signature component */
-    if (n > 72)
-        n = 72;
-    mc_hex_encode(p, n, h);
-    printf("%-22s %s\n", name, h);
-}
-
-static void tcb_text(const char *name, uint64_t raw, enum mc_snp_gen gen)
-{
-    struct mc_snp_tcb t;
-    mc_snp_tcb_decode(raw, gen, &t);
-    if (t.has_fmc)
-        printf("%-22s 0x%016llx (fmc=%u bl=%u tee=%u snp=%u ucode=%u)\n", name, (unsigned long long)raw, t.fmc,
-               t.bootloader, t.tee, t.snp, t.microcode);
-    else
-        printf("%-22s 0x%016llx (bl=%u tee=%u snp=%u ucode=%u)\n", name, (unsigned long long)raw, t.bootloader, t.tee,
-               t.snp, t.microcode);
-}
-
-static void tcb_json(struct mc_json *j, const char *name, uint64_t raw, enum mc_snp_gen gen)
-{
-    struct mc_snp_tcb t;
-    mc_snp_tcb_decode(raw, gen, &t);
-    mc_json_obj(j, name);
-    mc_json_hex64(j, "raw", raw);
-    if (t.has_fmc)
-        mc_json_u64(j, "fmc", t.fmc);
-    mc_json_u64(j, "bootloader", t.bootloader);
-    mc_json_u64(j, "tee", t.tee);
-    mc_json_u64(j, "snp", t.snp);
-    mc_json_u64(j, "microcode", t.microcode);
-    mc_json_end(j);
-}
-
-static const char *signer_name(unsigned s)
-{
-    return s == MC_SNP_SIGNER_VCEK ? "VCEK" : s == MC_SNP_SIGNER_VLEK ? "VLEK" : s == MC_SNP_SIGNER_NONE ? "none" : "reserved";
-}
-
-static void bits_text(char *buf, size_t n, uint64_t v, const char *(*namef)(unsigned), unsigned from)
-{
-    size_t k = 0;
-    buf[0] = 0;
-    for (unsigned b = from; b < 64; b++) {
-        if (!(v >> b & 1))
-            continue;
-        const char *nm = namef(b);
-        char tmp[32];
-        if (!nm) {
-            snprintf(tmp, sizeof tmp, "bit%u(reserved)", b);
-            nm = tmp;
-        }
-        k += (size_t)snprintf(buf + k, k < n ? n - k : 0, "%s%s", k ? " " : "", nm);
-        if (k >= n)
-            break;
-    }
-}
-
-static void bits_json(struct mc_json *j, const char *key, uint64_t v, const char *(*namef)(unsigned), unsigned from)
-{
-    mc_json_arr(j, key);
-    for (unsigned b = from; b < 64; b++) {
-        if (!(v >> b & 1))
-            continue;
-        const char *nm = namef(b);
-        char tmp[32];
-        if (!nm) {
-            snprintf(tmp, sizeof tmp, "bit%u", b);
-            nm = tmp;
-        }
-        mc_json_str(j, NULL, nm);
-    }
-    mc_json_end(j);
-}
-
-/* Generation for the TCB layout: the report's CPUID (v3+), else --generation, else Milan/Genoa. */
-static enum mc_snp_gen layout_gen(const struct mc_snp_report *r, enum mc_snp_gen hint)
-{
-    enum mc_snp_gen g = mc_snp_report_gen(r);
-    return g != MC_SNP_GEN_UNKNOWN ? g : hint;
-}
-
-static void show_text(const struct mc_snp_report *r, enum mc_snp_gen gen, bool gen_from_cpuid)
-{
-    char buf[512];
-    printf("%-22s %u\n", "version", r->version);
-    printf("%-22s %u\n", "guest_svn", r->guest_svn);
-    bits_text(buf, sizeof buf, r->policy, mc_snp_policy_bit_name, 16);
-    printf("%-22s 0x%llx (abi %u.%u; %s)\n", "policy", (unsigned long long)r->policy, (unsigned)(r->policy >> 8 & 0xff),
-           (unsigned)(r->policy & 0xff), buf);
-    print_hex("family_id", r->family_id, 16);
-    print_hex("image_id", r->image_id, 16);
-    printf("%-22s %u\n", "vmpl", r->vmpl);
-    printf("%-22s %u (%s)\n", "signature_algo", r->signature_algo,
-           r->signature_algo == 1 ? "ECDSA P-384 with SHA-384" : "unknown");
-    printf("%-22s %s%s\n", "generation", mc_snp_gen_name(gen),
-           gen_from_cpuid ? " (from CPUID)" : gen == MC_SNP_GEN_UNKNOWN ? " (v2: TCB shown in the Milan/Genoa layout)" : " (given)");
-    tcb_text("current_tcb", r->current_tcb, gen);
-    bits_text(buf, sizeof buf, r->platform_info, mc_snp_platform_bit_name, 0);
-    printf("%-22s 0x%llx (%s)\n", "platform_info", (unsigned long long)r->platform_info, buf);
-    printf("%-22s 0x%x (signing_key=%s mask_chip_key=%u author_key_en=%u)\n", "key_info", r->key_info,
-           signer_name(mc_snp_report_signer(r)), (r->key_info >> 1) & 1, r->key_info & 1);
-    print_hex("report_data", r->report_data, 64);
-    print_hex("measurement", r->measurement, 48);
-    print_hex("host_data", r->host_data, 32);
-    print_hex("id_key_digest", r->id_key_digest, 48);
-    print_hex("author_key_digest", r->author_key_digest, 48);
-    print_hex("report_id", r->report_id, 32);
-    print_hex("report_id_ma", r->report_id_ma, 32);
-    tcb_text("reported_tcb", r->reported_tcb, gen);
-    if (r->version >= 3)
-        printf("%-22s family %02Xh model %02Xh stepping %u\n", "cpuid", r->cpuid_fam_id, r->cpuid_mod_id, r->cpuid_step);
-    print_hex("chip_id", r->chip_id, 64);
-    tcb_text("committed_tcb", r->committed_tcb, gen);
-    printf("%-22s %u.%u build %u\n", "current_version", r->current_major, r->current_minor, r->current_build);
-    printf("%-22s %u.%u build %u\n", "committed_version", r->committed_major, r->committed_minor, r->committed_build);
-    tcb_text("launch_tcb", r->launch_tcb, gen);
-    if (r->version >= 5) {
-        printf("%-22s 0x%016llx\n", "launch_mit_vector", (unsigned long long)r->launch_mit_vector);
-        printf("%-22s 0x%016llx\n", "current_mit_vector", (unsigned long long)r->current_mit_vector);
-    }
-    print_hex("signature_r", r->sig_r, 72);
-    print_hex("signature_s", r->sig_s, 72);
-    if (r->reserved_nonzero)
-        printf("%-22s %s\n", "warning", "a reserved field is not zero");
-}
-
-static void show_json(struct mc_json *j, const struct mc_snp_report *r, enum mc_snp_gen gen)
-{
-    mc_json_u64(j, "version", r->version);
-    mc_json_u64(j, "guest_svn", r->guest_svn);
-    mc_json_obj(j, "policy");
-    mc_json_hex64(j, "raw", r->policy);
-    mc_json_u64(j, "abi_major", r->policy >> 8 & 0xff);
-    mc_json_u64(j, "abi_minor", r->policy & 0xff);
-    bits_json(j, "flags", r->policy, mc_snp_policy_bit_name, 16);
-    mc_json_end(j);
-    mc_json_hexbytes(j, "family_id", r->family_id, 16);
-    mc_json_hexbytes(j, "image_id", r->image_id, 16);
-    mc_json_u64(j, "vmpl", r->vmpl);
-    mc_json_u64(j, "signature_algo", r->signature_algo);
-    mc_json_str(j, "generation", mc_snp_gen_name(gen));
-    tcb_json(j, "current_tcb", r->current_tcb, gen);
-    mc_json_obj(j, "platform_info");
-    mc_json_hex64(j, "raw", r->platform_info);
-    bits_json(j, "flags", r->platform_info, mc_snp_platform_bit_name, 0);
-    mc_json_end(j);
-    mc_json_obj(j, "key_info");
-    mc_json_hex64(j, "raw", r->key_info);
-    mc_json_str(j, "signing_key", signer_name(mc_snp_report_signer(r)));
-    mc_json_bool(j, "mask_chip_key", (r->key_info >> 1) & 1);
-    mc_json_bool(j, "author_key_en", r->key_info & 1);
-    mc_json_end(j);
-    mc_json_hexbytes(j, "report_data", r->report_data, 64);
-    mc_json_hexbytes(j, "measurement", r->measurement, 48);
-    mc_json_hexbytes(j, "host_data", r->host_data, 32);
-    mc_json_hexbytes(j, "id_key_digest", r->id_key_digest, 48);
-    mc_json_hexbytes(j, "author_key_digest", r->author_key_digest, 48);
-    mc_json_hexbytes(j, "report_id", r->report_id, 32);
-    mc_json_hexbytes(j, "report_id_ma", r->report_id_ma, 32);
-    tcb_json(j, "reported_tcb", r->reported_tcb, gen);
-    if (r->version >= 3) {
-        mc_json_obj(j, "cpuid");
-        mc_json_u64(j, "family", r->cpuid_fam_id);
-        mc_json_u64(j, "model", r->cpuid_mod_id);
-        mc_json_u64(j, "stepping", r->cpuid_step);
-        mc_json_end(j);
-    }
-    mc_json_hexbytes(j, "chip_id", r->chip_id, 64);
-    tcb_json(j, "committed_tcb", r->committed_tcb, gen);
-    char v[32];
-    snprintf(v, sizeof v, "%u.%u.%u", r->current_major, r->current_minor, r->current_build);
-    mc_json_str(j, "current_version", v);
-    snprintf(v, sizeof v, "%u.%u.%u", r->committed_major, r->committed_minor, r->committed_build);
-    mc_json_str(j, "committed_version", v);
-    tcb_json(j, "launch_tcb", r->launch_tcb, gen);
-    if (r->version >= 5) {
-        mc_json_hex64(j, "launch_mit_vector", r->launch_mit_vector);
-        mc_json_hex64(j, "current_mit_vector", r->current_mit_vector);
-    }
-    mc_json_obj(j, "signature");
-    mc_json_hexbytes(j, "r", r->sig_r, 72);
-    mc_json_hexbytes(j, "s", r->sig_s, 72);
-    mc_json_end(j);
-    mc_json_bool(j, "reserved_nonzero", r->reserved_nonzero);
-}
-
 enum { O_GENERATION = 1 };
 
 static const struct mc_opt show_opts[] = {
@@ -269,7 +81,7 @@ static int run_show(const struct mc_cli_cmd *cmd, int argc, char **argv)
     struct mc_error err;
     if (load_report(a.pos[0], &r, &ci, &err))
         return mc_cli_fail(argv[0], &err);
-    enum mc_snp_gen gen = layout_gen(&r, hint);
+    enum mc_snp_gen gen = mc_cli_report_layout_gen(&r, hint);
     char ctext[200];
     container_text(&ci, ctext, sizeof ctext);
     if (json) {
@@ -285,12 +97,12 @@ static int run_show(const struct mc_cli_cmd *cmd, int argc, char **argv)
                 mc_json_bool(&j, "runtime_data_bound", ci.runtime_bound);
         }
         mc_json_end(&j);
-        show_json(&j, &r, gen);
+        mc_cli_report_json(&j, &r, gen);
         mc_json_finish(&j);
     } else {
         if (ci.kind != MC_SNP_CONTAINER_RAW)
             printf("%-22s %s\n", "container", ctext);
-        show_text(&r, gen, mc_snp_report_gen(&r) != MC_SNP_GEN_UNKNOWN);
+        mc_cli_report_text(&r, gen, mc_snp_report_gen(&r) != MC_SNP_GEN_UNKNOWN);
     }
     return MC_EXIT_OK;
 }
@@ -549,7 +361,7 @@ static int run_verify(const struct mc_cli_cmd *cmd, int argc, char **argv)
                 mc_json_str(&j, "file", file);
             mc_json_bool(&j, "ok", res.ok);
             mc_json_str(&j, "generation", mc_snp_gen_name(res.gen));
-            mc_json_str(&j, "signer", signer_name(res.signer));
+            mc_json_str(&j, "signer", mc_cli_signer_name(res.signer));
             mc_json_str(&j, "roots", mc_snp_verifier_is_test(ver) ? "test" : "amd");
             mc_json_arr(&j, "checks");
             for (size_t i = 0; i < res.n; i++) {

@@ -16,11 +16,16 @@
 #include <memcrypt/libvirt.h>
 #include <memcrypt/run.h>
 #include <memcrypt/sev_api.h>
+#include <memcrypt/snp_api.h>
+#include <memcrypt/snp_report.h>
+#include <memcrypt/snp_verify.h>
+#include <memcrypt/vmsa.h>
 
 #include "cli.h"
 #include "cli_util.h"
 #include "cli_progress.h"
 #include "viz.h"
+#include "snp_out.h"
 #include <memcrypt/crypto.h>
 
 
@@ -296,6 +301,151 @@ static void print_json(const struct mc_run_report *r)
     mc_json_finish(&j);
 }
 
+static const char *lf_flags_text(uint64_t f, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s%s%s%s", f & MC_SNP_LF_ID_BLOCK_EN ? "ID_BLOCK_EN " : "",
+             f & MC_SNP_LF_AUTH_KEY_EN ? "AUTH_KEY_EN " : "", f & MC_SNP_LF_VCEK_DIS ? "VCEK_DISABLED " : "",
+             f ? "" : "none");
+    size_t k = strlen(buf);
+    if (k && buf[k - 1] == ' ')
+        buf[k - 1] = 0;
+    return buf;
+}
+
+static void print_snp_json(const struct mc_run_report *r)
+{
+    const struct mc_run_snp *sn = &r->snp;
+    struct mc_json j;
+    char buf[96];
+    mc_json_begin(&j, stdout);
+    mc_json_obj(&j, NULL);
+    mc_json_str(&j, "domain", r->name);
+    mc_json_str(&j, "platform", r->platform);
+    mc_json_str(&j, "launch_security", "sev-snp");
+    mc_json_obj(&j, "firmware_api");
+    mc_json_u64(&j, "major", sn->abi_major);
+    mc_json_u64(&j, "minor", sn->abi_minor);
+    mc_json_u64(&j, "build", sn->fw_build);
+    mc_json_hex64(&j, "current_tcb", sn->current_tcb);
+    mc_json_hex64(&j, "reported_tcb", sn->reported_tcb);
+    mc_json_end(&j);
+    mc_json_u64(&j, "memory_bytes", r->memory_bytes);
+    mc_json_u64(&j, "vcpus", r->vcpus);
+    mc_json_str(&j, "vcpu_type", sn->vcpu_type);
+    mc_json_hex64(&j, "vcpu_sig", sn->vcpu_sig);
+    mc_json_hex64(&j, "guest_features", sn->guest_features);
+    mc_json_hex64(&j, "policy", sn->policy);
+    mc_json_hexbytes(&j, "guest_visible_workarounds", sn->gosvw, 16);
+    mc_json_u64(&j, "asid", r->asid);
+    mc_json_str(&j, "firmware", r->firmware);
+    mc_json_u64(&j, "firmware_bytes", r->firmware_size);
+    mc_json_bool(&j, "kernel_hashes", r->kernel_hashes);
+    mc_json_obj(&j, "launch");
+    mc_json_u64(&j, "pages", sn->launch_pages);
+    mc_json_obj(&j, "pages_by_type");
+    for (unsigned t = 1; t < 7; t++)
+        if (sn->pages_by_type[t])
+            mc_json_u64(&j, mc_snp_page_type_name(t), sn->pages_by_type[t]);
+    mc_json_end(&j);
+    mc_json_hex64(&j, "secrets_gpa", sn->secrets_gpa);
+    if (sn->cpuid_gpa)
+        mc_json_hex64(&j, "cpuid_gpa", sn->cpuid_gpa);
+    else
+        mc_json_null(&j, "cpuid_gpa");
+    mc_json_str(&j, "finish_flags", lf_flags_text(sn->finish_flags, buf, sizeof buf));
+    mc_json_hexbytes(&j, "host_data", sn->host_data, 32);
+    mc_json_str(&j, "guest_state", mc_snp_gstate_name(sn->guest_state));
+    mc_json_hexbytes(&j, "firmware_digest", sn->firmware_digest, 48);
+    mc_json_hexbytes(&j, "expected_measurement", sn->expected_measurement, 48);
+    mc_json_u64(&j, "log_steps", sn->log_steps);
+    mc_json_u64(&j, "owner_steps", sn->owner_steps);
+    mc_json_bool(&j, "log_identical", sn->log_identical);
+    if (!sn->log_identical) {
+        mc_json_u64(&j, "log_diff_step", sn->log_diff_index);
+        mc_json_str(&j, "log_diff", sn->log_diff);
+    }
+    mc_json_double(&j, "launch_update_seconds", r->update_seconds);
+    mc_json_double(&j, "launch_seconds", r->launch_seconds);
+    mc_json_end(&j);
+    mc_json_hexbytes(&j, "nonce", sn->nonce, 64);
+    mc_json_u64(&j, "report_status", sn->report_status);
+    mc_json_str(&j, "report_status_name", mc_fw_status_name(sn->report_status));
+    struct mc_snp_report rep;
+    if (sn->have_report && mc_snp_report_decode(sn->report, sizeof sn->report, &rep, NULL) == MC_OK) {
+        mc_json_obj(&j, "report");
+        mc_cli_report_json(&j, &rep, mc_cli_report_layout_gen(&rep, MC_SNP_GEN_MILAN));
+        mc_json_end(&j);
+        mc_json_u64(&j, "certificate_table_bytes", sn->certs_bytes);
+    } else {
+        mc_json_null(&j, "report");
+    }
+    mc_json_arr(&j, "checks");
+    for (size_t i = 0; i < sn->nchecks; i++) {
+        mc_json_obj(&j, NULL);
+        mc_json_str(&j, "name", sn->checks[i].name);
+        mc_json_str(&j, "result", mc_check_state_name((enum mc_check_state)sn->checks[i].state));
+        mc_json_str(&j, "reason", sn->checks[i].reason);
+        mc_json_end(&j);
+    }
+    mc_json_end(&j);
+    mc_json_bool(&j, "verified", sn->verified);
+    mc_json_finish(&j);
+}
+
+static void print_snp_text(const struct mc_run_report *r)
+{
+    const struct mc_run_snp *sn = &r->snp;
+    char buf[96];
+    printf("memcrypt run: domain '%s' on emulated platform %s (%s)\n", r->name, r->platform, r->generation);
+    printf("  SEV-SNP firmware ABI %u.%u build %u, reported TCB 0x%016llx; memory %llu MiB, %u vCPU%s (%s,\n"
+           "  CPUID(1).EAX 0x%x), SEV_FEATURES 0x%llx\n",
+           sn->abi_major, sn->abi_minor, sn->fw_build, (unsigned long long)sn->reported_tcb,
+           (unsigned long long)(r->memory_bytes >> 20), r->vcpus, r->vcpus == 1 ? "" : "s", sn->vcpu_type, sn->vcpu_sig,
+           (unsigned long long)sn->guest_features);
+    printf("  policy 0x%llx -> SEV-SNP guest, ASID %u\n", (unsigned long long)sn->policy, r->asid);
+    printf("  firmware %s (%llu KiB)%s\n", r->firmware, (unsigned long long)(r->firmware_size >> 10),
+           r->kernel_hashes ? ", with the kernel hashes" : "");
+    printf("\nlaunch (as QEMU/KVM drive it)\n");
+    printf("  %-22s RMP set up and SNP_EN, SNP_INIT, WBINVD on every core, DF_FLUSH (as the Linux ccp driver)\n",
+           "platform init");
+    printf("  %-22s SNP_GCTX_CREATE, SNP_LAUNCH_START (policy, guest-visible workarounds), SNP_ACTIVATE\n", "guest context");
+    printf("  %-22s %llu pages:", "SNP_LAUNCH_UPDATE", (unsigned long long)sn->launch_pages);
+    for (unsigned t = 1; t < 7; t++)
+        if (sn->pages_by_type[t])
+            printf(" %llu %s", (unsigned long long)sn->pages_by_type[t], mc_snp_page_type_name(t));
+    printf(" (%.3f s)\n", r->update_seconds);
+    printf("  %-22s %s; HOST_DATA ", "SNP_LAUNCH_FINISH", lf_flags_text(sn->finish_flags, buf, sizeof buf));
+    for (int i = 0; i < 32; i++)
+        printf("%02x", sn->host_data[i]);
+    printf("; guest %s\n", mc_snp_gstate_name(sn->guest_state));
+    hexline("firmware digest", sn->firmware_digest, 48);
+    hexline("owner's measure", sn->expected_measurement, 48);
+    if (sn->log_identical)
+        printf("  %-22s %zu pages, the same as `memcrypt measure --transcript` step by step\n", "launch log",
+               sn->log_steps);
+    else
+        printf("  %-22s %zu pages; the owner's transcript has %zu; they part at step %zu: %s\n", "launch log",
+               sn->log_steps, sn->owner_steps, sn->log_diff_index, sn->log_diff);
+    printf("  %-22s %.3f s\n", "whole launch", r->launch_seconds);
+    printf("\nattestation (the guest asks through its message driver, the owner checks)\n");
+    hexline("nonce (REPORT_DATA)", sn->nonce, 64);
+    struct mc_snp_report rep;
+    if (sn->have_report && mc_snp_report_decode(sn->report, sizeof sn->report, &rep, NULL) == MC_OK) {
+        printf("  MSG_REPORT_RSP: a version %u report signed by the %s; the guest received %llu bytes of certificates\n\n",
+               rep.version, mc_cli_signer_name(mc_snp_report_signer(&rep)), (unsigned long long)sn->certs_bytes);
+        enum mc_snp_gen gen = mc_cli_report_layout_gen(&rep, MC_SNP_GEN_MILAN);
+        mc_cli_report_text(&rep, gen, mc_snp_report_gen(&rep) != MC_SNP_GEN_UNKNOWN);
+    } else {
+        printf("  no report: STATUS %s\n", mc_fw_status_name(sn->report_status));
+    }
+    printf("\nthe guest owner's checks\n");
+    for (size_t i = 0; i < sn->nchecks; i++)
+        printf("  %-18s %-7s %s\n", sn->checks[i].name, mc_check_state_name((enum mc_check_state)sn->checks[i].state),
+               sn->checks[i].reason);
+    printf("verdict: %s\n", sn->verified ? "VERIFIED: the guest is what the owner launched, on an emulated SNP chip"
+                                          : "NOT VERIFIED (see the failed checks)");
+}
+
 static void print_text(const struct mc_run_report *r)
 {
     char pol[96];
@@ -411,7 +561,7 @@ static int write_html(const char *cmd, const char *path, const struct mc_run_rep
         char title[256], sub[256], pol[96];
         snprintf(title, sizeof title, "memcrypt run: domain '%s' on an emulated %s", r->name, r->platform);
         snprintf(sub, sizeof sub, "%s guest, ASID %u, policy 0x%x (%s), %zu pages written through the memory controller",
-                 r->es ? "SEV-ES" : "SEV", r->asid, r->policy, policy_text(r->policy, pol, sizeof pol), pages.n);
+                 r->is_snp ? "SEV-SNP" : r->es ? "SEV-ES" : "SEV", r->asid, r->is_snp ? (uint32_t)r->snp.policy : r->policy, policy_text(r->policy, pol, sizeof pol), pages.n);
         struct viz_view views[2];
         struct viz_mark marks[2];
         size_t nv = 0;
@@ -454,7 +604,7 @@ static int read_key16(const char *path, uint8_t *out, size_t n, const char *what
 }
 
 enum { O_FIRMWARE = 1, O_TK, O_TEK, O_TIK, O_NO_SESSION, O_SECRET_FILE, O_SECRET_GPA, O_PLATFORM_ONLY,
-       O_SECRET_HEADER, O_SECRET_PAYLOAD, O_WAIT, O_HTML, O_SAVE };
+       O_SECRET_HEADER, O_SECRET_PAYLOAD, O_WAIT, O_HTML, O_SAVE, O_VCPU_TYPE, O_GUEST_FEATURES, O_LAUNCH_LOG };
 
 static const struct mc_opt run_opts[] = {
     {"firmware", 0, "PATH", "use this image instead of the XML's <loader>", O_FIRMWARE, MC_OPT_FILE},
@@ -479,6 +629,12 @@ static const struct mc_opt run_opts[] = {
      "key domain, and what the guest, the hypervisor and the bus read of the same lines", O_HTML, MC_OPT_FILE},
     {"save", 0, "FILE", "at the end, save the running guest (ciphertext only) so that another\n"
      "process on the same chip (--state) can continue it: memcrypt migrate --guest FILE", O_SAVE, MC_OPT_FILE},
+    {"vcpu-type", 0, "NAME", "SEV-SNP: the vCPU model QEMU runs (EPYC-Milan, EPYC-Genoa, ...; as\n"
+     "measure --vcpu-type); default: the platform's own processor (-cpu host)", O_VCPU_TYPE, 0},
+    {"guest-features", 0, "VALUE", "SEV-SNP: the VMSAs' SEV_FEATURES (default 0x1; as measure --guest-features)",
+     O_GUEST_FEATURES, 0},
+    {"launch-log", 0, "FILE", "SEV-SNP: write the firmware's page-by-page launch log, in the form\n"
+     "`memcrypt measure --transcript` prints (source column \"firmware\")", O_LAUNCH_LOG, MC_OPT_FILE},
     {0},
 };
 
@@ -489,7 +645,8 @@ static int run_run(const struct mc_cli_cmd *cmd, int argc, char **argv)
     const char *tk = NULL, *tek = NULL, *tik = NULL, *secret_file = NULL;
     uint8_t tkb[32];
     int platform_only = 0;
-    const char *html = NULL;
+    const char *html = NULL, *launch_log_path = NULL;
+    struct mc_measure_transcript launch_log = {0};
     struct viz_map map = {0};
     struct mc_error e = {0};
     struct mc_args a;
@@ -516,6 +673,14 @@ static int run_run(const struct mc_cli_cmd *cmd, int argc, char **argv)
         case O_SECRET_PAYLOAD: c.secret_payload = val; break;
         case O_HTML: html = val; break;
         case O_SAVE: o.save_path = val; break;
+        case O_VCPU_TYPE: o.vcpu_type = val; break;
+        case O_GUEST_FEATURES:
+            if (mc_parse_u64(val, &v, &e))
+                return mc_cli_usage_error(argv[0], "--guest-features wants a number, not '%s'", val);
+            o.has_guest_features = true;
+            o.guest_features = v;
+            break;
+        case O_LAUNCH_LOG: launch_log_path = val; break;
         case O_WAIT:
             if (mc_parse_u64(val, &v, &e) || v > 3600)
                 return mc_cli_usage_error(argv[0], "--wait wants seconds (0..3600), not '%s'", val);
@@ -532,6 +697,9 @@ static int run_run(const struct mc_cli_cmd *cmd, int argc, char **argv)
     if (a.state)
         o.state_wait_ms = mc_cli_state_wait_ms();
     c.out_dir = a.out_dir;
+    o.owner_dir = a.out_dir; /* SEV-SNP: the owner's roots, report and certificates go there */
+    if (launch_log_path)
+        o.launch_log = &launch_log;
     if (tk && (tek || tik))
         return mc_cli_usage_error(argv[0], "--tk is mutually exclusive with --tek/--tik");
     if (o.save_path && !a.state)
@@ -599,9 +767,36 @@ static int run_run(const struct mc_cli_cmd *cmd, int argc, char **argv)
     }
     mc_libvirt_free(d);
     mc_wipe(tkb, sizeof tkb);
+    if (!st && launch_log_path) {
+        FILE *lf = NULL;
+        char *text = NULL;
+        size_t tlen = 0;
+        if (!(lf = open_memstream(&text, &tlen))) {
+            st = mc_seterr(&e, MC_E_NOMEM, "out of memory");
+        } else {
+            fprintf(lf, "# %zu measured steps, mode snp (the firmware's launch log)\n", launch_log.n);
+            for (size_t i = 0; i < launch_log.n; i++)
+                mc_cli_step_text(lf, &launch_log.rec[i]);
+            fclose(lf);
+            st = mc_file_write_atomic(launch_log_path, (const uint8_t *)text, tlen, &e);
+        }
+        free(text);
+    }
+    mc_measure_transcript_free(&launch_log);
     if (st) {
         viz_map_free(&map);
         return mc_cli_fail(argv[0], &e);
+    }
+    if (r.is_snp) {
+        int hrc = html ? write_html(argv[0], html, &r, &map) : MC_EXIT_OK;
+        viz_map_free(&map);
+        if (hrc)
+            return hrc;
+        if (json)
+            print_snp_json(&r);
+        else
+            print_snp_text(&r);
+        return r.snp.verified ? MC_EXIT_OK : MC_EXIT_CHECK;
     }
     int hrc = html ? write_html(argv[0], html, &r, &map) : MC_EXIT_OK;
     viz_map_free(&map);
@@ -618,10 +813,11 @@ static int run_run(const struct mc_cli_cmd *cmd, int argc, char **argv)
 
 const struct mc_cli_cmd mc_cli_run[] = {
     {.path = "run",
-     .summary = "launch a libvirt SEV domain on an emulated platform, attest it, give it a secret, show the views",
+     .summary = "launch a libvirt SEV or SEV-SNP domain on an emulated platform, attest it, show the views",
      .synopsis = "DOMAIN.xml [--platform NAME] [--seed S] [--state FILE] [--json] [--firmware PATH]\n"
                  "DOMAIN.xml [--tk FILE | --tek FILE --tik FILE] [--no-session] [--secret-file FILE] [--secret-gpa ADDR]\n"
                  "DOMAIN.xml [--html FILE] [--state FILE --save FILE]\n"
+                 "SNP-DOMAIN.xml [--vcpu-type NAME] [--guest-features VALUE] [--launch-log FILE] [--out-dir DIR]\n"
                  "DOMAIN.xml --platform-only [--out-dir DIR] [--secret-header FILE --secret-payload FILE [--wait SECONDS]]",
      .about = "Boots an emulated platform (CPU profile, memory controller, SEV firmware), launches the\n"
               "domain as QEMU/KVM do (INIT, LAUNCH_START with the XML's policy and dhCert/session or a\n"
@@ -630,20 +826,33 @@ const struct mc_cli_cmd mc_cli_run[] = {
               "(recomputes the launch digest and MEASURE, injects a secret with LAUNCH_SECRET),\n"
               "LAUNCH_FINISH, then runs a guest workload: reads the secret, writes private and shared\n"
               "data, bounce-buffered device I/O. The report shows, side by side, what the guest, the\n"
-              "hypervisor and a bus snooper see of the same page.\n",
+              "hypervisor and a bus snooper see of the same page.\n"
+              "\n"
+              "A <launchSecurity type='sev-snp'> domain (policy, guestVisibleWorkarounds, idBlock, idAuth,\n"
+              "hostData, authorKey, vcek, kernelHashes) is launched in QEMU/KVM's SNP order: the RMP and SNP_INIT,\n"
+              "SNP_GCTX_CREATE, SNP_LAUNCH_START with the policy, SNP_LAUNCH_UPDATE of OVMF and of the pages its\n"
+              "SEV metadata names (zero, secrets, CPUID, unmeasured, kernel hashes), one VMSA per vCPU for\n"
+              "--vcpu-type, SNP_LAUNCH_FINISH with ID block, ID auth and host data. The guest then asks for an\n"
+              "attestation report with the owner's fresh nonce (GHCB guest request, VMPCK0), and the owner\n"
+              "verifies it: the chain to the emulated chip's roots, MEASUREMENT against `memcrypt measure` of\n"
+              "the same inputs, the firmware's launch log against the owner's transcript, policy, REPORT_DATA,\n"
+              "HOST_DATA, ID key and author key digests. --out-dir keeps what the owner verified with (roots,\n"
+              "report.bin, certs.bin) for `memcrypt report verify --roots DIR`.\n",
      .opts = run_opts,
      .common = MC_CO_PLATFORM | MC_CO_SEED | MC_CO_STATE | MC_CO_OUT_DIR | MC_CO_JSON,
      .platform_default = "milan",
      .args = "DOMAIN.xml",
      .min_args = 1,
      .max_args = 1,
-     .notes = "Exit status: 0 the launch and every check of the workload passed, 1 a workload check failed,\n"
+     .notes = "Exit status: 0 the launch and every check of the workload (SNP: of the owner) passed, 1 a check failed,\n"
               "2 usage, 3 error (the message names the step and the firmware status).\n",
      .examples = "memcrypt run examples/sev-guest.xml\n"
                  "memcrypt run examples/sev-es-guest.xml --platform milan --json\n"
                  "d=$(mktemp -d)\n"
                  "memcrypt run examples/sev-guest.xml --seed 1 --html $d/run.html   # open it in a browser\n"
-                 "memcrypt run examples/sev-guest.xml --seed 1 --state $d/a.state --save $d/guest.sev\n",
+                 "memcrypt run examples/sev-guest.xml --seed 1 --state $d/a.state --save $d/guest.sev\n"
+                 "memcrypt run examples/sev-snp-guest.xml --vcpu-type EPYC-Milan --json --out-dir $d/owner\n"
+                 "memcrypt report verify $d/owner/report.bin --roots $d/owner --cert-table $d/owner/certs.bin\n",
      .run = run_run},
     {0},
 };

@@ -1,0 +1,23 @@
+/* memcrypt CLI — SEV-SNP outputs shared by several commands (not a command group itself). */
+#ifndef MC_CLI_SNP_OUT_H
+#define MC_CLI_SNP_OUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <memcrypt/json.h>
+#include <memcrypt/measure.h>
+#include <memcrypt/snp_report.h>
+
+/* Every field of a decoded report, as `report show` prints it (gen: the TCB layout). */
+void mc_cli_report_text(const struct mc_snp_report *r, enum mc_snp_gen gen, bool gen_from_cpuid);
+void mc_cli_report_json(struct mc_json *j, const struct mc_snp_report *r, enum mc_snp_gen gen);
+/* The generation for the TCB layout: the report's CPUID (v3+), else hint. */
+enum mc_snp_gen mc_cli_report_layout_gen(const struct mc_snp_report *r, enum mc_snp_gen hint);
+/* "VCEK", "VLEK", "none" or "reserved". */
+const char *mc_cli_signer_name(unsigned signer);
+/* One transcript step as `measure --transcript` prints it (a line), or as a JSON object. */
+void mc_cli_step_text(FILE *f, const struct mc_measure_record *r);
+void mc_cli_step_json(struct mc_json *j, const char *key, const struct mc_measure_record *r);
+
+#endif
