@@ -417,7 +417,7 @@ static void print_snp_text(const struct mc_run_report *r)
     printf("  %-22s %s; HOST_DATA ", "SNP_LAUNCH_FINISH", lf_flags_text(sn->finish_flags, buf, sizeof buf));
     for (int i = 0; i < 32; i++)
         printf("%02x", sn->host_data[i]);
-    printf("; guest %s\n", mc_snp_gstate_name(sn->guest_state));
+    printf("; guest state %s\n", mc_snp_gstate_name(sn->guest_state));
     hexline("firmware digest", sn->firmware_digest, 48);
     hexline("owner's measure", sn->expected_measurement, 48);
     if (sn->log_identical)
