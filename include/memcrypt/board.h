@@ -113,6 +113,10 @@ MC_API mc_status mc_board_snp_init(struct mc_board *b, uint32_t *fw_status, stru
  * afterwards (SNP_PAGE_RECLAIM, RMPUPDATE to Hypervisor), as Linux does. */
 MC_API mc_status mc_board_snp_status(struct mc_board *b, uint64_t page, uint8_t out[0x20], uint32_t *fw_status,
                                      struct mc_error *err);
+/* The same for any SNP command whose output goes to a host page (SNP_FEATURE_INFO, ...): buf (len
+ * bytes) already names `page`; out receives out_len bytes of it. */
+MC_API mc_status mc_board_snp_out_cmd(struct mc_board *b, uint32_t cmd, void *buf, size_t len, uint64_t page, void *out,
+                                      size_t out_len, uint32_t *fw_status, struct mc_error *err);
 /* The firmware configuration in force (NULL without firmware). */
 MC_API const struct mc_psp_config *mc_board_fw_config(const struct mc_board *b);
 

@@ -349,13 +349,13 @@ mc_status mc_board_snp_init(struct mc_board *b, uint32_t *fw_status, struct mc_e
     return st;
 }
 
-mc_status mc_board_snp_status(struct mc_board *b, uint64_t page, uint8_t out[0x20], uint32_t *fw_status,
-                              struct mc_error *err)
+mc_status mc_board_snp_out_cmd(struct mc_board *b, uint32_t cmd, void *buf, size_t len, uint64_t page, void *out,
+                               size_t out_len, uint32_t *fw_status, struct mc_error *err)
 {
     if (fw_status)
         *fw_status = 0xFFFF;
-    if (!b || !out || (page & 0xFFF))
-        return mc_seterr(err, MC_E_INVAL, "mc_board_snp_status needs a board and a 4 KiB aligned page");
+    if (!b || !out || (page & 0xFFF) || out_len > 4096)
+        return mc_seterr(err, MC_E_INVAL, "mc_board_snp_out_cmd needs a board and a 4 KiB aligned page");
     if (!b->psp || !b->rmp)
         return mc_seterr(err, MC_E_UNSUPPORTED, "platform '%s' has no SEV-SNP", b->prof->name);
     /* Once SNP is INIT the firmware writes only to Firmware pages (Linux's snp_alloc_firmware_page). */
@@ -369,17 +369,15 @@ mc_status mc_board_snp_status(struct mc_board *b, uint64_t page, uint8_t out[0x2
                        mc_rmp_code_name(eax));
     if (st)
         return st;
-    uint8_t cmd[8];
-    for (int i = 0; i < 8; i++)
-        cmd[i] = (uint8_t)(page >> (8 * i));
-    st = mc_board_fw(b, MC_SEV_CMD_SNP_PLATFORM_STATUS, cmd, sizeof cmd, fw_status, err);
+    st = mc_board_fw(b, cmd, buf, len, fw_status, err);
     if (!st)
-        st = mc_machine_phys_read(b->m, page, out, 0x20, &f, err);
+        st = mc_machine_phys_read(b->m, page, out, out_len, &f, err);
     if (fwpage) { /* give the page back: PAGE_RECLAIM, then RMPUPDATE to Hypervisor */
         uint32_t keep = fw_status ? *fw_status : 0;
+        uint8_t pc[8];
         for (int i = 0; i < 8; i++)
-            cmd[i] = (uint8_t)(page >> (8 * i));
-        mc_status rs = mc_board_fw(b, MC_SEV_CMD_SNP_PAGE_RECLAIM, cmd, sizeof cmd, NULL, st ? NULL : err);
+            pc[i] = (uint8_t)(page >> (8 * i));
+        mc_status rs = mc_board_fw(b, MC_SEV_CMD_SNP_PAGE_RECLAIM, pc, sizeof pc, NULL, st ? NULL : err);
         if (!rs && !(rs = mc_rmp_rmpupdate(b->rmp, page, &shared, &eax, &f, st ? NULL : err)) && eax)
             rs = mc_seterr(st ? NULL : err, MC_E_STATE, "RMPUPDATE 0x%llx to Hypervisor: %s",
                            (unsigned long long)page, mc_rmp_code_name(eax));
@@ -389,4 +387,13 @@ mc_status mc_board_snp_status(struct mc_board *b, uint64_t page, uint8_t out[0x2
             st = rs;
     }
     return st;
+}
+
+mc_status mc_board_snp_status(struct mc_board *b, uint64_t page, uint8_t out[0x20], uint32_t *fw_status,
+                              struct mc_error *err)
+{
+    uint8_t cmd[8];
+    for (int i = 0; i < 8; i++)
+        cmd[i] = (uint8_t)(page >> (8 * i));
+    return mc_board_snp_out_cmd(b, MC_SEV_CMD_SNP_PLATFORM_STATUS, cmd, sizeof cmd, page, out, 0x20, fw_status, err);
 }
