@@ -9,12 +9,6 @@
 # $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
 . "$(dirname "$0")/lib/cli.sh"
 PY=$(command -v python3)
-expect() { # RC DESCRIPTION -- command...; output in $out
-    local want=$1 what=$2; shift 3
-    out=$("$@" 2>&1); local rc=$?
-    if [ "$rc" = "$want" ]; then ok; else bad "$what: exit $rc, wanted $want: $(echo "$out" | tail -3)"; fi
-}
-has() { if grep -qF -- "$2" <<<"$out"; then ok; else bad "$1: output lacks '$2': $(echo "$out" | tail -2)"; fi; }
 json() { "$PY" -c "import json,sys; r=json.load(sys.stdin); $1" <<<"$out" && ok || bad "$2: $(echo "$out" | head -c 300)"; }
 S="$TMP/fw.state"
 
@@ -23,7 +17,7 @@ json "assert r['state']=='UNINIT' and not r['is_rmp_initialized'] and r['api_maj
 expect 0 "status init" -- "$MC" fw snp-status --platform milan --state "$S" --init --json
 json "assert r['state']=='INIT' and r['is_rmp_initialized'] and r['guest_count']==0 and r['current_tcb']['raw']==r['reported_tcb']['raw']==r['committed_tcb']['raw'] and r['current_tcb']['snp']>0" "status init"
 expect 0 "status text" -- "$MC" fw snp-status --platform genoa --init
-has "status text" "state:             INIT"
+has "status text" "state:                 INIT"
 has "status text" "reported_tcb:"
 expect 0 "snp-init" -- "$MC" fw snp-init --platform milan --state "$S"
 has "snp-init" "SNP_INIT: SUCCESS"

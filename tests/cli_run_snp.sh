@@ -22,12 +22,6 @@ AMDSEV="$DATA/snp-measure/ovmf_AmdSev_suffix.bin"
 LV="$DATA/libvirt"
 PY=$(command -v python3)
 missing() { if [ "${CI:-}" = true ]; then bad "missing dependency under CI: $*"; else echo "SKIP (missing $*)" >&2; fi; }
-expect() { # RC DESCRIPTION -- command...; output in $out
-    local want=$1 what=$2; shift 3
-    out=$("$@" 2>&1); local rc=$?
-    if [ "$rc" = "$want" ]; then ok; else bad "$what: exit $rc, wanted $want: $(echo "$out" | tail -3)"; fi
-}
-has() { if grep -qF -- "$2" <<<"$out"; then ok; else bad "$1: output lacks '$2': $(echo "$out" | tail -2)"; fi; }
 STATE="$TMP/fw.state" # one emulated chip for every run (its keys are made once)
 
 # The firmware's log against the owner's transcript, line by line (the source column left out).

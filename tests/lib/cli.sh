@@ -5,6 +5,8 @@
 #     ok / bad MESSAGE      count a passed / failed check (bad prints MESSAGE)
 #     cli_paths             every command path `memcrypt --help` lists, one per line
 #     cli_help_options PATH the long options of a command's --help option list
+#     expect RC WHAT -- CMD...  run CMD (output in $out) and count whether it exited with RC
+#     has WHAT TEXT         count whether $out contains TEXT
 #     cli_finish            print "N passed, N failed" and exit 0 only if nothing failed and
 #                           something was checked
 # Dependencies outside the project (a missing one is never a silent skip):
@@ -28,6 +30,14 @@ if MC_PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [ -x "
 fi
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+expect() {
+  local want=$1 what=$2
+  shift 3
+  out=$("$@" 2>&1)
+  local rc=$?
+  if [ "$rc" = "$want" ]; then ok; else bad "$what: exit $rc, wanted $want: $(echo "$out" | tail -3)"; fi
+}
+has() { if grep -qF -- "$2" <<<"$out"; then ok; else bad "$1: output lacks '$2': $(echo "$out" | tail -2)"; fi; }
 cli_paths() { "$MC" --help | sed -n '/^commands:/,$p' | tail -n +2 | cut -c3-30 | sed 's/ *$//'; }
 cli_help_options() {
   # shellcheck disable=SC2086

@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "cli_util.h"
 #include "cli_progress.h"
+#include "snp_out.h"
 
 #define DATA_PA 0x20000ull /* host data (certificates, CSR, ID); the board's mailbox page is below */
 
@@ -418,25 +419,10 @@ static int open_snp(struct fwcli *c, bool up)
 static void tcb_out(struct fwcli *c, struct mc_json *j, const char *name, uint64_t raw)
 {
     enum mc_snp_gen gen = (enum mc_snp_gen)mc_board_fw_config(c->b)->snp_gen;
-    struct mc_snp_tcb t;
-    mc_snp_tcb_decode(raw, gen, &t);
-    if (j) {
-        mc_json_obj(j, name);
-        mc_json_hex64(j, "raw", raw);
-        if (t.has_fmc)
-            mc_json_u64(j, "fmc", t.fmc);
-        mc_json_u64(j, "bootloader", t.bootloader);
-        mc_json_u64(j, "tee", t.tee);
-        mc_json_u64(j, "snp", t.snp);
-        mc_json_u64(j, "microcode", t.microcode);
-        mc_json_end(j);
-    } else if (t.has_fmc) {
-        printf("%-18s 0x%016llx (fmc=%u bl=%u tee=%u snp=%u ucode=%u)\n", name, (unsigned long long)raw, t.fmc,
-               t.bootloader, t.tee, t.snp, t.microcode);
-    } else {
-        printf("%-18s 0x%016llx (bl=%u tee=%u snp=%u ucode=%u)\n", name, (unsigned long long)raw, t.bootloader, t.tee,
-               t.snp, t.microcode);
-    }
+    if (j)
+        mc_cli_tcb_json(j, name, raw, gen);
+    else
+        mc_cli_tcb_text(name, raw, gen);
 }
 
 static int run_snp_status(const struct mc_cli_cmd *cmd, int argc, char **argv)
@@ -478,50 +464,54 @@ static int run_snp_status(const struct mc_cli_cmd *cmd, int argc, char **argv)
         mc_json_end(&j);
         mc_json_finish(&j);
     } else {
-        printf("platform:          %s (emulated AMD Secure Processor, SEV-SNP)\n", c.platform);
-        printf("api_version:       %u.%u\n", o[0], o[1]);
-        printf("build:             %u\n", mc_le32(o + 4));
-        printf("state:             %s\n", mc_snp_pstate_name(o[2]));
-        printf("is_rmp_init:       %s\n", (o[3] & MC_SNP_PS_RMP_INIT) ? "yes" : "no");
-        printf("mask_chip_id:      %s\n", (flags & MC_SNP_PS_MASK_CHIP_ID) ? "yes" : "no");
-        printf("mask_chip_key:     %s\n", (flags & MC_SNP_PS_MASK_CHIP_KEY) ? "yes" : "no");
-        printf("vlek_en:           %s\n", (flags & MC_SNP_PS_VLEK_EN) ? "yes (reports may be signed by the VLEK)" : "no");
-        printf("feature_info:      %s\n", (flags & MC_SNP_PS_FEATURE_INFO) ? "yes (SNP_FEATURE_INFO)" : "no");
-        printf("guest_count:       %u\n", mc_le32(o + 12));
+        printf("platform:              %s (emulated AMD Secure Processor, SEV-SNP)\n", c.platform);
+        printf("api_version:           %u.%u\n", o[0], o[1]);
+        printf("build:                 %u\n", mc_le32(o + 4));
+        printf("state:                 %s\n", mc_snp_pstate_name(o[2]));
+        printf("is_rmp_init:           %s\n", (o[3] & MC_SNP_PS_RMP_INIT) ? "yes" : "no");
+        printf("mask_chip_id:          %s\n", (flags & MC_SNP_PS_MASK_CHIP_ID) ? "yes" : "no");
+        printf("mask_chip_key:         %s\n", (flags & MC_SNP_PS_MASK_CHIP_KEY) ? "yes" : "no");
+        printf("vlek_en:               %s\n", (flags & MC_SNP_PS_VLEK_EN) ? "yes (reports may be signed by the VLEK)" : "no");
+        printf("feature_info:          %s\n", (flags & MC_SNP_PS_FEATURE_INFO) ? "yes (SNP_FEATURE_INFO)" : "no");
+        printf("guest_count:           %u\n", mc_le32(o + 12));
         tcb_out(&c, NULL, "current_tcb:", cur);
         tcb_out(&c, NULL, "reported_tcb:", rep);
         tcb_out(&c, NULL, "committed_tcb:", t.committed);
-        printf("state_file:        %s\n", c.state ? c.state : "(none: nothing persists)");
+        printf("state_file:            %s\n", c.state ? c.state : "(none: nothing persists)");
     }
+    return finish(&c, argv[0], 0);
+}
+
+/* An SNP command after the bring-up (cmd 0: the bring-up alone), its buffer holding only a length
+ * field of len bytes at offset 0 (len 0: no buffer). */
+static int snp_simple(const struct mc_cli_cmd *cli, int argc, char **argv, uint32_t cmd, size_t len, const char *name)
+{
+    struct fwcli c = {0};
+    int rc = parse(&c, cli, argc, argv);
+    if (rc)
+        return rc;
+    if (open_snp(&c, true))
+        return mc_cli_fail(argv[0], &c.err);
+    uint8_t b[16] = {0};
+    if (len)
+        mc_put_le32(b, (uint32_t)len);
+    if (cmd && run(&c, cmd, len ? b : NULL, len))
+        return finish(&c, argv[0], 1);
+    report_ok(&c, name);
     return finish(&c, argv[0], 0);
 }
 
 static int run_snp_init(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    struct fwcli c = {0};
-    int rc = parse(&c, cmd, argc, argv);
-    if (rc)
-        return rc;
-    if (open_snp(&c, true))
-        return mc_cli_fail(argv[0], &c.err);
-    report_ok(&c, "SNP_INIT");
-    return finish(&c, argv[0], 0);
+    return snp_simple(cmd, argc, argv, 0, 0, "SNP_INIT");
 }
-
 static int run_snp_shutdown(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
-    struct fwcli c = {0};
-    int rc = parse(&c, cmd, argc, argv);
-    if (rc)
-        return rc;
-    if (open_snp(&c, true))
-        return mc_cli_fail(argv[0], &c.err);
-    uint8_t b[sizeof(struct mc_snp_shutdown_ex)] = {0};
-    mc_put_le32(b + offsetof(struct mc_snp_shutdown_ex, length), sizeof b);
-    if (run(&c, MC_SEV_CMD_SNP_SHUTDOWN_EX, b, sizeof b))
-        return finish(&c, argv[0], 1);
-    report_ok(&c, "SNP_SHUTDOWN_EX");
-    return finish(&c, argv[0], 0);
+    return snp_simple(cmd, argc, argv, MC_SEV_CMD_SNP_SHUTDOWN_EX, sizeof(struct mc_snp_shutdown_ex), "SNP_SHUTDOWN_EX");
+}
+static int run_snp_commit(const struct mc_cli_cmd *cmd, int argc, char **argv)
+{
+    return snp_simple(cmd, argc, argv, MC_SEV_CMD_SNP_COMMIT, sizeof(struct mc_snp_commit), "SNP_COMMIT");
 }
 
 static int run_snp_config(const struct mc_cli_cmd *cmd, int argc, char **argv)
@@ -546,22 +536,6 @@ static int run_snp_config(const struct mc_cli_cmd *cmd, int argc, char **argv)
     if (run(&c, MC_SEV_CMD_SNP_CONFIG, b, sizeof b))
         return finish(&c, argv[0], 1);
     report_ok(&c, "SNP_CONFIG");
-    return finish(&c, argv[0], 0);
-}
-
-static int run_snp_commit(const struct mc_cli_cmd *cmd, int argc, char **argv)
-{
-    struct fwcli c = {0};
-    int rc = parse(&c, cmd, argc, argv);
-    if (rc)
-        return rc;
-    if (open_snp(&c, true))
-        return mc_cli_fail(argv[0], &c.err);
-    uint8_t b[sizeof(struct mc_snp_commit)] = {0};
-    mc_put_le32(b + offsetof(struct mc_snp_commit, length), sizeof b);
-    if (run(&c, MC_SEV_CMD_SNP_COMMIT, b, sizeof b))
-        return finish(&c, argv[0], 1);
-    report_ok(&c, "SNP_COMMIT");
     return finish(&c, argv[0], 0);
 }
 

@@ -19,7 +19,7 @@ static void print_hex(const char *name, const uint8_t *p, size_t n)
     printf("%-22s %s\n", name, h);
 }
 
-static void tcb_text(const char *name, uint64_t raw, enum mc_snp_gen gen)
+void mc_cli_tcb_text(const char *name, uint64_t raw, enum mc_snp_gen gen)
 {
     struct mc_snp_tcb t;
     mc_snp_tcb_decode(raw, gen, &t);
@@ -31,7 +31,7 @@ static void tcb_text(const char *name, uint64_t raw, enum mc_snp_gen gen)
                t.snp, t.microcode);
 }
 
-static void tcb_json(struct mc_json *j, const char *name, uint64_t raw, enum mc_snp_gen gen)
+void mc_cli_tcb_json(struct mc_json *j, const char *name, uint64_t raw, enum mc_snp_gen gen)
 {
     struct mc_snp_tcb t;
     mc_snp_tcb_decode(raw, gen, &t);
@@ -109,7 +109,7 @@ void mc_cli_report_text(const struct mc_snp_report *r, enum mc_snp_gen gen, bool
            r->signature_algo == 1 ? "ECDSA P-384 with SHA-384" : "unknown");
     printf("%-22s %s%s\n", "generation", mc_snp_gen_name(gen),
            gen_from_cpuid ? " (from CPUID)" : gen == MC_SNP_GEN_UNKNOWN ? " (v2: TCB shown in the Milan/Genoa layout)" : " (given)");
-    tcb_text("current_tcb", r->current_tcb, gen);
+    mc_cli_tcb_text("current_tcb", r->current_tcb, gen);
     bits_text(buf, sizeof buf, r->platform_info, mc_snp_platform_bit_name, 0);
     printf("%-22s 0x%llx (%s)\n", "platform_info", (unsigned long long)r->platform_info, buf);
     printf("%-22s 0x%x (signing_key=%s mask_chip_key=%u author_key_en=%u)\n", "key_info", r->key_info,
@@ -121,14 +121,14 @@ void mc_cli_report_text(const struct mc_snp_report *r, enum mc_snp_gen gen, bool
     print_hex("author_key_digest", r->author_key_digest, 48);
     print_hex("report_id", r->report_id, 32);
     print_hex("report_id_ma", r->report_id_ma, 32);
-    tcb_text("reported_tcb", r->reported_tcb, gen);
+    mc_cli_tcb_text("reported_tcb", r->reported_tcb, gen);
     if (r->version >= 3)
         printf("%-22s family %02Xh model %02Xh stepping %u\n", "cpuid", r->cpuid_fam_id, r->cpuid_mod_id, r->cpuid_step);
     print_hex("chip_id", r->chip_id, 64);
-    tcb_text("committed_tcb", r->committed_tcb, gen);
+    mc_cli_tcb_text("committed_tcb", r->committed_tcb, gen);
     printf("%-22s %u.%u build %u\n", "current_version", r->current_major, r->current_minor, r->current_build);
     printf("%-22s %u.%u build %u\n", "committed_version", r->committed_major, r->committed_minor, r->committed_build);
-    tcb_text("launch_tcb", r->launch_tcb, gen);
+    mc_cli_tcb_text("launch_tcb", r->launch_tcb, gen);
     if (r->version >= 5) {
         printf("%-22s 0x%016llx\n", "launch_mit_vector", (unsigned long long)r->launch_mit_vector);
         printf("%-22s 0x%016llx\n", "current_mit_vector", (unsigned long long)r->current_mit_vector);
@@ -154,7 +154,7 @@ void mc_cli_report_json(struct mc_json *j, const struct mc_snp_report *r, enum m
     mc_json_u64(j, "vmpl", r->vmpl);
     mc_json_u64(j, "signature_algo", r->signature_algo);
     mc_json_str(j, "generation", mc_snp_gen_name(gen));
-    tcb_json(j, "current_tcb", r->current_tcb, gen);
+    mc_cli_tcb_json(j, "current_tcb", r->current_tcb, gen);
     mc_json_obj(j, "platform_info");
     mc_json_hex64(j, "raw", r->platform_info);
     bits_json(j, "flags", r->platform_info, mc_snp_platform_bit_name, 0);
@@ -172,7 +172,7 @@ void mc_cli_report_json(struct mc_json *j, const struct mc_snp_report *r, enum m
     mc_json_hexbytes(j, "author_key_digest", r->author_key_digest, 48);
     mc_json_hexbytes(j, "report_id", r->report_id, 32);
     mc_json_hexbytes(j, "report_id_ma", r->report_id_ma, 32);
-    tcb_json(j, "reported_tcb", r->reported_tcb, gen);
+    mc_cli_tcb_json(j, "reported_tcb", r->reported_tcb, gen);
     if (r->version >= 3) {
         mc_json_obj(j, "cpuid");
         mc_json_u64(j, "family", r->cpuid_fam_id);
@@ -181,13 +181,13 @@ void mc_cli_report_json(struct mc_json *j, const struct mc_snp_report *r, enum m
         mc_json_end(j);
     }
     mc_json_hexbytes(j, "chip_id", r->chip_id, 64);
-    tcb_json(j, "committed_tcb", r->committed_tcb, gen);
+    mc_cli_tcb_json(j, "committed_tcb", r->committed_tcb, gen);
     char v[32];
     snprintf(v, sizeof v, "%u.%u.%u", r->current_major, r->current_minor, r->current_build);
     mc_json_str(j, "current_version", v);
     snprintf(v, sizeof v, "%u.%u.%u", r->committed_major, r->committed_minor, r->committed_build);
     mc_json_str(j, "committed_version", v);
-    tcb_json(j, "launch_tcb", r->launch_tcb, gen);
+    mc_cli_tcb_json(j, "launch_tcb", r->launch_tcb, gen);
     if (r->version >= 5) {
         mc_json_hex64(j, "launch_mit_vector", r->launch_mit_vector);
         mc_json_hex64(j, "current_mit_vector", r->current_mit_vector);

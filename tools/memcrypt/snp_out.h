@@ -14,6 +14,9 @@ void mc_cli_report_text(const struct mc_snp_report *r, enum mc_snp_gen gen, bool
 void mc_cli_report_json(struct mc_json *j, const struct mc_snp_report *r, enum mc_snp_gen gen);
 /* The generation for the TCB layout: the report's CPUID (v3+), else hint. */
 enum mc_snp_gen mc_cli_report_layout_gen(const struct mc_snp_report *r, enum mc_snp_gen hint);
+/* A TCB_VERSION decoded in gen's layout: "NAME  0x... (bl=.. tee=.. snp=.. ucode=..)", or a JSON object. */
+void mc_cli_tcb_text(const char *name, uint64_t raw, enum mc_snp_gen gen);
+void mc_cli_tcb_json(struct mc_json *j, const char *name, uint64_t raw, enum mc_snp_gen gen);
 /* "VCEK", "VLEK", "none" or "reserved". */
 const char *mc_cli_signer_name(unsigned signer);
 /* One transcript step as `measure --transcript` prints it (a line), or as a JSON object. */
