@@ -14,7 +14,9 @@
 #    firmware with --firmware; cbitpos 51 and <memoryBacking><locked/> in a copy), LAUNCH_FINISH
 #    refuses their placeholder ID block (BAD_MEASUREMENT); without the ID block, the launch succeeds
 #    and vcek='no' leaves the guest without a report (no VLEK loaded);
-#  - refusals: --save, SEV-only options, unknown vCPU types, platforms without SNP.
+#  - run --save: the saved SEV-SNP guest continued by `memcrypt exec --guest` (a report from
+#    /dev/sev-guest with the same MEASUREMENT);
+#  - refusals: SEV-only options, unknown vCPU types, platforms without SNP.
 # $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
 . "$(dirname "$0")/lib/cli.sh"
 OVMF=/usr/share/ovmf/OVMF.fd
@@ -131,9 +133,21 @@ assert r['verified'] is False and r['report'] is None and c['report']['result']=
 assert r['launch']['finish_flags']=='VCEK_DISABLED' and r['report_status_name'] != 'SUCCESS'" <<<"$out" && ok || bad "vcek=no json"
 
     # 4. Refusals.
-    expect 3 "save" -- "$MC" run "$SRC/examples/sev-snp-guest.xml" --state "$STATE" --save "$TMP/g.sav"
-    has "save" "saving a running SEV-SNP guest is not supported yet"
-    [ ! -e "$TMP/g.sav" ] && ok || bad "--save left a file"
+    # --save: the running guest in the saved-guest file (kind 3), continued by another process on the
+    # chip: a program inside it gets a report from /dev/sev-guest with the same MEASUREMENT
+    expect 0 "save" -- "$MC" run "$SRC/examples/sev-snp-guest.xml" --state "$STATE" --vcpu-type EPYC-Milan --save "$TMP/g.snp" --json
+    "$PY" -c "import json,sys; r=json.load(sys.stdin); assert r['verified'] and r['saved']['bytes'] > 0" <<<"$out" && ok || bad "save json"
+    [ "$(head -c 8 "$TMP/g.snp")" = MCSEVGST ] && [ "$(od -An -tu4 -j12 -N4 "$TMP/g.snp" | tr -d ' ')" = 3 ] && ok ||
+        bad "--save did not write an SEV-SNP saved guest"
+    want=$("$MC" measure --mode snp --vcpus 2 --vcpu-type EPYC-Milan --ovmf "$OVMF")
+    SG="$(dirname "$MC")/sev_guest"
+    if [ -x "$SG" ]; then
+        expect 0 "exec --guest" -- "$MC" exec --state "$STATE" --guest "$TMP/g.snp" -- "$SG" report "$(printf '5a%.0s' $(seq 64))" "$TMP/r.bin"
+        has "exec --guest" "measurement $want"
+    else
+        bad "the sev_guest test client is not built next to memcrypt"
+    fi
+    expect 2 "save without state" -- "$MC" run "$SRC/examples/sev-snp-guest.xml" --save "$TMP/g2.snp"
     expect 3 "sev options" -- "$MC" run "$SRC/examples/sev-snp-guest.xml" --state "$STATE" --no-session
     has "sev options" "an SEV-SNP guest attests with a report instead"
     expect 3 "vcpu type" -- "$MC" run "$SRC/examples/sev-snp-guest.xml" --state "$STATE" --vcpu-type EPYC-Nope

@@ -231,10 +231,9 @@ void run_teardown(struct run *x)
 
 /* The running guest, saved for another process on this chip (memcrypt/migrate.h). The pages the
  * workload shares with the hypervisor travel as they are. */
-static mc_status save_guest(struct run *x, struct mc_error *err)
+mc_status run_save_guest(struct run *x, const uint64_t (*shared)[2], size_t nshared, struct mc_error *err)
 {
-    static const uint64_t shared[][2] = {{WL_SHARED_GPA, 0x1000}, {WL_SWIOTLB_GPA, WL_SWIOTLB_LEN}};
-    struct mc_migrate_opts mo = {.shared = shared, .nshared = x->o->platform_only ? 0 : 2};
+    struct mc_migrate_opts mo = {.shared = shared, .nshared = nshared};
     uint8_t *file = NULL;
     size_t len = 0;
     mc_status st = mc_guest_save(x->b, &x->vm, &mo, &file, &len, err);
@@ -246,6 +245,13 @@ static mc_status save_guest(struct run *x, struct mc_error *err)
         x->r->saved_bytes = len;
     }
     return st;
+}
+
+/* The SEV guest: the pages its workload shares with the hypervisor travel as they are. */
+static mc_status save_guest(struct run *x, struct mc_error *err)
+{
+    static const uint64_t shared[][2] = {{WL_SHARED_GPA, 0x1000}, {WL_SWIOTLB_GPA, WL_SWIOTLB_LEN}};
+    return run_save_guest(x, shared, x->o->platform_only ? 0 : 2, err);
 }
 
 /* ------------------------------------------------------------- workload -- */

@@ -43,6 +43,9 @@ mc_status run_boot(struct run *x, const struct mc_cpu_profile *prof, const struc
                    bool snp, struct mc_error *err);
 /* A file named for the message ("firmware: ..."). */
 mc_status run_read_named(const char *path, const char *what, size_t max, uint8_t **buf, size_t *len, struct mc_error *err);
+/* Save the running guest to o->save_path (memcrypt/migrate.h mc_guest_save; the guest leaves the
+ * board); shared: the GPA ranges it shares with the hypervisor. */
+mc_status run_save_guest(struct run *x, const uint64_t (*shared)[2], size_t nshared, struct mc_error *err);
 /* Destroy the VM, the board and the owner's random source. */
 void run_teardown(struct run *x);
 

@@ -440,11 +440,12 @@ mc_status run_snp(struct run *x, const struct mc_cpu_profile *prof, struct mc_lv
             sn->verified = false;
     r->final_state = sn->guest_state;
     r->dram_touched = mc_dram_frames_touched(mc_machine_dram(x->m));
-    if (o->save_path) {
-        st = mc_seterr(err, MC_E_UNSUPPORTED,
-                       "--save: saving a running SEV-SNP guest is not supported yet (the saved-guest file holds SEV "
-                       "and SEV-ES guests); the launch and attestation above completed");
-        goto out;
+    if (o->save_path) { /* as for SEV: the message pages are the ones it shares */
+        static const uint64_t shared[][2] = {{MSG_GPA, MSG_END - MSG_GPA}};
+        mc_snp_guest_destroy(g);
+        g = NULL;
+        if ((st = run_save_guest(x, shared, 1, err)))
+            goto out;
     }
 out:
     if (x->b)

@@ -389,6 +389,11 @@ static void print_snp_json(const struct mc_run_report *r)
     }
     mc_json_end(&j);
     mc_json_bool(&j, "verified", sn->verified);
+    if (r->saved) {
+        mc_json_obj(&j, "saved");
+        mc_json_u64(&j, "bytes", r->saved_bytes);
+        mc_json_end(&j);
+    }
     mc_json_finish(&j);
 }
 
@@ -444,6 +449,9 @@ static void print_snp_text(const struct mc_run_report *r)
                sn->checks[i].reason);
     printf("verdict: %s\n", sn->verified ? "VERIFIED: the guest is what the owner launched, on an emulated SNP chip"
                                           : "NOT VERIFIED (see the failed checks)");
+    if (r->saved)
+        printf("saved: the running guest, %llu bytes (kind 3, SEV-SNP): memcrypt exec --state FILE --guest FILE\n",
+               (unsigned long long)r->saved_bytes);
 }
 
 static void print_text(const struct mc_run_report *r)
