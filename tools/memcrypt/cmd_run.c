@@ -636,7 +636,8 @@ static const struct mc_opt run_opts[] = {
     {"html", 0, "FILE", "also write a picture (one HTML file): physical memory page by page coloured by\n"
      "key domain, and what the guest, the hypervisor and the bus read of the same lines", O_HTML, MC_OPT_FILE},
     {"save", 0, "FILE", "at the end, save the running guest (ciphertext only) so that another\n"
-     "process on the same chip (--state) can continue it: memcrypt migrate --guest FILE", O_SAVE, MC_OPT_FILE},
+     "process on the same chip (--state) can continue it: memcrypt migrate --guest FILE\n"
+     "(SEV-SNP: memcrypt exec --guest FILE)", O_SAVE, MC_OPT_FILE},
     {"vcpu-type", 0, "NAME", "SEV-SNP: the vCPU model QEMU runs (EPYC-Milan, EPYC-Genoa, ...; as\n"
      "measure --vcpu-type); default: the platform's own processor (-cpu host)", O_VCPU_TYPE, 0},
     {"guest-features", 0, "VALUE", "SEV-SNP: the VMSAs' SEV_FEATURES (default 0x1; as measure --guest-features)",
