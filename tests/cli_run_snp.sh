@@ -22,8 +22,8 @@
 OVMF=/usr/share/ovmf/OVMF.fd
 AMDSEV="$DATA/snp-measure/ovmf_AmdSev_suffix.bin"
 LV="$DATA/libvirt"
-PY=$(command -v python3)
-missing() { if [ "${CI:-}" = true ]; then bad "missing dependency under CI: $*"; else echo "SKIP (missing $*)" >&2; fi; }
+cli_need python3 "apt-get install python3" command -v python3
+PY=python3
 STATE="$TMP/fw.state" # one emulated chip for every run (its keys are made once)
 
 # The firmware's log against the owner's transcript, line by line (the source column left out).
@@ -58,9 +58,7 @@ PYEOF
 }
 
 # 1. Debian's OVMF: 2 vCPUs EPYC-Milan with SEV_FEATURES 0x21 on Milan; 1 vCPU EPYC-Genoa on Genoa.
-if [ ! -r "$OVMF" ]; then
-    missing "$OVMF (apt-get install ovmf)"
-else
+if cli_have "$OVMF" "apt-get install ovmf" test -r "$OVMF"; then
     HOST=$("$PY" -c "import base64,re,sys; print(base64.b64decode(re.search(r'<hostData>([^<]*)', open(sys.argv[1]).read()).group(1)).hex())" "$SRC/examples/sev-snp-guest.xml")
     want=$("$MC" measure --mode snp --vcpus 2 --vcpu-type EPYC-Milan --guest-features 0x21 --ovmf "$OVMF")
     expect 0 "debian milan" -- "$MC" run "$SRC/examples/sev-snp-guest.xml" --state "$STATE" --vcpu-type EPYC-Milan \
