@@ -46,6 +46,7 @@
 #include <memcrypt/sev_session.h>
 #include <memcrypt/sevdev.h>
 #include <memcrypt/sevguest.h>
+#include <memcrypt/tsm.h>
 #include <memcrypt/snp_api.h>
 #include <memcrypt/snp_attest.h>
 #include <memcrypt/snp_fixture.h>

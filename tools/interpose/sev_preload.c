@@ -46,6 +46,7 @@
 
 #include <memcrypt/sevdev.h>
 #include <memcrypt/sevguest.h>
+#include <memcrypt/tsm.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -98,13 +99,23 @@ DECL_REAL(ssize_t, pwrite, int, const void *, size_t, off_t)
 DECL_REAL(ssize_t, pwrite64, int, const void *, size_t, off64_t)
 DECL_REAL(ssize_t, readv, int, const struct iovec *, int)
 DECL_REAL(ssize_t, writev, int, const struct iovec *, int)
+DECL_REAL(off_t, lseek, int, off_t, int)
+DECL_REAL(off64_t, lseek64, int, off64_t, int)
+DECL_REAL(ssize_t, copy_file_range, int, off64_t *, int, off64_t *, size_t, unsigned)
+DECL_REAL(int, mkdir, const char *, mode_t)
+DECL_REAL(int, mkdirat, int, const char *, mode_t)
+DECL_REAL(int, rmdir, const char *)
+DECL_REAL(int, unlinkat, int, const char *, int)
+DECL_REAL(int, unlink, const char *)
+DECL_REAL(int, fflush, FILE *)
 
 /* ---- the emulated descriptors ------------------------------------------------------------- */
 
 #define MAX_FDS 256
 struct efd {
     int fd;
-    int flags; /* open flags: O_ACCMODE, O_PATH */
+    int flags; /* open flags: O_ACCMODE, O_PATH; EFD_GUEST, EFD_TSM */
+    int ofd;   /* configfs-tsm: the open file (struct ofd) it shares with its duplicates; else -1 */
     dev_t dev; /* the backing memfd's identity */
     ino_t ino;
 };
@@ -114,6 +125,8 @@ static struct efd tab[MAX_FDS];
 static int ntab;              /* entries in use; read without the lock as a fast "none" test */
 static struct mc_sevdev *dev; /* made at the first open, kept until exit */
 static struct timespec dev_time;
+
+static void ofd_release(int i);
 
 static int find_locked(int fd)
 {
@@ -147,21 +160,36 @@ static int emulated(int fd)
 static void forget(int fd)
 {
     pthread_mutex_lock(&tab_lock);
-    int i = find_locked(fd);
+    int i = find_locked(fd), o = -1;
     if (i >= 0) {
+        o = tab[i].ofd;
         tab[i] = tab[ntab - 1];
         __atomic_store_n(&ntab, ntab - 1, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&tab_lock);
+    if (o >= 0)
+        ofd_release(o);
 }
 
-static int remember(int fd, int flags)
+/* The open configfs-tsm file behind an emulated descriptor, or -1. */
+static int ofd_of(int fd)
+{
+    pthread_mutex_lock(&tab_lock);
+    int i = find_locked(fd), o = i >= 0 ? tab[i].ofd : -1;
+    pthread_mutex_unlock(&tab_lock);
+    return o;
+}
+
+static int remember_ofd(int fd, int flags, int ofd);
+static int remember(int fd, int flags) { return remember_ofd(fd, flags, -1); }
+
+static int remember_ofd(int fd, int flags, int ofd)
 {
     struct stat st;
     if (get_fstat()(fd, &st) != 0)
         return 0;
     pthread_mutex_lock(&tab_lock);
-    int i = find_locked(fd), ok = 1;
+    int i = find_locked(fd), ok = 1, old = i >= 0 ? tab[i].ofd : -1;
     if (i < 0 && ntab < MAX_FDS) {
         i = ntab;
         __atomic_store_n(&ntab, ntab + 1, __ATOMIC_RELEASE);
@@ -169,12 +197,15 @@ static int remember(int fd, int flags)
     if (i >= 0) {
         tab[i].fd = fd;
         tab[i].flags = flags;
+        tab[i].ofd = ofd;
         tab[i].dev = st.st_dev;
         tab[i].ino = st.st_ino;
     } else {
         ok = 0;
     }
     pthread_mutex_unlock(&tab_lock);
+    if (old >= 0 && old != ofd) /* dup2 over another open tsm file: its last reference may go */
+        ofd_release(old);
     return ok;
 }
 
@@ -212,40 +243,75 @@ static void normalise(char *p)
     memcpy(p, out, o + 1);
 }
 
-/* Which device a path names: 0 none, DEV_SEV, DEV_GUEST. */
+/* Which node a path names: 0 none of ours, DEV_SEV, DEV_GUEST, or in the configfs-tsm tree of
+ * `memcrypt exec --guest` (MEMCRYPT_SEV_GUEST set) TSM_DIR (the tree's folders and report items) or
+ * TSM_FILE (an attribute; the item's name and the attribute in tsm_name / tsm_attr of this thread).
+ * A path inside the tree that does not exist is not ours: the host's file system says ENOENT. */
 #define DEV_SEV 1
 #define DEV_GUEST 2
+#define TSM_DIR 3
+#define TSM_FILE 4
 #define EFD_GUEST 0x40000000 /* in efd.flags: the descriptor is /dev/sev-guest (no O_ flag uses bit 30) */
-static int is_dev_path(int dirfd, const char *path)
+#define EFD_TSM 0x20000000   /* in efd.flags: a configfs-tsm attribute (bit 29) */
+static __thread char tsm_name[MC_TSM_NAME_MAX + 1];
+static __thread enum mc_tsm_attr tsm_attr;
+static __thread enum mc_tsm_node tsm_node_kind;
+static int tsm_lookup_full(const char *full);
+
+/* dirfd/path as an absolute, normalised path. */
+static int full_path(int dirfd, const char *path, char *full, size_t cap)
 {
-    if (!path)
-        return 0;
-    /* Fast test: the last component must be "sev" or "sev-guest" (no trailing slash). */
-    size_t n = strlen(path), k = n >= 9 && !strcmp(path + n - 9, "sev-guest") ? 9 : 3;
-    if (n < k || strcmp(path + n - 3, k == 9 ? "est" : "sev") != 0 || (n > k && path[n - k - 1] != '/'))
-        return 0;
-    char full[PATH_MAX];
+    size_t n = strlen(path);
     if (path[0] == '/') {
-        if (n >= sizeof full)
-            return 0;
+        if (n >= cap)
+            return -1;
         memcpy(full, path, n + 1);
     } else {
         char base[PATH_MAX];
         if (dirfd == AT_FDCWD) {
             if (!getcwd(base, sizeof base))
-                return 0;
+                return -1;
         } else {
             char link[64];
             snprintf(link, sizeof link, "/proc/self/fd/%d", dirfd);
             ssize_t r = readlink(link, base, sizeof base - 1);
             if (r <= 0)
-                return 0;
+                return -1;
             base[r] = 0;
         }
-        if ((size_t)snprintf(full, sizeof full, "%s/%s", base, path) >= sizeof full)
-            return 0;
+        if ((size_t)snprintf(full, cap, "%s/%s", base, path) >= cap)
+            return -1;
     }
     normalise(full);
+    return 0;
+}
+
+/* Only absolute paths into /sys are looked up (the library's own files never are). */
+static __thread int in_lib; /* inside a library call made by this file: pass every call through */
+static bool tsm_candidate(const char *path)
+{
+    if (in_lib || strncmp(path, "/sys/", 5) != 0 || !strstr(path, "tsm"))
+        return false;
+    const char *g = getenv("MEMCRYPT_SEV_GUEST");
+    return g && *g;
+}
+
+static int is_dev_path(int dirfd, const char *path)
+{
+    if (!path)
+        return 0;
+    /* Fast test: the last component must be "sev" or "sev-guest" (no trailing slash), or the
+     * path may lie in the tsm tree. */
+    size_t n = strlen(path), k = n >= 9 && !strcmp(path + n - 9, "sev-guest") ? 9 : 3;
+    bool node = n >= k && !strcmp(path + n - 3, k == 9 ? "est" : "sev") && (n == k || path[n - k - 1] == '/');
+    bool tsm = !node && tsm_candidate(path);
+    if (!node && !tsm)
+        return 0;
+    char full[PATH_MAX];
+    if (full_path(dirfd, path, full, sizeof full))
+        return 0;
+    if (tsm)
+        return tsm_lookup_full(full);
     return !strcmp(full, "/dev/sev") ? DEV_SEV : !strcmp(full, "/dev/sev-guest") ? DEV_GUEST : 0;
 }
 
@@ -328,9 +394,362 @@ static int guest_device(void)
     return 0;
 }
 
+/* ---- configfs-tsm ------------------------------------------------------------------------- */
+
+/* The tree of `memcrypt exec --guest GUEST`: its state is GUEST.tsm, shared by every process. */
+static struct mc_tsm *tsmt;
+
+static int tsm_tree(void) /* dev_lock held */
+{
+    if (tsmt)
+        return 0;
+    const char *g = getenv("MEMCRYPT_SEV_GUEST");
+    char path[PATH_MAX];
+    if (!g || !*g || (size_t)snprintf(path, sizeof path, "%s.tsm", g) >= sizeof path)
+        return ENOENT;
+    struct mc_tsm_config c = {.state_path = path, .wait_ms = wait_ms(), .guest = gdev, .privlevel_floor = 0};
+    struct mc_error err = {0};
+    if (mc_tsm_create(&c, &tsmt, &err)) {
+        say("memcrypt-sev: configfs-tsm: %s", err.msg);
+        return EIO;
+    }
+    return 0;
+}
+
+static int tsm_lookup_full(const char *full)
+{
+    enum mc_tsm_node node;
+    char name[MC_TSM_NAME_MAX + 1];
+    enum mc_tsm_attr attr = MC_TSM_INBLOB;
+    pthread_mutex_lock(&dev_lock);
+    in_lib++;
+    int rc = tsm_tree() ? 1 : mc_tsm_lookup(tsmt, full, &node, name, &attr);
+    in_lib--;
+    pthread_mutex_unlock(&dev_lock);
+    if (rc != 0)
+        return 0; /* not the tree's, or missing in it */
+    tsm_node_kind = node;
+    if (node != MC_TSM_DIR)
+        memcpy(tsm_name, name, sizeof tsm_name);
+    tsm_attr = attr;
+    return node == MC_TSM_FILE ? TSM_FILE : TSM_DIR;
+}
+
+/* An open attribute file: what configfs keeps per open file (its buffer, filled at the first read
+ * or by writes, stored at the release of a binary attribute written to). Shared by duplicates. */
+#define MAX_OFDS 64
+struct ofd {
+    bool used, filled, wrote;
+    int refs;
+    int mfd; /* the library's own read-write descriptor of the backing memfd (-1: none) */
+    char name[MC_TSM_NAME_MAX + 1];
+    enum mc_tsm_attr attr;
+    uint8_t *buf;
+    size_t len;
+    off_t pos;
+};
+static struct ofd ofds[MAX_OFDS]; /* dev_lock */
+
+/* The last reference goes. What was written into the file's buffer — the backing memfd: writes
+ * through write(), through stdio, or by system calls this library never saw — is stored, as
+ * configfs stores a binary attribute at release (its result ignored). A normal attribute stores at
+ * each write() seen here; bytes that reached its buffer around write() are stored now. */
+static void ofd_release(int i)
+{
+    pthread_mutex_lock(&dev_lock);
+    struct ofd *o = &ofds[i];
+    if (o->used && --o->refs <= 0) {
+        uint8_t data[MC_TSM_INBLOB_MAX + 1];
+        ssize_t n = o->mfd >= 0 && (mc_tsm_attr_mode(o->attr) & 0222) ? get_pread()(o->mfd, data, sizeof data, 0) : 0;
+        if (n > (ssize_t)MC_TSM_INBLOB_MAX)
+            n = MC_TSM_INBLOB_MAX;
+        if ((n > 0 || (o->wrote && mc_tsm_attr_binary(o->attr))) && !tsm_tree()) {
+            in_lib++;
+            mc_tsm_store(tsmt, o->name, o->attr, data, n > 0 ? (size_t)n : 0, NULL);
+            in_lib--;
+        }
+        if (o->mfd >= 0)
+            get_close()(o->mfd);
+        free(o->buf);
+        memset(o, 0, sizeof *o);
+    }
+    pthread_mutex_unlock(&dev_lock);
+}
+
+static void ofd_ref(int i)
+{
+    pthread_mutex_lock(&dev_lock);
+    ofds[i].refs++;
+    pthread_mutex_unlock(&dev_lock);
+}
+
+/* A fresh inode for an emulated descriptor: an empty memfd reopened with the caller's access mode
+ * and flags (the memfd itself is read-write). */
+static int backing_fd(int flags, const char *name, int *rw)
+{
+    int keep = flags & (O_ACCMODE | O_CLOEXEC | O_NONBLOCK | O_PATH);
+    if ((keep & O_ACCMODE) == O_ACCMODE)
+        keep &= ~O_ACCMODE; /* access mode 3: neither read nor write */
+    int mfd = memfd_create(name, MFD_CLOEXEC);
+    if (mfd < 0)
+        return -1;
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", mfd);
+    int fd = get_open()(self, keep);
+    if (fd >= 0 && rw) {
+        *rw = mfd; /* the library's own read-write view of the buffer */
+    } else if (fd >= 0) {
+        get_close()(mfd);
+    } else { /* no /proc: keep the memfd as it is */
+        fd = mfd;
+        if (rw)
+            *rw = -1;
+        if (!(keep & O_CLOEXEC))
+            get_fcntl()(fd, F_SETFD, 0);
+    }
+    return fd;
+}
+
+/* A read-write descriptor of the memfd behind fd (an inherited emulated descriptor), or -1. */
+static int reopen_rw(int fd)
+{
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    return get_open()(self, O_RDWR | O_CLOEXEC);
+}
+
+/* open() of an attribute: configfs's checks (no store for a writer or no show for a reader:
+ * EACCES), then a descriptor with its own buffer. */
+static int tsm_open(int flags)
+{
+    if ((flags & O_CREAT) && (flags & O_EXCL))
+        return errno = EEXIST, -1;
+    if (flags & O_DIRECTORY)
+        return errno = ENOTDIR, -1;
+    unsigned mode = mc_tsm_attr_mode(tsm_attr);
+    int acc = flags & O_ACCMODE;
+    if (!(flags & O_PATH) && (((acc == O_RDONLY || acc == O_RDWR) && !(mode & 0444)) ||
+                              ((acc == O_WRONLY || acc == O_RDWR) && !(mode & 0222))))
+        return errno = EACCES, -1;
+    pthread_mutex_lock(&dev_lock);
+    int i = 0;
+    while (i < MAX_OFDS && ofds[i].used)
+        i++;
+    if (i < MAX_OFDS) {
+        memset(&ofds[i], 0, sizeof ofds[i]);
+        ofds[i].used = true;
+        ofds[i].refs = 1;
+        ofds[i].attr = tsm_attr;
+        memcpy(ofds[i].name, tsm_name, sizeof tsm_name);
+    }
+    pthread_mutex_unlock(&dev_lock);
+    if (i == MAX_OFDS)
+        return errno = ENFILE, -1;
+    char mname[MC_TSM_NAME_MAX + 64];
+    snprintf(mname, sizeof mname, "memcrypt-tsm:%s:%s", mc_tsm_attr_name(tsm_attr), tsm_name);
+    int rw = -1;
+    int fd = backing_fd(flags, mname, &rw);
+    ofds[i].mfd = rw; /* the slot is ours: used is set */
+    if (fd < 0 || !remember_ofd(fd, (flags & (O_ACCMODE | O_PATH)) | EFD_TSM, i)) {
+        int e = fd < 0 ? errno : EMFILE;
+        if (fd >= 0)
+            get_close()(fd);
+        ofd_release(i);
+        return errno = e, -1;
+    }
+    return fd;
+}
+
+/* read/write on an attribute at *pos (the file's position, or a pread/pwrite offset). */
+static ssize_t tsm_rw(int fd, int fl, void *b, size_t n, off_t *pos, bool wr)
+{
+    int acc = fl & O_ACCMODE;
+    if ((fl & O_PATH) || (wr ? acc == O_RDONLY : acc == O_WRONLY))
+        return errno = EBADF, -1;
+    int i = ofd_of(fd);
+    if (i < 0)
+        return errno = EBADF, -1;
+    pthread_mutex_lock(&dev_lock);
+    struct ofd *o = &ofds[i];
+    ssize_t r = 0;
+    int e = 0;
+    off_t p = pos ? *pos : o->pos;
+    in_lib++;
+    int te = tsm_tree();
+    if (te) {
+        e = te;
+    } else if (p < 0 && !(wr && mc_tsm_attr_binary(o->attr))) {
+        e = EINVAL;
+    } else if (wr && mc_tsm_attr_binary(o->attr)) { /* configfs_bin_write_iter: buffered to the release */
+        if (!pos) /* the file position of the buffer is the memfd's (stdio and system calls move it) */
+            p = get_lseek()(fd, 0, SEEK_CUR);
+        if ((uint64_t)p + n > MC_TSM_INBLOB_MAX) {
+            e = EFBIG;
+        } else {
+            r = pos ? get_pwrite()(fd, b, n, p) : get_write()(fd, b, n);
+            e = r < 0 ? errno : 0;
+            r = r < 0 ? 0 : r;
+            o->wrote = true;
+            pos = NULL; /* the position moved with the memfd's */
+            p = -1;
+        }
+    } else if (wr) { /* configfs_write_iter: each write is one store */
+        struct mc_error err = {0};
+        long rc = mc_tsm_store(tsmt, o->name, o->attr, b, n, &err);
+        if (rc < 0)
+            e = (int)-rc;
+        else
+            r = rc;
+    } else {
+        if (!o->filled) { /* the first read fills the buffer; an error leaves it for the next */
+            if (o->attr == MC_TSM_OUTBLOB || o->attr == MC_TSM_AUXBLOB) {
+                e = guest_device();
+                if (!e)
+                    mc_tsm_set_guest(tsmt, gdev);
+            }
+            struct mc_error err = {0};
+            int rc = e ? 0 : mc_tsm_read(tsmt, o->name, o->attr, &o->buf, &o->len, &err);
+            if (rc < 0) {
+                e = -rc;
+                if (err.msg[0])
+                    say("memcrypt-sev: configfs-tsm: %s", err.msg);
+            } else if (!e) {
+                o->filled = true;
+            }
+        }
+        if (!e && (size_t)p < o->len) {
+            r = (ssize_t)((size_t)p + n > o->len ? o->len - (size_t)p : n);
+            memcpy(b, o->buf + p, (size_t)r);
+        }
+    }
+    in_lib--;
+    if (!e && p >= 0) {
+        if (pos)
+            *pos = p + r;
+        else
+            o->pos = p + r;
+    }
+    pthread_mutex_unlock(&dev_lock);
+    return e ? (errno = e, -1) : r;
+}
+
+/* A normal attribute's bytes that reached its buffer around write(): stored now (configfs stores
+ * each write), the buffer emptied. 0 or the store's errno. */
+static int tsm_drain(int i, int fd)
+{
+    pthread_mutex_lock(&dev_lock);
+    struct ofd *o = &ofds[i];
+    uint8_t data[256];
+    ssize_t n = o->used && o->mfd >= 0 ? get_pread()(o->mfd, data, sizeof data, 0) : 0;
+    int e = 0;
+    if (n > 0) {
+        in_lib++;
+        long rc = tsm_tree() ? -EIO : mc_tsm_store(tsmt, o->name, o->attr, data, (size_t)n, NULL);
+        in_lib--;
+        e = rc < 0 ? (int)-rc : 0;
+        if (ftruncate(o->mfd, 0) == 0)
+            get_lseek()(fd, 0, SEEK_SET);
+    }
+    pthread_mutex_unlock(&dev_lock);
+    return e;
+}
+
+static off_t tsm_seek(int fd, off_t off, int whence)
+{
+    int i = ofd_of(fd);
+    if (i < 0)
+        return errno = EBADF, -1;
+    if (mc_tsm_attr_mode(ofds[i].attr) & 0222) /* a written buffer is the memfd */
+        return get_lseek()(fd, off, whence);
+    pthread_mutex_lock(&dev_lock);
+    off_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? ofds[i].pos : whence == SEEK_END ? 4096 : -1;
+    off_t r = base < 0 || (off < 0 && -off > base) ? -1 : base + off;
+    if (r >= 0)
+        ofds[i].pos = r;
+    pthread_mutex_unlock(&dev_lock);
+    return r < 0 ? (errno = EINVAL, -1) : r;
+}
+
+/* mkdir/rmdir in the tree: the report folder's items; the rest as configfs answers. */
+static int tsm_dirop(int dirfd, const char *path, bool make)
+{
+    if (!path || !tsm_candidate(path))
+        return 1;
+    char full[PATH_MAX];
+    if (full_path(dirfd, path, full, sizeof full))
+        return 1;
+    const char *rep = MC_TSM_ROOT "/report";
+    size_t rl = strlen(rep), tl = strlen(MC_TSM_ROOT);
+    if (strncmp(full, MC_TSM_ROOT, tl) != 0 || (full[tl] && full[tl] != '/'))
+        return 1;
+    pthread_mutex_lock(&dev_lock);
+    in_lib++;
+    int rc = tsm_tree();
+    rc = rc ? -rc : 0;
+    if (!rc) {
+        if (!strcmp(full, MC_TSM_ROOT) || !strcmp(full, rep)) {
+            rc = make ? -EEXIST : -EPERM;
+        } else if (strncmp(full, rep, rl) != 0 || full[rl] != '/') {
+            rc = -ENOENT;
+        } else {
+            const char *name = full + rl + 1, *slash = strchr(name, '/');
+            if (!slash) {
+                rc = make ? mc_tsm_mkdir(tsmt, name) : mc_tsm_rmdir(tsmt, name);
+            } else {
+                enum mc_tsm_node node;
+                char nm[MC_TSM_NAME_MAX + 1];
+                enum mc_tsm_attr attr;
+                char item[PATH_MAX];
+                snprintf(item, sizeof item, "%.*s", (int)(slash - full), full);
+                int l = mc_tsm_lookup(tsmt, full, &node, nm, &attr);
+                int li = mc_tsm_lookup(tsmt, item, &node, nm, &attr);
+                /* Inside an item: no sub-folders (EPERM); an attribute is not a folder (ENOTDIR). */
+                rc = li ? -ENOENT : !l ? (make ? -EEXIST : -ENOTDIR) : make ? -EPERM : -ENOENT;
+            }
+        }
+    }
+    in_lib--;
+    pthread_mutex_unlock(&dev_lock);
+    return rc < 0 ? (errno = -rc, -1) : 0;
+}
+
+EXPORT int mkdir(const char *path, mode_t mode)
+{
+    int r = tsm_dirop(AT_FDCWD, path, true);
+    return r <= 0 ? r : get_mkdir()(path, mode);
+}
+EXPORT int mkdirat(int dirfd, const char *path, mode_t mode)
+{
+    int r = tsm_dirop(dirfd, path, true);
+    return r <= 0 ? r : get_mkdirat()(dirfd, path, mode);
+}
+EXPORT int rmdir(const char *path)
+{
+    int r = tsm_dirop(AT_FDCWD, path, false);
+    return r <= 0 ? r : get_rmdir()(path);
+}
+EXPORT int unlinkat(int dirfd, const char *path, int flags)
+{
+    if (flags & AT_REMOVEDIR) {
+        int r = tsm_dirop(dirfd, path, false);
+        return r <= 0 ? r : get_unlinkat()(dirfd, path, flags);
+    }
+    int k = is_dev_path(dirfd, path); /* configfs has no unlink */
+    return k >= TSM_DIR ? (errno = k == TSM_DIR ? EISDIR : EPERM, -1) : get_unlinkat()(dirfd, path, flags);
+}
+EXPORT int unlink(const char *path)
+{
+    int k = is_dev_path(AT_FDCWD, path);
+    return k >= TSM_DIR ? (errno = k == TSM_DIR ? EISDIR : EPERM, -1) : get_unlink()(path);
+}
+
 /* open() of a device: the checks the VFS makes on a character device, then a descriptor. */
 static int dev_open(int kind, int flags)
 {
+    if (kind == TSM_FILE)
+        return tsm_open(flags);
+    if (kind == TSM_DIR) /* the tree's folders cannot be opened or listed here (docs) */
+        return errno = (flags & O_ACCMODE) != O_RDONLY ? EISDIR : EOPNOTSUPP, -1;
     if ((flags & O_CREAT) && (flags & O_EXCL))
         return errno = EEXIST, -1;
     if (flags & O_DIRECTORY)
@@ -342,23 +761,9 @@ static int dev_open(int kind, int flags)
         if (e)
             return errno = e, -1;
     }
-    int keep = flags & (O_ACCMODE | O_CLOEXEC | O_NONBLOCK | O_PATH);
-    if ((keep & O_ACCMODE) == O_ACCMODE)
-        keep &= ~O_ACCMODE; /* access mode 3: neither read nor write */
-    /* A fresh inode, reopened with the caller's access mode (the memfd itself is read-write). */
-    int mfd = memfd_create("memcrypt-sev", MFD_CLOEXEC);
-    if (mfd < 0)
+    int fd = backing_fd(flags, kind == DEV_GUEST ? "memcrypt-sev-guest" : "memcrypt-sev", NULL);
+    if (fd < 0)
         return -1;
-    char self[64];
-    snprintf(self, sizeof self, "/proc/self/fd/%d", mfd);
-    int fd = get_open()(self, keep);
-    if (fd >= 0) {
-        get_close()(mfd);
-    } else { /* no /proc: keep the memfd as it is */
-        fd = mfd;
-        if (!(keep & O_CLOEXEC))
-            get_fcntl()(fd, F_SETFD, 0);
-    }
     if (!remember(fd, (flags & (O_ACCMODE | O_PATH)) | (kind == DEV_GUEST ? EFD_GUEST : 0))) {
         get_close()(fd);
         return errno = EMFILE, -1;
@@ -521,6 +926,8 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
     if (fl & O_PATH)
         return errno = EBADF, -1;
     unsigned int req = (unsigned int)request;
+    if ((fl & EFD_TSM) && req != FIOCLEX && req != FIONCLEX && req != FIONBIO && req != FIOASYNC)
+        return errno = ENOTTY, -1; /* configfs files have no ioctl */
     /* What the VFS answers before the driver sees the call. */
     if (req == FIOCLEX || req == FIONCLEX || req == FIONBIO || req == FIOASYNC)
         return get_ioctl()(fd, request, argp);
@@ -555,7 +962,10 @@ static int dup_result(int oldfd, int newfd)
     int fl = emulated(oldfd);
     if (newfd >= 0) {
         if (fl >= 0) {
-            if (!remember(newfd, fl)) {
+            int o = ofd_of(oldfd);
+            if (o >= 0 && newfd != oldfd)
+                ofd_ref(o);
+            if (!remember_ofd(newfd, fl, o)) {
                 get_close()(newfd);
                 return errno = EMFILE, -1;
             }
@@ -605,10 +1015,31 @@ EXPORT int fcntl64(int fd, int cmd, ...)
 #define DEV_MINOR_GUEST 125u /* /dev/sev-guest */
 #define DEV_MODE (S_IFCHR | 0660)
 
-static int fd_kind(int fl) { return (fl & EFD_GUEST) ? DEV_GUEST : DEV_SEV; }
+/* The kind of an emulated descriptor (for a tsm attribute, tsm_attr is set to its attribute). */
+static int fd_kind(int fd, int fl)
+{
+    if (fl & EFD_TSM) {
+        int o = ofd_of(fd);
+        if (o >= 0)
+            tsm_attr = ofds[o].attr;
+        return TSM_FILE;
+    }
+    return (fl & EFD_GUEST) ? DEV_GUEST : DEV_SEV;
+}
 
 static void fill_stat(struct stat *st, int kind)
 {
+    if (kind == TSM_DIR || kind == TSM_FILE) { /* configfs: folders 0755, attributes 0444 / 0200 */
+        memset(st, 0, sizeof *st);
+        st->st_dev = makedev(0, 0x1c);
+        st->st_ino = kind == TSM_DIR ? 2000 : 2100 + (ino_t)tsm_attr;
+        st->st_mode = kind == TSM_DIR ? (S_IFDIR | 0755) : (S_IFREG | mc_tsm_attr_mode(tsm_attr));
+        st->st_nlink = kind == TSM_DIR ? 2 : 1;
+        st->st_size = kind == TSM_DIR ? 0 : 4096;
+        st->st_blksize = 4096;
+        st->st_atim = st->st_mtim = st->st_ctim = dev_time;
+        return;
+    }
     unsigned minor = kind == DEV_GUEST ? DEV_MINOR_GUEST : DEV_MINOR;
     memset(st, 0, sizeof *st);
     st->st_dev = makedev(0, 5);
@@ -628,14 +1059,14 @@ EXPORT int fstat(int fd, struct stat *st)
 {
     int fl = emulated(fd);
     if (fl >= 0)
-        return fill_stat(st, fd_kind(fl)), 0;
+        return fill_stat(st, fd_kind(fd, fl)), 0;
     return get_fstat()(fd, st);
 }
 EXPORT int fstat64(int fd, struct stat64 *st)
 {
     int fl = emulated(fd);
     if (fl >= 0)
-        return fill_stat((struct stat *)st, fd_kind(fl)), 0;
+        return fill_stat((struct stat *)st, fd_kind(fd, fl)), 0;
     return get_fstat64()(fd, st);
 }
 EXPORT int stat(const char *p, struct stat *st)
@@ -671,7 +1102,7 @@ static int at_is_dev(int dirfd, const char *p, int flags)
 {
     if ((flags & AT_EMPTY_PATH) && p && !*p) {
         int fl = emulated(dirfd);
-        return fl >= 0 ? fd_kind(fl) : 0;
+        return fl >= 0 ? fd_kind(dirfd, fl) : 0;
     }
     return is_dev_path(dirfd, p);
 }
@@ -706,10 +1137,11 @@ EXPORT int statx(int dirfd, const char *p, int flags, unsigned mask, struct stat
     sx->stx_gid = st.st_gid;
     sx->stx_mode = (uint16_t)st.st_mode;
     sx->stx_ino = st.st_ino;
-    sx->stx_rdev_major = DEV_MAJOR;
+    sx->stx_rdev_major = major(st.st_rdev);
     sx->stx_rdev_minor = minor(st.st_rdev);
-    sx->stx_dev_major = 0;
-    sx->stx_dev_minor = 5;
+    sx->stx_dev_major = major(st.st_dev);
+    sx->stx_dev_minor = minor(st.st_dev);
+    sx->stx_size = (uint64_t)st.st_size;
     sx->stx_atime.tv_sec = sx->stx_mtime.tv_sec = sx->stx_ctime.tv_sec = dev_time.tv_sec;
     sx->stx_atime.tv_nsec = sx->stx_mtime.tv_nsec = sx->stx_ctime.tv_nsec = (uint32_t)dev_time.tv_nsec;
     return 0;
@@ -740,12 +1172,12 @@ EXPORT int __lxstat64(int v __attribute__((unused)), const char *p, struct stat6
 EXPORT int __fxstat(int v __attribute__((unused)), int fd, struct stat *st)
 {
     int fl = emulated(fd);
-    return fl >= 0 ? (fill_stat(st, fd_kind(fl)), 0) : get_fstat()(fd, st);
+    return fl >= 0 ? (fill_stat(st, fd_kind(fd, fl)), 0) : get_fstat()(fd, st);
 }
 EXPORT int __fxstat64(int v __attribute__((unused)), int fd, struct stat64 *st)
 {
     int fl = emulated(fd);
-    return fl >= 0 ? (fill_stat((struct stat *)st, fd_kind(fl)), 0) : get_fstat64()(fd, st);
+    return fl >= 0 ? (fill_stat((struct stat *)st, fd_kind(fd, fl)), 0) : get_fstat64()(fd, st);
 }
 EXPORT int __fxstatat(int v __attribute__((unused)), int dirfd, const char *p, struct stat *st, int flags)
 {
@@ -759,17 +1191,19 @@ EXPORT int __fxstatat64(int v __attribute__((unused)), int dirfd, const char *p,
                                       : get_fstatat64()(dirfd, p, st, flags);
 }
 
-static int dev_access(int mode)
+static int dev_access(int kind, int mode)
 {
-    return (mode & X_OK) ? (errno = EACCES, -1) : 0;
+    return (mode & X_OK) && kind != TSM_DIR ? (errno = EACCES, -1) : 0;
 }
 EXPORT int access(const char *p, int mode)
 {
-    return is_dev_path(AT_FDCWD, p) ? dev_access(mode) : get_access()(p, mode);
+    int k = is_dev_path(AT_FDCWD, p);
+    return k ? dev_access(k, mode) : get_access()(p, mode);
 }
 EXPORT int faccessat(int dirfd, const char *p, int mode, int flags)
 {
-    return is_dev_path(dirfd, p) ? dev_access(mode) : get_faccessat()(dirfd, p, mode, flags);
+    int k = is_dev_path(dirfd, p);
+    return k ? dev_access(k, mode) : get_faccessat()(dirfd, p, mode, flags);
 }
 
 /* ---- poll, read, write ----------------------------------------------------------------------- */
@@ -826,48 +1260,220 @@ static int rw_err(int fl, bool wr)
 EXPORT ssize_t read(int fd, void *b, size_t n)
 {
     int fl = emulated(fd);
+    if (fl >= 0 && (fl & EFD_TSM))
+        return tsm_rw(fd, fl, (void *)b, n, NULL, false);
     return fl >= 0 ? rw_err(fl, false) : get_read()(fd, b, n);
 }
 EXPORT ssize_t write(int fd, const void *b, size_t n)
 {
     int fl = emulated(fd);
+    if (fl >= 0 && (fl & EFD_TSM))
+        return tsm_rw(fd, fl, (void *)b, n, NULL, true);
     return fl >= 0 ? rw_err(fl, true) : get_write()(fd, b, n);
 }
 EXPORT ssize_t pread(int fd, void *b, size_t n, off_t o)
 {
     int fl = emulated(fd);
+    if (fl >= 0 && (fl & EFD_TSM)) {
+        off_t at = (off_t)o;
+        return tsm_rw(fd, fl, (void *)b, n, &at, false);
+    }
     return fl >= 0 ? rw_err(fl, false) : get_pread()(fd, b, n, o);
 }
 EXPORT ssize_t pread64(int fd, void *b, size_t n, off64_t o)
 {
     int fl = emulated(fd);
+    if (fl >= 0 && (fl & EFD_TSM)) {
+        off_t at = (off_t)o;
+        return tsm_rw(fd, fl, (void *)b, n, &at, false);
+    }
     return fl >= 0 ? rw_err(fl, false) : get_pread64()(fd, b, n, o);
 }
 EXPORT ssize_t pwrite(int fd, const void *b, size_t n, off_t o)
 {
     int fl = emulated(fd);
+    if (fl >= 0 && (fl & EFD_TSM)) {
+        off_t at = (off_t)o;
+        return tsm_rw(fd, fl, (void *)b, n, &at, true);
+    }
     return fl >= 0 ? rw_err(fl, true) : get_pwrite()(fd, b, n, o);
 }
 EXPORT ssize_t pwrite64(int fd, const void *b, size_t n, off64_t o)
 {
     int fl = emulated(fd);
+    if (fl >= 0 && (fl & EFD_TSM)) {
+        off_t at = (off_t)o;
+        return tsm_rw(fd, fl, (void *)b, n, &at, true);
+    }
     return fl >= 0 ? rw_err(fl, true) : get_pwrite64()(fd, b, n, o);
 }
+/* readv/writev on an attribute: one buffer (configfs gets the whole vector in one call). */
+static ssize_t tsm_rwv(int fd, int fl, const struct iovec *v, int n, bool wr)
+{
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += v[i].iov_len;
+    if (n < 0 || total > (1u << 20))
+        return errno = EINVAL, -1;
+    uint8_t *b = malloc(total ? total : 1);
+    if (!b)
+        return errno = ENOMEM, -1;
+    size_t off = 0;
+    for (int i = 0; wr && i < n; off += v[i].iov_len, i++)
+        memcpy(b + off, v[i].iov_base, v[i].iov_len);
+    ssize_t r = tsm_rw(fd, fl, b, total, NULL, wr);
+    for (int i = 0, done = 0; !wr && r > 0 && i < n && done < r; i++) {
+        size_t k = (size_t)(r - done) < v[i].iov_len ? (size_t)(r - done) : v[i].iov_len;
+        memcpy(v[i].iov_base, b + done, k);
+        done += (int)k;
+    }
+    int e = errno;
+    free(b);
+    errno = e;
+    return r;
+}
+
 EXPORT ssize_t readv(int fd, const struct iovec *v, int n)
 {
     int fl = emulated(fd);
+    if (fl >= 0 && (fl & EFD_TSM))
+        return tsm_rwv(fd, fl, v, n, false);
     return fl >= 0 ? rw_err(fl, false) : get_readv()(fd, v, n);
 }
 EXPORT ssize_t writev(int fd, const struct iovec *v, int n)
 {
     int fl = emulated(fd);
+    if (fl >= 0 && (fl & EFD_TSM))
+        return tsm_rwv(fd, fl, v, n, true);
     return fl >= 0 ? rw_err(fl, true) : get_writev()(fd, v, n);
+}
+
+EXPORT off_t lseek(int fd, off_t off, int whence)
+{
+    int fl = emulated(fd);
+    return fl >= 0 && (fl & EFD_TSM) ? tsm_seek(fd, off, whence) : get_lseek()(fd, off, whence);
+}
+EXPORT off64_t lseek64(int fd, off64_t off, int whence)
+{
+    int fl = emulated(fd);
+    return fl >= 0 && (fl & EFD_TSM) ? tsm_seek(fd, off, whence) : get_lseek64()(fd, off, whence);
+}
+
+/* configfs and a host's file system are different file systems: EXDEV (cat falls back to read). */
+EXPORT ssize_t copy_file_range(int in, off64_t *ino, int out, off64_t *outo, size_t n, unsigned flags)
+{
+    if (emulated(in) >= 0 || emulated(out) >= 0)
+        return errno = EXDEV, -1;
+    return get_copy_file_range()(in, ino, out, outo, n, flags);
+}
+
+/* stdio writes reach the kernel through glibc's internal write, which no preloaded library sees: a
+ * program that fflush()es a stream on an attribute (bash's echo does) gets the store's answer for the
+ * buffered bytes here, as its write() would from configfs (an error sets the stream's error flag). */
+EXPORT int fflush(FILE *f)
+{
+#ifdef __GLIBC__
+    int fd = f ? fileno(f) : -1, fl = fd >= 0 ? emulated(fd) : -1;
+    if (fl >= 0 && (fl & EFD_TSM) && f->_IO_write_ptr > f->_IO_write_base) {
+        size_t n = (size_t)(f->_IO_write_ptr - f->_IO_write_base);
+        ssize_t r = tsm_rw(fd, fl, f->_IO_write_base, n, NULL, true);
+        f->_IO_write_ptr = f->_IO_write_base; /* consumed either way, as a failed write(2) leaves it */
+        if (r < 0) {
+            f->_flags |= 0x20; /* _IO_ERR_SEEN: ferror() */
+            return EOF;
+        }
+    }
+    /* What a line-buffered stream already wrote (glibc's own write) into a normal attribute's
+     * buffer is stored now, with its answer. */
+    int o = fl >= 0 && (fl & EFD_TSM) ? ofd_of(fd) : -1;
+    if (o >= 0 && !mc_tsm_attr_binary(ofds[o].attr) && (mc_tsm_attr_mode(ofds[o].attr) & 0222)) {
+        int e = tsm_drain(o, fd);
+        if (e) {
+            int r = get_fflush()(f);
+            (void)r;
+            f->_flags |= 0x20;
+            errno = e;
+            return EOF;
+        }
+    }
+#endif
+    return get_fflush()(f);
+}
+
+/* Descriptors inherited across exec (a shell's redirection, then the program): the backing memfd
+ * names what it is ("memcrypt-sev", "memcrypt-sev-guest", "memcrypt-tsm:ATTR:ITEM"), so the new
+ * program's emulated descriptors are adopted when it starts. */
+__attribute__((constructor)) static void adopt(void)
+{
+    if (!getenv("MEMCRYPT_SEV_STATE"))
+        return;
+    for (int fd = 0; fd < MAX_FDS; fd++) {
+        char self[64], target[PATH_MAX];
+        snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(self, target, sizeof target - 1);
+        if (n <= 0)
+            continue;
+        target[n] = 0;
+        const char *m = "/memfd:memcrypt-";
+        bool own = false; /* this library's own view of an adopted buffer */
+        for (int i = 0; i < MAX_OFDS; i++)
+            own |= ofds[i].used && ofds[i].mfd == fd;
+        if (own || strncmp(target, m, strlen(m)) != 0)
+            continue;
+        char *name = target + strlen("/memfd:");
+        char *end = strstr(name, " (deleted)");
+        if (end)
+            *end = 0;
+        int acc = get_fcntl()(fd, F_GETFL);
+        if (acc < 0)
+            continue;
+        acc &= O_ACCMODE | O_PATH;
+        if (!strcmp(name, "memcrypt-sev")) {
+            remember(fd, acc);
+        } else if (!strcmp(name, "memcrypt-sev-guest")) {
+            remember(fd, acc | EFD_GUEST);
+        } else if (!strncmp(name, "memcrypt-tsm:", 13)) {
+            char *attr = name + 13, *item = strchr(attr, ':');
+            if (!item)
+                continue;
+            *item++ = 0;
+            int a = 0;
+            while (a < MC_TSM_NATTR && strcmp(mc_tsm_attr_name((enum mc_tsm_attr)a), attr))
+                a++;
+            if (a == MC_TSM_NATTR || strlen(item) > MC_TSM_NAME_MAX)
+                continue;
+            int i = 0;
+            while (i < MAX_OFDS && ofds[i].used)
+                i++;
+            if (i == MAX_OFDS)
+                continue;
+            memset(&ofds[i], 0, sizeof ofds[i]);
+            ofds[i].used = true;
+            ofds[i].refs = 1;
+            ofds[i].attr = (enum mc_tsm_attr)a;
+            snprintf(ofds[i].name, sizeof ofds[i].name, "%s", item);
+            ofds[i].mfd = reopen_rw(fd);
+            if (!remember_ofd(fd, acc | EFD_TSM, i)) {
+                if (ofds[i].mfd >= 0)
+                    get_close()(ofds[i].mfd);
+                memset(&ofds[i], 0, sizeof ofds[i]);
+            }
+        }
+    }
 }
 
 /* Keep the chip's files tidy when the program exits normally. */
 __attribute__((destructor)) static void unload(void)
 {
+    /* A program that exits without closing an attribute it wrote: the exit releases the file. */
+    for (int i = 0; i < MAX_OFDS; i++)
+        while (ofds[i].used)
+            ofd_release(i);
     pthread_mutex_lock(&dev_lock);
+    mc_tsm_destroy(tsmt);
+    tsmt = NULL;
+    mc_sevguest_destroy(gdev);
+    gdev = NULL;
     mc_sevdev_destroy(dev);
     dev = NULL;
     pthread_mutex_unlock(&dev_lock);
