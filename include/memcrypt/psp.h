@@ -245,6 +245,11 @@ struct mc_psp_hib_guest {
     uint64_t vmsa_spa[64];   /* vCPU i's VMSA page (0: none) */
     unsigned nvcpu;
     uint32_t asid;           /* import: the ASID to bind */
+    const uint64_t *pages;   /* export: the GPAs the hypervisor assigned to the guest (ascending), or
+                                NULL: every page of guest RAM is looked at. Either way every page of
+                                the guest's ASID must be found (the RMP's count per ASID), else
+                                MC_E_STATE */
+    uint64_t npages;
 };
 typedef mc_status (*mc_psp_hib_sink)(void *ctx, const void *buf, size_t len, struct mc_error *err);
 MC_API mc_status mc_psp_snp_hib_export(struct mc_psp *psp, const struct mc_psp_hib_guest *g, const uint8_t *aad,

@@ -748,8 +748,22 @@ static mc_status snp_save(struct mc_board *b, struct mc_vm **vm, const struct mc
         s = vmm_snp_vm_quiesce(v, err);
     if (!s)
         s = mc_board_wbinvd(b, err);
-    if (!s)
-        s = mc_psp_snp_hib_export(psp, &g, aad, sizeof aad, mc_migrate_buf_write, &buf, &nfw, sealed, err);
+    if (!s) { /* the pages the hypervisor assigned; when the firmware finds the list incomplete (pages
+               * assigned behind the hypervisor's back), every page of guest RAM */
+        size_t mark = buf.len;
+        g.pages = vmm_snp_vm_assigned(v, &g.npages);
+        struct mc_error e2 = {0};
+        s = g.pages ? mc_psp_snp_hib_export(psp, &g, aad, sizeof aad, mc_migrate_buf_write, &buf, &nfw, sealed, &e2)
+                    : MC_E_STATE;
+        free((void *)g.pages);
+        g.pages = NULL;
+        if (s == MC_E_STATE) {
+            buf.len = mark;
+            s = mc_psp_snp_hib_export(psp, &g, aad, sizeof aad, mc_migrate_buf_write, &buf, &nfw, sealed, err);
+        } else if (s && err) {
+            *err = e2;
+        }
+    }
     /* Shared pages: what the hypervisor sees of guest RAM outside the private pages, for the frames
      * that were ever written. */
     uint8_t *page = s ? NULL : malloc(MC_GUEST_SNP_REC);

@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include <memcrypt/psp.h>
 #include <memcrypt/sev_identity.h>
@@ -104,6 +106,13 @@ struct mc_psp {
     char platform[PSP_PLATFORM_NAME_LEN];
     char *state_path; /* resolved (a link's target) */
     int state_lock;   /* fd holding the state file's lock, -1 when not held */
+    /* The state file as this firmware last read or wrote it (every write is an atomic rename: a new
+     * inode): while it stays so, taking the lock again need not read it again. */
+    dev_t seen_dev;
+    ino_t seen_ino;
+    off_t seen_size;
+    struct timespec seen_mtime, seen_ctime;
+    bool seen;
     struct mc_psp_mem mem;
     struct mc_rng *rng;
 

@@ -212,6 +212,29 @@ static mc_status snp_decode(const uint8_t secret[PSP_CHIP_SECRET_LEN], const uin
     return MC_OK;
 }
 
+/* Remember the state file as it is now (after reading or writing it); seen_matches: still so. */
+static void seen_record(struct mc_psp *psp)
+{
+    struct stat st;
+    psp->seen = stat(psp->state_path, &st) == 0;
+    if (psp->seen) {
+        psp->seen_dev = st.st_dev;
+        psp->seen_ino = st.st_ino;
+        psp->seen_size = st.st_size;
+        psp->seen_mtime = st.st_mtim;
+        psp->seen_ctime = st.st_ctim;
+    }
+}
+
+static bool seen_matches(const struct mc_psp *psp)
+{
+    struct stat st;
+    return psp->seen && stat(psp->state_path, &st) == 0 && st.st_dev == psp->seen_dev && st.st_ino == psp->seen_ino &&
+           st.st_size == psp->seen_size && st.st_mtim.tv_sec == psp->seen_mtime.tv_sec &&
+           st.st_mtim.tv_nsec == psp->seen_mtime.tv_nsec && st.st_ctim.tv_sec == psp->seen_ctime.tv_sec &&
+           st.st_ctim.tv_nsec == psp->seen_ctime.tv_nsec;
+}
+
 static mc_status write_state_file(struct mc_psp *psp, const struct psp_nv *nv, const struct psp_snp_nv *snp,
                                   struct mc_error *err)
 {
@@ -232,6 +255,10 @@ static mc_status write_state_file(struct mc_psp *psp, const struct psp_nv *nv, c
         mc_put_le32(f + ST_OFF_IMG + ilen, (uint32_t)slen);
         s = mc_file_write_atomic(psp->state_path, f, ST_OFF_IMG + ilen + 4 + slen, err);
     }
+    if (s)
+        psp->seen = false;
+    else
+        seen_record(psp);
     mc_wipe(f, cap);
     free(f);
     return s;
@@ -348,6 +375,10 @@ static mc_status load_file(struct mc_psp *psp, struct mc_error *err)
     }
     mc_wipe(f, len);
     free(f);
+    if (!s)
+        seen_record(psp);
+    else
+        psp->seen = false;
     return s;
 }
 
@@ -361,6 +392,8 @@ mc_status psp_nv_open(struct mc_psp *psp, unsigned wait_ms, struct mc_error *err
     /* Holding the lock, any STATE.tmpXXXXXX is a copy (with the chip secret) that a process
      * killed while writing left behind: nobody else writes the state now. */
     mc_file_remove_stale_temps(psp->state_path);
+    if (seen_matches(psp)) /* nobody wrote it since: the firmware holds what it says */
+        return MC_OK;
     s = load_file(psp, err);
     if (s) {
         mc_file_unlock(psp->state_lock);

@@ -95,8 +95,16 @@ mc_status mc_psp_snp_hib_export(struct mc_psp *psp, const struct mc_psp_hib_gues
     if (!s)
         s = mc_hashctx_create("SHA384", &h, err);
     uint64_t n = 0;
-    /* Guest RAM, then the VMSA pages: every page assigned to the guest's ASID. */
-    for (uint64_t off = 0; !s && off < g->mem_size; off += PG) {
+    /* Guest RAM (the hypervisor's list, or every page), then the VMSA pages: every page assigned to
+     * the guest's ASID. */
+    uint64_t count = g->pages ? g->npages : g->mem_size / PG, prev = 0;
+    for (uint64_t k = 0; !s && k < count; k++) {
+        uint64_t off = g->pages ? g->pages[k] : k * PG;
+        if ((off & (PG - 1)) || off >= g->mem_size || (k && off <= prev)) {
+            s = mc_seterr(err, MC_E_INVAL, "the page list is not ascending page-aligned GPAs of guest RAM");
+            break;
+        }
+        prev = off;
         uint64_t spa = g->mem_spa + off;
         if ((st = psp_rmp_get(psp, spa, &e, &ps, err))) {
             s = fwerr(err, st, NULL);

@@ -4,10 +4,13 @@
  * structures and numbers come from the system's <linux/sev-guest.h>; docs/kernel-interfaces.md has
  * the table of rules and differences. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <linux/ioctl.h>
 #include <linux/sev-guest.h>
@@ -66,8 +69,8 @@ struct mc_sevguest {
     struct mc_board *b;
     struct mc_vm *vm;
     struct mc_snp_guest *g;  /* NULL while the VMPCK is wiped */
-    struct stat last;        /* the guest file as this process last read or wrote it */
-    bool have_last;
+    uint8_t *last;           /* the guest file's bytes as this process last read or wrote them */
+    size_t last_len;
     int lock_fd;
     uint8_t *certs;          /* the host's certificate table for the guest */
     size_t certs_len;
@@ -75,11 +78,13 @@ struct mc_sevguest {
 
 /* ---- the guest and its file ------------------------------------------------------------------- */
 
-static bool same_file(const struct stat *a, const struct stat *b)
+/* The bytes last seen are kept (the file is rewritten in place, and a file's times may not change
+ * between two writes within one clock tick): another process's update is any difference. */
+static void set_last(struct mc_sevguest *d, uint8_t *bytes, size_t len)
 {
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
-           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+    free(d->last);
+    d->last = bytes;
+    d->last_len = bytes ? len : 0;
 }
 
 static void drop_guest(struct mc_sevguest *d)
@@ -88,7 +93,7 @@ static void drop_guest(struct mc_sevguest *d)
     d->g = NULL;
     mc_vm_destroy(d->vm);
     d->vm = NULL;
-    d->have_last = false;
+    set_last(d, NULL, 0);
 }
 
 /* The guest kernel's pages for the message driver: a GHCB, the request and response pages and the
@@ -136,18 +141,11 @@ static mc_status host_certs(struct mc_sevguest *d, struct mc_error *err)
     return s ? s : mc_vm_snp_set_certs(d->vm, d->certs, d->certs_len, err);
 }
 
-static mc_status load_guest(struct mc_sevguest *d, struct mc_error *err)
+/* Restore the guest from the file's bytes (taken over: kept as the last seen, or freed). */
+static mc_status load_guest(struct mc_sevguest *d, uint8_t *file, size_t len, struct mc_error *err)
 {
     drop_guest(d);
-    struct stat st;
-    uint8_t *file = NULL;
-    size_t len = 0;
-    if (stat(d->guest_path, &st) != 0)
-        return mc_seterr(err, MC_E_IO, "%s: %s", d->guest_path, strerror(errno));
-    mc_status s = mc_file_read(d->guest_path, GUEST_FILE_MAX, &file, &len, err);
-    if (!s)
-        s = mc_guest_restore(d->b, file, len, &d->vm, NULL, err);
-    free(file);
+    mc_status s = mc_guest_restore(d->b, file, len, &d->vm, NULL, err);
     uint64_t secrets = 0;
     if (!s && !mc_vm_snp_secrets(d->vm, &secrets))
         s = mc_seterr(err, MC_E_FORMAT, "%s: the saved guest names no secrets page (it was launched without one)",
@@ -165,10 +163,10 @@ static mc_status load_guest(struct mc_sevguest *d, struct mc_error *err)
     }
     if (s) {
         drop_guest(d);
+        free(file);
         return s;
     }
-    d->last = st;
-    d->have_last = true;
+    set_last(d, file, len);
     return MC_OK;
 }
 
@@ -183,13 +181,46 @@ static mc_status enter(struct mc_sevguest *d, struct mc_error *err)
         mc_file_unlock(d->lock_fd);
         return s;
     }
-    struct stat st;
-    if (!d->vm || !d->have_last || stat(d->guest_path, &st) != 0 || !same_file(&st, &d->last))
-        s = load_guest(d, err);
+    uint8_t *file = NULL;
+    size_t len = 0;
+    s = mc_file_read(d->guest_path, GUEST_FILE_MAX, &file, &len, err);
+    if (!s && d->vm && d->last && len == d->last_len && memcmp(file, d->last, len) == 0)
+        free(file); /* nobody changed it: the guest in memory is the file's */
+    else if (!s)
+        s = load_guest(d, file, len, err);
     if (s) {
         mc_psp_state_release(mc_board_psp(d->b));
         mc_file_unlock(d->lock_fd);
     }
+    return s;
+}
+
+/* The guest file rewritten in place (the whole checkpoint from offset 0, then cut to its length)
+ * while its lock is held: every reader of the file takes that lock first (this device, `memcrypt
+ * exec --guest`), so no process ever reads it half written. It is not flushed to the disk and not
+ * replaced by a rename (a new inode per request cost a third of an ioctl's time in the kernel):
+ * the guest's state is its RAM, which a power loss takes on real hardware too; a file torn by a
+ * crash is refused as altered (the chip's seal and digest), never loaded wrongly. */
+static mc_status write_guest(const char *path, const uint8_t *buf, size_t len, struct mc_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mc_seterr(err, MC_E_IO, "%s: %s", path, strerror(errno));
+    mc_status s = MC_OK;
+    for (size_t off = 0; !s && off < len;) {
+        ssize_t w = pwrite(fd, buf + off, len - off, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            s = mc_seterr(err, MC_E_IO, "%s: %s", path, w < 0 ? strerror(errno) : "short write");
+        else
+            off += (size_t)w;
+    }
+    struct stat st; /* cut only when it shrank (a truncation to the same length still costs ext4 work) */
+    if (!s && (fstat(fd, &st) != 0 || (st.st_size > (off_t)len && ftruncate(fd, (off_t)len) != 0)))
+        s = mc_seterr(err, MC_E_IO, "%s: %s", path, strerror(errno));
+    if (close(fd) != 0 && !s)
+        s = mc_seterr(err, MC_E_IO, "%s: %s", path, strerror(errno));
     return s;
 }
 
@@ -204,14 +235,12 @@ static mc_status leave(struct mc_sevguest *d, bool changed, struct mc_error *err
         struct mc_migrate_opts o = {.keep_running = true};
         s = mc_guest_save(d->b, &d->vm, &o, &file, &len, err);
         if (!s)
-            s = mc_file_write_atomic(d->guest_path, file, len, err);
-        free(file);
-        struct stat st;
-        if (!s && stat(d->guest_path, &st) == 0) {
-            d->last = st;
-            d->have_last = true;
+            s = write_guest(d->guest_path, file, len, err);
+        if (!s) {
+            set_last(d, file, len);
         } else {
-            d->have_last = false;
+            free(file);
+            set_last(d, NULL, 0); /* the next call loads the file again */
         }
     }
     mc_psp_state_release(mc_board_psp(d->b));

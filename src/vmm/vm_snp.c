@@ -202,6 +202,24 @@ void vmm_snp_vm_mark_private(struct mc_vm *vm, uint64_t gpa)
 
 uint64_t vmm_snp_vm_policy(const struct mc_vm *vm) { return vm && vm->snp ? vm->snp_policy : 0; }
 
+uint64_t *vmm_snp_vm_assigned(const struct mc_vm *vm, uint64_t *n)
+{
+    *n = 0;
+    if (!vm || !vm->snp || !vm->assigned)
+        return NULL;
+    uint64_t pages = vm->mem_size / PG, k = 0;
+    for (uint64_t p = 0; p < pages; p++)
+        k += (vm->assigned[p / 8] >> (p % 8)) & 1;
+    uint64_t *out = k ? malloc(k * sizeof *out) : NULL;
+    if (!out)
+        return NULL;
+    for (uint64_t p = 0, i = 0; p < pages; p++)
+        if ((vm->assigned[p / 8] >> (p % 8)) & 1)
+            out[i++] = p * PG;
+    *n = k;
+    return out;
+}
+
 bool mc_vm_snp_secrets(const struct mc_vm *vm, uint64_t *gpa)
 {
     if (!vm || !vm->snp || !vm->has_secrets)

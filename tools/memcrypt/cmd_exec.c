@@ -93,7 +93,13 @@ static int check_guest(const char *prog, const char *guest, char *abs, size_t ca
         fprintf(stderr, "memcrypt %s: %s: cannot resolve its folder: %s\n", prog, guest, strerror(errno));
         return MC_EXIT_ERROR;
     }
-    mc_status s = mc_file_read(abs, (size_t)1 << 36, &file, &len, &err);
+    /* Under the guest's lock: a program of another exec may be writing it back now. */
+    int lock = -1;
+    mc_status s = mc_file_lock(abs, mc_cli_state_wait_ms(), &lock, &err);
+    if (!s)
+        s = mc_file_read(abs, (size_t)1 << 36, &file, &len, &err);
+    if (lock >= 0)
+        mc_file_unlock(lock);
     if (!s)
         s = mc_guest_file_info(file, len, &gi, &err);
     free(file);
