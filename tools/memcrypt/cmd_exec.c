@@ -95,7 +95,8 @@ static int check_guest(const char *prog, const char *guest, char *abs, size_t ca
     }
     /* Under the guest's lock: a program of another exec may be writing it back now. */
     int lock = -1;
-    mc_status s = mc_file_lock(abs, mc_cli_state_wait_ms(), &lock, &err);
+    unsigned wait = mc_cli_state_wait_ms();
+    mc_status s = mc_file_lock(abs, wait ? wait : MC_PSP_STATE_WAIT_MS, &lock, &err);
     if (!s)
         s = mc_file_read(abs, (size_t)1 << 36, &file, &len, &err);
     if (lock >= 0)
