@@ -25,7 +25,10 @@ pemblock() { # FILE N OUT: the N-th (1-based) PEM certificate of a bundle
     awk -v n="$2" '/-----BEGIN/{k++} k==n{print} /-----END/{if(k==n)exit}' "$1" > "$3"
 }
 sha256hex() { sha256sum "$1" | cut -c1-64; }
-json() { python3 -c "import json,sys; d=json.load(sys.stdin); assert $1, d"; }
+# python3 resolved once to its interpreter (a version manager's shim starts processes per call).
+PY3=$(python3 -c 'import sys; print(sys.executable)') || PY3=python3
+json() { "$PY3" -c "import json,sys; d=json.load(sys.stdin); assert $1, d"; }
+export PY3
 export -f flip incb hex2bin pemblock sha256hex json
 
 declare -A covered
@@ -39,7 +42,7 @@ while IFS=$'\t' read -r case want phrase cmd; do
     out=$(cd "$T" && MC="$MC" C="$C" P="$P" T="$T" bash -c "set -o pipefail; $cmd" 2>&1); rc=$?
     if [ "$rc" != "$want" ]; then
         fail=$((fail + 1)); echo "FAIL: $case: exit $rc, wanted $want: $cmd" >&2; echo "$out" | tail -4 >&2
-    elif [ "$phrase" != "-" ] && ! grep -qF -- "$phrase" <<<"$out"; then
+    elif [ "$phrase" != "-" ] && [[ $out != *"$phrase"* ]]; then
         fail=$((fail + 1)); echo "FAIL: $case: output lacks '$phrase'" >&2; echo "$out" | tail -4 >&2
     else
         pass=$((pass + 1))
