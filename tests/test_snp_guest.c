@@ -390,6 +390,8 @@ static void test_vmsa_vcpu(void)
     r.cr4 |= 0x20; /* PAE: saved into the VMSA at the next exit */
     mc_guest_set_regs(x.v, &r);
     CHECK_EQ_U64(ghcb_msr(&x, 0x002) & 0xFFF, 0x001);
+    /* hypervisor features: SNP, and no AP creation (exit 0x80000013 is not served) */
+    CHECK_EQ_U64(ghcb_msr(&x, 0x080), (1ull << 12) | 0x081);
     CHECK(sfw_guest_read(&x.t, mc_vm_asid(x.vm), vspa, page, sizeof page) == 0);
     CHECK_EQ_U64(mc_le64(page + 0x148), 0x60);
     CHECK_EQ_U64(mc_le64(page + 0x3B0), 1);

@@ -74,7 +74,7 @@ MC_API void mc_guest_set_vmpl(struct mc_vcpu *v, unsigned vmpl);
  * 0x004 CPUID -> 0x005 (the profile's CPUID value; the CPUID page is what an SNP guest trusts);
  * 0x012 register GHCB GPA -> 0x013 (GFN echoed; 0xFFF..F when refused); 0x014 page-state change
  * (GFN, op 1 private / 2 shared) -> 0x015 (error in 63:32); 0x080 hypervisor features -> 0x081
- * (bit 0 SNP, bit 1 AP creation); 0x100 termination (the VM stops: mc_vm_terminated). Any other
+ * (bit 0 SNP; bit 1, AP creation, is not offered: exit 0x80000013 is not served); 0x100 termination (the VM stops: mc_vm_terminated). Any other
  * code terminates the guest as KVM does.
  * GHCB page (the MSR holds the registered GPA): SW_EXITCODE 0x80000010 page-state change (the
  * buffer at SW_SCRATCH, CUR_ENTRY advanced), 0x80000011 guest request, 0x80000012 extended guest

@@ -27,7 +27,10 @@
 #define GHCB_INFO_TERM 0x100u
 #define GHCB_PROTO_MIN 1u
 #define GHCB_PROTO_MAX 2u
-#define GHCB_HV_FT (1u | 2u) /* SNP, SNP AP creation */
+/* Hypervisor features: bit 0 SNP only. Bit 1 (SNP AP creation, exit 0x80000013) is not offered
+ * because this hypervisor does not serve that exit yet; a guest then brings up its APs the
+ * pre-SNP way (INIT-SIPI with VMSAs from the launch). */
+#define GHCB_HV_FT 1u
 /* SW_EXITINFO2 when SW_EXITINFO1 = 2 (KVM's GHCB_ERR_*) */
 #define GHCB_ERR_INVALID_USAGE 2u
 #define GHCB_ERR_INVALID_SCRATCH 3u
