@@ -16,7 +16,9 @@ while read -r path; do
   if grep -qv '^  ' "$TMP/ex.raw"; then bad "$path: something follows the examples: $(grep -v '^  ' "$TMP/ex.raw" | head -1)"; fi
   sed 's/^  //' "$TMP/ex.raw" >"$TMP/ex.sh"
   grep -q '^memcrypt ' "$TMP/ex.sh" || { bad "$path: no example runs memcrypt"; continue; }
-  grep -q "^memcrypt $path\( \|$\)" "$TMP/ex.sh" || { bad "$path: no example of 'memcrypt $path'"; continue; }
+  # (a command that runs inside a guest is shown under `memcrypt exec ... -- memcrypt PATH`)
+  grep -q "^memcrypt $path\( \|$\)\|^memcrypt exec .* -- memcrypt $path\( \|$\)" "$TMP/ex.sh" ||
+    { bad "$path: no example of 'memcrypt $path'"; continue; }
   n=$((n + 1))
   mkdir -p "$TMP/run$n"
   if (cd "$SRC" && PATH="$TMP/bin:$PATH" TMPDIR="$TMP/run$n" bash -euo pipefail "$TMP/ex.sh") >"$TMP/out" 2>&1; then
