@@ -12,11 +12,6 @@
 # $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
 . "$(dirname "$0")/lib/cli.sh"
 OVMF=/usr/share/ovmf/OVMF.fd
-# A sanitizer build of memcrypt run under `memcrypt exec` gets the (uninstrumented) interposer
-# preloaded ahead of the sanitizer runtime: only the runtime's link-order check is switched off.
-if ldd "$MC" 2>/dev/null | grep -q libasan; then
-  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
-fi
 cli_need "Debian's OVMF" "apt-get install ovmf" test -r "$OVMF"
 cd "$SRC" || exit 1
 S="$TMP/chip.state"

@@ -2,12 +2,6 @@
 # Every command's --help ends with at least one example, and every example runs as written from
 # the repository root (each command's examples in order, in one shell, with memcrypt on PATH).
 . "$(dirname "$0")/lib/cli.sh"
-# A sanitizer build of memcrypt run under `memcrypt exec` (the guest commands' examples) gets the
-# uninstrumented interposer preloaded ahead of the sanitizer runtime: only the runtime's
-# link-order check is switched off.
-if ldd "$MC" 2>/dev/null | grep -q libasan; then
-  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
-fi
 mkdir -p "$TMP/bin"
 ln -s "$(readlink -f "$MC")" "$TMP/bin/memcrypt"
 n=0

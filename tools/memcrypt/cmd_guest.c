@@ -106,7 +106,7 @@ static int run_report(const struct mc_cli_cmd *cmd, int argc, char **argv)
     int fd = dev_open(argv[0]);
     if (fd < 0)
         return MC_EXIT_ERROR;
-    static struct snp_report_resp resp;
+    struct snp_report_resp resp;
     memset(&resp, 0, sizeof resp);
     uint64_t e2 = 0;
     void *certs = NULL;
@@ -230,7 +230,7 @@ static int run_key(const struct mc_cli_cmd *cmd, int argc, char **argv)
     int fd = dev_open(argv[0]);
     if (fd < 0)
         return MC_EXIT_ERROR;
-    static struct snp_derived_key_resp resp;
+    struct snp_derived_key_resp resp;
     memset(&resp, 0, sizeof resp);
     uint64_t e2 = 0;
     int rc = request(fd, SNP_GET_DERIVED_KEY, &req, &resp, &e2);
@@ -246,6 +246,7 @@ static int run_key(const struct mc_cli_cmd *cmd, int argc, char **argv)
     struct mc_error e = {0};
     if (out && mc_file_write_atomic(out, key, 32, &e)) {
         mc_wipe(resp.data, sizeof resp.data);
+        mc_wipe(hex, sizeof hex);
         return mc_cli_fail(argv[0], &e);
     }
     if (a.json) {
