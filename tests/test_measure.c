@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "check.h"
+#include "crypto/hashctx.h"
 
 static uint8_t *load(const char *path, size_t *n)
 {
@@ -147,6 +148,45 @@ static void check_chain(const struct mc_measure_transcript *t, const uint8_t *fi
         }
     }
     CHECK_MEM(ld, final, 48);
+}
+
+/* The page hashes of SNP NORMAL pages: each page's own SHA-384 whatever the runs of equal pages
+ * (hashed once, then compared) and however many threads share the work. */
+static void test_page_hashes(void)
+{
+    enum { N = 300 };
+    uint8_t *d = malloc((size_t)N * 4096);
+    uint8_t(*got)[48] = malloc(N * sizeof *got);
+    uint8_t(*want)[48] = malloc(N * sizeof *want);
+    CHECK(d && got && want);
+    if (!d || !got || !want)
+        goto out;
+    for (size_t i = 0; i < N; i++) {
+        uint8_t *p = d + i * 4096;
+        if (i < 90) /* a run of erased pages, like a variable store */
+            memset(p, 0xff, 4096);
+        else if (i < 150) /* distinct pages */
+            for (size_t k = 0; k < 4096; k++)
+                p[k] = (uint8_t)(i * 31 + k * 7);
+        else if (i < 200) /* zero pages, some differing only in their last or first byte */
+            memset(p, 0, 4096), p[4095] = (uint8_t)(i % 3 == 0), p[0] = (uint8_t)(i % 7 == 0);
+        else /* pairs of equal pages */
+            memset(p, (int)(i / 2), 4096);
+        sha("SHA384", p, 4096, want[i]);
+    }
+    for (unsigned t = 1; t <= 5; t++) {
+        memset(got, 0, N * sizeof *got);
+        CHECK(mc_sha384_pages(d, N, got, t, NULL) == MC_OK);
+        CHECK_MSG(!memcmp(got, want, N * sizeof *got), "%u threads", t);
+        memset(got, 0, N * sizeof *got);
+        CHECK(mc_sha384_pages(d + 17 * 4096, 3, got, t, NULL) == MC_OK);
+        CHECK_MEM(got, want + 17, 3 * sizeof *got);
+    }
+    CHECK(mc_sha384_pages(d, 0, got, 2, NULL) == MC_OK);
+out:
+    free(d);
+    free(got);
+    free(want);
 }
 
 static void test_snp_chain(void)
@@ -550,6 +590,7 @@ int main(void)
     RUN(test_vcpu_sigs);
     RUN(test_vmsa_vs_reference_dump);
     RUN(test_hashes_table);
+    RUN(test_page_hashes);
     RUN(test_snp_chain);
     RUN(test_sev_and_refusals);
     RUN(test_svsm_layout);

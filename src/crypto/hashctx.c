@@ -209,9 +209,15 @@ void mc_hashctx_destroy(struct mc_hashctx *h)
     free(h);
 }
 
+/* Page hashes: a page equal to the page before it has that page's hash (SHA-384 is a function of
+ * the bytes), so only the first page of each run of equal pages is hashed (a firmware volume's
+ * erased 0xFF pages, zero padding); the others copy its result. Every page is still compared in
+ * full, so the output is exactly SHA-384 of each page. The pages to hash are dealt out evenly to
+ * the threads (runs of equal pages cluster, e.g. an image's variable store). */
 struct pages_job {
     const uint8_t *data;
-    size_t first, count;
+    const size_t *idx; /* pages to hash */
+    size_t count;
     uint8_t (*out)[48];
     mc_status st;
     struct mc_error err;
@@ -221,27 +227,38 @@ static void *pages_worker(void *arg)
 {
     struct pages_job *j = arg;
     j->st = MC_OK;
-    for (size_t i = 0; j->st == MC_OK && i < j->count; i++)
-        j->st = mc_sha384(j->data + (j->first + i) * 4096, 4096, j->out[j->first + i], &j->err);
+    for (size_t k = 0; j->st == MC_OK && k < j->count; k++)
+        j->st = mc_sha384(j->data + j->idx[k] * 4096, 4096, j->out[j->idx[k]], &j->err);
     return NULL;
 }
+
 mc_status mc_sha384_pages(const uint8_t *data, size_t npages, uint8_t (*out)[48], unsigned threads,
                           struct mc_error *err)
 {
     enum { MAXT = 8 };
+    if (!npages)
+        return MC_OK;
+    if (!data || !out)
+        return mc_seterr(err, MC_E_INVAL, "mc_sha384_pages: NULL argument");
+    size_t *idx = malloc(npages * sizeof *idx), n = 0;
+    if (!idx)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory for %zu page indices", npages);
+    for (size_t i = 0; i < npages; i++)
+        if (i == 0 || memcmp(data + i * 4096, data + (i - 1) * 4096, 4096))
+            idx[n++] = i;
     if (threads < 1)
         threads = 1;
     if (threads > MAXT)
         threads = MAXT;
-    if (npages < 64)
+    if (n < 64)
         threads = 1; /* not worth a thread */
     struct pages_job jobs[MAXT];
     pthread_t tid[MAXT];
     bool started[MAXT] = {0};
-    size_t per = (npages + threads - 1) / threads, at = 0;
+    size_t per = (n + threads - 1) / threads, at = 0;
     for (unsigned t = 0; t < threads; t++) {
-        size_t cnt = npages - at < per ? npages - at : per;
-        jobs[t] = (struct pages_job){.data = data, .first = at, .count = cnt, .out = out};
+        size_t cnt = n - at < per ? n - at : per;
+        jobs[t] = (struct pages_job){.data = data, .idx = idx + at, .count = cnt, .out = out};
         at += cnt;
         if (t > 0)
             started[t] = pthread_create(&tid[t], NULL, pages_worker, &jobs[t]) == 0;
@@ -259,5 +276,13 @@ mc_status mc_sha384_pages(const uint8_t *data, size_t npages, uint8_t (*out)[48]
                 *err = jobs[t].err;
         }
     }
+    /* The pages not hashed repeat the page before them (in order, so that one is final). */
+    for (size_t i = 1, k = 1; st == MC_OK && i < npages; i++) {
+        if (k < n && idx[k] == i)
+            k++;
+        else
+            memcpy(out[i], out[i - 1], 48);
+    }
+    free(idx);
     return st;
 }

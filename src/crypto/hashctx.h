@@ -21,7 +21,8 @@ mc_status mc_hashctx_dup(const struct mc_hashctx *h, struct mc_hashctx **out, st
 
 
 /* SHA-384 of each 4 KiB page of data (npages pages) into out[i], computed by up to `threads`
- * threads (1 = in the caller's thread). Used for the contents hashes of SNP NORMAL pages. */
+ * threads (1 = in the caller's thread); a page equal to the one before it is compared, not
+ * hashed again. Used for the contents hashes of SNP NORMAL pages. */
 mc_status mc_sha384_pages(const uint8_t *data, size_t npages, uint8_t (*out)[48], unsigned threads,
                           struct mc_error *err);
 

@@ -269,11 +269,28 @@ static mc_status gctx_fill(struct gctx *g, unsigned type, uint64_t gpa, uint64_t
     return MC_OK;
 }
 
-static mc_status gctx_vmsa(struct gctx *g, const uint8_t *page, int vcpu, struct mc_error *err)
+/* The VMSA pages, one per vCPU. CONTENTS is SHA-384 of the page, a function of its bytes only, so
+ * a page equal to the one before (every AP after the first: the APs' VMSAs are identical) reuses
+ * that page's hash instead of hashing it again; each page is still built and compared in full and
+ * still adds its own PAGE_INFO to the chain, so the digest is the one per-vCPU hashing gives. */
+struct vmsa_last {
+    uint8_t page[MC_VMSA_SIZE];
+    uint8_t hash[48];
+    bool valid;
+};
+
+static mc_status gctx_vmsa(struct gctx *g, const uint8_t *page, struct vmsa_last *last, int vcpu,
+                           struct mc_error *err)
 {
-    uint8_t c[48];
-    mc_status st = mc_hashctx_oneshot(g->h, page, MC_VMSA_SIZE, c, err);
-    return st != MC_OK ? st : gctx_update(g, MC_SNP_PAGE_VMSA, VMSA_GPA, c, page, vcpu, "vmsa", err);
+    if (!last->valid || memcmp(last->page, page, MC_VMSA_SIZE)) {
+        last->valid = false;
+        mc_status st = mc_hashctx_oneshot(g->h, page, MC_VMSA_SIZE, last->hash, err);
+        if (st != MC_OK)
+            return st;
+        memcpy(last->page, page, MC_VMSA_SIZE);
+        last->valid = true;
+    }
+    return gctx_update(g, MC_SNP_PAGE_VMSA, VMSA_GPA, last->hash, page, vcpu, "vmsa", err);
 }
 
 /* Can image o take a kernel, initrd and command line in this mode? (Also asked before the
@@ -464,6 +481,7 @@ static mc_status measure_snp(const struct mc_measure_input *in, const struct mc_
         st = snp_sections(&g, meta, hp, err);
     if (st == MC_OK && !ovmf_only) {
         uint8_t page[MC_VMSA_SIZE];
+        struct vmsa_last last = {.valid = false};
         struct mc_vmsa_params bsp = {.eip = MC_VMSA_BSP_EIP, .sev_features = in->guest_features,
                                      .vcpu_sig = in->vcpu_sig, .vmm = in->vmm, .variant = in->vmsa_variant};
         struct mc_vmsa_params ap = bsp;
@@ -477,7 +495,7 @@ static mc_status measure_snp(const struct mc_measure_input *in, const struct mc_
         }
         for (unsigned i = 0; i < in->vcpus && st == MC_OK; i++) {
             mc_vmsa_build(i == 0 ? &bsp : &ap, page);
-            st = gctx_vmsa(&g, page, (int)i, err);
+            st = gctx_vmsa(&g, page, &last, (int)i, err);
         }
     }
     if (st == MC_OK)

@@ -3,8 +3,15 @@
  * libmicrohttpd (Debian's) speaks HTTP; every request goes to the router in the library
  * (memcrypt/kds_site.h), which answers from the chip of --state FILE and from a folder of real
  * AMD certificates (--cache DIR). One server thread answers the requests in turn (the chip's
- * identity is not thread-safe). */
+ * identity is not thread-safe).
+ *
+ * libmicrohttpd is dlopen()ed here, when `kds serve` starts, not linked: linked, it and what it
+ * needs (GnuTLS, p11-kit, nettle, gmp, libidn2, libunistring, libtasn1, libffi) are loaded,
+ * relocated and initialised (GnuTLS seeds its RNG and reads its config) by every memcrypt process,
+ * ~2 ms of every `memcrypt measure` (docs/measure.md, "Where the time goes"). The header still
+ * gives the types, and each pointer below is checked against its declaration at compile time. */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -24,6 +31,69 @@
 
 #include "cli.h"
 #include "cli_util.h"
+
+#ifndef MC_MHD_SONAME
+#define MC_MHD_SONAME "libmicrohttpd.so.12"
+#endif
+
+/* The libmicrohttpd functions `kds serve` calls, resolved from the library loaded at run time. */
+struct mhd_api {
+    void *handle;
+    int (*get_connection_values)(struct MHD_Connection *, enum MHD_ValueKind, MHD_KeyValueIterator, void *);
+    struct MHD_Response *(*create_response_from_buffer)(size_t, void *, enum MHD_ResponseMemoryMode);
+    enum MHD_Result (*add_response_header)(struct MHD_Response *, const char *, const char *);
+    enum MHD_Result (*queue_response)(struct MHD_Connection *, unsigned int, struct MHD_Response *);
+    void (*destroy_response)(struct MHD_Response *);
+    struct MHD_Daemon *(*start_daemon)(unsigned int, uint16_t, MHD_AcceptPolicyCallback, void *,
+                                       MHD_AccessHandlerCallback, void *, ...);
+    const union MHD_DaemonInfo *(*get_daemon_info)(struct MHD_Daemon *, enum MHD_DaemonInfoType, ...);
+    void (*stop_daemon)(struct MHD_Daemon *);
+};
+
+_Static_assert(sizeof(void *) == sizeof(void (*)(void)), "dlsym results are copied into function pointers");
+
+/* Loads MC_MHD_SONAME and resolves every function; on failure prints why and returns -1. The
+ * sizeof() operand is never evaluated (nothing links libmicrohttpd) but makes the compiler check
+ * that each declaration fits its pointer. */
+static int mhd_load(struct mhd_api *m, const char *prog)
+{
+    memset(m, 0, sizeof *m);
+    m->handle = dlopen(MC_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!m->handle) {
+        const char *why = dlerror();
+        fprintf(stderr, "memcrypt %s: libmicrohttpd (%s) is not installed (%s): apt-get install libmicrohttpd12\n",
+                prog, MC_MHD_SONAME, why ? why : "dlopen failed");
+        return -1;
+    }
+#define MHD_RESOLVE(field, sym)                                                                    \
+    do {                                                                                           \
+        (void)sizeof(m->field = sym);                                                              \
+        void *p_ = dlsym(m->handle, #sym);                                                         \
+        if (!p_) {                                                                                 \
+            fprintf(stderr, "memcrypt %s: %s has no %s\n", prog, MC_MHD_SONAME, #sym);              \
+            dlclose(m->handle);                                                                    \
+            m->handle = NULL;                                                                      \
+            return -1;                                                                             \
+        }                                                                                          \
+        memcpy(&m->field, &p_, sizeof p_);                                                         \
+    } while (0)
+    MHD_RESOLVE(get_connection_values, MHD_get_connection_values);
+    MHD_RESOLVE(create_response_from_buffer, MHD_create_response_from_buffer);
+    MHD_RESOLVE(add_response_header, MHD_add_response_header);
+    MHD_RESOLVE(queue_response, MHD_queue_response);
+    MHD_RESOLVE(destroy_response, MHD_destroy_response);
+    MHD_RESOLVE(start_daemon, MHD_start_daemon);
+    MHD_RESOLVE(get_daemon_info, MHD_get_daemon_info);
+    MHD_RESOLVE(stop_daemon, MHD_stop_daemon);
+#undef MHD_RESOLVE
+    return 0;
+}
+
+/* What the request handler gets: the router and the library's functions. */
+struct serve_ctx {
+    struct mc_kds_site *site;
+    const struct mhd_api *mhd;
+};
 
 struct args {
     struct mc_kds_arg a[MC_KDS_ARGS_MAX];
@@ -50,7 +120,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 {
     (void)version;
     (void)upload;
-    struct mc_kds_site *site = cls;
+    const struct serve_ctx *ctx = cls;
+    struct mc_kds_site *site = ctx->site;
+    const struct mhd_api *mhd = ctx->mhd;
     if (!*state) { /* first call for this request: headers only */
         *state = site;
         if (*upload_len == 0 && (!strcmp(method, "GET") || !strcmp(method, "HEAD")))
@@ -63,7 +135,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
 answer:;
     struct args a = {0};
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect, &a);
+    mhd->get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect, &a);
     struct mc_kds_reply r = {0};
     struct mc_error err = {0};
     mc_status st;
@@ -86,14 +158,14 @@ answer:;
         r.body = NULL;
         r.len = 0;
     }
-    struct MHD_Response *resp = MHD_create_response_from_buffer(r.len, r.body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = mhd->create_response_from_buffer(r.len, r.body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(r.body);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, "Content-Type", r.type);
-    enum MHD_Result ok = MHD_queue_response(c, r.status, resp);
-    MHD_destroy_response(resp);
+    mhd->add_response_header(resp, "Content-Type", r.type);
+    enum MHD_Result ok = mhd->queue_response(c, r.status, resp);
+    mhd->destroy_response(resp);
     return ok;
 }
 
@@ -129,6 +201,71 @@ static const struct mc_opt serve_opts[] = {
     {0},
 };
 
+static int serve(const struct mhd_api *mhd, const char *prog, const struct sockaddr_in *sa, const char *listen,
+                 const char *state, const char *cache)
+{
+    struct mc_kds_site site = {.cache_dir = cache};
+    struct serve_ctx ctx = {.site = &site, .mhd = mhd};
+    struct mc_board *b = NULL;
+    struct mc_error err = {0};
+    char platform[32] = "";
+    if (state) {
+        struct mc_board_config bc;
+        if (mc_psp_state_file_platform(state, platform, &err))
+            return mc_cli_fail(prog, &err);
+        if (mc_board_config_init(&bc, platform, &err))
+            return mc_cli_fail(prog, &err);
+        bc.machine.dram_size = 16ull << 20;
+        bc.hypervisor = false;
+        bc.fw.state_path = state;
+        bc.fw.state_wait_ms = mc_cli_state_wait_ms();
+        if (mc_board_create(&bc, &b, &err))
+            return mc_cli_fail(prog, &err);
+        struct mc_psp *psp = mc_board_psp(b);
+        site.sev = mc_psp_identity(psp, &err); /* made and written now if the chip has none yet */
+        if (!site.sev) {
+            mc_board_destroy(b);
+            return mc_cli_fail(prog, &err);
+        }
+        site.sev_generation = platform;
+        /* A chip with SEV-SNP also answers the SNP routes from its SNP identity (VCEK per TCB,
+         * ASK/ASVK/ARK, CRL), made and persisted now if the chip has none yet. */
+        if (mc_board_fw_config(b)->snp && !(site.snp = mc_psp_snp_identity(psp, &err))) {
+            mc_board_destroy(b);
+            return mc_cli_fail(prog, &err);
+        }
+        mc_psp_state_release(psp);
+    }
+
+    /* Signals go to this thread only: the server thread inherits the blocked mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    struct MHD_Daemon *d = mhd->start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, &ctx, MHD_OPTION_SOCK_ADDR,
+        (const struct sockaddr *)sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)64, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "memcrypt %s: cannot listen on %s: %s\n", prog, listen, strerror(errno));
+        mc_board_destroy(b);
+        return MC_EXIT_ERROR;
+    }
+    const union MHD_DaemonInfo *info = mhd->get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    char addr[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &sa->sin_addr, addr, sizeof addr);
+    printf("memcrypt kds: serving http://%s:%u/ for %s%s%s%s (Ctrl-C stops)\n", addr,
+           info ? info->port : ntohs(sa->sin_port), state ? "the chip of " : "", state ? state : "",
+           state && cache ? " and " : "", cache ? "the certificates in --cache" : "");
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    mhd->stop_daemon(d);
+    mc_board_destroy(b);
+    return MC_EXIT_OK;
+}
+
 static int run_serve(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     const char *listen = "127.0.0.1:8090", *cache = NULL;
@@ -155,65 +292,13 @@ static int run_serve(const struct mc_cli_cmd *cmd, int argc, char **argv)
         return MC_EXIT_ERROR;
     }
 
-    struct mc_kds_site site = {.cache_dir = cache};
-    struct mc_board *b = NULL;
-    struct mc_error err = {0};
-    char platform[32] = "";
-    if (state) {
-        struct mc_board_config bc;
-        if (mc_psp_state_file_platform(state, platform, &err))
-            return mc_cli_fail(argv[0], &err);
-        if (mc_board_config_init(&bc, platform, &err))
-            return mc_cli_fail(argv[0], &err);
-        bc.machine.dram_size = 16ull << 20;
-        bc.hypervisor = false;
-        bc.fw.state_path = state;
-        bc.fw.state_wait_ms = mc_cli_state_wait_ms();
-        if (mc_board_create(&bc, &b, &err))
-            return mc_cli_fail(argv[0], &err);
-        struct mc_psp *psp = mc_board_psp(b);
-        site.sev = mc_psp_identity(psp, &err); /* made and written now if the chip has none yet */
-        if (!site.sev) {
-            mc_board_destroy(b);
-            return mc_cli_fail(argv[0], &err);
-        }
-        site.sev_generation = platform;
-        /* A chip with SEV-SNP also answers the SNP routes from its SNP identity (VCEK per TCB,
-         * ASK/ASVK/ARK, CRL), made and persisted now if the chip has none yet. */
-        if (mc_board_fw_config(b)->snp && !(site.snp = mc_psp_snp_identity(psp, &err))) {
-            mc_board_destroy(b);
-            return mc_cli_fail(argv[0], &err);
-        }
-        mc_psp_state_release(psp);
-    }
-
-    /* Signals go to this thread only: the server thread inherits the blocked mask. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, &site, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)64, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_END);
-    if (!d) {
-        fprintf(stderr, "memcrypt %s: cannot listen on %s: %s\n", argv[0], listen, strerror(errno));
-        mc_board_destroy(b);
+    /* Loaded before the chip is touched: a missing library changes no state. */
+    struct mhd_api mhd;
+    if (mhd_load(&mhd, argv[0]))
         return MC_EXIT_ERROR;
-    }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    char addr[INET_ADDRSTRLEN];
-    inet_ntop(AF_INET, &sa.sin_addr, addr, sizeof addr);
-    printf("memcrypt kds: serving http://%s:%u/ for %s%s%s%s (Ctrl-C stops)\n", addr,
-           info ? info->port : ntohs(sa.sin_port), state ? "the chip of " : "", state ? state : "",
-           state && cache ? " and " : "", cache ? "the certificates in --cache" : "");
-    fflush(stdout);
-    int sig = 0;
-    sigwait(&sigs, &sig);
-    MHD_stop_daemon(d);
-    mc_board_destroy(b);
-    return MC_EXIT_OK;
+    int rc = serve(&mhd, argv[0], &sa, listen, state, cache);
+    dlclose(mhd.handle);
+    return rc;
 }
 
 const struct mc_cli_cmd mc_cli_kds[] = {
