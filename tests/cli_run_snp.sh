@@ -16,6 +16,9 @@
 #    and vcek='no' leaves the guest without a report (no VLEK loaded);
 #  - run --save: the saved SEV-SNP guest continued by `memcrypt exec --guest` (a report from
 #    /dev/sev-guest with the same MEASUREMENT);
+#  - the CPUID page the hypervisor filled, as the guest reads it (signature, C-bit); the domain's
+#    <cpu> (host-model, custom, host-passthrough; --vcpu-type overrides it; unknown models and modes
+#    refused); a vCPU model newer than the host refused by the firmware's CPUID check, QEMU's report;
 #  - refusals: SEV-only options, unknown vCPU types, platforms without SNP.
 # $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
 . "$(dirname "$0")/lib/cli.sh"
@@ -65,6 +68,12 @@ if cli_have "$OVMF" "apt-get install ovmf" test -r "$OVMF"; then
         --guest-features 0x21 --json --launch-log "$TMP/fw.log" --out-dir "$TMP/owner"
     echo "$out" > "$TMP/m.json"
     check_json "debian milan" "$TMP/m.json" "$want" "$HOST" 0x30000
+    # the CPUID page the hypervisor filled (QEMU's table for EPYC-Milan), as the guest reads it
+    "$PY" -c "
+import json,sys; r=json.load(sys.stdin); c=r['cpuid_page']
+assert c['guest_read'] is True and c['guest_fn1_eax'] == r['vcpu_sig'] == '0xa00f11', c
+assert c['guest_cbitpos'] == 51 and c['entries'] == 57 and int(c['gpa'], 16) > 0 and r['vcpu_source'] == '--vcpu-type', c" \
+        < "$TMP/m.json" && ok || bad "debian milan: the guest's CPUID page"
     "$MC" measure --mode snp --vcpus 2 --vcpu-type EPYC-Milan --guest-features 0x21 --ovmf "$OVMF" --transcript > "$TMP/owner.log"
     same_log "debian milan" "$TMP/fw.log" "$TMP/owner.log"
     # the owner's folder: verify again with the CLI and with openssl
@@ -87,6 +96,47 @@ if cli_have "$OVMF" "apt-get install ovmf" test -r "$OVMF"; then
     check_json "debian genoa" "$TMP/g.json" "$want" "$HOST" 0x30000
     "$MC" measure --mode snp --vcpus 1 --vcpu-type EPYC-Genoa --ovmf "$OVMF" --transcript > "$TMP/ownerg.log"
     same_log "debian genoa" "$TMP/fwg.log" "$TMP/ownerg.log"
+    "$PY" -c "
+import json,sys; c=json.load(sys.stdin)['cpuid_page']
+assert c['guest_read'] and c['guest_fn1_eax'] == '0xa10f10' and c['guest_cbitpos'] == 51 and c['entries'] == 64, c" \
+        < "$TMP/g.json" && ok || bad "debian genoa: the guest's CPUID page"
+    # the domain's <cpu>: host-model is the host generation's named model (EPYC-Genoa on Genoa) and
+    # measures as `measure --vcpu-type EPYC-Genoa`; a custom model is taken as QEMU's; --vcpu-type wins
+    sed "s|</vcpu>|</vcpu>\n  <cpu mode='host-model' check='partial'/>|" "$TMP/g1.xml" > "$TMP/hm.xml"
+    expect 0 "cpu host-model" -- "$MC" run "$TMP/hm.xml" --platform genoa --state "$TMP/genoa.state" --json
+    echo "$out" > "$TMP/hm.json"
+    check_json "cpu host-model" "$TMP/hm.json" "$want" "$HOST" 0x30000
+    "$PY" -c "
+import json,sys; r=json.load(sys.stdin)
+assert r['vcpu_type'] == 'EPYC-Genoa' and r['vcpu_source'].startswith('domain <cpu'), r['vcpu_type']" <<<"$out" && ok || bad "cpu host-model json"
+    sed "s|</vcpu>|</vcpu>\n  <cpu mode='custom' match='exact'><model fallback='forbid'>EPYC-Milan</model></cpu>|" \
+        "$TMP/g1.xml" > "$TMP/cm.xml"
+    expect 0 "cpu custom" -- "$MC" run "$TMP/cm.xml" --state "$STATE" --json
+    "$PY" -c "
+import json,sys; r=json.load(sys.stdin)
+assert r['vcpu_type'] == 'EPYC-Milan' and r['vcpu_sig'] == '0xa00f11' and r['cpuid_page']['guest_fn1_eax'] == '0xa00f11'
+assert r['report']['measurement'] == sys.argv[1]" "$("$MC" measure --mode snp --vcpus 1 --vcpu-type EPYC-Milan --ovmf "$OVMF")" \
+        <<<"$out" && ok || bad "cpu custom json"
+    expect 0 "cpu custom, --vcpu-type" -- "$MC" run "$TMP/cm.xml" --state "$STATE" --vcpu-type EPYC-v4 --json
+    "$PY" -c "
+import json,sys; r=json.load(sys.stdin)
+assert r['vcpu_type'] == 'EPYC-v4' and r['vcpu_source'] == '--vcpu-type' and r['cpuid_page']['guest_fn1_eax'] == '0x800f12'" \
+        <<<"$out" && ok || bad "cpu custom overridden json"
+    sed "s|</vcpu>|</vcpu>\n  <cpu mode='host-passthrough'/>|" "$TMP/g1.xml" > "$TMP/hp.xml"
+    expect 0 "cpu host-passthrough" -- "$MC" run "$TMP/hp.xml" --platform genoa --state "$TMP/genoa.state" --json
+    "$PY" -c "
+import json,sys; r=json.load(sys.stdin)
+assert r['vcpu_type'] == 'host (genoa)' and r['cpuid_page']['guest_fn1_eax'] == r['vcpu_sig'] == '0xa10f11'" <<<"$out" && ok ||
+        bad "cpu host-passthrough json"
+    sed "s|EPYC-Milan</model>|qemu64</model>|" "$TMP/cm.xml" > "$TMP/q64.xml"
+    expect 3 "cpu qemu64" -- "$MC" run "$TMP/q64.xml" --state "$STATE"
+    has "cpu qemu64" "<cpu><model>qemu64</model> is not a QEMU EPYC model memcrypt knows"
+    sed "s|mode='custom'|mode='passthrough'|" "$TMP/cm.xml" > "$TMP/badmode.xml"
+    expect 3 "cpu bad mode" -- "$MC" run "$TMP/badmode.xml" --state "$STATE"
+    has "cpu bad mode" "is not a libvirt CPU mode"
+    # a vCPU model newer than the host: the firmware corrects the CPUID page, QEMU's report, no launch
+    expect 3 "genoa vcpu on milan" -- "$MC" run "$TMP/g1.xml" --state "$STATE" --vcpu-type EPYC-Genoa
+    has "genoa vcpu on milan" "refused the CPUID page (INVALID_PARAM); the firmware corrected: function 0x1, index 0x0: provided eax 0x00a10f10"
     # the default vCPU model is the platform's processor (-cpu host): its signature in RDX
     expect 0 "host vcpu" -- "$MC" run "$TMP/g1.xml" --state "$STATE" --json
     sig=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['vcpu_sig'])" /dev/stdin <<<"$out")
@@ -195,12 +245,18 @@ for f in launch-security-sev-snp.xml launch-security-sev-snp.x86_64-latest.xml; 
     # what the file lacks for this host, supplied here: cbitpos 51 and locked memory (a copy)
     sed -e 's|<cbitpos>47</cbitpos>|<cbitpos>51</cbitpos>|' -e 's|</features>|</features><memoryBacking><locked/></memoryBacking>|' \
         "$LV/$f" > "$TMP/lv.xml"
-    expect 3 "$f supplied" -- "$MC" run "$TMP/lv.xml" --firmware "$AMDSEV" --state "$STATE"
+    # (its <cpu> model qemu64 is not modelled: refused; the test names the vCPU model)
+    if grep -q "<model fallback='forbid'>qemu64</model>" "$TMP/lv.xml"; then
+        expect 3 "$f qemu64" -- "$MC" run "$TMP/lv.xml" --firmware "$AMDSEV" --state "$STATE"
+        has "$f qemu64" "qemu64"
+    fi
+    expect 3 "$f supplied" -- "$MC" run "$TMP/lv.xml" --firmware "$AMDSEV" --state "$STATE" --vcpu-type EPYC-Milan
     has "$f supplied" "SNP_LAUNCH_FINISH"
     has "$f supplied" "BAD_MEASUREMENT"
     # without the placeholder ID block: the launch completes; vcek='no' and no VLEK: no report
     sed -e '/<idBlock>/d' -e '/<idAuth>/d' -e "s| authorKey='yes'||" "$TMP/lv.xml" > "$TMP/lv2.xml"
-    expect 1 "$f without id block" -- "$MC" run "$TMP/lv2.xml" --firmware "$AMDSEV" --state "$STATE" --json
+    expect 1 "$f without id block" -- "$MC" run "$TMP/lv2.xml" --firmware "$AMDSEV" --state "$STATE" --json \
+        --vcpu-type EPYC-Milan
     "$PY" -c "
 import json,sys; r=json.load(sys.stdin)
 assert r['launch']['finish_flags']=='VCEK_DISABLED' and r['launch']['log_identical'] and r['report'] is None

@@ -191,6 +191,7 @@ static void test_vector_snp(void)
             CHECK(d->has_current_memory && d->current_memory_kib == 219100);
             CHECK(d->loader && !strcmp(d->loader, "/usr/share/edk2/ovmf/OVMF.amdsev.fd"));
             CHECK(d->loader_readonly == MC_LV_YES && d->loader_stateless == MC_LV_YES);
+            CHECK(d->cpu_mode && !strcmp(d->cpu_mode, "custom") && d->cpu_model && !strcmp(d->cpu_model, "qemu64"));
             char *ours = NULL;
             CHECK(mc_libvirt_qemu_args(d, NULL, &ours, NULL) == MC_OK);
             char *theirs = args_file(LV_DIR "launch-security-sev-snp.x86_64-latest.args");
@@ -202,6 +203,7 @@ static void test_vector_snp(void)
             free(theirs);
         } else {
             CHECK(d->loader == NULL && d->os_firmware && !strcmp(d->os_firmware, "efi"));
+            CHECK(d->cpu_mode == NULL && d->cpu_model == NULL);
         }
         struct mc_error e = {0};
         struct mc_lv_platform rome = plat("rome"), milan = plat("milan");

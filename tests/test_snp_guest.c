@@ -9,6 +9,7 @@
 #include <memcrypt/guest.h>
 #include <memcrypt/snp_guest.h>
 #include <memcrypt/snp_attest.h>
+#include <memcrypt/snp_cpuid.h>
 #include <memcrypt/snp_identity.h>
 #include <memcrypt/snp_report.h>
 #include <memcrypt/vm.h>
@@ -45,7 +46,14 @@ static void vmsa_image(uint8_t v[4096], uint64_t features, uint8_t vmpl)
     v[0xCA] = vmpl;
 }
 
+/* The launch with the CPUID table QEMU would fill for vcpu_type (NULL: -cpu host) on this platform. */
+static int gx_up_cpu(struct gx *x, const char *platform, uint32_t secrets_perms, const char *vcpu_type);
 static int gx_up(struct gx *x, const char *platform, uint32_t secrets_perms)
+{
+    return gx_up_cpu(x, platform, secrets_perms, NULL);
+}
+
+static int gx_up_cpu(struct gx *x, const char *platform, uint32_t secrets_perms, const char *vcpu_type)
 {
     memset(x, 0, sizeof *x);
     if (sfw_open(&x->t, platform, NULL, NULL) || sfw_up(&x->t))
@@ -60,8 +68,13 @@ static int gx_up(struct gx *x, const char *platform, uint32_t secrets_perms)
     uint8_t page[4096];
     memset(page, 0x5A, sizeof page);
     memset(x->host_data, 0xC3, 32);
-    mc_put_le32(x->cpuid, 1); /* one CPUID entry: leaf 0, highest standard leaf 0x10 */
-    mc_put_le32(x->cpuid + 0x10 + 0x18, 0x10);
+    const struct mc_cpu_profile *prof = NULL;
+    struct mc_snp_cpuid_params cp = {.vcpu_type = vcpu_type, .vcpus = 1, .reduced_phys_bits = 1};
+    if (mc_cpu_profile_find(platform, &prof, &x->t.err) || (cp.host = prof, 0) ||
+        mc_snp_cpuid_build(&cp, x->cpuid, &x->t.err)) {
+        fprintf(stderr, "cpuid: %s\n", x->t.err.msg);
+        return -1;
+    }
     vmsa_image(x->vmsa, MC_SEV_FEATURES_SNP_ACTIVE, 0);
     if (mc_vm_snp_launch_update(x->vm, 0, page, sizeof page, MC_SNP_PT_NORMAL, 0, &x->t.err) ||
         mc_vm_snp_launch_update(x->vm, SECRETS, NULL, 4096, MC_SNP_PT_SECRETS, secrets_perms, &x->t.err) ||
@@ -667,6 +680,125 @@ static void test_replayed_request(void)
     gx_down(&x);
 }
 
+/* The CPUID page QEMU fills (mc_snp_cpuid_build): the firmware's check (AMD's table) accepts it for
+ * each SNP platform in host mode and for each generation's QEMU model; the guest reads the values
+ * through its private mapping of the page, as Linux's snp_cpuid looks them up: the signature in the
+ * VMSA, the platform's C-bit, QEMU's 0xD legacy entries. A model newer than the host is corrected
+ * by the firmware (INVALID_PARAM, the corrected table in the page) and QEMU's report names it. */
+static void test_cpuid_page(void)
+{
+    static const struct {
+        const char *platform, *vcpu;
+        uint32_t sig;
+    } cases[] = {{"milan", NULL, 0}, {"genoa", NULL, 0}, {"turin", NULL, 0}, {"milan", "EPYC-Milan", 0x00A00F11},
+                 {"milan", "EPYC-v4", 0x00800F12}, {"milan", "EPYC-Rome", 0x00830F10}, {"genoa", "EPYC-Genoa", 0x00A10F10}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct gx x;
+        const struct mc_cpu_profile *prof;
+        CHECK(mc_cpu_profile_find(cases[i].platform, &prof, NULL) == MC_OK);
+        CHECK_MSG(gx_up_cpu(&x, cases[i].platform, 0, cases[i].vcpu) == 0, "%s %s", cases[i].platform,
+                  cases[i].vcpu ? cases[i].vcpu : "host");
+        uint8_t page[4096];
+        struct mc_fault f;
+        CHECK(mc_guest_phys_read(x.v, CPUID_PG, true, page, sizeof page, &f, NULL) == MC_OK);
+        CHECK_MEM(page, x.cpuid, sizeof page); /* the firmware accepted it unchanged */
+        CHECK(mc_le32(page) >= 40 && mc_le32(page) <= 64);
+        struct mc_cpuid_regs r;
+        uint32_t sig = cases[i].vcpu ? cases[i].sig : mc_cpu_fms(prof);
+        CHECK(mc_snp_cpuid_find(page, 1, 0, &r));
+        CHECK_EQ_U64(r.eax, sig);
+        CHECK_EQ_U64(r.ecx >> 31, 1); /* the hypervisor bit */
+        CHECK(mc_snp_cpuid_find(page, 0x80000001, 0, &r));
+        CHECK_EQ_U64(r.eax, sig);
+        CHECK(mc_snp_cpuid_find(page, 0x8000001F, 0, &r));
+        CHECK_EQ_U64(r.ebx & 0x3F, 51); /* the platform's C-bit */
+        CHECK_EQ_U64((r.ebx >> 6) & 0x3F, 1);
+        CHECK_EQ_U64(r.eax & 0x1A, 0x1A); /* SEV, SEV-ES, SNP */
+        CHECK(mc_snp_cpuid_find(page, 0xD, 0, &r)); /* QEMU: the legacy area for XCR0 = 1 */
+        CHECK_EQ_U64(r.ebx, 0x240);
+        CHECK_EQ_U64(r.eax & 7, 7);
+        CHECK(mc_snp_cpuid_find(page, 0xD, 2, &r)); /* AVX: the firmware's exact values */
+        CHECK_EQ_U64(r.eax, 0x100);
+        CHECK_EQ_U64(r.ebx, 0x240);
+        char brand[49] = {0};
+        for (uint32_t k = 0; k < 3; k++) {
+            CHECK(mc_snp_cpuid_find(page, 0x80000002 + k, 0, &r));
+            uint32_t w[4] = {r.eax, r.ebx, r.ecx, r.edx};
+            for (int j = 0; j < 4; j++)
+                mc_put_le32((uint8_t *)brand + 16 * k + 4 * j, w[j]);
+        }
+        if (!cases[i].vcpu)
+            CHECK(!strcmp(brand, prof->model));
+        else if (!strcmp(cases[i].vcpu, "EPYC-Milan"))
+            CHECK(!strcmp(brand, "AMD EPYC-Milan Processor"));
+        /* AMD's own values for Milan's caches (the firmware table's reference values) */
+        if (cases[i].vcpu && !strcmp(cases[i].vcpu, "EPYC-Milan")) {
+            CHECK(mc_snp_cpuid_find(page, 0x80000005, 0, &r));
+            CHECK_EQ_U64(r.ecx, 0x20080140);
+            CHECK(mc_snp_cpuid_find(page, 0x80000006, 0, &r));
+            CHECK_EQ_U64(r.ecx, 0x02006140);
+            CHECK(!mc_snp_cpuid_find(page, 7, 1, &r)); /* Milan: sub-leaf 0 only */
+        }
+        if (cases[i].vcpu && !strcmp(cases[i].vcpu, "EPYC-Genoa")) {
+            CHECK(mc_snp_cpuid_find(page, 7, 1, &r));
+            CHECK_EQ_U64(r.eax, 0x20); /* AVX512_BF16 */
+            CHECK(mc_snp_cpuid_find(page, 7, 0, &r));
+            CHECK_EQ_U64(r.eax, 1);
+            CHECK(r.ecx & (1u << 16)); /* LA57 */
+            CHECK(mc_snp_cpuid_find(page, 0x80000008, 0, &r));
+            CHECK_EQ_U64(r.eax, 0x3928); /* QEMU's 40 physical bits, 57 linear */
+        }
+        /* a leaf that is not indexed ignores the sub-leaf; an indexed one does not */
+        CHECK(mc_snp_cpuid_find(page, 0x80000008, 5, &r));
+        CHECK(!mc_snp_cpuid_find(page, 0xB, 7, &r));
+        CHECK(!mc_snp_cpuid_find(page, 0x12345678, 0, &r) && r.eax == 0);
+        gx_down(&x);
+    }
+    /* a page whose count is out of range finds nothing */
+    uint8_t bad[4096] = {0};
+    struct mc_cpuid_regs r;
+    mc_put_le32(bad, 65);
+    CHECK(!mc_snp_cpuid_find(bad, 0, 0, &r));
+    /* refusals of the builder */
+    const struct mc_cpu_profile *milan, *rome;
+    CHECK(mc_cpu_profile_find("milan", &milan, NULL) == MC_OK && mc_cpu_profile_find("rome", &rome, NULL) == MC_OK);
+    struct mc_snp_cpuid_params cp = {.host = milan, .vcpu_type = "EPYC-Nope", .vcpus = 1};
+    CHECK_EQ_U64(mc_snp_cpuid_build(&cp, bad, NULL), MC_E_NOTFOUND);
+    cp.vcpu_type = NULL;
+    cp.host = rome;
+    CHECK_EQ_U64(mc_snp_cpuid_build(&cp, bad, NULL), MC_E_UNSUPPORTED);
+    cp.host = milan;
+    cp.vcpus = 0;
+    CHECK_EQ_U64(mc_snp_cpuid_build(&cp, bad, NULL), MC_E_RANGE);
+
+    /* EPYC-Genoa's table on a Milan host: the firmware corrects Fn0000_0001 / Fn8000_0001 (a newer
+     * signature than the processor's), writes the corrected page back, measures nothing */
+    struct gx x;
+    memset(&x, 0, sizeof x);
+    CHECK(sfw_open(&x.t, "milan", NULL, NULL) == 0 && sfw_up(&x.t) == 0);
+    struct mc_vm_config c = {.vcpus = 1, .mem_size = MEM, .snp = true, .snp_policy = POLICY};
+    CHECK(mc_vm_create(mc_board_vmm(x.t.b), &c, &x.vm, NULL, NULL) == MC_OK);
+    cp = (struct mc_snp_cpuid_params){.host = milan, .vcpu_type = "EPYC-Genoa", .vcpus = 1, .reduced_phys_bits = 1};
+    CHECK(mc_snp_cpuid_build(&cp, x.cpuid, NULL) == MC_OK);
+    struct mc_error e = {0};
+    CHECK_EQ_U64(mc_vm_snp_launch_update(x.vm, CPUID_PG, x.cpuid, 4096, MC_SNP_PT_CPUID, 0, &e), MC_E_FIRMWARE);
+    CHECK_EQ_U64(mc_vm_last_fw_status(x.vm), MC_FW_INVALID_PARAM);
+    uint8_t back[4096];
+    CHECK(mc_vm_host_read(x.vm, CPUID_PG, back, sizeof back, NULL) == MC_OK);
+    char why[2048];
+    CHECK_EQ_U64(mc_snp_cpuid_mismatches(x.cpuid, back, why, sizeof why), 2);
+    CHECK(strstr(why, "function 0x1, index 0x0: provided eax 0x00a10f10") != NULL);
+    CHECK(strstr(why, "expected eax 0x00a00f11") != NULL);
+    CHECK(strstr(why, "function 0x80000001") != NULL);
+    char tiny[16];
+    CHECK_EQ_U64(mc_snp_cpuid_mismatches(x.cpuid, back, tiny, sizeof tiny), 2);
+    CHECK(strlen(tiny) == 15 && !strcmp(tiny + 12, "..."));
+    mc_put_le32(back, 3);
+    CHECK_EQ_U64(mc_snp_cpuid_mismatches(x.cpuid, back, why, sizeof why), 1);
+    CHECK(strstr(why, "count") != NULL);
+    gx_down(&x);
+}
+
 int main(void)
 {
     RUN(test_report);
@@ -680,5 +812,6 @@ int main(void)
     RUN(test_vmpl);
     RUN(test_generations);
     RUN(test_replayed_request);
+    RUN(test_cpuid_page);
     return check_summary();
 }

@@ -72,6 +72,10 @@ struct mc_lv_domain {
     bool has_current_memory;
     uint64_t current_memory_kib;
     uint32_t vcpus;          /* <vcpu> (1 when absent, libvirt's default) */
+    /* <cpu mode='...'><model>NAME</model></cpu>: mode as written (custom, host-model,
+     * host-passthrough, maximum; NULL when absent: libvirt's default custom when a model is given)
+     * and the model's text (NULL when absent). Nothing else of <cpu> is read. */
+    char *cpu_mode, *cpu_model;
     char *os_type;           /* "hvm" */
     char *arch, *machine;    /* <type arch= machine=> */
     char *os_firmware;       /* <os firmware='efi'> or NULL */

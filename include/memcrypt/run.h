@@ -116,7 +116,8 @@ struct mc_run_snp {
     uint64_t policy;              /* the launch policy (LAUNCH_START) */
     uint8_t gosvw[16];            /* guest OS visible workarounds (LAUNCH_START) */
     uint64_t guest_features;      /* SEV_FEATURES of every VMSA */
-    char vcpu_type[32];           /* the vCPU model, or "host (<platform>)" */
+    char vcpu_type[48];           /* the vCPU model, or "host (<platform>)" */
+    char vcpu_source[32];         /* where it came from: "--vcpu-type", "domain <cpu>", "host" */
     uint32_t vcpu_sig;            /* CPUID(1).EAX in the VMSAs' RDX */
     uint8_t abi_major, abi_minor; /* SNP_PLATFORM_STATUS */
     uint32_t fw_build;
@@ -125,6 +126,10 @@ struct mc_run_snp {
     uint64_t launch_pages;        /* pages SNP_LAUNCH_UPDATE measured (VMSAs included) */
     uint64_t pages_by_type[7];    /* ... per PAGE_TYPE (index = MC_SNP_PT_*) */
     uint64_t secrets_gpa, cpuid_gpa;
+    unsigned cpuid_entries;       /* entries of the CPUID table the hypervisor filled (QEMU's) */
+    bool guest_cpuid_read;        /* the guest read its CPUID page after launch: */
+    uint32_t guest_cpuid_sig;     /* ... Fn0000_0001 EAX found there */
+    uint32_t guest_cpuid_cbit;    /* ... Fn8000_001F EBX[5:0] found there */
     uint64_t finish_flags;        /* LAUNCH_FINISH: ID_BLOCK_EN | AUTH_KEY_EN | VCEK_DISABLED */
     uint8_t host_data[32];        /* LAUNCH_FINISH HOST_DATA (the domain's hostData, else zero) */
     uint32_t guest_state;         /* the guest's state after LAUNCH_FINISH (enum mc_snp_gstate of snp_api.h) */

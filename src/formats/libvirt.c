@@ -49,7 +49,8 @@ void mc_libvirt_free(struct mc_lv_domain *d)
     if (!d)
         return;
     char **strs[] = {&d->type, &d->name, &d->uuid, &d->os_type, &d->arch, &d->machine, &d->os_firmware,
-                     &d->loader, &d->loader_type, &d->nvram, &d->kernel, &d->initrd, &d->cmdline, &d->shim};
+                     &d->loader, &d->loader_type, &d->nvram, &d->kernel, &d->initrd, &d->cmdline, &d->shim,
+                     &d->cpu_mode, &d->cpu_model};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         free(*strs[i]);
     struct mc_lv_launch_security *s = &d->sec;
@@ -586,6 +587,20 @@ static mc_status parse_doc(const struct mc_xmllib *xl, const xmlNode *root, stru
         if (v == 0)
             return mc_seterr(err, MC_E_RANGE, "<vcpu> must be at least 1");
         d->vcpus = (uint32_t)v;
+    }
+    if ((st = child_once(root, "cpu", &n, err)))
+        return st;
+    if (n) {
+        if ((st = attr_dup(xl, n, "mode", &d->cpu_mode, err)) ||
+            (st = text_child(xl, n, "model", 64, &d->cpu_model, err)))
+            return st;
+        static const char *const modes[] = {"custom", "host-model", "host-passthrough", "maximum"};
+        bool known = !d->cpu_mode;
+        for (size_t i = 0; i < sizeof modes / sizeof modes[0] && !known; i++)
+            known = !strcmp(d->cpu_mode, modes[i]);
+        if (!known)
+            return mc_seterr(err, MC_E_FORMAT, "<cpu mode='%.40s'> is not a libvirt CPU mode (custom, host-model, "
+                             "host-passthrough, maximum)", d->cpu_mode);
     }
     if ((st = child_once(root, "os", &n, err)))
         return st;

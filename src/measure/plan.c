@@ -38,7 +38,8 @@ static void on_step(void *ctx, const struct mc_measure_step *s)
     pg->page_type = s->page_type;
     pg->vcpu = s->vcpu;
     /* NORMAL and VMSA pages carry their bytes; the firmware makes ZERO, SECRETS pages itself and
-     * checks the CPUID page the VMM fills (all zero here: no entries). */
+     * checks the CPUID page the VMM fills (zero here: the VMM puts its table there, e.g. `memcrypt run`
+     * with mc_snp_cpuid_build; its contents are not measured). */
     if (s->data && (s->page_type == MC_SNP_PT_NORMAL || s->page_type == MC_SNP_PT_VMSA))
         memcpy(p->data + p->n * MC_SNP_PAGE, s->data, MC_SNP_PAGE);
     else

@@ -33,7 +33,10 @@
 #include <memcrypt/idblock.h>
 #include <memcrypt/measure.h>
 #include <memcrypt/psp.h>
+#include <memcrypt/guest.h>
+#include <memcrypt/libvirt.h>
 #include <memcrypt/snp_api.h>
+#include <memcrypt/snp_cpuid.h>
 #include <memcrypt/snp_guest.h>
 #include <memcrypt/snp_identity.h>
 #include <memcrypt/snp_report.h>
@@ -75,6 +78,23 @@ static void fw_log_step(void *ctx, const struct mc_psp_snp_page *p)
     memcpy(s.contents, p->contents, 48);
     memcpy(s.digest, p->digest, 48);
     mc_measure_transcript_step(l->t, &s);
+}
+
+/* SNP_LAUNCH_UPDATE of the CPUID page. When the firmware corrects it, QEMU prints every entry that
+ * differs (KVM hands the corrected page back) and the launch fails; so does this. */
+static mc_status launch_cpuid(struct mc_vm *vm, uint64_t gpa, const uint8_t page[MC_SNP_PAGE], struct mc_error *err)
+{
+    mc_status st = mc_vm_snp_launch_update(vm, gpa, page, MC_SNP_PAGE, MC_SNP_PT_CPUID, 0, err);
+    if (st != MC_E_FIRMWARE || mc_vm_last_fw_status(vm) != MC_FW_INVALID_PARAM)
+        return st;
+    uint8_t back[MC_SNP_PAGE];
+    char why[1024];
+    struct mc_error e2 = {0};
+    if (mc_vm_host_read(vm, gpa, back, sizeof back, &e2) != MC_OK ||
+        !mc_snp_cpuid_mismatches(page, back, why, sizeof why))
+        return st;
+    return mc_seterr(err, MC_E_FIRMWARE, "SNP_LAUNCH_UPDATE refused the CPUID page (INVALID_PARAM); the firmware "
+                     "corrected: %s", why);
 }
 
 static void add_check(struct mc_run_snp *sn, const char *name, enum mc_check_state state, const char *fmt, ...)
@@ -187,6 +207,46 @@ static mc_status owner_verify(struct run *x, struct mc_lv_domain *d, const char 
     return MC_OK;
 }
 
+/* The vCPU model QEMU would run, as libvirt asks for it: --vcpu-type first; else the domain's <cpu>:
+ * host-passthrough and maximum are -cpu host, host-model the named model of the host's generation
+ * (what libvirt's host-model CPU for that generation names), custom (or no mode) its <model>; without
+ * either, the host's processor (memcrypt's default). *out = NULL means -cpu host. */
+static mc_status snp_vcpu_model(const struct mc_cpu_profile *prof, const char *opt, const struct mc_lv_domain *d,
+                                const char **out, struct mc_run_snp *sn, struct mc_error *err)
+{
+    *out = NULL;
+    if (opt) {
+        *out = opt;
+        snprintf(sn->vcpu_source, sizeof sn->vcpu_source, "--vcpu-type");
+        return MC_OK;
+    }
+    const char *mode = d->cpu_mode;
+    if (mode && (!strcmp(mode, "host-passthrough") || !strcmp(mode, "maximum"))) {
+        snprintf(sn->vcpu_source, sizeof sn->vcpu_source, "domain <cpu mode='%s'>", mode);
+        return MC_OK;
+    }
+    if (mode && !strcmp(mode, "host-model")) {
+        uint32_t f = prof->family, m = prof->model_id;
+        *out = f >= 0x1A ? "EPYC-Turin" : f == 0x19 && m >= 0x10 ? "EPYC-Genoa" : f == 0x19 ? "EPYC-Milan"
+             : f == 0x17 && m >= 0x30 ? "EPYC-Rome" : "EPYC";
+        snprintf(sn->vcpu_source, sizeof sn->vcpu_source, "domain <cpu mode='host-model'>");
+        return MC_OK;
+    }
+    if (d->cpu_model) {
+        uint32_t sig;
+        if (mc_vcpu_type_sig(d->cpu_model, &sig, NULL) != MC_OK)
+            return mc_seterr(err, MC_E_UNSUPPORTED,
+                             "the domain's <cpu><model>%.64s</model> is not a QEMU EPYC model memcrypt knows (EPYC, "
+                             "EPYC-Rome, EPYC-Milan, EPYC-Genoa, EPYC-Turin and their -vN versions); give --vcpu-type",
+                             d->cpu_model);
+        *out = d->cpu_model;
+        snprintf(sn->vcpu_source, sizeof sn->vcpu_source, "domain <cpu><model>");
+        return MC_OK;
+    }
+    snprintf(sn->vcpu_source, sizeof sn->vcpu_source, "host");
+    return MC_OK;
+}
+
 mc_status run_snp(struct run *x, const struct mc_cpu_profile *prof, struct mc_lv_domain *d, const uint8_t *fw,
                   size_t fw_len, struct mc_error *err)
 {
@@ -207,14 +267,25 @@ mc_status run_snp(struct run *x, const struct mc_cpu_profile *prof, struct mc_lv
     sn->guest_features = o->has_guest_features ? o->guest_features : 0x1;
     r->kernel_hashes = s->kernel_hashes == MC_LV_YES;
     mc_status st;
-    if (o->vcpu_type) {
-        if ((st = mc_vcpu_type_sig(o->vcpu_type, &sn->vcpu_sig, err)))
+    const char *vcpu_type = NULL; /* NULL: -cpu host */
+    if ((st = snp_vcpu_model(prof, o->vcpu_type, d, &vcpu_type, sn, err)))
+        return st;
+    if (vcpu_type) {
+        if ((st = mc_vcpu_type_sig(vcpu_type, &sn->vcpu_sig, err)))
             return st;
-        snprintf(sn->vcpu_type, sizeof sn->vcpu_type, "%s", o->vcpu_type);
+        snprintf(sn->vcpu_type, sizeof sn->vcpu_type, "%s", vcpu_type);
     } else {
         sn->vcpu_sig = mc_cpu_fms(prof);
         snprintf(sn->vcpu_type, sizeof sn->vcpu_type, "host (%s)", prof->name);
     }
+    /* The CPUID page the hypervisor fills, as QEMU from KVM's CPUID of the first vCPU. */
+    uint8_t cpuid_page[MC_SNP_PAGE];
+    struct mc_snp_cpuid_params cp = {.host = prof, .vcpu_type = vcpu_type, .vcpus = r->vcpus,
+                                     .reduced_phys_bits = s->has_reduced_phys_bits ? s->reduced_phys_bits : 1,
+                                     .cbitpos = s->has_cbitpos ? s->cbitpos : 0};
+    if ((st = mc_snp_cpuid_build(&cp, cpuid_page, err)))
+        return st;
+    sn->cpuid_entries = mc_le32(cpuid_page);
 
     uint8_t *kernel = NULL, *initrd = NULL;
     size_t kernel_len = 0, initrd_len = 0;
@@ -323,9 +394,10 @@ mc_status run_snp(struct run *x, const struct mc_cpu_profile *prof, struct mc_lv
         const struct mc_snp_launch_page *pg = &plan.pages[i];
         if (pg->page_type == MC_SNP_PT_VMSA) {
             st = mc_vm_snp_launch_vmsa(x->vm, (unsigned)pg->vcpu, pg->data, err);
+        } else if (pg->page_type == MC_SNP_PT_CPUID) {
+            st = launch_cpuid(x->vm, pg->gpa, cpuid_page, err);
         } else {
-            /* ZERO and SECRETS pages take no bytes; CPUID and UNMEASURED pages QEMU gives zeroed (an
-             * empty CPUID table, which the firmware's check accepts) */
+            /* ZERO and SECRETS pages take no bytes; UNMEASURED pages QEMU gives zeroed */
             bool none = pg->page_type == MC_SNP_PT_ZERO || pg->page_type == MC_SNP_PT_SECRETS;
             st = mc_vm_snp_launch_update(x->vm, pg->gpa, pg->has_data ? pg->data : none ? NULL : zero, MC_SNP_PAGE,
                                          pg->page_type, 0, err);
@@ -385,6 +457,17 @@ mc_status run_snp(struct run *x, const struct mc_cpu_profile *prof, struct mc_lv
     free(table);
     if (st)
         goto out;
+    if (sn->cpuid_gpa) { /* the guest's view of its CPUID page (a private read at VMPL0) */
+        uint8_t gp[MC_SNP_PAGE];
+        struct mc_fault f;
+        struct mc_cpuid_regs r1, r1f;
+        if (mc_guest_phys_read(mc_vm_vcpu(x->vm, 0), sn->cpuid_gpa, true, gp, sizeof gp, &f, NULL) == MC_OK &&
+            mc_snp_cpuid_find(gp, 1, 0, &r1) && mc_snp_cpuid_find(gp, 0x8000001F, 0, &r1f)) {
+            sn->guest_cpuid_read = true;
+            sn->guest_cpuid_sig = r1.eax;
+            sn->guest_cpuid_cbit = r1f.ebx & 0x3F;
+        }
+    }
     struct mc_snp_guest_config gc = {.secrets_gpa = sn->secrets_gpa, .ghcb_gpa = MSG_GHCB, .req_gpa = MSG_REQ,
                                      .rsp_gpa = MSG_RSP, .certs_gpa = MSG_CERTS, .certs_pages = MSG_CERT_PAGES};
     if ((st = mc_snp_guest_create(mc_vm_vcpu(x->vm, 0), &gc, &g, err)))

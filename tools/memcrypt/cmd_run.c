@@ -332,7 +332,15 @@ static void print_snp_json(const struct mc_run_report *r)
     mc_json_u64(&j, "memory_bytes", r->memory_bytes);
     mc_json_u64(&j, "vcpus", r->vcpus);
     mc_json_str(&j, "vcpu_type", sn->vcpu_type);
+    mc_json_str(&j, "vcpu_source", sn->vcpu_source);
     mc_json_hex64(&j, "vcpu_sig", sn->vcpu_sig);
+    mc_json_obj(&j, "cpuid_page");
+    mc_json_hex64(&j, "gpa", sn->cpuid_gpa);
+    mc_json_u64(&j, "entries", sn->cpuid_entries);
+    mc_json_bool(&j, "guest_read", sn->guest_cpuid_read);
+    mc_json_hex64(&j, "guest_fn1_eax", sn->guest_cpuid_sig);
+    mc_json_u64(&j, "guest_cbitpos", sn->guest_cpuid_cbit);
+    mc_json_end(&j);
     mc_json_hex64(&j, "guest_features", sn->guest_features);
     mc_json_hex64(&j, "policy", sn->policy);
     mc_json_hexbytes(&j, "guest_visible_workarounds", sn->gosvw, 16);
@@ -419,6 +427,11 @@ static void print_snp_text(const struct mc_run_report *r)
         if (sn->pages_by_type[t])
             printf(" %llu %s", (unsigned long long)sn->pages_by_type[t], mc_snp_page_type_name(t));
     printf(" (%.3f s)\n", r->update_seconds);
+    if (sn->cpuid_gpa)
+        printf("  %-22s %u entries (QEMU's for %s, vCPU model from %s) at GPA 0x%llx, accepted by the firmware;\n"
+               "  %-22s the guest reads Fn0000_0001 EAX 0x%x, C-bit %u there\n",
+               "CPUID page", sn->cpuid_entries, sn->vcpu_type, sn->vcpu_source, (unsigned long long)sn->cpuid_gpa, "",
+               sn->guest_cpuid_sig, sn->guest_cpuid_cbit);
     printf("  %-22s %s; HOST_DATA ", "SNP_LAUNCH_FINISH", lf_flags_text(sn->finish_flags, buf, sizeof buf));
     for (int i = 0; i < 32; i++)
         printf("%02x", sn->host_data[i]);
