@@ -50,6 +50,7 @@
 #include <memcrypt/snp_api.h>
 #include <memcrypt/snp_attest.h>
 #include <memcrypt/snp_fixture.h>
+#include <memcrypt/snp_cpuid.h>
 #include <memcrypt/snp_guest.h>
 #include <memcrypt/snp_guest_msg.h>
 #include <memcrypt/snp_identity.h>
