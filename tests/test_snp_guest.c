@@ -7,6 +7,8 @@
 #include <stdlib.h>
 
 #include <memcrypt/guest.h>
+#include <memcrypt/migrate.h>
+#include <memcrypt/rmp.h>
 #include <memcrypt/snp_guest.h>
 #include <memcrypt/snp_attest.h>
 #include <memcrypt/snp_cpuid.h>
@@ -403,8 +405,8 @@ static void test_vmsa_vcpu(void)
     r.cr4 |= 0x20; /* PAE: saved into the VMSA at the next exit */
     mc_guest_set_regs(x.v, &r);
     CHECK_EQ_U64(ghcb_msr(&x, 0x002) & 0xFFF, 0x001);
-    /* hypervisor features: SNP, and no AP creation (exit 0x80000013 is not served) */
-    CHECK_EQ_U64(ghcb_msr(&x, 0x080), (1ull << 12) | 0x081);
+    /* hypervisor features: SNP and AP creation (exit 0x80000013, test_ap_creation) */
+    CHECK_EQ_U64(ghcb_msr(&x, 0x080), (3ull << 12) | 0x081);
     CHECK(sfw_guest_read(&x.t, mc_vm_asid(x.vm), vspa, page, sizeof page) == 0);
     CHECK_EQ_U64(mc_le64(page + 0x148), 0x60);
     CHECK_EQ_U64(mc_le64(page + 0x3B0), 1);
@@ -799,6 +801,194 @@ static void test_cpuid_page(void)
     gx_down(&x);
 }
 
+/* One AP Creation exit from vCPU v through the GHCB page at GHCB: SW_EXITINFO1/2 (and RAX when
+ * rax_valid); returns what the hypervisor wrote back into SW_EXITINFO1 and *info2 SW_EXITINFO2. */
+static uint64_t ap_exit(struct mc_vcpu *v, uint64_t info1, uint64_t gpa, uint64_t rax, bool rax_valid, uint64_t *info2)
+{
+    uint8_t g[4096] = {0};
+    struct mc_fault f;
+    mc_put_le64(g + MC_GHCB_SW_EXITCODE, MC_GHCB_EXIT_AP_CREATION);
+    mc_put_le64(g + MC_GHCB_SW_EXITINFO1, info1);
+    mc_put_le64(g + MC_GHCB_SW_EXITINFO2, gpa);
+    g[MC_GHCB_VALID_BITMAP + MC_GHCB_SW_EXITCODE / 64] |= 0x7u << (MC_GHCB_SW_EXITCODE / 8 % 8);
+    if (rax_valid) {
+        mc_put_le64(g + MC_GHCB_RAX, rax);
+        g[MC_GHCB_VALID_BITMAP + MC_GHCB_RAX / 64] |= 1u << (MC_GHCB_RAX / 8 % 8);
+    }
+    mc_put_le16(g + MC_GHCB_PROTOCOL, 2);
+    CHECK(mc_guest_phys_write(v, GHCB, false, g, sizeof g, &f, NULL) == MC_OK);
+    mc_guest_wrmsr_ghcb(v, GHCB);
+    struct mc_error e = {0};
+    CHECK_MSG(mc_guest_vmgexit(v, &e) == MC_OK, "%s", e.msg);
+    CHECK(mc_guest_phys_read(v, GHCB, false, g, sizeof g, &f, NULL) == MC_OK);
+    *info2 = mc_le64(g + MC_GHCB_SW_EXITINFO2);
+    return mc_le64(g + MC_GHCB_SW_EXITINFO1);
+}
+
+/* The guest makes a private page a VMSA (PSC private, PVALIDATE, the state written through its own
+ * mapping, RMPADJUST with the VMSA bit for VMPL1). */
+static void make_vmsa(struct mc_vcpu *v, uint64_t gpa, uint64_t features, uint64_t cr4, bool vmsa_bit)
+{
+    mc_guest_wrmsr_ghcb(v, gpa | 1ull << 52 | 0x014);
+    CHECK(mc_guest_vmgexit(v, NULL) == MC_OK);
+    CHECK_EQ_U64(mc_guest_rdmsr_ghcb(v), 0x015);
+    uint32_t eax = 99;
+    bool cf = true;
+    struct mc_fault f;
+    CHECK(mc_guest_pvalidate(v, gpa, false, true, &eax, &cf, &f, NULL) == MC_OK && eax == 0);
+    uint8_t page[4096];
+    vmsa_image(page, features, 0);
+    mc_put_le64(page + 0x148, cr4);
+    CHECK(mc_guest_phys_write(v, gpa, true, page, sizeof page, &f, NULL) == MC_OK);
+    if (vmsa_bit) {
+        eax = 99;
+        CHECK(mc_guest_rmpadjust(v, gpa, false, 1 | 1u << 16, &eax, &f, NULL) == MC_OK);
+        CHECK_EQ_U64(eax, 0);
+    }
+}
+
+static uint64_t ap_cr4(struct mc_vcpu *v, struct mc_error *e)
+{
+    uint8_t b[8];
+    struct mc_fault f;
+    if (mc_guest_phys_read(v, 0, true, b, sizeof b, &f, e) != MC_OK)
+        return ~0ull;
+    struct mc_paging_regs r;
+    mc_guest_get_regs(v, &r);
+    return r.cr4;
+}
+
+/* GHCB AP Creation (exit 0x80000013): the BSP makes a VMSA in its own memory and creates vCPU 1
+ * from it; the AP runs from that page (its exits save into it); every request KVM refuses gets
+ * SW_EXITINFO1 2 / SW_EXITINFO2 5 (4 without RAX) and changes nothing; a page that is not this
+ * guest's VMSA page passes the hypervisor (as KVM) and the CPU refuses the AP's VMRUN; AP_DESTROY
+ * stops the AP, CREATE_ON_INIT waits for INIT; a guest with a guest-made VMSA is not saved; the
+ * teardown gives the page back as guest RAM. */
+static void test_ap_creation(void)
+{
+    struct gx x;
+    memset(&x, 0, sizeof x);
+    CHECK(sfw_open(&x.t, "milan", NULL, NULL) == 0 && sfw_up(&x.t) == 0);
+    struct mc_vm_config c = {.vcpus = 2, .mem_size = MEM, .snp = true, .snp_policy = POLICY};
+    CHECK(mc_vm_create(mc_board_vmm(x.t.b), &c, &x.vm, NULL, NULL) == MC_OK);
+    x.v = mc_vm_vcpu(x.vm, 0);
+    struct mc_vcpu *ap = mc_vm_vcpu(x.vm, 1);
+    uint8_t page[4096];
+    memset(page, 0x5A, sizeof page);
+    vmsa_image(x.vmsa, MC_SEV_FEATURES_SNP_ACTIVE, 0);
+    CHECK(mc_vm_snp_launch_update(x.vm, 0, page, sizeof page, MC_SNP_PT_NORMAL, 0, NULL) == MC_OK);
+    CHECK(mc_vm_snp_launch_vmsa(x.vm, 0, x.vmsa, NULL) == MC_OK);
+    CHECK(mc_vm_snp_launch_vmsa(x.vm, 1, x.vmsa, NULL) == MC_OK);
+    CHECK(mc_vm_snp_launch_finish(x.vm, NULL, NULL, 0, NULL, NULL) == MC_OK);
+    CHECK_EQ_U64(ghcb_msr(&x, 0x080), (3ull << 12) | 0x081); /* AP creation offered */
+    CHECK(ghcb_msr(&x, 0x12 | GHCB) == (0x13 | GHCB));
+    const uint64_t AP = FREE + 0x1000, NOTVMSA = FREE + 0x2000, SHARED = FREE + 0x3000;
+    make_vmsa(x.v, AP, MC_SEV_FEATURES_SNP_ACTIVE, 0x20, true);
+    make_vmsa(x.v, NOTVMSA, MC_SEV_FEATURES_SNP_ACTIVE, 0x20, false);
+    struct mc_error e = {0};
+    CHECK_EQ_U64(ap_cr4(ap, &e), 0x40); /* the AP runs from its launched VMSA so far (MCE) */
+    CHECK(!mc_vm_snp_guest_vmsa(x.vm, 1, NULL));
+
+    uint64_t i2 = 99, gpa = 0;
+    CHECK_EQ_U64(ap_exit(x.v, 1ull << 32 | MC_GHCB_AP_CREATE, AP, 1, true, &i2), 0);
+    CHECK_EQ_U64(i2, 0);
+    CHECK(mc_vm_snp_guest_vmsa(x.vm, 1, &gpa) && gpa == AP);
+    CHECK_EQ_U64(ap_cr4(ap, &e), 0x20); /* VMRUN loaded the guest's page */
+    CHECK_EQ_U64(mc_guest_sev_status(ap), 0x7);
+    struct mc_paging_regs r;
+    mc_guest_get_regs(ap, &r);
+    r.cr4 = 0x60;
+    mc_guest_set_regs(ap, &r);
+    mc_guest_wrmsr_ghcb(ap, 0x002); /* the AP's exit saves its state into the guest's page */
+    CHECK(mc_guest_vmgexit(ap, NULL) == MC_OK);
+    uint64_t spa = mc_vm_mem_spa(x.vm) + AP;
+    CHECK(sfw_guest_read(&x.t, mc_vm_asid(x.vm), spa, page, sizeof page) == 0);
+    CHECK_EQ_U64(mc_le64(page + 0x148), 0x60);
+    struct mc_fault f;
+    CHECK_EQ_U64(mc_machine_phys_write(x.t.m, spa + 0x148, page, 8, &f, NULL), MC_E_FAULT); /* host: RMP */
+    struct mc_rmp_entry re;
+    enum mc_rmp_page_state ps;
+    CHECK(mc_rmp_fw_read(mc_board_rmp(x.t.b), spa, &re, &ps, NULL) == MC_OK);
+    CHECK(re.assigned && re.vmsa && re.validated && re.asid == mc_vm_asid(x.vm) && re.gpa == AP);
+
+    /* refusals: KVM's GHCB error, nothing changed (the AP keeps running from the same page) */
+    static const struct {
+        uint64_t info1, gpa, rax;
+        bool rax_valid;
+        uint64_t err;
+    } bad[] = {
+        {2ull << 32 | MC_GHCB_AP_CREATE, NOTVMSA, 1, true, 5},      /* no vCPU 2 */
+        {1ull << 32 | MC_GHCB_AP_CREATE, NOTVMSA, 0x21, true, 5},   /* SEV_FEATURES not the VM's */
+        {1ull << 32 | MC_GHCB_AP_CREATE_ON_INIT, NOTVMSA, 3, true, 5},
+        {1ull << 32 | 3, NOTVMSA, 1, true, 5},                      /* no such request */
+        {1ull << 32 | MC_GHCB_AP_CREATE, NOTVMSA + 8, 1, true, 5},  /* not a page address */
+        {1ull << 32 | MC_GHCB_AP_CREATE, FREE, 1, true, 5},         /* 2 MiB aligned */
+        {1ull << 32 | MC_GHCB_AP_CREATE, MEM + 0x1000, 1, true, 5}, /* outside guest RAM */
+        {1ull << 32 | MC_GHCB_AP_CREATE, NOTVMSA, 1, false, 4},     /* RAX not given */
+        {~0ull << 32 | MC_GHCB_AP_DESTROY, 0, 0, false, 5},         /* AP_DESTROY of no vCPU */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_MSG(ap_exit(x.v, bad[i].info1, bad[i].gpa, bad[i].rax, bad[i].rax_valid, &i2) == 2, "case %zu", i);
+        CHECK_MSG(i2 == bad[i].err, "case %zu: 0x%llx", i, (unsigned long long)i2);
+        CHECK_MSG(mc_vm_snp_guest_vmsa(x.vm, 1, &gpa) && gpa == AP, "case %zu", i);
+        CHECK_MSG(ap_cr4(ap, &e) == 0x60, "case %zu: %s", i, e.msg);
+    }
+    /* not a VMSA page (no RMPADJUST VMSA bit), a shared page: KVM takes the request, the CPU refuses
+     * the AP's VMRUN (VMEXIT_INVALID); the guest's pages are untouched */
+    const uint64_t notvmsa[] = {NOTVMSA, SHARED};
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ_U64(ap_exit(x.v, 1ull << 32 | MC_GHCB_AP_CREATE, notvmsa[i], 1, true, &i2), 0);
+        CHECK_EQ_U64(ap_cr4(ap, &e), ~0ull);
+        CHECK(strstr(e.msg, "VMEXIT_INVALID") && strstr(e.msg, "not this guest's validated VMSA page"));
+    }
+    CHECK(mc_rmp_fw_read(mc_board_rmp(x.t.b), mc_vm_mem_spa(x.vm) + NOTVMSA, &re, &ps, NULL) == MC_OK);
+    CHECK(re.assigned && !re.vmsa && re.validated);
+    CHECK(mc_rmp_fw_read(mc_board_rmp(x.t.b), mc_vm_mem_spa(x.vm) + SHARED, &re, &ps, NULL) == MC_OK);
+    CHECK(!re.assigned);
+    /* the hypervisor runs the AP with another ASID in the VMCB: the page is not that ASID's */
+    CHECK_EQ_U64(ap_exit(x.v, 1ull << 32 | MC_GHCB_AP_CREATE, AP, 1, true, &i2), 0);
+    uint32_t asid = mc_vm_asid(x.vm);
+    mc_vm_set_vmcb_asid(x.vm, asid + 1);
+    CHECK_EQ_U64(ap_cr4(ap, &e), ~0ull);
+    CHECK(strstr(e.msg, "VMEXIT_INVALID") != NULL);
+    mc_vm_set_vmcb_asid(x.vm, asid);
+    CHECK_EQ_U64(ap_cr4(ap, &e), 0x60);
+
+    /* a guest whose AP runs from a VMSA it made is not saved (the file holds the launched VMSAs) */
+    struct mc_migrate_opts mo = {0};
+    uint8_t *file = NULL;
+    size_t flen = 0;
+    CHECK_EQ_U64(mc_guest_save(x.t.b, &x.vm, &mo, &file, &flen, &e), MC_E_UNSUPPORTED);
+    CHECK(strstr(e.msg, "AP Creation") != NULL && x.vm != NULL && file == NULL);
+    CHECK_EQ_U64(ap_cr4(ap, &e), 0x60); /* still running */
+
+    /* AP_DESTROY: the AP no longer runs; CREATE_ON_INIT waits for INIT */
+    CHECK_EQ_U64(ap_exit(x.v, 1ull << 32 | MC_GHCB_AP_DESTROY, 0, 0, false, &i2), 0);
+    CHECK(!mc_vm_snp_guest_vmsa(x.vm, 1, NULL));
+    CHECK_EQ_U64(ap_cr4(ap, &e), ~0ull);
+    CHECK(strstr(e.msg, "AP_DESTROY") != NULL);
+    CHECK_EQ_U64(ap_exit(x.v, 1ull << 32 | MC_GHCB_AP_CREATE_ON_INIT, AP, 1, true, &i2), 0);
+    CHECK_EQ_U64(ap_cr4(ap, &e), ~0ull);
+    CHECK(mc_vm_vcpu_init(x.vm, 1, NULL) == MC_OK);
+    CHECK(mc_vm_snp_guest_vmsa(x.vm, 1, &gpa) && gpa == AP);
+    CHECK_EQ_U64(ap_cr4(ap, &e), 0x60);
+    CHECK_EQ_U64(mc_vm_vcpu_init(x.vm, 5, NULL), MC_E_INVAL);
+    /* a vCPU may recreate itself: the BSP moves onto a VMSA it made */
+    make_vmsa(x.v, FREE + 0x4000, MC_SEV_FEATURES_SNP_ACTIVE, 0x20, true);
+    CHECK_EQ_U64(ap_exit(x.v, 0ull << 32 | MC_GHCB_AP_CREATE, FREE + 0x4000, 1, true, &i2), 0);
+    CHECK_EQ_U64(ap_cr4(x.v, &e), 0x20);
+
+    /* teardown: the guest-made VMSA pages go back to the hypervisor as guest RAM (RMPUPDATE), not
+     * as firmware pages; the ASID can be activated again */
+    mc_vm_destroy(x.vm);
+    CHECK(mc_rmp_fw_read(mc_board_rmp(x.t.b), spa, &re, &ps, NULL) == MC_OK);
+    CHECK(!re.assigned && !re.vmsa);
+    x.vm = NULL;
+    CHECK(mc_vm_create(mc_board_vmm(x.t.b), &c, &x.vm, NULL, &e) == MC_OK);
+    CHECK_EQ_U64(mc_vm_asid(x.vm), asid);
+    gx_down(&x);
+}
+
 int main(void)
 {
     RUN(test_report);
@@ -813,5 +1003,6 @@ int main(void)
     RUN(test_generations);
     RUN(test_replayed_request);
     RUN(test_cpuid_page);
+    RUN(test_ap_creation);
     return check_summary();
 }

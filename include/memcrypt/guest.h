@@ -74,11 +74,14 @@ MC_API void mc_guest_set_vmpl(struct mc_vcpu *v, unsigned vmpl);
  * 0x004 CPUID -> 0x005 (the profile's CPUID value; the CPUID page is what an SNP guest trusts);
  * 0x012 register GHCB GPA -> 0x013 (GFN echoed; 0xFFF..F when refused); 0x014 page-state change
  * (GFN, op 1 private / 2 shared) -> 0x015 (error in 63:32); 0x080 hypervisor features -> 0x081
- * (bit 0 SNP; bit 1, AP creation, is not offered: exit 0x80000013 is not served); 0x100 termination (the VM stops: mc_vm_terminated). Any other
+ * (bit 0 SNP, bit 1 AP creation); 0x100 termination (the VM stops: mc_vm_terminated). Any other
  * code terminates the guest as KVM does.
  * GHCB page (the MSR holds the registered GPA): SW_EXITCODE 0x80000010 page-state change (the
  * buffer at SW_SCRATCH, CUR_ENTRY advanced), 0x80000011 guest request, 0x80000012 extended guest
- * request (RAX certificate buffer GPA, RBX pages) -> SW_EXITINFO2 as the hypervisor sets it. */
+ * request (RAX certificate buffer GPA, RBX pages) -> SW_EXITINFO2 as the hypervisor sets it;
+ * 0x80000013 AP Creation (SW_EXITINFO1 31:0 request 0 create on INIT / 1 create / 2 destroy, 63:32
+ * the target vCPU's APIC ID = its index; SW_EXITINFO2 the VMSA's GPA; RAX its SEV_FEATURES) ->
+ * SW_EXITINFO1 0, or 2 with SW_EXITINFO2 5 (refused, nothing changed). */
 #define MC_MSR_GHCB 0xC0010130u
 #define MC_GHCB_SW_EXITCODE 0x390u
 #define MC_GHCB_SW_EXITINFO1 0x398u
@@ -94,6 +97,10 @@ MC_API void mc_guest_set_vmpl(struct mc_vcpu *v, unsigned vmpl);
 #define MC_GHCB_EXIT_PSC 0x80000010u
 #define MC_GHCB_EXIT_GUEST_REQUEST 0x80000011u
 #define MC_GHCB_EXIT_EXT_GUEST_REQUEST 0x80000012u
+#define MC_GHCB_EXIT_AP_CREATION 0x80000013u
+#define MC_GHCB_AP_CREATE_ON_INIT 0u
+#define MC_GHCB_AP_CREATE 1u
+#define MC_GHCB_AP_DESTROY 2u
 MC_API void mc_guest_wrmsr_ghcb(struct mc_vcpu *v, uint64_t val);
 MC_API uint64_t mc_guest_rdmsr_ghcb(const struct mc_vcpu *v);
 /* VMGEXIT on vCPU v: the hypervisor handles the exit and the guest resumes (MC_OK), or the guest

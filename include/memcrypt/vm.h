@@ -216,6 +216,13 @@ MC_API bool mc_vm_is_snp(const struct mc_vm *vm);
 MC_API uint64_t mc_vm_mem_spa(const struct mc_vm *vm);
 MC_API uint64_t mc_vm_snp_gctx(const struct mc_vm *vm); /* the guest context page (host physical) */
 MC_API uint64_t mc_vm_snp_vmsa(const struct mc_vm *vm, unsigned i); /* vCPU i's VMSA page (host physical; 0: none) */
+/* GHCB AP Creation (docs/snp-platform.md): true when vCPU i runs from a VMSA page the guest made in
+ * its RAM (*gpa, may be NULL), not the launched one. */
+MC_API bool mc_vm_snp_guest_vmsa(const struct mc_vm *vm, unsigned i, uint64_t *gpa);
+/* INIT delivered to vCPU i (what the guest's INIT-SIPI through the APIC makes KVM do): an
+ * AP_CREATE_ON_INIT request waiting for it takes effect (the vCPU runs from that VMSA from its next
+ * entry). Nothing else of INIT is modelled; a no-op without a waiting request. */
+MC_API mc_status mc_vm_vcpu_init(struct mc_vm *vm, unsigned i, struct mc_error *err);
 /* Where the launch put the secrets page (the first SNP_LAUNCH_UPDATE of type SECRETS; QEMU knows it
  * from OVMF's metadata): true and *gpa (may be NULL) when there is one. Kept by a saved guest. */
 MC_API bool mc_vm_snp_secrets(const struct mc_vm *vm, uint64_t *gpa);

@@ -740,6 +740,12 @@ static mc_status snp_save(struct mc_board *b, struct mc_vm **vm, const struct mc
     }
     snp_aad(ph, aad);
     mc_status s = psp && rmp ? MC_OK : mc_seterr(err, MC_E_INVAL, "the board has no SNP firmware");
+    unsigned apv = 0;
+    if (!s && vmm_snp_vm_ap_changed(v, &apv)) /* before anything changes */
+        s = mc_seterr(err, MC_E_UNSUPPORTED,
+                      "vCPU %u's VMSA was changed by the guest (GHCB AP Creation): a saved SNP guest holds only "
+                      "the launched VMSA pages, so a guest that made its own cannot be saved",
+                      apv);
     if (!s)
         s = mc_migrate_buf_write(&buf, room, hlen + MC_GUEST_SNP_HDR + MC_GUEST_SNP_SEALED, err);
     if (!s)

@@ -112,7 +112,14 @@ mc_status mc_psp_snp_hib_export(struct mc_psp *psp, const struct mc_psp_hib_gues
         }
         if (!e.assigned || e.asid != c.asid)
             continue;
-        if (e.gpa != off || e.large || e.vmsa || e.immutable) {
+        if (e.vmsa) {
+            s = mc_seterr(err, MC_E_STATE,
+                          "guest page 0x%llx is a VMSA page the guest made (RMPADJUST with the VMSA bit): guest-made "
+                          "VMSAs cannot be hibernated",
+                          (unsigned long long)off);
+            break;
+        }
+        if (e.gpa != off || e.large || e.immutable) {
             s = mc_seterr(err, MC_E_STATE,
                           "guest page 0x%llx cannot be hibernated: its RMP entry is %s at GPA 0x%llx (only validated or "
                           "unvalidated 4 KiB private pages at their own GPA are)",

@@ -1,7 +1,7 @@
 /* The GHCB (GHCB specification, protocol version 2): the guest's MSR and VMGEXIT, and the
  * hypervisor's handling of them as KVM does it — the MSR protocol (SEV info, CPUID, GHCB GPA
  * registration, page-state change, hypervisor features, termination) and the GHCB page exits SNP
- * needs (page-state change with RMPUPDATE, guest requests, extended guest requests). The GHCB page
+ * needs (page-state change with RMPUPDATE, guest requests, extended guest requests, AP Creation). The GHCB page
  * is shared: the hypervisor reads and writes it through its own mapping (C=0). */
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +27,8 @@
 #define GHCB_INFO_TERM 0x100u
 #define GHCB_PROTO_MIN 1u
 #define GHCB_PROTO_MAX 2u
-/* Hypervisor features: bit 0 SNP only. Bit 1 (SNP AP creation, exit 0x80000013) is not offered
- * because this hypervisor does not serve that exit yet; a guest then brings up its APs the
- * pre-SNP way (INIT-SIPI with VMSAs from the launch). */
-#define GHCB_HV_FT 1u
+/* Hypervisor features: bit 0 SNP, bit 1 SNP AP creation (exit 0x80000013). */
+#define GHCB_HV_FT 3u
 /* SW_EXITINFO2 when SW_EXITINFO1 = 2 (KVM's GHCB_ERR_*) */
 #define GHCB_ERR_INVALID_USAGE 2u
 #define GHCB_ERR_INVALID_SCRATCH 3u
@@ -173,6 +171,32 @@ static uint64_t psc_buffer(struct mc_vm *vm, uint64_t ghcb_gpa, uint8_t *g)
     return e;
 }
 
+/* AP Creation (exit 0x80000013) with KVM's checks (sev_snp_ap_creation): the target vCPU (APIC ID =
+ * vCPU index) exists; for a creation, RAX equals the VM's SEV_FEATURES and the VMSA GPA is a page of
+ * guest RAM that is not 2 MiB aligned (KVM refuses those: a 2 MiB-aligned VMSA page is unsafe);
+ * the request is 0, 1 or 2. Any refusal: false, nothing changed. Whether the page is this guest's
+ * validated VMSA page (RMPADJUST with the VMSA bit) is the CPU's check at the AP's VMRUN. */
+static bool ap_creation(struct mc_vcpu *v, const uint8_t *g, uint64_t info1, uint64_t gpa, struct mc_error *err,
+                        mc_status *s)
+{
+    struct mc_vm *vm = v->vm;
+    unsigned request = (unsigned)(info1 & 0xFFFFFFFFu);
+    uint64_t apic = info1 >> 32;
+    *s = MC_OK;
+    if (apic >= vm->nvcpu)
+        return false;
+    if (request == MC_GHCB_AP_CREATE_ON_INIT || request == MC_GHCB_AP_CREATE) {
+        if (!vm->has_vmsa_features || mc_le64(g + MC_GHCB_RAX) != vm->vmsa_features)
+            return false;
+        if ((gpa & (PG - 1)) || gpa >= vm->mem_size || !(gpa & ((2ull << 20) - 1)))
+            return false;
+    } else if (request != MC_GHCB_AP_DESTROY) {
+        return false;
+    }
+    *s = vm_snp_ap_set(&vm->vcpu[apic], request, gpa, err);
+    return true;
+}
+
 static mc_status ghcb_page(struct mc_vcpu *v, struct mc_error *err)
 {
     struct mc_vm *vm = v->vm;
@@ -225,6 +249,14 @@ static mc_status ghcb_page(struct mc_vcpu *v, struct mc_error *err)
                                         err);
             if (ext && !s)
                 set_qw(g, MC_GHCB_RBX, npages);
+        }
+    } else if (code == MC_GHCB_EXIT_AP_CREATION) {
+        if ((info1 & 0xFFFFFFFFu) != MC_GHCB_AP_DESTROY && !valid(g, MC_GHCB_RAX)) {
+            out1 = 2;
+            out2 = GHCB_ERR_MISSING_INPUT;
+        } else if (!ap_creation(v, g, info1, info2, err, &s)) {
+            out1 = 2;
+            out2 = GHCB_ERR_INVALID_INPUT;
         }
     } else {
         out1 = 2;

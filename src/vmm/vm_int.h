@@ -35,6 +35,12 @@ struct mc_vcpu {
      * (vmsa_loaded), VMEXIT (VMGEXIT) saves it back. */
     bool vmsa_loaded;
     uint64_t sev_features;
+    /* GHCB AP Creation (exit 0x80000013, ghcb.c): the vCPU runs from a VMSA page the guest made
+     * in its own RAM (guest_vmsa, at guest_vmsa_gpa) instead of its launched one; no_vmsa after
+     * AP_DESTROY (VMRUN refused until the next creation); a CREATE_ON_INIT request waits for the
+     * vCPU's next INIT (init_pending, init_vmsa_gpa). */
+    bool guest_vmsa, no_vmsa, init_pending;
+    uint64_t guest_vmsa_gpa, init_vmsa_gpa;
 };
 
 struct mc_vm {
@@ -56,6 +62,9 @@ struct mc_vm {
     uint64_t secrets_gpa;   /* where SNP_LAUNCH_UPDATE put the secrets page (0: none; QEMU knows it from
                                OVMF's metadata) */
     bool has_secrets;
+    bool has_vmsa_features;
+    uint64_t vmsa_features; /* SEV_FEATURES of the launched VMSAs (KVM's vmsa_features): AP Creation's
+                               RAX must equal them */
     uint8_t *assigned;      /* one bit per 4 KiB page of guest RAM the hypervisor assigned */
     uint8_t *certs;         /* the extended-report certificate table (mc_vm_snp_set_certs) */
     size_t certs_len;
@@ -103,6 +112,9 @@ mc_status vm_snp_resume(struct mc_vm *vm, const struct mc_vm_config *cfg, uint32
 mc_status vm_snp_vmrun(struct mc_vcpu *v, struct mc_error *err);
 /* VMEXIT of an SNP vCPU: its registers are saved into its VMSA page (the guest's key). */
 mc_status vm_snp_vmexit(struct mc_vcpu *v, struct mc_error *err);
+/* GHCB AP Creation: point vCPU t at a VMSA (request 0 on INIT, 1 now, 2 destroy; gpa the guest's
+ * page). The caller checked the request; the target's loaded state goes back to its current VMSA. */
+mc_status vm_snp_ap_set(struct mc_vcpu *t, unsigned request, uint64_t gpa, struct mc_error *err);
 /* guest.c: the paging mode a guest of this hypervisor sees. */
 struct mc_paging_mode vm_guest_mode(const struct mc_vmm *vmm);
 

@@ -242,6 +242,13 @@ static mc_status need_snp(const struct mc_vm *vm, struct mc_error *err)
     return vm && vm->snp ? MC_OK : mc_seterr(err, MC_E_INVAL, "not an SEV-SNP VM");
 }
 
+#define VMSA_VMPL 0x0CAu
+#define VMSA_EFER 0x0D0u
+#define VMSA_CR4 0x148u
+#define VMSA_CR3 0x150u
+#define VMSA_CR0 0x158u
+#define VMSA_SEV_FEATURES 0x3B0u
+
 static mc_status launch_page(struct mc_vm *vm, uint64_t spa, uint64_t gpa, unsigned type, uint32_t perms,
                              struct mc_error *err)
 {
@@ -309,6 +316,10 @@ mc_status mc_vm_snp_launch_vmsa(struct mc_vm *vm, unsigned i, const uint8_t vmsa
         s = vmm_host_flush(vm->vmm, vm->vmsa_spa[i], PG, err);
     if (!s)
         s = launch_page(vm, vm->vmsa_spa[i], INITIAL_VMSA_GPA, MC_SNP_PT_VMSA, 0, err);
+    if (!s && !vm->has_vmsa_features) { /* the hypervisor wrote the image: it knows the features */
+        vm->vmsa_features = mc_le64(vmsa + VMSA_SEV_FEATURES);
+        vm->has_vmsa_features = true;
+    }
     return s;
 }
 
@@ -438,18 +449,22 @@ mc_status mc_vm_snp_guest_request(struct mc_vm *vm, uint64_t req_gpa, uint64_t r
 /* ---- vCPUs that run from their VMSA page ------------------------------------------------------ */
 
 /* VMSA offsets (AMD APM vol. 2, table B-4) the model loads and saves. */
-#define VMSA_VMPL 0x0CAu
-#define VMSA_EFER 0x0D0u
-#define VMSA_CR4 0x148u
-#define VMSA_CR3 0x150u
-#define VMSA_CR0 0x158u
-#define VMSA_SEV_FEATURES 0x3B0u
 
 /* The CPU's own access to the VMSA page: the guest's key (ASID), no RMP check (the microcode's). */
+/* The page vCPU v's state lives in: a VMSA page the guest made (AP Creation), else the launched one;
+ * 0 when there is none (never launched, or AP_DESTROY). */
+static uint64_t vcpu_vmsa_spa(const struct mc_vcpu *v)
+{
+    const struct mc_vm *vm = v->vm;
+    if (v->no_vmsa)
+        return 0;
+    return v->guest_vmsa ? vm->mem_spa + v->guest_vmsa_gpa : vm->vmsa_spa[v->index];
+}
+
 static mc_status vmsa_io(struct mc_vcpu *v, uint8_t *page, bool write, struct mc_error *err)
 {
     struct mc_vm *vm = v->vm;
-    struct memctl_access a = {.addr = vm->vmsa_spa[v->index], .size = PG, .kind = write ? MEMCTL_ACC_WRITE : MEMCTL_ACC_READ,
+    struct memctl_access a = {.addr = vcpu_vmsa_spa(v), .size = PG, .kind = write ? MEMCTL_ACC_WRITE : MEMCTL_ACC_READ,
                           .req = MEMCTL_REQ_GUEST, .asid = vm->vmcb_asid, .guest_c = true};
     struct mc_fault f;
     return write ? memctl_write(vm->vmm->mc, &a, page, &f, err) : memctl_read(vm->vmm->mc, &a, page, &f, err);
@@ -465,9 +480,10 @@ mc_status vm_snp_vmrun(struct mc_vcpu *v, struct mc_error *err)
     struct mc_vm *vm = v->vm;
     if (!vm->snp || v->vmsa_loaded)
         return MC_OK;
-    uint64_t spa = vm->vmsa_spa[v->index];
+    uint64_t spa = vcpu_vmsa_spa(v);
     if (!spa)
-        return vmexit_invalid(v, "no VMSA was launched for it", err);
+        return vmexit_invalid(v, v->no_vmsa ? "the guest destroyed its VMSA (AP Creation: AP_DESTROY)"
+                                            : "no VMSA was launched for it", err);
     struct mc_rmp_entry e;
     enum mc_rmp_page_state st;
     if (mc_rmp_fw_read(vm->vmm->rmp, spa, &e, &st, err) != MC_OK)
@@ -489,6 +505,10 @@ mc_status vm_snp_vmrun(struct mc_vcpu *v, struct mc_error *err)
         mc_lcpu_set_vmpl(v->cpu, page[VMSA_VMPL]);
         v->sev_features = mc_le64(page + VMSA_SEV_FEATURES);
         v->vmsa_loaded = true;
+        if (!vm->has_vmsa_features && !v->guest_vmsa) { /* a restored guest: the launched VMSAs' */
+            vm->vmsa_features = v->sev_features;
+            vm->has_vmsa_features = true;
+        }
     }
     mc_wipe(page, PG);
     free(page);
@@ -526,4 +546,67 @@ uint64_t mc_guest_sev_status(const struct mc_vcpu *v)
     if (vm->snp) /* SEV, SEV-ES, and SEV_FEATURES from bit 2 (SNPActive first) */
         return 3u | (v->sev_features & ((1ull << 62) - 1)) << 2;
     return 1u | ((vm->policy & MC_SEV_POLICY_ES) ? 2u : 0u);
+}
+
+mc_status vm_snp_ap_set(struct mc_vcpu *t, unsigned request, uint64_t gpa, struct mc_error *err)
+{
+    mc_status s = vm_snp_vmexit(t, err); /* a loaded target's registers go back to its current VMSA */
+    if (s)
+        return s;
+    t->vmsa_loaded = false;
+    switch (request) {
+    case 0: /* AP_CREATE_ON_INIT: takes effect at the vCPU's next INIT */
+        t->init_pending = true;
+        t->init_vmsa_gpa = gpa;
+        break;
+    case 1: /* AP_CREATE: from now on */
+        t->guest_vmsa = true;
+        t->guest_vmsa_gpa = gpa;
+        t->no_vmsa = false;
+        t->init_pending = false;
+        break;
+    default: /* AP_DESTROY: no VMSA, the vCPU does not run */
+        t->no_vmsa = true;
+        t->guest_vmsa = false;
+        t->init_pending = false;
+        break;
+    }
+    return MC_OK;
+}
+
+mc_status mc_vm_vcpu_init(struct mc_vm *vm, unsigned i, struct mc_error *err)
+{
+    if (!vm || i >= vm->nvcpu)
+        return mc_seterr(err, MC_E_INVAL, "no such vCPU");
+    struct mc_vcpu *t = &vm->vcpu[i];
+    if (!vm->snp || !t->init_pending)
+        return MC_OK;
+    mc_status s = vm_snp_vmexit(t, err);
+    if (s)
+        return s;
+    t->vmsa_loaded = false;
+    t->guest_vmsa = true;
+    t->guest_vmsa_gpa = t->init_vmsa_gpa;
+    t->no_vmsa = false;
+    t->init_pending = false;
+    return MC_OK;
+}
+
+bool mc_vm_snp_guest_vmsa(const struct mc_vm *vm, unsigned i, uint64_t *gpa)
+{
+    if (!vm || !vm->snp || i >= vm->nvcpu || !vm->vcpu[i].guest_vmsa || vm->vcpu[i].no_vmsa)
+        return false;
+    if (gpa)
+        *gpa = vm->vcpu[i].guest_vmsa_gpa;
+    return true;
+}
+
+bool vmm_snp_vm_ap_changed(const struct mc_vm *vm, unsigned *vcpu)
+{
+    for (unsigned i = 0; vm && vm->snp && i < vm->nvcpu; i++)
+        if (vm->vcpu[i].guest_vmsa || vm->vcpu[i].no_vmsa || vm->vcpu[i].init_pending) {
+            *vcpu = i;
+            return true;
+        }
+    return false;
 }

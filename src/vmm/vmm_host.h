@@ -56,6 +56,9 @@ mc_status vmm_snp_vm_resume(struct mc_vmm *v, const struct mc_vm_config *cfg, ui
                             void *ctx, struct mc_vm **out, struct mc_error *err);
 void vmm_snp_vm_mark_private(struct mc_vm *vm, uint64_t gpa);
 uint64_t vmm_snp_vm_policy(const struct mc_vm *vm);
+/* True when the guest changed a vCPU's VMSA with GHCB AP Creation (runs from a guest-made VMSA, a
+ * creation waits for INIT, or AP_DESTROY): *vcpu is the first such vCPU. */
+bool vmm_snp_vm_ap_changed(const struct mc_vm *vm, unsigned *vcpu);
 /* The GPAs the hypervisor assigned to the guest (launch, page-state changes), ascending; malloc'd
  * (NULL with *n = 0 when none or out of memory). */
 uint64_t *vmm_snp_vm_assigned(const struct mc_vm *vm, uint64_t *n);
