@@ -1,8 +1,8 @@
 /* The GHCB (GHCB specification, protocol version 2): the guest's MSR and VMGEXIT, and the
  * hypervisor's handling of them as KVM does it — the MSR protocol (SEV info, CPUID, GHCB GPA
  * registration, page-state change, hypervisor features, termination) and the GHCB page exits SNP
- * needs (page-state change with RMPUPDATE, guest requests, extended guest requests, AP Creation). The GHCB page
- * is shared: the hypervisor reads and writes it through its own mapping (C=0). */
+ * needs (page-state change with RMPUPDATE, guest requests, extended guest requests, AP Creation).
+ * The GHCB page is shared: the hypervisor reads and writes it through its own mapping (C=0). */
 #include <stdlib.h>
 #include <string.h>
 
