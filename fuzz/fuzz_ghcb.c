@@ -14,12 +14,10 @@
 #include <memcrypt/board.h>
 #include <memcrypt/bytes.h>
 #include <memcrypt/guest.h>
-#include <memcrypt/machine.h>
-#include <memcrypt/sev_api.h>
 #include <memcrypt/snp_api.h>
 #include <memcrypt/vm.h>
 
-#include "crypto/crypto.h"
+#include "fuzz_snp_board.h"
 
 #define MEM (4ull << 20)
 static const uint64_t ghcb_gpa[2] = {0x10000, 0x20000};
@@ -59,26 +57,9 @@ static void setup(void)
 {
     if (board)
         return;
-    mc_crypto_init();
     struct mc_error e = {0};
-    struct mc_board_config bc;
-    if (mc_board_config_init(&bc, "milan", &e) != MC_OK)
-        die("config", &e);
-    bc.machine.dram_size = 64ull << 20;
-    bc.machine.seed = (const uint8_t *)"fuzz-ghcb";
-    bc.machine.seed_len = 9;
-    bc.fw.root_bits = 2048;
-    bc.rmp_size = MC_BOARD_RMP_AUTO;
-    if (mc_board_create(&bc, &board, &e) != MC_OK)
-        die("board", &e);
-    struct mc_machine *m = mc_board_machine(board);
-    uint64_t v = 0;
-    struct mc_fault f;
-    uint32_t st = 0;
-    if (mc_board_snp_enable(board, &e) || mc_machine_rdmsr(m, MC_MSR_HWCR, &v, &f, &e) ||
-        mc_machine_wrmsr(m, MC_MSR_HWCR, v | MC_HWCR_SMMLOCK, &f, &e) ||
-        mc_board_fw(board, MC_SEV_CMD_SNP_INIT, NULL, 0, &st, &e) || mc_board_df_flush(board, &st, &e))
-        die("SNP bring-up", &e);
+    if (fuzz_snp_board("fuzz-ghcb", &board, &e) != MC_OK)
+        die("board with SNP up", &e);
     if (mc_board_snapshot(board, &snap, &e) != MC_OK)
         die("snapshot", &e);
 }

@@ -21,7 +21,7 @@
 #include <memcrypt/snp_report.h>
 #include <memcrypt/vm.h>
 
-#include "crypto/crypto.h"
+#include "fuzz_snp_board.h"
 
 #define SECRETS 0x1000ull
 #define GHCB 0x10000ull
@@ -64,26 +64,10 @@ static void setup(void)
 {
     if (guest)
         return;
-    mc_crypto_init();
     struct mc_error e = {0};
-    struct mc_board_config bc;
-    if (mc_board_config_init(&bc, "milan", &e) != MC_OK)
-        die("config", &e);
-    bc.machine.dram_size = 64ull << 20;
-    bc.machine.seed = (const uint8_t *)"fuzz-snp-guest";
-    bc.machine.seed_len = 14;
-    bc.fw.root_bits = 2048;
-    bc.rmp_size = MC_BOARD_RMP_AUTO;
-    if (mc_board_create(&bc, &board, &e) != MC_OK)
-        die("board", &e);
-    struct mc_machine *m = mc_board_machine(board);
-    uint64_t v = 0;
+    if (fuzz_snp_board("fuzz-snp-guest", &board, &e) != MC_OK)
+        die("board with SNP up", &e);
     struct mc_fault f;
-    uint32_t st = 0;
-    if (mc_board_snp_enable(board, &e) || mc_machine_rdmsr(m, MC_MSR_HWCR, &v, &f, &e) ||
-        mc_machine_wrmsr(m, MC_MSR_HWCR, v | MC_HWCR_SMMLOCK, &f, &e) ||
-        mc_board_fw(board, MC_SEV_CMD_SNP_INIT, NULL, 0, &st, &e) || mc_board_df_flush(board, &st, &e))
-        die("SNP bring-up", &e);
     struct mc_vm_config c = {.vcpus = 1, .mem_size = 4ull << 20, .snp = true, .snp_policy = 0x30000};
     static uint8_t page[4096], vmsa[4096];
     memset(page, 0x5A, sizeof page);
