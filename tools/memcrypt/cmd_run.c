@@ -652,7 +652,8 @@ static const struct mc_opt run_opts[] = {
      "process on the same chip (--state) can continue it: memcrypt migrate --guest FILE\n"
      "(SEV-SNP: memcrypt exec --guest FILE)", O_SAVE, MC_OPT_FILE},
     {"vcpu-type", 0, "NAME", "SEV-SNP: the vCPU model QEMU runs (EPYC-Milan, EPYC-Genoa, ...; as\n"
-     "measure --vcpu-type); default: the platform's own processor (-cpu host)", O_VCPU_TYPE, 0},
+     "measure --vcpu-type); default: the domain's <cpu> (host-model, custom\n"
+     "model, host-passthrough), else the platform's own processor (-cpu host)", O_VCPU_TYPE, 0},
     {"guest-features", 0, "VALUE", "SEV-SNP: the VMSAs' SEV_FEATURES (default 0x1; as measure --guest-features)",
      O_GUEST_FEATURES, 0},
     {"launch-log", 0, "FILE", "SEV-SNP: write the firmware's page-by-page launch log, in the form\n"
