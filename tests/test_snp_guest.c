@@ -762,8 +762,9 @@ static void test_cpuid_page(void)
     mc_put_le32(bad, 65);
     CHECK(!mc_snp_cpuid_find(bad, 0, 0, &r));
     /* refusals of the builder */
-    const struct mc_cpu_profile *milan, *rome;
-    CHECK(mc_cpu_profile_find("milan", &milan, NULL) == MC_OK && mc_cpu_profile_find("rome", &rome, NULL) == MC_OK);
+    const struct mc_cpu_profile *milan = NULL, *rome = NULL;
+    CHECK(mc_cpu_profile_find("milan", &milan, NULL) == MC_OK);
+    CHECK(mc_cpu_profile_find("rome", &rome, NULL) == MC_OK);
     struct mc_snp_cpuid_params cp = {.host = milan, .vcpu_type = "EPYC-Nope", .vcpus = 1};
     CHECK_EQ_U64(mc_snp_cpuid_build(&cp, bad, NULL), MC_E_NOTFOUND);
     cp.vcpu_type = NULL;
