@@ -6,14 +6,8 @@
 # python3-cryptography's AES-XTS (one data unit per line) is checked too (its absence fails under CI).
 # $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
 set -u
-CLI=$1
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-# A dependency a check cannot run without: under CI (CI=true) its absence is a failure, elsewhere
-# the skip is said out loud.
-missing() { if [ "${CI:-}" = true ]; then bad "missing dependency under CI: $*"; else echo "SKIP (missing $*)" >&2; fi; }
+. "$(dirname "$0")/lib/cli.sh"
+CLI=$MC
 
 ref() { # ref KEYHEX PA DATAHEX [d]  -> hex from openssl ECB + IEEE 1619 composition
     python3 - "$@" <<'PY'
@@ -94,7 +88,7 @@ for spec in "aes-128-xts $K128" "aes-256-xts $K256"; do
         if [ "$py" != skip ]; then
             [ "$py" = "$want" ] && ok || bad "python3-cryptography disagrees with the openssl reference"
         else
-            missing "python3-cryptography (scripts/deps installs it): its AES-XTS cross-check"
+            cli_missing "python3-cryptography (scripts/deps installs it): its AES-XTS cross-check"
         fi
     done
 done
@@ -134,5 +128,4 @@ expect2 --cipher aes-128-xts --key "$K128" "$L"                       # missing 
 expect2 --cipher aes-128-xts --key "$K128" --pa 0 --impl turbo "$L"   # bad impl
 expect2 --cipher aes-128-xts --key "$K128" --pa 0                      # no data
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ] && [ $pass -gt 0 ]
+cli_finish

@@ -5,18 +5,16 @@
 # chip) and the auxblob certificate table, and its MEASUREMENT is the saved guest's. The
 # attributes answer with Linux 6.7's semantics: generation, privlevel range, the cached report
 # regenerated when inblob or privlevel changed, permissions, sizes.
-M=$1
+. "$(dirname "$0")/lib/cli.sh"
+M=$MC
 B=$(dirname "$M")
-pass=0
-fail=0
-ok() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
-T=$(mktemp -d)
+T=$TMP
 srv=
 trap '[[ -n $srv ]] && kill $srv 2>/dev/null; rm -rf "$T"' EXIT
 cd "$T" || exit 1
 S="$T/chip.state"
 G="$T/guest.snp"
-"$B/snp_mkguest" "$S" "$G" milan >made.txt || { echo "FAIL: snp_mkguest"; exit 1; }
+"$B/snp_mkguest" "$S" "$G" milan >made.txt || { bad "snp_mkguest"; cli_finish; }
 meas=$(sed -n 's/^measurement //p' made.txt)
 X=("$M" exec --state "$S" --guest "$G" --)
 R=/sys/kernel/config/tsm/report/r0
@@ -43,14 +41,14 @@ rmdir $R || exit 13
 EOF
 "${X[@]}" bash flow.sh >flow.out 2>&1
 rc=$?
-ok "mkdir, echo, cat, dd, rmdir ran (exit $rc)" '[[ $rc == 0 ]] || { cat flow.out; false; }'
-ok "provider: sev_guest" '[[ "$(cat provider.txt)" == sev_guest ]]'
-ok "privlevel_floor: 0 (VMPCK0)" '[[ "$(cat floor.txt)" == 0 ]]'
-ok "generation: 0, 1 after inblob, unchanged by reads, 2 after privlevel" '[[ "$(cat gen0.txt gen1.txt gen2.txt gen3.txt | tr "\n" " ")" == "0 1 1 2 " ]]'
-ok "outblob: a 0x4A0-byte report" '[[ $(stat -c %s report.bin) == 1184 ]]'
-ok "outblob read twice in one generation: the cached report" 'cmp -s report.bin again.bin'
-ok "a new inblob: a new report" '! cmp -s report.bin fresh.bin'
-ok "auxblob: a certificate table" '[[ $(stat -c %s certs.bin) -gt 3000 ]]'
+check "mkdir, echo, cat, dd, rmdir ran (exit $rc)" '[[ $rc == 0 ]] || { cat flow.out; false; }'
+check "provider: sev_guest" '[[ "$(cat provider.txt)" == sev_guest ]]'
+check "privlevel_floor: 0 (VMPCK0)" '[[ "$(cat floor.txt)" == 0 ]]'
+check "generation: 0, 1 after inblob, unchanged by reads, 2 after privlevel" '[[ "$(cat gen0.txt gen1.txt gen2.txt gen3.txt | tr "\n" " ")" == "0 1 1 2 " ]]'
+check "outblob: a 0x4A0-byte report" '[[ $(stat -c %s report.bin) == 1184 ]]'
+check "outblob read twice in one generation: the cached report" 'cmp -s report.bin again.bin'
+check "a new inblob: a new report" '! cmp -s report.bin fresh.bin'
+check "auxblob: a certificate table" '[[ $(stat -c %s certs.bin) -gt 3000 ]]'
 
 # The chip's chain from the local KDS; the report verifies with the auxblob's table under it.
 "$M" kds serve --state "$S" --listen 127.0.0.1:0 >srv.txt 2>srv.err &
@@ -64,11 +62,11 @@ kill $srv 2>/dev/null
 wait $srv 2>/dev/null
 srv=
 out=$("$M" report verify report.bin --cert-table certs.bin --roots roots --measurement "$meas" --report-data "$nonce_hex" --vmpl 0 2>&1)
-ok "report verify --roots accepts outblob; MEASUREMENT = the saved guest's; REPORT_DATA = inblob" '[[ "$out" == *verified* && "$out" != *"NOT verified"* ]] || { echo "$out"; false; }'
+check "report verify --roots accepts outblob; MEASUREMENT = the saved guest's; REPORT_DATA = inblob" '[[ "$out" == *verified* && "$out" != *"NOT verified"* ]] || { echo "$out"; false; }'
 out=$("$M" report verify vmpl1.bin --cert-table certs.bin --roots roots --measurement "$meas" --vmpl 1 2>&1)
-ok "privlevel 1: the report's VMPL is 1" '[[ "$out" == *verified* && "$out" != *"NOT verified"* ]] || { echo "$out"; false; }'
+check "privlevel 1: the report's VMPL is 1" '[[ "$out" == *verified* && "$out" != *"NOT verified"* ]] || { echo "$out"; false; }'
 out=$("$M" report verify report.bin --cert-table certs.bin --roots roots --measurement "$(printf '%096d' 0)" 2>&1)
-ok "  another MEASUREMENT is refused" '[[ "$out" == *"NOT verified"* ]]'
+check "  another MEASUREMENT is refused" '[[ "$out" == *"NOT verified"* ]]'
 
 # The kernel's answers to what it refuses.
 cat >bad.sh <<EOF
@@ -94,28 +92,27 @@ rmdir $R
 echo "rmdir again: \$(rmdir $R 2>&1)"
 EOF
 "${X[@]}" bash bad.sh >bad.out 2>&1
-has() { grep -q -- "$1" bad.out; }
-ok "mkdir of an existing item: File exists" 'has "mkdir again: .*File exists"'
-ok "outblob before inblob: Invalid argument" 'has "outblob without inblob: .*Invalid argument"'
-ok "inblob is write-only: Permission denied" 'has "read inblob: .*Permission denied"'
-ok "privlevel above 3: Invalid argument (echo's write fails)" 'has "privlevel 4: .*write error: Invalid argument"'
-ok "privlevel -1: Invalid argument" 'has "privlevel -1: .*Invalid argument"'
-ok "refused writes leave generation" 'has "generation after refusals: 0"'
-ok "inblob over 64 bytes: File too large" 'has "inblob of 65 bytes: .*File too large"'
-ok "a report needs 64 bytes of report data: Invalid argument" 'has "outblob of a 5-byte inblob: .*Invalid argument"'
-ok "provider is read-only: Permission denied" 'has "write provider: .*Permission denied"'
-ok "an unknown item: No such file or directory" 'has "no such item: .*No such file or directory"'
-ok "an unknown attribute: No such file or directory" 'has "no such attribute: .*No such file or directory"'
-ok "stat: an item is a folder (755)" 'has "stat item: directory 755"'
-ok "stat: outblob a regular file 444 of 4096 bytes, inblob 200" 'has "stat outblob: regular file 444 4096" && has "stat inblob: regular file 200"'
-ok "no folders inside an item: Operation not permitted" 'has "mkdir inside an item: .*Operation not permitted"'
-ok "the report folder cannot be removed" 'has "rmdir report folder: .*Operation not permitted"'
-ok "rmdir of a removed item: No such file or directory" 'has "rmdir again: .*No such file or directory"'
+said() { grep -q -- "$1" bad.out; }
+check "mkdir of an existing item: File exists" 'said "mkdir again: .*File exists"'
+check "outblob before inblob: Invalid argument" 'said "outblob without inblob: .*Invalid argument"'
+check "inblob is write-only: Permission denied" 'said "read inblob: .*Permission denied"'
+check "privlevel above 3: Invalid argument (echo's write fails)" 'said "privlevel 4: .*write error: Invalid argument"'
+check "privlevel -1: Invalid argument" 'said "privlevel -1: .*Invalid argument"'
+check "refused writes leave generation" 'said "generation after refusals: 0"'
+check "inblob over 64 bytes: File too large" 'said "inblob of 65 bytes: .*File too large"'
+check "a report needs 64 bytes of report data: Invalid argument" 'said "outblob of a 5-byte inblob: .*Invalid argument"'
+check "provider is read-only: Permission denied" 'said "write provider: .*Permission denied"'
+check "an unknown item: No such file or directory" 'said "no such item: .*No such file or directory"'
+check "an unknown attribute: No such file or directory" 'said "no such attribute: .*No such file or directory"'
+check "stat: an item is a folder (755)" 'said "stat item: directory 755"'
+check "stat: outblob a regular file 444 of 4096 bytes, inblob 200" 'said "stat outblob: regular file 444 4096" && said "stat inblob: regular file 200"'
+check "no folders inside an item: Operation not permitted" 'said "mkdir inside an item: .*Operation not permitted"'
+check "the report folder cannot be removed" 'said "rmdir report folder: .*Operation not permitted"'
+check "rmdir of a removed item: No such file or directory" 'said "rmdir again: .*No such file or directory"'
 [[ $fail == 0 ]] || cat bad.out
 
 # Without --guest the tree does not exist (the host's own /sys answers).
 out=$("$M" exec --state "$S" -- bash -c "mkdir $R" 2>&1)
-ok "exec without --guest: no configfs-tsm" '[[ $? != 0 && "$out" == *"No such file or directory"* ]]'
+check "exec without --guest: no configfs-tsm" '[[ $? != 0 && "$out" == *"No such file or directory"* ]]'
 
-echo "$pass passed, $fail failed"
-[[ $fail == 0 ]]
+cli_finish

@@ -5,17 +5,11 @@
 # not hang; the kernel's OVMF capability is checked before it is read; sizes, empty certificates,
 # guest features and secrets as the user gave them.
 # $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
-M=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-DATA=$(cd "$2" && pwd)
-SRC=$(cd "$3" && pwd)
-pass=0
-fail=0
-ok() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# A dependency a check cannot run without: under CI (CI=true) its absence is a failure, elsewhere
-# the skip is said out loud.
-missing() { if [ "${CI:-}" = true ]; then bad "missing dependency under CI: $*"; else echo "SKIP (missing $*)" >&2; fi; }
-T=$(mktemp -d)
+. "$(dirname "$0")/lib/cli.sh"
+M=$MC
+DATA=$(cd "$DATA" && pwd)
+SRC=$(cd "$SRC" && pwd)
+T=$TMP
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
 cd "$T" || exit 1
 fw() { "$M" fw "$@" --platform milan; }
@@ -29,31 +23,31 @@ if [[ $(id -u) == 0 ]] && mknod -m666 n c 1 3 2>/dev/null && mknod -m666 f c 1 7
     null=n full=f
 fi
 fw pek-csr --state s $null >/dev/null
-ok "a character device stays one (written in place)" '[[ -c $null ]]'
+check "a character device stays one (written in place)" '[[ -c $null ]]'
 out=$(fw pek-csr --state s $full 2>&1)
 rc=$?
-ok "a full device is an error" '[[ $rc == 3 && "$out" == *"No space"* && -c $full ]]'
+check "a full device is an error" '[[ $rc == 3 && "$out" == *"No space"* && -c $full ]]'
 mkfifo out.fifo
 out=$(timeout 10 "$M" fw pek-csr --platform milan --state s out.fifo 2>&1)
 rc=$?
-ok "a FIFO without a reader: error, not a hang" '[[ $rc == 3 && "$out" == *"reading"* ]]'
+check "a FIFO without a reader: error, not a hang" '[[ $rc == 3 && "$out" == *"reading"* ]]'
 timeout 20 cat out.fifo >fifo.bytes &
 for _ in $(seq 50); do timeout 10 "$M" fw pek-csr --platform milan --state s out.fifo >/dev/null 2>&1 && break; sleep 0.1; done
 wait
-ok "a FIFO with a reader gets the CSR" '[[ $(stat -c %s fifo.bytes) == 2084 && -p out.fifo ]]'
+check "a FIFO with a reader gets the CSR" '[[ $(stat -c %s fifo.bytes) == 2084 && -p out.fifo ]]'
 ln -s s link.state
 before=$(sha256sum <s)
 fw pdh-gen --state link.state >/dev/null
-ok "a linked state file stays a link" '[[ -L link.state ]]'
-ok "... and its target holds the update" '[[ "$(sha256sum <s)" != "$before" ]]'
+check "a linked state file stays a link" '[[ -L link.state ]]'
+check "... and its target holds the update" '[[ "$(sha256sum <s)" != "$before" ]]'
 ln -s nowhere dangling.state
 out=$(fw status --state dangling.state 2>&1)
 rc=$?
-ok "a dangling link is refused, no chip made behind it" '[[ $rc == 3 && "$out" == *"missing"* && ! -e nowhere ]]'
+check "a dangling link is refused, no chip made behind it" '[[ $rc == 3 && "$out" == *"missing"* && ! -e nowhere ]]'
 ln -s s.copy link.out
 echo old >s.copy
 fw pek-csr --state s link.out >/dev/null
-ok "an output link: target written, link kept" '[[ -L link.out && $(stat -c %s s.copy) == 2084 ]]'
+check "an output link: target written, link kept" '[[ -L link.out && $(stat -c %s s.copy) == 2084 ]]'
 
 # ---- the state file shared by processes ---------------------------------------------------------
 fw pdh-export --state s c0 >/dev/null
@@ -66,10 +60,10 @@ for i in 1 2 3 4; do
 done
 rcs=0
 for p in "${pids[@]}"; do wait "$p" || rcs=$((rcs + 1)); done
-ok "2x4 concurrent pek-gen/pdh-gen all succeed" '[[ $rcs == 0 ]] && grep -q SUCCESS gen.4 && grep -q SUCCESS pdh.4'
+check "2x4 concurrent pek-gen/pdh-gen all succeed" '[[ $rcs == 0 ]] && grep -q SUCCESS gen.4 && grep -q SUCCESS pdh.4'
 fw pdh-export --state s c1 >/dev/null
-ok "the updates are in the state (PEK changed)" '! cmp -s c0/pek.cert c1/pek.cert'
-ok "no temporary copies left" '[[ -z $(ls s.tmp* 2>/dev/null) ]]'
+check "the updates are in the state (PEK changed)" '! cmp -s c0/pek.cert c1/pek.cert'
+check "no temporary copies left" '[[ -z $(ls s.tmp* 2>/dev/null) ]]'
 # First uses of a missing state file: one chip.
 pids=()
 for i in 1 2 3 4; do
@@ -77,7 +71,7 @@ for i in 1 2 3 4; do
     pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
-ok "concurrent first uses make one chip" '[[ -s id.1 ]] && cmp -s id.1 id.2 && cmp -s id.1 id.3 && cmp -s id.1 id.4'
+check "concurrent first uses make one chip" '[[ -s id.1 ]] && cmp -s id.1 id.2 && cmp -s id.1 id.3 && cmp -s id.1 id.4'
 # A held lock (here by util-linux flock, which takes the same lock): a clear "busy" after the wait.
 if command -v flock >/dev/null; then
     flock s.lock sleep 4 &
@@ -87,14 +81,14 @@ if command -v flock >/dev/null; then
     out=$(MEMCRYPT_STATE_WAIT=1 "$M" fw pdh-gen --platform milan --state s 2>&1)
     rc=$?
     t1=$(date +%s%N)
-    ok "busy state file: exit 3 with a clear message" '[[ $rc == 3 && "$out" == *busy* && "$out" == *s.lock* ]]'
-    ok "... after the bounded wait (about 1 s)" '(( (t1 - t0) >= 900000000 && (t1 - t0) < 3500000000 ))'
+    check "busy state file: exit 3 with a clear message" '[[ $rc == 3 && "$out" == *busy* && "$out" == *s.lock* ]]'
+    check "... after the bounded wait (about 1 s)" '(( (t1 - t0) >= 900000000 && (t1 - t0) < 3500000000 ))'
     out=$("$M" fw pdh-gen --platform milan --state s 2>&1)
     rc=$?
-    ok "the default waits until the holder is done" '[[ $rc == 0 && "$out" == *SUCCESS* ]]'
+    check "the default waits until the holder is done" '[[ $rc == 0 && "$out" == *SUCCESS* ]]'
     wait $holder
 else
-    missing "flock (util-linux): the busy state file checks"
+    cli_missing "flock (util-linux): the busy state file checks"
 fi
 # Killed writers: at most one temporary copy at any time, none after the next open, the state
 # still loads.
@@ -111,25 +105,25 @@ for i in $(seq 25); do
 done
 out=$(fw status --state s 2>&1)
 rc=$?
-ok "state loads after 25 kills" '[[ $rc == 0 ]]'
-ok "never more than one temporary copy ($maxtmp)" '[[ $maxtmp -le 1 ]]'
-ok "stale copies removed at the next open" '[[ -z $(ls s.tmp* 2>/dev/null) ]]'
+check "state loads after 25 kills" '[[ $rc == 0 ]]'
+check "never more than one temporary copy ($maxtmp)" '[[ $maxtmp -le 1 ]]'
+check "stale copies removed at the next open" '[[ -z $(ls s.tmp* 2>/dev/null) ]]'
 
 # ---- a failing command leaves no new files -------------------------------------------------------
 mkdir -p d/vcek.der
 out=$("$M" fixtures --out d 2>&1)
 rc=$?
-ok "fixtures into a folder with vcek.der a folder fails" '[[ $rc == 3 ]]'
-ok "... and leaves no keys or temporaries" '[[ "$(ls -A d)" == vcek.der ]]'
+check "fixtures into a folder with vcek.der a folder fails" '[[ $rc == 3 ]]'
+check "... and leaves no keys or temporaries" '[[ "$(ls -A d)" == vcek.der ]]'
 mkdir -p o/tek.bin
 out=$("$M" owner session --pdh c1/pdh.cert --policy 1 --out o 2>&1)
 rc=$?
-ok "owner session fails as a whole" '[[ $rc == 3 && "$(ls -A o)" == tek.bin ]]'
+check "owner session fails as a whole" '[[ $rc == 3 && "$(ls -A o)" == tek.bin ]]'
 "$M" owner session --pdh c1/pdh.cert --policy 1 --out newdir >/dev/null
-ok "owner session creates its folder whole" '[[ -s newdir/tk.bin && -s newdir/godh.b64 && -z $(ls -A . | grep "^\.newdir") ]]'
+check "owner session creates its folder whole" '[[ -s newdir/tk.bin && -s newdir/godh.b64 && -z $(ls -A . | grep "^\.newdir") ]]'
 mkdir -p x/pek.cert
 out=$(fw pdh-export --state s x 2>&1)
-ok "pdh-export fails as a whole" '[[ "$(ls -A x)" == pek.cert ]]'
+check "pdh-export fails as a whole" '[[ "$(ls -A x)" == pek.cert ]]'
 
 # ---- inputs that are FIFOs or devices do not hang ------------------------------------------------
 mkfifo in.fifo
@@ -140,7 +134,7 @@ check_fifo() { # name, command...
     shift
     out=$(timeout 10 "$@" 2>&1)
     rc=$?
-    ok "FIFO as $name: refused at once" '[[ $rc == 2 || $rc == 3 ]] && [[ "$out" == *FIFO* ]]'
+    check "FIFO as $name: refused at once" '[[ $rc == 2 || $rc == 3 ]] && [[ "$out" == *FIFO* ]]'
 }
 check_fifo "report" "$M" report show in.fifo
 check_fifo "--vcek" "$M" report verify r.bin --vcek in.fifo --roots fx
@@ -161,49 +155,48 @@ t0=$(date +%s%N)
 out=$(timeout 20 "$M" measure --mode snp --vcpus 1 --vcpu-type EPYC-v4 --ovmf /usr/share/ovmf/OVMF.fd --kernel /dev/zero 2>&1)
 rc=$?
 t1=$(date +%s%N)
-ok "--kernel with an OVMF that cannot take one: refused first" '[[ $rc == 3 && "$out" == *SNP_KERNEL_HASHES* ]]'
-ok "... at once" '(( (t1 - t0) < 2000000000 ))'
+check "--kernel with an OVMF that cannot take one: refused first" '[[ $rc == 3 && "$out" == *SNP_KERNEL_HASHES* ]]'
+check "... at once" '(( (t1 - t0) < 2000000000 ))'
 head -c 16 /dev/urandom >tik.bin
 out=$(timeout 20 "$M" owner verify-measurement --measurement "$(printf '%096d' 0)" --tik tik.bin --api-major 1 \
     --api-minor 55 --build 21 --policy 1 --ovmf /usr/share/ovmf/OVMF.fd --kernel /dev/zero 2>&1)
 rc=$?
-ok "owner verify-measurement: the OVMF's kernel support is checked first too" '[[ $rc == 3 && "$out" == *"hashes-table"* ]]'
+check "owner verify-measurement: the OVMF's kernel support is checked first too" '[[ $rc == 3 && "$out" == *"hashes-table"* ]]'
 out=$(timeout 20 "$M" measure --mode snp --vcpus 1 --vcpu-type EPYC-v4 --ovmf "$V/ovmf_AmdSev_suffix.bin" --kernel /dev/zero 2>&1)
 rc=$?
-ok "--kernel /dev/zero refused without reading it" '[[ $rc == 3 && "$out" == *"character device"* ]]'
+check "--kernel /dev/zero refused without reading it" '[[ $rc == 3 && "$out" == *"character device"* ]]'
 a=$("$M" measure --mode snp --vcpus 1 --vcpu-type EPYC-v4 --ovmf "$V/ovmf_AmdSev_suffix.bin" --kernel "$V/fake-kernel.bin")
 b=$("$M" measure --mode snp --vcpus 1 --vcpu-type EPYC-v4 --ovmf "$V/ovmf_AmdSev_suffix.bin" --kernel <(cat "$V/fake-kernel.bin"))
-ok "--kernel from a pipe still works" '[[ -n "$a" && "$a" == "$b" ]]'
+check "--kernel from a pipe still works" '[[ -n "$a" && "$a" == "$b" ]]'
 
 # ---- sizes, empty files, guest features, secrets -----------------------------------------------
 sed "s#<memory unit='MiB'>256</memory>#<memory unit='PiB'>4</memory>#; /currentMemory/d" \
     "$SRC/examples/sev-guest.xml" >big.xml
 out=$("$M" domain check big.xml --platform milan 2>&1)
 rc=$?
-ok "4 PiB: domain check refuses with the user's size" '[[ $rc == 1 && "$out" == *"4 PiB (4398046511104 KiB)"* ]]'
+check "4 PiB: domain check refuses with the user's size" '[[ $rc == 1 && "$out" == *"4 PiB (4398046511104 KiB)"* ]]'
 out2=$("$M" run big.xml --platform milan 2>&1)
 rc=$?
-ok "... and run says the same" '[[ $rc == 3 && "$out2" == *"4 PiB (4398046511104 KiB) does not fit platform"* ]]'
+check "... and run says the same" '[[ $rc == 3 && "$out2" == *"4 PiB (4398046511104 KiB) does not fit platform"* ]]'
 : >empty.der
 out=$("$M" report verify r.bin --vcek empty.der --roots fx 2>&1)
-ok "an empty VCEK is reported as empty" '[[ "$out" == *"empty (0 bytes)"* && "$out" != *"was given"* ]]'
+check "an empty VCEK is reported as empty" '[[ "$out" == *"empty (0 bytes)"* && "$out" != *"was given"* ]]'
 G="$M measure --mode snp --vcpus 1 --vcpu-type EPYC-v4 --ovmf /usr/share/ovmf/OVMF.fd"
 out=$($G --guest-features 0xffffffffffffffff 2>&1)
 rc=$?
-ok "guest features all ones: usage error naming reserved bits" '[[ $rc == 2 && "$out" == *reserved* ]]'
+check "guest features all ones: usage error naming reserved bits" '[[ $rc == 2 && "$out" == *reserved* ]]'
 out=$($G --guest-features 0 2>&1)
 rc=$?
-ok "guest features 0: usage error (SNPActive)" '[[ $rc == 2 && "$out" == *SNPActive* ]]'
-ok "guest features 0x21 and 0x200001 (IBPB on entry) are valid" '$G --guest-features 0x21 >/dev/null && $G --guest-features 0x200001 >/dev/null'
+check "guest features 0: usage error (SNPActive)" '[[ $rc == 2 && "$out" == *SNPActive* ]]'
+check "guest features 0x21 and 0x200001 (IBPB on entry) are valid" '$G --guest-features 0x21 >/dev/null && $G --guest-features 0x200001 >/dev/null'
 printf 'hunter2-disk-passphrase' >secret.txt
 hex=$(od -An -tx1 secret.txt | tr -d ' \n')
 sum=$(sha256sum secret.txt | cut -c1-64)
 out=$("$M" run "$SRC/examples/sev-guest.xml" --platform milan --seed s --secret-file secret.txt 2>&1)
 json=$("$M" run "$SRC/examples/sev-guest.xml" --platform milan --seed s --secret-file secret.txt --json 2>&1)
-ok "run never prints the user's secret" '[[ "$out$json" != *hunter2* && "$out$json" != *"$hex"* ]]'
-ok "... but its length and SHA-256" '[[ "$out" == *"23 bytes, SHA-256 $sum"* && "$json" == *"\"guest_read_sha256\": \"$sum\""* ]]'
+check "run never prints the user's secret" '[[ "$out$json" != *hunter2* && "$out$json" != *"$hex"* ]]'
+check "... but its length and SHA-256" '[[ "$out" == *"23 bytes, SHA-256 $sum"* && "$json" == *"\"guest_read_sha256\": \"$sum\""* ]]'
 out=$("$M" run "$SRC/examples/sev-guest.xml" --platform milan --seed s 2>&1)
-ok "the demo's own secret is shown" '[[ "$out" == *"correct horse battery staple"* ]]'
+check "the demo's own secret is shown" '[[ "$out" == *"correct horse battery staple"* ]]'
 
-echo "$pass passed, $fail failed"
-[[ $fail == 0 && $pass -gt 0 ]]
+cli_finish

@@ -5,12 +5,10 @@
 # Each test root costs two RSA-4096 key generations (seconds each), so the work is split: this
 # file covers Milan and Genoa, cli_fixtures_turin.sh (FIXTURE_PART=turin) Turin, reproducibility,
 # chosen fields and usage errors.
-M=$1
+. "$(dirname "$0")/lib/cli.sh"
+M=$MC
 part=${FIXTURE_PART:-milan-genoa}
-pass=0; fail=0
-ok() { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+tmp=$TMP
 out=$tmp/out.txt
 
 if [ "$part" = turin ]; then gens=turin; else gens="milan genoa"; fi
@@ -50,15 +48,13 @@ if [ "$part" != turin ]; then
 "$M" report verify "$tmp/genoa-vcek/r5.bin" --vcek "$tmp/genoa-vcek/vcek.der" --roots "$tmp/milan-vcek" >"$out" 2>&1
 [ $? = 1 ] && ok || bad "Genoa fixture under the Milan test root"
 # the test root's VCEK does not verify a real AMD report
-"$M" report verify "$2/amd/snp-reports/virtee-milan/report.bin" --vcek "$tmp/milan-vcek/vcek.der" --roots "$tmp/milan-vcek" >"$out" 2>&1
+"$M" report verify "$DATA/amd/snp-reports/virtee-milan/report.bin" --vcek "$tmp/milan-vcek/vcek.der" --roots "$tmp/milan-vcek" >"$out" 2>&1
 [ $? = 1 ] && ok || bad "real report with a test VCEK"
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
-exit
+cli_finish
 fi
 
 # a Turin test root does not vouch for a real Milan report
-"$M" report verify "$2/amd/snp-reports/virtee-milan/report.bin" --vcek "$tmp/turin-vcek/vcek.der" --roots "$tmp/turin-vcek" >"$out" 2>&1
+"$M" report verify "$DATA/amd/snp-reports/virtee-milan/report.bin" --vcek "$tmp/turin-vcek/vcek.der" --roots "$tmp/turin-vcek" >"$out" 2>&1
 [ $? = 1 ] && ok || bad "real report with a Turin test VCEK"
 # reproducible with --seed
 "$M" fixtures --out "$tmp/again" --generation turin --seed ci-turin >/dev/null 2>&1
@@ -87,5 +83,4 @@ PY
 "$M" fixtures report --out "$tmp/x.bin" --key "$tmp/again" --report-data 0102 >"$out" 2>&1 && ok || bad "short --report-data refused"
 "$M" fixtures report --out "$tmp/x.bin" --key "$tmp/turin-vlek" --negative wrong-hwid >/dev/null 2>&1; [ $? = 3 ] && ok || bad "VLEK wrong-hwid accepted"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+cli_finish

@@ -1,50 +1,47 @@
 #!/bin/bash
 # Shell test of `memcrypt fw`: status, PDH export, PEK CSR/import (good and tampered), reset,
 # and a corrupt state file refused with a clear message.
-M=$1
-pass=0
-fail=0
-ok() { if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi; }
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib/cli.sh"
+M=$MC
+T=$TMP
 S="$T/chip.state"
 
 out=$("$M" fw status --platform milan --json)
-ok "status json in UNINIT" '[[ "$out" == *"\"state\": \"UNINIT\""* && "$out" == *"\"api_major\": 1"* ]]'
+check "status json in UNINIT" '[[ "$out" == *"\"state\": \"UNINIT\""* && "$out" == *"\"api_major\": 1"* ]]'
 out=$("$M" fw status --platform milan --state "$S" --init)
-ok "status after INIT" '[[ "$out" == *"state:            INIT"* ]]'
-ok "state file created" '[[ -s "$S" ]]'
+check "status after INIT" '[[ "$out" == *"state:            INIT"* ]]'
+check "state file created" '[[ -s "$S" ]]'
 "$M" fw pdh-export --platform milan --state "$S" "$T/certs" >/dev/null
-ok "pdh export writes four certs" '[[ $(stat -c %s "$T/certs/pdh.cert") == 2084 && -s "$T/certs/cek.cert" ]]'
+check "pdh export writes four certs" '[[ $(stat -c %s "$T/certs/pdh.cert") == 2084 && -s "$T/certs/cek.cert" ]]'
 "$M" fw pdh-export --platform milan --state "$S" "$T/certs2" >/dev/null
-ok "identity persists between runs" 'cmp -s "$T/certs/pdh.cert" "$T/certs2/pdh.cert"'
+check "identity persists between runs" 'cmp -s "$T/certs/pdh.cert" "$T/certs2/pdh.cert"'
 "$M" fw pek-csr --platform milan --state "$S" "$T/csr" >/dev/null
-ok "CSR body = PEK body" 'cmp -s <(head -c 1044 "$T/csr") <(head -c 1044 "$T/certs/pek.cert")'
+check "CSR body = PEK body" 'cmp -s <(head -c 1044 "$T/csr") <(head -c 1044 "$T/certs/pek.cert")'
 # A PEK whose OCA signature is damaged: BAD_SIGNATURE, exit 3, nothing imported.
 cp "$T/certs/pek.cert" "$T/bad.cert"
 printf '\x55' | dd of="$T/bad.cert" bs=1 seek=$((0x41C)) conv=notrunc 2>/dev/null
 err=$("$M" fw pek-import --platform milan --state "$S" "$T/bad.cert" "$T/certs/oca.cert" 2>&1)
 rc=$?
-ok "tampered PEK refused" '[[ $rc == 3 && "$err" == *BAD_SIGNATURE* ]]'
+check "tampered PEK refused" '[[ $rc == 3 && "$err" == *BAD_SIGNATURE* ]]'
 out=$("$M" fw status --platform milan --state "$S" --init --json)
-ok "still self-owned" '[[ "$out" == *"\"owner\": \"self\""* ]]'
+check "still self-owned" '[[ "$out" == *"\"owner\": \"self\""* ]]'
 "$M" fw pek-import --platform milan --state "$S" "$T/certs/pek.cert" "$T/certs/oca.cert" >/dev/null
 out=$("$M" fw status --platform milan --state "$S" --init --json)
-ok "owned after import" '[[ "$out" == *"\"owner\": \"external\""* ]]'
+check "owned after import" '[[ "$out" == *"\"owner\": \"external\""* ]]'
 err=$("$M" fw pek-import --platform milan --state "$S" "$T/certs/pek.cert" "$T/certs/oca.cert" 2>&1)
-ok "second import: ALREADY_OWNED" '[[ "$err" == *ALREADY_OWNED* ]]'
+check "second import: ALREADY_OWNED" '[[ "$err" == *ALREADY_OWNED* ]]'
 "$M" fw reset --platform milan --state "$S" >/dev/null
 out=$("$M" fw status --platform milan --state "$S" --init --json)
-ok "reset clears ownership" '[[ "$out" == *"\"owner\": \"self\""* ]]'
+check "reset clears ownership" '[[ "$out" == *"\"owner\": \"self\""* ]]'
 "$M" fw pdh-export --platform milan --state "$S" "$T/certs3" >/dev/null
-ok "reset replaced the PDH" '! cmp -s "$T/certs/pdh.cert" "$T/certs3/pdh.cert"'
-ok "reset kept the CEK" 'cmp -s "$T/certs/cek.cert" "$T/certs3/cek.cert"'
+check "reset replaced the PDH" '! cmp -s "$T/certs/pdh.cert" "$T/certs3/pdh.cert"'
+check "reset kept the CEK" 'cmp -s "$T/certs/cek.cert" "$T/certs3/cek.cert"'
 err=$("$M" fw status --platform rome --state "$S" 2>&1)
 rc=$?
-ok "foreign state file refused" '[[ $rc == 3 && "$err" == *"another platform"* ]]'
+check "foreign state file refused" '[[ $rc == 3 && "$err" == *"another platform"* ]]'
 printf 'garbage' >"$T/junk.state"
 err=$("$M" fw status --platform milan --state "$T/junk.state" 2>&1)
-ok "junk state file refused" '[[ "$err" == *"not a memcrypt SEV firmware state file"* ]]'
+check "junk state file refused" '[[ "$err" == *"not a memcrypt SEV firmware state file"* ]]'
 # One firmware version everywhere: PLATFORM_STATUS's build equals what `memcrypt run` measures with.
 for plat in milan genoa; do  # the example XML asks for C-bit 51
   fwb=$("$M" fw status --platform $plat --state "$T/$plat.state" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["build"])')
@@ -57,10 +54,9 @@ def find(o):
             if r is not None: return r
     return None
 print(find(json.load(sys.stdin)))')
-  ok "$plat: firmware build $fwb is non-zero and the same in fw status and run ($runb)" '[[ "$fwb" != 0 && "$fwb" == "$runb" ]]'
+  check "$plat: firmware build $fwb is non-zero and the same in fw status and run ($runb)" '[[ "$fwb" != 0 && "$fwb" == "$runb" ]]'
 done
 "$M" fw status >/dev/null 2>&1
 rc=$?
-ok "missing --platform is a usage error" '[[ $rc == 2 ]]'
-echo "$pass passed, $fail failed"
-[[ $fail == 0 ]]
+check "missing --platform is a usage error" '[[ $rc == 2 ]]'
+cli_finish

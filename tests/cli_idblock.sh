@@ -4,13 +4,8 @@
 # Python), round trips through files and base64, tampering and mismatches refused.
 # $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
 set -u
-M=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-pass=0
-fail=0
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+. "$(dirname "$0")/lib/cli.sh"
+M=$MC
 
 openssl ecparam -name secp384r1 -genkey -noout -out "$TMP/id.pem" 2>/dev/null
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$TMP/au.pem" 2>/dev/null
@@ -96,5 +91,4 @@ expect_fail "SEV-SNP measurement" idblock --id-key "$TMP/id.pem" --mode sev --ov
 expect_fail "--id-block: base64" idblock check --id-block "$b64a" --id-auth "$b64a"
 expect_fail "--id-auth" idblock check --id-block "$b64b" --id-auth "!!!"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_finish

@@ -2,22 +2,21 @@
 # `cmake --install` to a temporary prefix, then build a program against the installed headers and
 # libraries through pkg-config (shared and static) and run it: the packaging a user relies on.
 # $1 = memcrypt binary (its folder is the build folder).
+. "$(dirname "$0")/lib/cli.sh"
 build=$(dirname "$1")
-pass=0; fail=0
-ok() { if "$@"; then pass=$((pass+1)); else fail=$((fail+1)); echo "FAIL: $*" >&2; fi; }
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-ok cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
-ok test -f "$tmp/prefix/include/memcrypt/engine.h"
+tmp=$TMP
+check_cmd cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+check_cmd test -f "$tmp/prefix/include/memcrypt/engine.h"
 # the manual pages and the bash completion generated at build time
-ok test -f "$tmp/prefix/share/man/man1/memcrypt.1"
-ok test -f "$tmp/prefix/share/man/man1/memcrypt-report.1"
-ok cmp -s "$tmp/prefix/share/man/man1/memcrypt-run.1" <("$1" man run)
-ok cmp -s "$tmp/prefix/share/bash-completion/completions/memcrypt" <("$1" completion bash)
+check_cmd test -f "$tmp/prefix/share/man/man1/memcrypt.1"
+check_cmd test -f "$tmp/prefix/share/man/man1/memcrypt-report.1"
+check_cmd cmp -s "$tmp/prefix/share/man/man1/memcrypt-run.1" <("$1" man run)
+check_cmd cmp -s "$tmp/prefix/share/bash-completion/completions/memcrypt" <("$1" completion bash)
 # the build tree's .pc is not installed
-ok test ! -e "$(find "$tmp/prefix" -name 'memcrypt-uninstalled.pc' | head -1)"
+check_cmd test ! -e "$(find "$tmp/prefix" -name 'memcrypt-uninstalled.pc' | head -1)"
 pc="$tmp/prefix/lib/pkgconfig"
 [ -d "$pc" ] || pc=$(dirname "$(find "$tmp/prefix" -name memcrypt.pc | head -1)")
-ok env PKG_CONFIG_PATH="$pc" pkg-config --validate memcrypt
+check_cmd env PKG_CONFIG_PATH="$pc" pkg-config --validate memcrypt
 cat > "$tmp/use.c" <<'C'
 #include <memcrypt/engine.h>
 #include <stdio.h>
@@ -43,12 +42,11 @@ grep -q '^MC_SANITIZE:BOOL=ON' "$build/CMakeCache.txt" 2>/dev/null && san="-fsan
 flags=$(PKG_CONFIG_PATH="$pc" pkg-config --cflags --libs memcrypt)
 libdir=$(PKG_CONFIG_PATH="$pc" pkg-config --variable=libdir memcrypt)
 # shellcheck disable=SC2086
-ok cc $san "$tmp/use.c" -o "$tmp/use" $flags -Wl,-rpath,"$libdir"
-ok "$tmp/use"
+check_cmd cc $san "$tmp/use.c" -o "$tmp/use" $flags -Wl,-rpath,"$libdir"
+check_cmd "$tmp/use"
 # the archive itself stands for -lmemcrypt (which would pick the shared library)
 sflags=$(PKG_CONFIG_PATH="$pc" pkg-config --static --cflags --libs memcrypt | sed "s/-lmemcrypt//")
 # shellcheck disable=SC2086
-ok cc $san "$tmp/use.c" -o "$tmp/use_static" -I"$tmp/prefix/include" "$libdir/libmemcrypt.a" $sflags
-ok "$tmp/use_static"
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+check_cmd cc $san "$tmp/use.c" -o "$tmp/use_static" -I"$tmp/prefix/include" "$libdir/libmemcrypt.a" $sflags
+check_cmd "$tmp/use_static"
+cli_finish

@@ -4,16 +4,9 @@
 # the dumped VMSA pages are compared with the reference's byte for byte; bad inputs must fail
 # with a clear message. $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
 set -u
-M=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-DATA=$2
+. "$(dirname "$0")/lib/cli.sh"
+M=$MC
 V=$DATA/snp-measure
-pass=0
-fail=0
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 
 # Resolve a file name used in the table: Debian's OVMF images, else the vector folder.
 resolve() {
@@ -192,5 +185,4 @@ expect_fail "larger than" --mode snp --vcpus 1 --vcpu-type EPYC --ovmf "$TMP/hug
 : >"$TMP/empty.fd"
 expect_fail "empty" --mode sev --ovmf "$TMP/empty.fd"
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+cli_finish

@@ -5,11 +5,11 @@
 # and the command. Each case folder is copied to a scratch folder first, so a row may change its
 # files the way the upstream test does (flip/incb). Every case folder must have at least one row.
 # $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
-MC=$(readlink -f "$1"); DATA=$(readlink -f "$2"); SRC=$(readlink -f "$3")
+. "$(dirname "$0")/lib/cli.sh"
+DATA=$(readlink -f "$DATA"); SRC=$(readlink -f "$SRC")
 P="$DATA/peers/cases"
 TABLE="$SRC/tests/peers.tsv"
-pass=0; fail=0
-S=$(mktemp -d); trap 'rm -rf "$S"' EXIT
+S=$TMP
 
 # Helpers for the rows.
 flip() { # FILE OFFSET MASK: xor one byte
@@ -25,8 +25,8 @@ pemblock() { # FILE N OUT: the N-th (1-based) PEM certificate of a bundle
     awk -v n="$2" '/-----BEGIN/{k++} k==n{print} /-----END/{if(k==n)exit}' "$1" > "$3"
 }
 sha256hex() { sha256sum "$1" | cut -c1-64; }
-# python3 resolved once to its interpreter (a version manager's shim starts processes per call).
-PY3=$(python3 -c 'import sys; print(sys.executable)') || PY3=python3
+# python3 as tests/lib/cli.sh resolved it (the rows run in child shells)
+PY3=${MC_PY:-python3}
 json() { "$PY3" -c "import json,sys; d=json.load(sys.stdin); assert $1, d"; }
 export PY3
 export -f flip incb hex2bin pemblock sha256hex json
@@ -37,21 +37,20 @@ while IFS=$'\t' read -r case want phrase cmd; do
     [[ -z "$case" || "$case" == \#* ]] && continue
     n=$((n + 1))
     covered[$case]=1
-    if [ ! -d "$P/$case" ]; then fail=$((fail + 1)); echo "FAIL: row $n: no case folder $case" >&2; continue; fi
+    if [ ! -d "$P/$case" ]; then bad "row $n: no case folder $case"; continue; fi
     T="$S/$n"; C="$T/case"; mkdir -p "$T"; cp -r "$P/$case" "$C"
     out=$(cd "$T" && MC="$MC" C="$C" P="$P" T="$T" bash -c "set -o pipefail; $cmd" 2>&1); rc=$?
     if [ "$rc" != "$want" ]; then
-        fail=$((fail + 1)); echo "FAIL: $case: exit $rc, wanted $want: $cmd" >&2; echo "$out" | tail -4 >&2
+        bad "$case: exit $rc, wanted $want: $cmd"; echo "$out" | tail -4 >&2
     elif [ "$phrase" != "-" ] && [[ $out != *"$phrase"* ]]; then
-        fail=$((fail + 1)); echo "FAIL: $case: output lacks '$phrase'" >&2; echo "$out" | tail -4 >&2
+        bad "$case: output lacks '$phrase'"; echo "$out" | tail -4 >&2
     else
-        pass=$((pass + 1))
+        ok
     fi
 done < "$TABLE"
 # Every case folder is run.
 for d in "$P"/*/*/; do
     c=${d#"$P"/}; c=${c%/}
-    if [ -z "${covered[$c]}" ]; then fail=$((fail + 1)); echo "FAIL: case $c has no row in tests/peers.tsv" >&2; fi
+    if [ -z "${covered[$c]}" ]; then bad "case $c has no row in tests/peers.tsv"; fi
 done
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+cli_finish

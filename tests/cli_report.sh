@@ -1,29 +1,22 @@
 #!/usr/bin/env bash
 # CLI tests of `memcrypt report show|verify` on AMD's real reports and certificates.
 # $1 = memcrypt binary, $2 = tests/data (test vectors), $3 = source folder.
-M=$1; A=$2/amd; R=$A/snp-reports
-pass=0; fail=0
-ok() { pass=$((pass+1)); }
-bad() { fail=$((fail+1)); echo "FAIL: $*" >&2; }
-expect() { # expect RC DESCRIPTION CMD...
-  local want=$1 what=$2; shift 2
-  "$@" >/tmp/cli_report.$$ 2>&1; local rc=$?
-  if [ "$rc" = "$want" ]; then ok; else bad "$what (rc $rc, wanted $want)"; cat /tmp/cli_report.$$ >&2; fi
-}
-tmp=$(mktemp -d); trap 'rm -rf "$tmp" /tmp/cli_report.$$' EXIT
+. "$(dirname "$0")/lib/cli.sh"
+M=$MC; A=$DATA/amd; R=$A/snp-reports
+tmp=$TMP
 
 for d in "$R"/*/; do
   c=$(basename "$d")
-  expect 0 "show $c" "$M" report show "$d/report.bin"
-  expect 0 "show --json $c" "$M" report show "$d/report.bin" --json
-  python3 -c 'import json,sys; json.load(open(sys.argv[1]))' /tmp/cli_report.$$ && ok || bad "show --json $c is not JSON"
+  expect 0 "show $c" -- "$M" report show "$d/report.bin"
+  expect 0 "show --json $c" -- "$M" report show "$d/report.bin" --json
+  python3 -c 'import json,sys; json.loads(sys.argv[1])' "$out" && ok || bad "show --json $c is not JSON"
   if [ -f "$d/vlek.der" ]; then
-    expect 0 "verify $c at 2025-06-01" "$M" report verify "$d/report.bin" --vlek "$d/vlek.der" --at 2025-06-01
-    expect 1 "verify $c now (expired VLEK)" "$M" report verify "$d/report.bin" --vlek "$d/vlek.der"
-    grep -q "^fail *validity" /tmp/cli_report.$$ && ok || bad "$c: expiry not named"
+    expect 0 "verify $c at 2025-06-01" -- "$M" report verify "$d/report.bin" --vlek "$d/vlek.der" --at 2025-06-01
+    expect 1 "verify $c now (expired VLEK)" -- "$M" report verify "$d/report.bin" --vlek "$d/vlek.der"
+    grep -q "^fail *validity" <<<"$out" && ok || bad "$c: expiry not named"
   else
-    expect 0 "verify $c" "$M" report verify "$d/report.bin" --vcek "$d/vcek.der"
-    expect 0 "verify $c with the ASK and ARK as PEM" "$M" report verify "$d/report.bin" --vcek "$d/vcek.der" \
+    expect 0 "verify $c" -- "$M" report verify "$d/report.bin" --vcek "$d/vcek.der"
+    expect 0 "verify $c with the ASK and ARK as PEM" -- "$M" report verify "$d/report.bin" --vcek "$d/vcek.der" \
       --ask "$A/snp-ca/ask-$(grep -o 'milan\|genoa\|turin' <<<"$c" | head -1).pem" \
       --ark "$A/snp-ca/ark-$(grep -o 'milan\|genoa\|turin' <<<"$c" | head -1).pem"
   fi
@@ -46,16 +39,16 @@ PY
 
 # policy checks
 meas=$(python3 -c 'import sys; print(open(sys.argv[1],"rb").read()[0x90:0xC0].hex())' "$R/virtee-milan/report.bin")
-expect 0 "measurement matches" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --measurement "$meas" --no-debug --vmpl 0 --min-tcb bl=3,tee=0,snp=8,ucode=115 --policy-mask 0x80000
-expect 1 "measurement differs" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --measurement "${meas%??}00"
-grep -q "^fail *measurement" /tmp/cli_report.$$ && ok || bad "measurement failure not named"
-expect 1 "min-tcb too high" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --min-tcb bl=3,tee=0,snp=9,ucode=115
-expect 0 "Turin min-tcb in Turin's layout" "$M" report verify "$R/oak-turin-oc/report.bin" --vcek "$R/oak-turin-oc/vcek.der" --min-tcb fmc=0,bl=1,tee=0,snp=2,ucode=71
-expect 1 "Turin min-tcb fmc too high" "$M" report verify "$R/oak-turin-oc/report.bin" --vcek "$R/oak-turin-oc/vcek.der" --min-tcb fmc=1,bl=1,snp=2,ucode=71
-expect 1 "fmc for a Milan report" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --min-tcb fmc=1
-grep -q "Turin TCB part" /tmp/cli_report.$$ && ok || bad "fmc on Milan not explained"
-expect 1 "debug policy" "$M" report verify "$R/gosev-milan/report.bin" --vcek "$R/gosev-milan/vcek.der" --no-debug
-expect 1 "vmpl" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --vmpl 2
+expect 0 "measurement matches" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --measurement "$meas" --no-debug --vmpl 0 --min-tcb bl=3,tee=0,snp=8,ucode=115 --policy-mask 0x80000
+expect 1 "measurement differs" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --measurement "${meas%??}00"
+grep -q "^fail *measurement" <<<"$out" && ok || bad "measurement failure not named"
+expect 1 "min-tcb too high" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --min-tcb bl=3,tee=0,snp=9,ucode=115
+expect 0 "Turin min-tcb in Turin's layout" -- "$M" report verify "$R/oak-turin-oc/report.bin" --vcek "$R/oak-turin-oc/vcek.der" --min-tcb fmc=0,bl=1,tee=0,snp=2,ucode=71
+expect 1 "Turin min-tcb fmc too high" -- "$M" report verify "$R/oak-turin-oc/report.bin" --vcek "$R/oak-turin-oc/vcek.der" --min-tcb fmc=1,bl=1,snp=2,ucode=71
+expect 1 "fmc for a Milan report" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --min-tcb fmc=1
+grep -q "Turin TCB part" <<<"$out" && ok || bad "fmc on Milan not explained"
+expect 1 "debug policy" -- "$M" report verify "$R/gosev-milan/report.bin" --vcek "$R/gosev-milan/vcek.der" --no-debug
+expect 1 "vmpl" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --vmpl 2
 "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --vmpl 2 --json > "$tmp/f.json"
 python3 - "$tmp/f.json" <<'PY' && ok || bad "verify --json lists checks"
 import json, sys
@@ -68,32 +61,31 @@ PY
 
 # refused material
 for n in "$A"/snp-negative/*.der; do
-  expect 1 "negative $(basename "$n")" "$M" report verify "$R/gosev-milan/report.bin" --vcek "$n"
+  expect 1 "negative $(basename "$n")" -- "$M" report verify "$R/gosev-milan/report.bin" --vcek "$n"
 done
-expect 1 "cross-generation VCEK" "$M" report verify "$R/oak-genoa-oc/report.bin" --vcek "$R/oak-milan-cb/vcek.der"
-grep -q "^fail *generation" /tmp/cli_report.$$ && ok || bad "cross-generation not named"
-expect 1 "Turin VCEK for a Milan report" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$A/snp-extra/vcek-turin.der"
-expect 1 "wrong ASK" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --ask "$A/snp-ca/ask-genoa.pem"
-expect 1 "report as certificate" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/report.bin"
+expect 1 "cross-generation VCEK" -- "$M" report verify "$R/oak-genoa-oc/report.bin" --vcek "$R/oak-milan-cb/vcek.der"
+grep -q "^fail *generation" <<<"$out" && ok || bad "cross-generation not named"
+expect 1 "Turin VCEK for a Milan report" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$A/snp-extra/vcek-turin.der"
+expect 1 "wrong ASK" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --ask "$A/snp-ca/ask-genoa.pem"
+expect 1 "report as certificate" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/report.bin"
 head -c 1000 "$R/virtee-milan/report.bin" > "$tmp/short.bin"
-expect 3 "truncated report" "$M" report show "$tmp/short.bin"
-grep -q "truncated" /tmp/cli_report.$$ && ok || bad "truncation not said"
+expect 3 "truncated report" -- "$M" report show "$tmp/short.bin"
+grep -q "truncated" <<<"$out" && ok || bad "truncation not said"
 { cat "$R/virtee-milan/report.bin"; printf x; } > "$tmp/long.bin"
-expect 3 "oversized report" "$M" report verify "$tmp/long.bin" --vcek "$R/virtee-milan/vcek.der"
+expect 3 "oversized report" -- "$M" report verify "$tmp/long.bin" --vcek "$R/virtee-milan/vcek.der"
 { printf '\x09\x00\x00\x00'; tail -c +5 "$R/virtee-milan/report.bin"; } > "$tmp/v9.bin"
-expect 3 "unknown version" "$M" report show "$tmp/v9.bin"
-grep -q "version 9" /tmp/cli_report.$$ && ok || bad "unknown version not said"
+expect 3 "unknown version" -- "$M" report show "$tmp/v9.bin"
+grep -q "version 9" <<<"$out" && ok || bad "unknown version not said"
 # Without a VCEK: the check fails and names the AMD key server URL for it (hwID = chip_id, the SPLs
 # of reported_tcb: bl=3 tee=0 snp=8 ucode=115 for this report).
-expect 1 "no certificate" "$M" report verify "$R/virtee-milan/report.bin"
-grep -q "https://kdsintf.amd.com/vcek/v1/Milan/d49554ec717f4e5b0fe6b143bcf0405bd7ae304727edf46603f2a76aef6a3abc15d7af38db757039029f0efacfd08e244324884738c72b082e2f87a44d541eb6?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115" /tmp/cli_report.$$ && ok || bad "no certificate: KDS URL"
-expect 2 "bad --measurement" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --measurement zz
-expect 2 "short --measurement" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --measurement 0102
-grep -q "needs 48 bytes (96 hex digits), got 2 bytes" /tmp/cli_report.$$ && ok || bad "short --measurement message"
-expect 2 "long --host-data" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --host-data "$(printf '%066d' 1)"
-expect 2 "bad --at" "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --at yesterday
-expect 3 "missing file" "$M" report show "$tmp/nope.bin"
-expect 3 "garbage certificate table" "$M" report verify "$R/virtee-milan/report.bin" --cert-table "$R/virtee-milan/report.bin"
+expect 1 "no certificate" -- "$M" report verify "$R/virtee-milan/report.bin"
+grep -q "https://kdsintf.amd.com/vcek/v1/Milan/d49554ec717f4e5b0fe6b143bcf0405bd7ae304727edf46603f2a76aef6a3abc15d7af38db757039029f0efacfd08e244324884738c72b082e2f87a44d541eb6?blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115" <<<"$out" && ok || bad "no certificate: KDS URL"
+expect 2 "bad --measurement" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --measurement zz
+expect 2 "short --measurement" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --measurement 0102
+grep -q "needs 48 bytes (96 hex digits), got 2 bytes" <<<"$out" && ok || bad "short --measurement message"
+expect 2 "long --host-data" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --host-data "$(printf '%066d' 1)"
+expect 2 "bad --at" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --at yesterday
+expect 3 "missing file" -- "$M" report show "$tmp/nope.bin"
+expect 3 "garbage certificate table" -- "$M" report verify "$R/virtee-milan/report.bin" --cert-table "$R/virtee-milan/report.bin"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+cli_finish

@@ -5,19 +5,15 @@
 # and policy; the tool must answer "OK" to them, and our LAUNCH_SECRET must accept the secret
 # header/payload the tool writes with --inject-secret (and the guest must read the secret).
 # $1 = memcrypt binary, $2 = tests/data, $3 = source dir. Installs nothing.
-MC="$1"; DATA="$2"; SRC="$3"
-pass=0; fail=0
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/lib/cli.sh"
 TOOL=/usr/bin/virt-qemu-sev-validate
 PY=/usr/bin/python3
 OVMF=/usr/share/ovmf/OVMF.fd
 if [ ! -x "$TOOL" ] || [ ! -x "$PY" ] || [ ! -f "$OVMF" ] || ! "$PY" -c 'import lxml, libvirt, cryptography' 2>/dev/null; then
-    echo "virt-qemu-sev-validate, python3-lxml/libvirt/cryptography or OVMF missing (scripts/deps installs them)" >&2
-    echo "0 passed, 1 failed"
-    exit 1
+    bad "virt-qemu-sev-validate, python3-lxml/libvirt/cryptography or OVMF missing (scripts/deps installs them)"
+    cli_finish
 fi
-TMP=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$TMP"' EXIT
 head -c 32 /dev/urandom > "$TMP/tk.bin"
 printf 'my LUKS passphrase: hunter2 hunter2' > "$TMP/secret.txt"
 
@@ -102,5 +98,4 @@ wait "$(cat "$C/pid")"; rc=$?
 out=$(validate "$C" --firmware "$OVMF" --num-cpus 3 --vmsa-cpu0 "$C/vmsa-cpu0.bin" --vmsa-cpu1 "$C/vmsa-cpu1.bin" 2>&1); rc=$?
 [ $rc = 1 ] && ok || bad "SEV-ES with the wrong vCPU count accepted: $rc $out"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+cli_finish

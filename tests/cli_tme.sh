@@ -1,13 +1,8 @@
 #!/bin/bash
 # Shell tests of `memcrypt tme status`, `memcrypt demo tme` and `memcrypt demo mktme`.
 # $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
-MC="$1"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-check() { if eval "$1"; then ok; else bad "$1"; fi; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib/cli.sh"
+tmp=$TMP
 
 # tme status: values decoded from the profile, in text and JSON.
 "$MC" tme status --platform icelake-sp >"$tmp/st.txt" 2>&1; rc=$?
@@ -53,5 +48,4 @@ check "grep -q 'its KeyID-1 read is refused' '$tmp/mktme.a'"
 check "python3 -c 'import json,sys; d=json.load(open(\"$tmp/mktme.json\")); sys.exit(0 if d[\"dma_vm_keyid_sees_secret\"] and not d[\"dma_keyid0_sees_secret\"] else 1)'"
 "$MC" demo mktme --help >/dev/null 2>&1; check "[ $? = 0 ]"
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+cli_finish

@@ -1,10 +1,7 @@
 #!/bin/bash
 # libxml2 is loaded only when XML is used: the CLI does not link it, commands without XML never
 # map it, the libvirt commands load it on demand. $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
-MC="$1"; DATA="$2"; SRC="$3"
-pass=0; fail=0
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+. "$(dirname "$0")/lib/cli.sh"
 
 # Not a link-time dependency (neither libxml2 nor the ICU it drags in; libstdc++ is not checked:
 # the sanitizer runtimes of an ASan build need it).
@@ -15,7 +12,7 @@ if grep -qE 'libxml2|libicu' <<<"$deps"; then bad "memcrypt links: $(grep -E 'li
 loads() { LD_DEBUG=files "$@" 2>&1 >/dev/null | grep -c 'file=libxml2\.so\.2 '; }
 n=$(loads "$MC" measure --help)
 [ "$n" = 0 ] && ok || bad "measure --help loaded libxml2"
-if [ -f /usr/share/ovmf/OVMF.fd ]; then
+if cli_have "Debian's OVMF" "scripts/deps installs ovmf" test -f /usr/share/ovmf/OVMF.fd; then
     n=$(loads "$MC" measure --mode snp --vcpus 4 --vcpu-type EPYC-v4 --ovmf /usr/share/ovmf/OVMF.fd)
     [ "$n" = 0 ] && ok || bad "measure loaded libxml2"
 fi
@@ -28,5 +25,4 @@ if grep -qE '^libxml2 2\.[0-9]+\.[0-9]+ \(loaded from libxml2\.so\.2\)$' <<<"$ou
 out=$("$MC" version --json)
 if grep -qE '"libxml2": "2\.[0-9]+\.[0-9]+"' <<<"$out"; then ok; else bad "version --json: $out"; fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+cli_finish

@@ -7,6 +7,10 @@
 #     cli_help_options PATH the long options of a command's --help option list
 #     expect RC WHAT -- CMD...  run CMD (output in $out) and count whether it exited with RC
 #     has WHAT TEXT         count whether $out contains TEXT
+#     check [WHAT] COND     evaluate the shell condition COND (a string, eval'd) and count it
+#                           (bad prints WHAT, or COND when WHAT is not given); $? in COND is
+#                           the status of the command before check
+#     check_cmd CMD...      run CMD and count whether it exited 0 (bad prints the command)
 #     cli_finish            print "N passed, N failed" and exit 0 only if nothing failed and
 #                           something was checked
 # Dependencies outside the project (a missing one is never a silent skip):
@@ -21,7 +25,10 @@ DATA=$2
 SRC=$3
 pass=0
 fail=0
-ok() { pass=$((pass + 1)); }
+ok() {
+  [ $# -eq 0 ] || { bad "ok takes no arguments (check/check_cmd test something): ok $*"; return 1; }
+  pass=$((pass + 1))
+}
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 # python3 is resolved once to the interpreter it runs (a version manager's shim would start a
 # tree of processes for every call; the checks run on the same interpreter either way).
@@ -42,6 +49,14 @@ expect() {
   local rc=$?
   if [ "$rc" = "$want" ]; then ok; else bad "$what: exit $rc, wanted $want: $(echo "$out" | tail -3)"; fi
 }
+check() {
+  local cli_rc_=$? cli_what_=$1
+  [ $# -ge 2 ] && shift
+  cli_status "$cli_rc_" # COND sees in $? the status of the command before check
+  if eval "$1"; then ok; else bad "$cli_what_"; fi
+}
+cli_status() { return "$1"; }
+check_cmd() { if "$@"; then ok; else bad "$*"; fi; }
 has() { if grep -qF -- "$2" <<<"$out"; then ok; else bad "$1: output lacks '$2': $(echo "$out" | tail -2)"; fi; }
 cli_paths() { "$MC" --help | sed -n '/^commands:/,$p' | tail -n +2 | cut -c3-30 | sed 's/ *$//'; }
 cli_help_options() {
