@@ -317,7 +317,8 @@ const struct mc_cli_cmd mc_cli_kds[] = {
      .common = MC_CO_STATE,
      .examples = "d=$(mktemp -d)\n"
                  "memcrypt fw status --platform milan --state $d/ci.state\n"
-                 "memcrypt kds serve --state $d/ci.state --listen 127.0.0.1:0 >$d/url & sleep 3\n"
+                 "memcrypt kds serve --state $d/ci.state --listen 127.0.0.1:0 >$d/url &\n"
+                 "while kill -0 $! && ! grep -q serving $d/url; do sleep 0.2; done; cat $d/url\n"
                  "kill $!\n",
      .run = run_serve},
     {0},

@@ -309,8 +309,7 @@ const struct mc_cli_cmd mc_cli_migrate[] = {
               "(the message names the firmware command and status, e.g. SEND_START: POLICY_FAILURE).\n",
      .examples = "d=$(mktemp -d)\n"
                  "memcrypt run examples/sev-guest.xml --seed 1 --state $d/a.state --save $d/guest.sev\n"
-                 "memcrypt migrate $d/a.state $d/b.state --guest $d/guest.sev\n"
-                 "memcrypt migrate $d/b.state $d/a.state --guest $d/guest.sev --stream $d/stream.bin --json\n",
+                 "memcrypt migrate $d/a.state $d/b.state --guest $d/guest.sev --stream $d/stream.bin\n",
      .run = run_migrate},
     {0},
 };
