@@ -922,6 +922,7 @@ static void test_ap_creation(void)
         {1ull << 32 | MC_GHCB_AP_CREATE, NOTVMSA, 0x21, true, 5},   /* SEV_FEATURES not the VM's */
         {1ull << 32 | MC_GHCB_AP_CREATE_ON_INIT, NOTVMSA, 3, true, 5},
         {1ull << 32 | 3, NOTVMSA, 1, true, 5},                      /* no such request */
+        {1ull << 32 | 1u << 16 | MC_GHCB_AP_CREATE, AP, 1, true, 5}, /* a VMPL (Linux under an SVSM) */
         {1ull << 32 | MC_GHCB_AP_CREATE, NOTVMSA + 8, 1, true, 5},  /* not a page address */
         {1ull << 32 | MC_GHCB_AP_CREATE, FREE, 1, true, 5},         /* 2 MiB aligned */
         {1ull << 32 | MC_GHCB_AP_CREATE, MEM + 0x1000, 1, true, 5}, /* outside guest RAM */
