@@ -295,10 +295,11 @@ mc_status mc_snp_cpuid_build(const struct mc_snp_cpuid_params *p, uint8_t page[4
         default: put(&t, leaf, 0, 0, 0, 0, 0); break; /* 0x8000001E: APIC 0, core 0, node 0 */
         }
     }
-    /* KVM's leaves: the signature and QEMU's default paravirtual features (kvmclock,
-     * nopiodelay, kvmclock2, async PF, steal time, PV EOI, clocksource stable bit) */
+    /* KVM's leaves: the signature and QEMU's default paravirtual features (kvm_default_props:
+     * kvmclock and kvmclock2, nopiodelay, async PF and its interrupt delivery, steal time, PV EOI,
+     * the clocksource stable bit) */
     put(&t, 0x40000000, 0, 0x40000001, 0x4B4D564Bu, 0x564B4D56u, 0x4Du);
-    put(&t, 0x40000001, 0, B(0) | B(1) | B(3) | B(4) | B(5) | B(6) | B(24), 0, 0, 0);
+    put(&t, 0x40000001, 0, B(0) | B(1) | B(3) | B(4) | B(5) | B(6) | B(14) | B(24), 0, 0, 0);
     if (t.full) {
         memset(page, 0, 4096);
         return mc_seterr(err, MC_E_RANGE, "the vCPU's CPUID has %u entries, more than the CPUID page's %u", t.n,
