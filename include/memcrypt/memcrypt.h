@@ -26,6 +26,7 @@
 #include <memcrypt/guest.h>
 #include <memcrypt/idblock.h>
 #include <memcrypt/json.h>
+#include <memcrypt/kds_client.h>
 #include <memcrypt/kds_site.h>
 #include <memcrypt/lcpu.h>
 #include <memcrypt/libvirt.h>

@@ -31,6 +31,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <memcrypt/bytes.h>
+#include <memcrypt/kds_client.h>
 #include <memcrypt/snp_verify.h>
 
 #include "crypto/crypto.h"
@@ -730,18 +731,13 @@ mc_status mc_snp_kds_url(const struct mc_snp_report *r, enum mc_snp_gen gen, cha
     bool guess = gen == MC_SNP_GEN_UNKNOWN;
     if (guess)
         gen = MC_SNP_GEN_MILAN;
-    size_t hl = gen == MC_SNP_GEN_TURIN ? 8 : 64;
-    char hw[129];
-    mc_hex_encode(r->chip_id, hl, hw);
-    struct mc_snp_tcb t;
-    mc_snp_tcb_decode(r->reported_tcb, gen, &t);
-    int k;
-    if (gen == MC_SNP_GEN_TURIN)
-        k = snprintf(buf, n, "https://kdsintf.amd.com/vcek/v1/%s/%s?fmcSPL=%u&blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u",
-                     mc_snp_gen_name(gen), hw, t.fmc, t.bootloader, t.tee, t.snp, t.microcode);
-    else
-        k = snprintf(buf, n, "https://kdsintf.amd.com/vcek/v1/%s/%s?blSPL=%u&teeSPL=%u&snpSPL=%u&ucodeSPL=%u",
-                     mc_snp_gen_name(gen), hw, t.bootloader, t.tee, t.snp, t.microcode);
+    static const char site[] = "https://kdsintf.amd.com";
+    struct mc_kds_query q;
+    if (n <= sizeof site || mc_kds_query_report(r, gen, &q, NULL) ||
+        mc_kds_query_path(&q, buf + sizeof site - 1, n - (sizeof site - 1), NULL))
+        return MC_E_RANGE;
+    memcpy(buf, site, sizeof site - 1);
+    int k = (int)strlen(buf);
     if (guess && k > 0 && (size_t)k < n)
         snprintf(buf + k, n - (size_t)k, " (a version 2 report names no CPU: for a Genoa chip use Genoa in the path)");
     return MC_OK;

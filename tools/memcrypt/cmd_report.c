@@ -14,28 +14,7 @@
 #include "cli_util.h"
 #include "snp_out.h"
 
-#define REPORT_FILE_MAX (1u << 20)
 #define CERT_FILE_MAX (1u << 20)
-
-/* A report file: the raw bytes, their hex text or an Azure HCL report (mc_snp_report_unwrap). */
-static mc_status load_report(const char *path, struct mc_snp_report *r, struct mc_snp_container_info *ci,
-                             struct mc_error *err)
-{
-    uint8_t *buf;
-    size_t len;
-    mc_status st = mc_file_read(path, REPORT_FILE_MAX, &buf, &len, err);
-    if (st)
-        return st;
-    struct mc_error e2;
-    uint8_t raw[MC_SNP_REPORT_SIZE];
-    st = mc_snp_report_unwrap(buf, len, raw, ci, &e2);
-    free(buf);
-    if (!st)
-        st = mc_snp_report_decode(raw, sizeof raw, r, &e2);
-    if (st)
-        return mc_seterr(err, st, "%s: %s", path, e2.msg);
-    return MC_OK;
-}
 
 static void container_text(const struct mc_snp_container_info *ci, char *buf, size_t n)
 {
@@ -79,7 +58,7 @@ static int run_show(const struct mc_cli_cmd *cmd, int argc, char **argv)
     struct mc_snp_report r;
     struct mc_snp_container_info ci;
     struct mc_error err;
-    if (load_report(a.pos[0], &r, &ci, &err))
+    if (mc_cli_load_report(a.pos[0], &r, &ci, &err))
         return mc_cli_fail(argv[0], &err);
     enum mc_snp_gen gen = mc_cli_report_layout_gen(&r, hint);
     char ctext[200];
@@ -305,7 +284,7 @@ static int run_verify(const struct mc_cli_cmd *cmd, int argc, char **argv)
         struct mc_snp_report r;
         struct mc_snp_container_info ci;
         struct mc_snp_result res;
-        mc_status st = load_report(file, &r, &ci, &err);
+        mc_status st = mc_cli_load_report(file, &r, &ci, &err);
         if (st == MC_OK) {
             struct mc_snp_certs certs = given;
             if (table) {

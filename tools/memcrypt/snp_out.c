@@ -3,12 +3,36 @@
  * diff, run --launch-log). */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <memcrypt/bytes.h>
+#include <memcrypt/fileio.h>
 #include <memcrypt/vmsa.h>
 
 #include "snp_out.h"
+
+#define REPORT_FILE_MAX (1u << 20)
+
+mc_status mc_cli_load_report(const char *path, struct mc_snp_report *r, struct mc_snp_container_info *ci,
+                             struct mc_error *err)
+{
+    uint8_t *buf;
+    size_t len;
+    mc_status st = mc_file_read(path, REPORT_FILE_MAX, &buf, &len, err);
+    if (st)
+        return st;
+    struct mc_error e2;
+    struct mc_snp_container_info ci2;
+    uint8_t raw[MC_SNP_REPORT_SIZE];
+    st = mc_snp_report_unwrap(buf, len, raw, ci ? ci : &ci2, &e2);
+    free(buf);
+    if (!st)
+        st = mc_snp_report_decode(raw, sizeof raw, r, &e2);
+    if (st)
+        return mc_seterr(err, st, "%s: %s", path, e2.msg);
+    return MC_OK;
+}
 
 static void print_hex(const char *name, const uint8_t *p, size_t n)
 {

@@ -9,6 +9,10 @@
 #include <memcrypt/measure.h>
 #include <memcrypt/snp_report.h>
 
+/* A report file: the raw bytes, their hex text or an Azure HCL report (mc_snp_report_unwrap);
+ * ci (may be NULL) says which. */
+mc_status mc_cli_load_report(const char *path, struct mc_snp_report *r, struct mc_snp_container_info *ci,
+                             struct mc_error *err);
 /* Every field of a decoded report, as `report show` prints it (gen: the TCB layout). */
 void mc_cli_report_text(const struct mc_snp_report *r, enum mc_snp_gen gen, bool gen_from_cpuid);
 void mc_cli_report_json(struct mc_json *j, const struct mc_snp_report *r, enum mc_snp_gen gen);
