@@ -18,7 +18,10 @@
  * Every answer is untrusted: the checks refuse a body that is not exactly what was asked for
  * (another product, another chip or TCB, a certificate that does not chain, an ARK that names
  * itself AMD's but is not AMD's real one) with MC_E_FORMAT or MC_E_VERIFY and a sentence, and
- * leave *c unchanged on failure. */
+ * leave *c unchanged on failure.
+ *
+ * Why public: a program that fetches certificates with its own HTTP client (or from a mirror)
+ * keeps only what these checks accept, the same checks `memcrypt fetch` makes. */
 #ifndef MEMCRYPT_KDS_CLIENT_H
 #define MEMCRYPT_KDS_CLIENT_H
 
