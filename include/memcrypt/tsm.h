@@ -78,6 +78,12 @@ MC_API const char *mc_tsm_attr_name(enum mc_tsm_attr a);
 /* mkdir/rmdir of an item in the report folder: -EEXIST, -ENOENT, -ENAMETOOLONG, -EINVAL as the VFS. */
 MC_API int mc_tsm_mkdir(struct mc_tsm *t, const char *name);
 MC_API int mc_tsm_rmdir(struct mc_tsm *t, const char *name);
+/* The names in a folder of the tree (path as for mc_tsm_lookup), as configfs's readdir gives them
+ * after "." and "..": MC_TSM_ROOT holds "report"; the report folder its items, the most recently
+ * made first; an item its attributes, the last made first (auxblob, outblob, inblob,
+ * privlevel_floor, privlevel, provider, generation). *names (malloc'd, *len bytes) holds each name
+ * followed by a NUL. 0, -ENOENT (nothing there), -ENOTDIR (an attribute), -EIO/-EBUSY (the state). */
+MC_API int mc_tsm_list(struct mc_tsm *t, const char *path, char **names, size_t *len);
 /* What the first read of an open attribute file gets (configfs fills its buffer once per open
  * file): *out (malloc'd, *len bytes; may be empty). outblob/auxblob make the report when needed. */
 MC_API int mc_tsm_read(struct mc_tsm *t, const char *name, enum mc_tsm_attr a, uint8_t **out, size_t *len,

@@ -353,9 +353,70 @@ int mc_tsm_rmdir(struct mc_tsm *t, const char *name)
         return leave(t, false, -ENOENT, NULL);
     free(x->out);
     free(x->aux);
-    *x = t->items[t->n - 1];
+    /* the others keep their order: the order of their mkdir, which listings follow */
+    memmove(x, x + 1, (size_t)(t->items + t->n - (x + 1)) * sizeof *x);
     t->n--;
     return leave(t, true, 0, NULL);
+}
+
+/* configfs_readdir walks a folder's children from the most recently made one: configfs_make_dirent
+ * puts each new child at the head of the list. An item's attributes are made as configfs'
+ * populate_attrs makes them — the type's attributes in order (tsm_report_extra_attrs: generation,
+ * provider, privlevel, privlevel_floor), then its binary ones (inblob, outblob, auxblob) — so they
+ * are listed in the reverse order. */
+int mc_tsm_list(struct mc_tsm *t, const char *path, char **out, size_t *len)
+{
+    static const enum mc_tsm_attr made[MC_TSM_NATTR] = {MC_TSM_GENERATION, MC_TSM_PROVIDER, MC_TSM_PRIVLEVEL,
+                                                        MC_TSM_PRIVLEVEL_FLOOR, MC_TSM_INBLOB, MC_TSM_OUTBLOB,
+                                                        MC_TSM_AUXBLOB};
+    if (!t || !path || !out || !len)
+        return -EINVAL;
+    *out = NULL;
+    *len = 0;
+    enum mc_tsm_node node;
+    char name[MC_TSM_NAME_MAX + 1];
+    enum mc_tsm_attr attr;
+    int rc = mc_tsm_lookup(t, path, &node, name, &attr);
+    if (rc)
+        return rc > 0 ? -ENOENT : rc;
+    if (node == MC_TSM_FILE)
+        return -ENOTDIR;
+    size_t cap = 64, n = 0;
+    char *b = NULL;
+    if (node == MC_TSM_DIR && strcmp(path, MC_TSM_ROOT "/report") != 0) { /* the root: report */
+        b = malloc(cap);
+        if (!b)
+            return -ENOMEM;
+        memcpy(b, "report", 7);
+        n = 7;
+    } else if (node == MC_TSM_ITEM) {
+        b = malloc(cap = 256);
+        if (!b)
+            return -ENOMEM;
+        for (int i = MC_TSM_NATTR - 1; i >= 0; i--) {
+            size_t k = strlen(names[made[i]]) + 1;
+            memcpy(b + n, names[made[i]], k);
+            n += k;
+        }
+    } else {
+        if ((rc = enter(t, NULL)))
+            return rc;
+        cap = 1;
+        for (size_t i = 0; i < t->n; i++)
+            cap += strlen(t->items[i].name) + 1;
+        b = malloc(cap);
+        for (size_t i = t->n; b && i-- > 0;) {
+            size_t k = strlen(t->items[i].name) + 1;
+            memcpy(b + n, t->items[i].name, k);
+            n += k;
+        }
+        leave(t, false, 0, NULL);
+        if (!b)
+            return -ENOMEM;
+    }
+    *out = b;
+    *len = n;
+    return 0;
 }
 
 /* tsm.c's report read: the cached report when it belongs to this generation, else a new one. */

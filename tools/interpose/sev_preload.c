@@ -6,8 +6,11 @@
  * fcntl(F_DUPFD*), fstat/stat/lstat/fstatat/statx (and the old __xstat family), access,
  * faccessat, poll/ppoll, read/write/pread/pwrite/readv/writev — as the Linux ccp driver's device
  * node does; ioctl(SEV_ISSUE_CMD) runs memcrypt's driver model (memcrypt/sevdev.h) on the chip
- * of MEMCRYPT_SEV_STATE (platform MEMCRYPT_SEV_PLATFORM, default milan). Every other path and
- * descriptor goes to the C library untouched.
+ * of MEMCRYPT_SEV_STATE (platform MEMCRYPT_SEV_PLATFORM, default milan). Under `memcrypt exec
+ * --guest` (MEMCRYPT_SEV_GUEST) also /dev/sev-guest and the configfs-tsm tree: its attributes
+ * (open/read/write/...), mkdir/rmdir, and its folders (open, getdents64, lseek, the opendir/readdir
+ * family, *at calls relative to an open folder, the xattr calls `ls -l` makes). Every other path
+ * and descriptor goes to the C library untouched.
  *
  * An emulated descriptor is a real one (an empty memfd, reopened with the caller's access mode
  * and flags) that this library remembers with its inode, so descriptor numbers, close-on-exec
@@ -36,11 +39,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,14 +113,38 @@ DECL_REAL(int, rmdir, const char *)
 DECL_REAL(int, unlinkat, int, const char *, int)
 DECL_REAL(int, unlink, const char *)
 DECL_REAL(int, fflush, FILE *)
+DECL_REAL(DIR *, opendir, const char *)
+DECL_REAL(DIR *, fdopendir, int)
+DECL_REAL(int, closedir, DIR *)
+DECL_REAL(struct dirent *, readdir, DIR *)
+DECL_REAL(struct dirent64 *, readdir64, DIR *)
+DECL_REAL(int, readdir_r, DIR *, struct dirent *, struct dirent **)
+DECL_REAL(int, readdir64_r, DIR *, struct dirent64 *, struct dirent64 **)
+DECL_REAL(int, dirfd, DIR *)
+DECL_REAL(void, rewinddir, DIR *)
+DECL_REAL(long, telldir, DIR *)
+DECL_REAL(void, seekdir, DIR *, long)
+DECL_REAL(ssize_t, getdents64, int, void *, size_t)
+DECL_REAL(ssize_t, getxattr, const char *, const char *, void *, size_t)
+DECL_REAL(ssize_t, lgetxattr, const char *, const char *, void *, size_t)
+DECL_REAL(ssize_t, fgetxattr, int, const char *, void *, size_t)
+DECL_REAL(ssize_t, listxattr, const char *, char *, size_t)
+DECL_REAL(ssize_t, llistxattr, const char *, char *, size_t)
+DECL_REAL(ssize_t, flistxattr, int, char *, size_t)
+DECL_REAL(int, setxattr, const char *, const char *, const void *, size_t, int)
+DECL_REAL(int, lsetxattr, const char *, const char *, const void *, size_t, int)
+DECL_REAL(int, fsetxattr, int, const char *, const void *, size_t, int)
+DECL_REAL(int, removexattr, const char *, const char *)
+DECL_REAL(int, lremovexattr, const char *, const char *)
+DECL_REAL(int, fremovexattr, int, const char *)
 
 /* ---- the emulated descriptors ------------------------------------------------------------- */
 
 #define MAX_FDS 256
 struct efd {
     int fd;
-    int flags; /* open flags: O_ACCMODE, O_PATH; EFD_GUEST, EFD_TSM */
-    int ofd;   /* configfs-tsm: the open file (struct ofd) it shares with its duplicates; else -1 */
+    int flags; /* open flags: O_ACCMODE, O_PATH; EFD_GUEST, EFD_TSM, EFD_TSMDIR */
+    int ofd;   /* configfs-tsm: the open file or folder (struct ofd) it shares with its duplicates; else -1 */
     dev_t dev; /* the backing memfd's identity */
     ino_t ino;
 };
@@ -253,12 +282,16 @@ static void normalise(char *p)
 #define TSM_FILE 4
 #define EFD_GUEST 0x40000000 /* in efd.flags: the descriptor is /dev/sev-guest (no O_ flag uses bit 30) */
 #define EFD_TSM 0x20000000   /* in efd.flags: a configfs-tsm attribute (bit 29) */
+#define EFD_TSMDIR 0x10000000 /* in efd.flags: a configfs-tsm folder (bit 28) */
 static __thread char tsm_name[MC_TSM_NAME_MAX + 1];
+static __thread char tsm_path[PATH_MAX]; /* the node's full path (its inode number is made from it) */
 static __thread enum mc_tsm_attr tsm_attr;
 static __thread enum mc_tsm_node tsm_node_kind;
 static int tsm_lookup_full(const char *full);
 
-/* dirfd/path as an absolute, normalised path. */
+static const char *tsmdir_path(int dirfd);
+
+/* dirfd/path as an absolute, normalised path (dirfd may be an open folder of the tree). */
 static int full_path(int dirfd, const char *path, char *full, size_t cap)
 {
     size_t n = strlen(path);
@@ -268,9 +301,12 @@ static int full_path(int dirfd, const char *path, char *full, size_t cap)
         memcpy(full, path, n + 1);
     } else {
         char base[PATH_MAX];
+        const char *td = dirfd == AT_FDCWD ? NULL : tsmdir_path(dirfd);
         if (dirfd == AT_FDCWD) {
             if (!getcwd(base, sizeof base))
                 return -1;
+        } else if (td) {
+            snprintf(base, sizeof base, "%s", td);
         } else {
             char link[64];
             snprintf(link, sizeof link, "/proc/self/fd/%d", dirfd);
@@ -286,11 +322,15 @@ static int full_path(int dirfd, const char *path, char *full, size_t cap)
     return 0;
 }
 
-/* Only absolute paths into /sys are looked up (the library's own files never are). */
+/* Only absolute paths into /sys, or paths relative to an open folder of the tree, are looked up
+ * (the library's own files never are). */
 static __thread int in_lib; /* inside a library call made by this file: pass every call through */
-static bool tsm_candidate(const char *path)
+static bool tsm_candidate(int dirfd, const char *path)
 {
-    if (in_lib || strncmp(path, "/sys/", 5) != 0 || !strstr(path, "tsm"))
+    if (in_lib)
+        return false;
+    bool rel = path[0] != '/' && dirfd != AT_FDCWD && tsmdir_path(dirfd);
+    if (!rel && (strncmp(path, "/sys/", 5) != 0 || !strstr(path, "tsm")))
         return false;
     const char *g = getenv("MEMCRYPT_SEV_GUEST");
     return g && *g;
@@ -304,7 +344,7 @@ static int is_dev_path(int dirfd, const char *path)
      * path may lie in the tsm tree. */
     size_t n = strlen(path), k = n >= 9 && !strcmp(path + n - 9, "sev-guest") ? 9 : 3;
     bool node = n >= k && !strcmp(path + n - 3, k == 9 ? "est" : "sev") && (n == k || path[n - k - 1] == '/');
-    bool tsm = !node && tsm_candidate(path);
+    bool tsm = !node && tsm_candidate(dirfd, path);
     if (!node && !tsm)
         return 0;
     char full[PATH_MAX];
@@ -408,6 +448,8 @@ static int tsm_tree(void) /* dev_lock held */
     if (!g || !*g || (size_t)snprintf(path, sizeof path, "%s.tsm", g) >= sizeof path)
         return ENOENT;
     struct mc_tsm_config c = {.state_path = path, .wait_ms = wait_ms(), .guest = gdev, .privlevel_floor = 0};
+    if (!dev_time.tv_sec) /* the nodes' times: when this process first saw them */
+        clock_gettime(CLOCK_REALTIME, &dev_time);
     struct mc_error err = {0};
     if (mc_tsm_create(&c, &tsmt, &err)) {
         say("memcrypt-sev: configfs-tsm: %s", err.msg);
@@ -429,6 +471,7 @@ static int tsm_lookup_full(const char *full)
     if (rc != 0)
         return 0; /* not the tree's, or missing in it */
     tsm_node_kind = node;
+    snprintf(tsm_path, sizeof tsm_path, "%s", full);
     if (node != MC_TSM_DIR)
         memcpy(tsm_name, name, sizeof tsm_name);
     tsm_attr = attr;
@@ -436,10 +479,13 @@ static int tsm_lookup_full(const char *full)
 }
 
 /* An open attribute file: what configfs keeps per open file (its buffer, filled at the first read
- * or by writes, stored at the release of a binary attribute written to). Shared by duplicates. */
+ * or by writes, stored at the release of a binary attribute written to). Shared by duplicates.
+ * An open folder (dir): its path, and the names it lists in buf (NUL after each, read when the
+ * listing starts at position 0), pos the index of the next entry ("." and ".." are 0 and 1). */
 #define MAX_OFDS 64
 struct ofd {
-    bool used, filled, wrote;
+    bool used, filled, wrote, dir;
+    char *dpath;
     int refs;
     int mfd; /* the library's own read-write descriptor of the backing memfd (-1: none) */
     char name[MC_TSM_NAME_MAX + 1];
@@ -471,6 +517,7 @@ static void ofd_release(int i)
         if (o->mfd >= 0)
             get_close()(o->mfd);
         free(o->buf);
+        free(o->dpath);
         memset(o, 0, sizeof *o);
     }
     pthread_mutex_unlock(&dev_lock);
@@ -670,10 +717,372 @@ static off_t tsm_seek(int fd, off_t off, int whence)
     return r < 0 ? (errno = EINVAL, -1) : r;
 }
 
+/* ---- configfs-tsm folders: open, getdents64, the dirent stream --------------------------- */
+
+/* The inode number of a node of the tree: made from its path, so stat and readdir agree and every
+ * folder is distinct (ls -R tells folders apart by device and inode). */
+static ino_t tsm_ino(const char *path)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (const char *c = path; *c; c++)
+        h = (h ^ (uint8_t)*c) * 0x100000001b3ull;
+    return (ino_t)(0x1000 + h % 0x7fffe000u);
+}
+
+/* A slot for an open folder of path (its duplicates share it), or -1 (errno set). */
+static int tsmdir_slot(const char *p)
+{
+    char *path = strdup(p);
+    if (!path)
+        return errno = ENOMEM, -1;
+    pthread_mutex_lock(&dev_lock);
+    int i = 0;
+    while (i < MAX_OFDS && ofds[i].used)
+        i++;
+    if (i < MAX_OFDS) {
+        memset(&ofds[i], 0, sizeof ofds[i]);
+        ofds[i].used = ofds[i].dir = true;
+        ofds[i].refs = 1;
+        ofds[i].mfd = -1;
+        ofds[i].dpath = path;
+    }
+    pthread_mutex_unlock(&dev_lock);
+    if (i == MAX_OFDS) {
+        free(path);
+        return errno = ENFILE, -1;
+    }
+    return i;
+}
+
+/* The folder an emulated descriptor is open on, or NULL (borrowed: the slot lives while fd is open). */
+static const char *tsmdir_path(int dirfd)
+{
+    int fl = emulated(dirfd), o = fl >= 0 && (fl & EFD_TSMDIR) ? ofd_of(dirfd) : -1;
+    return o >= 0 ? ofds[o].dpath : NULL;
+}
+
+/* open() of a folder (the one in tsm_path): read only (a writer is EISDIR, as the VFS answers for
+ * any folder). The backing memfd is named after the folder, for a program that inherits it. */
+static int tsmdir_open(int flags)
+{
+    int acc = flags & O_ACCMODE;
+    if (!(flags & O_PATH) && (acc != O_RDONLY || (flags & O_CREAT) || (flags & O_TRUNC)))
+        return errno = EISDIR, -1;
+    int i = tsmdir_slot(tsm_path);
+    if (i < 0)
+        return -1;
+    char mname[PATH_MAX + 32];
+    snprintf(mname, sizeof mname, "memcrypt-tsmdir:%s", tsm_path);
+    int fd = backing_fd(flags & ~O_DIRECTORY, mname, NULL);
+    if (fd < 0 || !remember_ofd(fd, (flags & (O_ACCMODE | O_PATH)) | EFD_TSMDIR, i)) {
+        int e = fd < 0 ? errno : EMFILE;
+        if (fd >= 0)
+            get_close()(fd);
+        ofd_release(i);
+        return errno = e, -1;
+    }
+    return fd;
+}
+
+/* Entry idx of open folder o: ".", "..", then the names the tree lists (read at idx 0). 1 with the
+ * entry, 0 past the end, or -errno. dev_lock held. */
+static int tsmdir_entry(struct ofd *o, size_t idx, char *name, size_t cap, ino_t *ino, unsigned char *type)
+{
+    if (idx == 0 && !o->filled) {
+        char *b = NULL;
+        size_t n = 0;
+        in_lib++;
+        int rc = tsm_tree() ? -EIO : mc_tsm_list(tsmt, o->dpath, &b, &n);
+        in_lib--;
+        if (rc < 0)
+            return rc;
+        free(o->buf);
+        o->buf = (uint8_t *)b;
+        o->len = n;
+        o->filled = true;
+    }
+    *type = DT_DIR;
+    if (idx < 2) {
+        char parent[PATH_MAX];
+        snprintf(parent, sizeof parent, "%s", o->dpath);
+        char *slash = strrchr(parent, '/');
+        if (idx == 1 && slash)
+            *slash = 0;
+        snprintf(name, cap, "%s", idx ? ".." : ".");
+        *ino = tsm_ino(parent);
+        return 1;
+    }
+    size_t k = 2, off = 0;
+    while (off < o->len && k < idx) {
+        off += strlen((const char *)o->buf + off) + 1;
+        k++;
+    }
+    if (off >= o->len)
+        return 0;
+    const char *nm = (const char *)o->buf + off;
+    char full[PATH_MAX];
+    snprintf(full, sizeof full, "%s/%s", o->dpath, nm);
+    snprintf(name, cap, "%s", nm);
+    *ino = tsm_ino(full);
+    /* the root and the report folder hold folders; an item holds attributes */
+    size_t rl = strlen(MC_TSM_ROOT "/report/");
+    *type = strncmp(o->dpath, MC_TSM_ROOT "/report/", rl) == 0 ? DT_REG : DT_DIR;
+    return 1;
+}
+
+struct linux_dirent64_hdr { /* the kernel's struct linux_dirent64 without its name */
+    uint64_t d_ino;
+    int64_t d_off;
+    uint16_t d_reclen;
+    uint8_t d_type;
+};
+#define DIRENT64_NAME 19 /* offsetof(struct linux_dirent64, d_name) */
+
+/* getdents64 on a folder: as many whole records as fit (none fits: EINVAL), the position moved. */
+static ssize_t tsmdir_getdents(int fd, int fl, void *buf, size_t count)
+{
+    if (fl & O_PATH)
+        return errno = EBADF, -1;
+    int i = ofd_of(fd);
+    if (i < 0)
+        return errno = EBADF, -1;
+    pthread_mutex_lock(&dev_lock);
+    struct ofd *o = &ofds[i];
+    size_t used = 0;
+    int e = 0;
+    for (;;) {
+        char name[MC_TSM_NAME_MAX + 1];
+        ino_t ino;
+        unsigned char type;
+        int r = tsmdir_entry(o, (size_t)o->pos, name, sizeof name, &ino, &type);
+        if (r < 0) {
+            e = -r;
+            break;
+        }
+        if (r == 0)
+            break;
+        size_t nl = strlen(name), rec = (DIRENT64_NAME + nl + 1 + 7) & ~(size_t)7;
+        if (used + rec > count) {
+            if (used == 0)
+                e = EINVAL;
+            break;
+        }
+        struct linux_dirent64_hdr h = {(uint64_t)ino, o->pos + 1, (uint16_t)rec, type};
+        uint8_t *p = (uint8_t *)buf + used;
+        memset(p, 0, rec);
+        memcpy(p, &h, DIRENT64_NAME);
+        memcpy(p + DIRENT64_NAME, name, nl);
+        used += rec;
+        o->pos++;
+    }
+    pthread_mutex_unlock(&dev_lock);
+    return e && !used ? (errno = e, -1) : (ssize_t)used;
+}
+
+/* configfs_dir_lseek: SEEK_SET and SEEK_CUR, a position that is an entry index; 0 lists anew. */
+static off_t tsmdir_seek(int fd, off_t off, int whence)
+{
+    int i = ofd_of(fd);
+    if (i < 0)
+        return errno = EBADF, -1;
+    pthread_mutex_lock(&dev_lock);
+    off_t r = whence == SEEK_SET ? off : whence == SEEK_CUR ? ofds[i].pos + off : -1;
+    if (r >= 0) {
+        ofds[i].pos = r;
+        if (r == 0)
+            ofds[i].filled = false;
+    }
+    pthread_mutex_unlock(&dev_lock);
+    return r < 0 ? (errno = EINVAL, -1) : r;
+}
+
+EXPORT ssize_t getdents64(int fd, void *buf, size_t count)
+{
+    int fl = emulated(fd);
+    if (fl >= 0 && (fl & EFD_TSMDIR))
+        return tsmdir_getdents(fd, fl, buf, count);
+    if (fl >= 0)
+        return errno = ENOTDIR, -1;
+    return get_getdents64()(fd, buf, count);
+}
+
+/* The dirent stream of a folder: opendir/fdopendir give one of these (a DIR of this library, told
+ * apart from the C library's by the table below), readdir & co. read it through tsmdir_entry. */
+_Static_assert(sizeof(struct dirent) == sizeof(struct dirent64), "dirent and dirent64 are one layout on LP64");
+#define MAX_DIRS 32
+struct edir {
+    int fd;
+    struct dirent64 ent;
+};
+static struct edir *edirs[MAX_DIRS]; /* tab_lock */
+
+static struct edir *edir_of(DIR *d)
+{
+    if (!d || __atomic_load_n(&ntab, __ATOMIC_ACQUIRE) == 0)
+        return NULL;
+    struct edir *r = NULL;
+    pthread_mutex_lock(&tab_lock);
+    for (int i = 0; i < MAX_DIRS && !r; i++)
+        if (edirs[i] == (struct edir *)d)
+            r = edirs[i];
+    pthread_mutex_unlock(&tab_lock);
+    return r;
+}
+
+static DIR *edir_new(int fd)
+{
+    struct edir *e = calloc(1, sizeof *e);
+    if (!e)
+        return errno = ENOMEM, NULL;
+    e->fd = fd;
+    pthread_mutex_lock(&tab_lock);
+    int i = 0;
+    while (i < MAX_DIRS && edirs[i])
+        i++;
+    if (i < MAX_DIRS)
+        edirs[i] = e;
+    pthread_mutex_unlock(&tab_lock);
+    if (i == MAX_DIRS) {
+        free(e);
+        return errno = EMFILE, NULL;
+    }
+    return (DIR *)e;
+}
+
+EXPORT DIR *fdopendir(int fd)
+{
+    int fl = emulated(fd);
+    if (fl < 0)
+        return get_fdopendir()(fd);
+    if (!(fl & EFD_TSMDIR))
+        return errno = ENOTDIR, NULL;
+    if (fl & O_PATH)
+        return errno = EBADF, NULL;
+    return edir_new(fd);
+}
+
+EXPORT DIR *opendir(const char *path)
+{
+    int k = is_dev_path(AT_FDCWD, path);
+    if (!k)
+        return get_opendir()(path);
+    if (k != TSM_DIR)
+        return errno = ENOTDIR, NULL;
+    int fd = tsmdir_open(O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    DIR *d = edir_new(fd);
+    if (!d) {
+        int e = errno;
+        forget(fd);
+        get_close()(fd);
+        errno = e;
+    }
+    return d;
+}
+
+EXPORT int closedir(DIR *d)
+{
+    struct edir *e = edir_of(d);
+    if (!e)
+        return get_closedir()(d);
+    pthread_mutex_lock(&tab_lock);
+    for (int i = 0; i < MAX_DIRS; i++)
+        if (edirs[i] == e)
+            edirs[i] = NULL;
+    pthread_mutex_unlock(&tab_lock);
+    int fd = e->fd;
+    free(e);
+    return close(fd);
+}
+
+/* The next entry, or NULL (errno kept at the end of the folder, set on an error). */
+static struct dirent64 *edir_read(struct edir *e)
+{
+    int i = ofd_of(e->fd);
+    if (i < 0)
+        return errno = EBADF, NULL;
+    pthread_mutex_lock(&dev_lock);
+    struct ofd *o = &ofds[i];
+    ino_t ino;
+    unsigned char type;
+    int r = tsmdir_entry(o, (size_t)o->pos, e->ent.d_name, sizeof e->ent.d_name, &ino, &type);
+    if (r > 0) {
+        o->pos++;
+        e->ent.d_ino = ino;
+        e->ent.d_off = o->pos;
+        e->ent.d_type = type;
+        e->ent.d_reclen = sizeof e->ent;
+    }
+    pthread_mutex_unlock(&dev_lock);
+    if (r < 0)
+        errno = -r;
+    return r > 0 ? &e->ent : NULL;
+}
+
+EXPORT struct dirent *readdir(DIR *d)
+{
+    struct edir *e = edir_of(d);
+    return e ? (struct dirent *)edir_read(e) : get_readdir()(d);
+}
+EXPORT struct dirent64 *readdir64(DIR *d)
+{
+    struct edir *e = edir_of(d);
+    return e ? edir_read(e) : get_readdir64()(d);
+}
+static int edir_read_r(struct edir *e, struct dirent64 *ent, struct dirent64 **res)
+{
+    int saved = errno;
+    errno = 0;
+    struct dirent64 *r = edir_read(e);
+    int err = errno;
+    errno = saved;
+    if (r)
+        memcpy(ent, r, sizeof *ent);
+    *res = r ? ent : NULL;
+    return r ? 0 : err;
+}
+EXPORT int readdir_r(DIR *d, struct dirent *ent, struct dirent **res)
+{
+    struct edir *e = edir_of(d);
+    return e ? edir_read_r(e, (struct dirent64 *)ent, (struct dirent64 **)res) : get_readdir_r()(d, ent, res);
+}
+EXPORT int readdir64_r(DIR *d, struct dirent64 *ent, struct dirent64 **res)
+{
+    struct edir *e = edir_of(d);
+    return e ? edir_read_r(e, ent, res) : get_readdir64_r()(d, ent, res);
+}
+EXPORT int dirfd(DIR *d)
+{
+    struct edir *e = edir_of(d);
+    return e ? e->fd : get_dirfd()(d);
+}
+EXPORT void rewinddir(DIR *d)
+{
+    struct edir *e = edir_of(d);
+    if (e)
+        tsmdir_seek(e->fd, 0, SEEK_SET);
+    else
+        get_rewinddir()(d);
+}
+EXPORT long telldir(DIR *d)
+{
+    struct edir *e = edir_of(d);
+    return e ? (long)tsmdir_seek(e->fd, 0, SEEK_CUR) : get_telldir()(d);
+}
+EXPORT void seekdir(DIR *d, long pos)
+{
+    struct edir *e = edir_of(d);
+    if (e)
+        tsmdir_seek(e->fd, pos, SEEK_SET);
+    else
+        get_seekdir()(d, pos);
+}
+
 /* mkdir/rmdir in the tree: the report folder's items; the rest as configfs answers. */
 static int tsm_dirop(int dirfd, const char *path, bool make)
 {
-    if (!path || !tsm_candidate(path))
+    if (!path || !tsm_candidate(dirfd, path))
         return 1;
     char full[PATH_MAX];
     if (full_path(dirfd, path, full, sizeof full))
@@ -748,8 +1157,8 @@ static int dev_open(int kind, int flags)
 {
     if (kind == TSM_FILE)
         return tsm_open(flags);
-    if (kind == TSM_DIR) /* the tree's folders cannot be opened or listed here (docs) */
-        return errno = (flags & O_ACCMODE) != O_RDONLY ? EISDIR : EOPNOTSUPP, -1;
+    if (kind == TSM_DIR)
+        return tsmdir_open(flags);
     if ((flags & O_CREAT) && (flags & O_EXCL))
         return errno = EEXIST, -1;
     if (flags & O_DIRECTORY)
@@ -926,7 +1335,7 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
     if (fl & O_PATH)
         return errno = EBADF, -1;
     unsigned int req = (unsigned int)request;
-    if ((fl & EFD_TSM) && req != FIOCLEX && req != FIONCLEX && req != FIONBIO && req != FIOASYNC)
+    if ((fl & (EFD_TSM | EFD_TSMDIR)) && req != FIOCLEX && req != FIONCLEX && req != FIONBIO && req != FIOASYNC)
         return errno = ENOTTY, -1; /* configfs files have no ioctl */
     /* What the VFS answers before the driver sees the call. */
     if (req == FIOCLEX || req == FIONCLEX || req == FIONBIO || req == FIOASYNC)
@@ -1018,13 +1427,34 @@ EXPORT int fcntl64(int fd, int cmd, ...)
 /* The kind of an emulated descriptor (for a tsm attribute, tsm_attr is set to its attribute). */
 static int fd_kind(int fd, int fl)
 {
-    if (fl & EFD_TSM) {
+    if (fl & (EFD_TSM | EFD_TSMDIR)) {
         int o = ofd_of(fd);
-        if (o >= 0)
-            tsm_attr = ofds[o].attr;
-        return TSM_FILE;
+        if (o >= 0 && (fl & EFD_TSMDIR))
+            snprintf(tsm_path, sizeof tsm_path, "%s", ofds[o].dpath);
+        else if (o >= 0)
+            snprintf(tsm_path, sizeof tsm_path, "%s/report/%s/%s", MC_TSM_ROOT, ofds[o].name,
+                     mc_tsm_attr_name(tsm_attr = ofds[o].attr));
+        return fl & EFD_TSMDIR ? TSM_DIR : TSM_FILE;
     }
     return (fl & EFD_GUEST) ? DEV_GUEST : DEV_SEV;
+}
+
+/* A folder's links: 2 and one per sub-folder (the root: report; the report folder: its items). */
+static nlink_t tsm_nlink(const char *path)
+{
+    if (strcmp(path, MC_TSM_ROOT "/report") != 0)
+        return strcmp(path, MC_TSM_ROOT) ? 2 : 3;
+    char *b = NULL;
+    size_t n = 0, items = 0;
+    pthread_mutex_lock(&dev_lock);
+    in_lib++;
+    if (!tsm_tree() && mc_tsm_list(tsmt, path, &b, &n) == 0)
+        for (size_t i = 0; i < n; i++)
+            items += b[i] == 0;
+    in_lib--;
+    pthread_mutex_unlock(&dev_lock);
+    free(b);
+    return 2 + items;
 }
 
 static void fill_stat(struct stat *st, int kind)
@@ -1032,9 +1462,9 @@ static void fill_stat(struct stat *st, int kind)
     if (kind == TSM_DIR || kind == TSM_FILE) { /* configfs: folders 0755, attributes 0444 / 0200 */
         memset(st, 0, sizeof *st);
         st->st_dev = makedev(0, 0x1c);
-        st->st_ino = kind == TSM_DIR ? 2000 : 2100 + (ino_t)tsm_attr;
+        st->st_ino = tsm_ino(tsm_path);
         st->st_mode = kind == TSM_DIR ? (S_IFDIR | 0755) : (S_IFREG | mc_tsm_attr_mode(tsm_attr));
-        st->st_nlink = kind == TSM_DIR ? 2 : 1;
+        st->st_nlink = kind == TSM_DIR ? tsm_nlink(tsm_path) : 1;
         st->st_size = kind == TSM_DIR ? 0 : 4096;
         st->st_blksize = 4096;
         st->st_atim = st->st_mtim = st->st_ctim = dev_time;
@@ -1206,6 +1636,70 @@ EXPORT int faccessat(int dirfd, const char *p, int mode, int flags)
     return k ? dev_access(k, mode) : get_faccessat()(dirfd, p, mode, flags);
 }
 
+/* ---- extended attributes --------------------------------------------------------------------- */
+
+/* Neither configfs nor this device node has xattr handlers, and no security module labels them
+ * here: the VFS answers EOPNOTSUPP to get/set/remove and an empty list (ls -l asks for
+ * security.selinux and the ACLs of every entry). */
+#define XATTR_NONE(kind) ((void)(kind), errno = EOPNOTSUPP, -1)
+EXPORT ssize_t getxattr(const char *p, const char *n, void *v, size_t z)
+{
+    int k = is_dev_path(AT_FDCWD, p);
+    return k ? XATTR_NONE(k) : get_getxattr()(p, n, v, z);
+}
+EXPORT ssize_t lgetxattr(const char *p, const char *n, void *v, size_t z)
+{
+    int k = is_dev_path(AT_FDCWD, p);
+    return k ? XATTR_NONE(k) : get_lgetxattr()(p, n, v, z);
+}
+EXPORT ssize_t fgetxattr(int fd, const char *n, void *v, size_t z)
+{
+    int fl = emulated(fd);
+    return fl >= 0 ? XATTR_NONE(fl) : get_fgetxattr()(fd, n, v, z);
+}
+EXPORT ssize_t listxattr(const char *p, char *l, size_t z)
+{
+    return is_dev_path(AT_FDCWD, p) ? 0 : get_listxattr()(p, l, z);
+}
+EXPORT ssize_t llistxattr(const char *p, char *l, size_t z)
+{
+    return is_dev_path(AT_FDCWD, p) ? 0 : get_llistxattr()(p, l, z);
+}
+EXPORT ssize_t flistxattr(int fd, char *l, size_t z)
+{
+    return emulated(fd) >= 0 ? 0 : get_flistxattr()(fd, l, z);
+}
+EXPORT int setxattr(const char *p, const char *n, const void *v, size_t z, int f)
+{
+    int k = is_dev_path(AT_FDCWD, p);
+    return k ? XATTR_NONE(k) : get_setxattr()(p, n, v, z, f);
+}
+EXPORT int lsetxattr(const char *p, const char *n, const void *v, size_t z, int f)
+{
+    int k = is_dev_path(AT_FDCWD, p);
+    return k ? XATTR_NONE(k) : get_lsetxattr()(p, n, v, z, f);
+}
+EXPORT int fsetxattr(int fd, const char *n, const void *v, size_t z, int f)
+{
+    int fl = emulated(fd);
+    return fl >= 0 ? XATTR_NONE(fl) : get_fsetxattr()(fd, n, v, z, f);
+}
+EXPORT int removexattr(const char *p, const char *n)
+{
+    int k = is_dev_path(AT_FDCWD, p);
+    return k ? XATTR_NONE(k) : get_removexattr()(p, n);
+}
+EXPORT int lremovexattr(const char *p, const char *n)
+{
+    int k = is_dev_path(AT_FDCWD, p);
+    return k ? XATTR_NONE(k) : get_lremovexattr()(p, n);
+}
+EXPORT int fremovexattr(int fd, const char *n)
+{
+    int fl = emulated(fd);
+    return fl >= 0 ? XATTR_NONE(fl) : get_fremovexattr()(fd, n);
+}
+
 /* ---- poll, read, write ----------------------------------------------------------------------- */
 
 /* The driver has no poll method: the VFS reports DEFAULT_POLLMASK. */
@@ -1253,7 +1747,7 @@ static int rw_err(int fl, bool wr)
 {
     int acc = fl & O_ACCMODE;
     bool ok = wr ? (acc == O_WRONLY || acc == O_RDWR) : (acc == O_RDONLY || acc == O_RDWR);
-    errno = ok && !(fl & O_PATH) ? EINVAL : EBADF;
+    errno = ok && !(fl & O_PATH) ? ((fl & EFD_TSMDIR) ? EISDIR : EINVAL) : EBADF;
     return -1;
 }
 
@@ -1351,11 +1845,15 @@ EXPORT ssize_t writev(int fd, const struct iovec *v, int n)
 EXPORT off_t lseek(int fd, off_t off, int whence)
 {
     int fl = emulated(fd);
+    if (fl >= 0 && (fl & EFD_TSMDIR))
+        return tsmdir_seek(fd, off, whence);
     return fl >= 0 && (fl & EFD_TSM) ? tsm_seek(fd, off, whence) : get_lseek()(fd, off, whence);
 }
 EXPORT off64_t lseek64(int fd, off64_t off, int whence)
 {
     int fl = emulated(fd);
+    if (fl >= 0 && (fl & EFD_TSMDIR))
+        return tsmdir_seek(fd, off, whence);
     return fl >= 0 && (fl & EFD_TSM) ? tsm_seek(fd, off, whence) : get_lseek64()(fd, off, whence);
 }
 
@@ -1432,6 +1930,10 @@ __attribute__((constructor)) static void adopt(void)
             remember(fd, acc);
         } else if (!strcmp(name, "memcrypt-sev-guest")) {
             remember(fd, acc | EFD_GUEST);
+        } else if (!strncmp(name, "memcrypt-tsmdir:", 16)) { /* a folder (listed anew) */
+            int i = tsmdir_slot(name + 16);
+            if (i >= 0 && !remember_ofd(fd, acc | EFD_TSMDIR, i))
+                ofd_release(i);
         } else if (!strncmp(name, "memcrypt-tsm:", 13)) {
             char *attr = name + 13, *item = strchr(attr, ':');
             if (!item)
