@@ -344,6 +344,8 @@ static int is_dev_path(int dirfd, const char *path)
      * path may lie in the tsm tree. */
     size_t n = strlen(path), k = n >= 9 && !strcmp(path + n - 9, "sev-guest") ? 9 : 3;
     bool node = n >= k && !strcmp(path + n - 3, k == 9 ? "est" : "sev") && (n == k || path[n - k - 1] == '/');
+    if (node && getenv("MEMCRYPT_SEV_FUSE")) /* `memcrypt exec --fuse`: the nodes are FUSE files */
+        node = false;
     bool tsm = !node && tsm_candidate(dirfd, path);
     if (!node && !tsm)
         return 0;

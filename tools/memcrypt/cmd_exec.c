@@ -22,6 +22,7 @@
 
 #include "cli.h"
 #include "cli_util.h"
+#include "fuse_dev.h"
 
 /* The interposer: $MEMCRYPT_SEV_LIB, else beside this binary (a build folder), else installed. */
 static int find_preload(char *out, size_t cap)
@@ -71,13 +72,18 @@ static int absolute(const char *path, char *out, size_t cap)
     return (size_t)snprintf(out, cap, "%s/%s", strcmp(dir, "/") ? dir : "", name) < cap ? 0 : -1;
 }
 
-enum { X_GUEST = 1 };
+enum { X_GUEST = 1, X_FUSE };
 
 static const struct mc_opt exec_opts[] = {
     {"guest", 0, "GUEST",
      "a saved SEV-SNP guest (made on the chip of --state): PROGRAM runs inside it, with\n"
      "/dev/sev-guest and configfs-tsm (/sys/kernel/config/tsm/report) answered by that guest",
      X_GUEST, MC_OPT_FILE},
+    {"fuse", 0, NULL,
+     "also for programs the preloaded library cannot reach (static binaries, raw system calls):\n"
+     "PROGRAM runs in a private mount namespace whose /dev/sev and /dev/sev-guest are FUSE files\n"
+     "served by exec (root: CAP_SYS_ADMIN; nothing changes outside the namespace)",
+     X_FUSE, 0},
     {0},
 };
 
@@ -119,10 +125,14 @@ static int run_exec(const struct mc_cli_cmd *cmd, int argc, char **argv)
     struct mc_args a;
     int ch, rc;
     const char *guest = NULL;
+    bool fuse = false;
     mc_args_init(&a, cmd, argc, argv);
-    while ((ch = mc_args_next(&a)) > 0)
+    while ((ch = mc_args_next(&a)) > 0) {
         if (ch == X_GUEST)
             guest = a.val;
+        else if (ch == X_FUSE)
+            fuse = true;
+    }
     if (ch < 0)
         return a.rc;
     const char *state = a.state, *platform = a.platform;
@@ -200,14 +210,28 @@ static int run_exec(const struct mc_cli_cmd *cmd, int argc, char **argv)
     if (!preload)
         return MC_EXIT_ERROR;
     snprintf(preload, pl, "%s%s%s", lib, old && *old ? ":" : "", old && *old ? old : "");
+    /* With --fuse the device nodes are the FUSE files (the preloaded library leaves them alone and
+     * still answers configfs-tsm). */
     if (setenv("LD_PRELOAD", preload, 1) || setenv("MEMCRYPT_SEV_STATE", path, 1) ||
         setenv("MEMCRYPT_SEV_PLATFORM", platform, 1) || (guest && setenv("MEMCRYPT_SEV_GUEST", guest_abs, 1)) ||
-        (!guest && unsetenv("MEMCRYPT_SEV_GUEST"))) {
+        (!guest && unsetenv("MEMCRYPT_SEV_GUEST")) || (fuse ? setenv("MEMCRYPT_SEV_FUSE", "1", 1)
+                                                            : unsetenv("MEMCRYPT_SEV_FUSE"))) {
         free(preload);
         return MC_EXIT_ERROR;
     }
     free(preload);
     fflush(NULL);
+    if (fuse) {
+        rc = mc_cli_fuse_exec(argv[0], path, platform, guest ? guest_abs : NULL, prog);
+        if (tmpdir[0]) {
+            char f[PATH_MAX + 8];
+            unlink(path);
+            if ((size_t)snprintf(f, sizeof f, "%s.lock", path) < sizeof f)
+                unlink(f);
+            rmdir(tmpdir);
+        }
+        return rc;
+    }
     if (!tmpdir[0]) {
         execvp(prog[0], prog);
         fprintf(stderr, "memcrypt %s: %s: %s\n", argv[0], prog[0], strerror(errno));
@@ -242,7 +266,7 @@ static int run_exec(const struct mc_cli_cmd *cmd, int argc, char **argv)
 const struct mc_cli_cmd mc_cli_exec[] = {
     {.path = "exec",
      .summary = "run a program with /dev/sev answered by an emulated chip (LD_PRELOAD)",
-     .synopsis = "[--state FILE] [--platform NAME] [--guest GUEST] [--] PROGRAM [ARGS...]",
+     .synopsis = "[--state FILE] [--platform NAME] [--guest GUEST] [--fuse] [--] PROGRAM [ARGS...]",
      .about = "Runs PROGRAM with libmemcrypt-sev.so preloaded: its open/ioctl/close/fstat/poll/read/write\n"
               "on /dev/sev behave as the Linux ccp driver's device node (SEV_ISSUE_CMD with every command\n"
               "of linux/psp-sev.h), backed by an emulated chip. Other files are untouched.\n"
@@ -255,7 +279,10 @@ const struct mc_cli_cmd mc_cli_exec[] = {
               "inside that guest: /dev/sev-guest (SNP_GET_REPORT, SNP_GET_DERIVED_KEY, SNP_GET_EXT_REPORT of\n"
               "linux/sev-guest.h) and configfs-tsm reports go through the guest's message channel (VMPCK0,\n"
               "its sequence numbers) to the firmware of --state's chip; the guest file is updated after\n"
-              "every request (locked: concurrent programs share one guest).\n",
+              "every request (locked: concurrent programs share one guest).\n"
+              "With --fuse (root), /dev/sev and /dev/sev-guest are FUSE files in a private mount namespace, so\n"
+              "static binaries and programs that make system calls themselves reach them too; the same\n"
+              "decoder answers (docs/kernel-interfaces.md: what differs).\n",
      .opts = exec_opts,
      .common = MC_CO_STATE | MC_CO_PLATFORM,
      .opts_end_at_arg = true,
