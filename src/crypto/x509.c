@@ -173,6 +173,38 @@ mc_status mc_x509_load_bundle(const uint8_t *buf, size_t len, const char *what, 
     return MC_OK;
 }
 
+mc_status mc_x509_der_malloc(const X509 *x, uint8_t **der, size_t *len, struct mc_error *err)
+{
+    uint8_t *d = NULL;
+    size_t n = 0;
+    mc_status st = mc_x509_der(x, &d, &n, err);
+    if (st)
+        return st;
+    uint8_t *b = malloc(n);
+    if (b)
+        memcpy(b, d, n);
+    OPENSSL_free(d);
+    if (!b)
+        return mc_seterr(err, MC_E_NOMEM, "out of memory");
+    *der = b;
+    *len = n;
+    return MC_OK;
+}
+
+/* What a memory BIO holds, in a malloc'd buffer; the BIO is freed. NULL when anything failed. */
+static uint8_t *bio_take(BIO *b, int wrote, size_t *len)
+{
+    BUF_MEM *bm = NULL;
+    uint8_t *out = NULL;
+    if (b && wrote && BIO_get_mem_ptr(b, &bm) > 0 && (out = malloc(bm->length ? bm->length : 1))) {
+        memcpy(out, bm->data, bm->length);
+        *len = bm->length;
+    }
+    BIO_free(b);
+    ERR_clear_error();
+    return out;
+}
+
 mc_status mc_x509_der_to_pem(const uint8_t *der, size_t len, uint8_t **pem, size_t *pem_len, struct mc_error *err)
 {
     if (!der || !pem || !pem_len)
@@ -184,17 +216,22 @@ mc_status mc_x509_der_to_pem(const uint8_t *der, size_t len, uint8_t **pem, size
     if (st)
         return st;
     BIO *b = BIO_new(BIO_s_mem());
-    BUF_MEM *bm = NULL;
-    uint8_t *out = NULL;
-    if (b && PEM_write_bio_X509(b, x) && BIO_get_mem_ptr(b, &bm) > 0 && (out = malloc(bm->length ? bm->length : 1)))
-        memcpy(out, bm->data, bm->length);
-    if (out)
-        *pem_len = bm->length;
-    BIO_free(b);
+    uint8_t *out = bio_take(b, b && PEM_write_bio_X509(b, x), pem_len);
     X509_free(x);
-    ERR_clear_error();
     if (!out)
         return mc_seterr(err, MC_E_NOMEM, "cannot PEM-encode a certificate");
+    *pem = out;
+    return MC_OK;
+}
+
+mc_status mc_x509_crl_to_pem(const X509_CRL *crl, uint8_t **pem, size_t *pem_len, struct mc_error *err)
+{
+    if (!crl || !pem || !pem_len)
+        return mc_seterr(err, MC_E_INVAL, "no CRL to encode");
+    BIO *b = BIO_new(BIO_s_mem());
+    uint8_t *out = bio_take(b, b && PEM_write_bio_X509_CRL(b, (X509_CRL *)crl), pem_len);
+    if (!out)
+        return mc_seterr(err, MC_E_NOMEM, "cannot PEM-encode a CRL");
     *pem = out;
     return MC_OK;
 }

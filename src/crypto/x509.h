@@ -31,8 +31,13 @@ mc_status mc_x509_load_bundle(const uint8_t *buf, size_t len, const char *what, 
 /* DER encoding (caller frees with OPENSSL_free). */
 mc_status mc_x509_der(const X509 *x, uint8_t **der, size_t *len, struct mc_error *err);
 
+/* DER encoding in a malloc'd buffer (caller frees with free). */
+mc_status mc_x509_der_malloc(const X509 *x, uint8_t **der, size_t *len, struct mc_error *err);
+
 /* PEM ("-----BEGIN CERTIFICATE-----") of one DER certificate; *pem is malloc'd (not
  * NUL-terminated; *pem_len bytes). */
 mc_status mc_x509_der_to_pem(const uint8_t *der, size_t len, uint8_t **pem, size_t *pem_len, struct mc_error *err);
+/* The same for a CRL ("-----BEGIN X509 CRL-----"). */
+mc_status mc_x509_crl_to_pem(const X509_CRL *crl, uint8_t **pem, size_t *pem_len, struct mc_error *err);
 
 #endif

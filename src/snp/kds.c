@@ -115,29 +115,11 @@ mc_status mc_kds_copy(struct mc_kds *dst, const struct mc_kds *src, struct mc_er
     return MC_OK;
 }
 
-static mc_status der_of(X509 *x, uint8_t **der, size_t *len, struct mc_error *err)
-{
-    uint8_t *d = NULL;
-    size_t n = 0;
-    mc_status st = mc_x509_der(x, &d, &n, err);
-    if (st)
-        return st;
-    uint8_t *b = malloc(n);
-    if (b)
-        memcpy(b, d, n);
-    OPENSSL_free(d);
-    if (!b)
-        return mc_seterr(err, MC_E_NOMEM, "out of memory");
-    *der = b;
-    *len = n;
-    return MC_OK;
-}
-
 mc_status mc_kds_cert_der(const struct mc_kds *k, int role, uint8_t **der, size_t *len, struct mc_error *err)
 {
     if (!k || role < 0 || role >= MC_KDS_NROOTS || !k->cert[role] || !der || !len)
         return mc_seterr(err, MC_E_INVAL, "emulated KDS: no such root certificate");
-    return der_of(k->cert[role], der, len, err);
+    return mc_x509_der_malloc(k->cert[role], der, len, err);
 }
 
 mc_status mc_kds_crl_der(const struct mc_kds *k, uint8_t **der, size_t *len, struct mc_error *err)
@@ -159,7 +141,7 @@ mc_status mc_kds_issue(const struct mc_kds *k, bool vlek, unsigned stepping, uin
     mc_status st = mc_kds_make_leaf(NULL, MC_KDS_MARK_EMULATED, &l, evp(pub), k->cert[issuer], evp(k->key[issuer]),
                                     T_2024, T_2049, &x, err);
     if (!st)
-        st = der_of(x, der, len, err);
+        st = mc_x509_der_malloc(x, der, len, err);
     X509_free(x);
     return st;
 }
@@ -176,7 +158,7 @@ mc_status mc_kds_write(const struct mc_kds *k, uint8_t *out, size_t cap, size_t 
     for (int i = 0; i < MC_KDS_NROOTS; i++) {
         uint8_t *item[2] = {NULL, NULL};
         size_t n[2] = {0, 0};
-        mc_status st = der_of(k->cert[i], &item[0], &n[0], err);
+        mc_status st = mc_x509_der_malloc(k->cert[i], &item[0], &n[0], err);
         if (!st)
             st = mc_pk_private_der(k->key[i], &item[1], &n[1], err);
         for (int j = 0; j < 2 && !st; j++) {

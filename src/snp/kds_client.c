@@ -134,24 +134,6 @@ static void subject_field(X509 *x, int nid, char *buf, size_t n)
     X509_NAME_get_text_by_NID(X509_get_subject_name(x), nid, buf, (int)n);
 }
 
-/* DER in a malloc'd buffer (mc_kds_certs_free frees with free()). */
-static mc_status der_of(X509 *x, uint8_t **der, size_t *len, struct mc_error *err)
-{
-    uint8_t *d = NULL;
-    size_t n = 0;
-    mc_status st = mc_x509_der(x, &d, &n, err);
-    if (st)
-        return st;
-    *der = malloc(n);
-    if (*der)
-        memcpy(*der, d, n);
-    OPENSSL_free(d);
-    if (!*der)
-        return mc_seterr(err, MC_E_NOMEM, "out of memory");
-    *len = n;
-    return MC_OK;
-}
-
 mc_status mc_kds_check_chain(const struct mc_kds_query *q, const uint8_t *body, size_t len, time_t at,
                              struct mc_kds_certs *c, struct mc_error *err)
 {
@@ -210,7 +192,7 @@ mc_status mc_kds_check_chain(const struct mc_kds_query *q, const uint8_t *body, 
         subject_field(ark, NID_organizationalUnitName, ou, sizeof ou);
         snprintf(desc, sizeof desc, "not AMD's real ARK (OU=%.100s)", ou);
     }
-    if ((st = der_of(ask, &askd, &askl, err)) || (st = der_of(ark, &arkd, &arkl, err)))
+    if ((st = mc_x509_der_malloc(ask, &askd, &askl, err)) || (st = mc_x509_der_malloc(ark, &arkd, &arkl, err)))
         goto out;
     free(c->ask);
     free(c->ark);
@@ -310,7 +292,7 @@ mc_status mc_kds_check_vcek(const struct mc_kds_query *q, const uint8_t *body, s
         goto out;
     }
     if ((st = signed_by(x, "VCEK", ask, "ASK", err)) || (st = valid_at(x, "VCEK", at, err)) ||
-        (st = der_of(x, &der, &dl, err)))
+        (st = mc_x509_der_malloc(x, &der, &dl, err)))
         goto out;
     free(c->vcek);
     c->vcek = der;
@@ -433,18 +415,7 @@ mc_status mc_kds_pem(const uint8_t *der, size_t len, bool crl, uint8_t **pem, si
     mc_status st = crl_load(der, len, &c, err);
     if (st)
         return st;
-    BIO *b = BIO_new(BIO_s_mem());
-    BUF_MEM *bm = NULL;
-    uint8_t *out = NULL;
-    if (b && PEM_write_bio_X509_CRL(b, c) && BIO_get_mem_ptr(b, &bm) > 0 && (out = malloc(bm->length ? bm->length : 1)))
-        memcpy(out, bm->data, bm->length);
-    if (out)
-        *pem_len = bm->length;
-    BIO_free(b);
+    st = mc_x509_crl_to_pem(c, pem, pem_len, err);
     X509_CRL_free(c);
-    ERR_clear_error();
-    if (!out)
-        return mc_seterr(err, MC_E_NOMEM, "cannot PEM-encode a CRL");
-    *pem = out;
-    return MC_OK;
+    return st;
 }

@@ -498,6 +498,17 @@ struct ofd {
 };
 static struct ofd ofds[MAX_OFDS]; /* dev_lock */
 
+/* The open file behind fd with dev_lock taken (the caller unlocks), or NULL with errno EBADF. */
+static int ofd_of(int fd);
+static struct ofd *ofd_lock(int fd)
+{
+    int i = ofd_of(fd);
+    if (i < 0)
+        return errno = EBADF, NULL;
+    pthread_mutex_lock(&dev_lock);
+    return &ofds[i];
+}
+
 /* The last reference goes. What was written into the file's buffer — the backing memfd: writes
  * through write(), through stdio, or by system calls this library never saw — is stored, as
  * configfs stores a binary attribute at release (its result ignored). A normal attribute stores at
@@ -567,6 +578,45 @@ static int reopen_rw(int fd)
     return get_open()(self, O_RDWR | O_CLOEXEC);
 }
 
+/* A free open-file slot, one reference: an attribute (tsm_name, tsm_attr of this thread) or a
+ * folder (dir, its path dpath, owned by the slot from now on). -1 with ENFILE when all are used. */
+static int ofd_alloc(bool dir, char *dpath)
+{
+    pthread_mutex_lock(&dev_lock);
+    int i = 0;
+    while (i < MAX_OFDS && ofds[i].used)
+        i++;
+    if (i < MAX_OFDS) {
+        memset(&ofds[i], 0, sizeof ofds[i]);
+        ofds[i].used = true;
+        ofds[i].refs = 1;
+        ofds[i].mfd = -1;
+        ofds[i].dir = dir;
+        ofds[i].dpath = dpath;
+        ofds[i].attr = tsm_attr;
+        memcpy(ofds[i].name, tsm_name, sizeof tsm_name);
+    }
+    pthread_mutex_unlock(&dev_lock);
+    return i < MAX_OFDS ? i : (errno = ENFILE, -1);
+}
+
+/* The descriptor of open file (or folder) slot i: a backing memfd named mname, remembered with
+ * efd; the slot is released when that fails. */
+static int ofd_fd(int i, int flags, const char *mname, int efd)
+{
+    int rw = -1;
+    int fd = backing_fd(flags & ~O_DIRECTORY, mname, efd == EFD_TSM ? &rw : NULL);
+    ofds[i].mfd = rw; /* the slot is ours: used is set */
+    if (fd < 0 || !remember_ofd(fd, (flags & (O_ACCMODE | O_PATH)) | efd, i)) {
+        int e = fd < 0 ? errno : EMFILE;
+        if (fd >= 0)
+            get_close()(fd);
+        ofd_release(i);
+        return errno = e, -1;
+    }
+    return fd;
+}
+
 /* open() of an attribute: configfs's checks (no store for a writer or no show for a reader:
  * EACCES), then a descriptor with its own buffer. */
 static int tsm_open(int flags)
@@ -580,33 +630,12 @@ static int tsm_open(int flags)
     if (!(flags & O_PATH) && (((acc == O_RDONLY || acc == O_RDWR) && !(mode & 0444)) ||
                               ((acc == O_WRONLY || acc == O_RDWR) && !(mode & 0222))))
         return errno = EACCES, -1;
-    pthread_mutex_lock(&dev_lock);
-    int i = 0;
-    while (i < MAX_OFDS && ofds[i].used)
-        i++;
-    if (i < MAX_OFDS) {
-        memset(&ofds[i], 0, sizeof ofds[i]);
-        ofds[i].used = true;
-        ofds[i].refs = 1;
-        ofds[i].attr = tsm_attr;
-        memcpy(ofds[i].name, tsm_name, sizeof tsm_name);
-    }
-    pthread_mutex_unlock(&dev_lock);
-    if (i == MAX_OFDS)
-        return errno = ENFILE, -1;
+    int i = ofd_alloc(false, NULL);
+    if (i < 0)
+        return -1;
     char mname[MC_TSM_NAME_MAX + 64];
     snprintf(mname, sizeof mname, "memcrypt-tsm:%s:%s", mc_tsm_attr_name(tsm_attr), tsm_name);
-    int rw = -1;
-    int fd = backing_fd(flags, mname, &rw);
-    ofds[i].mfd = rw; /* the slot is ours: used is set */
-    if (fd < 0 || !remember_ofd(fd, (flags & (O_ACCMODE | O_PATH)) | EFD_TSM, i)) {
-        int e = fd < 0 ? errno : EMFILE;
-        if (fd >= 0)
-            get_close()(fd);
-        ofd_release(i);
-        return errno = e, -1;
-    }
-    return fd;
+    return ofd_fd(i, flags, mname, EFD_TSM);
 }
 
 /* read/write on an attribute at *pos (the file's position, or a pread/pwrite offset). */
@@ -615,11 +644,9 @@ static ssize_t tsm_rw(int fd, int fl, void *b, size_t n, off_t *pos, bool wr)
     int acc = fl & O_ACCMODE;
     if ((fl & O_PATH) || (wr ? acc == O_RDONLY : acc == O_WRONLY))
         return errno = EBADF, -1;
-    int i = ofd_of(fd);
-    if (i < 0)
-        return errno = EBADF, -1;
-    pthread_mutex_lock(&dev_lock);
-    struct ofd *o = &ofds[i];
+    struct ofd *o = ofd_lock(fd);
+    if (!o)
+        return -1;
     ssize_t r = 0;
     int e = 0;
     off_t p = pos ? *pos : o->pos;
@@ -737,22 +764,9 @@ static int tsmdir_slot(const char *p)
     char *path = strdup(p);
     if (!path)
         return errno = ENOMEM, -1;
-    pthread_mutex_lock(&dev_lock);
-    int i = 0;
-    while (i < MAX_OFDS && ofds[i].used)
-        i++;
-    if (i < MAX_OFDS) {
-        memset(&ofds[i], 0, sizeof ofds[i]);
-        ofds[i].used = ofds[i].dir = true;
-        ofds[i].refs = 1;
-        ofds[i].mfd = -1;
-        ofds[i].dpath = path;
-    }
-    pthread_mutex_unlock(&dev_lock);
-    if (i == MAX_OFDS) {
+    int i = ofd_alloc(true, path);
+    if (i < 0)
         free(path);
-        return errno = ENFILE, -1;
-    }
     return i;
 }
 
@@ -775,15 +789,7 @@ static int tsmdir_open(int flags)
         return -1;
     char mname[PATH_MAX + 32];
     snprintf(mname, sizeof mname, "memcrypt-tsmdir:%s", tsm_path);
-    int fd = backing_fd(flags & ~O_DIRECTORY, mname, NULL);
-    if (fd < 0 || !remember_ofd(fd, (flags & (O_ACCMODE | O_PATH)) | EFD_TSMDIR, i)) {
-        int e = fd < 0 ? errno : EMFILE;
-        if (fd >= 0)
-            get_close()(fd);
-        ofd_release(i);
-        return errno = e, -1;
-    }
-    return fd;
+    return ofd_fd(i, flags, mname, EFD_TSMDIR);
 }
 
 /* Entry idx of open folder o: ".", "..", then the names the tree lists (read at idx 0). 1 with the
@@ -843,13 +849,9 @@ struct linux_dirent64_hdr { /* the kernel's struct linux_dirent64 without its na
 /* getdents64 on a folder: as many whole records as fit (none fits: EINVAL), the position moved. */
 static ssize_t tsmdir_getdents(int fd, int fl, void *buf, size_t count)
 {
-    if (fl & O_PATH)
-        return errno = EBADF, -1;
-    int i = ofd_of(fd);
-    if (i < 0)
-        return errno = EBADF, -1;
-    pthread_mutex_lock(&dev_lock);
-    struct ofd *o = &ofds[i];
+    struct ofd *o = fl & O_PATH ? (errno = EBADF, NULL) : ofd_lock(fd);
+    if (!o)
+        return -1;
     size_t used = 0;
     int e = 0;
     for (;;) {
@@ -884,15 +886,14 @@ static ssize_t tsmdir_getdents(int fd, int fl, void *buf, size_t count)
 /* configfs_dir_lseek: SEEK_SET and SEEK_CUR, a position that is an entry index; 0 lists anew. */
 static off_t tsmdir_seek(int fd, off_t off, int whence)
 {
-    int i = ofd_of(fd);
-    if (i < 0)
-        return errno = EBADF, -1;
-    pthread_mutex_lock(&dev_lock);
-    off_t r = whence == SEEK_SET ? off : whence == SEEK_CUR ? ofds[i].pos + off : -1;
+    struct ofd *o = ofd_lock(fd);
+    if (!o)
+        return -1;
+    off_t r = whence == SEEK_SET ? off : whence == SEEK_CUR ? o->pos + off : -1;
     if (r >= 0) {
-        ofds[i].pos = r;
+        o->pos = r;
         if (r == 0)
-            ofds[i].filled = false;
+            o->filled = false;
     }
     pthread_mutex_unlock(&dev_lock);
     return r < 0 ? (errno = EINVAL, -1) : r;
@@ -1001,11 +1002,9 @@ EXPORT int closedir(DIR *d)
 /* The next entry, or NULL (errno kept at the end of the folder, set on an error). */
 static struct dirent64 *edir_read(struct edir *e)
 {
-    int i = ofd_of(e->fd);
-    if (i < 0)
-        return errno = EBADF, NULL;
-    pthread_mutex_lock(&dev_lock);
-    struct ofd *o = &ofds[i];
+    struct ofd *o = ofd_lock(e->fd);
+    if (!o)
+        return NULL;
     ino_t ino;
     unsigned char type;
     int r = tsmdir_entry(o, (size_t)o->pos, e->ent.d_name, sizeof e->ent.d_name, &ino, &type);

@@ -72,6 +72,16 @@ static int absolute(const char *path, char *out, size_t cap)
     return (size_t)snprintf(out, cap, "%s/%s", strcmp(dir, "/") ? dir : "", name) < cap ? 0 : -1;
 }
 
+/* A chip made for one run: its file, lock and folder. */
+static void remove_chip(const char *path, const char *tmpdir)
+{
+    char f[PATH_MAX + 8];
+    unlink(path);
+    if ((size_t)snprintf(f, sizeof f, "%s.lock", path) < sizeof f)
+        unlink(f);
+    rmdir(tmpdir);
+}
+
 enum { X_GUEST = 1, X_FUSE };
 
 static const struct mc_opt exec_opts[] = {
@@ -223,13 +233,8 @@ static int run_exec(const struct mc_cli_cmd *cmd, int argc, char **argv)
     fflush(NULL);
     if (fuse) {
         rc = mc_cli_fuse_exec(argv[0], path, platform, guest ? guest_abs : NULL, prog);
-        if (tmpdir[0]) {
-            char f[PATH_MAX + 8];
-            unlink(path);
-            if ((size_t)snprintf(f, sizeof f, "%s.lock", path) < sizeof f)
-                unlink(f);
-            rmdir(tmpdir);
-        }
+        if (tmpdir[0])
+            remove_chip(path, tmpdir);
         return rc;
     }
     if (!tmpdir[0]) {
@@ -255,11 +260,7 @@ static int run_exec(const struct mc_cli_cmd *cmd, int argc, char **argv)
         }
         rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
-    char f[PATH_MAX + 8];
-    unlink(path);
-    if ((size_t)snprintf(f, sizeof f, "%s.lock", path) < sizeof f)
-        unlink(f);
-    rmdir(tmpdir);
+    remove_chip(path, tmpdir);
     return rc;
 }
 

@@ -258,6 +258,22 @@ static int fetch_chain(struct fetch *f, struct mc_kds_certs *c)
     return 0;
 }
 
+/* The VCEK or the CRL of q, fetched and checked into c (which holds the checked chain). */
+static int fetch_leaf(struct fetch *f, const struct mc_kds_query *q, struct mc_kds_certs *c)
+{
+    char path[URL_MAX];
+    struct mc_error e = {0};
+    if (mc_kds_query_path(q, path, sizeof path, &e))
+        return mc_cli_fail(f->path, &e);
+    struct body b;
+    int rc = get(f, path, &b);
+    if (rc)
+        return rc;
+    mc_status st = q->item == MC_KDS_CRL ? mc_kds_check_crl(b.p, b.n, c, &e) : mc_kds_check_vcek(q, b.p, b.n, 0, c, &e);
+    free(b.p);
+    return st ? mc_cli_error(f->path, MC_EXIT_CHECK, "%s%s: %s", f->base, path, e.msg) : 0;
+}
+
 /* Write the files (name, DER, is a CRL) into the output folder, all or none. */
 struct out_file {
     const char *stem;
@@ -293,44 +309,18 @@ static int write_files(struct fetch *f, const char *dir, const struct out_file *
     return 0;
 }
 
-static int run_ca(const struct mc_cli_cmd *cmd, int argc, char **argv)
+/* fetch ca and fetch crl: the chain, and for crl the CRL it must have signed. */
+static int run_ca_crl(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct fetch f;
     struct mc_args a;
     int rc = parse(cmd, argc, argv, &f, &a);
     if (rc || (rc = product(&f)))
         return rc;
+    bool crl = !strcmp(cmd->path, "fetch crl");
     struct mc_kds_certs c = {0};
-    if (!(rc = fetch_chain(&f, &c))) {
-        const struct out_file o[] = {{"ark", c.ark, c.ark_len, false}, {f.q.vlek ? "asvk" : "ask", c.ask, c.ask_len, false}};
-        rc = write_files(&f, a.out_dir, o, 2);
-    }
-    mc_kds_certs_free(&c);
-    return rc;
-}
-
-static int run_crl(const struct mc_cli_cmd *cmd, int argc, char **argv)
-{
-    struct fetch f;
-    struct mc_args a;
-    int rc = parse(cmd, argc, argv, &f, &a);
-    if (rc || (rc = product(&f)))
-        return rc;
-    struct mc_kds_certs c = {0};
-    if ((rc = fetch_chain(&f, &c))) { /* the ARK the CRL must be signed by */
-        mc_kds_certs_free(&c);
-        return rc;
-    }
-    f.q.item = MC_KDS_CRL;
-    char path[URL_MAX];
-    struct mc_error e = {0};
-    struct body b = {0};
-    if (mc_kds_query_path(&f.q, path, sizeof path, &e))
-        rc = mc_cli_fail(f.path, &e);
-    else if (!(rc = get(&f, path, &b)) && mc_kds_check_crl(b.p, b.n, &c, &e))
-        rc = mc_cli_error(f.path, MC_EXIT_CHECK, "%s%s: %s", f.base, path, e.msg);
-    free(b.p);
-    if (!rc) {
+    f.q.item = crl ? MC_KDS_CRL : MC_KDS_CA;
+    if (!(rc = fetch_chain(&f, &c)) && crl && !(rc = fetch_leaf(&f, &f.q, &c))) {
         char next[32] = "none";
         struct tm tm;
         if (c.crl_next && gmtime_r(&c.crl_next, &tm))
@@ -338,6 +328,9 @@ static int run_crl(const struct mc_cli_cmd *cmd, int argc, char **argv)
         printf("CRL: signed by the ARK, %u revoked, next update %s; the ASK is not revoked\n", c.crl_revoked, next);
         const struct out_file o[] = {{"crl", c.crl, c.crl_len, true}};
         rc = write_files(&f, a.out_dir, o, 1);
+    } else if (!rc && !crl) {
+        const struct out_file o[] = {{"ark", c.ark, c.ark_len, false}, {f.q.vlek ? "asvk" : "ask", c.ask, c.ask_len, false}};
+        rc = write_files(&f, a.out_dir, o, 2);
     }
     mc_kds_certs_free(&c);
     return rc;
@@ -352,26 +345,19 @@ static int run_vcek(const struct mc_cli_cmd *cmd, int argc, char **argv)
         return rc;
     if (f.q.vlek)
         return mc_cli_usage_error(argv[0], "no --endorser here: VLEKs are not served by URL");
+    if (f.report && (f.hwid || f.tcb))
+        return mc_cli_usage_error(argv[0], "--report names the chip and TCB: no --hwid or --tcb with it");
+    if (!f.report && (!f.have_product || !f.hwid || !f.tcb))
+        return mc_cli_usage_error(argv[0], "--report FILE, or --product, --hwid and --tcb, name the VCEK");
+    if ((rc = product(&f)))
+        return rc;
     struct mc_error e = {0};
     struct mc_kds_query q = {.item = MC_KDS_VCEK, .gen = f.q.gen};
     if (f.report) {
-        if (f.hwid || f.tcb)
-            return mc_cli_usage_error(argv[0], "--report names the chip and TCB: no --hwid or --tcb with it");
         struct mc_snp_report r;
-        if (mc_cli_load_report(f.report, &r, NULL, &e))
-            return mc_cli_fail(argv[0], &e);
-        enum mc_snp_gen g = mc_snp_report_gen(&r);
-        if (f.have_product && g != MC_SNP_GEN_UNKNOWN && g != f.q.gen)
-            return mc_cli_usage_error(argv[0], "--product %s, but the report is from a %s", mc_snp_gen_name(f.q.gen),
-                                      mc_snp_gen_name(g));
-        mc_status st = mc_kds_query_report(&r, f.have_product ? f.q.gen : MC_SNP_GEN_UNKNOWN, &q, &e);
-        if (st == MC_E_INVAL)
-            return mc_cli_usage_error(argv[0], "%s", e.msg);
-        if (st)
+        if (mc_cli_load_report(f.report, &r, NULL, &e) || mc_kds_query_report(&r, f.q.gen, &q, &e))
             return mc_cli_fail(argv[0], &e);
     } else {
-        if (!f.have_product || !f.hwid || !f.tcb)
-            return mc_cli_usage_error(argv[0], "--report FILE, or --product, --hwid and --tcb, name the VCEK");
         size_t hl = f.q.gen == MC_SNP_GEN_TURIN ? 8 : 64, n = 0;
         if (mc_hex_decode(f.hwid, q.hwid, sizeof q.hwid, &n, &e) || (n != 64 && n != hl))
             return mc_cli_usage_error(argv[0], "--hwid: %zu bytes of hex, not %s", n,
@@ -381,18 +367,7 @@ static int run_vcek(const struct mc_cli_cmd *cmd, int argc, char **argv)
     }
     f.q.gen = q.gen;
     struct mc_kds_certs c = {0};
-    if ((rc = fetch_chain(&f, &c))) {
-        mc_kds_certs_free(&c);
-        return rc;
-    }
-    char path[URL_MAX];
-    struct body b = {0};
-    if (mc_kds_query_path(&q, path, sizeof path, &e))
-        rc = mc_cli_fail(argv[0], &e);
-    else if (!(rc = get(&f, path, &b)) && mc_kds_check_vcek(&q, b.p, b.n, 0, &c, &e))
-        rc = mc_cli_error(argv[0], MC_EXIT_CHECK, "%s%s: %s", f.base, path, e.msg);
-    free(b.p);
-    if (!rc) {
+    if (!(rc = fetch_chain(&f, &c)) && !(rc = fetch_leaf(&f, &q, &c))) {
         printf("VCEK: %s, this chip's hwID and every SPL of the TCB asked for, signed by the ASK\n",
                mc_snp_gen_name(q.gen));
         const struct out_file o[] = {{"vcek", c.vcek, c.vcek_len, false}};
@@ -432,7 +407,7 @@ const struct mc_cli_cmd mc_cli_fetch[] = {
      .examples = KDS_SETUP "memcrypt fetch ca --product milan --url $url --out-dir $d/roots\n"
                            "memcrypt fetch ca --product milan --endorser vlek --format der --url $url --out-dir $d/vlek\n"
                            "kill $!\n",
-     .run = run_ca},
+     .run = run_ca_crl},
     {.path = "fetch vcek",
      .summary = "fetch a chip's VCEK at a TCB from a KDS (from a report, or hwID and TCB), checked",
      .synopsis = "(--report FILE | --product NAME --hwid HEX --tcb SPEC) [--product NAME] [--url URL] [--format pem|der] "
@@ -472,6 +447,6 @@ const struct mc_cli_cmd mc_cli_fetch[] = {
      .examples = KDS_SETUP "memcrypt fetch crl --product milan --url $url --out-dir $d\n"
                            "openssl crl -in $d/crl.pem -noout -issuer\n"
                            "kill $!\n",
-     .run = run_crl},
+     .run = run_ca_crl},
     {0},
 };
