@@ -216,6 +216,7 @@ has "  offline hint" "offline?"
 expect 3 "a name that does not resolve" -- "$MC" fetch vcek --report report.bin --timeout 5 \
   --url https://kds.invalid --out-dir h7
 has "  the URL" "https://kds.invalid/vcek/v1/Milan/cert_chain"
+has "  and the VCEK's URL" "the VCEK itself is at https://kds.invalid/vcek/v1/Milan/"
 
 # ---- usage -------------------------------------------------------------------------------------
 expect 2 "no product" -- "$MC" fetch ca --url "$E"

@@ -367,7 +367,10 @@ static int run_vcek(const struct mc_cli_cmd *cmd, int argc, char **argv)
     }
     f.q.gen = q.gen;
     struct mc_kds_certs c = {0};
-    if (!(rc = fetch_chain(&f, &c)) && !(rc = fetch_leaf(&f, &q, &c))) {
+    char vpath[URL_MAX];
+    if ((rc = fetch_chain(&f, &c)) == MC_EXIT_ERROR && !mc_kds_query_path(&q, vpath, sizeof vpath, NULL))
+        fprintf(stderr, "memcrypt %s: the VCEK itself is at %s%s\n", argv[0], f.base, vpath); /* for an offline user */
+    if (!rc && !(rc = fetch_leaf(&f, &q, &c))) {
         printf("VCEK: %s, this chip's hwID and every SPL of the TCB asked for, signed by the ASK\n",
                mc_snp_gen_name(q.gen));
         const struct out_file o[] = {{"vcek", c.vcek, c.vcek_len, false}};
