@@ -4,7 +4,9 @@
  * body; the library (memcrypt/kds_client.h) names the URL and checks every answer — the chain
  * parses, is the product and side asked for, the VCEK is the chip and TCB asked for and chains to
  * the ASK and ARK, the CRL is the ARK's — before any file is written. The files of one command
- * are written together or not at all (an output set). */
+ * are written together or not at all (an output set). libcurl is loaded when a fetch runs
+ * (cli_dl.h), not linked: it brings some thirty libraries every memcrypt process would load. */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,12 @@
 #include <memcrypt/snp_report.h>
 
 #include "cli.h"
+#include "cli_dl.h"
 #include "snp_out.h"
+
+#ifndef MC_CURL_SONAME
+#define MC_CURL_SONAME "libcurl.so.4"
+#endif
 
 #define AMD_KDS "https://kdsintf.amd.com"
 #define BODY_MAX (256u << 10) /* a certificate is ~1.5 kB, AMD's cert_chain ~4 kB, a CRL a few kB */
@@ -151,6 +158,37 @@ static int product(struct fetch *f)
 
 /* ---- HTTP --------------------------------------------------------------------------------- */
 
+/* The libcurl functions a fetch calls, resolved from the library loaded at run time. */
+static struct {
+    void *handle;
+    CURL *(*init)(void);
+    CURLcode (*setopt)(CURL *, CURLoption, ...);
+    CURLcode (*perform)(CURL *);
+    CURLcode (*getinfo)(CURL *, CURLINFO, ...);
+    void (*cleanup)(CURL *);
+    const char *(*strerror)(CURLcode);
+} curl;
+
+static int curl_load(const char *prog)
+{
+    if (curl.handle)
+        return 0;
+    const char *so = MC_CURL_SONAME;
+    void *h = mc_cli_dlopen(prog, so, "libcurl4");
+    if (!h || MC_CLI_DLSYM(prog, h, so, curl.init, curl_easy_init) ||
+        MC_CLI_DLSYM(prog, h, so, curl.setopt, curl_easy_setopt) ||
+        MC_CLI_DLSYM(prog, h, so, curl.perform, curl_easy_perform) ||
+        MC_CLI_DLSYM(prog, h, so, curl.getinfo, curl_easy_getinfo) ||
+        MC_CLI_DLSYM(prog, h, so, curl.cleanup, curl_easy_cleanup) ||
+        MC_CLI_DLSYM(prog, h, so, curl.strerror, curl_easy_strerror)) {
+        if (h)
+            dlclose(h);
+        return -1;
+    }
+    curl.handle = h; /* kept until exit */
+    return 0;
+}
+
 struct body {
     uint8_t *p;
     size_t n;
@@ -193,27 +231,29 @@ static int get(struct fetch *f, const char *path, struct body *b)
     printf("GET %s\n", url);
     fflush(stdout);
     memset(b, 0, sizeof *b);
-    CURL *c = curl_easy_init();
+    if (curl_load(f->path))
+        return MC_EXIT_ERROR;
+    CURL *c = curl.init();
     if (!c)
         return mc_cli_error(f->path, MC_EXIT_ERROR, "libcurl cannot start");
     char cerr[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)(f->timeout_s < 10 ? f->timeout_s : 10));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)f->timeout_s);
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)BODY_MAX);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "memcrypt/" MC_VERSION);
-    CURLcode rc = curl_easy_perform(c);
+    curl.setopt(c, CURLOPT_URL, url);
+    curl.setopt(c, CURLOPT_ERRORBUFFER, cerr);
+    curl.setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl.setopt(c, CURLOPT_WRITEDATA, b);
+    curl.setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl.setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl.setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl.setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl.setopt(c, CURLOPT_MAXREDIRS, 3L);
+    curl.setopt(c, CURLOPT_CONNECTTIMEOUT, (long)(f->timeout_s < 10 ? f->timeout_s : 10));
+    curl.setopt(c, CURLOPT_TIMEOUT, (long)f->timeout_s);
+    curl.setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)BODY_MAX);
+    curl.setopt(c, CURLOPT_USERAGENT, "memcrypt/" MC_VERSION);
+    CURLcode rc = curl.perform(c);
     long code = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(c);
+    curl.getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl.cleanup(c);
     int ret = 0;
     if (rc == CURLE_FILESIZE_EXCEEDED || (rc == CURLE_WRITE_ERROR && b->over)) {
         ret = mc_cli_error(f->path, MC_EXIT_ERROR, "%s: the answer is larger than %u bytes: not a certificate, refused",
@@ -222,7 +262,7 @@ static int get(struct fetch *f, const char *path, struct body *b)
         ret = mc_cli_error(f->path, MC_EXIT_ERROR,
                            "cannot fetch %s: %s (offline? fetch that URL where there is a network and give the file "
                            "to memcrypt directly)",
-                           url, cerr[0] ? cerr : curl_easy_strerror(rc));
+                           url, cerr[0] ? cerr : curl.strerror(rc));
     } else if (code != 200) {
         char why[128];
         first_line(b, why, sizeof why);

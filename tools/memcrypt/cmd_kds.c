@@ -30,6 +30,7 @@
 #include <memcrypt/snp_identity.h>
 
 #include "cli.h"
+#include "cli_dl.h"
 #include "cli_util.h"
 
 #ifndef MC_MHD_SONAME
@@ -50,42 +51,25 @@ struct mhd_api {
     void (*stop_daemon)(struct MHD_Daemon *);
 };
 
-_Static_assert(sizeof(void *) == sizeof(void (*)(void)), "dlsym results are copied into function pointers");
-
-/* Loads MC_MHD_SONAME and resolves every function; on failure prints why and returns -1. The
- * sizeof() operand is never evaluated (nothing links libmicrohttpd) but makes the compiler check
- * that each declaration fits its pointer. */
+/* Loads MC_MHD_SONAME and resolves every function (cli_dl.h); on failure prints why and returns -1. */
 static int mhd_load(struct mhd_api *m, const char *prog)
 {
     memset(m, 0, sizeof *m);
-    m->handle = dlopen(MC_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (!m->handle) {
-        const char *why = dlerror();
-        fprintf(stderr, "memcrypt %s: libmicrohttpd (%s) is not installed (%s): apt-get install libmicrohttpd12\n",
-                prog, MC_MHD_SONAME, why ? why : "dlopen failed");
+    const char *so = MC_MHD_SONAME;
+    void *h = m->handle = mc_cli_dlopen(prog, so, "libmicrohttpd12");
+    if (!h || MC_CLI_DLSYM(prog, h, so, m->get_connection_values, MHD_get_connection_values) ||
+        MC_CLI_DLSYM(prog, h, so, m->create_response_from_buffer, MHD_create_response_from_buffer) ||
+        MC_CLI_DLSYM(prog, h, so, m->add_response_header, MHD_add_response_header) ||
+        MC_CLI_DLSYM(prog, h, so, m->queue_response, MHD_queue_response) ||
+        MC_CLI_DLSYM(prog, h, so, m->destroy_response, MHD_destroy_response) ||
+        MC_CLI_DLSYM(prog, h, so, m->start_daemon, MHD_start_daemon) ||
+        MC_CLI_DLSYM(prog, h, so, m->get_daemon_info, MHD_get_daemon_info) ||
+        MC_CLI_DLSYM(prog, h, so, m->stop_daemon, MHD_stop_daemon)) {
+        if (h)
+            dlclose(h);
+        m->handle = NULL;
         return -1;
     }
-#define MHD_RESOLVE(field, sym)                                                                    \
-    do {                                                                                           \
-        (void)sizeof(m->field = sym);                                                              \
-        void *p_ = dlsym(m->handle, #sym);                                                         \
-        if (!p_) {                                                                                 \
-            fprintf(stderr, "memcrypt %s: %s has no %s\n", prog, MC_MHD_SONAME, #sym);              \
-            dlclose(m->handle);                                                                    \
-            m->handle = NULL;                                                                      \
-            return -1;                                                                             \
-        }                                                                                          \
-        memcpy(&m->field, &p_, sizeof p_);                                                         \
-    } while (0)
-    MHD_RESOLVE(get_connection_values, MHD_get_connection_values);
-    MHD_RESOLVE(create_response_from_buffer, MHD_create_response_from_buffer);
-    MHD_RESOLVE(add_response_header, MHD_add_response_header);
-    MHD_RESOLVE(queue_response, MHD_queue_response);
-    MHD_RESOLVE(destroy_response, MHD_destroy_response);
-    MHD_RESOLVE(start_daemon, MHD_start_daemon);
-    MHD_RESOLVE(get_daemon_info, MHD_get_daemon_info);
-    MHD_RESOLVE(stop_daemon, MHD_stop_daemon);
-#undef MHD_RESOLVE
     return 0;
 }
 

@@ -9,10 +9,12 @@
  * of the ioctl structure travel in the request and back in the reply. The buffers that structure
  * points to are read and written in the caller's memory with process_vm_readv/writev (the FUSE
  * request names the caller's thread). The ioctl itself is decoded by the same library calls the
- * interposer makes (mc_sevdev_ioctl, mc_sevguest_ioctl): this file only moves bytes. */
+ * interposer makes (mc_sevdev_ioctl, mc_sevguest_ioctl): this file only moves bytes. libfuse3 is
+ * loaded when --fuse runs (cli_dl.h). */
 #define _GNU_SOURCE
 #define FUSE_USE_VERSION 35
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -36,7 +38,59 @@
 #include <memcrypt/sevguest.h>
 
 #include "cli.h"
+#include "cli_dl.h"
 #include "fuse_dev.h"
+
+#ifndef MC_FUSE3_SONAME
+#define MC_FUSE3_SONAME "libfuse3.so.3"
+#endif
+
+/* The libfuse3 functions exec --fuse calls, resolved from the library loaded at run time (cli_dl.h:
+ * linked, every memcrypt process would load it). */
+static struct {
+    void *handle;
+    struct fuse_session *(*session_new)(struct fuse_args *, const struct fuse_lowlevel_ops *, size_t, void *);
+    int (*session_mount)(struct fuse_session *, const char *);
+    void (*session_unmount)(struct fuse_session *);
+    void (*session_destroy)(struct fuse_session *);
+    int (*session_fd)(struct fuse_session *);
+    int (*session_exited)(struct fuse_session *);
+    void (*session_exit)(struct fuse_session *);
+    int (*session_receive_buf)(struct fuse_session *, struct fuse_buf *);
+    void (*session_process_buf)(struct fuse_session *, const struct fuse_buf *);
+    int (*reply_err)(fuse_req_t, int);
+    int (*reply_attr)(fuse_req_t, const struct stat *, double);
+    int (*reply_open)(fuse_req_t, const struct fuse_file_info *);
+    int (*reply_ioctl)(fuse_req_t, int, const void *, size_t);
+    void *(*req_userdata)(fuse_req_t);
+    const struct fuse_ctx *(*req_ctx)(fuse_req_t);
+} F;
+
+static int fuse_load(const char *prog)
+{
+    const char *so = MC_FUSE3_SONAME;
+    void *h = mc_cli_dlopen(prog, so, "libfuse3-3 fuse3");
+    if (!h || MC_CLI_DLSYM(prog, h, so, F.session_new, fuse_session_new) ||
+        MC_CLI_DLSYM(prog, h, so, F.session_mount, fuse_session_mount) ||
+        MC_CLI_DLSYM(prog, h, so, F.session_unmount, fuse_session_unmount) ||
+        MC_CLI_DLSYM(prog, h, so, F.session_destroy, fuse_session_destroy) ||
+        MC_CLI_DLSYM(prog, h, so, F.session_fd, fuse_session_fd) ||
+        MC_CLI_DLSYM(prog, h, so, F.session_exited, fuse_session_exited) ||
+        MC_CLI_DLSYM(prog, h, so, F.session_exit, fuse_session_exit) ||
+        MC_CLI_DLSYM(prog, h, so, F.session_receive_buf, fuse_session_receive_buf) ||
+        MC_CLI_DLSYM(prog, h, so, F.session_process_buf, fuse_session_process_buf) ||
+        MC_CLI_DLSYM(prog, h, so, F.reply_err, fuse_reply_err) || MC_CLI_DLSYM(prog, h, so, F.reply_attr, fuse_reply_attr) ||
+        MC_CLI_DLSYM(prog, h, so, F.reply_open, fuse_reply_open) ||
+        MC_CLI_DLSYM(prog, h, so, F.reply_ioctl, fuse_reply_ioctl) ||
+        MC_CLI_DLSYM(prog, h, so, F.req_userdata, fuse_req_userdata) ||
+        MC_CLI_DLSYM(prog, h, so, F.req_ctx, fuse_req_ctx)) {
+        if (h)
+            dlclose(h);
+        return -1;
+    }
+    F.handle = h;
+    return 0;
+}
 
 enum { N_SEV, N_GUEST, N_MAX };
 static const char *const node_path[N_MAX] = {"/dev/sev", "/dev/sev-guest"};
@@ -107,7 +161,7 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
     (void)fi;
     if (ino != FUSE_ROOT_ID) {
-        fuse_reply_err(req, ENOENT);
+        F.reply_err(req, ENOENT);
         return;
     }
     struct stat st;
@@ -119,53 +173,53 @@ static void ll_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     st.st_gid = getgid();
     st.st_blksize = 4096;
     st.st_atim = st.st_mtim = st.st_ctim = node_time;
-    fuse_reply_attr(req, &st, 3600.0);
+    F.reply_attr(req, &st, 3600.0);
 }
 
 static void ll_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     if (ino != FUSE_ROOT_ID) {
-        fuse_reply_err(req, ENOENT);
+        F.reply_err(req, ENOENT);
         return;
     }
     if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY) {
-        fuse_reply_err(req, EINVAL); /* a character device cannot be truncated */
+        F.reply_err(req, EINVAL); /* a character device cannot be truncated */
         return;
     }
     fi->fh = (uint64_t)(fi->flags & O_ACCMODE);
     fi->direct_io = 1;
     fi->nonseekable = 1;
-    fuse_reply_open(req, fi);
+    F.reply_open(req, fi);
 }
 
 /* The drivers have no read or write method: EINVAL (the VFS said EBADF already without the mode). */
 static void ll_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
     (void)ino, (void)size, (void)off, (void)fi;
-    fuse_reply_err(req, EINVAL);
+    F.reply_err(req, EINVAL);
 }
 static void ll_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
     (void)ino, (void)buf, (void)size, (void)off, (void)fi;
-    fuse_reply_err(req, EINVAL);
+    F.reply_err(req, EINVAL);
 }
 
 static void ll_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg, struct fuse_file_info *fi,
                      unsigned flags, const void *in, size_t in_size, size_t out_size)
 {
     (void)ino;
-    struct node *n = fuse_req_userdata(req);
+    struct node *n = F.req_userdata(req);
     if (flags & FUSE_IOCTL_COMPAT) { /* a 32-bit caller: neither driver has a compat_ioctl */
-        fuse_reply_err(req, ENOTTY);
+        F.reply_err(req, ENOTTY);
         return;
     }
     size_t wlen = in_size > out_size ? in_size : out_size;
     uint8_t *win = calloc(1, wlen ? wlen : 1);
     if (!win) {
-        fuse_reply_err(req, ENOMEM);
+        F.reply_err(req, ENOMEM);
         return;
     }
-    struct uctx u = {fuse_req_ctx(req)->pid, (uint64_t)(uintptr_t)arg, win, wlen};
+    struct uctx u = {F.req_ctx(req)->pid, (uint64_t)(uintptr_t)arg, win, wlen};
     if (wlen > in_size && vm_rw(u.pid, u.arg + in_size, win + in_size, wlen - in_size, false))
         memset(win + in_size, 0, wlen - in_size);
     if (in_size)
@@ -179,7 +233,7 @@ static void ll_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg
         rc = mc_sevdev_ioctl(dev, fi->fh == O_WRONLY || fi->fh == O_RDWR, cmd, u.arg, &user, &err);
     if (err.msg[0])
         fprintf(stderr, "memcrypt exec --fuse: %s: %s\n", node_path[n->kind], err.msg);
-    fuse_reply_ioctl(req, (int)rc, win, out_size);
+    F.reply_ioctl(req, (int)rc, win, out_size);
     free(win);
 }
 
@@ -256,10 +310,10 @@ static int mount_node(const char *cmd, int k)
     char *argv[] = {"memcrypt", "-o", fsname, "-o", "subtype=memcrypt,allow_other,default_permissions", NULL};
     struct fuse_args fa = FUSE_ARGS_INIT(5, argv);
     nodes[k].kind = k;
-    nodes[k].se = fuse_session_new(&fa, &ops, sizeof ops, &nodes[k]);
+    nodes[k].se = F.session_new(&fa, &ops, sizeof ops, &nodes[k]);
     if (!nodes[k].se)
         return mc_cli_error(cmd, MC_EXIT_ERROR, "--fuse: libfuse cannot start a session");
-    if (fuse_session_mount(nodes[k].se, node_path[k]) != 0)
+    if (F.session_mount(nodes[k].se, node_path[k]) != 0)
         return mc_cli_error(cmd, MC_EXIT_ERROR, "--fuse: the kernel refused the FUSE mount on %s (libfuse's message "
                                                 "above)", node_path[k]);
     nodes[k].mounted = true;
@@ -270,9 +324,9 @@ static void teardown(void)
 {
     for (int k = 0; k < N_MAX; k++) {
         if (nodes[k].mounted)
-            fuse_session_unmount(nodes[k].se);
+            F.session_unmount(nodes[k].se);
         if (nodes[k].se)
-            fuse_session_destroy(nodes[k].se);
+            F.session_destroy(nodes[k].se);
         nodes[k].se = NULL;
         nodes[k].mounted = false;
     }
@@ -285,6 +339,8 @@ static void teardown(void)
 int mc_cli_fuse_exec(const char *cmd, const char *state, const char *platform, const char *guest, char **prog)
 {
     struct mc_error err = {0};
+    if (!F.handle && fuse_load(cmd))
+        return MC_EXIT_ERROR;
     /* The devices first: a chip or guest that cannot be used is reported before anything is mounted. */
     struct mc_sevdev_config dc = {.platform = platform, .state_path = state};
     mc_status s = mc_sevdev_create(&dc, &dev, &err);
@@ -349,9 +405,9 @@ int mc_cli_fuse_exec(const char *cmd, const char *state, const char *platform, c
         int np = 0, which[N_MAX];
         p[np++] = (struct pollfd){.fd = sfd, .events = POLLIN};
         for (int k = 0; k < N_MAX; k++)
-            if (nodes[k].mounted && !fuse_session_exited(nodes[k].se)) {
+            if (nodes[k].mounted && !F.session_exited(nodes[k].se)) {
                 which[np - 1] = k;
-                p[np++] = (struct pollfd){.fd = fuse_session_fd(nodes[k].se), .events = POLLIN};
+                p[np++] = (struct pollfd){.fd = F.session_fd(nodes[k].se), .events = POLLIN};
             }
         if (poll(p, (nfds_t)np, -1) < 0) {
             if (errno == EINTR)
@@ -369,11 +425,11 @@ int mc_cli_fuse_exec(const char *cmd, const char *state, const char *platform, c
             if (!(p[i].revents & (POLLIN | POLLERR | POLLHUP)))
                 continue;
             struct fuse_session *se = nodes[which[i - 1]].se;
-            int r = fuse_session_receive_buf(se, &buf);
+            int r = F.session_receive_buf(se, &buf);
             if (r > 0)
-                fuse_session_process_buf(se, &buf);
+                F.session_process_buf(se, &buf);
             else if (r < 0 && r != -EINTR && r != -EAGAIN)
-                fuse_session_exit(se);
+                F.session_exit(se);
         }
     }
     if (!done) /* the loop broke down: the program still runs without its devices */
