@@ -44,37 +44,35 @@ struct fetch {
     bool have_product;
 };
 
-static const struct mc_opt url_opt = {"url", 0, "URL",
-                                      "the KDS (default " AMD_KDS "; e.g. http://127.0.0.1:8090 for memcrypt kds serve)",
-                                      O_URL, 0};
-static const struct mc_opt product_opt = {"product", 0, "NAME", "milan, genoa or turin (AMD's product name, any case)",
-                                          O_PRODUCT, 0};
-static const struct mc_opt format_opt = {"format", 0, "pem|der", "the files' encoding (default pem)", O_FORMAT, 0};
-static const struct mc_opt timeout_opt = {"timeout", 0, "SECONDS", "give up on a request after this long (default 30)",
-                                          O_TIMEOUT, 0};
+/* Entries several commands share (macros: a C initializer cannot copy another object). */
+#define URL_OPT                                                                                                        \
+    {"url", 0, "URL", "the KDS (default " AMD_KDS "; e.g. http://127.0.0.1:8090 for memcrypt kds serve)", O_URL, 0}
+#define PRODUCT_OPT {"product", 0, "NAME", "milan, genoa or turin (AMD's product name, any case)", O_PRODUCT, 0}
+#define FORMAT_OPT {"format", 0, "pem|der", "the files' encoding (default pem)", O_FORMAT, 0}
+#define TIMEOUT_OPT {"timeout", 0, "SECONDS", "give up on a request after this long (default 30)", O_TIMEOUT, 0}
 
 static const struct mc_opt ca_opts[] = {
-    url_opt, product_opt,
+    URL_OPT, PRODUCT_OPT,
     {"endorser", 0, "vcek|vlek", "the VCEK chain (ASK, ARK; default) or the VLEK chain (ASVK, ARK)", O_ENDORSER, 0},
     {"report", 0, "FILE", "take the product from this attestation report's CPUID (version 3 and later)", O_REPORT,
      MC_OPT_FILE},
-    format_opt, timeout_opt, {0},
+    FORMAT_OPT, TIMEOUT_OPT, {0},
 };
 static const struct mc_opt vcek_opts[] = {
-    url_opt,
+    URL_OPT,
     {"report", 0, "FILE", "the attestation report whose CHIP_ID and REPORTED_TCB name the VCEK (raw, hex or Azure HCL)",
      O_REPORT, MC_OPT_FILE},
-    product_opt,
+    PRODUCT_OPT,
     {"hwid", 0, "HEX", "without --report: the chip's CHIP_ID (64 bytes; Turin: its first 8 bytes)", O_HWID, 0},
     {"tcb", 0, "SPEC", "without --report: the TCB, bl=N,tee=N,snp=N,ucode=N[,fmc=N] or the raw 0x... value", O_TCB, 0},
-    format_opt, timeout_opt, {0},
+    FORMAT_OPT, TIMEOUT_OPT, {0},
 };
 static const struct mc_opt crl_opts[] = {
-    url_opt, product_opt,
+    URL_OPT, PRODUCT_OPT,
     {"endorser", 0, "vcek|vlek", "the CRL of the VCEK side (default) or the VLEK side", O_ENDORSER, 0},
     {"report", 0, "FILE", "take the product from this attestation report's CPUID (version 3 and later)", O_REPORT,
      MC_OPT_FILE},
-    format_opt, timeout_opt, {0},
+    FORMAT_OPT, TIMEOUT_OPT, {0},
 };
 
 /* ---- options ---------------------------------------------------------------------------- */
