@@ -64,6 +64,7 @@ static struct {
     int (*reply_ioctl)(fuse_req_t, int, const void *, size_t);
     void *(*req_userdata)(fuse_req_t);
     const struct fuse_ctx *(*req_ctx)(fuse_req_t);
+    void (*opt_free_args)(struct fuse_args *);
 } F;
 
 static int fuse_load(const char *prog)
@@ -83,7 +84,8 @@ static int fuse_load(const char *prog)
         MC_CLI_DLSYM(prog, h, so, F.reply_open, fuse_reply_open) ||
         MC_CLI_DLSYM(prog, h, so, F.reply_ioctl, fuse_reply_ioctl) ||
         MC_CLI_DLSYM(prog, h, so, F.req_userdata, fuse_req_userdata) ||
-        MC_CLI_DLSYM(prog, h, so, F.req_ctx, fuse_req_ctx)) {
+        MC_CLI_DLSYM(prog, h, so, F.req_ctx, fuse_req_ctx) ||
+        MC_CLI_DLSYM(prog, h, so, F.opt_free_args, fuse_opt_free_args)) {
         if (h)
             dlclose(h);
         return -1;
@@ -311,6 +313,7 @@ static int mount_node(const char *cmd, int k)
     struct fuse_args fa = FUSE_ARGS_INIT(5, argv);
     nodes[k].kind = k;
     nodes[k].se = F.session_new(&fa, &ops, sizeof ops, &nodes[k]);
+    F.opt_free_args(&fa); /* what the option parser added to the vector */
     if (!nodes[k].se)
         return mc_cli_error(cmd, MC_EXIT_ERROR, "--fuse: libfuse cannot start a session");
     if (F.session_mount(nodes[k].se, node_path[k]) != 0)
