@@ -141,25 +141,25 @@ EOF
 rc=$?
 sect() { sed -n "/^== $1\$/,/^==/p" ls.out | sed '1d;$d'; }
 attrs="auxblob generation inblob outblob privlevel privlevel_floor provider"
-ok "ls: the script ran (exit $rc)" '[[ $rc == 0 ]] || { cat ls.out; false; }'
-ok "ls of an empty report folder: nothing" '[[ -z "$(sect empty)" ]]'
-ok "ls report/: the items" '[[ "$(sect items | tr "\n" " ")" == "first second " ]]'
-ok "ls tsm/: report" '[[ "$(sect root)" == report ]]'
-ok "ls of an item: Linux 6.7's seven attributes" '[[ "$(sect item | tr "\n" " ")" == "$attrs " ]]'
-ok "ls -f: readdir's order, newest first (configfs)" '[[ "$(sect unsorted | tr "\n" " ")" == ". .. auxblob outblob inblob privlevel_floor privlevel provider generation . .. second first " ]]'
-ok "ls -l: modes, links, sizes, no error" '[[ "$(sect long | awk "NR>1{print \$1, \$2, \$5, \$9}" | tr "\n" ",")" == "-r--r--r-- 1 4096 auxblob,-r--r--r-- 1 4096 generation,--w------- 1 4096 inblob,-r--r--r-- 1 4096 outblob,--w------- 1 4096 privlevel,-r--r--r-- 1 4096 privlevel_floor,-r--r--r-- 1 4096 provider," && "$(sect long | head -1)" == "total 0" ]] || { sect long; false; }'
-ok "ls -ld: the report folder links its two items, an item 2" '[[ "$(sect "long dir" | awk "{print \$1, \$2}" | tr "\n" ",")" == "drwxr-xr-x 4,drwxr-xr-x 2," ]] || { sect "long dir"; false; }'
-ok "ls -R: every folder once" '[[ $(sect recursive | grep -c ":$") == 4 && $(sect recursive | grep -c "^privlevel_floor$") == 2 ]] || { sect recursive; false; }'
-ok "find: 3 folders and 14 attributes below the root" '[[ $(sect find | wc -l) == 18 && $(sect find | grep -c "/first/") == 7 ]] || { sect find; false; }'
-ok "ls of an attribute: its name" '[[ "$(sect "an attribute")" == "$D/first/outblob" ]]'
+check "ls: the script ran (exit $rc)" '[[ $rc == 0 ]] || { cat ls.out; false; }'
+check "ls of an empty report folder: nothing" '[[ -z "$(sect empty)" ]]'
+check "ls report/: the items" '[[ "$(sect items | tr "\n" " ")" == "first second " ]]'
+check "ls tsm/: report" '[[ "$(sect root)" == report ]]'
+check "ls of an item: Linux 6.7's seven attributes" '[[ "$(sect item | tr "\n" " ")" == "$attrs " ]]'
+check "ls -f: readdir's order, newest first (configfs)" '[[ "$(sect unsorted | tr "\n" " ")" == ". .. auxblob outblob inblob privlevel_floor privlevel provider generation . .. second first " ]]'
+check "ls -l: modes, links, sizes, no error" '[[ "$(sect long | awk "NR>1{print \$1, \$2, \$5, \$9}" | tr "\n" ",")" == "-r--r--r-- 1 4096 auxblob,-r--r--r-- 1 4096 generation,--w------- 1 4096 inblob,-r--r--r-- 1 4096 outblob,--w------- 1 4096 privlevel,-r--r--r-- 1 4096 privlevel_floor,-r--r--r-- 1 4096 provider," && "$(sect long | head -1)" == "total 0" ]] || { sect long; false; }'
+check "ls -ld: the report folder links its two items, an item 2" '[[ "$(sect "long dir" | awk "{print \$1, \$2}" | tr "\n" ",")" == "drwxr-xr-x 4,drwxr-xr-x 2," ]] || { sect "long dir"; false; }'
+check "ls -R: every folder once" '[[ $(sect recursive | grep -c ":$") == 4 && $(sect recursive | grep -c "^privlevel_floor$") == 2 ]] || { sect recursive; false; }'
+check "find: 3 folders and 14 attributes below the root" '[[ $(sect find | wc -l) == 18 && $(sect find | grep -c "/first/") == 7 ]] || { sect find; false; }'
+check "ls of an attribute: its name" '[[ "$(sect "an attribute")" == "$D/first/outblob" ]]'
 g=$(sect getdents64)
-ok "getdents64 (several calls), then lseek 0 and again: the same 9 entries" '[[ "$g" == *"9 9 entries"* && "$(head -9 <<<"$g" | tr "\n" ",")" == ". d,.. d,auxblob f,outblob f,inblob f,privlevel_floor f,privlevel f,provider f,generation f," ]] || { echo "$g"; false; }'
+check "getdents64 (several calls), then lseek 0 and again: the same 9 entries" '[[ "$g" == *"9 9 entries"* && "$(head -9 <<<"$g" | tr "\n" ",")" == ". d,.. d,auxblob f,outblob f,inblob f,privlevel_floor f,privlevel f,provider f,generation f," ]] || { echo "$g"; false; }'
 g=$(sect readdir)
-ok "readdir, telldir/seekdir, rewinddir, dirfd, fdopendir" '[[ "$g" == *"-- after seekdir: outblob"* && "$g" == *"-- after rewinddir: ."* && "$g" == *"-- dirfd: a folder"* && "$g" == *"-- fdopendir: 9 entries"* ]] || { echo "$g"; false; }'
+check "readdir, telldir/seekdir, rewinddir, dirfd, fdopendir" '[[ "$g" == *"-- after seekdir: outblob"* && "$g" == *"-- after rewinddir: ."* && "$g" == *"-- dirfd: a folder"* && "$g" == *"-- fdopendir: 9 entries"* ]] || { echo "$g"; false; }'
 g=$(sect errors)
-ok "the kernel's refusals: EISDIR, EINVAL, ENOTDIR, ENOENT" '[[ "$g" == *"read a folder: Is a directory"* && "$g" == *"getdents64 with 16 bytes: Invalid argument"* && "$g" == *"open a folder for writing: Is a directory"* && "$g" == *"getdents64 on an attribute: Not a directory"* && "$g" == *"opendir an attribute: Not a directory"* && "$g" == *"opendir a missing folder: No such file or directory"* ]] || { echo "$g"; false; }'
-ok "python3 os.listdir and os.scandir" '[[ "$(sect python | tr -d "\n\047")" == "[first, second][auxblob, generation, inblob, outblob, privlevel, privlevel_floor, provider]" ]] || { sect python; false; }'
-ok "ls after rmdir" '[[ "$(sect "after rmdir")" == second ]]'
+check "the kernel's refusals: EISDIR, EINVAL, ENOTDIR, ENOENT" '[[ "$g" == *"read a folder: Is a directory"* && "$g" == *"getdents64 with 16 bytes: Invalid argument"* && "$g" == *"open a folder for writing: Is a directory"* && "$g" == *"getdents64 on an attribute: Not a directory"* && "$g" == *"opendir an attribute: Not a directory"* && "$g" == *"opendir a missing folder: No such file or directory"* ]] || { echo "$g"; false; }'
+check "python3 os.listdir and os.scandir" '[[ "$(sect python | tr -d "\n\047")" == "[first, second][auxblob, generation, inblob, outblob, privlevel, privlevel_floor, provider]" ]] || { sect python; false; }'
+check "ls after rmdir" '[[ "$(sect "after rmdir")" == second ]]'
 
 # Without --guest the tree does not exist (the host's own /sys answers).
 out=$("$M" exec --state "$S" -- bash -c "mkdir $R" 2>&1)
