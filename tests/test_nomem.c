@@ -27,9 +27,15 @@
 #include <memcrypt/snp_report.h>
 #include <memcrypt/snp_verify.h>
 #include <memcrypt/vm.h>
+#include <memcrypt/libvirt.h>
+#include <memcrypt/migrate.h>
+#include <memcrypt/pconfig.h>
+#include <memcrypt/snp_guest_msg.h>
+#include <memcrypt/tme.h>
 
 #include "check.h"
 #include "crypto/crypto.h"
+#include "snp_fw_harness.h"
 #include "test_fw_harness.h"
 
 /* ---------------------------------------------------------------------------- the hook -- */
@@ -275,7 +281,7 @@ static mc_status fw_cmd(struct fwt *t, uint32_t cmd, void *buf, size_t len)
      * caller gets it as a failed command whose message says so. That counts as the clean NOMEM
      * here; any other failure is passed on as it came. */
     if (st && fs == MC_FW_HWERROR_PLATFORM && strstr(t->err.msg, "out of memory"))
-        return mc_seterr(&t->err, MC_E_NOMEM, "command 0x%x: %s", cmd, t->err.msg);
+        return t->err.code = MC_E_NOMEM;
     if (st)
         return st;
     if (fs != MC_FW_SUCCESS)
@@ -378,7 +384,7 @@ static mc_status vmm_status(struct fwt *t, mc_status st)
 {
     /* a firmware command whose host allocation failed comes back as HWERROR_PLATFORM saying so */
     if (st == MC_E_FIRMWARE && strstr(t->err.msg, "out of memory"))
-        return mc_seterr(&t->err, MC_E_NOMEM, "%s", t->err.msg);
+        return t->err.code = MC_E_NOMEM;
     return st;
 }
 
@@ -548,6 +554,339 @@ static mc_status run_snp(void *ctx, struct mc_error *err)
     return st;
 }
 
+/* SEV-SNP firmware on a board whose chip identity (VCEK seed, emulated roots) is loaded from a
+ * state file made before the sweep: the host's SNP bring-up and SNP_INIT, DF_FLUSH,
+ * SNP_GCTX_CREATE, SNP_LAUNCH_START, SNP_ACTIVATE, SNP_LAUNCH_UPDATE of a NORMAL and the SECRETS
+ * page, SNP_LAUNCH_FINISH with HOST_DATA, then the guest's MSG_REPORT_REQ through
+ * SNP_GUEST_REQUEST (sealed with VMPCK0 from its secrets page) and the response opened. */
+#define NS_DRAM (8ull << 20) /* the RMP takes the top MiB */
+#define NS_REQ (SFW_GUEST + 0x100000)
+#define NS_RSP (SFW_GUEST + 0x101000)
+#define NS_SECRETS (SFW_GUEST + 0x1000)
+
+static int snp_open(struct sfw *t, const char *state)
+{
+    memset(t, 0, sizeof *t);
+    struct mc_board_config bc;
+    if (mc_board_config_init(&bc, "milan", &t->err) != MC_OK)
+        return -1;
+    bc.machine.dram_size = NS_DRAM;
+    bc.machine.seed = (const uint8_t *)"nomem-snp";
+    bc.machine.seed_len = 9;
+    bc.fw.num_cores = 1;
+    bc.fw.root_bits = 2048;
+    bc.fw.state_path = state;
+    bc.mbox_pa = SFW_CMD;
+    bc.pool_base = 2ull << 20;
+    bc.pool_size = 1ull << 20;
+    bc.rmp_size = MC_BOARD_RMP_AUTO;
+    if (mc_board_create(&bc, &t->b, &t->err) != MC_OK)
+        return -1;
+    t->m = mc_board_machine(t->b);
+    t->psp = mc_board_psp(t->b);
+    t->rmp = mc_board_rmp(t->b);
+    return 0;
+}
+
+/* A firmware status for a failed host allocation (HWERROR_PLATFORM saying so) is the clean NOMEM. */
+static mc_status snp_status(struct sfw *t, uint32_t fs, const char *what)
+{
+    if (fs == MC_FW_SUCCESS)
+        return MC_OK;
+    char msg[sizeof t->err.msg];
+    snprintf(msg, sizeof msg, "%s", t->err.msg); /* (not formatted from the buffer written) */
+    if (fs == MC_FW_HWERROR_PLATFORM && strstr(msg, "out of memory"))
+        return mc_seterr(&t->err, MC_E_NOMEM, "%s: %s", what, msg);
+    return mc_seterr(&t->err, MC_E_STATE, "%s: firmware status 0x%x: %s", what, fs, msg);
+}
+
+struct snp_fw_ctx {
+    char state[512];
+};
+
+static mc_status run_snp_fw(void *ctx, struct mc_error *err)
+{
+    struct snp_fw_ctx *c = ctx;
+    struct sfw t;
+    if (snp_open(&t, c->state) != 0) {
+        *err = t.err;
+        return t.err.code ? t.err.code : MC_E_STATE;
+    }
+    mc_status st = MC_OK;
+    if (sfw_cpu_snp(&t))
+        st = t.err.code ? t.err.code : MC_E_STATE;
+    if (!st)
+        st = snp_status(&t, sfw_init(&t), "SNP_INIT");
+    if (!st) {
+        uint32_t fs = 0;
+        st = mc_board_df_flush(t.b, &fs, &t.err);
+        if (!st)
+            st = snp_status(&t, fs, "DF_FLUSH");
+    }
+    uint8_t page[4096];
+    memset(page, 0x42, sizeof page);
+    static const uint8_t host_data[32] = {0xB7};
+    if (!st) {
+        sfw_write(&t, SFW_GUEST, page, sizeof page);
+        st = snp_status(&t, sfw_gctx_create(&t, SFW_GCTX), "SNP_GCTX_CREATE");
+    }
+    if (!st)
+        st = snp_status(&t, sfw_launch_start(&t, SFW_GCTX, 0x30000), "SNP_LAUNCH_START");
+    if (!st)
+        st = snp_status(&t, sfw_activate(&t, SFW_GCTX, 1), "SNP_ACTIVATE");
+    if (!st) {
+        sfw_make_preguest(&t, SFW_GUEST, 1, 0, 0);
+        sfw_make_preguest(&t, NS_SECRETS, 1, 0x1000, 0);
+        st = snp_status(&t, sfw_launch_update(&t, SFW_GCTX, SFW_GUEST, MC_SNP_PT_NORMAL, 0, 0), "SNP_LAUNCH_UPDATE");
+    }
+    if (!st)
+        st = snp_status(&t, sfw_launch_update(&t, SFW_GCTX, NS_SECRETS, MC_SNP_PT_SECRETS, 0, 0),
+                        "SNP_LAUNCH_UPDATE secrets");
+    if (!st)
+        st = snp_status(&t, sfw_launch_finish(&t, SFW_GCTX, 0, 0, 0, host_data), "SNP_LAUNCH_FINISH");
+    /* the guest: VMPCK0 from its secrets page, a sealed MSG_REPORT_REQ, the response opened */
+    uint8_t secrets[4096], vmpck0[32];
+    if (!st && sfw_guest_read(&t, 1, NS_SECRETS, secrets, sizeof secrets))
+        st = mc_seterr(&t.err, MC_E_STATE, "the guest cannot read its secrets page");
+    if (!st) {
+        memcpy(vmpck0, secrets + 0x20, sizeof vmpck0);
+        sfw_make_fw(&t, NS_RSP);
+        struct mc_snp_report_req r = {.vmpl = 0};
+        uint8_t p[MC_SNP_REPORT_REQ_SIZE], msg[4096];
+        mc_snp_report_req_encode(&r, p);
+        struct mc_snp_msg_hdr h = {.seqno = 1, .msg_type = MC_SNP_MSG_REPORT_REQ, .msg_version = 1, .msg_vmpck = 0};
+        size_t len = 0;
+        st = mc_snp_msg_seal(vmpck0, &h, p, sizeof p, msg, sizeof msg, &len, &t.err);
+        if (!st) {
+            sfw_write(&t, NS_REQ, msg, len);
+            uint8_t b[24];
+            mc_put_le64(b, SFW_GCTX);
+            mc_put_le64(b + 8, NS_REQ);
+            mc_put_le64(b + 16, NS_RSP);
+            st = snp_status(&t, sfw_cmd(&t, MC_SEV_CMD_SNP_GUEST_REQUEST, b, sizeof b), "SNP_GUEST_REQUEST");
+        }
+        if (!st) {
+            uint8_t rsp[MC_SNP_REPORT_RSP_SIZE], rep[MC_SNP_REPORT_SIZE];
+            uint32_t status = 1;
+            sfw_read(&t, NS_RSP, msg, sizeof msg);
+            st = mc_snp_msg_open(vmpck0, msg, sizeof msg, &h, rsp, sizeof rsp, &t.err);
+            if (!st)
+                st = mc_snp_report_rsp_decode(rsp, sizeof rsp, &status, rep, &t.err);
+            if (!st && (status != 0 || h.seqno != 2))
+                st = mc_seterr(&t.err, MC_E_STATE, "report response status 0x%x, sequence %llu", status,
+                               (unsigned long long)h.seqno);
+        }
+        mc_wipe(vmpck0, sizeof vmpck0);
+    }
+    *err = t.err;
+    sfw_close(&t);
+    return st;
+}
+
+/* Migration between two boards (chip identities loaded from state files made before the sweep):
+ * both INIT, an SEV guest launched on the source (one page, measured, finished), its OS writing
+ * private and shared memory through its page tables, sent into a stream (SEND_START/UPDATE_DATA/
+ * FINISH on the source, the target's PDH and chain checked) and received from it (RECEIVE_* on
+ * the target), the guest reading its data back there. */
+struct mig_ctx {
+    char state[2][512];
+};
+
+static mc_status mig_board(const char *state, const char *seed, struct mc_board **out, struct mc_error *err)
+{
+    struct mc_board_config c;
+    mc_status st = mc_board_config_init(&c, "milan", err);
+    if (st)
+        return st;
+    c.machine.dram_size = 16ull << 20;
+    c.machine.seed = (const uint8_t *)seed;
+    c.machine.seed_len = strlen(seed);
+    c.fw.root_bits = 2048;
+    c.fw.num_cores = 1;
+    c.fw.state_path = state;
+    c.pool_base = 4ull << 20;
+    struct mc_board *b = NULL;
+    if ((st = mc_board_create(&c, &b, err)) != MC_OK)
+        return st;
+    uint8_t i[sizeof(struct mc_sev_init)] = {0};
+    mc_put_le32(i, MC_SEV_INIT_FLAG_ES);
+    mc_put_le64(i + offsetof(struct mc_sev_init, tmr_paddr), 1ull << 20);
+    mc_put_le32(i + offsetof(struct mc_sev_init, tmr_len), MC_SEV_TMR_LEN);
+    uint32_t fs = 0;
+    st = mc_board_fw(b, MC_SEV_CMD_INIT, i, sizeof i, &fs, err);
+    if (!st)
+        st = mc_board_df_flush(b, &fs, err);
+    if (st == MC_E_FIRMWARE && fs == MC_FW_HWERROR_PLATFORM && strstr(err->msg, "out of memory"))
+        st = err->code = MC_E_NOMEM;
+    if (st) {
+        mc_board_destroy(b);
+        return st;
+    }
+    *out = b;
+    return MC_OK;
+}
+
+static mc_status run_migrate(void *ctx, struct mc_error *err)
+{
+    struct mig_ctx *c = ctx;
+    struct mc_board *a = NULL, *b = NULL;
+    struct mc_vm *vm = NULL, *moved = NULL;
+    mc_status st = mig_board(c->state[0], "nomem-a", &a, err);
+    if (!st)
+        st = mig_board(c->state[1], "nomem-b", &b, err);
+    if (!st) {
+        struct mc_vm_config vc = {.vcpus = 1, .mem_size = 2ull << 20, .policy = 0x1};
+        st = mc_vm_create(mc_board_vmm(a), &vc, &vm, NULL, err);
+    }
+    static uint8_t img[4096];
+    memset(img, 0x90, sizeof img);
+    uint8_t m[0x30], data[256], back[256];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 5 + 3);
+    if (!st)
+        st = mc_vm_launch_update(vm, 0, img, sizeof img, 0, NULL, NULL, err);
+    if (!st)
+        st = mc_vm_launch_measure(vm, m, err);
+    if (!st)
+        st = mc_vm_launch_finish(vm, err);
+    if (!st)
+        st = mc_guest_paging_init(vm, 0x10000, 0x10000, err);
+    if (!st)
+        st = mc_guest_map(vm, 0x40000000ull, 0x40000, 0x1000, MC_GUEST_MAP_WRITE, err);
+    if (!st)
+        st = mc_guest_map(vm, 0x40100000ull, 0x50000, 0x1000, MC_GUEST_MAP_WRITE | MC_GUEST_MAP_SHARED, err);
+    struct mc_fault f;
+    if (!st)
+        st = mc_guest_store(mc_vm_vcpu(vm, 0), 0x40000000ull, data, sizeof data, false, &f, err);
+    if (!st)
+        st = mc_guest_store(mc_vm_vcpu(vm, 0), 0x40100000ull, "shared", 6, false, &f, err);
+    /* the guest's private pages (image, page tables, data: 0..0x4FFFF) go through the firmware in
+     * packets of 0x5000 bytes; the rest of its 2 MiB is shared (the hypervisor copies it as it is),
+     * which keeps each run short without leaving a command out */
+    static const uint64_t shared[][2] = {{0x50000, (2ull << 20) - 0x50000}};
+    const struct mc_migrate_opts o = {.chunk = 0x5000, .shared = shared, .nshared = 1};
+    struct mc_migrate_stats ms;
+    /* through a stream buffer, one side after the other (mc_migrate runs the two in threads: the
+     * Nth allocation would not be the same one from run to run) */
+    struct mc_migrate_target tg;
+    struct mc_migrate_buf sb = {0};
+    if (!st)
+        st = mc_migrate_target_info(b, &tg, err);
+    if (!st)
+        st = mc_migrate_send(a, &vm, &tg, &o, mc_migrate_buf_write, &sb, &ms, err);
+    if (!st)
+        st = mc_migrate_receive(b, mc_migrate_buf_read, &sb, &moved, &ms, err);
+    mc_migrate_buf_free(&sb);
+    if (!st)
+        st = mc_guest_load(mc_vm_vcpu(moved, 0), 0x40000000ull, back, sizeof back, false, &f, err);
+    if (!st && memcmp(back, data, sizeof data))
+        st = mc_seterr(err, MC_E_STATE, "the moved guest reads something else");
+    if (st == MC_E_FIRMWARE && strstr(err->msg, "out of memory"))
+        st = err->code = MC_E_NOMEM;
+    mc_vm_destroy(moved);
+    mc_vm_destroy(vm);
+    mc_board_destroy(b);
+    mc_board_destroy(a);
+    return st;
+}
+
+/* TME/MKTME on an Intel board: the BIOS's TME_ACTIVATE adopted, PCONFIG programs KeyID 1 and
+ * sets KeyID 2 to no encryption, lines stored and loaded through KeyIDs 0, 1 and 2, WBINVD, the
+ * key table read back through the MSRs, reset. */
+static mc_status run_tme(void *ctx, struct mc_error *err)
+{
+    (void)ctx;
+    struct mc_board_config c;
+    mc_status st = mc_board_config_init(&c, "icelake-sp", err);
+    if (st)
+        return st;
+    c.machine.dram_size = 8ull << 20;
+    c.machine.seed = (const uint8_t *)"nomem-tme";
+    c.machine.seed_len = 9;
+    struct mc_board *b = NULL;
+    if ((st = mc_board_create(&c, &b, err)) != MC_OK)
+        return st;
+    struct mc_machine *m = mc_board_machine(b);
+    struct mc_tme *t = mc_board_tme(b);
+    if (!t)
+        st = mc_seterr(err, MC_E_STATE, "the board has no TME unit");
+    for (uint16_t keyid = 1; keyid <= 2 && !st; keyid++) {
+        struct mc_mktme_key_program kp;
+        memset(&kp, 0, sizeof kp);
+        kp.keyid = keyid;
+        kp.command = keyid == 1 ? MC_PCONFIG_KEYID_SET_KEY_DIRECT : MC_PCONFIG_KEYID_NO_ENCRYPT;
+        kp.alg = MC_MKTME_ALG_AES_XTS_128;
+        memset(kp.key_field_1, 0x11, 16);
+        memset(kp.key_field_2, 0x77, 16);
+        uint8_t raw[MC_MKTME_KP_SIZE];
+        mc_mktme_kp_encode(&kp, raw);
+        struct mc_fault f;
+        st = mc_machine_phys_write(m, 0x100000, raw, sizeof raw, &f, err);
+        mc_wipe(raw, sizeof raw);
+        struct mc_pconfig_cpu cpu;
+        memset(&cpu, 0, sizeof cpu);
+        cpu.rbx = 0x100000;
+        struct mc_tme_event ev;
+        if (!st)
+            st = mc_board_pconfig(b, &cpu, &ev, err);
+        if (!st && cpu.rax != 0)
+            st = mc_seterr(err, MC_E_STATE, "PCONFIG KeyID %u: status %llu", keyid, (unsigned long long)cpu.rax);
+    }
+    uint8_t p[4096], back[4096];
+    for (size_t i = 0; i < sizeof p; i++)
+        p[i] = (uint8_t)(i * 13 + 5);
+    for (uint32_t keyid = 0; keyid <= 2 && !st; keyid++) {
+        uint64_t pa = 0;
+        struct mc_fault f;
+        st = mc_tme_pa_compose(t, 0x200000 + 0x10000ull * keyid, keyid, &pa, err);
+        if (!st)
+            st = mc_machine_phys_write(m, pa, p, sizeof p, &f, err);
+        if (!st)
+            st = mc_machine_wbinvd(m, err);
+        if (!st)
+            st = mc_machine_phys_read(m, pa, back, sizeof back, &f, err);
+        if (!st && memcmp(p, back, sizeof p))
+            st = mc_seterr(err, MC_E_STATE, "KeyID %u reads back something else", keyid);
+    }
+    uint64_t v;
+    struct mc_fault f;
+    if (!st)
+        st = mc_machine_rdmsr(m, 0x982, &v, &f, err);
+    if (!st)
+        st = mc_machine_reset(m, err);
+    mc_board_destroy(b);
+    return st;
+}
+
+/* The libvirt XML parser (libxml2, loaded at run time) on the shipped SEV-SNP and SEV-ES domains:
+ * parse, validate against the platform, QEMU's arguments, the platform's domain capabilities. */
+struct lv_ctx {
+    char *xml[2];
+    size_t len[2];
+};
+
+static mc_status run_libvirt(void *ctx, struct mc_error *err)
+{
+    struct lv_ctx *c = ctx;
+    struct mc_lv_platform p;
+    mc_status st = mc_libvirt_platform("milan", &p, err);
+    for (int i = 0; i < 2 && !st; i++) {
+        struct mc_lv_domain *d = NULL;
+        char *args = NULL, *caps = NULL;
+        st = mc_libvirt_parse(c->xml[i], c->len[i], &d, err);
+        if (!st)
+            st = mc_libvirt_validate(d, &p, MC_LV_CHECK_BLOBS, err);
+        if (!st)
+            st = mc_libvirt_qemu_args(d, "/var/lib/libvirt/qemu/x", &args, err);
+        if (!st && i == 0)
+            st = mc_libvirt_domcaps_xml(&p, &caps, err);
+        free(args);
+        free(caps);
+        mc_libvirt_free(d);
+    }
+    return st;
+}
+
 /* ----------------------------------------------------------------------------- tests -- */
 
 static void test_machine(void) { sweep("machine", run_machine, NULL); }
@@ -629,6 +968,54 @@ static void test_snp_identity(void)
     free(c.blob);
 }
 
+static void test_snp_firmware(void)
+{
+    struct snp_fw_ctx c;
+    snprintf(c.state, sizeof c.state, "%s/nomem-snp-%d.state", MC_BINARY_DIR, (int)getpid());
+    unlink(c.state);
+    /* the chip's identity (emulated roots, VCEK seed) is made once and loaded by every run */
+    struct sfw t;
+    CHECK(snp_open(&t, c.state) == 0);
+    CHECK(mc_psp_identity(t.psp, &t.err) != NULL);
+    CHECK_MSG(mc_psp_snp_identity(t.psp, &t.err) != NULL, "%s", t.err.msg);
+    sfw_close(&t);
+    sweep("SEV-SNP firmware (SNP_INIT, launch, guest request)", run_snp_fw, &c);
+    unlink(c.state);
+}
+
+static void test_migrate(void)
+{
+    struct mig_ctx c;
+    struct mc_error e;
+    for (int i = 0; i < 2; i++) {
+        snprintf(c.state[i], sizeof c.state[i], "%s/nomem-mig%d-%d.state", MC_BINARY_DIR, i, (int)getpid());
+        unlink(c.state[i]);
+        struct mc_board *b = NULL;
+        CHECK_MSG(mig_board(c.state[i], i ? "nomem-b" : "nomem-a", &b, &e) == MC_OK, "%s", e.msg);
+        CHECK(b && mc_psp_identity(mc_board_psp(b), &e) != NULL);
+        mc_board_destroy(b);
+    }
+    sweep("migration (SEND_*, RECEIVE_*)", run_migrate, &c);
+    unlink(c.state[0]);
+    unlink(c.state[1]);
+}
+
+static void test_tme(void) { sweep("TME/MKTME (PCONFIG, KeyIDs)", run_tme, NULL); }
+
+static void test_libvirt(void)
+{
+    struct lv_ctx c = {0};
+    struct mc_error e;
+    CHECK(mc_file_read(MC_SOURCE_DIR "/examples/sev-snp-guest.xml", 1 << 20, (uint8_t **)&c.xml[0], &c.len[0], &e) ==
+          MC_OK);
+    CHECK(mc_file_read(MC_SOURCE_DIR "/examples/sev-es-guest.xml", 1 << 20, (uint8_t **)&c.xml[1], &c.len[1], &e) ==
+          MC_OK);
+    if (c.xml[0] && c.xml[1])
+        sweep("libvirt XML", run_libvirt, &c);
+    free(c.xml[0]);
+    free(c.xml[1]);
+}
+
 int main(void)
 {
     RUN(test_machine);
@@ -636,5 +1023,9 @@ int main(void)
     RUN(test_parse);
     RUN(test_measure);
     RUN(test_snp_identity);
+    RUN(test_snp_firmware);
+    RUN(test_migrate);
+    RUN(test_tme);
+    RUN(test_libvirt);
     return check_summary();
 }

@@ -196,6 +196,7 @@ enum mc_rmp_fw_status {
     MC_RMP_FW_BAD_STATE,   /* the page is not in a state the transition starts from -> INVALID_PAGE_STATE */
     MC_RMP_FW_BAD_SIZE,    /* a 2 MiB entry where a 4 KiB page is needed, or the reverse -> INVALID_PAGE_SIZE */
     MC_RMP_FW_BAD_OWNER,   /* the page belongs to another guest or GPA -> INVALID_GUEST / INVALID_ADDRESS */
+    MC_RMP_FW_NO_MEMORY,   /* the emulator's host memory ran out (no real chip's status) -> HWERROR_PLATFORM */
 };
 MC_API const char *mc_rmp_fw_status_name(enum mc_rmp_fw_status s);
 

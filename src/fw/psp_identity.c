@@ -179,8 +179,11 @@ uint32_t psp_id_unwrap_session(struct mc_psp *psp, const uint8_t godh[MC_SEV_CER
         return st;
     struct mc_sev_tks tks;
     enum mc_sev_chan_result why = MC_SEV_CHAN_ERROR;
-    if (mc_sev_identity_open_session(psp->id, godh, MC_SEV_CERT_LEN, session, MC_SEV_SESSION_LEN, policy, &tks, &why,
-                                     err) != MC_OK) {
+    mc_status os = mc_sev_identity_open_session(psp->id, godh, MC_SEV_CERT_LEN, session, MC_SEV_SESSION_LEN, policy,
+                                                &tks, &why, err);
+    if (os == MC_E_NOMEM)
+        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "out of memory opening the launch session");
+    if (os != MC_OK) {
         static const uint32_t map[] = {
             [MC_SEV_CHAN_OK] = MC_FW_HWERROR_PLATFORM, [MC_SEV_CHAN_BAD_LENGTH] = MC_FW_INVALID_LENGTH,
             [MC_SEV_CHAN_BAD_CERT] = MC_FW_INVALID_CERTIFICATE, [MC_SEV_CHAN_BAD_MAC] = MC_FW_BAD_MEASUREMENT,
@@ -204,8 +207,11 @@ uint32_t psp_id_make_session(struct mc_psp *psp, const uint8_t peer_pdh[MC_SEV_C
         return st;
     struct mc_sev_tks tks;
     enum mc_sev_chan_result why = MC_SEV_CHAN_ERROR;
-    if (mc_sev_identity_make_session(psp->id, psp->rng, peer_pdh, MC_SEV_CERT_LEN, policy, session, &tks, &why, err) !=
-        MC_OK) {
+    mc_status ms = mc_sev_identity_make_session(psp->id, psp->rng, peer_pdh, MC_SEV_CERT_LEN, policy, session, &tks,
+                                                &why, err);
+    if (ms == MC_E_NOMEM)
+        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "out of memory making the transport session");
+    if (ms != MC_OK) {
         uint32_t fs = why == MC_SEV_CHAN_BAD_CERT     ? MC_FW_INVALID_CERTIFICATE
                       : why == MC_SEV_CHAN_BAD_LENGTH ? MC_FW_INVALID_LENGTH
                                                       : MC_FW_HWERROR_PLATFORM;

@@ -57,6 +57,8 @@ uint32_t psp_rmp_status(enum mc_rmp_fw_status s, const char *what, uint64_t pa, 
         return psp_fail(err, MC_FW_INVALID_PAGE_SIZE, "%s: the RMP entry of 0x%llx has the other page size", what, a);
     case MC_RMP_FW_BAD_OWNER:
         return psp_fail(err, owner_status, "%s: page 0x%llx belongs to another guest or GPA", what, a);
+    case MC_RMP_FW_NO_MEMORY:
+        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: out of memory in the RMP unit at 0x%llx", what, a);
     }
     return psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: RMP failure at 0x%llx", what, a);
 }

@@ -27,7 +27,11 @@ static bool amd_chain_len_ok(uint32_t n)
 
 static uint32_t parse(const uint8_t *b, uint32_t usage, struct mc_sev_cert *c, const char *what, struct mc_error *err)
 {
-    if (mc_sev_cert_parse(b, MC_SEV_CERT_LEN, c, NULL) != MC_OK || c->usage != usage)
+    mc_status ps = mc_sev_cert_parse(b, MC_SEV_CERT_LEN, c, NULL);
+    if (ps == MC_E_NOMEM)
+        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "SEND_START: out of memory parsing the target's %s certificate",
+                        what);
+    if (ps != MC_OK || c->usage != usage)
         return psp_fail(err, MC_FW_INVALID_CERTIFICATE, "SEND_START: the target's %s certificate is malformed", what);
     return MC_FW_SUCCESS;
 }
@@ -145,8 +149,13 @@ void psp_xfer_decode(const uint8_t *buf, struct psp_xfer_args *a)
 
 uint32_t psp_xfer_chan(struct psp_guest *g, const char *what, struct mc_error *err)
 {
-    if (!g->chan && mc_chan_create(g->tek, g->tik, &g->chan, err) != MC_OK)
-        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: the transport keys could not be loaded", what);
+    if (g->chan)
+        return MC_FW_SUCCESS;
+    mc_status cs = mc_chan_create(g->tek, g->tik, &g->chan, err);
+    if (cs != MC_OK)
+        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: %s", what,
+                        cs == MC_E_NOMEM ? "out of memory loading the transport keys"
+                                         : "the transport keys could not be loaded");
     return MC_FW_SUCCESS;
 }
 

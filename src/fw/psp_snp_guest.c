@@ -157,11 +157,13 @@ static uint32_t activate(struct mc_psp *psp, uint64_t pa, struct psp_gctx *c, ui
     uint32_t st = psp_gctx_seal(psp, pa, c, err);
     if (st)
         return st;
-    if (psp->mem.bind_key(psp->mem.ctx, asid, c->vek, sizeof c->vek, err) != MC_OK) {
+    mc_status bst = psp->mem.bind_key(psp->mem.ctx, asid, c->vek, sizeof c->vek, err);
+    if (bst != MC_OK) {
         c->asid = 0;
         c->pending = c->active = false;
         psp_gctx_seal(psp, pa, c, NULL);
-        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: the memory controller refused the key for ASID %u", name,
+        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s: %s for ASID %u", name,
+                        bst == MC_E_NOMEM ? "out of memory binding the key" : "the memory controller refused the key",
                         asid);
     }
     psp->asid_owner[asid] = PSP_ASID_SNP;

@@ -199,7 +199,10 @@ uint32_t psp_snp_identity(struct mc_psp *psp, struct mc_snp_identity **out, stru
     }
     struct mc_snp_identity *id = NULL;
     if (psp->snp.nv.ident_len) {
-        if (mc_snp_identity_deserialize(psp->snp.nv.ident, psp->snp.nv.ident_len, &id, err) != MC_OK)
+        mc_status ds = mc_snp_identity_deserialize(psp->snp.nv.ident, psp->snp.nv.ident_len, &id, err);
+        if (ds == MC_E_NOMEM)
+            return psp_fail(err, MC_FW_HWERROR_PLATFORM, "out of memory loading the stored SNP identity");
+        if (ds != MC_OK)
             return psp_fail(err, MC_FW_SECURE_DATA_INVALID, "the stored SNP identity is invalid");
         psp->snp.id = id;
         *out = id;
@@ -299,7 +302,10 @@ static uint32_t read_range_list(struct mc_psp *psp, uint64_t raw, uint64_t base_
 static uint32_t configure_rmp(struct mc_psp *psp, const struct range_list *list, struct mc_error *err)
 {
     struct mc_rmp *r = psp->mem.rmp;
-    if (mc_rmp_fw_init_table(r) != MC_RMP_FW_OK)
+    enum mc_rmp_fw_status rs = mc_rmp_fw_init_table(r);
+    if (rs == MC_RMP_FW_NO_MEMORY)
+        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "out of memory setting up the RMP");
+    if (rs != MC_RMP_FW_OK)
         return psp_fail(err, MC_FW_RMP_INITIALIZATION_FAILED, "the RMP unit could not set up the table");
     for (uint32_t i = 0; list && i < list->n; i++)
         for (uint64_t p = list->base[i]; p < list->end[i]; p += MC_SNP_PAGE) {

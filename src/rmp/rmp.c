@@ -507,6 +507,7 @@ const char *mc_rmp_fw_status_name(enum mc_rmp_fw_status s)
     case MC_RMP_FW_BAD_STATE: return "page in the wrong state";
     case MC_RMP_FW_BAD_SIZE: return "page size mismatch";
     case MC_RMP_FW_BAD_OWNER: return "page of another guest or GPA";
+    case MC_RMP_FW_NO_MEMORY: return "out of memory";
     default: return "unknown";
     }
 }
@@ -575,6 +576,12 @@ mc_status mc_rmp_fw_write(struct mc_rmp *r, uint64_t spa, const struct mc_rmp_en
     return st ? st : rmp_put(r, pfn, &old, e, err);
 }
 
+/* A failed access to the table: out of host memory, or (anything else) an address it cannot reach. */
+static enum mc_rmp_fw_status io_fail(mc_status st)
+{
+    return st == MC_E_NOMEM ? MC_RMP_FW_NO_MEMORY : MC_RMP_FW_BAD_ADDRESS;
+}
+
 enum mc_rmp_fw_status mc_rmp_fw_init_table(struct mc_rmp *r)
 {
     if (!r || !r->snp_en)
@@ -594,12 +601,14 @@ enum mc_rmp_fw_status mc_rmp_fw_init_table(struct mc_rmp *r)
         uint64_t n = 256 - (pfn & 255);
         if (n > last - pfn + 1)
             n = last - pfn + 1;
-        if (ctl_io(r, ent_addr(r, pfn), blk, (size_t)n * 16, true, NULL))
-            return MC_RMP_FW_BAD_ADDRESS;
+        mc_status ms = ctl_io(r, ent_addr(r, pfn), blk, (size_t)n * 16, true, NULL);
+        if (ms)
+            return io_fail(ms);
         pfn += n;
     }
-    if (counter_add(r, 0, (int64_t)(last - first + 1), NULL))
-        return MC_RMP_FW_BAD_ADDRESS;
+    mc_status ms = counter_add(r, 0, (int64_t)(last - first + 1), NULL);
+    if (ms)
+        return io_fail(ms);
     r->gen++;
     r->table_ready = true;
     return MC_RMP_FW_OK;
@@ -617,8 +626,9 @@ static enum mc_rmp_fw_status fw_front(struct mc_rmp *r, uint64_t spa, uint64_t a
     if (!aligned_dram(r, spa, align) || !rmp_covered(r, pfn + align / 4096 - 1) || rmp_is_table_page(r, pfn) ||
         rmp_is_table_page(r, pfn + align / 4096 - 1))
         return MC_RMP_FW_BAD_ADDRESS;
-    if (rmp_authoritative(r, pfn, e, large, NULL))
-        return MC_RMP_FW_BAD_ADDRESS;
+    mc_status ms = rmp_authoritative(r, pfn, e, large, NULL);
+    if (ms)
+        return io_fail(ms);
     *st = mc_rmp_page_state_of(e);
     return MC_RMP_FW_OK;
 }
@@ -640,9 +650,12 @@ static enum mc_rmp_fw_status fw_4k(struct mc_rmp *r, uint64_t spa, unsigned from
     if (large)
         return MC_RMP_FW_BAD_SIZE;
     uint64_t pfn = (spa & ~r->cmask) >> 12;
-    if (rmp_normalize_region(r, pfn, NULL) || rmp_get(r, pfn, &e, NULL) || rmp_put(r, pfn, &e, to, NULL))
-        return MC_RMP_FW_BAD_ADDRESS;
-    return MC_RMP_FW_OK;
+    mc_status ms = rmp_normalize_region(r, pfn, NULL);
+    if (!ms)
+        ms = rmp_get(r, pfn, &e, NULL);
+    if (!ms)
+        ms = rmp_put(r, pfn, &e, to, NULL);
+    return ms ? io_fail(ms) : MC_RMP_FW_OK;
 }
 
 enum mc_rmp_fw_status mc_rmp_fw_make_firmware(struct mc_rmp *r, uint64_t spa, enum mc_rmp_page_state *prev)
@@ -733,16 +746,18 @@ static enum mc_rmp_fw_status fw_sized(struct mc_rmp *r, uint64_t spa, bool want_
         return MC_RMP_FW_BAD_OWNER;
     struct mc_rmp_entry to = e;
     edit(&to, st, arg);
-    if (!want_large)
-        return rmp_put(r, pfn, &e, &to, NULL) ? MC_RMP_FW_BAD_ADDRESS : MC_RMP_FW_OK;
+    if (!want_large) {
+        mc_status ms = rmp_put(r, pfn, &e, &to, NULL);
+        return ms ? io_fail(ms) : MC_RMP_FW_OK;
+    }
     struct mc_rmp_entry *olds = malloc(RMP_PAGES_2M * sizeof *olds);
     if (!olds)
-        return MC_RMP_FW_BAD_ADDRESS;
+        return MC_RMP_FW_NO_MEMORY;
     mc_status ms = rmp_get_region(r, pfn, olds, NULL);
     if (!ms)
         ms = rmp_put_region(r, pfn, olds, &to, true, NULL);
     free(olds);
-    return ms ? MC_RMP_FW_BAD_ADDRESS : MC_RMP_FW_OK;
+    return ms ? io_fail(ms) : MC_RMP_FW_OK;
 }
 
 static void edit_launch(struct mc_rmp_entry *e, enum mc_rmp_page_state st, const void *arg)
@@ -799,8 +814,9 @@ enum mc_rmp_fw_status mc_rmp_fw_unsmash(struct mc_rmp *r, uint64_t spa, enum mc_
     uint64_t head = (spa & ~r->cmask) >> 12;
     struct mc_rmp_entry *all = malloc(RMP_PAGES_2M * sizeof *all);
     if (!all)
-        return MC_RMP_FW_BAD_ADDRESS;
-    s = rmp_get_region(r, head, all, NULL) ? MC_RMP_FW_BAD_ADDRESS : MC_RMP_FW_OK;
+        return MC_RMP_FW_NO_MEMORY;
+    mc_status ms = rmp_get_region(r, head, all, NULL);
+    s = ms ? io_fail(ms) : MC_RMP_FW_OK;
     if (!s && (all[0].gpa & (RMP_2M - 1)))
         s = MC_RMP_FW_BAD_OWNER;
     for (unsigned i = 1; !s && i < RMP_PAGES_2M; i++) {
@@ -815,7 +831,8 @@ enum mc_rmp_fw_status mc_rmp_fw_unsmash(struct mc_rmp *r, uint64_t spa, enum mc_
         struct mc_rmp_entry t = all[0];
         t.large = true;
         t.vmsa = false;
-        s = rmp_put_region(r, head, all, &t, true, NULL) ? MC_RMP_FW_BAD_ADDRESS : MC_RMP_FW_OK;
+        ms = rmp_put_region(r, head, all, &t, true, NULL);
+        s = ms ? io_fail(ms) : MC_RMP_FW_OK;
     }
     free(all);
     return s;
@@ -865,14 +882,22 @@ enum mc_rmp_fw_status mc_rmp_fw_move(struct mc_rmp *r, uint64_t src, uint64_t ds
     const uint64_t sp = (src & ~r->cmask) >> 12, dp = (dst & ~r->cmask) >> 12;
     if (!large) {
         struct mc_rmp_entry o;
-        if (rmp_normalize_region(r, dp, NULL) || rmp_get(r, dp, &o, NULL) || rmp_put(r, dp, &o, &nd, NULL) ||
-            rmp_normalize_region(r, sp, NULL) || rmp_get(r, sp, &o, NULL) || rmp_put(r, sp, &o, &ns, NULL))
-            return MC_RMP_FW_BAD_ADDRESS;
-        return MC_RMP_FW_OK;
+        mc_status ms = rmp_normalize_region(r, dp, NULL);
+        if (!ms)
+            ms = rmp_get(r, dp, &o, NULL);
+        if (!ms)
+            ms = rmp_put(r, dp, &o, &nd, NULL);
+        if (!ms)
+            ms = rmp_normalize_region(r, sp, NULL);
+        if (!ms)
+            ms = rmp_get(r, sp, &o, NULL);
+        if (!ms)
+            ms = rmp_put(r, sp, &o, &ns, NULL);
+        return ms ? io_fail(ms) : MC_RMP_FW_OK;
     }
     struct mc_rmp_entry *olds = malloc(RMP_PAGES_2M * sizeof *olds);
     if (!olds)
-        return MC_RMP_FW_BAD_ADDRESS;
+        return MC_RMP_FW_NO_MEMORY;
     mc_status ms = rmp_get_region(r, dp, olds, NULL);
     if (!ms)
         ms = rmp_put_region(r, dp, olds, &nd, true, NULL);
@@ -881,5 +906,5 @@ enum mc_rmp_fw_status mc_rmp_fw_move(struct mc_rmp *r, uint64_t src, uint64_t ds
     if (!ms)
         ms = rmp_put_region(r, sp, olds, &ns, true, NULL);
     free(olds);
-    return ms ? MC_RMP_FW_BAD_ADDRESS : MC_RMP_FW_OK;
+    return ms ? io_fail(ms) : MC_RMP_FW_OK;
 }
