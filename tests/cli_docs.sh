@@ -17,12 +17,13 @@ for g in '' $groups; do
   cmp -s "$page" <("$MC" man $g) && ok || bad "$page differs from 'memcrypt man $g'"
   warn=$(groff -man -Tutf8 -ww -z "$page" 2>&1)
   [ -z "$warn" ] && ok || bad "$page: groff: $warn"
-  LC_ALL=C.UTF-8 MANWIDTH=200 man -l "$page" 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g; s/.\x08//g' >"$TMP/page.txt"
-  [ -s "$TMP/page.txt" ] && ok || bad "$page does not render"
+  # rendered once (the same man -l as a reader's), kept for the searches below
+  txt=$TMP/render/${g:-memcrypt-all}.txt
+  mkdir -p "$TMP/render"
+  LC_ALL=C.UTF-8 MANWIDTH=250 man -l "$page" 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g; s/.\x08//g' >"$txt"
+  [ -s "$txt" ] && ok || bad "$page does not render"
 done
 # Every option of every command is on its group's page, and every command is on memcrypt(1).
-# Each page is rendered once (the same man -l as a reader's) and searched for all its commands.
-mkdir -p "$TMP/render"
 man -l "$build/man/memcrypt.1" 2>/dev/null | sed 's/.\x08//g' >"$TMP/render/memcrypt.txt"
 while read -r path; do
   g=${path%% *}
