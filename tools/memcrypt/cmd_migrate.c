@@ -308,7 +308,8 @@ const struct mc_cli_cmd mc_cli_migrate[] = {
      .notes = "Exit status: 0 migrated with every check passed, 1 a check failed, 2 usage, 3 refused or error\n"
               "(the message names the firmware command and status, e.g. SEND_START: POLICY_FAILURE).\n",
      .examples = "d=$(mktemp -d)\n"
-                 "memcrypt run examples/sev-guest.xml --seed 1 --state $d/a.state --save $d/guest.sev\n"
+                 "sed 's/>256</>32</' examples/sev-guest.xml >$d/small.xml   # the example guest with 32 MiB\n"
+                 "memcrypt run $d/small.xml --seed 1 --state $d/a.state --save $d/guest.sev\n"
                  "memcrypt migrate $d/a.state $d/b.state --guest $d/guest.sev --stream $d/stream.bin\n",
      .run = run_migrate},
     {0},
