@@ -8,7 +8,8 @@
  * aligned_alloc, strdup, strndup and free (CMakeLists.txt), so every allocation the library
  * makes goes through the __wrap_ functions below; libcrypto's own allocations are not counted.
  * Each run starts from a warm process (one run first, unarmed), so one-time caches are filled
- * before counting starts. */
+ * before counting starts. A run is single-threaded: the hook keeps no lock, and with threads the
+ * Nth allocation would not be the same one from run to run. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
