@@ -89,6 +89,10 @@ check "a guest saved on another chip: EIO, and why" '[[ "$out" == *"another chip
 printf 'not a guest' >junk.snp
 out=$("$M" exec --state "$S" --guest junk.snp -- "$C" report "$rd" 2>&1)
 check "a file that is not a saved guest: exec refuses it" '[[ $? != 0 && "$out" == *"not a memcrypt saved guest"* ]]'
+check "... naming the file and how a guest is made" '[[ "$out" == *"--guest junk.snp: "* && "$out" == *"--save GUEST"* ]]'
+: >empty.snp
+out=$("$M" exec --state "$S" --guest empty.snp -- "$C" report "$rd" 2>&1)
+check "an empty --guest file: exit 3, named" '[[ $? == 3 && "$out" == *"--guest empty.snp: the file is empty"* ]]'
 
 # A wrong message version: the firmware refuses it, the driver wipes VMPCK0 (as Linux), and the
 # guest file remembers: later programs get ENOTTY.

@@ -38,10 +38,21 @@ check "reset replaced the PDH" '! cmp -s "$T/certs/pdh.cert" "$T/certs3/pdh.cert
 check "reset kept the CEK" 'cmp -s "$T/certs/cek.cert" "$T/certs3/cek.cert"'
 err=$("$M" fw status --platform rome --state "$S" 2>&1)
 rc=$?
-check "foreign state file refused" '[[ $rc == 3 && "$err" == *"another platform"* ]]'
+check "foreign state file refused, naming the chip's platform" '[[ $rc == 3 && "$err" == *"another platform"* && "$err" == *"'"'"'milan'"'"' chip, not '"'"'rome'"'"'"* ]]'
+# An existing chip keeps its platform: without --platform, --state's chip names it.
+out=$("$M" fw status --state "$S" --json)
+check "no --platform: the state file's chip (milan)" '[[ $? == 0 && "$out" == *"\"platform\": \"milan\""* ]]'
+check "no --platform: fw get-id of the state file's chip" '[[ "$("$M" fw get-id --state "$S")" == "$("$M" fw get-id --platform milan --state "$S")" ]]'
+"$M" fw status --platform genoa --state "$T/g.state" >/dev/null
+out=$("$M" run "$(dirname "$0")/../examples/sev-guest.xml" --state "$T/g.state" --seed fw --json 2>/dev/null)
+check "run without --platform: a genoa state file launches on genoa" '[[ $? == 0 && "$out" == *"\"platform\": \"genoa\""* ]]'
+"$M" fw status --state "$T/missing.state" >/dev/null 2>&1
+check "no --platform and no such chip: usage error, no file made" '[[ $? == 2 && ! -e "$T/missing.state" ]]'
 printf 'garbage' >"$T/junk.state"
 err=$("$M" fw status --platform milan --state "$T/junk.state" 2>&1)
 check "junk state file refused" '[[ "$err" == *"not a memcrypt SEV firmware state file"* ]]'
+err=$("$M" fw status --state "$T/junk.state" 2>&1)
+check "junk state file without --platform: usage error" '[[ $? == 2 && "$err" == *"--platform NAME is required"* ]]'
 # One firmware version everywhere: PLATFORM_STATUS's build equals what `memcrypt run` measures with.
 for plat in milan genoa; do  # the example XML asks for C-bit 51
   fwb=$("$M" fw status --platform $plat --state "$T/$plat.state" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["build"])')

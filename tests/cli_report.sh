@@ -87,5 +87,11 @@ expect 2 "long --host-data" -- "$M" report verify "$R/virtee-milan/report.bin" -
 expect 2 "bad --at" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --at yesterday
 expect 3 "missing file" -- "$M" report show "$tmp/nope.bin"
 expect 3 "garbage certificate table" -- "$M" report verify "$R/virtee-milan/report.bin" --cert-table "$R/virtee-milan/report.bin"
+: >"$tmp/empty.bin"
+expect 3 "empty certificate table" -- "$M" report verify "$R/virtee-milan/report.bin" --cert-table "$tmp/empty.bin"
+has "empty certificate table: named, and why" "--cert-table $tmp/empty.bin: the certificate table is 0 bytes"
+mkdir -p "$tmp/noroots" && cp "$R/virtee-milan/vcek.der" "$tmp/noroots/"
+expect 3 "--roots without ark.pem" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --roots "$tmp/noroots"
+has "--roots without ark.pem: what the folder must hold" "$tmp/noroots has no ark.pem: a roots folder holds"
 
 cli_finish

@@ -198,7 +198,8 @@ assert r['launch']['finish_flags']=='VCEK_DISABLED' and r['report_status_name'] 
     expect 2 "save without state" -- "$MC" run "$SRC/examples/sev-snp-guest.xml" --save "$TMP/g2.snp"
     expect 3 "sev options" -- "$MC" run "$SRC/examples/sev-snp-guest.xml" --state "$STATE" --no-session
     has "sev options" "an SEV-SNP guest attests with a report instead"
-    expect 3 "vcpu type" -- "$MC" run "$SRC/examples/sev-snp-guest.xml" --state "$STATE" --vcpu-type EPYC-Nope
+    expect 2 "vcpu type: a usage error, as measure's" -- "$MC" run "$SRC/examples/sev-snp-guest.xml" --state "$STATE" --vcpu-type EPYC-Nope
+    has "vcpu type" "--vcpu-type: unknown vCPU type 'EPYC-Nope'"
     has "vcpu type" "EPYC-Milan"
     expect 3 "rome" -- "$MC" run "$SRC/examples/sev-snp-guest.xml" --platform rome
     has "rome" "'sev-snp' launch security is not supported on platform 'rome'"

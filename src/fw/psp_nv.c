@@ -337,9 +337,12 @@ static mc_status load_file(struct mc_psp *psp, struct mc_error *err)
                       : (imglen > len - ST_OFF_IMG || len - ST_OFF_IMG - imglen < 4 ||
                          (snplen = mc_le32(f + ST_OFF_IMG + imglen)) != len - ST_OFF_IMG - imglen - 4))
         s = mc_seterr(err, MC_E_FORMAT, "%s is truncated or corrupt (length mismatch)", p);
-    else if (strnlen((const char *)f + ST_OFF_PLATFORM, PSP_PLATFORM_NAME_LEN) == PSP_PLATFORM_NAME_LEN ||
-             strncmp((const char *)f + ST_OFF_PLATFORM, psp->platform, PSP_PLATFORM_NAME_LEN) != 0)
-        s = mc_seterr(err, MC_E_FORMAT, "%s belongs to another platform (not '%s')", p, psp->platform);
+    else if (strnlen((const char *)f + ST_OFF_PLATFORM, PSP_PLATFORM_NAME_LEN) == PSP_PLATFORM_NAME_LEN)
+        s = mc_seterr(err, MC_E_FORMAT, "%s names no platform (corrupt)", p);
+    else if (strncmp((const char *)f + ST_OFF_PLATFORM, psp->platform, PSP_PLATFORM_NAME_LEN) != 0)
+        s = mc_seterr(err, MC_E_FORMAT, "%s belongs to another platform: a '%.*s' chip, not '%s'", p,
+                      (int)strspn((const char *)f + ST_OFF_PLATFORM, "abcdefghijklmnopqrstuvwxyz0123456789-_"),
+                      (const char *)f + ST_OFF_PLATFORM, psp->platform);
     snpat = ST_OFF_IMG + imglen + 4;
     if (!s) {
         struct psp_nv *n = calloc(1, sizeof *n);

@@ -48,6 +48,10 @@ mc_status mc_snp_certtable_parse(const uint8_t *buf, size_t len, struct mc_snp_c
     size_t pos = 0;
     bool terminated = false;
     static const uint8_t zero[ENTRY_SIZE];
+    if (len < ENTRY_SIZE)
+        return mc_seterr(err, MC_E_FORMAT,
+                         "the certificate table is %zu bytes; even an empty one is a %d-byte all-zero entry", len,
+                         ENTRY_SIZE);
     while (pos + ENTRY_SIZE <= len) {
         const uint8_t *e = buf + pos;
         pos += ENTRY_SIZE;

@@ -16,6 +16,7 @@
  *   zero; the latter is checked by mc_ecdsa_verify_le72 (crypto/pk), the one place that converts
  *   AMD's little-endian 72-byte r/s for ECDSA.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,12 @@ static mc_status load_test_roots(struct mc_snp_verifier *v, const char *dir, str
     char path[4096];
     X509 *ark = NULL, *ask = NULL, *asvk = NULL;
     snprintf(path, sizeof path, "%s/ark.pem", dir);
+    if (access(path, F_OK) != 0 && errno == ENOENT)
+        return mc_seterr(err, MC_E_NOTFOUND,
+                         "%s has no ark.pem: a roots folder holds a test or emulated chip's ARK as ark.pem and its "
+                         "ASK/ASVK as ask.pem/asvk.pem (PEM), as `memcrypt fixtures` and `run --out-dir` "
+                         "write them",
+                         dir);
     mc_status st = mc_x509_load_file(path, "test ARK", &ark, err);
     if (st)
         return st;

@@ -106,6 +106,7 @@ struct mc_args {
     /* common options */
     bool json;
     const char *seed, *platform, *state, *out_dir;
+    bool platform_given; /* --platform was on the command line */
 };
 
 void mc_args_init(struct mc_args *a, const struct mc_cli_cmd *cmd, int argc, char **argv);

@@ -9,6 +9,7 @@
 #include <memcrypt/bytes.h>
 #include <memcrypt/cpu.h>
 #include <memcrypt/json.h>
+#include <memcrypt/psp.h>
 
 #include "cli.h"
 
@@ -203,8 +204,21 @@ static int finish(struct mc_args *a)
         if (!given)
             return usage(a, "--%s%s%s is required", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
     }
+    /* An existing chip keeps its platform: without --platform, --state's chip names it (as for exec). A
+     * file that is not a chip's is left to the command, which says why. */
+    if ((cmd->common & (MC_CO_PLATFORM | MC_CO_PLATFORM_REQ)) && (cmd->common & MC_CO_STATE) && a->state &&
+        !a->platform_given) {
+        struct stat st;
+        struct mc_error e = {0};
+        char name[32];
+        const struct mc_cpu_profile *p;
+        if (stat(a->state, &st) == 0 && S_ISREG(st.st_mode) &&
+            mc_psp_state_file_platform(a->state, name, &e) == MC_OK && mc_cpu_profile_find(name, &p, &e) == MC_OK)
+            a->platform = p->name; /* the profile's own name: it outlives a */
+    }
     if ((cmd->common & MC_CO_PLATFORM_REQ) && !a->platform)
-        return usage(a, "--platform NAME is required (the list: memcrypt info --list)");
+        return usage(a, "--platform NAME is required (the list: memcrypt info --list), unless --state names an "
+                        "existing chip");
     if (a->npos < cmd->min_args)
         return usage(a, "missing %s", cmd->args ? cmd->args : "argument");
     if (cmd->max_args >= 0 && a->npos > cmd->max_args)
@@ -275,6 +289,7 @@ int mc_args_next(struct mc_args *a)
             if (mc_cpu_profile_find(a->val, &p, &e) != MC_OK)
                 return usage(a, "%s", e.msg);
             a->platform = a->val;
+            a->platform_given = true;
             break;
         }
         case CO_STATE: a->state = a->val; break;
@@ -315,10 +330,15 @@ void mc_cli_each_opt(const struct mc_cli_cmd *cmd,
         const struct mc_opt *o = &common_opts[i];
         char help[256];
         snprintf(help, sizeof help, "%s", o->help);
+        /* An existing --state chip keeps its platform (finish()). */
+        const bool st = (cmd->common & MC_CO_STATE) != 0;
         if (o->id == CO_PLATFORM && cmd->platform_default)
-            snprintf(help + strlen(help), sizeof help - strlen(help), "; default %s", cmd->platform_default);
+            snprintf(help + strlen(help), sizeof help - strlen(help), "; default %s%s", st ? "an existing --state chip's, else " : "",
+                     cmd->platform_default);
+        else if (o->id == CO_PLATFORM && st && !(cmd->common & MC_CO_PLATFORM_REQ))
+            snprintf(help + strlen(help), sizeof help - strlen(help), "; default an existing --state chip's");
         if (o->id == CO_PLATFORM && (cmd->common & MC_CO_PLATFORM_REQ))
-            snprintf(help + strlen(help), sizeof help - strlen(help), " (required)");
+            snprintf(help + strlen(help), sizeof help - strlen(help), st ? " (required without an existing --state chip)" : " (required)");
         if (o->id == CO_OUT_DIR && cmd->out_dir_default)
             snprintf(help + strlen(help), sizeof help - strlen(help), "; default %s", cmd->out_dir_default);
         fn(ctx, o, help, true);

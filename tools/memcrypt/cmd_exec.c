@@ -117,11 +117,18 @@ static int check_guest(const char *prog, const char *guest, char *abs, size_t ca
         s = mc_file_read(abs, (size_t)1 << 36, &file, &len, &err);
     if (lock >= 0)
         mc_file_unlock(lock);
-    if (!s)
+    if (s) {
+        free(file);
+        return mc_cli_fail(prog, &err);
+    }
+    if (len == 0)
+        s = mc_seterr(&err, MC_E_FORMAT, "the file is empty");
+    else
         s = mc_guest_file_info(file, len, &gi, &err);
     free(file);
     if (s)
-        return mc_cli_fail(prog, &err);
+        return mc_cli_error(prog, MC_EXIT_ERROR, "--guest %s: %s (it must be a saved SEV-SNP guest: memcrypt run "
+                            "SNP-DOMAIN.xml --state FILE --save GUEST)", guest, err.msg);
     if (gi.kind != MC_GUEST_KIND_SNP) {
         fprintf(stderr, "memcrypt %s: %s is a saved SEV%s guest; --guest takes an SEV-SNP guest\n", prog, guest,
                 gi.kind == MC_MIGRATE_KIND_SEV_ES ? "-ES" : "");

@@ -245,7 +245,7 @@ static int run_verify(const struct mc_cli_cmd *cmd, int argc, char **argv)
         if ((rc = read_blob(argv[0], table, &bt)))
             goto out_rc;
         if (mc_snp_certtable_parse(bt.p, bt.n, &t, &err)) {
-            ret = mc_cli_fail(argv[0], &err);
+            ret = mc_cli_error(argv[0], MC_EXIT_ERROR, "--cert-table %s: %s", table, err.msg);
             goto out;
         }
     }

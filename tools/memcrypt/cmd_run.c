@@ -696,7 +696,13 @@ static int run_run(const struct mc_cli_cmd *cmd, int argc, char **argv)
         case O_SECRET_PAYLOAD: c.secret_payload = val; break;
         case O_HTML: html = val; break;
         case O_SAVE: o.save_path = val; break;
-        case O_VCPU_TYPE: o.vcpu_type = val; break;
+        case O_VCPU_TYPE: {
+            uint32_t sig;
+            if (mc_vcpu_type_sig(val, &sig, &e))
+                return mc_cli_usage_error(argv[0], "--vcpu-type: %s", e.msg);
+            o.vcpu_type = val;
+            break;
+        }
         case O_GUEST_FEATURES:
             if (mc_parse_u64(val, &v, &e))
                 return mc_cli_usage_error(argv[0], "--guest-features wants a number, not '%s'", val);
