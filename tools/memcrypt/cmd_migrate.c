@@ -164,9 +164,14 @@ static int run_migrate(const struct mc_cli_cmd *cmd, int argc, char **argv)
     uint8_t *file = NULL;
     size_t flen = 0;
     struct mc_guest_file_info gi;
-    if (mc_file_read(guest_path, GUEST_FILE_MAX, &file, &flen, &e) || mc_guest_file_info(file, flen, &gi, &e)) {
+    if (mc_file_read(guest_path, GUEST_FILE_MAX, &file, &flen, &e)) {
         free(file);
         return mc_cli_fail(argv[0], &e);
+    }
+    if (flen == 0 ? mc_seterr(&e, MC_E_FORMAT, "the file is empty") : mc_guest_file_info(file, flen, &gi, &e)) {
+        free(file);
+        return mc_cli_error(argv[0], MC_EXIT_ERROR, "--guest %s: %s (it must be a guest saved by memcrypt run "
+                            "DOMAIN.xml --state FILE --save GUEST)", guest_path, e.msg);
     }
     if (gi.kind == MC_GUEST_KIND_SNP) {
         free(file);
