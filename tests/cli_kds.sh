@@ -34,6 +34,8 @@ for _ in $(seq 2400); do grep -q serving srv.txt 2>/dev/null && break; kill -0 $
 port=$(grep -o '127.0.0.1:[0-9]*' srv.txt | head -1 | cut -d: -f2)
 check "the server starts and names its port" '[[ -n "$port" ]]'
 K="http://127.0.0.1:$port"
+err=$("$M" kds serve --state "$S" --listen "127.0.0.1:$port" 2>&1)
+check "a port in use: exit 3, one line naming the address" '[[ $? == 3 && "$err" == "memcrypt kds serve: cannot listen on 127.0.0.1:$port: Address already in use" ]] || { echo "$err"; false; }'
 code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
 # Legacy SEV: the chain of the emulated chip, completed from the KDS, verifies.

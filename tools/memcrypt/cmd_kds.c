@@ -228,7 +228,7 @@ static int serve(const struct mhd_api *mhd, const char *prog, const struct socka
     sigaddset(&sigs, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     struct MHD_Daemon *d = mhd->start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, &ctx, MHD_OPTION_SOCK_ADDR,
+        MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handle, &ctx, MHD_OPTION_SOCK_ADDR,
         (const struct sockaddr *)sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)64, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)16384, MHD_OPTION_END);
     if (!d) {
@@ -296,13 +296,16 @@ const struct mc_cli_cmd mc_cli_kds[] = {
               "  /vcek/v1/{product}/crl, /vlek/v1/{product}/crl                 the ARK's CRL (DER)\n"
               "  /cek/id/{GET_ID}                                   legacy SEV: the ASK-signed CEK\n"
               "  /developer/eula/sev/ask_ark_{platform}.cert        legacy SEV: ASK then ARK\n"
-              "Bad requests get a 4xx and a one-line reason. Runs until SIGINT/SIGTERM.\n",
+              "Bad requests get a 4xx and a one-line reason. Runs until SIGINT/SIGTERM. It answers once its\n"
+              "first line (the URL) is on standard output: a script started in the background waits for it.\n"
+              "Exit status: 0 stopped by SIGINT/SIGTERM, 2 usage, 3 error (the state file, the address in use).\n",
      .opts = serve_opts,
      .common = MC_CO_STATE,
      .examples = "d=$(mktemp -d)\n"
                  "memcrypt fw status --platform milan --state $d/ci.state\n"
                  "memcrypt kds serve --state $d/ci.state --listen 127.0.0.1:0 >$d/url &\n"
                  "while kill -0 $! && ! grep -q serving $d/url; do sleep 0.2; done; cat $d/url\n"
+                 "curl -sSf \"$(grep -o 'http://[0-9.:]*' $d/url)/vcek/v1/Milan/cert_chain\" -o $d/cert_chain.pem\n"
                  "kill $!\n",
      .run = run_serve},
     {0},
