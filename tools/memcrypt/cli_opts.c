@@ -212,9 +212,14 @@ static int finish(struct mc_args *a)
         struct mc_error e = {0};
         char name[32];
         const struct mc_cpu_profile *p;
-        if (stat(a->state, &st) == 0 && S_ISREG(st.st_mode) &&
-            mc_psp_state_file_platform(a->state, name, &e) == MC_OK && mc_cpu_profile_find(name, &p, &e) == MC_OK)
-            a->platform = p->name; /* the profile's own name: it outlives a */
+        if (stat(a->state, &st) == 0 && S_ISREG(st.st_mode)) {
+            if (mc_psp_state_file_platform(a->state, name, &e) == MC_OK && mc_cpu_profile_find(name, &p, &e) == MC_OK)
+                a->platform = p->name; /* the profile's own name: it outlives a */
+            else if (!a->platform) { /* nothing to fall back on: why the chip cannot be used */
+                a->rc = mc_cli_fail(a->argv[0], &e);
+                return -1;
+            }
+        }
     }
     if ((cmd->common & MC_CO_PLATFORM_REQ) && !a->platform)
         return usage(a, "--platform NAME is required (the list: memcrypt info --list), unless --state names an "
