@@ -114,8 +114,8 @@ static mc_status load_test_roots(struct mc_snp_verifier *v, const char *dir, str
     if (access(path, F_OK) != 0 && errno == ENOENT)
         return mc_seterr(err, MC_E_NOTFOUND,
                          "%s has no ark.pem: a roots folder holds a test or emulated chip's ARK as ark.pem and its "
-                         "ASK/ASVK as ask.pem/asvk.pem (PEM), as `memcrypt fixtures` and `run --out-dir` "
-                         "write them",
+                         "ASK/ASVK as ask.pem/asvk.pem (PEM), as `memcrypt fixtures`, `run --out-dir` and "
+                         "`fetch ca` write them",
                          dir);
     mc_status st = mc_x509_load_file(path, "test ARK", &ark, err);
     if (st)
