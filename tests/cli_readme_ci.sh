@@ -17,6 +17,8 @@ ln -s "$MC" "$TMP/root/build/memcrypt"
 rc=$?
 check "the recipe runs to its end (exit $rc)" '[ $rc -eq 0 ] || { tail -15 "$TMP/out"; false; }'
 check "report verify said verified" 'grep -q verified "$TMP/out" && ! grep -q "NOT verified" "$TMP/out"'
-# No server is left behind: the recipe's own kill stopped it.
+# No server is left behind: the recipe's own kill stopped it. SIGTERM is delivered asynchronously and
+# the server exits once its thread has stopped (longer under a sanitizer): give it 10 s.
+for _ in $(seq 100); do pgrep -f "kds serve --state $TMP/" >/dev/null || break; sleep 0.1; done
 check "the local KDS was stopped" '! pgrep -f "kds serve --state $TMP/" >/dev/null'
 cli_finish
