@@ -58,6 +58,13 @@ expect 0 "show real ARK" -- "$M" certs show "$S/amd/sev-ca/milan/ark.cert"
 "$M" certs show --json "$S/amd/sev-ca/rome/ark.cert" | grep -q '"builtin_root": "rome"' && ok || bad "show json builtin"
 "$M" certs show "$S/amd/sev-platform/rome/pek.cert" | grep -q "by CEK" && ok || bad "show PEK slots"
 expect 3 "show truncated" -- "$M" certs show "$d/pek.cert"
+has "show truncated: the message names the file" "$d/pek.cert: "
+: >"$T/empty.cert"
+expect 3 "show an empty file" -- "$M" certs show "$T/empty.cert"
+has "show an empty file: the message names the file" "$T/empty.cert: "
+printf -- '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n' >"$T/junk.pem"
+expect 3 "show a broken PEM" -- "$M" certs show "$T/junk.pem"
+has "show a broken PEM: the message names the file" "$T/junk.pem: "
 
 # Emulated platform export.
 expect 0 "export" -- "$M" certs export "$T/emu" --seed cli-test --root-bits 2048

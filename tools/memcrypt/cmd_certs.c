@@ -314,13 +314,28 @@ static void fmt_time(time_t t, char *buf, size_t n)
 }
 
 /* X.509 certificates of the SNP chain (VCEK, VLEK, ASK, ASVK, ARK; one or a PEM bundle). */
+/* A certificate that does not parse: the message names the file (a command may be given several). */
+static int fail_file(const char *cmd, const char *file, const struct mc_error *e)
+{
+    struct mc_error named = *e;
+    size_t fl = strlen(file);
+    if (fl + 3 < sizeof named.msg) { /* "FILE: MESSAGE", the message cut to what fits */
+        size_t ml = strnlen(e->msg, sizeof named.msg - fl - 3);
+        memcpy(named.msg, file, fl);
+        memcpy(named.msg + fl, ": ", 2);
+        memcpy(named.msg + fl + 2, e->msg, ml);
+        named.msg[fl + 2 + ml] = '\0';
+    }
+    return mc_cli_fail(cmd, &named);
+}
+
 static int show_x509(const char *cmd, const char *path, const uint8_t *b, size_t n, int json)
 {
     struct mc_snp_certinfo ci[MC_SNP_CERTINFO_MAX];
     size_t nc = 0;
     struct mc_error e;
     if (mc_snp_certs_describe(b, n, ci, MC_SNP_CERTINFO_MAX, &nc, &e) != MC_OK)
-        return mc_cli_fail(cmd, &e);
+        return fail_file(cmd, path, &e);
     struct mc_json j;
     if (json) {
         mc_json_begin(&j, stdout);
@@ -417,10 +432,10 @@ static int run_show(const struct mc_cli_cmd *cmd, int argc, char **argv)
         rc = show_x509(argv[0], file, b, n, json);
     } else if (n == MC_SEV_CERT_LEN) {
         struct mc_sev_cert sc;
-        rc = mc_sev_cert_parse(b, n, &sc, &e) == MC_OK ? show_sev(file, &sc, json) : mc_cli_fail(argv[0], &e);
+        rc = mc_sev_cert_parse(b, n, &sc, &e) == MC_OK ? show_sev(file, &sc, json) : fail_file(argv[0], file, &e);
     } else {
         struct mc_amd_cert ac;
-        rc = mc_amd_cert_parse(b, n, &ac, &e) == MC_OK ? show_amd(file, &ac, json) : mc_cli_fail(argv[0], &e);
+        rc = mc_amd_cert_parse(b, n, &ac, &e) == MC_OK ? show_amd(file, &ac, json) : fail_file(argv[0], file, &e);
     }
     free(b);
     return rc;
