@@ -24,12 +24,9 @@
 
 #include "crypto/crypto.h"
 
-#define ARENA_BASE 0x7f0000000000ull
-#define ARENA_LEN 0x10000u
-#define RO_START (ARENA_LEN - 0x1000u)
+#include "fuzz_arena.h"
 
 static struct mc_sevdev *g_dev;
-static uint8_t g_arena[ARENA_LEN];
 
 static void must(int cond, const char *what)
 {
@@ -37,36 +34,6 @@ static void must(int cond, const char *what)
         fprintf(stderr, "fuzz_sevdev: %s\n", what);
         abort();
     }
-}
-
-/* The arena offset of [a, a+len), or -1 when any byte lies outside. */
-static long place(uint64_t a, size_t len)
-{
-    if (a >> 63)
-        a = ARENA_BASE + (a % ARENA_LEN);
-    if (a < ARENA_BASE || len > ARENA_LEN || a - ARENA_BASE > ARENA_LEN - len)
-        return -1;
-    return (long)(a - ARENA_BASE);
-}
-
-static int user_read(void *ctx, uint64_t a, void *buf, size_t len)
-{
-    (void)ctx;
-    long off = place(a, len);
-    if (off < 0)
-        return -1;
-    memcpy(buf, g_arena + off, len);
-    return 0;
-}
-
-static int user_write(void *ctx, uint64_t a, const void *buf, size_t len)
-{
-    (void)ctx;
-    long off = place(a, len);
-    if (off < 0 || (size_t)off + len > RO_START)
-        return -1;
-    memcpy(g_arena + off, buf, len);
-    return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -82,10 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     uint8_t flags = data[0];
     unsigned calls = data[1] % 9;
-    memset(g_arena, 0, sizeof g_arena);
-    size_t n = size - 2 < ARENA_LEN ? size - 2 : ARENA_LEN;
-    memcpy(g_arena, data + 2, n);
-    struct mc_sevdev_user u = {NULL, user_read, user_write};
+    struct mc_sevdev_user u = arena_fill(data + 2, size - 2);
     for (unsigned i = 0; i < calls; i++) {
         unsigned long req = SEV_ISSUE_CMD;
         if ((flags & 2) && (i & 1))

@@ -33,12 +33,9 @@
 #include <memcrypt/vm.h>
 #include <memcrypt/vmsa.h>
 
-#define ARENA_BASE 0x7f0000000000ull
-#define ARENA_LEN 0x10000u
-#define RO_START (ARENA_LEN - 0x1000u)
+#include "fuzz_arena.h"
 
 static struct mc_sevguest *g_dev;
-static uint8_t g_arena[ARENA_LEN];
 static uint8_t *g_file;
 static size_t g_len;
 static char g_dir[128], g_guest[192], g_state[192];
@@ -49,35 +46,6 @@ static void must(int cond, const char *what)
         fprintf(stderr, "fuzz_sevguest: %s\n", what);
         abort();
     }
-}
-
-static long place(uint64_t a, size_t len)
-{
-    if (a >> 63)
-        a = ARENA_BASE + (a % ARENA_LEN);
-    if (a < ARENA_BASE || len > ARENA_LEN || a - ARENA_BASE > ARENA_LEN - len)
-        return -1;
-    return (long)(a - ARENA_BASE);
-}
-
-static int user_read(void *ctx, uint64_t a, void *buf, size_t len)
-{
-    (void)ctx;
-    long off = place(a, len);
-    if (off < 0)
-        return -1;
-    memcpy(buf, g_arena + off, len);
-    return 0;
-}
-
-static int user_write(void *ctx, uint64_t a, const void *buf, size_t len)
-{
-    (void)ctx;
-    long off = place(a, len);
-    if (off < 0 || (size_t)off + len > RO_START)
-        return -1;
-    memcpy(g_arena + off, buf, len);
-    return 0;
 }
 
 static void cleanup(void)
@@ -147,11 +115,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     uint8_t flags = data[0];
     unsigned calls = data[1] % 5;
-    memset(g_arena, 0, sizeof g_arena);
-    size_t n = size - 2 < ARENA_LEN ? size - 2 : ARENA_LEN;
-    memcpy(g_arena, data + 2, n);
+    struct mc_sevdev_user u = arena_fill(data + 2, size - 2);
     must(mc_file_write_atomic(g_guest, g_file, g_len, NULL) == MC_OK, "guest file");
-    struct mc_sevdev_user u = {NULL, user_read, user_write};
     static const unsigned long reqs[4] = {SNP_GET_REPORT, SNP_GET_DERIVED_KEY, SNP_GET_EXT_REPORT,
                                           _IOWR('S', 0x7, struct snp_guest_request_ioctl)};
     for (unsigned i = 0; i < calls; i++) {

@@ -43,13 +43,9 @@ has "  the VCEK entry" "cert 63da758d-e664-4564-adc5-f4b93be8accd"
 has "  the ARK entry" "cert c0b406a4-a803-4952-9743-3fb6014cd0ae"
 
 # The chain from the local KDS (memcrypt fetch); the report and the table verify under it.
-"$MC" kds serve --state "$S" --listen 127.0.0.1:0 >kds.txt 2>&1 &
-srv=$!
-trap 'kill $srv 2>/dev/null; rm -rf "$TMP"' EXIT
-for _ in $(seq 2400); do grep -q serving kds.txt 2>/dev/null && break; kill -0 $srv 2>/dev/null || break; sleep 0.25; done
-expect 0 "fetch ca from the local KDS" -- "$MC" fetch ca --product milan --url "$(grep -o 'http://[0-9.:]*' kds.txt)" \
-  --out-dir roots
-kill $srv 2>/dev/null
+cli_kds_serve kds.txt --state "$S"
+expect 0 "fetch ca from the local KDS" -- "$MC" fetch ca --product milan --url "$kds_url" --out-dir roots
+kill "$kds_pid" 2>/dev/null
 expect 0 "report verify --roots of the FUSE report with its certificate table" -- "$MC" report verify ext/report.bin \
   --cert-table ext/certs.bin --roots roots --measurement "$meas" --report-data "$rd"
 

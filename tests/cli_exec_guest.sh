@@ -10,8 +10,6 @@ M=$MC
 B=$(dirname "$M")
 C="$B/sev_guest"
 T=$TMP
-srv=
-trap '[[ -n $srv ]] && kill $srv 2>/dev/null; rm -rf "$T"' EXIT
 cd "$T" || exit 1
 S="$T/chip.state"
 G="$T/guest.snp"
@@ -29,10 +27,9 @@ check "  REPORT_DATA = the caller's" '[[ "$out" == *"report_data $rd"* ]]'
 check "  HOST_DATA = the host's at launch" '[[ "$out" == *"host_data $hd"* ]]'
 
 # The chain of the chip as the local KDS serves it; the report verifies under it, with its VCEK.
-"$M" kds serve --state "$S" --listen 127.0.0.1:0 >srv.txt 2>srv.err &
-srv=$!
-for _ in $(seq 2400); do grep -q serving srv.txt 2>/dev/null && break; kill -0 $srv 2>/dev/null || break; sleep 0.25; done
-port=$(grep -o '127.0.0.1:[0-9]*' srv.txt | head -1 | cut -d: -f2)
+cli_kds_serve srv.txt --state "$S"
+srv=$kds_pid
+port=$kds_port
 check "the local KDS serves the chip" '[[ -n "$port" ]]'
 mkdir roots
 curl -sf "http://127.0.0.1:$port/vcek/v1/Milan/cert_chain" -o roots/chain.pem

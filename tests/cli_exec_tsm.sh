@@ -10,8 +10,6 @@
 M=$MC
 B=$(dirname "$M")
 T=$TMP
-srv=
-trap '[[ -n $srv ]] && kill $srv 2>/dev/null; rm -rf "$T"' EXIT
 cd "$T" || exit 1
 S="$T/chip.state"
 G="$T/guest.snp"
@@ -52,10 +50,9 @@ check "a new inblob: a new report" '! cmp -s report.bin fresh.bin'
 check "auxblob: a certificate table" '[[ $(stat -c %s certs.bin) -gt 3000 ]]'
 
 # The chip's chain from the local KDS; the report verifies with the auxblob's table under it.
-"$M" kds serve --state "$S" --listen 127.0.0.1:0 >srv.txt 2>srv.err &
-srv=$!
-for _ in $(seq 2400); do grep -q serving srv.txt 2>/dev/null && break; kill -0 $srv 2>/dev/null || break; sleep 0.25; done
-port=$(grep -o '127.0.0.1:[0-9]*' srv.txt | head -1 | cut -d: -f2)
+cli_kds_serve srv.txt --state "$S"
+srv=$kds_pid
+port=$kds_port
 mkdir roots
 curl -sf "http://127.0.0.1:$port/vcek/v1/Milan/cert_chain" -o roots/chain.pem
 awk 'n==0{print > "roots/ask.pem"} n==1{print > "roots/ark.pem"} /END CERTIFICATE/{n++}' roots/chain.pem

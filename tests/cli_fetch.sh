@@ -16,17 +16,11 @@ B=$(dirname "$MC")
 cli_need "openssl" "apt-get install openssl" command -v openssl
 cli_need "python3" "apt-get install python3" command -v python3
 cd "$TMP" || exit 1
-srvs=()
-trap 'for p in "${srvs[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
 
-# serve OUT ARGS...: start `memcrypt kds serve ARGS --listen 127.0.0.1:0`, its URL in $url.
+# serve OUT ARGS...: a local KDS (tests/lib/cli.sh), its URL in $url.
 serve() {
-  local o=$1
-  shift
-  "$MC" kds serve "$@" --listen 127.0.0.1:0 >"$o" 2>"$o.err" &
-  srvs+=($!)
-  for _ in $(seq 2400); do grep -q serving "$o" 2>/dev/null && break; kill -0 $! 2>/dev/null || break; sleep 0.25; done
-  url=$(grep -o 'http://[0-9.:]*' "$o" | head -1)
+  cli_kds_serve "$@"
+  url=$kds_url
 }
 der() { openssl x509 -in "$1" -outform DER 2>/dev/null | sha256sum; }
 nofile() { if [ -e "$2" ]; then bad "$1: $2 was written"; else ok; fi; }
@@ -204,7 +198,7 @@ nofile "  no CRL" h6
 # A server that accepts and never answers; nobody listening; a name that does not resolve.
 python3 -c 'import socket,time,sys
 s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(8); print(s.getsockname()[1], flush=True); time.sleep(60)' >mute.port 2>/dev/null &
-srvs+=($!)
+cli_pids+=($!)
 for _ in $(seq 100); do [ -s mute.port ] && break; sleep 0.1; done
 expect 3 "a server that never answers: --timeout" -- "$MC" fetch ca --product milan --timeout 2 \
   --url "http://127.0.0.1:$(cat mute.port)" --out-dir h7

@@ -7,8 +7,6 @@
 M=$MC
 D=$DATA
 T=$TMP
-srv=
-trap '[[ -n $srv ]] && kill $srv 2>/dev/null; rm -rf "$T"' EXIT
 cd "$T" || exit 1
 S="$T/chip.state"
 # The emulated chip is a Genoa: its SNP routes are the chip's own; the real Milan ones come from the cache.
@@ -27,11 +25,9 @@ for p in "${kv[@]}"; do spl+=("${p#*=}"); done
 mkdir -p "cache${vpath%%\?*}"
 cp "$D/amd/snp-reports/gosev-milan/vcek.der" "cache${vpath%%\?*}/$(IFS=-; echo "${spl[*]}")"
 
-"$M" kds serve --state "$S" --cache "$T/cache" --listen 127.0.0.1:0 >srv.txt 2>srv.err &
-srv=$!
-# The chip's identity is made on first use (RSA-4096 roots: seconds, more on a loaded machine).
-for _ in $(seq 2400); do grep -q serving srv.txt 2>/dev/null && break; kill -0 $srv 2>/dev/null || break; sleep 0.25; done
-port=$(grep -o '127.0.0.1:[0-9]*' srv.txt | head -1 | cut -d: -f2)
+cli_kds_serve srv.txt --state "$S" --cache "$T/cache"
+srv=$kds_pid
+port=$kds_port
 check "the server starts and names its port" '[[ -n "$port" ]]'
 K="http://127.0.0.1:$port"
 err=$("$M" kds serve --state "$S" --listen "127.0.0.1:$port" 2>&1)

@@ -41,7 +41,9 @@ if ldd "$MC" 2>/dev/null | grep -q libasan; then
   export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 fi
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+# Background processes a script starts (cli_kds_serve adds its servers): stopped when it exits.
+cli_pids=()
+trap 'for p in "${cli_pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
 expect() {
   local want=$1 what=$2
   shift 3
@@ -79,6 +81,20 @@ cli_have() {
   "$@" >/dev/null 2>&1 && return 0
   cli_missing "$what ($how)"
   return 1
+}
+# cli_kds_serve OUT ARGS...: start `memcrypt kds serve ARGS --listen 127.0.0.1:0` (its output in OUT,
+# its errors in OUT.err) and wait until it says it serves (the chip's identity is made on first
+# use: seconds on a loaded machine). Sets kds_pid (also in cli_pids), kds_url (http://ADDR:PORT)
+# and kds_port; both are empty when the server did not start.
+cli_kds_serve() {
+  local o=$1
+  shift
+  "$MC" kds serve "$@" --listen 127.0.0.1:0 >"$o" 2>"$o.err" &
+  kds_pid=$!
+  cli_pids+=("$kds_pid")
+  for _ in $(seq 2400); do grep -q serving "$o" 2>/dev/null && break; kill -0 "$kds_pid" 2>/dev/null || break; sleep 0.25; done
+  kds_url=$(grep -o 'http://[0-9.:]*' "$o" | head -1)
+  kds_port=${kds_url##*:}
 }
 cli_finish() {
   echo "$pass passed, $fail failed"
