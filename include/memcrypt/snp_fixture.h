@@ -40,6 +40,26 @@ struct mc_snp_fixture_root_opts {
  * certtable.bin (the extended-report certificate table). */
 MC_API mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_root_opts *o, struct mc_error *err);
 
+/* What mc_snp_fixture_make_root_from did. */
+struct mc_snp_fixture_root_info {
+    enum mc_snp_gen gen;       /* the existing root's */
+    bool new_intermediate;     /* the root had no ASK (VCEK) / ASVK (VLEK): one was made under its ARK */
+};
+/* A new VCEK (VLEK with o->vlek) under the existing test root in root_dir (a folder written by
+ * mc_snp_fixture_make_root or this function), as AMD issues one per chip and per TCB under one
+ * ARK and ASK: the ARK is root_dir's; the ASK (ASVK) too when root_dir has one, else a new RSA-4096
+ * one signed by that ARK; the leaf is new (o's chip_id, TCB, seed). dir gets the same files as
+ * mc_snp_fixture_make_root writes, all or nothing. o->gen: MC_SNP_GEN_UNKNOWN takes the root's
+ * generation; any other must be it. tcb_spec (or NULL): "bl=N,tee=N,snp=N,ucode=N[,fmc=N]" or raw,
+ * read in the root's generation's layout, instead of o->tcb. root_dir is untrusted input: its
+ * certificates must parse, be marked as memcrypt test roots (OU "memcrypt TEST ROOT (not AMD)"),
+ * be RSA-4096 CAs of one generation with a verifying ARK -> ASK/ASVK chain, and each private key
+ * must be its certificate's; every failure names the file (MC_E_NOTFOUND, MC_E_FORMAT or
+ * MC_E_INVAL) and writes nothing. dir must not be root_dir. info may be NULL. */
+MC_API mc_status mc_snp_fixture_make_root_from(const char *dir, const char *root_dir,
+                                               const struct mc_snp_fixture_root_opts *o, const char *tcb_spec,
+                                               struct mc_snp_fixture_root_info *info, struct mc_error *err);
+
 enum mc_snp_negative { MC_SNP_NEG_NONE = 0, MC_SNP_NEG_WRONG_HWID, MC_SNP_NEG_EXPIRED, MC_SNP_NEG_BAD_SIGNATURE,
                        MC_SNP_NEG_TCB_MISMATCH };
 /* "wrong-hwid", "expired", "bad-signature", "tcb-mismatch" -> enum; -1 when unknown. */

@@ -34,6 +34,7 @@
 #include "crypto/crypto.h"
 #include "crypto/pk.h"
 #include "crypto/x509.h"
+#include "snp/fixture_root.h"
 #include "snp/kdscert.h"
 #include "snp/vcek.h"
 
@@ -213,53 +214,106 @@ static mc_status make_ca(struct fx *f, enum mc_snp_gen g, enum mc_kds_role role,
     return st ? st : mc_kds_make_ca(f->lc, MC_KDS_MARK_TEST, g, role, pub, issuer, issuer_key, T_2024, T_2049, out, err);
 }
 
-mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_root_opts *o, struct mc_error *err)
+/* issued must carry a signature issuer_key really made: a key file that passed as its
+ * certificate's key (same public part) but signs garbage is caught here, before anything is
+ * written. */
+static mc_status check_signed(X509 *issued, X509 *issuer, const char *key_path, struct mc_error *err)
+{
+    ERR_clear_error();
+    if (X509_verify(issued, X509_get0_pubkey(issuer)) == 1)
+        return MC_OK;
+    ERR_clear_error();
+    return mc_seterr(err, MC_E_FORMAT, "%s does not sign for its certificate: what it signed does not verify", key_path);
+}
+
+/* A root into dir: every part fresh (root_dir NULL), or under the existing test root in root_dir
+ * (its ARK always, its ASK/ASVK when it has one; the rest made here). One path for both, so a
+ * root issued under another is written exactly as a fresh one. */
+static mc_status make_root(const char *dir, const char *root_dir, const struct mc_snp_fixture_root_opts *o,
+                           const char *tcb_spec, struct mc_snp_fixture_root_info *info, struct mc_error *err)
 {
     if (!dir || !o)
         return mc_seterr(err, MC_E_INVAL, "no output folder or options");
-    enum mc_snp_gen g = o->gen == MC_SNP_GEN_UNKNOWN ? MC_SNP_GEN_MILAN : o->gen;
-    if (g != MC_SNP_GEN_MILAN && g != MC_SNP_GEN_GENOA && g != MC_SNP_GEN_TURIN)
+    if (o->gen != MC_SNP_GEN_UNKNOWN && o->gen != MC_SNP_GEN_MILAN && o->gen != MC_SNP_GEN_GENOA &&
+        o->gen != MC_SNP_GEN_TURIN)
         return mc_seterr(err, MC_E_INVAL, "unknown generation");
-    if (o->has_chip_id && g == MC_SNP_GEN_TURIN) {
-        for (int i = 8; i < 64; i++)
-            if (o->chip_id[i])
-                return mc_seterr(err, MC_E_INVAL, "a Turin chip_id has 8 bytes (the rest must be zero)");
+    if (root_dir) {
+        struct stat a, b;
+        if (stat(dir, &a) == 0 && stat(root_dir, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+            return mc_seterr(err, MC_E_INVAL, "%s is the existing root itself: write the new one to another folder", dir);
     }
-    struct mc_outset *os = NULL;
-    mc_status st = mc_outset_create(&os, err);
-    if (!st)
-        st = mc_outset_dir(os, dir, 0755, err);
     struct fx f;
-    if (st || (st = fx_init(&f, o->seed, o->seed_len, err))) {
-        mc_outset_destroy(os);
+    mc_status st = fx_init(&f, o->seed, o->seed_len, err);
+    if (st)
         return st;
-    }
-    EVP_PKEY *ark_k = NULL, *ask_k = NULL, *leaf_k = NULL;
-    X509 *ark = NULL, *ask = NULL, *leaf = NULL;
+    struct mc_outset *os = NULL;
+    struct mc_fx_root r;
+    memset(&r, 0, sizeof r);
+    EVP_PKEY *leaf_k = NULL;
+    X509 *leaf = NULL;
     uint8_t chip[64] = {0};
     const char *inter = o->vlek ? "asvk" : "ask", *leafn = o->vlek ? "vlek" : "vcek";
+    char ark_key_path[4096] = "", inter_key_path[4096] = "";
     uint8_t *tbl = NULL, *d1 = NULL, *d2 = NULL, *d3 = NULL;
+    enum mc_snp_gen g = o->gen == MC_SNP_GEN_UNKNOWN ? MC_SNP_GEN_MILAN : o->gen;
+    bool new_inter = true;
+    if (root_dir) {
+        if ((st = mc_fx_root_load(f.lc, root_dir, o->vlek, &r, err)))
+            goto out;
+        if (o->gen != MC_SNP_GEN_UNKNOWN && o->gen != r.gen) {
+            st = mc_seterr(err, MC_E_INVAL, "the root in %s is %s (its ARK is ARK-%s), not %s: a root issues "
+                           "certificates of its own generation only (give no generation to take the root's)",
+                           root_dir, mc_snp_gen_name(r.gen), mc_snp_gen_name(r.gen), mc_snp_gen_name(o->gen));
+            goto out;
+        }
+        g = r.gen;
+        new_inter = r.inter == NULL;
+        snprintf(ark_key_path, sizeof ark_key_path, "%s/ark-key.pem", root_dir);
+        snprintf(inter_key_path, sizeof inter_key_path, "%s/%s-key.pem", root_dir, inter);
+    }
+    if (info) {
+        info->gen = g;
+        info->new_intermediate = new_inter;
+    }
+    uint64_t tcb = o->has_tcb ? o->tcb : default_tcb(g);
+    if (tcb_spec && (st = mc_snp_tcb_parse(tcb_spec, g, &tcb, err)))
+        goto out;
+    if (o->has_chip_id && g == MC_SNP_GEN_TURIN) {
+        for (int i = 8; i < 64; i++)
+            if (o->chip_id[i]) {
+                st = mc_seterr(err, MC_E_INVAL, "a Turin chip_id has 8 bytes (the rest must be zero)");
+                goto out;
+            }
+    }
+    if ((st = mc_outset_create(&os, err)) || (st = mc_outset_dir(os, dir, 0755, err)))
+        goto out;
     if (o->has_chip_id)
         memcpy(chip, o->chip_id, 64);
     else if ((st = mc_rng_bytes(f.rng, chip, g == MC_SNP_GEN_TURIN ? 8 : 64, err)))
         goto out;
-    if ((st = keygen(&f, true, &ark_k, err)) || (st = keygen(&f, true, &ask_k, err)) ||
+    if ((!r.ark && (st = keygen(&f, true, &r.ark_key, err))) || (!r.inter && (st = keygen(&f, true, &r.inter_key, err))) ||
         (st = keygen(&f, false, &leaf_k, err)))
         goto out;
-    if ((st = make_ca(&f, g, MC_KDS_ARK, ark_k, NULL, ark_k, &ark, err)) ||
-        (st = make_ca(&f, g, o->vlek ? MC_KDS_ASVK : MC_KDS_ASK, ask_k, ark, ark_k, &ask, err)))
+    if (!r.ark && (st = make_ca(&f, g, MC_KDS_ARK, r.ark_key, NULL, r.ark_key, &r.ark, err)))
         goto out;
-    if ((st = make_leaf(&f, g, o->vlek, chip, o->has_tcb ? o->tcb : default_tcb(g), leaf_k, ask, ask_k, T_2024,
-                        T_2034, &leaf, err)))
+    if (!r.inter) {
+        if ((st = make_ca(&f, g, o->vlek ? MC_KDS_ASVK : MC_KDS_ASK, r.inter_key, r.ark, r.ark_key, &r.inter, err)))
+            goto out;
+        if (root_dir && (st = check_signed(r.inter, r.ark, ark_key_path, err)))
+            goto out;
+    }
+    if ((st = make_leaf(&f, g, o->vlek, chip, tcb, leaf_k, r.inter, r.inter_key, T_2024, T_2034, &leaf, err)))
+        goto out;
+    if (root_dir && !new_inter && (st = check_signed(leaf, r.inter, inter_key_path, err)))
         goto out;
     char name[64];
-    if ((st = write_pem_cert(os, dir, "ark.pem", ark, err)) || (st = write_key(os, dir, "ark-key.pem", ark_k, err)))
+    if ((st = write_pem_cert(os, dir, "ark.pem", r.ark, err)) || (st = write_key(os, dir, "ark-key.pem", r.ark_key, err)))
         goto out;
     snprintf(name, sizeof name, "%s.pem", inter);
-    if ((st = write_pem_cert(os, dir, name, ask, err)))
+    if ((st = write_pem_cert(os, dir, name, r.inter, err)))
         goto out;
     snprintf(name, sizeof name, "%s-key.pem", inter);
-    if ((st = write_key(os, dir, name, ask_k, err)))
+    if ((st = write_key(os, dir, name, r.inter_key, err)))
         goto out;
     snprintf(name, sizeof name, "%s.der", leafn);
     if ((st = write_der_cert(os, dir, name, leaf, err)))
@@ -274,7 +328,7 @@ mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_
     {
         BIO *b = BIO_new(BIO_s_mem());
         BUF_MEM *bm;
-        if (!b || !PEM_write_bio_X509(b, ask) || !PEM_write_bio_X509(b, ark)) {
+        if (!b || !PEM_write_bio_X509(b, r.inter) || !PEM_write_bio_X509(b, r.ark)) {
             BIO_free(b);
             st = ossl_err(err, "PEM encoding");
             goto out;
@@ -287,8 +341,8 @@ mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_
     }
     {
         size_t n1, n2, n3, tn;
-        if ((st = mc_x509_der(leaf, &d1, &n1, err)) || (st = mc_x509_der(ask, &d2, &n2, err)) ||
-            (st = mc_x509_der(ark, &d3, &n3, err)))
+        if ((st = mc_x509_der(leaf, &d1, &n1, err)) || (st = mc_x509_der(r.inter, &d2, &n2, err)) ||
+            (st = mc_x509_der(r.ark, &d3, &n3, err)))
             goto out;
         struct mc_snp_certs c = {d1, n1, d2, n2, d3, n3};
         if ((st = mc_snp_certtable_build(&c, o->vlek, &tbl, &tn, err)))
@@ -303,14 +357,25 @@ out:
     OPENSSL_free(d1);
     OPENSSL_free(d2);
     OPENSSL_free(d3);
-    X509_free(ark);
-    X509_free(ask);
     X509_free(leaf);
-    EVP_PKEY_free(ark_k);
-    EVP_PKEY_free(ask_k);
     EVP_PKEY_free(leaf_k);
+    mc_fx_root_clear(&r);
     fx_free(&f);
     return st;
+}
+
+mc_status mc_snp_fixture_make_root(const char *dir, const struct mc_snp_fixture_root_opts *o, struct mc_error *err)
+{
+    return make_root(dir, NULL, o, NULL, NULL, err);
+}
+
+mc_status mc_snp_fixture_make_root_from(const char *dir, const char *root_dir, const struct mc_snp_fixture_root_opts *o,
+                                        const char *tcb_spec, struct mc_snp_fixture_root_info *info,
+                                        struct mc_error *err)
+{
+    if (!root_dir)
+        return mc_seterr(err, MC_E_INVAL, "no existing root folder");
+    return make_root(dir, root_dir, o, tcb_spec, info, err);
 }
 
 int mc_snp_negative_parse(const char *s)
@@ -326,15 +391,13 @@ static mc_status read_key(struct fx *f, const char *path, EVP_PKEY **out, struct
 {
     uint8_t *buf;
     size_t n;
-    mc_status st = mc_file_read(path, 1u << 16, &buf, &n, err);
+    mc_status st = mc_file_read(path, MC_FX_FILE_MAX, &buf, &n, err);
     if (st)
         return st;
-    BIO *b = BIO_new_mem_buf(buf, (int)n);
-    *out = b ? PEM_read_bio_PrivateKey_ex(b, NULL, NULL, NULL, f->lc, NULL) : NULL;
-    BIO_free(b);
+    st = mc_fx_read_key(f->lc, path, buf, n, out, err);
     mc_wipe(buf, n);
     free(buf);
-    return *out ? MC_OK : mc_seterr(err, MC_E_FORMAT, "%s is not a PEM private key", path);
+    return st;
 }
 
 static bool file_exists(const char *p)

@@ -13,11 +13,13 @@
 #include "cli_progress.h"
 #include "cli_util.h"
 
-enum { O_OUT = 1, O_GEN, O_VLEK, O_CHIP, O_TCB };
+enum { O_OUT = 1, O_GEN, O_VLEK, O_CHIP, O_TCB, O_ROOT };
 
 static const struct mc_opt root_opts[] = {
     {"out", 0, "DIR", "the folder for the test root (created when missing)", O_OUT, MC_OPT_REQUIRED | MC_OPT_DIR},
-    {"generation", 0, "GEN", "milan (default), genoa or turin", O_GEN, 0},
+    {"root", 0, "EXISTING", "issue under this existing test root (made by `memcrypt fixtures`): its ARK, and its\n"
+     "ASK/ASVK when it has one (else a new one under its ARK); a new VCEK/VLEK", O_ROOT, MC_OPT_DIR},
+    {"generation", 0, "GEN", "milan (default), genoa or turin; with --root: the root's", O_GEN, 0},
     {"vlek", 0, NULL, "an ASVK and a VLEK instead of an ASK and a VCEK", O_VLEK, 0},
     {"chip-id", 0, "HEX", "the VCEK's hwID (up to 64 bytes; default from the seed)", O_CHIP, 0},
     {"tcb", 0, "TCB", "bl=N,tee=N,snp=N,ucode=N[,fmc=N]: the VCEK's SPLs", O_TCB, 0},
@@ -28,8 +30,8 @@ static int run_root(const struct mc_cli_cmd *cmd, int argc, char **argv)
 {
     struct mc_snp_fixture_root_opts o;
     memset(&o, 0, sizeof o);
-    o.gen = MC_SNP_GEN_MILAN;
-    const char *out = NULL, *tcb = NULL;
+    o.gen = MC_SNP_GEN_UNKNOWN; /* Milan, or with --root the root's */
+    const char *out = NULL, *tcb = NULL, *root = NULL;
     int c, rc;
     struct mc_args a;
     mc_args_init(&a, cmd, argc, argv);
@@ -49,6 +51,7 @@ static int run_root(const struct mc_cli_cmd *cmd, int argc, char **argv)
             o.has_chip_id = true;
             break;
         case O_TCB: tcb = val; break;
+        case O_ROOT: root = val; break;
         }
     }
     if (c < 0)
@@ -59,14 +62,22 @@ static int run_root(const struct mc_cli_cmd *cmd, int argc, char **argv)
         o.seed_len = strlen(a.seed);
     }
     struct mc_error err;
-    if (tcb) {
-        if (mc_snp_tcb_parse(tcb, o.gen, &o.tcb, &err))
+    struct mc_snp_fixture_root_info info = {.gen = o.gen == MC_SNP_GEN_UNKNOWN ? MC_SNP_GEN_MILAN : o.gen};
+    if (tcb && !root) { /* with --root, read in the root's generation's layout */
+        if (mc_snp_tcb_parse(tcb, info.gen, &o.tcb, &err))
             return mc_cli_usage_error(argv[0], "--tcb: %s", err.msg);
         o.has_tcb = true;
     }
     struct mc_cli_progress pr;
-    mc_cli_progress_begin(&pr, argv[0], "making the RSA-4096 ARK and ASK of the test root");
-    mc_status st = mc_snp_fixture_make_root(out, &o, &err);
+    mc_status st;
+    if (root) {
+        mc_cli_progress_begin(&pr, argv[0], o.vlek ? "issuing under the test root (an RSA-4096 ASVK when it has none)"
+                                                   : "issuing under the test root (an RSA-4096 ASK when it has none)");
+        st = mc_snp_fixture_make_root_from(out, root, &o, tcb, &info, &err);
+    } else {
+        mc_cli_progress_begin(&pr, argv[0], "making the RSA-4096 ARK and ASK of the test root");
+        st = mc_snp_fixture_make_root(out, &o, &err);
+    }
     mc_cli_progress_end(&pr);
     if (st)
         return mc_cli_fail(argv[0], &err);
@@ -76,7 +87,11 @@ static int run_root(const struct mc_cli_cmd *cmd, int argc, char **argv)
         mc_json_begin(&j, stdout);
         mc_json_obj(&j, NULL);
         mc_json_str(&j, "out", out);
-        mc_json_str(&j, "generation", mc_snp_gen_name(o.gen));
+        mc_json_str(&j, "generation", mc_snp_gen_name(info.gen));
+        if (root) {
+            mc_json_str(&j, "root", root);
+            mc_json_bool(&j, "new_intermediate", info.new_intermediate);
+        }
         mc_json_str(&j, "signer", o.vlek ? "VLEK" : "VCEK");
         mc_json_bool(&j, "deterministic", o.seed != NULL);
         mc_json_arr(&j, "files");
@@ -94,7 +109,10 @@ static int run_root(const struct mc_cli_cmd *cmd, int argc, char **argv)
         mc_json_finish(&j);
     } else {
         printf("wrote a %s TEST root (not AMD) to %s: ark.pem, %s.pem, %s.der/.pem with their -key.pem files, "
-               "cert_chain.pem, certtable.bin\n", mc_snp_gen_name(o.gen), out, inter, leaf);
+               "cert_chain.pem, certtable.bin\n", mc_snp_gen_name(info.gen), out, inter, leaf);
+        if (root)
+            printf("under the root in %s: its ARK, %s %s, a new %s\n", root,
+                   info.new_intermediate ? "a new" : "its", o.vlek ? "ASVK" : "ASK", o.vlek ? "VLEK" : "VCEK");
     }
     return MC_EXIT_OK;
 }
@@ -239,18 +257,27 @@ const struct mc_cli_cmd mc_cli_fixtures[] = {
     {.path = "fixtures",
      .summary = "create a TEST SEV-SNP root (ARK, ASK/ASVK, VCEK/VLEK) for CI",
      .synopsis = "--out DIR [--generation milan|genoa|turin] [--vlek] [--seed S] [--chip-id HEX]\n"
-                 "--out DIR ... [--tcb bl=N,tee=N,snp=N,ucode=N[,fmc=N]] [--json]",
+                 "--out DIR ... [--tcb bl=N,tee=N,snp=N,ucode=N[,fmc=N]] [--json]\n"
+                 "--out DIR --root EXISTING [--vlek] [--chip-id HEX] [--tcb ...] [--seed S] [--json]",
      .about = "Writes a test root as real X.509 (`openssl verify` accepts it): RSA-4096 ARK and ASK (or ASVK with\n"
               "--vlek) signed with RSASSA-PSS SHA-384, and an ECDSA P-384 VCEK (or VLEK) with every AMD extension.\n"
               "Every subject says 'memcrypt TEST ROOT (not AMD)'; `report verify` trusts it only with --roots DIR.\n"
               "Private keys are written next to the certificates. --seed makes every byte reproducible.\n"
+              "--root EXISTING issues under a root made earlier, as AMD does (one ARK per product signs the ASK and\n"
+              "the ASVK; one ASK signs a VCEK per chip and per TCB): DIR gets EXISTING's ARK, its ASK (ASVK with\n"
+              "--vlek) or a new one signed by its ARK when it has none, and a new VCEK (VLEK) for --chip-id/--tcb,\n"
+              "in the same files as a fresh root. EXISTING is checked first (certificates, keys, chain, TEST marking);\n"
+              "the generation is EXISTING's. Reusing the ASK makes no RSA key, so it takes milliseconds, not seconds.\n"
               "Then: memcrypt fixtures report --out FILE --key DIR ...\n",
      .opts = root_opts,
      .common = MC_CO_SEED | MC_CO_JSON,
      .examples = "d=$(mktemp -d)\n"
                  "memcrypt fixtures --out $d/ci-root --generation genoa --seed example\n"
                  "memcrypt fixtures report --out $d/r.bin --key $d/ci-root\n"
-                 "memcrypt report verify $d/r.bin --vcek $d/ci-root/vcek.der --roots $d/ci-root\n",
+                 "memcrypt report verify $d/r.bin --vcek $d/ci-root/vcek.der --roots $d/ci-root\n"
+                 "memcrypt fixtures --out $d/updated --root $d/ci-root --tcb bl=10,tee=0,snp=24,ucode=84 --seed update\n"
+                 "memcrypt fixtures report --out $d/r2.bin --key $d/updated\n"
+                 "memcrypt report verify $d/r2.bin --vcek $d/updated/vcek.der --roots $d/ci-root\n",
      .run = run_root},
     {.path = "fixtures report",
      .summary = "sign an SEV-SNP report with a test VCEK/VLEK",
@@ -265,8 +292,7 @@ const struct mc_cli_cmd mc_cli_fixtures[] = {
      .opts = report_opts,
      .common = MC_CO_SEED | MC_CO_JSON,
      .examples = "d=$(mktemp -d)\n"
-                 "memcrypt fixtures --out $d/ci-root --seed example\n"
-                 "memcrypt fixtures report --out $d/bad.bin --key $d/ci-root --negative wrong-hwid\n"
+                 "memcrypt fixtures report --out $d/bad.bin --key examples/test-root --negative wrong-hwid\n"
                  "memcrypt report show $d/bad.bin\n",
      .run = run_report},
     {0},
