@@ -111,7 +111,7 @@ check "stale copies removed at the next open" '[[ -z $(ls s.tmp* 2>/dev/null) ]]
 
 # ---- a failing command leaves no new files -------------------------------------------------------
 mkdir -p d/vcek.der
-out=$("$M" fixtures --out d 2>&1)
+out=$("$M" fixtures --out d --root "$SRC/examples/test-root" 2>&1)
 rc=$?
 check "fixtures into a folder with vcek.der a folder fails" '[[ $rc == 3 ]]'
 check "... and leaves no keys or temporaries" '[[ "$(ls -A d)" == vcek.der ]]'
@@ -127,7 +127,7 @@ check "pdh-export fails as a whole" '[[ "$(ls -A x)" == pek.cert ]]'
 
 # ---- inputs that are FIFOs or devices do not hang ------------------------------------------------
 mkfifo in.fifo
-"$M" fixtures --out fx --seed f >/dev/null
+"$M" fixtures --out fx --root "$SRC/examples/test-root" --seed f >/dev/null
 "$M" fixtures report --key fx --out r.bin >/dev/null
 check_fifo() { # name, command...
     local name=$1

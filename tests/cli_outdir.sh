@@ -40,7 +40,7 @@ check "run --out-dir" 755 measurement "$MC" run examples/sev-guest.xml --platfor
 check "measure --dump-vmsa=DIR" 755 vmsa0.bin "$MC" measure --mode snp --vcpus 1 --vcpu-type EPYC --ovmf $O --dump-vmsa=@DIR@
 check "certs export DIR" 755 pdh.cert "$MC" certs export @DIR@ --seed o --root-bits 2048
 check "fw pdh-export DIR" 755 pdh.cert "$MC" fw pdh-export --platform milan --seed o @DIR@
-check "fixtures --out" 755 vcek.der "$MC" fixtures --out @DIR@ --seed o
+check "fixtures --out" 755 vcek.der "$MC" fixtures --out @DIR@ --root examples/test-root --seed o
 check "man --out-dir" 755 memcrypt.1 "$MC" man --out-dir @DIR@
 check "completion --out-dir" 755 memcrypt "$MC" completion bash --out-dir @DIR@
 cli_finish
