@@ -249,24 +249,27 @@ static X509 *load_cert(const char *file)
     return x;
 }
 
+/* Write what b holds to dir/name and free b. */
+static void put_bio(const char *dir, const char *name, BIO *b)
+{
+    char *p = NULL;
+    long n = b ? BIO_get_mem_data(b, &p) : 0;
+    put(dir, name, p, n > 0 ? (size_t)n : 0);
+    BIO_free(b);
+}
+
 static void put_cert(const char *dir, const char *name, X509 *x)
 {
     BIO *b = BIO_new(BIO_s_mem());
-    char *p;
     PEM_write_bio_X509(b, x);
-    long n = BIO_get_mem_data(b, &p);
-    put(dir, name, p, (size_t)n);
-    BIO_free(b);
+    put_bio(dir, name, b);
 }
 
 static void put_key(const char *dir, const char *name, EVP_PKEY *k, const EVP_CIPHER *enc)
 {
     BIO *b = BIO_new(BIO_s_mem());
-    char *p;
     PEM_write_bio_PrivateKey(b, k, enc, NULL, 0, NULL, (void *)"secret");
-    long n = BIO_get_mem_data(b, &p);
-    put(dir, name, p, (size_t)n);
-    BIO_free(b);
+    put_bio(dir, name, b);
 }
 
 /* An RSA key with k's public part (n, e) but other private exponents (d, and d mod p-1 and
