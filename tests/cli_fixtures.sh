@@ -109,6 +109,8 @@ mkdir "$tmp/amd"; cp "$tmp/turin-vcek/"*.pem "$tmp/amd/"; cp "$DATA/amd/snp-ca/a
 refused "AMD's ARK as a test root" "$tmp/amd/ark.pem is not a memcrypt TEST ROOT ARK" --root "$tmp/amd"
 mkdir "$tmp/cut"; cp "$tmp/turin-vcek/"*.pem "$tmp/cut/"; head -c 900 "$tmp/turin-vcek/ask.pem" >"$tmp/cut/ask.pem"
 refused "a truncated ASK" "$tmp/cut/ask.pem: the test ASK is not a PEM certificate" --root "$tmp/cut"
+mkdir "$tmp/fifo"; cp "$tmp/turin-vcek/"*.pem "$tmp/fifo/"; rm "$tmp/fifo/ask.pem"; mkfifo "$tmp/fifo/ask.pem"
+refused "a FIFO for ask.pem (refused at once)" "$tmp/fifo/ask.pem: a FIFO" --root "$tmp/fifo"
 cp "$tmp/turin-vcek/vcek.der" "$tmp/vcek.before"
 "$M" fixtures --out "$tmp/turin-vcek" --root "$tmp/turin-vcek" >"$out" 2>&1
 [ $? = 3 ] && grep -q "is the existing root itself" "$out" && cmp -s "$tmp/turin-vcek/vcek.der" "$tmp/vcek.before" &&
