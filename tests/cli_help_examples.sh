@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every command's --help ends with at least one example, and every example runs as written from
-# the repository root (each command's examples in order, in one shell, with memcrypt on PATH).
+# the repository root (each command's examples in order, in one shell, with memcrypt on PATH); so
+# does the page of the fw group.
 . "$(dirname "$0")/lib/cli.sh"
 mkdir -p "$TMP/bin"
 ln -s "$(readlink -f "$MC")" "$TMP/bin/memcrypt"
@@ -26,6 +27,6 @@ while read -r path; do
   else
     bad "$path: an example failed:"; sed 's/^/    /' "$TMP/ex.sh" >&2; tail -5 "$TMP/out" | sed 's/^/  > /' >&2
   fi
-done < <(cli_paths)
+done < <(cli_paths; echo fw) # and a group's page (`memcrypt fw --help`: its subcommands, then examples)
 [ "$n" -ge 20 ] && ok || bad "only $n commands with examples found"
 cli_finish

@@ -79,7 +79,16 @@ expect_fail() {
         bad "$*: rc=$rc, '$(cat "$TMP/e" "$TMP/o")' lacks '$want_msg'"
     fi
 }
-expect_fail "P-384" idblock --id-key "$TMP/p256.pem" --measurement "$want"
+expect_fail "$TMP/p256.pem: ID key: the key is not an ECDSA P-384" idblock --id-key "$TMP/p256.pem" --measurement "$want"
+# A key file that does not serve is named in the message (FILE: why), whichever option gave it.
+echo "junk" >"$TMP/junk.pem"
+: >"$TMP/empty.pem"
+expect_fail "$TMP/junk.pem: ID key: not a PEM private key" idblock --id-key "$TMP/junk.pem" --measurement "$want"
+expect_fail "$TMP/empty.pem: ID key: not a PEM private key" idblock --id-key "$TMP/empty.pem" --author-key "$TMP/au.pem" --measurement "$want"
+expect_fail "$TMP/p256.pem: author key: the key is not an ECDSA P-384" idblock --id-key "$TMP/id.pem" --author-key "$TMP/p256.pem" --measurement "$want"
+openssl ec -in "$TMP/au.pem" -pubout -out "$TMP/au-pub.pem" 2>/dev/null
+expect_fail "$TMP/au-pub.pem: author key: not a PEM private key" idblock --id-key "$TMP/id.pem" --author-key "$TMP/au-pub.pem" --measurement "$want"
+expect_fail "$TMP/none.pem: " idblock --id-key "$TMP/none.pem" --measurement "$want"
 expect_fail "--id-key PEM is required" idblock --measurement "$want"
 expect_fail "96 hex digits" idblock --id-key "$TMP/id.pem" --measurement abcd
 b64m=$(echo "$want" | xxd -r -p | base64 -w0)

@@ -80,12 +80,14 @@ assert c['guest_cbitpos'] == 51 and c['entries'] == 57 and int(c['gpa'], 16) > 0
     O="$TMP/owner"
     expect 0 "report verify --roots" -- "$MC" report verify "$O/report.bin" --roots "$O" --vcek "$O/vcek.der" \
         --measurement "$want" --host-data "$HOST"
+    has "report verify --roots" "VCEK -> the EMULATED Milan ASK -> the EMULATED Milan ARK"
     expect 1 "report verify without --roots" -- "$MC" report verify "$O/report.bin" --vcek "$O/vcek.der"
     if openssl verify -CAfile "$O/ark.pem" -untrusted "$O/ask.pem" "$O/vcek.pem" >/dev/null 2>&1; then ok; else bad "openssl verify of the VCEK chain"; fi
     # the text output says the same
     expect 0 "debian milan text" -- "$MC" run "$SRC/examples/sev-snp-guest.xml" --state "$STATE" --vcpu-type EPYC-Milan --guest-features 0x21
     has "text" "measurement            $want"
     has "text" "verdict: VERIFIED"
+    has "text" "VCEK -> the EMULATED Milan ASK -> the EMULATED Milan ARK"  # as certs and fetch name the chip's roots
     has "text" "the same as \`memcrypt measure --transcript\` step by step"
 
     want=$("$MC" measure --mode snp --vcpus 1 --vcpu-type EPYC-Genoa --ovmf "$OVMF")

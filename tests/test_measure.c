@@ -50,8 +50,18 @@ static void test_vcpu_sigs(void)
     CHECK(mc_cpu_sig(25, 17, 0, &s, NULL) == MC_OK && s == 0x00A10F10);
     CHECK(mc_cpu_sig(6, 0x55, 7, &s, NULL) == MC_OK && s == 0x00050657); /* family <= 0xf: no extended family */
     CHECK(mc_cpu_sig(300, 1, 1, &s, &e) == MC_E_RANGE);
-    for (size_t i = 0; mc_vcpu_type_name_at(i); i++)
+    /* every known name resolves; the names are sorted (strcmp), and an unknown name's message
+     * lists all of them in that order */
+    char list[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; mc_vcpu_type_name_at(i); i++) {
         CHECK(mc_vcpu_type_sig(mc_vcpu_type_name_at(i), &s, NULL) == MC_OK);
+        if (i)
+            CHECK(strcmp(mc_vcpu_type_name_at(i - 1), mc_vcpu_type_name_at(i)) < 0);
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", mc_vcpu_type_name_at(i));
+    }
+    CHECK(used > 100 && used < sizeof list);
+    CHECK(mc_vcpu_type_sig("nope", &s, &e) == MC_E_NOTFOUND && strstr(e.msg, list) && strstr(e.msg, "(known: EPYC, "));
 }
 
 static void test_vmsa_vs_reference_dump(void)

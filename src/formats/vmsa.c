@@ -204,23 +204,25 @@ mc_status mc_cpu_sig(unsigned family, unsigned model, unsigned stepping, uint32_
     return MC_OK;
 }
 
-/* QEMU's builtin x86 models (target/i386/cpu.c) with their family/model/stepping. The first
- * block is the reference calculator's list. Versioned models (-vN) change CPUID feature bits and
- * the model-id string, not family/model/stepping, so they share their base model's signature;
- * the second block adds the versions newer QEMU releases define (EPYC-v5, EPYC-Rome-v4/v5,
- * EPYC-Milan-v3, EPYC-Genoa-v2, EPYC-Turin-v1). */
+/* QEMU's builtin x86 models (target/i386/cpu.c) with their family/model/stepping, sorted by name
+ * (strcmp: the order an unknown name's message lists them in; test_measure checks it). The
+ * reference calculator's list is EPYC, EPYC-v1..v4, EPYC-IBPB, EPYC-Rome(-v1..v3), EPYC-Milan
+ * (-v1, -v2), EPYC-Genoa(-v1) and EPYC-Turin; newer QEMU releases add EPYC-v5, EPYC-Rome-v4/v5,
+ * EPYC-Milan-v3, EPYC-Genoa-v2 and EPYC-Turin-v1. Versioned models (-vN) change CPUID feature
+ * bits and the model-id string, not family/model/stepping, so they share their base model's
+ * signature. */
 static const struct {
     const char *name;
     uint8_t family, model, stepping;
 } vcpu_types[] = {
-    {"EPYC", 23, 1, 2},          {"EPYC-v1", 23, 1, 2},       {"EPYC-v2", 23, 1, 2},
-    {"EPYC-IBPB", 23, 1, 2},     {"EPYC-v3", 23, 1, 2},       {"EPYC-v4", 23, 1, 2},
-    {"EPYC-Rome", 23, 49, 0},    {"EPYC-Rome-v1", 23, 49, 0}, {"EPYC-Rome-v2", 23, 49, 0},
-    {"EPYC-Rome-v3", 23, 49, 0}, {"EPYC-Milan", 25, 1, 1},    {"EPYC-Milan-v1", 25, 1, 1},
-    {"EPYC-Milan-v2", 25, 1, 1}, {"EPYC-Genoa", 25, 17, 0},   {"EPYC-Genoa-v1", 25, 17, 0},
-    {"EPYC-Turin", 26, 0, 0},
-    {"EPYC-v5", 23, 1, 2},       {"EPYC-Rome-v4", 23, 49, 0}, {"EPYC-Rome-v5", 23, 49, 0},
-    {"EPYC-Milan-v3", 25, 1, 1}, {"EPYC-Genoa-v2", 25, 17, 0}, {"EPYC-Turin-v1", 26, 0, 0},
+    {"EPYC", 23, 1, 2},           {"EPYC-Genoa", 25, 17, 0},    {"EPYC-Genoa-v1", 25, 17, 0},
+    {"EPYC-Genoa-v2", 25, 17, 0}, {"EPYC-IBPB", 23, 1, 2},      {"EPYC-Milan", 25, 1, 1},
+    {"EPYC-Milan-v1", 25, 1, 1},  {"EPYC-Milan-v2", 25, 1, 1},  {"EPYC-Milan-v3", 25, 1, 1},
+    {"EPYC-Rome", 23, 49, 0},     {"EPYC-Rome-v1", 23, 49, 0},  {"EPYC-Rome-v2", 23, 49, 0},
+    {"EPYC-Rome-v3", 23, 49, 0},  {"EPYC-Rome-v4", 23, 49, 0},  {"EPYC-Rome-v5", 23, 49, 0},
+    {"EPYC-Turin", 26, 0, 0},     {"EPYC-Turin-v1", 26, 0, 0},  {"EPYC-v1", 23, 1, 2},
+    {"EPYC-v2", 23, 1, 2},        {"EPYC-v3", 23, 1, 2},        {"EPYC-v4", 23, 1, 2},
+    {"EPYC-v5", 23, 1, 2},
 };
 #define N_VCPU_TYPES (sizeof vcpu_types / sizeof vcpu_types[0])
 

@@ -64,6 +64,7 @@ struct chain_entry {
  * process when first needed (snp/amd_roots.c) and borrowed. */
 struct mc_snp_verifier {
     bool test;
+    const char *who; /* whose roots, for messages: "AMD's", or with --roots "the EMULATED", "the test", ... */
     struct roots roots[NGEN]; /* test roots only */
     struct chain_entry cache[CACHE_SLOTS];
     unsigned next;
@@ -142,6 +143,14 @@ static mc_status load_test_roots(struct mc_snp_verifier *v, const char *dir, str
     v->roots[g].ask = ask;
     v->roots[g].asvk = asvk;
     v->test = true;
+    /* Name the roots as other commands do: memcrypt marks an emulated chip's EMULATED and the
+     * fixture factory's test (snp/kdscert.h); AMD's own ARK in a folder (fetch ca) is AMD's. */
+    X509 *amd = mc_amd_root_x509(g, MC_AMD_ARK, NULL);
+    enum mc_kds_mark mk = mc_kds_mark_of(X509_get_subject_name(ark));
+    v->who = mk == MC_KDS_MARK_EMULATED ? "the EMULATED"
+             : mk == MC_KDS_MARK_TEST   ? "the test"
+             : amd && !X509_cmp(amd, ark) ? "AMD's"
+                                        : "the given";
     return MC_OK;
 fail:
     X509_free(ark);
@@ -157,6 +166,7 @@ mc_status mc_snp_verifier_create(const char *roots_dir, struct mc_snp_verifier *
     struct mc_snp_verifier *v = calloc(1, sizeof *v);
     if (!v)
         return mc_seterr(err, MC_E_NOMEM, "out of memory");
+    v->who = "AMD's";
     mc_status st = roots_dir ? load_test_roots(v, roots_dir, err) : MC_OK;
     if (st) {
         mc_snp_verifier_destroy(v);
@@ -222,7 +232,7 @@ static void identify(const struct mc_snp_verifier *v, X509 *x, char *buf, size_t
         for (int k = 0; k < 3; k++) {
             X509 *c = root_of(v, g, (enum mc_amd_role)k, NULL);
             if (c && !X509_cmp(x, c)) {
-                snprintf(buf, n, "%s %s %s", v->test ? "the test" : "AMD's", mc_snp_gen_name((enum mc_snp_gen)g),
+                snprintf(buf, n, "%s %s %s", v->who, mc_snp_gen_name((enum mc_snp_gen)g),
                          role[k]);
                 return;
             }
@@ -237,7 +247,7 @@ static void identify(const struct mc_snp_verifier *v, X509 *x, char *buf, size_t
             buf[n - 1] = '\0'; /* a long name is cut, as a message may be */
     }
     else
-        snprintf(buf, n, "'%s' (not one of %s roots)", cn[0] ? cn : "no common name", v->test ? "the test" : "AMD's");
+        snprintf(buf, n, "'%s' (not one of %s roots)", cn[0] ? cn : "no common name", v->who);
 }
 
 /* A certificate file the caller gave (one certificate or a PEM bundle such as AMD's cert_chain)
@@ -273,7 +283,7 @@ static bool given_has(const struct mc_snp_verifier *v, const uint8_t *buf, size_
     snprintf(chip, sizeof chip, "the report is from a %s chip (%sits certificate's productName %s)",
              mc_snp_gen_name(e->gen), report_gen != MC_SNP_GEN_UNKNOWN ? "its CPUID fields and " : "", e->info.product);
     add(res, "chain", MC_CHECK_FAIL, "%s %s %s; %s, which needs %s %s %s", opt, count == 1 ? "is" : "holds", held,
-        chip, v->test ? "the test" : "AMD's", mc_snp_gen_name(e->gen), want_role);
+        chip, v->who, mc_snp_gen_name(e->gen), want_role);
     return false;
 }
 
@@ -321,7 +331,7 @@ static bool build_chain(struct mc_snp_verifier *v, const struct mc_snp_report *r
     struct mc_error re = {0};
     X509 *ark = root_of(v, e->gen, MC_AMD_ARK, &re);
     X509 *inter = ark ? root_of(v, e->gen, vlek ? MC_AMD_ASVK : MC_AMD_ASK, &re) : NULL;
-    const char *who = v->test ? "the test" : "AMD's";
+    const char *who = v->who;
     if (!ark || !inter) {
         add(res, "chain", MC_CHECK_FAIL, "no trusted %s %s root is loaded (%s roots: %s)", mc_snp_gen_name(e->gen),
             role_name(vlek), who, re.msg);

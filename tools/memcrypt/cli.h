@@ -132,6 +132,16 @@ void mc_cli_each_opt(const struct mc_cli_cmd *cmd,
 
 /* The generated command table: every group, then NULL. */
 extern const struct mc_cli_cmd *const mc_cli_groups[];
+/* The --help page of a group without a command of its own: `memcrypt fw --help` lists the
+ * subcommands, then these examples (run as written from the repository root, as a command's; see
+ * tests/cli_help_examples). main.c lists the groups that have one. */
+struct mc_cli_group_page {
+    const char *group;    /* "fw" */
+    const char *examples; /* one command per line, in order */
+};
+extern const struct mc_cli_group_page mc_cli_fw_page;
+/* The "examples:" section of a --help page (a command's or a group's). */
+void mc_cli_help_examples(FILE *o, const char *examples);
 
 /* Print "memcrypt <path>: <message>" and "(see 'memcrypt <path> --help')" to stderr (or, when
  * JSON output was asked for, a JSON error object on stdout) and return MC_EXIT_USAGE. */

@@ -430,8 +430,12 @@ void mc_cli_help(FILE *o, const struct mc_cli_cmd *cmd, void (*more)(FILE *o, vo
     }
     if (more)
         more(o, ctx);
-    if (cmd->examples) {
-        fprintf(o, "\nexample%s:\n", strchr(cmd->examples, '\n') && strchr(cmd->examples, '\n')[1] ? "s" : "");
-        print_lines(o, "  ", cmd->examples);
-    }
+    if (cmd->examples)
+        mc_cli_help_examples(o, cmd->examples);
+}
+
+void mc_cli_help_examples(FILE *o, const char *examples)
+{
+    fprintf(o, "\nexample%s:\n", strchr(examples, '\n') && strchr(examples, '\n')[1] ? "s" : "");
+    print_lines(o, "  ", examples);
 }

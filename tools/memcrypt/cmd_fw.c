@@ -816,3 +816,14 @@ const struct mc_cli_cmd mc_cli_fw[] = {
      .run = run_feature_info},
     {0},
 };
+
+/* `memcrypt fw --help`: one emulated chip kept in a state file, through both firmwares. */
+const struct mc_cli_group_page mc_cli_fw_page = {
+    .group = "fw",
+    .examples = "d=$(mktemp -d)\n"
+                "memcrypt fw status --platform genoa --state $d/fw.state   # a new emulated chip, kept in the file\n"
+                "memcrypt fw pdh-export --state $d/fw.state $d/chain       # SEV: its PDH and certificate chain\n"
+                "memcrypt certs show $d/chain/pdh.cert\n"
+                "memcrypt fw snp-config --state $d/fw.state --mask-chip-id # SEV-SNP: reports will hide CHIP_ID\n"
+                "memcrypt fw snp-status --state $d/fw.state --json\n",
+};

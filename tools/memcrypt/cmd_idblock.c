@@ -169,9 +169,17 @@ static int run_build(const struct mc_cli_cmd *cmd, int argc, char **argv)
         rc = mc_cli_fail(argv[0], &e);
     if (rc < 0) {
         mc_id_block_encode(&blk, block);
-        if (mc_id_auth_sign(block, idpem, idlen, aupem, aulen, auth, &e) != MC_OK ||
-            mc_id_auth_verify(block, auth, aupem != NULL, &res, &e) != MC_OK)
+        if (mc_id_auth_sign(block, idpem, idlen, aupem, aulen, auth, &e) != MC_OK) {
+            /* Name the file at fault (FILE: why): the ID key alone signs, or it is the ID key's. */
+            struct mc_error e2;
+            const char *bad = aupem && mc_id_auth_sign(block, idpem, idlen, NULL, 0, auth, &e2) == MC_OK
+                                  ? author_key : id_key;
+            struct mc_error named;
+            mc_seterr(&named, e.code, "%s: %s", bad, e.msg);
+            rc = mc_cli_fail(argv[0], &named);
+        } else if (mc_id_auth_verify(block, auth, aupem != NULL, &res, &e) != MC_OK) {
             rc = mc_cli_fail(argv[0], &e);
+        }
     }
     struct mc_outset *os = NULL; /* the block and the auth structure: both or neither */
     if (rc < 0 && (out_block || out_auth) &&

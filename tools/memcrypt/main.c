@@ -19,6 +19,9 @@ const struct mc_cli_cmd *const mc_cli_groups[] = {
 };
 #define groups mc_cli_groups
 
+/* The groups without a command of their own whose --help page has examples (cli.h). */
+static const struct mc_cli_group_page *const group_pages[] = {&mc_cli_fw_page, NULL};
+
 /* Number of leading argv words that spell cmd->path, or 0 if it does not match. */
 static int match_words(const char *path, int argc, char **argv)
 {
@@ -151,6 +154,9 @@ int main(int argc, char **argv)
             fprintf(o, " %s", args[i]);
         fprintf(o, " <subcommand> [options]\n\nsubcommands:\n");
         list_commands(o, k, args);
+        for (int i = 0; help && k == words && k == 1 && group_pages[i]; i++)
+            if (!strcmp(group_pages[i]->group, args[0]))
+                mc_cli_help_examples(o, group_pages[i]->examples);
         return (help && k == words) ? MC_EXIT_OK : MC_EXIT_USAGE;
     }
     if (help) {
