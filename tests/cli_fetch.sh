@@ -43,6 +43,7 @@ curl -sf "$E/vcek/v1/Milan/cert_chain" -o chain.pem
 awk '/BEGIN CERT/{n++} {print > (n == 1 ? "srv-ask.pem" : "srv-ark.pem")}' chain.pem
 [[ -s roots/ark.pem && $(der roots/ark.pem) == $(der srv-ark.pem) && $(der roots/ask.pem) == $(der srv-ask.pem) ]] &&
   ok || bad "ark.pem and ask.pem are the certificates the server holds"
+cmp -s roots/cert_chain.pem chain.pem && ok || bad "cert_chain.pem is the chain the server serves"
 openssl verify -CAfile roots/ark.pem roots/ask.pem >/dev/null 2>&1 && ok || bad "openssl: the ARK signed the ASK"
 
 expect 0 "fetch ca --endorser vlek --format der" -- "$MC" fetch ca --product Milan --endorser vlek --format der \
@@ -58,6 +59,7 @@ kurl=$("$MC" report verify report.bin 2>&1 | grep -o 'https://kdsintf.amd.com/vc
 [[ -n $vurl && ${vurl#"$E"} == "${kurl#https://kdsintf.amd.com}" ]] && ok ||
   bad "the VCEK URL is the one report verify names ($vurl / $kurl)"
 expect 0 "report verify with the fetched VCEK and roots" -- "$MC" report verify report.bin --vcek v/vcek.pem --roots roots
+expect 0 "report verify with the fetched VCEK and cert_chain.pem" -- "$MC" report verify report.bin --vcek v/vcek.pem --roots roots/cert_chain.pem
 has "  verified" "verified: every requested check passed"
 
 hwid=$("$MC" fw get-id --platform milan --state "$S")

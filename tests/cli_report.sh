@@ -94,4 +94,55 @@ mkdir -p "$tmp/noroots" && cp "$R/virtee-milan/vcek.der" "$tmp/noroots/"
 expect 3 "--roots without ark.pem" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --roots "$tmp/noroots"
 has "--roots without ark.pem: what the folder must hold" "$tmp/noroots has no ark.pem: a roots folder holds"
 
+# --roots FILE: a cert_chain.pem as AMD's KDS serves it (the ASK or ASVK, then the ARK; made here from
+# AMD's real certificates) or as `run --out-dir` writes an emulated chip's.
+cat "$A/snp-ca/ask-milan.pem" "$A/snp-ca/ark-milan.pem" >"$tmp/milan-chain.pem"
+expect 0 "--roots AMD's Milan cert_chain.pem" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --roots "$tmp/milan-chain.pem"
+has "--roots FILE: the chain names AMD's roots" "VCEK -> AMD's Milan ASK -> AMD's Milan ARK"
+cat "$A/snp-ca/asvk-milan.pem" "$A/snp-ca/ark-milan.pem" >"$tmp/vlek-chain.pem"
+expect 0 "--roots AMD's Milan VLEK cert_chain.pem" -- "$M" report verify "$R/trustee-milan-vlek/report.bin" --vlek "$R/trustee-milan-vlek/vlek.der" --roots "$tmp/vlek-chain.pem" --at 2025-06-01
+expect 1 "--roots Milan cert_chain.pem, Genoa report" -- "$M" report verify "$R/oak-genoa-oc/report.bin" --vcek "$R/oak-genoa-oc/vcek.der" --roots "$tmp/milan-chain.pem"
+has "--roots FILE of another product" "no trusted Genoa ASK root is loaded"
+roots_refused() { # WHAT FILE TEXT: report verify --roots FILE exits 3 and says FILE: TEXT
+  expect 3 "$1" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --roots "$2"
+  has "$1: the file named, and why" "$2$3"
+}
+cat "$A/snp-ca/ark-milan.pem" "$A/snp-ca/ask-milan.pem" >"$tmp/order.pem"
+roots_refused "--roots ARK first" "$tmp/order.pem" " lists the ARK (\"ARK-Milan\") first"
+roots_refused "--roots one certificate" "$A/snp-ca/ark-milan.pem" " holds 1 certificate"
+cat "$A/snp-ca/ask-milan.pem" "$A/snp-ca/ark-milan.pem" "$A/snp-ca/asvk-milan.pem" >"$tmp/three.pem"
+roots_refused "--roots three certificates" "$tmp/three.pem" " holds 3 certificates"
+cat "$A/snp-ca/ask-genoa.pem" "$A/snp-ca/ark-milan.pem" >"$tmp/mixed.pem"
+roots_refused "--roots two products" "$tmp/mixed.pem" ": the first certificate is \"SEV-Genoa\", not Milan's ASK"
+echo junk >"$tmp/junk.pem"
+roots_refused "--roots junk" "$tmp/junk.pem" ": not a PEM certificate chain"
+roots_refused "--roots a DER certificate" "$R/virtee-milan/vcek.der" ": not a PEM certificate chain"
+# not AMD's: pairs openssl makes (an ARK and an ASK it signs), named as AMD's or not, and an ASK under
+# another ARK of the same name
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/ca.key" -subj "/CN=example CA" -days 2 -out "$tmp/ca.pem" 2>/dev/null
+cat "$tmp/ca.pem" "$tmp/ca.pem" >"$tmp/ca2.pem"
+roots_refused "--roots a non-AMD pair" "$tmp/ca2.pem" ": the second certificate is \"example CA\", not an AMD ARK"
+pair() { # DIR O: DIR/ark.pem (CN=ARK-Milan, O) and DIR/chain.pem (an ASK it signs, then it)
+  mkdir -p "$1"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$1/ark.key" -subj "/O=$2/CN=ARK-Milan" -days 2 -out "$1/ark.pem" 2>/dev/null
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$1/ask.key" -subj "/O=$2/CN=SEV-Milan" -out "$1/ask.csr" 2>/dev/null
+  openssl x509 -req -in "$1/ask.csr" -CA "$1/ark.pem" -CAkey "$1/ark.key" -CAcreateserial -days 2 -out "$1/ask.pem" 2>/dev/null
+  cat "$1/ask.pem" "$1/ark.pem" >"$1/chain.pem"
+}
+pair "$tmp/amd" "Advanced Micro Devices"
+roots_refused "--roots a pair that names itself AMD's" "$tmp/amd/chain.pem" ": the ARK names itself AMD's (O=Advanced Micro Devices) but is not AMD's real Milan ARK"
+pair "$tmp/x1" "Example"
+pair "$tmp/x2" "Example"
+expect 1 "--roots a non-AMD Milan pair: loaded, but AMD's VCEK does not chain to it" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --roots "$tmp/x1/chain.pem"
+has "--roots a non-AMD pair: the chain check names it" "fail     chain"
+cat "$tmp/x1/ask.pem" "$tmp/x2/ark.pem" >"$tmp/crossed.pem"
+roots_refused "--roots an ASK under another ARK" "$tmp/crossed.pem" ": the ASK's signature does not verify with the ARK's key"
+if cli_have "Debian's OVMF" "apt-get install ovmf" test -r /usr/share/ovmf/OVMF.fd; then
+  "$M" run "$SRC/examples/sev-snp-guest.xml" --seed a --out-dir "$tmp/chip-a" >/dev/null 2>&1
+  "$M" run "$SRC/examples/sev-snp-guest.xml" --seed b --out-dir "$tmp/chip-b" >/dev/null 2>&1
+  expect 0 "--roots an emulated chip's cert_chain.pem" -- "$M" report verify "$tmp/chip-a/report.bin" --cert-table "$tmp/chip-a/certs.bin" --roots "$tmp/chip-a/cert_chain.pem"
+  has "--roots FILE: an emulated chip's roots are EMULATED" "VCEK -> the EMULATED Milan ASK -> the EMULATED Milan ARK"
+  expect 1 "--roots another emulated chip's cert_chain.pem" -- "$M" report verify "$tmp/chip-a/report.bin" --cert-table "$tmp/chip-a/certs.bin" --roots "$tmp/chip-b/cert_chain.pem"
+fi
+
 cli_finish

@@ -5,6 +5,8 @@
 #include <memcrypt/snp_report.h>
 #include <memcrypt/snp_verify.h>
 
+#include <unistd.h>
+
 #include "check.h"
 
 #define AMD MC_TEST_DATA "/amd/"
@@ -226,6 +228,104 @@ static void test_bundles_and_describe(void)
     free(gask);
 }
 
+/* --roots FILE: a cert_chain.pem as AMD's KDS serves it (ASK or ASVK, then ARK), made here from
+ * AMD's real certificates; every malformed file is refused with a sentence naming it. */
+static const char *chain_file(const char *dir, const char *name, const char *const *parts, size_t n)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    for (size_t i = 0; f && i < n; i++) {
+        char p[512];
+        size_t len;
+        snprintf(p, sizeof p, AMD "snp-ca/%s.pem", parts[i]);
+        uint8_t *b = slurp(p, &len);
+        CHECK_MSG(b && fwrite(b, 1, len, f) == len, "%s", p);
+        free(b);
+    }
+    if (f)
+        fclose(f);
+    return path;
+}
+
+static mc_status roots_verify(const char *file, const struct item *it, time_t at, struct mc_snp_result *res,
+                              struct mc_error *e)
+{
+    struct mc_snp_verifier *v = NULL;
+    mc_status st = mc_snp_verifier_create(file, &v, e);
+    if (st)
+        return st;
+    CHECK(mc_snp_verifier_is_test(v));
+    struct mc_snp_certs c = {it->cert, it->cert_len, NULL, 0, NULL, 0};
+    struct mc_snp_policy p = {.has_at = true, .at = at};
+    st = mc_snp_verify(v, &it->r, &c, &p, res, e);
+    mc_snp_verifier_destroy(v);
+    return st;
+}
+
+static void test_roots_file(void)
+{
+    char dir[] = "/tmp/mc_roots_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    struct mc_snp_result res;
+    struct mc_error e;
+    const char *f;
+    /* the KDS's cert_chain of the VCEK side verifies a Milan VCEK report, naming AMD's roots */
+    f = chain_file(dir, "milan.pem", (const char *const[]){"ask-milan", "ark-milan"}, 2);
+    CHECK_MSG(roots_verify(f, &items[1], AT_2025_06, &res, &e) == MC_OK && res.ok, "%s", e.msg);
+    CHECK(state_of(&res, "chain") == MC_CHECK_PASS);
+    /* the VLEK side's (ASVK, ARK) a VLEK report; not a VCEK report (no ASK in it) */
+    f = chain_file(dir, "vlek.pem", (const char *const[]){"asvk-milan", "ark-milan"}, 2);
+    CHECK_MSG(roots_verify(f, &items[3], AT_2025_06, &res, &e) == MC_OK && res.ok, "%s", e.msg);
+    CHECK(roots_verify(f, &items[1], AT_2025_06, &res, &e) == MC_E_VERIFY && state_of(&res, "chain") == MC_CHECK_FAIL);
+    /* Genoa's chain does not verify a Milan report; Turin's verifies Turin's */
+    f = chain_file(dir, "genoa.pem", (const char *const[]){"ask-genoa", "ark-genoa"}, 2);
+    CHECK(roots_verify(f, &items[1], AT_2025_06, &res, &e) == MC_E_VERIFY && state_of(&res, "chain") == MC_CHECK_FAIL);
+    f = chain_file(dir, "turin.pem", (const char *const[]){"ask-turin", "ark-turin"}, 2);
+    CHECK_MSG(roots_verify(f, &items[13], 1767225600 /* 2026-01-01 */, &res, &e) == MC_OK && res.ok, "%s", e.msg);
+    /* refused, each with the file's name and what is wrong */
+    static const struct {
+        const char *name;
+        const char *parts[3];
+        size_t n;
+        const char *why;
+    } bad[] = {
+        {"order.pem", {"ark-milan", "ask-milan"}, 2, "lists the ARK (\"ARK-Milan\") first"},
+        {"one.pem", {"ask-milan"}, 1, "holds 1 certificate (\"SEV-Milan\")"},
+        {"ark.pem", {"ark-milan"}, 1, "holds 1 certificate (\"ARK-Milan\")"},
+        {"three.pem", {"ask-milan", "ark-milan", "asvk-milan"}, 3, "holds 3 certificates (the first \"SEV-Milan\")"},
+        {"two-asks.pem", {"ask-milan", "ask-genoa"}, 2, "the second certificate is \"SEV-Genoa\", not an AMD ARK"},
+        {"mixed.pem", {"ask-genoa", "ark-milan"}, 2, "the first certificate is \"SEV-Genoa\", not Milan's ASK"},
+        {"empty.pem", {"ark-milan"}, 0, "not a PEM certificate chain"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        f = chain_file(dir, bad[i].name, bad[i].parts, bad[i].n);
+        struct mc_snp_verifier *v = NULL;
+        CHECK(mc_snp_verifier_create(f, &v, &e) == MC_E_FORMAT && v == NULL);
+        CHECK_MSG(strstr(e.msg, f) && strstr(e.msg, bad[i].why), "%s: %s", bad[i].name, e.msg);
+        remove(f);
+    }
+    /* junk, and a PEM block that is not a certificate */
+    static const char *const junk[] = {"not a certificate\n", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"};
+    for (size_t i = 0; i < 2; i++) {
+        char p[600];
+        snprintf(p, sizeof p, "%s/junk%zu.pem", dir, i);
+        CHECK(mc_file_write_atomic(p, (const uint8_t *)junk[i], strlen(junk[i]), &e) == MC_OK);
+        struct mc_snp_verifier *v = NULL;
+        CHECK(mc_snp_verifier_create(p, &v, &e) == MC_E_FORMAT && v == NULL);
+        CHECK_MSG(strstr(e.msg, p) && strstr(e.msg, "not a PEM certificate chain"), "%s", e.msg);
+        remove(p);
+    }
+    static const char *const made[] = {"milan.pem", "vlek.pem", "genoa.pem", "turin.pem"};
+    for (size_t i = 0; i < 4; i++) {
+        char p[600];
+        snprintf(p, sizeof p, "%s/%s", dir, made[i]);
+        remove(p);
+    }
+    CHECK(rmdir(dir) == 0);
+}
+
 static void test_policy_checks(void)
 {
     const struct item *it = &items[1]; /* virtee-milan: policy 0x30000, vmpl 0 */
@@ -303,6 +403,7 @@ int main(void)
     RUN(test_vlek_expiry);
     RUN(test_negative_certs);
     RUN(test_bundles_and_describe);
+    RUN(test_roots_file);
     RUN(test_cross_generation);
     RUN(test_given_ask_ark);
     RUN(test_policy_checks);

@@ -30,9 +30,14 @@ MC_BEGIN_DECLS
 
 struct mc_snp_verifier;
 
-/* roots_dir == NULL: AMD's built-in roots. Otherwise a test root: roots_dir/ark.pem plus
- * ask.pem and/or asvk.pem (as written by `memcrypt fixtures`); the built-in roots are then NOT
- * trusted. The generation of a test root is read from the ARK's CN ("ARK-<Product>...").
+/* roots_dir == NULL: AMD's built-in roots. Otherwise the roots to trust instead (the built-in
+ * ones are then NOT trusted), a test, emulated or AMD's root of one product:
+ *  - a folder: roots_dir/ark.pem plus ask.pem and/or asvk.pem (as written by `memcrypt fixtures`,
+ *    `run --out-dir`, `fetch ca`); the generation is read from the ARK's CN ("ARK-<Product>");
+ *  - any other path: a cert_chain.pem file as AMD's KDS serves it, PEM, the ASK (or ASVK) and
+ *    then the ARK, checked as hostile input (exactly two certificates in that order, named for
+ *    one product, the ARK self-signed and signing the ASK, no false claim to be AMD's ARK);
+ *    MC_E_FORMAT / MC_E_VERIFY with a message naming the file otherwise.
  * *out is owned by the caller (mc_snp_verifier_destroy). */
 MC_API mc_status mc_snp_verifier_create(const char *roots_dir, struct mc_snp_verifier **out, struct mc_error *err);
 MC_API void mc_snp_verifier_destroy(struct mc_snp_verifier *v);

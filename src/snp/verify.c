@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -32,6 +33,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <memcrypt/bytes.h>
+#include <memcrypt/fileio.h>
 #include <memcrypt/kds_client.h>
 #include <memcrypt/snp_verify.h>
 
@@ -40,6 +42,7 @@
 #include "crypto/pk.h"
 #include "crypto/x509.h"
 #include "snp/amd_roots.h"
+#include "snp/kds_chain.h"
 #include "snp/kdscert.h"
 #include "snp/vcek.h"
 
@@ -101,10 +104,105 @@ static X509 *root_of(const struct mc_snp_verifier *v, int g, enum mc_amd_role ro
         const struct roots *t = &v->roots[g];
         X509 *x = role == MC_AMD_ARK ? t->ark : role == MC_AMD_ASK ? t->ask : t->asvk;
         if (!x)
-            mc_seterr(err, MC_E_NOTFOUND, "the test roots have no such certificate");
+            mc_seterr(err, MC_E_NOTFOUND, "the roots given have no such certificate");
         return x;
     }
     return mc_amd_root_x509((enum mc_snp_gen)g, role, err);
+}
+
+/* Trust these roots of generation g (the verifier takes the references) instead of AMD's. */
+static void trust_roots(struct mc_snp_verifier *v, enum mc_snp_gen g, X509 *ark, X509 *ask, X509 *asvk)
+{
+    v->roots[g].ark = ark;
+    v->roots[g].ask = ask;
+    v->roots[g].asvk = asvk;
+    v->test = true;
+    /* Name the roots as other commands do: memcrypt marks an emulated chip's EMULATED and the
+     * fixture factory's test (snp/kdscert.h); AMD's own ARK in a folder (fetch ca) is AMD's. */
+    X509 *amd = mc_amd_root_x509(g, MC_AMD_ARK, NULL);
+    enum mc_kds_mark mk = mc_kds_mark_of(X509_get_subject_name(ark));
+    v->who = mk == MC_KDS_MARK_EMULATED ? "the EMULATED"
+             : mk == MC_KDS_MARK_TEST   ? "the test"
+             : amd && !X509_cmp(amd, ark) ? "AMD's"
+                                        : "the given";
+}
+
+/* The product an ARK's or ASK's common name ends in ("ARK-Milan", "SEV-VLEK-Genoa"), after prefix. */
+static enum mc_snp_gen cn_gen(const char *cn, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return strncmp(cn, prefix, n) ? MC_SNP_GEN_UNKNOWN : mc_snp_gen_parse(cn + n);
+}
+
+/* A cert_chain file as AMD's KDS serves it (and `memcrypt fetch ca`, `run --out-dir` and
+ * `fixtures` write it): PEM, the ASK (or ASVK) and then the ARK of one product. Untrusted input:
+ * every way it can be wrong gets a sentence naming the file. The names, the ARK's self-signature,
+ * the ASK's signature by the ARK and an ARK that claims to be AMD's are checked as for a fetched
+ * chain (memcrypt/kds_client.h); validity is checked at verification time, like every root's. */
+#define ROOTS_FILE_MAX (256u << 10)
+static mc_status load_roots_file(struct mc_snp_verifier *v, const char *path, struct mc_error *err)
+{
+    static const char layout[] = "a cert_chain holds two PEM certificates, the ASK (or ASVK) and then the ARK";
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    STACK_OF(X509) *sk = NULL;
+    struct mc_kds_certs kc = {0};
+    struct mc_error e;
+    mc_status st = mc_file_read(path, ROOTS_FILE_MAX, &buf, &len, err);
+    if (st)
+        return st;
+    if (len < 10 || memcmp(buf, "-----BEGIN", 10)) {
+        st = mc_seterr(err, MC_E_FORMAT, "%s: not a PEM certificate chain (%s)", path, layout);
+        goto out;
+    }
+    if (mc_x509_load_bundle(buf, len, "certificate", &sk, &e)) {
+        st = mc_seterr(err, MC_E_FORMAT, "%s: not a PEM certificate chain (%s): %s", path, layout, e.msg);
+        goto out;
+    }
+    int n = sk_X509_num(sk);
+    char c0[96] = "", c1[96] = "";
+    mc_x509_subject_cn(sk_X509_value(sk, 0), c0, sizeof c0);
+    if (n > 1)
+        mc_x509_subject_cn(sk_X509_value(sk, 1), c1, sizeof c1);
+    if (n != 2) {
+        st = mc_seterr(err, MC_E_FORMAT, "%s holds %d certificate%s (%s\"%.40s\"); %s%s", path, n, n == 1 ? "" : "s",
+                       n == 1 ? "" : "the first ", c0, layout,
+                       n == 1 ? " (a folder with ark.pem and ask.pem is given as the folder)" : "");
+        goto out;
+    }
+    enum mc_snp_gen g = cn_gen(c1, "ARK-");
+    if (g == MC_SNP_GEN_UNKNOWN) {
+        if (cn_gen(c0, "ARK-") != MC_SNP_GEN_UNKNOWN)
+            st = mc_seterr(err, MC_E_FORMAT, "%s lists the ARK (\"%.40s\") first and then \"%.40s\"; %s", path, c0, c1,
+                           layout);
+        else
+            st = mc_seterr(err, MC_E_FORMAT, "%s: the second certificate is \"%.40s\", not an AMD ARK (ARK-Milan, "
+                                             "ARK-Genoa or ARK-Turin); %s", path, c1, layout);
+        goto out;
+    }
+    bool vlek = cn_gen(c0, "SEV-VLEK-") != MC_SNP_GEN_UNKNOWN;
+    struct mc_kds_query q = {.item = MC_KDS_CA, .gen = g, .vlek = vlek};
+    if ((st = mc_kds_check_chain_when(&q, buf, len, 0, false, &kc, &e))) {
+        /* the checker speaks of an "answer"; here it is the file */
+        st = mc_seterr(err, st, "%s: %s", path, e.msg);
+        goto out;
+    }
+    X509 *ark = sk_X509_value(sk, 1), *ask = sk_X509_value(sk, 0);
+    if (!X509_up_ref(ark)) {
+        st = mc_seterr(err, MC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (!X509_up_ref(ask)) {
+        X509_free(ark);
+        st = mc_seterr(err, MC_E_NOMEM, "out of memory");
+        goto out;
+    }
+    trust_roots(v, g, ark, vlek ? NULL : ask, vlek ? ask : NULL);
+out:
+    mc_kds_certs_free(&kc);
+    sk_X509_pop_free(sk, X509_free);
+    free(buf);
+    return st;
 }
 
 static mc_status load_test_roots(struct mc_snp_verifier *v, const char *dir, struct mc_error *err)
@@ -139,18 +237,7 @@ static mc_status load_test_roots(struct mc_snp_verifier *v, const char *dir, str
         st = mc_seterr(err, MC_E_NOTFOUND, "%s holds an ARK but neither ask.pem nor asvk.pem", dir);
         goto fail;
     }
-    v->roots[g].ark = ark;
-    v->roots[g].ask = ask;
-    v->roots[g].asvk = asvk;
-    v->test = true;
-    /* Name the roots as other commands do: memcrypt marks an emulated chip's EMULATED and the
-     * fixture factory's test (snp/kdscert.h); AMD's own ARK in a folder (fetch ca) is AMD's. */
-    X509 *amd = mc_amd_root_x509(g, MC_AMD_ARK, NULL);
-    enum mc_kds_mark mk = mc_kds_mark_of(X509_get_subject_name(ark));
-    v->who = mk == MC_KDS_MARK_EMULATED ? "the EMULATED"
-             : mk == MC_KDS_MARK_TEST   ? "the test"
-             : amd && !X509_cmp(amd, ark) ? "AMD's"
-                                        : "the given";
+    trust_roots(v, g, ark, ask, asvk);
     return MC_OK;
 fail:
     X509_free(ark);
@@ -167,7 +254,10 @@ mc_status mc_snp_verifier_create(const char *roots_dir, struct mc_snp_verifier *
     if (!v)
         return mc_seterr(err, MC_E_NOMEM, "out of memory");
     v->who = "AMD's";
-    mc_status st = roots_dir ? load_test_roots(v, roots_dir, err) : MC_OK;
+    struct stat sb;
+    mc_status st = !roots_dir                                                 ? MC_OK
+                   : stat(roots_dir, &sb) == 0 && !S_ISDIR(sb.st_mode) ? load_roots_file(v, roots_dir, err)
+                                                                           : load_test_roots(v, roots_dir, err);
     if (st) {
         mc_snp_verifier_destroy(v);
         return st;

@@ -312,12 +312,16 @@ static int fetch_leaf(struct fetch *f, const struct mc_kds_query *q, struct mc_k
     return st ? mc_cli_error(f->path, MC_EXIT_CHECK, "%s%s: %s", f->base, path, e.msg) : 0;
 }
 
-/* Write the files (name, DER, is a CRL) into the output folder, all or none. */
+/* Write the files (name, DER, is a CRL) into the output folder, all or none. An entry with a
+ * second certificate (then) is cert_chain.pem: both in PEM, as the KDS serves them, whatever the
+ * format of the others. */
 struct out_file {
     const char *stem;
     const uint8_t *der;
     size_t len;
     bool crl;
+    const uint8_t *then;
+    size_t then_len;
 };
 
 static int write_files(struct fetch *f, const char *dir, const struct out_file *o, size_t n)
@@ -329,13 +333,27 @@ static int write_files(struct fetch *f, const char *dir, const struct out_file *
         st = mc_outset_dir(os, dir, MC_CLI_DIR_MODE, &e);
     for (size_t i = 0; !st && i < n; i++) {
         char name[32];
-        snprintf(name, sizeof name, "%s.%s", o[i].stem, f->der ? "der" : "pem");
-        uint8_t *pem = NULL;
-        size_t pl = 0;
-        if (!f->der && (st = mc_kds_pem(o[i].der, o[i].len, o[i].crl, &pem, &pl, &e)))
+        bool der = f->der && !o[i].then;
+        snprintf(name, sizeof name, "%s.%s", o[i].stem, der ? "der" : "pem");
+        uint8_t *pem = NULL, *pem2 = NULL, *both = NULL;
+        size_t pl = 0, pl2 = 0;
+        if (!der && (st = mc_kds_pem(o[i].der, o[i].len, o[i].crl, &pem, &pl, &e)))
             break;
-        st = mc_outset_add_in(os, dir, name, f->der ? o[i].der : pem, f->der ? o[i].len : pl, &e);
+        if (o[i].then && !(st = mc_kds_pem(o[i].then, o[i].then_len, false, &pem2, &pl2, &e))) {
+            if (!(both = malloc(pl + pl2))) {
+                st = mc_seterr(&e, MC_E_NOMEM, "out of memory");
+            } else {
+                memcpy(both, pem, pl);
+                memcpy(both + pl, pem2, pl2);
+                free(pem);
+                pem = both;
+                pl += pl2;
+            }
+        }
+        if (!st)
+            st = mc_outset_add_in(os, dir, name, der ? o[i].der : pem, der ? o[i].len : pl, &e);
         free(pem);
+        free(pem2);
     }
     if (!st)
         st = mc_outset_commit(os, &e);
@@ -343,7 +361,7 @@ static int write_files(struct fetch *f, const char *dir, const struct out_file *
     if (st)
         return mc_cli_fail(f->path, &e);
     for (size_t i = 0; i < n; i++)
-        printf("wrote %s/%s.%s\n", dir, o[i].stem, f->der ? "der" : "pem");
+        printf("wrote %s/%s.%s\n", dir, o[i].stem, f->der && !o[i].then ? "der" : "pem");
     return 0;
 }
 
@@ -364,11 +382,13 @@ static int run_ca_crl(const struct mc_cli_cmd *cmd, int argc, char **argv)
         if (c.crl_next && gmtime_r(&c.crl_next, &tm))
             strftime(next, sizeof next, "%Y-%m-%d %H:%M UTC", &tm);
         printf("CRL: signed by the ARK, %u revoked, next update %s; the ASK is not revoked\n", c.crl_revoked, next);
-        const struct out_file o[] = {{"crl", c.crl, c.crl_len, true}};
+        const struct out_file o[] = {{"crl", c.crl, c.crl_len, true, NULL, 0}};
         rc = write_files(&f, a.out_dir, o, 1);
     } else if (!rc && !crl) {
-        const struct out_file o[] = {{"ark", c.ark, c.ark_len, false}, {f.q.vlek ? "asvk" : "ask", c.ask, c.ask_len, false}};
-        rc = write_files(&f, a.out_dir, o, 2);
+        const struct out_file o[] = {{"ark", c.ark, c.ark_len, false, NULL, 0},
+                                     {f.q.vlek ? "asvk" : "ask", c.ask, c.ask_len, false, NULL, 0},
+                                     {"cert_chain", c.ask, c.ask_len, false, c.ark, c.ark_len}};
+        rc = write_files(&f, a.out_dir, o, 3);
     }
     mc_kds_certs_free(&c);
     return rc;
@@ -440,7 +460,9 @@ const struct mc_cli_cmd mc_cli_fetch[] = {
      .synopsis = "[--product NAME | --report FILE] [--endorser vcek|vlek] [--url URL] [--format pem|der] [--out-dir DIR]",
      .about = "Fetches {URL}/{vcek|vlek}/v1/{Product}/cert_chain (the ASK or ASVK, then the ARK) and writes\n"
               "DIR/ark.pem and DIR/ask.pem (asvk.pem with --endorser vlek), the folder `report verify --roots`\n"
-              "reads. The URL is AMD's KDS unless --url names another (e.g. `memcrypt kds serve`).\n",
+              "reads, and DIR/cert_chain.pem (always PEM: the ASK or ASVK, then the ARK, as served), which\n"
+              "`report verify --roots FILE` reads. The URL is AMD's KDS unless --url names another (e.g.\n"
+              "`memcrypt kds serve`).\n",
      .opts = ca_opts,
      .common = MC_CO_OUT_DIR,
      .out_dir_default = ".",

@@ -138,8 +138,9 @@ static const struct mc_opt verify_opts[] = {
     {"ark", 0, "CERT", "must be the trusted ARK (adds no trust)", O_ARK, MC_OPT_FILE},
     {"cert-table", 0, "FILE", "GUID-indexed certificate table from the extended report request", O_TABLE,
      MC_OPT_FILE},
-    {"roots", 0, "DIR", "trust the test root in DIR (ark.pem, ask.pem/asvk.pem) instead of AMD's", O_ROOTS,
-     MC_OPT_DIR},
+    {"roots", 0, "DIR|FILE", "trust these roots instead of AMD's built-in ones: a folder (ark.pem,\n"
+     "ask.pem/asvk.pem) or a cert_chain.pem file (the ASK or ASVK, then the ARK, PEM),\n"
+     "as `memcrypt fetch ca`, `run --out-dir`, `fixtures` and a KDS write them", O_ROOTS, MC_OPT_FILE},
     {"at", 0, "TIME", "check certificate validity at YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or @unix-seconds\n"
      "(default now)", O_AT, 0},
     {"measurement", 0, "HEX48", "policy check: the launch measurement", O_MEAS, 0},
@@ -407,7 +408,7 @@ const struct mc_cli_cmd mc_cli_report[] = {
     {.path = "report verify",
      .summary = "verify an SEV-SNP attestation report against AMD's roots",
      .synopsis = "FILE (--vcek CERT | --cert-table FILE) [--ask CERT] [--ark CERT]\n"
-                 "FILE ... [--roots DIR] [--at TIME] [policy checks] [--json]",
+                 "FILE ... [--roots DIR|FILE] [--at TIME] [policy checks] [--json]",
      .about = "Checks the chain ARK -> ASK (ASVK for a VLEK) -> VCEK/VLEK with AMD's built-in Milan, Genoa and\n"
               "Turin roots, certificate validity at TIME (default now), the VCEK's productName, hwID and SPLs\n"
               "against the report, and the report's ECDSA P-384 signature. Certificates may be DER or PEM;\n"
@@ -428,7 +429,11 @@ const struct mc_cli_cmd mc_cli_report[] = {
               "{reports: [...], ok}). A report that cannot be read prints 'FILE: error: ...'.\n"
               "Exit status: 0 every check passed, 1 a check failed (the output names it), 2 usage, 3 error.\n",
      .examples = "memcrypt report verify tests/data/amd/snp-reports/oak-turin-oc/report.bin "
-                 "--vcek tests/data/amd/snp-reports/oak-turin-oc/vcek.der --at 2026-01-01\n",
+                 "--vcek tests/data/amd/snp-reports/oak-turin-oc/vcek.der --at 2026-01-01\n"
+                 "d=$(mktemp -d)   # below: AMD's Turin cert_chain.pem as the KDS serves it (ASK, then ARK)\n"
+                 "cat tests/data/amd/snp-ca/ask-turin.pem tests/data/amd/snp-ca/ark-turin.pem >$d/cert_chain.pem\n"
+                 "memcrypt report verify tests/data/amd/snp-reports/oak-turin-oc/report.bin "
+                 "--vcek tests/data/amd/snp-reports/oak-turin-oc/vcek.der --roots $d/cert_chain.pem --at 2026-01-01\n",
      .run = run_verify},
     {0},
 };
