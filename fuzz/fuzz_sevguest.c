@@ -34,6 +34,7 @@
 #include <memcrypt/vmsa.h>
 
 #include "fuzz_arena.h"
+#include "fuzz_snp_board.h"
 
 static struct mc_sevguest *g_dev;
 static uint8_t *g_file;
@@ -77,27 +78,11 @@ static void prepare(void)
     bc.rmp_size = MC_BOARD_RMP_AUTO;
     struct mc_board *b = NULL;
     must(mc_board_create(&bc, &b, NULL) == MC_OK, "board");
-    struct mc_machine *m = mc_board_machine(b);
-    struct mc_fault f;
-    uint64_t v;
-    uint32_t st = 0;
-    must(mc_machine_rdmsr(m, MC_MSR_HWCR, &v, &f, NULL) == MC_OK &&
-             mc_machine_wrmsr(m, MC_MSR_HWCR, v | MC_HWCR_SMMLOCK, &f, NULL) == MC_OK &&
-             mc_board_snp_enable(b, NULL) == MC_OK && mc_board_fw(b, MC_SEV_CMD_SNP_INIT, NULL, 0, &st, NULL) == MC_OK &&
-             mc_board_df_flush(b, &st, NULL) == MC_OK,
-         "SNP bring-up");
-    struct mc_vm_config c = {.vcpus = 1, .mem_size = 4ull << 20, .snp = true, .snp_policy = 0x30000};
+    uint32_t st = 0xFFFF;
+    must(mc_board_snp_init(b, &st, NULL) == MC_OK && st == 0, "SNP bring-up");
+    static const struct fuzz_snp_page pages[] = {{0, MC_SNP_PT_NORMAL}, {0x1000, MC_SNP_PT_SECRETS}};
     struct mc_vm *vm = NULL;
-    must(mc_vm_create(mc_board_vmm(b), &c, &vm, NULL, NULL) == MC_OK, "VM");
-    uint8_t page[4096], vmsa[4096];
-    memset(page, 0x5A, sizeof page);
-    struct mc_vmsa_params p = {.eip = 0xfffffff0u, .sev_features = MC_SEV_FEATURES_SNP_ACTIVE, .vcpu_sig = 0x00A00F11};
-    mc_vmsa_build(&p, vmsa);
-    must(mc_vm_snp_launch_update(vm, 0, page, sizeof page, MC_SNP_PT_NORMAL, 0, NULL) == MC_OK &&
-             mc_vm_snp_launch_update(vm, 0x1000, NULL, 4096, MC_SNP_PT_SECRETS, 0, NULL) == MC_OK &&
-             mc_vm_snp_launch_vmsa(vm, 0, vmsa, NULL) == MC_OK &&
-             mc_vm_snp_launch_finish(vm, NULL, NULL, 0, NULL, NULL) == MC_OK,
-         "launch");
+    must(fuzz_snp_launch(b, 4ull << 20, pages, 2, &vm, NULL) == MC_OK, "launch");
     must(mc_guest_save(b, &vm, NULL, &g_file, &g_len, NULL) == MC_OK, "save");
     mc_board_destroy(b);
     must(mc_file_write_atomic(g_guest, g_file, g_len, NULL) == MC_OK, "guest file");

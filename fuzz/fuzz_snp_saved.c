@@ -27,6 +27,8 @@
 #include <memcrypt/vm.h>
 #include <memcrypt/vmsa.h>
 
+#include "fuzz_snp_board.h"
+
 #define DRAM (64ull << 20)
 #define RMP_SIZE (1ull << 20)
 #define MEM (2ull << 20)
@@ -63,28 +65,14 @@ static void prepare(void)
     c.pool_size = DRAM - 2 * RMP_SIZE - c.pool_base;
     c.rmp_size = RMP_SIZE;
     must(mc_board_create(&c, &g_board, NULL) == MC_OK, "board");
-    struct mc_machine *m = mc_board_machine(g_board);
-    struct mc_fault f;
-    uint64_t v;
     uint32_t st = 0xFFFF;
-    must(mc_board_snp_enable(g_board, NULL) == MC_OK && mc_machine_rdmsr(m, MC_MSR_HWCR, &v, &f, NULL) == MC_OK &&
-             mc_machine_wrmsr(m, MC_MSR_HWCR, v | MC_HWCR_SMMLOCK, &f, NULL) == MC_OK,
-         "SNP bring-up");
-    must(mc_board_fw(g_board, MC_SEV_CMD_SNP_INIT, NULL, 0, &st, NULL) == MC_OK && st == 0, "SNP_INIT");
-    must(mc_board_df_flush(g_board, &st, NULL) == MC_OK, "DF_FLUSH");
-    struct mc_vm_config vc = {.vcpus = 1, .mem_size = MEM, .snp = true, .snp_policy = 0x30000};
+    must(mc_board_snp_init(g_board, &st, NULL) == MC_OK && st == 0, "SNP bring-up");
+    static const struct fuzz_snp_page pages[] = {
+        {0, MC_SNP_PT_NORMAL}, {0x1000, MC_SNP_PT_SECRETS}, {DATA, MC_SNP_PT_ZERO}};
     struct mc_vm *vm = NULL;
-    must(mc_vm_create(mc_board_vmm(g_board), &vc, &vm, NULL, NULL) == MC_OK, "VM");
-    uint8_t page[4096], vmsa[4096];
-    memset(page, 0x5A, sizeof page);
-    struct mc_vmsa_params p = {.eip = 0xfffffff0u, .sev_features = MC_SEV_FEATURES_SNP_ACTIVE, .vcpu_sig = 0x00A00F11};
-    mc_vmsa_build(&p, vmsa);
-    must(mc_vm_snp_launch_update(vm, 0, page, sizeof page, MC_SNP_PT_NORMAL, 0, NULL) == MC_OK &&
-             mc_vm_snp_launch_update(vm, 0x1000, NULL, 4096, MC_SNP_PT_SECRETS, 0, NULL) == MC_OK &&
-             mc_vm_snp_launch_update(vm, DATA, NULL, 4096, MC_SNP_PT_ZERO, 0, NULL) == MC_OK &&
-             mc_vm_snp_launch_vmsa(vm, 0, vmsa, NULL) == MC_OK &&
-             mc_vm_snp_launch_finish(vm, NULL, NULL, 0, NULL, NULL) == MC_OK,
-         "launch");
+    must(fuzz_snp_launch(g_board, MEM, pages, 3, &vm, NULL) == MC_OK, "launch");
+    struct mc_fault f;
+    uint8_t page[4096];
     for (size_t i = 0; i < sizeof g_secret; i++)
         g_secret[i] = (uint8_t)(i * 7 + 1);
     must(mc_guest_phys_write(mc_vm_vcpu(vm, 0), DATA, true, g_secret, sizeof g_secret, &f, NULL) == MC_OK, "guest write");
