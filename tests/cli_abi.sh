@@ -27,9 +27,11 @@ n=$(wc -l < "$TMP/exported")
 [ "$n" -ge 100 ] && ok || bad "only $n exported symbols: is the library empty?"
 cat "$inc"/memcrypt/*.h | tr -s ' \t' ' ' > "$TMP/headers"
 grep -oE '\b(mc|memctl)_[A-Za-z0-9_]+ ?\(' "$TMP/headers" | tr -d ' (' | sort -u > "$TMP/declared"
+declare -A declared
+while read -r s; do declared[$s]=1; done < "$TMP/declared"
 while read -r s; do
   case $s in mc_* | memctl_*) ok ;; *) bad "exported symbol without the library's prefix: $s" ;; esac
-  grep -qx "$s" "$TMP/declared" && ok || bad "exported symbol not declared in include/memcrypt/: $s"
+  [ -n "${declared[$s]:-}" ] && ok || bad "exported symbol not declared in include/memcrypt/: $s"
 done < "$TMP/exported"
 # ...and every MC_API declaration is exported (a declared function that is not built is a lie).
 grep -hE '^MC_API ' "$inc"/memcrypt/*.h | grep -oE '\b(mc|memctl)_[A-Za-z0-9_]+\(' | tr -d '(' | sort -u > "$TMP/api"
@@ -82,11 +84,14 @@ cc -std=c11 -Wall -Werror -I"$inc" -I"$gen" -c "$TMP/ignore.c" -o "$TMP/ignore.o
   bad "ignoring a check function's result compiles without a warning" || ok
 
 # 3. Headers: guards, self-contained, umbrella, version.
+IFS= read -r -d '' umbrella < "$inc/memcrypt/memcrypt.h"
 for h in "$inc"/memcrypt/*.h; do
-  b=$(basename "$h")
+  b=${h##*/}
   case $b in api.h | memcrypt.h) continue ;; esac
-  grep -q '^MC_BEGIN_DECLS' "$h" && grep -q '^MC_END_DECLS' "$h" && ok || bad "$b has no extern \"C\" guards"
-  grep -q "#include <memcrypt/$b>" "$inc/memcrypt/memcrypt.h" && ok || bad "memcrypt/memcrypt.h does not include $b"
+  IFS= read -r -d '' t < "$h"
+  t=$'\n'$t # lines that start with the guards
+  [[ $t == *$'\nMC_BEGIN_DECLS'* && $t == *$'\nMC_END_DECLS'* ]] && ok || bad "$b has no extern \"C\" guards"
+  [[ $umbrella == *"#include <memcrypt/$b>"* ]] && ok || bad "memcrypt/memcrypt.h does not include $b"
   printf '#include <memcrypt/%s>\n' "$b" > "$TMP/alone_${b%.h}.c"
 done
 # Each header alone (one compiler run for all of them).

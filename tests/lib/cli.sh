@@ -4,7 +4,10 @@
 # folder, removed on exit), makes `python3` call the interpreter directly, and gives:
 #     ok / bad MESSAGE      count a passed / failed check (bad prints MESSAGE)
 #     cli_paths             every command path `memcrypt --help` lists, one per line
-#     cli_help_options PATH the long options of a command's --help option list
+#     cli_help_options PATH [flags]  the long options of a command's --help option list (with
+#                           flags: those that take no value); cli_options_in TEXT [flags] the same
+#                           from a --help text already at hand
+#     cli_py                set MC_PY to the resolved python3 (for child shells)
 #     expect RC WHAT -- CMD...  run CMD (output in $out) and count whether it exited with RC
 #     has WHAT TEXT         count whether $out contains TEXT
 #     check [WHAT] COND     evaluate the shell condition COND (a string, eval'd) and count it
@@ -30,10 +33,21 @@ ok() {
   pass=$((pass + 1))
 }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-# python3 is resolved once to the interpreter it runs (a version manager's shim would start a
-# tree of processes for every call; the checks run on the same interpreter either way).
-if MC_PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) && [ -x "$MC_PY" ]; then
-  python3() { "$MC_PY" "$@"; }
+# python3 is resolved once, on its first call, to the interpreter it runs (a version manager's shim
+# would start a tree of processes for every call; the checks run on the same interpreter either
+# way). Scripts that never call python3 never start it. The answer is kept in $TMP/python3, so a
+# call in a subshell, $(python3 ...), resolves it only once too; cli_py sets MC_PY to it (for
+# child shells, which do not see the function).
+cli_py() {
+  [ -n "${MC_PY:-}" ] && return 0
+  if [ ! -s "$TMP/python3" ]; then
+    local t=$TMP/python3.$BASHPID
+    command python3 -S -c 'import sys; print(sys.executable)' >"$t" 2>/dev/null && mv "$t" "$TMP/python3" || rm -f "$t"
+  fi
+  [ -s "$TMP/python3" ] && MC_PY=$(<"$TMP/python3") && [ -x "$MC_PY" ] || { MC_PY=; return 1; }
+}
+if type -P python3 >/dev/null; then
+  python3() { if cli_py; then "$MC_PY" "$@"; else command python3 "$@"; fi; }
 fi
 # A sanitizer build of memcrypt run under `memcrypt exec` gets the (uninstrumented) interposer
 # preloaded ahead of the sanitizer runtime: only the runtime's link-order check is switched off.
@@ -63,8 +77,31 @@ has() { if grep -qF -- "$2" <<<"$out"; then ok; else bad "$1: output lacks '$2':
 cli_paths() { "$MC" --help | sed -n '/^commands:/,$p' | tail -n +2 | cut -c3-30 | sed 's/ *$//'; }
 cli_help_options() {
   # shellcheck disable=SC2086
-  "$MC" $1 --help | sed -n '/^options:/,/^$/p' | sed -n 's/^  \(-.*\)/\1/p' | sed 's/  .*//' |
-    grep -o -- '--[a-z][a-z0-9-]*' | grep -vx -- --help | sort -u
+  cli_options_in "$("$MC" $1 --help)" "${2:-}"
+}
+# cli_options_in HELP-TEXT [flags]: the long options of a --help text's option list(s) ("options:"
+# up to the next empty line; each "  -..." line up to its description), each once, in the help's
+# order, without --help; with "flags", only the options that take no value (nothing, ", " or "[="
+# after the name). Bash builtins only (the option-by-option tests call it for every command).
+cli_options_in() {
+  local line rest o in=0 re='--[a-z][a-z0-9-]*' list=()
+  local -A seen=()
+  while IFS= read -r line; do
+    if [ $in = 0 ]; then [[ $line == options:* ]] && in=1; continue; fi
+    [ -z "$line" ] && { in=0; continue; }
+    [[ $line == "  -"* ]] || continue
+    rest=${line#  }
+    rest=${rest%%  *}
+    while [[ $rest =~ $re ]]; do
+      o=${BASH_REMATCH[0]}
+      rest=${rest#*"$o"}
+      [ "$o" = --help ] && continue
+      [ "${2:-}" = flags ] && [ -n "$rest" ] && [[ $rest != ,* && $rest != "["* ]] && continue
+      [ -n "${seen[$o]:-}" ] || list+=("$o")
+      seen[$o]=1
+    done
+  done <<<"$1"
+  [ ${#list[@]} -eq 0 ] || printf '%s\n' "${list[@]}"
 }
 cli_missing() {
   if [ "${CI:-}" = true ]; then bad "missing dependency under CI: $*"; else echo "SKIP (missing $*)" >&2; fi
