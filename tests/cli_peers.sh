@@ -25,11 +25,27 @@ pemblock() { # FILE N OUT: the N-th (1-based) PEM certificate of a bundle
     awk -v n="$2" '/-----BEGIN/{k++} k==n{print} /-----END/{if(k==n)exit}' "$1" > "$3"
 }
 sha256hex() { sha256sum "$1" | cut -c1-64; }
-# python3 as tests/lib/cli.sh resolved it (the rows run in child shells)
+# python3 as tests/lib/cli.sh resolves it (the rows run in child shells); -S: the standard
+# library is all json needs, and the interpreter starts without site's imports
+cli_py
 PY3=${MC_PY:-python3}
-json() { "$PY3" -c "import json,sys; d=json.load(sys.stdin); assert $1, d"; }
+json() { "$PY3" -S -c "import json,sys; d=json.load(sys.stdin); assert $1, d"; }
 export PY3
 export -f flip incb hex2bin pemblock sha256hex json
+
+# Every row's scratch copy of its case folder ($S/N/case), made up front by one process (a mkdir
+# and a cp per row before; the same trees: symbolic links copied as links, as cp -r does).
+n=0
+while IFS=$'\t' read -r case _; do
+    [[ -z "$case" || "$case" == \#* ]] && continue
+    n=$((n + 1))
+    [ -d "$P/$case" ] && printf '%s\t%s\n' "$P/$case" "$S/$n/case"
+done < "$TABLE" > "$S/copies"
+"$PY3" -S -c '
+import shutil, sys
+for line in sys.stdin:
+    src, dst = line.rstrip("\n").split("\t")
+    shutil.copytree(src, dst, symlinks=True)' < "$S/copies" || bad "copying the case folders failed"
 
 declare -A covered
 n=0
@@ -38,8 +54,9 @@ while IFS=$'\t' read -r case want phrase cmd; do
     n=$((n + 1))
     covered[$case]=1
     if [ ! -d "$P/$case" ]; then bad "row $n: no case folder $case"; continue; fi
-    T="$S/$n"; C="$T/case"; mkdir -p "$T"; cp -r "$P/$case" "$C"
-    out=$(cd "$T" && MC="$MC" C="$C" P="$P" T="$T" bash -c "set -o pipefail; $cmd" 2>&1); rc=$?
+    T="$S/$n"; C="$T/case"
+    # the row in a subshell of its own, as bash -c would run it: pipefail, MC/C/P/T, the helpers
+    out=$(cd "$T" && export MC C P T && set -o pipefail && eval "$cmd" 2>&1); rc=$?
     if [ "$rc" != "$want" ]; then
         bad "$case: exit $rc, wanted $want: $cmd"; echo "$out" | tail -4 >&2
     elif [ "$phrase" != "-" ] && [[ $out != *"$phrase"* ]]; then

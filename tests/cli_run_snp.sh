@@ -26,7 +26,9 @@ OVMF=/usr/share/ovmf/OVMF.fd
 AMDSEV="$DATA/snp-measure/ovmf_AmdSev_suffix.bin"
 LV="$DATA/libvirt"
 cli_need python3 "apt-get install python3" command -v python3
-PY=python3
+# the checks use the standard library only: python3 -S starts without site's imports
+py_std() { python3 -S "$@"; }
+PY=py_std
 STATE="$TMP/fw.state" # one emulated chip for every run (its keys are made once)
 
 # The firmware's log against the owner's transcript, line by line (the source column left out).
