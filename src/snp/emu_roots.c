@@ -17,6 +17,21 @@ static const struct mc_emu_root *find(const char *product, enum mc_emu_role role
 
 bool mc_emu_root_known(const char *product) { return find(product, MC_EMU_ARK, 4096) != NULL; }
 
+bool mc_emu_root_is(const char *product, enum mc_emu_role role, unsigned bits, const uint8_t *der, size_t len)
+{
+    const struct mc_emu_root *r = find(product, role, bits);
+    if (!r || !der)
+        return false;
+    size_t n = strlen(r->der_b64), got = 0;
+    uint8_t *own = malloc(n);
+    bool same = own && mc_base64_decode(r->der_b64, n, own, n, &got, NULL) == MC_OK && got == len &&
+                memcmp(own, der, len) == 0;
+    if (own)
+        mc_wipe(own, n);
+    free(own);
+    return same;
+}
+
 mc_status mc_emu_root_key(const char *product, enum mc_emu_role role, unsigned bits, struct mc_pk **out,
                           struct mc_error *err)
 {

@@ -10,7 +10,9 @@
 #ifndef MC_SNP_EMU_ROOTS_H
 #define MC_SNP_EMU_ROOTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <memcrypt/error.h>
 
@@ -34,5 +36,8 @@ mc_status mc_emu_root_key(const char *product, enum mc_emu_role role, unsigned b
                           struct mc_error *err);
 /* Whether product has emulated roots at all. */
 bool mc_emu_root_known(const char *product);
+/* Whether der (PKCS#1 RSAPrivateKey DER) is, byte for byte, the fixed emulated root key of
+ * product, role and bits (a stored root that is the one compiled in). */
+bool mc_emu_root_is(const char *product, enum mc_emu_role role, unsigned bits, const uint8_t *der, size_t len);
 
 #endif

@@ -53,6 +53,8 @@ struct vcek_slot {
     unsigned last;
     uint8_t seed[MC_SNP_SEED_LEN];
     struct mc_pk *key;
+    uint8_t *cert; /* the VCEK certificate at tcb (DER), issued on first use; NULL until then */
+    size_t cert_len;
 };
 
 struct mc_snp_identity {
@@ -128,8 +130,10 @@ void mc_snp_identity_destroy(struct mc_snp_identity *id)
         return;
     mc_kds_clear(&id->kds);
     mc_pk_free(id->vlek_key);
-    for (int i = 0; i < VCEK_CACHE; i++)
+    for (int i = 0; i < VCEK_CACHE; i++) {
         mc_pk_free(id->cache[i].key);
+        free(id->cache[i].cert);
+    }
     mc_wipe(id, sizeof *id);
     free(id);
 }
@@ -227,6 +231,9 @@ static mc_status vcek_slot(struct mc_snp_identity *id, uint64_t tcb, struct vcek
             return st;
         }
         mc_pk_free(victim->key);
+        free(victim->cert);
+        victim->cert = NULL;
+        victim->cert_len = 0;
         victim->key = k;
         victim->used = true;
         victim->tcb = tcb;
@@ -416,12 +423,25 @@ mc_status mc_snp_identity_crl(const struct mc_snp_identity *id, uint8_t **der, s
     return mc_kds_crl_der(&id->kds, der, len, err);
 }
 
+/* Issued once per TCB and kept in the TCB's slot: a run asks for it several times (the certificate
+ * table the guest gets, the owner's folder, its copy of the table), each an RSA-4096 signature by
+ * the ASK; every caller now gets the same bytes. */
 mc_status mc_snp_identity_vcek_cert(struct mc_snp_identity *id, uint64_t tcb, uint8_t **der, size_t *len,
                                     struct mc_error *err)
 {
-    const struct mc_pk *k = NULL; /* set whenever the call succeeds */
-    mc_status st = mc_snp_identity_vcek_key(id, tcb, &k, err);
-    return st ? st : mc_kds_issue(&id->kds, false, id->stepping, tcb, id->chip_id, NULL, k, der, len, err);
+    if (!id || !der || !len)
+        return mc_seterr(err, MC_E_INVAL, "VCEK certificate: NULL argument");
+    struct vcek_slot *s;
+    mc_status st = vcek_slot(id, tcb, &s, err);
+    if (!st && !s->cert)
+        st = mc_kds_issue(&id->kds, false, id->stepping, tcb, id->chip_id, NULL, s->key, &s->cert, &s->cert_len, err);
+    if (st)
+        return st;
+    if (!(*der = malloc(s->cert_len)))
+        return mc_seterr(err, MC_E_NOMEM, "out of memory");
+    memcpy(*der, s->cert, s->cert_len);
+    *len = s->cert_len;
+    return MC_OK;
 }
 
 mc_status mc_snp_identity_vlek_cert(const struct mc_snp_identity *id, const char *csp_id, uint8_t **der, size_t *len,

@@ -59,6 +59,10 @@ static mc_status certify(struct mc_kds *k, struct mc_kds *t, mc_status st, struc
     return MC_OK;
 }
 
+/* The CPU profile name of a generation (emu_roots.h's product). */
+static const char *const emu_product[] = {[MC_SNP_GEN_MILAN] = "milan", [MC_SNP_GEN_GENOA] = "genoa",
+                                          [MC_SNP_GEN_TURIN] = "turin"};
+
 mc_status mc_kds_generate(struct mc_kds *k, enum mc_snp_gen g, const uint8_t *seed, size_t seed_len, unsigned bits,
                           struct mc_error *err)
 {
@@ -85,8 +89,6 @@ mc_status mc_kds_generate(struct mc_kds *k, enum mc_snp_gen g, const uint8_t *se
 
 mc_status mc_kds_emulated(struct mc_kds *k, enum mc_snp_gen g, unsigned bits, struct mc_error *err)
 {
-    static const char *const product[] = {[MC_SNP_GEN_MILAN] = "milan", [MC_SNP_GEN_GENOA] = "genoa",
-                                          [MC_SNP_GEN_TURIN] = "turin"};
     if (!k || g < MC_SNP_GEN_MILAN || g > MC_SNP_GEN_TURIN || (bits != 2048 && bits != 4096))
         return mc_seterr(err, MC_E_INVAL, "emulated KDS: a generation and 2048 or 4096 bits are needed");
     struct mc_kds t;
@@ -94,7 +96,7 @@ mc_status mc_kds_emulated(struct mc_kds *k, enum mc_snp_gen g, unsigned bits, st
     t.gen = g;
     mc_status st = MC_OK;
     for (int i = 0; i < MC_KDS_NROOTS && !st; i++)
-        st = mc_emu_root_key(product[g], (enum mc_emu_role)i, bits, &t.key[i], err);
+        st = mc_emu_root_key(emu_product[g], (enum mc_emu_role)i, bits, &t.key[i], err);
     return certify(k, &t, st, err);
 }
 
@@ -221,14 +223,17 @@ static mc_status read_root(struct mc_kds *t, int i, const uint8_t *cd, size_t cn
         return bad(err, what, "private key is not an RSA-4096 (or -2048) key of the ARK's size");
     /* The key must be the certificate's (public parts equal) and work: a PSS signature made with
      * it verifies with the certificate's key (cheaper than OpenSSL's RSA pairwise check, which
-     * re-tests the primes: ~300 ms per RSA-4096 key). */
+     * re-tests the primes: ~300 ms per RSA-4096 key). A key that is byte for byte the generation's
+     * fixed emulated root compiled into this program (what a chip without a root seed of its own
+     * stores) is the key mc_kds_emulated signs with unchecked: only its pairing is checked, which
+     * spares every process that loads a chip three RSA private-key operations. */
     EVP_PKEY *pk = evp(t->key[i]);
     int pair = X509_check_private_key(t->cert[i], pk) == 1;
     ERR_clear_error();
     static const char probe[] = "memcrypt emulated root key check";
     uint8_t sig[512];
     size_t sl = 0;
-    if (pair) {
+    if (pair && !mc_emu_root_is(emu_product[t->gen], (enum mc_emu_role)i, mc_pk_rsa_bits(t->key[i]), kd, kn)) {
         struct mc_pk *pub = NULL;
         uint8_t nb[512], eb[8];
         size_t nl = 0, el = 0;
