@@ -26,13 +26,16 @@ static struct mc_snp_identity *milan, *turin; /* share their roots with the othe
 
 static char tmpdir[256];
 
-/* Milan's roots are AMD's size (RSA-4096); the others RSA-2048 to keep the test fast. */
-static struct mc_snp_identity *make(enum mc_snp_gen g, const uint8_t *secret, const struct mc_snp_identity *roots)
+/* Roots: shared with `roots`; else Milan's are the generation's fixed emulated roots (AMD's size,
+ * RSA-4096, as every chip without a root seed has), the others the chip's own RSA-2048 roots
+ * generated from a root seed (seeded, any generation: RSA-2048, to keep the test fast). */
+static struct mc_snp_identity *make_roots(enum mc_snp_gen g, const uint8_t *secret, const struct mc_snp_identity *roots,
+                                          bool seeded)
 {
     struct mc_snp_identity_params p = {.gen = g, .chip_secret = secret, .roots_from = roots,
-                                       .root_bits = g == MC_SNP_GEN_MILAN ? 4096 : 2048};
+                                       .root_bits = seeded ? 2048 : 4096};
     static const uint8_t seed[] = "memcrypt identity test root seed";
-    if (!roots) {
+    if (!roots && seeded) {
         p.root_seed = seed;
         p.root_seed_len = sizeof seed - 1;
     }
@@ -41,6 +44,11 @@ static struct mc_snp_identity *make(enum mc_snp_gen g, const uint8_t *secret, co
     mc_status st = mc_snp_identity_create(&p, &id, &e);
     CHECK_MSG(st == MC_OK, "%s", e.msg);
     return id;
+}
+
+static struct mc_snp_identity *make(enum mc_snp_gen g, const uint8_t *secret, const struct mc_snp_identity *roots)
+{
+    return make_roots(g, secret, roots, g != MC_SNP_GEN_MILAN);
 }
 
 /* The hash-stick chain written out from its description (ASPFW sev_plat.c), independently of
@@ -576,12 +584,13 @@ static void test_blob(void)
 static void test_determinism(void)
 {
     /* the same root seed gives the same roots (keys and, except for the PSS salt, certificates);
-     * Turin's were made from the same seed as Milan's, but for another product: other keys */
+     * Milan's made from the same seed (and size) as Turin's, but for another product: other keys */
     struct mc_snp_identity *again = make(MC_SNP_GEN_TURIN, SECRET_B, NULL);
-    for (int i = 0; i < 3 && again; i++) {
+    struct mc_snp_identity *mseed = make_roots(MC_SNP_GEN_MILAN, SECRET_B, NULL, true);
+    for (int i = 0; i < 3 && again && mseed; i++) {
         uint8_t *d1, *d2, *d3;
         size_t n1, n2, n3;
-        CHECK(mc_snp_identity_root_cert(milan, (enum mc_snp_root)i, &d3, &n3, NULL) == MC_OK);
+        CHECK(mc_snp_identity_root_cert(mseed, (enum mc_snp_root)i, &d3, &n3, NULL) == MC_OK);
         X509 *m = der_x509(d3, n3);
         CHECK(mc_snp_identity_root_cert(turin, (enum mc_snp_root)i, &d1, &n1, NULL) == MC_OK);
         CHECK(mc_snp_identity_root_cert(again, (enum mc_snp_root)i, &d2, &n2, NULL) == MC_OK);
@@ -596,6 +605,17 @@ static void test_determinism(void)
         free(d2);
         free(d3);
     }
+    /* a blob with roots of the chip's own (not the compiled-in ones) reloads: each stored key is
+     * checked by signing with it */
+    uint8_t *b = NULL;
+    size_t n = 0;
+    struct mc_snp_identity *r = NULL;
+    struct mc_error e;
+    CHECK(mseed && mc_snp_identity_serialize(mseed, &b, &n, NULL) == MC_OK);
+    CHECK_MSG(b && reload(b, n, &r, &e) == MC_OK, "%s", e.msg);
+    mc_snp_identity_destroy(r);
+    free(b);
+    mc_snp_identity_destroy(mseed);
     mc_snp_identity_destroy(again);
 }
 
