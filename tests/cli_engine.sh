@@ -9,88 +9,97 @@ set -u
 . "$(dirname "$0")/lib/cli.sh"
 CLI=$MC
 
-ref() { # ref KEYHEX PA DATAHEX [d]  -> hex from openssl ECB + IEEE 1619 composition
-    python3 - "$@" <<'PY'
+# The references for every case, computed by one python3 (one process per case and check before):
+# stdin has one case per line, "KEYHEX PA DATAHEX"; stdout one line per case, "REFHEX PYHEX":
+#   REFHEX from openssl ECB + the IEEE 1619 composition; PYHEX from python3-cryptography's AES-XTS
+#   (one data unit per line), or "skip" when it is not installed.
+REF_PY='
 import subprocess, sys
-key = bytes.fromhex(sys.argv[1]); pa = int(sys.argv[2], 0); data = bytes.fromhex(sys.argv[3])
-dec = len(sys.argv) > 4
-h = len(key) // 2
-k1, k2 = key[:h], key[h:]
-bits = h * 8
+try:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+except Exception:
+    Cipher = None
 def ecb(k, blk, d=False):
-    cmd = ["openssl", "enc", "-aes-%d-ecb" % bits, "-nopad", "-K", k.hex()] + (["-d"] if d else [])
+    cmd = ["openssl", "enc", "-aes-%d-ecb" % (len(k) * 8), "-nopad", "-K", k.hex()] + (["-d"] if d else [])
     return subprocess.run(cmd, input=blk, stdout=subprocess.PIPE, check=True).stdout
 def alpha(t):
     v = int.from_bytes(t, "little") << 1
     if v >> 128:
         v = (v & ((1 << 128) - 1)) ^ 0x87
     return v.to_bytes(16, "little")
-# ECB is block by block, so each openssl call takes every line's blocks at once (two processes per
-# reference instead of two per line): the tweaks T_l = AES_k2(LE128(pa + 64 l)), then the blocks.
-n = len(data) // 64
-T = ecb(k2, b"".join((pa + 64 * li).to_bytes(16, "little") for li in range(n)))
-tws, xs = [], []
-for li in range(n):
-    t = T[16 * li: 16 * li + 16]
-    tw = []
-    for j in range(4):
-        tw.append(t); t = alpha(t)
-    tws.append(tw)
-    line = data[64 * li: 64 * li + 64]
-    xs.append(b"".join(bytes(a ^ b for a, b in zip(line[16*j:16*j+16], tw[j])) for j in range(4)))
-Y = ecb(k1, b"".join(xs), dec)
-out = b"".join(bytes(a ^ b for a, b in zip(Y[64*li+16*j:64*li+16*j+16], tws[li][j])) for li in range(n) for j in range(4))
-print(out.hex())
-PY
-}
-
-pyxts() { # pyxts KEYHEX PA DATAHEX -> hex via python3-cryptography AES-XTS, or "skip"
-    python3 - "$@" <<'PY'
-import sys
-try:
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-except Exception:
-    print("skip"); sys.exit(0)
-key = bytes.fromhex(sys.argv[1]); pa = int(sys.argv[2], 0); data = bytes.fromhex(sys.argv[3])
-out = b""
-for li in range(len(data) // 64):
-    e = Cipher(algorithms.AES(key), modes.XTS((pa + 64 * li).to_bytes(16, "little"))).encryptor()
-    out += e.update(data[64 * li: 64 * li + 64]) + e.finalize()
-print(out.hex())
-PY
-}
+def ref(key, pa, data, dec=False):
+    h = len(key) // 2
+    k1, k2 = key[:h], key[h:]
+    # ECB is block by block, so each openssl call takes every line of the case at once (two
+    # processes per reference instead of two per line): the tweaks T_l = AES_k2(LE128(pa + 64 l)),
+    # then the blocks.
+    n = len(data) // 64
+    T = ecb(k2, b"".join((pa + 64 * li).to_bytes(16, "little") for li in range(n)))
+    tws, xs = [], []
+    for li in range(n):
+        t = T[16 * li: 16 * li + 16]
+        tw = []
+        for j in range(4):
+            tw.append(t); t = alpha(t)
+        tws.append(tw)
+        line = data[64 * li: 64 * li + 64]
+        xs.append(b"".join(bytes(a ^ b for a, b in zip(line[16*j:16*j+16], tw[j])) for j in range(4)))
+    Y = ecb(k1, b"".join(xs), dec)
+    return b"".join(bytes(a ^ b for a, b in zip(Y[64*li+16*j:64*li+16*j+16], tws[li][j]))
+                    for li in range(n) for j in range(4))
+def pyxts(key, pa, data):
+    if Cipher is None:
+        return "skip"
+    out = b""
+    for li in range(len(data) // 64):
+        e = Cipher(algorithms.AES(key), modes.XTS((pa + 64 * li).to_bytes(16, "little"))).encryptor()
+        out += e.update(data[64 * li: 64 * li + 64]) + e.finalize()
+    return out.hex()
+for line in sys.stdin:
+    k, pa, d = line.split()
+    key, pa, data = bytes.fromhex(k), int(pa, 0), bytes.fromhex(d)
+    print(ref(key, pa, data).hex(), pyxts(key, pa, data))
+'
 
 rhex() { od -An -tx1 -N "$1" /dev/urandom | tr -d ' \n'; }
 
 K128=$(rhex 32)
 K256=$(rhex 64)
+cases=()
 for spec in "aes-128-xts $K128" "aes-256-xts $K256"; do
-    set -- $spec
+    for case in "0x1000 64" "0x7fffffffc0 64" "0x200000 320" "0xfffffffffffff000 256"; do
+        set -- $spec $case
+        cases+=("$1 $2 $3 $(rhex "$4")")
+    done
+done
+refs=()
+while read -r w p; do refs+=("$w $p"); done < <(for c in "${cases[@]}"; do set -- $c; echo "$2 $3 $4"; done | python3 -c "$REF_PY")
+[ ${#refs[@]} -eq ${#cases[@]} ] || bad "the references were not computed (${#refs[@]} of ${#cases[@]})"
+for i in "${!cases[@]}"; do
+    set -- ${cases[$i]}
     cipher=$1
     key=$2
-    for case in "0x1000 64" "0x7fffffffc0 64" "0x200000 320" "0xfffffffffffff000 256"; do
-        set -- $case
-        pa=$1
-        n=$2
-        data=$(rhex "$n")
-        want=$(ref "$key" "$pa" "$data")
-        for impl in auto portable aesni vaes; do
-            got=$("$CLI" engine --cipher "$cipher" --key "$key" --pa "$pa" --impl "$impl" "$data" 2>/dev/null)
-            rc=$?
-            if [ $rc -eq 2 ] && [ "$impl" != auto ] && [ "$impl" != portable ]; then
-                continue # this CPU lacks the instructions
-            fi
-            [ $rc -eq 0 ] && [ "$got" = "$want" ] && ok || bad "$cipher $impl pa=$pa len=$n: got $got want $want"
-            back=$("$CLI" engine --cipher "$cipher" --key "$key" --pa "$pa" --impl "$impl" --decrypt "$got")
-            [ "$back" = "$data" ] && ok || bad "$cipher $impl decrypt pa=$pa len=$n"
-        done
-        py=$(pyxts "$key" "$pa" "$data")
-        if [ "$py" != skip ]; then
-            [ "$py" = "$want" ] && ok || bad "python3-cryptography disagrees with the openssl reference"
-        else
-            cli_missing "python3-cryptography (scripts/deps installs it): its AES-XTS cross-check"
+    pa=$3
+    data=$4
+    n=$((${#data} / 2))
+    set -- ${refs[$i]:-}
+    want=${1:-}
+    py=${2:-}
+    for impl in auto portable aesni vaes; do
+        got=$("$CLI" engine --cipher "$cipher" --key "$key" --pa "$pa" --impl "$impl" "$data" 2>/dev/null)
+        rc=$?
+        if [ $rc -eq 2 ] && [ "$impl" != auto ] && [ "$impl" != portable ]; then
+            continue # this CPU lacks the instructions
         fi
+        [ $rc -eq 0 ] && [ -n "$want" ] && [ "$got" = "$want" ] && ok || bad "$cipher $impl pa=$pa len=$n: got $got want $want"
+        back=$("$CLI" engine --cipher "$cipher" --key "$key" --pa "$pa" --impl "$impl" --decrypt "$got")
+        [ "$back" = "$data" ] && ok || bad "$cipher $impl decrypt pa=$pa len=$n"
     done
+    if [ "$py" != skip ]; then
+        [ -n "$py" ] && [ "$py" = "$want" ] && ok || bad "python3-cryptography disagrees with the openssl reference"
+    else
+        cli_missing "python3-cryptography (scripts/deps installs it): its AES-XTS cross-check"
+    fi
 done
 
 # multi-line input really uses per-line tweaks: each line equals the single-line transform
@@ -104,7 +113,7 @@ done
 
 # JSON output
 j=$("$CLI" engine --cipher aes-128-xts --key "$K128" --pa 0x4000 --json "$data")
-echo "$j" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['output']=='$whole' and d['lines']==3 and d['pa']=='0x4000'" \
+echo "$j" | python3 -S -c "import json,sys; d=json.load(sys.stdin); assert d['output']=='$whole' and d['lines']==3 and d['pa']=='0x4000'" \
     && ok || bad "json output: $j"
 
 # bad input -> exit 2 with a message

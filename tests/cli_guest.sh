@@ -32,9 +32,9 @@ expect 0 "report show of the written report" -- "$MC" report show "$TMP/r1.bin"
 [ "$out" = "$(grep -v '^certificate table' <<<"$shown")" ] && ok || bad "report show prints what guest report printed"
 
 expect 0 "guest report --random --vmpl 2 --json" -- "${X[@]}" "$MC" guest report --random --vmpl 2 --json
-r1=$(python3 -c 'import json,sys; d=json.load(sys.stdin)["report"]; print(d["vmpl"], d["report_data"])' <<<"$out")
+r1=$(python3 -S -c 'import json,sys; d=json.load(sys.stdin)["report"]; print(d["vmpl"], d["report_data"])' <<<"$out")
 expect 0 "  again" -- "${X[@]}" "$MC" guest report --random --vmpl 2 --json
-r2=$(python3 -c 'import json,sys; d=json.load(sys.stdin)["report"]; print(d["vmpl"], d["report_data"])' <<<"$out")
+r2=$(python3 -S -c 'import json,sys; d=json.load(sys.stdin)["report"]; print(d["vmpl"], d["report_data"])' <<<"$out")
 [[ "$r1" == "2 "* && "$r2" == "2 "* && "$r1" != "$r2" && ${#r1} -eq 130 ]] && ok || bad "--random: VMPL 2, 64 fresh bytes each time ($r1 / $r2)"
 
 expect 0 "guest report --extended --certs" -- "${X[@]}" "$MC" guest report --extended --report-data "$rd" \

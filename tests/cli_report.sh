@@ -5,11 +5,13 @@
 M=$MC; A=$DATA/amd; R=$A/snp-reports
 tmp=$TMP
 
+shown=()
 for d in "$R"/*/; do
   c=$(basename "$d")
   expect 0 "show $c" -- "$M" report show "$d/report.bin"
   expect 0 "show --json $c" -- "$M" report show "$d/report.bin" --json
-  python3 -c 'import json,sys; json.loads(sys.argv[1])' "$out" && ok || bad "show --json $c is not JSON"
+  printf '%s' "$out" >"$tmp/show-$c" # parsed below, every report's in one python3
+  shown+=("$c")
   if [ -f "$d/vlek.der" ]; then
     expect 0 "verify $c at 2025-06-01" -- "$M" report verify "$d/report.bin" --vlek "$d/vlek.der" --at 2025-06-01
     expect 1 "verify $c now (expired VLEK)" -- "$M" report verify "$d/report.bin" --vlek "$d/vlek.der"
@@ -22,12 +24,25 @@ for d in "$R"/*/; do
   fi
 done
 
+# every show --json output is JSON (one python3 -S for all: json needs no site imports)
+mapfile -t parsed < <(python3 -S -c '
+import json, sys
+for f in sys.argv[1:]:
+    try:
+        json.loads(open(f).read())
+        print("json")
+    except Exception as e:
+        print("not JSON:", e)' "${shown[@]/#/$tmp/show-}")
+for i in "${!shown[@]}"; do
+  [ "${parsed[$i]:-}" = json ] && ok || bad "show --json ${shown[$i]} is not JSON: ${parsed[$i]:-no answer}"
+done
+
 # field values in show
 "$M" report show "$R/oak-turin-oc/report.bin" > "$tmp/t.txt"
 grep -q "fmc=0 bl=1 tee=0 snp=2 ucode=71" "$tmp/t.txt" && ok || bad "Turin TCB layout"
 grep -q "family 1Ah model 02h" "$tmp/t.txt" && ok || bad "Turin CPUID"
 "$M" report show "$R/trustee-milan-vlek/report.bin" --json > "$tmp/v.json"
-python3 - "$tmp/v.json" <<'PY' && ok || bad "VLEK report JSON fields"
+python3 -S - "$tmp/v.json" <<'PY' && ok || bad "VLEK report JSON fields"
 import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["version"] == 3 and j["vmpl"] == 1
@@ -38,7 +53,7 @@ PY
 "$M" report show "$R/gosev-milan/report.bin" | grep -q "DEBUG" && ok || bad "gosev policy DEBUG by name"
 
 # policy checks
-meas=$(python3 -c 'import sys; print(open(sys.argv[1],"rb").read()[0x90:0xC0].hex())' "$R/virtee-milan/report.bin")
+meas=$(python3 -S -c 'import sys; print(open(sys.argv[1],"rb").read()[0x90:0xC0].hex())' "$R/virtee-milan/report.bin")
 expect 0 "measurement matches" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --measurement "$meas" --no-debug --vmpl 0 --min-tcb bl=3,tee=0,snp=8,ucode=115 --policy-mask 0x80000
 expect 1 "measurement differs" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --measurement "${meas%??}00"
 grep -q "^fail *measurement" <<<"$out" && ok || bad "measurement failure not named"
@@ -50,7 +65,7 @@ grep -q "Turin TCB part" <<<"$out" && ok || bad "fmc on Milan not explained"
 expect 1 "debug policy" -- "$M" report verify "$R/gosev-milan/report.bin" --vcek "$R/gosev-milan/vcek.der" --no-debug
 expect 1 "vmpl" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --vmpl 2
 "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --vmpl 2 --json > "$tmp/f.json"
-python3 - "$tmp/f.json" <<'PY' && ok || bad "verify --json lists checks"
+python3 -S - "$tmp/f.json" <<'PY' && ok || bad "verify --json lists checks"
 import json, sys
 j = json.load(open(sys.argv[1]))
 assert j["ok"] is False

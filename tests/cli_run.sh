@@ -10,7 +10,9 @@ LV="$DATA/libvirt"
 OVMF=/usr/share/ovmf/OVMF.fd
 cli_need "Debian's OVMF ($OVMF)" "apt-get install ovmf" test -r "$OVMF"
 cli_need python3 "apt-get install python3" command -v python3
-PY=$(command -v python3)
+# the checks use the standard library only: python3 -S starts without site's imports
+py_std() { python3 -S "$@"; }
+PY=py_std
 expect() { # RC DESCRIPTION -- command...; output in $out
     local want=$1 what=$2; shift 3
     out=$("$@" 2>&1); local rc=$?
