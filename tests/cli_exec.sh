@@ -127,7 +127,8 @@ head -c 100 /dev/urandom >bad.state
 err=$("$M" exec --state bad.state -- true 2>&1)
 check "a corrupt state file: exit 3 with the reason" '[[ $? == 3 && "$err" == *"not a memcrypt SEV firmware state file"* ]]'
 # A state file whose lock another process holds: open(2) says EBUSY after MEMCRYPT_STATE_WAIT.
-out=$(MEMCRYPT_STATE_WAIT=1 "$M" exec --state "$S" -- flock "$S.lock" "$C" status 2>&1)
+out=$(MEMCRYPT_STATE_WAIT=0.2 "$M" exec --state "$S" -- flock "$S.lock" "$C" status 2>&1)
 check "the chip locked by another process: EBUSY" '[[ "$out" == *"open /dev/sev: Device or resource busy"* && "$out" == *"busy"* ]]'
+check "... after MEMCRYPT_STATE_WAIT (0.2 s, as written)" '[[ "$out" == *"(waited 0.200 s)"* ]]'
 
 cli_finish

@@ -201,8 +201,8 @@ nofile "  no CRL" h6
 python3 -c 'import socket,time,sys
 s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(8); print(s.getsockname()[1], flush=True); time.sleep(60)' >mute.port 2>/dev/null &
 cli_pids+=($!)
-for _ in $(seq 100); do [ -s mute.port ] && break; sleep 0.1; done
-expect 3 "a server that never answers: --timeout" -- "$MC" fetch ca --product milan --timeout 2 \
+for _ in $(seq 1000); do [ -s mute.port ] && break; sleep 0.01; done
+expect 3 "a server that never answers: --timeout" -- "$MC" fetch ca --product milan --timeout 0.3 \
   --url "http://127.0.0.1:$(cat mute.port)" --out-dir h7
 has "  timed out, the URL named" "cannot fetch http://127.0.0.1:$(cat mute.port)/vcek/v1/Milan/cert_chain"
 nofile "  no answer" h7
@@ -218,6 +218,11 @@ has "  and the VCEK's URL" "the VCEK itself is at https://kds.invalid/vcek/v1/Mi
 expect 2 "no product" -- "$MC" fetch ca --url "$E"
 expect 2 "unknown product" -- "$MC" fetch ca --product naples --url "$E"
 expect 2 "bad --format" -- "$MC" fetch ca --product milan --format txt
+expect 2 "--timeout 0" -- "$MC" fetch ca --product milan --timeout 0
+has "  named" "--timeout: more than 0 seconds"
+expect 2 "--timeout below a millisecond" -- "$MC" fetch ca --product milan --timeout 0.0005
+has "  named" "at most 3 decimals"
+expect 2 "--timeout over an hour" -- "$MC" fetch ca --product milan --timeout 3600.001
 expect 2 "bad --endorser" -- "$MC" fetch crl --product milan --endorser ask
 expect 2 "--url ftp://" -- "$MC" fetch ca --product milan --url ftp://127.0.0.1/
 expect 2 "vcek: nothing names it" -- "$MC" fetch vcek --product milan

@@ -97,10 +97,10 @@ static void test_inputs(void)
     CHECK(mc_file_read_stream("/dev/zero", 1u << 30, 1000, &b, &n, &e) == MC_E_IO &&
           strstr(e.msg, "character device"));
     CHECK(now() - t0 < 1.0);
-    /* A FIFO nobody writes: an error after the timeout. */
+    /* A FIFO nobody writes: an error after the timeout (and not before it). */
     t0 = now();
-    CHECK(mc_file_read_stream(P("fifo"), 100, 300, &b, &n, &e) == MC_E_IO && strstr(e.msg, "no data"));
-    CHECK(now() - t0 < 5.0);
+    CHECK(mc_file_read_stream(P("fifo"), 100, 30, &b, &n, &e) == MC_E_IO && strstr(e.msg, "no data"));
+    CHECK(now() - t0 >= 0.029 && now() - t0 < 5.0);
     /* A FIFO with a writer: read to EOF; past the limit: refused. */
     for (int round = 0; round < 2; round++) {
         pid_t w = fork();
@@ -301,15 +301,37 @@ static void test_lock(void)
     CHECK(mc_file_lock(P("state"), 0, &a, &e) == MC_OK);
     /* A second holder (another open file description, as another process has) is refused... */
     double t0 = now();
-    CHECK(mc_file_lock(P("state"), 200, &b, &e) == MC_E_BUSY);
-    CHECK(now() - t0 >= 0.19);
+    CHECK(mc_file_lock(P("state"), 20, &b, &e) == MC_E_BUSY);
+    CHECK(now() - t0 >= 0.019);
     char pid[32];
     snprintf(pid, sizeof pid, "pid %ld", (long)getpid());
-    CHECK_MSG(strstr(e.msg, "busy") && strstr(e.msg, pid), "%s", e.msg);
+    CHECK_MSG(strstr(e.msg, "busy") && strstr(e.msg, pid) && strstr(e.msg, "waited 0.020 s"), "%s", e.msg);
     /* ... until the first lets go. */
     mc_file_unlock(a);
     CHECK(mc_file_lock(P("state"), 0, &b, &e) == MC_OK);
     mc_file_unlock(b);
+    /* A waiter gets the lock once another process lets go of it (here a child that holds it until
+     * the parent has started waiting, give or take: the result is the same either way). */
+    int go[2];
+    CHECK(pipe(go) == 0);
+    pid_t kid = fork();
+    if (kid == 0) {
+        int k = -1;
+        char c = mc_file_lock(P("state"), 0, &k, NULL) == MC_OK ? 'y' : 'n';
+        if (write(go[1], &c, 1) != 1)
+            _exit(1);
+        usleep(20000);
+        mc_file_unlock(k);
+        _exit(c == 'y' ? 0 : 1);
+    }
+    char held = 0;
+    CHECK(read(go[0], &held, 1) == 1 && held == 'y');
+    CHECK(mc_file_lock(P("state"), 10000, &b, &e) == MC_OK);
+    mc_file_unlock(b);
+    int ws = 0;
+    CHECK(waitpid(kid, &ws, 0) == kid && WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    close(go[0]);
+    close(go[1]);
     /* A link planted at the lock's name is not followed. */
     unlink(P("state.lock"));
     CHECK(symlink("elsewhere", P("state.lock")) == 0);

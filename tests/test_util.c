@@ -59,6 +59,24 @@ static void test_numbers(void)
     CHECK(mc_parse_size("1TB", &v, NULL) == MC_OK && v == 1ull << 40);
     CHECK(mc_parse_size("4096", &v, NULL) == MC_OK && v == 4096);
     CHECK(mc_parse_size("99999999999999T", &v, NULL) == MC_E_RANGE);
+    CHECK(mc_parse_seconds_ms("30", &v, NULL) == MC_OK && v == 30000);
+    CHECK(mc_parse_seconds_ms("0", &v, NULL) == MC_OK && v == 0);
+    CHECK(mc_parse_seconds_ms("0.2", &v, NULL) == MC_OK && v == 200);
+    CHECK(mc_parse_seconds_ms("1.05", &v, NULL) == MC_OK && v == 1050);
+    CHECK(mc_parse_seconds_ms("2.001", &v, NULL) == MC_OK && v == 2001);
+    CHECK(mc_parse_seconds_ms("007.500", &v, NULL) == MC_OK && v == 7500);
+    CHECK(mc_parse_seconds_ms("18446744073709550", &v, NULL) == MC_OK && v == 18446744073709550000ull);
+    CHECK(mc_parse_seconds_ms("18446744073709551", &v, NULL) == MC_E_RANGE);
+    CHECK(mc_parse_seconds_ms("99999999999999999999", &v, NULL) == MC_E_RANGE);
+    CHECK(mc_parse_seconds_ms("0.0001", &v, NULL) == MC_E_FORMAT);
+    CHECK(mc_parse_seconds_ms(".5", &v, NULL) == MC_E_FORMAT);
+    CHECK(mc_parse_seconds_ms("5.", &v, NULL) == MC_E_FORMAT);
+    CHECK(mc_parse_seconds_ms("-1", &v, NULL) == MC_E_FORMAT);
+    CHECK(mc_parse_seconds_ms("+1", &v, NULL) == MC_E_FORMAT);
+    CHECK(mc_parse_seconds_ms("1s", &v, NULL) == MC_E_FORMAT);
+    CHECK(mc_parse_seconds_ms("1,5", &v, NULL) == MC_E_FORMAT);
+    CHECK(mc_parse_seconds_ms(" 1", &v, NULL) == MC_E_FORMAT);
+    CHECK(mc_parse_seconds_ms("", &v, NULL) == MC_E_FORMAT);
 }
 
 static void test_base64(void)

@@ -50,6 +50,9 @@ MC_API mc_status mc_parse_u64(const char *s, uint64_t *out, struct mc_error *err
 MC_API int mc_split_words(char *line, char **words, int max, const char **why);
 /* Parse a size with optional K/M/G/T (binary) suffix, e.g. "64M", "1T", "4096". */
 MC_API mc_status mc_parse_size(const char *s, uint64_t *out, struct mc_error *err);
+/* Parse a duration in seconds, decimal, with at most three digits after the point ("30", "0.25",
+ * "1.5"), into milliseconds. Rejects junk, a sign, more than millisecond precision and overflow. */
+MC_API mc_status mc_parse_seconds_ms(const char *s, uint64_t *ms, struct mc_error *err);
 
 /* The one GUID parser: text "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (either case) to the 16 bytes of
  * its EFI / Microsoft encoding (first three fields little-endian, the rest as written), as in

@@ -24,7 +24,8 @@
  * 64 files of a set; later ones are named at once, to bound the open descriptors).
  *
  * Locks: mc_file_lock takes an exclusive flock(2) lock on PATH.lock (created 0600 and left in
- * place), waiting up to a bound; `flock PATH.lock CMD` from util-linux takes the same lock. */
+ * place), waiting up to a bound; `flock PATH.lock CMD` from util-linux takes the same lock. A
+ * waiter wakes when a descriptor of the lock file is closed (inotify), else polls every <= 50 ms. */
 #ifndef MEMCRYPT_FILEIO_H
 #define MEMCRYPT_FILEIO_H
 

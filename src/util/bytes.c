@@ -93,6 +93,40 @@ mc_status mc_parse_size(const char *s, uint64_t *out, struct mc_error *err)
     return MC_OK;
 }
 
+mc_status mc_parse_seconds_ms(const char *s, uint64_t *ms, struct mc_error *err)
+{
+    if (!s || !ms)
+        return mc_seterr(err, MC_E_INVAL, "parse seconds: NULL argument");
+    const char *p = s;
+    uint64_t v = 0;
+    unsigned whole = 0, frac = 0;
+    for (; *p >= '0' && *p <= '9'; p++, whole++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return mc_seterr(err, MC_E_RANGE, "too many seconds: '%s'", s);
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (!whole)
+        return mc_seterr(err, MC_E_FORMAT, "not a number of seconds: '%s'", s);
+    if (v > (UINT64_MAX - 999) / 1000) /* room for the milliseconds below */
+        return mc_seterr(err, MC_E_RANGE, "too many seconds: '%s'", s);
+    v *= 1000;
+    if (*p == '.') {
+        uint64_t scale = 100;
+        for (p++; *p >= '0' && *p <= '9'; p++, frac++) {
+            if (frac == 3)
+                return mc_seterr(err, MC_E_FORMAT, "'%s': seconds take at most 3 decimals (milliseconds)", s);
+            v += (uint64_t)(*p - '0') * scale;
+            scale /= 10;
+        }
+        if (!frac)
+            return mc_seterr(err, MC_E_FORMAT, "not a number of seconds: '%s'", s);
+    }
+    if (*p)
+        return mc_seterr(err, MC_E_FORMAT, "not a number of seconds: '%s'", s);
+    *ms = v;
+    return MC_OK;
+}
+
 int mc_split_words(char *line, char **words, int max, const char **why)
 {
     int n = 0;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -824,6 +825,12 @@ mc_status mc_file_lock(const char *path, unsigned wait_ms, int *out, struct mc_e
     }
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* Waiting: the holder lets go when it closes its descriptor, which inotify reports as a close
+     * of the lock file, so a waiter wakes at once instead of at its next poll. Any close wakes it
+     * (other waiters come and go) and it tries again; a wake-up inotify cannot see (a lock dropped
+     * without a close, a watch that cannot be made) comes from the poll interval, as before. */
+    int ino = -1;
+    bool watch_tried = false;
     long nap_us = 1000;
     for (;;) {
         if (flock(fd, LOCK_EX | LOCK_NB) == 0)
@@ -832,6 +839,8 @@ mc_status mc_file_lock(const char *path, unsigned wait_ms, int *out, struct mc_e
             continue;
         if (errno != EWOULDBLOCK) {
             mc_status s = mc_seterr(err, MC_E_IO, "cannot lock %s: %s", lp, strerror(errno));
+            if (ino >= 0)
+                close(ino);
             close(fd);
             free(lp);
             return s;
@@ -846,17 +855,41 @@ mc_status mc_file_lock(const char *path, unsigned wait_ms, int *out, struct mc_e
             mc_status s = mc_seterr(err, MC_E_BUSY, "%s is busy: another process%s%s%s holds its lock %s (waited %u.%03u s)",
                                     path, pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "", lp, wait_ms / 1000,
                                     wait_ms % 1000);
+            if (ino >= 0)
+                close(ino);
             close(fd);
             free(lp);
             return s;
         }
+        if (!watch_tried) { /* the first wait: watch the lock file, then try again */
+            watch_tried = true;
+            ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+            if (ino >= 0 && inotify_add_watch(ino, lp, IN_CLOSE | IN_DONT_FOLLOW) < 0) {
+                close(ino);
+                ino = -1;
+            }
+            if (ino >= 0)
+                continue; /* a close before the watch existed is not lost: the lock is tried again */
+        }
         long left_us = (long)((long long)wait_ms - waited) * 1000;
         long us = nap_us < left_us ? nap_us : left_us;
-        struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-        nanosleep(&ts, NULL);
+        if (ino >= 0) {
+            struct pollfd p = {.fd = ino, .events = POLLIN};
+            if (poll(&p, 1, (int)((us + 999) / 1000)) > 0) {
+                char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+                while (read(ino, ev, sizeof ev) > 0) {
+                    /* drained: any close is a reason to try again */
+                }
+            }
+        } else {
+            struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+            nanosleep(&ts, NULL);
+        }
         if (nap_us < 50000)
             nap_us *= 2;
     }
+    if (ino >= 0)
+        close(ino);
     /* Who holds it, for the message another process prints while waiting. */
     char pid[24];
     int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());

@@ -129,7 +129,8 @@ cli_kds_serve() {
   "$MC" kds serve "$@" --listen 127.0.0.1:0 >"$o" 2>"$o.err" &
   kds_pid=$!
   cli_pids+=("$kds_pid")
-  for _ in $(seq 2400); do grep -q serving "$o" 2>/dev/null && break; kill -0 "$kds_pid" 2>/dev/null || break; sleep 0.25; done
+  local end=$((SECONDS + 600))
+  while ((SECONDS < end)); do grep -q serving "$o" 2>/dev/null && break; kill -0 "$kds_pid" 2>/dev/null || break; sleep 0.01; done
   kds_url=$(grep -o 'http://[0-9.:]*' "$o" | head -1)
   kds_port=${kds_url##*:}
 }

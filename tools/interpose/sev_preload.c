@@ -49,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <memcrypt/bytes.h>
 #include <memcrypt/sevdev.h>
 #include <memcrypt/sevguest.h>
 #include <memcrypt/tsm.h>
@@ -379,13 +380,10 @@ static void say(const char *fmt, ...)
 static unsigned wait_ms(void)
 {
     const char *v = getenv("MEMCRYPT_STATE_WAIT");
-    if (!v || !*v)
+    uint64_t ms;
+    if (!v || !*v || mc_parse_seconds_ms(v, &ms, NULL) != MC_OK || ms > 86400000u)
         return 0;
-    char *e;
-    unsigned long s = strtoul(v, &e, 10);
-    if (*e || s > 86400)
-        return 0;
-    return s ? (unsigned)s * 1000u : 1u;
+    return ms ? (unsigned)ms : 1u;
 }
 
 /* The device behind the node, made once. Returns 0 or an errno for open(). */

@@ -121,6 +121,9 @@ int mc_args_all(struct mc_args *a, const struct mc_cli_cmd *cmd, int argc, char 
 /* Option values: parse a->val as a number (decimal or 0x hex) no larger than max. Returns 0,
  * or MC_EXIT_USAGE after printing "--opt: why". */
 int mc_args_u64(const struct mc_args *a, uint64_t *v, uint64_t max);
+/* ... as seconds with up to three decimals ("30", "0.5"), into milliseconds: more than 0 and no
+ * more than max_ms. */
+int mc_args_seconds_ms(const struct mc_args *a, uint64_t *ms, uint64_t max_ms);
 
 /* The help text of a command, generated from its declaration; more() (if not NULL) adds a
  * section before the examples, which always come last. */

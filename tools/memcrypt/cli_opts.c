@@ -322,6 +322,19 @@ int mc_args_u64(const struct mc_args *a, uint64_t *v, uint64_t max)
     return 0;
 }
 
+int mc_args_seconds_ms(const struct mc_args *a, uint64_t *ms, uint64_t max_ms)
+{
+    struct mc_error e;
+    if (!a->val || mc_parse_seconds_ms(a->val, ms, &e) != MC_OK)
+        return mc_cli_usage_error(a->argv[0], "%s: %s", a->opt, a->val ? e.msg : "a number of seconds is needed");
+    if (!*ms)
+        return mc_cli_usage_error(a->argv[0], "%s: more than 0 seconds, e.g. 0.5", a->opt);
+    if (*ms > max_ms)
+        return mc_cli_usage_error(a->argv[0], "%s: %s is more than %llu seconds", a->opt, a->val,
+                                  (unsigned long long)(max_ms / 1000));
+    return 0;
+}
+
 /* -------------------------------------------------------------------------------- help -- */
 
 void mc_cli_each_opt(const struct mc_cli_cmd *cmd,

@@ -24,10 +24,10 @@ int mc_cli_hex_opt(const char *path, const char *opt, const char *s, uint8_t *ou
 unsigned mc_cli_state_wait_ms(void)
 {
     const char *v = getenv("MEMCRYPT_STATE_WAIT");
-    uint64_t sec;
-    if (!v || !*v || mc_parse_u64(v, &sec, NULL) != MC_OK || sec > 86400)
+    uint64_t ms;
+    if (!v || !*v || mc_parse_seconds_ms(v, &ms, NULL) != MC_OK || ms > 86400000u)
         return 0; /* the library's default */
-    return sec ? (unsigned)sec * 1000u : 1u;
+    return ms ? (unsigned)ms : 1u;
 }
 
 int mc_cli_report_data(const char *path, const char *s, uint8_t out[64])

@@ -12,7 +12,8 @@
 int mc_cli_hex_opt(const char *path, const char *opt, const char *s, uint8_t *out, size_t n, bool allow_short);
 
 /* MEMCRYPT_STATE_WAIT=SECONDS: how long a command waits for another process's lock on its --state
- * file (default 30 s; 0 = give up at once). In milliseconds, for mc_psp_config.state_wait_ms. */
+ * file (default 30 s; up to 3 decimals, e.g. 0.25; 0 = give up at once). In milliseconds, for
+ * mc_psp_config.state_wait_ms. */
 unsigned mc_cli_state_wait_ms(void);
 
 /* REPORT_DATA, the 64 bytes a guest puts in its attestation request, in the one set of forms

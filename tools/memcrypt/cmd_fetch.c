@@ -39,7 +39,7 @@ struct fetch {
     char base_buf[URL_MAX];
     struct mc_kds_query q;
     bool der;
-    unsigned timeout_s;
+    unsigned timeout_ms;
     const char *report, *hwid, *tcb;
     bool have_product;
 };
@@ -49,7 +49,7 @@ struct fetch {
     {"url", 0, "URL", "the KDS (default " AMD_KDS "; e.g. http://127.0.0.1:8090 for memcrypt kds serve)", O_URL, 0}
 #define PRODUCT_OPT {"product", 0, "NAME", "milan, genoa or turin (AMD's product name, any case)", O_PRODUCT, 0}
 #define FORMAT_OPT {"format", 0, "pem|der", "the files' encoding (default pem)", O_FORMAT, 0}
-#define TIMEOUT_OPT {"timeout", 0, "SECONDS", "give up on a request after this long (default 30)", O_TIMEOUT, 0}
+#define TIMEOUT_OPT {"timeout", 0, "SECONDS", "give up on a request after this long (default 30; decimals allowed, e.g. 0.5)", O_TIMEOUT, 0}
 
 static const struct mc_opt ca_opts[] = {
     URL_OPT, PRODUCT_OPT,
@@ -82,7 +82,7 @@ static int parse(const struct mc_cli_cmd *cmd, int argc, char **argv, struct fet
     memset(f, 0, sizeof *f);
     f->path = argv[0];
     f->base = AMD_KDS;
-    f->timeout_s = 30;
+    f->timeout_ms = 30000;
     mc_args_init(a, cmd, argc, argv);
     int c;
     uint64_t v;
@@ -117,11 +117,9 @@ static int parse(const struct mc_cli_cmd *cmd, int argc, char **argv, struct fet
             f->der = !strcasecmp(a->val, "der");
             break;
         case O_TIMEOUT:
-            if (mc_args_u64(a, &v, 3600))
+            if (mc_args_seconds_ms(a, &v, 3600000))
                 return MC_EXIT_USAGE;
-            if (!v)
-                return mc_cli_usage_error(argv[0], "--timeout: at least 1 second");
-            f->timeout_s = (unsigned)v;
+            f->timeout_ms = (unsigned)v;
             break;
         case O_REPORT: f->report = a->val; break;
         case O_HWID: f->hwid = a->val; break;
@@ -244,8 +242,8 @@ static int get(struct fetch *f, const char *path, struct body *b)
     curl.setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl.setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
     curl.setopt(c, CURLOPT_MAXREDIRS, 3L);
-    curl.setopt(c, CURLOPT_CONNECTTIMEOUT, (long)(f->timeout_s < 10 ? f->timeout_s : 10));
-    curl.setopt(c, CURLOPT_TIMEOUT, (long)f->timeout_s);
+    curl.setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(f->timeout_ms < 10000 ? f->timeout_ms : 10000));
+    curl.setopt(c, CURLOPT_TIMEOUT_MS, (long)f->timeout_ms);
     curl.setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)BODY_MAX);
     curl.setopt(c, CURLOPT_USERAGENT, "memcrypt/" MC_VERSION);
     CURLcode rc = curl.perform(c);
