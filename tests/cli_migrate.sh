@@ -5,7 +5,7 @@
 # hostile files (nothing changed), usage errors, and every case of `demo migrate`.
 # $1 = memcrypt binary, $2 = tests/data, $3 = source dir.
 . "$(dirname "$0")/lib/cli.sh"
-PY=$(python3 -c 'import sys; print(sys.executable)') # the interpreter itself, not a version manager's shim
+PY=${MC_PY:-python3} # the interpreter itself (tests/lib/cli.sh resolved it once), not a version manager's shim
 expect() { # RC DESCRIPTION -- command...; output in $out
     local want=$1 what=$2; shift 3
     out=$("$@" 2>&1); local rc=$?

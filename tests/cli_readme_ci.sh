@@ -19,6 +19,6 @@ check "the recipe runs to its end (exit $rc)" '[ $rc -eq 0 ] || { tail -15 "$TMP
 check "report verify said verified" 'grep -q verified "$TMP/out" && ! grep -q "NOT verified" "$TMP/out"'
 # No server is left behind: the recipe's own kill stopped it. SIGTERM is delivered asynchronously and
 # the server exits once its thread has stopped (longer under a sanitizer): give it 10 s.
-for _ in $(seq 100); do pgrep -f "kds serve --state $TMP/" >/dev/null || break; sleep 0.1; done
+for _ in $(seq 1000); do pgrep -f "kds serve --state $TMP/" >/dev/null || break; sleep 0.01; done
 check "the local KDS was stopped" '! pgrep -f "kds serve --state $TMP/" >/dev/null'
 cli_finish

@@ -24,7 +24,7 @@ launch() { # $1 = xml, $2 = out dir, extra args (e.g. --platform-only)...
     "$MC" run "$xml" --seed interop --tk "$TMP/tk.bin" --out-dir "$out" \
         --secret-header "$out/hdr" --secret-payload "$out/payload" --wait 120 --json "$@" > "$out/report.json" 2> "$out/err" &
     echo $! > "$out/pid"
-    for _ in $(seq 1 600); do [ -s "$out/policy" ] && break; sleep 0.1; done
+    for _ in $(seq 1 6000); do [ -s "$out/policy" ] && break; sleep 0.01; done
     [ -s "$out/policy" ]
 }
 validate() { # $1 = out dir, extra args...

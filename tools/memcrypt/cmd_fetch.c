@@ -449,7 +449,7 @@ static int run_vcek(const struct mc_cli_cmd *cmd, int argc, char **argv)
     "d=$(mktemp -d)\n"                                                                                                 \
     "memcrypt fw status --platform milan --state $d/ci.state\n"                                                        \
     "memcrypt kds serve --state $d/ci.state --listen 127.0.0.1:0 >$d/kds.txt &\n"                                      \
-    "until grep -q serving $d/kds.txt; do sleep 0.2; done\n"                                                           \
+    "until grep -q serving $d/kds.txt; do sleep 0.05; done\n"                                                           \
     "url=$(grep -o 'http://[0-9.:]*' $d/kds.txt)\n"
 
 const struct mc_cli_cmd mc_cli_fetch[] = {
@@ -487,7 +487,7 @@ const struct mc_cli_cmd mc_cli_fetch[] = {
                  "memcrypt run examples/sev-snp-guest.xml --vcpu-type EPYC-Milan --state $d/ci.state --save $d/guest.snp\n"
                  "memcrypt exec --state $d/ci.state --guest $d/guest.snp -- memcrypt guest report --out $d/report.bin\n"
                  "memcrypt kds serve --state $d/ci.state --listen 127.0.0.1:0 >$d/kds.txt &\n"
-                 "until grep -q serving $d/kds.txt; do sleep 0.2; done\n"
+                 "until grep -q serving $d/kds.txt; do sleep 0.05; done\n"
                  "url=$(grep -o 'http://[0-9.:]*' $d/kds.txt)\n"
                  "memcrypt fetch vcek --report $d/report.bin --url $url --out-dir $d\n"
                  "memcrypt fetch ca --product milan --url $url --out-dir $d/roots\n"

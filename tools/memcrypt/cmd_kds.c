@@ -304,7 +304,7 @@ const struct mc_cli_cmd mc_cli_kds[] = {
      .examples = "d=$(mktemp -d)\n"
                  "memcrypt fw status --platform milan --state $d/ci.state\n"
                  "memcrypt kds serve --state $d/ci.state --listen 127.0.0.1:0 >$d/url &\n"
-                 "while kill -0 $! && ! grep -q serving $d/url; do sleep 0.2; done; cat $d/url\n"
+                 "while kill -0 $! && ! grep -q serving $d/url; do sleep 0.05; done; cat $d/url\n"
                  "curl -sSf \"$(grep -o 'http://[0-9.:]*' $d/url)/vcek/v1/Milan/cert_chain\" -o $d/cert_chain.pem\n"
                  "kill $!\n",
      .run = run_serve},

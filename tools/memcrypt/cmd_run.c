@@ -1,7 +1,10 @@
 /* memcrypt run — launch a libvirt SEV domain on an emulated platform, attest it, give it a
  * secret, run a small guest workload and show what each party sees. */
+#define _GNU_SOURCE /* F_SETLEASE */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +67,27 @@ static bool read_b64(const char *path, uint8_t **out, size_t *len)
     return ok;
 }
 
+/* Whether some process still has path open for writing, from a read lease (fcntl F_SETLEASE),
+ * which Linux refuses with EAGAIN exactly then. 1: no writer; 0: a writer; -1: cannot tell (a
+ * file system without leases, another user's file). The lease is dropped at once; a writer that
+ * opens the file meanwhile waits for the drop, and its lease-break signal (SIGIO) is ignored. */
+static int no_writer(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return -1;
+    struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGIO, &ign, &old);
+    int r = fcntl(fd, F_SETLEASE, F_RDLCK);
+    int e = errno;
+    if (r == 0)
+        fcntl(fd, F_SETLEASE, F_UNLCK);
+    close(fd);
+    sigaction(SIGIO, &old, NULL);
+    return r == 0 ? 1 : e == EAGAIN ? 0 : -1;
+}
+
 static mc_status on_measured(void *vctx, const struct mc_run_report *r, uint8_t **hdr, size_t *hdr_len,
                              uint8_t **payload, size_t *payload_len, struct mc_error *err)
 {
@@ -113,33 +137,39 @@ static mc_status on_measured(void *vctx, const struct mc_run_report *r, uint8_t 
     for (;;) {
         uint8_t *h = NULL, *p = NULL;
         size_t hl = 0, pl = 0;
+        int quiet = 0;
         if (read_b64(c->secret_header, &h, &hl) && read_b64(c->secret_payload, &p, &pl)) {
-            /* The writer may still be writing: take the files once they read the same twice. */
-            struct timespec ts = {0, 200 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+            /* The writer may still be writing: take the files once no process has them open for
+             * writing and they read the same again; where that cannot be told, once they read the
+             * same 200 ms later. */
+            int qh = no_writer(c->secret_header), qp = no_writer(c->secret_payload);
+            quiet = qh && qp ? (qh < 0 || qp < 0 ? -1 : 1) : 0;
+        }
+        if (quiet) {
+            if (quiet < 0) {
+                struct timespec ts = {0, 200 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+            }
             uint8_t *h2 = NULL, *p2 = NULL;
             size_t hl2 = 0, pl2 = 0;
             bool same = read_b64(c->secret_header, &h2, &hl2) && read_b64(c->secret_payload, &p2, &pl2) &&
                         hl2 == hl && pl2 == pl && !memcmp(h2, h, hl) && !memcmp(p2, p, pl);
             free(h2);
             free(p2);
-            if (!same) {
-                free(h);
-                free(p);
-                continue;
+            if (same) {
+                *hdr = h;
+                *hdr_len = hl;
+                *payload = p;
+                *payload_len = pl;
+                return MC_OK;
             }
-            *hdr = h;
-            *hdr_len = hl;
-            *payload = p;
-            *payload_len = pl;
-            return MC_OK;
         }
         free(h);
         free(p);
         if (time(NULL) >= end)
             return mc_seterr(err, MC_E_IO, "no secret header/payload appeared in %s and %s within %u s",
                              c->secret_header, c->secret_payload, c->wait_s);
-        struct timespec ts = {0, 100 * 1000 * 1000};
+        struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
 }
