@@ -37,9 +37,10 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
 # would start a tree of processes for every call; the checks run on the same interpreter either
 # way). Scripts that never call python3 never start it. The answer is kept in $TMP/python3, so a
 # call in a subshell, $(python3 ...), resolves it only once too; cli_py sets MC_PY to it (for
-# child shells, which do not see the function).
+# child shells, which do not see the function). Under ctest MC_PY comes resolved from CMake (once
+# per configure), so no script asks the shim.
 cli_py() {
-  [ -n "${MC_PY:-}" ] && return 0
+  [ -n "${MC_PY:-}" ] && [ -x "$MC_PY" ] && return 0
   if [ ! -s "$TMP/python3" ]; then
     local t=$TMP/python3.$BASHPID
     command python3 -S -c 'import sys; print(sys.executable)' >"$t" 2>/dev/null && mv "$t" "$TMP/python3" || rm -f "$t"
