@@ -158,11 +158,13 @@ has "  refused" "holds 1 certificates, not two"
 cat "$DATA/amd/snp-ca/ask-milan.pem" "$DATA/amd/snp-ca/ark-genoa.pem" >cache/vcek/v1/Genoa/cert_chain
 expect 1 "Milan's ASK under Genoa's ARK" -- "$MC" fetch ca --product genoa --url "$A" --out-dir h3
 has "  refused" "not Genoa's ASK"
-# A forged chain: an ARK-Genoa that says it is AMD's, and an ASK it signed.
+# A forged chain: an ARK-Genoa that says it is AMD's, and an ASK it signed (RSA-4096 as AMD's; the
+# keys of the shipped test root, which are not AMD's, instead of two new ones).
 subj="/OU=Engineering/C=US/L=Santa Clara/ST=CA/O=Advanced Micro Devices"
-openssl req -x509 -newkey rsa:2048 -nodes -keyout fark.key -subj "$subj/CN=ARK-Genoa" -days 30 -out fark.pem 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -keyout fask.key -subj "$subj/CN=SEV-Genoa" -out fask.csr 2>/dev/null
-openssl x509 -req -in fask.csr -CA fark.pem -CAkey fark.key -CAcreateserial -days 30 -out fask.pem 2>/dev/null
+TR=$SRC/examples/test-root
+openssl req -x509 -key "$TR/ark-key.pem" -subj "$subj/CN=ARK-Genoa" -days 30 -out fark.pem 2>/dev/null
+openssl req -new -key "$TR/ask-key.pem" -subj "$subj/CN=SEV-Genoa" -out fask.csr 2>/dev/null
+openssl x509 -req -in fask.csr -CA fark.pem -CAkey "$TR/ark-key.pem" -CAcreateserial -days 30 -out fask.pem 2>/dev/null
 cat fask.pem fark.pem >cache/vcek/v1/Genoa/cert_chain
 expect 1 "a forged AMD ARK" -- "$MC" fetch ca --product genoa --url "$A" --out-dir h4
 has "  refused" "names itself AMD's (O=Advanced Micro Devices) but is not AMD's real Genoa ARK"
