@@ -9,10 +9,19 @@
  * makes goes through the __wrap_ functions below; libcrypto's own allocations are not counted.
  * Each run starts from a warm process (one run first, unarmed), so one-time caches are filled
  * before counting starts. A run is single-threaded: the hook keeps no lock, and with threads the
- * Nth allocation would not be the same one from run to run. */
+ * Nth allocation would not be the same one from run to run.
+ *
+ * A representative run is the smallest one that reaches every allocation site of the component's
+ * full-size use: for `memcrypt run` (mc_run) the sites of the shipped examples' runs
+ * (examples/sev-guest.xml, examples/sev-snp-guest.xml with Debian's 2 MiB OVMF: 101 and ~1,800
+ * allocations) were counted by call site and are all reached by the 32 MiB, one-vCPU runs below
+ * (123 and 223 allocations); the examples only repeat the per-page and per-chunk ones. */
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +31,7 @@
 #include <memcrypt/machine.h>
 #include <memcrypt/measure.h>
 #include <memcrypt/psp.h>
+#include <memcrypt/run.h>
 #include <memcrypt/sev_api.h>
 #include <memcrypt/sev_cert.h>
 #include <memcrypt/snp_attest.h>
@@ -31,6 +41,7 @@
 #include <memcrypt/vm.h>
 #include <memcrypt/libvirt.h>
 #include <memcrypt/migrate.h>
+#include <memcrypt/ovmf.h>
 #include <memcrypt/pconfig.h>
 #include <memcrypt/snp_guest_msg.h>
 #include <memcrypt/tme.h>
@@ -897,6 +908,89 @@ static mc_status run_libvirt(void *ctx, struct mc_error *err)
     return st;
 }
 
+/* `memcrypt run` (mc_run) of an SEV-ES and of an SEV-SNP domain, whole: validation, the platform
+ * booted from a state file, INIT/SNP_INIT, the owner's channel (PDH export, session), the launch
+ * (firmware image, kernel-hashes table, VMSAs or SNP pages), the owner's measurement check, the
+ * secret (SEV) or the guest's attestation report and the owner's verification (SNP), the guest
+ * workload, teardown. Its inputs are the smallest that take every path the shipped examples take:
+ * 32 MiB, one vCPU, the 4 KiB tail of an AmdSev OVMF (footer table, reset block, SEV metadata with
+ * a kernel-hashes area) and the tiny direct-boot kernel; the chip's identity (2048-bit emulated
+ * roots) is made once and loaded from a state file by every run. A run must leave the state file
+ * as it was and no temporary folder behind. */
+struct run_ctx {
+    struct mc_lv_domain *d;
+    bool snp;
+    char state[512], tmp[512];
+    uint8_t *state0; /* the state file's bytes before the sweep */
+    size_t state0_len;
+    bool have_ref;
+    struct mc_run_report ref; /* what the run without a failure reports */
+};
+
+/* The report without what differs from run to run: the timings (seconds), the SNP report's
+ * signature (ECDSA with a fresh k; the owner checked it) and the time the certificates' validity
+ * was checked at. */
+static void run_untimed(struct mc_run_report *r)
+{
+    r->update_seconds = r->launch_seconds = r->boot_seconds = r->init_seconds = 0;
+    r->channel_seconds = r->guest_launch_seconds = r->workload_seconds = 0;
+    memset(r->snp.report + 0x2A0, 0, MC_SNP_REPORT_SIZE - 0x2A0);
+    for (size_t i = 0; i < r->snp.nchecks; i++)
+        if (!strcmp(r->snp.checks[i].name, "validity"))
+            memset(r->snp.checks[i].reason, 0, sizeof r->snp.checks[i].reason);
+}
+
+static mc_status run_run(void *ctx, struct mc_error *err)
+{
+    struct run_ctx *c = ctx;
+    struct mc_run_opts o;
+    memset(&o, 0, sizeof o);
+    o.seed = (const uint8_t *)"nomem-run";
+    o.seed_len = 9;
+    o.state_path = c->state;
+    static struct mc_run_report r;
+    mc_status st = mc_run(c->d, &o, &r, err);
+    /* a firmware command whose host allocation failed comes back as HWERROR_PLATFORM saying so */
+    if (st == MC_E_FIRMWARE && strstr(err->msg, "out of memory"))
+        st = err->code = MC_E_NOMEM;
+    if (!st && c->snp && !r.snp.verified)
+        st = mc_seterr(err, MC_E_STATE, "the owner did not verify the SNP guest's report");
+    if (!st && !c->snp && !(r.measurement_ok && r.secret_ok && r.workload && r.io_ok))
+        st = mc_seterr(err, MC_E_STATE, "the SEV launch or workload did not check out");
+    /* a run that could do without the allocation that failed reports what the run without a
+     * failure reports (the seed makes every run the same) */
+    if (!st) {
+        run_untimed(&r);
+        if (!c->have_ref) {
+            c->ref = r;
+            c->have_ref = true;
+        } else if (memcmp(&r, &c->ref, sizeof r)) {
+            size_t i = 0;
+            while (((const uint8_t *)&r)[i] == ((const uint8_t *)&c->ref)[i])
+                i++;
+            st = mc_seterr(err, MC_E_STATE, "the run succeeded but its report differs from the run without a failure "
+                           "at byte %zu", i);
+        }
+    }
+    /* whatever happened, nothing outside the run changed (checked with the hook paused) */
+    bool was = armed;
+    armed = false;
+    uint8_t *now = NULL;
+    size_t n = 0;
+    struct mc_error fe;
+    if (mc_file_read(c->state, 1u << 20, &now, &n, &fe) != MC_OK || n != c->state0_len || memcmp(now, c->state0, n))
+        st = mc_seterr(err, MC_E_STATE, "the run (status %d) changed the state file", (int)st);
+    free(now);
+    DIR *dir = opendir(c->tmp);
+    for (struct dirent *e; dir && (e = readdir(dir));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            st = mc_seterr(err, MC_E_STATE, "the run (status %d) left %s in the temporary folder", (int)st, e->d_name);
+    if (dir)
+        closedir(dir);
+    armed = was;
+    return st;
+}
+
 /* ----------------------------------------------------------------------------- tests -- */
 
 static void test_machine(void) { sweep("machine", run_machine, NULL); }
@@ -1012,6 +1106,147 @@ static void test_migrate(void)
 
 static void test_tme(void) { sweep("TME/MKTME (PCONFIG, KeyIDs)", run_tme, NULL); }
 
+/* A folder of this test's own, on tmpfs when there is one (the runs sync the files they write). */
+static bool scratch_dir(char *buf, size_t n)
+{
+    snprintf(buf, n, "/dev/shm/memcrypt-nomem.XXXXXX");
+    if (mkdtemp(buf))
+        return true;
+    snprintf(buf, n, "%s/nomem.XXXXXX", MC_BINARY_DIR);
+    return mkdtemp(buf) != NULL;
+}
+
+/* A chip's first boot, as `memcrypt run --state` on a new state file makes it: the board created
+ * on an empty state file, the SEV identity made and stored (the emulated ARK/ASK, CEK, OCA, PEK,
+ * PDH), then the SNP identity (VCEK root, chip ID from GET_ID). 2048-bit emulated roots. */
+struct boot_ctx {
+    char state[512];
+};
+
+static mc_status run_first_boot(void *ctx, struct mc_error *err)
+{
+    struct boot_ctx *c = ctx;
+    bool was = armed;
+    armed = false;
+    unlink(c->state);
+    armed = was;
+    struct mc_board_config bc;
+    struct mc_board *b = NULL;
+    mc_status st = mc_board_config_init(&bc, "milan", err);
+    bc.machine.seed = (const uint8_t *)"nomem-first-boot";
+    bc.machine.seed_len = 16;
+    bc.fw.root_bits = 2048;
+    bc.fw.state_path = c->state;
+    bc.rmp_size = MC_BOARD_RMP_AUTO;
+    if (!st)
+        st = mc_board_create(&bc, &b, err);
+    if (!st && !mc_psp_identity(mc_board_psp(b), err))
+        st = err->code ? err->code : MC_E_STATE;
+    if (!st && !mc_psp_snp_identity(mc_board_psp(b), err))
+        st = err->code ? err->code : MC_E_STATE;
+    if (st == MC_E_FIRMWARE && strstr(err->msg, "out of memory"))
+        st = err->code = MC_E_NOMEM;
+    mc_board_destroy(b);
+    return st;
+}
+
+/* The firmware image: the AmdSev tail with every SEV metadata section cut to one page (each
+ * section still there, so every SNP page type is launched; 9 pages instead of 33). The
+ * descriptors follow the metadata header ("ASEV", length, version, count): GPA, size, type. */
+static bool run_image(const char *path)
+{
+    uint8_t *img = NULL;
+    size_t n = 0;
+    struct mc_error e;
+    struct mc_ovmf ov;
+    bool ok = mc_file_read(MC_TEST_DATA "/snp-measure/ovmf_AmdSev_suffix.bin", 1 << 20, &img, &n, &e) == MC_OK &&
+              mc_ovmf_parse(img, n, MC_OVMF_FOUR_GB, &ov, &e) == MC_OK && ov.has_metadata && ov.nsections >= 5;
+    for (size_t i = 0; ok && i < ov.nsections; i++)
+        mc_put_le32(img + n - ov.metadata_offset + 16 + 12 * i + 4, 0x1000);
+    ok = ok && mc_ovmf_parse(img, n, MC_OVMF_FOUR_GB, &ov, &e) == MC_OK && ov.sections[0].size == 0x1000 &&
+         mc_file_write_atomic(path, img, n, &e) == MC_OK;
+    free(img);
+    return ok;
+}
+
+/* The domain, its firmware image, the chip's state file (SEV and SNP identity, 2048-bit roots)
+ * and a temporary folder (TMPDIR, where the SNP owner keeps the roots it verifies with) are made
+ * before the sweep, in a scratch folder. */
+static void sweep_run(bool snp)
+{
+    struct run_ctx c;
+    memset(&c, 0, sizeof c);
+    c.snp = snp;
+    char dir[400], fw[512], lock[520];
+    CHECK(scratch_dir(dir, sizeof dir));
+    snprintf(c.state, sizeof c.state, "%s/chip.state", dir);
+    snprintf(lock, sizeof lock, "%s.lock", c.state);
+    snprintf(fw, sizeof fw, "%s/fw.fd", dir);
+    snprintf(c.tmp, sizeof c.tmp, "%s/tmp", dir);
+    CHECK(mkdir(c.tmp, 0700) == 0);
+    const char *saved_tmp = getenv("TMPDIR");
+    char *old_tmp = saved_tmp ? strdup(saved_tmp) : NULL;
+    setenv("TMPDIR", c.tmp, 1);
+    struct mc_error e = {0};
+    struct mc_board_config bc;
+    struct mc_board *b = NULL;
+    CHECK(mc_board_config_init(&bc, "milan", &e) == MC_OK);
+    bc.fw.root_bits = 2048;
+    bc.fw.state_path = c.state;
+    bc.rmp_size = MC_BOARD_RMP_AUTO;
+    CHECK_MSG(mc_board_create(&bc, &b, &e) == MC_OK, "%s", e.msg);
+    CHECK(b && mc_psp_identity(mc_board_psp(b), &e) != NULL);
+    CHECK_MSG(b && mc_psp_snp_identity(mc_board_psp(b), &e) != NULL, "%s", e.msg);
+    mc_board_destroy(b);
+    CHECK(mc_file_read(c.state, 1u << 20, &c.state0, &c.state0_len, &e) == MC_OK);
+    CHECK(run_image(fw));
+    char xml[2048];
+    snprintf(xml, sizeof xml,
+             "<domain type='kvm'><name>nomem-%s</name><memory unit='MiB'>32</memory>"
+             "<memoryBacking><locked/></memoryBacking><vcpu>1</vcpu>"
+             "<os><type arch='x86_64' machine='pc-q35-8.2'>hvm</type><loader readonly='yes' type='pflash'>%s</loader>"
+             "<kernel>%s/examples/direct-kernel/bzImage</kernel><initrd>%s/examples/direct-kernel/initrd.cpio</initrd>"
+             "<cmdline>console=ttyS0</cmdline></os>"
+             "<launchSecurity type='%s' kernelHashes='yes'><cbitpos>51</cbitpos><reducedPhysBits>1</reducedPhysBits>"
+             "<policy>%s</policy>%s</launchSecurity></domain>",
+             snp ? "snp" : "sev-es", fw, MC_SOURCE_DIR, MC_SOURCE_DIR, snp ? "sev-snp" : "sev", snp ? "0x30000" : "0x5",
+             snp ? "<hostData>bm9tZW0gc3dlZXA6IGhvc3QgZGF0YSwgMzIgYnl0ZXM=</hostData>" : "");
+    CHECK_MSG(mc_libvirt_parse(xml, strlen(xml), &c.d, &e) == MC_OK, "%s", e.msg);
+    if (c.d && c.state0)
+        sweep(snp ? "memcrypt run, SEV-SNP (launch, report, owner's verification)"
+                  : "memcrypt run, SEV-ES (launch, owner's session and secret, workload)",
+              run_run, &c);
+    mc_libvirt_free(c.d);
+    free(c.state0);
+    unlink(c.state);
+    unlink(lock);
+    unlink(fw);
+    CHECK(rmdir(c.tmp) == 0);
+    CHECK(rmdir(dir) == 0);
+    if (old_tmp)
+        setenv("TMPDIR", old_tmp, 1);
+    else
+        unsetenv("TMPDIR");
+    free(old_tmp);
+}
+
+static void test_first_boot(void)
+{
+    struct boot_ctx c;
+    char dir[400];
+    CHECK(scratch_dir(dir, sizeof dir));
+    snprintf(c.state, sizeof c.state, "%s/chip.state", dir);
+    sweep("a chip's first boot (identities made and stored)", run_first_boot, &c);
+    unlink(c.state);
+    char lock[520];
+    snprintf(lock, sizeof lock, "%s.lock", c.state);
+    unlink(lock);
+    CHECK(rmdir(dir) == 0);
+}
+
+static void test_run_sev(void) { sweep_run(false); }
+static void test_run_snp(void) { sweep_run(true); }
+
 static void test_libvirt(void)
 {
     struct lv_ctx c = {0};
@@ -1026,16 +1261,41 @@ static void test_libvirt(void)
     free(c.xml[1]);
 }
 
-int main(void)
+/* Without arguments: every sweep but the two that cost the most (test_first_boot, test_run_snp),
+ * which ctest runs beside it as test_nomem_run (`test_nomem test_first_boot test_run_snp`); with
+ * arguments, the tests named. */
+static int argc_;
+static char **argv_;
+
+static bool wanted(const char *name, bool by_default)
 {
-    RUN(test_machine);
-    RUN(test_firmware);
-    RUN(test_parse);
-    RUN(test_measure);
-    RUN(test_snp_identity);
-    RUN(test_snp_firmware);
-    RUN(test_migrate);
-    RUN(test_tme);
-    RUN(test_libvirt);
+    for (int i = 1; i < argc_; i++)
+        if (!strcmp(argv_[i], name))
+            return true;
+    return argc_ < 2 && by_default;
+}
+
+#define RUN_IF(fn, by_default)                                                                     \
+    do {                                                                                           \
+        if (wanted(#fn, by_default))                                                               \
+            RUN(fn);                                                                               \
+    } while (0)
+
+int main(int argc, char **argv)
+{
+    argc_ = argc;
+    argv_ = argv;
+    RUN_IF(test_machine, true);
+    RUN_IF(test_firmware, true);
+    RUN_IF(test_parse, true);
+    RUN_IF(test_measure, true);
+    RUN_IF(test_snp_identity, true);
+    RUN_IF(test_snp_firmware, true);
+    RUN_IF(test_migrate, true);
+    RUN_IF(test_tme, true);
+    RUN_IF(test_libvirt, true);
+    RUN_IF(test_run_sev, true);
+    RUN_IF(test_first_boot, false);
+    RUN_IF(test_run_snp, false);
     return check_summary();
 }

@@ -2,6 +2,7 @@
  * secret, CEK, emulated ARK/ASK, OCA/PEK/PDH, session opening, report signing), created on
  * first use and kept serialised inside the sealed persistent state. This file maps its results
  * to firmware status codes and keeps the live object and the committed state in step. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,9 +10,16 @@
 
 #include "fw/psp_int.h"
 
-static uint32_t hw(struct mc_error *err, const char *what)
+/* HWERROR_PLATFORM for a step that failed with status cause (MC_OK: no status). A host allocation
+ * that failed says "out of memory", as every firmware command does; any other cause is named. */
+static uint32_t hw(struct mc_error *err, mc_status cause, const char *what)
 {
-    return psp_fail(err, MC_FW_HWERROR_PLATFORM, "platform identity: %s failed", what);
+    if (cause == MC_E_NOMEM)
+        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "platform identity: out of memory (%s)", what);
+    char why[MC_ERROR_MSG_MAX + 2] = "";
+    if (err && cause != MC_OK)
+        snprintf(why, sizeof why, ": %s", err->msg);
+    return psp_fail(err, MC_FW_HWERROR_PLATFORM, "platform identity: %s failed%s", what, why);
 }
 
 /* Serialise psp->id into nv (ident bytes + owner flag). */
@@ -19,11 +27,12 @@ static uint32_t id_store(struct mc_psp *psp, struct psp_nv *nv, struct mc_error 
 {
     uint8_t *b;
     size_t n;
-    if (mc_sev_identity_serialize(psp->id, &b, &n, err) != MC_OK)
-        return hw(err, "serialisation");
+    mc_status ss = mc_sev_identity_serialize(psp->id, &b, &n, err);
+    if (ss != MC_OK)
+        return hw(err, ss, "serialisation");
     uint32_t st = MC_FW_SUCCESS;
     if (n > PSP_IDENT_MAX) {
-        st = hw(err, "storing (identity too large)");
+        st = hw(err, MC_OK, "storing (identity too large)");
     } else {
         memcpy(nv->ident, b, n);
         if (n < PSP_IDENT_MAX)
@@ -72,11 +81,12 @@ uint32_t psp_id_get(struct mc_psp *psp, struct mc_error *err)
                                        psp->cfg.root_bits ? psp->cfg.root_bits : 4096, psp->cfg.platform};
     struct psp_nv *n = malloc(sizeof *n);
     if (!n)
-        return hw(err, "allocation");
+        return hw(err, MC_E_NOMEM, "allocation");
     memcpy(n, &psp->nv, sizeof *n);
     uint32_t st = MC_FW_SUCCESS;
-    if (mc_sev_identity_create(psp->rng, &p, &psp->id, err) != MC_OK)
-        st = hw(err, "creation");
+    mc_status cs = mc_sev_identity_create(psp->rng, &p, &psp->id, err);
+    if (cs != MC_OK)
+        st = hw(err, cs, "creation");
     else if ((st = id_store(psp, n, err)) == MC_FW_SUCCESS) {
         struct mc_error why = {0};
         if (psp_nv_save(psp, n, &why) != MC_OK)
@@ -109,8 +119,9 @@ uint32_t psp_id_pek_gen(struct mc_psp *psp, struct psp_nv *nv, struct mc_error *
     if (st)
         return st;
     psp->id_changed = true;
-    if (mc_sev_identity_pek_gen(psp->id, psp->rng, err) != MC_OK)
-        return hw(err, "PEK_GEN");
+    mc_status gs = mc_sev_identity_pek_gen(psp->id, psp->rng, err);
+    if (gs != MC_OK)
+        return hw(err, gs, "PEK_GEN");
     return id_store(psp, nv, err);
 }
 
@@ -120,8 +131,9 @@ uint32_t psp_id_pdh_gen(struct mc_psp *psp, struct psp_nv *nv, struct mc_error *
     if (st)
         return st;
     psp->id_changed = true;
-    if (mc_sev_identity_pdh_gen(psp->id, psp->rng, err) != MC_OK)
-        return hw(err, "PDH_GEN");
+    mc_status gs = mc_sev_identity_pdh_gen(psp->id, psp->rng, err);
+    if (gs != MC_OK)
+        return hw(err, gs, "PDH_GEN");
     return id_store(psp, nv, err);
 }
 
@@ -165,8 +177,9 @@ uint32_t psp_id_pdh_export(struct mc_psp *psp, uint8_t pdh[MC_SEV_CERT_LEN], uin
 uint32_t psp_id_get_id(struct mc_psp *psp, uint8_t out[MC_SEV_ID_LEN], struct mc_error *err)
 {
     uint32_t st = psp_id_get(psp, err);
-    if (!st && mc_sev_identity_get_id(psp->id, out, err) != MC_OK)
-        st = hw(err, "GET_ID");
+    mc_status gs = st ? MC_OK : mc_sev_identity_get_id(psp->id, out, err);
+    if (gs != MC_OK)
+        st = hw(err, gs, "GET_ID");
     return st;
 }
 
@@ -228,8 +241,9 @@ uint32_t psp_id_attest(struct mc_psp *psp, const uint8_t mnonce[16], const uint8
                        uint8_t report[MC_SEV_REPORT_LEN], struct mc_error *err)
 {
     uint32_t st = psp_id_get(psp, err);
-    if (!st && mc_sev_identity_attest(psp->id, mnonce, ld, policy, report, err) != MC_OK)
-        st = hw(err, "report signing");
+    mc_status as = st ? MC_OK : mc_sev_identity_attest(psp->id, mnonce, ld, policy, report, err);
+    if (as != MC_OK)
+        st = hw(err, as, "report signing");
     return st;
 }
 
@@ -246,8 +260,8 @@ uint32_t psp_id_oca_cert(struct mc_psp *psp, uint8_t out[MC_SEV_CERT_LEN], struc
 {
     uint32_t st = psp_id_get(psp, err);
     size_t n;
-    if (!st && (mc_sev_identity_cert(psp->id, MC_SEV_ID_OCA, out, MC_SEV_CERT_LEN, &n, err) != MC_OK ||
-                n != MC_SEV_CERT_LEN))
-        st = hw(err, "reading the OCA certificate");
+    mc_status cs = st ? MC_OK : mc_sev_identity_cert(psp->id, MC_SEV_ID_OCA, out, MC_SEV_CERT_LEN, &n, err);
+    if (!st && (cs != MC_OK || n != MC_SEV_CERT_LEN))
+        st = hw(err, cs, "reading the OCA certificate");
     return st;
 }

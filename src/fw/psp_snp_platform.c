@@ -180,8 +180,10 @@ static uint32_t stage_identity(struct mc_psp *psp, struct psp_snp_nv *n, struct 
 {
     uint8_t *blob;
     size_t len;
-    if (mc_snp_identity_serialize(psp->snp.id, &blob, &len, err) != MC_OK)
-        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "cannot serialise the SNP identity");
+    mc_status ss = mc_snp_identity_serialize(psp->snp.id, &blob, &len, err);
+    if (ss != MC_OK)
+        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s the SNP identity",
+                        ss == MC_E_NOMEM ? "out of memory serialising" : "cannot serialise");
     if (n->ident) {
         mc_wipe(n->ident, n->ident_len);
         free(n->ident);
@@ -219,8 +221,10 @@ uint32_t psp_snp_identity(struct mc_psp *psp, struct mc_snp_identity **out, stru
                                        .chip_secret = psp->nv.chip_secret,
                                        .chip_id = chip_id,
                                        .root_bits = psp->cfg.root_bits};
-    if (mc_snp_identity_create(&p, &id, err) != MC_OK)
-        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "cannot create the SNP identity");
+    mc_status cs = mc_snp_identity_create(&p, &id, err);
+    if (cs != MC_OK)
+        return psp_fail(err, MC_FW_HWERROR_PLATFORM, "%s the SNP identity",
+                        cs == MC_E_NOMEM ? "out of memory creating" : "cannot create");
     psp->snp.id = id;
     struct psp_snp_nv n;
     st = nv_stage(psp, &n, err);

@@ -461,8 +461,13 @@ mc_status run_snp(struct run *x, const struct mc_cpu_profile *prof, struct mc_lv
         uint8_t gp[MC_SNP_PAGE];
         struct mc_fault f;
         struct mc_cpuid_regs r1, r1f;
-        if (mc_guest_phys_read(mc_vm_vcpu(x->vm, 0), sn->cpuid_gpa, true, gp, sizeof gp, &f, NULL) == MC_OK &&
-            mc_snp_cpuid_find(gp, 1, 0, &r1) && mc_snp_cpuid_find(gp, 0x8000001F, 0, &r1f)) {
+        struct mc_error rerr = {0};
+        mc_status rs = mc_guest_phys_read(mc_vm_vcpu(x->vm, 0), sn->cpuid_gpa, true, gp, sizeof gp, &f, &rerr);
+        if (rs == MC_E_NOMEM) { /* the host's failure, not something the guest saw */
+            st = mc_seterr(err, MC_E_NOMEM, "the guest's read of its CPUID page: %s", rerr.msg);
+            goto out;
+        }
+        if (rs == MC_OK && mc_snp_cpuid_find(gp, 1, 0, &r1) && mc_snp_cpuid_find(gp, 0x8000001F, 0, &r1f)) {
             sn->guest_cpuid_read = true;
             sn->guest_cpuid_sig = r1.eax;
             sn->guest_cpuid_cbit = r1f.ebx & 0x3F;
@@ -482,6 +487,10 @@ mc_status run_snp(struct run *x, const struct mc_cpu_profile *prof, struct mc_lv
     mc_status gs = mc_snp_guest_ext_report(g, sn->nonce, 0, 0, sn->report, &sn->report_status, certs, cap, &certs_len,
                                            &pages_needed, &gerr);
     sn->certs_bytes = certs_len;
+    if (gs == MC_E_NOMEM) { /* the host ran out of memory: that is no verdict on the guest */
+        st = mc_seterr(err, MC_E_NOMEM, "the guest's report request: %s", gerr.msg);
+        goto out;
+    }
     if (gs == MC_OK && sn->report_status == 0) {
         sn->have_report = true;
     } else {

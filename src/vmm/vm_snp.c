@@ -421,6 +421,13 @@ mc_status mc_vm_snp_guest_request(struct mc_vm *vm, uint64_t req_gpa, uint64_t r
     struct mc_error e2 = {0};
     s = vm_fw(vm, MC_SEV_CMD_SNP_GUEST_REQUEST, b, sizeof b, &e2);
     uint32_t fw = vm->last_fw;
+    /* The host's own memory ran out inside the emulated firmware (HWERROR_PLATFORM saying so, which
+     * no real PSP reports for this): the caller's failure, not a firmware answer for the guest. The
+     * firmware changed nothing (the message counters included), so the guest may ask again. */
+    if (s && (e2.code == MC_E_NOMEM || (fw == MC_FW_HWERROR_PLATFORM && strstr(e2.msg, "out of memory")))) {
+        free(page);
+        return mc_seterr(err, MC_E_NOMEM, "SNP_GUEST_REQUEST: %s", e2.msg);
+    }
     if (s && (fw == 0 || fw == 0xFFFF)) { /* no firmware status: the host's problem */
         free(page);
         return MC_OK;
