@@ -991,6 +991,15 @@ static mc_status run_run(void *ctx, struct mc_error *err)
     return st;
 }
 
+/* A state file and the lock file the firmware keeps beside it (STATE.lock, memcrypt/psp.h). */
+static void unlink_state(const char *state)
+{
+    char lock[600];
+    snprintf(lock, sizeof lock, "%s.lock", state);
+    unlink(state);
+    unlink(lock);
+}
+
 /* ----------------------------------------------------------------------------- tests -- */
 
 static void test_machine(void) { sweep("machine", run_machine, NULL); }
@@ -1012,7 +1021,7 @@ static void test_firmware(void)
     fwt_close(&t);
     sweep("firmware mailbox", run_fw, &c);
     sweep("hypervisor (SEV VM, guest access)", run_vmm, &c);
-    unlink(c.state);
+    unlink_state(c.state);
 }
 
 static void test_parse(void)
@@ -1084,7 +1093,7 @@ static void test_snp_firmware(void)
     CHECK_MSG(mc_psp_snp_identity(t.psp, &t.err) != NULL, "%s", t.err.msg);
     sfw_close(&t);
     sweep("SEV-SNP firmware (SNP_INIT, launch, guest request)", run_snp_fw, &c);
-    unlink(c.state);
+    unlink_state(c.state);
 }
 
 static void test_migrate(void)
@@ -1100,8 +1109,8 @@ static void test_migrate(void)
         mc_board_destroy(b);
     }
     sweep("migration (SEND_*, RECEIVE_*)", run_migrate, &c);
-    unlink(c.state[0]);
-    unlink(c.state[1]);
+    unlink_state(c.state[0]);
+    unlink_state(c.state[1]);
 }
 
 static void test_tme(void) { sweep("TME/MKTME (PCONFIG, KeyIDs)", run_tme, NULL); }
@@ -1177,10 +1186,9 @@ static void sweep_run(bool snp)
     struct run_ctx c;
     memset(&c, 0, sizeof c);
     c.snp = snp;
-    char dir[400], fw[512], lock[520];
+    char dir[400], fw[512];
     CHECK(scratch_dir(dir, sizeof dir));
     snprintf(c.state, sizeof c.state, "%s/chip.state", dir);
-    snprintf(lock, sizeof lock, "%s.lock", c.state);
     snprintf(fw, sizeof fw, "%s/fw.fd", dir);
     snprintf(c.tmp, sizeof c.tmp, "%s/tmp", dir);
     CHECK(mkdir(c.tmp, 0700) == 0);
@@ -1218,8 +1226,7 @@ static void sweep_run(bool snp)
               run_run, &c);
     mc_libvirt_free(c.d);
     free(c.state0);
-    unlink(c.state);
-    unlink(lock);
+    unlink_state(c.state);
     unlink(fw);
     CHECK(rmdir(c.tmp) == 0);
     CHECK(rmdir(dir) == 0);
@@ -1237,10 +1244,7 @@ static void test_first_boot(void)
     CHECK(scratch_dir(dir, sizeof dir));
     snprintf(c.state, sizeof c.state, "%s/chip.state", dir);
     sweep("a chip's first boot (identities made and stored)", run_first_boot, &c);
-    unlink(c.state);
-    char lock[520];
-    snprintf(lock, sizeof lock, "%s.lock", c.state);
-    unlink(lock);
+    unlink_state(c.state);
     CHECK(rmdir(dir) == 0);
 }
 
