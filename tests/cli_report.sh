@@ -132,15 +132,16 @@ roots_refused "--roots two products" "$tmp/mixed.pem" ": the first certificate i
 echo junk >"$tmp/junk.pem"
 roots_refused "--roots junk" "$tmp/junk.pem" ": not a PEM certificate chain"
 roots_refused "--roots a DER certificate" "$R/virtee-milan/vcek.der" ": not a PEM certificate chain"
-# not AMD's: pairs openssl makes (an ARK and an ASK it signs), named as AMD's or not, and an ASK under
+# not AMD's: pairs openssl makes (an ARK and an ASK it signs; P-256 keys, quick to make: the checks
+# are on names and signatures, not key types), named as AMD's or not, and an ASK under
 # another ARK of the same name
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/ca.key" -subj "/CN=example CA" -days 2 -out "$tmp/ca.pem" 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/ca.key" -subj "/CN=example CA" -days 2 -out "$tmp/ca.pem" 2>/dev/null
 cat "$tmp/ca.pem" "$tmp/ca.pem" >"$tmp/ca2.pem"
 roots_refused "--roots a non-AMD pair" "$tmp/ca2.pem" ": the second certificate is \"example CA\", not an AMD ARK"
 pair() { # DIR O: DIR/ark.pem (CN=ARK-Milan, O) and DIR/chain.pem (an ASK it signs, then it)
   mkdir -p "$1"
-  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$1/ark.key" -subj "/O=$2/CN=ARK-Milan" -days 2 -out "$1/ark.pem" 2>/dev/null
-  openssl req -new -newkey rsa:2048 -nodes -keyout "$1/ask.key" -subj "/O=$2/CN=SEV-Milan" -out "$1/ask.csr" 2>/dev/null
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1/ark.key" -subj "/O=$2/CN=ARK-Milan" -days 2 -out "$1/ark.pem" 2>/dev/null
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1/ask.key" -subj "/O=$2/CN=SEV-Milan" -out "$1/ask.csr" 2>/dev/null
   openssl x509 -req -in "$1/ask.csr" -CA "$1/ark.pem" -CAkey "$1/ark.key" -CAcreateserial -days 2 -out "$1/ask.pem" 2>/dev/null
   cat "$1/ask.pem" "$1/ark.pem" >"$1/chain.pem"
 }
