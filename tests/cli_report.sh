@@ -73,6 +73,14 @@ d = {c["name"]: c for c in j["checks"]}
 assert d["vmpl"]["result"] == "fail" and d["signature"]["result"] == "pass" and d["measurement"]["result"] == "skipped"
 assert d["vmpl"]["reason"]
 PY
+# roots_label WHAT LABEL ARGS...: report verify ARGS --json names the trusted roots LABEL
+roots_label() {
+  local what=$1 want=$2 got; shift 2
+  "$M" report verify "$@" --json >"$tmp/roots.json" 2>&1
+  got=$(python3 -S -c 'import json,sys; print(json.load(open(sys.argv[1]))["roots"])' "$tmp/roots.json" 2>&1)
+  [ "$got" = "$want" ] && ok || bad "--json roots: $what: '$got', not '$want'"
+}
+roots_label "AMD's built-in roots" amd "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der"
 
 # refused material
 for n in "$A"/snp-negative/*.der; do
@@ -114,6 +122,7 @@ has "--roots without ark.pem: what the folder must hold" "$tmp/noroots has no ar
 cat "$A/snp-ca/ask-milan.pem" "$A/snp-ca/ark-milan.pem" >"$tmp/milan-chain.pem"
 expect 0 "--roots AMD's Milan cert_chain.pem" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --roots "$tmp/milan-chain.pem"
 has "--roots FILE: the chain names AMD's roots" "VCEK -> AMD's Milan ASK -> AMD's Milan ARK"
+roots_label "AMD's real chain given with --roots" amd "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --roots "$tmp/milan-chain.pem"
 cat "$A/snp-ca/asvk-milan.pem" "$A/snp-ca/ark-milan.pem" >"$tmp/vlek-chain.pem"
 expect 0 "--roots AMD's Milan VLEK cert_chain.pem" -- "$M" report verify "$R/trustee-milan-vlek/report.bin" --vlek "$R/trustee-milan-vlek/vlek.der" --roots "$tmp/vlek-chain.pem" --at 2025-06-01
 expect 1 "--roots Milan cert_chain.pem, Genoa report" -- "$M" report verify "$R/oak-genoa-oc/report.bin" --vcek "$R/oak-genoa-oc/vcek.der" --roots "$tmp/milan-chain.pem"
@@ -151,6 +160,9 @@ pair "$tmp/x1" "Example"
 pair "$tmp/x2" "Example"
 expect 1 "--roots a non-AMD Milan pair: loaded, but AMD's VCEK does not chain to it" -- "$M" report verify "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --roots "$tmp/x1/chain.pem"
 has "--roots a non-AMD pair: the chain check names it" "fail     chain"
+roots_label "a non-AMD pair" given "$R/virtee-milan/report.bin" --vcek "$R/virtee-milan/vcek.der" --roots "$tmp/x1/chain.pem"
+"$M" fixtures report --out "$tmp/test-root-report.bin" --key "$SRC/examples/test-root" >/dev/null
+roots_label "a test root (fixtures)" test "$tmp/test-root-report.bin" --vcek "$SRC/examples/test-root/vcek.der" --roots "$SRC/examples/test-root"
 cat "$tmp/x1/ask.pem" "$tmp/x2/ark.pem" >"$tmp/crossed.pem"
 roots_refused "--roots an ASK under another ARK" "$tmp/crossed.pem" ": the ASK's signature does not verify with the ARK's key"
 if cli_have "Debian's OVMF" "apt-get install ovmf" test -r /usr/share/ovmf/OVMF.fd; then
@@ -158,6 +170,7 @@ if cli_have "Debian's OVMF" "apt-get install ovmf" test -r /usr/share/ovmf/OVMF.
   "$M" run "$SRC/examples/sev-snp-guest.xml" --seed b --out-dir "$tmp/chip-b" >/dev/null 2>&1
   expect 0 "--roots an emulated chip's cert_chain.pem" -- "$M" report verify "$tmp/chip-a/report.bin" --cert-table "$tmp/chip-a/certs.bin" --roots "$tmp/chip-a/cert_chain.pem"
   has "--roots FILE: an emulated chip's roots are EMULATED" "VCEK -> the EMULATED Milan ASK -> the EMULATED Milan ARK"
+  roots_label "an emulated chip's roots" emulated "$tmp/chip-a/report.bin" --cert-table "$tmp/chip-a/certs.bin" --roots "$tmp/chip-a/cert_chain.pem"
   expect 1 "--roots another emulated chip's cert_chain.pem" -- "$M" report verify "$tmp/chip-a/report.bin" --cert-table "$tmp/chip-a/certs.bin" --roots "$tmp/chip-b/cert_chain.pem"
 fi
 

@@ -43,6 +43,10 @@ MC_API mc_status mc_snp_verifier_create(const char *roots_dir, struct mc_snp_ver
 MC_API void mc_snp_verifier_destroy(struct mc_snp_verifier *v);
 /* true when the verifier trusts a test root rather than AMD's. */
 MC_API bool mc_snp_verifier_is_test(const struct mc_snp_verifier *v);
+/* Whose roots the verifier trusts, by their marking: "amd" (AMD's built-in roots, or AMD's real ARK
+ * given with --roots), "emulated" (an emulated chip's), "test" (`memcrypt fixtures`) or "given"
+ * (any other CA). */
+MC_API const char *mc_snp_verifier_roots(const struct mc_snp_verifier *v);
 
 /* Certificates for one verification (DER or PEM bytes; borrowed). vcek is required (a VLEK goes
  * in the same field). ask/ark are optional; when given they must be the trusted ones. */

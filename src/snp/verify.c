@@ -68,6 +68,7 @@ struct chain_entry {
 struct mc_snp_verifier {
     bool test;
     const char *who; /* whose roots, for messages: "AMD's", or with --roots "the EMULATED", "the test", ... */
+    const char *kind; /* the same for machines: "amd", "emulated", "test" or "given" */
     struct roots roots[NGEN]; /* test roots only */
     struct chain_entry cache[CACHE_SLOTS];
     unsigned next;
@@ -97,6 +98,8 @@ void mc_snp_verifier_destroy(struct mc_snp_verifier *v)
 
 bool mc_snp_verifier_is_test(const struct mc_snp_verifier *v) { return v && v->test; }
 
+const char *mc_snp_verifier_roots(const struct mc_snp_verifier *v) { return v && v->kind ? v->kind : "amd"; }
+
 /* The trusted certificate of generation g and role (NULL: none; err says why when given). */
 static X509 *root_of(const struct mc_snp_verifier *v, int g, enum mc_amd_role role, struct mc_error *err)
 {
@@ -125,6 +128,10 @@ static void trust_roots(struct mc_snp_verifier *v, enum mc_snp_gen g, X509 *ark,
              : mk == MC_KDS_MARK_TEST   ? "the test"
              : amd && !X509_cmp(amd, ark) ? "AMD's"
                                         : "the given";
+    v->kind = mk == MC_KDS_MARK_EMULATED ? "emulated"
+              : mk == MC_KDS_MARK_TEST   ? "test"
+              : amd && !X509_cmp(amd, ark) ? "amd"
+                                         : "given";
 }
 
 /* The product an ARK's or ASK's common name ends in ("ARK-Milan", "SEV-VLEK-Genoa"), after prefix. */
@@ -254,6 +261,7 @@ mc_status mc_snp_verifier_create(const char *roots_dir, struct mc_snp_verifier *
     if (!v)
         return mc_seterr(err, MC_E_NOMEM, "out of memory");
     v->who = "AMD's";
+    v->kind = "amd";
     struct stat sb;
     mc_status st = !roots_dir                                                 ? MC_OK
                    : stat(roots_dir, &sb) == 0 && !S_ISDIR(sb.st_mode) ? load_roots_file(v, roots_dir, err)

@@ -342,7 +342,7 @@ static int run_verify(const struct mc_cli_cmd *cmd, int argc, char **argv)
             mc_json_bool(&j, "ok", res.ok);
             mc_json_str(&j, "generation", mc_snp_gen_name(res.gen));
             mc_json_str(&j, "signer", mc_cli_signer_name(res.signer));
-            mc_json_str(&j, "roots", mc_snp_verifier_is_test(ver) ? "test" : "amd");
+            mc_json_str(&j, "roots", mc_snp_verifier_roots(ver));
             mc_json_arr(&j, "checks");
             for (size_t i = 0; i < res.n; i++) {
                 mc_json_obj(&j, NULL);
