@@ -65,10 +65,21 @@ struct chain_entry {
 
 /* Test roots (--roots DIR) are the verifier's own; AMD's built-in roots are parsed once per
  * process when first needed (snp/amd_roots.c) and borrowed. */
+/* Whose roots a verifier trusts, by their marking (snp/kdscert.h): the name for machines
+ * (mc_snp_verifier_roots, `--json`) and for messages ("VCEK -> the EMULATED Milan ASK"). */
+enum roots_kind { ROOTS_AMD, ROOTS_EMULATED, ROOTS_TEST, ROOTS_GIVEN };
+static const struct {
+    const char *kind, *who;
+} roots_names[] = {
+    [ROOTS_AMD] = {"amd", "AMD's"},
+    [ROOTS_EMULATED] = {"emulated", "the EMULATED"},
+    [ROOTS_TEST] = {"test", "the test"},
+    [ROOTS_GIVEN] = {"given", "the given"},
+};
+
 struct mc_snp_verifier {
     bool test;
-    const char *who; /* whose roots, for messages: "AMD's", or with --roots "the EMULATED", "the test", ... */
-    const char *kind; /* the same for machines: "amd", "emulated", "test" or "given" */
+    enum roots_kind kind; /* whose roots: roots_names[kind] */
     struct roots roots[NGEN]; /* test roots only */
     struct chain_entry cache[CACHE_SLOTS];
     unsigned next;
@@ -98,7 +109,7 @@ void mc_snp_verifier_destroy(struct mc_snp_verifier *v)
 
 bool mc_snp_verifier_is_test(const struct mc_snp_verifier *v) { return v && v->test; }
 
-const char *mc_snp_verifier_roots(const struct mc_snp_verifier *v) { return v && v->kind ? v->kind : "amd"; }
+const char *mc_snp_verifier_roots(const struct mc_snp_verifier *v) { return roots_names[v ? v->kind : ROOTS_AMD].kind; }
 
 /* The trusted certificate of generation g and role (NULL: none; err says why when given). */
 static X509 *root_of(const struct mc_snp_verifier *v, int g, enum mc_amd_role role, struct mc_error *err)
@@ -124,14 +135,10 @@ static void trust_roots(struct mc_snp_verifier *v, enum mc_snp_gen g, X509 *ark,
      * fixture factory's test (snp/kdscert.h); AMD's own ARK in a folder (fetch ca) is AMD's. */
     X509 *amd = mc_amd_root_x509(g, MC_AMD_ARK, NULL);
     enum mc_kds_mark mk = mc_kds_mark_of(X509_get_subject_name(ark));
-    v->who = mk == MC_KDS_MARK_EMULATED ? "the EMULATED"
-             : mk == MC_KDS_MARK_TEST   ? "the test"
-             : amd && !X509_cmp(amd, ark) ? "AMD's"
-                                        : "the given";
-    v->kind = mk == MC_KDS_MARK_EMULATED ? "emulated"
-              : mk == MC_KDS_MARK_TEST   ? "test"
-              : amd && !X509_cmp(amd, ark) ? "amd"
-                                         : "given";
+    v->kind = mk == MC_KDS_MARK_EMULATED   ? ROOTS_EMULATED
+              : mk == MC_KDS_MARK_TEST     ? ROOTS_TEST
+              : amd && !X509_cmp(amd, ark) ? ROOTS_AMD
+                                           : ROOTS_GIVEN;
 }
 
 /* The product an ARK's or ASK's common name ends in ("ARK-Milan", "SEV-VLEK-Genoa"), after prefix. */
@@ -260,8 +267,7 @@ mc_status mc_snp_verifier_create(const char *roots_dir, struct mc_snp_verifier *
     struct mc_snp_verifier *v = calloc(1, sizeof *v);
     if (!v)
         return mc_seterr(err, MC_E_NOMEM, "out of memory");
-    v->who = "AMD's";
-    v->kind = "amd";
+    v->kind = ROOTS_AMD;
     struct stat sb;
     mc_status st = !roots_dir                                                 ? MC_OK
                    : stat(roots_dir, &sb) == 0 && !S_ISDIR(sb.st_mode) ? load_roots_file(v, roots_dir, err)
@@ -330,7 +336,7 @@ static void identify(const struct mc_snp_verifier *v, X509 *x, char *buf, size_t
         for (int k = 0; k < 3; k++) {
             X509 *c = root_of(v, g, (enum mc_amd_role)k, NULL);
             if (c && !X509_cmp(x, c)) {
-                snprintf(buf, n, "%s %s %s", v->who, mc_snp_gen_name((enum mc_snp_gen)g),
+                snprintf(buf, n, "%s %s %s", roots_names[v->kind].who, mc_snp_gen_name((enum mc_snp_gen)g),
                          role[k]);
                 return;
             }
@@ -345,7 +351,7 @@ static void identify(const struct mc_snp_verifier *v, X509 *x, char *buf, size_t
             buf[n - 1] = '\0'; /* a long name is cut, as a message may be */
     }
     else
-        snprintf(buf, n, "'%s' (not one of %s roots)", cn[0] ? cn : "no common name", v->who);
+        snprintf(buf, n, "'%s' (not one of %s roots)", cn[0] ? cn : "no common name", roots_names[v->kind].who);
 }
 
 /* A certificate file the caller gave (one certificate or a PEM bundle such as AMD's cert_chain)
@@ -381,7 +387,7 @@ static bool given_has(const struct mc_snp_verifier *v, const uint8_t *buf, size_
     snprintf(chip, sizeof chip, "the report is from a %s chip (%sits certificate's productName %s)",
              mc_snp_gen_name(e->gen), report_gen != MC_SNP_GEN_UNKNOWN ? "its CPUID fields and " : "", e->info.product);
     add(res, "chain", MC_CHECK_FAIL, "%s %s %s; %s, which needs %s %s %s", opt, count == 1 ? "is" : "holds", held,
-        chip, v->who, mc_snp_gen_name(e->gen), want_role);
+        chip, roots_names[v->kind].who, mc_snp_gen_name(e->gen), want_role);
     return false;
 }
 
@@ -429,7 +435,7 @@ static bool build_chain(struct mc_snp_verifier *v, const struct mc_snp_report *r
     struct mc_error re = {0};
     X509 *ark = root_of(v, e->gen, MC_AMD_ARK, &re);
     X509 *inter = ark ? root_of(v, e->gen, vlek ? MC_AMD_ASVK : MC_AMD_ASK, &re) : NULL;
-    const char *who = v->who;
+    const char *who = roots_names[v->kind].who;
     if (!ark || !inter) {
         add(res, "chain", MC_CHECK_FAIL, "no trusted %s %s root is loaded (%s roots: %s)", mc_snp_gen_name(e->gen),
             role_name(vlek), who, re.msg);
